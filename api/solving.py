@@ -1,0 +1,35 @@
+"""`linli solve` and `linli bench`: read a problem file or generate instances, run matching/, print JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ASSIGNMENT_MODELS = ("gap", "award", "portfolio")
+PEOPLE_MODELS = ("roster", "teams")
+SOLVE_MODELS = ASSIGNMENT_MODELS + PEOPLE_MODELS
+BENCH_KINDS = ("gap", "roster", "teams", "churn")
+
+
+def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int) -> str:
+    """Solve one problem file with the named model; returns the result as JSON text."""
+    if model in ASSIGNMENT_MODELS:
+        from api import solving_assign
+
+        return solving_assign.solve_file(model, path, time_limit_s=time_limit_s, seed=seed)
+    from api import solving_people
+
+    return solving_people.solve_file(model, path, time_limit_s=time_limit_s, seed=seed)
+
+
+def bench(kind: str, path: Path | None, *, size: str | None, time_limit_s: float, seed: int) -> None:
+    """Run one benchmark and print its figures."""
+    if kind == "gap":
+        from api import solving_assign
+
+        if path is None:
+            raise SystemExit("linli bench gap needs the folder of instances, e.g. ../shared/benchmarks/gap")
+        solving_assign.bench_gap(path, time_limit_s=time_limit_s, seed=seed)
+        return
+    from api import solving_people
+
+    solving_people.bench(kind, size=size, time_limit_s=time_limit_s, seed=seed)

@@ -1,0 +1,143 @@
+"""What every model shares: status, progress, timings, distances, deadlines and CP-SAT plumbing."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import msgspec
+from ortools.sat.python import cp_model
+
+Status = Literal["optimal", "feasible", "infeasible"]
+BoundSource = Literal["cp-sat", "lp-relaxation", "greedy-equals-bound", "trivial", "none"]
+
+EARTH_RADIUS_KM = 6371.0
+
+
+class Progress(msgspec.Struct, frozen=True):
+    """Best objective and proven bound so far, reported while a model solves."""
+
+    elapsed_s: float
+    objective: float
+    bound: float
+    phase: str
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class Timings(msgspec.Struct, frozen=True):
+    """Where the time went, in seconds."""
+
+    start_s: float = 0.0
+    improve_s: float = 0.0
+    bound_s: float = 0.0
+    check_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Conflict(msgspec.Struct, frozen=True):
+    """A constraint that takes part in making a problem infeasible."""
+
+    constraint: str
+    detail: str
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lon) points in kilometres."""
+    lat1, lon1 = math.radians(a[0]), math.radians(a[1])
+    lat2, lon2 = math.radians(b[0]), math.radians(b[1])
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """|bound - objective| / max(|bound|, 1): 0 means proven optimal."""
+    return abs(bound - objective) / max(abs(bound), 1.0)
+
+
+class Deadline:
+    """A wall-clock budget that every phase of a solve draws from."""
+
+    def __init__(self, seconds: float) -> None:
+        self.started = time.perf_counter()
+        self.seconds = max(0.0, seconds)
+
+    def elapsed(self) -> float:
+        """Seconds since the solve began."""
+        return time.perf_counter() - self.started
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self.seconds - self.elapsed())
+
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return self.remaining() <= 0.0
+
+
+class ProgressReporter:
+    """Forwards improvements only, so the service is not flooded with equal values."""
+
+    def __init__(self, deadline: Deadline, on_progress: ProgressFn | None, *, maximise: bool) -> None:
+        self.deadline = deadline
+        self.on_progress = on_progress
+        self.maximise = maximise
+        self.best: float | None = None
+        self.bound: float | None = None
+
+    def report(self, objective: float, bound: float, phase: str) -> None:
+        """Record a new incumbent and bound; call back if either improved."""
+        better = self._better_objective(objective)
+        tighter = self.bound is None or (bound < self.bound if self.maximise else bound > self.bound)
+        if not (better or tighter):
+            return
+        if better:
+            self.best = objective
+        if tighter:
+            self.bound = bound
+        if self.on_progress is not None:
+            assert self.best is not None and self.bound is not None
+            self.on_progress(Progress(round(self.deadline.elapsed(), 3), self.best, self.bound, phase))
+
+    def _better_objective(self, objective: float) -> bool:
+        if self.best is None:
+            return True
+        return objective > self.best if self.maximise else objective < self.best
+
+
+class _SolutionCallback(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+    def __init__(self, reporter: ProgressReporter, offset: float, phase: str) -> None:
+        super().__init__()
+        self.reporter = reporter
+        self.offset = offset
+        self.phase = phase
+
+    def on_solution_callback(self) -> None:
+        self.reporter.report(self.ObjectiveValue() + self.offset, self.BestObjectiveBound() + self.offset, self.phase)
+
+
+def cpsat_solver(time_limit_s: float, seed: int, *, workers: int = 2) -> cp_model.CpSolver:
+    """A CP-SAT solver set up to be reproducible for a given seed within a time limit."""
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = workers
+    # Determinism for a fixed seed: interleaved search makes the parallel portfolio reproducible.
+    solver.parameters.interleave_search = True
+    solver.parameters.log_search_progress = False
+    return solver
+
+
+def solve_with_progress(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    reporter: ProgressReporter,
+    *,
+    offset: float = 0.0,
+    phase: str = "cp-sat",
+) -> int:
+    """Solve and forward each improving solution to the reporter; returns the CP-SAT status."""
+    return int(solver.Solve(model, _SolutionCallback(reporter, offset, phase)))
