@@ -1,0 +1,92 @@
+"""The migration runner: numbered, forward-only .sql files, one transaction each, recorded with a checksum."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import asyncpg
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+NAME_PATTERN = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    filename text PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+SELECT_APPLIED = "SELECT filename, checksum FROM schema_migrations ORDER BY filename"
+INSERT_APPLIED = "INSERT INTO schema_migrations (filename, checksum) VALUES ($1, $2)"
+# Two processes starting at once (web and worker) must not both apply the same file.
+LOCK_MIGRATIONS = "SELECT pg_advisory_lock(hashtext('linli_migrations'))"
+UNLOCK_MIGRATIONS = "SELECT pg_advisory_unlock(hashtext('linli_migrations'))"
+
+
+class MigrationError(Exception):
+    """Start-up must stop: a migration failed, or an applied one was edited or removed."""
+
+
+def migration_files(folder: Path = MIGRATIONS_DIR) -> list[Path]:
+    """The migration files in order; a misnamed or duplicate-numbered file is an error."""
+    files = sorted(p for p in folder.glob("*.sql"))
+    seen: dict[str, str] = {}
+    for path in files:
+        match = NAME_PATTERN.match(path.name)
+        if match is None:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_lower_snake.sql")
+        number = match.group(1)
+        if number in seen:
+            raise MigrationError(f"{path.name} and {seen[number]} share the number {number}")
+        seen[number] = path.name
+    return files
+
+
+def checksum(path: Path) -> str:
+    """SHA-256 of the file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def apply_migrations(conn: asyncpg.Connection, folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply every pending migration on this connection; returns the names applied."""
+    files = migration_files(folder)
+    await conn.execute(LOCK_MIGRATIONS)
+    try:
+        await conn.execute(CREATE_MIGRATIONS_TABLE)
+        applied = {r["filename"]: r["checksum"] for r in await conn.fetch(SELECT_APPLIED)}
+        on_disk = {p.name for p in files}
+        for name in applied:
+            if name not in on_disk:
+                raise MigrationError(f"{name} was applied to this database but is missing from {folder}")
+        done: list[str] = []
+        for path in files:
+            digest = checksum(path)
+            if path.name in applied:
+                if applied[path.name] != digest:
+                    raise MigrationError(
+                        f"{path.name} was edited after it was applied (checksum {applied[path.name][:12]}… "
+                        f"in the database, {digest[:12]}… on disk); migrations are forward-only: "
+                        "undo the edit and add a new numbered file instead"
+                    )
+                continue
+            try:
+                async with conn.transaction():
+                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await conn.execute(INSERT_APPLIED, path.name, digest)
+            except asyncpg.PostgresError as exc:
+                raise MigrationError(f"{path.name} failed and was rolled back: {exc}") from exc
+            done.append(path.name)
+        return done
+    finally:
+        await conn.execute(UNLOCK_MIGRATIONS)
+
+
+async def migrate(dsn: str, folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """Connect, apply pending migrations, and return the names applied."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await apply_migrations(conn, folder)
+    finally:
+        await conn.close()
