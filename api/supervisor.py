@@ -1,0 +1,253 @@
+"""`linli up`: own PostgreSQL and Valkey, migrations, demo data, then the web app and the worker, stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from api import devservers
+from api.seed import DEMO_LOGINS, is_seeded, seed_demo
+from api.settings import REPO_ROOT, Settings
+from sql.migrate import MigrationError, migrate
+
+READY_TIMEOUT_S = 120.0
+CHILD_STOP_TIMEOUT_S = 20.0
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
+def _browse_host(host: str) -> str:
+    """The address to reach the app at: a wildcard bind is reached through loopback."""
+    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - compared, not bound
+
+
+def _port_taken(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # Same option uvicorn sets, so a port lingering in TIME_WAIT does not count as taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+async def _http_status(host: str, port: int, path: str) -> int | None:
+    """The status code of GET path, or None if nothing answers yet."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+    except (OSError, TimeoutError):
+        return None
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    parts = status_line.split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+
+
+class _Child:
+    """A `linli` subcommand run in its own process group, so stopping it reaches its own children too."""
+
+    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", command],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            process_group=0,  # Ctrl-C reaches the supervisor only; it stops children in order
+            preexec_fn=devservers.die_with_parent(signal.SIGTERM),
+        )
+
+    def terminate(self) -> None:
+        """Ask the whole group to stop (the worker's solver pool included)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def wait_gone(self, deadline: float) -> None:
+        """Wait until the group is gone; kill what is left at the deadline."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(max(0.0, deadline - time.monotonic()))
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        _say(f"{self.name} did not stop in time; killing it")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+class _Up:
+    """One run of `linli up`: everything it started is remembered so that it can all be stopped."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.servers: list[devservers.LocalPostgres | devservers.LocalValkey] = []
+        self.children: list[_Child] = []
+        self.stop_requested = asyncio.Event()
+        self.signal_name: str | None = None
+        self.starting = True
+        self.main_task: asyncio.Task[int] | None = None
+
+    def on_signal(self, sig: signal.Signals) -> None:
+        """First signal: stop (cancelling start-up if still starting); later ones only say we are on it."""
+        if self.signal_name is not None:
+            _say("linli up: already stopping…")
+            return
+        self.signal_name = sig.name
+        _say(f"\nlinli up: {sig.name} received, stopping…")
+        self.stop_requested.set()
+        if self.starting and self.main_task is not None:
+            self.main_task.cancel()
+
+    async def run(self) -> int:
+        """Start everything, wait for a signal or a dead child, and always stop what was started."""
+        loop = asyncio.get_running_loop()
+        self.main_task = asyncio.current_task()  # type: ignore[assignment]
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.on_signal, sig)
+        # `make run` killed by SIGTERM exits without passing it on; its death must stop us too.
+        devservers.exit_with_parent(signal.SIGTERM)
+        try:
+            return await self._start_and_wait()
+        except asyncio.CancelledError:
+            return 0 if self.signal_name else 1
+        except (devservers.DevServerError, MigrationError) as exc:
+            _say(f"linli up: {exc}")
+            return 1
+        finally:
+            self._stop_all()
+
+    async def _start_and_wait(self) -> int:
+        settings = self.settings
+        host = _browse_host(settings.host)
+        if _port_taken(settings.host, settings.port):
+            _say(f"linli up: {settings.host}:{settings.port} is already in use (another `linli up`?); set LINLI_PORT")
+            return 1
+        database_url, redis_url = self._servers()
+        started = time.monotonic()
+        applied = await migrate(database_url)
+        done = ", ".join(applied) if applied else "schema up to date"
+        _say(f"migrations: {done} ({time.monotonic() - started:.1f} s)")
+        if not await is_seeded(database_url):
+            _say("seeding the demo district (first start)…")
+            started = time.monotonic()
+            await seed_demo(database_url, seed=1, scale=1.0)
+            _say(f"demo district seeded in {time.monotonic() - started:.1f} s")
+        env = {
+            **os.environ,
+            "LINLI_DATABASE_URL": database_url,
+            "LINLI_REDIS_URL": redis_url,
+            "LINLI_STATE_DIR": str(settings.state_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.children.append(_Child("web app", "serve", env))
+        self.children.append(_Child("worker", "worker", env))
+        if not await self._wait_ready(host, settings.port):
+            return 1
+        self.starting = False
+        self._print_welcome(host, settings.port, database_url, redis_url)
+        while not self.stop_requested.is_set():
+            if self._dead_child():
+                return 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_requested.wait(), 0.5)
+        return 0
+
+    def _servers(self) -> tuple[str, str]:
+        """The database and Redis URLs: the given ones, or those of durable servers we start."""
+        settings = self.settings
+        database_url = settings.database_url
+        if database_url is None:
+            data_dir = devservers.pg_data_dir(settings)
+            started = time.monotonic()
+            pg = devservers.start_postgres(data_dir, durable=True)
+            self.servers.append(pg)
+            database_url = pg.url
+            _say(f"PostgreSQL ready at {pg.url} in {time.monotonic() - started:.1f} s (data in {data_dir})")
+        else:
+            _say("PostgreSQL: using LINLI_DATABASE_URL")
+        redis_url = settings.redis_url
+        if redis_url is None:
+            data_dir = devservers.valkey_data_dir(settings)
+            vk = devservers.start_valkey(data_dir, durable=True)
+            self.servers.append(vk)
+            redis_url = vk.url
+            _say(f"Valkey ready at {vk.url} (data in {data_dir})")
+        else:
+            _say("Redis: using LINLI_REDIS_URL")
+        return database_url, redis_url
+
+    def _dead_child(self) -> bool:
+        for child in self.children:
+            code = child.proc.poll()
+            if code is not None:
+                _say(f"linli up: the {child.name} exited with code {code}; stopping everything")
+                return True
+        return False
+
+    async def _wait_ready(self, host: str, port: int) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._dead_child():
+                return False
+            if await _http_status(host, port, "/api/ready") == 200:
+                return True
+            await asyncio.sleep(0.2)
+        _say(f"linli up: http://{host}:{port}/api/ready did not answer 200 within {READY_TIMEOUT_S:.0f} s")
+        return False
+
+    def _print_welcome(self, host: str, port: int, database_url: str, redis_url: str) -> None:
+        width = max((len(label) for label, _, _ in DEMO_LOGINS), default=0)
+        lines = [
+            "",
+            f"Linli is running at http://{host}:{port}/",
+            "",
+            "Demo logins (role, username, password):",
+            *(f"  {label:<{width}}  {username}  {password}" for label, username, password in DEMO_LOGINS),
+            "",
+            f"PostgreSQL {database_url}   Redis {redis_url}",
+            "Press Ctrl-C (or send SIGTERM) to stop everything.",
+        ]
+        _say("\n".join(lines))
+
+    def _stop_all(self) -> None:
+        """Children first (they hold connections), then Valkey and PostgreSQL; each waits until gone."""
+        if not self.children and not self.servers:
+            return
+        started = time.monotonic()
+        for child in self.children:
+            child.terminate()
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
+        for child in self.children:
+            child.wait_gone(deadline)
+        self.children.clear()
+        for server in reversed(self.servers):
+            server.stop()
+        self.servers.clear()
+        _say(f"linli up: everything stopped in {time.monotonic() - started:.1f} s")
+
+
+def run_up(settings: Settings) -> int:
+    """What `linli up` and `make run` do; returns the exit code."""
+    return asyncio.run(_Up(settings).run())
