@@ -1,0 +1,196 @@
+"""create_app(): the one place that wires settings, pools, middleware, the JSON API and the pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import jinja2
+import structlog
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+from api import i18n
+from api.auth import (
+    CSRF_COOKIE,
+    BearerAwareCSRFMiddleware,
+    IdentityMiddleware,
+    provide_conn,
+    provide_identity,
+    provide_policy,
+    provide_user,
+)
+from api.errors import EXCEPTION_HANDLERS
+from api.routes.accounts import AccountController, AuthController
+from api.routes.orgs import OrganisationController
+from api.routes.reference import ReferenceController
+from api.routes.system import SystemController
+from api.services.accounts import SecurityPolicy
+from api.settings import Settings, load_settings
+from web import filters as web_filters
+from web.routes import PAGE_HANDLERS
+
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+log = structlog.get_logger("linli.app")
+
+# Pages load only our own files; the OpenAPI page also runs Swagger UI's inline start-up script.
+CSP_PAGES = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+CSP_SCHEMA = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """CSP, nosniff, frame-ancestors, Referrer-Policy on every response; HSTS when served over HTTPS."""
+
+    def __init__(self, app: ASGIApp, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = CSP_SCHEMA if scope["path"].startswith("/schema") else CSP_PAGES
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers["content-security-policy"] = csp
+                headers["x-content-type-options"] = "nosniff"
+                headers["x-frame-options"] = "DENY"
+                headers["referrer-policy"] = "same-origin"
+                headers["permissions-policy"] = "camera=(self), geolocation=(self), microphone=()"
+                if self.https:
+                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _jinja_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["locales"] = i18n.LOCALES
+    env.globals["current_locale"] = i18n.current_locale.get
+    web_filters.install(env)
+    return env
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pool: Any | None = None,
+    redis: ArqRedis | None = None,
+) -> Litestar:
+    """The Litestar application; tests pass their own pool (one shared connection) and Redis."""
+    settings = settings or load_settings()
+    policy = SecurityPolicy(
+        session_idle_minutes=settings.session_idle_minutes,
+        session_absolute_hours=settings.session_absolute_hours,
+        token_days=settings.token_days,
+        login_attempts_per_window=settings.login_attempts_per_15min,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owns_pool = app.state.get("pool") is None
+        owns_redis = app.state.get("redis") is None
+        if owns_pool:
+            if not settings.database_url:
+                raise RuntimeError("LINLI_DATABASE_URL is not set; start Linli with `linli up` or `make run`")
+            app.state.pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
+        if owns_redis:
+            if not settings.redis_url:
+                raise RuntimeError("LINLI_REDIS_URL is not set; start Linli with `linli up` or `make run`")
+            app.state.redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        try:
+            yield
+        finally:
+            if owns_redis:
+                await app.state.redis.aclose()
+            if owns_pool:
+                await app.state.pool.close()
+
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=CSRF_COOKIE,
+        cookie_secure=settings.https,
+        cookie_samesite="strict",
+        cookie_httponly=False,
+    )
+    static = [
+        create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
+        create_static_files_router(
+            path="/static/swagger", directories=[Path(str(swagger_ui_path))], include_in_schema=False, name="swagger"
+        ),
+    ]
+    return Litestar(
+        route_handlers=[
+            SystemController,
+            ReferenceController,
+            OrganisationController,
+            AuthController,
+            AccountController,
+            *PAGE_HANDLERS,
+            *static,
+        ],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "policy": policy, "pool": pool, "redis": redis}),
+        dependencies={
+            "conn": Provide(provide_conn),
+            "who": Provide(provide_identity, sync_to_thread=False),
+            "user": Provide(provide_user, sync_to_thread=False),
+            "policy": Provide(provide_policy, sync_to_thread=False),
+        },
+        middleware=[
+            DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
+            DefineMiddleware(IdentityMiddleware),
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(_jinja_environment())),
+        openapi_config=OpenAPIConfig(
+            title="Linli (邻里) API",
+            version="0.1.0",
+            description="Community services marketplace: areas, catalogue, organisations, accounts.",
+            path="/schema",
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url="/static/swagger/swagger-ui-bundle.js",
+                    css_url="/static/swagger/swagger-ui.css",
+                    standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                    path="/",
+                )
+            ],
+        ),
+        debug=settings.debug,
+        request_max_body_size=2 * 1024 * 1024,
+    )

@@ -1,0 +1,144 @@
+"""Identity, roles and guards: who is calling (session cookie or bearer token), in which language."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from http.cookies import SimpleCookie
+from typing import Any
+
+import asyncpg
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.datastructures import Headers
+from litestar.handlers import BaseRouteHandler
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from api import i18n
+from api.services import accounts
+from api.services.accounts import Identity, SecurityPolicy
+from api.services.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "linli_session"
+LOCALE_COOKIE = "linli_locale"
+CSRF_COOKIE = "linli_csrf"
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:  # noqa: BLE001 — a malformed cookie header is treated as no cookies
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """The token of an `Authorization: Bearer …` header, if any."""
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class IdentityMiddleware:
+    """Sets scope["user"] to the caller's Identity (or None) and the request's language."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        state = scope["litestar_app"].state
+        headers = Headers.from_scope(scope)
+        cookies = _cookies(headers)
+        policy: SecurityPolicy = state.policy
+        identity: Identity | None = None
+        token = bearer_token(headers)
+        # A request carrying a bearer token is judged by the token alone: its cookies are ignored,
+        # which is what lets such requests skip the CSRF check safely.
+        if token is not None:
+            async with state.pool.acquire() as conn:
+                identity = await accounts.identify_token(conn, token)
+        elif (session_id := cookies.get(SESSION_COOKIE)) is not None:
+            async with state.pool.acquire() as conn:
+                identity = await accounts.identify_session(conn, session_id, policy)
+        scope["user"] = identity
+        locale = i18n.negotiate(
+            cookies.get(LOCALE_COOKIE), identity.locale if identity else None, headers.get("accept-language")
+        )
+        scope.setdefault("state", {})["locale"] = locale
+        reset = i18n.current_locale.set(locale)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.current_locale.reset(reset)
+
+
+class BearerAwareCSRFMiddleware(CSRFMiddleware):
+    """Litestar's double-submit CSRF check, skipped for bearer-token API calls (a browser cannot forge those)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and bearer_token(Headers.from_scope(scope)) is not None:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def current_identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
+    """The caller, or None when anonymous."""
+    user = connection.scope.get("user")
+    return user if isinstance(user, Identity) else None
+
+
+def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: any logged-in account."""
+    if current_identity(connection) is None:
+        raise NotAuthenticated("Log in to continue")
+
+
+def roles(*allowed: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """Guard: a logged-in account with one of these roles."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        who = current_identity(connection)
+        if who is None:
+            raise NotAuthenticated("Log in to continue")
+        if who.role not in allowed:
+            raise Forbidden("Your role may not do this")
+
+    guard.__name__ = f"roles_{'_'.join(allowed)}"
+    return guard
+
+
+async def provide_conn(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """A connection from the pool for the length of the request."""
+    async with state.pool.acquire() as conn:
+        yield conn
+
+
+def provide_identity(request: Request[Any, Any, Any]) -> Identity | None:
+    """The caller, or None (a dependency for handlers)."""
+    return current_identity(request)
+
+
+def provide_user(request: Request[Any, Any, Any]) -> Identity:
+    """The logged-in caller (use behind login_required or roles)."""
+    who = current_identity(request)
+    if who is None:
+        raise NotAuthenticated("Log in to continue")
+    return who
+
+
+def provide_policy(state: State) -> SecurityPolicy:
+    """The login and session settings."""
+    policy: SecurityPolicy = state.policy
+    return policy
+
+
+def client_address(request: Any) -> str:
+    """The caller's address, for the rate limit and the audit log."""
+    client = request.client
+    return client.host if client is not None else "unknown"

@@ -1,0 +1,153 @@
+"""Every error as an RFC 9457 problem response (JSON API) or a readable page (web), never a bare 500."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+
+from api import i18n
+from api.services.errors import DomainError, NotAuthenticated, TooManyAttempts
+
+log = structlog.get_logger("linli.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_HTTP_KINDS = {
+    400: ("bad-request", "Bad request"),
+    401: ("not-authenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict with the current state"),
+    413: ("too-large", "Request too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("invalid-input", "The input is not valid"),
+    429: ("too-many-attempts", "Too many attempts"),
+}
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One field that was wrong, and why."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An RFC 9457 problem details object."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] = []
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """Whether the caller is a person on a page rather than an API client."""
+    path = request.url.path
+    return not (path.startswith("/api") or path.startswith("/schema"))
+
+
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    _ = i18n.gettext
+    if wants_page(request):
+        return Template(
+            template_name="error.html",
+            context={"status": status, "title": _(title), "detail": _(detail), "errors": errors or []},
+            status_code=status,
+            headers=headers,
+        )
+    problem = Problem(
+        type=f"/problems/{kind}",
+        title=_(title),
+        status=status,
+        detail=_(detail),
+        instance=request.url.path,
+        errors=errors or [],
+    )
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """A refused use case: its status, its reason, and which fields were wrong."""
+    if isinstance(exc, NotAuthenticated) and wants_page(request) and request.method == "GET":
+        return Redirect(path=f"/login?next={quote(request.url.path)}")
+    headers = {"retry-after": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
+    errors = [FieldError(field=k, message=i18n.gettext(v)) for k, v in exc.fields.items()]
+    return _problem(request, exc.status, exc.kind, exc.title, exc.detail, errors, headers)
+
+
+def _validation_errors(extra: Any) -> list[FieldError]:
+    """Litestar's validation details ({"key", "message"} items) as field errors."""
+    errors: list[FieldError] = []
+    if isinstance(extra, list):
+        for item in extra:
+            if isinstance(item, dict):
+                errors.append(FieldError(field=str(item.get("key", "")), message=str(item.get("message", ""))))
+    return errors
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework errors (unknown route, bad JSON, CSRF failure, wrong method) as problems."""
+    status = exc.status_code
+    if status >= 500:
+        return internal_error_handler(request, exc)
+    kind, title = _HTTP_KINDS.get(status, ("error", "Error"))
+    detail = exc.detail or title
+    if "CSRF" in detail:
+        detail = "The form expired or came from another site; reload the page and try again"
+    errors = _validation_errors(exc.extra) if isinstance(exc, ValidationException) else []
+    if isinstance(exc, ValidationException):
+        detail = "Validation failed: " + "; ".join(f"{e.field} — {e.message}" for e in errors) if errors else detail
+    return _problem(request, status, kind, title, detail, errors, dict(exc.headers or {}) or None)
+
+
+def integrity_error_handler(request: Request[Any, Any, Any], exc: asyncpg.IntegrityConstraintViolationError) -> Response[Any]:
+    """A constraint in the schema refused the change: the request conflicts with what is stored."""
+    log.info("constraint refused a change", constraint=getattr(exc, "constraint_name", None), path=request.url.path)
+    if isinstance(exc, asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError):
+        return _problem(request, 409, "conflict", "Conflict with the current state", "This already exists")
+    return _problem(request, 422, "invalid-input", "The input is not valid", "The input breaks a rule of the data")
+
+
+def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[Any]:
+    """A value PostgreSQL cannot hold (out of range, bad encoding): the input was wrong."""
+    log.info("database refused a value", error=type(exc).__name__, path=request.url.path)
+    return _problem(request, 422, "invalid-input", "The input is not valid", "A value is out of range or malformed")
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug: logged with its traceback, answered with a problem that leaks nothing."""
+    log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
+    return _problem(request, 500, "internal-error", "Internal error", "Something went wrong on our side")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    HTTPException: http_exception_handler,
+    asyncpg.IntegrityConstraintViolationError: integrity_error_handler,
+    asyncpg.DataError: data_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,90 @@
+"""Languages: the request's locale, gettext catalogues from web/locale, and locale-aware formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext as gettext_module
+import io
+from contextvars import ContextVar
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "web" / "locale"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+def _load(locale: str) -> gettext_module.NullTranslations:
+    """Compile the .po catalogue in memory, so there is no build step and no stale .mo file."""
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return gettext_module.NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext_module.GNUTranslations(buffer)
+
+
+_translations: dict[str, gettext_module.NullTranslations] = {}
+
+
+def translations(locale: str) -> gettext_module.NullTranslations:
+    """The catalogue of a locale, loaded once."""
+    if locale not in _translations:
+        _translations[locale] = _load(locale)
+    return _translations[locale]
+
+
+def gettext(message: str) -> str:
+    """Translate into the current request's language."""
+    return translations(current_locale.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate a message with a count into the current request's language."""
+    return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
+def negotiate(chosen: str | None, account_locale: str | None, accept_language: str | None) -> str:
+    """The language to answer in: an explicit choice, then the account's, then the browser's, then Chinese."""
+    for candidate in (chosen, account_locale):
+        if candidate in LOCALES:
+            return candidate
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh_CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE
+
+
+def yuan(fen: int) -> str:
+    """Money held in fen, shown in yuan in the current language."""
+    return format_currency(fen / 100, "CNY", locale=current_locale.get())
+
+
+def number(value: float) -> str:
+    """A number with the current language's grouping."""
+    return format_decimal(value, locale=current_locale.get())
+
+
+def local_datetime(value: dt.datetime) -> str:
+    """A moment shown in Asia/Shanghai time."""
+    return babel_format_datetime(value, "medium", tzinfo=SHANGHAI, locale=current_locale.get())
+
+
+def local_date(value: dt.date) -> str:
+    """A date in the current language."""
+    return babel_format_date(value, "medium", locale=current_locale.get())

@@ -1,0 +1,122 @@
+"""Accounts, login tokens, volunteer registration and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from litestar import Controller, Request, delete, get, post
+from litestar.params import Parameter
+
+from api.auth import client_address, login_required, roles
+from api.schemas.common import (
+    AccountOut,
+    AuditEntryOut,
+    AuditVerifyOut,
+    Created,
+    IssuedTokenOut,
+    TokenOut,
+    outs,
+)
+from api.services import accounts, audit_log
+from api.services.accounts import Credentials, Identity, SecurityPolicy, StaffAccount, VolunteerRegistration
+
+
+class AuthController(Controller):
+    """Bearer tokens for API clients."""
+
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/token", operation_id="issueToken", opt={"exclude_from_csrf": True}, status_code=201)
+    async def issue_token(
+        self, conn: asyncpg.Connection, request: Request[Any, Any, Any], policy: SecurityPolicy, data: Credentials
+    ) -> IssuedTokenOut:
+        """Exchange a username and password for a bearer token (rate-limited per account and address)."""
+        issued = await accounts.issue_token(conn, data, address=client_address(request), policy=policy)
+        return IssuedTokenOut(id=issued.id, token=issued.token, token_type="bearer",
+                              expires_in_days=issued.expires_in_days)
+
+    @get("/tokens", operation_id="listTokens", guards=[login_required])
+    async def tokens(self, conn: asyncpg.Connection, user: Identity) -> list[TokenOut]:
+        """The caller's tokens (never their secret values)."""
+        return outs(await accounts.list_tokens(conn, user), TokenOut)
+
+    @delete("/tokens/{token_id:int}", operation_id="revokeToken", guards=[login_required])
+    async def revoke(self, conn: asyncpg.Connection, user: Identity, token_id: int) -> None:
+        """Revoke one of the caller's tokens."""
+        await accounts.revoke_token(conn, user, token_id)
+
+
+class AccountController(Controller):
+    """Accounts: the caller's own, the admin's list, staff accounts, volunteer registration."""
+
+    path = "/api"
+    tags = ["accounts"]
+
+    @get("/accounts/me", operation_id="getMe", guards=[login_required])
+    async def me(self, user: Identity) -> AccountOut:
+        """The caller's account."""
+        return AccountOut(
+            id=user.account_id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            locale=user.locale,
+            organisation_id=user.organisation_id,
+            committee_id=user.committee_id,
+            funder_id=user.funder_id,
+            volunteer_id=user.volunteer_id,
+        )
+
+    @get("/accounts", operation_id="listAccounts", guards=[roles("admin")])
+    async def list_accounts(
+        self,
+        conn: asyncpg.Connection,
+        role: Annotated[str | None, Parameter(pattern=r"^(admin|funder|committee|organisation|volunteer|reviewer)$")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+    ) -> list[AccountOut]:
+        """Accounts, a page at a time (admins)."""
+        return outs(await accounts.list_accounts(conn, role, limit, offset), AccountOut)
+
+    @post("/accounts", operation_id="createStaffAccount", guards=[roles("admin")], status_code=201)
+    async def create(self, conn: asyncpg.Connection, user: Identity, data: StaffAccount) -> Created:
+        """An admin creates a committee, funder, reviewer or admin account."""
+        return Created(id=await accounts.create_staff_account(conn, user, data))
+
+    @post("/accounts/{account_id:int}/disable", operation_id="disableAccount", guards=[roles("admin")],
+          status_code=204)
+    async def disable(self, conn: asyncpg.Connection, user: Identity, account_id: int) -> None:
+        """An admin disables an account and ends its sessions."""
+        await accounts.set_account_disabled(conn, user, account_id, True)
+
+    @post("/accounts/{account_id:int}/enable", operation_id="enableAccount", guards=[roles("admin")],
+          status_code=204)
+    async def enable(self, conn: asyncpg.Connection, user: Identity, account_id: int) -> None:
+        """An admin re-enables an account."""
+        await accounts.set_account_disabled(conn, user, account_id, False)
+
+    @post("/volunteers", operation_id="registerVolunteer", opt={"exclude_from_csrf": True}, status_code=201)
+    async def register_volunteer(self, conn: asyncpg.Connection, data: VolunteerRegistration) -> Created:
+        """A resident registers as a volunteer."""
+        return Created(id=await accounts.register_volunteer(conn, data))
+
+    @get("/audit", operation_id="listAudit", guards=[roles("admin")])
+    async def audit(
+        self,
+        conn: asyncpg.Connection,
+        user: Identity,
+        action: Annotated[str | None, Parameter(pattern=r"^[a-z_.]{1,60}$")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+    ) -> list[AuditEntryOut]:
+        """The newest audit log entries (admins)."""
+        return outs(await audit_log.entries(conn, user, action, limit, offset), AuditEntryOut)
+
+    @get("/audit/verify", operation_id="verifyAudit", guards=[roles("admin")])
+    async def verify_audit(self, conn: asyncpg.Connection) -> AuditVerifyOut:
+        """Check the audit log's hash chain (admins)."""
+        breaks = await audit_log.verify(conn)
+        return AuditVerifyOut(intact=not breaks, broken_ids=[b.id for b in breaks])
+

@@ -1,0 +1,449 @@
+"""Use cases for accounts: registration, login, sessions, API tokens, staff accounts, locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import asyncpg
+import msgspec
+from msgspec import Meta
+
+from api import security
+from api.services.errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
+from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Phone, Text, Username, today
+from sql import accounts as accounts_sql
+from sql import audit
+from sql import orgs as orgs_sql
+from sql import volunteers as volunteers_sql
+
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+RATE_WINDOW_MINUTES = 15
+
+
+class SecurityPolicy(msgspec.Struct, frozen=True):
+    """The settings login and sessions obey (from LINLI_* settings)."""
+
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    token_days: int = 30
+    login_attempts_per_window: int = 5
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """Who is calling: the account, its role and the one tenant it acts for."""
+
+    account_id: int
+    username: str
+    display_name: str
+    role: str
+    locale: str
+    organisation_id: int | None = None
+    committee_id: int | None = None
+    funder_id: int | None = None
+    volunteer_id: int | None = None
+    via: Literal["session", "token"] = "session"
+
+
+class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Username and password, and for a token the name it will be listed under."""
+
+    username: Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^\x00]*$")]
+    password: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    token_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00]*$")] = "api"
+
+
+class VolunteerRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a resident gives to register as a volunteer."""
+
+    username: Username
+    password: Password
+    display_name: Name
+    birth_year: Annotated[int, Meta(ge=1920, le=2026)]
+    home_area_id: Id
+    phone: Phone = ""
+    travel_km: Annotated[float, Meta(gt=0, le=100)] = 5.0
+    weekly_hour_cap: Annotated[int, Meta(ge=0, le=60)] = 8
+    skills: list[Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]] = []
+    languages: list[Annotated[str, Meta(min_length=1, max_length=20, pattern=r"^[^\x00]*$")]] = []
+    guardian_consent: bool = False
+    sensitive_data_consent: bool = False
+    locale: Locale = "zh_CN"
+
+
+class OrganisationRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a social organisation gives to register; it stays pending until an admin verifies it."""
+
+    username: Username
+    password: Password
+    display_name: Name
+    name: Name
+    credit_code: CreditCode
+    registered_on: dt.date
+    rating: Annotated[int, Meta(ge=1, le=5)] | None = None
+    rating_expires_on: dt.date | None = None
+    staff_hours_capacity: Hours = 0
+    contact_phone: Phone = ""
+    address: Text = ""
+    description: Text = ""
+    category_codes: list[Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]] = []
+    area_ids: list[Id] = []
+    locale: Locale = "zh_CN"
+
+
+class StaffAccount(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An account an admin creates for a committee, a funder or a reviewer."""
+
+    username: Username
+    password: Password
+    display_name: Name
+    role: Literal["committee", "funder", "reviewer", "admin"]
+    committee_id: Id | None = None
+    funder_id: Id | None = None
+
+
+class LoginResult(msgspec.Struct, frozen=True):
+    """A new session: the secret id (for the cookie only) and who it belongs to."""
+
+    session_id: str
+    identity: Identity
+
+
+class IssuedToken(msgspec.Struct, frozen=True):
+    """A new API token, shown once."""
+
+    id: int
+    token: str
+    expires_in_days: int
+
+
+def credit_code_error(code: str) -> str | None:
+    """Why a unified social credit code is invalid under GB 32100-2015, or None if it is valid."""
+    if len(code) != 18:
+        return "A unified social credit code has 18 characters"
+    if any(ch not in CREDIT_CODE_ALPHABET for ch in code):
+        return "A unified social credit code uses digits and capital letters except I, O, Z, S and V"
+    total = sum(CREDIT_CODE_ALPHABET.index(ch) * w for ch, w in zip(code[:17], CREDIT_CODE_WEIGHTS, strict=True))
+    expected = CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+    if code[17] != expected:
+        return "The check character of this unified social credit code is wrong"
+    return None
+
+
+def identity_of(row: accounts_sql.AccountRow, via: Literal["session", "token"]) -> Identity:
+    """The caller's identity from their account row."""
+    return Identity(
+        account_id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        locale=row.locale,
+        organisation_id=row.organisation_id,
+        committee_id=row.committee_id,
+        funder_id=row.funder_id,
+        volunteer_id=row.volunteer_id,
+        via=via,
+    )
+
+
+async def _check_credentials(conn: asyncpg.Connection, creds: Credentials, address: str, policy: SecurityPolicy) -> int:
+    """The account id if the password is right; records the attempt and enforces the rate limit."""
+    username = creds.username.strip().lower()
+    by_account, by_address = await accounts_sql.recent_failures(conn, username, address, RATE_WINDOW_MINUTES)
+    # The address limit is looser: many people may share one address behind a NAT.
+    if by_account >= policy.login_attempts_per_window or by_address >= policy.login_attempts_per_window * 4:
+        raise TooManyAttempts("Too many failed logins; try again in 15 minutes", retry_after_s=RATE_WINDOW_MINUTES * 60)
+    stored = await accounts_sql.get_credentials(conn, username)
+    ok = security.verify_password(stored.password_hash if stored else None, creds.password)
+    if stored is None or not ok or stored.disabled:
+        # The failure must be remembered even though the caller's transaction is about to fail.
+        await accounts_sql.record_login_attempt(conn, username, address, False)
+        raise NotAuthenticated("Wrong username or password")
+    await accounts_sql.record_login_attempt(conn, username, address, True)
+    if security.needs_rehash(stored.password_hash):
+        await accounts_sql.update_password_hash(conn, stored.id, security.hash_password(creds.password))
+    return stored.id
+
+
+async def login(
+    conn: asyncpg.Connection,
+    creds: Credentials,
+    *,
+    address: str,
+    user_agent: str,
+    previous_session_id: str | None,
+    policy: SecurityPolicy,
+) -> LoginResult:
+    """Check the password and start a new session with a new id (the old one, if any, ends)."""
+    account_id = await _check_credentials(conn, creds, address, policy)
+    async with conn.transaction():
+        if previous_session_id:
+            await accounts_sql.delete_session(conn, security.token_hash(previous_session_id))
+        session_id = security.new_token()
+        await accounts_sql.insert_session(
+            conn, security.token_hash(session_id), account_id, policy.session_absolute_hours, user_agent, address
+        )
+        row = await accounts_sql.get_account(conn, account_id)
+        assert row is not None
+        await audit.append(
+            conn,
+            actor_account_id=account_id,
+            action="account.login",
+            object_type="account",
+            object_id=account_id,
+            detail={"address": address},
+        )
+    return LoginResult(session_id=session_id, identity=identity_of(row, "session"))
+
+
+async def logout(conn: asyncpg.Connection, session_id: str) -> None:
+    """End a session."""
+    await accounts_sql.delete_session(conn, security.token_hash(session_id))
+
+
+async def identify_session(conn: asyncpg.Connection, session_id: str, policy: SecurityPolicy) -> Identity | None:
+    """The identity behind a live session id, extending its idle window; None if expired."""
+    row = await accounts_sql.touch_session(conn, security.token_hash(session_id), policy.session_idle_minutes)
+    return None if row is None else identity_of(row.account, "session")
+
+
+async def identify_token(conn: asyncpg.Connection, token: str) -> Identity | None:
+    """The identity behind a live API token; None if revoked, expired or unknown."""
+    row = await accounts_sql.touch_token(conn, security.token_hash(token))
+    return None if row is None else identity_of(row.account, "token")
+
+
+async def issue_token(
+    conn: asyncpg.Connection, creds: Credentials, *, address: str, policy: SecurityPolicy
+) -> IssuedToken:
+    """Exchange a username and password for a bearer token."""
+    account_id = await _check_credentials(conn, creds, address, policy)
+    async with conn.transaction():
+        token = security.new_token()
+        token_id = await accounts_sql.insert_token(
+            conn, security.token_hash(token), account_id, creds.token_name, policy.token_days
+        )
+        await audit.append(
+            conn,
+            actor_account_id=account_id,
+            action="token.issue",
+            object_type="api_token",
+            object_id=token_id,
+            detail={"name": creds.token_name},
+        )
+    return IssuedToken(id=token_id, token=token, expires_in_days=policy.token_days)
+
+
+async def list_tokens(conn: asyncpg.Connection, who: Identity) -> list[accounts_sql.TokenRow]:
+    """The caller's own tokens."""
+    return await accounts_sql.list_tokens(conn, who.account_id)
+
+
+async def revoke_token(conn: asyncpg.Connection, who: Identity, token_id: int) -> None:
+    """Revoke one of the caller's own tokens."""
+    async with conn.transaction():
+        if not await accounts_sql.revoke_token(conn, token_id, who.account_id):
+            raise NotFound("No such token")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="token.revoke", object_type="api_token", object_id=token_id
+        )
+
+
+async def _new_account(
+    conn: asyncpg.Connection, *, username: str, password: str, display_name: str, role: str, locale: str
+) -> int:
+    if await accounts_sql.username_taken(conn, username):
+        raise Conflict("This username is taken", fields={"username": "This username is taken"})
+    return await accounts_sql.insert_account(
+        conn,
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=security.hash_password(password),
+        role=role,
+        locale=locale,
+    )
+
+
+async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistration) -> int:
+    """Create a volunteer's account and profile; returns the account id."""
+    age = today().year - form.birth_year
+    if age < 10:
+        raise Invalid("Children under 10 cannot register", fields={"birth_year": "Children under 10 cannot register"})
+    if age < 14 and not form.guardian_consent:
+        raise Invalid(
+            "Under 14, a guardian's consent is required",
+            fields={"guardian_consent": "Under 14, a guardian's consent is required"},
+        )
+    async with conn.transaction():
+        account_id = await _new_account(
+            conn,
+            username=form.username,
+            password=form.password,
+            display_name=form.display_name,
+            role="volunteer",
+            locale=form.locale,
+        )
+        volunteer_id = await volunteers_sql.insert_volunteer(
+            conn,
+            account_id=account_id,
+            display_name=form.display_name.strip(),
+            birth_year=form.birth_year,
+            phone=form.phone,
+            home_area_id=form.home_area_id,
+            travel_km=form.travel_km,
+            weekly_hour_cap=form.weekly_hour_cap,
+            skills=sorted(set(form.skills)),
+            languages=sorted(set(form.languages)),
+            guardian_consent=form.guardian_consent,
+            sensitive_data_consent=form.sensitive_data_consent,
+        )
+        if volunteer_id is None:
+            raise Invalid(
+                "Choose the residents' committee you live in",
+                fields={"home_area_id": "Choose the residents' committee you live in"},
+            )
+        await audit.append(
+            conn,
+            actor_account_id=account_id,
+            action="volunteer.register",
+            object_type="volunteer",
+            object_id=volunteer_id,
+        )
+    return account_id
+
+
+async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegistration) -> int:
+    """Create a pending organisation and its manager's account; returns the organisation id."""
+    errors: dict[str, str] = {}
+    if (why := credit_code_error(form.credit_code)) is not None:
+        errors["credit_code"] = why
+    if (form.rating is None) != (form.rating_expires_on is None):
+        errors["rating_expires_on"] = "A rating needs its expiry date, and an expiry date needs a rating"
+    if form.registered_on > today():
+        errors["registered_on"] = "The registration date cannot be in the future"
+    if errors:
+        raise Invalid("Some fields are not valid", fields=errors)
+    async with conn.transaction():
+        if await orgs_sql.credit_code_taken(conn, form.credit_code):
+            raise Conflict(
+                "An organisation with this credit code is already registered",
+                fields={"credit_code": "An organisation with this credit code is already registered"},
+            )
+        account_id = await _new_account(
+            conn,
+            username=form.username,
+            password=form.password,
+            display_name=form.display_name,
+            role="organisation",
+            locale=form.locale,
+        )
+        org_id = await orgs_sql.insert_org(
+            conn,
+            name=form.name.strip(),
+            credit_code=form.credit_code,
+            rating=form.rating,
+            rating_expires_on=form.rating_expires_on,
+            registered_on=form.registered_on,
+            staff_hours_capacity=form.staff_hours_capacity,
+            contact_phone=form.contact_phone,
+            address=form.address,
+            description=form.description,
+        )
+        await orgs_sql.replace_org_categories(conn, org_id, sorted(set(form.category_codes)))
+        await orgs_sql.replace_org_areas(conn, org_id, sorted(set(form.area_ids)))
+        await accounts_sql.insert_membership(conn, account_id, organisation_id=org_id, role="manager")
+        await audit.append(
+            conn,
+            actor_account_id=account_id,
+            action="organisation.register",
+            object_type="organisation",
+            object_id=org_id,
+            detail={"credit_code": form.credit_code},
+        )
+    return org_id
+
+
+async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: StaffAccount) -> int:
+    """An admin creates a committee, funder, reviewer or admin account; returns its id."""
+    if form.role == "committee" and (form.committee_id is None or form.funder_id is not None):
+        raise Invalid("A committee account needs its committee", fields={"committee_id": "Choose the committee"})
+    if form.role == "funder" and (form.funder_id is None or form.committee_id is not None):
+        raise Invalid("A funder account needs its funder", fields={"funder_id": "Choose the funder"})
+    if form.role in ("reviewer", "admin") and (form.funder_id or form.committee_id):
+        raise Invalid(
+            "Reviewers and admins act for no tenant", fields={"role": "Reviewers and admins act for no tenant"}
+        )
+    async with conn.transaction():
+        account_id = await _new_account(
+            conn,
+            username=form.username,
+            password=form.password,
+            display_name=form.display_name,
+            role=form.role,
+            locale="zh_CN",
+        )
+        if form.committee_id or form.funder_id:
+            try:
+                await accounts_sql.insert_membership(
+                    conn, account_id, committee_id=form.committee_id, funder_id=form.funder_id
+                )
+            except asyncpg.ForeignKeyViolationError:
+                raise NotFound("No such committee or funder") from None
+        await audit.append(
+            conn,
+            actor_account_id=admin.account_id,
+            action="account.create",
+            object_type="account",
+            object_id=account_id,
+            detail={"role": form.role},
+        )
+    return account_id
+
+
+async def list_accounts(
+    conn: asyncpg.Connection, role: str | None, limit: int, offset: int
+) -> list[accounts_sql.AccountRow]:
+    """Accounts for the admin's list."""
+    return await accounts_sql.list_accounts(conn, role, limit, offset)
+
+
+async def set_account_disabled(conn: asyncpg.Connection, admin: Identity, account_id: int, disabled: bool) -> None:
+    """Disable (ending its sessions) or re-enable an account."""
+    if account_id == admin.account_id:
+        raise Conflict("You cannot disable your own account")
+    async with conn.transaction():
+        if not await accounts_sql.set_disabled(conn, account_id, disabled):
+            raise NotFound("No such account")
+        if disabled:
+            await accounts_sql.delete_account_sessions(conn, account_id)
+        await audit.append(
+            conn,
+            actor_account_id=admin.account_id,
+            action="account.disable" if disabled else "account.enable",
+            object_type="account",
+            object_id=account_id,
+        )
+
+
+async def set_locale(conn: asyncpg.Connection, who: Identity, locale: str) -> None:
+    """Remember the caller's language."""
+    await accounts_sql.update_locale(conn, who.account_id, locale)
+
+
+class Purged(msgspec.Struct, frozen=True):
+    """How many expired credentials a purge removed."""
+
+    sessions: int
+    tokens: int
+    login_attempts: int
+
+
+async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Purged:
+    """Delete expired sessions, long-dead tokens and old login attempts (a cron job)."""
+    async with conn.transaction():
+        return Purged(
+            sessions=await accounts_sql.purge_sessions(conn, policy.session_idle_minutes),
+            tokens=await accounts_sql.purge_tokens(conn),
+            login_attempts=await accounts_sql.purge_login_attempts(conn),
+        )

@@ -1,0 +1,23 @@
+"""Use cases for the audit log: the admin's view and the tamper check."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from api.services.accounts import Identity
+from api.services.errors import Forbidden
+from sql import audit
+
+
+async def entries(
+    conn: asyncpg.Connection, who: Identity, action_prefix: str | None, limit: int, offset: int
+) -> list[audit.AuditRow]:
+    """The newest audit entries; admins only."""
+    if who.role != "admin":
+        raise Forbidden("Only an admin may read the audit log")
+    return await audit.list_entries(conn, action_prefix, limit, offset)
+
+
+async def verify(conn: asyncpg.Connection) -> list[audit.ChainBreak]:
+    """Rows whose hash chain is broken; empty when the log is intact."""
+    return await audit.verify_chain(conn)

@@ -1,0 +1,68 @@
+"""What each role's home page shows: the figures and records that exist so far."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+
+from api.services.accounts import Identity
+from sql import areas as areas_sql
+from sql import audit, overview
+from sql import orgs as orgs_sql
+from sql import volunteers as volunteers_sql
+
+
+class Home(msgspec.Struct, frozen=True):
+    """The home page's content for one identity; fields not of its role stay None."""
+
+    role: str
+    platform: overview.PlatformFigures
+    organisation: orgs_sql.OrgRow | None = None
+    committee: areas_sql.CommitteeRow | None = None
+    committee_figures: overview.CommitteeFigures | None = None
+    funder: areas_sql.FunderRow | None = None
+    funder_figures: overview.FunderFigures | None = None
+    volunteer: volunteers_sql.VolunteerRow | None = None
+    pending_organisations: list[orgs_sql.OrgRow] = []
+    recent_audit: list[audit.AuditRow] = []
+
+
+async def home_for(conn: asyncpg.Connection, who: Identity) -> Home:
+    """Collect what the caller's home page shows."""
+    platform = await overview.platform_figures(conn)
+    if who.role == "organisation" and who.organisation_id is not None:
+        return Home(role=who.role, platform=platform, organisation=await orgs_sql.get_org(conn, who.organisation_id))
+    if who.role == "committee" and who.committee_id is not None:
+        return Home(
+            role=who.role,
+            platform=platform,
+            committee=await areas_sql.get_committee(conn, who.committee_id),
+            committee_figures=await overview.committee_figures(conn, who.committee_id),
+        )
+    if who.role == "funder" and who.funder_id is not None:
+        return Home(
+            role=who.role,
+            platform=platform,
+            funder=await areas_sql.get_funder(conn, who.funder_id),
+            funder_figures=await overview.funder_figures(conn, who.funder_id),
+        )
+    if who.role == "volunteer":
+        return Home(
+            role=who.role,
+            platform=platform,
+            volunteer=await volunteers_sql.get_volunteer_by_account(conn, who.account_id),
+        )
+    if who.role == "admin":
+        pending, _ = await orgs_sql.list_orgs(conn, status="pending", category=None, q=None, limit=10, offset=0)
+        return Home(
+            role=who.role,
+            platform=platform,
+            pending_organisations=pending,
+            recent_audit=await audit.list_entries(conn, None, 10, 0),
+        )
+    return Home(role=who.role, platform=platform)
+
+
+async def platform(conn: asyncpg.Connection) -> overview.PlatformFigures:
+    """Counts across the platform, for the public front page."""
+    return await overview.platform_figures(conn)

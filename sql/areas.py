@@ -1,0 +1,132 @@
+"""Areas (district › sub-district › committee), committees, funders and the service catalogue."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+
+
+class AreaRow(msgspec.Struct, frozen=True):
+    """One area with its parent and the number of areas directly under it."""
+
+    id: int
+    parent_id: int | None
+    level: str
+    code: str
+    name: str
+    lat: float
+    lon: float
+    children: int
+
+
+class CatalogueItemRow(msgspec.Struct, frozen=True):
+    """A purchasable service from the catalogue."""
+
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    description_zh: str
+    description_en: str
+    personal: bool
+
+
+class FunderRow(msgspec.Struct, frozen=True):
+    """A sub-district office or community foundation."""
+
+    id: int
+    kind: str
+    name: str
+    area_id: int
+    area_name: str
+
+
+class CommitteeRow(msgspec.Struct, frozen=True):
+    """A residents' committee and the area it serves."""
+
+    id: int
+    area_id: int
+    name: str
+    staff_count: int
+    residents: int
+    households: int
+    subdistrict_name: str
+
+
+SELECT_AREAS = """
+SELECT a.id, a.parent_id, a.level, a.code, a.name, a.lat, a.lon,
+       (SELECT count(*) FROM areas c WHERE c.parent_id = a.id)::int AS children
+FROM areas a
+WHERE ($1::bigint IS NULL AND a.parent_id IS NULL) OR a.parent_id = $1
+ORDER BY a.code
+"""
+SELECT_AREA = """
+SELECT a.id, a.parent_id, a.level, a.code, a.name, a.lat, a.lon,
+       (SELECT count(*) FROM areas c WHERE c.parent_id = a.id)::int AS children
+FROM areas a WHERE a.id = $1
+"""
+SELECT_AREA_PATH = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, level, code, name, lat, lon, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, a.level, a.code, a.name, a.lat, a.lon, up.depth + 1
+    FROM areas a JOIN up ON a.id = up.parent_id
+)
+SELECT id, parent_id, level, code, name, lat, lon, 0 AS children FROM up ORDER BY depth DESC
+"""
+SELECT_CATALOGUE = """
+SELECT id, code, name_zh, name_en, description_zh, description_en, personal
+FROM catalogue_items ORDER BY sort_order, id
+"""
+SELECT_CATALOGUE_ITEM = """
+SELECT id, code, name_zh, name_en, description_zh, description_en, personal
+FROM catalogue_items WHERE code = $1
+"""
+SELECT_FUNDER = """
+SELECT f.id, f.kind, f.name, f.area_id, a.name AS area_name
+FROM funders f JOIN areas a ON a.id = f.area_id WHERE f.id = $1
+"""
+SELECT_COMMITTEE = """
+SELECT c.id, c.area_id, c.name, c.staff_count, c.residents, c.households, s.name AS subdistrict_name
+FROM committees c JOIN areas a ON a.id = c.area_id JOIN areas s ON s.id = a.parent_id
+WHERE c.id = $1
+"""
+
+
+async def list_areas(conn: asyncpg.Connection, parent_id: int | None) -> list[AreaRow]:
+    """The areas directly under a parent (the districts when parent is None)."""
+    return [msgspec.convert(r, AreaRow) for r in await conn.fetch(SELECT_AREAS, parent_id)]
+
+
+async def get_area(conn: asyncpg.Connection, area_id: int) -> AreaRow | None:
+    """One area by id."""
+    record = await conn.fetchrow(SELECT_AREA, area_id)
+    return None if record is None else msgspec.convert(record, AreaRow)
+
+
+async def area_path(conn: asyncpg.Connection, area_id: int) -> list[AreaRow]:
+    """The chain from the district down to this area."""
+    return [msgspec.convert(r, AreaRow) for r in await conn.fetch(SELECT_AREA_PATH, area_id)]
+
+
+async def list_catalogue(conn: asyncpg.Connection) -> list[CatalogueItemRow]:
+    """Every catalogue item, in display order."""
+    return [msgspec.convert(r, CatalogueItemRow) for r in await conn.fetch(SELECT_CATALOGUE)]
+
+
+async def get_catalogue_item(conn: asyncpg.Connection, code: str) -> CatalogueItemRow | None:
+    """One catalogue item by code."""
+    record = await conn.fetchrow(SELECT_CATALOGUE_ITEM, code)
+    return None if record is None else msgspec.convert(record, CatalogueItemRow)
+
+
+async def get_funder(conn: asyncpg.Connection, funder_id: int) -> FunderRow | None:
+    """One funder by id."""
+    record = await conn.fetchrow(SELECT_FUNDER, funder_id)
+    return None if record is None else msgspec.convert(record, FunderRow)
+
+
+async def get_committee(conn: asyncpg.Connection, committee_id: int) -> CommitteeRow | None:
+    """One committee by id."""
+    record = await conn.fetchrow(SELECT_COMMITTEE, committee_id)
+    return None if record is None else msgspec.convert(record, CommitteeRow)

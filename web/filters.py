@@ -1,0 +1,16 @@
+"""Jinja filters for people's formats: yuan, Shanghai time, grouped numbers, masked text."""
+
+from __future__ import annotations
+
+import jinja2
+
+from api import i18n
+
+
+def install(env: jinja2.Environment) -> None:
+    """Register the filters on the page environment."""
+    env.filters["yuan"] = i18n.yuan
+    env.filters["number"] = i18n.number
+    env.filters["local_datetime"] = i18n.local_datetime
+    env.filters["local_date"] = i18n.local_date
+    env.filters["rating"] = lambda r: f"{r}A" if r else i18n.gettext("unrated")
