@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
-from litestar.datastructures import Headers
+from litestar.datastructures import Headers, State
+from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -24,12 +24,18 @@ SESSION_COOKIE = "linli_session"
 LOCALE_COOKIE = "linli_locale"
 CSRF_COOKIE = "linli_csrf"
 
+# Handler parameters filled by the app's named dependencies.
+Conn = NamedDependency[asyncpg.Connection]
+Who = NamedDependency[Identity | None]
+User = NamedDependency[Identity]
+Policy = NamedDependency[SecurityPolicy]
+
 
 def _cookies(headers: Headers) -> dict[str, str]:
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(headers.get("cookie", ""))
-    except Exception:  # noqa: BLE001 — a malformed cookie header is treated as no cookies
+    except Exception:
         return {}
     return {key: morsel.value for key, morsel in jar.items()}
 

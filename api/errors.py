@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
 from api import i18n
+from api.auth import current_identity
 from api.services.errors import DomainError, NotAuthenticated, TooManyAttempts
 
 log = structlog.get_logger("linli.errors")
@@ -70,7 +71,13 @@ def _problem(
     if wants_page(request):
         return Template(
             template_name="error.html",
-            context={"status": status, "title": _(title), "detail": _(detail), "errors": errors or []},
+            context={
+                "who": current_identity(request),
+                "status": status,
+                "title": _(title),
+                "detail": _(detail),
+                "errors": errors or [],
+            },
             status_code=status,
             headers=headers,
         )
@@ -124,7 +131,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return _problem(request, status, kind, title, detail, errors, dict(exc.headers or {}) or None)
 
 
-def integrity_error_handler(request: Request[Any, Any, Any], exc: asyncpg.IntegrityConstraintViolationError) -> Response[Any]:
+def integrity_error_handler(
+    request: Request[Any, Any, Any], exc: asyncpg.IntegrityConstraintViolationError
+) -> Response[Any]:
     """A constraint in the schema refused the change: the request conflicts with what is stored."""
     log.info("constraint refused a change", constraint=getattr(exc, "constraint_name", None), path=request.url.path)
     if isinstance(exc, asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError):

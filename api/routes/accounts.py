@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-import asyncpg
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import client_address, login_required, roles
+from api.auth import Conn, Policy, User, client_address, login_required, roles
 from api.schemas.common import (
     AccountOut,
     AuditEntryOut,
@@ -19,31 +18,32 @@ from api.schemas.common import (
     outs,
 )
 from api.services import accounts, audit_log
-from api.services.accounts import Credentials, Identity, SecurityPolicy, StaffAccount, VolunteerRegistration
+from api.services.accounts import Credentials, StaffAccount, VolunteerRegistration
 
 
 class AuthController(Controller):
     """Bearer tokens for API clients."""
 
     path = "/api/auth"
-    tags = ["auth"]
+    tags: ClassVar[list[str]] = ["auth"]
 
     @post("/token", operation_id="issueToken", opt={"exclude_from_csrf": True}, status_code=201)
     async def issue_token(
-        self, conn: asyncpg.Connection, request: Request[Any, Any, Any], policy: SecurityPolicy, data: Credentials
+        self, conn: Conn, request: Request[Any, Any, Any], policy: Policy, data: JSONBody[Credentials]
     ) -> IssuedTokenOut:
         """Exchange a username and password for a bearer token (rate-limited per account and address)."""
         issued = await accounts.issue_token(conn, data, address=client_address(request), policy=policy)
-        return IssuedTokenOut(id=issued.id, token=issued.token, token_type="bearer",
-                              expires_in_days=issued.expires_in_days)
+        return IssuedTokenOut(
+            id=issued.id, token=issued.token, token_type="bearer", expires_in_days=issued.expires_in_days
+        )
 
     @get("/tokens", operation_id="listTokens", guards=[login_required])
-    async def tokens(self, conn: asyncpg.Connection, user: Identity) -> list[TokenOut]:
+    async def tokens(self, conn: Conn, user: User) -> list[TokenOut]:
         """The caller's tokens (never their secret values)."""
         return outs(await accounts.list_tokens(conn, user), TokenOut)
 
     @delete("/tokens/{token_id:int}", operation_id="revokeToken", guards=[login_required])
-    async def revoke(self, conn: asyncpg.Connection, user: Identity, token_id: int) -> None:
+    async def revoke(self, conn: Conn, user: User, token_id: FromPath[int]) -> None:
         """Revoke one of the caller's tokens."""
         await accounts.revoke_token(conn, user, token_id)
 
@@ -52,10 +52,10 @@ class AccountController(Controller):
     """Accounts: the caller's own, the admin's list, staff accounts, volunteer registration."""
 
     path = "/api"
-    tags = ["accounts"]
+    tags: ClassVar[list[str]] = ["accounts"]
 
     @get("/accounts/me", operation_id="getMe", guards=[login_required])
-    async def me(self, user: Identity) -> AccountOut:
+    async def me(self, user: User) -> AccountOut:
         """The caller's account."""
         return AccountOut(
             id=user.account_id,
@@ -72,51 +72,50 @@ class AccountController(Controller):
     @get("/accounts", operation_id="listAccounts", guards=[roles("admin")])
     async def list_accounts(
         self,
-        conn: asyncpg.Connection,
-        role: Annotated[str | None, Parameter(pattern=r"^(admin|funder|committee|organisation|volunteer|reviewer)$")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+        conn: Conn,
+        role: Annotated[
+            str | None, QueryParameter(pattern=r"^(admin|funder|committee|organisation|volunteer|reviewer)$")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     ) -> list[AccountOut]:
         """Accounts, a page at a time (admins)."""
         return outs(await accounts.list_accounts(conn, role, limit, offset), AccountOut)
 
     @post("/accounts", operation_id="createStaffAccount", guards=[roles("admin")], status_code=201)
-    async def create(self, conn: asyncpg.Connection, user: Identity, data: StaffAccount) -> Created:
+    async def create(self, conn: Conn, user: User, data: JSONBody[StaffAccount]) -> Created:
         """An admin creates a committee, funder, reviewer or admin account."""
         return Created(id=await accounts.create_staff_account(conn, user, data))
 
-    @post("/accounts/{account_id:int}/disable", operation_id="disableAccount", guards=[roles("admin")],
-          status_code=204)
-    async def disable(self, conn: asyncpg.Connection, user: Identity, account_id: int) -> None:
+    @post("/accounts/{account_id:int}/disable", operation_id="disableAccount", guards=[roles("admin")], status_code=204)
+    async def disable(self, conn: Conn, user: User, account_id: FromPath[int]) -> None:
         """An admin disables an account and ends its sessions."""
         await accounts.set_account_disabled(conn, user, account_id, True)
 
-    @post("/accounts/{account_id:int}/enable", operation_id="enableAccount", guards=[roles("admin")],
-          status_code=204)
-    async def enable(self, conn: asyncpg.Connection, user: Identity, account_id: int) -> None:
+    @post("/accounts/{account_id:int}/enable", operation_id="enableAccount", guards=[roles("admin")], status_code=204)
+    async def enable(self, conn: Conn, user: User, account_id: FromPath[int]) -> None:
         """An admin re-enables an account."""
         await accounts.set_account_disabled(conn, user, account_id, False)
 
     @post("/volunteers", operation_id="registerVolunteer", opt={"exclude_from_csrf": True}, status_code=201)
-    async def register_volunteer(self, conn: asyncpg.Connection, data: VolunteerRegistration) -> Created:
+    async def register_volunteer(self, conn: Conn, data: JSONBody[VolunteerRegistration]) -> Created:
         """A resident registers as a volunteer."""
         return Created(id=await accounts.register_volunteer(conn, data))
 
     @get("/audit", operation_id="listAudit", guards=[roles("admin")])
     async def audit(
         self,
-        conn: asyncpg.Connection,
-        user: Identity,
-        action: Annotated[str | None, Parameter(pattern=r"^[a-z_.]{1,60}$")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+        conn: Conn,
+        user: User,
+        action: Annotated[str | None, QueryParameter(pattern=r"^[a-z_.]{1,60}$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     ) -> list[AuditEntryOut]:
         """The newest audit log entries (admins)."""
         return outs(await audit_log.entries(conn, user, action, limit, offset), AuditEntryOut)
 
     @get("/audit/verify", operation_id="verifyAudit", guards=[roles("admin")])
-    async def verify_audit(self, conn: asyncpg.Connection) -> AuditVerifyOut:
+    async def verify_audit(self, conn: Conn) -> AuditVerifyOut:
         """Check the audit log's hash chain (admins)."""
         breaks = await audit_log.verify(conn)
         return AuditVerifyOut(intact=not breaks, broken_ids=[b.id for b in breaks])
-

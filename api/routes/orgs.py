@@ -2,68 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-import asyncpg
 from litestar import Controller, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import roles
+from api.auth import Conn, User, Who, roles
 from api.schemas.common import Created, OrgOut, OrgPageOut, out, outs
 from api.services import accounts, orgs
-from api.services.accounts import Identity, OrganisationRegistration
+from api.services.accounts import OrganisationRegistration
 
 
 class OrganisationController(Controller):
     """Social organisations (社会组织)."""
 
     path = "/api/organisations"
-    tags = ["organisations"]
+    tags: ClassVar[list[str]] = ["organisations"]
 
     @get("/", operation_id="listOrganisations")
     async def list_orgs(
         self,
-        conn: asyncpg.Connection,
-        who: Identity | None,
-        status: Annotated[str | None, Parameter(pattern=r"^(pending|verified|suspended)$")] = None,
-        category: Annotated[str | None, Parameter(pattern=r"^[a-z0-9_]{2,40}$")] = None,
-        q: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00%_\\]*$")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        conn: Conn,
+        who: Who,
+        status: Annotated[str | None, QueryParameter(pattern=r"^(pending|verified|suspended)$")] = None,
+        category: Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$")] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100, pattern=r"^[^\x00%_\\]*$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> OrgPageOut:
         """Verified organisations (admins may filter by any status)."""
         page = await orgs.list_orgs(conn, who, status=status, category=category, q=q, limit=limit, offset=offset)
         return OrgPageOut(items=outs(page.items, OrgOut), total=page.total, limit=page.limit, offset=page.offset)
 
     @get("/{org_id:int}", operation_id="getOrganisation")
-    async def get_org(self, conn: asyncpg.Connection, who: Identity | None, org_id: int) -> OrgOut:
+    async def get_org(self, conn: Conn, who: Who, org_id: FromPath[int]) -> OrgOut:
         """One organisation's profile."""
         return out(await orgs.get_org(conn, who, org_id), OrgOut)
 
     @post("/", operation_id="registerOrganisation", opt={"exclude_from_csrf": True}, status_code=201)
-    async def register(self, conn: asyncpg.Connection, data: OrganisationRegistration) -> Created:
+    async def register(self, conn: Conn, data: JSONBody[OrganisationRegistration]) -> Created:
         """Register an organisation and its manager's account; it stays pending until an admin verifies it."""
         return Created(id=await accounts.register_organisation(conn, data))
 
     @put("/{org_id:int}", operation_id="updateOrganisation", guards=[roles("organisation")])
     async def update(
-        self, conn: asyncpg.Connection, user: Identity, org_id: int, data: orgs.OrgProfileUpdate
+        self, conn: Conn, user: User, org_id: FromPath[int], data: JSONBody[orgs.OrgProfileUpdate]
     ) -> OrgOut:
         """The organisation's manager edits its profile."""
         return out(await orgs.update_profile(conn, user, org_id, data), OrgOut)
 
     @post("/{org_id:int}/verify", operation_id="verifyOrganisation", guards=[roles("admin")], status_code=200)
-    async def verify(self, conn: asyncpg.Connection, user: Identity, org_id: int) -> OrgOut:
+    async def verify(self, conn: Conn, user: User, org_id: FromPath[int]) -> OrgOut:
         """An admin verifies a pending organisation."""
         return out(await orgs.decide(conn, user, org_id, "verify"), OrgOut)
 
     @post("/{org_id:int}/suspend", operation_id="suspendOrganisation", guards=[roles("admin")], status_code=200)
-    async def suspend(self, conn: asyncpg.Connection, user: Identity, org_id: int) -> OrgOut:
+    async def suspend(self, conn: Conn, user: User, org_id: FromPath[int]) -> OrgOut:
         """An admin suspends an organisation."""
         return out(await orgs.decide(conn, user, org_id, "suspend"), OrgOut)
 
     @post("/{org_id:int}/reinstate", operation_id="reinstateOrganisation", guards=[roles("admin")], status_code=200)
-    async def reinstate(self, conn: asyncpg.Connection, user: Identity, org_id: int) -> OrgOut:
+    async def reinstate(self, conn: Conn, user: User, org_id: FromPath[int]) -> OrgOut:
         """An admin reinstates a suspended organisation."""
         return out(await orgs.decide(conn, user, org_id, "reinstate"), OrgOut)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 
 import asyncpg
 from litestar import Controller, Response, get
@@ -15,7 +16,7 @@ class SystemController(Controller):
     """Health checks for load balancers and `make run`."""
 
     path = "/api"
-    tags = ["system"]
+    tags: ClassVar[list[str]] = ["system"]
 
     @get("/health", operation_id="health")
     async def health(self) -> Health:
@@ -37,6 +38,10 @@ class SystemController(Controller):
             redis = bool(await state.redis.ping())
         except (OSError, ConnectionError):
             redis = False
-        result = Ready(status="ready" if database and redis else "unavailable", database=database, redis=redis,
-                       migrations=migrations)
+        result = Ready(
+            status="ready" if database and redis else "unavailable",
+            database=database,
+            redis=redis,
+            migrations=migrations,
+        )
         return Response(result, status_code=200 if database and redis else 503)

@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from api.auth import LOCALE_COOKIE, SESSION_COOKIE, client_address, login_required
+from api.auth import LOCALE_COOKIE, SESSION_COOKIE, Conn, Policy, User, Who, client_address, login_required
 from api.i18n import LOCALES
 from api.services import accounts, home
-from api.services.accounts import Credentials, Identity, SecurityPolicy
+from api.services.accounts import Credentials
 from api.services.errors import NotAuthenticated, TooManyAttempts
 from web.forms import parse_form
 
-FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+FormData = URLEncodedBody[dict[str, Any]]
 
 
 def safe_next(target: str | None) -> str:
@@ -51,27 +49,32 @@ class SessionPages(Controller):
     include_in_schema = False
 
     @get("/", name="index")
-    async def index(self, conn: asyncpg.Connection, who: Identity | None) -> Template:
+    async def index(self, conn: Conn, who: Who) -> Template:
         """The public front page: what Linli is and the district's figures."""
         return Template(template_name="index.html", context={"who": who, "figures": await home.platform(conn)})
 
     @get("/login", name="login")
-    async def login_form(self, who: Identity | None, next_: Annotated[str | None, Parameter(query="next", max_length=500)] = None) -> Template:
+    async def login_form(
+        self, who: Who, next_: Annotated[str | None, QueryParameter(name="next", max_length=500)] = None
+    ) -> Template:
         """The login form."""
-        return Template(template_name="account/login.html", context={"who": who, "errors": {}, "values": {},
-                                                                     "next": safe_next(next_)})
+        return Template(
+            template_name="account/login.html",
+            context={"who": who, "errors": {}, "values": {}, "next": safe_next(next_)},
+        )
 
     @post("/login", name="login_submit")
-    async def login(
-        self, request: Request[Any, Any, Any], conn: asyncpg.Connection, policy: SecurityPolicy, data: FormData
-    ) -> Response[Any]:
+    async def login(self, request: Request[Any, Any, Any], conn: Conn, policy: Policy, data: FormData) -> Response[Any]:
         """Check the password, rotate the session id, and go home."""
         target = safe_next(data.get("next"))
         creds, errors = parse_form(Credentials, data)
         values = {"username": data.get("username", "")}
         if creds is None:
-            return Template(template_name="account/login.html",
-                            context={"who": None, "errors": errors, "values": values, "next": target}, status_code=422)
+            return Template(
+                template_name="account/login.html",
+                context={"who": None, "errors": errors, "values": values, "next": target},
+                status_code=422,
+            )
         try:
             result = await accounts.login(
                 conn,
@@ -83,16 +86,18 @@ class SessionPages(Controller):
             )
         except (NotAuthenticated, TooManyAttempts) as exc:
             status = exc.status
-            return Template(template_name="account/login.html",
-                            context={"who": None, "errors": {"password": exc.detail}, "values": values,
-                                     "next": target}, status_code=status)
+            return Template(
+                template_name="account/login.html",
+                context={"who": None, "errors": {"password": exc.detail}, "values": values, "next": target},
+                status_code=status,
+            )
         response = Redirect(path=target)
         response.set_cookie(session_cookie(request, result.session_id, policy.session_absolute_hours * 3600))
         response.set_cookie(LOCALE_COOKIE, result.identity.locale, path="/", samesite="lax", max_age=365 * 86400)
         return response
 
     @post("/logout", name="logout")
-    async def logout(self, request: Request[Any, Any, Any], conn: asyncpg.Connection) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], conn: Conn) -> Redirect:
         """End the session."""
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
@@ -102,9 +107,7 @@ class SessionPages(Controller):
         return response
 
     @post("/lang", name="set_language")
-    async def set_language(
-        self, request: Request[Any, Any, Any], conn: asyncpg.Connection, who: Identity | None, data: FormData
-    ) -> Redirect:
+    async def set_language(self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData) -> Redirect:
         """Switch between Chinese and English; remembered in a cookie and on the account."""
         locale = data.get("locale") if data.get("locale") in LOCALES else "zh_CN"
         if who is not None:
@@ -114,8 +117,7 @@ class SessionPages(Controller):
         return response
 
     @get("/home", name="home", guards=[login_required])
-    async def home(self, conn: asyncpg.Connection, user: Identity) -> Template:
+    async def home(self, conn: Conn, user: User) -> Template:
         """The logged-in account's home page, by role."""
         content = await home.home_for(conn, user)
         return Template(template_name=f"home/{user.role}.html", context={"who": user, "home": content})
-

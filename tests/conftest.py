@@ -1,0 +1,172 @@
+"""Real PostgreSQL and Valkey started by the project; each test in a transaction that the app shares."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from litestar import Litestar
+
+from api import devservers
+from api.app import create_app
+from api.settings import Settings
+from sql.migrate import migrate
+
+TEMPLATE_DB = "linli_template"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """All async tests and fixtures run on asyncio, in one loop for the session."""
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every coroutine test runs under anyio without a marker on each."""
+    for item in items:
+        if isinstance(item, pytest.Function) and item.get_closest_marker("anyio") is None:
+            import inspect
+
+            if inspect.iscoroutinefunction(item.obj):
+                item.add_marker(pytest.mark.anyio)
+
+
+class Servers:
+    """The session's PostgreSQL and Valkey."""
+
+    def __init__(self, pg: devservers.LocalPostgres, valkey: devservers.LocalValkey) -> None:
+        self.pg = pg
+        self.valkey = valkey
+
+    def database_url(self, name: str) -> str:
+        """The URL of another database on the same cluster."""
+        return self.pg.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    """A throw-away PostgreSQL and Valkey for the whole test session."""
+    with devservers.scratch_dir() as folder:
+        pg = devservers.start_postgres(folder / "pg", durable=False)
+        try:
+            valkey = devservers.start_valkey(folder / "valkey", durable=False)
+            try:
+                yield Servers(pg, valkey)
+            finally:
+                valkey.stop()
+        finally:
+            pg.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(servers: Servers) -> str:
+    """The migrated test database (also the template for per-test empty databases)."""
+    admin = await asyncpg.connect(servers.pg.url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    url = servers.database_url(TEMPLATE_DB)
+    await migrate(url)
+    return url
+
+
+@pytest.fixture
+async def empty_database_url(servers: Servers, database_url: str) -> AsyncIterator[str]:
+    """A new, migrated, empty database of its own, dropped afterwards (for tests that must commit)."""
+    name = f"linli_t_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(servers.pg.url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        yield servers.database_url(name)
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    connection = await asyncpg.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+class SharedConnectionPool:
+    """Pool-shaped wrapper handing the app the test's connection, each use in a savepoint.
+
+    As in production (autocommit outside a use case's transaction), what a request wrote stays when it
+    ends with a domain error; a database error rolls back only that request's savepoint.
+    """
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """The shared connection, inside a savepoint."""
+        savepoint = self.connection.transaction()
+        await savepoint.start()
+        try:
+            yield self.connection
+        except asyncpg.PostgresError:
+            await savepoint.rollback()
+            raise
+        except BaseException:
+            await savepoint.commit()
+            raise
+        else:
+            await savepoint.commit()
+
+    async def close(self) -> None:
+        """Nothing to close: the test owns the connection."""
+
+
+@pytest.fixture
+async def redis(servers: Servers) -> AsyncIterator[ArqRedis]:
+    """An arq Redis pool on the session's Valkey, emptied before each test."""
+    pool = await create_pool(RedisSettings.from_dsn(servers.valkey.url))
+    await pool.flushdb()
+    try:
+        yield pool
+    finally:
+        await pool.aclose()
+
+
+def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for an app under test (no servers of its own)."""
+    values: dict[str, Any] = {
+        "state_dir": tmp_path,
+        "database_url": None,
+        "redis_url": None,
+        "secret_key": "test-secret-key-" + "x" * 32,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def app(conn: asyncpg.Connection, redis: ArqRedis, tmp_path: Path) -> Litestar:
+    """The app sharing the test's connection."""
+    return create_app(test_settings(tmp_path), pool=SharedConnectionPool(conn), redis=redis)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app, in-process and on the test's event loop (no server)."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+        yield test_client

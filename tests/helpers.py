@@ -1,0 +1,66 @@
+"""Helpers for HTTP tests: CSRF-aware form posts, logging in, bearer tokens, parsing pages."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+
+from tests.factories import PASSWORD
+
+Client = httpx.AsyncClient
+
+
+class _Inputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: dict[str, str] = {}
+        self.texts: list[str] = []
+        self.errors: dict[str, str] = {}
+        self._error_for: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.inputs.setdefault(str(a["name"]), a.get("value") or "")
+        if tag == "p" and "error" in (a.get("class") or "") and (a.get("id") or "").startswith("e-"):
+            self._error_for = str(a["id"])[2:]
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.texts.append(data.strip())
+            if self._error_for is not None:
+                self.errors[self._error_for] = data.strip()
+                self._error_for = None
+
+
+def parse_page(html: str) -> _Inputs:
+    """The inputs, visible texts and field errors of a page."""
+    parser = _Inputs()
+    parser.feed(html)
+    return parser
+
+
+async def csrf_token(client: Client, path: str = "/login") -> str:
+    """Load a page to get the CSRF cookie and the form's token."""
+    response = await client.get(path)
+    return parse_page(response.text).inputs["_csrf_token"]
+
+
+async def post_form(client: Client, path: str, data: dict[str, Any], *, page: str | None = None) -> Any:
+    """Submit a form like a browser: with the CSRF token of the page it came from."""
+    token = await csrf_token(client, page or path)
+    return await client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
+
+
+async def login(client: Client, username: str, password: str = PASSWORD) -> Any:
+    """Log in through the login form."""
+    return await post_form(client, "/login", {"username": username, "password": password}, page="/login")
+
+
+async def bearer(client: Client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """An Authorization header with a fresh API token."""
+    response = await client.post("/api/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 201, response.text
+    return {"authorization": f"Bearer {response.json()['token']}"}
