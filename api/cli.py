@@ -1,0 +1,127 @@
+"""The `linli` command: up, serve, worker, migrate, seed, solve, bench."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from api.settings import load_settings
+
+
+@click.group()
+def cli() -> None:
+    """Linli (邻里): community services, matched fairly."""
+
+
+@cli.command()
+def up() -> None:
+    """Start PostgreSQL, Valkey, migrations, demo data, the web app and a worker; Ctrl-C stops all of it."""
+    from api.supervisor import run_up
+
+    sys.exit(run_up(load_settings()))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default LINLI_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default LINLI_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the web app and the JSON API (needs LINLI_DATABASE_URL and LINLI_REDIS_URL)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.debug)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the arq worker: optimiser runs and timed jobs (needs LINLI_DATABASE_URL and LINLI_REDIS_URL)."""
+    from arq.worker import run_worker
+
+    from api.logs import configure_logging
+    from workers.main import WorkerSettings
+
+    configure_logging(load_settings().debug)
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+def _database_url() -> str:
+    url = load_settings().database_url
+    if not url:
+        raise click.UsageError("LINLI_DATABASE_URL is not set (`linli up` sets it for the processes it starts)")
+    return url
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending migrations; stops with a clear message if an applied one was edited."""
+    from sql.migrate import MigrationError
+    from sql.migrate import migrate as run_migrations
+
+    try:
+        applied = asyncio.run(run_migrations(_database_url()))
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+@cli.command()
+@click.option("--seed", "seed_value", default=1, show_default=True, help="Random seed: same seed, same district.")
+@click.option("--scale", default=1.0, show_default=True, help="Multiply the bulk counts (benchmark data).")
+def seed(seed_value: int, scale: float) -> None:
+    """Create the demo district (areas, committees, funders, organisations, volunteers, households)."""
+    from api.seed import AlreadySeededError, seed_demo
+
+    try:
+        report = asyncio.run(seed_demo(_database_url(), seed=seed_value, scale=scale))
+    except AlreadySeededError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report)
+
+
+@cli.command()
+@click.argument("model", type=click.Choice(["gap", "award", "portfolio", "roster", "teams"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--time-limit", default=10.0, show_default=True, help="Seconds, end to end.")
+@click.option("--seed", "seed_value", default=0, show_default=True, help="Same seed, same answer.")
+def solve(model: str, file: Path, time_limit: float, seed_value: int) -> None:
+    """Solve one problem file and print the result as JSON."""
+    from api.solving import solve_file
+
+    click.echo(solve_file(model, file, time_limit_s=time_limit, seed=seed_value))
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn"]))
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--size", default=None, help="Instance size, e.g. 500x1000 (volunteers x shifts).")
+@click.option("--time-limit", default=10.0, show_default=True, help="Seconds per instance.")
+@click.option("--seed", "seed_value", default=0, show_default=True)
+def bench(kind: str, path: Path | None, size: str | None, time_limit: float, seed_value: int) -> None:
+    """Measure the optimiser against its baselines and print the figures."""
+    from api.solving import bench as run_bench
+
+    run_bench(kind, path, size=size, time_limit_s=time_limit, seed=seed_value)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The arq worker: settings, start-up (database pool, process pool for the solver) and timed jobs."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, ClassVar
+
+import asyncpg
+import structlog
+from arq import cron
+from arq.connections import RedisSettings
+
+from api.services import accounts
+from api.services.accounts import SecurityPolicy
+from api.settings import load_settings
+
+log = structlog.get_logger("linli.worker")
+_settings = load_settings()
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Open the database pool and the solver's process pool once per worker."""
+    if not _settings.database_url:
+        raise RuntimeError("LINLI_DATABASE_URL is not set; start the worker with `linli up` or `make run`")
+    ctx["pool"] = await asyncpg.create_pool(_settings.database_url, min_size=1, max_size=4)
+    # CPU-bound solving must never run on the event loop; one process per core on this 2-core class of machine.
+    ctx["solver_pool"] = ProcessPoolExecutor(max_workers=2)
+    ctx["policy"] = SecurityPolicy(
+        session_idle_minutes=_settings.session_idle_minutes,
+        session_absolute_hours=_settings.session_absolute_hours,
+        token_days=_settings.token_days,
+        login_attempts_per_window=_settings.login_attempts_per_15min,
+    )
+    log.info("worker started")
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close what startup opened."""
+    ctx["solver_pool"].shutdown(wait=False, cancel_futures=True)
+    await ctx["pool"].close()
+
+
+async def purge_expired_credentials(ctx: dict[str, Any]) -> dict[str, int]:
+    """Delete expired sessions, long-dead API tokens and old login attempts."""
+    async with ctx["pool"].acquire() as conn:
+        purged = await accounts.purge_expired(conn, ctx["policy"])
+    log.info(
+        "purged expired credentials",
+        sessions=purged.sessions,
+        tokens=purged.tokens,
+        login_attempts=purged.login_attempts,
+    )
+    return {"sessions": purged.sessions, "tokens": purged.tokens, "login_attempts": purged.login_attempts}
+
+
+class WorkerSettings:
+    """What `arq` (and `linli worker`) runs."""
+
+    functions: ClassVar[list[Any]] = [purge_expired_credentials]
+    cron_jobs: ClassVar[list[Any]] = [cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True)]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")
+    job_timeout = _settings.job_timeout_s
+    max_jobs = 4
+    health_check_interval = 30
