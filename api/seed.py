@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from api import credit_code
 from api.security import hash_password
+from api.services import credit_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from api.security import hash_password
-from api.services.accounts import CREDIT_CODE_ALPHABET, CREDIT_CODE_WEIGHTS
+from api.services.credit_code import check_character
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -25,8 +25,7 @@ def credit_code(n: int | None = None) -> str:
     """A valid unified social credit code for a social organisation (prefix 52, Shanghai Yangpu)."""
     n = next_n() if n is None else n
     body = f"52310110{n:09d}"
-    total = sum(CREDIT_CODE_ALPHABET.index(ch) * w for ch, w in zip(body, CREDIT_CODE_WEIGHTS, strict=True))
-    return body + CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+    return body + check_character(body)
 
 
 async def create_area(

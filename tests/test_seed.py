@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api import credit_code
 from api.security import verify_password
 from api.seed import DEMO_LOGINS, LAT_RANGE, LON_RANGE, AlreadySeededError, is_seeded, seed_demo, seed_into
+from api.services import credit_code
 
 TODAY = date(2026, 3, 2)
 

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from api import security
+from api.services import credit_code
 from api.services.errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Phone, Text, Username, today
 from sql import accounts as accounts_sql
@@ -17,8 +18,6 @@ from sql import audit
 from sql import orgs as orgs_sql
 from sql import volunteers as volunteers_sql
 
-CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 RATE_WINDOW_MINUTES = 15
 
 
@@ -116,19 +115,6 @@ class IssuedToken(msgspec.Struct, frozen=True):
     id: int
     token: str
     expires_in_days: int
-
-
-def credit_code_error(code: str) -> str | None:
-    """Why a unified social credit code is invalid under GB 32100-2015, or None if it is valid."""
-    if len(code) != 18:
-        return "A unified social credit code has 18 characters"
-    if any(ch not in CREDIT_CODE_ALPHABET for ch in code):
-        return "A unified social credit code uses digits and capital letters except I, O, Z, S and V"
-    total = sum(CREDIT_CODE_ALPHABET.index(ch) * w for ch, w in zip(code[:17], CREDIT_CODE_WEIGHTS, strict=True))
-    expected = CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
-    if code[17] != expected:
-        return "The check character of this unified social credit code is wrong"
-    return None
 
 
 def identity_of(row: accounts_sql.AccountRow, via: Literal["session", "token"]) -> Identity:
@@ -316,7 +302,8 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
 async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegistration) -> int:
     """Create a pending organisation and its manager's account; returns the organisation id."""
     errors: dict[str, str] = {}
-    if (why := credit_code_error(form.credit_code)) is not None:
+    code = form.credit_code.strip().upper()
+    if (why := credit_code.error_of(code)) is not None:
         errors["credit_code"] = why
     if (form.rating is None) != (form.rating_expires_on is None):
         errors["rating_expires_on"] = "A rating needs its expiry date, and an expiry date needs a rating"
@@ -325,7 +312,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
     if errors:
         raise Invalid("Some fields are not valid", fields=errors)
     async with conn.transaction():
-        if await orgs_sql.credit_code_taken(conn, form.credit_code):
+        if await orgs_sql.credit_code_taken(conn, code):
             raise Conflict(
                 "An organisation with this credit code is already registered",
                 fields={"credit_code": "An organisation with this credit code is already registered"},
@@ -341,7 +328,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
         org_id = await orgs_sql.insert_org(
             conn,
             name=form.name.strip(),
-            credit_code=form.credit_code,
+            credit_code=code,
             rating=form.rating,
             rating_expires_on=form.rating_expires_on,
             registered_on=form.registered_on,
@@ -359,7 +346,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
             action="organisation.register",
             object_type="organisation",
             object_id=org_id,
-            detail={"credit_code": form.credit_code},
+            detail={"credit_code": code},
         )
     return org_id
 

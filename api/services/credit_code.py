@@ -35,6 +35,17 @@ def is_valid(code: str) -> bool:
     return check_character(code[:17]) == code[17]
 
 
+def error_of(code: str) -> str | None:
+    """Why a code is not a valid unified social credit code (an English msgid), or None when it is."""
+    if len(code) != 18:
+        return "A unified social credit code has 18 characters"
+    if any(ch not in _VALUE for ch in code):
+        return "A unified social credit code uses digits and capital letters except I, O, Z, S and V"
+    if check_character(code[:17]) != code[17]:
+        return "The check character of this unified social credit code is wrong"
+    return None
+
+
 def _org_code_check(first8: str) -> str:
     """The GB 11714 check character of an 8-character organisation code body."""
     total = sum(int(ch, 36) * weight for ch, weight in zip(first8, _ORG_CODE_WEIGHTS, strict=True))
