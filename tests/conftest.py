@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -65,9 +66,7 @@ def servers() -> Iterator[Servers]:
             pg.stop()
 
 
-@pytest.fixture(scope="session")
-async def database_url(servers: Servers) -> str:
-    """The migrated test database (also the template for per-test empty databases)."""
+async def _create_template(servers: Servers) -> str:
     admin = await asyncpg.connect(servers.pg.url)
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
@@ -77,6 +76,17 @@ async def database_url(servers: Servers) -> str:
     url = servers.database_url(TEMPLATE_DB)
     await migrate(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: Servers) -> str:
+    """The migrated test database (also the template for per-test empty databases).
+
+    A plain fixture on purpose: sync tests (the browser, the API fuzzer) need it too.
+    """
+    import asyncio
+
+    return asyncio.run(_create_template(servers))
 
 
 @pytest.fixture
@@ -170,3 +180,71 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
         yield test_client
+
+
+class LiveServer:
+    """`linli serve` in its own process, on a seeded database of its own."""
+
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url = url
+        self.database_url = database_url
+
+
+async def _create_live_database(servers: Servers, name: str) -> str:
+    admin = await asyncpg.connect(servers.pg.url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    return servers.database_url(name)
+
+
+@pytest.fixture(scope="session")
+def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real web app over HTTP, with a small demo district seeded through `linli seed`."""
+    import asyncio
+    import subprocess
+    import sys
+    import time
+
+    url = asyncio.run(_create_live_database(servers, "linli_live"))
+    port = devservers.free_port()
+    env = {
+        **os.environ,
+        "LINLI_DATABASE_URL": url,
+        "LINLI_REDIS_URL": servers.valkey.url,
+        "LINLI_STATE_DIR": str(tmp_path_factory.mktemp("live-state")),
+        "LINLI_PORT": str(port),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed", "--seed", "1", "--scale", "0.05"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log_path = tmp_path_factory.mktemp("live-log") / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=devservers.die_with_parent(),
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"linli serve did not become ready:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield LiveServer(base, url)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
