@@ -1,0 +1,174 @@
+"""Seeded, realistic instances for the people models: Shanghai-like volunteers and shifts, carers and households."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.roster import RosterProblem, Shift, Volunteer
+from matching.teams import Carer, Household, PreviousTeam, TeamsProblem
+
+SHANGHAI = (31.2304, 121.4737)
+CST = timezone(timedelta(hours=8))
+WEEK_START = datetime(2026, 11, 30, tzinfo=CST)  # a Monday
+SKILLS = (
+    "first-aid",
+    "elder-care",
+    "driving",
+    "cooking",
+    "shanghainese",
+    "counselling",
+    "tutoring",
+    "sign-language",
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLOTS = tuple(f"{d}-{p}" for d in DAYS for p in ("am", "pm", "eve"))
+KM_PER_DEG_LAT = 111.195
+
+
+def _city(rng: np.random.Generator, n: int, side_km: float, n_estates: int) -> npt.NDArray[np.float64]:
+    """Points spread over a square city: 70% around residential estates, 30% anywhere."""
+    half = side_km / 2
+    estates = rng.uniform(-half, half, size=(max(1, n_estates), 2))
+    pick = rng.integers(0, estates.shape[0], size=n)
+    clustered = estates[pick] + rng.normal(0.0, side_km / 25 + 0.3, size=(n, 2))
+    uniform = rng.uniform(-half, half, size=(n, 2))
+    xy = np.where((rng.random(n) < 0.7)[:, None], clustered, uniform)
+    xy = np.clip(xy, -half, half)
+    lat = SHANGHAI[0] + xy[:, 1] / KM_PER_DEG_LAT
+    lon = SHANGHAI[1] + xy[:, 0] / (KM_PER_DEG_LAT * math.cos(math.radians(SHANGHAI[0])))
+    return np.stack([np.round(lat, 6), np.round(lon, 6)], axis=1)
+
+
+def roster(n_volunteers: int, n_shifts: int, seed: int) -> RosterProblem:
+    """A week of volunteer shifts; the city grows with the volunteers so each has a few dozen eligible shifts."""
+    rng = np.random.default_rng(seed)
+    # 20,000 shifts spread over a 70 km square (Shanghai inside the outer ring); smaller ones are a district of it.
+    side = max(5.0, 70.0 * math.sqrt(max(n_shifts, 1) / 20_000))
+    estates = max(1, int(side * side / 40))
+    homes = _city(rng, n_volunteers, side, estates)
+    places = _city(rng, n_shifts, side, estates)
+    volunteers = []
+    for i in range(n_volunteers):
+        k = int(rng.integers(2, 6))
+        days = rng.choice(7, size=k, replace=False)
+        windows = []
+        for d in sorted(days.tolist()):
+            start_h = int(rng.integers(7, 17))
+            length_h = int(rng.integers(3, 9))
+            start = WEEK_START + timedelta(days=d, hours=start_h)
+            windows.append((start, start + timedelta(hours=min(length_h, 22 - start_h))))
+        skills = rng.choice(len(SKILLS), size=int(rng.integers(1, 5)), replace=False)
+        volunteers.append(
+            Volunteer(
+                id=f"v{i}",
+                home=(float(homes[i, 0]), float(homes[i, 1])),
+                max_km=float(rng.integers(3, 11)),
+                max_minutes=int(rng.integers(8, 41)) * 30,
+                skills=tuple(SKILLS[s] for s in sorted(skills.tolist())),
+                available=tuple(windows),
+            )
+        )
+    shifts = []
+    for j in range(n_shifts):
+        d = int(rng.integers(0, 7))
+        start = WEEK_START + timedelta(days=d, hours=int(rng.integers(7, 19)), minutes=30 * int(rng.integers(0, 2)))
+        length = 30 * int(rng.integers(3, 9))
+        n_req = int(rng.choice(3, p=(0.4, 0.45, 0.15)))
+        requires = rng.choice(len(SKILLS), size=n_req, replace=False)
+        shifts.append(
+            Shift(
+                id=f"s{j}",
+                start=start,
+                end=start + timedelta(minutes=length),
+                place=(float(places[j, 0]), float(places[j, 1])),
+                headcount=int(rng.integers(1, 6)),
+                requires=tuple(SKILLS[s] for s in sorted(requires.tolist())),
+                beneficiary=f"b{int(rng.integers(0, max(1, n_shifts // 4)))}" if rng.random() < 0.5 else None,
+            )
+        )
+    return RosterProblem(volunteers=tuple(volunteers), shifts=tuple(shifts), previous=())
+
+
+def teams(n_carers: int, n_households: int, seed: int) -> TeamsProblem:
+    """Carers (30% trained) and empty-nest households on the same estates, within walking distance."""
+    rng = np.random.default_rng(seed)
+    # 3,000 carers live in a 30 km square; households cluster on the same estates.
+    side = max(3.0, 30.0 * math.sqrt(max(n_carers, 1) / 3_000))
+    estates = max(1, int(side * side / 15))
+    rng_estates = np.random.default_rng(seed + 1)
+    carer_homes = _city(rng_estates, n_carers, side, estates)
+    household_homes = _city(np.random.default_rng(seed + 1), n_carers + n_households, side, estates)[n_carers:]
+    carers = []
+    for i in range(n_carers):
+        slots = rng.choice(len(SLOTS), size=int(rng.integers(3, 10)), replace=False)
+        carers.append(
+            Carer(
+                id=f"c{i}",
+                home=(float(carer_homes[i, 0]), float(carer_homes[i, 1])),
+                trained=bool(rng.random() < 0.3),
+                max_teams=int(rng.choice(3, p=(0.6, 0.3, 0.1))) + 1,
+                slots=tuple(SLOTS[s] for s in sorted(slots.tolist())),
+            )
+        )
+    households = []
+    for h in range(n_households):
+        slots = rng.choice(len(SLOTS), size=int(rng.integers(2, 7)), replace=False)
+        households.append(
+            Household(
+                id=f"h{h}",
+                home=(float(household_homes[h, 0]), float(household_homes[h, 1])),
+                max_km=float(rng.choice((1.0, 1.5, 2.0))),
+                slots=tuple(SLOTS[s] for s in sorted(slots.tolist())),
+            )
+        )
+    return TeamsProblem(carers=tuple(carers), households=tuple(households), team_size=3, min_trained=1, previous=())
+
+
+def _survivors(rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[np.bool_]:
+    keep = np.ones(n, dtype=bool)
+    keep[rng.choice(n, size=int(round(n * rate)), replace=False)] = False
+    return keep
+
+
+def churn_roster(
+    problem: RosterProblem, plan: list[tuple[str | int, str | int]], *, rate: float, seed: int
+) -> RosterProblem:
+    """Remove `rate` of the volunteers and of the shifts; the surviving pairs of `plan` become `previous`."""
+    rng = np.random.default_rng(seed)
+    keep_v = _survivors(rng, len(problem.volunteers), rate)
+    keep_s = _survivors(rng, len(problem.shifts), rate)
+    volunteers = tuple(v for v, k in zip(problem.volunteers, keep_v, strict=True) if k)
+    shifts = tuple(s for s, k in zip(problem.shifts, keep_s, strict=True) if k)
+    alive_v = {v.id for v in volunteers}
+    alive_s = {s.id for s in shifts}
+    previous = tuple((v, s) for v, s in plan if v in alive_v and s in alive_s)
+    return RosterProblem(volunteers=volunteers, shifts=shifts, previous=previous)
+
+
+def churn_teams(
+    problem: TeamsProblem, plan: list[tuple[str | int, list[str | int]]], *, rate: float, seed: int
+) -> TeamsProblem:
+    """Remove `rate` of the carers and of the households; surviving teams (minus removed carers) become `previous`."""
+    rng = np.random.default_rng(seed)
+    keep_c = _survivors(rng, len(problem.carers), rate)
+    keep_h = _survivors(rng, len(problem.households), rate)
+    carers = tuple(c for c, k in zip(problem.carers, keep_c, strict=True) if k)
+    households = tuple(h for h, k in zip(problem.households, keep_h, strict=True) if k)
+    alive_c = {c.id for c in carers}
+    alive_h = {h.id for h in households}
+    previous = tuple(
+        PreviousTeam(household=h, carers=tuple(c for c in members if c in alive_c))
+        for h, members in plan
+        if h in alive_h
+    )
+    return TeamsProblem(
+        carers=carers,
+        households=households,
+        team_size=problem.team_size,
+        min_trained=problem.min_trained,
+        previous=previous,
+    )

@@ -1,0 +1,318 @@
+"""Shared machinery of the people models (roster, teams): sparse 0-1 models, CP-SAT built from the proto, LP bounds."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from matching.common import EARTH_RADIUS_KM, Deadline, cpsat_solver
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+INF = math.inf
+
+
+@dataclass
+class SparseModel:
+    """A maximisation over 0-1 variables with sparse linear rows and at-most-one groups.
+
+    Written straight into the CP-SAT proto and into HiGHS, because building 10^5 terms through the Python
+    expression API costs seconds (measured 4.1 s against 0.75 s for the proto at 10k x 20k).
+    """
+
+    values: IntArray
+    row_vars: list[IntArray] = field(default_factory=list)
+    row_coeffs: list[IntArray] = field(default_factory=list)
+    row_lo: list[float] = field(default_factory=list)
+    row_hi: list[float] = field(default_factory=list)
+    cliques: list[IntArray] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Number of variables."""
+        return int(self.values.shape[0])
+
+    def add_row(self, variables: IntArray, coeffs: IntArray, lo: float, hi: float) -> None:
+        """Add lo <= sum(coeffs * x[variables]) <= hi."""
+        self.row_vars.append(variables)
+        self.row_coeffs.append(coeffs)
+        self.row_lo.append(lo)
+        self.row_hi.append(hi)
+
+    def add_at_most_one(self, variables: IntArray) -> None:
+        """Add sum(x[variables]) <= 1 (kept apart: CP-SAT propagates these natively)."""
+        if variables.shape[0] >= 2:
+            self.cliques.append(variables)
+
+    def all_rows(self) -> tuple[list[IntArray], list[IntArray], list[float], list[float]]:
+        """Linear rows followed by the at-most-one groups written as rows."""
+        ones = [np.ones(c.shape[0], dtype=np.int64) for c in self.cliques]
+        return (
+            self.row_vars + self.cliques,
+            self.row_coeffs + ones,
+            self.row_lo + [-INF] * len(self.cliques),
+            self.row_hi + [1.0] * len(self.cliques),
+        )
+
+    def objective(self, x: npt.NDArray[np.integer] | BoolArray) -> int:
+        """Objective value of a 0-1 vector."""
+        return int(np.dot(self.values, x.astype(np.int64)))
+
+
+def build_cpsat(model: SparseModel, hint: BoolArray | None) -> cp_model.CpModel:
+    """The CP-SAT model (minimising the negated value), written directly into the proto."""
+    cp = cp_model.CpModel()
+    proto = cp.proto
+    for _ in range(model.n):
+        proto.variables.add().domain.extend((0, 1))
+    for variables, coeffs, lo, hi in zip(model.row_vars, model.row_coeffs, model.row_lo, model.row_hi, strict=True):
+        linear = proto.constraints.add().linear
+        linear.vars.extend(variables.tolist())
+        linear.coeffs.extend(coeffs.tolist())
+        lo_i = -(2**62) if lo == -INF else int(math.ceil(lo))
+        hi_i = 2**62 if hi == INF else int(math.floor(hi))
+        linear.domain.extend((lo_i, hi_i))
+    for clique in model.cliques:
+        proto.constraints.add().at_most_one.literals.extend(clique.tolist())
+    nz = np.nonzero(model.values)[0]
+    proto.objective.vars.extend(nz.tolist())
+    proto.objective.coeffs.extend((-model.values[nz]).tolist())
+    if hint is not None:
+        proto.solution_hint.vars.extend(range(model.n))
+        proto.solution_hint.values.extend(hint.astype(np.int64).tolist())
+    return cp
+
+
+@dataclass
+class CpsatOutcome:
+    """What one CP-SAT run returned: a 0-1 vector (or None), its value, CP-SAT's bound and whether optimal."""
+
+    x: BoolArray | None
+    value: int | None
+    bound: float | None
+    optimal: bool
+
+
+def run_cpsat(
+    model: SparseModel,
+    hint: BoolArray | None,
+    *,
+    time_limit_s: float,
+    seed: int,
+    workers: int = 2,
+    deterministic_s: float | None = None,
+) -> CpsatOutcome:
+    """Solve a SparseModel with CP-SAT within the time limit."""
+    cp = build_cpsat(model, hint)
+    solver = cpsat_solver(time_limit_s, seed, workers=workers)
+    if workers == 1:
+        # One worker without interleaving runs the plain LP-guided search: it closes the small neighbourhoods of
+        # LNS in a tenth of a second where interleaved search (made for parallel determinism) takes seconds.
+        solver.parameters.interleave_search = False
+    # The LP relaxation is tight for these models; the stronger linearisation proves neighbourhoods 2-4x faster.
+    solver.parameters.linearization_level = 2
+    if deterministic_s is not None:
+        # A deterministic limit keeps a round's result independent of machine load; the wall limit is the safety.
+        solver.parameters.max_deterministic_time = deterministic_s
+    status = solver.solve(cp)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return CpsatOutcome(None, None, None, False)
+    x = np.array(solver.response_proto.solution, dtype=np.int64).astype(bool)
+    return CpsatOutcome(x, model.objective(x), -solver.best_objective_bound, status == cp_model.OPTIMAL)
+
+
+def _highs_rows(model: SparseModel) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
+    row_vars, row_coeffs, lo, hi = model.all_rows()
+    lengths = np.array([v.shape[0] for v in row_vars], dtype=np.int64)
+    starts = np.zeros(len(row_vars), dtype=np.int64)
+    if len(row_vars) > 1:
+        starts[1:] = np.cumsum(lengths)[:-1]
+    index = np.concatenate(row_vars) if row_vars else np.zeros(0, dtype=np.int64)
+    value = np.concatenate(row_coeffs).astype(np.float64) if row_coeffs else np.zeros(0)
+    return starts, index, value, np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+
+
+_banner_silenced = False
+
+
+@contextmanager
+def _c_stdout_silenced() -> Iterator[None]:
+    """Send C-level stdout to /dev/null: HiGHS prints a banner on its first construction, which would corrupt the
+    JSON that `linli solve` writes to stdout."""
+    sys.stdout.flush()
+    libc = ctypes.CDLL(None)
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        libc.fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _new_highs(time_limit_s: float, seed: int) -> highspy.Highs:
+    global _banner_silenced
+    if not _banner_silenced:
+        with _c_stdout_silenced():
+            highs = highspy.Highs()
+        _banner_silenced = True
+    else:
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("time_limit", max(0.01, time_limit_s))
+    highs.setOptionValue("random_seed", seed)
+    highs.setOptionValue("threads", 1)
+    return highs
+
+
+def _load(highs: highspy.Highs, model: SparseModel, integer: bool) -> None:
+    n = model.n
+    inf = highspy.kHighsInf
+    highs.addVars(n, np.zeros(n), np.ones(n))
+    highs.changeColsCost(n, np.arange(n, dtype=np.int32), model.values.astype(np.float64))
+    starts, index, value, lo, hi = _highs_rows(model)
+    lo = np.where(np.isinf(lo), -inf, lo)
+    hi = np.where(np.isinf(hi), inf, hi)
+    highs.addRows(len(lo), lo, hi, len(index), starts.astype(np.int32), index.astype(np.int32), value)
+    highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    if integer:
+        highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
+
+
+def dual_bound(model: SparseModel, row_duals: FloatArray) -> float:
+    """An upper bound valid for any multipliers: sum(y_i * rhs_i) + sum_j max(0, c_j - a_j . y) over 0 <= x <= 1.
+
+    Because the formula holds for every y, an LP stopped by the time limit still yields a proven bound.
+    """
+    starts, index, value, lo, hi = _highs_rows(model)
+    m = lo.shape[0]
+    y = np.asarray(row_duals, dtype=np.float64)[:m]
+    # The multiplier of a row may only push against a finite side: positive against hi, negative against lo.
+    y = np.where((y > 0) & np.isinf(hi), 0.0, y)
+    y = np.where((y < 0) & np.isinf(lo), 0.0, y)
+    lengths = np.diff(np.append(starts, index.shape[0]))
+    row_of_entry = np.repeat(np.arange(m), lengths)
+    reduced = model.values.astype(np.float64) - np.bincount(
+        index, weights=value * y[row_of_entry], minlength=model.n
+    )
+    rhs = np.where(y > 0, y * np.where(np.isinf(hi), 0.0, hi), y * np.where(np.isinf(lo), 0.0, lo))
+    return float(rhs.sum() + np.maximum(reduced, 0.0).sum())
+
+
+def lp_relaxation(model: SparseModel, *, time_limit_s: float, seed: int) -> tuple[float | None, FloatArray | None]:
+    """A proven upper bound from the LP relaxation (HiGHS) and the LP's x; None where HiGHS gave nothing in time."""
+    if model.n == 0:
+        return 0.0, np.zeros(0)
+    highs = _new_highs(time_limit_s, seed)
+    _load(highs, model, integer=False)
+    highs.run()
+    solution = highs.getSolution()
+    x = np.array(solution.col_value, dtype=np.float64) if solution.value_valid else None
+    if not solution.dual_valid:
+        return None, x
+    bound = dual_bound(model, np.array(solution.row_dual, dtype=np.float64))
+    # The objective is integral, so a fractional bound rounds down (the epsilon absorbs float noise).
+    return float(math.floor(bound + 1e-6)), x
+
+
+def mip_optimum(model: SparseModel, *, time_limit_s: float, seed: int) -> tuple[float, float] | None:
+    """HiGHS MIP on the whole model: (best objective, proven bound), for benchmark figures only."""
+    highs = _new_highs(time_limit_s, seed)
+    _load(highs, model, integer=True)
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.run()
+    info = highs.getInfo()
+    if info.primal_solution_status != 2:
+        return None
+    return float(info.objective_function_value), float(info.mip_dual_bound)
+
+
+def unit_xyz(lat_deg: FloatArray, lon_deg: FloatArray) -> FloatArray:
+    """Points on the Earth's sphere in kilometres (x, y, z): chord length never exceeds great-circle distance."""
+    lat = np.radians(lat_deg)
+    lon = np.radians(lon_deg)
+    return EARTH_RADIUS_KM * np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+
+
+def haversine_np(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray) -> FloatArray:
+    """Vectorised haversine in kilometres, the same formula as matching.common.haversine_km."""
+    la1, lo1, la2, lo2 = np.radians(lat1), np.radians(lon1), np.radians(lat2), np.radians(lon2)
+    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+class SpatialGrid:
+    """Buckets points on a 3-D grid so a radius query only looks at nearby cells."""
+
+    def __init__(self, xyz: FloatArray, cell_km: float) -> None:
+        self.cell_km = cell_km
+        cells = np.floor(xyz / cell_km).astype(np.int64)
+        order = np.lexsort((cells[:, 2], cells[:, 1], cells[:, 0]))
+        self.buckets: dict[tuple[int, int, int], IntArray] = {}
+        if order.shape[0] == 0:
+            return
+        sorted_cells = cells[order]
+        change = np.any(np.diff(sorted_cells, axis=0) != 0, axis=1)
+        bounds = np.concatenate([[0], np.nonzero(change)[0] + 1, [order.shape[0]]])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            key = sorted_cells[a]
+            self.buckets[(int(key[0]), int(key[1]), int(key[2]))] = order[a:b]
+
+    def near(self, cell: tuple[int, int, int], radius_km: float) -> IntArray:
+        """Indices of points in cells that may hold a point within radius_km of any point of the given cell."""
+        r = int(math.ceil(radius_km / self.cell_km))
+        found = []
+        cx, cy, cz = cell
+        for dx in range(-r, r + 1):
+            for dy in range(-r, r + 1):
+                for dz in range(-r, r + 1):
+                    hit = self.buckets.get((cx + dx, cy + dy, cz + dz))
+                    if hit is not None:
+                        found.append(hit)
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(np.concatenate(found))
+
+
+def near_pairs(
+    a_xyz: FloatArray, a_radius: FloatArray, b_xyz: FloatArray, *, cell_km: float = 4.0
+) -> tuple[IntArray, IntArray]:
+    """All (i, j) with chord(a_i, b_j) <= a_radius_i (+ slack): a superset of the pairs within great-circle radius."""
+    grid_b = SpatialGrid(b_xyz, cell_km)
+    grid_a = SpatialGrid(a_xyz, cell_km)
+    out_i: list[IntArray] = []
+    out_j: list[IntArray] = []
+    for cell, members in grid_a.buckets.items():
+        radius = float(a_radius[members].max()) + 1e-6
+        cands = grid_b.near(cell, radius)
+        if cands.shape[0] == 0:
+            continue
+        diff = a_xyz[members][:, None, :] - b_xyz[cands][None, :, :]
+        d2 = np.einsum("ijk,ijk->ij", diff, diff)
+        lim = (a_radius[members] + 1e-6) ** 2
+        ii, jj = np.nonzero(d2 <= lim[:, None])
+        out_i.append(members[ii])
+        out_j.append(cands[jj])
+    if not out_i:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
+def fits(deadline: Deadline, seconds: float) -> bool:
+    """Whether a phase expected to take `seconds` still fits in the budget."""
+    return deadline.remaining() > seconds

@@ -1,0 +1,875 @@
+"""Roster: which volunteers fill which shifts (greedy or repaired start, CP-SAT neighbourhoods, LP bound, checker)."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import msgspec
+import numpy as np
+
+from matching.common import (
+    BoundSource,
+    Conflict,
+    Deadline,
+    ProgressFn,
+    ProgressReporter,
+    Status,
+    Timings,
+    haversine_km,
+    relative_gap,
+)
+from matching.people_core import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    SparseModel,
+    haversine_np,
+    lp_relaxation,
+    SpatialGrid,
+    run_cpsat,
+    unit_xyz,
+)
+
+Id = int | str
+LatLon = tuple[float, float]
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+CONTINUITY_BONUS = 20
+TRAVEL_PER_KM = 5
+INITIAL_NEIGHBOURHOOD = 600  # pairs; CP-SAT closes ~300-variable neighbourhoods in ~0.1 s
+ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-SAT cannot close is too big
+EXCLUSION_RULES = ("distance", "skills", "availability", "max_minutes", "not-worthwhile")
+
+
+class Volunteer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A volunteer: where they live, how far they travel, their weekly minutes, skills and availability windows."""
+
+    id: Id
+    home: LatLon
+    max_km: float
+    max_minutes: int
+    skills: tuple[str, ...] = ()
+    available: tuple[tuple[AwareDatetime, AwareDatetime], ...] = ()
+
+
+class Shift(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A shift: when, where, how many volunteers, which skills every one of them needs."""
+
+    id: Id
+    start: AwareDatetime
+    end: AwareDatetime
+    place: LatLon
+    headcount: int
+    requires: tuple[str, ...] = ()
+    beneficiary: Id | None = None
+
+
+class RosterProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Volunteers, shifts and the last plan's (volunteer, shift) pairs."""
+
+    volunteers: tuple[Volunteer, ...]
+    shifts: tuple[Shift, ...]
+    previous: tuple[tuple[Id, Id], ...] = ()
+
+
+class RosterAssignment(msgspec.Struct, frozen=True):
+    """One volunteer on one shift, with its score components and the constraints that bind it."""
+
+    volunteer: Id
+    shift: Id
+    value: int
+    minutes: int
+    km: float
+    travel_penalty: int
+    continuity_bonus: int
+    skills_matched: tuple[str, ...]
+    binding: tuple[str, ...] = ()
+
+
+class Blocker(msgspec.Struct, frozen=True):
+    """An eligible volunteer who did not take a free place, and what held them (max_minutes or an overlapping shift)."""
+
+    volunteer: Id
+    value: int
+    blocked_by: Literal["max_minutes", "overlap", "not-chosen"]
+    shift: Id | None = None
+
+
+class UnfilledShift(msgspec.Struct, frozen=True):
+    """Places of a shift left empty: nobody eligible (counted by the first rule that excluded them) or outscored."""
+
+    shift: Id
+    places: int
+    why: Literal["nobody-eligible", "outscored"]
+    excluded_by: dict[str, int] = {}
+    blocked: tuple[Blocker, ...] = ()
+
+
+class DroppedPrevious(msgspec.Struct, frozen=True):
+    """A pair of the last plan that the new plan does not keep, and why."""
+
+    volunteer: Id
+    shift: Id
+    why: str
+
+
+class RosterResult(msgspec.Struct, frozen=True):
+    """The plan, its objective, a proven bound and where it came from, and reasons for every decision."""
+
+    status: Status
+    objective: int
+    bound: float
+    bound_source: BoundSource
+    gap: float
+    timings: Timings
+    assignments: tuple[RosterAssignment, ...] = ()
+    unfilled: tuple[UnfilledShift, ...] = ()
+    previous_kept: int = 0
+    previous_dropped: tuple[DroppedPrevious, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    phases: tuple[str, ...] = ()
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_SECOND = timedelta(seconds=1)
+
+
+def _seconds(t: datetime) -> float:
+    return (t - EPOCH) / ONE_SECOND
+
+
+def shift_minutes(shift: Shift) -> int:
+    """Whole minutes of a shift."""
+    return int((shift.end - shift.start) // timedelta(minutes=1))
+
+
+def travel_penalty(km: float) -> int:
+    """floor(5 x km): the travel part of an assignment's value."""
+    return math.floor(TRAVEL_PER_KM * km)
+
+
+def exclusion(volunteer: Volunteer, shift: Shift) -> str | None:
+    """The first rule that keeps a volunteer off a shift (None if eligible), checked one pair at a time."""
+    if haversine_km(volunteer.home, shift.place) > volunteer.max_km:
+        return "distance"
+    if not set(shift.requires) <= set(volunteer.skills):
+        return "skills"
+    if not any(a <= shift.start and shift.end <= b for a, b in volunteer.available):
+        return "availability"
+    if shift_minutes(shift) > volunteer.max_minutes:
+        return "max_minutes"
+    return None
+
+
+# --------------------------------------------------------------------------------------------- the checker
+
+
+def check(problem: RosterProblem, assignments: tuple[RosterAssignment, ...] | list[RosterAssignment]) -> list[str]:
+    """Every rule a plan breaks, recomputed from the problem alone (an empty list means the plan is valid)."""
+    errors: list[str] = []
+    volunteers = {v.id: v for v in problem.volunteers}
+    shifts = {s.id: s for s in problem.shifts}
+    previous = set(problem.previous)
+    seen: set[tuple[Id, Id]] = set()
+    per_volunteer: dict[Id, list[Shift]] = defaultdict(list)
+    per_shift: dict[Id, int] = defaultdict(int)
+    for a in assignments:
+        v = volunteers.get(a.volunteer)
+        s = shifts.get(a.shift)
+        if v is None or s is None:
+            errors.append(f"unknown volunteer or shift in {a.volunteer!r} -> {a.shift!r}")
+            continue
+        if (a.volunteer, a.shift) in seen:
+            errors.append(f"{a.volunteer!r} is on {a.shift!r} twice")
+            continue
+        seen.add((a.volunteer, a.shift))
+        km = haversine_km(v.home, s.place)
+        if km > v.max_km:
+            errors.append(f"{a.volunteer!r} lives {km:.3f} km from {a.shift!r}, beyond max_km {v.max_km}")
+        missing = set(s.requires) - set(v.skills)
+        if missing:
+            errors.append(f"{a.volunteer!r} lacks {sorted(missing)} for {a.shift!r}")
+        if not any(start <= s.start and s.end <= end for start, end in v.available):
+            errors.append(f"{a.shift!r} is outside every availability window of {a.volunteer!r}")
+        bonus = CONTINUITY_BONUS if (a.volunteer, a.shift) in previous else 0
+        value = int((s.end - s.start) // timedelta(minutes=1)) - math.floor(TRAVEL_PER_KM * km) + bonus
+        if value != a.value:
+            errors.append(f"{a.volunteer!r} -> {a.shift!r} claims value {a.value}, the rules give {value}")
+        per_volunteer[a.volunteer].append(s)
+        per_shift[a.shift] += 1
+    for sid, count in per_shift.items():
+        if count > shifts[sid].headcount:
+            errors.append(f"{sid!r} has {count} volunteers for headcount {shifts[sid].headcount}")
+    for vid, taken in per_volunteer.items():
+        total = sum(int((s.end - s.start) // timedelta(minutes=1)) for s in taken)
+        if total > volunteers[vid].max_minutes:
+            errors.append(f"{vid!r} works {total} minutes, over max_minutes {volunteers[vid].max_minutes}")
+        taken = sorted(taken, key=lambda s: (s.start, s.end))
+        for first, second in zip(taken, taken[1:], strict=False):
+            if second.start < first.end:
+                errors.append(f"{vid!r} has overlapping shifts {first.id!r} and {second.id!r}")
+    return errors
+
+
+def validate(problem: RosterProblem) -> list[Conflict]:
+    """Data that no plan can satisfy, not even the empty one, or that cannot be read unambiguously."""
+    conflicts: list[Conflict] = []
+    for kind, ids in (("volunteer", [v.id for v in problem.volunteers]), ("shift", [s.id for s in problem.shifts])):
+        if len(set(ids)) != len(ids):
+            conflicts.append(Conflict(f"unique {kind} ids", f"{kind} ids repeat"))
+    for s in problem.shifts:
+        if s.headcount < 0:
+            conflicts.append(Conflict("headcount", f"shift {s.id!r} has headcount {s.headcount} < 0"))
+        if s.end <= s.start:
+            conflicts.append(Conflict("shift times", f"shift {s.id!r} ends before it starts"))
+    for v in problem.volunteers:
+        if v.max_minutes < 0:
+            conflicts.append(Conflict("max_minutes", f"volunteer {v.id!r} has max_minutes {v.max_minutes} < 0"))
+    return conflicts
+
+
+# --------------------------------------------------------------------------------------------- the data
+
+
+class RosterData:
+    """The problem as arrays, with every eligible (volunteer, shift) pair and its value.
+
+    Pairs are sorted by volunteer, then shift start, so a volunteer's pairs are one slice and overlaps sweep in order.
+    """
+
+    def __init__(self, problem: RosterProblem) -> None:
+        self.problem = problem
+        vols, shifts = problem.volunteers, problem.shifts
+        self.nv, self.ns = len(vols), len(shifts)
+        self.v_index = {v.id: i for i, v in enumerate(vols)}
+        self.s_index = {s.id: j for j, s in enumerate(shifts)}
+        v_lat = np.array([v.home[0] for v in vols], dtype=np.float64).reshape(-1)
+        v_lon = np.array([v.home[1] for v in vols], dtype=np.float64).reshape(-1)
+        s_lat = np.array([s.place[0] for s in shifts], dtype=np.float64).reshape(-1)
+        s_lon = np.array([s.place[1] for s in shifts], dtype=np.float64).reshape(-1)
+        self.v_lat, self.v_lon, self.s_lat, self.s_lon = v_lat, v_lon, s_lat, s_lon
+        self.v_xyz = unit_xyz(v_lat, v_lon)
+        self.s_xyz = unit_xyz(s_lat, s_lon)
+        self.max_km = np.array([v.max_km for v in vols], dtype=np.float64).reshape(-1)
+        self.max_min = np.array([v.max_minutes for v in vols], dtype=np.int64).reshape(-1)
+        self.start = np.array([_seconds(s.start) for s in shifts], dtype=np.float64).reshape(-1)
+        self.end = np.array([_seconds(s.end) for s in shifts], dtype=np.float64).reshape(-1)
+        self.minutes = np.array([shift_minutes(s) for s in shifts], dtype=np.int64).reshape(-1)
+        self.head = np.array([max(0, s.headcount) for s in shifts], dtype=np.int64).reshape(-1)
+        self.day = np.floor(self.start / 86400.0).astype(np.int64)
+        skill_ids: dict[str, int] = {}
+        for v in vols:
+            for k in v.skills:
+                skill_ids.setdefault(k, len(skill_ids))
+        for s in shifts:
+            for k in s.requires:
+                skill_ids.setdefault(k, len(skill_ids))
+        words = max(1, (len(skill_ids) + 62) // 63)
+        self.have = np.zeros((self.nv, words), dtype=np.int64)
+        self.need = np.zeros((self.ns, words), dtype=np.int64)
+        for i, v in enumerate(vols):
+            for k in v.skills:
+                b = skill_ids[k]
+                self.have[i, b // 63] |= 1 << (b % 63)
+        for j, s in enumerate(shifts):
+            for k in s.requires:
+                b = skill_ids[k]
+                self.need[j, b // 63] |= 1 << (b % 63)
+        k_max = max((len(v.available) for v in vols), default=0)
+        self.w_start = np.full((self.nv, max(1, k_max)), np.inf)
+        self.w_end = np.full((self.nv, max(1, k_max)), -np.inf)
+        for i, v in enumerate(vols):
+            for k, (a, b) in enumerate(v.available):
+                self.w_start[i, k] = _seconds(a)
+                self.w_end[i, k] = _seconds(b)
+        self._pairs()
+        self._clique_cache: dict[int, list[list[int]]] = {}
+
+    def _candidates(self) -> tuple[IntArray, IntArray]:
+        """Pairs that pass availability, skills, minutes and a chord-distance test, found block by block.
+
+        A block is the availability windows of the volunteers living in one grid cell that touch one day, against
+        the shifts starting that day in nearby cells: time is the most selective rule, so it is tested densely
+        on small blocks rather than on millions of spatial candidates.
+        """
+        w_v = np.repeat(np.arange(self.nv), np.isfinite(self.w_start).sum(axis=1))
+        finite = np.isfinite(self.w_start)
+        w_s, w_e = self.w_start[finite], self.w_end[finite]
+        first, last = np.floor(w_s / 86400.0).astype(np.int64), np.floor(w_e / 86400.0).astype(np.int64)
+        span = np.maximum(last - first + 1, 0)
+        # A window that reaches over several days is one row per day it touches.
+        row_w = np.repeat(np.arange(w_s.shape[0]), span)
+        row_day = first[row_w] + (np.arange(row_w.shape[0]) - np.repeat(np.cumsum(span) - span, span))
+        row_v = w_v[row_w]
+        cell_km = 4.0
+        grid_s = SpatialGrid(self.s_xyz, cell_km)
+        v_cells = np.floor(self.v_xyz / cell_km).astype(np.int64)
+        order = np.lexsort((row_day, v_cells[row_v, 2], v_cells[row_v, 1], v_cells[row_v, 0]))
+        row_w, row_day, row_v = row_w[order], row_day[order], row_v[order]
+        keys = v_cells[row_v]
+        cut = np.flatnonzero(np.any(np.diff(keys, axis=0) != 0, axis=1)) + 1
+        out_v: list[IntArray] = []
+        out_s: list[IntArray] = []
+        for block in np.split(np.arange(row_w.shape[0]), cut) if row_w.shape[0] else []:
+            k = keys[block[0]]
+            radius = float(self.max_km[row_v[block]].max()) + 1e-6
+            cands = grid_s.near((int(k[0]), int(k[1]), int(k[2])), radius)
+            if cands.shape[0] == 0:
+                continue
+            cands = cands[np.argsort(self.day[cands], kind="stable")]
+            c_day = self.day[cands]
+            days = row_day[block]
+            for d in np.unique(days).tolist():
+                rows = block[days == d]
+                a, b = np.searchsorted(c_day, [d, d + 1])
+                if a == b:
+                    continue
+                c = cands[a:b]
+                v = row_v[rows]
+                ok = (w_s[row_w[rows]][:, None] <= self.start[c][None, :]) & (
+                    self.end[c][None, :] <= w_e[row_w[rows]][:, None]
+                )
+                ok &= self.minutes[c][None, :] <= self.max_min[v][:, None]
+                for word in range(self.have.shape[1]):
+                    ok &= (self.need[c, word][None, :] & ~self.have[v, word][:, None]) == 0
+                diff = self.v_xyz[v][:, None, :] - self.s_xyz[c][None, :, :]
+                ok &= np.einsum("ijk,ijk->ij", diff, diff) <= ((self.max_km[v] + 1e-6) ** 2)[:, None]
+                ii, jj = np.nonzero(ok)
+                out_v.append(v[ii])
+                out_s.append(c[jj])
+        if not out_v:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        # Two windows of one volunteer may both hold a shift: keep each pair once.
+        key = np.unique(np.concatenate(out_v) * max(self.ns, 1) + np.concatenate(out_s))
+        return key // max(self.ns, 1), key % max(self.ns, 1)
+
+    def _pairs(self) -> None:
+        vi, sj = self._candidates()
+        km = haversine_np(self.v_lat[vi], self.v_lon[vi], self.s_lat[sj], self.s_lon[sj])
+        # Where float noise could flip a comparison or a floor, the scalar formula the checker uses decides.
+        frac = TRAVEL_PER_KM * km - np.floor(TRAVEL_PER_KM * km)
+        edgy = (np.abs(km - self.max_km[vi]) < 1e-7) | (frac < 1e-7) | (frac > 1 - 1e-7)
+        vols, shifts = self.problem.volunteers, self.problem.shifts
+        for p in np.nonzero(edgy)[0].tolist():
+            km[p] = haversine_km(vols[int(vi[p])].home, shifts[int(sj[p])].place)
+        within = km <= self.max_km[vi]
+        vi, sj, km = vi[within], sj[within], km[within]
+        prev = np.zeros(vi.shape[0], dtype=bool)
+        prev_keys = [
+            self.v_index[v] * self.ns + self.s_index[s]
+            for v, s in self.problem.previous
+            if v in self.v_index and s in self.s_index
+        ]
+        if prev_keys:
+            prev = np.isin(vi * self.ns + sj, np.array(prev_keys, dtype=np.int64))
+        penalty = np.floor(TRAVEL_PER_KM * km).astype(np.int64)
+        value = self.minutes[sj] - penalty + CONTINUITY_BONUS * prev.astype(np.int64)
+        self.unworthy_shifts = np.unique(sj[value <= 0])
+        worth = value > 0
+        vi, sj, km, prev, penalty, value = vi[worth], sj[worth], km[worth], prev[worth], penalty[worth], value[worth]
+        order = np.lexsort((self.end[sj], self.start[sj], vi))
+        self.pv, self.ps = vi[order], sj[order]
+        self.km, self.prev, self.penalty, self.value = km[order], prev[order], penalty[order], value[order]
+        self.np_ = int(self.pv.shape[0])
+        self.vptr = np.searchsorted(self.pv, np.arange(self.nv + 1))
+        self.p_start, self.p_end = self.start[self.ps], self.end[self.ps]
+        self.p_min = self.minutes[self.ps]
+
+    def cliques(self, v: int) -> list[list[int]]:
+        """Maximal sets of a volunteer's pairs whose shifts overlap at one moment (an interval-graph sweep)."""
+        hit = self._clique_cache.get(v)
+        if hit is not None:
+            return hit
+        out: list[list[int]] = []
+        a, b = int(self.vptr[v]), int(self.vptr[v + 1])
+        starts = self.p_start[a:b].tolist()
+        ends = self.p_end[a:b].tolist()
+        active: list[tuple[float, int]] = []
+        added = False
+        for k in range(b - a):
+            st = starts[k]
+            if active and active[0][0] <= st:
+                if added and len(active) >= 2:
+                    out.append([q for _, q in active])
+                added = False
+                while active and active[0][0] <= st:
+                    heapq.heappop(active)
+            heapq.heappush(active, (ends[k], a + k))
+            added = True
+        if added and len(active) >= 2:
+            out.append([q for _, q in active])
+        self._clique_cache[v] = out
+        return out
+
+    def full_model(self) -> SparseModel:
+        """Every eligible pair as a variable: headcount, minutes and no-overlap (as cliques)."""
+        model = SparseModel(values=self.value.copy())
+        by_shift = np.argsort(self.ps, kind="stable")
+        s_ptr = np.searchsorted(self.ps[by_shift], np.arange(self.ns + 1))
+        for j in range(self.ns):
+            a, b = int(s_ptr[j]), int(s_ptr[j + 1])
+            if b - a > self.head[j]:
+                model.add_row(by_shift[a:b], np.ones(b - a, dtype=np.int64), -math.inf, float(self.head[j]))
+        for v in range(self.nv):
+            a, b = int(self.vptr[v]), int(self.vptr[v + 1])
+            if b > a and int(self.p_min[a:b].sum()) > self.max_min[v]:
+                model.add_row(np.arange(a, b), self.p_min[a:b].copy(), -math.inf, float(self.max_min[v]))
+            for clique in self.cliques(v):
+                model.add_at_most_one(np.array(clique, dtype=np.int64))
+        return model
+
+    def trivial_bound(self) -> float:
+        """Each shift's best `headcount` values, summed: an upper bound that needs no solver."""
+        if self.np_ == 0:
+            return 0.0
+        order = np.lexsort((-self.value, self.ps))
+        ps = self.ps[order]
+        first = np.searchsorted(ps, ps, side="left")
+        rank = np.arange(ps.shape[0]) - first
+        return float(self.value[order][rank < self.head[ps]].sum())
+
+
+# --------------------------------------------------------------------------------------------- starts
+
+
+class Plan:
+    """A feasible plan over the eligible pairs, kept with the running counts that make moves cheap to test."""
+
+    def __init__(self, data: RosterData, x: BoolArray | None = None) -> None:
+        self.data = data
+        self.x = np.zeros(data.np_, dtype=bool) if x is None else x.copy()
+
+    def objective(self) -> int:
+        """Total value."""
+        return int(self.data.value[self.x].sum())
+
+    def fill(self, order: IntArray) -> None:
+        """Add pairs in the given order wherever every rule still allows."""
+        d = self.data
+        count = np.bincount(d.ps[self.x], minlength=d.ns).tolist()
+        used = np.bincount(d.pv[self.x], weights=d.p_min[self.x], minlength=d.nv).astype(np.int64).tolist()
+        busy: list[list[tuple[float, float]]] = [[] for _ in range(d.nv)]
+        for p in np.nonzero(self.x)[0].tolist():
+            busy[int(d.pv[p])].append((float(d.p_start[p]), float(d.p_end[p])))
+        pv, ps = d.pv.tolist(), d.ps.tolist()
+        p_start, p_end, p_min, head, max_min = (
+            d.p_start.tolist(),
+            d.p_end.tolist(),
+            d.p_min.tolist(),
+            d.head.tolist(),
+            d.max_min.tolist(),
+        )
+        x = self.x
+        for p in order.tolist():
+            if x[p]:
+                continue
+            s = ps[p]
+            if count[s] >= head[s]:
+                continue
+            v = pv[p]
+            if used[v] + p_min[p] > max_min[v]:
+                continue
+            st, en = p_start[p], p_end[p]
+            if any(a < en and st < b for a, b in busy[v]):
+                continue
+            x[p] = True
+            count[s] += 1
+            used[v] += p_min[p]
+            busy[v].append((st, en))
+
+
+def greedy(data: RosterData) -> Plan:
+    """Best value first, and best value per minute first; the better of the two."""
+    best: Plan | None = None
+    for key in (data.value.astype(np.float64), data.value / np.maximum(data.p_min, 1)):
+        plan = Plan(data)
+        plan.fill(np.argsort(-key, kind="stable"))
+        if best is None or plan.objective() > best.objective():
+            best = plan
+    assert best is not None
+    return best
+
+
+def repair(data: RosterData) -> Plan:
+    """Keep every pair of the last plan that still holds (best first if rules now clash), then fill greedily."""
+    plan = Plan(data)
+    prev = np.nonzero(data.prev)[0]
+    plan.fill(prev[np.argsort(-data.value[prev], kind="stable")])
+    plan.fill(np.argsort(-data.value, kind="stable"))
+    return plan
+
+
+# --------------------------------------------------------------------------------------------- neighbourhoods
+
+
+def sub_model(data: RosterData, x: BoolArray, free: IntArray) -> tuple[SparseModel, IntArray]:
+    """Re-optimise the pairs in `free` with every other assignment fixed; returns the model and its pair indices."""
+    fixed = x.copy()
+    fixed[free] = False
+    cap_s = data.head - np.bincount(data.ps[fixed], minlength=data.ns)
+    cap_v = data.max_min - np.bincount(data.pv[fixed], weights=data.p_min[fixed], minlength=data.nv).astype(np.int64)
+    allowed = np.zeros(data.np_, dtype=bool)
+    allowed[free] = (data.p_min[free] <= cap_v[data.pv[free]]) & (cap_s[data.ps[free]] > 0)
+    cliques: list[list[int]] = []
+    for v in np.unique(data.pv[free]).tolist():
+        for clique in data.cliques(v):
+            if any(fixed[q] for q in clique):
+                # A free pair overlapping a fixed shift of the same volunteer can never be taken.
+                for q in clique:
+                    allowed[q] = False
+            else:
+                cliques.append(clique)
+    chosen = np.nonzero(allowed)[0]
+    local = np.full(data.np_, -1, dtype=np.int64)
+    local[chosen] = np.arange(chosen.shape[0])
+    model = SparseModel(values=data.value[chosen].copy())
+    ps = data.ps[chosen]
+    by_shift = np.argsort(ps, kind="stable")
+    bounds = np.flatnonzero(np.diff(ps[by_shift])) + 1
+    for group in np.split(by_shift, bounds) if chosen.shape[0] else []:
+        j = int(ps[group[0]])
+        if group.shape[0] > cap_s[j]:
+            model.add_row(group, np.ones(group.shape[0], dtype=np.int64), -math.inf, float(cap_s[j]))
+    pv = data.pv[chosen]
+    for group in np.split(np.arange(chosen.shape[0]), np.flatnonzero(np.diff(pv)) + 1) if chosen.shape[0] else []:
+        v = int(pv[group[0]])
+        mins = data.p_min[chosen[group]]
+        if int(mins.sum()) > cap_v[v]:
+            model.add_row(group, mins.copy(), -math.inf, float(cap_v[v]))
+    for clique in cliques:
+        members = local[np.array(clique, dtype=np.int64)]
+        model.add_at_most_one(members[members >= 0])
+    return model, chosen
+
+
+class Neighbourhoods:
+    """Regions of the city (volunteers nearest a random home) and days, sized to what CP-SAT closes quickly."""
+
+    def __init__(self, data: RosterData, seed: int) -> None:
+        self.data = data
+        self.rng = np.random.default_rng(seed)
+        self.target = INITIAL_NEIGHBOURHOOD
+        self.round = 0
+        self.days = np.unique(data.day[data.ps]) if data.np_ else np.zeros(0, dtype=np.int64)
+
+    def _nearest(self, xyz: FloatArray, centre: FloatArray, k: int) -> BoolArray:
+        dist = np.sum((xyz - centre) ** 2, axis=1)
+        mask = np.zeros(xyz.shape[0], dtype=bool)
+        k = int(min(xyz.shape[0], max(1, k)))
+        mask[np.argpartition(dist, k - 1)[:k] if k < xyz.shape[0] else slice(None)] = True
+        return mask
+
+    def next(self) -> IntArray:
+        """The pair indices of the next neighbourhood (four kinds in turn)."""
+        d = self.data
+        kind = self.round % 4
+        self.round += 1
+        centre = d.v_xyz[int(self.rng.integers(0, d.nv))]
+        per_vol = max(1.0, d.np_ / max(d.nv, 1))
+        per_shift = max(1.0, d.np_ / max(d.ns, 1))
+        if kind == 0:
+            # The volunteers living nearest a point: all their pairs.
+            return np.nonzero(self._nearest(d.v_xyz, centre, int(self.target / per_vol))[d.pv])[0]
+        if kind == 1:
+            # The shifts nearest a point: every volunteer who could take them competes afresh.
+            return np.nonzero(self._nearest(d.s_xyz, centre, int(self.target / per_shift))[d.ps])[0]
+        if kind == 2 and self.days.shape[0] > 1:
+            # One day over a region as many times larger as there are days.
+            want = self.target * self.days.shape[0]
+            pairs = np.nonzero(self._nearest(d.v_xyz, centre, int(want / per_vol))[d.pv])[0]
+            day = self.days[int(self.rng.integers(0, self.days.shape[0]))]
+            return pairs[d.day[d.ps[pairs]] == day]
+        near_v = self._nearest(d.v_xyz, centre, int(self.target / per_vol / 2))
+        near_s = self._nearest(d.s_xyz, centre, int(self.target / per_shift / 2))
+        return np.nonzero(near_v[d.pv] | near_s[d.ps])[0]
+
+    def feedback(self, closed: bool) -> None:
+        """Grow the neighbourhood when CP-SAT proves it optimal, shrink it when time runs out first."""
+        self.target = int(min(60000, self.target * 1.1)) if closed else int(max(200, self.target * 0.7))
+
+
+# --------------------------------------------------------------------------------------------- explanations
+
+
+def _explain(data: RosterData, x: BoolArray) -> tuple[list[RosterAssignment], list[UnfilledShift]]:
+    problem = data.problem
+    vols, shifts = problem.volunteers, problem.shifts
+    count = np.bincount(data.ps[x], minlength=data.ns)
+    used = np.bincount(data.pv[x], weights=data.p_min[x], minlength=data.nv).astype(np.int64)
+    # The shortest shift a volunteer could still take, to say whether their minutes bind.
+    shortest = np.full(data.nv, np.iinfo(np.int64).max, dtype=np.int64)
+    free = ~x
+    np.minimum.at(shortest, data.pv[free], data.p_min[free])
+    assignments = []
+    for p in np.nonzero(x)[0].tolist():
+        v, s = int(data.pv[p]), int(data.ps[p])
+        binding = []
+        if count[s] >= data.head[s]:
+            binding.append("headcount")
+        if data.max_min[v] - used[v] < shortest[v]:
+            binding.append("max_minutes")
+        assignments.append(
+            RosterAssignment(
+                volunteer=vols[v].id,
+                shift=shifts[s].id,
+                value=int(data.value[p]),
+                minutes=int(data.p_min[p]),
+                km=round(float(data.km[p]), 3),
+                travel_penalty=int(data.penalty[p]),
+                continuity_bonus=CONTINUITY_BONUS if data.prev[p] else 0,
+                skills_matched=shifts[s].requires,
+                binding=tuple(binding),
+            )
+        )
+    unfilled = []
+    open_places = data.head - count
+    has_pair = np.zeros(data.ns, dtype=bool)
+    has_pair[data.ps] = True
+    nobody = np.nonzero((open_places > 0) & ~has_pair)[0]
+    excluded = _exclusion_counts(data, nobody)
+    by_shift = np.argsort(data.ps, kind="stable")
+    s_ptr = np.searchsorted(data.ps[by_shift], np.arange(data.ns + 1))
+    busy: dict[int, list[int]] = defaultdict(list)
+    for p in np.nonzero(x)[0].tolist():
+        busy[int(data.pv[p])].append(p)
+    for j in np.nonzero(open_places > 0)[0].tolist():
+        if not has_pair[j]:
+            unfilled.append(
+                UnfilledShift(shifts[j].id, int(open_places[j]), "nobody-eligible", excluded_by=excluded[j])
+            )
+            continue
+        cands = by_shift[s_ptr[j] : s_ptr[j + 1]]
+        cands = cands[np.argsort(-data.value[cands], kind="stable")][:5]
+        blocked = []
+        for p in cands.tolist():
+            v = int(data.pv[p])
+            clash = next(
+                (q for q in busy[v] if data.p_start[q] < data.p_end[p] and data.p_start[p] < data.p_end[q]), None
+            )
+            if clash is not None:
+                blocked.append(Blocker(vols[v].id, int(data.value[p]), "overlap", shifts[int(data.ps[clash])].id))
+            elif used[v] + data.p_min[p] > data.max_min[v]:
+                blocked.append(Blocker(vols[v].id, int(data.value[p]), "max_minutes"))
+            else:
+                blocked.append(Blocker(vols[v].id, int(data.value[p]), "not-chosen"))
+        unfilled.append(UnfilledShift(shifts[j].id, int(open_places[j]), "outscored", blocked=tuple(blocked)))
+    return assignments, unfilled
+
+
+def _exclusion_counts(data: RosterData, shifts: IntArray) -> dict[int, dict[str, int]]:
+    """For shifts nobody can take: how many volunteers each rule excluded first (vectorised over volunteers)."""
+    out: dict[int, dict[str, int]] = {}
+    for j in shifts.tolist():
+        km = haversine_np(data.v_lat, data.v_lon, np.full(data.nv, data.s_lat[j]), np.full(data.nv, data.s_lon[j]))
+        far = km > data.max_km
+        unskilled = ~far & ~np.all((data.need[j] & ~data.have) == 0, axis=1)
+        rest = ~far & ~unskilled
+        inside = np.any((data.w_start <= data.start[j]) & (data.end[j] <= data.w_end), axis=1)
+        unavailable = rest & ~inside
+        rest &= inside
+        too_long = rest & (data.minutes[j] > data.max_min)
+        rest &= ~too_long
+        counts = (int(far.sum()), int(unskilled.sum()), int(unavailable.sum()), int(too_long.sum()), int(rest.sum()))
+        out[j] = {rule: c for rule, c in zip(EXCLUSION_RULES, counts, strict=True) if c}
+    return out
+
+
+def _dropped(data: RosterData, x: BoolArray) -> tuple[int, list[DroppedPrevious]]:
+    problem = data.problem
+    kept = int((x & data.prev).sum())
+    taken = {(int(data.pv[p]), int(data.ps[p])) for p in np.nonzero(x & data.prev)[0].tolist()}
+    dropped = []
+    for vid, sid in problem.previous:
+        vi, sj = data.v_index.get(vid), data.s_index.get(sid)
+        if vi is None or sj is None:
+            dropped.append(DroppedPrevious(vid, sid, "volunteer gone" if vi is None else "shift gone"))
+            continue
+        if (vi, sj) in taken:
+            continue
+        rule = exclusion(problem.volunteers[vi], problem.shifts[sj])
+        why = f"no longer eligible: {rule}" if rule else "replaced: the new plan scores higher without it"
+        dropped.append(DroppedPrevious(vid, sid, why))
+    return kept, dropped
+
+
+# --------------------------------------------------------------------------------------------- solve
+
+
+def _result(
+    data: RosterData,
+    x: BoolArray,
+    bound: float,
+    source: BoundSource,
+    timings: Timings,
+    phases: list[str],
+) -> RosterResult:
+    assignments, unfilled = _explain(data, x)
+    objective = int(data.value[x].sum())
+    bound = max(bound, float(objective))
+    gap = relative_gap(objective, bound)
+    kept, dropped = _dropped(data, x)
+    return RosterResult(
+        status="optimal" if gap == 0 else "feasible",
+        objective=objective,
+        bound=bound,
+        bound_source=source,
+        gap=gap,
+        timings=timings,
+        assignments=tuple(assignments),
+        unfilled=tuple(unfilled),
+        previous_kept=kept,
+        previous_dropped=tuple(dropped),
+        phases=tuple(phases),
+    )
+
+
+def solve(
+    problem: RosterProblem,
+    *,
+    time_limit_s: float,
+    seed: int,
+    previous: RosterResult | tuple[tuple[Id, Id], ...] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> RosterResult:
+    """Fill shifts with volunteers to maximise total value within the time limit; the plan is always checked."""
+    deadline = Deadline(time_limit_s)
+    conflicts = validate(problem)
+    if conflicts:
+        return RosterResult(
+            status="infeasible",
+            objective=0,
+            bound=0.0,
+            bound_source="none",
+            gap=0.0,
+            timings=Timings(total_s=round(deadline.elapsed(), 3)),
+            conflicts=tuple(conflicts),
+        )
+    if previous is not None:
+        pairs = (
+            tuple((a.volunteer, a.shift) for a in previous.assignments)
+            if isinstance(previous, RosterResult)
+            else tuple(previous)
+        )
+        problem = msgspec.structs.replace(problem, previous=pairs)
+    return _Solver(problem, deadline, seed, on_progress).run()
+
+
+class _Solver:
+    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one deadline."""
+
+    def __init__(self, problem: RosterProblem, deadline: Deadline, seed: int, on_progress: ProgressFn | None) -> None:
+        self.problem = problem
+        self.deadline = deadline
+        self.seed = seed
+        self.reporter = ProgressReporter(deadline, on_progress, maximise=True)
+        self.phases: list[str] = []
+        self.data = RosterData(problem)
+        self.bound = self.data.trivial_bound()
+        self.source: BoundSource = "trivial"
+        self.best = np.zeros(self.data.np_, dtype=bool)
+        self.best_value = 0
+
+    def offer(self, x: BoolArray, phase: str) -> None:
+        """Take a plan if it is better than the best so far."""
+        value = int(self.data.value[x].sum())
+        if value > self.best_value or not self.phases:
+            self.best, self.best_value = x.copy(), value
+            if not self.phases or self.phases[-1] != phase:
+                self.phases.append(phase)
+        self.reporter.report(self.best_value, self.bound, phase)
+
+    def tighten(self, bound: float | None, source: BoundSource) -> None:
+        """Take a proven bound if it is tighter."""
+        if bound is not None and bound < self.bound:
+            self.bound, self.source = bound, source
+            self.reporter.report(self.best_value, self.bound, source)
+
+    def reserve(self) -> float:
+        """Seconds the explanation and the checker will need at the end (measured: ~1.5 µs a pair, 15 µs a place)."""
+        return 0.05 + 2e-6 * self.data.np_ + 2e-5 * int(self.best.sum())
+
+    def run(self) -> RosterResult:
+        """Solve and return the checked result."""
+        data, deadline = self.data, self.deadline
+        start = repair(data) if self.problem.previous else greedy(data)
+        self.offer(start.x, "repair" if self.problem.previous else "greedy")
+        start_s = deadline.elapsed()
+        t_bound = deadline.elapsed()
+        small = data.np_ <= 60_000
+        if small and deadline.remaining() > self.reserve() + 0.3:
+            # The LP is cheap at this size, tight for this model, and its rounding is a far better start than greedy.
+            lp, x_lp = lp_relaxation(
+                data.full_model(), time_limit_s=min(3.0, 0.4 * deadline.remaining()), seed=self.seed
+            )
+            self.tighten(lp, "lp-relaxation")
+            if x_lp is not None:
+                rounded = Plan(data, start.x if self.problem.previous else None)
+                rounded.fill(np.lexsort((-data.value, -np.round(x_lp, 6))))
+                self.offer(rounded.x, "lp-rounding")
+        bound_s = deadline.elapsed() - t_bound
+        t_improve = deadline.elapsed()
+        self.improve()
+        improve_s = deadline.elapsed() - t_improve
+        t_bound = deadline.elapsed()
+        if not small and deadline.remaining() > self.reserve() + 2.0:
+            lp, _ = lp_relaxation(
+                data.full_model(), time_limit_s=deadline.remaining() - self.reserve() - 1.0, seed=self.seed
+            )
+            self.tighten(lp, "lp-relaxation")
+        bound_s += deadline.elapsed() - t_bound
+        t_check = deadline.elapsed()
+        # Whatever the solver did, leave no free place a volunteer could still fill.
+        final = Plan(data, self.best)
+        final.fill(np.argsort(-data.value, kind="stable"))
+        result = _result(data, final.x, self.bound, self.source, Timings(), self.phases)
+        errors = check(self.problem, result.assignments)
+        if errors:
+            # A solver bug must never reach the user: fall back to the start plan, then to the empty plan.
+            self.phases.append(f"checker rejected the improved plan: {errors[0]}")
+            result = _result(data, start.x, self.bound, self.source, Timings(), self.phases)
+            if check(self.problem, result.assignments):
+                result = _result(data, np.zeros(data.np_, dtype=bool), self.bound, self.source, Timings(), [])
+        timings = Timings(
+            start_s=round(start_s, 3),
+            improve_s=round(improve_s, 3),
+            bound_s=round(bound_s, 3),
+            check_s=round(deadline.elapsed() - t_check, 3),
+            total_s=round(deadline.elapsed(), 3),
+        )
+        self.reporter.report(result.objective, result.bound, "checked")
+        return msgspec.structs.replace(result, timings=timings, phases=tuple(self.phases))
+
+    def improve(self) -> None:
+        """Large-neighbourhood rounds: re-optimise a region of the city, or a day in a larger region, the rest fixed."""
+        data, deadline = self.data, self.deadline
+        hood = Neighbourhoods(data, self.seed)
+        rounds = 0
+        while self.best_value < self.bound and data.np_ > 0:
+            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+            if limit <= 0.05:
+                break
+            free = hood.next()
+            model, chosen = sub_model(data, self.best, free)
+            if model.n == 0:
+                continue
+            before = int(data.value[chosen][self.best[chosen]].sum())
+            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+            if limit <= 0.05:
+                break
+            outcome = run_cpsat(
+                model, self.best[chosen], time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
+            )
+            rounds += 1
+            hood.feedback(outcome.optimal)
+            if outcome.x is None or outcome.value is None or outcome.value <= before:
+                continue
+            x = self.best.copy()
+            x[free] = False
+            x[chosen] = outcome.x
+            self.offer(x, "lns")
+        self.rounds = rounds
+        if rounds:
+            self.phases.append(f"lns rounds: {rounds}")

@@ -1,0 +1,718 @@
+"""311 teams: three carers for each empty-nest household (greedy or repaired start, CP-SAT neighbourhoods, LP bound)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Literal
+
+import msgspec
+import numpy as np
+
+from matching.common import (
+    BoundSource,
+    Conflict,
+    Deadline,
+    ProgressFn,
+    ProgressReporter,
+    Status,
+    Timings,
+    haversine_km,
+    relative_gap,
+)
+from matching.people_core import BoolArray, SparseModel, lp_relaxation, near_pairs, run_cpsat, unit_xyz
+
+Id = int | str
+LatLon = tuple[float, float]
+TEAM_VALUE = 10_000
+KEPT_BONUS = 500
+INITIAL_NEIGHBOURHOOD = 60  # households; CP-SAT closes these in a fraction of a second
+ROUND_LIMIT_S = 0.5
+
+
+class Carer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A social worker or volunteer carer: home, training, how many teams they can join, weekly slots."""
+
+    id: Id
+    home: LatLon
+    trained: bool
+    max_teams: int
+    slots: tuple[str, ...] = ()
+
+
+class Household(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An empty-nest elderly household: home, how far its carers may live, the weekly slots it can receive them."""
+
+    id: Id
+    home: LatLon
+    max_km: float
+    slots: tuple[str, ...] = ()
+
+
+class PreviousTeam(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A household's team in the last plan."""
+
+    household: Id
+    carers: tuple[Id, ...]
+
+
+class TeamsProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Carers, households, the team rules and the last plan."""
+
+    carers: tuple[Carer, ...]
+    households: tuple[Household, ...]
+    team_size: int = 3
+    min_trained: int = 1
+    previous: tuple[PreviousTeam, ...] = ()
+
+
+class TeamMember(msgspec.Struct, frozen=True):
+    """One carer of a team and what they contribute to its value."""
+
+    carer: Id
+    metres: int
+    penalty: int
+    trained: bool
+    kept: bool
+
+
+class Team(msgspec.Struct, frozen=True):
+    """A household's quasi-family: its carers, the value, the slots all share, and which rules bind."""
+
+    household: Id
+    carers: tuple[Id, ...]
+    value: int
+    members: tuple[TeamMember, ...] = ()
+    kept: int = 0
+    shared_slots: tuple[str, ...] = ()
+    binding: tuple[str, ...] = ()
+
+
+class BusyCarer(msgspec.Struct, frozen=True):
+    """An eligible carer already on max_teams teams, and the households they serve."""
+
+    carer: Id
+    households: tuple[Id, ...]
+
+
+class UncoveredHousehold(msgspec.Struct, frozen=True):
+    """A household left without a team: nobody could form one (and why), or its carers serve others."""
+
+    household: Id
+    why: Literal["nobody-eligible", "outscored"]
+    detail: str
+    excluded_by: dict[str, int] = {}
+    busy: tuple[BusyCarer, ...] = ()
+
+
+class TeamsResult(msgspec.Struct, frozen=True):
+    """The teams, the objective, a proven bound and where it came from, and reasons for every decision."""
+
+    status: Status
+    objective: int
+    bound: float
+    bound_source: BoundSource
+    gap: float
+    timings: Timings
+    covered: int = 0
+    assignments: tuple[Team, ...] = ()
+    uncovered: tuple[UncoveredHousehold, ...] = ()
+    previous_kept: int = 0
+    conflicts: tuple[Conflict, ...] = ()
+    phases: tuple[str, ...] = ()
+
+
+def distance_penalty(km: float) -> int:
+    """floor(metres / 10): what a member's distance costs a team."""
+    return math.floor(km * 1000 / 10)
+
+
+# --------------------------------------------------------------------------------------------- the checker
+
+
+def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[str]:
+    """Every rule a set of teams breaks, recomputed from the problem alone (empty means valid)."""
+    errors: list[str] = []
+    carers = {c.id: c for c in problem.carers}
+    households = {h.id: h for h in problem.households}
+    previous = {p.household: set(p.carers) for p in problem.previous}
+    load: dict[Id, int] = defaultdict(int)
+    seen: set[Id] = set()
+    for team in teams:
+        h = households.get(team.household)
+        if h is None:
+            errors.append(f"unknown household {team.household!r}")
+            continue
+        if team.household in seen:
+            errors.append(f"household {team.household!r} has two teams")
+        seen.add(team.household)
+        members = [carers.get(c) for c in team.carers]
+        if any(m is None for m in members):
+            errors.append(f"team of {team.household!r} names an unknown carer")
+            continue
+        if len(set(team.carers)) != len(team.carers) or len(team.carers) != problem.team_size:
+            errors.append(f"team of {team.household!r} is not {problem.team_size} distinct carers")
+        value = TEAM_VALUE
+        common = set(h.slots)
+        trained = 0
+        for cid, c in zip(team.carers, members, strict=True):
+            assert c is not None
+            load[cid] += 1
+            km = haversine_km(c.home, h.home)
+            if km > h.max_km:
+                errors.append(f"carer {cid!r} lives {km:.3f} km from {team.household!r}, beyond {h.max_km}")
+            value -= math.floor(km * 1000 / 10)
+            value += KEPT_BONUS if cid in previous.get(team.household, set()) else 0
+            common &= set(c.slots)
+            trained += int(c.trained)
+        if trained < problem.min_trained:
+            errors.append(f"team of {team.household!r} has {trained} trained, fewer than {problem.min_trained}")
+        if not common:
+            errors.append(f"team of {team.household!r} shares no slot with its household")
+        if value != team.value:
+            errors.append(f"team of {team.household!r} claims value {team.value}, the rules give {value}")
+    for cid, n in load.items():
+        if n > carers[cid].max_teams:
+            errors.append(f"carer {cid!r} is on {n} teams, over max_teams {carers[cid].max_teams}")
+    return errors
+
+
+def validate(problem: TeamsProblem) -> list[Conflict]:
+    """Data that no set of teams can satisfy, not even none, or that cannot be read unambiguously."""
+    conflicts: list[Conflict] = []
+    for kind, ids in (("carer", [c.id for c in problem.carers]), ("household", [h.id for h in problem.households])):
+        if len(set(ids)) != len(ids):
+            conflicts.append(Conflict(f"unique {kind} ids", f"{kind} ids repeat"))
+    if problem.team_size < 1:
+        conflicts.append(Conflict("team_size", f"team_size {problem.team_size} < 1"))
+    if problem.min_trained < 0:
+        conflicts.append(Conflict("min_trained", f"min_trained {problem.min_trained} < 0"))
+    for c in problem.carers:
+        if c.max_teams < 0:
+            conflicts.append(Conflict("max_teams", f"carer {c.id!r} has max_teams {c.max_teams} < 0"))
+    return conflicts
+
+
+# --------------------------------------------------------------------------------------------- the data
+
+
+class TeamsData:
+    """Eligible (household, carer) pairs with their value, slots as bit masks, grouped by household."""
+
+    def __init__(self, problem: TeamsProblem) -> None:
+        self.problem = problem
+        carers, households = problem.carers, problem.households
+        self.nc, self.nh = len(carers), len(households)
+        self.size, self.min_trained = problem.team_size, problem.min_trained
+        self.c_index = {c.id: i for i, c in enumerate(carers)}
+        self.h_index = {h.id: i for i, h in enumerate(households)}
+        slot_ids: dict[str, int] = {}
+        for h in households:
+            for t in h.slots:
+                slot_ids.setdefault(t, len(slot_ids))
+        self.slot_names = list(slot_ids)
+        self.c_mask = [sum(1 << slot_ids[t] for t in set(c.slots) if t in slot_ids) for c in carers]
+        self.h_mask = [sum(1 << slot_ids[t] for t in set(h.slots)) for h in households]
+        self.trained = [bool(c.trained) for c in carers]
+        self.cap = [max(0, c.max_teams) for c in carers]
+        self.c_xyz = unit_xyz(
+            np.array([c.home[0] for c in carers], dtype=np.float64).reshape(-1),
+            np.array([c.home[1] for c in carers], dtype=np.float64).reshape(-1),
+        )
+        self.h_xyz = unit_xyz(
+            np.array([h.home[0] for h in households], dtype=np.float64).reshape(-1),
+            np.array([h.home[1] for h in households], dtype=np.float64).reshape(-1),
+        )
+        max_km = np.array([h.max_km for h in households], dtype=np.float64).reshape(-1)
+        hi, ci = near_pairs(self.h_xyz, max_km, self.c_xyz, cell_km=2.0)
+        previous = {
+            self.h_index[p.household]: {self.c_index[c] for c in p.carers if c in self.c_index}
+            for p in problem.previous
+            if p.household in self.h_index
+        }
+        self.previous = previous
+        # Per household: eligible carers as (carer, cost, km) where cost = penalty - kept bonus (lower is better).
+        self.cands: list[list[tuple[int, int, float]]] = [[] for _ in range(self.nh)]
+        order = np.lexsort((ci, hi))
+        for h, c in zip(hi[order].tolist(), ci[order].tolist(), strict=True):
+            if not self.h_mask[h] & self.c_mask[c]:
+                continue
+            km = haversine_km(carers[c].home, households[h].home)
+            if km > households[h].max_km:
+                continue
+            cost = distance_penalty(km) - (KEPT_BONUS if c in previous.get(h, ()) else 0)
+            self.cands[h].append((c, cost, km))
+        self.np_ = sum(len(c) for c in self.cands)
+
+    def best_team(
+        self, h: int, load: list[int] | None, forced: tuple[int, ...] = ()
+    ) -> tuple[int, tuple[int, ...], int] | None:
+        """The cheapest valid team for a household (cost, carers, slot bit), honouring carer capacity if `load`."""
+        best: tuple[int, tuple[int, ...], int] | None = None
+        mask = self.h_mask[h]
+        for c in forced:
+            mask &= self.c_mask[c]
+        if len(forced) > self.size or not mask:
+            return None
+        forced_cost = {c: cost for c, cost, _ in self.cands[h]}
+        if any(c not in forced_cost for c in forced):
+            return None
+        base = sum(forced_cost[c] for c in forced)
+        need = self.size - len(forced)
+        need_trained = max(0, self.min_trained - sum(self.trained[c] for c in forced))
+        pool = [
+            (cost, c)
+            for c, cost, _ in self.cands[h]
+            if c not in forced and (load is None or load[c] < self.cap[c]) and self.c_mask[c] & mask
+        ]
+        pool.sort()
+        bit = 1
+        while bit <= mask:
+            if mask & bit:
+                here = [(cost, c) for cost, c in pool if self.c_mask[c] & bit]
+                team = _cheapest(here, need, need_trained, self.trained)
+                if team is not None:
+                    cost = base + sum(k for k, _ in team)
+                    if best is None or cost < best[0]:
+                        best = (cost, forced + tuple(c for _, c in team), bit)
+            bit <<= 1
+        return best
+
+    def team_value(self, h: int, members: tuple[int, ...]) -> int:
+        """TEAM_VALUE minus the members' costs."""
+        costs = {c: cost for c, cost, _ in self.cands[h]}
+        return TEAM_VALUE - sum(costs[c] for c in members)
+
+
+def _cheapest(
+    pool: list[tuple[int, int]], need: int, need_trained: int, trained: list[bool]
+) -> list[tuple[int, int]] | None:
+    """The `need` cheapest of a sorted pool with at least `need_trained` trained (exchange argument: optimal)."""
+    if len(pool) < need or need_trained > need:
+        return None
+    chosen = pool[:need]
+    have = sum(trained[c] for _, c in chosen)
+    if have >= need_trained:
+        return chosen
+    extra = [p for p in pool[need:] if trained[p[1]]][: need_trained - have]
+    if len(extra) < need_trained - have:
+        return None
+    keep_untrained = [p for p in chosen if not trained[p[1]]]
+    keep_trained = [p for p in chosen if trained[p[1]]]
+    drop = len(extra)
+    return keep_trained + keep_untrained[: len(keep_untrained) - drop] + extra
+
+
+# --------------------------------------------------------------------------------------------- plans
+
+
+Plan = dict[int, tuple[int, ...]]  # household index -> carer indices
+
+
+def _objective(data: TeamsData, plan: Plan) -> int:
+    return sum(data.team_value(h, m) for h, m in plan.items())
+
+
+def _load(data: TeamsData, plan: Plan) -> list[int]:
+    load = [0] * data.nc
+    for members in plan.values():
+        for c in members:
+            load[c] += 1
+    return load
+
+
+def _fill(data: TeamsData, plan: Plan, order: list[int]) -> Plan:
+    plan = dict(plan)
+    load = _load(data, plan)
+    for h in order:
+        if h in plan:
+            continue
+        team = data.best_team(h, load)
+        if team is None:
+            continue
+        plan[h] = team[1]
+        for c in team[1]:
+            load[c] += 1
+    return plan
+
+
+def greedy(data: TeamsData) -> Plan:
+    """Households with the fewest eligible carers first (then cheapest first); the better of the two orders."""
+    scarce = sorted(range(data.nh), key=lambda h: (len(data.cands[h]), h))
+    cheap_first = []
+    for h in range(data.nh):
+        team = data.best_team(h, None)
+        if team is not None:
+            cheap_first.append((team[0], h))
+    plans = [_fill(data, {}, scarce), _fill(data, {}, [h for _, h in sorted(cheap_first)])]
+    return max(plans, key=lambda p: (_objective(data, p), len(p)))
+
+
+def repair(data: TeamsData) -> Plan:
+    """Keep each previous team's surviving members, complete the team if a member left, then fill greedily."""
+    plan: Plan = {}
+    load = [0] * data.nc
+    for h in sorted(data.previous):
+        eligible = {c for c, _, _ in data.cands[h]}
+        kept = tuple(sorted(c for c in data.previous[h] if c in eligible and load[c] < data.cap[c]))
+        team = None
+        # Keep as many of the old members as still fit together; drop the fewest needed.
+        for k in range(len(kept), -1, -1):
+            team = data.best_team(h, load, kept[:k])
+            if team is not None:
+                break
+        if team is None:
+            continue
+        plan[h] = team[1]
+        for c in team[1]:
+            load[c] += 1
+    return _fill(data, plan, sorted(range(data.nh), key=lambda h: (len(data.cands[h]), h)))
+
+
+# --------------------------------------------------------------------------------------------- models
+
+
+def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[tuple[str, int, int]]]:
+    """Households in `free` re-formed with every other team fixed; variables named (kind, household, carer|slot)."""
+    load = [0] * data.nc
+    free_set = set(free)
+    for h, members in plan.items():
+        if h not in free_set:
+            for c in members:
+                load[c] += 1
+    names: list[tuple[str, int, int]] = []
+    values: list[int] = []
+    rows: list[tuple[list[int], list[int], float, float]] = []
+    carer_vars: dict[int, list[int]] = defaultdict(list)
+    for h in free:
+        cands = [(c, cost) for c, cost, _ in data.cands[h] if load[c] < data.cap[c]]
+        if data.best_team(h, load) is None:
+            continue
+        y = len(names)
+        names.append(("y", h, -1))
+        values.append(TEAM_VALUE)
+        xs = {}
+        for c, cost in cands:
+            xs[c] = len(names)
+            names.append(("x", h, c))
+            values.append(-cost)
+            carer_vars[c].append(xs[c])
+        rows.append((list(xs.values()) + [y], [1] * len(xs) + [-data.size], 0.0, 0.0))
+        if data.min_trained > 0:
+            tr = [v for c, v in xs.items() if data.trained[c]]
+            rows.append((tr + [y], [1] * len(tr) + [-data.min_trained], 0.0, math.inf))
+        zs = {}
+        bit = 1
+        while bit <= data.h_mask[h]:
+            if data.h_mask[h] & bit:
+                zs[bit] = len(names)
+                names.append(("z", h, bit))
+                values.append(0)
+            bit <<= 1
+        rows.append((list(zs.values()) + [y], [1] * len(zs) + [-1], 0.0, 0.0))
+        for c, v in xs.items():
+            shared = [z for b, z in zs.items() if data.c_mask[c] & b]
+            rows.append(([v] + shared, [1] + [-1] * len(shared), -math.inf, 0.0))
+    for c, vs in carer_vars.items():
+        room = data.cap[c] - load[c]
+        if len(vs) > room:
+            rows.append((vs, [1] * len(vs), -math.inf, float(room)))
+    model = SparseModel(values=np.array(values, dtype=np.int64))
+    for variables, coeffs, lo, hi in rows:
+        model.add_row(np.array(variables, dtype=np.int64), np.array(coeffs, dtype=np.int64), lo, hi)
+    return model, names
+
+
+def _encode(data: TeamsData, plan: Plan, names: list[tuple[str, int, int]]) -> BoolArray:
+    """A plan as the 0-1 vector of a sub-model (the hint)."""
+    index = {n: i for i, n in enumerate(names)}
+    x = np.zeros(len(names), dtype=bool)
+    for h, members in plan.items():
+        if ("y", h, -1) not in index:
+            continue
+        x[index[("y", h, -1)]] = True
+        for c in members:
+            x[index[("x", h, c)]] = True
+        common = data.h_mask[h]
+        for c in members:
+            common &= data.c_mask[c]
+        x[index[("z", h, common & -common)]] = True
+    return x
+
+
+def _decode(names: list[tuple[str, int, int]], x: BoolArray) -> Plan:
+    plan: dict[int, list[int]] = defaultdict(list)
+    covered = {h for (kind, h, _), on in zip(names, x.tolist(), strict=True) if on and kind == "y"}
+    for (kind, h, c), on in zip(names, x.tolist(), strict=True):
+        if on and kind == "x" and h in covered:
+            plan[h].append(c)
+    return {h: tuple(sorted(m)) for h, m in plan.items()}
+
+
+# --------------------------------------------------------------------------------------------- explanations
+
+
+def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHousehold]]:
+    problem = data.problem
+    carers, households = problem.carers, problem.households
+    load = _load(data, plan)
+    teams = []
+    serving: dict[int, list[int]] = defaultdict(list)
+    for h, members in plan.items():
+        for c in members:
+            serving[c].append(h)
+    for h in sorted(plan):
+        members = plan[h]
+        info = {c: (cost, km) for c, cost, km in data.cands[h]}
+        common = data.h_mask[h]
+        for c in members:
+            common &= data.c_mask[c]
+        kept_set = data.previous.get(h, set())
+        detail = tuple(
+            TeamMember(
+                carer=carers[c].id,
+                metres=int(info[c][1] * 1000),
+                penalty=distance_penalty(info[c][1]),
+                trained=data.trained[c],
+                kept=c in kept_set,
+            )
+            for c in members
+        )
+        binding = tuple(f"max_teams of {carers[c].id}" for c in members if load[c] >= data.cap[c])
+        teams.append(
+            Team(
+                household=households[h].id,
+                carers=tuple(carers[c].id for c in members),
+                value=data.team_value(h, members),
+                members=detail,
+                kept=sum(m.kept for m in detail),
+                shared_slots=tuple(t for k, t in enumerate(data.slot_names) if common >> k & 1),
+                binding=binding,
+            )
+        )
+    uncovered = []
+    for h in range(data.nh):
+        if h in plan:
+            continue
+        if data.best_team(h, None) is not None:
+            busy = [c for c, _, _ in sorted(data.cands[h], key=lambda t: t[1]) if load[c] >= data.cap[c]][:5]
+            uncovered.append(
+                UncoveredHousehold(
+                    household=households[h].id,
+                    why="outscored",
+                    detail="a team could be formed, but its carers are on max_teams teams elsewhere",
+                    busy=tuple(
+                        BusyCarer(carers[c].id, tuple(households[k].id for k in serving[c])) for c in busy
+                    ),
+                )
+            )
+            continue
+        uncovered.append(_nobody(data, h))
+    return teams, uncovered
+
+
+def _nobody(data: TeamsData, h: int) -> UncoveredHousehold:
+    problem = data.problem
+    house = problem.households[h]
+    near = 0
+    shares = 0
+    for c in problem.carers:
+        if haversine_km(c.home, house.home) <= house.max_km:
+            near += 1
+            shares += bool(set(c.slots) & set(house.slots))
+    excluded = {"distance": data.nc - near, "no shared slot": near - shares}
+    trained = sum(data.trained[c] for c, _, _ in data.cands[h])
+    if data.min_trained > data.size:
+        detail = f"min_trained {data.min_trained} exceeds team_size {data.size}"
+    elif shares < data.size:
+        detail = f"only {shares} carers within {house.max_km} km share a slot; a team needs {data.size}"
+    elif trained < data.min_trained:
+        detail = f"only {trained} trained carers are eligible; a team needs {data.min_trained}"
+    else:
+        detail = f"no slot is shared by {data.size} eligible carers with {data.min_trained} trained"
+    return UncoveredHousehold(
+        household=house.id,
+        why="nobody-eligible",
+        detail=detail,
+        excluded_by={k: v for k, v in excluded.items() if v},
+    )
+
+
+# --------------------------------------------------------------------------------------------- solve
+
+
+def solve(
+    problem: TeamsProblem,
+    *,
+    time_limit_s: float,
+    seed: int,
+    previous: TeamsResult | tuple[PreviousTeam, ...] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> TeamsResult:
+    """Form teams to maximise total value within the time limit; the teams are always checked."""
+    deadline = Deadline(time_limit_s)
+    conflicts = validate(problem)
+    if conflicts:
+        return TeamsResult(
+            status="infeasible",
+            objective=0,
+            bound=0.0,
+            bound_source="none",
+            gap=0.0,
+            timings=Timings(total_s=round(deadline.elapsed(), 3)),
+            conflicts=tuple(conflicts),
+        )
+    if previous is not None:
+        teams = (
+            tuple(PreviousTeam(t.household, t.carers) for t in previous.assignments)
+            if isinstance(previous, TeamsResult)
+            else tuple(previous)
+        )
+        problem = msgspec.structs.replace(problem, previous=teams)
+    return _Solver(problem, deadline, seed, on_progress).run()
+
+
+class _Solver:
+    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one deadline."""
+
+    def __init__(self, problem: TeamsProblem, deadline: Deadline, seed: int, on_progress: ProgressFn | None) -> None:
+        self.problem = problem
+        self.deadline = deadline
+        self.seed = seed
+        self.reporter = ProgressReporter(deadline, on_progress, maximise=True)
+        self.phases: list[str] = []
+        self.data = TeamsData(problem)
+        # Every household covered by its cheapest team, ignoring capacity: a bound that needs no solver.
+        trivial = 0
+        for h in range(self.data.nh):
+            team = self.data.best_team(h, None)
+            if team is not None:
+                trivial += TEAM_VALUE - team[0]
+        self.bound: float = float(trivial)
+        self.source: BoundSource = "trivial"
+        self.best: Plan = {}
+        self.best_value = 0
+
+    def offer(self, plan: Plan, phase: str) -> None:
+        """Take a plan if it is better than the best so far."""
+        value = _objective(self.data, plan)
+        if value > self.best_value or not self.phases:
+            self.best, self.best_value = dict(plan), value
+            if not self.phases or self.phases[-1] != phase:
+                self.phases.append(phase)
+        self.reporter.report(self.best_value, self.bound, phase)
+
+    def tighten(self, bound: float | None, source: BoundSource) -> None:
+        """Take a proven bound if it is tighter."""
+        if bound is not None and bound < self.bound:
+            self.bound, self.source = bound, source
+            self.reporter.report(self.best_value, self.bound, source)
+
+    def reserve(self) -> float:
+        """Seconds the explanation and the checker will need at the end."""
+        return 0.05 + 3e-6 * self.data.np_ + 2e-5 * self.data.nh + 1e-6 * self.data.nc * (self.data.nh - len(self.best))
+
+    def run(self) -> TeamsResult:
+        """Solve and return the checked result."""
+        data, deadline = self.data, self.deadline
+        start = repair(data) if self.problem.previous else greedy(data)
+        self.offer(start, "repair" if self.problem.previous else "greedy")
+        start_s = deadline.elapsed()
+        t_bound = deadline.elapsed()
+        if deadline.remaining() > self.reserve() + 0.5:
+            # First, so the neighbourhood rounds know when to stop; capped so it cannot starve them.
+            model, _ = full_model(data)
+            budget = min(0.25 * deadline.remaining(), deadline.remaining() - self.reserve() - 0.2)
+            lp, _ = lp_relaxation(model, time_limit_s=budget, seed=self.seed)
+            self.tighten(lp, "lp-relaxation")
+        bound_s = deadline.elapsed() - t_bound
+        t_improve = deadline.elapsed()
+        self.improve()
+        improve_s = deadline.elapsed() - t_improve
+        t_check = deadline.elapsed()
+        result = self.result(self.best)
+        errors = check(self.problem, result.assignments)
+        if errors:
+            # A solver bug must never reach the user: fall back to the start plan, then to no teams.
+            self.phases.append(f"checker rejected the improved plan: {errors[0]}")
+            result = self.result(start)
+            if check(self.problem, result.assignments):
+                result = self.result({})
+        timings = Timings(
+            start_s=round(start_s, 3),
+            improve_s=round(improve_s, 3),
+            bound_s=round(bound_s, 3),
+            check_s=round(deadline.elapsed() - t_check, 3),
+            total_s=round(deadline.elapsed(), 3),
+        )
+        self.reporter.report(result.objective, result.bound, "checked")
+        return msgspec.structs.replace(result, timings=timings, phases=tuple(self.phases))
+
+    def result(self, plan: Plan) -> TeamsResult:
+        """The result for a plan, with its reasons."""
+        teams, uncovered = _explain(self.data, plan)
+        objective = sum(t.value for t in teams)
+        bound = max(self.bound, float(objective))
+        gap = relative_gap(objective, bound)
+        return TeamsResult(
+            status="optimal" if gap == 0 else "feasible",
+            objective=objective,
+            bound=bound,
+            bound_source=self.source,
+            gap=gap,
+            timings=Timings(),
+            covered=len(teams),
+            assignments=tuple(teams),
+            uncovered=tuple(uncovered),
+            previous_kept=sum(t.kept for t in teams),
+        )
+
+    def improve(self) -> None:
+        """Large-neighbourhood rounds: the households nearest a random point re-formed with CP-SAT, the rest fixed."""
+        data, deadline = self.data, self.deadline
+        if data.nh == 0:
+            return
+        rng = np.random.default_rng(self.seed)
+        target = INITIAL_NEIGHBOURHOOD
+        rounds = 0
+        while self.best_value < self.bound:
+            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+            if limit <= 0.05:
+                break
+            uncovered = [h for h in range(data.nh) if h not in self.best and data.cands[h]]
+            # Half the rounds centre on a household left out, where a better plan most likely starts.
+            pool = uncovered if uncovered and rounds % 2 == 0 else list(range(data.nh))
+            centre = data.h_xyz[pool[int(rng.integers(0, len(pool)))]]
+            dist = np.sum((data.h_xyz - centre) ** 2, axis=1)
+            k = min(data.nh, target)
+            free = sorted(np.argpartition(dist, k - 1)[:k].tolist() if k < data.nh else range(data.nh))
+            model, names = sub_model(data, self.best, free)
+            if model.n == 0:
+                rounds += 1
+                continue
+            hint = _encode(data, {h: m for h, m in self.best.items() if h in set(free)}, names)
+            before = model.objective(hint)
+            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+            if limit <= 0.05:
+                break
+            outcome = run_cpsat(model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1)
+            rounds += 1
+            target = int(min(data.nh, target * 1.1)) if outcome.optimal else int(max(10, target * 0.7))
+            if outcome.x is None or outcome.value is None or outcome.value <= before:
+                continue
+            plan = {h: m for h, m in self.best.items() if h not in set(free)}
+            plan.update(_decode(names, outcome.x))
+            self.offer(plan, "lns")
+        if rounds:
+            self.phases.append(f"lns rounds: {rounds}")
+
+
+def full_model(data: TeamsData) -> tuple[SparseModel, list[tuple[str, int, int]]]:
+    """Every household's variables in one model (for plain CP-SAT and the LP bound)."""
+    return sub_model(data, {}, list(range(data.nh)))
+
+
+def decode(names: list[tuple[str, int, int]], x: BoolArray) -> dict[int, tuple[int, ...]]:
+    """A 0-1 vector of the full model as household -> carers."""
+    return _decode(names, x)
+
