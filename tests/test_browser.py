@@ -1,0 +1,93 @@
+"""Headless Chromium: every demo role logs in, sees its home page in Chinese, and switches to English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from api.seed import DEMO_LOGINS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """The system Chromium, headless (the test fails, not skips, when it is missing: `make test` installs it)."""
+    assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def log_in(page: Page, base: str, username: str, password: str) -> None:
+    """Fill the login form like a person would, with the keyboard."""
+    page.goto(f"{base}/login")
+    page.get_by_label(re.compile("用户名")).fill(username)
+    page.get_by_label(re.compile("密码")).fill(password)
+    page.get_by_label(re.compile("密码")).press("Enter")
+    page.wait_for_url(f"{base}/home")
+
+
+@pytest.mark.parametrize(("label", "username", "password"), DEMO_LOGINS, ids=[u for _, u, _ in DEMO_LOGINS])
+def test_demo_role_sees_home_in_chinese_then_english(browser, live_server, label, username, password):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        log_in(page, live_server.url, username, password)
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        heading = page.locator("main h1").first
+        expect(heading).to_be_visible()
+        assert CJK.search(page.locator("nav").inner_text()), "the navigation should be in Chinese"
+        assert "Service catalogue" not in page.content()
+
+        page.get_by_role("button", name="English").click()
+        page.wait_for_url(f"{live_server.url}/home")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("nav")).to_contain_text("Service catalogue")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"home-{username}.png"), full_page=True)
+
+        # The choice sticks to the account: back in Chinese for the next person, English for this one.
+        page.get_by_role("button", name="中文").click()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_wrong_password_is_explained_beside_the_field(browser, live_server):
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label(re.compile("用户名")).fill("admin")
+        page.get_by_label(re.compile("密码")).fill("not-the-password")
+        page.get_by_role("button", name=re.compile("登录")).click()
+        error = page.locator("#e-password")
+        expect(error).to_have_text("用户名或密码错误")
+        expect(page.get_by_label(re.compile("密码"))).to_have_attribute("aria-invalid", "true")
+    finally:
+        context.close()
