@@ -64,3 +64,33 @@ async def bearer(client: Client, username: str, password: str = PASSWORD) -> dic
     response = await client.post("/api/auth/token", json={"username": username, "password": password})
     assert response.status_code == 201, response.text
     return {"authorization": f"Bearer {response.json()['token']}"}
+
+
+class _Elements(HTMLParser):
+    def __init__(self, tag: str) -> None:
+        super().__init__()
+        self.tag = tag
+        self.found: list[tuple[dict[str, str], str]] = []
+        self._open: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == self.tag:
+            self.found.append(({k: v or "" for k, v in attrs}, ""))
+            if tag not in ("input", "img", "br", "meta", "link"):
+                self._open.append(len(self.found) - 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self.tag and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for index in self._open:
+            attrs, text = self.found[index]
+            self.found[index] = (attrs, (text + " " + data.strip()).strip() if data.strip() else text)
+
+
+def elements(html: str, tag: str) -> list[tuple[dict[str, str], str]]:
+    """Every element of one tag in a page: its attributes and its text (for selects, options, links, forms)."""
+    parser = _Elements(tag)
+    parser.feed(html)
+    return parser.found

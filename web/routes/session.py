@@ -55,12 +55,15 @@ class SessionPages(Controller):
 
     @get("/login", name="login")
     async def login_form(
-        self, who: Who, next_: Annotated[str | None, QueryParameter(name="next", max_length=500)] = None
+        self,
+        who: Who,
+        next_: Annotated[str | None, QueryParameter(name="next", max_length=500)] = None,
+        registered: Annotated[str | None, QueryParameter(pattern=r"^volunteer$")] = None,
     ) -> Template:
-        """The login form."""
+        """The login form (after registering, with a word that it worked)."""
         return Template(
             template_name="account/login.html",
-            context={"who": who, "errors": {}, "values": {}, "next": safe_next(next_)},
+            context={"who": who, "errors": {}, "values": {}, "next": safe_next(next_), "registered": registered},
         )
 
     @post("/login", name="login_submit")
