@@ -1,0 +1,106 @@
+"""`linli solve gap|award|portfolio FILE` and `linli bench gap DIR`: files in, JSON or figures out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import msgspec
+
+from matching import award, gap, portfolio
+
+
+def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int) -> str:
+    """Solve one problem file with the named model (gap, award or portfolio); returns the result as JSON text."""
+    result: msgspec.Struct
+    if model == "gap":
+        result = gap.solve(gap.read(path), time_limit_s=time_limit_s, seed=seed)
+    elif model == "award":
+        problem = msgspec.json.decode(path.read_bytes(), type=award.AwardProblem)
+        result = award.solve(problem, time_limit_s=time_limit_s, seed=seed)
+    elif model == "portfolio":
+        problem_p = msgspec.json.decode(path.read_bytes(), type=portfolio.PortfolioProblem)
+        result = portfolio.solve(problem_p, time_limit_s=time_limit_s, seed=seed)
+    else:
+        raise ValueError(f"unknown assignment model {model!r}; expected gap, award or portfolio")
+    return msgspec.json.encode(result).decode()
+
+
+FORMAT_STRUCTS: dict[str, type[msgspec.Struct]] = {
+    "award.schema.json": award.AwardProblem,
+    "portfolio.schema.json": portfolio.PortfolioProblem,
+}
+
+
+def format_schemas() -> dict[str, str]:
+    """The JSON Schema of each input file format, generated from the structs (docs/formats/ holds copies)."""
+    return {
+        name: msgspec.json.format(msgspec.json.encode(msgspec.json.schema(struct)), indent=2).decode() + "\n"
+        for name, struct in FORMAT_STRUCTS.items()
+    }
+
+
+def write_format_schemas(folder: Path) -> None:
+    """Regenerate docs/formats/*.schema.json from the structs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in format_schemas().items():
+        (folder / name).write_text(text)
+
+
+def read_bounds(folder: Path) -> dict[str, int]:
+    """Best-known lower bounds of the minimisation instances, from bounds.txt (`NAME_Min LB UB` rows)."""
+    out: dict[str, int] = {}
+    path = folder / "bounds.txt"
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith("_Min"):
+            out[parts[0][: -len("_Min")]] = int(parts[1])
+    return out
+
+
+def instance_files(folder: Path) -> list[Path]:
+    """The GAP instance files of a folder (everything but README and bounds), by name."""
+    skip = {"bounds.txt", "README.md"}
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in skip and not p.name.startswith("."))
+
+
+def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
+    """Solve every GAP instance in a folder and print objective, best-known bound, gap and time, then a summary."""
+    bounds = read_bounds(folder)
+    files = instance_files(folder)
+    if not files:
+        raise SystemExit(f"no GAP instances in {folder}")
+    print(
+        f"{'instance':<10} {'status':<10} {'objective':>10} {'best_lb':>10} {'gap%':>8} {'own_bound':>10} {'time_s':>7}"
+    )
+    gaps: list[float] = []
+    optimal = 0
+    worst = ("", -1.0)
+    t_all = time.perf_counter()
+    for path in files:
+        inst = gap.read(path)
+        t0 = time.perf_counter()
+        r = gap.solve(inst, time_limit_s=time_limit_s, seed=seed)
+        elapsed = time.perf_counter() - t0
+        lb = bounds.get(path.name)
+        lb_text = str(lb) if lb is not None else "-"
+        if r.status == "infeasible":
+            print(f"{path.name:<10} {r.status:<10} {'-':>10} {lb_text:>10} {'-':>8} {'-':>10} {elapsed:7.2f}")
+            continue
+        pct = 100.0 * (r.objective - lb) / lb if lb else float("nan")
+        if lb:
+            gaps.append(pct)
+            if pct > worst[1]:
+                worst = (path.name, pct)
+        optimal += r.status == "optimal"
+        print(
+            f"{path.name:<10} {r.status:<10} {r.objective:>10} {lb_text:>10} {pct:8.3f} {r.bound:>10} {elapsed:7.2f}",
+            flush=True,
+        )
+    mean = sum(gaps) / len(gaps) if gaps else float("nan")
+    print(
+        f"summary: {len(files)} instances, {optimal} proven optimal, mean gap {mean:.3f}%, "
+        f"worst {worst[0]} {worst[1]:.3f}%, limit {time_limit_s:g}s each, total {time.perf_counter() - t_all:.1f}s"
+    )

@@ -1,0 +1,1002 @@
+"""Shared engine of the assignment models (award, portfolio, GAP): a multiple-choice knapsack core.
+
+Every assignment-type model is reduced to the same shape: *items* (lots, proposals, jobs) each take
+at most one of their *options* (bids, "fund it", agents), exactly one when the item is a must; each
+option has an integer value (maximised) and uses amounts of shared *resources* (staff-hours, lots won,
+budgets, area counts) whose totals must lie within [lo, hi]. On that shape live the greedy start, the
+repair of a previous plan, the LP bound (HiGHS), CP-SAT from a complete hint, large-neighbourhood
+rounds over groups of options (an organisation's bids, an agent's jobs) and the conflict finder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+NONE = -1
+# Sub-problems of at most this many options are solved as one CP-SAT model; larger ones by LNS rounds.
+FULL_MODEL_MAX_OPTIONS = 2500
+
+# Share of the improvement time given to tabu search on GAP-shaped cores before the LNS rounds.
+TABU_SHARE = 0.3
+# LNS: first neighbourhood size (items freed) and CP-SAT work per round (deterministic seconds).
+LNS_START_ITEMS = 30.0
+LNS_DET_TIME = 0.1
+
+ReportFn = Callable[[int, int, str], None]
+
+
+class Core:
+    """Items choosing at most (or exactly) one option each, under resource ranges; maximise value."""
+
+    def __init__(
+        self,
+        *,
+        n_items: int,
+        must: Sequence[bool] | BoolArray,
+        opt_item: Sequence[int] | IntArray,
+        opt_value: Sequence[int] | IntArray,
+        opt_group: Sequence[int] | IntArray,
+        opt_res: Sequence[Sequence[tuple[int, int]]],
+        res_lo: Sequence[int] | IntArray,
+        res_hi: Sequence[int] | IntArray,
+        res_names: Sequence[str],
+        item_names: Sequence[str],
+    ) -> None:
+        self.n_items = n_items
+        self.must = np.asarray(must, dtype=np.bool_)
+        self.opt_item = np.asarray(opt_item, dtype=np.int64)
+        if len(self.opt_item) and np.any(np.diff(self.opt_item) < 0):
+            raise ValueError("options must be sorted by item")
+        self.opt_value = np.asarray(opt_value, dtype=np.int64)
+        self.opt_group = np.asarray(opt_group, dtype=np.int64)
+        self.n_opts = len(self.opt_item)
+        lens = np.fromiter((len(r) for r in opt_res), dtype=np.int64, count=self.n_opts)
+        self.res_ptr = np.zeros(self.n_opts + 1, dtype=np.int64)
+        np.cumsum(lens, out=self.res_ptr[1:])
+        flat = [pair for r in opt_res for pair in r]
+        pairs = np.asarray(flat, dtype=np.int64).reshape(-1, 2)
+        self.res_idx = pairs[:, 0].copy()
+        self.res_amt = pairs[:, 1].copy()
+        self.opt_nz: list[tuple[tuple[int, int], ...]] = [tuple(r) for r in opt_res]
+        self.res_lo = np.asarray(res_lo, dtype=np.int64)
+        self.res_hi = np.asarray(res_hi, dtype=np.int64)
+        self.n_res = len(self.res_lo)
+        self.res_names = list(res_names)
+        self.item_names = list(item_names)
+        self.item_ptr = np.searchsorted(self.opt_item, np.arange(self.n_items + 1)).astype(np.int64)
+        self.n_groups = int(self.opt_group.max()) + 1 if self.n_opts else 0
+
+    def options_of(self, item: int) -> range:
+        """Indexes of the options of one item."""
+        return range(int(self.item_ptr[item]), int(self.item_ptr[item + 1]))
+
+    def usage(self, choice: IntArray) -> IntArray:
+        """Total use of every resource by a choice vector."""
+        chosen = choice[choice >= 0]
+        pos, _ = expand(self.res_ptr, chosen)
+        out = np.zeros(self.n_res, dtype=np.int64)
+        np.add.at(out, self.res_idx[pos], self.res_amt[pos])
+        return out
+
+    def value(self, choice: IntArray) -> int:
+        """Total value of a choice vector."""
+        return int(self.opt_value[choice[choice >= 0]].sum())
+
+    def violations(self, choice: IntArray) -> list[str]:
+        """Internal feasibility check of a choice vector (the models also check independently)."""
+        out: list[str] = []
+        chosen_items = np.flatnonzero(choice >= 0)
+        if np.any(self.opt_item[choice[chosen_items]] != chosen_items):
+            out.append("an option chosen for the wrong item")
+        missing = np.flatnonzero(self.must & (choice < 0))
+        out.extend(f"{self.item_names[j]} must be assigned" for j in missing[:20])
+        use = self.usage(choice)
+        for r in np.flatnonzero((use > self.res_hi) | (use < self.res_lo))[:20]:
+            out.append(f"{self.res_names[r]}: {use[r]} outside [{self.res_lo[r]}, {self.res_hi[r]}]")
+        return out
+
+    def fits(self, k: int, use: list[int]) -> bool:
+        """Whether option k can be added on top of the current use without passing any upper limit."""
+        hi = self.res_hi
+        return all(use[r] + a <= hi[r] for r, a in self.opt_nz[k])
+
+
+def expand(ptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """Positions of the CSR entries of the given rows, and which of the rows each belongs to."""
+    starts = ptr[rows]
+    lens = ptr[rows + 1] - starts
+    total = int(lens.sum())
+    owner = np.repeat(np.arange(len(rows), dtype=np.int64), lens)
+    offsets = np.cumsum(lens) - lens
+    pos = np.arange(total, dtype=np.int64) - np.repeat(offsets, lens) + np.repeat(starts, lens)
+    return pos, owner
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# LP relaxation (HiGHS): a bound, reduced costs for fixing, and duals that guide greedy and neighbourhoods.
+
+
+@dataclass
+class LpInfo:
+    """What the LP relaxation tells us."""
+
+    bound: float
+    x: FloatArray
+    reduced: FloatArray  # value minus priced resources minus item dual; <= 0 at the lower bound
+    adjusted: FloatArray  # value minus priced resources: comparable across items
+
+
+_highs_lock = threading.Lock()
+_highs_banner_done = False
+
+
+def _new_highs() -> object:
+    """A HiGHS instance; the first one in a process prints a banner on fd 1, which would spoil JSON output."""
+    global _highs_banner_done
+    import highspy
+
+    with _highs_lock:
+        if _highs_banner_done:
+            return highspy.Highs()  # type: ignore[no-untyped-call]
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _highs_banner_done = True
+        return h
+
+
+def lp_relaxation(core: Core, time_limit_s: float) -> LpInfo | None:
+    """Solve the LP relaxation with HiGHS; None when it does not finish in time."""
+    import highspy
+
+    if core.n_opts == 0 or time_limit_s <= 0.05:
+        return None
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)  # type: ignore[attr-defined]
+    h.setOptionValue("time_limit", float(time_limit_s))  # type: ignore[attr-defined]
+    h.setOptionValue("threads", 1)  # type: ignore[attr-defined]
+    k = core.n_opts
+    if k > 20_000:
+        # On wide models (e801600: 128k columns) interior point with crossover is 3x faster than simplex.
+        h.setOptionValue("solver", "ipm")  # type: ignore[attr-defined]
+    n_rows = core.n_items + core.n_res
+    lens = np.diff(core.res_ptr) + 1
+    start = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(lens, out=start[1:])
+    index = np.empty(int(start[-1]), dtype=np.int32)
+    value = np.empty(int(start[-1]), dtype=np.float64)
+    index[start[:-1]] = core.opt_item
+    value[start[:-1]] = 1.0
+    pos, owner = expand(core.res_ptr, np.arange(k, dtype=np.int64))
+    # Each column: its item row first, then its resource rows in order.
+    within = pos - core.res_ptr[owner]
+    dest = start[owner] + 1 + within
+    index[dest] = core.n_items + core.res_idx[pos]
+    value[dest] = core.res_amt[pos]
+    lp = highspy.HighsLp()
+    lp.num_col_ = k
+    lp.num_row_ = n_rows
+    lp.col_cost_ = core.opt_value.astype(np.float64)
+    lp.col_lower_ = np.zeros(k)
+    lp.col_upper_ = np.ones(k)
+    inf = highspy.kHighsInf
+    row_lo = np.concatenate([np.where(core.must, 1.0, -inf), np.where(core.res_lo > 0, core.res_lo, -inf)])
+    row_hi = np.concatenate([np.ones(core.n_items), core.res_hi.astype(np.float64)])
+    lp.row_lower_ = row_lo
+    lp.row_upper_ = row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = start.astype(np.int32)
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
+    lp.sense_ = highspy.ObjSense.kMaximize
+    h.passModel(lp)  # type: ignore[attr-defined]
+    h.run()  # type: ignore[attr-defined]
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # type: ignore[attr-defined]
+        return None
+    sol = h.getSolution()  # type: ignore[attr-defined]
+    x = np.asarray(sol.col_value, dtype=np.float64)
+    reduced = np.asarray(sol.col_dual, dtype=np.float64)
+    row_dual = np.asarray(sol.row_dual, dtype=np.float64)
+    adjusted = reduced + row_dual[core.opt_item]
+    bound = float(h.getInfo().objective_function_value)  # type: ignore[attr-defined]
+    return LpInfo(bound=bound, x=x, reduced=reduced, adjusted=adjusted)
+
+
+def lp_int_bound(lp: LpInfo) -> int:
+    """The LP optimum rounded down to an integer, with a little slack against floating-point error."""
+    return int(np.floor(lp.bound + 1e-6))
+
+
+def trivial_bound(core: Core) -> int:
+    """Every item takes its best option, ignoring resources."""
+    total = 0
+    for j in range(core.n_items):
+        vals = core.opt_value[core.item_ptr[j] : core.item_ptr[j + 1]]
+        if len(vals) == 0:
+            continue
+        best = int(vals.max())
+        total += best if core.must[j] else max(best, 0)
+    return total
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Greedy start, repair of a previous plan, and a one-item improvement pass.
+
+
+def _preference(core: Core, lp: LpInfo | None) -> FloatArray:
+    """How attractive each option is: its LP-priced value when the LP is known, else its plain value."""
+    if lp is not None:
+        return lp.adjusted + 1e-3 * core.opt_value
+    return core.opt_value.astype(np.float64)
+
+
+def greedy(core: Core, lp: LpInfo | None, start: IntArray | None = None) -> IntArray:
+    """Complete a (possibly empty) plan greedily; must-items first by regret, then the best-priced options."""
+    choice = np.full(core.n_items, NONE, dtype=np.int64) if start is None else start.copy()
+    use = core.usage(choice).tolist()
+    pref = _preference(core, lp)
+
+    def take(k: int) -> None:
+        choice[core.opt_item[k]] = k
+        for r, a in core.opt_nz[k]:
+            use[r] += a
+
+    if lp is not None:
+        # Options the LP takes whole fit together (the LP respects every upper limit), so take them first.
+        for whole in np.flatnonzero(lp.x > 1 - 1e-6).tolist():
+            if choice[core.opt_item[whole]] == NONE and core.fits(whole, use):
+                take(whole)
+    # Must-items by regret: the item that loses most if its best option is taken by others goes first.
+    pending = np.flatnonzero(core.must & (choice == NONE)).tolist()
+    regret: list[tuple[float, int]] = []
+    for j in pending:
+        p = np.sort(pref[core.item_ptr[j] : core.item_ptr[j + 1]])[::-1]
+        regret.append((float(p[0] - p[1]) if len(p) > 1 else 1e18, int(j)))
+    regret.sort(key=lambda t: (-t[0], t[1]))
+    for _, j in regret:
+        opts = core.options_of(j)
+        order = sorted(opts, key=lambda k: (-pref[k], k))
+        for k in order:
+            if core.fits(k, use):
+                take(k)
+                break
+    # Optional items: best-priced options with a positive value, while they fit.
+    free = np.flatnonzero(choice[core.opt_item] == NONE)
+    free = free[core.opt_value[free] > 0]
+    for k in free[np.lexsort((free, -pref[free]))]:
+        if choice[core.opt_item[k]] == NONE and core.fits(int(k), use):
+            take(int(k))
+    return choice
+
+
+def place_missing(core: Core, choice: IntArray, lp: LpInfo | None, time_budget_s: float = 1.0) -> IntArray:
+    """Place unassigned must-items by ejection: move one blocking item to another option to make room."""
+    choice = choice.copy()
+    use = core.usage(choice).tolist()
+    pref = _preference(core, lp)
+    hi = core.res_hi
+    holders: dict[int, set[int]] = {}
+    for j in np.flatnonzero(choice >= 0).tolist():
+        for r, _ in core.opt_nz[choice[j]]:
+            holders.setdefault(r, set()).add(j)
+
+    def move(j: int, k: int) -> None:
+        old = int(choice[j])
+        if old >= 0:
+            for r, a in core.opt_nz[old]:
+                use[r] -= a
+                holders[r].discard(j)
+        choice[j] = k
+        for r, a in core.opt_nz[k]:
+            use[r] += a
+            holders.setdefault(r, set()).add(j)
+
+    stop = time.perf_counter() + time_budget_s
+    for j in np.flatnonzero(core.must & (choice < 0)).tolist():
+        if time.perf_counter() > stop:
+            break
+        best: tuple[float, int, int, int] | None = None  # (loss, option for j, item moved, its new option)
+        for k in sorted(core.options_of(j), key=lambda k: (-pref[k], k)):
+            if core.fits(k, use):
+                best = (0.0, k, -1, -1)
+                break
+            blocked = [r for r, a in core.opt_nz[k] if use[r] + a > hi[r]]
+            for j2 in sorted(set().union(*(holders.get(r, set()) for r in blocked))):
+                k2 = int(choice[j2])
+                for r, a in core.opt_nz[k2]:
+                    use[r] -= a
+                if core.fits(k, use):
+                    for r, a in core.opt_nz[k]:
+                        use[r] += a
+                    for k3 in core.options_of(j2):
+                        if k3 != k2 and core.fits(k3, use):
+                            loss = float(pref[k2] - pref[k3] - pref[k])
+                            if best is None or loss < best[0]:
+                                best = (loss, k, j2, k3)
+                    for r, a in core.opt_nz[k]:
+                        use[r] -= a
+                for r, a in core.opt_nz[k2]:
+                    use[r] += a
+        if best is None:
+            continue
+        _, k, j2, k3 = best
+        if j2 >= 0:
+            move(j2, k3)
+        move(j, k)
+    return choice
+
+
+def repair(core: Core, previous: IntArray) -> IntArray:
+    """Keep what still holds of a previous plan: drop the least valuable choices until every upper limit is met."""
+    choice = previous.copy()
+    use = core.usage(choice)
+    over = np.flatnonzero(use > core.res_hi)
+    while len(over):
+        r = int(over[0])
+        holders = [j for j in np.flatnonzero(choice >= 0) if any(rr == r for rr, _ in core.opt_nz[choice[j]])]
+        worst = min(holders, key=lambda j: (core.opt_value[choice[j]], j))
+        choice[worst] = NONE
+        use = core.usage(choice)
+        over = np.flatnonzero(use > core.res_hi)
+    return choice
+
+
+def polish(core: Core, choice: IntArray, allowed: BoolArray | None = None) -> IntArray:
+    """Move each item to its best option that fits with everything else fixed, until nothing improves."""
+    choice = choice.copy()
+    use = core.usage(choice).tolist()
+    lo = core.res_lo
+    improved = True
+    rounds = 0
+    while improved and rounds < 5:
+        improved = False
+        rounds += 1
+        for j in range(core.n_items):
+            cur = int(choice[j])
+            # An unassigned must-item takes any option that fits; an optional one only a positive value.
+            cur_val = int(core.opt_value[cur]) if cur >= 0 else (-(2**62) if core.must[j] else 0)
+            if cur >= 0:
+                for r, a in core.opt_nz[cur]:
+                    use[r] -= a
+            best = cur
+            best_val = cur_val
+            for k in core.options_of(j):
+                v = int(core.opt_value[k])
+                if v > best_val and (allowed is None or allowed[k]) and core.fits(k, use):
+                    best, best_val = k, v
+            if best != cur and cur >= 0:
+                # Leaving a resource with a lower limit must not take it below that limit.
+                new_res = {r for r, _ in core.opt_nz[best]}
+                if any(use[r] < lo[r] and r not in new_res for r, _ in core.opt_nz[cur]):
+                    best = cur
+            if best >= 0:
+                for r, a in core.opt_nz[best]:
+                    use[r] += a
+            if best != cur:
+                choice[j] = best
+                improved = True
+    return choice
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Tabu search with strategic oscillation for GAP-shaped cores (one binding capacity per group).
+
+
+class DenseGap:
+    """A core whose only binding limits are one capacity per group, as dense group x item matrices."""
+
+    def __init__(
+        self, core: Core, value: FloatArray, weight: IntArray, cap: IntArray, opt_at: IntArray, optional: bool
+    ):
+        self.core = core
+        self.value = value  # rows: groups (+1 "unassigned" row when items are optional); -inf where no option
+        self.weight = weight
+        self.cap = cap
+        self.opt_at = opt_at  # option index at (group, item), -1 where none
+        self.optional = optional
+
+
+def dense_gap(core: Core) -> DenseGap | None:
+    """The dense form of a core when every option uses exactly one binding capacity, that of its group."""
+    if core.n_opts == 0 or np.any(core.res_lo > 0) or core.n_groups * core.n_items > 4_000_000:
+        return None
+    pos, owner = expand(core.res_ptr, np.arange(core.n_opts, dtype=np.int64))
+    rid = core.res_idx[pos]
+    amt = core.res_amt[pos]
+    pos_total = np.zeros(core.n_res, dtype=np.int64)
+    np.add.at(pos_total, rid, np.maximum(amt, 0))
+    binding = (pos_total > core.res_hi) | np.any(amt < 0)
+    bind_entries = binding[rid]
+    per_opt = np.bincount(owner[bind_entries], minlength=core.n_opts)
+    if np.any(per_opt > 1):
+        return None
+    res_of_group = np.full(core.n_groups, -1, dtype=np.int64)
+    groups_b = core.opt_group[owner[bind_entries]]
+    res_b = rid[bind_entries]
+    res_of_group[groups_b] = res_b
+    if np.any(res_of_group[groups_b] != res_b):
+        return None  # a group whose options bind different resources
+    if len(np.unique(res_b)) != len(np.unique(groups_b)):
+        return None  # a resource shared by several groups
+    must_all = bool(np.all(core.must))
+    if not must_all and np.any(core.must):
+        return None
+    optional = not must_all
+    rows = core.n_groups + (1 if optional else 0)
+    value = np.full((rows, core.n_items), -np.inf)
+    weight = np.zeros((rows, core.n_items), dtype=np.int64)
+    opt_at = np.full((rows, core.n_items), -1, dtype=np.int64)
+    if np.any(np.bincount(core.opt_group * core.n_items + core.opt_item, minlength=1) > 1):
+        return None  # two options of one item in one group
+    value[core.opt_group, core.opt_item] = core.opt_value
+    opt_at[core.opt_group, core.opt_item] = np.arange(core.n_opts)
+    w_opt = np.zeros(core.n_opts, dtype=np.int64)
+    w_opt[owner[bind_entries]] = amt[bind_entries]
+    weight[core.opt_group, core.opt_item] = w_opt
+    cap = np.full(rows, 2**40, dtype=np.int64)
+    has = res_of_group >= 0
+    cap[: core.n_groups][has] = core.res_hi[res_of_group[has]]
+    if optional:
+        value[-1, :] = 0.0
+    return DenseGap(core, value, weight, cap, opt_at, optional)
+
+
+def tabu_search(
+    dg: DenseGap, choice: IntArray, end: float, seed: int, st: _State | None = None, *, max_iters: int | None = None
+) -> IntArray:
+    """Shift moves under a penalty for excess load that adapts, so the search oscillates around feasibility."""
+    core = dg.core
+    rng = np.random.default_rng(seed)
+    n = core.n_items
+    rows = dg.value.shape[0]
+    cols = np.arange(n)
+    unassigned_row = rows - 1
+    a = np.where(choice >= 0, core.opt_group[np.maximum(choice, 0)], unassigned_row if dg.optional else 0)
+    cost = -dg.value  # minimise cost; +inf where impossible
+    w = dg.weight.astype(np.float64)
+    cap = dg.cap.astype(np.float64)
+    load = np.zeros(rows)
+    np.add.at(load, a, w[a, cols])
+    cur_cost = float(cost[a, cols].sum())
+    best_a = a.copy()
+    best_cost = cur_cost if np.all(load <= cap) else np.inf
+    finite = cost[np.isfinite(cost)]
+    alpha = max(1.0, float(np.abs(finite).mean()) / max(1.0, float(w[w > 0].mean()) if np.any(w > 0) else 1.0))
+    tabu = np.zeros((rows, n), dtype=np.int64)
+    tenure_lo, tenure_hi = max(3, n // 40), max(8, n // 10)
+    noise = rng.random((rows, n)) * 1e-6
+    it = 0
+    since_best = 0
+    while True:
+        it += 1
+        if (it % 64 == 0 and time.perf_counter() >= end) or (max_iters is not None and it > max_iters):
+            break
+        excess_now = np.maximum(load - cap, 0.0)
+        src_load = load[a] - w[a, cols]
+        src_gain = np.maximum(src_load - cap[a], 0.0) - excess_now[a]
+        dst = np.maximum(load[:, None] + w - cap[:, None], 0.0) - excess_now[:, None]
+        dcost = cost - cost[a, cols]
+        delta = dcost + alpha * (dst + src_gain) + noise
+        delta[a, cols] = np.inf
+        total_excess = float(excess_now.sum())
+        new_excess = total_excess + dst + src_gain
+        aspire = (new_excess <= 1e-9) & (cur_cost + dcost < best_cost - 1e-9)
+        blocked = (tabu > it) & ~aspire
+        delta[blocked] = np.inf
+        flat = int(np.argmin(delta))
+        if not np.isfinite(delta.flat[flat]):
+            tabu[:] = 0
+            continue
+        i, j = divmod(flat, n)
+        old = int(a[j])
+        load[old] -= w[old, j]
+        load[i] += w[i, j]
+        cur_cost += float(cost[i, j] - cost[old, j])
+        a[j] = i
+        tabu[old, j] = it + int(rng.integers(tenure_lo, tenure_hi + 1))
+        feasible = bool(np.all(load <= cap))
+        if feasible and cur_cost < best_cost - 1e-9:
+            best_cost = cur_cost
+            best_a = a.copy()
+            since_best = 0
+            if st is not None:
+                st.offer(_choice_of(dg, best_a), "tabu")
+        else:
+            since_best += 1
+        # Strategic oscillation: a feasible walk grows bolder, an infeasible one is pushed back.
+        alpha = alpha * 0.97 if feasible else alpha * 1.05
+        alpha = min(max(alpha, 1e-3), 1e9)
+        if since_best > 20 * n and best_cost < np.inf:
+            # Restart from the best plan with a fresh tabu list when the walk has drifted too long.
+            a = best_a.copy()
+            load = np.zeros(rows)
+            np.add.at(load, a, w[a, cols])
+            cur_cost = best_cost
+            tabu[:] = 0
+            since_best = 0
+    return _choice_of(dg, best_a) if best_cost < np.inf else choice
+
+
+def _choice_of(dg: DenseGap, a: IntArray) -> IntArray:
+    """The core choice vector of a dense assignment (the "unassigned" row maps to none)."""
+    out = dg.opt_at[a, np.arange(len(a))]
+    return out.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# CP-SAT models: the whole problem, or a neighbourhood with the rest fixed.
+
+
+def _build(
+    core: Core,
+    items: IntArray,
+    cand: IntArray,
+    hi: IntArray,
+    lo: IntArray,
+    hint: IntArray | None,
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    """A CP-SAT model over the candidate options of the given items, within resource ranges [lo, hi]."""
+    model = cp_model.CpModel()
+    xs = [model.new_bool_var("") for _ in range(len(cand))]
+    item_of = core.opt_item[cand]
+    has = np.zeros(core.n_items, dtype=np.bool_)
+    has[item_of] = True
+    for j in items:
+        if core.must[j] and not has[j]:
+            model.add_bool_or([])  # a must-item without any candidate: the neighbourhood is infeasible
+    if len(cand):
+        cuts = np.flatnonzero(np.diff(item_of)) + 1
+        bounds = np.concatenate([[0], cuts, [len(cand)]])
+        for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            group = xs[s:e]
+            if core.must[item_of[s]]:
+                model.add_exactly_one(group)
+            elif e - s > 1:
+                model.add_at_most_one(group)
+    pos, owner = expand(core.res_ptr, cand)
+    rid = core.res_idx[pos]
+    amt = core.res_amt[pos]
+    order = np.argsort(rid, kind="stable")
+    rid, amt, owner = rid[order], amt[order], owner[order]
+    touched = np.zeros(core.n_res, dtype=np.bool_)
+    if len(rid):
+        cuts = np.flatnonzero(np.diff(rid)) + 1
+        bounds = np.concatenate([[0], cuts, [len(rid)]])
+        for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            r = int(rid[s])
+            touched[r] = True
+            coefs = amt[s:e]
+            need_hi = int(coefs[coefs > 0].sum()) > hi[r] or int(coefs[coefs < 0].sum()) < lo[r]
+            need_lo = lo[r] > int(coefs[coefs < 0].sum())
+            if not (need_hi or need_lo):
+                continue
+            expr = cp_model.LinearExpr.weighted_sum([xs[o] for o in owner[s:e].tolist()], coefs.tolist())
+            model.add_linear_constraint(expr, int(max(lo[r], -(2**62))), int(min(hi[r], 2**62)))
+    if np.any(~touched & ((lo > 0) | (hi < 0))):
+        model.add_bool_or([])  # an untouched resource whose range excludes zero cannot be satisfied
+    model.maximize(cp_model.LinearExpr.weighted_sum(xs, core.opt_value[cand].tolist()))
+    if hint is not None:
+        chosen = set(hint[items][hint[items] >= 0].tolist())
+        for x, k in zip(xs, cand.tolist(), strict=True):
+            model.add_hint(x, k in chosen)
+    return model, xs
+
+
+def _read(
+    solver: cp_model.CpSolver, xs: list[cp_model.IntVar], cand: IntArray, items: IntArray, core: Core
+) -> IntArray:
+    """The options chosen for the given items in a solved model (NONE where none)."""
+    out = np.full(len(items), NONE, dtype=np.int64)
+    pos_of = {int(j): i for i, j in enumerate(items.tolist())}
+    for x, k in zip(xs, cand.tolist(), strict=True):
+        if solver.boolean_value(x):
+            out[pos_of[int(core.opt_item[k])]] = k
+    return out
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+    def __init__(self, report: ReportFn, offset: int) -> None:
+        super().__init__()
+        self.report = report
+        self.offset = offset
+
+    def on_solution_callback(self) -> None:
+        obj = round(self.objective_value) + self.offset
+        self.report(obj, int(np.floor(self.best_objective_bound + 1e-6)) + self.offset, "cp-sat")
+
+
+def _solver(wall_s: float, seed: int, *, workers: int, det_time: float | None = None) -> cp_model.CpSolver:
+    """A CP-SAT solver; a single worker with a deterministic-time limit is reproducible for a seed."""
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_time_in_seconds = max(0.01, wall_s)
+    if det_time is not None:
+        p.max_deterministic_time = det_time
+    p.random_seed = seed
+    p.num_workers = workers
+    if workers > 1:
+        # Interleaved search makes a multi-worker run reproducible for a seed.
+        p.interleave_search = True
+    p.log_search_progress = False
+    return solver
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The solve: start, bound, improve, and say how it ended.
+
+
+@dataclass
+class CoreOutcome:
+    """The end of a core solve: a plan (checked by the core), how it ended, and where time went."""
+
+    choice: IntArray | None
+    status: str  # optimal | feasible | infeasible | unknown (no plan and no proof)
+    objective: int
+    bound: int
+    bound_source: str
+    history: list[IntArray] = field(default_factory=list)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    start_s: float = 0.0
+    improve_s: float = 0.0
+    bound_s: float = 0.0
+    lns_rounds: int = 0
+
+
+class _State:
+    """The incumbent and the bound while a solve runs."""
+
+    def __init__(self, core: Core, report: ReportFn | None) -> None:
+        self.core = core
+        self.report_fn = report
+        self.choice: IntArray | None = None
+        self.value = -(2**62)
+        self.bound = 2**62
+        self.bound_source = "none"
+        self.history: list[IntArray] = []
+
+    def offer(self, choice: IntArray, phase: str) -> bool:
+        """Take a plan if it is feasible and better; keeps a short history of accepted plans."""
+        if self.core.violations(choice):
+            return False
+        v = self.core.value(choice)
+        if self.choice is not None and v < self.value:
+            return False
+        better = self.choice is None or v > self.value
+        self.choice = choice.copy()
+        self.value = v
+        if better:
+            self.history.append(self.choice)
+            del self.history[:-20]
+            self._report(phase)
+        return better
+
+    def tighten(self, bound: int, source: str) -> None:
+        """Take a bound if it is tighter."""
+        if bound < self.bound:
+            self.bound = bound
+            self.bound_source = source
+            self._report(source)
+
+    def _report(self, phase: str) -> None:
+        if self.report_fn is not None and self.choice is not None:
+            self.report_fn(self.value, max(self.bound, self.value) if self.bound < 2**62 else self.value, phase)
+
+
+def solve_core(
+    core: Core,
+    *,
+    time_limit_s: float,
+    seed: int,
+    previous: IntArray | None = None,
+    report: ReportFn | None = None,
+    max_rounds: int | None = None,
+) -> CoreOutcome:
+    """Best plan found within the time limit, with a proven bound, or the conflicting constraints.
+
+    max_rounds caps the improvement work (tabu iterations and LNS rounds) so that a run is reproducible
+    regardless of machine speed; without it the wall-clock limit ends the search.
+    """
+    t0 = time.perf_counter()
+    end = t0 + max(0.0, time_limit_s)
+
+    def left() -> float:
+        return end - time.perf_counter()
+
+    st = _State(core, report)
+    # An item that must be assigned but has no option at all is a conflict no search can remove.
+    bare = [j for j in np.flatnonzero(core.must) if core.item_ptr[j] == core.item_ptr[j + 1]]
+    if bare:
+        bare_conflicts = [
+            ("must", f"{core.item_names[j]} must be assigned but has no eligible option") for j in bare[:10]
+        ]
+        return CoreOutcome(
+            None, "infeasible", 0, 0, "trivial", conflicts=bare_conflicts, start_s=time.perf_counter() - t0
+        )
+    st.tighten(trivial_bound(core), "trivial")
+    lp = lp_relaxation(core, min(left() * 0.25, 30.0)) if core.n_opts > 0 else None
+    t_bound = time.perf_counter() - t0
+    if lp is not None:
+        st.tighten(lp_int_bound(lp), "lp-relaxation")
+    ts = time.perf_counter()
+    start = greedy(core, lp, repair(core, previous)) if previous is not None else greedy(core, lp)
+    if np.any(core.must & (start < 0)):
+        start = place_missing(core, start, lp, min(2.0, left() * 0.1))
+    st.offer(start, "greedy")
+    if st.choice is not None:
+        st.offer(polish(core, st.choice), "local-search")
+    start_s = time.perf_counter() - ts
+    ti = time.perf_counter()
+    rounds = 0
+    cp_status = "unknown"
+    if st.value >= st.bound:
+        cp_status = "optimal"
+    elif core.n_opts <= FULL_MODEL_MAX_OPTIONS or st.choice is None:
+        cp_status = _full(core, st, lp, left(), seed)
+    else:
+        dg = dense_gap(core)
+        if dg is not None:
+            t_end = time.perf_counter() + left() * TABU_SHARE
+            iters = None if max_rounds is None else 200 * max_rounds
+            st.offer(tabu_search(dg, st.choice, t_end, seed, st, max_iters=iters), "tabu")
+        rounds = _lns(core, st, lp, end, seed, max_rounds)
+        if st.choice is not None:
+            st.offer(polish(core, st.choice), "local-search")
+    improve_s = time.perf_counter() - ti
+    if st.choice is None:
+        conflicts: list[tuple[str, str]] = []
+        if cp_status == "infeasible":
+            conflicts = find_conflicts(core, max(left(), min(5.0, max(time_limit_s, 1.0))), seed)
+            status = "infeasible"
+        else:
+            status = "unknown"
+        return CoreOutcome(
+            None, status, 0, 0, "none", conflicts=conflicts, start_s=start_s, improve_s=improve_s, bound_s=t_bound
+        )
+    if cp_status == "optimal":
+        st.tighten(st.value, "cp-sat")
+    status = "optimal" if st.value >= st.bound else "feasible"
+    return CoreOutcome(
+        st.choice,
+        status,
+        st.value,
+        max(st.bound, st.value),
+        st.bound_source,
+        history=st.history,
+        start_s=start_s,
+        improve_s=improve_s,
+        bound_s=t_bound,
+        lns_rounds=rounds,
+    )
+
+
+def _keep_mask(core: Core, lp: LpInfo | None, incumbent: int | None) -> BoolArray:
+    """Options that may appear in a plan at least as good as the incumbent (LP reduced-cost fixing)."""
+    if lp is None or incumbent is None:
+        return np.ones(core.n_opts, dtype=np.bool_)
+    # Forcing option k into the LP costs at least -reduced[k]; if that drops the LP below the incumbent,
+    # no plan as good as the incumbent uses k.
+    return lp.bound + lp.reduced + 1e-6 >= incumbent
+
+
+def _full(core: Core, st: _State, lp: LpInfo | None, wall_s: float, seed: int) -> str:
+    """One CP-SAT model of the whole problem from the incumbent as a complete hint."""
+    if wall_s <= 0.01:
+        return "unknown"
+    keep = _keep_mask(core, lp, st.value if st.choice is not None else None)
+    cand = np.flatnonzero(keep).astype(np.int64)
+    items = np.arange(core.n_items, dtype=np.int64)
+    t_build = time.perf_counter()
+    model, xs = _build(core, items, cand, core.res_hi, core.res_lo, st.choice)
+    # Building a large model takes real time; the solver gets what is left of the budget.
+    wall_s -= time.perf_counter() - t_build
+    if wall_s <= 0.01:
+        return "unknown"
+    solver = _solver(wall_s, seed, workers=1)
+    report_fn = st.report_fn
+
+    def relay(obj: int, bound: int, phase: str) -> None:
+        if report_fn is not None and obj > st.value:
+            report_fn(obj, min(max(bound, obj), st.bound), phase)
+
+    status = solver.solve(model, _Callback(relay, 0))
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        got = _read(solver, xs, cand, items, core)
+        saved = st.report_fn
+        st.report_fn = None  # already reported by the callback
+        st.offer(got, "cp-sat")
+        st.report_fn = saved
+        # Any plan better than the incumbent lies inside the reduced model, so its bound holds for the whole.
+        st.tighten(max(int(np.floor(solver.best_objective_bound + 1e-6)), st.value), "cp-sat")
+        return "optimal" if status == cp_model.OPTIMAL else "feasible"
+    if status == cp_model.INFEASIBLE:
+        return "infeasible" if st.choice is None else "optimal"
+    return "unknown"
+
+
+def _lns(core: Core, st: _State, lp: LpInfo | None, end: float, seed: int, max_rounds: int | None = None) -> int:
+    """Large-neighbourhood rounds: free the items of a few related groups, re-optimise them with CP-SAT."""
+    assert st.choice is not None
+    rng = np.random.default_rng(seed)
+    pref = _preference(core, lp)
+    keep = _keep_mask(core, lp, st.value)
+    n_groups = core.n_groups
+    # Each item's favourite groups (by LP-priced value) relate the groups to one another.
+    fav: list[list[int]] = []
+    for j in range(core.n_items):
+        opts = np.arange(core.item_ptr[j], core.item_ptr[j + 1])
+        top = opts[np.argsort(-pref[opts], kind="stable")[:4]]
+        fav.append(core.opt_group[top].tolist())
+    target = LNS_START_ITEMS
+    rounds = 0
+    det_time = LNS_DET_TIME
+    while True:
+        remaining = end - time.perf_counter()
+        if remaining < 0.05 or (max_rounds is not None and rounds >= max_rounds):
+            break
+        rounds += 1
+        choice = st.choice
+        assert choice is not None
+        group_of_item = np.where(choice >= 0, core.opt_group[np.maximum(choice, 0)], -1)
+        chosen = _pick_groups(rng, n_groups, group_of_item, fav, target, random_only=rounds % 4 == 0)
+        in_s = np.zeros(n_groups + 1, dtype=np.bool_)
+        in_s[list(chosen)] = True
+        free_mask = in_s[group_of_item]  # -1 indexes the extra False slot
+        # Unassigned optional items that could use a chosen group join the neighbourhood.
+        unassigned = np.flatnonzero(choice < 0)
+        if len(unassigned):
+            could = [j for j in unassigned.tolist() if any(in_s[g] for g in fav[j])]
+            free_mask[could] = True
+        items = np.flatnonzero(free_mask).astype(np.int64)
+        if len(items) == 0:
+            continue
+        fixed = choice.copy()
+        fixed[items] = NONE
+        fixed_use = core.usage(fixed)
+        hi = core.res_hi - fixed_use
+        lo = core.res_lo - fixed_use
+        pos, _ = expand(core.item_ptr, items)
+        cand = pos[keep[pos]]
+        # Options that alone exceed a resource's room can never be taken; leave them out of the model.
+        rpos, rowner = expand(core.res_ptr, cand)
+        bad = np.zeros(len(cand), dtype=np.bool_)
+        over = core.res_amt[rpos] > hi[core.res_idx[rpos]]
+        bad[rowner[over]] = True
+        cur = choice[items]
+        cur = cur[cur >= 0]
+        cand = np.union1d(cand[~bad], cur).astype(np.int64)
+        cand = cand[np.argsort(core.opt_item[cand], kind="stable")]
+        model, xs = _build(core, items, cand, hi, lo, choice)
+        solver = _solver(min(remaining, 5.0), seed + rounds, workers=1, det_time=det_time)
+        status = solver.solve(model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            got = _read(solver, xs, cand, items, core)
+            new = choice.copy()
+            new[items] = got
+            st.offer(new, "lns")
+            if status == cp_model.OPTIMAL and len(items) == core.n_items:
+                st.tighten(st.value, "cp-sat")
+                break
+        # Grow the neighbourhood while CP-SAT proves its rounds, shrink it when it runs out of work.
+        target = min(target * 1.15, float(core.n_items)) if status == cp_model.OPTIMAL else max(target * 0.9, 8.0)
+        if st.value >= st.bound:
+            break
+    return rounds
+
+
+def _pick_groups(
+    rng: np.random.Generator,
+    n_groups: int,
+    group_of_item: IntArray,
+    fav: list[list[int]],
+    target: float,
+    *,
+    random_only: bool,
+) -> set[int]:
+    """A seeded choice of related groups whose items number about the target."""
+    counts = np.bincount(group_of_item[group_of_item >= 0], minlength=n_groups)
+    chosen: set[int] = set()
+    size = 0
+    first = int(rng.integers(n_groups))
+    chosen.add(first)
+    size += int(counts[first])
+    while size < target and len(chosen) < n_groups:
+        if random_only:
+            nxt = int(rng.integers(n_groups))
+        else:
+            votes = np.full(n_groups, 0.05)
+            members = np.flatnonzero(np.isin(group_of_item, list(chosen)))
+            for j in members.tolist():
+                for rank, g in enumerate(fav[j]):
+                    votes[g] += 1.0 / (1 + rank)
+            votes[list(chosen)] = 0.0
+            if votes.sum() <= 0:
+                break
+            nxt = int(rng.choice(n_groups, p=votes / votes.sum()))
+        if nxt not in chosen:
+            chosen.add(nxt)
+            size += int(counts[nxt])
+    return chosen
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Infeasibility: a small set of constraints that cannot hold together.
+
+
+def find_conflicts(core: Core, wall_s: float, seed: int) -> list[tuple[str, str]]:
+    """A small set of constraints that together admit no plan, from CP-SAT assumptions, then shrunk."""
+    t_end = time.perf_counter() + wall_s
+    labels: list[tuple[str, str]] = []
+    model = cp_model.CpModel()
+    xs = [model.new_bool_var("") for _ in range(core.n_opts)]
+    lits: list[cp_model.IntVar] = []
+    for j in np.flatnonzero(core.must).tolist():
+        lit = model.new_bool_var("")
+        model.add(sum(xs[k] for k in core.options_of(j)) >= 1).only_enforce_if(lit)
+        lits.append(lit)
+        labels.append(("must", f"{core.item_names[j]} must be assigned"))
+    for j in range(core.n_items):
+        opts = [xs[k] for k in core.options_of(j)]
+        if len(opts) > 1:
+            model.add_at_most_one(opts)
+    per_res: list[list[tuple[int, int]]] = [[] for _ in range(core.n_res)]
+    for k in range(core.n_opts):
+        for r, a in core.opt_nz[k]:
+            per_res[r].append((k, a))
+    for r in range(core.n_res):
+        terms = per_res[r]
+        expr = cp_model.LinearExpr.weighted_sum([xs[k] for k, _ in terms], [a for _, a in terms])
+        if int(core.res_hi[r]) < sum(a for _, a in terms if a > 0):
+            lit = model.new_bool_var("")
+            model.add(expr <= int(core.res_hi[r])).only_enforce_if(lit)
+            lits.append(lit)
+            labels.append(("max", f"{core.res_names[r]} at most {int(core.res_hi[r])}"))
+        if int(core.res_lo[r]) > sum(a for _, a in terms if a < 0):
+            lit = model.new_bool_var("")
+            model.add(expr >= int(core.res_lo[r])).only_enforce_if(lit)
+            lits.append(lit)
+            labels.append(("min", f"{core.res_names[r]} at least {int(core.res_lo[r])}"))
+    index = {lit.index: i for i, lit in enumerate(lits)}
+
+    def infeasible_with(subset: list[int]) -> tuple[bool, list[int]]:
+        model.clear_assumptions()
+        model.add_assumptions([lits[i] for i in subset])
+        solver = _solver(max(0.05, t_end - time.perf_counter()), seed, workers=1)
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            core_idx = [index[v] for v in solver.sufficient_assumptions_for_infeasibility()]
+            return True, sorted(core_idx) if core_idx else subset
+        return False, subset
+
+    ok, conflict = infeasible_with(list(range(len(lits))))
+    if not ok:
+        return [("unknown", "no plan was found, but infeasibility was not proven within the time limit")]
+    # Deletion filter: drop every constraint whose removal keeps the rest infeasible.
+    i = 0
+    while i < len(conflict) and time.perf_counter() < t_end:
+        trial = conflict[:i] + conflict[i + 1 :]
+        still, smaller = infeasible_with(trial)
+        if still:
+            conflict = [c for c in trial if c in set(smaller)] or trial
+        else:
+            i += 1
+    return [labels[i] for i in conflict]

@@ -1,0 +1,373 @@
+"""Portfolio: which proposals a foundation call funds, within pool budgets, per-organisation limits and area quotas."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+import msgspec
+import numpy as np
+
+from matching.assign_core import NONE, Core, CoreOutcome, solve_core
+from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
+
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Pool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A pot of money: the proposals funded from it cost at most its budget."""
+
+    id: str
+    budget_fen: NonNegative
+
+
+class Proposal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An organisation's proposal to one pool, in one area, with its cost and evaluated score."""
+
+    id: str
+    pool: str
+    org: str
+    cost_fen: NonNegative
+    score: float
+    area: str
+
+
+class AreaQuota(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How many proposals of an area must be and may be funded."""
+
+    area: str
+    min: NonNegative = 0
+    max: NonNegative | None = None
+
+
+class PortfolioProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Pools, proposals, the per-organisation limit (None: no limit) and area quotas."""
+
+    pools: tuple[Pool, ...]
+    proposals: tuple[Proposal, ...]
+    max_per_org: NonNegative | None = None
+    area_quota: tuple[AreaQuota, ...] = ()
+
+
+class PortfolioPick(msgspec.Struct, frozen=True):
+    """A funded proposal (the shape of a previous plan)."""
+
+    proposal: str
+
+
+class PortfolioAssignment(msgspec.Struct, frozen=True):
+    """A funded proposal with its reasons: score components, rank in its pool, and the limits that bound it."""
+
+    proposal: str
+    pool: str
+    org: str
+    area: str
+    score: float
+    cost_fen: int
+    rank: int = 1
+    binding: tuple[str, ...] = ()
+
+
+PortfolioReason = Literal["ineligible", "outscored", "blocked", "unprofitable", "not_reached"]
+
+
+class PortfolioLeftOut(msgspec.Struct, frozen=True):
+    """A proposal not funded, and why: the limit that stopped it and who took the room."""
+
+    proposal: str
+    reason: PortfolioReason
+    detail: str
+    by: tuple[str, ...] = ()
+
+
+class PortfolioResult(msgspec.Struct, frozen=True):
+    """The funded set, its total score, a proven bound and what proved it, and reasons."""
+
+    status: Status
+    objective: float
+    bound: float
+    bound_source: BoundSource
+    gap: float
+    timings: Timings
+    assignments: tuple[PortfolioAssignment, ...]
+    unassigned: tuple[PortfolioLeftOut, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    lns_rounds: int = 0
+
+
+def validate(problem: PortfolioProblem) -> list[str]:
+    """Structural errors: duplicate ids, proposals to unknown pools, repeated area quotas."""
+    errors: list[str] = []
+    for kind, ids in (("pool", [p.id for p in problem.pools]), ("proposal", [p.id for p in problem.proposals])):
+        seen: set[str] = set()
+        for i in ids:
+            if i in seen:
+                errors.append(f"duplicate {kind} id {i!r}")
+            seen.add(i)
+    pools = {p.id for p in problem.pools}
+    errors.extend(f"proposal {p.id!r} names unknown pool {p.pool!r}" for p in problem.proposals if p.pool not in pools)
+    areas = [q.area for q in problem.area_quota]
+    errors.extend(f"area {a!r} has more than one quota" for a in sorted({a for a in areas if areas.count(a) > 1}))
+    errors.extend(
+        f"area {q.area!r} quota min {q.min} is above max {q.max}"
+        for q in problem.area_quota
+        if q.max is not None and q.min > q.max
+    )
+    return errors
+
+
+def check(problem: PortfolioProblem, assignments: Sequence[PortfolioAssignment | PortfolioPick]) -> list[str]:
+    """Every rule a funded set breaks (empty when it is valid); independent of the solver."""
+    out: list[str] = []
+    props = {p.id: p for p in problem.proposals}
+    pools = {p.id: p for p in problem.pools}
+    chosen: list[Proposal] = []
+    seen: set[str] = set()
+    for a in assignments:
+        p = props.get(a.proposal)
+        if p is None:
+            out.append(f"unknown proposal {a.proposal!r}")
+        elif a.proposal in seen:
+            out.append(f"proposal {a.proposal!r} funded twice")
+        else:
+            seen.add(a.proposal)
+            chosen.append(p)
+    spent: dict[str, int] = defaultdict(int)
+    per_org: dict[str, int] = defaultdict(int)
+    per_area: dict[str, int] = defaultdict(int)
+    for p in chosen:
+        spent[p.pool] += p.cost_fen
+        per_org[p.org] += 1
+        per_area[p.area] += 1
+    for pool_id, total in spent.items():
+        pool = pools.get(pool_id)
+        if pool is None:
+            out.append(f"unknown pool {pool_id!r}")
+        elif total > pool.budget_fen:
+            out.append(f"pool {pool_id!r} spends {total} fen, over its budget {pool.budget_fen}")
+    if problem.max_per_org is not None:
+        out.extend(
+            f"org {org!r} has {n} proposals funded, over the limit {problem.max_per_org}"
+            for org, n in per_org.items()
+            if n > problem.max_per_org
+        )
+    for q in problem.area_quota:
+        n = per_area.get(q.area, 0)
+        if n < q.min:
+            out.append(f"area {q.area!r} has {n} proposals funded, under its minimum {q.min}")
+        if q.max is not None and n > q.max:
+            out.append(f"area {q.area!r} has {n} proposals funded, over its maximum {q.max}")
+    return out
+
+
+class _Model:
+    """The portfolio problem laid onto the shared core."""
+
+    def __init__(self, problem: PortfolioProblem) -> None:
+        self.problem = problem
+        pools = {p.id: i for i, p in enumerate(problem.pools)}
+        orgs = sorted({p.org for p in problem.proposals})
+        org_index = {o: i for i, o in enumerate(orgs)}
+        quota = {q.area: i for i, q in enumerate(problem.area_quota)}
+        self.scale = 1 if all(float(p.score).is_integer() for p in problem.proposals) else 1000
+        n_pools, n_orgs = len(problem.pools), len(orgs)
+        res_lo = [0] * (n_pools + n_orgs) + [q.min for q in problem.area_quota]
+        big = len(problem.proposals) + 1
+        org_cap = problem.max_per_org if problem.max_per_org is not None else big
+        res_hi = [p.budget_fen for p in problem.pools] + [org_cap] * n_orgs
+        res_hi += [q.max if q.max is not None else big for q in problem.area_quota]
+        res_names = [f"pool {p.id} budget_fen" for p in problem.pools] + [f"org {o} max_per_org" for o in orgs]
+        res_names += [f"area {q.area} quota" for q in problem.area_quota]
+        self.ineligible: dict[int, str] = {}
+        opt_item: list[int] = []
+        opt_value: list[int] = []
+        opt_group: list[int] = []
+        opt_res: list[list[tuple[int, int]]] = []
+        self.opt_of: dict[int, int] = {}
+        for pi, p in enumerate(problem.proposals):
+            pool = problem.pools[pools[p.pool]]
+            q = quota.get(p.area)
+            if p.cost_fen > pool.budget_fen:
+                self.ineligible[pi] = f"cost {p.cost_fen} fen is over pool {pool.id} budget {pool.budget_fen} fen"
+                continue
+            if org_cap == 0:
+                self.ineligible[pi] = "max_per_org is 0"
+                continue
+            if q is not None and problem.area_quota[q].max == 0:
+                self.ineligible[pi] = f"area {p.area} may have no proposals funded"
+                continue
+            res = [(pools[p.pool], p.cost_fen), (n_pools + org_index[p.org], 1)]
+            if q is not None:
+                res.append((n_pools + n_orgs + q, 1))
+            self.opt_of[pi] = len(opt_item)
+            opt_item.append(pi)
+            opt_value.append(round(p.score * self.scale))
+            opt_group.append(org_index[p.org])
+            opt_res.append(res)
+        self.opt_prop = opt_item
+        self.core = Core(
+            n_items=len(problem.proposals),
+            must=[False] * len(problem.proposals),
+            opt_item=opt_item,
+            opt_value=opt_value,
+            opt_group=opt_group,
+            opt_res=opt_res,
+            res_lo=res_lo,
+            res_hi=res_hi,
+            res_names=res_names,
+            item_names=[f"proposal {p.id}" for p in problem.proposals],
+        )
+
+    def choice_from(self, picks: Sequence[PortfolioAssignment | PortfolioPick]) -> np.ndarray:
+        """A core choice vector from previously funded proposals that can still be funded."""
+        index = {p.id: i for i, p in enumerate(self.problem.proposals)}
+        choice = np.full(self.core.n_items, NONE, dtype=np.int64)
+        for a in picks:
+            pi = index.get(a.proposal)
+            if pi is not None and pi in self.opt_of:
+                choice[pi] = self.opt_of[pi]
+        return choice
+
+    def picks(self, choice: np.ndarray) -> list[PortfolioPick]:
+        """The funded proposals of a choice vector."""
+        return [PortfolioPick(self.problem.proposals[j].id) for j in np.flatnonzero(choice >= 0).tolist()]
+
+
+def solve(
+    problem: PortfolioProblem,
+    *,
+    time_limit_s: float,
+    seed: int,
+    previous: Sequence[PortfolioAssignment | PortfolioPick] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> PortfolioResult:
+    """Fund proposals to maximise the total score; always a checked plan, or the conflicting constraints."""
+    errors = validate(problem)
+    if errors:
+        raise ValueError("; ".join(errors[:10]))
+    deadline = Deadline(time_limit_s)
+    reporter = ProgressReporter(deadline, on_progress, maximise=True)
+    m = _Model(problem)
+    scale = m.scale
+
+    def report(obj: int, bound: int, phase: str) -> None:
+        reporter.report(obj / scale, bound / scale, phase)
+
+    prev = m.choice_from(previous) if previous is not None else None
+    # Leave a little of the budget for checking and explaining.
+    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - 0.02)
+    out = solve_core(m.core, time_limit_s=core_limit, seed=seed, previous=prev, report=report)
+    return _result(problem, m, out, deadline)
+
+
+def _result(problem: PortfolioProblem, m: _Model, out: CoreOutcome, deadline: Deadline) -> PortfolioResult:
+    """Check independently, fall back to an earlier checked plan if needed, and explain."""
+    t_check = time.perf_counter()
+    if out.choice is None:
+        conflicts = tuple(Conflict(c, d) for c, d in out.conflicts)
+        if out.status != "infeasible":
+            conflicts = (Conflict("time_limit", "no plan found within the time limit; infeasibility not proven"),)
+        timings = Timings(out.start_s, out.improve_s, out.bound_s, 0.0, round(deadline.elapsed(), 4))
+        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts)
+    chosen: np.ndarray | None = None
+    for c in [out.choice, *reversed(out.history), np.full(m.core.n_items, NONE, dtype=np.int64)]:
+        if not check(problem, m.picks(c)):
+            chosen = c
+            break
+    check_s = time.perf_counter() - t_check
+    timings = Timings(
+        round(out.start_s, 4),
+        round(out.improve_s, 4),
+        round(out.bound_s, 4),
+        round(check_s, 4),
+        round(deadline.elapsed(), 4),
+    )
+    if chosen is None:
+        conflict = Conflict("checker", "no plan found by the solver passed the independent check")
+        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,))
+    value = m.core.value(chosen)
+    status: Status = "optimal" if value >= out.bound else "feasible"
+    objective = value / m.scale
+    bound = max(out.bound, value) / m.scale
+    source: BoundSource = out.bound_source  # type: ignore[assignment]
+    if status == "optimal" and source == "trivial":
+        source = "greedy-equals-bound"
+    assignments, left_out = _explain(problem, m, chosen)
+    return PortfolioResult(
+        status,
+        objective,
+        bound,
+        source,
+        relative_gap(objective, bound),
+        timings,
+        assignments,
+        left_out,
+        (),
+        out.lns_rounds,
+    )
+
+
+def _explain(
+    problem: PortfolioProblem, m: _Model, choice: np.ndarray
+) -> tuple[tuple[PortfolioAssignment, ...], tuple[PortfolioLeftOut, ...]]:
+    """Reasons: each funded proposal's rank and binding limits; each left-out one's blocking limit and rivals."""
+    core = m.core
+    props = problem.proposals
+    use = core.usage(choice)
+    funded = set(np.flatnonzero(choice >= 0).tolist())
+    holders: dict[int, list[int]] = defaultdict(list)
+    for j in funded:
+        for r, _ in core.opt_nz[int(choice[j])]:
+            holders[r].append(j)
+    left_out: list[PortfolioLeftOut] = []
+    binding_of: dict[int, set[str]] = defaultdict(set)
+    for j, p in enumerate(props):
+        if j in funded:
+            continue
+        if j in m.ineligible:
+            left_out.append(PortfolioLeftOut(p.id, "ineligible", m.ineligible[j]))
+            continue
+        k = m.opt_of[j]
+        over = [(r, a) for r, a in core.opt_nz[k] if use[r] + a > core.res_hi[r]]
+        if not over:
+            if p.score <= 0:
+                left_out.append(PortfolioLeftOut(p.id, "unprofitable", f"score {p.score} adds nothing"))
+            else:
+                left_out.append(PortfolioLeftOut(p.id, "not_reached", "the search ended before funding it"))
+            continue
+        names = tuple(core.res_names[r] for r, _ in over)
+        # Who holds the room: the cheapest-scoring funded proposals that would have to go to make it fit.
+        displaced: list[int] = []
+        for r, a in over:
+            need = int(use[r] + a - core.res_hi[r])
+            amounts = {jj: dict(core.opt_nz[int(choice[jj])])[r] for jj in holders[r]}
+            for jj in sorted(holders[r], key=lambda jj: (props[jj].score / max(amounts[jj], 1), jj)):
+                if need <= 0:
+                    break
+                if jj not in displaced:
+                    displaced.append(jj)
+                need -= amounts[jj]
+        rivals = tuple(props[jj].id for jj in displaced)
+        rival_score = sum(props[jj].score for jj in displaced)
+        for jj in displaced:
+            binding_of[jj].update(names)
+        detail = f"{'; '.join(names)} full; funding it means dropping {', '.join(rivals)} (score {rival_score:g})"
+        reason: PortfolioReason = "outscored" if rival_score >= p.score else "blocked"
+        left_out.append(PortfolioLeftOut(p.id, reason, detail, rivals))
+    by_pool: dict[str, list[int]] = defaultdict(list)
+    for j in m.opt_of:
+        by_pool[props[j].pool].append(j)
+    assignments: list[PortfolioAssignment] = []
+    for j in sorted(funded):
+        p = props[j]
+        rank = 1 + sum(1 for jj in by_pool[p.pool] if props[jj].score > p.score)
+        binding = set(binding_of.get(j, set()))
+        for r, _ in core.opt_nz[int(choice[j])]:
+            if use[r] == core.res_lo[r] and core.res_lo[r] > 0:
+                binding.add(f"{core.res_names[r]} (minimum)")
+        assignments.append(
+            PortfolioAssignment(p.id, p.pool, p.org, p.area, p.score, p.cost_fen, rank, tuple(sorted(binding)))
+        )
+    return tuple(assignments), tuple(left_out)
