@@ -84,12 +84,19 @@ class IdentityMiddleware:
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):
-    """Litestar's double-submit CSRF check, skipped for bearer-token API calls (a browser cannot forge those)."""
+    """Litestar's double-submit CSRF check, wherever a browser's ambient credentials could be abused.
+
+    API calls with a bearer token, or with no session cookie at all, carry nothing a forged request could
+    borrow, so they skip it (and an anonymous API client gets a clear 401 rather than a CSRF 403). Pages
+    keep it on every form, the login form included.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and bearer_token(Headers.from_scope(scope)) is not None:
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            headers = Headers.from_scope(scope)
+            if bearer_token(headers) is not None or SESSION_COOKIE not in _cookies(headers):
+                await self.app(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

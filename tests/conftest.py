@@ -29,14 +29,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every coroutine test runs under anyio without a marker on each."""
-    for item in items:
-        if isinstance(item, pytest.Function) and item.get_closest_marker("anyio") is None:
-            import inspect
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Every coroutine test runs under anyio without a marker on each (marked before anyio's own hook looks)."""
+    import inspect
 
-            if inspect.iscoroutinefunction(item.obj):
-                item.add_marker(pytest.mark.anyio)
+    if name.startswith("test") and inspect.iscoroutinefunction(obj):
+        own = getattr(obj, "pytestmark", [])
+        if not any(mark.name == "anyio" for mark in own):
+            pytest.mark.anyio(obj)
 
 
 class Servers:

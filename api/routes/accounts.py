@@ -27,7 +27,7 @@ class AuthController(Controller):
     path = "/api/auth"
     tags: ClassVar[list[str]] = ["auth"]
 
-    @post("/token", operation_id="issueToken", opt={"exclude_from_csrf": True}, status_code=201)
+    @post("/token", operation_id="issueToken", status_code=201)
     async def issue_token(
         self, conn: Conn, request: Request[Any, Any, Any], policy: Policy, data: JSONBody[Credentials]
     ) -> IssuedTokenOut:
@@ -97,7 +97,7 @@ class AccountController(Controller):
         """An admin re-enables an account."""
         await accounts.set_account_disabled(conn, user, account_id, False)
 
-    @post("/volunteers", operation_id="registerVolunteer", opt={"exclude_from_csrf": True}, status_code=201)
+    @post("/volunteers", operation_id="registerVolunteer", status_code=201)
     async def register_volunteer(self, conn: Conn, data: JSONBody[VolunteerRegistration]) -> Created:
         """A resident registers as a volunteer."""
         return Created(id=await accounts.register_volunteer(conn, data))

@@ -39,7 +39,7 @@ class OrganisationController(Controller):
         """One organisation's profile."""
         return out(await orgs.get_org(conn, who, org_id), OrgOut)
 
-    @post("/", operation_id="registerOrganisation", opt={"exclude_from_csrf": True}, status_code=201)
+    @post("/", operation_id="registerOrganisation", status_code=201)
     async def register(self, conn: Conn, data: JSONBody[OrganisationRegistration]) -> Created:
         """Register an organisation and its manager's account; it stays pending until an admin verifies it."""
         return Created(id=await accounts.register_organisation(conn, data))

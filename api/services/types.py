@@ -11,7 +11,7 @@ from msgspec import Meta
 # PostgreSQL cannot store NUL; refusing it here turns a would-be 500 into a clear 400.
 NO_NUL = r"^[^\x00]*$"
 
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 Text = Annotated[str, Meta(max_length=20000, pattern=NO_NUL)]
 Username = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{2,39}$")]
 Password = Annotated[str, Meta(min_length=10, max_length=200, pattern=NO_NUL)]
