@@ -886,6 +886,9 @@ def _lns(core: Core, st: _State, lp: LpInfo | None, end: float, seed: int, max_r
         cand = np.union1d(cand[~bad], cur).astype(np.int64)
         cand = cand[np.argsort(core.opt_item[cand], kind="stable")]
         model, xs = _build(core, items, cand, hi, lo, choice)
+        remaining = end - time.perf_counter()
+        if remaining < 0.02:
+            break
         solver = _solver(min(remaining, 5.0), seed + rounds, workers=1, det_time=det_time)
         status = solver.solve(model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -316,8 +316,9 @@ def solve(
         reporter.report(obj / scale, bound / scale, phase)
 
     prev = m.choice_from(previous) if previous is not None else None
-    # Leave a little of the budget for checking and explaining.
-    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - 0.02)
+    # Leave part of the budget for checking and explaining, which grow with the number of bids.
+    reserve = 0.03 * time_limit_s + 0.02 + len(problem.bids) * (40e-6 if explain else 3e-6)
+    core_limit = max(0.0, deadline.remaining() - reserve)
     out = solve_core(m.core, time_limit_s=core_limit, seed=seed, previous=prev, report=report)
     return _result(problem, m, out, deadline, explain)
 
@@ -354,6 +355,7 @@ def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadli
     if status == "optimal" and source == "trivial" and value == out.bound:
         source = "greedy-equals-bound"
     assignments, unassigned = _explain(problem, m, chosen, explain)
+    # The total includes checking and explaining.
     timings = Timings(
         round(out.start_s, 4),
         round(out.improve_s, 4),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -256,8 +257,9 @@ def solve(
         reporter.report(obj / scale, bound / scale, phase)
 
     prev = m.choice_from(previous) if previous is not None else None
-    # Leave a little of the budget for checking and explaining.
-    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - 0.02)
+    # Leave part of the budget for checking and explaining, which grow with the number of proposals.
+    reserve = 0.03 * time_limit_s + 0.02 + len(problem.proposals) * 40e-6
+    core_limit = max(0.0, deadline.remaining() - reserve)
     out = solve_core(m.core, time_limit_s=core_limit, seed=seed, previous=prev, report=report)
     return _result(problem, m, out, deadline)
 
@@ -295,6 +297,7 @@ def _result(problem: PortfolioProblem, m: _Model, out: CoreOutcome, deadline: De
     if status == "optimal" and source == "trivial":
         source = "greedy-equals-bound"
     assignments, left_out = _explain(problem, m, chosen)
+    timings = msgspec.structs.replace(timings, total_s=round(deadline.elapsed(), 4))
     return PortfolioResult(
         status,
         objective,
@@ -321,6 +324,16 @@ def _explain(
     for j in funded:
         for r, _ in core.opt_nz[int(choice[j])]:
             holders[r].append(j)
+    amount_of: dict[tuple[int, int], int] = {}
+    for j in funded:
+        for r, a in core.opt_nz[int(choice[j])]:
+            amount_of[(j, r)] = a
+
+    # Per limit, its holders from the weakest claim (score per unit of the limit) up: the first to give way.
+    def claim(jj: int, r: int) -> tuple[float, int]:
+        return (props[jj].score / max(amount_of[(jj, r)], 1), jj)
+
+    weakest = {r: sorted(js, key=lambda jj: claim(jj, r)) for r, js in holders.items()}
     left_out: list[PortfolioLeftOut] = []
     binding_of: dict[int, set[str]] = defaultdict(set)
     for j, p in enumerate(props):
@@ -338,17 +351,16 @@ def _explain(
                 left_out.append(PortfolioLeftOut(p.id, "not_reached", "the search ended before funding it"))
             continue
         names = tuple(core.res_names[r] for r, _ in over)
-        # Who holds the room: the cheapest-scoring funded proposals that would have to go to make it fit.
+        # Who holds the room: the weakest funded proposals that would have to go to make it fit.
         displaced: list[int] = []
         for r, a in over:
             need = int(use[r] + a - core.res_hi[r])
-            amounts = {jj: dict(core.opt_nz[int(choice[jj])])[r] for jj in holders[r]}
-            for jj in sorted(holders[r], key=lambda jj: (props[jj].score / max(amounts[jj], 1), jj)):
+            for jj in weakest[r]:
                 if need <= 0:
                     break
                 if jj not in displaced:
                     displaced.append(jj)
-                need -= amounts[jj]
+                need -= amount_of[(jj, r)]
         rivals = tuple(props[jj].id for jj in displaced)
         rival_score = sum(props[jj].score for jj in displaced)
         for jj in displaced:
@@ -356,13 +368,15 @@ def _explain(
         detail = f"{'; '.join(names)} full; funding it means dropping {', '.join(rivals)} (score {rival_score:g})"
         reason: PortfolioReason = "outscored" if rival_score >= p.score else "blocked"
         left_out.append(PortfolioLeftOut(p.id, reason, detail, rivals))
-    by_pool: dict[str, list[int]] = defaultdict(list)
+    by_pool: dict[str, list[float]] = defaultdict(list)
     for j in m.opt_of:
-        by_pool[props[j].pool].append(j)
+        by_pool[props[j].pool].append(-props[j].score)
+    for scores in by_pool.values():
+        scores.sort()
     assignments: list[PortfolioAssignment] = []
     for j in sorted(funded):
         p = props[j]
-        rank = 1 + sum(1 for jj in by_pool[p.pool] if props[jj].score > p.score)
+        rank = 1 + bisect.bisect_left(by_pool[p.pool], -p.score)
         binding = set(binding_of.get(j, set()))
         for r, _ in core.opt_nz[int(choice[j])]:
             if use[r] == core.res_lo[r] and core.res_lo[r] > 0:
