@@ -1,0 +1,49 @@
+"""The arq worker runs its jobs against the real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+from arq.worker import Worker
+
+from api.services.accounts import SecurityPolicy
+from workers.main import WorkerSettings
+
+
+async def test_purge_job_removes_expired_sessions_and_keeps_live_ones(empty_database_url, redis):
+    pool = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            account = await conn.fetchval(
+                "INSERT INTO accounts (username, display_name, password_hash, role)"
+                " VALUES ('worker1', '测试', '$argon2id$v=19$m=65536,t=3,p=4$x$y', 'volunteer') RETURNING id"
+            )
+            await conn.execute(
+                "INSERT INTO sessions (id_hash, account_id, expires_at, last_seen_at) VALUES"
+                " (sha256('live'), $1, now() + interval '1 hour', now()),"
+                " (sha256('expired'), $1, now() - interval '1 minute', now()),"
+                " (sha256('idle'), $1, now() + interval '1 hour', now() - interval '2 hours')",
+                account,
+            )
+        job = await redis.enqueue_job("purge_expired_credentials", _job_id="purge-test")
+        assert job is not None
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            redis_pool=redis,
+            burst=True,
+            poll_delay=0,
+            ctx={"pool": pool, "policy": SecurityPolicy(session_idle_minutes=30)},
+            handle_signals=False,
+        )
+        await worker.main()
+        assert await job.result(timeout=5) == {"sessions": 2, "tokens": 0, "login_attempts": 0}
+        async with pool.acquire() as conn:
+            left = await conn.fetch("SELECT id_hash FROM sessions")
+            assert [r["id_hash"] for r in left] == [await conn.fetchval("SELECT sha256('live')")]
+    finally:
+        await pool.close()
+
+
+def test_worker_settings_schedule_the_purge_as_a_cron_job():
+    names = [job.name for job in WorkerSettings.cron_jobs]
+    assert names == ["cron:purge_expired_credentials"]
+    assert WorkerSettings.job_timeout > 0
