@@ -11,6 +11,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers, State
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -92,7 +93,7 @@ class BearerAwareCSRFMiddleware(CSRFMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/api/"):
             headers = Headers.from_scope(scope)
             if bearer_token(headers) is not None or SESSION_COOKIE not in _cookies(headers):
                 await self.app(scope, receive, send)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -25,7 +25,7 @@ class AuthController(Controller):
     """Bearer tokens for API clients."""
 
     path = "/api/auth"
-    tags: ClassVar[list[str]] = ["auth"]
+    tags = ("auth",)
 
     @post("/token", operation_id="issueToken", status_code=201)
     async def issue_token(
@@ -52,7 +52,7 @@ class AccountController(Controller):
     """Accounts: the caller's own, the admin's list, staff accounts, volunteer registration."""
 
     path = "/api"
-    tags: ClassVar[list[str]] = ["accounts"]
+    tags = ("accounts",)
 
     @get("/accounts/me", operation_id="getMe", guards=[login_required])
     async def me(self, user: User) -> AccountOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -17,7 +17,7 @@ class OrganisationController(Controller):
     """Social organisations (社会组织)."""
 
     path = "/api/organisations"
-    tags: ClassVar[list[str]] = ["organisations"]
+    tags = ("organisations",)
 
     @get("/", operation_id="listOrganisations")
     async def list_orgs(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from litestar import Controller, get
 from litestar.params import FromPath
 
@@ -16,7 +14,7 @@ class ReferenceController(Controller):
     """Browse the district's areas and the catalogue of purchasable services."""
 
     path = "/api"
-    tags: ClassVar[list[str]] = ["reference"]
+    tags = ("reference",)
 
     @get("/areas", operation_id="listDistricts")
     async def districts(self, conn: Conn) -> list[AreaOut]:

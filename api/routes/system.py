@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import asyncpg
 from litestar import Controller, Response, get
 from litestar.datastructures import State
@@ -16,7 +14,7 @@ class SystemController(Controller):
     """Health checks for load balancers and `make run`."""
 
     path = "/api"
-    tags: ClassVar[list[str]] = ["system"]
+    tags = ("system",)
 
     @get("/health", operation_id="health")
     async def health(self) -> Health:
