@@ -27,7 +27,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_days: int = 30
     login_attempts_per_15min: int = 5
     default_locale: str = "zh_CN"
-    timezone: str = "Asia/Shanghai"
     solver_time_limit_s: float = 20.0
     job_timeout_s: int = 60
 
