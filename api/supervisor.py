@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import unicodedata
 
 from api import devservers
 from api.seed import DEMO_LOGINS, is_seeded, seed_demo
@@ -23,6 +24,15 @@ CHILD_STOP_TIMEOUT_S = 20.0
 def _say(text: str) -> None:
     sys.stdout.write(f"{text}\n")
     sys.stdout.flush()
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 def _browse_host(host: str) -> str:
@@ -108,6 +118,7 @@ class _Up:
         self.signal_name: str | None = None
         self.starting = True
         self.main_task: asyncio.Task[int] | None = None
+        self.began = time.monotonic()
 
     def on_signal(self, sig: signal.Signals) -> None:
         """First signal: stop (cancelling start-up if still starting); later ones only say we are on it."""
@@ -218,13 +229,14 @@ class _Up:
         return False
 
     def _print_welcome(self, host: str, port: int, database_url: str, redis_url: str) -> None:
-        width = max((len(label) for label, _, _ in DEMO_LOGINS), default=0)
+        rows: list[tuple[str, str, str]] = list(DEMO_LOGINS)
+        widths = [max((_width(row[i]) for row in rows), default=0) for i in range(2)]
         lines = [
             "",
-            f"Linli is running at http://{host}:{port}/",
+            f"Linli is running at http://{host}:{port}/  (started in {time.monotonic() - self.began:.1f} s)",
             "",
             "Demo logins (role, username, password):",
-            *(f"  {label:<{width}}  {username}  {password}" for label, username, password in DEMO_LOGINS),
+            *(f"  {_pad(label, widths[0])}  {_pad(user, widths[1])}  {password}" for label, user, password in rows),
             "",
             f"PostgreSQL {database_url}   Redis {redis_url}",
             "Press Ctrl-C (or send SIGTERM) to stop everything.",

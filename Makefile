@@ -1,0 +1,23 @@
+# Linli: `make run` starts everything locally, `make test` (the default) lints and runs every test.
+.DEFAULT_GOAL := test
+.PHONY: install run test lint bench
+
+# `make test PYTEST_ARGS="-k login -x"` passes arguments on to pytest.
+export PYTEST_ARGS
+
+install:
+	@bash scripts/install.sh
+
+# Ctrl-C or SIGTERM stops the web app, the worker, Valkey and PostgreSQL.
+run: install
+	@.venv/bin/linli up
+
+test:
+	@bash scripts/install.sh --browser
+	@bash scripts/test.sh
+
+lint: install
+	@bash scripts/test.sh --lint-only
+
+bench:
+	@echo "Benchmarks are commands that print figures: .venv/bin/linli bench --help"
