@@ -26,13 +26,16 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 NONE = -1
-# Sub-problems of at most this many options are solved as one CP-SAT model; larger ones by LNS rounds.
-FULL_MODEL_MAX_OPTIONS = 2500
+# Problems of at most this many options, or with this few groups, are solved as one CP-SAT model (measured on
+# GAP: there one model beats LNS rounds, whose neighbourhoods would be half the problem anyway); larger ones by LNS.
+FULL_MODEL_MAX_OPTIONS = 600
+FULL_MODEL_MAX_GROUPS = 5
 
 # Share of the improvement time given to tabu search on GAP-shaped cores before the LNS rounds.
 TABU_SHARE = 0.3
 # LNS: first neighbourhood size (items freed) and CP-SAT work per round (deterministic seconds).
 LNS_START_ITEMS = 30.0
+SWAP_MAX_ITEMS = 400
 LNS_DET_TIME = 0.1
 
 ReportFn = Callable[[int, int, str], None]
@@ -487,6 +490,8 @@ def tabu_search(
     noise = rng.random((rows, n)) * 1e-6
     it = 0
     since_best = 0
+    # All-pairs swaps cost n^2 per step; worth it on small and medium instances only.
+    swaps = n <= SWAP_MAX_ITEMS
     while True:
         it += 1
         if (it % 64 == 0 and time.perf_counter() >= end) or (max_iters is not None and it > max_iters):
@@ -504,16 +509,48 @@ def tabu_search(
         blocked = (tabu > it) & ~aspire
         delta[blocked] = np.inf
         flat = int(np.argmin(delta))
-        if not np.isfinite(delta.flat[flat]):
+        best_move = float(delta.flat[flat])
+        swap: tuple[int, int] | None = None
+        if swaps:
+            # Swap moves: j1 goes to j2's agent and j2 to j1's; evaluated for all pairs at once.
+            cur_c = cost[a, cols]
+            cur_w = w[a, cols]
+            ca = cost[a, :]  # row j: the cost of every job at j's agent
+            wa = w[a, :]
+            new_load = (load[a] - cur_w)[:, None] + wa  # [j1, j2]: load of j1's agent after the swap
+            pen = np.maximum(new_load - cap[a][:, None], 0.0) - excess_now[a][:, None]
+            sdc = ca.T + ca - cur_c[:, None] - cur_c[None, :]
+            sdelta = sdc + alpha * (pen + pen.T)
+            sdelta[a[:, None] == a[None, :]] = np.inf
+            s_feasible = total_excess + pen + pen.T <= 1e-9
+            s_aspire = s_feasible & (cur_cost + sdc < best_cost - 1e-9)
+            until = tabu[a]  # [j2, j1]: until when moving j1 to j2's agent is tabu
+            s_tabu = np.maximum(until, until.T) > it  # either half of the swap being tabu blocks it
+            sdelta[s_tabu & ~s_aspire] = np.inf
+            sflat = int(np.argmin(sdelta))
+            if float(sdelta.flat[sflat]) < best_move:
+                swap = divmod(sflat, n)
+                best_move = float(sdelta.flat[sflat])
+        if not np.isfinite(best_move):
             tabu[:] = 0
             continue
-        i, j = divmod(flat, n)
-        old = int(a[j])
-        load[old] -= w[old, j]
-        load[i] += w[i, j]
-        cur_cost += float(cost[i, j] - cost[old, j])
-        a[j] = i
-        tabu[old, j] = it + int(rng.integers(tenure_lo, tenure_hi + 1))
+        if swap is not None:
+            j1, j2 = swap
+            a1, a2 = int(a[j1]), int(a[j2])
+            load[a1] += w[a1, j2] - w[a1, j1]
+            load[a2] += w[a2, j1] - w[a2, j2]
+            cur_cost += float(cost[a2, j1] + cost[a1, j2] - cost[a1, j1] - cost[a2, j2])
+            a[j1], a[j2] = a2, a1
+            tabu[a1, j1] = it + int(rng.integers(tenure_lo, tenure_hi + 1))
+            tabu[a2, j2] = it + int(rng.integers(tenure_lo, tenure_hi + 1))
+        else:
+            i, j = divmod(flat, n)
+            old = int(a[j])
+            load[old] -= w[old, j]
+            load[i] += w[i, j]
+            cur_cost += float(cost[i, j] - cost[old, j])
+            a[j] = i
+            tabu[old, j] = it + int(rng.integers(tenure_lo, tenure_hi + 1))
         feasible = bool(np.all(load <= cap))
         if feasible and cur_cost < best_cost - 1e-9:
             best_cost = cur_cost
@@ -750,7 +787,7 @@ def solve_core(
     cp_status = "unknown"
     if st.value >= st.bound:
         cp_status = "optimal"
-    elif core.n_opts <= FULL_MODEL_MAX_OPTIONS or st.choice is None:
+    elif core.n_opts <= FULL_MODEL_MAX_OPTIONS or core.n_groups <= FULL_MODEL_MAX_GROUPS or st.choice is None:
         cp_status = _full(core, st, lp, left(), seed)
     else:
         dg = dense_gap(core)
