@@ -36,10 +36,7 @@ from api.auth import (
     provide_user,
 )
 from api.errors import EXCEPTION_HANDLERS
-from api.routes.accounts import AccountController, AuthController
-from api.routes.orgs import OrganisationController
-from api.routes.reference import ReferenceController
-from api.routes.system import SystemController
+from api.routes import API_HANDLERS
 from api.services.accounts import SecurityPolicy
 from api.settings import Settings, load_settings
 from web import filters as web_filters
@@ -155,11 +152,7 @@ def create_app(
     ]
     return Litestar(
         route_handlers=[
-            SystemController,
-            ReferenceController,
-            OrganisationController,
-            AuthController,
-            AccountController,
+            *API_HANDLERS,
             *PAGE_HANDLERS,
             *static,
         ],

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -23,15 +24,28 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
 
 
+def catalogue_files(locale: str) -> list[Path]:
+    """The .po files of a locale: messages.po plus one per area of the product (tendering.po, …)."""
+    return sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+
+
+def merged_catalog(locale: str) -> Catalog:
+    """The locale's .po files merged into one catalogue (later files add to messages.po)."""
+    catalog = Catalog(locale=locale)
+    for path in catalogue_files(locale):
+        with path.open("rb") as f:
+            for message in read_po(f, locale=locale):
+                if message.id:
+                    catalog[message.id] = message
+    return catalog
+
+
 def _load(locale: str) -> gettext_module.NullTranslations:
-    """Compile the .po catalogue in memory, so there is no build step and no stale .mo file."""
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
+    """Compile the merged catalogue in memory, so there is no build step and no stale .mo file."""
+    if not catalogue_files(locale):
         return gettext_module.NullTranslations()
-    with path.open("rb") as f:
-        catalog = read_po(f, locale=locale)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged_catalog(locale))
     buffer.seek(0)
     return gettext_module.GNUTranslations(buffer)
 

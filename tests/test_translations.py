@@ -9,7 +9,6 @@ import jinja2
 from babel.messages.checkers import python_format
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 from jinja2 import nodes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,9 +20,10 @@ RAISING_SOURCES = ("api/services", "api/auth.py", "api/errors.py", "api/routes",
 
 
 def catalogue(locale: str):
-    """The .po catalogue of a locale, as the app reads it."""
-    with (LOCALE / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return read_po(f, locale=locale)
+    """The merged .po catalogues of a locale, as the app reads them (messages.po plus one per product area)."""
+    from api.i18n import merged_catalog
+
+    return merged_catalog(locale)
 
 
 def _wanted_directory(path: str) -> bool:

@@ -1,0 +1,14 @@
+"""JSON API controllers, registered by api.app (add new ones to API_HANDLERS)."""
+
+from api.routes.accounts import AccountController, AuthController
+from api.routes.orgs import OrganisationController
+from api.routes.reference import ReferenceController
+from api.routes.system import SystemController
+
+API_HANDLERS: list[type] = [
+    SystemController,
+    ReferenceController,
+    OrganisationController,
+    AuthController,
+    AccountController,
+]
