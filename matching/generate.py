@@ -130,7 +130,7 @@ def teams(n_carers: int, n_households: int, seed: int) -> TeamsProblem:
 
 def _survivors(rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[np.bool_]:
     keep = np.ones(n, dtype=bool)
-    keep[rng.choice(n, size=int(round(n * rate)), replace=False)] = False
+    keep[rng.choice(n, size=round(n * rate), replace=False)] = False
     return keep
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import math
 import os
 import sys
@@ -81,8 +82,8 @@ def build_cpsat(model: SparseModel, hint: BoolArray | None) -> cp_model.CpModel:
         linear = proto.constraints.add().linear
         linear.vars.extend(variables.tolist())
         linear.coeffs.extend(coeffs.tolist())
-        lo_i = -(2**62) if lo == -INF else int(math.ceil(lo))
-        hi_i = 2**62 if hi == INF else int(math.floor(hi))
+        lo_i = -(2**62) if lo == -INF else math.ceil(lo)
+        hi_i = 2**62 if hi == INF else math.floor(hi)
         linear.domain.extend((lo_i, hi_i))
     for clique in model.cliques:
         proto.constraints.add().at_most_one.literals.extend(clique.tolist())
@@ -169,10 +170,10 @@ def _new_highs(time_limit_s: float, seed: int) -> highspy.Highs:
     global _banner_silenced
     if not _banner_silenced:
         with _c_stdout_silenced():
-            highs = highspy.Highs()
+            highs = highspy.Highs()  # type: ignore[no-untyped-call]
         _banner_silenced = True
     else:
-        highs = highspy.Highs()
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", max(0.01, time_limit_s))
     highs.setOptionValue("random_seed", seed)
@@ -207,9 +208,7 @@ def dual_bound(model: SparseModel, row_duals: FloatArray) -> float:
     y = np.where((y < 0) & np.isinf(lo), 0.0, y)
     lengths = np.diff(np.append(starts, index.shape[0]))
     row_of_entry = np.repeat(np.arange(m), lengths)
-    reduced = model.values.astype(np.float64) - np.bincount(
-        index, weights=value * y[row_of_entry], minlength=model.n
-    )
+    reduced = model.values.astype(np.float64) - np.bincount(index, weights=value * y[row_of_entry], minlength=model.n)
     rhs = np.where(y > 0, y * np.where(np.isinf(hi), 0.0, hi), y * np.where(np.isinf(lo), 0.0, lo))
     return float(rhs.sum() + np.maximum(reduced, 0.0).sum())
 
@@ -253,7 +252,7 @@ def haversine_np(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: Flo
     """Vectorised haversine in kilometres, the same formula as matching.common.haversine_km."""
     la1, lo1, la2, lo2 = np.radians(lat1), np.radians(lon1), np.radians(lat2), np.radians(lon2)
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))), dtype=np.float64)
 
 
 class SpatialGrid:
@@ -264,29 +263,29 @@ class SpatialGrid:
         cells = np.floor(xyz / cell_km).astype(np.int64)
         order = np.lexsort((cells[:, 2], cells[:, 1], cells[:, 0]))
         self.buckets: dict[tuple[int, int, int], IntArray] = {}
+        self._keys: IntArray | None = None
+        self._members: list[IntArray] = []
         if order.shape[0] == 0:
             return
         sorted_cells = cells[order]
         change = np.any(np.diff(sorted_cells, axis=0) != 0, axis=1)
         bounds = np.concatenate([[0], np.nonzero(change)[0] + 1, [order.shape[0]]])
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for a, b in itertools.pairwise(bounds.tolist()):
             key = sorted_cells[a]
             self.buckets[(int(key[0]), int(key[1]), int(key[2]))] = order[a:b]
 
     def near(self, cell: tuple[int, int, int], radius_km: float) -> IntArray:
         """Indices of points in cells that may hold a point within radius_km of any point of the given cell."""
-        r = int(math.ceil(radius_km / self.cell_km))
-        found = []
-        cx, cy, cz = cell
-        for dx in range(-r, r + 1):
-            for dy in range(-r, r + 1):
-                for dz in range(-r, r + 1):
-                    hit = self.buckets.get((cx + dx, cy + dy, cz + dz))
-                    if hit is not None:
-                        found.append(hit)
-        if not found:
+        if not self.buckets:
             return np.zeros(0, dtype=np.int64)
-        return np.sort(np.concatenate(found))
+        if self._keys is None:
+            self._keys = np.array(list(self.buckets), dtype=np.int64).reshape(-1, 3)
+            self._members = list(self.buckets.values())
+        r = math.ceil(radius_km / self.cell_km)
+        hit = np.nonzero(np.all(np.abs(self._keys - np.array(cell, dtype=np.int64)) <= r, axis=1))[0]
+        if hit.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(np.concatenate([self._members[k] for k in hit.tolist()]))
 
 
 def near_pairs(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
@@ -27,9 +28,10 @@ from matching.people_core import (
     FloatArray,
     IntArray,
     SparseModel,
+    SpatialGrid,
     haversine_np,
     lp_relaxation,
-    SpatialGrid,
+    near_pairs,
     run_cpsat,
     unit_xyz,
 )
@@ -40,6 +42,8 @@ AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 CONTINUITY_BONUS = 20
 TRAVEL_PER_KM = 5
 INITIAL_NEIGHBOURHOOD = 600  # pairs; CP-SAT closes ~300-variable neighbourhoods in ~0.1 s
+CELL_KM = 6.0  # grid cell for eligibility blocks
+LP_NEIGHBOURHOOD = 20_000  # pairs in an LP-rounding region: HiGHS solves it in ~0.5 s
 ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-SAT cannot close is too big
 EXCLUSION_RULES = ("distance", "skills", "availability", "max_minutes", "not-worthwhile")
 
@@ -133,12 +137,9 @@ class RosterResult(msgspec.Struct, frozen=True):
     phases: tuple[str, ...] = ()
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_SECOND = timedelta(seconds=1)
-
-
 def _seconds(t: datetime) -> float:
-    return (t - EPOCH) / ONE_SECOND
+    # POSIX seconds of an aware datetime; the mapping is monotonic, so containment and overlap tests are preserved.
+    return t.timestamp()
 
 
 def shift_minutes(shift: Shift) -> int:
@@ -208,10 +209,22 @@ def check(problem: RosterProblem, assignments: tuple[RosterAssignment, ...] | li
         if total > volunteers[vid].max_minutes:
             errors.append(f"{vid!r} works {total} minutes, over max_minutes {volunteers[vid].max_minutes}")
         taken = sorted(taken, key=lambda s: (s.start, s.end))
-        for first, second in zip(taken, taken[1:], strict=False):
+        for first, second in itertools.pairwise(taken):
             if second.start < first.end:
                 errors.append(f"{vid!r} has overlapping shifts {first.id!r} and {second.id!r}")
     return errors
+
+
+def evaluate(problem: RosterProblem, pairs: list[tuple[Id, Id]]) -> int:
+    """Total value of (volunteer, shift) pairs by the rules, continuity bonus included (feasibility not checked)."""
+    volunteers = {v.id: v for v in problem.volunteers}
+    shifts = {s.id: s for s in problem.shifts}
+    previous = set(problem.previous)
+    total = 0
+    for vid, sid in pairs:
+        km = haversine_km(volunteers[vid].home, shifts[sid].place)
+        total += shift_minutes(shifts[sid]) - travel_penalty(km) + (CONTINUITY_BONUS if (vid, sid) in previous else 0)
+    return total
 
 
 def validate(problem: RosterProblem) -> list[Conflict]:
@@ -282,9 +295,9 @@ class RosterData:
         self.w_start = np.full((self.nv, max(1, k_max)), np.inf)
         self.w_end = np.full((self.nv, max(1, k_max)), -np.inf)
         for i, v in enumerate(vols):
-            for k, (a, b) in enumerate(v.available):
-                self.w_start[i, k] = _seconds(a)
-                self.w_end[i, k] = _seconds(b)
+            for w, (opens, closes) in enumerate(v.available):
+                self.w_start[i, w] = _seconds(opens)
+                self.w_end[i, w] = _seconds(closes)
         self._pairs()
         self._clique_cache: dict[int, list[list[int]]] = {}
 
@@ -304,7 +317,7 @@ class RosterData:
         row_w = np.repeat(np.arange(w_s.shape[0]), span)
         row_day = first[row_w] + (np.arange(row_w.shape[0]) - np.repeat(np.cumsum(span) - span, span))
         row_v = w_v[row_w]
-        cell_km = 4.0
+        cell_km = CELL_KM
         grid_s = SpatialGrid(self.s_xyz, cell_km)
         v_cells = np.floor(self.v_xyz / cell_km).astype(np.int64)
         order = np.lexsort((row_day, v_cells[row_v, 2], v_cells[row_v, 1], v_cells[row_v, 0]))
@@ -343,7 +356,9 @@ class RosterData:
         if not out_v:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         # Two windows of one volunteer may both hold a shift: keep each pair once.
-        key = np.unique(np.concatenate(out_v) * max(self.ns, 1) + np.concatenate(out_s))
+        key = np.sort(np.concatenate(out_v) * max(self.ns, 1) + np.concatenate(out_s))
+        if key.shape[0]:
+            key = key[np.append(True, key[1:] != key[:-1])]
         return key // max(self.ns, 1), key % max(self.ns, 1)
 
     def _pairs(self) -> None:
@@ -449,42 +464,78 @@ class Plan:
     def fill(self, order: IntArray) -> None:
         """Add pairs in the given order wherever every rule still allows."""
         d = self.data
-        count = np.bincount(d.ps[self.x], minlength=d.ns).tolist()
-        used = np.bincount(d.pv[self.x], weights=d.p_min[self.x], minlength=d.nv).astype(np.int64).tolist()
+        count = np.bincount(d.ps[self.x], minlength=d.ns)
+        used = np.bincount(d.pv[self.x], weights=d.p_min[self.x], minlength=d.nv).astype(np.int64)
+        # Pairs whose shift is already full or whose volunteer has no minutes left can be dropped up front.
+        order = order[~self.x[order] & (count[d.ps[order]] < d.head[d.ps[order]])]
+        order = order[used[d.pv[order]] + d.p_min[order] <= d.max_min[d.pv[order]]]
+        order = order[~self._overlaps_taken(order)]
+        if order.shape[0] == 0:
+            return
         busy: list[list[tuple[float, float]]] = [[] for _ in range(d.nv)]
         for p in np.nonzero(self.x)[0].tolist():
             busy[int(d.pv[p])].append((float(d.p_start[p]), float(d.p_end[p])))
-        pv, ps = d.pv.tolist(), d.ps.tolist()
-        p_start, p_end, p_min, head, max_min = (
-            d.p_start.tolist(),
-            d.p_end.tolist(),
-            d.p_min.tolist(),
-            d.head.tolist(),
-            d.max_min.tolist(),
-        )
-        x = self.x
-        for p in order.tolist():
-            if x[p]:
+        room = (d.head - count).tolist()
+        left = (d.max_min - used).tolist()
+        pv, ps = d.pv[order].tolist(), d.ps[order].tolist()
+        st_l, en_l, mn_l = d.p_start[order].tolist(), d.p_end[order].tolist(), d.p_min[order].tolist()
+        taken = []
+        for k in range(len(pv)):
+            s = ps[k]
+            if room[s] <= 0:
                 continue
-            s = ps[p]
-            if count[s] >= head[s]:
+            v = pv[k]
+            m = mn_l[k]
+            if m > left[v]:
                 continue
-            v = pv[p]
-            if used[v] + p_min[p] > max_min[v]:
+            st, en = st_l[k], en_l[k]
+            clash = False
+            for a, b in busy[v]:
+                if a < en and st < b:
+                    clash = True
+                    break
+            if clash:
                 continue
-            st, en = p_start[p], p_end[p]
-            if any(a < en and st < b for a, b in busy[v]):
-                continue
-            x[p] = True
-            count[s] += 1
-            used[v] += p_min[p]
+            taken.append(k)
+            room[s] -= 1
+            left[v] -= m
             busy[v].append((st, en))
+        self.x[order[np.array(taken, dtype=np.int64)]] = True
+
+    def _overlaps_taken(self, cand: IntArray) -> BoolArray:
+        """Whether each candidate pair overlaps a shift its volunteer already works (vectorised).
+
+        A volunteer's taken shifts never overlap each other, so sorted by start they are sorted by end too, and
+        only the taken shift just before and just after a candidate can overlap it.
+        """
+        d = self.data
+        taken = np.nonzero(self.x)[0]  # already sorted by (volunteer, start)
+        if taken.shape[0] == 0 or cand.shape[0] == 0:
+            return np.zeros(cand.shape[0], dtype=bool)
+        t_v, t_start, t_end = d.pv[taken], d.p_start[taken], d.p_end[taken]
+        # Position of each candidate among the taken pairs, ordered by (volunteer, start).
+        scale = float(max(np.abs(d.p_start).max(), np.abs(d.p_end).max())) * 4 + 1
+        key_t = t_v * scale + t_start
+        key_c = d.pv[cand] * scale + d.p_start[cand]
+        pos = np.searchsorted(key_t, key_c, side="right")
+        clash = np.zeros(cand.shape[0], dtype=bool)
+        before = pos - 1
+        ok = before >= 0
+        b = before[ok]
+        clash[ok] |= (t_v[b] == d.pv[cand[ok]]) & (t_end[b] > d.p_start[cand[ok]])
+        ok = pos < taken.shape[0]
+        a = pos[ok]
+        clash[ok] |= (t_v[a] == d.pv[cand[ok]]) & (t_start[a] < d.p_end[cand[ok]])
+        return clash
 
 
 def greedy(data: RosterData) -> Plan:
-    """Best value first, and best value per minute first; the better of the two."""
+    """Best value first, and (on smaller problems) best value per minute first; the better of the two."""
     best: Plan | None = None
-    for key in (data.value.astype(np.float64), data.value / np.maximum(data.p_min, 1)):
+    keys = [data.value.astype(np.float64)]
+    if data.np_ <= 100_000:
+        keys.append(data.value / np.maximum(data.p_min, 1))
+    for key in keys:
         plan = Plan(data)
         plan.fill(np.argsort(-key, kind="stable"))
         if best is None or plan.objective() > best.objective():
@@ -554,6 +605,7 @@ class Neighbourhoods:
         self.target = INITIAL_NEIGHBOURHOOD
         self.round = 0
         self.days = np.unique(data.day[data.ps]) if data.np_ else np.zeros(0, dtype=np.int64)
+        self.focus: IntArray | None = None  # volunteers where the plan and the LP disagree, when an LP is known
 
     def _nearest(self, xyz: FloatArray, centre: FloatArray, k: int) -> BoolArray:
         dist = np.sum((xyz - centre) ** 2, axis=1)
@@ -567,21 +619,25 @@ class Neighbourhoods:
         d = self.data
         kind = self.round % 4
         self.round += 1
-        centre = d.v_xyz[int(self.rng.integers(0, d.nv))]
+        if self.focus is not None and self.focus.shape[0] and self.round % 2 == 0:
+            # Every other round centres where the plan departs from the LP optimum: that is where gains hide.
+            centre = d.v_xyz[int(self.focus[int(self.rng.integers(0, self.focus.shape[0]))])]
+        else:
+            centre = d.v_xyz[int(self.rng.integers(0, d.nv))]
         per_vol = max(1.0, d.np_ / max(d.nv, 1))
         per_shift = max(1.0, d.np_ / max(d.ns, 1))
         if kind == 0:
             # The volunteers living nearest a point: all their pairs.
-            return np.nonzero(self._nearest(d.v_xyz, centre, int(self.target / per_vol))[d.pv])[0]
+            return np.flatnonzero(self._nearest(d.v_xyz, centre, int(self.target / per_vol))[d.pv])
         if kind == 1:
             # The shifts nearest a point: every volunteer who could take them competes afresh.
-            return np.nonzero(self._nearest(d.s_xyz, centre, int(self.target / per_shift))[d.ps])[0]
+            return np.flatnonzero(self._nearest(d.s_xyz, centre, int(self.target / per_shift))[d.ps])
         if kind == 2 and self.days.shape[0] > 1:
             # One day over a region as many times larger as there are days.
             want = self.target * self.days.shape[0]
             pairs = np.nonzero(self._nearest(d.v_xyz, centre, int(want / per_vol))[d.pv])[0]
             day = self.days[int(self.rng.integers(0, self.days.shape[0]))]
-            return pairs[d.day[d.ps[pairs]] == day]
+            return np.asarray(pairs[d.day[d.ps[pairs]] == day], dtype=np.int64)
         near_v = self._nearest(d.v_xyz, centre, int(self.target / per_vol / 2))
         near_s = self._nearest(d.s_xyz, centre, int(self.target / per_shift / 2))
         return np.nonzero(near_v[d.pv] | near_s[d.ps])[0]
@@ -601,79 +657,106 @@ def _explain(data: RosterData, x: BoolArray) -> tuple[list[RosterAssignment], li
     used = np.bincount(data.pv[x], weights=data.p_min[x], minlength=data.nv).astype(np.int64)
     # The shortest shift a volunteer could still take, to say whether their minutes bind.
     shortest = np.full(data.nv, np.iinfo(np.int64).max, dtype=np.int64)
-    free = ~x
-    np.minimum.at(shortest, data.pv[free], data.p_min[free])
-    assignments = []
-    for p in np.nonzero(x)[0].tolist():
-        v, s = int(data.pv[p]), int(data.ps[p])
-        binding = []
-        if count[s] >= data.head[s]:
-            binding.append("headcount")
-        if data.max_min[v] - used[v] < shortest[v]:
-            binding.append("max_minutes")
-        assignments.append(
-            RosterAssignment(
-                volunteer=vols[v].id,
-                shift=shifts[s].id,
-                value=int(data.value[p]),
-                minutes=int(data.p_min[p]),
-                km=round(float(data.km[p]), 3),
-                travel_penalty=int(data.penalty[p]),
-                continuity_bonus=CONTINUITY_BONUS if data.prev[p] else 0,
-                skills_matched=shifts[s].requires,
-                binding=tuple(binding),
-            )
+    if data.np_:
+        masked = np.where(x, np.iinfo(np.int64).max, data.p_min)
+        nonempty = data.vptr[:-1] < data.vptr[1:]
+        shortest[nonempty] = np.minimum.reduceat(masked, data.vptr[:-1][nonempty])
+    on = np.nonzero(x)[0]
+    full = (count[data.ps[on]] >= data.head[data.ps[on]]).tolist()
+    big = np.iinfo(np.int64).max
+    tight = (
+        (shortest[data.pv[on]] < big) & (data.max_min[data.pv[on]] - used[data.pv[on]] < shortest[data.pv[on]])
+    ).tolist()
+    no_binding: tuple[str, ...] = ()
+    bindings = {
+        (True, True): ("headcount", "max_minutes"),
+        (True, False): ("headcount",),
+        (False, True): ("max_minutes",),
+        (False, False): no_binding,
+    }
+    assignments = [
+        RosterAssignment(
+            volunteer=vols[v].id,
+            shift=shifts[j].id,
+            value=value,
+            minutes=minutes,
+            km=round(km, 3),
+            travel_penalty=penalty,
+            continuity_bonus=CONTINUITY_BONUS if prev else 0,
+            skills_matched=shifts[j].requires,
+            binding=bindings[(f, t)],
         )
-    unfilled = []
+        for v, j, value, minutes, km, penalty, prev, f, t in zip(
+            data.pv[on].tolist(),
+            data.ps[on].tolist(),
+            data.value[on].tolist(),
+            data.p_min[on].tolist(),
+            data.km[on].tolist(),
+            data.penalty[on].tolist(),
+            data.prev[on].tolist(),
+            full,
+            tight,
+            strict=True,
+        )
+    ]
     open_places = data.head - count
     has_pair = np.zeros(data.ns, dtype=bool)
     has_pair[data.ps] = True
-    nobody = np.nonzero((open_places > 0) & ~has_pair)[0]
-    excluded = _exclusion_counts(data, nobody)
-    by_shift = np.argsort(data.ps, kind="stable")
-    s_ptr = np.searchsorted(data.ps[by_shift], np.arange(data.ns + 1))
+    excluded = _exclusion_counts(data, np.nonzero((open_places > 0) & ~has_pair)[0])
+    # The three best-valued eligible volunteers of each shift with open places, and what held each of them.
+    order = np.lexsort((-data.value, data.ps))
+    ps_sorted = data.ps[order]
+    rank = np.arange(order.shape[0]) - np.searchsorted(ps_sorted, ps_sorted, side="left")
+    top = order[(rank < 3) & (open_places[ps_sorted] > 0)]
     busy: dict[int, list[int]] = defaultdict(list)
-    for p in np.nonzero(x)[0].tolist():
+    for p in on.tolist():
         busy[int(data.pv[p])].append(p)
-    for j in np.nonzero(open_places > 0)[0].tolist():
-        if not has_pair[j]:
-            unfilled.append(
-                UnfilledShift(shifts[j].id, int(open_places[j]), "nobody-eligible", excluded_by=excluded[j])
-            )
-            continue
-        cands = by_shift[s_ptr[j] : s_ptr[j + 1]]
-        cands = cands[np.argsort(-data.value[cands], kind="stable")][:5]
-        blocked = []
-        for p in cands.tolist():
-            v = int(data.pv[p])
-            clash = next(
-                (q for q in busy[v] if data.p_start[q] < data.p_end[p] and data.p_start[p] < data.p_end[q]), None
-            )
-            if clash is not None:
-                blocked.append(Blocker(vols[v].id, int(data.value[p]), "overlap", shifts[int(data.ps[clash])].id))
-            elif used[v] + data.p_min[p] > data.max_min[v]:
-                blocked.append(Blocker(vols[v].id, int(data.value[p]), "max_minutes"))
-            else:
-                blocked.append(Blocker(vols[v].id, int(data.value[p]), "not-chosen"))
-        unfilled.append(UnfilledShift(shifts[j].id, int(open_places[j]), "outscored", blocked=tuple(blocked)))
+    p_start, p_end = data.p_start.tolist(), data.p_end.tolist()
+    blocked: dict[int, list[Blocker]] = defaultdict(list)
+    for p, v, j in zip(top.tolist(), data.pv[top].tolist(), data.ps[top].tolist(), strict=True):
+        clash = next((q for q in busy[v] if p_start[q] < p_end[p] and p_start[p] < p_end[q]), None)
+        value = int(data.value[p])
+        if clash is not None:
+            blocked[j].append(Blocker(vols[v].id, value, "overlap", shifts[int(data.ps[clash])].id))
+        elif used[v] + data.p_min[p] > data.max_min[v]:
+            blocked[j].append(Blocker(vols[v].id, value, "max_minutes"))
+        else:
+            blocked[j].append(Blocker(vols[v].id, value, "not-chosen"))
+    unfilled = [
+        UnfilledShift(shifts[j].id, places, "outscored", blocked=tuple(blocked[j]))
+        if has_pair[j]
+        else UnfilledShift(shifts[j].id, places, "nobody-eligible", excluded_by=excluded.get(j, {}))
+        for j, places in zip(
+            np.nonzero(open_places > 0)[0].tolist(), open_places[open_places > 0].tolist(), strict=True
+        )
+    ]
     return assignments, unfilled
 
 
 def _exclusion_counts(data: RosterData, shifts: IntArray) -> dict[int, dict[str, int]]:
-    """For shifts nobody can take: how many volunteers each rule excluded first (vectorised over volunteers)."""
-    out: dict[int, dict[str, int]] = {}
+    """For shifts nobody can take: how many volunteers each rule excluded first.
+
+    Only volunteers within reach are tested rule by rule; everyone else was excluded by distance.
+    """
+    if shifts.shape[0] == 0 or data.nv == 0:
+        return {}
+    reach = float(data.max_km.max())
+    sj, vi = near_pairs(data.s_xyz[shifts], np.full(shifts.shape[0], reach), data.v_xyz)
+    sj = shifts[sj]
+    km = haversine_np(data.v_lat[vi], data.v_lon[vi], data.s_lat[sj], data.s_lon[sj])
+    near = km <= data.max_km[vi]
+    sj, vi = sj[near], vi[near]
+    skilled = np.all((data.need[sj] & ~data.have[vi]) == 0, axis=1)
+    inside = np.any((data.w_start[vi] <= data.start[sj][:, None]) & (data.end[sj][:, None] <= data.w_end[vi]), axis=1)
+    fits_minutes = data.minutes[sj] <= data.max_min[vi]
+    rule = np.where(~skilled, 1, np.where(~inside, 2, np.where(~fits_minutes, 3, 4)))
+    counts = np.zeros((data.ns, len(EXCLUSION_RULES)), dtype=np.int64)
+    np.add.at(counts, (sj, rule), 1)
+    out = {}
     for j in shifts.tolist():
-        km = haversine_np(data.v_lat, data.v_lon, np.full(data.nv, data.s_lat[j]), np.full(data.nv, data.s_lon[j]))
-        far = km > data.max_km
-        unskilled = ~far & ~np.all((data.need[j] & ~data.have) == 0, axis=1)
-        rest = ~far & ~unskilled
-        inside = np.any((data.w_start <= data.start[j]) & (data.end[j] <= data.w_end), axis=1)
-        unavailable = rest & ~inside
-        rest &= inside
-        too_long = rest & (data.minutes[j] > data.max_min)
-        rest &= ~too_long
-        counts = (int(far.sum()), int(unskilled.sum()), int(unavailable.sum()), int(too_long.sum()), int(rest.sum()))
-        out[j] = {rule: c for rule, c in zip(EXCLUSION_RULES, counts, strict=True) if c}
+        row = counts[j].tolist()
+        row[0] = data.nv - sum(row[1:])
+        out[j] = {name: c for name, c in zip(EXCLUSION_RULES, row, strict=True) if c}
     return out
 
 
@@ -767,10 +850,12 @@ class _Solver:
         self.reporter = ProgressReporter(deadline, on_progress, maximise=True)
         self.phases: list[str] = []
         self.data = RosterData(problem)
+        self.data_s = deadline.elapsed()
         self.bound = self.data.trivial_bound()
         self.source: BoundSource = "trivial"
         self.best = np.zeros(self.data.np_, dtype=bool)
         self.best_value = 0
+        self.x_lp: FloatArray | None = None
 
     def offer(self, x: BoolArray, phase: str) -> None:
         """Take a plan if it is better than the best so far."""
@@ -788,8 +873,12 @@ class _Solver:
             self.reporter.report(self.best_value, self.bound, source)
 
     def reserve(self) -> float:
-        """Seconds the explanation and the checker will need at the end (measured: ~1.5 µs a pair, 15 µs a place)."""
-        return 0.05 + 2e-6 * self.data.np_ + 2e-5 * int(self.best.sum())
+        """Seconds the explanation and the checker will need at the end.
+
+        Measured at about 0.75x the time building the data took; scaling by that measured time (not a constant)
+        keeps the estimate right when the machine is shared and everything runs slower.
+        """
+        return 0.05 + 0.8 * self.data_s
 
     def run(self) -> RosterResult:
         """Solve and return the checked result."""
@@ -809,6 +898,7 @@ class _Solver:
                 rounded = Plan(data, start.x if self.problem.previous else None)
                 rounded.fill(np.lexsort((-data.value, -np.round(x_lp, 6))))
                 self.offer(rounded.x, "lp-rounding")
+                self.x_lp = x_lp
         bound_s = deadline.elapsed() - t_bound
         t_improve = deadline.elapsed()
         self.improve()
@@ -843,33 +933,74 @@ class _Solver:
         return msgspec.structs.replace(result, timings=timings, phases=tuple(self.phases))
 
     def improve(self) -> None:
-        """Large-neighbourhood rounds: re-optimise a region of the city, or a day in a larger region, the rest fixed."""
+        """Large-neighbourhood rounds over regions of the city and days, the rest of the plan fixed.
+
+        Two kinds of round: the LP of a large region (~20k pairs) rounded greedily, which lifts a greedy plan
+        fast, and CP-SAT on a small neighbourhood from the complete hint, which polishes. LP rounds run while
+        they pay (and every tenth round after), CP-SAT rounds otherwise.
+        """
         data, deadline = self.data, self.deadline
-        hood = Neighbourhoods(data, self.seed)
-        rounds = 0
+        cp_hood = Neighbourhoods(data, self.seed)
+        if self.x_lp is not None:
+            cp_hood.focus = np.unique(data.pv[np.abs(self.x_lp - self.best) > 0.01])
+        lp_hood = Neighbourhoods(data, self.seed + 1)
+        lp_hood.target = min(LP_NEIGHBOURHOOD, data.np_)
+        lp_pays = data.np_ > 60_000  # small problems were rounded from the whole LP already
+        rounds = lp_rounds = 0
         while self.best_value < self.bound and data.np_ > 0:
-            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
-            if limit <= 0.05:
+            if deadline.remaining() - self.reserve() < 0.15:
                 break
-            free = hood.next()
-            model, chosen = sub_model(data, self.best, free)
-            if model.n == 0:
-                continue
-            before = int(data.value[chosen][self.best[chosen]].sum())
-            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
-            if limit <= 0.05:
-                break
-            outcome = run_cpsat(
-                model, self.best[chosen], time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
-            )
+            use_lp = lp_pays or rounds % 10 == 9
             rounds += 1
-            hood.feedback(outcome.optimal)
-            if outcome.x is None or outcome.value is None or outcome.value <= before:
-                continue
+            if use_lp:
+                lp_rounds += 1
+                gain = self.lp_round(lp_hood.next())
+                lp_pays = gain > 0.0005 * self.best_value / max(1, data.np_ / LP_NEIGHBOURHOOD)
+            else:
+                self.cp_round(cp_hood, rounds)
+        if rounds:
+            self.phases.append(f"lns rounds: {rounds - lp_rounds} cp-sat, {lp_rounds} lp-rounding")
+
+    def lp_round(self, free: IntArray) -> int:
+        """Re-plan a region by rounding its LP relaxation; returns the gain."""
+        data = self.data
+        model, chosen = sub_model(data, self.best, free)
+        limit = min(self.deadline.remaining() - self.reserve() - 0.1, 3.0)
+        if model.n == 0 or limit <= 0.05:
+            return 0
+        _, x_lp = lp_relaxation(model, time_limit_s=limit, seed=self.seed)
+        if x_lp is None or self.deadline.remaining() < self.reserve():
+            return 0
+        plan = Plan(data, self.best)
+        plan.x[free] = False
+        plan.fill(chosen[np.lexsort((-data.value[chosen], -np.round(x_lp, 6)))])
+        before = self.best_value
+        self.offer(plan.x, "lns")
+        return self.best_value - before
+
+    def cp_round(self, hood: Neighbourhoods, rounds: int) -> None:
+        """Re-optimise a small neighbourhood with CP-SAT from the complete hint."""
+        data = self.data
+        free = hood.next()
+        model, chosen = sub_model(data, self.best, free)
+        whole = free.shape[0] == data.np_
+        if model.n == 0 and whole:
+            self.tighten(float(self.best_value), "cp-sat")
+        limit = min(self.deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+        if model.n == 0 or limit <= 0.05:
+            return
+        before = int(data.value[chosen][self.best[chosen]].sum())
+        outcome = run_cpsat(
+            model, self.best[chosen], time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
+        )
+        hood.feedback(outcome.optimal)
+        if outcome.x is None or outcome.value is None:
+            return
+        if outcome.value > before:
             x = self.best.copy()
             x[free] = False
             x[chosen] = outcome.x
             self.offer(x, "lns")
-        self.rounds = rounds
-        if rounds:
-            self.phases.append(f"lns rounds: {rounds}")
+        if outcome.optimal and whole:
+            # The neighbourhood was the whole problem: CP-SAT proved the plan optimal.
+            self.tighten(float(max(outcome.value, before)), "cp-sat")

@@ -177,6 +177,20 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
     return errors
 
 
+def evaluate(problem: TeamsProblem, teams: list[tuple[Id, tuple[Id, ...]]]) -> int:
+    """Total value of (household, carers) teams by the rules, kept-member bonus included (feasibility not checked)."""
+    carers = {c.id: c for c in problem.carers}
+    households = {h.id: h for h in problem.households}
+    previous = {p.household: set(p.carers) for p in problem.previous}
+    total = 0
+    for hid, members in teams:
+        total += TEAM_VALUE
+        for cid in members:
+            total -= distance_penalty(haversine_km(carers[cid].home, households[hid].home))
+            total += KEPT_BONUS if cid in previous.get(hid, set()) else 0
+    return total
+
+
 def validate(problem: TeamsProblem) -> list[Conflict]:
     """Data that no set of teams can satisfy, not even none, or that cannot be read unambiguously."""
     conflicts: list[Conflict] = []
@@ -349,16 +363,30 @@ def greedy(data: TeamsData) -> Plan:
 
 
 def repair(data: TeamsData) -> Plan:
-    """Keep each previous team's surviving members, complete the team if a member left, then fill greedily."""
+    """Keep each previous team's surviving members, complete the team if a member left, then fill greedily.
+
+    Every surviving member's place is reserved first, so completing one team never takes a carer another
+    team still has.
+    """
     plan: Plan = {}
     load = [0] * data.nc
+    kept: dict[int, tuple[int, ...]] = {}
     for h in sorted(data.previous):
         eligible = {c for c, _, _ in data.cands[h]}
-        kept = tuple(sorted(c for c in data.previous[h] if c in eligible and load[c] < data.cap[c]))
+        members = []
+        for c in sorted(data.previous[h]):
+            if c in eligible and load[c] < data.cap[c]:
+                members.append(c)
+                load[c] += 1
+        kept[h] = tuple(members)
+    # Intact teams first, then the ones that lost a member.
+    for h in sorted(kept, key=lambda h: (len(kept[h]) != data.size, h)):
+        for c in kept[h]:
+            load[c] -= 1
         team = None
         # Keep as many of the old members as still fit together; drop the fewest needed.
-        for k in range(len(kept), -1, -1):
-            team = data.best_team(h, load, kept[:k])
+        for k in range(len(kept[h]), -1, -1):
+            team = data.best_team(h, load, kept[h][:k])
             if team is not None:
                 break
         if team is None:
@@ -397,10 +425,10 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
             names.append(("x", h, c))
             values.append(-cost)
             carer_vars[c].append(xs[c])
-        rows.append((list(xs.values()) + [y], [1] * len(xs) + [-data.size], 0.0, 0.0))
+        rows.append(([*xs.values(), y], [1] * len(xs) + [-data.size], 0.0, 0.0))
         if data.min_trained > 0:
             tr = [v for c, v in xs.items() if data.trained[c]]
-            rows.append((tr + [y], [1] * len(tr) + [-data.min_trained], 0.0, math.inf))
+            rows.append(([*tr, y], [1] * len(tr) + [-data.min_trained], 0.0, math.inf))
         zs = {}
         bit = 1
         while bit <= data.h_mask[h]:
@@ -409,10 +437,10 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
                 names.append(("z", h, bit))
                 values.append(0)
             bit <<= 1
-        rows.append((list(zs.values()) + [y], [1] * len(zs) + [-1], 0.0, 0.0))
+        rows.append(([*zs.values(), y], [1] * len(zs) + [-1], 0.0, 0.0))
         for c, v in xs.items():
             shared = [z for b, z in zs.items() if data.c_mask[c] & b]
-            rows.append(([v] + shared, [1] + [-1] * len(shared), -math.inf, 0.0))
+            rows.append(([v, *shared], [1] + [-1] * len(shared), -math.inf, 0.0))
     for c, vs in carer_vars.items():
         room = data.cap[c] - load[c]
         if len(vs) > room:
@@ -501,9 +529,7 @@ def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHou
                     household=households[h].id,
                     why="outscored",
                     detail="a team could be formed, but its carers are on max_teams teams elsewhere",
-                    busy=tuple(
-                        BusyCarer(carers[c].id, tuple(households[k].id for k in serving[c])) for c in busy
-                    ),
+                    busy=tuple(BusyCarer(carers[c].id, tuple(households[k].id for k in serving[c])) for c in busy),
                 )
             )
             continue
@@ -687,7 +713,10 @@ class _Solver:
             k = min(data.nh, target)
             free = sorted(np.argpartition(dist, k - 1)[:k].tolist() if k < data.nh else range(data.nh))
             model, names = sub_model(data, self.best, free)
+            whole = len(free) == data.nh
             if model.n == 0:
+                if whole:
+                    self.tighten(float(self.best_value), "cp-sat")
                 rounds += 1
                 continue
             hint = _encode(data, {h: m for h, m in self.best.items() if h in set(free)}, names)
@@ -698,11 +727,15 @@ class _Solver:
             outcome = run_cpsat(model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1)
             rounds += 1
             target = int(min(data.nh, target * 1.1)) if outcome.optimal else int(max(10, target * 0.7))
-            if outcome.x is None or outcome.value is None or outcome.value <= before:
+            if outcome.x is None or outcome.value is None:
                 continue
-            plan = {h: m for h, m in self.best.items() if h not in set(free)}
-            plan.update(_decode(names, outcome.x))
-            self.offer(plan, "lns")
+            if outcome.value > before:
+                plan = {h: m for h, m in self.best.items() if h not in set(free)}
+                plan.update(_decode(names, outcome.x))
+                self.offer(plan, "lns")
+            if outcome.optimal and whole:
+                # The neighbourhood was every household: CP-SAT proved the plan optimal.
+                self.tighten(float(max(outcome.value, before)), "cp-sat")
         if rounds:
             self.phases.append(f"lns rounds: {rounds}")
 
@@ -715,4 +748,3 @@ def full_model(data: TeamsData) -> tuple[SparseModel, list[tuple[str, int, int]]
 def decode(names: list[tuple[str, int, int]], x: BoolArray) -> dict[int, tuple[int, ...]]:
     """A 0-1 vector of the full model as household -> carers."""
     return _decode(names, x)
-
