@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from typing import IO
 
 from api import devservers
 from api.seed import DEMO_LOGINS, is_seeded, seed_demo
@@ -119,6 +121,7 @@ class _Up:
         self.starting = True
         self.main_task: asyncio.Task[int] | None = None
         self.began = time.monotonic()
+        self.lock: IO[str] | None = None
 
     def on_signal(self, sig: signal.Signals) -> None:
         """First signal: stop (cancelling start-up if still starting); later ones only say we are on it."""
@@ -152,6 +155,14 @@ class _Up:
     async def _start_and_wait(self) -> int:
         settings = self.settings
         host = _browse_host(settings.host)
+        # Two `linli up` on one state folder would share PostgreSQL's and Valkey's files; the lock dies with us.
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = (settings.state_dir / "up.lock").open("w")
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _say(f"linli up: another `linli up` is already running with the state folder {settings.state_dir}")
+            return 1
         if _port_taken(settings.host, settings.port):
             _say(f"linli up: {settings.host}:{settings.port} is already in use (another `linli up`?); set LINLI_PORT")
             return 1
@@ -245,6 +256,13 @@ class _Up:
 
     def _stop_all(self) -> None:
         """Children first (they hold connections), then Valkey and PostgreSQL; each waits until gone."""
+        try:
+            self._stop_started()
+        finally:
+            if self.lock is not None:
+                self.lock.close()  # only now may another `linli up` use the state folder
+
+    def _stop_started(self) -> None:
         if not self.children and not self.servers:
             return
         started = time.monotonic()
