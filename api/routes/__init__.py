@@ -1,6 +1,8 @@
 """JSON API controllers, registered by api.app (add new ones to API_HANDLERS)."""
 
 from api.routes.accounts import AccountController, AuthController
+from api.routes.contracts import ContractController, PaymentController, PerformanceController
+from api.routes.dashboard import DashboardController
 from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
 from api.routes.system import SystemController
@@ -11,4 +13,8 @@ API_HANDLERS: list[type] = [
     OrganisationController,
     AuthController,
     AccountController,
+    ContractController,
+    PaymentController,
+    PerformanceController,
+    DashboardController,
 ]

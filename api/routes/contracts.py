@@ -1,0 +1,167 @@
+"""Contracts, milestones, payments and performance grades (合同, 阶段节点, 分期拨付, 绩效评估等级)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
+
+from api.auth import Conn, User, Who, roles
+from api.schemas.common import out, outs
+from api.schemas.contracts import ContractDetailOut, ContractOut, ContractPageOut, GradeOut, PaymentOut, PerformanceOut
+from api.services import contracts, exports, orgs
+from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport
+from api.services.types import today
+
+FormatParam = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(query="format")]
+PARTIES = roles("funder", "organisation", "admin")
+
+
+def locale_of(request: Request[Any, Any, Any]) -> str:
+    """The language the request was negotiated in (set by the identity middleware)."""
+    return str(request.scope.get("state", {}).get("locale", "zh_CN"))
+
+
+def file_response(table: exports.Table, fmt: Literal["csv", "xlsx"], locale: str) -> Stream:
+    """A list as a downloadable CSV or XLSX file."""
+    export = exports.render(table, fmt, locale, today())
+    return Stream(
+        export.chunks,
+        media_type=export.media_type,
+        headers={"content-disposition": exports.content_disposition(export.filename)},
+    )
+
+
+class ContractController(Controller):
+    """Contracts made from awards after their notice period."""
+
+    path = "/api/contracts"
+    tags = ("contracts",)
+
+    @get("/", operation_id="listContracts", guards=[PARTIES])
+    async def list_contracts(
+        self,
+        conn: Conn,
+        user: User,
+        request: Request[Any, Any, Any],
+        fmt: FormatParam = None,
+        status: Annotated[str | None, QueryParameter(pattern=r"^(unsigned|active|stopped|completed)$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> ContractPageOut | Stream:
+        """The caller's contracts (an admin sees all); `?format=csv|xlsx` downloads them."""
+        page = await contracts.list_contracts(conn, user, status=status, limit=limit, offset=offset)
+        if fmt is not None:
+            locale = locale_of(request)
+            return file_response(contracts.contracts_table(page.items, locale), fmt, locale)
+        return ContractPageOut(
+            items=outs(page.items, ContractOut), total=page.total, limit=page.limit, offset=page.offset
+        )
+
+    @post("/", operation_id="createContract", guards=[roles("funder")], status_code=201)
+    async def create(self, conn: Conn, user: User, data: JSONBody[ContractCreate]) -> ContractDetailOut:
+        """After the notice period the funder makes the award's contract with its milestones and instalments."""
+        return out(await contracts.create_contract(conn, user, data), ContractDetailOut)
+
+    @get("/{contract_id:int}", operation_id="getContract", guards=[PARTIES])
+    async def get_contract(self, conn: Conn, user: User, contract_id: FromPath[int]) -> ContractDetailOut:
+        """One contract with its milestones."""
+        return out(await contracts.get_contract(conn, user, contract_id), ContractDetailOut)
+
+    @get("/{contract_id:int}/milestones", operation_id="listMilestones", guards=[PARTIES])
+    async def milestones(
+        self,
+        conn: Conn,
+        user: User,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
+        fmt: FormatParam = None,
+    ) -> ContractDetailOut | Stream:
+        """A contract's milestones; `?format=csv|xlsx` downloads them."""
+        detail = await contracts.get_contract(conn, user, contract_id)
+        if fmt is not None:
+            locale = locale_of(request)
+            return file_response(contracts.milestones_table(contract_id, detail.milestones, locale), fmt, locale)
+        return out(detail, ContractDetailOut)
+
+    @post(
+        "/{contract_id:int}/sign",
+        operation_id="signContract",
+        guards=[roles("funder", "organisation")],
+        status_code=200,
+    )
+    async def sign(self, conn: Conn, user: User, contract_id: FromPath[int]) -> ContractDetailOut:
+        """The organisation signs (or the funder records its signature): the contract becomes active."""
+        return out(await contracts.sign(conn, user, contract_id), ContractDetailOut)
+
+    @post(
+        "/{contract_id:int}/milestones/{seq:int}/report",
+        operation_id="reportMilestone",
+        guards=[roles("organisation")],
+        status_code=200,
+    )
+    async def report(
+        self, conn: Conn, user: User, contract_id: FromPath[int], seq: FromPath[int], data: JSONBody[MilestoneReport]
+    ) -> ContractDetailOut:
+        """The organisation reports a milestone."""
+        return out(await contracts.report_milestone(conn, user, contract_id, seq, data), ContractDetailOut)
+
+    @post(
+        "/{contract_id:int}/milestones/{seq:int}/decision",
+        operation_id="decideMilestone",
+        guards=[roles("funder")],
+        status_code=200,
+    )
+    async def decide(
+        self, conn: Conn, user: User, contract_id: FromPath[int], seq: FromPath[int], data: JSONBody[MilestoneDecision]
+    ) -> ContractDetailOut:
+        """The funder accepts a reported milestone (its instalment is paid) or rejects it."""
+        return out(await contracts.decide_milestone(conn, user, contract_id, seq, data), ContractDetailOut)
+
+    @post("/{contract_id:int}/grade", operation_id="gradeContract", guards=[roles("funder")], status_code=200)
+    async def grade(
+        self, conn: Conn, user: User, contract_id: FromPath[int], data: JSONBody[GradeCommand]
+    ) -> ContractDetailOut:
+        """The funder gives the ended contract its performance grade."""
+        return out(await contracts.grade(conn, user, contract_id, data), ContractDetailOut)
+
+
+class PaymentController(Controller):
+    """Instalments paid against accepted milestones."""
+
+    path = "/api/payments"
+    tags = ("contracts",)
+
+    @get("/", operation_id="listPayments", guards=[PARTIES])
+    async def list_payments(
+        self,
+        conn: Conn,
+        user: User,
+        request: Request[Any, Any, Any],
+        fmt: FormatParam = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 100,
+    ) -> list[PaymentOut] | Stream:
+        """Payments on the caller's contracts, newest first; `?format=csv|xlsx` downloads them."""
+        rows = await contracts.list_payments(conn, user, limit=limit)
+        if fmt is not None:
+            return file_response(contracts.payments_table(rows), fmt, locale_of(request))
+        return outs(rows, PaymentOut)
+
+
+class PerformanceController(Controller):
+    """Organisations' performance grades, public like their profiles."""
+
+    path = "/api/organisations/{org_id:int}/performance"
+    tags = ("organisations",)
+
+    @get("/", operation_id="getOrganisationPerformance")
+    async def performance(self, conn: Conn, who: Who, org_id: FromPath[int]) -> PerformanceOut:
+        """An organisation's performance grades and any bar an 'unqualified' grade puts on it."""
+        org = await orgs.get_org(conn, who, org_id)
+        return PerformanceOut(
+            organisation_id=org.id,
+            grades=outs(await contracts.organisation_grades(conn, org.id), GradeOut),
+            barred_until=await contracts.barred_until(conn, org.id),
+        )
