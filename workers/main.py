@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
@@ -13,6 +14,7 @@ from arq.connections import RedisSettings
 from api.services import accounts
 from api.services.accounts import SecurityPolicy
 from api.settings import load_settings
+from workers import tasks
 
 log = structlog.get_logger("linli.worker")
 _settings = load_settings()
@@ -25,6 +27,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["pool"] = await asyncpg.create_pool(_settings.database_url, min_size=1, max_size=4)
     # CPU-bound solving must never run on the event loop; one process per core on this 2-core class of machine.
     ctx["solver_pool"] = ProcessPoolExecutor(max_workers=2)
+    # Carries the solver's progress from its child process back to the job (tasks.run_award).
+    ctx["progress_manager"] = multiprocessing.Manager()
+    ctx["job_timeout_s"] = _settings.job_timeout_s
     ctx["policy"] = SecurityPolicy(
         session_idle_minutes=_settings.session_idle_minutes,
         session_absolute_hours=_settings.session_absolute_hours,
@@ -37,6 +42,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close what startup opened."""
     ctx["solver_pool"].shutdown(wait=False, cancel_futures=True)
+    ctx["progress_manager"].shutdown()
     await ctx["pool"].close()
 
 
@@ -56,7 +62,7 @@ async def purge_expired_credentials(ctx: dict[str, Any]) -> dict[str, int]:
 class WorkerSettings:
     """What `arq` (and `linli worker`) runs."""
 
-    functions: ClassVar[list[Any]] = [purge_expired_credentials]
+    functions: ClassVar[list[Any]] = [purge_expired_credentials, tasks.run_award]
     cron_jobs: ClassVar[list[Any]] = [cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown

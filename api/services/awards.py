@@ -1,0 +1,469 @@
+"""Award runs (中标): the funder starts a run, a worker solves matching.award, the result is written once.
+
+The run is a `match_runs` row before it is a job; the job id comes from the run, so a double click or a redelivery
+after a crash finds the same job; the result is written in one transaction guarded by the run's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from concurrent.futures import Executor
+from typing import Any, Protocol
+
+import asyncpg
+import msgspec
+import structlog
+
+from api.services import reviews as reviews_service
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, NotFound
+from matching import award as award_model
+from matching.common import Progress
+from sql import audit
+from sql import awards as awards_sql
+from sql import match_runs as runs_sql
+from sql import reviews as reviews_sql
+from sql.match_runs import RunRow
+from sql.reviews import ReviewTenderRow
+
+log = structlog.get_logger("linli.awards")
+
+MODEL = "award"
+SUBJECT = "tender"
+TIME_LIMIT_S = 10.0
+JOB_NAME = "run_award"
+# A run can start while the panel's work is done and nothing is published, or again for lots reopened during notice.
+STARTABLE = ("review", "awarding", "awarded", "notice")
+_CONSTRAINT = re.compile(r"^(org|funder) (\S+) (capacity_hours|max_lots|budget_fen)(?: \((-?\d+) > (-?\d+)\))?$")
+
+
+class JobQueue(Protocol):
+    """What the use case needs of arq's Redis pool."""
+
+    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any:
+        """Queue a job unless one with this id is queued, running or kept."""
+
+
+class Excluded(msgspec.Struct, frozen=True):
+    """A live bid kept out of the optimiser, and why."""
+
+    bid_id: int
+    reason: str
+
+
+class AwardInputs(msgspec.Struct, frozen=True):
+    """Everything a run decides from, loaded by id."""
+
+    tender_id: int
+    problem: award_model.AwardProblem
+    lots: list[awards_sql.AwardLotRow]
+    bids: list[awards_sql.AwardBidRow]
+    scores: list[reviews_service.BidScore]
+    excluded: list[Excluded]
+
+    def digest(self) -> str:
+        """A fingerprint of the inputs: equal inputs, equal digest."""
+        payload = msgspec.json.encode([self.problem, self.excluded, [s.total for s in self.scores]])
+        return hashlib.sha256(payload).hexdigest()
+
+
+class RunView(msgspec.Struct, frozen=True):
+    """A run as its funder sees it: the row, the tender, and the awards it wrote."""
+
+    run: RunRow
+    tender: ReviewTenderRow
+    awards: list[awards_sql.AwardRow]
+
+
+async def load_inputs(conn: asyncpg.Connection, tender: ReviewTenderRow) -> AwardInputs:
+    """Build the award problem of a tender from its lots, live bids, the panel's scores and the bidders' limits."""
+    lots = await awards_sql.award_lots(conn, tender.id)
+    lot_ids = [lot.id for lot in lots]
+    bids = await awards_sql.award_bids(conn, tender.id, lot_ids)
+    review_bids = [b for b in await reviews_sql.review_bids(conn, tender.id) if b.lot_id in set(lot_ids)]
+    panel = await reviews_sql.reviews(conn, tender.id, None)
+    scores = reviews_service.bid_scores(tender, review_bids, panel)
+    score_of = {s.bid_id: s for s in scores}
+    excluded: list[Excluded] = []
+    problem_bids: list[award_model.Bid] = []
+    orgs: dict[int, award_model.Org] = {}
+    max_lots = tender.max_lots_per_bidder or max(1, len(lots))
+    for bid in bids:
+        score = score_of.get(bid.id)
+        reason = None
+        if bid.overturned:
+            reason = "overturned"
+        elif score is None:
+            reason = "not_reviewed"
+        elif score.invalid_reason is not None and score.invalid_reason != "over_budget":
+            # Over-budget bids go to the optimiser, which names them ineligible with the figures.
+            reason = score.invalid_reason
+        elif score.single_bidder and not score.single_bidder_passes:
+            reason = "single_bidder_rejected"
+        if reason is not None:
+            excluded.append(Excluded(bid.id, reason))
+            continue
+        assert score is not None
+        orgs[bid.organisation_id] = award_model.Org(
+            id=str(bid.organisation_id),
+            capacity_hours=max(0, bid.capacity_hours - bid.committed_hours),
+            max_lots=max(0, max_lots - bid.lots_won_in_tender),
+        )
+        problem_bids.append(
+            award_model.Bid(
+                id=str(bid.public_id),
+                lot=str(bid.lot_id),
+                org=str(bid.organisation_id),
+                price_fen=bid.price_fen,
+                hours=bid.hours,
+                score=score.total,
+            )
+        )
+    # The schema keeps no budget of the funder apart from the lots' caps, so the tender's total is its budget.
+    funder = award_model.Funder(
+        id=str(tender.funder_id), budget_fen=sum(lot.budget_fen for lot in lots), lots=tuple(str(x) for x in lot_ids)
+    )
+    problem = award_model.AwardProblem(
+        lots=tuple(award_model.Lot(id=str(lot.id), budget_fen=lot.budget_fen) for lot in lots),
+        orgs=tuple(orgs[k] for k in sorted(orgs)),
+        bids=tuple(problem_bids),
+        funders=(funder,),
+    )
+    return AwardInputs(tender.id, problem, lots, bids, scores, excluded)
+
+
+async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, tender_id: int) -> RunRow:
+    """The funder starts an award run; starting again with the same inputs returns the same run."""
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only the tender's funder may do this")
+    async with conn.transaction():
+        tender = await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id)
+        if tender is None:
+            raise NotFound("No such tender")
+        if tender.status not in STARTABLE or not tender.closed:
+            raise Conflict("The tender is not ready for an award run")
+        if not (await reviews_sql.completeness(conn, tender_id)).complete:
+            raise Conflict("Every assigned reviewer must score every bid before the award run")
+        await runs_sql.lock_subject(conn, MODEL, SUBJECT, tender_id)
+        inputs = await load_inputs(conn, tender)
+        if not inputs.lots:
+            raise Conflict("Every lot of this tender already has a published award")
+        digest = inputs.digest()
+        latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, tender_id)
+        if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
+            run_id = latest.id
+        else:
+            run_id = await runs_sql.insert_run(
+                conn,
+                model=MODEL,
+                subject_type=SUBJECT,
+                subject_id=tender_id,
+                inputs_digest=digest,
+                time_limit_s=TIME_LIMIT_S,
+                seed=0,
+                created_by=who.account_id,
+            )
+            await awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding")
+            await audit.append(
+                conn,
+                actor_account_id=who.account_id,
+                action="award_run.start",
+                object_type="match_run",
+                object_id=run_id,
+                detail={"tender_id": tender_id, "lots": len(inputs.lots)},
+            )
+        run = await runs_sql.get_run(conn, run_id)
+    assert run is not None
+    if run.status != "succeeded":
+        # After the commit, so the worker finds the row; the job id makes a second enqueue a no-op.
+        await queue.enqueue_job(JOB_NAME, run_id, _job_id=job_id(run_id))
+    return run
+
+
+def job_id(run_id: int) -> str:
+    """The arq job id of a run: one job per run, however often it is enqueued."""
+    return f"match-run-{run_id}"
+
+
+async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
+    """A run of one of the funder's tenders, with the awards it wrote."""
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only the tender's funder may do this")
+    run = await runs_sql.get_run(conn, run_id)
+    tender = None
+    if run is not None and run.model == MODEL:
+        tender = await reviews_sql.get_tender_of_funder(conn, run.subject_id, who.funder_id)
+    if run is None or tender is None:
+        raise NotFound("No such award run")
+    return RunView(run=run, tender=tender, awards=await awards_sql.run_awards(conn, run_id))
+
+
+async def list_runs(conn: asyncpg.Connection, who: Identity, tender_id: int) -> list[RunRow]:
+    """The funder's award runs of a tender, newest first."""
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only the tender's funder may do this")
+    if await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id) is None:
+        raise NotFound("No such tender")
+    return await runs_sql.list_runs(conn, MODEL, SUBJECT, tender_id)
+
+
+def solve_award(problem: award_model.AwardProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
+    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
+
+    def on_progress(point: Progress) -> None:
+        if progress is not None:
+            progress.put(msgspec.to_builtins(point))
+
+    result = award_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
+    # Encoded here, so the parent gets plain bytes whatever the struct's pickling support.
+    return msgspec.json.encode(result)
+
+
+def _constraint(text: str, names: dict[str, str]) -> dict[str, Any]:
+    """matching's limit name ("org 7 capacity_hours (2100 > 2000)") as a structured reason."""
+    match = _CONSTRAINT.match(text.strip())
+    if match is None:
+        return {"kind": "other", "text": text}
+    owner, ident, kind, used, limit = match.groups()
+    out: dict[str, Any] = {"kind": kind}
+    if owner == "org":
+        out["organisation_id"] = int(ident)
+        out["organisation_name"] = names.get(ident, ident)
+    if used is not None:
+        out["used"] = int(used)
+        out["limit"] = int(limit)
+    return out
+
+
+def build_result(inputs: AwardInputs, result: award_model.AwardResult) -> dict[str, Any]:
+    """The run's result for pages: per lot the winner with its reasons, per bid why it won or lost."""
+    names = {str(b.organisation_id): b.organisation_name for b in inputs.bids}
+    score_of = {s.bid_id: s for s in inputs.scores}
+    # matching knows bids by their public ids, which are also what pages and the API show.
+    bid_of = {str(b.public_id): b for b in inputs.bids}
+    won = {bid_of[a.bid].id: a for a in result.assignments}
+    left = {(x.kind, x.id): x for x in result.unassigned}
+    lots: list[dict[str, Any]] = []
+    for lot in inputs.lots:
+        winner = next((a for a in result.assignments if int(a.lot) == lot.id), None)
+        entry: dict[str, Any] = {"lot_id": lot.id, "number": lot.number, "title": lot.title, "winner_bid": None}
+        if winner is not None:
+            entry["winner_bid"] = winner.bid
+            entry["organisation_name"] = bid_of[winner.bid].organisation_name
+            entry["price_fen"] = winner.price_fen
+            entry["reasons"] = winner_reasons(winner, score_of[bid_of[winner.bid].id], names)
+        else:
+            why = left.get(("lot", str(lot.id)))
+            entry["reason"] = why.reason if why else "no_bids"
+            entry["detail"] = why.detail if why else ""
+            entry["by"] = [_constraint(c, names) for c in (why.by if why else ())]
+        lots.append(entry)
+    bids: list[dict[str, Any]] = []
+    excluded = {x.bid_id: x.reason for x in inputs.excluded}
+    for bid in inputs.bids:
+        score = score_of.get(bid.id)
+        entry = {
+            "bid": str(bid.public_id),
+            "lot_id": bid.lot_id,
+            "organisation_id": bid.organisation_id,
+            "organisation_name": bid.organisation_name,
+            "price_fen": bid.price_fen,
+            "score": score.total if score else 0.0,
+            "outcome": "won" if bid.id in won else "lost",
+        }
+        if bid.id in won:
+            entry["reason"] = "won"
+        elif bid.id in excluded:
+            entry["reason"] = excluded[bid.id]
+        else:
+            why = left.get(("bid", str(bid.public_id)))
+            entry["reason"] = why.reason if why else "not_reached"
+            entry["detail"] = why.detail if why else ""
+            if why and why.reason == "outscored" and why.by and why.by[0] in bid_of:
+                other = bid_of[why.by[0]]
+                entry["beaten_by"] = {
+                    "bid": why.by[0],
+                    "organisation_name": other.organisation_name,
+                    "score": score_of[other.id].total if other.id in score_of else 0.0,
+                }
+            elif why:
+                entry["by"] = [_constraint(c, names) for c in why.by]
+        bids.append(entry)
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "bound_source": result.bound_source,
+        "lots": lots,
+        "bids": bids,
+    }
+
+
+def winner_reasons(
+    winner: award_model.AwardAssignment, score: reviews_service.BidScore, names: dict[str, str]
+) -> dict[str, Any]:
+    """Why a bid won: its score and rank, and which limits kept better-scored bids out."""
+    return {
+        "score": winner.score,
+        "price_score": score.price_score,
+        "quality_score": score.quality_score,
+        "rank": winner.rank,
+        "eligible_bids": winner.eligible_bids,
+        "single_bidder": score.single_bidder,
+        "binding": [_constraint(c, names) for c in winner.binding],
+        "passed_over": [
+            {
+                "bid": p.bid,
+                "organisation_name": names.get(p.org, p.org),
+                "score": p.score,
+                "blocked_by": [_constraint(c, names) for c in p.blocked_by],
+            }
+            for p in winner.passed_over
+        ],
+    }
+
+
+async def _pump(pool: Any, run_id: int, progress: Any, stop: asyncio.Event) -> None:
+    """Copy the child's progress points into the run's row as they arrive."""
+    while True:
+        points: list[dict[str, Any]] = []
+        while True:
+            try:
+                points.append(progress.get_nowait())
+            except Exception:
+                break
+        if points:
+            async with pool.acquire() as conn:
+                await runs_sql.append_progress(conn, run_id, points)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.25)
+        except TimeoutError:
+            continue
+
+
+async def execute_run(
+    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
+) -> dict[str, Any]:
+    """The worker's half: load inputs by id, solve in the process pool, write the result once."""
+    async with pool.acquire() as conn:
+        run = await runs_sql.get_run(conn, run_id)
+        if run is None or run.model != MODEL:
+            return {"run_id": run_id, "outcome": "no such run"}
+        if run.status in ("succeeded", "failed"):
+            return {"run_id": run_id, "outcome": f"already {run.status}"}
+        tender = await reviews_sql.get_tender(conn, run.subject_id)
+        assert tender is not None
+        inputs = await load_inputs(conn, tender)
+        if inputs.digest() != run.inputs_digest:
+            await runs_sql.fail_run(conn, run_id, "the inputs changed after the run was started; start a new run")
+            return {"run_id": run_id, "outcome": "inputs changed"}
+        if not await runs_sql.start_run(conn, run_id):
+            return {"run_id": run_id, "outcome": "already finished"}
+    time_limit = max(0.5, min(run.time_limit_s, time_cap_s))
+    stop = asyncio.Event()
+    pump = asyncio.create_task(_pump(pool, run_id, progress, stop)) if progress is not None else None
+    try:
+        loop = asyncio.get_running_loop()
+        encoded = await loop.run_in_executor(
+            executor, solve_award, inputs.problem, time_limit, run.seed + run.attempts, progress
+        )
+    except asyncio.CancelledError:
+        # The worker is going away: leave the run 'running' so the redelivered job starts it again.
+        raise
+    except Exception as exc:
+        log.error("award run failed", run_id=run_id, exc_info=exc)
+        async with pool.acquire() as conn:
+            await runs_sql.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}")
+        return {"run_id": run_id, "outcome": "failed"}
+    finally:
+        stop.set()
+        if pump is not None:
+            await pump
+    result = msgspec.json.decode(encoded, type=award_model.AwardResult)
+    async with pool.acquire() as conn:
+        written = await write_result(conn, run_id, inputs, result)
+    return {"run_id": run_id, "outcome": "written" if written else "already written"}
+
+
+async def write_result(
+    conn: asyncpg.Connection, run_id: int, inputs: AwardInputs, result: award_model.AwardResult
+) -> bool:
+    """Write a run's result and awards in one transaction; False (and nothing written) if it was written before."""
+    summary = build_result(inputs, result)
+    async with conn.transaction():
+        if not await runs_sql.finish_run(
+            conn,
+            run_id,
+            objective=result.objective,
+            bound=result.bound,
+            gap=result.gap,
+            solver_status=result.status,
+            result=summary,
+            progress=[],
+        ):
+            return False
+        lot_ids = [lot.id for lot in inputs.lots]
+        await awards_sql.supersede_proposed(conn, lot_ids, run_id)
+        by_bid = {str(b.public_id): b for b in inputs.bids}
+        reasons = {e["winner_bid"]: e.get("reasons", {}) for e in summary["lots"] if e["winner_bid"]}
+        awarded: list[int] = []
+        for a in result.assignments:
+            bid = by_bid[a.bid]
+            await awards_sql.insert_award(
+                conn,
+                lot_id=bid.lot_id,
+                bid_id=bid.id,
+                run_id=run_id,
+                organisation_id=bid.organisation_id,
+                price_fen=bid.price_fen,
+                score=a.score,
+                reasons=reasons.get(a.bid, {}),
+            )
+            awarded.append(bid.lot_id)
+        await awards_sql.set_lot_status(conn, awarded, "awarded")
+        await awards_sql.set_lot_status(conn, [x for x in lot_ids if x not in awarded], "unawarded")
+        await awards_sql.set_tender_status(conn, inputs.tender_id, ["awarding"], "awarded")
+        await audit.append(
+            conn,
+            actor_account_id=None,
+            action="award_run.succeed",
+            object_type="match_run",
+            object_id=run_id,
+            detail={"tender_id": inputs.tender_id, "awarded_lots": len(awarded), "status": result.status},
+        )
+    return True
+
+
+async def publish(conn: asyncpg.Connection, who: Identity, tender_id: int) -> awards_sql.NoticeRow:
+    """The funder publishes the proposed awards: the public notice period (公示) starts."""
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only the tender's funder may do this")
+    async with conn.transaction():
+        tender = await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id)
+        if tender is None:
+            raise NotFound("No such tender")
+        if tender.status not in ("awarded", "notice"):
+            raise Conflict("The tender has no award result to publish")
+        published = await awards_sql.publish_awards(conn, tender_id)
+        if not published and tender.status == "notice":
+            raise Conflict("The tender has no award result to publish")
+        rules = await awards_sql.funder_rules(conn, tender_id)
+        ends = await awards_sql.start_notice(conn, tender_id, who.funder_id, rules.notice_days)
+        if ends is None:
+            raise Conflict("The tender has no award result to publish")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="award.publish",
+            object_type="tender",
+            object_id=tender_id,
+            detail={"awards": published, "notice_days": rules.notice_days},
+        )
+        notice = await awards_sql.get_notice(conn, tender_id)
+    assert notice is not None
+    return notice

@@ -1,0 +1,197 @@
+"""The public award notice (公示) and objections (质疑): anyone reads it, anyone logged in objects during it.
+
+The public sees organisation names, winning prices and scores, never personal data or losing bids' plans; an
+objection's text is seen by its filer and the tender's funder only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import asyncpg
+import msgspec
+from msgspec import Meta
+
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.types import Id
+from sql import audit
+from sql import awards as awards_sql
+from sql import objections as objections_sql
+from sql.awards import AwardRow, NoticeRow
+from sql.objections import ObjectionRow
+
+Body = Annotated[str, Meta(min_length=1, max_length=20000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
+PUBLIC_AWARD_STATUSES = ["published", "final", "reopened"]
+
+
+class ObjectionFiling(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A written objection to a published award, about one lot or the whole notice."""
+
+    body: Body
+    lot_id: Id | None = None
+
+
+class ObjectionAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The funder's answer: uphold (the lot is reopened) or reject, with the written reply."""
+
+    outcome: Literal["upheld", "rejected"]
+    reply: Body
+
+
+class NoticePage(msgspec.Struct, frozen=True):
+    """A page of notices."""
+
+    items: list[NoticeRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class PublicAward(msgspec.Struct, frozen=True):
+    """What the public notice shows of an award."""
+
+    lot_id: int
+    lot_number: int
+    lot_title: str
+    organisation_id: int
+    organisation_name: str
+    price_fen: int
+    score: float
+    status: str
+
+
+class NoticeView(msgspec.Struct, frozen=True):
+    """One notice: the awards, and the objections the viewer may read."""
+
+    notice: NoticeRow
+    awards: list[PublicAward]
+    objections: list[ObjectionRow]
+    objections_total: int
+    can_object: bool
+    is_funder: bool
+    objection_reply_days: int
+
+
+def _public(award: AwardRow) -> PublicAward:
+    return PublicAward(
+        lot_id=award.lot_id,
+        lot_number=award.lot_number,
+        lot_title=award.lot_title,
+        organisation_id=award.organisation_id,
+        organisation_name=award.organisation_name,
+        price_fen=award.price_fen,
+        score=award.score,
+        status=award.status,
+    )
+
+
+async def list_notices(conn: asyncpg.Connection, *, include_past: bool, limit: int, offset: int) -> NoticePage:
+    """Published notices, the current ones unless past ones are asked for."""
+    rows, total = await awards_sql.list_notices(conn, include_past=include_past, limit=limit, offset=offset)
+    return NoticePage(items=rows, total=total, limit=limit, offset=offset)
+
+
+async def _funder_owns(who: Identity | None, conn: asyncpg.Connection, tender_id: int) -> bool:
+    if who is None or who.role != "funder" or who.funder_id is None:
+        return False
+    return await awards_sql.tender_of_funder(conn, tender_id, who.funder_id)
+
+
+async def get_notice(conn: asyncpg.Connection, who: Identity | None, tender_id: int) -> NoticeView:
+    """One tender's published notice."""
+    notice = await awards_sql.get_notice(conn, tender_id)
+    if notice is None:
+        raise NotFound("No such award notice")
+    is_funder = await _funder_owns(who, conn, tender_id)
+    everyone = await objections_sql.list_objections(conn, tender_id, None)
+    if is_funder:
+        visible = everyone
+    elif who is not None:
+        visible = [x for x in everyone if x.filed_by == who.account_id]
+    else:
+        visible = []
+    rules = await awards_sql.funder_rules(conn, tender_id)
+    awards = await awards_sql.tender_awards(conn, tender_id, PUBLIC_AWARD_STATUSES)
+    return NoticeView(
+        notice=notice,
+        awards=[_public(a) for a in awards],
+        objections=visible,
+        objections_total=len(everyone),
+        can_object=who is not None and notice.in_period and notice.status == "notice",
+        is_funder=is_funder,
+        objection_reply_days=rules.objection_reply_days,
+    )
+
+
+async def file_objection(
+    conn: asyncpg.Connection, who: Identity, tender_id: int, filing: ObjectionFiling
+) -> ObjectionRow:
+    """Anyone logged in files a written objection while the notice period runs."""
+    async with conn.transaction():
+        notice = await awards_sql.get_notice(conn, tender_id)
+        if notice is None:
+            raise NotFound("No such award notice")
+        if filing.lot_id is not None and not await awards_sql.lot_in_tender(conn, filing.lot_id, tender_id):
+            raise Invalid("No such lot in this tender", fields={"lot_id": "No such lot in this tender"})
+        objection_id = await objections_sql.insert_objection(
+            conn, tender_id=tender_id, lot_id=filing.lot_id, filed_by=who.account_id, body=filing.body.strip()
+        )
+        if objection_id is None:
+            raise Conflict("The objection period of this notice has ended")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="objection.file",
+            object_type="objection",
+            object_id=objection_id,
+            detail={"tender_id": tender_id, "lot_id": filing.lot_id},
+        )
+        row = await objections_sql.get_objection(conn, objection_id)
+    assert row is not None
+    return row
+
+
+async def answer_objection(
+    conn: asyncpg.Connection, who: Identity, objection_id: int, answer: ObjectionAnswer
+) -> ObjectionRow:
+    """The tender's funder answers an objection; upholding it reopens the lot (or every awarded lot)."""
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only the tender's funder may do this")
+    async with conn.transaction():
+        if not await objections_sql.objection_of_funder(conn, objection_id, who.funder_id):
+            raise NotFound("No such objection")
+        if not await objections_sql.answer_objection(
+            conn, objection_id, who.funder_id, answer.reply.strip(), answer.outcome
+        ):
+            raise Conflict("This objection has already been answered")
+        row = await objections_sql.get_objection(conn, objection_id)
+        assert row is not None
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action=f"objection.{answer.outcome}",
+            object_type="objection",
+            object_id=objection_id,
+            detail={
+                "tender_id": row.tender_id,
+                "lot_id": row.lot_id,
+                "late": row.replied_at is not None and row.replied_at > row.reply_due_at,
+            },
+        )
+        if answer.outcome == "upheld":
+            if row.lot_id is not None:
+                lot_ids = [row.lot_id]
+            else:
+                lot_ids = [a.lot_id for a in await awards_sql.tender_awards(conn, row.tender_id, ["published"])]
+            for lot_id in lot_ids:
+                award_id = await awards_sql.reopen_lot(conn, lot_id)
+                await audit.append(
+                    conn,
+                    actor_account_id=who.account_id,
+                    action="lot.reopen",
+                    object_type="lot",
+                    object_id=lot_id,
+                    detail={"objection_id": objection_id, "award_id": award_id},
+                )
+    return row
