@@ -3,9 +3,11 @@
 from api.routes.accounts import AccountController, AuthController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
+from api.routes.needs import NeedController
 from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
 from api.routes.system import SystemController
+from api.routes.tenders import BidController, TenderController
 
 API_HANDLERS: list[type] = [
     SystemController,
@@ -13,6 +15,9 @@ API_HANDLERS: list[type] = [
     OrganisationController,
     AuthController,
     AccountController,
+    NeedController,
+    TenderController,
+    BidController,
     ContractController,
     PaymentController,
     PerformanceController,

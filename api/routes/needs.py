@@ -1,0 +1,86 @@
+"""Needs (需求): committees post and edit their own; everyone logged in browses, filters and exports them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import Conn, User, Who, login_required, roles
+from api.schemas.common import out, outs
+from api.schemas.tendering import HouseholdOut, NeedDetailOut, NeedOut, NeedPageOut
+from api.services import needs
+from api.services.needs import NeedCommand, NeedFilters
+
+StatusQuery = Annotated[str | None, QueryParameter(pattern=r"^(open|in_tender|funded|closed)$")]
+CategoryQuery = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$")]
+AreaQuery = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
+
+
+class NeedController(Controller):
+    """Needs posted by residents' committees."""
+
+    path = "/api/needs"
+    tags = ("needs",)
+
+    @get("/", operation_id="listNeeds", guards=[login_required])
+    async def list_needs(
+        self,
+        conn: Conn,
+        who: Who,
+        subdistrict_id: AreaQuery = None,
+        committee_id: AreaQuery = None,
+        category: CategoryQuery = None,
+        status: StatusQuery = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> NeedPageOut:
+        """Needs, filtered by sub-district, committee, catalogue code and status."""
+        filters = NeedFilters(subdistrict_id, committee_id, category, status)
+        page = await needs.list_needs(conn, who, filters, limit=limit, offset=offset)
+        return NeedPageOut(items=outs(page.items, NeedOut), total=page.total, limit=page.limit, offset=page.offset)
+
+    @get("/export.csv", operation_id="exportNeeds", guards=[login_required], media_type="text/csv")
+    async def export(
+        self,
+        conn: Conn,
+        who: Who,
+        subdistrict_id: AreaQuery = None,
+        committee_id: AreaQuery = None,
+        category: CategoryQuery = None,
+        status: StatusQuery = None,
+    ) -> Response[str]:
+        """The filtered needs as CSV."""
+        text = await needs.needs_csv(conn, who, NeedFilters(subdistrict_id, committee_id, category, status))
+        return Response(
+            content=text, media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="needs.csv"'},
+        )  # fmt: skip
+
+    @get("/households", operation_id="listNeedHouseholdChoices", guards=[roles("committee")])
+    async def households(self, conn: Conn, user: User) -> list[HouseholdOut]:
+        """The committee's own households, addresses masked, to name on a personal need."""
+        return outs(await needs.household_choices(conn, user), HouseholdOut)
+
+    @get("/{need_id:int}", operation_id="getNeed", guards=[login_required])
+    async def get_need(self, conn: Conn, who: Who, need_id: FromPath[int]) -> NeedDetailOut:
+        """One need; its households (masked) only for the committee that lists it."""
+        return out(await needs.get_need(conn, who, need_id), NeedDetailOut)
+
+    @post("/", operation_id="postNeed", guards=[roles("committee")], status_code=201)
+    async def post_need(self, conn: Conn, user: User, data: JSONBody[NeedCommand]) -> NeedDetailOut:
+        """A committee posts a need."""
+        return out(await needs.post_need(conn, user, data), NeedDetailOut)
+
+    @put("/{need_id:int}", operation_id="updateNeed", guards=[roles("committee")])
+    async def update_need(
+        self, conn: Conn, user: User, need_id: FromPath[int], data: JSONBody[NeedCommand]
+    ) -> NeedDetailOut:
+        """The committee changes its own open need."""
+        return out(await needs.update_need(conn, user, need_id, data), NeedDetailOut)
+
+    @post("/{need_id:int}/close", operation_id="closeNeed", guards=[roles("committee")], status_code=200)
+    async def close_need(self, conn: Conn, user: User, need_id: FromPath[int]) -> NeedDetailOut:
+        """The committee closes its own open need."""
+        return out(await needs.close_need(conn, user, need_id), NeedDetailOut)

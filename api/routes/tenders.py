@@ -1,0 +1,164 @@
+"""Tenders (招标项目) and sealed bids (投标)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import Conn, User, Who, login_required, roles
+from api.schemas.common import out, outs
+from api.schemas.tendering import (
+    BidEventOut,
+    BidOut,
+    BidsOpenedOut,
+    EligibilityOut,
+    ReasonOut,
+    TenderForOrgOut,
+    TenderOut,
+    TenderPageOut,
+    TendersForOrgOut,
+)
+from api.services import bids, tenders
+from api.services.bids import BidCommand, BidTerms, BidView
+from api.services.tenders import TenderCommand
+
+StatusQuery = Annotated[
+    str | None, QueryParameter(pattern=r"^(open|review|awarding|awarded|notice|contracting|closed|cancelled)$")
+]
+CategoryQuery = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$")]
+
+
+def bid_out(view: BidView) -> BidOut:
+    """A bid and its history as the API shows it."""
+    b = view.bid
+    return BidOut(
+        id=b.public_id, tender_id=b.tender_id, tender_title=b.tender_title, lot_id=b.lot_id, lot_number=b.lot_number,
+        lot_title=b.lot_title, organisation_id=b.organisation_id, organisation_name=b.organisation_name,
+        price_fen=b.price_fen, hours=b.hours, plan=b.plan, team=b.team, conflict_of_interest=b.conflict_of_interest,
+        conflict_detail=b.conflict_detail, status=b.status, receipt=b.receipt, submitted_at=b.submitted_at,
+        updated_at=b.updated_at, bids_close_at=b.bids_close_at, events=outs(view.events, BidEventOut),
+    )  # fmt: skip
+
+
+class TenderController(Controller):
+    """Tenders: funders open them over needs; organisations see which they may bid on."""
+
+    path = "/api/tenders"
+    tags = ("tenders",)
+
+    @get("/", operation_id="listTenders", guards=[login_required])
+    async def list_tenders(
+        self,
+        conn: Conn,
+        who: Who,
+        status: StatusQuery = None,
+        category: CategoryQuery = None,
+        mine: Annotated[bool, QueryParameter()] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> TenderPageOut:
+        """Tenders by status and catalogue code; `mine` for a funder's own."""
+        page = await tenders.list_tenders(
+            conn, who, status=status, category=category, mine=mine, limit=limit, offset=offset
+        )
+        return TenderPageOut(items=outs(page.items, TenderOut), total=page.total, limit=page.limit, offset=page.offset)
+
+    @get("/export.csv", operation_id="exportTenders", guards=[login_required], media_type="text/csv")
+    async def export(
+        self,
+        conn: Conn,
+        who: Who,
+        status: StatusQuery = None,
+        category: CategoryQuery = None,
+        mine: Annotated[bool, QueryParameter()] = False,
+    ) -> Response[str]:
+        """One row per lot of the filtered tenders, as CSV."""
+        text = await tenders.tenders_csv(conn, who, status=status, category=category, mine=mine)
+        return Response(
+            content=text, media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="tenders.csv"'},
+        )  # fmt: skip
+
+    @get("/for-me", operation_id="listTendersForOrganisation", guards=[roles("organisation")])
+    async def for_me(
+        self,
+        conn: Conn,
+        user: User,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> TendersForOrgOut:
+        """Tenders open for bids, each with whether the caller's organisation is eligible and why not."""
+        page = await tenders.tenders_for_organisation(conn, user, limit=limit, offset=offset)
+        return TendersForOrgOut(
+            items=outs(page.items, TenderForOrgOut), total=page.total, limit=page.limit, offset=page.offset
+        )
+
+    @get("/{tender_id:int}", operation_id="getTender", guards=[login_required])
+    async def get_tender(self, conn: Conn, who: Who, tender_id: FromPath[int]) -> TenderOut:
+        """One tender with its lots and rules."""
+        return out(await tenders.get_tender(conn, who, tender_id), TenderOut)
+
+    @get("/{tender_id:int}/eligibility", operation_id="getTenderEligibility", guards=[roles("organisation")])
+    async def eligibility(self, conn: Conn, user: User, tender_id: FromPath[int]) -> EligibilityOut:
+        """Whether the caller's organisation may bid on this tender, and each rule it fails."""
+        tender = await tenders.get_tender(conn, user, tender_id)
+        reasons = await tenders.eligibility_for(conn, user, tender)
+        return EligibilityOut(tender_id=tender.id, eligible=not reasons, reasons=outs(reasons, ReasonOut))
+
+    @post("/", operation_id="openTender", guards=[roles("funder")], status_code=201)
+    async def open_tender(self, conn: Conn, user: User, data: JSONBody[TenderCommand]) -> TenderOut:
+        """A funder opens a tender over open needs of its area."""
+        return out(await tenders.open_tender(conn, user, data), TenderOut)
+
+    @post("/{tender_id:int}/cancel", operation_id="cancelTender", guards=[roles("funder")], status_code=200)
+    async def cancel(self, conn: Conn, user: User, tender_id: FromPath[int]) -> TenderOut:
+        """The funder cancels its own open tender."""
+        return out(await tenders.cancel_tender(conn, user, tender_id), TenderOut)
+
+    @get("/{tender_id:int}/bids", operation_id="listOpenedBids", guards=[roles("funder")])
+    async def opened_bids(self, conn: Conn, user: User, tender_id: FromPath[int]) -> list[BidOut]:
+        """The funder's tender's bids, after the deadline only (409 before it, whatever the bids)."""
+        return [bid_out(BidView(bid=b, events=[])) for b in await bids.opened_bids_for_funder(conn, user, tender_id)]
+
+    @post("/{tender_id:int}/open-bids", operation_id="openBids", guards=[roles("funder", "admin")], status_code=200)
+    async def open_bids(self, conn: Conn, user: User, tender_id: FromPath[int]) -> BidsOpenedOut:
+        """Open the bids at or after the deadline (idempotent; the worker does it too)."""
+        await tenders.open_bids_as(conn, user, tender_id)
+        return out(await bids.open_bids(conn, tender_id), BidsOpenedOut)
+
+
+class BidController(Controller):
+    """Sealed bids: only the bidder reads its bid before the deadline."""
+
+    path = "/api/bids"
+    tags = ("bids",)
+
+    @get("/", operation_id="listMyBids", guards=[roles("organisation")])
+    async def mine(
+        self, conn: Conn, user: User, tender_id: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None
+    ) -> list[BidOut]:
+        """The caller's organisation's own bids."""
+        return [bid_out(BidView(bid=b, events=[])) for b in await bids.my_bids(conn, user, tender_id)]
+
+    @post("/", operation_id="placeBid", guards=[roles("organisation")], status_code=201)
+    async def place(self, conn: Conn, user: User, data: JSONBody[BidCommand]) -> BidOut:
+        """Submit a sealed bid on a lot; the answer carries the receipt."""
+        return bid_out(await bids.place_bid(conn, user, data))
+
+    @get("/{bid_id:uuid}", operation_id="getBid", guards=[login_required])
+    async def get_bid(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID]) -> BidOut:
+        """A bid: for its bidder, or for the funder after the deadline; 404 for anyone else."""
+        return bid_out(await bids.get_bid(conn, user, bid_id))
+
+    @put("/{bid_id:uuid}", operation_id="reviseBid", guards=[roles("organisation")])
+    async def revise(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID], data: JSONBody[BidTerms]) -> BidOut:
+        """Revise the caller's own bid before the deadline; a new receipt."""
+        return bid_out(await bids.revise_bid(conn, user, bid_id, data))
+
+    @post("/{bid_id:uuid}/withdraw", operation_id="withdrawBid", guards=[roles("organisation")], status_code=200)
+    async def withdraw(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID]) -> BidOut:
+        """Withdraw the caller's own bid before the deadline."""
+        return bid_out(await bids.withdraw_bid(conn, user, bid_id))

@@ -1,0 +1,94 @@
+"""Who may bid on a tender: pure rule evaluation over an organisation, a tender and the funder's rules.
+
+Each failed rule is one Reason: a code, an English msgid with no placeholders (so a problem response and a
+page can both translate it), and the figures behind it for the page to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+
+class OrgFacts(msgspec.Struct, frozen=True):
+    """What the rules look at on the organisation's side."""
+
+    status: str
+    rating: int | None
+    rating_expires_on: dt.date | None
+    registered_on: dt.date
+    last_unqualified_at: dt.datetime | None = None
+
+
+class TenderRules(msgspec.Struct, frozen=True):
+    """What the rules look at on the tender's side (its own settings and its funder's)."""
+
+    min_rating: int | None
+    rating_must_be_valid: bool
+    min_years_registered: int
+    unqualified_bar_years: int
+
+
+class Reason(msgspec.Struct, frozen=True):
+    """One rule the organisation does not meet."""
+
+    code: str
+    message: str
+    required: str = ""
+    actual: str = ""
+
+
+NOT_VERIFIED = "Only organisations verified by the platform may bid"
+RATING_TOO_LOW = "The organisation's evaluation rating is below the tender's minimum rating"
+UNRATED = "The tender requires an evaluation rating and the organisation has none"
+RATING_EXPIRED = "The organisation's evaluation rating has expired"
+UNQUALIFIED_BAR = "An 'unqualified' performance grade bars the organisation from purchases for now"
+TOO_YOUNG = "The organisation has not been registered for long enough"
+CONFLICT = "A bidder that declares a conflict of interest is not eligible"
+
+MESSAGES = (NOT_VERIFIED, RATING_TOO_LOW, UNRATED, RATING_EXPIRED, UNQUALIFIED_BAR, TOO_YOUNG, CONFLICT)
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def reasons(org: OrgFacts, tender: TenderRules, *, today: dt.date, conflict_of_interest: bool = False) -> list[Reason]:
+    """Every rule the organisation fails for this tender; empty when it is eligible."""
+    found: list[Reason] = []
+    if org.status != "verified":
+        found.append(Reason("not_verified", NOT_VERIFIED, actual=org.status))
+    if tender.min_rating is not None:
+        if org.rating is None:
+            found.append(Reason("unrated", UNRATED, required=f"{tender.min_rating}A"))
+        elif org.rating < tender.min_rating:
+            found.append(Reason("rating_too_low", RATING_TOO_LOW, f"{tender.min_rating}A", f"{org.rating}A"))
+    if (
+        tender.rating_must_be_valid
+        and org.rating is not None
+        and (org.rating_expires_on is None or org.rating_expires_on < today)
+    ):
+        expired = org.rating_expires_on.isoformat() if org.rating_expires_on else ""
+        found.append(Reason("rating_expired", RATING_EXPIRED, actual=expired))
+    if org.last_unqualified_at is not None and tender.unqualified_bar_years > 0:
+        barred_until = _add_years(org.last_unqualified_at.date(), tender.unqualified_bar_years)
+        if today < barred_until:
+            found.append(Reason("unqualified_grade", UNQUALIFIED_BAR, required=barred_until.isoformat()))
+    if tender.min_years_registered > 0:
+        old_enough_on = _add_years(org.registered_on, tender.min_years_registered)
+        if today < old_enough_on:
+            found.append(
+                Reason(
+                    "registered_too_recently",
+                    TOO_YOUNG,
+                    str(tender.min_years_registered),
+                    org.registered_on.isoformat(),
+                )
+            )
+    if conflict_of_interest:
+        found.append(Reason("conflict_of_interest", CONFLICT))
+    return found

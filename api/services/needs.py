@@ -1,0 +1,329 @@
+"""Use cases for needs (需求): a committee posts and edits its own; everyone logged in browses them.
+
+Households (data subjects) are named only on personal needs, only from the committee's own, and only the
+committee that lists them ever sees them, masked to the lane ("控江路1018弄**号").
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from typing import Annotated, Literal
+
+import asyncpg
+import msgspec
+from msgspec import Meta
+
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from api.services.types import Id, Name, Text, today
+from sql import areas as areas_sql
+from sql import audit
+from sql import needs as needs_sql
+
+Urgency = Literal["low", "normal", "high", "urgent"]
+NeedStatus = Literal["open", "in_tender", "funded", "closed"]
+CatalogueCode = Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]
+ShortText = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
+Beneficiaries = Annotated[int, Meta(ge=1, le=1_000_000)]
+Lat = Annotated[float, Meta(ge=-90, le=90)]
+Lon = Annotated[float, Meta(ge=-180, le=180)]
+# A given point must lie within the district's areas, give or take this margin in degrees (about 3 km).
+POINT_MARGIN_DEG = 0.03
+HOUSEHOLD_CHOICES = 500
+
+
+class NeedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a committee says about a need; the place defaults to the committee's own area."""
+
+    catalogue_code: CatalogueCode
+    title: Name
+    beneficiaries: Beneficiaries
+    starts_on: dt.date
+    ends_on: dt.date
+    description: Text = ""
+    schedule: ShortText = ""
+    urgency: Urgency = "normal"
+    lat: Lat | None = None
+    lon: Lon | None = None
+    household_ids: list[Id] = []
+
+
+class HouseholdChoice(msgspec.Struct, frozen=True):
+    """One of the committee's households as its staff see it when choosing: masked address, size."""
+
+    id: int
+    masked_address: str
+    members: int
+
+
+class NeedView(msgspec.Struct, frozen=True):
+    """A need, and for its own committee the (masked) households it names."""
+
+    need: needs_sql.NeedRow
+    own: bool
+    households: list[HouseholdChoice]
+
+
+class NeedPage(msgspec.Struct, frozen=True):
+    """A page of needs."""
+
+    items: list[needs_sql.NeedRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class NeedFilters(msgspec.Struct, frozen=True):
+    """How to narrow the needs: by sub-district, committee, catalogue code and status."""
+
+    subdistrict_id: int | None = None
+    committee_id: int | None = None
+    category: str | None = None
+    status: str | None = None
+
+
+class MapData(msgspec.Struct, frozen=True):
+    """What the district map plots: the extent, every committee, and the needs that match the filters."""
+
+    bounds: needs_sql.BoundsRow | None
+    committees: list[needs_sql.PointRow]
+    needs: list[needs_sql.NeedRow]
+    truncated: bool
+
+
+_LANE = re.compile(r"^(.*?\d+弄)")
+_ROAD = re.compile(r"^(\D+)")
+
+
+def mask_address(address: str) -> str:
+    """An address cut to its lane (or road) so a household can be told apart but not found."""
+    lane = _LANE.match(address)
+    if lane:
+        return f"{lane.group(1)}**号"
+    road = _ROAD.match(address)
+    return f"{road.group(1)}**号" if road else "**"
+
+
+def _logged_in(who: Identity | None) -> Identity:
+    if who is None:
+        raise NotAuthenticated("Log in to continue")
+    return who
+
+
+def _committee_of(who: Identity) -> int:
+    if who.role != "committee" or who.committee_id is None:
+        raise Forbidden("Only a residents' committee may post or change needs")
+    return who.committee_id
+
+
+async def list_needs(
+    conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, *, limit: int, offset: int
+) -> NeedPage:
+    """Browse needs (no household data in them); any logged-in account."""
+    _logged_in(who)
+    rows, total = await needs_sql.list_needs(
+        conn,
+        subdistrict_id=filters.subdistrict_id,
+        committee_id=filters.committee_id,
+        category=filters.category,
+        status=filters.status,
+        within_area_id=None,
+        limit=limit,
+        offset=offset,
+    )
+    return NeedPage(items=rows, total=total, limit=limit, offset=offset)
+
+
+async def map_data(conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, limit: int = 2000) -> MapData:
+    """The points of the district map: committees, and the needs matching the filters (at most `limit`)."""
+    _logged_in(who)
+    rows, total = await needs_sql.list_needs(
+        conn,
+        subdistrict_id=filters.subdistrict_id,
+        committee_id=filters.committee_id,
+        category=filters.category,
+        status=filters.status,
+        within_area_id=None,
+        limit=limit,
+        offset=0,
+    )
+    return MapData(
+        bounds=await needs_sql.area_bounds(conn),
+        committees=await needs_sql.committee_points(conn, filters.subdistrict_id),
+        needs=rows,
+        truncated=total > len(rows),
+    )
+
+
+async def get_need(conn: asyncpg.Connection, who: Identity | None, need_id: int) -> NeedView:
+    """One need; its households (masked) only for the committee that lists it."""
+    who = _logged_in(who)
+    need = await needs_sql.get_need(conn, need_id)
+    if need is None:
+        raise NotFound("No such need")
+    own = who.role == "committee" and who.committee_id == need.committee_id
+    households: list[HouseholdChoice] = []
+    if own and who.committee_id is not None:
+        rows = await needs_sql.need_households(conn, need_id, who.committee_id)
+        households = [HouseholdChoice(id=h.id, masked_address=mask_address(h.address), members=h.members) for h in rows]
+    return NeedView(need=need, own=own, households=households)
+
+
+async def household_choices(conn: asyncpg.Connection, who: Identity) -> list[HouseholdChoice]:
+    """The committee's own households, masked, to choose from for a personal need."""
+    committee_id = _committee_of(who)
+    rows = await needs_sql.committee_households(conn, committee_id, HOUSEHOLD_CHOICES)
+    return [HouseholdChoice(id=h.id, masked_address=mask_address(h.address), members=h.members) for h in rows]
+
+
+async def own_household_ids(conn: asyncpg.Connection, who: Identity, need_id: int) -> list[int]:
+    """The household ids of the committee's own need (to fill its edit form)."""
+    committee_id = _committee_of(who)
+    return [h.id for h in await needs_sql.need_households(conn, need_id, committee_id)]
+
+
+async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedCommand) -> tuple[int, float, float]:
+    """The catalogue item id and the place, or Invalid naming every field that is wrong."""
+    errors: dict[str, str] = {}
+    item = await needs_sql.catalogue_item_by_code(conn, form.catalogue_code)
+    if item is None:
+        errors["catalogue_code"] = "No such catalogue item"
+    if form.ends_on < form.starts_on:
+        errors["ends_on"] = "The period must end on or after its first day"
+    elif form.ends_on < today():
+        errors["ends_on"] = "The period has already ended"
+    if item is not None and not item[1] and form.household_ids:
+        errors["household_ids"] = "Households can be named only for personal services"
+    if len(set(form.household_ids)) > form.beneficiaries:
+        errors["beneficiaries"] = "There are more households named than beneficiaries"
+    place = await needs_sql.committee_place(conn, committee_id)
+    if place is None:
+        raise NotFound("No such committee")
+    lat, lon = place.lat, place.lon
+    if (form.lat is None) != (form.lon is None):
+        errors["lat"] = "Give both the latitude and the longitude, or neither"
+    elif form.lat is not None and form.lon is not None:
+        lat, lon = form.lat, form.lon
+        bounds = await needs_sql.area_bounds(conn)
+        if bounds is not None and not (
+            bounds.min_lat - POINT_MARGIN_DEG <= lat <= bounds.max_lat + POINT_MARGIN_DEG
+            and bounds.min_lon - POINT_MARGIN_DEG <= lon <= bounds.max_lon + POINT_MARGIN_DEG
+        ):
+            errors["lat"] = "The point lies outside the district"
+    if errors or item is None:
+        raise Invalid("The need is not valid", fields=errors)
+    return item[0], lat, lon
+
+
+async def _attach_households(conn: asyncpg.Connection, need_id: int, committee_id: int, ids: list[int]) -> None:
+    wanted = sorted(set(ids))
+    if await needs_sql.replace_need_households(conn, need_id, committee_id, wanted) != len(wanted):
+        raise Invalid("The need is not valid", fields={"household_ids": "Choose only households of your own committee"})
+
+
+async def post_need(conn: asyncpg.Connection, who: Identity, form: NeedCommand) -> NeedView:
+    """A committee posts a need for its residents."""
+    committee_id = _committee_of(who)
+    async with conn.transaction():
+        item_id, lat, lon = await _checked(conn, committee_id, form)
+        need_id = await needs_sql.insert_need(
+            conn,
+            committee_id=committee_id,
+            catalogue_item_id=item_id,
+            title=form.title.strip(),
+            description=form.description,
+            beneficiaries=form.beneficiaries,
+            lat=lat,
+            lon=lon,
+            starts_on=form.starts_on,
+            ends_on=form.ends_on,
+            schedule=form.schedule.strip() or None,
+            urgency=form.urgency,
+            created_by=who.account_id,
+        )
+        await _attach_households(conn, need_id, committee_id, list(form.household_ids))
+        # The audit entry names the need, never its households.
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="need.post", object_type="need", object_id=need_id
+        )
+    return await get_need(conn, who, need_id)
+
+
+async def update_need(conn: asyncpg.Connection, who: Identity, need_id: int, form: NeedCommand) -> NeedView:
+    """The committee changes its own need while it is open."""
+    committee_id = _committee_of(who)
+    async with conn.transaction():
+        status = await needs_sql.need_status_for_committee(conn, need_id, committee_id)
+        if status is None:
+            # Another committee's need answers as a missing one.
+            raise NotFound("No such need")
+        if status != "open":
+            raise Conflict("Only an open need can be changed; this one is in a tender or closed")
+        item_id, lat, lon = await _checked(conn, committee_id, form)
+        if not await needs_sql.update_need(
+            conn,
+            need_id,
+            committee_id,
+            catalogue_item_id=item_id,
+            title=form.title.strip(),
+            description=form.description,
+            beneficiaries=form.beneficiaries,
+            lat=lat,
+            lon=lon,
+            starts_on=form.starts_on,
+            ends_on=form.ends_on,
+            schedule=form.schedule.strip() or None,
+            urgency=form.urgency,
+        ):
+            raise Conflict("Only an open need can be changed; this one is in a tender or closed")
+        await _attach_households(conn, need_id, committee_id, list(form.household_ids))
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="need.update", object_type="need", object_id=need_id
+        )
+    return await get_need(conn, who, need_id)
+
+
+async def close_need(conn: asyncpg.Connection, who: Identity, need_id: int) -> NeedView:
+    """The committee withdraws its own open need."""
+    committee_id = _committee_of(who)
+    async with conn.transaction():
+        if not await needs_sql.close_need(conn, need_id, committee_id):
+            if await needs_sql.need_status_for_committee(conn, need_id, committee_id) is None:
+                raise NotFound("No such need")
+            raise Conflict("Only an open need can be closed")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="need.close", object_type="need", object_id=need_id
+        )
+    return await get_need(conn, who, need_id)
+
+
+async def open_needs_for_funder(
+    conn: asyncpg.Connection, who: Identity, catalogue_item_id: int | None = None
+) -> list[needs_sql.NeedRow]:
+    """Open needs in the funder's area (its sub-district, or the whole district), to bundle into lots."""
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only a funder may open tenders")
+    funder = await areas_sql.get_funder(conn, who.funder_id)
+    if funder is None:
+        raise NotFound("No such funder")
+    return await needs_sql.open_needs_in_area(conn, funder.area_id, catalogue_item_id)
+
+
+async def needs_csv(conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, limit: int = 10_000) -> str:
+    """The needs matching the filters as CSV (no household data)."""
+    page = await list_needs(conn, who, filters, limit=limit, offset=0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["id", "title", "catalogue_code", "committee", "subdistrict", "beneficiaries", "starts_on", "ends_on",
+         "schedule", "urgency", "status", "lat", "lon"]
+    )  # fmt: skip
+    for n in page.items:
+        writer.writerow(
+            [n.id, n.title, n.catalogue_code, n.committee_name, n.subdistrict_name, n.beneficiaries,
+             n.starts_on.isoformat(), n.ends_on.isoformat(), n.schedule or "", n.urgency, n.status, n.lat, n.lon]
+        )  # fmt: skip
+    return buffer.getvalue()

@@ -1,0 +1,357 @@
+"""Use cases for tenders (招标项目): a funder opens one over open needs of its area; everyone logged in reads them.
+
+A tender's public face (lots, budgets, rules, window) never says how many bids it has.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Annotated, Literal
+
+import asyncpg
+import msgspec
+from msgspec import Meta
+
+from api.services import eligibility
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from api.services.types import SHANGHAI, Id, Name, Text, today
+from sql import audit
+from sql import bids as bids_sql
+from sql import tenders as tenders_sql
+
+TenderStatus = Literal["open", "review", "awarding", "awarded", "notice", "contracting", "closed", "cancelled"]
+AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
+# Wide bounds here so that a wrong amount gets the use case's own clear message rather than a type error.
+Amount = Annotated[int, Meta(ge=-(2**62), le=2**62)]
+MIN_BUDGET_FEN = 100
+MAX_BUDGET_FEN = 100_000_000_000
+MAX_LOTS = 100
+
+
+class CriterionCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An evaluation criterion other than price, with its weight in percent."""
+
+    name: Name
+    weight: Amount
+
+
+class LotCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One lot: a budget cap in fen, staff-hours, deliverables, contract length, and the needs it bundles."""
+
+    title: Name
+    budget_fen: Amount
+    staff_hours: Amount
+    contract_months: Amount
+    deliverables: Text = ""
+    long_contract_reason: Text = ""
+    need_ids: list[Id] = []
+
+
+class TenderCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a funder gives to open a tender."""
+
+    title: Name
+    bids_close_at: AwareDateTime
+    price_weight_pct: Amount
+    catalogue_code: Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")] | None = None
+    description: Text = ""
+    bids_open_at: AwareDateTime | None = None
+    min_rating: Annotated[int, Meta(ge=1, le=5)] | None = None
+    rating_must_be_valid: bool = True
+    min_years_registered: Annotated[int, Meta(ge=0, le=50)] = 0
+    criteria: list[CriterionCommand] = []
+    max_lots_per_bidder: Amount | None = None
+    lots: list[LotCommand] = []
+
+
+class TenderPage(msgspec.Struct, frozen=True):
+    """A page of tenders."""
+
+    items: list[tenders_sql.TenderRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class TenderForOrg(msgspec.Struct, frozen=True):
+    """An open tender as an organisation sees it: whether it may bid, and if not, why."""
+
+    tender: tenders_sql.TenderRow
+    eligible: bool
+    reasons: list[eligibility.Reason]
+
+
+class TendersForOrg(msgspec.Struct, frozen=True):
+    """The open tenders with the organisation's eligibility for each."""
+
+    items: list[TenderForOrg]
+    total: int
+    limit: int
+    offset: int
+
+
+def _logged_in(who: Identity | None) -> Identity:
+    if who is None:
+        raise NotAuthenticated("Log in to continue")
+    return who
+
+
+def _funder_of(who: Identity) -> int:
+    if who.role != "funder" or who.funder_id is None:
+        raise Forbidden("Only a funder may open tenders")
+    return who.funder_id
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(SHANGHAI)
+
+
+def tender_rules(tender: tenders_sql.TenderRow) -> eligibility.TenderRules:
+    """The eligibility rules of a tender and its funder."""
+    return eligibility.TenderRules(
+        min_rating=tender.min_rating,
+        rating_must_be_valid=tender.rating_must_be_valid,
+        min_years_registered=tender.min_years_registered,
+        unqualified_bar_years=tender.unqualified_bar_years,
+    )
+
+
+def org_facts(row: bids_sql.OrgFactsRow) -> eligibility.OrgFacts:
+    """The facts of an organisation that eligibility looks at."""
+    return eligibility.OrgFacts(
+        status=row.status,
+        rating=row.rating,
+        rating_expires_on=row.rating_expires_on,
+        registered_on=row.registered_on,
+        last_unqualified_at=row.last_unqualified_at,
+    )
+
+
+def _validate(form: TenderCommand, rules: tenders_sql.FunderRulesRow, now: dt.datetime) -> dict[str, str]:
+    """Every rule the tender breaks, by field (the checks that need no database)."""
+    errors: dict[str, str] = {}
+    if form.catalogue_code is None:
+        errors["catalogue_code"] = "A tender needs a catalogue item"
+    if form.bids_close_at <= now:
+        errors["bids_close_at"] = "The bid deadline must be in the future"
+    elif form.bids_open_at is not None and form.bids_open_at >= form.bids_close_at:
+        errors["bids_open_at"] = "Bids must open before the deadline"
+    if form.bids_close_at > now + dt.timedelta(days=366):
+        errors["bids_close_at"] = "The bid deadline must be within a year"
+    if not 0 <= form.price_weight_pct <= 100:
+        errors["price_weight_pct"] = "A weight is a percentage between 0 and 100"
+    elif form.price_weight_pct < rules.min_price_weight_pct:
+        errors["price_weight_pct"] = "The price weight is below the funder's minimum for service tenders"
+    names = [c.name.strip() for c in form.criteria]
+    if len(set(names)) != len(names):
+        errors["criteria"] = "Each criterion needs its own name"
+    elif any(not 1 <= c.weight <= 100 for c in form.criteria):
+        errors["criteria"] = "A weight is a percentage between 0 and 100"
+    elif form.price_weight_pct + sum(c.weight for c in form.criteria) != 100:
+        errors["criteria"] = "The weights of the price and the criteria must add up to 100"
+    if not form.lots:
+        errors["lots"] = "A tender needs at least one lot with a budget"
+    elif len(form.lots) > MAX_LOTS:
+        errors["lots"] = "A tender has at most 100 lots"
+    if form.max_lots_per_bidder is not None and not 1 <= form.max_lots_per_bidder <= max(1, len(form.lots)):
+        errors["max_lots_per_bidder"] = "The lots-won limit must be between 1 and the number of lots"
+    seen_needs: set[int] = set()
+    for i, lot in enumerate(form.lots):
+        if lot.budget_fen < MIN_BUDGET_FEN:
+            errors[f"lots[{i}].budget_fen"] = "The budget must be at least 1 yuan"
+        elif lot.budget_fen > MAX_BUDGET_FEN:
+            errors[f"lots[{i}].budget_fen"] = "The budget is larger than any tender could be"
+        if not 1 <= lot.staff_hours <= 1_000_000:
+            errors[f"lots[{i}].staff_hours"] = "Staff-hours must be between 1 and 1,000,000"
+        usual = min(rules.max_contract_months, 12)
+        if lot.contract_months < 1:
+            errors[f"lots[{i}].contract_months"] = "A contract lasts at least one month"
+        elif lot.contract_months > max(rules.max_continuous_contract_months, rules.max_contract_months):
+            errors[f"lots[{i}].contract_months"] = "The contract is longer than the funder's rules allow"
+        elif lot.contract_months > usual and not lot.long_contract_reason.strip():
+            errors[f"lots[{i}].long_contract_reason"] = (
+                "A contract longer than the usual limit needs a reason (a continuous service)"
+            )
+        if seen_needs & set(lot.need_ids):
+            errors[f"lots[{i}].need_ids"] = "A need can be in only one lot"
+        seen_needs |= set(lot.need_ids)
+    return errors
+
+
+async def open_tender(conn: asyncpg.Connection, who: Identity, form: TenderCommand) -> tenders_sql.TenderRow:
+    """A funder opens a tender bundling open needs of its area into lots; the needs move into the tender."""
+    funder_id = _funder_of(who)
+    async with conn.transaction():
+        rules = await tenders_sql.funder_rules(conn, funder_id)
+        if rules is None:
+            raise NotFound("No such funder")
+        errors = _validate(form, rules, _now())
+        item_id = None
+        if form.catalogue_code is not None:
+            item_id = await tenders_sql.catalogue_item_id(conn, form.catalogue_code)
+            if item_id is None:
+                errors["catalogue_code"] = "No such catalogue item"
+        if errors or item_id is None:
+            raise Invalid("The tender is not valid", fields=errors)
+        tender_id = await tenders_sql.insert_tender(
+            conn,
+            funder_id=funder_id,
+            catalogue_item_id=item_id,
+            title=form.title.strip(),
+            description=form.description,
+            bids_open_at=form.bids_open_at or _now(),
+            bids_close_at=form.bids_close_at,
+            min_rating=form.min_rating,
+            rating_must_be_valid=form.rating_must_be_valid,
+            min_years_registered=form.min_years_registered,
+            price_weight_pct=form.price_weight_pct,
+            criteria=[tenders_sql.Criterion(name=c.name.strip(), weight=c.weight) for c in form.criteria],
+            max_lots_per_bidder=form.max_lots_per_bidder,
+            created_by=who.account_id,
+        )
+        for number, lot in enumerate(form.lots, start=1):
+            need_ids = sorted(set(lot.need_ids))
+            if need_ids:
+                moved = await tenders_sql.take_needs(conn, need_ids, item_id, rules.area_id)
+                if len(moved) != len(need_ids):
+                    raise Invalid(
+                        "The tender is not valid",
+                        fields={
+                            f"lots[{number - 1}].need_ids": (
+                                "Only open needs of the tender's catalogue item in your area can be put into a tender"
+                            )
+                        },
+                    )
+            await tenders_sql.insert_lot(
+                conn,
+                tender_id,
+                number=number,
+                title=lot.title.strip(),
+                budget_fen=lot.budget_fen,
+                staff_hours=lot.staff_hours,
+                deliverables=lot.deliverables,
+                contract_months=lot.contract_months,
+                long_contract_reason=lot.long_contract_reason.strip(),
+                need_ids=need_ids,
+            )
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="tender.open",
+            object_type="tender",
+            object_id=tender_id,
+            detail={"lots": len(form.lots), "budget_fen": sum(lot.budget_fen for lot in form.lots)},
+        )
+        row = await tenders_sql.get_tender(conn, tender_id)
+    assert row is not None
+    return row
+
+
+async def cancel_tender(conn: asyncpg.Connection, who: Identity, tender_id: int) -> tenders_sql.TenderRow:
+    """The funder cancels its own open tender; its needs become open again."""
+    funder_id = _funder_of(who)
+    async with conn.transaction():
+        if not await tenders_sql.cancel_tender(conn, tender_id, funder_id):
+            row = await tenders_sql.get_tender(conn, tender_id)
+            if row is None or row.funder_id != funder_id:
+                raise NotFound("No such tender")
+            raise Conflict("Only an open tender can be cancelled")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="tender.cancel", object_type="tender", object_id=tender_id
+        )
+        row = await tenders_sql.get_tender(conn, tender_id)
+    assert row is not None
+    return row
+
+
+async def list_tenders(
+    conn: asyncpg.Connection,
+    who: Identity | None,
+    *,
+    status: str | None,
+    category: str | None,
+    mine: bool,
+    limit: int,
+    offset: int,
+) -> TenderPage:
+    """Browse tenders; a funder may narrow to its own."""
+    who = _logged_in(who)
+    funder_id = who.funder_id if mine and who.role == "funder" else None
+    if mine and funder_id is None:
+        raise Forbidden("Only a funder has tenders of its own")
+    rows, total = await tenders_sql.list_tenders(
+        conn, status=status, funder_id=funder_id, category=category, limit=limit, offset=offset
+    )
+    return TenderPage(items=rows, total=total, limit=limit, offset=offset)
+
+
+async def get_tender(conn: asyncpg.Connection, who: Identity | None, tender_id: int) -> tenders_sql.TenderRow:
+    """One tender with its lots and rules."""
+    _logged_in(who)
+    row = await tenders_sql.get_tender(conn, tender_id)
+    if row is None:
+        raise NotFound("No such tender")
+    return row
+
+
+async def eligibility_for(
+    conn: asyncpg.Connection, who: Identity, tender: tenders_sql.TenderRow
+) -> list[eligibility.Reason]:
+    """Why the caller's organisation may not bid on this tender; empty when it may."""
+    if who.role != "organisation" or who.organisation_id is None:
+        raise Forbidden("Only a social organisation may bid")
+    facts = await bids_sql.org_facts(conn, who.organisation_id)
+    if facts is None:
+        raise NotFound("No such organisation")
+    return eligibility.reasons(org_facts(facts), tender_rules(tender), today=today())
+
+
+async def tenders_for_organisation(
+    conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int
+) -> TendersForOrg:
+    """The tenders open for bids now, each with the organisation's eligibility and the reasons against it."""
+    if who.role != "organisation" or who.organisation_id is None:
+        raise Forbidden("Only a social organisation may bid")
+    facts = await bids_sql.org_facts(conn, who.organisation_id)
+    if facts is None:
+        raise NotFound("No such organisation")
+    rows, total = await tenders_sql.list_biddable_tenders(conn, limit, offset)
+    day = today()
+    items = []
+    for row in rows:
+        found = eligibility.reasons(org_facts(facts), tender_rules(row), today=day)
+        items.append(TenderForOrg(tender=row, eligible=not found, reasons=found))
+    return TendersForOrg(items=items, total=total, limit=limit, offset=offset)
+
+
+async def tenders_csv(
+    conn: asyncpg.Connection, who: Identity | None, *, status: str | None, category: str | None, mine: bool
+) -> str:
+    """One row per lot of the tenders matching the filters, as CSV (no bids, no bid counts)."""
+    page = await list_tenders(conn, who, status=status, category=category, mine=mine, limit=1000, offset=0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["tender_id", "title", "funder", "catalogue_code", "status", "bids_close_at", "lot", "lot_title",
+         "budget_fen", "staff_hours", "contract_months", "needs"]
+    )  # fmt: skip
+    for t in page.items:
+        for lot in t.lots:
+            writer.writerow(
+                [t.id, t.title, t.funder_name, t.catalogue_code, t.status, t.bids_close_at.isoformat(), lot.number,
+                 lot.title, lot.budget_fen, lot.staff_hours, lot.contract_months, len(lot.need_ids)]
+            )  # fmt: skip
+    return buffer.getvalue()
+
+
+async def open_bids_as(conn: asyncpg.Connection, who: Identity, tender_id: int) -> tenders_sql.TenderRow:
+    """Check that the caller is the tender's funder (or an admin) and return the tender, for opening its bids."""
+    if who.role not in ("funder", "admin"):
+        raise Forbidden("Only the tender's funder may open its bids")
+    row = await tenders_sql.get_tender(conn, tender_id)
+    if row is None or (who.role == "funder" and row.funder_id != who.funder_id):
+        raise NotFound("No such tender")
+    return row
