@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -124,3 +127,43 @@ def test_a_folder_postgres_cannot_enter_is_refused_with_a_clear_message(tmp_path
     with pytest.raises(devservers.DevServerError, match="cannot be entered"):
         devservers.start_postgres(private / "pg", durable=False)
     assert not (private / "pg").exists()
+
+
+_ORPHAN_CHECK = """
+import sys, time
+from pathlib import Path
+from api import devservers
+base = Path(sys.argv[1])
+pg = devservers.start_postgres(base / "pg", durable=False)
+vk = devservers.start_valkey(base / "valkey", durable=False)
+print(pg.pid, vk.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_servers_die_with_a_parent_that_is_killed() -> None:
+    with devservers.scratch_dir() as base:
+        with subprocess.Popen(
+            [sys.executable, "-c", _ORPHAN_CHECK, str(base)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ) as parent:
+            try:
+                assert parent.stdout is not None
+                pids = [int(pid) for pid in parent.stdout.readline().split()]
+                assert len(pids) == 2
+            finally:
+                parent.kill()  # SIGKILL: no atexit, no finally; only PR_SET_PDEATHSIG can stop the servers
+        deadline = time.monotonic() + 30
+        while not all(_process_gone(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(_process_gone(pid) for pid in pids), f"left behind: {pids}"
