@@ -50,7 +50,9 @@ SELECT {_RUN_COLUMNS} FROM match_runs WHERE model = $1 AND subject_type = $2 AND
 ORDER BY inputs_version DESC LIMIT $4
 """
 # Serialises starts for one subject, so two clicks at once cannot both pick the next version.
-LOCK_SUBJECT = "SELECT pg_advisory_xact_lock(hashtext('match_run:' || $1::text || ':' || $2::text || ':' || $3::bigint))"
+LOCK_SUBJECT = """
+SELECT pg_advisory_xact_lock(hashtext('match_run:' || $1::text || ':' || $2::text || ':' || $3::bigint))
+"""
 INSERT_RUN = """
 INSERT INTO match_runs (model, subject_type, subject_id, inputs_version, inputs_digest, time_limit_s, seed, created_by)
 VALUES ($1, $2, $3,

@@ -179,10 +179,11 @@ WHERE t.id = $1 AND t.bids_close_at <= now() AND b.status = 'submitted'
   AND v.reviewer_id IN (SELECT account_id FROM tender_reviewers WHERE tender_id = t.id)
 ORDER BY b.id, v.reviewer_id
 """
+# Before the deadline the bids are not counted at all: a count would tell how many bids there are.
 SELECT_COMPLETENESS = """
 SELECT (SELECT count(*) FROM tender_reviewers WHERE tender_id = $1)::int AS reviewers,
-       (SELECT count(*) FROM bids b JOIN lots l ON l.id = b.lot_id
-        WHERE l.tender_id = $1 AND b.status = 'submitted')::int AS bids,
+       (SELECT count(*) FROM bids b JOIN lots l ON l.id = b.lot_id JOIN tenders t ON t.id = l.tender_id
+        WHERE l.tender_id = $1 AND b.status = 'submitted' AND t.bids_close_at <= now())::int AS bids,
        (SELECT count(*) FROM reviews v JOIN bids b ON b.id = v.bid_id JOIN lots l ON l.id = b.lot_id
         JOIN tender_reviewers r ON r.tender_id = l.tender_id AND r.account_id = v.reviewer_id
         WHERE l.tender_id = $1 AND b.status = 'submitted')::int AS reviews
@@ -201,8 +202,6 @@ SET scores = EXCLUDED.scores, quality_score = EXCLUDED.quality_score, necessary 
     feasible = EXCLUDED.feasible, comment = EXCLUDED.comment, submitted_at = now()
 RETURNING bid_id
 """
-# Tenders still marked open although their deadline has passed: the cron job opens their bids.
-SELECT_DUE_TENDERS = "SELECT id FROM tenders WHERE status = 'open' AND bids_close_at <= now() ORDER BY id LIMIT $1"
 
 
 def _tender(record: asyncpg.Record | None) -> ReviewTenderRow | None:
@@ -299,8 +298,3 @@ async def upsert_review(
         tender_id,
     )
     return found is not None
-
-
-async def due_tenders(conn: asyncpg.Connection, limit: int = 100) -> list[int]:
-    """Ids of tenders still open after their deadline."""
-    return [int(r["id"]) for r in await conn.fetch(SELECT_DUE_TENDERS, limit)]

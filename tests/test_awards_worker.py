@@ -85,7 +85,9 @@ async def two_lot_tender(conn: asyncpg.Connection) -> tuple[int, Identity, dict[
     for name, bid in bids.items():
         await fa.score(conn, bid, reviewer, 90 if name.startswith("strong") else 70)
     account = await factories.create_account(conn, "funder", funder_id=funder_id)
-    who = Identity(account_id=account, username="f", display_name="f", role="funder", locale="zh_CN", funder_id=funder_id)
+    who = Identity(
+        account_id=account, username="f", display_name="f", role="funder", locale="zh_CN", funder_id=funder_id
+    )
     return tender, who, bids
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from api.services import awards
+from api.services import awards, bids
 from api.settings import load_settings
 
 log = structlog.get_logger("linli.worker.tasks")
@@ -40,3 +40,13 @@ async def run_award(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
             own_manager.shutdown()
     log.info("award run", **outcome)
     return outcome
+
+
+async def open_due_bids(ctx: dict[str, Any]) -> dict[str, int]:
+    """Open the bids of every tender past its deadline (moves it to review; one audit row per tender)."""
+    async with ctx["pool"].acquire() as conn:
+        opened = await bids.open_due_bids(conn)
+    count = sum(1 for o in opened if o.opened)
+    if count:
+        log.info("opened bids of tenders past their deadline", tenders=count)
+    return {"opened": count}

@@ -1,6 +1,7 @@
 """JSON API controllers, registered by api.app (add new ones to API_HANDLERS)."""
 
 from api.routes.accounts import AccountController, AuthController
+from api.routes.awards import AwardController, NoticeController, ReviewController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
 from api.routes.needs import NeedController
@@ -22,4 +23,7 @@ API_HANDLERS: list[type] = [
     PaymentController,
     PerformanceController,
     DashboardController,
+    ReviewController,
+    AwardController,
+    NoticeController,
 ]

@@ -7,12 +7,14 @@ price × price weight) + quality (mean of the reviewers' quality scores × (100 
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import bids as bids_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.types import Id, Text
@@ -44,6 +46,7 @@ class BidScore(msgspec.Struct, frozen=True):
     """A bid's evaluated score, or why it is not valid."""
 
     bid_id: int
+    bid: uuid.UUID
     lot_id: int
     valid: bool
     invalid_reason: str | None
@@ -121,6 +124,7 @@ def bid_scores(tender: ReviewTenderRow, bids: list[ReviewBidRow], reviews: list[
         out.append(
             BidScore(
                 bid_id=bid.id,
+                bid=bid.public_id,
                 lot_id=bid.lot_id,
                 valid=why is None,
                 invalid_reason=why,
@@ -162,6 +166,10 @@ async def assign_reviewers(
         tender = await _funder_tender(conn, who, tender_id)
         if not tender.closed:
             raise Conflict("Reviewers are assigned after the bid deadline")
+        if tender.status == "open":
+            # Past the deadline but not yet opened by the cron job: open the bids now.
+            await bids_service.open_bids(conn, tender_id)
+            tender = await _funder_tender(conn, who, tender_id)
         if tender.status != "review":
             raise Conflict("The tender is not in review")
         if await reviews_sql.count_reviewer_accounts(conn, wanted) != len(wanted):
@@ -197,6 +205,8 @@ async def review_sheet(conn: asyncpg.Connection, who: Identity, tender_id: int) 
             raise NotFound("No such tender")
     else:
         tender = await _funder_tender(conn, who, tender_id)
+        if not tender.closed:
+            raise Conflict("Bids stay sealed until the deadline")
     state = await reviews_sql.completeness(conn, tender_id)
     bids = await reviews_sql.review_bids(conn, tender_id)
     complete = state.complete
@@ -234,7 +244,7 @@ def _check_scores(
 
 
 async def score_bid(
-    conn: asyncpg.Connection, who: Identity, tender_id: int, bid_id: int, command: ReviewScores
+    conn: asyncpg.Connection, who: Identity, tender_id: int, bid_public_id: uuid.UUID, command: ReviewScores
 ) -> ReviewRow:
     """An assigned reviewer scores (or re-scores) a bid until every score is in."""
     if who.role != "reviewer":
@@ -243,9 +253,10 @@ async def score_bid(
         tender = await reviews_sql.get_tender_for_reviewer(conn, tender_id, who.account_id)
         if tender is None:
             raise NotFound("No such tender")
-        bid = next((b for b in await reviews_sql.review_bids(conn, tender_id) if b.id == bid_id), None)
+        bid = next((b for b in await reviews_sql.review_bids(conn, tender_id) if b.public_id == bid_public_id), None)
         if bid is None:
             raise NotFound("No such bid")
+        bid_id = bid.id
         if tender.status != "review":
             raise Conflict("The tender is not in review")
         if (await reviews_sql.completeness(conn, tender_id)).complete:

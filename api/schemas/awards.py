@@ -1,0 +1,345 @@
+"""Response structs of the review, award-run and notice API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+
+from api.services.awards import RunView
+from api.services.notices import NoticeView
+from api.services.reviews import ReviewSheet
+from sql.match_runs import RunRow
+
+
+class CriterionOut(msgspec.Struct, frozen=True):
+    """A published evaluation criterion."""
+
+    name: str
+    weight: float
+
+
+class ReviewerOut(msgspec.Struct, frozen=True):
+    """A member of a tender's panel and how many bids they have scored."""
+
+    account_id: int
+    display_name: str
+    assigned_at: dt.datetime
+    scored: int
+
+
+class AssignedTenderOut(msgspec.Struct, frozen=True):
+    """A tender on a reviewer's list."""
+
+    id: int
+    title: str
+    status: str
+    bids_close_at: dt.datetime
+    bids: int
+    scored_by_me: int
+
+
+class ReviewBidOut(msgspec.Struct, frozen=True):
+    """An opened bid as the panel reads it (by its public id)."""
+
+    id: uuid.UUID
+    lot_id: int
+    lot_number: int
+    lot_title: str
+    lot_budget_fen: int
+    organisation_id: int
+    organisation_name: str
+    price_fen: int
+    hours: int
+    plan: str
+    team: str
+    conflict_of_interest: bool
+    conflict_detail: str
+    single_bidder: bool
+
+
+class ReviewOut(msgspec.Struct, frozen=True):
+    """One reviewer's scores for one bid."""
+
+    bid: uuid.UUID
+    reviewer_id: int
+    reviewer_name: str
+    scores: dict[str, float]
+    quality_score: float
+    necessary: bool | None
+    feasible: bool | None
+    comment: str
+    submitted_at: dt.datetime
+
+
+class BidScoreOut(msgspec.Struct, frozen=True):
+    """A bid's evaluated score once every review is in."""
+
+    bid: uuid.UUID
+    lot_id: int
+    valid: bool
+    invalid_reason: str | None
+    single_bidder: bool
+    price_score: float
+    quality_score: float
+    total: float
+    necessary_yes: int
+    feasible_yes: int
+    single_bidder_passes: bool | None
+
+
+class ReviewSheetOut(msgspec.Struct, frozen=True):
+    """A tender's review: others' scores appear only when every score is in."""
+
+    tender_id: int
+    title: str
+    status: str
+    price_weight_pct: int
+    criteria: list[CriterionOut]
+    reviewers: list[ReviewerOut]
+    bids: list[ReviewBidOut]
+    reviews: list[ReviewOut]
+    complete: bool
+    reviews_in: int
+    reviews_needed: int
+    scores: list[BidScoreOut]
+
+
+class RunOut(msgspec.Struct, frozen=True):
+    """An award run: its state, progress (best score and bound over time) and result."""
+
+    id: int
+    tender_id: int
+    inputs_version: int
+    status: str
+    time_limit_s: float
+    attempts: int
+    progress: list[dict[str, Any]]
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solver_status: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+class RunProgressOut(msgspec.Struct, frozen=True):
+    """What the run page polls while the run is going."""
+
+    id: int
+    status: str
+    progress: list[dict[str, Any]]
+    objective: float | None
+    bound: float | None
+    finished: bool
+
+
+class AwardOut(msgspec.Struct, frozen=True):
+    """An award of a lot with its reasons."""
+
+    id: int
+    lot_id: int
+    lot_number: int
+    bid: uuid.UUID
+    organisation_id: int
+    organisation_name: str
+    price_fen: int
+    score: float
+    reasons: dict[str, Any]
+    status: str
+
+
+class RunViewOut(msgspec.Struct, frozen=True):
+    """A run and the awards it wrote."""
+
+    run: RunOut
+    awards: list[AwardOut]
+
+
+class NoticeOut(msgspec.Struct, frozen=True):
+    """A published award notice (公示)."""
+
+    tender_id: int
+    title: str
+    funder_name: str
+    status: str
+    notice_starts_at: dt.datetime
+    notice_ends_at: dt.datetime
+    in_period: bool
+    lots: int
+    awarded_lots: int
+
+
+class NoticePageOut(msgspec.Struct, frozen=True):
+    """A page of notices."""
+
+    items: list[NoticeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PublicAwardOut(msgspec.Struct, frozen=True):
+    """What the public sees of an award: the organisation, the winning price and the score."""
+
+    lot_id: int
+    lot_number: int
+    lot_title: str
+    organisation_id: int
+    organisation_name: str
+    price_fen: int
+    score: float
+    status: str
+
+
+class ObjectionOut(msgspec.Struct, frozen=True):
+    """An objection, shown to its filer and the tender's funder."""
+
+    id: int
+    tender_id: int
+    lot_id: int | None
+    filed_at: dt.datetime
+    body: str
+    reply_due_at: dt.datetime
+    reply: str | None
+    outcome: str
+    replied_at: dt.datetime | None
+    overdue: bool
+
+
+class NoticeViewOut(msgspec.Struct, frozen=True):
+    """One notice with its awards and the objections the caller may read."""
+
+    notice: NoticeOut
+    awards: list[PublicAwardOut]
+    objections: list[ObjectionOut]
+    objections_total: int
+    can_object: bool
+
+
+def _conv(value: Any, cls: type[Any]) -> Any:
+    return msgspec.convert(value, cls, from_attributes=True)
+
+
+def sheet_out(sheet: ReviewSheet) -> ReviewSheetOut:
+    """The review sheet's public shape (bids by public id)."""
+    t = sheet.tender
+    return ReviewSheetOut(
+        tender_id=t.id,
+        title=t.title,
+        status=t.status,
+        price_weight_pct=t.price_weight_pct,
+        criteria=[_conv(c, CriterionOut) for c in sheet.criteria],
+        reviewers=[_conv(r, ReviewerOut) for r in sheet.reviewers],
+        bids=[
+            ReviewBidOut(
+                id=b.public_id,
+                lot_id=b.lot_id,
+                lot_number=b.lot_number,
+                lot_title=b.lot_title,
+                lot_budget_fen=b.lot_budget_fen,
+                organisation_id=b.organisation_id,
+                organisation_name=b.organisation_name,
+                price_fen=b.price_fen,
+                hours=b.hours,
+                plan=b.plan,
+                team=b.team,
+                conflict_of_interest=b.conflict_of_interest,
+                conflict_detail=b.conflict_detail,
+                single_bidder=b.bids_in_lot == 1,
+            )
+            for b in sheet.bids
+        ],
+        reviews=[review_out(r) for r in sheet.reviews],
+        complete=sheet.complete,
+        reviews_in=sheet.reviews_in,
+        reviews_needed=sheet.reviews_needed,
+        scores=[_conv(s, BidScoreOut) for s in sheet.scores],
+    )
+
+
+def review_out(r: Any) -> ReviewOut:
+    """One review by the bid's public id."""
+    return ReviewOut(
+        bid=r.bid_public_id,
+        reviewer_id=r.reviewer_id,
+        reviewer_name=r.reviewer_name,
+        scores=r.scores,
+        quality_score=r.quality_score,
+        necessary=r.necessary,
+        feasible=r.feasible,
+        comment=r.comment,
+        submitted_at=r.submitted_at,
+    )
+
+
+def run_out(run: RunRow) -> RunOut:
+    """A run's public shape."""
+    return RunOut(
+        id=run.id,
+        tender_id=run.subject_id,
+        inputs_version=run.inputs_version,
+        status=run.status,
+        time_limit_s=run.time_limit_s,
+        attempts=run.attempts,
+        progress=run.progress,
+        objective=run.objective,
+        bound=run.bound,
+        gap=run.gap,
+        solver_status=run.solver_status,
+        result=run.result,
+        error=run.error,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def run_view_out(view: RunView) -> RunViewOut:
+    """A run with its awards."""
+    return RunViewOut(
+        run=run_out(view.run),
+        awards=[
+            AwardOut(
+                id=a.id,
+                lot_id=a.lot_id,
+                lot_number=a.lot_number,
+                bid=a.bid_public_id,
+                organisation_id=a.organisation_id,
+                organisation_name=a.organisation_name,
+                price_fen=a.price_fen,
+                score=a.score,
+                reasons=a.reasons,
+                status=a.status,
+            )
+            for a in view.awards
+        ],
+    )
+
+
+def progress_out(run: RunRow) -> RunProgressOut:
+    """The live part of a run."""
+    return RunProgressOut(
+        id=run.id,
+        status=run.status,
+        progress=run.progress,
+        objective=run.objective,
+        bound=run.bound,
+        finished=run.status in ("succeeded", "failed"),
+    )
+
+
+def notice_view_out(view: NoticeView) -> NoticeViewOut:
+    """A notice's public shape."""
+    return NoticeViewOut(
+        notice=_conv(view.notice, NoticeOut),
+        awards=[_conv(a, PublicAwardOut) for a in view.awards],
+        objections=[_conv(x, ObjectionOut) for x in view.objections],
+        objections_total=view.objections_total,
+        can_object=view.can_object,
+    )
