@@ -36,6 +36,13 @@ TABU_SHARE = 0.3
 # LNS: first neighbourhood size (items freed) and CP-SAT work per round (deterministic seconds).
 LNS_START_ITEMS = 30.0
 SWAP_MAX_ITEMS = 400
+# Tabu search: how fast the penalty on excess load falls while feasible and rises while not.
+TABU_ALPHA_DOWN = 0.97
+TABU_ALPHA_UP = 1.05
+TABU_TENURE = (1 / 100, 1 / 20)
+# Tabu search: restart after this many steps (per item) without a new best, kicking this share of items.
+TABU_RESTART = 5
+TABU_KICK = 0.05
 LNS_DET_TIME = 0.1
 
 ReportFn = Callable[[int, int, str], None]
@@ -486,7 +493,7 @@ def tabu_search(
     finite = cost[np.isfinite(cost)]
     alpha = max(1.0, float(np.abs(finite).mean()) / max(1.0, float(w[w > 0].mean()) if np.any(w > 0) else 1.0))
     tabu = np.zeros((rows, n), dtype=np.int64)
-    tenure_lo, tenure_hi = max(3, n // 40), max(8, n // 10)
+    tenure_lo, tenure_hi = max(3, int(n * TABU_TENURE[0])), max(8, int(n * TABU_TENURE[1]))
     noise = rng.random((rows, n)) * 1e-6
     it = 0
     since_best = 0
@@ -561,14 +568,19 @@ def tabu_search(
         else:
             since_best += 1
         # Strategic oscillation: a feasible walk grows bolder, an infeasible one is pushed back.
-        alpha = alpha * 0.97 if feasible else alpha * 1.05
+        alpha = alpha * TABU_ALPHA_DOWN if feasible else alpha * TABU_ALPHA_UP
         alpha = min(max(alpha, 1e-3), 1e9)
-        if since_best > 20 * n and best_cost < np.inf:
-            # Restart from the best plan with a fresh tabu list when the walk has drifted too long.
+        if since_best > TABU_RESTART * n and best_cost < np.inf:
+            # The walk has drifted too long: restart from the best plan, kicked by a few random shifts so that
+            # it does not retrace the same cycle.
             a = best_a.copy()
+            kick = rng.choice(n, size=max(2, int(n * TABU_KICK)), replace=False)
+            for j in kick.tolist():
+                options = np.flatnonzero(np.isfinite(cost[:, j]))
+                a[j] = int(options[rng.integers(len(options))])
             load = np.zeros(rows)
             np.add.at(load, a, w[a, cols])
-            cur_cost = best_cost
+            cur_cost = float(cost[a, cols].sum())
             tabu[:] = 0
             since_best = 0
     return _choice_of(dg, best_a) if best_cost < np.inf else choice
