@@ -1,0 +1,236 @@
+"""Need pages (需求): the list with filters, the district map, one need, and the committee's forms."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import MultiDict
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from api.auth import Conn, User, Who, login_required, roles
+from api.services import directory, needs
+from api.services.errors import DomainError, NotFound
+from api.services.needs import MapData, NeedCommand, NeedFilters
+from web.forms import parse_form
+from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay
+
+NEED_LISTS = ("household_ids",)
+MAP_WIDTH = 800
+MAP_HEIGHT = 560
+MAP_PAD = 24
+Optional = Annotated[str | None, QueryParameter(max_length=20, pattern=r"^[0-9]*$")]
+CategoryQuery = Annotated[str | None, QueryParameter(pattern=r"^([a-z0-9_]{2,40})?$")]
+StatusQuery = Annotated[str | None, QueryParameter(pattern=r"^(open|in_tender|funded|closed)?$")]
+
+
+def _id(value: str | None) -> int | None:
+    """An optional id from a filter box (empty means no filter)."""
+    return int(value) if value and value.isdigit() and 0 < int(value) < 2**62 else None
+
+
+def _filters(subdistrict_id: str | None, committee_id: str | None, category: str | None, status: str | None) -> NeedFilters:
+    return NeedFilters(_id(subdistrict_id), _id(committee_id), category or None, status or None)
+
+
+class MapPoint:
+    """A point placed on the SVG map."""
+
+    def __init__(self, x: float, y: float, label: str, href: str, kind: str) -> None:
+        self.x = round(x, 1)
+        self.y = round(y, 1)
+        self.label = label
+        self.href = href
+        self.kind = kind
+
+
+def project(data: MapData) -> tuple[list[MapPoint], list[MapPoint]]:
+    """Committees and needs placed on the map: longitude scaled by the cosine of the latitude, north up."""
+    if data.bounds is None:
+        return [], []
+    b = data.bounds
+    kx = math.cos(math.radians((b.min_lat + b.max_lat) / 2))
+    span_x = max((b.max_lon - b.min_lon) * kx, 1e-3)
+    span_y = max(b.max_lat - b.min_lat, 1e-3)
+    scale = min((MAP_WIDTH - 2 * MAP_PAD) / span_x, (MAP_HEIGHT - 2 * MAP_PAD) / span_y)
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        x = MAP_PAD + (lon - b.min_lon) * kx * scale
+        y = MAP_HEIGHT - MAP_PAD - (lat - b.min_lat) * scale
+        return min(max(x, 2.0), MAP_WIDTH - 2.0), min(max(y, 2.0), MAP_HEIGHT - 2.0)
+
+    committees = [
+        MapPoint(*xy(c.lat, c.lon), label=c.name, href=f"/needs?committee_id={c.id}", kind="committee")
+        for c in data.committees
+    ]
+    points = [
+        MapPoint(*xy(n.lat, n.lon), label=f"{n.title} · {n.committee_name}", href=f"/needs/{n.id}", kind=n.urgency)
+        for n in data.needs
+    ]
+    return committees, points
+
+
+async def _form_context(conn: Conn, user: User, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "who": user,
+        "values": values,
+        "errors": errors,
+        "catalogue": (await directory.organisation_choices(conn)).categories,
+        "households": await needs.household_choices(conn, user),
+    }
+
+
+def _command(form: MultiDict[str]) -> tuple[NeedCommand | None, dict[str, str]]:
+    return parse_form(NeedCommand, form)
+
+
+class NeedPages(Controller):
+    """需求: browse, map, post and edit."""
+
+    include_in_schema = False
+
+    @get("/needs", name="needs", guards=[login_required])
+    async def list_needs(
+        self,
+        conn: Conn,
+        who: Who,
+        subdistrict_id: Optional = None,
+        committee_id: Optional = None,
+        category: CategoryQuery = None,
+        status: StatusQuery = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+    ) -> Template:
+        """Needs by sub-district, committee, category and status."""
+        filters = _filters(subdistrict_id, committee_id, category, status)
+        result = await needs.list_needs(conn, who, filters, limit=PAGE_SIZE, offset=offset_of(page))
+        choices = await directory.organisation_choices(conn)
+        query = {"subdistrict_id": subdistrict_id, "committee_id": committee_id, "category": category, "status": status}
+        return Template(
+            template_name="needs/list.html",
+            context={
+                "who": who,
+                "page": result,
+                "filters": filters,
+                "subdistricts": choices.subdistricts,
+                "catalogue": choices.categories,
+                "pager": Pager("/needs", query, page, result.total),
+                "query": {k: v for k, v in query.items() if v},
+            },
+        )
+
+    @get("/needs/map", name="needs_map", guards=[login_required])
+    async def map(
+        self,
+        conn: Conn,
+        who: Who,
+        subdistrict_id: Optional = None,
+        committee_id: Optional = None,
+        category: CategoryQuery = None,
+        status: StatusQuery = None,
+    ) -> Template:
+        """The district map: committees and the needs that match the filters, each a link."""
+        filters = _filters(subdistrict_id, committee_id, category, status)
+        data = await needs.map_data(conn, who, filters)
+        committees, points = project(data)
+        choices = await directory.organisation_choices(conn)
+        return Template(
+            template_name="needs/map.html",
+            context={
+                "who": who,
+                "filters": filters,
+                "subdistricts": choices.subdistricts,
+                "catalogue": choices.categories,
+                "committees": committees,
+                "points": points,
+                "truncated": data.truncated,
+                "width": MAP_WIDTH,
+                "height": MAP_HEIGHT,
+            },
+        )
+
+    @get("/needs/new", name="need_new", guards=[roles("committee")])
+    async def new_form(self, conn: Conn, user: User) -> Template:
+        """The form for a committee's new need."""
+        values: dict[str, Any] = {"urgency": "normal", "household_ids": []}
+        return Template(template_name="needs/form.html", context=await _form_context(conn, user, values, {}))
+
+    @post("/needs/new", name="need_new_submit", guards=[roles("committee")])
+    async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
+        """Post the need and show it."""
+        form = multi(data)
+        command, errors = _command(form)
+        status = 422
+        if command is not None:
+            try:
+                view = await needs.post_need(conn, user, command)
+            except DomainError as exc:
+                if not exc.fields:
+                    raise
+                errors, status = exc.fields, exc.status
+            else:
+                return Redirect(path=f"/needs/{view.need.id}?saved=1")
+        context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors)
+        return Template(template_name="needs/form.html", context=context, status_code=status)
+
+    @get("/needs/{need_id:int}", name="need", guards=[login_required])
+    async def detail(
+        self,
+        conn: Conn,
+        who: Who,
+        need_id: FromPath[int],
+        saved: Annotated[str | None, QueryParameter(pattern=r"^1$")] = None,
+    ) -> Template:
+        """One need; its households (masked) for its own committee only."""
+        view = await needs.get_need(conn, who, need_id)
+        return Template(template_name="needs/detail.html", context={"who": who, "view": view, "saved": bool(saved)})
+
+    @get("/needs/{need_id:int}/edit", name="need_edit", guards=[roles("committee")])
+    async def edit_form(self, conn: Conn, user: User, need_id: FromPath[int]) -> Template:
+        """The committee's form for its own open need."""
+        view = await needs.get_need(conn, user, need_id)
+        if not view.own:
+            # Another committee's need answers as a missing one, as in needs.update_need.
+            raise NotFound("No such need")
+        n = view.need
+        values: dict[str, Any] = {
+            "catalogue_code": n.catalogue_code,
+            "title": n.title,
+            "description": n.description,
+            "beneficiaries": n.beneficiaries,
+            "starts_on": n.starts_on.isoformat(),
+            "ends_on": n.ends_on.isoformat(),
+            "schedule": n.schedule or "",
+            "urgency": n.urgency,
+            "lat": n.lat,
+            "lon": n.lon,
+            "household_ids": await needs.own_household_ids(conn, user, need_id),
+        }
+        context = await _form_context(conn, user, values, {})
+        return Template(template_name="needs/form.html", context={**context, "need": n})
+
+    @post("/needs/{need_id:int}/edit", name="need_edit_submit", guards=[roles("committee")])
+    async def edit_submit(self, conn: Conn, user: User, need_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Save the committee's changes to its own need."""
+        form = multi(data)
+        command, errors = _command(form)
+        status = 422
+        if command is not None:
+            try:
+                await needs.update_need(conn, user, need_id, command)
+            except DomainError as exc:
+                if not exc.fields:
+                    raise
+                errors, status = exc.fields, exc.status
+            else:
+                return Redirect(path=f"/needs/{need_id}?saved=1")
+        view = await needs.get_need(conn, user, need_id)
+        context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors)
+        return Template(template_name="needs/form.html", context={**context, "need": view.need}, status_code=status)
+
+    @post("/needs/{need_id:int}/close", name="need_close", guards=[roles("committee")])
+    async def close(self, conn: Conn, user: User, need_id: FromPath[int]) -> Redirect:
+        """Close the committee's own open need."""
+        await needs.close_need(conn, user, need_id)
+        return Redirect(path=f"/needs/{need_id}?saved=1")
