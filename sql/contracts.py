@@ -28,6 +28,19 @@ class AwardForContract(msgspec.Struct, frozen=True):
     has_contract: bool
 
 
+class ReadyAward(msgspec.Struct, frozen=True):
+    """An award of the funder's whose notice is over, with no objection open and no contract yet."""
+
+    award_id: int
+    tender_id: int
+    tender_title: str
+    lot_title: str
+    organisation_name: str
+    price_fen: int
+    contract_months: int
+    notice_ends_at: dt.datetime
+
+
 class MilestoneRow(msgspec.Struct, frozen=True):
     """One stage of a contract and the instalment paid when the funder accepts it."""
 
@@ -112,6 +125,20 @@ JOIN lots l ON l.id = a.lot_id
 JOIN tenders t ON t.id = l.tender_id
 JOIN funder_rules r ON r.funder_id = t.funder_id
 WHERE a.id = $1 AND t.funder_id = $2
+"""
+SELECT_READY_AWARDS = """
+SELECT a.id AS award_id, t.id AS tender_id, t.title AS tender_title, l.title AS lot_title,
+       o.name AS organisation_name, a.price_fen, l.contract_months, t.notice_ends_at
+FROM awards a
+JOIN lots l ON l.id = a.lot_id
+JOIN tenders t ON t.id = l.tender_id
+JOIN organisations o ON o.id = a.organisation_id
+WHERE t.funder_id = $1 AND a.status IN ('published', 'final') AND t.notice_ends_at <= now()
+  AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.award_id = a.id)
+  AND NOT EXISTS (SELECT 1 FROM objections ob WHERE ob.tender_id = t.id AND (ob.lot_id IS NULL OR ob.lot_id = l.id)
+                  AND ob.outcome IN ('pending', 'upheld'))
+ORDER BY t.notice_ends_at, a.id
+LIMIT 100
 """
 INSERT_CONTRACT = """
 INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, starts_on, ends_on)
@@ -265,6 +292,11 @@ async def get_award_for_contract(conn: asyncpg.Connection, award_id: int, funder
     """The award if this funder owns its tender, with its notice and objection state."""
     record = await conn.fetchrow(SELECT_AWARD_FOR_CONTRACT, award_id, funder_id)
     return None if record is None else msgspec.convert(record, AwardForContract)
+
+
+async def list_ready_awards(conn: asyncpg.Connection, funder_id: int) -> list[ReadyAward]:
+    """The funder's awards that may become contracts now."""
+    return [msgspec.convert(r, ReadyAward) for r in await conn.fetch(SELECT_READY_AWARDS, funder_id)]
 
 
 async def insert_contract(

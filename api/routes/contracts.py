@@ -15,7 +15,7 @@ from api.services import contracts, exports, orgs
 from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport
 from api.services.types import today
 
-FormatParam = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(query="format")]
+FormatParam = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(name="format")]
 PARTIES = roles("funder", "organisation", "admin")
 
 

@@ -186,6 +186,22 @@ async def list_contracts(
     return ContractPage(items=rows, total=total, limit=limit, offset=offset)
 
 
+async def ready_awards(conn: asyncpg.Connection, who: Identity) -> list[contracts_sql.ReadyAward]:
+    """The funder's awards whose notice is over and that have no contract yet (none for other roles)."""
+    if who.role != "funder" or who.funder_id is None:
+        return []
+    return await contracts_sql.list_ready_awards(conn, who.funder_id)
+
+
+async def ready_award(conn: asyncpg.Connection, who: Identity, award_id: int) -> contracts_sql.ReadyAward:
+    """One award the funder may turn into a contract now."""
+    funder_id = _funder(who)
+    for award in await contracts_sql.list_ready_awards(conn, funder_id):
+        if award.award_id == award_id:
+            return award
+    raise NotFound("No award ready for a contract")
+
+
 async def list_payments(conn: asyncpg.Connection, who: Identity, *, limit: int) -> list[contracts_sql.PaymentRow]:
     """Instalments paid on the caller's contracts, newest first."""
     funder_id, organisation_id = _tenant(who)
@@ -302,6 +318,21 @@ async def grade(conn: asyncpg.Connection, who: Identity, contract_id: int, form:
             detail={"grade": form.grade, "organisation_id": result.contract.organisation_id},
         )
         return result
+
+
+class Performance(msgspec.Struct, frozen=True):
+    """An organisation's performance record as its public profile shows it."""
+
+    grades: list[contracts_sql.GradeRow]
+    barred_until: dt.date | None
+
+
+async def performance(conn: asyncpg.Connection, organisation_id: int) -> Performance:
+    """Grades and any bar from an 'unqualified' grade (public, like the profile it appears on)."""
+    return Performance(
+        grades=await contracts_sql.list_grades(conn, organisation_id),
+        barred_until=await contracts_sql.barred_until(conn, organisation_id, today()),
+    )
 
 
 async def organisation_grades(conn: asyncpg.Connection, organisation_id: int) -> list[contracts_sql.GradeRow]:
