@@ -9,7 +9,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from api.auth import Conn, User, Who, roles
-from api.services import areas, directory, orgs
+from api.services import areas, contracts, directory, orgs
 from api.services.errors import DomainError
 from api.services.orgs import OrgProfileUpdate
 from web.forms import parse_form
@@ -63,7 +63,13 @@ class OrganisationPages(Controller):
         org = await orgs.get_org(conn, who, org_id)
         return Template(
             template_name="organisations/profile.html",
-            context={"who": who, "org": org, "catalogue": await areas.catalogue(conn), "saved": bool(saved)},
+            context={
+                "who": who,
+                "org": org,
+                "catalogue": await areas.catalogue(conn),
+                "saved": bool(saved),
+                "performance": await contracts.performance(conn, org.id),
+            },
         )
 
     @get("/organisations/{org_id:int}/edit", name="organisation_edit", guards=[roles("organisation")])
