@@ -171,11 +171,6 @@ class _Up:
         applied = await migrate(database_url)
         done = ", ".join(applied) if applied else "schema up to date"
         _say(f"migrations: {done} ({time.monotonic() - started:.1f} s)")
-        if not await is_seeded(database_url):
-            _say("seeding the demo district (first start)…")
-            started = time.monotonic()
-            await seed_demo(database_url, seed=1, scale=1.0)
-            _say(f"demo district seeded in {time.monotonic() - started:.1f} s")
         env = {
             **os.environ,
             "LINLI_DATABASE_URL": database_url,
@@ -183,8 +178,15 @@ class _Up:
             "LINLI_STATE_DIR": str(settings.state_dir),
             "PYTHONUNBUFFERED": "1",
         }
+        # The children take seconds to import; started now, they do so while the demo data is seeded.
+        # Nobody is told the URL before seeding is done and /api/ready answers.
         self.children.append(_Child("web app", "serve", env))
         self.children.append(_Child("worker", "worker", env))
+        if not await is_seeded(database_url):
+            _say("seeding the demo district (first start)…")
+            started = time.monotonic()
+            await seed_demo(database_url, seed=1, scale=1.0)
+            _say(f"demo district seeded in {time.monotonic() - started:.1f} s")
         if not await self._wait_ready(host, settings.port):
             return 1
         self.starting = False
