@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -43,6 +44,7 @@ CONTINUITY_BONUS = 20
 TRAVEL_PER_KM = 5
 INITIAL_NEIGHBOURHOOD = 600  # pairs; CP-SAT closes ~300-variable neighbourhoods in ~0.1 s
 CELL_KM = 6.0  # grid cell for eligibility blocks
+QUICK_ROUND_S = 0.15
 LP_NEIGHBOURHOOD = 20_000  # pairs in an LP-rounding region: HiGHS solves it in ~0.5 s
 ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-SAT cannot close is too big
 EXCLUSION_RULES = ("distance", "skills", "availability", "max_minutes", "not-worthwhile")
@@ -341,18 +343,18 @@ class RosterData:
                 if a == b:
                     continue
                 c = cands[a:b]
-                v = row_v[rows]
-                ok = (w_s[row_w[rows]][:, None] <= self.start[c][None, :]) & (
-                    self.end[c][None, :] <= w_e[row_w[rows]][:, None]
+                # Time densely (the most selective rule), then the rest on the survivors only.
+                ii, jj = np.nonzero(
+                    (w_s[row_w[rows]][:, None] <= self.start[c][None, :])
+                    & (self.end[c][None, :] <= w_e[row_w[rows]][:, None])
                 )
-                ok &= self.minutes[c][None, :] <= self.max_min[v][:, None]
-                for word in range(self.have.shape[1]):
-                    ok &= (self.need[c, word][None, :] & ~self.have[v, word][:, None]) == 0
-                diff = self.v_xyz[v][:, None, :] - self.s_xyz[c][None, :, :]
-                ok &= np.einsum("ijk,ijk->ij", diff, diff) <= ((self.max_km[v] + 1e-6) ** 2)[:, None]
-                ii, jj = np.nonzero(ok)
-                out_v.append(v[ii])
-                out_s.append(c[jj])
+                v, sj = row_v[rows][ii], c[jj]
+                ok = self.minutes[sj] <= self.max_min[v]
+                ok &= np.all((self.need[sj] & ~self.have[v]) == 0, axis=1)
+                diff = self.v_xyz[v] - self.s_xyz[sj]
+                ok &= np.einsum("ij,ij->i", diff, diff) <= (self.max_km[v] + 1e-6) ** 2
+                out_v.append(v[ok])
+                out_s.append(sj[ok])
         if not out_v:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         # Two windows of one volunteer may both hold a shift: keep each pair once.
@@ -642,9 +644,15 @@ class Neighbourhoods:
         near_s = self._nearest(d.s_xyz, centre, int(self.target / per_shift / 2))
         return np.nonzero(near_v[d.pv] | near_s[d.ps])[0]
 
-    def feedback(self, closed: bool) -> None:
-        """Grow the neighbourhood when CP-SAT proves it optimal, shrink it when time runs out first."""
-        self.target = int(min(60000, self.target * 1.1)) if closed else int(max(200, self.target * 0.7))
+    def feedback(self, closed: bool, seconds: float) -> None:
+        """Grow the neighbourhood when CP-SAT proves it optimal quickly, shrink it when it is slow or times out.
+
+        Many quick rounds beat a few long ones, so the aim is neighbourhoods CP-SAT closes in ~0.15 s.
+        """
+        if closed and seconds < QUICK_ROUND_S:
+            self.target = int(min(60000, self.target * 1.15))
+        elif not closed or seconds > 2 * QUICK_ROUND_S:
+            self.target = int(max(200, self.target * 0.8))
 
 
 # --------------------------------------------------------------------------------------------- explanations
@@ -950,7 +958,8 @@ class _Solver:
         while self.best_value < self.bound and data.np_ > 0:
             if deadline.remaining() - self.reserve() < 0.15:
                 break
-            use_lp = lp_pays or rounds % 10 == 9
+            # Small problems were rounded from the whole LP already; a region would be all of it again.
+            use_lp = data.np_ > LP_NEIGHBOURHOOD and (lp_pays or rounds % 10 == 9)
             rounds += 1
             if use_lp:
                 lp_rounds += 1
@@ -990,10 +999,11 @@ class _Solver:
         if model.n == 0 or limit <= 0.05:
             return
         before = int(data.value[chosen][self.best[chosen]].sum())
+        t0 = time.perf_counter()
         outcome = run_cpsat(
             model, self.best[chosen], time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
         )
-        hood.feedback(outcome.optimal)
+        hood.feedback(outcome.optimal, time.perf_counter() - t0)
         if outcome.x is None or outcome.value is None:
             return
         if outcome.value > before:

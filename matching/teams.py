@@ -20,7 +20,15 @@ from matching.common import (
     haversine_km,
     relative_gap,
 )
-from matching.people_core import BoolArray, SparseModel, lp_relaxation, near_pairs, run_cpsat, unit_xyz
+from matching.people_core import (
+    BoolArray,
+    SparseModel,
+    haversine_np,
+    lp_relaxation,
+    near_pairs,
+    run_cpsat,
+    unit_xyz,
+)
 
 Id = int | str
 LatLon = tuple[float, float]
@@ -28,6 +36,7 @@ TEAM_VALUE = 10_000
 KEPT_BONUS = 500
 INITIAL_NEIGHBOURHOOD = 60  # households; CP-SAT closes these in a fraction of a second
 ROUND_LIMIT_S = 0.5
+USE_HINT = True
 
 
 class Carer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -229,10 +238,9 @@ class TeamsData:
         self.h_mask = [sum(1 << slot_ids[t] for t in set(h.slots)) for h in households]
         self.trained = [bool(c.trained) for c in carers]
         self.cap = [max(0, c.max_teams) for c in carers]
-        self.c_xyz = unit_xyz(
-            np.array([c.home[0] for c in carers], dtype=np.float64).reshape(-1),
-            np.array([c.home[1] for c in carers], dtype=np.float64).reshape(-1),
-        )
+        self.c_lat = np.array([c.home[0] for c in carers], dtype=np.float64).reshape(-1)
+        self.c_lon = np.array([c.home[1] for c in carers], dtype=np.float64).reshape(-1)
+        self.c_xyz = unit_xyz(self.c_lat, self.c_lon)
         self.h_xyz = unit_xyz(
             np.array([h.home[0] for h in households], dtype=np.float64).reshape(-1),
             np.array([h.home[1] for h in households], dtype=np.float64).reshape(-1),
@@ -257,6 +265,8 @@ class TeamsData:
             cost = distance_penalty(km) - (KEPT_BONUS if c in previous.get(h, ()) else 0)
             self.cands[h].append((c, cost, km))
         self.np_ = sum(len(c) for c in self.cands)
+        # Whether a household could have any team at all, capacity aside (fixed for the whole solve).
+        self.possible = [self.best_team(h, None) is not None for h in range(self.nh)]
 
     def best_team(
         self, h: int, load: list[int] | None, forced: tuple[int, ...] = ()
@@ -413,8 +423,10 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
     rows: list[tuple[list[int], list[int], float, float]] = []
     carer_vars: dict[int, list[int]] = defaultdict(list)
     for h in free:
+        if not data.possible[h]:
+            continue
         cands = [(c, cost) for c, cost, _ in data.cands[h] if load[c] < data.cap[c]]
-        if data.best_team(h, load) is None:
+        if len(cands) < data.size:
             continue
         y = len(names)
         names.append(("y", h, -1))
@@ -540,12 +552,11 @@ def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHou
 def _nobody(data: TeamsData, h: int) -> UncoveredHousehold:
     problem = data.problem
     house = problem.households[h]
-    near = 0
-    shares = 0
-    for c in problem.carers:
-        if haversine_km(c.home, house.home) <= house.max_km:
-            near += 1
-            shares += bool(set(c.slots) & set(house.slots))
+    # Counts for the explanation only, so the vectorised distance is precise enough.
+    km = haversine_np(data.c_lat, data.c_lon, np.full(data.nc, house.home[0]), np.full(data.nc, house.home[1]))
+    close = np.flatnonzero(km <= house.max_km).tolist()
+    near = len(close)
+    shares = sum(bool(data.c_mask[c] & data.h_mask[h]) for c in close)
     excluded = {"distance": data.nc - near, "no shared slot": near - shares}
     trained = sum(data.trained[c] for c, _, _ in data.cands[h])
     if data.min_trained > data.size:
@@ -618,6 +629,7 @@ class _Solver:
         self.source: BoundSource = "trivial"
         self.best: Plan = {}
         self.best_value = 0
+        self.by_carer: list[list[int]] | None = None
 
     def offer(self, plan: Plan, phase: str) -> None:
         """Take a plan if it is better than the best so far."""
@@ -648,7 +660,7 @@ class _Solver:
         if deadline.remaining() > self.reserve() + 0.5:
             # First, so the neighbourhood rounds know when to stop; capped so it cannot starve them.
             model, _ = full_model(data)
-            budget = min(0.25 * deadline.remaining(), deadline.remaining() - self.reserve() - 0.2)
+            budget = min(0.15 * deadline.remaining(), deadline.remaining() - self.reserve() - 0.2)
             lp, _ = lp_relaxation(model, time_limit_s=budget, seed=self.seed)
             self.tighten(lp, "lp-relaxation")
         bound_s = deadline.elapsed() - t_bound
@@ -693,6 +705,26 @@ class _Solver:
             previous_kept=sum(t.kept for t in teams),
         )
 
+    def competitors(self, start: int, k: int) -> list[int]:
+        """Up to k households reached from `start` through shared eligible carers (breadth first)."""
+        data = self.data
+        if self.by_carer is None:
+            self.by_carer = [[] for _ in range(data.nc)]
+            for h in range(data.nh):
+                for c, _, _ in data.cands[h]:
+                    self.by_carer[c].append(h)
+        seen = {start}
+        queue = [start]
+        for h in queue:
+            for c, _, _ in data.cands[h]:
+                for other in self.by_carer[c]:
+                    if other not in seen and len(seen) < k:
+                        seen.add(other)
+                        queue.append(other)
+            if len(seen) >= k:
+                break
+        return sorted(seen)
+
     def improve(self) -> None:
         """Large-neighbourhood rounds: the households nearest a random point re-formed with CP-SAT, the rest fixed."""
         data, deadline = self.data, self.deadline
@@ -705,13 +737,16 @@ class _Solver:
             limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
             if limit <= 0.05:
                 break
-            uncovered = [h for h in range(data.nh) if h not in self.best and data.cands[h]]
-            # Half the rounds centre on a household left out, where a better plan most likely starts.
-            pool = uncovered if uncovered and rounds % 2 == 0 else list(range(data.nh))
-            centre = data.h_xyz[pool[int(rng.integers(0, len(pool)))]]
-            dist = np.sum((data.h_xyz - centre) ** 2, axis=1)
+            uncovered = [h for h in range(data.nh) if h not in self.best and data.possible[h]]
             k = min(data.nh, target)
-            free = sorted(np.argpartition(dist, k - 1)[:k].tolist() if k < data.nh else range(data.nh))
+            if uncovered and rounds % 2 == 0:
+                # Half the rounds start from a household left out and take the households competing with it
+                # for the same carers, then theirs: where a better plan most likely hides.
+                free = self.competitors(uncovered[int(rng.integers(0, len(uncovered)))], k)
+            else:
+                centre = data.h_xyz[int(rng.integers(0, data.nh))]
+                dist = np.sum((data.h_xyz - centre) ** 2, axis=1)
+                free = sorted(np.argpartition(dist, k - 1)[:k].tolist() if k < data.nh else range(data.nh))
             model, names = sub_model(data, self.best, free)
             whole = len(free) == data.nh
             if model.n == 0:
@@ -724,7 +759,9 @@ class _Solver:
             limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
             if limit <= 0.05:
                 break
-            outcome = run_cpsat(model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1)
+            outcome = run_cpsat(
+                model, hint if USE_HINT else None, time_limit_s=limit, seed=self.seed + rounds, workers=1
+            )
             rounds += 1
             target = int(min(data.nh, target * 1.1)) if outcome.optimal else int(max(10, target * 0.7))
             if outcome.x is None or outcome.value is None:
