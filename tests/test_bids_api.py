@@ -26,11 +26,18 @@ async def _tender(client, conn, **overrides):
 
 
 def bid(lot_id: int, price_fen: int = 15_000_000, **kw):
-    return {"lot_id": lot_id, "price_fen": price_fen, "hours": 1200, "plan": "每周五天助餐，配送上门", "team": "社工3名", **kw}
+    return {
+        "lot_id": lot_id,
+        "price_fen": price_fen,
+        "hours": 1200,
+        "plan": "每周五天助餐，配送上门",
+        "team": "社工3名",
+        **kw,
+    }
 
 
 async def test_bid_gets_a_receipt_that_changes_on_revision_and_can_be_withdrawn(client, conn):
-    d, _, tender = await _tender(client, conn)
+    _, _, tender = await _tender(client, conn)
     lot_id = tender["lots"][0]["id"]
     org = await _headers(client, conn, await create_account(conn, "organisation"))
     response = await client.post("/api/bids", json=bid(lot_id), headers=org)
@@ -163,8 +170,8 @@ async def _unqualified_contract(conn, org_id: int, funder_id: int) -> None:
     )
     await conn.execute(
         "INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, signed_at, starts_on,"
-        " ends_on, status, grade, graded_at) VALUES ($1, $2, $3, 90000, current_date - 300, now() - interval '300 days',"
-        " current_date - 300, current_date - 30, 'completed', 'unqualified', now() - interval '30 days')",
+        " ends_on, status, grade, graded_at) VALUES ($1, $2, $3, 90000, current_date - 300,"
+        " now() - interval '300 days', current_date - 300, current_date - 30, 'completed', 'unqualified', now() - interval '30 days')",
         award,
         funder_id,
         org_id,

@@ -48,7 +48,9 @@ async def test_committee_posts_a_need_at_its_own_point_and_edits_it(client, conn
     assert response.json()["need"]["status"] == "closed"
     response = await client.put(f"/api/needs/{need['id']}", json=changed, headers=headers)
     assert response.status_code == 409
-    actions = await conn.fetch("SELECT action FROM audit_log WHERE object_type = 'need' AND object_id = $1", str(need["id"]))
+    actions = await conn.fetch(
+        "SELECT action FROM audit_log WHERE object_type = 'need' AND object_id = $1", str(need["id"])
+    )
     assert [r["action"] for r in actions] == ["need.post", "need.update", "need.close"]
 
 
@@ -87,7 +89,9 @@ async def test_households_only_from_own_committee_and_only_masked_to_it(client, 
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "household_ids"
     assert await conn.fetchval("SELECT count(*) FROM need_households") == 0
 
-    response = await client.post("/api/needs", json=need_body(d.personal_item_code, household_ids=[own]), headers=headers)
+    response = await client.post(
+        "/api/needs", json=need_body(d.personal_item_code, household_ids=[own]), headers=headers
+    )
     assert response.status_code == 201
     need_id = response.json()["need"]["id"]
     assert response.json()["households"] == [{"id": own, "masked_address": "控江路1018弄**号", "members": 1}]

@@ -33,9 +33,12 @@ async def test_funder_opens_a_tender_and_its_needs_move_into_it(client, conn):
     assert {r["status"] for r in await conn.fetch("SELECT status FROM needs WHERE id = ANY($1)", [a, b])} == {
         "in_tender"
     }
-    assert await conn.fetchval(
-        "SELECT count(*) FROM audit_log WHERE action = 'tender.open' AND object_id = $1", str(tender["id"])
-    ) == 1
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'tender.open' AND object_id = $1", str(tender["id"])
+        )
+        == 1
+    )
     mine = (await client.get("/api/tenders", params={"mine": "true"}, headers=headers)).json()
     assert [t["id"] for t in mine["items"]] == [tender["id"]]
     # A need already in a tender cannot go into another.

@@ -31,7 +31,9 @@ def _id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and 0 < int(value) < 2**62 else None
 
 
-def _filters(subdistrict_id: str | None, committee_id: str | None, category: str | None, status: str | None) -> NeedFilters:
+def _filters(
+    subdistrict_id: str | None, committee_id: str | None, category: str | None, status: str | None
+) -> NeedFilters:
     return NeedFilters(_id(subdistrict_id), _id(committee_id), category or None, status or None)
 
 
