@@ -30,6 +30,8 @@ NONE = -1
 # GAP: there one model beats LNS rounds, whose neighbourhoods would be half the problem anyway); larger ones by LNS.
 FULL_MODEL_MAX_OPTIONS = 600
 FULL_MODEL_MAX_GROUPS = 5
+# Tabu steps per item before the single CP-SAT model of a small GAP-shaped problem.
+SMALL_TABU_STEPS = 20
 
 # Share of the improvement time given to tabu search on GAP-shaped cores before the LNS rounds.
 TABU_SHARE = 0.3
@@ -44,6 +46,7 @@ TABU_TENURE = (1 / 100, 1 / 20)
 TABU_RESTART = 5
 TABU_KICK = 0.05
 LNS_DET_TIME = 0.1
+LNS_WALL_CAP = 5.0  # a safety net: the deterministic-time cap normally ends a round first
 
 ReportFn = Callable[[int, int, str], None]
 
@@ -800,6 +803,12 @@ def solve_core(
     if st.value >= st.bound:
         cp_status = "optimal"
     elif core.n_opts <= FULL_MODEL_MAX_OPTIONS or core.n_groups <= FULL_MODEL_MAX_GROUPS or st.choice is None:
+        dg = dense_gap(core) if st.choice is not None else None
+        if dg is not None and st.choice is not None:
+            # A short tabu run first: a near-optimal hint lets reduced-cost fixing shrink the model, and the
+            # proof comes 2-5x sooner (measured on gap1-12). Capped by steps, so the result stays reproducible.
+            t_end = time.perf_counter() + left() * 0.2
+            st.offer(tabu_search(dg, st.choice, t_end, seed, st, max_iters=SMALL_TABU_STEPS * core.n_items), "tabu")
         cp_status = _full(core, st, lp, left(), seed)
     else:
         dg = dense_gap(core)
@@ -938,7 +947,7 @@ def _lns(core: Core, st: _State, lp: LpInfo | None, end: float, seed: int, max_r
         remaining = end - time.perf_counter()
         if remaining < 0.02:
             break
-        solver = _solver(min(remaining, 5.0), seed + rounds, workers=1, det_time=det_time)
+        solver = _solver(min(remaining, LNS_WALL_CAP), seed + rounds, workers=1, det_time=det_time)
         status = solver.solve(model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             got = _read(solver, xs, cand, items, core)
