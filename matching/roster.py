@@ -34,6 +34,7 @@ from matching.people_core import (
     lp_relaxation,
     near_pairs,
     run_cpsat,
+    subgradient_bound,
     unit_xyz,
 )
 
@@ -907,6 +908,12 @@ class _Solver:
                 rounded.fill(np.lexsort((-data.value, -np.round(x_lp, 6))))
                 self.offer(rounded.x, "lp-rounding")
                 self.x_lp = x_lp
+        if not small and deadline.remaining() > self.reserve() + 20:
+            # HiGHS cannot finish this LP in time; Lagrangian multipliers still prove a bound near it.
+            budget = 0.1 * deadline.seconds
+            model = data.full_model()
+            bound = subgradient_bound(model, incumbent=self.best_value, deadline=deadline, seconds=budget)
+            self.tighten(bound, "lp-relaxation")
         bound_s = deadline.elapsed() - t_bound
         t_improve = deadline.elapsed()
         self.improve()
