@@ -61,7 +61,7 @@ SELECT f.id AS funder_id, f.name AS funder_name,
        coalesce(sum(p.paid_fen), 0)::bigint AS paid_fen
 FROM funders f JOIN per_lot p ON p.funder_id = f.id
 GROUP BY f.id, f.name
-ORDER BY committed_fen + awarded_fen DESC, f.id
+ORDER BY coalesce(sum(p.committed_fen), 0) + coalesce(sum(p.awarded_fen), 0) DESC, f.id
 """
 )
 SELECT_BY_ITEM = (

@@ -1,4 +1,4 @@
-"""Contracts through the JSON API: made after the notice, instalments that add up, milestones paid or stopped, grades."""
+"""Contracts through the JSON API: made after the notice, instalments adding up, milestones paid or stopped, grades."""
 
 from __future__ import annotations
 
@@ -139,7 +139,9 @@ async def test_instalments_must_add_up_to_the_amount(client: httpx.AsyncClient, 
         assert problem["errors"] == [{"field": "milestones", "message": "分期拨付金额之和必须等于合同金额"}]
     late = plan(10_000_000)
     late[-1]["due_on"] = (TODAY + dt.timedelta(days=800)).isoformat()
-    response = await client.post("/api/contracts", json={"award_id": setup.award_id, "milestones": late}, headers=funder)
+    response = await client.post(
+        "/api/contracts", json={"award_id": setup.award_id, "milestones": late}, headers=funder
+    )
     assert response.status_code == 422
     negative = plan(10_000_000)
     negative[0]["amount_fen"] = -1
@@ -169,7 +171,9 @@ async def test_report_and_accept_pays_the_instalment_and_the_last_completes(
     assert not_reported.status_code == 409
     for seq in (1, 2, 3):
         reported = await client.post(
-            f"/api/contracts/{contract_id}/milestones/{seq}/report", json={"report": f"完成第{seq}阶段服务"}, headers=org
+            f"/api/contracts/{contract_id}/milestones/{seq}/report",
+            json={"report": f"完成第{seq}阶段服务"},
+            headers=org,
         )
         assert reported.status_code == 200, reported.text
         accepted = await client.post(
@@ -234,9 +238,7 @@ async def test_a_rejected_ordinary_milestone_does_not_stop_the_rest(
     await client.post(f"/api/contracts/{contract_id}/sign", headers=org)
     await client.post(f"/api/contracts/{contract_id}/milestones/1/report", json={"report": "报告"}, headers=org)
     body = (
-        await client.post(
-            f"/api/contracts/{contract_id}/milestones/1/decision", json={"accept": False}, headers=funder
-        )
+        await client.post(f"/api/contracts/{contract_id}/milestones/1/decision", json={"accept": False}, headers=funder)
     ).json()
     assert [m["status"] for m in body["milestones"]] == ["rejected", "planned", "planned"]
     assert body["contract"]["status"] == "active"

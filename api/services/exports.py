@@ -17,7 +17,8 @@ from api.services.types import SHANGHAI
 Format = Literal["csv", "xlsx"]
 Kind = Literal["text", "int", "money", "date", "datetime"]
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Litestar appends "; charset=utf-8" to text/* media types itself.
+CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a leading ' disarms it.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

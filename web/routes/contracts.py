@@ -25,10 +25,20 @@ Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 FORM_ROWS = 6
 
 
+class FileStream(Stream):
+    """A streamed file whose own media type wins over the handler's JSON default (Litestar's Stream prefers the
+    handler's, so a route that answers JSON or a file would label the file application/json)."""
+
+    def to_asgi_response(self, app: Any, request: Any, **kwargs: Any) -> Any:
+        """The streaming ASGI response, with this file's media type."""
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(app, request, **kwargs)
+
+
 def download(table: exports.Table, fmt: Literal["csv", "xlsx"]) -> Stream:
     """A list as a file in the page's language."""
     export = exports.render(table, fmt, i18n.current_locale.get(), today())
-    return Stream(
+    return FileStream(
         export.chunks,
         media_type=export.media_type,
         headers={"content-disposition": exports.content_disposition(export.filename)},
