@@ -263,7 +263,7 @@ WHERE t.id = $1 AND t.status = 'contracting'
   AND NOT EXISTS (
       SELECT 1 FROM awards a JOIN lots l ON l.id = a.lot_id
       LEFT JOIN contracts c ON c.award_id = a.id
-      WHERE l.tender_id = t.id AND a.status <> 'reopened' AND (c.id IS NULL OR c.grade IS NULL))
+      WHERE l.tender_id = t.id AND a.status NOT IN ('reopened', 'superseded') AND (c.id IS NULL OR c.grade IS NULL))
 RETURNING id
 """
 SELECT_GRADES = """

@@ -43,7 +43,7 @@ WITH per_lot AS (
     SELECT t.funder_id, t.catalogue_item_id,
            CASE WHEN t.status NOT IN ('closed', 'cancelled') AND l.status <> 'cancelled'
                 THEN l.budget_fen ELSE 0 END AS committed_fen,
-           coalesce((SELECT sum(a.price_fen) FROM awards a WHERE a.lot_id = l.id AND a.status <> 'reopened'), 0)
+           coalesce((SELECT sum(a.price_fen) FROM awards a WHERE a.lot_id = l.id AND a.status NOT IN ('reopened', 'superseded')), 0)
                AS awarded_fen,
            coalesce((SELECT sum(p.amount_fen) FROM awards a JOIN contracts c ON c.award_id = a.id
                      JOIN milestones m ON m.contract_id = c.id JOIN payments p ON p.milestone_id = m.id
