@@ -20,7 +20,7 @@ async def published(client, conn):
 
 
 async def test_the_notice_is_public_and_shows_no_losing_bid_or_personal_data(client, conn):
-    tender, _, bids = await published(client, conn)
+    tender, _, _ = await published(client, conn)
     listed = (await client.get("/api/notices")).json()
     assert [n["tender_id"] for n in listed["items"]] == [tender]
     notice = await client.get(f"/api/notices/{tender}")

@@ -1,0 +1,87 @@
+"""Pages of the review panel, award runs and notices: rendered in Chinese, forms work, tenants are kept apart."""
+
+from __future__ import annotations
+
+from tests import factories
+from tests import factories_awards as fa
+from tests.helpers import login, parse_page, post_form
+from tests.test_awards_api import contested_tender, run_now
+
+
+async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(client, conn):
+    tender, _ = await contested_tender(conn)
+    funder = await fa.funder_account(conn, tender)
+    await login(client, funder)
+    sheet = await client.get(f"/reviews/{tender}")
+    assert sheet.status_code == 200 and "开始评标运算" in sheet.text and "评审小组" in sheet.text
+    started = await post_form(client, f"/reviews/{tender}/award-runs", {}, page=f"/reviews/{tender}")
+    assert started.status_code in (302, 303), started.text
+    run_path = started.headers["location"]
+    run_id = int(run_path.rsplit("/", 1)[1])
+    await run_now(conn, run_id)
+    run_page = await client.get(run_path)
+    assert (
+        run_page.status_code == 200 and "强社工中心" in run_page.text and "/static/js/run-progress.js" in run_page.text
+    )
+    published = await post_form(client, f"{run_path}/publish", {}, page=run_path)
+    assert published.headers["location"] == f"/notices/{tender}"
+    await client.post(
+        "/logout", data={"_csrf_token": parse_page((await client.get("/notices")).text).inputs["_csrf_token"]}
+    )
+    client.cookies.clear()
+    listing = await client.get("/notices")
+    assert listing.status_code == 200 and f"/notices/{tender}" in listing.text
+    page = await client.get(f"/notices/{tender}")
+    assert page.status_code == 200
+    texts = " ".join(parse_page(page.text).texts)
+    assert "强社工中心" in texts and "乙" in texts
+    assert "每周上门服务两次" not in page.text and "90,000" not in texts and "99,000" not in texts
+    assert "登录后提出质疑" in texts
+
+
+async def test_a_reviewer_scores_through_the_page_and_the_other_tenant_gets_404(client, conn):
+    tender = await fa.create_tender(conn)
+    lot = await fa.create_lot(conn, tender)
+    bid = await fa.create_bid(conn, lot)
+    await fa.create_bid(conn, lot, price_fen=9_000_000)
+    reviewer = await fa.create_reviewer(conn)
+    await fa.assign(conn, tender, reviewer)
+    await login(client, await factories.username_of(conn, reviewer))
+    listing = await client.get("/reviews")
+    assert listing.status_code == 200 and f"/reviews/{tender}" in listing.text
+    pid = await fa.public_id(conn, bid)
+    bad = await post_form(
+        client, f"/reviews/{tender}/bids/{pid}", {"score_0": "abc", "score_1": "80"}, page=f"/reviews/{tender}"
+    )
+    assert bad.status_code == 422
+    ok = await post_form(
+        client,
+        f"/reviews/{tender}/bids/{pid}",
+        {"score_0": "88", "score_1": "70", "comment": "好"},
+        page=f"/reviews/{tender}",
+    )
+    assert ok.status_code in (302, 303), ok.text
+    assert float(await conn.fetchval("SELECT quality_score FROM reviews WHERE bid_id = $1", bid)) == 80.8
+    other = await fa.create_tender(conn)
+    assert (await client.get(f"/reviews/{other}")).status_code == 404
+    assert (await client.get("/award-runs/1")).status_code == 403
+
+
+async def test_objections_through_the_page(client, conn):
+    tender, _ = await contested_tender(conn)
+    funder = await fa.funder_account(conn, tender)
+    await login(client, funder)
+    run_path = (await post_form(client, f"/reviews/{tender}/award-runs", {}, page=f"/reviews/{tender}")).headers[
+        "location"
+    ]
+    await run_now(conn, int(run_path.rsplit("/", 1)[1]))
+    await post_form(client, f"{run_path}/publish", {}, page=run_path)
+    client.cookies.clear()
+    await login(client, await factories.username_of(conn, await factories.create_account(conn, "volunteer")))
+    empty = await post_form(client, f"/notices/{tender}/objections", {"body": ""}, page=f"/notices/{tender}")
+    assert empty.status_code == 422 and parse_page(empty.text).errors.get("body")
+    filed = await post_form(
+        client, f"/notices/{tender}/objections", {"body": "价格偏低，存疑"}, page=f"/notices/{tender}"
+    )
+    assert filed.status_code in (302, 303)
+    assert await conn.fetchval("SELECT count(*) FROM objections WHERE tender_id = $1", tender) == 1
