@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
     optimal = 0
     worst = ("", -1.0)
     t_all = time.perf_counter()
+    # Figures on a shared machine mean little without its load; report the 1-minute load average too.
+    load_start = os.getloadavg()[0]
     for path in files:
         inst = gap.read(path)
         t0 = time.perf_counter()
@@ -102,5 +105,6 @@ def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
     mean = sum(gaps) / len(gaps) if gaps else float("nan")
     print(
         f"summary: {len(files)} instances, {optimal} proven optimal, mean gap {mean:.3f}%, "
-        f"worst {worst[0]} {worst[1]:.3f}%, limit {time_limit_s:g}s each, total {time.perf_counter() - t_all:.1f}s"
+        f"worst {worst[0]} {worst[1]:.3f}%, limit {time_limit_s:g}s each, total {time.perf_counter() - t_all:.1f}s, "
+        f"load average {load_start:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus"
     )

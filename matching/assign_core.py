@@ -35,16 +35,18 @@ SMALL_TABU_STEPS = 20
 
 # Share of the improvement time given to tabu search on GAP-shaped cores before the LNS rounds.
 TABU_SHARE = 0.3
-# LNS: first neighbourhood size (items freed) and CP-SAT work per round (deterministic seconds).
-LNS_START_ITEMS = 30.0
+# Tabu search: all-pairs swap moves cost n^2 per step, so only up to this many items.
 SWAP_MAX_ITEMS = 400
 # Tabu search: how fast the penalty on excess load falls while feasible and rises while not.
 TABU_ALPHA_DOWN = 0.97
 TABU_ALPHA_UP = 1.05
+# Tabu search: tenure drawn between these shares of the item count (short tenures measured best on d/e GAP).
 TABU_TENURE = (1 / 100, 1 / 20)
 # Tabu search: restart after this many steps (per item) without a new best, kicking this share of items.
 TABU_RESTART = 5
 TABU_KICK = 0.05
+# LNS: first neighbourhood size (items freed) and CP-SAT work per round (deterministic seconds).
+LNS_START_ITEMS = 30.0
 LNS_DET_TIME = 0.1
 LNS_WALL_CAP = 5.0  # a safety net: the deterministic-time cap normally ends a round first
 
