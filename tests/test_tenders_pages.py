@@ -29,8 +29,8 @@ async def test_funder_opens_a_tender_through_the_form(client, conn):
     await login(client, await username_of(conn, d.funder_account))
     form = await client.get("/tenders/new")
     assert form.status_code == 200 and "老人助餐" in form.text
-    bad = await post_form(client, "/tenders/new", tender_form(d.item_code, need_id, price_weight_pct="5",
-                                                                criterion1_weight="75"), page="/tenders/new")  # fmt: skip
+    worse = tender_form(d.item_code, need_id, price_weight_pct="5", criterion1_weight="75")
+    bad = await post_form(client, "/tenders/new", worse, page="/tenders/new")
     assert bad.status_code == 422 and "price_weight_pct" in parse_page(bad.text).errors
     bad = await post_form(client, "/tenders/new", tender_form(d.item_code, need_id, lot1_budget_yuan="-5"),
                           page="/tenders/new")  # fmt: skip
