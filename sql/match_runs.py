@@ -62,8 +62,9 @@ VALUES ($1, $2, $3,
 RETURNING id
 """
 # A run still queued, or left running by a worker that died, may be (re)started; a finished one may not.
+# Progress is kept across attempts: a second delivery racing the first must not wipe the first's points.
 START_RUN = """
-UPDATE match_runs SET status = 'running', attempts = attempts + 1, started_at = now(), progress = '[]'
+UPDATE match_runs SET status = 'running', attempts = attempts + 1, started_at = now()
 WHERE id = $1 AND status IN ('queued', 'running') RETURNING id
 """
 APPEND_PROGRESS = """
