@@ -524,21 +524,28 @@ def tabu_search(
         best_move = float(delta.flat[flat])
         swap: tuple[int, int] | None = None
         if swaps:
-            # Swap moves: j1 goes to j2's agent and j2 to j1's; evaluated for all pairs at once.
+            # Swap moves: j1 goes to j2's agent and j2 to j1's; evaluated for all pairs at once, in place where
+            # possible (this is the hot loop: half the time of the straightforward version).
             cur_c = cost[a, cols]
-            cur_w = w[a, cols]
-            ca = cost[a, :]  # row j: the cost of every job at j's agent
-            wa = w[a, :]
-            new_load = (load[a] - cur_w)[:, None] + wa  # [j1, j2]: load of j1's agent after the swap
-            pen = np.maximum(new_load - cap[a][:, None], 0.0) - excess_now[a][:, None]
-            sdc = ca.T + ca - cur_c[:, None] - cur_c[None, :]
-            sdelta = sdc + alpha * (pen + pen.T)
-            sdelta[a[:, None] == a[None, :]] = np.inf
-            s_feasible = total_excess + pen + pen.T <= 1e-9
-            s_aspire = s_feasible & (cur_cost + sdc < best_cost - 1e-9)
-            until = tabu[a]  # [j2, j1]: until when moving j1 to j2's agent is tabu
-            s_tabu = np.maximum(until, until.T) > it  # either half of the swap being tabu blocks it
-            sdelta[s_tabu & ~s_aspire] = np.inf
+            ca = cost[a]  # row j: the cost of every job at j's agent
+            sdc = ca + ca.T
+            sdc -= cur_c[:, None]
+            sdc -= cur_c[None, :]
+            pen = w[a]  # [j1, j2]: excess change at j1's agent when j2 replaces j1 there
+            pen += (load[a] - w[a, cols] - cap[a])[:, None]
+            np.maximum(pen, 0.0, out=pen)
+            pen -= excess_now[a][:, None]
+            both = pen + pen.T
+            s_aspire = both <= 1e-9 - total_excess
+            s_aspire &= sdc < best_cost - cur_cost - 1e-9
+            sdelta = both
+            sdelta *= alpha
+            sdelta += sdc
+            s_block = tabu[a] > it  # [j2, j1]: moving j1 to j2's agent is tabu
+            s_block |= s_block.T  # either half of the swap being tabu blocks it
+            s_block &= ~s_aspire
+            s_block |= a[:, None] == a[None, :]
+            sdelta[s_block] = np.inf
             sflat = int(np.argmin(sdelta))
             if float(sdelta.flat[sflat]) < best_move:
                 swap = divmod(sflat, n)
