@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from api.security import hash_password
+from api.seed_tendering import seed_tendering
 from api.services import credit_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -110,6 +111,10 @@ class SeedReport(msgspec.Struct, frozen=True, kw_only=True):
     volunteers: int
     households: int
     accounts: int
+    needs: int = 0
+    tenders: int = 0
+    bids: int = 0
+    contracts: int = 0
     seconds: float
 
 
@@ -750,6 +755,17 @@ async def seed_into(
             ids = {table: sorted(r[0] for r in await conn.fetch(RESERVE_IDS, table, n)) for table, n in sizes.items()}
             plan = _plan(seed, today, ids, _count(VOLUNTEERS, scale), _count(HOUSEHOLDS, scale))
             await _write(conn, plan, ids["accounts"], list(await hashing))
+            market = await seed_tendering(
+                conn,
+                seed=seed,
+                today=today,
+                accounts={username: i for (_, username, _), i in zip(DEMO_LOGINS, ids["accounts"], strict=True)},
+                office_funder_id=plan.office_funder_id,
+                foundation_funder_id=plan.foundation_funder_id,
+                office_area_id=next(int(str(f[3])) for f in plan.funders if f[0] == plan.office_funder_id),
+                demo_committee_id=plan.demo_committee_id,
+                demo_organisation_id=plan.demo_organisation_id,
+            )
             report = SeedReport(
                 seed=seed,
                 scale=scale,
@@ -762,6 +778,10 @@ async def seed_into(
                 volunteers=len(plan.volunteers),
                 households=len(plan.households),
                 accounts=len(DEMO_LOGINS),
+                needs=market.needs,
+                tenders=market.tenders,
+                bids=market.bids,
+                contracts=market.contracts,
                 seconds=0.0,
             )
             counts = {key: value for key, value in msgspec.structs.asdict(report).items() if key != "seconds"}
