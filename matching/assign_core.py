@@ -33,8 +33,10 @@ FULL_MODEL_MAX_GROUPS = 5
 # Tabu steps per item before the single CP-SAT model of a small GAP-shaped problem.
 SMALL_TABU_STEPS = 20
 
-# Share of the improvement time given to tabu search on GAP-shaped cores before the LNS rounds.
+# Share of the improvement time given to tabu search on GAP-shaped cores before the LNS rounds: more where swap
+# moves run (up to SWAP_MAX_ITEMS items; better on GAP 20x100), less on large ones, where LNS rounds gain more.
 TABU_SHARE = 0.3
+TABU_SHARE_WITH_SWAPS = 0.6
 # Tabu search: all-pairs swap moves cost n^2 per step, so only up to this many items.
 SWAP_MAX_ITEMS = 400
 # Tabu search: how fast the penalty on excess load falls while feasible and rises while not.
@@ -822,7 +824,8 @@ def solve_core(
     else:
         dg = dense_gap(core)
         if dg is not None:
-            t_end = time.perf_counter() + left() * TABU_SHARE
+            share = TABU_SHARE_WITH_SWAPS if core.n_items <= SWAP_MAX_ITEMS else TABU_SHARE
+            t_end = time.perf_counter() + left() * share
             iters = None if max_rounds is None else 200 * max_rounds
             st.offer(tabu_search(dg, st.choice, t_end, seed, st, max_iters=iters), "tabu")
         rounds = _lns(core, st, lp, end, seed, max_rounds)
