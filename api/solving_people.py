@@ -47,8 +47,14 @@ def parse_size(size: str) -> tuple[int, int]:
 
 def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
+    c0 = time.process_time()
     out = fn()
+    global _last_cpu_s
+    _last_cpu_s = time.process_time() - c0
     return out, time.perf_counter() - t0
+
+
+_last_cpu_s = 0.0  # CPU seconds of the last _timed call: on a shared machine wall time alone misleads
 
 
 def _pct(value: float | None, bound: float) -> str:
@@ -93,6 +99,7 @@ def bench(kind: str, *, size: str | None, time_limit_s: float, seed: int) -> Non
 def _bench_roster(nv: int, ns: int, *, time_limit_s: float, seed: int) -> None:
     problem = generate.roster(nv, ns, seed)
     result, ours_s = _timed(lambda: roster.solve(problem, time_limit_s=time_limit_s, seed=seed))
+    ours_cpu = _last_cpu_s
     data, data_s = _timed(lambda: roster.RosterData(problem))
     start, greedy_s = _timed(lambda: roster.greedy(data))
     plain, plain_s = _timed(lambda: _plain_roster(data, time_limit_s, seed))
@@ -100,7 +107,7 @@ def _bench_roster(nv: int, ns: int, *, time_limit_s: float, seed: int) -> None:
     _header(f"roster {nv}x{ns}, {data.np_:,} eligible pairs, seed {seed}, time limit {time_limit_s:g} s")
     _row("greedy", start.objective(), bound, data_s + greedy_s)
     _row("plain CP-SAT (no hint)", plain[0], bound, data_s + plain_s, f"its bound {plain[1]}")
-    _row("linli", result.objective, bound, ours_s, f"status {result.status}; {', '.join(result.phases)}")
+    _row("linli", result.objective, bound, ours_s, f"cpu {ours_cpu:.2f} s; {result.status}; {', '.join(result.phases)}")
     _row("bound", bound, bound, 0.0, f"from {result.bound_source}; gap {100 * result.gap:.2f}%")
     gain = 100 * (result.objective / start.objective() - 1) if start.objective() else math.nan
     print(f"  linli vs greedy: {gain:+.2f}%;  timings: {_timings(result.timings)}")
@@ -121,6 +128,7 @@ def _plain_roster(data: roster.RosterData, time_limit_s: float, seed: int) -> tu
 def _bench_teams(nc: int, nh: int, *, time_limit_s: float, seed: int) -> None:
     problem = generate.teams(nc, nh, seed)
     result, ours_s = _timed(lambda: teams.solve(problem, time_limit_s=time_limit_s, seed=seed))
+    ours_cpu = _last_cpu_s
     data, data_s = _timed(lambda: teams.TeamsData(problem))
     start, greedy_s = _timed(lambda: teams.greedy(data))
     plain, plain_s = _timed(lambda: _plain_teams(data, time_limit_s, seed))
@@ -129,7 +137,13 @@ def _bench_teams(nc: int, nh: int, *, time_limit_s: float, seed: int) -> None:
     greedy_value = sum(data.team_value(h, m) for h, m in start.items())
     _row("greedy", greedy_value, bound, data_s + greedy_s, f"{len(start)} households covered")
     _row("plain CP-SAT (no hint)", plain[0], bound, data_s + plain_s, f"{plain[1]} covered; its bound {plain[2]}")
-    _row("linli", result.objective, bound, ours_s, f"{result.covered} covered; {', '.join(result.phases)}")
+    _row(
+        "linli",
+        result.objective,
+        bound,
+        ours_s,
+        f"{result.covered} covered; cpu {ours_cpu:.2f} s; {', '.join(result.phases)}",
+    )
     _row("bound", bound, bound, 0.0, f"from {result.bound_source}; gap {100 * result.gap:.2f}%")
     reasons: dict[str, int] = {}
     for u in result.uncovered:
@@ -187,7 +201,19 @@ def _churn_teams(nc: int, nh: int, *, time_limit_s: float, seed: int) -> None:
     kept = sum((t.household, c) in surviving for t in again.assignments for c in t.carers)
     kept_fresh = sum((h, c) in surviving for h, cs in fresh_teams for c in cs)
     n = max(1, len(surviving))
-    print(f"churn teams {nc}x{nh}: 3% of carers and households removed; {len(surviving):,} surviving memberships")
+    # A surviving team: its household and all its carers are still there.
+    intact = {(p.household, frozenset(p.carers)) for p in churned.previous if len(p.carers) == problem.team_size}
+    whole = sum((t.household, frozenset(t.carers)) in intact for t in again.assignments)
+    whole_fresh = sum((h, frozenset(cs)) in intact for h, cs in fresh_teams)
+    m = max(1, len(intact))
+    print(
+        f"churn teams {nc}x{nh}: 3% of carers and households removed; {len(intact):,} surviving teams, "
+        f"{len(surviving):,} surviving memberships (teams that lost a carer included)"
+    )
+    print(
+        f"  teams kept whole:      re-plan {whole:,} ({100 * whole / m:.2f}%), "
+        f"fresh {whole_fresh:,} ({100 * whole_fresh / m:.2f}%)"
+    )
     print(
         f"  re-plan from previous: kept {kept:,} ({100 * kept / n:.2f}%), objective {again.objective:,}, "
         f"{again.covered} covered, {again_s:.2f} s"

@@ -46,6 +46,7 @@ TRAVEL_PER_KM = 5
 INITIAL_NEIGHBOURHOOD = 600  # pairs; CP-SAT closes ~300-variable neighbourhoods in ~0.1 s
 CELL_KM = 6.0  # grid cell for eligibility blocks
 QUICK_ROUND_S = 0.15
+WHOLE_MODEL_VARS = 5_000
 LP_NEIGHBOURHOOD = 20_000  # pairs in an LP-rounding region: HiGHS solves it in ~0.5 s
 ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-SAT cannot close is too big
 EXCLUSION_RULES = ("distance", "skills", "availability", "max_minutes", "not-worthwhile")
@@ -910,7 +911,7 @@ class _Solver:
                 self.x_lp = x_lp
         if not small and deadline.remaining() > self.reserve() + 20:
             # HiGHS cannot finish this LP in time; Lagrangian multipliers still prove a bound near it.
-            budget = 0.1 * deadline.seconds
+            budget = 0.06 * deadline.seconds
             model = data.full_model()
             bound = subgradient_bound(model, incumbent=self.best_value, deadline=deadline, seconds=budget)
             self.tighten(bound, "lp-relaxation")
@@ -1002,7 +1003,9 @@ class _Solver:
         whole = free.shape[0] == data.np_
         if model.n == 0 and whole:
             self.tighten(float(self.best_value), "cp-sat")
-        limit = min(self.deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+        # A small problem that fits one neighbourhood gets all the time there is: CP-SAT may prove it.
+        cap = math.inf if whole and model.n <= WHOLE_MODEL_VARS else ROUND_LIMIT_S
+        limit = min(self.deadline.remaining() - self.reserve() - 0.05, cap)
         if model.n == 0 or limit <= 0.05:
             return
         before = int(data.value[chosen][self.best[chosen]].sum())

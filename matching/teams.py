@@ -36,7 +36,7 @@ TEAM_VALUE = 10_000
 KEPT_BONUS = 500
 INITIAL_NEIGHBOURHOOD = 60  # households; CP-SAT closes these in a fraction of a second
 ROUND_LIMIT_S = 0.5
-USE_HINT = True
+WHOLE_MODEL_VARS = 5_000
 
 
 class Carer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -756,12 +756,12 @@ class _Solver:
                 continue
             hint = _encode(data, {h: m for h, m in self.best.items() if h in set(free)}, names)
             before = model.objective(hint)
-            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
+            # A small problem that fits one neighbourhood gets all the time there is: CP-SAT may prove it.
+            cap = math.inf if whole and model.n <= WHOLE_MODEL_VARS else ROUND_LIMIT_S
+            limit = min(deadline.remaining() - self.reserve() - 0.05, cap)
             if limit <= 0.05:
                 break
-            outcome = run_cpsat(
-                model, hint if USE_HINT else None, time_limit_s=limit, seed=self.seed + rounds, workers=1
-            )
+            outcome = run_cpsat(model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1)
             rounds += 1
             target = int(min(data.nh, target * 1.1)) if outcome.optimal else int(max(10, target * 0.7))
             if outcome.x is None or outcome.value is None:

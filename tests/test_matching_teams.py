@@ -46,7 +46,7 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
             id=f"c{i}",
             home=near(draw(st.floats(0, 1500)), draw(st.floats(0, 1500))),
             trained=draw(st.booleans()),
-            max_teams=draw(st.integers(0, 2)),
+            max_teams=draw(st.integers(1, 2)),
             slots=tuple(draw(st.sets(st.sampled_from(SLOTS), min_size=1))),
         )
         for i in range(draw(st.integers(1, 6)))
@@ -66,7 +66,7 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
         for h in households
         if draw(st.booleans())
     )
-    return TeamsProblem(carers, households, team_size=size, min_trained=draw(st.integers(0, 2)), previous=previous)
+    return TeamsProblem(carers, households, team_size=size, min_trained=draw(st.integers(0, 1)), previous=previous)
 
 
 def brute_force(problem: TeamsProblem) -> int:
