@@ -38,13 +38,13 @@ class StageCount(msgspec.Struct, frozen=True):
 # One row per lot with its three figures; $1 is the funder, NULL for the whole platform (admins).
 # Committed: the budget of lots still in play (tender neither closed nor cancelled, lot not cancelled).
 # Awarded: live awards (a reopened one no longer counts). Paid: instalments paid.
-_PER_LOT = """
+_with_per_lot = """
 WITH per_lot AS (
     SELECT t.funder_id, t.catalogue_item_id,
            CASE WHEN t.status NOT IN ('closed', 'cancelled') AND l.status <> 'cancelled'
                 THEN l.budget_fen ELSE 0 END AS committed_fen,
-           coalesce((SELECT sum(a.price_fen) FROM awards a WHERE a.lot_id = l.id AND a.status NOT IN ('reopened', 'superseded')), 0)
-               AS awarded_fen,
+           coalesce((SELECT sum(a.price_fen) FROM awards a
+                     WHERE a.lot_id = l.id AND a.status NOT IN ('reopened', 'superseded')), 0) AS awarded_fen,
            coalesce((SELECT sum(p.amount_fen) FROM awards a JOIN contracts c ON c.award_id = a.id
                      JOIN milestones m ON m.contract_id = c.id JOIN payments p ON p.milestone_id = m.id
                      WHERE a.lot_id = l.id), 0) AS paid_fen
@@ -53,7 +53,7 @@ WITH per_lot AS (
 )
 """
 SELECT_BY_FUNDER = (
-    _PER_LOT
+    _with_per_lot
     + """
 SELECT f.id AS funder_id, f.name AS funder_name,
        coalesce(sum(p.committed_fen), 0)::bigint AS committed_fen,
@@ -65,7 +65,7 @@ ORDER BY coalesce(sum(p.committed_fen), 0) + coalesce(sum(p.awarded_fen), 0) DES
 """
 )
 SELECT_BY_ITEM = (
-    _PER_LOT
+    _with_per_lot
     + """
 SELECT ci.id AS catalogue_item_id, ci.code, ci.name_zh, ci.name_en,
        coalesce(sum(p.committed_fen), 0)::bigint AS committed_fen,
