@@ -835,7 +835,8 @@ def solve_core(
     if st.choice is None:
         conflicts: list[tuple[str, str]] = []
         if cp_status == "infeasible":
-            conflicts = find_conflicts(core, max(left(), min(5.0, max(time_limit_s, 1.0))), seed)
+            # Naming the conflict is part of the answer: it may take up to a second past a spent budget.
+            conflicts = find_conflicts(core, max(left(), min(1.0, time_limit_s)), seed)
             status = "infeasible"
         else:
             status = "unknown"
