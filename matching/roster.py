@@ -718,23 +718,34 @@ def _explain(data: RosterData, x: BoolArray) -> tuple[list[RosterAssignment], li
     ps_sorted = data.ps[order]
     rank = np.arange(order.shape[0]) - np.searchsorted(ps_sorted, ps_sorted, side="left")
     top = order[(rank < 3) & (open_places[ps_sorted] > 0)]
-    busy: dict[int, list[int]] = defaultdict(list)
-    for p in on.tolist():
-        busy[int(data.pv[p])].append(p)
-    p_start, p_end = data.p_start.tolist(), data.p_end.tolist()
+    # Plain lists: indexing numpy arrays one element at a time in a Python loop costs ~10x more.
+    busy: dict[int, list[tuple[float, float, int]]] = defaultdict(list)
+    for v, st, en, j in zip(
+        data.pv[on].tolist(), data.p_start[on].tolist(), data.p_end[on].tolist(), data.ps[on].tolist(), strict=True
+    ):
+        busy[v].append((st, en, j))
+    used_l, max_min = used.tolist(), data.max_min.tolist()
     blocked: dict[int, list[Blocker]] = defaultdict(list)
-    for p, v, j in zip(top.tolist(), data.pv[top].tolist(), data.ps[top].tolist(), strict=True):
-        clash = next((q for q in busy[v] if p_start[q] < p_end[p] and p_start[p] < p_end[q]), None)
-        value = int(data.value[p])
+    for v, j, st, en, value, minutes in zip(
+        data.pv[top].tolist(),
+        data.ps[top].tolist(),
+        data.p_start[top].tolist(),
+        data.p_end[top].tolist(),
+        data.value[top].tolist(),
+        data.p_min[top].tolist(),
+        strict=True,
+    ):
+        clash = next((k for a, b, k in busy[v] if a < en and st < b), None)
         if clash is not None:
-            blocked[j].append(Blocker(vols[v].id, value, "overlap", shifts[int(data.ps[clash])].id))
-        elif used[v] + data.p_min[p] > data.max_min[v]:
+            blocked[j].append(Blocker(vols[v].id, value, "overlap", shifts[clash].id))
+        elif used_l[v] + minutes > max_min[v]:
             blocked[j].append(Blocker(vols[v].id, value, "max_minutes"))
         else:
             blocked[j].append(Blocker(vols[v].id, value, "not-chosen"))
+    has_pair_l = has_pair.tolist()
     unfilled = [
         UnfilledShift(shifts[j].id, places, "outscored", blocked=tuple(blocked[j]))
-        if has_pair[j]
+        if has_pair_l[j]
         else UnfilledShift(shifts[j].id, places, "nobody-eligible", excluded_by=excluded.get(j, {}))
         for j, places in zip(
             np.nonzero(open_places > 0)[0].tolist(), open_places[open_places > 0].tolist(), strict=True
