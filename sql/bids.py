@@ -113,11 +113,14 @@ WHERE t.id = $1 AND t.funder_id = $2 AND t.status <> 'open' AND t.bids_close_at 
 ORDER BY l.number, b.price_fen, b.submitted_at
 """
 )
+# The share lock on the tender makes a bid in flight and the opening at the deadline wait for each other, so no
+# bid lands after its tender's bids were counted.
 SELECT_LOT_FOR_BID = """
 SELECT l.id AS lot_id, l.number AS lot_number, l.status AS lot_status, l.budget_fen, t.id AS tender_id,
        t.status AS tender_status, t.bids_open_at, t.bids_close_at,
        t.bids_open_at <= clock_timestamp() AS window_open, t.bids_close_at <= clock_timestamp() AS deadline_passed
 FROM lots l JOIN tenders t ON t.id = l.tender_id WHERE l.id = $1
+FOR SHARE OF t
 """
 SELECT_ORG_FACTS = """
 SELECT o.id, o.name, o.status, o.rating, o.rating_expires_on, o.registered_on,

@@ -95,7 +95,7 @@ async def test_bid_after_the_deadline_is_a_conflict(client, conn):
     await close_bidding(conn, tender["id"])
     late = await client.post("/api/bids", json=bid(lot_id, 10_000_000), headers=await _headers(
         client, conn, await create_account(conn, "organisation")))  # fmt: skip
-    assert late.status_code == 409 and "deadline" in late.json()["detail"]
+    assert late.status_code == 409 and "截止" in late.json()["detail"]
     terms = {k: v for k, v in bid(lot_id, 1_000_000).items() if k != "lot_id"}
     assert (await client.put(f"/api/bids/{placed['id']}", json=terms, headers=org)).status_code == 409
     assert (await client.post(f"/api/bids/{placed['id']}/withdraw", headers=org)).status_code == 409

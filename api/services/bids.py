@@ -275,9 +275,11 @@ async def open_bids(conn: asyncpg.Connection, tender_id: int) -> BidsOpened:
         if tender is None:
             raise NotFound("No such tender")
         opened = await tenders_sql.move_to_review(conn, tender_id)
-        if not opened and tender.status == "open":
-            raise Conflict("Bids stay sealed until the deadline")
         if not opened:
+            # Read again: another caller may have opened them between our read and our update.
+            fresh = await tenders_sql.get_tender(conn, tender_id)
+            if fresh is not None and fresh.status == "open":
+                raise Conflict("Bids stay sealed until the deadline")
             return BidsOpened(
                 tender_id=tender_id, opened=False, count=len(await bids_sql.opened_receipts(conn, tender_id))
             )
