@@ -930,13 +930,6 @@ class _Solver:
         t_improve = deadline.elapsed()
         self.improve()
         improve_s = deadline.elapsed() - t_improve
-        t_bound = deadline.elapsed()
-        if not small and deadline.remaining() > self.reserve() + 2.0:
-            lp, _ = lp_relaxation(
-                data.full_model(), time_limit_s=deadline.remaining() - self.reserve() - 1.0, seed=self.seed
-            )
-            self.tighten(lp, "lp-relaxation")
-        bound_s += deadline.elapsed() - t_bound
         t_check = deadline.elapsed()
         # Whatever the solver did, leave no free place a volunteer could still fill.
         final = Plan(data, self.best)
