@@ -2,6 +2,7 @@
 
 from api.routes.accounts import AccountController, AuthController
 from api.routes.awards import AwardController, NoticeController, ReviewController
+from api.routes.calls import CallController, ProposalController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
 from api.routes.needs import NeedController
@@ -19,6 +20,8 @@ API_HANDLERS: list[type] = [
     NeedController,
     TenderController,
     BidController,
+    CallController,
+    ProposalController,
     ContractController,
     PaymentController,
     PerformanceController,

@@ -189,3 +189,79 @@ class BidsOpenedOut(msgspec.Struct, frozen=True):
     tender_id: int
     opened: bool
     count: int
+
+
+class PoolOut(msgspec.Struct, frozen=True):
+    """A budget pool of a call."""
+
+    id: int
+    number: int
+    area_of_giving: str
+    budget_fen: int
+
+
+class QuotaOut(msgspec.Struct, frozen=True):
+    """An area's quota of grants."""
+
+    area_id: int
+    area_name: str
+    min_grants: int
+    max_grants: int | None
+
+
+class CallOut(msgspec.Struct, frozen=True):
+    """A foundation's call for proposals."""
+
+    id: int
+    funder_id: int
+    funder_name: str
+    title: str
+    description: str
+    status: str
+    proposals_open_at: dt.datetime
+    proposals_close_at: dt.datetime
+    grant_min_fen: int
+    grant_max_fen: int
+    max_proposals_per_org: int
+    pools: list[PoolOut]
+    quotas: list[QuotaOut]
+
+
+class CallPageOut(msgspec.Struct, frozen=True):
+    """A page of calls."""
+
+    items: list[CallOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProposalOut(msgspec.Struct, frozen=True):
+    """A proposal as its proposer (or, after the deadline, the foundation) sees it."""
+
+    id: uuid.UUID
+    call_id: int
+    call_title: str
+    pool_id: int
+    pool_number: int
+    area_of_giving: str
+    organisation_id: int
+    organisation_name: str
+    area_id: int
+    area_name: str
+    title: str
+    plan: str
+    amount_fen: int
+    status: str
+    receipt: str
+    submitted_at: dt.datetime
+    updated_at: dt.datetime
+    proposals_close_at: dt.datetime
+
+
+class ProposalsOpenedOut(msgspec.Struct, frozen=True):
+    """The result of opening a call's proposals at the deadline."""
+
+    call_id: int
+    opened: bool
+    count: int
