@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from typing import Literal
@@ -36,6 +37,7 @@ TEAM_VALUE = 10_000
 KEPT_BONUS = 500
 INITIAL_NEIGHBOURHOOD = 60  # households; CP-SAT closes these in a fraction of a second
 ROUND_LIMIT_S = 0.5
+COLUMN_POOL = 9  # cheapest carers per slot from which a household's teams are enumerated (84 teams)
 WHOLE_MODEL_VARS = 5_000
 
 
@@ -463,21 +465,58 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
     return model, names
 
 
-def _encode(data: TeamsData, plan: Plan, names: list[tuple[str, int, int]]) -> BoolArray:
-    """A plan as the 0-1 vector of a sub-model (the hint)."""
-    index = {n: i for i, n in enumerate(names)}
-    x = np.zeros(len(names), dtype=bool)
+def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[tuple[int, tuple[int, ...]]]]:
+    """Households in `free` re-formed as set packing over enumerated teams, every other team fixed.
+
+    The columns of a household are its current team and, for each of its slots, every valid team drawn from the
+    COLUMN_POOL cheapest carers with room who share that slot. A column carries the shared slot by construction,
+    so the LP is far tighter than linking carers to slots with extra variables.
+    """
+    load = [0] * data.nc
+    free_set = set(free)
     for h, members in plan.items():
-        if ("y", h, -1) not in index:
+        if h not in free_set:
+            for c in members:
+                load[c] += 1
+    columns: list[tuple[int, tuple[int, ...]]] = []
+    values: list[int] = []
+    groups: list[list[int]] = []
+    by_carer: dict[int, list[int]] = defaultdict(list)
+    for h in free:
+        if not data.possible[h]:
             continue
-        x[index[("y", h, -1)]] = True
-        for c in members:
-            x[index[("x", h, c)]] = True
-        common = data.h_mask[h]
-        for c in members:
-            common &= data.c_mask[c]
-        x[index[("z", h, common & -common)]] = True
-    return x
+        seen: set[tuple[int, ...]] = set()
+        group: list[int] = []
+        cost = {c: k for c, k, _ in data.cands[h]}
+        options: list[tuple[int, ...]] = []
+        if h in plan:
+            options.append(tuple(sorted(plan[h])))
+        pool = sorted((k, c) for c, k, _ in data.cands[h] if load[c] < data.cap[c])
+        bit = 1
+        while bit <= data.h_mask[h]:
+            if data.h_mask[h] & bit:
+                here = [c for _, c in pool if data.c_mask[c] & bit][:COLUMN_POOL]
+                options.extend(itertools.combinations(sorted(here), data.size))
+            bit <<= 1
+        for members in options:
+            if members in seen or sum(data.trained[c] for c in members) < data.min_trained:
+                continue
+            seen.add(members)
+            group.append(len(columns))
+            for c in members:
+                by_carer[c].append(len(columns))
+            columns.append((h, members))
+            values.append(TEAM_VALUE - sum(cost[c] for c in members))
+        if group:
+            groups.append(group)
+    model = SparseModel(values=np.array(values, dtype=np.int64))
+    for group in groups:
+        model.add_at_most_one(np.array(group, dtype=np.int64))
+    for c, cols in by_carer.items():
+        room = data.cap[c] - load[c]
+        if len(cols) > room:
+            model.add_row(np.array(cols, dtype=np.int64), np.ones(len(cols), dtype=np.int64), -math.inf, room)
+    return model, columns
 
 
 def _decode(names: list[tuple[str, int, int]], x: BoolArray) -> Plan:
@@ -705,6 +744,10 @@ class _Solver:
             previous_kept=sum(t.kept for t in teams),
         )
 
+    def exhaustive(self) -> bool:
+        """Whether the enumerated teams are every team (no slot has more eligible carers than the pool)."""
+        return all(len(c) <= COLUMN_POOL for c in self.data.cands)
+
     def competitors(self, start: int, k: int) -> list[int]:
         """Up to k households reached from `start` through shared eligible carers (breadth first)."""
         data = self.data
@@ -726,7 +769,11 @@ class _Solver:
         return sorted(seen)
 
     def improve(self) -> None:
-        """Large-neighbourhood rounds: the households nearest a random point re-formed with CP-SAT, the rest fixed."""
+        """Large-neighbourhood rounds re-forming some households' teams by CP-SAT, every other team fixed.
+
+        A round takes the households nearest a random point, or a left-out household and those competing for
+        its carers, and solves them as set packing over enumerated teams from the complete hint.
+        """
         data, deadline = self.data, self.deadline
         if data.nh == 0:
             return
@@ -747,30 +794,33 @@ class _Solver:
                 centre = data.h_xyz[int(rng.integers(0, data.nh))]
                 dist = np.sum((data.h_xyz - centre) ** 2, axis=1)
                 free = sorted(np.argpartition(dist, k - 1)[:k].tolist() if k < data.nh else range(data.nh))
-            model, names = sub_model(data, self.best, free)
             whole = len(free) == data.nh
+            model, columns = column_model(data, self.best, free)
+            current = {(h, tuple(sorted(m))) for h, m in self.best.items()}
+            hint = np.array([col in current for col in columns], dtype=bool)
             if model.n == 0:
                 if whole:
                     self.tighten(float(self.best_value), "cp-sat")
                 rounds += 1
                 continue
-            hint = _encode(data, {h: m for h, m in self.best.items() if h in set(free)}, names)
             before = model.objective(hint)
             # A small problem that fits one neighbourhood gets all the time there is: CP-SAT may prove it.
             cap = math.inf if whole and model.n <= WHOLE_MODEL_VARS else ROUND_LIMIT_S
             limit = min(deadline.remaining() - self.reserve() - 0.05, cap)
             if limit <= 0.05:
                 break
-            outcome = run_cpsat(model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1)
+            outcome = run_cpsat(
+                model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
+            )
             rounds += 1
             target = int(min(data.nh, target * 1.1)) if outcome.optimal else int(max(10, target * 0.7))
             if outcome.x is None or outcome.value is None:
                 continue
             if outcome.value > before:
                 plan = {h: m for h, m in self.best.items() if h not in set(free)}
-                plan.update(_decode(names, outcome.x))
+                plan.update({columns[k][0]: columns[k][1] for k in np.flatnonzero(outcome.x).tolist()})
                 self.offer(plan, "lns")
-            if outcome.optimal and whole:
+            if outcome.optimal and whole and self.exhaustive():
                 # The neighbourhood was every household: CP-SAT proved the plan optimal.
                 self.tighten(float(max(outcome.value, before)), "cp-sat")
         if rounds:
