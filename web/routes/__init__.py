@@ -3,6 +3,7 @@
 from web.routes.admin import AdminPages
 from web.routes.areas import AreaPages
 from web.routes.awards import NoticePages, ReviewPages
+from web.routes.calls import CallPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
 from web.routes.needs import NeedPages
@@ -22,6 +23,7 @@ PAGE_HANDLERS = [
     NeedPages,
     TenderPages,
     BidPages,
+    CallPages,
     ReviewPages,
     NoticePages,
 ]
