@@ -149,3 +149,58 @@ async def test_pages_refuse_other_roles_and_tenants(client, conn):
             if str(CANARY_FEN) in response.text or SECRET_PLAN in response.text or "76,543.21" in response.text:
                 failures.append(f"{role} {path}: leaked the bid")
     assert failures == []
+
+
+async def test_call_and_proposal_routes_refuse_outsiders(client, conn):
+    import datetime as dt
+
+    d = await create_district(conn)
+    foundation_id = await conn.fetchval(
+        "INSERT INTO funders (kind, name, area_id) VALUES ('community_foundation', '授权测试基金会', $1) RETURNING id",
+        d.district_id,
+    )
+    foundation_account = await create_account(conn, "funder", funder_id=foundation_id)
+    foundation = await bearer(client, await username_of(conn, foundation_account))
+    close = (dt.datetime.now(dt.UTC) + dt.timedelta(days=9)).isoformat()
+    body = {
+        "title": "创投",
+        "proposals_close_at": close,
+        "pools": [{"area_of_giving": "为老", "budget_fen": 50_000_000}],
+    }
+    call = (await client.post("/api/calls", json=body, headers=foundation)).json()
+    owner = await bearer(client, await username_of(conn, await create_account(conn, "organisation")))
+    terms = {"pool_id": call["pools"][0]["id"], "area_id": d.subdistrict_id, "title": "项目", "plan": SECRET_PLAN,
+             "amount_fen": CANARY_FEN}  # fmt: skip
+    proposal = (await client.post("/api/proposals", json={"call_id": call["id"], **terms}, headers=owner)).json()
+    other = await create_district(conn)
+    accounts = {
+        "volunteer": await create_account(conn, "volunteer"),
+        "reviewer": await create_account(conn, "reviewer"),
+        "admin": await create_account(conn, "admin"),
+        "other_committee": other.committee_account,
+        "other_funder": other.funder_account,
+        "other_org": await create_account(conn, "organisation"),
+    }
+    headers = {role: await bearer(client, await username_of(conn, a)) for role, a in accounts.items()}
+    headers["anonymous"] = {}
+    routes = [
+        ("GET", f"/api/proposals/{proposal['id']}", None, dict.fromkeys(OUTSIDERS[1:], 404)),
+        ("PUT", f"/api/proposals/{proposal['id']}", terms, {"other_org": 404}),
+        ("POST", f"/api/proposals/{proposal['id']}/withdraw", None, {"other_org": 404}),
+        ("GET", f"/api/calls/{call['id']}/proposals", None, {"other_funder": 404}),
+        ("POST", f"/api/calls/{call['id']}/open-proposals", None, {"other_funder": 404}),
+        ("GET", "/api/proposals", None, {"other_org": 200}),
+        ("GET", f"/api/calls/{call['id']}", None, dict.fromkeys(OUTSIDERS[1:], 200)),
+    ]
+    failures = []
+    for method, path, json_body, allowed in routes:
+        for role in OUTSIDERS:
+            expected = 401 if role == "anonymous" else allowed.get(role, 403)
+            response = await client.request(method, path, json=json_body, headers=headers[role])
+            if response.status_code != expected:
+                failures.append(f"{role} {method} {path}: {response.status_code} (expected {expected})")
+            if str(CANARY_FEN) in response.text or SECRET_PLAN in response.text:
+                failures.append(f"{role} {method} {path}: leaked the proposal")
+    assert failures == []
+    row = await conn.fetchrow("SELECT status, amount_fen FROM proposals WHERE public_id = $1", proposal["id"])
+    assert (row["status"], row["amount_fen"]) == ("submitted", CANARY_FEN)
