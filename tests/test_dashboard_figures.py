@@ -148,7 +148,7 @@ async def test_the_api_and_its_exports_agree(client: httpx.AsyncClient, conn: as
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == ("阶段", "招标项目数")
     assert dict(values[1:]) == {
-        "投标中": 1, "评审中": 0, "评定中": 0, "已评定": 0, "公示中": 0, "合同履行": 1, "已结束": 1, "已取消": 1,
+        "投标中": 1, "评审中": 0, "评标运算中": 0, "已评定": 0, "公示中": 0, "合同履行": 1, "已结束": 1, "已取消": 1,
     }  # fmt: skip
 
     funders = await client.get("/api/dashboard?format=xlsx&table=funders", headers=headers)

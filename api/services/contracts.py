@@ -386,7 +386,7 @@ PAYMENT_COLUMNS = [
 # Status and grade words in the export, in the reader's language.
 _WORDS_ZH = {
     "unsigned": "待签订", "active": "履行中", "stopped": "已终止", "completed": "已完成",
-    "planned": "未开始", "reported": "已报告", "accepted": "已验收", "rejected": "未通过",
+    "planned": "未开始", "reported": "已报告", "accepted": "已验收", "rejected": "验收未通过",
     "excellent": "优秀", "good": "良好", "basic": "基本合格", "unqualified": "不合格",
 }  # fmt: skip
 _WORDS_EN = {"basic": "basically qualified"}

@@ -67,7 +67,7 @@ _MONEY = [
     Column("Paid (yuan)", "已拨付（元）", "money"),
 ]
 _STAGE_ZH = {
-    "open": "投标中", "review": "评审中", "awarding": "评定中", "awarded": "已评定", "notice": "公示中",
+    "open": "投标中", "review": "评审中", "awarding": "评标运算中", "awarded": "已评定", "notice": "公示中",
     "contracting": "合同履行", "closed": "已结束", "cancelled": "已取消",
 }  # fmt: skip
 
@@ -91,6 +91,6 @@ def export_table(board: Dashboard, table: DashboardTable, locale: str) -> Table:
         )
     return Table(
         name="dashboard-stages",
-        columns=[Column("Stage", "阶段"), Column("Tenders", "招标项目数", "int")],
+        columns=[Column("Stage", "阶段"), Column("Number of tenders", "招标项目数", "int")],
         rows=[(r.status if locale == "en" else _STAGE_ZH[r.status], r.tenders) for r in board.stages],
     )

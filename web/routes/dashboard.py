@@ -17,7 +17,7 @@ from web.routes.contracts import Format, download
 STAGE_NAMES = {
     "open": "Open for bids",
     "review": "In review",
-    "awarding": "Award run",
+    "awarding": "Award run in progress",
     "awarded": "Award decided",
     "notice": "Public notice",
     "contracting": "Under contract",
@@ -59,7 +59,7 @@ class DashboardPages(Controller):
             i18n.yuan,
         )
         stages = bar_chart(
-            [_(STAGE_NAMES[r.status]) for r in board.stages], [_("Tenders")], [[r.tenders] for r in board.stages]
+            [_(STAGE_NAMES[r.status]) for r in board.stages], [_("Number of tenders")], [[r.tenders] for r in board.stages]
         )
         return Template(
             template_name="dashboard/index.html",
