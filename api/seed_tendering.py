@@ -80,6 +80,10 @@ INSERT_OBJECTION = """
 INSERT INTO objections (tender_id, lot_id, filed_by, body, filed_at, reply_due_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
+INSERT_REPLIED_OBJECTION = """
+INSERT INTO objections (tender_id, lot_id, filed_by, body, filed_at, reply_due_at, reply, outcome, replied_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'rejected', $8)
+"""
 INSERT_CONTRACT = """
 INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, signed_at, starts_on, ends_on,
                        status, grade, graded_at)
@@ -390,7 +394,7 @@ async def _contract(
     signed_at = _at(ctx, starts_days - 3)
     amounts = [round(bid.price_fen * share / 100) for share in (30, 30, 20)]
     amounts.append(bid.price_fen - sum(amounts))
-    titles = ("项目启动与需求评估", "中期评估", "服务深化与第三季度报告", "结项评估与绩效自评")
+    titles = ("项目启动与需求评估", "服务过半阶段报告", "服务深化与第三季度报告", "结项评估与绩效自评")
     dues = [starts_on + timedelta(days) for days in (14, 150, 260)] + [ends_on]
     status = {"running": "active", "completed": "completed", "stopped": "stopped"}[outcome]
     contract_id = await ctx.conn.fetchval(
@@ -515,6 +519,21 @@ async def seed_tendering(
         _at(ctx, -1), _at(ctx, -1) + timedelta(days=5),
     )  # fmt: skip
     del awarded
+
+    # 4b. Notice over, the one objection answered and rejected: the award is ready for funder.yinhang's contract.
+    needs = [await _need(ctx, committee(5), "retirement_adaptation", "in_tender", 75)]
+    t_ready = await _tender(
+        ctx, **yh_kw, code="retirement_adaptation", title="殷行街道新退休居民社区融入项目", status="notice",
+        close_in_days=-45, lots=[("退休适应与社区参与", 180_000, needs)], notice=(-18, -3),
+    )  # fmt: skip
+    await _bids(ctx, t_ready, t_ready.lots[0], [lel, *pick(2)], close_days=-45)
+    await _review(ctx, t_ready, assigned_days=-43, favour=(lel,))
+    await _award(ctx, t_ready, finished_days=-20, status="published", winners={1: lel})
+    await conn.execute(
+        INSERT_REPLIED_OBJECTION, t_ready.id, t_ready.lots[0].id, accounts["volunteer.demo"],
+        "中标方是否具备退休适应服务经验？请公开其以往项目情况。", _at(ctx, -10), _at(ctx, -10) + timedelta(days=5),
+        "经核实，中标方近三年承接同类项目两项，绩效评估均为良好以上，质疑不成立。", _at(ctx, -8),
+    )  # fmt: skip
 
     # 5. Under contract: org.leling delivers; first instalment paid, second reported and awaiting acceptance.
     needs = [await _need(ctx, committee(0), "respite_care", "funded", 160, households=4),

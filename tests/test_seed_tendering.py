@@ -37,6 +37,11 @@ STAGES = {
           AND EXISTS (SELECT 1 FROM lots l JOIN awards a ON a.lot_id = l.id WHERE l.tender_id = t.id
                       AND a.status = 'published')
           AND EXISTS (SELECT 1 FROM objections o WHERE o.tender_id = t.id AND o.outcome = 'pending')""",
+    "notice over, award ready for its contract": """
+        SELECT count(*) FROM tenders t JOIN lots l ON l.tender_id = t.id JOIN awards a ON a.lot_id = l.id
+        WHERE t.status = 'notice' AND t.notice_ends_at < now() AND a.status = 'published'
+          AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.award_id = a.id)
+          AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.tender_id = t.id AND o.outcome <> 'rejected')""",
     "under contract, some milestones paid": """
         SELECT count(*) FROM tenders t WHERE t.status = 'contracting' AND t.notice_ends_at < now()
           AND EXISTS (SELECT 1 FROM lots l JOIN awards a ON a.lot_id = l.id JOIN contracts c ON c.award_id = a.id
@@ -135,6 +140,7 @@ async def test_the_demo_logins_see_their_part(conn: asyncpg.Connection) -> None:
     assert board.totals.committed_fen > board.totals.awarded_fen > board.totals.paid_fen > 0
     mine = await contracts.list_contracts(conn, who, status=None, limit=10, offset=0)
     assert mine.total == 3
+    assert len(await contracts.ready_awards(conn, who)) == 1
     for contract in mine.items:
         detail = await contracts.get_contract(conn, who, contract.id)
         assert sum(m.amount_fen for m in detail.milestones) == contract.amount_fen
