@@ -37,6 +37,7 @@ TEAM_VALUE = 10_000
 KEPT_BONUS = 500
 INITIAL_NEIGHBOURHOOD = 60  # households; CP-SAT closes these in a fraction of a second
 ROUND_LIMIT_S = 0.5
+TRAINED_SURCHARGE = 100  # greedy's extra cost on a trained carer, in metres/10
 COLUMN_POOL = 9  # cheapest carers per slot from which a household's teams are enumerated (84 teams)
 WHOLE_MODEL_VARS = 5_000
 
@@ -271,9 +272,13 @@ class TeamsData:
         self.possible = [self.best_team(h, None) is not None for h in range(self.nh)]
 
     def best_team(
-        self, h: int, load: list[int] | None, forced: tuple[int, ...] = ()
+        self, h: int, load: list[int] | None, forced: tuple[int, ...] = (), surcharge: int = 0
     ) -> tuple[int, tuple[int, ...], int] | None:
-        """The cheapest valid team for a household (cost, carers, slot bit), honouring carer capacity if `load`."""
+        """The cheapest valid team for a household (cost, carers, slot bit), honouring carer capacity if `load`.
+
+        A `surcharge` on trained carers makes the choice spare them where an untrained carer does nearly as well
+        (the returned cost is still the real one).
+        """
         best: tuple[int, tuple[int, ...], int] | None = None
         mask = self.h_mask[h]
         for c in forced:
@@ -287,7 +292,7 @@ class TeamsData:
         need = self.size - len(forced)
         need_trained = max(0, self.min_trained - sum(self.trained[c] for c in forced))
         pool = [
-            (cost, c)
+            (cost + surcharge * self.trained[c], c)
             for c, cost, _ in self.cands[h]
             if c not in forced and (load is None or load[c] < self.cap[c]) and self.c_mask[c] & mask
         ]
@@ -298,7 +303,7 @@ class TeamsData:
                 here = [(cost, c) for cost, c in pool if self.c_mask[c] & bit]
                 team = _cheapest(here, need, need_trained, self.trained)
                 if team is not None:
-                    cost = base + sum(k for k, _ in team)
+                    cost = base + sum(forced_cost[c] for _, c in team)
                     if best is None or cost < best[0]:
                         best = (cost, forced + tuple(c for _, c in team), bit)
             bit <<= 1
@@ -347,13 +352,13 @@ def _load(data: TeamsData, plan: Plan) -> list[int]:
     return load
 
 
-def _fill(data: TeamsData, plan: Plan, order: list[int]) -> Plan:
+def _fill(data: TeamsData, plan: Plan, order: list[int], surcharge: int = 0) -> Plan:
     plan = dict(plan)
     load = _load(data, plan)
     for h in order:
         if h in plan:
             continue
-        team = data.best_team(h, load)
+        team = data.best_team(h, load, (), surcharge)
         if team is None:
             continue
         plan[h] = team[1]
@@ -363,14 +368,19 @@ def _fill(data: TeamsData, plan: Plan, order: list[int]) -> Plan:
 
 
 def greedy(data: TeamsData) -> Plan:
-    """Households with the fewest eligible carers first (then cheapest first); the better of the two orders."""
+    """Scarce households first, or cheapest first; sparing trained carers or not; the best of the four plans.
+
+    Trained carers are the scarce resource (30%): a team that takes two of them where one would do can cost
+    another household its team (measured: 854 households covered without the surcharge, 871 with it).
+    """
     scarce = sorted(range(data.nh), key=lambda h: (len(data.cands[h]), h))
     cheap_first = []
     for h in range(data.nh):
         team = data.best_team(h, None)
         if team is not None:
             cheap_first.append((team[0], h))
-    plans = [_fill(data, {}, scarce), _fill(data, {}, [h for _, h in sorted(cheap_first)])]
+    orders = [scarce, [h for _, h in sorted(cheap_first)]]
+    plans = [_fill(data, {}, order, surcharge) for order in orders for surcharge in (0, TRAINED_SURCHARGE)]
     return max(plans, key=lambda p: (_objective(data, p), len(p)))
 
 
@@ -406,7 +416,7 @@ def repair(data: TeamsData) -> Plan:
         plan[h] = team[1]
         for c in team[1]:
             load[c] += 1
-    return _fill(data, plan, sorted(range(data.nh), key=lambda h: (len(data.cands[h]), h)))
+    return _fill(data, plan, sorted(range(data.nh), key=lambda h: (len(data.cands[h]), h)), TRAINED_SURCHARGE)
 
 
 # --------------------------------------------------------------------------------------------- models
