@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 from pathlib import Path
 
 import msgspec
@@ -175,6 +176,9 @@ def test_progress_is_reported_and_same_seed_same_answer() -> None:
     b = award.solve(problem, time_limit_s=5, seed=4)
     assert seen and seen[-1].objective == a.objective
     assert a.assignments == b.assignments
+    # The service solves in a process pool: problem and result must survive pickling.
+    assert pickle.loads(pickle.dumps(problem)) == problem  # noqa: S301 - our own bytes
+    assert pickle.loads(pickle.dumps(a)) == a  # noqa: S301 - our own bytes
 
 
 def test_solve_file_reads_the_documented_json(tmp_path: Path) -> None:
