@@ -27,7 +27,7 @@ async def create_household(conn: asyncpg.Connection, committee_id: int, address:
 class District:
     """A small district: one sub-district with two committees, their accounts, and a funder of the sub-district."""
 
-    def __init__(self, **ids: int) -> None:
+    def __init__(self, **ids: int | str) -> None:
         self.__dict__.update(ids)
 
     district_id: int

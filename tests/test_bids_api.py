@@ -171,7 +171,8 @@ async def _unqualified_contract(conn, org_id: int, funder_id: int) -> None:
     await conn.execute(
         "INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, signed_at, starts_on,"
         " ends_on, status, grade, graded_at) VALUES ($1, $2, $3, 90000, current_date - 300,"
-        " now() - interval '300 days', current_date - 300, current_date - 30, 'completed', 'unqualified', now() - interval '30 days')",
+        " now() - interval '300 days', current_date - 300, current_date - 30, 'completed', 'unqualified',"
+        " now() - interval '30 days')",
         award,
         funder_id,
         org_id,

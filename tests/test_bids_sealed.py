@@ -55,6 +55,19 @@ CSRF = re.compile(r'name="_csrf_token" value="[^"]*"')
 class Market:
     """Two identical tenders: `sealed` with three bids from two organisations, `empty` with none."""
 
+    d: Any
+    funder: dict[str, str]
+    org_a: dict[str, str]
+    org_b: dict[str, str]
+    org_a_account: int
+    sealed: dict[str, Any]
+    empty: dict[str, Any]
+    sealed_need: int
+    empty_need: int
+    bid_a: dict[str, Any]
+    bid_b: dict[str, Any]
+    bid_b2: dict[str, Any]
+
     def __init__(self, **kw: Any) -> None:
         self.__dict__.update(kw)
 
@@ -152,7 +165,7 @@ async def _sweep(
     return bodies
 
 
-def _assert_clean(bodies: list[str], also: list[str] = ()) -> None:
+def _assert_clean(bodies: list[str], also: tuple[str, ...] | list[str] = ()) -> None:
     for body in bodies:
         for canary in [*CANARIES, *also]:
             assert canary not in body, canary
@@ -171,7 +184,7 @@ def captured_logs(capfd, caplog):
 
     def read() -> str:
         out, err = capfd.readouterr()
-        return out + err + caplog.text
+        return str(out) + str(err) + str(caplog.text)
 
     return read
 
