@@ -128,3 +128,16 @@ def test_csv_streams_in_chunks() -> None:
     assert rows[0] == ["数", "元"]
     assert rows[-1] == ["999", "999.00"]
     assert len(rows) == 1001
+
+
+async def test_a_download_holds_the_whole_list_not_one_page(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    first = await award_ready(conn)
+    second = await award_ready(conn, funder_id=first.funder_id, funder_account=first.funder_account)
+    await make_contract(client, conn, first)
+    await make_contract(client, conn, second)
+    funder = await bearer(client, await username_of(conn, first.funder_account))
+    assert len((await client.get("/api/contracts?limit=1", headers=funder)).json()["items"]) == 1
+    rows = parse_csv((await client.get("/api/contracts?limit=1&format=csv", headers=funder)).content)
+    assert len(rows) == 3

@@ -17,6 +17,8 @@ from api.services.types import today
 
 FormatParam = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(name="format")]
 PARTIES = roles("funder", "organisation", "admin")
+# A download holds the whole list, not the page the JSON would give.
+EXPORT_LIMIT = 100_000
 
 
 def locale_of(request: Request[Any, Any, Any]) -> str:
@@ -61,11 +63,12 @@ class ContractController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> ContractPageOut | Stream:
-        """The caller's contracts (an admin sees all); `?format=csv|xlsx` downloads them."""
-        page = await contracts.list_contracts(conn, user, status=status, limit=limit, offset=offset)
+        """The caller's contracts (an admin sees all); `?format=csv|xlsx` downloads all of them, not one page."""
         if fmt is not None:
             locale = locale_of(request)
-            return file_response(contracts.contracts_table(page.items, locale), fmt, locale)
+            everything = await contracts.list_contracts(conn, user, status=status, limit=EXPORT_LIMIT, offset=0)
+            return file_response(contracts.contracts_table(everything.items, locale), fmt, locale)
+        page = await contracts.list_contracts(conn, user, status=status, limit=limit, offset=offset)
         return ContractPageOut(
             items=outs(page.items, ContractOut), total=page.total, limit=page.limit, offset=page.offset
         )
@@ -153,10 +156,11 @@ class PaymentController(Controller):
         fmt: FormatParam = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 100,
     ) -> list[PaymentOut] | Stream:
-        """Payments on the caller's contracts, newest first; `?format=csv|xlsx` downloads them."""
-        rows = await contracts.list_payments(conn, user, limit=limit)
+        """Payments on the caller's contracts, newest first; `?format=csv|xlsx` downloads all of them."""
         if fmt is not None:
-            return file_response(contracts.payments_table(rows), fmt, locale_of(request))
+            everything = await contracts.list_payments(conn, user, limit=EXPORT_LIMIT)
+            return file_response(contracts.payments_table(everything), fmt, locale_of(request))
+        rows = await contracts.list_payments(conn, user, limit=limit)
         return outs(rows, PaymentOut)
 
 
