@@ -201,22 +201,38 @@ async def _create_live_database(servers: Servers, name: str) -> str:
     return servers.database_url(name)
 
 
+def _wait_ready(base: str, process: Any, log_path: Path, seconds: float) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/api/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"linli serve did not become ready:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real web app over HTTP, with a small demo district seeded through `linli seed`."""
+    """The real web app and an arq worker, with a small demo district seeded through `linli seed`."""
     import asyncio
     import subprocess
     import sys
-    import time
 
     url = asyncio.run(_create_live_database(servers, "linli_live"))
     port = devservers.free_port()
     env = {
         **os.environ,
         "LINLI_DATABASE_URL": url,
-        "LINLI_REDIS_URL": servers.valkey.url,
+        # Redis database 1: the other tests empty database 0 and run their own burst workers on it.
+        "LINLI_REDIS_URL": servers.valkey.url.rsplit("/", 1)[0] + "/1",
         "LINLI_STATE_DIR": str(tmp_path_factory.mktemp("live-state")),
         "LINLI_PORT": str(port),
+        "LINLI_SOLVER_TIME_LIMIT_S": "3",
     }
     subprocess.run(
         [sys.executable, "-m", "api.cli", "seed", "--seed", "1", "--scale", "0.05"],
@@ -224,28 +240,29 @@ def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.Te
         check=True,
         capture_output=True,
     )
-    log_path = tmp_path_factory.mktemp("live-log") / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
+    logs = tmp_path_factory.mktemp("live-log")
+    with (logs / "serve.log").open("wb") as serve_log, (logs / "worker.log").open("wb") as worker_log:
+        server = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve"],
             env=env,
-            stdout=log,
+            stdout=serve_log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=devservers.die_with_parent(),
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker"],
+            env=env,
+            stdout=worker_log,
             stderr=subprocess.STDOUT,
             preexec_fn=devservers.die_with_parent(),
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/ready", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"linli serve did not become ready:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+            # Generous: on a loaded 2-core machine importing the app alone can take ten seconds.
+            _wait_ready(base, server, logs / "serve.log", 120)
             yield LiveServer(base, url)
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            for process in (server, worker):
+                process.terminate()
+            for process in (server, worker):
+                process.wait(timeout=30)
