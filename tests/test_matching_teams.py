@@ -214,4 +214,22 @@ def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
 
 def test_committed_schema_matches_the_structs() -> None:
     committed = (ROOT / "docs" / "formats" / "teams.schema.json").read_text(encoding="utf-8")
-    assert committed == solving_people.schema_text("teams")
+    regenerate = "python -c \"from pathlib import Path; from api.solving_people import write_schemas; write_schemas(Path('docs/formats'))\""
+    assert committed == solving_people.schema_text("teams"), f"the structs changed; regenerate with: {regenerate}"
+
+
+def test_too_few_trained_among_the_nearest_swaps_in_the_nearest_trained() -> None:
+    carers = (
+        Carer("u1", near(100, 0), False, 1, ("mon-am",)),
+        Carer("u2", near(200, 0), False, 1, ("mon-am",)),
+        Carer("u3", near(300, 0), False, 1, ("mon-am",)),
+        Carer("t-far", near(900, 0), True, 1, ("mon-am",)),
+        Carer("t-near", near(600, 0), True, 1, ("mon-am",)),
+    )
+    problem = TeamsProblem(carers, (Household("h", near(0, 0), 1.0, ("mon-am",)),), team_size=3, min_trained=1)
+    data = TeamsData(problem)
+    found = data.best_team(0, None)
+    assert found is not None
+    assert {problem.carers[c].id for c in found[1]} == {"u1", "u2", "t-near"}
+    (team,) = solve(problem, time_limit_s=3, seed=1).assignments
+    assert set(team.carers) == {"u1", "u2", "t-near"}
