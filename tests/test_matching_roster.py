@@ -282,5 +282,8 @@ def test_times_without_offsets_are_rejected(tmp_path: Path) -> None:
 
 def test_committed_schema_matches_the_structs() -> None:
     committed = (ROOT / "docs" / "formats" / "roster.schema.json").read_text(encoding="utf-8")
-    regenerate = "python -c \"from pathlib import Path; from api.solving_people import write_schemas; write_schemas(Path('docs/formats'))\""
+    regenerate = (
+        'python -c "from pathlib import Path; from api.solving_people import write_schemas; '
+        "write_schemas(Path('docs/formats'))\""
+    )
     assert committed == solving_people.schema_text("roster"), f"the structs changed; regenerate with: {regenerate}"

@@ -214,7 +214,10 @@ def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
 
 def test_committed_schema_matches_the_structs() -> None:
     committed = (ROOT / "docs" / "formats" / "teams.schema.json").read_text(encoding="utf-8")
-    regenerate = "python -c \"from pathlib import Path; from api.solving_people import write_schemas; write_schemas(Path('docs/formats'))\""
+    regenerate = (
+        'python -c "from pathlib import Path; from api.solving_people import write_schemas; '
+        "write_schemas(Path('docs/formats'))\""
+    )
     assert committed == solving_people.schema_text("teams"), f"the structs changed; regenerate with: {regenerate}"
 
 
