@@ -1,0 +1,159 @@
+"""The authorisation matrix over every JSON operation: anonymous callers, wrong roles and other tenants get
+401/403/404 (or a refusal such as 405/409/422), never someone else's data and never a change."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from tests import factories
+from tests.factories_contracts import award_ready, create_objection
+from tests.factories_tendering import create_household, create_need
+from tests.helpers import bearer
+
+# What anybody may read or do without logging in: reference data, verified organisations' public profiles,
+# published award notices, registration and the token exchange itself.
+PUBLIC = {
+    ("GET", "/api/health"),
+    ("GET", "/api/ready"),
+    ("GET", "/api/areas"),
+    ("GET", "/api/areas/{area_id}"),
+    ("GET", "/api/areas/{area_id}/children"),
+    ("GET", "/api/catalogue"),
+    ("GET", "/api/catalogue/{code}"),
+    ("GET", "/api/organisations"),
+    ("GET", "/api/organisations/{org_id}"),
+    ("GET", "/api/organisations/{org_id}/performance"),
+    ("GET", "/api/notices"),
+    ("GET", "/api/notices/{tender_id}"),
+    ("POST", "/api/organisations"),
+    ("POST", "/api/volunteers"),
+    ("POST", "/api/auth/token"),
+}
+# Operations every logged-in account may use on its own behalf (their answers hold only the caller's data).
+OWN = {
+    ("GET", "/api/accounts/me"),
+    ("GET", "/api/auth/tokens"),
+    ("POST", "/api/notices/{tender_id}/objections"),
+}
+REFUSALS = {401, 403, 404, 405, 409, 422}
+CANARY_PRICE_FEN = 12_345_678
+# Needs are open to every logged-in account by design; the households they name are not.
+CANARY_ADDRESS = "金丝雀路99弄9号909室"
+CANARY_NOTE = "矩阵金丝雀护理记录"
+
+
+async def operations(client) -> list[tuple[str, str]]:
+    """Every (method, path template) of the JSON API, from the published OpenAPI document."""
+    schema = (await client.get("/schema/openapi.json")).json()
+    return sorted(
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    )
+
+
+async def scenario(conn) -> dict[str, str]:
+    """Tenant A's objects: a need, a tender with a lot, a bid, an award, an objection and a contract."""
+    setup = await award_ready(conn, price_fen=CANARY_PRICE_FEN)
+    committee_account = await factories.create_account(conn, "committee")
+    committee_id = await conn.fetchval("SELECT committee_id FROM memberships WHERE account_id = $1", committee_account)
+    need_id = await create_need(conn, committee_id, setup.catalogue_item_id, committee_account)
+    household_id = await create_household(conn, committee_id, address=CANARY_ADDRESS)
+    await conn.execute("UPDATE households SET care_notes = $2 WHERE id = $1", household_id, CANARY_NOTE)
+    await conn.execute("INSERT INTO need_households (need_id, household_id) VALUES ($1, $2)", need_id, household_id)
+    objection_id = await create_objection(conn, setup.tender_id, setup.lot_id, setup.organisation_account)
+    contract_id = await conn.fetchval(
+        "INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, starts_on, ends_on)"
+        " VALUES ($1, $2, $3, $4, current_date + 30, current_date, current_date + 365) RETURNING id",
+        setup.award_id,
+        setup.funder_id,
+        setup.organisation_id,
+        CANARY_PRICE_FEN,
+    )
+    await conn.execute(
+        "INSERT INTO milestones (contract_id, seq, title, due_on, amount_fen) VALUES ($1, 1, '中期', current_date, $2)",
+        contract_id,
+        CANARY_PRICE_FEN,
+    )
+    bid_public_id = await conn.fetchval("SELECT public_id::text FROM bids WHERE lot_id = $1", setup.lot_id)
+    run_id = await conn.fetchval("SELECT run_id FROM awards WHERE id = $1", setup.award_id)
+    return {
+        "tender_id": str(setup.tender_id),
+        "need_id": str(need_id),
+        "bid_id": bid_public_id,
+        "run_id": str(run_id),
+        "contract_id": str(contract_id),
+        "objection_id": str(objection_id),
+        "seq": "1",
+        "account_id": str(setup.organisation_account),
+        "org_id": str(setup.organisation_id),
+        "token_id": "1",
+        "area_id": "1",
+        "code": "no_such_item",
+        "call_id": "1",
+        "proposal_id": str(uuid.uuid4()),
+    }
+
+
+def concrete(path: str, ids: dict[str, str]) -> str:
+    """The path with tenant A's ids in its parameters."""
+    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+
+
+async def call(client, method: str, path: str, headers: dict[str, str]):
+    """One request with an empty JSON body where a body is allowed."""
+    body = {} if method in {"POST", "PUT", "PATCH"} else None
+    return await client.request(method, path, json=body, headers=headers)
+
+
+async def test_anonymous_callers_are_refused_everywhere_but_the_public_operations(client, conn):
+    ids = await scenario(conn)
+    leaks = []
+    for method, path in await operations(client):
+        if (method, path) in PUBLIC:
+            continue
+        response = await call(client, method, concrete(path, ids), {})
+        if response.status_code not in REFUSALS:
+            leaks.append(f"{method} {path} → {response.status_code}")
+        elif response.status_code == 401:
+            assert response.headers["content-type"].startswith("application/problem+json")
+    assert leaks == []
+
+
+async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn):
+    ids = await scenario(conn)
+    before = await conn.fetchval(
+        "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
+        " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
+        " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
+        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b) rows"
+    )
+    outsiders = {
+        role: await factories.username_of(conn, await factories.create_account(conn, role))
+        for role in ("funder", "organisation", "committee", "volunteer", "reviewer")
+    }
+    problems = []
+    for role, username in outsiders.items():
+        headers = await bearer(client, username)
+        for method, path in await operations(client):
+            if (method, path) in PUBLIC | OWN or path.startswith("/api/auth/token"):
+                continue
+            response = await call(client, method, concrete(path, ids), headers)
+            text = response.text
+            if response.status_code < 300 and "{" in path and method != "GET":
+                problems.append(f"{role}: {method} {path} changed tenant A's object ({response.status_code})")
+            # A refusal's problem document names the request path, so an id counts only where the path lacks it.
+            echoed_bid = ids["bid_id"] in text and "{bid_id}" not in path
+            leaked = any(canary in text for canary in (str(CANARY_PRICE_FEN), CANARY_ADDRESS, CANARY_NOTE))
+            if leaked or echoed_bid:
+                problems.append(f"{role}: {method} {path} leaked tenant A's data ({response.status_code})")
+    after = await conn.fetchval(
+        "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
+        " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
+        " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
+        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b) rows"
+    )
+    assert problems == [], "\n".join(problems)
+    assert after == before
