@@ -899,7 +899,7 @@ class _Solver:
         Measured at about 0.75x the time building the data took; scaling by that measured time (not a constant)
         keeps the estimate right when the machine is shared and everything runs slower.
         """
-        return 0.05 + 0.8 * self.data_s
+        return 0.1 + 0.8 * self.data_s
 
     def run(self) -> RosterResult:
         """Solve and return the checked result."""
