@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -287,3 +288,10 @@ def test_committed_schema_matches_the_structs() -> None:
         "write_schemas(Path('docs/formats'))\""
     )
     assert committed == solving_people.schema_text("roster"), f"the structs changed; regenerate with: {regenerate}"
+
+
+def test_problem_and_result_survive_pickling_for_the_process_pool() -> None:
+    problem = generate.roster(20, 40, seed=2)
+    result = solve(problem, time_limit_s=2, seed=1)
+    assert pickle.loads(pickle.dumps(problem)) == problem  # noqa: S301 - our own bytes, as a process pool sends them
+    assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 - our own bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import time
 from pathlib import Path
 
@@ -236,3 +237,10 @@ def test_too_few_trained_among_the_nearest_swaps_in_the_nearest_trained() -> Non
     assert {problem.carers[c].id for c in found[1]} == {"u1", "u2", "t-near"}
     (team,) = solve(problem, time_limit_s=3, seed=1).assignments
     assert set(team.carers) == {"u1", "u2", "t-near"}
+
+
+def test_problem_and_result_survive_pickling_for_the_process_pool() -> None:
+    problem = generate.teams(30, 10, seed=2)
+    result = solve(problem, time_limit_s=2, seed=1)
+    assert pickle.loads(pickle.dumps(problem)) == problem  # noqa: S301 - our own bytes, as a process pool sends them
+    assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 - our own bytes
