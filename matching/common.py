@@ -11,7 +11,7 @@ import msgspec
 from ortools.sat.python import cp_model
 
 Status = Literal["optimal", "feasible", "infeasible"]
-BoundSource = Literal["cp-sat", "lp-relaxation", "greedy-equals-bound", "trivial", "none"]
+BoundSource = Literal["cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none"]
 
 EARTH_RADIUS_KM = 6371.0
 

@@ -926,7 +926,7 @@ class _Solver:
             budget = 0.06 * deadline.seconds
             model = data.full_model()
             bound = subgradient_bound(model, incumbent=self.best_value, deadline=deadline, seconds=budget)
-            self.tighten(bound, "lp-relaxation")
+            self.tighten(bound, "lagrangian")
         bound_s = deadline.elapsed() - t_bound
         t_improve = deadline.elapsed()
         self.improve()
