@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from api.seed import DEMO_LOGINS
+from tests.browser_helpers import ARTIFACTS, browser, log_in
 
-CHROMIUM = Path("/usr/bin/chromium")
+__all__ = ["browser", "log_in"]  # test_contracts_browser.py imports them from here
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """The system Chromium, headless (the test fails, not skips, when it is missing: `make test` installs it)."""
-    assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-def log_in(page: Page, base: str, username: str, password: str) -> None:
-    """Fill the login form like a person would, with the keyboard."""
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("用户名")).fill(username)
-    page.get_by_label(re.compile("密码")).fill(password)
-    page.get_by_label(re.compile("密码")).press("Enter")
-    page.wait_for_url(f"{base}/home")
 
 
 @pytest.mark.parametrize(("label", "username", "password"), DEMO_LOGINS, ids=[u for _, u, _ in DEMO_LOGINS])
