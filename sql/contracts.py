@@ -157,6 +157,12 @@ FINALISE_AWARD = "UPDATE awards SET status = 'final' WHERE id = $1 AND status IN
 TENDER_CONTRACTING = """
 UPDATE tenders SET status = 'contracting' WHERE id = $1 AND status IN ('awarded', 'notice', 'contracting')
 """
+# The needs bundled into the contracted lot now have their funding: the committee sees them as funded.
+NEEDS_FUNDED = """
+UPDATE needs SET status = 'funded'
+WHERE status = 'in_tender' AND id IN (SELECT ln.need_id FROM lot_needs ln JOIN awards a ON a.lot_id = ln.lot_id
+                                      WHERE a.id = $1)
+"""
 
 _CONTRACT_SELECT = """
 SELECT c.id, c.award_id, t.id AS tender_id, t.title AS tender_title, l.id AS lot_id, l.title AS lot_title,
@@ -333,9 +339,10 @@ async def insert_milestones(
 
 
 async def finalise_award(conn: asyncpg.Connection, award_id: int, tender_id: int) -> None:
-    """Mark the award final and its tender as contracting."""
+    """Mark the award final, its tender as contracting, and the lot's needs as funded."""
     await conn.execute(FINALISE_AWARD, award_id)
     await conn.execute(TENDER_CONTRACTING, tender_id)
+    await conn.execute(NEEDS_FUNDED, award_id)
 
 
 async def get_contract(

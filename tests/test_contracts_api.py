@@ -12,6 +12,7 @@ from api.services.types import today
 from sql import contracts as contracts_sql
 from tests.factories import create_account, username_of
 from tests.factories_contracts import AwardSetup, award_ready, create_objection
+from tests.factories_tendering import create_need
 from tests.helpers import bearer
 
 TODAY = today()
@@ -71,6 +72,16 @@ async def test_contract_after_the_notice_takes_the_winning_price_and_the_lots_pe
     assert await conn.fetchval("SELECT status FROM tenders WHERE id = $1", setup.tender_id) == "contracting"
     actions = [r[0] for r in await conn.fetch("SELECT action FROM audit_log WHERE object_type = 'contract'")]
     assert "contract.create" in actions
+
+
+async def test_a_contract_marks_the_lots_needs_funded(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    setup = await award_ready(conn)
+    committee_account = await create_account(conn, "committee")
+    committee_id = await conn.fetchval("SELECT committee_id FROM memberships WHERE account_id = $1", committee_account)
+    need_id = await create_need(conn, committee_id, setup.catalogue_item_id, committee_account, status="in_tender")
+    await conn.execute("INSERT INTO lot_needs (lot_id, need_id) VALUES ($1, $2)", setup.lot_id, need_id)
+    await make_contract(client, conn, setup)
+    assert await conn.fetchval("SELECT status FROM needs WHERE id = $1", need_id) == "funded"
 
 
 async def test_no_contract_while_the_notice_runs(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
