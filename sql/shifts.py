@@ -1,0 +1,332 @@
+"""Volunteer shifts and sign-ups: publishing, eligibility, the guarded pick-up, cancellation and the waitlist."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import msgspec
+
+
+class ShiftRow(msgspec.Struct, frozen=True):
+    """A shift with its publisher's name and the places taken."""
+
+    id: int
+    organisation_id: int | None
+    committee_id: int | None
+    publisher_name: str
+    title: str
+    description: str
+    place_name: str
+    lat: float
+    lon: float
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    headcount: int
+    taken: int
+    required_skills: list[str]
+    min_age: int
+    insurance_required: bool
+    cancellation_window_hours: int
+    status: str
+    waitlisted: int
+
+
+class ShiftForVolunteer(msgspec.Struct, frozen=True):
+    """A shift as one volunteer sees it: how far, why not eligible, and their own sign-up's status."""
+
+    shift: ShiftRow
+    distance_km: float
+    reasons: list[str]
+    my_status: str | None
+
+
+class SignupRow(msgspec.Struct, frozen=True):
+    """One volunteer's sign-up to a shift."""
+
+    id: int
+    shift_id: int
+    volunteer_id: int
+    status: str
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+
+
+class Cancelled(msgspec.Struct, frozen=True):
+    """The outcome of a cancellation: late or not, and whom the freed place went to."""
+
+    signup_id: int
+    status: str
+    promoted_volunteer_id: int | None
+
+
+_SHIFT_COLUMNS = """
+s.id, s.organisation_id, s.committee_id, coalesce(o.name, c.name) AS publisher_name, s.title, s.description,
+s.place_name, s.lat, s.lon, s.starts_at, s.ends_at, s.headcount, s.taken, s.required_skills, s.min_age,
+s.insurance_required, s.cancellation_window_hours, s.status,
+(SELECT count(*) FROM signups w WHERE w.shift_id = s.id AND w.status = 'waitlisted')::int AS waitlisted
+"""
+_SHIFT_FROM = """
+FROM shifts s
+LEFT JOIN organisations o ON o.id = s.organisation_id
+LEFT JOIN committees c ON c.id = s.committee_id
+"""
+SELECT_SHIFT = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.id = $1"
+
+# Why a volunteer may not take a shift, as reason codes: the age is by birth year (all the profile holds), in
+# Shanghai's calendar; under 14 needs a guardian's consent; insurance must cover the whole shift. Distance is a
+# reason too, but it only filters the list: a volunteer may choose to travel further.
+_REASONS = """
+array_remove(ARRAY[
+    CASE WHEN NOT (s.required_skills <@ v.skills) THEN 'skills' END,
+    CASE WHEN date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year < s.min_age
+         THEN 'age' END,
+    CASE WHEN date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year < 14
+              AND NOT v.guardian_consent THEN 'guardian' END,
+    CASE WHEN s.insurance_required
+              AND (v.insured_until IS NULL OR v.insured_until < (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)
+         THEN 'insurance' END,
+    CASE WHEN earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) > v.travel_km * 1000
+         THEN 'distance' END
+], NULL) AS reasons,
+earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) / 1000.0 AS distance_km
+"""
+_MY_STATUS = """
+(SELECT m.status FROM signups m WHERE m.shift_id = s.id AND m.volunteer_id = v.id
+ ORDER BY (m.status IN ('active', 'waitlisted')) DESC, m.id DESC LIMIT 1) AS my_status
+"""
+SELECT_SHIFT_FOR_VOLUNTEER = f"""
+SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
+{_SHIFT_FROM} CROSS JOIN volunteers v
+WHERE s.id = $1 AND v.id = $2
+"""
+# Open shifts still to come, the eligible ones first, nearest first.
+SELECT_SHIFTS_FOR_VOLUNTEER = f"""
+SELECT * FROM (
+    SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
+    {_SHIFT_FROM} CROSS JOIN volunteers v
+    WHERE v.id = $1 AND s.status = 'open' AND s.starts_at > now()
+) x
+WHERE NOT $2 OR cardinality(reasons) = 0
+ORDER BY cardinality(reasons) = 0 DESC, starts_at, distance_km, id
+LIMIT $3 OFFSET $4
+"""
+SELECT_MY_SHIFTS = f"""
+SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
+{_SHIFT_FROM} CROSS JOIN volunteers v
+WHERE v.id = $1 AND EXISTS (SELECT 1 FROM signups m WHERE m.shift_id = s.id AND m.volunteer_id = v.id)
+ORDER BY s.starts_at DESC, s.id
+LIMIT $2 OFFSET $3
+"""
+SELECT_PUBLISHED = f"""
+SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM}
+WHERE ($1::bigint IS NOT NULL AND s.organisation_id = $1) OR ($2::bigint IS NOT NULL AND s.committee_id = $2)
+ORDER BY s.starts_at DESC, s.id
+LIMIT $3 OFFSET $4
+"""
+INSERT_SHIFT = """
+INSERT INTO shifts (organisation_id, committee_id, title, description, place_name, lat, lon, starts_at, ends_at,
+                    headcount, required_skills, min_age, insurance_required, cancellation_window_hours, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+RETURNING id
+"""
+# The pick-up, in one statement: the place is counted only while one is left and the shift is open (the row lock
+# makes concurrent pick-ups queue and re-check `taken`), and the sign-up is inserted from that same row. If the
+# insert breaks the unique index or the exclusion constraint, the whole statement, the count included, fails.
+PICK_UP = """
+WITH place AS (
+    UPDATE shifts SET taken = taken + 1
+    WHERE id = $1 AND status = 'open' AND taken < headcount AND starts_at > now()
+    RETURNING id, starts_at, ends_at
+)
+INSERT INTO signups (shift_id, volunteer_id, status, during)
+SELECT place.id, $2, 'active', tstzrange(place.starts_at, place.ends_at, '[)') FROM place
+RETURNING id
+"""
+JOIN_WAITLIST = """
+INSERT INTO signups (shift_id, volunteer_id, status, during)
+SELECT s.id, $2, 'waitlisted', tstzrange(s.starts_at, s.ends_at, '[)') FROM shifts s
+WHERE s.id = $1 AND s.status = 'open' AND s.starts_at > now()
+RETURNING id
+"""
+# Cancellation and promotion take the shift's row lock first, as the pick-up does, so the two never deadlock.
+LOCK_SHIFT = "SELECT id FROM shifts WHERE id = $1 FOR NO KEY UPDATE"
+CANCEL_ACTIVE = """
+UPDATE signups g
+SET status = CASE WHEN now() < s.starts_at - make_interval(hours => s.cancellation_window_hours)
+                  THEN 'cancelled' ELSE 'late_cancelled' END,
+    cancelled_at = now()
+FROM shifts s
+WHERE s.id = g.shift_id AND g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active'
+RETURNING g.id, g.status
+"""
+LEAVE_WAITLIST = """
+UPDATE signups SET status = 'cancelled', cancelled_at = now()
+WHERE shift_id = $1 AND volunteer_id = $2 AND status = 'waitlisted'
+RETURNING id, status
+"""
+RELEASE_PLACE = "UPDATE shifts SET taken = taken - 1 WHERE id = $1"
+# The waitlist in order, with each person's reasons against the shift now (skills or insurance may have lapsed).
+SELECT_WAITLIST = f"""
+SELECT g.id AS signup_id, g.volunteer_id, {_REASONS}
+FROM signups g JOIN shifts s ON s.id = g.shift_id JOIN volunteers v ON v.id = g.volunteer_id
+WHERE g.shift_id = $1 AND g.status = 'waitlisted'
+ORDER BY g.created_at, g.id
+"""
+# Both updates are conditional; the caller runs this in a savepoint and rolls it back when no row comes back.
+PROMOTE = """
+WITH place AS (
+    UPDATE shifts SET taken = taken + 1 WHERE id = $1 AND status = 'open' AND taken < headcount RETURNING id
+)
+UPDATE signups g SET status = 'active' FROM place
+WHERE g.id = $2 AND g.shift_id = place.id AND g.status = 'waitlisted'
+RETURNING g.id
+"""
+COUNT_ACTIVE = "SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'active'"
+
+
+def _shift(record: asyncpg.Record) -> ShiftRow:
+    return msgspec.convert({k: record[k] for k in ShiftRow.__struct_fields__}, ShiftRow)
+
+
+def _for_volunteer(record: asyncpg.Record) -> ShiftForVolunteer:
+    return ShiftForVolunteer(
+        shift=_shift(record),
+        distance_km=float(record["distance_km"]),
+        reasons=list(record["reasons"]),
+        my_status=record["my_status"],
+    )
+
+
+async def get_shift(conn: asyncpg.Connection, shift_id: int) -> ShiftRow | None:
+    """One shift by id."""
+    record = await conn.fetchrow(SELECT_SHIFT, shift_id)
+    return None if record is None else _shift(record)
+
+
+async def get_shift_for_volunteer(
+    conn: asyncpg.Connection, shift_id: int, volunteer_id: int
+) -> ShiftForVolunteer | None:
+    """One shift with the volunteer's distance, reasons and sign-up status."""
+    record = await conn.fetchrow(SELECT_SHIFT_FOR_VOLUNTEER, shift_id, volunteer_id)
+    return None if record is None else _for_volunteer(record)
+
+
+async def list_for_volunteer(
+    conn: asyncpg.Connection, volunteer_id: int, *, eligible_only: bool, limit: int, offset: int
+) -> list[ShiftForVolunteer]:
+    """Open shifts to come, eligible ones first, each with the reasons it is not."""
+    rows = await conn.fetch(SELECT_SHIFTS_FOR_VOLUNTEER, volunteer_id, eligible_only, limit, offset)
+    return [_for_volunteer(r) for r in rows]
+
+
+async def list_mine(conn: asyncpg.Connection, volunteer_id: int, *, limit: int, offset: int) -> list[ShiftForVolunteer]:
+    """The shifts a volunteer signed up to (whatever became of the sign-up), latest first."""
+    rows = await conn.fetch(SELECT_MY_SHIFTS, volunteer_id, limit, offset)
+    return [_for_volunteer(r) for r in rows]
+
+
+async def list_published(
+    conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None, limit: int, offset: int
+) -> list[ShiftRow]:
+    """The shifts an organisation or a committee published, latest first."""
+    rows = await conn.fetch(SELECT_PUBLISHED, organisation_id, committee_id, limit, offset)
+    return [_shift(r) for r in rows]
+
+
+async def insert_shift(
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: int | None,
+    committee_id: int | None,
+    title: str,
+    description: str,
+    place_name: str,
+    lat: float,
+    lon: float,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    headcount: int,
+    required_skills: list[str],
+    min_age: int,
+    insurance_required: bool,
+    cancellation_window_hours: int,
+    created_by: int,
+) -> int:
+    """Publish a shift; returns its id."""
+    return int(
+        await conn.fetchval(
+            INSERT_SHIFT,
+            organisation_id,
+            committee_id,
+            title,
+            description,
+            place_name,
+            lat,
+            lon,
+            starts_at,
+            ends_at,
+            headcount,
+            required_skills,
+            min_age,
+            insurance_required,
+            cancellation_window_hours,
+            created_by,
+        )
+    )
+
+
+async def pick_up(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:
+    """Take a place in one guarded statement; the sign-up's id, or None when the shift is full, closed or past.
+
+    Raises asyncpg's UniqueViolationError (already signed up) or ExclusionViolationError (an overlapping shift).
+    """
+    found = await conn.fetchval(PICK_UP, shift_id, volunteer_id)
+    return None if found is None else int(found)
+
+
+async def join_waitlist(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:
+    """Wait for a place; None when the shift is not open. Raises UniqueViolationError if already signed up."""
+    found = await conn.fetchval(JOIN_WAITLIST, shift_id, volunteer_id)
+    return None if found is None else int(found)
+
+
+async def lock_shift(conn: asyncpg.Connection, shift_id: int) -> bool:
+    """Lock the shift's row for this transaction; False if there is no such shift."""
+    return await conn.fetchval(LOCK_SHIFT, shift_id) is not None
+
+
+async def cancel_active(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> tuple[int, str] | None:
+    """Give up a place (late inside the window); the sign-up's id and new status, None if none was held."""
+    record = await conn.fetchrow(CANCEL_ACTIVE, shift_id, volunteer_id)
+    return None if record is None else (int(record["id"]), str(record["status"]))
+
+
+async def leave_waitlist(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> tuple[int, str] | None:
+    """Stop waiting for a place; None if not on the waitlist."""
+    record = await conn.fetchrow(LEAVE_WAITLIST, shift_id, volunteer_id)
+    return None if record is None else (int(record["id"]), str(record["status"]))
+
+
+async def release_place(conn: asyncpg.Connection, shift_id: int) -> None:
+    """Count one place fewer as taken."""
+    await conn.execute(RELEASE_PLACE, shift_id)
+
+
+async def waitlist(conn: asyncpg.Connection, shift_id: int) -> list[tuple[int, int, list[str]]]:
+    """(sign-up id, volunteer id, reasons) of the waitlist, first come first."""
+    rows = await conn.fetch(SELECT_WAITLIST, shift_id)
+    return [(int(r["signup_id"]), int(r["volunteer_id"]), list(r["reasons"])) for r in rows]
+
+
+async def promote(conn: asyncpg.Connection, shift_id: int, signup_id: int) -> bool:
+    """Give a waitlisted sign-up a place; False if none is free (then roll back: `taken` may have moved).
+
+    Raises ExclusionViolationError when the person now holds an overlapping shift.
+    """
+    return await conn.fetchval(PROMOTE, shift_id, signup_id) is not None
+
+
+async def count_active(conn: asyncpg.Connection, shift_id: int) -> int:
+    """How many sign-ups hold a place."""
+    return int(await conn.fetchval(COUNT_ACTIVE, shift_id))

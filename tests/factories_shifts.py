@@ -1,0 +1,116 @@
+"""Factories for shifts and sign-ups, and the Identity of a volunteer or publisher for calling use cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from api.services.accounts import Identity
+from tests.factories import create_account, create_org, next_n
+
+
+def soon(days: float = 3, hour: int = 9) -> dt.datetime:
+    """A time some days from now, at a whole hour in Shanghai (UTC+8), with its offset."""
+    day = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    return day.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+async def create_shift(
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: int | None = None,
+    committee_id: int | None = None,
+    starts_at: dt.datetime | None = None,
+    hours: float = 2,
+    headcount: int = 5,
+    taken: int = 0,
+    **kw: Any,
+) -> int:
+    """An open shift (published by a new organisation unless told), three days from now, 2 hours long."""
+    if organisation_id is None and committee_id is None:
+        organisation_id = await create_org(conn)
+    starts_at = starts_at or soon()
+    return int(
+        await conn.fetchval(
+            """
+            INSERT INTO shifts (organisation_id, committee_id, title, place_name, lat, lon, starts_at, ends_at,
+                                headcount, taken, required_skills, min_age, insurance_required,
+                                cancellation_window_hours, status)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
+            """,
+            organisation_id,
+            committee_id,
+            kw.get("title", f"助老服务班次{next_n()}"),
+            kw.get("place_name", "社区睦邻中心"),
+            kw.get("lat", 31.281),
+            kw.get("lon", 121.521),
+            starts_at,
+            starts_at + dt.timedelta(hours=hours),
+            headcount,
+            taken,
+            kw.get("required_skills", []),
+            kw.get("min_age", 0),
+            kw.get("insurance_required", False),
+            kw.get("cancellation_window_hours", 24),
+            kw.get("status", "open"),
+        )
+    )
+
+
+async def add_signup(conn: asyncpg.Connection, shift_id: int, volunteer_id: int, status: str = "active") -> int:
+    """A sign-up written directly (an active one also counts its place), for setting the scene."""
+    if status == "active":
+        await conn.execute("UPDATE shifts SET taken = taken + 1 WHERE id = $1", shift_id)
+    return int(
+        await conn.fetchval(
+            """
+            INSERT INTO signups (shift_id, volunteer_id, status, during)
+            SELECT id, $2, $3, tstzrange(starts_at, ends_at, '[)') FROM shifts WHERE id = $1 RETURNING id
+            """,
+            shift_id,
+            volunteer_id,
+            status,
+        )
+    )
+
+
+async def volunteer_identity(conn: asyncpg.Connection, **profile: Any) -> Identity:
+    """A new volunteer account; profile fields (skills, birth_year, insured_until, lat, lon, …) are set on it."""
+    account_id = await create_account(conn, "volunteer")
+    for column, value in profile.items():
+        assert column in {"skills", "birth_year", "insured_until", "lat", "lon", "travel_km", "guardian_consent"}
+        await conn.execute(f"UPDATE volunteers SET {column} = $2 WHERE account_id = $1", account_id, value)
+    row = await conn.fetchrow(
+        "SELECT a.username, v.id FROM accounts a JOIN volunteers v ON v.account_id = a.id WHERE a.id = $1", account_id
+    )
+    assert row is not None
+    return Identity(
+        account_id=account_id,
+        username=row["username"],
+        display_name="测试volunteer",
+        role="volunteer",
+        locale="zh_CN",
+        volunteer_id=row["id"],
+    )
+
+
+async def publisher_identity(conn: asyncpg.Connection, role: str = "organisation") -> Identity:
+    """A new organisation or committee account and the Identity it acts with."""
+    account_id = await create_account(conn, role)
+    row = await conn.fetchrow(
+        "SELECT a.username, m.organisation_id, m.committee_id FROM accounts a"
+        " JOIN memberships m ON m.account_id = a.id WHERE a.id = $1",
+        account_id,
+    )
+    assert row is not None
+    return Identity(
+        account_id=account_id,
+        username=row["username"],
+        display_name="测试",
+        role=role,
+        locale="zh_CN",
+        organisation_id=row["organisation_id"],
+        committee_id=row["committee_id"],
+    )
