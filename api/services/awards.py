@@ -6,19 +6,20 @@ after a crash finds the same job; the result is written in one transaction guard
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import msgspec
 import structlog
 
 from api.services import reviews as reviews_service
+from api.services import runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound
+from api.services.runs import JobQueue
 from matching import award as award_model
 from matching.common import Progress
 from sql import audit
@@ -29,6 +30,8 @@ from sql.match_runs import RunRow
 from sql.reviews import ReviewTenderRow
 
 log = structlog.get_logger("linli.awards")
+# Kept under this name: callers (and the worker tests) find an award run's arq job by it.
+job_id = runs.job_id
 
 MODEL = "award"
 SUBJECT = "tender"
@@ -37,13 +40,6 @@ JOB_NAME = "run_award"
 # A run can start while the panel's work is done and nothing is published, or again for lots reopened during notice.
 STARTABLE = ("review", "awarding", "awarded", "notice")
 _CONSTRAINT = re.compile(r"^(org|funder) (\S+) (capacity_hours|max_lots|budget_fen)(?: \((-?\d+) > (-?\d+)\))?$")
-
-
-class JobQueue(Protocol):
-    """What the use case needs of arq's Redis pool."""
-
-    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any:
-        """Queue a job unless one with this id is queued, running or kept."""
 
 
 class Excluded(msgspec.Struct, frozen=True):
@@ -176,15 +172,8 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, te
             )
         run = await runs_sql.get_run(conn, run_id)
     assert run is not None
-    if run.status != "succeeded":
-        # After the commit, so the worker finds the row; the job id makes a second enqueue a no-op.
-        await queue.enqueue_job(JOB_NAME, run_id, _job_id=job_id(run_id))
+    await runs.enqueue(queue, JOB_NAME, run)
     return run
-
-
-def job_id(run_id: int) -> str:
-    """The arq job id of a run: one job per run, however often it is enqueued."""
-    return f"match-run-{run_id}"
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
@@ -326,26 +315,6 @@ def winner_reasons(
     }
 
 
-async def _pump(pool: Any, run_id: int, progress: Any, stop: asyncio.Event) -> None:
-    """Copy the child's progress points into the run's row as they arrive."""
-    while True:
-        points: list[dict[str, Any]] = []
-        while True:
-            try:
-                points.append(progress.get_nowait())
-            except Exception:
-                break
-        if points:
-            async with pool.acquire() as conn:
-                await runs_sql.append_progress(conn, run_id, points)
-        if stop.is_set():
-            return
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=0.25)
-        except TimeoutError:
-            continue
-
-
 async def execute_run(
     pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
 ) -> dict[str, Any]:
@@ -365,25 +334,11 @@ async def execute_run(
         if not await runs_sql.start_run(conn, run_id):
             return {"run_id": run_id, "outcome": "already finished"}
     time_limit = max(0.5, min(run.time_limit_s, time_cap_s))
-    stop = asyncio.Event()
-    pump = asyncio.create_task(_pump(pool, run_id, progress, stop)) if progress is not None else None
-    try:
-        loop = asyncio.get_running_loop()
-        encoded = await loop.run_in_executor(
-            executor, solve_award, inputs.problem, time_limit, run.seed + run.attempts, progress
-        )
-    except asyncio.CancelledError:
-        # The worker is going away: leave the run 'running' so the redelivered job starts it again.
-        raise
-    except Exception as exc:
-        log.error("award run failed", run_id=run_id, exc_info=exc)
-        async with pool.acquire() as conn:
-            await runs_sql.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}")
+    encoded = await runs.solve_in_pool(
+        pool, run_id, executor, solve_award, (inputs.problem, time_limit, run.seed + run.attempts), progress
+    )
+    if encoded is None:
         return {"run_id": run_id, "outcome": "failed"}
-    finally:
-        stop.set()
-        if pump is not None:
-            await pump
     result = msgspec.json.decode(encoded, type=award_model.AwardResult)
     async with pool.acquire() as conn:
         written = await write_result(conn, run_id, inputs, result)

@@ -1,0 +1,78 @@
+"""What every optimiser run shares: the job id from the run, enqueueing it once, and pumping progress into the row."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from functools import partial
+from typing import Any, Protocol
+
+import structlog
+
+from sql import match_runs as runs_sql
+from sql.match_runs import RunRow
+
+log = structlog.get_logger("linli.runs")
+
+
+class JobQueue(Protocol):
+    """What the use case needs of arq's Redis pool."""
+
+    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any:
+        """Queue a job unless one with this id is queued, running or kept."""
+
+
+def job_id(run_id: int) -> str:
+    """The arq job id of a run: one job per run, however often it is enqueued."""
+    return f"match-run-{run_id}"
+
+
+async def enqueue(queue: JobQueue, job_name: str, run: RunRow) -> None:
+    """Queue a run's job unless its result is written; call after the commit, so the worker finds the row."""
+    if run.status != "succeeded":
+        # The job id makes a second enqueue of the same run a no-op.
+        await queue.enqueue_job(job_name, run.id, _job_id=job_id(run.id))
+
+
+async def pump_progress(pool: Any, run_id: int, progress: Any, stop: asyncio.Event) -> None:
+    """Copy the child's progress points into the run's row as they arrive."""
+    while True:
+        points: list[dict[str, Any]] = []
+        while True:
+            try:
+                points.append(progress.get_nowait())
+            except Exception:
+                break
+        if points:
+            async with pool.acquire() as conn:
+                await runs_sql.append_progress(conn, run_id, points)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.25)
+        except TimeoutError:
+            continue
+
+
+async def solve_in_pool(
+    pool: Any, run_id: int, executor: Executor, solve: Callable[..., bytes], args: tuple[Any, ...], progress: Any
+) -> bytes | None:
+    """Run `solve(*args, progress)` in the process pool while pumping progress; None (run failed) if it raised."""
+    stop = asyncio.Event()
+    pump = asyncio.create_task(pump_progress(pool, run_id, progress, stop)) if progress is not None else None
+    try:
+        encoded: bytes = await asyncio.get_running_loop().run_in_executor(executor, partial(solve, *args, progress))
+        return encoded
+    except asyncio.CancelledError:
+        # The worker is going away: leave the run 'running' so the redelivered job starts it again.
+        raise
+    except Exception as exc:
+        log.error("optimiser run failed", run_id=run_id, exc_info=exc)
+        async with pool.acquire() as conn:
+            await runs_sql.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}")
+        return None
+    finally:
+        stop.set()
+        if pump is not None:
+            await pump
