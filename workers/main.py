@@ -62,7 +62,12 @@ async def purge_expired_credentials(ctx: dict[str, Any]) -> dict[str, int]:
 class WorkerSettings:
     """What `arq` (and `linli worker`) runs."""
 
-    functions: ClassVar[list[Any]] = [purge_expired_credentials, tasks.run_award, tasks.open_due_bids]
+    functions: ClassVar[list[Any]] = [
+        purge_expired_credentials,
+        tasks.run_award,
+        tasks.run_portfolio,
+        tasks.open_due_bids,
+    ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True),
         # Every minute: a tender's bids open (and it moves to review) within a minute of its deadline.

@@ -1,4 +1,4 @@
-"""Tendering jobs: award runs (CPU-bound solving in the process pool) and opening bids at their deadline."""
+"""Tendering jobs: award and portfolio runs (CPU-bound solving in the process pool) and opening bids."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from api.services import awards, bids
+from api.services import awards, bids, grants
 from api.settings import load_settings
 
 log = structlog.get_logger("linli.worker.tasks")
@@ -19,26 +19,38 @@ def solver_time_cap(job_timeout_s: float) -> float:
     return max(1.0, min(float(_settings.solver_time_limit_s), job_timeout_s * 0.5))
 
 
-async def run_award(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
-    """Solve one award run by id and write its result once (a redelivered job finds it written)."""
+async def _solve_with_progress(ctx: dict[str, Any], execute: Any, run_id: int) -> dict[str, Any]:
+    """Run a service's execute_run with a progress queue the solver's child process can reach."""
     # The solver's progress callback runs in the child process; a Manager queue carries its points back here.
     manager = ctx.get("progress_manager")
     own_manager = None
     if manager is None:
         own_manager = manager = multiprocessing.Manager()
     try:
-        progress = manager.Queue()
-        outcome = await awards.execute_run(
+        outcome: dict[str, Any] = await execute(
             ctx["pool"],
             run_id,
             executor=ctx["solver_pool"],
             time_cap_s=solver_time_cap(ctx.get("job_timeout_s", _settings.job_timeout_s)),
-            progress=progress,
+            progress=manager.Queue(),
         )
     finally:
         if own_manager is not None:
             own_manager.shutdown()
+    return outcome
+
+
+async def run_award(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """Solve one award run by id and write its result once (a redelivered job finds it written)."""
+    outcome = await _solve_with_progress(ctx, awards.execute_run, run_id)
     log.info("award run", **outcome)
+    return outcome
+
+
+async def run_portfolio(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """Solve one portfolio run of a foundation call by id and write its grants once."""
+    outcome = await _solve_with_progress(ctx, grants.execute_run, run_id)
+    log.info("portfolio run", **outcome)
     return outcome
 
 

@@ -5,9 +5,11 @@ from api.routes.awards import AwardController, NoticeController, ReviewControlle
 from api.routes.calls import CallController, ProposalController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
+from api.routes.grants import GrantController
 from api.routes.needs import NeedController
 from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
+from api.routes.shifts import ShiftController
 from api.routes.system import SystemController
 from api.routes.tenders import BidController, TenderController
 
@@ -28,5 +30,7 @@ API_HANDLERS: list[type] = [
     DashboardController,
     ReviewController,
     AwardController,
+    GrantController,
     NoticeController,
+    ShiftController,
 ]
