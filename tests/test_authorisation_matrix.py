@@ -8,6 +8,7 @@ import uuid
 
 from tests import factories
 from tests.factories_contracts import award_ready, create_objection
+from tests.factories_shifts import create_shift
 from tests.factories_tendering import create_household, create_need
 from tests.helpers import bearer
 
@@ -35,6 +36,10 @@ OWN = {
     ("GET", "/api/accounts/me"),
     ("GET", "/api/auth/tokens"),
     ("POST", "/api/notices/{tender_id}/objections"),
+    # A volunteer takes, waits for or gives up a place of a published shift for themselves.
+    ("POST", "/api/shifts/{shift_id}/signups"),
+    ("POST", "/api/shifts/{shift_id}/waitlist"),
+    ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
 }
 REFUSALS = {401, 403, 404, 405, 409, 422}
 CANARY_PRICE_FEN = 12_345_678
@@ -94,6 +99,7 @@ async def scenario(conn) -> dict[str, str]:
         "code": "no_such_item",
         "call_id": "1",
         "proposal_id": str(uuid.uuid4()),
+        "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
     }
 
 

@@ -189,6 +189,8 @@ async def _eligible_view(conn: asyncpg.Connection, shift_id: int, volunteer_id: 
     view = await shifts_sql.get_shift_for_volunteer(conn, shift_id, volunteer_id)
     if view is None:
         raise NotFound("No such shift")
+    if view.my_status in ("active", "waitlisted"):
+        raise SignupRefused("already", "You are already signed up for this shift")
     if reasons := blocking(view.reasons):
         raise SignupRefused(
             "not-eligible",

@@ -10,6 +10,7 @@ from web.routes.needs import NeedPages
 from web.routes.organisations import OrganisationPages
 from web.routes.register import RegisterPages
 from web.routes.session import SessionPages
+from web.routes.shifts import ShiftPages
 from web.routes.tenders import BidPages, TenderPages
 
 PAGE_HANDLERS = [
@@ -26,4 +27,5 @@ PAGE_HANDLERS = [
     CallPages,
     ReviewPages,
     NoticePages,
+    ShiftPages,
 ]

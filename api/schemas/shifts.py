@@ -1,0 +1,88 @@
+"""Response structs for shifts and sign-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SignupOutcome
+from sql.shifts import ShiftForVolunteer, ShiftRow
+
+
+class ShiftOut(msgspec.Struct, frozen=True):
+    """A shift: where, when, how many places and how many are taken."""
+
+    id: int
+    organisation_id: int | None
+    committee_id: int | None
+    publisher_name: str
+    title: str
+    description: str
+    place_name: str
+    lat: float
+    lon: float
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    headcount: int
+    taken: int
+    places_left: int
+    waitlisted: int
+    required_skills: list[str]
+    min_age: int
+    insurance_required: bool
+    cancellation_window_hours: int
+    status: str
+
+
+class ShiftForMeOut(msgspec.Struct, frozen=True):
+    """A shift as the calling volunteer sees it: eligible or why not, how far, and their own sign-up."""
+
+    shift: ShiftOut
+    eligible: bool
+    reasons: list[str]
+    distance_km: float
+    my_status: str | None
+
+
+class SignupOut(msgspec.Struct, frozen=True):
+    """A sign-up just made (a place, or a place on the waitlist) and the shift as it now stands."""
+
+    signup_id: int
+    status: str
+    shift: ShiftOut
+
+
+class CancelOut(msgspec.Struct, frozen=True):
+    """A cancellation: `cancelled` or `late_cancelled`, and whether someone waiting got the place."""
+
+    signup_id: int
+    status: str
+    promoted: bool
+
+
+def shift_out(row: ShiftRow) -> ShiftOut:
+    """The public shape of a shift."""
+    fields = {f: getattr(row, f) for f in row.__struct_fields__}
+    return ShiftOut(**fields, places_left=max(0, row.headcount - row.taken))
+
+
+def for_me_out(view: ShiftForVolunteer) -> ShiftForMeOut:
+    """The public shape of a shift seen by a volunteer."""
+    return ShiftForMeOut(
+        shift=shift_out(view.shift),
+        eligible=not any(r in BLOCKING_REASONS for r in view.reasons),
+        reasons=view.reasons,
+        distance_km=round(view.distance_km, 2),
+        my_status=view.my_status,
+    )
+
+
+def signup_out(outcome: SignupOutcome) -> SignupOut:
+    """The public shape of a sign-up outcome."""
+    return SignupOut(signup_id=outcome.signup_id, status=outcome.status, shift=shift_out(outcome.shift))
+
+
+def cancel_out(outcome: CancelOutcome) -> CancelOut:
+    """The public shape of a cancellation."""
+    return CancelOut(signup_id=outcome.signup_id, status=outcome.status, promoted=outcome.promoted)

@@ -1,0 +1,100 @@
+"""Shift pages in Chinese: the list, the 报名 button, refusals with their reason, my shifts, publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests import factories
+from tests.factories_shifts import create_shift, soon
+from tests.helpers import login, parse_page, post_form
+
+
+async def _volunteer(client, conn, **profile):
+    account_id = await factories.create_account(conn, "volunteer")
+    for column, value in profile.items():
+        await conn.execute(f"UPDATE volunteers SET {column} = $2 WHERE account_id = $1", account_id, value)
+    await login(client, await factories.username_of(conn, account_id))
+    return await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id)
+
+
+async def test_a_volunteer_signs_up_through_the_pages(client, conn):
+    await _volunteer(client, conn)
+    shift_id = await create_shift(conn, headcount=2, title="社区助餐送餐")
+    listing = await client.get("/shifts")
+    assert listing.status_code == 200
+    assert "服务班次" in listing.text and "社区助餐送餐" in listing.text and "剩余名额 2 / 2" in listing.text
+    page = await client.get(f"/shifts/{shift_id}")
+    assert f'action="/shifts/{shift_id}/signup"' in page.text and "报名" in page.text
+    response = await post_form(client, f"/shifts/{shift_id}/signup", {}, page=f"/shifts/{shift_id}")
+    assert response.status_code in (302, 303), response.text
+    shown = await client.get(response.headers["location"])
+    assert "报名成功" in shown.text and "剩余名额 1 / 2" in shown.text and "取消报名" in shown.text
+    mine = await client.get("/shifts/mine")
+    assert "社区助餐送餐" in mine.text and "已报名" in mine.text
+
+
+async def test_a_refusal_is_shown_on_the_shift_page_with_its_reason(client, conn):
+    volunteer_id = await _volunteer(client, conn)
+    starts = soon(6)
+    held = await create_shift(conn, starts_at=starts, hours=3)
+    overlapping = await create_shift(conn, starts_at=starts + dt.timedelta(hours=1))
+    await conn.execute(
+        "INSERT INTO signups (shift_id, volunteer_id, status, during)"
+        " SELECT id, $2, 'active', tstzrange(starts_at, ends_at) FROM shifts WHERE id = $1",
+        held,
+        volunteer_id,
+    )
+    await conn.execute("UPDATE shifts SET taken = 1 WHERE id = $1", held)
+    response = await post_form(client, f"/shifts/{overlapping}/signup", {}, page=f"/shifts/{overlapping}")
+    assert response.status_code == 409
+    assert "此班次与你已报名的班次时间重叠" in response.text
+
+
+async def test_an_ineligible_volunteer_sees_why_instead_of_the_button(client, conn):
+    await _volunteer(client, conn)
+    shift_id = await create_shift(conn, required_skills=["first_aid"])
+    page = await client.get(f"/shifts/{shift_id}")
+    assert "你不具备此班次要求的全部技能" in page.text
+    assert f'action="/shifts/{shift_id}/signup"' not in page.text
+
+
+async def test_a_full_shift_offers_the_waitlist_on_its_page(client, conn):
+    await _volunteer(client, conn)
+    shift_id = await create_shift(conn, headcount=1, taken=1)
+    page = await client.get(f"/shifts/{shift_id}")
+    assert f'action="/shifts/{shift_id}/waitlist"' in page.text
+    response = await post_form(client, f"/shifts/{shift_id}/waitlist", {}, page=f"/shifts/{shift_id}")
+    assert response.status_code in (302, 303)
+    shown = await client.get(response.headers["location"])
+    assert "候补中" in shown.text and "退出候补" in shown.text
+
+
+async def test_a_committee_publishes_a_shift_through_the_form(client, conn):
+    account_id = await factories.create_account(conn, "committee")
+    await login(client, await factories.username_of(conn, account_id))
+    assert (await client.get("/shifts/new")).status_code == 200
+    starts = soon(7).replace(tzinfo=None)
+    data = {
+        "title": "重阳节敬老活动",
+        "place_name": "居委会活动室",
+        "lat": "31.2834",
+        "lon": "121.5262",
+        "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (starts - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "headcount": "4",
+        "required_skills": "first_aid，elderly_care",
+        "cancellation_window_hours": "24",
+        "min_age": "0",
+    }
+    response = await post_form(client, "/shifts/new", data)
+    assert response.status_code == 422
+    assert parse_page(response.text).errors["ends_at"] == "结束时间必须晚于开始时间"
+    data["ends_at"] = (starts + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = await post_form(client, "/shifts/new", data)
+    assert response.status_code in (302, 303), response.text
+    shift = await conn.fetchrow("SELECT * FROM shifts WHERE title = '重阳节敬老活动'")
+    assert shift["required_skills"] == ["elderly_care", "first_aid"]
+    # The form's time is Beijing time.
+    assert shift["starts_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).hour == starts.hour
+    published = await client.get("/shifts", follow_redirects=True)
+    assert published.status_code == 200 and "重阳节敬老活动" in published.text
