@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from api.auth import Conn, User, roles
+from api.schemas.awards import RunProgressOut, progress_out
 from api.schemas.common import outs
 from api.schemas.grants import (
     PortfolioRunOut,
@@ -53,3 +54,8 @@ class GrantController(Controller):
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> PortfolioRunViewOut:
         """A run, its result with reasons for funded and left-out proposals, and the grants it wrote."""
         return portfolio_run_view_out(await grants.get_run(conn, user, run_id))
+
+    @get("/runs/{run_id:int}/progress", operation_id="getPortfolioRunProgress", guards=[roles("funder")])
+    async def progress(self, conn: Conn, user: User, run_id: FromPath[int]) -> RunProgressOut:
+        """A run's status, best score and bound so far (polled by the run page)."""
+        return progress_out((await grants.get_run(conn, user, run_id)).run)

@@ -6,6 +6,7 @@ from web.routes.awards import NoticePages, ReviewPages
 from web.routes.calls import CallPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
+from web.routes.grants import GrantPages
 from web.routes.needs import NeedPages
 from web.routes.organisations import OrganisationPages
 from web.routes.register import RegisterPages
@@ -25,6 +26,7 @@ PAGE_HANDLERS = [
     TenderPages,
     BidPages,
     CallPages,
+    GrantPages,
     ReviewPages,
     NoticePages,
     ShiftPages,

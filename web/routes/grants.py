@@ -1,0 +1,72 @@
+"""Pages of portfolio runs (公益创投资助): the foundation scores opened proposals, starts a run, reads the result."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from api.auth import Conn, User, roles
+from api.services import grants
+from api.services.errors import DomainError
+from web.forms import parse_form
+from web.routes._common import FormData, multi
+
+
+async def _scores_page(conn: Any, user: Any, call_id: int, errors: dict[str, Any], status: int = 200) -> Template:
+    call, proposals = await grants.call_proposals(conn, user, call_id)
+    context = {
+        "who": user,
+        "call": call,
+        "proposals": proposals,
+        "runs": await grants.list_runs(conn, user, call_id),
+        "errors": errors,
+    }
+    return Template(template_name="grants/scores.html", context=context, status_code=status)
+
+
+class GrantPages(Controller):
+    """公益创投资助: proposal scores, portfolio runs and their results with reasons."""
+
+    include_in_schema = False
+
+    @get("/calls/{call_id:int}/portfolio", name="call_portfolio", guards=[roles("funder")])
+    async def scores(self, conn: Conn, user: User, call_id: FromPath[int]) -> Template:
+        """The call's opened proposals with score forms, and its portfolio runs."""
+        return await _scores_page(conn, user, call_id, {})
+
+    @post("/calls/{call_id:int}/proposals/{public_id:uuid}/score", name="proposal_score", guards=[roles("funder")])
+    async def score(
+        self, conn: Conn, user: User, call_id: FromPath[int], public_id: FromPath[uuid.UUID], data: FormData
+    ) -> Response[Any]:
+        """Save the foundation's score of one proposal."""
+        command, errors = parse_form(grants.ProposalScore, multi(data))
+        if command is not None:
+            try:
+                await grants.score_proposal(conn, user, public_id, command)
+            except DomainError as exc:
+                if not exc.fields:
+                    raise
+                errors = dict(exc.fields)
+            else:
+                return Redirect(path=f"/calls/{call_id}/portfolio#p-{public_id}")
+        return await _scores_page(conn, user, call_id, {str(public_id): errors}, status=422)
+
+    @post("/calls/{call_id:int}/portfolio-runs", name="portfolio_run_start", guards=[roles("funder")])
+    async def start_run(self, conn: Conn, user: User, state: State, call_id: FromPath[int]) -> Redirect:
+        """Start the portfolio run and show its page."""
+        run = await grants.start_run(conn, state.redis, user, call_id)
+        return Redirect(path=f"/portfolio-runs/{run.id}")
+
+    @get("/portfolio-runs/{run_id:int}", name="portfolio_run", guards=[roles("funder")])
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
+        """A run's live progress, then the funded proposals with reasons and why each other one was left out."""
+        view = await grants.get_run(conn, user, run_id)
+        return Template(
+            template_name="grants/run.html",
+            context={"who": user, "view": view, "run": view.run, "result": view.run.result or {}},
+        )
