@@ -127,7 +127,9 @@ LIMIT $3 OFFSET $4
 INSERT_SHIFT = """
 INSERT INTO shifts (organisation_id, committee_id, title, description, place_name, lat, lon, starts_at, ends_at,
                     headcount, required_skills, min_age, insurance_required, cancellation_window_hours, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+-- A pending or suspended organisation publishes nothing.
+WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
 """
 # The pick-up, in one statement: the place is counted only while one is left and the shift is open (the row lock
@@ -252,28 +254,27 @@ async def insert_shift(
     insurance_required: bool,
     cancellation_window_hours: int,
     created_by: int,
-) -> int:
-    """Publish a shift; returns its id."""
-    return int(
-        await conn.fetchval(
-            INSERT_SHIFT,
-            organisation_id,
-            committee_id,
-            title,
-            description,
-            place_name,
-            lat,
-            lon,
-            starts_at,
-            ends_at,
-            headcount,
-            required_skills,
-            min_age,
-            insurance_required,
-            cancellation_window_hours,
-            created_by,
-        )
+) -> int | None:
+    """Publish a shift; its id, or None when the publishing organisation is not verified."""
+    found = await conn.fetchval(
+        INSERT_SHIFT,
+        organisation_id,
+        committee_id,
+        title,
+        description,
+        place_name,
+        lat,
+        lon,
+        starts_at,
+        ends_at,
+        headcount,
+        required_skills,
+        min_age,
+        insurance_required,
+        cancellation_window_hours,
+        created_by,
     )
+    return None if found is None else int(found)
 
 
 async def pick_up(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:

@@ -224,3 +224,30 @@ async def test_anonymous_callers_and_other_roles_are_refused(client, conn):
     org, _ = await _auth(client, conn, "organisation")
     assert (await client.post(f"/api/shifts/{shift_id}/signups", headers=org)).status_code == 403
     assert (await client.get("/api/shifts/999999999", headers=org)).status_code == 404
+
+
+async def test_a_waiting_person_who_took_an_overlapping_shift_is_passed_over(client, conn):
+    starts = soon(4)
+    shift_id = await create_shift(conn, headcount=1, starts_at=starts)
+    elsewhere = await create_shift(conn, headcount=1, starts_at=starts + dt.timedelta(minutes=30))
+    holder, _ = await _auth(client, conn, "volunteer")
+    _, busy = await _auth(client, conn, "volunteer")
+    _, free = await _auth(client, conn, "volunteer")
+    assert (await client.post(f"/api/shifts/{shift_id}/signups", headers=holder)).status_code == 201
+    await add_signup(conn, shift_id, busy, status="waitlisted")
+    await add_signup(conn, shift_id, free, status="waitlisted")
+    await add_signup(conn, elsewhere, busy)  # while waiting, they took an overlapping shift
+    response = await client.delete(f"/api/shifts/{shift_id}/signups/mine", headers=holder)
+    assert response.json()["promoted"] is True
+    statuses = dict(await conn.fetch("SELECT volunteer_id, status FROM signups WHERE shift_id = $1", shift_id))
+    assert (statuses[busy], statuses[free]) == ("waitlisted", "active")
+    assert await conn.fetchval("SELECT taken FROM shifts WHERE id = $1", shift_id) == 1
+
+
+async def test_a_pending_organisation_may_not_publish(client, conn):
+    org_id = await factories.create_org(conn, status="pending", rating=None)
+    account_id = await factories.create_account(conn, "organisation", organisation_id=org_id)
+    headers = await bearer(client, await factories.username_of(conn, account_id))
+    response = await client.post("/api/shifts", json=_shift_body(), headers=headers)
+    assert response.status_code == 403
+    assert await conn.fetchval("SELECT count(*) FROM shifts WHERE organisation_id = $1", org_id) == 0

@@ -119,6 +119,8 @@ async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) ->
             cancellation_window_hours=form.cancellation_window_hours,
             created_by=who.account_id,
         )
+        if shift_id is None:
+            raise Forbidden("Only a verified organisation may publish shifts")
         await audit.append(
             conn, actor_account_id=who.account_id, action="shift.publish", object_type="shift", object_id=shift_id
         )
