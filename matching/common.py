@@ -99,7 +99,8 @@ class ProgressReporter:
         if tighter:
             self.bound = bound
         if self.on_progress is not None:
-            assert self.best is not None and self.bound is not None
+            assert self.best is not None
+            assert self.bound is not None
             self.on_progress(Progress(round(self.deadline.elapsed(), 3), self.best, self.bound, phase))
 
     def _better_objective(self, objective: float) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -216,21 +217,23 @@ def _wait_ready(base: str, process: Any, log_path: Path, seconds: float) -> None
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real web app and an arq worker, with a small demo district seeded through `linli seed`."""
+@contextlib.contextmanager
+def _run_live(
+    servers: Servers, name: str, redis_db: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """`linli seed`, `linli serve` and `linli worker` on a database of their own, stopped afterwards."""
     import asyncio
     import subprocess
     import sys
 
-    url = asyncio.run(_create_live_database(servers, "linli_live"))
+    url = asyncio.run(_create_live_database(servers, name))
     port = devservers.free_port()
     env = {
         **os.environ,
         "LINLI_DATABASE_URL": url,
-        # Redis database 1: the other tests empty database 0 and run their own burst workers on it.
-        "LINLI_REDIS_URL": servers.valkey.url.rsplit("/", 1)[0] + "/1",
-        "LINLI_STATE_DIR": str(tmp_path_factory.mktemp("live-state")),
+        # A Redis database of its own: the other tests empty database 0 and run their own burst workers on it.
+        "LINLI_REDIS_URL": servers.valkey.url.rsplit("/", 1)[0] + f"/{redis_db}",
+        "LINLI_STATE_DIR": str(tmp_path_factory.mktemp(f"{name}-state")),
         "LINLI_PORT": str(port),
         "LINLI_SOLVER_TIME_LIMIT_S": "3",
     }
@@ -240,7 +243,7 @@ def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.Te
         check=True,
         capture_output=True,
     )
-    logs = tmp_path_factory.mktemp("live-log")
+    logs = tmp_path_factory.mktemp(f"{name}-log")
     with (logs / "serve.log").open("wb") as serve_log, (logs / "worker.log").open("wb") as worker_log:
         server = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve"],
@@ -266,3 +269,17 @@ def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.Te
                 process.terminate()
             for process in (server, worker):
                 process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real web app and an arq worker on the demo district, for the browser tests."""
+    with _run_live(servers, "linli_live", 1, tmp_path_factory) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def fuzz_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A second, separate server for the API fuzzer, whose admin calls suspend and disable at random."""
+    with _run_live(servers, "linli_fuzz", 2, tmp_path_factory) as live:
+        yield live

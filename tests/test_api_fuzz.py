@@ -11,10 +11,10 @@ EXAMPLES_PER_OPERATION = 30
 
 
 @pytest.fixture(scope="session")
-def admin_headers(live_server):
+def admin_headers(fuzz_server):
     """A bearer token of the demo admin, so guarded operations are reached, not only refused."""
     response = httpx.post(
-        f"{live_server.url}/api/auth/token", json={"username": "admin", "password": "demo-admin-2026"}, timeout=10
+        f"{fuzz_server.url}/api/auth/token", json={"username": "admin", "password": "demo-admin-2026"}, timeout=10
     )
     assert response.status_code == 201, response.text
     return {"authorization": f"Bearer {response.json()['token']}"}
@@ -35,8 +35,8 @@ def check_response(case, response) -> str | None:
     return None
 
 
-def test_no_input_causes_a_server_error(live_server, admin_headers):
-    raw = httpx.get(f"{live_server.url}/schema/openapi.json", timeout=10).json()
+def test_no_input_causes_a_server_error(fuzz_server, admin_headers):
+    raw = httpx.get(f"{fuzz_server.url}/schema/openapi.json", timeout=10).json()
     schema = schemathesis.openapi.from_dict(raw)
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -52,7 +52,7 @@ def test_no_input_causes_a_server_error(live_server, admin_headers):
             database=None,
         )
         def fuzz(case):
-            problem = check_response(case, case.call(base_url=live_server.url, headers=headers))
+            problem = check_response(case, case.call(base_url=fuzz_server.url, headers=headers))
             if problem is not None:
                 failures.append(problem)
 
