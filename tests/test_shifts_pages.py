@@ -98,3 +98,16 @@ async def test_a_committee_publishes_a_shift_through_the_form(client, conn):
     assert shift["starts_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).hour == starts.hour
     published = await client.get("/shifts", follow_redirects=True)
     assert published.status_code == 200 and "重阳节敬老活动" in published.text
+
+
+async def test_a_volunteer_cancels_through_the_page(client, conn):
+    await _volunteer(client, conn)
+    shift_id = await create_shift(conn, headcount=3, title="垃圾分类督导")
+    await post_form(client, f"/shifts/{shift_id}/signup", {}, page=f"/shifts/{shift_id}")
+    response = await post_form(client, f"/shifts/{shift_id}/cancel", {}, page=f"/shifts/{shift_id}")
+    assert response.status_code in (302, 303)
+    shown = await client.get(response.headers["location"])
+    assert "你的报名已取消" in shown.text and "剩余名额 3 / 3" in shown.text
+    assert f'action="/shifts/{shift_id}/signup"' in shown.text
+    mine = await client.get("/shifts/mine")
+    assert "垃圾分类督导" in mine.text and "已取消" in mine.text
