@@ -99,6 +99,7 @@ async def scenario(conn) -> dict[str, str]:
         "code": "no_such_item",
         "call_id": "1",
         "proposal_id": str(uuid.uuid4()),
+        "public_id": str(uuid.uuid4()),
         "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
     }
 
