@@ -59,7 +59,9 @@ class DashboardPages(Controller):
             i18n.yuan,
         )
         stages = bar_chart(
-            [_(STAGE_NAMES[r.status]) for r in board.stages], [_("Number of tenders")], [[r.tenders] for r in board.stages]
+            [_(STAGE_NAMES[r.status]) for r in board.stages],
+            [_("Number of tenders")],
+            [[r.tenders] for r in board.stages],
         )
         return Template(
             template_name="dashboard/index.html",
