@@ -315,34 +315,28 @@ def winner_reasons(
     }
 
 
+async def _load(conn: asyncpg.Connection, subject_id: int) -> Any:
+    tender = await reviews_sql.get_tender(conn, subject_id)
+    assert tender is not None
+    return await load_inputs(conn, tender)
+
+
 async def execute_run(
     pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
 ) -> dict[str, Any]:
     """The worker's half: load inputs by id, solve in the process pool, write the result once."""
-    async with pool.acquire() as conn:
-        run = await runs_sql.get_run(conn, run_id)
-        if run is None or run.model != MODEL:
-            return {"run_id": run_id, "outcome": "no such run"}
-        if run.status in ("succeeded", "failed"):
-            return {"run_id": run_id, "outcome": f"already {run.status}"}
-        tender = await reviews_sql.get_tender(conn, run.subject_id)
-        assert tender is not None
-        inputs = await load_inputs(conn, tender)
-        if inputs.digest() != run.inputs_digest:
-            await runs_sql.fail_run(conn, run_id, "the inputs changed after the run was started; start a new run")
-            return {"run_id": run_id, "outcome": "inputs changed"}
-        if not await runs_sql.start_run(conn, run_id):
-            return {"run_id": run_id, "outcome": "already finished"}
-    time_limit = max(0.5, min(run.time_limit_s, time_cap_s))
-    encoded = await runs.solve_in_pool(
-        pool, run_id, executor, solve_award, (inputs.problem, time_limit, run.seed + run.attempts), progress
+    return await runs.execute(
+        pool,
+        run_id,
+        model=MODEL,
+        load=_load,
+        solver=solve_award,
+        result_type=award_model.AwardResult,
+        write=write_result,
+        executor=executor,
+        time_cap_s=time_cap_s,
+        progress=progress,
     )
-    if encoded is None:
-        return {"run_id": run_id, "outcome": "failed"}
-    result = msgspec.json.decode(encoded, type=award_model.AwardResult)
-    async with pool.acquire() as conn:
-        written = await write_result(conn, run_id, inputs, result)
-    return {"run_id": run_id, "outcome": "written" if written else "already written"}
 
 
 async def write_result(
