@@ -345,16 +345,7 @@ async def write_result(
     """Write a run's result and awards in one transaction; False (and nothing written) if it was written before."""
     summary = build_result(inputs, result)
     async with conn.transaction():
-        if not await runs_sql.finish_run(
-            conn,
-            run_id,
-            objective=result.objective,
-            bound=result.bound,
-            gap=result.gap,
-            solver_status=result.status,
-            result=summary,
-            progress=[],
-        ):
+        if not await runs.finish(conn, run_id, result, summary):
             return False
         lot_ids = [lot.id for lot in inputs.lots]
         await awards_sql.supersede_proposed(conn, lot_ids, run_id)

@@ -316,16 +316,7 @@ async def write_result(
     """Write a run's result and grants in one transaction; False (and nothing written) if it was written before."""
     summary = build_result(inputs, result)
     async with conn.transaction():
-        if not await runs_sql.finish_run(
-            conn,
-            run_id,
-            objective=result.objective,
-            bound=result.bound,
-            gap=result.gap,
-            solver_status=result.status,
-            result=summary,
-            progress=[],
-        ):
+        if not await runs.finish(conn, run_id, result, summary):
             return False
         by_id = {str(p.public_id): p for p in inputs.proposals}
         reasons = {e["proposal"]: e["reasons"] for e in summary["funded"]}

@@ -127,3 +127,17 @@ async def execute(
     async with pool.acquire() as conn:
         written = await write(conn, run_id, inputs, result)
     return {"run_id": run_id, "outcome": "written" if written else "already written"}
+
+
+async def finish(conn: asyncpg.Connection, run_id: int, result: Any, summary: dict[str, Any]) -> bool:
+    """Record a solved run's figures and summary once; False when another delivery of the job wrote it first."""
+    return await runs_sql.finish_run(
+        conn,
+        run_id,
+        objective=result.objective,
+        bound=result.bound,
+        gap=result.gap,
+        solver_status=result.status,
+        result=summary,
+        progress=[],
+    )
