@@ -57,7 +57,8 @@ class Servers:
 def servers() -> Iterator[Servers]:
     """A throw-away PostgreSQL and Valkey for the whole test session."""
     with devservers.scratch_dir() as folder:
-        pg = devservers.start_postgres(folder / "pg", durable=False)
+        # The pick-up race test holds 500 separate connections at once, on top of the rest of the session's.
+        pg = devservers.start_postgres(folder / "pg", durable=False, options={"max_connections": "700"})
         try:
             valkey = devservers.start_valkey(folder / "valkey", durable=False)
             try:
