@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.types import Name, Text
@@ -300,6 +301,14 @@ async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Canc
             # Inside the window the place reopens for anyone, but nobody is drafted at short notice.
             if status == "cancelled":
                 promoted = await _promote_next(conn, shift_id)
+            # In this transaction: the publisher hears of the cancellation, the promoted person of their place.
+            await notifications.signup_cancelled(
+                conn,
+                shift_id=shift_id,
+                signup_id=signup_id,
+                late=status == "late_cancelled",
+                promoted_volunteer_id=promoted,
+            )
         else:
             waiting = await shifts_sql.leave_waitlist(conn, shift_id, volunteer_id)
             if waiting is None:
