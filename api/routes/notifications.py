@@ -1,0 +1,42 @@
+"""The caller's notifications (the in-app inbox): list them and mark them read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, QueryParameter
+
+from api.auth import Conn, User, login_required
+from api.schemas.common import outs
+from api.schemas.notifications import InboxOut, NotificationOut, ReadOut
+from api.services import notifications
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+
+
+class NotificationController(Controller):
+    """Reminders, waitlist promotions and cancellations addressed to the caller."""
+
+    path = "/api/notifications"
+    tags = ("notifications",)
+
+    @get("/", operation_id="listNotifications", guards=[login_required])
+    async def list_notifications(
+        self,
+        conn: Conn,
+        user: User,
+        unread_only: Annotated[bool, QueryParameter()] = False,
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> InboxOut:
+        """The caller's notifications that have fallen due, newest first, with the unread count."""
+        rows = await notifications.inbox(conn, user, unread_only=unread_only, limit=limit, offset=offset)
+        return InboxOut(unread=await notifications.unread_count(conn, user), items=outs(rows, NotificationOut))
+
+    @post("/{notification_id:int}/read", operation_id="markNotificationRead", guards=[login_required], status_code=200)
+    async def mark_read(self, conn: Conn, user: User, notification_id: FromPath[int]) -> ReadOut:
+        """Mark one of the caller's notifications read (404 for anyone else's)."""
+        await notifications.mark_read(conn, user, notification_id)
+        return ReadOut(id=notification_id, read=True)

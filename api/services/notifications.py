@@ -1,0 +1,340 @@
+"""Notifications: queued in the caller's transaction, delivered by the outbox cron through a sender, read in the inbox.
+
+A notification is a kind and parameters (never text, never personal data); pages and senders turn it into words in
+the reader's language when they show or send it. Senders are adapters behind one interface: a log sender by
+default, email over SMTP, and SMS through an HTTP gateway, chosen by LINLI_NOTIFY_SENDER.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import smtplib
+import ssl
+import urllib.request
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import asyncpg
+import msgspec
+import structlog
+
+from api.services.accounts import Identity
+from api.services.errors import NotFound
+from api.services.types import SHANGHAI
+from sql import notifications as notifications_sql
+from sql.notifications import NotificationRow, OutgoingRow
+
+log = structlog.get_logger("linli.notifications")
+
+KINDS = ("shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled")
+BATCH_SIZE = 50
+# One cron run delivers at most this many batches, so it ends well inside the job timeout.
+MAX_BATCHES = 20
+SEND_TIMEOUT_S = 10.0
+
+
+class Message(msgspec.Struct, frozen=True):
+    """What a sender sends: the words, and where the recipient can be reached (either may be missing)."""
+
+    notification_id: int
+    kind: str
+    subject: str
+    body: str
+    email: str | None
+    phone: str | None
+
+
+class Sender(Protocol):
+    """Delivers one message; returns the channel used ('inapp' when the recipient has no address for it)."""
+
+    name: str
+
+    async def send(self, message: Message) -> str:
+        """Send, or raise to have the outbox retry later."""
+        ...
+
+
+class LogSender:
+    """The default: writes a log line with the kind and id only (no address, no words, no names)."""
+
+    name = "log"
+
+    async def send(self, message: Message) -> str:
+        """Log that the notification went out."""
+        log.info("notification delivered", kind=message.kind, notification_id=message.notification_id)
+        return "log"
+
+
+class EmailSender:
+    """Email over SMTP (the standard library's smtplib, run in a thread)."""
+
+    name = "email"
+
+    def __init__(self, smtp_url: str, from_address: str) -> None:
+        parts = urlsplit(smtp_url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("LINLI_SMTP_URL must look like smtp://user:password@host:587?starttls=1")
+        self.host = parts.hostname
+        self.tls = parts.scheme == "smtps"
+        self.port = parts.port or (465 if self.tls else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.from_address = from_address
+
+    def _send_now(self, message: Message) -> None:
+        mail = EmailMessage()
+        mail["From"] = self.from_address
+        mail["To"] = message.email
+        mail["Subject"] = message.subject
+        mail.set_content(message.body)
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.tls:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=SEND_TIMEOUT_S, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=SEND_TIMEOUT_S)
+        with smtp:
+            if self.starttls:
+                smtp.starttls(context=context)
+            if self.user is not None:
+                smtp.login(self.user, self.password or "")
+            smtp.send_message(mail)
+
+    async def send(self, message: Message) -> str:
+        """Email the recipient, if they left an address."""
+        if not message.email:
+            return "inapp"
+        await asyncio.to_thread(self._send_now, message)
+        return "email"
+
+
+class SmsSender:
+    """SMS through an HTTP gateway: a JSON POST of {"to", "text"} with a bearer token (urllib, in a thread)."""
+
+    name = "sms"
+
+    def __init__(self, gateway_url: str, token: str | None) -> None:
+        if urlsplit(gateway_url).scheme not in ("http", "https"):
+            raise ValueError("LINLI_SMS_GATEWAY_URL must be an http(s) URL")
+        self.gateway_url = gateway_url
+        self.token = token
+
+    def _send_now(self, message: Message) -> None:
+        body = json.dumps({"to": message.phone, "text": message.body}, ensure_ascii=False).encode()
+        request = urllib.request.Request(self.gateway_url, data=body, method="POST")  # noqa: S310 (http(s) only)
+        request.add_header("content-type", "application/json; charset=utf-8")
+        if self.token:
+            request.add_header("authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as response:  # noqa: S310 (http(s) only)
+            if response.status >= 300:
+                raise RuntimeError("SmsGatewayRefused")
+
+    async def send(self, message: Message) -> str:
+        """Text the recipient, if a phone number is known."""
+        if not message.phone:
+            return "inapp"
+        await asyncio.to_thread(self._send_now, message)
+        return "sms"
+
+
+def make_sender(
+    name: str,
+    *,
+    smtp_url: str | None = None,
+    smtp_from: str = "linli@localhost",
+    sms_gateway_url: str | None = None,
+    sms_gateway_token: str | None = None,
+) -> Sender:
+    """The sender a setting names: 'log', 'email' or 'sms'."""
+    if name == "log":
+        return LogSender()
+    if name == "email":
+        if not smtp_url:
+            raise ValueError("LINLI_NOTIFY_SENDER=email needs LINLI_SMTP_URL")
+        return EmailSender(smtp_url, smtp_from)
+    if name == "sms":
+        if not sms_gateway_url:
+            raise ValueError("LINLI_NOTIFY_SENDER=sms needs LINLI_SMS_GATEWAY_URL")
+        return SmsSender(sms_gateway_url, sms_gateway_token)
+    raise ValueError(f"LINLI_NOTIFY_SENDER must be log, email or sms, not {name!r}")
+
+
+# --- Queueing, in the caller's transaction ---------------------------------------------------------------------
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    *,
+    account_id: int,
+    kind: str,
+    dedupe_key: str,
+    shift_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    due_at: dt.datetime | None = None,
+) -> int | None:
+    """Queue a notification beside the event that causes it; None when its dedupe key was used already."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    return await notifications_sql.insert(
+        conn,
+        account_id=account_id,
+        kind=kind,
+        shift_id=shift_id,
+        params=params or {},
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+    )
+
+
+async def signup_cancelled(
+    conn: asyncpg.Connection, *, shift_id: int, signup_id: int, late: bool, promoted_volunteer_id: int | None
+) -> None:
+    """A held place was given up: tell the shift's publisher, and the person who got the place from the waitlist."""
+    await notifications_sql.insert_for_publisher(
+        conn,
+        shift_id=shift_id,
+        kind="signup_cancelled",
+        params={"signup_id": signup_id, "late": late, "promoted": promoted_volunteer_id is not None},
+        dedupe_key=f"signup_cancelled:signup:{signup_id}",
+    )
+    if promoted_volunteer_id is not None:
+        await notifications_sql.insert_promoted(conn, shift_id, promoted_volunteer_id)
+
+
+# --- The inbox ----------------------------------------------------------------------------------------------------
+
+
+async def inbox(
+    conn: asyncpg.Connection, who: Identity, *, unread_only: bool = False, limit: int = 20, offset: int = 0
+) -> list[NotificationRow]:
+    """The caller's notifications that have fallen due, newest first."""
+    return await notifications_sql.inbox(conn, who.account_id, unread_only=unread_only, limit=limit, offset=offset)
+
+
+async def unread_count(conn: asyncpg.Connection, who: Identity | None) -> int:
+    """How many of the caller's notifications are unread (0 for anonymous callers)."""
+    return 0 if who is None else await notifications_sql.count_unread(conn, who.account_id)
+
+
+async def mark_read(conn: asyncpg.Connection, who: Identity, notification_id: int) -> None:
+    """Mark one of the caller's notifications read (404 for anyone else's)."""
+    if not await notifications_sql.mark_read(conn, notification_id, who.account_id):
+        raise NotFound("No such notification")
+
+
+async def mark_all_read(conn: asyncpg.Connection, who: Identity) -> int:
+    """Mark all the caller's notifications read; how many were unread."""
+    return await notifications_sql.mark_all_read(conn, who.account_id)
+
+
+# --- Delivery (the outbox cron) -----------------------------------------------------------------------------------
+
+# Out-of-app words, per kind, in the recipient's language (pages use the gettext catalogue instead).
+_SUBJECTS = {
+    "shift_reminder": ("Shift reminder", "服务班次提醒"),
+    "waitlist_promoted": ("You have a place", "候补转为报名成功"),
+    "signup_cancelled": ("A volunteer cancelled", "志愿者取消报名"),
+    "shift_cancelled": ("Shift cancelled", "服务班次已取消"),
+}
+_BODIES = {
+    "shift_reminder": (
+        "Reminder: your shift {title} is tomorrow, {time}, at {place}.",
+        "提醒：您明天有服务班次「{title}」，{time}，地点：{place}。",
+    ),
+    "waitlist_promoted": (
+        "A place opened up: you now hold a place on {title}, {time}, at {place}.",
+        "候补成功：您已获得服务班次「{title}」的名额，{time}，地点：{place}。",
+    ),
+    "signup_cancelled": (
+        "A volunteer gave up a place on {title}, {time}.",
+        "有志愿者取消了服务班次「{title}」（{time}）的报名。",
+    ),
+    "shift_cancelled": ("The shift {title}, {time}, was cancelled.", "服务班次「{title}」（{time}）已取消。"),
+}
+
+
+def compose(row: OutgoingRow) -> Message:
+    """The words of a notification in its recipient's language."""
+    zh = row.locale != "en"
+    when = row.shift_starts_at.astimezone(SHANGHAI) if row.shift_starts_at else None
+    time = "" if when is None else (f"{when:%m月%d日 %H:%M}" if zh else f"{when:%d %b %H:%M}")
+    body = _BODIES[row.kind][1 if zh else 0].format(title=row.shift_title or "", time=time, place=row.shift_place or "")
+    if row.kind == "signup_cancelled":
+        if row.params.get("late"):
+            body += "这是开始前的临时取消。" if zh else " It was a late cancellation."
+        body += (
+            ("候补者已自动递补。" if zh else " Someone from the waitlist took the place.")
+            if row.params.get("promoted")
+            else ("名额已重新开放。" if zh else " The place is open again.")
+        )
+    return Message(
+        notification_id=row.id,
+        kind=row.kind,
+        subject=_SUBJECTS[row.kind][1 if zh else 0],
+        body=body,
+        email=row.email,
+        phone=row.phone,
+    )
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long to wait after the n-th failed attempt: 1, 2, 4, … minutes, at most six hours."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+class OutboxOutcome(msgspec.Struct, frozen=True):
+    """What one run of the outbox did."""
+
+    reminders: int
+    withdrawn: int
+    sent: int
+    retrying: int
+    failed: int
+
+
+async def run_outbox(
+    conn: asyncpg.Connection,
+    sender: Sender,
+    *,
+    now: dt.datetime | None = None,
+    max_attempts: int = 5,
+    batch_size: int = BATCH_SIZE,
+) -> OutboxOutcome:
+    """Write the reminders that fell due, drop stale ones, then deliver what is due, batch by batch."""
+    now = now or dt.datetime.now(dt.UTC)
+    async with conn.transaction():
+        reminders = await notifications_sql.insert_due_reminders(conn, now)
+        withdrawn = await notifications_sql.withdraw_stale_reminders(conn, now)
+    sent = retrying = failed = 0
+    for _ in range(MAX_BATCHES):
+        async with conn.transaction():
+            claimed = await notifications_sql.claim_due(conn, now, batch_size)
+            for row in claimed:
+                if row.disabled:
+                    await notifications_sql.mark_withdrawn(conn, row.id)
+                    withdrawn += 1
+                    continue
+                try:
+                    channel = await sender.send(compose(row))
+                except Exception as exc:  # any failure of a sender is retried later
+                    attempts = row.attempts + 1
+                    status = await notifications_sql.mark_attempt_failed(
+                        conn, row.id, type(exc).__name__, now + retry_delay(attempts), max_attempts
+                    )
+                    # The exception's text is not logged: an SMTP or gateway error may quote the address.
+                    log.warning("notification delivery failed", kind=row.kind, notification_id=row.id,
+                                error=type(exc).__name__, attempts=attempts)  # fmt: skip
+                    if status == "failed":
+                        failed += 1
+                    else:
+                        retrying += 1
+                    continue
+                await notifications_sql.mark_sent(conn, row.id, dt.datetime.now(dt.UTC), channel)
+                sent += 1
+        if len(claimed) < batch_size:
+            break
+    return OutboxOutcome(reminders=reminders, withdrawn=withdrawn, sent=sent, retrying=retrying, failed=failed)
