@@ -29,6 +29,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_locale: str = "zh_CN"
     solver_time_limit_s: float = 20.0
     job_timeout_s: int = 60
+    checkin_window_minutes: int = 60
+    checkout_tolerance_minutes: int = 30
+    timebank_cap_hours: int = 1500
+    # Notifications (api/services/notifications.py): which sender delivers them, and where email and SMS go.
+    notify_sender: str = "log"
+    notify_max_attempts: int = 5
+    smtp_url: str | None = None
+    smtp_from: str = "linli@localhost"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
 
 
 def _state_dir() -> Path:
@@ -82,4 +92,13 @@ def load_settings() -> Settings:
         default_locale=env("LINLI_DEFAULT_LOCALE", "zh_CN"),
         solver_time_limit_s=float(env("LINLI_SOLVER_TIME_LIMIT_S", "20")),
         job_timeout_s=int(env("LINLI_JOB_TIMEOUT_S", "60")),
+        checkin_window_minutes=int(env("LINLI_CHECKIN_WINDOW_MINUTES", "60")),
+        checkout_tolerance_minutes=int(env("LINLI_CHECKOUT_TOLERANCE_MINUTES", "30")),
+        timebank_cap_hours=int(env("LINLI_TIMEBANK_CAP_HOURS", "1500")),
+        notify_sender=env("LINLI_NOTIFY_SENDER", "log"),
+        notify_max_attempts=int(env("LINLI_NOTIFY_MAX_ATTEMPTS", "5")),
+        smtp_url=env("LINLI_SMTP_URL") or None,
+        smtp_from=env("LINLI_SMTP_FROM", "linli@localhost"),
+        sms_gateway_url=env("LINLI_SMS_GATEWAY_URL") or None,
+        sms_gateway_token=env("LINLI_SMS_GATEWAY_TOKEN") or None,
     )

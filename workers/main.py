@@ -67,11 +67,14 @@ class WorkerSettings:
         tasks.run_award,
         tasks.run_portfolio,
         tasks.open_due_bids,
+        tasks.deliver_notifications,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True),
         # Every minute: a tender's bids open (and it moves to review) within a minute of its deadline.
         cron(tasks.open_due_bids, second={5}, run_at_startup=True),
+        # Every minute: day-before shift reminders, waitlist promotions and cancellations go out within a minute.
+        cron(tasks.deliver_notifications, second={35}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -5,9 +5,10 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
+import msgspec
 import structlog
 
-from api.services import awards, bids, grants
+from api.services import awards, bids, grants, notifications
 from api.settings import load_settings
 
 log = structlog.get_logger("linli.worker.tasks")
@@ -62,3 +63,31 @@ async def open_due_bids(ctx: dict[str, Any]) -> dict[str, int]:
     if count:
         log.info("opened bids of tenders past their deadline", tenders=count)
     return {"opened": count}
+
+
+# --- Notification outbox (helper E): reminders, waitlist promotions, cancellations -----------------------------
+
+
+def _notification_sender(ctx: dict[str, Any]) -> notifications.Sender:
+    """The sender LINLI_NOTIFY_SENDER names, made once per worker."""
+    if "notify_sender" not in ctx:
+        ctx["notify_sender"] = notifications.make_sender(
+            _settings.notify_sender,
+            smtp_url=_settings.smtp_url,
+            smtp_from=_settings.smtp_from,
+            sms_gateway_url=_settings.sms_gateway_url,
+            sms_gateway_token=_settings.sms_gateway_token,
+        )
+    sender: notifications.Sender = ctx["notify_sender"]
+    return sender
+
+
+async def deliver_notifications(ctx: dict[str, Any]) -> dict[str, int]:
+    """Write the day-before shift reminders that fell due and deliver every due notification (retrying failures)."""
+    async with ctx["pool"].acquire() as conn:
+        outcome = await notifications.run_outbox(
+            conn, _notification_sender(ctx), max_attempts=_settings.notify_max_attempts
+        )
+    if outcome.reminders or outcome.sent or outcome.retrying or outcome.failed:
+        log.info("notification outbox", **msgspec.structs.asdict(outcome))
+    return msgspec.structs.asdict(outcome)

@@ -7,6 +7,7 @@ from api.routes.contracts import ContractController, PaymentController, Performa
 from api.routes.dashboard import DashboardController
 from api.routes.grants import GrantController
 from api.routes.needs import NeedController
+from api.routes.notifications import NotificationController
 from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
 from api.routes.shifts import ShiftController
@@ -33,4 +34,5 @@ API_HANDLERS: list[type] = [
     GrantController,
     NoticeController,
     ShiftController,
+    NotificationController,
 ]

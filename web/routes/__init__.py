@@ -1,5 +1,9 @@
 """Page controllers, registered by api.app."""
 
+from typing import Any
+
+from litestar import Router
+
 from web.routes.admin import AdminPages
 from web.routes.areas import AreaPages
 from web.routes.awards import NoticePages, ReviewPages
@@ -8,13 +12,14 @@ from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
 from web.routes.grants import GrantPages
 from web.routes.needs import NeedPages
+from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
 from web.routes.register import RegisterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
 from web.routes.tenders import BidPages, TenderPages
 
-PAGE_HANDLERS = [
+PAGE_HANDLERS: list[Any] = [
     SessionPages,
     RegisterPages,
     OrganisationPages,
@@ -30,4 +35,9 @@ PAGE_HANDLERS = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    InboxPages,
 ]
+
+# Every page shows the caller's unread notifications beside the inbox link (base.html), so all pages share one
+# hook that counts them before the handler runs.
+PAGE_HANDLERS = [Router(path="/", route_handlers=PAGE_HANDLERS, before_request=load_unread_count)]
