@@ -66,6 +66,7 @@ class WorkerSettings:
         purge_expired_credentials,
         tasks.run_award,
         tasks.run_portfolio,
+        tasks.run_roster,
         tasks.open_due_bids,
         tasks.deliver_notifications,
     ]

@@ -9,6 +9,7 @@ import msgspec
 import structlog
 
 from api.services import awards, bids, grants, notifications
+from api.services import rosters as rosters_service
 from api.settings import load_settings
 
 log = structlog.get_logger("linli.worker.tasks")
@@ -52,6 +53,16 @@ async def run_portfolio(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     """Solve one portfolio run of a foundation call by id and write its grants once."""
     outcome = await _solve_with_progress(ctx, grants.execute_run, run_id)
     log.info("portfolio run", **outcome)
+    return outcome
+
+
+# --- rosters (helper C): optimised rosters and respite schedules
+
+
+async def run_roster(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """Solve one roster run by id and write its proposals once (a redelivered job finds them written)."""
+    outcome = await _solve_with_progress(ctx, rosters_service.execute_run, run_id)
+    log.info("roster run", **outcome)
     return outcome
 
 

@@ -1,0 +1,559 @@
+"""Optimised rosters (排班): the optimiser staffs a publisher's week; volunteers accept or decline its proposals.
+
+An organisation or a committee asks for a week; the week is a `rosters` row and every plan of it a `match_runs` row
+(model 'roster') solved by one arq job per run. The problem is built from the database: each volunteer's home,
+radius, skills, valid certificates, weekly windows (minus exceptions and places already held) and hour cap; the
+week's open shifts with their free places; and the pairs to keep (the current plan, and who served the same
+household or held the same shift last week). A decline excludes that volunteer from that shift and re-plans from
+the current plan, so the rest changes as little as possible. Eligibility rules the model does not know (age,
+insurance, certificates, a declined pair) become requirement tokens on the shift that only eligible volunteers
+carry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from concurrent.futures import Executor
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from api.services import runs
+from api.services import shifts as shifts_service
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.runs import JobQueue
+from api.services.types import SHANGHAI, today
+from matching import roster as roster_model
+from matching.common import Progress, haversine_km
+from sql import audit
+from sql import match_runs as runs_sql
+from sql import rosters as rosters_sql
+from sql.match_runs import RunRow
+from sql.rosters import ProposalRow, RosterRow, RosterShiftRow, RosterVolunteerRow
+
+MODEL = "roster"
+SUBJECT = "roster"
+JOB_NAME = "run_roster"
+TIME_LIMIT_S = 5.0
+ProposalView = ProposalRow
+# Requirement tokens are not skills a person could type (skills match ^[a-z_]+$), so they never collide.
+CERT, AGE, INSURED, FREE = "cert:", "age>=", "insured:", "free-of-decline:"
+
+
+class RosterStart(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which week to staff: any day of it (the week runs Monday to Sunday, Shanghai time)."""
+
+    week_starts: dt.date
+
+
+class RosterInputs(msgspec.Struct, frozen=True):
+    """What a roster run decides from, loaded by the roster's id."""
+
+    roster: RosterRow
+    problem: roster_model.RosterProblem
+    shifts: list[RosterShiftRow]
+    # "volunteer:shift" -> why the pair is kept if possible: 'plan' (current proposal), 'household', 'shift'.
+    sources: dict[str, str]
+
+    def digest(self) -> str:
+        """A fingerprint of the problem: equal problems, equal digest."""
+        return hashlib.sha256(msgspec.json.encode(self.problem)).hexdigest()
+
+
+class RunView(msgspec.Struct, frozen=True):
+    """A roster run as its publisher sees it: the run, the week, and the proposals it wrote."""
+
+    run: RunRow
+    roster: RosterRow
+    proposals: list[ProposalRow]
+
+
+class RosterSummary(msgspec.Struct, frozen=True):
+    """A roster week with its newest run."""
+
+    roster: RosterRow
+    latest: RunRow | None
+
+
+class DeclineOutcome(msgspec.Struct, frozen=True):
+    """A declined proposal and the re-plan it started (None when no place is left to plan)."""
+
+    proposal: ProposalRow
+    run: RunRow | None
+
+
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of the week a day is in."""
+    return day - dt.timedelta(days=day.isoweekday() - 1)
+
+
+def week_bounds(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The week from Monday 00:00 to the next Monday 00:00, Shanghai time."""
+    start = dt.datetime.combine(monday, dt.time(0), tzinfo=SHANGHAI)
+    return start, dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=SHANGHAI)
+
+
+def _publisher(who: Identity) -> tuple[int | None, int | None]:
+    if who.role == "organisation" and who.organisation_id is not None:
+        return who.organisation_id, None
+    if who.role == "committee" and who.committee_id is not None:
+        return None, who.committee_id
+    raise Forbidden("Only an organisation or a residents' committee may staff its shifts")
+
+
+def _volunteer(who: Identity) -> int:
+    if who.role != "volunteer" or who.volunteer_id is None:
+        raise Forbidden("Only volunteers have roster proposals")
+    return who.volunteer_id
+
+
+# --------------------------------------------------------------------------------------------- the problem
+
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _subtract(spans: list[Span], cut: Span) -> list[Span]:
+    out: list[Span] = []
+    for a, b in spans:
+        if cut[1] <= a or b <= cut[0]:
+            out.append((a, b))
+            continue
+        if a < cut[0]:
+            out.append((a, cut[0]))
+        if cut[1] < b:
+            out.append((cut[1], b))
+    return out
+
+
+def availability(v: RosterVolunteerRow, monday: dt.date) -> list[Span]:
+    """A volunteer's free time in the week: weekly windows (the whole week if none are recorded), plus extra
+    times, minus times away and the places already held."""
+    week_from, week_until = week_bounds(monday)
+    if v.windows:
+        spans = []
+        for w in v.windows:
+            day = monday + dt.timedelta(days=w.weekday - 1)
+            spans.append(
+                (dt.datetime.combine(day, w.starts, tzinfo=SHANGHAI), dt.datetime.combine(day, w.ends, tzinfo=SHANGHAI))
+            )
+    else:
+        # No windows on the profile yet: nothing said against any time; a proposal can still be declined.
+        spans = [(week_from, week_until)]
+    spans += [(max(e.starts, week_from), min(e.ends, week_until)) for e in v.exceptions if e.available]
+    spans = _merge([s for s in spans if s[1] > s[0]])
+    for e in v.exceptions:
+        if not e.available:
+            spans = _subtract(spans, (e.starts, e.ends))
+    for b in v.busy:
+        spans = _subtract(spans, (b.starts, b.ends))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def _requires(shift: RosterShiftRow, declined: set[int]) -> tuple[str, ...]:
+    tokens = set(shift.required_skills)
+    tokens |= {CERT + c for c in shift.required_certificates}
+    if shift.min_age:
+        tokens.add(f"{AGE}{shift.min_age}")
+    if shift.insurance_required:
+        tokens.add(f"{INSURED}{(shift.ends_at.astimezone(SHANGHAI)).date().isoformat()}")
+    if shift.id in declined:
+        tokens.add(f"{FREE}{shift.id}")
+    return tuple(sorted(tokens))
+
+
+def _carries(
+    v: RosterVolunteerRow, shifts: list[RosterShiftRow], monday: dt.date, declined: dict[int, set[int]]
+) -> tuple[str, ...]:
+    tokens = set(v.skills) | {CERT + c for c in v.certificates}
+    age = monday.year - v.birth_year
+    tokens |= {f"{AGE}{s.min_age}" for s in shifts if s.min_age and age >= s.min_age}
+    for s in shifts:
+        day = s.ends_at.astimezone(SHANGHAI).date()
+        if s.insurance_required and v.insured_until is not None and v.insured_until >= day:
+            tokens.add(f"{INSURED}{day.isoformat()}")
+    tokens |= {f"{FREE}{sid}" for sid, who in declined.items() if v.id not in who}
+    return tuple(sorted(tokens))
+
+
+async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInputs:
+    """Build the roster problem of a week from the database."""
+    monday = roster.week_starts
+    week_from, week_until = week_bounds(monday)
+    shifts = await rosters_sql.roster_shifts(conn, roster.id)
+    declined_pairs = await rosters_sql.pairs_by_status(conn, roster.id, "declined")
+    declined: dict[int, set[int]] = {}
+    for vid, sid in declined_pairs:
+        declined.setdefault(sid, set()).add(vid)
+    volunteers: list[roster_model.Volunteer] = []
+    if shifts:
+        places = [(s.lat, s.lon) for s in shifts]
+        for v in await rosters_sql.roster_volunteers(conn, monday, week_from, week_until):
+            if monday.year - v.birth_year < 14 and not v.guardian_consent:
+                continue
+            # Only people within reach of some shift: a smaller problem, the same plan.
+            if all(haversine_km((v.lat, v.lon), p) > v.travel_km for p in places):
+                continue
+            held = sum(int((b.ends - b.starts).total_seconds() // 60) for b in v.busy)
+            windows = availability(v, monday)
+            if not windows:
+                continue
+            volunteers.append(
+                roster_model.Volunteer(
+                    id=v.id,
+                    home=(v.lat, v.lon),
+                    max_km=v.travel_km,
+                    max_minutes=max(0, v.weekly_hour_cap * 60 - held),
+                    skills=_carries(v, shifts, monday, declined),
+                    available=tuple(windows),
+                )
+            )
+    sources: dict[str, str] = {}
+    shift_ids = {s.id for s in shifts}
+    volunteer_ids = {v.id for v in volunteers}
+    for vid, sid, same_household in await rosters_sql.continuity(conn, sorted(shift_ids), week_from):
+        sources.setdefault(f"{vid}:{sid}", "household" if same_household else "shift")
+    for vid, sid in await rosters_sql.pairs_by_status(conn, roster.id, "proposed"):
+        sources[f"{vid}:{sid}"] = "plan"
+    previous = []
+    for key in sorted(sources):
+        vid, sid = (int(x) for x in key.split(":"))
+        if vid in volunteer_ids and sid in shift_ids and vid not in declined.get(sid, set()):
+            previous.append((vid, sid))
+    problem = roster_model.RosterProblem(
+        volunteers=tuple(volunteers),
+        shifts=tuple(
+            roster_model.Shift(
+                id=s.id,
+                start=s.starts_at,
+                end=s.ends_at,
+                place=(s.lat, s.lon),
+                headcount=s.places,
+                requires=_requires(s, set(declined)),
+                beneficiary=s.household_id,
+            )
+            for s in shifts
+        ),
+        previous=tuple(previous),
+    )
+    kept = {f"{v}:{s}" for v, s in previous}
+    return RosterInputs(roster, problem, shifts, {k: v for k, v in sources.items() if k in kept})
+
+
+# --------------------------------------------------------------------------------------------- runs
+
+
+async def plan(conn: asyncpg.Connection, roster: RosterRow, who: Identity, *, reason: str) -> RunRow:
+    """Start a run of a roster inside the caller's transaction (the same run again when nothing changed); the
+    caller enqueues it after the commit."""
+    await runs_sql.lock_subject(conn, MODEL, SUBJECT, roster.id)
+    inputs = await load_inputs(conn, roster)
+    if not inputs.shifts:
+        raise Conflict("No shift of that week has a free place to staff")
+    digest = inputs.digest()
+    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, roster.id)
+    if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
+        return latest
+    run_id = await runs_sql.insert_run(
+        conn,
+        model=MODEL,
+        subject_type=SUBJECT,
+        subject_id=roster.id,
+        inputs_digest=digest,
+        time_limit_s=TIME_LIMIT_S,
+        seed=0,
+        created_by=who.account_id,
+    )
+    await audit.append(
+        conn,
+        actor_account_id=who.account_id,
+        action="roster_run.start",
+        object_type="match_run",
+        object_id=run_id,
+        detail={
+            "roster_id": roster.id,
+            "reason": reason,
+            "shifts": len(inputs.shifts),
+            "volunteers": len(inputs.problem.volunteers),
+        },
+    )
+    run = await runs_sql.get_run(conn, run_id)
+    assert run is not None
+    return run
+
+
+async def ensure_roster(
+    conn: asyncpg.Connection,
+    who: Identity,
+    *,
+    organisation_id: int | None,
+    committee_id: int | None,
+    monday: dt.date,
+    kind: str,
+) -> RosterRow:
+    """The publisher's roster of a week, made on first use."""
+    for _ in range(2):
+        roster = await rosters_sql.ensure_roster(
+            conn,
+            organisation_id=organisation_id,
+            committee_id=committee_id,
+            week_starts=monday,
+            kind=kind,
+            created_by=who.account_id,
+        )
+        if roster is not None:
+            return roster
+    raise Conflict("Someone else is starting this week's roster; please try again")
+
+
+def check_week(day: dt.date) -> dt.date:
+    """The Monday of a week that is not over yet, or a 422 on the field."""
+    monday = monday_of(day)
+    if monday + dt.timedelta(days=7) <= today():
+        raise Invalid("That week is over", fields={"week_starts": "That week is over; choose this week or a later one"})
+    if monday > today() + dt.timedelta(days=366):
+        raise Invalid("Too far ahead", fields={"week_starts": "Choose a week within the next year"})
+    return monday
+
+
+async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, form: RosterStart) -> RunRow:
+    """The publisher asks the optimiser to staff a week of its open shifts; the same inputs give the same run."""
+    organisation_id, committee_id = _publisher(who)
+    monday = check_week(form.week_starts)
+    async with conn.transaction():
+        roster = await ensure_roster(
+            conn, who, organisation_id=organisation_id, committee_id=committee_id, monday=monday, kind="shifts"
+        )
+        run = await plan(conn, roster, who, reason="asked")
+    await runs.enqueue(queue, JOB_NAME, run)
+    return run
+
+
+async def _own_roster(conn: asyncpg.Connection, who: Identity, roster_id: int) -> RosterRow:
+    organisation_id, committee_id = _publisher(who)
+    roster = await rosters_sql.get_roster(conn, roster_id)
+    if roster is None or not (
+        (organisation_id is not None and roster.organisation_id == organisation_id)
+        or (committee_id is not None and roster.committee_id == committee_id)
+    ):
+        raise NotFound("No such roster")
+    return roster
+
+
+async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
+    """A roster run of the caller's organisation or committee, with the proposals it wrote."""
+    _publisher(who)
+    run = await runs_sql.get_run(conn, run_id)
+    if run is None or run.model != MODEL or run.subject_type != SUBJECT:
+        raise NotFound("No such roster run")
+    try:
+        roster = await _own_roster(conn, who, run.subject_id)
+    except NotFound:
+        raise NotFound("No such roster run") from None
+    return RunView(run=run, roster=roster, proposals=await rosters_sql.run_proposals(conn, run_id))
+
+
+async def list_rosters(conn: asyncpg.Connection, who: Identity) -> list[RosterSummary]:
+    """The caller's roster weeks, latest first, each with its newest run."""
+    organisation_id, committee_id = _publisher(who)
+    rows = await rosters_sql.publisher_rosters(conn, organisation_id=organisation_id, committee_id=committee_id)
+    return [RosterSummary(r, await runs_sql.latest_run(conn, MODEL, SUBJECT, r.id)) for r in rows]
+
+
+def solve_roster(problem: roster_model.RosterProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
+    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
+
+    def on_progress(point: Progress) -> None:
+        if progress is not None:
+            progress.put(msgspec.to_builtins(point))
+
+    result = roster_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
+    return msgspec.json.encode(result)
+
+
+def reasons_of(inputs: RosterInputs, a: roster_model.RosterAssignment) -> dict[str, Any]:
+    """Why this volunteer on this shift: distance within their radius, skills and certificates, continuity."""
+    shift = next(s for s in inputs.shifts if s.id == a.shift)
+    volunteer = next(v for v in inputs.problem.volunteers if v.id == a.volunteer)
+    return {
+        "km": a.km,
+        "max_km": volunteer.max_km,
+        "minutes": a.minutes,
+        "skills": sorted(shift.required_skills),
+        "certificates": sorted(shift.required_certificates),
+        "continuity": inputs.sources.get(f"{a.volunteer}:{a.shift}") if a.continuity_bonus else None,
+        "value": a.value,
+        "travel_penalty": a.travel_penalty,
+        "continuity_bonus": a.continuity_bonus,
+        "binding": list(a.binding),
+    }
+
+
+def build_result(inputs: RosterInputs, result: roster_model.RosterResult, *, newest: bool) -> dict[str, Any]:
+    """The run's result for pages: figures, what stayed unfilled and why (no personal data)."""
+    titles = {s.id: s.title for s in inputs.shifts}
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "bound_source": result.bound_source,
+        "shifts": len(inputs.shifts),
+        "places": sum(s.places for s in inputs.shifts),
+        "volunteers": len(inputs.problem.volunteers),
+        "proposed": len(result.assignments),
+        "previous_kept": result.previous_kept,
+        "previous_dropped": len(result.previous_dropped),
+        "written": newest,
+        "unfilled": [
+            {
+                "shift_id": u.shift,
+                "title": titles.get(int(u.shift), ""),
+                "places": u.places,
+                "why": u.why,
+                "excluded_by": u.excluded_by,
+            }
+            for u in result.unfilled
+        ],
+        "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
+    }
+
+
+async def write_result(
+    conn: asyncpg.Connection, run_id: int, inputs: RosterInputs, result: roster_model.RosterResult
+) -> bool:
+    """Record the run and, if it is the roster's newest, replace the open proposals with its plan; once only."""
+    async with conn.transaction():
+        newest = await rosters_sql.is_newest_run(conn, run_id)
+        if not await runs.finish(conn, run_id, result, build_result(inputs, result, newest=newest)):
+            return False
+        if newest:
+            proposals = [
+                rosters_sql.NewProposal(int(a.shift), int(a.volunteer), reasons_of(inputs, a))
+                for a in result.assignments
+            ]
+            await rosters_sql.replace_open_proposals(conn, inputs.roster.id, run_id, proposals)
+        await audit.append(
+            conn,
+            actor_account_id=None,
+            action="roster_run.succeed",
+            object_type="match_run",
+            object_id=run_id,
+            detail={"roster_id": inputs.roster.id, "proposals": len(result.assignments), "written": newest},
+        )
+    return True
+
+
+async def _load(conn: asyncpg.Connection, subject_id: int) -> RosterInputs:
+    roster = await rosters_sql.get_roster(conn, subject_id)
+    assert roster is not None
+    return await load_inputs(conn, roster)
+
+
+async def execute_run(
+    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
+) -> dict[str, Any]:
+    """The worker's half: load inputs by id, solve in the process pool, write the proposals once."""
+    return await runs.execute(
+        pool,
+        run_id,
+        model=MODEL,
+        load=_load,
+        solver=solve_roster,
+        result_type=roster_model.RosterResult,
+        write=write_result,
+        executor=executor,
+        time_cap_s=time_cap_s,
+        progress=progress,
+    )
+
+
+def job_id(run_id: int) -> str:
+    """The arq job id of a roster run."""
+    return runs.job_id(run_id)
+
+
+# --------------------------------------------------------------------------------------------- volunteers
+
+
+async def my_proposals(conn: asyncpg.Connection, who: Identity, *, include_past: bool = False) -> list[ProposalRow]:
+    """The calling volunteer's own proposals, open ones first."""
+    return await rosters_sql.my_proposals(conn, _volunteer(who), include_past=include_past)
+
+
+async def my_proposal(conn: asyncpg.Connection, who: Identity, proposal_id: int) -> ProposalRow:
+    """One of the calling volunteer's proposals (another's is not found)."""
+    row = await rosters_sql.my_proposal(conn, proposal_id, _volunteer(who))
+    if row is None:
+        raise NotFound("No such proposal")
+    return row
+
+
+async def _not_open(conn: asyncpg.Connection, proposal_id: int, volunteer_id: int) -> Exception:
+    if await rosters_sql.my_proposal(conn, proposal_id, volunteer_id) is None:
+        return NotFound("No such proposal")
+    return Conflict("This proposal is no longer open")
+
+
+async def accept(conn: asyncpg.Connection, who: Identity, proposal_id: int) -> ProposalRow:
+    """Take the proposed place through the shift's guarded pick-up; a refusal is a 409 with its reason."""
+    volunteer_id = _volunteer(who)
+    async with conn.transaction():
+        locked = await rosters_sql.lock_open_proposal(conn, proposal_id, volunteer_id)
+        if locked is None:
+            raise await _not_open(conn, proposal_id, volunteer_id)
+        roster_id, shift_id = locked
+        outcome = await shifts_service.sign_up(conn, who, shift_id)
+        if not await rosters_sql.accept(conn, proposal_id, volunteer_id, outcome.signup_id):
+            raise Conflict("This proposal is no longer open")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="roster_proposal.accept",
+            object_type="roster",
+            object_id=roster_id,
+            detail={"proposal_id": proposal_id, "shift_id": shift_id, "signup_id": outcome.signup_id},
+        )
+    return await my_proposal(conn, who, proposal_id)
+
+
+async def decline(conn: asyncpg.Connection, queue: JobQueue, who: Identity, proposal_id: int) -> DeclineOutcome:
+    """Decline a proposal: the volunteer is kept off that shift and the week is re-planned with the least change."""
+    volunteer_id = _volunteer(who)
+    run: RunRow | None = None
+    async with conn.transaction():
+        found = await rosters_sql.decline(conn, proposal_id, volunteer_id)
+        if found is None:
+            raise await _not_open(conn, proposal_id, volunteer_id)
+        roster_id, shift_id = found
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="roster_proposal.decline",
+            object_type="roster",
+            object_id=roster_id,
+            detail={"proposal_id": proposal_id, "shift_id": shift_id},
+        )
+        roster = await rosters_sql.get_roster(conn, roster_id)
+        assert roster is not None
+        try:
+            async with conn.transaction():
+                run = await plan(conn, roster, who, reason="declined")
+        except Conflict:
+            run = None  # nothing left to plan (the week has passed or every place is taken)
+    if run is not None:
+        await runs.enqueue(queue, JOB_NAME, run)
+    return DeclineOutcome(await my_proposal(conn, who, proposal_id), run)

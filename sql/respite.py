@@ -1,0 +1,228 @@
+"""Respite visits (喘息服务): a household's entitlement, its visit requests, and the shifts that schedule them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import msgspec
+
+
+class HouseholdRow(msgspec.Struct, frozen=True):
+    """One of the committee's households, as the committee's respite pages need it (no address, no care notes)."""
+
+    id: int
+    head_name: str
+    care_level: int | None
+
+
+class EntitlementRow(msgspec.Struct, frozen=True):
+    """A household's respite entitlement."""
+
+    id: int
+    household_id: int
+    head_name: str
+    kind: str
+    amount: int
+    period: str
+    basis: str
+    visit_minutes: int
+    starts: dt.time
+    valid_from: dt.date
+    valid_until: dt.date
+    status: str
+    created_at: dt.datetime
+
+
+class RequestRow(msgspec.Struct, frozen=True):
+    """A visit request with its shift, the carers holding it and those proposed for it."""
+
+    id: int
+    household_id: int
+    head_name: str
+    entitlement_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    minutes: int
+    status: str
+    shift_id: int | None
+    carers: list[str]
+    proposed: list[str]
+
+
+_ENTITLEMENT_COLUMNS = """
+e.id, e.household_id, h.head_name, e.kind, e.amount::int AS amount, e.period, e.basis,
+e.visit_minutes::int AS visit_minutes, e.starts, e.valid_from, e.valid_until, e.status, e.created_at
+"""
+SELECT_HOUSEHOLDS = """
+SELECT id, head_name, care_level::int AS care_level FROM households WHERE committee_id = $1 ORDER BY id LIMIT $2
+"""
+SELECT_HOUSEHOLD = """
+SELECT id, head_name, care_level::int AS care_level FROM households WHERE id = $1 AND committee_id = $2
+"""
+# Only for a household of the caller's committee: the ownership test is part of the insert.
+INSERT_ENTITLEMENT = """
+INSERT INTO respite_entitlements (household_id, kind, amount, period, basis, visit_minutes, starts, valid_from,
+                                  valid_until, created_by)
+SELECT h.id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM households h WHERE h.id = $1 AND h.committee_id = $2
+RETURNING id
+"""
+SELECT_ENTITLEMENTS = f"""
+SELECT {_ENTITLEMENT_COLUMNS} FROM respite_entitlements e JOIN households h ON h.id = e.household_id
+WHERE h.committee_id = $1 ORDER BY e.status, h.id, e.valid_from DESC, e.id LIMIT $2
+"""
+SELECT_ENTITLEMENT = f"""
+SELECT {_ENTITLEMENT_COLUMNS} FROM respite_entitlements e JOIN households h ON h.id = e.household_id
+WHERE e.id = $1 AND h.committee_id = $2
+"""
+# Visits at the given starts, each as long as the entitlement says; a start already requested or overlapping a
+# live visit of the household is skipped (the exclusion constraint backs this up under concurrency).
+INSERT_REQUESTS = """
+INSERT INTO respite_requests (household_id, entitlement_id, wanted, minutes, created_by)
+SELECT e.household_id, e.id, tstzrange(x.starts, x.starts + make_interval(mins => e.visit_minutes), '[)'),
+       e.visit_minutes, $3
+FROM respite_entitlements e CROSS JOIN unnest($2::timestamptz[]) AS x (starts)
+WHERE e.id = $1 AND e.status = 'active'
+  AND NOT EXISTS (
+      SELECT 1 FROM respite_requests o
+      WHERE o.household_id = e.household_id AND o.status <> 'cancelled'
+        AND o.wanted && tstzrange(x.starts, x.starts + make_interval(mins => e.visit_minutes), '[)'))
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+SELECT_REQUESTS = """
+SELECT q.id, q.household_id, h.head_name, q.entitlement_id, lower(q.wanted) AS starts_at, upper(q.wanted) AS ends_at,
+       q.minutes::int AS minutes, q.status, q.shift_id,
+       ARRAY(SELECT v.display_name FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
+             WHERE g.shift_id = q.shift_id AND g.status = 'active' ORDER BY g.id) AS carers,
+       ARRAY(SELECT v.display_name FROM roster_proposals p JOIN volunteers v ON v.id = p.volunteer_id
+             WHERE p.shift_id = q.shift_id AND p.status = 'proposed' ORDER BY p.id) AS proposed
+FROM respite_requests q JOIN households h ON h.id = q.household_id
+WHERE h.committee_id = $1 AND q.wanted && tstzrange($2, $3)
+ORDER BY lower(q.wanted), q.id
+LIMIT $4
+"""
+# Scheduling a week, in one statement: each pending visit still to come becomes a one-place shift serving the
+# household, requiring the carer's certificate; the shift shows only a rounded location (about a kilometre), the
+# exact home stays with the household row. The request is matched to its shift by household and start, which the
+# no-overlap constraint makes unique.
+SCHEDULE_WEEK = """
+WITH q AS (
+    SELECT q.id, q.household_id, lower(q.wanted) AS starts_at, upper(q.wanted) AS ends_at, h.committee_id, h.lat, h.lon
+    FROM respite_requests q JOIN households h ON h.id = q.household_id
+    WHERE h.committee_id = $1 AND q.status = 'pending' AND lower(q.wanted) > now()
+      AND lower(q.wanted) >= $2 AND lower(q.wanted) < $3
+    FOR UPDATE OF q
+), made AS (
+    INSERT INTO shifts (committee_id, household_id, title, place_name, lat, lon, starts_at, ends_at, headcount,
+                        required_certificates, created_by)
+    SELECT committee_id, household_id, $4, $5, round(lat::numeric, 2)::float8, round(lon::numeric, 2)::float8,
+           starts_at, ends_at, 1, $6::text[], $7
+    FROM q
+    RETURNING id, household_id, starts_at
+)
+UPDATE respite_requests r SET status = 'scheduled', shift_id = made.id
+FROM made
+WHERE r.household_id = made.household_id AND lower(r.wanted) = made.starts_at AND r.status = 'pending'
+RETURNING r.id, made.id AS shift_id
+"""
+CANCEL_REQUEST = """
+UPDATE respite_requests q SET status = 'cancelled'
+FROM households h
+WHERE q.id = $1 AND h.id = q.household_id AND h.committee_id = $2 AND q.status = 'pending'
+RETURNING q.id
+"""
+
+
+async def households(conn: asyncpg.Connection, committee_id: int, limit: int = 500) -> list[HouseholdRow]:
+    """The committee's households."""
+    return [msgspec.convert(dict(r), HouseholdRow) for r in await conn.fetch(SELECT_HOUSEHOLDS, committee_id, limit)]
+
+
+async def household(conn: asyncpg.Connection, household_id: int, committee_id: int) -> HouseholdRow | None:
+    """One household of the committee."""
+    record = await conn.fetchrow(SELECT_HOUSEHOLD, household_id, committee_id)
+    return None if record is None else msgspec.convert(dict(record), HouseholdRow)
+
+
+async def insert_entitlement(
+    conn: asyncpg.Connection,
+    *,
+    household_id: int,
+    committee_id: int,
+    kind: str,
+    amount: int,
+    period: str,
+    basis: str,
+    visit_minutes: int,
+    starts: dt.time,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    created_by: int,
+) -> int | None:
+    """Record an entitlement for a household of the committee; None if the household is not the committee's."""
+    found = await conn.fetchval(
+        INSERT_ENTITLEMENT,
+        household_id,
+        committee_id,
+        kind,
+        amount,
+        period,
+        basis,
+        visit_minutes,
+        starts,
+        valid_from,
+        valid_until,
+        created_by,
+    )
+    return None if found is None else int(found)
+
+
+async def entitlements(conn: asyncpg.Connection, committee_id: int, limit: int = 500) -> list[EntitlementRow]:
+    """The committee's households' entitlements."""
+    rows = await conn.fetch(SELECT_ENTITLEMENTS, committee_id, limit)
+    return [msgspec.convert(dict(r), EntitlementRow) for r in rows]
+
+
+async def entitlement(conn: asyncpg.Connection, entitlement_id: int, committee_id: int) -> EntitlementRow | None:
+    """One entitlement of a household of the committee."""
+    record = await conn.fetchrow(SELECT_ENTITLEMENT, entitlement_id, committee_id)
+    return None if record is None else msgspec.convert(dict(record), EntitlementRow)
+
+
+async def insert_requests(
+    conn: asyncpg.Connection, entitlement_id: int, starts: list[dt.datetime], created_by: int
+) -> list[int]:
+    """Visit requests at these starts; the ids of those made (repeats and overlaps are skipped)."""
+    return [int(r["id"]) for r in await conn.fetch(INSERT_REQUESTS, entitlement_id, starts, created_by)]
+
+
+async def requests(
+    conn: asyncpg.Connection, committee_id: int, week_from: dt.datetime, week_until: dt.datetime, limit: int = 500
+) -> list[RequestRow]:
+    """The committee's visit requests in a time range, with carers and proposals."""
+    rows = await conn.fetch(SELECT_REQUESTS, committee_id, week_from, week_until, limit)
+    return [msgspec.convert(dict(r), RequestRow) for r in rows]
+
+
+async def schedule_week(
+    conn: asyncpg.Connection,
+    *,
+    committee_id: int,
+    week_from: dt.datetime,
+    week_until: dt.datetime,
+    title: str,
+    place_name: str,
+    certificates: list[str],
+    created_by: int,
+) -> list[tuple[int, int]]:
+    """Turn the week's pending visits into shifts; (request, shift) of each one scheduled."""
+    rows = await conn.fetch(
+        SCHEDULE_WEEK, committee_id, week_from, week_until, title, place_name, certificates, created_by
+    )
+    return [(int(r["id"]), int(r["shift_id"])) for r in rows]
+
+
+async def cancel_request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> bool:
+    """Cancel a pending request of the committee's household."""
+    return await conn.fetchval(CANCEL_REQUEST, request_id, committee_id) is not None
