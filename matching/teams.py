@@ -76,6 +76,8 @@ class TeamsProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     team_size: int = 3
     min_trained: int = 1
     previous: tuple[PreviousTeam, ...] = ()
+    # (household, carer) pairs the household refused: "the elder may choose or refuse a carer".
+    refused: tuple[tuple[Id, Id], ...] = ()
 
 
 class TeamMember(msgspec.Struct, frozen=True):
@@ -148,6 +150,7 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
     carers = {c.id: c for c in problem.carers}
     households = {h.id: h for h in problem.households}
     previous = {p.household: set(p.carers) for p in problem.previous}
+    refused = {(h, c) for h, c in problem.refused}
     load: dict[Id, int] = defaultdict(int)
     seen: set[Id] = set()
     for team in teams:
@@ -170,6 +173,8 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
         for cid, c in zip(team.carers, members, strict=True):
             assert c is not None
             load[cid] += 1
+            if (team.household, cid) in refused:
+                errors.append(f"carer {cid!r} was refused by {team.household!r}")
             km = haversine_km(c.home, h.home)
             if km > h.max_km:
                 errors.append(f"carer {cid!r} lives {km:.3f} km from {team.household!r}, beyond {h.max_km}")
@@ -258,9 +263,12 @@ class TeamsData:
         self.previous = previous
         # Per household: eligible carers as (carer, cost, km) where cost = penalty - kept bonus (lower is better).
         self.cands: list[list[tuple[int, int, float]]] = [[] for _ in range(self.nh)]
+        refused = {
+            (self.h_index[h], self.c_index[c]) for h, c in problem.refused if h in self.h_index and c in self.c_index
+        }
         order = np.lexsort((ci, hi))
         for h, c in zip(hi[order].tolist(), ci[order].tolist(), strict=True):
-            if not self.h_mask[h] & self.c_mask[c]:
+            if not self.h_mask[h] & self.c_mask[c] or (h, c) in refused:
                 continue
             km = haversine_km(carers[c].home, households[h].home)
             if km > households[h].max_km:

@@ -1,0 +1,95 @@
+"""311 teams (311类家庭小组) and households' details: projects, runs, teams, refusals, visits."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from api.auth import Conn, User, login_required, roles
+from api.schemas.teams import (
+    HouseholdOut,
+    MyTeamOut,
+    ProjectDetailOut,
+    ProjectOut,
+    RefusalOut,
+    TeamOut,
+    TeamsRunOut,
+    VisitOut,
+    household_out,
+    my_team_out,
+    project_detail_out,
+    project_out,
+    refusal_out,
+    run_out,
+    team_out,
+    visit_out,
+)
+from api.services import household_access, teams
+from api.services.teams import RefusalCreate, VisitCreate
+
+
+class TeamController(Controller):
+    """311 projects of an organisation, their teams runs, teams, refusals and visits."""
+
+    path = "/api/teams"
+    tags = ("teams",)
+
+    @get("/projects", operation_id="listTeamProjects", guards=[roles("organisation")])
+    async def projects(self, conn: Conn, user: User) -> list[ProjectOut]:
+        """The organisation's 311 projects (contracts covering 311 needs) with households and live teams."""
+        return [project_out(p) for p in await teams.list_projects(conn, user)]
+
+    @get("/projects/{contract_id:int}", operation_id="getTeamProject", guards=[roles("organisation")])
+    async def project(self, conn: Conn, user: User, contract_id: FromPath[int]) -> ProjectDetailOut:
+        """A 311 project: its households (committee and masked address), their teams, the latest run."""
+        return project_detail_out(await teams.project_view(conn, user, contract_id))
+
+    @post(
+        "/projects/{contract_id:int}/runs",
+        operation_id="startTeamsRun",
+        guards=[roles("organisation")],
+        status_code=202,
+    )
+    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> TeamsRunOut:
+        """Form or refresh the project's teams with the optimiser (the same inputs give the same run)."""
+        return run_out(await teams.start_run(conn, state.redis, user, contract_id))
+
+    @get("/runs/{run_id:int}", operation_id="getTeamsRun", guards=[roles("organisation")])
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> TeamsRunOut:
+        """A teams run: status, progress, figures and summary."""
+        return run_out(await teams.get_run(conn, user, run_id))
+
+    @get("/mine", operation_id="listMyTeams", guards=[roles("volunteer")])
+    async def mine(self, conn: Conn, user: User) -> list[MyTeamOut]:
+        """The teams the calling volunteer belongs to."""
+        return [my_team_out(t) for t in await teams.my_teams(conn, user)]
+
+    @get("/{team_id:int}", operation_id="getTeam", guards=[login_required])
+    async def team(self, conn: Conn, user: User, team_id: FromPath[int]) -> TeamOut:
+        """A team: members, visits, and whether this month's minimum (4 hours, 2 contacts) is met."""
+        return team_out(await teams.team_view(conn, user, team_id))
+
+    @post("/{team_id:int}/refusals", operation_id="refuseTeamCarer", guards=[roles("organisation")], status_code=201)
+    async def refuse(self, conn: Conn, user: User, team_id: FromPath[int], data: JSONBody[RefusalCreate]) -> RefusalOut:
+        """Record that the household refuses a carer; that team alone is re-planned, keeping its other members."""
+        return refusal_out(await teams.refuse(conn, user, team_id, data))
+
+    @post("/{team_id:int}/visits", operation_id="recordTeamVisit", guards=[roles("volunteer")], status_code=201)
+    async def record_visit(
+        self, conn: Conn, user: User, team_id: FromPath[int], data: JSONBody[VisitCreate]
+    ) -> VisitOut:
+        """A member records a contact: when (with offset), minutes, kind (home_visit, phone, video, outing)."""
+        return visit_out(await teams.record_visit(conn, user, team_id, data))
+
+
+class HouseholdController(Controller):
+    """A household's details for the volunteer confirmed to serve it (every view is logged)."""
+
+    path = "/api/households"
+    tags = ("households",)
+
+    @get("/{household_id:int}", operation_id="getHousehold", guards=[roles("volunteer")])
+    async def household(self, conn: Conn, user: User, household_id: FromPath[int]) -> HouseholdOut:
+        """Exact address and care notes, only around a confirmed shift or during a 311 team membership."""
+        return household_out(await household_access.view_household(conn, user, household_id))

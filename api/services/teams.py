@@ -1,0 +1,625 @@
+"""311 quasi-families (311类家庭小组): three carers per empty-nest household, kept across periods.
+
+A 311 project is an organisation's contract whose lot covers needs of the 311 catalogue item; its households are
+the ones the committees named on those needs. The organisation runs `matching.teams` over them (a `match_runs` row
+with model 'teams' before it is an arq job, exactly like award runs): three carers per household, at least one
+trained (a valid elderly-carer or social-worker certificate, or the elderly-care certificate skill), all living
+within walking distance and sharing a weekly slot of their availability. The live teams are the previous plan, so
+a re-run keeps them. A household may refuse a carer: that is recorded, and only that team is re-planned, keeping
+its other members. Each team gets a visit planned every week at its slot; members record the contacts they make,
+and the team's page says whether the month's minimum (4 hours, 2 contacts) is met.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from concurrent.futures import Executor
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import msgspec
+import structlog
+from msgspec import Meta
+
+from api.services import runs
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.household_access import MaskedHousehold, masked
+from api.services.runs import JobQueue
+from api.services.types import SHANGHAI
+from matching import teams as teams_model
+from matching.common import Progress
+from sql import audit
+from sql import match_runs as runs_sql
+from sql import teams as teams_sql
+from sql.match_runs import RunRow
+
+log = structlog.get_logger("linli.teams")
+
+MODEL = "teams"
+SUBJECT = "contract"
+JOB_NAME = "run_teams"
+TIME_LIMIT_S = 10.0
+# "Pair the nearest people first": carers live within walking distance of the household.
+WALKING_KM = 2.0
+# Each carer is on at most this many teams (across all projects).
+MAX_TEAMS_PER_CARER = 2
+TEAM_SIZE = 3
+MIN_TRAINED = 1
+# Weekly slots in Shanghai wall time; a carer has a slot when one of their weekly windows covers it (sql/teams.py).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PARTS = {"am": dt.time(9, 0), "pm": dt.time(14, 0)}
+ALL_SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS)
+# Households receive visits in any daytime slot unless the committee says otherwise (no preference is stored yet).
+HOUSEHOLD_SLOTS = ALL_SLOTS
+PLAN_WEEKS = 4
+# The pairing rules from practice: at least 4 hours and 2 contacts a month.
+MONTHLY_MINUTES = 240
+MONTHLY_CONTACTS = 2
+CONTACT_KINDS = ("home_visit", "phone", "video", "outing")
+RECORD_WINDOW = dt.timedelta(days=62)
+
+ContactKind = Literal["home_visit", "phone", "video", "outing"]
+AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
+
+
+class VisitCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A contact a member made: when (with its UTC offset), how long, and what kind."""
+
+    at: AwareDateTime
+    minutes: Annotated[int, Meta(ge=1, le=720)]
+    contact_kind: ContactKind = "home_visit"
+
+
+class RefusalCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The household refuses one of its team's carers."""
+
+    volunteer_id: Annotated[int, Meta(ge=1, le=2**62)]
+
+
+class TeamsInputs(msgspec.Struct, frozen=True):
+    """Everything a teams run decides from, loaded by the project's id."""
+
+    project: teams_sql.ProjectRow
+    problem: teams_model.TeamsProblem
+    trained: dict[int, bool]
+
+    def digest(self) -> str:
+        """A fingerprint of the inputs: equal inputs, equal digest."""
+        return hashlib.sha256(msgspec.json.encode(self.problem)).hexdigest()
+
+
+class ProjectHousehold(msgspec.Struct, frozen=True):
+    """A household of a project as the organisation sees it: committee, masked address, its team."""
+
+    household: MaskedHousehold
+    members: int
+    team_id: int | None
+    team_slot: str | None
+    team_size: int
+
+
+class ProjectView(msgspec.Struct, frozen=True):
+    """A 311 project with its households and the latest run."""
+
+    project: teams_sql.ProjectRow
+    households: list[ProjectHousehold]
+    latest_run: RunRow | None
+
+
+class MonthFigures(msgspec.Struct, frozen=True):
+    """A team's contacts this month against the minimum."""
+
+    month: str
+    minutes: int
+    contacts: int
+    minimum_minutes: int
+    minimum_contacts: int
+    met: bool
+
+
+class TeamView(msgspec.Struct, frozen=True):
+    """A team's page: household (masked), members, visits, the month's figures, and what the caller may do."""
+
+    id: int
+    status: str
+    slot: str
+    household: MaskedHousehold
+    organisation_id: int
+    organisation_name: str
+    contract_id: int
+    formed_at: dt.datetime
+    members: list[teams_sql.MemberRow]
+    past_members: list[teams_sql.MemberRow]
+    visits: list[teams_sql.VisitRow]
+    month: MonthFigures
+    is_member: bool
+    is_organisation: bool
+
+
+class MyTeam(msgspec.Struct, frozen=True):
+    """A team the volunteer belongs to."""
+
+    id: int
+    household: MaskedHousehold
+    organisation_name: str
+    slot: str
+    next_visit: dt.datetime | None
+
+
+class RefusalOutcome(msgspec.Struct, frozen=True):
+    """A refusal recorded: who left, who (if anyone) replaced them, and the team's slot now."""
+
+    team_id: int
+    refused: int
+    replacement: int | None
+    slot: str
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _organisation_of(who: Identity) -> int:
+    if who.role != "organisation" or who.organisation_id is None:
+        raise Forbidden("Only the organisation running the project may do this")
+    return who.organisation_id
+
+
+def _volunteer_of(who: Identity) -> int:
+    if who.role != "volunteer" or who.volunteer_id is None:
+        raise Forbidden("Only volunteers have teams")
+    return who.volunteer_id
+
+
+async def _own_project(conn: asyncpg.Connection, who: Identity, contract_id: int) -> teams_sql.ProjectRow:
+    project = await teams_sql.get_project(conn, contract_id, _organisation_of(who))
+    if project is None:
+        raise NotFound("No such 311 project")
+    return project
+
+
+def visit_times(slot: str, after: dt.datetime, weeks: int = PLAN_WEEKS) -> list[dt.datetime]:
+    """The next `weeks` weekly times of a slot after a moment, in Shanghai wall time."""
+    day_name, part = slot.split("-")
+    weekday = WEEKDAYS.index(day_name)
+    local = after.astimezone(SHANGHAI)
+    start = local.date() + dt.timedelta(days=(weekday - local.weekday()) % 7)
+    first = dt.datetime.combine(start, PARTS[part], tzinfo=SHANGHAI)
+    if first <= local:
+        first += dt.timedelta(days=7)
+    return [first + dt.timedelta(days=7 * k) for k in range(weeks)]
+
+
+def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The start of this month and of the next, in Shanghai."""
+    local = now.astimezone(SHANGHAI)
+    start = dt.datetime(local.year, local.month, 1, tzinfo=SHANGHAI)
+    nxt = dt.datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=SHANGHAI)
+    return start, nxt
+
+
+def _pick_slot(household_id: int, shared: tuple[str, ...] | list[str], current: str | None) -> str:
+    """Keep the team's slot if still shared; otherwise spread teams over the week rather than all on Monday."""
+    if current is not None and current in shared:
+        return current
+    return shared[household_id % len(shared)]
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+async def list_projects(conn: asyncpg.Connection, who: Identity) -> list[teams_sql.ProjectRow]:
+    """The organisation's 311 projects."""
+    return await teams_sql.list_projects(conn, _organisation_of(who))
+
+
+async def project_view(conn: asyncpg.Connection, who: Identity, contract_id: int) -> ProjectView:
+    """A project of the organisation: households (committee and masked address), teams, the latest run."""
+    project = await _own_project(conn, who, contract_id)
+    rows = await teams_sql.project_households(conn, contract_id)
+    households = [
+        ProjectHousehold(
+            household=masked(r.id, r.committee_id, r.committee_name, r.address),
+            members=r.members,
+            team_id=r.team_id,
+            team_slot=r.team_slot,
+            team_size=r.team_size,
+        )
+        for r in rows
+    ]
+    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, contract_id)
+    return ProjectView(project=project, households=households, latest_run=latest)
+
+
+async def team_view(conn: asyncpg.Connection, who: Identity, team_id: int, now: dt.datetime | None = None) -> TeamView:
+    """A team as its organisation, its present members or the household's committee see it; 404 for others."""
+    team = await teams_sql.get_team(conn, team_id)
+    if team is None:
+        raise NotFound("No such team")
+    is_org = who.role == "organisation" and who.organisation_id == team.organisation_id
+    is_member = (
+        who.role == "volunteer"
+        and who.volunteer_id is not None
+        and await teams_sql.is_live_member(conn, team_id, who.volunteer_id)
+    )
+    is_committee = who.role == "committee" and who.committee_id == team.committee_id
+    if not (is_org or is_member or is_committee):
+        raise NotFound("No such team")
+    now = now or dt.datetime.now(dt.UTC)
+    start, end = month_bounds(now)
+    figures = await teams_sql.month_figures(conn, team_id, start, end)
+    everyone = await teams_sql.members(conn, team_id)
+    visits = await teams_sql.visits(conn, team_id, start, now + dt.timedelta(weeks=PLAN_WEEKS + 1))
+    return TeamView(
+        id=team.id,
+        status=team.status,
+        slot=team.slot,
+        household=masked(team.household_id, team.committee_id, team.committee_name, team.address),
+        organisation_id=team.organisation_id,
+        organisation_name=team.organisation_name,
+        contract_id=team.contract_id,
+        formed_at=team.formed_at,
+        members=[m for m in everyone if m.until is None],
+        past_members=[m for m in everyone if m.until is not None],
+        visits=visits,
+        month=MonthFigures(
+            month=start.strftime("%Y-%m"),
+            minutes=figures.minutes,
+            contacts=figures.contacts,
+            minimum_minutes=MONTHLY_MINUTES,
+            minimum_contacts=MONTHLY_CONTACTS,
+            met=figures.minutes >= MONTHLY_MINUTES and figures.contacts >= MONTHLY_CONTACTS,
+        ),
+        is_member=is_member,
+        is_organisation=is_org,
+    )
+
+
+async def my_teams(conn: asyncpg.Connection, who: Identity) -> list[MyTeam]:
+    """The volunteer's live teams, households masked."""
+    rows = await teams_sql.my_teams(conn, _volunteer_of(who))
+    return [
+        MyTeam(
+            id=r.id,
+            household=masked(r.household_id, 0, r.committee_name, r.address),
+            organisation_name=r.organisation_name,
+            slot=r.slot,
+            next_visit=r.next_visit,
+        )
+        for r in rows
+    ]
+
+
+async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
+    """A teams run of one of the organisation's projects."""
+    organisation_id = _organisation_of(who)
+    run = await runs_sql.get_run(conn, run_id)
+    if run is None or run.model != MODEL or run.subject_type != SUBJECT:
+        raise NotFound("No such teams run")
+    if await teams_sql.get_project(conn, run.subject_id, organisation_id) is None:
+        raise NotFound("No such teams run")
+    return run
+
+
+# --------------------------------------------------------------------------------------------- runs
+
+
+async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -> TeamsInputs:
+    """The teams problem of a project: its households, carers within walking distance, live teams, refusals."""
+    households = await teams_sql.project_households(conn, project.contract_id)
+    carers = await teams_sql.carers(conn, project.contract_id, WALKING_KM)
+    live = await teams_sql.live_teams(conn, project.contract_id)
+    refused = await teams_sql.refusals(conn, project.contract_id)
+    refused_pairs = {(r.household_id, r.volunteer_id) for r in refused}
+    problem = teams_model.TeamsProblem(
+        carers=tuple(
+            teams_model.Carer(
+                id=c.id,
+                home=(c.lat, c.lon),
+                trained=c.trained,
+                max_teams=max(0, MAX_TEAMS_PER_CARER - c.teams_elsewhere),
+                slots=tuple(c.slots),
+            )
+            for c in carers
+        ),
+        households=tuple(
+            teams_model.Household(id=h.id, home=(h.lat, h.lon), max_km=WALKING_KM, slots=HOUSEHOLD_SLOTS)
+            for h in households
+        ),
+        team_size=TEAM_SIZE,
+        min_trained=MIN_TRAINED,
+        previous=tuple(
+            teams_model.PreviousTeam(
+                household=t.household_id,
+                carers=tuple(m for m in t.members if (t.household_id, m) not in refused_pairs),
+            )
+            for t in live
+        ),
+        refused=tuple((r.household_id, r.volunteer_id) for r in refused),
+    )
+    return TeamsInputs(project=project, problem=problem, trained={c.id: c.trained for c in carers})
+
+
+async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int) -> RunRow:
+    """The organisation starts a teams run of its project; starting again with the same inputs returns the same run."""
+    async with conn.transaction():
+        project = await _own_project(conn, who, contract_id)
+        await runs_sql.lock_subject(conn, MODEL, SUBJECT, contract_id)
+        inputs = await load_inputs(conn, project)
+        if not inputs.problem.households:
+            raise Conflict("The project has no households to form teams for")
+        digest = inputs.digest()
+        latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, contract_id)
+        if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
+            run_id = latest.id
+        else:
+            run_id = await runs_sql.insert_run(
+                conn,
+                model=MODEL,
+                subject_type=SUBJECT,
+                subject_id=contract_id,
+                inputs_digest=digest,
+                time_limit_s=TIME_LIMIT_S,
+                seed=0,
+                created_by=who.account_id,
+            )
+            await audit.append(
+                conn,
+                actor_account_id=who.account_id,
+                action="teams_run.start",
+                object_type="match_run",
+                object_id=run_id,
+                detail={
+                    "contract_id": contract_id,
+                    "households": len(inputs.problem.households),
+                    "carers": len(inputs.problem.carers),
+                },
+            )
+        run = await runs_sql.get_run(conn, run_id)
+    assert run is not None
+    await runs.enqueue(queue, JOB_NAME, run)
+    return run
+
+
+def solve_teams(problem: teams_model.TeamsProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
+    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
+
+    def on_progress(point: Progress) -> None:
+        if progress is not None:
+            progress.put(msgspec.to_builtins(point))
+
+    # The live teams travel in problem.previous, so the solver starts by repairing them.
+    result = teams_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
+    return msgspec.json.encode(result)
+
+
+def build_result(inputs: TeamsInputs, result: teams_model.TeamsResult) -> dict[str, Any]:
+    """The run's summary for pages: teams (ids only, no personal data) and why households were left uncovered."""
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "bound_source": result.bound_source,
+        "households": len(inputs.problem.households),
+        "carers": len(inputs.problem.carers),
+        "covered": len(result.assignments),
+        "kept_members": result.previous_kept,
+        "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
+        "teams": [
+            {
+                "household_id": t.household,
+                "carers": list(t.carers),
+                "kept": t.kept,
+                "shared_slots": list(t.shared_slots),
+                "metres": [m.metres for m in t.members],
+            }
+            for t in result.assignments
+        ],
+        "uncovered": [{"household_id": u.household, "why": u.why, "detail": u.detail} for u in result.uncovered],
+    }
+
+
+async def _apply_plan(
+    conn: asyncpg.Connection, inputs: TeamsInputs, result: teams_model.TeamsResult, run_id: int | None
+) -> None:
+    """Turn a plan into teams: keep live teams' members where the plan keeps them, form new teams, dissolve others."""
+    contract_id = inputs.project.contract_id
+    live = {t.household_id: t for t in await teams_sql.live_teams(conn, contract_id)}
+    planned = {int(t.household): t for t in result.assignments}
+    now = dt.datetime.now(dt.UTC)
+    for household in inputs.problem.households:
+        hid = int(household.id)
+        team = live.get(hid)
+        plan = planned.get(hid)
+        if plan is None:
+            if team is not None:
+                await teams_sql.cancel_planned_visits(conn, team.id)
+                await teams_sql.dissolve(conn, team.id)
+            continue
+        slot = _pick_slot(hid, plan.shared_slots, team.slot if team else None)
+        carers = [int(c) for c in plan.carers]
+        if team is None:
+            team_id = await teams_sql.insert_team(
+                conn,
+                household_id=hid,
+                organisation_id=inputs.project.organisation_id,
+                contract_id=contract_id,
+                slot=slot,
+                run_id=run_id,
+            )
+            for c in carers:
+                await teams_sql.add_member(conn, team_id, c, inputs.trained.get(c, False))
+        else:
+            team_id = team.id
+            for c in sorted(set(team.members) - set(carers)):
+                await teams_sql.end_member(conn, team_id, c, "replanned")
+            for c in sorted(set(carers) - set(team.members)):
+                await teams_sql.add_member(conn, team_id, c, inputs.trained.get(c, False))
+            if slot != team.slot:
+                await teams_sql.cancel_planned_visits(conn, team_id)
+            await teams_sql.set_slot(conn, team_id, slot, run_id)
+        await teams_sql.plan_visits(conn, team_id, visit_times(slot, now))
+
+
+async def _load(conn: asyncpg.Connection, subject_id: int) -> TeamsInputs:
+    project = await teams_sql.get_project_by_id(conn, subject_id)
+    if project is None:
+        raise NotFound("No such 311 project")
+    return await load_inputs(conn, project)
+
+
+async def execute_run(
+    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
+) -> dict[str, Any]:
+    """The worker's half: load inputs by id, solve in the process pool, write the teams once."""
+    return await runs.execute(
+        pool,
+        run_id,
+        model=MODEL,
+        load=_load,
+        solver=solve_teams,
+        result_type=teams_model.TeamsResult,
+        write=write_result,
+        executor=executor,
+        time_cap_s=time_cap_s,
+        progress=progress,
+    )
+
+
+async def write_result(
+    conn: asyncpg.Connection, run_id: int, inputs: TeamsInputs, result: teams_model.TeamsResult
+) -> bool:
+    """Write a run's teams in one transaction; False (nothing written) if written before or the inputs moved on."""
+    contract_id = inputs.project.contract_id
+    async with conn.transaction():
+        # A refusal recorded while the solver ran changes the inputs: the plan would bring the refused carer back.
+        await runs_sql.lock_subject(conn, MODEL, SUBJECT, contract_id)
+        now_inputs = await load_inputs(conn, inputs.project)
+        if now_inputs.digest() != inputs.digest():
+            await runs_sql.fail_run(conn, run_id, "the inputs changed while the run was solving; start a new run")
+            return False
+        if not await runs.finish(conn, run_id, result, build_result(inputs, result)):
+            return False
+        await _apply_plan(conn, inputs, result, run_id)
+        await audit.append(
+            conn,
+            actor_account_id=None,
+            action="teams_run.succeed",
+            object_type="match_run",
+            object_id=run_id,
+            detail={"contract_id": contract_id, "teams": len(result.assignments), "status": result.status},
+        )
+    log.info("teams written", run_id=run_id, contract_id=contract_id, teams=len(result.assignments))
+    return True
+
+
+# --------------------------------------------------------------------------------------------- changes
+
+
+async def refuse(conn: asyncpg.Connection, who: Identity, team_id: int, form: RefusalCreate) -> RefusalOutcome:
+    """The organisation records that the household refuses a carer; that team alone is re-planned, others kept."""
+    organisation_id = _organisation_of(who)
+    async with conn.transaction():
+        team = await teams_sql.get_team(conn, team_id)
+        if team is None or team.organisation_id != organisation_id:
+            raise NotFound("No such team")
+        await runs_sql.lock_subject(conn, MODEL, SUBJECT, team.contract_id)
+        if team.status != "live":
+            raise Conflict("The team is no longer running")
+        if not await teams_sql.is_live_member(conn, team_id, form.volunteer_id):
+            raise Invalid("The refusal is not valid", fields={"volunteer_id": "This carer is not in the team"})
+        await teams_sql.add_refusal(conn, team.household_id, form.volunteer_id, team_id, who.account_id)
+        await teams_sql.end_member(conn, team_id, form.volunteer_id, "refused")
+        replacement, slot = await _replan_one(conn, team)
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="team.refuse",
+            object_type="team",
+            object_id=team_id,
+            detail={"refused": form.volunteer_id, "replacement": replacement, "slot": slot},
+        )
+    return RefusalOutcome(team_id=team_id, refused=form.volunteer_id, replacement=replacement, slot=slot)
+
+
+async def _replan_one(conn: asyncpg.Connection, team: teams_sql.TeamRow) -> tuple[int | None, str]:
+    """Complete one team around its remaining members with the nearest free carer; (None, slot) if nobody fits."""
+    project = await teams_sql.get_project_by_id(conn, team.contract_id)
+    assert project is not None
+    inputs = await load_inputs(conn, project)
+    live = await teams_sql.live_teams(conn, team.contract_id)
+    kept = next((t.members for t in live if t.id == team.id), [])
+    # Capacity left for this team: each carer's limit less the other teams of this project they serve.
+    load: dict[int, int] = {}
+    for t in live:
+        if t.id != team.id:
+            for m in t.members:
+                load[m] = load.get(m, 0) + 1
+    household = next((h for h in inputs.problem.households if h.id == team.household_id), None)
+    if household is None:
+        return None, team.slot
+    sub = teams_model.TeamsProblem(
+        carers=tuple(
+            msgspec.structs.replace(c, max_teams=max(0, c.max_teams - load.get(int(c.id), 0)))
+            for c in inputs.problem.carers
+        ),
+        households=(household,),
+        team_size=TEAM_SIZE,
+        min_trained=MIN_TRAINED,
+        refused=tuple(p for p in inputs.problem.refused if p[0] == team.household_id),
+    )
+    data = teams_model.TeamsData(sub)
+    forced = tuple(data.c_index[m] for m in kept if m in data.c_index)
+    best = data.best_team(0, [0] * data.nc, forced) if len(forced) == len(kept) else None
+    if best is None:
+        # Nobody fits beside the remaining members: the team goes on short-handed until the next run completes it.
+        return None, team.slot
+    _, members, bit = best
+    shared = [data.slot_names[bit.bit_length() - 1]]
+    slot = _pick_slot(team.household_id, shared, team.slot)
+    replacement = None
+    for c in members:
+        carer = sub.carers[c]
+        if int(carer.id) not in kept:
+            replacement = int(carer.id)
+            await teams_sql.add_member(conn, team.id, replacement, carer.trained)
+    if slot != team.slot:
+        await teams_sql.cancel_planned_visits(conn, team.id)
+        await teams_sql.set_slot(conn, team.id, slot, None)
+        await teams_sql.plan_visits(conn, team.id, visit_times(slot, dt.datetime.now(dt.UTC)))
+    return replacement, slot
+
+
+async def record_visit(conn: asyncpg.Connection, who: Identity, team_id: int, form: VisitCreate) -> teams_sql.VisitRow:
+    """A present member records a contact with the household (a planned visit at that time is marked done)."""
+    volunteer_id = _volunteer_of(who)
+    now = dt.datetime.now(dt.UTC)
+    if not await teams_sql.is_live_member(conn, team_id, volunteer_id):
+        raise NotFound("No such team")
+    if form.at > now + dt.timedelta(minutes=15):
+        raise Invalid("The visit is not valid", fields={"at": "A visit is recorded after it took place"})
+    if form.at < now - RECORD_WINDOW:
+        raise Invalid("The visit is not valid", fields={"at": "Visits older than two months can no longer be recorded"})
+    async with conn.transaction():
+        visit_id = await teams_sql.record_visit(
+            conn,
+            team_id=team_id,
+            at=form.at,
+            minutes=form.minutes,
+            contact_kind=form.contact_kind,
+            volunteer_id=volunteer_id,
+        )
+        if visit_id is None:
+            raise Conflict("A contact is already recorded at that time")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="team_visit.record",
+            object_type="team",
+            object_id=team_id,
+            detail={"visit_id": visit_id, "minutes": form.minutes, "contact_kind": form.contact_kind},
+        )
+    visits = await teams_sql.visits(conn, team_id, form.at, form.at + dt.timedelta(seconds=1))
+    return next(v for v in visits if v.id == visit_id)
