@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_from: str = "linli@localhost"
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
+    # Respite visits a week by care level ("level:visits,…"; Shanghai LTC insurance) and the carers' certificate.
+    respite_visits_by_care_level: str = "2:3,3:3,4:5,5:7,6:7"
+    respite_certificate: str = "elderly_carer"
 
 
 def _state_dir() -> Path:
@@ -101,4 +104,6 @@ def load_settings() -> Settings:
         smtp_from=env("LINLI_SMTP_FROM", "linli@localhost"),
         sms_gateway_url=env("LINLI_SMS_GATEWAY_URL") or None,
         sms_gateway_token=env("LINLI_SMS_GATEWAY_TOKEN") or None,
+        respite_visits_by_care_level=env("LINLI_RESPITE_VISITS_BY_CARE_LEVEL", "2:3,3:3,4:5,5:7,6:7"),
+        respite_certificate=env("LINLI_RESPITE_CERTIFICATE", "elderly_carer"),
     )
