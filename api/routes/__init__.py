@@ -1,6 +1,7 @@
 """JSON API controllers, registered by api.app (add new ones to API_HANDLERS)."""
 
 from api.routes.accounts import AccountController, AuthController
+from api.routes.attendance import AttendanceController
 from api.routes.awards import AwardController, NoticeController, ReviewController
 from api.routes.calls import CallController, ProposalController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
@@ -12,7 +13,10 @@ from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
 from api.routes.shifts import ShiftController
 from api.routes.system import SystemController
+from api.routes.teams import HouseholdController, TeamController
 from api.routes.tenders import BidController, TenderController
+from api.routes.timebank import ServiceRecordController, TimeBankController
+from api.routes.volunteers import VolunteerProfileController
 
 API_HANDLERS: list[type] = [
     SystemController,
@@ -34,5 +38,11 @@ API_HANDLERS: list[type] = [
     GrantController,
     NoticeController,
     ShiftController,
+    TeamController,
+    HouseholdController,
+    VolunteerProfileController,
+    AttendanceController,
+    TimeBankController,
+    ServiceRecordController,
     NotificationController,
 ]

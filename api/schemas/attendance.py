@@ -1,0 +1,138 @@
+"""Response structs for check-in, attendance and confirming hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api.services.attendance import CheckinOutcome, DecisionOutcome, ShiftAttendance
+from sql.attendance import AttendanceRow, PendingRow, RosterRow
+
+
+class AttendanceOut(msgspec.Struct, frozen=True):
+    """One volunteer's attendance at one shift: times, minutes and where the hours stand."""
+
+    id: int
+    shift_id: int
+    volunteer_id: int
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime | None
+    method: str
+    minutes: int | None
+    status: str
+    confirmed_at: dt.datetime | None
+    reject_reason: str | None
+
+
+class CheckinOut(msgspec.Struct, frozen=True):
+    """A check-in: the shift's title and times, the attendance, and whether it had been made before."""
+
+    shift_id: int
+    shift_title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    attendance: AttendanceOut
+    already: bool
+
+
+class RosterOut(msgspec.Struct, frozen=True):
+    """A volunteer holding a place, and their attendance if any."""
+
+    signup_id: int
+    volunteer_id: int
+    volunteer_name: str
+    attendance_id: int | None
+    checked_in_at: dt.datetime | None
+    checked_out_at: dt.datetime | None
+    method: str | None
+    minutes: int | None
+    status: str | None
+    reject_reason: str | None
+
+
+class ShiftAttendanceOut(msgspec.Struct, frozen=True):
+    """The publisher's view of a shift: check-in URL path and short code, and who came."""
+
+    shift_id: int
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    checkin_path: str
+    checkin_code: str
+    group_activity: bool
+    roster: list[RosterOut]
+
+
+class PendingOut(msgspec.Struct, frozen=True):
+    """Hours waiting for the publisher's decision."""
+
+    attendance_id: int
+    shift_id: int
+    shift_title: str
+    starts_at: dt.datetime
+    volunteer_name: str
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime
+    method: str
+    minutes: int
+
+
+class DecisionOut(msgspec.Struct, frozen=True):
+    """What a decision changed: attendances, minutes, coins credited and minutes kept out by the cap."""
+
+    decision: str
+    count: int
+    minutes: int
+    credited_minutes: int
+    over_cap_minutes: int
+
+
+def _fields(row: msgspec.Struct, kind: type[msgspec.Struct]) -> dict[str, object]:
+    return {f: getattr(row, f) for f in kind.__struct_fields__}
+
+
+def attendance_out(row: AttendanceRow) -> AttendanceOut:
+    """The public shape of an attendance."""
+    return AttendanceOut(**_fields(row, AttendanceOut))  # type: ignore[arg-type]
+
+
+def checkin_out(outcome: CheckinOutcome) -> CheckinOut:
+    """The public shape of a check-in."""
+    return CheckinOut(
+        shift_id=outcome.shift.id,
+        shift_title=outcome.shift.title,
+        starts_at=outcome.shift.starts_at,
+        ends_at=outcome.shift.ends_at,
+        attendance=attendance_out(outcome.attendance),
+        already=outcome.already,
+    )
+
+
+def roster_out(row: RosterRow) -> RosterOut:
+    """The public shape of a roster line."""
+    return RosterOut(**_fields(row, RosterOut))  # type: ignore[arg-type]
+
+
+def shift_attendance_out(view: ShiftAttendance) -> ShiftAttendanceOut:
+    """The public shape of a publisher's shift attendance."""
+    return ShiftAttendanceOut(
+        shift_id=view.shift.id,
+        title=view.shift.title,
+        starts_at=view.shift.starts_at,
+        ends_at=view.shift.ends_at,
+        checkin_path=f"/attendance/check-in/{view.shift.checkin_secret}",
+        checkin_code=view.shift.checkin_code,
+        group_activity=view.shift.group_activity,
+        roster=[roster_out(r) for r in view.roster],
+    )
+
+
+def pending_out(row: PendingRow) -> PendingOut:
+    """The public shape of pending hours."""
+    return PendingOut(**_fields(row, PendingOut))  # type: ignore[arg-type]
+
+
+def decision_out(outcome: DecisionOutcome) -> DecisionOut:
+    """The public shape of a decision."""
+    return DecisionOut(**_fields(outcome, DecisionOut))  # type: ignore[arg-type]

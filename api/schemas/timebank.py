@@ -1,0 +1,136 @@
+"""Response structs for the time bank and the service record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api.services.service_records import Certificate, ServiceRecord
+from api.services.timebank import TimeBankView, TransferOutcome
+from sql.attendance import RecordRow
+from sql.ledger import HistoryRow
+
+
+class BalanceOut(msgspec.Struct, frozen=True):
+    """A time-bank balance in minutes (60 minutes = 1 time coin): own time, group time (donate only), the cap."""
+
+    own_minutes: int
+    group_minutes: int
+    total_minutes: int
+    cap_minutes: int
+
+
+class HistoryOut(msgspec.Struct, frozen=True):
+    """One ledger transaction as the account sees it (minutes signed: in positive, out negative)."""
+
+    transaction_id: int
+    kind: str
+    created_at: dt.datetime
+    minutes: int
+    group_minutes: int
+    over_cap_minutes: int
+    counterparty: str | None
+    service: str | None
+    memo: str
+    shift_title: str | None
+
+
+class TransferOut(msgspec.Struct, frozen=True):
+    """A transfer just made and the balance it left."""
+
+    transaction_id: int
+    kind: str
+    minutes: int
+    balance: BalanceOut
+
+
+class RecordOut(msgspec.Struct, frozen=True):
+    """One entry of the service record: content, place, dates, publisher and minutes."""
+
+    attendance_id: int
+    shift_id: int
+    title: str
+    place_name: str
+    publisher_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime | None
+    minutes: int | None
+    status: str
+    confirmed_at: dt.datetime | None
+    reject_reason: str | None
+    group_activity: bool
+
+
+class ServiceRecordOut(msgspec.Struct, frozen=True):
+    """The service record (志愿服务记录): confirmed records with totals, and attendances not confirmed (yet)."""
+
+    records: int
+    minutes: int
+    confirmed: list[RecordOut]
+    others: list[RecordOut]
+
+
+class CertificateOut(msgspec.Struct, frozen=True):
+    """A certificate of the service record with a stable number, and the records it certifies."""
+
+    number: str
+    volunteer_name: str
+    records: int
+    minutes: int
+    issued_at: dt.datetime
+    items: list[RecordOut]
+
+
+def _fields(row: msgspec.Struct, kind: type[msgspec.Struct]) -> dict[str, object]:
+    return {f: getattr(row, f) for f in kind.__struct_fields__}
+
+
+def balance_out(view: TimeBankView) -> BalanceOut:
+    """The public shape of a balance."""
+    return BalanceOut(**_fields(view, BalanceOut))  # type: ignore[arg-type]
+
+
+def history_out(row: HistoryRow) -> HistoryOut:
+    """The public shape of a history line."""
+    return HistoryOut(**_fields(row, HistoryOut))  # type: ignore[arg-type]
+
+
+def transfer_out(outcome: TransferOutcome) -> TransferOut:
+    """The public shape of a transfer."""
+    return TransferOut(
+        transaction_id=outcome.transaction_id,
+        kind=outcome.kind,
+        minutes=outcome.minutes,
+        balance=balance_out(outcome.balance),
+    )
+
+
+def record_out(row: RecordRow) -> RecordOut:
+    """The public shape of a record."""
+    return RecordOut(**_fields(row, RecordOut))  # type: ignore[arg-type]
+
+
+def service_record_out(record: ServiceRecord) -> ServiceRecordOut:
+    """The public shape of the service record."""
+    return ServiceRecordOut(
+        records=record.records,
+        minutes=record.minutes,
+        confirmed=[record_out(r) for r in record.confirmed],
+        others=[record_out(r) for r in record.others],
+    )
+
+
+def certificate_out(issued: Certificate) -> CertificateOut:
+    """The public shape of a certificate."""
+    c = issued.certificate
+    return CertificateOut(
+        number=c.number,
+        volunteer_name=c.volunteer_name,
+        records=c.records,
+        minutes=c.minutes,
+        issued_at=c.issued_at,
+        items=[record_out(r) for r in issued.items],
+    )

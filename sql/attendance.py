@@ -1,0 +1,392 @@
+"""Attendance at shifts: check-in and check-out, the publisher's roster, confirming hours, the service record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeVar
+
+import asyncpg
+import msgspec
+
+_T = TypeVar("_T")
+
+
+class CheckinShiftRow(msgspec.Struct, frozen=True):
+    """The shift a check-in is for, as its volunteers see it (never its codes)."""
+
+    id: int
+    title: str
+    place_name: str
+    publisher_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    group_activity: bool
+
+
+class ShiftCodesRow(msgspec.Struct, frozen=True):
+    """A shift's check-in codes, for its publisher to show at the place."""
+
+    id: int
+    title: str
+    place_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    checkin_secret: str
+    checkin_code: str
+    group_activity: bool
+
+
+class AttendanceRow(msgspec.Struct, frozen=True):
+    """One volunteer's attendance at one shift."""
+
+    id: int
+    signup_id: int
+    shift_id: int
+    volunteer_id: int
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime | None
+    method: str
+    minutes: int | None
+    status: str
+    confirmed_at: dt.datetime | None
+    reject_reason: str | None
+
+
+class RosterRow(msgspec.Struct, frozen=True):
+    """A volunteer holding a place on a shift, and their attendance if any (for the publisher)."""
+
+    signup_id: int
+    volunteer_id: int
+    volunteer_name: str
+    attendance_id: int | None
+    checked_in_at: dt.datetime | None
+    checked_out_at: dt.datetime | None
+    method: str | None
+    minutes: int | None
+    status: str | None
+    reject_reason: str | None
+
+
+class PendingRow(msgspec.Struct, frozen=True):
+    """Hours waiting for the publisher's decision."""
+
+    attendance_id: int
+    shift_id: int
+    shift_title: str
+    starts_at: dt.datetime
+    volunteer_name: str
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime
+    method: str
+    minutes: int
+
+
+class DecidedRow(msgspec.Struct, frozen=True):
+    """An attendance just confirmed or rejected, with what the time bank needs to credit it."""
+
+    id: int
+    shift_id: int
+    volunteer_id: int
+    minutes: int
+    status: str
+    group_activity: bool
+
+
+class RecordRow(msgspec.Struct, frozen=True):
+    """One entry of a volunteer's attendance history (the service record holds the confirmed ones)."""
+
+    attendance_id: int
+    shift_id: int
+    title: str
+    description: str
+    place_name: str
+    publisher_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime | None
+    minutes: int | None
+    status: str
+    confirmed_at: dt.datetime | None
+    reject_reason: str | None
+    group_activity: bool
+
+
+class CertificateRow(msgspec.Struct, frozen=True):
+    """A certificate of the service record: its number, and what it certifies."""
+
+    id: int
+    number: str
+    volunteer_id: int
+    volunteer_name: str
+    records: int
+    minutes: int
+    issued_at: dt.datetime
+
+
+_CHECKIN_SHIFT = """
+SELECT s.id, s.title, s.place_name, coalesce(o.name, c.name) AS publisher_name, s.starts_at, s.ends_at, s.status,
+       s.group_activity
+FROM shifts s LEFT JOIN organisations o ON o.id = s.organisation_id LEFT JOIN committees c ON c.id = s.committee_id
+"""
+SELECT_SHIFT_BY_SECRET = _CHECKIN_SHIFT + " WHERE s.checkin_secret = $1"
+SELECT_SHIFT_BY_CODE = _CHECKIN_SHIFT + " WHERE s.id = $1 AND s.checkin_code = $2"
+SELECT_CHECKIN_SHIFT = _CHECKIN_SHIFT + " WHERE s.id = $1"
+# Object-level authorisation in SQL: the codes only for the organisation or committee that published the shift.
+_OWN_SHIFT = "(($2::bigint IS NOT NULL AND s.organisation_id = $2) OR ($3::bigint IS NOT NULL AND s.committee_id = $3))"
+SELECT_SHIFT_CODES = f"""
+SELECT s.id, s.title, s.place_name, s.starts_at, s.ends_at, s.checkin_secret, s.checkin_code, s.group_activity
+FROM shifts s WHERE s.id = $1 AND {_OWN_SHIFT}
+"""
+_ATTENDANCE_COLUMNS = """
+a.id, a.signup_id, a.shift_id, a.volunteer_id, a.checked_in_at, a.checked_out_at, a.method, a.minutes, a.status,
+a.confirmed_at, a.reject_reason
+"""
+SELECT_MY_ATTENDANCE = f"SELECT {_ATTENDANCE_COLUMNS} FROM attendance a WHERE a.shift_id = $1 AND a.volunteer_id = $2"
+SELECT_HOLDS_PLACE = """
+SELECT EXISTS (SELECT 1 FROM signups WHERE shift_id = $1 AND volunteer_id = $2 AND status = 'active')
+"""
+# Only a volunteer holding a place checks in, once per sign-up (a second scan finds the first and changes nothing).
+CHECK_IN = f"""
+INSERT INTO attendance AS a (signup_id, shift_id, volunteer_id, checked_in_at, method)
+SELECT g.id, g.shift_id, g.volunteer_id, $3, $4 FROM signups g
+WHERE g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active'
+ON CONFLICT (signup_id) DO NOTHING
+RETURNING {_ATTENDANCE_COLUMNS}
+"""
+# Minutes are capped at the shift's length plus a tolerance ($4): see api.services.attendance for why.
+_CAPPED_MINUTES = """
+LEAST(floor(extract(epoch FROM ($3::timestamptz - a.checked_in_at)) / 60),
+      floor(extract(epoch FROM (s.ends_at - s.starts_at)) / 60) + $4)::int
+"""
+CHECK_OUT = f"""
+UPDATE attendance a SET checked_out_at = $3, status = 'pending', minutes = {_CAPPED_MINUTES}
+FROM shifts s
+WHERE s.id = a.shift_id AND a.shift_id = $1 AND a.volunteer_id = $2 AND a.status = 'open' AND a.checked_in_at <= $3
+RETURNING {_ATTENDANCE_COLUMNS}
+"""
+# The publisher records both times for a volunteer holding a place (no phone, forgot to scan, forgot to check out);
+# an open check-in is completed with the publisher's times, a checked-out one is left alone.
+RECORD_MANUAL = f"""
+WITH rec AS (
+    SELECT g.id AS signup_id, g.shift_id, g.volunteer_id, s.starts_at, s.ends_at
+    FROM signups g JOIN shifts s ON s.id = g.shift_id
+    WHERE g.shift_id = $1 AND g.volunteer_id = $5 AND g.status = 'active' AND {_OWN_SHIFT}
+)
+INSERT INTO attendance AS a (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,
+                             method, recorded_by)
+SELECT rec.signup_id, rec.shift_id, rec.volunteer_id, $6, $7,
+       LEAST(floor(extract(epoch FROM ($7::timestamptz - $6::timestamptz)) / 60),
+             floor(extract(epoch FROM (rec.ends_at - rec.starts_at)) / 60) + $4)::int,
+       'pending', 'manual', $8
+FROM rec
+ON CONFLICT (signup_id) DO UPDATE
+SET checked_in_at = EXCLUDED.checked_in_at, checked_out_at = EXCLUDED.checked_out_at, minutes = EXCLUDED.minutes,
+    status = 'pending', method = 'manual', recorded_by = EXCLUDED.recorded_by
+WHERE a.status = 'open'
+RETURNING {_ATTENDANCE_COLUMNS}
+"""
+SELECT_ROSTER = f"""
+SELECT g.id AS signup_id, g.volunteer_id, v.display_name AS volunteer_name, a.id AS attendance_id, a.checked_in_at,
+       a.checked_out_at, a.method, a.minutes, a.status, a.reject_reason
+FROM shifts s
+JOIN signups g ON g.shift_id = s.id
+JOIN volunteers v ON v.id = g.volunteer_id
+LEFT JOIN attendance a ON a.signup_id = g.id
+WHERE s.id = $1 AND {_OWN_SHIFT} AND (g.status = 'active' OR a.id IS NOT NULL)
+ORDER BY v.display_name, g.id
+"""
+SELECT_PENDING = """
+SELECT a.id AS attendance_id, a.shift_id, s.title AS shift_title, s.starts_at, v.display_name AS volunteer_name,
+       a.checked_in_at, a.checked_out_at, a.method, a.minutes
+FROM attendance a JOIN shifts s ON s.id = a.shift_id JOIN volunteers v ON v.id = a.volunteer_id
+WHERE a.status = 'pending'
+  AND (($1::bigint IS NOT NULL AND s.organisation_id = $1) OR ($2::bigint IS NOT NULL AND s.committee_id = $2))
+ORDER BY s.starts_at, a.shift_id, v.display_name, a.id
+LIMIT $3 OFFSET $4
+"""
+# Confirm or reject pending hours, only on the caller's own shifts; the caller compares the count it asked for.
+DECIDE = """
+UPDATE attendance a
+SET status = $3, confirmed_by = $4, confirmed_at = now(), reject_reason = $5
+FROM shifts s
+WHERE s.id = a.shift_id AND a.id = ANY($1::bigint[]) AND a.status = 'pending'
+  AND (($2::bigint IS NOT NULL AND s.organisation_id = $2) OR ($6::bigint IS NOT NULL AND s.committee_id = $6))
+RETURNING a.id, a.shift_id, a.volunteer_id, a.minutes, a.status, s.group_activity
+"""
+_RECORD = """
+SELECT a.id AS attendance_id, a.shift_id, s.title, s.description, s.place_name,
+       coalesce(o.name, c.name) AS publisher_name, s.starts_at, s.ends_at, a.checked_in_at, a.checked_out_at,
+       a.minutes, a.status, a.confirmed_at, a.reject_reason, s.group_activity
+FROM attendance a JOIN shifts s ON s.id = a.shift_id
+LEFT JOIN organisations o ON o.id = s.organisation_id LEFT JOIN committees c ON c.id = s.committee_id
+"""
+SELECT_MY_RECORDS = (
+    _RECORD
+    + """
+WHERE a.volunteer_id = $1 AND ($2::text IS NULL OR a.status = $2)
+ORDER BY s.starts_at DESC, a.id DESC
+LIMIT $3 OFFSET $4
+"""
+)
+SELECT_RECORD_TOTALS = """
+SELECT count(*)::int AS records, coalesce(sum(minutes), 0)::int AS minutes
+FROM attendance WHERE volunteer_id = $1 AND status = 'confirmed'
+"""
+# One certificate per state of the record: asking again with nothing new gives the same number.
+ISSUE_CERTIFICATE = """
+INSERT INTO service_certificates (volunteer_id, records, minutes)
+SELECT $1, count(*), coalesce(sum(minutes), 0) FROM attendance WHERE volunteer_id = $1 AND status = 'confirmed'
+HAVING count(*) > 0
+ON CONFLICT (volunteer_id, records) DO NOTHING
+"""
+_CERTIFICATE = """
+SELECT t.id, t.number, t.volunteer_id, v.display_name AS volunteer_name, t.records, t.minutes, t.issued_at
+FROM service_certificates t JOIN volunteers v ON v.id = t.volunteer_id
+"""
+SELECT_LATEST_CERTIFICATE = _CERTIFICATE + " WHERE t.volunteer_id = $1 ORDER BY t.records DESC LIMIT 1"
+SELECT_CERTIFICATE = _CERTIFICATE + " WHERE t.number = $1"
+
+
+def _convert(record: asyncpg.Record, kind: type[_T]) -> _T:
+    return msgspec.convert(dict(record), kind)
+
+
+async def shift_by_secret(conn: asyncpg.Connection, secret: str) -> CheckinShiftRow | None:
+    """The shift whose QR code carries this secret."""
+    record = await conn.fetchrow(SELECT_SHIFT_BY_SECRET, secret)
+    return None if record is None else _convert(record, CheckinShiftRow)
+
+
+async def shift_by_code(conn: asyncpg.Connection, shift_id: int, code: str) -> CheckinShiftRow | None:
+    """The shift, if this is its short check-in code."""
+    record = await conn.fetchrow(SELECT_SHIFT_BY_CODE, shift_id, code)
+    return None if record is None else _convert(record, CheckinShiftRow)
+
+
+async def checkin_shift(conn: asyncpg.Connection, shift_id: int) -> CheckinShiftRow | None:
+    """The shift as a volunteer sees it at check-in."""
+    record = await conn.fetchrow(SELECT_CHECKIN_SHIFT, shift_id)
+    return None if record is None else _convert(record, CheckinShiftRow)
+
+
+async def shift_codes(
+    conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None
+) -> ShiftCodesRow | None:
+    """A shift's check-in codes, if the caller's organisation or committee published it."""
+    record = await conn.fetchrow(SELECT_SHIFT_CODES, shift_id, organisation_id, committee_id)
+    return None if record is None else _convert(record, ShiftCodesRow)
+
+
+async def my_attendance(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> AttendanceRow | None:
+    """A volunteer's attendance at a shift, if they checked in."""
+    record = await conn.fetchrow(SELECT_MY_ATTENDANCE, shift_id, volunteer_id)
+    return None if record is None else _convert(record, AttendanceRow)
+
+
+async def holds_place(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> bool:
+    """Whether the volunteer holds a place (an active sign-up) on the shift."""
+    return bool(await conn.fetchval(SELECT_HOLDS_PLACE, shift_id, volunteer_id))
+
+
+async def check_in(
+    conn: asyncpg.Connection, shift_id: int, volunteer_id: int, at: dt.datetime, method: str
+) -> AttendanceRow | None:
+    """Record the check-in; None if the volunteer holds no place or has already checked in."""
+    record = await conn.fetchrow(CHECK_IN, shift_id, volunteer_id, at, method)
+    return None if record is None else _convert(record, AttendanceRow)
+
+
+async def check_out(
+    conn: asyncpg.Connection, shift_id: int, volunteer_id: int, at: dt.datetime, tolerance_minutes: int
+) -> AttendanceRow | None:
+    """Record the check-out and the (capped) minutes; None if there is no open check-in."""
+    record = await conn.fetchrow(CHECK_OUT, shift_id, volunteer_id, at, tolerance_minutes)
+    return None if record is None else _convert(record, AttendanceRow)
+
+
+async def record_manual(
+    conn: asyncpg.Connection,
+    shift_id: int,
+    *,
+    organisation_id: int | None,
+    committee_id: int | None,
+    tolerance_minutes: int,
+    volunteer_id: int,
+    checked_in_at: dt.datetime,
+    checked_out_at: dt.datetime,
+    recorded_by: int,
+) -> AttendanceRow | None:
+    """The publisher records a volunteer's times; None if not their shift, no place held, or already out."""
+    record = await conn.fetchrow(
+        RECORD_MANUAL,
+        shift_id,
+        organisation_id,
+        committee_id,
+        tolerance_minutes,
+        volunteer_id,
+        checked_in_at,
+        checked_out_at,
+        recorded_by,
+    )
+    return None if record is None else _convert(record, AttendanceRow)
+
+
+async def roster(
+    conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None
+) -> list[RosterRow]:
+    """Who holds a place on the caller's shift, with their attendance."""
+    rows = await conn.fetch(SELECT_ROSTER, shift_id, organisation_id, committee_id)
+    return [_convert(r, RosterRow) for r in rows]
+
+
+async def pending(
+    conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None, limit: int, offset: int
+) -> list[PendingRow]:
+    """Hours waiting for a decision on the caller's shifts."""
+    rows = await conn.fetch(SELECT_PENDING, organisation_id, committee_id, limit, offset)
+    return [_convert(r, PendingRow) for r in rows]
+
+
+async def decide(
+    conn: asyncpg.Connection,
+    attendance_ids: list[int],
+    *,
+    status: str,
+    decided_by: int,
+    reason: str | None,
+    organisation_id: int | None,
+    committee_id: int | None,
+) -> list[DecidedRow]:
+    """Confirm or reject pending attendances on the caller's shifts; those actually changed."""
+    rows = await conn.fetch(DECIDE, attendance_ids, organisation_id, status, decided_by, reason, committee_id)
+    return [_convert(r, DecidedRow) for r in rows]
+
+
+async def my_records(
+    conn: asyncpg.Connection, volunteer_id: int, *, status: str | None, limit: int, offset: int
+) -> list[RecordRow]:
+    """A volunteer's attendances (all, or of one status), latest first."""
+    rows = await conn.fetch(SELECT_MY_RECORDS, volunteer_id, status, limit, offset)
+    return [_convert(r, RecordRow) for r in rows]
+
+
+async def record_totals(conn: asyncpg.Connection, volunteer_id: int) -> tuple[int, int]:
+    """(confirmed records, confirmed minutes) of a volunteer."""
+    record = await conn.fetchrow(SELECT_RECORD_TOTALS, volunteer_id)
+    assert record is not None
+    return int(record["records"]), int(record["minutes"])
+
+
+async def issue_certificate(conn: asyncpg.Connection, volunteer_id: int) -> CertificateRow | None:
+    """The certificate of the record as it stands (issued now or earlier); None with no confirmed hours."""
+    await conn.execute(ISSUE_CERTIFICATE, volunteer_id)
+    record = await conn.fetchrow(SELECT_LATEST_CERTIFICATE, volunteer_id)
+    return None if record is None else _convert(record, CertificateRow)
+
+
+async def certificate(conn: asyncpg.Connection, number: str) -> CertificateRow | None:
+    """A certificate by its number."""
+    record = await conn.fetchrow(SELECT_CERTIFICATE, number)
+    return None if record is None else _convert(record, CertificateRow)
