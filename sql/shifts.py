@@ -30,6 +30,10 @@ class ShiftRow(msgspec.Struct, frozen=True):
     cancellation_window_hours: int
     status: str
     waitlisted: int
+    household_id: int | None = None
+    series_id: int | None = None
+    required_certificates: list[str] = []
+    minors_in_groups_only: bool = False
 
 
 class ShiftForVolunteer(msgspec.Struct, frozen=True):
@@ -64,7 +68,8 @@ _SHIFT_COLUMNS = """
 s.id, s.organisation_id, s.committee_id, coalesce(o.name, c.name) AS publisher_name, s.title, s.description,
 s.place_name, s.lat, s.lon, s.starts_at, s.ends_at, s.headcount, s.taken, s.required_skills, s.min_age,
 s.insurance_required, s.cancellation_window_hours, s.status,
-(SELECT count(*) FROM signups w WHERE w.shift_id = s.id AND w.status = 'waitlisted')::int AS waitlisted
+(SELECT count(*) FROM signups w WHERE w.shift_id = s.id AND w.status = 'waitlisted')::int AS waitlisted,
+s.household_id, s.series_id, s.required_certificates, s.minors_in_groups_only
 """
 _SHIFT_FROM = """
 FROM shifts s
@@ -73,19 +78,73 @@ LEFT JOIN committees c ON c.id = s.committee_id
 """
 SELECT_SHIFT = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.id = $1"
 
-# Why a volunteer may not take a shift, as reason codes: the age is by birth year (all the profile holds), in
-# Shanghai's calendar; under 14 needs a guardian's consent; insurance must cover the whole shift. Distance is a
-# reason too, but it only filters the list: a volunteer may choose to travel further.
-_REASONS = """
+# A volunteer's age on the shift's day in Shanghai: to the day when the birth date is known, else by birth year.
+_AGE = """
+(CASE WHEN v.birth_date IS NOT NULL
+      THEN date_part('year', age((s.starts_at AT TIME ZONE 'Asia/Shanghai')::date, v.birth_date))::int
+      ELSE date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year END)
+"""
+# Why a volunteer may not take a shift, as reason codes:
+# - skills, certificates: every one required; a certificate counts when issued by the shift's first day and not
+#   expired before its last day (Shanghai dates);
+# - age: below the shift's minimum; guardian: under 14 without a guardian's consent on file;
+# - insurance: must cover the whole shift;
+# - minor_group ("under 18 in groups only"): on such a shift, a volunteer under 18 may take a place only when the
+#   shift has at least 2 places and an adult (18 or over that day) already holds one, so no minor serves alone;
+# - hours_cap: the shift would take the volunteer's held hours in that Monday-to-Sunday week (Shanghai) above
+#   their weekly cap;
+# - availability: the shift does not fit one of their weekly windows on its weekday (nor an extra time they
+#   added), or falls into a time they marked as away; no weekly windows at all means "any time";
+# - distance: farther than their travel radius.
+# Availability and distance only order and filter the list: a volunteer may choose to go anyway.
+_REASONS = f"""
 array_remove(ARRAY[
     CASE WHEN NOT (s.required_skills <@ v.skills) THEN 'skills' END,
-    CASE WHEN date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year < s.min_age
-         THEN 'age' END,
-    CASE WHEN date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year < 14
-              AND NOT v.guardian_consent THEN 'guardian' END,
+    CASE WHEN NOT (s.required_certificates <@ ARRAY(
+        SELECT c.kind FROM volunteer_certificates c
+        WHERE c.volunteer_id = v.id
+          AND (c.issued_on IS NULL OR c.issued_on <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
+          AND (c.expires_on IS NULL OR c.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)))
+         THEN 'certificates' END,
+    CASE WHEN {_AGE} < s.min_age THEN 'age' END,
+    CASE WHEN {_AGE} < 14 AND NOT v.guardian_consent THEN 'guardian' END,
     CASE WHEN s.insurance_required
               AND (v.insured_until IS NULL OR v.insured_until < (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)
          THEN 'insurance' END,
+    CASE WHEN s.minors_in_groups_only AND {_AGE} < 18
+              AND (s.headcount < 2 OR NOT EXISTS (
+                  SELECT 1 FROM signups ga JOIN volunteers va ON va.id = ga.volunteer_id
+                  WHERE ga.shift_id = s.id AND ga.status = 'active' AND ga.volunteer_id <> v.id
+                    AND (CASE WHEN va.birth_date IS NOT NULL
+                              THEN date_part('year', age((s.starts_at AT TIME ZONE 'Asia/Shanghai')::date,
+                                                         va.birth_date))::int
+                              ELSE date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - va.birth_year
+                         END) >= 18))
+         THEN 'minor_group' END,
+    CASE WHEN (
+        SELECT coalesce(sum(extract(epoch FROM upper(gh.during) - lower(gh.during))), 0)
+        FROM signups gh
+        WHERE gh.volunteer_id = v.id AND gh.status = 'active' AND gh.shift_id <> s.id
+          AND date_trunc('week', lower(gh.during) AT TIME ZONE 'Asia/Shanghai')
+              = date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai')
+    ) + extract(epoch FROM s.ends_at - s.starts_at) > v.weekly_hour_cap * 3600
+         THEN 'hours_cap' END,
+    CASE WHEN EXISTS (
+            SELECT 1 FROM availability_exceptions x
+            WHERE x.volunteer_id = v.id AND NOT x.available AND x.during && tstzrange(s.starts_at, s.ends_at, '[)'))
+         OR (EXISTS (SELECT 1 FROM volunteer_availability w0 WHERE w0.volunteer_id = v.id)
+             AND NOT EXISTS (
+                 SELECT 1 FROM volunteer_availability w
+                 WHERE w.volunteer_id = v.id
+                   AND w.weekday = extract(isodow FROM s.starts_at AT TIME ZONE 'Asia/Shanghai')
+                   AND w.starts <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::time
+                   AND (s.ends_at AT TIME ZONE 'Asia/Shanghai')
+                       <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date + w.ends)
+             AND NOT EXISTS (
+                 SELECT 1 FROM availability_exceptions xa
+                 WHERE xa.volunteer_id = v.id AND xa.available
+                   AND xa.during @> tstzrange(s.starts_at, s.ends_at, '[)')))
+         THEN 'availability' END,
     CASE WHEN earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) > v.travel_km * 1000
          THEN 'distance' END
 ], NULL) AS reasons,
@@ -126,8 +185,9 @@ LIMIT $3 OFFSET $4
 """
 INSERT_SHIFT = """
 INSERT INTO shifts (organisation_id, committee_id, title, description, place_name, lat, lon, starts_at, ends_at,
-                    headcount, required_skills, min_age, insurance_required, cancellation_window_hours, created_by)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+                    headcount, required_skills, min_age, insurance_required, cancellation_window_hours, created_by,
+                    household_id, required_certificates, minors_in_groups_only)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18
 -- A pending or suspended organisation publishes nothing.
 WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
@@ -185,6 +245,31 @@ WHERE g.id = $2 AND g.shift_id = place.id AND g.status = 'waitlisted'
 RETURNING g.id
 """
 COUNT_ACTIVE = "SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'active'"
+# A shift may serve a household of the publishing committee, or one named in a need whose lot the publishing
+# organisation holds a live contract for.
+HOUSEHOLD_SERVED = """
+SELECT EXISTS (
+    SELECT 1 FROM households h
+    WHERE h.id = $1
+      AND (($3::bigint IS NOT NULL AND h.committee_id = $3)
+           OR ($2::bigint IS NOT NULL AND EXISTS (
+               SELECT 1 FROM need_households nh
+               JOIN lot_needs ln ON ln.need_id = nh.need_id
+               JOIN awards aw ON aw.lot_id = ln.lot_id
+               JOIN contracts ct ON ct.award_id = aw.id
+               WHERE nh.household_id = h.id AND ct.organisation_id = $2 AND ct.status IN ('unsigned', 'active'))))
+)
+"""
+# One volunteer's sign-ups queue behind each other, so two at once cannot both pass the weekly hour cap.
+LOCK_VOLUNTEER = "SELECT id FROM volunteers WHERE id = $1 FOR NO KEY UPDATE"
+# The calendar feed: shifts the volunteer holds or waits for, from 30 days back.
+SELECT_CALENDAR = f"""
+SELECT {_SHIFT_COLUMNS}, g.status AS my_status
+{_SHIFT_FROM} JOIN signups g ON g.shift_id = s.id
+WHERE g.volunteer_id = $1 AND g.status IN ('active', 'waitlisted') AND s.ends_at > now() - interval '30 days'
+ORDER BY s.starts_at, s.id
+LIMIT 500
+"""
 
 
 def _shift(record: asyncpg.Record) -> ShiftRow:
@@ -254,6 +339,9 @@ async def insert_shift(
     insurance_required: bool,
     cancellation_window_hours: int,
     created_by: int,
+    household_id: int | None = None,
+    required_certificates: list[str] | None = None,
+    minors_in_groups_only: bool = False,
 ) -> int | None:
     """Publish a shift; its id, or None when the publishing organisation is not verified."""
     found = await conn.fetchval(
@@ -273,6 +361,9 @@ async def insert_shift(
         insurance_required,
         cancellation_window_hours,
         created_by,
+        household_id,
+        required_certificates or [],
+        minors_in_groups_only,
     )
     return None if found is None else int(found)
 
@@ -331,3 +422,21 @@ async def promote(conn: asyncpg.Connection, shift_id: int, signup_id: int) -> bo
 async def count_active(conn: asyncpg.Connection, shift_id: int) -> int:
     """How many sign-ups hold a place."""
     return int(await conn.fetchval(COUNT_ACTIVE, shift_id))
+
+
+async def household_served(
+    conn: asyncpg.Connection, household_id: int, *, organisation_id: int | None, committee_id: int | None
+) -> bool:
+    """Whether the publisher may name this household as a shift's beneficiary."""
+    return bool(await conn.fetchval(HOUSEHOLD_SERVED, household_id, organisation_id, committee_id))
+
+
+async def lock_volunteer(conn: asyncpg.Connection, volunteer_id: int) -> None:
+    """Make this volunteer's concurrent sign-ups wait for each other (until the transaction ends)."""
+    await conn.execute(LOCK_VOLUNTEER, volunteer_id)
+
+
+async def calendar(conn: asyncpg.Connection, volunteer_id: int) -> list[tuple[ShiftRow, str]]:
+    """(shift, my status) of the shifts a volunteer holds or waits for, from 30 days back, soonest first."""
+    rows = await conn.fetch(SELECT_CALENDAR, volunteer_id)
+    return [(_shift(r), str(r["my_status"])) for r in rows]

@@ -61,12 +61,12 @@ async def test_publishing_refuses_bad_input_with_a_clear_problem(client, conn):
 
     naive = _shift_body(starts_at="2030-05-01T09:00:00", ends_at="2030-05-01T11:00:00")
     response = await client.post("/api/shifts", json=naive, headers=headers)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert "starts_at" in response.json()["detail"]
 
     for headcount in (-1, 0):
         response = await client.post("/api/shifts", json=_shift_body(headcount=headcount), headers=headers)
-        assert response.status_code == 400, response.text
+        assert response.status_code == 422, response.text
         assert "headcount" in response.json()["detail"]
 
     past = soon(-2)

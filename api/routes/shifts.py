@@ -1,28 +1,41 @@
-"""Volunteer shifts: publish, browse with reasons, pick up a place (409 with the reason), wait, cancel."""
+"""Volunteer shifts: publish (one-off or weekly), browse with reasons, pick up a place (409 with the reason),
+wait, cancel."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, login_required, roles
+from api.errors import http_exception_handler
 from api.schemas.shifts import (
     CancelOut,
+    SeriesOut,
     ShiftForMeOut,
     ShiftOut,
     SignupOut,
+    SkipDate,
     cancel_out,
     for_me_out,
+    series_out,
     shift_out,
     signup_out,
 )
 from api.services import shifts
-from api.services.shifts import ShiftCreate
+from api.services.shifts import SeriesCreate, ShiftCreate
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+
+
+def unprocessable(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """A well-formed body whose values break the rules (a time without offset, a negative headcount) is 422."""
+    if isinstance(exc.extra, list) and exc.extra:
+        exc = ValidationException(detail=exc.detail, extra=exc.extra, status_code=422)
+    return http_exception_handler(request, exc)
 
 
 class ShiftController(Controller):
@@ -30,6 +43,8 @@ class ShiftController(Controller):
 
     path = "/api/shifts"
     tags = ("shifts",)
+    # Litestar reads these as instance attributes, so ClassVar (which RUF012 asks for) fails mypy.
+    exception_handlers = {ValidationException: unprocessable}  # noqa: RUF012
 
     @get("/", operation_id="listShifts", guards=[roles("volunteer")])
     async def browse(
@@ -53,6 +68,32 @@ class ShiftController(Controller):
     async def published(self, conn: Conn, user: User, limit: Limit = 20, offset: Offset = 0) -> list[ShiftOut]:
         """The shifts the caller's organisation or committee published."""
         return [shift_out(r) for r in await shifts.published(conn, user, limit=limit, offset=offset)]
+
+    @get("/series", operation_id="listPublishedShiftSeries", guards=[roles("organisation", "committee")])
+    async def published_series(self, conn: Conn, user: User, limit: Limit = 20, offset: Offset = 0) -> list[SeriesOut]:
+        """The weekly rules the caller's organisation or committee published."""
+        rows = await shifts.published_series(conn, user, limit=limit, offset=offset)
+        return [series_out(shifts.SeriesView(series=r, shift_ids=[])) for r in rows]
+
+    @post("/series", operation_id="publishShiftSeries", guards=[roles("organisation", "committee")], status_code=201)
+    async def publish_series(self, conn: Conn, user: User, data: JSONBody[SeriesCreate]) -> SeriesOut:
+        """Publish a weekly rule (first start and end with offset, weekdays, `until` required, dates to skip)."""
+        return series_out(await shifts.publish_series(conn, user, data))
+
+    @get("/series/{series_id:int}", operation_id="getShiftSeries", guards=[roles("organisation", "committee")])
+    async def get_series(self, conn: Conn, user: User, series_id: FromPath[int]) -> SeriesOut:
+        """One of the caller's weekly rules with its shifts."""
+        return series_out(await shifts.get_series(conn, user, series_id))
+
+    @post(
+        "/series/{series_id:int}/exceptions",
+        operation_id="skipShiftSeriesDate",
+        guards=[roles("organisation", "committee")],
+        status_code=200,
+    )
+    async def skip_date(self, conn: Conn, user: User, series_id: FromPath[int], data: JSONBody[SkipDate]) -> SeriesOut:
+        """Skip a date of a weekly rule: that day's shift is called off with its sign-ups."""
+        return series_out(await shifts.skip_date(conn, user, series_id, data.date))
 
     @get("/{shift_id:int}", operation_id="getShift", guards=[login_required])
     async def get_shift(self, conn: Conn, user: User, shift_id: FromPath[int]) -> ShiftOut:

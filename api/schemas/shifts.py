@@ -6,7 +6,7 @@ import datetime as dt
 
 import msgspec
 
-from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SignupOutcome
+from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SeriesView, SignupOutcome
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
 
@@ -33,6 +33,46 @@ class ShiftOut(msgspec.Struct, frozen=True):
     insurance_required: bool
     cancellation_window_hours: int
     status: str
+    household_id: int | None
+    series_id: int | None
+    required_certificates: list[str]
+    minors_in_groups_only: bool
+
+
+class SeriesOut(msgspec.Struct, frozen=True):
+    """A weekly rule (Beijing wall time) and the ids of the shifts it generated, in time order."""
+
+    id: int
+    organisation_id: int | None
+    committee_id: int | None
+    household_id: int | None
+    title: str
+    description: str
+    place_name: str
+    lat: float
+    lon: float
+    weekdays: list[int]
+    starts: str
+    minutes: int
+    from_date: dt.date
+    until_date: dt.date
+    exceptions: list[dt.date]
+    headcount: int
+    required_skills: list[str]
+    required_certificates: list[str]
+    min_age: int
+    insurance_required: bool
+    minors_in_groups_only: bool
+    cancellation_window_hours: int
+    status: str
+    shifts_open: int
+    shift_ids: list[int]
+
+
+class SkipDate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A date of a weekly rule to skip: its shift is called off."""
+
+    date: dt.date
 
 
 class ShiftForMeOut(msgspec.Struct, frozen=True):
@@ -86,3 +126,10 @@ def signup_out(outcome: SignupOutcome) -> SignupOut:
 def cancel_out(outcome: CancelOutcome) -> CancelOut:
     """The public shape of a cancellation."""
     return CancelOut(signup_id=outcome.signup_id, status=outcome.status, promoted=outcome.promoted)
+
+
+def series_out(view: SeriesView) -> SeriesOut:
+    """The public shape of a weekly rule."""
+    fields = {f: getattr(view.series, f) for f in view.series.__struct_fields__}
+    fields["starts"] = view.series.starts.strftime("%H:%M")
+    return SeriesOut(**fields, shift_ids=view.shift_ids)

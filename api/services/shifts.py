@@ -1,4 +1,5 @@
-"""Use cases for volunteer shifts: publish, browse with reasons, pick up a place, wait, cancel."""
+"""Use cases for volunteer shifts: publish (one-off or a weekly series), browse with reasons, pick up a place,
+wait, cancel."""
 
 from __future__ import annotations
 
@@ -12,23 +13,34 @@ from msgspec import Meta
 from api.services import notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
-from api.services.types import Name, Text
+from api.services.types import SHANGHAI, Id, Name, Text
+from api.services.volunteers import CERTIFICATE_KINDS
 from sql import audit
+from sql import shift_series as series_sql
 from sql import shifts as shifts_sql
+from sql.shift_series import SeriesRow
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 Skill = Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]
+CertificateKind = Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]
 
-# Reasons a volunteer may not take a shift. Distance only orders and filters the list: people may travel further.
-BLOCKING_REASONS = ("skills", "age", "guardian", "insurance")
+# Reasons a volunteer may not take a shift (defined in sql/shifts.py). Distance and availability only order and
+# filter the list: people may travel further, or step in outside the times they usually give.
+BLOCKING_REASONS = ("skills", "certificates", "age", "guardian", "insurance", "minor_group", "hours_cap")
 REASON_MESSAGES = {
     "skills": "You do not have every skill this shift requires",
+    "certificates": "You do not hold every certificate this shift requires, valid on its date",
     "age": "You are below this shift's minimum age",
     "guardian": "Volunteers under 14 need a guardian's consent on file",
     "insurance": "This shift requires accident insurance covering its date",
+    "minor_group": "Under 18, you may join this shift only once an adult volunteer has signed up for it",
+    "hours_cap": "This shift would take you above your weekly hour cap",
+    "availability": "This shift is outside the times you said you are available",
     "distance": "This shift is farther than your travel radius",
 }
+# How far ahead a series may generate shifts (the schema bounds a rule to 366 days as well).
+SERIES_MAX_DAYS = 366
 
 
 class ShiftCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -46,6 +58,40 @@ class ShiftCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     insurance_required: bool = False
     cancellation_window_hours: Annotated[int, Meta(ge=0, le=720)] = 24
     description: Text = ""
+    required_certificates: list[CertificateKind] = []
+    minors_in_groups_only: bool = False
+    household_id: Id | None = None
+
+
+class SeriesCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A weekly rule: the first occurrence's start and end (with offset), the weekdays it repeats on (1 = Monday;
+    the first occurrence's weekday if none), the last date (required), and dates to skip."""
+
+    title: Name
+    place_name: Name
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+    lon: Annotated[float, Meta(ge=-180, le=180)]
+    starts_at: AwareDateTime
+    ends_at: AwareDateTime
+    headcount: Annotated[int, Meta(ge=1, le=1000)]
+    until: dt.date | None = None
+    weekdays: Annotated[list[Annotated[int, Meta(ge=1, le=7)]], Meta(max_length=7)] = []
+    exceptions: Annotated[list[dt.date], Meta(max_length=400)] = []
+    required_skills: list[Skill] = []
+    required_certificates: list[CertificateKind] = []
+    min_age: Annotated[int, Meta(ge=0, le=100)] = 0
+    insurance_required: bool = False
+    minors_in_groups_only: bool = False
+    cancellation_window_hours: Annotated[int, Meta(ge=0, le=720)] = 24
+    household_id: Id | None = None
+    description: Text = ""
+
+
+class SeriesView(msgspec.Struct, frozen=True):
+    """A weekly rule and the ids of the shifts it generated."""
+
+    series: SeriesRow
+    shift_ids: list[int]
 
 
 class SignupOutcome(msgspec.Struct, frozen=True):
@@ -84,24 +130,51 @@ def blocking(reasons: list[str]) -> list[str]:
     return [r for r in reasons if r in BLOCKING_REASONS]
 
 
+def _publisher(who: Identity) -> tuple[int | None, int | None]:
+    if who.role == "organisation" and who.organisation_id is not None:
+        return who.organisation_id, None
+    if who.role == "committee" and who.committee_id is not None:
+        return None, who.committee_id
+    raise Forbidden("Only an organisation or a residents' committee may publish shifts")
+
+
+def _time_errors(starts_at: dt.datetime, ends_at: dt.datetime) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if ends_at <= starts_at:
+        errors["ends_at"] = "The end must be after the start"
+    if starts_at <= dt.datetime.now(dt.UTC):
+        errors["starts_at"] = "The start must be in the future"
+    if ends_at - starts_at > dt.timedelta(hours=24):
+        errors["ends_at"] = "A shift lasts at most 24 hours"
+    return errors
+
+
+def _certificate_errors(kinds: list[str]) -> dict[str, str]:
+    if any(k not in CERTIFICATE_KINDS for k in kinds):
+        return {"required_certificates": "Choose certificates from the list"}
+    return {}
+
+
+async def _check_household(
+    conn: asyncpg.Connection, household_id: int | None, organisation_id: int | None, committee_id: int | None
+) -> None:
+    if household_id is not None and not await shifts_sql.household_served(
+        conn, household_id, organisation_id=organisation_id, committee_id=committee_id
+    ):
+        raise Invalid(
+            "The household is not one you serve",
+            fields={"household_id": "Choose a household of your committee, or of a need your organisation serves"},
+        )
+
+
 async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) -> ShiftRow:
     """An organisation or a committee publishes a one-off shift."""
-    if who.role == "organisation" and who.organisation_id is not None:
-        organisation_id, committee_id = who.organisation_id, None
-    elif who.role == "committee" and who.committee_id is not None:
-        organisation_id, committee_id = None, who.committee_id
-    else:
-        raise Forbidden("Only an organisation or a residents' committee may publish shifts")
-    errors: dict[str, str] = {}
-    if form.ends_at <= form.starts_at:
-        errors["ends_at"] = "The end must be after the start"
-    if form.starts_at <= dt.datetime.now(dt.UTC):
-        errors["starts_at"] = "The start must be in the future"
-    if form.ends_at - form.starts_at > dt.timedelta(hours=24):
-        errors["ends_at"] = "A shift lasts at most 24 hours"
+    organisation_id, committee_id = _publisher(who)
+    errors = _time_errors(form.starts_at, form.ends_at) | _certificate_errors(form.required_certificates)
     if errors:
         raise Invalid("The shift is not valid", fields=errors)
     async with conn.transaction():
+        await _check_household(conn, form.household_id, organisation_id, committee_id)
         shift_id = await shifts_sql.insert_shift(
             conn,
             organisation_id=organisation_id,
@@ -119,6 +192,9 @@ async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) ->
             insurance_required=form.insurance_required,
             cancellation_window_hours=form.cancellation_window_hours,
             created_by=who.account_id,
+            household_id=form.household_id,
+            required_certificates=sorted(set(form.required_certificates)),
+            minors_in_groups_only=form.minors_in_groups_only,
         )
         if shift_id is None:
             raise Forbidden("Only a verified organisation may publish shifts")
@@ -128,6 +204,125 @@ async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) ->
         row = await shifts_sql.get_shift(conn, shift_id)
     assert row is not None
     return row
+
+
+def occurrences(form: SeriesCreate) -> list[dt.date]:
+    """The Shanghai dates a weekly rule makes shifts on (before dropping those already past)."""
+    first = form.starts_at.astimezone(SHANGHAI).date()
+    weekdays = set(form.weekdays) or {first.isoweekday()}
+    skip = set(form.exceptions)
+    assert form.until is not None
+    days = (form.until - first).days
+    return [
+        d
+        for d in (first + dt.timedelta(days=i) for i in range(days + 1))
+        if d.isoweekday() in weekdays and d not in skip
+    ]
+
+
+async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCreate) -> SeriesView:
+    """Publish a weekly rule and the shifts it makes; a rule must end, within a year."""
+    organisation_id, committee_id = _publisher(who)
+    errors = _time_errors(form.starts_at, form.ends_at) | _certificate_errors(form.required_certificates)
+    first = form.starts_at.astimezone(SHANGHAI)
+    if form.until is None:
+        errors["until"] = "A recurring shift needs an end date"
+    elif form.until < first.date():
+        errors["until"] = "The end date must not be before the first shift"
+    elif (form.until - first.date()).days > SERIES_MAX_DAYS:
+        errors["until"] = "A recurring shift runs for at most a year; publish it again after"
+    if errors:
+        raise Invalid("The recurring shift is not valid", fields=errors)
+    if not occurrences(form):
+        raise Invalid(
+            "The rule makes no shift",
+            fields={"weekdays": "No day between the first shift and the end date matches the weekdays"},
+        )
+    assert form.until is not None
+    minutes = int((form.ends_at - form.starts_at).total_seconds() // 60)
+    if minutes < 15:
+        raise Invalid("The recurring shift is not valid", fields={"ends_at": "A shift lasts at least 15 minutes"})
+    async with conn.transaction():
+        await _check_household(conn, form.household_id, organisation_id, committee_id)
+        series_id = await series_sql.insert_series(
+            conn,
+            organisation_id=organisation_id,
+            committee_id=committee_id,
+            household_id=form.household_id,
+            title=form.title.strip(),
+            description=form.description,
+            place_name=form.place_name.strip(),
+            lat=form.lat,
+            lon=form.lon,
+            weekdays=sorted(set(form.weekdays) or {first.isoweekday()}),
+            starts=first.time().replace(tzinfo=None),
+            minutes=minutes,
+            from_date=first.date(),
+            until_date=form.until,
+            exceptions=sorted(set(form.exceptions)),
+            headcount=form.headcount,
+            required_skills=sorted(set(form.required_skills)),
+            required_certificates=sorted(set(form.required_certificates)),
+            min_age=form.min_age,
+            insurance_required=form.insurance_required,
+            minors_in_groups_only=form.minors_in_groups_only,
+            cancellation_window_hours=form.cancellation_window_hours,
+            created_by=who.account_id,
+        )
+        if series_id is None:
+            raise Forbidden("Only a verified organisation may publish shifts")
+        created = await series_sql.generate_shifts(conn, series_id)
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="shift_series.publish",
+            object_type="shift_series",
+            object_id=series_id,
+            detail={"shifts": len(created)},
+        )
+    return await get_series(conn, who, series_id)
+
+
+async def get_series(conn: asyncpg.Connection, who: Identity, series_id: int) -> SeriesView:
+    """One of the caller's weekly rules with its shifts."""
+    organisation_id, committee_id = _publisher(who)
+    row = await series_sql.get_series(conn, series_id, organisation_id=organisation_id, committee_id=committee_id)
+    if row is None:
+        raise NotFound("No such recurring shift")
+    return SeriesView(series=row, shift_ids=await series_sql.shift_ids(conn, series_id))
+
+
+async def published_series(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[SeriesRow]:
+    """The caller's weekly rules, the latest first."""
+    organisation_id, committee_id = _publisher(who)
+    return await series_sql.list_published(
+        conn, organisation_id=organisation_id, committee_id=committee_id, limit=limit, offset=offset
+    )
+
+
+async def skip_date(conn: asyncpg.Connection, who: Identity, series_id: int, day: dt.date) -> SeriesView:
+    """Add an exception date to a weekly rule: that day's shift is called off with its sign-ups."""
+    organisation_id, committee_id = _publisher(who)
+    async with conn.transaction():
+        row = await series_sql.get_series(conn, series_id, organisation_id=organisation_id, committee_id=committee_id)
+        if row is None:
+            raise NotFound("No such recurring shift")
+        if not await series_sql.add_exception(conn, series_id, day):
+            raise Invalid(
+                "The date cannot be skipped",
+                fields={"date": "Choose a date of the rule that is not skipped yet"},
+            )
+        for shift_id in await series_sql.call_off_occurrence(conn, series_id, day):
+            affected = len(await series_sql.cancel_signups(conn, shift_id))
+            await audit.append(
+                conn,
+                actor_account_id=who.account_id,
+                action="shift.called_off",
+                object_type="shift",
+                object_id=shift_id,
+                detail={"series_id": series_id, "signups_cancelled": affected},
+            )
+    return await get_series(conn, who, series_id)
 
 
 async def get_shift(conn: asyncpg.Connection, who: Identity, shift_id: int) -> ShiftRow:
@@ -208,6 +403,7 @@ async def sign_up(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Sig
     volunteer_id = _volunteer(who)
     try:
         async with conn.transaction():
+            await shifts_sql.lock_volunteer(conn, volunteer_id)
             await _eligible_view(conn, shift_id, volunteer_id)
             signup_id = await shifts_sql.pick_up(conn, shift_id, volunteer_id)
             if signup_id is None:

@@ -1,0 +1,115 @@
+"""Response structs for a volunteer's own profile and calendar feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api.services.volunteers import Profile
+
+
+class CertificateOut(msgspec.Struct, frozen=True):
+    """A certificate held; `expires_on` null means it does not expire."""
+
+    kind: str
+    number: str
+    issued_on: dt.date | None
+    expires_on: dt.date | None
+    valid_today: bool
+
+
+class WindowOut(msgspec.Struct, frozen=True):
+    """A weekly window in Beijing time (weekday 1 = Monday)."""
+
+    weekday: int
+    starts: str
+    ends: str
+
+
+class ExceptionOut(msgspec.Struct, frozen=True):
+    """A one-off change to the weekly pattern: away, or an extra available time."""
+
+    id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    available: bool
+
+
+class ProfileOut(msgspec.Struct, frozen=True):
+    """A volunteer's own profile."""
+
+    id: int
+    display_name: str
+    phone: str
+    birth_year: int
+    birth_date: dt.date | None
+    age: int
+    home_area_id: int
+    home_area_name: str
+    lat: float
+    lon: float
+    travel_km: float
+    weekly_hour_cap: int
+    skills: list[str]
+    languages: list[str]
+    dialects: list[str]
+    insured_until: dt.date | None
+    guardian_consent: bool
+    guardian_name: str | None
+    sensitive_data_consent: bool
+    sensitive_data_consent_at: dt.datetime | None
+    certificates: list[CertificateOut]
+    availability: list[WindowOut]
+    exceptions: list[ExceptionOut]
+
+
+class CalendarOut(msgspec.Struct, frozen=True):
+    """The secret address of one's calendar feed; anyone holding it can read one's shifts."""
+
+    url: str
+
+
+def _hhmm(value: dt.time) -> str:
+    return value.strftime("%H:%M")
+
+
+def profile_out(p: Profile) -> ProfileOut:
+    """The public shape of one's own profile."""
+    v = p.volunteer
+    return ProfileOut(
+        id=v.id,
+        display_name=v.display_name,
+        phone=v.phone,
+        birth_year=v.birth_year,
+        birth_date=v.birth_date,
+        age=p.age,
+        home_area_id=v.home_area_id,
+        home_area_name=v.home_area_name,
+        lat=v.lat,
+        lon=v.lon,
+        travel_km=v.travel_km,
+        weekly_hour_cap=v.weekly_hour_cap,
+        skills=v.skills,
+        languages=v.languages,
+        dialects=v.dialects,
+        insured_until=v.insured_until,
+        guardian_consent=v.guardian_consent,
+        guardian_name=v.guardian_name,
+        sensitive_data_consent=v.sensitive_data_consent,
+        sensitive_data_consent_at=v.sensitive_data_consent_at,
+        certificates=[
+            CertificateOut(
+                kind=c.row.kind,
+                number=c.row.number,
+                issued_on=c.row.issued_on,
+                expires_on=c.row.expires_on,
+                valid_today=c.valid_today,
+            )
+            for c in p.certificates
+        ],
+        availability=[WindowOut(weekday=w.weekday, starts=_hhmm(w.starts), ends=_hhmm(w.ends)) for w in p.windows],
+        exceptions=[
+            ExceptionOut(id=x.id, starts_at=x.starts_at, ends_at=x.ends_at, available=x.available) for x in p.exceptions
+        ],
+    )
