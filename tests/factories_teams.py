@@ -164,3 +164,19 @@ async def form_team(conn: asyncpg.Connection, project: Project, household_id: in
     for c in carers:
         await conn.execute("INSERT INTO team_members (team_id, volunteer_id) VALUES ($1, $2)", team_id, c)
     return team_id
+
+
+async def create_team(conn: asyncpg.Connection, household_id: int, organisation_id: int, contract_id: int) -> int:
+    """A live team of a household under any contract, with one member volunteer (for authorisation tests)."""
+    team_id = int(
+        await conn.fetchval(
+            "INSERT INTO teams (household_id, organisation_id, contract_id, slot) VALUES ($1, $2, $3, 'mon-am')"
+            " RETURNING id",
+            household_id,
+            organisation_id,
+            contract_id,
+        )
+    )
+    volunteer_id = await factories.create_volunteer(conn)
+    await conn.execute("INSERT INTO team_members (team_id, volunteer_id) VALUES ($1, $2)", team_id, volunteer_id)
+    return team_id

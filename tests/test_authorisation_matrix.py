@@ -9,6 +9,7 @@ import uuid
 from tests import factories
 from tests.factories_contracts import award_ready, create_objection
 from tests.factories_shifts import create_shift
+from tests.factories_teams import create_team
 from tests.factories_tendering import create_household, create_need
 from tests.helpers import bearer
 
@@ -101,6 +102,9 @@ async def scenario(conn) -> dict[str, str]:
         "proposal_id": str(uuid.uuid4()),
         "public_id": str(uuid.uuid4()),
         "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
+        # Tenant A's 311 team serving the canary household (helper D).
+        "team_id": str(await create_team(conn, household_id, setup.organisation_id, contract_id)),
+        "household_id": str(household_id),
     }
 
 

@@ -67,6 +67,7 @@ class WorkerSettings:
         tasks.run_award,
         tasks.run_portfolio,
         tasks.run_roster,
+        tasks.run_teams,
         tasks.open_due_bids,
         tasks.deliver_notifications,
     ]

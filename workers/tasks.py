@@ -10,6 +10,7 @@ import structlog
 
 from api.services import awards, bids, grants, notifications
 from api.services import rosters as rosters_service
+from api.services import teams as teams_service
 from api.settings import load_settings
 
 log = structlog.get_logger("linli.worker.tasks")
@@ -63,6 +64,16 @@ async def run_roster(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     """Solve one roster run by id and write its proposals once (a redelivered job finds them written)."""
     outcome = await _solve_with_progress(ctx, rosters_service.execute_run, run_id)
     log.info("roster run", **outcome)
+    return outcome
+
+
+# --- 311 teams (helper D)
+
+
+async def run_teams(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """Solve one 311 teams run by id and write its teams once (a redelivered job finds them written)."""
+    outcome = await _solve_with_progress(ctx, teams_service.execute_run, run_id)
+    log.info("teams run", **outcome)
     return outcome
 
 

@@ -14,6 +14,7 @@ from api.routes.reference import ReferenceController
 from api.routes.shifts import ShiftController
 from api.routes.system import SystemController
 from api.routes.teams import HouseholdController, TeamController
+from api.routes.teams import HouseholdController, TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
 from api.routes.volunteers import VolunteerProfileController
@@ -38,6 +39,8 @@ API_HANDLERS: list[type] = [
     GrantController,
     NoticeController,
     ShiftController,
+    TeamController,
+    HouseholdController,
     TeamController,
     HouseholdController,
     VolunteerProfileController,
