@@ -41,6 +41,8 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/signups"),
     ("POST", "/api/shifts/{shift_id}/waitlist"),
     ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
+    # Each account reads its own inbox (reminders, promotions, cancellations addressed to it).
+    ("GET", "/api/notifications"),
 }
 REFUSALS = {401, 403, 404, 405, 409, 422}
 CANARY_PRICE_FEN = 12_345_678
@@ -102,6 +104,13 @@ async def scenario(conn) -> dict[str, str]:
         "proposal_id": str(uuid.uuid4()),
         "public_id": str(uuid.uuid4()),
         "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
+        "notification_id": str(
+            await conn.fetchval(
+                "INSERT INTO notifications (account_id, kind, dedupe_key) VALUES ($1, 'signup_cancelled', 'matrix:1')"
+                " RETURNING id",
+                setup.organisation_account,
+            )
+        ),
         # Tenant A's 311 team serving the canary household (helper D).
         "team_id": str(await create_team(conn, household_id, setup.organisation_id, contract_id)),
         "household_id": str(household_id),

@@ -11,9 +11,9 @@ from api.routes.needs import NeedController
 from api.routes.notifications import NotificationController
 from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
+from api.routes.rosters import RespiteController, RosterController, RosterProposalController
 from api.routes.shifts import ShiftController
 from api.routes.system import SystemController
-from api.routes.teams import HouseholdController, TeamController
 from api.routes.teams import HouseholdController, TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
@@ -41,11 +41,12 @@ API_HANDLERS: list[type] = [
     ShiftController,
     TeamController,
     HouseholdController,
-    TeamController,
-    HouseholdController,
     VolunteerProfileController,
     AttendanceController,
     TimeBankController,
     ServiceRecordController,
     NotificationController,
+    RosterController,
+    RosterProposalController,
+    RespiteController,
 ]

@@ -1,0 +1,185 @@
+"""Response structs for optimised rosters, roster proposals and respite visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from api.schemas.common import out, outs
+from api.services.respite import Scheduled
+from api.services.rosters import DeclineOutcome, RosterSummary, RunView
+from sql.match_runs import RunRow
+
+
+class RosterRunOut(msgspec.Struct, frozen=True):
+    """A roster run: where it stands, its figures and (once solved) what it decided, without personal data."""
+
+    id: int
+    roster_id: int
+    inputs_version: int
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solver_status: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class RosterOut(msgspec.Struct, frozen=True):
+    """A publisher's week and its newest run."""
+
+    id: int
+    week_starts: dt.date
+    kind: str
+    latest_run: RosterRunOut | None
+
+
+class ProposalOut(msgspec.Struct, frozen=True):
+    """A proposal (排班建议): the shift, the volunteer, its status and the reasons behind it."""
+
+    id: int
+    roster_id: int
+    run_id: int
+    shift_id: int
+    volunteer_id: int
+    volunteer_name: str
+    status: str
+    reasons: dict[str, Any]
+    signup_id: int | None
+    title: str
+    place_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    publisher_name: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class RosterRunViewOut(msgspec.Struct, frozen=True):
+    """A run with the proposals it wrote."""
+
+    run: RosterRunOut
+    week_starts: dt.date
+    kind: str
+    proposals: list[ProposalOut]
+
+
+class DeclineOut(msgspec.Struct, frozen=True):
+    """A declined proposal and the re-plan it started."""
+
+    proposal: ProposalOut
+    replan: RosterRunOut | None
+
+
+class EntitlementOut(msgspec.Struct, frozen=True):
+    """A household's respite entitlement."""
+
+    id: int
+    household_id: int
+    kind: str
+    amount: int
+    period: str
+    basis: str
+    visit_minutes: int
+    starts: dt.time
+    valid_from: dt.date
+    valid_until: dt.date
+    status: str
+
+
+class RespiteRequestOut(msgspec.Struct, frozen=True):
+    """A visit request, its shift once scheduled, and who holds it or is proposed for it."""
+
+    id: int
+    household_id: int
+    entitlement_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    minutes: int
+    status: str
+    shift_id: int | None
+    carers: list[str]
+    proposed: list[str]
+
+
+class ScheduledOut(msgspec.Struct, frozen=True):
+    """A scheduled week: visits made into shifts and the roster run proposing carers."""
+
+    scheduled: int
+    run: RosterRunOut
+
+
+def run_out(run: RunRow) -> RosterRunOut:
+    """The public shape of a roster run."""
+    return RosterRunOut(
+        id=run.id,
+        roster_id=run.subject_id,
+        inputs_version=run.inputs_version,
+        status=run.status,
+        objective=run.objective,
+        bound=run.bound,
+        gap=run.gap,
+        solver_status=run.solver_status,
+        result=run.result,
+        error=run.error,
+        attempts=run.attempts,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+    )
+
+
+def proposal_out(row: Any) -> ProposalOut:
+    """The public shape of a proposal."""
+    return out(row, ProposalOut)
+
+
+def proposals_out(rows: list[Any]) -> list[ProposalOut]:
+    """Proposals' public shape."""
+    return outs(rows, ProposalOut)
+
+
+def run_view_out(view: RunView) -> RosterRunViewOut:
+    """A run with its proposals."""
+    return RosterRunViewOut(
+        run=run_out(view.run),
+        week_starts=view.roster.week_starts,
+        kind=view.roster.kind,
+        proposals=proposals_out(view.proposals),
+    )
+
+
+def roster_out(summary: RosterSummary) -> RosterOut:
+    """A week and its newest run."""
+    r = summary.roster
+    return RosterOut(
+        id=r.id,
+        week_starts=r.week_starts,
+        kind=r.kind,
+        latest_run=run_out(summary.latest) if summary.latest else None,
+    )
+
+
+def decline_out(outcome: DeclineOutcome) -> DeclineOut:
+    """A decline and its re-plan."""
+    return DeclineOut(proposal=proposal_out(outcome.proposal), replan=run_out(outcome.run) if outcome.run else None)
+
+
+def scheduled_out(s: Scheduled) -> ScheduledOut:
+    """A scheduled week."""
+    return ScheduledOut(scheduled=s.scheduled, run=run_out(s.run))
+
+
+def entitlements_out(rows: list[Any]) -> list[EntitlementOut]:
+    """Entitlements' public shape (no names: the API says which household by id)."""
+    return outs(rows, EntitlementOut)
+
+
+def requests_out(rows: list[Any]) -> list[RespiteRequestOut]:
+    """Requests' public shape."""
+    return outs(rows, RespiteRequestOut)

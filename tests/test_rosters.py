@@ -1,0 +1,200 @@
+"""Optimised rosters (use cases): a week staffed by the optimiser, proposals with reasons, accept, decline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from api.services import rosters
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.shifts import SignupRefused
+from tests.factories_rosters import QueueSpy, add_certificate, at, next_monday, set_windows, solve_now
+from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
+
+NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
+
+
+async def week(conn, headcounts=(1, 2)):
+    """An organisation's two shifts next week (Monday and Tuesday, 9-11) and its Identity."""
+    org = await publisher_identity(conn, "organisation")
+    ids = [
+        await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(d, 9), headcount=h)
+        for d, h in enumerate(headcounts)
+    ]
+    return org, ids
+
+
+async def started(conn, org, day=None):
+    queue = QueueSpy()
+    run = await rosters.start_run(conn, queue, org, rosters.RosterStart(week_starts=day or next_monday()))
+    return run, queue
+
+
+async def test_a_run_proposes_near_volunteers_with_reasons_and_each_sees_only_their_own(conn):
+    org, _ = await week(conn)
+    a = await volunteer_identity(conn, **NEAR)
+    b = await volunteer_identity(conn, **NEAR)
+    far = await volunteer_identity(conn, lat=31.40, lon=121.52, travel_km=2)
+    run, queue = await started(conn, org)
+    assert run.model == "roster" and run.subject_type == "roster" and run.status == "queued"
+    assert queue.calls == [("run_roster", (run.id,), f"match-run-{run.id}")]
+    outcome = await solve_now(conn, run)
+    assert outcome["written"] is True
+    view = await rosters.get_run(conn, org, run.id)
+    pairs = {(p.volunteer_id, p.shift_id) for p in view.proposals}
+    # Three places, two volunteers within reach (the far one's radius does not reach): both shifts filled.
+    assert len(pairs) == 3 and far.volunteer_id not in {v for v, _ in pairs}
+    assert view.run.status == "succeeded" and view.run.result is not None
+    assert view.run.result["proposed"] == 3 and view.run.result["unfilled"] == []
+    mine = await rosters.my_proposals(conn, a)
+    assert mine and {p.volunteer_id for p in mine} == {a.volunteer_id}
+    assert {p.volunteer_id for p in await rosters.my_proposals(conn, far)} == set()
+    reasons = mine[0].reasons
+    assert reasons["km"] < 0.2 and reasons["max_km"] == 5 and reasons["minutes"] == 120
+    assert reasons["continuity"] is None and "skills" in reasons
+    # Another volunteer's proposal is not found, as if it did not exist.
+    with pytest.raises(NotFound):
+        await rosters.my_proposal(conn, b, mine[0].id)
+    with pytest.raises(NotFound):
+        await rosters.accept(conn, b, mine[0].id)
+    with pytest.raises(Forbidden):
+        await rosters.my_proposals(conn, org)
+
+
+async def test_starting_twice_gives_the_same_run_and_a_past_week_is_refused(conn):
+    org, _ = await week(conn)
+    await volunteer_identity(conn, **NEAR)
+    first, _ = await started(conn, org)
+    second, _ = await started(conn, org, next_monday() + dt.timedelta(days=3))  # any day of that week
+    assert second.id == first.id
+    with pytest.raises(Invalid) as refused:
+        await started(conn, org, next_monday() - dt.timedelta(days=14))
+    assert "week_starts" in refused.value.fields
+    other, _ = await week(conn)
+    with pytest.raises(Conflict):
+        await started(conn, other, next_monday() + dt.timedelta(days=14))  # no shifts that week
+    volunteer = await volunteer_identity(conn, **NEAR)
+    with pytest.raises(Forbidden):
+        await started(conn, volunteer)
+
+
+async def test_accept_takes_the_place_through_the_pick_up_and_only_once(conn):
+    org, (monday,) = await week(conn, headcounts=(1,))
+    a = await volunteer_identity(conn, **NEAR)
+    run, _ = await started(conn, org)
+    await solve_now(conn, run)
+    (proposal,) = await rosters.my_proposals(conn, a)
+    accepted = await rosters.accept(conn, a, proposal.id)
+    assert accepted.status == "accepted" and accepted.signup_id is not None
+    row = await conn.fetchrow("SELECT taken FROM shifts WHERE id = $1", monday)
+    assert row["taken"] == 1
+    assert await conn.fetchval("SELECT status FROM signups WHERE id = $1", accepted.signup_id) == "active"
+    with pytest.raises(Conflict):
+        await rosters.accept(conn, a, proposal.id)
+    assert await conn.fetchval("SELECT count(*) FROM signups WHERE shift_id = $1", monday) == 1
+
+
+async def test_a_refused_pick_up_is_a_409_with_its_reason_and_the_proposal_stays_open(conn):
+    org, (monday,) = await week(conn, headcounts=(1,))
+    a = await volunteer_identity(conn, **NEAR)
+    run, _ = await started(conn, org)
+    await solve_now(conn, run)
+    (proposal,) = await rosters.my_proposals(conn, a)
+    first_come = await volunteer_identity(conn, **NEAR)
+    await add_signup(conn, monday, first_come.volunteer_id)  # someone took the place first-come meanwhile
+    with pytest.raises(SignupRefused) as refused:
+        await rosters.accept(conn, a, proposal.id)
+    assert refused.value.reason == "full" and refused.value.status == 409
+    assert (await rosters.my_proposal(conn, a, proposal.id)).status == "proposed"
+
+
+async def test_a_decline_re_plans_with_the_least_change_and_keeps_the_decliner_off_that_shift(conn):
+    org, (monday, tuesday) = await week(conn, headcounts=(1, 1))
+    a = await volunteer_identity(conn, **NEAR)
+    b = await volunteer_identity(conn, **NEAR)
+    # a and b can do both days; c only Tuesday, so c is the one to step in for Tuesday.
+    c = await volunteer_identity(conn, **NEAR)
+    await set_windows(conn, c.volunteer_id, [(2, 8, 12)])
+    await conn.execute("UPDATE volunteers SET weekly_hour_cap = 2 WHERE id = ANY($1::bigint[])", [a.volunteer_id])
+    run, _ = await started(conn, org)
+    await solve_now(conn, run)
+    plan = {p.shift_id: p for p in (await rosters.get_run(conn, org, run.id)).proposals}
+    assert set(plan) == {monday, tuesday}
+    tuesday_volunteer = plan[tuesday].volunteer_id
+    monday_volunteer = plan[monday].volunteer_id
+    decliner = {a.volunteer_id: a, b.volunteer_id: b, c.volunteer_id: c}[tuesday_volunteer]
+    queue = QueueSpy()
+    outcome = await rosters.decline(conn, queue, decliner, plan[tuesday].id)
+    assert outcome.proposal.status == "declined" and outcome.run is not None
+    assert outcome.run.id != run.id
+    assert queue.calls == [("run_roster", (outcome.run.id,), f"match-run-{outcome.run.id}")]
+    await solve_now(conn, outcome.run)
+    replan = {p.shift_id: p for p in (await rosters.get_run(conn, org, outcome.run.id)).proposals}
+    assert replan[tuesday].volunteer_id != tuesday_volunteer  # the decliner is kept off that shift
+    if monday_volunteer != tuesday_volunteer:
+        assert replan[monday].volunteer_id == monday_volunteer  # the rest stays as it was
+        assert replan[monday].reasons["continuity"] == "plan"
+    assert outcome.run.result is None
+    done = await rosters.get_run(conn, org, outcome.run.id)
+    assert done.run.result is not None and done.run.result["written"] is True
+    # The earlier run's open proposals were superseded; the decline stays on record.
+    statuses = await conn.fetch("SELECT status FROM roster_proposals WHERE run_id = $1 ORDER BY id", run.id)
+    assert {r["status"] for r in statuses} <= {"superseded", "declined"}
+    with pytest.raises(Conflict):
+        await rosters.decline(conn, QueueSpy(), decliner, plan[tuesday].id)
+
+
+async def test_continuity_with_last_weeks_carer_of_the_same_household(conn):
+    committee = await publisher_identity(conn, "committee")
+    household = await conn.fetchval(
+        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
+        " VALUES ($1, '李', '某路1号', 31.2815, 121.5215, now()) RETURNING id",
+        committee.committee_id,
+    )
+    last = await create_shift(
+        conn, committee_id=committee.committee_id, starts_at=at(0, 9) - dt.timedelta(days=7), headcount=1
+    )
+    await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", last, household)
+    this = await create_shift(conn, committee_id=committee.committee_id, starts_at=at(2, 14), headcount=1, title="探访")
+    await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", this, household)
+    # The usual carer lives a little further than the others: without continuity someone nearer would win.
+    usual = await volunteer_identity(conn, lat=31.2900, lon=121.5215, travel_km=5)
+    for _ in range(2):
+        await volunteer_identity(conn, **NEAR)
+    await add_signup(conn, last, usual.volunteer_id)
+    run, _ = await started(conn, committee)
+    await solve_now(conn, run)
+    (proposal,) = (await rosters.get_run(conn, committee, run.id)).proposals
+    assert proposal.volunteer_id == usual.volunteer_id
+    assert proposal.reasons["continuity"] == "household" and proposal.reasons["continuity_bonus"] > 0
+
+
+async def test_certificates_and_availability_decide_who_is_proposed(conn):
+    org = await publisher_identity(conn, "organisation")
+    shift = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(3, 9), headcount=3)
+    await conn.execute("UPDATE shifts SET required_certificates = '{elderly_carer}' WHERE id = $1", shift)
+    certified = await volunteer_identity(conn, **NEAR)
+    await add_certificate(conn, certified.volunteer_id)
+    busy = await volunteer_identity(conn, **NEAR)
+    await add_certificate(conn, busy.volunteer_id)
+    await set_windows(conn, busy.volunteer_id, [(1, 9, 17)])  # Mondays only; the shift is on Thursday
+    await volunteer_identity(conn, **NEAR)  # no certificate
+    run, _ = await started(conn, org)
+    await solve_now(conn, run)
+    view = await rosters.get_run(conn, org, run.id)
+    assert [p.volunteer_id for p in view.proposals] == [certified.volunteer_id]
+    assert view.proposals[0].reasons["certificates"] == ["elderly_carer"]
+    assert view.run.result is not None and view.run.result["unfilled"][0]["places"] == 2
+
+
+async def test_another_publishers_run_is_not_found(conn):
+    org, _ = await week(conn)
+    await volunteer_identity(conn, **NEAR)
+    run, _ = await started(conn, org)
+    other = await publisher_identity(conn, "organisation")
+    with pytest.raises(NotFound):
+        await rosters.get_run(conn, other, run.id)
+    committee = await publisher_identity(conn, "committee")
+    with pytest.raises(NotFound):
+        await rosters.get_run(conn, committee, run.id)
