@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from api.services.accounts import Identity
+from sql import shift_series
 from tests.factories import create_account, create_org, next_n
 
 
@@ -37,8 +38,9 @@ async def create_shift(
             """
             INSERT INTO shifts (organisation_id, committee_id, title, place_name, lat, lon, starts_at, ends_at,
                                 headcount, taken, required_skills, min_age, insurance_required,
-                                cancellation_window_hours, status)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
+                                cancellation_window_hours, status, household_id, required_certificates,
+                                minors_in_groups_only)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id
             """,
             organisation_id,
             committee_id,
@@ -55,6 +57,9 @@ async def create_shift(
             kw.get("insurance_required", False),
             kw.get("cancellation_window_hours", 24),
             kw.get("status", "open"),
+            kw.get("household_id"),
+            kw.get("required_certificates", []),
+            kw.get("minors_in_groups_only", False),
         )
     )
 
@@ -80,7 +85,20 @@ async def volunteer_identity(conn: asyncpg.Connection, **profile: Any) -> Identi
     """A new volunteer account; profile fields (skills, birth_year, insured_until, lat, lon, …) are set on it."""
     account_id = await create_account(conn, "volunteer")
     for column, value in profile.items():
-        assert column in {"skills", "birth_year", "insured_until", "lat", "lon", "travel_km", "guardian_consent"}
+        assert column in {
+            "skills",
+            "birth_year",
+            "insured_until",
+            "lat",
+            "lon",
+            "travel_km",
+            "guardian_consent",
+            "birth_date",
+            "guardian_name",
+            "weekly_hour_cap",
+            "languages",
+            "dialects",
+        }
         await conn.execute(f"UPDATE volunteers SET {column} = $2 WHERE account_id = $1", account_id, value)
     row = await conn.fetchrow(
         "SELECT a.username, v.id FROM accounts a JOIN volunteers v ON v.account_id = a.id WHERE a.id = $1", account_id
@@ -113,4 +131,66 @@ async def publisher_identity(conn: asyncpg.Connection, role: str = "organisation
         locale="zh_CN",
         organisation_id=row["organisation_id"],
         committee_id=row["committee_id"],
+    )
+
+
+async def create_series(
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: int | None = None,
+    committee_id: int | None = None,
+    first_day: dt.date | None = None,
+    weeks: int = 2,
+    weekdays: list[int] | None = None,
+    starts: dt.time = dt.time(9, 0),
+    minutes: int = 120,
+    **kw: Any,
+) -> int:
+    """A weekly series (by default on the weekday of 3 days from now, for two weeks) with its shifts generated."""
+    if organisation_id is None and committee_id is None:
+        organisation_id = await create_org(conn)
+    first_day = first_day or (soon(3).date())
+    series_id = await conn.fetchval(
+        """
+        INSERT INTO shift_series (organisation_id, committee_id, household_id, title, place_name, lat, lon, weekdays,
+                                  starts, minutes, from_date, until_date, exceptions, headcount, required_skills,
+                                  required_certificates, min_age, minors_in_groups_only)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id
+        """,
+        organisation_id,
+        committee_id,
+        kw.get("household_id"),
+        kw.get("title", f"每周助老班次{next_n()}"),
+        kw.get("place_name", "社区睦邻中心"),
+        kw.get("lat", 31.281),
+        kw.get("lon", 121.521),
+        weekdays or [first_day.isoweekday()],
+        starts,
+        minutes,
+        first_day,
+        first_day + dt.timedelta(days=7 * weeks - 1),
+        kw.get("exceptions", []),
+        kw.get("headcount", 3),
+        kw.get("required_skills", []),
+        kw.get("required_certificates", []),
+        kw.get("min_age", 0),
+        kw.get("minors_in_groups_only", False),
+    )
+    await shift_series.generate_shifts(conn, series_id)
+    return int(series_id)
+
+
+async def add_certificate(
+    conn: asyncpg.Connection, volunteer_id: int, kind: str = "elderly_carer", expires_on: dt.date | None = None
+) -> int:
+    """A certificate on a volunteer's profile (no expiry unless told)."""
+    return int(
+        await conn.fetchval(
+            "INSERT INTO volunteer_certificates (volunteer_id, kind, number, expires_on) VALUES ($1, $2, $3, $4)"
+            " RETURNING id",
+            volunteer_id,
+            kind,
+            f"CERT{next_n()}",
+            expires_on,
+        )
     )

@@ -8,7 +8,7 @@ import uuid
 
 from tests import factories
 from tests.factories_contracts import award_ready, create_objection
-from tests.factories_shifts import create_shift
+from tests.factories_shifts import create_series, create_shift
 from tests.factories_teams import create_team
 from tests.factories_tendering import create_household, create_need
 from tests.helpers import bearer
@@ -41,6 +41,17 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/signups"),
     ("POST", "/api/shifts/{shift_id}/waitlist"),
     ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
+    # A volunteer's own profile, certificates, availability, consent and calendar feed address (helper A).
+    ("GET", "/api/volunteers/me"),
+    ("PUT", "/api/volunteers/me"),
+    ("PUT", "/api/volunteers/me/consent"),
+    ("PUT", "/api/volunteers/me/certificates/{kind}"),
+    ("DELETE", "/api/volunteers/me/certificates/{kind}"),
+    ("PUT", "/api/volunteers/me/availability"),
+    ("POST", "/api/volunteers/me/availability/exceptions"),
+    ("DELETE", "/api/volunteers/me/availability/exceptions/{exception_id}"),
+    ("GET", "/api/volunteers/me/calendar"),
+    ("POST", "/api/volunteers/me/calendar/renew"),
     # Each account reads its own inbox (reminders, promotions, cancellations addressed to it).
     ("GET", "/api/notifications"),
 }
@@ -59,6 +70,19 @@ async def operations(client) -> list[tuple[str, str]]:
         for path, item in schema["paths"].items()
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
+    )
+
+
+async def _volunteer_exception(conn) -> int:
+    """A tenant-A volunteer's availability exception (an away time next week)."""
+    account_id = await factories.create_account(conn, "volunteer")
+    return int(
+        await conn.fetchval(
+            "INSERT INTO availability_exceptions (volunteer_id, during, available)"
+            " SELECT id, tstzrange(now() + interval '7 days', now() + interval '8 days'), false"
+            " FROM volunteers WHERE account_id = $1 RETURNING id",
+            account_id,
+        )
     )
 
 
@@ -104,6 +128,10 @@ async def scenario(conn) -> dict[str, str]:
         "proposal_id": str(uuid.uuid4()),
         "public_id": str(uuid.uuid4()),
         "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
+        # Tenant A's weekly shift series, and a volunteer's certificate and availability exception (helper A).
+        "series_id": str(await create_series(conn, organisation_id=setup.organisation_id)),
+        "kind": "elderly_carer",
+        "exception_id": str(await _volunteer_exception(conn)),
         "notification_id": str(
             await conn.fetchval(
                 "INSERT INTO notifications (account_id, kind, dedupe_key) VALUES ($1, 'signup_cancelled', 'matrix:1')"
