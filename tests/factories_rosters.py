@@ -66,3 +66,77 @@ async def solve_now(conn: asyncpg.Connection, run: RunRow, time_limit_s: float =
     result = msgspec.json.decode(rosters.solve_roster(inputs.problem, time_limit_s, 0, None), type=RosterResult)
     written = await rosters.write_result(conn, run.id, inputs, result)
     return {"written": written, "result": result}
+
+
+async def create_roster_proposal(
+    conn: asyncpg.Connection, shift_id: int, volunteer_id: int, *, organisation_id: int | None = None
+) -> int:
+    """A finished roster run of the shift's week that proposed this volunteer for it, written directly."""
+    starts = await conn.fetchval("SELECT starts_at FROM shifts WHERE id = $1", shift_id)
+    monday = rosters.monday_of(starts.astimezone(SHANGHAI).date())
+    if organisation_id is None:
+        organisation_id = await conn.fetchval("SELECT organisation_id FROM shifts WHERE id = $1", shift_id)
+    roster_id = await conn.fetchval(
+        "INSERT INTO rosters (organisation_id, week_starts) VALUES ($1, $2) RETURNING id", organisation_id, monday
+    )
+    run_id = await conn.fetchval(
+        "INSERT INTO match_runs (model, subject_type, subject_id, inputs_version, status, time_limit_s, result)"
+        " VALUES ('roster', 'roster', $1, 1, 'succeeded', 5, '{}') RETURNING id",
+        roster_id,
+    )
+    return int(
+        await conn.fetchval(
+            "INSERT INTO roster_proposals (roster_id, run_id, shift_id, volunteer_id, reasons)"
+            " VALUES ($1, $2, $3, $4, '{\"km\": 0.1}') RETURNING id",
+            roster_id,
+            run_id,
+            shift_id,
+            volunteer_id,
+        )
+    )
+
+
+async def create_entitlement(conn: asyncpg.Connection, household_id: int, **kw: Any) -> int:
+    """A household's respite entitlement (three one-hour visits a week for the next two months unless told)."""
+    return int(
+        await conn.fetchval(
+            "INSERT INTO respite_entitlements (household_id, kind, amount, period, visit_minutes, valid_from,"
+            " valid_until) VALUES ($1, $2, $3, $4, $5, current_date, current_date + 60) RETURNING id",
+            household_id,
+            kw.get("kind", "visits"),
+            kw.get("amount", 3),
+            kw.get("period", "week"),
+            kw.get("visit_minutes", 60),
+        )
+    )
+
+
+async def create_request(conn: asyncpg.Connection, entitlement_id: int, starts: dt.datetime) -> int:
+    """A pending visit request of an entitlement."""
+    return int(
+        await conn.fetchval(
+            "INSERT INTO respite_requests (household_id, entitlement_id, wanted, minutes)"
+            " SELECT household_id, id, tstzrange($2::timestamptz, $2::timestamptz + make_interval(mins => visit_minutes)),"
+            " visit_minutes"
+            " FROM respite_entitlements WHERE id = $1 RETURNING id",
+            entitlement_id,
+            starts,
+        )
+    )
+
+
+async def roster_scenario(conn: asyncpg.Connection, organisation_id: int, household_id: int) -> dict[str, str]:
+    """Tenant A's objects for the authorisation matrix: a roster proposal to one of its volunteers, and a respite
+    entitlement and pending visit request of its household."""
+    from tests.factories import create_account
+    from tests.factories_shifts import create_shift
+
+    account = await create_account(conn, "volunteer")
+    volunteer_id = await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account)
+    shift_id = await create_shift(conn, organisation_id=organisation_id, starts_at=at(1, 10))
+    entitlement_id = await create_entitlement(conn, household_id)
+    return {
+        "roster_proposal_id": str(await create_roster_proposal(conn, shift_id, volunteer_id)),
+        "entitlement_id": str(entitlement_id),
+        "request_id": str(await create_request(conn, entitlement_id, at(2, 9))),
+    }

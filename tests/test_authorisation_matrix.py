@@ -8,6 +8,7 @@ import uuid
 
 from tests import factories
 from tests.factories_contracts import award_ready, create_objection
+from tests.factories_rosters import roster_scenario
 from tests.factories_shifts import create_series, create_shift
 from tests.factories_teams import create_team
 from tests.factories_tendering import create_household, create_need
@@ -142,6 +143,8 @@ async def scenario(conn) -> dict[str, str]:
         # Tenant A's 311 team serving the canary household (helper D).
         "team_id": str(await create_team(conn, household_id, setup.organisation_id, contract_id)),
         "household_id": str(household_id),
+        # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).
+        **(await roster_scenario(conn, setup.organisation_id, household_id)),
     }
 
 
