@@ -116,8 +116,8 @@ async def create_request(conn: asyncpg.Connection, entitlement_id: int, starts: 
     return int(
         await conn.fetchval(
             "INSERT INTO respite_requests (household_id, entitlement_id, wanted, minutes)"
-            " SELECT household_id, id, tstzrange($2::timestamptz, $2::timestamptz + make_interval(mins => visit_minutes)),"
-            " visit_minutes"
+            " SELECT household_id, id,"
+            " tstzrange($2::timestamptz, $2::timestamptz + make_interval(mins => visit_minutes)), visit_minutes"
             " FROM respite_entitlements WHERE id = $1 RETURNING id",
             entitlement_id,
             starts,
