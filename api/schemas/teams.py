@@ -59,6 +59,7 @@ class TeamsRunOut(msgspec.Struct, frozen=True):
     progress: list[dict[str, Any]]
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    finished: bool
 
 
 class ProjectDetailOut(msgspec.Struct, frozen=True):
@@ -188,6 +189,7 @@ def run_out(r: RunRow) -> TeamsRunOut:
         progress=r.progress,
         created_at=r.created_at,
         finished_at=r.finished_at,
+        finished=r.status in ("succeeded", "failed"),
     )
 
 
