@@ -95,8 +95,11 @@ _AGE = """
 #   their weekly cap;
 # - availability: the shift does not fit one of their weekly windows on its weekday (nor an extra time they
 #   added), or falls into a time they marked as away; no weekly windows at all means "any time";
+# - consent: the shift serves a household (a home visit) and the volunteer has not consented to the processing
+#   of personal data it needs (registration promises such volunteers are not offered home visits);
 # - distance: farther than their travel radius.
-# Availability and distance only order and filter the list: a volunteer may choose to go anyway.
+# Availability, consent and distance only order and filter the list (the elder's details themselves are guarded by
+# api/services/household_access.py); a volunteer may choose to go anyway.
 _REASONS = f"""
 array_remove(ARRAY[
     CASE WHEN NOT (s.required_skills <@ v.skills) THEN 'skills' END,
@@ -145,6 +148,7 @@ array_remove(ARRAY[
                  WHERE xa.volunteer_id = v.id AND xa.available
                    AND xa.during @> tstzrange(s.starts_at, s.ends_at, '[)')))
          THEN 'availability' END,
+    CASE WHEN s.household_id IS NOT NULL AND v.sensitive_data_consent_at IS NULL THEN 'consent' END,
     CASE WHEN earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) > v.travel_km * 1000
          THEN 'distance' END
 ], NULL) AS reasons,

@@ -25,8 +25,8 @@ AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 Skill = Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]
 CertificateKind = Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]
 
-# Reasons a volunteer may not take a shift (defined in sql/shifts.py). Distance and availability only order and
-# filter the list: people may travel further, or step in outside the times they usually give.
+# Reasons a volunteer may not take a shift (defined in sql/shifts.py). Distance, availability and consent only
+# order and filter the list: people may travel further, or step in outside the times they usually give.
 BLOCKING_REASONS = ("skills", "certificates", "age", "guardian", "insurance", "minor_group", "hours_cap")
 REASON_MESSAGES = {
     "skills": "You do not have every skill this shift requires",
@@ -37,6 +37,7 @@ REASON_MESSAGES = {
     "minor_group": "Under 18, you may join this shift only once an adult volunteer has signed up for it",
     "hours_cap": "This shift would take you above your weekly hour cap",
     "availability": "This shift is outside the times you said you are available",
+    "consent": "Home visits are offered once you consent to the processing of personal data on your profile",
     "distance": "This shift is farther than your travel radius",
 }
 # How far ahead a series may generate shifts (the schema bounds a rule to 366 days as well).

@@ -167,7 +167,7 @@ async def update_profile(conn: asyncpg.Connection, who: Identity, form: ProfileU
     elif age < 10:
         errors["birth_year"] = "Children under 10 cannot volunteer"
     guardian_name = form.guardian_name.strip() or None
-    if age < 14 and not form.guardian_consent:
+    if 10 <= age < 14 and not form.guardian_consent:
         errors["guardian_consent"] = "Under 14, a guardian's consent is required"
     if form.guardian_consent and guardian_name is None:
         errors["guardian_name"] = "Give the name of the guardian who consented"

@@ -18,6 +18,7 @@ from web.routes.register import RegisterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
 from web.routes.tenders import BidPages, TenderPages
+from web.routes.volunteers import VolunteerPages
 
 PAGE_HANDLERS: list[Any] = [
     SessionPages,
@@ -35,6 +36,7 @@ PAGE_HANDLERS: list[Any] = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    VolunteerPages,
     InboxPages,
 ]
 
