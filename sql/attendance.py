@@ -68,6 +68,17 @@ class RosterRow(msgspec.Struct, frozen=True):
     reject_reason: str | None
 
 
+class DueRow(msgspec.Struct, frozen=True):
+    """A shift the volunteer holds a place on that is open for check-in now, or that they have not checked out of."""
+
+    shift_id: int
+    title: str
+    place_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    attendance_status: str | None
+
+
 class PendingRow(msgspec.Struct, frozen=True):
     """Hours waiting for the publisher's decision."""
 
@@ -197,6 +208,16 @@ LEFT JOIN attendance a ON a.signup_id = g.id
 WHERE s.id = $1 AND {_OWN_SHIFT} AND (g.status = 'active' OR a.id IS NOT NULL)
 ORDER BY v.display_name, g.id
 """
+# Shifts to check in to now (from the window before the start to the end), and any check-in still open.
+SELECT_DUE = """
+SELECT s.id AS shift_id, s.title, s.place_name, s.starts_at, s.ends_at, a.status AS attendance_status
+FROM signups g JOIN shifts s ON s.id = g.shift_id
+LEFT JOIN attendance a ON a.signup_id = g.id
+WHERE g.volunteer_id = $1 AND g.status = 'active' AND s.status <> 'cancelled'
+  AND ((a.id IS NULL AND now() BETWEEN s.starts_at - make_interval(mins => $2) AND s.ends_at) OR a.status = 'open')
+ORDER BY s.starts_at, s.id
+LIMIT 20
+"""
 SELECT_PENDING = """
 SELECT a.id AS attendance_id, a.shift_id, s.title AS shift_title, s.starts_at, v.display_name AS volunteer_name,
        a.checked_in_at, a.checked_out_at, a.method, a.minutes
@@ -228,6 +249,15 @@ SELECT_MY_RECORDS = (
 WHERE a.volunteer_id = $1 AND ($2::text IS NULL OR a.status = $2)
 ORDER BY s.starts_at DESC, a.id DESC
 LIMIT $3 OFFSET $4
+"""
+)
+# The records a certificate covers: the first N confirmed, in the order they were confirmed.
+SELECT_CERTIFIED_RECORDS = (
+    _RECORD
+    + """
+WHERE a.volunteer_id = $1 AND a.status = 'confirmed'
+ORDER BY a.confirmed_at, a.id
+LIMIT $2
 """
 )
 SELECT_RECORD_TOTALS = """
@@ -341,6 +371,12 @@ async def roster(
     return [_convert(r, RosterRow) for r in rows]
 
 
+async def due(conn: asyncpg.Connection, volunteer_id: int, window_minutes: int) -> list[DueRow]:
+    """Shifts the volunteer can check in to now, or has not checked out of."""
+    rows = await conn.fetch(SELECT_DUE, volunteer_id, window_minutes)
+    return [_convert(r, DueRow) for r in rows]
+
+
 async def pending(
     conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None, limit: int, offset: int
 ) -> list[PendingRow]:
@@ -369,6 +405,12 @@ async def my_records(
 ) -> list[RecordRow]:
     """A volunteer's attendances (all, or of one status), latest first."""
     rows = await conn.fetch(SELECT_MY_RECORDS, volunteer_id, status, limit, offset)
+    return [_convert(r, RecordRow) for r in rows]
+
+
+async def certified_records(conn: asyncpg.Connection, volunteer_id: int, records: int) -> list[RecordRow]:
+    """The first `records` confirmed records of a volunteer, in the order they were confirmed."""
+    rows = await conn.fetch(SELECT_CERTIFIED_RECORDS, volunteer_id, records)
     return [_convert(r, RecordRow) for r in rows]
 
 

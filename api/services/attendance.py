@@ -14,7 +14,7 @@ from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from sql import attendance as attendance_sql
 from sql import audit
-from sql.attendance import AttendanceRow, CheckinShiftRow, PendingRow, RosterRow, ShiftCodesRow
+from sql.attendance import AttendanceRow, CheckinShiftRow, DueRow, PendingRow, RosterRow, ShiftCodesRow
 
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 
@@ -225,6 +225,11 @@ async def _page(conn: asyncpg.Connection, shift: CheckinShiftRow, volunteer_id: 
         holds_place=await attendance_sql.holds_place(conn, shift.id, volunteer_id),
         attendance=await attendance_sql.my_attendance(conn, shift.id, volunteer_id),
     )
+
+
+async def due(conn: asyncpg.Connection, who: Identity, rules: AttendanceRules) -> list[DueRow]:
+    """The caller's shifts open for check-in now, and check-ins still open."""
+    return await attendance_sql.due(conn, _volunteer(who), rules.checkin_window_minutes)
 
 
 async def shift_attendance(conn: asyncpg.Connection, who: Identity, shift_id: int) -> ShiftAttendance:

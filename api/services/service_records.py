@@ -6,7 +6,7 @@ import asyncpg
 import msgspec
 
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden
+from api.services.errors import Conflict, Forbidden, NotFound
 from sql import attendance as attendance_sql
 from sql import audit
 from sql.attendance import CertificateRow, RecordRow
@@ -63,7 +63,15 @@ async def certificate(conn: asyncpg.Connection, who: Identity) -> Certificate:
             object_id=issued.number,
             detail={"records": issued.records, "minutes": issued.minutes},
         )
-        items = await attendance_sql.my_records(
-            conn, volunteer_id, status="confirmed", limit=CERTIFICATE_RECORDS, offset=0
-        )
+        items = await attendance_sql.certified_records(conn, volunteer_id, min(issued.records, CERTIFICATE_RECORDS))
     return Certificate(certificate=issued, items=items)
+
+
+async def my_certificate(conn: asyncpg.Connection, who: Identity, number: str) -> Certificate:
+    """A certificate issued to the caller earlier, with the records it certified (the first `records` confirmed)."""
+    volunteer_id = _volunteer(who)
+    found = await attendance_sql.certificate(conn, number)
+    if found is None or found.volunteer_id != volunteer_id:
+        raise NotFound("No such certificate")
+    items = await attendance_sql.certified_records(conn, volunteer_id, found.records)
+    return Certificate(certificate=found, items=items)

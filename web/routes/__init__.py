@@ -6,6 +6,7 @@ from litestar import Router
 
 from web.routes.admin import AdminPages
 from web.routes.areas import AreaPages
+from web.routes.attendance import AttendancePages
 from web.routes.awards import NoticePages, ReviewPages
 from web.routes.calls import CallPages
 from web.routes.contracts import ContractPages
@@ -18,6 +19,7 @@ from web.routes.register import RegisterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
 from web.routes.tenders import BidPages, TenderPages
+from web.routes.timebank import TimeBankPages
 from web.routes.volunteers import VolunteerPages
 
 PAGE_HANDLERS: list[Any] = [
@@ -36,6 +38,8 @@ PAGE_HANDLERS: list[Any] = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    AttendancePages,
+    TimeBankPages,
     VolunteerPages,
     InboxPages,
 ]

@@ -1,0 +1,133 @@
+"""Check-in and hours pages in Chinese: the QR code's page on the phone, the typed code, the publisher's QR code,
+roster and bulk confirmation, and the volunteer's hours, service record, certificate and time bank forms."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories_attendance import credit, running_shift_scene
+from tests.factories_shifts import add_signup, volunteer_identity
+from tests.helpers import elements, login, parse_page, post_form
+
+
+async def test_the_volunteer_checks_in_and_out_from_the_qr_page(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=20, title="社区助餐送餐")
+    await login(client, scene.volunteer.username)
+    qr_path = f"/attendance/check-in/{scene.secret}"
+    page = await client.get(qr_path)
+    assert page.status_code == 200
+    assert "签到" in page.text and "社区助餐送餐" in page.text and "未签到" in page.text
+    response = await post_form(client, qr_path, {})
+    assert response.status_code in (302, 303), response.text
+    shown = await client.get(response.headers["location"])
+    assert "签到成功" in shown.text and "签退" in shown.text
+    response = await post_form(client, f"/attendance/shifts/{scene.shift_id}/check-out", {"secret": scene.secret},
+                               page=qr_path)  # fmt: skip
+    shown = await client.get(response.headers["location"])
+    assert "签退成功" in shown.text and "待确认" in shown.text
+    hours = await client.get("/hours")
+    assert "社区助餐送餐" in hours.text and "待确认" in hours.text
+
+
+async def test_a_wrong_typed_code_is_explained_beside_the_field_and_an_early_check_in_is_refused(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=10)
+    await login(client, scene.volunteer.username)
+    path = f"/attendance/shifts/{scene.shift_id}"
+    wrong = "000000" if scene.code != "000000" else "111111"
+    response = await post_form(client, f"{path}/check-in", {"code": wrong}, page=path)
+    assert response.status_code == 422
+    assert parse_page(response.text).errors["code"] == "这不是此服务班次的签到码"
+    response = await post_form(client, f"{path}/check-in", {"code": scene.code}, page=path)
+    assert response.status_code in (302, 303)
+
+    early = await running_shift_scene(conn, started_minutes_ago=-120)
+    await login(client, early.volunteer.username)
+    path = f"/attendance/check-in/{early.secret}"
+    response = await post_form(client, path, {})
+    assert response.status_code == 409
+    assert "签到在服务班次开始前不久才开放" in response.text
+
+
+async def test_the_publisher_shows_the_qr_code_and_confirms_hours_in_bulk(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2, role="committee", title="楼道清洁")
+    ids = []
+    for volunteer in [scene.volunteer, await volunteer_identity(conn), await volunteer_identity(conn)]:
+        if volunteer is scene.volunteer:
+            signup = scene.signup_id
+        else:
+            signup = await add_signup(conn, scene.shift_id, volunteer.volunteer_id)
+        ids.append(
+            await conn.fetchval(
+                "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes,"
+                " status, method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr')"
+                " RETURNING id",
+                signup,
+                scene.shift_id,
+                volunteer.volunteer_id,
+            )
+        )
+    await login(client, scene.publisher.username)
+    manage = f"/attendance/shifts/{scene.shift_id}/manage"
+    page = await client.get(manage)
+    assert page.status_code == 200
+    assert "<svg" in page.text and "签到二维码" in page.text
+    assert scene.code in page.text and f"/attendance/check-in/{scene.secret}" in page.text
+    boxes = [a for a, _ in elements(page.text, "input") if a.get("name") == "attendance_ids"]
+    assert len(boxes) == 3
+
+    # Nothing ticked: the error beside the list.
+    nothing = {"decision": "confirm", "shift_id": str(scene.shift_id)}
+    response = await post_form(client, "/attendance/decisions", nothing, page=manage)
+    assert response.status_code == 422 and "请至少勾选一名志愿者的服务时长" in response.text
+    # Reject without a reason: the error beside the reason.
+    response = await post_form(client, "/attendance/decisions",
+                               {"decision": "reject", "attendance_ids": [str(ids[0])], "shift_id": str(scene.shift_id)},
+                               page=manage)  # fmt: skip
+    assert parse_page(response.text).errors["reason"] == "请填写给志愿者的原因"
+    ticked = {"decision": "confirm", "attendance_ids": [str(i) for i in ids[1:]]}
+    response = await post_form(client, "/attendance/decisions", ticked, page="/attendance")
+    assert response.status_code in (302, 303)
+    shown = await client.get(response.headers["location"])
+    assert "已为2名志愿者确认服务时长" in shown.text
+    statuses = await conn.fetch("SELECT status FROM attendance WHERE id = ANY($1) ORDER BY id", ids)
+    assert [r["status"] for r in statuses] == ["pending", "confirmed", "confirmed"]
+
+
+async def test_the_volunteer_sees_record_certificate_and_time_bank_with_errors_in_chinese(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2, title="敬老院陪伴")
+    await conn.execute(
+        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
+        " method, confirmed_at, confirmed_by) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 90,"
+        " 'confirmed', 'qr', now(), $4)",
+        scene.signup_id,
+        scene.shift_id,
+        scene.volunteer.volunteer_id,
+        scene.publisher.account_id,
+    )
+    await credit(conn, scene.volunteer.volunteer_id, 90)
+    await login(client, scene.volunteer.username)
+    records = await client.get("/records")
+    assert "志愿服务记录" in records.text and "敬老院陪伴" in records.text and "1.5" in records.text
+    response = await post_form(client, "/records/certificate", {}, page="/records")
+    assert response.status_code in (302, 303)
+    certificate = await client.get(response.headers["location"])
+    number = re.search(r'id="certificate-number">([^<]+)<', certificate.text)
+    assert number and number.group(1).startswith("LL-")
+    assert "志愿服务记录证明" in certificate.text and "/static/css/timebank.css" in certificate.text
+    again = await post_form(client, "/records/certificate", {}, page="/records")
+    assert again.headers["location"] == response.headers["location"]
+
+    bank = await client.get("/timebank")
+    assert "时间银行" in bank.text and 'id="balance">1.5<' in bank.text
+    response = await post_form(client, "/timebank/give", {"to_username": "nobody.here", "coins": "1"}, page="/timebank")
+    assert response.status_code == 422
+    assert parse_page(response.text).errors["to_username"] == "没有使用此用户名的志愿者"
+    response = await post_form(client, "/timebank/donate", {"coins": "2"}, page="/timebank")
+    assert response.status_code == 409
+    assert parse_page(response.text).errors["coins"] == "超过了你的余额"
+    response = await post_form(client, "/timebank/donate", {"coins": "abc"}, page="/timebank")
+    assert parse_page(response.text).errors["coins"] == "请输入大于0的时间币数量，例如1.5"
+    response = await post_form(client, "/timebank/spend", {"service": "haircut", "coins": "0.5"}, page="/timebank")
+    assert response.status_code in (302, 303)
+    shown = await client.get(response.headers["location"])
+    assert "时间币已兑换" in shown.text and 'id="balance">1<' in shown.text and "理发" in shown.text
