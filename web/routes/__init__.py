@@ -18,6 +18,7 @@ from web.routes.organisations import OrganisationPages
 from web.routes.register import RegisterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
+from web.routes.teams import TeamPages
 from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
 from web.routes.volunteers import VolunteerPages
@@ -38,6 +39,7 @@ PAGE_HANDLERS: list[Any] = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    TeamPages,
     AttendancePages,
     TimeBankPages,
     VolunteerPages,

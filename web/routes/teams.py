@@ -1,0 +1,148 @@
+"""311 team pages: an organisation's projects and runs, a team's page (members, visits, the month's minimum),
+refusals and visit records, my teams, and a household's details for the volunteer serving it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from api.auth import Conn, User, login_required, roles
+from api.services import household_access, teams
+from api.services.accounts import Identity
+from api.services.errors import DomainError, Forbidden
+from api.services.teams import RefusalCreate, VisitCreate
+from api.services.types import SHANGHAI
+from web.forms import parse_form
+from web.routes._common import FormData, multi, redisplay
+
+DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(started|refused|recorded)$")]
+
+
+def _local(text: str) -> str | None:
+    """A date and time typed on the page (a datetime-local box) as an ISO time in Shanghai, or None."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
+
+
+async def _team_page(
+    conn: Conn,
+    user: Identity,
+    team_id: int,
+    *,
+    done: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    view = await teams.team_view(conn, user, team_id)
+    now_local = dt.datetime.now(SHANGHAI).replace(second=0, microsecond=0, tzinfo=None)
+    return Template(
+        template_name="teams/team.html",
+        context={
+            "who": user,
+            "team": view,
+            "done": done,
+            "errors": errors or {},
+            "values": values or {"at": now_local.isoformat(timespec="minutes"), "minutes": "60"},
+            "contact_kinds": teams.CONTACT_KINDS,
+            "now": dt.datetime.now(dt.UTC),
+        },
+        status_code=status,
+    )
+
+
+class TeamPages(Controller):
+    """311类家庭小组: projects and runs for organisations, team pages, my teams, household details."""
+
+    include_in_schema = False
+
+    @get("/teams", name="teams", guards=[login_required])
+    async def index(self, conn: Conn, user: User) -> Response[Any]:
+        """An organisation's 311 projects; a volunteer goes to their teams."""
+        if user.role == "volunteer":
+            return Redirect(path="/teams/mine")
+        projects = await teams.list_projects(conn, user)
+        return Template(template_name="teams/projects.html", context={"who": user, "projects": projects})
+
+    @get("/teams/projects/{contract_id:int}", name="team_project", guards=[roles("organisation")])
+    async def project(self, conn: Conn, user: User, contract_id: FromPath[int], done: DoneQuery = None) -> Template:
+        """A project's households (committee, masked address), their teams, and the teams run."""
+        view = await teams.project_view(conn, user, contract_id)
+        return Template(template_name="teams/project.html", context={"who": user, "view": view, "done": done})
+
+    @post("/teams/projects/{contract_id:int}/run", name="team_project_run", guards=[roles("organisation")])
+    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> Redirect:
+        """Start (or find) the teams run of the project and show the project with its progress."""
+        await teams.start_run(conn, state.redis, user, contract_id)
+        return Redirect(path=f"/teams/projects/{contract_id}?done=started")
+
+    @get("/teams/mine", name="my_teams", guards=[roles("volunteer")])
+    async def mine(self, conn: Conn, user: User) -> Template:
+        """The teams I belong to, households masked; the next visit of each."""
+        items = await teams.my_teams(conn, user)
+        return Template(template_name="teams/mine.html", context={"who": user, "items": items})
+
+    @get("/teams/{team_id:int}", name="team", guards=[login_required])
+    async def team(self, conn: Conn, user: User, team_id: FromPath[int], done: DoneQuery = None) -> Template:
+        """A team: members, visits done and planned, this month's minimum met or not."""
+        return await _team_page(conn, user, team_id, done=done)
+
+    @post("/teams/{team_id:int}/refuse", name="team_refuse", guards=[roles("organisation")])
+    async def refuse(self, conn: Conn, user: User, team_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Record the household's refusal of a carer; the team is completed around the others."""
+        form = multi(data)
+        command, errors = parse_form(RefusalCreate, form, {})
+        if command is not None and not errors:
+            try:
+                await teams.refuse(conn, user, team_id, command)
+            except DomainError as exc:
+                if not exc.fields:
+                    raise
+                errors = exc.fields
+            else:
+                return Redirect(path=f"/teams/{team_id}?done=refused")
+        return await _team_page(conn, user, team_id, errors=errors, status=422)
+
+    @post("/teams/{team_id:int}/visits", name="team_visit", guards=[roles("volunteer")])
+    async def record_visit(self, conn: Conn, user: User, team_id: FromPath[int], data: FormData) -> Response[Any]:
+        """A member records a visit or call; the form comes back with each field's error."""
+        form = multi(data)
+        extra: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        raw = form.get("at", "")
+        if raw.strip():
+            moment = _local(raw)
+            if moment is None:
+                errors["at"] = "Enter a date and time"
+            else:
+                extra["at"] = moment
+        command, parse_errors = parse_form(VisitCreate, form, extra)
+        errors = {**parse_errors, **errors}
+        status = 422
+        if command is not None and not errors:
+            try:
+                await teams.record_visit(conn, user, team_id, command)
+            except DomainError as exc:
+                if not exc.fields and exc.status != 409:
+                    raise
+                errors = exc.fields or {"at": exc.detail}
+                status = exc.status
+            else:
+                return Redirect(path=f"/teams/{team_id}?done=recorded")
+        return await _team_page(conn, user, team_id, errors=errors, values=redisplay(form), status=status)
+
+    @get("/households/{household_id:int}", name="household", guards=[login_required])
+    async def household(self, conn: Conn, user: User, household_id: FromPath[int]) -> Template:
+        """A household's exact address and care notes for the volunteer serving it now (the view is logged)."""
+        if user.role != "volunteer":
+            raise Forbidden("Only a volunteer serving this household may see its details")
+        view = await household_access.view_household(conn, user, household_id)
+        return Template(template_name="teams/household.html", context={"who": user, "view": view})
