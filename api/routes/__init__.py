@@ -17,6 +17,7 @@ from api.routes.system import SystemController
 from api.routes.teams import HouseholdController, TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
+from api.routes.volunteering_dashboard import VolunteeringDashboardController
 from api.routes.volunteers import VolunteerProfileController
 
 API_HANDLERS: list[type] = [
@@ -46,6 +47,7 @@ API_HANDLERS: list[type] = [
     TimeBankController,
     ServiceRecordController,
     NotificationController,
+    VolunteeringDashboardController,
     RosterController,
     RosterProposalController,
     RespiteController,

@@ -21,6 +21,7 @@ from web.routes.shifts import ShiftPages
 from web.routes.teams import TeamPages
 from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
+from web.routes.volunteering_dashboard import VolunteeringDashboardPages
 from web.routes.volunteers import VolunteerPages
 
 PAGE_HANDLERS: list[Any] = [
@@ -44,6 +45,7 @@ PAGE_HANDLERS: list[Any] = [
     TimeBankPages,
     VolunteerPages,
     InboxPages,
+    VolunteeringDashboardPages,
 ]
 
 # Every page shows the caller's unread notifications beside the inbox link (base.html), so all pages share one
