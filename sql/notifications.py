@@ -150,6 +150,27 @@ UPDATE notifications SET read_at = now()
 WHERE account_id = $1 AND read_at IS NULL AND status <> 'withdrawn' AND due_at <= now()
 """
 
+# Demo data (api/seed_notifications.py): the cancellations already in the seeded sign-ups, told to their publishers.
+SEED_CANCELLATIONS = """
+INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key, due_at, next_attempt_at)
+SELECT m.account_id, 'signup_cancelled', s.id,
+       jsonb_build_object('signup_id', g.id, 'late', g.status = 'late_cancelled', 'promoted', false),
+       'signup_cancelled:signup:' || g.id || ':account:' || m.account_id, g.cancelled_at, g.cancelled_at
+FROM signups g
+JOIN shifts s ON s.id = g.shift_id
+JOIN memberships m ON m.organisation_id = s.organisation_id OR m.committee_id = s.committee_id
+WHERE g.status IN ('cancelled', 'late_cancelled') AND g.cancelled_at <= $1
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
+# What fell due before the seed's moment went out through the log sender; most of the older ones were read.
+SEED_MARK_DELIVERED = """
+UPDATE notifications
+SET status = 'sent', sent_at = due_at, channel = 'log', attempts = 1,
+    read_at = CASE WHEN due_at < $1 - interval '2 days' AND abs(hashtext(id::text || $2)) % 10 < 7
+                   THEN due_at + interval '3 hours' END
+WHERE status = 'pending' AND due_at <= $1
+"""
+
 
 def _params(text: str) -> dict[str, Any]:
     value = msgspec.json.decode(text)
@@ -251,3 +272,11 @@ async def mark_read(conn: asyncpg.Connection, notification_id: int, account_id: 
 async def mark_all_read(conn: asyncpg.Connection, account_id: int) -> int:
     """Mark every due notification of the account read; how many."""
     return _affected(await conn.execute(MARK_ALL_READ, account_id))
+
+
+async def seed_demo(conn: asyncpg.Connection, now: dt.datetime, salt: str) -> int:
+    """Demo notifications from the seeded shifts: due reminders, past cancellations; older ones delivered, some read."""
+    reminders = await insert_due_reminders(conn, now)
+    cancellations = _affected(await conn.execute(SEED_CANCELLATIONS, now))
+    await conn.execute(SEED_MARK_DELIVERED, now, salt)
+    return reminders + cancellations

@@ -315,3 +315,29 @@ async def test_the_worker_task_delivers_due_notifications_once(empty_database_ur
             assert await conn.fetchval("SELECT channel FROM notifications") == "log"
     finally:
         await pool.close()
+
+
+async def test_the_demo_seed_writes_due_reminders_and_past_cancellations_once(conn):
+    import random
+
+    from api.seed_notifications import seed_notifications
+
+    publisher = await publisher_identity(conn)
+    # Starts in two hours: its reminder (09:00 Shanghai the day before) has fallen due, whatever the hour now.
+    soon_ = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    shift_id = await create_shift(conn, organisation_id=publisher.organisation_id, starts_at=soon_)
+    holder = await volunteer_identity(conn)
+    leaver = await volunteer_identity(conn)
+    await add_signup(conn, shift_id, holder.volunteer_id)
+    signup_id = await add_signup(conn, shift_id, leaver.volunteer_id)
+    await conn.execute(
+        "UPDATE signups SET status = 'cancelled', cancelled_at = now() - interval '5 days' WHERE id = $1", signup_id
+    )
+    written = await seed_notifications(conn, random.Random(7), dt.date.today())
+    assert written == 2
+    rows = await _rows(conn)
+    assert {(r["kind"], r["account_id"], r["status"]) for r in rows} == {
+        ("shift_reminder", holder.account_id, "sent"),
+        ("signup_cancelled", publisher.account_id, "sent"),
+    }
+    assert await seed_notifications(conn, random.Random(7), dt.date.today()) == 0
