@@ -1,0 +1,227 @@
+"""Pages of optimised rosters (排班), a volunteer's roster proposals (排班建议) and respite visits (喘息服务)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from api.auth import Conn, User, roles
+from api.services import respite, rosters
+from api.services.accounts import Identity
+from api.services.errors import DomainError
+from api.services.shifts import SignupRefused
+from api.services.types import today
+from web.forms import parse_form
+from web.routes._common import FormData, multi, redisplay
+
+DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled)$")]
+WeekQuery = Annotated[dt.date | None, QueryParameter()]
+
+
+async def _rosters_page(
+    conn: Conn, user: Identity, errors: dict[str, str], values: dict[str, Any], status: int = 200
+) -> Template:
+    context = {"who": user, "rosters": await rosters.list_rosters(conn, user), "errors": errors, "values": values}
+    return Template(template_name="rosters/index.html", context=context, status_code=status)
+
+
+async def _proposals_page(
+    conn: Conn, user: Identity, *, refusal: DomainError | None = None, refused_id: int | None = None, done: str | None
+) -> Template:
+    context = {
+        "who": user,
+        "items": await rosters.my_proposals(conn, user),
+        "refusal": refusal,
+        "refused_id": refused_id,
+        "done": done,
+    }
+    return Template(
+        template_name="rosters/proposals.html", context=context, status_code=refusal.status if refusal else 200
+    )
+
+
+async def _respite_page(
+    conn: Conn,
+    user: Identity,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+    done: str | None = None,
+) -> Template:
+    context = {
+        "who": user,
+        "households": await respite.households(conn, user),
+        "entitlements": await respite.entitlements(conn, user),
+        "errors": errors or {},
+        "values": values or {"kind": "care_level", "period": "week", "starts": "09:00"},
+        "done": done,
+        "this_week": rosters.monday_of(today()),
+        "next_week": rosters.monday_of(today()) + dt.timedelta(days=7),
+    }
+    return Template(template_name="rosters/respite.html", context=context, status_code=status)
+
+
+async def _schedule_page(
+    conn: Conn, user: Identity, week: dt.date, *, errors: dict[str, str] | None = None, status: int = 200
+) -> Template:
+    monday = rosters.monday_of(week)
+    summaries = [s for s in await rosters.list_rosters(conn, user) if s.roster.kind == "respite"]
+    latest = next((s.latest for s in summaries if s.roster.week_starts == monday), None)
+    context = {
+        "who": user,
+        "monday": monday,
+        "sunday": monday + dt.timedelta(days=6),
+        "previous_week": monday - dt.timedelta(days=7),
+        "following_week": monday + dt.timedelta(days=7),
+        "requests": await respite.week_requests(conn, user, monday),
+        "latest": latest,
+        "errors": errors or {},
+    }
+    return Template(template_name="rosters/schedule.html", context=context, status_code=status)
+
+
+class RosterPages(Controller):
+    """排班: publishers staff a week with the optimiser; volunteers accept or decline their proposals."""
+
+    include_in_schema = False
+
+    @get("/rosters", name="rosters", guards=[roles("organisation", "committee")])
+    async def index(self, conn: Conn, user: User) -> Template:
+        """Our roster weeks and the form to staff a week."""
+        next_week = rosters.monday_of(today()) + dt.timedelta(days=7)
+        return await _rosters_page(conn, user, {}, {"week_starts": next_week.isoformat()})
+
+    @post("/rosters", name="roster_start", guards=[roles("organisation", "committee")])
+    async def start(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
+        """Start the optimiser on a week and show its run, or the form again with the error beside the field."""
+        form = multi(data)
+        command, errors = parse_form(rosters.RosterStart, form)
+        status = 422
+        if command is not None:
+            try:
+                run = await rosters.start_run(conn, state.redis, user, command)
+            except DomainError as exc:
+                errors = dict(exc.fields) if exc.fields else {"week_starts": exc.detail}
+                status = exc.status
+            else:
+                return Redirect(path=f"/roster-runs/{run.id}")
+        return await _rosters_page(conn, user, errors, redisplay(form), status)
+
+    @get("/roster-runs/{run_id:int}", name="roster_run", guards=[roles("organisation", "committee")])
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
+        """A run: live progress, then each proposal with its reasons and status, and what stayed unfilled."""
+        view = await rosters.get_run(conn, user, run_id)
+        context = {"who": user, "view": view, "run": view.run, "result": view.run.result}
+        return Template(template_name="rosters/run.html", context=context)
+
+    @get("/proposals", name="my_roster_proposals", guards=[roles("volunteer")])
+    async def proposals(self, conn: Conn, user: User, done: DoneQuery = None) -> Template:
+        """My roster proposals with their reasons, and the buttons to accept or decline."""
+        return await _proposals_page(conn, user, done=done)
+
+    @post("/proposals/{proposal_id:int}/accept", name="roster_proposal_accept", guards=[roles("volunteer")])
+    async def accept(self, conn: Conn, user: User, proposal_id: FromPath[int]) -> Response[Any]:
+        """Take the proposed place, or show why the shift refused it."""
+        try:
+            await rosters.accept(conn, user, proposal_id)
+        except (SignupRefused, DomainError) as exc:
+            if exc.status != 409:
+                raise
+            return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
+        return Redirect(path="/proposals?done=accepted")
+
+    @post("/proposals/{proposal_id:int}/decline", name="roster_proposal_decline", guards=[roles("volunteer")])
+    async def decline(self, conn: Conn, user: User, state: State, proposal_id: FromPath[int]) -> Response[Any]:
+        """Decline: someone else is found for that shift."""
+        try:
+            await rosters.decline(conn, state.redis, user, proposal_id)
+        except DomainError as exc:
+            if exc.status != 409:
+                raise
+            return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
+        return Redirect(path="/proposals?done=declined")
+
+
+class RespitePages(Controller):
+    """喘息服务: a committee's entitlements, visit requests and the week's schedule."""
+
+    include_in_schema = False
+
+    @get("/respite", name="respite", guards=[roles("committee")])
+    async def index(self, conn: Conn, user: User, done: DoneQuery = None) -> Template:
+        """Entitlements of our households, the form to record one, and links to the schedule."""
+        return await _respite_page(conn, user, done=done)
+
+    @post("/respite/entitlements", name="respite_entitlement", guards=[roles("committee")])
+    async def record(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
+        """Record an entitlement, or show the form again with each field's error."""
+        form = multi(data)
+        if form.get("kind") == "care_level":
+            # The amount and the period come from the rule; what the boxes still hold does not count.
+            form = multi({k: v for k, v in data.items() if k not in ("amount", "period")})
+        extra: dict[str, Any] = {}
+        if typed := re.fullmatch(r"(\d{1,2}):(\d{2})", form.get("starts", "").strip()):
+            extra["starts"] = f"{int(typed[1]):02d}:{typed[2]}:00"  # a time box gives HH:MM
+        command, errors = parse_form(respite.EntitlementCreate, form, extra)
+        status = 422
+        if command is not None:
+            rule = respite.parse_rule(state.settings.respite_visits_by_care_level)
+            try:
+                await respite.record_entitlement(conn, user, command, rule=rule)
+            except DomainError as exc:
+                if not exc.fields:
+                    raise
+                errors, status = dict(exc.fields), exc.status
+            else:
+                return Redirect(path="/respite?done=recorded")
+        return await _respite_page(conn, user, errors={"new": errors}, values=redisplay(form), status=status)
+
+    @post("/respite/entitlements/{entitlement_id:int}/requests", name="respite_requests", guards=[roles("committee")])
+    async def make_requests(
+        self, conn: Conn, user: User, entitlement_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Turn an entitlement into visit requests for a period."""
+        form = multi(data)
+        command, errors = parse_form(respite.RequestsCreate, form)
+        status = 422
+        if command is not None:
+            try:
+                await respite.make_requests(conn, user, entitlement_id, command)
+            except DomainError as exc:
+                if not exc.fields:
+                    raise
+                errors, status = dict(exc.fields), exc.status
+            else:
+                return Redirect(path=f"/respite/schedule?week={command.period_from.isoformat()}")
+        return await _respite_page(conn, user, errors={str(entitlement_id): errors}, status=status)
+
+    @get("/respite/schedule", name="respite_schedule", guards=[roles("committee")])
+    async def schedule(self, conn: Conn, user: User, week: WeekQuery = None) -> Template:
+        """A week's visit requests: scheduled or waiting, who holds each visit and who is proposed."""
+        return await _schedule_page(conn, user, week or today())
+
+    @post("/respite/schedule", name="respite_schedule_submit", guards=[roles("committee")])
+    async def schedule_submit(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
+        """Schedule the week's pending visits and propose carers for them."""
+        form = multi(data)
+        command, errors = parse_form(respite.ScheduleWeek, form)
+        week = command.week_starts if command is not None else today()
+        status = 422
+        if command is not None:
+            try:
+                done = await respite.schedule(
+                    conn, state.redis, user, command, certificate=state.settings.respite_certificate
+                )
+            except DomainError as exc:
+                errors = dict(exc.fields) if exc.fields else {"week_starts": exc.detail}
+                status = exc.status
+            else:
+                return Redirect(path=f"/roster-runs/{done.run.id}")
+        return await _schedule_page(conn, user, week, errors=errors, status=status)
