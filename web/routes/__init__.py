@@ -16,6 +16,7 @@ from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
 from web.routes.register import RegisterPages
+from web.routes.rosters import RespitePages, RosterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
 from web.routes.teams import TeamPages
@@ -46,6 +47,8 @@ PAGE_HANDLERS: list[Any] = [
     VolunteerPages,
     InboxPages,
     VolunteeringDashboardPages,
+    RosterPages,
+    RespitePages,
 ]
 
 # Every page shows the caller's unread notifications beside the inbox link (base.html), so all pages share one
