@@ -131,3 +131,51 @@ async def test_the_volunteer_sees_record_certificate_and_time_bank_with_errors_i
     assert response.status_code in (302, 303)
     shown = await client.get(response.headers["location"])
     assert "时间币已兑换" in shown.text and 'id="balance">1<' in shown.text and "理发" in shown.text
+
+
+async def test_scanning_the_qr_code_logged_out_leads_through_the_login_back_to_it(client, conn):
+    scene = await running_shift_scene(conn)
+    path = f"/attendance/check-in/{scene.secret}"
+    response = await client.get(path, follow_redirects=False)
+    assert response.status_code in (302, 303)
+    assert response.headers["location"] == f"/login?next={path}"
+    assert (await client.get("/attendance/check-in/not-a-secret")).status_code in (302, 303, 404)
+
+
+async def test_the_publisher_records_times_by_hand_with_errors_beside_the_fields(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=100, hours=2)
+    await login(client, scene.publisher.username)
+    manage = f"/attendance/shifts/{scene.shift_id}/manage"
+    form = {
+        "volunteer_id": str(scene.volunteer.volunteer_id),
+        "checked_in_at": "",
+        "checked_out_at": "2020-01-01T10:00",
+    }
+    response = await post_form(client, f"/attendance/shifts/{scene.shift_id}/records", form, page=manage)
+    assert response.status_code == 422
+    errors = parse_page(response.text).errors
+    assert errors["checked_in_at"] == "请输入日期和时间"
+    starts = await conn.fetchval(
+        "SELECT to_char(starts_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI') FROM shifts WHERE id = $1",
+        scene.shift_id,
+    )
+    form = {**form, "checked_in_at": starts, "checked_out_at": starts[:-5] + "00:00"}
+    response = await post_form(client, f"/attendance/shifts/{scene.shift_id}/records", form, page=manage)
+    assert response.status_code == 422
+    assert "checked_out_at" in parse_page(response.text).errors
+    ends = await conn.fetchval(
+        "SELECT to_char((starts_at + interval '80 minutes') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI')"
+        " FROM shifts WHERE id = $1",
+        scene.shift_id,
+    )
+    form = {**form, "checked_out_at": ends}
+    response = await post_form(client, f"/attendance/shifts/{scene.shift_id}/records", form, page=manage)
+    assert response.status_code in (302, 303), response.text
+    row = await conn.fetchrow("SELECT method, minutes, status FROM attendance WHERE shift_id = $1", scene.shift_id)
+    assert tuple(row) == ("manual", 80, "pending")
+
+    other = await running_shift_scene(conn)
+    await login(client, other.publisher.username)
+    assert (await client.get(manage)).status_code == 404
+    await login(client, other.volunteer.username)
+    assert (await client.get(manage)).status_code == 403
