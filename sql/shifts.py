@@ -264,6 +264,7 @@ SELECT EXISTS (
                WHERE nh.household_id = h.id AND ct.organisation_id = $2 AND ct.status IN ('unsigned', 'active'))))
 )
 """
+SELECT_SERIES_SHIFTS = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.series_id = $1 ORDER BY s.starts_at, s.id"
 # One volunteer's sign-ups queue behind each other, so two at once cannot both pass the weekly hour cap.
 LOCK_VOLUNTEER = "SELECT id FROM volunteers WHERE id = $1 FOR NO KEY UPDATE"
 # The calendar feed: shifts the volunteer holds or waits for, from 30 days back.
@@ -444,3 +445,8 @@ async def calendar(conn: asyncpg.Connection, volunteer_id: int) -> list[tuple[Sh
     """(shift, my status) of the shifts a volunteer holds or waits for, from 30 days back, soonest first."""
     rows = await conn.fetch(SELECT_CALENDAR, volunteer_id)
     return [(_shift(r), str(r["my_status"])) for r in rows]
+
+
+async def list_series_shifts(conn: asyncpg.Connection, series_id: int) -> list[ShiftRow]:
+    """The shifts a weekly rule generated, in time order."""
+    return [_shift(r) for r in await conn.fetch(SELECT_SERIES_SHIFTS, series_id)]

@@ -293,6 +293,12 @@ async def get_series(conn: asyncpg.Connection, who: Identity, series_id: int) ->
     return SeriesView(series=row, shift_ids=await series_sql.shift_ids(conn, series_id))
 
 
+async def series_shifts(conn: asyncpg.Connection, who: Identity, series_id: int) -> tuple[SeriesRow, list[ShiftRow]]:
+    """One of the caller's weekly rules with its shifts in full."""
+    view = await get_series(conn, who, series_id)
+    return view.series, await shifts_sql.list_series_shifts(conn, series_id)
+
+
 async def published_series(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[SeriesRow]:
     """The caller's weekly rules, the latest first."""
     organisation_id, committee_id = _publisher(who)

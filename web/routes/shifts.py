@@ -13,14 +13,40 @@ from api.auth import Conn, User, login_required, roles
 from api.services import shifts
 from api.services.accounts import Identity
 from api.services.errors import DomainError
-from api.services.shifts import ShiftCreate, SignupRefused
+from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
 from api.services.types import SHANGHAI
+from api.services.volunteers import CERTIFICATE_KINDS
 from web.forms import parse_form
 from web.routes._common import PAGE_SIZE, FormData, multi, offset_of, redisplay, split_list
 
 # What the shift page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(signed|waiting|cancelled|late_cancelled)$")]
 PageQuery = Annotated[int, QueryParameter(ge=1, le=100_000)]
+SeriesDoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(published|skipped)$")]
+WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
+# The publish form's list fields, kept as lists when the form is shown again.
+LIST_FIELDS = ("required_certificates", "weekdays")
+
+
+def _form_context(user: Identity, errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "who": user,
+        "errors": errors,
+        "values": values,
+        "certificate_kinds": list(CERTIFICATE_KINDS),
+        "weekdays": WEEKDAYS,
+    }
+
+
+def _dates(text: str) -> list[str] | None:
+    """Dates typed in one box (YYYY-MM-DD, separated by commas), or None if one is not a date."""
+    found = []
+    for part in split_list(text.replace(" ", ",")):
+        try:
+            found.append(dt.date.fromisoformat(part).isoformat())
+        except ValueError:
+            return None
+    return found
 
 
 def _local(text: str) -> str | None:
@@ -51,20 +77,46 @@ async def _shift_page(
     )
 
 
+async def _series_page(
+    conn: Conn,
+    user: Identity,
+    series_id: int,
+    *,
+    done: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    series, items = await shifts.series_shifts(conn, user, series_id)
+    return Template(
+        template_name="shifts/series.html",
+        context={
+            "who": user,
+            "series": series,
+            "items": items,
+            "done": done,
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status_code=422 if errors else 200,
+    )
+
+
 class ShiftPages(Controller):
     """服务班次: browse, sign up, my shifts; publish for organisations and committees."""
 
     include_in_schema = False
 
     @get("/shifts", name="shifts", guards=[login_required])
-    async def list_shifts(self, conn: Conn, user: User, page: PageQuery = 1) -> Response[Any]:
-        """Volunteers see open shifts, eligible first; publishers see the shifts they published."""
+    async def list_shifts(
+        self, conn: Conn, user: User, page: PageQuery = 1, eligible: Annotated[bool, QueryParameter()] = False
+    ) -> Response[Any]:
+        """Volunteers see open shifts, eligible first (or only those); publishers see the shifts they published."""
         if user.role in ("organisation", "committee"):
             return Redirect(path="/shifts/published")
-        items = await shifts.browse(conn, user, eligible_only=False, limit=PAGE_SIZE, offset=offset_of(page))
+        items = await shifts.browse(conn, user, eligible_only=eligible, limit=PAGE_SIZE, offset=offset_of(page))
         return Template(
             template_name="shifts/list.html",
-            context={"who": user, "items": items, "blocking": shifts.blocking, "page": page},
+            context={"who": user, "items": items, "blocking": shifts.blocking, "page": page, "eligible": eligible},
         )
 
     @get("/shifts/mine", name="my_shifts", guards=[roles("volunteer")])
@@ -77,7 +129,34 @@ class ShiftPages(Controller):
     async def published(self, conn: Conn, user: User, page: PageQuery = 1) -> Template:
         """The shifts our organisation or committee published."""
         items = await shifts.published(conn, user, limit=PAGE_SIZE, offset=offset_of(page))
-        return Template(template_name="shifts/published.html", context={"who": user, "items": items, "page": page})
+        series = await shifts.published_series(conn, user, limit=PAGE_SIZE, offset=0) if page == 1 else []
+        return Template(
+            template_name="shifts/published.html",
+            context={"who": user, "items": items, "series": series, "page": page},
+        )
+
+    @get("/shifts/series/{series_id:int}", name="shift_series", guards=[roles("organisation", "committee")])
+    async def series(self, conn: Conn, user: User, series_id: FromPath[int], done: SeriesDoneQuery = None) -> Template:
+        """A weekly shift: its rule, its skipped dates and its shifts."""
+        return await _series_page(conn, user, series_id, done=done)
+
+    @post("/shifts/series/{series_id:int}/skip", name="shift_series_skip", guards=[roles("organisation", "committee")])
+    async def skip(self, conn: Conn, user: User, series_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Skip a date of a weekly shift, calling that day's shift off."""
+        form = multi(data)
+        try:
+            day = dt.date.fromisoformat(form.get("date", "").strip())
+        except ValueError:
+            return await _series_page(
+                conn, user, series_id, errors={"date": "Enter a date as YYYY-MM-DD"}, values=redisplay(form)
+            )
+        try:
+            await shifts.skip_date(conn, user, series_id, day)
+        except DomainError as exc:
+            if not exc.fields:
+                raise
+            return await _series_page(conn, user, series_id, errors=exc.fields, values=redisplay(form))
+        return Redirect(path=f"/shifts/series/{series_id}?done=skipped")
 
     @get("/shifts/{shift_id:int}", name="shift", guards=[login_required])
     async def detail(self, conn: Conn, user: User, shift_id: FromPath[int], done: DoneQuery = None) -> Template:
@@ -112,7 +191,7 @@ class ShiftPages(Controller):
     async def new_form(self, user: User) -> Template:
         """The form to publish a one-off shift."""
         values = {"headcount": "1", "min_age": "0", "cancellation_window_hours": "24"}
-        return Template(template_name="shifts/new.html", context={"who": user, "errors": {}, "values": values})
+        return Template(template_name="shifts/new.html", context=_form_context(user, {}, values))
 
     @post("/shifts/new", name="shift_new_submit", guards=[roles("organisation", "committee")])
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
@@ -120,6 +199,14 @@ class ShiftPages(Controller):
         form = multi(data)
         extra: dict[str, Any] = {"required_skills": split_list(form.get("required_skills", ""))}
         errors: dict[str, str] = {}
+        repeat = form.get("repeat") == "on"
+        if repeat:
+            extra["until"] = form.get("until", "").strip() or None
+            exceptions = _dates(form.get("exceptions", ""))
+            if exceptions is None:
+                errors["exceptions"] = "Enter dates as YYYY-MM-DD, separated by commas"
+            else:
+                extra["exceptions"] = exceptions
         for name in ("starts_at", "ends_at"):
             raw = form.get(name, "")
             if raw.strip():
@@ -128,11 +215,20 @@ class ShiftPages(Controller):
                     errors[name] = "Enter a date and time"
                 else:
                     extra[name] = moment
-        command, parse_errors = parse_form(ShiftCreate, form, extra)
+        series_command: SeriesCreate | None = None
+        command: ShiftCreate | None = None
+        if repeat:
+            series_command, parse_errors = parse_form(SeriesCreate, form, extra)
+        else:
+            command, parse_errors = parse_form(ShiftCreate, form, extra)
         errors = {**parse_errors, **errors}
         status = 422
-        if command is not None and not errors:
+        if (command is not None or series_command is not None) and not errors:
             try:
+                if series_command is not None:
+                    view = await shifts.publish_series(conn, user, series_command)
+                    return Redirect(path=f"/shifts/series/{view.series.id}?done=published")
+                assert command is not None
                 shift = await shifts.publish(conn, user, command)
             except DomainError as exc:
                 if not exc.fields:
@@ -140,9 +236,7 @@ class ShiftPages(Controller):
                 errors, status = exc.fields, exc.status
             else:
                 return Redirect(path=f"/shifts/{shift.id}")
-        values = redisplay(form)
+        values = redisplay(form, LIST_FIELDS)
         return Template(
-            template_name="shifts/new.html",
-            context={"who": user, "errors": errors, "values": values},
-            status_code=status,
+            template_name="shifts/new.html", context=_form_context(user, errors, values), status_code=status
         )
