@@ -23,6 +23,13 @@ class NotificationRow(msgspec.Struct, frozen=True):
     read_at: dt.datetime | None
 
 
+class ContactRow(msgspec.Struct, frozen=True):
+    """Where email and SMS reach an account (either may be missing)."""
+
+    email: str | None
+    phone: str | None
+
+
 class OutgoingRow(msgspec.Struct, frozen=True):
     """A due notification claimed for delivery, with where its recipient can be reached."""
 
@@ -148,6 +155,13 @@ RETURNING id
 MARK_ALL_READ = """
 UPDATE notifications SET read_at = now()
 WHERE account_id = $1 AND read_at IS NULL AND status <> 'withdrawn' AND due_at <= now()
+"""
+
+# Where the email and SMS senders reach an account; NULLs where it gave none.
+SELECT_CONTACT = "SELECT email, phone FROM notification_contacts WHERE account_id = $1"
+UPSERT_CONTACT = """
+INSERT INTO notification_contacts (account_id, email, phone) VALUES ($1, $2, $3)
+ON CONFLICT (account_id) DO UPDATE SET email = EXCLUDED.email, phone = EXCLUDED.phone, updated_at = now()
 """
 
 # Demo data (api/seed_notifications.py): the cancellations already in the seeded sign-ups, told to their publishers.
@@ -280,3 +294,14 @@ async def seed_demo(conn: asyncpg.Connection, now: dt.datetime, salt: str) -> in
     cancellations = _affected(await conn.execute(SEED_CANCELLATIONS, now))
     await conn.execute(SEED_MARK_DELIVERED, now, salt)
     return reminders + cancellations
+
+
+async def get_contact(conn: asyncpg.Connection, account_id: int) -> ContactRow:
+    """The account's email address and phone number for notifications (None where not given)."""
+    row = await conn.fetchrow(SELECT_CONTACT, account_id)
+    return ContactRow(email=None, phone=None) if row is None else ContactRow(email=row["email"], phone=row["phone"])
+
+
+async def set_contact(conn: asyncpg.Connection, account_id: int, email: str | None, phone: str | None) -> None:
+    """Record where email and SMS reach the account."""
+    await conn.execute(UPSERT_CONTACT, account_id, email, phone)

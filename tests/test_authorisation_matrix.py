@@ -55,6 +55,8 @@ OWN = {
     ("POST", "/api/volunteers/me/calendar/renew"),
     # Each account reads its own inbox (reminders, promotions, cancellations addressed to it).
     ("GET", "/api/notifications"),
+    ("GET", "/api/notifications/contact"),
+    ("PUT", "/api/notifications/contact"),
 }
 REFUSALS = {401, 403, 404, 405, 409, 422}
 CANARY_PRICE_FEN = 12_345_678

@@ -341,3 +341,40 @@ async def test_the_demo_seed_writes_due_reminders_and_past_cancellations_once(co
         ("signup_cancelled", publisher.account_id, "sent"),
     }
     assert await seed_notifications(conn, random.Random(7), dt.date.today()) == 0
+
+
+async def test_contact_details_feed_the_email_and_sms_senders_and_are_checked(client, conn):
+    volunteer = await volunteer_identity(conn)
+    headers = await bearer(client, volunteer.username)
+    assert (await client.get("/api/notifications/contact", headers=headers)).json() == {"email": None, "phone": None}
+    bad = await client.put(
+        "/api/notifications/contact", json={"email": "not-an-address", "phone": "12"}, headers=headers
+    )
+    assert bad.status_code == 422 and "email" in bad.text and "phone" in bad.text
+    ok = await client.put(
+        "/api/notifications/contact", json={"email": "li@example.org", "phone": "13800000000"}, headers=headers
+    )
+    assert ok.status_code == 200 and ok.json() == {"email": "li@example.org", "phone": "13800000000"}
+    audit_detail = await conn.fetchval(
+        "SELECT detail::text FROM audit_log WHERE action = 'notification.contact' ORDER BY id DESC LIMIT 1"
+    )
+    assert "li@example.org" not in audit_detail and "13800000000" not in audit_detail
+    shift_id = await create_shift(conn, title="助餐")
+    await notifications.enqueue(
+        conn, account_id=volunteer.account_id, kind="waitlist_promoted", shift_id=shift_id, dedupe_key="contact:1"
+    )
+    sender = RecordingSender()
+    await run_outbox(conn, sender, now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    [message] = sender.sent
+    assert (message.email, message.phone) == ("li@example.org", "13800000000")
+
+
+async def test_the_inbox_page_saves_contact_details_and_shows_field_errors_in_chinese(client, conn):
+    volunteer = await volunteer_identity(conn)
+    await login(client, volunteer.username)
+    wrong = await post_form(client, "/inbox/contact", {"email": "nobody", "phone": ""}, page="/inbox")
+    assert wrong.status_code == 422 and "请输入邮箱地址" in wrong.text
+    saved = await post_form(client, "/inbox/contact", {"email": "wang@example.org", "phone": ""}, page="/inbox")
+    assert saved.status_code in (302, 303)
+    page = await client.get(saved.headers["location"])
+    assert "已保存" in page.text and 'value="wang@example.org"' in page.text

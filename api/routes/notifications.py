@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar import Controller, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, login_required
 from api.schemas.common import outs
-from api.schemas.notifications import InboxOut, NotificationOut, ReadOut
+from api.schemas.notifications import ContactOut, InboxOut, NotificationOut, ReadOut
 from api.services import notifications
+from api.services.notifications import ContactForm
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -40,3 +41,15 @@ class NotificationController(Controller):
         """Mark one of the caller's notifications read (404 for anyone else's)."""
         await notifications.mark_read(conn, user, notification_id)
         return ReadOut(id=notification_id, read=True)
+
+    @get("/contact", operation_id="getNotificationContact", guards=[login_required])
+    async def get_contact(self, conn: Conn, user: User) -> ContactOut:
+        """Where email and SMS reminders reach the caller."""
+        row = await notifications.contact(conn, user)
+        return ContactOut(email=row.email, phone=row.phone)
+
+    @put("/contact", operation_id="setNotificationContact", guards=[login_required])
+    async def set_contact(self, conn: Conn, user: User, data: JSONBody[ContactForm]) -> ContactOut:
+        """Set where email and SMS reminders reach the caller (an empty value removes it; 422 with field errors)."""
+        row = await notifications.set_contact(conn, user, data)
+        return ContactOut(email=row.email, phone=row.phone)

@@ -33,3 +33,10 @@ class ReadOut(msgspec.Struct, frozen=True):
 
     id: int
     read: bool
+
+
+class ContactOut(msgspec.Struct, frozen=True):
+    """Where email and SMS reminders reach the caller (null where not given)."""
+
+    email: str | None
+    phone: str | None

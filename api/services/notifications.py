@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import smtplib
 import ssl
 import urllib.request
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
@@ -22,10 +23,11 @@ import msgspec
 import structlog
 
 from api.services.accounts import Identity
-from api.services.errors import NotFound
+from api.services.errors import Invalid, NotFound
 from api.services.types import SHANGHAI
+from sql import audit
 from sql import notifications as notifications_sql
-from sql.notifications import NotificationRow, OutgoingRow
+from sql.notifications import ContactRow, NotificationRow, OutgoingRow
 
 log = structlog.get_logger("linli.notifications")
 
@@ -229,6 +231,45 @@ async def mark_read(conn: asyncpg.Connection, who: Identity, notification_id: in
 async def mark_all_read(conn: asyncpg.Connection, who: Identity) -> int:
     """Mark all the caller's notifications read; how many were unread."""
     return await notifications_sql.mark_all_read(conn, who.account_id)
+
+
+class ContactForm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where the caller wants email and SMS reminders; an empty value removes it."""
+
+    email: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=20)] = ""
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^[0-9+\- ]{5,20}$")
+
+
+async def contact(conn: asyncpg.Connection, who: Identity) -> ContactRow:
+    """Where email and SMS reach the caller."""
+    return await notifications_sql.get_contact(conn, who.account_id)
+
+
+async def set_contact(conn: asyncpg.Connection, who: Identity, form: ContactForm) -> ContactRow:
+    """Record where email and SMS reach the caller (the values never go into the audit log)."""
+    email, phone = form.email.strip(), form.phone.strip()
+    errors: dict[str, str] = {}
+    if email and not _EMAIL.match(email):
+        errors["email"] = "Enter an email address such as name@example.com"
+    if phone and not _PHONE.match(phone):
+        errors["phone"] = "Enter a phone number of 5 to 20 digits"
+    if errors:
+        raise Invalid("The contact details are not valid", fields=errors)
+    async with conn.transaction():
+        await notifications_sql.set_contact(conn, who.account_id, email or None, phone or None)
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="notification.contact",
+            object_type="account",
+            object_id=who.account_id,
+            detail={"email": bool(email), "phone": bool(phone)},
+        )
+    return await notifications_sql.get_contact(conn, who.account_id)
 
 
 # --- Delivery (the outbox cron) -----------------------------------------------------------------------------------
