@@ -38,7 +38,8 @@ class HistoryRow(msgspec.Struct, frozen=True):
 SELECT_VOLUNTEER_ACCOUNT = "SELECT id FROM ledger_accounts WHERE volunteer_id = $1"
 # Accounts are opened on first use; the name is not the person's (no personal data in the ledger).
 OPEN_VOLUNTEER_ACCOUNT = """
-INSERT INTO ledger_accounts (kind, volunteer_id, name) VALUES ('volunteer', $1::bigint, 'volunteer:' || $1::bigint::text)
+INSERT INTO ledger_accounts (kind, volunteer_id, name)
+VALUES ('volunteer', $1::bigint, 'volunteer:' || $1::bigint::text)
 ON CONFLICT (volunteer_id) DO NOTHING
 RETURNING id
 """

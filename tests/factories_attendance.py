@@ -59,7 +59,8 @@ async def running_shift_scene(
 async def credit(conn: asyncpg.Connection, volunteer_id: int, minutes: int, bucket: str = "own") -> None:
     """Put minutes straight into a volunteer's time-bank account, balanced against the issuance account."""
     account = await conn.fetchval(
-        "INSERT INTO ledger_accounts (kind, volunteer_id, name) VALUES ('volunteer', $1::bigint, 'volunteer:' || $1::bigint::text)"
+        "INSERT INTO ledger_accounts (kind, volunteer_id, name)"
+        " VALUES ('volunteer', $1::bigint, 'volunteer:' || $1::bigint::text)"
         " ON CONFLICT (volunteer_id) DO UPDATE SET name = EXCLUDED.name RETURNING id",
         volunteer_id,
     )
