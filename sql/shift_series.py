@@ -101,9 +101,10 @@ WHERE series_id = $1 AND (starts_at AT TIME ZONE 'Asia/Shanghai')::date = $2 AND
 RETURNING id
 """
 CANCEL_SIGNUPS = """
-UPDATE signups SET status = 'cancelled', cancelled_at = now()
-WHERE shift_id = $1 AND status IN ('active', 'waitlisted')
-RETURNING volunteer_id
+UPDATE signups g SET status = 'cancelled', cancelled_at = now()
+FROM volunteers v
+WHERE v.id = g.volunteer_id AND g.shift_id = $1 AND g.status IN ('active', 'waitlisted')
+RETURNING g.volunteer_id, v.account_id
 """
 
 
@@ -198,6 +199,7 @@ async def call_off_occurrence(conn: asyncpg.Connection, series_id: int, day: dt.
     return [int(r["id"]) for r in await conn.fetch(CALL_OFF_OCCURRENCE, series_id, day)]
 
 
-async def cancel_signups(conn: asyncpg.Connection, shift_id: int) -> list[int]:
-    """Cancel every live sign-up of a called-off shift; the volunteers who held or awaited a place."""
-    return [int(r["volunteer_id"]) for r in await conn.fetch(CANCEL_SIGNUPS, shift_id)]
+async def cancel_signups(conn: asyncpg.Connection, shift_id: int) -> list[tuple[int, int | None]]:
+    """Cancel every live sign-up of a called-off shift; (volunteer id, account id) of those who held or awaited one."""
+    rows = await conn.fetch(CANCEL_SIGNUPS, shift_id)
+    return [(int(r["volunteer_id"]), r["account_id"]) for r in rows]

@@ -108,7 +108,8 @@ async def test_skipping_a_date_calls_its_shift_off_with_its_signups(client, conn
     headers, _ = await _auth(client, conn, "organisation")
     series = (await client.post("/api/shifts/series", json=_rule(), headers=headers)).json()
     first = series["shift_ids"][0]
-    volunteer_id = await factories.create_volunteer(conn)
+    volunteer_account = await factories.create_account(conn, "volunteer")
+    volunteer_id = await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", volunteer_account)
     await add_signup(conn, first, volunteer_id)
     day = _next_monday().isoformat()
     response = await client.post(f"/api/shifts/series/{series['id']}/exceptions", json={"date": day}, headers=headers)
@@ -117,6 +118,12 @@ async def test_skipping_a_date_calls_its_shift_off_with_its_signups(client, conn
     shift = await conn.fetchrow("SELECT status, taken FROM shifts WHERE id = $1", first)
     assert (shift["status"], shift["taken"]) == ("cancelled", 0)
     assert await conn.fetchval("SELECT status FROM signups WHERE shift_id = $1", first) == "cancelled"
+    assert (
+        await conn.fetchval(
+            "SELECT kind FROM notifications WHERE account_id = $1 AND shift_id = $2", volunteer_account, first
+        )
+        == "shift_cancelled"
+    )
     again = await client.post(f"/api/shifts/series/{series['id']}/exceptions", json={"date": day}, headers=headers)
     assert again.status_code == 422
     outside = (_next_monday() + dt.timedelta(days=60)).isoformat()

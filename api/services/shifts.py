@@ -320,7 +320,18 @@ async def skip_date(conn: asyncpg.Connection, who: Identity, series_id: int, day
                 fields={"date": "Choose a date of the rule that is not skipped yet"},
             )
         for shift_id in await series_sql.call_off_occurrence(conn, series_id, day):
-            affected = len(await series_sql.cancel_signups(conn, shift_id))
+            cancelled = await series_sql.cancel_signups(conn, shift_id)
+            affected = len(cancelled)
+            # In this transaction: everyone who held or awaited a place hears that the shift is called off.
+            for volunteer_id, account_id in cancelled:
+                if account_id is not None:
+                    await notifications.enqueue(
+                        conn,
+                        account_id=account_id,
+                        kind="shift_cancelled",
+                        dedupe_key=f"shift_cancelled:shift:{shift_id}:volunteer:{volunteer_id}",
+                        shift_id=shift_id,
+                    )
             await audit.append(
                 conn,
                 actor_account_id=who.account_id,
