@@ -66,6 +66,10 @@ def test_a_period_ending_before_it_starts_or_longer_than_a_year_is_refused():
     assert "until" in ended.value.fields
     with pytest.raises(Invalid):
         vd.period(dt.date(2025, 1, 1), dt.date(2026, 1, 2))
+    with pytest.raises(Invalid):
+        vd.period(dt.date(1, 1, 1), dt.date(1, 1, 2))
+    with pytest.raises(Invalid):
+        vd.period(dt.date(9999, 12, 30), dt.date(9999, 12, 31))
     assert vd.period(SINCE, UNTIL) == (SINCE, UNTIL)
 
 

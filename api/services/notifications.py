@@ -24,7 +24,7 @@ import structlog
 
 from api.services.accounts import Identity
 from api.services.errors import Invalid, NotFound
-from api.services.types import SHANGHAI
+from api.services.types import NO_NUL, SHANGHAI
 from sql import audit
 from sql import notifications as notifications_sql
 from sql.notifications import ContactRow, NotificationRow, OutgoingRow
@@ -236,8 +236,8 @@ async def mark_all_read(conn: asyncpg.Connection, who: Identity) -> int:
 class ContactForm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Where the caller wants email and SMS reminders; an empty value removes it."""
 
-    email: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    phone: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    email: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=20, pattern=NO_NUL)] = ""
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

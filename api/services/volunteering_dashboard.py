@@ -22,6 +22,9 @@ ExportTable = Literal["hours", "records", "weeks", "coverage"]
 DEFAULT_WEEKS_BACK = 12
 DEFAULT_DAYS_AHEAD = 14
 MAX_PERIOD_DAYS = 366
+# Dates outside these cannot be volunteering records (and the far ends would overflow when turned into moments).
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2100, 12, 31)
 EXPORT_LIMIT = 100_000
 # Bands of confirmed hours for the spread chart: [lower, upper) in minutes; the last is open-ended.
 HOUR_BANDS: tuple[tuple[int, int | None], ...] = ((0, 1), (1, 120), (120, 300), (300, 600), (600, 1200), (1200, None))
@@ -120,6 +123,8 @@ def period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.da
     now = today()
     since = since or now - dt.timedelta(weeks=DEFAULT_WEEKS_BACK)
     until = until or now + dt.timedelta(days=DEFAULT_DAYS_AHEAD)
+    if not (EARLIEST <= since <= LATEST and EARLIEST <= until <= LATEST):
+        raise Invalid("The period is not valid", fields={"since": "Dates go from 2000 to 2100"})
     if until < since:
         raise Invalid("The period is not valid", fields={"until": "The end date must not be before the start date"})
     if (until - since).days >= MAX_PERIOD_DAYS:
