@@ -245,3 +245,20 @@ async def test_four_days_a_month_become_four_day_long_visits_spread_over_the_mon
     days = sorted(dt.datetime.fromisoformat(r["starts_at"]).date() for r in made.json())
     assert len(days) == 4 and days[0] == first
     assert all(b - a >= dt.timedelta(days=6) for a, b in itertools.pairwise(days))
+
+
+async def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_server_error(client, conn):
+    org = await publisher_identity(conn, "organisation")
+    committee = await publisher_identity(conn, "committee")
+    household = await create_household(conn, committee.committee_id)
+    entitlement = await create_entitlement(conn, household)
+    o_h, c_h = await bearer(client, org.username), await bearer(client, committee.username)
+    for day in ("9999-12-31", "0001-01-01"):
+        assert (await client.post("/api/rosters/runs", json={"week_starts": day}, headers=o_h)).status_code == 422
+        assert (await client.post("/api/respite/schedule", json={"week_starts": day}, headers=c_h)).status_code == 422
+        assert (await client.get(f"/api/respite/requests?week={day}", headers=c_h)).status_code == 422
+        far = {"period_from": day, "period_until": day}
+        made = await client.post(f"/api/respite/entitlements/{entitlement}/requests", json=far, headers=c_h)
+        assert made.status_code in (201, 422)
+        body = {"household_id": household, "kind": "days", "amount": 1, "valid_from": day, "valid_until": day}
+        assert (await client.post("/api/respite/entitlements", json=body, headers=c_h)).status_code == 422

@@ -100,6 +100,8 @@ async def record_entitlement(
     committee_id = _committee(who)
     rule = rule if rule is not None else parse_rule(DEFAULT_CARE_LEVEL_RULE)
     errors: dict[str, str] = {}
+    if abs((form.valid_from - today()).days) > 3660:
+        errors["valid_from"] = "Choose a date within ten years of today"
     if form.valid_until < form.valid_from:
         errors["valid_until"] = "The end must not be before the start"
     elif (form.valid_until - form.valid_from).days > 366:
@@ -191,6 +193,10 @@ async def make_requests(
         raise Invalid("The period is not valid", fields={"period_until": "The end must not be before the start"})
     if (form.period_until - form.period_from).days > MAX_PERIOD_DAYS:
         raise Invalid("The period is too long", fields={"period_until": "Make requests for at most three months"})
+    if form.period_until > today() + dt.timedelta(days=730):
+        raise Invalid(
+            "The period is too far ahead", fields={"period_until": "Make requests for the next two years only"}
+        )
     now = dt.datetime.now(SHANGHAI)
     starts = [
         moment
@@ -222,7 +228,10 @@ async def make_requests(
 async def week_requests(conn: asyncpg.Connection, who: Identity, day: dt.date | None) -> list[RequestRow]:
     """The committee's visit requests of a week (this week when no day is given), with carers and proposals."""
     committee_id = _committee(who)
-    lo, hi = rosters.week_bounds(rosters.monday_of(day or today()))
+    day = day or today()
+    if abs((day - today()).days) > 3660:
+        raise Invalid("No such week", fields={"week": "Choose a week within ten years of today"})
+    lo, hi = rosters.week_bounds(rosters.monday_of(day))
     return await respite_sql.requests(conn, committee_id, lo, hi)
 
 

@@ -322,10 +322,11 @@ async def ensure_roster(
 def check_week(day: dt.date) -> dt.date:
     """The Monday of a week that is not over yet, or a 422 on the field."""
     monday = monday_of(day)
-    if monday + dt.timedelta(days=7) <= today():
-        raise Invalid("That week is over", fields={"week_starts": "That week is over; choose this week or a later one"})
+    # The year first: near the calendar's ends a week's arithmetic would overflow.
     if monday > today() + dt.timedelta(days=366):
         raise Invalid("Too far ahead", fields={"week_starts": "Choose a week within the next year"})
+    if monday + dt.timedelta(days=7) <= today():
+        raise Invalid("That week is over", fields={"week_starts": "That week is over; choose this week or a later one"})
     return monday
 
 

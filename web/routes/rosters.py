@@ -205,7 +205,10 @@ class RespitePages(Controller):
     @get("/respite/schedule", name="respite_schedule", guards=[roles("committee")])
     async def schedule(self, conn: Conn, user: User, week: WeekQuery = None) -> Template:
         """A week's visit requests: scheduled or waiting, who holds each visit and who is proposed."""
-        return await _schedule_page(conn, user, week or today())
+        day = week or today()
+        if abs((day - today()).days) > 3660:
+            day = today()  # a week the calendar cannot reach shows this week instead
+        return await _schedule_page(conn, user, day)
 
     @post("/respite/schedule", name="respite_schedule_submit", guards=[roles("committee")])
     async def schedule_submit(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
