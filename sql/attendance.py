@@ -150,6 +150,14 @@ SELECT_SHIFT_CODES = f"""
 SELECT s.id, s.title, s.place_name, s.starts_at, s.ends_at, s.checkin_secret, s.checkin_code, s.group_activity
 FROM shifts s WHERE s.id = $1 AND {_OWN_SHIFT}
 """
+# A publisher marks its shift as a group activity (or not) until the first hours of it are confirmed: after that
+# the coins are in the ledger, in one bucket or the other, and an append-only ledger does not move them.
+SET_GROUP_ACTIVITY = f"""
+UPDATE shifts s SET group_activity = $4
+WHERE s.id = $1 AND {_OWN_SHIFT}
+  AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.shift_id = s.id AND a.status = 'confirmed')
+RETURNING s.id
+"""
 _ATTENDANCE_COLUMNS = """
 a.id, a.signup_id, a.shift_id, a.volunteer_id, a.checked_in_at, a.checked_out_at, a.method, a.minutes, a.status,
 a.confirmed_at, a.reject_reason
@@ -307,6 +315,14 @@ async def shift_codes(
     """A shift's check-in codes, if the caller's organisation or committee published it."""
     record = await conn.fetchrow(SELECT_SHIFT_CODES, shift_id, organisation_id, committee_id)
     return None if record is None else _convert(record, ShiftCodesRow)
+
+
+async def set_group_activity(
+    conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None, group: bool
+) -> bool:
+    """Mark the caller's shift as a group activity or not; False if not theirs or hours are already confirmed."""
+    found = await conn.fetchval(SET_GROUP_ACTIVITY, shift_id, organisation_id, committee_id, group)
+    return found is not None
 
 
 async def my_attendance(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> AttendanceRow | None:

@@ -231,3 +231,27 @@ async def test_group_activity_hours_can_only_be_donated(client, conn):
     donate = await client.post("/api/timebank/transfers", json={"kind": "donate", "minutes": 90}, headers=me)
     assert donate.status_code == 201, donate.text
     assert donate.json()["balance"]["group_minutes"] == 30
+
+
+async def test_the_publisher_marks_a_group_activity_until_hours_are_confirmed(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2)
+    boss = await _headers(client, conn, scene.publisher)
+    path = f"/api/attendance/shifts/{scene.shift_id}/group-activity"
+    response = await client.put(path, json={"group_activity": True}, headers=boss)
+    assert response.status_code == 200, response.text
+    assert response.json()["group_activity"] is True
+    other = await factories.create_account(conn, "organisation")
+    them = await bearer(client, await factories.username_of(conn, other))
+    assert (await client.put(path, json={"group_activity": False}, headers=them)).status_code == 404
+    attendance_id = await conn.fetchval(
+        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
+        " method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr') RETURNING id",
+        scene.signup_id,
+        scene.shift_id,
+        scene.volunteer.volunteer_id,
+    )
+    await client.post("/api/attendance/decisions", json={"attendance_ids": [attendance_id], "decision": "confirm"},
+                      headers=boss)  # fmt: skip
+    response = await client.put(path, json={"group_activity": False}, headers=boss)
+    assert response.status_code == 409
+    assert await conn.fetchval("SELECT group_activity FROM shifts WHERE id = $1", scene.shift_id) is True

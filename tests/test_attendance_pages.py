@@ -179,3 +179,16 @@ async def test_the_publisher_records_times_by_hand_with_errors_beside_the_fields
     assert (await client.get(manage)).status_code == 404
     await login(client, other.volunteer.username)
     assert (await client.get(manage)).status_code == 403
+
+
+async def test_the_publisher_ticks_group_activity_on_the_attendance_page(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=30)
+    await login(client, scene.publisher.username)
+    manage = f"/attendance/shifts/{scene.shift_id}/manage"
+    assert "此服务班次为团体活动" in (await client.get(manage)).text
+    path = f"/attendance/shifts/{scene.shift_id}/group-activity"
+    response = await post_form(client, path, {"group_activity": "on"}, page=manage)
+    assert response.status_code in (302, 303)
+    assert await conn.fetchval("SELECT group_activity FROM shifts WHERE id = $1", scene.shift_id) is True
+    response = await post_form(client, path, {}, page=manage)
+    assert await conn.fetchval("SELECT group_activity FROM shifts WHERE id = $1", scene.shift_id) is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -22,7 +22,7 @@ from api.schemas.attendance import (
     shift_attendance_out,
 )
 from api.services import attendance
-from api.services.attendance import CheckIn, Decision, ManualAttendance
+from api.services.attendance import CheckIn, Decision, GroupActivity, ManualAttendance
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -50,6 +50,17 @@ class AttendanceController(Controller):
     async def shift_attendance(self, conn: Conn, user: User, shift_id: FromPath[int]) -> ShiftAttendanceOut:
         """The publisher's view of its shift: the check-in link and code, volunteers and their attendance."""
         return shift_attendance_out(await attendance.shift_attendance(conn, user, shift_id))
+
+    @put(
+        "/shifts/{shift_id:int}/group-activity",
+        operation_id="setShiftGroupActivity",
+        guards=[roles("organisation", "committee")],
+    )
+    async def group_activity(
+        self, conn: Conn, user: User, shift_id: FromPath[int], data: JSONBody[GroupActivity]
+    ) -> ShiftAttendanceOut:
+        """Mark one's shift as a group activity (its hours can only be donated) until its first hours are confirmed."""
+        return shift_attendance_out(await attendance.set_group_activity(conn, user, shift_id, data))
 
     @post(
         "/shifts/{shift_id:int}/records",

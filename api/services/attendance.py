@@ -60,6 +60,12 @@ class Decision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")] | None = None
 
 
+class GroupActivity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Whether a shift is a group activity: its hours become group time, which can only be donated."""
+
+    group_activity: bool
+
+
 class CheckinOutcome(msgspec.Struct, frozen=True):
     """The shift and the caller's attendance after a check-in (already=True when they had checked in before)."""
 
@@ -240,6 +246,29 @@ async def shift_attendance(conn: asyncpg.Connection, who: Identity, shift_id: in
         raise NotFound("No such shift")
     roster = await attendance_sql.roster(conn, shift_id, organisation_id=organisation_id, committee_id=committee_id)
     return ShiftAttendance(shift=codes, roster=roster)
+
+
+async def set_group_activity(
+    conn: asyncpg.Connection, who: Identity, shift_id: int, form: GroupActivity
+) -> ShiftAttendance:
+    """The publisher marks its shift as a group activity (or not), until the first hours of it are confirmed."""
+    organisation_id, committee_id = _publisher(who)
+    async with conn.transaction():
+        changed = await attendance_sql.set_group_activity(
+            conn, shift_id, organisation_id=organisation_id, committee_id=committee_id, group=form.group_activity
+        )
+        if not changed:
+            await shift_attendance(conn, who, shift_id)  # 404 when it is not the caller's shift
+            raise Conflict("Hours of this shift are already confirmed; whether it is a group activity stays as it is")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="shift.group_activity",
+            object_type="shift",
+            object_id=shift_id,
+            detail={"group_activity": form.group_activity},
+        )
+        return await shift_attendance(conn, who, shift_id)
 
 
 async def record_manual(

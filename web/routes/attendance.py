@@ -17,13 +17,13 @@ from litestar.response import Redirect, Template
 from api.auth import Conn, User, roles
 from api.services import attendance, shifts, timebank
 from api.services.accounts import Identity
-from api.services.attendance import CheckIn, CheckinRefused, Decision, ManualAttendance
-from api.services.errors import DomainError, Invalid, NotFound
+from api.services.attendance import CheckIn, CheckinRefused, Decision, GroupActivity, ManualAttendance
+from api.services.errors import Conflict, DomainError, Invalid, NotFound
 from api.services.types import SHANGHAI
 from web.routes._common import FormData, multi
 
 Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
-DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(in|out|recorded|confirm|reject)$")]
+DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(in|out|recorded|confirm|reject|group)$")]
 CountQuery = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
 
 
@@ -247,6 +247,23 @@ class AttendancePages(Controller):
             else:
                 return Redirect(path=f"/attendance/shifts/{shift_id}/manage?done=recorded")
         return await _manage_page(conn, user, request, shift_id, errors=errors, values=values, status=422)
+
+    @post(
+        "/attendance/shifts/{shift_id:int}/group-activity",
+        name="attendance_group",
+        guards=[roles("organisation", "committee")],
+    )
+    async def group_activity(
+        self, conn: Conn, user: User, request: Request[Any, Any, Any], shift_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Mark the shift as a group activity or not."""
+        group = str(multi(data).get("group_activity", "")) == "on"
+        try:
+            await attendance.set_group_activity(conn, user, shift_id, GroupActivity(group_activity=group))
+        except Conflict as exc:
+            errors = {"group_activity": exc.detail}
+            return await _manage_page(conn, user, request, shift_id, errors=errors, status=exc.status)
+        return Redirect(path=f"/attendance/shifts/{shift_id}/manage?done=group")
 
     @post("/attendance/decisions", name="attendance_decide", guards=[roles("organisation", "committee")])
     async def decide(
