@@ -166,6 +166,10 @@ async def check_in(
         _check_window(shift, at, rules)
         row = await attendance_sql.check_in(conn, shift.id, volunteer_id, at, method)
         if row is None:
+            # A second scan racing the first finds its check-in: that is the same check-in, not a refusal.
+            existing = await attendance_sql.my_attendance(conn, shift.id, volunteer_id)
+            if existing is not None and existing.status == "open":
+                return CheckinOutcome(shift=shift, attendance=existing, already=True)
             raise CheckinRefused("no-place", "You hold no place on this shift")
         await audit.append(
             conn,
