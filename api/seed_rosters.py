@@ -129,8 +129,10 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
             for c in carers
         ],
     )
+    # Home visits are offered only to carers who consented to the processing of personal data.
     await conn.execute(
-        "UPDATE volunteers SET travel_km = greatest(travel_km, 5) WHERE id = ANY($1::bigint[])",
+        "UPDATE volunteers SET travel_km = greatest(travel_km, 5),"
+        " sensitive_data_consent_at = coalesce(sensitive_data_consent_at, now()) WHERE id = ANY($1::bigint[])",
         [c["id"] for c in carers],
     )
     await conn.execute(

@@ -72,6 +72,7 @@ class RosterVolunteerRow(msgspec.Struct, frozen=True):
     birth_year: int
     guardian_consent: bool
     insured_until: dt.date | None
+    consented: bool
     certificates: list[str]
     windows: list[Window]
     exceptions: list[Exception_]
@@ -151,6 +152,7 @@ ORDER BY s.starts_at, s.id
 SELECT_ROSTER_VOLUNTEERS = """
 SELECT v.id, v.lat, v.lon, v.travel_km::float8 AS travel_km, v.weekly_hour_cap::int AS weekly_hour_cap, v.skills,
        v.birth_year::int AS birth_year, v.guardian_consent, v.insured_until,
+       (v.sensitive_data_consent_at IS NOT NULL) AS consented,
        ARRAY(SELECT c.kind FROM volunteer_certificates c
              WHERE c.volunteer_id = v.id AND (c.expires_on IS NULL OR c.expires_on >= $1::date + 6)
              ORDER BY c.kind) AS certificates,

@@ -58,6 +58,13 @@ async def add_certificate(conn: asyncpg.Connection, volunteer_id: int, kind: str
     )
 
 
+async def consent(conn: asyncpg.Connection, *volunteer_ids: int | None) -> None:
+    """Volunteers who consented to the processing of personal data (needed for home visits)."""
+    await conn.execute(
+        "UPDATE volunteers SET sensitive_data_consent_at = now() WHERE id = ANY($1::bigint[])", list(volunteer_ids)
+    )
+
+
 async def solve_now(conn: asyncpg.Connection, run: RunRow, time_limit_s: float = 2.0) -> dict[str, Any]:
     """What the worker does for a run, in this connection: load, check the digest, solve, write."""
     inputs = await rosters._load(conn, run.subject_id)

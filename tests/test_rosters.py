@@ -9,7 +9,7 @@ import pytest
 from api.services import rosters
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.shifts import SignupRefused
-from tests.factories_rosters import QueueSpy, add_certificate, at, next_monday, set_windows, solve_now
+from tests.factories_rosters import QueueSpy, add_certificate, at, consent, next_monday, set_windows, solve_now
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
 
 NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
@@ -160,8 +160,8 @@ async def test_continuity_with_last_weeks_carer_of_the_same_household(conn):
     await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", this, household)
     # The usual carer lives a little further than the others: without continuity someone nearer would win.
     usual = await volunteer_identity(conn, lat=31.2900, lon=121.5215, travel_km=5)
-    for _ in range(2):
-        await volunteer_identity(conn, **NEAR)
+    others = [await volunteer_identity(conn, **NEAR) for _ in range(2)]
+    await consent(conn, usual.volunteer_id, *(o.volunteer_id for o in others))
     await add_signup(conn, last, usual.volunteer_id)
     run, _ = await started(conn, committee)
     await solve_now(conn, run)
@@ -198,3 +198,21 @@ async def test_another_publishers_run_is_not_found(conn):
     committee = await publisher_identity(conn, "committee")
     with pytest.raises(NotFound):
         await rosters.get_run(conn, committee, run.id)
+
+
+async def test_home_visits_are_proposed_only_to_volunteers_who_consented_to_personal_data(conn):
+    committee = await publisher_identity(conn, "committee")
+    household = await conn.fetchval(
+        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
+        " VALUES ($1, '赵', '某路2号', 31.2815, 121.5215, now()) RETURNING id",
+        committee.committee_id,
+    )
+    visit = await create_shift(conn, committee_id=committee.committee_id, starts_at=at(4, 10), headcount=2)
+    await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", visit, household)
+    consented = await volunteer_identity(conn, **NEAR)
+    await volunteer_identity(conn, **NEAR)  # no consent on file
+    await consent(conn, consented.volunteer_id)
+    run, _ = await started(conn, committee)
+    await solve_now(conn, run)
+    view = await rosters.get_run(conn, committee, run.id)
+    assert [p.volunteer_id for p in view.proposals] == [consented.volunteer_id]

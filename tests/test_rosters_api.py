@@ -9,6 +9,7 @@ from sql import match_runs as runs_sql
 from tests.factories_rosters import (
     add_certificate,
     at,
+    consent,
     create_entitlement,
     next_monday,
     solve_now,
@@ -147,7 +148,8 @@ async def test_respite_from_entitlement_to_requests_to_a_scheduled_week_with_car
     assert await conn.fetchval("SELECT count(*) FROM respite_requests WHERE household_id = $1", household) == 5
     carer = await volunteer_identity(conn, **NEAR)
     await add_certificate(conn, carer.volunteer_id)
-    await volunteer_identity(conn, **NEAR)  # near but not certified: never proposed
+    uncertified = await volunteer_identity(conn, **NEAR)  # near but not certified: never proposed
+    await consent(conn, carer.volunteer_id, uncertified.volunteer_id)
     scheduled = await client.post("/api/respite/schedule", json={"week_starts": start.isoformat()}, headers=h)
     assert scheduled.status_code == 202, scheduled.text
     assert scheduled.json()["scheduled"] == 5

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sql import match_runs as runs_sql
-from tests.factories_rosters import add_certificate, at, next_monday, solve_now
+from tests.factories_rosters import add_certificate, at, consent, next_monday, solve_now
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
 from tests.factories_tendering import create_household
 from tests.helpers import login, parse_page, post_form
@@ -85,6 +85,7 @@ async def test_a_committee_records_respite_makes_requests_and_schedules_a_week(c
     await conn.execute("UPDATE households SET care_level = 3, lat = 31.2815, lon = 121.5215 WHERE id = $1", household)
     carer = await volunteer_identity(conn, **NEAR)
     await add_certificate(conn, carer.volunteer_id)
+    await consent(conn, carer.volunteer_id)
     await login(client, committee.username)
     page = await client.get("/respite")
     assert page.status_code == 200 and "登记喘息服务待遇" in page.text and "照护等级 3" in page.text

@@ -40,7 +40,7 @@ JOB_NAME = "run_roster"
 TIME_LIMIT_S = 5.0
 ProposalView = ProposalRow
 # Requirement tokens are not skills a person could type (skills match ^[a-z_]+$), so they never collide.
-CERT, AGE, INSURED, FREE = "cert:", "age>=", "insured:", "free-of-decline:"
+CERT, AGE, INSURED, FREE, CONSENT = "cert:", "age>=", "insured:", "free-of-decline:", "consent:home-visits"
 
 
 class RosterStart(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -172,6 +172,9 @@ def _requires(shift: RosterShiftRow, declined: set[int]) -> tuple[str, ...]:
         tokens.add(f"{INSURED}{(shift.ends_at.astimezone(SHANGHAI)).date().isoformat()}")
     if shift.id in declined:
         tokens.add(f"{FREE}{shift.id}")
+    if shift.household_id is not None:
+        # A home visit is offered only to volunteers who consented to the processing of personal data.
+        tokens.add(CONSENT)
     return tuple(sorted(tokens))
 
 
@@ -186,6 +189,8 @@ def _carries(
         if s.insurance_required and v.insured_until is not None and v.insured_until >= day:
             tokens.add(f"{INSURED}{day.isoformat()}")
     tokens |= {f"{FREE}{sid}" for sid, who in declined.items() if v.id not in who}
+    if v.consented:
+        tokens.add(CONSENT)
     return tuple(sorted(tokens))
 
 
