@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Annotated, Any, Literal
 
@@ -199,11 +200,13 @@ def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, nxt
 
 
-def _pick_slot(household_id: int, shared: tuple[str, ...] | list[str], current: str | None) -> str:
-    """Keep the team's slot if still shared; otherwise spread teams over the week rather than all on Monday."""
+def _pick_slot(shared: tuple[str, ...] | list[str], current: str | None, used: dict[str, int] | None = None) -> str:
+    """Keep the team's slot if still shared; otherwise the shared slot fewest teams use, so the organisation's
+    social workers are not asked to be everywhere on Monday morning."""
     if current is not None and current in shared:
         return current
-    return shared[household_id % len(shared)]
+    counts = used or {}
+    return min(shared, key=lambda s: (counts.get(s, 0), ALL_SLOTS.index(s) if s in ALL_SLOTS else 0))
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -421,14 +424,19 @@ def build_result(inputs: TeamsInputs, result: teams_model.TeamsResult) -> dict[s
     }
 
 
-async def _apply_plan(
-    conn: asyncpg.Connection, inputs: TeamsInputs, result: teams_model.TeamsResult, run_id: int | None
+async def apply_plan(
+    conn: asyncpg.Connection,
+    inputs: TeamsInputs,
+    assignments: Sequence[teams_model.Team],
+    run_id: int | None,
+    now: dt.datetime | None = None,
 ) -> None:
     """Turn a plan into teams: keep live teams' members where the plan keeps them, form new teams, dissolve others."""
     contract_id = inputs.project.contract_id
     live = {t.household_id: t for t in await teams_sql.live_teams(conn, contract_id)}
-    planned = {int(t.household): t for t in result.assignments}
-    now = dt.datetime.now(dt.UTC)
+    planned = {int(t.household): t for t in assignments}
+    now = now or dt.datetime.now(dt.UTC)
+    used: dict[str, int] = {}
     for household in inputs.problem.households:
         hid = int(household.id)
         team = live.get(hid)
@@ -438,7 +446,8 @@ async def _apply_plan(
                 await teams_sql.cancel_planned_visits(conn, team.id)
                 await teams_sql.dissolve(conn, team.id)
             continue
-        slot = _pick_slot(hid, plan.shared_slots, team.slot if team else None)
+        slot = _pick_slot(plan.shared_slots, team.slot if team else None, used)
+        used[slot] = used.get(slot, 0) + 1
         carers = [int(c) for c in plan.carers]
         if team is None:
             team_id = await teams_sql.insert_team(
@@ -502,7 +511,7 @@ async def write_result(
             return False
         if not await runs.finish(conn, run_id, result, build_result(inputs, result)):
             return False
-        await _apply_plan(conn, inputs, result, run_id)
+        await apply_plan(conn, inputs, result.assignments, run_id)
         await audit.append(
             conn,
             actor_account_id=None,
@@ -578,7 +587,7 @@ async def _replan_one(conn: asyncpg.Connection, team: teams_sql.TeamRow) -> tupl
         return None, team.slot
     _, members, bit = best
     shared = [data.slot_names[bit.bit_length() - 1]]
-    slot = _pick_slot(team.household_id, shared, team.slot)
+    slot = _pick_slot(shared, team.slot)
     replacement = None
     for c in members:
         carer = sub.carers[c]
