@@ -170,15 +170,16 @@ FROM volunteers v
 JOIN accounts a ON a.id = v.account_id AND a.disabled_at IS NULL
 ORDER BY v.id
 """
-# Continuity: who served the same household last week, or held the same shift a week earlier (the same series, or
-# the same title at the same time from the same publisher).
+# Continuity: who served the same household last week or holds another of its visits this week, or held the same
+# shift a week earlier (the same series, or the same title at the same time from the same publisher).
 SELECT_CONTINUITY = """
 SELECT DISTINCT g.volunteer_id, s.id AS shift_id, (s.household_id IS NOT NULL) AS same_household
 FROM shifts s
 JOIN shifts p ON p.id <> s.id
-  AND p.starts_at >= $2::timestamptz - interval '7 days' AND p.starts_at < $2::timestamptz
-  AND ((s.household_id IS NOT NULL AND p.household_id = s.household_id)
-       OR (s.household_id IS NULL AND p.household_id IS NULL
+  AND p.starts_at >= $2::timestamptz - interval '7 days'
+  AND ((s.household_id IS NOT NULL AND p.household_id = s.household_id
+        AND p.starts_at < $2::timestamptz + interval '7 days')
+       OR (s.household_id IS NULL AND p.household_id IS NULL AND p.starts_at < $2::timestamptz
            AND ((s.series_id IS NOT NULL AND p.series_id = s.series_id)
                 OR (p.title = s.title AND p.starts_at = s.starts_at - interval '7 days'
                     AND p.organisation_id IS NOT DISTINCT FROM s.organisation_id

@@ -216,3 +216,25 @@ async def test_home_visits_are_proposed_only_to_volunteers_who_consented_to_pers
     await solve_now(conn, run)
     view = await rosters.get_run(conn, committee, run.id)
     assert [p.volunteer_id for p in view.proposals] == [consented.volunteer_id]
+
+
+async def test_the_carer_holding_one_visit_of_a_household_this_week_is_kept_for_its_others(conn):
+    committee = await publisher_identity(conn, "committee")
+    household = await conn.fetchval(
+        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
+        " VALUES ($1, '钱', '某路3号', 31.2815, 121.5215, now()) RETURNING id",
+        committee.committee_id,
+    )
+    visits = [
+        await create_shift(conn, committee_id=committee.committee_id, starts_at=at(d, 10), headcount=1) for d in (0, 2)
+    ]
+    await conn.execute("UPDATE shifts SET household_id = $1 WHERE id = ANY($2::bigint[])", household, visits)
+    carer = await volunteer_identity(conn, lat=31.2900, lon=121.5215, travel_km=5)  # a little further away
+    nearer = await volunteer_identity(conn, **NEAR)
+    await consent(conn, carer.volunteer_id, nearer.volunteer_id)
+    await add_signup(conn, visits[0], carer.volunteer_id)  # she took Monday's visit
+    run, _ = await started(conn, committee)
+    await solve_now(conn, run)
+    (proposal,) = (await rosters.get_run(conn, committee, run.id)).proposals
+    assert (proposal.shift_id, proposal.volunteer_id) == (visits[1], carer.volunteer_id)
+    assert proposal.reasons["continuity"] == "household"
