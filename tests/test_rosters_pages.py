@@ -6,7 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 from sql import match_runs as runs_sql
-from tests.factories_rosters import add_certificate, at, consent, next_monday, solve_now
+from tests.factories_rosters import (
+    add_certificate,
+    at,
+    consent,
+    create_entitlement,
+    create_request,
+    next_monday,
+    solve_now,
+)
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
 from tests.factories_tendering import create_household
 from tests.helpers import login, parse_page, post_form
@@ -155,3 +163,23 @@ async def test_the_pages_refuse_the_wrong_roles(client, conn):
     await login(client, org.username)
     assert (await client.get("/proposals")).status_code == 403
     assert (await client.get("/respite")).status_code == 403
+
+
+async def test_a_committee_cancels_a_pending_visit_and_another_committee_cannot(client, conn):
+    committee = await publisher_identity(conn, "committee")
+    household = await create_household(conn, committee.committee_id)
+    entitlement = await create_entitlement(conn, household)
+    request = await create_request(conn, entitlement, at(2, 9))
+    week = f"/respite/schedule?week={next_monday().isoformat()}"
+    other = await publisher_identity(conn, "committee")
+    await login(client, other.username)
+    foreign = await post_form(client, f"/respite/requests/{request}/cancel", {"week": ""}, page="/respite")
+    assert foreign.status_code == 404
+    await login(client, committee.username)
+    page = await client.get(week)
+    assert "取消此次上门" in page.text and "待安排" in page.text
+    done = await post_form(
+        client, f"/respite/requests/{request}/cancel", {"week": next_monday().isoformat()}, page=week
+    )
+    assert done.status_code in (302, 303) and done.headers["location"] == week
+    assert await conn.fetchval("SELECT status FROM respite_requests WHERE id = $1", request) == "cancelled"

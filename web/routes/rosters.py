@@ -210,6 +210,15 @@ class RespitePages(Controller):
             day = today()  # a week the calendar cannot reach shows this week instead
         return await _schedule_page(conn, user, day)
 
+    @post("/respite/requests/{request_id:int}/cancel", name="respite_request_cancel", guards=[roles("committee")])
+    async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> Redirect:
+        """Cancel a visit not yet scheduled, and show its week again."""
+        await respite.cancel_request(conn, user, request_id)
+        week = multi(data).get("week", "")
+        return Redirect(
+            path=f"/respite/schedule?week={week}" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else "/respite"
+        )
+
     @post("/respite/schedule", name="respite_schedule_submit", guards=[roles("committee")])
     async def schedule_submit(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
         """Schedule the week's pending visits and propose carers for them."""
