@@ -132,7 +132,7 @@ async def insert_series(
     insurance_required: bool,
     minors_in_groups_only: bool,
     cancellation_window_hours: int,
-    created_by: int,
+    created_by: int | None,
 ) -> int | None:
     """Record a weekly rule; its id, or None when the publishing organisation is not verified."""
     found = await conn.fetchval(
