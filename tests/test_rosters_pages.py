@@ -47,7 +47,7 @@ async def test_an_organisation_staffs_a_week_and_reads_the_plan(client, conn):
     await solve_now(conn, run)
     done = await client.get(location)
     name = await conn.fetchval("SELECT display_name FROM volunteers WHERE id = $1", volunteer.volunteer_id)
-    assert "助餐送餐" in done.text and name in done.text and "等待你的答复" in done.text
+    assert "助餐送餐" in done.text and name in done.text and "等待志愿者答复" in done.text
     assert "1 个空位中已为 1 个推荐人选" in done.text
     listing = await client.get("/rosters")
     assert f"/roster-runs/{run_id}" in listing.text
