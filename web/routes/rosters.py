@@ -62,6 +62,7 @@ async def _respite_page(
         "errors": errors or {},
         "values": values or {"kind": "care_level", "period": "week", "starts": "09:00"},
         "done": done,
+        "today_date": today(),
         "this_week": rosters.monday_of(today()),
         "next_week": rosters.monday_of(today()) + dt.timedelta(days=7),
     }
