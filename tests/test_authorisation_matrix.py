@@ -55,6 +55,8 @@ OWN = {
     ("POST", "/api/volunteers/me/calendar/renew"),
     # Each account reads its own inbox (reminders, promotions, cancellations addressed to it).
     ("GET", "/api/notifications"),
+    # A volunteer reads their own roster proposals (the volunteer comes from the caller, helper C).
+    ("GET", "/api/roster-proposals/mine"),
     ("GET", "/api/notifications/contact"),
     ("PUT", "/api/notifications/contact"),
 }
