@@ -238,3 +238,64 @@ async def test_the_carer_holding_one_visit_of_a_household_this_week_is_kept_for_
     (proposal,) = (await rosters.get_run(conn, committee, run.id)).proposals
     assert (proposal.shift_id, proposal.volunteer_id) == (visits[1], carer.volunteer_id)
     assert proposal.reasons["continuity"] == "household"
+
+
+def test_availability_is_the_weekly_windows_plus_extra_times_minus_away_and_held_places():
+    from sql.rosters import Exception_, Interval, RosterVolunteerRow, Window
+
+    monday = next_monday()
+
+    def row(windows=(), exceptions=(), busy=()):
+        return RosterVolunteerRow(
+            id=1, lat=0, lon=0, travel_km=5, weekly_hour_cap=8, skills=[], birth_year=1980, guardian_consent=False,
+            insured_until=None, consented=True, certificates=[], windows=list(windows), exceptions=list(exceptions),
+            busy=list(busy),
+        )  # fmt: skip
+
+    whole = rosters.availability(row(), monday)
+    assert whole == [rosters.week_bounds(monday)]  # nothing on the profile: any time of the week
+    spans = rosters.availability(
+        row(
+            windows=[Window(1, dt.time(9), dt.time(12)), Window(1, dt.time(12), dt.time(15))],
+            exceptions=[Exception_(at(2, 9), at(2, 11), True), Exception_(at(0, 10), at(0, 11), False)],
+            busy=[Interval(at(0, 13), at(0, 14))],
+        ),
+        monday,
+    )
+    # Monday 9-15 (two touching windows), minus 10-11 away and 13-14 held; Wednesday 9-11 added.
+    assert spans == [(at(0, 9), at(0, 10)), (at(0, 11), at(0, 13)), (at(0, 14), at(0, 15)), (at(2, 9), at(2, 11))]
+
+
+def test_visits_are_spread_over_the_week_or_the_month():
+    from api.services import respite
+    from sql.respite import EntitlementRow
+
+    assert respite.spread(3, 7) == [0, 2, 4] and respite.spread(7, 7) == list(range(7)) and respite.spread(5, 7)[0] == 0
+    monday = next_monday()
+    weekly = EntitlementRow(
+        id=1, household_id=1, head_name="", kind="visits", amount=3, period="week", basis="care_level",
+        visit_minutes=60, starts=dt.time(9), valid_from=monday, valid_until=monday + dt.timedelta(days=9),
+        status="active", created_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    days = respite.visit_days(weekly, monday, monday + dt.timedelta(days=13))
+    # Mon, Wed, Fri of the first week; Mon and Wed of the second, where the entitlement ends.
+    assert [(d - monday).days for d in days] == [0, 2, 4, 7, 9]
+    assert respite.parse_rule("2:3,3:3,4:5") == {2: 3, 3: 3, 4: 5}
+
+
+async def test_the_care_level_rule_is_a_setting_passed_in(conn):
+    from api.services import respite
+    from tests.factories_tendering import create_household
+
+    committee = await publisher_identity(conn, "committee")
+    household = await create_household(conn, committee.committee_id)
+    await conn.execute("UPDATE households SET care_level = 4 WHERE id = $1", household)
+    form = respite.EntitlementCreate(
+        household_id=household, kind="care_level", valid_from=next_monday(), valid_until=next_monday()
+    )
+    assert (await respite.record_entitlement(conn, committee, form)).amount == 5  # the default rule
+    custom = await respite.record_entitlement(conn, committee, form, rule=respite.parse_rule("4:2"))
+    assert (custom.amount, custom.period, custom.basis) == (2, "week", "care_level")
+    with pytest.raises(Invalid) as refused:
+        await respite.record_entitlement(conn, committee, form, rule=respite.parse_rule("5:7"))
+    assert "kind" in refused.value.fields
