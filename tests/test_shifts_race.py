@@ -116,7 +116,11 @@ async def _volunteers(conn: Any, n: int) -> list[Identity]:
     for i in range(n):
         account_id = await factories.create_account(conn, "volunteer", username=f"racer{i:04d}")
         volunteer_id = await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id)
-        await conn.execute("UPDATE volunteers SET home_area_id = $2 WHERE id = $1", volunteer_id, area)
+        # Rounds fall on consecutive days with the same people: a generous weekly hour cap keeps every one of them
+        # eligible all week, so only places, overlaps and the waitlist decide who gets in.
+        await conn.execute(
+            "UPDATE volunteers SET home_area_id = $2, weekly_hour_cap = 60 WHERE id = $1", volunteer_id, area
+        )
         people.append(
             Identity(
                 account_id=account_id,

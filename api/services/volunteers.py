@@ -260,6 +260,8 @@ async def put_certificate(conn: asyncpg.Connection, who: Identity, kind: str, fo
 async def remove_certificate(conn: asyncpg.Connection, who: Identity, kind: str) -> Profile:
     """Remove one's certificate of a kind."""
     volunteer_id = _volunteer(who)
+    if kind not in CERTIFICATE_KINDS:
+        raise NotFound("You have no certificate of this kind")
     async with conn.transaction():
         if not await volunteers_sql.delete_certificate(conn, volunteer_id, kind):
             raise NotFound("You have no certificate of this kind")
