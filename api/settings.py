@@ -39,7 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_from: str = "linli@localhost"
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
-    # Respite visits a week by care level ("level:visits,…"; Shanghai LTC insurance) and the carers' certificate.
+    # Respite visits a week by care level ("level:visits,…"; Shanghai LTC insurance) and what carers must hold: a
+    # certificate kind, or "skill:<code>" for a skill.
     respite_visits_by_care_level: str = "2:3,3:3,4:5,5:7,6:7"
     respite_certificate: str = "elderly_carer"
 

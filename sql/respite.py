@@ -115,9 +115,9 @@ WITH q AS (
     FOR UPDATE OF q
 ), made AS (
     INSERT INTO shifts (committee_id, household_id, title, place_name, lat, lon, starts_at, ends_at, headcount,
-                        required_certificates, created_by)
+                        required_certificates, created_by, required_skills)
     SELECT committee_id, household_id, $4, $5, round(lat::numeric, 2)::float8, round(lon::numeric, 2)::float8,
-           starts_at, ends_at, 1, $6::text[], $7
+           starts_at, ends_at, 1, $6::text[], $7, $8::text[]
     FROM q
     RETURNING id, household_id, starts_at
 )
@@ -215,10 +215,11 @@ async def schedule_week(
     place_name: str,
     certificates: list[str],
     created_by: int,
+    skills: list[str] | None = None,
 ) -> list[tuple[int, int]]:
-    """Turn the week's pending visits into shifts; (request, shift) of each one scheduled."""
+    """Turn the week's pending visits into shifts needing these certificates and skills; (request, shift) each."""
     rows = await conn.fetch(
-        SCHEDULE_WEEK, committee_id, week_from, week_until, title, place_name, certificates, created_by
+        SCHEDULE_WEEK, committee_id, week_from, week_until, title, place_name, certificates, created_by, skills or []
     )
     return [(int(r["id"]), int(r["shift_id"])) for r in rows]
 

@@ -299,3 +299,24 @@ async def test_the_care_level_rule_is_a_setting_passed_in(conn):
     with pytest.raises(Invalid) as refused:
         await respite.record_entitlement(conn, committee, form, rule=respite.parse_rule("5:7"))
     assert "kind" in refused.value.fields
+
+
+async def test_respite_carers_may_be_required_to_hold_a_skill_instead_of_a_certificate(conn):
+    from api.services import respite
+    from tests.factories_rosters import create_entitlement, create_request
+    from tests.factories_tendering import create_household
+
+    committee = await publisher_identity(conn, "committee")
+    household = await create_household(conn, committee.committee_id)
+    await create_request(conn, await create_entitlement(conn, household), at(1, 9))
+    skilled = await volunteer_identity(conn, skills=["elderly_care"], **NEAR)
+    certified = await volunteer_identity(conn, **NEAR)
+    await add_certificate(conn, certified.volunteer_id)
+    await consent(conn, skilled.volunteer_id, certified.volunteer_id)
+    done = await respite.schedule(
+        conn, QueueSpy(), committee, respite.ScheduleWeek(week_starts=next_monday()), certificate="skill:elderly_care"
+    )
+    assert done.scheduled == 1
+    await solve_now(conn, done.run)
+    (proposal,) = (await rosters.get_run(conn, committee, done.run.id)).proposals
+    assert proposal.volunteer_id == skilled.volunteer_id and proposal.reasons["skills"] == ["elderly_care"]

@@ -32,6 +32,8 @@ DEFAULT_CARE_LEVEL_RULE = "2:3,3:3,4:5,5:7,6:7"
 # A respite day is a day's care at home; a visit an hour, unless the committee says otherwise.
 DEFAULT_MINUTES = {"days": 480, "visits": 60}
 DEFAULT_CERTIFICATE = "elderly_carer"
+# The carers' requirement is a certificate kind, or "skill:<code>" where a skill on the profile is enough.
+SKILL = "skill:"
 # The visit's shift names the service and where, never the household's address (seen only once confirmed).
 SHIFT_TITLE = "喘息服务上门"
 SHIFT_PLACE = "服务对象家中（确认后可见地址）"
@@ -271,7 +273,8 @@ async def schedule(
             week_until=hi,
             title=SHIFT_TITLE,
             place_name=SHIFT_PLACE,
-            certificates=[certificate] if certificate else [],
+            certificates=[certificate] if certificate and not certificate.startswith(SKILL) else [],
+            skills=[certificate.removeprefix(SKILL)] if certificate.startswith(SKILL) else [],
             created_by=who.account_id,
         )
         await audit.append(
