@@ -118,6 +118,21 @@ class MonthFiguresRow(msgspec.Struct, frozen=True):
     contacts: int
 
 
+class TeamMonthRow(msgspec.Struct, frozen=True):
+    """A live team's recorded minutes and contacts within a month."""
+
+    team_id: int
+    minutes: int
+    contacts: int
+
+
+class SlotRow(msgspec.Struct, frozen=True):
+    """A live team and its weekly slot."""
+
+    id: int
+    slot: str
+
+
 class MyTeamRow(msgspec.Struct, frozen=True):
     """A live team the volunteer belongs to."""
 
@@ -294,6 +309,13 @@ SET status = 'done', minutes = EXCLUDED.minutes, contact_kind = EXCLUDED.contact
 WHERE team_visits.status = 'planned'
 RETURNING id
 """
+SELECT_PROJECT_MONTH = """
+SELECT tm.id AS team_id, coalesce(sum(tv.minutes), 0)::int AS minutes, count(tv.id)::int AS contacts
+FROM teams tm LEFT JOIN team_visits tv ON tv.team_id = tm.id AND tv.status = 'done' AND tv.at >= $2 AND tv.at < $3
+WHERE tm.contract_id = $1 AND tm.status = 'live'
+GROUP BY tm.id
+"""
+SELECT_LIVE_SLOTS = "SELECT id, slot FROM teams WHERE status = 'live' ORDER BY id"
 SELECT_MY_TEAMS = """
 SELECT tm.id, tm.household_id, cm.name AS committee_name, h.address, o.name AS organisation_name, tm.slot,
        (SELECT min(tv.at) FROM team_visits tv WHERE tv.team_id = tm.id AND tv.status = 'planned' AND tv.at > now())
@@ -436,6 +458,19 @@ async def record_visit(
     """Record a contact (marking the planned visit at that time done); None if one is already recorded then."""
     value = await conn.fetchval(RECORD_VISIT, team_id, at, minutes, contact_kind, volunteer_id)
     return None if value is None else int(value)
+
+
+async def project_month(
+    conn: asyncpg.Connection, contract_id: int, since: dt.datetime, until: dt.datetime
+) -> list[TeamMonthRow]:
+    """Each live team's minutes and contacts in a time range."""
+    rows = await conn.fetch(SELECT_PROJECT_MONTH, contract_id, since, until)
+    return [msgspec.convert(dict(r), TeamMonthRow) for r in rows]
+
+
+async def live_slots(conn: asyncpg.Connection) -> list[SlotRow]:
+    """Every live team's slot (to keep their visits planned ahead)."""
+    return [msgspec.convert(dict(r), SlotRow) for r in await conn.fetch(SELECT_LIVE_SLOTS)]
 
 
 async def my_teams(conn: asyncpg.Connection, volunteer_id: int) -> list[MyTeamRow]:

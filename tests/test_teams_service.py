@@ -207,3 +207,33 @@ def test_the_model_never_puts_a_refused_carer_back():
     assert [set(t.carers) for t in result.assignments] == [{0, 2, 3}]
     bad = teams_model.Team(household=1, carers=(0, 1, 2), value=teams_model.TEAM_VALUE)
     assert any("refused" in e for e in teams_model.check(problem, [bad]))
+
+
+async def test_visits_are_kept_planned_four_weeks_ahead_once_each(conn):
+    project = await ft.create_project(conn, households=1)
+    made = [await ft.create_carer(conn, trained=k == 0) for k in range(3)]
+    team_id = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], "wed-pm")
+    now = dt.datetime.now(dt.UTC)
+    assert await teams.plan_ahead(conn, now) >= 1
+    await teams.plan_ahead(conn, now)  # the daily job runs again: nothing doubles
+    planned = await conn.fetch("SELECT at FROM team_visits WHERE team_id = $1 ORDER BY at", team_id)
+    assert len(planned) == teams.PLAN_WEEKS
+    assert all(r["at"].astimezone(teams.SHANGHAI).strftime("%a %H:%M") == "Wed 14:00" for r in planned)
+    await teams.plan_ahead(conn, now + dt.timedelta(weeks=1))  # a week later: one more at the end
+    assert await conn.fetchval("SELECT count(*) FROM team_visits WHERE team_id = $1", team_id) == teams.PLAN_WEEKS + 1
+
+
+async def test_the_project_shows_each_teams_month_against_the_minimum(conn):
+    project = await ft.create_project(conn, households=2)
+    made = [await ft.create_carer(conn, trained=k == 0) for k in range(3)]
+    busy = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], "mon-am")
+    member = ft.volunteer_identity(*made[0])
+    now = dt.datetime.now(dt.UTC)
+    start, _ = teams.month_bounds(now)
+    for k, minutes in enumerate((150, 100)):
+        at = max(start + dt.timedelta(minutes=k + 1), now - dt.timedelta(hours=k + 1))
+        await teams.record_visit(conn, member, busy, VisitCreate(at=at, minutes=minutes))
+    view = await teams.project_view(conn, project.organisation(), project.contract_id)
+    rows = {h.household.id: h for h in view.households}
+    assert rows[project.households[0]].month_met and rows[project.households[0]].month_minutes == 250
+    assert rows[project.households[1]].team_id is None and not rows[project.households[1]].month_met

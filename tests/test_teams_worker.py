@@ -150,3 +150,16 @@ async def test_a_refusal_while_the_run_solves_makes_the_run_fail_rather_than_und
 
 def test_the_teams_task_is_registered_with_the_worker():
     assert tasks.run_teams in WorkerSettings.functions
+
+
+async def test_the_daily_job_plans_every_live_teams_visits(pool, redis, solver_pool):
+    async with pool.acquire() as conn:
+        project = await project_with_carers(conn)
+        run = await teams.start_run(conn, JobQueueSpy(redis), project.organisation(), project.contract_id)
+    await tasks.run_teams({"pool": pool, "solver_pool": solver_pool}, run.id)
+    async with pool.acquire() as conn:
+        await conn.execute("DELETE FROM team_visits")
+    assert await tasks.plan_team_visits({"pool": pool}) == {"teams": 3}
+    async with pool.acquire() as conn:
+        assert await counts(conn) == (3, 9, 3 * teams.PLAN_WEEKS)
+    assert any(getattr(job, "coroutine", None) is tasks.plan_team_visits for job in WorkerSettings.cron_jobs)

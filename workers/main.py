@@ -68,6 +68,7 @@ class WorkerSettings:
         tasks.run_portfolio,
         tasks.run_roster,
         tasks.run_teams,
+        tasks.plan_team_visits,
         tasks.open_due_bids,
         tasks.deliver_notifications,
     ]
@@ -75,6 +76,8 @@ class WorkerSettings:
         cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True),
         # Every minute: a tender's bids open (and it moves to review) within a minute of its deadline.
         cron(tasks.open_due_bids, second={5}, run_at_startup=True),
+        # Daily: each live 311 team always has its next four weekly visits planned.
+        cron(tasks.plan_team_visits, hour={3}, minute={17}, run_at_startup=True),
         # Every minute: day-before shift reminders, waitlist promotions and cancellations go out within a minute.
         cron(tasks.deliver_notifications, second={35}, run_at_startup=True),
     ]

@@ -77,6 +77,14 @@ async def run_teams(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     return outcome
 
 
+async def plan_team_visits(ctx: dict[str, Any]) -> dict[str, int]:
+    """Keep every live 311 team's weekly visits planned four weeks ahead (idempotent: each visit is planned once)."""
+    async with ctx["pool"].acquire() as conn:
+        planned = await teams_service.plan_ahead(conn)
+    log.info("team visits planned ahead", teams=planned)
+    return {"teams": planned}
+
+
 async def open_due_bids(ctx: dict[str, Any]) -> dict[str, int]:
     """Open the bids of every tender past its deadline (moves it to review; one audit row per tender)."""
     async with ctx["pool"].acquire() as conn:

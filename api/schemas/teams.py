@@ -42,6 +42,9 @@ class ProjectHouseholdOut(msgspec.Struct, frozen=True):
     team_id: int | None
     team_slot: str | None
     team_size: int
+    month_minutes: int
+    month_contacts: int
+    month_met: bool
 
 
 class TeamsRunOut(msgspec.Struct, frozen=True):
@@ -204,6 +207,9 @@ def project_detail_out(v: ProjectView) -> ProjectDetailOut:
                 team_id=h.team_id,
                 team_slot=h.team_slot,
                 team_size=h.team_size,
+                month_minutes=h.month_minutes,
+                month_contacts=h.month_contacts,
+                month_met=h.month_met,
             )
             for h in v.households
         ],

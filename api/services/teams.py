@@ -92,13 +92,16 @@ class TeamsInputs(msgspec.Struct, frozen=True):
 
 
 class ProjectHousehold(msgspec.Struct, frozen=True):
-    """A household of a project as the organisation sees it: committee, masked address, its team."""
+    """A household of a project as the organisation sees it: committee, masked address, its team and its month."""
 
     household: MaskedHousehold
     members: int
     team_id: int | None
     team_slot: str | None
     team_size: int
+    month_minutes: int = 0
+    month_contacts: int = 0
+    month_met: bool = False
 
 
 class ProjectView(msgspec.Struct, frozen=True):
@@ -221,16 +224,24 @@ async def project_view(conn: asyncpg.Connection, who: Identity, contract_id: int
     """A project of the organisation: households (committee and masked address), teams, the latest run."""
     project = await _own_project(conn, who, contract_id)
     rows = await teams_sql.project_households(conn, contract_id)
-    households = [
-        ProjectHousehold(
-            household=masked(r.id, r.committee_id, r.committee_name, r.address),
-            members=r.members,
-            team_id=r.team_id,
-            team_slot=r.team_slot,
-            team_size=r.team_size,
+    start, end = month_bounds(dt.datetime.now(dt.UTC))
+    month = {m.team_id: m for m in await teams_sql.project_month(conn, contract_id, start, end)}
+    households = []
+    for r in rows:
+        figures = month.get(r.team_id) if r.team_id is not None else None
+        minutes, contacts = (figures.minutes, figures.contacts) if figures else (0, 0)
+        households.append(
+            ProjectHousehold(
+                household=masked(r.id, r.committee_id, r.committee_name, r.address),
+                members=r.members,
+                team_id=r.team_id,
+                team_slot=r.team_slot,
+                team_size=r.team_size,
+                month_minutes=minutes,
+                month_contacts=contacts,
+                month_met=minutes >= MONTHLY_MINUTES and contacts >= MONTHLY_CONTACTS,
+            )
         )
-        for r in rows
-    ]
     latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, contract_id)
     return ProjectView(project=project, households=households, latest_run=latest)
 
@@ -599,6 +610,15 @@ async def _replan_one(conn: asyncpg.Connection, team: teams_sql.TeamRow) -> tupl
         await teams_sql.set_slot(conn, team.id, slot, None)
         await teams_sql.plan_visits(conn, team.id, visit_times(slot, dt.datetime.now(dt.UTC)))
     return replacement, slot
+
+
+async def plan_ahead(conn: asyncpg.Connection, now: dt.datetime | None = None) -> int:
+    """Keep every live team's weekly visits planned PLAN_WEEKS ahead (the worker's daily job); how many teams."""
+    now = now or dt.datetime.now(dt.UTC)
+    slots = await teams_sql.live_slots(conn)
+    for team in slots:
+        await teams_sql.plan_visits(conn, team.id, visit_times(team.slot, now))
+    return len(slots)
 
 
 async def record_visit(conn: asyncpg.Connection, who: Identity, team_id: int, form: VisitCreate) -> teams_sql.VisitRow:
