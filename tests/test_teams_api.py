@@ -123,3 +123,28 @@ async def test_household_details_follow_the_shift_window_and_team_membership_and
     org = await _as(client, conn, project.organisation_account)
     assert (await client.get(f"/api/households/{household}", headers=org)).status_code == 403
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'household.viewed'") == 2
+
+
+async def test_bad_input_gets_a_clear_problem_never_a_server_error(client, conn):
+    project, household, carers = await _project(conn)
+    team_id = await ft.form_team(conn, project, household, [v for v, _ in carers[:3]], "mon-am")
+    member = await _as(client, conn, carers[0][1])
+    org = await _as(client, conn, project.organisation_account)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    cases = [
+        (member, "POST", f"/api/teams/{team_id}/visits", {"at": now, "minutes": 0}),
+        (member, "POST", f"/api/teams/{team_id}/visits", {"at": now, "minutes": 30, "contact_kind": "letter"}),
+        (member, "POST", f"/api/teams/{team_id}/visits", {"at": "0001-01-01T00:00:00+00:00", "minutes": 30}),
+        (member, "POST", f"/api/teams/{team_id}/visits", {"at": now, "minutes": 30, "extra": 1}),
+        (member, "POST", f"/api/teams/{2**63 + 5}/visits", {"at": now, "minutes": 30}),
+        (member, "GET", f"/api/teams/{2**63 + 5}", None),
+        (member, "GET", f"/api/households/{2**63 + 5}", None),
+        (org, "POST", f"/api/teams/{team_id}/refusals", {"volunteer_id": 0}),
+        (org, "POST", f"/api/teams/{team_id}/refusals", {"volunteer_id": "x"}),
+        (org, "POST", "/api/teams/projects/999999/runs", None),
+        (org, "GET", "/api/teams/runs/999999", None),
+    ]
+    for headers, method, path, body in cases:
+        response = await client.request(method, path, json=body, headers=headers)
+        assert 400 <= response.status_code < 500, (path, body, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json"), (path, body)
