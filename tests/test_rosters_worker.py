@@ -97,10 +97,13 @@ async def test_the_same_roster_run_enqueued_twice_and_run_twice_writes_one_plan(
         assert again["outcome"] == "already succeeded"
         assert await proposal_counts(conn) == (5, 0)
         assert await conn.fetchval("SELECT count(*) FROM match_runs") == 1
-        # Started again with nothing changed (the plan is now the previous plan, so the inputs did change):
-        # a new version, never a second copy of the same one.
+        # Started again after it finished, with nothing changed but the plan now being the current plan: the same run.
         third = await rosters.start_run(conn, JobQueueSpy(redis), org, rosters.RosterStart(week_starts=next_monday()))
-        assert third.id != first.id and third.inputs_version == 2
+        assert third.id == first.id and third.status == "succeeded"
+        # Once something changes (a new shift), a new version that keeps the plan where it can.
+        await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(4, 9), headcount=1)
+        fourth = await rosters.start_run(conn, JobQueueSpy(redis), org, rosters.RosterStart(week_starts=next_monday()))
+        assert fourth.id != first.id and fourth.inputs_version == 2
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")

@@ -57,10 +57,18 @@ class RosterInputs(msgspec.Struct, frozen=True):
     shifts: list[RosterShiftRow]
     # "volunteer:shift" -> why the pair is kept if possible: 'plan' (current proposal), 'household', 'shift'.
     sources: dict[str, str]
+    # The kept pairs that come from the week's history (household or shift continuity), not from the current plan.
+    continuity: list[tuple[int, int]] = []
 
     def digest(self) -> str:
         """A fingerprint of the problem: equal problems, equal digest."""
         return hashlib.sha256(msgspec.json.encode(self.problem)).hexdigest()
+
+    def base_digest(self) -> str:
+        """A fingerprint of the problem without the current plan: unchanged when nothing but the plan itself moved,
+        so asking again right after a run finished finds that run instead of re-planning the same week."""
+        base = msgspec.structs.replace(self.problem, previous=tuple(self.continuity))
+        return hashlib.sha256(msgspec.json.encode(base)).hexdigest()
 
 
 class RunView(msgspec.Struct, frozen=True):
@@ -231,6 +239,7 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
     volunteer_ids = {v.id for v in volunteers}
     for vid, sid, same_household in await rosters_sql.continuity(conn, sorted(shift_ids), week_from):
         sources.setdefault(f"{vid}:{sid}", "household" if same_household else "shift")
+    history = set(sources)
     for vid, sid in await rosters_sql.pairs_by_status(conn, roster.id, "proposed"):
         sources[f"{vid}:{sid}"] = "plan"
     previous = []
@@ -255,7 +264,13 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
         previous=tuple(previous),
     )
     kept = {f"{v}:{s}" for v, s in previous}
-    return RosterInputs(roster, problem, shifts, {k: v for k, v in sources.items() if k in kept})
+    return RosterInputs(
+        roster,
+        problem,
+        shifts,
+        {k: v for k, v in sources.items() if k in kept},
+        [(v, s) for v, s in previous if f"{v}:{s}" in history],
+    )
 
 
 # --------------------------------------------------------------------------------------------- runs
@@ -271,6 +286,15 @@ async def plan(conn: asyncpg.Connection, roster: RosterRow, who: Identity, *, re
     digest = inputs.digest()
     latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, roster.id)
     if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
+        return latest
+    if (
+        latest is not None
+        and latest.status == "succeeded"
+        and latest.result is not None
+        and latest.result.get("written")
+        and latest.result.get("base_digest") == inputs.base_digest()
+    ):
+        # Nothing changed since the newest plan was written, except that it is now the current plan.
         return latest
     run_id = await runs_sql.insert_run(
         conn,
@@ -424,6 +448,7 @@ def build_result(inputs: RosterInputs, result: roster_model.RosterResult, *, new
         "previous_kept": result.previous_kept,
         "previous_dropped": len(result.previous_dropped),
         "written": newest,
+        "base_digest": inputs.base_digest(),
         "unfilled": [
             {
                 "shift_id": u.shift,
