@@ -10,7 +10,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import shifts
+from api.services import directory, shifts
 from api.services.accounts import Identity
 from api.services.errors import DomainError
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
@@ -25,7 +25,7 @@ PageQuery = Annotated[int, QueryParameter(ge=1, le=100_000)]
 SeriesDoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(published|skipped)$")]
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 # The publish form's list fields, kept as lists when the form is shown again.
-LIST_FIELDS = ("required_certificates", "weekdays")
+LIST_FIELDS = ("required_skills", "required_certificates", "weekdays")
 
 
 def _form_context(user: Identity, errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +34,7 @@ def _form_context(user: Identity, errors: dict[str, str], values: dict[str, Any]
         "errors": errors,
         "values": values,
         "certificate_kinds": list(CERTIFICATE_KINDS),
+        "skills": directory.SKILLS,
         "weekdays": WEEKDAYS,
     }
 
@@ -197,7 +198,9 @@ class ShiftPages(Controller):
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
         """Publish the shift and show it, or the form again with each field's error."""
         form = multi(data)
-        extra: dict[str, Any] = {"required_skills": split_list(form.get("required_skills", ""))}
+        # Ticked boxes, or codes typed in one box separated by commas (both arrive as required_skills).
+        skills = [code for value in form.getall("required_skills", []) for code in split_list(value)]
+        extra: dict[str, Any] = {"required_skills": skills}
         errors: dict[str, str] = {}
         repeat = form.get("repeat") == "on"
         if repeat:
