@@ -265,6 +265,21 @@ SELECT EXISTS (
 )
 """
 SELECT_SERIES_SHIFTS = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.series_id = $1 ORDER BY s.starts_at, s.id"
+# The households a publisher may name as a shift's beneficiary (same rule as HOUSEHOLD_SERVED); the caller masks
+# the address before it leaves the service.
+SELECT_SERVED_HOUSEHOLDS = """
+SELECT h.id, h.committee_id, c.name AS committee_name, h.address
+FROM households h JOIN committees c ON c.id = h.committee_id
+WHERE ($2::bigint IS NOT NULL AND h.committee_id = $2)
+   OR ($1::bigint IS NOT NULL AND EXISTS (
+       SELECT 1 FROM need_households nh
+       JOIN lot_needs ln ON ln.need_id = nh.need_id
+       JOIN awards aw ON aw.lot_id = ln.lot_id
+       JOIN contracts ct ON ct.award_id = aw.id
+       WHERE nh.household_id = h.id AND ct.organisation_id = $1 AND ct.status IN ('unsigned', 'active')))
+ORDER BY h.id
+LIMIT 500
+"""
 # One volunteer's sign-ups queue behind each other, so two at once cannot both pass the weekly hour cap.
 LOCK_VOLUNTEER = "SELECT id FROM volunteers WHERE id = $1 FOR NO KEY UPDATE"
 # The calendar feed: shifts the volunteer holds or waits for, from 30 days back.
@@ -450,3 +465,11 @@ async def calendar(conn: asyncpg.Connection, volunteer_id: int) -> list[tuple[Sh
 async def list_series_shifts(conn: asyncpg.Connection, series_id: int) -> list[ShiftRow]:
     """The shifts a weekly rule generated, in time order."""
     return [_shift(r) for r in await conn.fetch(SELECT_SERIES_SHIFTS, series_id)]
+
+
+async def served_households(
+    conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None
+) -> list[tuple[int, int, str, str]]:
+    """(id, committee id, committee name, address) of the households a publisher may name; addresses unmasked."""
+    rows = await conn.fetch(SELECT_SERVED_HOUSEHOLDS, organisation_id, committee_id)
+    return [(int(r["id"]), int(r["committee_id"]), str(r["committee_name"]), str(r["address"])) for r in rows]

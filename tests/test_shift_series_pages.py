@@ -101,3 +101,21 @@ async def test_volunteers_filter_to_shifts_that_suit_them_and_see_why_not(client
     page = await client.get(f"/shifts/{certified}")
     assert f'action="/shifts/{certified}/signup"' not in page.text
     assert f'action="/shifts/{suits}/signup"' in (await client.get(f"/shifts/{suits}")).text
+
+
+async def test_a_committee_names_one_of_its_households_by_masked_address(client, conn):
+    from tests.factories_tendering import create_household
+
+    account_id = await _login(client, conn, "committee")
+    committee_id = await conn.fetchval("SELECT committee_id FROM memberships WHERE account_id = $1", account_id)
+    household = await create_household(conn, committee_id, address="控江路1234弄56号302室")
+    page = await client.get("/shifts/new")
+    assert "服务对象家庭" in page.text and f'value="{household}"' in page.text
+    assert "控江路1234弄56号302室" not in page.text  # the form shows a masked address only
+    one_off = _form(repeat="", weekdays=[], until="", exceptions="", household_id=str(household))
+    response = await post_form(client, "/shifts/new", one_off, page="/shifts/new")
+    assert response.status_code in (302, 303), response.text
+    shift_id = int(response.headers["location"].rsplit("/", 1)[1])
+    assert await conn.fetchval("SELECT household_id FROM shifts WHERE id = $1", shift_id) == household
+    shown = await client.get(f"/shifts/{shift_id}")
+    assert "入户服务" in shown.text and "控江路1234弄56号302室" not in shown.text

@@ -10,9 +10,10 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import notifications
+from api.services import household_access, notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.household_access import MaskedHousehold
 from api.services.types import SHANGHAI, Id, Name, Text
 from api.services.volunteers import CERTIFICATE_KINDS
 from sql import audit
@@ -166,6 +167,13 @@ async def _check_household(
             "The household is not one you serve",
             fields={"household_id": "Choose a household of your committee, or of a need your organisation serves"},
         )
+
+
+async def households_to_serve(conn: asyncpg.Connection, who: Identity) -> list[MaskedHousehold]:
+    """The households the caller may name as a shift's beneficiary, with masked addresses (for the publish form)."""
+    organisation_id, committee_id = _publisher(who)
+    rows = await shifts_sql.served_households(conn, organisation_id=organisation_id, committee_id=committee_id)
+    return [household_access.masked(*row) for row in rows]
 
 
 async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) -> ShiftRow:

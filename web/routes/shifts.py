@@ -28,8 +28,9 @@ WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 LIST_FIELDS = ("required_skills", "required_certificates", "weekdays")
 
 
-def _form_context(user: Identity, errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+async def _form_context(conn: Conn, user: Identity, errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
     return {
+        "households": await shifts.households_to_serve(conn, user),
         "who": user,
         "errors": errors,
         "values": values,
@@ -189,10 +190,10 @@ class ShiftPages(Controller):
         return Redirect(path=f"/shifts/{shift_id}?done={outcome.status}")
 
     @get("/shifts/new", name="shift_new", guards=[roles("organisation", "committee")])
-    async def new_form(self, user: User) -> Template:
-        """The form to publish a one-off shift."""
+    async def new_form(self, conn: Conn, user: User) -> Template:
+        """The form to publish a one-off or weekly shift."""
         values = {"headcount": "1", "min_age": "0", "cancellation_window_hours": "24"}
-        return Template(template_name="shifts/new.html", context=_form_context(user, {}, values))
+        return Template(template_name="shifts/new.html", context=await _form_context(conn, user, {}, values))
 
     @post("/shifts/new", name="shift_new_submit", guards=[roles("organisation", "committee")])
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
@@ -201,6 +202,8 @@ class ShiftPages(Controller):
         # Ticked boxes, or codes typed in one box separated by commas (both arrive as required_skills).
         skills = [code for value in form.getall("required_skills", []) for code in split_list(value)]
         extra: dict[str, Any] = {"required_skills": skills}
+        if not form.get("household_id", "").strip():
+            extra["household_id"] = None
         errors: dict[str, str] = {}
         repeat = form.get("repeat") == "on"
         if repeat:
@@ -241,5 +244,5 @@ class ShiftPages(Controller):
                 return Redirect(path=f"/shifts/{shift.id}")
         values = redisplay(form, LIST_FIELDS)
         return Template(
-            template_name="shifts/new.html", context=_form_context(user, errors, values), status_code=status
+            template_name="shifts/new.html", context=await _form_context(conn, user, errors, values), status_code=status
         )
