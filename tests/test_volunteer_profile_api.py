@@ -202,3 +202,48 @@ async def test_only_volunteers_have_a_profile(client, conn):
     headers = await bearer(client, await factories.username_of(conn, account_id))
     assert (await client.get("/api/volunteers/me", headers=headers)).status_code == 403
     assert (await client.get("/api/volunteers/me")).status_code == 401
+
+
+async def test_odd_input_is_a_4xx_problem_never_a_server_error(client, conn):
+    headers, _, home = await _volunteer(client, conn)
+    org_account = await factories.create_account(conn, "organisation")
+    org = await bearer(client, await factories.username_of(conn, org_account))
+    calls = [
+        ("PUT", "/api/volunteers/me", _details(home, travel_km=0.01), headers),
+        ("PUT", "/api/volunteers/me", _details(home, display_name="a\x00b"), headers),
+        ("PUT", "/api/volunteers/me", _details(home, lat=95, lon=121), headers),
+        ("PUT", "/api/volunteers/me", _details(home, lat=31.2), headers),
+        ("PUT", "/api/volunteers/me", _details(2**62), headers),
+        ("PUT", "/api/volunteers/me", {"display_name": "x"}, headers),
+        ("PUT", "/api/volunteers/me/certificates/elderly_carer", {"number": "a\x00"}, headers),
+        ("PUT", "/api/volunteers/me/certificates/" + "x" * 300, {}, headers),
+        ("DELETE", "/api/volunteers/me/certificates/%00", None, headers),
+        ("DELETE", f"/api/volunteers/me/availability/exceptions/{2**63 + 5}", None, headers),
+        (
+            "PUT",
+            "/api/volunteers/me/availability",
+            {"windows": [{"weekday": 1, "starts": "9:00", "ends": "10:00"}]},
+            headers,
+        ),
+        (
+            "PUT",
+            "/api/volunteers/me/availability",
+            {"windows": [{"weekday": 1, "starts": "23:59", "ends": "00:00"}]},
+            headers,
+        ),
+        (
+            "POST",
+            "/api/volunteers/me/availability/exceptions",
+            {"starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "9999-12-31T23:59:59-12:00"},
+            headers,
+        ),
+        ("POST", "/api/shifts/series", {"title": "x"}, org),
+        ("POST", "/api/shifts/series/999999999/exceptions", {"date": "9999-12-31"}, org),
+        ("GET", "/api/shifts/series/99999999999999999999", None, org),
+    ]
+    for method, path, body, who in calls:
+        response = await client.request(method, path, json=body, headers=who)
+        assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json"), (method, path)
+    for path in ("/ical/1-" + "A" * 32 + "/shifts.ics", "/ical/99999999999999999999-" + "A" * 32 + "/shifts.ics"):
+        assert (await client.get(path)).status_code == 404
