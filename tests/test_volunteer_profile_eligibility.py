@@ -143,3 +143,26 @@ async def test_home_visits_are_offered_to_volunteers_who_consented(conn):
     assert await _reasons(conn, who, visit) == ["consent"]
     await conn.execute("UPDATE volunteers SET sensitive_data_consent_at = now() WHERE id = $1", who.volunteer_id)
     assert await _reasons(conn, who, visit) == []
+
+
+async def test_the_pick_up_api_answers_409_not_eligible_without_the_certificate(client, conn):
+    from tests import factories
+    from tests.helpers import bearer
+
+    account_id = await factories.create_account(conn, "volunteer")
+    headers = await bearer(client, await factories.username_of(conn, account_id))
+    volunteer_id = await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id)
+    starts = next_weekday(5, 10)
+    shift_id = await create_shift(conn, starts_at=starts, required_certificates=["elderly_carer"])
+    response = await client.post(f"/api/shifts/{shift_id}/signups", headers=headers)
+    assert response.status_code == 409
+    problem = response.json()
+    assert problem["type"].endswith("shift-not-eligible") and [e["field"] for e in problem["errors"]] == [
+        "certificates"
+    ]
+    view = (await client.get(f"/api/shifts/{shift_id}/for-me", headers=headers)).json()
+    assert view["eligible"] is False and view["reasons"] == ["certificates"]
+    await add_certificate(conn, volunteer_id, "elderly_carer", expires_on=starts.date() + dt.timedelta(days=30))
+    response = await client.post(f"/api/shifts/{shift_id}/signups", headers=headers)
+    assert response.status_code == 201, response.text
+    assert await conn.fetchval("SELECT taken FROM shifts WHERE id = $1", shift_id) == 1
