@@ -72,7 +72,7 @@ async def test_a_weekly_rule_makes_its_shifts_at_beijing_wall_time(client, conn)
     shift = (await client.get(f"/api/shifts/{series['shift_ids'][0]}", headers=headers)).json()
     assert shift["series_id"] == series["id"] and shift["required_certificates"] == ["elderly_carer"]
     listed = (await client.get("/api/shifts/series", headers=headers)).json()
-    assert [s["id"] for s in listed] == [series["id"]]
+    assert [s["id"] for s in listed] == [series["id"]] and listed[0]["shift_ids"] == series["shift_ids"]
 
 
 async def test_bad_rules_are_422_problems_and_write_nothing(client, conn):

@@ -72,8 +72,7 @@ class ShiftController(Controller):
     @get("/series", operation_id="listPublishedShiftSeries", guards=[roles("organisation", "committee")])
     async def published_series(self, conn: Conn, user: User, limit: Limit = 20, offset: Offset = 0) -> list[SeriesOut]:
         """The weekly rules the caller's organisation or committee published."""
-        rows = await shifts.published_series(conn, user, limit=limit, offset=offset)
-        return [series_out(shifts.SeriesView(series=r, shift_ids=[])) for r in rows]
+        return [series_out(v) for v in await shifts.published_series(conn, user, limit=limit, offset=offset)]
 
     @post("/series", operation_id="publishShiftSeries", guards=[roles("organisation", "committee")], status_code=201)
     async def publish_series(self, conn: Conn, user: User, data: JSONBody[SeriesCreate]) -> SeriesOut:

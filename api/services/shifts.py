@@ -307,12 +307,13 @@ async def series_shifts(conn: asyncpg.Connection, who: Identity, series_id: int)
     return view.series, await shifts_sql.list_series_shifts(conn, series_id)
 
 
-async def published_series(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[SeriesRow]:
-    """The caller's weekly rules, the latest first."""
+async def published_series(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[SeriesView]:
+    """The caller's weekly rules, the latest first, each with its shifts' ids."""
     organisation_id, committee_id = _publisher(who)
-    return await series_sql.list_published(
+    rows = await series_sql.list_published(
         conn, organisation_id=organisation_id, committee_id=committee_id, limit=limit, offset=offset
     )
+    return [SeriesView(series=r, shift_ids=await series_sql.shift_ids(conn, r.id)) for r in rows]
 
 
 async def skip_date(conn: asyncpg.Connection, who: Identity, series_id: int, day: dt.date) -> SeriesView:
