@@ -46,7 +46,7 @@ LIMIT $2
 """
 SELECT_CARERS = """
 SELECT v.id FROM volunteers v
-WHERE EXISTS (SELECT 1 FROM households h WHERE h.id = ANY($1::bigint[])
+WHERE v.sensitive_data_consent_at IS NOT NULL AND EXISTS (SELECT 1 FROM households h WHERE h.id = ANY($1::bigint[])
               AND earth_distance(ll_to_earth(h.lat, h.lon), ll_to_earth(v.lat, v.lon)) <= $2 * 1000.0)
 ORDER BY v.id LIMIT $3
 """

@@ -189,8 +189,9 @@ LEFT JOIN teams tm ON tm.household_id = h.id AND tm.status = 'live'
 WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS})
 ORDER BY h.id
 """
-# Carers within reach of any of the project's households: trained means a valid elderly-carer or social-worker
-# certificate, or the declared elderly-care certificate skill. A slot is theirs when a weekly window covers it.
+# Carers within reach of any of the project's households who consented to handling sensitive data (a member sees
+# the elder's address and care notes): trained means a valid elderly-carer or social-worker certificate, or the
+# declared elderly-care certificate skill. A slot is theirs when a weekly window covers it.
 SELECT_CARERS = f"""
 WITH homes AS (
     SELECT h.lat, h.lon FROM households h WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS})
@@ -216,6 +217,7 @@ FROM volunteers v
 WHERE EXISTS (SELECT 1 FROM homes
               WHERE earth_distance(ll_to_earth(homes.lat, homes.lon), ll_to_earth(v.lat, v.lon)) <= $2 * 1000.0)
   AND EXISTS (SELECT 1 FROM volunteer_availability va WHERE va.volunteer_id = v.id)
+  AND v.sensitive_data_consent_at IS NOT NULL
 ORDER BY v.id
 """
 SELECT_LIVE_TEAMS = """

@@ -111,11 +111,11 @@ async def create_carer(
     windows: tuple[tuple[int, str, str], ...] = ((1, "09:00", "12:00"),),
     certificate: bool = False,
 ) -> tuple[int, int]:
-    """A volunteer with an account living at `at`, free in these weekly windows; returns (volunteer, account)."""
+    """A consenting volunteer with an account living at `at`, free in these weekly windows; (volunteer, account)."""
     account_id = await factories.create_account(conn, "volunteer")
     volunteer_id = int(await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id))
     await conn.execute(
-        "UPDATE volunteers SET lat = $2, lon = $3, skills = $4 WHERE id = $1",
+        "UPDATE volunteers SET lat = $2, lon = $3, skills = $4, sensitive_data_consent_at = now() WHERE id = $1",
         volunteer_id,
         at[0],
         at[1],

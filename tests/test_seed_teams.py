@@ -1,5 +1,5 @@
 """The 311 demo: running teams of three with a trained member sharing a slot, visits recorded, volunteer.demo in a
-team, the same every time, and consistent with the model (a teams run keeps every team)."""
+team, the same every time, and consistent with the model (a teams run keeps the teams)."""
 
 from __future__ import annotations
 
@@ -77,16 +77,19 @@ async def test_the_demo_has_running_teams_with_visits_and_the_demo_volunteer_in_
     org = await conn.fetchval("SELECT organisation_id FROM contracts WHERE id = $1", report.contract_id)
     projects = await teams_sql.list_projects(conn, org)
     assert [p.contract_id for p in projects] == [report.contract_id] and projects[0].live_teams == report.teams
-    # The model agrees: a run over the seeded project keeps every team as it is.
+    # The model agrees: a run over the seeded project keeps the teams.
     project = await teams_sql.get_project_by_id(conn, report.contract_id)
     inputs = await teams.load_inputs(conn, project)
     errors = teams_model.check(inputs.problem, [_team(t) for t in await teams_sql.live_teams(conn, report.contract_id)])
     assert errors and all("claims value" in e for e in errors)  # distance, slot, training and load all hold
     result = msgspec.json.decode(teams.solve_teams(inputs.problem, 2.0, 0, None), type=teams_model.TeamsResult)
-    kept = {t.household_id: set(t.members) for t in await teams_sql.live_teams(conn, report.contract_id)}
-    assert {
-        int(t.household): {int(c) for c in t.carers} for t in result.assignments if int(t.household) in kept
-    } == kept
+    seeded = {t.household_id: set(t.members) for t in await teams_sql.live_teams(conn, report.contract_id)}
+    planned = {int(t.household): {int(c) for c in t.carers} for t in result.assignments}
+    # Keeping a member is worth 5 km, not a household's whole team: the model may move one carer so that another
+    # household gets a team, but every seeded team survives with at least two of its members.
+    assert all(len(planned.get(h, set()) & members) >= 2 for h, members in seeded.items())
+    kept = sum(len(planned.get(h, set()) & members) for h, members in seeded.items())
+    assert kept >= 0.9 * report.members and len(planned) >= len(seeded)
 
 
 def _team(t: teams_sql.LiveTeamRow) -> teams_model.Team:
