@@ -69,7 +69,7 @@ async def test_certificates_week_and_exceptions_through_the_pages(client, conn):
     )
     assert response.status_code in (302, 303), response.text
     shown = await client.get(page)
-    assert "养老护理员证书" in shown.text and "YL-001" in shown.text
+    assert "养老护理员职业技能等级证书" in shown.text and "YL-001" in shown.text
     response = await post_form(
         client,
         "/volunteer/profile/availability",

@@ -1,0 +1,122 @@
+"""Headless Chromium on a phone, in Chinese: a committee publishes a weekly shift that needs an elderly-care
+worker certificate; a new volunteer sees why they cannot take it, records the certificate and a weekly window on
+their profile page, then sees the 报名 button; their calendar address serves an iCal feed without a session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+
+from api.seed import DEMO_LOGINS
+from api.services.types import SHANGHAI
+from tests.browser_helpers import browser, log_in, screenshot
+
+__all__ = ["browser"]
+
+PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+STEP_MS = 20_000
+COMMITTEE = "committee.kailu4"
+VOLUNTEER = "liuyang.profile"
+VOLUNTEER_PASSWORD = "liuyang-password-2026"
+TITLE = "每周二失能老人助浴（浏览器测试）"
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Assertions wait up to STEP_MS for the page (the default 5 s is short on a loaded machine)."""
+    expect.set_options(timeout=STEP_MS)
+    try:
+        yield
+    finally:
+        expect.set_options(timeout=5_000)
+
+
+def _page(chromium: Browser, contexts: list[BrowserContext], errors: list[str], who: str) -> Page:
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(STEP_MS)
+    contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{who}: {exc}"))
+    return page
+
+
+def _next_tuesday() -> dt.date:
+    day = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1)
+    return day + dt.timedelta(days=(2 - day.isoweekday()) % 7)
+
+
+def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: Browser, live_server) -> None:
+    base = live_server.url
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+    tuesday = _next_tuesday()
+    try:
+        committee = _page(browser, contexts, errors, COMMITTEE)
+        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee.goto(f"{base}/shifts/new")
+        committee.locator("#f-title").fill(TITLE)
+        committee.locator("#f-place_name").fill("开鲁四村睦邻中心")
+        committee.locator("#f-lat").fill("31.3105")
+        committee.locator("#f-lon").fill("121.5322")
+        committee.locator("#f-starts_at").fill(f"{tuesday.isoformat()}T09:00")
+        committee.locator("#f-ends_at").fill(f"{tuesday.isoformat()}T11:00")
+        committee.locator("#f-headcount").fill("2")
+        committee.get_by_role("group", name="所需证书").get_by_label("养老护理员职业技能等级证书").check()
+        committee.get_by_label("这是每周重复的班次").check()
+        committee.get_by_label("周二").check()
+        committee.locator("#f-until").fill((tuesday + dt.timedelta(days=21)).isoformat())
+        committee.get_by_role("button", name="发布", exact=True).click()
+        expect(committee.get_by_role("status")).to_contain_text("周期性班次已发布，共 4 个班次")
+        first_shift = committee.locator(".shift-list a").first.get_attribute("href")
+        assert first_shift is not None and re.fullmatch(r"/shifts/\d+", first_shift)
+        screenshot(committee, "volunteer-profile-series")
+
+        volunteer = _page(browser, contexts, errors, VOLUNTEER)
+        volunteer.goto(f"{base}/register/volunteer")
+        volunteer.locator("#f-username").fill(VOLUNTEER)
+        volunteer.locator("#f-password").fill(VOLUNTEER_PASSWORD)
+        volunteer.locator("#f-display_name").fill("刘洋")
+        volunteer.locator("#f-birth_year").fill("1988")
+        volunteer.locator("#f-home_area_id").select_option(label="开鲁四村居委会")
+        volunteer.locator("#f-travel_km").fill("5")
+        volunteer.locator("#f-weekly_hour_cap").fill("8")
+        volunteer.get_by_role("button", name="注册", exact=True).click()
+        volunteer.wait_for_url(re.compile(r"/login\?registered=volunteer"))
+        log_in(volunteer, base, VOLUNTEER, VOLUNTEER_PASSWORD)
+
+        volunteer.goto(f"{base}{first_shift}")
+        expect(volunteer.get_by_role("heading", level=1)).to_have_text(TITLE)
+        expect(volunteer.get_by_text("你没有此班次要求的全部证书")).to_be_visible()
+        expect(volunteer.get_by_role("button", name="报名", exact=True)).to_have_count(0)
+
+        volunteer.get_by_role("link", name="我的资料").click()
+        expect(volunteer.get_by_role("heading", level=1)).to_have_text("我的志愿者资料")
+        volunteer.locator("#f-kind").select_option(label="养老护理员职业技能等级证书")
+        volunteer.locator("#f-number").fill("YL-2026-0042")
+        volunteer.locator("#f-expires_on").fill((tuesday + dt.timedelta(days=400)).isoformat())
+        volunteer.get_by_role("button", name="添加或更新").click()
+        expect(volunteer.get_by_role("status")).to_have_text("证书已更新。")
+        volunteer.locator("#f-w2_0_starts").fill("08:00")
+        volunteer.locator("#f-w2_0_ends").fill("12:00")
+        volunteer.get_by_role("button", name="保存每周时间").click()
+        expect(volunteer.get_by_role("status")).to_have_text("每周可服务时间已保存。")
+        screenshot(volunteer, "volunteer-profile-phone")
+        feed_url = volunteer.locator("#calendar-url").input_value()
+
+        volunteer.goto(f"{base}{first_shift}")
+        volunteer.get_by_role("button", name="报名", exact=True).click()
+        expect(volunteer.get_by_role("status")).to_contain_text("报名成功")
+
+        feed = httpx.get(feed_url, timeout=10)
+        assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+        assert TITLE in feed.text and "TZID=Asia/Shanghai" in feed.text
+        assert errors == []
+    finally:
+        for context in contexts:
+            context.close()
