@@ -63,7 +63,7 @@ async def test_a_committee_publishes_a_weekly_shift_and_skips_a_date(client, con
         dt.datetime.combine(monday + dt.timedelta(days=d), dt.time(10), SHANGHAI) for d in (0, 7, 11)
     ]
     shown = await client.get(location)
-    assert "周期性班次已发布" in shown.text and "每周周一、周五" in shown.text
+    assert "周期性班次已发布" in shown.text and "每逢周一、周五" in shown.text
     response = await post_form(client, f"/shifts/series/{series_id}/skip", {"date": monday.isoformat()}, page=location)
     assert response.status_code in (302, 303), response.text
     assert (
