@@ -377,7 +377,7 @@ def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadli
     )
 
 
-BOUND_SOURCES = ("cp-sat", "lp-relaxation", "greedy-equals-bound", "trivial", "none")
+BOUND_SOURCES = ("cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none")
 
 
 def _explain(
