@@ -126,6 +126,20 @@ class TeamMonthRow(msgspec.Struct, frozen=True):
     contacts: int
 
 
+class CommitteeTeamRow(msgspec.Struct, frozen=True):
+    """A live team serving one of a committee's households, with this month's figures."""
+
+    id: int
+    household_id: int
+    committee_name: str
+    address: str
+    organisation_name: str
+    slot: str
+    members: int
+    minutes: int
+    contacts: int
+
+
 class SlotRow(msgspec.Struct, frozen=True):
     """A live team and its weekly slot."""
 
@@ -317,6 +331,18 @@ FROM teams tm LEFT JOIN team_visits tv ON tv.team_id = tm.id AND tv.status = 'do
 WHERE tm.contract_id = $1 AND tm.status = 'live'
 GROUP BY tm.id
 """
+SELECT_COMMITTEE_TEAMS = """
+SELECT tm.id, tm.household_id, cm.name AS committee_name, h.address, o.name AS organisation_name, tm.slot,
+       (SELECT count(*) FROM team_members m WHERE m.team_id = tm.id AND m.until IS NULL)::int AS members,
+       coalesce((SELECT sum(tv.minutes) FROM team_visits tv WHERE tv.team_id = tm.id AND tv.status = 'done'
+                 AND tv.at >= $2 AND tv.at < $3), 0)::int AS minutes,
+       (SELECT count(*) FROM team_visits tv WHERE tv.team_id = tm.id AND tv.status = 'done'
+        AND tv.at >= $2 AND tv.at < $3)::int AS contacts
+FROM teams tm JOIN households h ON h.id = tm.household_id JOIN committees cm ON cm.id = h.committee_id
+JOIN organisations o ON o.id = tm.organisation_id
+WHERE h.committee_id = $1 AND tm.status = 'live'
+ORDER BY tm.id
+"""
 SELECT_LIVE_SLOTS = "SELECT id, slot FROM teams WHERE status = 'live' ORDER BY id"
 SELECT_MY_TEAMS = """
 SELECT tm.id, tm.household_id, cm.name AS committee_name, h.address, o.name AS organisation_name, tm.slot,
@@ -468,6 +494,14 @@ async def project_month(
     """Each live team's minutes and contacts in a time range."""
     rows = await conn.fetch(SELECT_PROJECT_MONTH, contract_id, since, until)
     return [msgspec.convert(dict(r), TeamMonthRow) for r in rows]
+
+
+async def committee_teams(
+    conn: asyncpg.Connection, committee_id: int, since: dt.datetime, until: dt.datetime
+) -> list[CommitteeTeamRow]:
+    """The live teams serving a committee's households, with their figures in a time range."""
+    rows = await conn.fetch(SELECT_COMMITTEE_TEAMS, committee_id, since, until)
+    return [msgspec.convert(dict(r), CommitteeTeamRow) for r in rows]
 
 
 async def live_slots(conn: asyncpg.Connection) -> list[SlotRow]:

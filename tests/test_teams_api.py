@@ -148,3 +148,18 @@ async def test_bad_input_gets_a_clear_problem_never_a_server_error(client, conn)
         response = await client.request(method, path, json=body, headers=headers)
         assert 400 <= response.status_code < 500, (path, body, response.status_code, response.text)
         assert response.headers["content-type"].startswith("application/problem+json"), (path, body)
+
+
+async def test_the_committee_follows_the_teams_of_its_households_masked(client, conn):
+    project, household, carers = await _project(conn)
+    team_id = await ft.form_team(conn, project, household, [v for v, _ in carers[:3]], "mon-am")
+    committee = await _as(client, conn, project.committee_account)
+    listed = await client.get("/api/teams/committee", headers=committee)
+    assert listed.status_code == 200 and ADDRESS not in listed.text and NOTE not in listed.text
+    [row] = listed.json()
+    assert row["id"] == team_id and row["members"] == 3 and row["household"]["masked_address"] == "长阳路1567弄**号"
+    assert (await client.get(f"/api/teams/{team_id}", headers=committee)).status_code == 200
+    other = await _as(client, conn, await factories.create_account(conn, "committee"))
+    assert (await client.get("/api/teams/committee", headers=other)).json() == []
+    assert (await client.get(f"/api/teams/{team_id}", headers=other)).status_code == 404
+    assert (await client.get(f"/api/households/{household}", headers=committee)).status_code == 403

@@ -94,3 +94,13 @@ async def test_a_member_opens_the_household_details_and_the_view_is_logged(clien
     await _login(client, conn, carers[3][1])  # not in the team
     refused = await client.get(f"/households/{household}")
     assert refused.status_code == 404 and ADDRESS not in refused.text and NOTE not in refused.text
+
+
+async def test_the_committee_sees_the_teams_of_its_households(client, conn):
+    project, _, _, team_id = await _scene(conn)
+    await _login(client, conn, project.committee_account)
+    page = await client.get("/teams")
+    assert (
+        page.status_code == 200 and "本居委会的311类家庭小组" in page.text and f'href="/teams/{team_id}"' in page.text
+    )
+    assert "长阳路1567弄**号" in page.text and ADDRESS not in page.text and "尚未达到每月最低要求" in page.text

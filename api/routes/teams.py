@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import Conn, User, login_required, roles
 from api.schemas.teams import (
+    CommitteeTeamOut,
     HouseholdOut,
     MyTeamOut,
     ProjectDetailOut,
@@ -16,6 +17,7 @@ from api.schemas.teams import (
     TeamOut,
     TeamsRunOut,
     VisitOut,
+    committee_team_out,
     household_out,
     my_team_out,
     project_detail_out,
@@ -64,6 +66,11 @@ class TeamController(Controller):
     async def mine(self, conn: Conn, user: User) -> list[MyTeamOut]:
         """The teams the calling volunteer belongs to."""
         return [my_team_out(t) for t in await teams.my_teams(conn, user)]
+
+    @get("/committee", operation_id="listCommitteeTeams", guards=[roles("committee")])
+    async def committee(self, conn: Conn, user: User) -> list[CommitteeTeamOut]:
+        """The 311 teams serving the committee's households (masked), with this month's figures."""
+        return [committee_team_out(t) for t in await teams.committee_teams(conn, user)]
 
     @get("/{team_id:int}", operation_id="getTeam", guards=[login_required])
     async def team(self, conn: Conn, user: User, team_id: FromPath[int]) -> TeamOut:

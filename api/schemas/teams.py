@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from api.services.household_access import HouseholdView, MaskedHousehold
-from api.services.teams import MyTeam, ProjectView, RefusalOutcome, TeamView
+from api.services.teams import CommitteeTeam, MyTeam, ProjectView, RefusalOutcome, TeamView
 from sql.match_runs import RunRow
 from sql.teams import MemberRow, ProjectRow, VisitRow
 
@@ -130,6 +130,19 @@ class MyTeamOut(msgspec.Struct, frozen=True):
     organisation_name: str
     slot: str
     next_visit: dt.datetime | None
+
+
+class CommitteeTeamOut(msgspec.Struct, frozen=True):
+    """A team serving one of the committee's households, with this month's figures."""
+
+    id: int
+    household: HouseholdMaskedOut
+    organisation_name: str
+    slot: str
+    members: int
+    month_minutes: int
+    month_contacts: int
+    month_met: bool
 
 
 class RefusalOut(msgspec.Struct, frozen=True):
@@ -260,6 +273,20 @@ def my_team_out(t: MyTeam) -> MyTeamOut:
         organisation_name=t.organisation_name,
         slot=t.slot,
         next_visit=t.next_visit,
+    )
+
+
+def committee_team_out(t: CommitteeTeam) -> CommitteeTeamOut:
+    """The public shape of a committee's view of a team."""
+    return CommitteeTeamOut(
+        id=t.id,
+        household=masked_out(t.household),
+        organisation_name=t.organisation_name,
+        slot=t.slot,
+        members=t.members,
+        month_minutes=t.month_minutes,
+        month_contacts=t.month_contacts,
+        month_met=t.month_met,
     )
 
 

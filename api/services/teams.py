@@ -152,6 +152,19 @@ class MyTeam(msgspec.Struct, frozen=True):
     next_visit: dt.datetime | None
 
 
+class CommitteeTeam(msgspec.Struct, frozen=True):
+    """A team serving one of the committee's households, as the committee follows it (household masked)."""
+
+    id: int
+    household: MaskedHousehold
+    organisation_name: str
+    slot: str
+    members: int
+    month_minutes: int
+    month_contacts: int
+    month_met: bool
+
+
 class RefusalOutcome(msgspec.Struct, frozen=True):
     """A refusal recorded: who left, who (if anyone) replaced them, and the team's slot now."""
 
@@ -300,6 +313,27 @@ async def my_teams(conn: asyncpg.Connection, who: Identity) -> list[MyTeam]:
             organisation_name=r.organisation_name,
             slot=r.slot,
             next_visit=r.next_visit,
+        )
+        for r in rows
+    ]
+
+
+async def committee_teams(conn: asyncpg.Connection, who: Identity) -> list[CommitteeTeam]:
+    """The residents' committee follows the 311 teams serving its households: who runs them, this month's figures."""
+    if who.role != "committee" or who.committee_id is None:
+        raise Forbidden("Only a residents' committee follows the teams of its households")
+    start, end = month_bounds(dt.datetime.now(dt.UTC))
+    rows = await teams_sql.committee_teams(conn, who.committee_id, start, end)
+    return [
+        CommitteeTeam(
+            id=r.id,
+            household=masked(r.household_id, who.committee_id, r.committee_name, r.address),
+            organisation_name=r.organisation_name,
+            slot=r.slot,
+            members=r.members,
+            month_minutes=r.minutes,
+            month_contacts=r.contacts,
+            month_met=r.minutes >= MONTHLY_MINUTES and r.contacts >= MONTHLY_CONTACTS,
         )
         for r in rows
     ]

@@ -66,9 +66,12 @@ class TeamPages(Controller):
 
     @get("/teams", name="teams", guards=[login_required])
     async def index(self, conn: Conn, user: User) -> Response[Any]:
-        """An organisation's 311 projects; a volunteer goes to their teams."""
+        """An organisation's 311 projects; a committee's teams serving its households; a volunteer's own teams."""
         if user.role == "volunteer":
             return Redirect(path="/teams/mine")
+        if user.role == "committee":
+            items = await teams.committee_teams(conn, user)
+            return Template(template_name="teams/committee.html", context={"who": user, "items": items})
         projects = await teams.list_projects(conn, user)
         return Template(template_name="teams/projects.html", context={"who": user, "projects": projects})
 
