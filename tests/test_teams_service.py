@@ -237,3 +237,14 @@ async def test_the_project_shows_each_teams_month_against_the_minimum(conn):
     rows = {h.household.id: h for h in view.households}
     assert rows[project.households[0]].month_met and rows[project.households[0]].month_minutes == 250
     assert rows[project.households[1]].team_id is None and not rows[project.households[1]].month_met
+
+
+async def test_a_refusal_keeps_the_teams_day_and_planned_visits_when_the_replacement_shares_it(conn):
+    project = await ft.create_project(conn, households=1)
+    carers = [(await ft.create_carer(conn, trained=k == 0, windows=MON_TUE))[0] for k in range(4)]
+    team_id = await ft.form_team(conn, project, project.households[0], carers[:3], "tue-pm")
+    await teams.plan_ahead(conn)
+    before = await conn.fetch("SELECT id, at FROM team_visits WHERE team_id = $1 ORDER BY at", team_id)
+    outcome = await teams.refuse(conn, project.organisation(), team_id, RefusalCreate(volunteer_id=carers[1]))
+    assert outcome.replacement == carers[3] and outcome.slot == "tue-pm"
+    assert await conn.fetch("SELECT id, at FROM team_visits WHERE team_id = $1 ORDER BY at", team_id) == before

@@ -630,8 +630,9 @@ async def _replan_one(conn: asyncpg.Connection, team: teams_sql.TeamRow) -> tupl
     if best is None:
         # Nobody fits beside the remaining members: the team goes on short-handed until the next run completes it.
         return None, team.slot
-    _, members, bit = best
-    shared = [data.slot_names[bit.bit_length() - 1]]
+    members = best[1]
+    # Every slot the new team shares, so it keeps its day and time (and planned visits) whenever it still can.
+    shared = [x for x in household.slots if all(x in sub.carers[c].slots for c in members)]
     slot = _pick_slot(shared, team.slot)
     replacement = None
     for c in members:
