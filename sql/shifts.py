@@ -282,12 +282,14 @@ LIMIT 500
 """
 # One volunteer's sign-ups queue behind each other, so two at once cannot both pass the weekly hour cap.
 LOCK_VOLUNTEER = "SELECT id FROM volunteers WHERE id = $1 FOR NO KEY UPDATE"
-# The calendar feed: shifts the volunteer holds or waits for, from 30 days back.
+# The calendar feed: shifts the volunteer holds or waits for, from 30 days back, and those called off under them
+# (so that a calendar app shows the event as cancelled instead of silently dropping it); one row per shift.
 SELECT_CALENDAR = f"""
-SELECT {_SHIFT_COLUMNS}, g.status AS my_status
+SELECT DISTINCT ON (s.starts_at, s.id) {_SHIFT_COLUMNS}, g.status AS my_status
 {_SHIFT_FROM} JOIN signups g ON g.shift_id = s.id
-WHERE g.volunteer_id = $1 AND g.status IN ('active', 'waitlisted') AND s.ends_at > now() - interval '30 days'
-ORDER BY s.starts_at, s.id
+WHERE g.volunteer_id = $1 AND s.ends_at > now() - interval '30 days'
+  AND (g.status IN ('active', 'waitlisted') OR s.status = 'cancelled')
+ORDER BY s.starts_at, s.id, (g.status IN ('active', 'waitlisted')) DESC, g.id DESC
 LIMIT 500
 """
 

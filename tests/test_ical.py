@@ -57,6 +57,18 @@ async def test_the_feed_lists_my_held_and_awaited_shifts_in_beijing_time(client,
     assert events[0]["dtstart"].params.get("TZID") == "Asia/Shanghai"
     assert str(events[0]["uid"]) == f"shift-{held}-v{volunteer_id}@linli"
     assert calendar.walk("VTIMEZONE"), "the feed carries the Asia/Shanghai time zone"
+    assert [str(e["status"]) for e in events] == ["CONFIRMED", "TENTATIVE"]
+    # A shift called off under the volunteer stays in the feed, marked cancelled, so calendar apps show it so.
+    await conn.execute("UPDATE shifts SET status = 'cancelled' WHERE id = $1", held)
+    await conn.execute(
+        "UPDATE signups SET status = 'cancelled', cancelled_at = now() WHERE shift_id = $1 AND volunteer_id = $2",
+        held,
+        volunteer_id,
+    )
+    events = icalendar.Calendar.from_ical((await client.get(path)).content).walk("VEVENT")
+    called_off = next(e for e in events if str(e["uid"]).startswith(f"shift-{held}-"))
+    assert str(called_off["status"]) == "CANCELLED" and str(called_off["summary"]) == "（已取消）助餐送餐"
+    assert all("已取消的班次" not in str(e["summary"]) for e in events)  # a place I gave up myself is gone
 
 
 async def test_a_wrong_or_renewed_address_finds_nothing(client, conn):

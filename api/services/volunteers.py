@@ -412,12 +412,20 @@ async def calendar_feed(conn: asyncpg.Connection, token: str, secret_key: str, *
         event.add("dtstamp", now)
         event.add("dtstart", shift.starts_at.astimezone(SHANGHAI))
         event.add("dtend", shift.ends_at.astimezone(SHANGHAI))
-        summary = shift.title if status == "active" else f"（候补）{shift.title}"
+        if shift.status == "cancelled":
+            summary = f"（已取消）{shift.title}"
+        elif status == "waitlisted":
+            summary = f"（候补）{shift.title}"
+        else:
+            summary = shift.title
         event.add("summary", summary)
         # The place's name only: an elder's address is never put into a feed that travels without a session.
         event.add("location", shift.place_name)
         event.add("description", f"{shift.publisher_name}；名额 {shift.taken}/{shift.headcount}")
-        event.add("status", "CANCELLED" if shift.status == "cancelled" else "CONFIRMED")
+        event.add(
+            "status",
+            "CANCELLED" if shift.status == "cancelled" else "TENTATIVE" if status == "waitlisted" else "CONFIRMED",
+        )
         if site:
             event.add("url", f"{site.rstrip('/')}/shifts/{shift.id}")
         cal.add_component(event)
