@@ -87,7 +87,8 @@ _AGE = """
 # Why a volunteer may not take a shift, as reason codes:
 # - skills, certificates: every one required; a certificate counts when issued by the shift's first day and not
 #   expired before its last day (Shanghai dates);
-# - age: below the shift's minimum; guardian: under 14 without a guardian's consent on file;
+# - age: below the shift's minimum; guardian: under 14 without a guardian's consent on file, with the guardian's name
+#   (registration records the consent; the name is added on the profile page);
 # - insurance: must cover the whole shift;
 # - minor_group ("under 18 in groups only"): on such a shift, a volunteer under 18 may take a place only when the
 #   shift has at least 2 places and an adult (18 or over that day) already holds one, so no minor serves alone;
@@ -110,7 +111,7 @@ array_remove(ARRAY[
           AND (c.expires_on IS NULL OR c.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)))
          THEN 'certificates' END,
     CASE WHEN {_AGE} < s.min_age THEN 'age' END,
-    CASE WHEN {_AGE} < 14 AND NOT v.guardian_consent THEN 'guardian' END,
+    CASE WHEN {_AGE} < 14 AND (NOT v.guardian_consent OR v.guardian_name IS NULL) THEN 'guardian' END,
     CASE WHEN s.insurance_required
               AND (v.insured_until IS NULL OR v.insured_until < (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)
          THEN 'insurance' END,

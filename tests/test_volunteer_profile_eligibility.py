@@ -166,3 +166,14 @@ async def test_the_pick_up_api_answers_409_not_eligible_without_the_certificate(
     response = await client.post(f"/api/shifts/{shift_id}/signups", headers=headers)
     assert response.status_code == 201, response.text
     assert await conn.fetchval("SELECT taken FROM shifts WHERE id = $1", shift_id) == 1
+
+
+async def test_under_14s_need_a_named_guardians_consent(conn):
+    year = dt.datetime.now(SHANGHAI).year
+    shift_id = await create_shift(conn, starts_at=next_weekday(6, 10))
+    child = await volunteer_identity(conn, birth_year=year - 12)
+    assert "guardian" in await _reasons(conn, child, shift_id)
+    await conn.execute("UPDATE volunteers SET guardian_consent = true WHERE id = $1", child.volunteer_id)
+    assert "guardian" in await _reasons(conn, child, shift_id)  # consent without a name is not enough
+    await conn.execute("UPDATE volunteers SET guardian_name = '张建华' WHERE id = $1", child.volunteer_id)
+    assert await _reasons(conn, child, shift_id) == []
