@@ -93,6 +93,12 @@ WHERE s.id = c.shift_id
 SET_TAKEN = """
 UPDATE shifts SET taken = (SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'active') WHERE id = $1
 """
+# Children registered with a guardian's consent get the guardian's name (same surname), which the under-14 rule asks.
+NAME_GUARDIANS = """
+UPDATE volunteers
+SET guardian_name = left(display_name, 1) || (ARRAY['建国', '丽华', '志强', '秀英', '海军', '桂芳'])[1 + id % 6]
+WHERE guardian_consent AND guardian_name IS NULL
+"""
 SELECT_DEMO_VOLUNTEER = """
 SELECT v.id, v.lat, v.lon FROM volunteers v JOIN accounts a ON a.id = v.account_id WHERE a.username = 'volunteer.demo'
 """
@@ -339,6 +345,7 @@ async def seed_shifts(conn: asyncpg.Connection, rng: random.Random, today: dt.da
         series_count += 1
         series_shift_ids += await series_sql.generate_shifts(conn, series_id)
 
+    await conn.execute(NAME_GUARDIANS)
     demo_volunteer = await conn.fetchrow(SELECT_DEMO_VOLUNTEER)
     keep_free = {demo_volunteer["id"]} if demo_volunteer is not None else set()
     all_ids = shift_ids + series_shift_ids

@@ -29,6 +29,9 @@ async def test_the_seed_fills_this_week_safely(conn: asyncpg.Connection) -> None
     report = await _seeded(conn, "shifts", today)
     assert report.series == 4 and report.series_shifts > 0 and report.shifts > 100
     assert report.signups > 0 and report.waitlisted > 0
+    assert not await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM volunteers WHERE guardian_consent AND guardian_name IS NULL)"
+    )
     monday = today - dt.timedelta(days=today.weekday())
     this_week = await conn.fetchval(
         "SELECT count(*) FROM shifts WHERE (starts_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2",
