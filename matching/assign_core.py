@@ -60,7 +60,10 @@ DIVE_MAX_ITEMS = 400
 # column-generation rounds to converge, too slow for 10 s, and tabu search with LNS does better there.
 DIVE_MAX_ITEMS_PER_GROUP = 10
 # Share of the time left that the root LP may take; if it has not converged by then, tabu search and LNS run.
-DIVE_ROOT_SHARE = 0.5
+DIVE_ROOT_SHARE = 0.75
+# ... unless by then the root LP is within this share of its Lagrangian bound: dives from a nearly converged LP
+# still beat the fallback.
+DIVE_ROOT_GAP = 0.002
 # Column-generation iterations at the root and after each fixing step of a dive (work caps, deterministic).
 DIVE_ROOT_ITERS = 300
 DIVE_STEP_ITERS = 5
@@ -937,12 +940,12 @@ def _dive_search(
         deadline=time.perf_counter() + DIVE_ROOT_SHARE * max(0.0, end - time.perf_counter()),
         centre=centre,
     )
-    if root is None or not root.converged:
-        if root is not None:
-            st.tighten(int(np.floor(-root.bound + 1e-6 * max(1.0, abs(root.bound)))), "lagrangian")
+    if root is None:
         return None
     # The Lagrangian bound holds for any duals, converged or not; values are integers, so round it down.
     st.tighten(int(np.floor(-root.bound + 1e-6 * max(1.0, abs(root.bound)))), "lagrangian")
+    if not root.converged and root.lp - root.bound > DIVE_ROOT_GAP * max(1.0, abs(root.lp)):
+        return None
     dives = 0
     while time.perf_counter() < end - 0.05 and (max_rounds is None or dives < max_rounds) and st.value < st.bound:
         pool = root.columns + gap_dive.columns_of(agents_of(st.choice), m)

@@ -48,8 +48,9 @@ class Pool:
 SMOOTHING = 0.5
 # The dive picks the column whose LP value plus this much uniform noise is largest (0 for the first dive).
 DIVE_NOISE = 0.3
-# A dual-bound tolerance: column generation stops when the LP and the Lagrangian bound agree this closely.
-CG_TOLERANCE = 1e-6
+# Column generation stops when the LP and the Lagrangian bound agree this closely (relative): a dive needs no
+# more, and the last 0.01 % of a root LP can take as many pricing rounds as the rest.
+CG_TOLERANCE = 1e-4
 # Dense knapsack tables are job x agent x capacity booleans; beyond this many cells the dive is not used.
 MAX_TABLE_CELLS = 20_000_000
 
