@@ -18,6 +18,7 @@ import msgspec
 
 from api.security import hash_password
 from api.seed_tendering import seed_tendering
+from api.seed_volunteering import VolunteeringSeedReport, seed_volunteering
 from api.services import credit_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -115,6 +116,7 @@ class SeedReport(msgspec.Struct, frozen=True, kw_only=True):
     tenders: int = 0
     bids: int = 0
     contracts: int = 0
+    volunteering: VolunteeringSeedReport | None = None
     seconds: float
 
 
@@ -730,9 +732,17 @@ async def seed_demo(dsn: str, *, seed: int = 1, scale: float = 1.0, today: date 
 
 
 async def seed_into(
-    conn: asyncpg.Connection, *, seed: int = 1, scale: float = 1.0, today: date | None = None
+    conn: asyncpg.Connection,
+    *,
+    seed: int = 1,
+    scale: float = 1.0,
+    today: date | None = None,
+    volunteering: bool = True,
 ) -> SeedReport:
-    """Create the demo district on this connection, in a transaction (a savepoint if the caller has one open)."""
+    """Create the demo district on this connection, in a transaction (a savepoint if the caller has one open).
+
+    `volunteering=False` stops after tenders and contracts, for tests that seed one volunteering part themselves.
+    """
     if not 0 < scale <= 1000:
         raise ValueError(f"scale must be in (0, 1000], got {scale}")
     started = time.perf_counter()
@@ -766,6 +776,7 @@ async def seed_into(
                 demo_committee_id=plan.demo_committee_id,
                 demo_organisation_id=plan.demo_organisation_id,
             )
+            time_given = await seed_volunteering(conn, seed=seed, today=today) if volunteering else None
             report = SeedReport(
                 seed=seed,
                 scale=scale,
@@ -782,6 +793,7 @@ async def seed_into(
                 tenders=market.tenders,
                 bids=market.bids,
                 contracts=market.contracts,
+                volunteering=time_given,
                 seconds=0.0,
             )
             counts = {key: value for key, value in msgspec.structs.asdict(report).items() if key != "seconds"}

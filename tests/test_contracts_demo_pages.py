@@ -13,7 +13,7 @@ PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 
 
 async def test_demo_funder_and_organisation_pages(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
-    await seed_into(conn, seed=1, scale=0.02, today=today())
+    await seed_into(conn, seed=1, scale=0.02, today=today(), volunteering=False)
     await login(client, "funder.yinhang", PASSWORDS["funder.yinhang"])
     contracts = await client.get("/contracts")
     assert contracts.status_code == 200

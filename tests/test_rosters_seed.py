@@ -11,7 +11,7 @@ from api.services.types import today
 
 
 async def test_the_demo_volunteer_has_proposals_with_reasons_and_respite_is_scheduled(conn):
-    await seed_into(conn, seed=1, scale=0.05, today=today())
+    await seed_into(conn, seed=1, scale=0.05, today=today(), volunteering=False)
     made = await seed_rosters(conn, random.Random(1), today())
     assert made["roster_proposals"] >= 2 and made["respite_requests"] >= 8 and made["respite_proposals"] >= 1
     mine = await conn.fetch(

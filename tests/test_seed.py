@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -100,23 +101,23 @@ async def _seed_and_fingerprint(conn: asyncpg.Connection, query: str, **kwargs: 
 
 @pytest.mark.anyio
 async def test_the_same_seed_gives_the_same_district(conn: asyncpg.Connection) -> None:
-    first = await _seed_and_fingerprint(conn, FINGERPRINT, seed=7, scale=0.05, today=TODAY)
-    second = await _seed_and_fingerprint(conn, FINGERPRINT, seed=7, scale=0.05, today=TODAY)
-    other = await _seed_and_fingerprint(conn, FINGERPRINT, seed=8, scale=0.05, today=TODAY)
+    first = await _seed_and_fingerprint(conn, FINGERPRINT, seed=7, scale=0.05, today=TODAY, volunteering=False)
+    second = await _seed_and_fingerprint(conn, FINGERPRINT, seed=7, scale=0.05, today=TODAY, volunteering=False)
+    other = await _seed_and_fingerprint(conn, FINGERPRINT, seed=8, scale=0.05, today=TODAY, volunteering=False)
     assert first == second
     assert first != other
 
 
 @pytest.mark.anyio
 async def test_names_codes_and_points_do_not_depend_on_the_day(conn: asyncpg.Connection) -> None:
-    today = await _seed_and_fingerprint(conn, NAMES_CODES_POINTS, seed=3, scale=0.05, today=TODAY)
+    today = await _seed_and_fingerprint(conn, NAMES_CODES_POINTS, seed=3, scale=0.05, today=TODAY, volunteering=False)
     later = await _seed_and_fingerprint(conn, NAMES_CODES_POINTS, seed=3, scale=0.05, today=TODAY + timedelta(400))
     assert today == later
 
 
 @pytest.mark.anyio
 async def test_counts_at_a_twentieth_scale(conn: asyncpg.Connection) -> None:
-    report = await seed_into(conn, seed=1, scale=0.05, today=TODAY)
+    report = await seed_into(conn, seed=1, scale=0.05, today=TODAY, volunteering=False)
     counts = {
         table: await conn.fetchval(f"SELECT count(*) FROM {table}")
         for table in ("areas", "committees", "funders", "organisations", "volunteers", "households", "accounts",
@@ -151,7 +152,7 @@ async def test_counts_at_a_twentieth_scale(conn: asyncpg.Connection) -> None:
 
 @pytest.mark.anyio
 async def test_every_demo_login_works_and_belongs_where_its_label_says(conn: asyncpg.Connection) -> None:
-    await seed_into(conn, seed=1, scale=0.05, today=TODAY)
+    await seed_into(conn, seed=1, scale=0.05, today=TODAY, volunteering=False)
     rows = {
         row["username"]: row
         for row in await conn.fetch(
@@ -195,7 +196,7 @@ async def test_every_demo_login_works_and_belongs_where_its_label_says(conn: asy
 
 @pytest.mark.anyio
 async def test_full_scale_district_is_valid_and_realistic(conn: asyncpg.Connection) -> None:
-    report = await seed_into(conn, seed=1, scale=1.0, today=TODAY)
+    report = await seed_into(conn, seed=1, scale=1.0, today=TODAY, volunteering=False)
     assert (report.subdistricts, report.committees, report.funders) == (12, 150, 14)
     assert (report.organisations, report.volunteers, report.households) == (300, 20_000, 3_000)
     codes = [row["credit_code"] for row in await conn.fetch("SELECT credit_code FROM organisations")]
@@ -358,3 +359,23 @@ async def test_seed_demo_commits_once_and_refuses_a_second_time(empty_database_u
     assert await is_seeded(empty_database_url)
     with pytest.raises(AlreadySeededError):
         await seed_demo(empty_database_url, seed=2, scale=0.02)
+
+
+async def test_the_demo_has_volunteering_this_week(conn: asyncpg.Connection) -> None:
+    today = date.today()
+    report = await seed_into(conn, seed=1, scale=0.05, today=today)
+    made = report.volunteering
+    assert made is not None
+    assert made.shifts > 50 and made.signups > 50 and made.confirmed_hours_records > 50
+    assert made.teams >= 10 and made.team_visits > made.teams and made.roster_proposals >= 2
+    monday = today - timedelta(days=today.weekday())
+    this_week = await conn.fetchval(
+        "SELECT count(*) FROM shifts WHERE starts_at >= $1 AND starts_at < $1 + interval '7 days'",
+        datetime.combine(monday, datetime.min.time(), tzinfo=ZoneInfo("Asia/Shanghai")),
+    )
+    assert this_week > 20
+    # Volunteers with histories: confirmed hours on their service record, and coins derived from the ledger.
+    with_history = await conn.fetchval("SELECT count(DISTINCT volunteer_id) FROM attendance WHERE status = 'confirmed'")
+    assert with_history >= 20
+    live_teams = await conn.fetchval("SELECT count(*) FROM teams WHERE status = 'live'")
+    assert live_teams == made.teams

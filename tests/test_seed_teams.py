@@ -44,7 +44,7 @@ async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def _seeded(conn: asyncpg.Connection, seed: int):
-    await seed_into(conn, seed=seed, scale=0.05, today=today())
+    await seed_into(conn, seed=seed, scale=0.05, today=today(), volunteering=False)
     started = time.perf_counter()
     report = await seed_teams(conn, random.Random(f"linli-demo:{seed}:teams"), today())
     return report, time.perf_counter() - started

@@ -93,14 +93,16 @@ async def _fingerprint(conn: asyncpg.Connection, seed: int, today: date) -> str:
     transaction = conn.transaction()
     await transaction.start()
     try:
-        await seed_into(conn, seed=seed, scale=0.05, today=today)
+        await seed_into(conn, seed=seed, scale=0.05, today=today, volunteering=False)
         return str(await conn.fetchval(FINGERPRINT))
     finally:
         await transaction.rollback()
 
 
 async def test_every_stage_is_there(conn: asyncpg.Connection) -> None:
-    report = await seed_into(conn, seed=1, scale=0.05, today=TODAY + timedelta((date.today() - TODAY).days))
+    report = await seed_into(
+        conn, seed=1, scale=0.05, today=TODAY + timedelta((date.today() - TODAY).days), volunteering=False
+    )
     found = {stage: await conn.fetchval(query) for stage, query in STAGES.items()}
     assert all(n >= 1 for n in found.values()), found
     assert report.tenders == await conn.fetchval("SELECT count(*) FROM tenders")
@@ -110,7 +112,7 @@ async def test_every_stage_is_there(conn: asyncpg.Connection) -> None:
 
 
 async def test_the_demo_logins_see_their_part(conn: asyncpg.Connection) -> None:
-    await seed_into(conn, seed=1, scale=0.05, today=date.today())
+    await seed_into(conn, seed=1, scale=0.05, today=date.today(), volunteering=False)
     account = {r["username"]: r for r in await conn.fetch(
         "SELECT a.id, a.username, m.funder_id, m.organisation_id, m.committee_id FROM accounts a"
         " LEFT JOIN memberships m ON m.account_id = a.id"

@@ -20,7 +20,7 @@ FROM shifts
 
 
 async def _seeded(conn: asyncpg.Connection, seed: str, today: dt.date):
-    await seed_into(conn, seed=1, scale=0.05, today=today)
+    await seed_into(conn, seed=1, scale=0.05, today=today, volunteering=False)
     return await seed_shifts(conn, random.Random(seed), today)
 
 

@@ -1,0 +1,55 @@
+"""The volunteering half of the demo district: this week's shifts, histories and time coins, 311 teams, rosters
+and respite, and the notifications they cause — in the order each part needs the one before."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import asyncpg
+import msgspec
+
+from api.seed_notifications import seed_notifications
+from api.seed_rosters import seed_rosters
+from api.seed_shifts import seed_shifts
+from api.seed_teams import seed_teams
+from api.seed_timebank import seed_timebank
+
+
+class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What the volunteering seed wrote, in the figures a demo-giver asks about."""
+
+    shifts: int
+    signups: int
+    confirmed_hours_records: int
+    timebank_transactions: int
+    teams: int
+    team_visits: int
+    roster_proposals: int
+    respite_requests: int
+    notifications: int
+
+
+async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date) -> VolunteeringSeedReport:
+    """Write the volunteering demo on top of the district, tenders and contracts (same seed, same data)."""
+
+    def rng(part: str) -> random.Random:
+        # One stream per part, so that a change in one part does not reshuffle the others.
+        return random.Random(f"linli-demo:{seed}:{part}")  # noqa: S311 -- reproducible demo data, not secrets
+
+    shifts = await seed_shifts(conn, rng("shifts"), today)
+    history = await seed_timebank(conn, rng("timebank"), today)
+    teams = await seed_teams(conn, rng("teams"), today)
+    rosters = await seed_rosters(conn, rng("rosters"), today)
+    notified = await seed_notifications(conn, rng("notifications"), today)
+    return VolunteeringSeedReport(
+        shifts=shifts.shifts + history.shifts,
+        signups=shifts.signups + history.signups,
+        confirmed_hours_records=history.confirmed,
+        timebank_transactions=history.transactions,
+        teams=teams.teams,
+        team_visits=teams.visits_done,
+        roster_proposals=int(rosters.get("roster_proposals", 0)),
+        respite_requests=int(rosters.get("respite_requests", 0)),
+        notifications=notified,
+    )
