@@ -29,6 +29,7 @@ async def test_a_volunteer_signs_up_through_the_pages(client, conn):
     assert response.status_code in (302, 303), response.text
     shown = await client.get(response.headers["location"])
     assert "报名成功" in shown.text and "剩余名额 1 / 2" in shown.text and "取消报名" in shown.text
+    assert f'href="/attendance/shifts/{shift_id}"' in shown.text and "签到 / 签退" in shown.text
     mine = await client.get("/shifts/mine")
     assert "社区助餐送餐" in mine.text and "已报名" in mine.text
 
@@ -111,3 +112,14 @@ async def test_a_volunteer_cancels_through_the_page(client, conn):
     assert f'action="/shifts/{shift_id}/signup"' in shown.text
     mine = await client.get("/shifts/mine")
     assert "垃圾分类督导" in mine.text and "已取消" in mine.text
+
+
+async def test_the_publisher_reaches_check_in_and_hours_from_the_shift_page_and_others_do_not(client, conn):
+    org_account = await factories.create_account(conn, "organisation")
+    org_id = await conn.fetchval("SELECT organisation_id FROM memberships WHERE account_id = $1", org_account)
+    shift_id = await create_shift(conn, organisation_id=org_id)
+    await login(client, await factories.username_of(conn, org_account))
+    page = await client.get(f"/shifts/{shift_id}")
+    assert page.status_code == 200 and f'href="/attendance/shifts/{shift_id}/manage"' in page.text
+    other = await create_shift(conn)
+    assert "/manage" not in (await client.get(f"/shifts/{other}")).text
