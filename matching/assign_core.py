@@ -67,7 +67,7 @@ DIVE_ROOT_GAP = 0.002
 # Column-generation iterations at the root and after each fixing step of a dive (work caps, deterministic).
 DIVE_ROOT_ITERS = 300
 DIVE_STEP_ITERS = 5
-# Tabu steps per item that polish each dive's plan.
+# Tabu steps per item that repair a dive that left jobs unplaced.
 DIVE_POLISH_STEPS = 10
 
 ReportFn = Callable[[int, int, str], None]
@@ -957,10 +957,14 @@ def _dive_search(
         if len(missing):
             # Jobs the dive could not place go to their cheapest agent; the tabu search repairs any overload.
             agent[missing] = np.argmin(cost[:, missing], axis=0)
-        choice = _choice_of(dg, agent)
-        st.offer(choice, "dive")
-        if time.perf_counter() < end:
-            st.offer(tabu_search(dg, choice, end, seed + dives, st, max_iters=DIVE_POLISH_STEPS * core.n_items), "tabu")
+            repaired = tabu_search(
+                dg, _choice_of(dg, agent), end, seed + dives, st, max_iters=DIVE_POLISH_STEPS * core.n_items
+            )
+            agent = agents_of(repaired)
+        # Ejection chains polish a dive's plan far better than tabu steps (d20100: 6214 -> 6191 in 5 ms, where
+        # 1000 tabu steps reach 6207).
+        agent = gap_dive.ejection_chains(cost, cg.weight, cg.cap, agent)
+        st.offer(_choice_of(dg, agent), "dive")
     return dives
 
 

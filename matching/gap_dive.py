@@ -323,3 +323,93 @@ def columns_of(agent: IntArray, m: int) -> Pool:
 def table_cells(n_jobs: int, m: int, cap: IntArray) -> int:
     """Size of the knapsack tables one pricing round builds."""
     return n_jobs * m * (int(cap.max()) + 1 if len(cap) else 1)
+
+
+def best_chain(
+    cost: FloatArray, weight: IntArray, cap: IntArray, agent: IntArray, load: IntArray
+) -> tuple[float, list[tuple[int, int]]]:
+    """The cheapest ejection chain from a feasible assignment, and its moves [(job, new agent), ...].
+
+    A chain moves job j1 into agent a(j2) while j2 leaves it, j2 into a(j3), ..., and ends with the last job
+    in an agent that has room, or back in the first job's agent (a cycle); each agent is visited once, every
+    step keeps its capacity. Labels are extended a step at a time for all jobs at once (one label per job:
+    a heuristic, not an exact search); the chain never leaves the feasible region.
+    """
+    m, n = cost.shape
+    jobs = np.arange(n)
+    cur = cost[agent, jobs]
+    # arc[j1, j2]: j1 enters a(j2) as j2 leaves it.
+    fits = (load[agent] - weight[agent, jobs])[None, :] + weight[agent, :].T <= cap[agent][None, :]
+    with np.errstate(invalid="ignore"):
+        arc = np.where(fits, cost[agent, :].T - cur[:, None], np.inf)
+    arc[agent[:, None] == agent[None, :]] = np.inf
+    room = load[:, None] + weight <= cap[:, None]
+    with np.errstate(invalid="ignore"):
+        shift = np.where(room, cost - cur[None, :], np.inf)
+    shift[agent, jobs] = np.inf
+    label = np.zeros(n)  # cost so far with job j in hand (not yet placed)
+    visited = np.zeros((n, m), dtype=np.bool_)
+    visited[jobs, agent] = True
+    first = jobs.copy()  # the job that started each label's chain
+    preds: list[IntArray] = []
+    best_delta = -1e-9
+    best: tuple[str, int, int, int] | None = None
+    for step in range(m + 1):
+        ends = np.where(visited.T, np.inf, shift)
+        target = np.argmin(ends, axis=0)
+        end_cost = label + ends[target, jobs]
+        j = int(np.argmin(end_cost))
+        if end_cost[j] < best_delta:
+            best_delta, best = float(end_cost[j]), ("end", step, j, int(target[j]))
+        if step > 0:
+            home = agent[first]
+            back = load[home] - weight[home, first] + weight[home, jobs] <= cap[home]
+            with np.errstate(invalid="ignore"):
+                close = np.where(back, label + cost[home, jobs] - cur, np.inf)
+            j = int(np.argmin(close))
+            if close[j] < best_delta:
+                best_delta, best = float(close[j]), ("close", step, j, int(home[j]))
+        if step == m:
+            break
+        cand = np.where(visited[:, agent], np.inf, label[:, None] + arc)
+        pred = np.argmin(cand, axis=0)
+        new_label = cand[pred, jobs]
+        if not np.any(np.isfinite(new_label)):
+            break
+        preds.append(pred)
+        visited = visited[pred]
+        visited[jobs, agent] = True
+        first = first[pred]
+        label = new_label
+    if best is None:
+        return 0.0, []
+    _, step, j, to = best
+    moves = [(j, to)]
+    for k in range(step - 1, -1, -1):
+        j_prev = int(preds[k][j])
+        moves.append((j_prev, int(agent[j])))
+        j = j_prev
+    return best_delta, moves
+
+
+def ejection_chains(
+    cost: FloatArray, weight: IntArray, cap: IntArray, agent: IntArray, max_moves: int = 1000
+) -> IntArray:
+    """Apply the cheapest improving ejection chain until none is left (or max_moves): a feasible plan stays so."""
+    m, n = cost.shape
+    agent = agent.copy()
+    load = np.zeros(m, dtype=np.int64)
+    np.add.at(load, agent, weight[agent, np.arange(n)])
+    if np.any(load > cap):
+        return agent
+    for _ in range(max_moves):
+        delta, moves = best_chain(cost, weight, cap, agent, load)
+        if not moves or delta >= -1e-9:
+            break
+        for j, to in moves:
+            load[agent[j]] -= weight[agent[j], j]
+            load[to] += weight[to, j]
+            agent[j] = to
+        if np.any(load > cap):  # cannot happen: every step of a chain keeps its agent's capacity
+            raise AssertionError("an ejection chain overloaded an agent")
+    return agent
