@@ -75,6 +75,16 @@ WHERE g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active' AND v.acco
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+# One notice per volunteer (with an account) who got new proposals from a roster run, however often it is written.
+INSERT_ROSTER_PROPOSED = """
+INSERT INTO notifications (account_id, kind, params, dedupe_key)
+SELECT v.account_id, 'roster_proposal', jsonb_build_object('count', count(*)),
+       'roster_proposal:run:' || p.run_id || ':volunteer:' || v.id
+FROM roster_proposals p JOIN volunteers v ON v.id = p.volunteer_id
+WHERE p.run_id = $1 AND p.status = 'proposed' AND v.account_id IS NOT NULL
+GROUP BY p.run_id, v.id, v.account_id
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
 # Reminders fall due at 09:00 Shanghai time on the day before the shift; the cron writes each once it is due (a
 # sign-up made later than that is reminded at once) and only for shifts still to come, so none is ever stale.
 INSERT_DUE_REMINDERS = """
@@ -231,6 +241,11 @@ async def insert_promoted(conn: asyncpg.Connection, shift_id: int, volunteer_id:
     """Queue the promotion notice of the volunteer who now holds a place on the shift."""
     found = await conn.fetchval(INSERT_PROMOTED, shift_id, volunteer_id)
     return None if found is None else int(found)
+
+
+async def insert_roster_proposed(conn: asyncpg.Connection, run_id: int) -> int:
+    """Tell each volunteer with new proposals from this run; how many notices were new."""
+    return _affected(await conn.execute(INSERT_ROSTER_PROPOSED, run_id))
 
 
 async def insert_due_reminders(conn: asyncpg.Connection, now: dt.datetime) -> int:

@@ -60,6 +60,12 @@ async def test_a_run_proposes_near_volunteers_with_reasons_and_each_sees_only_th
         await rosters.accept(conn, b, mine[0].id)
     with pytest.raises(Forbidden):
         await rosters.my_proposals(conn, org)
+    # Each volunteer with new proposals is told once, in the run's own transaction; the far one is not.
+    told = await conn.fetch(
+        "SELECT account_id, (params->>'count')::int AS n FROM notifications WHERE kind = 'roster_proposal'"
+    )
+    assert {r["account_id"] for r in told} == {a.account_id, b.account_id}
+    assert sum(r["n"] for r in told) == 3
 
 
 async def test_starting_twice_gives_the_same_run_and_a_past_week_is_refused(conn):

@@ -31,7 +31,7 @@ from sql.notifications import ContactRow, NotificationRow, OutgoingRow
 
 log = structlog.get_logger("linli.notifications")
 
-KINDS = ("shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled")
+KINDS = ("shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal")
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
 MAX_BATCHES = 20
@@ -207,6 +207,11 @@ async def signup_cancelled(
         await notifications_sql.insert_promoted(conn, shift_id, promoted_volunteer_id)
 
 
+async def roster_proposed(conn: asyncpg.Connection, run_id: int) -> int:
+    """A roster run proposed places: tell each volunteer who got new ones (once per run and volunteer)."""
+    return await notifications_sql.insert_roster_proposed(conn, run_id)
+
+
 # --- The inbox ----------------------------------------------------------------------------------------------------
 
 
@@ -280,6 +285,7 @@ _SUBJECTS = {
     "waitlist_promoted": ("You have a place", "候补转为报名成功"),
     "signup_cancelled": ("A volunteer cancelled", "志愿者取消报名"),
     "shift_cancelled": ("Shift cancelled", "服务班次已取消"),
+    "roster_proposal": ("New roster proposals", "新的排班建议"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -295,6 +301,10 @@ _BODIES = {
         "有志愿者取消了服务班次「{title}」（{time}）的报名。",
     ),
     "shift_cancelled": ("The shift {title}, {time}, was cancelled.", "服务班次「{title}」（{time}）已取消。"),
+    "roster_proposal": (
+        "You have {count} new roster proposal(s): accept or decline them under My roster proposals.",
+        "您有 {count} 条新的排班建议，请在“我的排班建议”中接受或婉拒。",
+    ),
 }
 
 
@@ -303,7 +313,9 @@ def compose(row: OutgoingRow) -> Message:
     zh = row.locale != "en"
     when = row.shift_starts_at.astimezone(SHANGHAI) if row.shift_starts_at else None
     time = "" if when is None else (f"{when:%m月%d日 %H:%M}" if zh else f"{when:%d %b %H:%M}")
-    body = _BODIES[row.kind][1 if zh else 0].format(title=row.shift_title or "", time=time, place=row.shift_place or "")
+    body = _BODIES[row.kind][1 if zh else 0].format(
+        title=row.shift_title or "", time=time, place=row.shift_place or "", count=row.params.get("count", 1)
+    )
     if row.kind == "signup_cancelled":
         if row.params.get("late"):
             body += "这是开始前的临时取消。" if zh else " It was a late cancellation."

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from api.services import runs
+from api.services import notifications, runs
 from api.services import shifts as shifts_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -477,6 +477,7 @@ async def write_result(
                 for a in result.assignments
             ]
             await rosters_sql.replace_open_proposals(conn, inputs.roster.id, run_id, proposals)
+            await notifications.roster_proposed(conn, run_id)
         await audit.append(
             conn,
             actor_account_id=None,

@@ -6,7 +6,8 @@
 CREATE TABLE notifications (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    kind text NOT NULL CHECK (kind IN ('shift_reminder', 'waitlist_promoted', 'signup_cancelled', 'shift_cancelled')),
+    kind text NOT NULL CHECK (kind IN ('shift_reminder', 'waitlist_promoted', 'signup_cancelled', 'shift_cancelled',
+                                    'roster_proposal')),
     -- The shift the notification is about (its title and time are read from it when shown).
     shift_id bigint REFERENCES shifts (id),
     params jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(params) = 'object'),
