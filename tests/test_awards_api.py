@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from api.services import awards
+from api.services import awards, runs
 from tests import factories
 from tests import factories_awards as fa
 from tests.conftest import SharedConnectionPool
@@ -14,7 +14,7 @@ from tests.helpers import bearer
 async def run_now(conn, run_id: int) -> dict:
     """What the worker does, in-process on the test's connection (the worker tests cover arq and processes)."""
     with ThreadPoolExecutor(max_workers=1) as executor:
-        return await awards.execute_run(SharedConnectionPool(conn), run_id, executor=executor, time_cap_s=5)
+        return await runs.execute(SharedConnectionPool(conn), run_id, awards.RUNS, executor=executor, time_cap_s=5)
 
 
 async def contested_tender(conn):

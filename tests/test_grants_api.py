@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from api.services import grants
+from api.services import grants, runs
 from tests import factories
 from tests import factories_grants as fg
 from tests.conftest import SharedConnectionPool
@@ -14,7 +14,7 @@ from tests.helpers import bearer
 async def run_now(conn, run_id: int) -> dict:
     """What the worker does, in-process on the test's connection (the worker tests cover arq and processes)."""
     with ThreadPoolExecutor(max_workers=1) as executor:
-        return await grants.execute_run(SharedConnectionPool(conn), run_id, executor=executor, time_cap_s=5)
+        return await runs.execute(SharedConnectionPool(conn), run_id, grants.RUNS, executor=executor, time_cap_s=5)
 
 
 async def contested_call(conn):

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from api.services import awards, bids, grants, notifications
+from api.services import awards, bids, grants, notifications, runs
 from api.services import rosters as rosters_service
 from api.services import teams as teams_service
 from api.settings import load_settings
@@ -22,17 +22,18 @@ def solver_time_cap(job_timeout_s: float) -> float:
     return max(1.0, min(float(_settings.solver_time_limit_s), job_timeout_s * 0.5))
 
 
-async def _solve_with_progress(ctx: dict[str, Any], execute: Any, run_id: int) -> dict[str, Any]:
-    """Run a service's execute_run with a progress queue the solver's child process can reach."""
+async def _solve_with_progress(ctx: dict[str, Any], kind: runs.RunKind, run_id: int) -> dict[str, Any]:
+    """Execute one run of a model with a progress queue the solver's child process can reach."""
     # The solver's progress callback runs in the child process; a Manager queue carries its points back here.
     manager = ctx.get("progress_manager")
     own_manager = None
     if manager is None:
         own_manager = manager = multiprocessing.Manager()
     try:
-        outcome: dict[str, Any] = await execute(
+        outcome: dict[str, Any] = await runs.execute(
             ctx["pool"],
             run_id,
+            kind,
             executor=ctx["solver_pool"],
             time_cap_s=solver_time_cap(ctx.get("job_timeout_s", _settings.job_timeout_s)),
             progress=manager.Queue(),
@@ -45,14 +46,14 @@ async def _solve_with_progress(ctx: dict[str, Any], execute: Any, run_id: int) -
 
 async def run_award(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     """Solve one award run by id and write its result once (a redelivered job finds it written)."""
-    outcome = await _solve_with_progress(ctx, awards.execute_run, run_id)
+    outcome = await _solve_with_progress(ctx, awards.RUNS, run_id)
     log.info("award run", **outcome)
     return outcome
 
 
 async def run_portfolio(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     """Solve one portfolio run of a foundation call by id and write its grants once."""
-    outcome = await _solve_with_progress(ctx, grants.execute_run, run_id)
+    outcome = await _solve_with_progress(ctx, grants.RUNS, run_id)
     log.info("portfolio run", **outcome)
     return outcome
 
@@ -62,7 +63,7 @@ async def run_portfolio(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
 
 async def run_roster(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     """Solve one roster run by id and write its proposals once (a redelivered job finds them written)."""
-    outcome = await _solve_with_progress(ctx, rosters_service.execute_run, run_id)
+    outcome = await _solve_with_progress(ctx, rosters_service.RUNS, run_id)
     log.info("roster run", **outcome)
     return outcome
 
@@ -72,7 +73,7 @@ async def run_roster(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
 
 async def run_teams(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     """Solve one 311 teams run by id and write its teams once (a redelivered job finds them written)."""
-    outcome = await _solve_with_progress(ctx, teams_service.execute_run, run_id)
+    outcome = await _solve_with_progress(ctx, teams_service.RUNS, run_id)
     log.info("teams run", **outcome)
     return outcome
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from concurrent.futures import Executor
 from typing import Any
 
 import asyncpg
@@ -321,24 +320,6 @@ async def _load(conn: asyncpg.Connection, subject_id: int) -> Any:
     return await load_inputs(conn, tender)
 
 
-async def execute_run(
-    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
-) -> dict[str, Any]:
-    """The worker's half: load inputs by id, solve in the process pool, write the result once."""
-    return await runs.execute(
-        pool,
-        run_id,
-        model=MODEL,
-        load=_load,
-        solver=solve_award,
-        result_type=award_model.AwardResult,
-        write=write_result,
-        executor=executor,
-        time_cap_s=time_cap_s,
-        progress=progress,
-    )
-
-
 async def write_result(
     conn: asyncpg.Connection, run_id: int, inputs: AwardInputs, result: award_model.AwardResult
 ) -> bool:
@@ -377,6 +358,12 @@ async def write_result(
             detail={"tender_id": inputs.tender_id, "awarded_lots": len(awarded), "status": result.status},
         )
     return True
+
+
+# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
+RUNS = runs.RunKind(
+    model=MODEL, load=_load, solver=solve_award, result_type=award_model.AwardResult, write=write_result
+)
 
 
 async def publish(conn: asyncpg.Connection, who: Identity, tender_id: int) -> awards_sql.NoticeRow:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from concurrent.futures import Executor
 from typing import Annotated, Any
 
 import asyncpg
@@ -292,24 +291,6 @@ async def _load(conn: asyncpg.Connection, subject_id: int) -> Any:
     return await load_inputs(conn, call)
 
 
-async def execute_run(
-    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
-) -> dict[str, Any]:
-    """The worker's half: load inputs by id, solve in the process pool, write the result once."""
-    return await runs.execute(
-        pool,
-        run_id,
-        model=MODEL,
-        load=_load,
-        solver=solve_portfolio,
-        result_type=portfolio_model.PortfolioResult,
-        write=write_result,
-        executor=executor,
-        time_cap_s=time_cap_s,
-        progress=progress,
-    )
-
-
 async def write_result(
     conn: asyncpg.Connection, run_id: int, inputs: PortfolioInputs, result: portfolio_model.PortfolioResult
 ) -> bool:
@@ -342,3 +323,9 @@ async def write_result(
             detail={"call_id": inputs.call.id, "grants": len(result.assignments), "status": result.status},
         )
     return True
+
+
+# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
+RUNS = runs.RunKind(
+    model=MODEL, load=_load, solver=solve_portfolio, result_type=portfolio_model.PortfolioResult, write=write_result
+)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from concurrent.futures import Executor
 from typing import Any
 
 import asyncpg
@@ -495,22 +494,10 @@ async def _load(conn: asyncpg.Connection, subject_id: int) -> RosterInputs:
     return await load_inputs(conn, roster)
 
 
-async def execute_run(
-    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
-) -> dict[str, Any]:
-    """The worker's half: load inputs by id, solve in the process pool, write the proposals once."""
-    return await runs.execute(
-        pool,
-        run_id,
-        model=MODEL,
-        load=_load,
-        solver=solve_roster,
-        result_type=roster_model.RosterResult,
-        write=write_result,
-        executor=executor,
-        time_cap_s=time_cap_s,
-        progress=progress,
-    )
+# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
+RUNS = runs.RunKind(
+    model=MODEL, load=_load, solver=solve_roster, result_type=roster_model.RosterResult, write=write_result
+)
 
 
 def job_id(run_id: int) -> str:

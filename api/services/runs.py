@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
@@ -91,27 +92,28 @@ class RunInputs(Protocol):
         """A fingerprint of everything the result depends on."""
 
 
+@dataclass(frozen=True)
+class RunKind:
+    """How one optimiser model's runs load their inputs, solve in the process pool and write their result."""
+
+    model: str
+    load: Callable[[asyncpg.Connection, int], Awaitable[Any]]
+    solver: Callable[..., bytes]
+    result_type: type[Any]
+    write: Callable[[asyncpg.Connection, int, Any, Any], Awaitable[bool]]
+
+
 async def execute(
-    pool: Any,
-    run_id: int,
-    *,
-    model: str,
-    load: Callable[[asyncpg.Connection, int], Awaitable[Any]],
-    solver: Callable[..., bytes],
-    result_type: type[Any],
-    write: Callable[[asyncpg.Connection, int, Any, Any], Awaitable[bool]],
-    executor: Executor,
-    time_cap_s: float,
-    progress: Any = None,
+    pool: Any, run_id: int, kind: RunKind, *, executor: Executor, time_cap_s: float, progress: Any = None
 ) -> dict[str, Any]:
     """The worker's half of any run: load inputs by id, solve in the process pool, write the result once."""
     async with pool.acquire() as conn:
         run = await runs_sql.get_run(conn, run_id)
-        if run is None or run.model != model:
+        if run is None or run.model != kind.model:
             return {"run_id": run_id, "outcome": "no such run"}
         if run.status in ("succeeded", "failed"):
             return {"run_id": run_id, "outcome": f"already {run.status}"}
-        inputs: RunInputs = await load(conn, run.subject_id)
+        inputs: RunInputs = await kind.load(conn, run.subject_id)
         if inputs.digest() != run.inputs_digest:
             await runs_sql.fail_run(conn, run_id, "the inputs changed after the run was started; start a new run")
             return {"run_id": run_id, "outcome": "inputs changed"}
@@ -120,12 +122,12 @@ async def execute(
     time_limit = max(0.5, min(run.time_limit_s, time_cap_s))
     # A retried run gets a new seed, so a run that crashed the solver is not replayed identically.
     args = (inputs.problem, time_limit, run.seed + run.attempts)
-    encoded = await solve_in_pool(pool, run_id, executor, solver, args, progress)
+    encoded = await solve_in_pool(pool, run_id, executor, kind.solver, args, progress)
     if encoded is None:
         return {"run_id": run_id, "outcome": "failed"}
-    result = msgspec.json.decode(encoded, type=result_type)
+    result = msgspec.json.decode(encoded, type=kind.result_type)
     async with pool.acquire() as conn:
-        written = await write(conn, run_id, inputs, result)
+        written = await kind.write(conn, run_id, inputs, result)
     return {"run_id": run_id, "outcome": "written" if written else "already written"}
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -524,24 +523,6 @@ async def _load(conn: asyncpg.Connection, subject_id: int) -> TeamsInputs:
     return await load_inputs(conn, project)
 
 
-async def execute_run(
-    pool: Any, run_id: int, *, executor: Executor, time_cap_s: float, progress: Any = None
-) -> dict[str, Any]:
-    """The worker's half: load inputs by id, solve in the process pool, write the teams once."""
-    return await runs.execute(
-        pool,
-        run_id,
-        model=MODEL,
-        load=_load,
-        solver=solve_teams,
-        result_type=teams_model.TeamsResult,
-        write=write_result,
-        executor=executor,
-        time_cap_s=time_cap_s,
-        progress=progress,
-    )
-
-
 async def write_result(
     conn: asyncpg.Connection, run_id: int, inputs: TeamsInputs, result: teams_model.TeamsResult
 ) -> bool:
@@ -570,6 +551,12 @@ async def write_result(
 
 
 # --------------------------------------------------------------------------------------------- changes
+
+
+# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
+RUNS = runs.RunKind(
+    model=MODEL, load=_load, solver=solve_teams, result_type=teams_model.TeamsResult, write=write_result
+)
 
 
 async def refuse(conn: asyncpg.Connection, who: Identity, team_id: int, form: RefusalCreate) -> RefusalOutcome:
