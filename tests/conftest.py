@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,23 @@ def fuzz_server(servers: Servers, database_url: str, tmp_path_factory: pytest.Te
     """A second, separate server for the API fuzzer, whose admin calls suspend and disable at random."""
     with _run_live(servers, "linli_fuzz", 2, tmp_path_factory) as live:
         yield live
+
+
+@pytest.fixture
+async def pool(empty_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on a database of its own, as a worker has (for tests whose jobs commit)."""
+    p = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=4)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture
+def solver_pool() -> Iterator[ProcessPoolExecutor]:
+    """A one-process solver pool, as the worker's."""
+    executor = ProcessPoolExecutor(max_workers=1)
+    try:
+        yield executor
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -5,65 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from typing import Any
 
 import asyncpg
 import pytest
 from arq.constants import in_progress_key_prefix
-from arq.worker import Worker
 
 from api.services import awards
 from api.services.accounts import Identity
 from tests import factories
 from tests import factories_awards as fa
+from tests.worker_kit import HangingExecutor, JobQueueSpy, worker_for
 from workers import tasks
 from workers.main import WorkerSettings
-
-
-class JobQueueSpy:
-    """Records what start_run enqueues, then forwards it to the real pool."""
-
-    def __init__(self, redis: Any) -> None:
-        self.redis = redis
-        self.calls: list[tuple[str, tuple[Any, ...], str | None]] = []
-        self.jobs: list[Any] = []
-
-    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any:
-        self.calls.append((function, args, _job_id))
-        job = await self.redis.enqueue_job(function, *args, _job_id=_job_id)
-        self.jobs.append(job)
-        return job
-
-
-class HangingExecutor(Executor):
-    """A solver pool whose solve never finishes: the worker is killed while waiting on it."""
-
-    def __init__(self) -> None:
-        self.started = asyncio.Event()
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.started.set()
-        return Future()
-
-
-@pytest.fixture
-async def pool(empty_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
-def solver_pool() -> Any:
-    executor = ProcessPoolExecutor(max_workers=1)
-    try:
-        yield executor
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def two_lot_tender(conn: asyncpg.Connection) -> tuple[int, Identity, dict[str, int]]:
@@ -90,17 +43,6 @@ async def two_lot_tender(conn: asyncpg.Connection) -> tuple[int, Identity, dict[
         account_id=account, username="f", display_name="f", role="funder", locale="zh_CN", funder_id=funder_id
     )
     return tender, who, bids
-
-
-def worker_for(redis: Any, pool: asyncpg.Pool, executor: Executor) -> Worker:
-    return Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        poll_delay=0,
-        ctx={"pool": pool, "solver_pool": executor, "job_timeout_s": 30},
-        handle_signals=False,
-    )
 
 
 async def test_the_same_run_enqueued_twice_writes_one_result(pool, redis, solver_pool):

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
-
 import asyncpg
-import pytest
-from arq.worker import Worker
 
 from api.services import grants
 from api.services.accounts import Identity
 from tests import factories
 from tests import factories_grants as fg
-from tests.test_awards_worker import JobQueueSpy
+from tests.worker_kit import JobQueueSpy, worker_for
 from workers import tasks
 from workers.main import WorkerSettings
-
-
-@pytest.fixture
-async def pool(empty_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
-def solver_pool() -> Any:
-    executor = ProcessPoolExecutor(max_workers=1)
-    try:
-        yield executor
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def scored_call(conn: asyncpg.Connection) -> tuple[int, Identity, dict[str, str]]:
@@ -53,17 +29,6 @@ async def scored_call(conn: asyncpg.Connection) -> tuple[int, Identity, dict[str
         account_id=account, username="f", display_name="f", role="funder", locale="zh_CN", funder_id=funder_id
     )
     return call, who, proposals
-
-
-def worker_for(redis: Any, pool: asyncpg.Pool, executor: Executor) -> Worker:
-    return Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        poll_delay=0,
-        ctx={"pool": pool, "solver_pool": executor, "job_timeout_s": 30},
-        handle_signals=False,
-    )
 
 
 async def test_the_same_portfolio_run_enqueued_twice_and_run_twice_writes_one_result(pool, redis, solver_pool):

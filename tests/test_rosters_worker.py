@@ -5,42 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
 
 import asyncpg
 import pytest
 from arq.constants import in_progress_key_prefix
-from arq.worker import Worker
 
 from api.services import rosters
 from api.services.accounts import Identity
 from tests.factories_rosters import at, next_monday
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
-from tests.test_awards_worker import HangingExecutor, JobQueueSpy
+from tests.worker_kit import HangingExecutor, JobQueueSpy, worker_for
 from workers import tasks
 from workers.main import WorkerSettings
 
 NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
-
-
-@pytest.fixture
-async def pool(empty_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
-def solver_pool() -> Any:
-    executor = ProcessPoolExecutor(max_workers=1)
-    try:
-        yield executor
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def a_week(conn: asyncpg.Connection) -> tuple[Identity, list[int], list[Identity]]:
@@ -52,17 +30,6 @@ async def a_week(conn: asyncpg.Connection) -> tuple[Identity, list[int], list[Id
     ]
     volunteers = [await volunteer_identity(conn, **NEAR) for _ in range(4)]
     return org, shifts, volunteers
-
-
-def worker_for(redis: Any, pool: asyncpg.Pool, executor: Executor) -> Worker:
-    return Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        poll_delay=0,
-        ctx={"pool": pool, "solver_pool": executor, "job_timeout_s": 30},
-        handle_signals=False,
-    )
 
 
 async def proposal_counts(conn: asyncpg.Connection) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from api.services.errors import Conflict, Invalid, NotFound
 from api.services.teams import RefusalCreate, VisitCreate
 from matching import teams as teams_model
 from tests import factories_teams as ft
-from tests.test_awards_worker import JobQueueSpy
+from tests.worker_kit import JobQueueSpy
 
 MON_AM = ((1, "08:30", "12:00"),)
 MON_TUE = ((1, "08:30", "12:00"), (2, "13:00", "17:00"))

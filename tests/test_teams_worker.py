@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 import asyncpg
 import pytest
@@ -15,29 +12,11 @@ from arq.constants import in_progress_key_prefix
 
 from api.services import runs, teams
 from tests import factories_teams as ft
-from tests.test_awards_worker import HangingExecutor, JobQueueSpy, worker_for
+from tests.worker_kit import HangingExecutor, JobQueueSpy, worker_for
 from workers import tasks
 from workers.main import WorkerSettings
 
 WINDOWS = ((1, "08:00", "12:00"), (3, "13:30", "17:00"))
-
-
-@pytest.fixture
-async def pool(empty_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
-def solver_pool() -> Any:
-    executor = ProcessPoolExecutor(max_workers=1)
-    try:
-        yield executor
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def project_with_carers(conn: asyncpg.Connection) -> ft.Project:
