@@ -136,8 +136,9 @@ RENEW_CALENDAR_KEY = "UPDATE volunteers SET calendar_key = gen_random_uuid() WHE
 # A volunteer's home point starts at their committee's point; they can move it later.
 INSERT_VOLUNTEER = """
 INSERT INTO volunteers (account_id, display_name, birth_year, phone, home_area_id, lat, lon, travel_km,
-                        weekly_hour_cap, skills, languages, guardian_consent, sensitive_data_consent_at)
-SELECT $1, $2, $3, $4, a.id, a.lat, a.lon, $6, $7, $8, $9, $10, CASE WHEN $11 THEN now() END
+                        weekly_hour_cap, skills, languages, guardian_consent, sensitive_data_consent_at,
+                        guardian_name)
+SELECT $1, $2, $3, $4, a.id, a.lat, a.lon, $6, $7, $8, $9, $10, CASE WHEN $11 THEN now() END, $12
 FROM areas a WHERE a.id = $5 AND a.level = 'committee'
 RETURNING id
 """
@@ -163,6 +164,7 @@ async def insert_volunteer(
     languages: list[str],
     guardian_consent: bool,
     sensitive_data_consent: bool,
+    guardian_name: str | None = None,
 ) -> int | None:
     """Create a volunteer living in a committee area; None if that area is not a committee."""
     found = await conn.fetchval(
@@ -178,6 +180,7 @@ async def insert_volunteer(
         languages,
         guardian_consent,
         sensitive_data_consent,
+        guardian_name,
     )
     return None if found is None else int(found)
 

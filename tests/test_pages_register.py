@@ -123,8 +123,19 @@ async def test_child_under_14_needs_a_guardians_consent(client, conn):
     refused = await post_form(client, VOLUNTEER_FORM, volunteer_form(home, birth_year=young))
     assert refused.status_code == 422
     assert parse_page(refused.text).errors == {"guardian_consent": "未满 14 周岁须经监护人同意"}
-    allowed = await post_form(client, VOLUNTEER_FORM, volunteer_form(home, birth_year=young, guardian_consent="on"))
+    unnamed = await post_form(client, VOLUNTEER_FORM, volunteer_form(home, birth_year=young, guardian_consent="on"))
+    assert unnamed.status_code == 422
+    assert parse_page(unnamed.text).errors == {"guardian_name": "请填写表示同意的监护人姓名"}
+    form = volunteer_form(home, birth_year=young, guardian_consent="on", guardian_name="王建国")
+    allowed = await post_form(client, VOLUNTEER_FORM, form)
     assert allowed.status_code in (302, 303)
+    assert (
+        await conn.fetchval(
+            "SELECT guardian_name FROM volunteers v JOIN accounts a ON a.id = v.account_id WHERE a.username = $1",
+            form["username"],
+        )
+        == "王建国"
+    )
 
 
 async def test_home_must_be_a_committee_area(client, conn):

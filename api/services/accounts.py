@@ -67,6 +67,7 @@ class VolunteerRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     skills: list[Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]] = []
     languages: list[Annotated[str, Meta(min_length=1, max_length=20, pattern=r"^[^\x00]*$")]] = []
     guardian_consent: bool = False
+    guardian_name: Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")] = ""
     sensitive_data_consent: bool = False
     locale: Locale = "zh_CN"
 
@@ -261,6 +262,13 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
             "Under 14, a guardian's consent is required",
             fields={"guardian_consent": "Under 14, a guardian's consent is required"},
         )
+    guardian_name = form.guardian_name.strip()
+    if form.guardian_consent and not guardian_name:
+        # A consent nobody can be traced to is no consent: the record names who gave it.
+        raise Invalid(
+            "Give the name of the guardian who consented",
+            fields={"guardian_name": "Give the name of the guardian who consented"},
+        )
     async with conn.transaction():
         account_id = await _new_account(
             conn,
@@ -282,6 +290,7 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
             skills=sorted(set(form.skills)),
             languages=sorted(set(form.languages)),
             guardian_consent=form.guardian_consent,
+            guardian_name=guardian_name if form.guardian_consent else None,
             sensitive_data_consent=form.sensitive_data_consent,
         )
         if volunteer_id is None:
