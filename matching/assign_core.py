@@ -67,6 +67,8 @@ DIVE_ROOT_GAP = 0.002
 # Column-generation iterations at the root and after each fixing step of a dive (work caps, deterministic).
 DIVE_ROOT_ITERS = 300
 DIVE_STEP_ITERS = 5
+# Columns per group kept from the root LP for the dives.
+DIVE_POOL_PER_GROUP = 30
 # Tabu steps per item that repair a dive that left jobs unplaced.
 DIVE_POLISH_STEPS = 10
 
@@ -946,9 +948,13 @@ def _dive_search(
     st.tighten(int(np.floor(-root.bound + 1e-6 * max(1.0, abs(root.bound)))), "lagrangian")
     if not root.converged and root.lp - root.bound > DIVE_ROOT_GAP * max(1.0, abs(root.lp)):
         return None
+    # Dives start from the root's most promising columns only (the smallest reduced costs): a smaller LP to
+    # rebuild at every fixing step (d20200: 2,700 root columns, the dives' LPs were 60 % of their time).
+    keep = np.argsort(root.reduced, kind="stable")[: DIVE_POOL_PER_GROUP * m]
+    dive_pool = root.columns.take(np.sort(keep))
     dives = 0
     while time.perf_counter() < end - 0.05 and (max_rounds is None or dives < max_rounds) and st.value < st.bound:
-        pool = root.columns + gap_dive.columns_of(agents_of(st.choice), m)
+        pool = dive_pool + gap_dive.columns_of(agents_of(st.choice), m)
         agent = gap_dive.dive(
             cg, pool, rng, noise=0.0 if dives == 0 else gap_dive.DIVE_NOISE, step_iters=DIVE_STEP_ITERS, deadline=end
         )

@@ -39,6 +39,10 @@ class Pool:
     def __len__(self) -> int:
         return len(self.agent)
 
+    def take(self, rows: IntArray) -> Pool:
+        """The columns at the given rows."""
+        return Pool(self.agent[rows], self.member[rows])
+
     def __add__(self, other: Pool) -> Pool:
         return Pool(np.concatenate([self.agent, other.agent]), np.concatenate([self.member, other.member]))
 
@@ -107,6 +111,7 @@ class LpResult:
     bound: float  # Lagrangian bound on the cost of the free jobs (valid whether or not the LP converged)
     iterations: int = 0
     converged: bool = False
+    reduced: FloatArray = field(default_factory=lambda: np.zeros(0))  # each column's reduced cost at the last duals
 
 
 @dataclass
@@ -268,7 +273,10 @@ class ColumnGeneration:
         share = np.zeros((m, n))
         used = np.flatnonzero(values > 1e-9)
         np.add.at(share, columns.agent[used], columns.member[used] * values[used, None])
-        return LpResult(share, columns, values, lp_value, best_bound, iterations, converged)
+        with np.errstate(invalid="ignore"):
+            c_sum = np.where(columns.member, cost[columns.agent], 0.0).sum(axis=1)
+        reduced = c_sum - columns.member[:, jobs].astype(np.float64) @ pi - mu[columns.agent]
+        return LpResult(share, columns, values, lp_value, best_bound, iterations, converged, reduced)
 
 
 def dive(
