@@ -45,5 +45,10 @@ async def test_purge_job_removes_expired_sessions_and_keeps_live_ones(empty_data
 
 def test_worker_settings_schedule_the_purge_as_a_cron_job():
     names = [job.name for job in WorkerSettings.cron_jobs]
-    assert names == ["cron:purge_expired_credentials", "cron:open_due_bids", "cron:deliver_notifications"]
+    assert names == [
+        "cron:purge_expired_credentials",
+        "cron:open_due_bids",
+        "cron:plan_team_visits",
+        "cron:deliver_notifications",
+    ]
     assert WorkerSettings.job_timeout > 0
