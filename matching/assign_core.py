@@ -56,9 +56,8 @@ LNS_WALL_CAP = 5.0  # a safety net: the deterministic-time cap normally ends a r
 # on the type d/e GAP files of 100-200 jobs the dives land 0.2-0.5 % above the best known where tabu search
 # and LNS stay near 1 %. Larger ones (80x1600) keep tabu search and LNS, whose pricing would not pay.
 DIVE_MAX_ITEMS = 400
-# ... and at most this many items per group: with 20 jobs per agent (GAP 10x200) the root LP takes 300
-# column-generation rounds to converge, too slow for 10 s, and tabu search with LNS does better there.
-DIVE_MAX_ITEMS_PER_GROUP = 10
+# ... and at most this many items per group (GAP 10x200 has 20; its root LP takes ~160 pricing rounds, 5 s).
+DIVE_MAX_ITEMS_PER_GROUP = 20
 # Share of the time left that the root LP may take; if it has not converged by then, tabu search and LNS run.
 DIVE_ROOT_SHARE = 0.75
 # ... unless by then the root LP is within this share of its Lagrangian bound: dives from a nearly converged LP
@@ -69,6 +68,7 @@ DIVE_ROOT_ITERS = 300
 DIVE_STEP_ITERS = 5
 # Columns per group kept from the root LP for the dives.
 DIVE_POOL_PER_GROUP = 30
+DIVE_POOL_MIN = 600
 # Tabu steps per item that repair a dive that left jobs unplaced.
 DIVE_POLISH_STEPS = 10
 
@@ -950,7 +950,7 @@ def _dive_search(
         return None
     # Dives start from the root's most promising columns only (the smallest reduced costs): a smaller LP to
     # rebuild at every fixing step (d20200: 2,700 root columns, the dives' LPs were 60 % of their time).
-    keep = np.argsort(root.reduced, kind="stable")[: DIVE_POOL_PER_GROUP * m]
+    keep = np.argsort(root.reduced, kind="stable")[: max(DIVE_POOL_PER_GROUP * m, DIVE_POOL_MIN)]
     dive_pool = root.columns.take(np.sort(keep))
     dives = 0
     while time.perf_counter() < end - 0.05 and (max_rounds is None or dives < max_rounds) and st.value < st.bound:
