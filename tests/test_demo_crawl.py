@@ -1,0 +1,61 @@
+"""Every page a demo login can reach by following links, two clicks deep, answers without a server error."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from api.seed import DEMO_LOGINS, seed_into
+from api.services.types import today
+from tests.helpers import elements, login
+
+PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
+# Links that end the session or are files rather than pages.
+SKIP_PREFIXES = ("/logout", "/static/", "/schema", "/ical/")
+SKIP_SUFFIXES = (".csv", ".xlsx", ".ics", ".svg")
+MAX_PAGES = 120
+
+
+def _links(html: str) -> list[str]:
+    """The same-site page links of a page, without query noise that would only page through lists."""
+    found = []
+    for attrs, _ in elements(html, "a"):
+        href = attrs.get("href", "")
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            continue
+        if parts.path.startswith(SKIP_PREFIXES) or parts.path.endswith(SKIP_SUFFIXES):
+            continue
+        found.append(parts.path + (f"?{parts.query}" if parts.query and "offset=" not in parts.query else ""))
+    return found
+
+
+@pytest.mark.parametrize("username", sorted(PASSWORDS))
+async def test_every_linked_page_of_a_demo_login_answers(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, username: str
+) -> None:
+    await seed_into(conn, seed=1, scale=0.02, today=today())
+    response = await login(client, username, PASSWORDS[username])
+    assert response.status_code in (302, 303), response.text
+    seen: set[str] = set()
+    frontier = ["/"]
+    broken: list[str] = []
+    for _depth in range(3):
+        next_frontier: list[str] = []
+        for path in frontier:
+            if path in seen or len(seen) >= MAX_PAGES:
+                continue
+            seen.add(path)
+            page = await client.get(path)
+            if page.status_code >= 500 or page.status_code == 404:
+                broken.append(f"{path} → {page.status_code}")
+                continue
+            if page.headers.get("content-type", "").startswith("text/html"):
+                next_frontier += _links(page.text)
+        frontier = next_frontier
+    assert broken == [], "\n".join(broken)
+    # The crawl really walked the role's pages (a login that failed would see only the public few).
+    assert len(seen) >= 8
