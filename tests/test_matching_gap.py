@@ -98,7 +98,7 @@ def test_same_seed_same_answer_when_solved_to_proof() -> None:
 
 
 def test_lns_rounds_are_reproducible_for_a_seed() -> None:
-    # d20200 is large enough for tabu search and LNS; capping the rounds takes machine speed out of the result.
+    # d20200 is solved by LP dives (rounds = dives); capping the rounds takes machine speed out of the result.
     core = award._Model(gap.to_award(gap.read(GAP_DIR / "d20200"))).core
     runs = [solve_core(core, time_limit_s=60, seed=11, max_rounds=6) for _ in range(2)]
     assert runs[0].choice is not None and runs[1].choice is not None
