@@ -68,7 +68,7 @@ DIVE_ROOT_ITERS = 300
 DIVE_STEP_ITERS = 5
 # Columns per group kept from the root LP for the dives.
 DIVE_POOL_PER_GROUP = 30
-DIVE_POOL_MIN = 600
+DIVE_POOL_MIN = 1200
 # Tabu steps per item that repair a dive that left jobs unplaced.
 DIVE_POLISH_STEPS = 10
 
