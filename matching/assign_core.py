@@ -58,8 +58,9 @@ LNS_WALL_CAP = 5.0  # a safety net: the deterministic-time cap normally ends a r
 DIVE_MAX_ITEMS = 400
 # ... and at most this many items per group (GAP 10x200 has 20; its root LP takes ~160 pricing rounds, 5 s).
 DIVE_MAX_ITEMS_PER_GROUP = 20
-# Share of the time left that the root LP may take; if it has not converged by then, tabu search and LNS run.
-DIVE_ROOT_SHARE = 0.75
+# Share of the time left that the root LP may take (d10200's needs 5 s on a quiet machine, more under load);
+# if it has not converged by then, tabu search and LNS run.
+DIVE_ROOT_SHARE = 0.85
 # ... unless by then the root LP is within this share of its Lagrangian bound: dives from a nearly converged LP
 # still beat the fallback.
 DIVE_ROOT_GAP = 0.002
