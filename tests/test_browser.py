@@ -32,7 +32,8 @@ def test_demo_role_sees_home_in_chinese_then_english(browser, live_server, label
         page.get_by_role("button", name="English").click()
         page.wait_for_url(f"{live_server.url}/home")
         expect(page.locator("html")).to_have_attribute("lang", "en")
-        expect(page.locator("nav")).to_contain_text("Service catalogue")
+        expect(page.locator("nav")).to_contain_text("Inbox")
+        expect(page.locator("footer")).to_contain_text("Service catalogue")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"home-{username}.png"), full_page=True)
 
