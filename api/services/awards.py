@@ -145,21 +145,16 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, te
         inputs = await load_inputs(conn, tender)
         if not inputs.lots:
             raise Conflict("Every lot of this tender already has a published award")
-        digest = inputs.digest()
-        latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, tender_id)
-        if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
-            run_id = latest.id
-        else:
-            run_id = await runs_sql.insert_run(
-                conn,
-                model=MODEL,
-                subject_type=SUBJECT,
-                subject_id=tender_id,
-                inputs_digest=digest,
-                time_limit_s=TIME_LIMIT_S,
-                seed=0,
-                created_by=who.account_id,
-            )
+        run_id, new = await runs.reuse_or_insert(
+            conn,
+            model=MODEL,
+            subject_type=SUBJECT,
+            subject_id=tender_id,
+            digest=inputs.digest(),
+            time_limit_s=TIME_LIMIT_S,
+            created_by=who.account_id,
+        )
+        if new:
             await awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding")
             await audit.append(
                 conn,

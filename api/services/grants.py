@@ -155,21 +155,16 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, ca
             raise Conflict("The call has no proposals to fund")
         if any(p.score is None for p in inputs.proposals):
             raise Conflict("Score every proposal before the portfolio run")
-        digest = inputs.digest()
-        latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, call_id)
-        if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
-            run_id = latest.id
-        else:
-            run_id = await runs_sql.insert_run(
-                conn,
-                model=MODEL,
-                subject_type=SUBJECT,
-                subject_id=call_id,
-                inputs_digest=digest,
-                time_limit_s=TIME_LIMIT_S,
-                seed=0,
-                created_by=who.account_id,
-            )
+        run_id, new = await runs.reuse_or_insert(
+            conn,
+            model=MODEL,
+            subject_type=SUBJECT,
+            subject_id=call_id,
+            digest=inputs.digest(),
+            time_limit_s=TIME_LIMIT_S,
+            created_by=who.account_id,
+        )
+        if new:
             await grants_sql.set_call_status(conn, call_id, ["review", "awarded"], "awarding")
             await audit.append(
                 conn,

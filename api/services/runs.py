@@ -38,6 +38,34 @@ async def enqueue(queue: JobQueue, job_name: str, run: RunRow) -> None:
         await queue.enqueue_job(job_name, run.id, _job_id=job_id(run.id))
 
 
+async def reuse_or_insert(
+    conn: asyncpg.Connection,
+    *,
+    model: str,
+    subject_type: str,
+    subject_id: int,
+    digest: str,
+    time_limit_s: float,
+    created_by: int,
+) -> tuple[int, bool]:
+    """The subject's newest run when its inputs are the same and it has not failed (a second click), else a new
+    run; returns (run id, whether it is new). Call with the subject locked (runs_sql.lock_subject)."""
+    latest = await runs_sql.latest_run(conn, model, subject_type, subject_id)
+    if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
+        return latest.id, False
+    run_id = await runs_sql.insert_run(
+        conn,
+        model=model,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        inputs_digest=digest,
+        time_limit_s=time_limit_s,
+        seed=0,
+        created_by=created_by,
+    )
+    return run_id, True
+
+
 async def pump_progress(pool: Any, run_id: int, progress: Any, stop: asyncio.Event) -> None:
     """Copy the child's progress points into the run's row as they arrive."""
     while True:

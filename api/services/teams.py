@@ -396,21 +396,16 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, co
         inputs = await load_inputs(conn, project)
         if not inputs.problem.households:
             raise Conflict("The project has no households to form teams for")
-        digest = inputs.digest()
-        latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, contract_id)
-        if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
-            run_id = latest.id
-        else:
-            run_id = await runs_sql.insert_run(
-                conn,
-                model=MODEL,
-                subject_type=SUBJECT,
-                subject_id=contract_id,
-                inputs_digest=digest,
-                time_limit_s=TIME_LIMIT_S,
-                seed=0,
-                created_by=who.account_id,
-            )
+        run_id, new = await runs.reuse_or_insert(
+            conn,
+            model=MODEL,
+            subject_type=SUBJECT,
+            subject_id=contract_id,
+            digest=inputs.digest(),
+            time_limit_s=TIME_LIMIT_S,
+            created_by=who.account_id,
+        )
+        if new:
             await audit.append(
                 conn,
                 actor_account_id=who.account_id,
