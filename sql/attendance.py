@@ -144,6 +144,10 @@ FROM shifts s LEFT JOIN organisations o ON o.id = s.organisation_id LEFT JOIN co
 SELECT_SHIFT_BY_SECRET = _CHECKIN_SHIFT + " WHERE s.checkin_secret = $1"
 SELECT_SHIFT_BY_CODE = _CHECKIN_SHIFT + " WHERE s.id = $1 AND s.checkin_code = $2"
 SELECT_CHECKIN_SHIFT = _CHECKIN_SHIFT + " WHERE s.id = $1"
+COUNT_CODE_FAILURES = "SELECT count(*) FROM checkin_code_failures WHERE shift_id = $1 AND volunteer_id = $2"
+INSERT_CODE_FAILURE = (
+    "INSERT INTO checkin_code_failures (shift_id, volunteer_id) SELECT id, $2 FROM shifts WHERE id = $1"
+)
 # Object-level authorisation in SQL: the codes only for the organisation or committee that published the shift.
 _OWN_SHIFT = "(($2::bigint IS NOT NULL AND s.organisation_id = $2) OR ($3::bigint IS NOT NULL AND s.committee_id = $3))"
 SELECT_SHIFT_CODES = f"""
@@ -301,6 +305,16 @@ async def shift_by_code(conn: asyncpg.Connection, shift_id: int, code: str) -> C
     """The shift, if this is its short check-in code."""
     record = await conn.fetchrow(SELECT_SHIFT_BY_CODE, shift_id, code)
     return None if record is None else _convert(record, CheckinShiftRow)
+
+
+async def code_failures(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int:
+    """How many wrong check-in codes this volunteer typed for this shift."""
+    return int(await conn.fetchval(COUNT_CODE_FAILURES, shift_id, volunteer_id))
+
+
+async def record_code_failure(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> None:
+    """Count one wrong check-in code (nothing for a shift that does not exist)."""
+    await conn.execute(INSERT_CODE_FAILURE, shift_id, volunteer_id)
 
 
 async def checkin_shift(conn: asyncpg.Connection, shift_id: int) -> CheckinShiftRow | None:

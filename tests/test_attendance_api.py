@@ -255,3 +255,21 @@ async def test_the_publisher_marks_a_group_activity_until_hours_are_confirmed(cl
     response = await client.put(path, json={"group_activity": False}, headers=boss)
     assert response.status_code == 409
     assert await conn.fetchval("SELECT group_activity FROM shifts WHERE id = $1", scene.shift_id) is True
+
+
+async def test_guessing_the_short_code_stops_after_five_wrong_tries_but_the_qr_code_still_works(client, conn):
+    scene = await running_shift_scene(conn)
+    me = await _headers(client, conn, scene.volunteer)
+    wrong = "000000" if scene.code != "000000" else "111111"
+    for _ in range(5):
+        response = await client.post(
+            "/api/attendance/check-in", json={"shift_id": scene.shift_id, "code": wrong}, headers=me
+        )
+        assert response.status_code == 422
+    # The sixth try is refused even with the right code: the count survived each refusal's rolled-back transaction.
+    response = await client.post(
+        "/api/attendance/check-in", json={"shift_id": scene.shift_id, "code": scene.code}, headers=me
+    )
+    assert response.status_code == 409 and response.json()["type"].endswith("checkin-code-attempts")
+    qr = await client.post("/api/attendance/check-in", json={"secret": scene.secret}, headers=me)
+    assert qr.status_code == 200, qr.text

@@ -135,6 +135,25 @@ def _check_window(shift: CheckinShiftRow, at: dt.datetime, rules: AttendanceRule
         raise CheckinRefused("too-late", "This shift is over; ask its publisher to record your hours")
 
 
+# Wrong typed codes a volunteer may make for one shift: a code is one in a million, so five tries stop guessing
+# from home while leaving room for typos; the QR code and the publisher's manual record still work after that.
+MAX_CODE_FAILURES = 5
+
+
+async def _typed_code_is_right(conn: asyncpg.Connection, form: CheckIn, volunteer_id: int) -> None:
+    """Refuse a volunteer who used up their tries; count a wrong code outside the check-in's transaction (which a
+    refusal rolls back), so that the count survives."""
+    if form.secret is not None or form.shift_id is None or form.code is None:
+        return
+    if await attendance_sql.code_failures(conn, form.shift_id, volunteer_id) >= MAX_CODE_FAILURES:
+        raise CheckinRefused(
+            "code-attempts", "Too many wrong codes for this shift: scan its QR code or ask its publisher"
+        )
+    if await attendance_sql.shift_by_code(conn, form.shift_id, form.code.strip()) is None:
+        await attendance_sql.record_code_failure(conn, form.shift_id, volunteer_id)
+        raise Invalid("The code is not right", fields={"code": "This is not the shift's check-in code"})
+
+
 async def _shift_of(conn: asyncpg.Connection, form: CheckIn) -> tuple[CheckinShiftRow, str]:
     if form.secret is not None:
         shift = await attendance_sql.shift_by_secret(conn, form.secret)
@@ -156,6 +175,7 @@ async def check_in(
     """Check in at the place, from shortly before the start to the end; scanning twice changes nothing."""
     volunteer_id = _volunteer(who)
     at = _now(now)
+    await _typed_code_is_right(conn, form, volunteer_id)
     async with conn.transaction():
         shift, method = await _shift_of(conn, form)
         existing = await attendance_sql.my_attendance(conn, shift.id, volunteer_id)
