@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+# How long one step may wait for the page: the default 5 s is short on a loaded machine.
+STEP_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +57,42 @@ def screenshot(page: Page, name: str) -> None:
     """A full-page screenshot in test-artifacts/ (gitignored), for a person to look at after the run."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Assertions wait up to STEP_MS for the page (autouse in every module that imports it)."""
+    expect.set_options(timeout=STEP_MS)
+    try:
+        yield
+    finally:
+        expect.set_options(timeout=5_000)
+
+
+def phone_page(chromium: Browser, contexts: list[BrowserContext], errors: list[str], who: str) -> Page:
+    """A page in a phone-sized context of its own (Chinese, Shanghai time); its script errors go to `errors`."""
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(STEP_MS)
+    contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{who}: {exc}"))
+    return page
+
+
+def sql(database_url: str, query: str, *args: Any) -> Any:
+    """One statement on the live server's database: its row (SELECT/INSERT), or its status line.
+
+    In a thread of its own: Playwright's sync API keeps an asyncio loop running in this one.
+    """
+
+    async def run() -> Any:
+        connection = await asyncpg.connect(database_url)
+        try:
+            if query.lstrip().upper().startswith(("SELECT", "INSERT")):
+                return await connection.fetchrow(query, *args)
+            return await connection.execute(query, *args)
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()

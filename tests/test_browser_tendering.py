@@ -8,31 +8,23 @@ for a second seeded organisation (the admin pages create staff accounts only) is
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
-import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from api.security import hash_password
 from api.seed import DEMO_LOGINS
-from tests.browser_helpers import browser, log_in, screenshot
+from tests.browser_helpers import PHONE, STEP_MS, browser, log_in, patient_expect, screenshot, sql
 
-__all__ = ["browser"]
+__all__ = ["browser", "patient_expect"]
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # Generous for a loaded 2-core machine, bounded so that a broken page fails in seconds, not minutes.
-STEP_MS = 20_000
 AWARD_RUN_MS = 60_000
 
 NEED_TITLE = "开鲁四村独居高龄老人午间助餐与上门探访"
@@ -83,35 +75,6 @@ END_NOTICE = """
 UPDATE tenders SET notice_starts_at = now() - interval '16 days', notice_ends_at = now() - interval '1 second'
 WHERE id = $1 AND status = 'notice'
 """
-
-
-def sql(database_url: str, query: str, *args: Any) -> Any:
-    """One statement on the live server's database: its row, or its status line.
-
-    In a thread of its own: Playwright's sync API keeps an asyncio loop running in this one.
-    """
-
-    async def run() -> Any:
-        connection = await asyncpg.connect(database_url)
-        try:
-            if query.lstrip().upper().startswith(("SELECT", "INSERT")):
-                return await connection.fetchrow(query, *args)
-            return await connection.execute(query, *args)
-        finally:
-            await connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, run()).result()
-
-
-@pytest.fixture(autouse=True)
-def patient_expect() -> Iterator[None]:
-    """Assertions wait up to STEP_MS for the page (the default 5 s is short on a loaded machine)."""
-    expect.set_options(timeout=STEP_MS)
-    try:
-        yield
-    finally:
-        expect.set_options(timeout=5_000)
 
 
 class People:

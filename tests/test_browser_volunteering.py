@@ -10,24 +10,16 @@ back 90 minutes instead of the test waiting for it).
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import asyncpg
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from api.seed import DEMO_LOGINS
-from tests.browser_helpers import browser, log_in, screenshot
+from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot, sql
 
-__all__ = ["browser"]
+__all__ = ["browser", "patient_expect"]
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
-PHONE: ViewportSize = {"width": 390, "height": 844}
-STEP_MS = 20_000
 COMMITTEE = "committee.kailu4"
 SHIFT_TITLE = "开鲁四村楼组助老：午间送餐"
 VOLUNTEER = "xiaomei.flow"
@@ -51,41 +43,6 @@ WHERE shift_id = $1 AND status = 'open'
 """
 
 
-def sql(database_url: str, query: str, *args: Any) -> Any:
-    """One statement on the live server's database, in a thread of its own (Playwright runs a loop in this one)."""
-
-    async def run() -> Any:
-        connection = await asyncpg.connect(database_url)
-        try:
-            if query.lstrip().upper().startswith(("SELECT", "INSERT")):
-                return await connection.fetchrow(query, *args)
-            return await connection.execute(query, *args)
-        finally:
-            await connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, run()).result()
-
-
-@pytest.fixture(autouse=True)
-def patient_expect() -> Iterator[None]:
-    """Assertions wait up to STEP_MS for the page (the default 5 s is short on a loaded machine)."""
-    expect.set_options(timeout=STEP_MS)
-    try:
-        yield
-    finally:
-        expect.set_options(timeout=5_000)
-
-
-def _context(chromium: Browser, contexts: list[BrowserContext], errors: list[str], who: str) -> Page:
-    context = chromium.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(STEP_MS)
-    contexts.append(context)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{who}: {exc}"))
-    return page
-
-
 def register_volunteer(page: Page, base: str) -> None:
     """The registration form, filled in like a person would."""
     page.goto(f"{base}/register/volunteer")
@@ -107,7 +64,7 @@ def test_a_new_volunteer_earns_time_coins_through_the_pages(browser: Browser, li
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        volunteer = _context(browser, contexts, errors, VOLUNTEER)
+        volunteer = phone_page(browser, contexts, errors, VOLUNTEER)
         register_volunteer(volunteer, base)
         log_in(volunteer, base, VOLUNTEER, VOLUNTEER_PASSWORD)
         shift_id = int(sql(live_server.database_url, INSERT_SHIFT, COMMITTEE, SHIFT_TITLE)["id"])
@@ -119,7 +76,7 @@ def test_a_new_volunteer_earns_time_coins_through_the_pages(browser: Browser, li
         expect(volunteer.get_by_role("status")).to_contain_text("报名成功")
 
         # The committee opens the shift's attendance page: the QR code and the link it encodes.
-        committee = _context(browser, contexts, errors, COMMITTEE)
+        committee = phone_page(browser, contexts, errors, COMMITTEE)
         log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
         committee.goto(f"{base}/attendance/shifts/{shift_id}/manage")
         expect(committee.get_by_role("heading", name="签到二维码")).to_be_visible()

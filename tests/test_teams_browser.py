@@ -7,24 +7,20 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
-import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
 from api.seed import DEMO_LOGINS
 from api.seed_teams import seed_teams
 from api.services.types import today
-from tests.browser_helpers import browser, log_in, screenshot
+from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot
 
-__all__ = ["browser"]
+__all__ = ["browser", "patient_expect"]
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
-PHONE: ViewportSize = {"width": 390, "height": 844}
-STEP_MS = 20_000
 RUN_MS = 60_000
 SELECT_PROJECT = """
 SELECT c.id FROM contracts c JOIN teams t ON t.contract_id = c.id
@@ -51,13 +47,6 @@ def _db(database_url: str, job: Any) -> Any:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, run()).result()
-
-
-@pytest.fixture(autouse=True)
-def patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=STEP_MS)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def _ensure_project(database_url: str) -> tuple[int, Any]:

@@ -6,44 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from api.seed import DEMO_LOGINS
 from api.services.types import SHANGHAI
-from tests.browser_helpers import browser, log_in, screenshot
+from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot
 
-__all__ = ["browser"]
+__all__ = ["browser", "patient_expect"]
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
-PHONE: ViewportSize = {"width": 390, "height": 844}
-STEP_MS = 20_000
 COMMITTEE = "committee.kailu4"
 VOLUNTEER = "liuyang.profile"
 VOLUNTEER_PASSWORD = "liuyang-password-2026"
 TITLE = "每周二失能老人助浴（浏览器测试）"
-
-
-@pytest.fixture(autouse=True)
-def patient_expect() -> Iterator[None]:
-    """Assertions wait up to STEP_MS for the page (the default 5 s is short on a loaded machine)."""
-    expect.set_options(timeout=STEP_MS)
-    try:
-        yield
-    finally:
-        expect.set_options(timeout=5_000)
-
-
-def _page(chromium: Browser, contexts: list[BrowserContext], errors: list[str], who: str) -> Page:
-    context = chromium.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(STEP_MS)
-    contexts.append(context)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{who}: {exc}"))
-    return page
 
 
 def _next_tuesday() -> dt.date:
@@ -57,7 +34,7 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
     errors: list[str] = []
     tuesday = _next_tuesday()
     try:
-        committee = _page(browser, contexts, errors, COMMITTEE)
+        committee = phone_page(browser, contexts, errors, COMMITTEE)
         log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
         committee.goto(f"{base}/shifts/new")
         committee.locator("#f-title").fill(TITLE)
@@ -77,7 +54,7 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
         assert first_shift is not None and re.fullmatch(r"/shifts/\d+", first_shift)
         screenshot(committee, "volunteer-profile-series")
 
-        volunteer = _page(browser, contexts, errors, VOLUNTEER)
+        volunteer = phone_page(browser, contexts, errors, VOLUNTEER)
         volunteer.goto(f"{base}/register/volunteer")
         volunteer.locator("#f-username").fill(VOLUNTEER)
         volunteer.locator("#f-password").fill(VOLUNTEER_PASSWORD)
