@@ -78,6 +78,50 @@ class Deadline:
         return self.remaining() <= 0.0
 
 
+class Budget:
+    """How much search a solve may do, counted in work units so that the same seed gives the same answer.
+
+    A work unit is a *reference second*: about one second of wall time on the reference machine (2 idle cores).
+    Each phase charges what it did, converted by constants measured per model — CP-SAT by its deterministic time,
+    HiGHS by its simplex iterations, our own loops by their step counts — never by the clock. Every decision to
+    start, size or stop a phase reads the work left, so a loaded machine takes longer but lands on the same plan.
+    The wall clock is only a safety net: when a machine is so slow that it would break the time limit, the clock
+    ends the search and the result says it may not be reproducible (`cut_by_clock`).
+    """
+
+    def __init__(self, seconds: float, *, work: float | None = None) -> None:
+        self.deadline = Deadline(seconds)
+        self.total = self.deadline.seconds if work is None else max(0.0, work)
+        self.spent = 0.0
+        self.cut_by_clock = False
+
+    def charge(self, units: float) -> None:
+        """Record work done."""
+        self.spent += max(0.0, units)
+
+    def left(self) -> float:
+        """Work units left, never negative (deterministic)."""
+        return max(0.0, self.total - self.spent)
+
+    def fits(self, units: float, *, clock_reserve: float = 0.0) -> bool:
+        """Whether a step of `units` may start: decided by the work left, unless the clock is nearly out."""
+        if self.left() < units:
+            return False
+        if self.deadline.remaining() <= clock_reserve + 0.02:
+            self.cut_by_clock = True
+            return False
+        return True
+
+    def clock_left(self, reserve: float = 0.0) -> float:
+        """Wall seconds a solver may run as a safety limit (its work limit normally stops it first)."""
+        return max(0.01, self.deadline.remaining() - reserve)
+
+    def note_clock_stop(self, stopped_by_clock: bool) -> None:
+        """Record that a solver ended on its wall-clock safety limit rather than its work limit."""
+        if stopped_by_clock:
+            self.cut_by_clock = True
+
+
 class ProgressReporter:
     """Forwards improvements only, so the service is not flooded with equal values."""
 

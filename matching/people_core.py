@@ -104,6 +104,8 @@ class CpsatOutcome:
     value: int | None
     bound: float | None
     optimal: bool
+    work: float = 0.0  # CP-SAT's deterministic time spent
+    wall_s: float = 0.0
 
 
 def run_cpsat(
@@ -132,10 +134,11 @@ def run_cpsat(
         # A deterministic limit keeps a round's result independent of machine load; the wall limit is the safety.
         solver.parameters.max_deterministic_time = deterministic_s
     status = solver.solve(cp)
+    work, wall_s = solver.response_proto.deterministic_time, solver.wall_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return CpsatOutcome(None, None, None, False)
+        return CpsatOutcome(None, None, None, False, work, wall_s)
     x = np.array(solver.response_proto.solution, dtype=np.int64).astype(bool)
-    return CpsatOutcome(x, model.objective(x), -solver.best_objective_bound, status == cp_model.OPTIMAL)
+    return CpsatOutcome(x, model.objective(x), -solver.best_objective_bound, status == cp_model.OPTIMAL, work, wall_s)
 
 
 def _highs_rows(model: SparseModel) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
