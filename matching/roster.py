@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -15,8 +14,8 @@ import numpy as np
 
 from matching.common import (
     BoundSource,
+    Budget,
     Conflict,
-    Deadline,
     ProgressFn,
     ProgressReporter,
     Status,
@@ -30,10 +29,10 @@ from matching.people_core import (
     IntArray,
     SparseModel,
     SpatialGrid,
+    budgeted_cpsat,
     haversine_np,
     lp_relaxation,
     near_pairs,
-    run_cpsat,
     subgradient_bound,
     unit_xyz,
 )
@@ -49,6 +48,18 @@ QUICK_ROUND_S = 0.15
 WHOLE_MODEL_VARS = 5_000
 LP_NEIGHBOURHOOD = 20_000  # pairs in an LP-rounding region: HiGHS solves it in ~0.5 s
 ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-SAT cannot close is too big
+# Work, in reference seconds (see matching.common.Budget), measured in CPU time on the bench instances:
+# CP-SAT's deterministic seconds per reference second on roster neighbourhoods (3.2 in 9.3 CPU s over 50 rounds
+# of 500 x 1000, model building included; rounds ranged 0.17-0.40).
+CPSAT_DET_PER_S = 0.34
+# The share of the time limit the work budget buys, so that an idle machine ends inside the limit.
+WORK_SHARE = 0.9
+# Building the data and the start plan, and the final fill, explanation and checker, per eligible pair
+# (10k x 20k, 371k pairs: 1.0 s and 0.55 s; 500 x 1000, 12k pairs: 0.02 s each).
+START_S_PER_PAIR = 3e-6
+END_S_PER_PAIR = 1.6e-6
+# The bookkeeping around one neighbourhood round (sub-model, copies, fill), per pair of the whole problem.
+ROUND_S_PER_PAIR = 2.5e-7
 EXCLUSION_RULES = ("distance", "skills", "availability", "max_minutes", "not-worthwhile")
 
 
@@ -125,7 +136,12 @@ class DroppedPrevious(msgspec.Struct, frozen=True):
 
 
 class RosterResult(msgspec.Struct, frozen=True):
-    """The plan, its objective, a proven bound and where it came from, and reasons for every decision."""
+    """The plan, its objective, a proven bound and where it came from, and reasons for every decision.
+
+    `reproducible` is true when the work budget, not the wall clock, ended the search: the same problem, seed and
+    limits then give the same plan on any machine load. It is false only when the machine was too slow to spend
+    the work inside the time limit and the clock cut the search short.
+    """
 
     status: Status
     objective: int
@@ -139,6 +155,7 @@ class RosterResult(msgspec.Struct, frozen=True):
     previous_dropped: tuple[DroppedPrevious, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     phases: tuple[str, ...] = ()
+    reproducible: bool = True
 
 
 def _seconds(t: datetime) -> float:
@@ -646,14 +663,15 @@ class Neighbourhoods:
         near_s = self._nearest(d.s_xyz, centre, int(self.target / per_shift / 2))
         return np.nonzero(near_v[d.pv] | near_s[d.ps])[0]
 
-    def feedback(self, closed: bool, seconds: float) -> None:
+    def feedback(self, closed: bool, work: float) -> None:
         """Grow the neighbourhood when CP-SAT proves it optimal quickly, shrink it when it is slow or times out.
 
-        Many quick rounds beat a few long ones, so the aim is neighbourhoods CP-SAT closes in ~0.15 s.
+        Many quick rounds beat a few long ones, so the aim is neighbourhoods CP-SAT closes in ~0.15 reference
+        seconds. Measured in work, not wall time, so the sizes (and the plan) do not depend on machine load.
         """
-        if closed and seconds < QUICK_ROUND_S:
+        if closed and work < QUICK_ROUND_S:
             self.target = int(min(60000, self.target * 1.15))
-        elif not closed or seconds > 2 * QUICK_ROUND_S:
+        elif not closed or work > 2 * QUICK_ROUND_S:
             self.target = int(max(200, self.target * 0.8))
 
 
@@ -837,9 +855,15 @@ def solve(
     seed: int,
     previous: RosterResult | tuple[tuple[Id, Id], ...] | None = None,
     on_progress: ProgressFn | None = None,
+    work: float | None = None,
 ) -> RosterResult:
-    """Fill shifts with volunteers to maximise total value within the time limit; the plan is always checked."""
-    deadline = Deadline(time_limit_s)
+    """Fill shifts with volunteers to maximise total value within the time limit; the plan is always checked.
+
+    `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
+    limit that an idle machine spends inside it. The same problem, seed and work give the same plan.
+    """
+    budget = Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
+    deadline = budget.deadline
     conflicts = validate(problem)
     if conflicts:
         return RosterResult(
@@ -858,20 +882,25 @@ def solve(
             else tuple(previous)
         )
         problem = msgspec.structs.replace(problem, previous=pairs)
-    return _Solver(problem, deadline, seed, on_progress).run()
+    return _Solver(problem, budget, seed, on_progress).run()
 
 
 class _Solver:
-    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one deadline."""
+    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one work budget."""
 
-    def __init__(self, problem: RosterProblem, deadline: Deadline, seed: int, on_progress: ProgressFn | None) -> None:
+    def __init__(self, problem: RosterProblem, budget: Budget, seed: int, on_progress: ProgressFn | None) -> None:
         self.problem = problem
-        self.deadline = deadline
+        self.budget = budget
+        self.deadline = budget.deadline
         self.seed = seed
-        self.reporter = ProgressReporter(deadline, on_progress, maximise=True)
+        self.reporter = ProgressReporter(budget.deadline, on_progress, maximise=True)
         self.phases: list[str] = []
         self.data = RosterData(problem)
-        self.data_s = deadline.elapsed()
+        self.data_s = budget.deadline.elapsed()
+        # What the start and the end cost, in work: the search gets the rest.
+        budget.charge(START_S_PER_PAIR * self.data.np_)
+        self.end_work = 0.02 + END_S_PER_PAIR * self.data.np_
+        self.round_work = 0.004 + ROUND_S_PER_PAIR * self.data.np_
         self.bound = self.data.trivial_bound()
         self.source: BoundSource = "trivial"
         self.best = np.zeros(self.data.np_, dtype=bool)
@@ -894,7 +923,7 @@ class _Solver:
             self.reporter.report(self.best_value, self.bound, source)
 
     def reserve(self) -> float:
-        """Seconds the explanation and the checker will need at the end.
+        """Wall seconds the explanation and the checker will need at the end (for the clock's safety net only).
 
         Measured at about 0.75x the time building the data took; scaling by that measured time (not a constant)
         keeps the estimate right when the machine is shared and everything runs slower.
@@ -903,16 +932,20 @@ class _Solver:
 
     def run(self) -> RosterResult:
         """Solve and return the checked result."""
-        data, deadline = self.data, self.deadline
+        data, deadline, budget = self.data, self.deadline, self.budget
         start = repair(data) if self.problem.previous else greedy(data)
         self.offer(start.x, "repair" if self.problem.previous else "greedy")
         start_s = deadline.elapsed()
         t_bound = deadline.elapsed()
         small = data.np_ <= 60_000
-        if small and deadline.remaining() > self.reserve() + 0.3:
+        if small and budget.fits(self.end_work + 0.3, clock_reserve=self.reserve()):
             # The LP is cheap at this size, tight for this model, and its rounding is a far better start than greedy.
             lp, x_lp = lp_relaxation(
-                data.full_model(), time_limit_s=min(3.0, 0.4 * deadline.remaining()), seed=self.seed
+                data.full_model(),
+                budget,
+                work=min(3.0, 0.4 * budget.left()),
+                seed=self.seed,
+                clock_reserve=self.reserve(),
             )
             self.tighten(lp, "lp-relaxation")
             if x_lp is not None:
@@ -921,11 +954,15 @@ class _Solver:
                 self.offer(rounded.x, "lp-rounding")
                 self.x_lp = x_lp
                 self.lp_residual(x_lp, rounded.x)
-        if not small and deadline.remaining() > self.reserve() + 20:
+        if not small and budget.fits(self.end_work + 20, clock_reserve=self.reserve()):
             # HiGHS cannot finish this LP in time; Lagrangian multipliers still prove a bound near it.
-            budget = 0.06 * deadline.seconds
-            model = data.full_model()
-            bound = subgradient_bound(model, incumbent=self.best_value, deadline=deadline, seconds=budget)
+            bound = subgradient_bound(
+                data.full_model(),
+                budget,
+                incumbent=self.best_value,
+                work=0.06 * budget.total,
+                clock_reserve=self.reserve(),
+            )
             self.tighten(bound, "lagrangian")
         bound_s = deadline.elapsed() - t_bound
         t_improve = deadline.elapsed()
@@ -951,7 +988,9 @@ class _Solver:
             total_s=round(deadline.elapsed(), 3),
         )
         self.reporter.report(result.objective, result.bound, "checked")
-        return msgspec.structs.replace(result, timings=timings, phases=tuple(self.phases))
+        return msgspec.structs.replace(
+            result, timings=timings, phases=tuple(self.phases), reproducible=not budget.cut_by_clock
+        )
 
     def lp_residual(self, x_lp: FloatArray, rounded: BoolArray) -> None:
         """Keep the pairs the LP takes whole and let CP-SAT settle everything else (measured: +0.9% on rounding).
@@ -962,11 +1001,17 @@ class _Solver:
         ones = (x_lp > 0.999) & rounded
         free = np.flatnonzero(~ones)
         model, chosen = sub_model(self.data, rounded, free)
-        limit = min(2.0, 0.2 * (self.deadline.remaining() - self.reserve()))
-        if model.n == 0 or limit <= 0.1:
+        work = min(2.0, 0.2 * (self.budget.left() - self.end_work))
+        if model.n == 0 or work <= 0.1:
             return
-        outcome = run_cpsat(
-            model, rounded[chosen], time_limit_s=limit, seed=self.seed, workers=1, deterministic_s=limit
+        outcome = budgeted_cpsat(
+            model,
+            rounded[chosen],
+            self.budget,
+            work=work,
+            det_per_s=CPSAT_DET_PER_S,
+            seed=self.seed,
+            clock_reserve=self.reserve(),
         )
         if outcome.x is not None:
             x = rounded.copy()
@@ -981,7 +1026,7 @@ class _Solver:
         fast, and CP-SAT on a small neighbourhood from the complete hint, which polishes. LP rounds run while
         they pay (and every tenth round after), CP-SAT rounds otherwise.
         """
-        data, deadline = self.data, self.deadline
+        data, budget = self.data, self.budget
         cp_hood = Neighbourhoods(data, self.seed)
         if self.x_lp is not None:
             cp_hood.focus = np.unique(data.pv[np.abs(self.x_lp - self.best) > 0.01])
@@ -990,7 +1035,7 @@ class _Solver:
         lp_pays = data.np_ > 60_000  # small problems were rounded from the whole LP already
         rounds = lp_rounds = 0
         while self.best_value < self.bound and data.np_ > 0:
-            if deadline.remaining() - self.reserve() < 0.15:
+            if not budget.fits(self.end_work + self.round_work + 0.15, clock_reserve=self.reserve()):
                 break
             # Small problems were rounded from the whole LP already; a region would be all of it again.
             use_lp = data.np_ > LP_NEIGHBOURHOOD and (lp_pays or rounds % 10 == 9)
@@ -1006,13 +1051,14 @@ class _Solver:
 
     def lp_round(self, free: IntArray) -> int:
         """Re-plan a region by rounding its LP relaxation; returns the gain."""
-        data = self.data
+        data, budget = self.data, self.budget
+        budget.charge(self.round_work)
         model, chosen = sub_model(data, self.best, free)
-        limit = min(self.deadline.remaining() - self.reserve() - 0.1, 3.0)
-        if model.n == 0 or limit <= 0.05:
+        work = min(budget.left() - self.end_work - 0.1, 3.0)
+        if model.n == 0 or work <= 0.05:
             return 0
-        _, x_lp = lp_relaxation(model, time_limit_s=limit, seed=self.seed)
-        if x_lp is None or self.deadline.remaining() < self.reserve():
+        _, x_lp = lp_relaxation(model, budget, work=work, seed=self.seed, clock_reserve=self.reserve())
+        if x_lp is None or not budget.fits(0.0, clock_reserve=self.reserve()):
             return 0
         plan = Plan(data, self.best)
         plan.x[free] = False
@@ -1023,7 +1069,8 @@ class _Solver:
 
     def cp_round(self, hood: Neighbourhoods, rounds: int) -> None:
         """Re-optimise a small neighbourhood with CP-SAT from the complete hint."""
-        data = self.data
+        data, budget = self.data, self.budget
+        budget.charge(self.round_work)
         free = hood.next()
         model, chosen = sub_model(data, self.best, free)
         whole = free.shape[0] == data.np_
@@ -1031,15 +1078,20 @@ class _Solver:
             self.tighten(float(self.best_value), "cp-sat")
         # A small problem that fits one neighbourhood gets all the time there is: CP-SAT may prove it.
         cap = math.inf if whole and model.n <= WHOLE_MODEL_VARS else ROUND_LIMIT_S
-        limit = min(self.deadline.remaining() - self.reserve() - 0.05, cap)
-        if model.n == 0 or limit <= 0.05:
+        work = min(budget.left() - self.end_work - 0.05, cap)
+        if model.n == 0 or work <= 0.05:
             return
         before = int(data.value[chosen][self.best[chosen]].sum())
-        t0 = time.perf_counter()
-        outcome = run_cpsat(
-            model, self.best[chosen], time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
+        outcome = budgeted_cpsat(
+            model,
+            self.best[chosen],
+            budget,
+            work=work,
+            det_per_s=CPSAT_DET_PER_S,
+            seed=self.seed + rounds,
+            clock_reserve=self.reserve(),
         )
-        hood.feedback(outcome.optimal, time.perf_counter() - t0)
+        hood.feedback(outcome.optimal, outcome.work / CPSAT_DET_PER_S)
         if outcome.x is None or outcome.value is None:
             return
         if outcome.value > before:

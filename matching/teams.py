@@ -12,8 +12,8 @@ import numpy as np
 
 from matching.common import (
     BoundSource,
+    Budget,
     Conflict,
-    Deadline,
     ProgressFn,
     ProgressReporter,
     Status,
@@ -24,10 +24,10 @@ from matching.common import (
 from matching.people_core import (
     BoolArray,
     SparseModel,
+    budgeted_cpsat,
     haversine_np,
     lp_relaxation,
     near_pairs,
-    run_cpsat,
     unit_xyz,
 )
 
@@ -40,6 +40,16 @@ ROUND_LIMIT_S = 0.5
 TRAINED_SURCHARGE = 100  # greedy's extra cost on a trained carer, in metres/10
 COLUMN_POOL = 9  # cheapest carers per slot from which a household's teams are enumerated (84 teams)
 WHOLE_MODEL_VARS = 5_000
+# Work, in reference seconds (see matching.common.Budget), measured in CPU time on the bench instances:
+# CP-SAT's deterministic seconds per reference second on team neighbourhoods (10.9 in 17.2 CPU s over 63 rounds
+# of 3,000 x 1,000, model building included; rounds ranged 0.46-0.74).
+CPSAT_DET_PER_S = 0.63
+# The share of the time limit the work budget buys, so that an idle machine ends inside the limit.
+WORK_SHARE = 0.9
+# Choosing a neighbourhood and writing its column model, per household of the problem.
+ROUND_S_PER_HOUSEHOLD = 2e-5
+# Building the data and the start plan, per household (0.17 s at 3,000 x 1,000).
+START_S_PER_HOUSEHOLD = 2e-4
 
 
 class Carer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -120,7 +130,11 @@ class UncoveredHousehold(msgspec.Struct, frozen=True):
 
 
 class TeamsResult(msgspec.Struct, frozen=True):
-    """The teams, the objective, a proven bound and where it came from, and reasons for every decision."""
+    """The teams, the objective, a proven bound and where it came from, and reasons for every decision.
+
+    `reproducible` is true when the work budget, not the wall clock, ended the search: the same problem, seed and
+    limits then give the same teams on any machine load.
+    """
 
     status: Status
     objective: int
@@ -134,6 +148,7 @@ class TeamsResult(msgspec.Struct, frozen=True):
     previous_kept: int = 0
     conflicts: tuple[Conflict, ...] = ()
     phases: tuple[str, ...] = ()
+    reproducible: bool = True
 
 
 def distance_penalty(km: float) -> int:
@@ -642,9 +657,15 @@ def solve(
     seed: int,
     previous: TeamsResult | tuple[PreviousTeam, ...] | None = None,
     on_progress: ProgressFn | None = None,
+    work: float | None = None,
 ) -> TeamsResult:
-    """Form teams to maximise total value within the time limit; the teams are always checked."""
-    deadline = Deadline(time_limit_s)
+    """Form teams to maximise total value within the time limit; the teams are always checked.
+
+    `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
+    limit that an idle machine spends inside it. The same problem, seed and work give the same teams.
+    """
+    budget = Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
+    deadline = budget.deadline
     conflicts = validate(problem)
     if conflicts:
         return TeamsResult(
@@ -663,19 +684,21 @@ def solve(
             else tuple(previous)
         )
         problem = msgspec.structs.replace(problem, previous=teams)
-    return _Solver(problem, deadline, seed, on_progress).run()
+    return _Solver(problem, budget, seed, on_progress).run()
 
 
 class _Solver:
-    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one deadline."""
+    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one work budget."""
 
-    def __init__(self, problem: TeamsProblem, deadline: Deadline, seed: int, on_progress: ProgressFn | None) -> None:
+    def __init__(self, problem: TeamsProblem, budget: Budget, seed: int, on_progress: ProgressFn | None) -> None:
         self.problem = problem
-        self.deadline = deadline
+        self.budget = budget
+        self.deadline = budget.deadline
         self.seed = seed
-        self.reporter = ProgressReporter(deadline, on_progress, maximise=True)
+        self.reporter = ProgressReporter(budget.deadline, on_progress, maximise=True)
         self.phases: list[str] = []
         self.data = TeamsData(problem)
+        budget.charge(START_S_PER_HOUSEHOLD * self.data.nh)
         # Every household covered by its cheapest team, ignoring capacity: a bound that needs no solver.
         trivial = 0
         for h in range(self.data.nh):
@@ -704,21 +727,21 @@ class _Solver:
             self.reporter.report(self.best_value, self.bound, source)
 
     def reserve(self) -> float:
-        """Seconds the explanation and the checker will need at the end."""
+        """Seconds the explanation and the checker will need at the end (held back from both work and clock)."""
         return 0.05 + 3e-6 * self.data.np_ + 2e-5 * self.data.nh + 1e-6 * self.data.nc * (self.data.nh - len(self.best))
 
     def run(self) -> TeamsResult:
         """Solve and return the checked result."""
-        data, deadline = self.data, self.deadline
+        data, deadline, budget = self.data, self.deadline, self.budget
         start = repair(data) if self.problem.previous else greedy(data)
         self.offer(start, "repair" if self.problem.previous else "greedy")
         start_s = deadline.elapsed()
         t_bound = deadline.elapsed()
-        if deadline.remaining() > self.reserve() + 0.5:
+        if budget.fits(self.reserve() + 0.5, clock_reserve=self.reserve()):
             # First, so the neighbourhood rounds know when to stop; capped so it cannot starve them.
             model, _ = full_model(data)
-            budget = min(0.15 * deadline.remaining(), deadline.remaining() - self.reserve() - 0.2)
-            lp, _ = lp_relaxation(model, time_limit_s=budget, seed=self.seed)
+            work = min(0.15 * budget.left(), budget.left() - self.reserve() - 0.2)
+            lp, _ = lp_relaxation(model, budget, work=work, seed=self.seed, clock_reserve=self.reserve())
             self.tighten(lp, "lp-relaxation")
         bound_s = deadline.elapsed() - t_bound
         t_improve = deadline.elapsed()
@@ -741,7 +764,9 @@ class _Solver:
             total_s=round(deadline.elapsed(), 3),
         )
         self.reporter.report(result.objective, result.bound, "checked")
-        return msgspec.structs.replace(result, timings=timings, phases=tuple(self.phases))
+        return msgspec.structs.replace(
+            result, timings=timings, phases=tuple(self.phases), reproducible=not budget.cut_by_clock
+        )
 
     def result(self, plan: Plan) -> TeamsResult:
         """The result for a plan, with its reasons."""
@@ -761,6 +786,10 @@ class _Solver:
             uncovered=tuple(uncovered),
             previous_kept=sum(t.kept for t in teams),
         )
+
+    def round_work(self) -> float:
+        """Work to pick one neighbourhood and write its model, outside CP-SAT."""
+        return 0.002 + ROUND_S_PER_HOUSEHOLD * self.data.nh
 
     def exhaustive(self) -> bool:
         """Whether the enumerated teams are every team (no slot has more eligible carers than the pool)."""
@@ -792,16 +821,16 @@ class _Solver:
         A round takes the households nearest a random point, or a left-out household and those competing for
         its carers, and solves them as set packing over enumerated teams from the complete hint.
         """
-        data, deadline = self.data, self.deadline
+        data, budget = self.data, self.budget
         if data.nh == 0:
             return
         rng = np.random.default_rng(self.seed)
         target = INITIAL_NEIGHBOURHOOD
         rounds = 0
         while self.best_value < self.bound:
-            limit = min(deadline.remaining() - self.reserve() - 0.05, ROUND_LIMIT_S)
-            if limit <= 0.05:
+            if not budget.fits(self.reserve() + self.round_work() + 0.1, clock_reserve=self.reserve()):
                 break
+            budget.charge(self.round_work())
             uncovered = [h for h in range(data.nh) if h not in self.best and data.possible[h]]
             k = min(data.nh, target)
             if uncovered and rounds % 2 == 0:
@@ -824,11 +853,17 @@ class _Solver:
             before = model.objective(hint)
             # A small problem that fits one neighbourhood gets all the time there is: CP-SAT may prove it.
             cap = math.inf if whole and model.n <= WHOLE_MODEL_VARS else ROUND_LIMIT_S
-            limit = min(deadline.remaining() - self.reserve() - 0.05, cap)
-            if limit <= 0.05:
+            work = min(budget.left() - self.reserve() - 0.05, cap)
+            if work <= 0.05:
                 break
-            outcome = run_cpsat(
-                model, hint, time_limit_s=limit, seed=self.seed + rounds, workers=1, deterministic_s=limit
+            outcome = budgeted_cpsat(
+                model,
+                hint,
+                budget,
+                work=work,
+                det_per_s=CPSAT_DET_PER_S,
+                seed=self.seed + rounds,
+                clock_reserve=self.reserve(),
             )
             rounds += 1
             target = int(min(data.nh, target * 1.1)) if outcome.optimal else int(max(10, target * 0.7))
