@@ -11,17 +11,20 @@ import msgspec
 from matching import award, gap, portfolio
 
 
-def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int) -> str:
-    """Solve one problem file with the named model (gap, award or portfolio); returns the result as JSON text."""
+def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int, work: float | None = None) -> str:
+    """Solve one problem file with the named model (gap, award or portfolio); returns the result as JSON text.
+
+    `work` is the search budget in reference seconds (default: a share of the time limit); see the models' solve().
+    """
     result: msgspec.Struct
     if model == "gap":
-        result = gap.solve(gap.read(path), time_limit_s=time_limit_s, seed=seed)
+        result = gap.solve(gap.read(path), time_limit_s=time_limit_s, seed=seed, work=work)
     elif model == "award":
         problem = msgspec.json.decode(path.read_bytes(), type=award.AwardProblem)
-        result = award.solve(problem, time_limit_s=time_limit_s, seed=seed)
+        result = award.solve(problem, time_limit_s=time_limit_s, seed=seed, work=work)
     elif model == "portfolio":
         problem_p = msgspec.json.decode(path.read_bytes(), type=portfolio.PortfolioProblem)
-        result = portfolio.solve(problem_p, time_limit_s=time_limit_s, seed=seed)
+        result = portfolio.solve(problem_p, time_limit_s=time_limit_s, seed=seed, work=work)
     else:
         raise ValueError(f"unknown assignment model {model!r}; expected gap, award or portfolio")
     return msgspec.json.encode(result).decode()
@@ -77,7 +80,7 @@ def instance_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in skip and not p.name.startswith("."))
 
 
-def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
+def bench_gap(folder: Path, *, time_limit_s: float, seed: int, work: float | None = None) -> None:
     """Solve every GAP instance in a folder and print objective, best-known bound and solution, gaps and time."""
     bounds = read_bounds(folder)
     best_known = read_best_known(folder)
@@ -92,6 +95,8 @@ def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
     over_best: list[float] = []
     gaps: list[float] = []
     optimal = 0
+    # Runs that the work budget ended (not the wall clock): the same seed and limit give the same plans.
+    reproducible = 0
     worst = ("", -1.0)
     t_all = time.perf_counter()
     # Figures on a shared machine mean little without its load; report the 1-minute load average too.
@@ -99,8 +104,9 @@ def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
     for path in files:
         inst = gap.read(path)
         t0 = time.perf_counter()
-        r = gap.solve(inst, time_limit_s=time_limit_s, seed=seed)
+        r = gap.solve(inst, time_limit_s=time_limit_s, seed=seed, work=work)
         elapsed = time.perf_counter() - t0
+        reproducible += r.reproducible
         lb = bounds.get(path.name)
         lb_text = str(lb) if lb is not None else "-"
         if r.status == "infeasible":
@@ -123,7 +129,8 @@ def bench_gap(folder: Path, *, time_limit_s: float, seed: int) -> None:
         )
     mean = sum(gaps) / len(gaps) if gaps else float("nan")
     print(
-        f"summary: {len(files)} instances, {optimal} proven optimal, mean gap {mean:.3f}%, "
+        f"summary: {len(files)} instances, {optimal} proven optimal, {reproducible} reproducible, "
+        f"mean gap {mean:.3f}%, "
         f"worst {worst[0]} {worst[1]:.3f}%, worst over the best known solution "
         f"{max(over_best, default=float('nan')):.3f}%, limit {time_limit_s:g}s each, "
         f"total {time.perf_counter() - t_all:.1f}s, "

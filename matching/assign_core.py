@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
+from matching.common import Budget
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -72,6 +74,42 @@ DIVE_POOL_PER_GROUP = 30
 DIVE_POOL_MIN = 1200
 # Tabu steps per item that repair a dive that left jobs unplaced.
 DIVE_POLISH_STEPS = 10
+
+# Work (matching.common.Budget, in reference seconds): every phase is started, sized and stopped by the work
+# left, and charges what it did through these constants, so that the same seed gives the same plan under any
+# load. Each was measured with time.process_time() (CPU seconds of this single-threaded process, little affected
+# by the other sessions on this 2-core machine) by timing the phase on GAP files of every size, 28 Nov 2026
+# (docs/optimiser-assignment.md, "Determinism").
+# Default work per second of time limit: below 1 so that an idle run ends on its work, not the wall clock;
+# the rest covers what is not charged (building the model, checking, explaining) and a little load.
+WORK_PER_SECOND = 0.8
+# CP-SAT deterministic seconds per CPU second, one worker: 0.61-0.84 over 25 LNS rounds on d20200, d10400,
+# d40400, e201600, d801600, e801600; 0.78-1.28 for whole models of c0848_2, c1060_5, d05100.
+CPSAT_DET_PER_S = 0.7
+# ... and for one model of a whole small problem, whose long solves count deterministic time faster: 1.28 and
+# 1.29 on d05100 and e05100 (7-14 s solves), 0.8-1.0 on gap1-12 files proved in 0.2-0.5 s.
+CPSAT_FULL_DET_PER_S = 1.1
+# Building a CP-SAT model and picking an LNS neighbourhood: CPU seconds per candidate option and per item
+# (3-11 ms a round on those files).
+MODEL_S_PER_OPTION = 1.5e-5
+MODEL_S_PER_ITEM = 4e-6
+# HiGHS on the LP relaxation: CPU seconds per simplex iteration per row and column (3.5e-9 on d40400, 4.8e-9 on
+# d10400, more on small LPs where building dominates), per interior-point iteration per nonzero, crossover
+# included (0.96-1.06e-7 on e201600, d801600, e801600).
+SIMPLEX_S_PER_ITER_ENTRY = 5e-9
+IPM_S_PER_ITER_NONZERO = 1e-7
+# Tabu search: CPU seconds per step, fixed and per cell of the group x item (and item x item swap) matrices
+# (84 us a step on c0848_2, 0.44 ms on d20200, 1.3-1.7 ms on d10400, d40400, d801600, e801600).
+TABU_S_PER_STEP = 6e-5
+TABU_S_PER_CELL = 1e-8
+# place_missing: CPU seconds per candidate move looked at (a few set and list operations; estimated).
+PLACE_S_PER_MOVE = 5e-6
+# What always runs and is not charged step by step (greedy, the one-item passes, the dense form, the LP's
+# matrix), reserved at the start: CPU seconds per option (0.6-1.9e-6 for greedy, polish and the dense form on
+# d20200 to e801600, the LP's matrix about as much again).
+FIXED_S_PER_OPTION = 3e-6
+# A phase step (LNS round, dive) starts only with at least this much work left.
+MIN_STEP_WORK = 0.01
 
 ReportFn = Callable[[int, int, str], None]
 
@@ -203,22 +241,27 @@ def _new_highs() -> object:
         return h
 
 
-def lp_relaxation(core: Core, time_limit_s: float) -> LpInfo | None:
-    """Solve the LP relaxation with HiGHS; None when it does not finish in time."""
+def lp_relaxation(core: Core, budget: Budget, work: float) -> LpInfo | None:
+    """Solve the LP relaxation with HiGHS within `work` units (iteration limits); None when it does not finish."""
     import highspy
 
-    if core.n_opts == 0 or time_limit_s <= 0.05:
+    if core.n_opts == 0 or work <= 0.05:
         return None
+    k = core.n_opts
+    n_rows = core.n_items + core.n_res
+    lens = np.diff(core.res_ptr) + 1
+    simplex_iter = SIMPLEX_S_PER_ITER_ENTRY * (n_rows + k)
+    ipm_iter = IPM_S_PER_ITER_NONZERO * float(lens.sum())
     h = _new_highs()
     h.setOptionValue("output_flag", False)  # type: ignore[attr-defined]
-    h.setOptionValue("time_limit", float(time_limit_s))  # type: ignore[attr-defined]
+    h.setOptionValue("time_limit", budget.clock_left())  # type: ignore[attr-defined]
     h.setOptionValue("threads", 1)  # type: ignore[attr-defined]
-    k = core.n_opts
+    # Iteration limits, not the clock, end an LP that takes too long: the same LP is dropped under any load.
+    h.setOptionValue("simplex_iteration_limit", _iteration_limit(work, simplex_iter))  # type: ignore[attr-defined]
     if k > 20_000:
         # On wide models (e801600: 128k columns) interior point with crossover is 3x faster than simplex.
         h.setOptionValue("solver", "ipm")  # type: ignore[attr-defined]
-    n_rows = core.n_items + core.n_res
-    lens = np.diff(core.res_ptr) + 1
+        h.setOptionValue("ipm_iteration_limit", _iteration_limit(work, ipm_iter))  # type: ignore[attr-defined]
     start = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(lens, out=start[1:])
     index = np.empty(int(start[-1]), dtype=np.int32)
@@ -249,15 +292,25 @@ def lp_relaxation(core: Core, time_limit_s: float) -> LpInfo | None:
     lp.sense_ = highspy.ObjSense.kMaximize
     h.passModel(lp)  # type: ignore[attr-defined]
     h.run()  # type: ignore[attr-defined]
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # type: ignore[attr-defined]
+    info = h.getInfo()  # type: ignore[attr-defined]
+    # Interior point's charge covers its crossover.
+    budget.charge(max(0, info.simplex_iteration_count) * simplex_iter + max(0, info.ipm_iteration_count) * ipm_iter)
+    status = h.getModelStatus()  # type: ignore[attr-defined]
+    budget.note_clock_stop(status == highspy.HighsModelStatus.kTimeLimit)
+    if status != highspy.HighsModelStatus.kOptimal:
         return None
     sol = h.getSolution()  # type: ignore[attr-defined]
     x = np.asarray(sol.col_value, dtype=np.float64)
     reduced = np.asarray(sol.col_dual, dtype=np.float64)
     row_dual = np.asarray(sol.row_dual, dtype=np.float64)
     adjusted = reduced + row_dual[core.opt_item]
-    bound = float(h.getInfo().objective_function_value)  # type: ignore[attr-defined]
+    bound = float(info.objective_function_value)
     return LpInfo(bound=bound, x=x, reduced=reduced, adjusted=adjusted)
+
+
+def _iteration_limit(work: float, per_iteration: float) -> int:
+    """How many iterations of this cost the work pays for, within HiGHS's integer option range."""
+    return int(min(work / per_iteration, 2**31 - 1))
 
 
 def lp_int_bound(lp: LpInfo) -> int:
@@ -327,7 +380,7 @@ def greedy(core: Core, lp: LpInfo | None, start: IntArray | None = None) -> IntA
     return choice
 
 
-def place_missing(core: Core, choice: IntArray, lp: LpInfo | None, time_budget_s: float = 1.0) -> IntArray:
+def place_missing(core: Core, choice: IntArray, lp: LpInfo | None, budget: Budget, work: float) -> IntArray:
     """Place unassigned must-items by ejection: move one blocking item to another option to make room."""
     choice = choice.copy()
     use = core.usage(choice).tolist()
@@ -349,17 +402,21 @@ def place_missing(core: Core, choice: IntArray, lp: LpInfo | None, time_budget_s
             use[r] += a
             holders.setdefault(r, set()).add(j)
 
-    stop = time.perf_counter() + time_budget_s
+    # Counted in candidate moves looked at, so that the same items are placed under any load.
+    moves_left = int(work / PLACE_S_PER_MOVE)
+    looked = 0
     for j in np.flatnonzero(core.must & (choice < 0)).tolist():
-        if time.perf_counter() > stop:
+        if looked > moves_left or not budget.fits(0.0):
             break
         best: tuple[float, int, int, int] | None = None  # (loss, option for j, item moved, its new option)
         for k in sorted(core.options_of(j), key=lambda k: (-pref[k], k)):
+            looked += 1
             if core.fits(k, use):
                 best = (0.0, k, -1, -1)
                 break
             blocked = [r for r, a in core.opt_nz[k] if use[r] + a > hi[r]]
             for j2 in sorted(set().union(*(holders.get(r, set()) for r in blocked))):
+                looked += 1
                 k2 = int(choice[j2])
                 for r, a in core.opt_nz[k2]:
                     use[r] -= a
@@ -381,6 +438,7 @@ def place_missing(core: Core, choice: IntArray, lp: LpInfo | None, time_budget_s
         if j2 >= 0:
             move(j2, k3)
         move(j, k)
+    budget.charge(looked * PLACE_S_PER_MOVE)
     return choice
 
 
@@ -500,9 +558,19 @@ def dense_gap(core: Core) -> DenseGap | None:
 
 
 def tabu_search(
-    dg: DenseGap, choice: IntArray, end: float, seed: int, st: _State | None = None, *, max_iters: int | None = None
+    dg: DenseGap,
+    choice: IntArray,
+    budget: Budget,
+    seed: int,
+    st: _State | None = None,
+    *,
+    max_iters: int | None = None,
+    work: float | None = None,
 ) -> IntArray:
-    """Shift moves under a penalty for excess load that adapts, so the search oscillates around feasibility."""
+    """Shift moves under a penalty for excess load that adapts, so the search oscillates around feasibility.
+
+    Runs for max_iters steps or as many as `work` units pay for (all the work left when None), whichever is less.
+    """
     core = dg.core
     rng = np.random.default_rng(seed)
     n = core.n_items
@@ -528,9 +596,13 @@ def tabu_search(
     since_best = 0
     # All-pairs swaps cost n^2 per step; worth it on small and medium instances only.
     swaps = n <= SWAP_MAX_ITEMS
+    step_work = TABU_S_PER_STEP + TABU_S_PER_CELL * (rows * n + (n * n if swaps else 0))
+    limit = (budget.left() if work is None else work) / step_work
+    if max_iters is not None:
+        limit = min(limit, float(max_iters))
     while True:
         it += 1
-        if (it % 64 == 0 and time.perf_counter() >= end) or (max_iters is not None and it > max_iters):
+        if it > limit or (it % 64 == 0 and not budget.fits(0.0)):
             break
         excess_now = np.maximum(load - cap, 0.0)
         src_load = load[a] - w[a, cols]
@@ -623,6 +695,7 @@ def tabu_search(
             # with new tie-breaks beat one long walk on GAP d20200, 0.84 % against 1.08 %).
             noise = rng.random((rows, n)) * 1e-6
             alpha = alpha0
+    budget.charge((it - 1) * step_work)
     return _choice_of(dg, best_a) if best_cost < np.inf else choice
 
 
@@ -714,20 +787,32 @@ class _Callback(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
         self.report(obj, int(np.floor(self.best_objective_bound + 1e-6)) + self.offset, "cp-sat")
 
 
-def _solver(wall_s: float, seed: int, *, workers: int, det_time: float | None = None) -> cp_model.CpSolver:
-    """A CP-SAT solver; a single worker with a deterministic-time limit is reproducible for a seed."""
+def _solver(budget: Budget, seed: int, det_time: float, *, wall_cap: float = float("inf")) -> cp_model.CpSolver:
+    """A one-worker CP-SAT solver, reproducible for a seed: a deterministic-time limit, the clock as a safety."""
     solver = cp_model.CpSolver()
     p = solver.parameters
-    p.max_time_in_seconds = max(0.01, wall_s)
-    if det_time is not None:
-        p.max_deterministic_time = det_time
+    p.max_time_in_seconds = min(budget.clock_left(), wall_cap)
+    p.max_deterministic_time = max(det_time, 1e-3)
     p.random_seed = seed
-    p.num_workers = workers
-    if workers > 1:
-        # Interleaved search makes a multi-worker run reproducible for a seed.
-        p.interleave_search = True
+    p.num_workers = 1
     p.log_search_progress = False
     return solver
+
+
+def _run(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    budget: Budget,
+    callback: cp_model.CpSolverSolutionCallback | None = None,
+    det_per_s: float = CPSAT_DET_PER_S,
+) -> int:
+    """Solve; charge CP-SAT's deterministic time to the budget and note a stop on the wall-clock safety limit."""
+    status = int(solver.solve(model, callback))
+    det = solver.response_proto.deterministic_time
+    budget.charge(det / det_per_s)
+    proven = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+    budget.note_clock_stop(not proven and det < solver.parameters.max_deterministic_time)
+    return status
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -749,6 +834,7 @@ class CoreOutcome:
     improve_s: float = 0.0
     bound_s: float = 0.0
     lns_rounds: int = 0
+    reproducible: bool = True  # the work budget, not the wall clock, ended every phase
 
 
 class _State:
@@ -799,18 +885,17 @@ def solve_core(
     previous: IntArray | None = None,
     report: ReportFn | None = None,
     max_rounds: int | None = None,
+    work: float | None = None,
 ) -> CoreOutcome:
-    """Best plan found within the time limit, with a proven bound, or the conflicting constraints.
+    """Best plan found within the work budget and the time limit, with a proven bound, or the conflicting constraints.
 
-    max_rounds caps the improvement work (tabu iterations and LNS rounds) so that a run is reproducible
-    regardless of machine speed; without it the wall-clock limit ends the search.
+    `work` (reference seconds, default time_limit_s x WORK_PER_SECOND) sizes and ends every phase, so the same
+    core and seed give the same plan under any machine load; the time limit is a safety net that ends the search
+    only on a machine too slow for the work (then `reproducible` is False). max_rounds caps the dives or LNS
+    rounds (and tabu steps) on top.
     """
     t0 = time.perf_counter()
-    end = t0 + max(0.0, time_limit_s)
-
-    def left() -> float:
-        return end - time.perf_counter()
-
+    budget = Budget(time_limit_s, work=work_budget(time_limit_s, work))
     st = _State(core, report)
     # An item that must be assigned but has no option at all is a conflict no search can remove.
     bare = [j for j in np.flatnonzero(core.must) if core.item_ptr[j] == core.item_ptr[j + 1]]
@@ -821,15 +906,17 @@ def solve_core(
         return CoreOutcome(
             None, "infeasible", 0, 0, "trivial", conflicts=bare_conflicts, start_s=time.perf_counter() - t0
         )
+    # Greedy, the one-item passes and the LP's matrix always run; reserve their work by size.
+    budget.charge(FIXED_S_PER_OPTION * core.n_opts)
     st.tighten(trivial_bound(core), "trivial")
-    lp = lp_relaxation(core, min(left() * 0.25, 30.0)) if core.n_opts > 0 else None
+    lp = lp_relaxation(core, budget, min(budget.left() * 0.25, 30.0)) if core.n_opts > 0 else None
     t_bound = time.perf_counter() - t0
     if lp is not None:
         st.tighten(lp_int_bound(lp), "lp-relaxation")
     ts = time.perf_counter()
     start = greedy(core, lp, repair(core, previous)) if previous is not None else greedy(core, lp)
     if np.any(core.must & (start < 0)):
-        start = place_missing(core, start, lp, min(2.0, left() * 0.1))
+        start = place_missing(core, start, lp, budget, min(2.0, budget.left() * 0.1))
     st.offer(start, "greedy")
     if st.choice is not None:
         st.offer(polish(core, st.choice), "local-search")
@@ -843,24 +930,26 @@ def solve_core(
         dg = dense_gap(core) if st.choice is not None else None
         if dg is not None and st.choice is not None:
             # A short tabu run first: a near-optimal hint lets reduced-cost fixing shrink the model, and the
-            # proof comes 2-5x sooner (measured on gap1-12). Capped by steps, so the result stays reproducible.
-            t_end = time.perf_counter() + left() * 0.2
-            st.offer(tabu_search(dg, st.choice, t_end, seed, st, max_iters=SMALL_TABU_STEPS * core.n_items), "tabu")
-        cp_status = _full(core, st, lp, left(), seed)
+            # proof comes 2-5x sooner (measured on gap1-12).
+            tabu = tabu_search(
+                dg, st.choice, budget, seed, st, max_iters=SMALL_TABU_STEPS * core.n_items, work=budget.left() * 0.2
+            )
+            st.offer(tabu, "tabu")
+        cp_status = _full(core, st, lp, budget, seed)
     else:
         dg = dense_gap(core)
         dived = dg is not None and _dive_fits(core, dg)
         if dg is not None and dived:
-            dives = _dive_search(core, dg, st, lp, end, seed, max_rounds)
+            dives = _dive_search(core, dg, st, lp, budget, seed, max_rounds)
             dived = dives is not None
             rounds = dives or 0
         if not dived:
             if dg is not None:
                 share = TABU_SHARE_WITH_SWAPS if core.n_items <= SWAP_MAX_ITEMS else TABU_SHARE
-                t_end = time.perf_counter() + left() * share
                 iters = None if max_rounds is None else 200 * max_rounds
-                st.offer(tabu_search(dg, st.choice, t_end, seed, st, max_iters=iters), "tabu")
-            rounds = _lns(core, st, lp, end, seed, max_rounds)
+                tabu = tabu_search(dg, st.choice, budget, seed, st, max_iters=iters, work=budget.left() * share)
+                st.offer(tabu, "tabu")
+            rounds = _lns(core, st, lp, budget, seed, max_rounds)
         if st.choice is not None:
             st.offer(polish(core, st.choice), "local-search")
     improve_s = time.perf_counter() - ti
@@ -868,12 +957,23 @@ def solve_core(
         conflicts: list[tuple[str, str]] = []
         if cp_status == "infeasible":
             # Naming the conflict is part of the answer: it may take up to a second past a spent budget.
-            conflicts = find_conflicts(core, max(left(), min(1.0, time_limit_s)), seed)
+            naming = Budget(max(budget.deadline.remaining(), min(1.0, time_limit_s)), work=max(budget.left(), 1.0))
+            conflicts = find_conflicts(core, naming, seed)
+            budget.note_clock_stop(naming.cut_by_clock)
             status = "infeasible"
         else:
             status = "unknown"
         return CoreOutcome(
-            None, status, 0, 0, "none", conflicts=conflicts, start_s=start_s, improve_s=improve_s, bound_s=t_bound
+            None,
+            status,
+            0,
+            0,
+            "none",
+            conflicts=conflicts,
+            start_s=start_s,
+            improve_s=improve_s,
+            bound_s=t_bound,
+            reproducible=not budget.cut_by_clock,
         )
     if cp_status == "optimal":
         st.tighten(st.value, "cp-sat")
@@ -889,7 +989,14 @@ def solve_core(
         improve_s=improve_s,
         bound_s=t_bound,
         lns_rounds=rounds,
+        reproducible=not budget.cut_by_clock,
     )
+
+
+def work_budget(time_limit_s: float, work: float | None, reserve: float = 0.0) -> float:
+    """The work of a solve: `work` (default time_limit_s x WORK_PER_SECOND) less a reserve, in reference seconds."""
+    total = time_limit_s * WORK_PER_SECOND if work is None else work
+    return max(0.0, total - reserve)
 
 
 def _dive_capacities(dg: DenseGap, m: int) -> IntArray:
@@ -909,7 +1016,7 @@ def _dive_fits(core: Core, dg: DenseGap) -> bool:
 
 
 def _dive_search(
-    core: Core, dg: DenseGap, st: _State, lp: LpInfo | None, end: float, seed: int, max_rounds: int | None
+    core: Core, dg: DenseGap, st: _State, lp: LpInfo | None, budget: Budget, seed: int, max_rounds: int | None
 ) -> int | None:
     """Column generation at the root (a Lagrangian bound), then LP dives, each polished by a short tabu run.
 
@@ -940,7 +1047,8 @@ def _dive_search(
         cg.cap,
         gap_dive.columns_of(agents_of(st.choice), m),
         max_iters=DIVE_ROOT_ITERS,
-        deadline=time.perf_counter() + DIVE_ROOT_SHARE * max(0.0, end - time.perf_counter()),
+        budget=budget,
+        work=DIVE_ROOT_SHARE * budget.left(),
         centre=centre,
     )
     if root is None:
@@ -954,25 +1062,37 @@ def _dive_search(
     keep = np.argsort(root.reduced, kind="stable")[: max(DIVE_POOL_PER_GROUP * m, DIVE_POOL_MIN)]
     dive_pool = root.columns.take(np.sort(keep))
     dives = 0
-    while time.perf_counter() < end - 0.05 and (max_rounds is None or dives < max_rounds) and st.value < st.bound:
+    while budget.fits(MIN_STEP_WORK) and (max_rounds is None or dives < max_rounds) and st.value < st.bound:
         pool = dive_pool + gap_dive.columns_of(agents_of(st.choice), m)
         agent = gap_dive.dive(
-            cg, pool, rng, noise=0.0 if dives == 0 else gap_dive.DIVE_NOISE, step_iters=DIVE_STEP_ITERS, deadline=end
+            cg, pool, rng, noise=0.0 if dives == 0 else gap_dive.DIVE_NOISE, step_iters=DIVE_STEP_ITERS, budget=budget
         )
         dives += 1
         missing = np.flatnonzero(agent < 0)
         if len(missing):
             # Jobs the dive could not place go to their cheapest agent; the tabu search repairs any overload.
             agent[missing] = np.argmin(cost[:, missing], axis=0)
+            # The repair always runs its steps (charged), even on a spent budget: a dive's plan is not left broken.
             repaired = tabu_search(
-                dg, _choice_of(dg, agent), end, seed + dives, st, max_iters=DIVE_POLISH_STEPS * core.n_items
+                dg,
+                _choice_of(dg, agent),
+                budget,
+                seed + dives,
+                st,
+                max_iters=DIVE_POLISH_STEPS * core.n_items,
+                work=float("inf"),
             )
             agent = agents_of(repaired)
         # Ejection chains polish a dive's plan far better than tabu steps (d20100: 6214 -> 6191 in 5 ms, where
         # 1000 tabu steps reach 6207).
-        agent = gap_dive.ejection_chains(cost, cg.weight, cg.cap, agent)
+        agent = gap_dive.ejection_chains(cost, cg.weight, cg.cap, agent, budget)
         st.offer(_choice_of(dg, agent), "dive")
     return dives
+
+
+def _model_work(n_options: int, n_items: int) -> float:
+    """Work of building a CP-SAT model over this many candidate options and items."""
+    return MODEL_S_PER_OPTION * n_options + MODEL_S_PER_ITEM * n_items
 
 
 def _keep_mask(core: Core, lp: LpInfo | None, incumbent: int | None) -> BoolArray:
@@ -984,27 +1104,26 @@ def _keep_mask(core: Core, lp: LpInfo | None, incumbent: int | None) -> BoolArra
     return lp.bound + lp.reduced + 1e-6 >= incumbent
 
 
-def _full(core: Core, st: _State, lp: LpInfo | None, wall_s: float, seed: int) -> str:
+def _full(core: Core, st: _State, lp: LpInfo | None, budget: Budget, seed: int) -> str:
     """One CP-SAT model of the whole problem from the incumbent as a complete hint."""
-    if wall_s <= 0.01:
+    if not budget.fits(MIN_STEP_WORK):
         return "unknown"
     keep = _keep_mask(core, lp, st.value if st.choice is not None else None)
     cand = np.flatnonzero(keep).astype(np.int64)
     items = np.arange(core.n_items, dtype=np.int64)
-    t_build = time.perf_counter()
     model, xs = _build(core, items, cand, core.res_hi, core.res_lo, st.choice)
     # Building a large model takes real time; the solver gets what is left of the budget.
-    wall_s -= time.perf_counter() - t_build
-    if wall_s <= 0.01:
+    budget.charge(_model_work(len(cand), len(items)))
+    if not budget.fits(MIN_STEP_WORK):
         return "unknown"
-    solver = _solver(wall_s, seed, workers=1)
+    solver = _solver(budget, seed, budget.left() * CPSAT_FULL_DET_PER_S)
     report_fn = st.report_fn
 
     def relay(obj: int, bound: int, phase: str) -> None:
         if report_fn is not None and obj > st.value:
             report_fn(obj, min(max(bound, obj), st.bound), phase)
 
-    status = solver.solve(model, _Callback(relay, 0))
+    status = _run(solver, model, budget, _Callback(relay, 0), CPSAT_FULL_DET_PER_S)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         got = _read(solver, xs, cand, items, core)
         saved = st.report_fn
@@ -1019,7 +1138,7 @@ def _full(core: Core, st: _State, lp: LpInfo | None, wall_s: float, seed: int) -
     return "unknown"
 
 
-def _lns(core: Core, st: _State, lp: LpInfo | None, end: float, seed: int, max_rounds: int | None = None) -> int:
+def _lns(core: Core, st: _State, lp: LpInfo | None, budget: Budget, seed: int, max_rounds: int | None = None) -> int:
     """Large-neighbourhood rounds: free the items of a few related groups, re-optimise them with CP-SAT."""
     assert st.choice is not None
     rng = np.random.default_rng(seed)
@@ -1034,10 +1153,8 @@ def _lns(core: Core, st: _State, lp: LpInfo | None, end: float, seed: int, max_r
         fav.append(core.opt_group[top].tolist())
     target = LNS_START_ITEMS
     rounds = 0
-    det_time = LNS_DET_TIME
     while True:
-        remaining = end - time.perf_counter()
-        if remaining < 0.05 or (max_rounds is not None and rounds >= max_rounds):
+        if not budget.fits(MIN_STEP_WORK) or (max_rounds is not None and rounds >= max_rounds):
             break
         rounds += 1
         choice = st.choice
@@ -1072,11 +1189,13 @@ def _lns(core: Core, st: _State, lp: LpInfo | None, end: float, seed: int, max_r
         cand = np.union1d(cand[~bad], cur).astype(np.int64)
         cand = cand[np.argsort(core.opt_item[cand], kind="stable")]
         model, xs = _build(core, items, cand, hi, lo, choice)
-        remaining = end - time.perf_counter()
-        if remaining < 0.02:
+        # Picking the neighbourhood walks every item; building the model, every candidate option.
+        budget.charge(_model_work(len(cand), core.n_items))
+        if not budget.fits(MIN_STEP_WORK):
             break
-        solver = _solver(min(remaining, LNS_WALL_CAP), seed + rounds, workers=1, det_time=det_time)
-        status = solver.solve(model)
+        det_time = min(LNS_DET_TIME, budget.left() * CPSAT_DET_PER_S)
+        solver = _solver(budget, seed + rounds, det_time, wall_cap=LNS_WALL_CAP)
+        status = _run(solver, model, budget)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             got = _read(solver, xs, cand, items, core)
             new = choice.copy()
@@ -1131,9 +1250,8 @@ def _pick_groups(
 # Infeasibility: a small set of constraints that cannot hold together.
 
 
-def find_conflicts(core: Core, wall_s: float, seed: int) -> list[tuple[str, str]]:
+def find_conflicts(core: Core, budget: Budget, seed: int) -> list[tuple[str, str]]:
     """A small set of constraints that together admit no plan, from CP-SAT assumptions, then shrunk."""
-    t_end = time.perf_counter() + wall_s
     labels: list[tuple[str, str]] = []
     model = cp_model.CpModel()
     xs = [model.new_bool_var("") for _ in range(core.n_opts)]
@@ -1169,8 +1287,8 @@ def find_conflicts(core: Core, wall_s: float, seed: int) -> list[tuple[str, str]
     def infeasible_with(subset: list[int]) -> tuple[bool, list[int]]:
         model.clear_assumptions()
         model.add_assumptions([lits[i] for i in subset])
-        solver = _solver(max(0.05, t_end - time.perf_counter()), seed, workers=1)
-        status = solver.solve(model)
+        solver = _solver(budget, seed, max(budget.left(), MIN_STEP_WORK) * CPSAT_DET_PER_S)
+        status = _run(solver, model, budget)
         if status == cp_model.INFEASIBLE:
             core_idx = [index[v] for v in solver.sufficient_assumptions_for_infeasibility()]
             return True, sorted(core_idx) if core_idx else subset
@@ -1181,7 +1299,7 @@ def find_conflicts(core: Core, wall_s: float, seed: int) -> list[tuple[str, str]
         return [("unknown", "no plan was found, but infeasibility was not proven within the time limit")]
     # Deletion filter: drop every constraint whose removal keeps the rest infeasible.
     i = 0
-    while i < len(conflict) and time.perf_counter() < t_end:
+    while i < len(conflict) and budget.fits(MIN_STEP_WORK):
         trial = conflict[:i] + conflict[i + 1 :]
         still, smaller = infeasible_with(trial)
         if still:

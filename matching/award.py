@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, CoreOutcome, solve_core
+from matching.assign_core import NONE, Core, CoreOutcome, solve_core, work_budget
 from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -106,7 +106,11 @@ class AwardLeftOut(msgspec.Struct, frozen=True):
 
 
 class AwardResult(msgspec.Struct, frozen=True):
-    """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons."""
+    """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons.
+
+    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
+    limits then give the same answer on any machine load. False means the clock cut the search short.
+    """
 
     status: Status
     objective: float
@@ -118,6 +122,7 @@ class AwardResult(msgspec.Struct, frozen=True):
     unassigned: tuple[AwardLeftOut, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     lns_rounds: int = 0
+    reproducible: bool = True
 
 
 def validate(problem: AwardProblem) -> list[str]:
@@ -301,6 +306,7 @@ def solve(
     seed: int,
     previous: Sequence[AwardAssignment | AwardPick] | None = None,
     on_progress: ProgressFn | None = None,
+    work: float | None = None,
     explain: bool = True,
 ) -> AwardResult:
     """Award lots to maximise the total score; always returns a checked plan or the conflicting constraints."""
@@ -317,9 +323,16 @@ def solve(
 
     prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of bids.
-    reserve = 0.03 * time_limit_s + 0.02 + len(problem.bids) * (40e-6 if explain else 3e-6)
-    core_limit = max(0.0, deadline.remaining() - reserve)
-    out = solve_core(m.core, time_limit_s=core_limit, seed=seed, previous=prev, report=report)
+    checking = 0.02 + len(problem.bids) * (40e-6 if explain else 3e-6)
+    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - checking)
+    out = solve_core(
+        m.core,
+        time_limit_s=core_limit,
+        seed=seed,
+        previous=prev,
+        report=report,
+        work=work_budget(time_limit_s, work, checking),
+    )
     return _result(problem, m, out, deadline, explain)
 
 
@@ -333,7 +346,7 @@ def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadli
         if problem.award_all:
             conflicts += (Conflict("award_all", "every lot must be awarded"),)
         timings = Timings(out.start_s, out.improve_s, out.bound_s, 0.0, round(deadline.elapsed(), 4))
-        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts)
+        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts, 0, out.reproducible)
     candidates = [out.choice, *reversed(out.history)]
     if not problem.award_all:
         candidates.append(np.full(m.core.n_items, NONE, dtype=np.int64))
@@ -346,7 +359,7 @@ def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadli
     if chosen is None:
         timings = Timings(out.start_s, out.improve_s, out.bound_s, check_s, round(deadline.elapsed(), 4))
         conflict = Conflict("checker", "no plan found by the solver passed the independent check")
-        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,))
+        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,), 0, out.reproducible)
     value = m.core.value(chosen)
     status: Status = "optimal" if value >= out.bound else "feasible"
     objective = value / m.scale
@@ -374,6 +387,7 @@ def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadli
         tuple(unassigned),
         (),
         out.lns_rounds,
+        out.reproducible,
     )
 
 

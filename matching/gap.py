@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from matching.assign_core import work_budget
 from matching.award import AwardProblem, AwardResult, Bid, Lot, Org
 from matching.award import solve as solve_award
 from matching.common import BoundSource, Conflict, Progress, ProgressFn, Status, Timings, relative_gap
@@ -32,7 +33,11 @@ class GapInstance(msgspec.Struct, frozen=True):
 
 
 class GapResult(msgspec.Struct, frozen=True):
-    """A GAP solution: total cost (minimised), a proven lower bound, and the agent of each job."""
+    """A GAP solution: total cost (minimised), a proven lower bound, and the agent of each job.
+
+    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
+    limits then give the same answer on any machine load. False means the clock cut the search short.
+    """
 
     status: Status
     objective: int
@@ -43,6 +48,7 @@ class GapResult(msgspec.Struct, frozen=True):
     assignments: tuple[int, ...]
     conflicts: tuple[Conflict, ...] = ()
     lns_rounds: int = 0
+    reproducible: bool = True
 
 
 def parse(text: str, name: str = "") -> GapInstance:
@@ -96,6 +102,7 @@ def from_award(inst: GapInstance, result: AwardResult) -> GapResult:
         assignments,
         result.conflicts,
         result.lns_rounds,
+        result.reproducible,
     )
 
 
@@ -123,8 +130,15 @@ def cost(inst: GapInstance, assignments: tuple[int, ...] | list[int]) -> int:
     return sum(inst.cost[i][j] for j, i in enumerate(assignments))
 
 
-def solve(inst: GapInstance, *, time_limit_s: float, seed: int, on_progress: ProgressFn | None = None) -> GapResult:
-    """Cheapest assignment found within the time limit, through the award solver."""
+def solve(
+    inst: GapInstance,
+    *,
+    time_limit_s: float,
+    seed: int,
+    on_progress: ProgressFn | None = None,
+    work: float | None = None,
+) -> GapResult:
+    """Cheapest assignment found within the work budget (reference seconds) and time limit, via the award solver."""
 
     def relay(p: Progress) -> None:
         if on_progress is not None:
@@ -133,7 +147,10 @@ def solve(inst: GapInstance, *, time_limit_s: float, seed: int, on_progress: Pro
     started = time.perf_counter()
     problem = to_award(inst)
     left = max(0.0, time_limit_s - (time.perf_counter() - started))
-    result = from_award(inst, solve_award(problem, time_limit_s=left, seed=seed, on_progress=relay, explain=False))
+    # The work follows from the limit asked for, not from the time the conversion happened to take.
+    work = work_budget(time_limit_s, work)
+    award = solve_award(problem, time_limit_s=left, seed=seed, on_progress=relay, explain=False, work=work)
+    result = from_award(inst, award)
     if result.status != "infeasible":
         problems = check(inst, result.assignments)
         if problems:

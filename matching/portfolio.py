@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, CoreOutcome, solve_core
+from matching.assign_core import NONE, Core, CoreOutcome, solve_core, work_budget
 from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -84,7 +84,11 @@ class PortfolioLeftOut(msgspec.Struct, frozen=True):
 
 
 class PortfolioResult(msgspec.Struct, frozen=True):
-    """The funded set, its total score, a proven bound and what proved it, and reasons."""
+    """The funded set, its total score, a proven bound and what proved it, and reasons.
+
+    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
+    limits then give the same answer on any machine load. False means the clock cut the search short.
+    """
 
     status: Status
     objective: float
@@ -96,6 +100,7 @@ class PortfolioResult(msgspec.Struct, frozen=True):
     unassigned: tuple[PortfolioLeftOut, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     lns_rounds: int = 0
+    reproducible: bool = True
 
 
 def validate(problem: PortfolioProblem) -> list[str]:
@@ -243,6 +248,7 @@ def solve(
     seed: int,
     previous: Sequence[PortfolioAssignment | PortfolioPick] | None = None,
     on_progress: ProgressFn | None = None,
+    work: float | None = None,
 ) -> PortfolioResult:
     """Fund proposals to maximise the total score; always a checked plan, or the conflicting constraints."""
     errors = validate(problem)
@@ -258,9 +264,16 @@ def solve(
 
     prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of proposals.
-    reserve = 0.03 * time_limit_s + 0.02 + len(problem.proposals) * 40e-6
-    core_limit = max(0.0, deadline.remaining() - reserve)
-    out = solve_core(m.core, time_limit_s=core_limit, seed=seed, previous=prev, report=report)
+    checking = 0.02 + len(problem.proposals) * 40e-6
+    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - checking)
+    out = solve_core(
+        m.core,
+        time_limit_s=core_limit,
+        seed=seed,
+        previous=prev,
+        report=report,
+        work=work_budget(time_limit_s, work, checking),
+    )
     return _result(problem, m, out, deadline)
 
 
@@ -272,7 +285,7 @@ def _result(problem: PortfolioProblem, m: _Model, out: CoreOutcome, deadline: De
         if out.status != "infeasible":
             conflicts = (Conflict("time_limit", "no plan found within the time limit; infeasibility not proven"),)
         timings = Timings(out.start_s, out.improve_s, out.bound_s, 0.0, round(deadline.elapsed(), 4))
-        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts)
+        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts, 0, out.reproducible)
     chosen: np.ndarray | None = None
     for c in [out.choice, *reversed(out.history), np.full(m.core.n_items, NONE, dtype=np.int64)]:
         if not check(problem, m.picks(c)):
@@ -288,7 +301,7 @@ def _result(problem: PortfolioProblem, m: _Model, out: CoreOutcome, deadline: De
     )
     if chosen is None:
         conflict = Conflict("checker", "no plan found by the solver passed the independent check")
-        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,))
+        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,), 0, out.reproducible)
     value = m.core.value(chosen)
     status: Status = "optimal" if value >= out.bound else "feasible"
     objective = value / m.scale
@@ -309,6 +322,7 @@ def _result(problem: PortfolioProblem, m: _Model, out: CoreOutcome, deadline: De
         left_out,
         (),
         out.lns_rounds,
+        out.reproducible,
     )
 
 
