@@ -96,6 +96,11 @@ def bench(kind: str, *, size: str | None, time_limit_s: float, seed: int) -> Non
         raise SystemExit(f"unknown bench {kind!r}: use roster, teams or churn")
 
 
+def _ended(result: roster.RosterResult | teams.TeamsResult) -> str:
+    """What ended the search: the work budget (the plan is reproducible) or the wall clock."""
+    return "work budget spent, reproducible" if result.reproducible else "cut by the clock, not reproducible"
+
+
 def _bench_roster(nv: int, ns: int, *, time_limit_s: float, seed: int) -> None:
     problem = generate.roster(nv, ns, seed)
     result, ours_s = _timed(lambda: roster.solve(problem, time_limit_s=time_limit_s, seed=seed))
@@ -107,7 +112,8 @@ def _bench_roster(nv: int, ns: int, *, time_limit_s: float, seed: int) -> None:
     _header(f"roster {nv}x{ns}, {data.np_:,} eligible pairs, seed {seed}, time limit {time_limit_s:g} s")
     _row("greedy", start.objective(), bound, data_s + greedy_s)
     _row("plain CP-SAT (no hint)", plain[0], bound, data_s + plain_s, f"its bound {plain[1]}")
-    _row("linli", result.objective, bound, ours_s, f"cpu {ours_cpu:.2f} s; {result.status}; {', '.join(result.phases)}")
+    detail = f"cpu {ours_cpu:.2f} s; {result.status}; {_ended(result)}; {', '.join(result.phases)}"
+    _row("linli", result.objective, bound, ours_s, detail)
     _row("bound", bound, bound, 0.0, f"from {result.bound_source}; gap {100 * result.gap:.2f}%")
     gain = 100 * (result.objective / start.objective() - 1) if start.objective() else math.nan
     print(f"  linli vs greedy: {gain:+.2f}%;  timings: {_timings(result.timings)}")
@@ -142,7 +148,7 @@ def _bench_teams(nc: int, nh: int, *, time_limit_s: float, seed: int) -> None:
         result.objective,
         bound,
         ours_s,
-        f"{result.covered} covered; cpu {ours_cpu:.2f} s; {', '.join(result.phases)}",
+        f"{result.covered} covered; cpu {ours_cpu:.2f} s; {_ended(result)}; {', '.join(result.phases)}",
     )
     _row("bound", bound, bound, 0.0, f"from {result.bound_source}; gap {100 * result.gap:.2f}%")
     reasons: dict[str, int] = {}

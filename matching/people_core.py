@@ -107,8 +107,9 @@ class CpsatOutcome:
     value: int | None
     bound: float | None
     optimal: bool
-    work: float = 0.0  # CP-SAT's deterministic time spent
+    det_s: float = 0.0  # CP-SAT's deterministic time
     wall_s: float = 0.0
+    work: float = 0.0  # reference seconds charged to a budget (budgeted_cpsat only)
 
 
 def run_cpsat(
@@ -137,11 +138,29 @@ def run_cpsat(
         # A deterministic limit keeps a round's result independent of machine load; the wall limit is the safety.
         solver.parameters.max_deterministic_time = deterministic_s
     status = solver.solve(cp)
-    work, wall_s = solver.response_proto.deterministic_time, solver.wall_time
+    det_s, wall_s = solver.response_proto.deterministic_time, solver.wall_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return CpsatOutcome(None, None, None, False, work, wall_s)
+        return CpsatOutcome(None, None, None, False, det_s, wall_s)
     x = np.array(solver.response_proto.solution, dtype=np.int64).astype(bool)
-    return CpsatOutcome(x, model.objective(x), -solver.best_objective_bound, status == cp_model.OPTIMAL, work, wall_s)
+    return CpsatOutcome(x, model.objective(x), -solver.best_objective_bound, status == cp_model.OPTIMAL, det_s, wall_s)
+
+
+@dataclass(frozen=True)
+class CpsatCost:
+    """What a CP-SAT round costs in reference seconds: its deterministic time, scaled, plus a share per nonzero.
+
+    CP-SAT's deterministic time leaves out part of the work that grows with the model (its LP and presolve), so
+    a round of a large neighbourhood costs more per deterministic second than a small one; both terms are fitted
+    by least squares to the CPU time of the rounds of a bench solve.
+    """
+
+    det_per_s: float  # deterministic seconds per reference second
+    s_per_nnz: float  # reference seconds per nonzero of the round's model
+    s_per_round: float = 0.0  # reference seconds every round costs, however small
+
+    def of(self, det: float, nnz: int) -> float:
+        """Reference seconds a round with this deterministic time and size costs."""
+        return det / self.det_per_s + self.s_per_nnz * nnz + self.s_per_round
 
 
 def budgeted_cpsat(
@@ -150,20 +169,23 @@ def budgeted_cpsat(
     budget: Budget,
     *,
     work: float,
-    det_per_s: float,
+    cost: CpsatCost,
     seed: int,
     clock_reserve: float,
 ) -> CpsatOutcome:
-    """One single-worker CP-SAT run limited by `work` reference seconds (its deterministic time), charged to budget.
+    """One single-worker CP-SAT run limited to `work` reference seconds (through its deterministic time).
 
-    `det_per_s` is the model's measured CP-SAT deterministic seconds per reference second. The wall limit is only
-    the safety net; a run it stops is recorded, since its plan depends on the machine's speed.
+    The work it did is charged to the budget, and `outcome.work` is set to it in reference seconds. The wall
+    limit is only the safety net; a run it stops is recorded, since its plan depends on the machine's speed.
     """
-    det = work * det_per_s
+    nnz = nonzeros(model)
+    det = max(0.005, (work - cost.s_per_nnz * nnz - cost.s_per_round) * cost.det_per_s)
     wall = budget.clock_left(clock_reserve)
     outcome = run_cpsat(model, hint, time_limit_s=wall, seed=seed, workers=1, deterministic_s=det)
-    budget.charge(outcome.work / det_per_s)
-    budget.note_clock_stop(not outcome.optimal and outcome.wall_s >= 0.98 * wall and outcome.work < 0.98 * det)
+    stopped_by_clock = not outcome.optimal and outcome.wall_s >= 0.98 * wall and outcome.det_s < 0.98 * det
+    outcome.work = cost.of(outcome.det_s, nnz)
+    budget.charge(outcome.work)
+    budget.note_clock_stop(stopped_by_clock)
     return outcome
 
 

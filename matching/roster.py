@@ -25,6 +25,7 @@ from matching.common import (
 )
 from matching.people_core import (
     BoolArray,
+    CpsatCost,
     FloatArray,
     IntArray,
     SparseModel,
@@ -49,9 +50,10 @@ WHOLE_MODEL_VARS = 5_000
 LP_NEIGHBOURHOOD = 20_000  # pairs in an LP-rounding region: HiGHS solves it in ~0.5 s
 ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-SAT cannot close is too big
 # Work, in reference seconds (see matching.common.Budget), measured in CPU time on the bench instances:
-# CP-SAT's deterministic seconds per reference second on roster neighbourhoods (3.2 in 9.3 CPU s over 50 rounds
-# of 500 x 1000, model building included; rounds ranged 0.17-0.40).
-CPSAT_DET_PER_S = 0.34
+# CP-SAT rounds on roster neighbourhoods: CPU s = 2.32 x deterministic s + 9.8e-6 x nonzeros (least squares over
+# the 97 rounds of two 500 x 1000 solves, a fresh one and a re-plan after churn; the re-plan's neighbourhoods are
+# four times larger and cost 0.77 CPU s per 0.17 deterministic s where small ones cost 0.48).
+CPSAT_COST = CpsatCost(det_per_s=0.43, s_per_nnz=1e-5)
 # The share of the time limit the work budget buys, so that an idle machine ends inside the limit.
 WORK_SHARE = 0.9
 # Building the data and the start plan, and the final fill, explanation and checker, per eligible pair
@@ -1009,7 +1011,7 @@ class _Solver:
             rounded[chosen],
             self.budget,
             work=work,
-            det_per_s=CPSAT_DET_PER_S,
+            cost=CPSAT_COST,
             seed=self.seed,
             clock_reserve=self.reserve(),
         )
@@ -1087,11 +1089,11 @@ class _Solver:
             self.best[chosen],
             budget,
             work=work,
-            det_per_s=CPSAT_DET_PER_S,
+            cost=CPSAT_COST,
             seed=self.seed + rounds,
             clock_reserve=self.reserve(),
         )
-        hood.feedback(outcome.optimal, outcome.work / CPSAT_DET_PER_S)
+        hood.feedback(outcome.optimal, outcome.work)
         if outcome.x is None or outcome.value is None:
             return
         if outcome.value > before:

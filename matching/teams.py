@@ -23,6 +23,7 @@ from matching.common import (
 )
 from matching.people_core import (
     BoolArray,
+    CpsatCost,
     SparseModel,
     budgeted_cpsat,
     haversine_np,
@@ -41,9 +42,9 @@ TRAINED_SURCHARGE = 100  # greedy's extra cost on a trained carer, in metres/10
 COLUMN_POOL = 9  # cheapest carers per slot from which a household's teams are enumerated (84 teams)
 WHOLE_MODEL_VARS = 5_000
 # Work, in reference seconds (see matching.common.Budget), measured in CPU time on the bench instances:
-# CP-SAT's deterministic seconds per reference second on team neighbourhoods (10.9 in 17.2 CPU s over 63 rounds
-# of 3,000 x 1,000, model building included; rounds ranged 0.46-0.74).
-CPSAT_DET_PER_S = 0.63
+# CP-SAT rounds on team neighbourhoods: CPU s = 1.05 x deterministic s + 1.5e-6 x nonzeros + 0.035 (least squares
+# over the 62 rounds of two 3,000 x 1,000 solves, a fresh one and a re-plan after churn).
+CPSAT_COST = CpsatCost(det_per_s=0.95, s_per_nnz=2e-6, s_per_round=0.035)
 # The share of the time limit the work budget buys, so that an idle machine ends inside the limit.
 WORK_SHARE = 0.9
 # Choosing a neighbourhood and writing its column model, per household of the problem.
@@ -861,7 +862,7 @@ class _Solver:
                 hint,
                 budget,
                 work=work,
-                det_per_s=CPSAT_DET_PER_S,
+                cost=CPSAT_COST,
                 seed=self.seed + rounds,
                 clock_reserve=self.reserve(),
             )
