@@ -98,11 +98,17 @@ def seed(seed_value: int, scale: float) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds, end to end.")
 @click.option("--seed", "seed_value", default=0, show_default=True, help="Same seed, same answer.")
-def solve(model: str, file: Path, time_limit: float, seed_value: int) -> None:
+@click.option(
+    "--work",
+    type=float,
+    default=None,
+    help="Search budget in reference seconds (default: a share of the time limit). Same seed and work, same answer.",
+)
+def solve(model: str, file: Path, time_limit: float, seed_value: int, work: float | None) -> None:
     """Solve one problem file and print the result as JSON."""
     from api.solving import solve_file
 
-    click.echo(solve_file(model, file, time_limit_s=time_limit, seed=seed_value))
+    click.echo(solve_file(model, file, time_limit_s=time_limit, seed=seed_value, work=work))
 
 
 @cli.command()

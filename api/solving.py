@@ -10,15 +10,15 @@ SOLVE_MODELS = ASSIGNMENT_MODELS + PEOPLE_MODELS
 BENCH_KINDS = ("gap", "roster", "teams", "churn")
 
 
-def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int) -> str:
+def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int, work: float | None = None) -> str:
     """Solve one problem file with the named model; returns the result as JSON text."""
     if model in ASSIGNMENT_MODELS:
         from api import solving_assign
 
-        return solving_assign.solve_file(model, path, time_limit_s=time_limit_s, seed=seed)
+        return solving_assign.solve_file(model, path, time_limit_s=time_limit_s, seed=seed, work=work)
     from api import solving_people
 
-    return solving_people.solve_file(model, path, time_limit_s=time_limit_s, seed=seed)
+    return solving_people.solve_file(model, path, time_limit_s=time_limit_s, seed=seed, work=work)
 
 
 def bench(kind: str, path: Path | None, *, size: str | None, time_limit_s: float, seed: int) -> None:

@@ -20,16 +20,16 @@ DEFAULT_SIZES = {"roster": "500x1000", "teams": "3000x1000"}
 T = TypeVar("T")
 
 
-def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int) -> str:
-    """Solve a roster or teams JSON file; returns the result as JSON text."""
+def solve_file(model: str, path: Path, *, time_limit_s: float, seed: int, work: float | None = None) -> str:
+    """Solve a roster or teams JSON file; returns the result as JSON text (`work`: see the models' solve())."""
     raw = path.read_bytes()
     try:
         if model == "roster":
             problem = msgspec.json.decode(raw, type=roster.RosterProblem)
-            return msgspec.json.encode(roster.solve(problem, time_limit_s=time_limit_s, seed=seed)).decode()
+            return msgspec.json.encode(roster.solve(problem, time_limit_s=time_limit_s, seed=seed, work=work)).decode()
         if model == "teams":
             houses = msgspec.json.decode(raw, type=teams.TeamsProblem)
-            return msgspec.json.encode(teams.solve(houses, time_limit_s=time_limit_s, seed=seed)).decode()
+            return msgspec.json.encode(teams.solve(houses, time_limit_s=time_limit_s, seed=seed, work=work)).decode()
     except msgspec.ValidationError as err:
         raise SystemExit(f"{path}: not a valid {model} problem: {err}") from err
     except msgspec.DecodeError as err:

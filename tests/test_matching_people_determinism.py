@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
+import msgspec
+from click.testing import CliRunner
+
+from api.cli import cli
 from matching import generate, roster, teams
 from tests.cpu_load import busy_cores
 
@@ -59,3 +65,15 @@ def test_teams_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     assert time.perf_counter() - t0 < 1.5 + 0.5
     assert not result.reproducible
     assert teams.check(problem, result.assignments) == []
+
+
+def test_linli_solve_with_the_same_seed_and_work_prints_the_same_plan(tmp_path: Path) -> None:
+    path = tmp_path / "teams.json"
+    path.write_bytes(msgspec.json.encode(generate.teams(600, 200, 5)))
+    args = ["solve", "teams", str(path), "--time-limit", "60", "--seed", "4", "--work", "1.5"]
+    runs = [CliRunner().invoke(cli, args) for _ in range(2)]
+    assert [r.exit_code for r in runs] == [0, 0]
+    first, second = (json.loads(r.stdout) for r in runs)
+    assert first["reproducible"] is True
+    assert first["assignments"] == second["assignments"]
+    assert first["objective"] == second["objective"]
