@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from matching.common import Budget
+from matching.common import Budget, Deadline
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -84,8 +84,8 @@ DIVE_POLISH_STEPS = 10
 # the rest covers what is not charged (building the model, checking, explaining) and a little load.
 WORK_PER_SECOND = 0.8
 # CP-SAT deterministic seconds per CPU second, one worker: 0.61-0.84 over 25 LNS rounds on d20200, d10400,
-# d40400, e201600, d801600, e801600; 0.78-1.28 for whole models of c0848_2, c1060_5, d05100.
-CPSAT_DET_PER_S = 0.7
+# d40400, e201600, d801600, e801600 (the low end, so that e801600's 60 s solve does not outrun its clock).
+CPSAT_DET_PER_S = 0.65
 # ... and for one model of a whole small problem, whose long solves count deterministic time faster: 1.28 and
 # 1.29 on d05100 and e05100 (7-14 s solves), 0.8-1.0 on gap1-12 files proved in 0.2-0.5 s.
 CPSAT_FULL_DET_PER_S = 1.1
@@ -102,8 +102,9 @@ IPM_S_PER_ITER_NONZERO = 1e-7
 # (84 us a step on c0848_2, 0.44 ms on d20200, 1.3-1.7 ms on d10400, d40400, d801600, e801600).
 TABU_S_PER_STEP = 6e-5
 TABU_S_PER_CELL = 1e-8
-# place_missing: CPU seconds per candidate move looked at (a few set and list operations; estimated).
-PLACE_S_PER_MOVE = 5e-6
+# place_missing: CPU seconds per candidate move looked at (2.6e-6 over 40 random award_all tenders of 120 lots,
+# 15 organisations and 4 bids a lot whose greedy start left lots unplaced).
+PLACE_S_PER_MOVE = 3e-6
 # What always runs and is not charged step by step (greedy, the one-item passes, the dense form, the LP's
 # matrix), reserved at the start: CPU seconds per option (0.6-1.9e-6 for greedy, polish and the dense form on
 # d20200 to e801600, the LP's matrix about as much again).
@@ -997,6 +998,25 @@ def work_budget(time_limit_s: float, work: float | None, reserve: float = 0.0) -
     """The work of a solve: `work` (default time_limit_s x WORK_PER_SECOND) less a reserve, in reference seconds."""
     total = time_limit_s * WORK_PER_SECOND if work is None else work
     return max(0.0, total - reserve)
+
+
+def solve_reserving(
+    core: Core,
+    deadline: Deadline,
+    time_limit_s: float,
+    work: float | None,
+    checking: float,
+    seed: int,
+    previous: IntArray | None,
+    report: ReportFn | None,
+) -> CoreOutcome:
+    """solve_core for a model's solve(): what is left of its time and work once checking and explaining are set aside.
+
+    `checking` is that reserve, in seconds of the clock and in work units alike (3 % of the limit more on the clock).
+    """
+    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - checking)
+    core_work = work_budget(time_limit_s, work, checking)
+    return solve_core(core, time_limit_s=core_limit, seed=seed, previous=previous, report=report, work=core_work)
 
 
 def _dive_capacities(dg: DenseGap, m: int) -> IntArray:

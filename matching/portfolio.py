@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, CoreOutcome, solve_core, work_budget
+from matching.assign_core import NONE, Core, CoreOutcome, solve_reserving
 from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -265,15 +265,7 @@ def solve(
     prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of proposals.
     checking = 0.02 + len(problem.proposals) * 40e-6
-    core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - checking)
-    out = solve_core(
-        m.core,
-        time_limit_s=core_limit,
-        seed=seed,
-        previous=prev,
-        report=report,
-        work=work_budget(time_limit_s, work, checking),
-    )
+    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, report)
     return _result(problem, m, out, deadline)
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +10,9 @@ import pytest
 
 from matching import award, gap
 from matching.award import AwardProblem, Bid, Funder, Lot, Org
+from tests.cpu_load import busy_cores
 
 GAP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "gap"
-
-
-@contextmanager
-def busy_cores(n: int = 2) -> Iterator[None]:
-    """Load the machine with n busy loops for the length of the block."""
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-    try:
-        time.sleep(0.2)  # let them start spinning before the solve does
-        yield
-    finally:
-        for p in loops:
-            p.kill()
-            p.wait()
 
 
 def bidding_round(seed: int) -> AwardProblem:
