@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from api.solving_assign import read_bounds
 from matching import gap, gap_dive
+from matching.common import Budget
 
 GAP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "gap"
 BOUNDS = read_bounds(GAP_DIR)
@@ -64,16 +64,16 @@ def test_root_bound_is_valid_and_dives_give_checked_plans() -> None:
     inst, cost, weight, cap = _arrays("d20100")
     n = cost.shape[1]
     cg = gap_dive.ColumnGeneration(cost, weight, cap)
-    deadline = time.perf_counter() + 60
-    root = cg.solve(np.ones(n, dtype=bool), cap, gap_dive.Pool.empty(n), max_iters=300, deadline=deadline)
+    budget = Budget(60, work=60)
+    root = cg.solve(np.ones(n, dtype=bool), cap, gap_dive.Pool.empty(n), max_iters=300, budget=budget)
     assert root is not None and root.converged
     # The Lagrangian bound of the set-covering LP: at most the best-known lower bound, above the plain LP (6143).
     assert 6143 < root.bound <= BOUNDS["d20100"] + 1e-6
     rng = np.random.default_rng(0)
-    agent = gap_dive.dive(cg, root.columns, rng, noise=0.0, step_iters=5, deadline=time.perf_counter() + 60)
+    agent = gap_dive.dive(cg, root.columns, rng, noise=0.0, step_iters=5, budget=budget)
     if np.all(agent >= 0):
         assert gap.check(inst, agent.tolist()) == []
-        polished = gap_dive.ejection_chains(cost, weight, cap, agent)
+        polished = gap_dive.ejection_chains(cost, weight, cap, agent, budget)
         assert gap.check(inst, polished.tolist()) == []
         assert gap.cost(inst, polished.tolist()) <= gap.cost(inst, agent.tolist())
 
@@ -82,7 +82,7 @@ def test_ejection_chains_keep_plans_feasible_and_never_worsen() -> None:
     inst, cost, weight, cap = _arrays("e10100")
     r = gap.solve(inst, time_limit_s=0.5, seed=0)
     start = np.array(r.assignments, dtype=np.int64)
-    out = gap_dive.ejection_chains(cost, weight, cap, start)
+    out = gap_dive.ejection_chains(cost, weight, cap, start, Budget(10))
     assert gap.check(inst, out.tolist()) == []
     assert gap.cost(inst, out.tolist()) <= r.objective
 
