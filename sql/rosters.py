@@ -35,6 +35,7 @@ class RosterShiftRow(msgspec.Struct, frozen=True):
     min_age: int
     insurance_required: bool
     household_id: int | None
+    minors_in_groups_only: bool = False
 
 
 class Interval(msgspec.Struct, frozen=True, array_like=True):
@@ -73,6 +74,7 @@ class RosterVolunteerRow(msgspec.Struct, frozen=True):
     guardian_consent: bool
     insured_until: dt.date | None
     consented: bool
+    birth_date: dt.date | None
     certificates: list[str]
     windows: list[Window]
     exceptions: list[Exception_]
@@ -137,7 +139,7 @@ LIMIT $3
 SELECT_ROSTER_SHIFTS = """
 SELECT s.id, s.title, s.starts_at, s.ends_at, coalesce(h.lat, s.lat) AS lat, coalesce(h.lon, s.lon) AS lon,
        s.headcount - s.taken AS places, s.required_skills, s.required_certificates, s.min_age::int AS min_age,
-       s.insurance_required, s.household_id
+       s.insurance_required, s.household_id, s.minors_in_groups_only
 FROM rosters r
 JOIN shifts s ON (s.organisation_id = r.organisation_id OR s.committee_id = r.committee_id)
 LEFT JOIN households h ON h.id = s.household_id
@@ -151,7 +153,7 @@ ORDER BY s.starts_at, s.id
 # end, weekly windows, exceptions and the places they already hold in it.
 SELECT_ROSTER_VOLUNTEERS = """
 SELECT v.id, v.lat, v.lon, v.travel_km::float8 AS travel_km, v.weekly_hour_cap::int AS weekly_hour_cap, v.skills,
-       v.birth_year::int AS birth_year, v.guardian_consent, v.insured_until,
+       v.birth_year::int AS birth_year, v.birth_date, v.guardian_consent, v.insured_until,
        (v.sensitive_data_consent_at IS NOT NULL) AS consented,
        ARRAY(SELECT c.kind FROM volunteer_certificates c
              WHERE c.volunteer_id = v.id AND (c.expires_on IS NULL OR c.expires_on >= $1::date + 6)

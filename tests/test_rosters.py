@@ -194,6 +194,31 @@ async def test_certificates_and_availability_decide_who_is_proposed(conn):
     assert view.run.result is not None and view.run.result["unfilled"][0]["places"] == 2
 
 
+async def test_minors_are_not_proposed_where_they_may_serve_only_alongside_an_adult(conn):
+    org = await publisher_identity(conn, "organisation")
+    day = at(2, 9)
+    group_only = await create_shift(conn, organisation_id=org.organisation_id, starts_at=day, headcount=2)
+    await conn.execute("UPDATE shifts SET minors_in_groups_only = true WHERE id = $1", group_only)
+    # The same kind of shift a day later, without the rule: there the minor may be proposed.
+    open_to_all = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(3, 9), headcount=2)
+    adult = await volunteer_identity(conn, **NEAR)
+    # Born 18 years before the day after the shift: still 17 on the day (the birth year alone would say 18).
+    after = day.astimezone(dt.timezone(dt.timedelta(hours=8))).date() + dt.timedelta(days=1)
+    leap_day = (after.month, after.day) == (2, 29)
+    birthday = dt.date(after.year - 18, 3, 1) if leap_day else after.replace(year=after.year - 18)
+    minor = await volunteer_identity(
+        conn, **NEAR, birth_year=birthday.year, birth_date=birthday, guardian_consent=True, guardian_name="家长"
+    )
+    run, _ = await started(conn, org)
+    await solve_now(conn, run)
+    proposals = (await rosters.get_run(conn, org, run.id)).proposals
+    by_shift: dict[int, set[int]] = {}
+    for p in proposals:
+        by_shift.setdefault(p.shift_id, set()).add(p.volunteer_id)
+    assert by_shift[group_only] == {adult.volunteer_id}
+    assert by_shift[open_to_all] == {adult.volunteer_id, minor.volunteer_id}
+
+
 async def test_another_publishers_run_is_not_found(conn):
     org, _ = await week(conn)
     await volunteer_identity(conn, **NEAR)
@@ -255,7 +280,7 @@ def test_availability_is_the_weekly_windows_plus_extra_times_minus_away_and_held
         return RosterVolunteerRow(
             id=1, lat=0, lon=0, travel_km=5, weekly_hour_cap=8, skills=[], birth_year=1980, guardian_consent=False,
             insured_until=None, consented=True, certificates=[], windows=list(windows), exceptions=list(exceptions),
-            busy=list(busy),
+            busy=list(busy), birth_date=None,
         )  # fmt: skip
 
     whole = rosters.availability(row(), monday)

@@ -5,9 +5,9 @@ An organisation or a committee asks for a week; the week is a `rosters` row and 
 radius, skills, valid certificates, weekly windows (minus exceptions and places already held) and hour cap; the
 week's open shifts with their free places; and the pairs to keep (the current plan, and who served the same
 household or held the same shift last week). A decline excludes that volunteer from that shift and re-plans from
-the current plan, so the rest changes as little as possible. Eligibility rules the model does not know (age,
-insurance, certificates, a declined pair) become requirement tokens on the shift that only eligible volunteers
-carry.
+the current plan, so the rest changes as little as possible. Eligibility rules the model does not know (age on
+the shift's day, minors only alongside an adult, insurance, certificates, a declined pair) become requirement
+tokens on the shift that only eligible volunteers carry.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ TIME_LIMIT_S = 5.0
 ProposalView = ProposalRow
 # Requirement tokens are not skills a person could type (skills match ^[a-z_]+$), so they never collide.
 CERT, AGE, INSURED, FREE, CONSENT = "cert:", "age>=", "insured:", "free-of-decline:", "consent:home-visits"
+# A shift that takes minors only alongside an adult is proposed to adults only: the model cannot see who else
+# fills a shift, and a minor may still sign up by hand once an adult holds a place (the pick-up rule).
+ADULT = "adult:"
 
 
 class RosterStart(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -170,11 +173,24 @@ def availability(v: RosterVolunteerRow, monday: dt.date) -> list[Span]:
     return [s for s in spans if s[1] > s[0]]
 
 
+def _day(shift: RosterShiftRow) -> dt.date:
+    return shift.starts_at.astimezone(SHANGHAI).date()
+
+
+def _age_on(v: RosterVolunteerRow, day: dt.date) -> int:
+    """Age on a day, as the pick-up rule counts it: from the birth date when known, else from the birth year."""
+    if v.birth_date is None:
+        return day.year - v.birth_year
+    return day.year - v.birth_date.year - ((day.month, day.day) < (v.birth_date.month, v.birth_date.day))
+
+
 def _requires(shift: RosterShiftRow, declined: set[int]) -> tuple[str, ...]:
     tokens = set(shift.required_skills)
     tokens |= {CERT + c for c in shift.required_certificates}
     if shift.min_age:
-        tokens.add(f"{AGE}{shift.min_age}")
+        tokens.add(f"{AGE}{shift.min_age}@{_day(shift).isoformat()}")
+    if shift.minors_in_groups_only:
+        tokens.add(f"{ADULT}{_day(shift).isoformat()}")
     if shift.insurance_required:
         tokens.add(f"{INSURED}{(shift.ends_at.astimezone(SHANGHAI)).date().isoformat()}")
     if shift.id in declined:
@@ -189,8 +205,12 @@ def _carries(
     v: RosterVolunteerRow, shifts: list[RosterShiftRow], monday: dt.date, declined: dict[int, set[int]]
 ) -> tuple[str, ...]:
     tokens = set(v.skills) | {CERT + c for c in v.certificates}
-    age = monday.year - v.birth_year
-    tokens |= {f"{AGE}{s.min_age}" for s in shifts if s.min_age and age >= s.min_age}
+    for s in shifts:
+        age = _age_on(v, _day(s))
+        if s.min_age and age >= s.min_age:
+            tokens.add(f"{AGE}{s.min_age}@{_day(s).isoformat()}")
+        if s.minors_in_groups_only and age >= 18:
+            tokens.add(f"{ADULT}{_day(s).isoformat()}")
     for s in shifts:
         day = s.ends_at.astimezone(SHANGHAI).date()
         if s.insurance_required and v.insured_until is not None and v.insured_until >= day:
