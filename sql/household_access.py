@@ -28,6 +28,14 @@ class HouseholdDetailRow(msgspec.Struct, frozen=True):
     care_level: int | None
     dialects: list[str]
     care_notes: str
+    phone: str | None
+    lat: float
+    lon: float
+    empty_nest: bool
+    visit_slots: list[str]
+    consent_recorded_at: dt.datetime
+    updated_at: dt.datetime
+    archived_at: dt.datetime | None
 
 
 class HouseholdPublicRow(msgspec.Struct, frozen=True):
@@ -52,11 +60,13 @@ FROM team_members m JOIN teams tm ON tm.id = m.team_id
 WHERE m.volunteer_id = $1 AND tm.household_id = $2 AND m.until IS NULL AND tm.status = 'live'
 ORDER BY tm.id LIMIT 1
 """
+# With $2, only a household of that committee (its own staff's view); without, any (an entitled volunteer's).
 SELECT_HOUSEHOLD_DETAIL = """
 SELECT h.id, h.committee_id, c.name AS committee_name, h.head_name, h.address, h.members::int AS members,
-       h.care_level::int AS care_level, h.dialects, h.care_notes
+       h.care_level::int AS care_level, h.dialects, h.care_notes, h.phone, h.lat, h.lon, h.empty_nest,
+       h.visit_slots, h.consent_recorded_at, h.updated_at, h.archived_at
 FROM households h JOIN committees c ON c.id = h.committee_id
-WHERE h.id = $1
+WHERE h.id = $1 AND ($2::bigint IS NULL OR h.committee_id = $2)
 """
 SELECT_HOUSEHOLD_PUBLIC = """
 SELECT h.id, h.committee_id, c.name AS committee_name, h.address
@@ -77,9 +87,11 @@ async def team_link(conn: asyncpg.Connection, volunteer_id: int, household_id: i
     return None if value is None else int(value)
 
 
-async def household_detail(conn: asyncpg.Connection, household_id: int) -> HouseholdDetailRow | None:
-    """A household's sensitive details."""
-    row = await conn.fetchrow(SELECT_HOUSEHOLD_DETAIL, household_id)
+async def household_detail(
+    conn: asyncpg.Connection, household_id: int, committee_id: int | None = None
+) -> HouseholdDetailRow | None:
+    """A household's sensitive details (only if it is the committee's, when a committee is given)."""
+    row = await conn.fetchrow(SELECT_HOUSEHOLD_DETAIL, household_id, committee_id)
     return None if row is None else msgspec.convert(dict(row), HouseholdDetailRow)
 
 

@@ -132,13 +132,15 @@ DELETE_NEED_HOUSEHOLDS = "DELETE FROM need_households WHERE need_id = $1"
 INSERT_NEED_HOUSEHOLDS = """
 WITH added AS (
     INSERT INTO need_households (need_id, household_id)
-    SELECT $1, h.id FROM households h WHERE h.id = ANY($2::bigint[]) AND h.committee_id = $3
+    SELECT $1, h.id FROM households h
+    WHERE h.id = ANY($2::bigint[]) AND h.committee_id = $3 AND h.archived_at IS NULL
     RETURNING household_id
 )
 SELECT count(*) FROM added
 """
 SELECT_COMMITTEE_HOUSEHOLDS = """
-SELECT id, address, members FROM households WHERE committee_id = $1 ORDER BY address, id LIMIT $2
+SELECT id, address, members FROM households WHERE committee_id = $1 AND archived_at IS NULL
+ORDER BY address, id LIMIT $2
 """
 SELECT_NEED_HOUSEHOLDS = """
 SELECT h.id, h.address, h.members FROM need_households nh JOIN households h ON h.id = nh.household_id

@@ -55,16 +55,19 @@ e.id, e.household_id, h.head_name, e.kind, e.amount::int AS amount, e.period, e.
 e.visit_minutes::int AS visit_minutes, e.starts, e.valid_from, e.valid_until, e.status, e.created_at
 """
 SELECT_HOUSEHOLDS = """
-SELECT id, head_name, care_level::int AS care_level FROM households WHERE committee_id = $1 ORDER BY id LIMIT $2
+SELECT id, head_name, care_level::int AS care_level FROM households WHERE committee_id = $1 AND archived_at IS NULL
+ORDER BY id LIMIT $2
 """
 SELECT_HOUSEHOLD = """
-SELECT id, head_name, care_level::int AS care_level FROM households WHERE id = $1 AND committee_id = $2
+SELECT id, head_name, care_level::int AS care_level FROM households
+WHERE id = $1 AND committee_id = $2 AND archived_at IS NULL
 """
 # Only for a household of the caller's committee: the ownership test is part of the insert.
 INSERT_ENTITLEMENT = """
 INSERT INTO respite_entitlements (household_id, kind, amount, period, basis, visit_minutes, starts, valid_from,
                                   valid_until, created_by)
-SELECT h.id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM households h WHERE h.id = $1 AND h.committee_id = $2
+SELECT h.id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM households h
+WHERE h.id = $1 AND h.committee_id = $2 AND h.archived_at IS NULL
 RETURNING id
 """
 SELECT_ENTITLEMENTS = f"""

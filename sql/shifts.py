@@ -255,7 +255,7 @@ COUNT_ACTIVE = "SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'a
 HOUSEHOLD_SERVED = """
 SELECT EXISTS (
     SELECT 1 FROM households h
-    WHERE h.id = $1
+    WHERE h.id = $1 AND h.archived_at IS NULL
       AND (($3::bigint IS NOT NULL AND h.committee_id = $3)
            OR ($2::bigint IS NOT NULL AND EXISTS (
                SELECT 1 FROM need_households nh
@@ -271,13 +271,14 @@ SELECT_SERIES_SHIFTS = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.series_id
 SELECT_SERVED_HOUSEHOLDS = """
 SELECT h.id, h.committee_id, c.name AS committee_name, h.address
 FROM households h JOIN committees c ON c.id = h.committee_id
-WHERE ($2::bigint IS NOT NULL AND h.committee_id = $2)
+WHERE h.archived_at IS NULL
+  AND (($2::bigint IS NOT NULL AND h.committee_id = $2)
    OR ($1::bigint IS NOT NULL AND EXISTS (
        SELECT 1 FROM need_households nh
        JOIN lot_needs ln ON ln.need_id = nh.need_id
        JOIN awards aw ON aw.lot_id = ln.lot_id
        JOIN contracts ct ON ct.award_id = aw.id
-       WHERE nh.household_id = h.id AND ct.organisation_id = $1 AND ct.status IN ('unsigned', 'active')))
+       WHERE nh.household_id = h.id AND ct.organisation_id = $1 AND ct.status IN ('unsigned', 'active'))))
 ORDER BY h.id
 LIMIT 500
 """

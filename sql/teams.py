@@ -39,6 +39,7 @@ class ProjectHouseholdRow(msgspec.Struct, frozen=True):
     team_id: int | None
     team_slot: str | None
     team_size: int
+    visit_slots: list[str]
 
 
 class CarerRow(msgspec.Struct, frozen=True):
@@ -196,11 +197,12 @@ SELECT_PROJECT_HOUSEHOLDS = f"""
 SELECT h.id, h.committee_id, cm.name AS committee_name, h.address, h.lat, h.lon, h.members::int AS members,
        tm.id AS team_id, tm.slot AS team_slot,
        coalesce((SELECT count(*) FROM team_members m WHERE m.team_id = tm.id AND m.until IS NULL), 0)::int
-           AS team_size
+           AS team_size,
+       h.visit_slots
 FROM households h
 JOIN committees cm ON cm.id = h.committee_id
 LEFT JOIN teams tm ON tm.household_id = h.id AND tm.status = 'live'
-WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS})
+WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS}) AND h.archived_at IS NULL
 ORDER BY h.id
 """
 # Carers within reach of any of the project's households who consented to handling sensitive data (a member sees
@@ -208,7 +210,7 @@ ORDER BY h.id
 # declared elderly-care certificate skill. A slot is theirs when a weekly window covers it.
 SELECT_CARERS = f"""
 WITH homes AS (
-    SELECT h.lat, h.lon FROM households h WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS})
+    SELECT h.lat, h.lon FROM households h WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS}) AND h.archived_at IS NULL
 ), slots AS (
     SELECT d.n AS weekday, d.name || '-' || p.part AS slot, p.starts, p.ends
     FROM (VALUES (1, 'mon'), (2, 'tue'), (3, 'wed'), (4, 'thu'), (5, 'fri'), (6, 'sat'), (7, 'sun')) d (n, name)

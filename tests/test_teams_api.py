@@ -162,4 +162,7 @@ async def test_the_committee_follows_the_teams_of_its_households_masked(client, 
     other = await _as(client, conn, await factories.create_account(conn, "committee"))
     assert (await client.get("/api/teams/committee", headers=other)).json() == []
     assert (await client.get(f"/api/teams/{team_id}", headers=other)).status_code == 404
-    assert (await client.get(f"/api/households/{household}", headers=committee)).status_code == 403
+    # The household's own committee registered it and sees its details (the view is logged); another does not.
+    details = await client.get(f"/api/households/{household}", headers=committee)
+    assert details.status_code == 200 and details.json()["basis"] == "committee"
+    assert (await client.get(f"/api/households/{household}", headers=other)).status_code == 404

@@ -7,6 +7,7 @@ from api.routes.calls import CallController, ProposalController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
 from api.routes.grants import GrantController
+from api.routes.households import HouseholdController
 from api.routes.needs import NeedController
 from api.routes.notifications import NotificationController
 from api.routes.orgs import OrganisationController
@@ -14,7 +15,7 @@ from api.routes.reference import ReferenceController
 from api.routes.rosters import RespiteController, RosterController, RosterProposalController
 from api.routes.shifts import ShiftController
 from api.routes.system import SystemController
-from api.routes.teams import HouseholdController, TeamController
+from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
 from api.routes.volunteering_dashboard import VolunteeringDashboardController

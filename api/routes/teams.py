@@ -1,4 +1,4 @@
-"""311 teams (311类家庭小组) and households' details: projects, runs, teams, refusals, visits."""
+"""311 teams (311类家庭小组): projects, runs, teams, refusals, visits (households: api/routes/households.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from litestar.params import FromPath, JSONBody
 from api.auth import Conn, User, login_required, roles
 from api.schemas.teams import (
     CommitteeTeamOut,
-    HouseholdOut,
     MyTeamOut,
     ProjectDetailOut,
     ProjectOut,
@@ -18,7 +17,6 @@ from api.schemas.teams import (
     TeamsRunOut,
     VisitOut,
     committee_team_out,
-    household_out,
     my_team_out,
     project_detail_out,
     project_out,
@@ -27,7 +25,7 @@ from api.schemas.teams import (
     team_out,
     visit_out,
 )
-from api.services import household_access, teams
+from api.services import teams
 from api.services.teams import RefusalCreate, VisitCreate
 
 
@@ -88,15 +86,3 @@ class TeamController(Controller):
     ) -> VisitOut:
         """A member records a contact: when (with offset), minutes, kind (home_visit, phone, video, outing)."""
         return visit_out(await teams.record_visit(conn, user, team_id, data))
-
-
-class HouseholdController(Controller):
-    """A household's details for the volunteer confirmed to serve it (every view is logged)."""
-
-    path = "/api/households"
-    tags = ("households",)
-
-    @get("/{household_id:int}", operation_id="getHousehold", guards=[roles("volunteer")])
-    async def household(self, conn: Conn, user: User, household_id: FromPath[int]) -> HouseholdOut:
-        """Exact address and care notes, only around a confirmed shift or during a 311 team membership."""
-        return household_out(await household_access.view_household(conn, user, household_id))

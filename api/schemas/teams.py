@@ -155,7 +155,7 @@ class RefusalOut(msgspec.Struct, frozen=True):
 
 
 class HouseholdOut(msgspec.Struct, frozen=True):
-    """A household's details for a volunteer confirmed to serve it now, and on what basis."""
+    """A household's details for a volunteer confirmed to serve it now or for its own committee, and on what basis."""
 
     id: int
     committee_name: str
@@ -169,6 +169,14 @@ class HouseholdOut(msgspec.Struct, frozen=True):
     shift_id: int | None
     team_id: int | None
     visible_until: dt.datetime | None
+    phone: str | None
+    lat: float
+    lon: float
+    empty_nest: bool
+    visit_slots: list[str]
+    consent_recorded_at: dt.datetime
+    updated_at: dt.datetime
+    archived_at: dt.datetime | None
 
 
 def masked_out(h: MaskedHousehold) -> HouseholdMaskedOut:
@@ -296,7 +304,7 @@ def refusal_out(o: RefusalOutcome) -> RefusalOut:
 
 
 def household_out(v: HouseholdView) -> HouseholdOut:
-    """The public shape of a household's details for an entitled volunteer."""
+    """The public shape of a household's details for an entitled volunteer or its own committee."""
     h = v.household
     return HouseholdOut(
         id=h.id,
@@ -311,4 +319,12 @@ def household_out(v: HouseholdView) -> HouseholdOut:
         shift_id=v.shift_id,
         team_id=v.team_id,
         visible_until=v.until,
+        phone=h.phone,
+        lat=h.lat,
+        lon=h.lon,
+        empty_nest=h.empty_nest,
+        visit_slots=h.visit_slots,
+        consent_recorded_at=h.consent_recorded_at,
+        updated_at=h.updated_at,
+        archived_at=h.archived_at,
     )

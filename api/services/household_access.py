@@ -1,9 +1,13 @@
-"""THE one place deciding whether a volunteer may see a household's exact address and care notes (PIPL).
+"""THE one place deciding who may see a household's exact address, name, phone and care notes (PIPL).
 
-The rule (PRODUCT.md, "Personal information"): a volunteer sees an elder's exact address, name and care notes only
-while they are confirmed to serve that household, and every view is written to the audit log (who, which household,
-on what basis; never the data itself). Everyone else, and every page or log line elsewhere, gets the committee and
-a masked address.
+The rule (PRODUCT.md, "Personal information"): a volunteer sees an elder's exact address, name, phone and care notes
+only while they are confirmed to serve that household; the staff of the household's own residents' committee, who
+registered it, see their own households' details. Every view is written to the audit log (who, which household, on
+what basis; never the data itself). Everyone else, and every page or log line elsewhere (the committee's own
+register included), gets the committee and a masked address.
+
+- The committee: staff of the committee that lists the household (basis "committee"); another committee's
+  household answers as a missing one (404), never as a forbidden one.
 
 - A shift: the volunteer holds a place (an active sign-up, which an accepted roster proposal also is) on a shift
   whose `household_id` is the household, and it is now between SHIFT_OPENS_BEFORE before its start and
@@ -40,7 +44,7 @@ class Access(msgspec.Struct, frozen=True):
     """Whether a volunteer may see a household's details now, on what basis, and when it opens if not yet."""
 
     allowed: bool
-    basis: Literal["shift", "team"] | None = None
+    basis: Literal["shift", "team", "committee"] | None = None
     shift_id: int | None = None
     team_id: int | None = None
     linked: bool = False
@@ -48,7 +52,7 @@ class Access(msgspec.Struct, frozen=True):
 
 
 class HouseholdView(msgspec.Struct, frozen=True):
-    """A household's details as an entitled volunteer sees them, and why they may."""
+    """A household's details as an entitled volunteer or its own committee sees them, and why they may."""
 
     household: HouseholdDetailRow
     basis: str
@@ -75,6 +79,10 @@ def masked(household_id: int, committee_id: int, committee_name: str, address: s
 
 async def decide(conn: asyncpg.Connection, who: Identity, household_id: int, now: dt.datetime | None = None) -> Access:
     """Whether the caller may see the household's exact address and care notes now (nothing is logged)."""
+    if who.role == "committee" and who.committee_id is not None:
+        row = await access_sql.household_public(conn, household_id)
+        own = row is not None and row.committee_id == who.committee_id
+        return Access(allowed=own, basis="committee" if own else None, linked=own)
     if who.role != "volunteer" or who.volunteer_id is None:
         return Access(allowed=False)
     now = now or dt.datetime.now(dt.UTC)
@@ -90,8 +98,9 @@ async def decide(conn: asyncpg.Connection, who: Identity, household_id: int, now
 
 
 async def view_household(conn: asyncpg.Connection, who: Identity, household_id: int) -> HouseholdView:
-    """The household's details for an entitled volunteer, the view written to the audit log; 403/404 otherwise."""
-    if who.role != "volunteer":
+    """The household's details for an entitled volunteer or its own committee, the view written to the audit log;
+    403/404 otherwise."""
+    if who.role not in ("volunteer", "committee"):
         raise Forbidden("Only a volunteer serving this household may see its details")
     access = await decide(conn, who, household_id)
     if not access.allowed:
@@ -101,7 +110,10 @@ async def view_household(conn: asyncpg.Connection, who: Identity, household_id: 
                 opens_at=access.opens_at,
             )
         raise NotFound("No such household")
-    row = await access_sql.household_detail(conn, household_id)
+    # The committee's read carries the committee in SQL too: the decision and the read cannot disagree.
+    row = await access_sql.household_detail(
+        conn, household_id, who.committee_id if access.basis == "committee" else None
+    )
     if row is None:
         raise NotFound("No such household")
     async with conn.transaction():

@@ -51,7 +51,7 @@ MIN_TRAINED = 1
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS = {"am": dt.time(9, 0), "pm": dt.time(14, 0)}
 ALL_SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS)
-# Households receive visits in any daytime slot unless the committee says otherwise (no preference is stored yet).
+# A household receives visits in the slots its committee registered (households.visit_slots); none means any.
 HOUSEHOLD_SLOTS = ALL_SLOTS
 PLAN_WEEKS = 4
 # The pairing rules from practice: at least 4 hours and 2 contacts a month.
@@ -352,6 +352,12 @@ async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRo
 # --------------------------------------------------------------------------------------------- runs
 
 
+def household_slots(visit_slots: list[str]) -> tuple[str, ...]:
+    """The weekly slots a household accepts visits in, in week order: the registered ones, or every slot."""
+    chosen = tuple(s for s in ALL_SLOTS if s in visit_slots)
+    return chosen or HOUSEHOLD_SLOTS
+
+
 async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -> TeamsInputs:
     """The teams problem of a project: its households, carers within walking distance, live teams, refusals."""
     households = await teams_sql.project_households(conn, project.contract_id)
@@ -371,7 +377,7 @@ async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -
             for c in carers
         ),
         households=tuple(
-            teams_model.Household(id=h.id, home=(h.lat, h.lon), max_km=WALKING_KM, slots=HOUSEHOLD_SLOTS)
+            teams_model.Household(id=h.id, home=(h.lat, h.lon), max_km=WALKING_KM, slots=household_slots(h.visit_slots))
             for h in households
         ),
         team_size=TEAM_SIZE,

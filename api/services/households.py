@@ -1,0 +1,250 @@
+"""Use cases of the household register (服务对象家庭): a residents' committee registers, changes and archives the
+households it serves (empty-nest elders, 311 quasi-families, respite), and lists its own.
+
+A household is a data subject (PIPL): it is registered only with the written consent of the elder or their guardian,
+its details are seen through api.services.household_access alone, the audit log says which fields changed and never
+their values, and a household that leaves the service is erased down to what the history that names it needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import asyncpg
+import msgspec
+from msgspec import Meta
+
+from api.services.accounts import Identity
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.needs import POINT_MARGIN_DEG, mask_address
+from api.services.types import Name, Text
+from sql import audit
+from sql import households as households_sql
+from sql import needs as needs_sql
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PARTS = ("am", "pm")
+# The weekly slots a household may accept visits in, in week order (the same slots as 311 teams use).
+VISIT_SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS)
+VisitSlot = Literal[
+    "mon-am", "mon-pm", "tue-am", "tue-pm", "wed-am", "wed-pm", "thu-am", "thu-pm",
+    "fri-am", "fri-pm", "sat-am", "sat-pm", "sun-am", "sun-pm",
+]  # fmt: skip
+Address = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
+HouseholdPhone = Annotated[str, Meta(max_length=20, pattern=r"^[0-9+\- ]*$")]
+Dialect = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
+Lat = Annotated[float, Meta(ge=-90, le=90)]
+Lon = Annotated[float, Meta(ge=-180, le=180)]
+Members = Annotated[int, Meta(ge=1, le=20)]
+CareLevel = Annotated[int, Meta(ge=1, le=6)]
+SearchText = Annotated[str, Meta(max_length=100, pattern=r"^[^\x00]*$")]
+ARCHIVED_NAME = "已退出"
+CREATED = "household.created"
+UPDATED = "household.updated"
+ARCHIVED = "household.archived"
+
+
+class HouseholdCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a committee records of a household; `consent` says the written consent is on file."""
+
+    head_name: Name
+    address: Address
+    lat: Lat
+    lon: Lon
+    consent: bool = False
+    phone: HouseholdPhone = ""
+    members: Members = 1
+    empty_nest: bool = True
+    care_level: CareLevel | None = None
+    dialects: Annotated[list[Dialect], Meta(max_length=10)] = []
+    care_notes: Text = ""
+    visit_slots: Annotated[list[VisitSlot], Meta(max_length=14)] = []
+
+
+class HouseholdValues(msgspec.Struct, frozen=True):
+    """A checked command as it is stored."""
+
+    head_name: str
+    address: str
+    phone: str | None
+    lat: float
+    lon: float
+    members: int
+    empty_nest: bool
+    care_level: int | None
+    dialects: list[str]
+    care_notes: str
+    visit_slots: list[str]
+
+
+class RegisterFilters(msgspec.Struct, frozen=True):
+    """How to narrow the register: a fragment of the name or address, care level, 311 (empty nest), archived."""
+
+    q: SearchText | None = None
+    care_level: CareLevel | None = None
+    empty_nest: bool | None = None
+    archived: bool = False
+
+
+class RegisterItem(msgspec.Struct, frozen=True):
+    """A household as the register lists it: the name and an address masked to the lane."""
+
+    id: int
+    head_name: str
+    masked_address: str
+    members: int
+    empty_nest: bool
+    care_level: int | None
+    visit_slots: list[str]
+    updated_at: dt.datetime
+    archived_at: dt.datetime | None
+
+
+class RegisterPage(msgspec.Struct, frozen=True):
+    """A page of the register."""
+
+    items: list[RegisterItem]
+    total: int
+    limit: int
+    offset: int
+
+
+def _committee_of(who: Identity) -> int:
+    if who.role != "committee" or who.committee_id is None:
+        raise Forbidden("Only a residents' committee keeps a household register")
+    return who.committee_id
+
+
+def _like(fragment: str) -> str:
+    """A LIKE pattern that finds the fragment as typed (its own % and _ are not wildcards)."""
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def ordered_slots(slots: list[str]) -> list[str]:
+    """The slots once each, in week order."""
+    return [s for s in VISIT_SLOTS if s in set(slots)]
+
+
+async def list_register(
+    conn: asyncpg.Connection, who: Identity, filters: RegisterFilters, *, limit: int, offset: int
+) -> RegisterPage:
+    """The committee's own households (names, masked addresses), filtered and paged."""
+    committee_id = _committee_of(who)
+    fragment = (filters.q or "").strip()
+    rows, total = await households_sql.register(
+        conn,
+        committee_id,
+        pattern=_like(fragment) if fragment else None,
+        care_level=filters.care_level,
+        empty_nest=filters.empty_nest,
+        archived=filters.archived,
+        limit=limit,
+        offset=offset,
+    )
+    items = [
+        RegisterItem(
+            id=r.id,
+            head_name=r.head_name,
+            masked_address=mask_address(r.address),
+            members=r.members,
+            empty_nest=r.empty_nest,
+            care_level=r.care_level,
+            visit_slots=ordered_slots(r.visit_slots),
+            updated_at=r.updated_at,
+            archived_at=r.archived_at,
+        )
+        for r in rows
+    ]
+    return RegisterPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> HouseholdValues:
+    """The values to store, or Invalid naming every field that is wrong."""
+    errors: dict[str, str] = {}
+    if not form.consent:
+        errors["consent"] = "The written consent of the elder or their guardian is required"
+    bounds = await needs_sql.area_bounds(conn)
+    if bounds is not None and not (
+        bounds.min_lat - POINT_MARGIN_DEG <= form.lat <= bounds.max_lat + POINT_MARGIN_DEG
+        and bounds.min_lon - POINT_MARGIN_DEG <= form.lon <= bounds.max_lon + POINT_MARGIN_DEG
+    ):
+        errors["lat"] = "The point lies outside the district"
+    if errors:
+        raise Invalid("The household is not valid", fields=errors)
+    dialects: list[str] = []
+    for d in form.dialects:
+        if d.strip() not in dialects:
+            dialects.append(d.strip())
+    return HouseholdValues(
+        head_name=form.head_name.strip(),
+        address=form.address.strip(),
+        phone=form.phone.strip() or None,
+        lat=form.lat,
+        lon=form.lon,
+        members=form.members,
+        empty_nest=form.empty_nest,
+        care_level=form.care_level,
+        dialects=dialects,
+        care_notes=form.care_notes.strip(),
+        visit_slots=ordered_slots(list(form.visit_slots)),
+    )
+
+
+async def create_household(conn: asyncpg.Connection, who: Identity, form: HouseholdCommand) -> int:
+    """The committee registers a household it serves, with the consent on file; its id."""
+    committee_id = _committee_of(who)
+    async with conn.transaction():
+        values = await _checked(conn, form)
+        household_id = await households_sql.insert_household(conn, committee_id, **msgspec.structs.asdict(values))
+        # The log names the household and never its details.
+        await audit.append(
+            conn, actor_account_id=who.account_id, action=CREATED, object_type="household", object_id=household_id
+        )
+    return household_id
+
+
+def _changed(before: households_sql.HouseholdRecordRow, values: HouseholdValues) -> list[str]:
+    """The names of the fields whose stored value differs (for the audit log; never the values)."""
+    return sorted(name for name, value in msgspec.structs.asdict(values).items() if getattr(before, name) != value)
+
+
+async def update_household(conn: asyncpg.Connection, who: Identity, household_id: int, form: HouseholdCommand) -> int:
+    """The committee changes its own current household; 404 for another's, 409 once it has left the service."""
+    committee_id = _committee_of(who)
+    async with conn.transaction():
+        before = await households_sql.lock_household(conn, household_id, committee_id)
+        if before is None:
+            # Another committee's household answers as a missing one.
+            raise NotFound("No such household")
+        if before.archived_at is not None:
+            raise Conflict("This household has left the service and can no longer be changed")
+        values = await _checked(conn, form)
+        changed = _changed(before, values)
+        if not await households_sql.update_household(
+            conn, household_id, committee_id, **msgspec.structs.asdict(values)
+        ):
+            raise Conflict("This household has left the service and can no longer be changed")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action=UPDATED, object_type="household", object_id=household_id,
+            detail={"fields": changed},
+        )  # fmt: skip
+    return household_id
+
+
+async def archive_household(conn: asyncpg.Connection, who: Identity, household_id: int) -> int:
+    """The household leaves the service: its details are erased, its live team ends, pending respite requests too."""
+    committee_id = _committee_of(who)
+    async with conn.transaction():
+        before = await households_sql.lock_household(conn, household_id, committee_id)
+        if before is None:
+            raise NotFound("No such household")
+        if before.archived_at is not None:
+            raise Conflict("This household has already left the service")
+        if not await households_sql.archive_household(conn, household_id, committee_id, mask_address(before.address)):
+            raise Conflict("This household has already left the service")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action=ARCHIVED, object_type="household", object_id=household_id
+        )
+    return household_id

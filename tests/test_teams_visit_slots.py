@@ -1,0 +1,49 @@
+"""311 teams meet in a slot the household accepts: its registered visit slots restrict the shared slot (none means
+any), and a household that has left the service is in no teams run."""
+
+from __future__ import annotations
+
+from api.services import teams
+from tests import factories_teams as ft
+from tests.test_teams_service import MON_TUE, live_members, solve_and_write
+from tests.worker_kit import JobQueueSpy
+
+
+async def _project_with_carers(conn):
+    project = await ft.create_project(conn, households=1)
+    for k in range(4):
+        await ft.create_carer(conn, trained=k == 0, windows=MON_TUE, at=(31.2805, 121.5203))
+    return project
+
+
+async def test_the_team_meets_in_a_slot_the_household_registered(conn, redis):
+    project = await _project_with_carers(conn)
+    household_id = project.households[0]
+    await conn.execute("UPDATE households SET visit_slots = '{tue-pm}' WHERE id = $1", household_id)
+    inputs = await teams.load_inputs(conn, await teams.teams_sql.get_project_by_id(conn, project.contract_id))
+    assert inputs.problem.households[0].slots == ("tue-pm",)
+    run = await teams.start_run(conn, JobQueueSpy(redis), project.organisation(), project.contract_id)
+    await solve_and_write(conn, run.id, project.contract_id)
+    assert len(await live_members(conn, household_id)) == 3
+    assert await conn.fetchval("SELECT slot FROM teams WHERE household_id = $1", household_id) == "tue-pm"
+
+
+async def test_no_team_forms_when_no_carer_shares_a_registered_slot(conn, redis):
+    project = await _project_with_carers(conn)
+    household_id = project.households[0]
+    await conn.execute("UPDATE households SET visit_slots = '{sat-am,sun-pm}' WHERE id = $1", household_id)
+    run = await teams.start_run(conn, JobQueueSpy(redis), project.organisation(), project.contract_id)
+    await solve_and_write(conn, run.id, project.contract_id)
+    assert await live_members(conn, household_id) == []
+
+
+async def test_no_registered_slot_means_every_slot_and_an_archived_household_is_left_out(conn):
+    project = await _project_with_carers(conn)
+    kept = await ft.add_household(conn, project)
+    gone = project.households[0]
+    await conn.execute(
+        "UPDATE households SET archived_at = now(), head_name = '已退出', care_notes = '' WHERE id = $1", gone
+    )
+    inputs = await teams.load_inputs(conn, await teams.teams_sql.get_project_by_id(conn, project.contract_id))
+    assert [h.id for h in inputs.problem.households] == [kept]
+    assert inputs.problem.households[0].slots == teams.ALL_SLOTS
