@@ -183,7 +183,8 @@ async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn
         "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
         " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
         " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
-        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b) rows"
+        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
+        " UNION ALL SELECT row(h.*)::text FROM households h) rows"
     )
     outsiders = {
         role: await factories.username_of(conn, await factories.create_account(conn, role))
@@ -208,7 +209,28 @@ async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn
         "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
         " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
         " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
-        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b) rows"
+        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
+        " UNION ALL SELECT row(h.*)::text FROM households h) rows"
     )
     assert problems == [], "\n".join(problems)
+    assert after == before
+
+
+async def test_another_committee_cannot_see_change_or_archive_a_household_even_with_a_valid_body(client, conn):
+    ids = await scenario(conn)
+    before = await conn.fetchval("SELECT row(h.*)::text FROM households h WHERE id = $1", int(ids["household_id"]))
+    body = {"head_name": "篡改", "address": "别处路1号", "lat": 31.28, "lon": 121.52, "consent": True}
+    for role in ("committee", "organisation", "funder", "volunteer"):
+        headers = await bearer(client, await factories.username_of(conn, await factories.create_account(conn, role)))
+        for method, path, json in (
+            ("GET", f"/api/households/{ids['household_id']}", None),
+            ("PUT", f"/api/households/{ids['household_id']}", body),
+            ("POST", f"/api/households/{ids['household_id']}/archive", None),
+        ):
+            response = await client.request(method, path, json=json, headers=headers)
+            # Another committee, and an unlinked volunteer reading, learn nothing of its existence: 404, never 403.
+            expected = 404 if role == "committee" or (role == "volunteer" and method == "GET") else 403
+            assert response.status_code == expected, (role, method, response.status_code, response.text)
+            assert CANARY_ADDRESS not in response.text and CANARY_NOTE not in response.text
+    after = await conn.fetchval("SELECT row(h.*)::text FROM households h WHERE id = $1", int(ids["household_id"]))
     assert after == before
