@@ -39,7 +39,7 @@ Lon = Annotated[float, Meta(ge=-180, le=180)]
 Members = Annotated[int, Meta(ge=1, le=20)]
 CareLevel = Annotated[int, Meta(ge=1, le=6)]
 SearchText = Annotated[str, Meta(max_length=100, pattern=r"^[^\x00]*$")]
-ARCHIVED_NAME = "已退出"
+CONSENT_REQUIRED = "The written consent of the elder or their guardian is required"
 CREATED = "household.created"
 UPDATED = "household.updated"
 ARCHIVED = "household.archived"
@@ -164,7 +164,7 @@ async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> Househol
     """The values to store, or Invalid naming every field that is wrong."""
     errors: dict[str, str] = {}
     if not form.consent:
-        errors["consent"] = "The written consent of the elder or their guardian is required"
+        errors["consent"] = CONSENT_REQUIRED
     bounds = await needs_sql.area_bounds(conn)
     if bounds is not None and not (
         bounds.min_lat - POINT_MARGIN_DEG <= form.lat <= bounds.max_lat + POINT_MARGIN_DEG

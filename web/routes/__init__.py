@@ -12,6 +12,7 @@ from web.routes.calls import CallPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
 from web.routes.grants import GrantPages
+from web.routes.households import HouseholdPages
 from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
@@ -42,6 +43,7 @@ PAGE_HANDLERS: list[Any] = [
     NoticePages,
     ShiftPages,
     TeamPages,
+    HouseholdPages,
     AttendancePages,
     TimeBankPages,
     VolunteerPages,

@@ -1,5 +1,5 @@
 """311 team pages: an organisation's projects and runs, a team's page (members, visits, the month's minimum),
-refusals and visit records, my teams, and a household's details for the volunteer serving it."""
+refusals and visit records, my teams, and a household's details for the volunteer serving it or its own committee."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from api.auth import Conn, User, login_required, roles
 from api.services import household_access, teams
 from api.services.accounts import Identity
-from api.services.errors import DomainError, Forbidden
+from api.services.errors import DomainError
 from api.services.teams import RefusalCreate, VisitCreate
 from api.services.types import SHANGHAI
 from web.forms import parse_form
@@ -143,9 +143,13 @@ class TeamPages(Controller):
         return await _team_page(conn, user, team_id, errors=errors, values=redisplay(form), status=status)
 
     @get("/households/{household_id:int}", name="household", guards=[login_required])
-    async def household(self, conn: Conn, user: User, household_id: FromPath[int]) -> Template:
-        """A household's exact address and care notes for the volunteer serving it now (the view is logged)."""
-        if user.role != "volunteer":
-            raise Forbidden("Only a volunteer serving this household may see its details")
+    async def household(
+        self,
+        conn: Conn,
+        user: User,
+        household_id: FromPath[int],
+        saved: Annotated[str | None, QueryParameter(pattern=r"^1$")] = None,
+    ) -> Template:
+        """A household's exact address and care notes for the volunteer serving it now or its own committee (logged)."""
         view = await household_access.view_household(conn, user, household_id)
-        return Template(template_name="teams/household.html", context={"who": user, "view": view})
+        return Template(template_name="teams/household.html", context={"who": user, "view": view, "saved": bool(saved)})
