@@ -90,7 +90,7 @@ VOLUNTEER_COLUMNS = [
 ]  # fmt: skip
 HOUSEHOLD_COLUMNS = [
     "committee_id", "head_name", "address", "lat", "lon", "members", "empty_nest", "care_level", "dialects",
-    "care_notes", "consent_recorded_at",
+    "care_notes", "consent_recorded_at", "visit_slots",
 ]  # fmt: skip
 
 
@@ -524,7 +524,7 @@ def _plan(seed: int, today: date, ids: dict[str, list[int]], n_volunteers: int, 
     )
     volunteer_account = ids["accounts"][[username for _, username, _ in DEMO_LOGINS].index("volunteer.demo")]
     volunteers = _plan_volunteers(stream("volunteers"), today, n_volunteers, committees, volunteer_account)
-    households = _plan_households(stream("households"), today, n_households, committees)
+    households = _plan_households(stream("households"), today, n_households, committees, stream("visit_slots"))
     return _Plan(
         areas=areas,
         funders=funders,
@@ -676,8 +676,14 @@ def _plan_volunteers(
     return rows
 
 
-def _plan_households(rng: random.Random, today: date, n: int, committees: list[_Committee]) -> list[tuple[object, ...]]:
-    """Elderly households with exact addresses and care details: personal data, shown to nobody yet."""
+def _plan_households(
+    rng: random.Random, today: date, n: int, committees: list[_Committee], slots_rng: random.Random
+) -> list[tuple[object, ...]]:
+    """Elderly households with exact addresses and care details: personal data, shown to nobody yet.
+
+    About a third say when they accept visits (the register's weekly slots; the rest take any slot). The slots come
+    from a stream of their own, so the other details stay what they were before slots were stored.
+    """
     homes = rng.choices(committees, [c.residents for c in committees], k=n)
     rows: list[tuple[object, ...]] = []
     for home in homes:
@@ -702,8 +708,31 @@ def _plan_households(rng: random.Random, today: date, n: int, committees: list[_
         if rng.random() < 0.15:
             dialects.append(rng.choice(_HOUSEHOLD_DIALECTS))
         consent = _at(today - timedelta(_between(rng, 1, 900)), rng)
-        rows.append((home.id, name, address, lat, lon, members, empty_nest, care_level, dialects, notes, consent))
+        slots = _visit_slots(slots_rng)
+        rows.append(
+            (home.id, name, address, lat, lon, members, empty_nest, care_level, dialects, notes, consent, slots)
+        )
     return rows
+
+
+# Weekly habits of elders who say when visitors are welcome: mornings on weekdays, afternoons, or a few half-days.
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+_SLOT_HABITS = (
+    [f"{d}-am" for d in _WEEKDAYS],
+    [f"{d}-pm" for d in _WEEKDAYS],
+    ["sat-am", "sat-pm", "sun-am", "sun-pm", "wed-pm"],
+)
+
+
+def _visit_slots(rng: random.Random) -> list[str]:
+    """The weekly slots a demo household accepts visits in; empty (any slot) for about two in three."""
+    if rng.random() >= 0.35:
+        return []
+    if rng.random() < 0.7:
+        return list(rng.choice(_SLOT_HABITS))
+    days = rng.sample(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), 3)
+    order = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+    return [f"{d}-{rng.choice(('am', 'pm'))}" for d in sorted(days, key=order.__getitem__)]
 
 
 @functools.cache

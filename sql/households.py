@@ -99,6 +99,9 @@ UPDATE teams SET status = 'dissolved', dissolved_at = now() WHERE household_id =
 CANCEL_RESPITE_REQUESTS = """
 UPDATE respite_requests SET status = 'cancelled' WHERE household_id = $1 AND status = 'pending'
 """
+END_RESPITE_ENTITLEMENTS = """
+UPDATE respite_entitlements SET status = 'ended' WHERE household_id = $1 AND status = 'active'
+"""
 
 
 async def register(
@@ -186,10 +189,12 @@ async def update_household(
 
 
 async def archive_household(conn: asyncpg.Connection, household_id: int, committee_id: int, masked: str) -> bool:
-    """Erase the household's details and end its live team and pending respite requests; False if not possible."""
+    """Erase the household's details, end its live team and respite (entitlements, pending requests); False if it
+    is not the committee's or has already left."""
     if await conn.fetchval(ARCHIVE_HOUSEHOLD, household_id, committee_id, masked) is None:
         return False
     await conn.execute(END_TEAM_MEMBERS, household_id)
     await conn.execute(DISSOLVE_TEAMS, household_id)
     await conn.execute(CANCEL_RESPITE_REQUESTS, household_id)
+    await conn.execute(END_RESPITE_ENTITLEMENTS, household_id)
     return True

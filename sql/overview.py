@@ -42,12 +42,13 @@ SELECT (SELECT count(*) FROM areas WHERE level = 'subdistrict')::int AS subdistr
        (SELECT count(*) FROM organisations WHERE status = 'verified')::int AS organisations_verified,
        (SELECT count(*) FROM organisations WHERE status = 'pending')::int AS organisations_pending,
        (SELECT count(*) FROM volunteers)::int AS volunteers,
-       (SELECT count(*) FROM households)::int AS households,
+       (SELECT count(*) FROM households WHERE archived_at IS NULL)::int AS households,
        (SELECT count(*) FROM accounts)::int AS accounts
 """
 SELECT_COMMITTEE_FIGURES = """
 SELECT (SELECT count(*) FROM volunteers v WHERE v.home_area_id = c.area_id)::int AS volunteers_living_here,
-       (SELECT count(*) FROM households h WHERE h.committee_id = c.id)::int AS households_listed,
+       (SELECT count(*) FROM households h WHERE h.committee_id = c.id AND h.archived_at IS NULL)::int
+           AS households_listed,
        (SELECT count(*) FROM organisation_areas oa JOIN organisations o ON o.id = oa.organisation_id
         JOIN areas a ON a.id = c.area_id
         WHERE oa.area_id = a.parent_id AND o.status = 'verified')::int AS organisations_serving

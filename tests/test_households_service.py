@@ -126,7 +126,13 @@ async def test_an_archived_household_is_erased_and_offered_for_no_new_work(conn)
     _, own, _ = await setting(conn)
     household_id = await households.create_household(conn, own, command())
     kept = await households.create_household(conn, own, command(head_name="留下"))
+    entitlement = await conn.fetchval(
+        "INSERT INTO respite_entitlements (household_id, kind, amount, period, visit_minutes, valid_from, valid_until)"
+        " VALUES ($1, 'days', 4, 'month', 240, current_date, current_date + 90) RETURNING id",
+        household_id,
+    )
     await households.archive_household(conn, own, household_id)
+    assert await conn.fetchval("SELECT status FROM respite_entitlements WHERE id = $1", entitlement) == "ended"
     row = await conn.fetchrow(
         "SELECT head_name, address, phone, care_notes, care_level, archived_at FROM households WHERE id = $1",
         household_id,

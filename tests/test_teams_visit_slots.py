@@ -3,7 +3,8 @@ any), and a household that has left the service is in no teams run."""
 
 from __future__ import annotations
 
-from api.services import teams
+from api.services import households, teams
+from api.services.accounts import Identity
 from tests import factories_teams as ft
 from tests.test_teams_service import MON_TUE, live_members, solve_and_write
 from tests.worker_kit import JobQueueSpy
@@ -41,9 +42,15 @@ async def test_no_registered_slot_means_every_slot_and_an_archived_household_is_
     project = await _project_with_carers(conn)
     kept = await ft.add_household(conn, project)
     gone = project.households[0]
-    await conn.execute(
-        "UPDATE households SET archived_at = now(), head_name = '已退出', care_notes = '' WHERE id = $1", gone
-    )
+    carers = [r["id"] for r in await conn.fetch("SELECT id FROM volunteers ORDER BY id DESC LIMIT 3")]
+    team_id = await ft.form_team(conn, project, gone, carers, "mon-am")
+    staff = Identity(
+        account_id=project.committee_account, username="c", display_name="居委会", role="committee",
+        locale="zh_CN", committee_id=project.committee_id,
+    )  # fmt: skip
+    await households.archive_household(conn, staff, gone)
+    assert await conn.fetchval("SELECT status FROM teams WHERE id = $1", team_id) == "dissolved"
+    assert await live_members(conn, gone) == []
     inputs = await teams.load_inputs(conn, await teams.teams_sql.get_project_by_id(conn, project.contract_id))
     assert [h.id for h in inputs.problem.households] == [kept]
     assert inputs.problem.households[0].slots == teams.ALL_SLOTS

@@ -234,7 +234,8 @@ async def update_household(conn: asyncpg.Connection, who: Identity, household_id
 
 
 async def archive_household(conn: asyncpg.Connection, who: Identity, household_id: int) -> int:
-    """The household leaves the service: its details are erased, its live team ends, pending respite requests too."""
+    """The household leaves the service: its details are erased; its live team, respite entitlements and pending
+    respite requests end."""
     committee_id = _committee_of(who)
     async with conn.transaction():
         before = await households_sql.lock_household(conn, household_id, committee_id)
