@@ -26,10 +26,9 @@ class RegisterRow(msgspec.Struct, frozen=True):
     archived_at: dt.datetime | None
 
 
-class HouseholdRecordRow(msgspec.Struct, frozen=True):
-    """The stored fields a committee can change (read under a lock to tell which fields a change touches)."""
+class HouseholdFields(msgspec.Struct, frozen=True):
+    """What a committee stores of a household (checked by the use case)."""
 
-    id: int
     head_name: str
     address: str
     phone: str | None
@@ -41,6 +40,12 @@ class HouseholdRecordRow(msgspec.Struct, frozen=True):
     dialects: list[str]
     care_notes: str
     visit_slots: list[str]
+
+
+class HouseholdRecordRow(HouseholdFields, frozen=True):
+    """The stored fields of a household and whether it has left (read under a lock to tell which fields change)."""
+
+    id: int
     archived_at: dt.datetime | None
 
 
@@ -121,40 +126,13 @@ async def register(
     return [msgspec.convert({k: v for k, v in r.items() if k != "total"}, RegisterRow) for r in rows], total
 
 
-async def insert_household(
-    conn: asyncpg.Connection,
-    committee_id: int,
-    *,
-    head_name: str,
-    address: str,
-    phone: str | None,
-    lat: float,
-    lon: float,
-    members: int,
-    empty_nest: bool,
-    care_level: int | None,
-    dialects: list[str],
-    care_notes: str,
-    visit_slots: list[str],
-) -> int:
+async def insert_household(conn: asyncpg.Connection, committee_id: int, f: HouseholdFields) -> int:
     """A new household of the committee, its consent recorded now."""
-    return int(
-        await conn.fetchval(
-            INSERT_HOUSEHOLD,
-            committee_id,
-            head_name,
-            address,
-            phone,
-            lat,
-            lon,
-            members,
-            empty_nest,
-            care_level,
-            dialects,
-            care_notes,
-            visit_slots,
-        )
-    )
+    household_id = await conn.fetchval(
+        INSERT_HOUSEHOLD, committee_id, f.head_name, f.address, f.phone, f.lat, f.lon, f.members, f.empty_nest,
+        f.care_level, f.dialects, f.care_notes, f.visit_slots,
+    )  # fmt: skip
+    return int(household_id)
 
 
 async def lock_household(conn: asyncpg.Connection, household_id: int, committee_id: int) -> HouseholdRecordRow | None:
@@ -163,27 +141,11 @@ async def lock_household(conn: asyncpg.Connection, household_id: int, committee_
     return None if row is None else msgspec.convert(dict(row), HouseholdRecordRow)
 
 
-async def update_household(
-    conn: asyncpg.Connection,
-    household_id: int,
-    committee_id: int,
-    *,
-    head_name: str,
-    address: str,
-    phone: str | None,
-    lat: float,
-    lon: float,
-    members: int,
-    empty_nest: bool,
-    care_level: int | None,
-    dialects: list[str],
-    care_notes: str,
-    visit_slots: list[str],
-) -> bool:
+async def update_household(conn: asyncpg.Connection, household_id: int, committee_id: int, f: HouseholdFields) -> bool:
     """Change the committee's current household; False when it is not the committee's or has left."""
     value = await conn.fetchval(
-        UPDATE_HOUSEHOLD, household_id, committee_id, head_name, address, phone, lat, lon, members, empty_nest,
-        care_level, dialects, care_notes, visit_slots,
+        UPDATE_HOUSEHOLD, household_id, committee_id, f.head_name, f.address, f.phone, f.lat, f.lon, f.members,
+        f.empty_nest, f.care_level, f.dialects, f.care_notes, f.visit_slots,
     )  # fmt: skip
     return value is not None
 

@@ -62,22 +62,6 @@ class HouseholdCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     visit_slots: Annotated[list[VisitSlot], Meta(max_length=14)] = []
 
 
-class HouseholdValues(msgspec.Struct, frozen=True):
-    """A checked command as it is stored."""
-
-    head_name: str
-    address: str
-    phone: str | None
-    lat: float
-    lon: float
-    members: int
-    empty_nest: bool
-    care_level: int | None
-    dialects: list[str]
-    care_notes: str
-    visit_slots: list[str]
-
-
 class RegisterFilters(msgspec.Struct, frozen=True):
     """How to narrow the register: a fragment of the name or address, care level, 311 (empty nest), archived."""
 
@@ -160,7 +144,7 @@ async def list_register(
     return RegisterPage(items=items, total=total, limit=limit, offset=offset)
 
 
-async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> HouseholdValues:
+async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> households_sql.HouseholdFields:
     """The values to store, or Invalid naming every field that is wrong."""
     errors: dict[str, str] = {}
     if not form.consent:
@@ -177,7 +161,7 @@ async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> Househol
     for d in form.dialects:
         if d.strip() not in dialects:
             dialects.append(d.strip())
-    return HouseholdValues(
+    return households_sql.HouseholdFields(
         head_name=form.head_name.strip(),
         address=form.address.strip(),
         phone=form.phone.strip() or None,
@@ -197,7 +181,7 @@ async def create_household(conn: asyncpg.Connection, who: Identity, form: Househ
     committee_id = _committee_of(who)
     async with conn.transaction():
         values = await _checked(conn, form)
-        household_id = await households_sql.insert_household(conn, committee_id, **msgspec.structs.asdict(values))
+        household_id = await households_sql.insert_household(conn, committee_id, values)
         # The log names the household and never its details.
         await audit.append(
             conn, actor_account_id=who.account_id, action=CREATED, object_type="household", object_id=household_id
@@ -205,7 +189,18 @@ async def create_household(conn: asyncpg.Connection, who: Identity, form: Househ
     return household_id
 
 
-def _changed(before: households_sql.HouseholdRecordRow, values: HouseholdValues) -> list[str]:
+async def _current(conn: asyncpg.Connection, household_id: int, committee_id: int) -> households_sql.HouseholdRecordRow:
+    """The committee's household, locked, while it is in the service; 404 for another's, 409 once it has left."""
+    before = await households_sql.lock_household(conn, household_id, committee_id)
+    if before is None:
+        # Another committee's household answers as a missing one.
+        raise NotFound("No such household")
+    if before.archived_at is not None:
+        raise Conflict("This household has left the service and can no longer be changed")
+    return before
+
+
+def _changed(before: households_sql.HouseholdRecordRow, values: households_sql.HouseholdFields) -> list[str]:
     """The names of the fields whose stored value differs (for the audit log; never the values)."""
     return sorted(name for name, value in msgspec.structs.asdict(values).items() if getattr(before, name) != value)
 
@@ -214,17 +209,10 @@ async def update_household(conn: asyncpg.Connection, who: Identity, household_id
     """The committee changes its own current household; 404 for another's, 409 once it has left the service."""
     committee_id = _committee_of(who)
     async with conn.transaction():
-        before = await households_sql.lock_household(conn, household_id, committee_id)
-        if before is None:
-            # Another committee's household answers as a missing one.
-            raise NotFound("No such household")
-        if before.archived_at is not None:
-            raise Conflict("This household has left the service and can no longer be changed")
+        before = await _current(conn, household_id, committee_id)
         values = await _checked(conn, form)
         changed = _changed(before, values)
-        if not await households_sql.update_household(
-            conn, household_id, committee_id, **msgspec.structs.asdict(values)
-        ):
+        if not await households_sql.update_household(conn, household_id, committee_id, values):
             raise Conflict("This household has left the service and can no longer be changed")
         await audit.append(
             conn, actor_account_id=who.account_id, action=UPDATED, object_type="household", object_id=household_id,
@@ -238,13 +226,9 @@ async def archive_household(conn: asyncpg.Connection, who: Identity, household_i
     respite requests end."""
     committee_id = _committee_of(who)
     async with conn.transaction():
-        before = await households_sql.lock_household(conn, household_id, committee_id)
-        if before is None:
-            raise NotFound("No such household")
-        if before.archived_at is not None:
-            raise Conflict("This household has already left the service")
+        before = await _current(conn, household_id, committee_id)
         if not await households_sql.archive_household(conn, household_id, committee_id, mask_address(before.address)):
-            raise Conflict("This household has already left the service")
+            raise Conflict("This household has left the service and can no longer be changed")
         await audit.append(
             conn, actor_account_id=who.account_id, action=ARCHIVED, object_type="household", object_id=household_id
         )

@@ -4,6 +4,7 @@ One household's details page is web/routes/teams.py's /households/{id} (shared w
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -56,6 +57,33 @@ def _values(h: Any) -> dict[str, Any]:
     }
 
 
+async def _submit(
+    conn: Conn,
+    user: Identity,
+    data: dict[str, Any],
+    save: Callable[[HouseholdCommand], Awaitable[int]],
+    household_id: int | None = None,
+) -> Response[Any]:
+    """Save the form and show the household, or show the form again with each field's error."""
+    form = multi(data)
+    command, errors = _command(form)
+    status = 422
+    if command is not None:
+        try:
+            saved = await save(command)
+        except DomainError as exc:
+            if not exc.fields:
+                raise
+            errors, status = exc.fields, exc.status
+        else:
+            return Redirect(path=f"/households/{saved}?saved=1")
+    extra: dict[str, Any] = {}
+    if household_id is not None:
+        extra["household"] = (await household_access.view_household(conn, user, household_id)).household
+    context = _form(user, redisplay(form, FORM_LISTS), errors, **extra)
+    return Template(template_name="households/form.html", context=context, status_code=status)
+
+
 class HouseholdPages(Controller):
     """服务对象家庭: the committee's register, its forms and archiving."""
 
@@ -103,20 +131,7 @@ class HouseholdPages(Controller):
     @post("/households/new", name="household_new_submit", guards=[roles("committee")])
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
         """Register the household and show its details; the form comes back with each field's error."""
-        form = multi(data)
-        command, errors = _command(form)
-        status = 422
-        if command is not None:
-            try:
-                household_id = await households.create_household(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path=f"/households/{household_id}?saved=1")
-        context = _form(user, redisplay(form, FORM_LISTS), errors)
-        return Template(template_name="households/form.html", context=context, status_code=status)
+        return await _submit(conn, user, data, lambda command: households.create_household(conn, user, command))
 
     @get("/households/{household_id:int}/edit", name="household_edit", guards=[roles("committee")])
     async def edit_form(self, conn: Conn, user: User, household_id: FromPath[int]) -> Template:
@@ -128,21 +143,11 @@ class HouseholdPages(Controller):
     @post("/households/{household_id:int}/edit", name="household_edit_submit", guards=[roles("committee")])
     async def edit_submit(self, conn: Conn, user: User, household_id: FromPath[int], data: FormData) -> Response[Any]:
         """Save the changes and show the household; the form comes back with each field's error."""
-        form = multi(data)
-        command, errors = _command(form)
-        status = 422
-        if command is not None:
-            try:
-                await households.update_household(conn, user, household_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path=f"/households/{household_id}?saved=1")
-        h = (await household_access.view_household(conn, user, household_id)).household
-        context = _form(user, redisplay(form, FORM_LISTS), errors, household=h)
-        return Template(template_name="households/form.html", context=context, status_code=status)
+
+        async def save(command: HouseholdCommand) -> int:
+            return await households.update_household(conn, user, household_id, command)
+
+        return await _submit(conn, user, data, save, household_id)
 
     @get("/households/{household_id:int}/archive", name="household_archive", guards=[roles("committee")])
     async def archive_form(self, conn: Conn, user: User, household_id: FromPath[int]) -> Template:
