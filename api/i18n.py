@@ -100,5 +100,7 @@ def local_datetime(value: dt.datetime) -> str:
 
 
 def local_date(value: dt.date) -> str:
-    """A date in the current language."""
+    """A date in the current language; a moment is first put on the Shanghai calendar (not its UTC day)."""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(SHANGHAI).date() if value.tzinfo else value.date()
     return babel_format_date(value, "medium", locale=current_locale.get())
