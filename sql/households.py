@@ -100,6 +100,16 @@ WHERE tm.id = m.team_id AND tm.household_id = $1 AND tm.status = 'live' AND m.un
 """
 DISSOLVE_TEAMS = """
 UPDATE teams SET status = 'dissolved', dissolved_at = now() WHERE household_id = $1 AND status = 'live'
+RETURNING id
+"""
+CANCEL_TEAM_VISITS = """
+UPDATE team_visits SET status = 'cancelled' WHERE team_id = ANY($1::bigint[]) AND status = 'planned' AND at > now()
+"""
+# Shifts still to come that serve the household (whoever published them); their sign-ups are ended by the caller.
+CALL_OFF_SHIFTS = """
+UPDATE shifts SET status = 'cancelled', taken = 0
+WHERE household_id = $1 AND status <> 'cancelled' AND starts_at > now()
+RETURNING id
 """
 CANCEL_RESPITE_REQUESTS = """
 UPDATE respite_requests SET status = 'cancelled' WHERE household_id = $1 AND status = 'pending'
@@ -150,13 +160,17 @@ async def update_household(conn: asyncpg.Connection, household_id: int, committe
     return value is not None
 
 
-async def archive_household(conn: asyncpg.Connection, household_id: int, committee_id: int, masked: str) -> bool:
-    """Erase the household's details, end its live team and respite (entitlements, pending requests); False if it
-    is not the committee's or has already left."""
+async def archive_household(
+    conn: asyncpg.Connection, household_id: int, committee_id: int, masked: str
+) -> list[int] | None:
+    """Erase the household's details, end its live team (and its planned visits) and respite (entitlements,
+    pending requests), and cancel the shifts still to come that serve it; the ids of those shifts, or None if the
+    household is not the committee's or has already left."""
     if await conn.fetchval(ARCHIVE_HOUSEHOLD, household_id, committee_id, masked) is None:
-        return False
+        return None
     await conn.execute(END_TEAM_MEMBERS, household_id)
-    await conn.execute(DISSOLVE_TEAMS, household_id)
+    teams = [int(r["id"]) for r in await conn.fetch(DISSOLVE_TEAMS, household_id)]
+    await conn.execute(CANCEL_TEAM_VISITS, teams)
     await conn.execute(CANCEL_RESPITE_REQUESTS, household_id)
     await conn.execute(END_RESPITE_ENTITLEMENTS, household_id)
-    return True
+    return [int(r["id"]) for r in await conn.fetch(CALL_OFF_SHIFTS, household_id)]

@@ -3,8 +3,11 @@ any), and a household that has left the service is in no teams run."""
 
 from __future__ import annotations
 
+import json
+
 from api.services import households, teams
 from api.services.accounts import Identity
+from tests import factories_shifts as fs
 from tests import factories_teams as ft
 from tests.test_teams_service import MON_TUE, live_members, solve_and_write
 from tests.worker_kit import JobQueueSpy
@@ -54,3 +57,41 @@ async def test_no_registered_slot_means_every_slot_and_an_archived_household_is_
     inputs = await teams.load_inputs(conn, await teams.teams_sql.get_project_by_id(conn, project.contract_id))
     assert [h.id for h in inputs.problem.households] == [kept]
     assert inputs.problem.households[0].slots == teams.ALL_SLOTS
+
+
+async def test_leaving_the_service_calls_off_the_households_visits_and_shifts_to_come(conn):
+    project = await _project_with_carers(conn)
+    gone = project.households[0]
+    carers = [r["id"] for r in await conn.fetch("SELECT id FROM volunteers ORDER BY id DESC LIMIT 3")]
+    team_id = await ft.form_team(conn, project, gone, carers, "mon-am")
+    await conn.execute(
+        "INSERT INTO team_visits (team_id, at) VALUES ($1, now() + interval '3 days'), ($1, now() - interval '1 day')",
+        team_id,
+    )
+    visit_shift = await fs.create_shift(conn, committee_id=project.committee_id, household_id=gone)
+    past_shift = await fs.create_shift(
+        conn, committee_id=project.committee_id, household_id=gone, starts_at=fs.soon(days=-2)
+    )
+    other_shift = await fs.create_shift(conn, committee_id=project.committee_id)
+    helper = await fs.volunteer_identity(conn)
+    await fs.add_signup(conn, visit_shift, helper.volunteer_id)
+    staff = Identity(
+        account_id=project.committee_account, username="c", display_name="居委会", role="committee",
+        locale="zh_CN", committee_id=project.committee_id,
+    )  # fmt: skip
+    await households.archive_household(conn, staff, gone)
+    visits = await conn.fetch("SELECT status, at > now() AS ahead FROM team_visits WHERE team_id = $1", team_id)
+    assert {(v["ahead"], v["status"]) for v in visits} == {(True, "cancelled"), (False, "planned")}
+    status = {r["id"]: r["status"] for r in await conn.fetch("SELECT id, status FROM shifts")}
+    assert (status[visit_shift], status[past_shift], status[other_shift]) == ("cancelled", "open", "open")
+    assert await conn.fetchval("SELECT status FROM signups WHERE shift_id = $1", visit_shift) == "cancelled"
+    told = await conn.fetchval(
+        "SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = 'shift_cancelled' AND shift_id = $2",
+        helper.account_id,
+        visit_shift,
+    )
+    assert told == 1
+    log = await conn.fetchval(
+        "SELECT detail FROM audit_log WHERE action = 'shift.called_off' AND object_id = $1", str(visit_shift)
+    )
+    assert json.loads(log) == {"household_id": gone, "signups_cancelled": 1}

@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.needs import POINT_MARGIN_DEG, mask_address
@@ -222,13 +223,19 @@ async def update_household(conn: asyncpg.Connection, who: Identity, household_id
 
 
 async def archive_household(conn: asyncpg.Connection, who: Identity, household_id: int) -> int:
-    """The household leaves the service: its details are erased; its live team, respite entitlements and pending
-    respite requests end."""
+    """The household leaves the service: its details are erased; its live team (with its planned visits), respite
+    entitlements and pending respite requests end, and the shifts still to come that serve it are called off, their
+    volunteers told."""
     committee_id = _committee_of(who)
     async with conn.transaction():
         before = await _current(conn, household_id, committee_id)
-        if not await households_sql.archive_household(conn, household_id, committee_id, mask_address(before.address)):
+        called_off = await households_sql.archive_household(
+            conn, household_id, committee_id, mask_address(before.address)
+        )
+        if called_off is None:
             raise Conflict("This household has left the service and can no longer be changed")
+        for shift_id in called_off:
+            await shifts.called_off(conn, who, shift_id, household_id=household_id)
         await audit.append(
             conn, actor_account_id=who.account_id, action=ARCHIVED, object_type="household", object_id=household_id
         )

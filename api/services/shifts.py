@@ -329,27 +329,32 @@ async def skip_date(conn: asyncpg.Connection, who: Identity, series_id: int, day
                 fields={"date": "Choose a date of the rule that is not skipped yet"},
             )
         for shift_id in await series_sql.call_off_occurrence(conn, series_id, day):
-            cancelled = await series_sql.cancel_signups(conn, shift_id)
-            affected = len(cancelled)
-            # In this transaction: everyone who held or awaited a place hears that the shift is called off.
-            for volunteer_id, account_id in cancelled:
-                if account_id is not None:
-                    await notifications.enqueue(
-                        conn,
-                        account_id=account_id,
-                        kind="shift_cancelled",
-                        dedupe_key=f"shift_cancelled:shift:{shift_id}:volunteer:{volunteer_id}",
-                        shift_id=shift_id,
-                    )
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="shift.called_off",
-                object_type="shift",
-                object_id=shift_id,
-                detail={"series_id": series_id, "signups_cancelled": affected},
-            )
+            await called_off(conn, who, shift_id, series_id=series_id)
     return await get_series(conn, who, series_id)
+
+
+async def called_off(conn: asyncpg.Connection, who: Identity, shift_id: int, **detail: int) -> None:
+    """After a shift is marked cancelled (in the caller's transaction): end its sign-ups, tell those volunteers,
+    and write the audit entry (`detail` says why, e.g. the rule or the household)."""
+    cancelled = await series_sql.cancel_signups(conn, shift_id)
+    # In this transaction: everyone who held or awaited a place hears that the shift is called off.
+    for volunteer_id, account_id in cancelled:
+        if account_id is not None:
+            await notifications.enqueue(
+                conn,
+                account_id=account_id,
+                kind="shift_cancelled",
+                dedupe_key=f"shift_cancelled:shift:{shift_id}:volunteer:{volunteer_id}",
+                shift_id=shift_id,
+            )
+    await audit.append(
+        conn,
+        actor_account_id=who.account_id,
+        action="shift.called_off",
+        object_type="shift",
+        object_id=shift_id,
+        detail={**detail, "signups_cancelled": len(cancelled)},
+    )
 
 
 async def get_shift(conn: asyncpg.Connection, who: Identity, shift_id: int) -> ShiftRow:
