@@ -141,10 +141,12 @@ ORDER BY confirmed_minutes DESC, v.id
 SELECT_HOUSEHOLDS_311 = f"""
 WITH {_SCOPE_NEEDS},
 listed AS (
+    -- A household that has left the service is no longer one to cover.
     SELECT DISTINCT nh.household_id
     FROM scope_needs sn
     JOIN catalogue_items ci ON ci.id = sn.catalogue_item_id AND ci.code = '{CATALOGUE_311}'
     JOIN need_households nh ON nh.need_id = sn.id
+    JOIN households h ON h.id = nh.household_id AND h.archived_at IS NULL
 ),
 own_teams AS (
     SELECT t.id, t.household_id FROM teams t

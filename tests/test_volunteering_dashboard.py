@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from api.services import households
 from api.services import volunteering_dashboard as vd
 from api.services.accounts import Identity
 from api.services.errors import Forbidden, Invalid
@@ -238,6 +239,18 @@ async def test_the_committees_figures_count_its_needs_served_by_anyone_and_only_
     assert (h.listed, h.covered, h.live_teams, h.visits_done, h.visit_minutes) == (2, 1, 1, 2, 105)
     assert [v.confirmed_minutes for v in board.volunteers] == [90]
     assert board.spread.gini == 0 and board.spread.top_decile_share == 1
+
+
+async def test_a_household_that_left_the_service_is_no_longer_listed_for_311(conn):
+    w = await world(conn)
+    uncovered = await conn.fetchval(
+        "SELECT nh.household_id FROM need_households nh JOIN needs n ON n.id = nh.need_id"
+        " JOIN catalogue_items ci ON ci.id = n.catalogue_item_id AND ci.code = 'companionship_311'"
+        " WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.household_id = nh.household_id AND t.status = 'live')"
+    )
+    await households.archive_household(conn, w.committee, uncovered)
+    h = (await vd.dashboard(conn, w.committee, since=SINCE, until=UNTIL)).households_311
+    assert (h.listed, h.covered, h.live_teams) == (1, 1, 1)
 
 
 async def test_another_organisation_or_committee_sees_none_of_it(conn):
