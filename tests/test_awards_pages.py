@@ -23,6 +23,9 @@ async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(clie
     assert (
         run_page.status_code == 200 and "强社工中心" in run_page.text and "/static/js/run-progress.js" in run_page.text
     )
+    # A small tender is solved well inside its work budget: the page says the same inputs give the same award.
+    assert "可复现" in run_page.text
+    assert await conn.fetchval("SELECT result->'reproducible' FROM match_runs WHERE id = $1", run_id) == "true"
     published = await post_form(client, f"{run_path}/publish", {}, page=run_path)
     assert published.headers["location"] == f"/notices/{tender}"
     await client.post(

@@ -160,7 +160,11 @@ async def execute(
 
 
 async def finish(conn: asyncpg.Connection, run_id: int, result: Any, summary: dict[str, Any]) -> bool:
-    """Record a solved run's figures and summary once; False when another delivery of the job wrote it first."""
+    """Record a solved run's figures and summary once; False when another delivery of the job wrote it first.
+
+    The summary also says whether the solver's work budget, not the clock, ended the search: then running the same
+    inputs with the same seed gives the same result (a funder can show that an award was not luck of timing).
+    """
     return await runs_sql.finish_run(
         conn,
         run_id,
@@ -168,6 +172,6 @@ async def finish(conn: asyncpg.Connection, run_id: int, result: Any, summary: di
         bound=result.bound,
         gap=result.gap,
         solver_status=result.status,
-        result=summary,
+        result={**summary, "reproducible": result.reproducible},
         progress=[],
     )
