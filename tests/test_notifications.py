@@ -378,3 +378,21 @@ async def test_the_inbox_page_saves_contact_details_and_shows_field_errors_in_ch
     assert saved.status_code in (302, 303)
     page = await client.get(saved.headers["location"])
     assert "已保存" in page.text and 'value="wang@example.org"' in page.text
+
+
+def test_every_page_runs_the_hook_that_counts_unread_notifications():
+    # Litestar runs only the innermost before_request: a page or controller that set its own would silently drop
+    # the unread count from the navigation of its pages.
+    from litestar.routes import HTTPRoute
+
+    from api.app import create_app
+    from web.routes.notifications import load_unread_count
+
+    pages = [
+        handler
+        for route in create_app().routes
+        if isinstance(route, HTTPRoute) and not route.path.startswith(("/api", "/static", "/schema"))
+        for handler in route.route_handlers
+    ]
+    assert len(pages) > 50
+    assert [h.handler_name for h in pages if h.resolve_before_request() is not load_unread_count] == []
