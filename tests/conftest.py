@@ -106,10 +106,10 @@ async def empty_database_url(servers: Servers, database_url: str) -> AsyncIterat
         await admin.close()
 
 
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection inside a transaction that is rolled back after the test."""
-    connection = await asyncpg.connect(database_url)
+@asynccontextmanager
+async def rolled_back(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back at the end of the block."""
+    connection = await asyncpg.connect(url)
     transaction = connection.transaction()
     await transaction.start()
     try:
@@ -117,6 +117,13 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     finally:
         await transaction.rollback()
         await connection.close()
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with rolled_back(database_url) as connection:
+        yield connection
 
 
 class SharedConnectionPool:

@@ -15,6 +15,7 @@ import pytest
 from api.security import verify_password
 from api.seed import DEMO_LOGINS, LAT_RANGE, LON_RANGE, AlreadySeededError, is_seeded, seed_demo, seed_into
 from api.services import credit_code
+from tests.conftest import rolled_back
 
 TODAY = date(2026, 3, 2)
 
@@ -61,14 +62,8 @@ SELECT md5(string_agg(line, E'\\n' ORDER BY line)) FROM (
 @pytest.fixture
 async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the empty database whose work is rolled back, so each seed starts from empty."""
-    connection = await asyncpg.connect(empty_database_url)
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
+    async with rolled_back(empty_database_url) as connection:
         yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
 
 
 async def _tally(conn: asyncpg.Connection, query: str) -> dict[Any, int]:

@@ -17,6 +17,7 @@ from api.services import teams
 from api.services.types import today
 from matching import teams as teams_model
 from sql import teams as teams_sql
+from tests.conftest import rolled_back
 
 # Ids differ between seeds of one database (sequences are not rolled back), so rows are named by their content.
 FINGERPRINT = """
@@ -33,14 +34,9 @@ SELECT md5(string_agg(line, '|' ORDER BY line)) FROM (
 
 @pytest.fixture
 async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(empty_database_url)
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
+    """A connection to the empty database whose work is rolled back."""
+    async with rolled_back(empty_database_url) as connection:
         yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
 
 
 async def _seeded(conn: asyncpg.Connection, seed: int):

@@ -12,6 +12,7 @@ from api.seed import seed_into
 from api.services import contracts, dashboard
 from api.services.accounts import Identity
 from sql import contracts as contracts_sql
+from tests.conftest import rolled_back
 
 TODAY = date(2026, 3, 2)
 
@@ -79,14 +80,8 @@ SELECT md5(string_agg(line, E'\\n' ORDER BY line)) FROM (
 @pytest.fixture
 async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to an empty database whose work is rolled back."""
-    connection = await asyncpg.connect(empty_database_url)
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
+    async with rolled_back(empty_database_url) as connection:
         yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
 
 
 async def _fingerprint(conn: asyncpg.Connection, seed: int, today: date) -> str:
