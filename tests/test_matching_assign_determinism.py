@@ -12,7 +12,7 @@ from matching import award, gap
 from matching.award import AwardProblem, Bid, Funder, Lot, Org
 from tests.cpu_load import busy_cores
 
-GAP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "gap"
+GAP_DIR = Path(__file__).resolve().parent / "data" / "gap"
 
 
 def bidding_round(seed: int) -> AwardProblem:

@@ -16,7 +16,7 @@ from matching import award, gap
 from matching.assign_core import solve_core
 from matching.common import Progress
 
-GAP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "gap"
+GAP_DIR = Path(__file__).resolve().parent / "data" / "gap"
 BOUNDS = read_bounds(GAP_DIR)
 # gap1..gap12 are the c05xx..c10xx files, five instances each; two of each set keep the suite quick.
 SMALL = [f"{prefix}_{k}" for prefix in ("c0515", "c0520", "c0525", "c0530", "c0824", "c0832", "c0840", "c0848",

@@ -13,7 +13,7 @@ from api.solving_assign import read_bounds
 from matching import gap, gap_dive
 from matching.common import Budget
 
-GAP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "gap"
+GAP_DIR = Path(__file__).resolve().parent / "data" / "gap"
 BOUNDS = read_bounds(GAP_DIR)
 
 
