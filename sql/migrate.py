@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import asyncpg
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The committed checksum of every migration, and earlier texts some database may have applied (see its header).
+MANIFEST_NAME = "checksums.txt"
 NAME_PATTERN = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 CREATE_MIGRATIONS_TABLE = """
@@ -49,9 +52,34 @@ def checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class Manifest(NamedTuple):
+    """The committed checksum of each migration file, and the superseded texts a database may hold instead."""
+
+    committed: dict[str, str]
+    superseded: set[tuple[str, str]]
+
+
+def read_manifest(folder: Path = MIGRATIONS_DIR) -> Manifest:
+    """The folder's checksums.txt (empty when there is none, as in a scratch folder)."""
+    committed: dict[str, str] = {}
+    superseded: set[tuple[str, str]] = set()
+    path = folder / MANIFEST_NAME
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, digest, *rest = line.split()
+        if rest and rest[0] == "superseded":
+            superseded.add((name, digest))
+        else:
+            committed[name] = digest
+    return Manifest(committed, superseded)
+
+
 async def apply_migrations(conn: asyncpg.Connection, folder: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply every pending migration on this connection; returns the names applied."""
     files = migration_files(folder)
+    superseded = read_manifest(folder).superseded
     await conn.execute(LOCK_MIGRATIONS)
     try:
         await conn.execute(CREATE_MIGRATIONS_TABLE)
@@ -64,7 +92,8 @@ async def apply_migrations(conn: asyncpg.Connection, folder: Path = MIGRATIONS_D
         for path in files:
             digest = checksum(path)
             if path.name in applied:
-                if applied[path.name] != digest:
+                # An earlier committed text is known: a later migration brings such a database up to date.
+                if applied[path.name] != digest and (path.name, applied[path.name]) not in superseded:
                     raise MigrationError(
                         f"{path.name} was edited after it was applied (checksum {applied[path.name][:12]}… "
                         f"in the database, {digest[:12]}… on disk); migrations are forward-only: "

@@ -17,8 +17,8 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar import Litestar
 
-from api import devservers
 from api.app import create_app
+from api.dev import servers as devservers
 from api.settings import Settings
 from sql.migrate import migrate
 

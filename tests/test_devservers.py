@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from api import devservers
+from api.dev import servers as devservers
 from api.settings import Settings
 
 
@@ -132,7 +132,7 @@ def test_a_folder_postgres_cannot_enter_is_refused_with_a_clear_message(tmp_path
 _ORPHAN_CHECK = """
 import sys, time
 from pathlib import Path
-from api import devservers
+from api.dev import servers as devservers
 base = Path(sys.argv[1])
 pg = devservers.start_postgres(base / "pg", durable=False)
 vk = devservers.start_valkey(base / "valkey", durable=False)

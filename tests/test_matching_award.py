@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.solving_assign import format_schemas, solve_file
+from api.cli.solving_assign import format_schemas, solve_file
 from matching import award
 from matching.award import AwardPick, AwardProblem, Bid, Funder, Lot, Org
 from matching.common import Progress

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.solving_assign import bench_gap, read_bounds, solve_file
+from api.cli.solving_assign import bench_gap, read_bounds, solve_file
 from matching import award, gap
 from matching.assign_core import solve_core
 from matching.common import Progress

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.solving_assign import read_bounds
+from api.cli.solving_assign import read_bounds
 from matching import gap, gap_dive
 from matching.common import Budget
 

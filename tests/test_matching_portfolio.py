@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.solving_assign import solve_file
+from api.cli.solving_assign import solve_file
 from matching import portfolio
 from matching.common import Progress
 from matching.portfolio import AreaQuota, Pool, PortfolioPick, PortfolioProblem, Proposal

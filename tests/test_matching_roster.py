@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api import solving_people
+from api.cli import solving_people
 from matching import generate
 from matching.common import Progress, haversine_km
 from matching.roster import (
@@ -284,7 +284,7 @@ def test_times_without_offsets_are_rejected(tmp_path: Path) -> None:
 def test_committed_schema_matches_the_structs() -> None:
     committed = (ROOT / "docs" / "formats" / "roster.schema.json").read_text(encoding="utf-8")
     regenerate = (
-        'python -c "from pathlib import Path; from api.solving_people import write_schemas; '
+        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
         "write_schemas(Path('docs/formats'))\""
     )
     assert committed == solving_people.schema_text("roster"), f"the structs changed; regenerate with: {regenerate}"

@@ -12,7 +12,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api import solving_people
+from api.cli import solving_people
 from matching import generate
 from matching.common import Progress, haversine_km
 from matching.teams import (
@@ -216,7 +216,7 @@ def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
 def test_committed_schema_matches_the_structs() -> None:
     committed = (ROOT / "docs" / "formats" / "teams.schema.json").read_text(encoding="utf-8")
     regenerate = (
-        'python -c "from pathlib import Path; from api.solving_people import write_schemas; '
+        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
         "write_schemas(Path('docs/formats'))\""
     )
     assert committed == solving_people.schema_text("teams"), f"the structs changed; regenerate with: {regenerate}"

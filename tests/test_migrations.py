@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from sql.migrate import MIGRATIONS_DIR, MigrationError, migrate
+from sql.migrate import MIGRATIONS_DIR, MigrationError, checksum, migrate, read_manifest
+
+FIRST_0013 = Path(__file__).resolve().parent / "data" / "migrations" / "0013_notifications.first-text.sql"
 
 
 async def test_applies_once_and_records_checksums(empty_database_url):
@@ -52,3 +55,74 @@ async def test_a_misnamed_file_is_refused(empty_database_url, tmp_path):
     (folder / "12_bad name.sql").write_text("SELECT 1;\n")
     with pytest.raises(MigrationError, match=r"named NNNN_lower_snake\.sql"):
         await migrate(empty_database_url, folder)
+
+
+def test_every_committed_migration_keeps_its_text():
+    manifest = read_manifest()
+    on_disk = {p.name: checksum(p) for p in MIGRATIONS_DIR.glob("*.sql")}
+    # A new migration needs its line in checksums.txt; a committed one may never change (add a new file instead).
+    assert sorted(on_disk) == sorted(manifest.committed), "list each migration in sql/migrations/checksums.txt"
+    changed = [name for name, digest in on_disk.items() if manifest.committed[name] != digest]
+    assert changed == [], f"committed migrations were edited: {changed}; migrations are forward-only"
+
+
+def test_the_manifest_check_fails_on_an_edited_file(tmp_path):
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, folder)
+    edited = folder / "0007_shifts.sql"
+    edited.write_text(edited.read_text() + "\n-- a later edit\n")
+    manifest = read_manifest(folder)
+    assert manifest.committed["0007_shifts.sql"] != checksum(edited)
+    assert manifest.committed["0008_call_grants.sql"] == checksum(folder / "0008_call_grants.sql")
+
+
+async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brought_up_to_date(servers, tmp_path):
+    # Built as such a database was: 0001-0012, then 0013 as first committed (no 'roster_proposal' kind).
+    name = "linli_first_0013"
+    admin = await asyncpg.connect(servers.pg.url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    url = servers.database_url(name)
+    try:
+        then = tmp_path / "then"
+        then.mkdir()
+        for path in MIGRATIONS_DIR.glob("*.sql"):
+            if path.name < "0013":
+                shutil.copyfile(path, then / path.name)
+        shutil.copyfile(FIRST_0013, then / "0013_notifications.sql")
+        assert await migrate(url, then) == sorted(p.name for p in then.glob("*.sql"))
+        applied = await migrate(url)
+        assert "0016_notification_kinds.sql" in applied
+        conn = await asyncpg.connect(url)
+        try:
+            recorded = await conn.fetchval(
+                "SELECT checksum FROM schema_migrations WHERE filename = '0013_notifications.sql'"
+            )
+            assert recorded == checksum(FIRST_0013)
+            check = await conn.fetchval(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'notifications_kind_check'"
+            )
+            assert "roster_proposal" in check
+        finally:
+            await conn.close()
+    finally:
+        admin = await asyncpg.connect(servers.pg.url)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+
+async def test_an_unknown_earlier_text_still_stops_start_up(empty_database_url):
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(
+            "UPDATE schema_migrations SET checksum = $1 WHERE filename = '0013_notifications.sql'", "0" * 64
+        )
+    finally:
+        await conn.close()
+    with pytest.raises(MigrationError, match=r"0013_notifications\.sql was edited after it was applied"):
+        await migrate(empty_database_url)

@@ -19,7 +19,7 @@ def cli() -> None:
 @cli.command()
 def up() -> None:
     """Start PostgreSQL, Valkey, migrations, demo data, the web app and a worker; Ctrl-C stops all of it."""
-    from api.supervisor import run_up
+    from api.dev.supervisor import run_up
 
     sys.exit(run_up(load_settings()))
 
@@ -106,7 +106,7 @@ def seed(seed_value: int, scale: float) -> None:
 )
 def solve(model: str, file: Path, time_limit: float, seed_value: int, work: float | None) -> None:
     """Solve one problem file and print the result as JSON."""
-    from api.solving import solve_file
+    from api.cli.solving import solve_file
 
     click.echo(solve_file(model, file, time_limit_s=time_limit, seed=seed_value, work=work))
 
@@ -119,7 +119,7 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 @click.option("--seed", "seed_value", default=0, show_default=True)
 def bench(kind: str, path: Path | None, size: str | None, time_limit: float, seed_value: int) -> None:
     """Measure the optimiser against its baselines and print the figures."""
-    from api.solving import bench as run_bench
+    from api.cli.solving import bench as run_bench
 
     run_bench(kind, path, size=size, time_limit_s=time_limit, seed=seed_value)
 

@@ -14,7 +14,7 @@ import time
 import unicodedata
 from typing import IO
 
-from api import devservers
+from api.dev import servers as devservers
 from api.seed import DEMO_LOGINS, is_seeded, seed_demo
 from api.settings import REPO_ROOT, Settings
 from sql.migrate import MigrationError, migrate
