@@ -1,6 +1,7 @@
-# Linli: `make run` starts everything locally, `make test` (the default) lints and runs every test.
+# Linli: `make run` starts everything locally, `make test` (the default) lints and runs every test,
+# `make quick` runs the inner loop (every test outside the browser, fuzz, race, chaos and slow tiers).
 .DEFAULT_GOAL := test
-.PHONY: install run test lint bench
+.PHONY: install run test quick lint bench
 
 # `make test PYTEST_ARGS="-k login -x"` passes arguments on to pytest.
 export PYTEST_ARGS
@@ -15,6 +16,9 @@ run: install
 test:
 	@bash scripts/install.sh --browser
 	@bash scripts/test.sh
+
+quick: install
+	@bash scripts/test.sh --quick
 
 lint: install
 	@bash scripts/test.sh --lint-only

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make test` after install: lint, then pytest (the tests start their own PostgreSQL and Valkey).
+# `make test` after install: lint, then every test in parallel (the tests start their own PostgreSQL and Valkey).
 # Extra pytest arguments: scripts/test.sh -k name, or PYTEST_ARGS="-k name" make test. --lint-only: lint alone.
+# --quick (`make quick`): ruff, then every test outside the browser, fuzz, race, chaos and slow tiers.
+# LINLI_TEST_WORKERS: how many pytest-xdist workers (default: one per core; 0 runs in this process).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,14 +27,35 @@ if [[ "${1:-}" == "--lint-only" ]]; then
   exit
 fi
 
+workers="${LINLI_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
+parallel=(-n "$workers")
+# The load average beside the time: a figure from a busy machine means little without it.
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
+
+if [[ "${1:-}" == "--quick" ]]; then
+  shift
+  echo "== ruff check ."
+  .venv/bin/ruff check . || exit 1
+  extra=()
+  read -ra extra <<< "${PYTEST_ARGS:-}"
+  echo "== pytest (quick: no browser, fuzz, race, chaos or slow tests; $workers workers; load $(load))"
+  started=$SECONDS
+  status=0
+  .venv/bin/pytest "${parallel[@]}" -m "not (browser or fuzz or race or chaos or slow)" "${extra[@]}" "$@" || status=$?
+  echo "quick: $((SECONDS - started)) s of pytest (load average now $(load))"
+  exit "$status"
+fi
+
 # The tests run even when lint fails, so one run shows every problem; either failing fails the whole.
 lint_status=0
 lint || lint_status=$?
 extra=()
 read -ra extra <<< "${PYTEST_ARGS:-}"
-echo "== pytest ${extra[*]} $*"
+echo "== pytest ${extra[*]} $* ($workers workers; load $(load))"
 test_status=0
-.venv/bin/pytest "${extra[@]}" "$@" || test_status=$?
+started=$SECONDS
+.venv/bin/pytest "${parallel[@]}" "${extra[@]}" "$@" || test_status=$?
+echo "test: $((SECONDS - started)) s of pytest (load average now $(load))"
 if (( lint_status != 0 )); then
   echo "test: lint failed (see above)" >&2
 fi

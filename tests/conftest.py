@@ -1,8 +1,14 @@
-"""Real PostgreSQL and Valkey started by the project; each test in a transaction that the app shares."""
+"""Real PostgreSQL and Valkey started by the project; each test in a transaction that the app shares.
+
+Under pytest-xdist (`make test`) the controller starts one PostgreSQL and one Valkey and migrates the template
+database once; each worker clones the template into a database of its own and uses Redis databases of its own.
+A plain run (`pytest tests/test_x.py`) starts them itself. LINLI_TEST_SERVERS carries them to the workers.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +29,71 @@ from api.settings import Settings
 from sql.migrate import migrate
 
 TEMPLATE_DB = "linli_template"
+SERVERS_ENV = "LINLI_TEST_SERVERS"
+# Redis databases a worker uses: its tests, its live server, its fuzz server (Valkey is started with enough).
+REDIS_DBS_PER_WORKER = 3
+MAX_WORKERS = 16
+
+
+class Servers:
+    """The session's PostgreSQL and Valkey, by URL."""
+
+    def __init__(self, pg_url: str, valkey_url: str) -> None:
+        self.pg_url = pg_url
+        self.valkey_url = valkey_url
+
+    def database_url(self, name: str) -> str:
+        """The URL of another database on the same cluster."""
+        return self.pg_url.rsplit("/", 1)[0] + "/" + name
+
+    def redis_url(self, db: int) -> str:
+        """The URL of one of Valkey's numbered databases."""
+        return self.valkey_url.rsplit("/", 1)[0] + f"/{db}"
+
+
+async def _create_template(pg_url: str) -> None:
+    admin = await asyncpg.connect(pg_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    await migrate(pg_url.rsplit("/", 1)[0] + "/" + TEMPLATE_DB)
+
+
+@contextlib.contextmanager
+def started_servers() -> Iterator[Servers]:
+    """A throw-away PostgreSQL and Valkey with the migrated template database, stopped afterwards."""
+    import asyncio
+
+    with devservers.scratch_dir() as folder:
+        # The pick-up race test holds 500 separate connections at once, on top of the other workers' connections.
+        pg = devservers.start_postgres(folder / "pg", durable=False, options={"max_connections": "900"})
+        try:
+            valkey = devservers.start_valkey(
+                folder / "valkey", durable=False, databases=REDIS_DBS_PER_WORKER * (MAX_WORKERS + 1)
+            )
+            try:
+                asyncio.run(_create_template(pg.url))
+                yield Servers(pg.url, valkey.url)
+            finally:
+                valkey.stop()
+        finally:
+            pg.stop()
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None) not in (None, 0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist the controller starts the servers once for all workers (they inherit the environment)."""
+    if _is_xdist_controller(config) and SERVERS_ENV not in os.environ:
+        stack = contextlib.ExitStack()
+        servers = stack.enter_context(started_servers())
+        os.environ[SERVERS_ENV] = json.dumps({"pg": servers.pg_url, "valkey": servers.valkey_url})
+        config.add_cleanup(stack.close)
+        config.add_cleanup(lambda: os.environ.pop(SERVERS_ENV, None))
 
 
 @pytest.fixture(scope="session")
@@ -42,62 +113,50 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             pytest.mark.anyio(obj)
 
 
-class Servers:
-    """The session's PostgreSQL and Valkey."""
-
-    def __init__(self, pg: devservers.LocalPostgres, valkey: devservers.LocalValkey) -> None:
-        self.pg = pg
-        self.valkey = valkey
-
-    def database_url(self, name: str) -> str:
-        """The URL of another database on the same cluster."""
-        return self.pg.url.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    """A throw-away PostgreSQL and Valkey for the whole test session."""
-    with devservers.scratch_dir() as folder:
-        # The pick-up race test holds 500 separate connections at once, on top of the rest of the session's.
-        pg = devservers.start_postgres(folder / "pg", durable=False, options={"max_connections": "700"})
-        try:
-            valkey = devservers.start_valkey(folder / "valkey", durable=False)
-            try:
-                yield Servers(pg, valkey)
-            finally:
-                valkey.stop()
-        finally:
-            pg.stop()
-
-
-async def _create_template(servers: Servers) -> str:
-    admin = await asyncpg.connect(servers.pg.url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
-        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
-    finally:
-        await admin.close()
-    url = servers.database_url(TEMPLATE_DB)
-    await migrate(url)
-    return url
+    """The session's PostgreSQL and Valkey: the controller's under xdist, else started here."""
+    given = os.environ.get(SERVERS_ENV)
+    if given:
+        urls = json.loads(given)
+        yield Servers(urls["pg"], urls["valkey"])
+        return
+    with started_servers() as own:
+        yield own
 
 
 @pytest.fixture(scope="session")
-def database_url(servers: Servers) -> str:
-    """The migrated test database (also the template for per-test empty databases).
+def worker_index(worker_id: str) -> int:
+    """0 for a plain run or xdist's first worker (gw0), 1 for gw1, …"""
+    return int(worker_id[2:]) if worker_id.startswith("gw") else 0
+
+
+async def _clone_template(servers: Servers, name: str) -> str:
+    admin = await asyncpg.connect(servers.pg_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    return servers.database_url(name)
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: Servers, worker_id: str) -> str:
+    """This worker's migrated test database, a clone of the template (nobody connects to the template itself).
 
     A plain fixture on purpose: sync tests (the browser, the API fuzzer) need it too.
     """
     import asyncio
 
-    return asyncio.run(_create_template(servers))
+    return asyncio.run(_clone_template(servers, f"linli_{worker_id}"))
 
 
 @pytest.fixture
-async def empty_database_url(servers: Servers, database_url: str) -> AsyncIterator[str]:
+async def empty_database_url(servers: Servers) -> AsyncIterator[str]:
     """A new, migrated, empty database of its own, dropped afterwards (for tests that must commit)."""
     name = f"linli_t_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(servers.pg.url)
+    admin = await asyncpg.connect(servers.pg_url)
     try:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
         yield servers.database_url(name)
@@ -157,9 +216,9 @@ class SharedConnectionPool:
 
 
 @pytest.fixture
-async def redis(servers: Servers) -> AsyncIterator[ArqRedis]:
-    """An arq Redis pool on the session's Valkey, emptied before each test."""
-    pool = await create_pool(RedisSettings.from_dsn(servers.valkey.url))
+async def redis(servers: Servers, worker_index: int) -> AsyncIterator[ArqRedis]:
+    """An arq Redis pool on this worker's Redis database, emptied before each test."""
+    pool = await create_pool(RedisSettings.from_dsn(servers.redis_url(REDIS_DBS_PER_WORKER * worker_index)))
     await pool.flushdb()
     try:
         yield pool
@@ -201,16 +260,6 @@ class LiveServer:
         self.database_url = database_url
 
 
-async def _create_live_database(servers: Servers, name: str) -> str:
-    admin = await asyncpg.connect(servers.pg.url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    finally:
-        await admin.close()
-    return servers.database_url(name)
-
-
 def _wait_ready(base: str, process: Any, log_path: Path, seconds: float) -> None:
     import time
 
@@ -235,13 +284,13 @@ def _run_live(
     import subprocess
     import sys
 
-    url = asyncio.run(_create_live_database(servers, name))
+    url = asyncio.run(_clone_template(servers, name))
     port = devservers.free_port()
     env = {
         **os.environ,
         "LINLI_DATABASE_URL": url,
-        # A Redis database of its own: the other tests empty database 0 and run their own burst workers on it.
-        "LINLI_REDIS_URL": servers.valkey.url.rsplit("/", 1)[0] + f"/{redis_db}",
+        # A Redis database of its own: the other tests empty theirs and run their own burst workers on it.
+        "LINLI_REDIS_URL": servers.redis_url(redis_db),
         "LINLI_STATE_DIR": str(tmp_path_factory.mktemp(f"{name}-state")),
         "LINLI_PORT": str(port),
         "LINLI_SOLVER_TIME_LIMIT_S": "3",
@@ -281,16 +330,22 @@ def _run_live(
 
 
 @pytest.fixture(scope="session")
-def live_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    servers: Servers, worker_id: str, worker_index: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The real web app and an arq worker on the demo district, for the browser tests."""
-    with _run_live(servers, "linli_live", 1, tmp_path_factory) as live:
+    redis_db = REDIS_DBS_PER_WORKER * worker_index + 1
+    with _run_live(servers, f"linli_live_{worker_id}", redis_db, tmp_path_factory) as live:
         yield live
 
 
 @pytest.fixture(scope="session")
-def fuzz_server(servers: Servers, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def fuzz_server(
+    servers: Servers, worker_id: str, worker_index: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """A second, separate server for the API fuzzer, whose admin calls suspend and disable at random."""
-    with _run_live(servers, "linli_fuzz", 2, tmp_path_factory) as live:
+    redis_db = REDIS_DBS_PER_WORKER * worker_index + 2
+    with _run_live(servers, f"linli_fuzz_{worker_id}", redis_db, tmp_path_factory) as live:
         yield live
 
 
@@ -312,3 +367,47 @@ def solver_pool() -> Iterator[ProcessPoolExecutor]:
         yield executor
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+TIERS = ("browser", "fuzz", "race", "chaos", "slow")
+TIERS_FILE_ENV = "LINLI_TEST_TIERS_FILE"
+_TIER_COUNTS = pytest.StashKey[dict[str, int]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Count the collected tests by tier before `-m` deselects any, for the summary line of the run."""
+    counts = {tier: sum(1 for item in items if item.get_closest_marker(tier)) for tier in TIERS}
+    counts["all"] = len(items)
+    counts["untiered"] = sum(1 for item in items if not any(item.get_closest_marker(t) for t in TIERS))
+    path = os.environ.get(TIERS_FILE_ENV)
+    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
+    if path and worker == "gw0":
+        Path(path).write_text(json.dumps(counts), encoding="utf-8")
+    config.stash[_TIER_COUNTS] = counts
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller (or a plain run) names a file where a worker writes the tier counts it collected."""
+    if not hasattr(session.config, "workerinput") and TIERS_FILE_ENV not in os.environ:
+        import tempfile
+
+        handle, path = tempfile.mkstemp(prefix="linli-tiers-", suffix=".json")
+        os.close(handle)
+        os.environ[TIERS_FILE_ENV] = path
+        session.config.add_cleanup(lambda: (Path(path).unlink(missing_ok=True), os.environ.pop(TIERS_FILE_ENV, None)))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line: how many tests this run ran, of how many, and how many each tier holds."""
+    counts = config.stash.get(_TIER_COUNTS, None)
+    path = os.environ.get(TIERS_FILE_ENV)
+    if counts is None and path and Path(path).stat().st_size:
+        counts = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not counts:
+        return
+    ran = sum(len(terminalreporter.stats.get(key, [])) for key in ("passed", "failed", "error", "skipped", "xfailed"))
+    tiers = ", ".join(f"{tier} {counts[tier]}" for tier in TIERS)
+    terminalreporter.write_line(
+        f"tests: ran {ran} of {counts['all']} collected ({counts['untiered']} in no tier; {tiers})"
+    )

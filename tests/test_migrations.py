@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from pathlib import Path
 
@@ -78,8 +79,8 @@ def test_the_manifest_check_fails_on_an_edited_file(tmp_path):
 
 async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brought_up_to_date(servers, tmp_path):
     # Built as such a database was: 0001-0012, then 0013 as first committed (no 'roster_proposal' kind).
-    name = "linli_first_0013"
-    admin = await asyncpg.connect(servers.pg.url)
+    name = f"linli_first_0013_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(servers.pg_url)
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.execute(f"CREATE DATABASE {name}")
@@ -109,7 +110,7 @@ async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brou
         finally:
             await conn.close()
     finally:
-        admin = await asyncpg.connect(servers.pg.url)
+        admin = await asyncpg.connect(servers.pg_url)
         try:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:

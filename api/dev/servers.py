@@ -459,7 +459,7 @@ def _valkey_ping(port: int) -> bool:
         return False
 
 
-def start_valkey(data_dir: Path, *, durable: bool, port: int | None = None) -> LocalValkey:
+def start_valkey(data_dir: Path, *, durable: bool, port: int | None = None, databases: int = 16) -> LocalValkey:
     """Start valkey-server on 127.0.0.1 with its files in `data_dir`; append-only when durable."""
     data_dir = data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -472,7 +472,8 @@ def start_valkey(data_dir: Path, *, durable: bool, port: int | None = None) -> L
     for attempt in range(5):
         chosen = port or free_port()
         cmd = [str(binary), "--bind", _HOST, "--port", str(chosen), "--dir", str(data_dir)]
-        cmd += ["--daemonize", "no", "--protected-mode", "yes", "--logfile", "", *persistence]
+        cmd += ["--daemonize", "no", "--protected-mode", "yes", "--logfile", "", "--databases", str(databases)]
+        cmd += persistence
         log = log_path.open("ab")
         start_offset = log.tell()
         proc = subprocess.Popen(
