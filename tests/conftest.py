@@ -131,14 +131,65 @@ def worker_index(worker_id: str) -> int:
     return int(worker_id[2:]) if worker_id.startswith("gw") else 0
 
 
-async def _clone_template(servers: Servers, name: str) -> str:
+async def _clone_template(servers: Servers, name: str, template: str = TEMPLATE_DB) -> str:
     admin = await asyncpg.connect(servers.pg_url)
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
     finally:
         await admin.close()
     return servers.database_url(name)
+
+
+DEMO_TEMPLATE_DB = "linli_demo_template"
+DEMO_SEED_ARGS = ("--seed", "1", "--scale", "0.05")
+
+
+async def _ensure_demo_template(servers: Servers) -> None:
+    """The demo district (`linli seed --seed 1 --scale 0.05`), seeded once per session by whichever worker asks
+    first; it is built under another name and renamed, so a half-seeded one is never cloned."""
+    import subprocess
+    import sys
+
+    admin = await asyncpg.connect(servers.pg_url)
+    try:
+        # The lock lives on the shared server: the workers are separate processes.
+        await admin.execute("SELECT pg_advisory_lock(hashtext('linli_demo_template'))")
+        if await admin.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", DEMO_TEMPLATE_DB):
+            return
+        building = DEMO_TEMPLATE_DB + "_building"
+        url = await _clone_template(servers, building)
+        env = {**os.environ, "LINLI_DATABASE_URL": url}
+        done = subprocess.run(  # noqa: ASYNC221 - one seed per session, under the lock that makes the others wait
+            [sys.executable, "-m", "api.cli", "seed", *DEMO_SEED_ARGS], env=env, capture_output=True, check=False
+        )
+        if done.returncode != 0:
+            await admin.execute(f"DROP DATABASE IF EXISTS {building} WITH (FORCE)")
+            raise RuntimeError(f"linli seed failed:\n{done.stdout.decode()}\n{done.stderr.decode()}")
+        await admin.execute(f"ALTER DATABASE {building} RENAME TO {DEMO_TEMPLATE_DB}")
+    finally:
+        await admin.close()
+
+
+async def clone_demo(servers: Servers, name: str) -> str:
+    """A database of its own holding the demo district (seeded once per session, cloned in well under a second)."""
+    await _ensure_demo_template(servers)
+    return await _clone_template(servers, name, DEMO_TEMPLATE_DB)
+
+
+@pytest.fixture(scope="session")
+def demo_database_url(servers: Servers, worker_id: str) -> str:
+    """This worker's copy of the demo district, for tests that read it (write only inside `demo_conn`)."""
+    import asyncio
+
+    return asyncio.run(clone_demo(servers, f"linli_demo_{worker_id}"))
+
+
+@pytest.fixture
+async def demo_conn(demo_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the demo district inside a transaction that is rolled back after the test."""
+    async with rolled_back(demo_database_url) as connection:
+        yield connection
 
 
 @pytest.fixture(scope="session")
@@ -279,12 +330,12 @@ def _wait_ready(base: str, process: Any, log_path: Path, seconds: float) -> None
 def _run_live(
     servers: Servers, name: str, redis_db: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """`linli seed`, `linli serve` and `linli worker` on a database of their own, stopped afterwards."""
+    """`linli serve` and `linli worker` on a copy of the demo district of their own, stopped afterwards."""
     import asyncio
     import subprocess
     import sys
 
-    url = asyncio.run(_clone_template(servers, name))
+    url = asyncio.run(clone_demo(servers, name))
     port = devservers.free_port()
     env = {
         **os.environ,
@@ -295,12 +346,6 @@ def _run_live(
         "LINLI_PORT": str(port),
         "LINLI_SOLVER_TIME_LIMIT_S": "3",
     }
-    subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed", "--seed", "1", "--scale", "0.05"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
     logs = tmp_path_factory.mktemp(f"{name}-log")
     with (logs / "serve.log").open("wb") as serve_log, (logs / "worker.log").open("wb") as worker_log:
         server = subprocess.Popen(

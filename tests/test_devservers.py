@@ -149,6 +149,7 @@ def _process_gone(pid: int) -> bool:
     return False
 
 
+@pytest.mark.chaos
 def test_servers_die_with_a_parent_that_is_killed() -> None:
     with devservers.scratch_dir() as base:
         with subprocess.Popen(
