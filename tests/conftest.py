@@ -374,13 +374,19 @@ def _run_live(
                 process.wait(timeout=30)
 
 
+def _live_for_worker(
+    kind: str, slot: int, servers: Servers, worker_id: str, worker_index: int, factory: pytest.TempPathFactory
+) -> contextlib.AbstractContextManager[LiveServer]:
+    """A live server of this worker; `slot` picks its Redis database among the worker's own."""
+    return _run_live(servers, f"linli_{kind}_{worker_id}", REDIS_DBS_PER_WORKER * worker_index + slot, factory)
+
+
 @pytest.fixture(scope="session")
 def live_server(
     servers: Servers, worker_id: str, worker_index: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """The real web app and an arq worker on the demo district, for the browser tests."""
-    redis_db = REDIS_DBS_PER_WORKER * worker_index + 1
-    with _run_live(servers, f"linli_live_{worker_id}", redis_db, tmp_path_factory) as live:
+    with _live_for_worker("live", 1, servers, worker_id, worker_index, tmp_path_factory) as live:
         yield live
 
 
@@ -389,8 +395,7 @@ def fuzz_server(
     servers: Servers, worker_id: str, worker_index: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """A second, separate server for the API fuzzer, whose admin calls suspend and disable at random."""
-    redis_db = REDIS_DBS_PER_WORKER * worker_index + 2
-    with _run_live(servers, f"linli_fuzz_{worker_id}", redis_db, tmp_path_factory) as live:
+    with _live_for_worker("fuzz", 2, servers, worker_id, worker_index, tmp_path_factory) as live:
         yield live
 
 

@@ -118,10 +118,14 @@ class _LocalServer:
 
     name = "server"
 
-    def __init__(self, proc: subprocess.Popen[bytes], log: IO[bytes], log_path: Path, port: int) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], log: IO[bytes], log_path: Path, port: int, data_dir: Path, durable: bool
+    ) -> None:
         self.proc = proc
         self.port = port
         self.log_path = log_path
+        self.data_dir = data_dir
+        self.durable = durable
         self._log = log
         _running.append(self)
 
@@ -174,13 +178,10 @@ class LocalPostgres(_LocalServer):
 
     name = "PostgreSQL"
 
-    def __init__(
-        self, proc: subprocess.Popen[bytes], log: IO[bytes], log_path: Path, port: int, data_dir: Path, durable: bool
-    ) -> None:
-        super().__init__(proc, log, log_path, port)
-        self.data_dir = data_dir
-        self.durable = durable
-        self.url = f"postgresql://{PG_SUPERUSER}@{_HOST}:{port}/{PG_DATABASE}"
+    @property
+    def url(self) -> str:
+        """The `linli` database of the cluster."""
+        return f"postgresql://{PG_SUPERUSER}@{_HOST}:{self.port}/{PG_DATABASE}"
 
     def _shutdown_signals(self) -> list[tuple[int, float]]:
         # SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit; SIGQUIT is immediate.
@@ -424,13 +425,10 @@ class LocalValkey(_LocalServer):
 
     name = "Valkey"
 
-    def __init__(
-        self, proc: subprocess.Popen[bytes], log: IO[bytes], log_path: Path, port: int, data_dir: Path, durable: bool
-    ) -> None:
-        super().__init__(proc, log, log_path, port)
-        self.data_dir = data_dir
-        self.durable = durable
-        self.url = f"redis://{_HOST}:{port}/0"
+    @property
+    def url(self) -> str:
+        """Database 0 of the server."""
+        return f"redis://{_HOST}:{self.port}/0"
 
 
 def valkey_binary() -> Path:

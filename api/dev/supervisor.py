@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 import unicodedata
-from typing import IO
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
 
 from api.dev import servers as devservers
 from api.seed import DEMO_LOGINS, is_seeded, seed_demo
@@ -201,26 +203,32 @@ class _Up:
     def _servers(self) -> tuple[str, str]:
         """The database and Redis URLs: the given ones, or those of durable servers we start."""
         settings = self.settings
-        database_url = settings.database_url
-        if database_url is None:
-            data_dir = devservers.pg_data_dir(settings)
-            started = time.monotonic()
-            pg = devservers.start_postgres(data_dir, durable=True)
-            self.servers.append(pg)
-            database_url = pg.url
-            _say(f"PostgreSQL ready at {pg.url} in {time.monotonic() - started:.1f} s (data in {data_dir})")
-        else:
-            _say("PostgreSQL: using LINLI_DATABASE_URL")
-        redis_url = settings.redis_url
-        if redis_url is None:
-            data_dir = devservers.valkey_data_dir(settings)
-            vk = devservers.start_valkey(data_dir, durable=True)
-            self.servers.append(vk)
-            redis_url = vk.url
-            _say(f"Valkey ready at {vk.url} (data in {data_dir})")
-        else:
-            _say("Redis: using LINLI_REDIS_URL")
+        database_url = self._server(
+            "PostgreSQL",
+            settings.database_url,
+            "LINLI_DATABASE_URL",
+            devservers.pg_data_dir(settings),
+            devservers.start_postgres,
+        )
+        redis_url = self._server(
+            "Valkey",
+            settings.redis_url,
+            "LINLI_REDIS_URL",
+            devservers.valkey_data_dir(settings),
+            devservers.start_valkey,
+        )
         return database_url, redis_url
+
+    def _server(self, name: str, given: str | None, variable: str, data_dir: Path, start: Callable[..., Any]) -> str:
+        """The given server's URL, or start a durable one of our own and return its URL."""
+        if given is not None:
+            _say(f"{name}: using {variable}")
+            return given
+        started = time.monotonic()
+        server = start(data_dir, durable=True)
+        self.servers.append(server)
+        _say(f"{name} ready at {server.url} in {time.monotonic() - started:.1f} s (data in {data_dir})")
+        return str(server.url)
 
     def _dead_child(self) -> bool:
         for child in self.children:
