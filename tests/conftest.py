@@ -289,10 +289,22 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(scope="session")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    """One app per worker: building it takes about a second, and it keeps no state but its pool and Redis."""
+    return create_app(test_settings(tmp_path_factory.mktemp("app")), pool=None, redis=None)
+
+
 @pytest.fixture
-def app(conn: asyncpg.Connection, redis: ArqRedis, tmp_path: Path) -> Litestar:
-    """The app sharing the test's connection."""
-    return create_app(test_settings(tmp_path), pool=SharedConnectionPool(conn), redis=redis)
+def app(shared_app: Litestar, conn: asyncpg.Connection, redis: ArqRedis) -> Iterator[Litestar]:
+    """The app sharing the test's connection and Redis (a test that needs other settings builds its own)."""
+    shared_app.state.pool = SharedConnectionPool(conn)
+    shared_app.state.redis = redis
+    try:
+        yield shared_app
+    finally:
+        shared_app.state.pool = None
+        shared_app.state.redis = None
 
 
 @pytest.fixture
