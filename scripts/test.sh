@@ -28,7 +28,7 @@ if [[ "${1:-}" == "--lint-only" ]]; then
 fi
 
 workers="${LINLI_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
-parallel=(-n "$workers")
+parallel=(-n "$workers" --dist worksteal)
 # The load average beside the time: a figure from a busy machine means little without it.
 load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
 
