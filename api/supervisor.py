@@ -15,7 +15,7 @@ import unicodedata
 from typing import IO
 
 from api import devservers
-from api.seed import DEMO_LOGINS, is_seeded, seed_demo
+from api.demo import DEMO_LOGINS, is_seeded, seed_demo
 from api.settings import REPO_ROOT, Settings
 from sql.migrate import MigrationError, migrate
 

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from api.demo import DEMO_LOGINS, AlreadySeededError, is_seeded, seed_demo, seed_into
+from api.demo.district import LAT_RANGE, LON_RANGE
 from api.security import verify_password
-from api.seed import DEMO_LOGINS, LAT_RANGE, LON_RANGE, AlreadySeededError, is_seeded, seed_demo, seed_into
 from api.services import credit_code
 from tests.conftest import rolled_back
 

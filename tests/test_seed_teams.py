@@ -11,8 +11,8 @@ import asyncpg
 import msgspec
 import pytest
 
-from api.seed import seed_into
-from api.seed_teams import seed_teams
+from api.demo import seed_into
+from api.demo.teams import seed_teams
 from api.services import teams
 from api.services.types import today
 from matching import teams as teams_model

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from api.seed import seed_into
+from api.demo import seed_into
 from api.services import contracts, dashboard
 from api.services.accounts import Identity
 from sql import contracts as contracts_sql

@@ -8,8 +8,8 @@ import random
 
 import asyncpg
 
-from api.seed import seed_into
-from api.seed_shifts import seed_shifts
+from api.demo import seed_into
+from api.demo.shifts import seed_shifts
 from api.services.types import SHANGHAI
 
 FINGERPRINT = """

@@ -8,8 +8,8 @@ import time
 
 import asyncpg
 
-from api.seed import seed_into
-from api.seed_timebank import seed_timebank
+from api.demo import seed_into
+from api.demo.timebank import seed_timebank
 
 TODAY = dt.date(2026, 11, 20)
 

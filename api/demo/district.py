@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
+from api.demo.tendering import seed_tendering
+from api.demo.volunteering import VolunteeringSeedReport, seed_volunteering
 from api.security import hash_password
-from api.seed_tendering import seed_tendering
-from api.seed_volunteering import VolunteeringSeedReport, seed_volunteering
 from api.services import credit_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,11 +9,11 @@ from datetime import date
 import asyncpg
 import msgspec
 
-from api.seed_notifications import seed_notifications
-from api.seed_rosters import seed_rosters
-from api.seed_shifts import seed_shifts
-from api.seed_teams import seed_teams
-from api.seed_timebank import seed_timebank
+from api.demo.notifications import seed_notifications
+from api.demo.rosters import seed_rosters
+from api.demo.shifts import seed_shifts
+from api.demo.teams import seed_teams
+from api.demo.timebank import seed_timebank
 
 
 class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
