@@ -191,6 +191,7 @@ async def test_every_demo_login_works_and_belongs_where_its_label_says(conn: asy
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_full_scale_district_is_valid_and_realistic(conn: asyncpg.Connection) -> None:
     report = await seed_into(conn, seed=1, scale=1.0, today=TODAY, volunteering=False)
     assert (report.subdistricts, report.committees, report.funders) == (12, 150, 14)
@@ -347,6 +348,7 @@ async def test_the_database_check_agrees_with_python(empty_database_url: str) ->
 
 # Last, because it commits: if the empty database is shared by the whole module, the tests above still found it empty.
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_seed_demo_commits_once_and_refuses_a_second_time(empty_database_url: str) -> None:
     assert not await is_seeded(empty_database_url)
     report = await seed_demo(empty_database_url, seed=2, scale=0.02)
@@ -357,6 +359,7 @@ async def test_seed_demo_commits_once_and_refuses_a_second_time(empty_database_u
         await seed_demo(empty_database_url, seed=2, scale=0.02)
 
 
+@pytest.mark.slow
 async def test_the_demo_has_volunteering_this_week(conn: asyncpg.Connection) -> None:
     today = date.today()
     report = await seed_into(conn, seed=1, scale=0.05, today=today)

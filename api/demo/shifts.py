@@ -18,7 +18,11 @@ import asyncpg
 import msgspec
 
 from api.services.types import SHANGHAI
+from sql import demo as demo_sql
+from sql import demo_market as market_sql
+from sql import demo_volunteering as volunteering_sql
 from sql import shift_series as series_sql
+from sql.demo_volunteering import CandidateRow
 
 # (title, place, hours, headcount, required certificates, minimum age, insurance, minors in groups only)
 ONE_OFF_KINDS: list[tuple[str, str, float, int, list[str], int, bool, bool]] = [
@@ -40,103 +44,9 @@ SERIES_KINDS: list[tuple[str, str, list[int], dt.time, int, int, list[str], str]
     ("长者合唱团伴奏与陪伴", "开鲁四村活动室", [3], dt.time(14, 30), 120, 2, [], "committee.kailu4"),
 ]
 OTHER_PUBLISHERS = 30
-NO_JIT = "SET LOCAL jit = off"
 WEEKS_OF_SERIES = 4
-
-SELECT_DEMO_PUBLISHERS = """
-SELECT a.username, a.id AS account_id, m.organisation_id, m.committee_id
-FROM accounts a JOIN memberships m ON m.account_id = a.id
-WHERE a.username = ANY($1::text[])
-"""
-# A committee's point, or for an organisation the point of the first committee area it serves.
-SELECT_COMMITTEE_POINT = """
-SELECT ar.lat, ar.lon, ar.name FROM committees c JOIN areas ar ON ar.id = c.area_id WHERE c.id = $1
-"""
-SELECT_ORG_POINT = """
-SELECT ar.lat, ar.lon, ar.name FROM organisation_areas oa
-JOIN areas sub ON sub.id = oa.area_id
-JOIN areas ar ON ar.parent_id = sub.id AND ar.level = 'committee'
-WHERE oa.organisation_id = $1
-ORDER BY ar.id LIMIT 1
-"""
-SELECT_ANY_COMMITTEE_POINT = "SELECT lat, lon, name FROM areas WHERE level = 'committee' ORDER BY id LIMIT 1"
-SELECT_OTHER_COMMITTEES = "SELECT id FROM committees ORDER BY id"
-SELECT_OTHER_ORGANISATIONS = "SELECT id FROM organisations WHERE status = 'verified' ORDER BY id"
-INSERT_SHIFT = """
-INSERT INTO shifts (organisation_id, committee_id, title, description, place_name, lat, lon, starts_at, ends_at,
-                    headcount, required_certificates, min_age, insurance_required, minors_in_groups_only, created_by)
-VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-RETURNING id
-"""
-SELECT_SHIFTS_TO_FILL = """
-SELECT id, lat, lon, starts_at, ends_at, headcount, required_certificates, insurance_required FROM shifts
-WHERE id = ANY ($1::bigint[]) ORDER BY id
-"""
-# Everyone who could hold a place, with their certificates' kinds and expiry dates.
-SELECT_POOL = """
-SELECT v.id, v.lat, v.lon, v.birth_year, v.insured_until,
-       coalesce((SELECT array_agg(c.kind || ':' || coalesce(c.expires_on::text, '9999-12-31') ORDER BY c.kind)
-                 FROM volunteer_certificates c WHERE c.volunteer_id = v.id), '{}') AS certificates
-FROM volunteers v ORDER BY v.id
-"""
-# Places already held (another seed may have run first), so that nobody gets two overlapping places.
-SELECT_HELD = (
-    "SELECT volunteer_id, lower(during) AS starts_at, upper(during) AS ends_at FROM signups WHERE status = 'active'"
-)
-SIGNUP_COLUMNS = ["shift_id", "volunteer_id", "status", "during"]
-SET_TAKEN_ALL = """
-UPDATE shifts s SET taken = c.n
-FROM (SELECT shift_id, count(*)::int AS n FROM signups WHERE status = 'active' AND shift_id = ANY ($1::bigint[])
-      GROUP BY shift_id) c
-WHERE s.id = c.shift_id
-"""
-SET_TAKEN = """
-UPDATE shifts SET taken = (SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'active') WHERE id = $1
-"""
-# Children registered with a guardian's consent get the guardian's name (same surname), which the under-14 rule asks.
-NAME_GUARDIANS = """
-UPDATE volunteers
-SET guardian_name = left(display_name, 1) || (ARRAY['建国', '丽华', '志强', '秀英', '海军', '桂芳'])[1 + id % 6]
-WHERE guardian_consent AND guardian_name IS NULL
-"""
-SELECT_DEMO_VOLUNTEER = """
-SELECT v.id, v.lat, v.lon FROM volunteers v JOIN accounts a ON a.id = v.account_id WHERE a.username = 'volunteer.demo'
-"""
-DEMO_PROFILE = """
-UPDATE volunteers
-SET dialects = ARRAY['上海话', '宁波话'], languages = ARRAY['普通话'],
-    skills = (SELECT array_agg(DISTINCT s ORDER BY s) FROM unnest(skills || ARRAY['first_aid', 'cooking']) s),
-    insured_until = greatest(coalesce(insured_until, $2), $2), weekly_hour_cap = greatest(weekly_hour_cap, 10),
-    travel_km = greatest(travel_km, 5)
-WHERE id = $1
-"""
-DEMO_CERTIFICATE = """
-INSERT INTO volunteer_certificates (volunteer_id, kind, number, issued_on, expires_on) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (volunteer_id, kind) DO NOTHING
-"""
-HAS_WINDOWS = "SELECT EXISTS (SELECT 1 FROM volunteer_availability WHERE volunteer_id = $1)"
-INSERT_WINDOW = "INSERT INTO volunteer_availability (volunteer_id, weekday, starts, ends) VALUES ($1, $2, $3, $4)"
-INSERT_AWAY = """
-INSERT INTO availability_exceptions (volunteer_id, during, available) VALUES ($1, tstzrange($2, $3, '[)'), false)
-"""
-# The demo volunteer's places: the first demo shifts this week she fits (no certificate she lacks, insured).
-DEMO_PLACES = """
-SELECT s.id FROM shifts s JOIN volunteers v ON v.id = $1
-WHERE s.id = ANY ($2::bigint[]) AND s.taken < s.headcount AND s.starts_at > now() AND s.starts_at < $3
-  AND s.required_certificates <@ ARRAY(SELECT kind FROM volunteer_certificates WHERE volunteer_id = $1)
-  AND (NOT s.insurance_required OR v.insured_until >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)
-  AND date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year >= s.min_age
-ORDER BY s.starts_at, s.id
-"""
-TAKE_PLACE = """
-INSERT INTO signups (shift_id, volunteer_id, status, during)
-SELECT id, $2, 'active', tstzrange(starts_at, ends_at, '[)') FROM shifts s
-WHERE id = $1 AND NOT EXISTS (
-    SELECT 1 FROM signups g WHERE g.volunteer_id = $2 AND g.status = 'active'
-      AND g.during && tstzrange(s.starts_at, s.ends_at, '[)'))
-  AND NOT EXISTS (SELECT 1 FROM signups g WHERE g.volunteer_id = $2 AND g.shift_id = s.id)
-RETURNING id
-"""
+# volunteer.demo's weekly windows (weekday, from hour, to hour): Tuesday mornings, Thursday afternoons, Saturdays.
+DEMO_WINDOWS = ((2, 8, 12), (4, 13, 18), (6, 9, 17))
 
 
 class ShiftsSeedReport(msgspec.Struct, frozen=True):
@@ -159,36 +69,27 @@ class _Publisher(msgspec.Struct, frozen=True):
     area_name: str
 
 
-async def _point(
-    conn: asyncpg.Connection, organisation_id: int | None, committee_id: int | None
-) -> asyncpg.Record | None:
-    if committee_id is not None:
-        row = await conn.fetchrow(SELECT_COMMITTEE_POINT, committee_id)
-    else:
-        row = await conn.fetchrow(SELECT_ORG_POINT, organisation_id)
-    return row if row is not None else await conn.fetchrow(SELECT_ANY_COMMITTEE_POINT)
-
-
 async def _publishers(conn: asyncpg.Connection, rng: random.Random) -> tuple[dict[str, _Publisher], list[_Publisher]]:
     demo: dict[str, _Publisher] = {}
-    for row in await conn.fetch(SELECT_DEMO_PUBLISHERS, ["org.leling", "committee.kailu4"]):
-        point = await _point(conn, row["organisation_id"], row["committee_id"])
+    for login in (await demo_sql.logins(conn, ["org.leling", "committee.kailu4"])).values():
+        point = await volunteering_sql.publisher_point(conn, login.organisation_id, login.committee_id)
         if point is None:
             continue
-        demo[row["username"]] = _Publisher(
-            row["account_id"], row["organisation_id"], row["committee_id"], point["lat"], point["lon"], point["name"]
+        demo[login.username] = _Publisher(
+            login.account_id, login.organisation_id, login.committee_id, point.lat, point.lon, point.name
         )
     taken_orgs = {p.organisation_id for p in demo.values()}
     taken_committees = {p.committee_id for p in demo.values()}
-    committees = [r["id"] for r in await conn.fetch(SELECT_OTHER_COMMITTEES) if r["id"] not in taken_committees]
-    organisations = [r["id"] for r in await conn.fetch(SELECT_OTHER_ORGANISATIONS) if r["id"] not in taken_orgs]
+    committees = [c for c in await volunteering_sql.committee_ids(conn) if c not in taken_committees]
+    organisations = [o.id for o in await market_sql.verified_organisations(conn) if o.id not in taken_orgs]
+    chosen: list[tuple[int | None, int | None]]
     chosen = [(None, c) for c in rng.sample(committees, min(len(committees), OTHER_PUBLISHERS // 2))]
     chosen += [(o, None) for o in rng.sample(organisations, min(len(organisations), OTHER_PUBLISHERS // 2))]
     others = []
     for organisation_id, committee_id in chosen:
-        point = await _point(conn, organisation_id, committee_id)
+        point = await volunteering_sql.publisher_point(conn, organisation_id, committee_id)
         if point is not None:
-            others.append(_Publisher(None, organisation_id, committee_id, point["lat"], point["lon"], point["name"]))
+            others.append(_Publisher(None, organisation_id, committee_id, point.lat, point.lon, point.name))
     return demo, others
 
 
@@ -200,33 +101,19 @@ async def _one_off(conn: asyncpg.Connection, rng: random.Random, who: _Publisher
     title, place, hours, headcount, certificates, min_age, insurance, minors = ONE_OFF_KINDS[kind_index]
     starts = dt.datetime.combine(day, dt.time(rng.choice((8, 9, 10, 13, 14, 15, 18))), tzinfo=SHANGHAI)
     lat, lon = _near(rng, who.lat, who.lon)
-    return int(
-        await conn.fetchval(
-            INSERT_SHIFT,
-            who.organisation_id,
-            who.committee_id,
-            title,
-            f"{who.area_name}{place}",
-            lat,
-            lon,
-            starts,
-            starts + dt.timedelta(hours=hours),
-            headcount,
-            certificates,
-            min_age,
-            insurance,
-            minors,
-            who.account_id,
-        )
-    )
+    return await volunteering_sql.insert_shift(
+        conn,
+        volunteering_sql.Shift(
+            organisation_id=who.organisation_id, committee_id=who.committee_id, title=title,
+            place_name=f"{who.area_name}{place}", lat=lat, lon=lon, starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=hours), headcount=headcount, required_certificates=certificates,
+            min_age=min_age, insurance_required=insurance, minors_in_groups_only=minors, created_by=who.account_id,
+        ),
+    )  # fmt: skip
 
 
 class _Candidate(msgspec.Struct):
-    id: int
-    lat: float
-    lon: float
-    birth_year: int
-    insured_until: dt.date | None
+    person: CandidateRow
     certificates: dict[str, dt.date]
     held: list[tuple[dt.datetime, dt.datetime]]
 
@@ -239,58 +126,52 @@ async def _fill(
     Chosen in Python over the whole pool at once and written with COPY: hundreds of shifts cost one query each way.
     """
     pool = [
-        _Candidate(
-            id=r["id"],
-            lat=r["lat"],
-            lon=r["lon"],
-            birth_year=r["birth_year"],
-            insured_until=r["insured_until"],
-            certificates={c.split(":")[0]: dt.date.fromisoformat(c.split(":")[1]) for c in r["certificates"]},
-            held=[],
-        )
-        for r in await conn.fetch(SELECT_POOL)
-        if r["id"] not in keep_free
+        _Candidate(r, dict(zip(r.certificate_kinds, r.certificate_expiries, strict=True)), [])
+        for r in await volunteering_sql.candidates(conn)
+        if r.id not in keep_free
     ]
-    by_id = {c.id: c for c in pool}
-    for r in await conn.fetch(SELECT_HELD):
-        if r["volunteer_id"] in by_id:
-            by_id[r["volunteer_id"]].held.append((r["starts_at"], r["ends_at"]))
+    by_id = {c.person.id: c for c in pool}
+    for held in await volunteering_sql.held_places(conn):
+        if held.volunteer_id in by_id:
+            by_id[held.volunteer_id].held.append((held.starts_at, held.ends_at))
     rows: list[tuple[int, int, str, asyncpg.Range[dt.datetime]]] = []
     waitlisted = 0
-    for n, shift in enumerate(await conn.fetch(SELECT_SHIFTS_TO_FILL, shift_ids)):
-        starts, ends = shift["starts_at"], shift["ends_at"]
+    for n, shift in enumerate(await volunteering_sql.shifts_to_fill(conn, shift_ids)):
+        starts, ends = shift.starts_at, shift.ends_at
         day, last_day = starts.astimezone(SHANGHAI).date(), ends.astimezone(SHANGHAI).date()
         fits = [
             c
             for c in pool
-            if abs(c.lat - shift["lat"]) <= 0.012
-            and abs(c.lon - shift["lon"]) <= 0.014
-            and day.year - c.birth_year >= 18
-            and all(c.certificates.get(k, dt.date.min) >= last_day for k in shift["required_certificates"])
-            and (not shift["insurance_required"] or (c.insured_until is not None and c.insured_until >= last_day))
+            if abs(c.person.lat - shift.lat) <= 0.012
+            and abs(c.person.lon - shift.lon) <= 0.014
+            and day.year - c.person.birth_year >= 18
+            and all(c.certificates.get(k, dt.date.min) >= last_day for k in shift.required_certificates)
+            and (
+                not shift.insurance_required
+                or (c.person.insured_until is not None and c.person.insured_until >= last_day)
+            )
             and not any(s < ends and starts < e for s, e in c.held)
         ]
         rng.shuffle(fits)
-        full = n % 8 == 0 and shift["id"] not in demo
-        headcount = shift["headcount"]
+        full = n % 8 == 0 and shift.id not in demo
+        headcount = shift.headcount
         wanted = headcount if full else rng.randint(0, max(0, headcount - 1))
         during = asyncpg.Range(starts, ends, upper_inc=False)
         for c in fits[:wanted]:
             c.held.append((starts, ends))
-            rows.append((shift["id"], c.id, "active", during))
+            rows.append((shift.id, c.person.id, "active", during))
         if full and len(fits) >= wanted:
             for c in fits[wanted : wanted + rng.randint(1, 3)]:
-                rows.append((shift["id"], c.id, "waitlisted", during))
+                rows.append((shift.id, c.person.id, "waitlisted", during))
                 waitlisted += 1
-    await conn.copy_records_to_table("signups", records=rows, columns=SIGNUP_COLUMNS)
-    await conn.execute(SET_TAKEN_ALL, shift_ids)
+    await demo_sql.copy_rows(conn, volunteering_sql.SIGNUPS, rows)
+    await volunteering_sql.count_taken(conn, shift_ids)
     return len(rows) - waitlisted, waitlisted
 
 
 async def seed_shifts(conn: asyncpg.Connection, rng: random.Random, today: dt.date) -> ShiftsSeedReport:
     """Write this week's demo shifts and series, places taken and the demo volunteer's profile."""
-    # Each statement here is small; PostgreSQL's JIT would spend longer compiling than running them.
-    await conn.execute(NO_JIT)
+    await volunteering_sql.no_jit(conn)
     demo, others = await _publishers(conn, rng)
     monday = today - dt.timedelta(days=today.weekday())
     days = [today + dt.timedelta(days=i) for i in range((monday + dt.timedelta(days=13) - today).days + 1)]
@@ -345,36 +226,30 @@ async def seed_shifts(conn: asyncpg.Connection, rng: random.Random, today: dt.da
         series_count += 1
         series_shift_ids += await series_sql.generate_shifts(conn, series_id)
 
-    await conn.execute(NAME_GUARDIANS)
-    demo_volunteer = await conn.fetchrow(SELECT_DEMO_VOLUNTEER)
-    keep_free = {demo_volunteer["id"]} if demo_volunteer is not None else set()
+    await volunteering_sql.name_guardians(conn)
+    demo_volunteer = await demo_sql.demo_volunteer(conn)
+    keep_free = {demo_volunteer.id} if demo_volunteer is not None else set()
     all_ids = shift_ids + series_shift_ids
     signups, waitlisted = await _fill(conn, rng, all_ids, keep_free, set(demo_shift_ids))
 
     demo_places = 0
     if demo_volunteer is not None:
-        volunteer_id = demo_volunteer["id"]
-        await conn.execute(DEMO_PROFILE, volunteer_id, today + dt.timedelta(days=365))
+        volunteer_id = demo_volunteer.id
+        await volunteering_sql.complete_demo_profile(conn, volunteer_id, today + dt.timedelta(days=365))
         for kind, years in (("health", 1), ("first_aid", 3)):
-            await conn.execute(
-                DEMO_CERTIFICATE,
-                volunteer_id,
-                kind,
-                f"{kind[:2].upper()}{rng.randrange(10**8):08d}",
-                today - dt.timedelta(days=60),
-                today - dt.timedelta(days=60) + dt.timedelta(days=365 * years),
+            issued = today - dt.timedelta(days=60)
+            number = f"{kind[:2].upper()}{rng.randrange(10**8):08d}"
+            await demo_sql.add_certificates(
+                conn, [(volunteer_id, kind, number, issued, issued + dt.timedelta(days=365 * years))]
             )
-        if not await conn.fetchval(HAS_WINDOWS, volunteer_id):
-            for weekday, begin, end in ((2, 8, 12), (4, 13, 18), (6, 9, 17)):
-                await conn.execute(INSERT_WINDOW, volunteer_id, weekday, dt.time(begin), dt.time(end))
+        await give_demo_windows(conn, volunteer_id)
         away = dt.datetime.combine(monday + dt.timedelta(days=19), dt.time(0), tzinfo=SHANGHAI)
-        await conn.execute(INSERT_AWAY, volunteer_id, away, away + dt.timedelta(days=2))
+        await volunteering_sql.add_away(conn, volunteer_id, away, away + dt.timedelta(days=2))
         next_monday = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=SHANGHAI)
-        for row in await conn.fetch(DEMO_PLACES, volunteer_id, demo_shift_ids, next_monday):
+        for shift_id in await volunteering_sql.places_for(conn, volunteer_id, demo_shift_ids, next_monday):
             if demo_places == 2:
                 break
-            if await conn.fetchval(TAKE_PLACE, row["id"], volunteer_id) is not None:
-                await conn.execute(SET_TAKEN, row["id"])
+            if await volunteering_sql.take_place(conn, shift_id, volunteer_id):
                 demo_places += 1
     return ShiftsSeedReport(
         shifts=len(shift_ids) + len(series_shift_ids),
@@ -384,3 +259,11 @@ async def seed_shifts(conn: asyncpg.Connection, rng: random.Random, today: dt.da
         waitlisted=waitlisted,
         demo_places=demo_places,
     )
+
+
+async def give_demo_windows(conn: asyncpg.Connection, volunteer_id: int) -> None:
+    """volunteer.demo's weekly windows, unless her profile already says when she is available."""
+    if not await demo_sql.has_windows(conn, volunteer_id):
+        await demo_sql.add_windows(
+            conn, [(volunteer_id, weekday, dt.time(begin), dt.time(end)) for weekday, begin, end in DEMO_WINDOWS]
+        )

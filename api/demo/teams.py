@@ -15,6 +15,10 @@ import msgspec
 from api.services import teams as teams_service
 from api.services.types import SHANGHAI
 from matching import teams as teams_model
+from sql import areas as areas_sql
+from sql import demo as demo_sql
+from sql import demo_market as market_sql
+from sql import demo_volunteering as volunteering_sql
 from sql import teams as teams_sql
 
 HOUSEHOLDS = 36
@@ -22,94 +26,6 @@ CARERS = 150
 TRAINED_SHARE = 0.35
 WEEKS_RUNNING = 6
 
-SELECT_DEMO = """
-SELECT (SELECT m.organisation_id FROM memberships m JOIN accounts a ON a.id = m.account_id
-        WHERE a.username = 'org.leling') AS organisation_id,
-       (SELECT m.funder_id FROM memberships m JOIN accounts a ON a.id = m.account_id
-        WHERE a.username = 'funder.yinhang') AS funder_id,
-       (SELECT a.id FROM accounts a WHERE a.username = 'funder.yinhang') AS funder_account,
-       (SELECT m.committee_id FROM memberships m JOIN accounts a ON a.id = m.account_id
-        WHERE a.username = 'committee.kailu4') AS committee_id,
-       (SELECT a.id FROM accounts a WHERE a.username = 'committee.kailu4') AS committee_account,
-       (SELECT v.id FROM volunteers v JOIN accounts a ON a.id = v.account_id
-        WHERE a.username = 'volunteer.demo') AS volunteer_id,
-       (SELECT id FROM catalogue_items WHERE code = 'companionship_311') AS item_id
-"""
-# The empty-nest households nearest the demo committee, not yet served by a 311 team.
-SELECT_HOUSEHOLDS = """
-SELECT h.id, h.committee_id, h.lat, h.lon
-FROM households h, committees c JOIN areas a ON a.id = c.area_id
-WHERE c.id = $1 AND h.empty_nest
-  AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.household_id = h.id AND t.status = 'live')
-ORDER BY earth_distance(ll_to_earth(a.lat, a.lon), ll_to_earth(h.lat, h.lon)), h.id
-LIMIT $2
-"""
-SELECT_CARERS = """
-SELECT v.id FROM volunteers v
-WHERE v.sensitive_data_consent_at IS NOT NULL AND EXISTS (SELECT 1 FROM households h WHERE h.id = ANY($1::bigint[])
-              AND earth_distance(ll_to_earth(h.lat, h.lon), ll_to_earth(v.lat, v.lon)) <= $2 * 1000.0)
-ORDER BY v.id LIMIT $3
-"""
-INSERT_TENDER = """
-INSERT INTO tenders (funder_id, catalogue_item_id, title, description, status, bids_open_at, bids_close_at,
-                     price_weight_pct, notice_starts_at, notice_ends_at, created_by, created_at)
-VALUES ($1, $2, $3, $4, 'contracting', $5, $6, 30, $7, $8, $9, $5) RETURNING id
-"""
-INSERT_LOT = """
-INSERT INTO lots (tender_id, number, title, budget_fen, staff_hours, deliverables, contract_months, status)
-VALUES ($1, 1, $2, $3, 2400, $4, 12, 'awarded') RETURNING id
-"""
-INSERT_BID = """
-INSERT INTO bids (lot_id, organisation_id, price_fen, hours, plan, receipt, submitted_at, updated_at, public_id)
-VALUES ($1, $2, $3, 2200, $4, $5, $6, $6, $7) RETURNING id
-"""
-INSERT_AWARD_RUN = """
-INSERT INTO match_runs (model, subject_type, subject_id, inputs_version, status, time_limit_s, result, objective,
-                        bound, gap, solver_status, attempts, created_at, started_at, finished_at)
-VALUES ('award', 'tender', $1, 1, 'succeeded', 10, '{}'::jsonb, 86, 86, 0, 'optimal', 1, $2, $2, $2) RETURNING id
-"""
-INSERT_AWARD = """
-INSERT INTO awards (lot_id, bid_id, run_id, organisation_id, price_fen, score, reasons, status, created_at)
-VALUES ($1, $2, $3, $4, $5, 86, '{}'::jsonb, 'final', $6) RETURNING id
-"""
-INSERT_CONTRACT = """
-INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, signed_at, starts_on, ends_on, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active') RETURNING id
-"""
-INSERT_NEED = """
-INSERT INTO needs (committee_id, catalogue_item_id, title, description, beneficiaries, lat, lon, starts_on, ends_on,
-                   urgency, status, created_by)
-SELECT c.id, $2, $3, $4, $5, a.lat, a.lon, $6, $7, 'normal', 'funded', $8
-FROM committees c JOIN areas a ON a.id = c.area_id WHERE c.id = $1
-RETURNING id
-"""
-INSERT_LOT_NEED = "INSERT INTO lot_needs (lot_id, need_id) VALUES ($1, $2)"
-INSERT_NEED_HOUSEHOLD = "INSERT INTO need_households (need_id, household_id) VALUES ($1, $2)"
-# Volunteers may already have windows or certificates (the profile seed): theirs stand, ours fill the gaps.
-INSERT_WINDOW = """
-INSERT INTO volunteer_availability (volunteer_id, weekday, starts, ends) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
-"""
-INSERT_CERTIFICATE = """
-INSERT INTO volunteer_certificates (volunteer_id, kind, number, issued_on, expires_on)
-VALUES ($1, 'elderly_carer', $2, $3, $4) ON CONFLICT DO NOTHING
-"""
-BACKDATE_TEAMS = """
-WITH t AS (UPDATE teams SET formed_at = $2 WHERE contract_id = $1 RETURNING id)
-UPDATE team_members SET since = $2 WHERE team_id IN (SELECT id FROM t)
-"""
-INSERT_PAST_VISIT = """
-INSERT INTO team_visits (team_id, at, status, minutes, contact_kind, recorded_by, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (team_id, at) WHERE status IN ('planned', 'done') DO NOTHING
-"""
-INSERT_EX_MEMBER = """
-INSERT INTO team_members (team_id, volunteer_id, trained, since, until, ended_reason)
-VALUES ($1, $2, false, $3, $4, 'refused')
-"""
-INSERT_REFUSAL = """
-INSERT INTO household_refusals (household_id, volunteer_id, team_id, recorded_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT DO NOTHING
-"""
 # Windows that overlap often enough for three neighbours to share a slot, as real weekly habits do.
 WINDOWS = (
     ((1, "08:30", "12:00"), (3, "08:30", "12:00")),
@@ -132,47 +48,79 @@ class TeamsSeedReport(msgspec.Struct, frozen=True):
     visits_planned: int
 
 
+class _Demo(msgspec.Struct, frozen=True):
+    """Who runs, funds and hosts the 311 project."""
+
+    organisation_id: int
+    funder_id: int
+    funder_account: int
+    committee_id: int
+    committee_account: int
+    volunteer_id: int | None
+    item_id: int
+
+
+async def _demo(conn: asyncpg.Connection) -> _Demo:
+    logins = await demo_sql.logins(conn, ["org.leling", "funder.yinhang", "committee.kailu4", "volunteer.demo"])
+    org, funder, committee = logins.get("org.leling"), logins.get("funder.yinhang"), logins.get("committee.kailu4")
+    item = await areas_sql.get_catalogue_item(conn, "companionship_311")
+    if org is None or org.organisation_id is None or committee is None or committee.committee_id is None:
+        raise RuntimeError("seed the demo district (api.demo) before the 311 teams")
+    if funder is None or funder.funder_id is None or item is None:
+        raise RuntimeError("seed the demo district (api.demo) before the 311 teams")
+    volunteer = logins.get("volunteer.demo")
+    return _Demo(
+        organisation_id=org.organisation_id,
+        funder_id=funder.funder_id,
+        funder_account=funder.account_id,
+        committee_id=committee.committee_id,
+        committee_account=committee.account_id,
+        volunteer_id=volunteer.volunteer_id if volunteer is not None else None,
+        item_id=item.id,
+    )
+
+
 async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.date) -> TeamsSeedReport:
     """Write org.leling's running 311 project with teams and recorded visits (needs the base demo seed first)."""
-    demo = await conn.fetchrow(SELECT_DEMO)
-    if demo is None or demo["organisation_id"] is None or demo["item_id"] is None or demo["committee_id"] is None:
-        raise RuntimeError("seed the demo district (api.seed) before the 311 teams")
+    demo = await _demo(conn)
     now = dt.datetime.combine(today, dt.time(20, 0), tzinfo=SHANGHAI)
     signed = now - dt.timedelta(days=60)
-    households = await conn.fetch(SELECT_HOUSEHOLDS, demo["committee_id"], HOUSEHOLDS)
-    contract_id, lot_id = await _project(conn, rng, demo, today, signed)
+    households = await volunteering_sql.nearest_empty_nests(conn, demo.committee_id, HOUSEHOLDS)
+    contract_id, lot_id = await _project(conn, rng, demo, signed)
     by_committee: dict[int, list[int]] = {}
     for h in households:
-        by_committee.setdefault(int(h["committee_id"]), []).append(int(h["id"]))
+        by_committee.setdefault(h.committee_id, []).append(h.id)
     for committee_id, ids in sorted(by_committee.items()):
-        need_id = await conn.fetchval(
-            INSERT_NEED, committee_id, demo["item_id"], "空巢老人311类家庭结对陪伴",
+        need_id = await market_sql.insert_funded_need(
+            conn, committee_id, demo.item_id, "空巢老人311类家庭结对陪伴",
             "独居或空巢老人需要每周探访、电话问候和生活照料。", len(ids), today - dt.timedelta(days=70),
-            today + dt.timedelta(days=300), demo["committee_account"],
+            today + dt.timedelta(days=300), demo.committee_account,
         )  # fmt: skip
-        await conn.execute(INSERT_LOT_NEED, lot_id, need_id)
-        await conn.executemany(INSERT_NEED_HOUSEHOLD, [(need_id, h) for h in ids])
-    household_ids = [int(h["id"]) for h in households]
-    carers = [int(r["id"]) for r in await conn.fetch(SELECT_CARERS, household_ids, teams_service.WALKING_KM, CARERS)]
-    if demo["volunteer_id"] is not None and demo["volunteer_id"] not in carers:
-        carers.append(int(demo["volunteer_id"]))
-    windows, certificates = [], []
+        await market_sql.link_needs(conn, lot_id, [need_id])
+        await market_sql.name_households(conn, need_id, ids)
+    household_ids = [h.id for h in households]
+    carers = await volunteering_sql.carers_within(conn, household_ids, teams_service.WALKING_KM, CARERS)
+    if demo.volunteer_id is not None and demo.volunteer_id not in carers:
+        carers.append(demo.volunteer_id)
+    windows: list[tuple[int, int, dt.time, dt.time]] = []
+    certificates: list[tuple[int, str, str, dt.date | None, dt.date | None]] = []
     for v in carers:
         for weekday, starts, ends in rng.choice(WINDOWS):
             windows.append((v, weekday, dt.time.fromisoformat(starts), dt.time.fromisoformat(ends)))
-        if rng.random() < TRAINED_SHARE or v == demo["volunteer_id"]:
+        if rng.random() < TRAINED_SHARE or v == demo.volunteer_id:
             number = f"YLHL{rng.randrange(10**8):08d}"
-            certificates.append((v, number, today - dt.timedelta(days=400), today + dt.timedelta(days=1000)))
-    await conn.executemany(INSERT_WINDOW, windows)
-    await conn.executemany(INSERT_CERTIFICATE, certificates)
+            issued, expires = today - dt.timedelta(days=400), today + dt.timedelta(days=1000)
+            certificates.append((v, "elderly_carer", number, issued, expires))
+    await demo_sql.add_windows(conn, windows)
+    await demo_sql.add_certificates(conn, certificates)
 
     project = await teams_sql.get_project_by_id(conn, contract_id)
     assert project is not None
     inputs = await teams_service.load_inputs(conn, project)
-    plan = _plan(inputs.problem, demo["volunteer_id"])
+    plan = _plan(inputs.problem, demo.volunteer_id)
     formed = now - dt.timedelta(weeks=WEEKS_RUNNING)
     await teams_service.apply_plan(conn, inputs, plan, None, now=now)
-    await conn.execute(BACKDATE_TEAMS, contract_id, formed)
+    await volunteering_sql.backdate_teams(conn, contract_id, formed)
     done = await _history(conn, rng, contract_id, formed, now, carers)
     return TeamsSeedReport(
         contract_id=contract_id,
@@ -180,45 +128,60 @@ async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.dat
         teams=len(plan),
         members=sum(len(t.carers) for t in plan),
         visits_done=done,
-        visits_planned=int(
-            await conn.fetchval(
-                "SELECT count(*) FROM team_visits v JOIN teams t ON t.id = v.team_id"
-                " WHERE t.contract_id = $1 AND v.status = 'planned'",
-                contract_id,
-            )
-        ),
+        visits_planned=await volunteering_sql.count_planned_visits(conn, contract_id),
     )
 
 
-async def _project(
-    conn: asyncpg.Connection, rng: random.Random, demo: asyncpg.Record, today: dt.date, signed: dt.datetime
-) -> tuple[int, int]:
+async def _project(conn: asyncpg.Connection, rng: random.Random, demo: _Demo, signed: dt.datetime) -> tuple[int, int]:
     """The tender, lot, bid, award and signed contract of the 311 project; (contract, lot)."""
     opened = signed - dt.timedelta(days=90)
-    tender_id = await conn.fetchval(
-        INSERT_TENDER, demo["funder_id"], demo["item_id"], "开鲁新村空巢老人311类家庭结对服务项目（一期）",
-        "为开鲁新村及周边空巢老人家庭组建“一户三人”的311类家庭，每月探访不少于4小时、情感联系不少于2次。",
-        opened, opened + dt.timedelta(days=30), opened + dt.timedelta(days=45), opened + dt.timedelta(days=60),
-        demo["funder_account"],
+    tender_id = await market_sql.insert_tender(
+        conn,
+        market_sql.Tender(
+            funder_id=demo.funder_id, catalogue_item_id=demo.item_id,
+            title="开鲁新村空巢老人311类家庭结对服务项目（一期）",
+            description="为开鲁新村及周边空巢老人家庭组建“一户三人”的311类家庭，每月探访不少于4小时、情感联系不少于2次。",
+            status="contracting", bids_open_at=opened, bids_close_at=opened + dt.timedelta(days=30), min_rating=None,
+            min_years_registered=0, price_weight_pct=30, criteria="[]", max_lots_per_bidder=None,
+            notice_starts_at=opened + dt.timedelta(days=45), notice_ends_at=opened + dt.timedelta(days=60),
+            created_by=demo.funder_account, created_at=opened,
+        ),
     )  # fmt: skip
     price = 36_000_000
-    lot_id = await conn.fetchval(INSERT_LOT, tender_id, "311类家庭结对（36户）", 40_000_000, "36户空巢老人家庭结对")
-    receipt = hashlib.sha256(f"311:{lot_id}:{demo['organisation_id']}".encode()).hexdigest()
+    lot_id = await market_sql.insert_lot(
+        conn, tender_id, 1, "311类家庭结对（36户）", 40_000_000, 2400, "36户空巢老人家庭结对", 12, "awarded"
+    )
+    receipt = hashlib.sha256(f"311:{lot_id}:{demo.organisation_id}".encode()).hexdigest()
     public_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-    bid_id = await conn.fetchval(
-        INSERT_BID, lot_id, demo["organisation_id"], price, "社工带领志愿者组建311类家庭，每户三人，每周探访。",
-        receipt, opened + dt.timedelta(days=20), public_id,
+    bid_id = await market_sql.insert_bid(
+        conn,
+        market_sql.Bid(
+            lot_id=lot_id, organisation_id=demo.organisation_id, price_fen=price, hours=2200,
+            plan="社工带领志愿者组建311类家庭，每户三人，每周探访。", team="", receipt=receipt,
+            submitted_at=opened + dt.timedelta(days=20), public_id=public_id,
+        ),
     )  # fmt: skip
-    run_id = await conn.fetchval(INSERT_AWARD_RUN, tender_id, opened + dt.timedelta(days=40))
-    award_id = await conn.fetchval(
-        INSERT_AWARD, lot_id, bid_id, run_id, demo["organisation_id"], price, opened + dt.timedelta(days=40)
+    decided = opened + dt.timedelta(days=40)
+    run_id = await market_sql.insert_award_run(
+        conn,
+        market_sql.AwardRun(
+            tender_id=tender_id, progress="[]", objective=86, result="{}", created_by=None, started_at=decided,
+            finished_at=decided, inputs_digest=None,
+        ),
+    )  # fmt: skip
+    award_id = await market_sql.insert_award(
+        conn, lot_id, bid_id, run_id, demo.organisation_id, price, 86, "{}", "final", decided
     )
     starts = signed.date() + dt.timedelta(days=7)
-    contract_id = await conn.fetchval(
-        INSERT_CONTRACT, award_id, demo["funder_id"], demo["organisation_id"], price, signed.date(), signed,
-        starts, starts + dt.timedelta(days=364),
+    contract_id = await market_sql.insert_contract(
+        conn,
+        market_sql.Contract(
+            award_id=award_id, funder_id=demo.funder_id, organisation_id=demo.organisation_id, amount_fen=price,
+            sign_by=signed.date(), signed_at=signed, starts_on=starts, ends_on=starts + dt.timedelta(days=364),
+            status="active",
+        ),
     )  # fmt: skip
-    return int(contract_id), int(lot_id)
+    return contract_id, lot_id
 
 
 def _plan(problem: teams_model.TeamsProblem, demo_volunteer: int | None) -> list[teams_model.Team]:
@@ -281,12 +244,11 @@ async def _history(
                 call = at + dt.timedelta(days=3, hours=rng.randrange(1, 5))
                 if call < now:
                     rows.append((team.id, call, "done", rng.choice((15, 20, 30)), "phone", who, call))
-    await conn.executemany(INSERT_PAST_VISIT, rows)
+    await volunteering_sql.record_past_visits(conn, rows)
     if live:
         first = live[0]
         refused = next((c for c in carers if c not in first.members), None)
         if refused is not None:
             until = formed + dt.timedelta(days=10)
-            await conn.execute(INSERT_EX_MEMBER, first.id, refused, formed, until)
-            await conn.execute(INSERT_REFUSAL, first.household_id, refused, first.id, until)
+            await volunteering_sql.record_refusal(conn, first.id, first.household_id, refused, formed, until)
     return sum(1 for r in rows if r[2] == "done")
