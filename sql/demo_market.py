@@ -69,13 +69,10 @@ INSERT_AWARD = """
 INSERT INTO awards (lot_id, bid_id, run_id, organisation_id, price_fen, score, reasons, status, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING id
 """
+# Pending until it has a reply; the demo's replies reject.
 INSERT_OBJECTION = """
-INSERT INTO objections (tender_id, lot_id, filed_by, body, filed_at, reply_due_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
-INSERT_REPLIED_OBJECTION = """
 INSERT INTO objections (tender_id, lot_id, filed_by, body, filed_at, reply_due_at, reply, outcome, replied_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'rejected', $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::timestamptz IS NULL THEN 'pending' ELSE 'rejected' END, $8)
 """
 INSERT_CONTRACT = """
 INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, signed_at, starts_on, ends_on,
@@ -107,8 +104,43 @@ class OrganisationRow(msgspec.Struct, frozen=True):
     name: str
 
 
+# What the demo writes, one struct per statement with its fields in the statement's parameter order.
+
+
+class Need(msgspec.Struct, frozen=True, kw_only=True):
+    """A need at a given point, stage and time."""
+
+    committee_id: int
+    catalogue_item_id: int
+    title: str
+    description: str
+    beneficiaries: int
+    lat: float
+    lon: float
+    starts_on: dt.date
+    ends_on: dt.date
+    schedule: str
+    urgency: str
+    status: str
+    created_by: int
+    created_at: dt.datetime
+
+
+class FundedNeed(msgspec.Struct, frozen=True, kw_only=True):
+    """A funded need of normal urgency at its committee's own point, created now."""
+
+    committee_id: int
+    catalogue_item_id: int
+    title: str
+    description: str
+    beneficiaries: int
+    starts_on: dt.date
+    ends_on: dt.date
+    created_by: int
+
+
 class Tender(msgspec.Struct, frozen=True, kw_only=True):
-    """A tender as the demo writes it (the use cases' rules on its fields hold by the schema's CHECKs)."""
+    """A tender at a given stage (the use cases' rules on its fields hold by the schema's CHECKs)."""
 
     funder_id: int
     catalogue_item_id: int
@@ -128,8 +160,21 @@ class Tender(msgspec.Struct, frozen=True, kw_only=True):
     created_at: dt.datetime
 
 
+class Lot(msgspec.Struct, frozen=True, kw_only=True):
+    """A lot of a tender."""
+
+    tender_id: int
+    number: int
+    title: str
+    budget_fen: int
+    staff_hours: int
+    deliverables: str
+    contract_months: int
+    status: str
+
+
 class Bid(msgspec.Struct, frozen=True, kw_only=True):
-    """A sealed bid as the demo writes it, with the receipt of its sealed content."""
+    """A sealed bid, with the receipt of its sealed content."""
 
     lot_id: int
     organisation_id: int
@@ -155,8 +200,35 @@ class AwardRun(msgspec.Struct, frozen=True, kw_only=True):
     inputs_digest: str | None
 
 
+class Award(msgspec.Struct, frozen=True, kw_only=True):
+    """A lot's award to a bid by a run, with its reasons as JSON."""
+
+    lot_id: int
+    bid_id: int
+    run_id: int
+    organisation_id: int
+    price_fen: int
+    score: float
+    reasons: str
+    status: str
+    created_at: dt.datetime
+
+
+class Objection(msgspec.Struct, frozen=True, kw_only=True):
+    """An objection: pending, or with a reply that rejects it."""
+
+    tender_id: int
+    lot_id: int | None
+    filed_by: int
+    body: str
+    filed_at: dt.datetime
+    reply_due_at: dt.datetime
+    reply: str | None = None
+    replied_at: dt.datetime | None = None
+
+
 class Contract(msgspec.Struct, frozen=True, kw_only=True):
-    """A signed contract as the demo writes it, graded or not."""
+    """A signed contract, graded or not."""
 
     award_id: int
     funder_id: int
@@ -187,6 +259,11 @@ class Milestone(msgspec.Struct, frozen=True, kw_only=True):
     decision_note: str | None
 
 
+async def _insert(conn: asyncpg.Connection, statement: str, row: msgspec.Struct) -> int:
+    """Run an INSERT … RETURNING id with the struct's fields as its parameters, in order; the id."""
+    return int(await conn.fetchval(statement, *msgspec.structs.astuple(row)))
+
+
 async def committees(conn: asyncpg.Connection, office_area_id: int, demo_committee_id: int) -> list[CommitteeRow]:
     """Every committee: the demo committee first, then those in the office's sub-district, then the rest."""
     rows = await conn.fetch(SELECT_COMMITTEES, office_area_id, demo_committee_id)
@@ -198,50 +275,14 @@ async def verified_organisations(conn: asyncpg.Connection) -> list[OrganisationR
     return [msgspec.convert(r, OrganisationRow) for r in await conn.fetch(SELECT_ORGANISATIONS)]
 
 
-async def insert_need(
-    conn: asyncpg.Connection,
-    committee_id: int,
-    catalogue_item_id: int,
-    title: str,
-    description: str,
-    beneficiaries: int,
-    lat: float,
-    lon: float,
-    starts_on: dt.date,
-    ends_on: dt.date,
-    schedule: str,
-    urgency: str,
-    status: str,
-    created_by: int,
-    created_at: dt.datetime,
-) -> int:
-    """A need at a given point and stage; its id."""
-    return int(
-        await conn.fetchval(
-            INSERT_NEED, committee_id, catalogue_item_id, title, description, beneficiaries, lat, lon, starts_on,
-            ends_on, schedule, urgency, status, created_by, created_at,
-        )
-    )  # fmt: skip
+async def insert_need(conn: asyncpg.Connection, need: Need) -> int:
+    """A need; its id."""
+    return await _insert(conn, INSERT_NEED, need)
 
 
-async def insert_funded_need(
-    conn: asyncpg.Connection,
-    committee_id: int,
-    catalogue_item_id: int,
-    title: str,
-    description: str,
-    beneficiaries: int,
-    starts_on: dt.date,
-    ends_on: dt.date,
-    created_by: int,
-) -> int:
-    """A funded need of normal urgency at the committee's own point; its id."""
-    return int(
-        await conn.fetchval(
-            INSERT_NEED_AT_COMMITTEE, committee_id, catalogue_item_id, title, description, beneficiaries, starts_on,
-            ends_on, created_by,
-        )
-    )  # fmt: skip
+async def insert_funded_need(conn: asyncpg.Connection, need: FundedNeed) -> int:
+    """A funded need at its committee's point; its id."""
+    return await _insert(conn, INSERT_NEED_AT_COMMITTEE, need)
 
 
 async def name_households(conn: asyncpg.Connection, need_id: int, household_ids: Sequence[int]) -> None:
@@ -251,33 +292,12 @@ async def name_households(conn: asyncpg.Connection, need_id: int, household_ids:
 
 async def insert_tender(conn: asyncpg.Connection, tender: Tender) -> int:
     """A tender; its id."""
-    t = tender
-    return int(
-        await conn.fetchval(
-            INSERT_TENDER, t.funder_id, t.catalogue_item_id, t.title, t.description, t.status, t.bids_open_at,
-            t.bids_close_at, t.min_rating, t.min_years_registered, t.price_weight_pct, t.criteria,
-            t.max_lots_per_bidder, t.notice_starts_at, t.notice_ends_at, t.created_by, t.created_at,
-        )
-    )  # fmt: skip
+    return await _insert(conn, INSERT_TENDER, tender)
 
 
-async def insert_lot(
-    conn: asyncpg.Connection,
-    tender_id: int,
-    number: int,
-    title: str,
-    budget_fen: int,
-    staff_hours: int,
-    deliverables: str,
-    contract_months: int,
-    status: str,
-) -> int:
-    """A lot of a tender; its id."""
-    return int(
-        await conn.fetchval(
-            INSERT_LOT, tender_id, number, title, budget_fen, staff_hours, deliverables, contract_months, status
-        )
-    )
+async def insert_lot(conn: asyncpg.Connection, lot: Lot) -> int:
+    """A lot; its id."""
+    return await _insert(conn, INSERT_LOT, lot)
 
 
 async def link_needs(conn: asyncpg.Connection, lot_id: int, need_ids: Sequence[int]) -> None:
@@ -287,13 +307,7 @@ async def link_needs(conn: asyncpg.Connection, lot_id: int, need_ids: Sequence[i
 
 async def insert_bid(conn: asyncpg.Connection, bid: Bid) -> int:
     """A sealed bid; its id."""
-    b = bid
-    return int(
-        await conn.fetchval(
-            INSERT_BID, b.lot_id, b.organisation_id, b.price_fen, b.hours, b.plan, b.team, b.receipt, b.submitted_at,
-            b.public_id,
-        )
-    )  # fmt: skip
+    return await _insert(conn, INSERT_BID, bid)
 
 
 async def record_submission(
@@ -309,99 +323,35 @@ async def assign_reviewer(conn: asyncpg.Connection, tender_id: int, account_id: 
 
 
 async def insert_review(
-    conn: asyncpg.Connection,
-    bid_id: int,
-    reviewer_id: int,
-    scores: str,
-    quality_score: float,
-    comment: str,
-    at: dt.datetime,
+    conn: asyncpg.Connection, bid_id: int, reviewer_id: int, scores: str, quality: float, comment: str, at: dt.datetime
 ) -> None:
     """A reviewer's scores (a JSON object by criterion) and quality score for a bid."""
-    await conn.execute(INSERT_REVIEW, bid_id, reviewer_id, scores, quality_score, comment, at)
+    await conn.execute(INSERT_REVIEW, bid_id, reviewer_id, scores, quality, comment, at)
 
 
 async def insert_award_run(conn: asyncpg.Connection, run: AwardRun) -> int:
     """A succeeded award run; its id."""
-    r = run
-    return int(
-        await conn.fetchval(
-            INSERT_AWARD_RUN, r.tender_id, r.progress, r.objective, r.result, r.created_by, r.started_at,
-            r.finished_at, r.inputs_digest,
-        )
-    )  # fmt: skip
+    return await _insert(conn, INSERT_AWARD_RUN, run)
 
 
-async def insert_award(
-    conn: asyncpg.Connection,
-    lot_id: int,
-    bid_id: int,
-    run_id: int,
-    organisation_id: int,
-    price_fen: int,
-    score: float,
-    reasons: str,
-    status: str,
-    at: dt.datetime,
-) -> int:
-    """A lot's award to a bid, with its reasons as JSON; its id."""
-    return int(
-        await conn.fetchval(
-            INSERT_AWARD, lot_id, bid_id, run_id, organisation_id, price_fen, score, reasons, status, at
-        )
-    )
+async def insert_award(conn: asyncpg.Connection, award: Award) -> int:
+    """An award; its id."""
+    return await _insert(conn, INSERT_AWARD, award)
 
 
-async def file_objection(
-    conn: asyncpg.Connection,
-    tender_id: int,
-    lot_id: int,
-    filed_by: int,
-    body: str,
-    filed_at: dt.datetime,
-    reply_due_at: dt.datetime,
-) -> None:
-    """An objection awaiting the funder's reply."""
-    await conn.execute(INSERT_OBJECTION, tender_id, lot_id, filed_by, body, filed_at, reply_due_at)
-
-
-async def file_rejected_objection(
-    conn: asyncpg.Connection,
-    tender_id: int,
-    lot_id: int,
-    filed_by: int,
-    body: str,
-    filed_at: dt.datetime,
-    reply_due_at: dt.datetime,
-    reply: str,
-    replied_at: dt.datetime,
-) -> None:
-    """An objection the funder answered and rejected."""
-    await conn.execute(
-        INSERT_REPLIED_OBJECTION, tender_id, lot_id, filed_by, body, filed_at, reply_due_at, reply, replied_at
-    )
+async def file_objection(conn: asyncpg.Connection, objection: Objection) -> None:
+    """An objection, pending or answered."""
+    await conn.execute(INSERT_OBJECTION, *msgspec.structs.astuple(objection))
 
 
 async def insert_contract(conn: asyncpg.Connection, contract: Contract) -> int:
     """A signed contract; its id."""
-    c = contract
-    return int(
-        await conn.fetchval(
-            INSERT_CONTRACT, c.award_id, c.funder_id, c.organisation_id, c.amount_fen, c.sign_by, c.signed_at,
-            c.starts_on, c.ends_on, c.status, c.grade, c.graded_at,
-        )
-    )  # fmt: skip
+    return await _insert(conn, INSERT_CONTRACT, contract)
 
 
 async def insert_milestone(conn: asyncpg.Connection, milestone: Milestone) -> int:
-    """A contract's milestone; its id."""
-    m = milestone
-    return int(
-        await conn.fetchval(
-            INSERT_MILESTONE, m.contract_id, m.seq, m.title, m.due_on, m.amount_fen, m.midterm, m.status, m.report,
-            m.reported_at, m.decided_at, m.decision_note,
-        )
-    )  # fmt: skip
+    """A milestone; its id."""
+    return await _insert(conn, INSERT_MILESTONE, milestone)
 
 
 async def record_payment(conn: asyncpg.Connection, milestone_id: int, amount_fen: int, at: dt.datetime) -> None:

@@ -180,7 +180,7 @@ class PointRow(msgspec.Struct, frozen=True):
 
 
 class Shift(msgspec.Struct, frozen=True, kw_only=True):
-    """A one-off shift as the demo publishes it."""
+    """A one-off shift as the demo publishes it (fields in INSERT_SHIFT's parameter order)."""
 
     organisation_id: int | None
     committee_id: int | None
@@ -271,14 +271,7 @@ async def publisher_point(
 
 async def insert_shift(conn: asyncpg.Connection, shift: Shift) -> int:
     """A one-off shift; its id."""
-    s = shift
-    return int(
-        await conn.fetchval(
-            INSERT_SHIFT, s.organisation_id, s.committee_id, s.title, s.description, s.place_name, s.lat, s.lon,
-            s.starts_at, s.ends_at, s.headcount, s.required_certificates, s.min_age, s.insurance_required,
-            s.minors_in_groups_only, s.created_by,
-        )
-    )  # fmt: skip
+    return int(await conn.fetchval(INSERT_SHIFT, *msgspec.structs.astuple(shift)))
 
 
 async def shifts_to_fill(conn: asyncpg.Connection, shift_ids: Sequence[int]) -> list[ShiftToFillRow]:

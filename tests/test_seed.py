@@ -17,6 +17,7 @@ from api.demo.district import LAT_RANGE, LON_RANGE
 from api.security import verify_password
 from api.services import credit_code
 from tests.conftest import rolled_back
+from tests.helpers import fingerprint_undone
 
 TODAY = date(2026, 3, 2)
 
@@ -86,13 +87,7 @@ async def _is_personal(conn: asyncpg.Connection, code: str) -> bool:
 
 async def _seed_and_fingerprint(conn: asyncpg.Connection, query: str, **kwargs: object) -> str:
     """Seed inside a savepoint, read the fingerprint, and undo the seed."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        await seed_into(conn, **kwargs)  # type: ignore[arg-type]
-        return str(await conn.fetchval(query))
-    finally:
-        await transaction.rollback()
+    return await fingerprint_undone(conn, query, seed_into(conn, **kwargs))  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio

@@ -17,6 +17,7 @@ from api.services.types import today
 from matching import teams as teams_model
 from sql import teams as teams_sql
 from tests.conftest import rolled_back
+from tests.helpers import fingerprint_undone
 
 # Ids differ between seeds of one database (sequences are not rolled back), so rows are named by their content.
 FINGERPRINT = """
@@ -100,13 +101,5 @@ def _team(t: teams_sql.LiveTeamRow) -> teams_model.Team:
 
 
 async def test_the_same_seed_gives_the_same_teams(conn):
-    fingerprints = []
-    for seed in (7, 7, 8):
-        savepoint = conn.transaction()
-        await savepoint.start()
-        try:
-            await _seeded(conn, seed)
-            fingerprints.append(await conn.fetchval(FINGERPRINT))
-        finally:
-            await savepoint.rollback()
+    fingerprints = [await fingerprint_undone(conn, FINGERPRINT, _seeded(conn, seed)) for seed in (7, 7, 8)]
     assert fingerprints[0] == fingerprints[1] != fingerprints[2]

@@ -92,9 +92,13 @@ async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.dat
         by_committee.setdefault(h.committee_id, []).append(h.id)
     for committee_id, ids in sorted(by_committee.items()):
         need_id = await market_sql.insert_funded_need(
-            conn, committee_id, demo.item_id, "空巢老人311类家庭结对陪伴",
-            "独居或空巢老人需要每周探访、电话问候和生活照料。", len(ids), today - dt.timedelta(days=70),
-            today + dt.timedelta(days=300), demo.committee_account,
+            conn,
+            market_sql.FundedNeed(
+                committee_id=committee_id, catalogue_item_id=demo.item_id, title="空巢老人311类家庭结对陪伴",
+                description="独居或空巢老人需要每周探访、电话问候和生活照料。", beneficiaries=len(ids),
+                starts_on=today - dt.timedelta(days=70), ends_on=today + dt.timedelta(days=300),
+                created_by=demo.committee_account,
+            ),
         )  # fmt: skip
         await market_sql.link_needs(conn, lot_id, [need_id])
         await market_sql.name_households(conn, need_id, ids)
@@ -149,8 +153,12 @@ async def _project(conn: asyncpg.Connection, rng: random.Random, demo: _Demo, si
     )  # fmt: skip
     price = 36_000_000
     lot_id = await market_sql.insert_lot(
-        conn, tender_id, 1, "311类家庭结对（36户）", 40_000_000, 2400, "36户空巢老人家庭结对", 12, "awarded"
-    )
+        conn,
+        market_sql.Lot(
+            tender_id=tender_id, number=1, title="311类家庭结对（36户）", budget_fen=40_000_000, staff_hours=2400,
+            deliverables="36户空巢老人家庭结对", contract_months=12, status="awarded",
+        ),
+    )  # fmt: skip
     receipt = hashlib.sha256(f"311:{lot_id}:{demo.organisation_id}".encode()).hexdigest()
     public_id = uuid.UUID(int=rng.getrandbits(128), version=4)
     bid_id = await market_sql.insert_bid(
@@ -170,8 +178,12 @@ async def _project(conn: asyncpg.Connection, rng: random.Random, demo: _Demo, si
         ),
     )  # fmt: skip
     award_id = await market_sql.insert_award(
-        conn, lot_id, bid_id, run_id, demo.organisation_id, price, 86, "{}", "final", decided
-    )
+        conn,
+        market_sql.Award(
+            lot_id=lot_id, bid_id=bid_id, run_id=run_id, organisation_id=demo.organisation_id, price_fen=price,
+            score=86, reasons="{}", status="final", created_at=decided,
+        ),
+    )  # fmt: skip
     starts = signed.date() + dt.timedelta(days=7)
     contract_id = await market_sql.insert_contract(
         conn,

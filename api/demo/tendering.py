@@ -94,9 +94,13 @@ async def _need(
     lat = round(committee.lat + ctx.rng.uniform(-0.002, 0.002), 6)
     lon = round(committee.lon + ctx.rng.uniform(-0.002, 0.002), 6)
     need_id = await market_sql.insert_need(
-        ctx.conn, committee.id, ctx.catalogue[code], f"{name}{title}", description,
-        beneficiaries + ctx.rng.randint(0, beneficiaries // 4), lat, lon, starts, starts + timedelta(364),
-        schedule, urgency, status, creator, _at(ctx, -created_days_ago),
+        ctx.conn,
+        market_sql.Need(
+            committee_id=committee.id, catalogue_item_id=ctx.catalogue[code], title=f"{name}{title}",
+            description=description, beneficiaries=beneficiaries + ctx.rng.randint(0, beneficiaries // 4), lat=lat,
+            lon=lon, starts_on=starts, ends_on=starts + timedelta(364), schedule=schedule, urgency=urgency,
+            status=status, created_by=creator, created_at=_at(ctx, -created_days_ago),
+        ),
     )  # fmt: skip
     if households:
         named = await demo_sql.committee_households(ctx.conn, committee.id, households)
@@ -166,8 +170,12 @@ async def _tender(
         if status == "cancelled":
             lot_status = "cancelled"
         lot_id = await market_sql.insert_lot(
-            ctx.conn, tender_id, number, lot_title, budget_yuan * 100, budget_yuan // 150,
-            "按月提交服务记录，季度提交阶段报告，年终提交绩效自评。", 12, lot_status,
+            ctx.conn,
+            market_sql.Lot(
+                tender_id=tender_id, number=number, title=lot_title, budget_fen=budget_yuan * 100,
+                staff_hours=budget_yuan // 150, deliverables="按月提交服务记录，季度提交阶段报告，年终提交绩效自评。",
+                contract_months=12, status=lot_status,
+            ),
         )  # fmt: skip
         await market_sql.link_needs(ctx.conn, lot_id, need_ids)
         made.append(_Lot(lot_id, number, lot_title, budget_yuan * 100, 12))
@@ -302,8 +310,13 @@ async def _award(
     for lot in tender.lots:
         winner = chosen[lot.id]
         award_id = await market_sql.insert_award(
-            ctx.conn, lot.id, winner.id, run_id, winner.organisation_id, winner.price_fen, winner.total,
-            msgspec.json.encode(reasons_of[lot.id]).decode(), status, started + timedelta(seconds=3),
+            ctx.conn,
+            market_sql.Award(
+                lot_id=lot.id, bid_id=winner.id, run_id=run_id, organisation_id=winner.organisation_id,
+                price_fen=winner.price_fen, score=winner.total,
+                reasons=msgspec.json.encode(reasons_of[lot.id]).decode(), status=status,
+                created_at=started + timedelta(seconds=3),
+            ),
         )  # fmt: skip
         made[lot.id] = (award_id, winner)
     return made
@@ -452,9 +465,12 @@ async def seed_tendering(
     awarded = await _award(ctx, t_notice, finished_days=-5, status="published")
     first_lot = t_notice.lots[0]
     await market_sql.file_objection(
-        conn, t_notice.id, first_lot.id, accounts["volunteer.demo"],
-        f"对「{first_lot.title}」的评审结果有疑问：中标方的服务团队人数与投标文件所列不一致，请予核实。",
-        _at(ctx, -1), _at(ctx, -1) + timedelta(days=5),
+        conn,
+        market_sql.Objection(
+            tender_id=t_notice.id, lot_id=first_lot.id, filed_by=accounts["volunteer.demo"],
+            body=f"对「{first_lot.title}」的评审结果有疑问：中标方的服务团队人数与投标文件所列不一致，请予核实。",
+            filed_at=_at(ctx, -1), reply_due_at=_at(ctx, -1) + timedelta(days=5),
+        ),
     )  # fmt: skip
     del awarded
 
@@ -467,10 +483,14 @@ async def seed_tendering(
     await _bids(ctx, t_ready, t_ready.lots[0], [lel, *pick(2)], close_days=-45)
     await _review(ctx, t_ready, assigned_days=-43, favour=(lel,))
     await _award(ctx, t_ready, finished_days=-20, status="published", winners={1: lel})
-    await market_sql.file_rejected_objection(
-        conn, t_ready.id, t_ready.lots[0].id, accounts["volunteer.demo"],
-        "中标方是否具备退休适应服务经验？请公开其以往项目情况。", _at(ctx, -10), _at(ctx, -10) + timedelta(days=5),
-        "经核实，中标方近三年承接同类项目两项，绩效评估均为良好以上，质疑不成立。", _at(ctx, -8),
+    await market_sql.file_objection(
+        conn,
+        market_sql.Objection(
+            tender_id=t_ready.id, lot_id=t_ready.lots[0].id, filed_by=accounts["volunteer.demo"],
+            body="中标方是否具备退休适应服务经验？请公开其以往项目情况。", filed_at=_at(ctx, -10),
+            reply_due_at=_at(ctx, -10) + timedelta(days=5),
+            reply="经核实，中标方近三年承接同类项目两项，绩效评估均为良好以上，质疑不成立。", replied_at=_at(ctx, -8),
+        ),
     )  # fmt: skip
 
     # 5. Under contract: org.leling delivers; first instalment paid, second reported and awaiting acceptance.
