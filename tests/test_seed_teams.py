@@ -3,7 +3,6 @@ team, the same every time, and consistent with the model (a teams run keeps the 
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -11,6 +10,7 @@ import msgspec
 import pytest
 
 from api.demo import seed_into
+from api.demo.streams import stream
 from api.demo.teams import seed_teams
 from api.services import teams
 from api.services.types import today
@@ -41,7 +41,7 @@ async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def _seeded(conn: asyncpg.Connection, seed: int):
     await seed_into(conn, seed=seed, scale=0.05, today=today(), volunteering=False)
-    return await seed_teams(conn, random.Random(f"linli-demo:{seed}:teams"), today())
+    return await seed_teams(conn, stream(seed, "teams"), today())
 
 
 async def test_the_demo_has_running_teams_with_visits_and_the_demo_volunteer_in_one(conn):

@@ -11,19 +11,18 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from api.demo import streams
 from api.demo.tendering import seed_tendering
 from api.demo.volunteering import VolunteeringSeedReport, seed_volunteering
 from api.security import hash_password
 from api.services import credit_code
+from api.services.types import SHANGHAI
 from sql import areas as areas_sql
 from sql import demo as demo_sql
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # (role label in Chinese and English, username, password): printed by `make run`, used by the browser tests.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -419,11 +418,7 @@ def _organisation_name(rng: random.Random, taken: set[str]) -> tuple[str, str, t
 
 def _plan(seed: int, today: date, ids: dict[str, list[int]], n_volunteers: int, n_households: int) -> _Plan:
     """Generate every row; each table draws from its own stream, so changing one generator leaves the others alone."""
-    seed_prefix = f"linli-demo:{seed}:"
-
-    def stream(name: str) -> random.Random:
-        return random.Random(seed_prefix + name)  # noqa: S311 -- reproducible demo data, not secrets
-
+    stream = functools.partial(streams.stream, seed)
     area_ids = iter(ids["areas"])
     district_id = next(area_ids)
     name, code, lat, lon = DISTRICT

@@ -13,19 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from api.demo.streams import stream
 from api.services.bids import SealedContent, receipt_of
 from api.services.contracts import contract_period
+from api.services.types import SHANGHAI
 from sql import areas as areas_sql
 from sql import demo as demo_sql
 from sql import demo_market as market_sql
 from sql.demo_market import CommitteeRow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 CRITERIA: list[dict[str, Any]] = [{"name": "服务方案", "weight": 40}, {"name": "团队与经验", "weight": 30}]
 PRICE_WEIGHT = 30
@@ -399,7 +398,7 @@ async def seed_tendering(
 ) -> TenderingReport:
     """Needs and tenders at every stage for the demo logins: funder.yinhang's tenders, org.leling's bids and contracts,
     reviewer.demo's panel, committee.kailu4's needs."""
-    rng = random.Random(f"linli-demo:{seed}:tendering")  # noqa: S311 -- reproducible demo data, not secrets
+    rng = stream(seed, "tendering")
     committees = await market_sql.committees(conn, office_area_id, demo_committee_id)
     organisations = await market_sql.verified_organisations(conn)
     ctx = _Ctx(
