@@ -174,7 +174,7 @@ INSERT INTO notification_contacts (account_id, email, phone) VALUES ($1, $2, $3)
 ON CONFLICT (account_id) DO UPDATE SET email = EXCLUDED.email, phone = EXCLUDED.phone, updated_at = now()
 """
 
-# Demo data (api/seed_notifications.py): the cancellations already in the seeded sign-ups, told to their publishers.
+# Demo data (api/demo/notifications.py): the cancellations already in the seeded sign-ups, told to their publishers.
 SEED_CANCELLATIONS = """
 INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key, due_at, next_attempt_at)
 SELECT m.account_id, 'signup_cancelled', s.id,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from html.parser import HTMLParser
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.factories import PASSWORD
@@ -94,3 +96,14 @@ def elements(html: str, tag: str) -> list[tuple[dict[str, str], str]]:
     parser = _Elements(tag)
     parser.feed(html)
     return parser.found
+
+
+async def fingerprint_undone(conn: asyncpg.Connection, query: str, writing: Awaitable[object]) -> str:
+    """Await `writing` in a savepoint, read the fingerprint `query` returns, then roll the savepoint back."""
+    savepoint = conn.transaction()
+    await savepoint.start()
+    try:
+        await writing
+        return str(await conn.fetchval(query))
+    finally:
+        await savepoint.rollback()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from api.seed import DEMO_LOGINS
+from api.demo import DEMO_LOGINS
 from tests.browser_helpers import ARTIFACTS, browser, log_in
 
 __all__ = ["browser", "log_in"]  # test_contracts_browser.py imports them from here

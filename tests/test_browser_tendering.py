@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
+from api.demo import DEMO_LOGINS
 from api.security import hash_password
-from api.seed import DEMO_LOGINS
 from tests.browser_helpers import PHONE, STEP_MS, browser, log_in, patient_expect, screenshot, sql
 
 __all__ = ["browser", "patient_expect"]

@@ -14,7 +14,7 @@ import re
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from api.seed import DEMO_LOGINS
+from api.demo import DEMO_LOGINS
 from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot, sql
 
 __all__ = ["browser", "patient_expect"]

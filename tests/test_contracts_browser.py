@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from playwright.sync_api import Browser, Page, expect
 
-from api.seed import DEMO_LOGINS
+from api.demo import DEMO_LOGINS
 from tests.test_browser import browser, log_in  # noqa: F401 -- the module's Chromium fixture, shared
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from api.seed import DEMO_LOGINS, seed_into
+from api.demo import DEMO_LOGINS, seed_into
 from api.services.types import today
 from tests.helpers import elements, login
 

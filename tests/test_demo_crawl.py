@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from api.seed import DEMO_LOGINS, seed_into
+from api.demo import DEMO_LOGINS, seed_into
 from api.services.types import today
 from tests.helpers import elements, login
 

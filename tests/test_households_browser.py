@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import Browser, Page, expect
 
-from api.seed import DEMO_LOGINS
+from api.demo import DEMO_LOGINS
 from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot, sql
 
 __all__ = ["browser", "patient_expect"]

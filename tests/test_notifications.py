@@ -320,7 +320,7 @@ async def test_the_worker_task_delivers_due_notifications_once(empty_database_ur
 async def test_the_demo_seed_writes_due_reminders_and_past_cancellations_once(conn):
     import random
 
-    from api.seed_notifications import seed_notifications
+    from api.demo.notifications import seed_notifications
 
     publisher = await publisher_identity(conn)
     # Starts in two hours: its reminder (09:00 Shanghai the day before) has fallen due, whatever the hour now.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from api.seed import seed_into
-from api.seed_rosters import seed_rosters
+from api.demo import seed_into
+from api.demo.rosters import seed_rosters
 from api.services.types import today
 
 

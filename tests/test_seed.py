@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from api.demo import DEMO_LOGINS, AlreadySeededError, is_seeded, seed_demo, seed_into
+from api.demo.district import LAT_RANGE, LON_RANGE
 from api.security import verify_password
-from api.seed import DEMO_LOGINS, LAT_RANGE, LON_RANGE, AlreadySeededError, is_seeded, seed_demo, seed_into
 from api.services import credit_code
 from tests.conftest import rolled_back
+from tests.helpers import fingerprint_undone
 
 TODAY = date(2026, 3, 2)
 
@@ -85,13 +87,7 @@ async def _is_personal(conn: asyncpg.Connection, code: str) -> bool:
 
 async def _seed_and_fingerprint(conn: asyncpg.Connection, query: str, **kwargs: object) -> str:
     """Seed inside a savepoint, read the fingerprint, and undo the seed."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        await seed_into(conn, **kwargs)  # type: ignore[arg-type]
-        return str(await conn.fetchval(query))
-    finally:
-        await transaction.rollback()
+    return await fingerprint_undone(conn, query, seed_into(conn, **kwargs))  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
@@ -190,6 +186,7 @@ async def test_every_demo_login_works_and_belongs_where_its_label_says(conn: asy
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_full_scale_district_is_valid_and_realistic(conn: asyncpg.Connection) -> None:
     report = await seed_into(conn, seed=1, scale=1.0, today=TODAY, volunteering=False)
     assert (report.subdistricts, report.committees, report.funders) == (12, 150, 14)
@@ -346,6 +343,7 @@ async def test_the_database_check_agrees_with_python(empty_database_url: str) ->
 
 # Last, because it commits: if the empty database is shared by the whole module, the tests above still found it empty.
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_seed_demo_commits_once_and_refuses_a_second_time(empty_database_url: str) -> None:
     assert not await is_seeded(empty_database_url)
     report = await seed_demo(empty_database_url, seed=2, scale=0.02)
@@ -356,6 +354,7 @@ async def test_seed_demo_commits_once_and_refuses_a_second_time(empty_database_u
         await seed_demo(empty_database_url, seed=2, scale=0.02)
 
 
+@pytest.mark.slow
 async def test_the_demo_has_volunteering_this_week(conn: asyncpg.Connection) -> None:
     today = date.today()
     report = await seed_into(conn, seed=1, scale=0.05, today=today)

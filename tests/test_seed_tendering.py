@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from api.seed import seed_into
+from api.demo import seed_into
 from api.services import contracts, dashboard
 from api.services.accounts import Identity
 from sql import contracts as contracts_sql
 from tests.conftest import rolled_back
+from tests.helpers import fingerprint_undone
 
 TODAY = date(2026, 3, 2)
 
@@ -85,13 +86,8 @@ async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def _fingerprint(conn: asyncpg.Connection, seed: int, today: date) -> str:
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        await seed_into(conn, seed=seed, scale=0.05, today=today, volunteering=False)
-        return str(await conn.fetchval(FINGERPRINT))
-    finally:
-        await transaction.rollback()
+    seeding = seed_into(conn, seed=seed, scale=0.05, today=today, volunteering=False)
+    return await fingerprint_undone(conn, FINGERPRINT, seeding)
 
 
 async def test_every_stage_is_there(conn: asyncpg.Connection) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 from playwright.sync_api import Browser, Page, expect
 
-from api.seed import DEMO_LOGINS
-from api.seed_teams import seed_teams
+from api.demo import DEMO_LOGINS
+from api.demo.teams import seed_teams
 from api.services.types import today
 from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot
 

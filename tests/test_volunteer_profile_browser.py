@@ -10,7 +10,7 @@ import re
 import httpx
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from api.seed import DEMO_LOGINS
+from api.demo import DEMO_LOGINS
 from api.services.types import SHANGHAI
 from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot
 

@@ -84,7 +84,7 @@ def migrate() -> None:
 @click.option("--scale", default=1.0, show_default=True, help="Multiply the bulk counts (benchmark data).")
 def seed(seed_value: int, scale: float) -> None:
     """Create the demo district (areas, committees, funders, organisations, volunteers, households)."""
-    from api.seed import AlreadySeededError, seed_demo
+    from api.demo import AlreadySeededError, seed_demo
 
     try:
         report = asyncio.run(seed_demo(_database_url(), seed=seed_value, scale=scale))

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from api.demo import DEMO_LOGINS, is_seeded, seed_demo
 from api.dev import servers as devservers
-from api.seed import DEMO_LOGINS, is_seeded, seed_demo
 from api.settings import REPO_ROOT, Settings
 from sql.migrate import MigrationError, migrate
 

@@ -15,36 +15,34 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from api.demo.shifts import give_demo_windows
 from api.services import respite, rosters
 from api.services.accounts import Identity
 from api.services.errors import Conflict
 from api.services.types import SHANGHAI
 from matching.roster import RosterResult
+from sql import demo as demo_sql
+from sql import demo_volunteering as volunteering_sql
 from sql import match_runs as runs_sql
 from sql import respite as respite_sql
+from sql.demo import LoginRow
 from sql.match_runs import RunRow
 
 SEED_TIME_LIMIT_S = 1.0
 
 
-async def _identity(conn: asyncpg.Connection, username: str) -> Identity | None:
-    row = await conn.fetchrow(
-        "SELECT a.id, a.username, a.display_name, a.role, m.organisation_id, m.committee_id, v.id AS volunteer_id"
-        " FROM accounts a LEFT JOIN memberships m ON m.account_id = a.id LEFT JOIN volunteers v ON v.account_id = a.id"
-        " WHERE a.username = $1",
-        username,
-    )
-    if row is None:
+def _identity(login: LoginRow | None) -> Identity | None:
+    if login is None:
         return None
     return Identity(
-        account_id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
+        account_id=login.account_id,
+        username=login.username,
+        display_name=login.display_name,
+        role=login.role,
         locale="zh_CN",
-        organisation_id=row["organisation_id"],
-        committee_id=row["committee_id"],
-        volunteer_id=row["volunteer_id"],
+        organisation_id=login.organisation_id,
+        committee_id=login.committee_id,
+        volunteer_id=login.volunteer_id,
     )
 
 
@@ -63,42 +61,29 @@ async def _solve(conn: asyncpg.Connection, run: RunRow, seed: int) -> int:
 async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.date) -> dict[str, Any]:
     """Write the demo's roster and respite data; what was made (deterministic per seed, given the same shifts)."""
     made: dict[str, Any] = {"roster_proposals": 0, "respite_requests": 0, "respite_proposals": 0}
-    org = await _identity(conn, "org.leling")
-    committee = await _identity(conn, "committee.kailu4")
-    volunteer = await _identity(conn, "volunteer.demo")
+    logins = await demo_sql.logins(conn, ["org.leling", "committee.kailu4", "volunteer.demo"])
+    org = _identity(logins.get("org.leling"))
+    committee = _identity(logins.get("committee.kailu4"))
+    volunteer = _identity(logins.get("volunteer.demo"))
     if org is None or committee is None or volunteer is None or volunteer.volunteer_id is None:
         return made
     if committee.committee_id is None:
         return made
     monday = rosters.monday_of(today) + dt.timedelta(days=7)
-    home = await conn.fetchrow("SELECT lat, lon FROM volunteers WHERE id = $1", volunteer.volunteer_id)
+    home = await demo_sql.demo_volunteer(conn)
     assert home is not None
     # Two shifts of the organisation next week at the demo volunteer's door, so the plan proposes them to her.
     for day, hour, title in ((1, 9, "长者助餐送餐"), (3, 14, "社区睦邻点陪伴聊天")):
         starts = dt.datetime.combine(monday + dt.timedelta(days=day), dt.time(hour), tzinfo=SHANGHAI)
-        await conn.execute(
-            "INSERT INTO shifts (organisation_id, title, place_name, lat, lon, starts_at, ends_at, headcount,"
-            " created_by) VALUES ($1, $2, '开鲁四村睦邻中心', $3, $4, $5, $6, 2, $7)",
-            org.organisation_id,
-            title,
-            home["lat"],
-            home["lon"],
-            starts,
-            starts + dt.timedelta(hours=2),
-            org.account_id,
-        )
-    # The demo volunteer gives Tuesday mornings and Thursday afternoons, if her profile says nothing yet.
-    if not await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM volunteer_availability WHERE volunteer_id = $1)", volunteer.volunteer_id
-    ):
-        await conn.executemany(
-            "INSERT INTO volunteer_availability (volunteer_id, weekday, starts, ends) VALUES ($1, $2, $3, $4)",
-            [
-                (volunteer.volunteer_id, 2, dt.time(8), dt.time(12)),
-                (volunteer.volunteer_id, 4, dt.time(13), dt.time(18)),
-                (volunteer.volunteer_id, 6, dt.time(9), dt.time(17)),
-            ],
-        )
+        await volunteering_sql.insert_shift(
+            conn,
+            volunteering_sql.Shift(
+                organisation_id=org.organisation_id, committee_id=None, title=title, place_name="开鲁四村睦邻中心",
+                lat=home.lat, lon=home.lon, starts_at=starts, ends_at=starts + dt.timedelta(hours=2), headcount=2,
+                created_by=org.account_id,
+            ),
+        )  # fmt: skip
+    await give_demo_windows(conn, volunteer.volunteer_id)
     roster = await rosters.ensure_roster(
         conn, org, organisation_id=org.organisation_id, committee_id=None, monday=monday, kind="shifts"
     )
@@ -107,47 +92,27 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
     made["roster_proposals"] = await _solve(conn, run, rng.randrange(1000))
 
     # Respite: certified carers near the committee, two households' entitlements, next week scheduled.
-    households = await conn.fetch(
-        "SELECT id, lat, lon FROM households WHERE committee_id = $1 ORDER BY id LIMIT 2", committee.committee_id
-    )
+    households = await demo_sql.committee_households(conn, committee.committee_id, 2)
     if len(households) < 2:
         return made
-    centre = (households[0]["lat"], households[0]["lon"])
+    centre = households[0]
     # Volunteers with an account (they can log in to accept), nearest first; the demo volunteer is one of them.
-    carers = await conn.fetch(
-        "SELECT v.id FROM volunteers v JOIN accounts a ON a.id = v.account_id AND a.disabled_at IS NULL"
-        " ORDER BY v.id <> $1, (v.lat - $2) ^ 2 + (v.lon - $3) ^ 2, v.id LIMIT 4",
-        volunteer.volunteer_id,
-        centre[0],
-        centre[1],
+    carers = await volunteering_sql.nearest_with_accounts(conn, volunteer.volunteer_id, centre.lat, centre.lon, 4)
+    issued, expires = today - dt.timedelta(days=400), today + dt.timedelta(days=700)
+    await demo_sql.add_certificates(
+        conn, [(c, "elderly_carer", f"YL{rng.randrange(10**8):08d}", issued, expires) for c in carers]
     )
-    await conn.executemany(
-        "INSERT INTO volunteer_certificates (volunteer_id, kind, number, issued_on, expires_on)"
-        " VALUES ($1, 'elderly_carer', $2, $3, $4) ON CONFLICT (volunteer_id, kind) DO NOTHING",
-        [
-            (c["id"], f"YL{rng.randrange(10**8):08d}", today - dt.timedelta(days=400), today + dt.timedelta(days=700))
-            for c in carers
-        ],
-    )
-    # Home visits are offered only to carers who consented to the processing of personal data.
-    await conn.execute(
-        "UPDATE volunteers SET travel_km = greatest(travel_km, 5),"
-        " sensitive_data_consent_at = coalesce(sensitive_data_consent_at, now()) WHERE id = ANY($1::bigint[])",
-        [c["id"] for c in carers],
-    )
-    await conn.execute(
-        "UPDATE households SET care_level = CASE WHEN care_level >= 2 THEN care_level ELSE 4 END WHERE id = $1",
-        households[0]["id"],
-    )
+    await volunteering_sql.ready_for_home_visits(conn, carers)
+    await volunteering_sql.assess_care_level(conn, households[0].id)
     forms = [
         respite.EntitlementCreate(
-            household_id=households[0]["id"],
+            household_id=households[0].id,
             kind="care_level",
             valid_from=today,
             valid_until=today + dt.timedelta(days=90),
         ),
         respite.EntitlementCreate(
-            household_id=households[1]["id"],
+            household_id=households[1].id,
             kind="days",
             amount=4,
             period="month",

@@ -3,17 +3,18 @@ and respite, and the notifications they cause — in the order each part needs t
 
 from __future__ import annotations
 
-import random
+import functools
 from datetime import date
 
 import asyncpg
 import msgspec
 
-from api.seed_notifications import seed_notifications
-from api.seed_rosters import seed_rosters
-from api.seed_shifts import seed_shifts
-from api.seed_teams import seed_teams
-from api.seed_timebank import seed_timebank
+from api.demo.notifications import seed_notifications
+from api.demo.rosters import seed_rosters
+from api.demo.shifts import seed_shifts
+from api.demo.streams import stream
+from api.demo.teams import seed_teams
+from api.demo.timebank import seed_timebank
 
 
 class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,11 +33,7 @@ class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
 
 async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date) -> VolunteeringSeedReport:
     """Write the volunteering demo on top of the district, tenders and contracts (same seed, same data)."""
-
-    def rng(part: str) -> random.Random:
-        # One stream per part, so that a change in one part does not reshuffle the others.
-        return random.Random(f"linli-demo:{seed}:{part}")  # noqa: S311 -- reproducible demo data, not secrets
-
+    rng = functools.partial(stream, seed)
     shifts = await seed_shifts(conn, rng("shifts"), today)
     history = await seed_timebank(conn, rng("timebank"), today)
     teams = await seed_teams(conn, rng("teams"), today)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from api.services.types import SHANGHAI
+from sql import demo as demo_sql
+from sql import demo_volunteering as volunteering_sql
+
 DAYS = 56
 
 SHIFT_KINDS: list[tuple[str, str, float, bool]] = [
@@ -31,42 +33,6 @@ SHIFT_KINDS: list[tuple[str, str, float, bool]] = [
 ]
 SERVICES = ["meal", "haircut", "companion", "repair", "errand", "respite"]
 
-SELECT_PUBLISHERS = """
-SELECT a.id AS account_id, m.organisation_id, m.committee_id
-FROM accounts a JOIN memberships m ON m.account_id = a.id
-WHERE a.username = ANY($1::text[])
-ORDER BY a.username
-"""
-SELECT_PLACE = """
-SELECT coalesce(ar.lat, 31.31) AS lat, coalesce(ar.lon, 121.53) AS lon
-FROM committees c JOIN areas ar ON ar.id = c.area_id WHERE c.id = $1
-"""
-# The demo volunteer first, then volunteers living under the demo committee, then the nearest others.
-SELECT_VOLUNTEERS = """
-SELECT v.id FROM volunteers v LEFT JOIN accounts a ON a.id = v.account_id
-ORDER BY (a.username = 'volunteer.demo') DESC NULLS LAST,
-         (v.home_area_id = (SELECT area_id FROM committees WHERE id = $1)) DESC, v.id
-LIMIT $2
-"""
-SELECT_DEMO_VOLUNTEER = """
-SELECT v.id FROM volunteers v JOIN accounts a ON a.id = v.account_id WHERE a.username = 'volunteer.demo'
-"""
-SELECT_SYSTEM_ACCOUNTS = "SELECT kind, id FROM ledger_accounts WHERE kind <> 'volunteer'"
-SELECT_OPEN_ACCOUNTS = "SELECT volunteer_id, id FROM ledger_accounts WHERE volunteer_id = ANY($1::bigint[])"
-RESERVE_IDS = "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int)"
-
-SHIFT_COLUMNS = [
-    "id", "organisation_id", "committee_id", "title", "description", "place_name", "lat", "lon", "starts_at",
-    "ends_at", "headcount", "taken", "status", "created_by", "group_activity",
-]  # fmt: skip
-SIGNUP_COLUMNS = ["id", "shift_id", "volunteer_id", "status", "during", "created_at"]
-ATTENDANCE_COLUMNS = [
-    "id", "signup_id", "shift_id", "volunteer_id", "checked_in_at", "checked_out_at", "method", "minutes", "status",
-    "recorded_by", "confirmed_by", "confirmed_at", "reject_reason", "created_at",
-]  # fmt: skip
-TRANSACTION_COLUMNS = ["id", "kind", "attendance_id", "service", "memo", "created_by", "created_at"]
-ENTRY_COLUMNS = ["transaction_id", "account_id", "bucket", "minutes"]
-
 
 class TimebankSeedReport(msgspec.Struct, frozen=True):
     """What the time-bank seed wrote."""
@@ -79,33 +45,29 @@ class TimebankSeedReport(msgspec.Struct, frozen=True):
     volunteers_with_coins: int
 
 
-async def _reserve(conn: asyncpg.Connection, table: str, n: int) -> list[int]:
-    if n == 0:
-        return []
-    return sorted(int(r[0]) for r in await conn.fetch(RESERVE_IDS, table, n))
-
-
 async def seed_timebank(
     conn: asyncpg.Connection, rng: random.Random, today: dt.date, *, volunteers: int = 120
 ) -> TimebankSeedReport:
     """Past shifts with confirmed attendance and time-bank balances for the demo; call after the volunteers exist."""
-    publishers = list(await conn.fetch(SELECT_PUBLISHERS, ["committee.kailu4", "org.leling"]))
+    logins = await demo_sql.logins(conn, ["committee.kailu4", "org.leling"])
+    publishers = [p for p in logins.values() if p.organisation_id is not None or p.committee_id is not None]
     if not publishers:
         return TimebankSeedReport(shifts=0, signups=0, attendance=0, confirmed=0, transactions=0,
                                   volunteers_with_coins=0)  # fmt: skip
-    committee = next((p for p in publishers if p["committee_id"] is not None), publishers[0])
-    place = await conn.fetchrow(SELECT_PLACE, committee["committee_id"]) if committee["committee_id"] else None
-    lat, lon = (float(place["lat"]), float(place["lon"])) if place else (31.31, 121.53)
-    pool = [int(r["id"]) for r in await conn.fetch(SELECT_VOLUNTEERS, committee["committee_id"], volunteers)]
+    committee = next((p for p in publishers if p.committee_id is not None), publishers[0])
+    place = await volunteering_sql.committee_point(conn, committee.committee_id) if committee.committee_id else None
+    lat, lon = (place.lat, place.lon) if place else (31.31, 121.53)
+    pool = await volunteering_sql.serving_volunteers(conn, committee.committee_id, volunteers)
     if not pool:
         return TimebankSeedReport(shifts=0, signups=0, attendance=0, confirmed=0, transactions=0,
                                   volunteers_with_coins=0)  # fmt: skip
-    demo = await conn.fetchval(SELECT_DEMO_VOLUNTEER)
+    demo_volunteer = await demo_sql.demo_volunteer(conn)
+    demo = demo_volunteer.id if demo_volunteer is not None else None
     now = dt.datetime.now(dt.UTC)
 
     # One shift a day over the last eight weeks, so nobody's shifts overlap; the demo volunteer serves about twice
     # a week, the others as the dice say.
-    shift_ids = await _reserve(conn, "shifts", DAYS)
+    shift_ids = await demo_sql.reserve_ids(conn, "shifts", DAYS)
     shift_rows: list[tuple[object, ...]] = []
     plan: list[tuple[int, dt.datetime, dt.datetime, bool, int, list[int]]] = []
     for index, shift_id in enumerate(shift_ids):
@@ -117,18 +79,18 @@ async def seed_timebank(
         headcount = rng.randint(8, 20) if group else rng.randint(3, 8)
         chosen = rng.sample(pool, min(headcount, len(pool)))
         if demo is not None and demo not in chosen and index % 3 == 0:
-            chosen[0] = int(demo)
+            chosen[0] = demo
         shift_rows.append((
-            shift_id, publisher["organisation_id"], publisher["committee_id"], title,
+            shift_id, publisher.organisation_id, publisher.committee_id, title,
             "社区志愿服务（演示数据）", place_name, lat + rng.uniform(-0.004, 0.004), lon + rng.uniform(-0.004, 0.004),
-            starts, ends, headcount, len(chosen), "closed", publisher["account_id"], group,
+            starts, ends, headcount, len(chosen), "closed", publisher.account_id, group,
         ))  # fmt: skip
-        plan.append((shift_id, starts, ends, group, int(publisher["account_id"]), chosen))
-    await conn.copy_records_to_table("shifts", records=shift_rows, columns=SHIFT_COLUMNS)
+        plan.append((shift_id, starts, ends, group, publisher.account_id, chosen))
+    await demo_sql.copy_rows(conn, volunteering_sql.PAST_SHIFTS, shift_rows)
 
     n_signups = sum(len(p[5]) for p in plan)
-    signup_ids = iter(await _reserve(conn, "signups", n_signups))
-    attendance_ids = iter(await _reserve(conn, "attendance", n_signups))
+    signup_ids = iter(await demo_sql.reserve_ids(conn, "signups", n_signups))
+    attendance_ids = iter(await demo_sql.reserve_ids(conn, "attendance", n_signups))
     signups: list[tuple[object, ...]] = []
     attendance: list[tuple[object, ...]] = []
     earned: list[tuple[int, int, int, bool, dt.datetime, int]] = []  # attendance, volunteer, minutes, group, at, by
@@ -160,27 +122,27 @@ async def seed_timebank(
             if status == "confirmed":
                 assert decided_at is not None
                 earned.append((attendance_id, volunteer_id, minutes, group, decided_at, publisher_account))
-    await conn.copy_records_to_table("signups", records=signups, columns=SIGNUP_COLUMNS)
-    await conn.copy_records_to_table("attendance", records=attendance, columns=ATTENDANCE_COLUMNS)
+    await demo_sql.copy_rows(conn, volunteering_sql.PAST_SIGNUPS, signups)
+    await demo_sql.copy_rows(conn, volunteering_sql.ATTENDANCE, attendance)
 
     # The ledger: accounts for everyone with confirmed hours, an earning per confirmed attendance, then transfers
     # that each stay within the giver's balance at that moment (tracked here as the ledger would sum it).
-    system = {str(r["kind"]): int(r["id"]) for r in await conn.fetch(SELECT_SYSTEM_ACCOUNTS)}
+    system = await volunteering_sql.system_accounts(conn)
     holders = sorted({e[1] for e in earned})
-    existing = {int(r["volunteer_id"]): int(r["id"]) for r in await conn.fetch(SELECT_OPEN_ACCOUNTS, holders)}
+    existing = await volunteering_sql.volunteer_accounts(conn, holders)
     missing = [v for v in holders if v not in existing]
-    new_ids = await _reserve(conn, "ledger_accounts", len(missing))
-    await conn.copy_records_to_table(
-        "ledger_accounts",
-        records=[(i, "volunteer", v, f"volunteer:{v}") for i, v in zip(new_ids, missing, strict=True)],
-        columns=["id", "kind", "volunteer_id", "name"],
+    new_ids = await demo_sql.reserve_ids(conn, "ledger_accounts", len(missing))
+    await demo_sql.copy_rows(
+        conn,
+        volunteering_sql.LEDGER_ACCOUNTS,
+        [(i, "volunteer", v, f"volunteer:{v}") for i, v in zip(new_ids, missing, strict=True)],
     )
     account = {**existing, **dict(zip(missing, new_ids, strict=True))}
     balance = {v: {"own": 0, "group": 0} for v in holders}
     transactions: list[tuple[object, ...]] = []
     entries: list[tuple[object, ...]] = []
     earned.sort(key=lambda e: (e[4], e[0]))
-    tx_ids = iter(await _reserve(conn, "ledger_transactions", len(earned) + len(holders) * 3))
+    tx_ids = iter(await demo_sql.reserve_ids(conn, "ledger_transactions", len(earned) + len(holders) * 3))
     for attendance_id, volunteer_id, minutes, group, at, by in earned:
         tx, bucket = next(tx_ids), ("group" if group else "own")
         transactions.append((tx, "earn", attendance_id, None, "", by, at))
@@ -212,8 +174,8 @@ async def seed_timebank(
             entries += [(tx, account[volunteer_id], "own", -amount), (tx, account[family], "own", amount)]
             balance[volunteer_id]["own"] -= amount
             balance[family]["own"] += amount
-    await conn.copy_records_to_table("ledger_transactions", records=transactions, columns=TRANSACTION_COLUMNS)
-    await conn.copy_records_to_table("ledger_entries", records=entries, columns=ENTRY_COLUMNS)
+    await demo_sql.copy_rows(conn, volunteering_sql.LEDGER_TRANSACTIONS, transactions)
+    await demo_sql.copy_rows(conn, volunteering_sql.LEDGER_ENTRIES, entries)
     return TimebankSeedReport(
         shifts=len(shift_rows),
         signups=len(signups),

@@ -11,17 +11,18 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from api.demo import streams
+from api.demo.tendering import seed_tendering
+from api.demo.volunteering import VolunteeringSeedReport, seed_volunteering
 from api.security import hash_password
-from api.seed_tendering import seed_tendering
-from api.seed_volunteering import VolunteeringSeedReport, seed_volunteering
 from api.services import credit_code
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from api.services.types import SHANGHAI
+from sql import areas as areas_sql
+from sql import demo as demo_sql
 
 # (role label in Chinese and English, username, password): printed by `make run`, used by the browser tests.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -50,48 +51,6 @@ COMMITTEES = 150
 ORGANISATIONS = 300
 VOLUNTEERS = 20_000
 HOUSEHOLDS = 3_000
-
-LOCK_SEED = "SELECT pg_advisory_xact_lock(hashtext('linli_seed'))"
-SELECT_SEEDED = "SELECT EXISTS (SELECT 1 FROM areas)"
-# Ids are taken from each table's identity sequence up front so that rows can reference each other inside one COPY.
-RESERVE_IDS = "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int)"
-INSERT_CATALOGUE_ITEM = """
-INSERT INTO catalogue_items (code, name_zh, name_en, description_zh, description_en, personal, sort_order)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (code) DO NOTHING
-"""
-SELECT_CATALOGUE = "SELECT id, code FROM catalogue_items"
-COUNT_CATALOGUE = "SELECT count(*) FROM catalogue_items"
-INSERT_ACCOUNT = """
-INSERT INTO accounts (username, display_name, password_hash, role)
-VALUES ($1, $2, $3, $4)
-RETURNING id
-"""
-INSERT_MEMBERSHIP = """
-INSERT INTO memberships (account_id, organisation_id, committee_id, funder_id, role)
-VALUES ($1, $2, $3, $4, $5)
-"""
-INSERT_AUDIT = """
-INSERT INTO audit_log (action, object_type, object_id, detail)
-VALUES ('seed.demo', 'area', $1, $2::jsonb)
-"""
-
-AREA_COLUMNS = ["id", "parent_id", "level", "code", "name", "lat", "lon"]
-FUNDER_COLUMNS = ["id", "kind", "name", "area_id", "created_at"]
-COMMITTEE_COLUMNS = ["id", "area_id", "name", "staff_count", "residents", "households"]
-ORGANISATION_COLUMNS = [
-    "id", "name", "credit_code", "rating", "rating_expires_on", "registered_on", "status", "staff_hours_capacity",
-    "contact_phone", "address", "description", "created_at", "verified_at",
-]  # fmt: skip
-VOLUNTEER_COLUMNS = [
-    "account_id", "display_name", "birth_year", "phone", "home_area_id", "lat", "lon", "travel_km",
-    "weekly_hour_cap", "skills", "languages", "insured_until", "guardian_consent", "sensitive_data_consent_at",
-    "created_at",
-]  # fmt: skip
-HOUSEHOLD_COLUMNS = [
-    "committee_id", "head_name", "address", "lat", "lon", "members", "empty_nest", "care_level", "dialects",
-    "care_notes", "consent_recorded_at", "visit_slots",
-]  # fmt: skip
 
 
 class AlreadySeededError(RuntimeError):
@@ -459,11 +418,7 @@ def _organisation_name(rng: random.Random, taken: set[str]) -> tuple[str, str, t
 
 def _plan(seed: int, today: date, ids: dict[str, list[int]], n_volunteers: int, n_households: int) -> _Plan:
     """Generate every row; each table draws from its own stream, so changing one generator leaves the others alone."""
-    seed_prefix = f"linli-demo:{seed}:"
-
-    def stream(name: str) -> random.Random:
-        return random.Random(seed_prefix + name)  # noqa: S311 -- reproducible demo data, not secrets
-
+    stream = functools.partial(streams.stream, seed)
     area_ids = iter(ids["areas"])
     district_id = next(area_ids)
     name, code, lat, lon = DISTRICT
@@ -745,7 +700,7 @@ async def is_seeded(dsn: str) -> bool:
     """Whether the database already holds the demo district (any area at all)."""
     conn = await asyncpg.connect(dsn)
     try:
-        return bool(await conn.fetchval(SELECT_SEEDED))
+        return await demo_sql.is_seeded(conn)
     finally:
         await conn.close()
 
@@ -780,8 +735,8 @@ async def seed_into(
     hashing = asyncio.ensure_future(asyncio.to_thread(_demo_password_hashes))
     try:
         async with conn.transaction():
-            await conn.execute(LOCK_SEED)
-            if await conn.fetchval(SELECT_SEEDED):
+            await demo_sql.lock_seed(conn)
+            if await demo_sql.is_seeded(conn):
                 raise AlreadySeededError("the database already has areas; seed only an empty database")
             n_committees = _count(COMMITTEES, scale)
             sizes = {
@@ -791,7 +746,7 @@ async def seed_into(
                 "organisations": _count(ORGANISATIONS, scale),
                 "accounts": len(DEMO_LOGINS),
             }
-            ids = {table: sorted(r[0] for r in await conn.fetch(RESERVE_IDS, table, n)) for table, n in sizes.items()}
+            ids = {table: await demo_sql.reserve_ids(conn, table, n) for table, n in sizes.items()}
             plan = _plan(seed, today, ids, _count(VOLUNTEERS, scale), _count(HOUSEHOLDS, scale))
             await _write(conn, plan, ids["accounts"], list(await hashing))
             market = await seed_tendering(
@@ -812,7 +767,7 @@ async def seed_into(
                 areas=len(plan.areas),
                 subdistricts=len(SUBDISTRICTS),
                 committees=len(plan.committees),
-                catalogue_items=int(await conn.fetchval(COUNT_CATALOGUE)),
+                catalogue_items=len(await areas_sql.list_catalogue(conn)),
                 funders=len(plan.funders),
                 organisations=len(plan.organisations),
                 volunteers=len(plan.volunteers),
@@ -827,7 +782,7 @@ async def seed_into(
             )
             counts = {key: value for key, value in msgspec.structs.asdict(report).items() if key != "seconds"}
             detail = msgspec.json.encode(counts).decode()
-            await conn.execute(INSERT_AUDIT, str(plan.district_id), detail)
+            await demo_sql.audit_seed(conn, plan.district_id, detail)
     finally:
         # An error before the hashes were awaited must not leave the hashing thread's outcome unretrieved.
         await asyncio.gather(hashing, return_exceptions=True)
@@ -836,36 +791,33 @@ async def seed_into(
 
 async def _write(conn: asyncpg.Connection, plan: _Plan, account_ids: list[int], hashes: list[str]) -> None:
     """COPY the planned rows in dependency order, then the demo accounts and their memberships."""
-    # Row by row and ON CONFLICT: a later migration may already have put some catalogue items in place.
-    await conn.executemany(
-        INSERT_CATALOGUE_ITEM, [(*item, position * 10) for position, item in enumerate(CATALOGUE, start=1)]
+    await demo_sql.add_catalogue_items(
+        conn, [(*item, position * 10) for position, item in enumerate(CATALOGUE, start=1)]
     )
-    catalogue = {r["code"]: r["id"] for r in await conn.fetch(SELECT_CATALOGUE)}
-    await conn.copy_records_to_table("areas", records=plan.areas, columns=AREA_COLUMNS)
-    await conn.copy_records_to_table("funders", records=plan.funders, columns=FUNDER_COLUMNS)
-    await conn.copy_records_to_table("committees", records=plan.committees, columns=COMMITTEE_COLUMNS)
-    await conn.copy_records_to_table("organisations", records=plan.organisations, columns=ORGANISATION_COLUMNS)
-    await conn.copy_records_to_table(
-        "organisation_categories",
-        records=[(org, catalogue[item]) for org, item in plan.organisation_categories],
-        columns=["organisation_id", "catalogue_item_id"],
+    catalogue = {item.code: item.id for item in await areas_sql.list_catalogue(conn)}
+    await demo_sql.copy_rows(conn, demo_sql.AREAS, plan.areas)
+    await demo_sql.copy_rows(conn, demo_sql.FUNDERS, plan.funders)
+    await demo_sql.copy_rows(conn, demo_sql.COMMITTEES, plan.committees)
+    await demo_sql.copy_rows(conn, demo_sql.ORGANISATIONS, plan.organisations)
+    await demo_sql.copy_rows(
+        conn,
+        demo_sql.ORGANISATION_CATEGORIES,
+        [(org, catalogue[item]) for org, item in plan.organisation_categories],
     )
-    await conn.copy_records_to_table(
-        "organisation_areas", records=plan.organisation_areas, columns=["organisation_id", "area_id"]
-    )
+    await demo_sql.copy_rows(conn, demo_sql.ORGANISATION_AREAS, plan.organisation_areas)
     # The demo accounts use the ids reserved for them, so the demo volunteer row can point at its account.
     account = {username: account_id for (_, username, _), account_id in zip(DEMO_LOGINS, account_ids, strict=True)}
-    await conn.copy_records_to_table(
-        "accounts",
-        records=[
+    await demo_sql.copy_rows(
+        conn,
+        demo_sql.ACCOUNTS,
+        [
             (account[username], username, *_DEMO_PEOPLE[username], password_hash)
             for (_, username, _), password_hash in zip(DEMO_LOGINS, hashes, strict=True)
         ],
-        columns=["id", "username", "display_name", "role", "password_hash"],
     )
     # Managers, so that each demo login can do everything its tenant may do.
-    await conn.executemany(
-        INSERT_MEMBERSHIP,
+    await demo_sql.add_memberships(
+        conn,
         [
             (account["funder.yinhang"], None, None, plan.office_funder_id, "manager"),
             (account["funder.jiangpu"], None, None, plan.foundation_funder_id, "manager"),
@@ -873,5 +825,5 @@ async def _write(conn: asyncpg.Connection, plan: _Plan, account_ids: list[int], 
             (account["org.leling"], plan.demo_organisation_id, None, None, "manager"),
         ],
     )
-    await conn.copy_records_to_table("volunteers", records=plan.volunteers, columns=VOLUNTEER_COLUMNS)
-    await conn.copy_records_to_table("households", records=plan.households, columns=HOUSEHOLD_COLUMNS)
+    await demo_sql.copy_rows(conn, demo_sql.VOLUNTEERS, plan.volunteers)
+    await demo_sql.copy_rows(conn, demo_sql.HOUSEHOLDS, plan.households)

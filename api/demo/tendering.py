@@ -13,88 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from api.demo.streams import stream
 from api.services.bids import SealedContent, receipt_of
 from api.services.contracts import contract_period
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-SELECT_COMMITTEES = """
-SELECT c.id, c.name, a.lat, a.lon, a.parent_id = $1 AS in_area
-FROM committees c JOIN areas a ON a.id = c.area_id
-ORDER BY (c.id = $2) DESC, (a.parent_id = $1) DESC, c.id
-"""
-SELECT_ORGANISATIONS = """
-SELECT o.id, o.name, o.staff_hours_capacity FROM organisations o
-WHERE o.status = 'verified' AND o.id <> $1 ORDER BY o.id
-"""
-SELECT_CATALOGUE = "SELECT code, id FROM catalogue_items"
-SELECT_HOUSEHOLDS = "SELECT id FROM households WHERE committee_id = $1 ORDER BY id LIMIT $2"
-INSERT_NEED = """
-INSERT INTO needs (committee_id, catalogue_item_id, title, description, beneficiaries, lat, lon, starts_on, ends_on,
-                   schedule, urgency, status, created_by, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id
-"""
-INSERT_NEED_HOUSEHOLD = "INSERT INTO need_households (need_id, household_id) VALUES ($1, $2)"
-INSERT_TENDER = """
-INSERT INTO tenders (funder_id, catalogue_item_id, title, description, status, bids_open_at, bids_close_at,
-                     min_rating, min_years_registered, price_weight_pct, criteria, max_lots_per_bidder,
-                     notice_starts_at, notice_ends_at, created_by, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16) RETURNING id
-"""
-INSERT_LOT = """
-INSERT INTO lots (tender_id, number, title, budget_fen, staff_hours, deliverables, contract_months, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
-"""
-INSERT_LOT_NEED = "INSERT INTO lot_needs (lot_id, need_id) VALUES ($1, $2)"
-INSERT_BID = """
-INSERT INTO bids (lot_id, organisation_id, price_fen, hours, plan, team, receipt, submitted_at, updated_at, public_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id
-"""
-INSERT_BID_EVENT = """
-INSERT INTO bid_events (bid_id, organisation_id, actor_account_id, event, receipt, at)
-VALUES ($1, $2, $3, 'submitted', $4, $5)
-"""
-INSERT_REVIEWER = "INSERT INTO tender_reviewers (tender_id, account_id, assigned_at) VALUES ($1, $2, $3)"
-INSERT_REVIEW = """
-INSERT INTO reviews (bid_id, reviewer_id, scores, quality_score, comment, submitted_at)
-VALUES ($1, $2, $3::jsonb, $4, $5, $6)
-"""
-INSERT_RUN = """
-INSERT INTO match_runs (model, subject_type, subject_id, inputs_version, status, time_limit_s, seed, progress,
-                        objective, bound, gap, solver_status, result, attempts, created_by, created_at, started_at,
-                        finished_at, inputs_digest)
-VALUES ('award', 'tender', $1, 1, 'succeeded', 10, 0, $2::jsonb, $3, $3, 0, 'optimal', $4::jsonb, 1, $5, $6, $6,
-        $7, $8)
-RETURNING id
-"""
-INSERT_AWARD = """
-INSERT INTO awards (lot_id, bid_id, run_id, organisation_id, price_fen, score, reasons, status, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING id
-"""
-INSERT_OBJECTION = """
-INSERT INTO objections (tender_id, lot_id, filed_by, body, filed_at, reply_due_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
-INSERT_REPLIED_OBJECTION = """
-INSERT INTO objections (tender_id, lot_id, filed_by, body, filed_at, reply_due_at, reply, outcome, replied_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'rejected', $8)
-"""
-INSERT_CONTRACT = """
-INSERT INTO contracts (award_id, funder_id, organisation_id, amount_fen, sign_by, signed_at, starts_on, ends_on,
-                       status, grade, graded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id
-"""
-INSERT_MILESTONE = """
-INSERT INTO milestones (contract_id, seq, title, due_on, amount_fen, midterm, status, report, reported_at, decided_at,
-                        decision_note)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id
-"""
-INSERT_PAYMENT = "INSERT INTO payments (milestone_id, amount_fen, paid_at) VALUES ($1, $2, $3)"
+from api.services.types import SHANGHAI
+from sql import areas as areas_sql
+from sql import demo as demo_sql
+from sql import demo_market as market_sql
+from sql.demo_market import CommitteeRow
 
 CRITERIA: list[dict[str, Any]] = [{"name": "服务方案", "weight": 40}, {"name": "团队与经验", "weight": 30}]
 PRICE_WEIGHT = 30
@@ -116,8 +46,7 @@ class _Ctx:
     today: date
     accounts: dict[str, int]
     demo_org: int
-    committees: list[asyncpg.Record]
-    others: list[asyncpg.Record]
+    committees: list[CommitteeRow]
     catalogue: dict[str, int]
     org_names: dict[int, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: {"needs": 0, "tenders": 0, "bids": 0, "contracts": 0})
@@ -154,25 +83,27 @@ _NEEDS: dict[str, tuple[str, str, int, str, str]] = {
 
 
 async def _need(
-    ctx: _Ctx, committee: asyncpg.Record, code: str, status: str, created_days_ago: int, households: int = 0
+    ctx: _Ctx, committee: CommitteeRow, code: str, status: str, created_days_ago: int, households: int = 0
 ) -> int:
     """One committee's need; a personal service names some of the committee's households."""
     title, description, beneficiaries, schedule, urgency = _NEEDS[code]
-    name = str(committee["name"]).removesuffix("居委会")
+    name = committee.name.removesuffix("居委会")
     starts = ctx.today - timedelta(created_days_ago) + timedelta(30)
-    creator = ctx.accounts["committee.kailu4"] if committee["id"] == ctx.committees[0]["id"] else ctx.accounts["admin"]
-    lat = round(float(committee["lat"]) + ctx.rng.uniform(-0.002, 0.002), 6)
-    lon = round(float(committee["lon"]) + ctx.rng.uniform(-0.002, 0.002), 6)
-    need_id = int(
-        await ctx.conn.fetchval(
-            INSERT_NEED, committee["id"], ctx.catalogue[code], f"{name}{title}", description,
-            beneficiaries + ctx.rng.randint(0, beneficiaries // 4), lat, lon, starts, starts + timedelta(364),
-            schedule, urgency, status, creator, _at(ctx, -created_days_ago),
-        )
+    creator = ctx.accounts["committee.kailu4"] if committee.id == ctx.committees[0].id else ctx.accounts["admin"]
+    lat = round(committee.lat + ctx.rng.uniform(-0.002, 0.002), 6)
+    lon = round(committee.lon + ctx.rng.uniform(-0.002, 0.002), 6)
+    need_id = await market_sql.insert_need(
+        ctx.conn,
+        market_sql.Need(
+            committee_id=committee.id, catalogue_item_id=ctx.catalogue[code], title=f"{name}{title}",
+            description=description, beneficiaries=beneficiaries + ctx.rng.randint(0, beneficiaries // 4), lat=lat,
+            lon=lon, starts_on=starts, ends_on=starts + timedelta(364), schedule=schedule, urgency=urgency,
+            status=status, created_by=creator, created_at=_at(ctx, -created_days_ago),
+        ),
     )  # fmt: skip
     if households:
-        for (household_id,) in await ctx.conn.fetch(SELECT_HOUSEHOLDS, committee["id"], households):
-            await ctx.conn.execute(INSERT_NEED_HOUSEHOLD, need_id, household_id)
+        named = await demo_sql.committee_households(ctx.conn, committee.id, households)
+        await market_sql.name_households(ctx.conn, need_id, [h.id for h in named])
     ctx.counts["needs"] += 1
     return need_id
 
@@ -220,29 +151,32 @@ async def _tender(
 ) -> _Tender:
     """A tender with its lots over needs: (lot title, budget in yuan, need ids) each; notice = (start, end) days."""
     opened = close_in_days - 21
-    tender_id = int(
-        await ctx.conn.fetchval(
-            INSERT_TENDER, funder_id, ctx.catalogue[code], title,
-            f"{title}。按照政府购买服务指导目录采购，服务期一年，按阶段节点分期拨付。", status,
-            _at(ctx, opened, 9), _at(ctx, close_in_days, 17), 3, 2, PRICE_WEIGHT,
-            msgspec.json.encode(CRITERIA).decode(), 1,
-            _at(ctx, notice[0], 10) if notice else None, _at(ctx, notice[1], 10) if notice else None,
-            ctx.accounts[funder], _at(ctx, opened - 2),
-        )
+    tender_id = await market_sql.insert_tender(
+        ctx.conn,
+        market_sql.Tender(
+            funder_id=funder_id, catalogue_item_id=ctx.catalogue[code], title=title,
+            description=f"{title}。按照政府购买服务指导目录采购，服务期一年，按阶段节点分期拨付。", status=status,
+            bids_open_at=_at(ctx, opened, 9), bids_close_at=_at(ctx, close_in_days, 17), min_rating=3,
+            min_years_registered=2, price_weight_pct=PRICE_WEIGHT, criteria=msgspec.json.encode(CRITERIA).decode(),
+            max_lots_per_bidder=1, notice_starts_at=_at(ctx, notice[0], 10) if notice else None,
+            notice_ends_at=_at(ctx, notice[1], 10) if notice else None, created_by=ctx.accounts[funder],
+            created_at=_at(ctx, opened - 2),
+        ),
     )  # fmt: skip
     made: list[_Lot] = []
     for number, (lot_title, budget_yuan, need_ids) in enumerate(lots, start=1):
         lot_status = "open" if status in ("open", "review", "cancelled") else "awarded"
         if status == "cancelled":
             lot_status = "cancelled"
-        lot_id = int(
-            await ctx.conn.fetchval(
-                INSERT_LOT, tender_id, number, lot_title, budget_yuan * 100, budget_yuan // 150,
-                "按月提交服务记录，季度提交阶段报告，年终提交绩效自评。", 12, lot_status,
-            )
+        lot_id = await market_sql.insert_lot(
+            ctx.conn,
+            market_sql.Lot(
+                tender_id=tender_id, number=number, title=lot_title, budget_fen=budget_yuan * 100,
+                staff_hours=budget_yuan // 150, deliverables="按月提交服务记录，季度提交阶段报告，年终提交绩效自评。",
+                contract_months=12, status=lot_status,
+            ),
         )  # fmt: skip
-        for need_id in need_ids:
-            await ctx.conn.execute(INSERT_LOT_NEED, lot_id, need_id)
+        await market_sql.link_needs(ctx.conn, lot_id, need_ids)
         made.append(_Lot(lot_id, number, lot_title, budget_yuan * 100, 12))
     ctx.counts["tenders"] += 1
     return _Tender(tender_id, funder_id, title, made)
@@ -271,13 +205,15 @@ async def _bids(ctx: _Ctx, tender: _Tender, lot: _Lot, bidders: list[int], *, cl
                 sealed_at=sealed_at.isoformat(),
             )
         )  # fmt: skip
-        bid_id = int(
-            await ctx.conn.fetchval(
-                INSERT_BID, lot.id, organisation_id, price, hours, plan, team, receipt, sealed_at, uuid.UUID(public_id)
-            )
-        )
+        bid_id = await market_sql.insert_bid(
+            ctx.conn,
+            market_sql.Bid(
+                lot_id=lot.id, organisation_id=organisation_id, price_fen=price, hours=hours, plan=plan, team=team,
+                receipt=receipt, submitted_at=sealed_at, public_id=uuid.UUID(public_id),
+            ),
+        )  # fmt: skip
         actor = ctx.accounts["org.leling"] if organisation_id == ctx.demo_org else None
-        await ctx.conn.execute(INSERT_BID_EVENT, bid_id, organisation_id, actor, receipt, sealed_at)
+        await market_sql.record_submission(ctx.conn, bid_id, organisation_id, actor, receipt, sealed_at)
         lot.bids.append(_Bid(bid_id, lot.id, organisation_id, public_id, price))
         ctx.counts["bids"] += 1
 
@@ -288,7 +224,7 @@ async def _review(
     """reviewer.demo on the panel, scoring the bids (all unless `scored` says how many); `favour`ed bidders' plans
     score so much better that no price difference within the bids' range (≤ 6 of 30 price points) can beat them."""
     reviewer = ctx.accounts["reviewer.demo"]
-    await ctx.conn.execute(INSERT_REVIEWER, tender.id, reviewer, _at(ctx, assigned_days))
+    await market_sql.assign_reviewer(ctx.conn, tender.id, reviewer, _at(ctx, assigned_days))
     done = 0
     for lot in tender.lots:
         for bid in lot.bids:
@@ -297,8 +233,8 @@ async def _review(
             low, high = (93, 98) if bid.organisation_id in favour else (68, 82 if favour else 95)
             scores = {c["name"]: float(ctx.rng.randint(low, high)) for c in CRITERIA}
             bid.quality = round(sum(scores[str(c["name"])] * int(c["weight"]) for c in CRITERIA) / 70, 2)
-            await ctx.conn.execute(
-                INSERT_REVIEW, bid.id, reviewer, msgspec.json.encode(scores).decode(), bid.quality,
+            await market_sql.insert_review(
+                ctx.conn, bid.id, reviewer, msgspec.json.encode(scores).decode(), bid.quality,
                 "方案完整，团队配置合理。" if bid.quality >= 80 else "方案可行，细节有待充实。",
                 _at(ctx, assigned_days + 1),
             )  # fmt: skip
@@ -361,18 +297,27 @@ async def _award(
     started = _at(ctx, finished_days, 10)
     progress = [{"t": 0.2, "objective": objective, "bound": objective}]
     digest = hashlib.sha256(f"demo-run:{tender.id}:{objective}".encode()).hexdigest()
-    run_id = await ctx.conn.fetchval(
-        INSERT_RUN, tender.id, msgspec.json.encode(progress).decode(), objective, msgspec.json.encode(result).decode(),
-        ctx.accounts["funder.yinhang"], started, started + timedelta(seconds=3), digest,
+    run_id = await market_sql.insert_award_run(
+        ctx.conn,
+        market_sql.AwardRun(
+            tender_id=tender.id, progress=msgspec.json.encode(progress).decode(), objective=objective,
+            result=msgspec.json.encode(result).decode(), created_by=ctx.accounts["funder.yinhang"],
+            started_at=started, finished_at=started + timedelta(seconds=3), inputs_digest=digest,
+        ),
     )  # fmt: skip
     made: dict[int, tuple[int, _Bid]] = {}
     for lot in tender.lots:
         winner = chosen[lot.id]
-        award_id = await ctx.conn.fetchval(
-            INSERT_AWARD, lot.id, winner.id, run_id, winner.organisation_id, winner.price_fen, winner.total,
-            msgspec.json.encode(reasons_of[lot.id]).decode(), status, started + timedelta(seconds=3),
+        award_id = await market_sql.insert_award(
+            ctx.conn,
+            market_sql.Award(
+                lot_id=lot.id, bid_id=winner.id, run_id=run_id, organisation_id=winner.organisation_id,
+                price_fen=winner.price_fen, score=winner.total,
+                reasons=msgspec.json.encode(reasons_of[lot.id]).decode(), status=status,
+                created_at=started + timedelta(seconds=3),
+            ),
         )  # fmt: skip
-        made[lot.id] = (int(award_id), winner)
+        made[lot.id] = (award_id, winner)
     return made
 
 
@@ -397,9 +342,13 @@ async def _contract(
     titles = ("项目启动与需求评估", "服务过半阶段报告", "服务深化与第三季度报告", "结项评估与绩效自评")
     dues = [starts_on + timedelta(days) for days in (14, 150, 260)] + [ends_on]
     status = {"running": "active", "completed": "completed", "stopped": "stopped"}[outcome]
-    contract_id = await ctx.conn.fetchval(
-        INSERT_CONTRACT, award_id, tender.funder_id, bid.organisation_id, bid.price_fen, sign_by, signed_at,
-        starts_on, ends_on, status, grade[0] if grade else None, _at(ctx, grade[1]) if grade else None,
+    contract_id = await market_sql.insert_contract(
+        ctx.conn,
+        market_sql.Contract(
+            award_id=award_id, funder_id=tender.funder_id, organisation_id=bid.organisation_id,
+            amount_fen=bid.price_fen, sign_by=sign_by, signed_at=signed_at, starts_on=starts_on, ends_on=ends_on,
+            status=status, grade=grade[0] if grade else None, graded_at=_at(ctx, grade[1]) if grade else None,
+        ),
     )  # fmt: skip
     for seq, (title, due, amount) in enumerate(zip(titles, dues, amounts, strict=True), start=1):
         midterm = seq == 2
@@ -422,12 +371,16 @@ async def _contract(
             "accepted": "验收通过，按合同拨付本期款项。",
             "rejected": "中期评估不合格：服务频次未达合同约定，停止后续拨付。",
         }.get(state)  # fmt: skip
-        milestone_id = await ctx.conn.fetchval(
-            INSERT_MILESTONE, contract_id, seq, title, due, amount, midterm, state, report,
-            reported if report else None, decided, note,
+        milestone_id = await market_sql.insert_milestone(
+            ctx.conn,
+            market_sql.Milestone(
+                contract_id=contract_id, seq=seq, title=title, due_on=due, amount_fen=amount, midterm=midterm,
+                status=state, report=report, reported_at=reported if report else None, decided_at=decided,
+                decision_note=note,
+            ),
         )  # fmt: skip
         if state == "accepted" and decided is not None:
-            await ctx.conn.execute(INSERT_PAYMENT, milestone_id, amount, decided + timedelta(hours=2))
+            await market_sql.record_payment(ctx.conn, milestone_id, amount, decided + timedelta(hours=2))
     ctx.counts["contracts"] += 1
 
 
@@ -445,23 +398,20 @@ async def seed_tendering(
 ) -> TenderingReport:
     """Needs and tenders at every stage for the demo logins: funder.yinhang's tenders, org.leling's bids and contracts,
     reviewer.demo's panel, committee.kailu4's needs."""
-    rng = random.Random(f"linli-demo:{seed}:tendering")  # noqa: S311 -- reproducible demo data, not secrets
-    committees = list(await conn.fetch(SELECT_COMMITTEES, office_area_id, demo_committee_id))
-    organisations = list(await conn.fetch(SELECT_ORGANISATIONS, demo_organisation_id))
+    rng = stream(seed, "tendering")
+    committees = await market_sql.committees(conn, office_area_id, demo_committee_id)
+    organisations = await market_sql.verified_organisations(conn)
     ctx = _Ctx(
         conn=conn, rng=rng, today=today, accounts=accounts, demo_org=demo_organisation_id, committees=committees,
-        others=organisations, catalogue={r["code"]: r["id"] for r in await conn.fetch(SELECT_CATALOGUE)},
+        catalogue={item.code: item.id for item in await areas_sql.list_catalogue(conn)},
     )  # fmt: skip
-    ctx.org_names = {int(r["id"]): str(r["name"]) for r in organisations}
-    ctx.org_names[demo_organisation_id] = str(
-        await conn.fetchval("SELECT name FROM organisations WHERE id = $1", demo_organisation_id)
-    )
-    other_ids = [int(r["id"]) for r in organisations]
+    ctx.org_names = {o.id: o.name for o in organisations}
+    other_ids = [o.id for o in organisations if o.id != demo_organisation_id]
 
     def pick(k: int) -> list[int]:
         return rng.sample(other_ids, min(k, len(other_ids)))
 
-    def committee(i: int) -> asyncpg.Record:
+    def committee(i: int) -> CommitteeRow:
         return committees[i % len(committees)]
 
     yh, lel = office_funder_id, demo_organisation_id
@@ -513,10 +463,13 @@ async def seed_tendering(
     await _review(ctx, t_notice, assigned_days=-38)
     awarded = await _award(ctx, t_notice, finished_days=-5, status="published")
     first_lot = t_notice.lots[0]
-    await conn.execute(
-        INSERT_OBJECTION, t_notice.id, first_lot.id, accounts["volunteer.demo"],
-        f"对「{first_lot.title}」的评审结果有疑问：中标方的服务团队人数与投标文件所列不一致，请予核实。",
-        _at(ctx, -1), _at(ctx, -1) + timedelta(days=5),
+    await market_sql.file_objection(
+        conn,
+        market_sql.Objection(
+            tender_id=t_notice.id, lot_id=first_lot.id, filed_by=accounts["volunteer.demo"],
+            body=f"对「{first_lot.title}」的评审结果有疑问：中标方的服务团队人数与投标文件所列不一致，请予核实。",
+            filed_at=_at(ctx, -1), reply_due_at=_at(ctx, -1) + timedelta(days=5),
+        ),
     )  # fmt: skip
     del awarded
 
@@ -529,10 +482,14 @@ async def seed_tendering(
     await _bids(ctx, t_ready, t_ready.lots[0], [lel, *pick(2)], close_days=-45)
     await _review(ctx, t_ready, assigned_days=-43, favour=(lel,))
     await _award(ctx, t_ready, finished_days=-20, status="published", winners={1: lel})
-    await conn.execute(
-        INSERT_REPLIED_OBJECTION, t_ready.id, t_ready.lots[0].id, accounts["volunteer.demo"],
-        "中标方是否具备退休适应服务经验？请公开其以往项目情况。", _at(ctx, -10), _at(ctx, -10) + timedelta(days=5),
-        "经核实，中标方近三年承接同类项目两项，绩效评估均为良好以上，质疑不成立。", _at(ctx, -8),
+    await market_sql.file_objection(
+        conn,
+        market_sql.Objection(
+            tender_id=t_ready.id, lot_id=t_ready.lots[0].id, filed_by=accounts["volunteer.demo"],
+            body="中标方是否具备退休适应服务经验？请公开其以往项目情况。", filed_at=_at(ctx, -10),
+            reply_due_at=_at(ctx, -10) + timedelta(days=5),
+            reply="经核实，中标方近三年承接同类项目两项，绩效评估均为良好以上，质疑不成立。", replied_at=_at(ctx, -8),
+        ),
     )  # fmt: skip
 
     # 5. Under contract: org.leling delivers; first instalment paid, second reported and awaiting acceptance.
