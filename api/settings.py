@@ -136,13 +136,11 @@ def load_settings() -> Settings:
     values: dict[str, Any] = {}
     for setting in declared():
         raw = os.environ.get(setting.variable)
-        if raw is not None:
-            try:
-                values[setting.name] = _parse(raw, setting.kind)
-            except msgspec.ValidationError as error:
-                raise ValueError(f"{setting.variable}={raw!r}: {error}") from None
-    state_dir = Path(values.get("state_dir", Settings.state_dir)).resolve()
-    values["state_dir"] = state_dir
+        try:
+            values[setting.name] = setting.default if raw is None else _parse(raw, setting.kind)
+        except msgspec.ValidationError as error:
+            raise ValueError(f"{setting.variable}={raw!r}: {error}") from None
+    state_dir = values["state_dir"] = Path(values["state_dir"]).resolve()
     if not values.get("secret_key"):
         values["secret_key"] = _secret_key(state_dir)
     return Settings(**values)

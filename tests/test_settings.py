@@ -42,6 +42,14 @@ def test_defaults_when_the_environment_is_empty(monkeypatch, tmp_path):
     assert settings.respite_visits_by_care_level == "2:3,3:3,4:5,5:7,6:7"
 
 
+def test_the_state_folder_defaults_to_the_repository(monkeypatch):
+    monkeypatch.delenv("LINLI_STATE_DIR", raising=False)
+    monkeypatch.setenv("LINLI_SECRET_KEY", "given-" + "k" * 40)  # so nothing is written into the repository
+    settings = load_settings()
+    assert settings.state_dir == ROOT / ".state"
+    assert settings.secret_key == "given-" + "k" * 40
+
+
 def test_every_kind_of_setting_is_read(monkeypatch, tmp_path):
     monkeypatch.setenv("LINLI_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("LINLI_SOLVER_TIME_LIMIT_S", "2.5")
