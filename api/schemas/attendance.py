@@ -89,15 +89,10 @@ class DecisionOut(msgspec.Struct, frozen=True):
 
 
 def checkin_out(outcome: CheckinOutcome) -> CheckinOut:
-    """The public shape of a check-in."""
-    shift = outcome.shift
+    """The public shape of a check-in (the shift's times by name, its id and title renamed)."""
+    shift, attendance = outcome.shift, outcome.attendance
     return out(
-        outcome,
-        CheckinOut,
-        shift_id=shift.id,
-        shift_title=shift.title,
-        starts_at=shift.starts_at,
-        ends_at=shift.ends_at,
+        shift, CheckinOut, shift_id=shift.id, shift_title=shift.title, attendance=attendance, already=outcome.already
     )
 
 

@@ -45,29 +45,26 @@ class Identity(msgspec.Struct, frozen=True):
     via: Literal["session", "token"] = "session"
 
     # Each use case names its own refusal (a msgid), so the reader learns what only that role may do.
+    def _tenant_id(self, role: str, tenant_id: int | None, refusal: str) -> int:
+        if self.role != role or tenant_id is None:
+            raise Forbidden(refusal)
+        return tenant_id
+
     def funder_id_or_refuse(self, refusal: str) -> int:
         """The funder the caller acts for, or Forbidden(refusal) for any other role."""
-        if self.role != "funder" or self.funder_id is None:
-            raise Forbidden(refusal)
-        return self.funder_id
+        return self._tenant_id("funder", self.funder_id, refusal)
 
     def committee_id_or_refuse(self, refusal: str) -> int:
         """The residents' committee the caller acts for, or Forbidden(refusal) for any other role."""
-        if self.role != "committee" or self.committee_id is None:
-            raise Forbidden(refusal)
-        return self.committee_id
+        return self._tenant_id("committee", self.committee_id, refusal)
 
     def organisation_id_or_refuse(self, refusal: str) -> int:
         """The social organisation the caller acts for, or Forbidden(refusal) for any other role."""
-        if self.role != "organisation" or self.organisation_id is None:
-            raise Forbidden(refusal)
-        return self.organisation_id
+        return self._tenant_id("organisation", self.organisation_id, refusal)
 
     def volunteer_id_or_refuse(self, refusal: str) -> int:
         """The caller's volunteer id, or Forbidden(refusal) for any other role."""
-        if self.role != "volunteer" or self.volunteer_id is None:
-            raise Forbidden(refusal)
-        return self.volunteer_id
+        return self._tenant_id("volunteer", self.volunteer_id, refusal)
 
     def publisher_or_refuse(self, refusal: str) -> tuple[int | None, int | None]:
         """(organisation_id, committee_id) of a caller who publishes shifts (one is None), or Forbidden(refusal)."""
