@@ -18,8 +18,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import i18n
 from api.services import accounts
-from api.services.accounts import Identity, SecurityPolicy
-from api.services.errors import Forbidden, NotAuthenticated
+from api.services.accounts import Identity, SecurityPolicy, logged_in
+from api.services.errors import Forbidden
 
 SESSION_COOKIE = "linli_session"
 LOCALE_COOKIE = "linli_locale"
@@ -109,18 +109,14 @@ def current_identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity
 
 def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: any logged-in account."""
-    if current_identity(connection) is None:
-        raise NotAuthenticated("Log in to continue")
+    logged_in(current_identity(connection))
 
 
 def roles(*allowed: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
     """Guard: a logged-in account with one of these roles."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        who = current_identity(connection)
-        if who is None:
-            raise NotAuthenticated("Log in to continue")
-        if who.role not in allowed:
+        if logged_in(current_identity(connection)).role not in allowed:
             raise Forbidden("Your role may not do this")
 
     guard.__name__ = f"roles_{'_'.join(allowed)}"
@@ -140,10 +136,7 @@ def provide_identity(request: Request[Any, Any, Any]) -> Identity | None:
 
 def provide_user(request: Request[Any, Any, Any]) -> Identity:
     """The logged-in caller (use behind login_required or roles)."""
-    who = current_identity(request)
-    if who is None:
-        raise NotAuthenticated("Log in to continue")
-    return who
+    return logged_in(current_identity(request))
 
 
 def provide_policy(state: State) -> SecurityPolicy:

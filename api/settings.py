@@ -1,59 +1,121 @@
-"""Every setting, from the environment (LINLI_*), with embedded defaults."""
+"""Every setting, from the environment (LINLI_*), with embedded defaults.
+
+Each setting is declared once below (name, type, default, one-line meaning); load_settings reads the
+environment for every field generically, and docs/settings.md is the table `python -m api.settings` prints.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
+import typing
 from pathlib import Path
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PREFIX = "LINLI_"
+# What a boolean setting accepts as true; anything else is false.
+TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The service's configuration; read once at start-up."""
 
-    state_dir: Path
-    database_url: str | None
-    redis_url: str | None
-    secret_key: str
-    host: str = "127.0.0.1"
-    port: int = 8000
-    https: bool = False
-    debug: bool = False
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
-    token_days: int = 30
-    login_attempts_per_15min: int = 5
-    default_locale: str = "zh_CN"
-    solver_time_limit_s: float = 20.0
-    job_timeout_s: int = 60
-    checkin_window_minutes: int = 60
-    checkout_tolerance_minutes: int = 30
-    timebank_cap_hours: int = 1500
-    # Notifications (api/services/notifications.py): which sender delivers them, and where email and SMS go.
-    notify_sender: str = "log"
-    notify_max_attempts: int = 5
-    smtp_url: str | None = None
-    smtp_from: str = "linli@localhost"
-    sms_gateway_url: str | None = None
-    sms_gateway_token: str | None = None
-    # Respite visits a week by care level ("level:visits,…"; Shanghai LTC insurance) and what carers must hold: a
-    # certificate kind, or "skill:<code>" for a skill.
-    respite_visits_by_care_level: str = "2:3,3:3,4:5,5:7,6:7"
-    respite_certificate: str = "elderly_carer"
+    state_dir: Annotated[
+        Path, Meta(description="Folder of the local PostgreSQL and Valkey, their logs, and the generated secret key")
+    ] = REPO_ROOT / ".state"
+    database_url: Annotated[
+        str | None, Meta(description="PostgreSQL to use; unset, `linli up` starts one in the state folder")
+    ] = None
+    redis_url: Annotated[
+        str | None,
+        Meta(description="Redis (Valkey) for the job queue; unset, `linli up` starts one in the state folder"),
+    ] = None
+    secret_key: Annotated[
+        str, Meta(description="Signs sessions and CSRF tokens; unset, generated once into the state folder and reused")
+    ] = ""
+    host: Annotated[str, Meta(description="Address the web server listens on")] = "127.0.0.1"
+    port: Annotated[int, Meta(description="Port the web server listens on")] = 8000
+    https: Annotated[bool, Meta(description="Served over HTTPS: secure cookies and HSTS")] = False
+    debug: Annotated[bool, Meta(description="Litestar's debug mode, and DEBUG logs")] = False
+    session_idle_minutes: Annotated[int, Meta(description="A session ends after this many idle minutes")] = 30
+    session_absolute_hours: Annotated[int, Meta(description="A session ends this many hours after login")] = 12
+    token_days: Annotated[int, Meta(description="An API token expires this many days after it is issued")] = 30
+    login_attempts_per_15min: Annotated[
+        int, Meta(description="Failed logins allowed per username in 15 minutes (four times as many per address)")
+    ] = 5
+    default_locale: Annotated[str, Meta(description="Language when neither the account nor the browser says")] = "zh_CN"
+    solver_time_limit_s: Annotated[float, Meta(description="Seconds an optimiser run may search")] = 20.0
+    job_timeout_s: Annotated[int, Meta(description="Seconds a worker job may take before it is ended")] = 60
+    checkin_window_minutes: Annotated[
+        int, Meta(description="A volunteer checks in from this many minutes before a shift's start until its end")
+    ] = 60
+    checkout_tolerance_minutes: Annotated[
+        int, Meta(description="A check-out's minutes are capped at the shift's length plus this many")
+    ] = 30
+    timebank_cap_hours: Annotated[
+        int,
+        Meta(description="Most time coins an account holds; confirmed hours beyond are recorded as over the cap"),
+    ] = 1500
+    notify_sender: Annotated[
+        str, Meta(description="Who delivers notifications: `log` (kind and id only), `email` or `sms`")
+    ] = "log"
+    notify_max_attempts: Annotated[
+        int, Meta(description="A failed delivery is retried, with growing waits, up to this many times")
+    ] = 5
+    smtp_url: Annotated[
+        str | None, Meta(description="SMTP server for `email`, e.g. `smtp://user:pass@host:587?starttls=1`")
+    ] = None
+    smtp_from: Annotated[str, Meta(description="Sender address of notification emails")] = "linli@localhost"
+    sms_gateway_url: Annotated[
+        str | None, Meta(description='SMS gateway for `sms`: a JSON POST of `{"to", "text"}`')
+    ] = None
+    sms_gateway_token: Annotated[str | None, Meta(description="Bearer token for the SMS gateway")] = None
+    respite_visits_by_care_level: Annotated[
+        str, Meta(description="Respite visits a week by care level, `level:visits,…` (Shanghai's long-term-care rule)")
+    ] = "2:3,3:3,4:5,5:7,6:7"
+    respite_certificate: Annotated[
+        str, Meta(description="Certificate respite carers must hold; `skill:<code>` asks for a skill instead")
+    ] = "elderly_carer"
 
 
-def _state_dir() -> Path:
-    return Path(os.environ.get("LINLI_STATE_DIR", str(REPO_ROOT / ".state"))).resolve()
+class Declared(msgspec.Struct, frozen=True):
+    """One setting as declared: its variable, type, default and meaning."""
+
+    name: str
+    variable: str
+    kind: Any
+    default: Any
+    meaning: str
+
+
+def declared() -> list[Declared]:
+    """Every setting, in declaration order."""
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    found = []
+    for field in msgspec.structs.fields(Settings):
+        kind, meta = typing.get_args(hints[field.name])
+        found.append(Declared(field.name, PREFIX + field.name.upper(), kind, field.default, meta.description))
+    return found
+
+
+def _parse(raw: str, kind: Any) -> Any:
+    if kind is bool:
+        return raw.strip().lower() in TRUE
+    if kind is Path:
+        return Path(raw)
+    if type(None) in typing.get_args(kind):
+        # An empty optional setting is the same as an unset one.
+        return raw or None
+    return msgspec.convert(raw, kind, strict=False)
 
 
 def _secret_key(state_dir: Path) -> str:
-    """The LINLI_SECRET_KEY, or one generated once into the state folder and reused after."""
-    given = os.environ.get("LINLI_SECRET_KEY")
-    if given:
-        return given
+    """A key generated once into the state folder and reused after."""
     path = state_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -69,42 +131,43 @@ def _secret_key(state_dir: Path) -> str:
     return key
 
 
-def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def load_settings() -> Settings:
     """Settings from LINLI_* environment variables over the defaults."""
-    state_dir = _state_dir()
-    env = os.environ.get
-    return Settings(
-        state_dir=state_dir,
-        database_url=env("LINLI_DATABASE_URL") or None,
-        redis_url=env("LINLI_REDIS_URL") or None,
-        secret_key=_secret_key(state_dir),
-        host=env("LINLI_HOST", "127.0.0.1"),
-        port=int(env("LINLI_PORT", "8000")),
-        https=_flag("LINLI_HTTPS", False),
-        debug=_flag("LINLI_DEBUG", False),
-        session_idle_minutes=int(env("LINLI_SESSION_IDLE_MINUTES", "30")),
-        session_absolute_hours=int(env("LINLI_SESSION_ABSOLUTE_HOURS", "12")),
-        token_days=int(env("LINLI_TOKEN_DAYS", "30")),
-        login_attempts_per_15min=int(env("LINLI_LOGIN_ATTEMPTS_PER_15MIN", "5")),
-        default_locale=env("LINLI_DEFAULT_LOCALE", "zh_CN"),
-        solver_time_limit_s=float(env("LINLI_SOLVER_TIME_LIMIT_S", "20")),
-        job_timeout_s=int(env("LINLI_JOB_TIMEOUT_S", "60")),
-        checkin_window_minutes=int(env("LINLI_CHECKIN_WINDOW_MINUTES", "60")),
-        checkout_tolerance_minutes=int(env("LINLI_CHECKOUT_TOLERANCE_MINUTES", "30")),
-        timebank_cap_hours=int(env("LINLI_TIMEBANK_CAP_HOURS", "1500")),
-        notify_sender=env("LINLI_NOTIFY_SENDER", "log"),
-        notify_max_attempts=int(env("LINLI_NOTIFY_MAX_ATTEMPTS", "5")),
-        smtp_url=env("LINLI_SMTP_URL") or None,
-        smtp_from=env("LINLI_SMTP_FROM", "linli@localhost"),
-        sms_gateway_url=env("LINLI_SMS_GATEWAY_URL") or None,
-        sms_gateway_token=env("LINLI_SMS_GATEWAY_TOKEN") or None,
-        respite_visits_by_care_level=env("LINLI_RESPITE_VISITS_BY_CARE_LEVEL", "2:3,3:3,4:5,5:7,6:7"),
-        respite_certificate=env("LINLI_RESPITE_CERTIFICATE", "elderly_carer"),
-    )
+    values: dict[str, Any] = {}
+    for setting in declared():
+        raw = os.environ.get(setting.variable)
+        try:
+            values[setting.name] = setting.default if raw is None else _parse(raw, setting.kind)
+        except msgspec.ValidationError as error:
+            raise ValueError(f"{setting.variable}={raw!r}: {error}") from None
+    state_dir = values["state_dir"] = Path(values["state_dir"]).resolve()
+    if not values.get("secret_key"):
+        values["secret_key"] = _secret_key(state_dir)
+    return Settings(**values)
+
+
+def _shown(setting: Declared) -> str:
+    if setting.default is None or setting.default == "":
+        return "unset"
+    if isinstance(setting.default, Path):
+        return f"`{setting.default.relative_to(REPO_ROOT)}`"
+    if isinstance(setting.default, bool):
+        return f"`{str(setting.default).lower()}`"
+    return f"`{setting.default}`"
+
+
+def _type_name(kind: Any) -> str:
+    names = [getattr(k, "__name__", str(k)) for k in typing.get_args(kind) if k is not type(None)]
+    return f"{names[0]}, optional" if names else {"Path": "path"}.get(kind.__name__, kind.__name__)
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (docs/settings.md holds it, and a test keeps the two equal)."""
+    lines = ["| variable | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for setting in declared():
+        lines.append(f"| `{setting.variable}` | {_type_name(setting.kind)} | {_shown(setting)} | {setting.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_table())

@@ -54,9 +54,24 @@ def _call_name(call: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
 
 
+def _module_strings(tree: ast.AST) -> dict[str, str]:
+    """NAME = "…" at a module's top level: a refusal named once and given to several `*_or_refuse` calls."""
+    body = tree.body if isinstance(tree, ast.Module) else []
+    return {
+        target.id: statement.value.value
+        for statement in body
+        if isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+
+
 def domain_error_messages(tree: ast.AST) -> list[str]:
     """Messages given to domain errors: the detail, the `fields` values, and messages built for `fields`."""
     found: list[str] = []
+    constants = _module_strings(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _call_name(node) in DOMAIN_ERRORS:
             if node.args:
@@ -65,6 +80,13 @@ def domain_error_messages(tree: ast.AST) -> list[str]:
                 if keyword.arg == "fields" and isinstance(keyword.value, ast.Dict):
                     for value in keyword.value.values:
                         found += _strings(value)
+        # found(row, "No such …") raises NotFound; who.X_or_refuse("Only …") raises Forbidden.
+        if isinstance(node, ast.Call) and _call_name(node) == "found" and len(node.args) == 2:
+            found += _strings(node.args[1])
+        if isinstance(node, ast.Call) and _call_name(node).endswith("_or_refuse") and node.args:
+            refusal = node.args[0]
+            found += [constants[refusal.id]] if isinstance(refusal, ast.Name) and refusal.id in constants else []
+            found += _strings(refusal)
         # errors["field"] = "message": a use case collecting field errors before raising Invalid(fields=errors).
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == "errors"
@@ -134,6 +156,9 @@ def test_the_scan_finds_the_messages_it_should():
     found = all_msgids()
     assert found["Wrong username or password"].startswith("api/services")
     assert "Log in to continue" in found
+    assert found["No such recurring shift"].startswith("api/services")  # given to found(row, …)
+    assert found["Only volunteers have a volunteer profile"].startswith("api/services")  # a named refusal
+    assert found["Only a social organisation may submit proposals"].startswith("api/services")
     assert "The check character of this unified social credit code is wrong" in found
     assert "This username is taken" in found
     assert "Not found" in found

@@ -15,6 +15,7 @@ from api.schemas.common import (
     Created,
     IssuedTokenOut,
     TokenOut,
+    out,
     outs,
 )
 from api.services import accounts, audit_log
@@ -33,9 +34,7 @@ class AuthController(Controller):
     ) -> IssuedTokenOut:
         """Exchange a username and password for a bearer token (rate-limited per account and address)."""
         issued = await accounts.issue_token(conn, data, address=client_address(request), policy=policy)
-        return IssuedTokenOut(
-            id=issued.id, token=issued.token, token_type="bearer", expires_in_days=issued.expires_in_days
-        )
+        return out(issued, IssuedTokenOut, token_type="bearer")
 
     @get("/tokens", operation_id="listTokens", guards=[login_required])
     async def tokens(self, conn: Conn, user: User) -> list[TokenOut]:
@@ -57,17 +56,7 @@ class AccountController(Controller):
     @get("/accounts/me", operation_id="getMe", guards=[login_required])
     async def me(self, user: User) -> AccountOut:
         """The caller's account."""
-        return AccountOut(
-            id=user.account_id,
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            locale=user.locale,
-            organisation_id=user.organisation_id,
-            committee_id=user.committee_id,
-            funder_id=user.funder_id,
-            volunteer_id=user.volunteer_id,
-        )
+        return out(user, AccountOut, id=user.account_id)
 
     @get("/accounts", operation_id="listAccounts", guards=[roles("admin")])
     async def list_accounts(

@@ -15,12 +15,10 @@ from api.schemas.attendance import (
     DecisionOut,
     PendingOut,
     ShiftAttendanceOut,
-    attendance_out,
     checkin_out,
-    decision_out,
-    pending_out,
     shift_attendance_out,
 )
+from api.schemas.common import out, outs
 from api.services import attendance
 from api.services.attendance import CheckIn, Decision, GroupActivity, ManualAttendance
 
@@ -44,7 +42,7 @@ class AttendanceController(Controller):
     async def check_out(self, conn: Conn, user: User, state: State, shift_id: FromPath[int]) -> AttendanceOut:
         """Check out; minutes are capped at the shift's length plus a tolerance and wait for confirmation."""
         rules = attendance.rules_of(state.settings)
-        return attendance_out(await attendance.check_out(conn, user, shift_id, rules))
+        return out(await attendance.check_out(conn, user, shift_id, rules), AttendanceOut)
 
     @get("/shifts/{shift_id:int}", operation_id="getShiftAttendance", guards=[roles("organisation", "committee")])
     async def shift_attendance(self, conn: Conn, user: User, shift_id: FromPath[int]) -> ShiftAttendanceOut:
@@ -73,15 +71,15 @@ class AttendanceController(Controller):
     ) -> AttendanceOut:
         """The publisher records a volunteer's check-in and check-out times (the manual fallback)."""
         rules = attendance.rules_of(state.settings)
-        return attendance_out(await attendance.record_manual(conn, user, shift_id, data, rules))
+        return out(await attendance.record_manual(conn, user, shift_id, data, rules), AttendanceOut)
 
     @get("/pending", operation_id="listPendingHours", guards=[roles("organisation", "committee")])
     async def pending(self, conn: Conn, user: User, limit: Limit = 100, offset: Offset = 0) -> list[PendingOut]:
         """Hours waiting for the caller's decision on its own shifts."""
-        return [pending_out(r) for r in await attendance.pending(conn, user, limit=limit, offset=offset)]
+        return outs(await attendance.pending(conn, user, limit=limit, offset=offset), PendingOut)
 
     @post("/decisions", operation_id="decideHours", guards=[roles("organisation", "committee")], status_code=200)
     async def decide(self, conn: Conn, user: User, state: State, data: JSONBody[Decision]) -> DecisionOut:
         """Confirm or reject (with a reason) one or many pending hours, all or none, only on one's own shifts."""
         rules = attendance.rules_of(state.settings)
-        return decision_out(await attendance.decide(conn, user, data, rules))
+        return out(await attendance.decide(conn, user, data, rules), DecisionOut)

@@ -117,7 +117,7 @@ class NoticeController(Controller):
     ) -> NoticePageOut:
         """Award notices in their period (and past ones when asked); no login needed."""
         page = await notices.list_notices(conn, include_past=past, limit=limit, offset=offset)
-        return NoticePageOut(items=outs(page.items, NoticeOut), total=page.total, limit=limit, offset=offset)
+        return out(page, NoticePageOut)
 
     @get("/{tender_id:int}", operation_id="getNotice")
     async def notice(self, conn: Conn, who: Who, tender_id: FromPath[int]) -> NoticeViewOut:

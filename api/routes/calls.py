@@ -10,7 +10,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
-from api.schemas.common import out, outs
+from api.schemas.common import out
 from api.schemas.tendering import CallOut, CallPageOut, ProposalOut, ProposalsOpenedOut
 from api.services import calls
 from api.services.calls import CallCommand, ProposalCommand, ProposalTerms
@@ -43,7 +43,7 @@ class CallController(Controller):
     ) -> CallPageOut:
         """Calls by status; `mine` for a foundation's own."""
         page = await calls.list_calls(conn, who, status=status, mine=mine, limit=limit, offset=offset)
-        return CallPageOut(items=outs(page.items, CallOut), total=page.total, limit=page.limit, offset=page.offset)
+        return out(page, CallPageOut)
 
     @get("/{call_id:int}", operation_id="getCall", guards=[login_required])
     async def get_call(self, conn: Conn, who: Who, call_id: FromPath[int]) -> CallOut:

@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from api.auth import Conn, User, Who, roles
+from api.routes.downloads import FormatParam, file_response, locale_of
 from api.schemas.common import out, outs
-from api.schemas.contracts import ContractDetailOut, ContractOut, ContractPageOut, GradeOut, PaymentOut, PerformanceOut
-from api.services import contracts, exports, orgs
+from api.schemas.contracts import ContractDetailOut, ContractPageOut, GradeOut, PaymentOut, PerformanceOut
+from api.services import contracts, orgs
 from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport
-from api.services.types import today
 
-FormatParam = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(name="format")]
 PARTIES = roles("funder", "organisation", "admin")
 # A download holds the whole list, not the page the JSON would give.
 EXPORT_LIMIT = 100_000
-
-
-def locale_of(request: Request[Any, Any, Any]) -> str:
-    """The language the request was negotiated in (set by the identity middleware)."""
-    return str(request.scope.get("state", {}).get("locale", "zh_CN"))
-
-
-class FileStream(Stream):
-    """A streamed file whose own media type wins over the handler's JSON default (Litestar's Stream prefers the
-    handler's, so a route that answers JSON or a file would label the file application/json)."""
-
-    def to_asgi_response(self, app: Any, request: Any, **kwargs: Any) -> Any:
-        """The streaming ASGI response, with this file's media type."""
-        kwargs["media_type"] = self.media_type
-        return super().to_asgi_response(app, request, **kwargs)
-
-
-def file_response(table: exports.Table, fmt: Literal["csv", "xlsx"], locale: str) -> Stream:
-    """A list as a downloadable CSV or XLSX file."""
-    export = exports.render(table, fmt, locale, today())
-    return FileStream(
-        export.chunks,
-        media_type=export.media_type,
-        headers={"content-disposition": exports.content_disposition(export.filename)},
-    )
 
 
 class ContractController(Controller):
@@ -69,9 +43,7 @@ class ContractController(Controller):
             everything = await contracts.list_contracts(conn, user, status=status, limit=EXPORT_LIMIT, offset=0)
             return file_response(contracts.contracts_table(everything.items, locale), fmt, locale)
         page = await contracts.list_contracts(conn, user, status=status, limit=limit, offset=offset)
-        return ContractPageOut(
-            items=outs(page.items, ContractOut), total=page.total, limit=page.limit, offset=page.offset
-        )
+        return out(page, ContractPageOut)
 
     @post("/", operation_id="createContract", guards=[roles("funder")], status_code=201)
     async def create(self, conn: Conn, user: User, data: JSONBody[ContractCreate]) -> ContractDetailOut:

@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from api.auth import Conn, User, roles
-from api.routes.contracts import FormatParam, file_response, locale_of
+from api.routes.downloads import FormatParam, file_response, locale_of
 from api.schemas.common import out
 from api.schemas.dashboard import DashboardOut
 from api.services import dashboard

@@ -9,8 +9,8 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
-from api.schemas.common import outs
-from api.schemas.households import RegisterItemOut, RegisterPageOut
+from api.schemas.common import out
+from api.schemas.households import RegisterPageOut
 from api.schemas.teams import HouseholdOut, household_out
 from api.services import household_access, households
 from api.services.households import HouseholdCommand, RegisterFilters
@@ -37,9 +37,7 @@ class HouseholdController(Controller):
         """The committee's own households (names, masked addresses), by name or address fragment, care level, 311."""
         filters = RegisterFilters(q=q, care_level=care_level, empty_nest=empty_nest, archived=archived)
         page = await households.list_register(conn, user, filters, limit=limit, offset=offset)
-        return RegisterPageOut(
-            items=outs(page.items, RegisterItemOut), total=page.total, limit=page.limit, offset=page.offset
-        )
+        return out(page, RegisterPageOut)
 
     @post("/", operation_id="createHousehold", guards=[roles("committee")], status_code=201)
     async def create(self, conn: Conn, user: User, data: JSONBody[HouseholdCommand]) -> HouseholdOut:

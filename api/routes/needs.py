@@ -8,8 +8,9 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
+from api.routes.downloads import csv_response
 from api.schemas.common import out, outs
-from api.schemas.tendering import HouseholdOut, NeedDetailOut, NeedOut, NeedPageOut
+from api.schemas.tendering import HouseholdOut, NeedDetailOut, NeedPageOut
 from api.services import needs
 from api.services.needs import NeedCommand, NeedFilters
 
@@ -39,7 +40,7 @@ class NeedController(Controller):
         """Needs, filtered by sub-district, committee, catalogue code and status."""
         filters = NeedFilters(subdistrict_id, committee_id, category, status)
         page = await needs.list_needs(conn, who, filters, limit=limit, offset=offset)
-        return NeedPageOut(items=outs(page.items, NeedOut), total=page.total, limit=page.limit, offset=page.offset)
+        return out(page, NeedPageOut)
 
     @get("/export.csv", operation_id="exportNeeds", guards=[login_required], media_type="text/csv")
     async def export(
@@ -53,10 +54,7 @@ class NeedController(Controller):
     ) -> Response[str]:
         """The filtered needs as CSV."""
         text = await needs.needs_csv(conn, who, NeedFilters(subdistrict_id, committee_id, category, status))
-        return Response(
-            content=text, media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": 'attachment; filename="needs.csv"'},
-        )  # fmt: skip
+        return csv_response(text, "needs.csv")
 
     @get("/households", operation_id="listNeedHouseholdChoices", guards=[roles("committee")])
     async def households(self, conn: Conn, user: User) -> list[HouseholdOut]:

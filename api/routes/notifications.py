@@ -8,7 +8,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, login_required
-from api.schemas.common import outs
+from api.schemas.common import out, outs
 from api.schemas.notifications import ContactOut, InboxOut, NotificationOut, ReadOut
 from api.services import notifications
 from api.services.notifications import ContactForm
@@ -45,11 +45,9 @@ class NotificationController(Controller):
     @get("/contact", operation_id="getNotificationContact", guards=[login_required])
     async def get_contact(self, conn: Conn, user: User) -> ContactOut:
         """Where email and SMS reminders reach the caller."""
-        row = await notifications.contact(conn, user)
-        return ContactOut(email=row.email, phone=row.phone)
+        return out(await notifications.contact(conn, user), ContactOut)
 
     @put("/contact", operation_id="setNotificationContact", guards=[login_required])
     async def set_contact(self, conn: Conn, user: User, data: JSONBody[ContactForm]) -> ContactOut:
         """Set where email and SMS reminders reach the caller (an empty value removes it; 422 with field errors)."""
-        row = await notifications.set_contact(conn, user, data)
-        return ContactOut(email=row.email, phone=row.phone)
+        return out(await notifications.set_contact(conn, user, data), ContactOut)

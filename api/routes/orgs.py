@@ -8,7 +8,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, roles
-from api.schemas.common import Created, OrgOut, OrgPageOut, out, outs
+from api.schemas.common import Created, OrgOut, OrgPageOut, out
 from api.services import accounts, orgs
 from api.services.accounts import OrganisationRegistration
 
@@ -32,7 +32,7 @@ class OrganisationController(Controller):
     ) -> OrgPageOut:
         """Verified organisations (admins may filter by any status)."""
         page = await orgs.list_orgs(conn, who, status=status, category=category, q=q, limit=limit, offset=offset)
-        return OrgPageOut(items=outs(page.items, OrgOut), total=page.total, limit=page.limit, offset=page.offset)
+        return out(page, OrgPageOut)
 
     @get("/{org_id:int}", operation_id="getOrganisation")
     async def get_org(self, conn: Conn, who: Who, org_id: FromPath[int]) -> OrgOut:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, login_required, roles
 from api.errors import http_exception_handler
+from api.schemas.common import out
 from api.schemas.shifts import (
     CancelOut,
     SeriesOut,
@@ -18,7 +19,6 @@ from api.schemas.shifts import (
     ShiftOut,
     SignupOut,
     SkipDate,
-    cancel_out,
     for_me_out,
     series_out,
     shift_out,
@@ -124,4 +124,4 @@ class ShiftController(Controller):
     @delete("/{shift_id:int}/signups/mine", operation_id="cancelMySignup", guards=[roles("volunteer")], status_code=200)
     async def cancel(self, conn: Conn, user: User, shift_id: FromPath[int]) -> CancelOut:
         """Give up one's place (late inside the shift's cancellation window) or leave the waitlist."""
-        return cancel_out(await shifts.cancel(conn, user, shift_id))
+        return out(await shifts.cancel(conn, user, shift_id), CancelOut)

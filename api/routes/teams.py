@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from api.auth import Conn, User, login_required, roles
+from api.schemas.common import out, outs
 from api.schemas.teams import (
     CommitteeTeamOut,
     MyTeamOut,
@@ -16,14 +17,8 @@ from api.schemas.teams import (
     TeamOut,
     TeamsRunOut,
     VisitOut,
-    committee_team_out,
-    my_team_out,
     project_detail_out,
-    project_out,
-    refusal_out,
     run_out,
-    team_out,
-    visit_out,
 )
 from api.services import teams
 from api.services.teams import RefusalCreate, VisitCreate
@@ -38,7 +33,7 @@ class TeamController(Controller):
     @get("/projects", operation_id="listTeamProjects", guards=[roles("organisation")])
     async def projects(self, conn: Conn, user: User) -> list[ProjectOut]:
         """The organisation's 311 projects (contracts covering 311 needs) with households and live teams."""
-        return [project_out(p) for p in await teams.list_projects(conn, user)]
+        return outs(await teams.list_projects(conn, user), ProjectOut)
 
     @get("/projects/{contract_id:int}", operation_id="getTeamProject", guards=[roles("organisation")])
     async def project(self, conn: Conn, user: User, contract_id: FromPath[int]) -> ProjectDetailOut:
@@ -63,26 +58,26 @@ class TeamController(Controller):
     @get("/mine", operation_id="listMyTeams", guards=[roles("volunteer")])
     async def mine(self, conn: Conn, user: User) -> list[MyTeamOut]:
         """The teams the calling volunteer belongs to."""
-        return [my_team_out(t) for t in await teams.my_teams(conn, user)]
+        return outs(await teams.my_teams(conn, user), MyTeamOut)
 
     @get("/committee", operation_id="listCommitteeTeams", guards=[roles("committee")])
     async def committee(self, conn: Conn, user: User) -> list[CommitteeTeamOut]:
         """The 311 teams serving the committee's households (masked), with this month's figures."""
-        return [committee_team_out(t) for t in await teams.committee_teams(conn, user)]
+        return outs(await teams.committee_teams(conn, user), CommitteeTeamOut)
 
     @get("/{team_id:int}", operation_id="getTeam", guards=[login_required])
     async def team(self, conn: Conn, user: User, team_id: FromPath[int]) -> TeamOut:
         """A team: members, visits, and whether this month's minimum (4 hours, 2 contacts) is met."""
-        return team_out(await teams.team_view(conn, user, team_id))
+        return out(await teams.team_view(conn, user, team_id), TeamOut)
 
     @post("/{team_id:int}/refusals", operation_id="refuseTeamCarer", guards=[roles("organisation")], status_code=201)
     async def refuse(self, conn: Conn, user: User, team_id: FromPath[int], data: JSONBody[RefusalCreate]) -> RefusalOut:
         """Record that the household refuses a carer; that team alone is re-planned, keeping its other members."""
-        return refusal_out(await teams.refuse(conn, user, team_id, data))
+        return out(await teams.refuse(conn, user, team_id, data), RefusalOut)
 
     @post("/{team_id:int}/visits", operation_id="recordTeamVisit", guards=[roles("volunteer")], status_code=201)
     async def record_visit(
         self, conn: Conn, user: User, team_id: FromPath[int], data: JSONBody[VisitCreate]
     ) -> VisitOut:
         """A member records a contact: when (with offset), minutes, kind (home_visit, phone, video, outing)."""
-        return visit_out(await teams.record_visit(conn, user, team_id, data))
+        return out(await teams.record_visit(conn, user, team_id, data), VisitOut)

@@ -9,14 +9,13 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
+from api.routes.downloads import csv_response
 from api.schemas.common import out, outs
 from api.schemas.tendering import (
-    BidEventOut,
     BidOut,
     BidsOpenedOut,
     EligibilityOut,
     ReasonOut,
-    TenderForOrgOut,
     TenderOut,
     TenderPageOut,
     TendersForOrgOut,
@@ -33,14 +32,7 @@ CategoryQuery = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$
 
 def bid_out(view: BidView) -> BidOut:
     """A bid and its history as the API shows it."""
-    b = view.bid
-    return BidOut(
-        id=b.public_id, tender_id=b.tender_id, tender_title=b.tender_title, lot_id=b.lot_id, lot_number=b.lot_number,
-        lot_title=b.lot_title, organisation_id=b.organisation_id, organisation_name=b.organisation_name,
-        price_fen=b.price_fen, hours=b.hours, plan=b.plan, team=b.team, conflict_of_interest=b.conflict_of_interest,
-        conflict_detail=b.conflict_detail, status=b.status, receipt=b.receipt, submitted_at=b.submitted_at,
-        updated_at=b.updated_at, bids_close_at=b.bids_close_at, events=outs(view.events, BidEventOut),
-    )  # fmt: skip
+    return out(view.bid, BidOut, id=view.bid.public_id, events=view.events)
 
 
 class TenderController(Controller):
@@ -64,7 +56,7 @@ class TenderController(Controller):
         page = await tenders.list_tenders(
             conn, who, status=status, category=category, mine=mine, limit=limit, offset=offset
         )
-        return TenderPageOut(items=outs(page.items, TenderOut), total=page.total, limit=page.limit, offset=page.offset)
+        return out(page, TenderPageOut)
 
     @get("/export.csv", operation_id="exportTenders", guards=[login_required], media_type="text/csv")
     async def export(
@@ -77,10 +69,7 @@ class TenderController(Controller):
     ) -> Response[str]:
         """One row per lot of the filtered tenders, as CSV."""
         text = await tenders.tenders_csv(conn, who, status=status, category=category, mine=mine)
-        return Response(
-            content=text, media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": 'attachment; filename="tenders.csv"'},
-        )  # fmt: skip
+        return csv_response(text, "tenders.csv")
 
     @get("/for-me", operation_id="listTendersForOrganisation", guards=[roles("organisation")])
     async def for_me(
@@ -92,9 +81,7 @@ class TenderController(Controller):
     ) -> TendersForOrgOut:
         """Tenders open for bids, each with whether the caller's organisation is eligible and why not."""
         page = await tenders.tenders_for_organisation(conn, user, limit=limit, offset=offset)
-        return TendersForOrgOut(
-            items=outs(page.items, TenderForOrgOut), total=page.total, limit=page.limit, offset=page.offset
-        )
+        return out(page, TendersForOrgOut)
 
     @get("/{tender_id:int}", operation_id="getTender", guards=[login_required])
     async def get_tender(self, conn: Conn, who: Who, tender_id: FromPath[int]) -> TenderOut:

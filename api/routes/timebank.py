@@ -9,17 +9,14 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
+from api.schemas.common import out, outs
 from api.schemas.timebank import (
     BalanceOut,
     CertificateOut,
     HistoryOut,
     ServiceRecordOut,
     TransferOut,
-    balance_out,
     certificate_out,
-    history_out,
-    service_record_out,
-    transfer_out,
 )
 from api.services import attendance, service_records, timebank
 from api.services.timebank import Transfer
@@ -41,17 +38,17 @@ class TimeBankController(Controller):
     @get("/mine", operation_id="getMyTimeBank", guards=[roles("volunteer")])
     async def mine(self, conn: Conn, user: User, state: State) -> BalanceOut:
         """My balance in minutes: own time, group time (can only be donated), and the cap."""
-        return balance_out(await timebank.my_account(conn, user, cap_minutes=_cap(state)))
+        return out(await timebank.my_account(conn, user, cap_minutes=_cap(state)), BalanceOut)
 
     @get("/mine/history", operation_id="getMyTimeBankHistory", guards=[roles("volunteer")])
     async def history(self, conn: Conn, user: User, limit: Limit = 50, offset: Offset = 0) -> list[HistoryOut]:
         """My ledger transactions, latest first."""
-        return [history_out(r) for r in await timebank.my_history(conn, user, limit=limit, offset=offset)]
+        return outs(await timebank.my_history(conn, user, limit=limit, offset=offset), HistoryOut)
 
     @post("/transfers", operation_id="transferTimeCoins", guards=[roles("volunteer")], status_code=201)
     async def transfer(self, conn: Conn, user: User, state: State, data: JSONBody[Transfer]) -> TransferOut:
         """Give coins to family, spend them on a service, or donate them; 409 above the balance."""
-        return transfer_out(await timebank.transfer(conn, user, data, cap_minutes=_cap(state)))
+        return out(await timebank.transfer(conn, user, data, cap_minutes=_cap(state)), TransferOut)
 
 
 class ServiceRecordController(Controller):
@@ -63,7 +60,7 @@ class ServiceRecordController(Controller):
     @get("/mine", operation_id="getMyServiceRecord", guards=[roles("volunteer")])
     async def mine(self, conn: Conn, user: User, limit: Limit = 100, offset: Offset = 0) -> ServiceRecordOut:
         """My service record: confirmed hours with content, place, dates and publisher; and hours not confirmed."""
-        return service_record_out(await service_records.my_record(conn, user, limit=limit, offset=offset))
+        return out(await service_records.my_record(conn, user, limit=limit, offset=offset), ServiceRecordOut)
 
     @post("/mine/certificate", operation_id="issueMyCertificate", guards=[roles("volunteer")], status_code=200)
     async def certificate(self, conn: Conn, user: User) -> CertificateOut:

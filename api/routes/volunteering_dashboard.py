@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from api.auth import Conn, User, roles
-from api.routes.contracts import FormatParam, file_response, locale_of
+from api.routes.downloads import FormatParam, file_response, locale_of
 from api.schemas.common import out
 from api.schemas.volunteering_dashboard import VolunteeringDashboardOut
 from api.services import volunteering_dashboard

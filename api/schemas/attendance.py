@@ -6,8 +6,8 @@ import datetime as dt
 
 import msgspec
 
-from api.services.attendance import CheckinOutcome, DecisionOutcome, ShiftAttendance
-from sql.attendance import AttendanceRow, PendingRow, RosterRow
+from api.schemas.common import out
+from api.services.attendance import CheckinOutcome, ShiftAttendance
 
 
 class AttendanceOut(msgspec.Struct, frozen=True):
@@ -88,51 +88,20 @@ class DecisionOut(msgspec.Struct, frozen=True):
     over_cap_minutes: int
 
 
-def _fields(row: msgspec.Struct, kind: type[msgspec.Struct]) -> dict[str, object]:
-    return {f: getattr(row, f) for f in kind.__struct_fields__}
-
-
-def attendance_out(row: AttendanceRow) -> AttendanceOut:
-    """The public shape of an attendance."""
-    return AttendanceOut(**_fields(row, AttendanceOut))  # type: ignore[arg-type]
-
-
 def checkin_out(outcome: CheckinOutcome) -> CheckinOut:
-    """The public shape of a check-in."""
-    return CheckinOut(
-        shift_id=outcome.shift.id,
-        shift_title=outcome.shift.title,
-        starts_at=outcome.shift.starts_at,
-        ends_at=outcome.shift.ends_at,
-        attendance=attendance_out(outcome.attendance),
-        already=outcome.already,
+    """The public shape of a check-in (the shift's times by name, its id and title renamed)."""
+    shift, attendance = outcome.shift, outcome.attendance
+    return out(
+        shift, CheckinOut, shift_id=shift.id, shift_title=shift.title, attendance=attendance, already=outcome.already
     )
-
-
-def roster_out(row: RosterRow) -> RosterOut:
-    """The public shape of a roster line."""
-    return RosterOut(**_fields(row, RosterOut))  # type: ignore[arg-type]
 
 
 def shift_attendance_out(view: ShiftAttendance) -> ShiftAttendanceOut:
     """The public shape of a publisher's shift attendance."""
-    return ShiftAttendanceOut(
+    return out(
+        view.shift,
+        ShiftAttendanceOut,
         shift_id=view.shift.id,
-        title=view.shift.title,
-        starts_at=view.shift.starts_at,
-        ends_at=view.shift.ends_at,
         checkin_path=f"/attendance/check-in/{view.shift.checkin_secret}",
-        checkin_code=view.shift.checkin_code,
-        group_activity=view.shift.group_activity,
-        roster=[roster_out(r) for r in view.roster],
+        roster=view.roster,
     )
-
-
-def pending_out(row: PendingRow) -> PendingOut:
-    """The public shape of pending hours."""
-    return PendingOut(**_fields(row, PendingOut))  # type: ignore[arg-type]
-
-
-def decision_out(outcome: DecisionOutcome) -> DecisionOut:
-    """The public shape of a decision."""
-    return DecisionOut(**_fields(outcome, DecisionOut))  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from api.schemas.common import out
 from api.services.awards import RunView
 from api.services.notices import NoticeView
 from api.services.reviews import ReviewSheet
@@ -222,60 +223,24 @@ class NoticeViewOut(msgspec.Struct, frozen=True):
     can_object: bool
 
 
-def _conv(value: Any, cls: type[Any]) -> Any:
-    return msgspec.convert(value, cls, from_attributes=True)
-
-
 def sheet_out(sheet: ReviewSheet) -> ReviewSheetOut:
     """The review sheet's public shape (bids by public id)."""
     t = sheet.tender
-    return ReviewSheetOut(
+    return out(
+        sheet,
+        ReviewSheetOut,
         tender_id=t.id,
         title=t.title,
         status=t.status,
         price_weight_pct=t.price_weight_pct,
-        criteria=[_conv(c, CriterionOut) for c in sheet.criteria],
-        reviewers=[_conv(r, ReviewerOut) for r in sheet.reviewers],
-        bids=[
-            ReviewBidOut(
-                id=b.public_id,
-                lot_id=b.lot_id,
-                lot_number=b.lot_number,
-                lot_title=b.lot_title,
-                lot_budget_fen=b.lot_budget_fen,
-                organisation_id=b.organisation_id,
-                organisation_name=b.organisation_name,
-                price_fen=b.price_fen,
-                hours=b.hours,
-                plan=b.plan,
-                team=b.team,
-                conflict_of_interest=b.conflict_of_interest,
-                conflict_detail=b.conflict_detail,
-                single_bidder=b.bids_in_lot == 1,
-            )
-            for b in sheet.bids
-        ],
+        bids=[out(b, ReviewBidOut, id=b.public_id, single_bidder=b.bids_in_lot == 1) for b in sheet.bids],
         reviews=[review_out(r) for r in sheet.reviews],
-        complete=sheet.complete,
-        reviews_in=sheet.reviews_in,
-        reviews_needed=sheet.reviews_needed,
-        scores=[_conv(s, BidScoreOut) for s in sheet.scores],
     )
 
 
 def review_out(r: Any) -> ReviewOut:
     """One review by the bid's public id."""
-    return ReviewOut(
-        bid=r.bid_public_id,
-        reviewer_id=r.reviewer_id,
-        reviewer_name=r.reviewer_name,
-        scores=r.scores,
-        quality_score=r.quality_score,
-        necessary=r.necessary,
-        feasible=r.feasible,
-        comment=r.comment,
-        submitted_at=r.submitted_at,
-    )
+    return out(r, ReviewOut, bid=r.bid_public_id)
 
 
 def run_out(run: RunRow) -> RunOut:
@@ -336,10 +301,4 @@ def progress_out(run: RunRow) -> RunProgressOut:
 
 def notice_view_out(view: NoticeView) -> NoticeViewOut:
     """A notice's public shape."""
-    return NoticeViewOut(
-        notice=_conv(view.notice, NoticeOut),
-        awards=[_conv(a, PublicAwardOut) for a in view.awards],
-        objections=[_conv(x, ObjectionOut) for x in view.objections],
-        objections_total=view.objections_total,
-        can_object=view.can_object,
-    )
+    return out(view, NoticeViewOut)

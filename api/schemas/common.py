@@ -7,17 +7,25 @@ from typing import Any, TypeVar
 
 import msgspec
 
-T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
-def out(value: Any, cls: type[T]) -> T:
-    """Copy the public fields of a row into its response struct."""
+def out(value: Any, cls: type[S], /, **computed: Any) -> S:
+    """The response struct of a row (or a use case's view): its fields copied by name, nested rows included.
+
+    `computed` gives the fields the row does not hold as such (renamed, derived or shaped for the public).
+    """
+    if computed:
+        names = [f.name for f in msgspec.structs.fields(cls)]
+        if unknown := computed.keys() - set(names):
+            raise TypeError(f"{cls.__name__} has no field {sorted(unknown)}")
+        value = {name: computed[name] if name in computed else getattr(value, name) for name in names}
     return msgspec.convert(value, cls, from_attributes=True)
 
 
-def outs(values: list[Any], cls: type[T]) -> list[T]:
-    """Copy a list of rows into response structs."""
-    return [msgspec.convert(v, cls, from_attributes=True) for v in values]
+def outs(values: list[Any], cls: type[S]) -> list[S]:
+    """The response structs of a list of rows."""
+    return [out(v, cls) for v in values]
 
 
 class Health(msgspec.Struct, frozen=True):

@@ -6,7 +6,8 @@ import datetime as dt
 
 import msgspec
 
-from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SeriesView, SignupOutcome
+from api.schemas.common import out
+from api.services.shifts import BLOCKING_REASONS, SeriesView, SignupOutcome
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
 
@@ -103,33 +104,25 @@ class CancelOut(msgspec.Struct, frozen=True):
 
 def shift_out(row: ShiftRow) -> ShiftOut:
     """The public shape of a shift."""
-    fields = {f: getattr(row, f) for f in row.__struct_fields__}
-    return ShiftOut(**fields, places_left=max(0, row.headcount - row.taken))
+    return out(row, ShiftOut, places_left=max(0, row.headcount - row.taken))
 
 
 def for_me_out(view: ShiftForVolunteer) -> ShiftForMeOut:
     """The public shape of a shift seen by a volunteer."""
-    return ShiftForMeOut(
+    return out(
+        view,
+        ShiftForMeOut,
         shift=shift_out(view.shift),
         eligible=not any(r in BLOCKING_REASONS for r in view.reasons),
-        reasons=view.reasons,
         distance_km=round(view.distance_km, 2),
-        my_status=view.my_status,
     )
 
 
 def signup_out(outcome: SignupOutcome) -> SignupOut:
     """The public shape of a sign-up outcome."""
-    return SignupOut(signup_id=outcome.signup_id, status=outcome.status, shift=shift_out(outcome.shift))
-
-
-def cancel_out(outcome: CancelOutcome) -> CancelOut:
-    """The public shape of a cancellation."""
-    return CancelOut(signup_id=outcome.signup_id, status=outcome.status, promoted=outcome.promoted)
+    return out(outcome, SignupOut, shift=shift_out(outcome.shift))
 
 
 def series_out(view: SeriesView) -> SeriesOut:
     """The public shape of a weekly rule."""
-    fields = {f: getattr(view.series, f) for f in view.series.__struct_fields__}
-    fields["starts"] = view.series.starts.strftime("%H:%M")
-    return SeriesOut(**fields, shift_ids=view.shift_ids)
+    return out(view.series, SeriesOut, starts=view.series.starts.strftime("%H:%M"), shift_ids=view.shift_ids)

@@ -7,10 +7,10 @@ from typing import Any
 
 import msgspec
 
-from api.services.household_access import HouseholdView, MaskedHousehold
-from api.services.teams import CommitteeTeam, MyTeam, ProjectView, RefusalOutcome, TeamView
+from api.schemas.common import out
+from api.services.household_access import HouseholdView
+from api.services.teams import ProjectView
 from sql.match_runs import RunRow
-from sql.teams import MemberRow, ProjectRow, VisitRow
 
 
 class HouseholdMaskedOut(msgspec.Struct, frozen=True):
@@ -179,25 +179,6 @@ class HouseholdOut(msgspec.Struct, frozen=True):
     archived_at: dt.datetime | None
 
 
-def masked_out(h: MaskedHousehold) -> HouseholdMaskedOut:
-    """The public shape of a masked household."""
-    return HouseholdMaskedOut(id=h.id, committee_name=h.committee_name, masked_address=h.masked_address)
-
-
-def project_out(p: ProjectRow) -> ProjectOut:
-    """The public shape of a project."""
-    return ProjectOut(
-        contract_id=p.contract_id,
-        title=p.title,
-        funder_name=p.funder_name,
-        status=p.status,
-        starts_on=p.starts_on,
-        ends_on=p.ends_on,
-        households=p.households,
-        live_teams=p.live_teams,
-    )
-
-
 def run_out(r: RunRow) -> TeamsRunOut:
     """The public shape of a teams run."""
     return TeamsRunOut(
@@ -219,112 +200,9 @@ def run_out(r: RunRow) -> TeamsRunOut:
 
 def project_detail_out(v: ProjectView) -> ProjectDetailOut:
     """The public shape of a project with its households."""
-    return ProjectDetailOut(
-        project=project_out(v.project),
-        households=[
-            ProjectHouseholdOut(
-                household=masked_out(h.household),
-                members=h.members,
-                team_id=h.team_id,
-                team_slot=h.team_slot,
-                team_size=h.team_size,
-                month_minutes=h.month_minutes,
-                month_contacts=h.month_contacts,
-                month_met=h.month_met,
-            )
-            for h in v.households
-        ],
-        latest_run=run_out(v.latest_run) if v.latest_run else None,
-    )
-
-
-def _member(m: MemberRow) -> MemberOut:
-    return MemberOut(
-        volunteer_id=m.volunteer_id,
-        display_name=m.display_name,
-        trained=m.trained,
-        since=m.since,
-        until=m.until,
-        ended_reason=m.ended_reason,
-    )
-
-
-def visit_out(v: VisitRow) -> VisitOut:
-    """The public shape of a visit."""
-    return VisitOut(
-        id=v.id, at=v.at, status=v.status, minutes=v.minutes, contact_kind=v.contact_kind, recorded_by=v.recorded_by
-    )
-
-
-def team_out(v: TeamView) -> TeamOut:
-    """The public shape of a team."""
-    return TeamOut(
-        id=v.id,
-        status=v.status,
-        slot=v.slot,
-        household=masked_out(v.household),
-        organisation_name=v.organisation_name,
-        contract_id=v.contract_id,
-        formed_at=v.formed_at,
-        members=[_member(m) for m in v.members],
-        past_members=[_member(m) for m in v.past_members],
-        visits=[visit_out(x) for x in v.visits],
-        month=MonthOut(**msgspec.structs.asdict(v.month)),
-    )
-
-
-def my_team_out(t: MyTeam) -> MyTeamOut:
-    """The public shape of one of my teams."""
-    return MyTeamOut(
-        id=t.id,
-        household=masked_out(t.household),
-        organisation_name=t.organisation_name,
-        slot=t.slot,
-        next_visit=t.next_visit,
-    )
-
-
-def committee_team_out(t: CommitteeTeam) -> CommitteeTeamOut:
-    """The public shape of a committee's view of a team."""
-    return CommitteeTeamOut(
-        id=t.id,
-        household=masked_out(t.household),
-        organisation_name=t.organisation_name,
-        slot=t.slot,
-        members=t.members,
-        month_minutes=t.month_minutes,
-        month_contacts=t.month_contacts,
-        month_met=t.month_met,
-    )
-
-
-def refusal_out(o: RefusalOutcome) -> RefusalOut:
-    """The public shape of a refusal."""
-    return RefusalOut(team_id=o.team_id, refused=o.refused, replacement=o.replacement, slot=o.slot)
+    return out(v, ProjectDetailOut, latest_run=run_out(v.latest_run) if v.latest_run else None)
 
 
 def household_out(v: HouseholdView) -> HouseholdOut:
     """The public shape of a household's details for an entitled volunteer or its own committee."""
-    h = v.household
-    return HouseholdOut(
-        id=h.id,
-        committee_name=h.committee_name,
-        head_name=h.head_name,
-        address=h.address,
-        members=h.members,
-        care_level=h.care_level,
-        dialects=h.dialects,
-        care_notes=h.care_notes,
-        basis=v.basis,
-        shift_id=v.shift_id,
-        team_id=v.team_id,
-        visible_until=v.until,
-        phone=h.phone,
-        lat=h.lat,
-        lon=h.lon,
-        empty_nest=h.empty_nest,
-        visit_slots=h.visit_slots,
-        consent_recorded_at=h.consent_recorded_at,
-        updated_at=h.updated_at,
-        archived_at=h.archived_at,
-    )
+    return out(v.household, HouseholdOut, basis=v.basis, shift_id=v.shift_id, team_id=v.team_id, visible_until=v.until)

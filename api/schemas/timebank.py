@@ -6,10 +6,8 @@ import datetime as dt
 
 import msgspec
 
-from api.services.service_records import Certificate, ServiceRecord
-from api.services.timebank import TimeBankView, TransferOutcome
-from sql.attendance import RecordRow
-from sql.ledger import HistoryRow
+from api.schemas.common import out
+from api.services.service_records import Certificate
 
 
 class BalanceOut(msgspec.Struct, frozen=True):
@@ -84,53 +82,6 @@ class CertificateOut(msgspec.Struct, frozen=True):
     items: list[RecordOut]
 
 
-def _fields(row: msgspec.Struct, kind: type[msgspec.Struct]) -> dict[str, object]:
-    return {f: getattr(row, f) for f in kind.__struct_fields__}
-
-
-def balance_out(view: TimeBankView) -> BalanceOut:
-    """The public shape of a balance."""
-    return BalanceOut(**_fields(view, BalanceOut))  # type: ignore[arg-type]
-
-
-def history_out(row: HistoryRow) -> HistoryOut:
-    """The public shape of a history line."""
-    return HistoryOut(**_fields(row, HistoryOut))  # type: ignore[arg-type]
-
-
-def transfer_out(outcome: TransferOutcome) -> TransferOut:
-    """The public shape of a transfer."""
-    return TransferOut(
-        transaction_id=outcome.transaction_id,
-        kind=outcome.kind,
-        minutes=outcome.minutes,
-        balance=balance_out(outcome.balance),
-    )
-
-
-def record_out(row: RecordRow) -> RecordOut:
-    """The public shape of a record."""
-    return RecordOut(**_fields(row, RecordOut))  # type: ignore[arg-type]
-
-
-def service_record_out(record: ServiceRecord) -> ServiceRecordOut:
-    """The public shape of the service record."""
-    return ServiceRecordOut(
-        records=record.records,
-        minutes=record.minutes,
-        confirmed=[record_out(r) for r in record.confirmed],
-        others=[record_out(r) for r in record.others],
-    )
-
-
 def certificate_out(issued: Certificate) -> CertificateOut:
-    """The public shape of a certificate."""
-    c = issued.certificate
-    return CertificateOut(
-        number=c.number,
-        volunteer_name=c.volunteer_name,
-        records=c.records,
-        minutes=c.minutes,
-        issued_at=c.issued_at,
-        items=[record_out(r) for r in issued.items],
-    )
+    """The public shape of a certificate with its records."""
+    return out(issued.certificate, CertificateOut, items=issued.items)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 
+from api.schemas.common import out
 from api.services.volunteers import Profile
 
 
@@ -76,40 +77,11 @@ def _hhmm(value: dt.time) -> str:
 
 def profile_out(p: Profile) -> ProfileOut:
     """The public shape of one's own profile."""
-    v = p.volunteer
-    return ProfileOut(
-        id=v.id,
-        display_name=v.display_name,
-        phone=v.phone,
-        birth_year=v.birth_year,
-        birth_date=v.birth_date,
+    return out(
+        p.volunteer,
+        ProfileOut,
         age=p.age,
-        home_area_id=v.home_area_id,
-        home_area_name=v.home_area_name,
-        lat=v.lat,
-        lon=v.lon,
-        travel_km=v.travel_km,
-        weekly_hour_cap=v.weekly_hour_cap,
-        skills=v.skills,
-        languages=v.languages,
-        dialects=v.dialects,
-        insured_until=v.insured_until,
-        guardian_consent=v.guardian_consent,
-        guardian_name=v.guardian_name,
-        sensitive_data_consent=v.sensitive_data_consent,
-        sensitive_data_consent_at=v.sensitive_data_consent_at,
-        certificates=[
-            CertificateOut(
-                kind=c.row.kind,
-                number=c.row.number,
-                issued_on=c.row.issued_on,
-                expires_on=c.row.expires_on,
-                valid_today=c.valid_today,
-            )
-            for c in p.certificates
-        ],
-        availability=[WindowOut(weekday=w.weekday, starts=_hhmm(w.starts), ends=_hhmm(w.ends)) for w in p.windows],
-        exceptions=[
-            ExceptionOut(id=x.id, starts_at=x.starts_at, ends_at=x.ends_at, available=x.available) for x in p.exceptions
-        ],
+        certificates=[out(c.row, CertificateOut, valid_today=c.valid_today) for c in p.certificates],
+        availability=[out(w, WindowOut, starts=_hhmm(w.starts), ends=_hhmm(w.ends)) for w in p.windows],
+        exceptions=p.exceptions,
     )

@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from api import security
 from api.services import credit_code
-from api.services.errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
+from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Phone, Text, Username, today
 from sql import accounts as accounts_sql
 from sql import audit
@@ -43,6 +43,43 @@ class Identity(msgspec.Struct, frozen=True):
     funder_id: int | None = None
     volunteer_id: int | None = None
     via: Literal["session", "token"] = "session"
+
+    # Each use case names its own refusal (a msgid), so the reader learns what only that role may do.
+    def _tenant_id(self, role: str, tenant_id: int | None, refusal: str) -> int:
+        if self.role != role or tenant_id is None:
+            raise Forbidden(refusal)
+        return tenant_id
+
+    def funder_id_or_refuse(self, refusal: str) -> int:
+        """The funder the caller acts for, or Forbidden(refusal) for any other role."""
+        return self._tenant_id("funder", self.funder_id, refusal)
+
+    def committee_id_or_refuse(self, refusal: str) -> int:
+        """The residents' committee the caller acts for, or Forbidden(refusal) for any other role."""
+        return self._tenant_id("committee", self.committee_id, refusal)
+
+    def organisation_id_or_refuse(self, refusal: str) -> int:
+        """The social organisation the caller acts for, or Forbidden(refusal) for any other role."""
+        return self._tenant_id("organisation", self.organisation_id, refusal)
+
+    def volunteer_id_or_refuse(self, refusal: str) -> int:
+        """The caller's volunteer id, or Forbidden(refusal) for any other role."""
+        return self._tenant_id("volunteer", self.volunteer_id, refusal)
+
+    def publisher_or_refuse(self, refusal: str) -> tuple[int | None, int | None]:
+        """(organisation_id, committee_id) of a caller who publishes shifts (one is None), or Forbidden(refusal)."""
+        if self.role == "organisation" and self.organisation_id is not None:
+            return self.organisation_id, None
+        if self.role == "committee" and self.committee_id is not None:
+            return None, self.committee_id
+        raise Forbidden(refusal)
+
+
+def logged_in(who: Identity | None) -> Identity:
+    """The caller, or NotAuthenticated when anonymous."""
+    if who is None:
+        raise NotAuthenticated("Log in to continue")
+    return who
 
 
 class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

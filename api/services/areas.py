@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from api.services.errors import NotFound
+from api.services.errors import NotFound, found
 from sql import areas as areas_sql
 
 
@@ -31,9 +31,7 @@ async def children(conn: asyncpg.Connection, parent_id: int) -> list[areas_sql.A
 
 async def view_area(conn: asyncpg.Connection, area_id: int) -> AreaView:
     """One area with its path and children."""
-    area = await areas_sql.get_area(conn, area_id)
-    if area is None:
-        raise NotFound("No such area")
+    area = found(await areas_sql.get_area(conn, area_id), "No such area")
     return AreaView(
         area=area,
         path=await areas_sql.area_path(conn, area_id),
@@ -48,7 +46,5 @@ async def catalogue(conn: asyncpg.Connection) -> list[areas_sql.CatalogueItemRow
 
 async def catalogue_item(conn: asyncpg.Connection, code: str) -> areas_sql.CatalogueItemRow:
     """One catalogue item."""
-    item = await areas_sql.get_catalogue_item(conn, code)
-    if item is None:
-        raise NotFound("No such catalogue item")
+    item = found(await areas_sql.get_catalogue_item(conn, code), "No such catalogue item")
     return item

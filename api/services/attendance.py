@@ -11,10 +11,14 @@ from msgspec import Meta
 
 from api.services import timebank
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Invalid, found
 from sql import attendance as attendance_sql
 from sql import audit
 from sql.attendance import AttendanceRow, CheckinShiftRow, DueRow, PendingRow, RosterRow, ShiftCodesRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_VOLUNTEERS = "Only volunteers check in to shifts"
+_ONLY_PUBLISHERS = "Only the organisation or committee that published the shift may do this"
 
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 
@@ -108,20 +112,6 @@ class CheckinRefused(Conflict):
         self.kind = f"checkin-{reason}"
 
 
-def _volunteer(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers check in to shifts")
-    return who.volunteer_id
-
-
-def _publisher(who: Identity) -> tuple[int | None, int | None]:
-    if who.role == "organisation" and who.organisation_id is not None:
-        return who.organisation_id, None
-    if who.role == "committee" and who.committee_id is not None:
-        return None, who.committee_id
-    raise Forbidden("Only the organisation or committee that published the shift may do this")
-
-
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.UTC)
 
@@ -156,10 +146,7 @@ async def _typed_code_is_right(conn: asyncpg.Connection, form: CheckIn, voluntee
 
 async def _shift_of(conn: asyncpg.Connection, form: CheckIn) -> tuple[CheckinShiftRow, str]:
     if form.secret is not None:
-        shift = await attendance_sql.shift_by_secret(conn, form.secret)
-        if shift is None:
-            raise NotFound("This check-in code is not valid")
-        return shift, "qr"
+        return found(await attendance_sql.shift_by_secret(conn, form.secret), "This check-in code is not valid"), "qr"
     if form.shift_id is None or form.code is None:
         fields = {"code": "Enter the six-digit code shown at the place"}
         raise Invalid("Scan the shift's QR code or enter its code", fields=fields)
@@ -173,7 +160,7 @@ async def check_in(
     conn: asyncpg.Connection, who: Identity, form: CheckIn, rules: AttendanceRules, *, now: dt.datetime | None = None
 ) -> CheckinOutcome:
     """Check in at the place, from shortly before the start to the end; scanning twice changes nothing."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     at = _now(now)
     await _typed_code_is_right(conn, form, volunteer_id)
     async with conn.transaction():
@@ -212,7 +199,7 @@ async def check_out(
     serve, while the tolerance leaves room for the usual overrun (tidying up, a handover). A shift that truly ran
     long is recorded by its publisher with the real times, and they confirm it.
     """
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         row = await attendance_sql.check_out(conn, shift_id, volunteer_id, _now(now), rules.checkout_tolerance_minutes)
         if row is None:
@@ -233,19 +220,15 @@ async def check_out(
 
 async def checkin_page(conn: asyncpg.Connection, who: Identity, secret: str) -> CheckinPage:
     """The shift behind a QR code, and whether the calling volunteer holds a place and has checked in."""
-    volunteer_id = _volunteer(who)
-    shift = await attendance_sql.shift_by_secret(conn, secret)
-    if shift is None:
-        raise NotFound("This check-in code is not valid")
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    shift = found(await attendance_sql.shift_by_secret(conn, secret), "This check-in code is not valid")
     return await _page(conn, shift, volunteer_id)
 
 
 async def shift_page(conn: asyncpg.Connection, who: Identity, shift_id: int) -> CheckinPage:
     """The check-in page of a shift reached without the QR code (the volunteer types the code)."""
-    volunteer_id = _volunteer(who)
-    shift = await attendance_sql.checkin_shift(conn, shift_id)
-    if shift is None:
-        raise NotFound("No such shift")
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    shift = found(await attendance_sql.checkin_shift(conn, shift_id), "No such shift")
     return await _page(conn, shift, volunteer_id)
 
 
@@ -259,15 +242,16 @@ async def _page(conn: asyncpg.Connection, shift: CheckinShiftRow, volunteer_id: 
 
 async def due(conn: asyncpg.Connection, who: Identity, rules: AttendanceRules) -> list[DueRow]:
     """The caller's shifts open for check-in now, and check-ins still open."""
-    return await attendance_sql.due(conn, _volunteer(who), rules.checkin_window_minutes)
+    return await attendance_sql.due(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS), rules.checkin_window_minutes)
 
 
 async def shift_attendance(conn: asyncpg.Connection, who: Identity, shift_id: int) -> ShiftAttendance:
     """The publisher's view of a shift: check-in codes and the volunteers with their attendance."""
-    organisation_id, committee_id = _publisher(who)
-    codes = await attendance_sql.shift_codes(conn, shift_id, organisation_id=organisation_id, committee_id=committee_id)
-    if codes is None:
-        raise NotFound("No such shift")
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
+    codes = found(
+        await attendance_sql.shift_codes(conn, shift_id, organisation_id=organisation_id, committee_id=committee_id),
+        "No such shift",
+    )
     roster = await attendance_sql.roster(conn, shift_id, organisation_id=organisation_id, committee_id=committee_id)
     return ShiftAttendance(shift=codes, roster=roster)
 
@@ -276,7 +260,7 @@ async def set_group_activity(
     conn: asyncpg.Connection, who: Identity, shift_id: int, form: GroupActivity
 ) -> ShiftAttendance:
     """The publisher marks its shift as a group activity (or not), until the first hours of it are confirmed."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     async with conn.transaction():
         changed = await attendance_sql.set_group_activity(
             conn, shift_id, organisation_id=organisation_id, committee_id=committee_id, group=form.group_activity
@@ -305,13 +289,14 @@ async def record_manual(
     now: dt.datetime | None = None,
 ) -> AttendanceRow:
     """The publisher records check-in and check-out for a volunteer holding a place (the manual fallback)."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     async with conn.transaction():
-        codes = await attendance_sql.shift_codes(
-            conn, shift_id, organisation_id=organisation_id, committee_id=committee_id
+        codes = found(
+            await attendance_sql.shift_codes(
+                conn, shift_id, organisation_id=organisation_id, committee_id=committee_id
+            ),
+            "No such shift",
         )
-        if codes is None:
-            raise NotFound("No such shift")
         errors: dict[str, str] = {}
         window = dt.timedelta(minutes=rules.checkin_window_minutes)
         if not codes.starts_at - window <= form.checked_in_at <= codes.ends_at:
@@ -348,7 +333,7 @@ async def record_manual(
 
 async def pending(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[PendingRow]:
     """Hours waiting for the caller's decision, on their own shifts."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     return await attendance_sql.pending(
         conn, organisation_id=organisation_id, committee_id=committee_id, limit=limit, offset=offset
     )
@@ -359,7 +344,7 @@ async def decide(conn: asyncpg.Connection, who: Identity, form: Decision, rules:
 
     Either every listed attendance is a pending one on the caller's own shifts and all are decided, or none is.
     """
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     reason = (form.reason or "").strip() or None
     if form.decision == "reject" and reason is None:
         raise Invalid("Say why the hours are rejected", fields={"reason": "Give a reason for the volunteer"})

@@ -17,7 +17,7 @@ import structlog
 from api.services import reviews as reviews_service
 from api.services import runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, NotFound
+from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.runs import JobQueue
 from matching import award as award_model
 from matching.common import Progress
@@ -363,19 +363,16 @@ RUNS = runs.RunKind(
 
 async def publish(conn: asyncpg.Connection, who: Identity, tender_id: int) -> awards_sql.NoticeRow:
     """The funder publishes the proposed awards: the public notice period (公示) starts."""
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the tender's funder may do this")
+    funder_id = who.funder_id_or_refuse("Only the tender's funder may do this")
     async with conn.transaction():
-        tender = await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id)
-        if tender is None:
-            raise NotFound("No such tender")
+        tender = found(await reviews_sql.get_tender_of_funder(conn, tender_id, funder_id), "No such tender")
         if tender.status not in ("awarded", "notice"):
             raise Conflict("The tender has no award result to publish")
         published = await awards_sql.publish_awards(conn, tender_id)
         if not published and tender.status == "notice":
             raise Conflict("The tender has no award result to publish")
         rules = await awards_sql.funder_rules(conn, tender_id)
-        ends = await awards_sql.start_notice(conn, tender_id, who.funder_id, rules.notice_days)
+        ends = await awards_sql.start_notice(conn, tender_id, funder_id, rules.notice_days)
         if ends is None:
             raise Conflict("The tender has no award result to publish")
         await audit.append(

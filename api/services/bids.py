@@ -20,12 +20,15 @@ from msgspec import Meta
 
 from api.services import eligibility
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.tenders import org_facts, tender_rules
 from api.services.types import SHANGHAI, Id, Text, today
 from sql import audit
 from sql import bids as bids_sql
 from sql import tenders as tenders_sql
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_ORGANISATIONS = "Only a social organisation may bid"
 
 Amount = Annotated[int, Meta(ge=-(2**62), le=2**62)]
 RequiredText = Annotated[str, Meta(min_length=1, max_length=20000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
@@ -105,12 +108,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
 
 
-def _organisation_of(who: Identity) -> int:
-    if who.role != "organisation" or who.organisation_id is None:
-        raise Forbidden("Only a social organisation may bid")
-    return who.organisation_id
-
-
 def _check_terms(terms: BidTerms, budget_fen: int) -> None:
     errors: dict[str, str] = {}
     if terms.price_fen < 100:
@@ -142,11 +139,9 @@ async def _eligible_or_refuse(
 
 async def place_bid(conn: asyncpg.Connection, who: Identity, form: BidCommand) -> BidView:
     """An eligible organisation submits a sealed bid on a lot of an open tender."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
-        lot = await bids_sql.lot_for_bid(conn, form.lot_id)
-        if lot is None:
-            raise NotFound("No such lot")
+        lot = found(await bids_sql.lot_for_bid(conn, form.lot_id), "No such lot")
         if lot.tender_status == "cancelled" or lot.lot_status == "cancelled":
             raise Conflict("This tender is not taking bids")
         if lot.tender_status != "open" or lot.deadline_passed:
@@ -199,9 +194,7 @@ def _content(
 
 
 async def _own_open_bid(conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int) -> bids_sql.BidRow:
-    bid = await bids_sql.get_own_bid(conn, public_id, organisation_id)
-    if bid is None:
-        raise NotFound("No such bid")
+    bid = found(await bids_sql.get_own_bid(conn, public_id, organisation_id), "No such bid")
     lot = await bids_sql.lot_for_bid(conn, bid.lot_id)
     if lot is None or lot.tender_status != "open" or lot.deadline_passed:
         raise Conflict("The bid deadline has passed; bids can no longer be placed or changed")
@@ -212,7 +205,7 @@ async def _own_open_bid(conn: asyncpg.Connection, public_id: uuid.UUID, organisa
 
 async def revise_bid(conn: asyncpg.Connection, who: Identity, public_id: uuid.UUID, terms: BidTerms) -> BidView:
     """The bidder changes its own bid before the deadline; the receipt changes with it."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
         bid = await _own_open_bid(conn, public_id, organisation_id)
         await _eligible_or_refuse(conn, organisation_id, bid.tender_id, terms.conflict_of_interest)
@@ -240,7 +233,7 @@ async def revise_bid(conn: asyncpg.Connection, who: Identity, public_id: uuid.UU
 
 async def withdraw_bid(conn: asyncpg.Connection, who: Identity, public_id: uuid.UUID) -> BidView:
     """The bidder withdraws its own bid before the deadline."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
         await _own_open_bid(conn, public_id, organisation_id)
         withdrawn = await bids_sql.withdraw_own_bid(conn, public_id, organisation_id)
@@ -265,15 +258,13 @@ async def get_bid(conn: asyncpg.Connection, who: Identity, public_id: uuid.UUID)
 
 async def my_bids(conn: asyncpg.Connection, who: Identity, tender_id: int | None = None) -> list[bids_sql.BidRow]:
     """The organisation's own bids."""
-    return await bids_sql.list_own_bids(conn, _organisation_of(who), tender_id)
+    return await bids_sql.list_own_bids(conn, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS), tender_id)
 
 
 async def open_bids(conn: asyncpg.Connection, tender_id: int) -> BidsOpened:
     """At or after the deadline: move the tender to review and write one audit row; repeat calls do nothing."""
     async with conn.transaction():
-        tender = await tenders_sql.get_tender(conn, tender_id)
-        if tender is None:
-            raise NotFound("No such tender")
+        found(await tenders_sql.get_tender(conn, tender_id), "No such tender")
         opened = await tenders_sql.move_to_review(conn, tender_id)
         if not opened:
             # Read again: another caller may have opened them between our read and our update.
@@ -302,12 +293,11 @@ async def open_due_bids(conn: asyncpg.Connection) -> list[BidsOpened]:
 
 async def opened_bids_for_funder(conn: asyncpg.Connection, who: Identity, tender_id: int) -> list[bids_sql.BidRow]:
     """The funder reads its tender's bids once the deadline has passed (opening them if nobody has yet)."""
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the tender's funder may read its bids")
+    funder_id = who.funder_id_or_refuse("Only the tender's funder may read its bids")
     tender = await tenders_sql.get_tender(conn, tender_id)
-    if tender is None or tender.funder_id != who.funder_id:
+    if tender is None or tender.funder_id != funder_id:
         raise NotFound("No such tender")
     if tender.status == "open":
         # Same answer whether there are bids or not: the count is sealed too.
         await open_bids(conn, tender_id)
-    return await bids_sql.list_opened_bids_for_funder(conn, tender_id, who.funder_id)
+    return await bids_sql.list_opened_bids_for_funder(conn, tender_id, funder_id)

@@ -17,14 +17,17 @@ import msgspec
 from msgspec import Meta
 
 from api.services import eligibility
-from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from api.services.accounts import Identity, logged_in
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.tenders import org_facts
 from api.services.types import SHANGHAI, Id, Name, Text, today
 from sql import audit
 from sql import bids as bids_sql
 from sql import calls as calls_sql
 from sql import tenders as tenders_sql
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_ORGANISATIONS = "Only a social organisation may submit proposals"
 
 Amount = Annotated[int, Meta(ge=-(2**62), le=2**62)]
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
@@ -125,30 +128,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
 
 
-def _logged_in(who: Identity | None) -> Identity:
-    if who is None:
-        raise NotAuthenticated("Log in to continue")
-    return who
-
-
-def _organisation_of(who: Identity) -> int:
-    if who.role != "organisation" or who.organisation_id is None:
-        raise Forbidden("Only a social organisation may submit proposals")
-    return who.organisation_id
-
-
 def _receipt(content: SealedProposal) -> str:
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
 async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) -> calls_sql.CallRow:
     """A community foundation opens a call for proposals."""
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only a community foundation may open a call")
+    funder_id = who.funder_id_or_refuse("Only a community foundation may open a call")
     async with conn.transaction():
-        rules = await tenders_sql.funder_rules(conn, who.funder_id)
-        if rules is None:
-            raise NotFound("No such funder")
+        rules = found(await tenders_sql.funder_rules(conn, funder_id), "No such funder")
         if rules.funder_kind != "community_foundation":
             raise Forbidden("Only a community foundation may open a call")
         errors: dict[str, str] = {}
@@ -183,7 +171,7 @@ async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) 
             raise Invalid("The call is not valid", fields=errors)
         call_id = await calls_sql.insert_call(
             conn,
-            funder_id=who.funder_id,
+            funder_id=funder_id,
             title=form.title.strip(),
             description=form.description,
             proposals_open_at=form.proposals_open_at or now,
@@ -217,7 +205,7 @@ async def list_calls(
     conn: asyncpg.Connection, who: Identity | None, *, status: str | None, mine: bool, limit: int, offset: int
 ) -> CallPage:
     """Browse calls; a foundation may narrow to its own."""
-    who = _logged_in(who)
+    who = logged_in(who)
     funder_id = who.funder_id if mine and who.role == "funder" else None
     if mine and funder_id is None:
         raise Forbidden("Only a funder has calls of its own")
@@ -227,10 +215,8 @@ async def list_calls(
 
 async def get_call(conn: asyncpg.Connection, who: Identity | None, call_id: int) -> calls_sql.CallRow:
     """One call with its pools and quotas (never its proposals' number)."""
-    _logged_in(who)
-    row = await calls_sql.get_call(conn, call_id)
-    if row is None:
-        raise NotFound("No such call")
+    logged_in(who)
+    row = found(await calls_sql.get_call(conn, call_id), "No such call")
     return row
 
 
@@ -268,9 +254,7 @@ async def _check_terms(
 
 
 async def _open_window(conn: asyncpg.Connection, call_id: int) -> calls_sql.CallWindowRow:
-    window = await calls_sql.call_window(conn, call_id)
-    if window is None:
-        raise NotFound("No such call")
+    window = found(await calls_sql.call_window(conn, call_id), "No such call")
     if window.status == "cancelled":
         raise Conflict("This call is not taking proposals")
     if window.status != "open" or window.deadline_passed:
@@ -298,7 +282,7 @@ def _content(
 
 async def submit_proposal(conn: asyncpg.Connection, who: Identity, form: ProposalCommand) -> calls_sql.ProposalRow:
     """An eligible organisation submits a sealed proposal, within the call's limit per organisation."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
         window = await _open_window(conn, form.call_id)
         terms = form.terms()
@@ -332,11 +316,9 @@ async def revise_proposal(
     conn: asyncpg.Connection, who: Identity, public_id: uuid.UUID, terms: ProposalTerms
 ) -> calls_sql.ProposalRow:
     """The proposer changes its proposal before the deadline; the receipt changes with it."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
-        own = await calls_sql.get_own_proposal(conn, public_id, organisation_id)
-        if own is None:
-            raise NotFound("No such proposal")
+        own = found(await calls_sql.get_own_proposal(conn, public_id, organisation_id), "No such proposal")
         window = await _open_window(conn, own.call_id)
         if own.status != "submitted":
             raise Conflict("This proposal was withdrawn; submit a new one instead")
@@ -362,11 +344,9 @@ async def revise_proposal(
 
 async def withdraw_proposal(conn: asyncpg.Connection, who: Identity, public_id: uuid.UUID) -> calls_sql.ProposalRow:
     """The proposer withdraws its proposal before the deadline."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
-        own = await calls_sql.get_own_proposal(conn, public_id, organisation_id)
-        if own is None:
-            raise NotFound("No such proposal")
+        own = found(await calls_sql.get_own_proposal(conn, public_id, organisation_id), "No such proposal")
         await _open_window(conn, own.call_id)
         if not await calls_sql.withdraw_own_proposal(conn, public_id, organisation_id):
             raise Conflict("This proposal was withdrawn; submit a new one instead")
@@ -390,7 +370,7 @@ async def get_proposal(conn: asyncpg.Connection, who: Identity, public_id: uuid.
 
 async def my_proposals(conn: asyncpg.Connection, who: Identity) -> list[calls_sql.ProposalRow]:
     """The organisation's own proposals."""
-    return await calls_sql.list_own_proposals(conn, _organisation_of(who))
+    return await calls_sql.list_own_proposals(conn, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS))
 
 
 async def open_proposals(conn: asyncpg.Connection, call_id: int) -> ProposalsOpened:
@@ -426,14 +406,13 @@ async def opened_proposals_for_funder(
     conn: asyncpg.Connection, who: Identity, call_id: int
 ) -> list[calls_sql.ProposalRow]:
     """The foundation reads its call's proposals once the deadline has passed (opening them if nobody has yet)."""
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the call's foundation may read its proposals")
+    funder_id = who.funder_id_or_refuse("Only the call's foundation may read its proposals")
     call = await calls_sql.get_call(conn, call_id)
-    if call is None or call.funder_id != who.funder_id:
+    if call is None or call.funder_id != funder_id:
         raise NotFound("No such call")
     if call.status == "open":
         await open_proposals(conn, call_id)
-    return await calls_sql.list_opened_proposals(conn, call_id, who.funder_id)
+    return await calls_sql.list_opened_proposals(conn, call_id, funder_id)
 
 
 async def own_call(conn: asyncpg.Connection, who: Identity, call_id: int) -> calls_sql.CallRow:

@@ -10,11 +10,14 @@ import msgspec
 from msgspec import Meta
 
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table
 from api.services.types import Id, Name, Text, today
 from sql import audit
 from sql import contracts as contracts_sql
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_FUNDERS = "Only the funder may do this"
 
 Fen = Annotated[int, Meta(ge=0, le=100_000_000_000)]
 Grade = Literal["excellent", "good", "basic", "unqualified"]
@@ -85,12 +88,6 @@ def _tenant(who: Identity) -> tuple[int | None, int | None]:
     raise Forbidden("Only funders and organisations have contracts")
 
 
-def _funder(who: Identity) -> int:
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the funder may do this")
-    return who.funder_id
-
-
 def _add_months(day: dt.date, months: int) -> dt.date:
     """The same day `months` later (the month's last day when it is shorter)."""
     month_index = day.month - 1 + months
@@ -110,11 +107,9 @@ def contract_period(starts_on: dt.date, months: int) -> tuple[dt.date, dt.date]:
 
 async def create_contract(conn: asyncpg.Connection, who: Identity, form: ContractCreate) -> ContractDetail:
     """After the notice period, with no objection pending or upheld, the funder makes the award's contract."""
-    funder_id = _funder(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     async with conn.transaction():
-        award = await contracts_sql.get_award_for_contract(conn, form.award_id, funder_id)
-        if award is None:
-            raise NotFound("No such award")
+        award = found(await contracts_sql.get_award_for_contract(conn, form.award_id, funder_id), "No such award")
         if award.has_contract:
             raise Conflict("This award already has a contract")
         if award.award_status not in ("published", "final"):
@@ -163,9 +158,10 @@ async def create_contract(conn: asyncpg.Connection, who: Identity, form: Contrac
 async def _detail(
     conn: asyncpg.Connection, contract_id: int, *, funder_id: int | None, organisation_id: int | None
 ) -> ContractDetail:
-    contract = await contracts_sql.get_contract(conn, contract_id, funder_id=funder_id, organisation_id=organisation_id)
-    if contract is None:
-        raise NotFound("No such contract")
+    contract = found(
+        await contracts_sql.get_contract(conn, contract_id, funder_id=funder_id, organisation_id=organisation_id),
+        "No such contract",
+    )
     return ContractDetail(contract=contract, milestones=await contracts_sql.list_milestones(conn, contract_id))
 
 
@@ -195,7 +191,7 @@ async def ready_awards(conn: asyncpg.Connection, who: Identity) -> list[contract
 
 async def ready_award(conn: asyncpg.Connection, who: Identity, award_id: int) -> contracts_sql.ReadyAward:
     """One award the funder may turn into a contract now."""
-    funder_id = _funder(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     for award in await contracts_sql.list_ready_awards(conn, funder_id):
         if award.award_id == award_id:
             return award
@@ -231,14 +227,13 @@ async def report_milestone(
     conn: asyncpg.Connection, who: Identity, contract_id: int, seq: int, form: MilestoneReport
 ) -> ContractDetail:
     """The organisation reports what it delivered for a milestone of its active contract."""
-    if who.role != "organisation" or who.organisation_id is None:
-        raise Forbidden("Only the organisation may report a milestone")
+    organisation_id = who.organisation_id_or_refuse("Only the organisation may report a milestone")
     async with conn.transaction():
         milestone_id = await contracts_sql.report_milestone(
-            conn, contract_id, seq, who.organisation_id, form.report.strip()
+            conn, contract_id, seq, organisation_id, form.report.strip()
         )
         if milestone_id is None:
-            await _refusal(conn, contract_id, seq, funder_id=None, organisation_id=who.organisation_id)
+            await _refusal(conn, contract_id, seq, funder_id=None, organisation_id=organisation_id)
         await audit.append(
             conn,
             actor_account_id=who.account_id,
@@ -247,7 +242,7 @@ async def report_milestone(
             object_id=milestone_id,
             detail={"contract_id": contract_id, "seq": seq},
         )
-        return await _detail(conn, contract_id, funder_id=None, organisation_id=who.organisation_id)
+        return await _detail(conn, contract_id, funder_id=None, organisation_id=organisation_id)
 
 
 async def _refusal(
@@ -266,7 +261,7 @@ async def decide_milestone(
     conn: asyncpg.Connection, who: Identity, contract_id: int, seq: int, form: MilestoneDecision
 ) -> ContractDetail:
     """The funder accepts a reported milestone (paying its instalment) or rejects it (a mid-term one stops the rest)."""
-    funder_id = _funder(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     async with conn.transaction():
         decided = await contracts_sql.decide_milestone(
             conn, contract_id, seq, funder_id, "accepted" if form.accept else "rejected", form.note.strip()
@@ -300,7 +295,7 @@ async def decide_milestone(
 
 async def grade(conn: asyncpg.Connection, who: Identity, contract_id: int, form: GradeCommand) -> ContractDetail:
     """The funder gives an ended contract its performance grade; 'unqualified' bars the organisation for a while."""
-    funder_id = _funder(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     async with conn.transaction():
         if not await contracts_sql.grade_contract(conn, contract_id, funder_id, form.grade):
             current = await _detail(conn, contract_id, funder_id=funder_id, organisation_id=None)

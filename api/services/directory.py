@@ -7,7 +7,7 @@ import msgspec
 
 from api.services import areas
 from api.services.accounts import Identity
-from api.services.errors import NotFound
+from api.services.errors import NotFound, found
 from sql import areas as areas_sql
 from sql import directory as directory_sql
 from sql import orgs as orgs_sql
@@ -85,7 +85,5 @@ async def organisation_edit(conn: asyncpg.Connection, who: Identity, org_id: int
     """The caller's own organisation for its edit form; any other id is not found, as in orgs.update_profile."""
     if who.organisation_id != org_id:
         raise NotFound("No such organisation")
-    row = await orgs_sql.get_org(conn, org_id)
-    if row is None:
-        raise NotFound("No such organisation")
+    row = found(await orgs_sql.get_org(conn, org_id), "No such organisation")
     return OrganisationEdit(organisation=row, choices=await organisation_choices(conn))

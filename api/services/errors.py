@@ -6,6 +6,9 @@ Messages are English msgids; the edges translate them for the reader's language.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -72,3 +75,10 @@ class TooManyAttempts(DomainError):
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+def found(row: T | None, detail: str) -> T:
+    """The row, or NotFound(detail) when there is none (a missing row or one the caller may not see)."""
+    if row is None:
+        raise NotFound(detail)
+    return row

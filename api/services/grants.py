@@ -20,7 +20,7 @@ from msgspec import Meta
 from api.services import calls as calls_service
 from api.services import runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, NotFound
+from api.services.errors import Conflict, NotFound
 from api.services.runs import JobQueue
 from matching import portfolio as portfolio_model
 from matching.common import Progress
@@ -29,6 +29,9 @@ from sql import calls as calls_sql
 from sql import grants as grants_sql
 from sql import match_runs as runs_sql
 from sql.match_runs import RunRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_FUNDERS = "Only the call's foundation may do this"
 
 log = structlog.get_logger("linli.grants")
 
@@ -69,12 +72,6 @@ class PortfolioRunView(msgspec.Struct, frozen=True):
     grants: list[grants_sql.GrantRow]
 
 
-def _funder_of(who: Identity) -> int:
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the call's foundation may do this")
-    return who.funder_id
-
-
 async def _own_call(conn: asyncpg.Connection, funder_id: int, call_id: int) -> calls_sql.CallRow:
     call = await calls_sql.get_call(conn, call_id)
     if call is None or call.funder_id != funder_id:
@@ -86,7 +83,7 @@ async def score_proposal(
     conn: asyncpg.Connection, who: Identity, public_id: uuid.UUID, form: ProposalScore
 ) -> list[grants_sql.PortfolioProposalRow]:
     """The foundation scores an opened proposal of its call; returns the call's scored proposals."""
-    funder_id = _funder_of(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     async with conn.transaction():
         call_id = await grants_sql.set_score(conn, public_id, funder_id, form.score, who.account_id)
         if call_id is None:
@@ -107,10 +104,10 @@ async def call_proposals(
     conn: asyncpg.Connection, who: Identity, call_id: int
 ) -> tuple[calls_sql.CallRow, list[grants_sql.PortfolioProposalRow]]:
     """A call's opened proposals with their scores (opening them if the deadline passed and nobody has yet)."""
-    call = await _own_call(conn, _funder_of(who), call_id)
+    call = await _own_call(conn, who.funder_id_or_refuse(_ONLY_FUNDERS), call_id)
     if call.status == "open":
         await calls_service.open_proposals(conn, call_id)
-        call = await _own_call(conn, _funder_of(who), call_id)
+        call = await _own_call(conn, who.funder_id_or_refuse(_ONLY_FUNDERS), call_id)
     return call, await grants_sql.portfolio_proposals(conn, call_id)
 
 
@@ -140,7 +137,7 @@ async def load_inputs(conn: asyncpg.Connection, call: calls_sql.CallRow) -> Port
 
 async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, call_id: int) -> RunRow:
     """The foundation starts a portfolio run; starting again with the same inputs returns the same run."""
-    funder_id = _funder_of(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     call = await _own_call(conn, funder_id, call_id)
     if call.status == "open":
         # Opens the proposals if the deadline has passed (the cron may not have yet); before it, a 409.
@@ -182,7 +179,7 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, ca
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> PortfolioRunView:
     """A portfolio run of one of the foundation's calls, with the grants it wrote."""
-    funder_id = _funder_of(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     run = await runs_sql.get_run(conn, run_id)
     call = None
     if run is not None and run.model == MODEL and run.subject_type == SUBJECT:
@@ -194,7 +191,7 @@ async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> Portf
 
 async def list_runs(conn: asyncpg.Connection, who: Identity, call_id: int) -> list[RunRow]:
     """The foundation's portfolio runs of a call, newest first."""
-    await _own_call(conn, _funder_of(who), call_id)
+    await _own_call(conn, who.funder_id_or_refuse(_ONLY_FUNDERS), call_id)
     return await runs_sql.list_runs(conn, MODEL, SUBJECT, call_id)
 
 

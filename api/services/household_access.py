@@ -29,7 +29,7 @@ import asyncpg
 import msgspec
 
 from api.services.accounts import Identity
-from api.services.errors import Forbidden, NotFound
+from api.services.errors import Forbidden, NotFound, found
 from api.services.needs import mask_address
 from sql import audit
 from sql import household_access as access_sql
@@ -111,11 +111,12 @@ async def view_household(conn: asyncpg.Connection, who: Identity, household_id: 
             )
         raise NotFound("No such household")
     # The committee's read carries the committee in SQL too: the decision and the read cannot disagree.
-    row = await access_sql.household_detail(
-        conn, household_id, who.committee_id if access.basis == "committee" else None
+    row = found(
+        await access_sql.household_detail(
+            conn, household_id, who.committee_id if access.basis == "committee" else None
+        ),
+        "No such household",
     )
-    if row is None:
-        raise NotFound("No such household")
     async with conn.transaction():
         # The log says who looked, at which household and on what basis; never what they saw.
         detail: dict[str, object] = {"basis": access.basis}

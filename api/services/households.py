@@ -17,12 +17,15 @@ from msgspec import Meta
 
 from api.services import shifts
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Invalid, NotFound
 from api.services.needs import POINT_MARGIN_DEG, mask_address
 from api.services.types import Name, Text
 from sql import audit
 from sql import households as households_sql
 from sql import needs as needs_sql
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_COMMITTEES = "Only a residents' committee keeps a household register"
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS = ("am", "pm")
@@ -95,12 +98,6 @@ class RegisterPage(msgspec.Struct, frozen=True):
     offset: int
 
 
-def _committee_of(who: Identity) -> int:
-    if who.role != "committee" or who.committee_id is None:
-        raise Forbidden("Only a residents' committee keeps a household register")
-    return who.committee_id
-
-
 def _like(fragment: str) -> str:
     """A LIKE pattern that finds the fragment as typed (its own % and _ are not wildcards)."""
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -116,7 +113,7 @@ async def list_register(
     conn: asyncpg.Connection, who: Identity, filters: RegisterFilters, *, limit: int, offset: int
 ) -> RegisterPage:
     """The committee's own households (names, masked addresses), filtered and paged."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     fragment = (filters.q or "").strip()
     rows, total = await households_sql.register(
         conn,
@@ -179,7 +176,7 @@ async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> househol
 
 async def create_household(conn: asyncpg.Connection, who: Identity, form: HouseholdCommand) -> int:
     """The committee registers a household it serves, with the consent on file; its id."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         values = await _checked(conn, form)
         household_id = await households_sql.insert_household(conn, committee_id, values)
@@ -208,7 +205,7 @@ def _changed(before: households_sql.HouseholdRecordRow, values: households_sql.H
 
 async def update_household(conn: asyncpg.Connection, who: Identity, household_id: int, form: HouseholdCommand) -> int:
     """The committee changes its own current household; 404 for another's, 409 once it has left the service."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         before = await _current(conn, household_id, committee_id)
         values = await _checked(conn, form)
@@ -226,7 +223,7 @@ async def archive_household(conn: asyncpg.Connection, who: Identity, household_i
     """The household leaves the service: its details are erased; its live team (with its planned visits), respite
     entitlements and pending respite requests end, and the shifts still to come that serve it are called off, their
     volunteers told."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         before = await _current(conn, household_id, committee_id)
         called_off = await households_sql.archive_household(

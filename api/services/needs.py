@@ -16,12 +16,15 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from api.services.accounts import Identity, logged_in
+from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import Id, Name, Text, today
 from sql import areas as areas_sql
 from sql import audit
 from sql import needs as needs_sql
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_COMMITTEES = "Only a residents' committee may post or change needs"
 
 Urgency = Literal["low", "normal", "high", "urgent"]
 NeedStatus = Literal["open", "in_tender", "funded", "closed"]
@@ -107,23 +110,11 @@ def mask_address(address: str) -> str:
     return f"{road.group(1)}**号" if road else "**"
 
 
-def _logged_in(who: Identity | None) -> Identity:
-    if who is None:
-        raise NotAuthenticated("Log in to continue")
-    return who
-
-
-def _committee_of(who: Identity) -> int:
-    if who.role != "committee" or who.committee_id is None:
-        raise Forbidden("Only a residents' committee may post or change needs")
-    return who.committee_id
-
-
 async def list_needs(
     conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, *, limit: int, offset: int
 ) -> NeedPage:
     """Browse needs (no household data in them); any logged-in account."""
-    _logged_in(who)
+    logged_in(who)
     rows, total = await needs_sql.list_needs(
         conn,
         subdistrict_id=filters.subdistrict_id,
@@ -139,7 +130,7 @@ async def list_needs(
 
 async def map_data(conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, limit: int = 2000) -> MapData:
     """The points of the district map: committees, and the needs matching the filters (at most `limit`)."""
-    _logged_in(who)
+    logged_in(who)
     rows, total = await needs_sql.list_needs(
         conn,
         subdistrict_id=filters.subdistrict_id,
@@ -160,10 +151,8 @@ async def map_data(conn: asyncpg.Connection, who: Identity | None, filters: Need
 
 async def get_need(conn: asyncpg.Connection, who: Identity | None, need_id: int) -> NeedView:
     """One need; its households (masked) only for the committee that lists it."""
-    who = _logged_in(who)
-    need = await needs_sql.get_need(conn, need_id)
-    if need is None:
-        raise NotFound("No such need")
+    who = logged_in(who)
+    need = found(await needs_sql.get_need(conn, need_id), "No such need")
     own = who.role == "committee" and who.committee_id == need.committee_id
     households: list[HouseholdChoice] = []
     if own and who.committee_id is not None:
@@ -174,14 +163,14 @@ async def get_need(conn: asyncpg.Connection, who: Identity | None, need_id: int)
 
 async def household_choices(conn: asyncpg.Connection, who: Identity) -> list[HouseholdChoice]:
     """The committee's own households, masked, to choose from for a personal need."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     rows = await needs_sql.committee_households(conn, committee_id, HOUSEHOLD_CHOICES)
     return [HouseholdChoice(id=h.id, masked_address=mask_address(h.address), members=h.members) for h in rows]
 
 
 async def own_household_ids(conn: asyncpg.Connection, who: Identity, need_id: int) -> list[int]:
     """The household ids of the committee's own need (to fill its edit form)."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     return [h.id for h in await needs_sql.need_households(conn, need_id, committee_id)]
 
 
@@ -199,9 +188,7 @@ async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedComman
         errors["household_ids"] = "Households can be named only for personal services"
     if len(set(form.household_ids)) > form.beneficiaries:
         errors["beneficiaries"] = "There are more households named than beneficiaries"
-    place = await needs_sql.committee_place(conn, committee_id)
-    if place is None:
-        raise NotFound("No such committee")
+    place = found(await needs_sql.committee_place(conn, committee_id), "No such committee")
     lat, lon = place.lat, place.lon
     if (form.lat is None) != (form.lon is None):
         errors["lat"] = "Give both the latitude and the longitude, or neither"
@@ -226,7 +213,7 @@ async def _attach_households(conn: asyncpg.Connection, need_id: int, committee_i
 
 async def post_need(conn: asyncpg.Connection, who: Identity, form: NeedCommand) -> NeedView:
     """A committee posts a need for its residents."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         item_id, lat, lon = await _checked(conn, committee_id, form)
         need_id = await needs_sql.insert_need(
@@ -254,7 +241,7 @@ async def post_need(conn: asyncpg.Connection, who: Identity, form: NeedCommand) 
 
 async def update_need(conn: asyncpg.Connection, who: Identity, need_id: int, form: NeedCommand) -> NeedView:
     """The committee changes its own need while it is open."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         status = await needs_sql.need_status_for_committee(conn, need_id, committee_id)
         if status is None:
@@ -288,7 +275,7 @@ async def update_need(conn: asyncpg.Connection, who: Identity, need_id: int, for
 
 async def close_need(conn: asyncpg.Connection, who: Identity, need_id: int) -> NeedView:
     """The committee withdraws its own open need."""
-    committee_id = _committee_of(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         if not await needs_sql.close_need(conn, need_id, committee_id):
             if await needs_sql.need_status_for_committee(conn, need_id, committee_id) is None:
@@ -304,11 +291,8 @@ async def open_needs_for_funder(
     conn: asyncpg.Connection, who: Identity, catalogue_item_id: int | None = None
 ) -> list[needs_sql.NeedRow]:
     """Open needs in the funder's area (its sub-district, or the whole district), to bundle into lots."""
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only a funder may open tenders")
-    funder = await areas_sql.get_funder(conn, who.funder_id)
-    if funder is None:
-        raise NotFound("No such funder")
+    funder_id = who.funder_id_or_refuse("Only a funder may open tenders")
+    funder = found(await areas_sql.get_funder(conn, funder_id), "No such funder")
     return await needs_sql.open_needs_in_area(conn, funder.area_id, catalogue_item_id)
 
 

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import Meta
 
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import Id
 from sql import audit
 from sql import awards as awards_sql
@@ -100,9 +100,7 @@ async def _funder_owns(who: Identity | None, conn: asyncpg.Connection, tender_id
 
 async def get_notice(conn: asyncpg.Connection, who: Identity | None, tender_id: int) -> NoticeView:
     """One tender's published notice."""
-    notice = await awards_sql.get_notice(conn, tender_id)
-    if notice is None:
-        raise NotFound("No such award notice")
+    notice = found(await awards_sql.get_notice(conn, tender_id), "No such award notice")
     is_funder = await _funder_owns(who, conn, tender_id)
     everyone = await objections_sql.list_objections(conn, tender_id, None)
     if is_funder:
@@ -129,9 +127,7 @@ async def file_objection(
 ) -> ObjectionRow:
     """Anyone logged in files a written objection while the notice period runs."""
     async with conn.transaction():
-        notice = await awards_sql.get_notice(conn, tender_id)
-        if notice is None:
-            raise NotFound("No such award notice")
+        found(await awards_sql.get_notice(conn, tender_id), "No such award notice")
         if filing.lot_id is not None and not await awards_sql.lot_in_tender(conn, filing.lot_id, tender_id):
             raise Invalid("No such lot in this tender", fields={"lot_id": "No such lot in this tender"})
         objection_id = await objections_sql.insert_objection(
@@ -156,13 +152,12 @@ async def answer_objection(
     conn: asyncpg.Connection, who: Identity, objection_id: int, answer: ObjectionAnswer
 ) -> ObjectionRow:
     """The tender's funder answers an objection; upholding it reopens the lot (or every awarded lot)."""
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the tender's funder may do this")
+    funder_id = who.funder_id_or_refuse("Only the tender's funder may do this")
     async with conn.transaction():
-        if not await objections_sql.objection_of_funder(conn, objection_id, who.funder_id):
+        if not await objections_sql.objection_of_funder(conn, objection_id, funder_id):
             raise NotFound("No such objection")
         if not await objections_sql.answer_objection(
-            conn, objection_id, who.funder_id, answer.reply.strip(), answer.outcome
+            conn, objection_id, funder_id, answer.reply.strip(), answer.outcome
         ):
             raise Conflict("This objection has already been answered")
         row = await objections_sql.get_objection(conn, objection_id)

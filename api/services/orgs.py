@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, NotFound
+from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.types import Hours, Id, Name, Phone, Text
 from sql import audit
 from sql import orgs as orgs_sql
@@ -55,14 +55,15 @@ async def list_orgs(
 
 async def get_org(conn: asyncpg.Connection, who: Identity | None, org_id: int) -> orgs_sql.OrgRow:
     """One organisation, if the caller may see it (a pending one is hidden as not found)."""
-    row = await orgs_sql.get_visible_org(
-        conn,
-        org_id,
-        is_admin=who is not None and who.role == "admin",
-        own_org_id=who.organisation_id if who else None,
+    row = found(
+        await orgs_sql.get_visible_org(
+            conn,
+            org_id,
+            is_admin=who is not None and who.role == "admin",
+            own_org_id=who.organisation_id if who else None,
+        ),
+        "No such organisation",
     )
-    if row is None:
-        raise NotFound("No such organisation")
     return row
 
 

@@ -20,13 +20,16 @@ from msgspec import Meta
 
 from api.services import rosters, runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, Id, today
 from sql import audit
 from sql import respite as respite_sql
 from sql.match_runs import RunRow
 from sql.respite import EntitlementRow, HouseholdRow, RequestRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_COMMITTEES = "Only a residents' committee manages its households' respite care"
 
 DEFAULT_CARE_LEVEL_RULE = "2:3,3:3,4:5,5:7,6:7"
 # A respite day is a day's care at home; a visit an hour, unless the committee says otherwise.
@@ -84,22 +87,16 @@ def parse_rule(text: str) -> dict[int, int]:
     return rule
 
 
-def _committee(who: Identity) -> int:
-    if who.role != "committee" or who.committee_id is None:
-        raise Forbidden("Only a residents' committee manages its households' respite care")
-    return who.committee_id
-
-
 async def households(conn: asyncpg.Connection, who: Identity) -> list[HouseholdRow]:
     """The committee's households (name and care level only)."""
-    return await respite_sql.households(conn, _committee(who))
+    return await respite_sql.households(conn, who.committee_id_or_refuse(_ONLY_COMMITTEES))
 
 
 async def record_entitlement(
     conn: asyncpg.Connection, who: Identity, form: EntitlementCreate, *, rule: Mapping[int, int] | None = None
 ) -> EntitlementRow:
     """The committee records a respite entitlement for one of its households."""
-    committee_id = _committee(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     rule = rule if rule is not None else parse_rule(DEFAULT_CARE_LEVEL_RULE)
     errors: dict[str, str] = {}
     if abs((form.valid_from - today()).days) > 3660:
@@ -126,22 +123,23 @@ async def record_entitlement(
         raise Invalid("The entitlement is not valid", fields=errors)
     assert amount is not None
     async with conn.transaction():
-        entitlement_id = await respite_sql.insert_entitlement(
-            conn,
-            household_id=household.id,
-            committee_id=committee_id,
-            kind=kind,
-            amount=amount,
-            period=period,
-            basis=basis,
-            visit_minutes=minutes,
-            starts=form.starts,
-            valid_from=form.valid_from,
-            valid_until=form.valid_until,
-            created_by=who.account_id,
+        entitlement_id = found(
+            await respite_sql.insert_entitlement(
+                conn,
+                household_id=household.id,
+                committee_id=committee_id,
+                kind=kind,
+                amount=amount,
+                period=period,
+                basis=basis,
+                visit_minutes=minutes,
+                starts=form.starts,
+                valid_from=form.valid_from,
+                valid_until=form.valid_until,
+                created_by=who.account_id,
+            ),
+            "No such household",
         )
-        if entitlement_id is None:
-            raise NotFound("No such household")
         await audit.append(
             conn,
             actor_account_id=who.account_id,
@@ -157,7 +155,7 @@ async def record_entitlement(
 
 async def entitlements(conn: asyncpg.Connection, who: Identity) -> list[EntitlementRow]:
     """The committee's households' entitlements."""
-    return await respite_sql.entitlements(conn, _committee(who))
+    return await respite_sql.entitlements(conn, who.committee_id_or_refuse(_ONLY_COMMITTEES))
 
 
 def spread(n: int, days: int) -> list[int]:
@@ -187,10 +185,8 @@ async def make_requests(
     conn: asyncpg.Connection, who: Identity, entitlement_id: int, form: RequestsCreate
 ) -> list[RequestRow]:
     """Turn an entitlement into visit requests for a period (again for the same period adds nothing)."""
-    committee_id = _committee(who)
-    entitlement = await respite_sql.entitlement(conn, entitlement_id, committee_id)
-    if entitlement is None:
-        raise NotFound("No such entitlement")
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
+    entitlement = found(await respite_sql.entitlement(conn, entitlement_id, committee_id), "No such entitlement")
     if form.period_until < form.period_from:
         raise Invalid("The period is not valid", fields={"period_until": "The end must not be before the start"})
     if (form.period_until - form.period_from).days > MAX_PERIOD_DAYS:
@@ -229,7 +225,7 @@ async def make_requests(
 
 async def week_requests(conn: asyncpg.Connection, who: Identity, day: dt.date | None) -> list[RequestRow]:
     """The committee's visit requests of a week (this week when no day is given), with carers and proposals."""
-    committee_id = _committee(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     day = day or today()
     if abs((day - today()).days) > 3660:
         raise Invalid("No such week", fields={"week": "Choose a week within ten years of today"})
@@ -239,7 +235,7 @@ async def week_requests(conn: asyncpg.Connection, who: Identity, day: dt.date | 
 
 async def cancel_request(conn: asyncpg.Connection, who: Identity, request_id: int) -> None:
     """Cancel a visit request not yet scheduled."""
-    committee_id = _committee(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         if not await respite_sql.cancel_request(conn, request_id, committee_id):
             raise NotFound("No such pending request")
@@ -262,7 +258,7 @@ async def schedule(
 ) -> Scheduled:
     """Schedule a week: pending visits become shifts serving the household, and a respite roster run proposes
     certified carers for them (the same carer as last week where possible). Again later, it re-plans the week."""
-    committee_id = _committee(who)
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     monday = rosters.check_week(form.week_starts)
     lo, hi = rosters.week_bounds(monday)
     async with conn.transaction():

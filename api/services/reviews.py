@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from api.services import bids as bids_service
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Forbidden, Invalid, found
 from api.services.types import Id, Text
 from sql import audit
 from sql import reviews as reviews_sql
@@ -142,11 +142,8 @@ def bid_scores(tender: ReviewTenderRow, bids: list[ReviewBidRow], reviews: list[
 
 
 async def _funder_tender(conn: asyncpg.Connection, who: Identity, tender_id: int) -> ReviewTenderRow:
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only the tender's funder may do this")
-    tender = await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id)
-    if tender is None:
-        raise NotFound("No such tender")
+    funder_id = who.funder_id_or_refuse("Only the tender's funder may do this")
+    tender = found(await reviews_sql.get_tender_of_funder(conn, tender_id, funder_id), "No such tender")
     return tender
 
 
@@ -200,9 +197,7 @@ async def assigned_tenders(conn: asyncpg.Connection, who: Identity) -> list[revi
 async def review_sheet(conn: asyncpg.Connection, who: Identity, tender_id: int) -> ReviewSheet:
     """The tender's bids and scores for an assigned reviewer or its funder; others' scores only once all are in."""
     if who.role == "reviewer":
-        tender = await reviews_sql.get_tender_for_reviewer(conn, tender_id, who.account_id)
-        if tender is None:
-            raise NotFound("No such tender")
+        tender = found(await reviews_sql.get_tender_for_reviewer(conn, tender_id, who.account_id), "No such tender")
     else:
         tender = await _funder_tender(conn, who, tender_id)
         if not tender.closed:
@@ -250,12 +245,11 @@ async def score_bid(
     if who.role != "reviewer":
         raise Forbidden("Only reviewers score bids")
     async with conn.transaction():
-        tender = await reviews_sql.get_tender_for_reviewer(conn, tender_id, who.account_id)
-        if tender is None:
-            raise NotFound("No such tender")
-        bid = next((b for b in await reviews_sql.review_bids(conn, tender_id) if b.public_id == bid_public_id), None)
-        if bid is None:
-            raise NotFound("No such bid")
+        tender = found(await reviews_sql.get_tender_for_reviewer(conn, tender_id, who.account_id), "No such tender")
+        bid = found(
+            next((b for b in await reviews_sql.review_bids(conn, tender_id) if b.public_id == bid_public_id), None),
+            "No such bid",
+        )
         bid_id = bid.id
         if tender.status != "review":
             raise Conflict("The tender is not in review")

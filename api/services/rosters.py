@@ -22,7 +22,7 @@ import msgspec
 from api.services import notifications, runs
 from api.services import shifts as shifts_service
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, today
 from matching import roster as roster_model
@@ -32,6 +32,10 @@ from sql import match_runs as runs_sql
 from sql import rosters as rosters_sql
 from sql.match_runs import RunRow
 from sql.rosters import ProposalRow, RosterRow, RosterShiftRow, RosterVolunteerRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_PUBLISHERS = "Only an organisation or a residents' committee may staff its shifts"
+_ONLY_VOLUNTEERS = "Only volunteers have roster proposals"
 
 MODEL = "roster"
 SUBJECT = "roster"
@@ -104,20 +108,6 @@ def week_bounds(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The week from Monday 00:00 to the next Monday 00:00, Shanghai time."""
     start = dt.datetime.combine(monday, dt.time(0), tzinfo=SHANGHAI)
     return start, dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=SHANGHAI)
-
-
-def _publisher(who: Identity) -> tuple[int | None, int | None]:
-    if who.role == "organisation" and who.organisation_id is not None:
-        return who.organisation_id, None
-    if who.role == "committee" and who.committee_id is not None:
-        return None, who.committee_id
-    raise Forbidden("Only an organisation or a residents' committee may staff its shifts")
-
-
-def _volunteer(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers have roster proposals")
-    return who.volunteer_id
 
 
 # --------------------------------------------------------------------------------------------- the problem
@@ -380,7 +370,7 @@ def check_week(day: dt.date) -> dt.date:
 
 async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, form: RosterStart) -> RunRow:
     """The publisher asks the optimiser to staff a week of its open shifts; the same inputs give the same run."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     monday = check_week(form.week_starts)
     async with conn.transaction():
         roster = await ensure_roster(
@@ -392,7 +382,7 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, fo
 
 
 async def _own_roster(conn: asyncpg.Connection, who: Identity, roster_id: int) -> RosterRow:
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     roster = await rosters_sql.get_roster(conn, roster_id)
     if roster is None or not (
         (organisation_id is not None and roster.organisation_id == organisation_id)
@@ -404,7 +394,7 @@ async def _own_roster(conn: asyncpg.Connection, who: Identity, roster_id: int) -
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
     """A roster run of the caller's organisation or committee, with the proposals it wrote."""
-    _publisher(who)
+    who.publisher_or_refuse(_ONLY_PUBLISHERS)
     run = await runs_sql.get_run(conn, run_id)
     if run is None or run.model != MODEL or run.subject_type != SUBJECT:
         raise NotFound("No such roster run")
@@ -417,7 +407,7 @@ async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunVi
 
 async def list_rosters(conn: asyncpg.Connection, who: Identity) -> list[RosterSummary]:
     """The caller's roster weeks, latest first, each with its newest run."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     rows = await rosters_sql.publisher_rosters(conn, organisation_id=organisation_id, committee_id=committee_id)
     return [RosterSummary(r, await runs_sql.latest_run(conn, MODEL, SUBJECT, r.id)) for r in rows]
 
@@ -530,14 +520,15 @@ def job_id(run_id: int) -> str:
 
 async def my_proposals(conn: asyncpg.Connection, who: Identity, *, include_past: bool = False) -> list[ProposalRow]:
     """The calling volunteer's own proposals, open ones first."""
-    return await rosters_sql.my_proposals(conn, _volunteer(who), include_past=include_past)
+    return await rosters_sql.my_proposals(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS), include_past=include_past)
 
 
 async def my_proposal(conn: asyncpg.Connection, who: Identity, proposal_id: int) -> ProposalRow:
     """One of the calling volunteer's proposals (another's is not found)."""
-    row = await rosters_sql.my_proposal(conn, proposal_id, _volunteer(who))
-    if row is None:
-        raise NotFound("No such proposal")
+    row = found(
+        await rosters_sql.my_proposal(conn, proposal_id, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)),
+        "No such proposal",
+    )
     return row
 
 
@@ -549,7 +540,7 @@ async def _not_open(conn: asyncpg.Connection, proposal_id: int, volunteer_id: in
 
 async def accept(conn: asyncpg.Connection, who: Identity, proposal_id: int) -> ProposalRow:
     """Take the proposed place through the shift's guarded pick-up; a refusal is a 409 with its reason."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         locked = await rosters_sql.lock_open_proposal(conn, proposal_id, volunteer_id)
         if locked is None:
@@ -571,7 +562,7 @@ async def accept(conn: asyncpg.Connection, who: Identity, proposal_id: int) -> P
 
 async def decline(conn: asyncpg.Connection, queue: JobQueue, who: Identity, proposal_id: int) -> DeclineOutcome:
     """Decline a proposal: the volunteer is kept off that shift and the week is re-planned with the least change."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     run: RunRow | None = None
     async with conn.transaction():
         found = await rosters_sql.decline(conn, proposal_id, volunteer_id)

@@ -6,10 +6,13 @@ import asyncpg
 import msgspec
 
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, NotFound
+from api.services.errors import Conflict, NotFound
 from sql import attendance as attendance_sql
 from sql import audit
 from sql.attendance import CertificateRow, RecordRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_VOLUNTEERS = "Only volunteers have a service record"
 
 # A certificate lists every confirmed record; beyond this many the page would be a book, not a certificate.
 CERTIFICATE_RECORDS = 500
@@ -31,15 +34,9 @@ class Certificate(msgspec.Struct, frozen=True):
     items: list[RecordRow]
 
 
-def _volunteer(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers have a service record")
-    return who.volunteer_id
-
-
 async def my_record(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> ServiceRecord:
     """The caller's service record: confirmed hours with content, place, dates and publisher; and the rest."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     records, minutes = await attendance_sql.record_totals(conn, volunteer_id)
     confirmed = await attendance_sql.my_records(conn, volunteer_id, status="confirmed", limit=limit, offset=offset)
     every = await attendance_sql.my_records(conn, volunteer_id, status=None, limit=100, offset=0)
@@ -50,7 +47,7 @@ async def my_record(conn: asyncpg.Connection, who: Identity, *, limit: int, offs
 
 async def certificate(conn: asyncpg.Connection, who: Identity) -> Certificate:
     """The certificate of the caller's record as it stands: the same number until new hours are confirmed."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         issued = await attendance_sql.issue_certificate(conn, volunteer_id)
         if issued is None:
@@ -69,7 +66,7 @@ async def certificate(conn: asyncpg.Connection, who: Identity) -> Certificate:
 
 async def my_certificate(conn: asyncpg.Connection, who: Identity, number: str) -> Certificate:
     """A certificate issued to the caller earlier, with the records it certified (the first `records` confirmed)."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     found = await attendance_sql.certificate(conn, number)
     if found is None or found.volunteer_id != volunteer_id:
         raise NotFound("No such certificate")

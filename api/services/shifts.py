@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from api.services import household_access, notifications
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold
 from api.services.types import SHANGHAI, Id, Name, Text
 from api.services.volunteers import CERTIFICATE_KINDS
@@ -21,6 +21,10 @@ from sql import shift_series as series_sql
 from sql import shifts as shifts_sql
 from sql.shift_series import SeriesRow
 from sql.shifts import ShiftForVolunteer, ShiftRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_VOLUNTEERS = "Only volunteers can sign up for shifts"
+_ONLY_PUBLISHERS = "Only an organisation or a residents' committee may publish shifts"
 
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 Skill = Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]
@@ -121,23 +125,9 @@ class SignupRefused(Conflict):
         self.kind = f"shift-{reason}"
 
 
-def _volunteer(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers can sign up for shifts")
-    return who.volunteer_id
-
-
 def blocking(reasons: list[str]) -> list[str]:
     """The reasons that stop a volunteer from taking the shift (not distance)."""
     return [r for r in reasons if r in BLOCKING_REASONS]
-
-
-def _publisher(who: Identity) -> tuple[int | None, int | None]:
-    if who.role == "organisation" and who.organisation_id is not None:
-        return who.organisation_id, None
-    if who.role == "committee" and who.committee_id is not None:
-        return None, who.committee_id
-    raise Forbidden("Only an organisation or a residents' committee may publish shifts")
 
 
 def _time_errors(starts_at: dt.datetime, ends_at: dt.datetime) -> dict[str, str]:
@@ -171,14 +161,14 @@ async def _check_household(
 
 async def households_to_serve(conn: asyncpg.Connection, who: Identity) -> list[MaskedHousehold]:
     """The households the caller may name as a shift's beneficiary, with masked addresses (for the publish form)."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     rows = await shifts_sql.served_households(conn, organisation_id=organisation_id, committee_id=committee_id)
     return [household_access.masked(*row) for row in rows]
 
 
 async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) -> ShiftRow:
     """An organisation or a committee publishes a one-off shift."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     errors = _time_errors(form.starts_at, form.ends_at) | _certificate_errors(form.required_certificates)
     if errors:
         raise Invalid("The shift is not valid", fields=errors)
@@ -231,7 +221,7 @@ def occurrences(form: SeriesCreate) -> list[dt.date]:
 
 async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCreate) -> SeriesView:
     """Publish a weekly rule and the shifts it makes; a rule must end, within a year."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     errors = _time_errors(form.starts_at, form.ends_at) | _certificate_errors(form.required_certificates)
     first = form.starts_at.astimezone(SHANGHAI)
     if form.until is None:
@@ -294,10 +284,11 @@ async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCr
 
 async def get_series(conn: asyncpg.Connection, who: Identity, series_id: int) -> SeriesView:
     """One of the caller's weekly rules with its shifts."""
-    organisation_id, committee_id = _publisher(who)
-    row = await series_sql.get_series(conn, series_id, organisation_id=organisation_id, committee_id=committee_id)
-    if row is None:
-        raise NotFound("No such recurring shift")
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
+    row = found(
+        await series_sql.get_series(conn, series_id, organisation_id=organisation_id, committee_id=committee_id),
+        "No such recurring shift",
+    )
     return SeriesView(series=row, shift_ids=await series_sql.shift_ids(conn, series_id))
 
 
@@ -309,7 +300,7 @@ async def series_shifts(conn: asyncpg.Connection, who: Identity, series_id: int)
 
 async def published_series(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[SeriesView]:
     """The caller's weekly rules, the latest first, each with its shifts' ids."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     rows = await series_sql.list_published(
         conn, organisation_id=organisation_id, committee_id=committee_id, limit=limit, offset=offset
     )
@@ -318,11 +309,12 @@ async def published_series(conn: asyncpg.Connection, who: Identity, *, limit: in
 
 async def skip_date(conn: asyncpg.Connection, who: Identity, series_id: int, day: dt.date) -> SeriesView:
     """Add an exception date to a weekly rule: that day's shift is called off with its sign-ups."""
-    organisation_id, committee_id = _publisher(who)
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     async with conn.transaction():
-        row = await series_sql.get_series(conn, series_id, organisation_id=organisation_id, committee_id=committee_id)
-        if row is None:
-            raise NotFound("No such recurring shift")
+        found(
+            await series_sql.get_series(conn, series_id, organisation_id=organisation_id, committee_id=committee_id),
+            "No such recurring shift",
+        )
         if not await series_sql.add_exception(conn, series_id, day):
             raise Invalid(
                 "The date cannot be skipped",
@@ -359,9 +351,7 @@ async def called_off(conn: asyncpg.Connection, who: Identity, shift_id: int, **d
 
 async def get_shift(conn: asyncpg.Connection, who: Identity, shift_id: int) -> ShiftRow:
     """One shift with its headcount and places taken."""
-    row = await shifts_sql.get_shift(conn, shift_id)
-    if row is None:
-        raise NotFound("No such shift")
+    row = found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
     return row
 
 
@@ -370,9 +360,7 @@ async def view_for_volunteer(conn: asyncpg.Connection, who: Identity, shift_id: 
     if who.volunteer_id is None:
         await get_shift(conn, who, shift_id)
         return None
-    view = await shifts_sql.get_shift_for_volunteer(conn, shift_id, who.volunteer_id)
-    if view is None:
-        raise NotFound("No such shift")
+    view = found(await shifts_sql.get_shift_for_volunteer(conn, shift_id, who.volunteer_id), "No such shift")
     return view
 
 
@@ -380,7 +368,7 @@ async def browse(
     conn: asyncpg.Connection, who: Identity, *, eligible_only: bool, limit: int, offset: int
 ) -> list[ShiftForVolunteer]:
     """Open shifts for the calling volunteer, the ones they may take first, each saying why not otherwise."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     return await shifts_sql.list_for_volunteer(
         conn, volunteer_id, eligible_only=eligible_only, limit=limit, offset=offset
     )
@@ -388,7 +376,7 @@ async def browse(
 
 async def my_shifts(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[ShiftForVolunteer]:
     """The shifts the calling volunteer signed up for, latest first."""
-    return await shifts_sql.list_mine(conn, _volunteer(who), limit=limit, offset=offset)
+    return await shifts_sql.list_mine(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS), limit=limit, offset=offset)
 
 
 async def published(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[ShiftRow]:
@@ -416,9 +404,7 @@ def _constraint_refusal(exc: asyncpg.IntegrityConstraintViolationError) -> Signu
 
 
 async def _eligible_view(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> ShiftForVolunteer:
-    view = await shifts_sql.get_shift_for_volunteer(conn, shift_id, volunteer_id)
-    if view is None:
-        raise NotFound("No such shift")
+    view = found(await shifts_sql.get_shift_for_volunteer(conn, shift_id, volunteer_id), "No such shift")
     if view.my_status in ("active", "waitlisted"):
         raise SignupRefused("already", "You are already signed up for this shift")
     if reasons := blocking(view.reasons):
@@ -432,7 +418,7 @@ async def _eligible_view(conn: asyncpg.Connection, shift_id: int, volunteer_id: 
 
 async def sign_up(conn: asyncpg.Connection, who: Identity, shift_id: int) -> SignupOutcome:
     """Take a place on a shift, or be told why not (409): full, overlapping, not eligible, closed."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     try:
         async with conn.transaction():
             await shifts_sql.lock_volunteer(conn, volunteer_id)
@@ -463,7 +449,7 @@ async def sign_up(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Sig
 
 async def join_waitlist(conn: asyncpg.Connection, who: Identity, shift_id: int) -> SignupOutcome:
     """Wait for a place on a full shift; the first eligible person waiting gets a freed place."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     try:
         async with conn.transaction():
             await _eligible_view(conn, shift_id, volunteer_id)
@@ -516,7 +502,7 @@ async def _promote_next(conn: asyncpg.Connection, shift_id: int) -> int | None:
 
 async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> CancelOutcome:
     """Give up a place (or leave the waitlist); before the window the next person waiting gets it."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         # The shift's row first, in the pick-up's order, so a cancellation and a pick-up never deadlock.
         if not await shifts_sql.lock_shift(conn, shift_id):
@@ -538,9 +524,9 @@ async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Canc
                 promoted_volunteer_id=promoted,
             )
         else:
-            waiting = await shifts_sql.leave_waitlist(conn, shift_id, volunteer_id)
-            if waiting is None:
-                raise NotFound("You hold no place on this shift")
+            waiting = found(
+                await shifts_sql.leave_waitlist(conn, shift_id, volunteer_id), "You hold no place on this shift"
+            )
             signup_id, status = waiting
         await audit.append(
             conn,

@@ -24,7 +24,7 @@ from msgspec import Meta
 
 from api.services import runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI
@@ -34,6 +34,10 @@ from sql import audit
 from sql import match_runs as runs_sql
 from sql import teams as teams_sql
 from sql.match_runs import RunRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_ORGANISATIONS = "Only the organisation running the project may do this"
+_ONLY_VOLUNTEERS = "Only volunteers have teams"
 
 log = structlog.get_logger("linli.teams")
 
@@ -176,22 +180,11 @@ class RefusalOutcome(msgspec.Struct, frozen=True):
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _organisation_of(who: Identity) -> int:
-    if who.role != "organisation" or who.organisation_id is None:
-        raise Forbidden("Only the organisation running the project may do this")
-    return who.organisation_id
-
-
-def _volunteer_of(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers have teams")
-    return who.volunteer_id
-
-
 async def _own_project(conn: asyncpg.Connection, who: Identity, contract_id: int) -> teams_sql.ProjectRow:
-    project = await teams_sql.get_project(conn, contract_id, _organisation_of(who))
-    if project is None:
-        raise NotFound("No such 311 project")
+    project = found(
+        await teams_sql.get_project(conn, contract_id, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)),
+        "No such 311 project",
+    )
     return project
 
 
@@ -229,7 +222,7 @@ def _pick_slot(shared: tuple[str, ...] | list[str], current: str | None, used: d
 
 async def list_projects(conn: asyncpg.Connection, who: Identity) -> list[teams_sql.ProjectRow]:
     """The organisation's 311 projects."""
-    return await teams_sql.list_projects(conn, _organisation_of(who))
+    return await teams_sql.list_projects(conn, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS))
 
 
 async def project_view(conn: asyncpg.Connection, who: Identity, contract_id: int) -> ProjectView:
@@ -260,9 +253,7 @@ async def project_view(conn: asyncpg.Connection, who: Identity, contract_id: int
 
 async def team_view(conn: asyncpg.Connection, who: Identity, team_id: int, now: dt.datetime | None = None) -> TeamView:
     """A team as its organisation, its present members or the household's committee see it; 404 for others."""
-    team = await teams_sql.get_team(conn, team_id)
-    if team is None:
-        raise NotFound("No such team")
+    team = found(await teams_sql.get_team(conn, team_id), "No such team")
     is_org = who.role == "organisation" and who.organisation_id == team.organisation_id
     is_member = (
         who.role == "volunteer"
@@ -304,7 +295,7 @@ async def team_view(conn: asyncpg.Connection, who: Identity, team_id: int, now: 
 
 async def my_teams(conn: asyncpg.Connection, who: Identity) -> list[MyTeam]:
     """The volunteer's live teams, households masked."""
-    rows = await teams_sql.my_teams(conn, _volunteer_of(who))
+    rows = await teams_sql.my_teams(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS))
     return [
         MyTeam(
             id=r.id,
@@ -319,14 +310,13 @@ async def my_teams(conn: asyncpg.Connection, who: Identity) -> list[MyTeam]:
 
 async def committee_teams(conn: asyncpg.Connection, who: Identity) -> list[CommitteeTeam]:
     """The residents' committee follows the 311 teams serving its households: who runs them, this month's figures."""
-    if who.role != "committee" or who.committee_id is None:
-        raise Forbidden("Only a residents' committee follows the teams of its households")
+    committee_id = who.committee_id_or_refuse("Only a residents' committee follows the teams of its households")
     start, end = month_bounds(dt.datetime.now(dt.UTC))
-    rows = await teams_sql.committee_teams(conn, who.committee_id, start, end)
+    rows = await teams_sql.committee_teams(conn, committee_id, start, end)
     return [
         CommitteeTeam(
             id=r.id,
-            household=masked(r.household_id, who.committee_id, r.committee_name, r.address),
+            household=masked(r.household_id, committee_id, r.committee_name, r.address),
             organisation_name=r.organisation_name,
             slot=r.slot,
             members=r.members,
@@ -340,7 +330,7 @@ async def committee_teams(conn: asyncpg.Connection, who: Identity) -> list[Commi
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
     """A teams run of one of the organisation's projects."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     run = await runs_sql.get_run(conn, run_id)
     if run is None or run.model != MODEL or run.subject_type != SUBJECT:
         raise NotFound("No such teams run")
@@ -518,9 +508,7 @@ async def apply_plan(
 
 
 async def _load(conn: asyncpg.Connection, subject_id: int) -> TeamsInputs:
-    project = await teams_sql.get_project_by_id(conn, subject_id)
-    if project is None:
-        raise NotFound("No such 311 project")
+    project = found(await teams_sql.get_project_by_id(conn, subject_id), "No such 311 project")
     return await load_inputs(conn, project)
 
 
@@ -562,7 +550,7 @@ RUNS = runs.RunKind(
 
 async def refuse(conn: asyncpg.Connection, who: Identity, team_id: int, form: RefusalCreate) -> RefusalOutcome:
     """The organisation records that the household refuses a carer; that team alone is re-planned, others kept."""
-    organisation_id = _organisation_of(who)
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
         team = await teams_sql.get_team(conn, team_id)
         if team is None or team.organisation_id != organisation_id:
@@ -646,7 +634,7 @@ async def plan_ahead(conn: asyncpg.Connection, now: dt.datetime | None = None) -
 
 async def record_visit(conn: asyncpg.Connection, who: Identity, team_id: int, form: VisitCreate) -> teams_sql.VisitRow:
     """A present member records a contact with the household (a planned visit at that time is marked done)."""
-    volunteer_id = _volunteer_of(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     now = dt.datetime.now(dt.UTC)
     if not await teams_sql.is_live_member(conn, team_id, volunteer_id):
         raise NotFound("No such team")

@@ -15,12 +15,16 @@ import msgspec
 from msgspec import Meta
 
 from api.services import eligibility
-from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from api.services.accounts import Identity, logged_in
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.types import SHANGHAI, Id, Name, Text, today
 from sql import audit
 from sql import bids as bids_sql
 from sql import tenders as tenders_sql
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_FUNDERS = "Only a funder may open tenders"
+_ONLY_ORGANISATIONS = "Only a social organisation may bid"
 
 TenderStatus = Literal["open", "review", "awarding", "awarded", "notice", "contracting", "closed", "cancelled"]
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
@@ -91,18 +95,6 @@ class TendersForOrg(msgspec.Struct, frozen=True):
     total: int
     limit: int
     offset: int
-
-
-def _logged_in(who: Identity | None) -> Identity:
-    if who is None:
-        raise NotAuthenticated("Log in to continue")
-    return who
-
-
-def _funder_of(who: Identity) -> int:
-    if who.role != "funder" or who.funder_id is None:
-        raise Forbidden("Only a funder may open tenders")
-    return who.funder_id
 
 
 def _now() -> dt.datetime:
@@ -183,11 +175,9 @@ def _validate(form: TenderCommand, rules: tenders_sql.FunderRulesRow, now: dt.da
 
 async def open_tender(conn: asyncpg.Connection, who: Identity, form: TenderCommand) -> tenders_sql.TenderRow:
     """A funder opens a tender bundling open needs of its area into lots; the needs move into the tender."""
-    funder_id = _funder_of(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     async with conn.transaction():
-        rules = await tenders_sql.funder_rules(conn, funder_id)
-        if rules is None:
-            raise NotFound("No such funder")
+        rules = found(await tenders_sql.funder_rules(conn, funder_id), "No such funder")
         errors = _validate(form, rules, _now())
         item_id = None
         if form.catalogue_code is not None:
@@ -252,7 +242,7 @@ async def open_tender(conn: asyncpg.Connection, who: Identity, form: TenderComma
 
 async def cancel_tender(conn: asyncpg.Connection, who: Identity, tender_id: int) -> tenders_sql.TenderRow:
     """The funder cancels its own open tender; its needs become open again."""
-    funder_id = _funder_of(who)
+    funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
     async with conn.transaction():
         if not await tenders_sql.cancel_tender(conn, tender_id, funder_id):
             row = await tenders_sql.get_tender(conn, tender_id)
@@ -278,7 +268,7 @@ async def list_tenders(
     offset: int,
 ) -> TenderPage:
     """Browse tenders; a funder may narrow to its own."""
-    who = _logged_in(who)
+    who = logged_in(who)
     funder_id = who.funder_id if mine and who.role == "funder" else None
     if mine and funder_id is None:
         raise Forbidden("Only a funder has tenders of its own")
@@ -290,10 +280,8 @@ async def list_tenders(
 
 async def get_tender(conn: asyncpg.Connection, who: Identity | None, tender_id: int) -> tenders_sql.TenderRow:
     """One tender with its lots and rules."""
-    _logged_in(who)
-    row = await tenders_sql.get_tender(conn, tender_id)
-    if row is None:
-        raise NotFound("No such tender")
+    logged_in(who)
+    row = found(await tenders_sql.get_tender(conn, tender_id), "No such tender")
     return row
 
 
@@ -301,11 +289,8 @@ async def eligibility_for(
     conn: asyncpg.Connection, who: Identity, tender: tenders_sql.TenderRow
 ) -> list[eligibility.Reason]:
     """Why the caller's organisation may not bid on this tender; empty when it may."""
-    if who.role != "organisation" or who.organisation_id is None:
-        raise Forbidden("Only a social organisation may bid")
-    facts = await bids_sql.org_facts(conn, who.organisation_id)
-    if facts is None:
-        raise NotFound("No such organisation")
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    facts = found(await bids_sql.org_facts(conn, organisation_id), "No such organisation")
     return eligibility.reasons(org_facts(facts), tender_rules(tender), today=today())
 
 
@@ -313,17 +298,14 @@ async def tenders_for_organisation(
     conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int
 ) -> TendersForOrg:
     """The tenders open for bids now, each with the organisation's eligibility and the reasons against it."""
-    if who.role != "organisation" or who.organisation_id is None:
-        raise Forbidden("Only a social organisation may bid")
-    facts = await bids_sql.org_facts(conn, who.organisation_id)
-    if facts is None:
-        raise NotFound("No such organisation")
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    facts = found(await bids_sql.org_facts(conn, organisation_id), "No such organisation")
     rows, total = await tenders_sql.list_biddable_tenders(conn, limit, offset)
     day = today()
     items = []
     for row in rows:
-        found = eligibility.reasons(org_facts(facts), tender_rules(row), today=day)
-        items.append(TenderForOrg(tender=row, eligible=not found, reasons=found))
+        reasons = eligibility.reasons(org_facts(facts), tender_rules(row), today=day)
+        items.append(TenderForOrg(tender=row, eligible=not reasons, reasons=reasons))
     return TendersForOrg(items=items, total=total, limit=limit, offset=offset)
 
 

@@ -19,10 +19,13 @@ import msgspec
 from msgspec import Meta
 
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid
+from api.services.errors import Conflict, Invalid
 from sql import audit
 from sql import ledger as ledger_sql
 from sql.ledger import Balance, HistoryRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_VOLUNTEERS = "Only volunteers have a time bank account"
 
 MINUTES_PER_COIN = 60
 DEFAULT_CAP_HOURS = 1500
@@ -80,12 +83,6 @@ class NotEnoughCoins(Conflict):
     kind = "insufficient-coins"
 
 
-def _volunteer(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers have a time bank account")
-    return who.volunteer_id
-
-
 def _view(balance: Balance, cap_minutes: int) -> TimeBankView:
     return TimeBankView(
         own_minutes=balance.own, group_minutes=balance.group, total_minutes=balance.total, cap_minutes=cap_minutes
@@ -94,14 +91,14 @@ def _view(balance: Balance, cap_minutes: int) -> TimeBankView:
 
 async def my_account(conn: asyncpg.Connection, who: Identity, *, cap_minutes: int) -> TimeBankView:
     """The caller's balance (zero before their first confirmed hour)."""
-    account_id = await ledger_sql.find_volunteer_account(conn, _volunteer(who))
+    account_id = await ledger_sql.find_volunteer_account(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS))
     balance = Balance(own=0, group=0) if account_id is None else await ledger_sql.balance(conn, account_id)
     return _view(balance, cap_minutes)
 
 
 async def my_history(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> list[HistoryRow]:
     """The caller's ledger history, latest first."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     account_id = await ledger_sql.find_volunteer_account(conn, volunteer_id)
     if account_id is None:
         return []
@@ -154,7 +151,7 @@ def _check_form(form: Transfer) -> None:
 
 async def transfer(conn: asyncpg.Connection, who: Identity, form: Transfer, *, cap_minutes: int) -> TransferOutcome:
     """Give, spend or donate coins; refused (409) above the balance, and for give/spend above the own time."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     _check_form(form)
     async with conn.transaction():
         mine = await ledger_sql.volunteer_account(conn, volunteer_id)

@@ -17,12 +17,15 @@ import msgspec
 from msgspec import Meta
 
 from api.services.accounts import Identity
-from api.services.errors import Forbidden, Invalid, NotFound
+from api.services.errors import Invalid, NotFound, found
 from api.services.types import NO_NUL, SHANGHAI, Id, Name, Phone, today
 from sql import audit
 from sql import shifts as shifts_sql
 from sql import volunteers as volunteers_sql
 from sql.volunteers import CertificateRow, ExceptionRow, VolunteerRow, WindowRow
+
+# Refusals for callers of another role (msgids, translated at the edges).
+_ONLY_VOLUNTEERS = "Only volunteers have a volunteer profile"
 
 # Certificates a volunteer can record and a shift can require (code → what it is, in English msgids).
 CERTIFICATE_KINDS = {
@@ -114,12 +117,6 @@ class Profile(msgspec.Struct, frozen=True):
     exceptions: list[ExceptionRow]
 
 
-def _volunteer(who: Identity) -> int:
-    if who.role != "volunteer" or who.volunteer_id is None:
-        raise Forbidden("Only volunteers have a volunteer profile")
-    return who.volunteer_id
-
-
 def age_on(day: dt.date, birth_year: int, birth_date: dt.date | None) -> int:
     """Age in whole years on a day: to the day with a birth date, else by birth year."""
     if birth_date is None:
@@ -129,10 +126,8 @@ def age_on(day: dt.date, birth_year: int, birth_date: dt.date | None) -> int:
 
 async def profile(conn: asyncpg.Connection, who: Identity) -> Profile:
     """The calling volunteer's profile with certificates, weekly windows and exceptions to come."""
-    volunteer_id = _volunteer(who)
-    row = await volunteers_sql.get_volunteer(conn, volunteer_id)
-    if row is None:
-        raise NotFound("No such volunteer")
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    row = found(await volunteers_sql.get_volunteer(conn, volunteer_id), "No such volunteer")
     day = today()
     certificates = [
         Certificate(
@@ -156,7 +151,7 @@ def _clean_list(items: list[str]) -> list[str]:
 
 async def update_profile(conn: asyncpg.Connection, who: Identity, form: ProfileUpdate) -> Profile:
     """Replace the editable profile (age rules as at registration: 10 or over; under 14 with a guardian)."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     errors: dict[str, str] = {}
     day = today()
     if form.birth_date is not None and form.birth_date.year != form.birth_year:
@@ -212,7 +207,7 @@ async def update_profile(conn: asyncpg.Connection, who: Identity, form: ProfileU
 
 async def set_consent(conn: asyncpg.Connection, who: Identity, form: ConsentUpdate) -> Profile:
     """Give or withdraw consent to process sensitive data, recorded apart from the profile and audited."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         await volunteers_sql.set_sensitive_consent(conn, volunteer_id, form.sensitive_data)
         await audit.append(
@@ -227,7 +222,7 @@ async def set_consent(conn: asyncpg.Connection, who: Identity, form: ConsentUpda
 
 async def put_certificate(conn: asyncpg.Connection, who: Identity, kind: str, form: CertificateUpdate) -> Profile:
     """Record (or renew) a certificate of a kind from the list."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     errors: dict[str, str] = {}
     if kind not in CERTIFICATE_KINDS:
         errors["kind"] = "Choose a certificate from the list"
@@ -259,7 +254,7 @@ async def put_certificate(conn: asyncpg.Connection, who: Identity, kind: str, fo
 
 async def remove_certificate(conn: asyncpg.Connection, who: Identity, kind: str) -> Profile:
     """Remove one's certificate of a kind."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     if kind not in CERTIFICATE_KINDS:
         raise NotFound("You have no certificate of this kind")
     async with conn.transaction():
@@ -278,7 +273,7 @@ async def remove_certificate(conn: asyncpg.Connection, who: Identity, kind: str)
 
 async def set_availability(conn: asyncpg.Connection, who: Identity, form: AvailabilityUpdate) -> Profile:
     """Replace the weekly windows; windows must end after they start and not overlap on a day."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     errors: dict[str, str] = {}
     windows: list[tuple[int, dt.time, dt.time]] = []
     for n, window in enumerate(form.windows):
@@ -307,7 +302,7 @@ async def set_availability(conn: asyncpg.Connection, who: Identity, form: Availa
 
 async def add_exception(conn: asyncpg.Connection, who: Identity, form: ExceptionCreate) -> Profile:
     """Mark a time as away, or add an extra available time, outside the weekly pattern."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     errors: dict[str, str] = {}
     if form.ends_at <= form.starts_at:
         errors["ends_at"] = "The end must be after the start"
@@ -333,7 +328,7 @@ async def add_exception(conn: asyncpg.Connection, who: Identity, form: Exception
 
 async def remove_exception(conn: asyncpg.Connection, who: Identity, exception_id: int) -> Profile:
     """Remove one of one's exceptions."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         if not await volunteers_sql.delete_exception(conn, volunteer_id, exception_id):
             raise NotFound("No such exception")
@@ -362,16 +357,14 @@ def feed_path(token: str) -> str:
 
 async def calendar_token(conn: asyncpg.Connection, who: Identity, secret_key: str) -> str:
     """The calling volunteer's current feed token."""
-    volunteer_id = _volunteer(who)
-    key = await volunteers_sql.calendar_key(conn, volunteer_id)
-    if key is None:
-        raise NotFound("No such volunteer")
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    key = found(await volunteers_sql.calendar_key(conn, volunteer_id), "No such volunteer")
     return _token(secret_key, volunteer_id, key)
 
 
 async def renew_calendar_token(conn: asyncpg.Connection, who: Identity, secret_key: str) -> str:
     """A new feed token; calendars subscribed with the old URL stop receiving shifts."""
-    volunteer_id = _volunteer(who)
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         key = await volunteers_sql.renew_calendar_key(conn, volunteer_id)
         await audit.append(
@@ -389,9 +382,7 @@ async def calendar_feed(conn: asyncpg.Connection, token: str, secret_key: str, *
 
     A wrong or renewed token is NotFound, whatever was wrong with it.
     """
-    match = CALENDAR_TOKEN.match(token)
-    if match is None:
-        raise NotFound("No such calendar")
+    match = found(CALENDAR_TOKEN.match(token), "No such calendar")
     volunteer_id = int(match.group(1))
     if volunteer_id > 2**62:
         raise NotFound("No such calendar")
