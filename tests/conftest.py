@@ -295,24 +295,48 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     return create_app(test_settings(tmp_path_factory.mktemp("app")), pool=None, redis=None)
 
 
+@contextlib.contextmanager
+def _app_on(app: Litestar, connection: asyncpg.Connection, redis: ArqRedis) -> Iterator[Litestar]:
+    """The worker's app pointed at one test's connection and Redis for the length of the test."""
+    app.state.pool = SharedConnectionPool(connection)
+    app.state.redis = redis
+    try:
+        yield app
+    finally:
+        app.state.pool = None
+        app.state.redis = None
+
+
 @pytest.fixture
 def app(shared_app: Litestar, conn: asyncpg.Connection, redis: ArqRedis) -> Iterator[Litestar]:
     """The app sharing the test's connection and Redis (a test that needs other settings builds its own)."""
-    shared_app.state.pool = SharedConnectionPool(conn)
-    shared_app.state.redis = redis
-    try:
-        yield shared_app
-    finally:
-        shared_app.state.pool = None
-        shared_app.state.redis = None
+    with _app_on(shared_app, conn, redis) as on_test:
+        yield on_test
 
 
-@pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def _client_of(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the app, in-process and on the test's event loop (no server)."""
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app sharing the test's connection."""
+    async with _client_of(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def demo_client(
+    shared_app: Litestar, demo_conn: asyncpg.Connection, redis: ArqRedis
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app on the demo district (what the requests write is rolled back)."""
+    with _app_on(shared_app, demo_conn, redis) as on_demo:
+        async with _client_of(on_demo) as test_client:
+            yield test_client
 
 
 class LiveServer:

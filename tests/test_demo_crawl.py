@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 
-from api.demo import DEMO_LOGINS, seed_into
-from api.services.types import today
+from api.demo import DEMO_LOGINS
 from tests.helpers import elements, login
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
@@ -35,10 +33,8 @@ def _links(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("username", sorted(PASSWORDS))
-async def test_every_linked_page_of_a_demo_login_answers(
-    client: httpx.AsyncClient, conn: asyncpg.Connection, username: str
-) -> None:
-    await seed_into(conn, seed=1, scale=0.02, today=today())
+async def test_every_linked_page_of_a_demo_login_answers(demo_client: httpx.AsyncClient, username: str) -> None:
+    client = demo_client
     response = await login(client, username, PASSWORDS[username])
     assert response.status_code in (302, 303), response.text
     seen: set[str] = set()
