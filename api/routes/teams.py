@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from api.auth import Conn, User, login_required, roles
+from api.schemas.runs import RunOut, run_out
 from api.schemas.teams import (
     CommitteeTeamOut,
     MyTeamOut,
@@ -14,14 +15,12 @@ from api.schemas.teams import (
     ProjectOut,
     RefusalOut,
     TeamOut,
-    TeamsRunOut,
     VisitOut,
     committee_team_out,
     my_team_out,
     project_detail_out,
     project_out,
     refusal_out,
-    run_out,
     team_out,
     visit_out,
 )
@@ -51,12 +50,12 @@ class TeamController(Controller):
         guards=[roles("organisation")],
         status_code=202,
     )
-    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> TeamsRunOut:
+    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> RunOut:
         """Form or refresh the project's teams with the optimiser (the same inputs give the same run)."""
         return run_out(await teams.start_run(conn, state.redis, user, contract_id))
 
     @get("/runs/{run_id:int}", operation_id="getTeamsRun", guards=[roles("organisation")])
-    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> TeamsRunOut:
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> RunOut:
         """A teams run: status, progress, figures and summary."""
         return run_out(await teams.get_run(conn, user, run_id))
 
