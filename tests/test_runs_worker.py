@@ -20,7 +20,7 @@ each_model = pytest.mark.parametrize("case", CASES, ids=str)
 
 async def match_run(pool, run_id: int):
     async with pool.acquire() as conn:
-        return await conn.fetchrow("SELECT status, attempts FROM match_runs WHERE id = $1", run_id)
+        return await conn.fetchrow("SELECT status, attempts, error FROM match_runs WHERE id = $1", run_id)
 
 
 @each_model
@@ -98,8 +98,9 @@ async def test_two_deliveries_racing_write_one_result(case: Case, pool, redis, s
     ctx = {"pool": pool, "solver_pool": solver_pool}
     outcomes = sorted(o["outcome"] for o in await asyncio.gather(case.task(ctx, run.id), case.task(ctx, run.id)))
     # The second delivery loses the race to write, or finds the run finished or succeeded when it looks.
-    assert outcomes[1] == "written" and outcomes[0] in case.race_losers
-    assert (await match_run(pool, run.id))["status"] == "succeeded"
+    row = await match_run(pool, run.id)
+    assert outcomes[1] == "written" and outcomes[0] in case.race_losers, (outcomes, dict(row))
+    assert row["status"] == "succeeded"
     async with pool.acquire() as conn:
         assert await world.written(conn) == case.full
         progress = await conn.fetchval("SELECT jsonb_array_length(progress) FROM match_runs WHERE id = $1", run.id)

@@ -288,12 +288,6 @@ async def _awarding(conn: asyncpg.Connection, tender_id: int) -> None:
     await awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding")
 
 
-async def _summarise(
-    conn: asyncpg.Connection, run_id: int, inputs: AwardInputs, result: award_model.AwardResult
-) -> dict[str, Any]:
-    return build_result(inputs, result)
-
-
 async def write_awards(
     conn: asyncpg.Connection,
     run_id: int,
@@ -338,7 +332,7 @@ RUNS: runs.RunKind[AwardInputs, award_model.AwardResult] = runs.RunKind(
     result_type=award_model.AwardResult,
     check=_check,
     describe=lambda inputs: {"tender_id": inputs.tender_id, "lots": len(inputs.lots)},
-    summarise=_summarise,
+    summarise=runs.summary_of(build_result),
     apply=write_awards,
     on_start=_awarding,
 )

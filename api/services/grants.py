@@ -262,12 +262,6 @@ async def _awarding(conn: asyncpg.Connection, call_id: int) -> None:
     await grants_sql.set_call_status(conn, call_id, ["review", "awarded"], "awarding")
 
 
-async def _summarise(
-    conn: asyncpg.Connection, run_id: int, inputs: PortfolioInputs, result: portfolio_model.PortfolioResult
-) -> dict[str, Any]:
-    return build_result(inputs, result)
-
-
 async def write_grants(
     conn: asyncpg.Connection,
     run_id: int,
@@ -306,7 +300,7 @@ RUNS: runs.RunKind[PortfolioInputs, portfolio_model.PortfolioResult] = runs.RunK
     result_type=portfolio_model.PortfolioResult,
     check=_check,
     describe=lambda inputs: {"call_id": inputs.call.id, "proposals": len(inputs.proposals)},
-    summarise=_summarise,
+    summarise=runs.summary_of(build_result),
     apply=write_grants,
     on_start=_awarding,
 )

@@ -107,6 +107,17 @@ class RunKind(Generic[InputsT, ResultT]):
     recheck_on_write: bool = False
 
 
+def summary_of(
+    build: Callable[[InputsT, ResultT], dict[str, Any]],
+) -> Callable[[Connection, int, InputsT, ResultT], Awaitable[dict[str, Any]]]:
+    """The summarise hook of a model whose summary depends on the inputs and the result alone."""
+
+    async def summarise(conn: Connection, run_id: int, inputs: InputsT, result: ResultT) -> dict[str, Any]:
+        return build(inputs, result)
+
+    return summarise
+
+
 def job_id(run_id: int) -> str:
     """The arq job id of a run: one job per run, however often it is enqueued."""
     return f"match-run-{run_id}"
@@ -117,6 +128,20 @@ async def enqueue(queue: JobQueue, job_name: str, run: RunRow) -> None:
     if run.status != "succeeded":
         # The job id makes a second enqueue of the same run a no-op.
         await queue.enqueue_job(job_name, run.id, _job_id=job_id(run.id))
+
+
+async def _audit(
+    conn: Connection, kind: RunKind[Any, Any], step: str, run_id: int, actor: int | None, detail: dict[str, Any]
+) -> None:
+    """A run's audit row: '<audit_action>.start' by the caller, '<audit_action>.succeed' by the worker."""
+    await audit.append(
+        conn,
+        actor_account_id=actor,
+        action=f"{kind.audit_action}.{step}",
+        object_type="match_run",
+        object_id=run_id,
+        detail=detail,
+    )
 
 
 def _stands(kind: RunKind[Any, Any], latest: RunRow, inputs: RunInputs, digest: str) -> bool:
@@ -157,14 +182,7 @@ async def open_run(
     )
     if kind.on_start is not None:
         await kind.on_start(conn, subject_id)
-    await audit.append(
-        conn,
-        actor_account_id=created_by,
-        action=f"{kind.audit_action}.start",
-        object_type="match_run",
-        object_id=run_id,
-        detail={**kind.describe(inputs), **(detail or {})},
-    )
+    await _audit(conn, kind, "start", run_id, created_by, {**kind.describe(inputs), **(detail or {})})
     run = await runs_sql.get_run(conn, run_id)
     assert run is not None
     return run
@@ -319,15 +337,7 @@ async def write_result(
         summary = await kind.summarise(conn, run_id, inputs, result)
         if not await finish(conn, run_id, result, summary):
             return False
-        detail = await kind.apply(conn, run_id, inputs, result, summary)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action=f"{kind.audit_action}.succeed",
-            object_type="match_run",
-            object_id=run_id,
-            detail=detail,
-        )
+        await _audit(conn, kind, "succeed", run_id, None, await kind.apply(conn, run_id, inputs, result, summary))
     return True
 
 

@@ -491,12 +491,6 @@ def _check(inputs: TeamsInputs) -> None:
         raise Conflict("The project has no households to form teams for")
 
 
-async def _summarise(
-    conn: asyncpg.Connection, run_id: int, inputs: TeamsInputs, result: teams_model.TeamsResult
-) -> dict[str, Any]:
-    return build_result(inputs, result)
-
-
 async def write_teams(
     conn: asyncpg.Connection,
     run_id: int,
@@ -529,7 +523,7 @@ RUNS: runs.RunKind[TeamsInputs, teams_model.TeamsResult] = runs.RunKind(
         "households": len(inputs.problem.households),
         "carers": len(inputs.problem.carers),
     },
-    summarise=_summarise,
+    summarise=runs.summary_of(build_result),
     apply=write_teams,
     recheck_on_write=True,
 )
