@@ -284,10 +284,6 @@ def _check(inputs: AwardInputs) -> None:
         raise Conflict("Every lot of this tender already has a published award")
 
 
-async def _awarding(conn: asyncpg.Connection, tender_id: int) -> None:
-    await awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding")
-
-
 async def write_awards(
     conn: asyncpg.Connection,
     run_id: int,
@@ -334,7 +330,7 @@ RUNS: runs.RunKind[AwardInputs, award_model.AwardResult] = runs.RunKind(
     describe=lambda inputs: {"tender_id": inputs.tender_id, "lots": len(inputs.lots)},
     summarise=runs.summary_of(build_result),
     apply=write_awards,
-    on_start=_awarding,
+    on_start=lambda conn, tender_id: awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding"),
 )
 
 

@@ -258,10 +258,6 @@ def _check(inputs: PortfolioInputs) -> None:
         raise Conflict("Score every proposal before the portfolio run")
 
 
-async def _awarding(conn: asyncpg.Connection, call_id: int) -> None:
-    await grants_sql.set_call_status(conn, call_id, ["review", "awarded"], "awarding")
-
-
 async def write_grants(
     conn: asyncpg.Connection,
     run_id: int,
@@ -302,5 +298,5 @@ RUNS: runs.RunKind[PortfolioInputs, portfolio_model.PortfolioResult] = runs.RunK
     describe=lambda inputs: {"call_id": inputs.call.id, "proposals": len(inputs.proposals)},
     summarise=runs.summary_of(build_result),
     apply=write_grants,
-    on_start=_awarding,
+    on_start=lambda conn, call_id: grants_sql.set_call_status(conn, call_id, ["review", "awarded"], "awarding"),
 )

@@ -100,7 +100,7 @@ class RunKind(Generic[InputsT, ResultT]):
     # The model's own rows (awards, grants, proposals, teams); returns the success's audit detail.
     apply: Callable[[Connection, int, InputsT, ResultT, dict[str, Any]], Awaitable[dict[str, Any]]]
     # What a new run changes on its subject (a tender or call goes to 'awarding').
-    on_start: Callable[[Connection, int], Awaitable[None]] | None = None
+    on_start: Callable[[Connection, int], Awaitable[object]] | None = None
     # Whether the newest run still stands although the digest moved (a roster whose plan is now the current plan).
     still_current: Callable[[RunRow, InputsT], bool] | None = None
     # Load the inputs again when writing and fail the run if they moved while it solved (a refusal of a carer).
