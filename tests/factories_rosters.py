@@ -6,11 +6,9 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from api.services import rosters
+from api.services import rosters, runs
 from api.services.types import SHANGHAI, today
-from matching.roster import RosterResult
 from sql import match_runs as runs_sql
 from sql.match_runs import RunRow
 
@@ -70,8 +68,8 @@ async def solve_now(conn: asyncpg.Connection, run: RunRow, time_limit_s: float =
     inputs = await rosters._load(conn, run.subject_id)
     assert inputs.digest() == run.inputs_digest
     assert await runs_sql.start_run(conn, run.id)
-    result = msgspec.json.decode(rosters.solve_roster(inputs.problem, time_limit_s, 0, None), type=RosterResult)
-    written = await rosters.write_result(conn, run.id, inputs, result)
+    result = runs.solve_here(rosters.RUNS, inputs.problem, time_limit_s)
+    written = await runs.write_result(conn, rosters.RUNS, run.id, inputs, result)
     return {"written": written, "result": result}
 
 

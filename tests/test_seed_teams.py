@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import asyncpg
-import msgspec
 import pytest
 
 from api.demo import seed_into
 from api.demo.streams import stream
 from api.demo.teams import seed_teams
-from api.services import teams
+from api.services import runs, teams
 from api.services.types import today
 from matching import teams as teams_model
 from sql import teams as teams_sql
@@ -85,7 +84,7 @@ async def test_the_demo_has_running_teams_with_visits_and_the_demo_volunteer_in_
     inputs = await teams.load_inputs(conn, project)
     errors = teams_model.check(inputs.problem, [_team(t) for t in await teams_sql.live_teams(conn, report.contract_id)])
     assert errors and all("claims value" in e for e in errors)  # distance, slot, training and load all hold
-    result = msgspec.json.decode(teams.solve_teams(inputs.problem, 2.0, 0, None), type=teams_model.TeamsResult)
+    result = runs.solve_here(teams.RUNS, inputs.problem, 2.0)
     seeded = {t.household_id: set(t.members) for t in await teams_sql.live_teams(conn, report.contract_id)}
     planned = {int(t.household): {int(c) for c in t.carers} for t in result.assignments}
     # Keeping a member is worth 5 km, not a household's whole team: the model may move one carer so that another

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import msgspec
 import pytest
 
-from api.services import teams
+from api.services import runs, teams
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.teams import RefusalCreate, VisitCreate
 from matching import teams as teams_model
@@ -23,8 +22,8 @@ async def solve_and_write(conn, run_id: int, contract_id: int) -> teams_model.Te
     """What the worker does, in the test's transaction: load, solve, write once."""
     project = await teams.teams_sql.get_project_by_id(conn, contract_id)
     inputs = await teams.load_inputs(conn, project)
-    result = msgspec.json.decode(teams.solve_teams(inputs.problem, 2.0, 0, None), type=teams_model.TeamsResult)
-    assert await teams.write_result(conn, run_id, inputs, result)
+    result = runs.solve_here(teams.RUNS, inputs.problem, 2.0)
+    assert await runs.write_result(conn, teams.RUNS, run_id, inputs, result)
     return result
 
 

@@ -27,7 +27,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["pool"] = await asyncpg.create_pool(_settings.database_url, min_size=1, max_size=4)
     # CPU-bound solving must never run on the event loop; one process per core on this 2-core class of machine.
     ctx["solver_pool"] = ProcessPoolExecutor(max_workers=2)
-    # Carries the solver's progress from its child process back to the job (tasks.run_award).
+    # Carries the solver's progress from its child process back to the job (tasks.solve_run).
     ctx["progress_manager"] = multiprocessing.Manager()
     ctx["job_timeout_s"] = _settings.job_timeout_s
     ctx["policy"] = SecurityPolicy(
@@ -64,10 +64,7 @@ class WorkerSettings:
 
     functions: ClassVar[list[Any]] = [
         purge_expired_credentials,
-        tasks.run_award,
-        tasks.run_portfolio,
-        tasks.run_roster,
-        tasks.run_teams,
+        *tasks.RUN_TASKS,
         tasks.plan_team_visits,
         tasks.open_due_bids,
         tasks.deliver_notifications,

@@ -1,8 +1,10 @@
-"""Tendering jobs: award and portfolio runs (CPU-bound solving in the process pool) and opening bids."""
+"""The worker's jobs: optimiser runs of every model (CPU-bound solving in the process pool), opening bids, team
+visits ahead and the notification outbox."""
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -22,8 +24,8 @@ def solver_time_cap(job_timeout_s: float) -> float:
     return max(1.0, min(float(_settings.solver_time_limit_s), job_timeout_s * 0.5))
 
 
-async def _solve_with_progress(ctx: dict[str, Any], kind: runs.RunKind, run_id: int) -> dict[str, Any]:
-    """Execute one run of a model with a progress queue the solver's child process can reach."""
+async def solve_run(ctx: dict[str, Any], kind: runs.RunKind[Any, Any], run_id: int) -> dict[str, Any]:
+    """Solve one run of a model by id and write its result once (a redelivered job finds it written)."""
     # The solver's progress callback runs in the child process; a Manager queue carries its points back here.
     manager = ctx.get("progress_manager")
     own_manager = None
@@ -41,41 +43,27 @@ async def _solve_with_progress(ctx: dict[str, Any], kind: runs.RunKind, run_id: 
     finally:
         if own_manager is not None:
             own_manager.shutdown()
+    log.info("optimiser run", model=kind.model, **outcome)
     return outcome
 
 
-async def run_award(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
-    """Solve one award run by id and write its result once (a redelivered job finds it written)."""
-    outcome = await _solve_with_progress(ctx, awards.RUNS, run_id)
-    log.info("award run", **outcome)
-    return outcome
+def run_task(kind: runs.RunKind[Any, Any]) -> Callable[[dict[str, Any], int], Awaitable[dict[str, Any]]]:
+    """The arq task of a model's runs, registered under the job name its runs are enqueued with."""
+
+    async def task(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
+        return await solve_run(ctx, kind, run_id)
+
+    # arq finds a task by its qualified name: the name start_run enqueued (kind.job_name).
+    task.__name__ = task.__qualname__ = kind.job_name
+    task.__doc__ = f"Solve one {kind.model} run by id and write its result once."
+    return task
 
 
-async def run_portfolio(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
-    """Solve one portfolio run of a foundation call by id and write its grants once."""
-    outcome = await _solve_with_progress(ctx, grants.RUNS, run_id)
-    log.info("portfolio run", **outcome)
-    return outcome
-
-
-# --- rosters (helper C): optimised rosters and respite schedules
-
-
-async def run_roster(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
-    """Solve one roster run by id and write its proposals once (a redelivered job finds them written)."""
-    outcome = await _solve_with_progress(ctx, rosters_service.RUNS, run_id)
-    log.info("roster run", **outcome)
-    return outcome
-
-
-# --- 311 teams (helper D)
-
-
-async def run_teams(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
-    """Solve one 311 teams run by id and write its teams once (a redelivered job finds them written)."""
-    outcome = await _solve_with_progress(ctx, teams_service.RUNS, run_id)
-    log.info("teams run", **outcome)
-    return outcome
+run_award = run_task(awards.RUNS)
+run_portfolio = run_task(grants.RUNS)
+run_roster = run_task(rosters_service.RUNS)
+run_teams = run_task(teams_service.RUNS)
+RUN_TASKS = (run_award, run_portfolio, run_roster, run_teams)
 
 
 async def plan_team_visits(ctx: dict[str, Any]) -> dict[str, int]:

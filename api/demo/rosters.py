@@ -13,14 +13,12 @@ import random
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from api.demo.shifts import give_demo_windows
-from api.services import respite, rosters
+from api.services import respite, rosters, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict
 from api.services.types import SHANGHAI
-from matching.roster import RosterResult
 from sql import demo as demo_sql
 from sql import demo_volunteering as volunteering_sql
 from sql import match_runs as runs_sql
@@ -52,9 +50,8 @@ async def _solve(conn: asyncpg.Connection, run: RunRow, seed: int) -> int:
         return 0
     inputs = await rosters._load(conn, run.subject_id)
     await runs_sql.start_run(conn, run.id)
-    encoded = rosters.solve_roster(inputs.problem, SEED_TIME_LIMIT_S, seed, None)
-    result = msgspec.json.decode(encoded, type=RosterResult)
-    await rosters.write_result(conn, run.id, inputs, result)
+    result = runs.solve_here(rosters.RUNS, inputs.problem, SEED_TIME_LIMIT_S, seed)
+    await runs.write_result(conn, rosters.RUNS, run.id, inputs, result)
     return len(result.assignments)
 
 

@@ -19,17 +19,14 @@ from api.schemas.awards import (
     ReviewerOut,
     ReviewOut,
     ReviewSheetOut,
-    RunOut,
-    RunProgressOut,
     RunViewOut,
     notice_view_out,
-    progress_out,
     review_out,
-    run_out,
     run_view_out,
     sheet_out,
 )
 from api.schemas.common import out, outs
+from api.schemas.runs import RunOut, RunProgressOut, progress_out, run_out
 from api.services import awards, notices, reviews
 
 

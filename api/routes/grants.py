@@ -9,15 +9,13 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from api.auth import Conn, User, roles
-from api.schemas.awards import RunProgressOut, progress_out
 from api.schemas.common import outs
 from api.schemas.grants import (
-    PortfolioRunOut,
     PortfolioRunViewOut,
     ScoredProposalOut,
-    portfolio_run_out,
     portfolio_run_view_out,
 )
+from api.schemas.runs import RunOut, RunProgressOut, progress_out, run_out
 from api.services import grants
 
 
@@ -41,14 +39,14 @@ class GrantController(Controller):
         return outs(await grants.score_proposal(conn, user, public_id, data), ScoredProposalOut)
 
     @post("/calls/{call_id:int}/runs", operation_id="startPortfolioRun", guards=[roles("funder")], status_code=202)
-    async def start(self, conn: Conn, user: User, state: State, call_id: FromPath[int]) -> PortfolioRunOut:
+    async def start(self, conn: Conn, user: User, state: State, call_id: FromPath[int]) -> RunOut:
         """Start (or find, when the inputs are unchanged) the portfolio run of a call."""
-        return portfolio_run_out(await grants.start_run(conn, state.redis, user, call_id))
+        return run_out(await grants.start_run(conn, state.redis, user, call_id))
 
     @get("/calls/{call_id:int}/runs", operation_id="listPortfolioRuns", guards=[roles("funder")])
-    async def runs(self, conn: Conn, user: User, call_id: FromPath[int]) -> list[PortfolioRunOut]:
+    async def runs(self, conn: Conn, user: User, call_id: FromPath[int]) -> list[RunOut]:
         """A call's portfolio runs, newest first."""
-        return [portfolio_run_out(r) for r in await grants.list_runs(conn, user, call_id)]
+        return [run_out(r) for r in await grants.list_runs(conn, user, call_id)]
 
     @get("/runs/{run_id:int}", operation_id="getPortfolioRun", guards=[roles("funder")])
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> PortfolioRunViewOut:

@@ -10,14 +10,12 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
-from api.schemas.awards import RunProgressOut, progress_out
 from api.schemas.rosters import (
     DeclineOut,
     EntitlementOut,
     ProposalOut,
     RespiteRequestOut,
     RosterOut,
-    RosterRunOut,
     RosterRunViewOut,
     ScheduledOut,
     decline_out,
@@ -26,10 +24,10 @@ from api.schemas.rosters import (
     proposals_out,
     requests_out,
     roster_out,
-    run_out,
     run_view_out,
     scheduled_out,
 )
+from api.schemas.runs import RunOut, RunProgressOut, progress_out, run_out
 from api.services import respite, rosters
 
 
@@ -45,7 +43,7 @@ class RosterController(Controller):
         return [roster_out(r) for r in await rosters.list_rosters(conn, user)]
 
     @post("/runs", operation_id="startRosterRun", guards=[roles("organisation", "committee")], status_code=202)
-    async def start(self, conn: Conn, user: User, state: State, data: JSONBody[rosters.RosterStart]) -> RosterRunOut:
+    async def start(self, conn: Conn, user: User, state: State, data: JSONBody[rosters.RosterStart]) -> RunOut:
         """Staff a week (any day of it) of the caller's open shifts; the same inputs give the same run."""
         return run_out(await rosters.start_run(conn, state.redis, user, data))
 

@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import Conn, User, login_required, roles
 from api.schemas.common import out, outs
+from api.schemas.runs import RunOut, run_out
 from api.schemas.teams import (
     CommitteeTeamOut,
     MyTeamOut,
@@ -15,10 +16,8 @@ from api.schemas.teams import (
     ProjectOut,
     RefusalOut,
     TeamOut,
-    TeamsRunOut,
     VisitOut,
     project_detail_out,
-    run_out,
 )
 from api.services import teams
 from api.services.teams import RefusalCreate, VisitCreate
@@ -46,12 +45,12 @@ class TeamController(Controller):
         guards=[roles("organisation")],
         status_code=202,
     )
-    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> TeamsRunOut:
+    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> RunOut:
         """Form or refresh the project's teams with the optimiser (the same inputs give the same run)."""
         return run_out(await teams.start_run(conn, state.redis, user, contract_id))
 
     @get("/runs/{run_id:int}", operation_id="getTeamsRun", guards=[roles("organisation")])
-    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> TeamsRunOut:
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> RunOut:
         """A teams run: status, progress, figures and summary."""
         return run_out(await teams.get_run(conn, user, run_id))
 

@@ -9,10 +9,10 @@ from typing import Any
 import msgspec
 
 from api.schemas.common import out
+from api.schemas.runs import RunOut, run_out
 from api.services.awards import RunView
 from api.services.notices import NoticeView
 from api.services.reviews import ReviewSheet
-from sql.match_runs import RunRow
 
 
 class CriterionOut(msgspec.Struct, frozen=True):
@@ -106,38 +106,6 @@ class ReviewSheetOut(msgspec.Struct, frozen=True):
     reviews_in: int
     reviews_needed: int
     scores: list[BidScoreOut]
-
-
-class RunOut(msgspec.Struct, frozen=True):
-    """An award run: its state, progress (best score and bound over time) and result."""
-
-    id: int
-    tender_id: int
-    inputs_version: int
-    status: str
-    time_limit_s: float
-    attempts: int
-    progress: list[dict[str, Any]]
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solver_status: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-
-
-class RunProgressOut(msgspec.Struct, frozen=True):
-    """What the run page polls while the run is going."""
-
-    id: int
-    status: str
-    progress: list[dict[str, Any]]
-    objective: float | None
-    bound: float | None
-    finished: bool
 
 
 class AwardOut(msgspec.Struct, frozen=True):
@@ -243,28 +211,6 @@ def review_out(r: Any) -> ReviewOut:
     return out(r, ReviewOut, bid=r.bid_public_id)
 
 
-def run_out(run: RunRow) -> RunOut:
-    """A run's public shape."""
-    return RunOut(
-        id=run.id,
-        tender_id=run.subject_id,
-        inputs_version=run.inputs_version,
-        status=run.status,
-        time_limit_s=run.time_limit_s,
-        attempts=run.attempts,
-        progress=run.progress,
-        objective=run.objective,
-        bound=run.bound,
-        gap=run.gap,
-        solver_status=run.solver_status,
-        result=run.result,
-        error=run.error,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-    )
-
-
 def run_view_out(view: RunView) -> RunViewOut:
     """A run with its awards."""
     return RunViewOut(
@@ -284,18 +230,6 @@ def run_view_out(view: RunView) -> RunViewOut:
             )
             for a in view.awards
         ],
-    )
-
-
-def progress_out(run: RunRow) -> RunProgressOut:
-    """The live part of a run."""
-    return RunProgressOut(
-        id=run.id,
-        status=run.status,
-        progress=run.progress,
-        objective=run.objective,
-        bound=run.bound,
-        finished=run.status in ("succeeded", "failed"),
     )
 
 

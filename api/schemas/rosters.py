@@ -8,27 +8,9 @@ from typing import Any
 import msgspec
 
 from api.schemas.common import out, outs
+from api.schemas.runs import RunOut, run_out
 from api.services.respite import Scheduled
 from api.services.rosters import DeclineOutcome, RosterSummary, RunView
-from sql.match_runs import RunRow
-
-
-class RosterRunOut(msgspec.Struct, frozen=True):
-    """A roster run: where it stands, its figures and (once solved) what it decided, without personal data."""
-
-    id: int
-    roster_id: int
-    inputs_version: int
-    status: str
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solver_status: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    attempts: int
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
 
 
 class RosterOut(msgspec.Struct, frozen=True):
@@ -37,7 +19,7 @@ class RosterOut(msgspec.Struct, frozen=True):
     id: int
     week_starts: dt.date
     kind: str
-    latest_run: RosterRunOut | None
+    latest_run: RunOut | None
 
 
 class ProposalOut(msgspec.Struct, frozen=True):
@@ -64,7 +46,7 @@ class ProposalOut(msgspec.Struct, frozen=True):
 class RosterRunViewOut(msgspec.Struct, frozen=True):
     """A run with the proposals it wrote."""
 
-    run: RosterRunOut
+    run: RunOut
     week_starts: dt.date
     kind: str
     proposals: list[ProposalOut]
@@ -74,7 +56,7 @@ class DeclineOut(msgspec.Struct, frozen=True):
     """A declined proposal and the re-plan it started."""
 
     proposal: ProposalOut
-    replan: RosterRunOut | None
+    replan: RunOut | None
 
 
 class EntitlementOut(msgspec.Struct, frozen=True):
@@ -112,26 +94,7 @@ class ScheduledOut(msgspec.Struct, frozen=True):
     """A scheduled week: visits made into shifts and the roster run proposing carers."""
 
     scheduled: int
-    run: RosterRunOut
-
-
-def run_out(run: RunRow) -> RosterRunOut:
-    """The public shape of a roster run."""
-    return RosterRunOut(
-        id=run.id,
-        roster_id=run.subject_id,
-        inputs_version=run.inputs_version,
-        status=run.status,
-        objective=run.objective,
-        bound=run.bound,
-        gap=run.gap,
-        solver_status=run.solver_status,
-        result=run.result,
-        error=run.error,
-        attempts=run.attempts,
-        created_at=run.created_at,
-        finished_at=run.finished_at,
-    )
+    run: RunOut
 
 
 def proposal_out(row: Any) -> ProposalOut:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import msgspec
 
 from api.schemas.common import out
+from api.schemas.runs import RunOut, run_out
 from api.services.household_access import HouseholdView
 from api.services.teams import ProjectView
-from sql.match_runs import RunRow
 
 
 class HouseholdMaskedOut(msgspec.Struct, frozen=True):
@@ -47,30 +46,12 @@ class ProjectHouseholdOut(msgspec.Struct, frozen=True):
     month_met: bool
 
 
-class TeamsRunOut(msgspec.Struct, frozen=True):
-    """A teams run: where it stands, its figures and (when done) its summary."""
-
-    id: int
-    status: str
-    inputs_version: int
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solver_status: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    progress: list[dict[str, Any]]
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-    finished: bool
-
-
 class ProjectDetailOut(msgspec.Struct, frozen=True):
     """A project with its households and the latest teams run."""
 
     project: ProjectOut
     households: list[ProjectHouseholdOut]
-    latest_run: TeamsRunOut | None
+    latest_run: RunOut | None
 
 
 class MemberOut(msgspec.Struct, frozen=True):
@@ -177,25 +158,6 @@ class HouseholdOut(msgspec.Struct, frozen=True):
     consent_recorded_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None
-
-
-def run_out(r: RunRow) -> TeamsRunOut:
-    """The public shape of a teams run."""
-    return TeamsRunOut(
-        id=r.id,
-        status=r.status,
-        inputs_version=r.inputs_version,
-        objective=r.objective,
-        bound=r.bound,
-        gap=r.gap,
-        solver_status=r.solver_status,
-        result=r.result,
-        error=r.error,
-        progress=r.progress,
-        created_at=r.created_at,
-        finished_at=r.finished_at,
-        finished=r.status in ("succeeded", "failed"),
-    )
 
 
 def project_detail_out(v: ProjectView) -> ProjectDetailOut:

@@ -20,18 +20,13 @@ from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.runs import JobQueue
 from matching import award as award_model
-from matching.common import Progress
 from sql import audit
 from sql import awards as awards_sql
-from sql import match_runs as runs_sql
 from sql import reviews as reviews_sql
 from sql.match_runs import RunRow
 from sql.reviews import ReviewTenderRow
 
 log = structlog.get_logger("linli.awards")
-# Kept under this name: callers (and the worker tests) find an award run's arq job by it.
-job_id = runs.job_id
-
 MODEL = "award"
 SUBJECT = "tender"
 TIME_LIMIT_S = 10.0
@@ -133,53 +128,31 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, te
     """The funder starts an award run; starting again with the same inputs returns the same run."""
     if who.role != "funder" or who.funder_id is None:
         raise Forbidden("Only the tender's funder may do this")
-    async with conn.transaction():
-        tender = await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id)
+    funder_id = who.funder_id
+
+    async def ready_tender(conn: asyncpg.Connection) -> int:
+        tender = await reviews_sql.get_tender_of_funder(conn, tender_id, funder_id)
         if tender is None:
             raise NotFound("No such tender")
         if tender.status not in STARTABLE or not tender.closed:
             raise Conflict("The tender is not ready for an award run")
         if not (await reviews_sql.completeness(conn, tender_id)).complete:
             raise Conflict("Every assigned reviewer must score every bid before the award run")
-        await runs_sql.lock_subject(conn, MODEL, SUBJECT, tender_id)
-        inputs = await load_inputs(conn, tender)
-        if not inputs.lots:
-            raise Conflict("Every lot of this tender already has a published award")
-        run_id, new = await runs.reuse_or_insert(
-            conn,
-            model=MODEL,
-            subject_type=SUBJECT,
-            subject_id=tender_id,
-            digest=inputs.digest(),
-            time_limit_s=TIME_LIMIT_S,
-            created_by=who.account_id,
-        )
-        if new:
-            await awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding")
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="award_run.start",
-                object_type="match_run",
-                object_id=run_id,
-                detail={"tender_id": tender_id, "lots": len(inputs.lots)},
-            )
-        run = await runs_sql.get_run(conn, run_id)
-    assert run is not None
-    await runs.enqueue(queue, JOB_NAME, run)
-    return run
+        return tender_id
+
+    return await runs.start(conn, queue, RUNS, who.account_id, ready_tender)
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
     """A run of one of the funder's tenders, with the awards it wrote."""
     if who.role != "funder" or who.funder_id is None:
         raise Forbidden("Only the tender's funder may do this")
-    run = await runs_sql.get_run(conn, run_id)
-    tender = None
-    if run is not None and run.model == MODEL:
-        tender = await reviews_sql.get_tender_of_funder(conn, run.subject_id, who.funder_id)
-    if run is None or tender is None:
-        raise NotFound("No such award run")
+    funder_id = who.funder_id
+
+    async def own(conn: asyncpg.Connection, tender_id: int) -> ReviewTenderRow | None:
+        return await reviews_sql.get_tender_of_funder(conn, tender_id, funder_id)
+
+    run, tender = found(await runs.find_run(conn, RUNS, run_id, own), "No such award run")
     return RunView(run=run, tender=tender, awards=await awards_sql.run_awards(conn, run_id))
 
 
@@ -189,19 +162,7 @@ async def list_runs(conn: asyncpg.Connection, who: Identity, tender_id: int) -> 
         raise Forbidden("Only the tender's funder may do this")
     if await reviews_sql.get_tender_of_funder(conn, tender_id, who.funder_id) is None:
         raise NotFound("No such tender")
-    return await runs_sql.list_runs(conn, MODEL, SUBJECT, tender_id)
-
-
-def solve_award(problem: award_model.AwardProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
-    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
-
-    def on_progress(point: Progress) -> None:
-        if progress is not None:
-            progress.put(msgspec.to_builtins(point))
-
-    result = award_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
-    # Encoded here, so the parent gets plain bytes whatever the struct's pickling support.
-    return msgspec.json.encode(result)
+    return await runs.list_runs(conn, RUNS, tender_id)
 
 
 def _constraint(text: str, names: dict[str, str]) -> dict[str, Any]:
@@ -309,55 +270,64 @@ def winner_reasons(
     }
 
 
-async def _load(conn: asyncpg.Connection, subject_id: int) -> Any:
-    tender = await reviews_sql.get_tender(conn, subject_id)
+async def _load(conn: asyncpg.Connection, tender_id: int) -> AwardInputs:
+    tender = await reviews_sql.get_tender(conn, tender_id)
     assert tender is not None
     return await load_inputs(conn, tender)
 
 
-async def write_result(
-    conn: asyncpg.Connection, run_id: int, inputs: AwardInputs, result: award_model.AwardResult
-) -> bool:
-    """Write a run's result and awards in one transaction; False (and nothing written) if it was written before."""
-    summary = build_result(inputs, result)
-    async with conn.transaction():
-        if not await runs.finish(conn, run_id, result, summary):
-            return False
-        lot_ids = [lot.id for lot in inputs.lots]
-        await awards_sql.supersede_proposed(conn, lot_ids, run_id)
-        by_bid = {str(b.public_id): b for b in inputs.bids}
-        reasons = {e["winner_bid"]: e.get("reasons", {}) for e in summary["lots"] if e["winner_bid"]}
-        awarded: list[int] = []
-        for a in result.assignments:
-            bid = by_bid[a.bid]
-            await awards_sql.insert_award(
-                conn,
-                lot_id=bid.lot_id,
-                bid_id=bid.id,
-                run_id=run_id,
-                organisation_id=bid.organisation_id,
-                price_fen=bid.price_fen,
-                score=a.score,
-                reasons=reasons.get(a.bid, {}),
-            )
-            awarded.append(bid.lot_id)
-        await awards_sql.set_lot_status(conn, awarded, "awarded")
-        await awards_sql.set_lot_status(conn, [x for x in lot_ids if x not in awarded], "unawarded")
-        await awards_sql.set_tender_status(conn, inputs.tender_id, ["awarding"], "awarded")
-        await audit.append(
+def _check(inputs: AwardInputs) -> None:
+    if not inputs.lots:
+        raise Conflict("Every lot of this tender already has a published award")
+
+
+async def write_awards(
+    conn: asyncpg.Connection,
+    run_id: int,
+    inputs: AwardInputs,
+    result: award_model.AwardResult,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """A run's awards as proposed (superseding the lots' earlier proposals), and the lots' and tender's status."""
+    lot_ids = [lot.id for lot in inputs.lots]
+    await awards_sql.supersede_proposed(conn, lot_ids, run_id)
+    by_bid = {str(b.public_id): b for b in inputs.bids}
+    reasons = {e["winner_bid"]: e.get("reasons", {}) for e in summary["lots"] if e["winner_bid"]}
+    awarded: list[int] = []
+    for a in result.assignments:
+        bid = by_bid[a.bid]
+        await awards_sql.insert_award(
             conn,
-            actor_account_id=None,
-            action="award_run.succeed",
-            object_type="match_run",
-            object_id=run_id,
-            detail={"tender_id": inputs.tender_id, "awarded_lots": len(awarded), "status": result.status},
+            lot_id=bid.lot_id,
+            bid_id=bid.id,
+            run_id=run_id,
+            organisation_id=bid.organisation_id,
+            price_fen=bid.price_fen,
+            score=a.score,
+            reasons=reasons.get(a.bid, {}),
         )
-    return True
+        awarded.append(bid.lot_id)
+    await awards_sql.set_lot_status(conn, awarded, "awarded")
+    await awards_sql.set_lot_status(conn, [x for x in lot_ids if x not in awarded], "unawarded")
+    await awards_sql.set_tender_status(conn, inputs.tender_id, ["awarding"], "awarded")
+    return {"tender_id": inputs.tender_id, "awarded_lots": len(awarded), "status": result.status}
 
 
-# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
-RUNS = runs.RunKind(
-    model=MODEL, load=_load, solver=solve_award, result_type=award_model.AwardResult, write=write_result
+# The award model as the run pipeline (api.services.runs) is told it.
+RUNS: runs.RunKind[AwardInputs, award_model.AwardResult] = runs.RunKind(
+    model=MODEL,
+    subject=SUBJECT,
+    job_name=JOB_NAME,
+    audit_action="award_run",
+    time_limit_s=TIME_LIMIT_S,
+    load=_load,
+    solve=award_model.solve,
+    result_type=award_model.AwardResult,
+    check=_check,
+    describe=lambda inputs: {"tender_id": inputs.tender_id, "lots": len(inputs.lots)},
+    summarise=runs.summary_of(build_result),
+    apply=write_awards,
+    on_start=lambda conn, tender_id: awards_sql.set_tender_status(conn, tender_id, ["review", "awarded"], "awarding"),
 )
 
 

@@ -20,14 +20,12 @@ from msgspec import Meta
 from api.services import calls as calls_service
 from api.services import runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, NotFound
+from api.services.errors import Conflict, NotFound, found
 from api.services.runs import JobQueue
 from matching import portfolio as portfolio_model
-from matching.common import Progress
 from sql import audit
 from sql import calls as calls_sql
 from sql import grants as grants_sql
-from sql import match_runs as runs_sql
 from sql.match_runs import RunRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
@@ -142,68 +140,32 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, ca
     if call.status == "open":
         # Opens the proposals if the deadline has passed (the cron may not have yet); before it, a 409.
         await calls_service.open_proposals(conn, call_id)
-    async with conn.transaction():
+
+    async def ready_call(conn: asyncpg.Connection) -> int:
         call = await _own_call(conn, funder_id, call_id)
         if call.status not in STARTABLE:
             raise Conflict("The call is not ready for a portfolio run")
-        await runs_sql.lock_subject(conn, MODEL, SUBJECT, call_id)
-        inputs = await load_inputs(conn, call)
-        if not inputs.proposals:
-            raise Conflict("The call has no proposals to fund")
-        if any(p.score is None for p in inputs.proposals):
-            raise Conflict("Score every proposal before the portfolio run")
-        run_id, new = await runs.reuse_or_insert(
-            conn,
-            model=MODEL,
-            subject_type=SUBJECT,
-            subject_id=call_id,
-            digest=inputs.digest(),
-            time_limit_s=TIME_LIMIT_S,
-            created_by=who.account_id,
-        )
-        if new:
-            await grants_sql.set_call_status(conn, call_id, ["review", "awarded"], "awarding")
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="portfolio_run.start",
-                object_type="match_run",
-                object_id=run_id,
-                detail={"call_id": call_id, "proposals": len(inputs.proposals)},
-            )
-        run = await runs_sql.get_run(conn, run_id)
-    assert run is not None
-    await runs.enqueue(queue, JOB_NAME, run)
-    return run
+        return call_id
+
+    return await runs.start(conn, queue, RUNS, who.account_id, ready_call)
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> PortfolioRunView:
     """A portfolio run of one of the foundation's calls, with the grants it wrote."""
     funder_id = who.funder_id_or_refuse(_ONLY_FUNDERS)
-    run = await runs_sql.get_run(conn, run_id)
-    call = None
-    if run is not None and run.model == MODEL and run.subject_type == SUBJECT:
-        call = await calls_sql.get_call(conn, run.subject_id)
-    if run is None or call is None or call.funder_id != funder_id:
-        raise NotFound("No such portfolio run")
+
+    async def own(conn: asyncpg.Connection, call_id: int) -> calls_sql.CallRow | None:
+        call = await calls_sql.get_call(conn, call_id)
+        return call if call is not None and call.funder_id == funder_id else None
+
+    run, call = found(await runs.find_run(conn, RUNS, run_id, own), "No such portfolio run")
     return PortfolioRunView(run=run, call=call, grants=await grants_sql.run_grants(conn, run_id))
 
 
 async def list_runs(conn: asyncpg.Connection, who: Identity, call_id: int) -> list[RunRow]:
     """The foundation's portfolio runs of a call, newest first."""
     await _own_call(conn, who.funder_id_or_refuse(_ONLY_FUNDERS), call_id)
-    return await runs_sql.list_runs(conn, MODEL, SUBJECT, call_id)
-
-
-def solve_portfolio(problem: portfolio_model.PortfolioProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
-    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
-
-    def on_progress(point: Progress) -> None:
-        if progress is not None:
-            progress.put(msgspec.to_builtins(point))
-
-    result = portfolio_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
-    return msgspec.json.encode(result)
+    return await runs.list_runs(conn, RUNS, call_id)
 
 
 def _limits(text: str, inputs: PortfolioInputs) -> list[dict[str, Any]]:
@@ -277,47 +239,58 @@ def _pool_of(p: grants_sql.PortfolioProposalRow, inputs: PortfolioInputs) -> dic
     return {"pool_number": pool.number, "name": pool.area_of_giving, "budget_fen": pool.budget_fen}
 
 
-async def _load(conn: asyncpg.Connection, subject_id: int) -> Any:
-    call = await calls_sql.get_call(conn, subject_id)
+async def _load(conn: asyncpg.Connection, call_id: int) -> PortfolioInputs:
+    call = await calls_sql.get_call(conn, call_id)
     assert call is not None
     return await load_inputs(conn, call)
 
 
-async def write_result(
-    conn: asyncpg.Connection, run_id: int, inputs: PortfolioInputs, result: portfolio_model.PortfolioResult
-) -> bool:
-    """Write a run's result and grants in one transaction; False (and nothing written) if it was written before."""
-    summary = build_result(inputs, result)
-    async with conn.transaction():
-        if not await runs.finish(conn, run_id, result, summary):
-            return False
-        by_id = {str(p.public_id): p for p in inputs.proposals}
-        reasons = {e["proposal"]: e["reasons"] for e in summary["funded"]}
-        for a in result.assignments:
-            p = by_id[a.proposal]
-            await grants_sql.insert_grant(
-                conn,
-                call_id=inputs.call.id,
-                proposal_id=p.id,
-                run_id=run_id,
-                organisation_id=p.organisation_id,
-                amount_fen=p.amount_fen,
-                score=a.score,
-                reasons=reasons[a.proposal],
-            )
-        await grants_sql.set_call_status(conn, inputs.call.id, ["awarding"], "awarded")
-        await audit.append(
+def _check(inputs: PortfolioInputs) -> None:
+    if not inputs.proposals:
+        raise Conflict("The call has no proposals to fund")
+    if any(p.score is None for p in inputs.proposals):
+        raise Conflict("Score every proposal before the portfolio run")
+
+
+async def write_grants(
+    conn: asyncpg.Connection,
+    run_id: int,
+    inputs: PortfolioInputs,
+    result: portfolio_model.PortfolioResult,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """A run's grants with their reasons, and the call awarded."""
+    by_id = {str(p.public_id): p for p in inputs.proposals}
+    reasons = {e["proposal"]: e["reasons"] for e in summary["funded"]}
+    for a in result.assignments:
+        p = by_id[a.proposal]
+        await grants_sql.insert_grant(
             conn,
-            actor_account_id=None,
-            action="portfolio_run.succeed",
-            object_type="match_run",
-            object_id=run_id,
-            detail={"call_id": inputs.call.id, "grants": len(result.assignments), "status": result.status},
+            call_id=inputs.call.id,
+            proposal_id=p.id,
+            run_id=run_id,
+            organisation_id=p.organisation_id,
+            amount_fen=p.amount_fen,
+            score=a.score,
+            reasons=reasons[a.proposal],
         )
-    return True
+    await grants_sql.set_call_status(conn, inputs.call.id, ["awarding"], "awarded")
+    return {"call_id": inputs.call.id, "grants": len(result.assignments), "status": result.status}
 
 
-# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
-RUNS = runs.RunKind(
-    model=MODEL, load=_load, solver=solve_portfolio, result_type=portfolio_model.PortfolioResult, write=write_result
+# The portfolio model as the run pipeline (api.services.runs) is told it.
+RUNS: runs.RunKind[PortfolioInputs, portfolio_model.PortfolioResult] = runs.RunKind(
+    model=MODEL,
+    subject=SUBJECT,
+    job_name=JOB_NAME,
+    audit_action="portfolio_run",
+    time_limit_s=TIME_LIMIT_S,
+    load=_load,
+    solve=portfolio_model.solve,
+    result_type=portfolio_model.PortfolioResult,
+    check=_check,
+    describe=lambda inputs: {"call_id": inputs.call.id, "proposals": len(inputs.proposals)},
+    summarise=runs.summary_of(build_result),
+    apply=write_grants,
+    on_start=lambda conn, call_id: grants_sql.set_call_status(conn, call_id, ["review", "awarded"], "awarding"),
 )

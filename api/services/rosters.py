@@ -26,7 +26,7 @@ from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, today
 from matching import roster as roster_model
-from matching.common import Progress, haversine_km
+from matching.common import haversine_km
 from sql import audit
 from sql import match_runs as runs_sql
 from sql import rosters as rosters_sql
@@ -288,49 +288,7 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
 async def plan(conn: asyncpg.Connection, roster: RosterRow, who: Identity, *, reason: str) -> RunRow:
     """Start a run of a roster inside the caller's transaction (the same run again when nothing changed); the
     caller enqueues it after the commit."""
-    await runs_sql.lock_subject(conn, MODEL, SUBJECT, roster.id)
-    inputs = await load_inputs(conn, roster)
-    if not inputs.shifts:
-        raise Conflict("No shift of that week has a free place to staff")
-    digest = inputs.digest()
-    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, roster.id)
-    if latest is not None and latest.inputs_digest == digest and latest.status != "failed":
-        return latest
-    if (
-        latest is not None
-        and latest.status == "succeeded"
-        and latest.result is not None
-        and latest.result.get("written")
-        and latest.result.get("base_digest") == inputs.base_digest()
-    ):
-        # Nothing changed since the newest plan was written, except that it is now the current plan.
-        return latest
-    run_id = await runs_sql.insert_run(
-        conn,
-        model=MODEL,
-        subject_type=SUBJECT,
-        subject_id=roster.id,
-        inputs_digest=digest,
-        time_limit_s=TIME_LIMIT_S,
-        seed=0,
-        created_by=who.account_id,
-    )
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action="roster_run.start",
-        object_type="match_run",
-        object_id=run_id,
-        detail={
-            "roster_id": roster.id,
-            "reason": reason,
-            "shifts": len(inputs.shifts),
-            "volunteers": len(inputs.problem.volunteers),
-        },
-    )
-    run = await runs_sql.get_run(conn, run_id)
-    assert run is not None
-    return run
+    return await runs.open_run(conn, RUNS, roster.id, who.account_id, detail={"reason": reason})
 
 
 async def ensure_roster(
@@ -372,36 +330,30 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, fo
     """The publisher asks the optimiser to staff a week of its open shifts; the same inputs give the same run."""
     organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     monday = check_week(form.week_starts)
-    async with conn.transaction():
+
+    async def week(conn: asyncpg.Connection) -> int:
         roster = await ensure_roster(
             conn, who, organisation_id=organisation_id, committee_id=committee_id, monday=monday, kind="shifts"
         )
-        run = await plan(conn, roster, who, reason="asked")
-    await runs.enqueue(queue, JOB_NAME, run)
-    return run
+        return roster.id
 
-
-async def _own_roster(conn: asyncpg.Connection, who: Identity, roster_id: int) -> RosterRow:
-    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
-    roster = await rosters_sql.get_roster(conn, roster_id)
-    if roster is None or not (
-        (organisation_id is not None and roster.organisation_id == organisation_id)
-        or (committee_id is not None and roster.committee_id == committee_id)
-    ):
-        raise NotFound("No such roster")
-    return roster
+    return await runs.start(conn, queue, RUNS, who.account_id, week, detail={"reason": "asked"})
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
     """A roster run of the caller's organisation or committee, with the proposals it wrote."""
-    who.publisher_or_refuse(_ONLY_PUBLISHERS)
-    run = await runs_sql.get_run(conn, run_id)
-    if run is None or run.model != MODEL or run.subject_type != SUBJECT:
-        raise NotFound("No such roster run")
-    try:
-        roster = await _own_roster(conn, who, run.subject_id)
-    except NotFound:
-        raise NotFound("No such roster run") from None
+    organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
+
+    async def own(conn: asyncpg.Connection, roster_id: int) -> RosterRow | None:
+        roster = await rosters_sql.get_roster(conn, roster_id)
+        if roster is None:
+            return None
+        mine = (organisation_id is not None and roster.organisation_id == organisation_id) or (
+            committee_id is not None and roster.committee_id == committee_id
+        )
+        return roster if mine else None
+
+    run, roster = found(await runs.find_run(conn, RUNS, run_id, own), "No such roster run")
     return RunView(run=run, roster=roster, proposals=await rosters_sql.run_proposals(conn, run_id))
 
 
@@ -410,17 +362,6 @@ async def list_rosters(conn: asyncpg.Connection, who: Identity) -> list[RosterSu
     organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     rows = await rosters_sql.publisher_rosters(conn, organisation_id=organisation_id, committee_id=committee_id)
     return [RosterSummary(r, await runs_sql.latest_run(conn, MODEL, SUBJECT, r.id)) for r in rows]
-
-
-def solve_roster(problem: roster_model.RosterProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
-    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
-
-    def on_progress(point: Progress) -> None:
-        if progress is not None:
-            progress.put(msgspec.to_builtins(point))
-
-    result = roster_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
-    return msgspec.json.encode(result)
 
 
 def reasons_of(inputs: RosterInputs, a: roster_model.RosterAssignment) -> dict[str, Any]:
@@ -472,47 +413,72 @@ def build_result(inputs: RosterInputs, result: roster_model.RosterResult, *, new
     }
 
 
-async def write_result(
+async def _summarise(
     conn: asyncpg.Connection, run_id: int, inputs: RosterInputs, result: roster_model.RosterResult
-) -> bool:
-    """Record the run and, if it is the roster's newest, replace the open proposals with its plan; once only."""
-    async with conn.transaction():
-        newest = await rosters_sql.is_newest_run(conn, run_id)
-        if not await runs.finish(conn, run_id, result, build_result(inputs, result, newest=newest)):
-            return False
-        if newest:
-            proposals = [
-                rosters_sql.NewProposal(int(a.shift), int(a.volunteer), reasons_of(inputs, a))
-                for a in result.assignments
-            ]
-            await rosters_sql.replace_open_proposals(conn, inputs.roster.id, run_id, proposals)
-            await notifications.roster_proposed(conn, run_id)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action="roster_run.succeed",
-            object_type="match_run",
-            object_id=run_id,
-            detail={"roster_id": inputs.roster.id, "proposals": len(result.assignments), "written": newest},
-        )
-    return True
+) -> dict[str, Any]:
+    # Only the roster's newest run replaces the open proposals; an older one that finishes late is recorded only.
+    return build_result(inputs, result, newest=await rosters_sql.is_newest_run(conn, run_id))
 
 
-async def _load(conn: asyncpg.Connection, subject_id: int) -> RosterInputs:
-    roster = await rosters_sql.get_roster(conn, subject_id)
+async def write_proposals(
+    conn: asyncpg.Connection,
+    run_id: int,
+    inputs: RosterInputs,
+    result: roster_model.RosterResult,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """If the run is the roster's newest, its plan replaces the open proposals and the volunteers are told."""
+    newest = bool(summary["written"])
+    if newest:
+        proposals = [
+            rosters_sql.NewProposal(int(a.shift), int(a.volunteer), reasons_of(inputs, a)) for a in result.assignments
+        ]
+        await rosters_sql.replace_open_proposals(conn, inputs.roster.id, run_id, proposals)
+        await notifications.roster_proposed(conn, run_id)
+    return {"roster_id": inputs.roster.id, "proposals": len(result.assignments), "written": newest}
+
+
+async def _load(conn: asyncpg.Connection, roster_id: int) -> RosterInputs:
+    roster = await rosters_sql.get_roster(conn, roster_id)
     assert roster is not None
     return await load_inputs(conn, roster)
 
 
-# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
-RUNS = runs.RunKind(
-    model=MODEL, load=_load, solver=solve_roster, result_type=roster_model.RosterResult, write=write_result
+def _check(inputs: RosterInputs) -> None:
+    if not inputs.shifts:
+        raise Conflict("No shift of that week has a free place to staff")
+
+
+def _plan_is_current(latest: RunRow, inputs: RosterInputs) -> bool:
+    """Nothing changed since the newest plan was written, except that it is now the current plan."""
+    return (
+        latest.status == "succeeded"
+        and latest.result is not None
+        and bool(latest.result.get("written"))
+        and latest.result.get("base_digest") == inputs.base_digest()
+    )
+
+
+# The roster model as the run pipeline (api.services.runs) is told it.
+RUNS: runs.RunKind[RosterInputs, roster_model.RosterResult] = runs.RunKind(
+    model=MODEL,
+    subject=SUBJECT,
+    job_name=JOB_NAME,
+    audit_action="roster_run",
+    time_limit_s=TIME_LIMIT_S,
+    load=_load,
+    solve=roster_model.solve,
+    result_type=roster_model.RosterResult,
+    check=_check,
+    describe=lambda inputs: {
+        "roster_id": inputs.roster.id,
+        "shifts": len(inputs.shifts),
+        "volunteers": len(inputs.problem.volunteers),
+    },
+    summarise=_summarise,
+    apply=write_proposals,
+    still_current=_plan_is_current,
 )
-
-
-def job_id(run_id: int) -> str:
-    """The arq job id of a roster run."""
-    return runs.job_id(run_id)
 
 
 # --------------------------------------------------------------------------------------------- volunteers

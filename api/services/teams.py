@@ -29,7 +29,6 @@ from api.services.household_access import MaskedHousehold, masked
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI
 from matching import teams as teams_model
-from matching.common import Progress
 from sql import audit
 from sql import match_runs as runs_sql
 from sql import teams as teams_sql
@@ -331,11 +330,11 @@ async def committee_teams(conn: asyncpg.Connection, who: Identity) -> list[Commi
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
     """A teams run of one of the organisation's projects."""
     organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
-    run = await runs_sql.get_run(conn, run_id)
-    if run is None or run.model != MODEL or run.subject_type != SUBJECT:
-        raise NotFound("No such teams run")
-    if await teams_sql.get_project(conn, run.subject_id, organisation_id) is None:
-        raise NotFound("No such teams run")
+
+    async def own(conn: asyncpg.Connection, contract_id: int) -> teams_sql.ProjectRow | None:
+        return await teams_sql.get_project(conn, contract_id, organisation_id)
+
+    run, _project = found(await runs.find_run(conn, RUNS, run_id, own), "No such teams run")
     return run
 
 
@@ -386,50 +385,11 @@ async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -
 
 async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int) -> RunRow:
     """The organisation starts a teams run of its project; starting again with the same inputs returns the same run."""
-    async with conn.transaction():
-        project = await _own_project(conn, who, contract_id)
-        await runs_sql.lock_subject(conn, MODEL, SUBJECT, contract_id)
-        inputs = await load_inputs(conn, project)
-        if not inputs.problem.households:
-            raise Conflict("The project has no households to form teams for")
-        run_id, new = await runs.reuse_or_insert(
-            conn,
-            model=MODEL,
-            subject_type=SUBJECT,
-            subject_id=contract_id,
-            digest=inputs.digest(),
-            time_limit_s=TIME_LIMIT_S,
-            created_by=who.account_id,
-        )
-        if new:
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="teams_run.start",
-                object_type="match_run",
-                object_id=run_id,
-                detail={
-                    "contract_id": contract_id,
-                    "households": len(inputs.problem.households),
-                    "carers": len(inputs.problem.carers),
-                },
-            )
-        run = await runs_sql.get_run(conn, run_id)
-    assert run is not None
-    await runs.enqueue(queue, JOB_NAME, run)
-    return run
 
+    async def own_project(conn: asyncpg.Connection) -> int:
+        return (await _own_project(conn, who, contract_id)).contract_id
 
-def solve_teams(problem: teams_model.TeamsProblem, time_limit_s: float, seed: int, progress: Any) -> bytes:
-    """Solve in a child process; progress points go to a Manager queue proxy (or nowhere when None)."""
-
-    def on_progress(point: Progress) -> None:
-        if progress is not None:
-            progress.put(msgspec.to_builtins(point))
-
-    # The live teams travel in problem.previous, so the solver starts by repairing them.
-    result = teams_model.solve(problem, time_limit_s=time_limit_s, seed=seed, on_progress=on_progress)
-    return msgspec.json.encode(result)
+    return await runs.start(conn, queue, RUNS, who.account_id, own_project)
 
 
 def build_result(inputs: TeamsInputs, result: teams_model.TeamsResult) -> dict[str, Any]:
@@ -507,45 +467,55 @@ async def apply_plan(
         await teams_sql.plan_visits(conn, team_id, visit_times(slot, now))
 
 
-async def _load(conn: asyncpg.Connection, subject_id: int) -> TeamsInputs:
-    project = found(await teams_sql.get_project_by_id(conn, subject_id), "No such 311 project")
+async def _load(conn: asyncpg.Connection, contract_id: int) -> TeamsInputs:
+    project = found(await teams_sql.get_project_by_id(conn, contract_id), "No such 311 project")
     return await load_inputs(conn, project)
 
 
-async def write_result(
-    conn: asyncpg.Connection, run_id: int, inputs: TeamsInputs, result: teams_model.TeamsResult
-) -> bool:
-    """Write a run's teams in one transaction; False (nothing written) if written before or the inputs moved on."""
+def _check(inputs: TeamsInputs) -> None:
+    if not inputs.problem.households:
+        raise Conflict("The project has no households to form teams for")
+
+
+async def write_teams(
+    conn: asyncpg.Connection,
+    run_id: int,
+    inputs: TeamsInputs,
+    result: teams_model.TeamsResult,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """A run's plan made into teams (apply_plan)."""
     contract_id = inputs.project.contract_id
-    async with conn.transaction():
-        # A refusal recorded while the solver ran changes the inputs: the plan would bring the refused carer back.
-        await runs_sql.lock_subject(conn, MODEL, SUBJECT, contract_id)
-        now_inputs = await load_inputs(conn, inputs.project)
-        if now_inputs.digest() != inputs.digest():
-            await runs_sql.fail_run(conn, run_id, "the inputs changed while the run was solving; start a new run")
-            return False
-        if not await runs.finish(conn, run_id, result, build_result(inputs, result)):
-            return False
-        await apply_plan(conn, inputs, result.assignments, run_id)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action="teams_run.succeed",
-            object_type="match_run",
-            object_id=run_id,
-            detail={"contract_id": contract_id, "teams": len(result.assignments), "status": result.status},
-        )
+    await apply_plan(conn, inputs, result.assignments, run_id)
     log.info("teams written", run_id=run_id, contract_id=contract_id, teams=len(result.assignments))
-    return True
+    return {"contract_id": contract_id, "teams": len(result.assignments), "status": result.status}
+
+
+# The teams model as the run pipeline (api.services.runs) is told it. The live teams travel in problem.previous,
+# so the solver starts by repairing them; a refusal recorded while the solver ran changes the inputs, and the
+# plan would bring the refused carer back, so the write checks the inputs again.
+RUNS: runs.RunKind[TeamsInputs, teams_model.TeamsResult] = runs.RunKind(
+    model=MODEL,
+    subject=SUBJECT,
+    job_name=JOB_NAME,
+    audit_action="teams_run",
+    time_limit_s=TIME_LIMIT_S,
+    load=_load,
+    solve=teams_model.solve,
+    result_type=teams_model.TeamsResult,
+    check=_check,
+    describe=lambda inputs: {
+        "contract_id": inputs.project.contract_id,
+        "households": len(inputs.problem.households),
+        "carers": len(inputs.problem.carers),
+    },
+    summarise=runs.summary_of(build_result),
+    apply=write_teams,
+    recheck_on_write=True,
+)
 
 
 # --------------------------------------------------------------------------------------------- changes
-
-
-# What the worker needs to solve this model's runs (runs.execute): load by id, solve, write once.
-RUNS = runs.RunKind(
-    model=MODEL, load=_load, solver=solve_teams, result_type=teams_model.TeamsResult, write=write_result
-)
 
 
 async def refuse(conn: asyncpg.Connection, who: Identity, team_id: int, form: RefusalCreate) -> RefusalOutcome:
