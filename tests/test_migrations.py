@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from sql.migrate import MIGRATIONS_DIR, MigrationError, checksum, migrate, read_manifest
 
-FIRST_0013 = Path(__file__).resolve().parent / "data" / "migrations" / "0013_notifications.first-text.sql"
+# 0013 as first committed (7747101): the same text without the 'roster_proposal' kind, which ed4027e added to it.
+ADDED_KIND = ",\n                                    'roster_proposal'))"
+
+
+def first_text_of_0013() -> str:
+    """0013's first committed text, rebuilt from today's (its checksum proves it, below)."""
+    now = (MIGRATIONS_DIR / "0013_notifications.sql").read_text(encoding="utf-8")
+    assert now.count(ADDED_KIND) == 1
+    return now.replace(ADDED_KIND, "))")
 
 
 async def test_applies_once_and_records_checksums(empty_database_url):
@@ -93,7 +100,9 @@ async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brou
         for path in MIGRATIONS_DIR.glob("*.sql"):
             if path.name < "0013":
                 shutil.copyfile(path, then / path.name)
-        shutil.copyfile(FIRST_0013, then / "0013_notifications.sql")
+        first = then / "0013_notifications.sql"
+        first.write_text(first_text_of_0013(), encoding="utf-8")
+        assert ("0013_notifications.sql", checksum(first)) in read_manifest().superseded
         assert await migrate(url, then) == sorted(p.name for p in then.glob("*.sql"))
         applied = await migrate(url)
         assert "0016_notification_kinds.sql" in applied
@@ -102,7 +111,7 @@ async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brou
             recorded = await conn.fetchval(
                 "SELECT checksum FROM schema_migrations WHERE filename = '0013_notifications.sql'"
             )
-            assert recorded == checksum(FIRST_0013)
+            assert recorded == checksum(first)
             check = await conn.fetchval(
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'notifications_kind_check'"
             )
