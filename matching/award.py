@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Annotated, Literal
@@ -10,8 +9,8 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, CoreOutcome, solve_reserving
-from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
+from matching.assign_core import NONE, Core, checked_result, solve_reserving
+from matching.common import Conflict, Deadline, ProgressFn, ResultHeader
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -105,24 +104,12 @@ class AwardLeftOut(msgspec.Struct, frozen=True):
     by: tuple[str, ...] = ()
 
 
-class AwardResult(msgspec.Struct, frozen=True):
-    """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons.
+class AwardResult(ResultHeader, frozen=True):
+    """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons."""
 
-    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
-    limits then give the same answer on any machine load. False means the clock cut the search short.
-    """
-
-    status: Status
-    objective: float
-    bound: float
-    bound_source: BoundSource
-    gap: float
-    timings: Timings
     assignments: tuple[AwardAssignment, ...]
     unassigned: tuple[AwardLeftOut, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
     lns_rounds: int = 0
-    reproducible: bool = True
 
 
 def validate(problem: AwardProblem) -> list[str]:
@@ -314,76 +301,22 @@ def solve(
     if errors:
         raise ValueError("; ".join(errors[:10]))
     deadline = Deadline(time_limit_s)
-    reporter = ProgressReporter(deadline, on_progress, maximise=True)
     m = _Model(problem)
-    scale = m.scale
-
-    def report(obj: int, bound: int, phase: str) -> None:
-        reporter.report(obj / scale, bound / scale, phase)
-
     prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of bids.
     checking = 0.02 + len(problem.bids) * (40e-6 if explain else 3e-6)
-    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, report)
-    return _result(problem, m, out, deadline, explain)
-
-
-def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadline, explain: bool) -> AwardResult:
-    """Check the plan independently, fall back to an earlier checked plan if needed, and explain it."""
-    t_check = time.perf_counter()
-    if out.choice is None:
-        conflicts = tuple(Conflict(c, d) for c, d in out.conflicts)
-        if out.status != "infeasible":
-            conflicts = (Conflict("time_limit", "no plan found within the time limit; infeasibility not proven"),)
-        if problem.award_all:
-            conflicts += (Conflict("award_all", "every lot must be awarded"),)
-        timings = Timings(out.start_s, out.improve_s, out.bound_s, 0.0, round(deadline.elapsed(), 4))
-        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts, 0, out.reproducible)
-    candidates = [out.choice, *reversed(out.history)]
-    if not problem.award_all:
-        candidates.append(np.full(m.core.n_items, NONE, dtype=np.int64))
-    chosen: np.ndarray | None = None
-    for c in candidates:
-        if not check(problem, m.picks(c)):
-            chosen = c
-            break
-    check_s = time.perf_counter() - t_check
-    if chosen is None:
-        timings = Timings(out.start_s, out.improve_s, out.bound_s, check_s, round(deadline.elapsed(), 4))
-        conflict = Conflict("checker", "no plan found by the solver passed the independent check")
-        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,), 0, out.reproducible)
-    value = m.core.value(chosen)
-    status: Status = "optimal" if value >= out.bound else "feasible"
-    objective = value / m.scale
-    bound = max(out.bound, value) / m.scale
-    source: BoundSource = out.bound_source if out.bound_source in BOUND_SOURCES else "none"  # type: ignore[assignment]
-    if status == "optimal" and source == "trivial" and value == out.bound:
-        source = "greedy-equals-bound"
-    assignments, unassigned = _explain(problem, m, chosen, explain)
-    # The total includes checking and explaining.
-    timings = Timings(
-        round(out.start_s, 4),
-        round(out.improve_s, 4),
-        round(out.bound_s, 4),
-        round(check_s, 4),
-        round(deadline.elapsed(), 4),
+    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, on_progress, m.scale)
+    return checked_result(
+        AwardResult,
+        out,
+        deadline,
+        m.core,
+        m.scale,
+        passes=lambda choice: not check(problem, m.picks(choice)),
+        explain=lambda choice: _explain(problem, m, choice, explain),
+        empty_allowed=not problem.award_all,
+        known_conflicts=(Conflict("award_all", "every lot must be awarded"),) if problem.award_all else (),
     )
-    return AwardResult(
-        status,
-        objective,
-        bound,
-        source,
-        relative_gap(objective, bound),
-        timings,
-        tuple(assignments),
-        tuple(unassigned),
-        (),
-        out.lns_rounds,
-        out.reproducible,
-    )
-
-
-BOUND_SOURCES = ("cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none")
 
 
 def _explain(

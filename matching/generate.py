@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,9 @@ SKILLS = (
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLOTS = tuple(f"{d}-{p}" for d in DAYS for p in ("am", "pm", "eve"))
 KM_PER_DEG_LAT = 111.195
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 def _city(rng: np.random.Generator, n: int, side_km: float, n_estates: int) -> npt.NDArray[np.float64]:
@@ -128,21 +132,24 @@ def teams(n_carers: int, n_households: int, seed: int) -> TeamsProblem:
     return TeamsProblem(carers=tuple(carers), households=tuple(households), team_size=3, min_trained=1, previous=())
 
 
-def _survivors(rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[np.bool_]:
-    keep = np.ones(n, dtype=bool)
-    keep[rng.choice(n, size=round(n * rate), replace=False)] = False
-    return keep
+def _survivors(rng: np.random.Generator, items: tuple[A, ...], rate: float) -> tuple[A, ...]:
+    gone = set(rng.choice(len(items), size=round(len(items) * rate), replace=False).tolist())
+    return tuple(x for i, x in enumerate(items) if i not in gone)
+
+
+def _churn(
+    people: tuple[A, ...], places: tuple[B, ...], *, rate: float, seed: int
+) -> tuple[tuple[A, ...], tuple[B, ...]]:
+    """What is left after removing `rate` of the people (volunteers, carers) and of the places (shifts, households)."""
+    rng = np.random.default_rng(seed)
+    return _survivors(rng, people, rate), _survivors(rng, places, rate)
 
 
 def churn_roster(
     problem: RosterProblem, plan: list[tuple[str | int, str | int]], *, rate: float, seed: int
 ) -> RosterProblem:
     """Remove `rate` of the volunteers and of the shifts; the surviving pairs of `plan` become `previous`."""
-    rng = np.random.default_rng(seed)
-    keep_v = _survivors(rng, len(problem.volunteers), rate)
-    keep_s = _survivors(rng, len(problem.shifts), rate)
-    volunteers = tuple(v for v, k in zip(problem.volunteers, keep_v, strict=True) if k)
-    shifts = tuple(s for s, k in zip(problem.shifts, keep_s, strict=True) if k)
+    volunteers, shifts = _churn(problem.volunteers, problem.shifts, rate=rate, seed=seed)
     alive_v = {v.id for v in volunteers}
     alive_s = {s.id for s in shifts}
     previous = tuple((v, s) for v, s in plan if v in alive_v and s in alive_s)
@@ -153,11 +160,7 @@ def churn_teams(
     problem: TeamsProblem, plan: list[tuple[str | int, list[str | int]]], *, rate: float, seed: int
 ) -> TeamsProblem:
     """Remove `rate` of the carers and of the households; surviving teams (minus removed carers) become `previous`."""
-    rng = np.random.default_rng(seed)
-    keep_c = _survivors(rng, len(problem.carers), rate)
-    keep_h = _survivors(rng, len(problem.households), rate)
-    carers = tuple(c for c, k in zip(problem.carers, keep_c, strict=True) if k)
-    households = tuple(h for h, k in zip(problem.households, keep_h, strict=True) if k)
+    carers, households = _churn(problem.carers, problem.households, rate=rate, seed=seed)
     alive_c = {c.id for c in carers}
     alive_h = {h.id for h in households}
     previous = tuple(
