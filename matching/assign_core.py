@@ -11,7 +11,7 @@ rounds over groups of options (an organisation's bids, an agent's jobs) and the 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast, get_args
 
@@ -201,6 +201,23 @@ class Core:
         """Whether option k can be added on top of the current use without passing any upper limit."""
         hi = self.res_hi
         return all(use[r] + a <= hi[r] for r, a in self.opt_nz[k])
+
+
+def duplicate_ids(kind: str, ids: Sequence[str]) -> list[str]:
+    """An error for each id that repeats an earlier one."""
+    seen: set[str] = set()
+    errors: list[str] = []
+    for i in ids:
+        if i in seen:
+            errors.append(f"duplicate {kind} id {i!r}")
+        seen.add(i)
+    return errors
+
+
+def score_scale(scores: Iterable[float]) -> int:
+    """The factor that turns a model's scores into the core's integer values: scores are compared in thousandths
+    unless they are whole numbers already."""
+    return 1 if all(float(s).is_integer() for s in scores) else 1000
 
 
 def expand(ptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, checked_result, solve_reserving
+from matching.assign_core import NONE, Core, checked_result, duplicate_ids, score_scale, solve_reserving
 from matching.common import Conflict, Deadline, ProgressFn, ResultHeader
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -114,18 +114,10 @@ class AwardResult(ResultHeader, frozen=True):
 
 def validate(problem: AwardProblem) -> list[str]:
     """Structural errors that make a problem meaningless: duplicate ids and references to nothing."""
-    errors: list[str] = []
-    for kind, ids in (
-        ("lot", [x.id for x in problem.lots]),
-        ("org", [x.id for x in problem.orgs]),
-        ("funder", [x.id for x in problem.funders]),
-        ("bid", [x.id for x in problem.bids]),
-    ):
-        seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                errors.append(f"duplicate {kind} id {i!r}")
-            seen.add(i)
+    errors = duplicate_ids("lot", [x.id for x in problem.lots])
+    errors += duplicate_ids("org", [x.id for x in problem.orgs])
+    errors += duplicate_ids("funder", [x.id for x in problem.funders])
+    errors += duplicate_ids("bid", [x.id for x in problem.bids])
     lots = {x.id for x in problem.lots}
     orgs = {x.id for x in problem.orgs}
     for b in problem.bids:
@@ -198,9 +190,7 @@ class _Model:
             for lot_id in dict.fromkeys(f.lots):
                 funders_of_lot[lot_id].append(fi)
         self.funders_of_lot = funders_of_lot
-        scores = [b.score for b in problem.bids]
-        # Scores are compared in thousandths unless they are whole numbers already.
-        self.scale = 1 if all(float(s).is_integer() for s in scores) else 1000
+        self.scale = score_scale(b.score for b in problem.bids)
         by_lot: list[list[int]] = [[] for _ in problem.lots]
         self.ineligible: dict[int, str] = {}
         for bi, b in enumerate(problem.bids):

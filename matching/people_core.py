@@ -25,6 +25,7 @@ from matching.common import (
     ResultHeader,
     Timings,
     cpsat_solver,
+    relative_gap,
 )
 from matching.highs import new_highs
 
@@ -115,6 +116,20 @@ class NeighbourhoodSolver(ABC, Generic[PlanT, ResultT]):
     @abstractmethod
     def result_of(self, plan: PlanT) -> ResultT:
         """The result for a plan, with its reasons (timings and phases are set by run)."""
+
+    def result(self, make: Callable[..., ResultT], objective: int, **fields: object) -> ResultT:
+        """A result (`make`: the model's result struct) for a plan of this objective, with the bound so far."""
+        bound = max(self.bound, float(objective))
+        gap = relative_gap(objective, bound)
+        return make(
+            status="optimal" if gap == 0 else "feasible",
+            objective=objective,
+            bound=bound,
+            bound_source=self.source,
+            gap=gap,
+            timings=Timings(),
+            **fields,
+        )
 
     @abstractmethod
     def errors(self, result: ResultT) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, checked_result, solve_reserving
+from matching.assign_core import NONE, Core, checked_result, duplicate_ids, score_scale, solve_reserving
 from matching.common import Deadline, ProgressFn, ResultHeader
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -92,13 +92,8 @@ class PortfolioResult(ResultHeader, frozen=True):
 
 def validate(problem: PortfolioProblem) -> list[str]:
     """Structural errors: duplicate ids, proposals to unknown pools, repeated area quotas."""
-    errors: list[str] = []
-    for kind, ids in (("pool", [p.id for p in problem.pools]), ("proposal", [p.id for p in problem.proposals])):
-        seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                errors.append(f"duplicate {kind} id {i!r}")
-            seen.add(i)
+    errors = duplicate_ids("pool", [p.id for p in problem.pools])
+    errors += duplicate_ids("proposal", [p.id for p in problem.proposals])
     pools = {p.id for p in problem.pools}
     errors.extend(f"proposal {p.id!r} names unknown pool {p.pool!r}" for p in problem.proposals if p.pool not in pools)
     areas = [q.area for q in problem.area_quota]
@@ -164,7 +159,7 @@ class _Model:
         orgs = sorted({p.org for p in problem.proposals})
         org_index = {o: i for i, o in enumerate(orgs)}
         quota = {q.area: i for i, q in enumerate(problem.area_quota)}
-        self.scale = 1 if all(float(p.score).is_integer() for p in problem.proposals) else 1000
+        self.scale = score_scale(p.score for p in problem.proposals)
         n_pools, n_orgs = len(problem.pools), len(orgs)
         res_lo = [0] * (n_pools + n_orgs) + [q.min for q in problem.area_quota]
         big = len(problem.proposals) + 1

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.common import Budget, Conflict, ProgressFn, ResultHeader, Timings, haversine_km, relative_gap
+from matching.common import Budget, Conflict, ProgressFn, ResultHeader, haversine_km
 from matching.people_core import (
     BoolArray,
     CpsatCost,
@@ -888,17 +888,10 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         """The result for a plan, with its reasons."""
         data = self.data
         assignments, unfilled = _explain(data, plan)
-        objective = int(data.value[plan].sum())
-        bound = max(self.bound, float(objective))
-        gap = relative_gap(objective, bound)
         kept, dropped = _dropped(data, plan)
-        return RosterResult(
-            status="optimal" if gap == 0 else "feasible",
-            objective=objective,
-            bound=bound,
-            bound_source=self.source,
-            gap=gap,
-            timings=Timings(),
+        return self.result(
+            RosterResult,
+            int(data.value[plan].sum()),
             assignments=tuple(assignments),
             unfilled=tuple(unfilled),
             previous_kept=kept,

@@ -10,7 +10,7 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.common import Budget, Conflict, ProgressFn, ResultHeader, Timings, haversine_km, relative_gap
+from matching.common import Budget, Conflict, ProgressFn, ResultHeader, haversine_km
 from matching.people_core import (
     BoolArray,
     CpsatCost,
@@ -713,16 +713,9 @@ class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
     def result_of(self, plan: Plan) -> TeamsResult:
         """The result for a plan, with its reasons."""
         teams, uncovered = _explain(self.data, plan)
-        objective = sum(t.value for t in teams)
-        bound = max(self.bound, float(objective))
-        gap = relative_gap(objective, bound)
-        return TeamsResult(
-            status="optimal" if gap == 0 else "feasible",
-            objective=objective,
-            bound=bound,
-            bound_source=self.source,
-            gap=gap,
-            timings=Timings(),
+        return self.result(
+            TeamsResult,
+            sum(t.value for t in teams),
             covered=len(teams),
             assignments=tuple(teams),
             uncovered=tuple(uncovered),
