@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import msgspec
+import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
@@ -19,6 +20,7 @@ def roster_pairs(result: roster.RosterResult) -> list[tuple[str, str]]:
     return sorted((str(a.volunteer), str(a.shift)) for a in result.assignments)
 
 
+@pytest.mark.slow
 def test_roster_same_seed_and_work_give_the_same_plan_under_load() -> None:
     problem = generate.roster(500, 1000, 3)
     idle = roster.solve(problem, time_limit_s=60, seed=5, work=2.0)
@@ -32,6 +34,7 @@ def test_roster_same_seed_and_work_give_the_same_plan_under_load() -> None:
     assert loaded.phases == idle.phases
 
 
+@pytest.mark.slow
 def test_roster_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     problem = generate.roster(500, 1000, 3)
     t0 = time.perf_counter()
@@ -47,6 +50,7 @@ def team_sets(result: teams.TeamsResult) -> list[tuple[str, tuple[str, ...]]]:
     return sorted((str(t.household), tuple(sorted(map(str, t.carers)))) for t in result.assignments)
 
 
+@pytest.mark.slow
 def test_teams_same_seed_and_work_give_the_same_teams_under_load() -> None:
     problem = generate.teams(1500, 500, 2)
     idle = teams.solve(problem, time_limit_s=60, seed=7, work=2.5)
@@ -58,6 +62,7 @@ def test_teams_same_seed_and_work_give_the_same_teams_under_load() -> None:
     assert team_sets(loaded) == team_sets(idle)
 
 
+@pytest.mark.slow
 def test_teams_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     problem = generate.teams(1500, 500, 2)
     t0 = time.perf_counter()
@@ -67,6 +72,7 @@ def test_teams_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     assert teams.check(problem, result.assignments) == []
 
 
+@pytest.mark.slow
 def test_linli_solve_with_the_same_seed_and_work_prints_the_same_plan(tmp_path: Path) -> None:
     path = tmp_path / "teams.json"
     path.write_bytes(msgspec.json.encode(generate.teams(600, 200, 5)))
