@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast, get_args
+from typing import Any, Generic, TypeVar, cast, get_args
 
 import highspy
 import numpy as np
@@ -1024,11 +1024,23 @@ def solve_reserving(
     return solve_core(core, time_limit_s=core_limit, seed=seed, previous=previous, report=report, work=core_work)
 
 
-ResultT = TypeVar("ResultT", bound=ResultHeader)
+Assignment = TypeVar("Assignment")
+LeftOut = TypeVar("LeftOut")
+
+
+class AssignResult(ResultHeader, Generic[Assignment, LeftOut], frozen=True):
+    """An assignment model's result: the header, the plan with its reasons, what was left out and why."""
+
+    assignments: tuple[Assignment, ...]
+    unassigned: tuple[LeftOut, ...] = ()
+    lns_rounds: int = 0
+
+
+ResultT = TypeVar("ResultT", bound=AssignResult[Any, Any])
 
 
 def checked_result(
-    make: Callable[..., ResultT],
+    make: type[ResultT],
     out: CoreOutcome,
     deadline: Deadline,
     core: Core,
@@ -1083,9 +1095,7 @@ def checked_result(
     )
 
 
-def _infeasible(
-    make: Callable[..., ResultT], out: CoreOutcome, conflicts: tuple[Conflict, ...], timings: Timings
-) -> ResultT:
+def _infeasible(make: type[ResultT], out: CoreOutcome, conflicts: tuple[Conflict, ...], timings: Timings) -> ResultT:
     return make(
         status="infeasible",
         objective=0.0,

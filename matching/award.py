@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, checked_result, duplicate_ids, score_scale, solve_reserving
-from matching.common import Conflict, Deadline, ProgressFn, ResultHeader
-
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+from matching.assign_core import NONE, AssignResult, Core, checked_result, duplicate_ids, score_scale, solve_reserving
+from matching.common import Conflict, Deadline, NonNegative, ProgressFn
 
 
 class Lot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -104,12 +102,8 @@ class AwardLeftOut(msgspec.Struct, frozen=True):
     by: tuple[str, ...] = ()
 
 
-class AwardResult(ResultHeader, frozen=True):
+class AwardResult(AssignResult[AwardAssignment, AwardLeftOut], frozen=True):
     """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons."""
-
-    assignments: tuple[AwardAssignment, ...]
-    unassigned: tuple[AwardLeftOut, ...] = ()
-    lns_rounds: int = 0
 
 
 def validate(problem: AwardProblem) -> list[str]:

@@ -13,6 +13,8 @@ from ortools.sat.python import cp_model
 Status = Literal["optimal", "feasible", "infeasible"]
 BoundSource = Literal["cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none"]
 
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+
 EARTH_RADIUS_KM = 6371.0
 
 

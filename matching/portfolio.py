@@ -5,15 +5,13 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, checked_result, duplicate_ids, score_scale, solve_reserving
-from matching.common import Deadline, ProgressFn, ResultHeader
-
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+from matching.assign_core import NONE, AssignResult, Core, checked_result, duplicate_ids, score_scale, solve_reserving
+from matching.common import Deadline, NonNegative, ProgressFn
 
 
 class Pool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -82,12 +80,8 @@ class PortfolioLeftOut(msgspec.Struct, frozen=True):
     by: tuple[str, ...] = ()
 
 
-class PortfolioResult(ResultHeader, frozen=True):
+class PortfolioResult(AssignResult[PortfolioAssignment, PortfolioLeftOut], frozen=True):
     """The funded set, its total score, a proven bound and what proved it, and reasons."""
-
-    assignments: tuple[PortfolioAssignment, ...]
-    unassigned: tuple[PortfolioLeftOut, ...] = ()
-    lns_rounds: int = 0
 
 
 def validate(problem: PortfolioProblem) -> list[str]:
