@@ -17,15 +17,17 @@ from typing import Any, Generic, TypeVar, cast, get_args
 
 import highspy
 import numpy as np
-import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from matching import gap_dive
 from matching.common import (
+    BoolArray,
     BoundSource,
     Budget,
     Conflict,
     Deadline,
+    FloatArray,
+    IntArray,
     ProgressFn,
     ProgressReporter,
     ResultHeader,
@@ -34,10 +36,6 @@ from matching.common import (
     relative_gap,
 )
 from matching.highs import new_highs
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 NONE = -1
 # Problems of at most this many options, or with this few groups, are solved as one CP-SAT model (measured on

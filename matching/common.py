@@ -8,12 +8,17 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 Status = Literal["optimal", "feasible", "infeasible"]
 BoundSource = Literal["cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none"]
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 EARTH_RADIUS_KM = 6371.0
 

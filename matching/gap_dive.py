@@ -19,14 +19,9 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import numpy.typing as npt
 
-from matching.common import Budget
+from matching.common import BoolArray, Budget, FloatArray, IntArray
 from matching.highs import new_highs
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass

@@ -17,9 +17,12 @@ from ortools.sat.python import cp_model
 
 from matching.common import (
     EARTH_RADIUS_KM,
+    BoolArray,
     BoundSource,
     Budget,
     Conflict,
+    FloatArray,
+    IntArray,
     ProgressFn,
     ProgressReporter,
     ResultHeader,
@@ -28,10 +31,6 @@ from matching.common import (
     relative_gap,
 )
 from matching.highs import new_highs
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 INF = math.inf
 # HiGHS simplex work in reference seconds per (iteration x nonzero), loading included (measured 0.44-0.89 ns on

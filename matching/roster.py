@@ -12,12 +12,9 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.common import Budget, Conflict, ProgressFn, ResultHeader, haversine_km
+from matching.common import BoolArray, Budget, Conflict, FloatArray, IntArray, ProgressFn, ResultHeader, haversine_km
 from matching.people_core import (
-    BoolArray,
     CpsatCost,
-    FloatArray,
-    IntArray,
     NeighbourhoodSolver,
     SparseModel,
     SpatialGrid,

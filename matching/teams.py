@@ -10,9 +10,8 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.common import Budget, Conflict, ProgressFn, ResultHeader, haversine_km
+from matching.common import BoolArray, Budget, Conflict, ProgressFn, ResultHeader, haversine_km
 from matching.people_core import (
-    BoolArray,
     CpsatCost,
     NeighbourhoodSolver,
     SparseModel,
