@@ -10,22 +10,32 @@ rounds over groups of options (an organisation's bids, an agent's jobs) and the 
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast, get_args
 
+import highspy
 import numpy as np
-import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from matching.common import Budget, Deadline
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from matching import gap_dive
+from matching.common import (
+    BoolArray,
+    BoundSource,
+    Budget,
+    Conflict,
+    Deadline,
+    FloatArray,
+    IntArray,
+    ProgressFn,
+    ProgressReporter,
+    ResultHeader,
+    Status,
+    Timings,
+    relative_gap,
+)
+from matching.highs import new_highs
 
 NONE = -1
 # Problems of at most this many options, or with this few groups, are solved as one CP-SAT model (measured on
@@ -191,6 +201,23 @@ class Core:
         return all(use[r] + a <= hi[r] for r, a in self.opt_nz[k])
 
 
+def duplicate_ids(kind: str, ids: Sequence[str]) -> list[str]:
+    """An error for each id that repeats an earlier one."""
+    seen: set[str] = set()
+    errors: list[str] = []
+    for i in ids:
+        if i in seen:
+            errors.append(f"duplicate {kind} id {i!r}")
+        seen.add(i)
+    return errors
+
+
+def score_scale(scores: Iterable[float]) -> int:
+    """The factor that turns a model's scores into the core's integer values: scores are compared in thousandths
+    unless they are whole numbers already."""
+    return 1 if all(float(s).is_integer() for s in scores) else 1000
+
+
 def expand(ptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
     """Positions of the CSR entries of the given rows, and which of the rows each belongs to."""
     starts = ptr[rows]
@@ -216,36 +243,8 @@ class LpInfo:
     adjusted: FloatArray  # value minus priced resources: comparable across items
 
 
-_highs_lock = threading.Lock()
-_highs_banner_done = False
-
-
-def _new_highs() -> object:
-    """A HiGHS instance; the first one in a process prints a banner on fd 1, which would spoil JSON output."""
-    global _highs_banner_done
-    import highspy
-
-    with _highs_lock:
-        if _highs_banner_done:
-            return highspy.Highs()  # type: ignore[no-untyped-call]
-        sys.stdout.flush()
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            h = highspy.Highs()  # type: ignore[no-untyped-call]
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-        _highs_banner_done = True
-        return h
-
-
 def lp_relaxation(core: Core, budget: Budget, work: float) -> LpInfo | None:
     """Solve the LP relaxation with HiGHS within `work` units (iteration limits); None when it does not finish."""
-    import highspy
-
     if core.n_opts == 0 or work <= 0.05:
         return None
     k = core.n_opts
@@ -253,16 +252,13 @@ def lp_relaxation(core: Core, budget: Budget, work: float) -> LpInfo | None:
     lens = np.diff(core.res_ptr) + 1
     simplex_iter = SIMPLEX_S_PER_ITER_ENTRY * (n_rows + k)
     ipm_iter = IPM_S_PER_ITER_NONZERO * float(lens.sum())
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)  # type: ignore[attr-defined]
-    h.setOptionValue("time_limit", budget.clock_left())  # type: ignore[attr-defined]
-    h.setOptionValue("threads", 1)  # type: ignore[attr-defined]
+    h = new_highs(time_limit_s=budget.clock_left())
     # Iteration limits, not the clock, end an LP that takes too long: the same LP is dropped under any load.
-    h.setOptionValue("simplex_iteration_limit", _iteration_limit(work, simplex_iter))  # type: ignore[attr-defined]
+    h.setOptionValue("simplex_iteration_limit", _iteration_limit(work, simplex_iter))
     if k > 20_000:
         # On wide models (e801600: 128k columns) interior point with crossover is 3x faster than simplex.
-        h.setOptionValue("solver", "ipm")  # type: ignore[attr-defined]
-        h.setOptionValue("ipm_iteration_limit", _iteration_limit(work, ipm_iter))  # type: ignore[attr-defined]
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("ipm_iteration_limit", _iteration_limit(work, ipm_iter))
     start = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(lens, out=start[1:])
     index = np.empty(int(start[-1]), dtype=np.int32)
@@ -291,16 +287,16 @@ def lp_relaxation(core: Core, budget: Budget, work: float) -> LpInfo | None:
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
     lp.sense_ = highspy.ObjSense.kMaximize
-    h.passModel(lp)  # type: ignore[attr-defined]
-    h.run()  # type: ignore[attr-defined]
-    info = h.getInfo()  # type: ignore[attr-defined]
+    h.passModel(lp)
+    h.run()
+    info = h.getInfo()
     # Interior point's charge covers its crossover.
     budget.charge(max(0, info.simplex_iteration_count) * simplex_iter + max(0, info.ipm_iteration_count) * ipm_iter)
-    status = h.getModelStatus()  # type: ignore[attr-defined]
+    status = h.getModelStatus()
     budget.note_clock_stop(status == highspy.HighsModelStatus.kTimeLimit)
     if status != highspy.HighsModelStatus.kOptimal:
         return None
-    sol = h.getSolution()  # type: ignore[attr-defined]
+    sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=np.float64)
     reduced = np.asarray(sol.col_dual, dtype=np.float64)
     row_dual = np.asarray(sol.row_dual, dtype=np.float64)
@@ -1008,15 +1004,117 @@ def solve_reserving(
     checking: float,
     seed: int,
     previous: IntArray | None,
-    report: ReportFn | None,
+    on_progress: ProgressFn | None,
+    scale: int,
 ) -> CoreOutcome:
     """solve_core for a model's solve(): what is left of its time and work once checking and explaining are set aside.
 
     `checking` is that reserve, in seconds of the clock and in work units alike (3 % of the limit more on the clock).
+    Progress is reported in the model's scores: the core's integer values divided by `scale`.
     """
+    reporter = ProgressReporter(deadline, on_progress, maximise=True)
+
+    def report(obj: int, bound: int, phase: str) -> None:
+        reporter.report(obj / scale, bound / scale, phase)
+
     core_limit = max(0.0, deadline.remaining() - 0.03 * time_limit_s - checking)
     core_work = work_budget(time_limit_s, work, checking)
     return solve_core(core, time_limit_s=core_limit, seed=seed, previous=previous, report=report, work=core_work)
+
+
+Assignment = TypeVar("Assignment")
+LeftOut = TypeVar("LeftOut")
+
+
+class AssignResult(ResultHeader, Generic[Assignment, LeftOut], frozen=True):
+    """An assignment model's result: the header, the plan with its reasons, what was left out and why."""
+
+    assignments: tuple[Assignment, ...]
+    unassigned: tuple[LeftOut, ...] = ()
+    lns_rounds: int = 0
+
+
+ResultT = TypeVar("ResultT", bound=AssignResult[Any, Any])
+
+
+def checked_result(
+    make: type[ResultT],
+    out: CoreOutcome,
+    deadline: Deadline,
+    core: Core,
+    scale: int,
+    *,
+    passes: Callable[[IntArray], bool],
+    explain: Callable[[IntArray], tuple[Sequence[object], Sequence[object]]],
+    empty_allowed: bool,
+    known_conflicts: tuple[Conflict, ...] = (),
+) -> ResultT:
+    """An assignment model's result (`make`: its result struct) from the core's outcome.
+
+    The plan is the newest one the model's independent checker `passes` (the core's, then earlier ones, then no
+    plan at all where `empty_allowed`), with its objective and bound in scores and the model's reasons (`explain`
+    gives its assignments and what was left out). No plan: the conflicts found, and `known_conflicts` (rules of
+    the problem that demand a plan).
+    """
+    t_check = time.perf_counter()
+    if out.choice is None:
+        conflicts = tuple(Conflict(c, d) for c, d in out.conflicts)
+        if out.status != "infeasible":
+            conflicts = (Conflict("time_limit", "no plan found within the time limit; infeasibility not proven"),)
+        return _infeasible(make, out, conflicts + known_conflicts, _timings(out, 0.0, deadline))
+    candidates = [out.choice, *reversed(out.history)]
+    if empty_allowed:
+        candidates.append(np.full(core.n_items, NONE, dtype=np.int64))
+    chosen = next((c for c in candidates if passes(c)), None)
+    check_s = time.perf_counter() - t_check
+    if chosen is None:
+        conflict = Conflict("checker", "no plan found by the solver passed the independent check")
+        return _infeasible(make, out, (conflict,), _timings(out, check_s, deadline))
+    value = core.value(chosen)
+    status: Status = "optimal" if value >= out.bound else "feasible"
+    objective = value / scale
+    bound = max(out.bound, value) / scale
+    source = cast(BoundSource, out.bound_source) if out.bound_source in get_args(BoundSource) else "none"
+    if status == "optimal" and source == "trivial" and value == out.bound:
+        source = "greedy-equals-bound"
+    assignments, left_out = explain(chosen)
+    return make(
+        status=status,
+        objective=objective,
+        bound=bound,
+        bound_source=source,
+        gap=relative_gap(objective, bound),
+        # The total includes checking and explaining.
+        timings=_timings(out, check_s, deadline),
+        assignments=tuple(assignments),
+        unassigned=tuple(left_out),
+        lns_rounds=out.lns_rounds,
+        reproducible=out.reproducible,
+    )
+
+
+def _infeasible(make: type[ResultT], out: CoreOutcome, conflicts: tuple[Conflict, ...], timings: Timings) -> ResultT:
+    return make(
+        status="infeasible",
+        objective=0.0,
+        bound=0.0,
+        bound_source="none",
+        gap=0.0,
+        timings=timings,
+        assignments=(),
+        conflicts=conflicts,
+        reproducible=out.reproducible,
+    )
+
+
+def _timings(out: CoreOutcome, check_s: float, deadline: Deadline) -> Timings:
+    return Timings(
+        round(out.start_s, 4),
+        round(out.improve_s, 4),
+        round(out.bound_s, 4),
+        round(check_s, 4),
+        round(deadline.elapsed(), 4),
+    )
 
 
 def _dive_capacities(dg: DenseGap, m: int) -> IntArray:
@@ -1027,8 +1125,6 @@ def _dive_capacities(dg: DenseGap, m: int) -> IntArray:
 
 def _dive_fits(core: Core, dg: DenseGap) -> bool:
     """Whether LP dives suit this core: every item a must, few enough items, knapsack tables of modest size."""
-    from matching import gap_dive
-
     if dg.optional or core.n_items > DIVE_MAX_ITEMS or core.n_items > DIVE_MAX_ITEMS_PER_GROUP * core.n_groups:
         return False
     cap = _dive_capacities(dg, core.n_groups)
@@ -1043,8 +1139,6 @@ def _dive_search(
     Returns the number of dives, or None when the root LP did not finish in its share of the time (the caller
     then falls back to tabu search and LNS).
     """
-    from matching import gap_dive
-
     assert st.choice is not None
     m = core.n_groups
     with np.errstate(invalid="ignore"):

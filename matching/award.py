@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, CoreOutcome, solve_reserving
-from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
-
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+from matching.assign_core import NONE, AssignResult, Core, checked_result, duplicate_ids, score_scale, solve_reserving
+from matching.common import Conflict, Deadline, NonNegative, ProgressFn
 
 
 class Lot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -105,40 +102,16 @@ class AwardLeftOut(msgspec.Struct, frozen=True):
     by: tuple[str, ...] = ()
 
 
-class AwardResult(msgspec.Struct, frozen=True):
-    """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons.
-
-    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
-    limits then give the same answer on any machine load. False means the clock cut the search short.
-    """
-
-    status: Status
-    objective: float
-    bound: float
-    bound_source: BoundSource
-    gap: float
-    timings: Timings
-    assignments: tuple[AwardAssignment, ...]
-    unassigned: tuple[AwardLeftOut, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
-    lns_rounds: int = 0
-    reproducible: bool = True
+class AwardResult(AssignResult[AwardAssignment, AwardLeftOut], frozen=True):
+    """The awarded plan, its objective (total score), a proven bound and what proved it, and reasons."""
 
 
 def validate(problem: AwardProblem) -> list[str]:
     """Structural errors that make a problem meaningless: duplicate ids and references to nothing."""
-    errors: list[str] = []
-    for kind, ids in (
-        ("lot", [x.id for x in problem.lots]),
-        ("org", [x.id for x in problem.orgs]),
-        ("funder", [x.id for x in problem.funders]),
-        ("bid", [x.id for x in problem.bids]),
-    ):
-        seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                errors.append(f"duplicate {kind} id {i!r}")
-            seen.add(i)
+    errors = duplicate_ids("lot", [x.id for x in problem.lots])
+    errors += duplicate_ids("org", [x.id for x in problem.orgs])
+    errors += duplicate_ids("funder", [x.id for x in problem.funders])
+    errors += duplicate_ids("bid", [x.id for x in problem.bids])
     lots = {x.id for x in problem.lots}
     orgs = {x.id for x in problem.orgs}
     for b in problem.bids:
@@ -211,9 +184,7 @@ class _Model:
             for lot_id in dict.fromkeys(f.lots):
                 funders_of_lot[lot_id].append(fi)
         self.funders_of_lot = funders_of_lot
-        scores = [b.score for b in problem.bids]
-        # Scores are compared in thousandths unless they are whole numbers already.
-        self.scale = 1 if all(float(s).is_integer() for s in scores) else 1000
+        self.scale = score_scale(b.score for b in problem.bids)
         by_lot: list[list[int]] = [[] for _ in problem.lots]
         self.ineligible: dict[int, str] = {}
         for bi, b in enumerate(problem.bids):
@@ -314,76 +285,22 @@ def solve(
     if errors:
         raise ValueError("; ".join(errors[:10]))
     deadline = Deadline(time_limit_s)
-    reporter = ProgressReporter(deadline, on_progress, maximise=True)
     m = _Model(problem)
-    scale = m.scale
-
-    def report(obj: int, bound: int, phase: str) -> None:
-        reporter.report(obj / scale, bound / scale, phase)
-
     prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of bids.
     checking = 0.02 + len(problem.bids) * (40e-6 if explain else 3e-6)
-    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, report)
-    return _result(problem, m, out, deadline, explain)
-
-
-def _result(problem: AwardProblem, m: _Model, out: CoreOutcome, deadline: Deadline, explain: bool) -> AwardResult:
-    """Check the plan independently, fall back to an earlier checked plan if needed, and explain it."""
-    t_check = time.perf_counter()
-    if out.choice is None:
-        conflicts = tuple(Conflict(c, d) for c, d in out.conflicts)
-        if out.status != "infeasible":
-            conflicts = (Conflict("time_limit", "no plan found within the time limit; infeasibility not proven"),)
-        if problem.award_all:
-            conflicts += (Conflict("award_all", "every lot must be awarded"),)
-        timings = Timings(out.start_s, out.improve_s, out.bound_s, 0.0, round(deadline.elapsed(), 4))
-        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts, 0, out.reproducible)
-    candidates = [out.choice, *reversed(out.history)]
-    if not problem.award_all:
-        candidates.append(np.full(m.core.n_items, NONE, dtype=np.int64))
-    chosen: np.ndarray | None = None
-    for c in candidates:
-        if not check(problem, m.picks(c)):
-            chosen = c
-            break
-    check_s = time.perf_counter() - t_check
-    if chosen is None:
-        timings = Timings(out.start_s, out.improve_s, out.bound_s, check_s, round(deadline.elapsed(), 4))
-        conflict = Conflict("checker", "no plan found by the solver passed the independent check")
-        return AwardResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,), 0, out.reproducible)
-    value = m.core.value(chosen)
-    status: Status = "optimal" if value >= out.bound else "feasible"
-    objective = value / m.scale
-    bound = max(out.bound, value) / m.scale
-    source: BoundSource = out.bound_source if out.bound_source in BOUND_SOURCES else "none"  # type: ignore[assignment]
-    if status == "optimal" and source == "trivial" and value == out.bound:
-        source = "greedy-equals-bound"
-    assignments, unassigned = _explain(problem, m, chosen, explain)
-    # The total includes checking and explaining.
-    timings = Timings(
-        round(out.start_s, 4),
-        round(out.improve_s, 4),
-        round(out.bound_s, 4),
-        round(check_s, 4),
-        round(deadline.elapsed(), 4),
+    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, on_progress, m.scale)
+    return checked_result(
+        AwardResult,
+        out,
+        deadline,
+        m.core,
+        m.scale,
+        passes=lambda choice: not check(problem, m.picks(choice)),
+        explain=lambda choice: _explain(problem, m, choice, explain),
+        empty_allowed=not problem.award_all,
+        known_conflicts=(Conflict("award_all", "every lot must be awarded"),) if problem.award_all else (),
     )
-    return AwardResult(
-        status,
-        objective,
-        bound,
-        source,
-        relative_gap(objective, bound),
-        timings,
-        tuple(assignments),
-        tuple(unassigned),
-        (),
-        out.lns_rounds,
-        out.reproducible,
-    )
-
-
-BOUND_SOURCES = ("cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none")
 
 
 def _explain(

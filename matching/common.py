@@ -5,13 +5,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 Status = Literal["optimal", "feasible", "infeasible"]
 BoundSource = Literal["cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none"]
+
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -43,6 +50,36 @@ class Conflict(msgspec.Struct, frozen=True):
 
     constraint: str
     detail: str
+
+
+class _ResultFields(msgspec.Struct, frozen=True):
+    status: Status
+    objective: float
+    bound: float
+    bound_source: BoundSource
+    gap: float
+    timings: Timings
+
+
+class ResultHeader(_ResultFields, frozen=True, kw_only=True):
+    """What every model's result starts with: how it ended, its objective, a proven bound and what proved it, the
+    relative gap between them, where the time went, the conflicts of an infeasible problem, and whether the same
+    inputs give the same answer again.
+
+    A model's result struct adds its plan and reasons after these fields (`conflicts` and `reproducible` come last).
+    """
+
+    conflicts: tuple[Conflict, ...] = ()
+    reproducible: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "True when the work budget, not the wall clock, ended the search: the same problem, seed and limits "
+                "then give the same answer on any machine load. False when the machine was too slow to spend the "
+                "work inside the time limit and the clock cut the search short."
+            )
+        ),
+    ] = True
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:

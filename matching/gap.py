@@ -10,7 +10,7 @@ import msgspec
 from matching.assign_core import work_budget
 from matching.award import AwardProblem, AwardResult, Bid, Lot, Org
 from matching.award import solve as solve_award
-from matching.common import BoundSource, Conflict, Progress, ProgressFn, Status, Timings, relative_gap
+from matching.common import Progress, ProgressFn, ResultHeader, relative_gap
 
 
 class GapInstance(msgspec.Struct, frozen=True):
@@ -32,23 +32,13 @@ class GapInstance(msgspec.Struct, frozen=True):
         return len(self.cost[0]) if self.cost else 0
 
 
-class GapResult(msgspec.Struct, frozen=True):
-    """A GAP solution: total cost (minimised), a proven lower bound, and the agent of each job.
+class GapResult(ResultHeader, frozen=True):
+    """A GAP solution: total cost (minimised), a proven lower bound, and the agent of each job."""
 
-    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
-    limits then give the same answer on any machine load. False means the clock cut the search short.
-    """
-
-    status: Status
     objective: int
     bound: int
-    bound_source: BoundSource
-    gap: float
-    timings: Timings
     assignments: tuple[int, ...]
-    conflicts: tuple[Conflict, ...] = ()
     lns_rounds: int = 0
-    reproducible: bool = True
 
 
 def parse(text: str, name: str = "") -> GapInstance:
@@ -93,16 +83,16 @@ def from_award(inst: GapInstance, result: AwardResult) -> GapResult:
     objective = round(-result.objective)
     bound = round(-result.bound)
     return GapResult(
-        result.status,
-        objective,
-        bound,
-        result.bound_source,
-        relative_gap(objective, bound),
-        result.timings,
-        assignments,
-        result.conflicts,
-        result.lns_rounds,
-        result.reproducible,
+        status=result.status,
+        objective=objective,
+        bound=bound,
+        bound_source=result.bound_source,
+        gap=relative_gap(objective, bound),
+        timings=result.timings,
+        assignments=assignments,
+        conflicts=result.conflicts,
+        lns_rounds=result.lns_rounds,
+        reproducible=result.reproducible,
     )
 
 

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-import numpy.typing as npt
 
-from matching.common import Budget
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from matching.common import BoolArray, Budget, FloatArray, IntArray
+from matching.highs import new_highs
 
 
 @dataclass
@@ -177,10 +174,6 @@ class ColumnGeneration:
 
         Pricing rounds run while this call has used less than `work` units (None: while the budget has work left).
         """
-        import highspy
-
-        from matching.assign_core import _new_highs
-
         cost, weight = self.cost, self.weight
         m, n = cost.shape
         jobs = np.flatnonzero(free)
@@ -188,20 +181,18 @@ class ColumnGeneration:
         if nj == 0:
             return None
         inf = highspy.kHighsInf
-        h = _new_highs()
-        for option, setting in (("output_flag", False), ("threads", 1), ("presolve", "off"), ("solver", "simplex")):
-            h.setOptionValue(option, setting)  # type: ignore[attr-defined]
+        h = new_highs()
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("solver", "simplex")
         # Columns only ever join, so the last basis stays primal feasible: primal simplex restarts from it.
-        h.setOptionValue("simplex_strategy", 4)  # type: ignore[attr-defined]
+        h.setOptionValue("simplex_strategy", 4)
         empty_i = np.array([], dtype=np.int32)
         empty_f = np.array([], dtype=np.float64)
-        h.addRows(nj, np.ones(nj), np.full(nj, inf), 0, empty_i, empty_i, empty_f)  # type: ignore[attr-defined]
-        h.addRows(m, np.full(m, -inf), np.ones(m), 0, empty_i, empty_i, empty_f)  # type: ignore[attr-defined]
+        h.addRows(nj, np.ones(nj), np.full(nj, inf), 0, empty_i, empty_i, empty_f)
+        h.addRows(m, np.full(m, -inf), np.ones(m), 0, empty_i, empty_i, empty_f)
         # One costly artificial column per job keeps the LP feasible when the capacities left cannot cover it.
         art = np.arange(nj, dtype=np.int32)
-        h.addCols(  # type: ignore[attr-defined]
-            nj, np.full(nj, self.big_m), np.zeros(nj), np.full(nj, inf), nj, art, art, np.ones(nj)
-        )
+        h.addCols(nj, np.full(nj, self.big_m), np.zeros(nj), np.full(nj, inf), nj, art, art, np.ones(nj))
         agents = np.eye(m, dtype=np.bool_)
 
         def add(block: Pool) -> None:
@@ -213,7 +204,7 @@ class ColumnGeneration:
             np.cumsum(sub.sum(axis=1), out=start[1:])
             with np.errstate(invalid="ignore"):
                 c_sum = np.where(block.member, cost[block.agent], 0.0).sum(axis=1)
-            h.addCols(  # type: ignore[attr-defined]
+            h.addCols(
                 len(block),
                 c_sum,
                 np.zeros(len(block)),
@@ -249,24 +240,24 @@ class ColumnGeneration:
         lp_value = np.inf
         while iterations < max_iters and spent < cap and budget.fits(MIN_STEP_WORK):
             iterations += 1
-            h.setOptionValue("time_limit", budget.clock_left())  # type: ignore[attr-defined]
-            h.run()  # type: ignore[attr-defined]
-            status = h.getModelStatus()  # type: ignore[attr-defined]
-            size = h.getNumRow() + h.getNumCol()  # type: ignore[attr-defined]
+            h.setOptionValue("time_limit", budget.clock_left())
+            h.run()
+            status = h.getModelStatus()
+            size = h.getNumRow() + h.getNumCol()
             round_work = (
                 CG_S_PER_ROUND
                 + CG_S_PER_JOB * nj
-                + CG_S_PER_SIMPLEX_ENTRY * size * max(0, h.getInfo().simplex_iteration_count)  # type: ignore[attr-defined]
+                + CG_S_PER_SIMPLEX_ENTRY * size * max(0, h.getInfo().simplex_iteration_count)
             )
             spent += round_work
             budget.charge(round_work)
             if status != highspy.HighsModelStatus.kOptimal:
                 budget.note_clock_stop(status == highspy.HighsModelStatus.kTimeLimit)
                 return None
-            dual = np.asarray(h.getSolution().row_dual, dtype=np.float64)  # type: ignore[attr-defined]
+            dual = np.asarray(h.getSolution().row_dual, dtype=np.float64)
             pi = np.maximum(dual[:nj], 0.0)
             mu = dual[nj:]
-            lp_value = float(h.getInfo().objective_function_value)  # type: ignore[attr-defined]
+            lp_value = float(h.getInfo().objective_function_value)
             new_agents: list[int] = []
             new_rows: list[BoolArray] = []
             smooth = smoothing if centre_at is not None else 0.0
@@ -302,7 +293,7 @@ class ColumnGeneration:
                 break
         if not np.isfinite(lp_value):
             return None
-        values = np.asarray(h.getSolution().col_value, dtype=np.float64)[nj:]  # type: ignore[attr-defined]
+        values = np.asarray(h.getSolution().col_value, dtype=np.float64)[nj:]
         values = values[: len(columns)]
         share = np.zeros((m, n))
         used = np.flatnonzero(values > 1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,9 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLOTS = tuple(f"{d}-{p}" for d in DAYS for p in ("am", "pm", "eve"))
 KM_PER_DEG_LAT = 111.195
 
+A = TypeVar("A")
+B = TypeVar("B")
+
 
 def _city(rng: np.random.Generator, n: int, side_km: float, n_estates: int) -> npt.NDArray[np.float64]:
     """Points spread over a square city: 70% around residential estates, 30% anywhere."""
@@ -41,6 +45,16 @@ def _city(rng: np.random.Generator, n: int, side_km: float, n_estates: int) -> n
     lat = SHANGHAI[0] + xy[:, 1] / KM_PER_DEG_LAT
     lon = SHANGHAI[1] + xy[:, 0] / (KM_PER_DEG_LAT * math.cos(math.radians(SHANGHAI[0])))
     return np.stack([np.round(lat, 6), np.round(lon, 6)], axis=1)
+
+
+def _pick(rng: np.random.Generator, names: tuple[str, ...], k: int) -> tuple[str, ...]:
+    """k distinct names drawn at random, in the order of `names`."""
+    return tuple(names[s] for s in sorted(rng.choice(len(names), size=k, replace=False).tolist()))
+
+
+def _point(points: npt.NDArray[np.float64], i: int) -> tuple[float, float]:
+    """Row i of a (lat, lon) array as a point."""
+    return float(points[i, 0]), float(points[i, 1])
 
 
 def roster(n_volunteers: int, n_shifts: int, seed: int) -> RosterProblem:
@@ -61,14 +75,14 @@ def roster(n_volunteers: int, n_shifts: int, seed: int) -> RosterProblem:
             length_h = int(rng.integers(3, 9))
             start = WEEK_START + timedelta(days=d, hours=start_h)
             windows.append((start, start + timedelta(hours=min(length_h, 22 - start_h))))
-        skills = rng.choice(len(SKILLS), size=int(rng.integers(1, 5)), replace=False)
+        skills = _pick(rng, SKILLS, int(rng.integers(1, 5)))
         volunteers.append(
             Volunteer(
                 id=f"v{i}",
-                home=(float(homes[i, 0]), float(homes[i, 1])),
+                home=_point(homes, i),
                 max_km=float(rng.integers(3, 11)),
                 max_minutes=int(rng.integers(8, 41)) * 30,
-                skills=tuple(SKILLS[s] for s in sorted(skills.tolist())),
+                skills=skills,
                 available=tuple(windows),
             )
         )
@@ -78,15 +92,15 @@ def roster(n_volunteers: int, n_shifts: int, seed: int) -> RosterProblem:
         start = WEEK_START + timedelta(days=d, hours=int(rng.integers(7, 19)), minutes=30 * int(rng.integers(0, 2)))
         length = 30 * int(rng.integers(3, 9))
         n_req = int(rng.choice(3, p=(0.4, 0.45, 0.15)))
-        requires = rng.choice(len(SKILLS), size=n_req, replace=False)
+        requires = _pick(rng, SKILLS, n_req)
         shifts.append(
             Shift(
                 id=f"s{j}",
                 start=start,
                 end=start + timedelta(minutes=length),
-                place=(float(places[j, 0]), float(places[j, 1])),
+                place=_point(places, j),
                 headcount=int(rng.integers(1, 6)),
-                requires=tuple(SKILLS[s] for s in sorted(requires.tolist())),
+                requires=requires,
                 beneficiary=f"b{int(rng.integers(0, max(1, n_shifts // 4)))}" if rng.random() < 0.5 else None,
             )
         )
@@ -104,45 +118,48 @@ def teams(n_carers: int, n_households: int, seed: int) -> TeamsProblem:
     household_homes = _city(np.random.default_rng(seed + 1), n_carers + n_households, side, estates)[n_carers:]
     carers = []
     for i in range(n_carers):
-        slots = rng.choice(len(SLOTS), size=int(rng.integers(3, 10)), replace=False)
+        slots = _pick(rng, SLOTS, int(rng.integers(3, 10)))
         carers.append(
             Carer(
                 id=f"c{i}",
-                home=(float(carer_homes[i, 0]), float(carer_homes[i, 1])),
+                home=_point(carer_homes, i),
                 trained=bool(rng.random() < 0.3),
                 max_teams=int(rng.choice(3, p=(0.6, 0.3, 0.1))) + 1,
-                slots=tuple(SLOTS[s] for s in sorted(slots.tolist())),
+                slots=slots,
             )
         )
     households = []
     for h in range(n_households):
-        slots = rng.choice(len(SLOTS), size=int(rng.integers(2, 7)), replace=False)
+        slots = _pick(rng, SLOTS, int(rng.integers(2, 7)))
         households.append(
             Household(
                 id=f"h{h}",
-                home=(float(household_homes[h, 0]), float(household_homes[h, 1])),
+                home=_point(household_homes, h),
                 max_km=float(rng.choice((1.0, 1.5, 2.0))),
-                slots=tuple(SLOTS[s] for s in sorted(slots.tolist())),
+                slots=slots,
             )
         )
     return TeamsProblem(carers=tuple(carers), households=tuple(households), team_size=3, min_trained=1, previous=())
 
 
-def _survivors(rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[np.bool_]:
-    keep = np.ones(n, dtype=bool)
-    keep[rng.choice(n, size=round(n * rate), replace=False)] = False
-    return keep
+def _survivors(rng: np.random.Generator, items: tuple[A, ...], rate: float) -> tuple[A, ...]:
+    gone = set(rng.choice(len(items), size=round(len(items) * rate), replace=False).tolist())
+    return tuple(x for i, x in enumerate(items) if i not in gone)
+
+
+def _churn(
+    people: tuple[A, ...], places: tuple[B, ...], *, rate: float, seed: int
+) -> tuple[tuple[A, ...], tuple[B, ...]]:
+    """What is left after removing `rate` of the people (volunteers, carers) and of the places (shifts, households)."""
+    rng = np.random.default_rng(seed)
+    return _survivors(rng, people, rate), _survivors(rng, places, rate)
 
 
 def churn_roster(
     problem: RosterProblem, plan: list[tuple[str | int, str | int]], *, rate: float, seed: int
 ) -> RosterProblem:
     """Remove `rate` of the volunteers and of the shifts; the surviving pairs of `plan` become `previous`."""
-    rng = np.random.default_rng(seed)
-    keep_v = _survivors(rng, len(problem.volunteers), rate)
-    keep_s = _survivors(rng, len(problem.shifts), rate)
-    volunteers = tuple(v for v, k in zip(problem.volunteers, keep_v, strict=True) if k)
-    shifts = tuple(s for s, k in zip(problem.shifts, keep_s, strict=True) if k)
+    volunteers, shifts = _churn(problem.volunteers, problem.shifts, rate=rate, seed=seed)
     alive_v = {v.id for v in volunteers}
     alive_s = {s.id for s in shifts}
     previous = tuple((v, s) for v, s in plan if v in alive_v and s in alive_s)
@@ -153,11 +170,7 @@ def churn_teams(
     problem: TeamsProblem, plan: list[tuple[str | int, list[str | int]]], *, rate: float, seed: int
 ) -> TeamsProblem:
     """Remove `rate` of the carers and of the households; surviving teams (minus removed carers) become `previous`."""
-    rng = np.random.default_rng(seed)
-    keep_c = _survivors(rng, len(problem.carers), rate)
-    keep_h = _survivors(rng, len(problem.households), rate)
-    carers = tuple(c for c, k in zip(problem.carers, keep_c, strict=True) if k)
-    households = tuple(h for h, k in zip(problem.households, keep_h, strict=True) if k)
+    carers, households = _churn(problem.carers, problem.households, rate=rate, seed=seed)
     alive_c = {c.id for c in carers}
     alive_h = {h.id for h in households}
     previous = tuple(

@@ -2,30 +2,185 @@
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import math
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import highspy
+import msgspec
 import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from matching.common import EARTH_RADIUS_KM, Budget, cpsat_solver
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from matching.common import (
+    EARTH_RADIUS_KM,
+    BoolArray,
+    BoundSource,
+    Budget,
+    Conflict,
+    FloatArray,
+    IntArray,
+    ProgressFn,
+    ProgressReporter,
+    ResultHeader,
+    Timings,
+    cpsat_solver,
+    relative_gap,
+)
+from matching.highs import new_highs
 
 INF = math.inf
 # HiGHS simplex work in reference seconds per (iteration x nonzero), loading included (measured 0.44-0.89 ns on
 # roster LPs of 45k-93k nonzeros and 2.6k-7.3k iterations; the upper end, so budgets hold on slower rounds).
 LP_S_PER_ITER_NNZ = 8e-10
+# The share of the time limit the work budget buys by default, so that an idle machine ends inside the limit.
+WORK_SHARE = 0.9
+
+PlanT = TypeVar("PlanT")
+ResultT = TypeVar("ResultT", bound=ResultHeader)
+
+
+def solve_budget(time_limit_s: float, work: float | None) -> Budget:
+    """The budget of one solve: `work` reference seconds, by default WORK_SHARE of the time limit."""
+    return Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
+
+
+def infeasible(make: Callable[..., ResultT], conflicts: list[Conflict], budget: Budget) -> ResultT:
+    """The result (`make`: the model's result struct) for data that no plan can satisfy."""
+    return make(
+        status="infeasible",
+        objective=0,
+        bound=0.0,
+        bound_source="none",
+        gap=0.0,
+        timings=Timings(total_s=round(budget.deadline.elapsed(), 3)),
+        conflicts=tuple(conflicts),
+    )
+
+
+class NeighbourhoodSolver(ABC, Generic[PlanT, ResultT]):
+    """One solve of a people model: start, bound, improve by neighbourhoods, explain, check — inside one budget.
+
+    A model says how to start, bound, improve, value and explain its plans; the order of the phases, the best plan
+    and bound so far, their progress reports, the timings and the checker's last word are the same for all.
+    """
+
+    start: PlanT
+
+    def __init__(
+        self, budget: Budget, seed: int, on_progress: ProgressFn | None, *, repairing: bool, empty: PlanT, bound: float
+    ) -> None:
+        self.budget = budget
+        self.deadline = budget.deadline
+        self.seed = seed
+        self.reporter = ProgressReporter(budget.deadline, on_progress, maximise=True)
+        self.repairing = repairing
+        self.phases: list[str] = []
+        self.bound = bound
+        self.source: BoundSource = "trivial"
+        self.best = empty
+        self.best_value = 0
+
+    @abstractmethod
+    def first_plan(self) -> PlanT:
+        """The start: the last plan repaired, or a greedy one."""
+
+    @abstractmethod
+    def prove_bound(self) -> None:
+        """Tighten the bound (and maybe offer better plans) before the neighbourhood rounds."""
+
+    @abstractmethod
+    def improve(self) -> None:
+        """Large-neighbourhood rounds until the work or the gap is spent."""
+
+    @abstractmethod
+    def value(self, plan: PlanT) -> int:
+        """The objective of a plan."""
+
+    @abstractmethod
+    def copy(self, plan: PlanT) -> PlanT:
+        """A plan the caller may change without touching the best one."""
+
+    @abstractmethod
+    def final_plan(self, plan: PlanT) -> PlanT:
+        """The best plan made ready to return."""
+
+    @abstractmethod
+    def empty_plan(self) -> PlanT:
+        """No plan at all: always valid."""
+
+    @abstractmethod
+    def result_of(self, plan: PlanT) -> ResultT:
+        """The result for a plan, with its reasons (timings and phases are set by run)."""
+
+    def result(self, make: Callable[..., ResultT], objective: int, **fields: object) -> ResultT:
+        """A result (`make`: the model's result struct) for a plan of this objective, with the bound so far."""
+        bound = max(self.bound, float(objective))
+        gap = relative_gap(objective, bound)
+        return make(
+            status="optimal" if gap == 0 else "feasible",
+            objective=objective,
+            bound=bound,
+            bound_source=self.source,
+            gap=gap,
+            timings=Timings(),
+            **fields,
+        )
+
+    @abstractmethod
+    def errors(self, result: ResultT) -> list[str]:
+        """Every rule the result breaks, by the model's independent checker."""
+
+    def offer(self, plan: PlanT, phase: str) -> None:
+        """Take a plan if it is better than the best so far."""
+        value = self.value(plan)
+        if value > self.best_value or not self.phases:
+            self.best, self.best_value = self.copy(plan), value
+            if not self.phases or self.phases[-1] != phase:
+                self.phases.append(phase)
+        self.reporter.report(self.best_value, self.bound, phase)
+
+    def tighten(self, bound: float | None, source: BoundSource) -> None:
+        """Take a proven bound if it is tighter."""
+        if bound is not None and bound < self.bound:
+            self.bound, self.source = bound, source
+            self.reporter.report(self.best_value, self.bound, source)
+
+    def run(self) -> ResultT:
+        """Solve and return the checked result."""
+        deadline = self.deadline
+        self.start = self.first_plan()
+        self.offer(self.start, "repair" if self.repairing else "greedy")
+        start_s = deadline.elapsed()
+        t_bound = deadline.elapsed()
+        self.prove_bound()
+        bound_s = deadline.elapsed() - t_bound
+        t_improve = deadline.elapsed()
+        self.improve()
+        improve_s = deadline.elapsed() - t_improve
+        t_check = deadline.elapsed()
+        result = self.result_of(self.final_plan(self.best))
+        errors = self.errors(result)
+        if errors:
+            # A solver bug must never reach the user: fall back to the start plan, then to no plan.
+            self.phases.append(f"checker rejected the improved plan: {errors[0]}")
+            result = self.result_of(self.start)
+            if self.errors(result):
+                result = self.result_of(self.empty_plan())
+        timings = Timings(
+            start_s=round(start_s, 3),
+            improve_s=round(improve_s, 3),
+            bound_s=round(bound_s, 3),
+            check_s=round(deadline.elapsed() - t_check, 3),
+            total_s=round(deadline.elapsed(), 3),
+        )
+        self.reporter.report(result.objective, result.bound, "checked")
+        return msgspec.structs.replace(
+            result, timings=timings, phases=tuple(self.phases), reproducible=not self.budget.cut_by_clock
+        )
 
 
 @dataclass
@@ -200,42 +355,6 @@ def _highs_rows(model: SparseModel) -> tuple[IntArray, IntArray, FloatArray, Flo
     return starts, index, value, np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
 
 
-_banner_silenced = False
-
-
-@contextmanager
-def _c_stdout_silenced() -> Iterator[None]:
-    """Send C-level stdout to /dev/null: HiGHS prints a banner on its first construction, which would corrupt the
-    JSON that `linli solve` writes to stdout."""
-    sys.stdout.flush()
-    libc = ctypes.CDLL(None)
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        libc.fflush(None)
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _new_highs(time_limit_s: float, seed: int) -> highspy.Highs:
-    global _banner_silenced
-    if not _banner_silenced:
-        with _c_stdout_silenced():
-            highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        _banner_silenced = True
-    else:
-        highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("time_limit", max(0.01, time_limit_s))
-    highs.setOptionValue("random_seed", seed)
-    highs.setOptionValue("threads", 1)
-    return highs
-
-
 def _load(highs: highspy.Highs, model: SparseModel, integer: bool) -> None:
     n = model.n
     inf = highspy.kHighsInf
@@ -284,7 +403,7 @@ def lp_relaxation(
     if model.n == 0:
         return 0.0, np.zeros(0)
     wall = budget.clock_left(clock_reserve)
-    highs = _new_highs(wall, seed)
+    highs = new_highs(time_limit_s=wall, seed=seed)
     _load(highs, model, integer=False)
     per_iteration = LP_S_PER_ITER_NNZ * max(1, nonzeros(model))
     highs.setOptionValue("simplex_iteration_limit", max(1, int(work / per_iteration)))
@@ -302,7 +421,7 @@ def lp_relaxation(
 
 def mip_optimum(model: SparseModel, *, time_limit_s: float, seed: int) -> tuple[float, float] | None:
     """HiGHS MIP on the whole model: (best objective, proven bound), for benchmark figures only."""
-    highs = _new_highs(time_limit_s, seed)
+    highs = new_highs(time_limit_s=time_limit_s, seed=seed)
     _load(highs, model, integer=True)
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.run()

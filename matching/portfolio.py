@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import bisect
-import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, Core, CoreOutcome, solve_reserving
-from matching.common import BoundSource, Conflict, Deadline, ProgressFn, ProgressReporter, Status, Timings, relative_gap
-
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+from matching.assign_core import NONE, AssignResult, Core, checked_result, duplicate_ids, score_scale, solve_reserving
+from matching.common import Deadline, NonNegative, ProgressFn
 
 
 class Pool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -83,35 +80,14 @@ class PortfolioLeftOut(msgspec.Struct, frozen=True):
     by: tuple[str, ...] = ()
 
 
-class PortfolioResult(msgspec.Struct, frozen=True):
-    """The funded set, its total score, a proven bound and what proved it, and reasons.
-
-    `reproducible` is True when the work budget, not the wall clock, ended the search: the same problem, seed and
-    limits then give the same answer on any machine load. False means the clock cut the search short.
-    """
-
-    status: Status
-    objective: float
-    bound: float
-    bound_source: BoundSource
-    gap: float
-    timings: Timings
-    assignments: tuple[PortfolioAssignment, ...]
-    unassigned: tuple[PortfolioLeftOut, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
-    lns_rounds: int = 0
-    reproducible: bool = True
+class PortfolioResult(AssignResult[PortfolioAssignment, PortfolioLeftOut], frozen=True):
+    """The funded set, its total score, a proven bound and what proved it, and reasons."""
 
 
 def validate(problem: PortfolioProblem) -> list[str]:
     """Structural errors: duplicate ids, proposals to unknown pools, repeated area quotas."""
-    errors: list[str] = []
-    for kind, ids in (("pool", [p.id for p in problem.pools]), ("proposal", [p.id for p in problem.proposals])):
-        seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                errors.append(f"duplicate {kind} id {i!r}")
-            seen.add(i)
+    errors = duplicate_ids("pool", [p.id for p in problem.pools])
+    errors += duplicate_ids("proposal", [p.id for p in problem.proposals])
     pools = {p.id for p in problem.pools}
     errors.extend(f"proposal {p.id!r} names unknown pool {p.pool!r}" for p in problem.proposals if p.pool not in pools)
     areas = [q.area for q in problem.area_quota]
@@ -177,7 +153,7 @@ class _Model:
         orgs = sorted({p.org for p in problem.proposals})
         org_index = {o: i for i, o in enumerate(orgs)}
         quota = {q.area: i for i, q in enumerate(problem.area_quota)}
-        self.scale = 1 if all(float(p.score).is_integer() for p in problem.proposals) else 1000
+        self.scale = score_scale(p.score for p in problem.proposals)
         n_pools, n_orgs = len(problem.pools), len(orgs)
         res_lo = [0] * (n_pools + n_orgs) + [q.min for q in problem.area_quota]
         big = len(problem.proposals) + 1
@@ -255,66 +231,20 @@ def solve(
     if errors:
         raise ValueError("; ".join(errors[:10]))
     deadline = Deadline(time_limit_s)
-    reporter = ProgressReporter(deadline, on_progress, maximise=True)
     m = _Model(problem)
-    scale = m.scale
-
-    def report(obj: int, bound: int, phase: str) -> None:
-        reporter.report(obj / scale, bound / scale, phase)
-
     prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of proposals.
     checking = 0.02 + len(problem.proposals) * 40e-6
-    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, report)
-    return _result(problem, m, out, deadline)
-
-
-def _result(problem: PortfolioProblem, m: _Model, out: CoreOutcome, deadline: Deadline) -> PortfolioResult:
-    """Check independently, fall back to an earlier checked plan if needed, and explain."""
-    t_check = time.perf_counter()
-    if out.choice is None:
-        conflicts = tuple(Conflict(c, d) for c, d in out.conflicts)
-        if out.status != "infeasible":
-            conflicts = (Conflict("time_limit", "no plan found within the time limit; infeasibility not proven"),)
-        timings = Timings(out.start_s, out.improve_s, out.bound_s, 0.0, round(deadline.elapsed(), 4))
-        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), conflicts, 0, out.reproducible)
-    chosen: np.ndarray | None = None
-    for c in [out.choice, *reversed(out.history), np.full(m.core.n_items, NONE, dtype=np.int64)]:
-        if not check(problem, m.picks(c)):
-            chosen = c
-            break
-    check_s = time.perf_counter() - t_check
-    timings = Timings(
-        round(out.start_s, 4),
-        round(out.improve_s, 4),
-        round(out.bound_s, 4),
-        round(check_s, 4),
-        round(deadline.elapsed(), 4),
-    )
-    if chosen is None:
-        conflict = Conflict("checker", "no plan found by the solver passed the independent check")
-        return PortfolioResult("infeasible", 0.0, 0.0, "none", 0.0, timings, (), (), (conflict,), 0, out.reproducible)
-    value = m.core.value(chosen)
-    status: Status = "optimal" if value >= out.bound else "feasible"
-    objective = value / m.scale
-    bound = max(out.bound, value) / m.scale
-    source: BoundSource = out.bound_source  # type: ignore[assignment]
-    if status == "optimal" and source == "trivial":
-        source = "greedy-equals-bound"
-    assignments, left_out = _explain(problem, m, chosen)
-    timings = msgspec.structs.replace(timings, total_s=round(deadline.elapsed(), 4))
-    return PortfolioResult(
-        status,
-        objective,
-        bound,
-        source,
-        relative_gap(objective, bound),
-        timings,
-        assignments,
-        left_out,
-        (),
-        out.lns_rounds,
-        out.reproducible,
+    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, on_progress, m.scale)
+    return checked_result(
+        PortfolioResult,
+        out,
+        deadline,
+        m.core,
+        m.scale,
+        passes=lambda choice: not check(problem, m.picks(choice)),
+        explain=lambda choice: _explain(problem, m, choice),
+        empty_allowed=True,
     )
 
 

@@ -12,28 +12,18 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
-from matching.common import (
-    BoundSource,
-    Budget,
-    Conflict,
-    ProgressFn,
-    ProgressReporter,
-    Status,
-    Timings,
-    haversine_km,
-    relative_gap,
-)
+from matching.common import BoolArray, Budget, Conflict, FloatArray, IntArray, ProgressFn, ResultHeader, haversine_km
 from matching.people_core import (
-    BoolArray,
     CpsatCost,
-    FloatArray,
-    IntArray,
+    NeighbourhoodSolver,
     SparseModel,
     SpatialGrid,
     budgeted_cpsat,
     haversine_np,
+    infeasible,
     lp_relaxation,
     near_pairs,
+    solve_budget,
     subgradient_bound,
     unit_xyz,
 )
@@ -54,8 +44,6 @@ ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-
 # the 97 rounds of two 500 x 1000 solves, a fresh one and a re-plan after churn; the re-plan's neighbourhoods are
 # four times larger and cost 0.77 CPU s per 0.17 deterministic s where small ones cost 0.48).
 CPSAT_COST = CpsatCost(det_per_s=0.43, s_per_nnz=1e-5)
-# The share of the time limit the work budget buys, so that an idle machine ends inside the limit.
-WORK_SHARE = 0.9
 # Building the data and the start plan, and the final fill, explanation and checker, per eligible pair
 # (10k x 20k, 371k pairs: 1.0 s and 0.55 s; 500 x 1000, 12k pairs: 0.02 s each).
 START_S_PER_PAIR = 3e-6
@@ -137,27 +125,15 @@ class DroppedPrevious(msgspec.Struct, frozen=True):
     why: str
 
 
-class RosterResult(msgspec.Struct, frozen=True):
-    """The plan, its objective, a proven bound and where it came from, and reasons for every decision.
+class RosterResult(ResultHeader, frozen=True):
+    """The plan, its objective, a proven bound and where it came from, and reasons for every decision."""
 
-    `reproducible` is true when the work budget, not the wall clock, ended the search: the same problem, seed and
-    limits then give the same plan on any machine load. It is false only when the machine was too slow to spend
-    the work inside the time limit and the clock cut the search short.
-    """
-
-    status: Status
     objective: int
-    bound: float
-    bound_source: BoundSource
-    gap: float
-    timings: Timings
     assignments: tuple[RosterAssignment, ...] = ()
     unfilled: tuple[UnfilledShift, ...] = ()
     previous_kept: int = 0
     previous_dropped: tuple[DroppedPrevious, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
     phases: tuple[str, ...] = ()
-    reproducible: bool = True
 
 
 def _seconds(t: datetime) -> float:
@@ -822,34 +798,6 @@ def _dropped(data: RosterData, x: BoolArray) -> tuple[int, list[DroppedPrevious]
 # --------------------------------------------------------------------------------------------- solve
 
 
-def _result(
-    data: RosterData,
-    x: BoolArray,
-    bound: float,
-    source: BoundSource,
-    timings: Timings,
-    phases: list[str],
-) -> RosterResult:
-    assignments, unfilled = _explain(data, x)
-    objective = int(data.value[x].sum())
-    bound = max(bound, float(objective))
-    gap = relative_gap(objective, bound)
-    kept, dropped = _dropped(data, x)
-    return RosterResult(
-        status="optimal" if gap == 0 else "feasible",
-        objective=objective,
-        bound=bound,
-        bound_source=source,
-        gap=gap,
-        timings=timings,
-        assignments=tuple(assignments),
-        unfilled=tuple(unfilled),
-        previous_kept=kept,
-        previous_dropped=tuple(dropped),
-        phases=tuple(phases),
-    )
-
-
 def solve(
     problem: RosterProblem,
     *,
@@ -864,19 +812,10 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same plan.
     """
-    budget = Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
-    deadline = budget.deadline
+    budget = solve_budget(time_limit_s, work)
     conflicts = validate(problem)
     if conflicts:
-        return RosterResult(
-            status="infeasible",
-            objective=0,
-            bound=0.0,
-            bound_source="none",
-            gap=0.0,
-            timings=Timings(total_s=round(deadline.elapsed(), 3)),
-            conflicts=tuple(conflicts),
-        )
+        return infeasible(RosterResult, conflicts, budget)
     if previous is not None:
         pairs = (
             tuple((a.volunteer, a.shift) for a in previous.assignments)
@@ -887,42 +826,26 @@ def solve(
     return _Solver(problem, budget, seed, on_progress).run()
 
 
-class _Solver:
-    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one work budget."""
+class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
+    """One roster solve: greedy or repaired start, LP bound and rounding, CP-SAT and LP neighbourhoods, final fill."""
 
     def __init__(self, problem: RosterProblem, budget: Budget, seed: int, on_progress: ProgressFn | None) -> None:
         self.problem = problem
-        self.budget = budget
-        self.deadline = budget.deadline
-        self.seed = seed
-        self.reporter = ProgressReporter(budget.deadline, on_progress, maximise=True)
-        self.phases: list[str] = []
         self.data = RosterData(problem)
         self.data_s = budget.deadline.elapsed()
         # What the start and the end cost, in work: the search gets the rest.
         budget.charge(START_S_PER_PAIR * self.data.np_)
         self.end_work = 0.02 + END_S_PER_PAIR * self.data.np_
         self.round_work = 0.004 + ROUND_S_PER_PAIR * self.data.np_
-        self.bound = self.data.trivial_bound()
-        self.source: BoundSource = "trivial"
-        self.best = np.zeros(self.data.np_, dtype=bool)
-        self.best_value = 0
         self.x_lp: FloatArray | None = None
-
-    def offer(self, x: BoolArray, phase: str) -> None:
-        """Take a plan if it is better than the best so far."""
-        value = int(self.data.value[x].sum())
-        if value > self.best_value or not self.phases:
-            self.best, self.best_value = x.copy(), value
-            if not self.phases or self.phases[-1] != phase:
-                self.phases.append(phase)
-        self.reporter.report(self.best_value, self.bound, phase)
-
-    def tighten(self, bound: float | None, source: BoundSource) -> None:
-        """Take a proven bound if it is tighter."""
-        if bound is not None and bound < self.bound:
-            self.bound, self.source = bound, source
-            self.reporter.report(self.best_value, self.bound, source)
+        super().__init__(
+            budget,
+            seed,
+            on_progress,
+            repairing=bool(problem.previous),
+            empty=self.empty_plan(),
+            bound=self.data.trivial_bound(),
+        )
 
     def reserve(self) -> float:
         """Wall seconds the explanation and the checker will need at the end (for the clock's safety net only).
@@ -932,13 +855,49 @@ class _Solver:
         """
         return 0.1 + 0.8 * self.data_s
 
-    def run(self) -> RosterResult:
-        """Solve and return the checked result."""
-        data, deadline, budget = self.data, self.deadline, self.budget
-        start = repair(data) if self.problem.previous else greedy(data)
-        self.offer(start.x, "repair" if self.problem.previous else "greedy")
-        start_s = deadline.elapsed()
-        t_bound = deadline.elapsed()
+    def first_plan(self) -> BoolArray:
+        """The last plan repaired, or the best greedy plan."""
+        return (repair(self.data) if self.problem.previous else greedy(self.data)).x
+
+    def value(self, plan: BoolArray) -> int:
+        """Total value of the plan's pairs."""
+        return int(self.data.value[plan].sum())
+
+    def copy(self, plan: BoolArray) -> BoolArray:
+        """An independent copy."""
+        return plan.copy()
+
+    def empty_plan(self) -> BoolArray:
+        """No pair taken."""
+        return np.zeros(self.data.np_, dtype=bool)
+
+    def final_plan(self, plan: BoolArray) -> BoolArray:
+        """Whatever the solver did, leave no free place a volunteer could still fill."""
+        final = Plan(self.data, plan)
+        final.fill(np.argsort(-self.data.value, kind="stable"))
+        return final.x
+
+    def errors(self, result: RosterResult) -> list[str]:
+        """The independent checker's verdict."""
+        return check(self.problem, result.assignments)
+
+    def result_of(self, plan: BoolArray) -> RosterResult:
+        """The result for a plan, with its reasons."""
+        data = self.data
+        assignments, unfilled = _explain(data, plan)
+        kept, dropped = _dropped(data, plan)
+        return self.result(
+            RosterResult,
+            int(data.value[plan].sum()),
+            assignments=tuple(assignments),
+            unfilled=tuple(unfilled),
+            previous_kept=kept,
+            previous_dropped=tuple(dropped),
+        )
+
+    def prove_bound(self) -> None:
+        """The LP bound (rounded into a plan) on problems of modest size, a Lagrangian bound on larger ones."""
+        data, budget = self.data, self.budget
         small = data.np_ <= 60_000
         if small and budget.fits(self.end_work + 0.3, clock_reserve=self.reserve()):
             # The LP is cheap at this size, tight for this model, and its rounding is a far better start than greedy.
@@ -951,7 +910,7 @@ class _Solver:
             )
             self.tighten(lp, "lp-relaxation")
             if x_lp is not None:
-                rounded = Plan(data, start.x if self.problem.previous else None)
+                rounded = Plan(data, self.start if self.problem.previous else None)
                 rounded.fill(np.lexsort((-data.value, -np.round(x_lp, 6))))
                 self.offer(rounded.x, "lp-rounding")
                 self.x_lp = x_lp
@@ -966,33 +925,6 @@ class _Solver:
                 clock_reserve=self.reserve(),
             )
             self.tighten(bound, "lagrangian")
-        bound_s = deadline.elapsed() - t_bound
-        t_improve = deadline.elapsed()
-        self.improve()
-        improve_s = deadline.elapsed() - t_improve
-        t_check = deadline.elapsed()
-        # Whatever the solver did, leave no free place a volunteer could still fill.
-        final = Plan(data, self.best)
-        final.fill(np.argsort(-data.value, kind="stable"))
-        result = _result(data, final.x, self.bound, self.source, Timings(), self.phases)
-        errors = check(self.problem, result.assignments)
-        if errors:
-            # A solver bug must never reach the user: fall back to the start plan, then to the empty plan.
-            self.phases.append(f"checker rejected the improved plan: {errors[0]}")
-            result = _result(data, start.x, self.bound, self.source, Timings(), self.phases)
-            if check(self.problem, result.assignments):
-                result = _result(data, np.zeros(data.np_, dtype=bool), self.bound, self.source, Timings(), [])
-        timings = Timings(
-            start_s=round(start_s, 3),
-            improve_s=round(improve_s, 3),
-            bound_s=round(bound_s, 3),
-            check_s=round(deadline.elapsed() - t_check, 3),
-            total_s=round(deadline.elapsed(), 3),
-        )
-        self.reporter.report(result.objective, result.bound, "checked")
-        return msgspec.structs.replace(
-            result, timings=timings, phases=tuple(self.phases), reproducible=not budget.cut_by_clock
-        )
 
     def lp_residual(self, x_lp: FloatArray, rounded: BoolArray) -> None:
         """Keep the pairs the LP takes whole and let CP-SAT settle everything else (measured: +0.9% on rounding).

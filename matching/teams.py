@@ -10,25 +10,17 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.common import (
-    BoundSource,
-    Budget,
-    Conflict,
-    ProgressFn,
-    ProgressReporter,
-    Status,
-    Timings,
-    haversine_km,
-    relative_gap,
-)
+from matching.common import BoolArray, Budget, Conflict, ProgressFn, ResultHeader, haversine_km
 from matching.people_core import (
-    BoolArray,
     CpsatCost,
+    NeighbourhoodSolver,
     SparseModel,
     budgeted_cpsat,
     haversine_np,
+    infeasible,
     lp_relaxation,
     near_pairs,
+    solve_budget,
     unit_xyz,
 )
 
@@ -45,8 +37,6 @@ WHOLE_MODEL_VARS = 5_000
 # CP-SAT rounds on team neighbourhoods: CPU s = 1.05 x deterministic s + 1.5e-6 x nonzeros + 0.035 (least squares
 # over the 62 rounds of two 3,000 x 1,000 solves, a fresh one and a re-plan after churn).
 CPSAT_COST = CpsatCost(det_per_s=0.95, s_per_nnz=2e-6, s_per_round=0.035)
-# The share of the time limit the work budget buys, so that an idle machine ends inside the limit.
-WORK_SHARE = 0.9
 # Choosing a neighbourhood and writing its column model, per household of the problem.
 ROUND_S_PER_HOUSEHOLD = 2e-5
 # Building the data and the start plan, per household (0.17 s at 3,000 x 1,000).
@@ -130,26 +120,15 @@ class UncoveredHousehold(msgspec.Struct, frozen=True):
     busy: tuple[BusyCarer, ...] = ()
 
 
-class TeamsResult(msgspec.Struct, frozen=True):
-    """The teams, the objective, a proven bound and where it came from, and reasons for every decision.
+class TeamsResult(ResultHeader, frozen=True):
+    """The teams, the objective, a proven bound and where it came from, and reasons for every decision."""
 
-    `reproducible` is true when the work budget, not the wall clock, ended the search: the same problem, seed and
-    limits then give the same teams on any machine load.
-    """
-
-    status: Status
     objective: int
-    bound: float
-    bound_source: BoundSource
-    gap: float
-    timings: Timings
     covered: int = 0
     assignments: tuple[Team, ...] = ()
     uncovered: tuple[UncoveredHousehold, ...] = ()
     previous_kept: int = 0
-    conflicts: tuple[Conflict, ...] = ()
     phases: tuple[str, ...] = ()
-    reproducible: bool = True
 
 
 def distance_penalty(km: float) -> int:
@@ -376,6 +355,12 @@ def _load(data: TeamsData, plan: Plan) -> list[int]:
     return load
 
 
+def _fixed_load(data: TeamsData, plan: Plan, free: list[int]) -> list[int]:
+    """How many teams each carer is on outside the households in `free` (the fixed part of a neighbourhood)."""
+    free_set = set(free)
+    return _load(data, {h: members for h, members in plan.items() if h not in free_set})
+
+
 def _fill(data: TeamsData, plan: Plan, order: list[int], surcharge: int = 0) -> Plan:
     plan = dict(plan)
     load = _load(data, plan)
@@ -448,12 +433,7 @@ def repair(data: TeamsData) -> Plan:
 
 def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[tuple[str, int, int]]]:
     """Households in `free` re-formed with every other team fixed; variables named (kind, household, carer|slot)."""
-    load = [0] * data.nc
-    free_set = set(free)
-    for h, members in plan.items():
-        if h not in free_set:
-            for c in members:
-                load[c] += 1
+    load = _fixed_load(data, plan, free)
     names: list[tuple[str, int, int]] = []
     values: list[int] = []
     rows: list[tuple[list[int], list[int], float, float]] = []
@@ -506,12 +486,7 @@ def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseMo
     COLUMN_POOL cheapest carers with room who share that slot. A column carries the shared slot by construction,
     so the LP is far tighter than linking carers to slots with extra variables.
     """
-    load = [0] * data.nc
-    free_set = set(free)
-    for h, members in plan.items():
-        if h not in free_set:
-            for c in members:
-                load[c] += 1
+    load = _fixed_load(data, plan, free)
     columns: list[tuple[int, tuple[int, ...]]] = []
     values: list[int] = []
     groups: list[list[int]] = []
@@ -665,19 +640,10 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same teams.
     """
-    budget = Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
-    deadline = budget.deadline
+    budget = solve_budget(time_limit_s, work)
     conflicts = validate(problem)
     if conflicts:
-        return TeamsResult(
-            status="infeasible",
-            objective=0,
-            bound=0.0,
-            bound_source="none",
-            gap=0.0,
-            timings=Timings(total_s=round(deadline.elapsed(), 3)),
-            conflicts=tuple(conflicts),
-        )
+        return infeasible(TeamsResult, conflicts, budget)
     if previous is not None:
         teams = (
             tuple(PreviousTeam(t.household, t.carers) for t in previous.assignments)
@@ -688,16 +654,11 @@ def solve(
     return _Solver(problem, budget, seed, on_progress).run()
 
 
-class _Solver:
-    """One solve: start, improve by neighbourhoods, bound, explain, check — all inside one work budget."""
+class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
+    """One teams solve: greedy or repaired start, LP bound, CP-SAT neighbourhoods over enumerated teams."""
 
     def __init__(self, problem: TeamsProblem, budget: Budget, seed: int, on_progress: ProgressFn | None) -> None:
         self.problem = problem
-        self.budget = budget
-        self.deadline = budget.deadline
-        self.seed = seed
-        self.reporter = ProgressReporter(budget.deadline, on_progress, maximise=True)
-        self.phases: list[str] = []
         self.data = TeamsData(problem)
         budget.charge(START_S_PER_HOUSEHOLD * self.data.nh)
         # Every household covered by its cheapest team, ignoring capacity: a bound that needs no solver.
@@ -706,82 +667,54 @@ class _Solver:
             team = self.data.best_team(h, None)
             if team is not None:
                 trivial += TEAM_VALUE - team[0]
-        self.bound: float = float(trivial)
-        self.source: BoundSource = "trivial"
-        self.best: Plan = {}
-        self.best_value = 0
         self.by_carer: list[list[int]] | None = None
-
-    def offer(self, plan: Plan, phase: str) -> None:
-        """Take a plan if it is better than the best so far."""
-        value = _objective(self.data, plan)
-        if value > self.best_value or not self.phases:
-            self.best, self.best_value = dict(plan), value
-            if not self.phases or self.phases[-1] != phase:
-                self.phases.append(phase)
-        self.reporter.report(self.best_value, self.bound, phase)
-
-    def tighten(self, bound: float | None, source: BoundSource) -> None:
-        """Take a proven bound if it is tighter."""
-        if bound is not None and bound < self.bound:
-            self.bound, self.source = bound, source
-            self.reporter.report(self.best_value, self.bound, source)
+        super().__init__(
+            budget, seed, on_progress, repairing=bool(problem.previous), empty=self.empty_plan(), bound=float(trivial)
+        )
 
     def reserve(self) -> float:
         """Seconds the explanation and the checker will need at the end (held back from both work and clock)."""
         return 0.05 + 3e-6 * self.data.np_ + 2e-5 * self.data.nh + 1e-6 * self.data.nc * (self.data.nh - len(self.best))
 
-    def run(self) -> TeamsResult:
-        """Solve and return the checked result."""
-        data, deadline, budget = self.data, self.deadline, self.budget
-        start = repair(data) if self.problem.previous else greedy(data)
-        self.offer(start, "repair" if self.problem.previous else "greedy")
-        start_s = deadline.elapsed()
-        t_bound = deadline.elapsed()
+    def first_plan(self) -> Plan:
+        """The last teams repaired, or the best greedy plan."""
+        return repair(self.data) if self.problem.previous else greedy(self.data)
+
+    def value(self, plan: Plan) -> int:
+        """Total value of the teams."""
+        return _objective(self.data, plan)
+
+    def copy(self, plan: Plan) -> Plan:
+        """An independent copy."""
+        return dict(plan)
+
+    def empty_plan(self) -> Plan:
+        """No team."""
+        return {}
+
+    def final_plan(self, plan: Plan) -> Plan:
+        """The teams as they are: the neighbourhood rounds leave nothing to fill."""
+        return plan
+
+    def errors(self, result: TeamsResult) -> list[str]:
+        """The independent checker's verdict."""
+        return check(self.problem, result.assignments)
+
+    def prove_bound(self) -> None:
+        """The LP bound, first, so the neighbourhood rounds know when to stop; capped so it cannot starve them."""
+        budget = self.budget
         if budget.fits(self.reserve() + 0.5, clock_reserve=self.reserve()):
-            # First, so the neighbourhood rounds know when to stop; capped so it cannot starve them.
-            model, _ = full_model(data)
+            model, _ = full_model(self.data)
             work = min(0.15 * budget.left(), budget.left() - self.reserve() - 0.2)
             lp, _ = lp_relaxation(model, budget, work=work, seed=self.seed, clock_reserve=self.reserve())
             self.tighten(lp, "lp-relaxation")
-        bound_s = deadline.elapsed() - t_bound
-        t_improve = deadline.elapsed()
-        self.improve()
-        improve_s = deadline.elapsed() - t_improve
-        t_check = deadline.elapsed()
-        result = self.result(self.best)
-        errors = check(self.problem, result.assignments)
-        if errors:
-            # A solver bug must never reach the user: fall back to the start plan, then to no teams.
-            self.phases.append(f"checker rejected the improved plan: {errors[0]}")
-            result = self.result(start)
-            if check(self.problem, result.assignments):
-                result = self.result({})
-        timings = Timings(
-            start_s=round(start_s, 3),
-            improve_s=round(improve_s, 3),
-            bound_s=round(bound_s, 3),
-            check_s=round(deadline.elapsed() - t_check, 3),
-            total_s=round(deadline.elapsed(), 3),
-        )
-        self.reporter.report(result.objective, result.bound, "checked")
-        return msgspec.structs.replace(
-            result, timings=timings, phases=tuple(self.phases), reproducible=not budget.cut_by_clock
-        )
 
-    def result(self, plan: Plan) -> TeamsResult:
+    def result_of(self, plan: Plan) -> TeamsResult:
         """The result for a plan, with its reasons."""
         teams, uncovered = _explain(self.data, plan)
-        objective = sum(t.value for t in teams)
-        bound = max(self.bound, float(objective))
-        gap = relative_gap(objective, bound)
-        return TeamsResult(
-            status="optimal" if gap == 0 else "feasible",
-            objective=objective,
-            bound=bound,
-            bound_source=self.source,
-            gap=gap,
-            timings=Timings(),
+        return self.result(
+            TeamsResult,
+            sum(t.value for t in teams),
             covered=len(teams),
             assignments=tuple(teams),
             uncovered=tuple(uncovered),

@@ -36,6 +36,7 @@ def bidding_round(seed: int) -> AwardProblem:
     return AwardProblem(lots, orgs, bids, funders)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "work"),
     [("d10100", 2.5), ("d10400", 3.0)],
@@ -53,6 +54,7 @@ def test_gap_same_seed_and_work_give_the_same_plan_under_load(name: str, work: f
     assert loaded.assignments == quiet.assignments and loaded.objective == quiet.objective
 
 
+@pytest.mark.slow
 def test_award_same_seed_and_work_give_the_same_plan_under_load() -> None:
     problem = bidding_round(3)
     quiet = award.solve(problem, time_limit_s=60, seed=2, work=2.0)
@@ -64,6 +66,7 @@ def test_award_same_seed_and_work_give_the_same_plan_under_load() -> None:
     assert loaded.assignments == quiet.assignments and loaded.objective == quiet.objective
 
 
+@pytest.mark.slow
 def test_the_clock_cuts_a_search_whose_work_does_not_fit_the_limit() -> None:
     inst = gap.read(GAP_DIR / "d20200")
     t0 = time.perf_counter()
@@ -74,6 +77,7 @@ def test_the_clock_cuts_a_search_whose_work_does_not_fit_the_limit() -> None:
     assert not r.reproducible
 
 
+@pytest.mark.slow
 def test_award_cut_by_the_clock_says_so() -> None:
     t0 = time.perf_counter()
     r = award.solve(bidding_round(4), time_limit_s=0.5, seed=0, work=100.0)

@@ -49,14 +49,13 @@ def test_to_award_and_back_keep_cost_and_capacity() -> None:
 @pytest.mark.parametrize("name", SMALL)
 def test_gap1_to_gap12_reach_their_known_optima(name: str) -> None:
     inst = gap.read(GAP_DIR / name)
-    t0 = time.perf_counter()
     r = gap.solve(inst, time_limit_s=10, seed=1)
-    elapsed = time.perf_counter() - t0
     assert gap.check(inst, r.assignments) == []
     assert gap.cost(inst, r.assignments) == r.objective
     assert r.objective == BOUNDS[name]
     assert r.status == "optimal" and r.bound == r.objective
-    assert elapsed < 5  # the bench target is < 1 s on an idle machine; leave room for a busy CI runner
+    # Proven within the work budget, not cut by the clock (how fast is `linli bench gap`'s business: < 1 s idle).
+    assert r.reproducible and r.timings.total_s <= 10
 
 
 @st.composite
@@ -97,6 +96,7 @@ def test_same_seed_same_answer_when_solved_to_proof() -> None:
     assert a.assignments == b.assignments and a.objective == b.objective
 
 
+@pytest.mark.slow
 def test_lns_rounds_are_reproducible_for_a_seed() -> None:
     # d20200 is solved by LP dives (rounds = dives); capping the rounds takes machine speed out of the result.
     core = award._Model(gap.to_award(gap.read(GAP_DIR / "d20200"))).core
@@ -107,6 +107,7 @@ def test_lns_rounds_are_reproducible_for_a_seed() -> None:
     assert runs[0].objective == runs[1].objective
 
 
+@pytest.mark.slow
 def test_time_limit_is_honoured_and_progress_reported() -> None:
     inst = gap.read(GAP_DIR / "e20200")
     seen: list[Progress] = []

@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,6 +88,7 @@ def test_ejection_chains_keep_plans_feasible_and_never_worsen() -> None:
     assert gap.cost(inst, out.tolist()) <= r.objective
 
 
+@pytest.mark.slow
 def test_gap_solve_reports_the_lagrangian_bound() -> None:
     r = gap.solve(gap.read(GAP_DIR / "e20100"), time_limit_s=3, seed=0)
     assert r.bound_source == "lagrangian"

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
+import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
 from matching import generate, roster, teams
 from tests.cpu_load import busy_cores
+
+R = TypeVar("R")
+
+
+def idle_and_loaded(solve: Callable[[], R]) -> tuple[R, R]:
+    """The same solve on a quiet machine, then beside busy loops on every core."""
+    idle = solve()
+    with busy_cores():
+        loaded = solve()
+    return idle, loaded
 
 
 def roster_pairs(result: roster.RosterResult) -> list[tuple[str, str]]:
@@ -19,11 +32,10 @@ def roster_pairs(result: roster.RosterResult) -> list[tuple[str, str]]:
     return sorted((str(a.volunteer), str(a.shift)) for a in result.assignments)
 
 
+@pytest.mark.slow
 def test_roster_same_seed_and_work_give_the_same_plan_under_load() -> None:
     problem = generate.roster(500, 1000, 3)
-    idle = roster.solve(problem, time_limit_s=60, seed=5, work=2.0)
-    with busy_cores():
-        loaded = roster.solve(problem, time_limit_s=60, seed=5, work=2.0)
+    idle, loaded = idle_and_loaded(lambda: roster.solve(problem, time_limit_s=60, seed=5, work=2.0))
     # Several neighbourhood rounds ran, so their number and sizes had to come from the work, not the clock.
     assert "lns" in idle.phases
     assert idle.reproducible and loaded.reproducible
@@ -32,6 +44,7 @@ def test_roster_same_seed_and_work_give_the_same_plan_under_load() -> None:
     assert loaded.phases == idle.phases
 
 
+@pytest.mark.slow
 def test_roster_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     problem = generate.roster(500, 1000, 3)
     t0 = time.perf_counter()
@@ -47,17 +60,17 @@ def team_sets(result: teams.TeamsResult) -> list[tuple[str, tuple[str, ...]]]:
     return sorted((str(t.household), tuple(sorted(map(str, t.carers)))) for t in result.assignments)
 
 
+@pytest.mark.slow
 def test_teams_same_seed_and_work_give_the_same_teams_under_load() -> None:
     problem = generate.teams(1500, 500, 2)
-    idle = teams.solve(problem, time_limit_s=60, seed=7, work=2.5)
-    with busy_cores():
-        loaded = teams.solve(problem, time_limit_s=60, seed=7, work=2.5)
+    idle, loaded = idle_and_loaded(lambda: teams.solve(problem, time_limit_s=60, seed=7, work=2.5))
     assert any(p.startswith("lns rounds") for p in idle.phases)
     assert idle.reproducible and loaded.reproducible
     assert loaded.objective == idle.objective
     assert team_sets(loaded) == team_sets(idle)
 
 
+@pytest.mark.slow
 def test_teams_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     problem = generate.teams(1500, 500, 2)
     t0 = time.perf_counter()
@@ -67,6 +80,7 @@ def test_teams_clock_cuts_a_budget_the_time_limit_cannot_hold() -> None:
     assert teams.check(problem, result.assignments) == []
 
 
+@pytest.mark.slow
 def test_linli_solve_with_the_same_seed_and_work_prints_the_same_plan(tmp_path: Path) -> None:
     path = tmp_path / "teams.json"
     path.write_bytes(msgspec.json.encode(generate.teams(600, 200, 5)))

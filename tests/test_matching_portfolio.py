@@ -129,6 +129,7 @@ def larger_call() -> PortfolioProblem:
     return PortfolioProblem(pools, proposals, 3, (AreaQuota("children", 20, 400),))
 
 
+@pytest.mark.slow
 def test_larger_call_goes_through_lns_within_the_time_limit() -> None:
     problem = larger_call()
     seen: list[Progress] = []
@@ -140,6 +141,7 @@ def test_larger_call_goes_through_lns_within_the_time_limit() -> None:
     assert r.gap < 0.01
 
 
+@pytest.mark.slow
 def test_same_seed_and_work_give_the_same_funded_set() -> None:
     # The work budget, not the clock, sizes the LNS rounds: two runs agree round for round.
     a, b = (portfolio.solve(larger_call(), time_limit_s=30, seed=5, work=1.5) for _ in range(2))

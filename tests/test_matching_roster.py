@@ -213,6 +213,7 @@ def test_same_seed_same_plan() -> None:
     assert a.objective == b.objective
 
 
+@pytest.mark.slow
 def test_time_limit_is_honoured_and_progress_reported() -> None:
     problem = generate.roster(1500, 3000, seed=2)
     seen: list[Progress] = []
@@ -229,6 +230,7 @@ def test_time_limit_is_honoured_and_progress_reported() -> None:
     assert all(p.bound >= result.objective for p in seen[-1:])
 
 
+@pytest.mark.slow
 def test_repair_keeps_every_surviving_pair_and_explains_the_rest() -> None:
     problem = generate.roster(200, 400, seed=4)
     first = solve(problem, time_limit_s=3, seed=1)

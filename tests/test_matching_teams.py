@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -145,6 +146,7 @@ def test_kept_members_earn_their_bonus_and_survive_repair() -> None:
     assert team.value == without + 3 * 500
 
 
+@pytest.mark.slow
 def test_repair_keeps_what_still_holds_after_churn() -> None:
     problem = generate.teams(300, 100, seed=2)
     first = solve(problem, time_limit_s=3, seed=1)
@@ -186,6 +188,7 @@ def test_bad_rules_are_reported_infeasible() -> None:
     assert {c.constraint for c in result.conflicts} == {"team_size", "min_trained"}
 
 
+@pytest.mark.slow
 def test_same_seed_same_teams_progress_and_time_limit() -> None:
     problem = generate.teams(600, 200, seed=4)
     seen: list[Progress] = []
@@ -201,6 +204,7 @@ def test_same_seed_same_teams_progress_and_time_limit() -> None:
     assert b1.assignments == b2.assignments
 
 
+@pytest.mark.slow
 def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
     problem = generate.teams(60, 20, seed=1)
     path = tmp_path / "teams.json"
