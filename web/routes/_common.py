@@ -1,17 +1,49 @@
-"""Shared pieces of the page controllers: the form body, its values for re-display, paging links."""
+"""Shared pieces of the page controllers: the form body, its values for re-display, paging links, redirects to
+pages by their route's name."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar.datastructures import MultiDict
 from litestar.params import URLEncodedBody
+from litestar.response import Redirect
 
 FormData = URLEncodedBody[dict[str, Any]]
 
 PAGE_SIZE = 20
+# The query a page reads after a redirect to say the change was saved.
+SAVED = {"saved": "1"}
+
+
+class PageRedirect(Redirect):
+    """A redirect to the page a route name and its path parameters give, with an optional query and fragment.
+
+    The path comes from the app's `route_reverse` when the response is sent (the handler has no app at hand), so a
+    page's address is written once, in its route.
+    """
+
+    __slots__ = ("fragment", "params", "query", "route")
+
+    def __init__(
+        self, route: str, /, *, query: Mapping[str, Any] | None = None, fragment: str = "", **params: Any
+    ) -> None:
+        super().__init__(path="")
+        self.route = route
+        self.params = params
+        self.query = query
+        self.fragment = fragment
+
+    def to_asgi_response(self, app: Any, request: Any, **kwargs: Any) -> Any:
+        """The ASGI redirect to the route's path."""
+        path = request.app.route_reverse(self.route, **self.params)
+        self.url = (
+            path + (f"?{urlencode(self.query)}" if self.query else "") + (f"#{self.fragment}" if self.fragment else "")
+        )
+        return super().to_asgi_response(app, request, **kwargs)
 
 
 def multi(data: dict[str, Any]) -> MultiDict[str]:

@@ -12,7 +12,7 @@ import qrcode.image.svg
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import attendance, shifts, timebank
@@ -20,7 +20,8 @@ from api.services.accounts import Identity
 from api.services.attendance import CheckIn, CheckinRefused, Decision, GroupActivity, ManualAttendance
 from api.services.errors import Conflict, DomainError, Invalid, NotFound
 from api.services.types import SHANGHAI
-from web.routes._common import FormData, multi
+from web.forms import submit
+from web.routes._common import FormData, PageRedirect, multi
 
 Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(in|out|recorded|confirm|reject|group)$")]
@@ -146,7 +147,7 @@ class AttendancePages(Controller):
             await attendance.check_in(conn, user, CheckIn(secret=secret), attendance.rules_of(state.settings))
         except (CheckinRefused, Invalid) as exc:
             return await _volunteer_page(conn, user, state, secret=secret, refusal=exc)
-        return Redirect(path=f"/attendance/check-in/{secret}?done=in")
+        return PageRedirect("checkin_qr", secret=secret, query={"done": "in"})
 
     @get("/attendance/shifts/{shift_id:int}", name="checkin_shift", guards=[roles("volunteer")])
     async def shift_page(
@@ -168,7 +169,7 @@ class AttendancePages(Controller):
             await attendance.check_in(conn, user, CheckIn(shift_id=shift_id, code=code), rules)
         except (CheckinRefused, Invalid) as exc:
             return await _volunteer_page(conn, user, state, shift_id=shift_id, refusal=exc)
-        return Redirect(path=f"/attendance/shifts/{shift_id}?done=in")
+        return PageRedirect("checkin_shift", shift_id=shift_id, query={"done": "in"})
 
     @post("/attendance/shifts/{shift_id:int}/check-out", name="checkout", guards=[roles("volunteer")])
     async def check_out(
@@ -176,14 +177,15 @@ class AttendancePages(Controller):
     ) -> Response[Any]:
         """Check out; back to the page the volunteer came from."""
         secret = str(multi(data).get("secret", ""))
-        back = f"/attendance/check-in/{_secret(secret)}" if secret else f"/attendance/shifts/{shift_id}"
+        back = PageRedirect("checkin_qr", secret=_secret(secret), query={"done": "out"}) if secret else (
+            PageRedirect("checkin_shift", shift_id=shift_id, query={"done": "out"}))  # fmt: skip
         try:
             await attendance.check_out(conn, user, shift_id, attendance.rules_of(state.settings))
         except CheckinRefused as exc:
             if secret:
                 return await _volunteer_page(conn, user, state, secret=_secret(secret), refusal=exc)
             return await _volunteer_page(conn, user, state, shift_id=shift_id, refusal=exc)
-        return Redirect(path=f"{back}?done=out")
+        return back
 
     @get("/attendance", name="attendance", guards=[roles("organisation", "committee")])
     async def pending(self, conn: Conn, user: User, done: DoneQuery = None, n: CountQuery = None) -> Template:
@@ -245,7 +247,7 @@ class AttendancePages(Controller):
             except (Invalid, CheckinRefused) as exc:
                 errors = exc.fields or {"volunteer_id": exc.detail}
             else:
-                return Redirect(path=f"/attendance/shifts/{shift_id}/manage?done=recorded")
+                return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "recorded"})
         return await _manage_page(conn, user, request, shift_id, errors=errors, values=values, status=422)
 
     @post(
@@ -263,7 +265,7 @@ class AttendancePages(Controller):
         except Conflict as exc:
             errors = {"group_activity": exc.detail}
             return await _manage_page(conn, user, request, shift_id, errors=errors, status=exc.status)
-        return Redirect(path=f"/attendance/shifts/{shift_id}/manage?done=group")
+        return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "group"})
 
     @post("/attendance/decisions", name="attendance_decide", guards=[roles("organisation", "committee")])
     async def decide(
@@ -280,27 +282,29 @@ class AttendancePages(Controller):
             errors["attendance_ids"] = "Tick at least one volunteer's hours"
         if decision not in ("confirm", "reject"):
             errors["decision"] = "Choose confirm or reject"
-        status = 422
-        if not errors:
-            try:
-                outcome = await attendance.decide(
-                    conn,
-                    user,
-                    Decision(attendance_ids=ids, decision=decision, reason=reason),  # type: ignore[arg-type]
-                    attendance.rules_of(state.settings),
+
+        def done(outcome: attendance.DecisionOutcome) -> PageRedirect:
+            query = {"done": decision, "n": outcome.count}
+            if shift_id.isdigit():
+                return PageRedirect("attendance_manage", shift_id=int(shift_id), query=query)
+            return PageRedirect("attendance", query=query)
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            if shift_id.isdigit():
+                values = {"reason": reason or ""}
+                return await _manage_page(
+                    conn, user, request, int(shift_id), errors=errors, values=values, status=status
                 )
-            except DomainError as exc:
-                errors = exc.fields or {"attendance_ids": exc.detail}
-                status = exc.status
-            else:
-                query = f"?done={decision}&n={outcome.count}"
-                if shift_id.isdigit():
-                    return Redirect(path=f"/attendance/shifts/{shift_id}/manage{query}")
-                return Redirect(path=f"/attendance{query}")
-        if shift_id.isdigit():
-            values = {"reason": reason or ""}
-            return await _manage_page(conn, user, request, int(shift_id), errors=errors, values=values, status=status)
-        return await _pending_page(conn, user, errors=errors, status=status, reason=reason or "")
+            return await _pending_page(conn, user, errors=errors, status=status, reason=reason or "")
+
+        command = Decision(attendance_ids=ids, decision=decision, reason=reason)  # type: ignore[arg-type]
+        return await submit(
+            (command, errors),
+            lambda command: attendance.decide(conn, user, command, attendance.rules_of(state.settings)),
+            done,
+            again,
+            refusal="attendance_ids",
+        )
 
 
 def _secret(text: str) -> str:
