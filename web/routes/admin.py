@@ -49,7 +49,7 @@ class AdminPages(Controller):
                 "status": status,
                 "page": result,
                 "done": done,
-                "pager": Pager("/admin/organisations", {"status": status}, page, result.total),
+                "pager": Pager("admin_organisations", {"status": status}, page, result.total),
             },
         )
 
@@ -122,7 +122,7 @@ class AdminPages(Controller):
                 "errors": errors,
                 "values": values,
                 "choices": await directory.staff_account_choices(conn),
-                "pager": Pager("/admin/accounts", {"role": role}, page, None, more=len(rows) == PAGE_SIZE),
+                "pager": Pager("admin_accounts", {"role": role}, page, None, more=len(rows) == PAGE_SIZE),
             },
             status_code=status,
         )
@@ -145,6 +145,6 @@ class AdminPages(Controller):
                 "entries": entries,
                 "action": action or "",
                 "breaks": await audit_log.verify(conn) if verify else None,
-                "pager": Pager("/admin/audit", {"action": action}, page, None, more=len(entries) == PAGE_SIZE),
+                "pager": Pager("admin_audit", {"action": action}, page, None, more=len(entries) == PAGE_SIZE),
             },
         )

@@ -19,22 +19,12 @@ from api.services import attendance, shifts, timebank
 from api.services.accounts import Identity
 from api.services.attendance import CheckIn, CheckinRefused, Decision, GroupActivity, ManualAttendance
 from api.services.errors import Conflict, DomainError, Invalid, NotFound
-from api.services.types import SHANGHAI
 from web.forms import submit
-from web.routes._common import FormData, PageRedirect, multi
+from web.routes._common import FormData, PageRedirect, local_time, multi
 
 Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(in|out|recorded|confirm|reject|group)$")]
 CountQuery = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
-
-
-def _local(text: str) -> dt.datetime | None:
-    """A date and time typed in a datetime-local box, read as Beijing time."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
 
 
 def qr_svg(url: str) -> str:
@@ -229,7 +219,7 @@ class AttendancePages(Controller):
         errors: dict[str, str] = {}
         moments: dict[str, dt.datetime] = {}
         for name in ("checked_in_at", "checked_out_at"):
-            moment = _local(values[name])
+            moment = local_time(values[name])
             if moment is None:
                 errors[name] = "Enter a date and time"
             else:

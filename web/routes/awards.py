@@ -125,7 +125,7 @@ class NoticePages(Controller):
                 "who": who,
                 "page": result,
                 "past": bool(past),
-                "pager": Pager("/notices", {"past": past}, page, result.total),
+                "pager": Pager("notices", {"past": past}, page, result.total),
             },
         )
 

@@ -18,8 +18,8 @@ from api.i18n import gettext as _
 from api.services import calls, directory
 from api.services.calls import CallCommand, ProposalCommand, ProposalTerms
 from web.forms import parse_form, submit
-from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, multi, offset_of, redisplay
-from web.routes.tenders import fen_of, local_time
+from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, local_time, multi, offset_of, redisplay
+from web.routes.tenders import fen_of
 
 POOL_SLOTS = 3
 
@@ -96,7 +96,7 @@ class CallPages(Controller):
         result = await calls.list_calls(conn, who, status=None, mine=False, limit=PAGE_SIZE, offset=offset_of(page))
         return Template(
             template_name="calls/list.html",
-            context={"who": who, "page": result, "pager": Pager("/calls", {}, page, result.total)},
+            context={"who": who, "page": result, "pager": Pager("calls", {}, page, result.total)},
         )
 
     @get("/calls/new", name="call_new", guards=[roles("funder")])

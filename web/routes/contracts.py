@@ -115,7 +115,7 @@ class ContractPages(Controller):
                 "status": status or "",
                 "statuses": contracts.CONTRACT_STATUSES,
                 "ready": await contracts.ready_awards(conn, user),
-                "pager": Pager("/contracts", {"status": status}, page, result.total),
+                "pager": Pager("contracts", {"status": status}, page, result.total),
             },
         )
 

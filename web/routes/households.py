@@ -121,7 +121,7 @@ class HouseholdPages(Controller):
                 "page": result,
                 "filters": filters,
                 "query": {k: v for k, v in query.items() if v},
-                "pager": Pager("/households", query, page, result.total),
+                "pager": Pager("households", query, page, result.total),
                 "saved": saved,
             },
         )

@@ -38,13 +38,13 @@ def _filters(
 
 
 class MapPoint:
-    """A point placed on the SVG map."""
+    """A point placed on the SVG map: a committee or a need, by its id (the page links it)."""
 
-    def __init__(self, x: float, y: float, label: str, href: str, kind: str) -> None:
+    def __init__(self, x: float, y: float, label: str, id: int, kind: str) -> None:
         self.x = round(x, 1)
         self.y = round(y, 1)
         self.label = label
-        self.href = href
+        self.id = id
         self.kind = kind
 
 
@@ -63,12 +63,9 @@ def project(data: MapData) -> tuple[list[MapPoint], list[MapPoint]]:
         y = MAP_HEIGHT - MAP_PAD - (lat - b.min_lat) * scale
         return min(max(x, 2.0), MAP_WIDTH - 2.0), min(max(y, 2.0), MAP_HEIGHT - 2.0)
 
-    committees = [
-        MapPoint(*xy(c.lat, c.lon), label=c.name, href=f"/needs?committee_id={c.id}", kind="committee")
-        for c in data.committees
-    ]
+    committees = [MapPoint(*xy(c.lat, c.lon), label=c.name, id=c.id, kind="committee") for c in data.committees]
     points = [
-        MapPoint(*xy(n.lat, n.lon), label=f"{n.title} · {n.committee_name}", href=f"/needs/{n.id}", kind=n.urgency)
+        MapPoint(*xy(n.lat, n.lon), label=f"{n.title} · {n.committee_name}", id=n.id, kind=n.urgency)
         for n in data.needs
     ]
     return committees, points
@@ -123,7 +120,7 @@ class NeedPages(Controller):
                 "filters": filters,
                 "subdistricts": choices.subdistricts,
                 "catalogue": choices.categories,
-                "pager": Pager("/needs", query, page, result.total),
+                "pager": Pager("needs", query, page, result.total),
                 "query": {k: v for k, v in query.items() if v},
             },
         )

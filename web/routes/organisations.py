@@ -46,7 +46,7 @@ class OrganisationPages(Controller):
                 "q": q or "",
                 "category": category or "",
                 "catalogue": await areas.catalogue(conn),
-                "pager": Pager("/organisations", {"q": q, "category": category}, page, result.total),
+                "pager": Pager("organisations", {"q": q, "category": category}, page, result.total),
             },
         )
 

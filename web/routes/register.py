@@ -14,6 +14,7 @@ from api.services import accounts, directory
 from api.services.accounts import Identity, OrganisationRegistration, VolunteerRegistration
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay, split_list
+from web.routes.volunteers import details_form
 
 VOLUNTEER_DEFAULTS = {"travel_km": "5", "weekly_hour_cap": "8", "languages": "普通话"}
 ORGANISATION_LISTS = ("category_codes", "area_ids")
@@ -35,22 +36,6 @@ def _organisation_extra(form: MultiDict[str]) -> dict[str, Any]:
         "credit_code": "".join(form.get("credit_code", "").split()).upper(),
         "locale": current_locale.get(),
     }
-
-
-async def _volunteer_form(
-    conn: Conn, who: Identity | None, errors: dict[str, str], values: dict[str, Any], status: int
-) -> Template:
-    return Template(
-        template_name="register/volunteer.html",
-        context={
-            "who": who,
-            "errors": errors,
-            "values": values,
-            "groups": await directory.committee_groups(conn),
-            "skills": directory.SKILLS,
-        },
-        status_code=status,
-    )
 
 
 async def _organisation_form(
@@ -76,7 +61,7 @@ class RegisterPages(Controller):
     @get("/register/volunteer", name="register_volunteer")
     async def volunteer_form(self, conn: Conn, who: Who) -> Template:
         """The volunteer registration form."""
-        return await _volunteer_form(conn, who, {}, {**VOLUNTEER_DEFAULTS, "skills": []}, 200)
+        return await details_form("register/volunteer.html", conn, who, {}, {**VOLUNTEER_DEFAULTS, "skills": []}, 200)
 
     @post("/register/volunteer", name="register_volunteer_submit")
     async def volunteer_submit(self, conn: Conn, who: Who, data: FormData) -> Response[Any]:
@@ -86,7 +71,9 @@ class RegisterPages(Controller):
             parse_form(VolunteerRegistration, form, _volunteer_extra(form)),
             lambda command: accounts.register_volunteer(conn, command),
             lambda _row: PageRedirect("login", query={"registered": "volunteer"}),
-            lambda errors, status: _volunteer_form(conn, who, errors, redisplay(form, ("skills",)), status),
+            lambda errors, status: details_form(
+                "register/volunteer.html", conn, who, errors, redisplay(form, ("skills",)), status
+            ),
             refusal="__all__",
         )
 

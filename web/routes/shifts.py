@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -13,10 +14,18 @@ from api.auth import Conn, User, login_required, roles
 from api.services import directory, shifts
 from api.services.accounts import Identity
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
-from api.services.types import SHANGHAI
 from api.services.volunteers import CERTIFICATE_KINDS
 from web.forms import parse_form, submit
-from web.routes._common import PAGE_SIZE, FormData, PageRedirect, multi, offset_of, redisplay, split_list
+from web.routes._common import (
+    PAGE_SIZE,
+    FormData,
+    PageRedirect,
+    multi,
+    offset_of,
+    read_local_times,
+    redisplay,
+    split_list,
+)
 
 # What the shift page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(signed|waiting|cancelled|late_cancelled)$")]
@@ -50,15 +59,6 @@ def _dates(text: str) -> list[str] | None:
     return found
 
 
-def _local(text: str) -> str | None:
-    """A date and time typed on the page (a datetime-local box) as an ISO time in Shanghai, or None."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
-
-
 async def _shift_page(
     conn: Conn, user: Identity, shift_id: int, *, refusal: SignupRefused | None = None, done: str | None = None
 ) -> Template:
@@ -76,6 +76,15 @@ async def _shift_page(
         },
         status_code=refusal.status if refusal else 200,
     )
+
+
+async def _take_place(conn: Conn, user: Identity, shift_id: int, step: Awaitable[Any], done: str) -> Response[Any]:
+    """Take a place or join the waitlist, then the shift says so; or the shift again with the reason it refused."""
+    try:
+        await step
+    except SignupRefused as exc:
+        return await _shift_page(conn, user, shift_id, refusal=exc)
+    return PageRedirect("shift", shift_id=shift_id, query={"done": done})
 
 
 async def _series_page(
@@ -166,20 +175,12 @@ class ShiftPages(Controller):
     @post("/shifts/{shift_id:int}/signup", name="shift_signup", guards=[roles("volunteer")])
     async def sign_up(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
         """Take a place, or show the shift again with the reason it was refused."""
-        try:
-            await shifts.sign_up(conn, user, shift_id)
-        except SignupRefused as exc:
-            return await _shift_page(conn, user, shift_id, refusal=exc)
-        return PageRedirect("shift", shift_id=shift_id, query={"done": "signed"})
+        return await _take_place(conn, user, shift_id, shifts.sign_up(conn, user, shift_id), "signed")
 
     @post("/shifts/{shift_id:int}/waitlist", name="shift_waitlist", guards=[roles("volunteer")])
     async def join_waitlist(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
         """Wait for a place on a full shift."""
-        try:
-            await shifts.join_waitlist(conn, user, shift_id)
-        except SignupRefused as exc:
-            return await _shift_page(conn, user, shift_id, refusal=exc)
-        return PageRedirect("shift", shift_id=shift_id, query={"done": "waiting"})
+        return await _take_place(conn, user, shift_id, shifts.join_waitlist(conn, user, shift_id), "waiting")
 
     @post("/shifts/{shift_id:int}/cancel", name="shift_cancel", guards=[roles("volunteer")])
     async def cancel(self, conn: Conn, user: User, shift_id: FromPath[int]) -> PageRedirect:
@@ -211,14 +212,7 @@ class ShiftPages(Controller):
                 errors["exceptions"] = "Enter dates as YYYY-MM-DD, separated by commas"
             else:
                 extra["exceptions"] = exceptions
-        for name in ("starts_at", "ends_at"):
-            raw = form.get(name, "")
-            if raw.strip():
-                moment = _local(raw)
-                if moment is None:
-                    errors[name] = "Enter a date and time"
-                else:
-                    extra[name] = moment
+        read_local_times(form, ("starts_at", "ends_at"), extra, errors)
 
         async def again(errors: dict[str, str], status: int) -> Template:
             context = await _form_context(conn, user, errors, redisplay(form, LIST_FIELDS))

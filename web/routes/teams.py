@@ -17,18 +17,9 @@ from api.services.accounts import Identity
 from api.services.teams import RefusalCreate, VisitCreate
 from api.services.types import SHANGHAI
 from web.forms import parse_form, submit
-from web.routes._common import FormData, PageRedirect, multi, redisplay
+from web.routes._common import FormData, PageRedirect, multi, read_local_times, redisplay
 
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(started|refused|recorded)$")]
-
-
-def _local(text: str) -> str | None:
-    """A date and time typed on the page (a datetime-local box) as an ISO time in Shanghai, or None."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
 
 
 async def _team_page(
@@ -113,13 +104,7 @@ class TeamPages(Controller):
         form = multi(data)
         extra: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        raw = form.get("at", "")
-        if raw.strip():
-            moment = _local(raw)
-            if moment is None:
-                errors["at"] = "Enter a date and time"
-            else:
-                extra["at"] = moment
+        read_local_times(form, ("at",), extra, errors)
         command, parse_errors = parse_form(VisitCreate, form, extra)
         return await submit(
             (command, {**parse_errors, **errors}),

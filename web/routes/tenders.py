@@ -21,7 +21,17 @@ from api.services.bids import BidTerms
 from api.services.errors import NotFound
 from api.services.tenders import TenderCommand
 from web.forms import parse_form, submit
-from web.routes._common import PAGE_SIZE, SAVED, FormData, Pager, PageRedirect, multi, offset_of, redisplay
+from web.routes._common import (
+    PAGE_SIZE,
+    SAVED,
+    FormData,
+    Pager,
+    PageRedirect,
+    local_time,
+    multi,
+    offset_of,
+    redisplay,
+)
 
 LOT_SLOTS = 3
 CRITERIA_SLOTS = 3
@@ -50,15 +60,6 @@ def fen_of(text: str) -> int | None:
     if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) > Decimal(10) ** 15:
         return None
     return int(value * 100)
-
-
-def local_time(text: str) -> dt.datetime | None:
-    """A date and time typed on the page, in Shanghai time."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
 
 
 def _int(text: str) -> int | None:
@@ -197,13 +198,13 @@ class TenderPages(Controller):
         if who.role == "organisation" and not status and not mine:
             for_org = await tenders.tenders_for_organisation(conn, who, limit=PAGE_SIZE, offset=offset_of(page))
             result = None
-            pager = Pager("/tenders", {}, page, for_org.total)
+            pager = Pager("tenders", {}, page, for_org.total)
         else:
             result = await tenders.list_tenders(
                 conn, who, status=status or None, category=None, mine=bool(mine), limit=PAGE_SIZE,
                 offset=offset_of(page),
             )  # fmt: skip
-            pager = Pager("/tenders", {"status": status, "mine": mine}, page, result.total)
+            pager = Pager("tenders", {"status": status, "mine": mine}, page, result.total)
         return Template(
             template_name="tenders/list.html",
             context={"who": who, "page": result, "for_org": for_org, "status": status or "", "mine": bool(mine),

@@ -13,7 +13,6 @@ from litestar.response import Template
 from api.auth import Conn, User, roles
 from api.services import directory, volunteers
 from api.services.accounts import Identity
-from api.services.types import SHANGHAI
 from api.services.volunteers import (
     CERTIFICATE_KINDS,
     AvailabilityUpdate,
@@ -25,7 +24,7 @@ from api.services.volunteers import (
     Window,
 )
 from web.forms import parse_form, submit
-from web.routes._common import FormData, PageRedirect, multi, redisplay, split_list
+from web.routes._common import FormData, PageRedirect, multi, read_local_times, redisplay, split_list
 
 # What the profile page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[
@@ -34,15 +33,6 @@ DoneQuery = Annotated[
 # Two windows a day fit most people's week (a morning and an evening); the API takes any number.
 SLOTS_PER_DAY = 2
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
-
-
-def _local(text: str) -> str | None:
-    """A datetime-local value as an ISO time in Shanghai, or None."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
 
 
 def _profile_values(p: Profile) -> dict[str, Any]:
@@ -81,13 +71,19 @@ def _profile_done(step: str) -> PageRedirect:
     return PageRedirect("volunteer_profile", query={"done": step})
 
 
-async def _edit_page(
-    conn: Conn, user: Identity, errors: dict[str, str], values: dict[str, Any], status: int
+async def details_form(
+    template_name: str,
+    conn: Conn,
+    who: Identity | None,
+    errors: dict[str, str],
+    values: dict[str, Any],
+    status: int,
 ) -> Template:
+    """A form of a volunteer's details (registering, or editing them later): committees to live in, skills."""
     return Template(
-        template_name="volunteers/edit.html",
+        template_name=template_name,
         context={
-            "who": user,
+            "who": who,
             "errors": errors,
             "values": values,
             "groups": await directory.committee_groups(conn),
@@ -134,7 +130,7 @@ class VolunteerPages(Controller):
     async def edit_form(self, conn: Conn, user: User) -> Template:
         """The form to edit my details."""
         p = await volunteers.profile(conn, user)
-        return await _edit_page(conn, user, {}, _profile_values(p), 200)
+        return await details_form("volunteers/edit.html", conn, user, {}, _profile_values(p), 200)
 
     @post("/volunteer/profile/edit", name="volunteer_profile_save", guards=[roles("volunteer")])
     async def edit_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
@@ -151,7 +147,9 @@ class VolunteerPages(Controller):
             parse_form(ProfileUpdate, form, extra),
             lambda command: volunteers.update_profile(conn, user, command),
             lambda _row: _profile_done("saved"),
-            lambda errors, status: _edit_page(conn, user, errors, redisplay(form, ("skills",)), status),
+            lambda errors, status: details_form(
+                "volunteers/edit.html", conn, user, errors, redisplay(form, ("skills",)), status
+            ),
         )
 
     @post("/volunteer/profile/consent", name="volunteer_consent", guards=[roles("volunteer")])
@@ -237,14 +235,7 @@ class VolunteerPages(Controller):
         form = multi(data)
         errors: dict[str, str] = {}
         extra: dict[str, Any] = {"available": form.get("available") == "yes"}
-        for name in ("starts_at", "ends_at"):
-            raw = form.get(name, "")
-            if raw.strip():
-                moment = _local(raw)
-                if moment is None:
-                    errors[name] = "Enter a date and time"
-                else:
-                    extra[name] = moment
+        read_local_times(form, ("starts_at", "ends_at"), extra, errors)
         command, parse_errors = parse_form(ExceptionCreate, form, extra)
         return await submit(
             (command, {**parse_errors, **errors}),
