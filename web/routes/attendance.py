@@ -79,7 +79,7 @@ async def _manage_page(
     count: int | None = None,
 ) -> Template:
     view = await attendance.shift_attendance(conn, user, shift_id)
-    url = str(request.base_url).rstrip("/") + f"/attendance/check-in/{view.shift.checkin_secret}"
+    url = str(request.base_url).rstrip("/") + request.app.route_reverse("checkin_qr", secret=view.shift.checkin_secret)
     return Template(
         template_name="attendance/manage.html",
         context={
