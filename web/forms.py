@@ -1,14 +1,20 @@
-"""Turn a submitted form into a use case's command, collecting every field's error for the page."""
+"""Turn a submitted form into a use case's command, collecting every field's error for the page, and run it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Container
 from typing import Any, TypeVar, get_args, get_origin
 
 import msgspec
+from litestar import Response
 
 from api.i18n import gettext as _
+from api.services.errors import DomainError
 
 T = TypeVar("T", bound=msgspec.Struct)
+C = TypeVar("C")
+R = TypeVar("R")
+Errors = dict[str, str]
 
 
 def _is_list(tp: Any) -> bool:
@@ -78,3 +84,37 @@ def parse_form(cls: type[T], form: Any, extra: dict[str, Any] | None = None) -> 
         if not errors:
             errors["__all__"] = _friendly(str(exc))
         return None, errors
+
+
+async def submit(
+    parsed: tuple[C | None, Errors],
+    save: Callable[[C], Awaitable[R]],
+    done: Callable[[R], Response[Any]],
+    again: Callable[[Errors, int], Awaitable[Response[Any]]],
+    *,
+    fields: Callable[[Errors], Errors] = dict,
+    refusal: str | None = None,
+    refusal_statuses: Container[int] | None = None,
+) -> Response[Any]:
+    """Run the use case on a well-formed command and answer with `done`, or the form `again` with each field's error.
+
+    `parsed` is the command and the errors found on the page; the use case runs only when there are none. A domain
+    error's field errors are renamed to the page's fields by `fields`. A refusal without field errors goes beside
+    the field `refusal` (only for `refusal_statuses`, when given); without one it reaches the error page.
+    The form comes back with 422 when the page found the errors, else with the domain error's status.
+    """
+    command, errors = parsed
+    status = 422
+    if command is not None and not errors:
+        try:
+            result = await save(command)
+        except DomainError as exc:
+            errors = fields(exc.fields)
+            if not errors:
+                if refusal is None or (refusal_statuses is not None and exc.status not in refusal_statuses):
+                    raise
+                errors = {refusal: exc.detail}
+            status = exc.status
+        else:
+            return done(result)
+    return await again(errors, status)

@@ -1,17 +1,52 @@
-"""Shared pieces of the page controllers: the form body, its values for re-display, paging links."""
+"""Shared pieces of the page controllers: the form body, its values for re-display, paging links, redirects to
+pages by their route's name."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar.datastructures import MultiDict
 from litestar.params import URLEncodedBody
+from litestar.response import Redirect
+
+from api.services.types import SHANGHAI
 
 FormData = URLEncodedBody[dict[str, Any]]
 
 PAGE_SIZE = 20
+# The query a page reads after a redirect to say the change was saved.
+SAVED = {"saved": "1"}
+
+
+class PageRedirect(Redirect):
+    """A redirect to the page a route name and its path parameters give, with an optional query and fragment.
+
+    The path comes from the app's `route_reverse` when the response is sent (the handler has no app at hand), so a
+    page's address is written once, in its route.
+    """
+
+    __slots__ = ("fragment", "params", "query", "route")
+
+    def __init__(
+        self, route: str, /, *, query: Mapping[str, Any] | None = None, fragment: str = "", **params: Any
+    ) -> None:
+        super().__init__(path="")
+        self.route = route
+        self.params = params
+        self.query = query
+        self.fragment = fragment
+
+    def to_asgi_response(self, app: Any, request: Any, **kwargs: Any) -> Any:
+        """The ASGI redirect to the route's path."""
+        path = request.app.route_reverse(self.route, **self.params)
+        self.url = (
+            path + (f"?{urlencode(self.query)}" if self.query else "") + (f"#{self.fragment}" if self.fragment else "")
+        )
+        return super().to_asgi_response(app, request, **kwargs)
 
 
 def multi(data: dict[str, Any]) -> MultiDict[str]:
@@ -31,6 +66,29 @@ def redisplay(form: MultiDict[str], lists: tuple[str, ...] = ()) -> dict[str, An
     return values
 
 
+def local_time(text: str) -> dt.datetime | None:
+    """A date and time typed on the page (a datetime-local box), read as Shanghai time; None if it is not one."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+
+
+def read_local_times(
+    form: MultiDict[str], names: tuple[str, ...], extra: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Each of the date-and-time boxes that was filled in, into `extra` as an ISO time, or its error into `errors`."""
+    for name in names:
+        raw = form.get(name, "")
+        if raw.strip():
+            moment = local_time(raw)
+            if moment is None:
+                errors[name] = "Enter a date and time"
+            else:
+                extra[name] = moment.isoformat()
+
+
 def split_list(text: str) -> list[str]:
     """A list typed in one box, separated by commas or the Chinese enumeration comma."""
     for sep in ("，", "、", ";", "；"):
@@ -39,17 +97,18 @@ def split_list(text: str) -> list[str]:
 
 
 class Pager:
-    """Page numbers and the links to the neighbouring pages of a list."""
+    """Page numbers and the queries of the neighbouring pages of a list (its page, by route name, links them)."""
 
-    def __init__(self, path: str, query: dict[str, Any], page: int, total: int | None, *, more: bool = False) -> None:
+    def __init__(self, route: str, query: dict[str, Any], page: int, total: int | None, *, more: bool = False) -> None:
+        self.route = route
         self.page = page
         # Without a total (the audit log is not counted), there is a next page when this one came back full.
         self.pages = max(1, math.ceil(total / PAGE_SIZE)) if total is not None else None
         self.total = total
         kept = {k: v for k, v in query.items() if v not in (None, "")}
         has_next = page < self.pages if self.pages is not None else more
-        self.prev_url = f"{path}?{urlencode({**kept, 'page': page - 1})}" if page > 1 else None
-        self.next_url = f"{path}?{urlencode({**kept, 'page': page + 1})}" if has_next else None
+        self.prev_query = urlencode({**kept, "page": page - 1}) if page > 1 else None
+        self.next_query = urlencode({**kept, "page": page + 1}) if has_next else None
 
 
 def offset_of(page: int) -> int:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import accounts, audit_log, directory, orgs
 from api.services.accounts import StaffAccount
-from api.services.errors import DomainError, Invalid
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay
+from api.services.errors import Invalid
+from web.forms import parse_form, submit
+from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, multi, offset_of, redisplay
 
 DECISIONS = ("verify", "suspend", "reinstate")
 Status = Annotated[str, QueryParameter(pattern=r"^(pending|verified|suspended)$")]
@@ -50,12 +49,12 @@ class AdminPages(Controller):
                 "status": status,
                 "page": result,
                 "done": done,
-                "pager": Pager("/admin/organisations", {"status": status}, page, result.total),
+                "pager": Pager("admin_organisations", {"status": status}, page, result.total),
             },
         )
 
     @post("/organisations/{org_id:int}/decision", name="admin_organisation_decision")
-    async def decide(self, conn: Conn, user: User, org_id: FromPath[int], data: FormData) -> Redirect:
+    async def decide(self, conn: Conn, user: User, org_id: FromPath[int], data: FormData) -> PageRedirect:
         """Verify, suspend or reinstate one organisation, then go back to the list it was in."""
         decision = data.get("decision")
         if decision not in DECISIONS:
@@ -64,7 +63,7 @@ class AdminPages(Controller):
             )
         back = data.get("status") if data.get("status") in ("pending", "verified", "suspended") else "pending"
         await orgs.decide(conn, user, org_id, decision)
-        return Redirect(path=f"/admin/organisations?{urlencode({'status': back, 'done': decision})}")
+        return PageRedirect("admin_organisations", query={"status": back, "done": decision})
 
     @get("/accounts", name="admin_accounts")
     async def accounts_page(
@@ -82,22 +81,24 @@ class AdminPages(Controller):
     async def create_account(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
         """Create a committee, funder, reviewer or admin account."""
         form = multi(data)
-        command, errors = parse_form(StaffAccount, form, {"username": form.get("username", "").strip().lower()})
-        status = 422
-        if command is not None:
-            try:
-                await accounts.create_staff_account(conn, user, command)
-            except DomainError as exc:
-                errors, status = exc.fields or {"__all__": exc.detail}, exc.status
-            else:
-                return Redirect(path=f"/admin/accounts?{urlencode({'created': command.username})}")
-        return await self._accounts(conn, user, None, 1, None, errors, redisplay(form), status)
+
+        async def create(command: StaffAccount) -> str:
+            await accounts.create_staff_account(conn, user, command)
+            return command.username
+
+        return await submit(
+            parse_form(StaffAccount, form, {"username": form.get("username", "").strip().lower()}),
+            create,
+            lambda username: PageRedirect("admin_accounts", query={"created": username}),
+            lambda errors, status: self._accounts(conn, user, None, 1, None, errors, redisplay(form), status),
+            refusal="__all__",
+        )
 
     @post("/accounts/{account_id:int}/disabled", name="admin_account_disabled")
-    async def set_disabled(self, conn: Conn, user: User, account_id: FromPath[int], data: FormData) -> Redirect:
+    async def set_disabled(self, conn: Conn, user: User, account_id: FromPath[int], data: FormData) -> PageRedirect:
         """Disable an account (ending its sessions) or enable it again."""
         await accounts.set_account_disabled(conn, user, account_id, data.get("disabled") == "1")
-        return Redirect(path="/admin/accounts")
+        return PageRedirect("admin_accounts")
 
     async def _accounts(
         self,
@@ -121,7 +122,7 @@ class AdminPages(Controller):
                 "errors": errors,
                 "values": values,
                 "choices": await directory.staff_account_choices(conn),
-                "pager": Pager("/admin/accounts", {"role": role}, page, None, more=len(rows) == PAGE_SIZE),
+                "pager": Pager("admin_accounts", {"role": role}, page, None, more=len(rows) == PAGE_SIZE),
             },
             status_code=status,
         )
@@ -144,6 +145,6 @@ class AdminPages(Controller):
                 "entries": entries,
                 "action": action or "",
                 "breaks": await audit_log.verify(conn) if verify else None,
-                "pager": Pager("/admin/audit", {"action": action}, page, None, more=len(entries) == PAGE_SIZE),
+                "pager": Pager("admin_audit", {"action": action}, page, None, more=len(entries) == PAGE_SIZE),
             },
         )

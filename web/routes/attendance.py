@@ -12,28 +12,19 @@ import qrcode.image.svg
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import attendance, shifts, timebank
 from api.services.accounts import Identity
 from api.services.attendance import CheckIn, CheckinRefused, Decision, GroupActivity, ManualAttendance
 from api.services.errors import Conflict, DomainError, Invalid, NotFound
-from api.services.types import SHANGHAI
-from web.routes._common import FormData, multi
+from web.forms import submit
+from web.routes._common import FormData, PageRedirect, local_time, multi
 
 Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(in|out|recorded|confirm|reject|group)$")]
 CountQuery = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
-
-
-def _local(text: str) -> dt.datetime | None:
-    """A date and time typed in a datetime-local box, read as Beijing time."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
 
 
 def qr_svg(url: str) -> str:
@@ -88,7 +79,7 @@ async def _manage_page(
     count: int | None = None,
 ) -> Template:
     view = await attendance.shift_attendance(conn, user, shift_id)
-    url = str(request.base_url).rstrip("/") + f"/attendance/check-in/{view.shift.checkin_secret}"
+    url = str(request.base_url).rstrip("/") + request.app.route_reverse("checkin_qr", secret=view.shift.checkin_secret)
     return Template(
         template_name="attendance/manage.html",
         context={
@@ -146,7 +137,7 @@ class AttendancePages(Controller):
             await attendance.check_in(conn, user, CheckIn(secret=secret), attendance.rules_of(state.settings))
         except (CheckinRefused, Invalid) as exc:
             return await _volunteer_page(conn, user, state, secret=secret, refusal=exc)
-        return Redirect(path=f"/attendance/check-in/{secret}?done=in")
+        return PageRedirect("checkin_qr", secret=secret, query={"done": "in"})
 
     @get("/attendance/shifts/{shift_id:int}", name="checkin_shift", guards=[roles("volunteer")])
     async def shift_page(
@@ -168,7 +159,7 @@ class AttendancePages(Controller):
             await attendance.check_in(conn, user, CheckIn(shift_id=shift_id, code=code), rules)
         except (CheckinRefused, Invalid) as exc:
             return await _volunteer_page(conn, user, state, shift_id=shift_id, refusal=exc)
-        return Redirect(path=f"/attendance/shifts/{shift_id}?done=in")
+        return PageRedirect("checkin_shift", shift_id=shift_id, query={"done": "in"})
 
     @post("/attendance/shifts/{shift_id:int}/check-out", name="checkout", guards=[roles("volunteer")])
     async def check_out(
@@ -176,14 +167,15 @@ class AttendancePages(Controller):
     ) -> Response[Any]:
         """Check out; back to the page the volunteer came from."""
         secret = str(multi(data).get("secret", ""))
-        back = f"/attendance/check-in/{_secret(secret)}" if secret else f"/attendance/shifts/{shift_id}"
+        back = PageRedirect("checkin_qr", secret=_secret(secret), query={"done": "out"}) if secret else (
+            PageRedirect("checkin_shift", shift_id=shift_id, query={"done": "out"}))  # fmt: skip
         try:
             await attendance.check_out(conn, user, shift_id, attendance.rules_of(state.settings))
         except CheckinRefused as exc:
             if secret:
                 return await _volunteer_page(conn, user, state, secret=_secret(secret), refusal=exc)
             return await _volunteer_page(conn, user, state, shift_id=shift_id, refusal=exc)
-        return Redirect(path=f"{back}?done=out")
+        return back
 
     @get("/attendance", name="attendance", guards=[roles("organisation", "committee")])
     async def pending(self, conn: Conn, user: User, done: DoneQuery = None, n: CountQuery = None) -> Template:
@@ -227,7 +219,7 @@ class AttendancePages(Controller):
         errors: dict[str, str] = {}
         moments: dict[str, dt.datetime] = {}
         for name in ("checked_in_at", "checked_out_at"):
-            moment = _local(values[name])
+            moment = local_time(values[name])
             if moment is None:
                 errors[name] = "Enter a date and time"
             else:
@@ -245,7 +237,7 @@ class AttendancePages(Controller):
             except (Invalid, CheckinRefused) as exc:
                 errors = exc.fields or {"volunteer_id": exc.detail}
             else:
-                return Redirect(path=f"/attendance/shifts/{shift_id}/manage?done=recorded")
+                return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "recorded"})
         return await _manage_page(conn, user, request, shift_id, errors=errors, values=values, status=422)
 
     @post(
@@ -263,7 +255,7 @@ class AttendancePages(Controller):
         except Conflict as exc:
             errors = {"group_activity": exc.detail}
             return await _manage_page(conn, user, request, shift_id, errors=errors, status=exc.status)
-        return Redirect(path=f"/attendance/shifts/{shift_id}/manage?done=group")
+        return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "group"})
 
     @post("/attendance/decisions", name="attendance_decide", guards=[roles("organisation", "committee")])
     async def decide(
@@ -280,27 +272,29 @@ class AttendancePages(Controller):
             errors["attendance_ids"] = "Tick at least one volunteer's hours"
         if decision not in ("confirm", "reject"):
             errors["decision"] = "Choose confirm or reject"
-        status = 422
-        if not errors:
-            try:
-                outcome = await attendance.decide(
-                    conn,
-                    user,
-                    Decision(attendance_ids=ids, decision=decision, reason=reason),  # type: ignore[arg-type]
-                    attendance.rules_of(state.settings),
+
+        def done(outcome: attendance.DecisionOutcome) -> PageRedirect:
+            query = {"done": decision, "n": outcome.count}
+            if shift_id.isdigit():
+                return PageRedirect("attendance_manage", shift_id=int(shift_id), query=query)
+            return PageRedirect("attendance", query=query)
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            if shift_id.isdigit():
+                values = {"reason": reason or ""}
+                return await _manage_page(
+                    conn, user, request, int(shift_id), errors=errors, values=values, status=status
                 )
-            except DomainError as exc:
-                errors = exc.fields or {"attendance_ids": exc.detail}
-                status = exc.status
-            else:
-                query = f"?done={decision}&n={outcome.count}"
-                if shift_id.isdigit():
-                    return Redirect(path=f"/attendance/shifts/{shift_id}/manage{query}")
-                return Redirect(path=f"/attendance{query}")
-        if shift_id.isdigit():
-            values = {"reason": reason or ""}
-            return await _manage_page(conn, user, request, int(shift_id), errors=errors, values=values, status=status)
-        return await _pending_page(conn, user, errors=errors, status=status, reason=reason or "")
+            return await _pending_page(conn, user, errors=errors, status=status, reason=reason or "")
+
+        command = Decision(attendance_ids=ids, decision=decision, reason=reason)  # type: ignore[arg-type]
+        return await submit(
+            (command, errors),
+            lambda command: attendance.decide(conn, user, command, attendance.rules_of(state.settings)),
+            done,
+            again,
+            refusal="attendance_ids",
+        )
 
 
 def _secret(text: str) -> str:

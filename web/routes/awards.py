@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, Who, login_required, roles
 from api.services import awards, notices, reviews
-from api.services.errors import DomainError, Invalid
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of
+from api.services.errors import Invalid
+from web.forms import parse_form, submit
+from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, multi, offset_of
 
 
 async def _sheet_page(conn: Any, user: Any, tender_id: int, errors: dict[str, Any], status: int = 200) -> Template:
@@ -64,39 +64,28 @@ class ReviewPages(Controller):
             if form.get(name) in ("yes", "no"):
                 values[name] = form.get(name) == "yes"
         command, parse_errors = parse_form(reviews.ReviewScores, form, extra=values) if not errors else (None, {})
-        errors.update(parse_errors)
-        if command is not None:
-            try:
-                await reviews.score_bid(conn, user, tender_id, bid_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors = dict(exc.fields)
-            else:
-                return Redirect(path=f"/reviews/{tender_id}#bid-{bid_id}")
-        return await _sheet_page(conn, user, tender_id, {str(bid_id): errors}, status=422)
+        return await submit(
+            (command, {**errors, **parse_errors}),
+            lambda command: reviews.score_bid(conn, user, tender_id, bid_id, command),
+            lambda _row: PageRedirect("review_sheet", tender_id=tender_id, fragment=f"bid-{bid_id}"),
+            lambda errors, _status: _sheet_page(conn, user, tender_id, {str(bid_id): errors}, status=422),
+        )
 
     @post("/reviews/{tender_id:int}/reviewers", name="review_assign", guards=[roles("funder")])
     async def assign(self, conn: Conn, user: User, tender_id: FromPath[int], data: FormData) -> Response[Any]:
         """The funder puts reviewers on the panel."""
-        form = multi(data)
-        command, errors = parse_form(reviews.ReviewerAssignment, form)
-        if command is not None:
-            try:
-                await reviews.assign_reviewers(conn, user, tender_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors = dict(exc.fields)
-            else:
-                return Redirect(path=f"/reviews/{tender_id}")
-        return await _sheet_page(conn, user, tender_id, {"assign": errors}, status=422)
+        return await submit(
+            parse_form(reviews.ReviewerAssignment, multi(data)),
+            lambda command: reviews.assign_reviewers(conn, user, tender_id, command),
+            lambda _row: PageRedirect("review_sheet", tender_id=tender_id),
+            lambda errors, _status: _sheet_page(conn, user, tender_id, {"assign": errors}, status=422),
+        )
 
     @post("/reviews/{tender_id:int}/award-runs", name="award_run_start", guards=[roles("funder")])
-    async def start_run(self, conn: Conn, user: User, state: State, tender_id: FromPath[int]) -> Redirect:
+    async def start_run(self, conn: Conn, user: User, state: State, tender_id: FromPath[int]) -> PageRedirect:
         """Start the award run and show its page."""
         run = await awards.start_run(conn, state.redis, user, tender_id)
-        return Redirect(path=f"/award-runs/{run.id}")
+        return PageRedirect("award_run", run_id=run.id)
 
     @get("/award-runs/{run_id:int}", name="award_run", guards=[roles("funder")])
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
@@ -108,11 +97,11 @@ class ReviewPages(Controller):
         )
 
     @post("/award-runs/{run_id:int}/publish", name="award_publish", guards=[roles("funder")])
-    async def publish(self, conn: Conn, user: User, run_id: FromPath[int]) -> Redirect:
+    async def publish(self, conn: Conn, user: User, run_id: FromPath[int]) -> PageRedirect:
         """Publish the run's tender's awards and show the public notice."""
         view = await awards.get_run(conn, user, run_id)
         await awards.publish(conn, user, view.tender.id)
-        return Redirect(path=f"/notices/{view.tender.id}")
+        return PageRedirect("notice", tender_id=view.tender.id)
 
 
 class NoticePages(Controller):
@@ -136,7 +125,7 @@ class NoticePages(Controller):
                 "who": who,
                 "page": result,
                 "past": bool(past),
-                "pager": Pager("/notices", {"past": past}, page, result.total),
+                "pager": Pager("notices", {"past": past}, page, result.total),
             },
         )
 
@@ -152,21 +141,20 @@ class NoticePages(Controller):
     async def file(self, conn: Conn, user: User, tender_id: FromPath[int], data: FormData) -> Response[Any]:
         """File a written objection."""
         form = multi(data)
-        command, errors = parse_form(notices.ObjectionFiling, form)
-        if command is not None:
-            try:
-                await notices.file_objection(conn, user, tender_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors = dict(exc.fields)
-            else:
-                return Redirect(path=f"/notices/{tender_id}?filed=1")
-        view = await notices.get_notice(conn, user, tender_id)
-        return Template(
-            template_name="notices/notice.html",
-            context={"who": user, "view": view, "errors": errors, "values": {"body": form.get("body", "")}},
-            status_code=422,
+
+        async def again(errors: dict[str, str], _status: int) -> Template:
+            view = await notices.get_notice(conn, user, tender_id)
+            return Template(
+                template_name="notices/notice.html",
+                context={"who": user, "view": view, "errors": errors, "values": {"body": form.get("body", "")}},
+                status_code=422,
+            )
+
+        return await submit(
+            parse_form(notices.ObjectionFiling, form),
+            lambda command: notices.file_objection(conn, user, tender_id, command),
+            lambda _row: PageRedirect("notice", tender_id=tender_id, query={"filed": "1"}),
+            again,
         )
 
     @post("/notices/objections/{objection_id:int}/answer", name="objection_answer", guards=[roles("funder")])
@@ -177,4 +165,4 @@ class NoticePages(Controller):
         if command is None:
             raise Invalid("Write a reply and choose uphold or reject", fields=errors)
         row = await notices.answer_objection(conn, user, objection_id, command)
-        return Redirect(path=f"/notices/{row.tender_id}")
+        return PageRedirect("notice", tender_id=row.tender_id)

@@ -10,17 +10,16 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, Who, login_required, roles
 from api.i18n import SHANGHAI
 from api.i18n import gettext as _
 from api.services import calls, directory
 from api.services.calls import CallCommand, ProposalCommand, ProposalTerms
-from api.services.errors import DomainError
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay
-from web.routes.tenders import fen_of, local_time
+from web.forms import parse_form, submit
+from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, local_time, multi, offset_of, redisplay
+from web.routes.tenders import fen_of
 
 POOL_SLOTS = 3
 
@@ -97,7 +96,7 @@ class CallPages(Controller):
         result = await calls.list_calls(conn, who, status=None, mine=False, limit=PAGE_SIZE, offset=offset_of(page))
         return Template(
             template_name="calls/list.html",
-            context={"who": who, "page": result, "pager": Pager("/calls", {}, page, result.total)},
+            context={"who": who, "page": result, "pager": Pager("calls", {}, page, result.total)},
         )
 
     @get("/calls/new", name="call_new", guards=[roles("funder")])
@@ -106,28 +105,18 @@ class CallPages(Controller):
         close = (dt.datetime.now(SHANGHAI) + dt.timedelta(days=30)).strftime("%Y-%m-%dT17:00")
         values = {"proposals_close_at": close, "grant_min_yuan": "10000", "grant_max_yuan": "100000",
                   "max_proposals_per_org": "2"}  # fmt: skip
-        return Template(template_name="calls/form.html", context={"who": user, "values": values, "errors": {},
-                                                                  "pool_slots": range(1, POOL_SLOTS + 1)})  # fmt: skip
+        return await _call_form(user, values, {}, 200)
 
     @post("/calls/new", name="call_new_submit", guards=[roles("funder")])
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
         """Open the call and show it."""
         form = multi(data)
-        command, errors = parse_call_form(form)
-        status = 422
-        if command is not None:
-            try:
-                row = await calls.open_call(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = _page_errors(exc.fields), exc.status
-            else:
-                return Redirect(path=f"/calls/{row.id}")
-        return Template(
-            template_name="calls/form.html",
-            context={"who": user, "values": redisplay(form), "errors": errors, "pool_slots": range(1, POOL_SLOTS + 1)},
-            status_code=status,
+        return await submit(
+            parse_call_form(form),
+            lambda command: calls.open_call(conn, user, command),
+            lambda row: PageRedirect("call", call_id=row.id),
+            lambda errors, status: _call_form(user, redisplay(form), errors, status),
+            fields=_page_errors,
         )
 
     @get("/calls/{call_id:int}", name="call", guards=[login_required])
@@ -139,19 +128,21 @@ class CallPages(Controller):
     async def propose(self, conn: Conn, user: User, call_id: FromPath[int], data: FormData) -> Response[Any]:
         """Submit a sealed proposal."""
         form = multi(data)
-        terms, errors = _proposal_terms(form)
-        status = 422
-        if terms is not None:
-            try:
-                row = await calls.submit_proposal(
-                    conn, user, ProposalCommand(call_id=call_id, **msgspec.structs.asdict(terms))
-                )
-            except DomainError as exc:
-                errors, status = _page_errors(exc.fields) or {"__all__": exc.detail}, exc.status
-            else:
-                return Redirect(path=f"/proposals/{row.public_id}")
-        context = await _call_context(conn, user, call_id, errors, redisplay(form))
-        return Template(template_name="calls/detail.html", context=context, status_code=status)
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            context = await _call_context(conn, user, call_id, errors, redisplay(form))
+            return Template(template_name="calls/detail.html", context=context, status_code=status)
+
+        return await submit(
+            _proposal_terms(form),
+            lambda terms: calls.submit_proposal(
+                conn, user, ProposalCommand(call_id=call_id, **msgspec.structs.asdict(terms))
+            ),
+            lambda row: PageRedirect("proposal", proposal_id=row.public_id),
+            again,
+            fields=_page_errors,
+            refusal="__all__",
+        )
 
     @get("/proposals/{proposal_id:uuid}", name="proposal", guards=[login_required])
     async def proposal(self, conn: Conn, user: User, proposal_id: FromPath[uuid.UUID]) -> Template:
@@ -162,10 +153,19 @@ class CallPages(Controller):
         return Template(template_name="calls/proposal.html", context={"who": user, "p": row, "editable": editable})
 
     @post("/proposals/{proposal_id:uuid}/withdraw", name="proposal_withdraw", guards=[roles("organisation")])
-    async def withdraw(self, conn: Conn, user: User, proposal_id: FromPath[uuid.UUID]) -> Redirect:
+    async def withdraw(self, conn: Conn, user: User, proposal_id: FromPath[uuid.UUID]) -> PageRedirect:
         """Withdraw the proposal."""
         await calls.withdraw_proposal(conn, user, proposal_id)
-        return Redirect(path=f"/proposals/{proposal_id}")
+        return PageRedirect("proposal", proposal_id=proposal_id)
+
+
+async def _call_form(user: User, values: dict[str, Any], errors: dict[str, str], status: int) -> Template:
+    """The foundation's form for a new call."""
+    return Template(
+        template_name="calls/form.html",
+        context={"who": user, "values": values, "errors": errors, "pool_slots": range(1, POOL_SLOTS + 1)},
+        status_code=status,
+    )
 
 
 async def _call_context(

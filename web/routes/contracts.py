@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Stream, Template
+from litestar.response import Stream, Template
 
 from api import i18n
 from api.auth import Conn, User, roles
@@ -17,7 +17,7 @@ from api.services import contracts, exports
 from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport
 from api.services.errors import DomainError
 from api.services.types import today
-from web.routes._common import PAGE_SIZE, FormData, Pager, offset_of
+from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, offset_of
 
 Format = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(name="format")]
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
@@ -115,7 +115,7 @@ class ContractPages(Controller):
                 "status": status or "",
                 "statuses": contracts.CONTRACT_STATUSES,
                 "ready": await contracts.ready_awards(conn, user),
-                "pager": Pager("/contracts", {"status": status}, page, result.total),
+                "pager": Pager("contracts", {"status": status}, page, result.total),
             },
         )
 
@@ -153,7 +153,7 @@ class ContractPages(Controller):
                 raise
             detail = await contracts.get_contract(conn, user, contract_id)
             return self._detail(user, detail, exc.fields, exc.detail, exc.status)
-        return Redirect(path=f"/contracts/{contract_id}")
+        return PageRedirect("contract", contract_id=contract_id)
 
     @post("/contracts/{contract_id:int}/sign", name="contract_sign", guards=[roles("funder", "organisation")])
     async def sign(self, conn: Conn, user: User, contract_id: FromPath[int]) -> Response[Any]:
@@ -233,7 +233,7 @@ class ContractPages(Controller):
                     raise
                 errors.update(exc.fields)
             else:
-                return Redirect(path=f"/contracts/{detail.contract.id}")
+                return PageRedirect("contract", contract_id=detail.contract.id)
         return self._new(user, award, values, errors, 422)
 
     @get("/payments", name="payments")

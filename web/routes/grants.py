@@ -8,13 +8,12 @@ from typing import Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import grants
-from api.services.errors import DomainError
-from web.forms import parse_form
-from web.routes._common import FormData, multi
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi
 
 
 async def _scores_page(conn: Any, user: Any, call_id: int, errors: dict[str, Any], status: int = 200) -> Template:
@@ -44,23 +43,18 @@ class GrantPages(Controller):
         self, conn: Conn, user: User, call_id: FromPath[int], public_id: FromPath[uuid.UUID], data: FormData
     ) -> Response[Any]:
         """Save the foundation's score of one proposal."""
-        command, errors = parse_form(grants.ProposalScore, multi(data))
-        if command is not None:
-            try:
-                await grants.score_proposal(conn, user, public_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors = dict(exc.fields)
-            else:
-                return Redirect(path=f"/calls/{call_id}/portfolio#p-{public_id}")
-        return await _scores_page(conn, user, call_id, {str(public_id): errors}, status=422)
+        return await submit(
+            parse_form(grants.ProposalScore, multi(data)),
+            lambda command: grants.score_proposal(conn, user, public_id, command),
+            lambda _row: PageRedirect("call_portfolio", call_id=call_id, fragment=f"p-{public_id}"),
+            lambda errors, _status: _scores_page(conn, user, call_id, {str(public_id): errors}, status=422),
+        )
 
     @post("/calls/{call_id:int}/portfolio-runs", name="portfolio_run_start", guards=[roles("funder")])
-    async def start_run(self, conn: Conn, user: User, state: State, call_id: FromPath[int]) -> Redirect:
+    async def start_run(self, conn: Conn, user: User, state: State, call_id: FromPath[int]) -> PageRedirect:
         """Start the portfolio run and show its page."""
         run = await grants.start_run(conn, state.redis, user, call_id)
-        return Redirect(path=f"/portfolio-runs/{run.id}")
+        return PageRedirect("portfolio_run", run_id=run.id)
 
     @get("/portfolio-runs/{run_id:int}", name="portfolio_run", guards=[roles("funder")])
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:

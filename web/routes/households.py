@@ -10,15 +10,24 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import household_access, households
 from api.services.accounts import Identity
-from api.services.errors import DomainError
 from api.services.households import CONSENT_REQUIRED, VISIT_SLOTS, HouseholdCommand, RegisterFilters
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay, split_list
+from web.forms import parse_form, submit
+from web.routes._common import (
+    PAGE_SIZE,
+    SAVED,
+    FormData,
+    Pager,
+    PageRedirect,
+    multi,
+    offset_of,
+    redisplay,
+    split_list,
+)
 
 FORM_LISTS = ("visit_slots",)
 SearchQuery = Annotated[str | None, QueryParameter(max_length=100, pattern=r"^[^\x00]*$")]
@@ -66,22 +75,17 @@ async def _submit(
 ) -> Response[Any]:
     """Save the form and show the household, or show the form again with each field's error."""
     form = multi(data)
-    command, errors = _command(form)
-    status = 422
-    if command is not None:
-        try:
-            saved = await save(command)
-        except DomainError as exc:
-            if not exc.fields:
-                raise
-            errors, status = exc.fields, exc.status
-        else:
-            return Redirect(path=f"/households/{saved}?saved=1")
-    extra: dict[str, Any] = {}
-    if household_id is not None:
-        extra["household"] = (await household_access.view_household(conn, user, household_id)).household
-    context = _form(user, redisplay(form, FORM_LISTS), errors, **extra)
-    return Template(template_name="households/form.html", context=context, status_code=status)
+
+    async def again(errors: dict[str, str], status: int) -> Template:
+        extra: dict[str, Any] = {}
+        if household_id is not None:
+            extra["household"] = (await household_access.view_household(conn, user, household_id)).household
+        context = _form(user, redisplay(form, FORM_LISTS), errors, **extra)
+        return Template(template_name="households/form.html", context=context, status_code=status)
+
+    return await submit(
+        _command(form), save, lambda saved: PageRedirect("household", household_id=saved, query=SAVED), again
+    )
 
 
 class HouseholdPages(Controller):
@@ -117,7 +121,7 @@ class HouseholdPages(Controller):
                 "page": result,
                 "filters": filters,
                 "query": {k: v for k, v in query.items() if v},
-                "pager": Pager("/households", query, page, result.total),
+                "pager": Pager("households", query, page, result.total),
                 "saved": saved,
             },
         )
@@ -156,7 +160,7 @@ class HouseholdPages(Controller):
         return Template(template_name="households/archive.html", context={"who": user, "household": h})
 
     @post("/households/{household_id:int}/archive", name="household_archive_submit", guards=[roles("committee")])
-    async def archive(self, conn: Conn, user: User, household_id: FromPath[int]) -> Redirect:
+    async def archive(self, conn: Conn, user: User, household_id: FromPath[int]) -> PageRedirect:
         """The household leaves the service; back to the register."""
         await households.archive_household(conn, user, household_id)
-        return Redirect(path="/households?saved=archived")
+        return PageRedirect("households", query={"saved": "archived"})

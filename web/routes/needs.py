@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, Who, login_required, roles
 from api.services import directory, needs
-from api.services.errors import DomainError, NotFound
+from api.services.errors import NotFound
 from api.services.needs import MapData, NeedCommand, NeedFilters
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay
+from web.forms import parse_form, submit
+from web.routes._common import PAGE_SIZE, SAVED, FormData, Pager, PageRedirect, multi, offset_of, redisplay
 
 NEED_LISTS = ("household_ids",)
 MAP_WIDTH = 800
@@ -38,13 +38,13 @@ def _filters(
 
 
 class MapPoint:
-    """A point placed on the SVG map."""
+    """A point placed on the SVG map: a committee or a need, by its id (the page links it)."""
 
-    def __init__(self, x: float, y: float, label: str, href: str, kind: str) -> None:
+    def __init__(self, x: float, y: float, label: str, id: int, kind: str) -> None:
         self.x = round(x, 1)
         self.y = round(y, 1)
         self.label = label
-        self.href = href
+        self.id = id
         self.kind = kind
 
 
@@ -63,12 +63,9 @@ def project(data: MapData) -> tuple[list[MapPoint], list[MapPoint]]:
         y = MAP_HEIGHT - MAP_PAD - (lat - b.min_lat) * scale
         return min(max(x, 2.0), MAP_WIDTH - 2.0), min(max(y, 2.0), MAP_HEIGHT - 2.0)
 
-    committees = [
-        MapPoint(*xy(c.lat, c.lon), label=c.name, href=f"/needs?committee_id={c.id}", kind="committee")
-        for c in data.committees
-    ]
+    committees = [MapPoint(*xy(c.lat, c.lon), label=c.name, id=c.id, kind="committee") for c in data.committees]
     points = [
-        MapPoint(*xy(n.lat, n.lon), label=f"{n.title} · {n.committee_name}", href=f"/needs/{n.id}", kind=n.urgency)
+        MapPoint(*xy(n.lat, n.lon), label=f"{n.title} · {n.committee_name}", id=n.id, kind=n.urgency)
         for n in data.needs
     ]
     return committees, points
@@ -84,8 +81,14 @@ async def _form_context(conn: Conn, user: User, values: dict[str, Any], errors: 
     }
 
 
-def _command(form: MultiDict[str]) -> tuple[NeedCommand | None, dict[str, str]]:
-    return parse_form(NeedCommand, form)
+async def _form_again(
+    conn: Conn, user: User, form: MultiDict[str], errors: dict[str, str], status: int, need_id: int | None = None
+) -> Template:
+    """The need form again with what was typed and each field's error (for an edit, beside the need)."""
+    context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors)
+    if need_id is not None:
+        context["need"] = (await needs.get_need(conn, user, need_id)).need
+    return Template(template_name="needs/form.html", context=context, status_code=status)
 
 
 class NeedPages(Controller):
@@ -117,7 +120,7 @@ class NeedPages(Controller):
                 "filters": filters,
                 "subdistricts": choices.subdistricts,
                 "catalogue": choices.categories,
-                "pager": Pager("/needs", query, page, result.total),
+                "pager": Pager("needs", query, page, result.total),
                 "query": {k: v for k, v in query.items() if v},
             },
         )
@@ -162,19 +165,12 @@ class NeedPages(Controller):
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
         """Post the need and show it."""
         form = multi(data)
-        command, errors = _command(form)
-        status = 422
-        if command is not None:
-            try:
-                view = await needs.post_need(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path=f"/needs/{view.need.id}?saved=1")
-        context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors)
-        return Template(template_name="needs/form.html", context=context, status_code=status)
+        return await submit(
+            parse_form(NeedCommand, form),
+            lambda command: needs.post_need(conn, user, command),
+            lambda view: PageRedirect("need", need_id=view.need.id, query=SAVED),
+            lambda errors, status: _form_again(conn, user, form, errors, status),
+        )
 
     @get("/needs/{need_id:int}", name="need", guards=[login_required])
     async def detail(
@@ -216,23 +212,15 @@ class NeedPages(Controller):
     async def edit_submit(self, conn: Conn, user: User, need_id: FromPath[int], data: FormData) -> Response[Any]:
         """Save the committee's changes to its own need."""
         form = multi(data)
-        command, errors = _command(form)
-        status = 422
-        if command is not None:
-            try:
-                await needs.update_need(conn, user, need_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path=f"/needs/{need_id}?saved=1")
-        view = await needs.get_need(conn, user, need_id)
-        context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors)
-        return Template(template_name="needs/form.html", context={**context, "need": view.need}, status_code=status)
+        return await submit(
+            parse_form(NeedCommand, form),
+            lambda command: needs.update_need(conn, user, need_id, command),
+            lambda _row: PageRedirect("need", need_id=need_id, query=SAVED),
+            lambda errors, status: _form_again(conn, user, form, errors, status, need_id),
+        )
 
     @post("/needs/{need_id:int}/close", name="need_close", guards=[roles("committee")])
-    async def close(self, conn: Conn, user: User, need_id: FromPath[int]) -> Redirect:
+    async def close(self, conn: Conn, user: User, need_id: FromPath[int]) -> PageRedirect:
         """Close the committee's own open need."""
         await needs.close_need(conn, user, need_id)
-        return Redirect(path=f"/needs/{need_id}?saved=1")
+        return PageRedirect("need", need_id=need_id, query=SAVED)

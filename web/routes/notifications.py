@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, current_identity, login_required
 from api.services import notifications
@@ -14,7 +14,7 @@ from api.services.accounts import Identity
 from api.services.errors import Invalid
 from api.services.notifications import ContactForm
 from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, multi, offset_of, redisplay
+from web.routes._common import PAGE_SIZE, FormData, PageRedirect, multi, offset_of, redisplay
 
 PageQuery = Annotated[int, QueryParameter(ge=1, le=100_000)]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^contact$")]
@@ -81,16 +81,16 @@ class InboxPages(Controller):
                 errors = dict(exc.fields)
         if errors or command is None:
             return await _inbox_page(conn, user, errors=errors, values=redisplay(form), status_code=422)
-        return Redirect(path="/inbox?done=contact")
+        return PageRedirect("inbox", query={"done": "contact"})
 
     @post("/inbox/{notification_id:int}/read", name="inbox_read", guards=[login_required])
-    async def mark_read(self, conn: Conn, user: User, notification_id: FromPath[int]) -> Redirect:
+    async def mark_read(self, conn: Conn, user: User, notification_id: FromPath[int]) -> PageRedirect:
         """Mark one notification read and go back to the inbox."""
         await notifications.mark_read(conn, user, notification_id)
-        return Redirect(path="/inbox")
+        return PageRedirect("inbox")
 
     @post("/inbox/read-all", name="inbox_read_all", guards=[login_required])
-    async def mark_all_read(self, conn: Conn, user: User) -> Redirect:
+    async def mark_all_read(self, conn: Conn, user: User) -> PageRedirect:
         """Mark every notification read."""
         await notifications.mark_all_read(conn, user)
-        return Redirect(path="/inbox")
+        return PageRedirect("inbox")

@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, Who, roles
 from api.services import areas, contracts, directory, orgs
-from api.services.errors import DomainError
 from api.services.orgs import OrgProfileUpdate
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay
+from web.forms import parse_form, submit
+from web.routes._common import PAGE_SIZE, SAVED, FormData, Pager, PageRedirect, multi, offset_of, redisplay
 
 PROFILE_LISTS = ("category_codes", "area_ids")
 # The name search is a substring match in SQL; LIKE's wildcard characters typed into the box are dropped.
@@ -47,7 +46,7 @@ class OrganisationPages(Controller):
                 "q": q or "",
                 "category": category or "",
                 "catalogue": await areas.catalogue(conn),
-                "pager": Pager("/organisations", {"q": q, "category": category}, page, result.total),
+                "pager": Pager("organisations", {"q": q, "category": category}, page, result.total),
             },
         )
 
@@ -86,35 +85,28 @@ class OrganisationPages(Controller):
             "category_codes": org.category_codes,
             "area_ids": org.area_ids,
         }
-        return Template(
-            template_name="organisations/edit.html",
-            context={"who": user, "org": org, "choices": page.choices, "errors": {}, "values": values},
-        )
+        return _edit_page(user, page, {}, values, 200)
 
     @post("/organisations/{org_id:int}/edit", name="organisation_edit_submit", guards=[roles("organisation")])
     async def edit_submit(self, conn: Conn, user: User, org_id: FromPath[int], data: FormData) -> Response[Any]:
         """Save the profile and show it."""
         form = multi(data)
-        command, errors = parse_form(OrgProfileUpdate, form)
-        status = 422
-        if command is not None:
-            try:
-                await orgs.update_profile(conn, user, org_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path=f"/organisations/{org_id}?saved=1")
-        page = await directory.organisation_edit(conn, user, org_id)
-        return Template(
-            template_name="organisations/edit.html",
-            context={
-                "who": user,
-                "org": page.organisation,
-                "choices": page.choices,
-                "errors": errors,
-                "values": redisplay(form, PROFILE_LISTS),
-            },
-            status_code=status,
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            page = await directory.organisation_edit(conn, user, org_id)
+            return _edit_page(user, page, errors, redisplay(form, PROFILE_LISTS), status)
+
+        return await submit(
+            parse_form(OrgProfileUpdate, form),
+            lambda command: orgs.update_profile(conn, user, org_id, command),
+            lambda _row: PageRedirect("organisation", org_id=org_id, query=SAVED),
+            again,
         )
+
+
+def _edit_page(user: User, page: Any, errors: dict[str, str], values: dict[str, Any], status: int) -> Template:
+    return Template(
+        template_name="organisations/edit.html",
+        context={"who": user, "org": page.organisation, "choices": page.choices, "errors": errors, "values": values},
+        status_code=status,
+    )

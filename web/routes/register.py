@@ -6,15 +6,15 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import MultiDict
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, Who
 from api.i18n import current_locale
 from api.services import accounts, directory
-from api.services.accounts import OrganisationRegistration, VolunteerRegistration
-from api.services.errors import DomainError
-from web.forms import parse_form
-from web.routes._common import FormData, multi, redisplay, split_list
+from api.services.accounts import Identity, OrganisationRegistration, VolunteerRegistration
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi, redisplay, split_list
+from web.routes.volunteers import details_form
 
 VOLUNTEER_DEFAULTS = {"travel_km": "5", "weekly_hour_cap": "8", "languages": "普通话"}
 ORGANISATION_LISTS = ("category_codes", "area_ids")
@@ -38,6 +38,16 @@ def _organisation_extra(form: MultiDict[str]) -> dict[str, Any]:
     }
 
 
+async def _organisation_form(
+    conn: Conn, who: Identity | None, errors: dict[str, str], values: dict[str, Any], status: int
+) -> Template:
+    return Template(
+        template_name="register/organisation.html",
+        context={"who": who, "errors": errors, "values": values, "choices": await directory.organisation_choices(conn)},
+        status_code=status,
+    )
+
+
 class RegisterPages(Controller):
     """Self-registration for volunteers and social organisations (staff accounts are made by an admin)."""
 
@@ -51,77 +61,38 @@ class RegisterPages(Controller):
     @get("/register/volunteer", name="register_volunteer")
     async def volunteer_form(self, conn: Conn, who: Who) -> Template:
         """The volunteer registration form."""
-        return Template(
-            template_name="register/volunteer.html",
-            context={
-                "who": who,
-                "errors": {},
-                "values": {**VOLUNTEER_DEFAULTS, "skills": []},
-                "groups": await directory.committee_groups(conn),
-                "skills": directory.SKILLS,
-            },
-        )
+        return await details_form("register/volunteer.html", conn, who, {}, {**VOLUNTEER_DEFAULTS, "skills": []}, 200)
 
     @post("/register/volunteer", name="register_volunteer_submit")
     async def volunteer_submit(self, conn: Conn, who: Who, data: FormData) -> Response[Any]:
         """Create the volunteer's account, then send them to log in."""
         form = multi(data)
-        command, errors = parse_form(VolunteerRegistration, form, _volunteer_extra(form))
-        status = 422
-        if command is not None:
-            try:
-                await accounts.register_volunteer(conn, command)
-            except DomainError as exc:
-                errors, status = exc.fields or {"__all__": exc.detail}, exc.status
-            else:
-                return Redirect(path="/login?registered=volunteer")
-        return Template(
-            template_name="register/volunteer.html",
-            context={
-                "who": who,
-                "errors": errors,
-                "values": redisplay(form, ("skills",)),
-                "groups": await directory.committee_groups(conn),
-                "skills": directory.SKILLS,
-            },
-            status_code=status,
+        return await submit(
+            parse_form(VolunteerRegistration, form, _volunteer_extra(form)),
+            lambda command: accounts.register_volunteer(conn, command),
+            lambda _row: PageRedirect("login", query={"registered": "volunteer"}),
+            lambda errors, status: details_form(
+                "register/volunteer.html", conn, who, errors, redisplay(form, ("skills",)), status
+            ),
+            refusal="__all__",
         )
 
     @get("/register/organisation", name="register_organisation")
     async def organisation_form(self, conn: Conn, who: Who) -> Template:
         """The organisation registration form."""
-        return Template(
-            template_name="register/organisation.html",
-            context={
-                "who": who,
-                "errors": {},
-                "values": {"staff_hours_capacity": "0", "category_codes": [], "area_ids": []},
-                "choices": await directory.organisation_choices(conn),
-            },
-        )
+        values = {"staff_hours_capacity": "0", "category_codes": [], "area_ids": []}
+        return await _organisation_form(conn, who, {}, values, 200)
 
     @post("/register/organisation", name="register_organisation_submit")
     async def organisation_submit(self, conn: Conn, who: Who, data: FormData) -> Response[Any]:
         """Create the pending organisation and its manager's account."""
         form = multi(data)
-        command, errors = parse_form(OrganisationRegistration, form, _organisation_extra(form))
-        status = 422
-        if command is not None:
-            try:
-                await accounts.register_organisation(conn, command)
-            except DomainError as exc:
-                errors, status = exc.fields or {"__all__": exc.detail}, exc.status
-            else:
-                return Redirect(path="/register/organisation/pending")
-        return Template(
-            template_name="register/organisation.html",
-            context={
-                "who": who,
-                "errors": errors,
-                "values": redisplay(form, ORGANISATION_LISTS),
-                "choices": await directory.organisation_choices(conn),
-            },
-            status_code=status,
+        return await submit(
+            parse_form(OrganisationRegistration, form, _organisation_extra(form)),
+            lambda command: accounts.register_organisation(conn, command),
+            lambda _row: PageRedirect("register_organisation_pending"),
+            lambda errors, status: _organisation_form(conn, who, errors, redisplay(form, ORGANISATION_LISTS), status),
+            refusal="__all__",
         )
 
     @get("/register/organisation/pending", name="register_organisation_pending")

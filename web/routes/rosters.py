@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import respite, rosters
@@ -17,8 +17,8 @@ from api.services.accounts import Identity
 from api.services.errors import DomainError
 from api.services.shifts import SignupRefused
 from api.services.types import today
-from web.forms import parse_form
-from web.routes._common import FormData, multi, redisplay
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled)$")]
 WeekQuery = Annotated[dt.date | None, QueryParameter()]
@@ -103,17 +103,13 @@ class RosterPages(Controller):
     async def start(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
         """Start the optimiser on a week and show its run, or the form again with the error beside the field."""
         form = multi(data)
-        command, errors = parse_form(rosters.RosterStart, form)
-        status = 422
-        if command is not None:
-            try:
-                run = await rosters.start_run(conn, state.redis, user, command)
-            except DomainError as exc:
-                errors = dict(exc.fields) if exc.fields else {"week_starts": exc.detail}
-                status = exc.status
-            else:
-                return Redirect(path=f"/roster-runs/{run.id}")
-        return await _rosters_page(conn, user, errors, redisplay(form), status)
+        return await submit(
+            parse_form(rosters.RosterStart, form),
+            lambda command: rosters.start_run(conn, state.redis, user, command),
+            lambda run: PageRedirect("roster_run", run_id=run.id),
+            lambda errors, status: _rosters_page(conn, user, errors, redisplay(form), status),
+            refusal="week_starts",
+        )
 
     @get("/roster-runs/{run_id:int}", name="roster_run", guards=[roles("organisation", "committee")])
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
@@ -136,7 +132,7 @@ class RosterPages(Controller):
             if exc.status != 409:
                 raise
             return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
-        return Redirect(path="/proposals?done=accepted")
+        return PageRedirect("my_roster_proposals", query={"done": "accepted"})
 
     @post("/proposals/{proposal_id:int}/decline", name="roster_proposal_decline", guards=[roles("volunteer")])
     async def decline(self, conn: Conn, user: User, state: State, proposal_id: FromPath[int]) -> Response[Any]:
@@ -147,7 +143,7 @@ class RosterPages(Controller):
             if exc.status != 409:
                 raise
             return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
-        return Redirect(path="/proposals?done=declined")
+        return PageRedirect("my_roster_proposals", query={"done": "declined"})
 
 
 class RespitePages(Controller):
@@ -170,38 +166,32 @@ class RespitePages(Controller):
         extra: dict[str, Any] = {}
         if typed := re.fullmatch(r"(\d{1,2}):(\d{2})", form.get("starts", "").strip()):
             extra["starts"] = f"{int(typed[1]):02d}:{typed[2]}:00"  # a time box gives HH:MM
-        command, errors = parse_form(respite.EntitlementCreate, form, extra)
-        status = 422
-        if command is not None:
-            rule = respite.parse_rule(state.settings.respite_visits_by_care_level)
-            try:
-                await respite.record_entitlement(conn, user, command, rule=rule)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = dict(exc.fields), exc.status
-            else:
-                return Redirect(path="/respite?done=recorded")
-        return await _respite_page(conn, user, errors={"new": errors}, values=redisplay(form), status=status)
+        rules = state.settings.respite_visits_by_care_level
+        return await submit(
+            parse_form(respite.EntitlementCreate, form, extra),
+            lambda command: respite.record_entitlement(conn, user, command, rule=respite.parse_rule(rules)),
+            lambda _row: PageRedirect("respite", query={"done": "recorded"}),
+            lambda errors, status: _respite_page(
+                conn, user, errors={"new": errors}, values=redisplay(form), status=status
+            ),
+        )
 
     @post("/respite/entitlements/{entitlement_id:int}/requests", name="respite_requests", guards=[roles("committee")])
     async def make_requests(
         self, conn: Conn, user: User, entitlement_id: FromPath[int], data: FormData
     ) -> Response[Any]:
         """Turn an entitlement into visit requests for a period."""
-        form = multi(data)
-        command, errors = parse_form(respite.RequestsCreate, form)
-        status = 422
-        if command is not None:
-            try:
-                await respite.make_requests(conn, user, entitlement_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = dict(exc.fields), exc.status
-            else:
-                return Redirect(path=f"/respite/schedule?week={command.period_from.isoformat()}")
-        return await _respite_page(conn, user, errors={str(entitlement_id): errors}, status=status)
+
+        async def make(command: respite.RequestsCreate) -> dt.date:
+            await respite.make_requests(conn, user, entitlement_id, command)
+            return command.period_from
+
+        return await submit(
+            parse_form(respite.RequestsCreate, multi(data)),
+            make,
+            lambda week: PageRedirect("respite_schedule", query={"week": week.isoformat()}),
+            lambda errors, status: _respite_page(conn, user, errors={str(entitlement_id): errors}, status=status),
+        )
 
     @get("/respite/schedule", name="respite_schedule", guards=[roles("committee")])
     async def schedule(self, conn: Conn, user: User, week: WeekQuery = None) -> Template:
@@ -212,29 +202,25 @@ class RespitePages(Controller):
         return await _schedule_page(conn, user, day)
 
     @post("/respite/requests/{request_id:int}/cancel", name="respite_request_cancel", guards=[roles("committee")])
-    async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> Redirect:
+    async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> PageRedirect:
         """Cancel a visit not yet scheduled, and show its week again."""
         await respite.cancel_request(conn, user, request_id)
         week = multi(data).get("week", "")
-        return Redirect(
-            path=f"/respite/schedule?week={week}" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else "/respite"
-        )
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week):
+            return PageRedirect("respite_schedule", query={"week": week})
+        return PageRedirect("respite")
 
     @post("/respite/schedule", name="respite_schedule_submit", guards=[roles("committee")])
     async def schedule_submit(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
         """Schedule the week's pending visits and propose carers for them."""
-        form = multi(data)
-        command, errors = parse_form(respite.ScheduleWeek, form)
+        command, errors = parse_form(respite.ScheduleWeek, multi(data))
         week = command.week_starts if command is not None else today()
-        status = 422
-        if command is not None:
-            try:
-                done = await respite.schedule(
-                    conn, state.redis, user, command, certificate=state.settings.respite_certificate
-                )
-            except DomainError as exc:
-                errors = dict(exc.fields) if exc.fields else {"week_starts": exc.detail}
-                status = exc.status
-            else:
-                return Redirect(path=f"/roster-runs/{done.run.id}")
-        return await _schedule_page(conn, user, week, errors=errors, status=status)
+        return await submit(
+            (command, errors),
+            lambda command: respite.schedule(
+                conn, state.redis, user, command, certificate=state.settings.respite_certificate
+            ),
+            lambda done: PageRedirect("roster_run", run_id=done.run.id),
+            lambda errors, status: _schedule_page(conn, user, week, errors=errors, status=status),
+            refusal="week_starts",
+        )

@@ -16,6 +16,7 @@ from api.services import accounts, home
 from api.services.accounts import Credentials
 from api.services.errors import NotAuthenticated, TooManyAttempts
 from web.forms import parse_form
+from web.routes._common import PageRedirect
 
 FormData = URLEncodedBody[dict[str, Any]]
 
@@ -105,7 +106,7 @@ class SessionPages(Controller):
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
             await accounts.logout(conn, session_id)
-        response = Redirect(path="/")
+        response = PageRedirect("index")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
 from api.services import directory, shifts
 from api.services.accounts import Identity
-from api.services.errors import DomainError
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
-from api.services.types import SHANGHAI
 from api.services.volunteers import CERTIFICATE_KINDS
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, multi, offset_of, redisplay, split_list
+from web.forms import parse_form, submit
+from web.routes._common import (
+    PAGE_SIZE,
+    FormData,
+    PageRedirect,
+    multi,
+    offset_of,
+    read_local_times,
+    redisplay,
+    split_list,
+)
 
 # What the shift page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(signed|waiting|cancelled|late_cancelled)$")]
@@ -51,15 +59,6 @@ def _dates(text: str) -> list[str] | None:
     return found
 
 
-def _local(text: str) -> str | None:
-    """A date and time typed on the page (a datetime-local box) as an ISO time in Shanghai, or None."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
-
-
 async def _shift_page(
     conn: Conn, user: Identity, shift_id: int, *, refusal: SignupRefused | None = None, done: str | None = None
 ) -> Template:
@@ -77,6 +76,15 @@ async def _shift_page(
         },
         status_code=refusal.status if refusal else 200,
     )
+
+
+async def _take_place(conn: Conn, user: Identity, shift_id: int, step: Awaitable[Any], done: str) -> Response[Any]:
+    """Take a place or join the waitlist, then the shift says so; or the shift again with the reason it refused."""
+    try:
+        await step
+    except SignupRefused as exc:
+        return await _shift_page(conn, user, shift_id, refusal=exc)
+    return PageRedirect("shift", shift_id=shift_id, query={"done": done})
 
 
 async def _series_page(
@@ -114,7 +122,7 @@ class ShiftPages(Controller):
     ) -> Response[Any]:
         """Volunteers see open shifts, eligible first (or only those); publishers see the shifts they published."""
         if user.role in ("organisation", "committee"):
-            return Redirect(path="/shifts/published")
+            return PageRedirect("published_shifts")
         items = await shifts.browse(conn, user, eligible_only=eligible, limit=PAGE_SIZE, offset=offset_of(page))
         return Template(
             template_name="shifts/list.html",
@@ -152,13 +160,12 @@ class ShiftPages(Controller):
             return await _series_page(
                 conn, user, series_id, errors={"date": "Enter a date as YYYY-MM-DD"}, values=redisplay(form)
             )
-        try:
-            await shifts.skip_date(conn, user, series_id, day)
-        except DomainError as exc:
-            if not exc.fields:
-                raise
-            return await _series_page(conn, user, series_id, errors=exc.fields, values=redisplay(form))
-        return Redirect(path=f"/shifts/series/{series_id}?done=skipped")
+        return await submit(
+            (day, {}),
+            lambda day: shifts.skip_date(conn, user, series_id, day),
+            lambda _row: PageRedirect("shift_series", series_id=series_id, query={"done": "skipped"}),
+            lambda errors, _status: _series_page(conn, user, series_id, errors=errors, values=redisplay(form)),
+        )
 
     @get("/shifts/{shift_id:int}", name="shift", guards=[login_required])
     async def detail(self, conn: Conn, user: User, shift_id: FromPath[int], done: DoneQuery = None) -> Template:
@@ -168,26 +175,18 @@ class ShiftPages(Controller):
     @post("/shifts/{shift_id:int}/signup", name="shift_signup", guards=[roles("volunteer")])
     async def sign_up(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
         """Take a place, or show the shift again with the reason it was refused."""
-        try:
-            await shifts.sign_up(conn, user, shift_id)
-        except SignupRefused as exc:
-            return await _shift_page(conn, user, shift_id, refusal=exc)
-        return Redirect(path=f"/shifts/{shift_id}?done=signed")
+        return await _take_place(conn, user, shift_id, shifts.sign_up(conn, user, shift_id), "signed")
 
     @post("/shifts/{shift_id:int}/waitlist", name="shift_waitlist", guards=[roles("volunteer")])
     async def join_waitlist(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
         """Wait for a place on a full shift."""
-        try:
-            await shifts.join_waitlist(conn, user, shift_id)
-        except SignupRefused as exc:
-            return await _shift_page(conn, user, shift_id, refusal=exc)
-        return Redirect(path=f"/shifts/{shift_id}?done=waiting")
+        return await _take_place(conn, user, shift_id, shifts.join_waitlist(conn, user, shift_id), "waiting")
 
     @post("/shifts/{shift_id:int}/cancel", name="shift_cancel", guards=[roles("volunteer")])
-    async def cancel(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Redirect:
+    async def cancel(self, conn: Conn, user: User, shift_id: FromPath[int]) -> PageRedirect:
         """Give up my place (or leave the waitlist)."""
         outcome = await shifts.cancel(conn, user, shift_id)
-        return Redirect(path=f"/shifts/{shift_id}?done={outcome.status}")
+        return PageRedirect("shift", shift_id=shift_id, query={"done": outcome.status})
 
     @get("/shifts/new", name="shift_new", guards=[roles("organisation", "committee")])
     async def new_form(self, conn: Conn, user: User) -> Template:
@@ -213,36 +212,24 @@ class ShiftPages(Controller):
                 errors["exceptions"] = "Enter dates as YYYY-MM-DD, separated by commas"
             else:
                 extra["exceptions"] = exceptions
-        for name in ("starts_at", "ends_at"):
-            raw = form.get(name, "")
-            if raw.strip():
-                moment = _local(raw)
-                if moment is None:
-                    errors[name] = "Enter a date and time"
-                else:
-                    extra[name] = moment
-        series_command: SeriesCreate | None = None
-        command: ShiftCreate | None = None
+        read_local_times(form, ("starts_at", "ends_at"), extra, errors)
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            context = await _form_context(conn, user, errors, redisplay(form, LIST_FIELDS))
+            return Template(template_name="shifts/new.html", context=context, status_code=status)
+
         if repeat:
-            series_command, parse_errors = parse_form(SeriesCreate, form, extra)
-        else:
-            command, parse_errors = parse_form(ShiftCreate, form, extra)
-        errors = {**parse_errors, **errors}
-        status = 422
-        if (command is not None or series_command is not None) and not errors:
-            try:
-                if series_command is not None:
-                    view = await shifts.publish_series(conn, user, series_command)
-                    return Redirect(path=f"/shifts/series/{view.series.id}?done=published")
-                assert command is not None
-                shift = await shifts.publish(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path=f"/shifts/{shift.id}")
-        values = redisplay(form, LIST_FIELDS)
-        return Template(
-            template_name="shifts/new.html", context=await _form_context(conn, user, errors, values), status_code=status
+            series, parse_errors = parse_form(SeriesCreate, form, extra)
+            return await submit(
+                (series, {**parse_errors, **errors}),
+                lambda command: shifts.publish_series(conn, user, command),
+                lambda view: PageRedirect("shift_series", series_id=view.series.id, query={"done": "published"}),
+                again,
+            )
+        shift, parse_errors = parse_form(ShiftCreate, form, extra)
+        return await submit(
+            (shift, {**parse_errors, **errors}),
+            lambda command: shifts.publish(conn, user, command),
+            lambda row: PageRedirect("shift", shift_id=row.id),
+            again,
         )

@@ -9,27 +9,17 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
 from api.services import household_access, teams
 from api.services.accounts import Identity
-from api.services.errors import DomainError
 from api.services.teams import RefusalCreate, VisitCreate
 from api.services.types import SHANGHAI
-from web.forms import parse_form
-from web.routes._common import FormData, multi, redisplay
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi, read_local_times, redisplay
 
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(started|refused|recorded)$")]
-
-
-def _local(text: str) -> str | None:
-    """A date and time typed on the page (a datetime-local box) as an ISO time in Shanghai, or None."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
 
 
 async def _team_page(
@@ -68,7 +58,7 @@ class TeamPages(Controller):
     async def index(self, conn: Conn, user: User) -> Response[Any]:
         """An organisation's 311 projects; a committee's teams serving its households; a volunteer's own teams."""
         if user.role == "volunteer":
-            return Redirect(path="/teams/mine")
+            return PageRedirect("my_teams")
         if user.role == "committee":
             items = await teams.committee_teams(conn, user)
             return Template(template_name="teams/committee.html", context={"who": user, "items": items})
@@ -82,10 +72,10 @@ class TeamPages(Controller):
         return Template(template_name="teams/project.html", context={"who": user, "view": view, "done": done})
 
     @post("/teams/projects/{contract_id:int}/run", name="team_project_run", guards=[roles("organisation")])
-    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> Redirect:
+    async def start_run(self, conn: Conn, user: User, state: State, contract_id: FromPath[int]) -> PageRedirect:
         """Start (or find) the teams run of the project and show the project with its progress."""
         await teams.start_run(conn, state.redis, user, contract_id)
-        return Redirect(path=f"/teams/projects/{contract_id}?done=started")
+        return PageRedirect("team_project", contract_id=contract_id, query={"done": "started"})
 
     @get("/teams/mine", name="my_teams", guards=[roles("volunteer")])
     async def mine(self, conn: Conn, user: User) -> Template:
@@ -101,18 +91,12 @@ class TeamPages(Controller):
     @post("/teams/{team_id:int}/refuse", name="team_refuse", guards=[roles("organisation")])
     async def refuse(self, conn: Conn, user: User, team_id: FromPath[int], data: FormData) -> Response[Any]:
         """Record the household's refusal of a carer; the team is completed around the others."""
-        form = multi(data)
-        command, errors = parse_form(RefusalCreate, form, {})
-        if command is not None and not errors:
-            try:
-                await teams.refuse(conn, user, team_id, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors = exc.fields
-            else:
-                return Redirect(path=f"/teams/{team_id}?done=refused")
-        return await _team_page(conn, user, team_id, errors=errors, status=422)
+        return await submit(
+            parse_form(RefusalCreate, multi(data), {}),
+            lambda command: teams.refuse(conn, user, team_id, command),
+            lambda _row: PageRedirect("team", team_id=team_id, query={"done": "refused"}),
+            lambda errors, _status: _team_page(conn, user, team_id, errors=errors, status=422),
+        )
 
     @post("/teams/{team_id:int}/visits", name="team_visit", guards=[roles("volunteer")])
     async def record_visit(self, conn: Conn, user: User, team_id: FromPath[int], data: FormData) -> Response[Any]:
@@ -120,27 +104,18 @@ class TeamPages(Controller):
         form = multi(data)
         extra: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        raw = form.get("at", "")
-        if raw.strip():
-            moment = _local(raw)
-            if moment is None:
-                errors["at"] = "Enter a date and time"
-            else:
-                extra["at"] = moment
+        read_local_times(form, ("at",), extra, errors)
         command, parse_errors = parse_form(VisitCreate, form, extra)
-        errors = {**parse_errors, **errors}
-        status = 422
-        if command is not None and not errors:
-            try:
-                await teams.record_visit(conn, user, team_id, command)
-            except DomainError as exc:
-                if not exc.fields and exc.status != 409:
-                    raise
-                errors = exc.fields or {"at": exc.detail}
-                status = exc.status
-            else:
-                return Redirect(path=f"/teams/{team_id}?done=recorded")
-        return await _team_page(conn, user, team_id, errors=errors, values=redisplay(form), status=status)
+        return await submit(
+            (command, {**parse_errors, **errors}),
+            lambda command: teams.record_visit(conn, user, team_id, command),
+            lambda _row: PageRedirect("team", team_id=team_id, query={"done": "recorded"}),
+            lambda errors, status: _team_page(
+                conn, user, team_id, errors=errors, values=redisplay(form), status=status
+            ),
+            refusal="at",
+            refusal_statuses=(409,),
+        )
 
     @get("/households/{household_id:int}", name="household", guards=[login_required])
     async def household(

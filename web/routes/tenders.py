@@ -11,17 +11,27 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, Who, login_required, roles
 from api.i18n import SHANGHAI
 from api.i18n import gettext as _
 from api.services import bids, directory, needs, tenders
 from api.services.bids import BidTerms
-from api.services.errors import DomainError, NotFound
+from api.services.errors import NotFound
 from api.services.tenders import TenderCommand
-from web.forms import parse_form
-from web.routes._common import PAGE_SIZE, FormData, Pager, multi, offset_of, redisplay
+from web.forms import parse_form, submit
+from web.routes._common import (
+    PAGE_SIZE,
+    SAVED,
+    FormData,
+    Pager,
+    PageRedirect,
+    local_time,
+    multi,
+    offset_of,
+    redisplay,
+)
 
 LOT_SLOTS = 3
 CRITERIA_SLOTS = 3
@@ -50,15 +60,6 @@ def fen_of(text: str) -> int | None:
     if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) > Decimal(10) ** 15:
         return None
     return int(value * 100)
-
-
-def local_time(text: str) -> dt.datetime | None:
-    """A date and time typed on the page, in Shanghai time."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
 
 
 def _int(text: str) -> int | None:
@@ -197,13 +198,13 @@ class TenderPages(Controller):
         if who.role == "organisation" and not status and not mine:
             for_org = await tenders.tenders_for_organisation(conn, who, limit=PAGE_SIZE, offset=offset_of(page))
             result = None
-            pager = Pager("/tenders", {}, page, for_org.total)
+            pager = Pager("tenders", {}, page, for_org.total)
         else:
             result = await tenders.list_tenders(
                 conn, who, status=status or None, category=None, mine=bool(mine), limit=PAGE_SIZE,
                 offset=offset_of(page),
             )  # fmt: skip
-            pager = Pager("/tenders", {"status": status, "mine": mine}, page, result.total)
+            pager = Pager("tenders", {"status": status, "mine": mine}, page, result.total)
         return Template(
             template_name="tenders/list.html",
             context={"who": who, "page": result, "for_org": for_org, "status": status or "", "mine": bool(mine),
@@ -221,19 +222,18 @@ class TenderPages(Controller):
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
         """Open the tender and show it."""
         form = multi(data)
-        command, errors = parse_tender_form(form)
-        status = 422
-        if command is not None:
-            try:
-                row = await tenders.open_tender(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = page_errors(exc.fields), exc.status
-            else:
-                return Redirect(path=f"/tenders/{row.id}?saved=1")
-        context = await _tender_context(conn, user, redisplay(form, TENDER_LISTS), errors)
-        return Template(template_name="tenders/form.html", context=context, status_code=status)
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            context = await _tender_context(conn, user, redisplay(form, TENDER_LISTS), errors)
+            return Template(template_name="tenders/form.html", context=context, status_code=status)
+
+        return await submit(
+            parse_tender_form(form),
+            lambda command: tenders.open_tender(conn, user, command),
+            lambda row: PageRedirect("tender", tender_id=row.id, query=SAVED),
+            again,
+            fields=page_errors,
+        )
 
     @get("/tenders/{tender_id:int}", name="tender", guards=[login_required])
     async def detail(
@@ -270,21 +270,16 @@ class TenderPages(Controller):
         )  # fmt: skip
 
     @post("/tenders/{tender_id:int}/cancel", name="tender_cancel", guards=[roles("funder")])
-    async def cancel(self, conn: Conn, user: User, tender_id: FromPath[int]) -> Redirect:
+    async def cancel(self, conn: Conn, user: User, tender_id: FromPath[int]) -> PageRedirect:
         """Cancel the funder's own open tender."""
         await tenders.cancel_tender(conn, user, tender_id)
-        return Redirect(path=f"/tenders/{tender_id}?saved=1")
+        return PageRedirect("tender", tender_id=tender_id, query=SAVED)
 
     @get("/tenders/{tender_id:int}/lots/{lot_id:int}/bid", name="bid_new", guards=[roles("organisation")])
     async def bid_form(self, conn: Conn, user: User, tender_id: FromPath[int], lot_id: FromPath[int]) -> Template:
         """The sealed-bid form for one lot."""
         tender, lot = await _tender_lot(conn, user, tender_id, lot_id)
-        reasons = await tenders.eligibility_for(conn, user, tender)
-        return Template(
-            template_name="bids/form.html",
-            context={"who": user, "tender": tender, "lot": lot, "reasons": reasons, "errors": {}, "values": {},
-                     "bid": None},
-        )  # fmt: skip
+        return await _bid_form(conn, user, tender, lot, {}, {}, 200)
 
     @post("/tenders/{tender_id:int}/lots/{lot_id:int}/bid", name="bid_new_submit", guards=[roles("organisation")])
     async def bid_submit(
@@ -293,23 +288,14 @@ class TenderPages(Controller):
         """Submit the sealed bid and show its receipt."""
         tender, lot = await _tender_lot(conn, user, tender_id, lot_id)
         form = multi(data)
-        terms, errors = _bid_terms(form)
-        status = 422
-        if terms is not None:
-            command = bids.BidCommand(lot_id=lot.id, **msgspec.structs.asdict(terms))
-            try:
-                view = await bids.place_bid(conn, user, command)
-            except DomainError as exc:
-                errors, status = _bid_errors(exc.fields) or {"__all__": exc.detail}, exc.status
-            else:
-                return Redirect(path=f"/bids/{view.bid.public_id}?saved=1")
-        reasons = await tenders.eligibility_for(conn, user, tender)
-        return Template(
-            template_name="bids/form.html",
-            context={"who": user, "tender": tender, "lot": lot, "reasons": reasons, "errors": errors,
-                     "values": redisplay(form), "bid": None},
-            status_code=status,
-        )  # fmt: skip
+        return await submit(
+            _bid_terms(form),
+            lambda terms: bids.place_bid(conn, user, bids.BidCommand(lot_id=lot.id, **msgspec.structs.asdict(terms))),
+            lambda view: PageRedirect("bid", bid_id=view.bid.public_id, query=SAVED),
+            lambda errors, status: _bid_form(conn, user, tender, lot, errors, redisplay(form), status),
+            fields=_bid_errors,
+            refusal="__all__",
+        )
 
 
 class BidPages(Controller):
@@ -338,29 +324,25 @@ class BidPages(Controller):
     async def revise(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID], data: FormData) -> Response[Any]:
         """Revise the bid; a new receipt."""
         form = multi(data)
-        terms, errors = _bid_terms(form)
-        status = 422
-        if terms is not None:
-            try:
-                await bids.revise_bid(conn, user, bid_id, terms)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = _bid_errors(exc.fields), exc.status
-            else:
-                return Redirect(path=f"/bids/{bid_id}?saved=1")
-        view = await bids.get_bid(conn, user, bid_id)
-        return Template(
-            template_name="bids/detail.html",
-            context=_bid_context(user, view, errors, redisplay(form), False),
-            status_code=status,
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            view = await bids.get_bid(conn, user, bid_id)
+            context = _bid_context(user, view, errors, redisplay(form), False)
+            return Template(template_name="bids/detail.html", context=context, status_code=status)
+
+        return await submit(
+            _bid_terms(form),
+            lambda terms: bids.revise_bid(conn, user, bid_id, terms),
+            lambda _row: PageRedirect("bid", bid_id=bid_id, query=SAVED),
+            again,
+            fields=_bid_errors,
         )
 
     @post("/bids/{bid_id:uuid}/withdraw", name="bid_withdraw", guards=[roles("organisation")])
-    async def withdraw(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID]) -> Redirect:
+    async def withdraw(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID]) -> PageRedirect:
         """Withdraw the bid."""
         await bids.withdraw_bid(conn, user, bid_id)
-        return Redirect(path=f"/bids/{bid_id}?saved=1")
+        return PageRedirect("bid", bid_id=bid_id, query=SAVED)
 
 
 def _bid_context(
@@ -376,6 +358,19 @@ def _bid_context(
         }  # fmt: skip
     return {"who": user, "view": view, "own": own, "editable": editable, "errors": errors, "values": values,
             "saved": saved}  # fmt: skip
+
+
+async def _bid_form(
+    conn: Conn, user: User, tender: Any, lot: Any, errors: dict[str, str], values: dict[str, Any], status: int
+) -> Template:
+    """The sealed-bid form for one lot, with whether the organisation may bid."""
+    reasons = await tenders.eligibility_for(conn, user, tender)
+    return Template(
+        template_name="bids/form.html",
+        context={"who": user, "tender": tender, "lot": lot, "reasons": reasons, "errors": errors, "values": values,
+                 "bid": None},
+        status_code=status,
+    )  # fmt: skip
 
 
 async def _tender_lot(conn: Conn, user: User, tender_id: int, lot_id: int) -> tuple[Any, Any]:

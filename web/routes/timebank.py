@@ -8,14 +8,15 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import attendance, service_records, timebank
 from api.services.accounts import Identity
-from api.services.errors import Conflict, DomainError
+from api.services.errors import Conflict
 from api.services.timebank import SERVICES, Transfer
-from web.routes._common import FormData, multi
+from web.forms import submit
+from web.routes._common import FormData, PageRedirect, multi
 
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(give|spend|donate)$")]
 FORMS = ("give", "spend", "donate")
@@ -94,7 +95,7 @@ class TimeBankPages(Controller):
                 context={"who": user, "record": record, "coins": timebank.coins, "error": exc.detail},
                 status_code=exc.status,
             )
-        return Redirect(path=f"/records/certificates/{issued.certificate.number}")
+        return PageRedirect("certificate", number=issued.certificate.number)
 
     @get("/records/certificates/{number:str}", name="certificate", guards=[roles("volunteer")])
     async def certificate(self, conn: Conn, user: User, number: FromPath[str]) -> Template:
@@ -116,7 +117,7 @@ class TimeBankPages(Controller):
     ) -> Response[Any]:
         """Give, spend or donate; the form again with the error beside the field when refused."""
         if kind not in FORMS:
-            return Redirect(path="/timebank")
+            return PageRedirect("timebank")
         form = multi(data)
         values = {k: str(form.get(k, "")).strip() for k in ("coins", "to_username", "service", "memo")}
         errors: dict[str, str] = {}
@@ -125,8 +126,8 @@ class TimeBankPages(Controller):
             errors["coins"] = "This field is required"
         elif minutes is None:
             errors["coins"] = "Enter a positive number of coins, e.g. 1.5"
-        status = 422
-        if not errors and minutes is not None:
+        command = None
+        if minutes is not None:
             command = Transfer(
                 kind=kind,  # type: ignore[arg-type]
                 minutes=minutes,
@@ -134,11 +135,13 @@ class TimeBankPages(Controller):
                 service=values["service"] or None,
                 memo=values["memo"][:200],
             )
-            try:
-                await timebank.transfer(conn, user, command, cap_minutes=_cap(state))
-            except DomainError as exc:
-                errors = {("coins" if k == "minutes" else k): v for k, v in exc.fields.items()} or {"coins": exc.detail}
-                status = exc.status
-            else:
-                return Redirect(path=f"/timebank?done={kind}")
-        return await _timebank_page(conn, user, state, form=kind, errors=errors, values=values, status=status)
+        return await submit(
+            (command, errors),
+            lambda command: timebank.transfer(conn, user, command, cap_minutes=_cap(state)),
+            lambda _row: PageRedirect("timebank", query={"done": kind}),
+            lambda errors, status: _timebank_page(
+                conn, user, state, form=kind, errors=errors, values=values, status=status
+            ),
+            fields=lambda fields: {("coins" if k == "minutes" else k): v for k, v in fields.items()},
+            refusal="coins",
+        )

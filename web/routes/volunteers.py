@@ -8,13 +8,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from api.auth import Conn, User, roles
 from api.services import directory, volunteers
 from api.services.accounts import Identity
-from api.services.errors import DomainError
-from api.services.types import SHANGHAI
 from api.services.volunteers import (
     CERTIFICATE_KINDS,
     AvailabilityUpdate,
@@ -25,8 +23,8 @@ from api.services.volunteers import (
     ProfileUpdate,
     Window,
 )
-from web.forms import parse_form
-from web.routes._common import FormData, multi, redisplay, split_list
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi, read_local_times, redisplay, split_list
 
 # What the profile page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[
@@ -35,15 +33,6 @@ DoneQuery = Annotated[
 # Two windows a day fit most people's week (a morning and an evening); the API takes any number.
 SLOTS_PER_DAY = 2
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
-
-
-def _local(text: str) -> str | None:
-    """A datetime-local value as an ISO time in Shanghai, or None."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return (value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value).isoformat()
 
 
 def _profile_values(p: Profile) -> dict[str, Any]:
@@ -75,6 +64,33 @@ def _window_values(p: Profile) -> dict[str, str]:
             values[f"w{w.weekday}_{slot}_starts"] = w.starts.strftime("%H:%M")
             values[f"w{w.weekday}_{slot}_ends"] = w.ends.strftime("%H:%M")
     return values
+
+
+def _profile_done(step: str) -> PageRedirect:
+    """Back to my profile, which says the step was done."""
+    return PageRedirect("volunteer_profile", query={"done": step})
+
+
+async def details_form(
+    template_name: str,
+    conn: Conn,
+    who: Identity | None,
+    errors: dict[str, str],
+    values: dict[str, Any],
+    status: int,
+) -> Template:
+    """A form of a volunteer's details (registering, or editing them later): committees to live in, skills."""
+    return Template(
+        template_name=template_name,
+        context={
+            "who": who,
+            "errors": errors,
+            "values": values,
+            "groups": await directory.committee_groups(conn),
+            "skills": directory.SKILLS,
+        },
+        status_code=status,
+    )
 
 
 class VolunteerPages(Controller):
@@ -114,16 +130,7 @@ class VolunteerPages(Controller):
     async def edit_form(self, conn: Conn, user: User) -> Template:
         """The form to edit my details."""
         p = await volunteers.profile(conn, user)
-        return Template(
-            template_name="volunteers/edit.html",
-            context={
-                "who": user,
-                "errors": {},
-                "values": _profile_values(p),
-                "groups": await directory.committee_groups(conn),
-                "skills": directory.SKILLS,
-            },
-        )
+        return await details_form("volunteers/edit.html", conn, user, {}, _profile_values(p), 200)
 
     @post("/volunteer/profile/edit", name="volunteer_profile_save", guards=[roles("volunteer")])
     async def edit_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
@@ -136,35 +143,21 @@ class VolunteerPages(Controller):
         for name in ("birth_date", "insured_until"):
             if not form.get(name, "").strip():
                 extra[name] = None
-        command, errors = parse_form(ProfileUpdate, form, extra)
-        status = 422
-        if command is not None:
-            try:
-                await volunteers.update_profile(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path="/volunteer/profile?done=saved")
-        return Template(
-            template_name="volunteers/edit.html",
-            context={
-                "who": user,
-                "errors": errors,
-                "values": redisplay(form, ("skills",)),
-                "groups": await directory.committee_groups(conn),
-                "skills": directory.SKILLS,
-            },
-            status_code=status,
+        return await submit(
+            parse_form(ProfileUpdate, form, extra),
+            lambda command: volunteers.update_profile(conn, user, command),
+            lambda _row: _profile_done("saved"),
+            lambda errors, status: details_form(
+                "volunteers/edit.html", conn, user, errors, redisplay(form, ("skills",)), status
+            ),
         )
 
     @post("/volunteer/profile/consent", name="volunteer_consent", guards=[roles("volunteer")])
-    async def consent(self, conn: Conn, user: User, data: FormData) -> Redirect:
+    async def consent(self, conn: Conn, user: User, data: FormData) -> PageRedirect:
         """Give or withdraw consent to process sensitive data."""
         form = multi(data)
         await volunteers.set_consent(conn, user, ConsentUpdate(sensitive_data=form.get("sensitive_data") == "on"))
-        return Redirect(path="/volunteer/profile?done=consent")
+        return _profile_done("consent")
 
     @post("/volunteer/profile/certificates", name="volunteer_certificate", guards=[roles("volunteer")])
     async def certificate(
@@ -173,19 +166,13 @@ class VolunteerPages(Controller):
         """Record or renew a certificate."""
         form = multi(data)
         extra = {n: None for n in ("issued_on", "expires_on") if not form.get(n, "").strip()}
-        command, errors = parse_form(CertificateUpdate, form, extra)
-        status = 422
-        if command is not None:
-            try:
-                await volunteers.put_certificate(conn, user, form.get("kind", ""), command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors, status = exc.fields, exc.status
-            else:
-                return Redirect(path="/volunteer/profile?done=certificate")
-        return await self._render(
-            request, conn, user, errors=errors, section="certificates", values=redisplay(form), status=status
+        return await submit(
+            parse_form(CertificateUpdate, form, extra),
+            lambda command: volunteers.put_certificate(conn, user, form.get("kind", ""), command),
+            lambda _row: _profile_done("certificate"),
+            lambda errors, status: self._render(
+                request, conn, user, errors=errors, section="certificates", values=redisplay(form), status=status
+            ),
         )
 
     @post(
@@ -193,10 +180,10 @@ class VolunteerPages(Controller):
         name="volunteer_certificate_delete",
         guards=[roles("volunteer")],
     )
-    async def certificate_delete(self, conn: Conn, user: User, kind: FromPath[str]) -> Redirect:
+    async def certificate_delete(self, conn: Conn, user: User, kind: FromPath[str]) -> PageRedirect:
         """Remove a certificate."""
         await volunteers.remove_certificate(conn, user, kind)
-        return Redirect(path="/volunteer/profile?done=certificate")
+        return _profile_done("certificate")
 
     @post("/volunteer/profile/availability", name="volunteer_availability", guards=[roles("volunteer")])
     async def availability(
@@ -223,20 +210,23 @@ class VolunteerPages(Controller):
                     continue
                 windows.append(Window(weekday=day, starts=begin.strftime("%H:%M"), ends=end.strftime("%H:%M")))
                 positions.append(key)
-        if not errors:
-            try:
-                await volunteers.set_availability(conn, user, AvailabilityUpdate(windows=windows))
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                # The use case names windows by their position in the list; the page names them by day and slot.
-                for field, message in exc.fields.items():
-                    index = int(field.split("[")[1].rstrip("]")) if "[" in field else -1
-                    errors[positions[index] if 0 <= index < len(positions) else "__all__"] = message
-            else:
-                return Redirect(path="/volunteer/profile?done=availability")
-        return await self._render(
-            request, conn, user, errors=errors, section="availability", values=redisplay(form), status=422
+
+        def by_day_and_slot(fields: dict[str, str]) -> dict[str, str]:
+            # The use case names windows by their position in the list; the page names them by day and slot.
+            mapped: dict[str, str] = {}
+            for field, message in fields.items():
+                index = int(field.split("[")[1].rstrip("]")) if "[" in field else -1
+                mapped[positions[index] if 0 <= index < len(positions) else "__all__"] = message
+            return mapped
+
+        return await submit(
+            (AvailabilityUpdate(windows=windows), errors),
+            lambda command: volunteers.set_availability(conn, user, command),
+            lambda _row: _profile_done("availability"),
+            lambda errors, _status: self._render(
+                request, conn, user, errors=errors, section="availability", values=redisplay(form), status=422
+            ),
+            fields=by_day_and_slot,
         )
 
     @post("/volunteer/profile/exceptions", name="volunteer_exception", guards=[roles("volunteer")])
@@ -245,27 +235,15 @@ class VolunteerPages(Controller):
         form = multi(data)
         errors: dict[str, str] = {}
         extra: dict[str, Any] = {"available": form.get("available") == "yes"}
-        for name in ("starts_at", "ends_at"):
-            raw = form.get(name, "")
-            if raw.strip():
-                moment = _local(raw)
-                if moment is None:
-                    errors[name] = "Enter a date and time"
-                else:
-                    extra[name] = moment
+        read_local_times(form, ("starts_at", "ends_at"), extra, errors)
         command, parse_errors = parse_form(ExceptionCreate, form, extra)
-        errors = {**parse_errors, **errors}
-        if command is not None and not errors:
-            try:
-                await volunteers.add_exception(conn, user, command)
-            except DomainError as exc:
-                if not exc.fields:
-                    raise
-                errors = exc.fields
-            else:
-                return Redirect(path="/volunteer/profile?done=exception")
-        return await self._render(
-            request, conn, user, errors=errors, section="exceptions", values=redisplay(form), status=422
+        return await submit(
+            (command, {**parse_errors, **errors}),
+            lambda command: volunteers.add_exception(conn, user, command),
+            lambda _row: _profile_done("exception"),
+            lambda errors, _status: self._render(
+                request, conn, user, errors=errors, section="exceptions", values=redisplay(form), status=422
+            ),
         )
 
     @post(
@@ -273,16 +251,16 @@ class VolunteerPages(Controller):
         name="volunteer_exception_delete",
         guards=[roles("volunteer")],
     )
-    async def exception_delete(self, conn: Conn, user: User, exception_id: FromPath[int]) -> Redirect:
+    async def exception_delete(self, conn: Conn, user: User, exception_id: FromPath[int]) -> PageRedirect:
         """Remove an exception."""
         await volunteers.remove_exception(conn, user, exception_id)
-        return Redirect(path="/volunteer/profile?done=exception")
+        return _profile_done("exception")
 
     @post("/volunteer/profile/calendar/renew", name="volunteer_calendar_renew", guards=[roles("volunteer")])
-    async def calendar_renew(self, request: Request[Any, Any, Any], conn: Conn, user: User) -> Redirect:
+    async def calendar_renew(self, request: Request[Any, Any, Any], conn: Conn, user: User) -> PageRedirect:
         """A new secret calendar address; the old one stops working."""
         await volunteers.renew_calendar_token(conn, user, request.app.state.settings.secret_key)
-        return Redirect(path="/volunteer/profile?done=calendar")
+        return _profile_done("calendar")
 
     @get("/ical/{token:str}/shifts.ics", name="volunteer_calendar_feed")
     async def feed(self, request: Request[Any, Any, Any], conn: Conn, token: FromPath[str]) -> Response[bytes]:
