@@ -1,4 +1,4 @@
-"""Shared by the headless Chromium tests: the browser fixture, logging in through the form, where screenshots go."""
+"""Shared by the headless Chromium tests: one Chromium for the session, logging in through the form, screenshots."""
 
 from __future__ import annotations
 
@@ -20,11 +20,14 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 STEP_MS = 20_000
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """The system Chromium, headless (the test fails, not skips, when it is missing: `make test` installs it)."""
-    assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
-    with sync_playwright() as playwright:
+# The one Chromium of the session (and its Playwright), launched by the first browser test and closed at the end.
+_SHARED: dict[str, Any] = {}
+
+
+def _launch() -> Browser:
+    """Start Playwright and the system Chromium, headless."""
+    playwright = sync_playwright().start()
+    try:
         instance = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             args=[
@@ -38,10 +41,35 @@ def browser() -> Iterator[Browser]:
                 "--no-first-run",
             ],
         )
-        try:
-            yield instance
-        finally:
+    except BaseException:
+        playwright.stop()
+        raise
+    _SHARED.update(playwright=playwright, browser=instance)
+    return instance
+
+
+def _close() -> None:
+    instance, playwright = _SHARED.pop("browser", None), _SHARED.pop("playwright", None)
+    try:
+        if instance is not None:
             instance.close()
+    finally:
+        if playwright is not None:
+            playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(request: pytest.FixtureRequest) -> Browser:
+    """The system Chromium, headless, one for the whole session (the test fails, not skips, when it is missing).
+
+    Each browser module imports this fixture, and pytest keeps an imported fixture per module, so the instance
+    itself lives here and is closed once, when the session ends.
+    """
+    assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
+    if "browser" not in _SHARED:
+        _launch()
+        request.config.add_cleanup(_close)
+    return _SHARED["browser"]  # type: ignore[no-any-return]
 
 
 def log_in(page: Page, base: str, username: str, password: str) -> None:

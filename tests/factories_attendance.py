@@ -86,7 +86,7 @@ async def add_attendance(
     minutes: int = 120,
     confirmed_by: int | None = None,
 ) -> int:
-    """A volunteer's hours at a shift, checked in by QR `minutes` ago and out now: pending, or confirmed by an account."""
+    """Hours at a shift, checked in by QR `minutes` ago and out now: pending, or confirmed by `confirmed_by`."""
     return int(
         await conn.fetchval(
             "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes,"

@@ -68,7 +68,7 @@ def recording(app: Litestar) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     def get_template(template_name: str) -> Any:
         return _Recording(real(template_name), template_name, seen)
 
-    engine.get_template = get_template  # type: ignore[method-assign]
+    engine.get_template = get_template
     try:
         yield seen
     finally:

@@ -194,7 +194,9 @@ async def test_the_attendance_pages_are_given_the_hours_waiting_and_who_came(cli
     await add_signup(conn, scene.shift_id, absent.volunteer_id)
     # Hours already confirmed on another of the publisher's shifts, and a stranger's pending hours: not waiting here.
     done = await running_shift_scene(conn, started_minutes_ago=300, hours=2)
-    await conn.execute("UPDATE shifts SET organisation_id = $2 WHERE id = $1", done.shift_id, scene.publisher.organisation_id)
+    await conn.execute(
+        "UPDATE shifts SET organisation_id = $2 WHERE id = $1", done.shift_id, scene.publisher.organisation_id
+    )
     await add_attendance(
         conn, done.shift_id, done.signup_id, done.volunteer.volunteer_id, confirmed_by=scene.publisher.account_id
     )
@@ -233,7 +235,7 @@ async def test_the_time_bank_and_hours_pages_are_given_the_volunteers_balance_an
     assert bank.template == "timebank/account.html"
     balance = bank["balance"]
     assert (balance.own_minutes, balance.group_minutes, balance.total_minutes) == (180, 60, 240)
-    assert [(h.kind, h.minutes) for h in bank["history"]][0] == ("give", -120)
+    assert (bank["history"][0].kind, bank["history"][0].minutes) == ("give", -120)
     assert sorted(h.kind for h in bank["history"]) == ["donate", "donate", "give"]
     hours = await page_context(client, "/hours")
     assert hours.template == "timebank/hours.html"

@@ -13,13 +13,15 @@ import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from api.security import hash_password
 from api.seed import DEMO_LOGINS
 from tests.browser_helpers import PHONE, STEP_MS, browser, log_in, patient_expect, screenshot, sql
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 SHANGHAI = ZoneInfo("Asia/Shanghai")

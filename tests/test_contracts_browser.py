@@ -7,10 +7,14 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.seed import DEMO_LOGINS
-from tests.test_browser import browser, log_in  # noqa: F401 -- the module's Chromium fixture, shared
+from tests.browser_helpers import browser, log_in
+
+__all__ = ["browser"]  # a fixture, used by name
+pytestmark = pytest.mark.browser
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 
@@ -31,7 +35,7 @@ def yuan_on(text: str) -> Decimal:
     return Decimal(found.group(1).replace(",", ""))
 
 
-def test_from_award_to_paid_milestone(browser: Browser, live_server) -> None:  # noqa: F811
+def test_from_award_to_paid_milestone(browser: Browser, live_server) -> None:
     base = live_server.url
     funder = as_user(browser, base, "funder.yinhang")
     funder.goto(f"{base}/contracts")

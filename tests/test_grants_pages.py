@@ -49,7 +49,9 @@ async def test_the_scores_and_run_pages_are_given_the_proposals_the_grants_and_t
         p["a1"]: None, p["a2"]: 85, p["b1"]: 70, p["c2"]: 60, p["d1"]: 99,
     }  # fmt: skip
     assert scores["runs"] == []
-    await post_form(client, f"/calls/{call}/proposals/{p['a1']}/score", {"score": "90"}, page=f"/calls/{call}/portfolio")
+    await post_form(
+        client, f"/calls/{call}/proposals/{p['a1']}/score", {"score": "90"}, page=f"/calls/{call}/portfolio"
+    )
     started = await post_form(client, f"/calls/{call}/portfolio-runs", {}, page=f"/calls/{call}/portfolio")
     run_url = started.headers["location"]
     run_id = int(run_url.rsplit("/", 1)[1])
@@ -60,6 +62,10 @@ async def test_the_scores_and_run_pages_are_given_the_proposals_the_grants_and_t
     grants = rendered["view"].grants
     assert {str(g.proposal): g.amount_fen for g in grants} == {p["a2"]: 3_000_000, p["b1"]: 5_000_000}
     left = {x["proposal"]: x for x in rendered["result"]["left_out"]}
-    assert {k: v["reason"] for k, v in left.items()} == {p["a1"]: "outscored", p["c2"]: "outscored", p["d1"]: "ineligible"}
+    assert {k: v["reason"] for k, v in left.items()} == {
+        p["a1"]: "outscored",
+        p["c2"]: "outscored",
+        p["d1"]: "ineligible",
+    }
     assert {x["kind"] for x in left[p["a1"]]["limits"]} == {"pool_budget", "per_org_limit"}
     assert [r.id for r in (await page_context(client, f"/calls/{call}/portfolio"))["runs"]] == [run_id]

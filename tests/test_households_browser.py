@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.seed import DEMO_LOGINS
 from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot, sql
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 SELECT_POINT = """

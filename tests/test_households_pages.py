@@ -88,7 +88,9 @@ async def test_the_register_is_given_the_committees_households_each_filter_keeps
     family = await create_household(conn, d.committee_id, "控江路1020弄3号101室")
     left = await create_household(conn, d.committee_id)
     await create_household(conn, d.other_committee_id)
-    await conn.execute("UPDATE households SET care_level = 3, empty_nest = true, head_name = '王秀英' WHERE id = $1", alone)
+    await conn.execute(
+        "UPDATE households SET care_level = 3, empty_nest = true, head_name = '王秀英' WHERE id = $1", alone
+    )
     await conn.execute("UPDATE households SET care_level = 1, empty_nest = false, members = 4 WHERE id = $1", family)
     await conn.execute("UPDATE households SET archived_at = now() WHERE id = $1", left)
     await login(client, await username_of(conn, d.committee_account))
@@ -102,7 +104,10 @@ async def test_the_register_is_given_the_committees_households_each_filter_keeps
     everyone = await page_context(client, "/households")
     rows = {h.id: h for h in everyone["page"].items}
     assert set(rows) == {alone, family}
-    assert rows[alone].masked_address == "控江路1018弄**号" and (rows[alone].care_level, rows[alone].empty_nest) == (3, True)
+    assert rows[alone].masked_address == "控江路1018弄**号" and (rows[alone].care_level, rows[alone].empty_nest) == (
+        3,
+        True,
+    )
     assert rows[family].members == 4
     assert await listed("?care_level=3") == {alone}
     assert await listed("?empty_nest=1") == {alone}

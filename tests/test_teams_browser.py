@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.seed import DEMO_LOGINS
@@ -18,7 +19,8 @@ from api.seed_teams import seed_teams
 from api.services.types import today
 from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 RUN_MS = 60_000

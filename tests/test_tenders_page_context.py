@@ -1,4 +1,4 @@
-"""What the tender pages are given: which open tender an organisation may bid on, and the rules it fails on the others."""
+"""What the tender pages are given: which open tender an organisation may bid on, and the rules it fails on others."""
 
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ async def test_the_tender_and_bid_pages_give_the_organisation_its_reasons(
     assert [r.code for r in easy_detail["reasons"]] == ["not_verified", "unrated"]
 
 
-async def test_other_roles_see_the_plain_list_without_reasons(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+async def test_other_roles_see_the_plain_list_without_reasons(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
     easy, hard, _ = await _open_tenders(client, conn)
     funder_account = await conn.fetchval("SELECT created_by FROM tenders WHERE id = $1", easy)
     await login(client, await username_of(conn, funder_account))
