@@ -81,6 +81,21 @@ def log_in(page: Page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/home")
 
 
+def sign_report_and_accept(
+    org: Page, funder: Page, contract_url: str, *, report: str, comment: str, accept: str | re.Pattern[str]
+) -> None:
+    """On the contract's page, the organisation signs and reports the first milestone; the funder accepts and pays."""
+    org.get_by_role("button", name="签订合同").click()
+    expect(org.locator("p.status")).to_have_text("履行中")
+    org.get_by_label("本阶段完成的服务内容").first.fill(report)
+    org.get_by_role("button", name="报告本阶段").first.click()
+    expect(org.get_by_text("已报告，待验收")).to_be_visible()
+    funder.goto(contract_url)
+    funder.get_by_label("给社会组织的意见").first.fill(comment)
+    funder.get_by_role("button", name=accept).first.click()
+    expect(funder.get_by_text("已验收并拨付")).to_be_visible()
+
+
 def screenshot(page: Page, name: str) -> None:
     """A full-page screenshot in test-artifacts/ (gitignored), for a person to look at after the run."""
     ARTIFACTS.mkdir(exist_ok=True)
