@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import subprocess
+import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +17,8 @@ import asyncpg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
+from api import devservers
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -20,56 +26,83 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 STEP_MS = 20_000
 
 
-# The one Chromium of the session (and its Playwright), launched by the first browser test and closed at the end.
+# Flags for the one Chromium of the session: headless, in a container (no sandbox, no GPU), quiet on the network.
+CHROMIUM_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
+# The session's Chromium, started by the first browser module that asks and stopped when the session ends.
 _SHARED: dict[str, Any] = {}
 
 
-def _launch() -> Browser:
-    """Start Playwright and the system Chromium, headless."""
-    playwright = sync_playwright().start()
-    try:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-    except BaseException:
-        playwright.stop()
-        raise
-    _SHARED.update(playwright=playwright, browser=instance)
-    return instance
+def _start_chromium() -> str:
+    """Launch the system Chromium once and return its DevTools address (it prints it on stderr when ready)."""
+    profile = Path(tempfile.mkdtemp(prefix="linli-chromium-"))
+    process = subprocess.Popen(
+        [str(CHROMIUM), *CHROMIUM_ARGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=devservers.die_with_parent(),
+    )
+    _SHARED.update(process=process, profile=profile)
+    assert process.stderr is not None
+    seen: list[str] = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("DevTools listening on "):
+            # Keep reading what Chromium writes, or it blocks once the pipe is full.
+            reader = threading.Thread(target=process.stderr.read, daemon=True)
+            reader.start()
+            _SHARED["reader"] = reader
+            return line.removeprefix("DevTools listening on ").strip()
+    raise RuntimeError("Chromium stopped before it listened:\n" + "".join(seen[-30:]))
 
 
-def _close() -> None:
-    instance, playwright = _SHARED.pop("browser", None), _SHARED.pop("playwright", None)
-    try:
-        if instance is not None:
-            instance.close()
-    finally:
-        if playwright is not None:
-            playwright.stop()
+def _stop_chromium() -> None:
+    process, profile = _SHARED.pop("process", None), _SHARED.pop("profile", None)
+    _SHARED.pop("endpoint", None)
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader = _SHARED.pop("reader", None)
+        if reader is not None:
+            reader.join(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+    if profile is not None:
+        shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def browser(request: pytest.FixtureRequest) -> Browser:
-    """The system Chromium, headless, one for the whole session (the test fails, not skips, when it is missing).
+@pytest.fixture(scope="module")
+def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """The session's one headless Chromium (the test fails, not skips, when it is missing), reached over DevTools.
 
-    Each browser module imports this fixture, and pytest keeps an imported fixture per module, so the instance
-    itself lives here and is closed once, when the session ends.
+    Chromium starts once per session (a module-scoped fixture imported by each module would start one per module);
+    each module connects its own Playwright to it, so Playwright's event loop never outlives the module that uses it.
     """
     assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
-    if "browser" not in _SHARED:
-        _launch()
-        request.config.add_cleanup(_close)
-    return _SHARED["browser"]  # type: ignore[no-any-return]
+    if "endpoint" not in _SHARED:
+        request.config.add_cleanup(_stop_chromium)
+        _SHARED["endpoint"] = _start_chromium()
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.connect_over_cdp(_SHARED["endpoint"])
+        try:
+            yield instance
+        finally:
+            instance.close()
 
 
 def log_in(page: Page, base: str, username: str, password: str) -> None:
