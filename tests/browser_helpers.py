@@ -18,10 +18,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
 from api import devservers
+from api.seed import DEMO_LOGINS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
+# Each demo login's password, by username.
+PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # How long one step may wait for the page: the default 5 s is short on a loaded machine.
 STEP_MS = 20_000
 

@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from api.security import hash_password
-from api.seed import DEMO_LOGINS
 from tests.browser_helpers import (
+    PASSWORDS,
     PHONE,
     STEP_MS,
     browser,
@@ -32,7 +32,6 @@ from tests.browser_helpers import (
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # Generous for a loaded 2-core machine, bounded so that a broken page fails in seconds, not minutes.

@@ -10,13 +10,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from api.seed import DEMO_LOGINS
-from tests.browser_helpers import browser, log_in, sign_report_and_accept
+from tests.browser_helpers import PASSWORDS, browser, log_in, sign_report_and_accept
 
 __all__ = ["browser"]  # a fixture, used by name
 pytestmark = pytest.mark.browser
-
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 
 
 def as_user(chromium: Browser, base: str, username: str) -> Page:

@@ -11,6 +11,7 @@ from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.shifts import SignupRefused
 from tests.factories_rosters import QueueSpy, add_certificate, at, consent, next_monday, set_windows, solve_now
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
+from tests.factories_tendering import create_household
 
 NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
 
@@ -161,11 +162,7 @@ async def test_a_decline_re_plans_with_the_least_change_and_keeps_the_decliner_o
 
 async def test_continuity_with_last_weeks_carer_of_the_same_household(conn):
     committee = await publisher_identity(conn, "committee")
-    household = await conn.fetchval(
-        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-        " VALUES ($1, '李', '某路1号', 31.2815, 121.5215, now()) RETURNING id",
-        committee.committee_id,
-    )
+    household = await create_household(conn, committee.committee_id, at=(31.2815, 121.5215))
     last = await create_shift(
         conn, committee_id=committee.committee_id, starts_at=at(0, 9) - dt.timedelta(days=7), headcount=1
     )
@@ -235,11 +232,7 @@ async def test_another_publishers_run_is_not_found(conn):
 
 async def test_home_visits_are_proposed_only_to_volunteers_who_consented_to_personal_data(conn):
     committee = await publisher_identity(conn, "committee")
-    household = await conn.fetchval(
-        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-        " VALUES ($1, '赵', '某路2号', 31.2815, 121.5215, now()) RETURNING id",
-        committee.committee_id,
-    )
+    household = await create_household(conn, committee.committee_id, at=(31.2815, 121.5215))
     visit = await create_shift(conn, committee_id=committee.committee_id, starts_at=at(4, 10), headcount=2)
     await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", visit, household)
     consented = await volunteer_identity(conn, **NEAR)
@@ -251,11 +244,7 @@ async def test_home_visits_are_proposed_only_to_volunteers_who_consented_to_pers
 
 async def test_the_carer_holding_one_visit_of_a_household_this_week_is_kept_for_its_others(conn):
     committee = await publisher_identity(conn, "committee")
-    household = await conn.fetchval(
-        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-        " VALUES ($1, '钱', '某路3号', 31.2815, 121.5215, now()) RETURNING id",
-        committee.committee_id,
-    )
+    household = await create_household(conn, committee.committee_id, at=(31.2815, 121.5215))
     visits = [
         await create_shift(conn, committee_id=committee.committee_id, starts_at=at(d, 10), headcount=1) for d in (0, 2)
     ]
