@@ -10,6 +10,22 @@ import asyncpg
 from tests.factories import create_account, create_area, create_catalogue_item, create_committee, next_n
 
 HOUSEHOLD_POINT = (31.28, 121.52)
+# The household the register tests enter, through the API and the use cases alike.
+REGISTERED_ADDRESS = "控江路1018弄7号302室"
+
+
+def registered_household(**fields: Any) -> dict[str, Any]:
+    """王秀英's household as a committee registers it, with her written consent; `fields` add to it or replace."""
+    values: dict[str, Any] = {
+        "head_name": "王秀英",
+        "address": REGISTERED_ADDRESS,
+        "lat": 31.30,
+        "lon": 121.54,
+        "consent": True,
+        "phone": "13800001111",
+        "care_level": 3,
+    }
+    return {**values, **fields}
 
 
 async def create_household(
