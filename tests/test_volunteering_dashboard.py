@@ -121,14 +121,7 @@ async def world(conn) -> World:
     project = await create_project(conn, households=2)  # N2: the 311 need with H3, H4
     h3, _h4 = project.households
     organisation = project.organisation()
-    committee = Identity(
-        account_id=project.committee_account,
-        username="c",
-        display_name="c",
-        role="committee",
-        locale="zh_CN",
-        committee_id=project.committee_id,
-    )
+    committee = project.committee()
     lot_id = await conn.fetchval(
         "SELECT a.lot_id FROM contracts k JOIN awards a ON a.id = k.award_id WHERE k.id = $1", project.contract_id
     )
