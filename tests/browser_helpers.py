@@ -1,9 +1,13 @@
-"""Shared by the headless Chromium tests: the browser fixture, logging in through the form, where screenshots go."""
+"""Shared by the headless Chromium tests: one Chromium for the session, logging in through the form, screenshots."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import subprocess
+import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,31 +17,91 @@ import asyncpg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
+from api import devservers
+from api.demo import DEMO_LOGINS
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
+# Each demo login's password, by username.
+PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # How long one step may wait for the page: the default 5 s is short on a loaded machine.
 STEP_MS = 20_000
 
 
+# Flags for the one Chromium of the session: headless, in a container (no sandbox, no GPU), quiet on the network.
+CHROMIUM_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
+# The session's Chromium, started by the first browser module that asks and stopped when the session ends.
+_SHARED: dict[str, Any] = {}
+
+
+def _start_chromium() -> str:
+    """Launch the system Chromium once and return its DevTools address (it prints it on stderr when ready)."""
+    profile = Path(tempfile.mkdtemp(prefix="linli-chromium-"))
+    process = subprocess.Popen(
+        [str(CHROMIUM), *CHROMIUM_ARGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=devservers.die_with_parent(),
+    )
+    _SHARED.update(process=process, profile=profile)
+    assert process.stderr is not None
+    seen: list[str] = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("DevTools listening on "):
+            # Keep reading what Chromium writes, or it blocks once the pipe is full.
+            reader = threading.Thread(target=process.stderr.read, daemon=True)
+            reader.start()
+            _SHARED["reader"] = reader
+            return line.removeprefix("DevTools listening on ").strip()
+    raise RuntimeError("Chromium stopped before it listened:\n" + "".join(seen[-30:]))
+
+
+def _stop_chromium() -> None:
+    process, profile = _SHARED.pop("process", None), _SHARED.pop("profile", None)
+    _SHARED.pop("endpoint", None)
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader = _SHARED.pop("reader", None)
+        if reader is not None:
+            reader.join(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+    if profile is not None:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """The system Chromium, headless (the test fails, not skips, when it is missing: `make test` installs it)."""
+def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """The session's one headless Chromium (the test fails, not skips, when it is missing), reached over DevTools.
+
+    Chromium starts once per session (a module-scoped fixture imported by each module would start one per module);
+    each module connects its own Playwright to it, so Playwright's event loop never outlives the module that uses it.
+    """
     assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
+    if "endpoint" not in _SHARED:
+        request.config.add_cleanup(_stop_chromium)
+        _SHARED["endpoint"] = _start_chromium()
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        instance = playwright.chromium.connect_over_cdp(_SHARED["endpoint"])
         try:
             yield instance
         finally:
@@ -51,6 +115,21 @@ def log_in(page: Page, base: str, username: str, password: str) -> None:
     page.get_by_label(re.compile("密码")).fill(password)
     page.get_by_label(re.compile("密码")).press("Enter")
     page.wait_for_url(f"{base}/home")
+
+
+def sign_report_and_accept(
+    org: Page, funder: Page, contract_url: str, *, report: str, comment: str, accept: str | re.Pattern[str]
+) -> None:
+    """On the contract's page, the organisation signs and reports the first milestone; the funder accepts and pays."""
+    org.get_by_role("button", name="签订合同").click()
+    expect(org.locator("p.status")).to_have_text("履行中")
+    org.get_by_label("本阶段完成的服务内容").first.fill(report)
+    org.get_by_role("button", name="报告本阶段").first.click()
+    expect(org.get_by_text("已报告，待验收")).to_be_visible()
+    funder.goto(contract_url)
+    funder.get_by_label("给社会组织的意见").first.fill(comment)
+    funder.get_by_role("button", name=accept).first.click()
+    expect(funder.get_by_text("已验收并拨付")).to_be_visible()
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -75,3 +75,29 @@ async def credit(conn: asyncpg.Connection, volunteer_id: int, minutes: int, buck
         bucket,
         issuance,
     )
+
+
+async def add_attendance(
+    conn: asyncpg.Connection,
+    shift_id: int,
+    signup_id: int,
+    volunteer_id: int,
+    *,
+    minutes: int = 120,
+    confirmed_by: int | None = None,
+) -> int:
+    """Hours at a shift, checked in by QR `minutes` ago and out now: pending, or confirmed by `confirmed_by`."""
+    return int(
+        await conn.fetchval(
+            "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes,"
+            " status, method, confirmed_at, confirmed_by)"
+            " VALUES ($1, $2, $3, now() - make_interval(mins => $4), now(), $4,"
+            " CASE WHEN $5::bigint IS NULL THEN 'pending' ELSE 'confirmed' END, 'qr',"
+            " CASE WHEN $5::bigint IS NOT NULL THEN now() END, $5::bigint) RETURNING id",
+            signup_id,
+            shift_id,
+            volunteer_id,
+            minutes,
+            confirmed_by,
+        )
+    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from tests.factories import create_account, create_catalogue_item, create_funder, create_org, next_n
+from tests.factories_awards import create_bid
 
 
 class AwardSetup(msgspec.Struct, frozen=True):
@@ -72,21 +72,6 @@ async def create_lot(
             f"标段{number}",
             budget_fen,
             months,
-        )
-    )
-
-
-async def create_bid(conn: asyncpg.Connection, lot_id: int, organisation_id: int, price_fen: int) -> int:
-    """A submitted sealed bid with its receipt."""
-    receipt = hashlib.sha256(f"{lot_id}:{organisation_id}:{price_fen}".encode()).hexdigest()
-    return int(
-        await conn.fetchval(
-            "INSERT INTO bids (lot_id, organisation_id, price_fen, hours, plan, receipt)"
-            " VALUES ($1, $2, $3, 1500, '服务方案', $4) RETURNING id",
-            lot_id,
-            organisation_id,
-            price_fen,
-            receipt,
         )
     )
 
@@ -168,7 +153,7 @@ async def award_ready(
         notice_ends_at=notice_ends_at,
     )
     lot_id = await create_lot(conn, tender_id, budget_fen=budget_fen)
-    bid_id = await create_bid(conn, lot_id, organisation_id, price_fen)
+    bid_id = await create_bid(conn, lot_id, organisation_id, price_fen=price_fen, hours=1500, plan="服务方案")
     award_id = await create_award(conn, lot_id, bid_id, organisation_id, price_fen, tender_id, status=award_status)
     return AwardSetup(
         award_id=award_id,

@@ -38,6 +38,17 @@ class Project:
             organisation_id=self.organisation_id,
         )
 
+    def committee(self) -> Identity:
+        """The committee's Identity for calling use cases."""
+        return Identity(
+            account_id=self.committee_account,
+            username="c",
+            display_name="c",
+            role="committee",
+            locale="zh_CN",
+            committee_id=self.committee_id,
+        )
+
 
 async def item_311(conn: asyncpg.Connection) -> int:
     """The 311 catalogue item (made if the test database has none)."""

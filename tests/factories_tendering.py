@@ -9,17 +9,43 @@ import asyncpg
 
 from tests.factories import create_account, create_area, create_catalogue_item, create_committee, next_n
 
+HOUSEHOLD_POINT = (31.28, 121.52)
+# The household the register tests enter, through the API and the use cases alike.
+REGISTERED_ADDRESS = "控江路1018弄7号302室"
 
-async def create_household(conn: asyncpg.Connection, committee_id: int, address: str | None = None) -> int:
-    """A household of a committee, with an exact address (personal data)."""
+
+def registered_household(**fields: Any) -> dict[str, Any]:
+    """王秀英's household as a committee registers it, with her written consent; `fields` add to it or replace."""
+    values: dict[str, Any] = {
+        "head_name": "王秀英",
+        "address": REGISTERED_ADDRESS,
+        "lat": 31.30,
+        "lon": 121.54,
+        "consent": True,
+        "phone": "13800001111",
+        "care_level": 3,
+    }
+    return {**values, **fields}
+
+
+async def create_household(
+    conn: asyncpg.Connection,
+    committee_id: int,
+    address: str | None = None,
+    *,
+    at: tuple[float, float] = HOUSEHOLD_POINT,
+) -> int:
+    """A household of a committee, with an exact address (personal data) and its point."""
     n = next_n()
     return int(
         await conn.fetchval(
             "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-            " VALUES ($1, $2, $3, 31.28, 121.52, now()) RETURNING id",
+            " VALUES ($1, $2, $3, $4, $5, now()) RETURNING id",
             committee_id,
             f"张{n}",
             address or f"控江路{1000 + n}弄{n % 40 + 1}号{n % 6 + 1}0{n % 4 + 1}室",
+            at[0],
+            at[1],
         )
     )
 

@@ -9,6 +9,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES_PER_OPERATION = 30
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests import factories
-from tests.factories_attendance import running_shift_scene
+from tests.factories_attendance import add_attendance, running_shift_scene
 from tests.helpers import bearer
 
 
@@ -162,24 +162,11 @@ async def test_bulk_confirm_is_all_or_nothing_and_reject_needs_a_reason(client, 
 
         volunteer = await volunteer_identity(conn)
         signup = await add_signup(conn, first.shift_id, volunteer.volunteer_id)
-        ids.append(
-            await conn.fetchval(
-                "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes,"
-                " status, method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr')"
-                " RETURNING id",
-                signup,
-                first.shift_id,
-                volunteer.volunteer_id,
-            )
-        )
+        ids.append(await add_attendance(conn, first.shift_id, signup, volunteer.volunteer_id))
     # Someone else's pending hours in the same request: nothing at all is confirmed.
     elsewhere = await running_shift_scene(conn, started_minutes_ago=150, hours=2)
-    foreign = await conn.fetchval(
-        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
-        " method) VALUES ($1, $2, $3, now() - interval '1 hour', now(), 60, 'pending', 'qr') RETURNING id",
-        elsewhere.signup_id,
-        elsewhere.shift_id,
-        elsewhere.volunteer.volunteer_id,
+    foreign = await add_attendance(
+        conn, elsewhere.shift_id, elsewhere.signup_id, elsewhere.volunteer.volunteer_id, minutes=60
     )
     response = await client.post(
         "/api/attendance/decisions", json={"attendance_ids": [*ids, foreign], "decision": "confirm"}, headers=boss
@@ -211,13 +198,7 @@ async def test_bulk_confirm_is_all_or_nothing_and_reject_needs_a_reason(client, 
 async def test_group_activity_hours_can_only_be_donated(client, conn):
     scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2, title="团体植树活动")
     await conn.execute("UPDATE shifts SET group_activity = true WHERE id = $1", scene.shift_id)
-    attendance_id = await conn.fetchval(
-        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
-        " method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr') RETURNING id",
-        scene.signup_id,
-        scene.shift_id,
-        scene.volunteer.volunteer_id,
-    )
+    attendance_id = await add_attendance(conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id)
     boss = await _headers(client, conn, scene.publisher)
     await client.post("/api/attendance/decisions", json={"attendance_ids": [attendance_id], "decision": "confirm"},
                       headers=boss)  # fmt: skip
@@ -243,13 +224,7 @@ async def test_the_publisher_marks_a_group_activity_until_hours_are_confirmed(cl
     other = await factories.create_account(conn, "organisation")
     them = await bearer(client, await factories.username_of(conn, other))
     assert (await client.put(path, json={"group_activity": False}, headers=them)).status_code == 404
-    attendance_id = await conn.fetchval(
-        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
-        " method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr') RETURNING id",
-        scene.signup_id,
-        scene.shift_id,
-        scene.volunteer.volunteer_id,
-    )
+    attendance_id = await add_attendance(conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id)
     await client.post("/api/attendance/decisions", json={"attendance_ids": [attendance_id], "decision": "confirm"},
                       headers=boss)  # fmt: skip
     response = await client.put(path, json={"group_activity": False}, headers=boss)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from tests.factories_attendance import credit, running_shift_scene
+from tests.factories_attendance import add_attendance, credit, running_shift_scene
 from tests.factories_shifts import add_signup, volunteer_identity
 from tests.helpers import elements, login, parse_page, post_form
+from tests.pages_kit import page_context
 
 
 async def test_the_volunteer_checks_in_and_out_from_the_qr_page(client, conn):
@@ -56,16 +57,7 @@ async def test_the_publisher_shows_the_qr_code_and_confirms_hours_in_bulk(client
             signup = scene.signup_id
         else:
             signup = await add_signup(conn, scene.shift_id, volunteer.volunteer_id)
-        ids.append(
-            await conn.fetchval(
-                "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes,"
-                " status, method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr')"
-                " RETURNING id",
-                signup,
-                scene.shift_id,
-                volunteer.volunteer_id,
-            )
-        )
+        ids.append(await add_attendance(conn, scene.shift_id, signup, volunteer.volunteer_id))
     await login(client, scene.publisher.username)
     manage = f"/attendance/shifts/{scene.shift_id}/manage"
     page = await client.get(manage)
@@ -95,15 +87,10 @@ async def test_the_publisher_shows_the_qr_code_and_confirms_hours_in_bulk(client
 
 async def test_the_volunteer_sees_record_certificate_and_time_bank_with_errors_in_chinese(client, conn):
     scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2, title="敬老院陪伴")
-    await conn.execute(
-        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
-        " method, confirmed_at, confirmed_by) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 90,"
-        " 'confirmed', 'qr', now(), $4)",
-        scene.signup_id,
-        scene.shift_id,
-        scene.volunteer.volunteer_id,
-        scene.publisher.account_id,
-    )
+    await add_attendance(
+        conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id, minutes=90,
+        confirmed_by=scene.publisher.account_id,
+    )  # fmt: skip
     await credit(conn, scene.volunteer.volunteer_id, 90)
     await login(client, scene.volunteer.username)
     records = await client.get("/records")
@@ -192,3 +179,66 @@ async def test_the_publisher_ticks_group_activity_on_the_attendance_page(client,
     assert await conn.fetchval("SELECT group_activity FROM shifts WHERE id = $1", scene.shift_id) is True
     response = await post_form(client, path, {}, page=manage)
     assert await conn.fetchval("SELECT group_activity FROM shifts WHERE id = $1", scene.shift_id) is False
+
+
+async def test_the_attendance_pages_are_given_the_hours_waiting_and_who_came(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2, title="楼道清洁")
+    late, absent = await volunteer_identity(conn), await volunteer_identity(conn)
+    waiting = {
+        await add_attendance(conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id): 120,
+        await add_attendance(
+            conn, scene.shift_id, await add_signup(conn, scene.shift_id, late.volunteer_id), late.volunteer_id,
+            minutes=45,
+        ): 45,
+    }  # fmt: skip
+    await add_signup(conn, scene.shift_id, absent.volunteer_id)
+    # Hours already confirmed on another of the publisher's shifts, and a stranger's pending hours: not waiting here.
+    done = await running_shift_scene(conn, started_minutes_ago=300, hours=2)
+    await conn.execute(
+        "UPDATE shifts SET organisation_id = $2 WHERE id = $1", done.shift_id, scene.publisher.organisation_id
+    )
+    await add_attendance(
+        conn, done.shift_id, done.signup_id, done.volunteer.volunteer_id, confirmed_by=scene.publisher.account_id
+    )
+    stranger = await running_shift_scene(conn, started_minutes_ago=150)
+    await add_attendance(conn, stranger.shift_id, stranger.signup_id, stranger.volunteer.volunteer_id)
+    await login(client, scene.publisher.username)
+    pending = await page_context(client, "/attendance")
+    assert pending.template == "attendance/pending.html"
+    assert {item.attendance_id: item.minutes for item in pending["items"]} == waiting
+    assert {item.shift_id for item in pending["items"]} == {scene.shift_id}
+    assert {s.id for s in pending["recent"]} == {scene.shift_id, done.shift_id}
+    manage = await page_context(client, f"/attendance/shifts/{scene.shift_id}/manage")
+    assert manage.template == "attendance/manage.html"
+    view = manage["view"]
+    assert (view.shift.checkin_secret, view.shift.checkin_code) == (scene.secret, scene.code)
+    assert manage["url"].endswith(f"/attendance/check-in/{scene.secret}")
+    came = {line.volunteer_id: (line.status, line.minutes) for line in view.roster}
+    assert came == {
+        scene.volunteer.volunteer_id: ("pending", 120), late.volunteer_id: ("pending", 45),
+        absent.volunteer_id: (None, None),
+    }  # fmt: skip
+
+
+async def test_the_time_bank_and_hours_pages_are_given_the_volunteers_balance_and_history(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2)
+    me = scene.volunteer
+    await credit(conn, me.volunteer_id, 300)
+    await credit(conn, me.volunteer_id, 60, bucket="group")
+    await add_attendance(conn, scene.shift_id, scene.signup_id, me.volunteer_id, minutes=90)
+    family = await volunteer_identity(conn)
+    await login(client, me.username)
+    gift = {"coins": "2", "to_username": family.username}
+    given = await post_form(client, "/timebank/give", gift, page="/timebank")
+    assert given.status_code in (302, 303), given.text
+    bank = await page_context(client, "/timebank")
+    assert bank.template == "timebank/account.html"
+    balance = bank["balance"]
+    assert (balance.own_minutes, balance.group_minutes, balance.total_minutes) == (180, 60, 240)
+    assert (bank["history"][0].kind, bank["history"][0].minutes) == ("give", -120)
+    assert sorted(h.kind for h in bank["history"]) == ["donate", "donate", "give"]
+    hours = await page_context(client, "/hours")
+    assert hours.template == "timebank/hours.html"
+    assert hours["balance"] == balance
+    # The shift is over and its hours wait for the publisher: nothing is due for check-in or check-out.
+    assert hours["due"] == []

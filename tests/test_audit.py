@@ -35,23 +35,26 @@ async def test_update_and_delete_are_refused_by_the_database(conn):
             await conn.execute("TRUNCATE audit_log")
 
 
+async def _behind_the_guard(conn, statement: str) -> int:
+    """Run a statement on the second entry with the no-update guard switched off (as a superuser could); its id."""
+    await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
+    target = int(await conn.fetchval("SELECT id FROM audit_log WHERE detail->>'n' = '1'"))
+    await conn.execute(statement, target)
+    await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update")
+    return target
+
+
 async def test_tampering_with_contents_is_detected(conn):
     await _three_entries(conn)
     # A superuser can switch the guard off; the hash chain still gives them away.
-    await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
-    target = await conn.fetchval("SELECT id FROM audit_log WHERE detail->>'n' = '1'")
-    await conn.execute("UPDATE audit_log SET detail = '{\"n\": 99}' WHERE id = $1", target)
-    await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update")
+    target = await _behind_the_guard(conn, "UPDATE audit_log SET detail = '{\"n\": 99}' WHERE id = $1")
     breaks = await audit.verify_chain(conn)
     assert [(b.id, b.reason) for b in breaks] == [(target, "content")]
 
 
 async def test_deleting_a_row_is_detected(conn):
     await _three_entries(conn)
-    await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
-    target = await conn.fetchval("SELECT id FROM audit_log WHERE detail->>'n' = '1'")
-    await conn.execute("DELETE FROM audit_log WHERE id = $1", target)
-    await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update")
+    await _behind_the_guard(conn, "DELETE FROM audit_log WHERE id = $1")
     breaks = await audit.verify_chain(conn)
     assert [b.reason for b in breaks] == ["link"]
 

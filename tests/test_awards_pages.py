@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests import factories
 from tests import factories_awards as fa
 from tests.helpers import login, parse_page, post_form
+from tests.pages_kit import page_context
 from tests.test_awards_api import contested_tender, run_now
 
 
@@ -88,3 +89,27 @@ async def test_objections_through_the_page(client, conn):
     )
     assert filed.status_code in (302, 303)
     assert await conn.fetchval("SELECT count(*) FROM objections WHERE tender_id = $1", tender) == 1
+
+
+async def test_the_run_page_is_given_the_winner_of_each_lot_and_why(client, conn):
+    tender, bids = await contested_tender(conn)
+    await login(client, await fa.funder_account(conn, tender))
+    run_path = (await post_form(client, f"/reviews/{tender}/award-runs", {}, page=f"/reviews/{tender}")).headers[
+        "location"
+    ]
+    queued = await page_context(client, run_path)
+    assert queued.template == "awards/run.html"
+    assert queued["run"].status == "queued" and queued["result"] == {} and queued["view"].awards == []
+    await run_now(conn, int(run_path.rsplit("/", 1)[1]))
+    rendered = await page_context(client, run_path)
+    assert rendered["view"].tender.id == tender and rendered["run"].status == "succeeded"
+    pid = {name: await fa.public_id(conn, b) for name, b in bids.items()}
+    won = {a.bid_id for a in rendered["view"].awards}
+    # strong1 (95) wins lot 1; strong is then held to one lot, so rival2 (80) wins lot 2.
+    assert won == {bids["strong1"], bids["rival2"]}
+    result = rendered["result"]
+    assert result["reproducible"] is True
+    winners = {lot["number"]: lot["winner_bid"] for lot in result["lots"]}
+    assert winners == {1: pid["strong1"], 2: pid["rival2"]}
+    lot2 = next(lot for lot in result["lots"] if lot["number"] == 2)
+    assert lot2["reasons"]["eligible_bids"] == 3

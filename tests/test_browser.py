@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from api.demo import DEMO_LOGINS
 from tests.browser_helpers import ARTIFACTS, browser, log_in
 
-__all__ = ["browser", "log_in"]  # test_contracts_browser.py imports them from here
+__all__ = ["browser"]  # a fixture, used by name
+pytestmark = pytest.mark.browser
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -13,15 +13,25 @@ import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from api.demo import DEMO_LOGINS
 from api.security import hash_password
-from tests.browser_helpers import PHONE, STEP_MS, browser, log_in, patient_expect, screenshot, sql
+from tests.browser_helpers import (
+    PASSWORDS,
+    PHONE,
+    STEP_MS,
+    browser,
+    log_in,
+    patient_expect,
+    screenshot,
+    sign_report_and_accept,
+    sql,
+)
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # Generous for a loaded 2-core machine, bounded so that a broken page fails in seconds, not minutes.
@@ -361,16 +371,14 @@ def test_need_to_paid_milestone_through_the_pages(browser: Browser, live_server)
         leling.goto(f"{base}/contracts")
         leling.get_by_role("link", name=re.compile(re.escape(TENDER_TITLE))).click()
         leling.wait_for_url(contract_url)
-        leling.get_by_role("button", name="签订合同").click()
-        expect(leling.locator("p.status")).to_have_text("履行中")
-        leling.get_by_label("本阶段完成的服务内容").first.fill("已为42位老人建档，完成首月送餐1,260份、探访168人次。")
-        leling.get_by_role("button", name="报告本阶段").first.click()
-        expect(leling.get_by_text("已报告，待验收")).to_be_visible()
-
-        funder.goto(contract_url)
-        funder.get_by_label("给社会组织的意见").first.fill("建档资料齐全，验收通过。")
-        funder.get_by_role("button", name=f"验收通过并拨付 {yuan(first)}").click()
-        expect(funder.get_by_text("已验收并拨付")).to_be_visible()
+        sign_report_and_accept(
+            leling,
+            funder,
+            contract_url,
+            report="已为42位老人建档，完成首月送餐1,260份、探访168人次。",
+            comment="建档资料齐全，验收通过。",
+            accept=f"验收通过并拨付 {yuan(first)}",
+        )
         expect(funder.get_by_text(re.compile(rf"已于 .* 拨付 {re.escape(yuan(first))}"))).to_be_visible()
         expect(funder.locator("dt:has-text('已拨付金额') + dd")).to_have_text(yuan(first))
         screenshot(funder, "tendering-7-paid-milestone")

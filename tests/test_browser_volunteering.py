@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from api.demo import DEMO_LOGINS
-from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 COMMITTEE = "committee.kailu4"
 SHIFT_TITLE = "开鲁四村楼组助老：午间送餐"
 VOLUNTEER = "xiaomei.flow"

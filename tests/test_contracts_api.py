@@ -51,6 +51,17 @@ async def make_contract(
     return body
 
 
+async def contract_of_a_new_award(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, **plan_kw: Any
+) -> tuple[AwardSetup, int, dict[str, str], dict[str, str]]:
+    """A 90,000-yuan award, its contract (not signed yet), and the organisation's and the funder's bearer headers."""
+    setup = await award_ready(conn, price_fen=9_000_000)
+    contract_id = int((await make_contract(client, conn, setup, **plan_kw))["contract"]["id"])
+    org = await headers_of(client, conn, setup.organisation_account)
+    funder = await headers_of(client, conn, setup.funder_account)
+    return setup, contract_id, org, funder
+
+
 async def test_contract_after_the_notice_takes_the_winning_price_and_the_lots_period(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
@@ -166,10 +177,7 @@ async def test_instalments_must_add_up_to_the_amount(client: httpx.AsyncClient, 
 async def test_report_and_accept_pays_the_instalment_and_the_last_completes(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    setup = await award_ready(conn, price_fen=9_000_000)
-    contract_id = (await make_contract(client, conn, setup))["contract"]["id"]
-    org = await headers_of(client, conn, setup.organisation_account)
-    funder = await headers_of(client, conn, setup.funder_account)
+    _, contract_id, org, funder = await contract_of_a_new_award(client, conn)
     early = await client.post(f"/api/contracts/{contract_id}/milestones/1/report", json={"report": "x"}, headers=org)
     assert early.status_code == 409  # not signed yet
     signed = await client.post(f"/api/contracts/{contract_id}/sign", headers=org)
@@ -212,10 +220,7 @@ async def test_report_and_accept_pays_the_instalment_and_the_last_completes(
 async def test_a_rejected_midterm_milestone_stops_the_payments_after_it(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    setup = await award_ready(conn, price_fen=9_000_000)
-    contract_id = (await make_contract(client, conn, setup, midterm_first=True))["contract"]["id"]
-    org = await headers_of(client, conn, setup.organisation_account)
-    funder = await headers_of(client, conn, setup.funder_account)
+    _, contract_id, org, funder = await contract_of_a_new_award(client, conn, midterm_first=True)
     assert (await client.post(f"/api/contracts/{contract_id}/sign", headers=funder)).status_code == 200
     await client.post(f"/api/contracts/{contract_id}/milestones/1/report", json={"report": "中期报告"}, headers=org)
     rejected = await client.post(
@@ -242,10 +247,7 @@ async def test_a_rejected_midterm_milestone_stops_the_payments_after_it(
 async def test_a_rejected_ordinary_milestone_does_not_stop_the_rest(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    setup = await award_ready(conn, price_fen=9_000_000)
-    contract_id = (await make_contract(client, conn, setup))["contract"]["id"]
-    org = await headers_of(client, conn, setup.organisation_account)
-    funder = await headers_of(client, conn, setup.funder_account)
+    _, contract_id, org, funder = await contract_of_a_new_award(client, conn)
     await client.post(f"/api/contracts/{contract_id}/sign", headers=org)
     await client.post(f"/api/contracts/{contract_id}/milestones/1/report", json={"report": "报告"}, headers=org)
     body = (
@@ -258,10 +260,7 @@ async def test_a_rejected_ordinary_milestone_does_not_stop_the_rest(
 async def test_grade_appears_on_the_profile_and_unqualified_bars(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    setup = await award_ready(conn, price_fen=9_000_000)
-    contract_id = (await make_contract(client, conn, setup, midterm_first=True))["contract"]["id"]
-    org = await headers_of(client, conn, setup.organisation_account)
-    funder = await headers_of(client, conn, setup.funder_account)
+    setup, contract_id, org, funder = await contract_of_a_new_award(client, conn, midterm_first=True)
     too_soon = await client.post(f"/api/contracts/{contract_id}/grade", json={"grade": "unqualified"}, headers=funder)
     assert too_soon.status_code == 409
     await client.post(f"/api/contracts/{contract_id}/sign", headers=org)

@@ -7,12 +7,13 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from api.demo import DEMO_LOGINS
-from tests.test_browser import browser, log_in  # noqa: F401 -- the module's Chromium fixture, shared
+from tests.browser_helpers import PASSWORDS, browser, log_in, sign_report_and_accept
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
+__all__ = ["browser"]  # a fixture, used by name
+pytestmark = pytest.mark.browser
 
 
 def as_user(chromium: Browser, base: str, username: str) -> Page:
@@ -31,7 +32,7 @@ def yuan_on(text: str) -> Decimal:
     return Decimal(found.group(1).replace(",", ""))
 
 
-def test_from_award_to_paid_milestone(browser: Browser, live_server) -> None:  # noqa: F811
+def test_from_award_to_paid_milestone(browser: Browser, live_server) -> None:
     base = live_server.url
     funder = as_user(browser, base, "funder.yinhang")
     funder.goto(f"{base}/contracts")
@@ -54,16 +55,14 @@ def test_from_award_to_paid_milestone(browser: Browser, live_server) -> None:  #
 
     org = as_user(browser, base, "org.leling")
     org.goto(contract_url)
-    org.get_by_role("button", name="签订合同").click()
-    expect(org.locator("p.status")).to_have_text("履行中")
-    org.get_by_label("本阶段完成的服务内容").first.fill("已完成首期服务：走访新退休居民32人，组建兴趣小组3个。")
-    org.get_by_role("button", name="报告本阶段").first.click()
-    expect(org.get_by_text("已报告，待验收")).to_be_visible()
-
-    funder.goto(contract_url)
-    funder.get_by_label("给社会组织的意见").first.fill("验收通过。")
-    funder.get_by_role("button", name=re.compile("验收通过并拨付")).first.click()
-    expect(funder.get_by_text("已验收并拨付")).to_be_visible()
+    sign_report_and_accept(
+        org,
+        funder,
+        contract_url,
+        report="已完成首期服务：走访新退休居民32人，组建兴趣小组3个。",
+        comment="验收通过。",
+        accept=re.compile("验收通过并拨付"),
+    )
     expect(funder.get_by_text(re.compile(r"已于 .* 拨付 ¥"))).to_be_visible()
     paid = yuan_on(funder.locator("dt:has-text('已拨付金额') + dd").inner_text())
     assert paid == first

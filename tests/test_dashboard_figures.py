@@ -13,7 +13,8 @@ from api.services import dashboard
 from api.services.accounts import Identity
 from tests.factories import create_account, create_catalogue_item, create_funder, username_of
 from tests.factories_contracts import AwardSetup, award_ready, create_lot, create_tender
-from tests.helpers import bearer
+from tests.helpers import bearer, login
+from tests.pages_kit import page_context
 
 
 async def pay(conn: asyncpg.Connection, setup: AwardSetup, paid: list[int], status: str = "active") -> int:
@@ -162,8 +163,6 @@ async def test_the_api_and_its_exports_agree(client: httpx.AsyncClient, conn: as
 async def test_the_dashboard_page_draws_charts_with_tables_beside(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    from tests.helpers import login
-
     w = await world(conn)
     await login(client, await username_of(conn, w.account_a))
     page = await client.get("/dashboard")
@@ -188,3 +187,27 @@ async def test_only_funders_and_admins_see_the_dashboard(client: httpx.AsyncClie
         headers = await bearer(client, await username_of(conn, await create_account(conn, role)))
         assert (await client.get("/api/dashboard", headers=headers)).status_code == 403, role
         assert (await client.get("/api/dashboard?format=csv", headers=headers)).status_code == 403, role
+
+
+async def test_the_dashboard_page_is_given_the_funders_own_figures(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    w = await world(conn)
+    await login(client, await username_of(conn, w.account_a))
+    rendered = await page_context(client, "/dashboard")
+    assert rendered.template == "dashboard/index.html"
+    board = rendered["board"]
+    assert (board.totals.committed_fen, board.totals.awarded_fen, board.totals.paid_fen) == (
+        8_000_000, 4_800_000, 2_300_000,
+    )  # fmt: skip
+    assert [r.funder_id for r in board.by_funder] == [w.funder_a]
+    # Each chart draws the figures of its table: one group per row, one bar per money series.
+    funder_bars = [[bar.value for bar in group.bars] for group in rendered["by_funder_chart"].groups]
+    assert funder_bars == [[8_000_000, 4_800_000, 2_300_000]]
+    item_bars = sorted([bar.value for bar in group.bars] for group in rendered["by_item_chart"].groups)
+    assert item_bars == [[3_000_000, 800_000, 800_000], [5_000_000, 4_000_000, 1_500_000]]
+    stage_bars = [group.bars[0].value for group in rendered["stages_chart"].groups]
+    assert stage_bars == [s.tenders for s in board.stages]
+    assert sum(stage_bars) == 4
+    # The largest bar spans the plot; the others are scaled to it.
+    assert max(bar.width for group in rendered["by_item_chart"].groups for bar in group.bars) == 400

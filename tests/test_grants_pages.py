@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests import factories
 from tests import factories_grants as fg
 from tests.helpers import login, post_form
+from tests.pages_kit import page_context
 from tests.test_grants_api import contested_call, run_now
 
 
@@ -37,3 +38,34 @@ async def test_the_foundation_scores_starts_a_run_and_reads_funded_and_left_out_
     assert (await login(client, stranger)).status_code in (302, 303)
     assert (await client.get(run_url)).status_code == 404
     assert (await client.get(f"/calls/{call}/portfolio")).status_code == 404
+
+
+async def test_the_scores_and_run_pages_are_given_the_proposals_the_grants_and_the_reasons(client, conn):
+    call, p = await contested_call(conn)
+    await login(client, await fg.funder_account(conn, call))
+    scores = await page_context(client, f"/calls/{call}/portfolio")
+    assert scores.template == "grants/scores.html"
+    assert {str(x.public_id): x.score for x in scores["proposals"]} == {
+        p["a1"]: None, p["a2"]: 85, p["b1"]: 70, p["c2"]: 60, p["d1"]: 99,
+    }  # fmt: skip
+    assert scores["runs"] == []
+    await post_form(
+        client, f"/calls/{call}/proposals/{p['a1']}/score", {"score": "90"}, page=f"/calls/{call}/portfolio"
+    )
+    started = await post_form(client, f"/calls/{call}/portfolio-runs", {}, page=f"/calls/{call}/portfolio")
+    run_url = started.headers["location"]
+    run_id = int(run_url.rsplit("/", 1)[1])
+    await run_now(conn, run_id)
+    rendered = await page_context(client, run_url)
+    assert rendered.template == "grants/run.html"
+    assert rendered["view"].call.id == call and rendered["run"].status == "succeeded"
+    grants = rendered["view"].grants
+    assert {str(g.proposal): g.amount_fen for g in grants} == {p["a2"]: 3_000_000, p["b1"]: 5_000_000}
+    left = {x["proposal"]: x for x in rendered["result"]["left_out"]}
+    assert {k: v["reason"] for k, v in left.items()} == {
+        p["a1"]: "outscored",
+        p["c2"]: "outscored",
+        p["d1"]: "ineligible",
+    }
+    assert {x["kind"] for x in left[p["a1"]]["limits"]} == {"pool_budget", "per_org_limit"}
+    assert [r.id for r in (await page_context(client, f"/calls/{call}/portfolio"))["runs"]] == [run_id]

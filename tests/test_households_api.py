@@ -4,26 +4,14 @@ households; bad input is a 422 problem naming the field, another committee's hou
 from __future__ import annotations
 
 from tests.factories import create_account, username_of
-from tests.factories_tendering import create_district
+from tests.factories_tendering import REGISTERED_ADDRESS, create_district, registered_household
 from tests.helpers import bearer
 
-ADDRESS = "控江路1018弄7号302室"
+ADDRESS = REGISTERED_ADDRESS
 
 
 def body(**overrides):
-    values = {
-        "head_name": "王秀英",
-        "address": ADDRESS,
-        "lat": 31.30,
-        "lon": 121.54,
-        "consent": True,
-        "phone": "13800001111",
-        "care_level": 3,
-        "care_notes": "独居，听力较弱",
-        "visit_slots": ["tue-pm", "mon-am"],
-    }
-    values.update(overrides)
-    return values
+    return registered_household(**{"care_notes": "独居，听力较弱", "visit_slots": ["tue-pm", "mon-am"], **overrides})
 
 
 async def _as(client, conn, account_id):

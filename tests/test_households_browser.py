@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from api.demo import DEMO_LOGINS
-from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot, sql
+from tests.browser_helpers import PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot, sql
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 SELECT_POINT = """
 SELECT a.lat, a.lon FROM accounts ac JOIN memberships m ON m.account_id = ac.id
 JOIN committees c ON c.id = m.committee_id JOIN areas a ON a.id = c.area_id WHERE ac.username = 'committee.kailu4'

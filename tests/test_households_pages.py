@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.factories import create_account, username_of
 from tests.factories_tendering import create_district, create_household
 from tests.helpers import elements, login, parse_page, post_form
+from tests.pages_kit import page_context
 
 ADDRESS = "控江路1018弄7号302室"
 
@@ -79,3 +80,41 @@ async def test_the_register_is_for_the_committee_and_only_its_own_households(cli
     await login(client, await username_of(conn, await create_account(conn, "organisation")))
     assert (await client.get("/households")).status_code == 403
     assert (await client.get(f"/households/{theirs}")).status_code == 403
+
+
+async def test_the_register_is_given_the_committees_households_each_filter_keeps(client, conn):
+    d = await create_district(conn)
+    alone = await create_household(conn, d.committee_id, "控江路1018弄7号302室")
+    family = await create_household(conn, d.committee_id, "控江路1020弄3号101室")
+    left = await create_household(conn, d.committee_id)
+    await create_household(conn, d.other_committee_id)
+    await conn.execute(
+        "UPDATE households SET care_level = 3, empty_nest = true, head_name = '王秀英' WHERE id = $1", alone
+    )
+    await conn.execute("UPDATE households SET care_level = 1, empty_nest = false, members = 4 WHERE id = $1", family)
+    await conn.execute("UPDATE households SET archived_at = now() WHERE id = $1", left)
+    await login(client, await username_of(conn, d.committee_account))
+
+    async def listed(query: str = "") -> set[int]:
+        rendered = await page_context(client, f"/households{query}")
+        assert rendered.template == "households/list.html"
+        assert rendered["page"].total == len(rendered["page"].items)
+        return {h.id for h in rendered["page"].items}
+
+    everyone = await page_context(client, "/households")
+    rows = {h.id: h for h in everyone["page"].items}
+    assert set(rows) == {alone, family}
+    assert rows[alone].masked_address == "控江路1018弄**号" and (rows[alone].care_level, rows[alone].empty_nest) == (
+        3,
+        True,
+    )
+    assert rows[family].members == 4
+    assert await listed("?care_level=3") == {alone}
+    assert await listed("?empty_nest=1") == {alone}
+    assert await listed("?empty_nest=0") == {family}
+    assert await listed("?q=秀英") == {alone}
+    assert await listed("?q=1020弄") == {family}
+    assert await listed("?archived=1") == {left}
+    filtered = await page_context(client, "/households?care_level=3&empty_nest=1")
+    assert filtered["filters"].care_level == 3 and filtered["filters"].empty_nest is True
+    assert filtered["query"] == {"care_level": "3", "empty_nest": "1"}

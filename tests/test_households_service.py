@@ -11,9 +11,9 @@ from api.services import household_access, households, needs, respite, shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.households import HouseholdCommand, RegisterFilters
-from tests.factories_tendering import create_district
+from tests.factories_tendering import REGISTERED_ADDRESS, create_district, registered_household
 
-ADDRESS = "控江路1018弄7号302室"
+ADDRESS = REGISTERED_ADDRESS
 NOTE = "糖尿病，每周二复诊"
 
 
@@ -25,22 +25,9 @@ def committee(account_id: int, committee_id: int) -> Identity:
 
 
 def command(**overrides) -> HouseholdCommand:
-    values = {
-        "head_name": "王秀英",
-        "address": ADDRESS,
-        "lat": 31.30,
-        "lon": 121.54,
-        "consent": True,
-        "phone": "13800001111",
-        "members": 1,
-        "empty_nest": True,
-        "care_level": 3,
-        "dialects": ["上海话"],
-        "care_notes": NOTE,
-        "visit_slots": ["wed-pm", "mon-am", "mon-am"],
-    }
-    values.update(overrides)
-    return msgspec.convert(values, HouseholdCommand)
+    own = {"members": 1, "empty_nest": True, "dialects": ["上海话"], "care_notes": NOTE,
+           "visit_slots": ["wed-pm", "mon-am", "mon-am"]}  # fmt: skip
+    return msgspec.convert(registered_household(**{**own, **overrides}), HouseholdCommand)
 
 
 async def setting(conn):

@@ -7,6 +7,7 @@ import datetime as dt
 from tests.factories import create_account, username_of
 from tests.factories_tendering import create_district, create_household, create_need
 from tests.helpers import elements, login, parse_page, post_form
+from tests.pages_kit import page_context
 
 
 async def test_committee_posts_a_personal_need_through_the_form(client, conn):
@@ -96,3 +97,32 @@ async def test_need_pages_need_a_login_and_the_right_role(client, conn):
     response = await post_form(client, f"/needs/{need_id}/close", {}, page="/needs")
     assert response.status_code == 404
     assert await conn.fetchval("SELECT status FROM needs WHERE id = $1", need_id) == "open"
+
+
+async def test_the_list_and_map_are_given_the_needs_that_match_the_filters(client, conn):
+    d = await create_district(conn)
+    a = await create_need(conn, d.committee_id, d.item_id, d.committee_account, urgency="urgent")
+    b = await create_need(conn, d.other_committee_id, d.item_id, d.other_committee_account)
+    c = await create_need(conn, d.committee_id, d.personal_item_id, d.committee_account)
+    closed = await create_need(conn, d.committee_id, d.item_id, d.committee_account, status="closed")
+    await login(client, await username_of(conn, d.funder_account))
+    listed = await page_context(client, f"/needs?subdistrict_id={d.subdistrict_id}&category={d.item_code}")
+    assert listed.template == "needs/list.html"
+    assert {n.id for n in listed["page"].items} == {a, b, closed}
+    assert listed["page"].total == 3 and listed["pager"].pages == 1
+    assert listed["filters"].category == d.item_code and listed["filters"].subdistrict_id == d.subdistrict_id
+    assert listed["query"] == {"subdistrict_id": str(d.subdistrict_id), "category": d.item_code}
+    mine = await page_context(client, f"/needs?committee_id={d.committee_id}&status=open")
+    assert {n.id for n in mine["page"].items} == {a, c}
+
+    drawn = await page_context(client, f"/needs/map?subdistrict_id={d.subdistrict_id}&status=open")
+    assert drawn.template == "needs/map.html"
+    points = {p.href: (p.x, p.y) for p in drawn["points"]}
+    assert set(points) == {f"/needs/{a}", f"/needs/{b}", f"/needs/{c}"}
+    assert drawn["truncated"] is False
+    assert {p.href for p in drawn["committees"]} >= {
+        f"/needs?committee_id={d.committee_id}", f"/needs?committee_id={d.other_committee_id}",
+    }  # fmt: skip
+    # Committee A lies north-east of committee B: its needs sit higher (smaller y) and further right.
+    assert points[f"/needs/{a}"][1] < points[f"/needs/{b}"][1] and points[f"/needs/{a}"][0] > points[f"/needs/{b}"][0]
+    assert all(0 <= x <= drawn["width"] and 0 <= y <= drawn["height"] for x, y in points.values())

@@ -9,6 +9,7 @@ import socketserver
 import threading
 import urllib.error
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -44,10 +45,10 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"500 what\r\n")
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[Any]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
-    server.received = []  # type: ignore[attr-defined]
+@contextmanager
+def _serving(server: Any) -> Iterator[Any]:
+    """The server answering in a thread of its own, noting what it received, until the block ends."""
+    server.received = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -55,6 +56,12 @@ def smtp_server() -> Iterator[Any]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    with _serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)) as server:
+        yield server
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
@@ -73,16 +80,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def sms_gateway() -> Iterator[Any]:
-    server = HTTPServer(("127.0.0.1", 0), _GatewayHandler)
-    server.received = []  # type: ignore[attr-defined]
-    server.status = 200  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(HTTPServer(("127.0.0.1", 0), _GatewayHandler)) as server:
+        server.status = 200
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _message(**overrides: Any) -> Message:

@@ -11,6 +11,7 @@ from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.services.shifts import SignupRefused
 from tests.factories_rosters import QueueSpy, add_certificate, at, consent, next_monday, set_windows, solve_now
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
+from tests.factories_tendering import create_household
 
 NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
 
@@ -29,6 +30,22 @@ async def started(conn, org, day=None):
     queue = QueueSpy()
     run = await rosters.start_run(conn, queue, org, rosters.RosterStart(week_starts=day or next_monday()))
     return run, queue
+
+
+async def solved(conn, publisher):
+    """A run on next week, solved in-process: the run as its publisher sees it, with its proposals."""
+    run, _ = await started(conn, publisher)
+    await solve_now(conn, run)
+    return await rosters.get_run(conn, publisher, run.id)
+
+
+async def one_proposal(conn):
+    """One place on Monday, one volunteer near it, and the proposal a solved run made them."""
+    org, (monday,) = await week(conn, headcounts=(1,))
+    a = await volunteer_identity(conn, **NEAR)
+    await solved(conn, org)
+    (proposal,) = await rosters.my_proposals(conn, a)
+    return monday, a, proposal
 
 
 async def test_a_run_proposes_near_volunteers_with_reasons_and_each_sees_only_their_own(conn):
@@ -86,11 +103,7 @@ async def test_starting_twice_gives_the_same_run_and_a_past_week_is_refused(conn
 
 
 async def test_accept_takes_the_place_through_the_pick_up_and_only_once(conn):
-    org, (monday,) = await week(conn, headcounts=(1,))
-    a = await volunteer_identity(conn, **NEAR)
-    run, _ = await started(conn, org)
-    await solve_now(conn, run)
-    (proposal,) = await rosters.my_proposals(conn, a)
+    monday, a, proposal = await one_proposal(conn)
     accepted = await rosters.accept(conn, a, proposal.id)
     assert accepted.status == "accepted" and accepted.signup_id is not None
     row = await conn.fetchrow("SELECT taken FROM shifts WHERE id = $1", monday)
@@ -102,11 +115,7 @@ async def test_accept_takes_the_place_through_the_pick_up_and_only_once(conn):
 
 
 async def test_a_refused_pick_up_is_a_409_with_its_reason_and_the_proposal_stays_open(conn):
-    org, (monday,) = await week(conn, headcounts=(1,))
-    a = await volunteer_identity(conn, **NEAR)
-    run, _ = await started(conn, org)
-    await solve_now(conn, run)
-    (proposal,) = await rosters.my_proposals(conn, a)
+    monday, a, proposal = await one_proposal(conn)
     first_come = await volunteer_identity(conn, **NEAR)
     await add_signup(conn, monday, first_come.volunteer_id)  # someone took the place first-come meanwhile
     with pytest.raises(SignupRefused) as refused:
@@ -153,11 +162,7 @@ async def test_a_decline_re_plans_with_the_least_change_and_keeps_the_decliner_o
 
 async def test_continuity_with_last_weeks_carer_of_the_same_household(conn):
     committee = await publisher_identity(conn, "committee")
-    household = await conn.fetchval(
-        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-        " VALUES ($1, '李', '某路1号', 31.2815, 121.5215, now()) RETURNING id",
-        committee.committee_id,
-    )
+    household = await create_household(conn, committee.committee_id, at=(31.2815, 121.5215))
     last = await create_shift(
         conn, committee_id=committee.committee_id, starts_at=at(0, 9) - dt.timedelta(days=7), headcount=1
     )
@@ -169,9 +174,7 @@ async def test_continuity_with_last_weeks_carer_of_the_same_household(conn):
     others = [await volunteer_identity(conn, **NEAR) for _ in range(2)]
     await consent(conn, usual.volunteer_id, *(o.volunteer_id for o in others))
     await add_signup(conn, last, usual.volunteer_id)
-    run, _ = await started(conn, committee)
-    await solve_now(conn, run)
-    (proposal,) = (await rosters.get_run(conn, committee, run.id)).proposals
+    (proposal,) = (await solved(conn, committee)).proposals
     assert proposal.volunteer_id == usual.volunteer_id
     assert proposal.reasons["continuity"] == "household" and proposal.reasons["continuity_bonus"] > 0
 
@@ -186,9 +189,7 @@ async def test_certificates_and_availability_decide_who_is_proposed(conn):
     await add_certificate(conn, busy.volunteer_id)
     await set_windows(conn, busy.volunteer_id, [(1, 9, 17)])  # Mondays only; the shift is on Thursday
     await volunteer_identity(conn, **NEAR)  # no certificate
-    run, _ = await started(conn, org)
-    await solve_now(conn, run)
-    view = await rosters.get_run(conn, org, run.id)
+    view = await solved(conn, org)
     assert [p.volunteer_id for p in view.proposals] == [certified.volunteer_id]
     assert view.proposals[0].reasons["certificates"] == ["elderly_carer"]
     assert view.run.result is not None and view.run.result["unfilled"][0]["places"] == 2
@@ -209,9 +210,7 @@ async def test_minors_are_not_proposed_where_they_may_serve_only_alongside_an_ad
     minor = await volunteer_identity(
         conn, **NEAR, birth_year=birthday.year, birth_date=birthday, guardian_consent=True, guardian_name="家长"
     )
-    run, _ = await started(conn, org)
-    await solve_now(conn, run)
-    proposals = (await rosters.get_run(conn, org, run.id)).proposals
+    proposals = (await solved(conn, org)).proposals
     by_shift: dict[int, set[int]] = {}
     for p in proposals:
         by_shift.setdefault(p.shift_id, set()).add(p.volunteer_id)
@@ -233,29 +232,19 @@ async def test_another_publishers_run_is_not_found(conn):
 
 async def test_home_visits_are_proposed_only_to_volunteers_who_consented_to_personal_data(conn):
     committee = await publisher_identity(conn, "committee")
-    household = await conn.fetchval(
-        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-        " VALUES ($1, '赵', '某路2号', 31.2815, 121.5215, now()) RETURNING id",
-        committee.committee_id,
-    )
+    household = await create_household(conn, committee.committee_id, at=(31.2815, 121.5215))
     visit = await create_shift(conn, committee_id=committee.committee_id, starts_at=at(4, 10), headcount=2)
     await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", visit, household)
     consented = await volunteer_identity(conn, **NEAR)
     await volunteer_identity(conn, **NEAR)  # no consent on file
     await consent(conn, consented.volunteer_id)
-    run, _ = await started(conn, committee)
-    await solve_now(conn, run)
-    view = await rosters.get_run(conn, committee, run.id)
+    view = await solved(conn, committee)
     assert [p.volunteer_id for p in view.proposals] == [consented.volunteer_id]
 
 
 async def test_the_carer_holding_one_visit_of_a_household_this_week_is_kept_for_its_others(conn):
     committee = await publisher_identity(conn, "committee")
-    household = await conn.fetchval(
-        "INSERT INTO households (committee_id, head_name, address, lat, lon, consent_recorded_at)"
-        " VALUES ($1, '钱', '某路3号', 31.2815, 121.5215, now()) RETURNING id",
-        committee.committee_id,
-    )
+    household = await create_household(conn, committee.committee_id, at=(31.2815, 121.5215))
     visits = [
         await create_shift(conn, committee_id=committee.committee_id, starts_at=at(d, 10), headcount=1) for d in (0, 2)
     ]
@@ -264,9 +253,7 @@ async def test_the_carer_holding_one_visit_of_a_household_this_week_is_kept_for_
     nearer = await volunteer_identity(conn, **NEAR)
     await consent(conn, carer.volunteer_id, nearer.volunteer_id)
     await add_signup(conn, visits[0], carer.volunteer_id)  # she took Monday's visit
-    run, _ = await started(conn, committee)
-    await solve_now(conn, run)
-    (proposal,) = (await rosters.get_run(conn, committee, run.id)).proposals
+    (proposal,) = (await solved(conn, committee)).proposals
     assert (proposal.shift_id, proposal.volunteer_id) == (visits[1], carer.volunteer_id)
     assert proposal.reasons["continuity"] == "household"
 

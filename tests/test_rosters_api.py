@@ -21,6 +21,14 @@ from tests.helpers import bearer
 NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
 
 
+def entitlement_body(
+    household: int, valid_from: dt.date, valid_until: dt.date, kind: str = "care_level", **terms: object
+) -> dict[str, object]:
+    """A respite entitlement as the API takes it (amount and period for the kinds that need them)."""
+    dates = {"valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat()}
+    return {"household_id": household, "kind": kind, **terms, **dates}
+
+
 async def test_a_publisher_starts_a_run_and_volunteers_accept_decline_and_see_only_their_own(client, conn):
     org = await publisher_identity(conn, "organisation")
     monday = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(0, 9), headcount=1)
@@ -121,12 +129,7 @@ async def test_respite_from_entitlement_to_requests_to_a_scheduled_week_with_car
     start = next_monday()
     recorded = await client.post(
         "/api/respite/entitlements",
-        json={
-            "household_id": household,
-            "kind": "care_level",
-            "valid_from": start.isoformat(),
-            "valid_until": (start + dt.timedelta(days=27)).isoformat(),
-        },
+        json=entitlement_body(household, start, start + dt.timedelta(days=27)),
         headers=h,
     )
     assert recorded.status_code == 201, recorded.text
@@ -176,37 +179,20 @@ async def test_respite_refuses_bad_input_and_other_committees(client, conn):
     start = next_monday()
     no_level = await client.post(
         "/api/respite/entitlements",
-        json={
-            "household_id": household,
-            "kind": "care_level",
-            "valid_from": start.isoformat(),
-            "valid_until": start.isoformat(),
-        },
+        json=entitlement_body(household, start, start),
         headers=h,
     )
     assert no_level.status_code == 422 and no_level.json()["errors"][0]["field"] == "kind"
     backwards = await client.post(
         "/api/respite/entitlements",
-        json={
-            "household_id": household,
-            "kind": "days",
-            "amount": 4,
-            "valid_from": start.isoformat(),
-            "valid_until": (start - dt.timedelta(days=1)).isoformat(),
-        },
+        json=entitlement_body(household, start, start - dt.timedelta(days=1), "days", amount=4),
         headers=h,
     )
     assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "valid_until"
     other = await publisher_identity(conn, "committee")
     foreign = await client.post(
         "/api/respite/entitlements",
-        json={
-            "household_id": household,
-            "kind": "days",
-            "amount": 4,
-            "valid_from": start.isoformat(),
-            "valid_until": start.isoformat(),
-        },
+        json=entitlement_body(household, start, start, "days", amount=4),
         headers=await bearer(client, other.username),
     )
     assert foreign.status_code == 422 and foreign.json()["errors"][0]["field"] == "household_id"
@@ -228,14 +214,7 @@ async def test_four_days_a_month_become_four_day_long_visits_spread_over_the_mon
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     recorded = await client.post(
         "/api/respite/entitlements",
-        json={
-            "household_id": household,
-            "kind": "days",
-            "amount": 4,
-            "period": "month",
-            "valid_from": first.isoformat(),
-            "valid_until": last.isoformat(),
-        },
+        json=entitlement_body(household, first, last, "days", amount=4, period="month"),
         headers=h,
     )
     assert recorded.status_code == 201 and recorded.json()["visit_minutes"] == 480

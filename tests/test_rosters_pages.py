@@ -18,6 +18,7 @@ from tests.factories_rosters import (
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
 from tests.factories_tendering import create_household
 from tests.helpers import login, parse_page, post_form
+from tests.pages_kit import page_context
 
 NEAR = {"lat": 31.2815, "lon": 121.5215, "travel_km": 5}
 
@@ -183,3 +184,32 @@ async def test_a_committee_cancels_a_pending_visit_and_another_committee_cannot(
     )
     assert done.status_code in (302, 303) and done.headers["location"] == week
     assert await conn.fetchval("SELECT status FROM respite_requests WHERE id = $1", request) == "cancelled"
+
+
+async def test_the_run_page_is_given_each_proposal_and_the_places_left_unfilled(client, conn):
+    org = await publisher_identity(conn, "organisation")
+    monday = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(0, 9), headcount=1)
+    thursday = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(3, 9), headcount=2)
+    near = await volunteer_identity(conn, **NEAR)
+    far = await volunteer_identity(conn, lat=31.40, lon=121.52, travel_km=2)
+    await login(client, org.username)
+    started = await post_form(client, "/rosters", {"week_starts": next_monday().isoformat()}, page="/rosters")
+    location = started.headers["location"]
+    run_id = int(location.rsplit("/", 1)[1])
+    run = await runs_sql.get_run(conn, run_id)
+    assert run is not None
+    await solve_now(conn, run)
+    rendered = await page_context(client, location)
+    assert rendered.template == "rosters/run.html"
+    view = rendered["view"]
+    assert view.roster.week_starts == next_monday() and rendered["run"].status == "succeeded"
+    # The one volunteer within reach takes a place on each shift; the far one is proposed nowhere.
+    assert sorted((p.shift_id, p.volunteer_id, p.status) for p in view.proposals) == [
+        (monday, near.volunteer_id, "proposed"), (thursday, near.volunteer_id, "proposed"),
+    ]  # fmt: skip
+    assert far.volunteer_id not in {p.volunteer_id for p in view.proposals}
+    result = rendered["result"]
+    assert (result["shifts"], result["places"], result["proposed"]) == (2, 3, 2)
+    assert [(int(u["shift_id"]), u["places"]) for u in result["unfilled"]] == [(thursday, 1)]
+    weeks = await page_context(client, "/rosters")
+    assert [(s.roster.week_starts, s.latest.id) for s in weeks["rosters"]] == [(next_monday(), run_id)]

@@ -7,6 +7,7 @@ import datetime as dt
 from tests import factories
 from tests.factories_shifts import create_shift, soon
 from tests.helpers import login, parse_page, post_form
+from tests.pages_kit import page_context
 
 
 async def _volunteer(client, conn, **profile):
@@ -123,3 +124,39 @@ async def test_the_publisher_reaches_check_in_and_hours_from_the_shift_page_and_
     assert page.status_code == 200 and f'href="/attendance/shifts/{shift_id}/manage"' in page.text
     other = await create_shift(conn)
     assert "/manage" not in (await client.get(f"/shifts/{other}")).text
+
+
+async def test_the_list_is_given_each_shift_with_the_reasons_that_block_this_volunteer(client, conn):
+    await _volunteer(client, conn)
+    free = await create_shift(conn, starts_at=soon(5))
+    skilled = await create_shift(conn, starts_at=soon(2), required_skills=["first_aid"])
+    insured = await create_shift(conn, starts_at=soon(3), insurance_required=True, required_skills=["first_aid"])
+    rendered = await page_context(client, "/shifts")
+    assert rendered.template == "shifts/list.html"
+    blocking = rendered["blocking"]
+    by_id = {item.shift.id: blocking(item.reasons) for item in rendered["items"]}
+    assert by_id == {free: [], skilled: ["skills"], insured: ["skills", "insurance"]}
+    # The one the volunteer may take comes first, although it starts last.
+    assert rendered["items"][0].shift.id == free
+    only = await page_context(client, "/shifts?eligible=true")
+    assert [item.shift.id for item in only["items"]] == [free] and only["eligible"] is True
+    detail = await page_context(client, f"/shifts/{insured}")
+    assert detail.template == "shifts/detail.html"
+    assert detail["shift"].id == insured and detail["blocking"] == ["skills", "insurance"]
+    assert detail["view"].my_status is None and detail["refusal"] is None
+
+
+async def test_my_shifts_are_given_the_volunteers_own_sign_ups_and_their_status(client, conn):
+    volunteer_id = await _volunteer(client, conn)
+    taken = await create_shift(conn, headcount=2, taken=1)
+    await create_shift(conn)  # open, not mine
+    await conn.execute(
+        "INSERT INTO signups (shift_id, volunteer_id, status, during)"
+        " SELECT id, $2, 'active', tstzrange(starts_at, ends_at) FROM shifts WHERE id = $1",
+        taken,
+        volunteer_id,
+    )
+    mine = await page_context(client, "/shifts/mine")
+    assert [(item.shift.id, item.my_status) for item in mine["items"]] == [(taken, "active")]
+    detail = await page_context(client, f"/shifts/{taken}")
+    assert detail["view"].my_status == "active" and detail["shift"].taken == 1

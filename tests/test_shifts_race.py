@@ -28,6 +28,8 @@ from api.services.errors import DomainError
 from tests import factories
 from tests.factories_shifts import add_signup, create_shift
 
+pytestmark = pytest.mark.race
+
 ROUNDS = 100
 K = 10  # the last places of shift A, and of shift B
 CANCELLING = 20  # holders of A who cancel; the waitlist refills each place

@@ -11,16 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from api.demo import DEMO_LOGINS
 from api.demo.teams import seed_teams
 from api.services.types import today
-from tests.browser_helpers import PHONE, browser, log_in, patient_expect, screenshot
+from tests.browser_helpers import PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 RUN_MS = 60_000
 SELECT_PROJECT = """
 SELECT c.id FROM contracts c JOIN teams t ON t.contract_id = c.id

@@ -9,6 +9,7 @@ from api.services.types import SHANGHAI
 from tests import factories
 from tests import factories_teams as ft
 from tests.helpers import login, parse_page, post_form
+from tests.pages_kit import page_context
 from tests.test_teams_api import ADDRESS, NOTE
 from tests.test_teams_service import MON_TUE
 
@@ -104,3 +105,44 @@ async def test_the_committee_sees_the_teams_of_its_households(client, conn):
         page.status_code == 200 and "本居委会的311类家庭小组" in page.text and f'href="/teams/{team_id}"' in page.text
     )
     assert "长阳路1567弄**号" in page.text and ADDRESS not in page.text and "尚未达到每月最低要求" in page.text
+
+
+async def _visit(conn, team_id: int, volunteer_id: int, minutes: int, hours_ago: int) -> None:
+    """A visit done earlier this month (never before its first minute, whenever the test runs)."""
+    now = dt.datetime.now(SHANGHAI)
+    start = now.replace(day=1, hour=0, minute=1, second=0, microsecond=0)
+    await conn.execute(
+        "INSERT INTO team_visits (team_id, at, status, minutes, contact_kind, recorded_by, recorded_at)"
+        " VALUES ($1, $2, 'done', $3, 'home_visit', $4, now())",
+        team_id,
+        max(start + dt.timedelta(minutes=hours_ago), now - dt.timedelta(hours=hours_ago)),
+        minutes,
+        volunteer_id,
+    )
+
+
+async def test_the_project_and_team_pages_are_given_each_households_team_and_its_month(client, conn):
+    project, household, carers, team_id = await _scene(conn)
+    alone = await ft.add_household(conn, project)
+    for minutes, hours_ago in ((150, 5), (90, 3)):
+        await _visit(conn, team_id, carers[0][0], minutes, hours_ago)
+    await _login(client, conn, project.organisation_account)
+    rendered = await page_context(client, f"/teams/projects/{project.contract_id}")
+    assert rendered.template == "teams/project.html"
+    view = rendered["view"]
+    assert (view.project.contract_id, view.project.households, view.project.live_teams) == (project.contract_id, 2, 1)
+    assert view.latest_run is None
+    rows = {h.household.id: h for h in view.households}
+    assert set(rows) == {household, alone}
+    served = rows[household]
+    assert (served.team_id, served.team_slot, served.team_size) == (team_id, "tue-pm", 3)
+    assert (served.month_minutes, served.month_contacts, served.month_met) == (240, 2, True)
+    assert (rows[alone].team_id, rows[alone].team_size, rows[alone].month_met) == (None, 0, False)
+    assert ADDRESS not in {h.household.masked_address for h in view.households}
+    team = await page_context(client, f"/teams/{team_id}")
+    assert team.template == "teams/team.html"
+    t = team["team"]
+    assert sorted(m.volunteer_id for m in t.members) == sorted(v for v, _ in carers[:3])
+    assert (t.month.minutes, t.month.contacts, t.month.met) == (240, 2, True)
+    assert (t.is_organisation, t.is_member) == (True, False)
+    assert len(t.visits) == 2

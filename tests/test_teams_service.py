@@ -145,10 +145,16 @@ async def test_another_organisation_cannot_see_run_or_refuse_for_the_project(con
         await teams.team_view(conn, other.organisation(), team_id)
 
 
-async def test_members_record_visits_and_the_month_shows_the_minimum_met(conn):
-    project = await ft.create_project(conn, households=1)
+async def _team_of_three(conn, *, households: int = 1, slot: str = "mon-am"):
+    """A project, three carers (the first trained) and their live team for the project's first household."""
+    project = await ft.create_project(conn, households=households)
     made = [await ft.create_carer(conn, trained=k == 0) for k in range(3)]
-    team_id = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], "mon-am")
+    team_id = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], slot)
+    return project, made, team_id
+
+
+async def test_members_record_visits_and_the_month_shows_the_minimum_met(conn):
+    _, made, team_id = await _team_of_three(conn)
     member = ft.volunteer_identity(*made[0])
     now = dt.datetime.now(dt.UTC)
     start, _ = teams.month_bounds(now)
@@ -176,9 +182,7 @@ async def test_members_record_visits_and_the_month_shows_the_minimum_met(conn):
 
 
 async def test_recording_at_a_planned_time_marks_that_visit_done(conn):
-    project = await ft.create_project(conn, households=1)
-    made = [await ft.create_carer(conn, trained=k == 0) for k in range(3)]
-    team_id = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], "mon-am")
+    _, made, team_id = await _team_of_three(conn)
     at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
     await teams.teams_sql.plan_visits(conn, team_id, [at])
     await teams.record_visit(conn, ft.volunteer_identity(*made[1]), team_id, VisitCreate(at=at, minutes=75))
@@ -209,9 +213,7 @@ def test_the_model_never_puts_a_refused_carer_back():
 
 
 async def test_visits_are_kept_planned_four_weeks_ahead_once_each(conn):
-    project = await ft.create_project(conn, households=1)
-    made = [await ft.create_carer(conn, trained=k == 0) for k in range(3)]
-    team_id = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], "wed-pm")
+    _, _, team_id = await _team_of_three(conn, slot="wed-pm")
     now = dt.datetime.now(dt.UTC)
     assert await teams.plan_ahead(conn, now) >= 1
     await teams.plan_ahead(conn, now)  # the daily job runs again: nothing doubles
@@ -223,9 +225,7 @@ async def test_visits_are_kept_planned_four_weeks_ahead_once_each(conn):
 
 
 async def test_the_project_shows_each_teams_month_against_the_minimum(conn):
-    project = await ft.create_project(conn, households=2)
-    made = [await ft.create_carer(conn, trained=k == 0) for k in range(3)]
-    busy = await ft.form_team(conn, project, project.households[0], [v for v, _ in made], "mon-am")
+    project, made, busy = await _team_of_three(conn, households=2)
     member = ft.volunteer_identity(*made[0])
     now = dt.datetime.now(dt.UTC)
     start, _ = teams.month_bounds(now)

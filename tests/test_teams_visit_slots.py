@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from api.services import households, teams
-from api.services.accounts import Identity
 from tests import factories_shifts as fs
 from tests import factories_teams as ft
 from tests.test_teams_service import MON_TUE, live_members, solve_and_write
@@ -47,10 +46,7 @@ async def test_no_registered_slot_means_every_slot_and_an_archived_household_is_
     gone = project.households[0]
     carers = [r["id"] for r in await conn.fetch("SELECT id FROM volunteers ORDER BY id DESC LIMIT 3")]
     team_id = await ft.form_team(conn, project, gone, carers, "mon-am")
-    staff = Identity(
-        account_id=project.committee_account, username="c", display_name="居委会", role="committee",
-        locale="zh_CN", committee_id=project.committee_id,
-    )  # fmt: skip
+    staff = project.committee()
     await households.archive_household(conn, staff, gone)
     assert await conn.fetchval("SELECT status FROM teams WHERE id = $1", team_id) == "dissolved"
     assert await live_members(conn, gone) == []
@@ -75,10 +71,7 @@ async def test_leaving_the_service_calls_off_the_households_visits_and_shifts_to
     other_shift = await fs.create_shift(conn, committee_id=project.committee_id)
     helper = await fs.volunteer_identity(conn)
     await fs.add_signup(conn, visit_shift, helper.volunteer_id)
-    staff = Identity(
-        account_id=project.committee_account, username="c", display_name="居委会", role="committee",
-        locale="zh_CN", committee_id=project.committee_id,
-    )  # fmt: skip
+    staff = project.committee()
     await households.archive_household(conn, staff, gone)
     visits = await conn.fetch("SELECT status, at > now() AS ahead FROM team_visits WHERE team_id = $1", team_id)
     assert {(v["ahead"], v["status"]) for v in visits} == {(True, "cancelled"), (False, "planned")}

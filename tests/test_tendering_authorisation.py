@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.factories import create_account, username_of
-from tests.factories_tendering import create_district, create_household, create_need, tender_body
+from tests.factories_tendering import District, create_district, create_household, create_need, tender_body
 from tests.helpers import bearer
 
 CANARY_FEN = 7_654_321
@@ -22,7 +22,47 @@ def _need_body(item_code: str) -> dict[str, Any]:
             "ends_on": "2030-06-30"}  # fmt: skip
 
 
-def _routes(s: dict[str, Any]) -> list[tuple[str, str, Any, dict[str, int]]]:
+async def _outsiders(conn: Any) -> tuple[District, dict[str, int]]:
+    """A second district, and an account for each outsider but the anonymous one (other tenants of the same roles)."""
+    other = await create_district(conn)
+    accounts = {
+        "volunteer": await create_account(conn, "volunteer"),
+        "reviewer": await create_account(conn, "reviewer"),
+        "admin": await create_account(conn, "admin"),
+        "other_committee": other.committee_account,
+        "other_funder": other.funder_account,
+        "other_org": await create_account(conn, "organisation"),
+    }
+    return other, accounts
+
+
+async def _outsider_headers(client: Any, conn: Any) -> tuple[District, dict[str, dict[str, str]]]:
+    """The second district and each outsider's bearer header (none for the anonymous one)."""
+    other, accounts = await _outsiders(conn)
+    headers = {role: await bearer(client, await username_of(conn, a)) for role, a in accounts.items()}
+    headers["anonymous"] = {}
+    return other, headers
+
+
+Route = tuple[str, str, Any, dict[str, int]]
+
+
+async def _refusals(
+    client: Any, routes: list[Route], headers: dict[str, dict[str, str]], secrets: tuple[str, ...]
+) -> list[str]:
+    """Each outsider calls each route: every status that is not the expected one, and every secret that leaked."""
+    failures = []
+    for method, path, body, allowed in routes:
+        for role in OUTSIDERS:
+            expected = 401 if role == "anonymous" else allowed.get(role, 403)
+            response = await client.request(method, path, json=body, headers=headers[role])
+            if response.status_code != expected:
+                failures.append(f"{role} {method} {path}: {response.status_code} (expected {expected})")
+            failures.extend(f"{role} {method} {path}: leaked {secret}" for secret in secrets if secret in response.text)
+    return failures
+
+
+def _routes(s: dict[str, Any]) -> list[Route]:
     """(method, path, body, {role: expected status}); roles not named expect 403 (401 when anonymous)."""
     bid_terms = {"price_fen": 100_000, "hours": 10, "plan": "改"}
     return [
@@ -68,35 +108,14 @@ async def test_each_role_and_other_tenant_gets_401_403_or_404_and_no_data(client
     assert placed.status_code == 201
     bid_id = placed.json()["id"]
     # The other committee and funder are of a second district: other tenants of the same roles.
-    other = await create_district(conn)
-    accounts = {
-        "volunteer": await create_account(conn, "volunteer"),
-        "reviewer": await create_account(conn, "reviewer"),
-        "admin": await create_account(conn, "admin"),
-        "other_committee": other.committee_account,
-        "other_funder": other.funder_account,
-        "other_org": await create_account(conn, "organisation"),
-    }
-    headers = {role: await bearer(client, await username_of(conn, a)) for role, a in accounts.items()}
-    headers["anonymous"] = {}
+    other, headers = await _outsider_headers(client, conn)
     state = {"need": need, "item": d.personal_item_code, "tender": tender["id"], "lot": tender["lots"][0]["id"],
              "bid": bid_id}  # fmt: skip
     routes = _routes(state)
     # The tender route's body names the other funder's own catalogue item, the need route's a valid one.
     routes[4] = ("POST", "/api/tenders", tender_body(other.item_code), routes[4][3])
-    failures = []
-    for method, path, body, allowed in routes:
-        for role in OUTSIDERS:
-            expected = allowed.get(role, 401 if role == "anonymous" else 403)
-            if role == "anonymous":
-                expected = 401
-            response = await client.request(method, path, json=body, headers=headers[role])
-            if response.status_code != expected:
-                failures.append(f"{role} {method} {path}: {response.status_code} (expected {expected})")
-            for secret in (str(CANARY_FEN), "76,543.21", "76543.21", SECRET_PLAN, "1018弄", "12号"):
-                if secret in response.text:
-                    failures.append(f"{role} {method} {path}: leaked {secret}")
-    assert failures == []
+    secrets = (str(CANARY_FEN), "76,543.21", "76543.21", SECRET_PLAN, "1018弄", "12号")
+    assert await _refusals(client, routes, headers, secrets) == []
     # Nothing the outsiders did changed the owners' things.
     assert await conn.fetchval("SELECT status FROM needs WHERE id = $1", need) == "open"
     assert await conn.fetchval("SELECT title FROM needs WHERE id = $1", need) != "改"
@@ -127,15 +146,7 @@ async def test_pages_refuse_other_roles_and_tenants(client, conn):
         "/bids": {"other_org": 200},
         f"/bids/{bid_id}": dict.fromkeys(OUTSIDERS[1:], 404),
     }
-    other = await create_district(conn)
-    accounts = {
-        "volunteer": await create_account(conn, "volunteer"),
-        "reviewer": await create_account(conn, "reviewer"),
-        "admin": await create_account(conn, "admin"),
-        "other_committee": other.committee_account,
-        "other_funder": other.funder_account,
-        "other_org": await create_account(conn, "organisation"),
-    }
+    _, accounts = await _outsiders(conn)
     failures = []
     for role in OUTSIDERS:
         client.cookies.clear()
@@ -172,17 +183,7 @@ async def test_call_and_proposal_routes_refuse_outsiders(client, conn):
     terms = {"pool_id": call["pools"][0]["id"], "area_id": d.subdistrict_id, "title": "项目", "plan": SECRET_PLAN,
              "amount_fen": CANARY_FEN}  # fmt: skip
     proposal = (await client.post("/api/proposals", json={"call_id": call["id"], **terms}, headers=owner)).json()
-    other = await create_district(conn)
-    accounts = {
-        "volunteer": await create_account(conn, "volunteer"),
-        "reviewer": await create_account(conn, "reviewer"),
-        "admin": await create_account(conn, "admin"),
-        "other_committee": other.committee_account,
-        "other_funder": other.funder_account,
-        "other_org": await create_account(conn, "organisation"),
-    }
-    headers = {role: await bearer(client, await username_of(conn, a)) for role, a in accounts.items()}
-    headers["anonymous"] = {}
+    _, headers = await _outsider_headers(client, conn)
     routes = [
         ("GET", f"/api/proposals/{proposal['id']}", None, dict.fromkeys(OUTSIDERS[1:], 404)),
         ("PUT", f"/api/proposals/{proposal['id']}", terms, {"other_org": 404}),
@@ -192,15 +193,6 @@ async def test_call_and_proposal_routes_refuse_outsiders(client, conn):
         ("GET", "/api/proposals", None, {"other_org": 200}),
         ("GET", f"/api/calls/{call['id']}", None, dict.fromkeys(OUTSIDERS[1:], 200)),
     ]
-    failures = []
-    for method, path, json_body, allowed in routes:
-        for role in OUTSIDERS:
-            expected = 401 if role == "anonymous" else allowed.get(role, 403)
-            response = await client.request(method, path, json=json_body, headers=headers[role])
-            if response.status_code != expected:
-                failures.append(f"{role} {method} {path}: {response.status_code} (expected {expected})")
-            if str(CANARY_FEN) in response.text or SECRET_PLAN in response.text:
-                failures.append(f"{role} {method} {path}: leaked the proposal")
-    assert failures == []
+    assert await _refusals(client, routes, headers, (str(CANARY_FEN), SECRET_PLAN)) == []
     row = await conn.fetchrow("SELECT status, amount_fen FROM proposals WHERE public_id = $1", proposal["id"])
     assert (row["status"], row["amount_fen"]) == ("submitted", CANARY_FEN)

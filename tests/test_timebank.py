@@ -11,7 +11,7 @@ import pytest
 from api.services import timebank
 from api.services.errors import Conflict, Invalid
 from api.services.timebank import NotEnoughCoins, Transfer
-from tests.factories_attendance import credit, running_shift_scene
+from tests.factories_attendance import add_attendance, credit, running_shift_scene
 from tests.factories_shifts import volunteer_identity
 from tests.helpers import bearer
 
@@ -101,13 +101,7 @@ async def test_give_spend_donate_and_balances_are_sums(conn):
 async def test_confirmed_hours_beyond_the_cap_are_recorded_not_credited(conn):
     scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2)
     await credit(conn, scene.volunteer.volunteer_id, 100)
-    attendance_id = await conn.fetchval(
-        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
-        " method) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120, 'pending', 'qr') RETURNING id",
-        scene.signup_id,
-        scene.shift_id,
-        scene.volunteer.volunteer_id,
-    )
+    attendance_id = await add_attendance(conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id)
     from api.services import attendance
     from api.services.attendance import AttendanceRules, Decision
 
@@ -138,14 +132,8 @@ async def test_the_certificate_number_is_stable_until_new_hours_are_confirmed(cl
     scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2)
     headers = await bearer(client, scene.volunteer.username)
     assert (await client.post("/api/records/mine/certificate", headers=headers)).status_code == 409
-    await conn.execute(
-        "INSERT INTO attendance (signup_id, shift_id, volunteer_id, checked_in_at, checked_out_at, minutes, status,"
-        " method, confirmed_at, confirmed_by) VALUES ($1, $2, $3, now() - interval '2 hours', now(), 120,"
-        " 'confirmed', 'qr', now(), $4)",
-        scene.signup_id,
-        scene.shift_id,
-        scene.volunteer.volunteer_id,
-        scene.publisher.account_id,
+    await add_attendance(
+        conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id, confirmed_by=scene.publisher.account_id
     )
     first = (await client.post("/api/records/mine/certificate", headers=headers)).json()
     second = (await client.post("/api/records/mine/certificate", headers=headers)).json()

@@ -8,15 +8,15 @@ import datetime as dt
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from api.demo import DEMO_LOGINS
 from api.services.types import SHANGHAI
-from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot
+from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot
 
-__all__ = ["browser", "patient_expect"]
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
 
-PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 COMMITTEE = "committee.kailu4"
 VOLUNTEER = "liuyang.profile"
 VOLUNTEER_PASSWORD = "liuyang-password-2026"

@@ -20,6 +20,7 @@ from tests.factories_shifts import add_signup, create_shift, publisher_identity,
 from tests.factories_teams import create_project
 from tests.factories_tendering import create_household, create_need
 from tests.helpers import bearer, login
+from tests.pages_kit import page_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SINCE = dt.date(2026, 10, 5)  # a Monday
@@ -120,14 +121,7 @@ async def world(conn) -> World:
     project = await create_project(conn, households=2)  # N2: the 311 need with H3, H4
     h3, _h4 = project.households
     organisation = project.organisation()
-    committee = Identity(
-        account_id=project.committee_account,
-        username="c",
-        display_name="c",
-        role="committee",
-        locale="zh_CN",
-        committee_id=project.committee_id,
-    )
+    committee = project.committee()
     lot_id = await conn.fetchval(
         "SELECT a.lot_id FROM contracts k JOIN awards a ON a.id = k.award_id WHERE k.id = $1", project.contract_id
     )
@@ -337,3 +331,45 @@ async def test_the_page_shows_figures_and_charts_in_chinese(client, conn):
     assert wrong.status_code == 200 and "结束日期不能早于开始日期" in wrong.text
     download = await client.get(f"/volunteering/dashboard?since={SINCE}&until={UNTIL}&table=weeks&format=csv")
     assert download.status_code == 200 and "周（起始日）" in download.content.decode("utf-8-sig")
+
+
+def _bars(chart) -> list[list[int]]:
+    return [[bar.value for bar in group.bars] for group in chart.groups]
+
+
+async def test_the_organisations_page_is_given_its_figures_and_charts_of_them(client, conn):
+    w = await world(conn)
+    await login(client, await factories.username_of(conn, w.organisation.account_id))
+    rendered = await page_context(client, f"/volunteering/dashboard?since={SINCE}&until={UNTIL}")
+    assert rendered.template == "volunteering_dashboard/index.html"
+    board = rendered["board"]
+    assert board.organisation_id == w.organisation.organisation_id and board.committee_id is None
+    assert (board.totals.shifts, board.totals.headcount, board.totals.taken) == (3, 11, 6)
+    assert rendered["errors"] == {}
+    assert rendered["values"] == {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
+    assert rendered["query"] == f"since={SINCE}&until={UNTIL}"
+    charts = rendered["charts"]
+    # Week by week: places and places taken, confirmed and pending minutes (as counted by hand in `world`).
+    assert _bars(charts["places"]) == [[6, 5], [5, 1]]
+    assert _bars(charts["hours"]) == [[360, 90], [240, 0]]
+    assert sorted(_bars(charts["coverage"])) == [[1, 1], [2, 1]]
+    assert _bars(charts["households"]) == [[2, 1]]
+    assert _bars(charts["spread"]) == [[2], [0], [0], [2], [0], [0]]
+    assert len(rendered["band_labels"]) == len(board.spread.bands)
+
+
+async def test_the_committees_page_is_given_its_own_shifts_and_the_needs_anyone_serves(client, conn):
+    w = await world(conn)
+    await login(client, await factories.username_of(conn, w.committee.account_id))
+    rendered = await page_context(client, f"/volunteering/dashboard?since={SINCE}&until={UNTIL}")
+    board = rendered["board"]
+    assert board.committee_id == w.committee.committee_id and board.organisation_id is None
+    t = board.totals
+    assert (t.shifts, t.headcount, t.taken, t.confirmed_minutes, t.needs_listed, t.needs_covered) == (1, 3, 1, 90, 3, 2)
+    assert [x.week for x in board.weeks] == [dt.date(2026, 10, 12)]  # only weeks with a shift of its own
+    assert _bars(rendered["charts"]["hours"]) == [[90, 0]]
+    # A period that ends before it starts: the error is given beside the field, the default period is shown.
+    wrong = await page_context(client, f"/volunteering/dashboard?since={UNTIL}&until={SINCE}")
+    assert set(wrong["errors"]) == {"until"}
+    assert wrong["values"] == {"since": UNTIL.isoformat(), "until": SINCE.isoformat()}
+    assert (wrong["board"].since, wrong["board"].until) != (UNTIL, SINCE)
