@@ -73,6 +73,19 @@ class OrgFactsRow(msgspec.Struct, frozen=True):
     last_unqualified_at: dt.datetime | None
 
 
+class SealedTerms(msgspec.Struct, frozen=True):
+    """What a bidder stores of its bid: the terms, the receipt that seals them and when they were sealed."""
+
+    price_fen: int
+    hours: int
+    plan: str
+    team: str
+    conflict_of_interest: bool
+    conflict_detail: str
+    receipt: str
+    sealed_at: dt.datetime
+
+
 class OpenedBidRow(msgspec.Struct, frozen=True):
     """A bid read at or after the deadline."""
 
@@ -137,19 +150,20 @@ INSERT INTO bids (lot_id, organisation_id, price_fen, hours, plan, team, conflic
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id
 """
 # Revisions and withdrawals: the bidder's own live bid, and only while its tender is open and before the deadline.
-UPDATE_OWN_BID = """
+_OWN_LIVE_BID_BEFORE_DEADLINE = """
+FROM lots l JOIN tenders t ON t.id = l.tender_id
+WHERE b.public_id = $1 AND b.organisation_id = $2 AND b.status = 'submitted' AND l.id = b.lot_id
+  AND t.status = 'open' AND t.bids_close_at > clock_timestamp()
+"""
+UPDATE_OWN_BID = f"""
 UPDATE bids b SET price_fen = $3, hours = $4, plan = $5, team = $6, conflict_of_interest = $7, conflict_detail = $8,
                   receipt = $9, updated_at = $10
-FROM lots l JOIN tenders t ON t.id = l.tender_id
-WHERE b.public_id = $1 AND b.organisation_id = $2 AND b.status = 'submitted' AND l.id = b.lot_id
-  AND t.status = 'open' AND t.bids_close_at > clock_timestamp()
+{_OWN_LIVE_BID_BEFORE_DEADLINE}
 RETURNING b.id
 """
-WITHDRAW_OWN_BID = """
+WITHDRAW_OWN_BID = f"""
 UPDATE bids b SET status = 'withdrawn', updated_at = now()
-FROM lots l JOIN tenders t ON t.id = l.tender_id
-WHERE b.public_id = $1 AND b.organisation_id = $2 AND b.status = 'submitted' AND l.id = b.lot_id
-  AND t.status = 'open' AND t.bids_close_at > clock_timestamp()
+{_OWN_LIVE_BID_BEFORE_DEADLINE}
 RETURNING b.id, b.receipt
 """
 INSERT_BID_EVENT = """
@@ -214,67 +228,24 @@ async def own_live_bid_on_lot(conn: asyncpg.Connection, lot_id: int, organisatio
 
 
 async def insert_bid(
-    conn: asyncpg.Connection,
-    *,
-    public_id: uuid.UUID,
-    lot_id: int,
-    organisation_id: int,
-    price_fen: int,
-    hours: int,
-    plan: str,
-    team: str,
-    conflict_of_interest: bool,
-    conflict_detail: str,
-    receipt: str,
-    sealed_at: dt.datetime,
+    conn: asyncpg.Connection, public_id: uuid.UUID, lot_id: int, organisation_id: int, sealed: SealedTerms
 ) -> int:
     """Store a sealed bid; returns its internal id."""
-    return int(
-        await conn.fetchval(
-            INSERT_BID,
-            lot_id,
-            organisation_id,
-            price_fen,
-            hours,
-            plan,
-            team,
-            conflict_of_interest,
-            conflict_detail,
-            receipt,
-            public_id,
-            sealed_at,
-        )
-    )
+    bid_id = await conn.fetchval(
+        INSERT_BID, lot_id, organisation_id, sealed.price_fen, sealed.hours, sealed.plan, sealed.team,
+        sealed.conflict_of_interest, sealed.conflict_detail, sealed.receipt, public_id, sealed.sealed_at,
+    )  # fmt: skip
+    return int(bid_id)
 
 
 async def update_own_bid(
-    conn: asyncpg.Connection,
-    public_id: uuid.UUID,
-    organisation_id: int,
-    *,
-    price_fen: int,
-    hours: int,
-    plan: str,
-    team: str,
-    conflict_of_interest: bool,
-    conflict_detail: str,
-    receipt: str,
-    sealed_at: dt.datetime,
+    conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int, sealed: SealedTerms
 ) -> int | None:
     """Revise the organisation's own live bid before the deadline; its internal id, or None."""
     value = await conn.fetchval(
-        UPDATE_OWN_BID,
-        public_id,
-        organisation_id,
-        price_fen,
-        hours,
-        plan,
-        team,
-        conflict_of_interest,
-        conflict_detail,
-        receipt,
-        sealed_at,
-    )
+        UPDATE_OWN_BID, public_id, organisation_id, sealed.price_fen, sealed.hours, sealed.plan, sealed.team,
+        sealed.conflict_of_interest, sealed.conflict_detail, sealed.receipt, sealed.sealed_at,
+    )  # fmt: skip
     return None if value is None else int(value)
 
 

@@ -75,6 +75,18 @@ class ProposalRow(msgspec.Struct, frozen=True):
     proposals_close_at: dt.datetime
 
 
+class SealedProposalTerms(msgspec.Struct, frozen=True):
+    """What a proposer stores of its proposal: the terms, the receipt that seals them and when they were sealed."""
+
+    pool_id: int
+    area_id: int
+    title: str
+    plan: str
+    amount_fen: int
+    receipt: str
+    sealed_at: dt.datetime
+
+
 class CallWindowRow(msgspec.Struct, frozen=True):
     """What a proposal is checked against: the call's state, window, grant range and limit."""
 
@@ -178,21 +190,20 @@ INSERT INTO proposals (public_id, call_id, pool_id, organisation_id, area_id, ti
                        submitted_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id
 """
-UPDATE_OWN_PROPOSAL = """
+# Revisions and withdrawals: the proposer's own live proposal, and only while its call is open and before the deadline.
+_OWN_LIVE_PROPOSAL_BEFORE_DEADLINE = """
+FROM calls c
+WHERE p.public_id = $1 AND p.organisation_id = $2 AND p.status = 'submitted' AND c.id = p.call_id
+  AND c.status = 'open' AND c.proposals_close_at > clock_timestamp()
+RETURNING p.id
+"""
+UPDATE_OWN_PROPOSAL = f"""
 UPDATE proposals p SET pool_id = $3, area_id = $4, title = $5, plan = $6, amount_fen = $7, receipt = $8,
                        updated_at = $9
-FROM calls c
-WHERE p.public_id = $1 AND p.organisation_id = $2 AND p.status = 'submitted' AND c.id = p.call_id
-  AND c.status = 'open' AND c.proposals_close_at > clock_timestamp()
-RETURNING p.id
-"""
-WITHDRAW_OWN_PROPOSAL = """
+{_OWN_LIVE_PROPOSAL_BEFORE_DEADLINE}"""
+WITHDRAW_OWN_PROPOSAL = f"""
 UPDATE proposals p SET status = 'withdrawn', updated_at = now()
-FROM calls c
-WHERE p.public_id = $1 AND p.organisation_id = $2 AND p.status = 'submitted' AND c.id = p.call_id
-  AND c.status = 'open' AND c.proposals_close_at > clock_timestamp()
-RETURNING p.id
-"""
+{_OWN_LIVE_PROPOSAL_BEFORE_DEADLINE}"""
 MOVE_CALL_TO_REVIEW = """
 UPDATE calls SET status = 'review'
 WHERE id = $1 AND status = 'open' AND proposals_close_at <= clock_timestamp() RETURNING id
@@ -318,54 +329,24 @@ async def get_opened_proposal_for_funder(
 
 
 async def insert_proposal(
-    conn: asyncpg.Connection,
-    *,
-    public_id: uuid.UUID,
-    call_id: int,
-    pool_id: int,
-    organisation_id: int,
-    area_id: int,
-    title: str,
-    plan: str,
-    amount_fen: int,
-    receipt: str,
-    sealed_at: dt.datetime,
+    conn: asyncpg.Connection, public_id: uuid.UUID, call_id: int, organisation_id: int, sealed: SealedProposalTerms
 ) -> int:
     """Store a sealed proposal; returns its internal id."""
-    return int(
-        await conn.fetchval(
-            INSERT_PROPOSAL,
-            public_id,
-            call_id,
-            pool_id,
-            organisation_id,
-            area_id,
-            title,
-            plan,
-            amount_fen,
-            receipt,
-            sealed_at,
-        )
-    )
+    proposal_id = await conn.fetchval(
+        INSERT_PROPOSAL, public_id, call_id, sealed.pool_id, organisation_id, sealed.area_id, sealed.title,
+        sealed.plan, sealed.amount_fen, sealed.receipt, sealed.sealed_at,
+    )  # fmt: skip
+    return int(proposal_id)
 
 
 async def update_own_proposal(
-    conn: asyncpg.Connection,
-    public_id: uuid.UUID,
-    organisation_id: int,
-    *,
-    pool_id: int,
-    area_id: int,
-    title: str,
-    plan: str,
-    amount_fen: int,
-    receipt: str,
-    sealed_at: dt.datetime,
+    conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int, sealed: SealedProposalTerms
 ) -> bool:
     """Revise the organisation's own live proposal before the deadline."""
     value = await conn.fetchval(
-        UPDATE_OWN_PROPOSAL, public_id, organisation_id, pool_id, area_id, title, plan, amount_fen, receipt, sealed_at
-    )
+        UPDATE_OWN_PROPOSAL, public_id, organisation_id, sealed.pool_id, sealed.area_id, sealed.title, sealed.plan,
+        sealed.amount_fen, sealed.receipt, sealed.sealed_at,
+    )  # fmt: skip
     return value is not None
 
 

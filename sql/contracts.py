@@ -164,19 +164,24 @@ WHERE status = 'in_tender' AND id IN (SELECT ln.need_id FROM lot_needs ln JOIN a
                                       WHERE a.id = $1)
 """
 
-_CONTRACT_SELECT = """
-SELECT c.id, c.award_id, t.id AS tender_id, t.title AS tender_title, l.id AS lot_id, l.title AS lot_title,
-       c.funder_id, f.name AS funder_name, c.organisation_id, o.name AS organisation_name, c.amount_fen,
-       coalesce((SELECT sum(p.amount_fen) FROM payments p JOIN milestones m ON m.id = p.milestone_id
-                 WHERE m.contract_id = c.id), 0)::bigint AS paid_fen,
-       c.sign_by, c.signed_at, c.starts_on, c.ends_on, c.status, c.grade, c.graded_at
-FROM contracts c
+# From a contract c to its award a, lot l, tender t, funder f and organisation o.
+_CONTRACT_JOINS = """
 JOIN awards a ON a.id = c.award_id
 JOIN lots l ON l.id = a.lot_id
 JOIN tenders t ON t.id = l.tender_id
 JOIN funders f ON f.id = c.funder_id
 JOIN organisations o ON o.id = c.organisation_id
 """
+_CONTRACT_SELECT = f"""
+SELECT c.id, c.award_id, t.id AS tender_id, t.title AS tender_title, l.id AS lot_id, l.title AS lot_title,
+       c.funder_id, f.name AS funder_name, c.organisation_id, o.name AS organisation_name, c.amount_fen,
+       coalesce((SELECT sum(p.amount_fen) FROM payments p JOIN milestones m ON m.id = p.milestone_id
+                 WHERE m.contract_id = c.id), 0)::bigint AS paid_fen,
+       c.sign_by, c.signed_at, c.starts_on, c.ends_on, c.status, c.grade, c.graded_at
+FROM contracts c
+{_CONTRACT_JOINS}"""
+# The contracts of a funder ($1) or an organisation ($2), or every one when both are NULL (admins).
+_CONTRACT_PARTY = "(($1::bigint IS NULL AND $2::bigint IS NULL) OR c.funder_id = $1 OR c.organisation_id = $2)"
 # A contract is read by its funder ($2), its organisation ($3), or anyone when both are NULL (admins).
 SELECT_CONTRACT = (
     _CONTRACT_SELECT
@@ -185,20 +190,14 @@ WHERE c.id = $1
   AND (($2::bigint IS NULL AND $3::bigint IS NULL) OR c.funder_id = $2 OR c.organisation_id = $3)
 """
 )
-SELECT_CONTRACTS = (
-    _CONTRACT_SELECT
-    + """
-WHERE (($1::bigint IS NULL AND $2::bigint IS NULL) OR c.funder_id = $1 OR c.organisation_id = $2)
-  AND ($3::text IS NULL OR c.status = $3)
+_CONTRACTS_FILTER = f"WHERE {_CONTRACT_PARTY} AND ($3::text IS NULL OR c.status = $3)"
+SELECT_CONTRACTS = f"""
+{_CONTRACT_SELECT}
+{_CONTRACTS_FILTER}
 ORDER BY c.id DESC
 LIMIT $4 OFFSET $5
 """
-)
-COUNT_CONTRACTS = """
-SELECT count(*) FROM contracts c
-WHERE (($1::bigint IS NULL AND $2::bigint IS NULL) OR c.funder_id = $1 OR c.organisation_id = $2)
-  AND ($3::text IS NULL OR c.status = $3)
-"""
+COUNT_CONTRACTS = f"SELECT count(*) FROM contracts c {_CONTRACTS_FILTER}"
 SELECT_MILESTONES = """
 SELECT m.id, m.contract_id, m.seq, m.title, m.due_on, m.amount_fen, m.midterm, m.status, m.report, m.reported_at,
        m.decided_at, m.decision_note, p.amount_fen AS paid_fen, p.paid_at
@@ -206,18 +205,14 @@ FROM milestones m LEFT JOIN payments p ON p.milestone_id = m.id
 WHERE m.contract_id = $1
 ORDER BY m.seq
 """
-SELECT_PAYMENTS = """
+SELECT_PAYMENTS = f"""
 SELECT p.id, c.id AS contract_id, m.id AS milestone_id, m.seq AS milestone_seq, m.title AS milestone_title,
        f.name AS funder_name, o.name AS organisation_name, t.title AS tender_title, p.amount_fen, p.paid_at
 FROM payments p
 JOIN milestones m ON m.id = p.milestone_id
 JOIN contracts c ON c.id = m.contract_id
-JOIN awards a ON a.id = c.award_id
-JOIN lots l ON l.id = a.lot_id
-JOIN tenders t ON t.id = l.tender_id
-JOIN funders f ON f.id = c.funder_id
-JOIN organisations o ON o.id = c.organisation_id
-WHERE (($1::bigint IS NULL AND $2::bigint IS NULL) OR c.funder_id = $1 OR c.organisation_id = $2)
+{_CONTRACT_JOINS}
+WHERE {_CONTRACT_PARTY}
 ORDER BY p.paid_at DESC, p.id DESC
 LIMIT $3
 """

@@ -37,6 +37,21 @@ class NeedRow(msgspec.Struct, frozen=True):
     updated_at: dt.datetime
 
 
+class NeedFields(msgspec.Struct, frozen=True):
+    """What a committee stores of a need (checked by the use case)."""
+
+    catalogue_item_id: int
+    title: str
+    description: str
+    beneficiaries: int
+    lat: float
+    lon: float
+    starts_on: dt.date
+    ends_on: dt.date
+    schedule: str | None
+    urgency: str
+
+
 class HouseholdChoiceRow(msgspec.Struct, frozen=True):
     """One of a committee's own households, by id and full address (masked before it leaves the service)."""
 
@@ -205,74 +220,21 @@ async def catalogue_item_by_code(conn: asyncpg.Connection, code: str) -> tuple[i
     return None if record is None else (int(record["id"]), bool(record["personal"]))
 
 
-async def insert_need(
-    conn: asyncpg.Connection,
-    *,
-    committee_id: int,
-    catalogue_item_id: int,
-    title: str,
-    description: str,
-    beneficiaries: int,
-    lat: float,
-    lon: float,
-    starts_on: dt.date,
-    ends_on: dt.date,
-    schedule: str | None,
-    urgency: str,
-    created_by: int,
-) -> int:
+async def insert_need(conn: asyncpg.Connection, committee_id: int, f: NeedFields, created_by: int) -> int:
     """Store a new open need; returns its id."""
-    return int(
-        await conn.fetchval(
-            INSERT_NEED,
-            committee_id,
-            catalogue_item_id,
-            title,
-            description,
-            beneficiaries,
-            lat,
-            lon,
-            starts_on,
-            ends_on,
-            schedule,
-            urgency,
-            created_by,
-        )
-    )
+    need_id = await conn.fetchval(
+        INSERT_NEED, committee_id, f.catalogue_item_id, f.title, f.description, f.beneficiaries, f.lat, f.lon,
+        f.starts_on, f.ends_on, f.schedule, f.urgency, created_by,
+    )  # fmt: skip
+    return int(need_id)
 
 
-async def update_need(
-    conn: asyncpg.Connection,
-    need_id: int,
-    committee_id: int,
-    *,
-    catalogue_item_id: int,
-    title: str,
-    description: str,
-    beneficiaries: int,
-    lat: float,
-    lon: float,
-    starts_on: dt.date,
-    ends_on: dt.date,
-    schedule: str | None,
-    urgency: str,
-) -> bool:
+async def update_need(conn: asyncpg.Connection, need_id: int, committee_id: int, f: NeedFields) -> bool:
     """Change the committee's own open need; False if it is not theirs or no longer open."""
     found = await conn.fetchval(
-        UPDATE_NEED,
-        need_id,
-        committee_id,
-        catalogue_item_id,
-        title,
-        description,
-        beneficiaries,
-        lat,
-        lon,
-        starts_on,
-        ends_on,
-        schedule,
-        urgency,
-    )
+        UPDATE_NEED, need_id, committee_id, f.catalogue_item_id, f.title, f.description, f.beneficiaries, f.lat,
+        f.lon, f.starts_on, f.ends_on, f.schedule, f.urgency,
+    )  # fmt: skip
     return found is not None
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 
 
-class NotificationRow(msgspec.Struct, frozen=True):
-    """One notification as its recipient's inbox shows it (the shift's title and time read from the shift)."""
+class NoticeRow(msgspec.Struct, frozen=True):
+    """What a notification says: its kind and parameters, and the shift it is about (title and time read from it)."""
 
     id: int
     kind: str
@@ -19,6 +19,11 @@ class NotificationRow(msgspec.Struct, frozen=True):
     shift_starts_at: dt.datetime | None
     shift_place: str | None
     params: dict[str, Any]
+
+
+class NotificationRow(NoticeRow, frozen=True):
+    """One notification as its recipient's inbox shows it."""
+
     due_at: dt.datetime
     read_at: dt.datetime | None
 
@@ -30,22 +35,23 @@ class ContactRow(msgspec.Struct, frozen=True):
     phone: str | None
 
 
-class OutgoingRow(msgspec.Struct, frozen=True):
+class OutgoingRow(NoticeRow, frozen=True):
     """A due notification claimed for delivery, with where its recipient can be reached."""
 
-    id: int
     account_id: int
-    kind: str
-    shift_id: int | None
-    shift_title: str | None
-    shift_starts_at: dt.datetime | None
-    shift_place: str | None
-    params: dict[str, Any]
     attempts: int
     locale: str
     disabled: bool
     email: str | None
     phone: str | None
+
+
+_Notice = TypeVar("_Notice", bound=NoticeRow)
+# The columns of NoticeRow, over notifications n LEFT JOIN shifts s.
+_NOTICE_COLUMNS = """
+n.id, n.kind, n.shift_id, s.title AS shift_title, s.starts_at AS shift_starts_at, s.place_name AS shift_place,
+n.params::text AS params
+"""
 
 
 INSERT_NOTIFICATION = """
@@ -112,10 +118,8 @@ WHERE n.status = 'pending' AND n.kind = 'shift_reminder'
   )
 """
 # SKIP LOCKED: two deliveries at once (a slow cron and the next one) take different rows, never the same one.
-CLAIM_DUE = """
-SELECT n.id, n.account_id, n.kind, n.shift_id, s.title AS shift_title, s.starts_at AS shift_starts_at,
-       s.place_name AS shift_place, n.params::text AS params, n.attempts, a.locale,
-       a.disabled_at IS NOT NULL AS disabled, c.email,
+CLAIM_DUE = f"""
+SELECT {_NOTICE_COLUMNS}, n.account_id, n.attempts, a.locale, a.disabled_at IS NOT NULL AS disabled, c.email,
        coalesce(c.phone, nullif(v.phone, ''), nullif(o.contact_phone, '')) AS phone
 FROM notifications n
 JOIN accounts a ON a.id = n.account_id
@@ -143,9 +147,8 @@ RETURNING status
 """
 MARK_WITHDRAWN = "UPDATE notifications SET status = 'withdrawn' WHERE id = $1 AND status = 'pending'"
 # The inbox shows what has fallen due, whatever became of its delivery by email or SMS.
-SELECT_INBOX = """
-SELECT n.id, n.kind, n.shift_id, s.title AS shift_title, s.starts_at AS shift_starts_at,
-       s.place_name AS shift_place, n.params::text AS params, n.due_at, n.read_at
+SELECT_INBOX = f"""
+SELECT {_NOTICE_COLUMNS}, n.due_at, n.read_at
 FROM notifications n LEFT JOIN shifts s ON s.id = n.shift_id
 WHERE n.account_id = $1 AND n.status <> 'withdrawn' AND n.due_at <= now()
   AND (NOT $2 OR n.read_at IS NULL)
@@ -201,7 +204,7 @@ def _params(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _row(record: asyncpg.Record, cls: type[Any]) -> Any:
+def _row(record: asyncpg.Record, cls: type[_Notice]) -> _Notice:
     fields = {k: record[k] for k in cls.__struct_fields__}
     fields["params"] = _params(record["params"])
     return msgspec.convert(fields, cls)

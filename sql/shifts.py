@@ -250,35 +250,26 @@ WHERE g.id = $2 AND g.shift_id = place.id AND g.status = 'waitlisted'
 RETURNING g.id
 """
 COUNT_ACTIVE = "SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'active'"
-# A shift may serve a household of the publishing committee, or one named in a need whose lot the publishing
-# organisation holds a live contract for.
-HOUSEHOLD_SERVED = """
-SELECT EXISTS (
-    SELECT 1 FROM households h
-    WHERE h.id = $1 AND h.archived_at IS NULL
-      AND (($3::bigint IS NOT NULL AND h.committee_id = $3)
-           OR ($2::bigint IS NOT NULL AND EXISTS (
-               SELECT 1 FROM need_households nh
-               JOIN lot_needs ln ON ln.need_id = nh.need_id
-               JOIN awards aw ON aw.lot_id = ln.lot_id
-               JOIN contracts ct ON ct.award_id = aw.id
-               WHERE nh.household_id = h.id AND ct.organisation_id = $2 AND ct.status IN ('unsigned', 'active'))))
-)
+# A shift may serve a current household of the publishing committee ($2), or one named in a need whose lot the
+# publishing organisation ($1) holds a live contract for.
+_SERVED_BY_PUBLISHER = """
+h.archived_at IS NULL
+AND (($2::bigint IS NOT NULL AND h.committee_id = $2)
+     OR ($1::bigint IS NOT NULL AND EXISTS (
+         SELECT 1 FROM need_households nh
+         JOIN lot_needs ln ON ln.need_id = nh.need_id
+         JOIN awards aw ON aw.lot_id = ln.lot_id
+         JOIN contracts ct ON ct.award_id = aw.id
+         WHERE nh.household_id = h.id AND ct.organisation_id = $1 AND ct.status IN ('unsigned', 'active'))))
 """
+HOUSEHOLD_SERVED = f"SELECT EXISTS (SELECT 1 FROM households h WHERE h.id = $3 AND {_SERVED_BY_PUBLISHER})"
 SELECT_SERIES_SHIFTS = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.series_id = $1 ORDER BY s.starts_at, s.id"
-# The households a publisher may name as a shift's beneficiary (same rule as HOUSEHOLD_SERVED); the caller masks
-# the address before it leaves the service.
-SELECT_SERVED_HOUSEHOLDS = """
+# The households a publisher may name as a shift's beneficiary; the caller masks the address before it leaves the
+# service.
+SELECT_SERVED_HOUSEHOLDS = f"""
 SELECT h.id, h.committee_id, c.name AS committee_name, h.address
 FROM households h JOIN committees c ON c.id = h.committee_id
-WHERE h.archived_at IS NULL
-  AND (($2::bigint IS NOT NULL AND h.committee_id = $2)
-   OR ($1::bigint IS NOT NULL AND EXISTS (
-       SELECT 1 FROM need_households nh
-       JOIN lot_needs ln ON ln.need_id = nh.need_id
-       JOIN awards aw ON aw.lot_id = ln.lot_id
-       JOIN contracts ct ON ct.award_id = aw.id
-       WHERE nh.household_id = h.id AND ct.organisation_id = $1 AND ct.status IN ('unsigned', 'active'))))
+WHERE {_SERVED_BY_PUBLISHER}
 ORDER BY h.id
 LIMIT 500
 """
@@ -452,7 +443,7 @@ async def household_served(
     conn: asyncpg.Connection, household_id: int, *, organisation_id: int | None, committee_id: int | None
 ) -> bool:
     """Whether the publisher may name this household as a shift's beneficiary."""
-    return bool(await conn.fetchval(HOUSEHOLD_SERVED, household_id, organisation_id, committee_id))
+    return bool(await conn.fetchval(HOUSEHOLD_SERVED, organisation_id, committee_id, household_id))
 
 
 async def lock_volunteer(conn: asyncpg.Connection, volunteer_id: int) -> None:

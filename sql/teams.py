@@ -127,8 +127,8 @@ class TeamMonthRow(msgspec.Struct, frozen=True):
     contacts: int
 
 
-class CommitteeTeamRow(msgspec.Struct, frozen=True):
-    """A live team serving one of a committee's households, with this month's figures."""
+class TeamSummaryRow(msgspec.Struct, frozen=True):
+    """A live team: the household it serves (with its committee), the organisation that runs it, its weekly slot."""
 
     id: int
     household_id: int
@@ -136,6 +136,11 @@ class CommitteeTeamRow(msgspec.Struct, frozen=True):
     address: str
     organisation_name: str
     slot: str
+
+
+class CommitteeTeamRow(TeamSummaryRow, frozen=True):
+    """A live team serving one of a committee's households, with this month's figures."""
+
     members: int
     minutes: int
     contacts: int
@@ -148,15 +153,9 @@ class SlotRow(msgspec.Struct, frozen=True):
     slot: str
 
 
-class MyTeamRow(msgspec.Struct, frozen=True):
+class MyTeamRow(TeamSummaryRow, frozen=True):
     """A live team the volunteer belongs to."""
 
-    id: int
-    household_id: int
-    committee_name: str
-    address: str
-    organisation_name: str
-    slot: str
     next_visit: dt.datetime | None
 
 
@@ -278,20 +277,23 @@ INSERT_REFUSAL = """
 INSERT INTO household_refusals (household_id, volunteer_id, team_id, recorded_by) VALUES ($1, $2, $3, $4)
 ON CONFLICT (household_id, volunteer_id) DO NOTHING
 """
+# From a team tm to the household h it serves, that household's committee cm and the organisation o running it.
+_TEAM_JOINS = """
+JOIN households h ON h.id = tm.household_id JOIN committees cm ON cm.id = h.committee_id
+JOIN organisations o ON o.id = tm.organisation_id
+"""
 _TEAM_COLUMNS = """
 tm.id, tm.household_id, h.committee_id, cm.name AS committee_name, h.address, tm.organisation_id,
 o.name AS organisation_name, tm.contract_id, tm.slot, tm.status, tm.run_id, tm.formed_at, tm.dissolved_at
 """
 SELECT_TEAM = f"""
 SELECT {_TEAM_COLUMNS}
-FROM teams tm JOIN households h ON h.id = tm.household_id JOIN committees cm ON cm.id = h.committee_id
-JOIN organisations o ON o.id = tm.organisation_id
+FROM teams tm {_TEAM_JOINS}
 WHERE tm.id = $1
 """
 SELECT_PROJECT_TEAMS = f"""
 SELECT {_TEAM_COLUMNS}
-FROM teams tm JOIN households h ON h.id = tm.household_id JOIN committees cm ON cm.id = h.committee_id
-JOIN organisations o ON o.id = tm.organisation_id
+FROM teams tm {_TEAM_JOINS}
 WHERE tm.contract_id = $1 AND tm.status = 'live'
 ORDER BY tm.id
 """
@@ -333,26 +335,27 @@ FROM teams tm LEFT JOIN team_visits tv ON tv.team_id = tm.id AND tv.status = 'do
 WHERE tm.contract_id = $1 AND tm.status = 'live'
 GROUP BY tm.id
 """
-SELECT_COMMITTEE_TEAMS = """
-SELECT tm.id, tm.household_id, cm.name AS committee_name, h.address, o.name AS organisation_name, tm.slot,
+# The columns of TeamSummaryRow, over teams tm and _TEAM_JOINS.
+_TEAM_SUMMARY_COLUMNS = """
+tm.id, tm.household_id, cm.name AS committee_name, h.address, o.name AS organisation_name, tm.slot
+"""
+SELECT_COMMITTEE_TEAMS = f"""
+SELECT {_TEAM_SUMMARY_COLUMNS},
        (SELECT count(*) FROM team_members m WHERE m.team_id = tm.id AND m.until IS NULL)::int AS members,
        coalesce((SELECT sum(tv.minutes) FROM team_visits tv WHERE tv.team_id = tm.id AND tv.status = 'done'
                  AND tv.at >= $2 AND tv.at < $3), 0)::int AS minutes,
        (SELECT count(*) FROM team_visits tv WHERE tv.team_id = tm.id AND tv.status = 'done'
         AND tv.at >= $2 AND tv.at < $3)::int AS contacts
-FROM teams tm JOIN households h ON h.id = tm.household_id JOIN committees cm ON cm.id = h.committee_id
-JOIN organisations o ON o.id = tm.organisation_id
+FROM teams tm {_TEAM_JOINS}
 WHERE h.committee_id = $1 AND tm.status = 'live'
 ORDER BY tm.id
 """
 SELECT_LIVE_SLOTS = "SELECT id, slot FROM teams WHERE status = 'live' ORDER BY id"
-SELECT_MY_TEAMS = """
-SELECT tm.id, tm.household_id, cm.name AS committee_name, h.address, o.name AS organisation_name, tm.slot,
+SELECT_MY_TEAMS = f"""
+SELECT {_TEAM_SUMMARY_COLUMNS},
        (SELECT min(tv.at) FROM team_visits tv WHERE tv.team_id = tm.id AND tv.status = 'planned' AND tv.at > now())
            AS next_visit
-FROM team_members m JOIN teams tm ON tm.id = m.team_id
-JOIN households h ON h.id = tm.household_id JOIN committees cm ON cm.id = h.committee_id
-JOIN organisations o ON o.id = tm.organisation_id
+FROM team_members m JOIN teams tm ON tm.id = m.team_id {_TEAM_JOINS}
 WHERE m.volunteer_id = $1 AND m.until IS NULL AND tm.status = 'live'
 ORDER BY tm.id
 """

@@ -35,6 +35,31 @@ class VolunteerRow(msgspec.Struct, frozen=True):
     sensitive_data_consent_at: dt.datetime | None = None
 
 
+class VolunteerFields(msgspec.Struct, frozen=True):
+    """What a volunteer gives at registration and keeps editing (checked by the use case)."""
+
+    display_name: str
+    birth_year: int
+    phone: str
+    home_area_id: int
+    travel_km: float
+    weekly_hour_cap: int
+    skills: list[str]
+    languages: list[str]
+    guardian_consent: bool
+    guardian_name: str | None
+
+
+class ProfileFields(VolunteerFields, frozen=True):
+    """The editable profile: the registration's fields, the home point (None keeps or moves it) and the rest."""
+
+    lat: float | None
+    lon: float | None
+    dialects: list[str]
+    birth_date: dt.date | None
+    insured_until: dt.date | None
+
+
 class CertificateRow(msgspec.Struct, frozen=True):
     """A certificate a volunteer holds (kind from the application's list); no expiry date means it does not expire."""
 
@@ -151,37 +176,13 @@ async def get_volunteer_by_account(conn: asyncpg.Connection, account_id: int) ->
 
 
 async def insert_volunteer(
-    conn: asyncpg.Connection,
-    *,
-    account_id: int,
-    display_name: str,
-    birth_year: int,
-    phone: str,
-    home_area_id: int,
-    travel_km: float,
-    weekly_hour_cap: int,
-    skills: list[str],
-    languages: list[str],
-    guardian_consent: bool,
-    sensitive_data_consent: bool,
-    guardian_name: str | None = None,
+    conn: asyncpg.Connection, account_id: int, f: VolunteerFields, sensitive_data_consent: bool
 ) -> int | None:
     """Create a volunteer living in a committee area; None if that area is not a committee."""
     found = await conn.fetchval(
-        INSERT_VOLUNTEER,
-        account_id,
-        display_name,
-        birth_year,
-        phone,
-        home_area_id,
-        travel_km,
-        weekly_hour_cap,
-        skills,
-        languages,
-        guardian_consent,
-        sensitive_data_consent,
-        guardian_name,
-    )
+        INSERT_VOLUNTEER, account_id, f.display_name, f.birth_year, f.phone, f.home_area_id, f.travel_km,
+        f.weekly_hour_cap, f.skills, f.languages, f.guardian_consent, sensitive_data_consent, f.guardian_name,
+    )  # fmt: skip
     return None if found is None else int(found)
 
 
@@ -191,46 +192,13 @@ async def get_volunteer(conn: asyncpg.Connection, volunteer_id: int) -> Voluntee
     return None if record is None else msgspec.convert(record, VolunteerRow)
 
 
-async def update_profile(
-    conn: asyncpg.Connection,
-    volunteer_id: int,
-    *,
-    display_name: str,
-    phone: str,
-    home_area_id: int,
-    lat: float | None,
-    lon: float | None,
-    travel_km: float,
-    weekly_hour_cap: int,
-    skills: list[str],
-    languages: list[str],
-    dialects: list[str],
-    birth_year: int,
-    birth_date: dt.date | None,
-    insured_until: dt.date | None,
-    guardian_consent: bool,
-    guardian_name: str | None,
-) -> bool:
+async def update_profile(conn: asyncpg.Connection, volunteer_id: int, f: ProfileFields) -> bool:
     """Replace the editable profile; False when the home area is not a committee."""
     found = await conn.fetchval(
-        UPDATE_PROFILE,
-        volunteer_id,
-        display_name,
-        phone,
-        home_area_id,
-        lat,
-        lon,
-        travel_km,
-        weekly_hour_cap,
-        skills,
-        languages,
-        dialects,
-        birth_year,
-        birth_date,
-        insured_until,
-        guardian_consent,
-        guardian_name,
-    )
+        UPDATE_PROFILE, volunteer_id, f.display_name, f.phone, f.home_area_id, f.lat, f.lon, f.travel_km,
+        f.weekly_hour_cap, f.skills, f.languages, f.dialects, f.birth_year, f.birth_date, f.insured_until,
+        f.guardian_consent, f.guardian_name,
+    )  # fmt: skip
     return found is not None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
@@ -19,41 +20,49 @@ CategoryQuery = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$
 AreaQuery = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
 
 
+def need_filters(
+    subdistrict_id: AreaQuery = None,
+    committee_id: AreaQuery = None,
+    category: CategoryQuery = None,
+    status: StatusQuery = None,
+) -> NeedFilters:
+    """The needs' filters from the query string, the same for the list and its export."""
+    return NeedFilters(subdistrict_id, committee_id, category, status)
+
+
+# The list and its export take the same filters.
+_FILTERS = {"filters": Provide(need_filters, sync_to_thread=False)}
+
+
 class NeedController(Controller):
     """Needs posted by residents' committees."""
 
     path = "/api/needs"
     tags = ("needs",)
 
-    @get("/", operation_id="listNeeds", guards=[login_required])
+    @get("/", operation_id="listNeeds", guards=[login_required], dependencies=_FILTERS)
     async def list_needs(
         self,
         conn: Conn,
         who: Who,
-        subdistrict_id: AreaQuery = None,
-        committee_id: AreaQuery = None,
-        category: CategoryQuery = None,
-        status: StatusQuery = None,
+        filters: NamedDependency[NeedFilters],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> NeedPageOut:
         """Needs, filtered by sub-district, committee, catalogue code and status."""
-        filters = NeedFilters(subdistrict_id, committee_id, category, status)
         page = await needs.list_needs(conn, who, filters, limit=limit, offset=offset)
         return out(page, NeedPageOut)
 
-    @get("/export.csv", operation_id="exportNeeds", guards=[login_required], media_type="text/csv")
-    async def export(
-        self,
-        conn: Conn,
-        who: Who,
-        subdistrict_id: AreaQuery = None,
-        committee_id: AreaQuery = None,
-        category: CategoryQuery = None,
-        status: StatusQuery = None,
-    ) -> Response[str]:
+    @get(
+        "/export.csv",
+        operation_id="exportNeeds",
+        guards=[login_required],
+        dependencies=_FILTERS,
+        media_type="text/csv",
+    )
+    async def export(self, conn: Conn, who: Who, filters: NamedDependency[NeedFilters]) -> Response[str]:
         """The filtered needs as CSV."""
-        text = await needs.needs_csv(conn, who, NeedFilters(subdistrict_id, committee_id, category, status))
+        text = await needs.needs_csv(conn, who, filters)
         return csv_response(text, "needs.csv")
 
     @get("/households", operation_id="listNeedHouseholdChoices", guards=[roles("committee")])

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
@@ -22,12 +23,23 @@ from api.schemas.tendering import (
 )
 from api.services import bids, tenders
 from api.services.bids import BidCommand, BidTerms, BidView
-from api.services.tenders import TenderCommand
+from api.services.tenders import TenderCommand, TenderFilters
 
 StatusQuery = Annotated[
     str | None, QueryParameter(pattern=r"^(open|review|awarding|awarded|notice|contracting|closed|cancelled)$")
 ]
 CategoryQuery = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$")]
+
+
+def tender_filters(
+    status: StatusQuery = None, category: CategoryQuery = None, mine: Annotated[bool, QueryParameter()] = False
+) -> TenderFilters:
+    """The tenders' filters from the query string, the same for the list and its export."""
+    return TenderFilters(status=status, category=category, mine=mine)
+
+
+# The list and its export take the same filters.
+_FILTERS = {"filters": Provide(tender_filters, sync_to_thread=False)}
 
 
 def bid_out(view: BidView) -> BidOut:
@@ -41,34 +53,29 @@ class TenderController(Controller):
     path = "/api/tenders"
     tags = ("tenders",)
 
-    @get("/", operation_id="listTenders", guards=[login_required])
+    @get("/", operation_id="listTenders", guards=[login_required], dependencies=_FILTERS)
     async def list_tenders(
         self,
         conn: Conn,
         who: Who,
-        status: StatusQuery = None,
-        category: CategoryQuery = None,
-        mine: Annotated[bool, QueryParameter()] = False,
+        filters: NamedDependency[TenderFilters],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> TenderPageOut:
         """Tenders by status and catalogue code; `mine` for a funder's own."""
-        page = await tenders.list_tenders(
-            conn, who, status=status, category=category, mine=mine, limit=limit, offset=offset
-        )
+        page = await tenders.list_tenders(conn, who, filters, limit=limit, offset=offset)
         return out(page, TenderPageOut)
 
-    @get("/export.csv", operation_id="exportTenders", guards=[login_required], media_type="text/csv")
-    async def export(
-        self,
-        conn: Conn,
-        who: Who,
-        status: StatusQuery = None,
-        category: CategoryQuery = None,
-        mine: Annotated[bool, QueryParameter()] = False,
-    ) -> Response[str]:
+    @get(
+        "/export.csv",
+        operation_id="exportTenders",
+        guards=[login_required],
+        dependencies=_FILTERS,
+        media_type="text/csv",
+    )
+    async def export(self, conn: Conn, who: Who, filters: NamedDependency[TenderFilters]) -> Response[str]:
         """One row per lot of the filtered tenders, as CSV."""
-        text = await tenders.tenders_csv(conn, who, status=status, category=category, mine=mine)
+        text = await tenders.tenders_csv(conn, who, filters)
         return csv_response(text, "tenders.csv")
 
     @get("/for-me", operation_id="listTendersForOrganisation", guards=[roles("organisation")])

@@ -315,9 +315,7 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
             role="volunteer",
             locale=form.locale,
         )
-        volunteer_id = await volunteers_sql.insert_volunteer(
-            conn,
-            account_id=account_id,
+        values = volunteers_sql.VolunteerFields(
             display_name=form.display_name.strip(),
             birth_year=form.birth_year,
             phone=form.phone,
@@ -328,8 +326,8 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
             languages=sorted(set(form.languages)),
             guardian_consent=form.guardian_consent,
             guardian_name=guardian_name if form.guardian_consent else None,
-            sensitive_data_consent=form.sensitive_data_consent,
         )
+        volunteer_id = await volunteers_sql.insert_volunteer(conn, account_id, values, form.sensitive_data_consent)
         if volunteer_id is None:
             raise Invalid(
                 "Choose the residents' committee you live in",

@@ -154,31 +154,19 @@ async def place_bid(conn: asyncpg.Connection, who: Identity, form: BidCommand) -
         if await bids_sql.own_live_bid_on_lot(conn, lot.lot_id, organisation_id) is not None:
             raise Conflict("You already have a bid on this lot; revise it instead")
         public_id = uuid.uuid4()
-        sealed_at = _now()
-        receipt = receipt_of(_content(public_id, lot.tender_id, lot.lot_id, organisation_id, terms, sealed_at))
-        bid_id = await bids_sql.insert_bid(
-            conn,
-            public_id=public_id,
-            lot_id=lot.lot_id,
-            organisation_id=organisation_id,
-            price_fen=terms.price_fen,
-            hours=terms.hours,
-            plan=terms.plan,
-            team=terms.team,
-            conflict_of_interest=terms.conflict_of_interest,
-            conflict_detail=terms.conflict_detail,
-            receipt=receipt,
-            sealed_at=sealed_at,
-        )
+        sealed = _seal(public_id, lot.tender_id, lot.lot_id, organisation_id, terms)
+        bid_id = await bids_sql.insert_bid(conn, public_id, lot.lot_id, organisation_id, sealed)
         # The history stays with the bidder; the shared audit log hears of bids only when they are opened.
-        await bids_sql.add_event(conn, bid_id, organisation_id, who.account_id, "submitted", receipt)
+        await bids_sql.add_event(conn, bid_id, organisation_id, who.account_id, "submitted", sealed.receipt)
     return await get_bid(conn, who, public_id)
 
 
-def _content(
-    public_id: uuid.UUID, tender_id: int, lot_id: int, organisation_id: int, terms: BidTerms, sealed_at: dt.datetime
-) -> SealedContent:
-    return SealedContent(
+def _seal(
+    public_id: uuid.UUID, tender_id: int, lot_id: int, organisation_id: int, terms: BidTerms
+) -> bids_sql.SealedTerms:
+    """The terms as stored: sealed now, with the receipt of their canonical content."""
+    sealed_at = _now()
+    content = SealedContent(
         bid=str(public_id),
         tender_id=tender_id,
         lot_id=lot_id,
@@ -190,6 +178,16 @@ def _content(
         conflict_of_interest=terms.conflict_of_interest,
         conflict_detail=terms.conflict_detail,
         sealed_at=sealed_at.isoformat(),
+    )
+    return bids_sql.SealedTerms(
+        price_fen=terms.price_fen,
+        hours=terms.hours,
+        plan=terms.plan,
+        team=terms.team,
+        conflict_of_interest=terms.conflict_of_interest,
+        conflict_detail=terms.conflict_detail,
+        receipt=receipt_of(content),
+        sealed_at=sealed_at,
     )
 
 
@@ -210,24 +208,11 @@ async def revise_bid(conn: asyncpg.Connection, who: Identity, public_id: uuid.UU
         bid = await _own_open_bid(conn, public_id, organisation_id)
         await _eligible_or_refuse(conn, organisation_id, bid.tender_id, terms.conflict_of_interest)
         _check_terms(terms, bid.lot_budget_fen)
-        sealed_at = _now()
-        receipt = receipt_of(_content(public_id, bid.tender_id, bid.lot_id, organisation_id, terms, sealed_at))
-        bid_id = await bids_sql.update_own_bid(
-            conn,
-            public_id,
-            organisation_id,
-            price_fen=terms.price_fen,
-            hours=terms.hours,
-            plan=terms.plan,
-            team=terms.team,
-            conflict_of_interest=terms.conflict_of_interest,
-            conflict_detail=terms.conflict_detail,
-            receipt=receipt,
-            sealed_at=sealed_at,
-        )
+        sealed = _seal(public_id, bid.tender_id, bid.lot_id, organisation_id, terms)
+        bid_id = await bids_sql.update_own_bid(conn, public_id, organisation_id, sealed)
         if bid_id is None:
             raise Conflict("The bid deadline has passed; bids can no longer be placed or changed")
-        await bids_sql.add_event(conn, bid_id, organisation_id, who.account_id, "revised", receipt)
+        await bids_sql.add_event(conn, bid_id, organisation_id, who.account_id, "revised", sealed.receipt)
     return await get_bid(conn, who, public_id)
 
 

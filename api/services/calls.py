@@ -264,10 +264,12 @@ async def _open_window(conn: asyncpg.Connection, call_id: int) -> calls_sql.Call
     return window
 
 
-def _content(
-    public_id: uuid.UUID, call_id: int, organisation_id: int, terms: ProposalTerms, sealed_at: dt.datetime
-) -> SealedProposal:
-    return SealedProposal(
+def _seal(
+    public_id: uuid.UUID, call_id: int, organisation_id: int, terms: ProposalTerms
+) -> calls_sql.SealedProposalTerms:
+    """The terms as stored: sealed now, with the receipt of their canonical content (the title as sent)."""
+    sealed_at = _now()
+    content = SealedProposal(
         proposal=str(public_id),
         call_id=call_id,
         pool_id=terms.pool_id,
@@ -277,6 +279,15 @@ def _content(
         plan=terms.plan,
         amount_fen=terms.amount_fen,
         sealed_at=sealed_at.isoformat(),
+    )
+    return calls_sql.SealedProposalTerms(
+        pool_id=terms.pool_id,
+        area_id=terms.area_id,
+        title=terms.title.strip(),
+        plan=terms.plan,
+        amount_fen=terms.amount_fen,
+        receipt=_receipt(content),
+        sealed_at=sealed_at,
     )
 
 
@@ -293,20 +304,8 @@ async def submit_proposal(conn: asyncpg.Connection, who: Identity, form: Proposa
         ):
             raise Conflict("Your organisation has already submitted as many proposals as this call allows")
         public_id = uuid.uuid4()
-        sealed_at = _now()
-        await calls_sql.insert_proposal(
-            conn,
-            public_id=public_id,
-            call_id=form.call_id,
-            pool_id=terms.pool_id,
-            organisation_id=organisation_id,
-            area_id=terms.area_id,
-            title=terms.title.strip(),
-            plan=terms.plan,
-            amount_fen=terms.amount_fen,
-            receipt=_receipt(_content(public_id, form.call_id, organisation_id, terms, sealed_at)),
-            sealed_at=sealed_at,
-        )
+        sealed = _seal(public_id, form.call_id, organisation_id, terms)
+        await calls_sql.insert_proposal(conn, public_id, form.call_id, organisation_id, sealed)
         row = await calls_sql.get_own_proposal(conn, public_id, organisation_id)
     assert row is not None
     return row
@@ -323,19 +322,8 @@ async def revise_proposal(
         if own.status != "submitted":
             raise Conflict("This proposal was withdrawn; submit a new one instead")
         await _check_terms(conn, window, terms, organisation_id)
-        sealed_at = _now()
-        if not await calls_sql.update_own_proposal(
-            conn,
-            public_id,
-            organisation_id,
-            pool_id=terms.pool_id,
-            area_id=terms.area_id,
-            title=terms.title.strip(),
-            plan=terms.plan,
-            amount_fen=terms.amount_fen,
-            receipt=_receipt(_content(public_id, own.call_id, organisation_id, terms, sealed_at)),
-            sealed_at=sealed_at,
-        ):
+        sealed = _seal(public_id, own.call_id, organisation_id, terms)
+        if not await calls_sql.update_own_proposal(conn, public_id, organisation_id, sealed):
             raise Conflict("The deadline for proposals has passed; proposals can no longer be submitted or changed")
         row = await calls_sql.get_own_proposal(conn, public_id, organisation_id)
     assert row is not None

@@ -174,8 +174,8 @@ async def own_household_ids(conn: asyncpg.Connection, who: Identity, need_id: in
     return [h.id for h in await needs_sql.need_households(conn, need_id, committee_id)]
 
 
-async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedCommand) -> tuple[int, float, float]:
-    """The catalogue item id and the place, or Invalid naming every field that is wrong."""
+async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedCommand) -> needs_sql.NeedFields:
+    """The need's stored fields (its catalogue item and place resolved), or Invalid naming every field that is wrong."""
     errors: dict[str, str] = {}
     item = await needs_sql.catalogue_item_by_code(conn, form.catalogue_code)
     if item is None:
@@ -202,7 +202,18 @@ async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedComman
             errors["lat"] = "The point lies outside the district"
     if errors or item is None:
         raise Invalid("The need is not valid", fields=errors)
-    return item[0], lat, lon
+    return needs_sql.NeedFields(
+        catalogue_item_id=item[0],
+        title=form.title.strip(),
+        description=form.description,
+        beneficiaries=form.beneficiaries,
+        lat=lat,
+        lon=lon,
+        starts_on=form.starts_on,
+        ends_on=form.ends_on,
+        schedule=form.schedule.strip() or None,
+        urgency=form.urgency,
+    )
 
 
 async def _attach_households(conn: asyncpg.Connection, need_id: int, committee_id: int, ids: list[int]) -> None:
@@ -215,22 +226,8 @@ async def post_need(conn: asyncpg.Connection, who: Identity, form: NeedCommand) 
     """A committee posts a need for its residents."""
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
-        item_id, lat, lon = await _checked(conn, committee_id, form)
-        need_id = await needs_sql.insert_need(
-            conn,
-            committee_id=committee_id,
-            catalogue_item_id=item_id,
-            title=form.title.strip(),
-            description=form.description,
-            beneficiaries=form.beneficiaries,
-            lat=lat,
-            lon=lon,
-            starts_on=form.starts_on,
-            ends_on=form.ends_on,
-            schedule=form.schedule.strip() or None,
-            urgency=form.urgency,
-            created_by=who.account_id,
-        )
+        values = await _checked(conn, committee_id, form)
+        need_id = await needs_sql.insert_need(conn, committee_id, values, who.account_id)
         await _attach_households(conn, need_id, committee_id, list(form.household_ids))
         # The audit entry names the need, never its households.
         await audit.append(
@@ -249,22 +246,8 @@ async def update_need(conn: asyncpg.Connection, who: Identity, need_id: int, for
             raise NotFound("No such need")
         if status != "open":
             raise Conflict("Only an open need can be changed; this one is in a tender or closed")
-        item_id, lat, lon = await _checked(conn, committee_id, form)
-        if not await needs_sql.update_need(
-            conn,
-            need_id,
-            committee_id,
-            catalogue_item_id=item_id,
-            title=form.title.strip(),
-            description=form.description,
-            beneficiaries=form.beneficiaries,
-            lat=lat,
-            lon=lon,
-            starts_on=form.starts_on,
-            ends_on=form.ends_on,
-            schedule=form.schedule.strip() or None,
-            urgency=form.urgency,
-        ):
+        values = await _checked(conn, committee_id, form)
+        if not await needs_sql.update_need(conn, need_id, committee_id, values):
             raise Conflict("Only an open need can be changed; this one is in a tender or closed")
         await _attach_households(conn, need_id, committee_id, list(form.household_ids))
         await audit.append(

@@ -257,23 +257,24 @@ async def cancel_tender(conn: asyncpg.Connection, who: Identity, tender_id: int)
     return row
 
 
+class TenderFilters(msgspec.Struct, frozen=True):
+    """How to narrow the tenders: by status and catalogue code, and (`mine`) to a funder's own."""
+
+    status: str | None = None
+    category: str | None = None
+    mine: bool = False
+
+
 async def list_tenders(
-    conn: asyncpg.Connection,
-    who: Identity | None,
-    *,
-    status: str | None,
-    category: str | None,
-    mine: bool,
-    limit: int,
-    offset: int,
+    conn: asyncpg.Connection, who: Identity | None, filters: TenderFilters, *, limit: int, offset: int
 ) -> TenderPage:
     """Browse tenders; a funder may narrow to its own."""
     who = logged_in(who)
-    funder_id = who.funder_id if mine and who.role == "funder" else None
-    if mine and funder_id is None:
+    funder_id = who.funder_id if filters.mine and who.role == "funder" else None
+    if filters.mine and funder_id is None:
         raise Forbidden("Only a funder has tenders of its own")
     rows, total = await tenders_sql.list_tenders(
-        conn, status=status, funder_id=funder_id, category=category, limit=limit, offset=offset
+        conn, status=filters.status, funder_id=funder_id, category=filters.category, limit=limit, offset=offset
     )
     return TenderPage(items=rows, total=total, limit=limit, offset=offset)
 
@@ -309,11 +310,9 @@ async def tenders_for_organisation(
     return TendersForOrg(items=items, total=total, limit=limit, offset=offset)
 
 
-async def tenders_csv(
-    conn: asyncpg.Connection, who: Identity | None, *, status: str | None, category: str | None, mine: bool
-) -> str:
+async def tenders_csv(conn: asyncpg.Connection, who: Identity | None, filters: TenderFilters) -> str:
     """One row per lot of the tenders matching the filters, as CSV (no bids, no bid counts)."""
-    page = await list_tenders(conn, who, status=status, category=category, mine=mine, limit=1000, offset=0)
+    page = await list_tenders(conn, who, filters, limit=1000, offset=0)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(

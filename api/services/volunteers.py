@@ -171,25 +171,24 @@ async def update_profile(conn: asyncpg.Connection, who: Identity, form: ProfileU
     if errors:
         raise Invalid("The profile is not valid", fields=errors)
     async with conn.transaction():
-        updated = await volunteers_sql.update_profile(
-            conn,
-            volunteer_id,
+        values = volunteers_sql.ProfileFields(
             display_name=form.display_name.strip(),
+            birth_year=form.birth_year,
             phone=form.phone,
             home_area_id=form.home_area_id,
-            lat=form.lat,
-            lon=form.lon,
             travel_km=form.travel_km,
             weekly_hour_cap=form.weekly_hour_cap,
             skills=_clean_list(form.skills),
             languages=_clean_list(form.languages),
-            dialects=_clean_list(form.dialects),
-            birth_year=form.birth_year,
-            birth_date=form.birth_date,
-            insured_until=form.insured_until,
             guardian_consent=form.guardian_consent,
             guardian_name=guardian_name if form.guardian_consent else None,
+            lat=form.lat,
+            lon=form.lon,
+            dialects=_clean_list(form.dialects),
+            birth_date=form.birth_date,
+            insured_until=form.insured_until,
         )
+        updated = await volunteers_sql.update_profile(conn, volunteer_id, values)
         if not updated:
             raise Invalid(
                 "Choose the residents' committee you live in",

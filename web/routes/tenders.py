@@ -200,10 +200,8 @@ class TenderPages(Controller):
             result = None
             pager = Pager("tenders", {}, page, for_org.total)
         else:
-            result = await tenders.list_tenders(
-                conn, who, status=status or None, category=None, mine=bool(mine), limit=PAGE_SIZE,
-                offset=offset_of(page),
-            )  # fmt: skip
+            filters = tenders.TenderFilters(status=status or None, category=None, mine=bool(mine))
+            result = await tenders.list_tenders(conn, who, filters, limit=PAGE_SIZE, offset=offset_of(page))
             pager = Pager("tenders", {"status": status, "mine": mine}, page, result.total)
         return Template(
             template_name="tenders/list.html",
