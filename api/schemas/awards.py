@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from api.schemas.common import out
+from api.schemas.common import PageOut, out
 from api.schemas.runs import RunOut, run_out
 from api.services.awards import RunView
 from api.services.notices import NoticeView, PublicAward
@@ -121,13 +121,10 @@ class NoticeOut(NoticeRow, frozen=True):
     """A published award notice (公示)."""
 
 
-class NoticePageOut(msgspec.Struct, frozen=True):
+class NoticePageOut(PageOut, frozen=True):
     """A page of notices."""
 
     items: list[NoticeOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class PublicAwardOut(PublicAward, frozen=True):

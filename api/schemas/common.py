@@ -58,6 +58,14 @@ class AreaOut(AreaRow, frozen=True):
     """An area of the district."""
 
 
+class PageOut(msgspec.Struct, frozen=True):
+    """Where a page of a list stands: how many items there are in all, and which it holds (each page adds `items`)."""
+
+    total: int
+    limit: int
+    offset: int
+
+
 class CatalogueItemOut(msgspec.Struct, frozen=True):
     """A purchasable service."""
 
@@ -87,13 +95,10 @@ class OrgOut(msgspec.Struct, frozen=True):
     area_ids: list[int]
 
 
-class OrgPageOut(msgspec.Struct, frozen=True):
+class OrgPageOut(PageOut, frozen=True):
     """A page of organisations."""
 
     items: list[OrgOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class AccountOut(msgspec.Struct, frozen=True):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 
+from api.schemas.common import PageOut
 from sql.contracts import ContractRow, GradeRow, PaymentRow
 
 
@@ -38,13 +39,10 @@ class ContractDetailOut(msgspec.Struct, frozen=True):
     milestones: list[MilestoneOut]
 
 
-class ContractPageOut(msgspec.Struct, frozen=True):
+class ContractPageOut(PageOut, frozen=True):
     """A page of contracts."""
 
     items: list[ContractOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class PaymentOut(PaymentRow, frozen=True):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import msgspec
-
+from api.schemas.common import PageOut
 from api.services.households import RegisterItem
 
 
@@ -11,10 +10,7 @@ class RegisterItemOut(RegisterItem, frozen=True):
     """A household in the committee's register: its name and an address masked to the lane."""
 
 
-class RegisterPageOut(msgspec.Struct, frozen=True):
+class RegisterPageOut(PageOut, frozen=True):
     """A page of the register."""
 
     items: list[RegisterItemOut]
-    total: int
-    limit: int
-    offset: int

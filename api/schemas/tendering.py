@@ -7,6 +7,7 @@ import uuid
 
 import msgspec
 
+from api.schemas.common import PageOut
 from api.services.bids import BidsOpened
 from api.services.calls import ProposalsOpened
 from api.services.needs import HouseholdChoice
@@ -54,13 +55,10 @@ class NeedDetailOut(msgspec.Struct, frozen=True):
     households: list[HouseholdOut]
 
 
-class NeedPageOut(msgspec.Struct, frozen=True):
+class NeedPageOut(PageOut, frozen=True):
     """A page of needs."""
 
     items: list[NeedOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class CriterionOut(Criterion, frozen=True):
@@ -107,13 +105,10 @@ class TenderOut(msgspec.Struct, frozen=True):
     lots: list[LotOut]
 
 
-class TenderPageOut(msgspec.Struct, frozen=True):
+class TenderPageOut(PageOut, frozen=True):
     """A page of tenders."""
 
     items: list[TenderOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ReasonOut(msgspec.Struct, frozen=True):
@@ -141,13 +136,10 @@ class TenderForOrgOut(msgspec.Struct, frozen=True):
     reasons: list[ReasonOut]
 
 
-class TendersForOrgOut(msgspec.Struct, frozen=True):
+class TendersForOrgOut(PageOut, frozen=True):
     """The tenders open for bids, each with the caller's eligibility."""
 
     items: list[TenderForOrgOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class BidEventOut(BidEventRow, frozen=True):
@@ -209,13 +201,10 @@ class CallOut(msgspec.Struct, frozen=True):
     quotas: list[QuotaOut]
 
 
-class CallPageOut(msgspec.Struct, frozen=True):
+class CallPageOut(PageOut, frozen=True):
     """A page of calls."""
 
     items: list[CallOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ProposalOut(msgspec.Struct, frozen=True):
