@@ -7,7 +7,8 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
-from api.services.attendance import CheckinOutcome, ShiftAttendance
+from api.services.attendance import CheckinOutcome, DecisionOutcome, ShiftAttendance
+from sql.attendance import PendingRow, RosterRow
 
 
 class AttendanceOut(msgspec.Struct, frozen=True):
@@ -36,19 +37,8 @@ class CheckinOut(msgspec.Struct, frozen=True):
     already: bool
 
 
-class RosterOut(msgspec.Struct, frozen=True):
+class RosterOut(RosterRow, frozen=True):
     """A volunteer holding a place, and their attendance if any."""
-
-    signup_id: int
-    volunteer_id: int
-    volunteer_name: str
-    attendance_id: int | None
-    checked_in_at: dt.datetime | None
-    checked_out_at: dt.datetime | None
-    method: str | None
-    minutes: int | None
-    status: str | None
-    reject_reason: str | None
 
 
 class ShiftAttendanceOut(msgspec.Struct, frozen=True):
@@ -64,28 +54,12 @@ class ShiftAttendanceOut(msgspec.Struct, frozen=True):
     roster: list[RosterOut]
 
 
-class PendingOut(msgspec.Struct, frozen=True):
+class PendingOut(PendingRow, frozen=True):
     """Hours waiting for the publisher's decision."""
 
-    attendance_id: int
-    shift_id: int
-    shift_title: str
-    starts_at: dt.datetime
-    volunteer_name: str
-    checked_in_at: dt.datetime
-    checked_out_at: dt.datetime
-    method: str
-    minutes: int
 
-
-class DecisionOut(msgspec.Struct, frozen=True):
+class DecisionOut(DecisionOutcome, frozen=True):
     """What a decision changed: attendances, minutes, coins credited and minutes kept out by the cap."""
-
-    decision: str
-    count: int
-    minutes: int
-    credited_minutes: int
-    over_cap_minutes: int
 
 
 def checkin_out(outcome: CheckinOutcome) -> CheckinOut:

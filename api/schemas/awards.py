@@ -8,38 +8,25 @@ from typing import Any
 
 import msgspec
 
-from api.schemas.common import out
+from api.schemas.common import PageOut, out
 from api.schemas.runs import RunOut, run_out
 from api.services.awards import RunView
-from api.services.notices import NoticeView
+from api.services.notices import NoticeView, PublicAward
 from api.services.reviews import ReviewSheet
+from sql.awards import NoticeRow
+from sql.reviews import AssignedTenderRow, Criterion, ReviewerRow
 
 
-class CriterionOut(msgspec.Struct, frozen=True):
+class CriterionOut(Criterion, frozen=True):
     """A published evaluation criterion."""
 
-    name: str
-    weight: float
 
-
-class ReviewerOut(msgspec.Struct, frozen=True):
+class ReviewerOut(ReviewerRow, frozen=True):
     """A member of a tender's panel and how many bids they have scored."""
 
-    account_id: int
-    display_name: str
-    assigned_at: dt.datetime
-    scored: int
 
-
-class AssignedTenderOut(msgspec.Struct, frozen=True):
+class AssignedTenderOut(AssignedTenderRow, frozen=True):
     """A tender on a reviewer's list."""
-
-    id: int
-    title: str
-    status: str
-    bids_close_at: dt.datetime
-    bids: int
-    scored_by_me: int
 
 
 class ReviewBidOut(msgspec.Struct, frozen=True):
@@ -130,40 +117,18 @@ class RunViewOut(msgspec.Struct, frozen=True):
     awards: list[AwardOut]
 
 
-class NoticeOut(msgspec.Struct, frozen=True):
+class NoticeOut(NoticeRow, frozen=True):
     """A published award notice (公示)."""
 
-    tender_id: int
-    title: str
-    funder_name: str
-    status: str
-    notice_starts_at: dt.datetime
-    notice_ends_at: dt.datetime
-    in_period: bool
-    lots: int
-    awarded_lots: int
 
-
-class NoticePageOut(msgspec.Struct, frozen=True):
+class NoticePageOut(PageOut, frozen=True):
     """A page of notices."""
 
     items: list[NoticeOut]
-    total: int
-    limit: int
-    offset: int
 
 
-class PublicAwardOut(msgspec.Struct, frozen=True):
+class PublicAwardOut(PublicAward, frozen=True):
     """What the public sees of an award: the organisation, the winning price and the score."""
-
-    lot_id: int
-    lot_number: int
-    lot_title: str
-    organisation_id: int
-    organisation_name: str
-    price_fen: int
-    score: float
-    status: str
 
 
 class ObjectionOut(msgspec.Struct, frozen=True):

@@ -1,4 +1,10 @@
-"""Response structs of the JSON API (the public shape, decoupled from the *Row structs)."""
+"""Response structs of the JSON API.
+
+An Out whose public shape is exactly a row's or a service view's subclasses it (`class AreaOut(AreaRow, ...)`): one
+declaration, and the committed OpenAPI snapshot (docs/api/openapi.json, tests/test_openapi_snapshot.py) is what
+stops a column added to the row from reaching the JSON unseen. An Out that leaves out or reshapes a field of its row
+(a secret, a household's address, an internal id) is declared on its own, field by field.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,11 @@ import datetime as dt
 from typing import Any, TypeVar
 
 import msgspec
+
+from api.services.accounts import IssuedToken
+from sql.accounts import TokenRow
+from sql.areas import AreaRow
+from sql.audit import AuditRow
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -43,17 +54,16 @@ class Ready(msgspec.Struct, frozen=True):
     migrations: int
 
 
-class AreaOut(msgspec.Struct, frozen=True):
+class AreaOut(AreaRow, frozen=True):
     """An area of the district."""
 
-    id: int
-    parent_id: int | None
-    level: str
-    code: str
-    name: str
-    lat: float
-    lon: float
-    children: int
+
+class PageOut(msgspec.Struct, frozen=True):
+    """Where a page of a list stands: how many items there are in all, and which it holds (each page adds `items`)."""
+
+    total: int
+    limit: int
+    offset: int
 
 
 class CatalogueItemOut(msgspec.Struct, frozen=True):
@@ -85,13 +95,10 @@ class OrgOut(msgspec.Struct, frozen=True):
     area_ids: list[int]
 
 
-class OrgPageOut(msgspec.Struct, frozen=True):
+class OrgPageOut(PageOut, frozen=True):
     """A page of organisations."""
 
     items: list[OrgOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class AccountOut(msgspec.Struct, frozen=True):
@@ -114,37 +121,18 @@ class Created(msgspec.Struct, frozen=True):
     id: int
 
 
-class TokenOut(msgspec.Struct, frozen=True):
+class TokenOut(TokenRow, frozen=True):
     """An API token's public facts."""
 
-    id: int
-    name: str
-    created_at_epoch: float
-    expires_at_epoch: float
-    last_used_at_epoch: float | None
-    revoked: bool
 
-
-class IssuedTokenOut(msgspec.Struct, frozen=True):
+class IssuedTokenOut(IssuedToken, frozen=True):
     """A new bearer token, shown once."""
 
-    id: int
-    token: str
     token_type: str
-    expires_in_days: int
 
 
-class AuditEntryOut(msgspec.Struct, frozen=True):
+class AuditEntryOut(AuditRow, frozen=True):
     """One audit log entry."""
-
-    id: int
-    at: dt.datetime
-    actor_account_id: int | None
-    actor_username: str | None
-    action: str
-    object_type: str
-    object_id: str
-    detail: dict[str, Any]
 
 
 class AuditVerifyOut(msgspec.Struct, frozen=True):

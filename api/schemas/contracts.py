@@ -6,29 +6,12 @@ import datetime as dt
 
 import msgspec
 
+from api.schemas.common import PageOut
+from sql.contracts import ContractRow, GradeRow, PaymentRow
 
-class ContractOut(msgspec.Struct, frozen=True):
+
+class ContractOut(ContractRow, frozen=True):
     """A contract made from an award."""
-
-    id: int
-    award_id: int
-    tender_id: int
-    tender_title: str
-    lot_id: int
-    lot_title: str
-    funder_id: int
-    funder_name: str
-    organisation_id: int
-    organisation_name: str
-    amount_fen: int
-    paid_fen: int
-    sign_by: dt.date
-    signed_at: dt.datetime | None
-    starts_on: dt.date
-    ends_on: dt.date
-    status: str
-    grade: str | None
-    graded_at: dt.datetime | None
 
 
 class MilestoneOut(msgspec.Struct, frozen=True):
@@ -56,39 +39,18 @@ class ContractDetailOut(msgspec.Struct, frozen=True):
     milestones: list[MilestoneOut]
 
 
-class ContractPageOut(msgspec.Struct, frozen=True):
+class ContractPageOut(PageOut, frozen=True):
     """A page of contracts."""
 
     items: list[ContractOut]
-    total: int
-    limit: int
-    offset: int
 
 
-class PaymentOut(msgspec.Struct, frozen=True):
+class PaymentOut(PaymentRow, frozen=True):
     """An instalment paid."""
 
-    id: int
-    contract_id: int
-    milestone_id: int
-    milestone_seq: int
-    milestone_title: str
-    funder_name: str
-    organisation_name: str
-    tender_title: str
-    amount_fen: int
-    paid_at: dt.datetime
 
-
-class GradeOut(msgspec.Struct, frozen=True):
+class GradeOut(GradeRow, frozen=True):
     """A performance grade on an organisation's record."""
-
-    contract_id: int
-    tender_title: str
-    lot_title: str
-    funder_name: str
-    grade: str
-    graded_at: dt.datetime
 
 
 class PerformanceOut(msgspec.Struct, frozen=True):

@@ -4,42 +4,24 @@ from __future__ import annotations
 
 import msgspec
 
+from api.services.dashboard import Totals
+from sql.dashboard import MoneyByFunder, MoneyByItem, StageCount
 
-class TotalsOut(msgspec.Struct, frozen=True):
+
+class TotalsOut(Totals, frozen=True):
     """Committed, awarded and paid, in fen."""
 
-    committed_fen: int
-    awarded_fen: int
-    paid_fen: int
 
-
-class MoneyByFunderOut(msgspec.Struct, frozen=True):
+class MoneyByFunderOut(MoneyByFunder, frozen=True):
     """One funder's figures."""
 
-    funder_id: int
-    funder_name: str
-    committed_fen: int
-    awarded_fen: int
-    paid_fen: int
 
-
-class MoneyByItemOut(msgspec.Struct, frozen=True):
+class MoneyByItemOut(MoneyByItem, frozen=True):
     """One catalogue item's figures."""
 
-    catalogue_item_id: int
-    code: str
-    name_zh: str
-    name_en: str
-    committed_fen: int
-    awarded_fen: int
-    paid_fen: int
 
-
-class StageCountOut(msgspec.Struct, frozen=True):
+class StageCountOut(StageCount, frozen=True):
     """Tenders at one stage."""
-
-    status: str
-    tenders: int
 
 
 class DashboardOut(msgspec.Struct, frozen=True):

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from api.schemas.common import PageOut
+from api.services.households import RegisterItem
 
-import msgspec
 
-
-class RegisterItemOut(msgspec.Struct, frozen=True):
+class RegisterItemOut(RegisterItem, frozen=True):
     """A household in the committee's register: its name and an address masked to the lane."""
 
-    id: int
-    head_name: str
-    masked_address: str
-    members: int
-    empty_nest: bool
-    care_level: int | None
-    visit_slots: list[str]
-    updated_at: dt.datetime
-    archived_at: dt.datetime | None
 
-
-class RegisterPageOut(msgspec.Struct, frozen=True):
+class RegisterPageOut(PageOut, frozen=True):
     """A page of the register."""
 
     items: list[RegisterItemOut]
-    total: int
-    limit: int
-    offset: int

@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from sql.notifications import ContactRow
+
 
 class NotificationOut(msgspec.Struct, frozen=True):
     """A notification: its kind and parameters (clients word it in their language), the shift it is about."""
@@ -35,8 +37,5 @@ class ReadOut(msgspec.Struct, frozen=True):
     read: bool
 
 
-class ContactOut(msgspec.Struct, frozen=True):
+class ContactOut(ContactRow, frozen=True):
     """Where email and SMS reminders reach the caller (null where not given)."""
-
-    email: str | None
-    phone: str | None

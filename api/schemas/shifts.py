@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
-from api.services.shifts import BLOCKING_REASONS, SeriesView, SignupOutcome
+from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SeriesView, SignupOutcome
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
 
@@ -94,12 +94,8 @@ class SignupOut(msgspec.Struct, frozen=True):
     shift: ShiftOut
 
 
-class CancelOut(msgspec.Struct, frozen=True):
+class CancelOut(CancelOutcome, frozen=True):
     """A cancellation: `cancelled` or `late_cancelled`, and whether someone waiting got the place."""
-
-    signup_id: int
-    status: str
-    promoted: bool
 
 
 def shift_out(row: ShiftRow) -> ShiftOut:

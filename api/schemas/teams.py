@@ -9,7 +9,7 @@ import msgspec
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
 from api.services.household_access import HouseholdView
-from api.services.teams import ProjectView
+from api.services.teams import MonthFigures, ProjectView, RefusalOutcome
 
 
 class HouseholdMaskedOut(msgspec.Struct, frozen=True):
@@ -76,15 +76,8 @@ class VisitOut(msgspec.Struct, frozen=True):
     recorded_by: int | None
 
 
-class MonthOut(msgspec.Struct, frozen=True):
+class MonthOut(MonthFigures, frozen=True):
     """This month's contacts against the minimum (4 hours, 2 contacts)."""
-
-    month: str
-    minutes: int
-    contacts: int
-    minimum_minutes: int
-    minimum_contacts: int
-    met: bool
 
 
 class TeamOut(msgspec.Struct, frozen=True):
@@ -126,13 +119,8 @@ class CommitteeTeamOut(msgspec.Struct, frozen=True):
     month_met: bool
 
 
-class RefusalOut(msgspec.Struct, frozen=True):
+class RefusalOut(RefusalOutcome, frozen=True):
     """A refusal recorded, and who replaced the carer (null: the team waits for the next run)."""
-
-    team_id: int
-    refused: int
-    replacement: int | None
-    slot: str
 
 
 class HouseholdOut(msgspec.Struct, frozen=True):

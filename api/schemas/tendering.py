@@ -7,6 +7,14 @@ import uuid
 
 import msgspec
 
+from api.schemas.common import PageOut
+from api.services.bids import BidsOpened
+from api.services.calls import ProposalsOpened
+from api.services.needs import HouseholdChoice
+from sql.bids import BidEventRow
+from sql.calls import PoolRow, QuotaRow
+from sql.tenders import Criterion
+
 
 class NeedOut(msgspec.Struct, frozen=True):
     """A need as anyone logged in sees it (households only as a count)."""
@@ -35,12 +43,8 @@ class NeedOut(msgspec.Struct, frozen=True):
     updated_at: dt.datetime
 
 
-class HouseholdOut(msgspec.Struct, frozen=True):
+class HouseholdOut(HouseholdChoice, frozen=True):
     """One of the committee's own households, its address masked to the lane."""
-
-    id: int
-    masked_address: str
-    members: int
 
 
 class NeedDetailOut(msgspec.Struct, frozen=True):
@@ -51,20 +55,14 @@ class NeedDetailOut(msgspec.Struct, frozen=True):
     households: list[HouseholdOut]
 
 
-class NeedPageOut(msgspec.Struct, frozen=True):
+class NeedPageOut(PageOut, frozen=True):
     """A page of needs."""
 
     items: list[NeedOut]
-    total: int
-    limit: int
-    offset: int
 
 
-class CriterionOut(msgspec.Struct, frozen=True):
+class CriterionOut(Criterion, frozen=True):
     """An evaluation criterion and its weight in percent."""
-
-    name: str
-    weight: int
 
 
 class LotOut(msgspec.Struct, frozen=True):
@@ -107,13 +105,10 @@ class TenderOut(msgspec.Struct, frozen=True):
     lots: list[LotOut]
 
 
-class TenderPageOut(msgspec.Struct, frozen=True):
+class TenderPageOut(PageOut, frozen=True):
     """A page of tenders."""
 
     items: list[TenderOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ReasonOut(msgspec.Struct, frozen=True):
@@ -141,21 +136,14 @@ class TenderForOrgOut(msgspec.Struct, frozen=True):
     reasons: list[ReasonOut]
 
 
-class TendersForOrgOut(msgspec.Struct, frozen=True):
+class TendersForOrgOut(PageOut, frozen=True):
     """The tenders open for bids, each with the caller's eligibility."""
 
     items: list[TenderForOrgOut]
-    total: int
-    limit: int
-    offset: int
 
 
-class BidEventOut(msgspec.Struct, frozen=True):
+class BidEventOut(BidEventRow, frozen=True):
     """One step of a bid's history."""
-
-    event: str
-    receipt: str
-    at: dt.datetime
 
 
 class BidOut(msgspec.Struct, frozen=True):
@@ -183,30 +171,16 @@ class BidOut(msgspec.Struct, frozen=True):
     events: list[BidEventOut] = []
 
 
-class BidsOpenedOut(msgspec.Struct, frozen=True):
+class BidsOpenedOut(BidsOpened, frozen=True):
     """The result of opening a tender's bids at the deadline."""
 
-    tender_id: int
-    opened: bool
-    count: int
 
-
-class PoolOut(msgspec.Struct, frozen=True):
+class PoolOut(PoolRow, frozen=True):
     """A budget pool of a call."""
 
-    id: int
-    number: int
-    area_of_giving: str
-    budget_fen: int
 
-
-class QuotaOut(msgspec.Struct, frozen=True):
+class QuotaOut(QuotaRow, frozen=True):
     """An area's quota of grants."""
-
-    area_id: int
-    area_name: str
-    min_grants: int
-    max_grants: int | None
 
 
 class CallOut(msgspec.Struct, frozen=True):
@@ -227,13 +201,10 @@ class CallOut(msgspec.Struct, frozen=True):
     quotas: list[QuotaOut]
 
 
-class CallPageOut(msgspec.Struct, frozen=True):
+class CallPageOut(PageOut, frozen=True):
     """A page of calls."""
 
     items: list[CallOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ProposalOut(msgspec.Struct, frozen=True):
@@ -259,9 +230,5 @@ class ProposalOut(msgspec.Struct, frozen=True):
     proposals_close_at: dt.datetime
 
 
-class ProposalsOpenedOut(msgspec.Struct, frozen=True):
+class ProposalsOpenedOut(ProposalsOpened, frozen=True):
     """The result of opening a call's proposals at the deadline."""
-
-    call_id: int
-    opened: bool
-    count: int

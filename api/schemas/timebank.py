@@ -8,30 +8,16 @@ import msgspec
 
 from api.schemas.common import out
 from api.services.service_records import Certificate
+from api.services.timebank import TimeBankView
+from sql.ledger import HistoryRow
 
 
-class BalanceOut(msgspec.Struct, frozen=True):
+class BalanceOut(TimeBankView, frozen=True):
     """A time-bank balance in minutes (60 minutes = 1 time coin): own time, group time (donate only), the cap."""
 
-    own_minutes: int
-    group_minutes: int
-    total_minutes: int
-    cap_minutes: int
 
-
-class HistoryOut(msgspec.Struct, frozen=True):
+class HistoryOut(HistoryRow, frozen=True):
     """One ledger transaction as the account sees it (minutes signed: in positive, out negative)."""
-
-    transaction_id: int
-    kind: str
-    created_at: dt.datetime
-    minutes: int
-    group_minutes: int
-    over_cap_minutes: int
-    counterparty: str | None
-    service: str | None
-    memo: str
-    shift_title: str | None
 
 
 class TransferOut(msgspec.Struct, frozen=True):

@@ -6,58 +6,28 @@ import datetime as dt
 
 import msgspec
 
+from api.services.volunteering_dashboard import Spread, Totals
+from sql.volunteering_dashboard import CoverageByItem, HouseholdCoverage, WeekFigures
 
-class CoverageOut(msgspec.Struct, frozen=True):
+
+class CoverageOut(CoverageByItem, frozen=True):
     """Needs of one catalogue item: listed, and covered by a shift or a 311 team serving their households."""
 
-    code: str
-    name_zh: str
-    name_en: str
-    listed: int
-    covered: int
 
-
-class WeekOut(msgspec.Struct, frozen=True):
+class WeekOut(WeekFigures, frozen=True):
     """One week (from Monday, Shanghai): shifts, places offered and taken, minutes confirmed and pending."""
 
-    week: dt.date
-    shifts: int
-    headcount: int
-    taken: int
-    confirmed_minutes: int
-    pending_minutes: int
 
-
-class Households311Out(msgspec.Struct, frozen=True):
+class Households311Out(HouseholdCoverage, frozen=True):
     """311 households listed on the needs and covered by a live team; the teams' visits in the period."""
 
-    listed: int
-    covered: int
-    live_teams: int
-    visits_done: int
-    visit_minutes: int
 
-
-class SpreadOut(msgspec.Struct, frozen=True):
+class SpreadOut(Spread, frozen=True):
     """How evenly confirmed hours are spread among the volunteers who served (Gini, top-decile share, bands)."""
 
-    volunteers: int
-    gini: float | None
-    top_decile_share: float | None
-    top_decile_size: int
-    bands: list[int]
 
-
-class TotalsOut(msgspec.Struct, frozen=True):
+class TotalsOut(Totals, frozen=True):
     """The period's headline figures."""
-
-    needs_listed: int
-    needs_covered: int
-    shifts: int
-    headcount: int
-    taken: int
-    confirmed_minutes: int
-    pending_minutes: int
 
 
 class VolunteeringDashboardOut(msgspec.Struct, frozen=True):

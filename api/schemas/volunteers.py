@@ -8,6 +8,7 @@ import msgspec
 
 from api.schemas.common import out
 from api.services.volunteers import Profile
+from sql.volunteers import ExceptionRow
 
 
 class CertificateOut(msgspec.Struct, frozen=True):
@@ -28,13 +29,8 @@ class WindowOut(msgspec.Struct, frozen=True):
     ends: str
 
 
-class ExceptionOut(msgspec.Struct, frozen=True):
+class ExceptionOut(ExceptionRow, frozen=True):
     """A one-off change to the weekly pattern: away, or an extra available time."""
-
-    id: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    available: bool
 
 
 class ProfileOut(msgspec.Struct, frozen=True):
