@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
-from api import devservers
 from api.demo import DEMO_LOGINS
+from api.dev import servers as devservers
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
