@@ -26,12 +26,10 @@ class PortfolioProposalRow(msgspec.Struct, frozen=True):
     score: float | None
 
 
-class GrantRow(msgspec.Struct, frozen=True):
-    """A grant a run proposes, with its reasons."""
+class GrantPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a grant a run proposes: the proposal, the organisation, the amount and the reasons."""
 
     id: int
-    call_id: int
-    run_id: int
     proposal: uuid.UUID
     title: str
     organisation_id: int
@@ -39,6 +37,13 @@ class GrantRow(msgspec.Struct, frozen=True):
     amount_fen: int
     score: float
     reasons: dict[str, Any]
+
+
+class GrantRow(GrantPublic, frozen=True):
+    """A grant a run proposes, with its reasons, its call and its run."""
+
+    call_id: int
+    run_id: int
     created_at: dt.datetime
 
 

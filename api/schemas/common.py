@@ -8,15 +8,15 @@ stops a column added to the row from reaching the JSON unseen. An Out that leave
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, TypeVar
 
 import msgspec
 
 from api.services.accounts import IssuedToken
-from sql.accounts import TokenRow
+from sql.accounts import AccountPublic, TokenRow
 from sql.areas import AreaRow
 from sql.audit import AuditRow
+from sql.orgs import OrgPublic
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -77,22 +77,8 @@ class CatalogueItemOut(msgspec.Struct, frozen=True):
     personal: bool
 
 
-class OrgOut(msgspec.Struct, frozen=True):
+class OrgOut(OrgPublic, frozen=True):
     """A social organisation's public profile."""
-
-    id: int
-    name: str
-    credit_code: str
-    rating: int | None
-    rating_expires_on: dt.date | None
-    registered_on: dt.date
-    status: str
-    staff_hours_capacity: int
-    contact_phone: str
-    address: str
-    description: str
-    category_codes: list[str]
-    area_ids: list[int]
 
 
 class OrgPageOut(PageOut, frozen=True):
@@ -101,18 +87,8 @@ class OrgPageOut(PageOut, frozen=True):
     items: list[OrgOut]
 
 
-class AccountOut(msgspec.Struct, frozen=True):
+class AccountOut(AccountPublic, frozen=True):
     """An account as its owner or an admin sees it."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    locale: str
-    organisation_id: int | None
-    committee_id: int | None
-    funder_id: int | None
-    volunteer_id: int | None
 
 
 class Created(msgspec.Struct, frozen=True):

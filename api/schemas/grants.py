@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import msgspec
 
 from api.schemas.runs import RunOut, run_out
 from api.services.grants import PortfolioRunView
+from sql.grants import GrantPublic
 
 
 class ScoredProposalOut(msgspec.Struct, frozen=True):
@@ -24,17 +24,8 @@ class ScoredProposalOut(msgspec.Struct, frozen=True):
     score: float | None
 
 
-class GrantOut(msgspec.Struct, frozen=True):
+class GrantOut(GrantPublic, frozen=True):
     """A grant a run proposes, with its reasons."""
-
-    id: int
-    proposal: uuid.UUID
-    title: str
-    organisation_id: int
-    organisation_name: str
-    amount_fen: int
-    score: float
-    reasons: dict[str, Any]
 
 
 class PortfolioRunViewOut(msgspec.Struct, frozen=True):
