@@ -10,20 +10,25 @@ import asyncpg
 import msgspec
 
 
-class PortfolioProposalRow(msgspec.Struct, frozen=True):
-    """An opened, live proposal of a call with the foundation's score (None until scored)."""
+class PortfolioProposalPublic(msgspec.Struct, frozen=True):
+    """What the API may show the foundation of an opened proposal: its public id, pool and area by number and name."""
 
-    id: int
     public_id: uuid.UUID
-    pool_id: int
     pool_number: int
     organisation_id: int
     organisation_name: str
-    area_id: int
     area_name: str
     title: str
     amount_fen: int
     score: float | None
+
+
+class PortfolioProposalRow(PortfolioProposalPublic, frozen=True):
+    """An opened, live proposal of a call with the foundation's score (None until scored)."""
+
+    id: int
+    pool_id: int
+    area_id: int
 
 
 class GrantPublic(msgspec.Struct, frozen=True):

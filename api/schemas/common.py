@@ -2,8 +2,11 @@
 
 An Out whose public shape is exactly a row's or a service view's subclasses it (`class AreaOut(AreaRow, ...)`): one
 declaration, and the committed OpenAPI snapshot (docs/api/openapi.json, tests/test_openapi_snapshot.py) is what
-stops a column added to the row from reaching the JSON unseen. An Out that leaves out or reshapes a field of its row
-(a secret, a household's address, an internal id) is declared on its own, field by field.
+stops a column added to the row from reaching the JSON unseen. An Out that leaves out fields of its row (an internal
+id, a household head's name, a run's seed) subclasses the row's public base instead (`class NeedOut(NeedPublic, ...)`,
+the row being `class NeedRow(NeedPublic, ...)` plus its internal fields) and declares only what it renames, derives or
+nests (a bid's public id shown as `id`, a tender's `lots`). An Out that reshapes most of its row (a secret, a
+household's address) is declared on its own, field by field.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import msgspec
 
 from api.services.accounts import IssuedToken
 from sql.accounts import AccountPublic, TokenRow
-from sql.areas import AreaRow
+from sql.areas import AreaRow, CatalogueItemPublic
 from sql.audit import AuditRow
 from sql.orgs import OrgPublic
 
@@ -66,15 +69,8 @@ class PageOut(msgspec.Struct, frozen=True):
     offset: int
 
 
-class CatalogueItemOut(msgspec.Struct, frozen=True):
+class CatalogueItemOut(CatalogueItemPublic, frozen=True):
     """A purchasable service."""
-
-    code: str
-    name_zh: str
-    name_en: str
-    description_zh: str
-    description_en: str
-    personal: bool
 
 
 class OrgOut(OrgPublic, frozen=True):

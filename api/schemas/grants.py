@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 import msgspec
 
 from api.schemas.runs import RunOut, run_out
 from api.services.grants import PortfolioRunView
-from sql.grants import GrantPublic
+from sql.grants import GrantPublic, PortfolioProposalPublic
 
 
-class ScoredProposalOut(msgspec.Struct, frozen=True):
+class ScoredProposalOut(PortfolioProposalPublic, frozen=True):
     """An opened proposal of a call with the foundation's score."""
-
-    public_id: uuid.UUID
-    pool_number: int
-    organisation_id: int
-    organisation_name: str
-    area_name: str
-    title: str
-    amount_fen: int
-    score: float | None
 
 
 class GrantOut(GrantPublic, frozen=True):
