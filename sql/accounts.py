@@ -6,8 +6,8 @@ import asyncpg
 import msgspec
 
 
-class AccountRow(msgspec.Struct, frozen=True):
-    """An account with the tenant it acts for, if any."""
+class AccountPublic(msgspec.Struct, frozen=True):
+    """What the API may show of an account to its owner or an admin: who it is and the tenant it acts for, if any."""
 
     id: int
     username: str
@@ -18,6 +18,11 @@ class AccountRow(msgspec.Struct, frozen=True):
     committee_id: int | None
     funder_id: int | None
     volunteer_id: int | None
+
+
+class AccountRow(AccountPublic, frozen=True):
+    """An account with the tenant it acts for, if any, and whether it is disabled."""
+
     disabled: bool
 
 

@@ -19,16 +19,21 @@ class AreaRow(msgspec.Struct, frozen=True):
     children: int
 
 
-class CatalogueItemRow(msgspec.Struct, frozen=True):
-    """A purchasable service from the catalogue."""
+class CatalogueItemPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a purchasable service from the catalogue (by its code)."""
 
-    id: int
     code: str
     name_zh: str
     name_en: str
     description_zh: str
     description_en: str
     personal: bool
+
+
+class CatalogueItemRow(CatalogueItemPublic, frozen=True):
+    """A purchasable service from the catalogue."""
+
+    id: int
 
 
 class FunderRow(msgspec.Struct, frozen=True):

@@ -37,11 +37,10 @@ class ShiftCodesRow(msgspec.Struct, frozen=True):
     group_activity: bool
 
 
-class AttendanceRow(msgspec.Struct, frozen=True):
-    """One volunteer's attendance at one shift."""
+class AttendancePublic(msgspec.Struct, frozen=True):
+    """What the API may show of one volunteer's attendance at one shift: times, minutes and where the hours stand."""
 
     id: int
-    signup_id: int
     shift_id: int
     volunteer_id: int
     checked_in_at: dt.datetime
@@ -51,6 +50,12 @@ class AttendanceRow(msgspec.Struct, frozen=True):
     status: str
     confirmed_at: dt.datetime | None
     reject_reason: str | None
+
+
+class AttendanceRow(AttendancePublic, frozen=True):
+    """One volunteer's attendance at one shift, with the sign-up it is for."""
+
+    signup_id: int
 
 
 class RosterRow(msgspec.Struct, frozen=True):
@@ -104,13 +109,12 @@ class DecidedRow(msgspec.Struct, frozen=True):
     group_activity: bool
 
 
-class RecordRow(msgspec.Struct, frozen=True):
-    """One entry of a volunteer's attendance history (the service record holds the confirmed ones)."""
+class RecordPublic(msgspec.Struct, frozen=True):
+    """What the API may show of one entry of a volunteer's attendance history (the shift's description is left out)."""
 
     attendance_id: int
     shift_id: int
     title: str
-    description: str
     place_name: str
     publisher_name: str
     starts_at: dt.datetime
@@ -122,6 +126,12 @@ class RecordRow(msgspec.Struct, frozen=True):
     confirmed_at: dt.datetime | None
     reject_reason: str | None
     group_activity: bool
+
+
+class RecordRow(RecordPublic, frozen=True):
+    """One entry of a volunteer's attendance history (the service record holds the confirmed ones)."""
+
+    description: str
 
 
 class CertificateRow(msgspec.Struct, frozen=True):

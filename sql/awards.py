@@ -39,23 +39,28 @@ class AwardBidRow(msgspec.Struct, frozen=True):
     overturned: bool
 
 
-class AwardRow(msgspec.Struct, frozen=True):
-    """An award of a lot, with the names the pages show."""
+class AwardPublic(msgspec.Struct, frozen=True):
+    """What the API may show of an award of a lot, besides its bid's public id: the winner, price, score, reasons."""
 
     id: int
     lot_id: int
     lot_number: int
-    lot_title: str
-    lot_status: str
-    bid_id: int
-    bid_public_id: uuid.UUID
-    run_id: int
     organisation_id: int
     organisation_name: str
     price_fen: int
     score: float
     reasons: dict[str, Any]
     status: str
+
+
+class AwardRow(AwardPublic, frozen=True):
+    """An award of a lot, with the names the pages show, its bid and its run."""
+
+    lot_title: str
+    lot_status: str
+    bid_id: int
+    bid_public_id: uuid.UUID
+    run_id: int
     created_at: dt.datetime
 
 

@@ -13,16 +13,14 @@ import asyncpg
 import msgspec
 
 
-class BidRow(msgspec.Struct, frozen=True):
-    """A bid with its lot and tender."""
+class BidPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a bid to its bidder (and the funder once opened), besides its public id."""
 
-    public_id: uuid.UUID
     tender_id: int
     tender_title: str
     lot_id: int
     lot_number: int
     lot_title: str
-    lot_budget_fen: int
     organisation_id: int
     organisation_name: str
     price_fen: int
@@ -36,6 +34,13 @@ class BidRow(msgspec.Struct, frozen=True):
     submitted_at: dt.datetime
     updated_at: dt.datetime
     bids_close_at: dt.datetime
+
+
+class BidRow(BidPublic, frozen=True):
+    """A bid with its lot and tender: the id people see (the API's `id`) and the lot's budget for the checks."""
+
+    public_id: uuid.UUID
+    lot_budget_fen: int
 
 
 class BidEventRow(msgspec.Struct, frozen=True):

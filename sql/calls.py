@@ -32,13 +32,12 @@ class QuotaRow(msgspec.Struct, frozen=True):
     max_grants: int | None
 
 
-class CallRow(msgspec.Struct, frozen=True):
-    """A call with its pools and quotas."""
+class CallPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a call, besides its pools and quotas."""
 
     id: int
     funder_id: int
     funder_name: str
-    funder_kind: str
     title: str
     description: str
     status: str
@@ -47,15 +46,20 @@ class CallRow(msgspec.Struct, frozen=True):
     grant_min_fen: int
     grant_max_fen: int
     max_proposals_per_org: int
+
+
+class CallRow(CallPublic, frozen=True):
+    """A call with its pools and quotas, and the funder's kind and rule the eligibility checks read."""
+
+    funder_kind: str
     unqualified_bar_years: int
     pools: list[PoolRow]
     quotas: list[QuotaRow]
 
 
-class ProposalRow(msgspec.Struct, frozen=True):
-    """A proposal with its call and pool."""
+class ProposalPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a proposal to its proposer (and the foundation once opened), besides its public id."""
 
-    public_id: uuid.UUID
     call_id: int
     call_title: str
     pool_id: int
@@ -73,6 +77,12 @@ class ProposalRow(msgspec.Struct, frozen=True):
     submitted_at: dt.datetime
     updated_at: dt.datetime
     proposals_close_at: dt.datetime
+
+
+class ProposalRow(ProposalPublic, frozen=True):
+    """A proposal with its call and pool, and the id people see (the API's `id`)."""
+
+    public_id: uuid.UUID
 
 
 class SealedProposalTerms(msgspec.Struct, frozen=True):

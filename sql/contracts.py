@@ -41,11 +41,10 @@ class ReadyAward(msgspec.Struct, frozen=True):
     notice_ends_at: dt.datetime
 
 
-class MilestoneRow(msgspec.Struct, frozen=True):
-    """One stage of a contract and the instalment paid when the funder accepts it."""
+class MilestonePublic(msgspec.Struct, frozen=True):
+    """What the API may show of one stage of a contract and the instalment paid when the funder accepts it."""
 
     id: int
-    contract_id: int
     seq: int
     title: str
     due_on: dt.date
@@ -58,6 +57,12 @@ class MilestoneRow(msgspec.Struct, frozen=True):
     decision_note: str | None
     paid_fen: int | None
     paid_at: dt.datetime | None
+
+
+class MilestoneRow(MilestonePublic, frozen=True):
+    """One stage of a contract and the instalment paid when the funder accepts it."""
+
+    contract_id: int
 
 
 class ContractRow(msgspec.Struct, frozen=True):

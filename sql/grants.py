@@ -10,28 +10,31 @@ import asyncpg
 import msgspec
 
 
-class PortfolioProposalRow(msgspec.Struct, frozen=True):
-    """An opened, live proposal of a call with the foundation's score (None until scored)."""
+class PortfolioProposalPublic(msgspec.Struct, frozen=True):
+    """What the API may show the foundation of an opened proposal: its public id, pool and area by number and name."""
 
-    id: int
     public_id: uuid.UUID
-    pool_id: int
     pool_number: int
     organisation_id: int
     organisation_name: str
-    area_id: int
     area_name: str
     title: str
     amount_fen: int
     score: float | None
 
 
-class GrantRow(msgspec.Struct, frozen=True):
-    """A grant a run proposes, with its reasons."""
+class PortfolioProposalRow(PortfolioProposalPublic, frozen=True):
+    """An opened, live proposal of a call with the foundation's score (None until scored)."""
 
     id: int
-    call_id: int
-    run_id: int
+    pool_id: int
+    area_id: int
+
+
+class GrantPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a grant a run proposes: the proposal, the organisation, the amount and the reasons."""
+
+    id: int
     proposal: uuid.UUID
     title: str
     organisation_id: int
@@ -39,6 +42,13 @@ class GrantRow(msgspec.Struct, frozen=True):
     amount_fen: int
     score: float
     reasons: dict[str, Any]
+
+
+class GrantRow(GrantPublic, frozen=True):
+    """A grant a run proposes, with its reasons, its call and its run."""
+
+    call_id: int
+    run_id: int
     created_at: dt.datetime
 
 

@@ -9,18 +9,18 @@ import asyncpg
 import msgspec
 
 
-class RunRow(msgspec.Struct, frozen=True):
-    """One optimiser run and where it stands."""
+class RunPublic(msgspec.Struct, frozen=True):
+    """What the API may show of an optimiser run: which model solved what, where it stands, its figures and result."""
 
     id: int
+    # Which optimiser: 'award', 'portfolio', 'roster' or 'teams'; the subject is what it decides for
+    # ('tender', 'call', 'roster', 'contract') and its id.
     model: str
     subject_type: str
     subject_id: int
     inputs_version: int
-    inputs_digest: str | None
     status: str
     time_limit_s: float
-    seed: int
     progress: list[dict[str, Any]]
     objective: float | None
     bound: float | None
@@ -29,10 +29,17 @@ class RunRow(msgspec.Struct, frozen=True):
     result: dict[str, Any] | None
     error: str | None
     attempts: int
-    created_by: int | None
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+
+
+class RunRow(RunPublic, frozen=True):
+    """One optimiser run and where it stands, with its inputs' digest, seed and starter (never shown)."""
+
+    inputs_digest: str | None
+    seed: int
+    created_by: int | None
 
 
 _RUN_COLUMNS = """

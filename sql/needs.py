@@ -8,16 +8,14 @@ import asyncpg
 import msgspec
 
 
-class NeedRow(msgspec.Struct, frozen=True):
-    """A need with its committee, sub-district and catalogue item (no household data)."""
+class NeedPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a need: its committee, sub-district and catalogue item by name (no household data)."""
 
     id: int
     committee_id: int
     committee_name: str
-    committee_area_id: int
     subdistrict_id: int
     subdistrict_name: str
-    catalogue_item_id: int
     catalogue_code: str
     catalogue_name_zh: str
     catalogue_name_en: str
@@ -35,6 +33,13 @@ class NeedRow(msgspec.Struct, frozen=True):
     status: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class NeedRow(NeedPublic, frozen=True):
+    """A need with the ids the services match and check it by (its committee's area, its catalogue item)."""
+
+    committee_area_id: int
+    catalogue_item_id: int
 
 
 class NeedFields(msgspec.Struct, frozen=True):

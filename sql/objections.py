@@ -8,14 +8,12 @@ import asyncpg
 import msgspec
 
 
-class ObjectionRow(msgspec.Struct, frozen=True):
-    """An objection, its answer and whether the answer is overdue."""
+class ObjectionPublic(msgspec.Struct, frozen=True):
+    """What the API may show of an objection to its filer and the funder: its body, its answer, whether overdue."""
 
     id: int
     tender_id: int
     lot_id: int | None
-    lot_number: int | None
-    filed_by: int
     filed_at: dt.datetime
     body: str
     reply_due_at: dt.datetime
@@ -23,6 +21,13 @@ class ObjectionRow(msgspec.Struct, frozen=True):
     outcome: str
     replied_at: dt.datetime | None
     overdue: bool
+
+
+class ObjectionRow(ObjectionPublic, frozen=True):
+    """An objection, its answer and whether the answer is overdue, with its lot's number and the filing account."""
+
+    lot_number: int | None
+    filed_by: int
 
 
 _OBJECTION_SELECT = """

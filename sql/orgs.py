@@ -8,8 +8,8 @@ import asyncpg
 import msgspec
 
 
-class OrgRow(msgspec.Struct, frozen=True):
-    """An organisation's profile with its categories and areas served."""
+class OrgPublic(msgspec.Struct, frozen=True):
+    """What the API may show of an organisation: its public profile with its categories and areas served by id."""
 
     id: int
     name: str
@@ -24,6 +24,11 @@ class OrgRow(msgspec.Struct, frozen=True):
     description: str
     category_codes: list[str]
     area_ids: list[int]
+
+
+class OrgRow(OrgPublic, frozen=True):
+    """An organisation's profile with its categories and areas served (named for the pages)."""
+
     area_names: list[str]
 
 

@@ -16,12 +16,11 @@ class HouseholdRow(msgspec.Struct, frozen=True):
     care_level: int | None
 
 
-class EntitlementRow(msgspec.Struct, frozen=True):
-    """A household's respite entitlement."""
+class EntitlementPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a household's respite entitlement (the household by id, never its head's name)."""
 
     id: int
     household_id: int
-    head_name: str
     kind: str
     amount: int
     period: str
@@ -31,15 +30,20 @@ class EntitlementRow(msgspec.Struct, frozen=True):
     valid_from: dt.date
     valid_until: dt.date
     status: str
+
+
+class EntitlementRow(EntitlementPublic, frozen=True):
+    """A household's respite entitlement, with the head's name for the committee's pages."""
+
+    head_name: str
     created_at: dt.datetime
 
 
-class RequestRow(msgspec.Struct, frozen=True):
-    """A visit request with its shift, the carers holding it and those proposed for it."""
+class RequestPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a visit request (the household by id, never its head's name)."""
 
     id: int
     household_id: int
-    head_name: str
     entitlement_id: int
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -48,6 +52,12 @@ class RequestRow(msgspec.Struct, frozen=True):
     shift_id: int | None
     carers: list[str]
     proposed: list[str]
+
+
+class RequestRow(RequestPublic, frozen=True):
+    """A visit request with its shift, the carers holding it and those proposed for it."""
+
+    head_name: str
 
 
 _ENTITLEMENT_COLUMNS = """

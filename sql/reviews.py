@@ -64,32 +64,35 @@ class AssignedTenderRow(msgspec.Struct, frozen=True):
     scored_by_me: int
 
 
-class ReviewBidRow(msgspec.Struct, frozen=True):
-    """An opened bid as the panel reads it (public_id is the id people see: sequential ids would tell counts)."""
+class ReviewBidPublic(msgspec.Struct, frozen=True):
+    """What the API may show the panel of an opened bid, besides its public id: the lot, the bidder and the terms."""
 
-    id: int
-    public_id: uuid.UUID
     lot_id: int
     lot_number: int
     lot_title: str
     lot_budget_fen: int
     organisation_id: int
     organisation_name: str
-    organisation_verified: bool
     price_fen: int
     hours: int
     plan: str
     team: str
     conflict_of_interest: bool
     conflict_detail: str
+
+
+class ReviewBidRow(ReviewBidPublic, frozen=True):
+    """An opened bid as the panel reads it (public_id is the id people see: sequential ids would tell counts)."""
+
+    id: int
+    public_id: uuid.UUID
+    organisation_verified: bool
     bids_in_lot: int
 
 
-class ReviewRow(msgspec.Struct, frozen=True):
-    """One reviewer's scores for one bid."""
+class ReviewPublic(msgspec.Struct, frozen=True):
+    """What the API may show of one reviewer's scores for one bid, besides the bid's public id."""
 
-    bid_id: int
-    bid_public_id: uuid.UUID
     reviewer_id: int
     reviewer_name: str
     scores: dict[str, float]
@@ -98,6 +101,13 @@ class ReviewRow(msgspec.Struct, frozen=True):
     feasible: bool | None
     comment: str
     submitted_at: dt.datetime
+
+
+class ReviewRow(ReviewPublic, frozen=True):
+    """One reviewer's scores for one bid."""
+
+    bid_id: int
+    bid_public_id: uuid.UUID
 
 
 class Completeness(msgspec.Struct, frozen=True):

@@ -81,8 +81,8 @@ class RosterVolunteerRow(msgspec.Struct, frozen=True):
     busy: list[Interval]
 
 
-class ProposalRow(msgspec.Struct, frozen=True):
-    """A proposal with its shift, as the volunteer or the publisher sees it."""
+class ProposalPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a proposal: the shift, the volunteer, its status and the reasons behind it."""
 
     id: int
     roster_id: int
@@ -100,6 +100,11 @@ class ProposalRow(msgspec.Struct, frozen=True):
     starts_at: dt.datetime
     ends_at: dt.datetime
     publisher_name: str
+
+
+class ProposalRow(ProposalPublic, frozen=True):
+    """A proposal with its shift, as the volunteer or the publisher sees it, and the household the shift serves."""
+
     household_id: int | None
 
 

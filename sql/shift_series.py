@@ -9,8 +9,8 @@ import asyncpg
 import msgspec
 
 
-class SeriesRow(msgspec.Struct, frozen=True):
-    """A weekly rule with its publisher and how many of its shifts are still open."""
+class SeriesPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a weekly rule, besides its start time (shown as HH:MM): publisher, place, dates."""
 
     id: int
     organisation_id: int | None
@@ -22,7 +22,6 @@ class SeriesRow(msgspec.Struct, frozen=True):
     lat: float
     lon: float
     weekdays: list[int]
-    starts: dt.time
     minutes: int
     from_date: dt.date
     until_date: dt.date
@@ -36,6 +35,12 @@ class SeriesRow(msgspec.Struct, frozen=True):
     cancellation_window_hours: int
     status: str
     shifts_open: int
+
+
+class SeriesRow(SeriesPublic, frozen=True):
+    """A weekly rule with its publisher and how many of its shifts are still open."""
+
+    starts: dt.time
 
 
 _SERIES_COLUMNS = """

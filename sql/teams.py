@@ -11,12 +11,10 @@ import msgspec
 CATALOGUE_311 = "companionship_311"
 
 
-class ProjectRow(msgspec.Struct, frozen=True):
-    """A 311 project: an organisation's contract whose lot covers 311 needs, with its coverage."""
+class ProjectPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a 311 project to its organisation: the contract and its coverage."""
 
     contract_id: int
-    organisation_id: int
-    organisation_name: str
     title: str
     funder_name: str
     status: str
@@ -24,6 +22,13 @@ class ProjectRow(msgspec.Struct, frozen=True):
     ends_on: dt.date
     households: int
     live_teams: int
+
+
+class ProjectRow(ProjectPublic, frozen=True):
+    """A 311 project: an organisation's contract whose lot covers 311 needs, with its coverage."""
+
+    organisation_id: int
+    organisation_name: str
 
 
 class ProjectHouseholdRow(msgspec.Struct, frozen=True):
@@ -87,10 +92,9 @@ class TeamRow(msgspec.Struct, frozen=True):
     dissolved_at: dt.datetime | None
 
 
-class MemberRow(msgspec.Struct, frozen=True):
-    """A member of a team, present or past."""
+class MemberPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a member of a team, present or past (display name only)."""
 
-    id: int
     volunteer_id: int
     display_name: str
     trained: bool
@@ -99,16 +103,27 @@ class MemberRow(msgspec.Struct, frozen=True):
     ended_reason: str | None
 
 
-class VisitRow(msgspec.Struct, frozen=True):
-    """A planned or recorded visit (contact) of a team."""
+class MemberRow(MemberPublic, frozen=True):
+    """A member of a team, present or past, with the membership's id."""
 
     id: int
-    team_id: int
+
+
+class VisitPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a planned or recorded visit (contact) of a team (the recorder by id)."""
+
+    id: int
     at: dt.datetime
     status: str
     minutes: int | None
     contact_kind: str | None
     recorded_by: int | None
+
+
+class VisitRow(VisitPublic, frozen=True):
+    """A planned or recorded visit (contact) of a team, with the recorder's name for the pages."""
+
+    team_id: int
     recorded_by_name: str | None
 
 

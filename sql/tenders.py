@@ -31,11 +31,10 @@ class FunderRulesRow(msgspec.Struct, frozen=True):
     rating_valid_years: int
 
 
-class LotRow(msgspec.Struct, frozen=True):
-    """One lot of a tender and the needs it bundles."""
+class LotPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a lot: its terms and the needs it bundles."""
 
     id: int
-    tender_id: int
     number: int
     title: str
     budget_fen: int
@@ -47,6 +46,12 @@ class LotRow(msgspec.Struct, frozen=True):
     need_ids: list[int]
 
 
+class LotRow(LotPublic, frozen=True):
+    """One lot of a tender and the needs it bundles."""
+
+    tender_id: int
+
+
 class Criterion(msgspec.Struct, frozen=True):
     """An evaluation criterion and its weight in percent."""
 
@@ -54,14 +59,13 @@ class Criterion(msgspec.Struct, frozen=True):
     weight: int
 
 
-class TenderRow(msgspec.Struct, frozen=True):
-    """A tender with its funder, catalogue item and lots."""
+class TenderPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a tender, besides its criteria and lots: funder, catalogue item, window, rules."""
 
     id: int
     funder_id: int
     funder_name: str
     funder_kind: str
-    catalogue_item_id: int
     catalogue_code: str
     catalogue_name_zh: str
     catalogue_name_en: str
@@ -74,11 +78,17 @@ class TenderRow(msgspec.Struct, frozen=True):
     rating_must_be_valid: bool
     min_years_registered: int
     price_weight_pct: int
-    criteria: list[Criterion]
     max_lots_per_bidder: int | None
+    total_budget_fen: int
+
+
+class TenderRow(TenderPublic, frozen=True):
+    """A tender with its funder, catalogue item and lots."""
+
+    catalogue_item_id: int
     created_at: dt.datetime
     unqualified_bar_years: int
-    total_budget_fen: int
+    criteria: list[Criterion]
     lots: list[LotRow]
 
 

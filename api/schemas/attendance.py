@@ -8,22 +8,11 @@ import msgspec
 
 from api.schemas.common import out
 from api.services.attendance import CheckinOutcome, DecisionOutcome, ShiftAttendance
-from sql.attendance import PendingRow, RosterRow
+from sql.attendance import AttendancePublic, PendingRow, RosterRow
 
 
-class AttendanceOut(msgspec.Struct, frozen=True):
+class AttendanceOut(AttendancePublic, frozen=True):
     """One volunteer's attendance at one shift: times, minutes and where the hours stand."""
-
-    id: int
-    shift_id: int
-    volunteer_id: int
-    checked_in_at: dt.datetime
-    checked_out_at: dt.datetime | None
-    method: str
-    minutes: int | None
-    status: str
-    confirmed_at: dt.datetime | None
-    reject_reason: str | None
 
 
 class CheckinOut(msgspec.Struct, frozen=True):

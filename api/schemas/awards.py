@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -12,9 +11,10 @@ from api.schemas.common import PageOut, out
 from api.schemas.runs import RunOut, run_out
 from api.services.awards import RunView
 from api.services.notices import NoticeView, PublicAward
-from api.services.reviews import ReviewSheet
-from sql.awards import NoticeRow
-from sql.reviews import AssignedTenderRow, Criterion, ReviewerRow
+from api.services.reviews import BidScorePublic, ReviewSheet
+from sql.awards import AwardPublic, NoticeRow
+from sql.objections import ObjectionPublic
+from sql.reviews import AssignedTenderRow, Criterion, ReviewBidPublic, ReviewerRow, ReviewPublic
 
 
 class CriterionOut(Criterion, frozen=True):
@@ -29,53 +29,21 @@ class AssignedTenderOut(AssignedTenderRow, frozen=True):
     """A tender on a reviewer's list."""
 
 
-class ReviewBidOut(msgspec.Struct, frozen=True):
+class ReviewBidOut(ReviewBidPublic, frozen=True):
     """An opened bid as the panel reads it (by its public id)."""
 
     id: uuid.UUID
-    lot_id: int
-    lot_number: int
-    lot_title: str
-    lot_budget_fen: int
-    organisation_id: int
-    organisation_name: str
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
     single_bidder: bool
 
 
-class ReviewOut(msgspec.Struct, frozen=True):
+class ReviewOut(ReviewPublic, frozen=True):
     """One reviewer's scores for one bid."""
 
     bid: uuid.UUID
-    reviewer_id: int
-    reviewer_name: str
-    scores: dict[str, float]
-    quality_score: float
-    necessary: bool | None
-    feasible: bool | None
-    comment: str
-    submitted_at: dt.datetime
 
 
-class BidScoreOut(msgspec.Struct, frozen=True):
+class BidScoreOut(BidScorePublic, frozen=True):
     """A bid's evaluated score once every review is in."""
-
-    bid: uuid.UUID
-    lot_id: int
-    valid: bool
-    invalid_reason: str | None
-    single_bidder: bool
-    price_score: float
-    quality_score: float
-    total: float
-    necessary_yes: int
-    feasible_yes: int
-    single_bidder_passes: bool | None
 
 
 class ReviewSheetOut(msgspec.Struct, frozen=True):
@@ -95,19 +63,10 @@ class ReviewSheetOut(msgspec.Struct, frozen=True):
     scores: list[BidScoreOut]
 
 
-class AwardOut(msgspec.Struct, frozen=True):
+class AwardOut(AwardPublic, frozen=True):
     """An award of a lot with its reasons."""
 
-    id: int
-    lot_id: int
-    lot_number: int
     bid: uuid.UUID
-    organisation_id: int
-    organisation_name: str
-    price_fen: int
-    score: float
-    reasons: dict[str, Any]
-    status: str
 
 
 class RunViewOut(msgspec.Struct, frozen=True):
@@ -131,19 +90,8 @@ class PublicAwardOut(PublicAward, frozen=True):
     """What the public sees of an award: the organisation, the winning price and the score."""
 
 
-class ObjectionOut(msgspec.Struct, frozen=True):
+class ObjectionOut(ObjectionPublic, frozen=True):
     """An objection, shown to its filer and the tender's funder."""
-
-    id: int
-    tender_id: int
-    lot_id: int | None
-    filed_at: dt.datetime
-    body: str
-    reply_due_at: dt.datetime
-    reply: str | None
-    outcome: str
-    replied_at: dt.datetime | None
-    overdue: bool
 
 
 class NoticeViewOut(msgspec.Struct, frozen=True):
@@ -180,21 +128,7 @@ def run_view_out(view: RunView) -> RunViewOut:
     """A run with its awards."""
     return RunViewOut(
         run=run_out(view.run),
-        awards=[
-            AwardOut(
-                id=a.id,
-                lot_id=a.lot_id,
-                lot_number=a.lot_number,
-                bid=a.bid_public_id,
-                organisation_id=a.organisation_id,
-                organisation_name=a.organisation_name,
-                price_fen=a.price_fen,
-                score=a.score,
-                reasons=a.reasons,
-                status=a.status,
-            )
-            for a in view.awards
-        ],
+        awards=[out(a, AwardOut, bid=a.bid_public_id) for a in view.awards],
     )
 
 

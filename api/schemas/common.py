@@ -2,21 +2,24 @@
 
 An Out whose public shape is exactly a row's or a service view's subclasses it (`class AreaOut(AreaRow, ...)`): one
 declaration, and the committed OpenAPI snapshot (docs/api/openapi.json, tests/test_openapi_snapshot.py) is what
-stops a column added to the row from reaching the JSON unseen. An Out that leaves out or reshapes a field of its row
-(a secret, a household's address, an internal id) is declared on its own, field by field.
+stops a column added to the row from reaching the JSON unseen. An Out that leaves out fields of its row (an internal
+id, a household head's name, a run's seed) subclasses the row's public base instead (`class NeedOut(NeedPublic, ...)`,
+the row being `class NeedRow(NeedPublic, ...)` plus its internal fields) and declares only what it renames, derives or
+nests (a bid's public id shown as `id`, a tender's `lots`). An Out that reshapes most of its row (a secret, a
+household's address) is declared on its own, field by field.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, TypeVar
 
 import msgspec
 
 from api.services.accounts import IssuedToken
-from sql.accounts import TokenRow
-from sql.areas import AreaRow
+from sql.accounts import AccountPublic, TokenRow
+from sql.areas import AreaRow, CatalogueItemPublic
 from sql.audit import AuditRow
+from sql.orgs import OrgPublic
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -66,33 +69,12 @@ class PageOut(msgspec.Struct, frozen=True):
     offset: int
 
 
-class CatalogueItemOut(msgspec.Struct, frozen=True):
+class CatalogueItemOut(CatalogueItemPublic, frozen=True):
     """A purchasable service."""
 
-    code: str
-    name_zh: str
-    name_en: str
-    description_zh: str
-    description_en: str
-    personal: bool
 
-
-class OrgOut(msgspec.Struct, frozen=True):
+class OrgOut(OrgPublic, frozen=True):
     """A social organisation's public profile."""
-
-    id: int
-    name: str
-    credit_code: str
-    rating: int | None
-    rating_expires_on: dt.date | None
-    registered_on: dt.date
-    status: str
-    staff_hours_capacity: int
-    contact_phone: str
-    address: str
-    description: str
-    category_codes: list[str]
-    area_ids: list[int]
 
 
 class OrgPageOut(PageOut, frozen=True):
@@ -101,18 +83,8 @@ class OrgPageOut(PageOut, frozen=True):
     items: list[OrgOut]
 
 
-class AccountOut(msgspec.Struct, frozen=True):
+class AccountOut(AccountPublic, frozen=True):
     """An account as its owner or an admin sees it."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    locale: str
-    organisation_id: int | None
-    committee_id: int | None
-    funder_id: int | None
-    volunteer_id: int | None
 
 
 class Created(msgspec.Struct, frozen=True):

@@ -7,29 +7,15 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import PageOut
-from sql.contracts import ContractRow, GradeRow, PaymentRow
+from sql.contracts import ContractRow, GradeRow, MilestonePublic, PaymentRow
 
 
 class ContractOut(ContractRow, frozen=True):
     """A contract made from an award."""
 
 
-class MilestoneOut(msgspec.Struct, frozen=True):
+class MilestoneOut(MilestonePublic, frozen=True):
     """One milestone with its instalment and, once accepted, its payment."""
-
-    id: int
-    seq: int
-    title: str
-    due_on: dt.date
-    amount_fen: int
-    midterm: bool
-    status: str
-    report: str | None
-    reported_at: dt.datetime | None
-    decided_at: dt.datetime | None
-    decision_note: str | None
-    paid_fen: int | None
-    paid_at: dt.datetime | None
 
 
 class ContractDetailOut(msgspec.Struct, frozen=True):

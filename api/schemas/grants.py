@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import msgspec
 
 from api.schemas.runs import RunOut, run_out
 from api.services.grants import PortfolioRunView
+from sql.grants import GrantPublic, PortfolioProposalPublic
 
 
-class ScoredProposalOut(msgspec.Struct, frozen=True):
+class ScoredProposalOut(PortfolioProposalPublic, frozen=True):
     """An opened proposal of a call with the foundation's score."""
 
-    public_id: uuid.UUID
-    pool_number: int
-    organisation_id: int
-    organisation_name: str
-    area_name: str
-    title: str
-    amount_fen: int
-    score: float | None
 
-
-class GrantOut(msgspec.Struct, frozen=True):
+class GrantOut(GrantPublic, frozen=True):
     """A grant a run proposes, with its reasons."""
-
-    id: int
-    proposal: uuid.UUID
-    title: str
-    organisation_id: int
-    organisation_name: str
-    amount_fen: int
-    score: float
-    reasons: dict[str, Any]
 
 
 class PortfolioRunViewOut(msgspec.Struct, frozen=True):

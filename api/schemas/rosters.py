@@ -11,6 +11,8 @@ from api.schemas.common import out, outs
 from api.schemas.runs import RunOut, run_out
 from api.services.respite import Scheduled
 from api.services.rosters import DeclineOutcome, RosterSummary, RunView
+from sql.respite import EntitlementPublic, RequestPublic
+from sql.rosters import ProposalPublic
 
 
 class RosterOut(msgspec.Struct, frozen=True):
@@ -22,25 +24,8 @@ class RosterOut(msgspec.Struct, frozen=True):
     latest_run: RunOut | None
 
 
-class ProposalOut(msgspec.Struct, frozen=True):
+class ProposalOut(ProposalPublic, frozen=True):
     """A proposal (排班建议): the shift, the volunteer, its status and the reasons behind it."""
-
-    id: int
-    roster_id: int
-    run_id: int
-    shift_id: int
-    volunteer_id: int
-    volunteer_name: str
-    status: str
-    reasons: dict[str, Any]
-    signup_id: int | None
-    title: str
-    place_name: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    publisher_name: str
-    created_at: dt.datetime
-    decided_at: dt.datetime | None
 
 
 class RosterRunViewOut(msgspec.Struct, frozen=True):
@@ -59,35 +44,12 @@ class DeclineOut(msgspec.Struct, frozen=True):
     replan: RunOut | None
 
 
-class EntitlementOut(msgspec.Struct, frozen=True):
+class EntitlementOut(EntitlementPublic, frozen=True):
     """A household's respite entitlement."""
 
-    id: int
-    household_id: int
-    kind: str
-    amount: int
-    period: str
-    basis: str
-    visit_minutes: int
-    starts: dt.time
-    valid_from: dt.date
-    valid_until: dt.date
-    status: str
 
-
-class RespiteRequestOut(msgspec.Struct, frozen=True):
+class RespiteRequestOut(RequestPublic, frozen=True):
     """A visit request, its shift once scheduled, and who holds it or is proposed for it."""
-
-    id: int
-    household_id: int
-    entitlement_id: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    minutes: int
-    status: str
-    shift_id: int | None
-    carers: list[str]
-    proposed: list[str]
 
 
 class ScheduledOut(msgspec.Struct, frozen=True):

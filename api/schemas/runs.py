@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import msgspec
 
-from sql.match_runs import RunRow
+from sql.match_runs import RunPublic, RunRow
 
 FINISHED = ("succeeded", "failed")
 
 
-class RunOut(msgspec.Struct, frozen=True):
+class RunOut(RunPublic, frozen=True):
     """An optimiser run: which model solved what, where it stands, its progress, figures and result."""
 
-    id: int
-    # Which optimiser: 'award', 'portfolio', 'roster' or 'teams'; the subject is what it decides for
-    # ('tender', 'call', 'roster', 'contract') and its id.
-    model: str
-    subject_type: str
-    subject_id: int
-    inputs_version: int
-    status: str
-    finished: bool
-    time_limit_s: float
-    attempts: int
-    progress: list[dict[str, Any]]
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solver_status: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    finished: bool  # status is 'succeeded' or 'failed'
 
 
 class RunProgressOut(msgspec.Struct, frozen=True):

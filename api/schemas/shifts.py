@@ -8,6 +8,7 @@ import msgspec
 
 from api.schemas.common import out
 from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SeriesView, SignupOutcome
+from sql.shift_series import SeriesPublic
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
 
@@ -40,33 +41,10 @@ class ShiftOut(msgspec.Struct, frozen=True):
     minors_in_groups_only: bool
 
 
-class SeriesOut(msgspec.Struct, frozen=True):
+class SeriesOut(SeriesPublic, frozen=True):
     """A weekly rule (Beijing wall time) and the ids of the shifts it generated, in time order."""
 
-    id: int
-    organisation_id: int | None
-    committee_id: int | None
-    household_id: int | None
-    title: str
-    description: str
-    place_name: str
-    lat: float
-    lon: float
-    weekdays: list[int]
     starts: str
-    minutes: int
-    from_date: dt.date
-    until_date: dt.date
-    exceptions: list[dt.date]
-    headcount: int
-    required_skills: list[str]
-    required_certificates: list[str]
-    min_age: int
-    insurance_required: bool
-    minors_in_groups_only: bool
-    cancellation_window_hours: int
-    status: str
-    shifts_open: int
     shift_ids: list[int]
 
 

@@ -10,6 +10,7 @@ from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
 from api.services.household_access import HouseholdView
 from api.services.teams import MonthFigures, ProjectView, RefusalOutcome
+from sql.teams import MemberPublic, ProjectPublic, VisitPublic
 
 
 class HouseholdMaskedOut(msgspec.Struct, frozen=True):
@@ -20,17 +21,8 @@ class HouseholdMaskedOut(msgspec.Struct, frozen=True):
     masked_address: str
 
 
-class ProjectOut(msgspec.Struct, frozen=True):
+class ProjectOut(ProjectPublic, frozen=True):
     """A 311 project: the contract, and how many of its households have a live team."""
-
-    contract_id: int
-    title: str
-    funder_name: str
-    status: str
-    starts_on: dt.date
-    ends_on: dt.date
-    households: int
-    live_teams: int
 
 
 class ProjectHouseholdOut(msgspec.Struct, frozen=True):
@@ -54,26 +46,12 @@ class ProjectDetailOut(msgspec.Struct, frozen=True):
     latest_run: RunOut | None
 
 
-class MemberOut(msgspec.Struct, frozen=True):
+class MemberOut(MemberPublic, frozen=True):
     """A member of a team (display name only)."""
 
-    volunteer_id: int
-    display_name: str
-    trained: bool
-    since: dt.datetime
-    until: dt.datetime | None
-    ended_reason: str | None
 
-
-class VisitOut(msgspec.Struct, frozen=True):
+class VisitOut(VisitPublic, frozen=True):
     """A planned or recorded visit."""
-
-    id: int
-    at: dt.datetime
-    status: str
-    minutes: int | None
-    contact_kind: str | None
-    recorded_by: int | None
 
 
 class MonthOut(MonthFigures, frozen=True):

@@ -9,6 +9,7 @@ import msgspec
 from api.schemas.common import out
 from api.services.service_records import Certificate
 from api.services.timebank import TimeBankView
+from sql.attendance import RecordPublic
 from sql.ledger import HistoryRow
 
 
@@ -29,23 +30,8 @@ class TransferOut(msgspec.Struct, frozen=True):
     balance: BalanceOut
 
 
-class RecordOut(msgspec.Struct, frozen=True):
+class RecordOut(RecordPublic, frozen=True):
     """One entry of the service record: content, place, dates, publisher and minutes."""
-
-    attendance_id: int
-    shift_id: int
-    title: str
-    place_name: str
-    publisher_name: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    checked_in_at: dt.datetime
-    checked_out_at: dt.datetime | None
-    minutes: int | None
-    status: str
-    confirmed_at: dt.datetime | None
-    reject_reason: str | None
-    group_activity: bool
 
 
 class ServiceRecordOut(msgspec.Struct, frozen=True):

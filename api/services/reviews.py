@@ -42,10 +42,9 @@ class ReviewScores(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     comment: Text = ""
 
 
-class BidScore(msgspec.Struct, frozen=True):
-    """A bid's evaluated score, or why it is not valid."""
+class BidScorePublic(msgspec.Struct, frozen=True):
+    """What the API may show of a bid's evaluated score (by the bid's public id), or why it is not valid."""
 
-    bid_id: int
     bid: uuid.UUID
     lot_id: int
     valid: bool
@@ -54,10 +53,16 @@ class BidScore(msgspec.Struct, frozen=True):
     price_score: float
     quality_score: float
     total: float
-    reviews: int
     necessary_yes: int
     feasible_yes: int
     single_bidder_passes: bool | None
+
+
+class BidScore(BidScorePublic, frozen=True):
+    """A bid's evaluated score, or why it is not valid, with its id and how many reviews it has."""
+
+    bid_id: int
+    reviews: int
 
 
 class ReviewSheet(msgspec.Struct, frozen=True):
