@@ -189,6 +189,7 @@ def captured_logs(capfd, caplog):
     return read
 
 
+@pytest.mark.slow
 async def test_no_one_but_the_bidder_learns_a_bids_terms_or_count_before_the_deadline(client, conn, captured_logs):
     market = await _market(client, conn)
     unknown = str(uuid.uuid4())

@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.factories import create_account, create_org, username_of
 from tests.factories_contracts import award_ready
@@ -33,6 +34,7 @@ async def call(client: httpx.AsyncClient, method: str, path: str, body: Any, hea
     return await client.request(method, path, json=body, headers=headers)
 
 
+@pytest.mark.slow
 async def test_the_authorisation_matrix(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     setup = await award_ready(conn, price_fen=9_000_000)
     contract_id = (await make_contract(client, conn, setup))["contract"]["id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pytest
 
 from api.demo import DEMO_LOGINS, seed_into
 from api.services.types import today
@@ -12,6 +13,7 @@ from tests.helpers import elements, login
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 
 
+@pytest.mark.slow
 async def test_demo_funder_and_organisation_pages(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     await seed_into(conn, seed=1, scale=0.02, today=today(), volunteering=False)
     await login(client, "funder.yinhang", PASSWORDS["funder.yinhang"])

@@ -33,6 +33,7 @@ def _links(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("username", sorted(PASSWORDS))
+@pytest.mark.slow
 async def test_every_linked_page_of_a_demo_login_answers(demo_client: httpx.AsyncClient, username: str) -> None:
     client = demo_client
     response = await login(client, username, PASSWORDS[username])

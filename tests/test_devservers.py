@@ -66,6 +66,7 @@ async def test_throwaway_servers_answer_and_leave_nothing_behind() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_durable_postgres_keeps_rows_and_settings_across_restarts() -> None:
     with devservers.scratch_dir() as base:
         with devservers.start_postgres(base / "pg", durable=True) as pg:
@@ -86,6 +87,7 @@ async def test_durable_postgres_keeps_rows_and_settings_across_restarts() -> Non
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_durable_valkey_keeps_keys_across_restarts() -> None:
     with devservers.scratch_dir() as base:
         with devservers.start_valkey(base / "valkey", durable=True) as vk:

@@ -61,6 +61,7 @@ def _arrays(name: str) -> tuple[gap.GapInstance, np.ndarray, np.ndarray, np.ndar
     return inst, cost, weight, cap
 
 
+@pytest.mark.slow
 def test_root_bound_is_valid_and_dives_give_checked_plans() -> None:
     inst, cost, weight, cap = _arrays("d20100")
     n = cost.shape[1]
