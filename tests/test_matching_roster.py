@@ -30,11 +30,11 @@ from matching.roster import (
     repair,
     solve,
 )
+from tests.helpers import assert_schema_committed
 
 CST = timezone(timedelta(hours=8))
 MONDAY = datetime(2026, 11, 30, tzinfo=CST)
 SKILLS = ("first-aid", "driving", "cooking")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def at(hour: float) -> datetime:
@@ -284,12 +284,7 @@ def test_times_without_offsets_are_rejected(tmp_path: Path) -> None:
 
 
 def test_committed_schema_matches_the_structs() -> None:
-    committed = (ROOT / "docs" / "formats" / "roster.schema.json").read_text(encoding="utf-8")
-    regenerate = (
-        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
-        "write_schemas(Path('docs/formats'))\""
-    )
-    assert committed == solving_people.schema_text("roster"), f"the structs changed; regenerate with: {regenerate}"
+    assert_schema_committed("roster")
 
 
 def test_problem_and_result_survive_pickling_for_the_process_pool() -> None:

@@ -30,9 +30,9 @@ from matching.teams import (
     repair,
     solve,
 )
+from tests.helpers import assert_schema_committed
 
 SLOTS = ("mon-am", "tue-pm", "sat-am")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def near(dx_m: float, dy_m: float) -> tuple[float, float]:
@@ -218,12 +218,7 @@ def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
 
 
 def test_committed_schema_matches_the_structs() -> None:
-    committed = (ROOT / "docs" / "formats" / "teams.schema.json").read_text(encoding="utf-8")
-    regenerate = (
-        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
-        "write_schemas(Path('docs/formats'))\""
-    )
-    assert committed == solving_people.schema_text("teams"), f"the structs changed; regenerate with: {regenerate}"
+    assert_schema_committed("teams")
 
 
 def test_too_few_trained_among_the_nearest_swaps_in_the_nearest_trained() -> None:

@@ -254,6 +254,15 @@ async def start_project(conn: asyncpg.Connection, queue: Any, project: ft.Projec
     return await teams.start_run(conn, queue, project.organisation(), project.contract_id)
 
 
+async def project_with_live_teams(pool: asyncpg.Pool, redis: Any, solver_pool: Executor) -> ft.Project:
+    """The three-household project after the worker has solved its first teams run: every household has a team."""
+    async with pool.acquire() as conn:
+        project = await project_with_carers(conn)
+        run = await start_project(conn, JobQueueSpy(redis), project)
+    await tasks.run_teams({"pool": pool, "solver_pool": solver_pool}, run.id)
+    return project
+
+
 async def teams_world(conn: asyncpg.Connection) -> World:
     """The project; its result: (teams, members, visits, households served)."""
     project = await project_with_carers(conn)
