@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 
 from api.cli import solving_people
 from tests.factories import PASSWORD
@@ -125,3 +127,15 @@ def assert_schema_committed(kind: str) -> None:
         "write_schemas(Path('docs/formats'))\""
     )
     assert committed == solving_people.schema_text(kind), f"the structs changed; regenerate with: {regenerate}"
+
+
+def solve_through_file(kind: str, problem: msgspec.Struct, path: Path) -> tuple[dict[str, Any], str]:
+    """The problem written as JSON to `path` and solved by the solve-file command: its result decoded and as text.
+
+    The result has the fields every solving-people format shares.
+    """
+    path.write_bytes(msgspec.json.encode(problem))
+    text = solving_people.solve_file(kind, path, time_limit_s=3, seed=1)
+    raw: dict[str, Any] = json.loads(text)
+    assert {"status", "objective", "bound", "assignments"} <= raw.keys()
+    return raw, text

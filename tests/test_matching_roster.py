@@ -30,7 +30,7 @@ from matching.roster import (
     repair,
     solve,
 )
-from tests.helpers import assert_schema_committed
+from tests.helpers import assert_schema_committed, solve_through_file
 
 CST = timezone(timedelta(hours=8))
 MONDAY = datetime(2026, 11, 30, tzinfo=CST)
@@ -258,10 +258,7 @@ def test_repair_keeps_every_surviving_pair_and_explains_the_rest() -> None:
 def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
     problem = generate.roster(30, 60, seed=1)
     path = tmp_path / "roster.json"
-    path.write_bytes(msgspec.json.encode(problem))
-    text = solving_people.solve_file("roster", path, time_limit_s=3, seed=1)
-    raw = json.loads(text)
-    assert {"status", "objective", "bound", "assignments"} <= raw.keys()
+    raw, text = solve_through_file("roster", problem, path)
     assert all({"volunteer", "shift"} <= a.keys() for a in raw["assignments"])
     result = msgspec.json.decode(text, type=RosterResult)
     assert check(problem, result.assignments) == []
