@@ -9,7 +9,10 @@ from typing import Any
 import asyncpg
 
 from api.security import hash_password
+from api.services import accounts
+from api.services.accounts import Identity
 from api.services.credit_code import check_character
+from sql import accounts as accounts_sql
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -170,3 +173,10 @@ async def create_volunteer(
 async def username_of(conn: asyncpg.Connection, account_id: int) -> str:
     """The username of an account."""
     return str(await conn.fetchval("SELECT username FROM accounts WHERE id = $1", account_id))
+
+
+async def identity_of(conn: asyncpg.Connection, account_id: int) -> Identity:
+    """The Identity the app gives the account's session: its names, role and tenant as stored."""
+    row = await accounts_sql.get_account(conn, account_id)
+    assert row is not None
+    return accounts.identity_of(row, "session")

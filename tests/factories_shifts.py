@@ -9,7 +9,7 @@ import asyncpg
 
 from api.services.accounts import Identity
 from sql import shift_series
-from tests.factories import create_account, create_org, next_n
+from tests.factories import create_account, create_org, identity_of, next_n
 
 
 def soon(days: float = 3, hour: int = 9) -> dt.datetime:
@@ -100,18 +100,7 @@ async def volunteer_identity(conn: asyncpg.Connection, **profile: Any) -> Identi
             "dialects",
         }
         await conn.execute(f"UPDATE volunteers SET {column} = $2 WHERE account_id = $1", account_id, value)
-    row = await conn.fetchrow(
-        "SELECT a.username, v.id FROM accounts a JOIN volunteers v ON v.account_id = a.id WHERE a.id = $1", account_id
-    )
-    assert row is not None
-    return Identity(
-        account_id=account_id,
-        username=row["username"],
-        display_name="测试volunteer",
-        role="volunteer",
-        locale="zh_CN",
-        volunteer_id=row["id"],
-    )
+    return await identity_of(conn, account_id)
 
 
 async def publisher_identity(conn: asyncpg.Connection, role: str = "organisation") -> Identity:

@@ -25,29 +25,17 @@ class Project:
     committee_id: int
     committee_account: int
     need_id: int
+    organisation_who: Identity
+    committee_who: Identity
     households: list[int] = field(default_factory=list)
 
     def organisation(self) -> Identity:
         """The organisation's Identity for calling use cases."""
-        return Identity(
-            account_id=self.organisation_account,
-            username="org",
-            display_name="org",
-            role="organisation",
-            locale="zh_CN",
-            organisation_id=self.organisation_id,
-        )
+        return self.organisation_who
 
     def committee(self) -> Identity:
         """The committee's Identity for calling use cases."""
-        return Identity(
-            account_id=self.committee_account,
-            username="c",
-            display_name="c",
-            role="committee",
-            locale="zh_CN",
-            committee_id=self.committee_id,
-        )
+        return self.committee_who
 
 
 async def item_311(conn: asyncpg.Connection) -> int:
@@ -108,6 +96,8 @@ async def create_project(conn: asyncpg.Connection, households: int = 1, status: 
         committee_id=committee_id,
         committee_account=committee_account,
         need_id=need_id,
+        organisation_who=await factories.identity_of(conn, setup.organisation_account),
+        committee_who=await factories.identity_of(conn, committee_account),
     )
     for k in range(households):
         await add_household(conn, project, at=(BASE[0] + 0.001 * k, BASE[1]))
@@ -149,16 +139,9 @@ async def create_carer(
     return volunteer_id, account_id
 
 
-def volunteer_identity(volunteer_id: int, account_id: int) -> Identity:
-    """A volunteer's Identity for calling use cases."""
-    return Identity(
-        account_id=account_id,
-        username=f"v{account_id}",
-        display_name="志愿者",
-        role="volunteer",
-        locale="zh_CN",
-        volunteer_id=volunteer_id,
-    )
+async def volunteer_identity(conn: asyncpg.Connection, carer: tuple[int, int]) -> Identity:
+    """A carer's Identity, from create_carer's (volunteer id, account id), for calling use cases."""
+    return await factories.identity_of(conn, carer[1])
 
 
 async def form_team(conn: asyncpg.Connection, project: Project, household_id: int, carers: list[int], slot: str) -> int:

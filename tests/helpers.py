@@ -1,17 +1,22 @@
-"""Helpers for HTTP tests: CSRF-aware form posts, logging in, bearer tokens, parsing pages."""
+"""Helpers for tests: CSRF-aware form posts, logging in, bearer tokens, parsing pages, committed file formats."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 
+from api.cli import solving_people
 from tests.factories import PASSWORD
 
 Client = httpx.AsyncClient
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Inputs(HTMLParser):
@@ -98,6 +103,11 @@ def elements(html: str, tag: str) -> list[tuple[dict[str, str], str]]:
     return parser.found
 
 
+def links(html: str, prefix: str = "") -> dict[str, str]:
+    """Each link of a page whose address starts with `prefix`: its text → its address."""
+    return {text: a["href"] for a, text in elements(html, "a") if a["href"].startswith(prefix)}
+
+
 async def fingerprint_undone(conn: asyncpg.Connection, query: str, writing: Awaitable[object]) -> str:
     """Await `writing` in a savepoint, read the fingerprint `query` returns, then roll the savepoint back."""
     savepoint = conn.transaction()
@@ -107,3 +117,25 @@ async def fingerprint_undone(conn: asyncpg.Connection, query: str, writing: Awai
         return str(await conn.fetchval(query))
     finally:
         await savepoint.rollback()
+
+
+def assert_schema_committed(kind: str) -> None:
+    """The JSON Schema of a solving-people format in docs/formats is the one its structs give today."""
+    committed = (ROOT / "docs" / "formats" / f"{kind}.schema.json").read_text(encoding="utf-8")
+    regenerate = (
+        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
+        "write_schemas(Path('docs/formats'))\""
+    )
+    assert committed == solving_people.schema_text(kind), f"the structs changed; regenerate with: {regenerate}"
+
+
+def solve_through_file(kind: str, problem: msgspec.Struct, path: Path) -> tuple[dict[str, Any], str]:
+    """The problem written as JSON to `path` and solved by the solve-file command: its result decoded and as text.
+
+    The result has the fields every solving-people format shares.
+    """
+    path.write_bytes(msgspec.json.encode(problem))
+    text = solving_people.solve_file(kind, path, time_limit_s=3, seed=1)
+    raw: dict[str, Any] = json.loads(text)
+    assert {"status", "objective", "bound", "assignments"} <= raw.keys()
+    return raw, text

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from api.services import calls as calls_service
-from tests.factories import create_account, username_of
+from tests.factories import create_account, create_funder, username_of
 from tests.factories_tendering import create_district
 from tests.helpers import bearer
 
@@ -16,10 +16,7 @@ CANARY = 4_567_891
 
 async def _foundation(client, conn):
     d = await create_district(conn)
-    funder_id = await conn.fetchval(
-        "INSERT INTO funders (kind, name, area_id) VALUES ('community_foundation', '测试社区基金会', $1) RETURNING id",
-        d.district_id,
-    )
+    funder_id = await create_funder(conn, kind="community_foundation", area_id=d.district_id)
     account = await create_account(conn, "funder", funder_id=funder_id)
     return d, await bearer(client, await username_of(conn, account))
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.factories import create_account, username_of
+from tests.factories import create_account, create_funder, username_of
 from tests.factories_tendering import create_district
 from tests.helpers import login, parse_page, post_form
 
 
 async def test_call_through_the_pages(client, conn):
     d = await create_district(conn)
-    foundation = await conn.fetchval(
-        "INSERT INTO funders (kind, name, area_id) VALUES ('community_foundation', '测试基金会', $1) RETURNING id",
-        d.district_id,
-    )
+    foundation = await create_funder(conn, kind="community_foundation", area_id=d.district_id)
     await login(client, await username_of(conn, await create_account(conn, "funder", funder_id=foundation)))
     close = (dt.datetime.now() + dt.timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     data = {"title": "公益创投", "proposals_close_at": close, "grant_min_yuan": "10000", "grant_max_yuan": "100000",

@@ -25,6 +25,12 @@ def form(award_id: int, amounts: list[str]) -> dict[str, str]:
     return data
 
 
+async def submit_contract(client: httpx.AsyncClient, award_id: int, amounts: list[str]) -> httpx.Response:
+    """The funder sends the new-contract form of the award with these instalment amounts (yuan, as typed)."""
+    page = f"/contracts/new?award_id={award_id}"
+    return await post_form(client, "/contracts/new", form(award_id, amounts), page=page)
+
+
 async def test_the_flow_through_the_pages(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     setup = await award_ready(conn, price_fen=12_000_000)
     await login(client, await username_of(conn, setup.funder_account))
@@ -39,28 +45,15 @@ async def test_the_flow_through_the_pages(client: httpx.AsyncClient, conn: async
     page = await client.get(f"/contracts/new?award_id={setup.award_id}")
     assert page.status_code == 200
     assert "¥120,000.00" in page.text
-    wrong = await post_form(
-        client,
-        "/contracts/new",
-        form(setup.award_id, ["40000", "40000", "39999.99"]),
-        page=f"/contracts/new?award_id={setup.award_id}",
-    )
+    wrong = await submit_contract(client, setup.award_id, ["40000", "40000", "39999.99"])
     assert wrong.status_code == 422
     assert "分期拨付金额之和必须等于合同金额" in wrong.text
     assert await conn.fetchval("SELECT count(*) FROM contracts WHERE award_id = $1", setup.award_id) == 0
-    bad_amount = await post_form(
-        client,
-        "/contracts/new",
-        form(setup.award_id, ["abc", "60000", "60000"]),
-        page=f"/contracts/new?award_id={setup.award_id}",
-    )
+    bad_amount = await submit_contract(client, setup.award_id, ["abc", "60000", "60000"])
     assert bad_amount.status_code == 422
     assert parse_page(bad_amount.text).errors["amount_1"] == "请输入以元为单位的金额"
 
-    made = await post_form(
-        client, "/contracts/new", form(setup.award_id, ["40000", "40000.50", "39999.50"]),
-        page=f"/contracts/new?award_id={setup.award_id}",
-    )  # fmt: skip
+    made = await submit_contract(client, setup.award_id, ["40000", "40000.50", "39999.50"])
     assert made.status_code in (302, 303), made.text
     contract_path = made.headers["location"]
     contract_id = int(contract_path.rsplit("/", 1)[1])

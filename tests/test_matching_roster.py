@@ -30,11 +30,11 @@ from matching.roster import (
     repair,
     solve,
 )
+from tests.helpers import assert_schema_committed, solve_through_file
 
 CST = timezone(timedelta(hours=8))
 MONDAY = datetime(2026, 11, 30, tzinfo=CST)
 SKILLS = ("first-aid", "driving", "cooking")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def at(hour: float) -> datetime:
@@ -258,10 +258,7 @@ def test_repair_keeps_every_surviving_pair_and_explains_the_rest() -> None:
 def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
     problem = generate.roster(30, 60, seed=1)
     path = tmp_path / "roster.json"
-    path.write_bytes(msgspec.json.encode(problem))
-    text = solving_people.solve_file("roster", path, time_limit_s=3, seed=1)
-    raw = json.loads(text)
-    assert {"status", "objective", "bound", "assignments"} <= raw.keys()
+    raw, text = solve_through_file("roster", problem, path)
     assert all({"volunteer", "shift"} <= a.keys() for a in raw["assignments"])
     result = msgspec.json.decode(text, type=RosterResult)
     assert check(problem, result.assignments) == []
@@ -284,12 +281,7 @@ def test_times_without_offsets_are_rejected(tmp_path: Path) -> None:
 
 
 def test_committed_schema_matches_the_structs() -> None:
-    committed = (ROOT / "docs" / "formats" / "roster.schema.json").read_text(encoding="utf-8")
-    regenerate = (
-        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
-        "write_schemas(Path('docs/formats'))\""
-    )
-    assert committed == solving_people.schema_text("roster"), f"the structs changed; regenerate with: {regenerate}"
+    assert_schema_committed("roster")
 
 
 def test_problem_and_result_survive_pickling_for_the_process_pool() -> None:

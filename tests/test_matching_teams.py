@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import pickle
 import time
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.cli import solving_people
 from matching import generate
 from matching.common import Progress, haversine_km
 from matching.teams import (
@@ -30,9 +28,9 @@ from matching.teams import (
     repair,
     solve,
 )
+from tests.helpers import assert_schema_committed, solve_through_file
 
 SLOTS = ("mon-am", "tue-pm", "sat-am")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def near(dx_m: float, dy_m: float) -> tuple[float, float]:
@@ -208,22 +206,14 @@ def test_same_seed_same_teams_progress_and_time_limit() -> None:
 def test_json_round_trip_through_solve_file(tmp_path: Path) -> None:
     problem = generate.teams(60, 20, seed=1)
     path = tmp_path / "teams.json"
-    path.write_bytes(msgspec.json.encode(problem))
-    text = solving_people.solve_file("teams", path, time_limit_s=3, seed=1)
-    raw = json.loads(text)
-    assert {"status", "objective", "bound", "assignments"} <= raw.keys()
+    raw, text = solve_through_file("teams", problem, path)
     assert all({"household", "carers"} <= t.keys() and len(t["carers"]) == 3 for t in raw["assignments"])
     result = msgspec.json.decode(text, type=TeamsResult)
     assert check(problem, result.assignments) == []
 
 
 def test_committed_schema_matches_the_structs() -> None:
-    committed = (ROOT / "docs" / "formats" / "teams.schema.json").read_text(encoding="utf-8")
-    regenerate = (
-        'python -c "from pathlib import Path; from api.cli.solving_people import write_schemas; '
-        "write_schemas(Path('docs/formats'))\""
-    )
-    assert committed == solving_people.schema_text("teams"), f"the structs changed; regenerate with: {regenerate}"
+    assert_schema_committed("teams")
 
 
 def test_too_few_trained_among_the_nearest_swaps_in_the_nearest_trained() -> None:

@@ -122,6 +122,10 @@ async def test_the_list_and_map_are_given_the_needs_that_match_the_filters(clien
     assert drawn["truncated"] is False
     assert {p.id for p in drawn["committees"]} >= {d.committee_id, d.other_committee_id}
     assert {p.kind for p in drawn["committees"]} == {"committee"}
+    # The template links each point by its id (url_for): each need's page, each committee's filtered list.
+    hrefs = {x.get("href") for x, _ in elements(drawn.response.text, "a")}
+    assert {f"/needs/{a}", f"/needs/{b}", f"/needs/{c}"} <= hrefs
+    assert {f"/needs?committee_id={d.committee_id}", f"/needs?committee_id={d.other_committee_id}"} <= hrefs
     # Committee A lies north-east of committee B: its needs sit higher (smaller y) and further right.
     assert points[a][1] < points[b][1] and points[a][0] > points[b][0]
     assert all(0 <= x <= drawn["width"] and 0 <= y <= drawn["height"] for x, y in points.values())

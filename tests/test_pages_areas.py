@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests import factories
-from tests.helpers import elements, parse_page, post_form
+from tests.helpers import elements, links, parse_page, post_form
 
 
 async def small_district(conn) -> dict[str, int]:
@@ -28,16 +28,14 @@ async def test_areas_lists_the_districts(client, conn):
     ids = await small_district(conn)
     response = await client.get("/areas")
     assert response.status_code == 200
-    links = {text: a["href"] for a, text in elements(response.text, "a")}
-    assert links["杨浦测试区"] == f"/areas/{ids['district']}"
+    assert links(response.text)["杨浦测试区"] == f"/areas/{ids['district']}"
     assert "区域" in parse_page(response.text).texts
 
 
 async def test_district_lists_its_subdistricts(client, conn):
     ids = await small_district(conn)
     response = await client.get(f"/areas/{ids['district']}")
-    links = {text: a["href"] for a, text in elements(response.text, "a")}
-    assert links["控江测试街道"] == f"/areas/{ids['subdistrict']}"
+    assert links(response.text)["控江测试街道"] == f"/areas/{ids['subdistrict']}"
     assert "2 个居委会" in parse_page(response.text).texts
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests import factories
-from tests.helpers import elements, login, parse_page, post_form
+from tests.helpers import elements, links, login, parse_page, post_form
 
 
 async def manager_of(conn, org_id: int) -> str:
@@ -24,7 +24,7 @@ async def link_category(conn, org_id: int, code: str) -> None:
 
 def org_cards(html: str) -> dict[str, str]:
     """Organisation name → profile link, as listed."""
-    return {text: a["href"] for a, text in elements(html, "a") if a["href"].startswith("/organisations/")}
+    return links(html, "/organisations/")
 
 
 async def test_list_shows_verified_organisations_with_ratings_and_hides_pending(client, conn):

@@ -123,16 +123,7 @@ async def _volunteers(conn: Any, n: int) -> list[Identity]:
         await conn.execute(
             "UPDATE volunteers SET home_area_id = $2, weekly_hour_cap = 60 WHERE id = $1", volunteer_id, area
         )
-        people.append(
-            Identity(
-                account_id=account_id,
-                username=f"racer{i:04d}",
-                display_name="racer",
-                role="volunteer",
-                locale="zh_CN",
-                volunteer_id=volunteer_id,
-            )
-        )
+        people.append(await factories.identity_of(conn, account_id))
     return people
 
 

@@ -155,7 +155,7 @@ async def _team_of_three(conn, *, households: int = 1, slot: str = "mon-am"):
 
 async def test_members_record_visits_and_the_month_shows_the_minimum_met(conn):
     _, made, team_id = await _team_of_three(conn)
-    member = ft.volunteer_identity(*made[0])
+    member = await ft.volunteer_identity(conn, made[0])
     now = dt.datetime.now(dt.UTC)
     start, _ = teams.month_bounds(now)
     view = await teams.team_view(conn, member, team_id)
@@ -173,7 +173,7 @@ async def test_members_record_visits_and_the_month_shows_the_minimum_met(conn):
     with pytest.raises(Invalid) as future:
         await teams.record_visit(conn, member, team_id, VisitCreate(at=now + dt.timedelta(days=1), minutes=30))
     assert "at" in future.value.fields
-    outsider = ft.volunteer_identity(*await ft.create_carer(conn))
+    outsider = await ft.volunteer_identity(conn, await ft.create_carer(conn))
     with pytest.raises(NotFound):
         await teams.record_visit(conn, outsider, team_id, VisitCreate(at=now, minutes=30))
     with pytest.raises(NotFound):
@@ -185,7 +185,7 @@ async def test_recording_at_a_planned_time_marks_that_visit_done(conn):
     _, made, team_id = await _team_of_three(conn)
     at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
     await teams.teams_sql.plan_visits(conn, team_id, [at])
-    await teams.record_visit(conn, ft.volunteer_identity(*made[1]), team_id, VisitCreate(at=at, minutes=75))
+    await teams.record_visit(conn, await ft.volunteer_identity(conn, made[1]), team_id, VisitCreate(at=at, minutes=75))
     rows = await conn.fetch("SELECT status, minutes FROM team_visits WHERE team_id = $1", team_id)
     assert [(r["status"], r["minutes"]) for r in rows] == [("done", 75)]
 
@@ -226,7 +226,7 @@ async def test_visits_are_kept_planned_four_weeks_ahead_once_each(conn):
 
 async def test_the_project_shows_each_teams_month_against_the_minimum(conn):
     project, made, busy = await _team_of_three(conn, households=2)
-    member = ft.volunteer_identity(*made[0])
+    member = await ft.volunteer_identity(conn, made[0])
     now = dt.datetime.now(dt.UTC)
     start, _ = teams.month_bounds(now)
     for k, minutes in enumerate((150, 100)):

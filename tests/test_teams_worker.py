@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from api.services import teams
-from tests.worker_kit import JobQueueSpy, project_with_carers, start_project, team_counts
+from tests.worker_kit import JobQueueSpy, project_with_live_teams, start_project, team_counts
 from workers import tasks
 from workers.main import WorkerSettings
 
 
 async def test_a_refusal_while_the_run_solves_makes_the_run_fail_rather_than_undo_it(pool, redis, solver_pool):
-    async with pool.acquire() as conn:
-        project = await project_with_carers(conn)
-        run = await start_project(conn, JobQueueSpy(redis), project)
-    await tasks.run_teams({"pool": pool, "solver_pool": solver_pool}, run.id)
+    project = await project_with_live_teams(pool, redis, solver_pool)
     async with pool.acquire() as conn:
         rerun = await start_project(conn, JobQueueSpy(redis), project)
         team_id, member = await conn.fetchrow(
@@ -32,10 +29,7 @@ async def test_a_refusal_while_the_run_solves_makes_the_run_fail_rather_than_und
 
 
 async def test_the_daily_job_plans_every_live_teams_visits(pool, redis, solver_pool):
-    async with pool.acquire() as conn:
-        project = await project_with_carers(conn)
-        run = await start_project(conn, JobQueueSpy(redis), project)
-    await tasks.run_teams({"pool": pool, "solver_pool": solver_pool}, run.id)
+    await project_with_live_teams(pool, redis, solver_pool)
     async with pool.acquire() as conn:
         await conn.execute("DELETE FROM team_visits")
     assert await tasks.plan_team_visits({"pool": pool}) == {"teams": 3}

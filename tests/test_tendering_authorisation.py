@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import create_account, username_of
+from tests.factories import create_account, create_funder, username_of
 from tests.factories_tendering import District, create_district, create_household, create_need, tender_body
 from tests.helpers import bearer
 
@@ -166,10 +166,7 @@ async def test_call_and_proposal_routes_refuse_outsiders(client, conn):
     import datetime as dt
 
     d = await create_district(conn)
-    foundation_id = await conn.fetchval(
-        "INSERT INTO funders (kind, name, area_id) VALUES ('community_foundation', '授权测试基金会', $1) RETURNING id",
-        d.district_id,
-    )
+    foundation_id = await create_funder(conn, kind="community_foundation", area_id=d.district_id)
     foundation_account = await create_account(conn, "funder", funder_id=foundation_id)
     foundation = await bearer(client, await username_of(conn, foundation_account))
     close = (dt.datetime.now(dt.UTC) + dt.timedelta(days=9)).isoformat()

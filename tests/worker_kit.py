@@ -117,9 +117,7 @@ async def two_lot_tender(conn: asyncpg.Connection) -> tuple[int, Identity, dict[
     for name, bid in bids.items():
         await fa.score(conn, bid, reviewer, 90 if name.startswith("strong") else 70)
     account = await factories.create_account(conn, "funder", funder_id=funder_id)
-    who = Identity(
-        account_id=account, username="f", display_name="f", role="funder", locale="zh_CN", funder_id=funder_id
-    )
+    who = await factories.identity_of(conn, account)
     return tender, who, bids
 
 
@@ -154,9 +152,8 @@ async def scored_call(conn: asyncpg.Connection) -> tuple[int, Identity, dict[str
         "d1": await fg.create_proposal(conn, call, pool1, d, 12_000_000, 99),
     }
     account = await conn.fetchval("SELECT created_by FROM calls WHERE id = $1", call)
-    who = Identity(
-        account_id=account, username="f", display_name="f", role="funder", locale="zh_CN", funder_id=funder_id
-    )
+    who = await factories.identity_of(conn, account)
+    assert who.funder_id == funder_id
     return call, who, proposals
 
 
@@ -252,6 +249,15 @@ async def team_counts(conn: asyncpg.Connection) -> tuple[int, int, int, int]:
 async def start_project(conn: asyncpg.Connection, queue: Any, project: ft.Project) -> RunRow:
     """The organisation starts a teams run of its project."""
     return await teams.start_run(conn, queue, project.organisation(), project.contract_id)
+
+
+async def project_with_live_teams(pool: asyncpg.Pool, redis: Any, solver_pool: Executor) -> ft.Project:
+    """The three-household project after the worker has solved its first teams run: every household has a team."""
+    async with pool.acquire() as conn:
+        project = await project_with_carers(conn)
+        run = await start_project(conn, JobQueueSpy(redis), project)
+    await tasks.run_teams({"pool": pool, "solver_pool": solver_pool}, run.id)
+    return project
 
 
 async def teams_world(conn: asyncpg.Connection) -> World:

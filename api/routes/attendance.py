@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
+from api.routes.paging import Offset
 from api.schemas.attendance import (
     AttendanceOut,
     CheckinOut,
@@ -23,7 +24,6 @@ from api.services import attendance
 from api.services.attendance import CheckIn, Decision, GroupActivity, ManualAttendance
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 class AttendanceController(Controller):

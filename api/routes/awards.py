@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
+from api.routes.paging import Limit, Offset
 from api.schemas.awards import (
     AssignedTenderOut,
     NoticeOut,
@@ -109,8 +110,8 @@ class NoticeController(Controller):
         self,
         conn: Conn,
         past: Annotated[bool, QueryParameter()] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> NoticePageOut:
         """Award notices in their period (and past ones when asked); no login needed."""
         page = await notices.list_notices(conn, include_past=past, limit=limit, offset=offset)

@@ -10,6 +10,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
+from api.routes.paging import Limit, Offset
 from api.schemas.common import out
 from api.schemas.tendering import CallOut, CallPageOut, ProposalOut, ProposalsOpenedOut
 from api.services import calls
@@ -38,8 +39,8 @@ class CallController(Controller):
         who: Who,
         status: StatusQuery = None,
         mine: Annotated[bool, QueryParameter()] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> CallPageOut:
         """Calls by status; `mine` for a foundation's own."""
         page = await calls.list_calls(conn, who, status=status, mine=mine, limit=limit, offset=offset)

@@ -10,6 +10,7 @@ from litestar.response import Stream
 
 from api.auth import Conn, User, Who, roles
 from api.routes.downloads import FormatParam, file_response, locale_of
+from api.routes.paging import Offset
 from api.schemas.common import out, outs
 from api.schemas.contracts import ContractDetailOut, ContractPageOut, GradeOut, PaymentOut, PerformanceOut
 from api.services import contracts, orgs
@@ -35,7 +36,7 @@ class ContractController(Controller):
         fmt: FormatParam = None,
         status: Annotated[str | None, QueryParameter(pattern=r"^(unsigned|active|stopped|completed)$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        offset: Offset = 0,
     ) -> ContractPageOut | Stream:
         """The caller's contracts (an admin sees all); `?format=csv|xlsx` downloads all of them, not one page."""
         if fmt is not None:

@@ -9,6 +9,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
+from api.routes.paging import Limit, Offset
 from api.schemas.common import out
 from api.schemas.households import RegisterPageOut
 from api.schemas.teams import HouseholdOut, household_out
@@ -31,8 +32,8 @@ class HouseholdController(Controller):
         care_level: Annotated[int | None, QueryParameter(ge=1, le=6)] = None,
         empty_nest: Annotated[bool | None, QueryParameter()] = None,
         archived: Annotated[bool, QueryParameter()] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> RegisterPageOut:
         """The committee's own households (names, masked addresses), by name or address fragment, care level, 311."""
         filters = RegisterFilters(q=q, care_level=care_level, empty_nest=empty_nest, archived=archived)

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
 from api.routes.downloads import csv_response
+from api.routes.paging import Limit, Offset
 from api.schemas.common import out, outs
 from api.schemas.tendering import HouseholdOut, NeedDetailOut, NeedPageOut
 from api.services import needs
@@ -46,8 +47,8 @@ class NeedController(Controller):
         conn: Conn,
         who: Who,
         filters: NamedDependency[NeedFilters],
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> NeedPageOut:
         """Needs, filtered by sub-district, committee, catalogue code and status."""
         page = await needs.list_needs(conn, who, filters, limit=limit, offset=offset)

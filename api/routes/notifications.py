@@ -8,13 +8,11 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, login_required
+from api.routes.paging import Limit, Offset
 from api.schemas.common import out, outs
 from api.schemas.notifications import ContactOut, InboxOut, NotificationOut, ReadOut
 from api.services import notifications
 from api.services.notifications import ContactForm
-
-Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 class NotificationController(Controller):

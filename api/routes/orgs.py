@@ -8,6 +8,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, roles
+from api.routes.paging import Limit, Offset
 from api.schemas.common import Created, OrgOut, OrgPageOut, out
 from api.services import accounts, orgs
 from api.services.accounts import OrganisationRegistration
@@ -27,8 +28,8 @@ class OrganisationController(Controller):
         status: Annotated[str | None, QueryParameter(pattern=r"^(pending|verified|suspended)$")] = None,
         category: Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9_]{2,40}$")] = None,
         q: Annotated[str | None, QueryParameter(max_length=100, pattern=r"^[^\x00%_\\]*$")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> OrgPageOut:
         """Verified organisations (admins may filter by any status)."""
         page = await orgs.list_orgs(conn, who, status=status, category=category, q=q, limit=limit, offset=offset)

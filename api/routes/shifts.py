@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, login_required, roles
 from api.errors import http_exception_handler
+from api.routes.paging import Limit, Offset
 from api.schemas.common import out
 from api.schemas.shifts import (
     CancelOut,
@@ -26,9 +27,6 @@ from api.schemas.shifts import (
 )
 from api.services import shifts
 from api.services.shifts import SeriesCreate, ShiftCreate
-
-Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def unprocessable(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, login_required, roles
 from api.routes.downloads import csv_response
+from api.routes.paging import Limit, Offset
 from api.schemas.common import out, outs
 from api.schemas.tendering import (
     BidOut,
@@ -59,8 +60,8 @@ class TenderController(Controller):
         conn: Conn,
         who: Who,
         filters: NamedDependency[TenderFilters],
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> TenderPageOut:
         """Tenders by status and catalogue code; `mine` for a funder's own."""
         page = await tenders.list_tenders(conn, who, filters, limit=limit, offset=offset)
@@ -83,8 +84,8 @@ class TenderController(Controller):
         self,
         conn: Conn,
         user: User,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> TendersForOrgOut:
         """Tenders open for bids, each with whether the caller's organisation is eligible and why not."""
         page = await tenders.tenders_for_organisation(conn, user, limit=limit, offset=offset)

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
+from api.routes.paging import Offset
 from api.schemas.common import out, outs
 from api.schemas.timebank import (
     BalanceOut,
@@ -22,7 +23,6 @@ from api.services import attendance, service_records, timebank
 from api.services.timebank import Transfer
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _cap(state: State) -> int:

@@ -1,18 +1,19 @@
 """Shared pieces of the page controllers: the form body, its values for re-display, paging links, redirects to
-pages by their route's name."""
+pages by their route's name, the page of an optimiser run."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from litestar.datastructures import MultiDict
 from litestar.params import URLEncodedBody
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
+from api.services.accounts import Identity
 from api.services.types import SHANGHAI
 
 FormData = URLEncodedBody[dict[str, Any]]
@@ -114,3 +115,21 @@ class Pager:
 def offset_of(page: int) -> int:
     """The first row of a 1-based page."""
     return (page - 1) * PAGE_SIZE
+
+
+class _Run(Protocol):
+    @property
+    def result(self) -> dict[str, Any] | None: ...
+
+
+class _RunView(Protocol):
+    @property
+    def run(self) -> _Run: ...
+
+
+def run_page(template: str, user: Identity, view: _RunView) -> Template:
+    """The page of one optimiser run (award, portfolio, roster): live progress, then its result once written."""
+    return Template(
+        template_name=template,
+        context={"who": user, "view": view, "run": view.run, "result": view.run.result or {}},
+    )

@@ -14,7 +14,7 @@ from api.auth import Conn, User, Who, login_required, roles
 from api.services import awards, notices, reviews
 from api.services.errors import Invalid
 from web.forms import parse_form, submit
-from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, multi, offset_of
+from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, multi, offset_of, run_page
 
 
 async def _sheet_page(conn: Any, user: Any, tender_id: int, errors: dict[str, Any], status: int = 200) -> Template:
@@ -91,10 +91,7 @@ class ReviewPages(Controller):
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
         """A run's live progress, then per lot the winner and reasons and why each other bid lost."""
         view = await awards.get_run(conn, user, run_id)
-        return Template(
-            template_name="awards/run.html",
-            context={"who": user, "view": view, "run": view.run, "result": view.run.result or {}},
-        )
+        return run_page("awards/run.html", user, view)
 
     @post("/award-runs/{run_id:int}/publish", name="award_publish", guards=[roles("funder")])
     async def publish(self, conn: Conn, user: User, run_id: FromPath[int]) -> PageRedirect:

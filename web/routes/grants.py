@@ -13,7 +13,7 @@ from litestar.response import Template
 from api.auth import Conn, User, roles
 from api.services import grants
 from web.forms import parse_form, submit
-from web.routes._common import FormData, PageRedirect, multi
+from web.routes._common import FormData, PageRedirect, multi, run_page
 
 
 async def _scores_page(conn: Any, user: Any, call_id: int, errors: dict[str, Any], status: int = 200) -> Template:
@@ -60,7 +60,4 @@ class GrantPages(Controller):
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
         """A run's live progress, then the funded proposals with reasons and why each other one was left out."""
         view = await grants.get_run(conn, user, run_id)
-        return Template(
-            template_name="grants/run.html",
-            context={"who": user, "view": view, "run": view.run, "result": view.run.result or {}},
-        )
+        return run_page("grants/run.html", user, view)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import MultiDict
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -31,10 +32,26 @@ def _id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and 0 < int(value) < 2**62 else None
 
 
-def _filters(
-    subdistrict_id: str | None, committee_id: str | None, category: str | None, status: str | None
-) -> NeedFilters:
-    return NeedFilters(_id(subdistrict_id), _id(committee_id), category or None, status or None)
+class AskedFilters(NamedTuple):
+    """The need filters as typed in the query string (kept for the page's links) and as read."""
+
+    typed: dict[str, str | None]
+    read: NeedFilters
+
+
+def need_filters(
+    subdistrict_id: Optional = None,
+    committee_id: Optional = None,
+    category: CategoryQuery = None,
+    status: StatusQuery = None,
+) -> AskedFilters:
+    """The need filters from the query string, the same for the list and the map."""
+    typed = {"subdistrict_id": subdistrict_id, "committee_id": committee_id, "category": category, "status": status}
+    return AskedFilters(typed, NeedFilters(_id(subdistrict_id), _id(committee_id), category or None, status or None))
+
+
+# The list and the map take the same filters.
+_FILTERS = {"filters": Provide(need_filters, sync_to_thread=False)}
 
 
 class MapPoint:
@@ -96,55 +113,41 @@ class NeedPages(Controller):
 
     include_in_schema = False
 
-    @get("/needs", name="needs", guards=[login_required])
+    @get("/needs", name="needs", guards=[login_required], dependencies=_FILTERS)
     async def list_needs(
         self,
         conn: Conn,
         who: Who,
-        subdistrict_id: Optional = None,
-        committee_id: Optional = None,
-        category: CategoryQuery = None,
-        status: StatusQuery = None,
+        filters: NamedDependency[AskedFilters],
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Template:
         """Needs by sub-district, committee, category and status."""
-        filters = _filters(subdistrict_id, committee_id, category, status)
-        result = await needs.list_needs(conn, who, filters, limit=PAGE_SIZE, offset=offset_of(page))
+        result = await needs.list_needs(conn, who, filters.read, limit=PAGE_SIZE, offset=offset_of(page))
         choices = await directory.organisation_choices(conn)
-        query = {"subdistrict_id": subdistrict_id, "committee_id": committee_id, "category": category, "status": status}
         return Template(
             template_name="needs/list.html",
             context={
                 "who": who,
                 "page": result,
-                "filters": filters,
+                "filters": filters.read,
                 "subdistricts": choices.subdistricts,
                 "catalogue": choices.categories,
-                "pager": Pager("needs", query, page, result.total),
-                "query": {k: v for k, v in query.items() if v},
+                "pager": Pager("needs", filters.typed, page, result.total),
+                "query": {k: v for k, v in filters.typed.items() if v},
             },
         )
 
-    @get("/needs/map", name="needs_map", guards=[login_required])
-    async def map(
-        self,
-        conn: Conn,
-        who: Who,
-        subdistrict_id: Optional = None,
-        committee_id: Optional = None,
-        category: CategoryQuery = None,
-        status: StatusQuery = None,
-    ) -> Template:
+    @get("/needs/map", name="needs_map", guards=[login_required], dependencies=_FILTERS)
+    async def map(self, conn: Conn, who: Who, filters: NamedDependency[AskedFilters]) -> Template:
         """The district map: committees and the needs that match the filters, each a link."""
-        filters = _filters(subdistrict_id, committee_id, category, status)
-        data = await needs.map_data(conn, who, filters)
+        data = await needs.map_data(conn, who, filters.read)
         committees, points = project(data)
         choices = await directory.organisation_choices(conn)
         return Template(
             template_name="needs/map.html",
             context={
                 "who": who,
-                "filters": filters,
+                "filters": filters.read,
                 "subdistricts": choices.subdistricts,
                 "catalogue": choices.categories,
                 "committees": committees,

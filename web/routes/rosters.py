@@ -18,7 +18,7 @@ from api.services.errors import DomainError
 from api.services.shifts import SignupRefused
 from api.services.types import today
 from web.forms import parse_form, submit
-from web.routes._common import FormData, PageRedirect, multi, redisplay
+from web.routes._common import FormData, PageRedirect, multi, redisplay, run_page
 
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled)$")]
 WeekQuery = Annotated[dt.date | None, QueryParameter()]
@@ -115,8 +115,7 @@ class RosterPages(Controller):
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
         """A run: live progress, then each proposal with its reasons and status, and what stayed unfilled."""
         view = await rosters.get_run(conn, user, run_id)
-        context = {"who": user, "view": view, "run": view.run, "result": view.run.result}
-        return Template(template_name="rosters/run.html", context=context)
+        return run_page("rosters/run.html", user, view)
 
     @get("/proposals", name="my_roster_proposals", guards=[roles("volunteer")])
     async def proposals(self, conn: Conn, user: User, done: DoneQuery = None) -> Template:
