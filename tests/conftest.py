@@ -445,9 +445,9 @@ async def pool(empty_database_url: str) -> AsyncIterator[asyncpg.Pool]:
         await p.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def solver_pool() -> Iterator[ProcessPoolExecutor]:
-    """A one-process solver pool, as the worker's."""
+    """A one-process solver pool, as the worker's, kept for the session (starting one per test cost a process)."""
     executor = ProcessPoolExecutor(max_workers=1)
     try:
         yield executor
