@@ -207,23 +207,27 @@ class _Up:
             "PostgreSQL",
             settings.database_url,
             "LINLI_DATABASE_URL",
-            devservers.pg_data_dir(settings),
+            lambda: devservers.pg_data_dir(settings),
             devservers.start_postgres,
         )
         redis_url = self._server(
             "Valkey",
             settings.redis_url,
             "LINLI_REDIS_URL",
-            devservers.valkey_data_dir(settings),
+            lambda: devservers.valkey_data_dir(settings),
             devservers.start_valkey,
         )
         return database_url, redis_url
 
-    def _server(self, name: str, given: str | None, variable: str, data_dir: Path, start: Callable[..., Any]) -> str:
+    def _server(
+        self, name: str, given: str | None, variable: str, folder: Callable[[], Path], start: Callable[..., Any]
+    ) -> str:
         """The given server's URL, or start a durable one of our own and return its URL."""
         if given is not None:
             _say(f"{name}: using {variable}")
             return given
+        # Only now: as root, finding the folder creates a private one under /tmp.
+        data_dir = folder()
         started = time.monotonic()
         server = start(data_dir, durable=True)
         self.servers.append(server)
