@@ -65,11 +65,12 @@ if ! find_uv; then
 fi
 
 # Keep a working .venv (fast, idempotent); rebuild one whose interpreter is gone or unusable for this user,
-# e.g. a copy of root's venv that points into /root.
+# e.g. a copy of root's venv that points into /root. Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE
+# is set, every process (each test worker, each server the tests start) would otherwise compile every import again.
 if usable_python .venv/bin/python; then
-  "${uv_cmd[@]}" sync --frozen --quiet
+  "${uv_cmd[@]}" sync --frozen --quiet --compile-bytecode
 else
-  "${uv_cmd[@]}" sync --frozen --quiet --python "$py"
+  "${uv_cmd[@]}" sync --frozen --quiet --compile-bytecode --python "$py"
 fi
 
 if (( browser )); then

@@ -8,6 +8,7 @@ A plain run (`pytest tests/test_x.py`) starts them itself. LINLI_TEST_SERVERS ca
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -23,10 +24,17 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar import Litestar
 
+from api import security
 from api.app import create_app
 from api.dev import servers as devservers
 from api.settings import Settings
 from sql.migrate import migrate
+
+# Logging in verifies an Argon2id hash; at the production profile (64 MiB, 3 passes) that is a tenth of a second a
+# login, a third of the suite's time. The tests hash and verify with the same algorithm at its lowest cost; the
+# processes the tests start (live servers, `linli seed`) keep the production profile, which
+# tests/test_security.py holds.
+security.use_profile(dataclasses.replace(security.PROFILE, time_cost=1, memory_cost=8, parallelism=1))
 
 TEMPLATE_DB = "linli_template"
 SERVERS_ENV = "LINLI_TEST_SERVERS"
