@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING, Self, TypeVar
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -166,6 +166,54 @@ class _LocalServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+_Server = TypeVar("_Server", bound=_LocalServer)
+
+
+def _start_on_a_port(
+    port: int | None,
+    log_path: Path,
+    launch: Callable[[int, IO[bytes]], _Server],
+    *,
+    ready: Callable[[int], bool],
+    wait: tuple[float, float, str],
+    port_taken: str,
+    on_ready: Callable[[int], None] | None = None,
+) -> _Server:
+    """Launch a server on the port (or a free one), wait until it is ready; when another process took the free
+    port between our probe and the server's bind (`port_taken` in its log), try another. `wait` is (seconds,
+    poll interval, what it must do in that time)."""
+    seconds, poll, what = wait
+    for attempt in range(5):
+        chosen = port or free_port()
+        log = log_path.open("ab")
+        start_offset = log.tell()
+        server = launch(chosen, log)
+        proc = server.proc
+        try:
+            deadline = time.monotonic() + seconds
+            while not ready(chosen):
+                if proc.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    raise DevServerError(f"{server.name} did not {what} in {seconds:.0f} s:\n{_log_tail(log_path)}")
+                time.sleep(poll)
+            if proc.poll() is None:
+                if on_ready is not None:
+                    on_ready(chosen)
+                return server
+        except BaseException:
+            server.stop()
+            raise
+        server.stop()
+        with log_path.open("rb") as f:
+            f.seek(start_offset)
+            this_run = f.read().decode(errors="replace")
+        if port is None and port_taken in this_run and attempt < 4:
+            continue
+        raise DevServerError(f"{server.name} exited with code {proc.returncode}:\n{_log_tail(log_path)}")
+    raise AssertionError("unreachable")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,13 +418,11 @@ def start_postgres(
         server_options |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
     server_options |= dict(options or {})
     log_path = data_dir / "postgres.log"
-    for attempt in range(5):
-        chosen = port or free_port()
+
+    def launch(chosen: int, log: IO[bytes]) -> LocalPostgres:
         cmd = [str(bindir / "postgres"), "-D", str(data_dir), "-c", f"port={chosen}"]
         for key, value in server_options.items():
             cmd += ["-c", f"{key}={value}"]
-        log = log_path.open("ab")
-        start_offset = log.tell()
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -390,29 +436,18 @@ def start_postgres(
             group=account.pw_gid if account else None,
             extra_groups=[] if account else None,
         )
-        server = LocalPostgres(proc, log, log_path, chosen, data_dir, durable)
-        try:
-            deadline = time.monotonic() + 120  # a durable cluster may replay WAL after a crash
-            while not _pg_ready(bindir, chosen):
-                if proc.poll() is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise DevServerError(f"PostgreSQL did not get ready in 120 s:\n{_log_tail(log_path)}")
-                time.sleep(0.05)
-            if proc.poll() is None:
-                _ensure_database(bindir, chosen)
-                return server
-        except BaseException:
-            server.stop()
-            raise
-        server.stop()
-        with log_path.open("rb") as f:
-            f.seek(start_offset)
-            this_run = f.read().decode(errors="replace")
-        if port is None and "could not bind" in this_run and attempt < 4:
-            continue  # someone took the free port between our probe and the server's bind
-        raise DevServerError(f"PostgreSQL exited with code {proc.returncode}:\n{_log_tail(log_path)}")
-    raise AssertionError("unreachable")
+        return LocalPostgres(proc, log, log_path, chosen, data_dir, durable)
+
+    return _start_on_a_port(
+        port,
+        log_path,
+        launch,
+        ready=lambda chosen: _pg_ready(bindir, chosen),
+        # A durable cluster may replay WAL after a crash.
+        wait=(120, 0.05, "get ready"),
+        port_taken="could not bind",
+        on_ready=lambda chosen: _ensure_database(bindir, chosen),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,13 +502,11 @@ def start_valkey(data_dir: Path, *, durable: bool, port: int | None = None, data
     else:
         persistence = ["--save", "", "--appendonly", "no"]
     log_path = data_dir / "valkey.log"
-    for attempt in range(5):
-        chosen = port or free_port()
+
+    def launch(chosen: int, log: IO[bytes]) -> LocalValkey:
         cmd = [str(binary), "--bind", _HOST, "--port", str(chosen), "--dir", str(data_dir)]
         cmd += ["--daemonize", "no", "--protected-mode", "yes", "--logfile", "", "--databases", str(databases)]
         cmd += persistence
-        log = log_path.open("ab")
-        start_offset = log.tell()
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -483,28 +516,11 @@ def start_valkey(data_dir: Path, *, durable: bool, port: int | None = None, data
             process_group=0,
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
-        server = LocalValkey(proc, log, log_path, chosen, data_dir, durable)
-        try:
-            deadline = time.monotonic() + 60
-            while not _valkey_ping(chosen):
-                if proc.poll() is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise DevServerError(f"Valkey did not answer PING in 60 s:\n{_log_tail(log_path)}")
-                time.sleep(0.02)
-            if proc.poll() is None:
-                return server
-        except BaseException:
-            server.stop()
-            raise
-        server.stop()
-        with log_path.open("rb") as f:
-            f.seek(start_offset)
-            this_run = f.read().decode(errors="replace")
-        if port is None and "in use" in this_run and attempt < 4:
-            continue
-        raise DevServerError(f"Valkey exited with code {proc.returncode}:\n{_log_tail(log_path)}")
-    raise AssertionError("unreachable")
+        return LocalValkey(proc, log, log_path, chosen, data_dir, durable)
+
+    return _start_on_a_port(
+        port, log_path, launch, ready=_valkey_ping, wait=(60, 0.02, "answer PING"), port_taken="in use"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
