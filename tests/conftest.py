@@ -211,17 +211,24 @@ def database_url(servers: Servers, worker_id: str) -> str:
     return asyncio.run(_clone_template(servers, f"linli_{worker_id}"))
 
 
-@pytest.fixture
-async def empty_database_url(servers: Servers) -> AsyncIterator[str]:
-    """A new, migrated, empty database of its own, dropped afterwards (for tests that must commit)."""
+@asynccontextmanager
+async def scratch_database(servers: Servers, template: str | None = TEMPLATE_DB) -> AsyncIterator[str]:
+    """A new database of its own (a clone of the template, or empty with `template=None`), dropped afterwards."""
     name = f"linli_t_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(servers.pg_url)
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         yield servers.database_url(name)
     finally:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
+
+
+@pytest.fixture
+async def empty_database_url(servers: Servers) -> AsyncIterator[str]:
+    """A new, migrated, empty database of its own, dropped afterwards (for tests that must commit)."""
+    async with scratch_database(servers) as url:
+        yield url
 
 
 @asynccontextmanager

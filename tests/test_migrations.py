@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 
 import asyncpg
 import pytest
 
 from sql.migrate import MIGRATIONS_DIR, MigrationError, checksum, migrate, read_manifest
+from tests.conftest import scratch_database
 
 # 0013 as first committed (7747101): the same text without the 'roster_proposal' kind, which ed4027e added to it.
 ADDED_KIND = ",\n                                    'roster_proposal'))"
@@ -86,15 +86,7 @@ def test_the_manifest_check_fails_on_an_edited_file(tmp_path):
 
 async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brought_up_to_date(servers, tmp_path):
     # Built as such a database was: 0001-0012, then 0013 as first committed (no 'roster_proposal' kind).
-    name = f"linli_first_0013_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(servers.pg_url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    url = servers.database_url(name)
-    try:
+    async with scratch_database(servers, template=None) as url:
         then = tmp_path / "then"
         then.mkdir()
         for path in MIGRATIONS_DIR.glob("*.sql"):
@@ -118,12 +110,6 @@ async def test_a_database_that_applied_the_first_text_of_0013_starts_and_is_brou
             assert "roster_proposal" in check
         finally:
             await conn.close()
-    finally:
-        admin = await asyncpg.connect(servers.pg_url)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
 
 
 async def test_an_unknown_earlier_text_still_stops_start_up(empty_database_url):
