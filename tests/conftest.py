@@ -477,10 +477,13 @@ _TIER_COUNTS = pytest.StashKey[dict[str, int]]()
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Count the collected tests by tier before `-m` deselects any, for the summary line of the run."""
+    """Count the collected tests by tier before `-m` deselects any, and run the long tiers first."""
     counts = {tier: sum(1 for item in items if item.get_closest_marker(tier)) for tier in TIERS}
     counts["all"] = len(items)
     counts["untiered"] = sum(1 for item in items if not any(item.get_closest_marker(t) for t in TIERS))
+    # Longest first: a two-minute race test started last would leave the other workers idle at the end.
+    first = ("race", "fuzz", "browser", "slow")
+    items.sort(key=lambda item: next((i for i, tier in enumerate(first) if item.get_closest_marker(tier)), len(first)))
     path = os.environ.get(TIERS_FILE_ENV)
     worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
     if path and worker == "gw0":
