@@ -30,7 +30,6 @@ log = structlog.get_logger("linli.awards")
 MODEL = "award"
 SUBJECT = "tender"
 TIME_LIMIT_S = 10.0
-JOB_NAME = "run_award"
 # A run can start while the panel's work is done and nothing is published, or again for lots reopened during notice.
 STARTABLE = ("review", "awarding", "awarded", "notice")
 _CONSTRAINT = re.compile(r"^(org|funder) (\S+) (capacity_hours|max_lots|budget_fen)(?: \((-?\d+) > (-?\d+)\))?$")
@@ -317,7 +316,6 @@ async def write_awards(
 RUNS: runs.RunKind[AwardInputs, award_model.AwardResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    job_name=JOB_NAME,
     audit_action="award_run",
     time_limit_s=TIME_LIMIT_S,
     load=_load,

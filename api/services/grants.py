@@ -36,7 +36,6 @@ log = structlog.get_logger("linli.grants")
 MODEL = "portfolio"
 SUBJECT = "call"
 TIME_LIMIT_S = 10.0
-JOB_NAME = "run_portfolio"
 # Proposals are opened ('review'); a run may be started again while or after one runs, until grants are published.
 STARTABLE = ("review", "awarding", "awarded")
 _LIMIT = re.compile(r"(pool|org|area) (\S+) (budget_fen|max_per_org|quota)( \(minimum\))?")
@@ -282,7 +281,6 @@ async def write_grants(
 RUNS: runs.RunKind[PortfolioInputs, portfolio_model.PortfolioResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    job_name=JOB_NAME,
     audit_action="portfolio_run",
     time_limit_s=TIME_LIMIT_S,
     load=_load,

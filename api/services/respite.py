@@ -288,5 +288,5 @@ async def schedule(
             run = await rosters.plan(conn, roster, who, reason="respite")
         except Conflict:
             raise Conflict("No visit of that week is waiting for a carer") from None
-    await runs.enqueue(queue, rosters.JOB_NAME, run)
+    await runs.enqueue(queue, rosters.RUNS, run)
     return Scheduled(scheduled=len(made), run=run)

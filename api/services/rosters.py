@@ -39,7 +39,6 @@ _ONLY_VOLUNTEERS = "Only volunteers have roster proposals"
 
 MODEL = "roster"
 SUBJECT = "roster"
-JOB_NAME = "run_roster"
 TIME_LIMIT_S = 5.0
 ProposalView = ProposalRow
 # Requirement tokens are not skills a person could type (skills match ^[a-z_]+$), so they never collide.
@@ -463,7 +462,6 @@ def _plan_is_current(latest: RunRow, inputs: RosterInputs) -> bool:
 RUNS: runs.RunKind[RosterInputs, roster_model.RosterResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    job_name=JOB_NAME,
     audit_action="roster_run",
     time_limit_s=TIME_LIMIT_S,
     load=_load,
@@ -551,5 +549,5 @@ async def decline(conn: asyncpg.Connection, queue: JobQueue, who: Identity, prop
         except Conflict:
             run = None  # nothing left to plan (the week has passed or every place is taken)
     if run is not None:
-        await runs.enqueue(queue, JOB_NAME, run)
+        await runs.enqueue(queue, RUNS, run)
     return DeclineOutcome(await my_proposal(conn, who, proposal_id), run)

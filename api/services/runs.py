@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 import structlog
 
+from matching.common import ResultHeader
 from sql import audit
 from sql import match_runs as runs_sql
 from sql.match_runs import RunRow
@@ -44,32 +45,8 @@ class RunInputs(Protocol):
         """A fingerprint of everything the result depends on."""
 
 
-class RunResult(Protocol):
-    """The figures every model's result carries (matching's result header)."""
-
-    @property
-    def status(self) -> str:
-        """The solver's verdict (optimal, feasible, infeasible, …)."""
-
-    @property
-    def objective(self) -> float:
-        """The value of the plan found."""
-
-    @property
-    def bound(self) -> float:
-        """The best proven bound on the value."""
-
-    @property
-    def gap(self) -> float:
-        """How far the value may be from the best possible."""
-
-    @property
-    def reproducible(self) -> bool:
-        """Whether the work budget, not the clock, ended the search."""
-
-
 InputsT = TypeVar("InputsT", bound=RunInputs)
-ResultT = TypeVar("ResultT", bound=RunResult)
+ResultT = TypeVar("ResultT", bound=ResultHeader)
 SubjectT = TypeVar("SubjectT")
 Connection = asyncpg.Connection
 
@@ -81,8 +58,6 @@ class RunKind(Generic[InputsT, ResultT]):
     # match_runs.model, and the subject (match_runs.subject_type) that is locked while a run of it starts.
     model: str
     subject: str
-    # The arq function the worker registers for this model's runs.
-    job_name: str
     # The audit actions are '<audit_action>.start' and '<audit_action>.succeed'.
     audit_action: str
     time_limit_s: float
@@ -106,6 +81,11 @@ class RunKind(Generic[InputsT, ResultT]):
     # Load the inputs again when writing and fail the run if they moved while it solved (a refusal of a carer).
     recheck_on_write: bool = False
 
+    @property
+    def job_name(self) -> str:
+        """The arq function the worker registers for this model's runs."""
+        return f"run_{self.model}"
+
 
 def summary_of(
     build: Callable[[InputsT, ResultT], dict[str, Any]],
@@ -123,11 +103,11 @@ def job_id(run_id: int) -> str:
     return f"match-run-{run_id}"
 
 
-async def enqueue(queue: JobQueue, job_name: str, run: RunRow) -> None:
+async def enqueue(queue: JobQueue, kind: RunKind[Any, Any], run: RunRow) -> None:
     """Queue a run's job unless its result is written; call after the commit, so the worker finds the row."""
     if run.status != "succeeded":
         # The job id makes a second enqueue of the same run a no-op.
-        await queue.enqueue_job(job_name, run.id, _job_id=job_id(run.id))
+        await queue.enqueue_job(kind.job_name, run.id, _job_id=job_id(run.id))
 
 
 async def _audit(
@@ -202,7 +182,7 @@ async def start(
     async with conn.transaction():
         subject_id = await subject(conn)
         run = await open_run(conn, kind, subject_id, created_by, detail=detail)
-    await enqueue(queue, kind.job_name, run)
+    await enqueue(queue, kind, run)
     return run
 
 
@@ -341,7 +321,7 @@ async def write_result(
     return True
 
 
-async def finish(conn: Connection, run_id: int, result: RunResult, summary: dict[str, Any]) -> bool:
+async def finish(conn: Connection, run_id: int, result: ResultHeader, summary: dict[str, Any]) -> bool:
     """Record a solved run's figures and summary once; False when another delivery of the job wrote it first.
 
     The summary also says whether the solver's work budget, not the clock, ended the search: then running the same

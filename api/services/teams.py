@@ -42,7 +42,6 @@ log = structlog.get_logger("linli.teams")
 
 MODEL = "teams"
 SUBJECT = "contract"
-JOB_NAME = "run_teams"
 TIME_LIMIT_S = 10.0
 # "Pair the nearest people first": carers live within walking distance of the household.
 WALKING_KM = 2.0
@@ -497,7 +496,6 @@ async def write_teams(
 RUNS: runs.RunKind[TeamsInputs, teams_model.TeamsResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    job_name=JOB_NAME,
     audit_action="teams_run",
     time_limit_s=TIME_LIMIT_S,
     load=_load,
