@@ -59,14 +59,19 @@ class Servers:
         return self.valkey_url.rsplit("/", 1)[0] + f"/{db}"
 
 
-async def _create_template(pg_url: str) -> None:
+async def _recreate_database(pg_url: str, name: str, template: str | None = None) -> str:
+    """A database of this name made anew (empty, or a clone of `template`); its URL."""
     admin = await asyncpg.connect(pg_url)
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
-        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     finally:
         await admin.close()
-    await migrate(pg_url.rsplit("/", 1)[0] + "/" + TEMPLATE_DB)
+    return pg_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def _create_template(pg_url: str) -> None:
+    await migrate(await _recreate_database(pg_url, TEMPLATE_DB))
 
 
 @contextlib.contextmanager
@@ -133,6 +138,11 @@ def servers() -> Iterator[Servers]:
         yield own
 
 
+def _redis_db(worker_index: int, slot: int) -> int:
+    """A worker's own Redis database: slot 0 for its tests, 1 for its live server, 2 for its fuzz server."""
+    return REDIS_DBS_PER_WORKER * worker_index + slot
+
+
 @pytest.fixture(scope="session")
 def worker_index(worker_id: str) -> int:
     """0 for a plain run or xdist's first worker (gw0), 1 for gw1, …"""
@@ -140,13 +150,7 @@ def worker_index(worker_id: str) -> int:
 
 
 async def _clone_template(servers: Servers, name: str, template: str = TEMPLATE_DB) -> str:
-    admin = await asyncpg.connect(servers.pg_url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    finally:
-        await admin.close()
-    return servers.database_url(name)
+    return await _recreate_database(servers.pg_url, name, template)
 
 
 DEMO_TEMPLATE_DB = "linli_demo_template"
@@ -215,13 +219,14 @@ def database_url(servers: Servers, worker_id: str) -> str:
 async def scratch_database(servers: Servers, template: str | None = TEMPLATE_DB) -> AsyncIterator[str]:
     """A new database of its own (a clone of the template, or empty with `template=None`), dropped afterwards."""
     name = f"linli_t_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(servers.pg_url)
     try:
-        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
-        yield servers.database_url(name)
+        yield await _recreate_database(servers.pg_url, name, template)
     finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
+        admin = await asyncpg.connect(servers.pg_url)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
 
 
 @pytest.fixture
@@ -284,7 +289,7 @@ class SharedConnectionPool:
 @pytest.fixture
 async def redis(servers: Servers, worker_index: int) -> AsyncIterator[ArqRedis]:
     """An arq Redis pool on this worker's Redis database, emptied before each test."""
-    pool = await create_pool(RedisSettings.from_dsn(servers.redis_url(REDIS_DBS_PER_WORKER * worker_index)))
+    pool = await create_pool(RedisSettings.from_dsn(servers.redis_url(_redis_db(worker_index, 0))))
     await pool.flushdb()
     try:
         yield pool
@@ -429,7 +434,7 @@ def _live_for_worker(
     kind: str, slot: int, servers: Servers, worker_id: str, worker_index: int, factory: pytest.TempPathFactory
 ) -> contextlib.AbstractContextManager[LiveServer]:
     """A live server of this worker; `slot` picks its Redis database among the worker's own."""
-    return _run_live(servers, f"linli_{kind}_{worker_id}", REDIS_DBS_PER_WORKER * worker_index + slot, factory)
+    return _run_live(servers, f"linli_{kind}_{worker_id}", _redis_db(worker_index, slot), factory)
 
 
 @pytest.fixture(scope="session")
