@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_locale: Annotated[str, Meta(description="Language when neither the account nor the browser says")] = "zh_CN"
     solver_time_limit_s: Annotated[float, Meta(description="Seconds an optimiser run may search")] = 20.0
     job_timeout_s: Annotated[int, Meta(description="Seconds a worker job may take before it is ended")] = 60
+    audit_seal_interval_s: Annotated[
+        float, Meta(description="The worker seals new audit log entries into the hash chain this often (seconds)")
+    ] = 1.0
     checkin_window_minutes: Annotated[
         int, Meta(description="A volunteer checks in from this many minutes before a shift's start until its end")
     ] = 60

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only audit log: writers append freely, one sealer chains the committed rows (migration 0017)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,13 @@ class ChainBreak(msgspec.Struct, frozen=True):
     reason: str
 
 
+class Unsealed(msgspec.Struct, frozen=True):
+    """The rows not sealed yet: how many, and the age of the oldest (seconds)."""
+
+    rows: int
+    oldest_age_s: float
+
+
 INSERT_AUDIT = """
 INSERT INTO audit_log (actor_account_id, action, object_type, object_id, detail)
 VALUES ($1, $2, $3, $4, $5::jsonb)
@@ -40,17 +47,25 @@ FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account_id
 WHERE ($1::text IS NULL OR l.action LIKE $1 || '%')
 ORDER BY l.id DESC LIMIT $2 OFFSET $3
 """
-# Recompute every row's hash from its contents and its predecessor's stored hash.
+# Recompute every sealed row's hash from its contents and its predecessor's stored hash, in chain order; a missing
+# place in the chain (a deleted row) shows as the next row's broken link.
 VERIFY_AUDIT_CHAIN = """
 SELECT id,
        CASE
-         WHEN prev_hash IS DISTINCT FROM coalesce(lag(hash) OVER w, '\\x'::bytea) THEN 'link'
+         WHEN prev_hash IS DISTINCT FROM coalesce(lag(hash) OVER w, '\\x'::bytea)
+           OR seq <> coalesce(lag(seq) OVER w, 0) + 1 THEN 'link'
          WHEN hash <> audit_row_hash(prev_hash, id, at, actor_account_id, action, object_type, object_id, detail)
            THEN 'content'
        END AS reason
 FROM audit_log
-WINDOW w AS (ORDER BY id)
-ORDER BY id
+WHERE seq IS NOT NULL
+WINDOW w AS (ORDER BY seq)
+ORDER BY seq
+"""
+SEAL_AUDIT = "SELECT audit_log_seal($1)"
+SELECT_UNSEALED = """
+SELECT count(*) AS rows, coalesce(extract(epoch FROM now() - min(at)), 0)::float8 AS oldest_age_s
+FROM audit_log WHERE seq IS NULL
 """
 
 
@@ -63,7 +78,7 @@ async def append(
     object_id: str | int,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry; the database chains its hash to the previous entry."""
+    """Append one entry, unsealed; the sealer chains it soon after its transaction commits."""
     await conn.execute(
         INSERT_AUDIT,
         actor_account_id,
@@ -96,3 +111,16 @@ async def verify_chain(conn: asyncpg.Connection) -> list[ChainBreak]:
     """Every row whose hash or link is wrong; empty when the log is intact."""
     rows = await conn.fetch(VERIFY_AUDIT_CHAIN)
     return [ChainBreak(id=r["id"], reason=r["reason"]) for r in rows if r["reason"] is not None]
+
+
+async def seal(conn: asyncpg.Connection, batch: int = 5000) -> int:
+    """Chain up to `batch` committed, unsealed entries; how many were sealed (0 when another sealer is at work)."""
+    async with conn.transaction():
+        return int(await conn.fetchval(SEAL_AUDIT, batch))
+
+
+async def unsealed(conn: asyncpg.Connection) -> Unsealed:
+    """How many entries wait for the sealer, and for how long the oldest has waited."""
+    row = await conn.fetchrow(SELECT_UNSEALED)
+    assert row is not None
+    return Unsealed(rows=row["rows"], oldest_age_s=row["oldest_age_s"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from api.services import accounts
 from api.services.accounts import SecurityPolicy
 from api.settings import load_settings
 from workers import tasks
+from workers.sealer import seal_forever
 
 log = structlog.get_logger("linli.worker")
 _settings = load_settings()
@@ -36,11 +38,14 @@ async def startup(ctx: dict[str, Any]) -> None:
         token_days=_settings.token_days,
         login_attempts_per_window=_settings.login_attempts_per_15min,
     )
+    # Writers append to the audit log without a lock; this loop chains what they wrote (docs/architecture.md).
+    ctx["sealer"] = asyncio.create_task(seal_forever(ctx["pool"], _settings.audit_seal_interval_s))
     log.info("worker started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close what startup opened."""
+    ctx["sealer"].cancel()
     ctx["solver_pool"].shutdown(wait=False, cancel_futures=True)
     ctx["progress_manager"].shutdown()
     await ctx["pool"].close()

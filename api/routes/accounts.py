@@ -107,4 +107,10 @@ class AccountController(Controller):
     async def verify_audit(self, conn: Conn) -> AuditVerifyOut:
         """Check the audit log's hash chain (admins)."""
         breaks = await audit_log.verify(conn)
-        return AuditVerifyOut(intact=not breaks, broken_ids=[b.id for b in breaks])
+        waiting = await audit_log.unsealed(conn)
+        return AuditVerifyOut(
+            intact=not breaks,
+            broken_ids=[b.id for b in breaks],
+            unsealed=waiting.rows,
+            oldest_unsealed_age_s=round(waiting.oldest_age_s, 3),
+        )

@@ -108,7 +108,9 @@ class AuditEntryOut(AuditRow, frozen=True):
 
 
 class AuditVerifyOut(msgspec.Struct, frozen=True):
-    """The result of checking the audit log's hash chain."""
+    """The result of checking the audit log's hash chain; entries not sealed yet are counted apart, not as broken."""
 
     intact: bool
     broken_ids: list[int]
+    unsealed: int
+    oldest_unsealed_age_s: float

@@ -21,3 +21,13 @@ async def entries(
 async def verify(conn: asyncpg.Connection) -> list[audit.ChainBreak]:
     """Rows whose hash chain is broken; empty when the log is intact."""
     return await audit.verify_chain(conn)
+
+
+async def seal(conn: asyncpg.Connection) -> int:
+    """Chain the committed entries that wait for it; how many were sealed."""
+    return await audit.seal(conn)
+
+
+async def unsealed(conn: asyncpg.Connection) -> audit.Unsealed:
+    """The entries not sealed yet (a few seconds' worth while the worker runs)."""
+    return await audit.unsealed(conn)
