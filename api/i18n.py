@@ -10,7 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
+from babel.dates import get_datetime_format
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -95,8 +96,24 @@ def number(value: float) -> str:
 
 
 def local_datetime(value: dt.datetime) -> str:
-    """A moment shown in Asia/Shanghai time."""
-    return babel_format_datetime(value, "medium", tzinfo=SHANGHAI, locale=current_locale.get())
+    """A moment shown in Asia/Shanghai time, to the minute (nobody plans a shift to the second)."""
+    locale = current_locale.get()
+    return str(get_datetime_format("medium", locale=locale)).format(
+        babel_format_time(value, "short", tzinfo=SHANGHAI, locale=locale),
+        babel_format_date(value.astimezone(SHANGHAI) if value.tzinfo else value, "medium", locale=locale),
+    )
+
+
+def local_range(start: dt.datetime, end: dt.datetime) -> str:
+    """A span of time; the date is said once when both ends fall on the same Shanghai day."""
+    if start.astimezone(SHANGHAI).date() == end.astimezone(SHANGHAI).date():
+        return f"{local_datetime(start)} – {local_time(end)}"
+    return f"{local_datetime(start)} – {local_datetime(end)}"
+
+
+def local_time(value: dt.datetime) -> str:
+    """The time of day of a moment in Asia/Shanghai, to the minute (the end of a range on the same day)."""
+    return babel_format_time(value, "short", tzinfo=SHANGHAI, locale=current_locale.get())
 
 
 def local_date(value: dt.date) -> str:

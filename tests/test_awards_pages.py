@@ -27,8 +27,28 @@ async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(clie
     # A small tender is solved well inside its work budget: the page says the same inputs give the same award.
     assert "可复现" in run_page.text
     assert await conn.fetchval("SELECT result->'reproducible' FROM match_runs WHERE id = $1", run_id) == "true"
-    published = await post_form(client, f"{run_path}/publish", {}, page=run_path)
+    # Publishing asks first: the winners, the total and the notice period that will start.
+    assert f'href="{run_path}/publish"' in run_page.text
+    asked = await page_context(client, f"{run_path}/publish")
+    assert asked.template == "confirm/award_publish.html"
+    proposed = asked.context["proposed"]
+    assert proposed and {a.status for a in proposed} == {"proposed"}
+    assert asked.context["total_fen"] == sum(a.price_fen for a in proposed)
+    assert f"为期 {asked.context['rules'].notice_days} 天的公示期" in asked.response.text
+    assert "强社工中心" in asked.response.text
+    published = await post_form(client, f"{run_path}/publish", {}, page=f"{run_path}/publish")
     assert published.headers["location"] == f"/notices/{tender}"
+    # The funder answers objections on its notice; it is not offered a form to file one against itself.
+    own = await page_context(client, f"/notices/{tender}")
+    assert own.context["view"].is_funder and not own.context["view"].can_object
+    assert f'action="/notices/{tender}/objections"' not in own.response.text
+    refused = await post_form(
+        client, f"/notices/{tender}/objections", {"body": "自己质疑自己"}, page=f"/notices/{tender}"
+    )
+    assert refused.status_code == 409
+    # Once published, there is nothing left to confirm: the question page sends the funder back to the run.
+    again = await client.get(f"{run_path}/publish", follow_redirects=False)
+    assert again.status_code in (302, 303) and again.headers["location"] == run_path
     await client.post(
         "/logout", data={"_csrf_token": parse_page((await client.get("/notices")).text).inputs["_csrf_token"]}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from tests import factories
 from tests.factories_shifts import create_shift, soon
@@ -106,7 +107,13 @@ async def test_a_volunteer_cancels_through_the_page(client, conn):
     await _volunteer(client, conn)
     shift_id = await create_shift(conn, headcount=3, title="垃圾分类督导")
     await post_form(client, f"/shifts/{shift_id}/signup", {}, page=f"/shifts/{shift_id}")
-    response = await post_form(client, f"/shifts/{shift_id}/cancel", {}, page=f"/shifts/{shift_id}")
+    held = await client.get(f"/shifts/{shift_id}")
+    assert f'href="/shifts/{shift_id}/cancel"' in held.text  # the button asks first
+    asked = await page_context(client, f"/shifts/{shift_id}/cancel")
+    assert asked.template == "confirm/shift_cancel.html"
+    assert asked.context["late"] is False and asked.context["waiting"] is False
+    assert "确定取消报名吗" in asked.response.text and "临时取消" not in asked.response.text
+    response = await post_form(client, f"/shifts/{shift_id}/cancel", {}, page=f"/shifts/{shift_id}/cancel")
     assert response.status_code in (302, 303)
     shown = await client.get(response.headers["location"])
     assert "你的报名已取消" in shown.text and "剩余名额 3 / 3" in shown.text
@@ -160,3 +167,29 @@ async def test_my_shifts_are_given_the_volunteers_own_sign_ups_and_their_status(
     assert [(item.shift.id, item.my_status) for item in mine["items"]] == [(taken, "active")]
     detail = await page_context(client, f"/shifts/{taken}")
     assert detail["view"].my_status == "active" and detail["shift"].taken == 1
+
+
+async def test_cancelling_inside_the_window_warns_before_it_is_recorded_as_late(client, conn):
+    await _volunteer(client, conn)
+    starts = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=5)
+    shift_id = await create_shift(conn, starts_at=starts, title="助老理发")  # free cancellation ends 24 h before
+    await post_form(client, f"/shifts/{shift_id}/signup", {}, page=f"/shifts/{shift_id}")
+    asked = await page_context(client, f"/shifts/{shift_id}/cancel")
+    assert asked.context["late"] is True
+    assert asked.context["free_until"] == asked.context["shift"].starts_at - dt.timedelta(hours=24)
+    assert "距开始已不足 24 小时" in asked.response.text and "临时取消" in asked.response.text
+    # The times are to the minute, and a range within one day says its date once.
+    assert not re.search(r"\d:\d\d:\d\d", asked.response.text)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    same_day = starts.astimezone(shanghai).date() == (starts + dt.timedelta(hours=2)).astimezone(shanghai).date()
+    end = r"\d{2}:\d{2}" if same_day else r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}"
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} – " + end + "</dd>", asked.response.text)
+    response = await post_form(client, f"/shifts/{shift_id}/cancel", {}, page=f"/shifts/{shift_id}/cancel")
+    assert response.headers["location"].endswith("done=late_cancelled")
+
+
+async def test_the_cancel_question_is_only_for_someone_holding_or_waiting(client, conn):
+    await _volunteer(client, conn)
+    shift_id = await create_shift(conn)
+    response = await client.get(f"/shifts/{shift_id}/cancel", follow_redirects=False)
+    assert response.status_code in (302, 303) and response.headers["location"] == f"/shifts/{shift_id}"

@@ -86,8 +86,13 @@ async def test_organisation_bids_revises_and_withdraws_through_the_pages(client,
     assert revised.status_code in (302, 303)
     page = await client.get(bid_path)
     assert first not in page.text.split("<code>")[1] and "140,000.00" in page.text
-    withdrawn = await post_form(client, f"{bid_path}/withdraw", {}, page=bid_path)
+    assert f'href="{bid_path}/withdraw"' in page.text  # the button asks first
+    asked = await client.get(f"{bid_path}/withdraw")
+    assert asked.status_code == 200 and "确定撤回投标吗" in asked.text and "不能恢复" in asked.text
+    withdrawn = await post_form(client, f"{bid_path}/withdraw", {}, page=f"{bid_path}/withdraw")
     assert withdrawn.status_code in (302, 303)
+    shown = (await client.get(withdrawn.headers["location"])).text
+    assert "投标已撤回" in shown and "已保存" not in shown
     assert "已撤回" in (await client.get(bid_path)).text
     mine = await client.get("/bids")
     assert mine.status_code == 200 and "助餐服务采购" in mine.text

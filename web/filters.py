@@ -13,4 +13,6 @@ def install(env: jinja2.Environment) -> None:
     env.filters["number"] = i18n.number
     env.filters["local_datetime"] = i18n.local_datetime
     env.filters["local_date"] = i18n.local_date
+    env.filters["local_time"] = i18n.local_time
+    env.filters["local_range"] = i18n.local_range
     env.filters["rating"] = lambda r: f"{r}A" if r else i18n.gettext("unrated")

@@ -329,6 +329,21 @@ RUNS: runs.RunKind[AwardInputs, award_model.AwardResult] = runs.RunKind(
 )
 
 
+class PublishPreview(msgspec.Struct, frozen=True):
+    """What publishing a run's awards would make public, and the periods that then start."""
+
+    view: RunView
+    proposed: list[awards_sql.AwardRow]
+    rules: awards_sql.FunderRulesRow
+
+
+async def publish_preview(conn: asyncpg.Connection, who: Identity, run_id: int) -> PublishPreview:
+    """The run's proposed awards and the funder's notice rules, for the funder to read before publishing."""
+    view = await get_run(conn, who, run_id)
+    proposed = [a for a in view.awards if a.status == "proposed"] if view.tender.status in ("awarded", "notice") else []
+    return PublishPreview(view, proposed, await awards_sql.funder_rules(conn, view.tender.id))
+
+
 async def publish(conn: asyncpg.Connection, who: Identity, tender_id: int) -> awards_sql.NoticeRow:
     """The funder publishes the proposed awards: the public notice period (公示) starts."""
     funder_id = who.funder_id_or_refuse("Only the tender's funder may do this")

@@ -116,7 +116,8 @@ async def get_notice(conn: asyncpg.Connection, who: Identity | None, tender_id: 
         awards=[_public(a) for a in awards],
         objections=visible,
         objections_total=len(everyone),
-        can_object=who is not None and notice.in_period and notice.status == "notice",
+        # The funder answers objections; it does not file them against its own notice.
+        can_object=who is not None and not is_funder and notice.in_period and notice.status == "notice",
         is_funder=is_funder,
         objection_reply_days=rules.objection_reply_days,
     )
@@ -128,6 +129,8 @@ async def file_objection(
     """Anyone logged in files a written objection while the notice period runs."""
     async with conn.transaction():
         found(await awards_sql.get_notice(conn, tender_id), "No such award notice")
+        if await _funder_owns(who, conn, tender_id):
+            raise Conflict("The funder answers objections to its own notice; it does not file them")
         if filing.lot_id is not None and not await awards_sql.lot_in_tender(conn, filing.lot_id, tender_id):
             raise Invalid("No such lot in this tender", fields={"lot_id": "No such lot in this tender"})
         objection_id = await objections_sql.insert_objection(

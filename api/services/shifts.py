@@ -500,6 +500,11 @@ async def _promote_next(conn: asyncpg.Connection, shift_id: int) -> int | None:
     return None
 
 
+def free_cancellation_until(shift: ShiftRow) -> dt.datetime:
+    """Until when a place can be given up without it counting as a late cancellation (the rule CANCEL_ACTIVE holds)."""
+    return shift.starts_at - dt.timedelta(hours=shift.cancellation_window_hours)
+
+
 async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> CancelOutcome:
     """Give up a place (or leave the waitlist); before the window the next person waiting gets it."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)

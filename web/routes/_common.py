@@ -50,6 +50,17 @@ class PageRedirect(Redirect):
         return super().to_asgi_response(app, request, **kwargs)
 
 
+def confirm_page(
+    name: str, user: Identity, *, action: str, back: str, params: Mapping[str, Any], **context: Any
+) -> Template:
+    """The page that says what an action will do before it is done: `confirm/<name>.html`, whose form posts to the
+    route `action` and whose way back is the route `back` (both with the same path parameters)."""
+    return Template(
+        template_name=f"confirm/{name}.html",
+        context={"who": user, "action_route": action, "back_route": back, "params": dict(params), **context},
+    )
+
+
 def multi(data: dict[str, Any]) -> MultiDict[str]:
     """The form as a multi-dict: Litestar gives a repeated field (checkboxes) as a list, a single one as a str."""
     pairs: list[tuple[str, str]] = []

@@ -14,7 +14,16 @@ from api.auth import Conn, User, Who, login_required, roles
 from api.services import awards, notices, reviews
 from api.services.errors import Invalid
 from web.forms import parse_form, submit
-from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, multi, offset_of, run_page
+from web.routes._common import (
+    PAGE_SIZE,
+    FormData,
+    Pager,
+    PageRedirect,
+    confirm_page,
+    multi,
+    offset_of,
+    run_page,
+)
 
 
 async def _sheet_page(conn: Any, user: Any, tender_id: int, errors: dict[str, Any], status: int = 200) -> Template:
@@ -92,6 +101,24 @@ class ReviewPages(Controller):
         """A run's live progress, then per lot the winner and reasons and why each other bid lost."""
         view = await awards.get_run(conn, user, run_id)
         return run_page("awards/run.html", user, view)
+
+    @get("/award-runs/{run_id:int}/publish", name="award_publish_confirm", guards=[roles("funder")])
+    async def publish_confirm(self, conn: Conn, user: User, run_id: FromPath[int]) -> Response[Any]:
+        """Ask before publishing: the results that become public, the notice period and what it means."""
+        preview = await awards.publish_preview(conn, user, run_id)
+        if not preview.proposed:
+            return PageRedirect("award_run", run_id=run_id)
+        return confirm_page(
+            "award_publish",
+            user,
+            action="award_publish",
+            back="award_run",
+            params={"run_id": run_id},
+            view=preview.view,
+            proposed=preview.proposed,
+            rules=preview.rules,
+            total_fen=sum(a.price_fen for a in preview.proposed),
+        )
 
     @post("/award-runs/{run_id:int}/publish", name="award_publish", guards=[roles("funder")])
     async def publish(self, conn: Conn, user: User, run_id: FromPath[int]) -> PageRedirect:

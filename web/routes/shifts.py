@@ -20,6 +20,7 @@ from web.routes._common import (
     PAGE_SIZE,
     FormData,
     PageRedirect,
+    confirm_page,
     multi,
     offset_of,
     read_local_times,
@@ -181,6 +182,25 @@ class ShiftPages(Controller):
     async def join_waitlist(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
         """Wait for a place on a full shift."""
         return await _take_place(conn, user, shift_id, shifts.join_waitlist(conn, user, shift_id), "waiting")
+
+    @get("/shifts/{shift_id:int}/cancel", name="shift_cancel_confirm", guards=[roles("volunteer")])
+    async def cancel_confirm(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
+        """Ask before cancelling, and warn when the cancellation would be recorded as late."""
+        view = await shifts.view_for_volunteer(conn, user, shift_id)
+        if view is None or view.my_status not in ("active", "waitlisted"):
+            return PageRedirect("shift", shift_id=shift_id)
+        free_until = shifts.free_cancellation_until(view.shift)
+        return confirm_page(
+            "shift_cancel",
+            user,
+            action="shift_cancel",
+            back="shift",
+            params={"shift_id": shift_id},
+            shift=view.shift,
+            waiting=view.my_status == "waitlisted",
+            late=view.my_status == "active" and dt.datetime.now(dt.UTC) >= free_until,
+            free_until=free_until,
+        )
 
     @post("/shifts/{shift_id:int}/cancel", name="shift_cancel", guards=[roles("volunteer")])
     async def cancel(self, conn: Conn, user: User, shift_id: FromPath[int]) -> PageRedirect:

@@ -27,6 +27,7 @@ from web.routes._common import (
     FormData,
     Pager,
     PageRedirect,
+    confirm_page,
     local_time,
     multi,
     offset_of,
@@ -313,10 +314,12 @@ class BidPages(Controller):
         user: User,
         bid_id: FromPath[uuid.UUID],
         saved: Annotated[str | None, QueryParameter(pattern=r"^1$")] = None,
+        done: Annotated[str | None, QueryParameter(pattern=r"^withdrawn$")] = None,
     ) -> Template:
         """A bid with its receipt and history (its bidder; the funder after the deadline)."""
         view = await bids.get_bid(conn, user, bid_id)
-        return Template(template_name="bids/detail.html", context=_bid_context(user, view, {}, {}, bool(saved)))
+        context = _bid_context(user, view, {}, {}, bool(saved))
+        return Template(template_name="bids/detail.html", context={**context, "done": done})
 
     @post("/bids/{bid_id:uuid}/revise", name="bid_revise", guards=[roles("organisation")])
     async def revise(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID], data: FormData) -> Response[Any]:
@@ -336,11 +339,20 @@ class BidPages(Controller):
             fields=_bid_errors,
         )
 
+    @get("/bids/{bid_id:uuid}/withdraw", name="bid_withdraw_confirm", guards=[roles("organisation")])
+    async def withdraw_confirm(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID]) -> Response[Any]:
+        """Ask before withdrawing: what withdrawal means, for which bid."""
+        view = await bids.get_bid(conn, user, bid_id)
+        if not _bid_context(user, view, {}, {}, False)["editable"]:
+            return PageRedirect("bid", bid_id=bid_id)
+        params = {"bid_id": bid_id}
+        return confirm_page("bid_withdraw", user, action="bid_withdraw", back="bid", params=params, view=view)
+
     @post("/bids/{bid_id:uuid}/withdraw", name="bid_withdraw", guards=[roles("organisation")])
     async def withdraw(self, conn: Conn, user: User, bid_id: FromPath[uuid.UUID]) -> PageRedirect:
         """Withdraw the bid."""
         await bids.withdraw_bid(conn, user, bid_id)
-        return PageRedirect("bid", bid_id=bid_id, query=SAVED)
+        return PageRedirect("bid", bid_id=bid_id, query={"done": "withdrawn"})
 
 
 def _bid_context(
