@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Literal
 
 import asyncpg
@@ -18,7 +19,11 @@ from sql import audit
 from sql import orgs as orgs_sql
 from sql import volunteers as volunteers_sql
 
+# Login throttling (docs/security.md): the window of the address rule, how much more an address may fail than one
+# account (many people share an address behind a NAT or a proxy), and when a quiet failure streak is forgotten.
 RATE_WINDOW_MINUTES = 15
+ADDRESS_FACTOR = 4
+FORGET_STREAK_HOURS = 24
 
 
 class SecurityPolicy(msgspec.Struct, frozen=True):
@@ -28,6 +33,11 @@ class SecurityPolicy(msgspec.Struct, frozen=True):
     session_absolute_hours: int = 12
     token_days: int = 30
     login_attempts_per_window: int = 5
+    # The first wait after the free attempts, doubling with each further failure up to the cap.
+    login_backoff_first_s: float = 1.0
+    login_backoff_max_s: float = 15 * 60.0
+    # CIDRs of reverse proxies whose X-Forwarded-For is believed (LINLI_TRUSTED_PROXIES).
+    trusted_proxies: str = ""
 
 
 class Identity(msgspec.Struct, frozen=True):
@@ -171,20 +181,55 @@ def identity_of(row: accounts_sql.AccountRow, via: Literal["session", "token"]) 
     )
 
 
+def backoff_s(failures: int, policy: SecurityPolicy) -> float:
+    """Seconds the next attempt at an account waits after `failures` in a row: none before the limit, then the first
+    wait (1 s), doubling with each further failure up to the cap (15 min)."""
+    over = failures - policy.login_attempts_per_window
+    if over < 0:
+        return 0.0
+    return min(policy.login_backoff_first_s * 2.0 ** min(over, 40), policy.login_backoff_max_s)
+
+
+def _too_many(wait_s: float) -> TooManyAttempts:
+    wait = max(1, math.ceil(wait_s))
+    return TooManyAttempts("Too many failed logins; wait a moment and try again", retry_after_s=wait)
+
+
+async def _admit_attempt(conn: asyncpg.Connection, username: str, address: str, policy: SecurityPolicy) -> int:
+    """Count a login attempt before its password is checked, or refuse it (TooManyAttempts); returns its id.
+
+    The username's throttle row stays locked until the attempt is counted, so parallel attempts are admitted one
+    after another and no more of them reach the password check than the streak allows. The address rule refuses
+    only accounts that have already failed from the address: an address over its limit cannot keep guessing at one
+    account, and still lets every other account in with the right password.
+    """
+    async with conn.transaction():
+        streak = await accounts_sql.lock_throttle(conn, username, FORGET_STREAK_HOURS)
+        if streak.wait_s > 0:
+            raise _too_many(streak.wait_s)
+        here = await accounts_sql.address_failures(
+            conn, username, address, RATE_WINDOW_MINUTES, streak.last_success_attempt_id
+        )
+        if here.this_account and here.by_address >= policy.login_attempts_per_window * ADDRESS_FACTOR:
+            raise _too_many(here.wait_s)
+        return await accounts_sql.admit_attempt(conn, username, address, backoff_s(streak.failures + 1, policy))
+
+
 async def _check_credentials(conn: asyncpg.Connection, creds: Credentials, address: str, policy: SecurityPolicy) -> int:
-    """The account id if the password is right; records the attempt and enforces the rate limit."""
+    """The account id if the password is right; the attempt is counted (or refused) before the password is checked."""
     username = creds.username.strip().lower()
-    by_account, by_address = await accounts_sql.recent_failures(conn, username, address, RATE_WINDOW_MINUTES)
-    # The address limit is looser: many people may share one address behind a NAT.
-    if by_account >= policy.login_attempts_per_window or by_address >= policy.login_attempts_per_window * 4:
-        raise TooManyAttempts("Too many failed logins; try again in 15 minutes", retry_after_s=RATE_WINDOW_MINUTES * 60)
+    if not username:
+        raise NotAuthenticated("Wrong username or password")
+    attempt_id = await _admit_attempt(conn, username, address, policy)
     stored = await accounts_sql.get_credentials(conn, username)
     ok = security.verify_password(stored.password_hash if stored else None, creds.password)
     if stored is None or not ok or stored.disabled:
-        # The failure must be remembered even though the caller's transaction is about to fail.
-        await accounts_sql.record_login_attempt(conn, username, address, False)
+        # Outside the caller's transaction, which the refusal rolls back: the failure stays counted.
+        await accounts_sql.set_attempt_outcome(conn, attempt_id, False)
         raise NotAuthenticated("Wrong username or password")
-    await accounts_sql.record_login_attempt(conn, username, address, True)
+    async with conn.transaction():
+        await accounts_sql.set_attempt_outcome(conn, attempt_id, True)
+        await accounts_sql.clear_throttle(conn, username, attempt_id)
     if security.needs_rehash(stored.password_hash):
         await accounts_sql.update_password_hash(conn, stored.id, security.hash_password(creds.password))
     return stored.id
@@ -440,20 +485,26 @@ async def list_accounts(
 
 
 async def set_account_disabled(conn: asyncpg.Connection, admin: Identity, account_id: int, disabled: bool) -> None:
-    """Disable (ending its sessions) or re-enable an account."""
+    """Disable an account, ending its sessions and revoking its API tokens for good, or re-enable it.
+
+    Re-enabling revives nothing: whoever held a session or a token while the account was disabled logs in again.
+    """
     if account_id == admin.account_id:
         raise Conflict("You cannot disable your own account")
     async with conn.transaction():
         if not await accounts_sql.set_disabled(conn, account_id, disabled):
             raise NotFound("No such account")
+        detail: dict[str, int] = {}
         if disabled:
-            await accounts_sql.delete_account_sessions(conn, account_id)
+            detail["sessions_ended"] = await accounts_sql.delete_account_sessions(conn, account_id)
+            detail["tokens_revoked"] = await accounts_sql.revoke_account_tokens(conn, account_id)
         await audit.append(
             conn,
             actor_account_id=admin.account_id,
             action="account.disable" if disabled else "account.enable",
             object_type="account",
             object_id=account_id,
+            detail=detail,
         )
 
 
@@ -468,6 +519,7 @@ class Purged(msgspec.Struct, frozen=True):
     sessions: int
     tokens: int
     login_attempts: int
+    login_throttles: int = 0
 
 
 async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Purged:
@@ -477,4 +529,5 @@ async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Pur
             sessions=await accounts_sql.purge_sessions(conn, policy.session_idle_minutes),
             tokens=await accounts_sql.purge_tokens(conn),
             login_attempts=await accounts_sql.purge_login_attempts(conn),
+            login_throttles=await accounts_sql.purge_throttle(conn, FORGET_STREAK_HOURS),
         )
