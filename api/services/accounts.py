@@ -15,6 +15,7 @@ from api.services import credit_code
 from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Phone, Text, Username, today
 from sql import accounts as accounts_sql
+from sql import areas as areas_sql
 from sql import audit
 from sql import orgs as orgs_sql
 from sql import volunteers as volunteers_sql
@@ -320,42 +321,54 @@ async def revoke_token(conn: asyncpg.Connection, who: Identity, token_id: int) -
 
 
 async def _new_account(
-    conn: asyncpg.Connection, *, username: str, password: str, display_name: str, role: str, locale: str
+    conn: asyncpg.Connection, *, username: str, password_hash: str, display_name: str, role: str, locale: str
 ) -> int:
+    """Create the account; the last check of a registration (see `_hashed_after_checks`)."""
     if await accounts_sql.username_taken(conn, username):
         raise Conflict("This username is taken", fields={"username": "This username is taken"})
     return await accounts_sql.insert_account(
         conn,
         username=username,
         display_name=display_name.strip(),
-        password_hash=security.hash_password(password),
+        password_hash=password_hash,
         role=role,
         locale=locale,
     )
 
 
+def _hashed_after_checks(errors: dict[str, str], password: str) -> str:
+    """Refuse the form's other errors, then hash the password, before anyone looks at the username.
+
+    Whether a username exists is said only to a form that is otherwise valid, and only after the password's hash
+    (a tenth of a second) was made either way, so neither the answer nor its timing lists accounts to a caller
+    who sends half-filled forms.
+    """
+    if errors:
+        raise Invalid("Some fields are not valid", fields=errors)
+    return security.hash_password(password)
+
+
 async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistration) -> int:
     """Create a volunteer's account and profile; returns the account id."""
+    errors: dict[str, str] = {}
     age = today().year - form.birth_year
     if age < 10:
-        raise Invalid("Children under 10 cannot register", fields={"birth_year": "Children under 10 cannot register"})
-    if age < 14 and not form.guardian_consent:
-        raise Invalid(
-            "Under 14, a guardian's consent is required",
-            fields={"guardian_consent": "Under 14, a guardian's consent is required"},
-        )
+        errors["birth_year"] = "Children under 10 cannot register"
+    elif age < 14 and not form.guardian_consent:
+        errors["guardian_consent"] = "Under 14, a guardian's consent is required"
     guardian_name = form.guardian_name.strip()
     if form.guardian_consent and not guardian_name:
         # A consent nobody can be traced to is no consent: the record names who gave it.
-        raise Invalid(
-            "Give the name of the guardian who consented",
-            fields={"guardian_name": "Give the name of the guardian who consented"},
-        )
+        errors["guardian_name"] = "Give the name of the guardian who consented"
+    home = await areas_sql.get_area(conn, form.home_area_id)
+    if home is None or home.level != "committee":
+        errors["home_area_id"] = "Choose the residents' committee you live in"
+    password_hash = _hashed_after_checks(errors, form.password)
     async with conn.transaction():
         account_id = await _new_account(
             conn,
             username=form.username,
-            password=form.password,
+            password_hash=password_hash,
             display_name=form.display_name,
             role="volunteer",
             locale=form.locale,
@@ -374,6 +387,7 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
         )
         volunteer_id = await volunteers_sql.insert_volunteer(conn, account_id, values, form.sensitive_data_consent)
         if volunteer_id is None:
+            # The committee was checked above; only an area removed in between lands here.
             raise Invalid(
                 "Choose the residents' committee you live in",
                 fields={"home_area_id": "Choose the residents' committee you live in"},
@@ -398,8 +412,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
         errors["rating_expires_on"] = "A rating needs its expiry date, and an expiry date needs a rating"
     if form.registered_on > today():
         errors["registered_on"] = "The registration date cannot be in the future"
-    if errors:
-        raise Invalid("Some fields are not valid", fields=errors)
+    password_hash = _hashed_after_checks(errors, form.password)
     async with conn.transaction():
         if await orgs_sql.credit_code_taken(conn, code):
             raise Conflict(
@@ -409,7 +422,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
         account_id = await _new_account(
             conn,
             username=form.username,
-            password=form.password,
+            password_hash=password_hash,
             display_name=form.display_name,
             role="organisation",
             locale=form.locale,
@@ -450,11 +463,12 @@ async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: 
         raise Invalid(
             "Reviewers and admins act for no tenant", fields={"role": "Reviewers and admins act for no tenant"}
         )
+    password_hash = _hashed_after_checks({}, form.password)
     async with conn.transaction():
         account_id = await _new_account(
             conn,
             username=form.username,
-            password=form.password,
+            password_hash=password_hash,
             display_name=form.display_name,
             role=form.role,
             locale="zh_CN",
