@@ -140,7 +140,7 @@ LOCK_THROTTLE = """
 INSERT INTO login_throttle AS t (username) VALUES (lower($1))
 ON CONFLICT (username) DO UPDATE SET
     failures = CASE WHEN t.updated_at < now() - make_interval(hours => $2) THEN 0 ELSE t.failures END
-RETURNING t.failures, greatest(extract(epoch FROM t.wait_until - now()), 0)::float8 AS wait_s,
+RETURNING t.failures, coalesce(greatest(extract(epoch FROM t.wait_until - now()), 0), 0)::float8 AS wait_s,
           t.last_success_attempt_id
 """
 # From this address in the window: failures (and attempts still being checked) at any account, and whether this
@@ -153,12 +153,14 @@ SELECT count(*)::int AS by_address,
 FROM login_attempts
 WHERE address = $2 AND succeeded IS NOT TRUE AND at > now() - make_interval(mins => $3)
 """
-# The attempt is counted before its password is checked: the failure streak grows by one and the next attempt
-# waits `$3` seconds (zero while the streak is under the limit); a success resets both.
+# The attempt is counted before its password is checked: the failure streak grows by one and, once it reaches the
+# limit, the next attempt waits `$3` seconds; a success resets both. (No wait leaves wait_until alone: `now()` is
+# when a transaction began, and one that queued for the lock began before the one it waited for.)
 ADMIT_ATTEMPT = """
 WITH counted AS (
-    UPDATE login_throttle SET failures = failures + 1, wait_until = now() + make_interval(secs => $3),
-                              updated_at = now()
+    UPDATE login_throttle
+    SET failures = failures + 1, updated_at = now(),
+        wait_until = CASE WHEN $3 > 0 THEN now() + make_interval(secs => $3) ELSE wait_until END
     WHERE username = lower($1)
 )
 INSERT INTO login_attempts (username, address, succeeded) VALUES (lower($1), $2, NULL) RETURNING id
@@ -166,12 +168,13 @@ INSERT INTO login_attempts (username, address, succeeded) VALUES (lower($1), $2,
 SET_ATTEMPT_OUTCOME = "UPDATE login_attempts SET succeeded = $2 WHERE id = $1 AND succeeded IS NULL"
 CLEAR_THROTTLE = """
 UPDATE login_throttle
-SET failures = 0, wait_until = now(), updated_at = now(),
+SET failures = 0, wait_until = NULL, updated_at = now(),
     last_success_attempt_id = greatest(last_success_attempt_id, $2)
 WHERE username = lower($1)
 """
 PURGE_THROTTLE = """
-DELETE FROM login_throttle WHERE updated_at <= now() - make_interval(hours => $1) AND wait_until <= now()
+DELETE FROM login_throttle
+WHERE updated_at <= now() - make_interval(hours => $1) AND (wait_until IS NULL OR wait_until <= now())
 """
 PURGE_LOGIN_ATTEMPTS = "DELETE FROM login_attempts WHERE at <= now() - interval '1 day'"
 

@@ -4,7 +4,7 @@
 CREATE TABLE login_throttle (
     username text PRIMARY KEY CHECK (username = lower(username) AND length(username) BETWEEN 1 AND 60),
     failures integer NOT NULL DEFAULT 0 CHECK (failures >= 0),
-    wait_until timestamptz NOT NULL DEFAULT now(),
+    wait_until timestamptz,  -- NULL: no wait
     -- Failures of this account from an address count towards the address rule only after its last success.
     last_success_attempt_id bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now()
