@@ -2,7 +2,7 @@
 -- attempt is admitted (before its password is checked), and the time before which no further attempt is admitted:
 -- one row per username, locked while an attempt is admitted, so parallel guesses are counted one after another.
 CREATE TABLE login_throttle (
-    username text PRIMARY KEY CHECK (username = lower(username) AND length(username) BETWEEN 1 AND 60),
+    username text PRIMARY KEY CHECK (username = lower(username) AND length(username) BETWEEN 1 AND 200),
     failures integer NOT NULL DEFAULT 0 CHECK (failures >= 0),
     wait_until timestamptz,  -- NULL: no wait
     -- Failures of this account from an address count towards the address rule only after its last success.
