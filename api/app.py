@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from api import i18n
+from api import i18n, security
 from api.auth import (
     CSRF_COOKIE,
     BearerAwareCSRFMiddleware,
@@ -115,7 +115,9 @@ def create_app(
         session_absolute_hours=settings.session_absolute_hours,
         token_days=settings.token_days,
         login_attempts_per_window=settings.login_attempts_per_15min,
+        trusted_proxies=settings.trusted_proxies,
     )
+    security.proxy_networks(settings.trusted_proxies)  # a malformed LINLI_TRUSTED_PROXIES stops the start
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import i18n
+from api import i18n, security
 from api.services import accounts
 from api.services.accounts import Identity, SecurityPolicy, logged_in
 from api.services.errors import Forbidden
@@ -146,6 +146,8 @@ def provide_policy(state: State) -> SecurityPolicy:
 
 
 def client_address(request: Any) -> str:
-    """The caller's address, for the rate limit and the audit log."""
+    """The caller's address, for the login throttle and the audit log (X-Forwarded-For only from trusted proxies)."""
     client = request.client
-    return client.host if client is not None else "unknown"
+    peer = client.host if client is not None else "unknown"
+    policy: SecurityPolicy = request.app.state.policy
+    return security.client_address(peer, request.headers.getall("x-forwarded-for", []), policy.trusted_proxies)

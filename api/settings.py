@@ -46,8 +46,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_absolute_hours: Annotated[int, Meta(description="A session ends this many hours after login")] = 12
     token_days: Annotated[int, Meta(description="An API token expires this many days after it is issued")] = 30
     login_attempts_per_15min: Annotated[
-        int, Meta(description="Failed logins allowed per username in 15 minutes (four times as many per address)")
+        int,
+        Meta(
+            description="Failed logins per username before each further try waits (1 s, doubling, up to 15 min); an "
+            "address failing four times as often in 15 minutes may no longer retry the accounts it failed at"
+        ),
     ] = 5
+    trusted_proxies: Annotated[
+        str,
+        Meta(
+            description="Reverse proxies (comma-separated CIDRs) whose `X-Forwarded-For` gives the client's address; "
+            "unset, the peer's address is the client's"
+        ),
+    ] = ""
     default_locale: Annotated[str, Meta(description="Language when neither the account nor the browser says")] = "zh_CN"
     solver_time_limit_s: Annotated[float, Meta(description="Seconds an optimiser run may search")] = 20.0
     job_timeout_s: Annotated[int, Meta(description="Seconds a worker job may take before it is ended")] = 60

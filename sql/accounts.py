@@ -126,6 +126,7 @@ SELECT id, name, extract(epoch FROM created_at)::float8 AS created_at_epoch,
        extract(epoch FROM last_used_at)::float8 AS last_used_at_epoch, revoked_at IS NOT NULL AS revoked
 FROM api_tokens WHERE account_id = $1 ORDER BY id DESC
 """
+REVOKE_ACCOUNT_TOKENS = "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL"
 REVOKE_TOKEN = """
 UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL RETURNING id
 """
@@ -133,16 +134,47 @@ PURGE_TOKENS = """
 DELETE FROM api_tokens WHERE expires_at <= now() - interval '30 days' OR revoked_at <= now() - interval '30 days'
 """
 
-INSERT_LOGIN_ATTEMPT = "INSERT INTO login_attempts (username, address, succeeded) VALUES (lower($1), $2, $3)"
-# Failures since the last success for this account, and from this address, within the window.
-COUNT_RECENT_FAILURES = """
-SELECT
-  (SELECT count(*) FROM login_attempts
-   WHERE lower(username) = lower($1) AND NOT succeeded AND at > now() - make_interval(mins => $3)
-     AND at > coalesce((SELECT max(at) FROM login_attempts
-                        WHERE lower(username) = lower($1) AND succeeded), '-infinity'))::int AS by_account,
-  (SELECT count(*) FROM login_attempts
-   WHERE address = $2 AND NOT succeeded AND at > now() - make_interval(mins => $3))::int AS by_address
+# Login throttling (docs/security.md). Locking the username's row (creating it on its first attempt) serialises
+# every attempt at that account: the next one reads the count the previous one left.
+LOCK_THROTTLE = """
+INSERT INTO login_throttle AS t (username) VALUES (lower($1))
+ON CONFLICT (username) DO UPDATE SET
+    failures = CASE WHEN t.updated_at < now() - make_interval(hours => $2) THEN 0 ELSE t.failures END
+RETURNING t.failures, coalesce(greatest(extract(epoch FROM t.wait_until - now()), 0), 0)::float8 AS wait_s,
+          t.last_success_attempt_id
+"""
+# From this address in the window: failures (and attempts still being checked) at any account, and whether this
+# account is among them since its last success, with the seconds until that account's last one leaves the window.
+ADDRESS_FAILURES = """
+SELECT count(*)::int AS by_address,
+       coalesce(bool_or(lower(username) = lower($1) AND id > $4), false) AS this_account,
+       coalesce(greatest(extract(epoch FROM max(at) FILTER (WHERE lower(username) = lower($1) AND id > $4)
+                                 + make_interval(mins => $3) - now()), 0), 0)::float8 AS wait_s
+FROM login_attempts
+WHERE address = $2 AND succeeded IS NOT TRUE AND at > now() - make_interval(mins => $3)
+"""
+# The attempt is counted before its password is checked: the failure streak grows by one and, once it reaches the
+# limit, the next attempt waits `$3` seconds; a success resets both. (No wait leaves wait_until alone: `now()` is
+# when a transaction began, and one that queued for the lock began before the one it waited for.)
+ADMIT_ATTEMPT = """
+WITH counted AS (
+    UPDATE login_throttle
+    SET failures = failures + 1, updated_at = now(),
+        wait_until = CASE WHEN $3 > 0 THEN now() + make_interval(secs => $3) ELSE wait_until END
+    WHERE username = lower($1)
+)
+INSERT INTO login_attempts (username, address, succeeded) VALUES (lower($1), $2, NULL) RETURNING id
+"""
+SET_ATTEMPT_OUTCOME = "UPDATE login_attempts SET succeeded = $2 WHERE id = $1 AND succeeded IS NULL"
+CLEAR_THROTTLE = """
+UPDATE login_throttle
+SET failures = 0, wait_until = NULL, updated_at = now(),
+    last_success_attempt_id = greatest(last_success_attempt_id, $2)
+WHERE username = lower($1)
+"""
+PURGE_THROTTLE = """
+DELETE FROM login_throttle
+WHERE updated_at <= now() - make_interval(hours => $1) AND (wait_until IS NULL OR wait_until <= now())
 """
 PURGE_LOGIN_ATTEMPTS = "DELETE FROM login_attempts WHERE at <= now() - interval '1 day'"
 
@@ -228,9 +260,16 @@ async def delete_session(conn: asyncpg.Connection, id_hash: bytes) -> None:
     await conn.execute(DELETE_SESSION, id_hash)
 
 
-async def delete_account_sessions(conn: asyncpg.Connection, account_id: int) -> None:
-    """End every session of an account."""
-    await conn.execute(DELETE_ACCOUNT_SESSIONS, account_id)
+async def delete_account_sessions(conn: asyncpg.Connection, account_id: int) -> int:
+    """End every session of an account; returns how many."""
+    status = await conn.execute(DELETE_ACCOUNT_SESSIONS, account_id)
+    return int(status.split()[-1])
+
+
+async def revoke_account_tokens(conn: asyncpg.Connection, account_id: int) -> int:
+    """Revoke every live API token of an account; returns how many."""
+    status = await conn.execute(REVOKE_ACCOUNT_TOKENS, account_id)
+    return int(status.split()[-1])
 
 
 async def purge_sessions(conn: asyncpg.Connection, idle_minutes: int) -> int:
@@ -266,16 +305,55 @@ async def purge_tokens(conn: asyncpg.Connection) -> int:
     return int(status.split()[-1])
 
 
-async def record_login_attempt(conn: asyncpg.Connection, username: str, address: str, succeeded: bool) -> None:
-    """Remember a login attempt for the rate limit."""
-    await conn.execute(INSERT_LOGIN_ATTEMPT, username[:60], address, succeeded)
+class ThrottleRow(msgspec.Struct, frozen=True):
+    """A username's failure streak, the seconds it must still wait, and its last successful attempt."""
+
+    failures: int
+    wait_s: float
+    last_success_attempt_id: int
 
 
-async def recent_failures(conn: asyncpg.Connection, username: str, address: str, minutes: int) -> tuple[int, int]:
-    """Failed logins in the window: (for this account since its last success, from this address)."""
-    record = await conn.fetchrow(COUNT_RECENT_FAILURES, username, address, minutes)
-    assert record is not None
-    return int(record["by_account"]), int(record["by_address"])
+class AddressFailuresRow(msgspec.Struct, frozen=True):
+    """Failures from one address in the window, and whether (and how long) they include this account's."""
+
+    by_address: int
+    this_account: bool
+    wait_s: float
+
+
+async def lock_throttle(conn: asyncpg.Connection, username: str, forget_hours: int) -> ThrottleRow:
+    """Lock the username's throttle row until the transaction ends (a streak quiet for `forget_hours` restarts)."""
+    record = await conn.fetchrow(LOCK_THROTTLE, username, forget_hours)
+    return msgspec.convert(record, ThrottleRow)
+
+
+async def address_failures(
+    conn: asyncpg.Connection, username: str, address: str, minutes: int, after_attempt_id: int
+) -> AddressFailuresRow:
+    """Failed and unfinished attempts from the address in the window; this account's among them after an attempt id."""
+    record = await conn.fetchrow(ADDRESS_FAILURES, username, address, minutes, after_attempt_id)
+    return msgspec.convert(record, AddressFailuresRow)
+
+
+async def admit_attempt(conn: asyncpg.Connection, username: str, address: str, wait_s: float) -> int:
+    """Count an attempt into the username's streak and record it as unfinished; returns the attempt's id."""
+    return int(await conn.fetchval(ADMIT_ATTEMPT, username, address, wait_s))
+
+
+async def set_attempt_outcome(conn: asyncpg.Connection, attempt_id: int, succeeded: bool) -> None:
+    """Record whether an admitted attempt's password was right."""
+    await conn.execute(SET_ATTEMPT_OUTCOME, attempt_id, succeeded)
+
+
+async def clear_throttle(conn: asyncpg.Connection, username: str, attempt_id: int) -> None:
+    """A successful login ends the username's failure streak and its wait."""
+    await conn.execute(CLEAR_THROTTLE, username, attempt_id)
+
+
+async def purge_throttle(conn: asyncpg.Connection, forget_hours: int) -> int:
+    """Forget failure streaks quiet for `forget_hours` whose wait is over; returns how many."""
+    status = await conn.execute(PURGE_THROTTLE, forget_hours)
+    return int(status.split()[-1])
 
 
 async def purge_login_attempts(conn: asyncpg.Connection) -> int:

@@ -154,6 +154,12 @@ FROM shifts s LEFT JOIN organisations o ON o.id = s.organisation_id LEFT JOIN co
 SELECT_SHIFT_BY_SECRET = _CHECKIN_SHIFT + " WHERE s.checkin_secret = $1"
 SELECT_SHIFT_BY_CODE = _CHECKIN_SHIFT + " WHERE s.id = $1 AND s.checkin_code = $2"
 SELECT_CHECKIN_SHIFT = _CHECKIN_SHIFT + " WHERE s.id = $1"
+# The volunteer's place on the shift, locked while a typed code is tried (the wrong ones are counted after the lock
+# is held, by a statement of their own: one taking the lock would count from before its wait).
+LOCK_SIGNUP_FOR_CODE = """
+SELECT g.id FROM signups g WHERE g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active'
+FOR NO KEY UPDATE
+"""
 COUNT_CODE_FAILURES = "SELECT count(*) FROM checkin_code_failures WHERE shift_id = $1 AND volunteer_id = $2"
 INSERT_CODE_FAILURE = (
     "INSERT INTO checkin_code_failures (shift_id, volunteer_id) SELECT id, $2 FROM shifts WHERE id = $1"
@@ -315,6 +321,13 @@ async def shift_by_code(conn: asyncpg.Connection, shift_id: int, code: str) -> C
     """The shift, if this is its short check-in code."""
     record = await conn.fetchrow(SELECT_SHIFT_BY_CODE, shift_id, code)
     return None if record is None else _convert(record, CheckinShiftRow)
+
+
+async def lock_code_tries(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:
+    """Lock the volunteer's place on the shift and count their wrong codes; None if they hold no place."""
+    if not await conn.fetch(LOCK_SIGNUP_FOR_CODE, shift_id, volunteer_id):
+        return None
+    return await code_failures(conn, shift_id, volunteer_id)
 
 
 async def code_failures(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Literal
 
 import asyncpg
@@ -14,11 +15,16 @@ from api.services import credit_code
 from api.services.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Phone, Text, Username, today
 from sql import accounts as accounts_sql
+from sql import areas as areas_sql
 from sql import audit
 from sql import orgs as orgs_sql
 from sql import volunteers as volunteers_sql
 
+# Login throttling (docs/security.md): the window of the address rule, how much more an address may fail than one
+# account (many people share an address behind a NAT or a proxy), and when a quiet failure streak is forgotten.
 RATE_WINDOW_MINUTES = 15
+ADDRESS_FACTOR = 4
+FORGET_STREAK_HOURS = 24
 
 
 class SecurityPolicy(msgspec.Struct, frozen=True):
@@ -28,6 +34,11 @@ class SecurityPolicy(msgspec.Struct, frozen=True):
     session_absolute_hours: int = 12
     token_days: int = 30
     login_attempts_per_window: int = 5
+    # The first wait after the free attempts, doubling with each further failure up to the cap.
+    login_backoff_first_s: float = 1.0
+    login_backoff_max_s: float = 15 * 60.0
+    # CIDRs of reverse proxies whose X-Forwarded-For is believed (LINLI_TRUSTED_PROXIES).
+    trusted_proxies: str = ""
 
 
 class Identity(msgspec.Struct, frozen=True):
@@ -171,20 +182,55 @@ def identity_of(row: accounts_sql.AccountRow, via: Literal["session", "token"]) 
     )
 
 
+def backoff_s(failures: int, policy: SecurityPolicy) -> float:
+    """Seconds the next attempt at an account waits after `failures` in a row: none before the limit, then the first
+    wait (1 s), doubling with each further failure up to the cap (15 min)."""
+    over = failures - policy.login_attempts_per_window
+    if over < 0:
+        return 0.0
+    return min(policy.login_backoff_first_s * 2.0 ** min(over, 40), policy.login_backoff_max_s)
+
+
+def _too_many(wait_s: float) -> TooManyAttempts:
+    wait = max(1, math.ceil(wait_s))
+    return TooManyAttempts("Too many failed logins; wait a moment and try again", retry_after_s=wait)
+
+
+async def _admit_attempt(conn: asyncpg.Connection, username: str, address: str, policy: SecurityPolicy) -> int:
+    """Count a login attempt before its password is checked, or refuse it (TooManyAttempts); returns its id.
+
+    The username's throttle row stays locked until the attempt is counted, so parallel attempts are admitted one
+    after another and no more of them reach the password check than the streak allows. The address rule refuses
+    only accounts that have already failed from the address: an address over its limit cannot keep guessing at one
+    account, and still lets every other account in with the right password.
+    """
+    async with conn.transaction():
+        streak = await accounts_sql.lock_throttle(conn, username, FORGET_STREAK_HOURS)
+        if streak.wait_s > 0:
+            raise _too_many(streak.wait_s)
+        here = await accounts_sql.address_failures(
+            conn, username, address, RATE_WINDOW_MINUTES, streak.last_success_attempt_id
+        )
+        if here.this_account and here.by_address >= policy.login_attempts_per_window * ADDRESS_FACTOR:
+            raise _too_many(here.wait_s)
+        return await accounts_sql.admit_attempt(conn, username, address, backoff_s(streak.failures + 1, policy))
+
+
 async def _check_credentials(conn: asyncpg.Connection, creds: Credentials, address: str, policy: SecurityPolicy) -> int:
-    """The account id if the password is right; records the attempt and enforces the rate limit."""
+    """The account id if the password is right; the attempt is counted (or refused) before the password is checked."""
     username = creds.username.strip().lower()
-    by_account, by_address = await accounts_sql.recent_failures(conn, username, address, RATE_WINDOW_MINUTES)
-    # The address limit is looser: many people may share one address behind a NAT.
-    if by_account >= policy.login_attempts_per_window or by_address >= policy.login_attempts_per_window * 4:
-        raise TooManyAttempts("Too many failed logins; try again in 15 minutes", retry_after_s=RATE_WINDOW_MINUTES * 60)
+    if not username:
+        raise NotAuthenticated("Wrong username or password")
+    attempt_id = await _admit_attempt(conn, username, address, policy)
     stored = await accounts_sql.get_credentials(conn, username)
     ok = security.verify_password(stored.password_hash if stored else None, creds.password)
     if stored is None or not ok or stored.disabled:
-        # The failure must be remembered even though the caller's transaction is about to fail.
-        await accounts_sql.record_login_attempt(conn, username, address, False)
+        # Outside the caller's transaction, which the refusal rolls back: the failure stays counted.
+        await accounts_sql.set_attempt_outcome(conn, attempt_id, False)
         raise NotAuthenticated("Wrong username or password")
-    await accounts_sql.record_login_attempt(conn, username, address, True)
+    async with conn.transaction():
+        await accounts_sql.set_attempt_outcome(conn, attempt_id, True)
+        await accounts_sql.clear_throttle(conn, username, attempt_id)
     if security.needs_rehash(stored.password_hash):
         await accounts_sql.update_password_hash(conn, stored.id, security.hash_password(creds.password))
     return stored.id
@@ -275,42 +321,54 @@ async def revoke_token(conn: asyncpg.Connection, who: Identity, token_id: int) -
 
 
 async def _new_account(
-    conn: asyncpg.Connection, *, username: str, password: str, display_name: str, role: str, locale: str
+    conn: asyncpg.Connection, *, username: str, password_hash: str, display_name: str, role: str, locale: str
 ) -> int:
+    """Create the account; the last check of a registration (see `_hashed_after_checks`)."""
     if await accounts_sql.username_taken(conn, username):
         raise Conflict("This username is taken", fields={"username": "This username is taken"})
     return await accounts_sql.insert_account(
         conn,
         username=username,
         display_name=display_name.strip(),
-        password_hash=security.hash_password(password),
+        password_hash=password_hash,
         role=role,
         locale=locale,
     )
 
 
+def _hashed_after_checks(errors: dict[str, str], password: str) -> str:
+    """Refuse the form's other errors, then hash the password, before anyone looks at the username.
+
+    Whether a username exists is said only to a form that is otherwise valid, and only after the password's hash
+    (a tenth of a second) was made either way, so neither the answer nor its timing lists accounts to a caller
+    who sends half-filled forms.
+    """
+    if errors:
+        raise Invalid("Some fields are not valid", fields=errors)
+    return security.hash_password(password)
+
+
 async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistration) -> int:
     """Create a volunteer's account and profile; returns the account id."""
+    errors: dict[str, str] = {}
     age = today().year - form.birth_year
     if age < 10:
-        raise Invalid("Children under 10 cannot register", fields={"birth_year": "Children under 10 cannot register"})
-    if age < 14 and not form.guardian_consent:
-        raise Invalid(
-            "Under 14, a guardian's consent is required",
-            fields={"guardian_consent": "Under 14, a guardian's consent is required"},
-        )
+        errors["birth_year"] = "Children under 10 cannot register"
+    elif age < 14 and not form.guardian_consent:
+        errors["guardian_consent"] = "Under 14, a guardian's consent is required"
     guardian_name = form.guardian_name.strip()
     if form.guardian_consent and not guardian_name:
         # A consent nobody can be traced to is no consent: the record names who gave it.
-        raise Invalid(
-            "Give the name of the guardian who consented",
-            fields={"guardian_name": "Give the name of the guardian who consented"},
-        )
+        errors["guardian_name"] = "Give the name of the guardian who consented"
+    home = await areas_sql.get_area(conn, form.home_area_id)
+    if home is None or home.level != "committee":
+        errors["home_area_id"] = "Choose the residents' committee you live in"
+    password_hash = _hashed_after_checks(errors, form.password)
     async with conn.transaction():
         account_id = await _new_account(
             conn,
             username=form.username,
-            password=form.password,
+            password_hash=password_hash,
             display_name=form.display_name,
             role="volunteer",
             locale=form.locale,
@@ -329,6 +387,7 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
         )
         volunteer_id = await volunteers_sql.insert_volunteer(conn, account_id, values, form.sensitive_data_consent)
         if volunteer_id is None:
+            # The committee was checked above; only an area removed in between lands here.
             raise Invalid(
                 "Choose the residents' committee you live in",
                 fields={"home_area_id": "Choose the residents' committee you live in"},
@@ -353,8 +412,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
         errors["rating_expires_on"] = "A rating needs its expiry date, and an expiry date needs a rating"
     if form.registered_on > today():
         errors["registered_on"] = "The registration date cannot be in the future"
-    if errors:
-        raise Invalid("Some fields are not valid", fields=errors)
+    password_hash = _hashed_after_checks(errors, form.password)
     async with conn.transaction():
         if await orgs_sql.credit_code_taken(conn, code):
             raise Conflict(
@@ -364,7 +422,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
         account_id = await _new_account(
             conn,
             username=form.username,
-            password=form.password,
+            password_hash=password_hash,
             display_name=form.display_name,
             role="organisation",
             locale=form.locale,
@@ -405,11 +463,12 @@ async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: 
         raise Invalid(
             "Reviewers and admins act for no tenant", fields={"role": "Reviewers and admins act for no tenant"}
         )
+    password_hash = _hashed_after_checks({}, form.password)
     async with conn.transaction():
         account_id = await _new_account(
             conn,
             username=form.username,
-            password=form.password,
+            password_hash=password_hash,
             display_name=form.display_name,
             role=form.role,
             locale="zh_CN",
@@ -440,20 +499,26 @@ async def list_accounts(
 
 
 async def set_account_disabled(conn: asyncpg.Connection, admin: Identity, account_id: int, disabled: bool) -> None:
-    """Disable (ending its sessions) or re-enable an account."""
+    """Disable an account, ending its sessions and revoking its API tokens for good, or re-enable it.
+
+    Re-enabling revives nothing: whoever held a session or a token while the account was disabled logs in again.
+    """
     if account_id == admin.account_id:
         raise Conflict("You cannot disable your own account")
     async with conn.transaction():
         if not await accounts_sql.set_disabled(conn, account_id, disabled):
             raise NotFound("No such account")
+        detail: dict[str, int] = {}
         if disabled:
-            await accounts_sql.delete_account_sessions(conn, account_id)
+            detail["sessions_ended"] = await accounts_sql.delete_account_sessions(conn, account_id)
+            detail["tokens_revoked"] = await accounts_sql.revoke_account_tokens(conn, account_id)
         await audit.append(
             conn,
             actor_account_id=admin.account_id,
             action="account.disable" if disabled else "account.enable",
             object_type="account",
             object_id=account_id,
+            detail=detail,
         )
 
 
@@ -468,6 +533,7 @@ class Purged(msgspec.Struct, frozen=True):
     sessions: int
     tokens: int
     login_attempts: int
+    login_throttles: int = 0
 
 
 async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Purged:
@@ -477,4 +543,5 @@ async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Pur
             sessions=await accounts_sql.purge_sessions(conn, policy.session_idle_minutes),
             tokens=await accounts_sql.purge_tokens(conn),
             login_attempts=await accounts_sql.purge_login_attempts(conn),
+            login_throttles=await accounts_sql.purge_throttle(conn, FORGET_STREAK_HOURS),
         )

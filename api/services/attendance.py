@@ -131,16 +131,27 @@ MAX_CODE_FAILURES = 5
 
 
 async def _typed_code_is_right(conn: asyncpg.Connection, form: CheckIn, volunteer_id: int) -> None:
-    """Refuse a volunteer who used up their tries; count a wrong code outside the check-in's transaction (which a
-    refusal rolls back), so that the count survives."""
+    """Let only a volunteer holding a place try a typed code, and count each wrong one.
+
+    The sign-up is locked while a code is compared and a wrong one recorded, so parallel guesses are compared one
+    after another and never more than MAX_CODE_FAILURES in all; the count is committed outside the check-in's
+    transaction (which a refusal rolls back), so that it survives. A volunteer without a place learns nothing of
+    the code: it is not compared.
+    """
     if form.secret is not None or form.shift_id is None or form.code is None:
         return
-    if await attendance_sql.code_failures(conn, form.shift_id, volunteer_id) >= MAX_CODE_FAILURES:
-        raise CheckinRefused(
-            "code-attempts", "Too many wrong codes for this shift: scan its QR code or ask its publisher"
-        )
-    if await attendance_sql.shift_by_code(conn, form.shift_id, form.code.strip()) is None:
-        await attendance_sql.record_code_failure(conn, form.shift_id, volunteer_id)
+    async with conn.transaction():
+        failures = await attendance_sql.lock_code_tries(conn, form.shift_id, volunteer_id)
+        if failures is None:
+            raise CheckinRefused("no-place", "You hold no place on this shift")
+        if failures >= MAX_CODE_FAILURES:
+            raise CheckinRefused(
+                "code-attempts", "Too many wrong codes for this shift: scan its QR code or ask its publisher"
+            )
+        right = await attendance_sql.shift_by_code(conn, form.shift_id, form.code.strip()) is not None
+        if not right:
+            await attendance_sql.record_code_failure(conn, form.shift_id, volunteer_id)
+    if not right:
         raise Invalid("The code is not right", fields={"code": "This is not the shift's check-in code"})
 
 

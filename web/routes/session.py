@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from babel.dates import format_timedelta
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from api.auth import LOCALE_COOKIE, SESSION_COOKIE, Conn, Policy, User, Who, client_address, login_required
-from api.i18n import LOCALES
+from api.i18n import LOCALES, current_locale
+from api.i18n import gettext as _
 from api.services import accounts, home
 from api.services.accounts import Credentials
 from api.services.errors import NotAuthenticated, TooManyAttempts
@@ -42,6 +45,15 @@ def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int | N
         path="/",
         max_age=max_age,
     )
+
+
+def wait_message(refusal: TooManyAttempts) -> str:
+    """How long to wait before the next try, in the reader's language ("请 4秒钟 后再试")."""
+    seconds = refusal.retry_after_s
+    # Whole minutes rounded up beyond a minute and a half: a wait rounded down would send people back too early.
+    shown = seconds if seconds < 90 else math.ceil(seconds / 60) * 60
+    wait = format_timedelta(shown, threshold=1.5, locale=current_locale.get())
+    return _("Too many failed logins; try again in %(wait)s") % {"wait": wait}
 
 
 class SessionPages(Controller):
@@ -88,12 +100,18 @@ class SessionPages(Controller):
                 previous_session_id=request.cookies.get(SESSION_COOKIE),
                 policy=policy,
             )
-        except (NotAuthenticated, TooManyAttempts) as exc:
-            status = exc.status
+        except NotAuthenticated as exc:
             return Template(
                 template_name="account/login.html",
                 context={"who": None, "errors": {"password": exc.detail}, "values": values, "next": target},
-                status_code=status,
+                status_code=exc.status,
+            )
+        except TooManyAttempts as exc:
+            return Template(
+                template_name="account/login.html",
+                context={"who": None, "errors": {"password": wait_message(exc)}, "values": values, "next": target},
+                status_code=exc.status,
+                headers={"retry-after": str(exc.retry_after_s)},
             )
         response = Redirect(path=target)
         response.set_cookie(session_cookie(request, result.session_id, policy.session_absolute_hours * 3600))
