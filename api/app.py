@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from api import i18n
+from api import i18n, observe
 from api.auth import (
     CSRF_COOKIE,
     BearerAwareCSRFMiddleware,
@@ -150,7 +150,7 @@ def create_app(
             path="/static/swagger", directories=[Path(str(swagger_ui_path))], include_in_schema=False, name="swagger"
         ),
     ]
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *API_HANDLERS,
             *PAGE_HANDLERS,
@@ -188,3 +188,5 @@ def create_app(
         debug=settings.debug,
         request_max_body_size=2 * 1024 * 1024,
     )
+    observe.install(app, settings)
+    return app
