@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import asyncpg
 
@@ -33,23 +34,15 @@ def unknown_migrations(in_backup: Iterable[str], known: Iterable[str]) -> list[s
 
 async def record_backup(conn: asyncpg.Connection, *, file: str, size_bytes: int, migration: str) -> None:
     """Audit a successful backup; its time is the metrics' "age of the last backup"."""
-    await audit.append(
-        conn,
-        actor_account_id=None,
-        action=operations.BACKUP_MADE,
-        object_type="database",
-        object_id=file,
-        detail={"bytes": size_bytes, "migration": migration},
-    )
+    await _record(conn, operations.BACKUP_MADE, file, {"bytes": size_bytes, "migration": migration})
 
 
 async def record_restore(conn: asyncpg.Connection, *, file: str, migration: str, replaced: bool) -> None:
     """Audit a restore into this database (the log restored with it stays chained: this entry follows it)."""
+    await _record(conn, operations.BACKUP_RESTORED, file, {"migration": migration, "replaced": replaced})
+
+
+async def _record(conn: asyncpg.Connection, action: str, file: str, detail: dict[str, Any]) -> None:
     await audit.append(
-        conn,
-        actor_account_id=None,
-        action=operations.BACKUP_RESTORED,
-        object_type="database",
-        object_id=file,
-        detail={"migration": migration, "replaced": replaced},
+        conn, actor_account_id=None, action=action, object_type="database", object_id=file, detail=detail
     )
