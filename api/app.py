@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from api import i18n, security
+from api import i18n, observe, security
 from api.auth import (
     CSRF_COOKIE,
     BearerAwareCSRFMiddleware,
@@ -152,7 +152,7 @@ def create_app(
             path="/static/swagger", directories=[Path(str(swagger_ui_path))], include_in_schema=False, name="swagger"
         ),
     ]
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *API_HANDLERS,
             *PAGE_HANDLERS,
@@ -190,3 +190,5 @@ def create_app(
         debug=settings.debug,
         request_max_body_size=2 * 1024 * 1024,
     )
+    observe.install(app, settings)
+    return app

@@ -50,6 +50,8 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     detail: str
     instance: str
     errors: list[FieldError] = []
+    # Extension member: the id in the response's X-Request-ID and on every log line of this request.
+    request_id: str = ""
 
 
 def wants_page(request: Request[Any, Any, Any]) -> bool:
@@ -88,6 +90,7 @@ def _problem(
         detail=_(detail),
         instance=request.url.path,
         errors=errors or [],
+        request_id=request.scope["state"].get("request_id", ""),
     )
     return Response(
         content=msgspec.json.encode(problem),

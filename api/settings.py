@@ -92,6 +92,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     respite_visits_by_care_level: Annotated[
         str, Meta(description="Respite visits a week by care level, `level:visits,…` (Shanghai's long-term-care rule)")
     ] = "2:3,3:3,4:5,5:7,6:7"
+    metrics_token: Annotated[
+        str | None, Meta(description="Bearer token Prometheus sends to `/metrics`; unset, `/metrics` answers 404")
+    ] = None
     respite_certificate: Annotated[
         str, Meta(description="Certificate respite carers must hold; `skill:<code>` asks for a skill instead")
     ] = "elderly_carer"

@@ -20,6 +20,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "api.security": (),
     "api.i18n": (),
     "api.logs": (),
+    "api.observe": ("api.services", "api.logs", "api.settings"),
     "api.services": ("api.services", "api.security", "sql", "matching"),
     "api.schemas": ("api.schemas", "api.services", "sql"),
     "api.auth": ("api.services", "api.security", "api.i18n"),

@@ -1,4 +1,4 @@
-"""The `linli` command: up, serve, worker, migrate, seed, solve, bench."""
+"""The `linli` command: up, serve, worker, migrate, seed, backup, restore, solve, bench."""
 
 from __future__ import annotations
 
@@ -91,6 +91,32 @@ def seed(seed_value: int, scale: float) -> None:
     except AlreadySeededError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup(file: Path) -> None:
+    """Write the whole database (uploads included) to FILE as a pg_dump archive, and record the backup."""
+    from api.cli.backup import BackupError, make_backup
+
+    try:
+        click.echo(asyncio.run(make_backup(_database_url(), file)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--database", default=None, help="Restore into this database on the same server (created if missing).")
+@click.option("--force", is_flag=True, help="Replace everything the database holds.")
+def restore(file: Path, database: str | None, force: bool) -> None:
+    """Restore a `linli backup` FILE; refuses a newer schema, and a database holding data unless --force."""
+    from api.cli.backup import BackupError, restore_backup
+
+    try:
+        click.echo(asyncio.run(restore_backup(_database_url(), file, database=database, force=force)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()
