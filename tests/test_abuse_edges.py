@@ -144,20 +144,28 @@ async def test_shifts_and_weekly_rules_dated_in_year_9999_are_refused(
     assert "starts_at" in _fields(await client.post("/api/shifts", json=old, headers=publisher))
 
 
-async def test_tender_and_call_dates_before_2000_are_refused(
+async def _funders(
     client: httpx.AsyncClient, conn: asyncpg.Connection
-) -> None:
+) -> tuple[Any, int, dict[str, str], dict[str, str]]:
+    """A district with an open need, its sub-district office's and a community foundation's API headers."""
     d = await create_district(conn)
     need_id = await create_need(conn, d.committee_id, d.item_id, d.committee_account)
     funder = await bearer(client, await username_of(conn, d.funder_account))
-    early = tender_body(d.item_code, [need_id], bids_open_at="1900-01-01T09:00:00+08:00")
-    assert set(_fields(await client.post("/api/tenders", json=early, headers=funder))) == {"bids_open_at"}
-    far = tender_body(d.item_code, [need_id], bids_close_at="9999-12-31T09:00:00+08:00")
-    assert set(_fields(await client.post("/api/tenders", json=far, headers=funder))) == {"bids_close_at"}
     foundation_id = await create_funder(conn, kind="community_foundation", area_id=d.district_id)
     foundation = await bearer(
         client, await username_of(conn, await create_account(conn, "funder", funder_id=foundation_id))
     )
+    return d, need_id, funder, foundation
+
+
+async def test_tender_and_call_dates_before_2000_are_refused(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    d, need_id, funder, foundation = await _funders(client, conn)
+    early = tender_body(d.item_code, [need_id], bids_open_at="1900-01-01T09:00:00+08:00")
+    assert set(_fields(await client.post("/api/tenders", json=early, headers=funder))) == {"bids_open_at"}
+    far = tender_body(d.item_code, [need_id], bids_close_at="9999-12-31T09:00:00+08:00")
+    assert set(_fields(await client.post("/api/tenders", json=far, headers=funder))) == {"bids_close_at"}
     call = call_body(d.subdistrict_id, proposals_open_at="1999-01-01T09:00:00+08:00")
     assert set(_fields(await client.post("/api/calls", json=call, headers=foundation))) == {"proposals_open_at"}
 
@@ -179,14 +187,8 @@ async def test_the_need_form_shows_the_date_error_beside_the_field_in_chinese(
 async def test_the_schema_refuses_what_is_dated_before_2000(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    d = await create_district(conn)
-    need_id = await create_need(conn, d.committee_id, d.item_id, d.committee_account)
-    funder = await bearer(client, await username_of(conn, d.funder_account))
+    d, need_id, funder, foundation = await _funders(client, conn)
     tender = await client.post("/api/tenders", json=tender_body(d.item_code, [need_id]), headers=funder)
-    foundation_id = await create_funder(conn, kind="community_foundation", area_id=d.district_id)
-    foundation = await bearer(
-        client, await username_of(conn, await create_account(conn, "funder", funder_id=foundation_id))
-    )
     call = await client.post("/api/calls", json=call_body(d.subdistrict_id), headers=foundation)
     assert tender.status_code == call.status_code == 201
     old = dt.datetime(1999, 12, 31, 9, tzinfo=dt.UTC)
