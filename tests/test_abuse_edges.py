@@ -17,7 +17,7 @@ from api.services import horizon
 from tests.factories import create_account, create_funder, username_of
 from tests.factories_shifts import create_shift
 from tests.factories_tendering import create_district, create_need, tender_body
-from tests.helpers import bearer, login, parse_page, post_form
+from tests.helpers import bearer, elements, login, parse_page, post_form
 from tests.test_calls_api import call_body
 from tests.test_needs_api import need_body
 from tests.test_shifts_api import _shift_body
@@ -182,6 +182,9 @@ async def test_the_need_form_shows_the_date_error_beside_the_field_in_chinese(
     response = await post_form(client, "/needs/new", data)
     assert response.status_code == 422
     assert parse_page(response.text).errors["ends_on"] == "日期太远，超出了可提前安排的范围，请临近时再安排"
+    # The browser's date picker offers nothing before 2000 either.
+    dated = {a["name"]: a.get("min") for a, _ in elements(response.text, "input") if a.get("type") == "date"}
+    assert dated == {"starts_on": "2000-01-01", "ends_on": "2000-01-01"}
 
 
 async def test_the_schema_refuses_what_is_dated_before_2000(
