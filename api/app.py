@@ -15,14 +15,13 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 from swagger_ui_bundle import swagger_ui_path
 
 from api import i18n, observe, security
@@ -37,6 +36,7 @@ from api.auth import (
 )
 from api.errors import EXCEPTION_HANDLERS
 from api.routes import API_HANDLERS
+from api.services import horizon
 from api.services.accounts import SecurityPolicy
 from api.settings import Settings, load_settings
 from web import filters as web_filters
@@ -56,34 +56,26 @@ CSP_SCHEMA = (
 )
 
 
-class SecurityHeadersMiddleware:
-    """CSP, nosniff, frame-ancestors, Referrer-Policy on every response; HSTS when served over HTTPS."""
+def security_headers(https: bool) -> BeforeMessageSendHookHandler:
+    """A before-send hook: CSP, nosniff, frame-ancestors, Referrer-Policy and Permissions-Policy (HSTS over HTTPS)
+    on every response. Litestar calls it for every message the app sends, so the router's own 404 and 405, the error
+    handlers' problems, static files and redirects get the headers too (route middleware never sees the first two)."""
 
-    def __init__(self, app: ASGIApp, https: bool) -> None:
-        self.app = app
-        self.https = https
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
             return
-        csp = CSP_SCHEMA if scope["path"].startswith("/schema") else CSP_PAGES
+        headers = MutableScopeHeaders.from_message(message)
+        headers["content-security-policy"] = CSP_SCHEMA if scope["path"].startswith("/schema") else CSP_PAGES
+        headers["x-content-type-options"] = "nosniff"
+        headers["x-frame-options"] = "DENY"
+        headers["referrer-policy"] = "same-origin"
+        headers["permissions-policy"] = "camera=(self), geolocation=(self), microphone=()"
+        if https:
+            headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+        if "cache-control" not in headers:
+            headers["cache-control"] = "no-store"
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["content-security-policy"] = csp
-                headers["x-content-type-options"] = "nosniff"
-                headers["x-frame-options"] = "DENY"
-                headers["referrer-policy"] = "same-origin"
-                headers["permissions-policy"] = "camera=(self), geolocation=(self), microphone=()"
-                if self.https:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-                if "cache-control" not in headers:
-                    headers["cache-control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    return add_headers
 
 
 def _jinja_environment() -> jinja2.Environment:
@@ -110,6 +102,7 @@ def create_app(
 ) -> Litestar:
     """The Litestar application; tests pass their own pool (one shared connection) and Redis."""
     settings = settings or load_settings()
+    horizon.configure(settings.max_horizon_days)
     policy = SecurityPolicy(
         session_idle_minutes=settings.session_idle_minutes,
         session_absolute_hours=settings.session_absolute_hours,
@@ -167,11 +160,11 @@ def create_app(
             "policy": Provide(provide_policy, sync_to_thread=False),
         },
         middleware=[
-            DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
             DefineMiddleware(IdentityMiddleware),
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers(settings.https)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(_jinja_environment())),
         openapi_config=OpenAPIConfig(
             title="Linli (邻里) API",

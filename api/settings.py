@@ -98,6 +98,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     respite_certificate: Annotated[
         str, Meta(description="Certificate respite carers must hold; `skill:<code>` asks for a skill instead")
     ] = "elderly_carer"
+    max_horizon_days: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="Needs, shifts, tender and call deadlines may be dated at most this many days ahead "
+            "(and never before the year 2000)",
+        ),
+    ] = 730
 
 
 class Declared(msgspec.Struct, frozen=True):

@@ -25,7 +25,7 @@ async def _area(conn: asyncpg.Connection) -> Area:
     for _ in range(2):
         await create_household(conn, d.committee_id)
     archived = await create_household(conn, d.committee_id)
-    await conn.execute("UPDATE households SET archived_at = now() WHERE id = $1", archived)
+    await conn.execute("UPDATE households SET archived_at = now(), address = '控江路1018弄' WHERE id = $1", archived)
     home_area = await conn.fetchval("SELECT area_id FROM committees WHERE id = $1", d.committee_id)
     for _ in range(3):
         await create_volunteer(conn, home_area_id=home_area)

@@ -92,7 +92,7 @@ async def test_the_register_is_given_the_committees_households_each_filter_keeps
         "UPDATE households SET care_level = 3, empty_nest = true, head_name = '王秀英' WHERE id = $1", alone
     )
     await conn.execute("UPDATE households SET care_level = 1, empty_nest = false, members = 4 WHERE id = $1", family)
-    await conn.execute("UPDATE households SET archived_at = now() WHERE id = $1", left)
+    await conn.execute("UPDATE households SET archived_at = now(), address = '控江路1018弄' WHERE id = $1", left)
     await login(client, await username_of(conn, d.committee_account))
 
     async def listed(query: str = "") -> set[int]:

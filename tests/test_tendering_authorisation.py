@@ -3,6 +3,7 @@ never data, and nothing changes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tests.factories import create_account, create_funder, username_of
@@ -18,8 +19,10 @@ OUTSIDERS = ("anonymous", "volunteer", "reviewer", "admin", "other_committee", "
 
 
 def _need_body(item_code: str) -> dict[str, Any]:
-    return {"catalogue_code": item_code, "title": "改", "beneficiaries": 5, "starts_on": "2030-01-01",
-            "ends_on": "2030-06-30"}  # fmt: skip
+    # Within the dating horizon (LINLI_MAX_HORIZON_DAYS) whenever the test runs.
+    starts = dt.date.today() + dt.timedelta(days=30)
+    return {"catalogue_code": item_code, "title": "改", "beneficiaries": 5, "starts_on": starts.isoformat(),
+            "ends_on": (starts + dt.timedelta(days=180)).isoformat()}  # fmt: skip
 
 
 async def _outsiders(conn: Any) -> tuple[District, dict[str, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
@@ -36,13 +36,4 @@ def file_response(table: exports.Table, fmt: Literal["csv", "xlsx"], locale: str
         export.chunks,
         media_type=export.media_type,
         headers={"content-disposition": exports.content_disposition(export.filename)},
-    )
-
-
-def csv_response(text: str, filename: str) -> Response[str]:
-    """CSV text as a download named `filename`."""
-    return Response(
-        content=text,
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )

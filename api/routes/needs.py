@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from api.auth import Conn, User, Who, login_required, roles
-from api.routes.downloads import csv_response
+from api.routes.downloads import file_response, locale_of
 from api.routes.paging import Limit, Offset
 from api.schemas.common import out, outs
 from api.schemas.tendering import HouseholdOut, NeedDetailOut, NeedPageOut
@@ -61,10 +62,12 @@ class NeedController(Controller):
         dependencies=_FILTERS,
         media_type="text/csv",
     )
-    async def export(self, conn: Conn, who: Who, filters: NamedDependency[NeedFilters]) -> Response[str]:
-        """The filtered needs as CSV."""
-        text = await needs.needs_csv(conn, who, filters)
-        return csv_response(text, "needs.csv")
+    async def export(
+        self, conn: Conn, who: Who, request: Request[Any, Any, Any], filters: NamedDependency[NeedFilters]
+    ) -> Stream:
+        """The filtered needs as CSV (Chinese headers unless English was chosen; formulas disarmed)."""
+        locale = locale_of(request)
+        return file_response(await needs.needs_table(conn, who, filters, locale), "csv", locale)
 
     @get("/households", operation_id="listNeedHouseholdChoices", guards=[roles("committee")])
     async def households(self, conn: Conn, user: User) -> list[HouseholdOut]:

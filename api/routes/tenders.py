@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from api.auth import Conn, User, Who, login_required, roles
-from api.routes.downloads import csv_response
+from api.routes.downloads import file_response, locale_of
 from api.routes.paging import Limit, Offset
 from api.schemas.common import out, outs
 from api.schemas.tendering import (
@@ -74,10 +75,12 @@ class TenderController(Controller):
         dependencies=_FILTERS,
         media_type="text/csv",
     )
-    async def export(self, conn: Conn, who: Who, filters: NamedDependency[TenderFilters]) -> Response[str]:
-        """One row per lot of the filtered tenders, as CSV."""
-        text = await tenders.tenders_csv(conn, who, filters)
-        return csv_response(text, "tenders.csv")
+    async def export(
+        self, conn: Conn, who: Who, request: Request[Any, Any, Any], filters: NamedDependency[TenderFilters]
+    ) -> Stream:
+        """One row per lot of the filtered tenders, as CSV (headers in the reader's language; formulas disarmed)."""
+        locale = locale_of(request)
+        return file_response(await tenders.tenders_table(conn, who, filters, locale), "csv", locale)
 
     @get("/for-me", operation_id="listTendersForOrganisation", guards=[roles("organisation")])
     async def for_me(

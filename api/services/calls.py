@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import eligibility
+from api.services import eligibility, horizon
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.tenders import org_facts
@@ -147,6 +147,7 @@ async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) 
             errors["proposals_close_at"] = "The deadline for proposals must be within a year"
         elif form.proposals_open_at is not None and form.proposals_open_at >= form.proposals_close_at:
             errors["proposals_open_at"] = "Proposals must open before the deadline"
+        horizon.check(errors, proposals_open_at=form.proposals_open_at, proposals_close_at=form.proposals_close_at)
         if not 100 <= form.grant_min_fen <= MAX_FEN:
             errors["grant_min_fen"] = "The smallest grant must be at least 1 yuan"
         if not 100 <= form.grant_max_fen <= MAX_FEN:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal
 
@@ -20,8 +20,10 @@ Kind = Literal["text", "int", "money", "date", "datetime"]
 # Litestar appends "; charset=utf-8" to text/* media types itself.
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a leading ' disarms it.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection), also after leading spaces,
+# and some read the full-width forms a Chinese keyboard types as the ASCII ones; a leading ' disarms it.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_CONTROL_STARTS = ("\t", "\r", "\n")
 _ROWS_PER_CHUNK = 200
 
 
@@ -54,8 +56,19 @@ def headers(table: Table, locale: str) -> list[str]:
     return [column.en if locale == "en" else column.zh for column in table.columns]
 
 
-def _safe_text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+def label(value: str | None, words: Mapping[str, tuple[str, str]], locale: str) -> str:
+    """A status or other code as the reader reads it: `words` maps a code to its (Chinese, English) label."""
+    if value is None:
+        return ""
+    zh, en = words.get(value, (value, value))
+    return en if locale == "en" else zh
+
+
+def safe_text(value: str) -> str:
+    """Text that no spreadsheet runs as a formula: a cell that would start one gets a leading '."""
+    if value.startswith(_CONTROL_STARTS) or value.lstrip().startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _cell(value: object, kind: Kind) -> object:
@@ -68,7 +81,7 @@ def _cell(value: object, kind: Kind) -> object:
         # Spreadsheets have no time zones: write the time people read, in Shanghai.
         return value.astimezone(SHANGHAI).replace(tzinfo=None, microsecond=0)
     if isinstance(value, str):
-        return _safe_text(value)
+        return safe_text(value)
     return value
 
 

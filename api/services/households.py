@@ -18,7 +18,7 @@ from msgspec import Meta
 from api.services import shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
-from api.services.needs import POINT_MARGIN_DEG, mask_address
+from api.services.needs import POINT_MARGIN_DEG, mask_address, street_of
 from api.services.types import Name, Text
 from sql import audit
 from sql import households as households_sql
@@ -219,6 +219,10 @@ async def update_household(conn: asyncpg.Connection, who: Identity, household_id
     return household_id
 
 
+# What an erased household's address becomes when not even a road is left of it.
+ERASED_ADDRESS = "**"
+
+
 async def archive_household(conn: asyncpg.Connection, who: Identity, household_id: int) -> int:
     """The household leaves the service: its details are erased; its live team (with its planned visits), respite
     entitlements and pending respite requests end, and the shifts still to come that serve it are called off, their
@@ -226,8 +230,9 @@ async def archive_household(conn: asyncpg.Connection, who: Identity, household_i
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         before = await _current(conn, household_id, committee_id)
+        # Only the road and lane stay (what the masked form shows), never a building, room or house number.
         called_off = await households_sql.archive_household(
-            conn, household_id, committee_id, mask_address(before.address)
+            conn, household_id, committee_id, street_of(before.address) or ERASED_ADDRESS
         )
         if called_off is None:
             raise Conflict("This household has left the service and can no longer be changed")

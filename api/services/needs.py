@@ -6,18 +6,19 @@ committee that lists them ever sees them, masked to the lane ("控江路1018弄*
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import horizon
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Invalid, NotFound, found
+from api.services.exports import Column, Table, label
 from api.services.types import Id, Name, Text, today
 from sql import areas as areas_sql
 from sql import audit
@@ -97,17 +98,48 @@ class MapData(msgspec.Struct, frozen=True):
     truncated: bool
 
 
-_LANE = re.compile(r"^(.*?\d+弄)")
-_ROAD = re.compile(r"^(\D+)")
+# Masking: an address is cut to its road and lane (or, without a road, its estate), the part a neighbour may know.
+# Full-width digits and brackets are folded to ASCII first (NFKC), so "７号楼" is a building like "7号楼".
+_CJK = "\u3400-\u9fff"
+_ROAD_END = "(?:公路|大道|路|街|道|巷)"
+# A lane anywhere in the address, also inside a remark such as "（近开鲁路764弄）".
+_ROAD_AND_LANE = re.compile(rf"([{_CJK}]+?{_ROAD_END})(\d+弄)")
+# A road without a lane: it ends where a house number, a remark or the end of the address begins.
+_ROAD = re.compile(rf"([{_CJK}]+?{_ROAD_END})(?=\d|[^{_CJK}]|$)")
+# Words that name a building, unit, floor, room or house; whatever stands before them is no part of a road's name.
+_HOUSE_WORDS = re.compile(r"号|室|栋|幢|座|层|单元")
+# What may be left before a road's name: a remark's "近" (near) and the like, or the 楼 of a building before it.
+_BEFORE_ROAD = re.compile(r"^(?:靠近|临近|邻近|近|临|邻|在|楼)+")
+# A building, unit, floor, room or house number, also with Chinese numerals or a letter (十二号楼, A座, 东楼).
+_BUILDING = re.compile(r"[0-9A-Za-z一二三四五六七八九十百零〇甲乙丙丁东西南北]+(?:号楼|号|栋|幢|座|单元|室|层|楼)")
+_REMARK = re.compile(r"\(.*?(?:\)|$)")
+_CJK_RUN = re.compile(rf"[{_CJK}]*")
+
+
+def _road_name(text: str) -> str:
+    return _BEFORE_ROAD.sub("", _HOUSE_WORDS.split(text)[-1])
+
+
+def street_of(address: str) -> str:
+    """The part of an address anyone may see: its road and lane ("开鲁路764弄"), its road ("控江路") or, without
+    a road, its estate ("鞍山四村"); never a building, unit, floor, room or house number; "" when none is left."""
+    text = "".join(unicodedata.normalize("NFKC", address).split())
+    lane = _ROAD_AND_LANE.search(text)
+    if lane:
+        return _road_name(lane.group(1)) + lane.group(2)
+    outside = _REMARK.sub("", text)
+    road = _ROAD.search(outside)
+    if road:
+        return _road_name(road.group(1))
+    building = _BUILDING.search(outside)
+    estate = _CJK_RUN.match(outside[: building.start()] if building else outside)
+    return _HOUSE_WORDS.split(estate.group(0) if estate else "")[0]
 
 
 def mask_address(address: str) -> str:
-    """An address cut to its lane (or road) so a household can be told apart but not found."""
-    lane = _LANE.match(address)
-    if lane:
-        return f"{lane.group(1)}**号"
-    road = _ROAD.match(address)
-    return f"{road.group(1)}**号" if road else "**"
+    """An address cut to its road and lane so a household can be told apart but not found ("开鲁路764弄**号")."""
+    street = street_of(address)
+    return f"{street}**号" if street else "**"
 
 
 async def list_needs(
@@ -184,6 +216,7 @@ async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedComman
         errors["ends_on"] = "The period must end on or after its first day"
     elif form.ends_on < today():
         errors["ends_on"] = "The period has already ended"
+    horizon.check(errors, starts_on=form.starts_on, ends_on=form.ends_on)
     if item is not None and not item[1] and form.household_ids:
         errors["household_ids"] = "Households can be named only for personal services"
     if len(set(form.household_ids)) > form.beneficiaries:
@@ -279,18 +312,42 @@ async def open_needs_for_funder(
     return await needs_sql.open_needs_in_area(conn, funder.area_id, catalogue_item_id)
 
 
-async def needs_csv(conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, limit: int = 10_000) -> str:
-    """The needs matching the filters as CSV (no household data)."""
+NEED_COLUMNS = [
+    Column("Need", "需求编号", "int"),
+    Column("Title", "标题"),
+    Column("Catalogue code", "目录编码"),
+    Column("Committee", "居委会"),
+    Column("Sub-district", "街道"),
+    Column("Beneficiaries", "受益人数", "int"),
+    Column("First day", "开始日期", "date"),
+    Column("Last day", "结束日期", "date"),
+    Column("Schedule", "服务时间"),
+    Column("Urgency", "紧急程度"),
+    Column("Status", "状态"),
+    Column("Latitude", "纬度"),
+    Column("Longitude", "经度"),
+]
+NEED_STATUS_WORDS = {
+    "open": ("待对接", "Awaiting a tender"), "in_tender": ("招标中", "In a tender"),
+    "funded": ("已落实资金", "Funded"), "closed": ("已结束", "Closed"),
+}  # fmt: skip
+URGENCY_WORDS = {
+    "low": ("低", "Low"), "normal": ("一般", "Normal"), "high": ("高", "High"), "urgent": ("紧急", "Urgent"),
+}  # fmt: skip
+
+
+async def needs_table(
+    conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, locale: str, limit: int = 10_000
+) -> Table:
+    """The needs matching the filters, ready to export (no household data)."""
     page = await list_needs(conn, who, filters, limit=limit, offset=0)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["id", "title", "catalogue_code", "committee", "subdistrict", "beneficiaries", "starts_on", "ends_on",
-         "schedule", "urgency", "status", "lat", "lon"]
+    return Table(
+        name="needs",
+        columns=NEED_COLUMNS,
+        rows=[
+            (n.id, n.title, n.catalogue_code, n.committee_name, n.subdistrict_name, n.beneficiaries, n.starts_on,
+             n.ends_on, n.schedule, label(n.urgency, URGENCY_WORDS, locale), label(n.status, NEED_STATUS_WORDS, locale),
+             n.lat, n.lon)
+            for n in page.items
+        ],
     )  # fmt: skip
-    for n in page.items:
-        writer.writerow(
-            [n.id, n.title, n.catalogue_code, n.committee_name, n.subdistrict_name, n.beneficiaries,
-             n.starts_on.isoformat(), n.ends_on.isoformat(), n.schedule or "", n.urgency, n.status, n.lat, n.lon]
-        )  # fmt: skip
-    return buffer.getvalue()

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import household_access, notifications
+from api.services import horizon, household_access, notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold
@@ -138,7 +138,7 @@ def _time_errors(starts_at: dt.datetime, ends_at: dt.datetime) -> dict[str, str]
         errors["starts_at"] = "The start must be in the future"
     if ends_at - starts_at > dt.timedelta(hours=24):
         errors["ends_at"] = "A shift lasts at most 24 hours"
-    return errors
+    return horizon.check(errors, starts_at=starts_at, ends_at=ends_at)
 
 
 def _certificate_errors(kinds: list[str]) -> dict[str, str]:
@@ -223,6 +223,9 @@ async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCr
     """Publish a weekly rule and the shifts it makes; a rule must end, within a year."""
     organisation_id, committee_id = who.publisher_or_refuse(_ONLY_PUBLISHERS)
     errors = _time_errors(form.starts_at, form.ends_at) | _certificate_errors(form.required_certificates)
+    if "starts_at" in errors:
+        # The rule's days are counted from its first shift (and a year-9999 start would overflow in Shanghai time).
+        raise Invalid("The recurring shift is not valid", fields=errors)
     first = form.starts_at.astimezone(SHANGHAI)
     if form.until is None:
         errors["until"] = "A recurring shift needs an end date"
@@ -230,6 +233,7 @@ async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCr
         errors["until"] = "The end date must not be before the first shift"
     elif (form.until - first.date()).days > SERIES_MAX_DAYS:
         errors["until"] = "A recurring shift runs for at most a year; publish it again after"
+    horizon.check(errors, until=form.until)
     if errors:
         raise Invalid("The recurring shift is not valid", fields=errors)
     if not occurrences(form):

@@ -5,18 +5,17 @@ A tender's public face (lots, budgets, rules, window) never says how many bids i
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import eligibility
+from api.services import eligibility, horizon
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
+from api.services.exports import Column, Table, label
 from api.services.types import SHANGHAI, Id, Name, Text, today
 from sql import audit
 from sql import bids as bids_sql
@@ -133,6 +132,7 @@ def _validate(form: TenderCommand, rules: tenders_sql.FunderRulesRow, now: dt.da
         errors["bids_open_at"] = "Bids must open before the deadline"
     if form.bids_close_at > now + dt.timedelta(days=366):
         errors["bids_close_at"] = "The bid deadline must be within a year"
+    horizon.check(errors, bids_open_at=form.bids_open_at, bids_close_at=form.bids_close_at)
     if not 0 <= form.price_weight_pct <= 100:
         errors["price_weight_pct"] = "A weight is a percentage between 0 and 100"
     elif form.price_weight_pct < rules.min_price_weight_pct:
@@ -310,22 +310,41 @@ async def tenders_for_organisation(
     return TendersForOrg(items=items, total=total, limit=limit, offset=offset)
 
 
-async def tenders_csv(conn: asyncpg.Connection, who: Identity | None, filters: TenderFilters) -> str:
-    """One row per lot of the tenders matching the filters, as CSV (no bids, no bid counts)."""
+TENDER_COLUMNS = [
+    Column("Tender", "招标项目编号", "int"),
+    Column("Title", "招标项目"),
+    Column("Funder", "出资方"),
+    Column("Catalogue code", "目录编码"),
+    Column("Status", "状态"),
+    Column("Bid deadline", "投标截止时间", "datetime"),
+    Column("Lot", "标段号", "int"),
+    Column("Lot title", "标段"),
+    Column("Budget (yuan)", "预算（元）", "money"),
+    Column("Staff-hours", "服务工时", "int"),
+    Column("Contract months", "合同期（月）", "int"),
+    Column("Needs", "需求数", "int"),
+]
+TENDER_STATUS_WORDS = {
+    "open": ("投标中", "Open for bids"), "review": ("评审中", "Under review"), "awarding": ("评定中标中", "Awarding"),
+    "awarded": ("已评定", "Award decided"), "notice": ("公示中", "Award notice"),
+    "contracting": ("签约中", "Contracting"), "closed": ("已结束", "Closed"), "cancelled": ("已取消", "Cancelled"),
+}  # fmt: skip
+
+
+async def tenders_table(conn: asyncpg.Connection, who: Identity | None, filters: TenderFilters, locale: str) -> Table:
+    """One row per lot of the tenders matching the filters, ready to export (no bids, no bid counts)."""
     page = await list_tenders(conn, who, filters, limit=1000, offset=0)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["tender_id", "title", "funder", "catalogue_code", "status", "bids_close_at", "lot", "lot_title",
-         "budget_fen", "staff_hours", "contract_months", "needs"]
+    return Table(
+        name="tenders",
+        columns=TENDER_COLUMNS,
+        rows=[
+            (t.id, t.title, t.funder_name, t.catalogue_code, label(t.status, TENDER_STATUS_WORDS, locale),
+             t.bids_close_at, lot.number, lot.title, lot.budget_fen, lot.staff_hours, lot.contract_months,
+             len(lot.need_ids))
+            for t in page.items
+            for lot in t.lots
+        ],
     )  # fmt: skip
-    for t in page.items:
-        for lot in t.lots:
-            writer.writerow(
-                [t.id, t.title, t.funder_name, t.catalogue_code, t.status, t.bids_close_at.isoformat(), lot.number,
-                 lot.title, lot.budget_fen, lot.staff_hours, lot.contract_months, len(lot.need_ids)]
-            )  # fmt: skip
-    return buffer.getvalue()
 
 
 async def open_bids_as(conn: asyncpg.Connection, who: Identity, tender_id: int) -> tenders_sql.TenderRow:
