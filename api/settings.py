@@ -81,6 +81,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     respite_certificate: Annotated[
         str, Meta(description="Certificate respite carers must hold; `skill:<code>` asks for a skill instead")
     ] = "elderly_carer"
+    evidence_max_bytes: Annotated[
+        int, Meta(description="Largest scan or photo a volunteer may upload as evidence for a claim, in bytes")
+    ] = 5 * 1024 * 1024
+    household_daily_cap: Annotated[
+        int, Meta(description="Distinct households one volunteer may open the file of in a day (Shanghai)")
+    ] = 5
 
 
 class Declared(msgspec.Struct, frozen=True):
