@@ -151,7 +151,7 @@ async def _volunteer_may_open(
                 conn,
                 account_id=account_id,
                 kind="household_cap_reached",
-                dedupe_key=f"household_cap:{volunteer_id}:{since.date().isoformat()}:{account_id}",
+                dedupe_key=f"household_cap:volunteer:{volunteer_id}:day:{since:%Y%m%d}:account:{account_id}",
                 params={"volunteer_id": volunteer_id, "household_id": household_id, "count": daily_cap},
             )
         await audit.append(
