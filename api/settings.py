@@ -106,6 +106,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "(and never before the year 2000)",
         ),
     ] = 730
+    evidence_max_bytes: Annotated[
+        int, Meta(description="Largest scan or photo a volunteer may upload as evidence for a claim, in bytes")
+    ] = 5 * 1024 * 1024
+    household_daily_cap: Annotated[
+        int, Meta(description="Distinct households one volunteer may open the file of in a day (Shanghai)")
+    ] = 5
 
 
 class Declared(msgspec.Struct, frozen=True):

@@ -387,3 +387,76 @@ async def ready_for_home_visits(conn: asyncpg.Connection, volunteer_ids: Sequenc
 async def assess_care_level(conn: asyncpg.Connection, household_id: int) -> None:
     """The household has an assessed care level of 2 or more (4 where it had less)."""
     await conn.execute(ASSESS_CARE_LEVEL, household_id)
+
+
+class DemoClaimRow(msgspec.Struct, frozen=True):
+    """A declared claim of a demo volunteer who holds a place somewhere, with a staff account of that publisher."""
+
+    volunteer_id: int
+    owner_account_id: int
+    subject: str
+    certificate_kind: str
+    issued_on: dt.date | None
+    expires_on: dt.date | None
+    born_on: dt.date | None
+    verifier_account_id: int
+    organisation_id: int | None
+    committee_id: int | None
+
+
+# Demo volunteers declare a birth year only; the ones who hold places declare the 1st of January (the same age).
+DEMO_BIRTH_DATES = """
+UPDATE volunteers v SET birth_date = make_date(v.birth_year, 1, 1)
+WHERE v.birth_date IS NULL AND EXISTS (SELECT 1 FROM signups g WHERE g.volunteer_id = v.id AND g.status <> 'waitlisted')
+"""
+# Every still-unverified claim of a volunteer who holds or held a place, with a staff account of the first publisher
+# they did (the rule of api/services/verification.py: a tenant the volunteer serves with). Volunteers with no place
+# keep their claims declared only. A claim without a declared expiry is confirmed for ten years.
+SELECT_DEMO_CLAIMS = """
+WITH verifier AS (
+    SELECT DISTINCT ON (g.volunteer_id) g.volunteer_id, m.account_id, m.organisation_id, m.committee_id
+    FROM signups g JOIN shifts s ON s.id = g.shift_id
+    JOIN memberships m ON m.organisation_id = s.organisation_id OR m.committee_id = s.committee_id
+    WHERE g.status <> 'waitlisted'
+    ORDER BY g.volunteer_id, g.id, m.account_id
+), claims AS (
+    SELECT c.volunteer_id, 'certificate' AS subject, c.kind AS certificate_kind, c.issued_on,
+           coalesce(c.expires_on, $1::date + 3650) AS expires_on, NULL::date AS born_on
+    FROM volunteer_certificates c WHERE c.check_id IS NULL AND (c.expires_on IS NULL OR c.expires_on >= $1::date)
+    UNION ALL
+    SELECT v.id, 'insurance', '', NULL, v.insured_until, NULL FROM volunteers v
+    WHERE v.insurance_check_id IS NULL AND v.insured_until >= $1::date
+    UNION ALL
+    SELECT v.id, 'birth_date', '', NULL, NULL, v.birth_date FROM volunteers v
+    WHERE v.birth_date_check_id IS NULL AND v.birth_date IS NOT NULL
+)
+SELECT c.volunteer_id, v.account_id AS owner_account_id, c.subject, c.certificate_kind, c.issued_on, c.expires_on,
+       c.born_on, r.account_id AS verifier_account_id, r.organisation_id, r.committee_id
+FROM claims c JOIN verifier r ON r.volunteer_id = c.volunteer_id JOIN volunteers v ON v.id = c.volunteer_id
+WHERE v.account_id IS NOT NULL
+ORDER BY c.volunteer_id, c.subject, c.certificate_kind
+"""
+# The publishers confirm every person holding a place on a home visit (the first-visit rule of household_access).
+DEMO_CONFIRMATIONS = """
+INSERT INTO household_confirmations (household_id, volunteer_id, shift_id, confirmed_by, committee_id, organisation_id)
+SELECT DISTINCT ON (s.household_id, g.volunteer_id) s.household_id, g.volunteer_id, s.id, m.account_id,
+       m.committee_id, m.organisation_id
+FROM signups g JOIN shifts s ON s.id = g.shift_id
+JOIN memberships m ON m.organisation_id = s.organisation_id OR m.committee_id = s.committee_id
+WHERE s.household_id IS NOT NULL AND g.status = 'active'
+ORDER BY s.household_id, g.volunteer_id, s.starts_at, m.account_id
+ON CONFLICT (household_id, volunteer_id) DO NOTHING
+"""
+
+
+async def demo_claims(conn: asyncpg.Connection, today: dt.date) -> list[DemoClaimRow]:
+    """The claims to verify in the demo (after giving volunteers who hold places a declared birth date)."""
+    await conn.execute(DEMO_BIRTH_DATES)
+    rows = await conn.fetch(SELECT_DEMO_CLAIMS, today)
+    return [msgspec.convert(dict(r), DemoClaimRow) for r in rows]
+
+
+async def confirm_demo_visits(conn: asyncpg.Connection) -> int:
+    """Confirm the people holding places on home visits for their households; how many confirmations were new."""
+    status = await conn.execute(DEMO_CONFIRMATIONS)
+    return int(status.split()[-1])

@@ -99,3 +99,101 @@ async def household_public(conn: asyncpg.Connection, household_id: int) -> House
     """A household's committee and address (to be masked by the caller)."""
     row = await conn.fetchrow(SELECT_HOUSEHOLD_PUBLIC, household_id)
     return None if row is None else msgspec.convert(dict(row), HouseholdPublicRow)
+
+
+class OpeningRow(msgspec.Struct, frozen=True):
+    """One view of a household's file: who (name and role), when, and on what basis."""
+
+    at: dt.datetime
+    account_id: int | None
+    display_name: str
+    role: str
+    basis: str
+
+
+SELECT_CONSENT = "SELECT sensitive_data_consent_at IS NOT NULL FROM volunteers WHERE id = $1"
+SELECT_CONFIRMED = "SELECT EXISTS (SELECT 1 FROM household_confirmations WHERE household_id = $1 AND volunteer_id = $2)"
+# Distinct households other than $3 whose file the account opened since $2 (the start of its day in Shanghai).
+COUNT_OPENED_SINCE = """
+SELECT count(DISTINCT object_id) FROM audit_log
+WHERE action = 'household.viewed' AND actor_account_id = $1 AND at >= $2 AND object_id <> $3::text
+"""
+# An organisation that holds a live contract for a need naming the household employs the carers who serve it.
+SELECT_CONTRACT_HOLDER = """
+SELECT ct.id FROM need_households nh
+JOIN lot_needs ln ON ln.need_id = nh.need_id
+JOIN awards aw ON aw.lot_id = ln.lot_id
+JOIN contracts ct ON ct.award_id = aw.id
+WHERE nh.household_id = $1 AND ct.organisation_id = $2 AND ct.status IN ('unsigned', 'active')
+ORDER BY ct.id LIMIT 1
+"""
+SELECT_COMMITTEE_STAFF = """
+SELECT m.account_id FROM memberships m JOIN accounts a ON a.id = m.account_id
+WHERE m.committee_id = $1 AND a.disabled_at IS NULL
+ORDER BY m.account_id
+"""
+SELECT_OPENINGS = """
+SELECT l.at, l.actor_account_id AS account_id, coalesce(a.display_name, '') AS display_name,
+       coalesce(a.role, '') AS role, coalesce(l.detail ->> 'basis', '') AS basis
+FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account_id
+WHERE l.action = 'household.viewed' AND l.object_id = $1::text
+ORDER BY l.at DESC, l.id DESC
+LIMIT $2 OFFSET $3
+"""
+# The publisher of the shift ($3 organisation or $4 committee) confirms a volunteer who holds a place on it for the
+# shift's household; a second confirmation of the same person for the same household changes nothing.
+CONFIRM_VOLUNTEER = """
+INSERT INTO household_confirmations (household_id, volunteer_id, shift_id, confirmed_by, committee_id, organisation_id)
+SELECT s.household_id, g.volunteer_id, s.id, $5, $4, $3
+FROM shifts s JOIN signups g ON g.shift_id = s.id AND g.status = 'active'
+WHERE s.id = $1 AND g.volunteer_id = $2 AND s.household_id IS NOT NULL
+  AND (s.organisation_id = $3 OR s.committee_id = $4)
+ON CONFLICT (household_id, volunteer_id) DO UPDATE SET household_id = EXCLUDED.household_id
+RETURNING id, household_id
+"""
+
+
+async def has_consent(conn: asyncpg.Connection, volunteer_id: int) -> bool:
+    """Whether the volunteer consents to the processing of sensitive personal data."""
+    return bool(await conn.fetchval(SELECT_CONSENT, volunteer_id))
+
+
+async def confirmed(conn: asyncpg.Connection, household_id: int, volunteer_id: int) -> bool:
+    """Whether a publisher confirmed this volunteer for this household."""
+    return bool(await conn.fetchval(SELECT_CONFIRMED, household_id, volunteer_id))
+
+
+async def opened_since(conn: asyncpg.Connection, account_id: int, since: dt.datetime, household_id: int) -> int:
+    """How many other households' files the account opened since a moment."""
+    return int(await conn.fetchval(COUNT_OPENED_SINCE, account_id, since, str(household_id)))
+
+
+async def contract_holder(conn: asyncpg.Connection, household_id: int, organisation_id: int) -> int | None:
+    """The organisation's live contract serving the household, if any."""
+    value = await conn.fetchval(SELECT_CONTRACT_HOLDER, household_id, organisation_id)
+    return None if value is None else int(value)
+
+
+async def committee_staff(conn: asyncpg.Connection, committee_id: int) -> list[int]:
+    """The live accounts of a committee."""
+    return [int(r["account_id"]) for r in await conn.fetch(SELECT_COMMITTEE_STAFF, committee_id)]
+
+
+async def openings(conn: asyncpg.Connection, household_id: int, *, limit: int, offset: int) -> list[OpeningRow]:
+    """Who opened the household's file and when, the latest first."""
+    rows = await conn.fetch(SELECT_OPENINGS, str(household_id), limit, offset)
+    return [msgspec.convert(dict(r), OpeningRow) for r in rows]
+
+
+async def confirm_volunteer(
+    conn: asyncpg.Connection,
+    *,
+    shift_id: int,
+    volunteer_id: int,
+    organisation_id: int | None,
+    committee_id: int | None,
+    account_id: int,
+) -> tuple[int, int] | None:
+    """(confirmation id, household id); None unless the caller published the shift and the volunteer holds a place."""
+    row = await conn.fetchrow(CONFIRM_VOLUNTEER, shift_id, volunteer_id, organisation_id, committee_id, account_id)
+    return None if row is None else (int(row["id"]), int(row["household_id"]))

@@ -78,20 +78,59 @@ LEFT JOIN committees c ON c.id = s.committee_id
 """
 SELECT_SHIFT = f"SELECT {_SHIFT_COLUMNS} {_SHIFT_FROM} WHERE s.id = $1"
 
-# A volunteer's age on the shift's day in Shanghai: to the day when the birth date is known, else by birth year.
+# What the volunteer has proven, as verified by staff of a committee or organisation they serve with (never what
+# they only declared; sql/verification.py): a verified date of birth gives the proven age on the shift's first day
+# (Shanghai), a verified certificate or insurance counts until the expiry the verifier confirmed.
+_PROVEN_AGE = """
+(SELECT date_part('year', age((s.starts_at AT TIME ZONE 'Asia/Shanghai')::date, pk.born_on))::int
+ FROM credential_checks pk WHERE pk.id = {v}.birth_date_check_id AND pk.state = 'verified')
+"""
+_LACKS_CERTIFICATES = """
+NOT (s.required_certificates <@ ARRAY(
+    SELECT c.kind FROM volunteer_certificates c JOIN credential_checks ck ON ck.id = c.check_id
+    WHERE c.volunteer_id = v.id AND ck.state = 'verified'
+      AND (ck.issued_on IS NULL OR ck.issued_on <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
+      AND ck.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date))
+"""
+_LACKS_INSURANCE = """
+s.insurance_required AND NOT EXISTS (
+    SELECT 1 FROM credential_checks ik
+    WHERE ik.id = v.insurance_check_id AND ik.state = 'verified'
+      AND ik.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)
+"""
+# An adult-only shift (minimum age 18 or more) asks for a proven age; younger minimums go by the declared age.
+_AGE_UNPROVEN = f"s.min_age >= 18 AND coalesce({_PROVEN_AGE.format(v='v')}, -1) < s.min_age"
+# On an "under 18 in groups only" shift, whoever is not a proven adult needs a proven adult already holding a place.
+_MINOR_ALONE = f"""
+s.minors_in_groups_only AND coalesce({_PROVEN_AGE.format(v="v")}, -1) < 18
+AND (s.headcount < 2 OR NOT EXISTS (
+    SELECT 1 FROM signups ga JOIN volunteers va ON va.id = ga.volunteer_id
+    WHERE ga.shift_id = s.id AND ga.status = 'active' AND ga.volunteer_id <> v.id
+      AND coalesce({_PROVEN_AGE.format(v="va")}, -1) >= 18))
+"""
+# The credential rules again as one condition: the guarded pick-up and promotion refuse in SQL what is unproven,
+# whatever the caller checked before.
+_CREDENTIALS_HOLD = f"""
+NOT ({_LACKS_CERTIFICATES}) AND NOT ({_LACKS_INSURANCE}) AND NOT ({_AGE_UNPROVEN}) AND NOT ({_MINOR_ALONE})
+"""
+# A volunteer's declared age on the shift's day in Shanghai: to the day when the birth date is known, else by birth
+# year. It serves the minimum ages below 18 and the guardian rule (a declared child needs a guardian either way).
 _AGE = """
 (CASE WHEN v.birth_date IS NOT NULL
       THEN date_part('year', age((s.starts_at AT TIME ZONE 'Asia/Shanghai')::date, v.birth_date))::int
       ELSE date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - v.birth_year END)
 """
 # Why a volunteer may not take a shift, as reason codes:
-# - skills, certificates: every one required; a certificate counts when issued by the shift's first day and not
-#   expired before its last day (Shanghai dates);
-# - age: below the shift's minimum; guardian: under 14 without a guardian's consent on file, with the guardian's name
-#   (registration records the consent; the name is added on the profile page);
-# - insurance: must cover the whole shift;
-# - minor_group ("under 18 in groups only"): on such a shift, a volunteer under 18 may take a place only when the
-#   shift has at least 2 places and an adult (18 or over that day) already holds one, so no minor serves alone;
+# - skills: every one required (declared; a skill opens no restricted work by itself);
+# - certificates: every one required, verified, not revoked, issued by the shift's first day and not expired (the
+#   verified expiry) before its last day (Shanghai dates);
+# - age: below the shift's minimum by the declared age; age_unverified: an adult-only shift (minimum 18 or more)
+#   and no verified date of birth proving that age; guardian: under 14 without a guardian's consent on file, with
+#   the guardian's name (registration records the consent; the name is added on the profile page);
+# - insurance: verified insurance must cover the whole shift;
+# - minor_group ("under 18 in groups only"): on such a shift, a volunteer who is not a proven adult may take a
+#   place only when the shift has at least 2 places and a proven adult (18 or over that day) already holds one, so
+#   no minor serves alone;
 # - hours_cap: the shift would take the volunteer's held hours in that Monday-to-Sunday week (Shanghai) above
 #   their weekly cap;
 # - availability: the shift does not fit one of their weekly windows on its weekday (nor an extra time they
@@ -104,27 +143,12 @@ _AGE = """
 _REASONS = f"""
 array_remove(ARRAY[
     CASE WHEN NOT (s.required_skills <@ v.skills) THEN 'skills' END,
-    CASE WHEN NOT (s.required_certificates <@ ARRAY(
-        SELECT c.kind FROM volunteer_certificates c
-        WHERE c.volunteer_id = v.id
-          AND (c.issued_on IS NULL OR c.issued_on <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
-          AND (c.expires_on IS NULL OR c.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)))
-         THEN 'certificates' END,
+    CASE WHEN {_LACKS_CERTIFICATES} THEN 'certificates' END,
     CASE WHEN {_AGE} < s.min_age THEN 'age' END,
+    CASE WHEN {_AGE} >= s.min_age AND {_AGE_UNPROVEN} THEN 'age_unverified' END,
     CASE WHEN {_AGE} < 14 AND (NOT v.guardian_consent OR v.guardian_name IS NULL) THEN 'guardian' END,
-    CASE WHEN s.insurance_required
-              AND (v.insured_until IS NULL OR v.insured_until < (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date)
-         THEN 'insurance' END,
-    CASE WHEN s.minors_in_groups_only AND {_AGE} < 18
-              AND (s.headcount < 2 OR NOT EXISTS (
-                  SELECT 1 FROM signups ga JOIN volunteers va ON va.id = ga.volunteer_id
-                  WHERE ga.shift_id = s.id AND ga.status = 'active' AND ga.volunteer_id <> v.id
-                    AND (CASE WHEN va.birth_date IS NOT NULL
-                              THEN date_part('year', age((s.starts_at AT TIME ZONE 'Asia/Shanghai')::date,
-                                                         va.birth_date))::int
-                              ELSE date_part('year', s.starts_at AT TIME ZONE 'Asia/Shanghai')::int - va.birth_year
-                         END) >= 18))
-         THEN 'minor_group' END,
+    CASE WHEN {_LACKS_INSURANCE} THEN 'insurance' END,
+    CASE WHEN {_MINOR_ALONE} THEN 'minor_group' END,
     CASE WHEN (
         SELECT coalesce(sum(extract(epoch FROM upper(gh.during) - lower(gh.during))), 0)
         FROM signups gh
@@ -197,14 +221,17 @@ SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1
 WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
 """
-# The pick-up, in one statement: the place is counted only while one is left and the shift is open (the row lock
-# makes concurrent pick-ups queue and re-check `taken`), and the sign-up is inserted from that same row. If the
+# The pick-up, in one statement: the place is counted only while one is left, the shift is open and the volunteer
+# holds every verified credential it asks for (the row lock makes concurrent pick-ups queue and re-check `taken`),
+# and the sign-up is inserted from that same row. If the
 # insert breaks the unique index or the exclusion constraint, the whole statement, the count included, fails.
-PICK_UP = """
+PICK_UP = f"""
 WITH place AS (
-    UPDATE shifts SET taken = taken + 1
-    WHERE id = $1 AND status = 'open' AND taken < headcount AND starts_at > now()
-    RETURNING id, starts_at, ends_at
+    UPDATE shifts s SET taken = s.taken + 1
+    FROM volunteers v
+    WHERE s.id = $1 AND v.id = $2 AND s.status = 'open' AND s.taken < s.headcount AND s.starts_at > now()
+      AND {_CREDENTIALS_HOLD}
+    RETURNING s.id, s.starts_at, s.ends_at
 )
 INSERT INTO signups (shift_id, volunteer_id, status, during)
 SELECT place.id, $2, 'active', tstzrange(place.starts_at, place.ends_at, '[)') FROM place
@@ -240,10 +267,15 @@ FROM signups g JOIN shifts s ON s.id = g.shift_id JOIN volunteers v ON v.id = g.
 WHERE g.shift_id = $1 AND g.status = 'waitlisted'
 ORDER BY g.created_at, g.id
 """
-# Both updates are conditional; the caller runs this in a savepoint and rolls it back when no row comes back.
-PROMOTE = """
+# Both updates are conditional (the credentials too: they may have lapsed or been revoked while waiting); the
+# caller runs this in a savepoint and rolls it back when no row comes back.
+PROMOTE = f"""
 WITH place AS (
-    UPDATE shifts SET taken = taken + 1 WHERE id = $1 AND status = 'open' AND taken < headcount RETURNING id
+    UPDATE shifts s SET taken = s.taken + 1
+    FROM signups pg JOIN volunteers v ON v.id = pg.volunteer_id
+    WHERE s.id = $1 AND pg.id = $2 AND pg.shift_id = s.id AND s.status = 'open' AND s.taken < s.headcount
+      AND {_CREDENTIALS_HOLD}
+    RETURNING s.id
 )
 UPDATE signups g SET status = 'active' FROM place
 WHERE g.id = $2 AND g.shift_id = place.id AND g.status = 'waitlisted'

@@ -111,7 +111,10 @@ SET display_name = $2, phone = $3, home_area_id = a.id,
     lat = coalesce($5, CASE WHEN a.id = v.home_area_id THEN v.lat ELSE a.lat END),
     lon = coalesce($6, CASE WHEN a.id = v.home_area_id THEN v.lon ELSE a.lon END),
     travel_km = $7, weekly_hour_cap = $8, skills = $9, languages = $10, dialects = $11,
-    birth_year = $12, birth_date = $13, insured_until = $14, guardian_consent = $15, guardian_name = $16
+    birth_year = $12, birth_date = $13, insured_until = $14, guardian_consent = $15, guardian_name = $16,
+    -- A changed declaration is declared again: its verification does not carry over to the new value.
+    birth_date_check_id = CASE WHEN v.birth_date IS NOT DISTINCT FROM $13 THEN v.birth_date_check_id END,
+    insurance_check_id = CASE WHEN v.insured_until IS NOT DISTINCT FROM $14 THEN v.insurance_check_id END
 FROM areas a
 WHERE v.id = $1 AND a.id = $4 AND a.level = 'committee'
 RETURNING v.id
@@ -130,7 +133,12 @@ UPSERT_CERTIFICATE = """
 INSERT INTO volunteer_certificates (volunteer_id, kind, number, issued_on, expires_on)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (volunteer_id, kind)
-DO UPDATE SET number = EXCLUDED.number, issued_on = EXCLUDED.issued_on, expires_on = EXCLUDED.expires_on
+DO UPDATE SET number = EXCLUDED.number, issued_on = EXCLUDED.issued_on, expires_on = EXCLUDED.expires_on,
+    -- A renewal (any change) is declared again and needs verifying anew.
+    check_id = CASE WHEN (volunteer_certificates.number, volunteer_certificates.issued_on,
+                          volunteer_certificates.expires_on)
+                         IS NOT DISTINCT FROM (EXCLUDED.number, EXCLUDED.issued_on, EXCLUDED.expires_on)
+                    THEN volunteer_certificates.check_id END
 RETURNING id
 """
 DELETE_CERTIFICATE = "DELETE FROM volunteer_certificates WHERE volunteer_id = $1 AND kind = $2 RETURNING id"

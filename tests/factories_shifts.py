@@ -81,8 +81,67 @@ async def add_signup(conn: asyncpg.Connection, shift_id: int, volunteer_id: int,
     )
 
 
-async def volunteer_identity(conn: asyncpg.Connection, **profile: Any) -> Identity:
-    """A new volunteer account; profile fields (skills, birth_year, insured_until, lat, lon, …) are set on it."""
+async def verify_claim(
+    conn: asyncpg.Connection,
+    volunteer_id: int,
+    subject: str,
+    kind: str = "",
+    *,
+    expires_on: dt.date | None = None,
+    born_on: dt.date | None = None,
+) -> int:
+    """Verify a declared claim as a committee's staff would (issuer's number as evidence); the check's id.
+
+    Sets the scene directly: the use case itself (opening evidence first, who may verify) is tested through the API.
+    """
+    verifier = await create_account(conn, "committee")
+    committee_id = await conn.fetchval("SELECT committee_id FROM memberships WHERE account_id = $1", verifier)
+    owner = await conn.fetchval("SELECT account_id FROM volunteers WHERE id = $1", volunteer_id)
+    evidence_id = await conn.fetchval(
+        "INSERT INTO credential_evidence (volunteer_id, subject, certificate_kind, issuer_number, uploaded_by)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        volunteer_id,
+        subject,
+        kind,
+        f"NO{next_n()}",
+        owner or verifier,
+    )
+    check_id = int(
+        await conn.fetchval(
+            "INSERT INTO credential_checks (volunteer_id, subject, certificate_kind, state, evidence_id, expires_on,"
+            " born_on, decided_by, committee_id) VALUES ($1, $2, $3, 'verified', $4, $5, $6, $7, $8) RETURNING id",
+            volunteer_id,
+            subject,
+            kind,
+            evidence_id,
+            expires_on,
+            born_on,
+            verifier,
+            committee_id,
+        )
+    )
+    if subject == "certificate":
+        await conn.execute(
+            "UPDATE volunteer_certificates SET check_id = $3 WHERE volunteer_id = $1 AND kind = $2",
+            volunteer_id,
+            kind,
+            check_id,
+        )
+    else:
+        await conn.execute(f"UPDATE volunteers SET {subject}_check_id = $2 WHERE id = $1", volunteer_id, check_id)
+    return check_id
+
+
+# Far enough ahead that no test's shift outlives it: what a verifier confirms for a claim with no expiry given.
+FAR_EXPIRY = dt.date(2099, 12, 31)
+
+
+async def volunteer_identity(conn: asyncpg.Connection, *, verified: bool = True, **profile: Any) -> Identity:
+    """A new volunteer account; profile fields (skills, birth_year, insured_until, lat, lon, …) are set on it.
+
+    With `verified` (the default), the date of birth (1 January of the birth year unless a birth date is given) and
+    any insurance are verified too, as most tests are about other rules; `verified=False` leaves them declared only.
+    """
     account_id = await create_account(conn, "volunteer")
     for column, value in profile.items():
         assert column in {
@@ -100,6 +159,16 @@ async def volunteer_identity(conn: asyncpg.Connection, **profile: Any) -> Identi
             "dialects",
         }
         await conn.execute(f"UPDATE volunteers SET {column} = $2 WHERE account_id = $1", account_id, value)
+    if verified:
+        row = await conn.fetchrow(
+            "UPDATE volunteers SET birth_date = coalesce(birth_date, make_date(birth_year, 1, 1))"
+            " WHERE account_id = $1 RETURNING id, birth_date, insured_until",
+            account_id,
+        )
+        assert row is not None
+        await verify_claim(conn, row["id"], "birth_date", born_on=row["birth_date"])
+        if row["insured_until"] is not None:
+            await verify_claim(conn, row["id"], "insurance", expires_on=row["insured_until"])
     return await identity_of(conn, account_id)
 
 
@@ -170,10 +239,15 @@ async def create_series(
 
 
 async def add_certificate(
-    conn: asyncpg.Connection, volunteer_id: int, kind: str = "elderly_carer", expires_on: dt.date | None = None
+    conn: asyncpg.Connection,
+    volunteer_id: int,
+    kind: str = "elderly_carer",
+    expires_on: dt.date | None = None,
+    *,
+    verified: bool = True,
 ) -> int:
-    """A certificate on a volunteer's profile (no expiry unless told)."""
-    return int(
+    """A certificate on a volunteer's profile (no expiry unless told), verified unless told (then declared only)."""
+    certificate_id = int(
         await conn.fetchval(
             "INSERT INTO volunteer_certificates (volunteer_id, kind, number, expires_on) VALUES ($1, $2, $3, $4)"
             " RETURNING id",
@@ -183,3 +257,6 @@ async def add_certificate(
             expires_on,
         )
     )
+    if verified:
+        await verify_claim(conn, volunteer_id, "certificate", kind, expires_on=expires_on or FAR_EXPIRY)
+    return certificate_id

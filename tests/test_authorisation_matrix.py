@@ -9,7 +9,7 @@ import uuid
 from tests import factories
 from tests.factories_contracts import award_ready, create_objection
 from tests.factories_rosters import roster_scenario
-from tests.factories_shifts import create_series, create_shift
+from tests.factories_shifts import add_certificate, add_signup, create_series, create_shift, volunteer_identity
 from tests.factories_teams import create_team
 from tests.factories_tendering import create_household, create_need
 from tests.helpers import bearer
@@ -147,9 +147,25 @@ async def scenario(conn) -> dict[str, str]:
         # Tenant A's 311 team serving the canary household (helper D).
         "team_id": str(await create_team(conn, household_id, setup.organisation_id, contract_id)),
         "household_id": str(household_id),
+        # Evidence for tenant A's volunteer's certificate, to be verified by tenant A only (issue 11, step 4).
+        **(await _evidence_scenario(conn, setup.organisation_id)),
         # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).
         **(await roster_scenario(conn, setup.organisation_id, household_id)),
     }
+
+
+async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:
+    """A volunteer serving with tenant A, with a certificate and its evidence waiting for tenant A's verifier."""
+    volunteer = await volunteer_identity(conn)
+    await add_certificate(conn, volunteer.volunteer_id, "first_aid", verified=False)
+    await add_signup(conn, await create_shift(conn, organisation_id=organisation_id), volunteer.volunteer_id)
+    evidence_id = await conn.fetchval(
+        "INSERT INTO credential_evidence (volunteer_id, subject, certificate_kind, issuer_number, uploaded_by)"
+        " VALUES ($1, 'certificate', 'first_aid', 'CANARY-NO', $2) RETURNING id",
+        volunteer.volunteer_id,
+        volunteer.account_id,
+    )
+    return {"evidence_id": str(evidence_id), "volunteer_id": str(volunteer.volunteer_id), "claim": "first_aid"}
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:
@@ -229,7 +245,10 @@ async def test_another_committee_cannot_see_change_or_archive_a_household_even_w
         ):
             response = await client.request(method, path, json=json, headers=headers)
             # Another committee, and an unlinked volunteer reading, learn nothing of its existence: 404, never 403.
-            expected = 404 if role == "committee" or (role == "volunteer" and method == "GET") else 403
+            # So does an organisation holding no contract for it (one that does may read it: it employs the carers).
+            expected = (
+                404 if role == "committee" or (role in ("volunteer", "organisation") and method == "GET") else 403
+            )
             assert response.status_code == expected, (role, method, response.status_code, response.text)
             assert CANARY_ADDRESS not in response.text and CANARY_NOTE not in response.text
     after = await conn.fetchval("SELECT row(h.*)::text FROM households h WHERE id = $1", int(ids["household_id"]))

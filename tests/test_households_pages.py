@@ -79,7 +79,8 @@ async def test_the_register_is_for_the_committee_and_only_its_own_households(cli
     client.cookies.clear()
     await login(client, await username_of(conn, await create_account(conn, "organisation")))
     assert (await client.get("/households")).status_code == 403
-    assert (await client.get(f"/households/{theirs}")).status_code == 403
+    # An organisation with no contract serving the household: as if there were none.
+    assert (await client.get(f"/households/{theirs}")).status_code == 404
 
 
 async def test_the_register_is_given_the_committees_households_each_filter_keeps(client, conn):

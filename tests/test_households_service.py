@@ -38,12 +38,12 @@ async def setting(conn):
 async def test_a_committee_registers_views_and_changes_its_household_and_the_log_names_only_fields(conn):
     _, own, _ = await setting(conn)
     household_id = await households.create_household(conn, own, command())
-    view = await household_access.view_household(conn, own, household_id)
+    view = await household_access.view_household(conn, own, household_id, daily_cap=5)
     h = view.household
     assert view.basis == "committee" and h.head_name == "王秀英" and h.address == ADDRESS and h.phone == "13800001111"
     assert h.visit_slots == ["mon-am", "wed-pm"] and h.care_notes == NOTE and h.consent_recorded_at is not None
     await households.update_household(conn, own, household_id, command(phone="", care_level=4, visit_slots=[]))
-    h = (await household_access.view_household(conn, own, household_id)).household
+    h = (await household_access.view_household(conn, own, household_id, daily_cap=5)).household
     assert h.phone is None and h.care_level == 4 and h.visit_slots == []
     log = await conn.fetch(
         "SELECT action, detail::text AS detail FROM audit_log WHERE object_type = 'household' AND object_id = $1"
@@ -96,7 +96,7 @@ async def test_another_committee_gets_not_found_and_other_roles_are_refused(conn
     d, own, other = await setting(conn)
     household_id = await households.create_household(conn, own, command())
     with pytest.raises(NotFound):
-        await household_access.view_household(conn, other, household_id)
+        await household_access.view_household(conn, other, household_id, daily_cap=5)
     with pytest.raises(NotFound):
         await households.update_household(conn, other, household_id, command(head_name="篡改"))
     with pytest.raises(NotFound):
@@ -105,7 +105,7 @@ async def test_another_committee_gets_not_found_and_other_roles_are_refused(conn
     with pytest.raises(Forbidden):
         await households.create_household(conn, funder, command())
     with pytest.raises(Forbidden):
-        await household_access.view_household(conn, funder, household_id)
+        await household_access.view_household(conn, funder, household_id, daily_cap=5)
     assert await conn.fetchval("SELECT head_name FROM households WHERE id = $1", household_id) == "王秀英"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests import factories
-from tests.factories_shifts import add_signup, create_shift, soon
+from tests.factories_shifts import add_signup, create_shift, soon, verify_claim
 from tests.helpers import bearer
 
 
@@ -151,9 +151,16 @@ async def test_an_ineligible_volunteer_is_told_why(client, conn):
     assert sorted(e["field"] for e in problem["errors"]) == ["age", "insurance", "skills"]
     assert await conn.fetchval("SELECT count(*) FROM signups WHERE shift_id = $1", shift_id) == 0
 
-    able, _ = await _auth(
-        client, conn, "volunteer", skills=["first_aid"], insured_until=dt.date.today() + dt.timedelta(days=365)
-    )
+    insured_until = dt.date.today() + dt.timedelta(days=365)
+    able, able_id = await _auth(
+        client, conn, "volunteer", skills=["first_aid"], insured_until=insured_until, birth_year=1990,
+        birth_date=dt.date(1990, 5, 1),
+    )  # fmt: skip
+    # Declared only, the insurance and the adult's age open nothing (issue 11, step 4).
+    declared = await client.post(f"/api/shifts/{shift_id}/signups", headers=able)
+    assert sorted(e["field"] for e in declared.json()["errors"]) == ["age_unverified", "insurance"]
+    await verify_claim(conn, able_id, "insurance", expires_on=insured_until)
+    await verify_claim(conn, able_id, "birth_date", born_on=dt.date(1990, 5, 1))
     assert (await client.post(f"/api/shifts/{shift_id}/signups", headers=able)).status_code == 201
 
 

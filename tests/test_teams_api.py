@@ -111,6 +111,14 @@ async def test_household_details_follow_the_shift_window_and_team_membership_and
     )
     await conn.execute("UPDATE shifts SET household_id = $2 WHERE id = $1", near, household)
     await add_signup(conn, near, shift_v)
+    # Before a first visit, the shift's publisher confirms the person (issue 11, step 4).
+    unconfirmed = await client.get(f"/api/households/{household}", headers=on_shift)
+    assert unconfirmed.status_code == 403 and ADDRESS not in unconfirmed.text
+    await conn.execute(
+        "INSERT INTO household_confirmations (household_id, volunteer_id, shift_id, confirmed_by, organisation_id)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        household, shift_v, near, project.organisation_account, project.organisation_id,
+    )  # fmt: skip
     opened = await client.get(f"/api/households/{household}", headers=on_shift)
     assert opened.status_code == 200 and opened.json()["basis"] == "shift" and opened.json()["shift_id"] == near
     # Cancelled: closed again.
@@ -119,10 +127,14 @@ async def test_household_details_follow_the_shift_window_and_team_membership_and
     # A member who left the team loses access at once.
     await conn.execute("UPDATE team_members SET until = now(), ended_reason = 'left' WHERE volunteer_id = $1", member_v)
     assert (await client.get(f"/api/households/{household}", headers=member)).status_code == 404
-    # Other roles never get the details.
+    # The organisation holding the contract employs the carers and vouches for them; its views are logged too.
     org = await _as(client, conn, project.organisation_account)
-    assert (await client.get(f"/api/households/{household}", headers=org)).status_code == 403
-    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'household.viewed'") == 2
+    vouched = await client.get(f"/api/households/{household}", headers=org)
+    assert vouched.status_code == 200 and vouched.json()["basis"] == "contract"
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'household.viewed'") == 3
+    # Other roles never get the details.
+    funder = await _as(client, conn, await factories.create_account(conn, "funder"))
+    assert (await client.get(f"/api/households/{household}", headers=funder)).status_code == 403
 
 
 async def test_bad_input_gets_a_clear_problem_never_a_server_error(client, conn):

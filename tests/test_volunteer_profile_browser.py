@@ -1,6 +1,8 @@
 """Headless Chromium on a phone, in Chinese: a committee publishes a weekly shift that needs an elderly-care
 worker certificate; a new volunteer sees why they cannot take it, records the certificate and a weekly window on
-their profile page, then sees the 报名 button; their calendar address serves an iCal feed without a session."""
+their profile page, still cannot take it until the committee has opened the evidence and verified the certificate
+(through the API: the verification pages are still to come), then sees the 报名 button; their calendar address
+serves an iCal feed without a session."""
 
 from __future__ import annotations
 
@@ -26,6 +28,35 @@ TITLE = "每周二失能老人助浴（浏览器测试）"
 def _next_tuesday() -> dt.date:
     day = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1)
     return day + dt.timedelta(days=(2 - day.isoweekday()) % 7)
+
+
+def _token(base: str, username: str, password: str) -> dict[str, str]:
+    response = httpx.post(f"{base}/api/auth/token", json={"username": username, "password": password}, timeout=10)
+    assert response.status_code == 201, response.text
+    return {"authorization": f"Bearer {response.json()['token']}"}
+
+
+def _verify_through_the_api(base: str, tuesday: dt.date) -> None:
+    """The volunteer uploads a photo of the certificate and takes a plain shift of the committee; the committee's
+    staff open the photo, then verify it."""
+    me = _token(base, VOLUNTEER, VOLUNTEER_PASSWORD)
+    staff = _token(base, COMMITTEE, PASSWORDS[COMMITTEE])
+    photo = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+    uploaded = httpx.post(f"{base}/api/volunteers/me/claims/elderly_carer/evidence", content=photo, headers=me)
+    assert uploaded.status_code == 201, uploaded.text
+    evidence_id = uploaded.json()["evidence_id"]
+    monday = dt.datetime.combine(tuesday - dt.timedelta(days=1), dt.time(14), tzinfo=SHANGHAI)
+    plain = httpx.post(
+        f"{base}/api/shifts",
+        json={"title": "社区清洁（浏览器测试）", "place_name": "开鲁四村睦邻中心", "lat": 31.3105, "lon": 121.5322,
+              "starts_at": monday.isoformat(), "ends_at": (monday + dt.timedelta(hours=1)).isoformat(), "headcount": 3},
+        headers=staff,
+    )  # fmt: skip
+    assert plain.status_code == 201, plain.text
+    assert httpx.post(f"{base}/api/shifts/{plain.json()['id']}/signups", headers=me).status_code == 201
+    assert httpx.get(f"{base}/api/verification/evidence/{evidence_id}", headers=staff).content == photo
+    verified = httpx.post(f"{base}/api/verification/evidence/{evidence_id}/verify", json={}, headers=staff)
+    assert verified.status_code == 200 and verified.json()["claim"]["state"] == "verified", verified.text
 
 
 def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: Browser, live_server) -> None:
@@ -86,7 +117,13 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
         screenshot(volunteer, "volunteer-profile-phone")
         feed_url = volunteer.locator("#calendar-url").input_value()
 
+        # Declared only, the certificate opens nothing (issue 11, step 4) ...
         volunteer.goto(f"{base}{first_shift}")
+        expect(volunteer.get_by_text("须经核验")).to_be_visible()
+        expect(volunteer.get_by_role("button", name="报名", exact=True)).to_have_count(0)
+        # ... until the committee, which the volunteer now serves with, opens the evidence and verifies it.
+        _verify_through_the_api(base, tuesday)
+        volunteer.reload()
         volunteer.get_by_role("button", name="报名", exact=True).click()
         expect(volunteer.get_by_role("status")).to_contain_text("报名成功")
 

@@ -15,6 +15,7 @@ from api.demo.shifts import seed_shifts
 from api.demo.streams import stream
 from api.demo.teams import seed_teams
 from api.demo.timebank import seed_timebank
+from api.demo.verification import seed_verification
 
 
 class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +39,9 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
     history = await seed_timebank(conn, rng("timebank"), today)
     teams = await seed_teams(conn, rng("teams"), today)
     rosters = await seed_rosters(conn, rng("rosters"), today)
+    # Only verified claims count for restricted shifts (issue 11, step 4): staff of the publishers verify those of
+    # the volunteers who hold places with them; the rest stay declared only.
+    await seed_verification(conn, today)
     notified = await seed_notifications(conn, rng("notifications"), today)
     return VolunteeringSeedReport(
         shifts=shifts.shifts + history.shifts,

@@ -18,6 +18,7 @@ from api.routes.system import SystemController
 from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
+from api.routes.verification import MyEvidenceController, VerificationController
 from api.routes.volunteering_dashboard import VolunteeringDashboardController
 from api.routes.volunteers import VolunteerProfileController
 
@@ -52,4 +53,6 @@ API_HANDLERS: list[type] = [
     RosterController,
     RosterProposalController,
     RespiteController,
+    MyEvidenceController,
+    VerificationController,
 ]

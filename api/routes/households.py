@@ -6,15 +6,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post, put
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
 from api.routes.paging import Limit, Offset
-from api.schemas.common import out
-from api.schemas.households import RegisterPageOut
+from api.schemas.common import out, outs
+from api.schemas.households import ConfirmedOut, OpeningOut, RegisterPageOut
 from api.schemas.teams import HouseholdOut, household_out
 from api.services import household_access, households
+from api.services.household_access import ConfirmVolunteer
 from api.services.households import HouseholdCommand, RegisterFilters
+
+
+def _cap(state: State) -> int:
+    return int(state.settings.household_daily_cap)
 
 
 class HouseholdController(Controller):
@@ -41,26 +47,43 @@ class HouseholdController(Controller):
         return out(page, RegisterPageOut)
 
     @post("/", operation_id="createHousehold", guards=[roles("committee")], status_code=201)
-    async def create(self, conn: Conn, user: User, data: JSONBody[HouseholdCommand]) -> HouseholdOut:
+    async def create(self, state: State, conn: Conn, user: User, data: JSONBody[HouseholdCommand]) -> HouseholdOut:
         """The committee registers a household, with the written consent on file (`consent: true`)."""
         household_id = await households.create_household(conn, user, data)
-        return household_out(await household_access.view_household(conn, user, household_id))
+        return household_out(await household_access.view_household(conn, user, household_id, daily_cap=_cap(state)))
 
-    @get("/{household_id:int}", operation_id="getHousehold", guards=[roles("volunteer", "committee")])
-    async def household(self, conn: Conn, user: User, household_id: FromPath[int]) -> HouseholdOut:
-        """Exact address and care notes: for its own committee, or around a confirmed shift or in a 311 team."""
-        return household_out(await household_access.view_household(conn, user, household_id))
+    @get("/{household_id:int}", operation_id="getHousehold", guards=[roles("volunteer", "committee", "organisation")])
+    async def household(self, state: State, conn: Conn, user: User, household_id: FromPath[int]) -> HouseholdOut:
+        """Exact address and care notes: its own committee, a contract-holding organisation, or a confirmed volunteer
+        around a shift or in a 311 team."""
+        return household_out(await household_access.view_household(conn, user, household_id, daily_cap=_cap(state)))
 
     @put("/{household_id:int}", operation_id="updateHousehold", guards=[roles("committee")])
     async def update(
-        self, conn: Conn, user: User, household_id: FromPath[int], data: JSONBody[HouseholdCommand]
+        self, state: State, conn: Conn, user: User, household_id: FromPath[int], data: JSONBody[HouseholdCommand]
     ) -> HouseholdOut:
         """The committee changes its own household (not once it has left the service)."""
         await households.update_household(conn, user, household_id, data)
-        return household_out(await household_access.view_household(conn, user, household_id))
+        return household_out(await household_access.view_household(conn, user, household_id, daily_cap=_cap(state)))
 
     @post("/{household_id:int}/archive", operation_id="archiveHousehold", guards=[roles("committee")], status_code=200)
-    async def archive(self, conn: Conn, user: User, household_id: FromPath[int]) -> HouseholdOut:
+    async def archive(self, state: State, conn: Conn, user: User, household_id: FromPath[int]) -> HouseholdOut:
         """The household leaves the service: its details are erased and it is offered for no new work."""
         await households.archive_household(conn, user, household_id)
-        return household_out(await household_access.view_household(conn, user, household_id))
+        return household_out(await household_access.view_household(conn, user, household_id, daily_cap=_cap(state)))
+
+    @get("/{household_id:int}/openings", operation_id="listHouseholdOpenings", guards=[roles("committee")])
+    async def openings(
+        self, conn: Conn, user: User, household_id: FromPath[int], limit: Limit = 20, offset: Offset = 0
+    ) -> list[OpeningOut]:
+        """Who opened one of my committee's households' files and when, on what basis, the latest first."""
+        rows = await household_access.openings(conn, user, household_id, limit=limit, offset=offset)
+        return outs(rows, OpeningOut)
+
+    @post(
+        "/confirmations", operation_id="confirmHouseholdVolunteer", guards=[roles("committee", "organisation")],
+        status_code=201,
+    )  # fmt: skip
+    async def confirm(self, conn: Conn, user: User, data: JSONBody[ConfirmVolunteer]) -> ConfirmedOut:
+        """As a home-visit shift's publisher, confirm a volunteer holding a place on it before their first visit."""
+        return ConfirmedOut(household_id=await household_access.confirm_volunteer(conn, user, data))

@@ -8,6 +8,7 @@ import msgspec
 
 from api.schemas.common import out
 from api.services.volunteers import Profile
+from sql.verification import ClaimRow
 from sql.volunteers import ExceptionRow
 
 
@@ -19,6 +20,11 @@ class CertificateOut(msgspec.Struct, frozen=True):
     issued_on: dt.date | None
     expires_on: dt.date | None
     valid_today: bool
+
+
+class ClaimOut(ClaimRow, frozen=True):
+    """A declared certificate (`certificate_kind`), the insurance or the date of birth, with its state: declared,
+    verified, expired, rejected or revoked. Only a verified, unexpired claim counts for restricted shifts."""
 
 
 class WindowOut(msgspec.Struct, frozen=True):
@@ -59,6 +65,7 @@ class ProfileOut(msgspec.Struct, frozen=True):
     certificates: list[CertificateOut]
     availability: list[WindowOut]
     exceptions: list[ExceptionOut]
+    claims: list[ClaimOut]
 
 
 class CalendarOut(msgspec.Struct, frozen=True):
@@ -80,4 +87,5 @@ def profile_out(p: Profile) -> ProfileOut:
         certificates=[out(c.row, CertificateOut, valid_today=c.valid_today) for c in p.certificates],
         availability=[out(w, WindowOut, starts=_hhmm(w.starts), ends=_hhmm(w.ends)) for w in p.windows],
         exceptions=p.exceptions,
+        claims=[out(c, ClaimOut) for c in p.claims],
     )

@@ -16,24 +16,40 @@ register included), gets the committee and a masked address.
   relationship with phone contact between visits, so access lasts the whole membership and ends the moment the
   member leaves, is refused by the household, or the team is dissolved.
 
+- A contract: staff of an organisation holding a live contract for a need naming the household. The organisation
+  employs the carers who serve it and is accountable for them; their views are logged like everyone's.
+
+On top of the link, a volunteer (issue 11, step 4; docs/teams-and-household-data.md, "Rules"):
+- must have consented to the processing of sensitive personal data (403 otherwise);
+- on a shift, must have been confirmed for this household by the shift's publisher before their first visit (403
+  until then; a 311 team member was chosen and trained by the team's organisation, which stands for them);
+- may open at most `daily_cap` distinct households' files per day (Shanghai); the attempt beyond it is refused
+  (429 until midnight) and the household's committee is notified.
+Shifts that need a certificate, insurance or an adult's age admit only verified ones (sql/shifts.py), so the link
+itself is never won with a self-declared claim.
+
 A volunteer with no link at all gets 404 (nothing says the household exists); one with a held shift outside its
-window gets 403 and the time the details open.
+window gets 403 and the time the details open. Every view is in the audit log, and the household's committee sees
+who opened its file and when (`openings`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
+from msgspec import Meta
 
+from api.services import notifications
 from api.services.accounts import Identity
-from api.services.errors import Forbidden, NotFound, found
+from api.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, found
 from api.services.needs import mask_address
+from api.services.types import SHANGHAI
 from sql import audit
 from sql import household_access as access_sql
-from sql.household_access import HouseholdDetailRow
+from sql.household_access import HouseholdDetailRow, OpeningRow
 
 SHIFT_OPENS_BEFORE = dt.timedelta(hours=24)
 SHIFT_CLOSES_AFTER = dt.timedelta(hours=2)
@@ -44,9 +60,10 @@ class Access(msgspec.Struct, frozen=True):
     """Whether a volunteer may see a household's details now, on what basis, and when it opens if not yet."""
 
     allowed: bool
-    basis: Literal["shift", "team", "committee"] | None = None
+    basis: Literal["shift", "team", "committee", "contract"] | None = None
     shift_id: int | None = None
     team_id: int | None = None
+    contract_id: int | None = None
     linked: bool = False
     opens_at: dt.datetime | None = None
 
@@ -59,6 +76,13 @@ class HouseholdView(msgspec.Struct, frozen=True):
     shift_id: int | None
     team_id: int | None
     until: dt.datetime | None
+
+
+class ConfirmVolunteer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The publisher confirms the volunteer holding a place on its home-visit shift for that household."""
+
+    shift_id: Annotated[int, Meta(ge=1)]
+    volunteer_id: Annotated[int, Meta(ge=1)]
 
 
 class MaskedHousehold(msgspec.Struct, frozen=True):
@@ -83,6 +107,10 @@ async def decide(conn: asyncpg.Connection, who: Identity, household_id: int, now
         row = await access_sql.household_public(conn, household_id)
         own = row is not None and row.committee_id == who.committee_id
         return Access(allowed=own, basis="committee" if own else None, linked=own)
+    if who.role == "organisation" and who.organisation_id is not None:
+        contract_id = await access_sql.contract_holder(conn, household_id, who.organisation_id)
+        return Access(allowed=contract_id is not None, basis="contract" if contract_id else None,
+                      contract_id=contract_id, linked=contract_id is not None)  # fmt: skip
     if who.role != "volunteer" or who.volunteer_id is None:
         return Access(allowed=False)
     now = now or dt.datetime.now(dt.UTC)
@@ -97,10 +125,49 @@ async def decide(conn: asyncpg.Connection, who: Identity, household_id: int, now
     return Access(allowed=False, linked=bool(links), opens_at=min(upcoming) if upcoming else None)
 
 
-async def view_household(conn: asyncpg.Connection, who: Identity, household_id: int) -> HouseholdView:
-    """The household's details for an entitled volunteer or its own committee, the view written to the audit log;
-    403/404 otherwise."""
-    if who.role not in ("volunteer", "committee"):
+def _start_of_day(now: dt.datetime) -> dt.datetime:
+    local = now.astimezone(SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _volunteer_may_open(
+    conn: asyncpg.Connection, who: Identity, household_id: int, access: Access, daily_cap: int
+) -> None:
+    """The volunteer's extra conditions: consent, the publisher's confirmation before a first visit, the daily cap."""
+    volunteer_id = who.volunteer_id or 0
+    if not await access_sql.has_consent(conn, volunteer_id):
+        raise Forbidden("Consent to the processing of personal data on your profile before you open a household's file")
+    if access.basis == "shift" and not await access_sql.confirmed(conn, household_id, volunteer_id):
+        raise Forbidden("The shift's publisher confirms you for this household before your first visit; ask them")
+    now = dt.datetime.now(dt.UTC)
+    since = _start_of_day(now)
+    if await access_sql.opened_since(conn, who.account_id, since, household_id) < daily_cap:
+        return
+    public = found(await access_sql.household_public(conn, household_id), "No such household")
+    async with conn.transaction():
+        # Once a day per volunteer and household committee: the refusal itself is what the committee should see.
+        for account_id in await access_sql.committee_staff(conn, public.committee_id):
+            await notifications.enqueue(
+                conn,
+                account_id=account_id,
+                kind="household_cap_reached",
+                dedupe_key=f"household_cap:volunteer:{volunteer_id}:day:{since:%Y%m%d}:account:{account_id}",
+                params={"volunteer_id": volunteer_id, "household_id": household_id, "count": daily_cap},
+            )
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="household.cap_reached", object_type="household",
+            object_id=household_id, detail={"cap": daily_cap},
+        )  # fmt: skip
+    retry = int((since + dt.timedelta(days=1) - now).total_seconds()) + 1
+    raise TooManyAttempts("You have opened as many households' files today as allowed", retry_after_s=retry)
+
+
+async def view_household(
+    conn: asyncpg.Connection, who: Identity, household_id: int, *, daily_cap: int
+) -> HouseholdView:
+    """The household's details for an entitled volunteer, a contract-holding organisation or its own committee, the
+    view written to the audit log; 403/404/429 otherwise."""
+    if who.role not in ("volunteer", "committee", "organisation"):
         raise Forbidden("Only a volunteer serving this household may see its details")
     access = await decide(conn, who, household_id)
     if not access.allowed:
@@ -110,6 +177,8 @@ async def view_household(conn: asyncpg.Connection, who: Identity, household_id: 
                 opens_at=access.opens_at,
             )
         raise NotFound("No such household")
+    if who.role == "volunteer":
+        await _volunteer_may_open(conn, who, household_id, access, daily_cap)
     # The committee's read carries the committee in SQL too: the decision and the read cannot disagree.
     row = found(
         await access_sql.household_detail(
@@ -124,6 +193,8 @@ async def view_household(conn: asyncpg.Connection, who: Identity, household_id: 
             detail["shift_id"] = access.shift_id
         if access.team_id is not None:
             detail["team_id"] = access.team_id
+        if access.contract_id is not None:
+            detail["contract_id"] = access.contract_id
         await audit.append(
             conn, actor_account_id=who.account_id, action=VIEWED, object_type="household", object_id=household_id,
             detail=detail,
@@ -135,6 +206,47 @@ async def view_household(conn: asyncpg.Connection, who: Identity, household_id: 
     return HouseholdView(
         household=row, basis=access.basis or "", shift_id=access.shift_id, team_id=access.team_id, until=until
     )
+
+
+async def openings(
+    conn: asyncpg.Connection, who: Identity, household_id: int, *, limit: int, offset: int
+) -> list[OpeningRow]:
+    """Who opened one of the committee's households' files and when, the latest first (another's: 404)."""
+    committee_id = who.committee_id_or_refuse("Only the household's residents' committee sees who opened its file")
+    row = await access_sql.household_public(conn, household_id)
+    if row is None or row.committee_id != committee_id:
+        raise NotFound("No such household")
+    return await access_sql.openings(conn, household_id, limit=limit, offset=offset)
+
+
+async def confirm_volunteer(conn: asyncpg.Connection, who: Identity, form: ConfirmVolunteer) -> int:
+    """The shift's publisher confirms a volunteer holding a place on it for its household's first visit; the
+    household's id."""
+    organisation_id, committee_id = who.publisher_or_refuse("Only the shift's publisher may confirm its volunteers")
+    async with conn.transaction():
+        confirmed = await access_sql.confirm_volunteer(
+            conn,
+            shift_id=form.shift_id,
+            volunteer_id=form.volunteer_id,
+            organisation_id=organisation_id,
+            committee_id=committee_id,
+            account_id=who.account_id,
+        )
+        if confirmed is None:
+            raise Conflict(
+                "Only a volunteer holding a place on your shift for a household can be confirmed",
+                fields={"volunteer_id": "This volunteer holds no place on this home-visit shift of yours"},
+            )
+        confirmation_id, household_id = confirmed
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="household.volunteer_confirmed",
+            object_type="household",
+            object_id=household_id,
+            detail={"confirmation_id": confirmation_id, "volunteer_id": form.volunteer_id, "shift_id": form.shift_id},
+        )
+    return household_id
 
 
 async def masked_household(conn: asyncpg.Connection, household_id: int) -> MaskedHousehold | None:

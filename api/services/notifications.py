@@ -31,7 +31,10 @@ from sql.notifications import ContactRow, NotificationRow, OutgoingRow
 
 log = structlog.get_logger("linli.notifications")
 
-KINDS = ("shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal")
+KINDS = (
+    "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
+    "household_cap_reached",
+)  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
 MAX_BATCHES = 20
@@ -286,6 +289,10 @@ _SUBJECTS = {
     "signup_cancelled": ("A volunteer cancelled", "志愿者取消报名"),
     "shift_cancelled": ("Shift cancelled", "服务班次已取消"),
     "roster_proposal": ("New roster proposals", "新的排班建议"),
+    "household_cap_reached": (
+        "A volunteer reached the daily limit of household files",
+        "志愿者查看家庭档案已达当日上限",
+    ),
 }
 _BODIES = {
     "shift_reminder": (
@@ -304,6 +311,10 @@ _BODIES = {
     "roster_proposal": (
         "You have {count} new roster proposal(s): accept or decline them under My roster proposals.",
         "您有 {count} 条新的排班建议，请在“我的排班建议”中接受或婉拒。",
+    ),
+    "household_cap_reached": (
+        "A volunteer tried to open more household files today than the daily limit of {count}; please check.",
+        "有志愿者今天试图查看的服务对象家庭档案超过每日上限（{count} 户），请核实。",
     ),
 }
 

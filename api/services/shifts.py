@@ -32,14 +32,20 @@ CertificateKind = Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]
 
 # Reasons a volunteer may not take a shift (defined in sql/shifts.py). Distance, availability and consent only
 # order and filter the list: people may travel further, or step in outside the times they usually give.
-BLOCKING_REASONS = ("skills", "certificates", "age", "guardian", "insurance", "minor_group", "hours_cap")
+BLOCKING_REASONS = (
+    "skills", "certificates", "age", "age_unverified", "guardian", "insurance", "minor_group", "hours_cap",
+)  # fmt: skip
 REASON_MESSAGES = {
     "skills": "You do not have every skill this shift requires",
-    "certificates": "You do not hold every certificate this shift requires, valid on its date",
+    "certificates": "You do not hold every certificate this shift requires, verified and valid on its date",
     "age": "You are below this shift's minimum age",
+    "age_unverified": "This shift is for adults only: your date of birth must be verified first",
     "guardian": "Volunteers under 14 need a guardian's consent on file",
-    "insurance": "This shift requires accident insurance covering its date",
-    "minor_group": "Under 18, you may join this shift only once an adult volunteer has signed up for it",
+    "insurance": "This shift requires verified accident insurance covering its date",
+    "minor_group": (
+        "Under 18 or with your date of birth not yet verified, you may join this shift only once a verified adult"
+        " volunteer has signed up for it"
+    ),
     "hours_cap": "This shift would take you above your weekly hour cap",
     "availability": "This shift is outside the times you said you are available",
     "consent": "Home visits are offered once you consent to the processing of personal data on your profile",
@@ -395,6 +401,9 @@ async def published(conn: asyncpg.Connection, who: Identity, *, limit: int, offs
 def _closed_or_full(shift: ShiftRow) -> SignupRefused:
     if shift.status != "open" or shift.starts_at <= dt.datetime.now(dt.UTC):
         return SignupRefused("closed", "This shift is closed to sign-ups")
+    if shift.taken < shift.headcount:
+        # Open with a place left, yet the guarded statement refused: a credential lapsed or was revoked meanwhile.
+        return SignupRefused("not-eligible", "You are not eligible for this shift")
     return SignupRefused("full", "This shift is full; you can join its waitlist")
 
 

@@ -21,7 +21,9 @@ from api.services.errors import Invalid, NotFound, found
 from api.services.types import NO_NUL, SHANGHAI, Id, Name, Phone, today
 from sql import audit
 from sql import shifts as shifts_sql
+from sql import verification as verification_sql
 from sql import volunteers as volunteers_sql
+from sql.verification import ClaimRow
 from sql.volunteers import CertificateRow, ExceptionRow, VolunteerRow, WindowRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
@@ -115,6 +117,8 @@ class Profile(msgspec.Struct, frozen=True):
     certificates: list[Certificate]
     windows: list[WindowRow]
     exceptions: list[ExceptionRow]
+    # Each declared certificate, the insurance and the date of birth with its state: only verified ones count.
+    claims: list[ClaimRow] = []
 
 
 def age_on(day: dt.date, birth_year: int, birth_date: dt.date | None) -> int:
@@ -142,6 +146,7 @@ async def profile(conn: asyncpg.Connection, who: Identity) -> Profile:
         certificates=certificates,
         windows=await volunteers_sql.list_windows(conn, volunteer_id),
         exceptions=await volunteers_sql.list_exceptions(conn, volunteer_id),
+        claims=await verification_sql.claims(conn, volunteer_id),
     )
 
 

@@ -79,13 +79,19 @@ async def _submit(
     async def again(errors: dict[str, str], status: int) -> Template:
         extra: dict[str, Any] = {}
         if household_id is not None:
-            extra["household"] = (await household_access.view_household(conn, user, household_id)).household
+            extra["household"] = (
+                await household_access.view_household(conn, user, household_id, daily_cap=COMMITTEE_PAGE)
+            ).household
         context = _form(user, redisplay(form, FORM_LISTS), errors, **extra)
         return Template(template_name="households/form.html", context=context, status_code=status)
 
     return await submit(
         _command(form), save, lambda saved: PageRedirect("household", household_id=saved, query=SAVED), again
     )
+
+
+# These pages are the committee's own (guarded to its role): the volunteers' daily cap does not apply to them.
+COMMITTEE_PAGE = 0
 
 
 class HouseholdPages(Controller):
@@ -140,7 +146,7 @@ class HouseholdPages(Controller):
     @get("/households/{household_id:int}/edit", name="household_edit", guards=[roles("committee")])
     async def edit_form(self, conn: Conn, user: User, household_id: FromPath[int]) -> Template:
         """The form for one of the committee's own households (opening it is a logged view of its details)."""
-        view = await household_access.view_household(conn, user, household_id)
+        view = await household_access.view_household(conn, user, household_id, daily_cap=COMMITTEE_PAGE)
         h = view.household
         return Template(template_name="households/form.html", context=_form(user, _values(h), {}, household=h))
 
@@ -156,7 +162,7 @@ class HouseholdPages(Controller):
     @get("/households/{household_id:int}/archive", name="household_archive", guards=[roles("committee")])
     async def archive_form(self, conn: Conn, user: User, household_id: FromPath[int]) -> Template:
         """Ask before the household leaves the service (its details are erased for good)."""
-        h = (await household_access.view_household(conn, user, household_id)).household
+        h = (await household_access.view_household(conn, user, household_id, daily_cap=COMMITTEE_PAGE)).household
         return Template(template_name="households/archive.html", context={"who": user, "household": h})
 
     @post("/households/{household_id:int}/archive", name="household_archive_submit", guards=[roles("committee")])

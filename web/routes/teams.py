@@ -120,11 +120,21 @@ class TeamPages(Controller):
     @get("/households/{household_id:int}", name="household", guards=[login_required])
     async def household(
         self,
+        state: State,
         conn: Conn,
         user: User,
         household_id: FromPath[int],
         saved: Annotated[str | None, QueryParameter(pattern=r"^1$")] = None,
     ) -> Template:
-        """A household's exact address and care notes for the volunteer serving it now or its own committee (logged)."""
-        view = await household_access.view_household(conn, user, household_id)
-        return Template(template_name="teams/household.html", context={"who": user, "view": view, "saved": bool(saved)})
+        """A household's exact address and care notes for the volunteer serving it now or its own committee (logged);
+        the committee also sees who opened the file and when."""
+        view = await household_access.view_household(
+            conn, user, household_id, daily_cap=int(state.settings.household_daily_cap)
+        )
+        openings = (
+            await household_access.openings(conn, user, household_id, limit=50, offset=0)
+            if view.basis == "committee"
+            else []
+        )
+        context = {"who": user, "view": view, "saved": bool(saved), "openings": openings}
+        return Template(template_name="teams/household.html", context=context)
