@@ -137,19 +137,30 @@ class _Outage:
             log.warning("could not sweep the waiting runs", error=repr(exc))
 
 
+async def _close(worker: Worker) -> None:
+    """What arq's Worker.close does, without the shutdown hook (the pools outlive the incarnation), through
+    redis-py's aclose (its close is deprecated), and quietly when Redis is gone."""
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    redis = worker._pool  # None when this incarnation never connected (arq's own close reads it too)
+    if redis is not None:
+        with contextlib.suppress(*QUEUE_DOWN):
+            await redis.delete(worker.health_check_key)
+        with contextlib.suppress(*QUEUE_DOWN):
+            await redis.aclose()
+
+
 async def _until_stopped(worker: Worker, stop: asyncio.Event) -> BaseException | None:
     """Run the worker until it fails (its exception) or `stop` is set (None, after stopping it)."""
-    main = asyncio.create_task(worker.main())
+    # As arq's own async_run: handle_sig cancels the main task it knows.
+    worker.main_task = main = asyncio.create_task(worker.main())
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
     if main.done():
         return main.exception() if not main.cancelled() else None
     worker.handle_sig(signal.SIGTERM)  # cancels the running jobs (redelivered later) and the poll loop
-    with contextlib.suppress(asyncio.CancelledError):
-        await main
-    with contextlib.suppress(asyncio.CancelledError, *QUEUE_DOWN):
-        await worker.close()
+    await asyncio.wait({main})  # unlike `await main`, a cancellation of our caller still reaches it
+    await _close(worker)
     return None
 
 
@@ -186,8 +197,14 @@ async def serve_until(
                 return
             if not isinstance(failure, QUEUE_DOWN):
                 raise failure
+            wait = outage.broke(failure, worker)
+            # Its running jobs go on without it (their end is written to Redis through a fresh connection).
+            redis = worker._pool
+            if redis is not None:
+                with contextlib.suppress(*QUEUE_DOWN):
+                    await redis.aclose()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), outage.broke(failure, worker))
+                await asyncio.wait_for(stop.wait(), wait)
     finally:
         for orphan in outage.orphans:
             orphan.cancel()
