@@ -1,12 +1,11 @@
-"""Chaos on Valkey, each on servers of its own: killed under `linli up` it is restarted and a run started while it
-was gone finishes; stopped and started under a worker, the worker stays up and solves the run that waited."""
+"""Chaos on Valkey, each on a Valkey of its own: killed under `linli up` (its own Valkey, web app and worker, on a
+database of its own) it is restarted and a run started while it was gone finishes; stopped and started under a
+worker, the worker stays up and solves the run that waited."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 
-import asyncpg
 import pytest
 from arq.connections import RedisSettings
 
@@ -14,7 +13,8 @@ from api.app import job_queue
 from api.cli.chaos_valkey import measure_valkey_kill
 from api.dev import servers as devservers
 from sql import match_runs as runs_sql
-from tests.conftest import clone_demo
+from tests.conftest import DEMO_TEMPLATE_DB, scratch_database
+from tests.conftest import _ensure_demo_template as ensure_demo_template
 from tests.worker_kit import CASES
 from workers.main import serve_until
 
@@ -24,9 +24,8 @@ ROSTERS = next(case for case in CASES if case.kind.model == "roster")
 
 
 async def test_valkey_killed_under_linli_up_is_restarted_and_a_run_started_meanwhile_finishes(servers):
-    name = f"linli_chaos_{secrets.token_hex(4)}"
-    database_url = await clone_demo(servers, name)
-    try:
+    await ensure_demo_template(servers)
+    async with scratch_database(servers, template=DEMO_TEMPLATE_DB) as database_url:
         with devservers.scratch_dir("linli-chaos-") as state_dir:
             result = await asyncio.to_thread(
                 measure_valkey_kill,
@@ -36,12 +35,6 @@ async def test_valkey_killed_under_linli_up_is_restarted_and_a_run_started_meanw
                 ready_timeout_s=120,
                 env={"LINLI_SOLVER_TIME_LIMIT_S": "3"},
             )
-    finally:
-        admin = await asyncpg.connect(servers.pg_url)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
     assert result.restart_logged
     assert result.valkey_back_after_s is not None and result.valkey_back_after_s < 15
     assert result.recovered_after_s is not None
