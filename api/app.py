@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import jinja2
 import structlog
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders, State
@@ -22,6 +22,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+from redis.asyncio import ConnectionPool
 from swagger_ui_bundle import swagger_ui_path
 
 from api import i18n, observe, security
@@ -94,6 +95,12 @@ def _jinja_environment() -> jinja2.Environment:
     return env
 
 
+def job_queue(redis_url: str) -> ArqRedis:
+    """arq's Redis client without arq's connect-and-ping at start: the app starts, and serves everything that needs
+    no Redis, while Redis is down; short timeouts, so a request that queues a job never hangs on a stuck Redis."""
+    return ArqRedis(ConnectionPool.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=2.0))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -123,7 +130,7 @@ def create_app(
         if owns_redis:
             if not settings.redis_url:
                 raise RuntimeError("LINLI_REDIS_URL is not set; start Linli with `linli up` or `make run`")
-            app.state.redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+            app.state.redis = job_queue(settings.redis_url)
         try:
             yield
         finally:

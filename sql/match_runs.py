@@ -85,6 +85,10 @@ SET status = 'succeeded', objective = $2, bound = $3, gap = $4, solver_status = 
 WHERE id = $1 AND status <> 'succeeded'
 RETURNING id
 """
+# The runs the database says still wait for a job: the worker's sweep queues each again (its job id dedups).
+SELECT_QUEUED_RUNS = """
+SELECT id, model FROM match_runs WHERE status = 'queued' AND model = ANY($1::text[]) ORDER BY id LIMIT $2
+"""
 FAIL_RUN = """
 UPDATE match_runs SET status = 'failed', error = $2, finished_at = now()
 WHERE id = $1 AND status IN ('queued', 'running') RETURNING id
@@ -103,6 +107,11 @@ def _run(record: asyncpg.Record | None) -> RunRow | None:
 async def get_run(conn: asyncpg.Connection, run_id: int) -> RunRow | None:
     """One run by id."""
     return _run(await conn.fetchrow(SELECT_RUN, run_id))
+
+
+async def queued_runs(conn: asyncpg.Connection, models: list[str], limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, model) of the runs of these models still queued, oldest first."""
+    return [(r["id"], r["model"]) for r in await conn.fetch(SELECT_QUEUED_RUNS, models, limit)]
 
 
 async def latest_run(conn: asyncpg.Connection, model: str, subject_type: str, subject_id: int) -> RunRow | None:

@@ -50,5 +50,6 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
         "cron:open_due_bids",
         "cron:plan_team_visits",
         "cron:deliver_notifications",
+        "cron:requeue_runs",
     ]
     assert WorkerSettings.job_timeout > 0

@@ -64,6 +64,16 @@ run_portfolio = run_task(grants.RUNS)
 run_roster = run_task(rosters_service.RUNS)
 run_teams = run_task(teams_service.RUNS)
 RUN_TASKS = (run_award, run_portfolio, run_roster, run_teams)
+RUN_KINDS: list[runs.RunKind[Any, Any]] = [awards.RUNS, grants.RUNS, rosters_service.RUNS, teams_service.RUNS]
+
+
+async def requeue_runs(ctx: dict[str, Any]) -> dict[str, int]:
+    """Queue the job of every run the database says is still queued (Redis was down or lost it); idempotent."""
+    async with ctx["pool"].acquire() as conn:
+        queued = await runs.requeue_waiting(conn, ctx["redis"], RUN_KINDS)
+    if queued:
+        log.info("runs waiting in the database queued again", runs=queued)
+    return {"queued": queued}
 
 
 async def plan_team_visits(ctx: dict[str, Any]) -> dict[str, int]:

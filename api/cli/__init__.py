@@ -49,14 +49,13 @@ def serve(host: str | None, port: int | None) -> None:
 
 @cli.command()
 def worker() -> None:
-    """Run the arq worker: optimiser runs and timed jobs (needs LINLI_DATABASE_URL and LINLI_REDIS_URL)."""
-    from arq.worker import run_worker
-
+    """Run the arq worker: optimiser runs and timed jobs (needs LINLI_DATABASE_URL and LINLI_REDIS_URL); it keeps
+    running while Redis is away and reconnects when it is back."""
     from api.logs import configure_logging
-    from workers.main import WorkerSettings
+    from workers.main import serve
 
     configure_logging(load_settings().debug)
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    asyncio.run(serve())
 
 
 def _database_url() -> str:

@@ -1,4 +1,5 @@
-"""`linli up`: own PostgreSQL and Valkey, migrations, demo data, then the web app and the worker, stopped together."""
+"""`linli up`: own PostgreSQL and Valkey, migrations, demo data, then the web app and the worker; a child that dies
+is restarted with backoff, and everything stops together on Ctrl-C/SIGTERM or when one child keeps dying."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import subprocess
 import sys
 import time
 import unicodedata
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,24 +79,81 @@ async def _http_status(host: str, port: int, path: str) -> int | None:
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
 
 
-class _Child:
-    """A `linli` subcommand run in its own process group, so stopping it reaches its own children too."""
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a child that dies is restarted: backoff doubling from `first_delay_s` to `max_delay_s`, and a crash loop
+    (more than `max_restarts` restarts of one child within `window_s`) stops everything."""
 
-    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
+    first_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+    window_s: float = 60.0
+    max_restarts: int = 5
+
+    def delay(self, restarts_in_window: int) -> float:
+        """The wait before the n-th restart within the window (n ≥ 1)."""
+        return float(min(self.max_delay_s, self.first_delay_s * 2 ** max(0, restarts_in_window - 1)))
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class Supervised:
+    """One process `linli up` keeps alive: whether it has exited, and how to start it again."""
+
+    name = "process"
+
+    def exit_code(self) -> int | None:
+        """None while it runs, else its exit code (negative: killed by that signal)."""
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """Start it again (raises DevServerError when it cannot)."""
+        raise NotImplementedError
+
+    def stop(self, deadline: float) -> None:
+        """Stop it and wait until it is gone (killing it at the deadline)."""
+        raise NotImplementedError
+
+
+class Command(Supervised):
+    """A command run in its own process group, so stopping it reaches its own children too."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
         self.name = name
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", command],
+        self.argv = list(argv)
+        self.env = env
+        self.proc = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self.argv,
             cwd=REPO_ROOT,
-            env=env,
+            env=self.env,
             stdin=subprocess.DEVNULL,
             process_group=0,  # Ctrl-C reaches the supervisor only; it stops children in order
             preexec_fn=devservers.die_with_parent(signal.SIGTERM),
         )
 
+    def exit_code(self) -> int | None:
+        """None while it runs, else its exit code."""
+        return self.proc.poll()
+
+    def restart(self) -> None:
+        """Make sure what is left of its group is gone, then start the command again."""
+        self.stop(time.monotonic() + CHILD_STOP_TIMEOUT_S)
+        self.proc = self._spawn()
+
     def terminate(self) -> None:
         """Ask the whole group to stop (the worker's solver pool included)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def stop(self, deadline: float) -> None:
+        """Terminate the group and wait until it is gone."""
+        self.terminate()
+        self.wait_gone(deadline)
 
     def wait_gone(self, deadline: float) -> None:
         """Wait until the group is gone; kill what is left at the deadline."""
@@ -111,13 +171,110 @@ class _Child:
         self.proc.wait()
 
 
+def _linli(name: str, command: str, env: dict[str, str]) -> Command:
+    """A `linli` subcommand as a supervised child."""
+    return Command(name, [sys.executable, "-m", "api.cli", command], env)
+
+
+class Server(Supervised):
+    """A durable PostgreSQL or Valkey of our own; restarted on the same data folder and port (no re-seed, and the
+    children's URLs stay right)."""
+
+    def __init__(self, name: str, server: devservers.LocalPostgres | devservers.LocalValkey, start: Callable[..., Any]):
+        self.name = name
+        self.server = server
+        self._start = start
+
+    def exit_code(self) -> int | None:
+        """None while the server runs."""
+        return self.server.proc.poll()
+
+    def restart(self) -> None:
+        """Clear what is left of the old process group (PostgreSQL's backends), then start on the same folder."""
+        old = self.server
+        old.stop()
+        self.server = self._start(old.data_dir, durable=True, port=old.port)
+
+    def stop(self, deadline: float) -> None:
+        """Stop the server (its own orderly shutdown)."""
+        self.server.stop()
+
+
+@dataclass
+class _Watch:
+    """What the supervisor remembers of one child: when it was restarted lately, and when it is due again."""
+
+    unit: Supervised
+    restarts: deque[float] = field(default_factory=deque)
+    due_at: float | None = None
+
+
+class Supervisor:
+    """Keeps its children alive: a child that exits is restarted after a backoff; stops on request or a crash loop."""
+
+    def __init__(
+        self, units: Sequence[Supervised], policy: RestartPolicy | None = None, say: Callable[[str], None] = _say
+    ) -> None:
+        self.watches = [_Watch(unit) for unit in units]
+        self.policy = policy or RestartPolicy()
+        self.say = say
+        self.crash_loop: str | None = None
+
+    async def watch(self, stop: asyncio.Event, poll_s: float = 0.2) -> int:
+        """Until `stop` is set (0) or a child keeps dying (1): restart the children that exit."""
+        while not stop.is_set():
+            for watch in self.watches:
+                if not self._tend(watch):
+                    return 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_s)
+        return 0
+
+    def _tend(self, watch: _Watch) -> bool:
+        """Notice a death and schedule the restart, or restart when due; False on a crash loop."""
+        now = time.monotonic()
+        if watch.due_at is None:
+            code = watch.unit.exit_code()
+            if code is None:
+                return True
+            return self._schedule(watch, f"{watch.unit.name} exited with code {code}", now)
+        if now < watch.due_at:
+            return True
+        watch.due_at = None
+        try:
+            watch.unit.restart()
+        except devservers.DevServerError as exc:
+            return self._schedule(watch, f"{watch.unit.name} could not be started again ({exc})", now)
+        return True
+
+    def _schedule(self, watch: _Watch, what: str, now: float) -> bool:
+        policy = self.policy
+        while watch.restarts and watch.restarts[0] < now - policy.window_s:
+            watch.restarts.popleft()
+        if len(watch.restarts) >= policy.max_restarts:
+            self.crash_loop = (
+                f"{what}; it was restarted {len(watch.restarts)} times in the last {policy.window_s:.0f} s "
+                "(a crash loop): stopping everything"
+            )
+            self.say(f"linli up: {self.crash_loop}")
+            return False
+        watch.restarts.append(now)
+        delay = policy.delay(len(watch.restarts))
+        watch.due_at = now + delay
+        self.say(
+            f"linli up: {what}; restarting in {delay:.1f} s "
+            f"({_ordinal(len(watch.restarts))} restart in the last {policy.window_s:.0f} s)"
+        )
+        return True
+
+
 class _Up:
     """One run of `linli up`: everything it started is remembered so that it can all be stopped."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.servers: list[devservers.LocalPostgres | devservers.LocalValkey] = []
-        self.children: list[_Child] = []
+        self.servers: list[Server] = []
+        self.children: list[Command] = []
         self.stop_requested = asyncio.Event()
         self.signal_name: str | None = None
         self.starting = True
@@ -182,8 +339,8 @@ class _Up:
         }
         # The children take seconds to import; started now, they do so while the demo data is seeded.
         # Nobody is told the URL before seeding is done and /api/ready answers.
-        self.children.append(_Child("web app", "serve", env))
-        self.children.append(_Child("worker", "worker", env))
+        self.children.append(_linli("web app", "serve", env))
+        self.children.append(_linli("worker", "worker", env))
         if not await is_seeded(database_url):
             _say("seeding the demo district (first start)…")
             started = time.monotonic()
@@ -193,12 +350,8 @@ class _Up:
             return 1
         self.starting = False
         self._print_welcome(host, settings.port, database_url, redis_url)
-        while not self.stop_requested.is_set():
-            if self._dead_child():
-                return 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_requested.wait(), 0.5)
-        return 0
+        # From here on a child that dies is restarted (servers first in the list: the others need them).
+        return await Supervisor([*self.servers, *self.children]).watch(self.stop_requested)
 
     def _servers(self) -> tuple[str, str]:
         """The database and Redis URLs: the given ones, or those of durable servers we start."""
@@ -230,7 +383,7 @@ class _Up:
         data_dir = folder()
         started = time.monotonic()
         server = start(data_dir, durable=True)
-        self.servers.append(server)
+        self.servers.append(Server(name, server, start))
         _say(f"{name} ready at {server.url} in {time.monotonic() - started:.1f} s (data in {data_dir})")
         return str(server.url)
 
@@ -238,7 +391,7 @@ class _Up:
         for child in self.children:
             code = child.proc.poll()
             if code is not None:
-                _say(f"linli up: the {child.name} exited with code {code}; stopping everything")
+                _say(f"linli up: the {child.name} exited with code {code} while starting; stopping everything")
                 return True
         return False
 
@@ -287,7 +440,7 @@ class _Up:
             child.wait_gone(deadline)
         self.children.clear()
         for server in reversed(self.servers):
-            server.stop()
+            server.stop(time.monotonic())
         self.servers.clear()
         _say(f"linli up: everything stopped in {time.monotonic() - started:.1f} s")
 

@@ -4,6 +4,10 @@ A run is a `match_runs` row before it is a job. Starting locks the run's subject
 newest run of the same inputs (a second click) or inserts the next version, audited; the job is enqueued after the
 commit with an id derived from the run, so it is never queued twice. The worker loads the inputs by id, solves in
 a child process while pumping progress into the row, and writes the result once, guarded by the run's status.
+
+The database, not Redis, is the source of truth: a run whose job could not be queued (Redis down) stays 'queued'
+in match_runs, and the worker's sweep (`requeue_waiting`, at start, after a reconnection and every minute) queues
+it again; the job id makes that a no-op for a run whose job is already queued or running.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 import msgspec
 import structlog
+from arq.constants import result_key_prefix
+from arq.jobs import Job, JobStatus
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from matching.common import ResultHeader
 from sql import audit
@@ -25,6 +33,9 @@ from sql import match_runs as runs_sql
 from sql.match_runs import RunRow
 
 log = structlog.get_logger("linli.runs")
+
+# What an unreachable Redis raises (refused, reset, timed out, still loading its data after a restart).
+QUEUE_DOWN = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 
 
 class JobQueue(Protocol):
@@ -103,11 +114,37 @@ def job_id(run_id: int) -> str:
     return f"match-run-{run_id}"
 
 
-async def enqueue(queue: JobQueue, kind: RunKind[Any, Any], run: RunRow) -> None:
-    """Queue a run's job unless its result is written; call after the commit, so the worker finds the row."""
-    if run.status != "succeeded":
+async def enqueue(queue: JobQueue, kind: RunKind[Any, Any], run: RunRow) -> bool:
+    """Queue a run's job unless its result is written; call after the commit, so the worker finds the row. False when
+    Redis is unreachable: the run stays queued in the database and the worker's sweep queues it when Redis is back."""
+    if run.status == "succeeded":
+        return True
+    try:
         # The job id makes a second enqueue of the same run a no-op.
         await queue.enqueue_job(kind.job_name, run.id, _job_id=job_id(run.id))
+    except QUEUE_DOWN as exc:
+        log.warning("job queue unreachable; the run waits in the database", run_id=run.id, error=repr(exc))
+        return False
+    return True
+
+
+async def requeue_waiting(conn: Connection, queue: Any, kinds: list[RunKind[Any, Any]]) -> int:
+    """Queue again the job of every run of these models that the database says is still queued (its job was never
+    queued, Redis lost it, or it ended without touching the run); returns how many were queued anew.
+
+    Idempotent: a run whose job is queued or running is left alone (arq refuses its job id), and a job that ran
+    twice writes once (`execute` is guarded by the run's status)."""
+    names = {kind.model: kind.job_name for kind in kinds}
+    queued = 0
+    for run_id, model in await runs_sql.queued_runs(conn, list(names)):
+        job = await queue.enqueue_job(names[model], run_id, _job_id=job_id(run_id))
+        if job is None and await Job(job_id(run_id), queue).status() == JobStatus.complete:
+            # The job ended but the run is still queued (the database was down when it ran): its kept result would
+            # block the job id for an hour, so it goes and the run is queued again.
+            await queue.delete(result_key_prefix + job_id(run_id))
+            job = await queue.enqueue_job(names[model], run_id, _job_id=job_id(run_id))
+        queued += job is not None
+    return queued
 
 
 async def _audit(
