@@ -40,6 +40,8 @@ class SystemController(Controller):
                 data_container=Unready,
                 description="A dependency does not answer; `down` names it and Retry-After says when to ask again",
                 media_type=PROBLEM_MEDIA_TYPE,
+                # The document must be the same on every build (it is a committed snapshot): no random examples.
+                generate_examples=False,
                 examples=[Example(value={"type": "/problems/unavailable", "status": 503, "down": ["redis"]})],
             )
         },
