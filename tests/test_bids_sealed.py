@@ -116,7 +116,8 @@ def _paths(templates: list[str], tender: dict[str, Any], need: int, bid: str) ->
     return [p.format(t=tender["id"], lot=tender["lots"][0]["id"], need=need, bid=bid) for p in templates]
 
 
-ID_KEYS = {"id", "tender_id", "lot_id"}
+# request_id is each answer's own (api.observe): it says nothing of the tender.
+ID_KEYS = {"id", "tender_id", "lot_id", "request_id"}
 ID_IN_PATH = re.compile(r"(/tenders/|/needs/|/lots/|/api/tenders/|/api/needs/|committee_id=|tender_id=)\d+")
 
 

@@ -328,6 +328,12 @@ def test_need_to_paid_milestone_through_the_pages(browser: Browser, live_server)
         screenshot(funder, "tendering-5-award-run")
 
         # 7. The notice, published by the funder and read by anyone without logging in.
+        # Publishing asks first, with the winner, the total and the notice period that will start.
+        funder.get_by_role("link", name="发布中标公示…").click()
+        expect(funder.get_by_role("heading", name="确定发布中标公示吗？", level=1)).to_be_visible()
+        expect(funder.locator("dl.facts")).to_contain_text(f"{LELING} · {yuan(LELING_PRICE)}")
+        expect(funder.locator("section.confirm")).to_contain_text("公示期")
+        screenshot(funder, "tendering-5b-publish-confirm")
         funder.get_by_role("button", name="发布中标公示").click()
         funder.wait_for_url(f"{base}/notices/{tender_id}")
         expect(funder.get_by_role("heading", name=f"中标公示: {TENDER_TITLE}")).to_be_visible()
