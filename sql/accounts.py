@@ -90,11 +90,15 @@ INSERT INTO sessions (id_hash, account_id, expires_at, user_agent, address)
 VALUES ($1, $2, now() + make_interval(hours => $3), $4, $5)
 """
 # A session is alive while both its absolute expiry and its idle window hold; seeing it extends the idle window.
+# The extension is written at most once a minute, so a page view is a read, not a write (the idle window is then
+# up to a minute shorter than its setting).
 TOUCH_SESSION = f"""
 WITH s AS (
-    UPDATE sessions SET last_seen_at = now()
+    SELECT id_hash, account_id, created_at, last_seen_at FROM sessions
     WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - make_interval(mins => $2)
-    RETURNING account_id, created_at
+), touched AS (
+    UPDATE sessions SET last_seen_at = now() FROM s
+    WHERE sessions.id_hash = s.id_hash AND s.last_seen_at <= now() - interval '1 minute'
 )
 SELECT {_ACCOUNT_COLUMNS}, extract(epoch FROM s.created_at)::float8 AS created_at_epoch
 {_ACCOUNT_FROM} JOIN s ON s.account_id = a.id
@@ -110,11 +114,14 @@ INSERT_TOKEN = """
 INSERT INTO api_tokens (token_hash, account_id, name, expires_at)
 VALUES ($1, $2, $3, now() + make_interval(days => $4)) RETURNING id
 """
+# "Last used" is for people reviewing their tokens; written at most once a minute, so a call is a read.
 TOUCH_TOKEN = f"""
 WITH t AS (
-    UPDATE api_tokens SET last_used_at = now()
+    SELECT id, account_id, created_at, last_used_at FROM api_tokens
     WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
-    RETURNING account_id, created_at
+), touched AS (
+    UPDATE api_tokens SET last_used_at = now() FROM t
+    WHERE api_tokens.id = t.id AND (t.last_used_at IS NULL OR t.last_used_at <= now() - interval '1 minute')
 )
 SELECT {_ACCOUNT_COLUMNS}, extract(epoch FROM t.created_at)::float8 AS created_at_epoch
 {_ACCOUNT_FROM} JOIN t ON t.account_id = a.id

@@ -101,6 +101,26 @@ async def test_session_idle_timeout_ends_session(client, conn):
     assert (await client.get("/home", follow_redirects=False)).status_code in (302, 303)
 
 
+async def test_seeing_a_session_or_token_writes_at_most_once_a_minute(client, conn):
+    username = await factories.username_of(conn, await factories.create_account(conn, "volunteer"))
+    headers = await bearer(client, username)
+    await login(client, username)
+    # A minute or more since the last write: this request writes (now() is the test transaction's start).
+    await conn.execute("UPDATE sessions SET last_seen_at = now() - interval '2 minutes'")
+    await conn.execute("UPDATE api_tokens SET last_used_at = now() - interval '2 minutes'")
+    assert (await client.get("/home", follow_redirects=False)).status_code == 200
+    assert (await client.get("/api/volunteers/me", headers=headers)).status_code == 200
+    assert await conn.fetchval("SELECT bool_and(last_seen_at = now()) FROM sessions")
+    assert await conn.fetchval("SELECT bool_and(last_used_at = now()) FROM api_tokens")
+    # Within the minute: a read stays a read.
+    await conn.execute("UPDATE sessions SET last_seen_at = now() - interval '30 seconds'")
+    await conn.execute("UPDATE api_tokens SET last_used_at = now() - interval '30 seconds'")
+    assert (await client.get("/home", follow_redirects=False)).status_code == 200
+    assert (await client.get("/api/volunteers/me", headers=headers)).status_code == 200
+    assert await conn.fetchval("SELECT bool_and(last_seen_at = now() - interval '30 seconds') FROM sessions")
+    assert await conn.fetchval("SELECT bool_and(last_used_at = now() - interval '30 seconds') FROM api_tokens")
+
+
 async def test_session_absolute_timeout_ends_session(client, conn):
     username = await factories.username_of(conn, await factories.create_account(conn, "volunteer"))
     await login(client, username)
