@@ -222,11 +222,16 @@ async def scratch_database(servers: Servers, template: str | None = TEMPLATE_DB)
     try:
         yield await _recreate_database(servers.pg_url, name, template)
     finally:
-        admin = await asyncpg.connect(servers.pg_url)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
+        await drop_database(servers, name)
+
+
+async def drop_database(servers: Servers, name: str) -> None:
+    """Drop a database of the test server, whoever is still connected to it."""
+    admin = await asyncpg.connect(servers.pg_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from api.cli import cli
 from api.cli.backup import BackupError, archive_migrations, libpq_target, make_backup, restore_backup
 from api.services import audit_log, operations
 from sql.migrate import migration_files
-from tests.conftest import DEMO_TEMPLATE_DB, Servers, _ensure_demo_template, scratch_database
+from tests.conftest import DEMO_TEMPLATE_DB, Servers, _ensure_demo_template, drop_database, scratch_database
 
 COUNT_TABLES = """
 SELECT table_name FROM information_schema.tables
@@ -134,11 +134,7 @@ async def test_a_restore_into_a_named_database_creates_it_and_leaves_the_source_
             copy = await _counts(source.rsplit("/", 1)[0] + "/" + name)
             assert copy.keys() == (await _counts(source)).keys()
         finally:
-            admin = await asyncpg.connect(servers.pg_url)
-            try:
-                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            finally:
-                await admin.close()
+            await drop_database(servers, name)
 
 
 async def test_a_restore_that_fails_halfway_leaves_nothing_behind(servers: Servers, tmp_path: Path) -> None:
