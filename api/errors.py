@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from api import i18n
 from api.auth import current_identity
+from api.services import health
 from api.services.errors import DomainError, NotAuthenticated, TooManyAttempts
 
 log = structlog.get_logger("linli.errors")
@@ -32,6 +34,18 @@ _HTTP_KINDS = {
     422: ("invalid-input", "The input is not valid"),
     429: ("too-many-attempts", "Too many attempts"),
 }
+
+# What PostgreSQL going away looks like through asyncpg: the server shut down or crashed (57P01, 57P02), is
+# starting or stopping (57P03), lost the connection (class 08), has no slot left (53300), or is a read-only
+# standby after a failover (25006). A cancelled statement (57014, a timeout) is not an outage.
+_OUTAGE_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ReadOnlySQLTransactionError,
+)
 
 
 class FieldError(msgspec.Struct, frozen=True):
@@ -147,8 +161,92 @@ def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) 
     return _problem(request, 422, "invalid-input", "The input is not valid", "A value is out of range or malformed")
 
 
+def _raised_in_asyncpg(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if "/asyncpg/" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def database_outage(exc: BaseException) -> bool:
+    """Whether the error means the database cannot be reached or written right now (not a bug, not bad input)."""
+    if isinstance(exc, BaseExceptionGroup):
+        # A failed request whose connection then also failed to reset reaches us as a group of both.
+        return all(database_outage(inner) for inner in exc.exceptions)
+    if isinstance(exc, _OUTAGE_ERRORS):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc)
+    if isinstance(exc, ConnectionError | TimeoutError):
+        # Refused or reset while connecting, or no answer in the connect timeout.
+        return True
+    # Connecting to a host with several addresses fails with a plain OSError ("Multiple exceptions: …"); any other
+    # OSError (a file, say) is a bug, so only one raised on asyncpg's way to the server counts.
+    return isinstance(exc, OSError) and _raised_in_asyncpg(exc)
+
+
+class DatabaseOutage:
+    """One outage of the database as the app sees it, logged once: a warning at its first failed request, a line
+    when a query works again. Requests in between are answered 503 without a log line each."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.answered = 0
+        self.pool: asyncpg.Pool | None = None
+
+    def begin(self, error: BaseException, where: str) -> None:
+        """A request (or the start-up) found the database unreachable."""
+        if self.since is None:
+            self.since = time.monotonic()
+            self.answered = 0
+            log.warning("database unavailable; answering 503 until it is back", error=type(error).__name__, where=where)
+
+    def answered_503(self, error: BaseException, where: str) -> None:
+        """A request was answered 503 because of the outage."""
+        self.begin(error, where)
+        self.answered += 1
+
+    async def on_acquire(self, conn: asyncpg.Connection) -> None:
+        """The pool's setup hook: during an outage, a connection handed out must answer a query first."""
+        if self.since is None:
+            return
+        await health.database_ready(conn)
+        if self.since is not None:  # another request may have ended the outage while this one waited
+            if self.pool is not None:
+                # A connection opened before the outage may be dead without knowing it yet (a failover behind the
+                # same address): each is replaced at its next use instead of failing one more request.
+                await self.pool.expire_connections()
+            log.info(
+                f"database back after {time.monotonic() - self.since:.1f} s, {self.answered} requests answered 503",
+                seconds=round(time.monotonic() - self.since, 1),
+                answered_503=self.answered,
+            )
+            self.since = None
+            self.answered = 0
+
+
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: BaseException) -> Response[Any]:
+    """The database is down, restarting or read-only: 503 with Retry-After, logged once per outage."""
+    outage: DatabaseOutage | None = request.app.state.get("database_outage")
+    if outage is not None:
+        outage.answered_503(exc, request.url.path)
+    retry_after = request.app.state.settings.database_retry_after_s
+    return _problem(
+        request,
+        503,
+        "service-unavailable",
+        "Service temporarily unavailable",
+        "The service is temporarily unavailable, please try again later",
+        headers={"retry-after": str(retry_after)},
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A bug: logged with its traceback, answered with a problem that leaks nothing."""
+    """A bug: logged with its traceback, answered with a problem that leaks nothing (an outage answers 503)."""
+    if database_outage(exc):
+        return database_unavailable_handler(request, exc)
     log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return _problem(request, 500, "internal-error", "Internal error", "Something went wrong on our side")
 
