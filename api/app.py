@@ -106,6 +106,9 @@ async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyn
     """The web app's pool; if PostgreSQL is down at start, the app starts anyway and answers 503 until it is back."""
     assert settings.database_url is not None
     options: dict[str, Any] = {
+        # No floor: asyncpg would keep reconnecting it during an outage and log a traceback at every try; a
+        # request that finds no idle connection opens one.
+        "min_size": 0,
         "max_size": 10,
         # asyncpg's default waits 60 s for a server that does not answer; a request should hear 503 sooner.
         "timeout": settings.database_connect_timeout_s,
@@ -113,12 +116,12 @@ async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyn
     }
     try:
         # One connection at start, so a wrong URL, password or database name stops the start with its reason.
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, **options)
+        pool = await asyncpg.create_pool(settings.database_url, init_size=1, **options)
     except Exception as exc:
         if not database_outage(exc):
             raise
         outage.begin(exc, "start-up")
-        pool = await asyncpg.create_pool(settings.database_url, min_size=0, **options)
+        pool = await asyncpg.create_pool(settings.database_url, init_size=0, **options)
     outage.pool = pool
     return pool
 

@@ -178,7 +178,9 @@ def database_outage(exc: BaseException) -> bool:
     if isinstance(exc, _OUTAGE_ERRORS):
         return True
     if isinstance(exc, asyncpg.InterfaceError):
-        return "connection is closed" in str(exc)
+        # A pool connection that dies is released under the request holding it (our code never releases one
+        # early), so using it afterwards says "released back to the pool" rather than "closed".
+        return any(words in str(exc) for words in ("connection is closed", "released back to the pool"))
     if isinstance(exc, ConnectionError | TimeoutError):
         # Refused or reset while connecting, or no answer in the connect timeout.
         return True
