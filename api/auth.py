@@ -55,7 +55,9 @@ class IdentityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        # Static files are public: no identity, so no database round trip for each, and the stylesheet of the
+        # 503 page still loads for someone logged in while the database is down.
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
         state = scope["litestar_app"].state

@@ -54,6 +54,7 @@ async def test_an_app_started_while_the_database_is_down_starts_and_answers_503(
             token = await client.post("/api/auth/token", json={"username": "a", "password": "b"})
             bearer = await client.get("/api/accounts/me", headers={"authorization": "Bearer some-token"})
             page = await client.get("/areas", headers={"cookie": "linli_session=some-session"})
+            stylesheet = await client.get("/static/css/linli.css", headers={"cookie": "linli_session=some-session"})
     for response in (api, token, bearer, page):
         assert_unavailable(response)
     assert api.headers["content-type"] == "application/problem+json"
@@ -61,6 +62,7 @@ async def test_an_app_started_while_the_database_is_down_starts_and_answers_503(
     assert api.json()["status"] == 503
     assert page.headers["content-type"].startswith("text/html")
     assert "服务暂时不可用，请稍后再试" in page.text
+    assert stylesheet.status_code == 200  # the 503 page keeps its style for someone logged in
     # One warning for the outage (at start-up), not one line or traceback per request.
     assert events(logs, "warning") == [DOWN]
     assert events(logs, "error") == []
