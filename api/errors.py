@@ -211,10 +211,16 @@ class DatabaseOutage:
         self.answered += 1
 
     async def on_acquire(self, conn: asyncpg.Connection) -> None:
-        """The pool's setup hook: during an outage, a connection handed out must answer a query first."""
+        """The pool's setup hook: during an outage, a connection handed out must answer a query first; the outage
+        ends when one answers and may write."""
         if self.since is None:
             return
-        await health.database_ready(conn)
+        if not await health.database_writable(conn):
+            # Still read-only (a standby, or writes switched off): reads go on, writes keep answering 503, and each
+            # request gets a new session, which sees it when the server takes writes again.
+            if self.pool is not None:
+                await self.pool.expire_connections()
+            return
         if self.since is not None:  # another request may have ended the outage while this one waited
             if self.pool is not None:
                 # A connection opened before the outage may be dead without knowing it yet (a failover behind the

@@ -74,16 +74,25 @@ async def test_a_read_only_database_answers_503(tmp_path: Path, empty_database_u
     try:
         # What the app sees of a primary that became a standby: every write fails with 25006.
         await admin.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+        wrong = {"username": "nobody", "password": "wrong"}  # a failed login is written down
         with structlog.testing.capture_logs() as logs:
             async with serving(tmp_path, empty_database_url, redis) as client:
                 read = await client.get("/api/areas")
-                write = await client.post("/api/auth/token", json={"username": "nobody", "password": "wrong"})
+                writes = [await client.post("/api/auth/token", json=wrong) for _ in range(2)]
+                read_during = await client.get("/api/areas")
+                # Writable again (a failover finished): the next request writes, without restarting anything.
+                await admin.execute(f"ALTER DATABASE {name} RESET default_transaction_read_only")
+                after = await client.post("/api/auth/token", json=wrong)
     finally:
         await admin.close()
-    assert read.status_code == 200
-    assert_unavailable(write)
-    assert write.json()["type"] == "/problems/service-unavailable"
+    assert read.status_code == read_during.status_code == 200
+    for write in writes:
+        assert_unavailable(write)
+        assert write.json()["type"] == "/problems/service-unavailable"
+    assert after.status_code == 401
     assert events(logs, "warning") == [DOWN]
+    back = [entry for entry in logs if str(entry["event"]).startswith("database back after")]
+    assert len(back) == 1 and back[0]["answered_503"] == 2
     assert events(logs, "error") == []
 
 

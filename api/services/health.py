@@ -22,3 +22,8 @@ class Readiness(msgspec.Struct, frozen=True):
 async def database_ready(conn: asyncpg.Connection) -> int:
     """How many migrations are applied (raises if the database does not answer)."""
     return int(await conn.fetchval("SELECT count(*) FROM schema_migrations"))
+
+
+async def database_writable(conn: asyncpg.Connection) -> bool:
+    """Whether this session may write: off on a standby, or while writes are switched off (raises if no answer)."""
+    return bool(await conn.fetchval("SHOW transaction_read_only") == "off")
