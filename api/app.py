@@ -35,9 +35,10 @@ from api.auth import (
     provide_policy,
     provide_user,
 )
-from api.errors import EXCEPTION_HANDLERS, DatabaseOutage, database_outage
+from api.errors import EXCEPTION_HANDLERS, DatabaseOutage
 from api.routes import API_HANDLERS
 from api.services.accounts import SecurityPolicy
+from api.services.health import database_outage
 from api.settings import Settings, load_settings
 from web import filters as web_filters
 from web.routes import PAGE_HANDLERS

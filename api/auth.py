@@ -17,7 +17,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import i18n
-from api.services import accounts
+from api.services import accounts, health
 from api.services.accounts import Identity, SecurityPolicy, logged_in
 from api.services.errors import Forbidden
 
@@ -127,8 +127,16 @@ def roles(*allowed: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRo
 
 async def provide_conn(state: State) -> AsyncIterator[asyncpg.Connection]:
     """A connection from the pool for the length of the request."""
-    async with state.pool.acquire() as conn:
-        yield conn
+    answered = False
+    try:
+        async with state.pool.acquire() as conn:
+            yield conn
+            answered = True
+    except Exception as exc:
+        if not answered or not health.database_outage(exc):
+            raise
+        # The request's work is done (its transactions committed, its answer made) and the connection broke while
+        # going back to the pool: asyncpg has closed it, and the answer stands rather than becoming a 503.
 
 
 def provide_identity(request: Request[Any, Any, Any]) -> Identity | None:

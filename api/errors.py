@@ -35,18 +35,6 @@ _HTTP_KINDS = {
     429: ("too-many-attempts", "Too many attempts"),
 }
 
-# What PostgreSQL going away looks like through asyncpg: the server shut down or crashed (57P01, 57P02), is
-# starting or stopping (57P03), lost the connection (class 08), has no slot left (53300), or is a read-only
-# standby after a failover (25006). A cancelled statement (57014, a timeout) is not an outage.
-_OUTAGE_ERRORS = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.ReadOnlySQLTransactionError,
-)
-
 
 class FieldError(msgspec.Struct, frozen=True):
     """One field that was wrong, and why."""
@@ -161,34 +149,6 @@ def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) 
     return _problem(request, 422, "invalid-input", "The input is not valid", "A value is out of range or malformed")
 
 
-def _raised_in_asyncpg(exc: BaseException) -> bool:
-    tb = exc.__traceback__
-    while tb is not None:
-        if "/asyncpg/" in tb.tb_frame.f_code.co_filename:
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def database_outage(exc: BaseException) -> bool:
-    """Whether the error means the database cannot be reached or written right now (not a bug, not bad input)."""
-    if isinstance(exc, BaseExceptionGroup):
-        # A failed request whose connection then also failed to reset reaches us as a group of both.
-        return all(database_outage(inner) for inner in exc.exceptions)
-    if isinstance(exc, _OUTAGE_ERRORS):
-        return True
-    if isinstance(exc, asyncpg.InterfaceError):
-        # A pool connection that dies is released under the request holding it (our code never releases one
-        # early), so using it afterwards says "released back to the pool" rather than "closed".
-        return any(words in str(exc) for words in ("connection is closed", "released back to the pool"))
-    if isinstance(exc, ConnectionError | TimeoutError):
-        # Refused or reset while connecting, or no answer in the connect timeout.
-        return True
-    # Connecting to a host with several addresses fails with a plain OSError ("Multiple exceptions: …"); any other
-    # OSError (a file, say) is a bug, so only one raised on asyncpg's way to the server counts.
-    return isinstance(exc, OSError) and _raised_in_asyncpg(exc)
-
-
 class DatabaseOutage:
     """One outage of the database as the app sees it, logged once: a warning at its first failed request, a line
     when a query works again. Requests in between are answered 503 without a log line each."""
@@ -253,7 +213,7 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: BaseExcep
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A bug: logged with its traceback, answered with a problem that leaks nothing (an outage answers 503)."""
-    if database_outage(exc):
+    if health.database_outage(exc):
         return database_unavailable_handler(request, exc)
     log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return _problem(request, 500, "internal-error", "Internal error", "Something went wrong on our side")

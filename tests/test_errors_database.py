@@ -4,6 +4,7 @@ outage; the pool recovers by itself; a failed commit is a 503 and leaves nothing
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,10 +16,13 @@ import pytest
 import structlog
 from arq.connections import ArqRedis
 from litestar import Litestar
+from litestar.datastructures import State
 
 from api.app import create_app
+from api.auth import provide_conn
 from api.dev import servers as devservers
-from api.errors import database_outage
+from api.services import health
+from api.services.health import database_outage
 from tests import conftest
 from tests.factories import PASSWORD, create_account, username_of
 
@@ -203,3 +207,41 @@ async def test_what_counts_as_an_outage(empty_database_url: str):
     assert not database_outage(missing_file)
     assert database_outage(ExceptionGroup("cleanup", [closed.value, refused.value]))
     assert not database_outage(ExceptionGroup("cleanup", [closed.value, missing_file]))
+
+
+def _terminate_blocking(database_url: str, pid: int) -> None:
+    """Terminate a backend from another thread while this event loop stands still, so that the app's connection
+    learns of it only when it next speaks to the server."""
+
+    async def terminate() -> None:
+        admin = await asyncpg.connect(database_url)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            # Until the backend is gone, so the server has closed the connection before the pool resets it.
+            for _ in range(500):
+                if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError(f"backend {pid} is still there")
+        finally:
+            await admin.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        executor.submit(asyncio.run, terminate()).result()
+
+
+async def test_a_connection_that_breaks_after_the_answer_leaves_the_answer_standing(empty_database_url: str):
+    pool = await asyncpg.create_pool(empty_database_url, min_size=0, max_size=1)
+    try:
+        dependency = provide_conn(State({"pool": pool}))
+        conn = await anext(dependency)
+        assert await health.database_ready(conn) > 0  # the request's work, done and answered
+        _terminate_blocking(empty_database_url, conn.get_server_pid())
+        # Going back to the pool, the reset meets the closed connection: the request's answer stands (no 503).
+        with pytest.raises(StopAsyncIteration):
+            await anext(dependency)
+        # The pool opens a new connection for the next request.
+        async with pool.acquire() as again:
+            assert await health.database_ready(again) > 0
+    finally:
+        await pool.close()
