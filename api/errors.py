@@ -151,7 +151,7 @@ def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) 
 
 class DatabaseOutage:
     """One outage of the database as the app sees it, logged once: a warning at its first failed request, a line
-    when a query works again. Requests in between are answered 503 without a log line each."""
+    when the database answers and takes writes again. Requests in between are answered 503 without a log line."""
 
     def __init__(self) -> None:
         self.since: float | None = None
@@ -186,9 +186,10 @@ class DatabaseOutage:
                 # A connection opened before the outage may be dead without knowing it yet (a failover behind the
                 # same address): each is replaced at its next use instead of failing one more request.
                 await self.pool.expire_connections()
+            seconds = round(time.monotonic() - self.since, 1)
             log.info(
-                f"database back after {time.monotonic() - self.since:.1f} s, {self.answered} requests answered 503",
-                seconds=round(time.monotonic() - self.since, 1),
+                f"database back after {seconds} s, {self.answered} requests answered 503",
+                seconds=seconds,
                 answered_503=self.answered,
             )
             self.since = None
