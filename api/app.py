@@ -35,10 +35,11 @@ from api.auth import (
     provide_policy,
     provide_user,
 )
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, DatabaseOutage
 from api.routes import API_HANDLERS
 from api.services import horizon
 from api.services.accounts import SecurityPolicy
+from api.services.health import database_outage
 from api.settings import Settings, load_settings
 from web import filters as web_filters
 from web.routes import PAGE_HANDLERS
@@ -101,6 +102,30 @@ def job_queue(redis_url: str) -> ArqRedis:
     return ArqRedis(ConnectionPool.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=2.0))
 
 
+async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyncpg.Pool:
+    """The web app's pool; if PostgreSQL is down at start, the app starts anyway and answers 503 until it is back."""
+    assert settings.database_url is not None
+    options: dict[str, Any] = {
+        # No floor: asyncpg would keep reconnecting it during an outage and log a traceback at every try; a
+        # request that finds no idle connection opens one.
+        "min_size": 0,
+        "max_size": 10,
+        # asyncpg's default waits 60 s for a server that does not answer; a request should hear 503 sooner.
+        "timeout": settings.database_connect_timeout_s,
+        "setup": outage.on_acquire,
+    }
+    try:
+        # One connection at start, so a wrong URL, password or database name stops the start with its reason.
+        pool = await asyncpg.create_pool(settings.database_url, init_size=1, **options)
+    except Exception as exc:
+        if not database_outage(exc):
+            raise
+        outage.begin(exc, "start-up")
+        pool = await asyncpg.create_pool(settings.database_url, init_size=0, **options)
+    outage.pool = pool
+    return pool
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -126,7 +151,7 @@ def create_app(
         if owns_pool:
             if not settings.database_url:
                 raise RuntimeError("LINLI_DATABASE_URL is not set; start Linli with `linli up` or `make run`")
-            app.state.pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
+            app.state.pool = await open_database_pool(settings, app.state.database_outage)
         if owns_redis:
             if not settings.redis_url:
                 raise RuntimeError("LINLI_REDIS_URL is not set; start Linli with `linli up` or `make run`")
@@ -159,7 +184,15 @@ def create_app(
             *static,
         ],
         lifespan=[lifespan],
-        state=State({"settings": settings, "policy": policy, "pool": pool, "redis": redis}),
+        state=State(
+            {
+                "settings": settings,
+                "policy": policy,
+                "pool": pool,
+                "redis": redis,
+                "database_outage": DatabaseOutage(),
+            }
+        ),
         dependencies={
             "conn": Provide(provide_conn),
             "who": Provide(provide_identity, sync_to_thread=False),

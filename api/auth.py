@@ -17,7 +17,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import i18n, security
-from api.services import accounts
+from api.services import accounts, health
 from api.services.accounts import Identity, SecurityPolicy, logged_in
 from api.services.errors import Forbidden
 
@@ -55,7 +55,9 @@ class IdentityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        # Static files are public: no identity, so no database round trip for each, and the stylesheet of the
+        # 503 page still loads for someone logged in while the database is down.
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
         state = scope["litestar_app"].state
@@ -125,8 +127,16 @@ def roles(*allowed: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRo
 
 async def provide_conn(state: State) -> AsyncIterator[asyncpg.Connection]:
     """A connection from the pool for the length of the request."""
-    async with state.pool.acquire() as conn:
-        yield conn
+    answered = False
+    try:
+        async with state.pool.acquire() as conn:
+            yield conn
+            answered = True
+    except Exception as exc:
+        if not answered or not health.database_outage(exc):
+            raise
+        # The request's work is done (its transactions committed, its answer made) and the connection broke while
+        # going back to the pool: asyncpg has closed it, and the answer stands rather than becoming a 503.
 
 
 def provide_identity(request: Request[Any, Any, Any]) -> Identity | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from api import i18n
 from api.auth import current_identity
+from api.services import health
 from api.services.errors import DomainError, NotAuthenticated, TooManyAttempts
 
 log = structlog.get_logger("linli.errors")
@@ -150,8 +152,73 @@ def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) 
     return _problem(request, 422, "invalid-input", "The input is not valid", "A value is out of range or malformed")
 
 
+class DatabaseOutage:
+    """One outage of the database as the app sees it, logged once: a warning at its first failed request, a line
+    when the database answers and takes writes again. Requests in between are answered 503 without a log line."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.answered = 0
+        self.pool: asyncpg.Pool | None = None
+
+    def begin(self, error: BaseException, where: str) -> None:
+        """A request (or the start-up) found the database unreachable."""
+        if self.since is None:
+            self.since = time.monotonic()
+            self.answered = 0
+            log.warning("database unavailable; answering 503 until it is back", error=type(error).__name__, where=where)
+
+    def answered_503(self, error: BaseException, where: str) -> None:
+        """A request was answered 503 because of the outage."""
+        self.begin(error, where)
+        self.answered += 1
+
+    async def on_acquire(self, conn: asyncpg.Connection) -> None:
+        """The pool's setup hook: during an outage, a connection handed out must answer a query first; the outage
+        ends when one answers and may write."""
+        if self.since is None:
+            return
+        if not await health.database_writable(conn):
+            # Still read-only (a standby, or writes switched off): reads go on, writes keep answering 503, and each
+            # request gets a new session, which sees it when the server takes writes again.
+            if self.pool is not None:
+                await self.pool.expire_connections()
+            return
+        if self.since is not None:  # another request may have ended the outage while this one waited
+            if self.pool is not None:
+                # A connection opened before the outage may be dead without knowing it yet (a failover behind the
+                # same address): each is replaced at its next use instead of failing one more request.
+                await self.pool.expire_connections()
+            seconds = round(time.monotonic() - self.since, 1)
+            log.info(
+                f"database back after {seconds} s, {self.answered} requests answered 503",
+                seconds=seconds,
+                answered_503=self.answered,
+            )
+            self.since = None
+            self.answered = 0
+
+
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: BaseException) -> Response[Any]:
+    """The database is down, restarting or read-only: 503 with Retry-After, logged once per outage."""
+    outage: DatabaseOutage | None = request.app.state.get("database_outage")
+    if outage is not None:
+        outage.answered_503(exc, request.url.path)
+    retry_after = request.app.state.settings.database_retry_after_s
+    return _problem(
+        request,
+        503,
+        "service-unavailable",
+        "Service temporarily unavailable",
+        "The service is temporarily unavailable, please try again later",
+        headers={"retry-after": str(retry_after)},
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A bug: logged with its traceback, answered with a problem that leaks nothing."""
+    """A bug: logged with its traceback, answered with a problem that leaks nothing (an outage answers 503)."""
+    if health.database_outage(exc):
+        return database_unavailable_handler(request, exc)
     log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return _problem(request, 500, "internal-error", "Internal error", "Something went wrong on our side")
 

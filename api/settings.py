@@ -38,6 +38,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: Annotated[
         str, Meta(description="Signs sessions and CSRF tokens; unset, generated once into the state folder and reused")
     ] = ""
+    database_retry_after_s: Annotated[
+        int, Meta(description="While the database is down, answers are 503 with this Retry-After (seconds)")
+    ] = 5
+    database_connect_timeout_s: Annotated[
+        float, Meta(description="Seconds the web app waits for a new database connection before answering 503")
+    ] = 5.0
     host: Annotated[str, Meta(description="Address the web server listens on")] = "127.0.0.1"
     port: Annotated[int, Meta(description="Port the web server listens on")] = 8000
     https: Annotated[bool, Meta(description="Served over HTTPS: secure cookies and HSTS")] = False

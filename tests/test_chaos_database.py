@@ -1,0 +1,25 @@
+"""PostgreSQL stopped in immediate mode and started again under sign-up load through the API: every sign-up answered
+201 is stored, no answer is a 500, the outage is answered 503 with Retry-After, and sign-ups work again by themselves.
+
+Servers of its own (a PostgreSQL, a Valkey and `linli serve`), never the session's: the scenario is the one
+`linli bench chaos` runs, smaller.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from api.cli.chaos import run_database_restart
+
+
+@pytest.mark.chaos
+def test_a_database_restart_under_sign_up_load_loses_nothing_and_answers_503() -> None:
+    figures = run_database_restart(clients=10, seconds=12, down_s=1.0, durable=False, say=lambda _: None)
+    assert figures.acknowledged >= 20, figures  # the load ran on both sides of the outage
+    assert figures.lost == 0, figures
+    assert figures.server_errors.keys() == {503}, figures  # the outage was seen, and only as 503s
+    assert figures.unavailable_without_retry_after == 0, figures
+    assert figures.no_answer == 0, figures
+    assert figures.recover_s is not None and figures.recover_s < 5, figures
+    assert (figures.log_unhandled, figures.log_tracebacks) == (0, 0), figures.first_traceback
+    assert (figures.log_outages, figures.log_back) == (1, 1), figures
