@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from babel.dates import format_timedelta
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, State
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -139,7 +139,7 @@ class SessionPages(Controller):
         return response
 
     @get("/home", name="home", guards=[login_required])
-    async def home(self, conn: Conn, user: User) -> Template:
-        """The logged-in account's home page, by role."""
-        content = await home.home_for(conn, user)
+    async def home(self, conn: Conn, user: User, state: State) -> Template:
+        """The logged-in account's home page, by role: its to-do list first."""
+        content = await home.home_for(conn, user, checkin_window_minutes=int(state.settings.checkin_window_minutes))
         return Template(template_name=f"home/{user.role}.html", context={"who": user, "home": content})
