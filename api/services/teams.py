@@ -465,7 +465,13 @@ async def apply_plan(
     # The slots each carer is committed in: elsewhere (the model's busy) and, as the loop goes, in this plan's teams,
     # so one carer's two teams never visit at the same time.
     taken: dict[int, set[str]] = {int(c.id): set(c.busy) for c in inputs.problem.carers}
-    for household in inputs.problem.households:
+
+    # Kept teams first (they keep their slot), then the teams with the fewest shared slots choose theirs.
+    def order(h: teams_model.Household) -> tuple[int, int, int]:
+        plan = planned.get(int(h.id))
+        return (int(h.id) not in live, len(plan.shared_slots) if plan else 0, int(h.id))
+
+    for household in sorted(inputs.problem.households, key=order):
         hid = int(household.id)
         team = live.get(hid)
         plan = planned.get(hid)
