@@ -50,11 +50,12 @@ START_S_PER_PAIR = 3e-6
 END_S_PER_PAIR = 1.6e-6
 # The bookkeeping around one neighbourhood round (sub-model, copies, fill), per pair of the whole problem.
 ROUND_S_PER_PAIR = 2.5e-7
-EXCLUSION_RULES = ("distance", "skills", "availability", "max_minutes", "not-worthwhile")
+EXCLUSION_RULES = ("distance", "skills", "availability", "busy", "max_minutes", "not-worthwhile")
 
 
 class Volunteer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A volunteer: where they live, how far they travel, their weekly minutes, skills and availability windows."""
+    """A volunteer: where they live, how far they travel, their weekly minutes, skills, availability windows, and
+    the times they are already committed elsewhere (blocked: no shift may overlap one)."""
 
     id: Id
     home: LatLon
@@ -62,6 +63,7 @@ class Volunteer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_minutes: int
     skills: tuple[str, ...] = ()
     available: tuple[tuple[AwareDatetime, AwareDatetime], ...] = ()
+    blocked: tuple[tuple[AwareDatetime, AwareDatetime], ...] = ()
 
 
 class Shift(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -159,6 +161,8 @@ def exclusion(volunteer: Volunteer, shift: Shift) -> str | None:
         return "skills"
     if not any(a <= shift.start and shift.end <= b for a, b in volunteer.available):
         return "availability"
+    if any(a < shift.end and shift.start < b for a, b in volunteer.blocked):
+        return "busy"
     if shift_minutes(shift) > volunteer.max_minutes:
         return "max_minutes"
     return None
@@ -194,6 +198,8 @@ def check(problem: RosterProblem, assignments: tuple[RosterAssignment, ...] | li
             errors.append(f"{a.volunteer!r} lacks {sorted(missing)} for {a.shift!r}")
         if not any(start <= s.start and s.end <= end for start, end in v.available):
             errors.append(f"{a.shift!r} is outside every availability window of {a.volunteer!r}")
+        if any(start < s.end and s.start < end for start, end in v.blocked):
+            errors.append(f"{a.shift!r} overlaps a time {a.volunteer!r} is committed elsewhere")
         bonus = CONTINUITY_BONUS if (a.volunteer, a.shift) in previous else 0
         value = int((s.end - s.start) // timedelta(minutes=1)) - math.floor(TRAVEL_PER_KM * km) + bonus
         if value != a.value:
@@ -360,8 +366,24 @@ class RosterData:
             key = key[np.append(True, key[1:] != key[:-1])]
         return key // max(self.ns, 1), key % max(self.ns, 1)
 
+    def _unblocked(self, vi: IntArray, sj: IntArray) -> BoolArray:
+        """Whether each pair's shift stays clear of every time its volunteer is committed elsewhere."""
+        ok = np.ones(vi.shape[0], dtype=bool)
+        for i, v in enumerate(self.problem.volunteers):
+            if not v.blocked:
+                continue
+            mine = np.flatnonzero(vi == i)
+            b_start = np.array([_seconds(a) for a, _ in v.blocked], dtype=np.float64)
+            b_end = np.array([_seconds(b) for _, b in v.blocked], dtype=np.float64)
+            s_start, s_end = self.start[sj[mine]], self.end[sj[mine]]
+            clash = np.any((b_start[None, :] < s_end[:, None]) & (s_start[:, None] < b_end[None, :]), axis=1)
+            ok[mine[clash]] = False
+        return ok
+
     def _pairs(self) -> None:
         vi, sj = self._candidates()
+        free = self._unblocked(vi, sj)
+        vi, sj = vi[free], sj[free]
         km = haversine_np(self.v_lat[vi], self.v_lon[vi], self.s_lat[sj], self.s_lon[sj])
         # Where float noise could flip a comparison or a floor, the scalar formula the checker uses decides.
         frac = TRAVEL_PER_KM * km - np.floor(TRAVEL_PER_KM * km)
@@ -765,8 +787,9 @@ def _exclusion_counts(data: RosterData, shifts: IntArray) -> dict[int, dict[str,
     sj, vi = sj[near], vi[near]
     skilled = np.all((data.need[sj] & ~data.have[vi]) == 0, axis=1)
     inside = np.any((data.w_start[vi] <= data.start[sj][:, None]) & (data.end[sj][:, None] <= data.w_end[vi]), axis=1)
+    free = data._unblocked(vi, sj)
     fits_minutes = data.minutes[sj] <= data.max_min[vi]
-    rule = np.where(~skilled, 1, np.where(~inside, 2, np.where(~fits_minutes, 3, 4)))
+    rule = np.where(~skilled, 1, np.where(~inside, 2, np.where(~free, 3, np.where(~fits_minutes, 4, 5))))
     counts = np.zeros((data.ns, len(EXCLUSION_RULES)), dtype=np.int64)
     np.add.at(counts, (sj, rule), 1)
     out = {}

@@ -44,13 +44,20 @@ START_S_PER_HOUSEHOLD = 2e-4
 
 
 class Carer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A social worker or volunteer carer: home, training, how many teams they can join, weekly slots."""
+    """A social worker or volunteer carer: home, training, how many teams they can join, weekly slots, and the
+    slots they are already committed in elsewhere (busy: another team's visits, places they hold)."""
 
     id: Id
     home: LatLon
     trained: bool
     max_teams: int
     slots: tuple[str, ...] = ()
+    busy: tuple[str, ...] = ()
+
+
+def free_slots(carer: Carer) -> set[str]:
+    """The weekly slots a carer can give a team: available and not committed elsewhere."""
+    return set(carer.slots) - set(carer.busy)
 
 
 class Household(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -175,7 +182,7 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
                 errors.append(f"carer {cid!r} lives {km:.3f} km from {team.household!r}, beyond {h.max_km}")
             value -= math.floor(km * 1000 / 10)
             value += KEPT_BONUS if cid in previous.get(team.household, set()) else 0
-            common &= set(c.slots)
+            common &= free_slots(c)
             trained += int(c.trained)
         if trained < problem.min_trained:
             errors.append(f"team of {team.household!r} has {trained} trained, fewer than {problem.min_trained}")
@@ -237,7 +244,7 @@ class TeamsData:
             for t in h.slots:
                 slot_ids.setdefault(t, len(slot_ids))
         self.slot_names = list(slot_ids)
-        self.c_mask = [sum(1 << slot_ids[t] for t in set(c.slots) if t in slot_ids) for c in carers]
+        self.c_mask = [sum(1 << slot_ids[t] for t in free_slots(c) if t in slot_ids) for c in carers]
         self.h_mask = [sum(1 << slot_ids[t] for t in set(h.slots)) for h in households]
         self.trained = [bool(c.trained) for c in carers]
         self.cap = [max(0, c.max_teams) for c in carers]

@@ -158,6 +158,11 @@ array_remove(ARRAY[
     ) + extract(epoch FROM s.ends_at - s.starts_at) > v.weekly_hour_cap * 3600
          THEN 'hours_cap' END,
     CASE WHEN EXISTS (
+            SELECT 1 FROM commitments cm LEFT JOIN signups cg ON cg.id = cm.signup_id
+            WHERE cm.volunteer_id = v.id AND cm.status = 'active'
+              AND cm.during && tstzrange(s.starts_at, s.ends_at, '[)') AND cg.shift_id IS DISTINCT FROM s.id)
+         THEN 'overlap' END,
+    CASE WHEN EXISTS (
             SELECT 1 FROM availability_exceptions x
             WHERE x.volunteer_id = v.id AND NOT x.available AND x.during && tstzrange(s.starts_at, s.ends_at, '[)'))
          OR (EXISTS (SELECT 1 FROM volunteer_availability w0 WHERE w0.volunteer_id = v.id)

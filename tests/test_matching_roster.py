@@ -58,6 +58,10 @@ def tiny_rosters(draw: st.DrawFn) -> RosterProblem:
         for _ in range(draw(st.integers(1, 2))):
             start = draw(st.integers(0, 12))
             windows.append((at(start), at(start + draw(st.integers(3, 16)))))
+        blocked = []
+        for _ in range(draw(st.integers(0, 2))):
+            start = draw(st.integers(0, 18))
+            blocked.append((at(start), at(start + draw(st.integers(1, 3)))))
         volunteers.append(
             Volunteer(
                 id=f"v{i}",
@@ -66,6 +70,7 @@ def tiny_rosters(draw: st.DrawFn) -> RosterProblem:
                 max_minutes=draw(st.sampled_from([60, 120, 240, 480])),
                 skills=tuple(draw(st.sets(st.sampled_from(SKILLS), max_size=2))),
                 available=tuple(windows),
+                blocked=tuple(blocked),
             )
         )
     shifts = []
@@ -111,6 +116,8 @@ def _feasible(problem: RosterProblem, subset: tuple[tuple[Volunteer, Shift], ...
         count[s.id] = count.get(s.id, 0) + 1
         if count[s.id] > by_id[s.id].headcount:
             return False
+        if any(a < s.end and s.start < b for a, b in v.blocked):
+            return False
         minutes[v.id] = minutes.get(v.id, 0) + int((s.end - s.start) / timedelta(minutes=1))
         if minutes[v.id] > v.max_minutes:
             return False
@@ -131,6 +138,25 @@ def test_every_roster_passes_the_checker_and_matches_brute_force(problem: Roster
     assert result.objective <= result.bound
     if eligible <= 10:
         assert result.objective == brute_force(problem)
+
+
+def test_blocked_time_is_never_rostered_and_says_busy() -> None:
+    home = place(0, 0)
+    window = ((at(8), at(20)),)
+    busy = Volunteer(id="busy", home=home, max_km=5, max_minutes=600, available=window, blocked=((at(9), at(10)),))
+    free = Volunteer(id="free", home=home, max_km=5, max_minutes=600, available=window)
+    clash = Shift(id="clash", start=at(9.5), end=at(11.5), place=home, headcount=2)
+    after = Shift(id="after", start=at(10), end=at(12), place=home, headcount=1)
+    problem = RosterProblem(volunteers=(busy, free), shifts=(clash, after))
+    result = solve(problem, time_limit_s=2, seed=1)
+    assert check(problem, result.assignments) == []
+    pairs = {(a.volunteer, a.shift) for a in result.assignments}
+    assert ("busy", "clash") not in pairs and ("busy", "after") in pairs and ("free", "clash") in pairs
+    alone = RosterProblem(volunteers=(busy,), shifts=(clash,))
+    unfilled = solve(alone, time_limit_s=2, seed=1).unfilled
+    assert unfilled[0].why == "nobody-eligible" and unfilled[0].excluded_by == {"busy": 1}
+    bad = [msgspec.structs.replace(a, shift="clash") for a in result.assignments if a.volunteer == "busy"]
+    assert any("committed elsewhere" in e for e in check(problem, bad))
 
 
 def test_checker_catches_each_broken_rule() -> None:

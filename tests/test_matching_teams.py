@@ -48,6 +48,7 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
             trained=draw(st.booleans()),
             max_teams=draw(st.integers(1, 2)),
             slots=tuple(draw(st.sets(st.sampled_from(SLOTS), min_size=1))),
+            busy=tuple(draw(st.sets(st.sampled_from(SLOTS), max_size=1))),
         )
         for i in range(draw(st.integers(1, 6)))
     )
@@ -131,6 +132,20 @@ def test_a_team_carries_its_reasons_and_the_rest_say_why_not() -> None:
     assert {b.carer for b in why[other].busy} == {"a", "b"}
     assert why["lonely"].why == "nobody-eligible"
     assert why["lonely"].excluded_by == {"distance": 4}
+
+
+def test_a_carer_busy_in_the_only_shared_slot_is_never_teamed_there() -> None:
+    problem = _three_carers()
+    busy = msgspec.structs.replace(
+        problem,
+        carers=tuple(msgspec.structs.replace(c, busy=("mon-am",)) if c.id == "b" else c for c in problem.carers),
+    )
+    result = solve(busy, time_limit_s=3, seed=1)
+    assert check(busy, result.assignments) == []
+    assert all("b" not in t.carers for t in result.assignments)
+    # The same team, claimed anyway, breaks the rule the checker knows.
+    team = solve(problem, time_limit_s=3, seed=1).assignments[0]
+    assert any("shares no slot" in e for e in check(busy, [team]))
 
 
 def test_kept_members_earn_their_bonus_and_survive_repair() -> None:

@@ -50,7 +50,7 @@ async def test_a_refusal_is_shown_on_the_shift_page_with_its_reason(client, conn
     await conn.execute("UPDATE shifts SET taken = 1 WHERE id = $1", held)
     response = await post_form(client, f"/shifts/{overlapping}/signup", {}, page=f"/shifts/{overlapping}")
     assert response.status_code == 409
-    assert "此班次与你已报名的班次时间重叠" in response.text
+    assert "请先取消那个安排" in response.text
 
 
 async def test_an_ineligible_volunteer_sees_why_instead_of_the_button(client, conn):

@@ -77,7 +77,7 @@ async def requeue_runs(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def plan_team_visits(ctx: dict[str, Any]) -> dict[str, int]:
-    """Keep every live 311 team's weekly visits planned four weeks ahead (idempotent: each visit is planned once)."""
+    """Keep every live 311 team's weekly visits planned eight weeks ahead (idempotent: each visit is planned once)."""
     async with ctx["pool"].acquire() as conn:
         planned = await teams_service.plan_ahead(conn)
     log.info("team visits planned ahead", teams=planned)

@@ -28,6 +28,7 @@ from api.services.types import SHANGHAI, today
 from matching import roster as roster_model
 from matching.common import haversine_km
 from sql import audit
+from sql import calendar as calendar_sql
 from sql import match_runs as runs_sql
 from sql import rosters as rosters_sql
 from sql.match_runs import RunRow
@@ -242,6 +243,16 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
                     available=tuple(windows),
                 )
             )
+    if volunteers:
+        # Everything the person is already committed to (team visits too) and other rosters' open proposals.
+        blocked: dict[int, list[Span]] = {}
+        ids = sorted(int(v.id) for v in volunteers)
+        for span in await calendar_sql.roster_blocked(conn, ids, week_from, week_until, roster.id):
+            blocked.setdefault(span.volunteer_id, []).append((span.starts_at, span.ends_at))
+        volunteers = [
+            msgspec.structs.replace(v, blocked=tuple(_merge(blocked[int(v.id)]))) if int(v.id) in blocked else v
+            for v in volunteers
+        ]
     sources: dict[str, str] = {}
     shift_ids = {s.id for s in shifts}
     volunteer_ids = {v.id for v in volunteers}

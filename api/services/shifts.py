@@ -31,10 +31,13 @@ Skill = Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]
 CertificateKind = Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]
 
 # Reasons a volunteer may not take a shift (defined in sql/shifts.py). Distance, availability and consent only
-# order and filter the list: people may travel further, or step in outside the times they usually give.
+# order and filter the list: people may travel further, or step in outside the times they usually give. A shift
+# overlapping a place the person holds (any commitment: a shift, a 311 team visit) can be neither taken nor awaited.
 BLOCKING_REASONS = (
     "skills", "certificates", "age", "age_unverified", "guardian", "insurance", "minor_group", "hours_cap",
+    "overlap",
 )  # fmt: skip
+OVERLAP = "You already hold a place at this time; cancel that place first to take or wait for this shift"
 REASON_MESSAGES = {
     "skills": "You do not have every skill this shift requires",
     "certificates": "You do not hold every certificate this shift requires, verified and valid on its date",
@@ -47,6 +50,7 @@ REASON_MESSAGES = {
         " volunteer has signed up for it"
     ),
     "hours_cap": "This shift would take you above your weekly hour cap",
+    "overlap": "You already hold a place at this time; cancel it first",
     "availability": "This shift is outside the times you said you are available",
     "consent": "Home visits are offered once you consent to the processing of personal data on your profile",
     "distance": "This shift is farther than your travel radius",
@@ -409,7 +413,7 @@ def _closed_or_full(shift: ShiftRow) -> SignupRefused:
 
 def _constraint_refusal(exc: asyncpg.IntegrityConstraintViolationError) -> SignupRefused:
     if isinstance(exc, asyncpg.ExclusionViolationError):
-        return SignupRefused("overlap", "This shift overlaps one of your shifts")
+        return SignupRefused("overlap", OVERLAP)
     if isinstance(exc, asyncpg.UniqueViolationError):
         return SignupRefused("already", "You are already signed up for this shift")
     # shifts_taken_within_headcount: the guard in the statement should have stopped it first.
@@ -420,6 +424,9 @@ async def _eligible_view(conn: asyncpg.Connection, shift_id: int, volunteer_id: 
     view = found(await shifts_sql.get_shift_for_volunteer(conn, shift_id, volunteer_id), "No such shift")
     if view.my_status in ("active", "waitlisted"):
         raise SignupRefused("already", "You are already signed up for this shift")
+    if "overlap" in view.reasons:
+        # Waiting for several alternatives is fine, but not beside a place held at the same time.
+        raise SignupRefused("overlap", OVERLAP, fields={"overlap": REASON_MESSAGES["overlap"]})
     if reasons := blocking(view.reasons):
         raise SignupRefused(
             "not-eligible",

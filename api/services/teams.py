@@ -30,6 +30,7 @@ from api.services.runs import JobQueue
 from api.services.types import SHANGHAI
 from matching import teams as teams_model
 from sql import audit
+from sql import calendar as calendar_sql
 from sql import match_runs as runs_sql
 from sql import teams as teams_sql
 from sql.match_runs import RunRow
@@ -55,7 +56,10 @@ PARTS = {"am": dt.time(9, 0), "pm": dt.time(14, 0)}
 ALL_SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS)
 # A household receives visits in the slots its committee registered (households.visit_slots); none means any.
 HOUSEHOLD_SLOTS = ALL_SLOTS
-PLAN_WEEKS = 4
+# Visits are planned (and held in the members' calendars) this many weeks ahead, a rolling horizon.
+PLAN_WEEKS = 8
+# How long a visit holds its members' time (team_visit_during in migration 0022 says the same).
+VISIT_LENGTH = dt.timedelta(hours=2)
 # The pairing rules from practice: at least 4 hours and 2 contacts a month.
 MONTHLY_MINUTES = 240
 MONTHLY_CONTACTS = 2
@@ -346,10 +350,36 @@ def household_slots(visit_slots: list[str]) -> tuple[str, ...]:
     return chosen or HOUSEHOLD_SLOTS
 
 
+def busy_slots(spans: Sequence[calendar_sql.Span], after: dt.datetime) -> tuple[str, ...]:
+    """The weekly slots one of whose visits over the planning horizon would overlap committed time."""
+    busy = []
+    for slot in ALL_SLOTS:
+        times = visit_times(slot, after)
+        if any(t < b.ends_at and b.starts_at < t + VISIT_LENGTH for t in times for b in spans):
+            busy.append(slot)
+    return tuple(busy)
+
+
+async def _busy(
+    conn: asyncpg.Connection, carer_ids: list[int], contract_id: int, now: dt.datetime | None = None
+) -> dict[int, tuple[str, ...]]:
+    """Each carer's slots taken by their other commitments (places, other projects' teams), from today on."""
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI)
+    # From the start of the day, so the inputs (and their digest) stay the same all day.
+    after = dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=SHANGHAI)
+    until = after + dt.timedelta(weeks=PLAN_WEEKS + 1)
+    spans: dict[int, list[calendar_sql.Span]] = {}
+    for span in await calendar_sql.teams_blocked(conn, carer_ids, after, until, contract_id):
+        spans.setdefault(span.volunteer_id, []).append(span)
+    return {vid: busy_slots(mine, after) for vid, mine in spans.items()}
+
+
 async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -> TeamsInputs:
-    """The teams problem of a project: its households, carers within walking distance, live teams, refusals."""
+    """The teams problem of a project: its households, carers within walking distance (and the slots they are
+    committed in elsewhere), live teams, refusals."""
     households = await teams_sql.project_households(conn, project.contract_id)
     carers = await teams_sql.carers(conn, project.contract_id, WALKING_KM)
+    busy = await _busy(conn, [c.id for c in carers], project.contract_id)
     live = await teams_sql.live_teams(conn, project.contract_id)
     refused = await teams_sql.refusals(conn, project.contract_id)
     refused_pairs = {(r.household_id, r.volunteer_id) for r in refused}
@@ -361,6 +391,7 @@ async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -
                 trained=c.trained,
                 max_teams=max(0, MAX_TEAMS_PER_CARER - c.teams_elsewhere),
                 slots=tuple(c.slots),
+                busy=busy.get(c.id, ()),
             )
             for c in carers
         ),
@@ -431,7 +462,16 @@ async def apply_plan(
     planned = {int(t.household): t for t in assignments}
     now = now or dt.datetime.now(dt.UTC)
     used: dict[str, int] = {}
-    for household in inputs.problem.households:
+    # The slots each carer is committed in: elsewhere (the model's busy) and, as the loop goes, in this plan's teams,
+    # so one carer's two teams never visit at the same time.
+    taken: dict[int, set[str]] = {int(c.id): set(c.busy) for c in inputs.problem.carers}
+
+    # Kept teams first (they keep their slot), then the teams with the fewest shared slots choose theirs.
+    def order(h: teams_model.Household) -> tuple[int, int, int]:
+        plan = planned.get(int(h.id))
+        return (int(h.id) not in live, len(plan.shared_slots) if plan else 0, int(h.id))
+
+    for household in sorted(inputs.problem.households, key=order):
         hid = int(household.id)
         team = live.get(hid)
         plan = planned.get(hid)
@@ -440,9 +480,12 @@ async def apply_plan(
                 await teams_sql.cancel_planned_visits(conn, team.id)
                 await teams_sql.dissolve(conn, team.id)
             continue
-        slot = _pick_slot(plan.shared_slots, team.slot if team else None, used)
-        used[slot] = used.get(slot, 0) + 1
         carers = [int(c) for c in plan.carers]
+        free = [s for s in plan.shared_slots if not any(s in taken.get(c, set()) for c in carers)]
+        slot = _pick_slot(free or plan.shared_slots, team.slot if team else None, used)
+        used[slot] = used.get(slot, 0) + 1
+        for c in carers:
+            taken.setdefault(c, set()).add(slot)
         if team is None:
             team_id = await teams_sql.insert_team(
                 conn,
@@ -576,7 +619,7 @@ async def _replan_one(conn: asyncpg.Connection, team: teams_sql.TeamRow) -> tupl
         return None, team.slot
     members = best[1]
     # Every slot the new team shares, so it keeps its day and time (and planned visits) whenever it still can.
-    shared = [x for x in household.slots if all(x in sub.carers[c].slots for c in members)]
+    shared = [x for x in household.slots if all(x in teams_model.free_slots(sub.carers[c]) for c in members)]
     slot = _pick_slot(shared, team.slot)
     replacement = None
     for c in members:

@@ -16,6 +16,7 @@ import icalendar
 import msgspec
 from msgspec import Meta
 
+from api.services import calendar as calendar_service
 from api.services.accounts import Identity
 from api.services.errors import Invalid, NotFound, found
 from api.services.types import NO_NUL, SHANGHAI, Id, Name, Phone, today
@@ -382,7 +383,8 @@ async def renew_calendar_token(conn: asyncpg.Connection, who: Identity, secret_k
 
 
 async def calendar_feed(conn: asyncpg.Connection, token: str, secret_key: str, *, site: str = "") -> bytes:
-    """The iCalendar document of the shifts a token's volunteer holds or waits for (Asia/Shanghai times).
+    """The iCalendar document of the shifts a token's volunteer holds or waits for and their 311 team visits
+    (Asia/Shanghai times).
 
     A wrong or renewed token is NotFound, whatever was wrong with it.
     """
@@ -423,6 +425,23 @@ async def calendar_feed(conn: asyncpg.Connection, token: str, secret_key: str, *
         )
         if site:
             event.add("url", f"{site.rstrip('/')}/shifts/{shift.id}")
+        cal.add_component(event)
+    # The 311 team visits in the volunteer's calendar (api.services.calendar), so the feed holds every commitment.
+    for entry in await calendar_service.entries(conn, volunteer_id, now=now):
+        if entry.kind != "team_visit" or entry.household is None:
+            continue
+        event = icalendar.Event()
+        event.add("uid", f"team-visit-{entry.team_id}-{int(entry.starts_at.timestamp())}-v{volunteer_id}@linli")
+        event.add("dtstamp", now)
+        event.add("dtstart", entry.starts_at.astimezone(SHANGHAI))
+        event.add("dtend", entry.ends_at.astimezone(SHANGHAI))
+        event.add("summary", "311小组探访")
+        # The committee only: not even the masked address travels in the feed.
+        event.add("location", entry.household.committee_name)
+        event.add("description", entry.publisher_name)
+        event.add("status", "CONFIRMED")
+        if site:
+            event.add("url", f"{site.rstrip('/')}/teams/{entry.team_id}")
         cal.add_component(event)
     cal.add_missing_timezones()
     document: bytes = cal.to_ical()

@@ -8,6 +8,7 @@ from web.routes.admin import AdminPages
 from web.routes.areas import AreaPages
 from web.routes.attendance import AttendancePages
 from web.routes.awards import NoticePages, ReviewPages
+from web.routes.calendar import CalendarPages
 from web.routes.calls import CallPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
@@ -42,6 +43,7 @@ PAGE_HANDLERS: list[Any] = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    CalendarPages,
     TeamPages,
     HouseholdPages,
     AttendancePages,
