@@ -22,7 +22,7 @@ STAFF = [roles("committee", "organisation")]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(verified|rejected|revoked)$")]
 # A busy committee decides a few dozen a week; the oldest come first, so the page never hides the next to do.
 PENDING_SHOWN = 100
-VERIFIED_SHOWN = 50
+VERIFIED_SHOWN = 30
 
 
 def _refused(exc: DomainError, field: str) -> dict[str, str]:
