@@ -449,6 +449,14 @@ ON CONFLICT (household_id, volunteer_id) DO NOTHING
 """
 
 
+SELECT_OWNERS = "SELECT id, account_id FROM volunteers WHERE id = ANY($1::bigint[]) AND account_id IS NOT NULL"
+
+
+async def owners(conn: asyncpg.Connection, volunteer_ids: list[int]) -> dict[int, int]:
+    """volunteer id → account id, for volunteers with an account."""
+    return {r["id"]: r["account_id"] for r in await conn.fetch(SELECT_OWNERS, volunteer_ids)}
+
+
 async def demo_claims(conn: asyncpg.Connection, today: dt.date) -> list[DemoClaimRow]:
     """The claims to verify in the demo (after giving volunteers who hold places a declared birth date)."""
     await conn.execute(DEMO_BIRTH_DATES)

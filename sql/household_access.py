@@ -16,6 +16,14 @@ class ShiftLinkRow(msgspec.Struct, frozen=True):
     ends_at: dt.datetime
 
 
+class FirstVisitRow(msgspec.Struct, frozen=True):
+    """A volunteer holding a place on a home-visit shift, and whether the publisher confirmed them for its household."""
+
+    volunteer_id: int
+    volunteer_name: str
+    confirmed_at: dt.datetime | None
+
+
 class HouseholdDetailRow(msgspec.Struct, frozen=True):
     """A household's personal information (PIPL sensitive): only household_access hands it out."""
 
@@ -151,6 +159,25 @@ WHERE s.id = $1 AND g.volunteer_id = $2 AND s.household_id IS NOT NULL
 ON CONFLICT (household_id, volunteer_id) DO UPDATE SET household_id = EXCLUDED.household_id
 RETURNING id, household_id
 """
+# The people holding a place on the publisher's ($2 organisation, $3 committee) home-visit shift $1, with the
+# confirmation (from any shift of any publisher) that already lets them into that household.
+SELECT_FIRST_VISIT_PEOPLE = """
+SELECT g.volunteer_id, v.display_name AS volunteer_name, hc.confirmed_at
+FROM shifts s
+JOIN signups g ON g.shift_id = s.id AND g.status = 'active'
+JOIN volunteers v ON v.id = g.volunteer_id
+LEFT JOIN household_confirmations hc ON hc.household_id = s.household_id AND hc.volunteer_id = g.volunteer_id
+WHERE s.id = $1 AND s.household_id IS NOT NULL AND (s.organisation_id = $2::bigint OR s.committee_id = $3::bigint)
+ORDER BY g.id
+"""
+
+
+async def first_visit_people(
+    conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None
+) -> list[FirstVisitRow]:
+    """Who holds a place on the publisher's home-visit shift, each with their confirmation for its household."""
+    rows = await conn.fetch(SELECT_FIRST_VISIT_PEOPLE, shift_id, organisation_id, committee_id)
+    return [msgspec.convert(dict(r), FirstVisitRow) for r in rows]
 
 
 async def has_consent(conn: asyncpg.Connection, volunteer_id: int) -> bool:

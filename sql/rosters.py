@@ -62,7 +62,8 @@ class Exception_(msgspec.Struct, frozen=True, array_like=True):
 
 
 class RosterVolunteerRow(msgspec.Struct, frozen=True):
-    """A volunteer as a roster sees them: home, radius, cap, skills, valid certificates, windows and busy times."""
+    """A volunteer as a roster sees them: home, radius, cap, skills, verified certificates, insurance (its verified
+    expiry) and date of birth, windows and busy times."""
 
     id: int
     lat: float
@@ -79,6 +80,7 @@ class RosterVolunteerRow(msgspec.Struct, frozen=True):
     windows: list[Window]
     exceptions: list[Exception_]
     busy: list[Interval]
+    proven_birth_date: dt.date | None = None
 
 
 class ProposalPublic(msgspec.Struct, frozen=True):
@@ -154,14 +156,19 @@ WHERE r.id = $1 AND s.status = 'open' AND s.taken < s.headcount AND s.starts_at 
   AND (r.kind = 'respite') = EXISTS (SELECT 1 FROM respite_requests q WHERE q.shift_id = s.id)
 ORDER BY s.starts_at, s.id
 """
-# Every volunteer with a live account, with what the optimiser needs about their week: certificates valid at its
-# end, weekly windows, exceptions and the places they already hold in it.
+# Every volunteer with a live account, with what the optimiser needs about their week: certificates and insurance
+# as verified (never only declared: the sign-up guard would refuse them, sql/shifts.py) and valid at its end, the
+# verified date of birth beside the declared one, weekly windows, exceptions and the places they already hold in it.
 SELECT_ROSTER_VOLUNTEERS = """
 SELECT v.id, v.lat, v.lon, v.travel_km::float8 AS travel_km, v.weekly_hour_cap::int AS weekly_hour_cap, v.skills,
-       v.birth_year::int AS birth_year, v.birth_date, v.guardian_consent, v.insured_until,
+       v.birth_year::int AS birth_year, v.birth_date, v.guardian_consent,
+       (SELECT ik.expires_on FROM credential_checks ik
+        WHERE ik.id = v.insurance_check_id AND ik.state = 'verified') AS insured_until,
+       (SELECT pk.born_on FROM credential_checks pk
+        WHERE pk.id = v.birth_date_check_id AND pk.state = 'verified') AS proven_birth_date,
        (v.sensitive_data_consent_at IS NOT NULL) AS consented,
-       ARRAY(SELECT c.kind FROM volunteer_certificates c
-             WHERE c.volunteer_id = v.id AND (c.expires_on IS NULL OR c.expires_on >= $1::date + 6)
+       ARRAY(SELECT c.kind FROM volunteer_certificates c JOIN credential_checks ck ON ck.id = c.check_id
+             WHERE c.volunteer_id = v.id AND ck.state = 'verified' AND ck.expires_on >= $1::date + 6
              ORDER BY c.kind) AS certificates,
        coalesce((SELECT jsonb_agg(jsonb_build_array(w.weekday, w.starts, w.ends) ORDER BY w.weekday, w.starts)
                  FROM volunteer_availability w WHERE w.volunteer_id = v.id), '[]')::text AS windows,

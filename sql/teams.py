@@ -220,8 +220,9 @@ WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS}) AND h.archived_at IS NULL
 ORDER BY h.id
 """
 # Carers within reach of any of the project's households who consented to handling sensitive data (a member sees
-# the elder's address and care notes): trained means a valid elderly-carer or social-worker certificate, or the
-# declared elderly-care certificate skill. A slot is theirs when a weekly window covers it.
+# the elder's address and care notes): trained means an elderly-carer or social-worker certificate verified by staff
+# and not expired (a declared certificate or skill is only the volunteer's word). A slot is theirs when a weekly
+# window covers it.
 SELECT_CARERS = f"""
 WITH homes AS (
     SELECT h.lat, h.lon FROM households h WHERE h.id IN ({_PROJECT_HOUSEHOLD_IDS}) AND h.archived_at IS NULL
@@ -231,10 +232,10 @@ WITH homes AS (
     CROSS JOIN (VALUES ('am', time '09:00', time '11:00'), ('pm', time '14:00', time '16:00')) p (part, starts, ends)
 )
 SELECT v.id, v.lat, v.lon,
-       ('elderly_care_cert' = ANY (v.skills) OR EXISTS (
-            SELECT 1 FROM volunteer_certificates vc
-            WHERE vc.volunteer_id = v.id AND vc.kind IN ('elderly_carer', 'social_worker')
-              AND (vc.expires_on IS NULL OR vc.expires_on >= current_date))) AS trained,
+       EXISTS (SELECT 1 FROM volunteer_certificates vc JOIN credential_checks ck ON ck.id = vc.check_id
+               WHERE vc.volunteer_id = v.id AND vc.kind IN ('elderly_carer', 'social_worker')
+                 AND ck.state = 'verified' AND ck.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date)
+           AS trained,
        coalesce((SELECT array_agg(s.slot ORDER BY s.weekday, s.starts)
                  FROM slots s WHERE EXISTS (
                      SELECT 1 FROM volunteer_availability va

@@ -65,6 +65,19 @@ class ClaimRow(msgspec.Struct, frozen=True):
     latest_evidence_at: dt.datetime | None
 
 
+class VerifiedRow(msgspec.Struct, frozen=True):
+    """A claim the caller's tenant verified and that still stands (for staff to revoke when it proves false)."""
+
+    check_id: int
+    volunteer_id: int
+    volunteer_name: str
+    subject: str
+    certificate_kind: str
+    expires_on: dt.date | None
+    born_on: dt.date | None
+    decided_at: dt.datetime
+
+
 class PendingRow(msgspec.Struct, frozen=True):
     """Evidence waiting for a verifier of the caller's tenant, with the claim it supports."""
 
@@ -202,8 +215,22 @@ WHERE NOT EXISTS (SELECT 1 FROM credential_checks d WHERE d.evidence_id = e.id)
                      WHEN 'insurance' THEN v.insured_until IS NOT NULL
                      ELSE v.birth_date IS NOT NULL END
   AND {_SERVES_WITH.format(v="e.volunteer_id", org="$1::bigint", com="$2::bigint")}
+  AND ($6::bigint IS NULL OR e.id = $6)
 ORDER BY e.created_at, e.id
 LIMIT $4 OFFSET $5
+"""
+# Verified decisions of the tenant ($1 organisation, $2 committee) that are still a claim's current one, newest
+# first: a check a claim no longer points at (declared again, revoked) is not offered for revocation.
+SELECT_VERIFIED_BY_TENANT = """
+SELECT k.id AS check_id, k.volunteer_id, v.display_name AS volunteer_name, k.subject, k.certificate_kind,
+       k.expires_on, k.born_on, k.decided_at
+FROM credential_checks k JOIN volunteers v ON v.id = k.volunteer_id
+WHERE k.state = 'verified' AND (k.organisation_id = $1::bigint OR k.committee_id = $2::bigint)
+  AND (EXISTS (SELECT 1 FROM volunteer_certificates c WHERE c.check_id = k.id)
+       OR v.insurance_check_id = k.id OR v.birth_date_check_id = k.id)
+  AND ($5::bigint IS NULL OR k.id = $5)
+ORDER BY k.decided_at DESC, k.id DESC
+LIMIT $3 OFFSET $4
 """
 
 
@@ -332,7 +359,22 @@ async def pending(
     account_id: int,
     limit: int,
     offset: int,
+    evidence_id: int | None = None,
 ) -> list[PendingRow]:
-    """Evidence waiting for a decision by the tenant's staff, oldest first."""
-    rows = await conn.fetch(SELECT_PENDING, organisation_id, committee_id, account_id, limit, offset)
+    """Evidence waiting for a decision by the tenant's staff, oldest first (or only the one piece asked for)."""
+    rows = await conn.fetch(SELECT_PENDING, organisation_id, committee_id, account_id, limit, offset, evidence_id)
     return [msgspec.convert(dict(r), PendingRow) for r in rows]
+
+
+async def verified_by_tenant(
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: int | None,
+    committee_id: int | None,
+    limit: int,
+    offset: int,
+    check_id: int | None = None,
+) -> list[VerifiedRow]:
+    """The tenant's verified decisions that still stand, newest first (or only the one asked for)."""
+    rows = await conn.fetch(SELECT_VERIFIED_BY_TENANT, organisation_id, committee_id, limit, offset, check_id)
+    return [msgspec.convert(dict(r), VerifiedRow) for r in rows]

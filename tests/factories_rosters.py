@@ -11,6 +11,7 @@ from api.services import rosters, runs
 from api.services.types import SHANGHAI, today
 from sql import match_runs as runs_sql
 from sql.match_runs import RunRow
+from tests.factories_shifts import verify_claim
 
 
 class QueueSpy:
@@ -47,13 +48,17 @@ async def set_windows(conn: asyncpg.Connection, volunteer_id: int, windows: list
         )
 
 
-async def add_certificate(conn: asyncpg.Connection, volunteer_id: int, kind: str = "elderly_carer") -> None:
-    """A valid certificate of a volunteer."""
+async def add_certificate(
+    conn: asyncpg.Connection, volunteer_id: int, kind: str = "elderly_carer", *, verified: bool = True
+) -> None:
+    """A valid certificate of a volunteer, verified by staff unless told (declared only)."""
     await conn.execute(
         "INSERT INTO volunteer_certificates (volunteer_id, kind, expires_on) VALUES ($1, $2, current_date + 365)",
         volunteer_id,
         kind,
     )
+    if verified:
+        await verify_claim(conn, volunteer_id, "certificate", kind, expires_on=today() + dt.timedelta(days=365))
 
 
 async def consent(conn: asyncpg.Connection, *volunteer_ids: int | None) -> None:

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from api.services.accounts import Identity
+from api.services.types import today
 from tests import factories
 from tests.factories_contracts import award_ready
+from tests.factories_shifts import verify_claim
 from tests.factories_tendering import create_need
 
 BASE = (31.2800, 121.5200)
@@ -112,7 +114,10 @@ async def create_carer(
     windows: tuple[tuple[int, str, str], ...] = ((1, "09:00", "12:00"),),
     certificate: bool = False,
 ) -> tuple[int, int]:
-    """A consenting volunteer with an account living at `at`, free in these weekly windows; (volunteer, account)."""
+    """A consenting volunteer with an account living at `at`, free in these weekly windows; (volunteer, account).
+
+    `trained`: with a verified elderly-carer certificate; `certificate` alone: declared only (certificate and skill).
+    """
     account_id = await factories.create_account(conn, "volunteer")
     volunteer_id = int(await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id))
     await conn.execute(
@@ -120,13 +125,18 @@ async def create_carer(
         volunteer_id,
         at[0],
         at[1],
-        ["elderly_care_cert"] if trained and not certificate else [],
+        ["elderly_care_cert"] if certificate and not trained else [],
     )
-    if certificate:
+    if trained or certificate:
         await conn.execute(
             "INSERT INTO volunteer_certificates (volunteer_id, kind, number, expires_on)"
             " VALUES ($1, 'elderly_carer', 'YL-001', current_date + 365)",
             volunteer_id,
+        )
+    if trained:
+        # Trained means verified by staff: a declared certificate or skill alone is only the carer's word.
+        await verify_claim(
+            conn, volunteer_id, "certificate", "elderly_carer", expires_on=today() + dt.timedelta(days=365)
         )
     for weekday, starts, ends in windows:
         await conn.execute(

@@ -189,6 +189,9 @@ async def test_certificates_and_availability_decide_who_is_proposed(conn):
     await add_certificate(conn, busy.volunteer_id)
     await set_windows(conn, busy.volunteer_id, [(1, 9, 17)])  # Mondays only; the shift is on Thursday
     await volunteer_identity(conn, **NEAR)  # no certificate
+    # Declared only: the sign-up guard would refuse this person, so the roster never proposes them.
+    declared = await volunteer_identity(conn, **NEAR)
+    await add_certificate(conn, declared.volunteer_id, verified=False)
     view = await solved(conn, org)
     assert [p.volunteer_id for p in view.proposals] == [certified.volunteer_id]
     assert view.proposals[0].reasons["certificates"] == ["elderly_carer"]

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from api.demo.shifts import give_demo_windows
+from api.demo.verification import verify_certificates
 from api.services import respite, rosters, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict
@@ -96,8 +97,14 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
     # Volunteers with an account (they can log in to accept), nearest first; the demo volunteer is one of them.
     carers = await volunteering_sql.nearest_with_accounts(conn, volunteer.volunteer_id, centre.lat, centre.lon, 4)
     issued, expires = today - dt.timedelta(days=400), today + dt.timedelta(days=700)
-    await demo_sql.add_certificates(
-        conn, [(c, "elderly_carer", f"YL{rng.randrange(10**8):08d}", issued, expires) for c in carers]
+    certificates = [(c, "elderly_carer", f"YL{rng.randrange(10**8):08d}", issued, expires) for c in carers]
+    await demo_sql.add_certificates(conn, certificates)
+    # The committee checked them: respite visits take verified certificates only.
+    await verify_certificates(
+        conn,
+        certificates,
+        verifier_account_id=committee.account_id,
+        committee_id=committee.committee_id,
     )
     await volunteering_sql.ready_for_home_visits(conn, carers)
     await volunteering_sql.assess_care_level(conn, households[0].id)

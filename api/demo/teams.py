@@ -12,6 +12,7 @@ import uuid
 import asyncpg
 import msgspec
 
+from api.demo.verification import verify_certificates
 from api.services import teams as teams_service
 from api.services.types import SHANGHAI
 from matching import teams as teams_model
@@ -117,6 +118,11 @@ async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.dat
             certificates.append((v, "elderly_carer", number, issued, expires))
     await demo_sql.add_windows(conn, windows)
     await demo_sql.add_certificates(conn, certificates)
+    # The residents' committee checked the trained carers' certificates when the project recruited them (a carer
+    # without an account showed it at the office): only a verified certificate makes a carer trained.
+    await verify_certificates(
+        conn, certificates, verifier_account_id=demo.committee_account, committee_id=demo.committee_id
+    )
 
     project = await teams_sql.get_project_by_id(conn, contract_id)
     assert project is not None

@@ -14,10 +14,7 @@ from api.schemas.common import out, outs
 from api.schemas.verification import DecidedOut, EvidenceAdded, PendingOut
 from api.schemas.volunteers import ClaimOut
 from api.services import verification
-from api.services.verification import IssuerNumber, Reject, Verify
-
-# The schema's hard ceiling for one file; the setting LINLI_EVIDENCE_MAX_BYTES is the working limit below it.
-UPLOAD_CEILING = 20 * 1024 * 1024
+from api.services.verification import UPLOAD_CEILING, IssuerNumber, Reject, Verify
 
 
 class MyEvidenceController(Controller):

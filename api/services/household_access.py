@@ -49,7 +49,7 @@ from api.services.needs import mask_address
 from api.services.types import SHANGHAI
 from sql import audit
 from sql import household_access as access_sql
-from sql.household_access import HouseholdDetailRow, OpeningRow
+from sql.household_access import FirstVisitRow, HouseholdDetailRow, OpeningRow
 
 SHIFT_OPENS_BEFORE = dt.timedelta(hours=24)
 SHIFT_CLOSES_AFTER = dt.timedelta(hours=2)
@@ -247,6 +247,17 @@ async def confirm_volunteer(conn: asyncpg.Connection, who: Identity, form: Confi
             detail={"confirmation_id": confirmation_id, "volunteer_id": form.volunteer_id, "shift_id": form.shift_id},
         )
     return household_id
+
+
+async def first_visit_people(conn: asyncpg.Connection, who: Identity, shift_id: int) -> list[FirstVisitRow]:
+    """For the publisher of a home-visit shift: who holds a place on it and whether each is confirmed for its
+    household (empty for anyone else and for shifts without a household)."""
+    if who.role not in ("organisation", "committee"):
+        return []
+    organisation_id, committee_id = who.publisher_or_refuse("Only the shift's publisher may confirm its volunteers")
+    return await access_sql.first_visit_people(
+        conn, shift_id, organisation_id=organisation_id, committee_id=committee_id
+    )
 
 
 async def masked_household(conn: asyncpg.Connection, household_id: int) -> MaskedHousehold | None:

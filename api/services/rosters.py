@@ -167,11 +167,18 @@ def _day(shift: RosterShiftRow) -> dt.date:
     return shift.starts_at.astimezone(SHANGHAI).date()
 
 
+def _years(born: dt.date, day: dt.date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def _age_on(v: RosterVolunteerRow, day: dt.date) -> int:
     """Age on a day, as the pick-up rule counts it: from the birth date when known, else from the birth year."""
-    if v.birth_date is None:
-        return day.year - v.birth_year
-    return day.year - v.birth_date.year - ((day.month, day.day) < (v.birth_date.month, v.birth_date.day))
+    return day.year - v.birth_year if v.birth_date is None else _years(v.birth_date, day)
+
+
+def _proven_age_on(v: RosterVolunteerRow, day: dt.date) -> int:
+    """Age on a day from the verified date of birth; -1 when none is verified (the sign-up guard's rule)."""
+    return -1 if v.proven_birth_date is None else _years(v.proven_birth_date, day)
 
 
 def _requires(shift: RosterShiftRow, declined: set[int]) -> tuple[str, ...]:
@@ -196,10 +203,12 @@ def _carries(
 ) -> tuple[str, ...]:
     tokens = set(v.skills) | {CERT + c for c in v.certificates}
     for s in shifts:
-        age = _age_on(v, _day(s))
-        if s.min_age and age >= s.min_age:
+        # An adult-only minimum and the adult beside minors need a verified date of birth; a younger minimum goes by
+        # the declared age, as at sign-up (sql/shifts.py).
+        age, proven = _age_on(v, _day(s)), _proven_age_on(v, _day(s))
+        if s.min_age and (proven if s.min_age >= 18 else age) >= s.min_age:
             tokens.add(f"{AGE}{s.min_age}@{_day(s).isoformat()}")
-        if s.minors_in_groups_only and age >= 18:
+        if s.minors_in_groups_only and proven >= 18:
             tokens.add(f"{ADULT}{_day(s).isoformat()}")
     for s in shifts:
         day = s.ends_at.astimezone(SHANGHAI).date()

@@ -3,7 +3,7 @@
 A 311 project is an organisation's contract whose lot covers needs of the 311 catalogue item; its households are
 the ones the committees named on those needs. The organisation runs `matching.teams` over them (a `match_runs` row
 with model 'teams' before it is an arq job, exactly like award runs): three carers per household, at least one
-trained (a valid elderly-carer or social-worker certificate, or the elderly-care certificate skill), all living
+trained (an elderly-carer or social-worker certificate verified by staff and not expired), all living
 within walking distance and sharing a weekly slot of their availability. The live teams are the previous plan, so
 a re-run keeps them. A household may refuse a carer: that is recorded, and only that team is re-planned, keeping
 its other members. Each team gets a visit planned every week at its slot; members record the contacts they make,

@@ -29,7 +29,7 @@ from api.services.types import NO_NUL, today
 from api.services.volunteers import CERTIFICATE_KINDS
 from sql import audit
 from sql import verification as verification_sql
-from sql.verification import ClaimRow, EvidenceRow, PendingRow
+from sql.verification import ClaimRow, EvidenceRow, PendingRow, VerifiedRow
 
 _ONLY_VOLUNTEERS = "Only volunteers keep evidence for their profile"
 _ONLY_STAFF = "Only staff of a residents' committee or an organisation may verify volunteers' claims"
@@ -41,6 +41,8 @@ MAGIC = (
     (b"%PDF-", "application/pdf"),
 )
 SUBJECTS = ("insurance", "birth_date")
+# The schema's hard ceiling for one file; the setting LINLI_EVIDENCE_MAX_BYTES is the working limit below it.
+UPLOAD_CEILING = 20 * 1024 * 1024
 
 
 class IssuerNumber(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -208,6 +210,41 @@ async def pending(conn: asyncpg.Connection, who: Identity, *, limit: int, offset
         limit=limit,
         offset=offset,
     )
+
+
+async def pending_one(conn: asyncpg.Connection, who: Identity, evidence_id: int) -> PendingRow:
+    """One piece of evidence still waiting for the caller's committee or organisation (404 otherwise)."""
+    organisation_id, committee_id = _tenant(who)
+    rows = await verification_sql.pending(
+        conn,
+        organisation_id=organisation_id,
+        committee_id=committee_id,
+        account_id=who.account_id,
+        limit=1,
+        offset=0,
+        evidence_id=evidence_id,
+    )
+    if not rows:
+        raise NotFound(NO_SUCH_EVIDENCE)
+    return rows[0]
+
+
+async def verified_by_us(
+    conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int, check_id: int | None = None
+) -> list[VerifiedRow]:
+    """The claims the caller's committee or organisation verified and that still stand, newest first."""
+    organisation_id, committee_id = _tenant(who)
+    return await verification_sql.verified_by_tenant(
+        conn, organisation_id=organisation_id, committee_id=committee_id, limit=limit, offset=offset, check_id=check_id
+    )
+
+
+async def verified_one(conn: asyncpg.Connection, who: Identity, check_id: int) -> VerifiedRow:
+    """One claim the caller's committee or organisation verified and that still stands (404 otherwise)."""
+    rows = await verified_by_us(conn, who, limit=1, offset=0, check_id=check_id)
+    if not rows:
+        raise NotFound("No such claim")
+    return rows[0]
 
 
 async def _current_claim(conn: asyncpg.Connection, volunteer_id: int, subject: str, kind: str) -> ClaimRow:

@@ -24,6 +24,7 @@ from web.routes.shifts import ShiftPages
 from web.routes.teams import TeamPages
 from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
+from web.routes.verification import VerificationPages
 from web.routes.volunteering_dashboard import VolunteeringDashboardPages
 from web.routes.volunteers import VolunteerPages
 
@@ -49,6 +50,7 @@ PAGE_HANDLERS: list[Any] = [
     AttendancePages,
     TimeBankPages,
     VolunteerPages,
+    VerificationPages,
     InboxPages,
     VolunteeringDashboardPages,
     RosterPages,

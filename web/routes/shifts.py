@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import directory, shifts
+from api.services import directory, household_access, shifts
 from api.services.accounts import Identity
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
 from api.services.volunteers import CERTIFICATE_KINDS
@@ -29,7 +29,7 @@ from web.routes._common import (
 )
 
 # What the shift page says after a step, from the redirect's ?done=.
-DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(signed|waiting|cancelled|late_cancelled)$")]
+DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(signed|waiting|cancelled|late_cancelled|confirmed)$")]
 PageQuery = Annotated[int, QueryParameter(ge=1, le=100_000)]
 SeriesDoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(published|skipped)$")]
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
@@ -74,6 +74,9 @@ async def _shift_page(
             "blocking": shifts.blocking(view.reasons) if view else [],
             "refusal": refusal,
             "done": done,
+            "first_visit": (
+                await household_access.first_visit_people(conn, user, shift_id) if shift.household_id else []
+            ),
         },
         status_code=refusal.status if refusal else 200,
     )
@@ -207,6 +210,44 @@ class ShiftPages(Controller):
         """Give up my place (or leave the waitlist)."""
         outcome = await shifts.cancel(conn, user, shift_id)
         return PageRedirect("shift", shift_id=shift_id, query={"done": outcome.status})
+
+    @get(
+        "/shifts/{shift_id:int}/confirm/{volunteer_id:int}",
+        name="shift_confirm_person_ask",
+        guards=[roles("organisation", "committee")],
+    )
+    async def confirm_person_ask(
+        self, conn: Conn, user: User, shift_id: FromPath[int], volunteer_id: FromPath[int]
+    ) -> Response[Any]:
+        """Ask before confirming a person for the first visit to the shift's household."""
+        shift = await shifts.get_shift(conn, user, shift_id)
+        people = await household_access.first_visit_people(conn, user, shift_id)
+        person = next((p for p in people if p.volunteer_id == volunteer_id), None)
+        if person is None or person.confirmed_at is not None:
+            return PageRedirect("shift", shift_id=shift_id)
+        return confirm_page(
+            "household_first_visit",
+            user,
+            action="shift_confirm_person",
+            back="shift",
+            params={"shift_id": shift_id, "volunteer_id": volunteer_id},
+            shift=shift,
+            person=person,
+        )
+
+    @post(
+        "/shifts/{shift_id:int}/confirm/{volunteer_id:int}",
+        name="shift_confirm_person",
+        guards=[roles("organisation", "committee")],
+    )
+    async def confirm_person(
+        self, conn: Conn, user: User, shift_id: FromPath[int], volunteer_id: FromPath[int]
+    ) -> PageRedirect:
+        """Confirm the person for the household's first visit; the shift page says so."""
+        await household_access.confirm_volunteer(
+            conn, user, household_access.ConfirmVolunteer(shift_id=shift_id, volunteer_id=volunteer_id)
+        )
+        return PageRedirect("shift", shift_id=shift_id, query={"done": "confirmed"})
 
     @get("/shifts/new", name="shift_new", guards=[roles("organisation", "committee")])
     async def new_form(self, conn: Conn, user: User) -> Template:

@@ -7,12 +7,16 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import directory, volunteers
+from api.services import directory, verification, volunteers
 from api.services.accounts import Identity
+from api.services.errors import DomainError
+from api.services.verification import UPLOAD_CEILING, IssuerNumber
 from api.services.volunteers import (
     CERTIFICATE_KINDS,
     AvailabilityUpdate,
@@ -28,8 +32,10 @@ from web.routes._common import FormData, PageRedirect, multi, read_local_times, 
 
 # What the profile page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(saved|consent|certificate|availability|exception|calendar)$")
+    str | None, QueryParameter(pattern=r"^(saved|consent|certificate|availability|exception|calendar|evidence)$")
 ]
+# A form with a file: the scan or photo of a claim's evidence (the CSRF token travels in the same form).
+MultipartData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # Two windows a day fit most people's week (a morning and an evening); the API takes any number.
 SLOTS_PER_DAY = 2
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
@@ -116,6 +122,8 @@ class VolunteerPages(Controller):
                 "weekdays": WEEKDAYS,
                 "slots": range(SLOTS_PER_DAY),
                 "kinds": list(CERTIFICATE_KINDS),
+                "claims": await verification.my_claims(conn, user),
+                "max_mb": request.app.state.settings.evidence_max_bytes / (1024 * 1024),
                 "feed_url": str(request.base_url).rstrip("/") + volunteers.feed_path(token),
             },
             status_code=kw.get("status", 200),
@@ -184,6 +192,39 @@ class VolunteerPages(Controller):
         """Remove a certificate."""
         await volunteers.remove_certificate(conn, user, kind)
         return _profile_done("certificate")
+
+    @post(
+        "/volunteer/profile/claims/{claim:str}/evidence",
+        name="volunteer_evidence",
+        guards=[roles("volunteer")],
+        request_max_body_size=UPLOAD_CEILING,
+    )
+    async def evidence(
+        self, request: Request[Any, Any, Any], conn: Conn, user: User, claim: FromPath[str], data: MultipartData
+    ) -> Response[Any]:
+        """Add evidence for one of my claims: a scan or photo, or else the issuer's number."""
+        upload = data.get("file")
+        content = await upload.read() if isinstance(upload, UploadFile) else b""
+        number = str(data.get("number") or "").strip()
+        errors: dict[str, str] = {}
+        status = 422
+        try:
+            if content or not number:
+                limit = int(request.app.state.settings.evidence_max_bytes)
+                await verification.upload_evidence(conn, user, claim, content, limit)
+            else:
+                form, errors = parse_form(IssuerNumber, {"number": number})
+                if form is not None:
+                    await verification.submit_issuer_number(conn, user, claim, form)
+        except DomainError as exc:
+            if not exc.fields:
+                raise
+            errors, status = dict(exc.fields), exc.status
+        if not errors:
+            return _profile_done("evidence")
+        return await self._render(
+            request, conn, user, errors=errors, section=f"claim-{claim}", values={"number": number}, status=status
+        )
 
     @post("/volunteer/profile/availability", name="volunteer_availability", guards=[roles("volunteer")])
     async def availability(
