@@ -41,6 +41,9 @@ class BidRow(BidPublic, frozen=True):
 
     public_id: uuid.UUID
     lot_budget_fen: int
+    # What became of the bid, from its lot's award: submitted (bids still open), in_review, won, lost, withdrawn,
+    # cancelled. A proposed award is not a result yet: bidders learn it when the notice is published.
+    result: str = "submitted"
 
 
 class BidEventRow(msgspec.Struct, frozen=True):
@@ -76,6 +79,8 @@ class OrgFactsRow(msgspec.Struct, frozen=True):
     rating_expires_on: dt.date | None
     registered_on: dt.date
     last_unqualified_at: dt.datetime | None
+    category_ids: list[int]
+    area_ids: list[int]
 
 
 class SealedTerms(msgspec.Struct, frozen=True):
@@ -104,7 +109,15 @@ _BID_SELECT = """
 SELECT b.public_id, t.id AS tender_id, t.title AS tender_title, l.id AS lot_id, l.number AS lot_number,
        l.title AS lot_title, l.budget_fen AS lot_budget_fen, b.organisation_id, o.name AS organisation_name,
        b.price_fen, b.hours, b.plan, b.team, b.conflict_of_interest, b.conflict_detail, b.status, b.receipt,
-       b.submitted_at, b.updated_at, t.bids_close_at
+       b.submitted_at, b.updated_at, t.bids_close_at,
+       CASE WHEN b.status = 'withdrawn' THEN 'withdrawn'
+            WHEN t.status = 'cancelled' OR l.status = 'cancelled' THEN 'cancelled'
+            WHEN t.status = 'open' THEN 'submitted'
+            WHEN EXISTS (SELECT 1 FROM awards a WHERE a.lot_id = l.id AND a.bid_id = b.id
+                         AND a.status IN ('published', 'final')) THEN 'won'
+            WHEN l.status = 'unawarded' OR EXISTS (SELECT 1 FROM awards a WHERE a.lot_id = l.id
+                                                   AND a.status IN ('published', 'final')) THEN 'lost'
+            ELSE 'in_review' END AS result
 FROM bids b
 JOIN lots l ON l.id = b.lot_id
 JOIN tenders t ON t.id = l.tender_id
@@ -143,7 +156,10 @@ FOR SHARE OF t
 SELECT_ORG_FACTS = """
 SELECT o.id, o.name, o.status, o.rating, o.rating_expires_on, o.registered_on,
        (SELECT max(c.graded_at) FROM contracts c WHERE c.organisation_id = o.id AND c.grade = 'unqualified')
-           AS last_unqualified_at
+           AS last_unqualified_at,
+       ARRAY(SELECT oc.catalogue_item_id FROM organisation_categories oc WHERE oc.organisation_id = o.id
+             ORDER BY 1) AS category_ids,
+       ARRAY(SELECT oa.area_id FROM organisation_areas oa WHERE oa.organisation_id = o.id ORDER BY 1) AS area_ids
 FROM organisations o WHERE o.id = $1
 """
 SELECT_OWN_LIVE_BID_ON_LOT = (

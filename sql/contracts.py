@@ -233,6 +233,10 @@ UPDATE milestones m SET status = 'reported', report = $4, reported_at = now()
 FROM contracts c
 WHERE m.contract_id = c.id AND c.id = $1 AND m.seq = $2 AND c.organisation_id = $3
   AND c.status = 'active' AND m.status = 'planned'
+  -- In order: the milestone before it is accepted; and not earlier than $5 days before its due date.
+  AND (m.seq = 1 OR EXISTS (SELECT 1 FROM milestones p WHERE p.contract_id = m.contract_id AND p.seq = m.seq - 1
+                                                         AND p.status = 'accepted'))
+  AND m.due_on - $5::int <= (now() AT TIME ZONE 'Asia/Shanghai')::date
 RETURNING m.id
 """
 DECIDE_MILESTONE = """
@@ -389,10 +393,11 @@ async def sign_contract(
 
 
 async def report_milestone(
-    conn: asyncpg.Connection, contract_id: int, seq: int, organisation_id: int, report: str
+    conn: asyncpg.Connection, contract_id: int, seq: int, organisation_id: int, report: str, opens_days: int
 ) -> int | None:
-    """The organisation reports a planned milestone of its active contract; the milestone's id or None."""
-    found = await conn.fetchval(REPORT_MILESTONE, contract_id, seq, organisation_id, report)
+    """The organisation reports a planned milestone of its active contract, in order and within `opens_days` of its
+    due date; the milestone's id or None."""
+    found = await conn.fetchval(REPORT_MILESTONE, contract_id, seq, organisation_id, report, opens_days)
     return None if found is None else int(found)
 
 

@@ -26,6 +26,18 @@ class RegisterRow(msgspec.Struct, frozen=True):
     archived_at: dt.datetime | None
 
 
+class PickRow(msgspec.Struct, frozen=True):
+    """A household as a picker offers it (the address is masked before it leaves the service)."""
+
+    id: int
+    head_name: str
+    address: str
+    members: int
+    care_level: int | None
+    empty_nest: bool
+    last_visit_at: dt.datetime | None
+
+
 class HouseholdFields(msgspec.Struct, frozen=True):
     """What a committee stores of a household (checked by the use case)."""
 
@@ -64,6 +76,23 @@ WHERE h.committee_id = $1
   AND ((h.archived_at IS NOT NULL) = $5)
 ORDER BY h.address, h.id
 LIMIT $6 OFFSET $7
+"""
+# The picker on the need and shift forms: the committee's current households by name, the ones already chosen ($3)
+# first and always present, with what tells namesakes apart (size, care level, the last visit that took place).
+SELECT_PICKER = """
+SELECT h.id, h.head_name, h.address, h.members::int AS members, h.care_level::int AS care_level, h.empty_nest,
+       greatest(
+           (SELECT max(v.at) FROM team_visits v JOIN teams t ON t.id = v.team_id
+            WHERE t.household_id = h.id AND v.status = 'done'),
+           (SELECT max(s.ends_at) FROM shifts s
+            WHERE s.household_id = h.id AND s.status <> 'cancelled' AND s.ends_at <= now())
+       ) AS last_visit_at,
+       count(*) OVER () AS total
+FROM households h
+WHERE h.committee_id = $1 AND h.archived_at IS NULL
+  AND ($2::text IS NULL OR h.head_name ILIKE $2 OR h.address ILIKE $2 OR h.id = ANY($3::bigint[]))
+ORDER BY h.id = ANY($3::bigint[]) DESC, h.head_name, h.id
+LIMIT $4
 """
 INSERT_HOUSEHOLD = """
 INSERT INTO households (committee_id, head_name, address, phone, lat, lon, members, empty_nest, care_level, dialects,
@@ -134,6 +163,15 @@ async def register(
     rows = await conn.fetch(SELECT_REGISTER, committee_id, pattern, care_level, empty_nest, archived, limit, offset)
     total = int(rows[0]["total"]) if rows else 0
     return [msgspec.convert({k: v for k, v in r.items() if k != "total"}, RegisterRow) for r in rows], total
+
+
+async def picker(
+    conn: asyncpg.Connection, committee_id: int, *, pattern: str | None, chosen: list[int], limit: int
+) -> tuple[list[PickRow], int]:
+    """The committee's current households matching the pattern (the chosen ones always), and how many match."""
+    rows = await conn.fetch(SELECT_PICKER, committee_id, pattern, chosen, limit)
+    total = int(rows[0]["total"]) if rows else 0
+    return [msgspec.convert({k: v for k, v in r.items() if k != "total"}, PickRow) for r in rows], total
 
 
 async def insert_household(conn: asyncpg.Connection, committee_id: int, f: HouseholdFields) -> int:

@@ -147,6 +147,15 @@ RETURNING account_id
 COUNT_REVIEWER_ACCOUNTS = """
 SELECT count(*) FROM accounts WHERE id = ANY($1::bigint[]) AND role = 'reviewer' AND disabled_at IS NULL
 """
+# A reviewer leaves the panel only while they have scored nothing of the tender (their scores would otherwise be
+# orphaned in the totals); the row back says it happened.
+REMOVE_REVIEWER = """
+DELETE FROM tender_reviewers r
+WHERE r.tender_id = $1 AND r.account_id = $2
+  AND NOT EXISTS (SELECT 1 FROM reviews v JOIN bids b ON b.id = v.bid_id JOIN lots l ON l.id = b.lot_id
+                  WHERE v.reviewer_id = r.account_id AND l.tender_id = r.tender_id)
+RETURNING r.account_id
+"""
 SELECT_TENDER_REVIEWERS = """
 SELECT a.id AS account_id, a.display_name, r.assigned_at,
        (SELECT count(*) FROM reviews v JOIN bids b ON b.id = v.bid_id JOIN lots l ON l.id = b.lot_id
@@ -255,6 +264,11 @@ async def assign_reviewers(conn: asyncpg.Connection, tender_id: int, account_ids
 async def tender_reviewers(conn: asyncpg.Connection, tender_id: int) -> list[ReviewerRow]:
     """A tender's panel and each member's progress."""
     return [msgspec.convert(r, ReviewerRow) for r in await conn.fetch(SELECT_TENDER_REVIEWERS, tender_id)]
+
+
+async def remove_reviewer(conn: asyncpg.Connection, tender_id: int, account_id: int) -> bool:
+    """Take a reviewer who has scored nothing off the tender's panel; False when not on it or already scoring."""
+    return await conn.fetchval(REMOVE_REVIEWER, tender_id, account_id) is not None
 
 
 async def assigned_tenders(conn: asyncpg.Connection, reviewer_id: int) -> list[AssignedTenderRow]:

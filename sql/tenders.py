@@ -50,6 +50,9 @@ class LotRow(LotPublic, frozen=True):
     """One lot of a tender and the needs it bundles."""
 
     tender_id: int
+    # Per need of the lot: the areas it lies in (its committee's, that one's sub-district and district), for the
+    # eligibility rule on the areas an organisation serves.
+    need_areas: list[list[int | None]] = []
 
 
 class Criterion(msgspec.Struct, frozen=True):
@@ -112,7 +115,13 @@ SELECT t.id, t.funder_id, f.name AS funder_name, f.kind AS funder_kind,
                    'contract_months', l.contract_months, 'long_contract_reason', l.long_contract_reason,
                    'status', l.status,
                    'need_ids', coalesce((SELECT jsonb_agg(ln.need_id ORDER BY ln.need_id) FROM lot_needs ln
-                                         WHERE ln.lot_id = l.id), '[]'::jsonb))
+                                         WHERE ln.lot_id = l.id), '[]'::jsonb),
+                   'need_areas', coalesce((SELECT jsonb_agg(jsonb_build_array(a.id, a.parent_id, p.parent_id)
+                                                            ORDER BY ln.need_id)
+                                           FROM lot_needs ln JOIN needs n ON n.id = ln.need_id
+                                           JOIN committees c ON c.id = n.committee_id JOIN areas a ON a.id = c.area_id
+                                           LEFT JOIN areas p ON p.id = a.parent_id
+                                           WHERE ln.lot_id = l.id), '[]'::jsonb))
                    ORDER BY l.number)
                  FROM lots l WHERE l.tender_id = t.id), '[]'::jsonb)::text AS lots
 FROM tenders t

@@ -94,10 +94,11 @@ async def create_funder(conn: asyncpg.Connection, kind: str = "subdistrict_offic
     )
 
 
-async def create_org(conn: asyncpg.Connection, status: str = "verified", **kw: Any) -> int:
-    """An organisation, verified and rated 4A unless told otherwise."""
+async def create_org(conn: asyncpg.Connection, status: str = "verified", *, serves: bool = True, **kw: Any) -> int:
+    """An organisation, verified and rated 4A unless told otherwise; unless `serves` is false it registers every
+    catalogue item and every district that exists now as its service categories and areas (so it may bid)."""
     rating = kw.get("rating", 4)
-    return int(
+    org_id = int(
         await conn.fetchval(
             """
             INSERT INTO organisations (name, credit_code, rating, rating_expires_on, registered_on, status,
@@ -113,6 +114,18 @@ async def create_org(conn: asyncpg.Connection, status: str = "verified", **kw: A
             kw.get("staff_hours_capacity", 2000),
         )
     )
+    if serves:
+        await conn.execute(
+            "INSERT INTO organisation_categories (organisation_id, catalogue_item_id)"
+            " SELECT $1, id FROM catalogue_items",
+            org_id,
+        )
+        await conn.execute(
+            "INSERT INTO organisation_areas (organisation_id, area_id)"
+            " SELECT $1, id FROM areas WHERE level = 'district'",
+            org_id,
+        )
+    return org_id
 
 
 async def create_account(

@@ -48,9 +48,9 @@ LOT_HOURS = 1_200
 LELING_PRICE = 98_000
 RIVAL_PRICE = 108_000
 
-# A verified organisation other than the demo one that serves 殷行街道 and meets the tender form's default
-# eligibility (3A or better, rating still valid, registered for two years or more), with the hours to spare and no
-# award yet (so none of its hours are committed elsewhere), and no login of its own yet.
+# A verified organisation other than the demo one that serves 殷行街道 and 为老服务 (elderly_care) and meets the
+# tender form's default eligibility (3A or better, rating still valid, registered for two years or more), with the
+# hours to spare and no award yet (so none of its hours are committed elsewhere), and no login of its own yet.
 SELECT_RIVAL = """
 SELECT o.id, o.name
 FROM organisations o
@@ -58,6 +58,8 @@ JOIN organisation_areas oa ON oa.organisation_id = o.id
 JOIN funders f ON f.area_id = oa.area_id AND f.name = '殷行街道办事处'
 WHERE o.status = 'verified' AND o.name <> $1 AND o.rating >= 3 AND o.rating_expires_on >= current_date
   AND o.registered_on <= current_date - interval '2 years' AND o.staff_hours_capacity >= $2
+  AND EXISTS (SELECT 1 FROM organisation_categories oc JOIN catalogue_items ci ON ci.id = oc.catalogue_item_id
+              WHERE oc.organisation_id = o.id AND ci.code = 'elderly_care')
   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = o.id)
   AND NOT EXISTS (SELECT 1 FROM awards a WHERE a.organisation_id = o.id)
   AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.organisation_id = o.id AND c.grade = 'unqualified')

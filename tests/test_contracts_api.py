@@ -189,6 +189,10 @@ async def test_report_and_accept_pays_the_instalment_and_the_last_completes(
     )
     assert not_reported.status_code == 409
     for seq in (1, 2, 3):
+        # Each milestone is reported when it falls due (a report is taken from 30 days before the due date).
+        await conn.execute(
+            "UPDATE milestones SET due_on = current_date WHERE contract_id = $1 AND seq = $2", contract_id, seq
+        )
         reported = await client.post(
             f"/api/contracts/{contract_id}/milestones/{seq}/report",
             json={"report": f"完成第{seq}阶段服务"},
@@ -299,3 +303,27 @@ async def test_a_good_grade_does_not_bar(client: httpx.AsyncClient, conn: asyncp
         await client.post(f"/api/contracts/{contract_id}/grade", json={"grade": "good"}, headers=funder)
     ).status_code == 200
     assert await contracts_sql.barred_until(conn, setup.organisation_id) is None
+
+
+async def test_milestones_are_reported_in_order_and_not_months_early(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    _, contract_id, org, _funder = await contract_of_a_new_award(client, conn)
+    assert (await client.post(f"/api/contracts/{contract_id}/sign", headers=org)).status_code == 200
+    # Milestone 3 falls due today, but milestone 2 before it has not been accepted.
+    await conn.execute("UPDATE milestones SET due_on = current_date WHERE contract_id = $1", contract_id)
+    out_of_order = await client.post(
+        f"/api/contracts/{contract_id}/milestones/3/report", json={"report": "x"}, headers=org
+    )
+    assert out_of_order.status_code == 409 and "上一个阶段节点经出资方验收后" in out_of_order.text
+    # Milestone 1 due in six months is refused as too early; due in 30 days it is taken.
+    await conn.execute(
+        "UPDATE milestones SET due_on = current_date + 180 WHERE contract_id = $1 AND seq = 1", contract_id
+    )
+    early = await client.post(f"/api/contracts/{contract_id}/milestones/1/report", json={"report": "x"}, headers=org)
+    assert early.status_code == 409 and "到期日前 30 天" in early.text
+    await conn.execute(
+        "UPDATE milestones SET due_on = current_date + 30 WHERE contract_id = $1 AND seq = 1", contract_id
+    )
+    taken = await client.post(f"/api/contracts/{contract_id}/milestones/1/report", json={"report": "x"}, headers=org)
+    assert taken.status_code == 200, taken.text

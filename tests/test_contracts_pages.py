@@ -70,6 +70,8 @@ async def test_the_flow_through_the_pages(client: httpx.AsyncClient, conn: async
     assert "签订合同" in detail.text
     signed = await post_form(client, f"{contract_path}/sign", {}, page=contract_path)
     assert signed.status_code in (302, 303)
+    # The first milestone falls due (a report is taken from 30 days before the due date).
+    await conn.execute("UPDATE milestones SET due_on = current_date WHERE contract_id = $1 AND seq = 1", contract_id)
     reported = await post_form(
         client, f"{contract_path}/milestones/1/report", {"report": "完成首期服务"}, page=contract_path
     )

@@ -51,9 +51,9 @@ async def test_admin_sees_every_status_in_the_list(client, conn):
 
 async def test_category_filter_and_wildcards_typed_into_search(client, conn):
     await factories.create_catalogue_item(conn, code="food_bank_test")
-    with_category = await factories.create_org(conn, name="食物银行互助社")
+    with_category = await factories.create_org(conn, name="食物银行互助社", serves=False)
     await link_category(conn, with_category, "food_bank_test")
-    await factories.create_org(conn, name="食物银行之友")
+    await factories.create_org(conn, name="食物银行之友", serves=False)
     filtered = await client.get("/organisations", params={"q": "食物银行", "category": "food_bank_test"})
     assert set(org_cards(filtered.text)) == {"食物银行互助社"}
     selected = [a["value"] for a, _ in elements(filtered.text, "option") if "selected" in a]

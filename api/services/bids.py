@@ -121,15 +121,15 @@ def _check_terms(terms: BidTerms, budget_fen: int) -> None:
 
 
 async def _eligible_or_refuse(
-    conn: asyncpg.Connection, organisation_id: int, tender_id: int, conflict_of_interest: bool
+    conn: asyncpg.Connection, organisation_id: int, tender_id: int, lot_id: int, conflict_of_interest: bool
 ) -> None:
     tender = await tenders_sql.get_tender(conn, tender_id)
     facts = await bids_sql.org_facts(conn, organisation_id)
     if tender is None or facts is None:
         raise NotFound("No such lot")
-    found = eligibility.reasons(
-        org_facts(facts), tender_rules(tender), today=today(), conflict_of_interest=conflict_of_interest
-    )
+    rules, org = tender_rules(tender), org_facts(facts)
+    found = eligibility.reasons(org, rules, today=today(), conflict_of_interest=conflict_of_interest)
+    found += eligibility.lot_reasons(org, rules, lot_id)
     if found:
         raise Forbidden(
             "Your organisation is not eligible for this tender",
@@ -148,7 +148,7 @@ async def place_bid(conn: asyncpg.Connection, who: Identity, form: BidCommand) -
             raise Conflict("The bid deadline has passed; bids can no longer be placed or changed")
         if not lot.window_open:
             raise Conflict("The bid window has not opened yet")
-        await _eligible_or_refuse(conn, organisation_id, lot.tender_id, form.conflict_of_interest)
+        await _eligible_or_refuse(conn, organisation_id, lot.tender_id, lot.lot_id, form.conflict_of_interest)
         terms = form.terms()
         _check_terms(terms, lot.budget_fen)
         if await bids_sql.own_live_bid_on_lot(conn, lot.lot_id, organisation_id) is not None:
@@ -206,7 +206,7 @@ async def revise_bid(conn: asyncpg.Connection, who: Identity, public_id: uuid.UU
     organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     async with conn.transaction():
         bid = await _own_open_bid(conn, public_id, organisation_id)
-        await _eligible_or_refuse(conn, organisation_id, bid.tender_id, terms.conflict_of_interest)
+        await _eligible_or_refuse(conn, organisation_id, bid.tender_id, bid.lot_id, terms.conflict_of_interest)
         _check_terms(terms, bid.lot_budget_fen)
         sealed = _seal(public_id, bid.tender_id, bid.lot_id, organisation_id, terms)
         bid_id = await bids_sql.update_own_bid(conn, public_id, organisation_id, sealed)

@@ -223,6 +223,13 @@ async def sign(conn: asyncpg.Connection, who: Identity, contract_id: int) -> Con
         return await _detail(conn, contract_id, funder_id=funder_id, organisation_id=organisation_id)
 
 
+# A milestone is reported in order, and from this many days before its due date (a report months early describes
+# work not yet done).
+REPORT_OPENS_DAYS = 30
+REPORT_OUT_OF_ORDER = "The milestone before this one must be accepted before this one is reported"
+REPORT_TOO_EARLY = "A milestone can be reported from 30 days before its due date"
+
+
 async def report_milestone(
     conn: asyncpg.Connection, who: Identity, contract_id: int, seq: int, form: MilestoneReport
 ) -> ContractDetail:
@@ -230,10 +237,10 @@ async def report_milestone(
     organisation_id = who.organisation_id_or_refuse("Only the organisation may report a milestone")
     async with conn.transaction():
         milestone_id = await contracts_sql.report_milestone(
-            conn, contract_id, seq, organisation_id, form.report.strip()
+            conn, contract_id, seq, organisation_id, form.report.strip(), REPORT_OPENS_DAYS
         )
         if milestone_id is None:
-            await _refusal(conn, contract_id, seq, funder_id=None, organisation_id=organisation_id)
+            await _report_refusal(conn, contract_id, seq, organisation_id)
         await audit.append(
             conn,
             actor_account_id=who.account_id,
@@ -243,6 +250,19 @@ async def report_milestone(
             detail={"contract_id": contract_id, "seq": seq},
         )
         return await _detail(conn, contract_id, funder_id=None, organisation_id=organisation_id)
+
+
+async def _report_refusal(conn: asyncpg.Connection, contract_id: int, seq: int, organisation_id: int) -> NoReturn:
+    """Raise why a milestone report was refused: out of order, too early, or the common reasons."""
+    detail = await _detail(conn, contract_id, funder_id=None, organisation_id=organisation_id)
+    by_seq = {m.seq: m for m in detail.milestones}
+    this = by_seq.get(seq)
+    if this is not None and detail.contract.status == "active" and this.status == "planned":
+        before = by_seq.get(seq - 1)
+        if before is not None and before.status != "accepted":
+            raise Conflict(REPORT_OUT_OF_ORDER, fields={"report": REPORT_OUT_OF_ORDER})
+        raise Conflict(REPORT_TOO_EARLY, fields={"report": REPORT_TOO_EARLY})
+    await _refusal(conn, contract_id, seq, funder_id=None, organisation_id=organisation_id)
 
 
 async def _refusal(

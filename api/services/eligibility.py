@@ -19,6 +19,9 @@ class OrgFacts(msgspec.Struct, frozen=True):
     rating_expires_on: dt.date | None
     registered_on: dt.date
     last_unqualified_at: dt.datetime | None = None
+    # The catalogue items and the areas the organisation registered (its profile's service categories and areas).
+    category_ids: list[int] | None = None
+    area_ids: list[int] = []
 
 
 class TenderRules(msgspec.Struct, frozen=True):
@@ -28,6 +31,11 @@ class TenderRules(msgspec.Struct, frozen=True):
     rating_must_be_valid: bool
     min_years_registered: int
     unqualified_bar_years: int
+    # The tender's catalogue item (None: no category rule, as for foundation calls) and, per lot id, the areas each
+    # of its needs lies in (its committee, sub-district and district); a lot without needs lies anywhere.
+    catalogue_item_id: int | None = None
+    catalogue_name: str = ""
+    lot_need_areas: dict[int, list[list[int]]] = {}
 
 
 class Reason(msgspec.Struct, frozen=True):
@@ -46,8 +54,27 @@ RATING_EXPIRED = "The organisation's evaluation rating has expired"
 UNQUALIFIED_BAR = "An 'unqualified' performance grade bars the organisation from purchases for now"
 TOO_YOUNG = "The organisation has not been registered for long enough"
 CONFLICT = "A bidder that declares a conflict of interest is not eligible"
+CATEGORY = "The tender's service category is not among the service categories the organisation registered"
+NO_LOT_IN_AREAS = "None of the tender's lots lies in the areas the organisation registered to serve"
+LOT_OUTSIDE_AREAS = "This lot's needs lie outside the areas the organisation registered to serve"
 
-MESSAGES = (NOT_VERIFIED, RATING_TOO_LOW, UNRATED, RATING_EXPIRED, UNQUALIFIED_BAR, TOO_YOUNG, CONFLICT)
+MESSAGES = (
+    NOT_VERIFIED, RATING_TOO_LOW, UNRATED, RATING_EXPIRED, UNQUALIFIED_BAR, TOO_YOUNG, CONFLICT, CATEGORY,
+    NO_LOT_IN_AREAS, LOT_OUTSIDE_AREAS,
+)  # fmt: skip
+
+
+def lot_in_areas(org: OrgFacts, need_areas: list[list[int]]) -> bool:
+    """Whether every need of a lot lies in an area the organisation serves (its own area or one around it)."""
+    served = set(org.area_ids)
+    return all(served.intersection(path) for path in need_areas)
+
+
+def lot_reasons(org: OrgFacts, tender: TenderRules, lot_id: int) -> list[Reason]:
+    """Why the organisation may not bid on this lot in particular (beyond the tender's own rules)."""
+    if lot_id in tender.lot_need_areas and not lot_in_areas(org, tender.lot_need_areas[lot_id]):
+        return [Reason("lot_outside_areas", LOT_OUTSIDE_AREAS)]
+    return []
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -89,6 +116,14 @@ def reasons(org: OrgFacts, tender: TenderRules, *, today: dt.date, conflict_of_i
                     org.registered_on.isoformat(),
                 )
             )
+    if (
+        tender.catalogue_item_id is not None
+        and org.category_ids is not None
+        and tender.catalogue_item_id not in org.category_ids
+    ):
+        found.append(Reason("category_not_registered", CATEGORY, required=tender.catalogue_name))
+    if tender.lot_need_areas and not any(lot_in_areas(org, areas) for areas in tender.lot_need_areas.values()):
+        found.append(Reason("no_lot_in_areas", NO_LOT_IN_AREAS))
     if conflict_of_interest:
         found.append(Reason("conflict_of_interest", CONFLICT))
     return found

@@ -19,7 +19,7 @@ from api.services import shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.needs import POINT_MARGIN_DEG, mask_address, street_of
-from api.services.types import Name, Text
+from api.services.types import SHANGHAI, Name, Text
 from sql import audit
 from sql import households as households_sql
 from sql import needs as needs_sql
@@ -98,6 +98,31 @@ class RegisterPage(msgspec.Struct, frozen=True):
     offset: int
 
 
+# How many households a picker lists at once; the search field narrows a larger register (about 3,000).
+PICKER_LIMIT = 60
+
+
+class HouseholdPick(msgspec.Struct, frozen=True):
+    """A household as the need and shift forms offer it: the name the register shows, the masked address, and what
+    tells two alike apart."""
+
+    id: int
+    head_name: str
+    masked_address: str
+    members: int
+    care_level: int | None
+    empty_nest: bool
+    last_visit_on: dt.date | None
+
+
+class HouseholdPicker(msgspec.Struct, frozen=True):
+    """The households a picker shows for a search, and how many matched in all."""
+
+    items: list[HouseholdPick]
+    total: int
+    q: str
+
+
 def _like(fragment: str) -> str:
     """A LIKE pattern that finds the fragment as typed (its own % and _ are not wildcards)."""
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -140,6 +165,31 @@ async def list_register(
         for r in rows
     ]
     return RegisterPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def picker(
+    conn: asyncpg.Connection, who: Identity, q: str = "", chosen: list[int] | None = None, *, limit: int = PICKER_LIMIT
+) -> HouseholdPicker:
+    """The committee's own current households to choose from, by name (addresses masked), narrowed by a search;
+    the households already chosen are always listed first."""
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
+    fragment = q.replace("\x00", "").strip()[:100]
+    rows, total = await households_sql.picker(
+        conn, committee_id, pattern=_like(fragment) if fragment else None, chosen=chosen or [], limit=limit
+    )
+    items = [
+        HouseholdPick(
+            id=r.id,
+            head_name=r.head_name,
+            masked_address=mask_address(r.address),
+            members=r.members,
+            care_level=r.care_level,
+            empty_nest=r.empty_nest,
+            last_visit_on=r.last_visit_at.astimezone(SHANGHAI).date() if r.last_visit_at else None,
+        )
+        for r in rows
+    ]
+    return HouseholdPicker(items=items, total=total, q=fragment)
 
 
 async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> households_sql.HouseholdFields:

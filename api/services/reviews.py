@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from api.services import bids as bids_service
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Forbidden, Invalid, found
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.types import Id, Text
 from sql import audit
 from sql import reviews as reviews_sql
@@ -189,6 +189,30 @@ async def assign_reviewers(
                 object_id=tender_id,
                 detail={"reviewer_id": account_id},
             )
+        return await reviews_sql.tender_reviewers(conn, tender_id)
+
+
+async def remove_reviewer(
+    conn: asyncpg.Connection, who: Identity, tender_id: int, account_id: int
+) -> list[reviews_sql.ReviewerRow]:
+    """The funder takes a reviewer off the panel while the tender is in review and the reviewer has scored nothing."""
+    async with conn.transaction():
+        tender = await _funder_tender(conn, who, tender_id)
+        if tender.status != "review":
+            raise Conflict("The tender is not in review")
+        on_panel = {r.account_id: r for r in await reviews_sql.tender_reviewers(conn, tender_id)}
+        if account_id not in on_panel:
+            raise NotFound("No such reviewer on the panel")
+        if not await reviews_sql.remove_reviewer(conn, tender_id, account_id):
+            raise Conflict("A reviewer who has scored bids stays on the panel")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="tender.reviewer_remove",
+            object_type="tender",
+            object_id=tender_id,
+            detail={"reviewer_id": account_id},
+        )
         return await reviews_sql.tender_reviewers(conn, tender_id)
 
 

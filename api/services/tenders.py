@@ -107,6 +107,13 @@ def tender_rules(tender: tenders_sql.TenderRow) -> eligibility.TenderRules:
         rating_must_be_valid=tender.rating_must_be_valid,
         min_years_registered=tender.min_years_registered,
         unqualified_bar_years=tender.unqualified_bar_years,
+        catalogue_item_id=tender.catalogue_item_id,
+        catalogue_name=tender.catalogue_name_zh,
+        lot_need_areas={
+            lot.id: [[a for a in path if a is not None] for path in lot.need_areas]
+            for lot in tender.lots
+            if lot.status != "cancelled"
+        },
     )
 
 
@@ -118,6 +125,8 @@ def org_facts(row: bids_sql.OrgFactsRow) -> eligibility.OrgFacts:
         rating_expires_on=row.rating_expires_on,
         registered_on=row.registered_on,
         last_unqualified_at=row.last_unqualified_at,
+        category_ids=row.category_ids,
+        area_ids=row.area_ids,
     )
 
 
@@ -287,12 +296,25 @@ async def get_tender(conn: asyncpg.Connection, who: Identity | None, tender_id: 
 
 
 async def eligibility_for(
-    conn: asyncpg.Connection, who: Identity, tender: tenders_sql.TenderRow
+    conn: asyncpg.Connection, who: Identity, tender: tenders_sql.TenderRow, lot_id: int | None = None
 ) -> list[eligibility.Reason]:
-    """Why the caller's organisation may not bid on this tender; empty when it may."""
+    """Why the caller's organisation may not bid on this tender (and on this lot, when one is named); empty when it
+    may."""
     organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
     facts = found(await bids_sql.org_facts(conn, organisation_id), "No such organisation")
-    return eligibility.reasons(org_facts(facts), tender_rules(tender), today=today())
+    org, rules = org_facts(facts), tender_rules(tender)
+    found_reasons = eligibility.reasons(org, rules, today=today())
+    return found_reasons + (eligibility.lot_reasons(org, rules, lot_id) if lot_id is not None else [])
+
+
+async def lot_eligibility(
+    conn: asyncpg.Connection, who: Identity, tender: tenders_sql.TenderRow
+) -> dict[int, list[eligibility.Reason]]:
+    """Per lot of the tender, why the caller's organisation may not bid on it in particular (its areas)."""
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    facts = found(await bids_sql.org_facts(conn, organisation_id), "No such organisation")
+    org, rules = org_facts(facts), tender_rules(tender)
+    return {lot.id: eligibility.lot_reasons(org, rules, lot.id) for lot in tender.lots}
 
 
 async def tenders_for_organisation(

@@ -26,9 +26,11 @@ from web.routes._common import (
 )
 
 
-async def _sheet_page(conn: Any, user: Any, tender_id: int, errors: dict[str, Any], status: int = 200) -> Template:
+async def _sheet_page(
+    conn: Any, user: Any, tender_id: int, errors: dict[str, Any], status: int = 200, done: str | None = None
+) -> Template:
     sheet = await reviews.review_sheet(conn, user, tender_id)
-    context: dict[str, Any] = {"who": user, "sheet": sheet, "errors": errors}
+    context: dict[str, Any] = {"who": user, "sheet": sheet, "errors": errors, "done": done}
     if user.role == "funder":
         context["choices"] = await reviews.reviewer_choices(conn, user)
         context["runs"] = await awards.list_runs(conn, user, tender_id)
@@ -36,6 +38,10 @@ async def _sheet_page(conn: Any, user: Any, tender_id: int, errors: dict[str, An
     context["mine"] = mine
     context["score_of"] = {s.bid_id: s for s in sheet.scores}
     return Template(template_name="reviews/sheet.html", context=context, status_code=status)
+
+
+# What the review sheet says after the funder's last panel step, from the redirect's ?done=.
+PanelDone = Annotated[str | None, QueryParameter(pattern=r"^(assigned|removed)$")]
 
 
 class ReviewPages(Controller):
@@ -50,9 +56,9 @@ class ReviewPages(Controller):
         return Template(template_name="reviews/list.html", context={"who": user, "tenders": rows})
 
     @get("/reviews/{tender_id:int}", name="review_sheet", guards=[roles("reviewer", "funder")])
-    async def sheet(self, conn: Conn, user: User, tender_id: FromPath[int]) -> Template:
-        """The bids of a tender and the scores the caller may see."""
-        return await _sheet_page(conn, user, tender_id, {})
+    async def sheet(self, conn: Conn, user: User, tender_id: FromPath[int], done: PanelDone = None) -> Template:
+        """The bids of a tender and the scores the caller may see (and what the funder's last panel step did)."""
+        return await _sheet_page(conn, user, tender_id, {}, done=done)
 
     @post("/reviews/{tender_id:int}/bids/{bid_id:uuid}", name="review_score", guards=[roles("reviewer")])
     async def score(
@@ -86,9 +92,15 @@ class ReviewPages(Controller):
         return await submit(
             parse_form(reviews.ReviewerAssignment, multi(data)),
             lambda command: reviews.assign_reviewers(conn, user, tender_id, command),
-            lambda _row: PageRedirect("review_sheet", tender_id=tender_id),
+            lambda _row: PageRedirect("review_sheet", tender_id=tender_id, query={"done": "assigned"}),
             lambda errors, _status: _sheet_page(conn, user, tender_id, {"assign": errors}, status=422),
         )
+
+    @post("/reviews/{tender_id:int}/reviewers/{account_id:int}/remove", name="review_remove", guards=[roles("funder")])
+    async def remove(self, conn: Conn, user: User, tender_id: FromPath[int], account_id: FromPath[int]) -> PageRedirect:
+        """The funder takes a reviewer who has scored nothing off the panel."""
+        await reviews.remove_reviewer(conn, user, tender_id, account_id)
+        return PageRedirect("review_sheet", tender_id=tender_id, query={"done": "removed"})
 
     @post("/reviews/{tender_id:int}/award-runs", name="award_run_start", guards=[roles("funder")])
     async def start_run(self, conn: Conn, user: User, state: State, tender_id: FromPath[int]) -> PageRedirect:

@@ -12,13 +12,15 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, Who, login_required, roles
-from api.services import directory, needs
+from api.services import directory, households, needs
 from api.services.errors import NotFound
 from api.services.needs import MapData, NeedCommand, NeedFilters
 from web.forms import parse_form, submit
 from web.routes._common import PAGE_SIZE, SAVED, FormData, Pager, PageRedirect, multi, offset_of, redisplay
 
 NEED_LISTS = ("household_ids",)
+# The household picker's search (a name or a street), as a link may carry it.
+HouseholdQuery = Annotated[str | None, QueryParameter(max_length=100)]
 MAP_WIDTH = 800
 MAP_HEIGHT = 560
 MAP_PAD = 24
@@ -88,13 +90,20 @@ def project(data: MapData) -> tuple[list[MapPoint], list[MapPoint]]:
     return committees, points
 
 
+def _ids(values: list[Any]) -> list[int]:
+    """The household ids ticked on the form (anything else is left out)."""
+    return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 19]
+
+
 async def _form_context(conn: Conn, user: User, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return {
         "who": user,
         "values": values,
         "errors": errors,
         "catalogue": (await directory.organisation_choices(conn)).categories,
-        "households": await needs.household_choices(conn, user),
+        "households": await households.picker(
+            conn, user, str(values.get("hq", "")), _ids(list(values.get("household_ids", [])))
+        ),
     }
 
 
@@ -159,15 +168,17 @@ class NeedPages(Controller):
         )
 
     @get("/needs/new", name="need_new", guards=[roles("committee")])
-    async def new_form(self, conn: Conn, user: User) -> Template:
-        """The form for a committee's new need."""
-        values: dict[str, Any] = {"urgency": "normal", "household_ids": []}
+    async def new_form(self, conn: Conn, user: User, hq: HouseholdQuery = None) -> Template:
+        """The form for a committee's new need (its household picker narrowed by `hq`)."""
+        values: dict[str, Any] = {"urgency": "normal", "household_ids": [], "hq": hq or ""}
         return Template(template_name="needs/form.html", context=await _form_context(conn, user, values, {}))
 
     @post("/needs/new", name="need_new_submit", guards=[roles("committee")])
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
-        """Post the need and show it."""
+        """Post the need and show it; the picker's search button shows the form again, narrowed, saving nothing."""
         form = multi(data)
+        if form.get("find"):
+            return await _form_again(conn, user, form, {}, 200)
         return await submit(
             parse_form(NeedCommand, form),
             lambda command: needs.post_need(conn, user, command),
@@ -213,8 +224,10 @@ class NeedPages(Controller):
 
     @post("/needs/{need_id:int}/edit", name="need_edit_submit", guards=[roles("committee")])
     async def edit_submit(self, conn: Conn, user: User, need_id: FromPath[int], data: FormData) -> Response[Any]:
-        """Save the committee's changes to its own need."""
+        """Save the committee's changes to its own need (or, for the picker's search, show the form narrowed)."""
         form = multi(data)
+        if form.get("find"):
+            return await _form_again(conn, user, form, {}, 200, need_id)
         return await submit(
             parse_form(NeedCommand, form),
             lambda command: needs.update_need(conn, user, need_id, command),

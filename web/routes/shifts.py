@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import directory, household_access, shifts
+from api.services import directory, household_access, households, shifts
 from api.services.accounts import Identity
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
 from api.services.volunteers import CERTIFICATE_KINDS
@@ -37,9 +37,19 @@ WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 LIST_FIELDS = ("required_skills", "required_certificates", "weekdays")
 
 
+async def _household_choices(conn: Conn, user: Identity, values: dict[str, Any]) -> dict[str, Any]:
+    """A committee picks among its register by name (searchable); an organisation among the households its
+    contracts serve, masked."""
+    if user.role == "committee":
+        chosen = str(values.get("household_id") or "")
+        picked = [int(chosen)] if chosen.isdigit() and len(chosen) < 19 else []
+        return {"picker": await households.picker(conn, user, str(values.get("hq", "")), picked), "households": []}
+    return {"picker": None, "households": await shifts.households_to_serve(conn, user)}
+
+
 async def _form_context(conn: Conn, user: Identity, errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
     return {
-        "households": await shifts.households_to_serve(conn, user),
+        **await _household_choices(conn, user, values),
         "who": user,
         "errors": errors,
         "values": values,
@@ -257,8 +267,12 @@ class ShiftPages(Controller):
 
     @post("/shifts/new", name="shift_new_submit", guards=[roles("organisation", "committee")])
     async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
-        """Publish the shift and show it, or the form again with each field's error."""
+        """Publish the shift and show it, or the form again with each field's error (or narrowed by the household
+        picker's search, saving nothing)."""
         form = multi(data)
+        if form.get("find"):
+            context = await _form_context(conn, user, {}, redisplay(form, LIST_FIELDS))
+            return Template(template_name="shifts/new.html", context=context)
         # Ticked boxes, or codes typed in one box separated by commas (both arrive as required_skills).
         skills = [code for value in form.getall("required_skills", []) for code in split_list(value)]
         extra: dict[str, Any] = {"required_skills": skills}

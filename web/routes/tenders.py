@@ -246,10 +246,12 @@ class TenderPages(Controller):
         assert who is not None
         tender = await tenders.get_tender(conn, who, tender_id)
         reasons = None
+        lot_reasons: dict[int, Any] = {}
         own_bids: list[Any] = []
         opened: list[Any] | None = None
         if who.role == "organisation":
             reasons = await tenders.eligibility_for(conn, who, tender)
+            lot_reasons = await tenders.lot_eligibility(conn, who, tender)
             own_bids = await bids.my_bids(conn, who, tender_id)
         now = dt.datetime.now(SHANGHAI)
         if who.role == "funder" and who.funder_id == tender.funder_id and tender.bids_close_at <= now:
@@ -264,6 +266,7 @@ class TenderPages(Controller):
             context={
                 "who": who, "tender": tender, "reasons": reasons, "own_bids": own_bids, "opened": opened,
                 "needs": need_rows, "saved": bool(saved), "deadline_passed": tender.bids_close_at <= now,
+                "lot_reasons": lot_reasons,
                 "live_bid_lots": {b.lot_id: b for b in own_bids if b.status == "submitted"},
             },
         )  # fmt: skip
@@ -374,7 +377,7 @@ async def _bid_form(
     conn: Conn, user: User, tender: Any, lot: Any, errors: dict[str, str], values: dict[str, Any], status: int
 ) -> Template:
     """The sealed-bid form for one lot, with whether the organisation may bid."""
-    reasons = await tenders.eligibility_for(conn, user, tender)
+    reasons = await tenders.eligibility_for(conn, user, tender, lot.id)
     return Template(
         template_name="bids/form.html",
         context={"who": user, "tender": tender, "lot": lot, "reasons": reasons, "errors": errors, "values": values,

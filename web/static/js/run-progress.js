@@ -15,8 +15,16 @@
       .then(function (data) {
         if (!data) { return; }
         var last = data.progress.length ? data.progress[data.progress.length - 1] : null;
-        show("objective", data.objective !== null ? data.objective : last && last.objective);
-        show("bound", data.bound !== null ? data.bound : last && last.bound);
+        var best = data.objective !== null ? data.objective : last && last.objective;
+        var ceiling = data.bound !== null ? data.bound : last && last.bound;
+        show("objective", best);
+        show("bound", ceiling);
+        if (best !== null && best !== undefined && ceiling) {
+          var pct = Math.max(0, Math.min(100, Math.round(best / ceiling * 100)));
+          var bar = box.querySelector('[data-field="bar"]');
+          if (bar) { bar.value = pct; }
+          show("pct", pct + "%");
+        }
         if (data.finished) { window.location.reload(); return; }
         window.setTimeout(poll, 1000);
       })
