@@ -31,6 +31,7 @@ RAW_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z.]*[A-Za-z]")
 # Han characters and the full-width punctuation that belongs to Chinese text (、，：。（）).
 HAN_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff1f]+")
+PUNCTUATION_ONLY = re.compile(r"[\u3000-\u303f\uff01-\uff1f]+")
 # Latin words a Chinese page may show: names of formats and standards, units, the product's codes for ratings.
 LATIN_ALLOWED = frozenset(
     {"API", "QR", "CSV", "XLSX", "Excel", "PDF", "iCal", "ICS", "URL", "HTTPS", "SMS", "SHA", "km", "ID"}
@@ -134,12 +135,16 @@ def faults(texts: list[str], locale: str, data: DataWords) -> list[str]:
         for moment in SECONDS.findall(text):
             found.append(f"seconds {moment!r} in {text[:80]!r}")
         if locale == "zh_CN":
+            if "你" in text and text not in data.han:
+                found.append(f"你 (the pages say 您, docs/glossary.md) in {text[:80]!r}")
             for word in LATIN_WORD.findall(text):
                 if word not in LATIN_ALLOWED and word not in SWITCH_WORDS and word not in data.latin:
                     found.append(f"English {word!r} in {text[:80]!r}")
         else:
             for run in HAN_RUN.findall(text):
-                if run not in SWITCH_WORDS and run not in data.han:
+                # Full-width punctuation alone (a （ or ： beside English words) is the page's, never a name's.
+                from_data = run in data.han and not PUNCTUATION_ONLY.fullmatch(run)
+                if run not in SWITCH_WORDS and not from_data:
                     found.append(f"Chinese {run!r} in {text[:80]!r}")
     return found
 
@@ -195,6 +200,48 @@ async def crawl(client: httpx.AsyncClient, locale: str, data: DataWords) -> tupl
             next_frontier += _links(page.text)
         frontier = next_frontier
     return seen, broken
+
+
+DATA = DataWords(han="张秀英\n开鲁新村（北块）", latin={"Linli", "volunteer.demo"})
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "fault"),
+    [
+        ("en", "You hold the certificates required: elderly_carer", "code 'elderly_carer'"),
+        ("zh_CN", "状态：late_cancelled", "code 'late_cancelled'"),
+        ("zh_CN", "2026年12月6日 14:00:00", "seconds '14:00:00'"),
+        ("zh_CN", "运行状态：succeeded", "English 'succeeded'"),
+        ("zh_CN", "你持有所需证书", "你"),
+        ("en", "Attendance：Clean-up", "Chinese '："),
+        ("en", "Checked in （QR code）", "Chinese '（'"),
+        ("en", "Skills: 急救", "Chinese '急救'"),
+        ("en", "Languages: 上海话、普通话", "Chinese '上海话、普通话'"),
+    ],
+)
+def test_the_crawls_reader_sees_codes_seconds_and_the_other_language(locale: str, text: str, fault: str) -> None:
+    assert any(found.startswith(fault) for found in faults([text], locale, DATA)), faults([text], locale, DATA)
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("zh_CN", "下载 CSV · 扫描 QR 码 · 5A · 距离 1.5 km"),
+        ("zh_CN", "志愿者 volunteer.demo 于 2026年12月6日 14:00 签到"),
+        ("en", "Household of 张秀英 at 开鲁新村（北块）, 14:00 – 17:00"),
+        ("en", "Receipt a3f5209dcf117d238b09dc56f9d000b3 · https://linli.example/attendance/check-in/ab12"),
+    ],
+)
+def test_the_crawls_reader_lets_names_units_and_addresses_through(locale: str, text: str) -> None:
+    assert faults([text], locale, DATA) == []
+
+
+def test_text_marked_as_another_language_or_machine_text_is_not_read() -> None:
+    html = (
+        '<p>中文</p><button lang="en">English</button><code>roster_run.start</code>'
+        '<input placeholder="organisation." translate="no"><script>var a_b = "12:00:00";</script>'
+    )
+    assert visible_texts(html, "zh_CN") == ["中文"]
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
