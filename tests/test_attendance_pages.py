@@ -262,3 +262,14 @@ async def test_bulk_confirmation_has_a_select_all_box_and_manual_records_say_why
     assert 'id="record-empty"' in page and "所有报名者都已签退" in page
     assert 'name="checked_in_at"' not in page
     assert (await client.get("/static/js/select-all.js")).status_code == 200
+
+
+async def test_the_certificate_lists_the_services_in_the_order_they_were_served(demo_client):
+    # The demo's hours were confirmed up to two days after each shift, so the order of confirmation differs from
+    # the order of service: the certificate follows the calendar (11月21日 before 11月22日).
+    await login(demo_client, "volunteer.demo", "demo-volunteer-2026")
+    response = await post_form(demo_client, "/records/certificate", {}, page="/records")
+    assert response.status_code in (302, 303)
+    rendered = await page_context(demo_client, response.headers["location"])
+    served = [(r.starts_at, r.attendance_id) for r in rendered["issued"].items]
+    assert len(served) >= 10 and served == sorted(served)
