@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from litestar import Litestar
 
 from api import i18n
 
@@ -42,3 +43,21 @@ def test_the_chinese_pages_address_the_reader_as_nin_throughout() -> None:
     informal = [str(m.id) for m in catalog if m.id and "你" in str(m.string)]
     assert informal == []
     assert any("您" in str(m.string) for m in catalog if m.id)
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [("en", "Saturday morning (9:00), Tuesday afternoon (14:00)"), ("zh_CN", "周六上午（9:00）、周二下午（14:00）")],
+)
+def test_a_311_visit_slot_reads_as_words_with_their_spaces(shared_app: Litestar, locale: str, shown: str) -> None:
+    engine = shared_app.template_engine
+    assert engine is not None
+    template = engine.engine.from_string(
+        '{% import "teams/_labels.html" as tl %}{% for s in ["sat-am", "tue-pm"] %}'
+        "{{ tl.slot(s) }}{% if not loop.last %}{{ list_sep() }}{% endif %}{% endfor %}"
+    )
+    token = i18n.current_locale.set(locale)
+    try:
+        assert template.render() == shown
+    finally:
+        i18n.current_locale.reset(token)
