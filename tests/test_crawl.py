@@ -19,7 +19,9 @@ PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # Links that end the session or are files rather than pages.
 SKIP_PREFIXES = ("/logout", "/static/", "/schema", "/ical/")
 SKIP_SUFFIXES = (".csv", ".xlsx", ".ics", ".svg", ".pdf", ".png")
-MAX_PAGES = 120
+MAX_PAGES = 150
+# Clicks from the front page and home; deeper pages (an award run from a review sheet) are five or six away.
+DEPTH = 6
 # Pages of one shape (/shifts/12, /shifts/13) are one template with other data: two of each are enough.
 PER_SHAPE = 2
 
@@ -169,12 +171,12 @@ def _links(html: str) -> list[str]:
 
 
 async def crawl(client: httpx.AsyncClient, locale: str, data: DataWords) -> tuple[set[str], list[str]]:
-    """Follow links from the front page and home, three clicks deep; the pages seen and what is wrong on them."""
+    """Follow links from the front page and home, DEPTH clicks deep; the pages seen and what is wrong on them."""
     seen: set[str] = set()
     shapes: dict[str, int] = {}
     frontier = ["/", "/home"]
     broken: list[str] = []
-    for _depth in range(4):
+    for _depth in range(DEPTH):
         next_frontier: list[str] = []
         for path in frontier:
             shape = _shape(path)
