@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext as gettext_module
 import io
+from collections.abc import Iterable
 from contextvars import ContextVar
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -93,6 +94,27 @@ def yuan(fen: int) -> str:
 def number(value: float) -> str:
     """A number with the current language's grouping."""
     return format_decimal(value, locale=current_locale.get())
+
+
+def hours(minutes: int | None) -> str:
+    """Minutes of service as hours and minutes ("1 小时 58 分钟", "1 h 58 min"): never a decimal like 1.97."""
+    whole, rest = divmod(abs(minutes or 0), 60)
+    sign = "-" if (minutes or 0) < 0 else ""
+    if not rest:
+        return sign + gettext("%(hours)s h") % {"hours": number(whole)}
+    if not whole:
+        return sign + gettext("%(minutes)s min") % {"minutes": rest}
+    return sign + gettext("%(hours)s h %(minutes)s min") % {"hours": number(whole), "minutes": rest}
+
+
+def listing(items: Iterable[object]) -> str:
+    """Items of a list in a sentence: 上海话、普通话 in Chinese, "Shanghainese, Mandarin" in English."""
+    return list_separator().join(str(item) for item in items)
+
+
+def list_separator() -> str:
+    """What stands between the items of a list: the enumeration comma 、 in Chinese, a comma in English."""
+    return "、" if current_locale.get() == "zh_CN" else ", "
 
 
 def local_datetime(value: dt.datetime) -> str:

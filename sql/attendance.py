@@ -279,13 +279,16 @@ ORDER BY s.starts_at DESC, a.id DESC
 LIMIT $3 OFFSET $4
 """
 )
-# The records a certificate covers: the first N confirmed, in the order they were confirmed.
+# The records a certificate covers: the first N confirmed (in the order they were confirmed, so a certificate's
+# number keeps meaning the same records), listed in the order they were served.
 SELECT_CERTIFIED_RECORDS = (
-    _RECORD
+    "SELECT * FROM ("
+    + _RECORD
     + """
 WHERE a.volunteer_id = $1 AND a.status = 'confirmed'
 ORDER BY a.confirmed_at, a.id
 LIMIT $2
+) certified ORDER BY starts_at, attendance_id
 """
 )
 SELECT_RECORD_TOTALS = """

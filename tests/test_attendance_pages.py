@@ -111,7 +111,7 @@ async def test_the_volunteer_sees_record_certificate_and_time_bank_with_errors_i
     assert parse_page(response.text).errors["to_username"] == "没有使用此用户名的志愿者"
     response = await post_form(client, "/timebank/donate", {"coins": "2"}, page="/timebank")
     assert response.status_code == 409
-    assert parse_page(response.text).errors["coins"] == "超过了你的余额"
+    assert parse_page(response.text).errors["coins"] == "超过了您的余额"
     response = await post_form(client, "/timebank/donate", {"coins": "abc"}, page="/timebank")
     assert parse_page(response.text).errors["coins"] == "请输入大于0的时间币数量，例如1.5"
     response = await post_form(client, "/timebank/spend", {"service": "haircut", "coins": "0.5"}, page="/timebank")
@@ -242,3 +242,34 @@ async def test_the_time_bank_and_hours_pages_are_given_the_volunteers_balance_an
     assert hours["balance"] == balance
     # The shift is over and its hours wait for the publisher: nothing is due for check-in or check-out.
     assert hours["due"] == []
+
+
+async def test_bulk_confirmation_has_a_select_all_box_and_manual_records_say_why_nobody_is_listed(client, conn):
+    scene = await running_shift_scene(conn, started_minutes_ago=150, hours=2, role="committee", title="楼道清洁")
+    await add_attendance(conn, scene.shift_id, scene.signup_id, scene.volunteer.volunteer_id)
+    await login(client, scene.publisher.username)
+    manage = f"/attendance/shifts/{scene.shift_id}/manage"
+    for path in (manage, "/attendance"):
+        page = await client.get(path)
+        select_all = [a for a, _ in elements(page.text, "input") if "data-select-all" in a]
+        assert [a["data-select-all"] for a in select_all] == ["attendance_ids"], path
+        assert '<script src="/static/js/select-all.js"' in page.text
+    # The only volunteer has checked out: nobody is left to record by hand, and the page says so instead of an
+    # empty list.
+    rendered = await page_context(client, manage)
+    assert [r.status for r in rendered["view"].roster] == ["pending"]
+    page = rendered.response.text
+    assert 'id="record-empty"' in page and "所有报名者都已签退" in page
+    assert 'name="checked_in_at"' not in page
+    assert (await client.get("/static/js/select-all.js")).status_code == 200
+
+
+async def test_the_certificate_lists_the_services_in_the_order_they_were_served(demo_client):
+    # The demo's hours were confirmed up to two days after each shift, so the order of confirmation differs from
+    # the order of service: the certificate follows the calendar (11月21日 before 11月22日).
+    await login(demo_client, "volunteer.demo", "demo-volunteer-2026")
+    response = await post_form(demo_client, "/records/certificate", {}, page="/records")
+    assert response.status_code in (302, 303)
+    rendered = await page_context(demo_client, response.headers["location"])
+    served = [(r.starts_at, r.attendance_id) for r in rendered["issued"].items]
+    assert len(served) >= 10 and served == sorted(served)

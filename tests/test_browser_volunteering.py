@@ -99,7 +99,7 @@ def test_a_new_volunteer_earns_time_coins_through_the_pages(browser: Browser, li
         volunteer.get_by_role("button", name="签退", exact=True).click()
         expect(volunteer.get_by_role("status")).to_contain_text("签退成功")
         expect(volunteer.locator("#attendance-status")).to_have_text("待确认")
-        expect(volunteer.locator("#minutes")).to_have_text("1.5小时")
+        expect(volunteer.locator("#minutes")).to_have_text("1 小时 30 分钟")
         screenshot(volunteer, "volunteering-checked-out")
 
         # The committee confirms the hours on its list of hours to confirm.
@@ -111,7 +111,7 @@ def test_a_new_volunteer_earns_time_coins_through_the_pages(browser: Browser, li
 
         # The volunteer sees the coins, the record and the history.
         volunteer.goto(f"{base}/hours")
-        expect(volunteer.locator("#confirmed-hours")).to_have_text("1.5")
+        expect(volunteer.locator("#confirmed-hours")).to_have_text("1 小时 30 分钟")
         volunteer.get_by_role("link", name="时间银行").first.click()
         expect(volunteer.get_by_role("heading", level=1)).to_have_text("时间银行")
         expect(volunteer.locator("#balance")).to_have_text("1.5")

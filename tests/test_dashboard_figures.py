@@ -73,7 +73,7 @@ async def world(conn: asyncpg.Connection) -> World:
         budget_fen=5_000_000, tender_status="contracting", award_status="final",
     )  # fmt: skip
     await pay(conn, contracting, [1_000_000, 500_000])
-    # Closed, item X: nothing committed any more, 8,000 awarded and paid.
+    # Closed, item X: still counted on the same basis as the others, 9,000 committed, 8,000 awarded and paid.
     closed = await award_ready(
         conn, funder_id=funder_a, funder_account=account_a, catalogue_item_id=item_x, price_fen=800_000,
         budget_fen=900_000, tender_status="closed", award_status="final",
@@ -100,12 +100,12 @@ async def test_a_funder_sees_its_own_figures(conn: asyncpg.Connection) -> None:
     w = await world(conn)
     board = await dashboard.dashboard(conn, who("funder", w.funder_a))
     assert [(r.funder_id, r.committed_fen, r.awarded_fen, r.paid_fen) for r in board.by_funder] == [
-        (w.funder_a, 3_000_000 + 5_000_000, 4_000_000 + 800_000, 1_500_000 + 800_000)
+        (w.funder_a, 3_000_000 + 5_000_000 + 900_000, 4_000_000 + 800_000, 1_500_000 + 800_000)
     ]
     items = {r.catalogue_item_id: (r.committed_fen, r.awarded_fen, r.paid_fen) for r in board.by_item}
-    assert items == {w.item_x: (3_000_000, 800_000, 800_000), w.item_y: (5_000_000, 4_000_000, 1_500_000)}
+    assert items == {w.item_x: (3_900_000, 800_000, 800_000), w.item_y: (5_000_000, 4_000_000, 1_500_000)}
     assert (board.totals.committed_fen, board.totals.awarded_fen, board.totals.paid_fen) == (
-        8_000_000, 4_800_000, 2_300_000,
+        8_900_000, 4_800_000, 2_300_000,
     )  # fmt: skip
     stages = {s.status: s.tenders for s in board.stages}
     assert stages == {
@@ -119,17 +119,17 @@ async def test_an_admin_sees_every_funder(conn: asyncpg.Connection) -> None:
     w = await world(conn)
     board = await dashboard.dashboard(conn, who("admin"))
     by_funder = {r.funder_id: r.committed_fen for r in board.by_funder}
-    assert by_funder[w.funder_a] == 8_000_000
+    assert by_funder[w.funder_a] == 8_900_000
     assert by_funder[w.funder_b] == 7_000_000
     item_x = next(r for r in board.by_item if r.catalogue_item_id == w.item_x)
-    assert item_x.committed_fen == 10_000_000
+    assert item_x.committed_fen == 10_900_000
 
 
 async def test_the_api_and_its_exports_agree(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     w = await world(conn)
     headers = await bearer(client, await username_of(conn, w.account_a))
     body = (await client.get("/api/dashboard", headers=headers)).json()
-    assert body["totals"] == {"committed_fen": 8_000_000, "awarded_fen": 4_800_000, "paid_fen": 2_300_000}
+    assert body["totals"] == {"committed_fen": 8_900_000, "awarded_fen": 4_800_000, "paid_fen": 2_300_000}
     assert w.funder_b not in [r["funder_id"] for r in body["by_funder"]]
 
     response = await client.get("/api/dashboard?format=csv&table=items", headers=headers)
@@ -139,7 +139,7 @@ async def test_the_api_and_its_exports_agree(client: httpx.AsyncClient, conn: as
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["政府购买服务目录项", "已安排预算（元）", "中标金额（元）", "已拨付（元）"]
     figures = sorted(tuple(r[1:]) for r in rows[1:])
-    assert figures == [("30000.00", "8000.00", "8000.00"), ("50000.00", "40000.00", "15000.00")]
+    assert figures == [("39000.00", "8000.00", "8000.00"), ("50000.00", "40000.00", "15000.00")]
 
     response = await client.get("/api/dashboard?format=xlsx&table=stages", headers=headers)
     assert response.headers["content-type"] == ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -157,7 +157,7 @@ async def test_the_api_and_its_exports_agree(client: httpx.AsyncClient, conn: as
     assert sheet is not None
     rows_x = list(sheet.iter_rows(values_only=True))
     assert len(rows_x) == 2
-    assert [float(v) for v in rows_x[1][1:]] == [80000.0, 48000.0, 23000.0]
+    assert [float(v) for v in rows_x[1][1:]] == [89000.0, 48000.0, 23000.0]
 
 
 async def test_the_dashboard_page_draws_charts_with_tables_beside(
@@ -173,12 +173,12 @@ async def test_the_dashboard_page_draws_charts_with_tables_beside(
     assert "<script" not in html
     for table in ("table-items", "table-funders", "table-stages"):
         assert f'id="{table}"' in html
-    assert "¥80,000.00" in html
+    assert "¥89,000.00" in html
     assert "script-src 'self'" in page.headers["content-security-policy"]
     download = await client.get("/dashboard?format=csv&table=funders")
     assert download.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
-    assert rows[1][1:] == ["80000.00", "48000.00", "23000.00"]
+    assert rows[1][1:] == ["89000.00", "48000.00", "23000.00"]
 
 
 async def test_only_funders_and_admins_see_the_dashboard(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
@@ -198,16 +198,27 @@ async def test_the_dashboard_page_is_given_the_funders_own_figures(
     assert rendered.template == "dashboard/index.html"
     board = rendered["board"]
     assert (board.totals.committed_fen, board.totals.awarded_fen, board.totals.paid_fen) == (
-        8_000_000, 4_800_000, 2_300_000,
+        8_900_000, 4_800_000, 2_300_000,
     )  # fmt: skip
     assert [r.funder_id for r in board.by_funder] == [w.funder_a]
     # Each chart draws the figures of its table: one group per row, one bar per money series.
     funder_bars = [[bar.value for bar in group.bars] for group in rendered["by_funder_chart"].groups]
-    assert funder_bars == [[8_000_000, 4_800_000, 2_300_000]]
+    assert funder_bars == [[8_900_000, 4_800_000, 2_300_000]]
     item_bars = sorted([bar.value for bar in group.bars] for group in rendered["by_item_chart"].groups)
-    assert item_bars == [[3_000_000, 800_000, 800_000], [5_000_000, 4_000_000, 1_500_000]]
+    assert item_bars == [[3_900_000, 800_000, 800_000], [5_000_000, 4_000_000, 1_500_000]]
     stage_bars = [group.bars[0].value for group in rendered["stages_chart"].groups]
     assert stage_bars == [s.tenders for s in board.stages]
     assert sum(stage_bars) == 4
     # The largest bar spans the plot; the others are scaled to it.
     assert max(bar.width for group in rendered["by_item_chart"].groups for bar in group.bars) == 400
+
+
+async def test_no_item_or_funder_of_the_demo_shows_more_awarded_than_budgeted(demo_conn: asyncpg.Connection) -> None:
+    # The three columns count the same lots, and a price never exceeds its lot's budget.
+    board = await dashboard.dashboard(demo_conn, who("admin"))
+    over = [(r.code, r.committed_fen, r.awarded_fen) for r in board.by_item if r.awarded_fen > r.committed_fen]
+    over += [
+        (r.funder_name, r.committed_fen, r.awarded_fen) for r in board.by_funder if r.awarded_fen > r.committed_fen
+    ]
+    assert over == []
+    assert board.totals.awarded_fen > 0  # the demo has awards, so the comparison is not empty

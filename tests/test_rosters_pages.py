@@ -72,11 +72,11 @@ async def test_a_volunteer_accepts_one_proposal_declines_another_and_sees_a_refu
     await login(client, volunteer.username)
     page = await client.get("/proposals")
     assert page.status_code == 200 and "我的排班建议" in page.text
-    assert "甲班次" in page.text and "推荐理由" in page.text and "你的服务半径 5" in page.text
+    assert "甲班次" in page.text and "推荐理由" in page.text and "您的服务半径 5" in page.text
     ids = {p.shift_id: p.id for p in await rosters.my_proposals(conn, volunteer)}
     accepted = await post_form(client, f"/proposals/{ids[first]}/accept", {}, page="/proposals")
     assert accepted.status_code in (302, 303) and accepted.headers["location"] == "/proposals?done=accepted"
-    assert "名额已为你保留" in (await client.get("/proposals?done=accepted")).text
+    assert "名额已为您保留" in (await client.get("/proposals?done=accepted")).text
     declined = await post_form(client, f"/proposals/{ids[third]}/decline", {}, page="/proposals")
     assert declined.status_code in (302, 303)
     assert "已婉拒" in (await client.get("/proposals?done=declined")).text

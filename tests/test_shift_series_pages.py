@@ -95,7 +95,7 @@ async def test_volunteers_filter_to_shifts_that_suit_them_and_see_why_not(client
     )
     listing = await client.get("/shifts")
     assert "适合我的班次" in listing.text and "需要证书的班次" in listing.text
-    assert "你没有此班次要求的全部证书" in listing.text
+    assert "您没有此班次要求的全部证书" in listing.text
     filtered = await client.get("/shifts?eligible=true")
     assert "适合我的班次" in filtered.text and "需要证书的班次" not in filtered.text
     page = await client.get(f"/shifts/{certified}")

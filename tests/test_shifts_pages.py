@@ -57,7 +57,7 @@ async def test_an_ineligible_volunteer_sees_why_instead_of_the_button(client, co
     await _volunteer(client, conn)
     shift_id = await create_shift(conn, required_skills=["first_aid"])
     page = await client.get(f"/shifts/{shift_id}")
-    assert "你不具备此班次要求的全部技能" in page.text
+    assert "您不具备此班次要求的全部技能" in page.text
     assert f'action="/shifts/{shift_id}/signup"' not in page.text
 
 
@@ -116,7 +116,7 @@ async def test_a_volunteer_cancels_through_the_page(client, conn):
     response = await post_form(client, f"/shifts/{shift_id}/cancel", {}, page=f"/shifts/{shift_id}/cancel")
     assert response.status_code in (302, 303)
     shown = await client.get(response.headers["location"])
-    assert "你的报名已取消" in shown.text and "剩余名额 3 / 3" in shown.text
+    assert "您的报名已取消" in shown.text and "剩余名额 3 / 3" in shown.text
     assert f'action="/shifts/{shift_id}/signup"' in shown.text
     mine = await client.get("/shifts/mine")
     assert "垃圾分类督导" in mine.text and "已取消" in mine.text

@@ -106,5 +106,5 @@ def test_the_311_flow_on_a_phone(browser: Browser, live_server) -> None:
     screenshot(volunteer, "teams-team-phone")
     volunteer.get_by_role("link", name="地址和照护要点").click()
     expect(volunteer.locator("#address")).to_have_text(demo_team["address"])
-    expect(volunteer.get_by_text(re.compile("你的查看已被记录"))).to_be_visible()
+    expect(volunteer.get_by_text(re.compile("您的查看已被记录"))).to_be_visible()
     screenshot(volunteer, "teams-household-phone")

@@ -90,7 +90,7 @@ async def test_a_member_opens_the_household_details_and_the_view_is_logged(clien
     _, household, carers, _ = await _scene(conn)
     await _login(client, conn, carers[1][1])
     page = await client.get(f"/households/{household}")
-    assert page.status_code == 200 and ADDRESS in page.text and NOTE in page.text and "你的查看已被记录" in page.text
+    assert page.status_code == 200 and ADDRESS in page.text and NOTE in page.text and "您的查看已被记录" in page.text
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'household.viewed'") == 1
     await _login(client, conn, carers[3][1])  # not in the team
     refused = await client.get(f"/households/{household}")

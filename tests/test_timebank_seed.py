@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -69,6 +70,14 @@ async def test_volunteers_get_histories_and_balances_within_the_rules(conn):
         " WHERE u.username = 'volunteer.demo' GROUP BY v.id"
     )
     assert demo["confirmed"] >= 10 and demo["balance"] > 0
+    # Nothing is dated after the day the demo was seeded for: no confirmation and no transfer tomorrow.
+    end_of_today = dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(0), ZoneInfo("Asia/Shanghai"))
+    future = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM ledger_transactions WHERE created_at >= $1) AS transactions,"
+        " (SELECT count(*) FROM attendance WHERE confirmed_at >= $1 OR checked_out_at >= $1) AS attendance",
+        end_of_today,
+    )
+    assert dict(future) == {"transactions": 0, "attendance": 0}
 
 
 async def test_the_same_rng_gives_the_same_histories(conn):

@@ -92,7 +92,7 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
 
         volunteer.goto(f"{base}{first_shift}")
         expect(volunteer.get_by_role("heading", level=1)).to_have_text(TITLE)
-        expect(volunteer.get_by_text("你没有此班次要求的全部证书")).to_be_visible()
+        expect(volunteer.get_by_text("您没有此班次要求的全部证书")).to_be_visible()
         expect(volunteer.get_by_role("button", name="报名", exact=True)).to_have_count(0)
 
         volunteer.get_by_role("link", name="我的资料").click()

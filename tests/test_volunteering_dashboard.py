@@ -324,7 +324,7 @@ async def test_the_page_shows_figures_and_charts_in_chinese(client, conn):
     assert "志愿服务数据看板" in text and "需求覆盖" in text and "服务时长基尼系数" in text
     assert 'id="chart-coverage"' in text and 'id="chart-spread"' in text and "<svg" in text
     assert "2 / 3" in text  # needs covered / listed
-    assert "1.5 小时" in text  # the committee's 90 confirmed minutes
+    assert "1 小时 30 分钟" in text  # the committee's 90 confirmed minutes
     assert f"/volunteering/dashboard?since={SINCE}&amp;until={UNTIL}&amp;table=records&amp;format=xlsx" in text
     assert 'href="/volunteering/dashboard"' in (await client.get("/inbox")).text  # the nav links here
     wrong = await client.get(f"/volunteering/dashboard?since={UNTIL}&until={SINCE}")

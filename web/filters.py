@@ -15,4 +15,7 @@ def install(env: jinja2.Environment) -> None:
     env.filters["local_date"] = i18n.local_date
     env.filters["local_time"] = i18n.local_time
     env.filters["local_range"] = i18n.local_range
+    env.filters["hours"] = i18n.hours
+    env.filters["listing"] = i18n.listing
+    env.globals["list_sep"] = i18n.list_separator
     env.filters["rating"] = lambda r: f"{r}A" if r else i18n.gettext("unrated")

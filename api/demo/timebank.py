@@ -64,6 +64,11 @@ async def seed_timebank(
     demo_volunteer = await demo_sql.demo_volunteer(conn)
     demo = demo_volunteer.id if demo_volunteer is not None else None
     now = dt.datetime.now(dt.UTC)
+    # Nothing the seed records may lie in the future: a confirmation or a transfer dated tomorrow surprises
+    # everyone who reads the ledger (#12). The seed's "now" is the clock's, or the end of the `today` it was given
+    # when that is earlier (a seed for a past day); decisions and transfers are kept before it.
+    now = min(now, dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), SHANGHAI))
+    latest = now - dt.timedelta(hours=1)
 
     # One shift a day over the last eight weeks, so nobody's shifts overlap; the demo volunteer serves about twice
     # a week, the others as the dice say.
@@ -111,9 +116,11 @@ async def seed_timebank(
             if age_days < 3 and roll < 0.7:
                 status, decided_at, reason = "pending", None, None
             elif roll < 0.04:
-                status, decided_at, reason = "rejected", ends + dt.timedelta(days=1), "当天未在服务点签到，经核实未参加"
+                rejected_at = max(ends, min(ends + dt.timedelta(days=1), latest))
+                status, decided_at, reason = "rejected", rejected_at, "当天未在服务点签到，经核实未参加"
             else:
-                status, decided_at, reason = "confirmed", ends + dt.timedelta(days=rng.randint(0, 2), hours=3), None
+                decided = ends + dt.timedelta(days=rng.randint(0, 2), hours=3)
+                status, decided_at, reason = "confirmed", max(ends, min(decided, latest)), None
             attendance.append((
                 attendance_id, signup_id, shift_id, volunteer_id, checked_in, checked_out, method, minutes, status,
                 publisher_account if method == "manual" else None, publisher_account if decided_at else None,
@@ -150,7 +157,8 @@ async def seed_timebank(
         balance[volunteer_id][bucket] += minutes
     last = max((e[4] for e in earned), default=now)
     for volunteer_id in holders:
-        at = last + dt.timedelta(hours=rng.randint(1, 48))
+        # After every earning (the balances above assume it), and at least 20 minutes before now.
+        at = max(last, min(last + dt.timedelta(hours=rng.randint(1, 48)), now - dt.timedelta(minutes=20)))
         own, grp = balance[volunteer_id]["own"], balance[volunteer_id]["group"]
         if grp > 0 and (volunteer_id == demo or rng.random() < 0.6):
             amount = grp if rng.random() < 0.5 else grp // 2 or grp

@@ -29,11 +29,6 @@ def _date(text: str | None) -> dt.date | None:
         return None
 
 
-def hours_text(minutes: int) -> str:
-    """Minutes as hours with one decimal, in the reader's language."""
-    return i18n.gettext("%(hours)s h") % {"hours": i18n.number(round(minutes / 60, 1))}
-
-
 def band_labels() -> list[str]:
     """The hour bands of the spread chart in words."""
     _ = i18n.gettext
@@ -69,7 +64,7 @@ def charts(board: Board) -> dict[str, Chart]:
             weeks,
             [_("Hours confirmed"), _("Hours awaiting confirmation")],
             [[w.confirmed_minutes, w.pending_minutes] for w in board.weeks],
-            hours_text,
+            i18n.hours,
         ),
         "spread": bar_chart(band_labels(), [_("Volunteers")], [[n] for n in board.spread.bands], i18n.number),
         "households": bar_chart(
@@ -120,7 +115,6 @@ class VolunteeringDashboardPages(Controller):
                 "errors": errors,
                 "values": {"since": since or board.since.isoformat(), "until": until or board.until.isoformat()},
                 "query": query,
-                "hours_text": hours_text,
                 "band_labels": band_labels(),
             },
         )
