@@ -38,10 +38,11 @@ __all__ = ["Carer", "Link", "Pin", "Visit", "VisitsProblem", "VisitsResult", "ch
 WORK_SHARE = 0.9  # of the time limit, as work: an idle machine spends it inside the limit
 # Work in reference seconds (matching.common.Budget) per counted step, measured in CPU time on B and C instances:
 # one insertion evaluated (its overlay and its share of the loop), one label-correcting update of a start.
-S_PER_EVAL = 6e-6
-S_PER_UPDATE = 1.2e-6
+S_PER_EVAL = 3e-6
+S_PER_UPDATE = 4e-7
 CPSAT_DET_PER_S = 0.5  # CP-SAT deterministic seconds per reference second on the exact model (set A)
-EXACT_MAX_ARCS = 2_500  # carer-arcs up to which the exact CP-SAT model is tried (set A: ~400)
+EXACT_MAX_ARCS = 600  # carer-arcs up to which the exact CP-SAT model is tried (set A: 150-230; B1 1,309 stalls)
+EXACT_SEARCH_WORK = 0.15  # the search before the exact model: a good hint, then CP-SAT proves (set A: ~0.1 s)
 SCALE = 1000  # the exact model's integer unit: the benchmark's data have three decimals
 INF = math.inf
 EPS = 1e-9
@@ -295,7 +296,11 @@ class _State:
 
 
 class _Insertion:
-    """Best insertions of a request: a single task at (carer, position), a link's halves at two carers."""
+    """Best insertions of a request: a single task at (carer, position), a link's halves at two different carers.
+
+    Within one repair the cheapest positions of each task in each route are cached and recomputed only for the
+    routes whose sequence or times the last insertion changed.
+    """
 
     def __init__(self, data: _Data, rng: random.Random, *, pair_width: int) -> None:
         self.data = data
@@ -303,88 +308,116 @@ class _Insertion:
         self.pair_width = pair_width
         self.evals = 0
 
+    def _positions(self, state: _State, t: int, k: int) -> list[tuple[float, int]]:
+        """(added cost, position) of task t alone in route k, cheapest first (its partner ignored)."""
+        found: list[tuple[float, int]] = []
+        base = state.cost
+        for p in range(len(state.routes[k]) + 1):
+            out = state.insertion(((t, k, p),))
+            if out is not None:
+                found.append((out[0] - base, p))
+        self.evals += len(state.routes[k]) + 1
+        found.sort()
+        return found[: self.pair_width + 1]
+
     def options(
-        self, state: _State, request: tuple[int, ...], noise: float, limit: int = 2
+        self,
+        state: _State,
+        request: tuple[int, ...],
+        noise: float,
+        limit: int = 2,
+        cache: dict[tuple[int, int], list[tuple[float, int]]] | None = None,
     ) -> list[tuple[float, tuple[tuple[int, int, int], ...]]]:
         """Up to `limit` cheapest insertions (cost after, moves) at distinct carers, best first."""
-        data = self.data
+        data, rng = self.data, self.rng
+        if cache is None:
+            cache = {}
         base = state.cost
+        per_task: list[list[tuple[float, int, int]]] = []
+        for t in request:
+            ks = [data.pinned[t]] if data.pinned[t] >= 0 else data.able[t]
+            found: list[tuple[float, int, int]] = []
+            for k in ks:
+                got = cache.get((t, k))
+                if got is None:
+                    got = cache[(t, k)] = self._positions(state, t, k)
+                found.extend((c, k, p) for c, p in got)
+            found.sort()
+            per_task.append(found)
         best: dict[object, tuple[float, tuple[tuple[int, int, int], ...]]] = {}
         if len(request) == 1:
             (t,) = request
-            ks = [data.pinned[t]] if data.pinned[t] >= 0 else data.able[t]
-            for k in ks:
-                for p in range(len(state.routes[k]) + 1):
-                    self.evals += 1
-                    out = state.insertion(((t, k, p),))
-                    if out is None:
-                        continue
-                    c = out[0] + (noise * self.rng.random() if noise else 0.0)
-                    if k not in best or c < best[k][0]:
-                        best[k] = (c, ((t, k, p),))
+            for delta, k, p in per_task[0]:
+                c = base + delta + (noise * rng.random() if noise else 0.0)
+                if k not in best or c < best[k][0]:
+                    best[k] = (c, ((t, k, p),))
         else:
             t1, t2 = request
-            halves = []
-            for t in request:
-                ks = [data.pinned[t]] if data.pinned[t] >= 0 else data.able[t]
-                found = []
-                for k in ks:
-                    for p in range(len(state.routes[k]) + 1):
-                        self.evals += 1
-                        out = state.insertion(((t, k, p),))
-                        if out is not None:
-                            found.append((out[0] - base, k, p))
-                found.sort()
-                halves.append(found)
             width = self.pair_width
-            a_opts, b_opts = halves
+            a_opts, b_opts = per_task
             for i, (_, ka, pa) in enumerate(a_opts[: width * 2]):
                 for j, (_, kb, pb) in enumerate(b_opts[: width * 2]):
                     if ka == kb or (i >= width and j >= width):
                         continue
-                    self.evals += 1
-                    moves = ((t1, ka, pa), (t2, kb, pb))
-                    out = state.insertion(moves)
-                    if out is None:
-                        continue
-                    c = out[0] + (noise * self.rng.random() if noise else 0.0)
-                    key = (ka, kb)
-                    if key not in best or c < best[key][0]:
-                        best[key] = (c, moves)
+                    self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best)
             if not best:
-                # Every pruned combination was cyclic or on one carer: try all of them (rare).
-                for _, ka, pa in a_opts:
-                    for _, kb, pb in b_opts:
+                # Every pruned combination was cyclic or on one carer: try every position (rare).
+                for ka in [data.pinned[t1]] if data.pinned[t1] >= 0 else data.able[t1]:
+                    for kb in [data.pinned[t2]] if data.pinned[t2] >= 0 else data.able[t2]:
                         if ka == kb:
                             continue
-                        self.evals += 1
-                        moves = ((t1, ka, pa), (t2, kb, pb))
-                        out = state.insertion(moves)
-                        if out is not None and ((ka, kb) not in best or out[0] < best[(ka, kb)][0]):
-                            best[(ka, kb)] = (out[0], moves)
+                        for pa in range(len(state.routes[ka]) + 1):
+                            for pb in range(len(state.routes[kb]) + 1):
+                                self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best)
         ranked = sorted(best.values(), key=lambda x: x[0])
         return ranked[:limit]
+
+    def _pair(
+        self,
+        state: _State,
+        moves: tuple[tuple[int, int, int], ...],
+        noise: float,
+        best: dict[object, tuple[float, tuple[tuple[int, int, int], ...]]],
+    ) -> None:
+        self.evals += 1
+        out = state.insertion(moves)
+        if out is None:
+            return
+        c = out[0] + (noise * self.rng.random() if noise else 0.0)
+        key = (moves[0][1], moves[1][1])
+        if key not in best or c < best[key][0]:
+            best[key] = (c, moves)
 
     def repair(self, state: _State, requests: list[int], *, regret: int, noise: float) -> bool:
         """Insert every request (regret-k order, or cheapest first when regret is 1); False if one cannot go in."""
         left = list(requests)
+        cache: dict[tuple[int, int], list[tuple[float, int]]] = {}
         while left:
             chosen = -1
             chosen_key = -INF
             chosen_moves: tuple[tuple[int, int, int], ...] = ()
+            base = state.cost
             for r in left:
-                opts = self.options(state, self.data.requests[r], noise, limit=max(regret, 1))
+                opts = self.options(state, self.data.requests[r], noise, limit=max(regret, 1), cache=cache)
                 if not opts:
                     return False
                 if regret <= 1:
-                    key = -opts[0][0]
+                    key = -(opts[0][0] - base)
                 else:
                     worst = opts[-1][0] if len(opts) >= regret else INF
                     key = (worst - opts[0][0]) if worst < INF else 1e18 - opts[0][0]
                 if key > chosen_key:
                     chosen, chosen_key, chosen_moves = r, key, opts[0][1]
+            before = list(state.start)
             state.insert(chosen_moves)
             left.remove(chosen)
+            changed = {k for _, k, _ in chosen_moves}
+            carer, start = state.carer, state.start
+            for t in range(self.data.n):
+                if carer[t] >= 0 and start[t] != before[t]:
+                    changed.add(carer[t])
+            if changed:
+                cache = {key: v for key, v in cache.items() if key[1] not in changed}
         return True
 
 
@@ -902,7 +935,7 @@ def solve(
     optimal = False
     search_work = budget.left() - end_work
     if exact:
-        search_work *= 0.3
+        search_work = min(0.3 * search_work, EXACT_SEARCH_WORK)
     if search_work > 0:
         best = search.run(start, search_work)
         phases.append(f"alns {search.iterations} iterations")
@@ -963,3 +996,9 @@ def _result(
         iterations=search.iterations,
         reproducible=not budget.cut_by_clock,
     )
+
+
+def evaluate_routes(problem: VisitsProblem, routes: Sequence[Sequence[int]]) -> float | None:
+    """The objective of routes given as visit indexes per carer, timed at their earliest starts (None if cyclic)."""
+    state = _State(_Data(problem), [list(r) for r in routes])
+    return state.cost / 3 if state.time() else None
