@@ -210,3 +210,27 @@ def _num(x: float | None) -> str:
 
 def _pct(x: float | None) -> str:
     return "-" if x is None or math.isnan(x) else f"{x:+.2f}%"
+
+
+def schema_text() -> str:
+    """The JSON Schema of the visits problem file (the result's shape rides along under $defs), as in docs/formats."""
+    (_, _), components = msgspec.json.schema_components(
+        (VisitsProblem, visits.VisitsResult), ref_template="#/$defs/{name}"
+    )
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "linli solve visits: input file",
+        "description": (
+            "Input of `linli solve visits FILE.json` (a UHHC benchmark instance is read too, converted); "
+            "the output is $defs/VisitsResult."
+        ),
+        "$ref": "#/$defs/VisitsProblem",
+        "$defs": components,
+    }
+    return msgspec.json.format(msgspec.json.encode(schema), indent=2).decode() + "\n"
+
+
+def write_schema(folder: Path) -> None:
+    """Regenerate docs/formats/visits.schema.json from the structs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "visits.schema.json").write_text(schema_text(), encoding="utf-8")
