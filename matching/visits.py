@@ -38,8 +38,8 @@ __all__ = ["Carer", "Link", "Pin", "Visit", "VisitsProblem", "VisitsResult", "ch
 WORK_SHARE = 0.9  # of the time limit, as work: an idle machine spends it inside the limit
 # Work in reference seconds (matching.common.Budget) per counted step, measured in CPU time on B and C instances:
 # one insertion evaluated (its overlay and its share of the loop), one label-correcting update of a start.
-S_PER_EVAL = 3e-6
-S_PER_UPDATE = 4e-7
+S_PER_EVAL = 3.8e-6
+S_PER_UPDATE = 5e-7
 CPSAT_DET_PER_S = 0.5  # CP-SAT deterministic seconds per reference second on the exact model (set A)
 EXACT_MAX_ARCS = 600  # carer-arcs up to which the exact CP-SAT model is tried (set A: 150-230; B1 1,309 stalls)
 EXACT_SEARCH_WORK = 0.15  # the search before the exact model: a good hint, then CP-SAT proves (set A: ~0.1 s)
@@ -308,17 +308,36 @@ class _Insertion:
         self.pair_width = pair_width
         self.evals = 0
 
-    def _positions(self, state: _State, t: int, k: int) -> list[tuple[float, int]]:
-        """(added cost, position) of task t alone in route k, cheapest first (its partner ignored)."""
-        found: list[tuple[float, int]] = []
+    def _positions(self, state: _State, t: int, k: int) -> list[tuple[float, int, float]]:
+        """(added cost, position, added travel) of task t alone in route k, cheapest first (its partner ignored).
+
+        An insertion adds at least its travel (starts, hence tardiness, only grow), so positions are tried in order
+        of added travel and the rest skipped once that alone exceeds the kept ones.
+        """
+        data = self.data
+        d, loc = data.d, data.loc
+        r = state.routes[k]
+        lt = loc[t]
+        here = data.cstart[k]
+        detours = []
+        for p in range(len(r) + 1):
+            there = loc[r[p]] if p < len(r) else data.cend[k]
+            detours.append((d[here][lt] + d[lt][there] - d[here][there], p))
+            here = there
+        detours.sort()
+        keep = self.pair_width + 1
+        found: list[tuple[float, int, float]] = []
         base = state.cost
-        for p in range(len(state.routes[k]) + 1):
+        for dt, p in detours:
+            if len(found) >= keep and dt >= found[-1][0]:
+                break
+            self.evals += 1
             out = state.insertion(((t, k, p),))
             if out is not None:
-                found.append((out[0] - base, p))
-        self.evals += len(state.routes[k]) + 1
-        found.sort()
-        return found[: self.pair_width + 1]
+                found.append((out[0] - base, p, dt))
+                found.sort()
+                del found[keep:]
+        return found
 
     def options(
         self,
@@ -326,28 +345,28 @@ class _Insertion:
         request: tuple[int, ...],
         noise: float,
         limit: int = 2,
-        cache: dict[tuple[int, int], list[tuple[float, int]]] | None = None,
+        cache: dict[tuple[int, int], list[tuple[float, int, float]]] | None = None,
     ) -> list[tuple[float, tuple[tuple[int, int, int], ...]]]:
         """Up to `limit` cheapest insertions (cost after, moves) at distinct carers, best first."""
         data, rng = self.data, self.rng
         if cache is None:
             cache = {}
         base = state.cost
-        per_task: list[list[tuple[float, int, int]]] = []
+        per_task: list[list[tuple[float, int, int, float]]] = []
         for t in request:
             ks = [data.pinned[t]] if data.pinned[t] >= 0 else data.able[t]
-            found: list[tuple[float, int, int]] = []
+            found: list[tuple[float, int, int, float]] = []
             for k in ks:
                 got = cache.get((t, k))
                 if got is None:
                     got = cache[(t, k)] = self._positions(state, t, k)
-                found.extend((c, k, p) for c, p in got)
+                found.extend((c, k, p, dt) for c, p, dt in got)
             found.sort()
             per_task.append(found)
         best: dict[object, tuple[float, tuple[tuple[int, int, int], ...]]] = {}
         if len(request) == 1:
             (t,) = request
-            for delta, k, p in per_task[0]:
+            for delta, k, p, _ in per_task[0]:
                 c = base + delta + (noise * rng.random() if noise else 0.0)
                 if k not in best or c < best[k][0]:
                     best[k] = (c, ((t, k, p),))
@@ -355,11 +374,22 @@ class _Insertion:
             t1, t2 = request
             width = self.pair_width
             a_opts, b_opts = per_task
-            for i, (_, ka, pa) in enumerate(a_opts[: width * 2]):
-                for j, (_, kb, pb) in enumerate(b_opts[: width * 2]):
+            combos = []
+            for i, (ca, ka, pa, da) in enumerate(a_opts[: width * 2]):
+                for j, (cb, kb, pb, db) in enumerate(b_opts[: width * 2]):
                     if ka == kb or (i >= width and j >= width):
                         continue
-                    self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best)
+                    # Both together cost at least each alone, and at least both detours.
+                    combos.append((max(ca, cb, da + db), ca + cb, ka, pa, kb, pb))
+            combos.sort(key=lambda x: x[1])
+            exact: list[float] = []  # exact added costs found so far, best first
+            for low, _, ka, pa, kb, pb in combos:
+                if len(exact) >= limit and low >= exact[limit - 1]:
+                    continue
+                after = self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best)
+                if after is not None:
+                    exact.append(after - base)
+                    exact.sort()
             if not best:
                 # Every pruned combination was cyclic or on one carer: try every position (rare).
                 for ka in [data.pinned[t1]] if data.pinned[t1] >= 0 else data.able[t1]:
@@ -378,20 +408,21 @@ class _Insertion:
         moves: tuple[tuple[int, int, int], ...],
         noise: float,
         best: dict[object, tuple[float, tuple[tuple[int, int, int], ...]]],
-    ) -> None:
+    ) -> float | None:
         self.evals += 1
         out = state.insertion(moves)
         if out is None:
-            return
+            return None
         c = out[0] + (noise * self.rng.random() if noise else 0.0)
         key = (moves[0][1], moves[1][1])
         if key not in best or c < best[key][0]:
             best[key] = (c, moves)
+        return out[0]
 
     def repair(self, state: _State, requests: list[int], *, regret: int, noise: float) -> bool:
         """Insert every request (regret-k order, or cheapest first when regret is 1); False if one cannot go in."""
         left = list(requests)
-        cache: dict[tuple[int, int], list[tuple[float, int]]] = {}
+        cache: dict[tuple[int, int], list[tuple[float, int, float]]] = {}
         while left:
             chosen = -1
             chosen_key = -INF
