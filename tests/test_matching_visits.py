@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli import solving_visits
+from matching.common import Progress
 from matching.visits import Carer, Link, Pin, Visit, VisitsProblem, VisitsResult, check, solve, validate
 from matching.visits_format import Route
+from tests.cpu_load import busy_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 HHC = ROOT / "tests" / "data" / "hhc"
@@ -273,3 +275,24 @@ def test_committed_schema_matches_the_structs() -> None:
         "write_schema(Path('docs/formats'))\""
     )
     assert committed == solving_visits.schema_text(), f"the structs changed; regenerate with: {regenerate}"
+
+
+@pytest.mark.slow
+def test_same_seed_and_work_give_the_same_plan_on_a_loaded_machine() -> None:
+    problem = solving_visits.read_problem(HHC / "C2.json.gz")
+    idle = solve(problem, time_limit_s=120, seed=2, work=1.0)
+    with busy_cores():
+        loaded = solve(problem, time_limit_s=120, seed=2, work=1.0)
+    assert idle.reproducible and loaded.reproducible
+    assert loaded.routes == idle.routes
+    assert loaded.iterations == idle.iterations
+
+
+def test_progress_reports_only_improvements_ending_at_the_result() -> None:
+    problem = solving_visits.read_problem(HHC / "B3.json.gz")
+    seen: list[Progress] = []
+    result = solve(problem, time_limit_s=60, seed=1, work=0.8, on_progress=seen.append)
+    assert seen
+    objectives = [p.objective for p in seen]
+    assert objectives == sorted(objectives, reverse=True)
+    assert objectives[-1] == pytest.approx(result.objective)
