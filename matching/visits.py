@@ -482,6 +482,7 @@ class _Search:
         self.reporter = reporter
         self.ins = _Insertion(data, self.rng, pair_width=3)
         self.iterations = 0
+        self.clock_reserve = 0.05  # wall seconds kept for the reasons and the checker (the clock's safety net only)
 
     def charged(self, before_evals: int, before_updates: int, state: _State) -> float:
         """Reference seconds spent since the counts given."""
@@ -619,7 +620,7 @@ class _Search:
         est = 0.0
         while True:
             left = stop_at - budget.spent
-            if left <= 0 or not budget.fits(min(est, left)):
+            if left <= 0 or not budget.fits(min(est, left), clock_reserve=self.clock_reserve):
                 break
             progress = 1.0 - left / max(work, 1e-9)
             temperature = t0 * (1.0 - progress) ** 2 + 1e-9
@@ -999,6 +1000,8 @@ def solve(
                 old[k] = [data.index[s.visit] for s in route.visits if s.visit in data.index]
     start = search.construct(old)
     start_s = budget.deadline.elapsed()
+    # The reasons re-insert every request once, about what the construction did: keep that much wall time.
+    search.clock_reserve = 0.05 + 1.5 * start_s
     phases = ["regret insertion"]
     reporter.report(start.cost / 3, 0.0, "start")
     end_work = 0.01 + S_PER_EVAL * (data.n + data.m) * data.n * 2
