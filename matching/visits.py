@@ -45,6 +45,7 @@ EXACT_MAX_ARCS = 600  # carer-arcs up to which the exact CP-SAT model is tried (
 EXACT_SEARCH_WORK = 0.15  # the search before the exact model: a good hint, then CP-SAT proves (set A: ~0.1 s)
 SCALE = 1000  # the exact model's integer unit: the benchmark's data have three decimals
 INF = math.inf
+PAIR_EVALS = 8  # two-carer combinations timed per request and step, once two are known (E1: they took 70% of the CPU)
 SCOUTS = 4  # short searches from the start plan before the long one, when the work allows
 SCOUT_SHARE = 0.4
 SCOUT_MIN_WORK = 8.0
@@ -294,11 +295,11 @@ class _State:
         self.updates += updates
         return fixed + dsum + mx, new
 
-    def insert(self, moves: Sequence[tuple[int, int, int]]) -> None:
-        """Insert tasks at (carer, position) and re-time."""
+    def insert(self, moves: Sequence[tuple[int, int, int]]) -> bool:
+        """Insert tasks at (carer, position) and re-time; False if the links make the routes cyclic."""
         for t, k, p in sorted(moves, key=lambda m: -m[2]):
             self.routes[k].insert(p, t)
-        self.time()
+        return self.time()
 
     def remove(self, tasks: Sequence[int]) -> None:
         """Take tasks out of their routes (re-time afterwards)."""
@@ -321,6 +322,8 @@ class _Insertion:
         self.rng = rng
         self.pair_width = pair_width
         self.evals = 0
+        # Within one repair: a two-carer request's best insertions and the routes they depend on.
+        self.pair_cache: dict[int, tuple[list[tuple[float, tuple[tuple[int, int, int], ...]]], set[int]]] | None = None
 
     def _positions(self, state: _State, t: int, k: int) -> list[tuple[float, int, float]]:
         """(added cost, position, added travel) of task t alone in route k, cheapest first (its partner ignored).
@@ -387,6 +390,10 @@ class _Insertion:
                     best[k] = (c, ((t, k, p),))
         else:
             t1, t2 = request
+            pair_cache = self.pair_cache
+            kept = pair_cache.get(t1) if pair_cache is not None else None
+            if kept is not None:
+                return [(base + delta, moves) for delta, moves in kept[0]][:limit]
             width = self.pair_width
             a_opts, b_opts = per_task
             combos = []
@@ -398,15 +405,18 @@ class _Insertion:
                     combos.append((max(ca, cb, da + db), ca + cb, ka, pa, kb, pb))
             combos.sort(key=lambda x: x[1])
             exact: list[float] = []  # exact added costs found so far, best first
+            tried = 0
             for low, _, ka, pa, kb, pb in combos:
-                if len(exact) >= limit and low >= exact[limit - 1]:
+                if len(exact) >= limit and (low >= exact[limit - 1] or tried >= PAIR_EVALS):
                     continue
+                tried += 1
                 cut = base + exact[limit - 1] if len(exact) >= limit else INF
                 after = self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best, cut)
                 if after is not None:
                     exact.append(after - base)
                     exact.sort()
-            if not best:
+            fallback = not best
+            if fallback:
                 # Every pruned combination was cyclic or on one carer: try every position (rare).
                 for ka in [data.pinned[t1]] if data.pinned[t1] >= 0 else data.able[t1]:
                     for kb in [data.pinned[t2]] if data.pinned[t2] >= 0 else data.able[t2]:
@@ -415,6 +425,11 @@ class _Insertion:
                         for pa in range(len(state.routes[ka]) + 1):
                             for pb in range(len(state.routes[kb]) + 1):
                                 self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best)
+            if pair_cache is not None and not fallback:
+                # Kept until an insertion changes a route it looked at (its halves' candidate routes).
+                looked = {k for _, k, _, _ in a_opts[: width * 2]} | {k for _, k, _, _ in b_opts[: width * 2]}
+                ranked = sorted(best.values(), key=lambda x: x[0])
+                pair_cache[t1] = ([(c - base, m) for c, m in ranked[:limit]], looked)
         ranked = sorted(best.values(), key=lambda x: x[0])
         return ranked[:limit]
 
@@ -440,6 +455,7 @@ class _Insertion:
         """Insert every request (regret-k order, or cheapest first when regret is 1); False if one cannot go in."""
         left = list(requests)
         cache: dict[tuple[int, int], list[tuple[float, int, float]]] = {}
+        self.pair_cache = {}
         while left:
             chosen = -1
             chosen_key = -INF
@@ -448,6 +464,7 @@ class _Insertion:
             for r in left:
                 opts = self.options(state, self.data.requests[r], noise, limit=max(regret, 1), cache=cache)
                 if not opts:
+                    self.pair_cache = None
                     return False
                 if regret <= 1:
                     key = -(opts[0][0] - base)
@@ -457,7 +474,12 @@ class _Insertion:
                 if key > chosen_key:
                     chosen, chosen_key, chosen_moves = r, key, opts[0][1]
             before = list(state.start)
-            state.insert(chosen_moves)
+            if not state.insert(chosen_moves):
+                # A cached insertion went stale into a cycle: undo it and look again with nothing cached.
+                state.remove([t for t, _, _ in chosen_moves])
+                state.time()
+                cache, self.pair_cache = {}, {}
+                continue
             left.remove(chosen)
             changed = {k for _, k, _ in chosen_moves}
             carer, start = state.carer, state.start
@@ -466,6 +488,8 @@ class _Insertion:
                     changed.add(carer[t])
             if changed:
                 cache = {key: v for key, v in cache.items() if key[1] not in changed}
+                self.pair_cache = {t: v for t, v in self.pair_cache.items() if not (v[1] & changed)}
+        self.pair_cache = None
         return True
 
 
