@@ -296,3 +296,14 @@ def test_progress_reports_only_improvements_ending_at_the_result() -> None:
     objectives = [p.objective for p in seen]
     assert objectives == sorted(objectives, reverse=True)
     assert objectives[-1] == pytest.approx(result.objective)
+
+
+def test_committed_plans_below_the_best_known_pass_the_checker() -> None:
+    plans = sorted((HHC / "plans").glob("*.json"))
+    assert plans
+    for path in plans:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        problem = solving_visits.read_problem(HHC / f"{raw['instance']}.json.gz")
+        routes = msgspec.convert(raw["routes"], tuple[Route, ...])
+        assert check(problem, routes, raw["objective"]) == [], path.name
+        assert raw["objective"] < best_known(raw["instance"]) - 0.05, path.name
