@@ -48,7 +48,7 @@ INF = math.inf
 PAIR_EVALS = 8  # two-carer combinations timed per request and step, once two are known (E1: they took 70% of the CPU)
 SCOUTS = 4  # short searches from the start plan before the long one, when the work allows
 SCOUT_SHARE = 0.4
-SCOUT_MIN_WORK = 8.0
+SCOUT_MIN_WORK = 20.0  # below it one continuous search does better (B3 at 3.4 CPU s: scouts +5.4%)
 # Simulated-annealing acceptance: the start temperature as a share of the start plan's cost (0.2% and 0.6% were
 # tried on B1, C1, C4 at 5 reference seconds, seeds 1-2: 0.6% was as good or better on 4 of 6), cooling to zero.
 T0_SHARE = 0.006
@@ -512,8 +512,8 @@ class _Search:
         """Reference seconds spent since the counts given."""
         return S_PER_EVAL * (self.ins.evals - before_evals) + S_PER_UPDATE * (state.updates - before_updates)
 
-    def construct(self, previous: list[list[int]] | None) -> _State:
-        """Regret insertion from the pinned visits (and the previous plan's surviving sequences) — always valid."""
+    def construct(self, previous: list[list[int]] | None) -> _State | None:
+        """Regret insertion from the pins (and the previous plan's surviving sequences); None if pins forbid a plan."""
         data = self.data
         routes: list[list[int]] = [[] for _ in range(data.m)]
         placed: set[int] = set()
@@ -544,10 +544,11 @@ class _Search:
             state.time()
         todo = [r for r, ts in enumerate(data.requests) if not all(t in placed for t in ts)]
         before = (self.ins.evals, state.updates)
-        if not self.ins.repair(state, todo, regret=2, noise=0.0):
-            self.ins.repair(state, todo, regret=1, noise=0.0)
+        ok = self.ins.repair(state, todo, regret=2, noise=0.0)
         self.budget.charge(self.charged(*before, state))
-        return state
+        # Appending a request at the ends of routes closes no cycle, so only pins can leave one with no place: its
+        # two halves pinned to one carer, or one half pinned to the only carer able to give the other.
+        return state if ok else None
 
     def destroy(self, state: _State, how: str, q: int) -> list[int]:
         """Remove q free requests chosen by `how`; returns them."""
@@ -588,7 +589,8 @@ class _Search:
         else:  # route: one carer's requests, then the nearest others
             ks = [k for k in range(data.m) if state.routes[k]]
             k = rng.choice(ks) if ks else 0
-            chosen = sorted({data.request_of[t] for t in state.routes[k] if data.request_of[t] in set(free)})
+            free_set = set(free)
+            chosen = sorted({data.request_of[t] for t in state.routes[k] if data.request_of[t] in free_set})
             if len(chosen) > q:
                 chosen = rng.sample(chosen, q)
             if not chosen:
@@ -929,25 +931,27 @@ def _routes_out(data: _Data, state: _State) -> tuple[Route, ...]:
     return tuple(out)
 
 
-def _reasons(data: _Data, state: _State, ins: _Insertion, explain: bool) -> tuple[VisitReason, ...]:
+def _reasons(data: _Data, state: _State, ins: _Insertion, budget: Budget) -> tuple[VisitReason, ...]:
     problem = data.problem
     carers = problem.carers
     alternatives: dict[int, tuple[Id, float]] = {}
-    if explain:
-        for ts in data.requests:
-            if any(data.pinned[t] >= 0 for t in ts):
-                continue
-            mine = tuple(state.carer[t] for t in ts)
-            trial = state.copy()
-            trial.remove(list(ts))
-            trial.time()
-            for cost, moves in ins.options(trial, ts, 0.0, limit=3):
-                ks = tuple(m[1] for m in moves)
-                if ks != mine:
-                    for t in ts:
-                        other = ks[ts.index(t)] if len(ts) > 1 else ks[0]
-                        alternatives[t] = (carers[other].id, round(max(0.0, cost - state.cost) / 3, 6))
-                    break
+    for ts in data.requests:
+        if budget.deadline.remaining() < 0.1:
+            budget.cut_by_clock = True  # the clock cut the explanations short: the rest have no alternative
+            break
+        if any(data.pinned[t] >= 0 for t in ts):
+            continue
+        mine = tuple(state.carer[t] for t in ts)
+        trial = state.copy()
+        trial.remove(list(ts))
+        trial.time()
+        for cost, moves in ins.options(trial, ts, 0.0, limit=3):
+            ks = tuple(m[1] for m in moves)
+            if ks != mine:
+                for t in ts:
+                    other = ks[ts.index(t)] if len(ts) > 1 else ks[0]
+                    alternatives[t] = (carers[other].id, round(max(0.0, cost - state.cost) / 3, 6))
+                break
     out = []
     for t, v in enumerate(problem.visits):
         k = state.carer[t]
@@ -1023,12 +1027,25 @@ def solve(
             if k is not None:
                 old[k] = [data.index[s.visit] for s in route.visits if s.visit in data.index]
     start = search.construct(old)
+    if start is None:
+        detail = "the pins leave a two-carer visit without two different able carers"
+        return VisitsResult(
+            status="infeasible",
+            objective=0.0,
+            bound=0.0,
+            bound_source="none",
+            gap=0.0,
+            timings=Timings(total_s=round(budget.deadline.elapsed(), 3)),
+            conflicts=(Conflict("pin", detail),),
+        )
     start_s = budget.deadline.elapsed()
-    # The reasons re-insert every request once, about what the construction did: keep that much wall time.
-    search.clock_reserve = 0.05 + 1.5 * start_s
+    # The reasons re-insert every request once, a fifth of what the construction did (E1: 0.10 and 0.49 CPU s), and
+    # the checker and the result about as much again: keep that much wall time, measured on this machine's load.
+    search.clock_reserve = 0.1 + 0.5 * start_s
     phases = ["regret insertion"]
     reporter.report(start.cost / 3, 0.0, "start")
-    end_work = 0.01 + S_PER_EVAL * (data.n + data.m) * data.n * 2
+    # The reasons re-insert every request once: about every task's able routes, each position (before pruning).
+    end_work = 0.01 + 2 * S_PER_EVAL * sum(len(a) for a in data.able) * (data.n / max(1, data.m) + 2)
     exact = data.n > 0 and _exact_arcs(data) <= EXACT_MAX_ARCS and _integral(data)
     best = start
     lower = 0.0
@@ -1073,7 +1090,7 @@ def _result(
     objective = (travel + sum(lates) + max(lates, default=0.0)) / 3
     bound = min(lower / 3, objective)
     proven = optimal and abs(objective - lower / 3) <= 1e-6 * max(1.0, objective)
-    reasons = _reasons(data, state, search.ins, explain=data.n <= 400)
+    reasons = _reasons(data, state, search.ins, budget)
     return VisitsResult(
         status="optimal" if proven else "feasible",
         objective=objective,

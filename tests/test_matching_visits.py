@@ -307,3 +307,10 @@ def test_committed_plans_below_the_best_known_pass_the_checker() -> None:
         routes = msgspec.convert(raw["routes"], tuple[Route, ...])
         assert check(problem, routes, raw["objective"]) == [], path.name
         assert raw["objective"] < best_known(raw["instance"]) - 0.05, path.name
+
+
+def test_pins_that_put_both_halves_on_one_carer_are_reported_infeasible() -> None:
+    problem = msgspec.structs.replace(small_problem(), pinned=(Pin("a1", "wang"), Pin("a2", "wang")))
+    result = solve(problem, time_limit_s=2, seed=1)
+    assert result.status == "infeasible"
+    assert [c.constraint for c in result.conflicts] == ["pin"]
