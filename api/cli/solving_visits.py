@@ -174,7 +174,7 @@ def bench(folder: Path | None, *, time_limit_s: float, seed: int, sets: str | No
         f"  {'inst':<5} {'linli':>10} {'best known':>10} {'gap':>8} {'cpu s':>6} {'wall s':>6}  "
         f"{'status':<9} {'OR-Tools':>10} {'gap':>8}  phases"
     )
-    per_set: dict[str, list[tuple[float, float | None]]] = {}
+    per_set: dict[str, list[tuple[float, float | None, str]]] = {}
     for path in files:
         name = path.name.split(".")[0]
         problem = read_problem(path)
@@ -185,7 +185,10 @@ def bench(folder: Path | None, *, time_limit_s: float, seed: int, sets: str | No
         best = known.get(name)
         gap = None if best is None else 100 * (result.objective - best) / best
         plain_gap = None if best is None or plain is None else 100 * (plain - best) / best
-        per_set.setdefault(name[0], []).append((gap if gap is not None else math.nan, plain_gap))
+        versus = "better" if plain is None or result.objective < plain - 1e-6 else "worse"
+        if plain is not None and abs(result.objective - plain) <= 1e-6:
+            versus = "equal"
+        per_set.setdefault(name[0], []).append((gap if gap is not None else math.nan, plain_gap, versus))
         print(
             f"  {name:<5} {result.objective:>10.2f} {_num(best):>10} {_pct(gap):>8} {cpu:>6.2f} {wall:>6.2f}  "
             f"{result.status:<9} {_num(plain):>10} {_pct(plain_gap):>8}  {'; '.join(result.phases)}"
@@ -193,14 +196,16 @@ def bench(folder: Path | None, *, time_limit_s: float, seed: int, sets: str | No
             flush=True,
         )
     for s, rows in sorted(per_set.items()):
-        gaps = [g for g, _ in rows if not math.isnan(g)]
-        plains = [p for _, p in rows if p is not None]
+        gaps = [g for g, _, _ in rows if not math.isnan(g)]
+        plains = [p for _, p, _ in rows if p is not None]
         mean = sum(gaps) / len(gaps) if gaps else math.nan
         worst = max(gaps, default=math.nan)
-        plain_mean = sum(plains) / len(plains) if plains else math.nan
+        plain_mean = f"{sum(plains) / len(plains):+.2f}%" if plains else "-"
         print(
-            f"  set {s}: {len(rows)} instances, mean gap {mean:+.2f}%, worst {worst:+.2f}%; "
-            f"plain OR-Tools mean gap {plain_mean:+.2f}%"
+            f"  set {s}: {len(rows)} instances, mean gap {mean:+.2f}%, worst {worst:+.2f}%; plain OR-Tools mean gap "
+            f"{plain_mean} over the {len(plains)} it solved; linli better on "
+            f"{sum(v == 'better' for _, _, v in rows)}, equal on {sum(v == 'equal' for _, _, v in rows)}, "
+            f"worse on {sum(v == 'worse' for _, _, v in rows)}"
         )
 
 
