@@ -3,10 +3,12 @@ work give the same plan, and the benchmark's A1 is solved to its proven optimum.
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -298,6 +300,40 @@ def test_progress_reports_only_improvements_ending_at_the_result() -> None:
     assert objectives[-1] == pytest.approx(result.objective)
 
 
+def raw_objective(instance: dict[str, Any], routes: list[dict[str, Any]]) -> float:
+    """A plan's objective by the benchmark README's rules, read from the raw UHHC JSON alone (no project code)."""
+    d = instance["distances"]
+    points = {t["id"]: t["distance_matrix_index"] for t in instance["terminal_points"]}
+    carers = {c["id"]: c for c in instance["caregivers"]}
+    patients = {p["id"]: p for p in instance["patients"]}
+    done: dict[str, list[tuple[str, float, str]]] = {}
+    travel, lates = 0.0, []
+    for route in routes:
+        carer = carers[route["caregiver"]]
+        here, free = points[carer["departing_point"]], 0.0
+        for stop in route["visits"]:
+            p = patients[stop["patient"]]
+            assert stop["service"] in carer["abilities"]
+            (duration,) = [s["duration"] for s in p["required_services"] if s["service"] == stop["service"]]
+            leg = d[here][p["distance_matrix_index"]]
+            travel += leg
+            assert stop["start"] >= max(free + leg, p["time_windows"][0]["start"]) - 1e-6
+            lates.append(max(0.0, stop["start"] - p["time_windows"][0]["end"]))
+            done.setdefault(p["id"], []).append((stop["service"], stop["start"], route["caregiver"]))
+            free, here = stop["start"] + duration, p["distance_matrix_index"]
+        travel += d[here][points[carer["arrival_point"]]]
+    for pid, p in patients.items():
+        services = [s["service"] for s in p["required_services"]]
+        assert sorted(x[0] for x in done[pid]) == sorted(services)
+        if len(services) == 2:
+            (_, s1, c1), (_, s2, c2) = sorted(done[pid], key=lambda x: services.index(x[0]))
+            assert c1 != c2
+            sync = p["synchronization"]
+            low, high = (0, 0) if sync["type"] == "simultaneous" else (sync["distance"]["min"], sync["distance"]["max"])
+            assert low - 1e-6 <= s2 - s1 <= high + 1e-6
+    return (travel + sum(lates) + max(lates)) / 3
+
+
 def test_committed_plans_below_the_best_known_pass_the_checker() -> None:
     plans = sorted((HHC / "plans").glob("*.json"))
     assert plans
@@ -307,6 +343,8 @@ def test_committed_plans_below_the_best_known_pass_the_checker() -> None:
         routes = msgspec.convert(raw["routes"], tuple[Route, ...])
         assert check(problem, routes, raw["objective"]) == [], path.name
         assert raw["objective"] < best_known(raw["instance"]) - 0.05, path.name
+        instance = json.loads(gzip.decompress((HHC / f"{raw['instance']}.json.gz").read_bytes()))
+        assert raw_objective(instance, raw["routes"]) == pytest.approx(raw["objective"], abs=1e-6), path.name
 
 
 def test_pins_that_put_both_halves_on_one_carer_are_reported_infeasible() -> None:
