@@ -376,7 +376,7 @@ def _objective(data: TeamsData, plan: Plan) -> int:
     return sum(data.team_value(h, m) for h, (m, _) in plan.items())
 
 
-def _load(data: TeamsData, plan: Plan) -> tuple[list[int], list[int]]:
+def plan_load(data: TeamsData, plan: Plan) -> tuple[list[int], list[int]]:
     """How many teams each carer is on, and the slots (a mask) they visit them in."""
     load = [0] * data.nc
     taken = [0] * data.nc
@@ -390,7 +390,7 @@ def _load(data: TeamsData, plan: Plan) -> tuple[list[int], list[int]]:
 def _fixed_load(data: TeamsData, plan: Plan, free: list[int]) -> tuple[list[int], list[int]]:
     """Load and slots taken outside the households in `free` (the fixed part of a neighbourhood)."""
     free_set = set(free)
-    return _load(data, {h: team for h, team in plan.items() if h not in free_set})
+    return plan_load(data, {h: team for h, team in plan.items() if h not in free_set})
 
 
 def _take(plan: Plan, load: list[int], taken: list[int], h: int, members: tuple[int, ...], k: int) -> None:
@@ -402,7 +402,7 @@ def _take(plan: Plan, load: list[int], taken: list[int], h: int, members: tuple[
 
 def _fill(data: TeamsData, plan: Plan, order: list[int], surcharge: int = 0) -> Plan:
     plan = dict(plan)
-    load, taken = _load(data, plan)
+    load, taken = plan_load(data, plan)
     for h in order:
         if h in plan:
             continue
@@ -596,7 +596,7 @@ def _decode(names: list[Name], x: BoolArray) -> Plan:
 def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHousehold]]:
     problem = data.problem
     carers, households = problem.carers, problem.households
-    load, _ = _load(data, plan)
+    load, _ = plan_load(data, plan)
     teams = []
     serving: dict[int, list[int]] = defaultdict(list)
     for h, (members, _) in plan.items():
@@ -649,6 +649,11 @@ def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHou
             continue
         uncovered.append(_nobody(data, h))
     return teams, uncovered
+
+
+def explain(data: TeamsData, plan: Plan) -> list[Team]:
+    """The teams of a plan as the result gives them (value, slot, members and binding rules)."""
+    return _explain(data, plan)[0]
 
 
 def _nobody(data: TeamsData, h: int) -> UncoveredHousehold:
