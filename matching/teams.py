@@ -1,4 +1,5 @@
-"""311 teams: three carers for each empty-nest household (greedy or repaired start, CP-SAT neighbourhoods, LP bound)."""
+"""311 teams: three carers for each empty-nest household, visiting in one weekly slot they all have free (a carer's
+teams visit in different slots); greedy or repaired start, CP-SAT neighbourhoods, LP bound."""
 
 from __future__ import annotations
 
@@ -70,10 +71,11 @@ class Household(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class PreviousTeam(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A household's team in the last plan."""
+    """A household's team in the last plan, and the weekly slot it visited in (kept by the repair while it holds)."""
 
     household: Id
     carers: tuple[Id, ...]
+    slot: str | None = None
 
 
 class TeamsProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -99,11 +101,12 @@ class TeamMember(msgspec.Struct, frozen=True):
 
 
 class Team(msgspec.Struct, frozen=True):
-    """A household's quasi-family: its carers, the value, the slots all share, and which rules bind."""
+    """A household's quasi-family: its carers, the value, its weekly visit slot, the slots all share, binding rules."""
 
     household: Id
     carers: tuple[Id, ...]
     value: int
+    slot: str = ""
     members: tuple[TeamMember, ...] = ()
     kept: int = 0
     shared_slots: tuple[str, ...] = ()
@@ -154,6 +157,7 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
     previous = {p.household: set(p.carers) for p in problem.previous}
     refused = {(h, c) for h, c in problem.refused}
     load: dict[Id, int] = defaultdict(int)
+    visiting: dict[tuple[Id, str], int] = defaultdict(int)
     seen: set[Id] = set()
     for team in teams:
         h = households.get(team.household)
@@ -175,6 +179,7 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
         for cid, c in zip(team.carers, members, strict=True):
             assert c is not None
             load[cid] += 1
+            visiting[cid, team.slot] += 1
             if (team.household, cid) in refused:
                 errors.append(f"carer {cid!r} was refused by {team.household!r}")
             km = haversine_km(c.home, h.home)
@@ -188,11 +193,16 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
             errors.append(f"team of {team.household!r} has {trained} trained, fewer than {problem.min_trained}")
         if not common:
             errors.append(f"team of {team.household!r} shares no slot with its household")
+        elif team.slot not in common:
+            errors.append(f"team of {team.household!r} visits at {team.slot!r}, not a slot all of them have free")
         if value != team.value:
             errors.append(f"team of {team.household!r} claims value {team.value}, the rules give {value}")
     for cid, n in load.items():
         if n > carers[cid].max_teams:
             errors.append(f"carer {cid!r} is on {n} teams, over max_teams {carers[cid].max_teams}")
+    for (cid, slot), n in visiting.items():
+        if n > 1:
+            errors.append(f"carer {cid!r} is on {n} teams visiting at {slot!r}")
     return errors
 
 
@@ -263,6 +273,12 @@ class TeamsData:
             if p.household in self.h_index
         }
         self.previous = previous
+        # The slot (index into slot_names) each previous team visited in, where it is still one of the household's.
+        self.previous_slot = {
+            self.h_index[p.household]: slot_ids[p.slot]
+            for p in problem.previous
+            if p.household in self.h_index and p.slot in slot_ids
+        }
         # Per household: eligible carers as (carer, cost, km) where cost = penalty - kept bonus (lower is better).
         self.cands: list[list[tuple[int, int, float]]] = [[] for _ in range(self.nh)]
         refused = {
@@ -282,17 +298,24 @@ class TeamsData:
         self.possible = [self.best_team(h, None) is not None for h in range(self.nh)]
 
     def best_team(
-        self, h: int, load: list[int] | None, forced: tuple[int, ...] = (), surcharge: int = 0
+        self,
+        h: int,
+        load: list[int] | None,
+        forced: tuple[int, ...] = (),
+        surcharge: int = 0,
+        taken: list[int] | None = None,
+        within: int = -1,
     ) -> tuple[int, tuple[int, ...], int] | None:
-        """The cheapest valid team for a household (cost, carers, slot bit), honouring carer capacity if `load`.
+        """The cheapest valid team for a household (cost, carers, slot index), honouring carer capacity if `load`
+        and, if `taken` (a slot mask per carer), the slots each carer already visits another household in.
 
         A `surcharge` on trained carers makes the choice spare them where an untrained carer does nearly as well
-        (the returned cost is still the real one).
+        (the returned cost is still the real one); `within` is a mask of the slots to consider.
         """
         best: tuple[int, tuple[int, ...], int] | None = None
-        mask = self.h_mask[h]
+        mask = self.h_mask[h] & within
         for c in forced:
-            mask &= self.c_mask[c]
+            mask &= self.c_mask[c] & ~(taken[c] if taken is not None else 0)
         if len(forced) > self.size or not mask:
             return None
         forced_cost = {c: cost for c, cost, _ in self.cands[h]}
@@ -307,16 +330,15 @@ class TeamsData:
             if c not in forced and (load is None or load[c] < self.cap[c]) and self.c_mask[c] & mask
         ]
         pool.sort()
-        bit = 1
-        while bit <= mask:
+        for k in range(mask.bit_length()):
+            bit = 1 << k
             if mask & bit:
-                here = [(cost, c) for cost, c in pool if self.c_mask[c] & bit]
+                here = [(cost, c) for cost, c in pool if self.c_mask[c] & bit and not (taken and taken[c] & bit)]
                 team = _cheapest(here, need, need_trained, self.trained)
                 if team is not None:
                     cost = base + sum(forced_cost[c] for _, c in team)
                     if best is None or cost < best[0]:
-                        best = (cost, forced + tuple(c for _, c in team), bit)
-            bit <<= 1
+                        best = (cost, forced + tuple(c for _, c in team), k)
         return best
 
     def team_value(self, h: int, members: tuple[int, ...]) -> int:
@@ -347,39 +369,46 @@ def _cheapest(
 # --------------------------------------------------------------------------------------------- plans
 
 
-Plan = dict[int, tuple[int, ...]]  # household index -> carer indices
+Plan = dict[int, tuple[tuple[int, ...], int]]  # household index -> (carer indices, slot index)
 
 
 def _objective(data: TeamsData, plan: Plan) -> int:
-    return sum(data.team_value(h, m) for h, m in plan.items())
+    return sum(data.team_value(h, m) for h, (m, _) in plan.items())
 
 
-def _load(data: TeamsData, plan: Plan) -> list[int]:
+def plan_load(data: TeamsData, plan: Plan) -> tuple[list[int], list[int]]:
+    """How many teams each carer is on, and the slots (a mask) they visit them in."""
     load = [0] * data.nc
-    for members in plan.values():
+    taken = [0] * data.nc
+    for members, k in plan.values():
         for c in members:
             load[c] += 1
-    return load
+            taken[c] |= 1 << k
+    return load, taken
 
 
-def _fixed_load(data: TeamsData, plan: Plan, free: list[int]) -> list[int]:
-    """How many teams each carer is on outside the households in `free` (the fixed part of a neighbourhood)."""
+def _fixed_load(data: TeamsData, plan: Plan, free: list[int]) -> tuple[list[int], list[int]]:
+    """Load and slots taken outside the households in `free` (the fixed part of a neighbourhood)."""
     free_set = set(free)
-    return _load(data, {h: members for h, members in plan.items() if h not in free_set})
+    return plan_load(data, {h: team for h, team in plan.items() if h not in free_set})
+
+
+def _take(plan: Plan, load: list[int], taken: list[int], h: int, members: tuple[int, ...], k: int) -> None:
+    plan[h] = (members, k)
+    for c in members:
+        load[c] += 1
+        taken[c] |= 1 << k
 
 
 def _fill(data: TeamsData, plan: Plan, order: list[int], surcharge: int = 0) -> Plan:
     plan = dict(plan)
-    load = _load(data, plan)
+    load, taken = plan_load(data, plan)
     for h in order:
         if h in plan:
             continue
-        team = data.best_team(h, load, (), surcharge)
-        if team is None:
-            continue
-        plan[h] = team[1]
-        for c in team[1]:
-            load[c] += 1
+        team = data.best_team(h, load, (), surcharge, taken)
+        if team is not None:
+            _take(plan, load, taken, h, team[1], team[2])
     return plan
 
 
@@ -407,7 +436,7 @@ def repair(data: TeamsData) -> Plan:
     team still has.
     """
     plan: Plan = {}
-    load = [0] * data.nc
+    load, taken = [0] * data.nc, [0] * data.nc
     kept: dict[int, tuple[int, ...]] = {}
     for h in sorted(data.previous):
         eligible = {c for c, _, _ in data.cands[h]}
@@ -422,60 +451,70 @@ def repair(data: TeamsData) -> Plan:
         for c in kept[h]:
             load[c] -= 1
         team = None
-        # Keep as many of the old members as still fit together; drop the fewest needed.
+        # Keep as many of the old members as still fit together, in the old slot if they still can (its visits
+        # stay planned); drop the fewest needed.
+        old = 1 << data.previous_slot[h] if h in data.previous_slot else 0
         for k in range(len(kept[h]), -1, -1):
-            team = data.best_team(h, load, kept[h][:k])
+            team = data.best_team(h, load, kept[h][:k], 0, taken, old) if old else None
+            team = team or data.best_team(h, load, kept[h][:k], 0, taken)
             if team is not None:
                 break
         if team is None:
             continue
-        plan[h] = team[1]
-        for c in team[1]:
-            load[c] += 1
+        _take(plan, load, taken, h, team[1], team[2])
     return _fill(data, plan, sorted(range(data.nh), key=lambda h: (len(data.cands[h]), h)), TRAINED_SURCHARGE)
 
 
 # --------------------------------------------------------------------------------------------- models
 
 
-def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[tuple[str, int, int]]]:
-    """Households in `free` re-formed with every other team fixed; variables named (kind, household, carer|slot)."""
-    load = _fixed_load(data, plan, free)
-    names: list[tuple[str, int, int]] = []
+Name = tuple[str, int, int, int]  # (kind, household, carer or -1, slot index)
+
+
+def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[Name]]:
+    """Households in `free` re-formed with every other team fixed: z[h, s] (h's team visits in slot s) and
+    x[h, c, s] (carer c is on it), each team `team_size` carers sharing its slot, each carer at most one team per
+    slot and within max_teams."""
+    load, taken = _fixed_load(data, plan, free)
+    names: list[Name] = []
     values: list[int] = []
     rows: list[tuple[list[int], list[int], float, float]] = []
     carer_vars: dict[int, list[int]] = defaultdict(list)
+    slot_vars: dict[tuple[int, int], list[int]] = defaultdict(list)
     for h in free:
         if not data.possible[h]:
             continue
         cands = [(c, cost) for c, cost, _ in data.cands[h] if load[c] < data.cap[c]]
-        if len(cands) < data.size:
-            continue
-        y = len(names)
-        names.append(("y", h, -1))
-        values.append(TEAM_VALUE)
-        xs = {}
-        for c, cost in cands:
-            xs[c] = len(names)
-            names.append(("x", h, c))
-            values.append(-cost)
-            carer_vars[c].append(xs[c])
-        rows.append(([*xs.values(), y], [1] * len(xs) + [-data.size], 0.0, 0.0))
-        if data.min_trained > 0:
-            tr = [v for c, v in xs.items() if data.trained[c]]
-            rows.append(([*tr, y], [1] * len(tr) + [-data.min_trained], 0.0, math.inf))
-        zs = {}
-        bit = 1
-        while bit <= data.h_mask[h]:
-            if data.h_mask[h] & bit:
-                zs[bit] = len(names)
-                names.append(("z", h, bit))
-                values.append(0)
-            bit <<= 1
-        rows.append(([*zs.values(), y], [1] * len(zs) + [-1], 0.0, 0.0))
-        for c, v in xs.items():
-            shared = [z for b, z in zs.items() if data.c_mask[c] & b]
-            rows.append(([v, *shared], [1] + [-1] * len(shared), -math.inf, 0.0))
+        zs = []
+        for k in range(data.h_mask[h].bit_length()):
+            bit = 1 << k
+            here = [(c, cost) for c, cost in cands if data.c_mask[c] & bit and not taken[c] & bit]
+            if not data.h_mask[h] & bit or len(here) < data.size:
+                continue
+            if sum(data.trained[c] for c, _ in here) < data.min_trained:
+                continue
+            z = len(names)
+            zs.append(z)
+            names.append(("z", h, -1, k))
+            values.append(TEAM_VALUE)
+            xs = {}
+            for c, cost in here:
+                xs[c] = len(names)
+                names.append(("x", h, c, k))
+                values.append(-cost)
+                carer_vars[c].append(xs[c])
+                slot_vars[c, k].append(xs[c])
+            # x <= z per carer would tighten the LP a little (8.81M against 8.82M on the bench instance) but triples
+            # its rows and its simplex work, more than the bound's share of a 10 s budget buys.
+            rows.append(([*xs.values(), z], [1] * len(xs) + [-data.size], 0.0, 0.0))
+            if data.min_trained > 0:
+                tr = [v for c, v in xs.items() if data.trained[c]]
+                rows.append(([*tr, z], [1] * len(tr) + [-data.min_trained], 0.0, math.inf))
+        if len(zs) > 1:
+            rows.append((zs, [1] * len(zs), -math.inf, 1.0))
+    for vs in slot_vars.values():
+        if len(vs) > 1:
+            rows.append((vs, [1] * len(vs), -math.inf, 1.0))
     for c, vs in carer_vars.items():
         room = data.cap[c] - load[c]
         if len(vs) > room:
@@ -486,48 +525,56 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
     return model, names
 
 
-def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[tuple[int, tuple[int, ...]]]]:
+Column = tuple[int, tuple[int, ...], int]  # household, carers, slot index
+
+
+def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel, list[Column]]:
     """Households in `free` re-formed as set packing over enumerated teams, every other team fixed.
 
     The columns of a household are its current team and, for each of its slots, every valid team drawn from the
-    COLUMN_POOL cheapest carers with room who share that slot. A column carries the shared slot by construction,
-    so the LP is far tighter than linking carers to slots with extra variables.
+    COLUMN_POOL cheapest carers with room who have that slot free. A column carries its slot by construction, so
+    the LP is far tighter than linking carers to slots with extra variables; a carer's columns in one slot are
+    packed too (one visit at a time).
     """
-    load = _fixed_load(data, plan, free)
-    columns: list[tuple[int, tuple[int, ...]]] = []
+    load, taken = _fixed_load(data, plan, free)
+    columns: list[Column] = []
     values: list[int] = []
     groups: list[list[int]] = []
     by_carer: dict[int, list[int]] = defaultdict(list)
+    by_slot: dict[tuple[int, int], list[int]] = defaultdict(list)
     for h in free:
         if not data.possible[h]:
             continue
-        seen: set[tuple[int, ...]] = set()
+        seen: set[tuple[tuple[int, ...], int]] = set()
         group: list[int] = []
         cost = {c: k for c, k, _ in data.cands[h]}
-        options: list[tuple[int, ...]] = []
+        options: list[tuple[tuple[int, ...], int]] = []
         if h in plan:
-            options.append(tuple(sorted(plan[h])))
+            options.append((tuple(sorted(plan[h][0])), plan[h][1]))
         pool = sorted((k, c) for c, k, _ in data.cands[h] if load[c] < data.cap[c])
-        bit = 1
-        while bit <= data.h_mask[h]:
+        for k in range(data.h_mask[h].bit_length()):
+            bit = 1 << k
             if data.h_mask[h] & bit:
-                here = [c for _, c in pool if data.c_mask[c] & bit][:COLUMN_POOL]
-                options.extend(itertools.combinations(sorted(here), data.size))
-            bit <<= 1
-        for members in options:
-            if members in seen or sum(data.trained[c] for c in members) < data.min_trained:
+                here = [c for _, c in pool if data.c_mask[c] & bit and not taken[c] & bit][:COLUMN_POOL]
+                options.extend((m, k) for m in itertools.combinations(sorted(here), data.size))
+        for members, k in options:
+            if (members, k) in seen or sum(data.trained[c] for c in members) < data.min_trained:
                 continue
-            seen.add(members)
+            seen.add((members, k))
             group.append(len(columns))
             for c in members:
                 by_carer[c].append(len(columns))
-            columns.append((h, members))
+                by_slot[c, k].append(len(columns))
+            columns.append((h, members, k))
             values.append(TEAM_VALUE - sum(cost[c] for c in members))
         if group:
             groups.append(group)
     model = SparseModel(values=np.array(values, dtype=np.int64))
     for group in groups:
         model.add_at_most_one(np.array(group, dtype=np.int64))
+    for cols in by_slot.values():
+        if len(cols) > 1:
+            model.add_at_most_one(np.array(cols, dtype=np.int64))
     for c, cols in by_carer.items():
         room = data.cap[c] - load[c]
         if len(cols) > room:
@@ -535,13 +582,13 @@ def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseMo
     return model, columns
 
 
-def _decode(names: list[tuple[str, int, int]], x: BoolArray) -> Plan:
+def _decode(names: list[Name], x: BoolArray) -> Plan:
     plan: dict[int, list[int]] = defaultdict(list)
-    covered = {h for (kind, h, _), on in zip(names, x.tolist(), strict=True) if on and kind == "y"}
-    for (kind, h, c), on in zip(names, x.tolist(), strict=True):
-        if on and kind == "x" and h in covered:
+    slot = {h: k for (kind, h, _, k), on in zip(names, x.tolist(), strict=True) if on and kind == "z"}
+    for (kind, h, c, k), on in zip(names, x.tolist(), strict=True):
+        if on and kind == "x" and slot.get(h) == k:
             plan[h].append(c)
-    return {h: tuple(sorted(m)) for h, m in plan.items()}
+    return {h: (tuple(sorted(m)), slot[h]) for h, m in plan.items()}
 
 
 # --------------------------------------------------------------------------------------------- explanations
@@ -550,14 +597,14 @@ def _decode(names: list[tuple[str, int, int]], x: BoolArray) -> Plan:
 def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHousehold]]:
     problem = data.problem
     carers, households = problem.carers, problem.households
-    load = _load(data, plan)
+    load, _ = plan_load(data, plan)
     teams = []
     serving: dict[int, list[int]] = defaultdict(list)
-    for h, members in plan.items():
+    for h, (members, _) in plan.items():
         for c in members:
             serving[c].append(h)
     for h in sorted(plan):
-        members = plan[h]
+        members, k = plan[h]
         info = {c: (cost, km) for c, cost, km in data.cands[h]}
         common = data.h_mask[h]
         for c in members:
@@ -579,9 +626,10 @@ def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHou
                 household=households[h].id,
                 carers=tuple(carers[c].id for c in members),
                 value=data.team_value(h, members),
+                slot=data.slot_names[k],
                 members=detail,
                 kept=sum(m.kept for m in detail),
-                shared_slots=tuple(t for k, t in enumerate(data.slot_names) if common >> k & 1),
+                shared_slots=tuple(t for i, t in enumerate(data.slot_names) if common >> i & 1),
                 binding=binding,
             )
         )
@@ -595,13 +643,18 @@ def _explain(data: TeamsData, plan: Plan) -> tuple[list[Team], list[UncoveredHou
                 UncoveredHousehold(
                     household=households[h].id,
                     why="outscored",
-                    detail="a team could be formed, but its carers are on max_teams teams elsewhere",
+                    detail="a team could be formed, but its carers are on max_teams teams or visit others in its slots",
                     busy=tuple(BusyCarer(carers[c].id, tuple(households[k].id for k in serving[c])) for c in busy),
                 )
             )
             continue
         uncovered.append(_nobody(data, h))
     return teams, uncovered
+
+
+def explain(data: TeamsData, plan: Plan) -> list[Team]:
+    """The teams of a plan as the result gives them (value, slot, members and binding rules)."""
+    return _explain(data, plan)[0]
 
 
 def _nobody(data: TeamsData, h: int) -> UncoveredHousehold:
@@ -653,7 +706,7 @@ def solve(
         return infeasible(TeamsResult, conflicts, budget)
     if previous is not None:
         teams = (
-            tuple(PreviousTeam(t.household, t.carers) for t in previous.assignments)
+            tuple(PreviousTeam(t.household, t.carers, t.slot or None) for t in previous.assignments)
             if isinstance(previous, TeamsResult)
             else tuple(previous)
         )
@@ -784,7 +837,7 @@ class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
                 free = sorted(np.argpartition(dist, k - 1)[:k].tolist() if k < data.nh else range(data.nh))
             whole = len(free) == data.nh
             model, columns = column_model(data, self.best, free)
-            current = {(h, tuple(sorted(m))) for h, m in self.best.items()}
+            current = {(h, tuple(sorted(m)), k) for h, (m, k) in self.best.items()}
             hint = np.array([col in current for col in columns], dtype=bool)
             if model.n == 0:
                 if whole:
@@ -812,7 +865,9 @@ class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
                 continue
             if outcome.value > before:
                 plan = {h: m for h, m in self.best.items() if h not in set(free)}
-                plan.update({columns[k][0]: columns[k][1] for k in np.flatnonzero(outcome.x).tolist()})
+                for i in np.flatnonzero(outcome.x).tolist():
+                    h, members, k = columns[i]
+                    plan[h] = (members, k)
                 self.offer(plan, "lns")
             if outcome.optimal and whole and self.exhaustive():
                 # The neighbourhood was every household: CP-SAT proved the plan optimal.
@@ -821,11 +876,11 @@ class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
             self.phases.append(f"lns rounds: {rounds}")
 
 
-def full_model(data: TeamsData) -> tuple[SparseModel, list[tuple[str, int, int]]]:
+def full_model(data: TeamsData) -> tuple[SparseModel, list[Name]]:
     """Every household's variables in one model (for plain CP-SAT and the LP bound)."""
     return sub_model(data, {}, list(range(data.nh)))
 
 
-def decode(names: list[tuple[str, int, int]], x: BoolArray) -> dict[int, tuple[int, ...]]:
-    """A 0-1 vector of the full model as household -> carers."""
+def decode(names: list[Name], x: BoolArray) -> Plan:
+    """A 0-1 vector of the full model as household -> (carers, slot index)."""
     return _decode(names, x)

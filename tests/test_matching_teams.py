@@ -1,4 +1,5 @@
-"""311 teams: every result passes the independent checker, tiny instances reach the brute-force optimum."""
+"""311 teams: every result passes the independent checker, tiny instances reach the brute-force optimum (the
+solve, the full CP-SAT/MIP model and the column model alike), and no carer visits two households in one slot."""
 
 from __future__ import annotations
 
@@ -14,17 +15,20 @@ from hypothesis import strategies as st
 
 from matching import generate
 from matching.common import Progress, haversine_km
+from matching.people_core import lp_relaxation, mip_optimum, run_cpsat, solve_budget
 from matching.teams import (
     Carer,
     Household,
-    Id,
     PreviousTeam,
     Team,
     TeamsData,
     TeamsProblem,
     TeamsResult,
     check,
+    column_model,
+    decode,
     evaluate,
+    full_model,
     repair,
     solve,
 )
@@ -46,7 +50,7 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
             id=f"c{i}",
             home=near(draw(st.floats(0, 1500)), draw(st.floats(0, 1500))),
             trained=draw(st.booleans()),
-            max_teams=draw(st.integers(1, 2)),
+            max_teams=draw(st.integers(1, 3)),
             slots=tuple(draw(st.sets(st.sampled_from(SLOTS), min_size=1))),
             busy=tuple(draw(st.sets(st.sampled_from(SLOTS), max_size=1))),
         )
@@ -63,7 +67,11 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
     )
     size = draw(st.integers(1, 3))
     previous = tuple(
-        PreviousTeam(h.id, tuple(draw(st.sets(st.sampled_from([c.id for c in carers]), max_size=size))))
+        PreviousTeam(
+            h.id,
+            tuple(draw(st.sets(st.sampled_from([c.id for c in carers]), max_size=size))),
+            draw(st.sampled_from((None, *SLOTS))),
+        )
         for h in households
         if draw(st.booleans())
     )
@@ -71,20 +79,21 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
 
 
 def brute_force(problem: TeamsProblem) -> int:
-    """Best total value over every choice of one valid team (or none) per household, checked by the checker."""
-    options: list[list[tuple[Id, tuple[Id, ...]] | None]] = []
+    """Best total value over every choice of one valid team and slot (or none) per household, by the checker."""
+    options: list[list[Team | None]] = []
     for h in problem.households:
-        valid: list[tuple[Id, tuple[Id, ...]] | None] = [None]
+        valid: list[Team | None] = [None]
         for members in itertools.combinations([c.id for c in problem.carers], problem.team_size):
-            team = Team(h.id, members, evaluate(problem, [(h.id, members)]))
-            if not check(problem, [team]):
-                valid.append((h.id, members))
+            for slot in h.slots:
+                team = Team(h.id, members, evaluate(problem, [(h.id, members)]), slot)
+                if not check(problem, [team]):
+                    valid.append(team)
         options.append(valid)
     best = 0
     for choice in itertools.product(*options):
-        chosen = [c for c in choice if c is not None]
-        value = evaluate(problem, chosen)
-        if value > best and not check(problem, [Team(h, m, evaluate(problem, [(h, m)])) for h, m in chosen]):
+        chosen = [t for t in choice if t is not None]
+        value = sum(t.value for t in chosen)
+        if value > best and not check(problem, chosen):
             best = value
     return best
 
@@ -98,6 +107,80 @@ def test_every_result_passes_the_checker_and_matches_brute_force(problem: TeamsP
     assert result.objective <= result.bound
     assert result.objective == brute_force(problem)
     assert result.covered + len(result.uncovered) == len(problem.households)
+    assert all(t.slot in t.shared_slots for t in result.assignments)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_teams())
+def test_the_full_and_column_models_reach_the_brute_force_optimum(problem: TeamsProblem) -> None:
+    data = TeamsData(problem)
+    optimum = brute_force(problem)
+    model, names = full_model(data)
+    if model.n:
+        found = mip_optimum(model, time_limit_s=5, seed=1)
+        assert found is not None and round(found[0]) == optimum
+        cp = run_cpsat(model, None, time_limit_s=5, seed=1, workers=1)
+        assert cp.optimal and cp.x is not None and cp.value == optimum
+        plan = decode(names, cp.x)
+        teams = [
+            Team(problem.households[h].id, tuple(problem.carers[c].id for c in m), 0, data.slot_names[k])
+            for h, (m, k) in plan.items()
+        ]
+        assert sum(data.team_value(h, m) for h, (m, _) in plan.items()) == optimum
+        assert all("claims value" in e for e in check(problem, teams))
+        lp, _ = lp_relaxation(model, solve_budget(5, None), work=1.0, seed=1)
+        assert lp is not None and lp >= optimum
+    else:
+        assert optimum == 0
+    # Every carer has at most 6 candidates, fewer than the column pool: the columns are every team.
+    packing, columns = column_model(data, {}, list(range(data.nh)))
+    if packing.n:
+        best = run_cpsat(packing, None, time_limit_s=5, seed=1, workers=1)
+        assert best.optimal and best.value == optimum
+        assert best.x is not None
+        chosen = [columns[i] for i in best.x.nonzero()[0].tolist()]
+        assert len({(c, k) for _, m, k in chosen for c in m}) == sum(len(m) for _, m, _ in chosen)
+    else:
+        assert optimum == 0
+
+
+def _two_households_one_slot_each() -> TeamsProblem:
+    carers = (
+        Carer("a", near(100, 0), True, 2, ("mon-am", "tue-pm")),
+        Carer("b", near(0, 100), False, 2, ("mon-am", "tue-pm")),
+        Carer("c", near(100, 100), False, 2, ("mon-am", "tue-pm")),
+    )
+    households = (Household("h1", near(0, 0), 1.0, ("mon-am",)), Household("h2", near(50, 0), 1.0, ("mon-am",)))
+    return TeamsProblem(carers, households, team_size=3, min_trained=1)
+
+
+def test_the_same_three_carers_cannot_visit_two_households_in_one_slot() -> None:
+    problem = _two_households_one_slot_each()
+    result = solve(problem, time_limit_s=3, seed=1)
+    (team,) = result.assignments
+    assert team.slot == "mon-am"
+    assert result.status == "optimal"
+    # Both households at mon-am is what the model used to give; the checker now refuses it.
+    other = "h2" if team.household == "h1" else "h1"
+    twice = [team, msgspec.structs.replace(team, household=other)]
+    assert sum("2 teams visiting at 'mon-am'" in e for e in check(problem, twice)) == 3
+    # Once the second household also takes tue-pm visits, both get a team, one in each slot.
+    both = msgspec.structs.replace(
+        problem, households=(problem.households[0], msgspec.structs.replace(problem.households[1], slots=SLOTS))
+    )
+    result = solve(both, time_limit_s=3, seed=1)
+    assert check(both, result.assignments) == []
+    assert {(t.household, t.slot) for t in result.assignments} == {("h1", "mon-am"), ("h2", "tue-pm")}
+
+
+def test_a_team_keeps_its_previous_slot_while_it_holds() -> None:
+    problem = _three_carers()
+    households = (msgspec.structs.replace(problem.households[0], slots=("mon-am", "tue-pm", "sat-am")),)
+    carers = tuple(msgspec.structs.replace(c, slots=SLOTS) for c in problem.carers)
+    for slot in SLOTS:
+        kept = TeamsProblem(carers, households, previous=(PreviousTeam("h1", ("a", "b", "c"), slot),))
+        (team,) = solve(kept, time_limit_s=3, seed=1).assignments
+        assert (team.carers, team.slot) == (("a", "b", "c"), slot)
 
 
 def _three_carers() -> TeamsProblem:
@@ -122,6 +205,7 @@ def test_a_team_carries_its_reasons_and_the_rest_say_why_not() -> None:
     (team,) = result.assignments
     assert set(team.carers) == {"a", "b", "c"}
     assert team.shared_slots == ("mon-am",)
+    assert team.slot == "mon-am"
     house = next(h for h in problem.households if h.id == team.household)
     by_id = {c.id: c for c in problem.carers}
     assert team.value == 10_000 - sum(int(haversine_km(by_id[c].home, house.home) * 1000 / 10) for c in team.carers)
@@ -169,7 +253,7 @@ def test_repair_keeps_what_still_holds_after_churn() -> None:
     start = repair(data)
     surviving = {(p.household, c) for p in churned.previous for c in p.carers}
     intact = {(p.household, c) for p in churned.previous if len(p.carers) == 3 for c in p.carers}
-    kept = {(churned.households[h].id, churned.carers[c].id) for h, m in start.items() for c in m}
+    kept = {(churned.households[h].id, churned.carers[c].id) for h, (m, _) in start.items() for c in m}
     # Teams that lost nobody are kept whole; the others keep their members wherever a replacement fits.
     assert intact <= kept
     assert len(surviving & kept) >= 0.95 * len(surviving)
@@ -187,6 +271,8 @@ def test_checker_catches_each_broken_rule() -> None:
     assert any("two teams" in e for e in check(problem, [good, good]))
     assert any("max_teams" in e for e in check(problem, [good, msgspec.structs.replace(good, household="h2")]))
     assert any("claims value" in e for e in check(problem, [msgspec.structs.replace(good, value=1)]))
+    assert any("visits at 'sat-am'" in e for e in check(problem, [msgspec.structs.replace(good, slot="sat-am")]))
+    assert any("visits at ''" in e for e in check(problem, [msgspec.structs.replace(good, slot="")]))
     no_slot = msgspec.structs.replace(
         problem,
         carers=tuple(msgspec.structs.replace(c, slots=("tue-pm",)) if c.id == "b" else c for c in problem.carers),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from api.services import households, teams
+from sql import calendar as calendar_sql
 from tests import factories_shifts as fs
 from tests import factories_teams as ft
 from tests.test_teams_service import MON_TUE, live_members, solve_and_write
@@ -88,3 +89,29 @@ async def test_leaving_the_service_calls_off_the_households_visits_and_shifts_to
         "SELECT detail FROM audit_log WHERE action = 'shift.called_off' AND object_id = $1", str(visit_shift)
     )
     assert json.loads(log) == {"household_id": gone, "signups_cancelled": 1}
+
+
+async def test_three_carers_visit_two_households_in_different_slots_or_only_one(conn, redis):
+    project = await ft.create_project(conn, households=2)
+    for k in range(3):
+        await ft.create_carer(conn, trained=k == 0, windows=MON_TUE, at=(31.2805, 121.5203))
+    first, second = project.households
+    await conn.execute("UPDATE households SET visit_slots = '{mon-am}' WHERE id = ANY($1::bigint[])", [first, second])
+
+    async def run() -> dict[int, str]:
+        started = await teams.start_run(conn, JobQueueSpy(redis), project.organisation(), project.contract_id)
+        result = await solve_and_write(conn, started.id, project.contract_id)
+        assert all(t.slot in t.shared_slots for t in result.assignments)
+        assert await calendar_sql.uncommitted_visits(conn) == []
+        rows = await conn.fetch(
+            "SELECT household_id, slot FROM teams WHERE status = 'live' AND contract_id = $1", project.contract_id
+        )
+        return {r["household_id"]: r["slot"] for r in rows}
+
+    # Both households take Monday mornings only: the same three carers cannot be at both at once.
+    assert list((await run()).values()) == ["mon-am"]
+    await conn.execute("UPDATE households SET visit_slots = '{mon-am,tue-pm}' WHERE id = $1", second)
+    slots = await run()
+    assert slots == {first: "mon-am", second: "tue-pm"}
+    summary = await conn.fetchval("SELECT result FROM match_runs WHERE model = 'teams' ORDER BY id DESC LIMIT 1")
+    assert sorted(t["slot"] for t in json.loads(summary)["teams"]) == ["mon-am", "tue-pm"]

@@ -140,7 +140,7 @@ def _bench_teams(nc: int, nh: int, *, time_limit_s: float, seed: int) -> None:
     plain, plain_s = _timed(lambda: _plain_teams(data, time_limit_s, seed))
     bound = result.bound
     _header(f"teams {nc}x{nh}, {data.np_:,} eligible pairs, seed {seed}, time limit {time_limit_s:g} s")
-    greedy_value = sum(data.team_value(h, m) for h, m in start.items())
+    greedy_value = sum(data.team_value(h, m) for h, (m, _) in start.items())
     _row("greedy", greedy_value, bound, data_s + greedy_s, f"{len(start)} households covered")
     _row("plain CP-SAT (no hint)", plain[0], bound, data_s + plain_s, f"{plain[1]} covered; its bound {plain[2]}")
     _row(

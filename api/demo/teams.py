@@ -203,36 +203,29 @@ async def _project(conn: asyncpg.Connection, rng: random.Random, demo: _Demo, si
 
 
 def _plan(problem: teams_model.TeamsProblem, demo_volunteer: int | None) -> list[teams_model.Team]:
-    """Teams by the model's own greedy start (deterministic, instant at this size), volunteer.demo in one of them."""
+    """Teams by the model's own greedy start (deterministic, instant at this size), volunteer.demo in one of them;
+    the model's checker holds them (slots included: nobody visits two households at once)."""
     data = teams_model.TeamsData(problem)
     plan = teams_model.greedy(data)
     carer_ids = [int(c.id) for c in problem.carers]
     demo = carer_ids.index(demo_volunteer) if demo_volunteer in carer_ids else None
-    if demo is not None and not any(demo in members for members in plan.values()):
-        for h, members in sorted(plan.items()):
+    if demo is not None and not any(demo in members for members, _ in plan.values()):
+        for h, (members, _) in sorted(plan.items()):
+            # The slots the others' other teams take stay taken; this team's own slot is free to change.
+            _, taken = teams_model.plan_load(data, {k: team for k, team in plan.items() if k != h})
             for k in range(len(members)):
                 # Swap one member for volunteer.demo where the others and the demo still make a valid team.
                 others = tuple(c for i, c in enumerate(members) if i != k)
-                best = data.best_team(h, None, (*others, demo))
+                best = data.best_team(h, None, (*others, demo), 0, taken)
                 if best is not None:
-                    plan[h] = best[1]
+                    plan[h] = (best[1], best[2])
                     break
-            if demo in plan[h]:
+            if demo in plan[h][0]:
                 break
-    teams = []
-    for h, members in sorted(plan.items()):
-        house = problem.households[h]
-        shared = set(house.slots)
-        for c in members:
-            shared &= set(problem.carers[c].slots)
-        teams.append(
-            teams_model.Team(
-                household=house.id,
-                carers=tuple(problem.carers[c].id for c in members),
-                value=data.team_value(h, members),
-                shared_slots=tuple(s for s in house.slots if s in shared),
-            )
-        )
+    teams = teams_model.explain(data, plan)
+    errors = teams_model.check(problem, teams)
+    if errors:
+        raise RuntimeError(f"the demo's teams break the model's rules: {errors[0]}")
     return teams
 
 

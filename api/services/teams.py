@@ -210,13 +210,11 @@ def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, nxt
 
 
-def _pick_slot(shared: tuple[str, ...] | list[str], current: str | None, used: dict[str, int] | None = None) -> str:
-    """Keep the team's slot if still shared; otherwise the shared slot fewest teams use, so the organisation's
-    social workers are not asked to be everywhere on Monday morning."""
+def _pick_slot(shared: tuple[str, ...] | list[str], current: str | None) -> str:
+    """Keep the team's slot if still shared; otherwise the first shared slot of the week."""
     if current is not None and current in shared:
         return current
-    counts = used or {}
-    return min(shared, key=lambda s: (counts.get(s, 0), ALL_SLOTS.index(s) if s in ALL_SLOTS else 0))
+    return min(shared, key=lambda s: ALL_SLOTS.index(s) if s in ALL_SLOTS else 0)
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -405,6 +403,7 @@ async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -
             teams_model.PreviousTeam(
                 household=t.household_id,
                 carers=tuple(m for m in t.members if (t.household_id, m) not in refused_pairs),
+                slot=t.slot,
             )
             for t in live
         ),
@@ -440,6 +439,7 @@ def build_result(inputs: TeamsInputs, result: teams_model.TeamsResult) -> dict[s
                 "household_id": t.household,
                 "carers": list(t.carers),
                 "kept": t.kept,
+                "slot": t.slot,
                 "shared_slots": list(t.shared_slots),
                 "metres": [m.metres for m in t.members],
             }
@@ -456,57 +456,44 @@ async def apply_plan(
     run_id: int | None,
     now: dt.datetime | None = None,
 ) -> None:
-    """Turn a plan into teams: keep live teams' members where the plan keeps them, form new teams, dissolve others."""
+    """Turn a plan into teams: keep live teams' members where the plan keeps them, form new teams, dissolve others;
+    each team visits weekly in the slot the model gave it (no carer's two teams share one)."""
     contract_id = inputs.project.contract_id
     live = {t.household_id: t for t in await teams_sql.live_teams(conn, contract_id)}
     planned = {int(t.household): t for t in assignments}
     now = now or dt.datetime.now(dt.UTC)
-    used: dict[str, int] = {}
-    # The slots each carer is committed in: elsewhere (the model's busy) and, as the loop goes, in this plan's teams,
-    # so one carer's two teams never visit at the same time.
-    taken: dict[int, set[str]] = {int(c.id): set(c.busy) for c in inputs.problem.carers}
-
-    # Kept teams first (they keep their slot), then the teams with the fewest shared slots choose theirs.
-    def order(h: teams_model.Household) -> tuple[int, int, int]:
-        plan = planned.get(int(h.id))
-        return (int(h.id) not in live, len(plan.shared_slots) if plan else 0, int(h.id))
-
-    for household in sorted(inputs.problem.households, key=order):
-        hid = int(household.id)
-        team = live.get(hid)
+    # Everything the plan gives up is released first, so a carer whose two teams swap slots is free at each
+    # slot before the other team's visits there are committed.
+    for hid, team in sorted(live.items()):
         plan = planned.get(hid)
         if plan is None:
-            if team is not None:
-                await teams_sql.cancel_planned_visits(conn, team.id)
-                await teams_sql.dissolve(conn, team.id)
+            await teams_sql.cancel_planned_visits(conn, team.id)
+            await teams_sql.dissolve(conn, team.id)
             continue
+        for c in sorted(set(team.members) - {int(c) for c in plan.carers}):
+            await teams_sql.end_member(conn, team.id, c, "replanned")
+        if plan.slot != team.slot:
+            await teams_sql.cancel_planned_visits(conn, team.id)
+    for hid, plan in sorted(planned.items()):
         carers = [int(c) for c in plan.carers]
-        free = [s for s in plan.shared_slots if not any(s in taken.get(c, set()) for c in carers)]
-        slot = _pick_slot(free or plan.shared_slots, team.slot if team else None, used)
-        used[slot] = used.get(slot, 0) + 1
-        for c in carers:
-            taken.setdefault(c, set()).add(slot)
-        if team is None:
+        kept = live.get(hid)
+        if kept is None:
             team_id = await teams_sql.insert_team(
                 conn,
                 household_id=hid,
                 organisation_id=inputs.project.organisation_id,
                 contract_id=contract_id,
-                slot=slot,
+                slot=plan.slot,
                 run_id=run_id,
             )
             for c in carers:
                 await teams_sql.add_member(conn, team_id, c, inputs.trained.get(c, False))
         else:
-            team_id = team.id
-            for c in sorted(set(team.members) - set(carers)):
-                await teams_sql.end_member(conn, team_id, c, "replanned")
-            for c in sorted(set(carers) - set(team.members)):
+            team_id = kept.id
+            for c in sorted(set(carers) - set(kept.members)):
                 await teams_sql.add_member(conn, team_id, c, inputs.trained.get(c, False))
-            if slot != team.slot:
-                await teams_sql.cancel_planned_visits(conn, team_id)
-            await teams_sql.set_slot(conn, team_id, slot, run_id)
-        await teams_sql.plan_visits(conn, team_id, visit_times(slot, now))
+            await teams_sql.set_slot(conn, team_id, plan.slot, run_id)
+        await teams_sql.plan_visits(conn, team_id, visit_times(plan.slot, now))
 
 
 async def _load(conn: asyncpg.Connection, contract_id: int) -> TeamsInputs:
@@ -592,18 +579,25 @@ async def _replan_one(conn: asyncpg.Connection, team: teams_sql.TeamRow) -> tupl
     inputs = await load_inputs(conn, project)
     live = await teams_sql.live_teams(conn, team.contract_id)
     kept = next((t.members for t in live if t.id == team.id), [])
-    # Capacity left for this team: each carer's limit less the other teams of this project they serve.
+    # Capacity left for this team: each carer's limit less the other teams of this project they serve, whose
+    # slots are taken too (one visit at a time).
     load: dict[int, int] = {}
+    visiting: dict[int, set[str]] = {}
     for t in live:
         if t.id != team.id:
             for m in t.members:
                 load[m] = load.get(m, 0) + 1
+                visiting.setdefault(m, set()).add(t.slot)
     household = next((h for h in inputs.problem.households if h.id == team.household_id), None)
     if household is None:
         return None, team.slot
     sub = teams_model.TeamsProblem(
         carers=tuple(
-            msgspec.structs.replace(c, max_teams=max(0, c.max_teams - load.get(int(c.id), 0)))
+            msgspec.structs.replace(
+                c,
+                max_teams=max(0, c.max_teams - load.get(int(c.id), 0)),
+                busy=tuple(sorted(set(c.busy) | visiting.get(int(c.id), set()))),
+            )
             for c in inputs.problem.carers
         ),
         households=(household,),
