@@ -118,6 +118,7 @@ def org_facts(row: bids_sql.OrgFactsRow) -> eligibility.OrgFacts:
         rating_expires_on=row.rating_expires_on,
         registered_on=row.registered_on,
         last_unqualified_at=row.last_unqualified_at,
+        declared_rating=row.declared_rating,
     )
 
 
