@@ -14,7 +14,7 @@ CREATE TABLE organisation_checks (
     rating smallint CHECK (rating BETWEEN 1 AND 5),
     rating_expires_on date,
     -- What the verifier checked it against: a document, a register entry, an inspection (free text, required).
-    against text NOT NULL CHECK (btrim(against) <> '' AND length(against) <= 300 AND strpos(against, chr(0)) = 0),
+    against text NOT NULL CHECK (btrim(against) <> '' AND length(against) <= 300),
     decided_by bigint NOT NULL REFERENCES accounts (id),
     -- The funder the verifier acts for; NULL when the admin verified.
     funder_id bigint REFERENCES funders (id),
