@@ -24,7 +24,8 @@ from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.types import NO_NUL
 from sql import audit
 from sql import org_checks as org_checks_sql
-from sql.org_checks import DeclaredOrgRow, OrgCheckState
+from sql.org_checks import DeclaredOrgRow
+from sql.org_checks import OrgCheckState as OrgCheckState
 
 Subject = Literal["capacity", "rating"]
 SUBJECTS: tuple[Subject, ...] = ("capacity", "rating")
