@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
@@ -100,20 +100,7 @@ class OrganisationPages(Controller):
         self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str], data: FormData
     ) -> Response[Any]:
         """Verify the declared capacity or rating: the award run and the rating rules then read it."""
-        form = multi(data)
-        command, errors = parse_form(VerifyOrgValue, form)
-        if command is not None:
-            try:
-                await org_checks.verify(conn, user, org_id, subject, command)
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                errors = dict(exc.fields) if exc.fields else {"against": exc.detail}
-            else:
-                return PageRedirect("organisation", org_id=org_id, query={"done": "verified"}, fragment="checks")
-        return await _value_page(
-            conn, user, org_id, subject, "verify", errors=errors, values={"against": form.get("against", "")}
-        )
+        return await _decide(conn, user, org_id, subject, data, "verify")
 
     @get("/organisations/{org_id:int}/checks/{subject:str}/revoke", name="org_value_revoke_ask", guards=VERIFIERS)
     async def revoke_ask(self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str]) -> Template:
@@ -125,20 +112,7 @@ class OrganisationPages(Controller):
         self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str], data: FormData
     ) -> Response[Any]:
         """Revoke the verified capacity or rating: it counts as declared only again."""
-        form = multi(data)
-        command, errors = parse_form(RevokeOrgValue, form)
-        if command is not None:
-            try:
-                await org_checks.revoke(conn, user, org_id, subject, command)
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                errors = dict(exc.fields) if exc.fields else {"reason": exc.detail}
-            else:
-                return PageRedirect("organisation", org_id=org_id, query={"done": "revoked"}, fragment="checks")
-        return await _value_page(
-            conn, user, org_id, subject, "revoke", errors=errors, values={"reason": form.get("reason", "")}
-        )
+        return await _decide(conn, user, org_id, subject, data, "revoke")
 
     @get("/organisations/{org_id:int}/checks/{subject:str}/back", name="org_value_back", guards=VERIFIERS)
     async def value_back(self, org_id: FromPath[int]) -> PageRedirect:
@@ -202,6 +176,32 @@ async def _checks_if_shown(conn: Conn, who: Identity | None, org_id: int) -> lis
     if who is None or not (org_checks.may_verify(who) or who.organisation_id == org_id):
         return None
     return await org_checks.states(conn, who, org_id)
+
+
+async def _decide(
+    conn: Conn, user: Identity, org_id: int, subject: str, data: FormData, action: Literal["verify", "revoke"]
+) -> Response[Any]:
+    """Verify (against what) or revoke (why) from the question page; its refusals beside the page's one field."""
+    form = multi(data)
+    field = "against" if action == "verify" else "reason"
+    errors: dict[str, str]
+    if action == "verify":
+        verify_form, errors = parse_form(VerifyOrgValue, form)
+        call = None if verify_form is None else org_checks.verify(conn, user, org_id, subject, verify_form)
+    else:
+        revoke_form, errors = parse_form(RevokeOrgValue, form)
+        call = None if revoke_form is None else org_checks.revoke(conn, user, org_id, subject, revoke_form)
+    if call is not None:
+        try:
+            await call
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            errors = dict(exc.fields) if exc.fields else {field: exc.detail}
+        else:
+            done = "verified" if action == "verify" else "revoked"
+            return PageRedirect("organisation", org_id=org_id, query={"done": done}, fragment="checks")
+    return await _value_page(conn, user, org_id, subject, action, errors=errors, values={field: form.get(field, "")})
 
 
 async def _value_page(
