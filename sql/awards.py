@@ -31,6 +31,7 @@ class AwardBidRow(msgspec.Struct, frozen=True):
     organisation_name: str
     organisation_verified: bool
     capacity_hours: int
+    capacity_verified: bool
     committed_hours: int
     lots_won_in_tender: int
     price_fen: int
@@ -95,10 +96,12 @@ WHERE l.tender_id = $1 AND l.status <> 'cancelled'
 ORDER BY l.number
 """
 # Hours an organisation has already committed through published awards of other lots count against its capacity;
-# lots it has already won in this tender count against the lots-won limit.
+# lots it has already won in this tender count against the lots-won limit. The capacity is the verified one (0 and
+# capacity_verified false when only declared: nothing self-declared opens restricted work).
 SELECT_AWARD_BIDS = f"""
 SELECT b.id, b.public_id, b.lot_id, o.id AS organisation_id, o.name AS organisation_name,
-       o.status = 'verified' AS organisation_verified, o.staff_hours_capacity AS capacity_hours,
+       o.status = 'verified' AS organisation_verified,
+       coalesce(cc.staff_hours_capacity, 0) AS capacity_hours, cc.id IS NOT NULL AS capacity_verified,
        coalesce((SELECT sum(ob.hours) FROM awards a JOIN bids ob ON ob.id = a.bid_id
                  WHERE a.organisation_id = o.id AND {_LIVE_PUBLISHED} AND a.lot_id <> ALL($2::bigint[])), 0)::int
            AS committed_hours,
@@ -110,6 +113,7 @@ FROM bids b
 JOIN lots l ON l.id = b.lot_id
 JOIN tenders t ON t.id = l.tender_id
 JOIN organisations o ON o.id = b.organisation_id
+LEFT JOIN organisation_checks cc ON cc.id = o.capacity_check_id AND cc.state = 'verified'
 WHERE t.id = $1 AND t.bids_close_at <= now() AND b.status = 'submitted' AND b.lot_id = ANY($2::bigint[])
 ORDER BY b.lot_id, b.id
 """

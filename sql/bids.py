@@ -70,13 +70,14 @@ class LotForBidRow(msgspec.Struct, frozen=True):
 
 
 class OrgFactsRow(msgspec.Struct, frozen=True):
-    """What eligibility looks at: status, rating, registration, and the last 'unqualified' grade."""
+    """What eligibility looks at: status, the verified rating, registration, and the last 'unqualified' grade."""
 
     id: int
     name: str
     status: str
     rating: int | None
     rating_expires_on: dt.date | None
+    declared_rating: int | None
     registered_on: dt.date
     last_unqualified_at: dt.datetime | None
     category_ids: list[int]
@@ -154,13 +155,15 @@ FROM lots l JOIN tenders t ON t.id = l.tender_id WHERE l.id = $1
 FOR SHARE OF t
 """
 SELECT_ORG_FACTS = """
-SELECT o.id, o.name, o.status, o.rating, o.rating_expires_on, o.registered_on,
+SELECT o.id, o.name, o.status, rc.rating, rc.rating_expires_on, o.rating AS declared_rating, o.registered_on,
        (SELECT max(c.graded_at) FROM contracts c WHERE c.organisation_id = o.id AND c.grade = 'unqualified')
            AS last_unqualified_at,
        ARRAY(SELECT oc.catalogue_item_id FROM organisation_categories oc WHERE oc.organisation_id = o.id
              ORDER BY 1) AS category_ids,
        ARRAY(SELECT oa.area_id FROM organisation_areas oa WHERE oa.organisation_id = o.id ORDER BY 1) AS area_ids
-FROM organisations o WHERE o.id = $1
+FROM organisations o
+LEFT JOIN organisation_checks rc ON rc.id = o.rating_check_id AND rc.state = 'verified'
+WHERE o.id = $1
 """
 SELECT_OWN_LIVE_BID_ON_LOT = (
     "SELECT public_id FROM bids WHERE lot_id = $1 AND organisation_id = $2 AND status = 'submitted'"

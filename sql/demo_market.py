@@ -357,3 +357,44 @@ async def insert_milestone(conn: asyncpg.Connection, milestone: Milestone) -> in
 async def record_payment(conn: asyncpg.Connection, milestone_id: int, amount_fen: int, at: dt.datetime) -> None:
     """An instalment paid for an accepted milestone."""
     await conn.execute(INSERT_PAYMENT, milestone_id, amount_fen, at)
+
+
+# The demo's funder verified every organisation's capacity and rating but one's: a verified organisation that bid on
+# nothing keeps them declared only, so the pages show both states and no demo award run loses a bidder.
+SELECT_DECLARED_ONLY_ORG = """
+SELECT o.id FROM organisations o
+WHERE o.status = 'verified' AND o.rating IS NOT NULL AND o.id <> $1
+  AND NOT EXISTS (SELECT 1 FROM bids b WHERE b.organisation_id = o.id)
+ORDER BY o.id LIMIT 1
+"""
+INSERT_DEMO_ORG_CHECKS = """
+INSERT INTO organisation_checks (organisation_id, subject, staff_hours_capacity, rating, rating_expires_on, against,
+                                 decided_by, funder_id)
+SELECT o.id, s.subject,
+       CASE s.subject WHEN 'capacity' THEN o.staff_hours_capacity END,
+       CASE s.subject WHEN 'rating' THEN o.rating END,
+       CASE s.subject WHEN 'rating' THEN o.rating_expires_on END,
+       CASE s.subject WHEN 'capacity' THEN '年度检查报告与社保缴纳名单' ELSE '民政局社会组织评估等级公告' END,
+       $1, $2
+FROM organisations o CROSS JOIN (VALUES ('capacity'), ('rating')) AS s (subject)
+WHERE o.id IS DISTINCT FROM $3 AND (s.subject = 'capacity' OR o.rating IS NOT NULL)
+ORDER BY o.id, s.subject
+"""
+POINT_DEMO_ORGS_AT_CHECKS = """
+UPDATE organisations o
+SET capacity_check_id = (SELECT max(c.id) FROM organisation_checks c
+                         WHERE c.organisation_id = o.id AND c.subject = 'capacity' AND c.state = 'verified'),
+    rating_check_id = (SELECT max(c.id) FROM organisation_checks c
+                       WHERE c.organisation_id = o.id AND c.subject = 'rating' AND c.state = 'verified')
+WHERE o.id IS DISTINCT FROM $1
+"""
+
+
+async def verify_demo_orgs(
+    conn: asyncpg.Connection, *, verifier_account_id: int, funder_id: int, demo_organisation_id: int
+) -> int | None:
+    """The funder verifies every organisation's capacity and rating but one's; that one's id (None if none fits)."""
+    declared_only = await conn.fetchval(SELECT_DECLARED_ONLY_ORG, demo_organisation_id)
+    await conn.execute(INSERT_DEMO_ORG_CHECKS, verifier_account_id, funder_id, declared_only)
+    await conn.execute(POINT_DEMO_ORGS_AT_CHECKS, declared_only)
+    return None if declared_only is None else int(declared_only)

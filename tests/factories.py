@@ -96,7 +96,8 @@ async def create_funder(conn: asyncpg.Connection, kind: str = "subdistrict_offic
 
 async def create_org(conn: asyncpg.Connection, status: str = "verified", *, serves: bool = True, **kw: Any) -> int:
     """An organisation, verified and rated 4A unless told otherwise; unless `serves` is false it registers every
-    catalogue item and every district that exists now as its service categories and areas (so it may bid)."""
+    catalogue item and every district that exists now as its service categories and areas (so it may bid); an
+    admin verified its capacity and rating unless `values_verified=False` (then they are declared only)."""
     rating = kw.get("rating", 4)
     org_id = int(
         await conn.fetchval(
@@ -125,7 +126,34 @@ async def create_org(conn: asyncpg.Connection, status: str = "verified", *, serv
             " SELECT $1, id FROM areas WHERE level = 'district'",
             org_id,
         )
+    if kw.get("values_verified", True):
+        await verify_org_values(conn, org_id)
     return org_id
+
+
+async def verify_org_values(
+    conn: asyncpg.Connection, org_id: int, subjects: tuple[str, ...] = ("capacity", "rating")
+) -> None:
+    """An admin verifies the organisation's declared capacity and rating (the rating only if it declares one)."""
+    admin = await create_account(conn, "admin")
+    for subject in subjects:
+        check_id = await conn.fetchval(
+            """
+            INSERT INTO organisation_checks (organisation_id, subject, staff_hours_capacity, rating, rating_expires_on,
+                                             against, decided_by)
+            SELECT o.id, $2, CASE $2 WHEN 'capacity' THEN o.staff_hours_capacity END,
+                   CASE $2 WHEN 'rating' THEN o.rating END, CASE $2 WHEN 'rating' THEN o.rating_expires_on END,
+                   'test document', $3
+            FROM organisations o WHERE o.id = $1 AND ($2 = 'capacity' OR o.rating IS NOT NULL)
+            RETURNING id
+            """,
+            org_id,
+            subject,
+            admin,
+        )
+        if check_id is not None:
+            column = "capacity_check_id" if subject == "capacity" else "rating_check_id"
+            await conn.execute(f"UPDATE organisations SET {column} = $2 WHERE id = $1", org_id, check_id)
 
 
 async def create_account(

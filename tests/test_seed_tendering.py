@@ -150,3 +150,22 @@ async def test_the_same_seed_gives_the_same_marketplace(conn: asyncpg.Connection
     other = await _fingerprint(conn, 5, TODAY)
     assert first == second
     assert first != other
+
+
+async def test_a_funder_verified_the_demo_organisations_but_one(conn: asyncpg.Connection) -> None:
+    await seed_into(conn, seed=1, scale=0.05, today=date.today(), volunteering=False)
+    rows = await conn.fetch(
+        """
+        SELECT o.id, o.rating IS NOT NULL AS rated, o.capacity_check_id IS NOT NULL AS capacity_verified,
+               o.rating_check_id IS NOT NULL AS rating_verified,
+               EXISTS (SELECT 1 FROM bids b WHERE b.organisation_id = o.id) AS bid
+        FROM organisations o
+        """
+    )
+    declared_only = [r for r in rows if not r["capacity_verified"]]
+    assert len(declared_only) == 1 and not declared_only[0]["bid"] and declared_only[0]["rated"]
+    assert all(r["rating_verified"] == r["rated"] for r in rows if r["capacity_verified"])
+    deciders = await conn.fetch(
+        "SELECT DISTINCT a.username FROM organisation_checks c JOIN accounts a ON a.id = c.decided_by"
+    )
+    assert [r["username"] for r in deciders] == ["funder.yinhang"]

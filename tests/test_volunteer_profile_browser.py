@@ -140,7 +140,7 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
             committee.get_by_role("link", name="查看证明材料").first.click()
         opened.value.close()
         committee.reload()
-        expect(committee.get_by_text("你已查看")).to_be_visible()
+        expect(committee.get_by_text("您已查看")).to_be_visible()
         screenshot(committee, "verification-pending-phone")
         committee.get_by_role("link", name="核验通过…").first.click()
         committee.locator("#f-expires_on").fill((tuesday + dt.timedelta(days=400)).isoformat())

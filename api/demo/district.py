@@ -23,6 +23,7 @@ from api.services import credit_code
 from api.services.types import SHANGHAI
 from sql import areas as areas_sql
 from sql import demo as demo_sql
+from sql import demo_market as market_sql
 
 # (role label in Chinese and English, username, password): printed by `make run`, used by the browser tests.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -758,6 +759,13 @@ async def seed_into(
                 foundation_funder_id=plan.foundation_funder_id,
                 office_area_id=next(int(str(f[3])) for f in plan.funders if f[0] == plan.office_funder_id),
                 demo_committee_id=plan.demo_committee_id,
+                demo_organisation_id=plan.demo_organisation_id,
+            )
+            # A funder verified the organisations' capacity and rating (one keeps them declared only).
+            await market_sql.verify_demo_orgs(
+                conn,
+                verifier_account_id=ids["accounts"][[u for _, u, _ in DEMO_LOGINS].index("funder.yinhang")],
+                funder_id=plan.office_funder_id,
                 demo_organisation_id=plan.demo_organisation_id,
             )
             time_given = await seed_volunteering(conn, seed=seed, today=today) if volunteering else None

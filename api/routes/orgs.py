@@ -9,9 +9,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, Who, roles
 from api.routes.paging import Limit, Offset
-from api.schemas.common import Created, OrgOut, OrgPageOut, out
-from api.services import accounts, orgs
+from api.schemas.common import Created, OrgCheckOut, OrgOut, OrgPageOut, out, outs
+from api.services import accounts, org_checks, orgs
 from api.services.accounts import OrganisationRegistration
+from api.services.org_checks import RevokeOrgValue, VerifyOrgValue
 
 
 class OrganisationController(Controller):
@@ -66,3 +67,35 @@ class OrganisationController(Controller):
     async def reinstate(self, conn: Conn, user: User, org_id: FromPath[int]) -> OrgOut:
         """An admin reinstates a suspended organisation."""
         return out(await orgs.decide(conn, user, org_id, "reinstate"), OrgOut)
+
+    @get(
+        "/{org_id:int}/checks", operation_id="listOrganisationChecks", guards=[roles("funder", "admin", "organisation")]
+    )
+    async def checks(self, conn: Conn, user: User, org_id: FromPath[int]) -> list[OrgCheckOut]:
+        """The organisation's declared capacity and rating with their states (funders, the admin, its own staff)."""
+        return outs(await org_checks.states(conn, user, org_id), OrgCheckOut)
+
+    @post(
+        "/{org_id:int}/checks/{subject:str}/verify",
+        operation_id="verifyOrganisationValue",
+        guards=[roles("funder", "admin")],
+        status_code=200,
+    )
+    async def verify_value(
+        self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str], data: JSONBody[VerifyOrgValue]
+    ) -> OrgCheckOut:
+        """A funder or the admin verifies the declared `capacity` or `rating` against a document (never the
+        organisation itself)."""
+        return out(await org_checks.verify(conn, user, org_id, subject, data), OrgCheckOut)
+
+    @post(
+        "/{org_id:int}/checks/{subject:str}/revoke",
+        operation_id="revokeOrganisationValue",
+        guards=[roles("funder", "admin")],
+        status_code=200,
+    )
+    async def revoke_value(
+        self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str], data: JSONBody[RevokeOrgValue]
+    ) -> OrgCheckOut:
+        """A funder or the admin revokes a verified `capacity` or `rating`, with the reason."""
+        return out(await org_checks.revoke(conn, user, org_id, subject, data), OrgCheckOut)

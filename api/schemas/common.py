@@ -19,6 +19,7 @@ from api.services.accounts import IssuedToken
 from sql.accounts import AccountPublic, TokenRow
 from sql.areas import AreaRow, CatalogueItemPublic
 from sql.audit import AuditRow
+from sql.org_checks import OrgCheckState
 from sql.orgs import OrgPublic
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -75,6 +76,11 @@ class CatalogueItemOut(CatalogueItemPublic, frozen=True):
 
 class OrgOut(OrgPublic, frozen=True):
     """A social organisation's public profile."""
+
+
+class OrgCheckOut(OrgCheckState, frozen=True):
+    """An organisation's declared capacity or rating with its state (`none`, `declared`, `verified`, `revoked`), the
+    value verified, against what, by whom (and for which funder; none: the admin) and when."""
 
 
 class OrgPageOut(PageOut, frozen=True):

@@ -91,6 +91,9 @@ async def load_inputs(conn: asyncpg.Connection, tender: ReviewTenderRow) -> Awar
             reason = score.invalid_reason
         elif score.single_bidder and not score.single_bidder_passes:
             reason = "single_bidder_rejected"
+        elif not bid.capacity_verified:
+            # Only a verified capacity counts (docs/optimiser-assignment.md): the funder verifies it, then runs again.
+            reason = "capacity_unverified"
         if reason is not None:
             excluded.append(Excluded(bid.id, reason))
             continue

@@ -12,13 +12,14 @@ import msgspec
 
 
 class OrgFacts(msgspec.Struct, frozen=True):
-    """What the rules look at on the organisation's side."""
+    """What the rules look at on the organisation's side: the rating is the verified one (None when only declared)."""
 
     status: str
     rating: int | None
     rating_expires_on: dt.date | None
     registered_on: dt.date
     last_unqualified_at: dt.datetime | None = None
+    declared_rating: int | None = None
     # The catalogue items and the areas the organisation registered (its profile's service categories and areas).
     category_ids: list[int] | None = None
     area_ids: list[int] = []
@@ -50,6 +51,7 @@ class Reason(msgspec.Struct, frozen=True):
 NOT_VERIFIED = "Only organisations verified by the platform may bid"
 RATING_TOO_LOW = "The organisation's evaluation rating is below the tender's minimum rating"
 UNRATED = "The tender requires an evaluation rating and the organisation has none"
+RATING_UNVERIFIED = "The organisation's evaluation rating is declared but not yet verified by a funder"
 RATING_EXPIRED = "The organisation's evaluation rating has expired"
 UNQUALIFIED_BAR = "An 'unqualified' performance grade bars the organisation from purchases for now"
 TOO_YOUNG = "The organisation has not been registered for long enough"
@@ -59,8 +61,8 @@ NO_LOT_IN_AREAS = "None of the tender's lots lies in the areas the organisation 
 LOT_OUTSIDE_AREAS = "This lot's needs lie outside the areas the organisation registered to serve"
 
 MESSAGES = (
-    NOT_VERIFIED, RATING_TOO_LOW, UNRATED, RATING_EXPIRED, UNQUALIFIED_BAR, TOO_YOUNG, CONFLICT, CATEGORY,
-    NO_LOT_IN_AREAS, LOT_OUTSIDE_AREAS,
+    NOT_VERIFIED, RATING_TOO_LOW, UNRATED, RATING_UNVERIFIED, RATING_EXPIRED, UNQUALIFIED_BAR, TOO_YOUNG, CONFLICT,
+    CATEGORY, NO_LOT_IN_AREAS, LOT_OUTSIDE_AREAS,
 )  # fmt: skip
 
 
@@ -90,7 +92,12 @@ def reasons(org: OrgFacts, tender: TenderRules, *, today: dt.date, conflict_of_i
     if org.status != "verified":
         found.append(Reason("not_verified", NOT_VERIFIED, actual=org.status))
     if tender.min_rating is not None:
-        if org.rating is None:
+        if org.rating is None and org.declared_rating is not None:
+            # Nothing self-declared opens restricted work: a declared rating counts once a funder verified it.
+            found.append(
+                Reason("rating_unverified", RATING_UNVERIFIED, f"{tender.min_rating}A", f"{org.declared_rating}A")
+            )
+        elif org.rating is None:
             found.append(Reason("unrated", UNRATED, required=f"{tender.min_rating}A"))
         elif org.rating < tender.min_rating:
             found.append(Reason("rating_too_low", RATING_TOO_LOW, f"{tender.min_rating}A", f"{org.rating}A"))

@@ -12,6 +12,7 @@ from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.types import Hours, Id, Name, Phone, Text
 from sql import audit
+from sql import org_checks as org_checks_sql
 from sql import orgs as orgs_sql
 
 
@@ -75,6 +76,7 @@ async def update_profile(
         # Same answer whether the organisation exists or not: no probing other tenants' ids.
         raise NotFound("No such organisation")
     async with conn.transaction():
+        before = await org_checks_sql.declared_for_update(conn, org_id)
         if not await orgs_sql.update_org_profile(
             conn,
             org_id,
@@ -93,6 +95,12 @@ async def update_profile(
             action="organisation.update",
             object_type="organisation",
             object_id=org_id,
+            # The schema makes a changed capacity declared only again (docs/optimiser-assignment.md); say so here.
+            detail={
+                "capacity_declared_again": before is not None
+                and before.capacity_verified
+                and before.staff_hours_capacity != form.staff_hours_capacity
+            },
         )
         row = await orgs_sql.get_org(conn, org_id)
     assert row is not None

@@ -127,6 +127,7 @@ def org_facts(row: bids_sql.OrgFactsRow) -> eligibility.OrgFacts:
         last_unqualified_at=row.last_unqualified_at,
         category_ids=row.category_ids,
         area_ids=row.area_ids,
+        declared_rating=row.declared_rating,
     )
 
 

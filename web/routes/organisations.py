@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, Who, roles
-from api.services import areas, contracts, directory, orgs
+from api.services import areas, contracts, directory, org_checks, orgs
+from api.services.accounts import Identity
+from api.services.errors import DomainError
+from api.services.org_checks import OrgCheckState, RevokeOrgValue, VerifyOrgValue
 from api.services.orgs import OrgProfileUpdate
 from web.forms import parse_form, submit
-from web.routes._common import PAGE_SIZE, SAVED, FormData, Pager, PageRedirect, multi, offset_of, redisplay
+from web.routes._common import (
+    PAGE_SIZE,
+    SAVED,
+    FormData,
+    Pager,
+    PageRedirect,
+    confirm_page,
+    multi,
+    offset_of,
+    redisplay,
+)
 
 PROFILE_LISTS = ("category_codes", "area_ids")
+VERIFIERS = [roles("funder", "admin")]
 # The name search is a substring match in SQL; LIKE's wildcard characters typed into the box are dropped.
 _WILDCARDS = str.maketrans("", "", "%_\\")
 
@@ -57,8 +71,10 @@ class OrganisationPages(Controller):
         who: Who,
         org_id: FromPath[int],
         saved: Annotated[str | None, QueryParameter(pattern=r"^1$")] = None,
+        done: Annotated[str | None, QueryParameter(pattern=r"^(verified|revoked)$")] = None,
     ) -> Template:
-        """One organisation's public profile."""
+        """One organisation's public profile; funders and the admin also see, verify and revoke its capacity and
+        rating, its own staff see their states."""
         org = await orgs.get_org(conn, who, org_id)
         return Template(
             template_name="organisations/profile.html",
@@ -68,8 +84,40 @@ class OrganisationPages(Controller):
                 "catalogue": await areas.catalogue(conn),
                 "saved": bool(saved),
                 "performance": await contracts.performance(conn, org.id),
+                "checks": await _checks_if_shown(conn, who, org.id),
+                "may_verify": org_checks.may_verify(who),
+                "done": done,
             },
         )
+
+    @get("/organisations/{org_id:int}/checks/{subject:str}/verify", name="org_value_verify_ask", guards=VERIFIERS)
+    async def verify_ask(self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str]) -> Template:
+        """Ask what the declared value was checked against before verifying it."""
+        return await _value_page(conn, user, org_id, subject, "verify")
+
+    @post("/organisations/{org_id:int}/checks/{subject:str}/verify", name="org_value_verify", guards=VERIFIERS)
+    async def verify(
+        self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str], data: FormData
+    ) -> Response[Any]:
+        """Verify the declared capacity or rating: the award run and the rating rules then read it."""
+        return await _decide(conn, user, org_id, subject, data, "verify")
+
+    @get("/organisations/{org_id:int}/checks/{subject:str}/revoke", name="org_value_revoke_ask", guards=VERIFIERS)
+    async def revoke_ask(self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str]) -> Template:
+        """Ask for the reason before revoking a verified value."""
+        return await _value_page(conn, user, org_id, subject, "revoke")
+
+    @post("/organisations/{org_id:int}/checks/{subject:str}/revoke", name="org_value_revoke", guards=VERIFIERS)
+    async def revoke(
+        self, conn: Conn, user: User, org_id: FromPath[int], subject: FromPath[str], data: FormData
+    ) -> Response[Any]:
+        """Revoke the verified capacity or rating: it counts as declared only again."""
+        return await _decide(conn, user, org_id, subject, data, "revoke")
+
+    @get("/organisations/{org_id:int}/checks/{subject:str}/back", name="org_value_back", guards=VERIFIERS)
+    async def value_back(self, org_id: FromPath[int]) -> PageRedirect:
+        """The way back from the verify and revoke pages: the profile, at its capacity and rating."""
+        return PageRedirect("organisation", org_id=org_id, fragment="checks")
 
     @get("/organisations/{org_id:int}/edit", name="organisation_edit", guards=[roles("organisation")])
     async def edit_form(self, conn: Conn, user: User, org_id: FromPath[int]) -> Template:
@@ -85,7 +133,7 @@ class OrganisationPages(Controller):
             "category_codes": org.category_codes,
             "area_ids": org.area_ids,
         }
-        return _edit_page(user, page, {}, values, 200)
+        return _edit_page(user, page, {}, values, 200, await org_checks.states(conn, user, org_id))
 
     @post("/organisations/{org_id:int}/edit", name="organisation_edit_submit", guards=[roles("organisation")])
     async def edit_submit(self, conn: Conn, user: User, org_id: FromPath[int], data: FormData) -> Response[Any]:
@@ -94,7 +142,8 @@ class OrganisationPages(Controller):
 
         async def again(errors: dict[str, str], status: int) -> Template:
             page = await directory.organisation_edit(conn, user, org_id)
-            return _edit_page(user, page, errors, redisplay(form, PROFILE_LISTS), status)
+            checks = await org_checks.states(conn, user, org_id)
+            return _edit_page(user, page, errors, redisplay(form, PROFILE_LISTS), status, checks)
 
         return await submit(
             parse_form(OrgProfileUpdate, form),
@@ -104,9 +153,80 @@ class OrganisationPages(Controller):
         )
 
 
-def _edit_page(user: User, page: Any, errors: dict[str, str], values: dict[str, Any], status: int) -> Template:
+def _edit_page(
+    user: User, page: Any, errors: dict[str, str], values: dict[str, Any], status: int, checks: list[OrgCheckState]
+) -> Template:
     return Template(
         template_name="organisations/edit.html",
-        context={"who": user, "org": page.organisation, "choices": page.choices, "errors": errors, "values": values},
+        context={
+            "who": user,
+            "org": page.organisation,
+            "choices": page.choices,
+            "errors": errors,
+            "values": values,
+            "checks": checks,
+            "may_verify": False,
+        },
         status_code=status,
     )
+
+
+async def _checks_if_shown(conn: Conn, who: Identity | None, org_id: int) -> list[OrgCheckState] | None:
+    """The capacity's and rating's states for funders, the admin and the organisation's own staff; None for others."""
+    if who is None or not (org_checks.may_verify(who) or who.organisation_id == org_id):
+        return None
+    return await org_checks.states(conn, who, org_id)
+
+
+async def _decide(
+    conn: Conn, user: Identity, org_id: int, subject: str, data: FormData, action: Literal["verify", "revoke"]
+) -> Response[Any]:
+    """Verify (against what) or revoke (why) from the question page; its refusals beside the page's one field."""
+    form = multi(data)
+    field = "against" if action == "verify" else "reason"
+    errors: dict[str, str]
+    if action == "verify":
+        verify_form, errors = parse_form(VerifyOrgValue, form)
+        call = None if verify_form is None else org_checks.verify(conn, user, org_id, subject, verify_form)
+    else:
+        revoke_form, errors = parse_form(RevokeOrgValue, form)
+        call = None if revoke_form is None else org_checks.revoke(conn, user, org_id, subject, revoke_form)
+    if call is not None:
+        try:
+            await call
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            errors = dict(exc.fields) if exc.fields else {field: exc.detail}
+        else:
+            done = "verified" if action == "verify" else "revoked"
+            return PageRedirect("organisation", org_id=org_id, query={"done": done}, fragment="checks")
+    return await _value_page(conn, user, org_id, subject, action, errors=errors, values={field: form.get(field, "")})
+
+
+async def _value_page(
+    conn: Conn,
+    user: Identity,
+    org_id: int,
+    subject: str,
+    action: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Template:
+    what = org_checks.parse_subject(subject)
+    org = await orgs.get_org(conn, user, org_id)
+    state = next(s for s in await org_checks.states(conn, user, org_id) if s.subject == what)
+    page = confirm_page(
+        f"org_value_{action}",
+        user,
+        action=f"org_value_{action}",
+        back="org_value_back",
+        params={"org_id": org_id, "subject": what},
+        org=org,
+        state=state,
+        errors=errors or {},
+        values=values or {},
+    )
+    page.status_code = 422 if errors else 200
+    return page
