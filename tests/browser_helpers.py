@@ -175,3 +175,11 @@ def sql(database_url: str, query: str, *args: Any) -> Any:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, run()).result()
+
+
+def follow_nav(page: Page, name: str) -> None:
+    """Click a link of the site's navigation by its name; on a phone the menu button opens the navigation first."""
+    menu = page.locator("label.menu-button")
+    if menu.is_visible():
+        menu.click()
+    page.locator("header").get_by_role("link", name=name, exact=True).first.click()

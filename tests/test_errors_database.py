@@ -101,11 +101,13 @@ async def test_a_read_only_database_answers_503(tmp_path: Path, empty_database_u
 
 
 async def _backend_waiting(admin: asyncpg.Connection, query_start: str) -> int:
-    """The pid of the app's backend that waits on a lock while running a statement starting so."""
+    """The pid of the app's backend that waits on a lock while running a statement starting so (in this test's own
+    database: the server is shared with the other workers' tests, whose backends wait on locks too)."""
     for _ in range(500):
         pid = await admin.fetchval(
             "SELECT pid FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND query ILIKE $1 AND pid <> pg_backend_pid()",
+            " WHERE wait_event_type = 'Lock' AND query ILIKE $1 AND pid <> pg_backend_pid()"
+            " AND datname = current_database()",
             query_start + "%",
         )
         if pid is not None:

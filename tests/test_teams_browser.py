@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from api.demo.teams import seed_teams
 from api.services.types import today
-from tests.browser_helpers import PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot
+from tests.browser_helpers import PASSWORDS, PHONE, browser, follow_nav, log_in, patient_expect, screenshot
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -68,7 +68,7 @@ def test_the_311_flow_on_a_phone(browser: Browser, live_server) -> None:
     assert demo_team is not None
     org: Page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
     log_in(org, base, "org.leling", PASSWORDS["org.leling"])
-    org.get_by_role("link", name="311类家庭小组").first.click()
+    follow_nav(org, "311类家庭小组")
     expect(org.get_by_role("heading", name="311类家庭", exact=True)).to_be_visible()
     org.locator(f'a[href="/teams/projects/{contract_id}"]').click()
     expect(org.get_by_role("heading", name="服务对象家庭")).to_be_visible()
@@ -94,7 +94,7 @@ def test_the_311_flow_on_a_phone(browser: Browser, live_server) -> None:
 
     volunteer: Page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
     log_in(volunteer, base, "volunteer.demo", PASSWORDS["volunteer.demo"])
-    volunteer.get_by_role("link", name="311类家庭小组").first.click()
+    follow_nav(volunteer, "311类家庭小组")
     expect(volunteer.get_by_role("heading", name="我的311类家庭小组")).to_be_visible()
     volunteer.locator(f'a[href="/teams/{demo_team["id"]}"]').click()
     assert demo_team["address"] not in volunteer.content()
