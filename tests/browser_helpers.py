@@ -117,12 +117,29 @@ def log_in(page: Page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/home")
 
 
+# A milestone is reported from 30 days before it falls due: the journey moves the first one to today.
+FIRST_MILESTONE_DUE_TODAY = """
+UPDATE milestones SET due_on = (now() AT TIME ZONE 'Asia/Shanghai')::date WHERE contract_id = $1 AND seq = 1
+RETURNING id
+"""
+
+
 def sign_report_and_accept(
-    org: Page, funder: Page, contract_url: str, *, report: str, comment: str, accept: str | re.Pattern[str]
+    org: Page,
+    funder: Page,
+    contract_url: str,
+    *,
+    database_url: str,
+    report: str,
+    comment: str,
+    accept: str | re.Pattern[str],
 ) -> None:
-    """On the contract's page, the organisation signs and reports the first milestone; the funder accepts and pays."""
+    """On the contract's page, the organisation signs and reports the first milestone (due today); the funder
+    accepts and pays."""
     org.get_by_role("button", name="签订合同").click()
     expect(org.locator("p.status")).to_have_text("履行中")
+    sql(database_url, FIRST_MILESTONE_DUE_TODAY, int(contract_url.rsplit("/", 1)[1]))
+    org.reload()
     org.get_by_label("本阶段完成的服务内容").first.fill(report)
     org.get_by_role("button", name="报告本阶段").first.click()
     expect(org.get_by_text("已报告，待验收")).to_be_visible()
@@ -177,9 +194,14 @@ def sql(database_url: str, query: str, *args: Any) -> Any:
         return pool.submit(asyncio.run, run()).result()
 
 
-def follow_nav(page: Page, name: str) -> None:
-    """Click a link of the site's navigation by its name; on a phone the menu button opens the navigation first."""
+def open_menu(page: Page) -> None:
+    """On a phone the header's links and buttons fold behind the menu button: open it (a no-op on a desktop)."""
     menu = page.locator("label.menu-button")
-    if menu.is_visible():
+    if menu.is_visible() and not page.locator("#menu-toggle").is_checked():
         menu.click()
+
+
+def follow_nav(page: Page, name: str) -> None:
+    """Click a link of the site's navigation by its name, opening the phone's menu first."""
+    open_menu(page)
     page.locator("header").get_by_role("link", name=name, exact=True).first.click()

@@ -168,9 +168,13 @@ async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:
     return {"evidence_id": str(evidence_id), "volunteer_id": str(volunteer.volunteer_id), "claim": "first_aid"}
 
 
+# Path parameters that name a kind rather than an object: the same for every tenant.
+FIXED = {"subject": "capacity"}
+
+
 def concrete(path: str, ids: dict[str, str]) -> str:
     """The path with tenant A's ids in its parameters."""
-    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1)) or FIXED[m.group(1)], path)
 
 
 async def call(client, method: str, path: str, headers: dict[str, str]):

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from api.demo import DEMO_LOGINS
-from tests.browser_helpers import ARTIFACTS, browser, log_in
+from tests.browser_helpers import ARTIFACTS, browser, log_in, open_menu
 
 __all__ = ["browser"]  # a fixture, used by name
 pytestmark = pytest.mark.browser
@@ -27,18 +27,20 @@ def test_demo_role_sees_home_in_chinese_then_english(browser, live_server, label
         expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
         heading = page.locator("main h1").first
         expect(heading).to_be_visible()
-        assert CJK.search(page.locator("nav").inner_text()), "the navigation should be in Chinese"
+        assert CJK.search(page.locator("header nav").inner_text()), "the navigation should be in Chinese"
         assert "Service catalogue" not in page.content()
 
+        open_menu(page)
         page.get_by_role("button", name="English").click()
         page.wait_for_url(f"{live_server.url}/home")
         expect(page.locator("html")).to_have_attribute("lang", "en")
-        expect(page.locator("nav")).to_contain_text("Inbox")
+        expect(page.locator("header nav")).to_contain_text("Inbox")
         expect(page.locator("footer")).to_contain_text("Service catalogue")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"home-{username}.png"), full_page=True)
 
         # The choice sticks to the account: back in Chinese for the next person, English for this one.
+        open_menu(page)
         page.get_by_role("button", name="中文").click()
         expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
         assert errors == []

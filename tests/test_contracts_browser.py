@@ -59,6 +59,7 @@ def test_from_award_to_paid_milestone(browser: Browser, live_server) -> None:
         org,
         funder,
         contract_url,
+        database_url=live_server.database_url,
         report="已完成首期服务：走访新退休居民32人，组建兴趣小组3个。",
         comment="验收通过。",
         accept=re.compile("验收通过并拨付"),

@@ -36,7 +36,8 @@ HAN_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff1f]+")
 PUNCTUATION_ONLY = re.compile(r"[\u3000-\u303f\uff01-\uff1f]+")
 # Latin words a Chinese page may show: names of formats and standards, units, the product's codes for ratings.
 LATIN_ALLOWED = frozenset(
-    {"API", "QR", "CSV", "XLSX", "Excel", "PDF", "iCal", "ICS", "URL", "HTTPS", "SMS", "SHA", "km", "ID"}
+    {"API", "QR", "CSV", "XLSX", "Excel", "PDF", "JPEG", "PNG", "MB", "iCal", "ICS", "URL", "HTTPS", "SMS", "SHA"}
+    | {"km", "ID"}
 )
 # Words of the other language a page may carry on purpose: the language switch names its language in that language.
 SWITCH_WORDS = frozenset({"English", "中文"})

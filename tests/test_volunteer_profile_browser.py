@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from api.services.types import SHANGHAI
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot
+from tests.browser_helpers import PASSWORDS, browser, follow_nav, log_in, patient_expect, phone_page, screenshot
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -95,7 +95,7 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
         expect(volunteer.get_by_text("您没有此班次要求的全部证书")).to_be_visible()
         expect(volunteer.get_by_role("button", name="报名", exact=True)).to_have_count(0)
 
-        volunteer.get_by_role("link", name="我的资料").click()
+        follow_nav(volunteer, "我的资料")
         expect(volunteer.get_by_role("heading", level=1)).to_have_text("我的志愿者资料")
         volunteer.locator("#f-kind").select_option(label="养老护理员职业技能等级证书")
         volunteer.locator("#f-number").fill("YL-2026-0042")
@@ -134,7 +134,7 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
 
         # ... and the committee, which the volunteer now serves with, opens it on 待核验 and verifies it.
         committee.goto(f"{base}/")
-        committee.get_by_role("link", name="待核验").first.click()
+        follow_nav(committee, "待核验")
         expect(committee.get_by_role("heading", level=1)).to_have_text("待核验")
         with committee.expect_popup() as opened:
             committee.get_by_role("link", name="查看证明材料").first.click()

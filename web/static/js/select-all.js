@@ -10,6 +10,9 @@
     function rows() { return form.querySelectorAll('input[type="checkbox"][name="' + name + '"]'); }
     if (!rows().length) { return; }
     all.hidden = false;
+    // On a phone the table's head is folded away but for this box, which then needs its words beside it.
+    var label = all.id ? document.querySelector('label[for="' + all.id + '"]') : null;
+    if (label) { label.hidden = false; }
     function sync() {
       var list = rows(), ticked = 0;
       Array.prototype.forEach.call(list, function (row) { if (row.checked) { ticked += 1; } });
