@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
-from api.services.exports import Column, Table
+from api.services.exports import Column, Table, label
 from api.services.types import Id, Name, Text, today
 from sql import audit
 from sql import contracts as contracts_sql
@@ -398,20 +398,18 @@ PAYMENT_COLUMNS = [
     Column("Amount (yuan)", "金额（元）", "money"),
     Column("Paid at", "拨付时间", "datetime"),
 ]
-# Status and grade words in the export, in the reader's language.
-_WORDS_ZH = {
-    "unsigned": "待签订", "active": "履行中", "stopped": "已终止", "completed": "已完成",
-    "planned": "未开始", "reported": "已报告", "accepted": "已验收", "rejected": "验收未通过",
-    "excellent": "优秀", "good": "良好", "basic": "基本合格", "unqualified": "不合格",
+# Status and grade words in the export, in the reader's language: (Chinese, English).
+_WORDS = {
+    "unsigned": ("待签订", "unsigned"), "active": ("履行中", "active"), "stopped": ("已终止", "stopped"),
+    "completed": ("已完成", "completed"), "planned": ("未开始", "planned"), "reported": ("已报告", "reported"),
+    "accepted": ("已验收", "accepted"), "rejected": ("验收未通过", "rejected"), "excellent": ("优秀", "excellent"),
+    "good": ("良好", "good"), "basic": ("基本合格", "basically qualified"), "unqualified": ("不合格", "unqualified"),
 }  # fmt: skip
-_WORDS_EN = {"basic": "basically qualified"}
 
 
 def word(value: str | None, locale: str) -> str:
     """A status or grade as the export's reader reads it."""
-    if value is None:
-        return ""
-    return _WORDS_ZH.get(value, value) if locale != "en" else _WORDS_EN.get(value, value)
+    return label(value, _WORDS, locale)
 
 
 def contracts_table(rows: list[contracts_sql.ContractRow], locale: str) -> Table:
