@@ -13,6 +13,8 @@ docs/tendering.md "Rules"):
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 import asyncpg
@@ -92,50 +94,54 @@ async def _point(conn: asyncpg.Connection, org: DeclaredOrgRow, subject: Subject
         raise Conflict("The organisation declared another value meanwhile; look again")
 
 
+@asynccontextmanager
+async def _decision(conn: asyncpg.Connection, organisation_id: int) -> AsyncIterator[DeclaredOrgRow]:
+    """One verify or revoke: the organisation's row locked for a transaction; the schema's own guard (an account of
+    the organisation itself never verifies its values) answers 403."""
+    try:
+        async with conn.transaction():
+            yield found(await org_checks_sql.declared_for_update(conn, organisation_id), NO_SUCH_ORGANISATION)
+    except asyncpg.CheckViolationError as exc:
+        raise Forbidden(ONLY_FUNDERS) from exc
+
+
 async def verify(
     conn: asyncpg.Connection, who: Identity, organisation_id: int, subject: str, form: VerifyOrgValue
 ) -> OrgCheckState:
     """A funder or the admin verifies the organisation's declared capacity or rating against a document."""
     funder_id = _verifier(who)
     what = parse_subject(subject)
-    try:
-        async with conn.transaction():
-            org = found(await org_checks_sql.declared_for_update(conn, organisation_id), NO_SUCH_ORGANISATION)
-            if org.capacity_verified if what == "capacity" else org.rating_verified:
-                raise Conflict("This is verified already; revoke it first to verify it again")
-            if what == "rating" and org.rating is None:
-                raise Conflict("The organisation declares no rating")
-            check_id = await org_checks_sql.insert_check(
-                conn,
-                organisation_id=org.id,
-                subject=what,
-                staff_hours_capacity=org.staff_hours_capacity if what == "capacity" else None,
-                rating=org.rating if what == "rating" else None,
-                rating_expires_on=org.rating_expires_on if what == "rating" else None,
-                against=form.against.strip(),
-                decided_by=who.account_id,
-                funder_id=funder_id,
-            )
-            await _point(conn, org, what, check_id)
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action=f"organisation.{what}_verified",
-                object_type="organisation",
-                object_id=org.id,
-                detail={
-                    "check_id": check_id,
-                    "funder_id": funder_id,
-                    "against": form.against.strip(),
-                    "value": org.staff_hours_capacity if what == "capacity" else org.rating,
-                    "expires_on": org.rating_expires_on.isoformat()
-                    if what == "rating" and org.rating_expires_on
-                    else None,
-                },
-            )
-    except asyncpg.CheckViolationError as exc:
-        # The schema's own guard: an account of the organisation itself never verifies its values.
-        raise Forbidden(ONLY_FUNDERS) from exc
+    async with _decision(conn, organisation_id) as org:
+        if org.capacity_verified if what == "capacity" else org.rating_verified:
+            raise Conflict("This is verified already; revoke it first to verify it again")
+        if what == "rating" and org.rating is None:
+            raise Conflict("The organisation declares no rating")
+        check_id = await org_checks_sql.insert_check(
+            conn,
+            organisation_id=org.id,
+            subject=what,
+            staff_hours_capacity=org.staff_hours_capacity if what == "capacity" else None,
+            rating=org.rating if what == "rating" else None,
+            rating_expires_on=org.rating_expires_on if what == "rating" else None,
+            against=form.against.strip(),
+            decided_by=who.account_id,
+            funder_id=funder_id,
+        )
+        await _point(conn, org, what, check_id)
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action=f"organisation.{what}_verified",
+            object_type="organisation",
+            object_id=org.id,
+            detail={
+                "check_id": check_id,
+                "funder_id": funder_id,
+                "against": form.against.strip(),
+                "value": org.staff_hours_capacity if what == "capacity" else org.rating,
+                "expires_on": org.rating_expires_on.isoformat() if what == "rating" and org.rating_expires_on else None,
+            },
+        )
     return _state_of(await org_checks_sql.states(conn, organisation_id), what)
 
 
@@ -145,23 +151,19 @@ async def revoke(
     """A funder or the admin revokes a verified capacity or rating, with the reason; it counts as declared only."""
     funder_id = _verifier(who)
     what = parse_subject(subject)
-    try:
-        async with conn.transaction():
-            org = found(await org_checks_sql.declared_for_update(conn, organisation_id), NO_SUCH_ORGANISATION)
-            check_id = org.capacity_check_id if what == "capacity" else org.rating_check_id
-            verified = org.capacity_verified if what == "capacity" else org.rating_verified
-            if check_id is None or not verified:
-                raise Conflict("Only a verified value can be revoked")
-            if not await org_checks_sql.revoke(conn, check_id, who.account_id, form.reason.strip()):
-                raise Conflict("Only a verified value can be revoked")
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action=f"organisation.{what}_revoked",
-                object_type="organisation",
-                object_id=org.id,
-                detail={"check_id": check_id, "funder_id": funder_id, "reason": form.reason.strip()},
-            )
-    except asyncpg.CheckViolationError as exc:
-        raise Forbidden(ONLY_FUNDERS) from exc
+    async with _decision(conn, organisation_id) as org:
+        check_id = org.capacity_check_id if what == "capacity" else org.rating_check_id
+        verified = org.capacity_verified if what == "capacity" else org.rating_verified
+        if check_id is None or not verified:
+            raise Conflict("Only a verified value can be revoked")
+        if not await org_checks_sql.revoke(conn, check_id, who.account_id, form.reason.strip()):
+            raise Conflict("Only a verified value can be revoked")
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action=f"organisation.{what}_revoked",
+            object_type="organisation",
+            object_id=org.id,
+            detail={"check_id": check_id, "funder_id": funder_id, "reason": form.reason.strip()},
+        )
     return _state_of(await org_checks_sql.states(conn, organisation_id), what)
