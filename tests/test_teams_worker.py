@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from api.services import teams
-from tests.worker_kit import JobQueueSpy, project_with_live_teams, start_project, team_counts
+import dataclasses
+
+from api.services import runs, teams
+from tests.worker_kit import JobQueueSpy, project_with_carers, project_with_live_teams, start_project, team_counts
 from workers import tasks
 from workers.main import WorkerSettings
 
@@ -26,6 +28,25 @@ async def test_a_refusal_while_the_run_solves_makes_the_run_fail_rather_than_und
             team_id,
             member,
         )
+
+
+async def test_a_delivery_that_loads_after_another_wrote_the_run_reports_it_finished(pool, redis, solver_pool):
+    ctx = {"pool": pool, "solver_pool": solver_pool}
+    async with pool.acquire() as conn:
+        # The first run: the teams it writes are the next run's previous plan, so writing them moves the inputs.
+        rerun = await start_project(conn, JobQueueSpy(redis), await project_with_carers(conn))
+
+    async def load_after_the_other_delivery(conn, contract_id):
+        # The other delivery solves and writes between this one's look at the run and its load of the inputs.
+        assert await tasks.run_teams(ctx, rerun.id) == {"run_id": rerun.id, "outcome": "written"}
+        return await teams.RUNS.load(conn, contract_id)
+
+    late = dataclasses.replace(teams.RUNS, load=load_after_the_other_delivery)
+    outcome = await runs.execute(pool, rerun.id, late, executor=solver_pool, time_cap_s=5)
+    # The written plan moved the inputs, but the run is not failed for it: it stands, written once.
+    assert outcome == {"run_id": rerun.id, "outcome": "already finished"}
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM match_runs WHERE id = $1", rerun.id) == "succeeded"
 
 
 async def test_the_daily_job_plans_every_live_teams_visits(pool, redis, solver_pool):

@@ -315,8 +315,10 @@ async def execute(
             return {"run_id": run_id, "outcome": f"already {run.status}"}
         inputs = await kind.load(conn, run.subject_id)
         if inputs.digest() != run.inputs_digest:
-            await runs_sql.fail_run(conn, run_id, "the inputs changed after the run was started; start a new run")
-            return {"run_id": run_id, "outcome": "inputs changed"}
+            if await runs_sql.fail_run(conn, run_id, "the inputs changed after the run was started; start a new run"):
+                return {"run_id": run_id, "outcome": "inputs changed"}
+            # Another delivery finished the run between the look above and the load (its result is the change).
+            return {"run_id": run_id, "outcome": "already finished"}
         if not await runs_sql.start_run(conn, run_id):
             return {"run_id": run_id, "outcome": "already finished"}
     time_limit = max(0.5, min(run.time_limit_s, time_cap_s))
