@@ -3,7 +3,9 @@ wait, cancel."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import asyncpg
@@ -436,65 +438,61 @@ async def _eligible_view(conn: asyncpg.Connection, shift_id: int, volunteer_id: 
     return view
 
 
-async def sign_up(conn: asyncpg.Connection, who: Identity, shift_id: int) -> SignupOutcome:
-    """Take a place on a shift, or be told why not (409): full, overlapping, not eligible, closed."""
-    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+@contextlib.asynccontextmanager
+async def _signing_up(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """One transaction taking or awaiting a place; what the schema refuses is answered as a refusal."""
     try:
         async with conn.transaction():
-            await shifts_sql.lock_volunteer(conn, volunteer_id)
-            await _eligible_view(conn, shift_id, volunteer_id)
-            signup_id = await shifts_sql.pick_up(conn, shift_id, volunteer_id)
-            if signup_id is None:
-                shift = await shifts_sql.get_shift(conn, shift_id)
-                assert shift is not None
-                raise _closed_or_full(shift)
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="shift.signup",
-                object_type="shift",
-                object_id=shift_id,
-                detail={"signup_id": signup_id},
-            )
-            shift = await shifts_sql.get_shift(conn, shift_id)
+            yield
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise _constraint_refusal(exc) from exc
     except asyncpg.TransactionRollbackError as exc:
         # Two sign-ups of one person for overlapping shifts at the same instant can each wait on the other's
         # exclusion check; PostgreSQL breaks the tie by failing one, which is a refusal, not a server error.
         raise SignupRefused("busy", "Many people are signing up right now; please try again") from exc
-    assert shift is not None
+
+
+async def _signed_up(conn: asyncpg.Connection, who: Identity, action: str, shift_id: int, signup_id: int) -> ShiftRow:
+    """Audit a place taken or awaited; the shift as it now stands."""
+    await audit.append(
+        conn,
+        actor_account_id=who.account_id,
+        action=action,
+        object_type="shift",
+        object_id=shift_id,
+        detail={"signup_id": signup_id},
+    )
+    return found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
+
+
+async def sign_up(conn: asyncpg.Connection, who: Identity, shift_id: int) -> SignupOutcome:
+    """Take a place on a shift, or be told why not (409): full, overlapping, not eligible, closed."""
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    async with _signing_up(conn):
+        await shifts_sql.lock_volunteer(conn, volunteer_id)
+        await _eligible_view(conn, shift_id, volunteer_id)
+        signup_id = await shifts_sql.pick_up(conn, shift_id, volunteer_id)
+        if signup_id is None:
+            raise _closed_or_full(found(await shifts_sql.get_shift(conn, shift_id), "No such shift"))
+        shift = await _signed_up(conn, who, "shift.signup", shift_id, signup_id)
     return SignupOutcome(signup_id=signup_id, status="active", shift=shift)
 
 
 async def join_waitlist(conn: asyncpg.Connection, who: Identity, shift_id: int) -> SignupOutcome:
     """Wait for a place on a full shift; the first eligible person waiting gets a freed place."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
-    try:
-        async with conn.transaction():
-            await _eligible_view(conn, shift_id, volunteer_id)
-            shift = await shifts_sql.get_shift(conn, shift_id)
-            assert shift is not None
-            refusal = _closed_or_full(shift)
-            if refusal.reason == "closed":
-                raise refusal
-            if shift.taken < shift.headcount:
-                raise SignupRefused("has-places", "This shift still has places; sign up instead")
-            signup_id = await shifts_sql.join_waitlist(conn, shift_id, volunteer_id)
-            if signup_id is None:
-                raise SignupRefused("closed", "This shift is closed to sign-ups")
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="shift.waitlist",
-                object_type="shift",
-                object_id=shift_id,
-                detail={"signup_id": signup_id},
-            )
-            shift = await shifts_sql.get_shift(conn, shift_id)
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise _constraint_refusal(exc) from exc
-    assert shift is not None
+    async with _signing_up(conn):
+        await _eligible_view(conn, shift_id, volunteer_id)
+        shift = found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
+        refusal = _closed_or_full(shift)
+        if refusal.reason == "closed":
+            raise refusal
+        if shift.taken < shift.headcount:
+            raise SignupRefused("has-places", "This shift still has places; sign up instead")
+        signup_id = await shifts_sql.join_waitlist(conn, shift_id, volunteer_id)
+        if signup_id is None:
+            raise SignupRefused("closed", "This shift is closed to sign-ups")
+        shift = await _signed_up(conn, who, "shift.waitlist", shift_id, signup_id)
     return SignupOutcome(signup_id=signup_id, status="waitlisted", shift=shift)
 
 
