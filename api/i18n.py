@@ -96,6 +96,14 @@ def number(value: float) -> str:
     return format_decimal(value, locale=current_locale.get())
 
 
+def filesize(size: int) -> str:
+    """A file's size as people read it: 820 KB, 2.4 MB (decimal units, as phones show them)."""
+    for unit, scale in (("MB", 1_000_000), ("KB", 1_000)):
+        if size >= scale:
+            return f"{format_decimal(round(size / scale, 1), locale=current_locale.get())} {unit}"
+    return f"{size} B"
+
+
 def hours(minutes: int | None) -> str:
     """Minutes of service as hours and minutes ("1 小时 58 分钟", "1 h 58 min"): never a decimal like 1.97."""
     whole, rest = divmod(abs(minutes or 0), 60)

@@ -455,3 +455,88 @@ async def barred_until(conn: asyncpg.Connection, organisation_id: int, today: dt
         today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     value = await conn.fetchval(SELECT_BARRED_UNTIL, organisation_id, today)
     return value if isinstance(value, dt.date) else None
+
+
+class AttachmentRow(msgspec.Struct, frozen=True):
+    """A file added to a milestone's report, without its bytes."""
+
+    id: int
+    milestone_id: int
+    seq: int
+    filename: str
+    content_type: str
+    size_bytes: int
+    uploaded_at: dt.datetime
+
+
+class AttachmentFile(msgspec.Struct, frozen=True):
+    """A milestone's file with its bytes, for its download."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+# The organisation's planned milestone of its active contract, locked so that two uploads count each other.
+LOCK_PLANNED_MILESTONE = """
+SELECT m.id FROM milestones m JOIN contracts c ON c.id = m.contract_id
+WHERE c.id = $1 AND m.seq = $2 AND c.organisation_id = $3 AND c.status = 'active' AND m.status = 'planned'
+FOR UPDATE OF m
+"""
+COUNT_ATTACHMENTS = "SELECT count(*) FROM milestone_attachments WHERE milestone_id = $1"
+INSERT_ATTACHMENT = """
+INSERT INTO milestone_attachments (milestone_id, filename, content_type, content, uploaded_by)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id
+"""
+SELECT_ATTACHMENTS = """
+SELECT a.id, a.milestone_id, m.seq, a.filename, a.content_type, octet_length(a.content) AS size_bytes, a.uploaded_at
+FROM milestone_attachments a JOIN milestones m ON m.id = a.milestone_id
+WHERE m.contract_id = $1
+ORDER BY m.seq, a.id
+"""
+# Only the contract's parties read a file (admins: both NULL), as they read the contract itself.
+SELECT_ATTACHMENT = f"""
+SELECT a.filename, a.content_type, a.content
+FROM milestone_attachments a JOIN milestones m ON m.id = a.milestone_id JOIN contracts c ON c.id = m.contract_id
+WHERE a.id = $3 AND c.id = $4 AND m.seq = $5 AND {_CONTRACT_PARTY}
+"""
+
+
+async def lock_planned_milestone(
+    conn: asyncpg.Connection, contract_id: int, seq: int, organisation_id: int
+) -> int | None:
+    """The id of the organisation's milestone still to report on its active contract, locked; None if none."""
+    found = await conn.fetchval(LOCK_PLANNED_MILESTONE, contract_id, seq, organisation_id)
+    return None if found is None else int(found)
+
+
+async def count_attachments(conn: asyncpg.Connection, milestone_id: int) -> int:
+    """How many files a milestone has."""
+    return int(await conn.fetchval(COUNT_ATTACHMENTS, milestone_id))
+
+
+async def insert_attachment(
+    conn: asyncpg.Connection, milestone_id: int, filename: str, content_type: str, content: bytes, account_id: int
+) -> int:
+    """Add a file to a milestone; its id."""
+    return int(await conn.fetchval(INSERT_ATTACHMENT, milestone_id, filename, content_type, content, account_id))
+
+
+async def list_attachments(conn: asyncpg.Connection, contract_id: int) -> list[AttachmentRow]:
+    """A contract's milestone files, by milestone and upload."""
+    return [msgspec.convert(r, AttachmentRow) for r in await conn.fetch(SELECT_ATTACHMENTS, contract_id)]
+
+
+async def get_attachment(
+    conn: asyncpg.Connection,
+    contract_id: int,
+    seq: int,
+    attachment_id: int,
+    *,
+    funder_id: int | None,
+    organisation_id: int | None,
+) -> AttachmentFile | None:
+    """One milestone file with its bytes, for a party to the contract (or an admin: both None)."""
+    row = await conn.fetchrow(SELECT_ATTACHMENT, funder_id, organisation_id, attachment_id, contract_id, seq)
+    return None if row is None else msgspec.convert(row, AttachmentFile)

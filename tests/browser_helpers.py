@@ -117,6 +117,12 @@ def log_in(page: Page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/home")
 
 
+# A photo of a sign-in sheet, as the organisation's phone would send it (the smallest valid PNG).
+SIGN_IN_SHEET = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082"
+)
+
 # A milestone is reported from 30 days before it falls due: the journey moves the first one to today.
 FIRST_MILESTONE_DUE_TODAY = """
 UPDATE milestones SET due_on = (now() AT TIME ZONE 'Asia/Shanghai')::date WHERE contract_id = $1 AND seq = 1
@@ -141,11 +147,23 @@ def sign_report_and_accept(
     sql(database_url, FIRST_MILESTONE_DUE_TODAY, int(contract_url.rsplit("/", 1)[1]))
     org.reload()
     org.get_by_label("本阶段完成的服务内容").first.fill(report)
+    org.get_by_label("佐证材料（活动照片、签到表、书面报告）").first.set_input_files(
+        {"name": "签到表.png", "mimeType": "image/png", "buffer": SIGN_IN_SHEET}
+    )
+    # Nothing is sent until the organisation confirms the report is true (the server says so too, beside the box).
+    confirm = org.get_by_label("我确认报告及佐证材料真实", exact=False).first
+    expect(confirm).to_have_attribute("required", "")
+    confirm.check()
     org.get_by_role("button", name="报告本阶段").first.click()
     expect(org.get_by_text("已报告，待验收")).to_be_visible()
+    expect(org.get_by_role("link", name="签到表.png")).to_be_visible()
     funder.goto(contract_url)
     funder.get_by_label("给社会组织的意见").first.fill(comment)
     funder.get_by_role("button", name=accept).first.click()
+    # A page says what accepting does and how much is paid, with the evidence, before it is done.
+    expect(funder.get_by_role("heading", name="确定验收本阶段并拨付吗？")).to_be_visible()
+    expect(funder.get_by_role("link", name="签到表.png")).to_be_visible()
+    funder.locator("#confirm").click()
     expect(funder.get_by_text("已验收并拨付")).to_be_visible()
 
 

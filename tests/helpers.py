@@ -55,10 +55,13 @@ async def csrf_token(client: Client, path: str = "/login") -> str:
     return parse_page(response.text).inputs["_csrf_token"]
 
 
-async def post_form(client: Client, path: str, data: dict[str, Any], *, page: str | None = None) -> Any:
-    """Submit a form like a browser: with the CSRF token of the page it came from."""
+async def post_form(
+    client: Client, path: str, data: dict[str, Any], *, page: str | None = None, files: Any = None
+) -> Any:
+    """Submit a form like a browser: with the CSRF token of the page it came from (and its files, if any, as
+    multipart/form-data)."""
     token = await csrf_token(client, page or path)
-    return await client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
+    return await client.post(path, data={**data, "_csrf_token": token}, files=files, follow_redirects=False)
 
 
 async def login(client: Client, username: str, password: str = PASSWORD) -> Any:

@@ -9,9 +9,16 @@ import asyncpg
 import httpx
 
 from api.services.types import today
+from tests.browser_helpers import SIGN_IN_SHEET
 from tests.factories import username_of
 from tests.factories_contracts import award_ready
 from tests.helpers import elements, login, parse_page, post_form
+from tests.pages_kit import page_context
+
+# Evidence a phone would send, recognised by its first bytes.
+PNG = SIGN_IN_SHEET
+PHOTO = {"files": ("签到表.png", PNG, "image/png")}
+REPORTED = {"report": "完成首期服务", "confirm": "on"}
 
 
 def form(award_id: int, amounts: list[str]) -> dict[str, str]:
@@ -72,23 +79,45 @@ async def test_the_flow_through_the_pages(client: httpx.AsyncClient, conn: async
     assert signed.status_code in (302, 303)
     # The first milestone falls due (a report is taken from 30 days before the due date).
     await conn.execute("UPDATE milestones SET due_on = current_date WHERE contract_id = $1 AND seq = 1", contract_id)
-    reported = await post_form(
-        client, f"{contract_path}/milestones/1/report", {"report": "完成首期服务"}, page=contract_path
+    report = f"{contract_path}/milestones/1/report"
+    unconfirmed = await post_form(client, report, {"report": "完成首期服务"}, page=contract_path, files=PHOTO)
+    assert unconfirmed.status_code == 422
+    shown = parse_page(unconfirmed.text)
+    assert shown.errors["confirm-1"] == "请确认报告及佐证材料真实"
+    assert "完成首期服务" in unconfirmed.text  # what was typed stays
+    not_a_photo = {"files": ("签到表.exe", b"MZ\x90\x00", "application/octet-stream")}
+    refused = await post_form(client, report, REPORTED, page=contract_path, files=not_a_photo)
+    assert refused.status_code == 422
+    assert parse_page(refused.text).errors["files-1"] == "只接受 JPEG、PNG 或 PDF 文件"
+    assert await conn.fetchval("SELECT count(*) FROM milestone_attachments") == 0
+    reported = await post_form(client, report, REPORTED, page=contract_path, files=PHOTO)
+    assert reported.status_code in (302, 303), reported.text
+    rendered = await page_context(client, contract_path)
+    (photo,) = rendered["files"][1]
+    assert (photo.filename, photo.content_type, photo.size_bytes) == ("签到表.png", "image/png", len(PNG))
+    download = await client.get(
+        f"{contract_path}/milestones/1/attachments/{photo.id}".replace("/contracts", "/api/contracts")
     )
-    assert reported.status_code in (302, 303)
+    assert download.status_code == 200 and download.content == PNG
+    assert "filename*=UTF-8''%E7%AD%BE%E5%88%B0%E8%A1%A8.png" in download.headers["content-disposition"]
     empty = await post_form(client, f"{contract_path}/milestones/2/report", {"report": "  "}, page=contract_path)
     assert empty.status_code == 422
     assert "请填写本阶段完成的服务内容" in empty.text
 
     client.cookies.clear()
     await login(client, await username_of(conn, setup.funder_account))
+    decision = f"{contract_path}/milestones/1/decision"
+    asked = await post_form(client, decision, {"decision": "accept", "note": "验收通过"}, page=contract_path)
+    assert asked.status_code == 200  # a page that says what accepting does, before it is done
+    assert "确定验收本阶段并拨付吗？" in asked.text and "¥40,000.00" in asked.text and "签到表.png" in asked.text
+    confirm = parse_page(asked.text).inputs
+    assert (confirm["decision"], confirm["note"], confirm["confirmed"]) == ("accept", "验收通过", "1")
+    assert await conn.fetchval("SELECT count(*) FROM payments") == 0
     accepted = await post_form(
-        client, f"{contract_path}/milestones/1/decision", {"decision": "accept", "note": "验收通过"}, page=contract_path
+        client, decision, {"decision": "accept", "note": "验收通过", "confirmed": "1"}, page=contract_path
     )
     assert accepted.status_code in (302, 303)
-    again = await post_form(
-        client, f"{contract_path}/milestones/1/decision", {"decision": "accept"}, page=contract_path
-    )
+    again = await post_form(client, decision, {"decision": "accept", "confirmed": "1"}, page=contract_path)
     assert again.status_code == 409
     assert "该阶段节点当前的状态不允许此操作" in again.text
     detail = await client.get(contract_path)

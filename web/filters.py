@@ -11,6 +11,7 @@ def install(env: jinja2.Environment) -> None:
     """Register the filters on the page environment."""
     env.filters["yuan"] = i18n.yuan
     env.filters["number"] = i18n.number
+    env.filters["filesize"] = i18n.filesize
     env.filters["local_datetime"] = i18n.local_datetime
     env.filters["local_date"] = i18n.local_date
     env.filters["local_time"] = i18n.local_time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -14,11 +14,33 @@ from api.routes.paging import Offset
 from api.schemas.common import out, outs
 from api.schemas.contracts import ContractDetailOut, ContractPageOut, GradeOut, PaymentOut, PerformanceOut
 from api.services import contracts, orgs
-from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport
+from api.services.contracts import (
+    AttachmentFile,
+    ContractCreate,
+    GradeCommand,
+    MilestoneDecision,
+    MilestoneReport,
+    Upload,
+)
+from api.services.exports import content_disposition
+from api.services.verification import UPLOAD_CEILING
 
 PARTIES = roles("funder", "organisation", "admin")
 # A download holds the whole list, not the page the JSON would give.
 EXPORT_LIMIT = 100_000
+
+
+def attachment_response(file: AttachmentFile) -> Response[bytes]:
+    """A milestone's file as a download, under the name it was sent with."""
+    return Response(
+        content=file.content,
+        media_type=file.content_type,
+        headers={
+            "cache-control": "private, no-store",
+            "content-disposition": content_disposition(file.filename),
+            "x-content-type-options": "nosniff",
+        },
+    )
 
 
 class ContractController(Controller):
@@ -93,6 +115,41 @@ class ContractController(Controller):
     ) -> ContractDetailOut:
         """The organisation reports a milestone."""
         return out(await contracts.report_milestone(conn, user, contract_id, seq, data), ContractDetailOut)
+
+    @post(
+        "/{contract_id:int}/milestones/{seq:int}/attachments",
+        operation_id="attachToMilestone",
+        guards=[roles("organisation")],
+        status_code=201,
+        request_max_body_size=UPLOAD_CEILING,
+    )
+    async def attach(
+        self,
+        request: Request[Any, Any, Any],
+        conn: Conn,
+        user: User,
+        contract_id: FromPath[int],
+        seq: FromPath[int],
+        filename: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+    ) -> ContractDetailOut:
+        """Add a file (JPEG, PNG or PDF, sent as the raw request body) to a milestone still to report; at most
+        five per milestone, frozen once the milestone is reported."""
+        upload = Upload(filename=filename, content=await request.body())
+        limit = int(request.app.state.settings.evidence_max_bytes)
+        return out(await contracts.attach(conn, user, contract_id, seq, upload, max_bytes=limit), ContractDetailOut)
+
+    @get(
+        "/{contract_id:int}/milestones/{seq:int}/attachments/{attachment_id:int}",
+        operation_id="getMilestoneAttachment",
+        name="milestone_attachment",
+        guards=[PARTIES],
+        media_type="application/octet-stream",
+    )
+    async def attachment(
+        self, conn: Conn, user: User, contract_id: FromPath[int], seq: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        """One file of a milestone's report, for the contract's parties."""
+        return attachment_response(await contracts.attachment(conn, user, contract_id, seq, attachment_id))
 
     @post(
         "/{contract_id:int}/milestones/{seq:int}/decision",

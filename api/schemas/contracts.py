@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import PageOut
-from sql.contracts import ContractRow, GradeRow, MilestonePublic, PaymentRow
+from sql.contracts import AttachmentRow, ContractRow, GradeRow, MilestonePublic, PaymentRow
 
 
 class ContractOut(ContractRow, frozen=True):
@@ -18,11 +18,16 @@ class MilestoneOut(MilestonePublic, frozen=True):
     """One milestone with its instalment and, once accepted, its payment."""
 
 
+class AttachmentOut(AttachmentRow, frozen=True):
+    """A file a milestone's report carries (its bytes at its own address)."""
+
+
 class ContractDetailOut(msgspec.Struct, frozen=True):
-    """A contract and its milestones."""
+    """A contract, its milestones and the files their reports carry."""
 
     contract: ContractOut
     milestones: list[MilestoneOut]
+    attachments: list[AttachmentOut]
 
 
 class ContractPageOut(PageOut, frozen=True):

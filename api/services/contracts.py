@@ -13,11 +13,17 @@ from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
 from api.services.types import Id, Name, Text, today
+from api.services.verification import sniff
 from sql import audit
 from sql import contracts as contracts_sql
+from sql.contracts import AttachmentFile as AttachmentFile  # the download's type, for the routes
 
 # Refusals for callers of another role (msgids, translated at the edges).
 _ONLY_FUNDERS = "Only the funder may do this"
+_ONLY_ORGANISATION_REPORTS = "Only the organisation may report a milestone"
+# A report's evidence: a few photos or scans and a written report, not an archive.
+MAX_ATTACHMENTS = 5
+ATTACHMENTS_FULL = "A milestone takes at most 5 files"
 
 Fen = Annotated[int, Meta(ge=0, le=100_000_000_000)]
 Grade = Literal["excellent", "good", "basic", "unqualified"]
@@ -48,6 +54,13 @@ class MilestoneReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     report: Annotated[str, Meta(min_length=1, max_length=20000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 
 
+class Upload(msgspec.Struct, frozen=True):
+    """A file as someone sent it: the name on their device and its bytes."""
+
+    filename: str
+    content: bytes
+
+
 class MilestoneDecision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The funder accepts (and pays) or rejects a reported milestone."""
 
@@ -62,10 +75,11 @@ class GradeCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ContractDetail(msgspec.Struct, frozen=True):
-    """A contract with its milestones."""
+    """A contract with its milestones and the files their reports carry."""
 
     contract: contracts_sql.ContractRow
     milestones: list[contracts_sql.MilestoneRow]
+    attachments: list[contracts_sql.AttachmentRow]
 
 
 class ContractPage(msgspec.Struct, frozen=True):
@@ -162,7 +176,11 @@ async def _detail(
         await contracts_sql.get_contract(conn, contract_id, funder_id=funder_id, organisation_id=organisation_id),
         "No such contract",
     )
-    return ContractDetail(contract=contract, milestones=await contracts_sql.list_milestones(conn, contract_id))
+    return ContractDetail(
+        contract=contract,
+        milestones=await contracts_sql.list_milestones(conn, contract_id),
+        attachments=await contracts_sql.list_attachments(conn, contract_id),
+    )
 
 
 async def get_contract(conn: asyncpg.Connection, who: Identity, contract_id: int) -> ContractDetail:
@@ -230,12 +248,91 @@ REPORT_OUT_OF_ORDER = "The milestone before this one must be accepted before thi
 REPORT_TOO_EARLY = "A milestone can be reported from 30 days before its due date"
 
 
-async def report_milestone(
-    conn: asyncpg.Connection, who: Identity, contract_id: int, seq: int, form: MilestoneReport
+def _filename(name: str, n: int) -> str:
+    """The name a file is kept under: its last path part, without control characters, at most 200 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()[:200].strip()
+    return cleaned or f"attachment-{n}"
+
+
+async def _attach(
+    conn: asyncpg.Connection,
+    who: Identity,
+    organisation_id: int,
+    contract_id: int,
+    seq: int,
+    upload: Upload,
+    *,
+    max_bytes: int,
+) -> int:
+    """Add one checked file to a milestone still to report (inside the caller's transaction); its id."""
+    if not upload.content:
+        raise Invalid("The file is empty", fields={"files": "Choose a photo, scan or PDF of the evidence"})
+    if len(upload.content) > max_bytes:
+        raise Invalid("The file is too large", fields={"files": "The file is too large"}, max_bytes=max_bytes)
+    content_type = sniff(upload.content)
+    if content_type is None:
+        raise Invalid("Only JPEG, PNG or PDF files are accepted", fields={"files": "Only JPEG, PNG or PDF files"})
+    milestone_id = await contracts_sql.lock_planned_milestone(conn, contract_id, seq, organisation_id)
+    if milestone_id is None:
+        await _refusal(conn, contract_id, seq, funder_id=None, organisation_id=organisation_id)
+    count = await contracts_sql.count_attachments(conn, milestone_id)
+    if count >= MAX_ATTACHMENTS:
+        raise Conflict(ATTACHMENTS_FULL, fields={"files": ATTACHMENTS_FULL}, most=MAX_ATTACHMENTS)
+    name = _filename(upload.filename, count + 1)
+    attachment_id = await contracts_sql.insert_attachment(
+        conn, milestone_id, name, content_type, upload.content, who.account_id
+    )
+    await audit.append(
+        conn,
+        actor_account_id=who.account_id,
+        action="milestone.attach",
+        object_type="milestone",
+        object_id=milestone_id,
+        detail={"contract_id": contract_id, "seq": seq, "attachment_id": attachment_id, "bytes": len(upload.content)},
+    )
+    return attachment_id
+
+
+async def attach(
+    conn: asyncpg.Connection, who: Identity, contract_id: int, seq: int, upload: Upload, *, max_bytes: int
 ) -> ContractDetail:
-    """The organisation reports what it delivered for a milestone of its active contract."""
-    organisation_id = who.organisation_id_or_refuse("Only the organisation may report a milestone")
+    """The organisation adds a file (JPEG, PNG or PDF) to a milestone it has still to report."""
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATION_REPORTS)
     async with conn.transaction():
+        await _attach(conn, who, organisation_id, contract_id, seq, upload, max_bytes=max_bytes)
+        return await _detail(conn, contract_id, funder_id=None, organisation_id=organisation_id)
+
+
+async def attachment(
+    conn: asyncpg.Connection, who: Identity, contract_id: int, seq: int, attachment_id: int
+) -> AttachmentFile:
+    """A milestone's file with its bytes, for the contract's funder, its organisation or an admin."""
+    funder_id, organisation_id = _tenant(who)
+    return found(
+        await contracts_sql.get_attachment(
+            conn, contract_id, seq, attachment_id, funder_id=funder_id, organisation_id=organisation_id
+        ),
+        "No such file",
+    )
+
+
+async def report_milestone(
+    conn: asyncpg.Connection,
+    who: Identity,
+    contract_id: int,
+    seq: int,
+    form: MilestoneReport,
+    uploads: tuple[Upload, ...] = (),
+    *,
+    max_bytes: int = 0,
+) -> ContractDetail:
+    """The organisation reports what it delivered for a milestone of its active contract, with the files that show
+    it (added in the same transaction: the report and its files are kept whole or not at all)."""
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATION_REPORTS)
+    async with conn.transaction():
+        for upload in uploads:
+            await _attach(conn, who, organisation_id, contract_id, seq, upload, max_bytes=max_bytes)
         milestone_id = await contracts_sql.report_milestone(
             conn, contract_id, seq, organisation_id, form.report.strip(), REPORT_OPENS_DAYS
         )

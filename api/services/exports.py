@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import quote
 
 import msgspec
 from openpyxl import Workbook
@@ -133,5 +134,8 @@ def render(table: Table, fmt: Format, locale: str, today: dt.date) -> Export:
 
 
 def content_disposition(filename: str) -> str:
-    """An attachment header; file names here are ASCII, so no RFC 5987 encoding is needed."""
-    return f'attachment; filename="{filename}"'
+    """An attachment header; a name beyond plain ASCII goes in RFC 6266's filename* (UTF-8), with a stand-in."""
+    plain = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in filename)
+    if plain == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

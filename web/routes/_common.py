@@ -6,17 +6,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
-from litestar.datastructures import MultiDict
-from litestar.params import URLEncodedBody
+from litestar.datastructures import MultiDict, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from api.services.accounts import Identity
 from api.services.types import SHANGHAI
 
 FormData = URLEncodedBody[dict[str, Any]]
+# A form that sends files (enctype="multipart/form-data").
+MultipartData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+
+async def uploads(data: Mapping[str, Any], field: str) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file chosen in a file field; a field left empty sends one nameless, empty part."""
+    value = data.get(field)
+    parts = value if isinstance(value, list) else [value]
+    files = []
+    for part in parts:
+        if isinstance(part, UploadFile):
+            content = await part.read()
+            if part.filename or content:
+                files.append((part.filename or "", content))
+    return files
+
 
 PAGE_SIZE = 20
 # The query a page reads after a redirect to say the change was saved.
@@ -51,13 +68,27 @@ class PageRedirect(Redirect):
 
 
 def confirm_page(
-    name: str, user: Identity, *, action: str, back: str, params: Mapping[str, Any], **context: Any
+    name: str,
+    user: Identity,
+    *,
+    action: str,
+    back: str,
+    params: Mapping[str, Any],
+    back_params: Mapping[str, Any] | None = None,
+    **context: Any,
 ) -> Template:
     """The page that says what an action will do before it is done: `confirm/<name>.html`, whose form posts to the
-    route `action` and whose way back is the route `back` (both with the same path parameters)."""
+    route `action` and whose way back is the route `back` (with the action's path parameters unless `back_params`)."""
     return Template(
         template_name=f"confirm/{name}.html",
-        context={"who": user, "action_route": action, "back_route": back, "params": dict(params), **context},
+        context={
+            "who": user,
+            "action_route": action,
+            "back_route": back,
+            "params": dict(params),
+            "back_params": dict(params if back_params is None else back_params),
+            **context,
+        },
     )
 
 

@@ -7,17 +7,27 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream, Template
 
 from api import i18n
 from api.auth import Conn, User, roles
 from api.services import contracts, exports
-from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport
+from api.services.contracts import ContractCreate, GradeCommand, MilestoneDecision, MilestoneReport, Upload
 from api.services.errors import DomainError
 from api.services.types import today
-from web.routes._common import PAGE_SIZE, FormData, Pager, PageRedirect, offset_of
+from api.services.verification import UPLOAD_CEILING
+from web.routes._common import (
+    PAGE_SIZE,
+    FormData,
+    MultipartData,
+    Pager,
+    PageRedirect,
+    confirm_page,
+    offset_of,
+    uploads,
+)
 
 Format = Annotated[Literal["csv", "xlsx"] | None, QueryParameter(name="format")]
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
@@ -128,17 +138,29 @@ class ContractPages(Controller):
         return self._detail(user, detail, {}, None, 200)
 
     def _detail(
-        self, user: Any, detail: contracts.ContractDetail, errors: dict[str, str], error: str | None, status: int
+        self,
+        user: Any,
+        detail: contracts.ContractDetail,
+        errors: dict[str, str],
+        error: str | None,
+        status: int,
+        values: dict[str, str] | None = None,
     ) -> Template:
+        files: dict[int, list[Any]] = {}
+        for a in detail.attachments:
+            files.setdefault(a.seq, []).append(a)
         return Template(
             template_name="contracts/detail.html",
             context={
                 "who": user,
                 "contract": detail.contract,
                 "milestones": detail.milestones,
+                "files": files,
+                "max_files": contracts.MAX_ATTACHMENTS,
                 "grades": contracts.GRADES,
                 "errors": errors,
                 "error": error,
+                "values": values or {},
                 "today": today(),
             },
             status_code=status,
@@ -160,24 +182,72 @@ class ContractPages(Controller):
         """Sign the contract (the organisation), or record the signature (the funder)."""
         return await self._act(conn, user, contract_id, contracts.sign(conn, user, contract_id))
 
-    @post("/contracts/{contract_id:int}/milestones/{seq:int}/report", name="milestone_report")
+    @post(
+        "/contracts/{contract_id:int}/milestones/{seq:int}/report",
+        name="milestone_report",
+        request_max_body_size=UPLOAD_CEILING,
+    )
     async def report(
-        self, conn: Conn, user: User, contract_id: FromPath[int], seq: FromPath[int], data: FormData
+        self,
+        request: Request[Any, Any, Any],
+        conn: Conn,
+        user: User,
+        contract_id: FromPath[int],
+        seq: FromPath[int],
+        data: MultipartData,
     ) -> Response[Any]:
-        """The organisation reports a milestone."""
+        """The organisation reports a milestone with the files that show it, once it confirms the report is true."""
+        text = str(data.get("report", ""))
+        errors: dict[str, str] = {}
+        form: MilestoneReport | None = None
         try:
-            form = msgspec.convert({"report": str(data.get("report", ""))}, MilestoneReport)
+            form = msgspec.convert({"report": text}, MilestoneReport)
         except msgspec.ValidationError:
-            detail = await contracts.get_contract(conn, user, contract_id)
-            return self._detail(user, detail, {f"report_{seq}": "Describe what was delivered"}, None, 422)
-        return await self._act(conn, user, contract_id, contracts.report_milestone(conn, user, contract_id, seq, form))
+            errors["report"] = "Describe what was delivered"
+        if data.get("confirm") != "on":
+            errors["confirm"] = "Confirm that the report and its files are true"
+        files = tuple(Upload(name, content) for name, content in await uploads(data, "files"))
+        status = 422
+        if form is not None and not errors:
+            limit = int(request.app.state.settings.evidence_max_bytes)
+            try:
+                await contracts.report_milestone(conn, user, contract_id, seq, form, files, max_bytes=limit)
+            except DomainError as exc:
+                if exc.status in (401, 404):
+                    raise
+                errors, status = dict(exc.fields) or {"report": exc.detail}, exc.status
+            else:
+                return PageRedirect("contract", contract_id=contract_id)
+        detail = await contracts.get_contract(conn, user, contract_id)
+        # The fields are per milestone on the page: the error shows beside this milestone's form.
+        by_field = {f"{field}_{seq}": message for field, message in errors.items()}
+        return self._detail(user, detail, by_field, None, status, values={f"report_{seq}": text})
 
     @post("/contracts/{contract_id:int}/milestones/{seq:int}/decision", name="milestone_decision")
     async def decide(
         self, conn: Conn, user: User, contract_id: FromPath[int], seq: FromPath[int], data: FormData
     ) -> Response[Any]:
-        """The funder accepts or rejects a reported milestone."""
+        """The funder accepts or rejects a reported milestone, after a page that says what the decision does."""
         form = MilestoneDecision(accept=data.get("decision") == "accept", note=str(data.get("note", ""))[:20000])
+        if data.get("confirmed") != "1":
+            detail = await contracts.get_contract(conn, user, contract_id)
+            milestone = next((m for m in detail.milestones if m.seq == seq), None)
+            if milestone is None or milestone.status != "reported" or user.role != "funder":
+                return PageRedirect("contract", contract_id=contract_id)
+            later = [m for m in detail.milestones if m.seq > seq and m.status == "planned"]
+            return confirm_page(
+                "milestone_decide",
+                user,
+                action="milestone_decision",
+                back="contract",
+                params={"contract_id": contract_id, "seq": seq},
+                back_params={"contract_id": contract_id},
+                contract=detail.contract,
+                milestone=milestone,
+                form=form,
+                files=[a for a in detail.attachments if a.seq == seq],
+                stops=later if milestone.midterm and not form.accept else [],
+            )
         return await self._act(conn, user, contract_id, contracts.decide_milestone(conn, user, contract_id, seq, form))
 
     @post("/contracts/{contract_id:int}/grade", name="contract_grade")

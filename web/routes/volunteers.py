@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
@@ -28,14 +27,13 @@ from api.services.volunteers import (
     Window,
 )
 from web.forms import parse_form, submit
-from web.routes._common import FormData, PageRedirect, multi, read_local_times, redisplay, split_list
+from web.routes._common import FormData, MultipartData, PageRedirect, multi, read_local_times, redisplay, split_list
 
 # What the profile page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[
     str | None, QueryParameter(pattern=r"^(saved|consent|certificate|availability|exception|calendar|evidence)$")
 ]
 # A form with a file: the scan or photo of a claim's evidence (the CSRF token travels in the same form).
-MultipartData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # Two windows a day fit most people's week (a morning and an evening); the API takes any number.
 SLOTS_PER_DAY = 2
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
