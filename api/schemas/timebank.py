@@ -44,13 +44,16 @@ class ServiceRecordOut(msgspec.Struct, frozen=True):
 
 
 class CertificateOut(msgspec.Struct, frozen=True):
-    """A certificate of the service record with a stable number, and the records it certifies."""
+    """A certificate of the service record with a stable number, and the records it certifies. `volunteer_number` is
+    the platform's number of the volunteer; anyone verifies the certificate at `/verify/{number}/{check_code}`."""
 
     number: str
     volunteer_name: str
+    volunteer_number: str
     records: int
     minutes: int
     issued_at: dt.datetime
+    check_code: str
     items: list[RecordOut]
 
 
