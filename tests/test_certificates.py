@@ -98,7 +98,7 @@ async def test_the_pdf_reads_back_with_every_field_and_the_records_in_date_order
     await login(client, volunteer.username)
     response = await post_form(client, "/records/certificate", {}, page="/records")
     number = response.headers["location"].rsplit("/", 1)[1]
-    pdf = await client.get(f"/records/certificates/{number}/pdf")
+    pdf = await client.get(f"/records/certificates/{number}/certificate.pdf")
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.headers["content-disposition"] == f'attachment; filename="{number}.pdf"'
@@ -129,13 +129,13 @@ async def test_a_volunteer_gets_only_their_own_certificate(client, conn):
     with pytest.raises(NotFound):
         await service_records.my_certificate(conn, other, number)
     await login(client, other.username)
-    assert (await client.get(f"/records/certificates/{number}/pdf")).status_code == 404
+    assert (await client.get(f"/records/certificates/{number}/certificate.pdf")).status_code == 404
     assert (await client.get(f"/records/certificates/{number}")).status_code == 404
     publisher = await publisher_identity(conn, "organisation")
     with pytest.raises(Forbidden):
         await service_records.my_certificate(conn, publisher, number)
     client.cookies.clear()
-    response = await client.get(f"/records/certificates/{number}/pdf", follow_redirects=False)
+    response = await client.get(f"/records/certificates/{number}/certificate.pdf", follow_redirects=False)
     assert response.status_code in (302, 303, 401)
 
 
@@ -151,7 +151,7 @@ async def test_the_certificate_page_links_the_pdf_and_shows_the_qr_code_of_its_v
     assert rendered["issuer"] == ISSUER
     assert rendered["qr"].startswith("<svg")
     html = rendered.response.text
-    assert f'href="/records/certificates/{c.number}/pdf"' in html and "下载 PDF" in html
+    assert f'href="/records/certificates/{c.number}/certificate.pdf"' in html and "下载 PDF" in html
     assert c.volunteer_number in html and "组织单位" in html and "扫码核验" in html
 
 

@@ -141,8 +141,8 @@ class TimeBankPages(Controller):
             },
         )
 
-    @get("/records/certificates/{number:str}/pdf", name="certificate_pdf", guards=[roles("volunteer")])
-    async def certificate_pdf(
+    @get("/records/certificates/{number:str}/certificate.pdf", name="certificate_pdf", guards=[roles("volunteer")])
+    async def certificate_file(
         self, request: Request[Any, Any, Any], conn: Conn, user: User, state: State, number: FromPath[str]
     ) -> Response[bytes]:
         """The certificate as an A4 PDF to download, print or send (only the caller's own: another's is a 404)."""
