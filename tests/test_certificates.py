@@ -16,7 +16,7 @@ from api.services.errors import Forbidden, NotFound
 from api.services.service_records import check_code_shown, mask_name
 from tests.factories_attendance import add_attendance
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
-from tests.helpers import login, post_form
+from tests.helpers import bearer, login, post_form
 from tests.pages_kit import page_context
 
 ISSUER = "邻里社区服务平台"
@@ -209,3 +209,23 @@ async def test_a_certificate_whose_records_changed_is_shown_as_no_longer_valid(c
     rendered = await page_context(client, f"/verify/{c.number}/{c.check_code}")
     assert rendered.response.status_code == 200 and rendered["checked"].valid is False
     assert "已失效" in rendered.response.text
+
+
+async def test_the_api_verifies_a_certificate_for_anyone_and_gives_its_owner_the_check_code(client, conn):
+    volunteer, _org, _committee = await _scene(conn)
+    mine = (await client.post("/api/records/mine/certificate", headers=await bearer(client, volunteer.username))).json()
+    assert re.fullmatch(r"V[0-9]{9}", mine["volunteer_number"]) and re.fullmatch(r"[0-9A-F]{12}", mine["check_code"])
+    client.cookies.clear()
+    checked = await client.get(f"/api/records/certificates/{mine['number']}/{mine['check_code']}")
+    assert checked.status_code == 200
+    assert checked.json() == {
+        "number": mine["number"],
+        "masked_name": "张*明",
+        "records": 3,
+        "minutes": 255,
+        "issued_at": mine["issued_at"],
+        "valid": True,
+        "issuer": ISSUER,
+    }
+    unknown = await client.get(f"/api/records/certificates/{mine['number']}/ABCDEF012345")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")

@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
-from api.services.service_records import Certificate
+from api.services.service_records import Certificate, CertificateCheck
 from api.services.timebank import TimeBankView
 from sql.attendance import RecordPublic
 from sql.ledger import HistoryRow
@@ -55,6 +55,13 @@ class CertificateOut(msgspec.Struct, frozen=True):
     issued_at: dt.datetime
     check_code: str
     items: list[RecordOut]
+
+
+class CertificateCheckOut(CertificateCheck, frozen=True):
+    """Anyone's check of a certificate: the holder's name masked, the totals, the issuer and date, and whether the
+    records it certified still add up to its totals."""
+
+    issuer: str
 
 
 def certificate_out(issued: Certificate) -> CertificateOut:
