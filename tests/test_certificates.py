@@ -18,6 +18,8 @@ from tests.factories_attendance import add_attendance
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
 from tests.helpers import bearer, login, post_form
 from tests.pages_kit import page_context
+from web import certificate_pdf
+from web.certificate_pdf import runs
 
 ISSUER = "邻里社区服务平台"
 
@@ -119,6 +121,25 @@ async def test_the_pdf_reads_back_with_every_field_and_the_records_in_date_order
     titles = re.findall(r"楼道清洁\d\d|社区助餐送餐|垃圾分类宣传|敬老院陪伴", text)
     assert titles == [f"楼道清洁{n:02d}" for n in range(44, -1, -1)] + ["社区助餐送餐", "垃圾分类宣传", "敬老院陪伴"]
     assert f"/verify/{number}/{c.check_code}" in text.replace("\n", "")
+    # The hanzi's font travels inside the file (a reader without a Chinese font still shows them).
+    fonts = [font.get_object() for font in reader.pages[0]["/Resources"]["/Font"].values()]
+    embedded = [
+        f["/BaseFont"]
+        for f in fonts
+        if ("/DescendantFonts" not in f and "/FontFile2" in f.get("/FontDescriptor", {}))
+        or any("/FontFile2" in d.get_object()["/FontDescriptor"] for d in f.get("/DescendantFonts", []))
+    ]
+    assert any("DroidSansFallback" in str(name) for name in embedded), fonts
+
+
+def test_each_run_of_text_is_set_in_a_font_that_has_it():
+    assert runs("王海燕 LL-1：喆–") == [
+        (certificate_pdf.FONT, "王海燕"),
+        (certificate_pdf.LATIN, " LL-1"),
+        (certificate_pdf.FONT, "："),
+        (certificate_pdf.FALLBACK, "喆"),  # outside GB 2312: the reader's own Song face
+        (certificate_pdf.LATIN, "–"),
+    ]
 
 
 async def test_a_volunteer_gets_only_their_own_certificate(client, conn):

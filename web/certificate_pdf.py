@@ -3,15 +3,20 @@ volunteer's name and platform number (Linli collects no 身份证 number), the o
 content, place and hours in date order, the period and totals, the issuer and the date, and a QR code to the public
 verification page. Every page carries the certificate's number and "page n of m".
 
-The Chinese is set in STSong-Light, one of the standard CJK fonts of the PDF format that reportlab names by their
-CID character collection (Adobe-GB1) without embedding a font file: the server needs no Chinese font, the file stays
-small, and every PDF reader (Acrobat, Chromium's, WPS, a phone's) supplies the glyphs from its own Song typeface.
+Each run of text is set in the font that has it, so the certificate reads the same on a machine without a Chinese
+font: hanzi and Chinese punctuation in a GB 2312 subset of Droid Sans Fallback that the project ships (web/fonts/,
+Apache 2.0; reportlab embeds only the glyphs a PDF uses), Latin in Helvetica (a standard font every reader has), and
+a rare hanzi outside GB 2312 in STSong-Light, the standard CID font that the reader supplies from its own Song face.
+A certificate in STSong-Light alone would need no font file, but Chromium's viewer on a machine without a Chinese
+font then shows no Chinese at all.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import itertools
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -24,6 +29,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -31,13 +37,18 @@ from api.i18n import gettext as _
 from api.i18n import hours, listing, local_date
 from api.services.service_records import Certificate, check_code_shown
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+FONT = "LinliHan"
+LATIN = "Helvetica"
+FALLBACK = "STSong-Light"
+pdfmetrics.registerFont(TTFont(FONT, Path(__file__).parent / "fonts" / "DroidSansFallback-GB2312.ttf"))
+pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
+_HAN = frozenset(chr(c) for c in pdfmetrics.getFont(FONT).face.charToGlyph)
 
 MEDIA_TYPE = "application/pdf"
 _MARGIN = 18 * mm
 _RED = colors.HexColor("#a3261c")
 _GREY = colors.HexColor("#4f5863")
+_MARK_SIZE = 8.5
 _LINE = colors.HexColor("#b8bec6")
 
 
@@ -57,9 +68,23 @@ _FIELD = _style("field", 10.5)
 _SMALL = _style("small", 8.5, textColor=_GREY)
 
 
+def _font_of(char: str) -> str:
+    """The font that sets a character: Helvetica for what Windows-1252 holds, else the shipped hanzi, else the CID."""
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return FONT if char in _HAN else FALLBACK
+    return LATIN
+
+
+def runs(text: str) -> list[tuple[str, str]]:
+    """The text cut into (font, run) pieces, each run set in one font."""
+    return [(font, "".join(chars)) for font, chars in itertools.groupby(text, key=_font_of)]
+
+
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (names and titles people typed are escaped, never read as markup)."""
-    return Paragraph(escape(text), style)
+    return Paragraph("".join(f'<font face="{font}">{escape(run)}</font>' for font, run in runs(text)), style)
 
 
 class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type hints
@@ -85,10 +110,22 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
 
     def _marks(self, page: int, pages: int) -> None:
         width, _height = A4
-        self.setFont(FONT, 8.5)
         self.setFillColor(_GREY)
-        self.drawString(_MARGIN, 10 * mm, _("Certificate no. %(number)s") % {"number": self._number})
-        self.drawRightString(width - _MARGIN, 10 * mm, _("Page %(page)s of %(pages)s") % {"page": page, "pages": pages})
+        self._line(_MARGIN, _("Certificate no. %(number)s") % {"number": self._number})
+        numbered = _("Page %(page)s of %(pages)s") % {"page": page, "pages": pages}
+        self._line(width - _MARGIN - _width(numbered, _MARK_SIZE), numbered)
+
+    def _line(self, x: float, text: str) -> None:
+        """One line of the page's marks at the foot, each run in its font (one text object: read back as one line)."""
+        line = self.beginText(x, 10 * mm)
+        for font, run in runs(text):
+            line.setFont(font, _MARK_SIZE)
+            line.textOut(run)
+        self.drawText(line)
+
+
+def _width(text: str, size: float) -> float:
+    return sum(float(pdfmetrics.stringWidth(run, font, size)) for font, run in runs(text))
 
 
 def _qr(url: str, size: float) -> Drawing:
@@ -142,7 +179,7 @@ def _records(issued: Certificate) -> Table:
                 _p(hours(item.minutes), _CELL),
             ]
         )
-    table = Table(rows, colWidths=[12 * mm, 28 * mm, 42 * mm, 30 * mm, 34 * mm, 28 * mm], repeatRows=1)
+    table = Table(rows, colWidths=[12 * mm, 30 * mm, 42 * mm, 28 * mm, 34 * mm, 28 * mm], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
