@@ -40,6 +40,8 @@ def test_a_volunteer_downloads_the_pdf_and_a_stranger_verifies_it(browser: Brows
         with open(download.value.path(), "rb") as f:
             text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(f.read())).pages)
         assert f"证明编号：{number}" in text and f"核验码：{code.group(1)}" in text
+        volunteer.set_viewport_size(DESKTOP)
+        screenshot(volunteer, "certificate-desktop")
 
         for viewport, width in ((None, "phone"), (DESKTOP, "desktop")):
             if viewport is None:
