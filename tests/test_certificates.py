@@ -250,3 +250,14 @@ async def test_the_api_verifies_a_certificate_for_anyone_and_gives_its_owner_the
     }
     unknown = await client.get(f"/api/records/certificates/{mine['number']}/ABCDEF012345")
     assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_pdf_speaks_the_readers_language(client, conn):
+    volunteer, _org, _committee = await _scene(conn)
+    number = (await service_records.certificate(conn, volunteer)).certificate.number
+    await conn.execute("UPDATE accounts SET locale = 'en' WHERE id = $1", volunteer.account_id)
+    await login(client, volunteer.username)
+    pdf = await client.get(f"/records/certificates/{number}/certificate.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Certificate of volunteer service" in text and f"Certificate no. {number}" in text and "Page 1 of 1" in text
+    assert "证明编号" not in text
