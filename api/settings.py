@@ -118,6 +118,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     household_daily_cap: Annotated[
         int, Meta(description="Distinct households one volunteer may open the file of in a day (Shanghai)")
     ] = 5
+    certificate_issuer: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=100,
+            description="Issuer (出具单位) named on service record certificates and their public verification page",
+        ),
+    ] = "邻里社区服务平台"
 
 
 class Declared(msgspec.Struct, frozen=True):

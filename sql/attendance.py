@@ -141,9 +141,23 @@ class CertificateRow(msgspec.Struct, frozen=True):
     number: str
     volunteer_id: int
     volunteer_name: str
+    volunteer_number: str
     records: int
     minutes: int
     issued_at: dt.datetime
+    check_code: str
+
+
+class CertificateCheckRow(msgspec.Struct, frozen=True):
+    """What the public verification of a certificate reads: whose (to be masked), its totals, and whether the records
+    it certifies still stand as certified."""
+
+    number: str
+    volunteer_name: str
+    records: int
+    minutes: int
+    issued_at: dt.datetime
+    valid: bool
 
 
 _CHECKIN_SHIFT = """
@@ -303,11 +317,23 @@ HAVING count(*) > 0
 ON CONFLICT (volunteer_id, records) DO NOTHING
 """
 _CERTIFICATE = """
-SELECT t.id, t.number, t.volunteer_id, v.display_name AS volunteer_name, t.records, t.minutes, t.issued_at
+SELECT t.id, t.number, t.volunteer_id, v.display_name AS volunteer_name, v.number AS volunteer_number, t.records,
+       t.minutes, t.issued_at, t.check_code
 FROM service_certificates t JOIN volunteers v ON v.id = t.volunteer_id
 """
 SELECT_LATEST_CERTIFICATE = _CERTIFICATE + " WHERE t.volunteer_id = $1 ORDER BY t.records DESC LIMIT 1"
 SELECT_CERTIFICATE = _CERTIFICATE + " WHERE t.number = $1"
+# The public check: the number and its check code together (the number alone is guessable). Valid while the records
+# it certified (the first `records` confirmed, as SELECT_CERTIFIED_RECORDS reads them) still add up to its totals.
+CHECK_CERTIFICATE = """
+SELECT t.number, v.display_name AS volunteer_name, t.records, t.minutes, t.issued_at,
+       (SELECT count(*) = t.records AND coalesce(sum(c.minutes), 0) = t.minutes
+        FROM (SELECT a.minutes FROM attendance a
+              WHERE a.volunteer_id = t.volunteer_id AND a.status = 'confirmed'
+              ORDER BY a.confirmed_at, a.id LIMIT t.records) c) AS valid
+FROM service_certificates t JOIN volunteers v ON v.id = t.volunteer_id
+WHERE t.number = $1 AND t.check_code = $2
+"""
 
 
 def _convert(record: asyncpg.Record, kind: type[_T]) -> _T:
@@ -465,7 +491,7 @@ async def my_records(
 
 
 async def certified_records(conn: asyncpg.Connection, volunteer_id: int, records: int) -> list[RecordRow]:
-    """The first `records` confirmed records of a volunteer, in the order they were confirmed."""
+    """The first `records` confirmed records of a volunteer (in the order they were confirmed), listed by date."""
     rows = await conn.fetch(SELECT_CERTIFIED_RECORDS, volunteer_id, records)
     return [_convert(r, RecordRow) for r in rows]
 
@@ -488,3 +514,9 @@ async def certificate(conn: asyncpg.Connection, number: str) -> CertificateRow |
     """A certificate by its number."""
     record = await conn.fetchrow(SELECT_CERTIFICATE, number)
     return None if record is None else _convert(record, CertificateRow)
+
+
+async def check_certificate(conn: asyncpg.Connection, number: str, check_code: str) -> CertificateCheckRow | None:
+    """A certificate by its number and check code, with whether what it certifies still stands."""
+    record = await conn.fetchrow(CHECK_CERTIFICATE, number, check_code)
+    return None if record is None else _convert(record, CertificateCheckRow)

@@ -15,7 +15,7 @@ from tests.factories_tendering import create_household, create_need
 from tests.helpers import bearer
 
 # What anybody may read or do without logging in: reference data, verified organisations' public profiles,
-# published award notices, registration and the token exchange itself.
+# published award notices, the check of a service record certificate, registration and the token exchange itself.
 PUBLIC = {
     ("GET", "/api/health"),
     ("GET", "/api/ready"),
@@ -29,6 +29,7 @@ PUBLIC = {
     ("GET", "/api/organisations/{org_id}/performance"),
     ("GET", "/api/notices"),
     ("GET", "/api/notices/{tender_id}"),
+    ("GET", "/api/records/certificates/{number}/{code}"),
     ("POST", "/api/organisations"),
     ("POST", "/api/volunteers"),
     ("POST", "/api/auth/token"),

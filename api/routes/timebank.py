@@ -6,13 +6,14 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, User, roles
 from api.routes.paging import Offset
 from api.schemas.common import out, outs
 from api.schemas.timebank import (
     BalanceOut,
+    CertificateCheckOut,
     CertificateOut,
     HistoryOut,
     ServiceRecordOut,
@@ -66,3 +67,9 @@ class ServiceRecordController(Controller):
     async def certificate(self, conn: Conn, user: User) -> CertificateOut:
         """The certificate of my record (free); the same number until new hours are confirmed."""
         return certificate_out(await service_records.certificate(conn, user))
+
+    @get("/certificates/{number:str}/{code:str}", operation_id="verifyCertificate")
+    async def verify(self, conn: Conn, state: State, number: FromPath[str], code: FromPath[str]) -> CertificateCheckOut:
+        """Anyone: whether a certificate is genuine and valid, by its number and check code (404 unless both match)."""
+        checked = await service_records.check(conn, number, code)
+        return out(checked, CertificateCheckOut, issuer=state.settings.certificate_issuer)

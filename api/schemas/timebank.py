@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
-from api.services.service_records import Certificate
+from api.services.service_records import Certificate, CertificateCheck
 from api.services.timebank import TimeBankView
 from sql.attendance import RecordPublic
 from sql.ledger import HistoryRow
@@ -44,14 +44,24 @@ class ServiceRecordOut(msgspec.Struct, frozen=True):
 
 
 class CertificateOut(msgspec.Struct, frozen=True):
-    """A certificate of the service record with a stable number, and the records it certifies."""
+    """A certificate of the service record with a stable number, and the records it certifies. `volunteer_number` is
+    the platform's number of the volunteer; anyone verifies the certificate at `/verify/{number}/{check_code}`."""
 
     number: str
     volunteer_name: str
+    volunteer_number: str
     records: int
     minutes: int
     issued_at: dt.datetime
+    check_code: str
     items: list[RecordOut]
+
+
+class CertificateCheckOut(CertificateCheck, frozen=True):
+    """Anyone's check of a certificate: the holder's name masked, the totals, the issuer and date, and whether the
+    records it certified still add up to its totals."""
+
+    issuer: str
 
 
 def certificate_out(issued: Certificate) -> CertificateOut:

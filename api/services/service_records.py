@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import asyncpg
 import msgspec
 
@@ -9,7 +12,7 @@ from api.services.accounts import Identity
 from api.services.errors import Conflict, NotFound
 from sql import attendance as attendance_sql
 from sql import audit
-from sql.attendance import CertificateRow, RecordRow
+from sql.attendance import CertificateCheckRow, CertificateRow, RecordRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
 _ONLY_VOLUNTEERS = "Only volunteers have a service record"
@@ -27,11 +30,81 @@ class ServiceRecord(msgspec.Struct, frozen=True):
     others: list[RecordRow]
 
 
+# A certificate's number as issued (sql/migrations/0010) and its check code (0026), as typed or scanned: the code may
+# come in lower case and in groups of four.
+_NUMBER = re.compile(r"^LL-[0-9]{8}-[0-9]{6,12}$")
+_CHECK_CODE = re.compile(r"^[0-9A-F]{12}$")
+_NO_SUCH_CERTIFICATE = "No certificate has this number and check code"
+
+
 class Certificate(msgspec.Struct, frozen=True):
-    """A certificate of the service record and the records it certifies."""
+    """A certificate of the service record and the records it certifies (by date of service)."""
 
     certificate: CertificateRow
     items: list[RecordRow]
+
+    @property
+    def organisers(self) -> list[str]:
+        """The organising bodies (组织单位) of the certified records, each once, in the order first served."""
+        return list(dict.fromkeys(item.publisher_name for item in self.items))
+
+    @property
+    def period(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """When the certified service took place: the start of the first record and the end of the last."""
+        if not self.items:
+            return None
+        return self.items[0].starts_at, max(item.ends_at for item in self.items)
+
+
+class CertificateCheck(msgspec.Struct, frozen=True):
+    """What the public verification page shows: the holder's name masked, the totals, the date, and validity."""
+
+    number: str
+    masked_name: str
+    records: int
+    minutes: int
+    issued_at: dt.datetime
+    valid: bool
+
+
+def mask_name(name: str) -> str:
+    """A name as a stranger may see it: 张*明, 李*, 欧阳**; a Latin name keeps its first letter (J***)."""
+    name = name.strip()
+    if not name:
+        return "*"
+    if name.isascii():
+        return name[0] + "***"
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def check_code_shown(code: str) -> str:
+    """A check code in groups of four, as printed (3F9A-2B7C-1D0E)."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+async def check(conn: asyncpg.Connection, number: str, code: str) -> CertificateCheck:
+    """Anyone's check of a certificate by its number and check code; NotFound unless both match one."""
+    number = number.strip().upper()
+    code = re.sub(r"[\s-]", "", code).upper()
+    if not (_NUMBER.match(number) and _CHECK_CODE.match(code)):
+        raise NotFound(_NO_SUCH_CERTIFICATE)
+    row = await attendance_sql.check_certificate(conn, number, code)
+    if row is None:
+        raise NotFound(_NO_SUCH_CERTIFICATE)
+    return _public(row)
+
+
+def _public(row: CertificateCheckRow) -> CertificateCheck:
+    return CertificateCheck(
+        number=row.number,
+        masked_name=mask_name(row.volunteer_name),
+        records=row.records,
+        minutes=row.minutes,
+        issued_at=row.issued_at,
+        valid=row.valid,
+    )
 
 
 async def my_record(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> ServiceRecord:
