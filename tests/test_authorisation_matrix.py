@@ -110,10 +110,19 @@ async def scenario(conn) -> dict[str, str]:
         setup.organisation_id,
         CANARY_PRICE_FEN,
     )
-    await conn.execute(
-        "INSERT INTO milestones (contract_id, seq, title, due_on, amount_fen) VALUES ($1, 1, '中期', current_date, $2)",
+    milestone_id = await conn.fetchval(
+        "INSERT INTO milestones (contract_id, seq, title, due_on, amount_fen) VALUES ($1, 1, '中期', current_date, $2)"
+        " RETURNING id",
         contract_id,
         CANARY_PRICE_FEN,
+    )
+    # The milestone's evidence, a canary only the contract's parties may read.
+    attachment_id = await conn.fetchval(
+        "INSERT INTO milestone_attachments (milestone_id, filename, content_type, content, uploaded_by)"
+        " VALUES ($1, 'canary.pdf', 'application/pdf', $2, $3) RETURNING id",
+        milestone_id,
+        b"%PDF-1.4 " + CANARY_NOTE.encode(),
+        setup.organisation_account,
     )
     bid_public_id = await conn.fetchval("SELECT public_id::text FROM bids WHERE lot_id = $1", setup.lot_id)
     run_id = await conn.fetchval("SELECT run_id FROM awards WHERE id = $1", setup.award_id)
@@ -125,6 +134,7 @@ async def scenario(conn) -> dict[str, str]:
         "contract_id": str(contract_id),
         "objection_id": str(objection_id),
         "seq": "1",
+        "attachment_id": str(attachment_id),
         "account_id": str(setup.organisation_account),
         "org_id": str(setup.organisation_id),
         "token_id": "1",
