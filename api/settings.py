@@ -118,6 +118,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     household_daily_cap: Annotated[
         int, Meta(description="Distinct households one volunteer may open the file of in a day (Shanghai)")
     ] = 5
+    import_max_bytes: Annotated[
+        int, Meta(ge=1, description="Largest Excel register (XLSX) a committee may upload to import, in bytes")
+    ] = 2 * 1024 * 1024
+    import_max_rows: Annotated[
+        int, Meta(ge=1, description="Most rows (households or volunteers) one imported register may hold")
+    ] = 2000
+    import_minutes: Annotated[
+        int,
+        Meta(ge=1, description="Minutes an uploaded register is kept for its preview before it must be uploaded again"),
+    ] = 30
 
 
 class Declared(msgspec.Struct, frozen=True):
