@@ -206,3 +206,59 @@ async def audit_imported(
 ) -> None:
     """One audit entry per household or volunteer the import wrote, naming the import."""
     await conn.execute(AUDIT_IMPORTED, actor_account_id, action, object_type, public_id, import_id)
+
+
+class ClaimTarget(msgspec.Struct, frozen=True):
+    """An imported volunteer waiting to be claimed: who, and the hash of the code that claims it."""
+
+    id: int
+    display_name: str
+    phone: str
+    claim_code_hash: bytes | None
+
+
+# The volunteers an import wrote that have no account yet, in the order of the sheet.
+SELECT_UNCLAIMED = """
+SELECT v.id, v.display_name, v.phone, v.claim_code_hash
+FROM volunteers v JOIN register_imports i ON i.id = v.import_id
+WHERE i.public_id = $1 AND i.committee_id = $2 AND v.account_id IS NULL
+ORDER BY v.id
+FOR UPDATE OF v
+"""
+SET_CLAIM_CODE = """
+UPDATE volunteers SET claim_code_hash = $2, claim_failures = 0 WHERE id = $1 AND account_id IS NULL
+"""
+# Each try is counted before the code is compared, under the rows' locks, so parallel guesses queue and each sees
+# the count the one before left; a phone's codes stop working after five wrong tries.
+COUNT_CLAIM_TRY = """
+UPDATE volunteers SET claim_failures = claim_failures + 1
+WHERE phone = $1 AND claim_code_hash IS NOT NULL AND account_id IS NULL AND claim_failures < $2
+RETURNING id, display_name, phone, claim_code_hash
+"""
+CLAIM_VOLUNTEER = """
+UPDATE volunteers SET account_id = $2, claim_code_hash = NULL, claim_failures = 0
+WHERE id = $1 AND account_id IS NULL AND claim_code_hash IS NOT NULL
+RETURNING id
+"""
+
+
+async def unclaimed(conn: asyncpg.Connection, public_id: uuid.UUID, committee_id: int) -> list[ClaimTarget]:
+    """The committee's import's volunteers without an account, locked while their codes are issued."""
+    rows = await conn.fetch(SELECT_UNCLAIMED, public_id, committee_id)
+    return [msgspec.convert(dict(r), ClaimTarget) for r in rows]
+
+
+async def set_claim_code(conn: asyncpg.Connection, volunteer_id: int, code_hash: bytes) -> None:
+    """Give the volunteer a new claim code (the old one stops working) and forgive its wrong tries."""
+    await conn.execute(SET_CLAIM_CODE, volunteer_id, code_hash)
+
+
+async def count_claim_try(conn: asyncpg.Connection, phone: str, max_failures: int) -> list[ClaimTarget]:
+    """Count a try at the phone's waiting profiles; those still open to tries, with their code hashes."""
+    rows = await conn.fetch(COUNT_CLAIM_TRY, phone, max_failures)
+    return [msgspec.convert(dict(r), ClaimTarget) for r in rows]
+
+
+async def claim_volunteer(conn: asyncpg.Connection, volunteer_id: int, account_id: int) -> bool:
+    """Link the profile to its new account and end its code; False when it was claimed meanwhile."""
+    return await conn.fetchval(CLAIM_VOLUNTEER, volunteer_id, account_id) is not None

@@ -336,7 +336,7 @@ def _yes_no(text: str) -> bool | None:
     return None
 
 
-def _phone(text: str) -> str | None:
+def phone_of(text: str) -> str | None:
     """The phone as stored (digits, a leading +), or None when it is not one."""
     digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text))
     return digits if re.fullmatch(r"\+?[0-9]{7,15}", digits) else None
@@ -434,7 +434,7 @@ def _household_row(
         if not value:
             issues.append(Issue(row, cols.names[field], REQUIRED_VALUE))
     phone_text = cols.cell(cells, "phone")
-    phone = _phone(phone_text) if phone_text else None
+    phone = phone_of(phone_text) if phone_text else None
     if phone_text and phone is None:
         issues.append(Issue(row, cols.names["phone"], BAD_PHONE))
     members_text = normalise(cols.cell(cells, "members")).removesuffix("人")
@@ -491,7 +491,7 @@ def _volunteer_row(
     if not name:
         issues.append(Issue(row, cols.names["display_name"], REQUIRED_VALUE))
     phone_text = cols.cell(cells, "phone")
-    phone = _phone(phone_text)
+    phone = phone_of(phone_text)
     if not phone_text:
         issues.append(Issue(row, cols.names["phone"], REQUIRED_VALUE))
     elif phone is None:
@@ -566,7 +566,8 @@ async def _check(conn: asyncpg.Connection, committee_id: int, kind: Kind, conten
                 if household is not None:
                     households[number] = household
         else:
-            phones = {p for p in (_phone(x) for x in await imports_sql.known_volunteer_phones(conn, committee_id)) if p}
+            stored = await imports_sql.known_volunteer_phones(conn, committee_id)
+            phones = {p for p in (phone_of(x) for x in stored) if p}
             for number, cells in sheet.rows:
                 preview, volunteer = _volunteer_row(cols, number, cells, seen, phones)
                 rows.append(preview)

@@ -29,3 +29,12 @@ ALTER TABLE households ADD COLUMN import_id bigint REFERENCES register_imports (
 ALTER TABLE volunteers ADD COLUMN import_id bigint REFERENCES register_imports (id);
 CREATE INDEX households_import ON households (import_id) WHERE import_id IS NOT NULL;
 CREATE INDEX volunteers_import ON volunteers (import_id) WHERE import_id IS NOT NULL;
+
+-- An imported volunteer has no account until the person claims the profile, with the phone number in the sheet
+-- and a one-time claim code the committee hands over. The code is stored as its SHA-256; issuing codes again
+-- replaces them and forgives the wrong tries; after five wrong tries for a phone its codes stop working.
+ALTER TABLE volunteers
+    ADD COLUMN claim_code_hash bytea CHECK (claim_code_hash IS NULL OR length(claim_code_hash) = 32),
+    ADD COLUMN claim_failures smallint NOT NULL DEFAULT 0 CHECK (claim_failures BETWEEN 0 AND 100),
+    ADD CONSTRAINT volunteers_claim_unclaimed CHECK (claim_code_hash IS NULL OR account_id IS NULL);
+CREATE INDEX volunteers_claim_phone ON volunteers (phone) WHERE claim_code_hash IS NOT NULL;

@@ -1,28 +1,32 @@
 """Import pages of a residents' committee: upload the Excel register it keeps (households or volunteers), see every
 row with its errors, tick the consent per household, and confirm — every row or none, once. Also the empty template
-sheet to fill in."""
+sheet to fill in, the claim codes of imported volunteers, and the page where a volunteer claims their profile."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Template
 
-from api.auth import Conn, User, roles
+from api.auth import Conn, User, Who, roles
+from api.i18n import current_locale
 from api.i18n import gettext as _
-from api.services import register_imports
+from api.services import register_imports, volunteer_claims
 from api.services.accounts import Identity
 from api.services.errors import DomainError, NotFound
 from api.services.register_imports import UPLOAD_CEILING, Preview, Refused
-from web.routes._common import FormData, PageRedirect, multi
+from api.services.volunteer_claims import VolunteerClaim
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 MultipartData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 KindPath = FromPath[str]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(1|again)$")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _upload_page(user: Identity, kind: str, errors: dict[str, str], status: int = 200) -> Template:
@@ -33,10 +37,13 @@ def _upload_page(user: Identity, kind: str, errors: dict[str, str], status: int 
     )
 
 
-def _preview_page(user: Identity, preview: Preview, *, done: str | None = None, status: int = 200) -> Template:
+def _preview_page(
+    user: Identity, preview: Preview, *, done: str | None = None, ticked: set[int] | None = None, status: int = 200
+) -> Template:
+    """The preview; `ticked` keeps the consent boxes as the staff left them when the import was refused."""
     return Template(
         template_name="imports/preview.html",
-        context={"who": user, "kind": preview.kind, "preview": preview, "done": done},
+        context={"who": user, "kind": preview.kind, "preview": preview, "done": done, "ticked": ticked},
         status_code=status,
     )
 
@@ -63,7 +70,7 @@ class RegisterImportPages(Controller):
         filename = "households-template.xlsx" if kind == "households" else "volunteers-template.xlsx"
         return Response(
             register_imports.template_workbook(kind),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"content-disposition": f'attachment; filename="{filename}"'},
         )
 
@@ -113,8 +120,57 @@ class RegisterImportPages(Controller):
         try:
             result = await register_imports.confirm(conn, user, public_id, rows, limits)
         except Refused as refused:
-            return _preview_page(user, refused.preview, status=refused.status)
+            return _preview_page(user, refused.preview, ticked=rows, status=refused.status)
         return PageRedirect(
             "register_import_preview", kind=result.kind, public_id=public_id,
             query={"done": "again" if result.already else "1"},
         )  # fmt: skip
+
+    @post("/imports/{kind:str}/{public_id:str}/claim-codes", name="volunteer_claim_codes")
+    async def claim_codes(
+        self, request: Request[Any, Any, Any], conn: Conn, user: User, kind: KindPath, public_id: FromPath[str]
+    ) -> Response[bytes]:
+        """New claim codes for the import's volunteers who have not claimed their profiles, as a sheet to hand out."""
+        if kind != "volunteers":
+            raise NotFound("No such upload")
+        codes = await volunteer_claims.issue_codes(conn, user, public_id)
+        claim_url = str(request.base_url).rstrip("/") + request.app.route_reverse("volunteer_claim")
+        return Response(
+            volunteer_claims.codes_workbook(codes, claim_url),
+            media_type=XLSX,
+            headers={"content-disposition": 'attachment; filename="claim-codes.xlsx"', "cache-control": "no-store"},
+        )
+
+
+def _claim_page(who: Identity | None, errors: dict[str, str], values: dict[str, Any], status: int = 200) -> Template:
+    return Template(
+        template_name="imports/claim.html", context={"who": who, "errors": errors, "values": values}, status_code=status
+    )
+
+
+class VolunteerClaimPages(Controller):
+    """认领志愿者档案: a person whose committee imported them claims the profile with a code."""
+
+    include_in_schema = False
+
+    @get("/register/claim", name="volunteer_claim")
+    async def claim_form(self, who: Who) -> Template:
+        """The claim form: phone, claim code, and the username and password to choose."""
+        return _claim_page(who, {}, {})
+
+    @post("/register/claim", name="volunteer_claim_submit")
+    async def claim_submit(self, conn: Conn, who: Who, data: FormData) -> Response[Any]:
+        """Claim the profile and send the person to log in; the form comes back with each field's error."""
+        form = multi(data)
+        extra = {"username": form.get("username", "").strip().lower(), "locale": current_locale.get()}
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            return _claim_page(who, errors, redisplay(form), status)
+
+        return await submit(
+            parse_form(VolunteerClaim, form, extra),
+            lambda command: volunteer_claims.claim(conn, command),
+            lambda _account: PageRedirect("login", query={"registered": "volunteer"}),
+            again,
+            refusal="__all__",
+        )
