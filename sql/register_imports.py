@@ -12,6 +12,8 @@ import uuid
 import asyncpg
 import msgspec
 
+from sql.households import HouseholdFields
+
 
 class ImportRow(msgspec.Struct, frozen=True):
     """An upload: its file while it waits, what became of it once confirmed."""
@@ -35,21 +37,6 @@ class KnownHousehold(msgspec.Struct, frozen=True):
     id: int
     head_name: str
     address: str
-
-
-class ImportedHousehold(msgspec.Struct, frozen=True):
-    """One household row of a sheet, checked, as it is stored."""
-
-    head_name: str
-    address: str
-    phone: str | None
-    lat: float
-    lon: float
-    members: int
-    empty_nest: bool
-    care_level: int | None
-    dialects: list[str]
-    care_notes: str
 
 
 class ImportedVolunteer(msgspec.Struct, frozen=True):
@@ -96,8 +83,8 @@ WHERE c.id = $1 AND v.phone <> ''
 """
 INSERT_HOUSEHOLD = """
 INSERT INTO households (committee_id, head_name, address, phone, lat, lon, members, empty_nest, care_level, dialects,
-                        care_notes, consent_recorded_at, import_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now(), $12)
+                        care_notes, visit_slots, consent_recorded_at, import_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), $13)
 """
 # Imported volunteers live in the committee's area, at its centre, and have no account until they claim it.
 INSERT_VOLUNTEER = """
@@ -175,14 +162,14 @@ async def committee_point(conn: asyncpg.Connection, committee_id: int) -> tuple[
 
 
 async def insert_households(
-    conn: asyncpg.Connection, committee_id: int, import_id: int, rows: list[ImportedHousehold]
+    conn: asyncpg.Connection, committee_id: int, import_id: int, rows: list[HouseholdFields]
 ) -> None:
     """Store the sheet's households, their consent recorded now."""
     await conn.executemany(
         INSERT_HOUSEHOLD,
         [
             (committee_id, h.head_name, h.address, h.phone, h.lat, h.lon, h.members, h.empty_nest, h.care_level,
-             h.dialects, h.care_notes, import_id)
+             h.dialects, h.care_notes, h.visit_slots, import_id)
             for h in rows
         ],
     )  # fmt: skip

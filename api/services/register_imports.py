@@ -33,7 +33,8 @@ from api.services.needs import mask_address
 from api.services.types import today
 from sql import audit
 from sql import register_imports as imports_sql
-from sql.register_imports import ImportedHousehold, ImportedVolunteer
+from sql.households import HouseholdFields
+from sql.register_imports import ImportedVolunteer
 
 Kind = Literal["households", "volunteers"]
 KINDS: tuple[Kind, ...] = ("households", "volunteers")
@@ -411,7 +412,7 @@ class _Checked(msgspec.Struct, frozen=True):
     not_understood: list[str]
     ignored: list[str]
     rows: list[PreviewRow]
-    households: dict[int, ImportedHousehold]
+    households: dict[int, HouseholdFields]
     volunteers: dict[int, ImportedVolunteer]
     issues: list[Issue]
     sheet: str
@@ -426,7 +427,7 @@ def _text(cols: _Columns, cells: list[str], field: str, row: int, issues: list[I
 
 def _household_row(
     cols: _Columns, row: int, cells: list[str], point: tuple[float, float], seen: dict[str, int], known: set[str]
-) -> tuple[PreviewRow, ImportedHousehold | None]:
+) -> tuple[PreviewRow, HouseholdFields | None]:
     issues: list[Issue] = []
     name = _text(cols, cells, "head_name", row, issues)
     address = _text(cols, cells, "address", row, issues)
@@ -477,9 +478,9 @@ def _household_row(
     )  # fmt: skip
     if issues:
         return preview, None
-    return preview, ImportedHousehold(
+    return preview, HouseholdFields(
         head_name=name, address=address, phone=phone, lat=lat, lon=lon, members=members,
-        empty_nest=bool(empty_nest), care_level=care_level or None, dialects=dialects, care_notes=notes,
+        empty_nest=bool(empty_nest), care_level=care_level or None, dialects=dialects, care_notes=notes, visit_slots=[],
     )  # fmt: skip
 
 
@@ -553,7 +554,7 @@ async def _check(conn: asyncpg.Connection, committee_id: int, kind: Kind, conten
     if not sheet.rows:
         issues.append(Issue(None, "", NO_ROWS))
     rows: list[PreviewRow] = []
-    households: dict[int, ImportedHousehold] = {}
+    households: dict[int, HouseholdFields] = {}
     volunteers: dict[int, ImportedVolunteer] = {}
     if not issues:
         seen: dict[str, int] = {}

@@ -48,11 +48,6 @@ def _preview_page(
     )
 
 
-def issue_text(issue: register_imports.Issue) -> str:
-    """An issue's message in the reader's language, its placeholders filled."""
-    return _(issue.message) % issue.params if issue.params else _(issue.message)
-
-
 class RegisterImportPages(Controller):
     """导入名册: a committee's households and volunteers from its Excel sheets."""
 
@@ -87,7 +82,8 @@ class RegisterImportPages(Controller):
         except DomainError as exc:
             if "file" not in exc.fields:
                 raise
-            message = _(exc.fields["file"])
+            wrong = exc.fields["file"]
+            message = _(wrong)
             params = {k: str(v) for k, v in exc.params.items()}
             return _upload_page(user, kind, {"file": message % params if params else message}, exc.status)
         return PageRedirect("register_import_preview", kind=kind, public_id=public_id)
