@@ -63,3 +63,18 @@ def test_the_preview_of_a_bad_row_on_a_desktop(browser: Browser, live_server) ->
     page = _upload_the_sample(browser, live_server.url, DESKTOP, "desktop")
     screenshot(page, "imports-preview-bad-row-desktop")
     page.context.close()
+
+
+def test_the_claim_page_for_imported_volunteers_on_a_phone(browser: Browser, live_server) -> None:
+    page: Page = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+    page.goto(f"{live_server.url}/register")
+    page.get_by_role("link", name="认领志愿者档案").click()
+    page.get_by_label("手机号").fill("13900000001")
+    page.get_by_label("认领码").fill("AAAA-AAAA")
+    page.get_by_label("用户名").fill("imported.person")
+    page.get_by_label("密码").fill("a-long-password-1")
+    page.get_by_role("button", name="认领我的档案").click()
+    expect(page.locator("#e-code")).to_have_text("手机号或认领码不对")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "imports-claim-phone")
+    page.context.close()
