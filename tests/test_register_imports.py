@@ -5,6 +5,7 @@ second confirm imports nothing more; volunteers become profiles without accounts
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import io
 import zipfile
@@ -340,3 +341,19 @@ def test_the_committed_sample_is_what_the_script_writes():
     assert values[1] == script.HEADERS
     assert [[c if c is not None else "" for c in r] for r in values[2:]] == script.ROWS
     assert values[script.BAD_ROW - 1][4] == "138-0013-800X"
+
+
+async def test_two_confirms_at_once_import_the_sheet_once(pool):
+    async with pool.acquire() as conn:
+        _, own, _ = await setting(conn)
+        content = sheet(HOUSEHOLD_HEADERS, household_rows(3))
+        public_id = await register_imports.upload(conn, own, "households", "a.xlsx", content, LIMITS)
+
+    async def confirm():
+        async with pool.acquire() as conn:
+            return await register_imports.confirm(conn, own, public_id, {2, 3, 4}, LIMITS)
+
+    results = await asyncio.gather(confirm(), confirm())
+    assert sorted(r.already for r in results) == [False, True] and {r.imported for r in results} == {3}
+    async with pool.acquire() as conn:
+        assert await count(conn, "households", own.committee_id) == 3
