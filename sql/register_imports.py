@@ -50,7 +50,7 @@ class ImportedVolunteer(msgspec.Struct, frozen=True):
     weekly_hour_cap: int
 
 
-# Expired files are dropped at the next upload of anyone; the row stays to say the upload existed.
+# Expired files are dropped by the worker and at the next upload; the row stays to say the upload existed.
 DROP_EXPIRED = """
 UPDATE register_imports SET content = NULL WHERE content IS NOT NULL AND confirmed_at IS NULL AND expires_at <= now()
 """
@@ -107,6 +107,12 @@ SELECT a.lat, a.lon FROM committees c JOIN areas a ON a.id = c.area_id WHERE c.i
 """
 
 
+async def drop_expired(conn: asyncpg.Connection) -> int:
+    """Drop the files of the uploads that expired unconfirmed; how many."""
+    status = await conn.execute(DROP_EXPIRED)
+    return int(status.split()[-1])
+
+
 async def store_upload(
     conn: asyncpg.Connection,
     committee_id: int,
@@ -119,7 +125,7 @@ async def store_upload(
     minutes: int,
 ) -> uuid.UUID:
     """Keep an uploaded sheet for its preview (dropping the files that expired meanwhile); its public id."""
-    await conn.execute(DROP_EXPIRED)
+    await drop_expired(conn)
     public_id = await conn.fetchval(
         INSERT_IMPORT, committee_id, account_id, kind, filename, digest, content, minutes
     )  # fmt: skip

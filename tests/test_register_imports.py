@@ -211,7 +211,9 @@ async def test_another_committees_upload_reads_as_missing_and_an_expired_one_mus
     assert (await register_imports.preview(conn, own, public_id, LIMITS)).expired
     with pytest.raises(Conflict):
         await register_imports.confirm(conn, own, public_id, {2, 3, 4}, LIMITS)
-    # The next upload drops the expired file.
+    # The worker's job (and the next upload) drops the expired file.
+    assert await register_imports.drop_expired(conn) == 1
+    assert await register_imports.drop_expired(conn) == 0
     await register_imports.upload(conn, own, "households", "b.xlsx", sheet(HOUSEHOLD_HEADERS, household_rows()), LIMITS)
     assert await conn.fetchval("SELECT content FROM register_imports WHERE public_id = $1::uuid", public_id) is None
 

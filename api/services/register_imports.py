@@ -607,6 +607,11 @@ async def upload(
     return str(public_id)
 
 
+async def drop_expired(conn: asyncpg.Connection) -> int:
+    """Drop the files of uploads whose preview expired unconfirmed (they hold personal data); how many (a cron job)."""
+    return await imports_sql.drop_expired(conn)
+
+
 def _public(public_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(public_id)
