@@ -126,6 +126,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             description="Issuer (出具单位) named on service record certificates and their public verification page",
         ),
     ] = "邻里社区服务平台"
+    import_max_bytes: Annotated[
+        int, Meta(ge=1, description="Largest Excel register (XLSX) a committee may upload to import, in bytes")
+    ] = 2 * 1024 * 1024
+    import_max_rows: Annotated[
+        int, Meta(ge=1, description="Most rows (households or volunteers) one imported register may hold")
+    ] = 2000
+    import_minutes: Annotated[
+        int,
+        Meta(ge=1, description="Minutes an uploaded register is kept for its preview before it must be uploaded again"),
+    ] = 30
 
 
 class Declared(msgspec.Struct, frozen=True):

@@ -47,6 +47,7 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
     names = [job.name for job in WorkerSettings.cron_jobs]
     assert names == [
         "cron:purge_expired_credentials",
+        "cron:drop_expired_uploads",
         "cron:open_due_bids",
         "cron:plan_team_visits",
         "cron:deliver_notifications",

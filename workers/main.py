@@ -18,7 +18,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from api.services import accounts
+from api.services import accounts, register_imports
 from api.services.accounts import SecurityPolicy
 from api.services.runs import QUEUE_DOWN
 from api.settings import load_settings
@@ -73,11 +73,21 @@ async def purge_expired_credentials(ctx: dict[str, Any]) -> dict[str, int]:
     return {"sessions": purged.sessions, "tokens": purged.tokens, "login_attempts": purged.login_attempts}
 
 
+async def drop_expired_uploads(ctx: dict[str, Any]) -> int:
+    """Drop the Excel registers uploaded for a preview that expired unconfirmed (they hold personal data)."""
+    async with ctx["pool"].acquire() as conn:
+        dropped = await register_imports.drop_expired(conn)
+    if dropped:
+        log.info("dropped expired register uploads", uploads=dropped)
+    return dropped
+
+
 class WorkerSettings:
     """What `arq` (and `linli worker`) runs."""
 
     functions: ClassVar[list[Any]] = [
         purge_expired_credentials,
+        drop_expired_uploads,
         *tasks.RUN_TASKS,
         tasks.plan_team_visits,
         tasks.open_due_bids,
@@ -86,6 +96,8 @@ class WorkerSettings:
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True),
+        # Every five minutes: an uploaded register outlives its preview's expiry by at most that.
+        cron(drop_expired_uploads, minute=set(range(2, 60, 5))),
         # Every minute: a tender's bids open (and it moves to review) within a minute of its deadline.
         cron(tasks.open_due_bids, second={5}, run_at_startup=True),
         # Daily: each live 311 team always has its next four weekly visits planned.

@@ -18,6 +18,7 @@ from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
 from web.routes.register import RegisterPages
+from web.routes.register_imports import RegisterImportPages, VolunteerClaimPages
 from web.routes.rosters import RespitePages, RosterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
@@ -47,6 +48,8 @@ PAGE_HANDLERS: list[Any] = [
     CalendarPages,
     TeamPages,
     HouseholdPages,
+    RegisterImportPages,
+    VolunteerClaimPages,
     AttendancePages,
     TimeBankPages,
     VolunteerPages,
