@@ -28,23 +28,11 @@ def up() -> None:
 @click.option("--host", default=None, help="Address to listen on (default LINLI_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default LINLI_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the web app and the JSON API (needs LINLI_DATABASE_URL and LINLI_REDIS_URL)."""
-    import uvicorn
+    """Serve the web app and the JSON API in LINLI_WEB_WORKERS processes (needs LINLI_DATABASE_URL and
+    LINLI_REDIS_URL)."""
+    from api.cli.serving import serve as run_serve
 
-    from api.app import create_app
-    from api.logs import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings.debug)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        proxy_headers=False,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    run_serve(host, port)
 
 
 @cli.command()
