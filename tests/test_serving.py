@@ -40,11 +40,18 @@ def children(pid: int) -> set[int]:
 
 
 def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped does not count)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
         return False
-    return True
+
+
+async def ready(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/api/ready")).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def until(holds, seconds: float) -> bool:
@@ -86,15 +93,8 @@ async def test_two_web_processes_under_the_supervisor_both_answer_and_stop_toget
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/api/ready")).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
             deadline = time.monotonic() + 120
-            while not await ready():
+            while not await ready(client):
                 assert time.monotonic() < deadline, "linli serve did not become ready"
                 await asyncio.sleep(0.2)
             assert await until(lambda: len(children(serve.proc.pid)) == 2, 60)
@@ -130,6 +130,19 @@ async def test_two_web_processes_under_the_supervisor_both_answer_and_stop_toget
             assert (await client.get("/api/health")).status_code == 200
             workers = children(serve.proc.pid)
         assert said == []  # the parent itself never died
+
+        # The parent killed outright: its processes stop themselves, and the supervisor starts it again.
+        parent = serve.proc.pid
+        os.kill(parent, signal.SIGKILL)
+        assert await until(lambda: not any(alive(pid) for pid in workers), 30)
+        assert await until(lambda: serve.proc.pid != parent and len(children(serve.proc.pid)) == 2, 60)
+        assert said == ["linli up: web app exited with code -9; restarting in 0.1 s (1st restart in the last 60 s)"]
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            deadline = time.monotonic() + 120
+            while not await ready(client):
+                assert time.monotonic() < deadline, "linli serve did not come back"
+                await asyncio.sleep(0.2)
+        workers = children(serve.proc.pid)
 
         # Ctrl-C reaches the parent: every process is gone.
         stop.set()

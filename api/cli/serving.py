@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +31,11 @@ MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 def app_factory() -> Litestar:
     """The app as one of several web processes builds it (uvicorn imports this in each)."""
     from api.app import create_app
+    from api.dev.servers import exit_with_parent
     from api.logs import configure_logging
 
+    # Killed with SIGKILL, the parent cannot stop us: we stop ourselves, so no orphan keeps serving the port.
+    exit_with_parent(signal.SIGTERM)
     settings = load_settings()
     configure_logging(settings.debug)
     return create_app(settings)
