@@ -7,7 +7,8 @@ published and volunteers registered through the API. Then, on that one server an
   (UPDATE shifts SET taken = taken + 1 WHERE id = $1 AND taken < headcount RETURNING …) INSERT INTO signups …
   SELECT … FROM s` — on copies of the two tables with the same checks, unique index and exclusion constraint;
 - HTTP: CLIENTS keep-alive connections posting `/api/shifts/{id}/signups` with a volunteer's bearer token each, to
-  `linli serve` with LINLI_WEB_WORKERS=1 and then with the default (one process per core).
+  `linli serve` with LINLI_WEB_WORKERS=1 and then with the default (one process per core); after the sign-ups,
+  the same connections fetch the hashed stylesheet again and again (the static path).
 
 Every client walks the shifts from its own starting point ("spread": no two clients queue on one row), and the
 first second of each phase is not counted (connections and prepared statements warming up). The load generator is
@@ -33,6 +34,7 @@ from api.cli import chaos
 from api.demo import seed_demo
 from api.dev import servers
 from sql.migrate import migrate
+from web.assets import static_url
 
 WARM_UP_S = 1.0
 # The two tables of the baseline: copies of shifts and signups with their checks, indexes and exclusion constraint
@@ -67,6 +69,8 @@ class Phase(msgspec.Struct, kw_only=True):
 
     name: str
     processes: int | None = None
+    # Sign-ups, compared with the raw statement (not a static file).
+    compared: bool = False
     counted: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = []
@@ -129,7 +133,7 @@ def _spread(client: int, clients: int, step: int, shifts: int) -> int:
 
 async def _raw(database_url: str, shift_ids: list[int], clients: int, seconds: float) -> Phase:
     """The baseline statement from CLIENTS asyncpg connections on copies of the two tables."""
-    phase = Phase(name="raw asyncpg, one statement")
+    phase = Phase(name="raw asyncpg, one statement", compared=True)
     connections = [await asyncpg.connect(database_url) for _ in range(clients)]
     try:
         await connections[0].execute(RAW_TABLES)
@@ -175,18 +179,36 @@ class _HttpClient:
         return int(head[9:12])
 
 
-async def _http(base: str, tokens: list[dict[str, str]], shift_ids: list[int], seconds: float, processes: int) -> Phase:
-    """Sign-ups through the API from one keep-alive connection per volunteer."""
-    phase = Phase(name="HTTP POST /api/shifts/{id}/signups", processes=processes)
+async def _http(
+    base: str, requests: list[list[bytes]], seconds: float, phase: Phase, expected: int, once: bool
+) -> Phase:
+    """Each client's prebuilt requests over one keep-alive connection of its own (each request once, or round)."""
     host, port = base.removeprefix("http://").split(":")
     connections = []
-    for _ in tokens:
+    for _ in requests:
         reader, writer = await asyncio.open_connection(host, int(port))
         connections.append(_HttpClient(reader, writer))
-    requests = [
+
+    async def one(client: int, step: int) -> str | None:
+        mine = requests[client]
+        status = await connections[client].send(mine[_spread(client, len(requests), step, len(mine))])
+        return None if status == expected else str(status)
+
+    try:
+        await _drive(phase, len(requests), seconds, one, len(requests[0]) if once else None)
+    finally:
+        for connection in connections:
+            connection.writer.close()
+    return phase
+
+
+def _sign_ups(base: str, tokens: list[dict[str, str]], shift_ids: list[int]) -> list[list[bytes]]:
+    """Each volunteer's sign-up for every shift, as the bytes of the request."""
+    host = base.removeprefix("http://")
+    return [
         [
             (
-                f"POST /api/shifts/{shift_id}/signups HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"POST /api/shifts/{shift_id}/signups HTTP/1.1\r\nHost: {host}\r\n"
                 f"Authorization: {headers['authorization']}\r\nContent-Length: 0\r\n\r\n"
             ).encode()
             for shift_id in shift_ids
@@ -194,22 +216,12 @@ async def _http(base: str, tokens: list[dict[str, str]], shift_ids: list[int], s
         for headers in tokens
     ]
 
-    async def one(client: int, step: int) -> str | None:
-        status = await connections[client].send(requests[client][_spread(client, len(tokens), step, len(shift_ids))])
-        return None if status == 201 else str(status)
-
-    try:
-        await _drive(phase, len(tokens), seconds, one, len(shift_ids))
-    finally:
-        for connection in connections:
-            connection.writer.close()
-    return phase
-
 
 async def _phase_http(
     folder: Path, pg: servers.LocalPostgres, valkey: servers.LocalValkey, workers: int, clients: int, seconds: float
-) -> tuple[Phase, list[int]]:
-    """`linli serve` with WORKERS processes (0: one per core): shifts published, volunteers registered, then load."""
+) -> tuple[list[Phase], list[int]]:
+    """`linli serve` with WORKERS processes (0: one per core): shifts published, volunteers registered, sign-ups,
+    then a stylesheet fetched again and again."""
     extra = {"LINLI_WEB_WORKERS": str(workers)}
     process, base, _log = await asyncio.to_thread(chaos._serve, folder, pg.url, valkey.url, extra)
     try:
@@ -226,11 +238,16 @@ async def _phase_http(
 
             tokens = list(await asyncio.gather(*(volunteer(n) for n in range(clients))))
         processes = workers or os.cpu_count() or 1
-        phase = await _http(base, tokens, shift_ids, seconds, processes)
+        phase = Phase(name="HTTP POST /api/shifts/{id}/signups", processes=processes, compared=True)
+        await _http(base, _sign_ups(base, tokens, shift_ids), seconds, phase, 201, once=True)
+        url = static_url("css/linli.css")
+        static = Phase(name=f"HTTP GET {url} (gzip)", processes=processes)
+        get = f"GET {url} HTTP/1.1\r\nHost: {base.removeprefix('http://')}\r\nAccept-Encoding: gzip\r\n\r\n"
+        await _http(base, [[get.encode()]] * clients, seconds, static, 200, once=False)
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 30)
-    return phase, shift_ids
+    return [phase, static], shift_ids
 
 
 async def _run(clients: int, seconds: float, folder: Path, say: Callable[[str], None]) -> list[Phase]:
@@ -248,10 +265,10 @@ async def _run(clients: int, seconds: float, folder: Path, say: Callable[[str], 
         step("PostgreSQL and Valkey started, demo district seeded")
         published: list[list[int]] = []
         for workers in (1, 0):
-            phase, shift_ids = await _phase_http(folder, pg, valkey, workers, clients, seconds)
-            phases.append(phase)
+            measured, shift_ids = await _phase_http(folder, pg, valkey, workers, clients, seconds)
+            phases += measured
             published.append(shift_ids)
-            step(f"HTTP with {phase.processes} web process(es): {phase.rate:,.0f} sign-ups/s")
+            step(f"HTTP with {measured[0].processes} web process(es): {measured[0].rate:,.0f} sign-ups/s")
         # One phase's shifts: the other phase's are at the same times, which one volunteer cannot hold twice.
         raw = await _raw(pg.url, published[0], clients, seconds)
         phases.insert(0, raw)
@@ -262,13 +279,13 @@ async def _run(clients: int, seconds: float, folder: Path, say: Callable[[str], 
         finally:
             await connection.close()
         assert checked is not None
-        created = sum(p.counted for p in phases[1:])
+        created = sum(p.counted for p in phases if p.compared and p is not raw)
         say(
             f"bench http: shifts oversold {checked['oversold']}, miscounted {checked['miscounted']}; "
             f"active sign-ups {checked['active']:,} (counted 201s after warm-ups: {created:,})"
         )
         if checked["oversold"] or checked["miscounted"]:
-            phases[1].errors["oversold or miscounted shifts"] = checked["oversold"] + checked["miscounted"]
+            phases[2].errors["oversold or miscounted shifts"] = checked["oversold"] + checked["miscounted"]
     finally:
         valkey.stop()
         pg.stop()
@@ -283,16 +300,18 @@ def report(phases: list[Phase], clients: int) -> str:
         f"bench http: {clients} clients, {raw.seconds:.0f} s a phase after a {WARM_UP_S:.0f} s warm-up, "
         f"{os.cpu_count()} cores, load average {load}",
         "",
-        "| path | web processes | sign-ups/s | p50 ms | p99 ms | errors | share of raw | p99 / raw p99 |",
+        "| path | web processes | answers/s | p50 ms | p99 ms | errors | share of raw | p99 / raw p99 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for phase in phases:
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(phase.errors.items())) or "0"
-        share = phase.rate / raw.rate if raw.rate else 0.0
-        p99_ratio = phase.percentile(0.99) / raw.percentile(0.99) if raw.percentile(0.99) else 0.0
+        share = p99_ratio = "—"
+        if phase.compared and raw.rate and raw.percentile(0.99):
+            share = f"{phase.rate / raw.rate:.1%}"
+            p99_ratio = f"{phase.percentile(0.99) / raw.percentile(0.99):.1f}"
         lines.append(
             f"| {phase.name} | {phase.processes or '—'} | {phase.rate:,.0f} | {phase.percentile(0.5):.1f} | "
-            f"{phase.percentile(0.99):.1f} | {errors} | {share:.1%} | {p99_ratio:.1f} |"
+            f"{phase.percentile(0.99):.1f} | {errors} | {share} | {p99_ratio} |"
         )
     lines += ["", "target (issue #13): HTTP at ≥ 35 % of raw, p99 ≤ 3 × raw p99, 0 errors, 0 oversell"]
     return "\n".join(lines)
