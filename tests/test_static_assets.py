@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 
 import httpx
@@ -39,7 +38,6 @@ async def test_a_stylesheet_is_sent_gzipped_to_a_browser_that_takes_it(client: h
     assert response.headers["content-encoding"] == "gzip"
     assert int(response.headers["content-length"]) < len(CSS) / 2
     assert response.content == CSS  # httpx undoes the gzip; the bytes are the file's
-    assert gzip.decompress(gzip.compress(CSS)) == CSS
 
 
 async def test_an_unknown_hash_or_file_is_not_found(client: httpx.AsyncClient) -> None:
