@@ -40,7 +40,8 @@ from api.routes import API_HANDLERS
 from api.services import horizon
 from api.services.accounts import SecurityPolicy
 from api.services.health import database_outage
-from api.settings import Settings, load_settings
+from api.settings import Settings, load_settings, pool_size
+from web import assets
 from web import filters as web_filters
 from web.routes import PAGE_HANDLERS
 
@@ -109,7 +110,8 @@ async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyn
         # No floor: asyncpg would keep reconnecting it during an outage and log a traceback at every try; a
         # request that finds no idle connection opens one.
         "min_size": 0,
-        "max_size": 10,
+        # Every web process holds its share, so that all of them together stay inside PostgreSQL's max_connections.
+        "max_size": pool_size(settings),
         # asyncpg's default waits 60 s for a server that does not answer; a request should hear 503 sooner.
         "timeout": settings.database_connect_timeout_s,
         "setup": outage.on_acquire,
@@ -171,8 +173,8 @@ def create_app(
         cookie_samesite="strict",
         cookie_httponly=False,
     )
+    # Our own static files are answered by web.assets before routing (see below); Swagger UI's come from its package.
     static = [
-        create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         create_static_files_router(
             path="/static/swagger", directories=[Path(str(swagger_ui_path))], include_in_schema=False, name="swagger"
         ),
@@ -223,5 +225,6 @@ def create_app(
         debug=settings.debug,
         request_max_body_size=2 * 1024 * 1024,
     )
+    app.asgi_handler = assets.StaticFiles(app.asgi_handler)
     observe.install(app, settings)
     return app

@@ -47,6 +47,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: Annotated[str, Meta(description="Address the web server listens on")] = "127.0.0.1"
     port: Annotated[int, Meta(description="Port the web server listens on")] = 8000
     https: Annotated[bool, Meta(description="Served over HTTPS: secure cookies and HSTS")] = False
+    web_workers: Annotated[
+        int, Meta(ge=0, description="Web server processes `linli serve` starts on the one port; 0: one per core")
+    ] = 0
+    database_connections: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="Database connections all web processes together may hold, shared equally (at least one "
+            "each); keep it below PostgreSQL's `max_connections` minus each worker's 4 and a few for maintenance",
+        ),
+    ] = 20
     debug: Annotated[bool, Meta(description="Litestar's debug mode, and DEBUG logs")] = False
     session_idle_minutes: Annotated[int, Meta(description="A session ends after this many idle minutes")] = 30
     session_absolute_hours: Annotated[int, Meta(description="A session ends this many hours after login")] = 12
@@ -146,6 +157,16 @@ class Declared(msgspec.Struct, frozen=True):
     kind: Any
     default: Any
     meaning: str
+
+
+def web_processes(settings: Settings) -> int:
+    """How many web server processes `linli serve` runs: LINLI_WEB_WORKERS, or one per core."""
+    return settings.web_workers if settings.web_workers > 0 else os.cpu_count() or 1
+
+
+def pool_size(settings: Settings) -> int:
+    """Most database connections one web process holds: its equal share of LINLI_DATABASE_CONNECTIONS."""
+    return max(1, settings.database_connections // web_processes(settings))
 
 
 def declared() -> list[Declared]:

@@ -9,6 +9,7 @@ from tests.factories_attendance import add_attendance, credit, running_shift_sce
 from tests.factories_shifts import add_signup, volunteer_identity
 from tests.helpers import elements, login, parse_page, post_form
 from tests.pages_kit import page_context
+from web.assets import static_url
 
 
 async def test_the_volunteer_checks_in_and_out_from_the_qr_page(client, conn):
@@ -100,7 +101,7 @@ async def test_the_volunteer_sees_record_certificate_and_time_bank_with_errors_i
     certificate = await client.get(response.headers["location"])
     number = re.search(r'id="certificate-number">([^<]+)<', certificate.text)
     assert number and number.group(1).startswith("LL-")
-    assert "志愿服务记录证明" in certificate.text and "/static/css/timebank.css" in certificate.text
+    assert "志愿服务记录证明" in certificate.text and static_url("css/timebank.css") in certificate.text
     again = await post_form(client, "/records/certificate", {}, page="/records")
     assert again.headers["location"] == response.headers["location"]
 
@@ -253,7 +254,7 @@ async def test_bulk_confirmation_has_a_select_all_box_and_manual_records_say_why
         page = await client.get(path)
         select_all = [a for a, _ in elements(page.text, "input") if "data-select-all" in a]
         assert [a["data-select-all"] for a in select_all] == ["attendance_ids"], path
-        assert '<script src="/static/js/select-all.js"' in page.text
+        assert f'<script src="{static_url("js/select-all.js")}"' in page.text
     # The only volunteer has checked out: nobody is left to record by hand, and the page says so instead of an
     # empty list.
     rendered = await page_context(client, manage)
@@ -261,7 +262,7 @@ async def test_bulk_confirmation_has_a_select_all_box_and_manual_records_say_why
     page = rendered.response.text
     assert 'id="record-empty"' in page and "所有报名者都已签退" in page
     assert 'name="checked_in_at"' not in page
-    assert (await client.get("/static/js/select-all.js")).status_code == 200
+    assert (await client.get(static_url("js/select-all.js"))).status_code == 200
 
 
 async def test_the_certificate_lists_the_services_in_the_order_they_were_served(demo_client):

@@ -7,6 +7,7 @@ from tests import factories_awards as fa
 from tests.helpers import login, parse_page, post_form
 from tests.pages_kit import page_context
 from tests.test_awards_api import contested_tender, run_now
+from web.assets import static_url
 
 
 async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(client, conn):
@@ -22,7 +23,9 @@ async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(clie
     await run_now(conn, run_id)
     run_page = await client.get(run_path)
     assert (
-        run_page.status_code == 200 and "强社工中心" in run_page.text and "/static/js/run-progress.js" in run_page.text
+        run_page.status_code == 200
+        and "强社工中心" in run_page.text
+        and static_url("js/run-progress.js") in run_page.text
     )
     # A small tender is solved well inside its work budget: the page says the same inputs give the same award.
     assert "可复现" in run_page.text

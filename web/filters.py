@@ -5,6 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from api import i18n
+from web import assets
 
 
 def install(env: jinja2.Environment) -> None:
@@ -19,4 +20,5 @@ def install(env: jinja2.Environment) -> None:
     env.filters["hours"] = i18n.hours
     env.filters["listing"] = i18n.listing
     env.globals["list_sep"] = i18n.list_separator
+    env.globals["static_url"] = assets.static_url
     env.filters["rating"] = lambda r: f"{r}A" if r else i18n.gettext("unrated")

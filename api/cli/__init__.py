@@ -28,23 +28,11 @@ def up() -> None:
 @click.option("--host", default=None, help="Address to listen on (default LINLI_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default LINLI_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the web app and the JSON API (needs LINLI_DATABASE_URL and LINLI_REDIS_URL)."""
-    import uvicorn
+    """Serve the web app and the JSON API in LINLI_WEB_WORKERS processes (needs LINLI_DATABASE_URL and
+    LINLI_REDIS_URL)."""
+    from api.cli.serving import serve as run_serve
 
-    from api.app import create_app
-    from api.logs import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings.debug)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        proxy_headers=False,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    run_serve(host, port)
 
 
 @cli.command()
@@ -137,20 +125,27 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn", "chaos", "visits"]))
+@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn", "chaos", "visits", "http"]))
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--size", default=None, help="Instance size, e.g. 500x1000 (volunteers x shifts); for chaos 20x20 (clients x s)."
+    "--size",
+    default=None,
+    help="Instance size, e.g. 500x1000 (volunteers x shifts); for chaos 20x20 and http 50x10 (clients x s).",
 )
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds per instance.")
 @click.option("--seed", "seed_value", default=0, show_default=True)
 @click.option("--sets", default=None, help="visits only: which benchmark sets, e.g. A,B (default all).")
 def bench(kind: str, path: Path | None, size: str | None, time_limit: float, seed_value: int, sets: str | None) -> None:
-    """Measure the optimiser against its baselines, or the service under chaos, and print the figures."""
+    """Measure the optimiser against its baselines, the service under chaos, or sign-ups through HTTP against raw
+    SQL, and print the figures."""
     if kind == "chaos":
         from api.cli import chaos
 
         sys.exit(0 if chaos.bench(size) else 1)
+    if kind == "http":
+        from api.cli import bench_http
+
+        sys.exit(0 if bench_http.bench(size) else 1)
     from api.cli.solving import bench as run_bench
 
     run_bench(kind, path, size=size, time_limit_s=time_limit, seed=seed_value, sets=sets)

@@ -192,8 +192,10 @@ async def _stored(client: httpx.AsyncClient, headers: dict[str, str]) -> set[int
         offset += 100
 
 
-def _serve(folder: Path, database_url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """`linli serve` in a process of its own, logging to a file; its process, base URL and log."""
+def _serve(
+    folder: Path, database_url: str, redis_url: str, extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """`linli serve` in a process of its own (with `extra` settings), logging to a file; its process, URL and log."""
     port = servers.free_port()
     env = {
         **os.environ,
@@ -202,6 +204,7 @@ def _serve(folder: Path, database_url: str, redis_url: str) -> tuple[subprocess.
         "LINLI_STATE_DIR": str(folder / "state"),
         "LINLI_HOST": "127.0.0.1",
         "LINLI_PORT": str(port),
+        **(extra or {}),
     }
     log_path = folder / "serve.log"
     with log_path.open("wb") as log:
