@@ -406,6 +406,8 @@ def _run_live(
         "LINLI_STATE_DIR": str(tmp_path_factory.mktemp(f"{name}-state")),
         "LINLI_PORT": str(port),
         "LINLI_SOLVER_TIME_LIMIT_S": "3",
+        # One web process: the test workers already keep every core busy (tests/test_serving.py runs several).
+        "LINLI_WEB_WORKERS": "1",
     }
     logs = tmp_path_factory.mktemp(f"{name}-log")
     with (logs / "serve.log").open("wb") as serve_log, (logs / "worker.log").open("wb") as worker_log:
