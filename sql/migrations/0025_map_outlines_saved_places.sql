@@ -2,38 +2,52 @@
 -- Coordinates are WGS-84 (lat, lon), as everywhere else; pages convert them for a tile source in GCJ-02 and
 -- for 高德/百度 navigation links. PostGIS is not installed here, so an outline is GeoJSON in jsonb, checked below.
 
+-- Each check is a CASE whose branches run in order, so a wrong shape is false (a CHECK violation), never a cast or
+-- array error, and a missing member (NULL) is false too.
 -- A GeoJSON position: [lon, lat] (numbers, in range; a third number, the height, is allowed and ignored).
 CREATE FUNCTION geojson_position_ok(p jsonb) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT jsonb_typeof(p) = 'array' AND jsonb_array_length(p) BETWEEN 2 AND 3
-       AND jsonb_typeof(p -> 0) = 'number' AND jsonb_typeof(p -> 1) = 'number'
-       AND (p ->> 0)::float8 BETWEEN -180 AND 180 AND (p ->> 1)::float8 BETWEEN -90 AND 90
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN jsonb_typeof(p) IS DISTINCT FROM 'array' THEN false
+        WHEN jsonb_array_length(p) NOT BETWEEN 2 AND 3 THEN false
+        WHEN jsonb_typeof(p -> 0) <> 'number' OR jsonb_typeof(p -> 1) <> 'number' THEN false
+        ELSE (p ->> 0)::float8 BETWEEN -180 AND 180 AND (p ->> 1)::float8 BETWEEN -90 AND 90
+    END
 $$;
 
--- A polygon's coordinates: one or more closed linear rings of at least four positions (the first equals the last).
+-- A linear ring: at least four positions, closed (the first equals the last).
+CREATE FUNCTION geojson_ring_ok(ring jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN jsonb_typeof(ring) IS DISTINCT FROM 'array' THEN false
+        WHEN jsonb_array_length(ring) < 4 THEN false
+        WHEN ring -> 0 <> ring -> -1 THEN false
+        ELSE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(ring) AS p WHERE NOT geojson_position_ok(p))
+    END
+$$;
+
+-- A polygon's coordinates: one or more rings (the outer one, then its holes).
 CREATE FUNCTION geojson_rings_ok(rings jsonb) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT jsonb_typeof(rings) = 'array' AND jsonb_array_length(rings) >= 1
-       AND NOT EXISTS (
-           SELECT 1 FROM jsonb_array_elements(rings) AS ring
-           WHERE jsonb_typeof(ring) <> 'array'
-              OR jsonb_array_length(ring) < 4
-              OR ring -> 0 <> ring -> -1
-              OR EXISTS (SELECT 1 FROM jsonb_array_elements(ring) AS p WHERE NOT geojson_position_ok(p))
-       )
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN jsonb_typeof(rings) IS DISTINCT FROM 'array' THEN false
+        WHEN jsonb_array_length(rings) < 1 THEN false
+        ELSE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(rings) AS ring WHERE NOT geojson_ring_ok(ring))
+    END
 $$;
 
 -- A GeoJSON geometry that is a Polygon or a MultiPolygon with valid rings; nothing else is an area's outline.
 CREATE FUNCTION geojson_area_ok(g jsonb) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT jsonb_typeof(g) = 'object' AND CASE g ->> 'type'
-        WHEN 'Polygon' THEN geojson_rings_ok(g -> 'coordinates')
-        WHEN 'MultiPolygon' THEN jsonb_typeof(g -> 'coordinates') = 'array'
-            AND jsonb_array_length(g -> 'coordinates') >= 1
-            AND NOT EXISTS (
-                SELECT 1 FROM jsonb_array_elements(g -> 'coordinates') AS polygon WHERE NOT geojson_rings_ok(polygon)
-            )
-        ELSE false
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN jsonb_typeof(g) IS DISTINCT FROM 'object' THEN false
+        WHEN g ->> 'type' = 'Polygon' THEN geojson_rings_ok(g -> 'coordinates')
+        WHEN g ->> 'type' IS DISTINCT FROM 'MultiPolygon' THEN false
+        WHEN jsonb_typeof(g -> 'coordinates') IS DISTINCT FROM 'array' THEN false
+        WHEN jsonb_array_length(g -> 'coordinates') < 1 THEN false
+        ELSE NOT EXISTS (
+            SELECT 1 FROM jsonb_array_elements(g -> 'coordinates') AS polygon WHERE NOT geojson_rings_ok(polygon)
+        )
     END
 $$;
 
