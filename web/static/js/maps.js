@@ -12,11 +12,13 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
-  function newMap(container, tiles) {
+  // A map with a view from the start (layers added to a map without one fail in Leaflet), then its tiles.
+  function newMap(container, tiles, lat, lon) {
     container.textContent = "";
     container.hidden = false;
     container.classList.add("is-map");
     var map = L.map(container, { scrollWheelZoom: false, zoomSnap: 0.5 });
+    map.setView(show(tiles, lat, lon), 15);
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     (tiles.layers || []).forEach(function (layer) {
       var options = { attribution: layer.attribution, maxZoom: layer.max_zoom };
@@ -49,7 +51,8 @@
   function drawMap(container) {
     var data = readJson(container.getAttribute("data-map"));
     if (!data) { return; }
-    var map = newMap(container, data.tiles);
+    var first = (data.markers || [])[0] || { lat: 31.28, lon: 121.52 };
+    var map = newMap(container, data.tiles, first.lat, first.lon);
     var areas = outlines(map, data.tiles, data.outlines);
     var markers = L.featureGroup();
     (data.markers || []).forEach(function (m) {
@@ -65,8 +68,6 @@
     var target = needs.getLayers().length ? needs : (areas.getLayers().length ? areas : markers);
     if (target.getLayers().length) {
       map.fitBounds(target.getBounds(), { padding: [16, 16], maxZoom: 16 });
-    } else {
-      map.setView([31.28, 121.52], 12);
     }
     container.setAttribute("data-ready", "1");
   }
@@ -83,7 +84,7 @@
     var select = box.querySelector("select.saved-places");
     var status = box.querySelector(".picker-status");
     var manual = box.querySelector("details.latlon");
-    var map = newMap(box.querySelector(".picker-map"), data.tiles);
+    var map = newMap(box.querySelector(".picker-map"), data.tiles, data.centre.lat, data.centre.lon);
     outlines(map, data.tiles, data.outlines);
     var marker = null, named = "";
     if (select) { select.closest(".field").hidden = false; }
