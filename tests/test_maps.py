@@ -133,17 +133,18 @@ async def test_the_demo_outlines_and_places_pass_the_schema(conn):
         area = await create_area(conn, "committee", sub, lat=lat, lon=lon)
         rows.append((area, sub, "committee", "x", "c", lat, lon))
         committees.append((await create_committee(conn, area), area, "开鲁四村居委会"))
-    drawn = outlines(rows, seed=1)
+    drawn = outlines(rows)
     assert {r[0] for r in drawn} == {r[0] for r in rows}
     await conn.executemany("UPDATE areas SET outline = $2::jsonb, outline_approximate = $3 WHERE id = $1", drawn)
-    # Every committee's point lies inside its sub-district's outline (a convex ring: same side of every edge).
-    ring = next(json.loads(g)["coordinates"][0] for i, g, _ in drawn if i == sub)
-    for _, _, _, _, _, lat, lon in rows[1:]:
-        sides = {
-            (b[0] - a[0]) * (float(str(lat)) - a[1]) - (b[1] - a[1]) * (float(str(lon)) - a[0]) > 0
-            for a, b in itertools.pairwise(ring)
-        }
-        assert len(sides) == 1
+    # Every committee's point lies inside its sub-district's outline and its own (convex rings, counter-clockwise as
+    # GeoJSON asks: the point is left of every edge).
+    ring = {i: json.loads(g)["coordinates"][0] for i, g, _ in drawn}
+    for area, _, _, _, _, lat, lon in rows[1:]:
+        for outline in (ring[sub], ring[int(str(area))]):
+            assert all(
+                (b[0] - a[0]) * (float(str(lat)) - a[1]) - (b[1] - a[1]) * (float(str(lon)) - a[0]) > 0
+                for a, b in itertools.pairwise(outline)
+            )
     places = saved_places(rows, [(c, a, n) for c, a, n in committees[:1]], seed=1)
     assert [p[1:3] for p in places] == [
         ("开鲁四村居委会活动室", "activity_room"),

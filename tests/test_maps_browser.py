@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser_helpers import PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot, sql
+from tests.browser_helpers import ARTIFACTS, PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot, sql
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -38,6 +38,12 @@ def _open(context: BrowserContext, errors: list[str], base: str) -> Page:
     return page
 
 
+def _picker_shot(page: Page, name: str) -> None:
+    """The picker alone (the whole form is too long to look at), beside the full-page screenshot."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".place-picker").screenshot(path=str(ARTIFACTS / f"{name}-picker.png"))
+
+
 def _value(page: Page, name: str) -> float:
     return float(page.locator(f'input[name="{name}"]').input_value())
 
@@ -58,14 +64,19 @@ def test_a_committee_picks_a_shifts_place_on_a_phone_by_map_and_by_saved_place(b
         # The lat/lon boxes are folded away: the map is the way to choose.
         expect(page.get_by_label("纬度")).to_be_hidden()
         screenshot(page, "maps-shift-picker-390")
+        _picker_shot(page, "maps-shift-390")
 
         box = page.locator(".picker-map").bounding_box()
         assert box is not None and box["width"] <= 390
-        page.locator(".picker-map").click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.25})
-        expect(page.locator(".picker-status")).to_have_text("已选中您在地图上点击的位置。")
-        lat, lon = _value(page, "lat"), _value(page, "lon")
-        # Up and to the right of the centre: north-east, a few hundred metres at street zoom.
-        assert centre["lat"] < lat < centre["lat"] + 0.01 and centre["lon"] < lon < centre["lon"] + 0.01
+        clicked = []
+        for x, y in ((0.25, 0.75), (0.8, 0.25)):
+            page.locator(".picker-map").click(position={"x": box["width"] * x, "y": box["height"] * y})
+            expect(page.locator(".picker-status")).to_have_text("已选中您在地图上点击的位置。")
+            clicked.append((_value(page, "lat"), _value(page, "lon")))
+        # The second click, up and to the right, is north-east of the first, within the committee's area.
+        (lat1, lon1), (lat2, lon2) = clicked
+        assert lat1 < lat2 < lat1 + 0.02 and lon1 < lon2 < lon1 + 0.02
+        assert abs(lat2 - centre["lat"]) < 0.02 and abs(lon2 - centre["lon"]) < 0.02
 
         place = sql(
             live_server.database_url,
@@ -77,6 +88,7 @@ def test_a_committee_picks_a_shifts_place_on_a_phone_by_map_and_by_saved_place(b
         assert (_value(page, "lat"), _value(page, "lon")) == (place["lat"], place["lon"])
         assert page.locator('input[name="place_name"]').input_value() == place["name"]
         screenshot(page, "maps-shift-picker-chosen-390")
+        _picker_shot(page, "maps-shift-chosen-390")
 
         start = dt.datetime.now() + dt.timedelta(days=9)
         page.locator('input[name="title"]').fill("睦邻点读报")
@@ -121,10 +133,12 @@ def test_the_needs_map_draws_outlines_and_markers_without_tiles(browser, live_se
         page.goto(f"{live_server.url}/needs/new")
         expect(page.locator("[data-place-picker][data-ready]")).to_be_visible()
         screenshot(page, f"maps-need-form-{viewport['width']}")
+        _picker_shot(page, f"maps-need-form-{viewport['width']}")
         if viewport == DESKTOP:
             page.goto(f"{live_server.url}/shifts/new")
             expect(page.locator("[data-place-picker][data-ready]")).to_be_visible()
             screenshot(page, "maps-shift-picker-1280")
+            _picker_shot(page, "maps-shift-1280")
             page.goto(f"{live_server.url}/places")
             expect(page.locator("[data-place-picker][data-ready]")).to_be_visible()
             screenshot(page, "maps-places-1280")

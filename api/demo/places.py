@@ -4,7 +4,6 @@ saved places (活动室, 睦邻点). The outlines are drawn from the committees'
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import asyncpg
 import msgspec
@@ -13,81 +12,109 @@ from api.demo import streams
 from sql import areas as areas_sql
 from sql import demo as demo_sql
 
-# Degrees of longitude shrink with the cosine of the latitude (Shanghai is at about 31° N).
+# Degrees of longitude shrink with the cosine of the latitude (Shanghai is at about 31° N): cells are cut in a plane
+# where one unit is the same distance both ways.
 _LON_SCALE = math.cos(math.radians(31.3))
-# A committee's hexagon: at most this radius (degrees of latitude, about 400 m), and never more than just under half
-# the way to its nearest neighbour, so that neighbouring hexagons do not overlap.
-_MAX_RADIUS = 0.0036
-_MIN_RADIUS = 0.0008
-# A sub-district's outline: the hull of its committees' hexagons, pushed out this far from its centre (~150 m).
-_SUB_PAD = 0.0014
+# The district's outline lies this far (degrees of latitude, ~1.5 km) beyond its outermost points.
+_DISTRICT_PAD = 0.014
+# A committee's cell is cut down to at most this far (~700 m) from its point, so a committee alone in a large
+# sub-district does not cover all of it.
+_MAX_REACH = 0.0065
+
+Point = tuple[float, float]
 
 
-def _hexagon(lat: float, lon: float, radius: float, turn: float) -> list[tuple[float, float]]:
-    """Six corners around a point, as (lon, lat), a little turned so that neighbours do not look stamped."""
+def _clip(polygon: list[Point], a: Point, b: Point) -> list[Point]:
+    """The part of a convex polygon nearer to `a` than to `b` (one step of Sutherland–Hodgman)."""
+    mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+    nx, ny = b[0] - a[0], b[1] - a[1]
+
+    def inside(p: Point) -> bool:
+        return (p[0] - mx) * nx + (p[1] - my) * ny <= 0
+
+    out: list[Point] = []
+    for i, current in enumerate(polygon):
+        previous = polygon[i - 1]
+        if inside(current):
+            if not inside(previous):
+                out.append(_cross(previous, current, mx, my, nx, ny))
+            out.append(current)
+        elif inside(previous):
+            out.append(_cross(previous, current, mx, my, nx, ny))
+    return out
+
+
+def _cross(p: Point, q: Point, mx: float, my: float, nx: float, ny: float) -> Point:
+    dp = (p[0] - mx) * nx + (p[1] - my) * ny
+    dq = (q[0] - mx) * nx + (q[1] - my) * ny
+    t = dp / (dp - dq)
+    return p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])
+
+
+def _cell(centre: Point, others: list[Point], within: list[Point]) -> list[Point]:
+    """The Voronoi cell of `centre` among `others`, inside the convex polygon `within`."""
+    cell = within
+    for other in others:
+        if other != centre and cell:
+            cell = _clip(cell, centre, other)
+    return cell
+
+
+def _reach(centre: Point, radius: float) -> list[Point]:
+    """A twelve-sided polygon around a point, to cap a lone committee's cell."""
     return [
-        (lon + radius * math.cos(turn + k * math.pi / 3) / _LON_SCALE, lat + radius * math.sin(turn + k * math.pi / 3))
-        for k in range(6)
+        (centre[0] + radius * math.cos(k * math.pi / 6), centre[1] + radius * math.sin(k * math.pi / 6))
+        for k in range(12)
     ]
 
 
-def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The convex hull of (x, y) points, counter-clockwise (Andrew's monotone chain)."""
-    pts = sorted(set(points))
-    if len(pts) <= 2:
-        return pts
-
-    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list[tuple[float, float]] = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[tuple[float, float]] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return lower[:-1] + upper[:-1]
+def _intersect(polygon: list[Point], convex: list[Point]) -> list[Point]:
+    """A convex polygon cut down to another convex polygon (counter-clockwise)."""
+    out = polygon
+    for i, b in enumerate(convex):
+        a = convex[i - 1]
+        if not out:
+            break
+        # Keep what lies left of the edge a→b: reflect the edge's left side as "nearer to a point left of it".
+        mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+        left = (mid[0] - (b[1] - a[1]), mid[1] + (b[0] - a[0]))
+        right = (mid[0] + (b[1] - a[1]), mid[1] - (b[0] - a[0]))
+        out = _clip(out, left, right)
+    return out
 
 
-def _polygon(ring: list[tuple[float, float]]) -> str:
-    """A GeoJSON Polygon of one closed ring, as text."""
-    coordinates = [[round(x, 6), round(y, 6)] for x, y in ring]
+def _polygon(ring: list[Point]) -> str:
+    """A GeoJSON Polygon of one closed ring (plane units back to degrees), as text."""
+    coordinates = [[round(x / _LON_SCALE, 6), round(y, 6)] for x, y in ring]
     return msgspec.json.encode({"type": "Polygon", "coordinates": [[*coordinates, coordinates[0]]]}).decode()
 
 
-def outlines(areas: list[tuple[object, ...]], seed: int) -> list[tuple[int, str, bool]]:
-    """(area id, GeoJSON, approximate) for every committee and sub-district of the plan's area rows
-    (id, parent, level, code, name, lat, lon)."""
-    rng = streams.stream(seed, "outlines")
-    committees = [
-        (int(str(a[0])), int(str(a[1])), float(str(a[5])), float(str(a[6]))) for a in areas if a[2] == "committee"
-    ]
-    centres = {int(str(a[0])): (float(str(a[5])), float(str(a[6]))) for a in areas if a[2] == "subdistrict"}
+def outlines(areas: list[tuple[object, ...]]) -> list[tuple[int, str, bool]]:
+    """(area id, GeoJSON, approximate) for every sub-district and committee of the plan's area rows (id, parent,
+    level, code, name, lat, lon): sub-districts are the Voronoi cells of their points within the district's box,
+    committees the cells of theirs within their sub-district's (at most ~700 m from their point)."""
+    plane = {int(str(a[0])): (float(str(a[6])) * _LON_SCALE, float(str(a[5]))) for a in areas}
+    level = {int(str(a[0])): str(a[2]) for a in areas}
+    parent = {int(str(a[0])): int(str(a[1])) for a in areas if a[1] is not None}
+    points = [p for i, p in plane.items() if level[i] != "district"]
+    if not points:
+        return []
+    x0, x1 = min(x for x, _ in points) - _DISTRICT_PAD, max(x for x, _ in points) + _DISTRICT_PAD
+    y0, y1 = min(y for _, y in points) - _DISTRICT_PAD, max(y for _, y in points) + _DISTRICT_PAD
+    box = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    subs = [i for i in plane if level[i] == "subdistrict"]
     rows: list[tuple[int, str, bool]] = []
-    corners: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for area_id, parent, lat, lon in committees:
-        others = (math.hypot(lat - y, (lon - x) * _LON_SCALE) for o, _, y, x in committees if o != area_id)
-        nearest = min(others, default=2 * _MAX_RADIUS)
-        radius = max(_MIN_RADIUS, min(_MAX_RADIUS, 0.48 * nearest))
-        ring = _hexagon(lat, lon, radius, rng.uniform(0, math.pi / 3))
-        corners[parent].extend(ring)
-        rows.append((area_id, _polygon(ring), True))
-    for sub_id, (lat, lon) in centres.items():
-        points = corners.get(sub_id) or _hexagon(lat, lon, _MAX_RADIUS, 0.0)
-        hull = _hull(points)
-        # Push each corner out from the centre, so the committees on the edge sit inside the line.
-        c_lon = sum(x for x, _ in hull) / len(hull)
-        c_lat = sum(y for _, y in hull) / len(hull)
-        padded = []
-        for x, y in hull:
-            dx, dy = (x - c_lon) * _LON_SCALE, y - c_lat
-            d = math.hypot(dx, dy) or 1.0
-            padded.append((x + _SUB_PAD * dx / d / _LON_SCALE, y + _SUB_PAD * dy / d))
-        rows.append((sub_id, _polygon(padded), True))
+    cells: dict[int, list[Point]] = {}
+    for sub in subs:
+        cells[sub] = _cell(plane[sub], [plane[o] for o in subs], box)
+        rows.append((sub, _polygon(cells[sub]), True))
+    committees = [i for i in plane if level[i] == "committee"]
+    for committee in committees:
+        siblings = [plane[o] for o in committees if parent[o] == parent[committee]]
+        cell = _cell(plane[committee], siblings, cells.get(parent[committee], box))
+        cell = _intersect(cell, _reach(plane[committee], _MAX_REACH))
+        if len(cell) >= 3:
+            rows.append((committee, _polygon(cell), True))
     return rows
 
 
@@ -103,6 +130,8 @@ def saved_places(
         committee_id, area_id, name = int(str(committee[0])), int(str(committee[1])), str(committee[2])
         lat, lon = point[area_id]
         estate = name.removesuffix("居委会")
+        # The 睦邻点 two or three hundred metres away, in any direction, so the two read apart on the map.
+        angle, away = rng.uniform(0, 2 * math.pi), rng.uniform(0.0018, 0.003)
         rows.append((committee_id, f"{name}活动室", "activity_room", f"{estate}{rng.randint(1, 90)}号底层", lat, lon))
         rows.append(
             (
@@ -110,8 +139,8 @@ def saved_places(
                 f"{estate}睦邻点",
                 "neighbourhood_point",
                 f"{estate}{rng.randint(1, 90)}号",
-                round(lat + rng.uniform(-0.0012, 0.0012), 6),
-                round(lon + rng.uniform(-0.0014, 0.0014), 6),
+                round(lat + away * math.sin(angle), 6),
+                round(lon + away * math.cos(angle) / _LON_SCALE, 6),
             )
         )
     return rows
@@ -121,5 +150,5 @@ async def seed_map(
     conn: asyncpg.Connection, areas: list[tuple[object, ...]], committees: list[tuple[object, ...]], seed: int
 ) -> None:
     """Store the demo's approximate outlines and its committees' saved places."""
-    await areas_sql.set_outlines(conn, outlines(areas, seed))
+    await areas_sql.set_outlines(conn, outlines(areas))
     await demo_sql.copy_rows(conn, demo_sql.SAVED_PLACES, saved_places(areas, committees, seed))

@@ -19,6 +19,9 @@
     container.classList.add("is-map");
     var map = L.map(container, { scrollWheelZoom: false, zoomSnap: 0.5 });
     map.setView(show(tiles, lat, lon), 15);
+    // Areas' names above their outlines but under the markers, so a name never hides a need.
+    map.createPane("labels").style.zIndex = 450;
+    map.createPane("markers").style.zIndex = 500;
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     (tiles.layers || []).forEach(function (layer) {
       var options = { attribution: layer.attribution, maxZoom: layer.max_zoom };
@@ -30,15 +33,19 @@
 
   function show(tiles, lat, lon) { return D.toDisplay(lat, lon, tiles.datum); }
 
-  function outlines(map, tiles, areas) {
+  // Areas' outlines; on the needs map each sub-district carries its name, each committee its name on hover.
+  function outlines(map, tiles, areas, named) {
     var group = L.featureGroup();
     (areas || []).forEach(function (area) {
       var layer = L.geoJSON(area.outline, {
         coordsToLatLng: function (c) { return L.latLng(show(tiles, c[1], c[0])); },
+        interactive: named,
         style: { className: "outline outline-" + area.level, weight: area.level === "subdistrict" ? 2 : 1 }
       });
-      if (area.level === "subdistrict") {
-        layer.bindTooltip(area.name, { permanent: true, direction: "center", className: "area-label" });
+      if (!named) {
+        // The picker's outline only shows where the committee is: a click on it chooses a point like any other.
+      } else if (area.level === "subdistrict") {
+        layer.bindTooltip(area.name, { permanent: true, direction: "center", className: "area-label", pane: "labels" });
       } else {
         layer.bindTooltip(area.name, { sticky: true });
       }
@@ -53,11 +60,11 @@
     if (!data) { return; }
     var first = (data.markers || [])[0] || { lat: 31.28, lon: 121.52 };
     var map = newMap(container, data.tiles, first.lat, first.lon);
-    var areas = outlines(map, data.tiles, data.outlines);
+    var areas = outlines(map, data.tiles, data.outlines, true);
     var markers = L.featureGroup();
     (data.markers || []).forEach(function (m) {
       var marker = L.circleMarker(show(data.tiles, m.lat, m.lon), {
-        radius: m.radius || 7, className: "marker marker-" + m.kind, weight: 1.5, fillOpacity: 0.9
+        radius: m.radius || 7, className: "marker marker-" + m.kind, weight: 1.5, fillOpacity: 0.9, pane: "markers"
       });
       marker.bindTooltip(m.label);
       if (m.href) { marker.on("click", function () { window.location.href = m.href; }); }
@@ -85,15 +92,27 @@
     var status = box.querySelector(".picker-status");
     var manual = box.querySelector("details.latlon");
     var map = newMap(box.querySelector(".picker-map"), data.tiles, data.centre.lat, data.centre.lon);
-    outlines(map, data.tiles, data.outlines);
+    var area = outlines(map, data.tiles, data.outlines, false);
     var marker = null, named = "";
     if (select) { select.closest(".field").hidden = false; }
     if (manual && !manual.querySelector(".field-error")) { manual.open = false; }
-
+    // The saved places on the map too, named, so the map reads without street tiles; a tap on one chooses it.
+    data.places.forEach(function (p) {
+      var dot = L.circleMarker(show(data.tiles, p.lat, p.lon), {
+        radius: 6, className: "marker marker-place", weight: 2, fillOpacity: 0.9, pane: "markers"
+      }).addTo(map);
+      dot.bindTooltip(p.name, { permanent: true, direction: "right", offset: [6, 0], className: "place-label", pane: "labels" });
+      dot.on("click", function (event) {
+        L.DomEvent.stopPropagation(event);
+        choose(p);
+      });
+    });
     function place(latValue, lonValue, said) {
       var at = show(data.tiles, latValue, lonValue);
       if (!marker) {
-        marker = L.circleMarker(at, { radius: 9, className: "marker marker-picked", weight: 3, fillOpacity: 0.9 }).addTo(map);
+        marker = L.circleMarker(at, {
+          radius: 9, className: "marker marker-picked", weight: 3, fillOpacity: 0.9, pane: "markers"
+        }).addTo(map);
       } else {
         marker.setLatLng(at);
       }
@@ -109,13 +128,19 @@
       if (select) { select.value = ""; }
       place(w[0], w[1], data.words.clicked);
     });
+    function choose(chosen) {
+      fill(chosen.lat, chosen.lon);
+      if (select) { select.value = String(chosen.id); }
+      if (name && (!name.value || name.value === named)) { name.value = chosen.name; named = chosen.name; }
+      place(chosen.lat, chosen.lon, said(data.words.chosen, chosen.name));
+    }
     if (select) {
       select.addEventListener("change", function () {
         var chosen = data.places.filter(function (p) { return String(p.id) === select.value; })[0];
-        if (!chosen) { return; }
-        fill(chosen.lat, chosen.lon);
-        if (name && (!name.value || name.value === named)) { name.value = chosen.name; named = chosen.name; }
-        map.setView(place(chosen.lat, chosen.lon, said(data.words.chosen, chosen.name)), Math.max(map.getZoom(), 16));
+        if (chosen) {
+          choose(chosen);
+          map.panTo(show(data.tiles, chosen.lat, chosen.lon));
+        }
       });
     }
     function typed() {
@@ -131,7 +156,13 @@
       fill(start[0], start[1]);
     }
     var same = Math.abs(start[0] - data.centre.lat) < 1e-6 && Math.abs(start[1] - data.centre.lon) < 1e-6;
-    map.setView(place(start[0], start[1], same ? said(data.words.centre, data.centre.name) : data.words.typed), 16);
+    var at = place(start[0], start[1], same ? said(data.words.centre, data.centre.name) : data.words.typed);
+    // Open on the committee's whole area (and the point, should it lie outside), else on the point at street zoom.
+    if (area.getLayers().length) {
+      map.fitBounds(area.getBounds().extend(at), { padding: [8, 8], maxZoom: 17 });
+    } else {
+      map.setView(at, 16);
+    }
     box.setAttribute("data-ready", "1");
   }
 
