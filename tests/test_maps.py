@@ -18,7 +18,8 @@ from api.app import csp_pages
 from api.demo.places import outlines, saved_places
 from api.services import datum, maps
 from tests.factories import create_account, create_area, create_committee, create_org, username_of
-from tests.factories_tendering import create_district, create_need
+from tests.factories_shifts import create_shift
+from tests.factories_tendering import create_district, create_household, create_need
 from tests.helpers import login, parse_page, post_form
 from tests.pages_kit import page_context
 
@@ -274,3 +275,20 @@ async def test_the_needs_map_is_given_outlines_and_colour_coded_markers(client, 
     assert re.search(r'<script src="/static/vendor/leaflet/leaflet.js" defer>', page.text)
     assert (await client.get("/static/vendor/leaflet/leaflet.js")).status_code == 200
     assert msgspec.json.decode(drawn["map_json"])["tiles"]["name"] == "amap"
+
+
+async def test_shift_and_need_pages_link_to_amap_and_baidu_but_not_for_a_home_visit(client, conn):
+    d = await create_district(conn)
+    household = await create_household(conn, d.committee_id, "控江路1018弄12号301室")
+    public = await create_shift(conn, committee_id=d.committee_id, place_name="开鲁四村活动室", lat=31.30, lon=121.54)
+    home = await create_shift(conn, committee_id=d.committee_id, household_id=household)
+    need = await create_need(conn, d.committee_id, d.item_id, d.committee_account, title="助餐")
+    await login(client, await username_of(conn, d.committee_account))
+    shown = await page_context(client, f"/shifts/{public}")
+    assert shown["navigation"] == maps.navigation_links(31.30, 121.54, "开鲁四村活动室")
+    page = await client.get(f"/shifts/{public}")
+    assert "在高德地图中打开" in page.text and "uri.amap.com" in page.text and "api.map.baidu.com" in page.text
+    assert (await page_context(client, f"/shifts/{home}"))["navigation"] is None
+    assert "uri.amap.com" not in (await client.get(f"/shifts/{home}")).text
+    need_page = await page_context(client, f"/needs/{need}")
+    assert need_page["navigation"].amap.startswith("https://uri.amap.com/marker?")

@@ -34,9 +34,19 @@ def marker(lat: float, lon: float, label: str, kind: str, href: str | None) -> d
     return {"lat": lat, "lon": lon, "label": label, "kind": kind, "href": href, "radius": RADIUS.get(kind, 7)}
 
 
+def _controls() -> dict[str, str]:
+    """The words on the map's own buttons, in the page's language."""
+    return {"zoom_in": _("Zoom in"), "zoom_out": _("Zoom out")}
+
+
 def map_document(tiles: maps.TileSource, outlines: list[maps.Outline], markers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The needs map's document: tiles, areas' outlines and markers."""
-    return {"tiles": msgspec.to_builtins(tiles), "outlines": msgspec.to_builtins(outlines), "markers": markers}
+    """The needs map's document: tiles, areas' outlines, markers and the words on its buttons."""
+    return {
+        "tiles": msgspec.to_builtins(tiles),
+        "outlines": msgspec.to_builtins(outlines),
+        "markers": markers,
+        "words": _controls(),
+    }
 
 
 async def place_picker(conn: asyncpg.Connection, who: Identity, tiles: maps.TileSource) -> dict[str, Any] | None:
@@ -52,6 +62,7 @@ async def place_picker(conn: asyncpg.Connection, who: Identity, tiles: maps.Tile
         "places": msgspec.to_builtins(picker.places),
         "outlines": msgspec.to_builtins(await maps.outlines(conn, picker.centre.area_id)),
         "words": {
+            **_controls(),
             "clicked": _("The point you clicked on the map is chosen."),
             "chosen": _("Chosen: %(name)s"),
             "typed": _("The point in the latitude and longitude boxes is shown."),

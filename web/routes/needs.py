@@ -14,6 +14,7 @@ from litestar.response import Template
 from api.auth import Conn, User, Who, login_required, roles
 from api.services import directory, households, needs
 from api.services.errors import NotFound
+from api.services.maps import navigation_links
 from api.services.maps import outlines as map_outlines
 from api.services.needs import MapData, NeedCommand, NeedFilters
 from web import maps
@@ -234,7 +235,10 @@ class NeedPages(Controller):
     ) -> Template:
         """One need; its households (masked) for its own committee only."""
         view = await needs.get_need(conn, who, need_id)
-        return Template(template_name="needs/detail.html", context={"who": who, "view": view, "saved": bool(saved)})
+        n = view.need
+        navigation = navigation_links(n.lat, n.lon, n.title)
+        context = {"who": who, "view": view, "saved": bool(saved), "navigation": navigation}
+        return Template(template_name="needs/detail.html", context=context)
 
     @get("/needs/{need_id:int}/edit", name="need_edit", guards=[roles("committee")])
     async def edit_form(self, conn: Conn, user: User, need_id: FromPath[int], state: State) -> Template:

@@ -14,6 +14,7 @@ from litestar.response import Template
 from api.auth import Conn, User, login_required, roles
 from api.services import directory, household_access, households, shifts
 from api.services.accounts import Identity
+from api.services.maps import navigation_links
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
 from api.services.volunteers import CERTIFICATE_KINDS
 from web import maps
@@ -92,6 +93,8 @@ async def _shift_page(
             "first_visit": (
                 await household_access.first_visit_people(conn, user, shift_id) if shift.household_id else []
             ),
+            # A home visit's point is near the household: no map link until the address may be shown.
+            "navigation": None if shift.household_id else navigation_links(shift.lat, shift.lon, shift.place_name),
         },
         status_code=refusal.status if refusal else 200,
     )

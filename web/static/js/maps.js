@@ -13,11 +13,12 @@
   }
 
   // A map with a view from the start (layers added to a map without one fail in Leaflet), then its tiles.
-  function newMap(container, tiles, lat, lon) {
+  function newMap(container, tiles, lat, lon, words) {
     container.textContent = "";
     container.hidden = false;
     container.classList.add("is-map");
-    var map = L.map(container, { scrollWheelZoom: false, zoomSnap: 0.5 });
+    var map = L.map(container, { scrollWheelZoom: false, zoomSnap: 0.5, zoomControl: false });
+    L.control.zoom({ zoomInTitle: words.zoom_in, zoomOutTitle: words.zoom_out }).addTo(map);
     map.setView(show(tiles, lat, lon), 15);
     // Areas' names above their outlines but under the markers, so a name never hides a need.
     map.createPane("labels").style.zIndex = 450;
@@ -59,7 +60,7 @@
     var data = readJson(container.getAttribute("data-map"));
     if (!data) { return; }
     var first = (data.markers || [])[0] || { lat: 31.28, lon: 121.52 };
-    var map = newMap(container, data.tiles, first.lat, first.lon);
+    var map = newMap(container, data.tiles, first.lat, first.lon, data.words);
     var areas = outlines(map, data.tiles, data.outlines, true);
     var markers = L.featureGroup();
     (data.markers || []).forEach(function (m) {
@@ -91,7 +92,7 @@
     var select = box.querySelector("select.saved-places");
     var status = box.querySelector(".picker-status");
     var manual = box.querySelector("details.latlon");
-    var map = newMap(box.querySelector(".picker-map"), data.tiles, data.centre.lat, data.centre.lon);
+    var map = newMap(box.querySelector(".picker-map"), data.tiles, data.centre.lat, data.centre.lon, data.words);
     var area = outlines(map, data.tiles, data.outlines, false);
     var marker = null, named = "";
     if (select) { select.closest(".field").hidden = false; }
