@@ -20,7 +20,7 @@ from api.services import datum, maps
 from tests.factories import create_account, create_area, create_committee, create_org, username_of
 from tests.factories_shifts import create_shift
 from tests.factories_tendering import create_district, create_household, create_need
-from tests.helpers import login, parse_page, post_form
+from tests.helpers import bearer, login, parse_page, post_form
 from tests.pages_kit import page_context
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,3 +292,31 @@ async def test_shift_and_need_pages_link_to_amap_and_baidu_but_not_for_a_home_vi
     assert "uri.amap.com" not in (await client.get(f"/shifts/{home}")).text
     need_page = await page_context(client, f"/needs/{need}")
     assert need_page["navigation"].amap.startswith("https://uri.amap.com/marker?")
+
+
+async def test_the_api_keeps_saved_places_per_committee(client, conn):
+    d = await create_district(conn)
+    ours = await bearer(client, await username_of(conn, d.committee_account))
+    theirs = await bearer(client, await username_of(conn, d.other_committee_account))
+    body = {"name": "开鲁四村居委会活动室", "lat": 31.30, "lon": 121.54, "kind": "activity_room"}
+    created = await client.post("/api/places", json=body, headers=ours)
+    assert created.status_code == 201, created.text
+    place = created.json()
+    assert place["committee_id"] == d.committee_id and place["address"] == ""
+    assert (await client.post("/api/places", json=body, headers=ours)).status_code == 422
+    bad = await client.post("/api/places", json={**body, "name": "远处", "lat": 40.0}, headers=ours)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    assert [p["id"] for p in (await client.get("/api/places", headers=ours)).json()] == [place["id"]]
+    assert (await client.get("/api/places", headers=theirs)).json() == []
+    for response in (
+        await client.get(f"/api/places/{place['id']}", headers=theirs),
+        await client.put(f"/api/places/{place['id']}", json={**body, "name": "改"}, headers=theirs),
+        await client.delete(f"/api/places/{place['id']}", headers=theirs),
+    ):
+        assert response.status_code == 404
+    changed = await client.put(f"/api/places/{place['id']}", json={**body, "kind": "other"}, headers=ours)
+    assert changed.status_code == 200 and changed.json()["kind"] == "other"
+    assert (await client.delete(f"/api/places/{place['id']}", headers=ours)).status_code == 204
+    assert (await client.get(f"/api/places/{place['id']}", headers=ours)).status_code == 404
+    volunteer = await bearer(client, await username_of(conn, await create_account(conn, "volunteer")))
+    assert (await client.get("/api/places", headers=volunteer)).status_code == 403
