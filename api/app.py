@@ -37,7 +37,7 @@ from api.auth import (
 )
 from api.errors import EXCEPTION_HANDLERS, DatabaseOutage
 from api.routes import API_HANDLERS
-from api.services import horizon
+from api.services import horizon, maps
 from api.services.accounts import SecurityPolicy
 from api.services.health import database_outage
 from api.settings import Settings, load_settings, pool_size
@@ -53,22 +53,31 @@ CSP_PAGES = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def csp_pages(tile_hosts: list[str]) -> str:
+    """The pages' CSP, letting map tiles come from the hosts of the tile source the settings name (and no other)."""
+    return CSP_PAGES.replace("img-src 'self' data:", " ".join(["img-src 'self' data:", *tile_hosts]))
+
+
 CSP_SCHEMA = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 
 
-def security_headers(https: bool) -> BeforeMessageSendHookHandler:
+def security_headers(https: bool, tile_hosts: list[str] | None = None) -> BeforeMessageSendHookHandler:
     """A before-send hook: CSP, nosniff, frame-ancestors, Referrer-Policy and Permissions-Policy (HSTS over HTTPS)
     on every response. Litestar calls it for every message the app sends, so the router's own 404 and 405, the error
     handlers' problems, static files and redirects get the headers too (route middleware never sees the first two)."""
+
+    pages_csp = csp_pages(tile_hosts or [])
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
-        headers["content-security-policy"] = CSP_SCHEMA if scope["path"].startswith("/schema") else CSP_PAGES
+        headers["content-security-policy"] = CSP_SCHEMA if scope["path"].startswith("/schema") else pages_csp
         headers["x-content-type-options"] = "nosniff"
         headers["x-frame-options"] = "DENY"
         headers["referrer-policy"] = "same-origin"
@@ -173,6 +182,7 @@ def create_app(
         cookie_samesite="strict",
         cookie_httponly=False,
     )
+    tiles = maps.tile_source(settings.map_tiles, settings.map_tianditu_key)
     # Our own static files are answered by web.assets before routing (see below); Swagger UI's come from its package.
     static = [
         create_static_files_router(
@@ -193,6 +203,7 @@ def create_app(
                 "pool": pool,
                 "redis": redis,
                 "database_outage": DatabaseOutage(),
+                "tiles": tiles,
             }
         ),
         dependencies={
@@ -206,7 +217,7 @@ def create_app(
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[security_headers(settings.https)],
+        before_send=[security_headers(settings.https, tiles.hosts)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(_jinja_environment())),
         openapi_config=OpenAPIConfig(
             title="Linli (邻里) API",

@@ -147,6 +147,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int,
         Meta(ge=1, description="Minutes an uploaded register is kept for its preview before it must be uploaded again"),
     ] = 30
+    map_tiles: Annotated[
+        str,
+        Meta(
+            description="Street tiles under the maps: `amap` (高德, GCJ-02, no key), `tianditu` (天地图, needs "
+            "`LINLI_MAP_TIANDITU_KEY`), `osm` or `none`; without tiles (or offline) the maps still draw the areas' "
+            "outlines and the markers on a plain background"
+        ),
+    ] = "amap"
+    map_tianditu_key: Annotated[
+        str | None, Meta(description="天地图's browser key (tk) for `LINLI_MAP_TILES=tianditu`")
+    ] = None
 
 
 class Declared(msgspec.Struct, frozen=True):

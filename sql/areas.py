@@ -135,3 +135,35 @@ async def get_committee(conn: asyncpg.Connection, committee_id: int) -> Committe
     """One committee by id."""
     record = await conn.fetchrow(SELECT_COMMITTEE, committee_id)
     return None if record is None else msgspec.convert(record, CommitteeRow)
+
+
+class OutlineRow(msgspec.Struct, frozen=True):
+    """An area's outline as stored: GeoJSON text (WGS-84) and whether it is approximate."""
+
+    id: int
+    name: str
+    level: str
+    outline: str
+    approximate: bool
+
+
+SELECT_AREA_OUTLINES = """
+SELECT a.id, a.name, a.level, a.outline::text AS outline, a.outline_approximate AS approximate
+FROM areas a
+WHERE a.outline IS NOT NULL AND a.level IN ('subdistrict', 'committee')
+  AND ($1::bigint IS NULL OR a.id = $1 OR a.parent_id = $1)
+ORDER BY a.level DESC, a.code
+"""
+UPDATE_AREA_OUTLINE = """
+UPDATE areas SET outline = $2::jsonb, outline_approximate = $3 WHERE id = $1
+"""
+
+
+async def area_outlines(conn: asyncpg.Connection, area_id: int | None) -> list[OutlineRow]:
+    """Sub-districts' and committees' outlines, sub-districts first (of one area and the areas directly under it)."""
+    return [msgspec.convert(r, OutlineRow) for r in await conn.fetch(SELECT_AREA_OUTLINES, area_id)]
+
+
+async def set_outlines(conn: asyncpg.Connection, rows: list[tuple[int, str, bool]]) -> None:
+    """(area id, GeoJSON text, approximate) each: store the areas' outlines."""
+    await conn.executemany(UPDATE_AREA_OUTLINE, rows)

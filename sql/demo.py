@@ -67,6 +67,7 @@ ORGANISATIONS = CopyTarget("organisations", (
 ))  # fmt: skip
 ORGANISATION_CATEGORIES = CopyTarget("organisation_categories", ("organisation_id", "catalogue_item_id"))
 ORGANISATION_AREAS = CopyTarget("organisation_areas", ("organisation_id", "area_id"))
+SAVED_PLACES = CopyTarget("saved_places", ("committee_id", "name", "kind", "address", "lat", "lon"))
 ACCOUNTS = CopyTarget("accounts", ("id", "username", "display_name", "role", "password_hash"))
 VOLUNTEERS = CopyTarget("volunteers", (
     "account_id", "display_name", "birth_year", "phone", "home_area_id", "lat", "lon", "travel_km",

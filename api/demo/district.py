@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from api.demo import streams
+from api.demo.places import seed_map
 from api.demo.tendering import seed_tendering
 from api.demo.volunteering import VolunteeringSeedReport, seed_volunteering
 from api.security import hash_password
@@ -749,7 +750,7 @@ async def seed_into(
             }
             ids = {table: await demo_sql.reserve_ids(conn, table, n) for table, n in sizes.items()}
             plan = _plan(seed, today, ids, _count(VOLUNTEERS, scale), _count(HOUSEHOLDS, scale))
-            await _write(conn, plan, ids["accounts"], list(await hashing))
+            await _write(conn, plan, ids["accounts"], list(await hashing), seed)
             market = await seed_tendering(
                 conn,
                 seed=seed,
@@ -797,7 +798,7 @@ async def seed_into(
     return msgspec.structs.replace(report, seconds=round(time.perf_counter() - started, 3))
 
 
-async def _write(conn: asyncpg.Connection, plan: _Plan, account_ids: list[int], hashes: list[str]) -> None:
+async def _write(conn: asyncpg.Connection, plan: _Plan, account_ids: list[int], hashes: list[str], seed: int) -> None:
     """COPY the planned rows in dependency order, then the demo accounts and their memberships."""
     await demo_sql.add_catalogue_items(
         conn, [(*item, position * 10) for position, item in enumerate(CATALOGUE, start=1)]
@@ -806,6 +807,7 @@ async def _write(conn: asyncpg.Connection, plan: _Plan, account_ids: list[int], 
     await demo_sql.copy_rows(conn, demo_sql.AREAS, plan.areas)
     await demo_sql.copy_rows(conn, demo_sql.FUNDERS, plan.funders)
     await demo_sql.copy_rows(conn, demo_sql.COMMITTEES, plan.committees)
+    await seed_map(conn, plan.areas, plan.committees, seed)
     await demo_sql.copy_rows(conn, demo_sql.ORGANISATIONS, plan.organisations)
     await demo_sql.copy_rows(
         conn,

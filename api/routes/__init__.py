@@ -11,6 +11,7 @@ from api.routes.households import HouseholdController
 from api.routes.needs import NeedController
 from api.routes.notifications import NotificationController
 from api.routes.orgs import OrganisationController
+from api.routes.places import PlaceController
 from api.routes.reference import ReferenceController
 from api.routes.rosters import RespiteController, RosterController, RosterProposalController
 from api.routes.shifts import ShiftController
@@ -44,6 +45,7 @@ API_HANDLERS: list[type] = [
     ShiftController,
     TeamController,
     HouseholdController,
+    PlaceController,
     VolunteerProfileController,
     AttendanceController,
     TimeBankController,

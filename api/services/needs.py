@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import horizon
+from api.services import horizon, places
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
@@ -34,8 +34,8 @@ ShortText = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
 Beneficiaries = Annotated[int, Meta(ge=1, le=1_000_000)]
 Lat = Annotated[float, Meta(ge=-90, le=90)]
 Lon = Annotated[float, Meta(ge=-180, le=180)]
-# A given point must lie within the district's areas, give or take this margin in degrees (about 3 km).
-POINT_MARGIN_DEG = 0.03
+# A given point must lie within the district's areas, give or take this margin (the places' rule).
+POINT_MARGIN_DEG = places.POINT_MARGIN_DEG
 HOUSEHOLD_CHOICES = 500
 
 
@@ -227,11 +227,7 @@ async def _checked(conn: asyncpg.Connection, committee_id: int, form: NeedComman
         errors["lat"] = "Give both the latitude and the longitude, or neither"
     elif form.lat is not None and form.lon is not None:
         lat, lon = form.lat, form.lon
-        bounds = await needs_sql.area_bounds(conn)
-        if bounds is not None and not (
-            bounds.min_lat - POINT_MARGIN_DEG <= lat <= bounds.max_lat + POINT_MARGIN_DEG
-            and bounds.min_lon - POINT_MARGIN_DEG <= lon <= bounds.max_lon + POINT_MARGIN_DEG
-        ):
+        if await places.outside_district(conn, lat, lon):
             errors["lat"] = "The point lies outside the district"
     if errors or item is None:
         raise Invalid("The need is not valid", fields=errors)

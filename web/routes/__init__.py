@@ -17,6 +17,7 @@ from web.routes.households import HouseholdPages
 from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
+from web.routes.places import PlacePages
 from web.routes.register import RegisterPages
 from web.routes.register_imports import RegisterImportPages, VolunteerClaimPages
 from web.routes.rosters import RespitePages, RosterPages
@@ -58,6 +59,7 @@ PAGE_HANDLERS: list[Any] = [
     VolunteeringDashboardPages,
     RosterPages,
     RespitePages,
+    PlacePages,
 ]
 
 # Every page shows the caller's unread notifications beside the inbox link (base.html), so all pages share one

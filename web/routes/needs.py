@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, NamedTuple
 
-from litestar import Controller, Response, get, post
-from litestar.datastructures import MultiDict
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import MultiDict, State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
@@ -14,7 +14,10 @@ from litestar.response import Template
 from api.auth import Conn, User, Who, login_required, roles
 from api.services import directory, households, needs
 from api.services.errors import NotFound
+from api.services.maps import navigation_links
+from api.services.maps import outlines as map_outlines
 from api.services.needs import MapData, NeedCommand, NeedFilters
+from web import maps
 from web.forms import parse_form, submit
 from web.routes._common import PAGE_SIZE, SAVED, FormData, Pager, PageRedirect, multi, offset_of, redisplay
 
@@ -95,8 +98,11 @@ def _ids(values: list[Any]) -> list[int]:
     return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 19]
 
 
-async def _form_context(conn: Conn, user: User, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+async def _form_context(
+    conn: Conn, user: User, values: dict[str, Any], errors: dict[str, str], state: State
+) -> dict[str, Any]:
     return {
+        "place_picker": await maps.place_picker(conn, user, maps.tiles_of(state)),
         "who": user,
         "values": values,
         "errors": errors,
@@ -108,10 +114,16 @@ async def _form_context(conn: Conn, user: User, values: dict[str, Any], errors: 
 
 
 async def _form_again(
-    conn: Conn, user: User, form: MultiDict[str], errors: dict[str, str], status: int, need_id: int | None = None
+    conn: Conn,
+    user: User,
+    form: MultiDict[str],
+    errors: dict[str, str],
+    status: int,
+    state: State,
+    need_id: int | None = None,
 ) -> Template:
     """The need form again with what was typed and each field's error (for an edit, beside the need)."""
-    context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors)
+    context = await _form_context(conn, user, redisplay(form, NEED_LISTS), errors, state)
     if need_id is not None:
         context["need"] = (await needs.get_need(conn, user, need_id)).need
     return Template(template_name="needs/form.html", context=context, status_code=status)
@@ -147,11 +159,29 @@ class NeedPages(Controller):
         )
 
     @get("/needs/map", name="needs_map", guards=[login_required], dependencies=_FILTERS)
-    async def map(self, conn: Conn, who: Who, filters: NamedDependency[AskedFilters]) -> Template:
-        """The district map: committees and the needs that match the filters, each a link."""
+    async def map(
+        self,
+        conn: Conn,
+        who: Who,
+        filters: NamedDependency[AskedFilters],
+        state: State,
+        request: Request[Any, Any, Any],
+    ) -> Template:
+        """The district map: areas' outlines, committees and the needs that match the filters, each a link."""
         data = await needs.map_data(conn, who, filters.read)
         committees, points = project(data)
         choices = await directory.organisation_choices(conn)
+        outlines = await map_outlines(conn, filters.read.subdistrict_id)
+        needs_url = request.app.route_reverse("needs")
+
+        def need_url(need_id: int) -> str:
+            return request.app.route_reverse("need", need_id=need_id)
+
+        markers = [
+            maps.marker(c.lat, c.lon, c.name, "committee", f"{needs_url}?committee_id={c.id}") for c in data.committees
+        ] + [
+            maps.marker(n.lat, n.lon, f"{n.title} · {n.committee_name}", n.urgency, need_url(n.id)) for n in data.needs
+        ]
         return Template(
             template_name="needs/map.html",
             context={
@@ -164,26 +194,35 @@ class NeedPages(Controller):
                 "truncated": data.truncated,
                 "width": MAP_WIDTH,
                 "height": MAP_HEIGHT,
+                "outlines": outlines,
+                "approximate": any(o.approximate for o in outlines),
+                "map_json": maps.to_json(maps.map_document(maps.tiles_of(state), outlines, markers)),
+                "tiles": maps.tiles_of(state),
             },
         )
 
     @get("/needs/new", name="need_new", guards=[roles("committee")])
-    async def new_form(self, conn: Conn, user: User, hq: HouseholdQuery = None) -> Template:
-        """The form for a committee's new need (its household picker narrowed by `hq`)."""
+    async def new_form(self, conn: Conn, user: User, state: State, hq: HouseholdQuery = None) -> Template:
+        """The form for a committee's new need (its household picker narrowed by `hq`); its place starts, visibly,
+        at the committee's own point."""
         values: dict[str, Any] = {"urgency": "normal", "household_ids": [], "hq": hq or ""}
-        return Template(template_name="needs/form.html", context=await _form_context(conn, user, values, {}))
+        context = await _form_context(conn, user, values, {}, state)
+        if context["place_picker"] is not None:
+            centre = context["place_picker"]["centre"]
+            values.update(lat=centre.lat, lon=centre.lon)
+        return Template(template_name="needs/form.html", context=context)
 
     @post("/needs/new", name="need_new_submit", guards=[roles("committee")])
-    async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
+    async def new_submit(self, conn: Conn, user: User, data: FormData, state: State) -> Response[Any]:
         """Post the need and show it; the picker's search button shows the form again, narrowed, saving nothing."""
         form = multi(data)
         if form.get("find"):
-            return await _form_again(conn, user, form, {}, 200)
+            return await _form_again(conn, user, form, {}, 200, state)
         return await submit(
             parse_form(NeedCommand, form),
             lambda command: needs.post_need(conn, user, command),
             lambda view: PageRedirect("need", need_id=view.need.id, query=SAVED),
-            lambda errors, status: _form_again(conn, user, form, errors, status),
+            lambda errors, status: _form_again(conn, user, form, errors, status, state),
         )
 
     @get("/needs/{need_id:int}", name="need", guards=[login_required])
@@ -196,10 +235,13 @@ class NeedPages(Controller):
     ) -> Template:
         """One need; its households (masked) for its own committee only."""
         view = await needs.get_need(conn, who, need_id)
-        return Template(template_name="needs/detail.html", context={"who": who, "view": view, "saved": bool(saved)})
+        n = view.need
+        navigation = navigation_links(n.lat, n.lon, n.title)
+        context = {"who": who, "view": view, "saved": bool(saved), "navigation": navigation}
+        return Template(template_name="needs/detail.html", context=context)
 
     @get("/needs/{need_id:int}/edit", name="need_edit", guards=[roles("committee")])
-    async def edit_form(self, conn: Conn, user: User, need_id: FromPath[int]) -> Template:
+    async def edit_form(self, conn: Conn, user: User, need_id: FromPath[int], state: State) -> Template:
         """The committee's form for its own open need."""
         view = await needs.get_need(conn, user, need_id)
         if not view.own:
@@ -219,20 +261,22 @@ class NeedPages(Controller):
             "lon": n.lon,
             "household_ids": await needs.own_household_ids(conn, user, need_id),
         }
-        context = await _form_context(conn, user, values, {})
+        context = await _form_context(conn, user, values, {}, state)
         return Template(template_name="needs/form.html", context={**context, "need": n})
 
     @post("/needs/{need_id:int}/edit", name="need_edit_submit", guards=[roles("committee")])
-    async def edit_submit(self, conn: Conn, user: User, need_id: FromPath[int], data: FormData) -> Response[Any]:
+    async def edit_submit(
+        self, conn: Conn, user: User, need_id: FromPath[int], data: FormData, state: State
+    ) -> Response[Any]:
         """Save the committee's changes to its own need (or, for the picker's search, show the form narrowed)."""
         form = multi(data)
         if form.get("find"):
-            return await _form_again(conn, user, form, {}, 200, need_id)
+            return await _form_again(conn, user, form, {}, 200, state, need_id)
         return await submit(
             parse_form(NeedCommand, form),
             lambda command: needs.update_need(conn, user, need_id, command),
             lambda _row: PageRedirect("need", need_id=need_id, query=SAVED),
-            lambda errors, status: _form_again(conn, user, form, errors, status, need_id),
+            lambda errors, status: _form_again(conn, user, form, errors, status, state, need_id),
         )
 
     @post("/needs/{need_id:int}/close", name="need_close", guards=[roles("committee")])

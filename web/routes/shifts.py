@@ -7,14 +7,17 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
 from api.services import directory, household_access, households, shifts
 from api.services.accounts import Identity
+from api.services.maps import navigation_links
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
 from api.services.volunteers import CERTIFICATE_KINDS
+from web import maps
 from web.forms import parse_form, submit
 from web.routes._common import (
     PAGE_SIZE,
@@ -47,9 +50,12 @@ async def _household_choices(conn: Conn, user: Identity, values: dict[str, Any])
     return {"picker": None, "households": await shifts.households_to_serve(conn, user)}
 
 
-async def _form_context(conn: Conn, user: Identity, errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+async def _form_context(
+    conn: Conn, user: Identity, errors: dict[str, str], values: dict[str, Any], state: State
+) -> dict[str, Any]:
     return {
         **await _household_choices(conn, user, values),
+        "place_picker": await maps.place_picker(conn, user, maps.tiles_of(state)),
         "who": user,
         "errors": errors,
         "values": values,
@@ -87,6 +93,8 @@ async def _shift_page(
             "first_visit": (
                 await household_access.first_visit_people(conn, user, shift_id) if shift.household_id else []
             ),
+            # A home visit's point is near the household: no map link until the address may be shown.
+            "navigation": None if shift.household_id else navigation_links(shift.lat, shift.lon, shift.place_name),
         },
         status_code=refusal.status if refusal else 200,
     )
@@ -260,18 +268,22 @@ class ShiftPages(Controller):
         return PageRedirect("shift", shift_id=shift_id, query={"done": "confirmed"})
 
     @get("/shifts/new", name="shift_new", guards=[roles("organisation", "committee")])
-    async def new_form(self, conn: Conn, user: User) -> Template:
-        """The form to publish a one-off or weekly shift."""
-        values = {"headcount": "1", "min_age": "0", "cancellation_window_hours": "24"}
-        return Template(template_name="shifts/new.html", context=await _form_context(conn, user, {}, values))
+    async def new_form(self, conn: Conn, user: User, state: State) -> Template:
+        """The form to publish a one-off or weekly shift; its place starts at the committee's own point."""
+        values: dict[str, Any] = {"headcount": "1", "min_age": "0", "cancellation_window_hours": "24"}
+        context = await _form_context(conn, user, {}, values, state)
+        if context["place_picker"] is not None:
+            centre = context["place_picker"]["centre"]
+            values.update(lat=centre.lat, lon=centre.lon)
+        return Template(template_name="shifts/new.html", context=context)
 
     @post("/shifts/new", name="shift_new_submit", guards=[roles("organisation", "committee")])
-    async def new_submit(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
+    async def new_submit(self, conn: Conn, user: User, data: FormData, state: State) -> Response[Any]:
         """Publish the shift and show it, or the form again with each field's error (or narrowed by the household
         picker's search, saving nothing)."""
         form = multi(data)
         if form.get("find"):
-            context = await _form_context(conn, user, {}, redisplay(form, LIST_FIELDS))
+            context = await _form_context(conn, user, {}, redisplay(form, LIST_FIELDS), state)
             return Template(template_name="shifts/new.html", context=context)
         # Ticked boxes, or codes typed in one box separated by commas (both arrive as required_skills).
         skills = [code for value in form.getall("required_skills", []) for code in split_list(value)]
@@ -290,7 +302,7 @@ class ShiftPages(Controller):
         read_local_times(form, ("starts_at", "ends_at"), extra, errors)
 
         async def again(errors: dict[str, str], status: int) -> Template:
-            context = await _form_context(conn, user, errors, redisplay(form, LIST_FIELDS))
+            context = await _form_context(conn, user, errors, redisplay(form, LIST_FIELDS), state)
             return Template(template_name="shifts/new.html", context=context, status_code=status)
 
         if repeat:
