@@ -272,7 +272,7 @@ async def test_the_needs_map_is_given_outlines_and_colour_coded_markers(client, 
     assert drawn["approximate"] is True
     page = await client.get(f"/needs/map?subdistrict_id={d.subdistrict_id}")
     assert "示意" in page.text and 'class="swatch marker-urgent"' in page.text
-    assert re.search(r'<script src="/static/vendor/leaflet/leaflet.js" defer>', page.text)
+    assert re.search(r'<script src="/static/vendor/leaflet/leaflet\.[0-9a-f]{12}\.js" defer>', page.text)
     assert (await client.get("/static/vendor/leaflet/leaflet.js")).status_code == 200
     assert msgspec.json.decode(drawn["map_json"])["tiles"]["name"] == "amap"
 
