@@ -14,6 +14,7 @@ from api.routes.orgs import OrganisationController
 from api.routes.reference import ReferenceController
 from api.routes.rosters import RespiteController, RosterController, RosterProposalController
 from api.routes.shifts import ShiftController
+from api.routes.staff import StaffController
 from api.routes.system import SystemController
 from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
@@ -55,4 +56,5 @@ API_HANDLERS: list[type] = [
     RespiteController,
     MyEvidenceController,
     VerificationController,
+    StaffController,
 ]

@@ -247,6 +247,28 @@ async def login(
 ) -> LoginResult:
     """Check the password and start a new session with a new id (the old one, if any, ends)."""
     account_id = await _check_credentials(conn, creds, address, policy)
+    return await start_session(
+        conn,
+        account_id,
+        action="account.login",
+        address=address,
+        user_agent=user_agent,
+        previous_session_id=previous_session_id,
+        policy=policy,
+    )
+
+
+async def start_session(
+    conn: asyncpg.Connection,
+    account_id: int,
+    *,
+    action: str,
+    address: str,
+    user_agent: str,
+    previous_session_id: str | None,
+    policy: SecurityPolicy,
+) -> LoginResult:
+    """Start a new session with a new id for an account whose owner just proved who they are (the old one ends)."""
     async with conn.transaction():
         if previous_session_id:
             await accounts_sql.delete_session(conn, security.token_hash(previous_session_id))
@@ -259,7 +281,7 @@ async def login(
         await audit.append(
             conn,
             actor_account_id=account_id,
-            action="account.login",
+            action=action,
             object_type="account",
             object_id=account_id,
             detail={"address": address},
@@ -320,10 +342,11 @@ async def revoke_token(conn: asyncpg.Connection, who: Identity, token_id: int) -
         )
 
 
-async def _new_account(
+async def new_account(
     conn: asyncpg.Connection, *, username: str, password_hash: str, display_name: str, role: str, locale: str
 ) -> int:
-    """Create the account; the last check of a registration (see `_hashed_after_checks`)."""
+    """Create the account, or Conflict on a taken username; the last check of a registration (see
+    `_hashed_after_checks`)."""
     if await accounts_sql.username_taken(conn, username):
         raise Conflict("This username is taken", fields={"username": "This username is taken"})
     return await accounts_sql.insert_account(
@@ -365,7 +388,7 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
         errors["home_area_id"] = "Choose the residents' committee you live in"
     password_hash = _hashed_after_checks(errors, form.password)
     async with conn.transaction():
-        account_id = await _new_account(
+        account_id = await new_account(
             conn,
             username=form.username,
             password_hash=password_hash,
@@ -404,6 +427,12 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
 
 async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegistration) -> int:
     """Create a pending organisation and its manager's account; returns the organisation id."""
+    org_id, _account_id = await _register_organisation(conn, form)
+    return org_id
+
+
+async def _register_organisation(conn: asyncpg.Connection, form: OrganisationRegistration) -> tuple[int, int]:
+    """Create a pending organisation and its manager's account; returns both ids."""
     errors: dict[str, str] = {}
     code = form.credit_code.strip().upper()
     if (why := credit_code.error_of(code)) is not None:
@@ -419,7 +448,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
                 "An organisation with this credit code is already registered",
                 fields={"credit_code": "An organisation with this credit code is already registered"},
             )
-        account_id = await _new_account(
+        account_id = await new_account(
             conn,
             username=form.username,
             password_hash=password_hash,
@@ -450,7 +479,34 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
             object_id=org_id,
             detail={"credit_code": code},
         )
-    return org_id
+    return org_id, account_id
+
+
+async def register_and_log_in(
+    conn: asyncpg.Connection,
+    form: VolunteerRegistration | OrganisationRegistration,
+    *,
+    address: str,
+    user_agent: str,
+    previous_session_id: str | None,
+    policy: SecurityPolicy,
+) -> LoginResult:
+    """Register a volunteer or an organisation (pending) and log the new account in with a new session, as login
+    does, in one transaction."""
+    async with conn.transaction():
+        if isinstance(form, VolunteerRegistration):
+            account_id = await register_volunteer(conn, form)
+        else:
+            _org_id, account_id = await _register_organisation(conn, form)
+        return await start_session(
+            conn,
+            account_id,
+            action="account.login",
+            address=address,
+            user_agent=user_agent,
+            previous_session_id=previous_session_id,
+            policy=policy,
+        )
 
 
 async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: StaffAccount) -> int:
@@ -465,7 +521,7 @@ async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: 
         )
     password_hash = _hashed_after_checks({}, form.password)
     async with conn.transaction():
-        account_id = await _new_account(
+        account_id = await new_account(
             conn,
             username=form.username,
             password_hash=password_hash,
