@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 
 from api.services import accounts, password_reset
-from api.services.accounts import Credentials, SecurityPolicy
+from api.services.accounts import Credentials, SecurityPolicy, SessionStart
 from api.services.errors import Invalid
 from api.services.notifications import Message
 from api.services.password_reset import ResetConfirm, ResetRequest
@@ -73,9 +73,8 @@ def confirm(identifier: str, code: str, password: str = NEW_PASSWORD) -> ResetCo
 
 
 async def reset(conn, form: ResetConfirm) -> accounts.LoginResult | None:
-    return await password_reset.reset_password(
-        conn, form, address=HERE, user_agent="test", previous_session_id=None, policy=SecurityPolicy()
-    )
+    start = SessionStart(address=HERE, user_agent="test", previous_session_id=None, policy=SecurityPolicy())
+    return await password_reset.reset_password(conn, form, start)
 
 
 # --- The answer never says whether an account exists ---------------------------------------------------------------

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from api.services import staff
-from api.services.accounts import SecurityPolicy
+from api.services.accounts import SecurityPolicy, SessionStart
 from api.services.errors import Conflict, Forbidden, NotFound
 from api.services.staff import InvitationForm, JoinForm, RoleChange
 from tests import factories
@@ -34,9 +34,8 @@ async def member(conn: asyncpg.Connection, committee_id: int, role: str = "staff
 
 
 async def join(conn: asyncpg.Connection, token: str, form: JoinForm = JOIN):
-    return await staff.join(
-        conn, token, form, address="203.0.113.7", user_agent="test", previous_session_id=None, policy=SecurityPolicy()
-    )
+    start = SessionStart(address="203.0.113.7", user_agent="test", previous_session_id=None, policy=SecurityPolicy())
+    return await staff.join(conn, token, form, start)
 
 
 # --- Invitations ------------------------------------------------------------------------------------------------------

@@ -57,15 +57,10 @@ class AuthController(Controller):
         self, conn: Conn, request: Request[Any, Any, Any], policy: Policy, data: JSONBody[ResetConfirm]
     ) -> None:
         """Set a new password with the code (5 guesses per code); every session and token of the account ends."""
-        await password_reset.reset_password(
-            conn,
-            data,
-            address=client_address(request),
-            user_agent=request.headers.get("user-agent", ""),
-            previous_session_id=None,
-            policy=policy,
-            log_in=False,
+        start = accounts.SessionStart(
+            address=client_address(request), user_agent="", previous_session_id=None, policy=policy
         )
+        await password_reset.reset_password(conn, data, start, log_in=False)
 
     @get("/tokens", operation_id="listTokens", guards=[login_required])
     async def tokens(self, conn: Conn, user: User) -> list[TokenOut]:

@@ -151,6 +151,15 @@ class StaffAccount(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     funder_id: Id | None = None
 
 
+class SessionStart(msgspec.Struct, frozen=True):
+    """Where a new session starts from: the client's address and browser, the session it replaces, the policy."""
+
+    address: str
+    user_agent: str
+    previous_session_id: str | None
+    policy: SecurityPolicy
+
+
 class LoginResult(msgspec.Struct, frozen=True):
     """A new session: the secret id (for the cookie only) and who it belongs to."""
 
@@ -247,44 +256,34 @@ async def login(
 ) -> LoginResult:
     """Check the password and start a new session with a new id (the old one, if any, ends)."""
     account_id = await _check_credentials(conn, creds, address, policy)
-    return await start_session(
-        conn,
-        account_id,
-        action="account.login",
-        address=address,
-        user_agent=user_agent,
-        previous_session_id=previous_session_id,
-        policy=policy,
-    )
+    start = SessionStart(address=address, user_agent=user_agent, previous_session_id=previous_session_id, policy=policy)
+    return await start_session(conn, account_id, start)
 
 
-async def start_session(
-    conn: asyncpg.Connection,
-    account_id: int,
-    *,
-    action: str,
-    address: str,
-    user_agent: str,
-    previous_session_id: str | None,
-    policy: SecurityPolicy,
-) -> LoginResult:
-    """Start a new session with a new id for an account whose owner just proved who they are (the old one ends)."""
+async def start_session(conn: asyncpg.Connection, account_id: int, start: SessionStart) -> LoginResult:
+    """Start a new session with a new id for an account whose owner just proved who they are (the old one ends),
+    audited as a login."""
     async with conn.transaction():
-        if previous_session_id:
-            await accounts_sql.delete_session(conn, security.token_hash(previous_session_id))
+        if start.previous_session_id:
+            await accounts_sql.delete_session(conn, security.token_hash(start.previous_session_id))
         session_id = security.new_token()
         await accounts_sql.insert_session(
-            conn, security.token_hash(session_id), account_id, policy.session_absolute_hours, user_agent, address
+            conn,
+            security.token_hash(session_id),
+            account_id,
+            start.policy.session_absolute_hours,
+            start.user_agent,
+            start.address,
         )
         row = await accounts_sql.get_account(conn, account_id)
         assert row is not None
         await audit.append(
             conn,
             actor_account_id=account_id,
-            action=action,
+            action="account.login",
             object_type="account",
             object_id=account_id,
-            detail={"address": address},
+            detail={"address": start.address},
         )
     return LoginResult(session_id=session_id, identity=identity_of(row, "session"))
 
@@ -483,13 +482,7 @@ async def _register_organisation(conn: asyncpg.Connection, form: OrganisationReg
 
 
 async def register_and_log_in(
-    conn: asyncpg.Connection,
-    form: VolunteerRegistration | OrganisationRegistration,
-    *,
-    address: str,
-    user_agent: str,
-    previous_session_id: str | None,
-    policy: SecurityPolicy,
+    conn: asyncpg.Connection, form: VolunteerRegistration | OrganisationRegistration, start: SessionStart
 ) -> LoginResult:
     """Register a volunteer or an organisation (pending) and log the new account in with a new session, as login
     does, in one transaction."""
@@ -498,15 +491,7 @@ async def register_and_log_in(
             account_id = await register_volunteer(conn, form)
         else:
             _org_id, account_id = await _register_organisation(conn, form)
-        return await start_session(
-            conn,
-            account_id,
-            action="account.login",
-            address=address,
-            user_agent=user_agent,
-            previous_session_id=previous_session_id,
-            policy=policy,
-        )
+        return await start_session(conn, account_id, start)
 
 
 async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: StaffAccount) -> int:

@@ -17,7 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from api import security
-from api.services.accounts import LoginResult, SecurityPolicy, start_session
+from api.services.accounts import LoginResult, SessionStart, start_session
 from api.services.errors import Invalid
 from api.services.notifications import Message
 from api.services.types import NO_NUL, Password
@@ -104,14 +104,7 @@ def _wrong_code() -> Invalid:
 
 
 async def reset_password(
-    conn: asyncpg.Connection,
-    form: ResetConfirm,
-    *,
-    address: str,
-    user_agent: str,
-    previous_session_id: str | None,
-    policy: SecurityPolicy,
-    log_in: bool = True,
+    conn: asyncpg.Connection, form: ResetConfirm, start: SessionStart, *, log_in: bool = True
 ) -> LoginResult | None:
     """Check the code (the guess counted first), set the new password, end every session and API token of the
     account, and (for the pages) log the person in with a new session."""
@@ -135,16 +128,6 @@ async def reset_password(
             action="account.password_reset",
             object_type="account",
             object_id=target.id,
-            detail={"address": address, "sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked},
+            detail={"address": start.address, "sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked},
         )
-        if not log_in:
-            return None
-        return await start_session(
-            conn,
-            target.id,
-            action="account.login",
-            address=address,
-            user_agent=user_agent,
-            previous_session_id=previous_session_id,
-            policy=policy,
-        )
+        return await start_session(conn, target.id, start) if log_in else None

@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from api import security
-from api.services.accounts import Identity, LoginResult, SecurityPolicy, new_account, start_session
+from api.services.accounts import Identity, LoginResult, SessionStart, new_account, start_session
 from api.services.errors import Conflict, Forbidden, NotFound
 from api.services.types import Locale, Name, Password, Username
 from sql import accounts as accounts_sql
@@ -192,16 +192,7 @@ async def open_invitation(conn: asyncpg.Connection, token: str) -> OpenInvitatio
     return row
 
 
-async def join(
-    conn: asyncpg.Connection,
-    token: str,
-    form: JoinForm,
-    *,
-    address: str,
-    user_agent: str,
-    previous_session_id: str | None,
-    policy: SecurityPolicy,
-) -> LoginResult:
+async def join(conn: asyncpg.Connection, token: str, form: JoinForm, start: SessionStart) -> LoginResult:
     """The invited person makes their account on the staff through the link (once) and is logged in."""
     password_hash = security.hash_password(form.password)
     async with conn.transaction():
@@ -231,12 +222,4 @@ async def join(
             object_id=invitation.id,
             detail={"role": invitation.role},
         )
-        return await start_session(
-            conn,
-            account_id,
-            action="account.login",
-            address=address,
-            user_agent=user_agent,
-            previous_session_id=previous_session_id,
-            policy=policy,
-        )
+        return await start_session(conn, account_id, start)

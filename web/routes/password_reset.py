@@ -8,12 +8,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Template
 
-from api.auth import SESSION_COOKIE, Conn, Policy, Who, client_address
+from api.auth import Conn, Who, client_address
 from api.services import notifications, password_reset
 from api.services.password_reset import ResetConfirm, ResetRequest
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi
-from web.routes.session import logged_in_redirect
+from web.routes.session import logged_in_redirect, session_start
 
 
 def _page(name: str, who: Who, errors: dict[str, str], values: dict[str, Any], status: int, **extra: Any) -> Template:
@@ -59,21 +59,14 @@ class PasswordResetPages(Controller):
 
     @post("/password/reset", name="password_reset_submit")
     async def reset_submit(
-        self, request: Request[Any, Any, Any], conn: Conn, who: Who, policy: Policy, data: FormData
+        self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData
     ) -> Response[Any]:
         """Check the code, set the new password, end every other session and token, and log in."""
         form = multi(data)
         values = {"identifier": form.get("identifier", "").strip(), "code": form.get("code", "").strip()}
 
         async def save(command: ResetConfirm) -> Any:
-            return await password_reset.reset_password(
-                conn,
-                command,
-                address=client_address(request),
-                user_agent=request.headers.get("user-agent", ""),
-                previous_session_id=request.cookies.get(SESSION_COOKIE),
-                policy=policy,
-            )
+            return await password_reset.reset_password(conn, command, session_start(request))
 
         async def again(errors: dict[str, str], status: int) -> Response[Any]:
             return _page("reset", who, errors, values, status, sent=False)

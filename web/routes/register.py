@@ -9,13 +9,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.response import Template
 
-from api.auth import SESSION_COOKIE, Conn, Policy, Who, client_address
+from api.auth import Conn, Who
 from api.i18n import current_locale
 from api.services import accounts, directory
 from api.services.accounts import Identity, OrganisationRegistration, VolunteerRegistration
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay, split_list
-from web.routes.session import logged_in_redirect
+from web.routes.session import logged_in_redirect, session_start
 from web.routes.volunteers import details_form
 
 VOLUNTEER_DEFAULTS = {"travel_km": "5", "weekly_hour_cap": "8", "languages": "普通话"}
@@ -41,21 +41,10 @@ def _organisation_extra(form: MultiDict[str]) -> dict[str, Any]:
 
 
 def _register(
-    request: Request[Any, Any, Any], conn: Conn, policy: Policy
+    request: Request[Any, Any, Any], conn: Conn
 ) -> Callable[[VolunteerRegistration | OrganisationRegistration], Awaitable[accounts.LoginResult]]:
     """Registration that logs the new account in (a new session id, as login makes)."""
-
-    async def save(form: VolunteerRegistration | OrganisationRegistration) -> accounts.LoginResult:
-        return await accounts.register_and_log_in(
-            conn,
-            form,
-            address=client_address(request),
-            user_agent=request.headers.get("user-agent", ""),
-            previous_session_id=request.cookies.get(SESSION_COOKIE),
-            policy=policy,
-        )
-
-    return save
+    return lambda form: accounts.register_and_log_in(conn, form, session_start(request))
 
 
 async def _organisation_form(
@@ -85,13 +74,13 @@ class RegisterPages(Controller):
 
     @post("/register/volunteer", name="register_volunteer_submit")
     async def volunteer_submit(
-        self, request: Request[Any, Any, Any], conn: Conn, who: Who, policy: Policy, data: FormData
+        self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData
     ) -> Response[Any]:
         """Create the volunteer's account and log them in; their home page says what to do first."""
         form = multi(data)
         return await submit(
             parse_form(VolunteerRegistration, form, _volunteer_extra(form)),
-            _register(request, conn, policy),
+            _register(request, conn),
             lambda result: logged_in_redirect(request, result, PageRedirect("home")),
             lambda errors, status: details_form(
                 "register/volunteer.html", conn, who, errors, redisplay(form, ("skills",)), status
@@ -107,13 +96,13 @@ class RegisterPages(Controller):
 
     @post("/register/organisation", name="register_organisation_submit")
     async def organisation_submit(
-        self, request: Request[Any, Any, Any], conn: Conn, who: Who, policy: Policy, data: FormData
+        self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData
     ) -> Response[Any]:
         """Create the pending organisation and its manager's account, logged in."""
         form = multi(data)
         return await submit(
             parse_form(OrganisationRegistration, form, _organisation_extra(form)),
-            _register(request, conn, policy),
+            _register(request, conn),
             lambda result: logged_in_redirect(request, result, PageRedirect("register_organisation_pending")),
             lambda errors, status: _organisation_form(conn, who, errors, redisplay(form, ORGANISATION_LISTS), status),
             refusal="__all__",

@@ -47,6 +47,16 @@ def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int | N
     )
 
 
+def session_start(request: Request[Any, Any, Any]) -> accounts.SessionStart:
+    """Where a session started by this request comes from, and the session cookie it replaces."""
+    return accounts.SessionStart(
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent", ""),
+        previous_session_id=request.cookies.get(SESSION_COOKIE),
+        policy=request.app.state.policy,
+    )
+
+
 def logged_in_redirect(request: Request[Any, Any, Any], result: accounts.LoginResult, target: Redirect) -> Redirect:
     """The redirect after someone proved who they are (login, registration, a password reset, an accepted
     invitation), carrying the new session's cookie and the account's language."""

@@ -9,14 +9,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from api.auth import SESSION_COOKIE, Conn, Policy, User, Who, client_address, roles
+from api.auth import Conn, User, Who, roles
 from api.i18n import current_locale
 from api.services import staff
 from api.services.errors import DomainError, NotFound
 from api.services.staff import InvitationForm, JoinForm, RoleChange
 from web.forms import parse_form, submit
 from web.routes._common import SAVED, FormData, PageRedirect, confirm_page, multi, redisplay
-from web.routes.session import logged_in_redirect
+from web.routes.session import logged_in_redirect, session_start
 
 STAFF = [roles("committee", "organisation")]
 
@@ -149,7 +149,6 @@ class StaffPages(Controller):
         request: Request[Any, Any, Any],
         conn: Conn,
         who: Who,
-        policy: Policy,
         token: FromPath[str],
         data: FormData,
     ) -> Response[Any]:
@@ -158,15 +157,7 @@ class StaffPages(Controller):
         extra = {"username": form.get("username", "").strip().lower(), "locale": current_locale.get()}
 
         async def save(command: JoinForm) -> Any:
-            return await staff.join(
-                conn,
-                token,
-                command,
-                address=client_address(request),
-                user_agent=request.headers.get("user-agent", ""),
-                previous_session_id=request.cookies.get(SESSION_COOKIE),
-                policy=policy,
-            )
+            return await staff.join(conn, token, command, session_start(request))
 
         async def again(errors: dict[str, str], status: int) -> Response[Any]:
             invitation = await staff.open_invitation(conn, token)
