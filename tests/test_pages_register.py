@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests import factories
 from tests.helpers import elements, links, parse_page, post_form
+from tests.pages_kit import page_context
 
 VOLUNTEER_FORM = "/register/volunteer"
 ORG_FORM = "/register/organisation"
@@ -95,6 +96,9 @@ async def test_volunteer_registers_and_is_logged_in_with_a_new_session(client, c
         form["username"],
     )
     assert sessions == 1
+    # The phone number given is where text reminders go, shown (and changeable) on the inbox's contact form.
+    inbox = await page_context(client, "/inbox")
+    assert inbox["values"]["phone"] == "13800000000"
     home_page = parse_page((await client.get("/home")).text)
     assert "急救、烹饪" in home_page.texts or "烹饪、急救" in home_page.texts
 

@@ -17,6 +17,7 @@ from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Ph
 from sql import accounts as accounts_sql
 from sql import areas as areas_sql
 from sql import audit
+from sql import notifications as notifications_sql
 from sql import orgs as orgs_sql
 from sql import volunteers as volunteers_sql
 
@@ -414,6 +415,11 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
                 "Choose the residents' committee you live in",
                 fields={"home_area_id": "Choose the residents' committee you live in"},
             )
+        phone = form.phone.strip()
+        if sum(ch.isdigit() for ch in phone) >= 5:
+            # The number given at registration is where text reminders (and password reset codes) go: it shows on
+            # the inbox's contact form, where the volunteer can change or remove it, rather than only as a fallback.
+            await notifications_sql.set_contact(conn, account_id, None, phone)
         await audit.append(
             conn,
             actor_account_id=account_id,

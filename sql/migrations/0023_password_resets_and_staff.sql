@@ -14,6 +14,11 @@ CREATE TABLE password_resets (
 );
 CREATE UNIQUE INDEX password_resets_live ON password_resets (account_id) WHERE ended_at IS NULL;
 CREATE INDEX password_resets_recent ON password_resets (account_id, created_at);
+-- A reset names its account by username, email or the digits of a phone number: one index for each way.
+CREATE INDEX notification_contacts_email ON notification_contacts (lower(email));
+CREATE INDEX notification_contacts_phone_digits ON notification_contacts (regexp_replace(phone, '[^0-9]', '', 'g'));
+CREATE INDEX volunteers_phone_digits ON volunteers (regexp_replace(phone, '[^0-9]', '', 'g'))
+    WHERE account_id IS NOT NULL;
 
 -- A manager of a committee or organisation invites staff by a one-time link: the link's token is stored as its
 -- SHA-256 only, it expires, and it is accepted at most once (by the account it created).
