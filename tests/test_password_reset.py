@@ -287,3 +287,15 @@ async def test_the_login_page_links_to_the_forgotten_password(client):
     rendered = await page_context(client, "/login")
     assert rendered.template == "account/login.html"
     assert "忘记密码？" in parse_page(rendered.response.text).texts
+
+
+async def test_a_platform_that_sends_no_texts_or_email_says_so_on_the_forgotten_password_page(client):
+    rendered = await page_context(client, "/password/forgot")
+    assert rendered["delivers"] is False  # the tests' app uses the `log` sender
+    assert any("本平台尚未开通短信或电子邮件" in text for text in parse_page(rendered.response.text).texts)
+
+
+async def test_a_platform_that_sends_texts_offers_the_code(client, outbox):
+    rendered = await page_context(client, "/password/forgot")
+    assert rendered["delivers"] is True
+    assert not any("本平台尚未开通短信或电子邮件" in text for text in parse_page(rendered.response.text).texts)

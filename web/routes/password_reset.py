@@ -16,10 +16,20 @@ from web.routes._common import FormData, PageRedirect, multi
 from web.routes.session import logged_in_redirect, session_start
 
 
-def _page(name: str, who: Who, errors: dict[str, str], values: dict[str, Any], status: int, **extra: Any) -> Template:
+def _page(
+    request: Request[Any, Any, Any],
+    name: str,
+    who: Who,
+    errors: dict[str, str],
+    values: dict[str, Any],
+    status: int,
+    **extra: Any,
+) -> Template:
+    # With the `log` sender no code leaves the platform: the page says so rather than promise one.
+    delivers = request.app.state.notify_sender.name != "log"
     return Template(
         template_name=f"account/{name}.html",
-        context={"who": who, "errors": errors, "values": values, **extra},
+        context={"who": who, "errors": errors, "values": values, "delivers": delivers, **extra},
         status_code=status,
     )
 
@@ -30,9 +40,9 @@ class PasswordResetPages(Controller):
     include_in_schema = False
 
     @get("/password/forgot", name="password_forgot")
-    async def forgot(self, who: Who) -> Template:
+    async def forgot(self, request: Request[Any, Any, Any], who: Who) -> Template:
         """Ask for a code: the username, email or phone number of the account."""
-        return _page("forgot", who, {}, {}, 200)
+        return _page(request, "forgot", who, {}, {}, 200)
 
     @post("/password/forgot", name="password_forgot_submit")
     async def forgot_submit(self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData) -> Template:
@@ -40,7 +50,7 @@ class PasswordResetPages(Controller):
         values = {"identifier": str(data.get("identifier", "")).strip()}
         form, errors = parse_form(ResetRequest, multi(data))
         if form is None:
-            return _page("forgot", who, errors, values, 422)
+            return _page(request, "forgot", who, errors, values, 422)
         message = await password_reset.request_code(conn, form, address=client_address(request))
         # Sent after the answer, so the answer takes as long whether or not a code goes out.
         background = (
@@ -48,14 +58,14 @@ class PasswordResetPages(Controller):
             if message is None
             else BackgroundTask(notifications.send_now, request.app.state.notify_sender, message)
         )
-        page = _page("reset", who, {}, values, 200, sent=True)
+        page = _page(request, "reset", who, {}, values, 200, sent=True)
         page.background = background
         return page
 
     @get("/password/reset", name="password_reset")
-    async def reset(self, who: Who) -> Template:
+    async def reset(self, request: Request[Any, Any, Any], who: Who) -> Template:
         """Give the code and a new password (for someone who already has a code)."""
-        return _page("reset", who, {}, {}, 200, sent=False)
+        return _page(request, "reset", who, {}, {}, 200, sent=False)
 
     @post("/password/reset", name="password_reset_submit")
     async def reset_submit(
@@ -69,7 +79,7 @@ class PasswordResetPages(Controller):
             return await password_reset.reset_password(conn, command, session_start(request))
 
         async def again(errors: dict[str, str], status: int) -> Response[Any]:
-            return _page("reset", who, errors, values, status, sent=False)
+            return _page(request, "reset", who, errors, values, status, sent=False)
 
         return await submit(
             parse_form(ResetConfirm, form),
