@@ -93,11 +93,6 @@ async def replace_code(conn: asyncpg.Connection, account_id: int, code_hash: str
     return int(await conn.fetchval(INSERT_CODE, account_id, code_hash, minutes, address))
 
 
-async def end_live_codes(conn: asyncpg.Connection, account_id: int) -> None:
-    """End the account's live code (its password was set another way)."""
-    await conn.execute(END_LIVE_CODES, account_id)
-
-
 async def admit_guess(conn: asyncpg.Connection, account_id: int, limit: int) -> LiveCodeRow | None:
     """Count one guess at the account's live code; None when it has none, it expired, or its guesses are spent."""
     record = await conn.fetchrow(ADMIT_GUESS, account_id, limit)

@@ -299,3 +299,17 @@ async def test_a_platform_that_sends_texts_offers_the_code(client, outbox):
     rendered = await page_context(client, "/password/forgot")
     assert rendered["delivers"] is True
     assert not any("本平台尚未开通短信或电子邮件" in text for text in parse_page(rendered.response.text).texts)
+
+
+async def test_codes_older_than_a_day_are_purged_with_the_other_expired_credentials(conn):
+    account_id, username = await volunteer_with_phone(conn)
+    await code_for(conn, username)
+    await conn.execute(
+        "UPDATE password_resets SET created_at = now() - interval '25 hours', expires_at = now() - interval '24 hours'"
+        " WHERE account_id = $1",
+        account_id,
+    )
+    await code_for(conn, username)
+    purged = await accounts.purge_expired(conn, SecurityPolicy())
+    assert purged.reset_codes == 1
+    assert await conn.fetchval("SELECT count(*) FROM password_resets WHERE account_id = $1", account_id) == 1

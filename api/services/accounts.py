@@ -19,6 +19,7 @@ from sql import areas as areas_sql
 from sql import audit
 from sql import notifications as notifications_sql
 from sql import orgs as orgs_sql
+from sql import password_resets as password_resets_sql
 from sql import volunteers as volunteers_sql
 
 # Login throttling (docs/security.md): the window of the address rule, how much more an address may fail than one
@@ -581,14 +582,16 @@ class Purged(msgspec.Struct, frozen=True):
     tokens: int
     login_attempts: int
     login_throttles: int = 0
+    reset_codes: int = 0
 
 
 async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Purged:
-    """Delete expired sessions, long-dead tokens and old login attempts (a cron job)."""
+    """Delete expired sessions, long-dead tokens, old login attempts and password reset codes (a cron job)."""
     async with conn.transaction():
         return Purged(
             sessions=await accounts_sql.purge_sessions(conn, policy.session_idle_minutes),
             tokens=await accounts_sql.purge_tokens(conn),
             login_attempts=await accounts_sql.purge_login_attempts(conn),
             login_throttles=await accounts_sql.purge_throttle(conn, FORGET_STREAK_HOURS),
+            reset_codes=await password_resets_sql.purge(conn),
         )
