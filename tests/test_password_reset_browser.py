@@ -1,6 +1,7 @@
 """Headless Chromium on a phone, in Chinese: a volunteer who forgot their password follows 忘记密码 from the login
 page, gives their phone number, reads the code from the text the SMS gateway received, sets a new password and is
-logged in; a committee's manager looks at the staff page. Screenshots at 390×844 and 1280×900."""
+logged in; a committee's manager invites a colleague on the staff page, and the colleague makes an account through
+the link and is logged in. Screenshots at 390×844 and 1280×900."""
 
 from __future__ import annotations
 
@@ -86,6 +87,21 @@ def test_a_volunteer_resets_a_forgotten_password_with_a_texted_code(browser: Bro
         manager.goto(f"{base}/staff")
         expect(manager.get_by_role("heading", name="本单位工作人员")).to_be_visible()
         screenshot(manager, "staff-phone")
+        # The manager invites a colleague; the link, opened on the colleague's phone, makes their account.
+        manager.get_by_label("被邀请人").fill("王小梅")
+        manager.get_by_role("button", name="生成邀请链接").click()
+        link = manager.locator("#invitation-link").input_value()
+        assert link.startswith(f"{base}/staff/join/")
+        screenshot(manager, "staff-invited-phone")
+        colleague = phone_page(browser, contexts, errors, "wang.xiaomei")
+        colleague.goto(link)
+        expect(colleague.get_by_text("开鲁四村居委会 邀请您以工作人员身份在邻里平台工作")).to_be_visible()
+        colleague.get_by_label("用户名").fill("wang.xiaomei")
+        colleague.get_by_label("姓名").fill("王小梅")
+        colleague.get_by_label("密码").fill("xiaomei-password-2026")
+        screenshot(colleague, "staff-join-phone")
+        colleague.get_by_role("button", name="创建我的账号").click()
+        colleague.wait_for_url(f"{base}/home")
         log_in(desktop, base, "committee.kailu4", PASSWORDS["committee.kailu4"])
         desktop.goto(f"{base}/staff")
         screenshot(desktop, "staff-desktop")
