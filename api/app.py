@@ -37,7 +37,7 @@ from api.auth import (
 )
 from api.errors import EXCEPTION_HANDLERS, DatabaseOutage
 from api.routes import API_HANDLERS
-from api.services import horizon, maps
+from api.services import horizon, maps, notifications
 from api.services.accounts import SecurityPolicy
 from api.services.health import database_outage
 from api.settings import Settings, load_settings, pool_size
@@ -154,6 +154,14 @@ def create_app(
         trusted_proxies=settings.trusted_proxies,
     )
     security.proxy_networks(settings.trusted_proxies)  # a malformed LINLI_TRUSTED_PROXIES stops the start
+    # Password reset codes go out from the web app at once (stored nowhere in plain text, so not via the outbox).
+    notify_sender = notifications.make_sender(
+        settings.notify_sender,
+        smtp_url=settings.smtp_url,
+        smtp_from=settings.smtp_from,
+        sms_gateway_url=settings.sms_gateway_url,
+        sms_gateway_token=settings.sms_gateway_token,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -200,6 +208,7 @@ def create_app(
             {
                 "settings": settings,
                 "policy": policy,
+                "notify_sender": notify_sender,
                 "pool": pool,
                 "redis": redis,
                 "database_outage": DatabaseOutage(),

@@ -365,11 +365,40 @@ async def demo_client(
 
 
 class LiveServer:
-    """`linli serve` in its own process, on a seeded database of its own."""
+    """`linli serve` in its own process, on a seeded database of its own; `sms` holds the texts its SMS sender
+    posted to the gateway the tests run for it (`{"to", "text"}` each)."""
 
-    def __init__(self, url: str, database_url: str) -> None:
+    def __init__(self, url: str, database_url: str, sms: list[dict[str, Any]] | None = None) -> None:
         self.url = url
         self.database_url = database_url
+        self.sms: list[dict[str, Any]] = [] if sms is None else sms
+
+
+@contextlib.contextmanager
+def _sms_gateway() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An SMS gateway in a thread (what LINLI_SMS_GATEWAY_URL points at): its URL and the texts it received."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the tests read what arrived."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sms", received
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _wait_ready(base: str, process: Any, log_path: Path, seconds: float) -> None:
@@ -398,6 +427,8 @@ def _run_live(
 
     url = asyncio.run(clone_demo(servers, name))
     port = devservers.free_port()
+    stack = contextlib.ExitStack()
+    gateway_url, texts = stack.enter_context(_sms_gateway())
     env = {
         **os.environ,
         "LINLI_DATABASE_URL": url,
@@ -408,6 +439,9 @@ def _run_live(
         "LINLI_SOLVER_TIME_LIMIT_S": "3",
         # One web process: the test workers already keep every core busy (tests/test_serving.py runs several).
         "LINLI_WEB_WORKERS": "1",
+        # Texts (reminders, password reset codes) go to a gateway the tests read, as they would to a phone.
+        "LINLI_NOTIFY_SENDER": "sms",
+        "LINLI_SMS_GATEWAY_URL": gateway_url,
     }
     logs = tmp_path_factory.mktemp(f"{name}-log")
     with (logs / "serve.log").open("wb") as serve_log, (logs / "worker.log").open("wb") as worker_log:
@@ -429,12 +463,13 @@ def _run_live(
         try:
             # Generous: on a loaded 2-core machine importing the app alone can take ten seconds.
             _wait_ready(base, server, logs / "serve.log", 120)
-            yield LiveServer(base, url)
+            yield LiveServer(base, url, texts)
         finally:
             for process in (server, worker):
                 process.terminate()
             for process in (server, worker):
                 process.wait(timeout=30)
+            stack.close()
 
 
 def _live_for_worker(

@@ -33,6 +33,9 @@ PUBLIC = {
     ("POST", "/api/organisations"),
     ("POST", "/api/volunteers"),
     ("POST", "/api/auth/token"),
+    # Anyone who forgot their password asks for a code and gives it back (docs/security.md "Password reset").
+    ("POST", "/api/auth/password-reset"),
+    ("POST", "/api/auth/password-reset/confirm"),
 }
 # Operations every logged-in account may use on its own behalf (their answers hold only the caller's data).
 OWN = {
@@ -60,6 +63,9 @@ OWN = {
     ("GET", "/api/roster-proposals/mine"),
     ("GET", "/api/notifications/contact"),
     ("PUT", "/api/notifications/contact"),
+    # A committee's or organisation's own staff and invitations (the tenant comes from the caller).
+    ("GET", "/api/staff"),
+    ("POST", "/api/staff/invitations"),
 }
 REFUSALS = {401, 403, 404, 405, 409, 422}
 CANARY_PRICE_FEN = 12_345_678
@@ -158,6 +164,16 @@ async def scenario(conn) -> dict[str, str]:
         # Tenant A's 311 team serving the canary household (helper D).
         "team_id": str(await create_team(conn, household_id, setup.organisation_id, contract_id)),
         "household_id": str(household_id),
+        # An invitation to tenant A's staff, still open.
+        "invitation_id": str(
+            await conn.fetchval(
+                "INSERT INTO staff_invitations (token_hash, organisation_id, role, invitee_name, invited_by,"
+                " expires_at) VALUES (sha256('matrix'), $1, 'staff', '矩阵', $2, now() + interval '1 day')"
+                " RETURNING id",
+                setup.organisation_id,
+                setup.organisation_account,
+            )
+        ),
         # Evidence for tenant A's volunteer's certificate, to be verified by tenant A only (issue 11, step 4).
         **(await _evidence_scenario(conn, setup.organisation_id)),
         # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests import factories
-from tests.helpers import elements, login, parse_page, post_form
+from tests.helpers import elements, links, parse_page, post_form
+from tests.pages_kit import page_context
 
 VOLUNTEER_FORM = "/register/volunteer"
 ORG_FORM = "/register/organisation"
@@ -70,12 +71,15 @@ async def test_volunteer_form_groups_committees_by_subdistrict_and_labels_skills
                 assert attrs["id"] in labelled, attrs
 
 
-async def test_volunteer_registers_and_is_sent_to_log_in(client, conn):
+async def test_volunteer_registers_and_is_logged_in_with_a_new_session(client, conn):
     home = await committee_area(conn)
     form = volunteer_form(home)
+    client.cookies.set("linli_session", "a-session-id-from-before-registering")
     response = await post_form(client, VOLUNTEER_FORM, form)
     assert response.status_code in (302, 303), response.text
-    assert response.headers["location"] == "/login?registered=volunteer"
+    assert response.headers["location"] == "/home"
+    session_id = response.cookies["linli_session"]
+    assert session_id != "a-session-id-from-before-registering"
     row = await conn.fetchrow(
         "SELECT a.role, v.home_area_id, v.skills, v.languages, v.travel_km::float8 AS km, v.weekly_hour_cap,"
         " v.sensitive_data_consent_at IS NOT NULL AS consent"
@@ -87,9 +91,14 @@ async def test_volunteer_registers_and_is_sent_to_log_in(client, conn):
     assert row["skills"] == ["cooking", "first_aid"]
     assert row["languages"] == ["上海话", "普通话"]
     assert (row["km"], row["weekly_hour_cap"], row["consent"]) == (3.0, 6, True)
-    welcome = await client.get(response.headers["location"])
-    assert "您已注册成为志愿者，请用新的用户名和密码登录。" in parse_page(welcome.text).texts
-    assert (await login(client, str(form["username"]), "a-long-password-1")).status_code in (302, 303)
+    sessions = await conn.fetchval(
+        "SELECT count(*) FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE a.username = $1",
+        form["username"],
+    )
+    assert sessions == 1
+    # The phone number given is where text reminders go, shown (and changeable) on the inbox's contact form.
+    inbox = await page_context(client, "/inbox")
+    assert inbox["values"]["phone"] == "13800000000"
     home_page = parse_page((await client.get("/home")).text)
     assert "急救、烹饪" in home_page.texts or "烹饪、急救" in home_page.texts
 
@@ -243,6 +252,9 @@ async def test_organisation_registers_pending_with_its_categories_and_areas(clie
     ) == [subdistrict]
     pending = await client.get("/register/organisation/pending")
     assert "您的社会组织正在等待审核。" in parse_page(pending.text).texts
+    # Registration logged the manager in: the page leads on to the profile rather than to the login form.
+    assert pending.status_code == 200
+    assert links(pending.text)["完善本组织的资料"] == f"/organisations/{org['id']}/edit"
 
 
 async def test_registration_pages_switch_to_english(client):

@@ -15,6 +15,7 @@ from api.routes.places import PlaceController
 from api.routes.reference import ReferenceController
 from api.routes.rosters import RespiteController, RosterController, RosterProposalController
 from api.routes.shifts import ShiftController
+from api.routes.staff import StaffController
 from api.routes.system import SystemController
 from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
@@ -57,4 +58,5 @@ API_HANDLERS: list[type] = [
     RespiteController,
     MyEvidenceController,
     VerificationController,
+    StaffController,
 ]

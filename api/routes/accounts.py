@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Conn, Policy, User, client_address, login_required, roles
@@ -18,8 +19,9 @@ from api.schemas.common import (
     out,
     outs,
 )
-from api.services import accounts, audit_log
+from api.services import accounts, audit_log, notifications, password_reset
 from api.services.accounts import Credentials, StaffAccount, VolunteerRegistration
+from api.services.password_reset import ResetConfirm, ResetRequest
 
 
 class AuthController(Controller):
@@ -35,6 +37,30 @@ class AuthController(Controller):
         """Exchange a username and password for a bearer token (rate-limited per account and address)."""
         issued = await accounts.issue_token(conn, data, address=client_address(request), policy=policy)
         return out(issued, IssuedTokenOut, token_type="bearer")
+
+    @post("/password-reset", operation_id="requestPasswordReset", status_code=202)
+    async def request_password_reset(
+        self, conn: Conn, request: Request[Any, Any, Any], data: JSONBody[ResetRequest]
+    ) -> Response[None]:
+        """Send a six-digit code to the account a username, email or phone number names; the answer is the same
+        whether or not one exists."""
+        message = await password_reset.request_code(conn, data, address=client_address(request))
+        background = (
+            None
+            if message is None
+            else BackgroundTask(notifications.send_now, request.app.state.notify_sender, message)
+        )
+        return Response(None, status_code=202, background=background)
+
+    @post("/password-reset/confirm", operation_id="confirmPasswordReset", status_code=204)
+    async def confirm_password_reset(
+        self, conn: Conn, request: Request[Any, Any, Any], policy: Policy, data: JSONBody[ResetConfirm]
+    ) -> None:
+        """Set a new password with the code (5 guesses per code); every session and token of the account ends."""
+        start = accounts.SessionStart(
+            address=client_address(request), user_agent="", previous_session_id=None, policy=policy
+        )
+        await password_reset.reset_password(conn, data, start, log_in=False)
 
     @get("/tokens", operation_id="listTokens", guards=[login_required])
     async def tokens(self, conn: Conn, user: User) -> list[TokenOut]:

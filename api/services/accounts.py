@@ -17,7 +17,9 @@ from api.services.types import CreditCode, Hours, Id, Locale, Name, Password, Ph
 from sql import accounts as accounts_sql
 from sql import areas as areas_sql
 from sql import audit
+from sql import notifications as notifications_sql
 from sql import orgs as orgs_sql
+from sql import password_resets as password_resets_sql
 from sql import volunteers as volunteers_sql
 
 # Login throttling (docs/security.md): the window of the address rule, how much more an address may fail than one
@@ -151,6 +153,15 @@ class StaffAccount(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     funder_id: Id | None = None
 
 
+class SessionStart(msgspec.Struct, frozen=True):
+    """Where a new session starts from: the client's address and browser, the session it replaces, the policy."""
+
+    address: str
+    user_agent: str
+    previous_session_id: str | None
+    policy: SecurityPolicy
+
+
 class LoginResult(msgspec.Struct, frozen=True):
     """A new session: the secret id (for the cookie only) and who it belongs to."""
 
@@ -247,12 +258,24 @@ async def login(
 ) -> LoginResult:
     """Check the password and start a new session with a new id (the old one, if any, ends)."""
     account_id = await _check_credentials(conn, creds, address, policy)
+    start = SessionStart(address=address, user_agent=user_agent, previous_session_id=previous_session_id, policy=policy)
+    return await start_session(conn, account_id, start)
+
+
+async def start_session(conn: asyncpg.Connection, account_id: int, start: SessionStart) -> LoginResult:
+    """Start a new session with a new id for an account whose owner just proved who they are (the old one ends),
+    audited as a login."""
     async with conn.transaction():
-        if previous_session_id:
-            await accounts_sql.delete_session(conn, security.token_hash(previous_session_id))
+        if start.previous_session_id:
+            await accounts_sql.delete_session(conn, security.token_hash(start.previous_session_id))
         session_id = security.new_token()
         await accounts_sql.insert_session(
-            conn, security.token_hash(session_id), account_id, policy.session_absolute_hours, user_agent, address
+            conn,
+            security.token_hash(session_id),
+            account_id,
+            start.policy.session_absolute_hours,
+            start.user_agent,
+            start.address,
         )
         row = await accounts_sql.get_account(conn, account_id)
         assert row is not None
@@ -262,7 +285,7 @@ async def login(
             action="account.login",
             object_type="account",
             object_id=account_id,
-            detail={"address": address},
+            detail={"address": start.address},
         )
     return LoginResult(session_id=session_id, identity=identity_of(row, "session"))
 
@@ -320,10 +343,11 @@ async def revoke_token(conn: asyncpg.Connection, who: Identity, token_id: int) -
         )
 
 
-async def _new_account(
+async def new_account(
     conn: asyncpg.Connection, *, username: str, password_hash: str, display_name: str, role: str, locale: str
 ) -> int:
-    """Create the account; the last check of a registration (see `_hashed_after_checks`)."""
+    """Create the account, or Conflict on a taken username; the last check of a registration (see
+    `_hashed_after_checks`)."""
     if await accounts_sql.username_taken(conn, username):
         raise Conflict("This username is taken", fields={"username": "This username is taken"})
     return await accounts_sql.insert_account(
@@ -365,7 +389,7 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
         errors["home_area_id"] = "Choose the residents' committee you live in"
     password_hash = _hashed_after_checks(errors, form.password)
     async with conn.transaction():
-        account_id = await _new_account(
+        account_id = await new_account(
             conn,
             username=form.username,
             password_hash=password_hash,
@@ -392,6 +416,11 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
                 "Choose the residents' committee you live in",
                 fields={"home_area_id": "Choose the residents' committee you live in"},
             )
+        phone = form.phone.strip()
+        if sum(ch.isdigit() for ch in phone) >= 5:
+            # The number given at registration is where text reminders (and password reset codes) go: it shows on
+            # the inbox's contact form, where the volunteer can change or remove it, rather than only as a fallback.
+            await notifications_sql.set_contact(conn, account_id, None, phone)
         await audit.append(
             conn,
             actor_account_id=account_id,
@@ -404,6 +433,12 @@ async def register_volunteer(conn: asyncpg.Connection, form: VolunteerRegistrati
 
 async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegistration) -> int:
     """Create a pending organisation and its manager's account; returns the organisation id."""
+    org_id, _account_id = await _register_organisation(conn, form)
+    return org_id
+
+
+async def _register_organisation(conn: asyncpg.Connection, form: OrganisationRegistration) -> tuple[int, int]:
+    """Create a pending organisation and its manager's account; returns both ids."""
     errors: dict[str, str] = {}
     code = form.credit_code.strip().upper()
     if (why := credit_code.error_of(code)) is not None:
@@ -419,7 +454,7 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
                 "An organisation with this credit code is already registered",
                 fields={"credit_code": "An organisation with this credit code is already registered"},
             )
-        account_id = await _new_account(
+        account_id = await new_account(
             conn,
             username=form.username,
             password_hash=password_hash,
@@ -450,7 +485,20 @@ async def register_organisation(conn: asyncpg.Connection, form: OrganisationRegi
             object_id=org_id,
             detail={"credit_code": code},
         )
-    return org_id
+    return org_id, account_id
+
+
+async def register_and_log_in(
+    conn: asyncpg.Connection, form: VolunteerRegistration | OrganisationRegistration, start: SessionStart
+) -> LoginResult:
+    """Register a volunteer or an organisation (pending) and log the new account in with a new session, as login
+    does, in one transaction."""
+    async with conn.transaction():
+        if isinstance(form, VolunteerRegistration):
+            account_id = await register_volunteer(conn, form)
+        else:
+            _org_id, account_id = await _register_organisation(conn, form)
+        return await start_session(conn, account_id, start)
 
 
 async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: StaffAccount) -> int:
@@ -465,7 +513,7 @@ async def create_staff_account(conn: asyncpg.Connection, admin: Identity, form: 
         )
     password_hash = _hashed_after_checks({}, form.password)
     async with conn.transaction():
-        account_id = await _new_account(
+        account_id = await new_account(
             conn,
             username=form.username,
             password_hash=password_hash,
@@ -534,14 +582,16 @@ class Purged(msgspec.Struct, frozen=True):
     tokens: int
     login_attempts: int
     login_throttles: int = 0
+    reset_codes: int = 0
 
 
 async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Purged:
-    """Delete expired sessions, long-dead tokens and old login attempts (a cron job)."""
+    """Delete expired sessions, long-dead tokens, old login attempts and password reset codes (a cron job)."""
     async with conn.transaction():
         return Purged(
             sessions=await accounts_sql.purge_sessions(conn, policy.session_idle_minutes),
             tokens=await accounts_sql.purge_tokens(conn),
             login_attempts=await accounts_sql.purge_login_attempts(conn),
             login_throttles=await accounts_sql.purge_throttle(conn, FORGET_STREAK_HOURS),
+            reset_codes=await password_resets_sql.purge(conn),
         )

@@ -168,6 +168,17 @@ def make_sender(
     raise ValueError(f"LINLI_NOTIFY_SENDER must be log, email or sms, not {name!r}")
 
 
+async def send_now(sender: Sender, message: Message) -> str | None:
+    """Send a message that cannot wait for the outbox and is stored nowhere in words (a password reset code); the
+    channel used, or None when the sender failed (logged by kind and id only: the person simply asks again)."""
+    try:
+        return await sender.send(message)
+    except Exception as exc:  # any failure of a sender; the code is not retried from anywhere
+        log.warning("direct delivery failed", kind=message.kind, notification_id=message.notification_id,
+                    error=type(exc).__name__)  # fmt: skip
+        return None
+
+
 # --- Queueing, in the caller's transaction ---------------------------------------------------------------------
 
 

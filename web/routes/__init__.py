@@ -17,12 +17,14 @@ from web.routes.households import HouseholdPages
 from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
+from web.routes.password_reset import PasswordResetPages
 from web.routes.places import PlacePages
 from web.routes.register import RegisterPages
 from web.routes.register_imports import RegisterImportPages, VolunteerClaimPages
 from web.routes.rosters import RespitePages, RosterPages
 from web.routes.session import SessionPages
 from web.routes.shifts import ShiftPages
+from web.routes.staff import StaffPages
 from web.routes.teams import TeamPages
 from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
@@ -33,6 +35,8 @@ from web.routes.volunteers import VolunteerPages
 PAGE_HANDLERS: list[Any] = [
     SessionPages,
     RegisterPages,
+    PasswordResetPages,
+    StaffPages,
     OrganisationPages,
     AreaPages,
     AdminPages,

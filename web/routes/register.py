@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.response import Template
 
@@ -14,6 +15,7 @@ from api.services import accounts, directory
 from api.services.accounts import Identity, OrganisationRegistration, VolunteerRegistration
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay, split_list
+from web.routes.session import logged_in_redirect, session_start
 from web.routes.volunteers import details_form
 
 VOLUNTEER_DEFAULTS = {"travel_km": "5", "weekly_hour_cap": "8", "languages": "普通话"}
@@ -36,6 +38,13 @@ def _organisation_extra(form: MultiDict[str]) -> dict[str, Any]:
         "credit_code": "".join(form.get("credit_code", "").split()).upper(),
         "locale": current_locale.get(),
     }
+
+
+def _register(
+    request: Request[Any, Any, Any], conn: Conn
+) -> Callable[[VolunteerRegistration | OrganisationRegistration], Awaitable[accounts.LoginResult]]:
+    """Registration that logs the new account in (a new session id, as login makes)."""
+    return lambda form: accounts.register_and_log_in(conn, form, session_start(request))
 
 
 async def _organisation_form(
@@ -64,13 +73,15 @@ class RegisterPages(Controller):
         return await details_form("register/volunteer.html", conn, who, {}, {**VOLUNTEER_DEFAULTS, "skills": []}, 200)
 
     @post("/register/volunteer", name="register_volunteer_submit")
-    async def volunteer_submit(self, conn: Conn, who: Who, data: FormData) -> Response[Any]:
-        """Create the volunteer's account, then send them to log in."""
+    async def volunteer_submit(
+        self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData
+    ) -> Response[Any]:
+        """Create the volunteer's account and log them in; their home page says what to do first."""
         form = multi(data)
         return await submit(
             parse_form(VolunteerRegistration, form, _volunteer_extra(form)),
-            lambda command: accounts.register_volunteer(conn, command),
-            lambda _row: PageRedirect("login", query={"registered": "volunteer"}),
+            _register(request, conn),
+            lambda result: logged_in_redirect(request, result, PageRedirect("home")),
             lambda errors, status: details_form(
                 "register/volunteer.html", conn, who, errors, redisplay(form, ("skills",)), status
             ),
@@ -84,13 +95,15 @@ class RegisterPages(Controller):
         return await _organisation_form(conn, who, {}, values, 200)
 
     @post("/register/organisation", name="register_organisation_submit")
-    async def organisation_submit(self, conn: Conn, who: Who, data: FormData) -> Response[Any]:
-        """Create the pending organisation and its manager's account."""
+    async def organisation_submit(
+        self, request: Request[Any, Any, Any], conn: Conn, who: Who, data: FormData
+    ) -> Response[Any]:
+        """Create the pending organisation and its manager's account, logged in."""
         form = multi(data)
         return await submit(
             parse_form(OrganisationRegistration, form, _organisation_extra(form)),
-            lambda command: accounts.register_organisation(conn, command),
-            lambda _row: PageRedirect("register_organisation_pending"),
+            _register(request, conn),
+            lambda result: logged_in_redirect(request, result, PageRedirect("register_organisation_pending")),
             lambda errors, status: _organisation_form(conn, who, errors, redisplay(form, ORGANISATION_LISTS), status),
             refusal="__all__",
         )

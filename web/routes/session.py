@@ -47,6 +47,25 @@ def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int | N
     )
 
 
+def session_start(request: Request[Any, Any, Any]) -> accounts.SessionStart:
+    """Where a session started by this request comes from, and the session cookie it replaces."""
+    return accounts.SessionStart(
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent", ""),
+        previous_session_id=request.cookies.get(SESSION_COOKIE),
+        policy=request.app.state.policy,
+    )
+
+
+def logged_in_redirect(request: Request[Any, Any, Any], result: accounts.LoginResult, target: Redirect) -> Redirect:
+    """The redirect after someone proved who they are (login, registration, a password reset, an accepted
+    invitation), carrying the new session's cookie and the account's language."""
+    policy: accounts.SecurityPolicy = request.app.state.policy
+    target.set_cookie(session_cookie(request, result.session_id, policy.session_absolute_hours * 3600))
+    target.set_cookie(LOCALE_COOKIE, result.identity.locale, path="/", samesite="lax", max_age=365 * 86400)
+    return target
+
+
 def wait_message(refusal: TooManyAttempts) -> str:
     """How long to wait before the next try, in the reader's language ("请 4秒钟 后再试")."""
     seconds = refusal.retry_after_s
@@ -71,12 +90,11 @@ class SessionPages(Controller):
         self,
         who: Who,
         next_: Annotated[str | None, QueryParameter(name="next", max_length=500)] = None,
-        registered: Annotated[str | None, QueryParameter(pattern=r"^volunteer$")] = None,
     ) -> Template:
-        """The login form (after registering, with a word that it worked)."""
+        """The login form."""
         return Template(
             template_name="account/login.html",
-            context={"who": who, "errors": {}, "values": {}, "next": safe_next(next_), "registered": registered},
+            context={"who": who, "errors": {}, "values": {}, "next": safe_next(next_)},
         )
 
     @post("/login", name="login_submit")
@@ -113,10 +131,7 @@ class SessionPages(Controller):
                 status_code=exc.status,
                 headers={"retry-after": str(exc.retry_after_s)},
             )
-        response = Redirect(path=target)
-        response.set_cookie(session_cookie(request, result.session_id, policy.session_absolute_hours * 3600))
-        response.set_cookie(LOCALE_COOKIE, result.identity.locale, path="/", samesite="lax", max_age=365 * 86400)
-        return response
+        return logged_in_redirect(request, result, Redirect(path=target))
 
     @post("/logout", name="logout")
     async def logout(self, request: Request[Any, Any, Any], conn: Conn) -> Redirect:
