@@ -141,6 +141,14 @@ async def scenario(conn) -> dict[str, str]:
         "objection_id": str(objection_id),
         "seq": "1",
         "attachment_id": str(attachment_id),
+        # Tenant A's committee's saved place (an activity room the shift and need forms offer).
+        "place_id": str(
+            await conn.fetchval(
+                "INSERT INTO saved_places (committee_id, name, kind, lat, lon) VALUES ($1, '活动室', 'activity_room',"
+                " 31.28, 121.52) RETURNING id",
+                committee_id,
+            )
+        ),
         "account_id": str(setup.organisation_account),
         "org_id": str(setup.organisation_id),
         "token_id": "1",
