@@ -157,6 +157,33 @@ async def test_a_restore_that_fails_halfway_leaves_nothing_behind(servers: Serve
         assert await _counts(fresh) == {}
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_a_restore_refused_at_its_first_table_ends_at_once(servers: Servers, tmp_path: Path) -> None:
+    # psql stops at the first statement while pg_restore still has the whole district to write: the restore must
+    # read what is left and end with psql's reason, not wait forever on a full pipe.
+    await _ensure_demo_template(servers)
+    file = tmp_path / "linli.backup"
+    async with (
+        scratch_database(servers, template=DEMO_TEMPLATE_DB) as source,
+        scratch_database(servers, template=None) as fresh,
+    ):
+        await make_backup(source, file)
+        conn = await asyncpg.connect(fresh)
+        try:
+            await conn.execute(
+                "CREATE FUNCTION refuse() RETURNS event_trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'no tables today'; END $$;"
+                "CREATE EVENT TRIGGER refuse_tables ON ddl_command_end WHEN TAG IN ('CREATE TABLE') "
+                "EXECUTE FUNCTION refuse()"
+            )
+        finally:
+            await conn.close()
+        with pytest.raises(BackupError, match="no tables today"):
+            await restore_backup(fresh, file)
+        assert await _counts(fresh) == {}
+
+
 def test_the_password_never_reaches_the_command_line() -> None:
     target, env = libpq_target("postgresql://linli:s%40cret@db.example:5432/linli?sslmode=require")
     assert target == "postgresql://linli@db.example:5432/linli?sslmode=require"

@@ -8,6 +8,7 @@ one transaction: a failure halfway leaves the database as it was.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -214,7 +215,11 @@ async def _pipe_restore(file: Path, target: str, env: dict[str, str], replace: b
             await load.stdin.drain()
     except (BrokenPipeError, ConnectionResetError):
         loader_alive = False  # psql stopped at an error; its message says which
-        dump.kill()
+        with contextlib.suppress(ProcessLookupError):  # pg_restore may have finished meanwhile
+            dump.kill()
+        # What pg_restore wrote before it died is read to the end: asyncio reports a process's exit only once its
+        # pipes are closed, and a full, unread pipe would keep this wait from ever returning.
+        await dump.stdout.read()
     dump_code = await dump.wait()
     if loader_alive and dump_code == 0:
         try:
