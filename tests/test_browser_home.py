@@ -138,4 +138,7 @@ def _the_next_shift_and_the_tab_bar(page: Page, *, phone: bool) -> None:
     expect(tabs.get_by_role("link", name="我的")).to_have_attribute("aria-current", "page")
     tabs.get_by_role("link", name="时间银行").click()
     expect(tabs.get_by_role("link", name="时间银行")).to_have_attribute("aria-current", "page")
-    page.go_back()
+    # Back to the home page: Chromium may restore it from its back-forward cache, which fires no load event, so the
+    # walk waits for the page itself rather than for "load".
+    page.go_back(wait_until="commit")
+    expect(tabs.get_by_role("link", name="我的")).to_have_attribute("aria-current", "page")

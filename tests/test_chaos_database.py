@@ -22,4 +22,5 @@ def test_a_database_restart_under_sign_up_load_loses_nothing_and_answers_503() -
     assert figures.no_answer == 0, figures
     assert figures.recover_s is not None and figures.recover_s < 5, figures
     assert (figures.log_unhandled, figures.log_tracebacks) == (0, 0), figures.first_traceback
-    assert (figures.log_outages, figures.log_back) == (1, 1), figures
+    # Each web process that met the outage logs it once and its end once.
+    assert 1 <= figures.log_outages == figures.log_back <= figures.web_processes, figures

@@ -62,6 +62,8 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
         committee.goto(f"{base}/shifts/new")
         committee.locator("#f-title").fill(TITLE)
         committee.locator("#f-place_name").fill("开鲁四村睦邻中心")
+        # The point typed as numbers: the folded box under the map (the map itself is tried in test_maps_browser).
+        committee.locator("details.latlon summary").click()
         committee.locator("#f-lat").fill("31.3105")
         committee.locator("#f-lon").fill("121.5322")
         committee.locator("#f-starts_at").fill(f"{tuesday.isoformat()}T09:00")

@@ -58,6 +58,8 @@ class Figures(msgspec.Struct, kw_only=True):
     down_s: float = 0.0
     recover_s: float | None = None
     log_unhandled: int = 0
+    # `linli serve`'s processes; each logs an outage and its end once.
+    web_processes: int = 1
     log_outages: int = 0
     log_back: int = 0
     log_tracebacks: int = 0
@@ -269,7 +271,10 @@ async def _run_database(
         await migrate(pg.url)
         await seed_demo(pg.url, seed=1, scale=0.05)
         step("PostgreSQL and Valkey started, demo district seeded")
-        serving, base, log_path = await asyncio.to_thread(_serve, folder, pg.url, valkey.url)
+        figures.web_processes = os.cpu_count() or 1  # as in production: one web process per core
+        serving, base, log_path = await asyncio.to_thread(
+            _serve, folder, pg.url, valkey.url, {"LINLI_WEB_WORKERS": str(figures.web_processes)}
+        )
         process = serving
         step("linli serve ready")
         limits = httpx.Limits(max_connections=clients + 4)
@@ -356,7 +361,11 @@ def report(figures: Figures) -> str:
         _row("seconds to recover (PostgreSQL ready → next 201)", recover, "a few seconds"),
         _row('log lines "unhandled error"', figures.log_unhandled, 0),
         _row("tracebacks in the log", figures.log_tracebacks, 0),
-        _row("log: outage warnings / 'database back' lines", f"{figures.log_outages} / {figures.log_back}", "1 / 1"),
+        _row(
+            "log: outage warnings / 'database back' lines",
+            f"{figures.log_outages} / {figures.log_back}",
+            f"{figures.web_processes} / {figures.web_processes} (one each per web process)",
+        ),
         *([f"the log's first traceback:\n{figures.first_traceback}"] if figures.first_traceback else []),
         "",
         f"before (issue #11): {BEFORE}",
