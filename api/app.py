@@ -112,6 +112,14 @@ def job_queue(redis_url: str) -> ArqRedis:
     return ArqRedis(ConnectionPool.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=2.0))
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset: nothing more to do once asyncpg has ended any open transaction (it always does first)."""
+    # asyncpg's default reset is a round trip on every release (RESET ALL, CLOSE ALL, UNLISTEN *, advisory unlock)
+    # for state the app never leaves behind: no SET without LOCAL, LISTEN, cursor WITH HOLD or session advisory
+    # lock is run on its connections (tests/test_pool_reset.py reads every statement). Measured in
+    # docs/performance.md.
+
+
 async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyncpg.Pool:
     """The web app's pool; if PostgreSQL is down at start, the app starts anyway and answers 503 until it is back."""
     assert settings.database_url is not None
@@ -124,6 +132,7 @@ async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyn
         # asyncpg's default waits 60 s for a server that does not answer; a request should hear 503 sooner.
         "timeout": settings.database_connect_timeout_s,
         "setup": outage.on_acquire,
+        "reset": keep_session,
     }
     try:
         # One connection at start, so a wrong URL, password or database name stops the start with its reason.

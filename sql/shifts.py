@@ -85,12 +85,17 @@ _PROVEN_AGE = """
 (SELECT date_part('year', age((s.starts_at AT TIME ZONE 'Asia/Shanghai')::date, pk.born_on))::int
  FROM credential_checks pk WHERE pk.id = {v}.birth_date_check_id AND pk.state = 'verified')
 """
+# Most shifts ask for no certificate: the test on the (never null) list comes first, so their volunteers' certificates
+# are not read at all. Each certificate's check is looked up by its key (a scalar subquery the planner keeps as such)
+# rather than joined, which let the planner scan every verified check in the table to find one volunteer's.
 _LACKS_CERTIFICATES = """
-NOT (s.required_certificates <@ ARRAY(
-    SELECT c.kind FROM volunteer_certificates c JOIN credential_checks ck ON ck.id = c.check_id
-    WHERE c.volunteer_id = v.id AND ck.state = 'verified'
-      AND (ck.issued_on IS NULL OR ck.issued_on <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
-      AND ck.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date))
+s.required_certificates <> '{}' AND NOT (s.required_certificates <@ ARRAY(
+    SELECT c.kind FROM volunteer_certificates c
+    WHERE c.volunteer_id = v.id
+      AND (SELECT ck.state = 'verified'
+                  AND (ck.issued_on IS NULL OR ck.issued_on <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
+                  AND ck.expires_on >= (s.ends_at AT TIME ZONE 'Asia/Shanghai')::date
+           FROM credential_checks ck WHERE ck.id = c.check_id)))
 """
 _LACKS_INSURANCE = """
 s.insurance_required AND NOT EXISTS (
@@ -140,7 +145,7 @@ _AGE = """
 # - distance: farther than their travel radius.
 # Availability, consent and distance only order and filter the list (the elder's details themselves are guarded by
 # api/services/household_access.py); a volunteer may choose to go anyway.
-_REASONS = f"""
+_REASON_CODES = f"""
 array_remove(ARRAY[
     CASE WHEN NOT (s.required_skills <@ v.skills) THEN 'skills' END,
     CASE WHEN {_LACKS_CERTIFICATES} THEN 'certificates' END,
@@ -181,7 +186,10 @@ array_remove(ARRAY[
     CASE WHEN s.household_id IS NOT NULL AND v.sensitive_data_consent_at IS NULL THEN 'consent' END,
     CASE WHEN earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) > v.travel_km * 1000
          THEN 'distance' END
-], NULL) AS reasons,
+], NULL)
+"""
+_REASONS = f"""
+{_REASON_CODES} AS reasons,
 earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) / 1000.0 AS distance_km
 """
 _MY_STATUS = """
@@ -226,21 +234,34 @@ SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1
 WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
 """
-# The pick-up, in one statement: the place is counted only while one is left, the shift is open and the volunteer
-# holds every verified credential it asks for (the row lock makes concurrent pick-ups queue and re-check `taken`),
-# and the sign-up is inserted from that same row. If the
-# insert breaks the unique index or the exclusion constraint, the whole statement, the count included, fails.
+# The pick-up, in one statement: the place is counted only while one is left, the shift is open, the volunteer
+# holds every verified credential it asks for, has none of the blocking reasons ($3, the service's list) and holds
+# or awaits no place on it yet (the row lock makes concurrent pick-ups queue and re-check `taken`); the sign-up is
+# inserted from that same row, its audit entry ($4 the actor) beside it, and the shift comes back as it now stands.
+# No row: refused, and the caller asks why (SELECT_SHIFT_FOR_VOLUNTEER) only then. If the insert breaks the unique
+# index or the exclusion constraint, the whole statement, the count and the audit entry included, fails.
 PICK_UP = f"""
 WITH place AS (
     UPDATE shifts s SET taken = s.taken + 1
     FROM volunteers v
     WHERE s.id = $1 AND v.id = $2 AND s.status = 'open' AND s.taken < s.headcount AND s.starts_at > now()
       AND {_CREDENTIALS_HOLD}
-    RETURNING s.id, s.starts_at, s.ends_at
+      AND NOT ({_REASON_CODES} && $3::text[])
+      AND NOT EXISTS (SELECT 1 FROM signups m WHERE m.shift_id = s.id AND m.volunteer_id = v.id
+                                                AND m.status IN ('active', 'waitlisted'))
+    RETURNING s.*
+), signup AS (
+    INSERT INTO signups (shift_id, volunteer_id, status, during)
+    SELECT place.id, $2, 'active', tstzrange(place.starts_at, place.ends_at, '[)') FROM place
+    RETURNING id, shift_id
+), audited AS (
+    INSERT INTO audit_log (actor_account_id, action, object_type, object_id, detail)
+    SELECT $4, 'shift.signup', 'shift', signup.shift_id::text, jsonb_build_object('signup_id', signup.id) FROM signup
 )
-INSERT INTO signups (shift_id, volunteer_id, status, during)
-SELECT place.id, $2, 'active', tstzrange(place.starts_at, place.ends_at, '[)') FROM place
-RETURNING id
+SELECT signup.id AS signup_id, {_SHIFT_COLUMNS}
+FROM signup JOIN place s ON s.id = signup.shift_id
+LEFT JOIN organisations o ON o.id = s.organisation_id
+LEFT JOIN committees c ON c.id = s.committee_id
 """
 JOIN_WAITLIST = """
 INSERT INTO signups (shift_id, volunteer_id, status, during)
@@ -420,13 +441,16 @@ async def insert_shift(
     return None if found is None else int(found)
 
 
-async def pick_up(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:
-    """Take a place in one guarded statement; the sign-up's id, or None when the shift is full, closed or past.
+async def pick_up(
+    conn: asyncpg.Connection, shift_id: int, volunteer_id: int, *, blocking: list[str], actor_account_id: int | None
+) -> tuple[int, ShiftRow] | None:
+    """Take a place in one guarded statement, audited; the sign-up's id and the shift as it now stands, or None when
+    refused (full, closed, past, signed up already, or one of the `blocking` reasons).
 
     Raises asyncpg's UniqueViolationError (already signed up) or ExclusionViolationError (an overlapping shift).
     """
-    found = await conn.fetchval(PICK_UP, shift_id, volunteer_id)
-    return None if found is None else int(found)
+    record = await conn.fetchrow(PICK_UP, shift_id, volunteer_id, blocking, actor_account_id)
+    return None if record is None else (int(record["signup_id"]), _shift(record))
 
 
 async def join_waitlist(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:

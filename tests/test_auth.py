@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from tests import factories
 from tests.helpers import bearer, login, parse_page, post_form
 
@@ -156,3 +158,16 @@ async def test_login_redirect_target_stays_on_site(client, conn):
         page="/login",
     )
     assert response.headers["location"] == "/home"
+
+
+def test_every_guard_is_a_coroutine_so_none_runs_in_a_worker_thread(shared_app):
+    # Litestar runs a plain-function guard through a thread pool: a thread hop per request for a look-up in the scope.
+    guards = {
+        guard
+        for route in shared_app.routes
+        for handler in getattr(route, "route_handlers", [])
+        for layer in handler.ownership_layers
+        for guard in layer.guards or []
+    }
+    assert guards
+    assert [g.__name__ for g in guards if not inspect.iscoroutinefunction(g)] == []

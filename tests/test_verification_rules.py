@@ -19,16 +19,21 @@ from tests.factories_shifts import add_certificate, add_signup, create_shift, ve
 from tests.factories_tendering import create_district, create_household
 
 
+async def _pick_up(conn, shift_id: int, volunteer_id: int) -> tuple[int, object] | None:
+    # Python's eligibility check is left out on purpose: the statement alone must refuse (no blocking reason given).
+    return await shifts_sql.pick_up(conn, shift_id, volunteer_id, blocking=[], actor_account_id=None)
+
+
 async def test_the_guarded_pick_up_refuses_a_declared_certificate_whatever_python_checked(conn):
     shift_id = await create_shift(conn, required_certificates=["elderly_carer"])
     who = await volunteer_identity(conn)
     certificate = await add_certificate(conn, who.volunteer_id, verified=False)
-    assert await shifts_sql.pick_up(conn, shift_id, who.volunteer_id) is None
+    assert await _pick_up(conn, shift_id, who.volunteer_id) is None
     assert await conn.fetchval("SELECT taken FROM shifts WHERE id = $1", shift_id) == 0
     check_id = await verify_claim(
         conn, who.volunteer_id, "certificate", "elderly_carer", expires_on=dt.date(2099, 1, 1)
     )
-    assert certificate and await shifts_sql.pick_up(conn, shift_id, who.volunteer_id) is not None
+    assert certificate and await _pick_up(conn, shift_id, who.volunteer_id) is not None
     # Revoked: the statement refuses the next one too.
     other = await create_shift(
         conn, required_certificates=["elderly_carer"], starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=9)
@@ -37,7 +42,7 @@ async def test_the_guarded_pick_up_refuses_a_declared_certificate_whatever_pytho
         "UPDATE credential_checks SET state = 'revoked', revoked_at = now(), revoked_by = decided_by WHERE id = $1",
         check_id,
     )
-    assert await shifts_sql.pick_up(conn, other, who.volunteer_id) is None
+    assert await _pick_up(conn, other, who.volunteer_id) is None
 
 
 async def test_a_changed_declaration_is_declared_again(conn):

@@ -75,6 +75,15 @@ class Phase(msgspec.Struct, kw_only=True):
     seconds: float = 0.0
     latencies_ms: list[float] = []
     errors: dict[str, int] = {}
+    # Every answer of the phase (the warm-up's too), and the CPU seconds the web processes and PostgreSQL spent
+    # meanwhile: a cost per answer that other jobs on a shared machine change far less than the rates.
+    answered: int = 0
+    web_cpu_s: float | None = None
+    database_cpu_s: float | None = None
+
+    def cpu_ms(self, seconds: float | None) -> str:
+        """CPU milliseconds per answer, or a dash."""
+        return "—" if seconds is None or not self.answered else f"{seconds * 1000 / self.answered:.2f}"
 
     @property
     def rate(self) -> float:
@@ -115,7 +124,9 @@ async def _drive(
             step += 1
             if error is not None:
                 errors[error] = errors.get(error, 0) + 1
-            elif started >= clock.counts_from and ended <= clock.until:
+                continue
+            phase.answered += 1
+            if started >= clock.counts_from and ended <= clock.until:
                 phase.latencies_ms.append((ended - started) * 1000)
 
     await asyncio.gather(*(loop(n) for n in range(clients)))
@@ -126,12 +137,41 @@ async def _drive(
     phase.errors = errors
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process and its live descendants have used so far (Linux /proc)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += tree_cpu_s(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass  # the process ended meanwhile
+    return total
+
+
+class _Cpu:
+    """The CPU the web processes and PostgreSQL use during a phase, written into it when the phase ends."""
+
+    def __init__(self, phase: Phase, web_pid: int | None, database_pid: int) -> None:
+        self.phase = phase
+        self.pids = (web_pid, database_pid)
+        self.began = [None if pid is None else tree_cpu_s(pid) for pid in self.pids]
+
+    def done(self) -> None:
+        """Record the CPU used since the start."""
+        pairs = zip(self.pids, self.began, strict=True)
+        used = [None if pid is None or began is None else tree_cpu_s(pid) - began for pid, began in pairs]
+        self.phase.web_cpu_s, self.phase.database_cpu_s = used
+
+
 def _spread(client: int, clients: int, step: int, shifts: int) -> int:
     """Which shift a client takes at its step: each starts at its own place in the list ("spread")."""
     return (client * shifts // clients + step) % shifts
 
 
-async def _raw(database_url: str, shift_ids: list[int], clients: int, seconds: float) -> Phase:
+async def _raw(database_url: str, database_pid: int, shift_ids: list[int], clients: int, seconds: float) -> Phase:
     """The baseline statement from CLIENTS asyncpg connections on copies of the two tables."""
     phase = Phase(name="raw asyncpg, one statement", compared=True)
     connections = [await asyncpg.connect(database_url) for _ in range(clients)]
@@ -148,7 +188,9 @@ async def _raw(database_url: str, shift_ids: list[int], clients: int, seconds: f
             row = await statements[client].fetchval(shift_id, volunteer)
             return None if row is not None else "no row"
 
+        cpu = _Cpu(phase, None, database_pid)
         await _drive(phase, clients, seconds, one, None)
+        cpu.done()
     finally:
         await connections[0].execute("DROP TABLE IF EXISTS bench_signups, bench_shifts")
         for c in connections:
@@ -239,11 +281,15 @@ async def _phase_http(
             tokens = list(await asyncio.gather(*(volunteer(n) for n in range(clients))))
         processes = workers or os.cpu_count() or 1
         phase = Phase(name="HTTP POST /api/shifts/{id}/signups", processes=processes, compared=True)
+        cpu = _Cpu(phase, process.pid, pg.pid)
         await _http(base, _sign_ups(base, tokens, shift_ids), seconds, phase, 201, once=True)
+        cpu.done()
         url = static_url("css/linli.css")
         static = Phase(name=f"HTTP GET {url} (gzip)", processes=processes)
         get = f"GET {url} HTTP/1.1\r\nHost: {base.removeprefix('http://')}\r\nAccept-Encoding: gzip\r\n\r\n"
+        cpu = _Cpu(static, process.pid, pg.pid)
         await _http(base, [[get.encode()]] * clients, seconds, static, 200, once=False)
+        cpu.done()
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 30)
@@ -270,7 +316,7 @@ async def _run(clients: int, seconds: float, folder: Path, say: Callable[[str], 
             published.append(shift_ids)
             step(f"HTTP with {measured[0].processes} web process(es): {measured[0].rate:,.0f} sign-ups/s")
         # One phase's shifts: the other phase's are at the same times, which one volunteer cannot hold twice.
-        raw = await _raw(pg.url, published[0], clients, seconds)
+        raw = await _raw(pg.url, pg.pid, published[0], clients, seconds)
         phases.insert(0, raw)
         step(f"raw asyncpg: {raw.rate:,.0f} sign-ups/s")
         connection = await asyncpg.connect(pg.url)
@@ -300,8 +346,9 @@ def report(phases: list[Phase], clients: int) -> str:
         f"bench http: {clients} clients, {raw.seconds:.0f} s a phase after a {WARM_UP_S:.0f} s warm-up, "
         f"{os.cpu_count()} cores, load average {load}",
         "",
-        "| path | web processes | answers/s | p50 ms | p99 ms | errors | share of raw | p99 / raw p99 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| path | web processes | answers/s | p50 ms | p99 ms | errors | share of raw | p99 / raw p99 "
+        "| web CPU ms/answer | PostgreSQL CPU ms/answer |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for phase in phases:
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(phase.errors.items())) or "0"
@@ -311,7 +358,8 @@ def report(phases: list[Phase], clients: int) -> str:
             p99_ratio = f"{phase.percentile(0.99) / raw.percentile(0.99):.1f}"
         lines.append(
             f"| {phase.name} | {phase.processes or '—'} | {phase.rate:,.0f} | {phase.percentile(0.5):.1f} | "
-            f"{phase.percentile(0.99):.1f} | {errors} | {share} | {p99_ratio} |"
+            f"{phase.percentile(0.99):.1f} | {errors} | {share} | {p99_ratio} | {phase.cpu_ms(phase.web_cpu_s)} | "
+            f"{phase.cpu_ms(phase.database_cpu_s)} |"
         )
     lines += ["", "target (issue #13): HTTP at ≥ 35 % of raw, p99 ≤ 3 × raw p99, 0 errors, 0 oversell"]
     return "\n".join(lines)

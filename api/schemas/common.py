@@ -11,6 +11,7 @@ household's address) is declared on its own, field by field.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 import msgspec
@@ -25,13 +26,19 @@ from sql.orgs import OrgPublic
 S = TypeVar("S", bound=msgspec.Struct)
 
 
+@functools.cache
+def _field_names(cls: type[msgspec.Struct]) -> tuple[str, ...]:
+    # msgspec.structs.fields resolves the class's annotations anew at every call (a few per cent of a sign-up's CPU).
+    return tuple(f.name for f in msgspec.structs.fields(cls))
+
+
 def out(value: Any, cls: type[S], /, **computed: Any) -> S:
     """The response struct of a row (or a use case's view): its fields copied by name, nested rows included.
 
     `computed` gives the fields the row does not hold as such (renamed, derived or shaped for the public).
     """
     if computed:
-        names = [f.name for f in msgspec.structs.fields(cls)]
+        names = _field_names(cls)
         if unknown := computed.keys() - set(names):
             raise TypeError(f"{cls.__name__} has no field {sorted(unknown)}")
         value = {name: computed[name] if name in computed else getattr(value, name) for name in names}

@@ -470,11 +470,15 @@ async def sign_up(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Sig
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with _signing_up(conn):
         await shifts_sql.lock_volunteer(conn, volunteer_id)
-        await _eligible_view(conn, shift_id, volunteer_id)
-        signup_id = await shifts_sql.pick_up(conn, shift_id, volunteer_id)
-        if signup_id is None:
+        # The guarded statement checks every blocking reason itself and writes the audit entry; the reasons are
+        # worked out for the answer only when it refuses (in the order the refusals were always given).
+        taken = await shifts_sql.pick_up(
+            conn, shift_id, volunteer_id, blocking=list(BLOCKING_REASONS), actor_account_id=who.account_id
+        )
+        if taken is None:
+            await _eligible_view(conn, shift_id, volunteer_id)
             raise _closed_or_full(found(await shifts_sql.get_shift(conn, shift_id), "No such shift"))
-        shift = await _signed_up(conn, who, "shift.signup", shift_id, signup_id)
+    signup_id, shift = taken
     return SignupOutcome(signup_id=signup_id, status="active", shift=shift)
 
 
