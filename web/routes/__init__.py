@@ -17,6 +17,7 @@ from web.routes.households import HouseholdPages
 from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
 from web.routes.organisations import OrganisationPages
+from web.routes.places import PlacePages
 from web.routes.register import RegisterPages
 from web.routes.register_imports import RegisterImportPages, VolunteerClaimPages
 from web.routes.rosters import RespitePages, RosterPages
@@ -45,6 +46,7 @@ PAGE_HANDLERS: list[Any] = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    PlacePages,
     CalendarPages,
     TeamPages,
     HouseholdPages,
