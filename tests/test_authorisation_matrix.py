@@ -33,6 +33,10 @@ PUBLIC = {
     ("POST", "/api/organisations"),
     ("POST", "/api/volunteers"),
     ("POST", "/api/auth/token"),
+    # A place behind its confirm link: the link's 128-bit random token is the key (it comes by SMS, without a login).
+    ("GET", "/api/places/{token}"),
+    ("POST", "/api/places/{token}/confirm"),
+    ("POST", "/api/places/{token}/cancel"),
 }
 # Operations every logged-in account may use on its own behalf (their answers hold only the caller's data).
 OWN = {
@@ -43,6 +47,7 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/signups"),
     ("POST", "/api/shifts/{shift_id}/waitlist"),
     ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
+    ("POST", "/api/shifts/{shift_id}/signups/mine/confirm"),
     # A volunteer's own profile, certificates, availability, consent and calendar feed address (helper A).
     ("GET", "/api/volunteers/me"),
     ("PUT", "/api/volunteers/me"),
