@@ -126,5 +126,5 @@ async def test_the_attendance_page_shows_no_shows_and_reliability(client, conn):
     rendered = await page_context(client, f"/attendance/shifts/{scene.shift_id}/manage")
     [row] = rendered.context["view"].roster
     assert (row.no_show, row.reliability, row.reliability_counted) == (True, 0.0, 1)
-    assert "守约率" in rendered.response.text and "未到" in rendered.response.text
+    assert "守约率：0%（近 1 次）" in rendered.response.text and "未到" in rendered.response.text
     assert "0%（近 1 次）" in rendered.response.text
