@@ -10,6 +10,7 @@ from tests.factories_attendance import running_shift_scene
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, volunteer_identity
 from tests.helpers import bearer, login, parse_page, post_form
 from tests.pages_kit import page_context
+from tests.test_shift_series_api import _auth, _rule
 
 
 def _in(hours: float) -> dt.datetime:
@@ -128,3 +129,31 @@ async def test_the_attendance_page_shows_no_shows_and_reliability(client, conn):
     assert (row.no_show, row.reliability, row.reliability_counted) == (True, 0.0, 1)
     assert "守约率：0%（近 1 次）" in rendered.response.text and "未到" in rendered.response.text
     assert "0%（近 1 次）" in rendered.response.text
+
+
+async def test_a_weekly_rule_gives_its_cut_off_to_every_shift_and_the_api_checks_its_range(client, conn):
+    headers, _row = await _auth(client, conn, "committee")
+    refused = await client.post("/api/shifts/series", json=_rule(confirm_hours_before=0), headers=headers)
+    assert refused.status_code == 422
+    created = await client.post("/api/shifts/series", json=_rule(confirm_hours_before=24), headers=headers)
+    assert created.status_code == 201, created.text
+    rule = created.json()
+    assert rule["confirm_hours_before"] == 24 and rule["shift_ids"]
+    hours = {
+        r["confirm_hours_before"]
+        for r in await conn.fetch("SELECT confirm_hours_before FROM shifts WHERE series_id = $1", rule["id"])
+    }
+    assert hours == {24}
+    shown = await client.get(f"/api/shifts/{rule['shift_ids'][0]}", headers=headers)
+    assert shown.json()["confirm_hours_before"] == 24
+
+
+async def test_the_shift_page_asks_its_volunteer_to_confirm_until_they_have(client, conn):
+    volunteer, shift_id, _signup_id, token = await _unconfirmed(conn, 60)
+    await login(client, volunteer.username)
+    rendered = await page_context(client, f"/shifts/{shift_id}")
+    assert rendered.context["my_place"].token == token and rendered.context["my_place"].view.can_confirm
+    assert f'href="/places/{token}"' in rendered.response.text and "前确认参加" in rendered.response.text
+    await confirmations.confirm(conn, token)
+    again = await page_context(client, f"/shifts/{shift_id}")
+    assert not again.context["my_place"].view.can_confirm and 'id="confirm-ask"' not in again.response.text

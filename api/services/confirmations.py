@@ -101,6 +101,21 @@ async def confirm(conn: asyncpg.Connection, token: str) -> PlaceView:
     return await view(conn, token)
 
 
+class MyPlace(msgspec.Struct, frozen=True):
+    """The signed-in volunteer's place on a shift with its confirm link's token (theirs to follow)."""
+
+    token: str
+    view: PlaceView
+
+
+async def my_place(conn: asyncpg.Connection, who: Identity, shift_id: int) -> MyPlace | None:
+    """The caller's held place on a shift, as its confirm link shows it; None when they hold none."""
+    if who.volunteer_id is None:
+        return None
+    token = await confirmations_sql.token_of(conn, shift_id, who.volunteer_id)
+    return None if token is None else MyPlace(token=token, view=await view(conn, token))
+
+
 async def confirm_mine(conn: asyncpg.Connection, who: Identity, shift_id: int) -> PlaceView:
     """The signed-in volunteer confirms their place on a shift."""
     volunteer_id = who.volunteer_id_or_refuse("Only volunteers confirm their places")

@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import directory, household_access, households, shifts
+from api.services import confirmations, directory, household_access, households, shifts
 from api.services.accounts import Identity
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
 from api.services.volunteers import CERTIFICATE_KINDS
@@ -86,6 +86,12 @@ async def _shift_page(
             "done": done,
             "first_visit": (
                 await household_access.first_visit_people(conn, user, shift_id) if shift.household_id else []
+            ),
+            # A held place on a shift that asks for confirmation: its confirm page, while it waits for one.
+            "my_place": (
+                await confirmations.my_place(conn, user, shift_id)
+                if view is not None and view.my_status == "active" and shift.confirm_hours_before
+                else None
             ),
         },
         status_code=refusal.status if refusal else 200,
