@@ -106,6 +106,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         str | None, Meta(description='SMS gateway for `sms`: a JSON POST of `{"to", "text"}`')
     ] = None
     sms_gateway_token: Annotated[str | None, Meta(description="Bearer token for the SMS gateway")] = None
+    public_url: Annotated[
+        str, Meta(description="Address people reach the site at, for the links in emails and SMS (confirm a place)")
+    ] = "http://127.0.0.1:8000"
     respite_visits_by_care_level: Annotated[
         str, Meta(description="Respite visits a week by care level, `level:visits,…` (Shanghai's long-term-care rule)")
     ] = "2:3,3:3,4:5,5:7,6:7"

@@ -33,6 +33,10 @@ LatLon = tuple[float, float]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 CONTINUITY_BONUS = 20
 TRAVEL_PER_KM = 5
+# A soft preference for reliable people: at most this many points (minutes of value) off a pair, in proportion to the
+# volunteer's unreliability, never taking a worthwhile pair to nothing (a ban). Two volunteers otherwise equal, the
+# reliable one wins; an unreliable one alone still gets the place.
+RELIABILITY_WEIGHT = 10
 INITIAL_NEIGHBOURHOOD = 600  # pairs; CP-SAT closes ~300-variable neighbourhoods in ~0.1 s
 CELL_KM = 6.0  # grid cell for eligibility blocks
 QUICK_ROUND_S = 0.15
@@ -64,6 +68,8 @@ class Volunteer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     skills: tuple[str, ...] = ()
     available: tuple[tuple[AwareDatetime, AwareDatetime], ...] = ()
     blocked: tuple[tuple[AwareDatetime, AwareDatetime], ...] = ()
+    # Share of their recent places kept (0 to 1, volunteer_reliability in the schema); None: no record yet.
+    reliability: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
 
 
 class Shift(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -98,6 +104,7 @@ class RosterAssignment(msgspec.Struct, frozen=True):
     continuity_bonus: int
     skills_matched: tuple[str, ...]
     binding: tuple[str, ...] = ()
+    reliability_penalty: int = 0
 
 
 class Blocker(msgspec.Struct, frozen=True):
@@ -153,6 +160,18 @@ def travel_penalty(km: float) -> int:
     return math.floor(TRAVEL_PER_KM * km)
 
 
+def reliability_penalty(volunteer: Volunteer) -> int:
+    """floor(10 x (1 - reliability)): what an unreliable record takes off each of the volunteer's pairs."""
+    if volunteer.reliability is None:
+        return 0
+    return math.floor(RELIABILITY_WEIGHT * (1 - volunteer.reliability) + 1e-9)
+
+
+def pair_value(base: int, penalty: int) -> int:
+    """A worthwhile pair's value after the reliability penalty: never below 1, so the penalty never bans."""
+    return max(1, base - penalty) if base > 0 else base
+
+
 def exclusion(volunteer: Volunteer, shift: Shift) -> str | None:
     """The first rule that keeps a volunteer off a shift (None if eligible), checked one pair at a time."""
     if haversine_km(volunteer.home, shift.place) > volunteer.max_km:
@@ -201,7 +220,8 @@ def check(problem: RosterProblem, assignments: tuple[RosterAssignment, ...] | li
         if any(start < s.end and s.start < end for start, end in v.blocked):
             errors.append(f"{a.shift!r} overlaps a time {a.volunteer!r} is committed elsewhere")
         bonus = CONTINUITY_BONUS if (a.volunteer, a.shift) in previous else 0
-        value = int((s.end - s.start) // timedelta(minutes=1)) - math.floor(TRAVEL_PER_KM * km) + bonus
+        base = int((s.end - s.start) // timedelta(minutes=1)) - math.floor(TRAVEL_PER_KM * km) + bonus
+        value = pair_value(base, reliability_penalty(v))
         if value != a.value:
             errors.append(f"{a.volunteer!r} -> {a.shift!r} claims value {a.value}, the rules give {value}")
         per_volunteer[a.volunteer].append(s)
@@ -228,7 +248,8 @@ def evaluate(problem: RosterProblem, pairs: list[tuple[Id, Id]]) -> int:
     total = 0
     for vid, sid in pairs:
         km = haversine_km(volunteers[vid].home, shifts[sid].place)
-        total += shift_minutes(shifts[sid]) - travel_penalty(km) + (CONTINUITY_BONUS if (vid, sid) in previous else 0)
+        base = shift_minutes(shifts[sid]) - travel_penalty(km) + (CONTINUITY_BONUS if (vid, sid) in previous else 0)
+        total += pair_value(base, reliability_penalty(volunteers[vid]))
     return total
 
 
@@ -273,6 +294,7 @@ class RosterData:
         self.s_xyz = unit_xyz(s_lat, s_lon)
         self.max_km = np.array([v.max_km for v in vols], dtype=np.float64).reshape(-1)
         self.max_min = np.array([v.max_minutes for v in vols], dtype=np.int64).reshape(-1)
+        self.v_unreliable = np.array([reliability_penalty(v) for v in vols], dtype=np.int64).reshape(-1)
         self.start = np.array([_seconds(s.start) for s in shifts], dtype=np.float64).reshape(-1)
         self.end = np.array([_seconds(s.end) for s in shifts], dtype=np.float64).reshape(-1)
         self.minutes = np.array([shift_minutes(s) for s in shifts], dtype=np.int64).reshape(-1)
@@ -406,9 +428,13 @@ class RosterData:
         self.unworthy_shifts = np.unique(sj[value <= 0])
         worth = value > 0
         vi, sj, km, prev, penalty, value = vi[worth], sj[worth], km[worth], prev[worth], penalty[worth], value[worth]
+        # The reliability preference, after worthiness: it orders people, it never removes a pair (pair_value).
+        kept = np.maximum(1, value - self.v_unreliable[vi])
+        unreliable, value = value - kept, kept
         order = np.lexsort((self.end[sj], self.start[sj], vi))
         self.pv, self.ps = vi[order], sj[order]
         self.km, self.prev, self.penalty, self.value = km[order], prev[order], penalty[order], value[order]
+        self.unreliable = unreliable[order]
         self.np_ = int(self.pv.shape[0])
         self.vptr = np.searchsorted(self.pv, np.arange(self.nv + 1))
         self.p_start, self.p_end = self.start[self.ps], self.end[self.ps]
@@ -713,8 +739,9 @@ def _explain(data: RosterData, x: BoolArray) -> tuple[list[RosterAssignment], li
             continuity_bonus=CONTINUITY_BONUS if prev else 0,
             skills_matched=shifts[j].requires,
             binding=bindings[(f, t)],
+            reliability_penalty=unreliable,
         )
-        for v, j, value, minutes, km, penalty, prev, f, t in zip(
+        for v, j, value, minutes, km, penalty, prev, f, t, unreliable in zip(
             data.pv[on].tolist(),
             data.ps[on].tolist(),
             data.value[on].tolist(),
@@ -724,6 +751,7 @@ def _explain(data: RosterData, x: BoolArray) -> tuple[list[RosterAssignment], li
             data.prev[on].tolist(),
             full,
             tight,
+            data.unreliable[on].tolist(),
             strict=True,
         )
     ]

@@ -71,6 +71,10 @@ class RosterRow(msgspec.Struct, frozen=True):
     minutes: int | None
     status: str | None
     reject_reason: str | None
+    confirmed_at: dt.datetime | None = None
+    no_show: bool = False
+    reliability: float | None = None
+    reliability_counted: int = 0
 
 
 class DueRow(msgspec.Struct, frozen=True):
@@ -242,11 +246,14 @@ RETURNING {_ATTENDANCE_COLUMNS}
 """
 SELECT_ROSTER = f"""
 SELECT g.id AS signup_id, g.volunteer_id, v.display_name AS volunteer_name, a.id AS attendance_id, a.checked_in_at,
-       a.checked_out_at, a.method, a.minutes, a.status, a.reject_reason
+       a.checked_out_at, a.method, a.minutes, a.status, a.reject_reason, g.confirmed_at,
+       (g.no_show_at IS NOT NULL AND a.id IS NULL) AS no_show, r.score::float8 AS reliability,
+       r.counted AS reliability_counted
 FROM shifts s
 JOIN signups g ON g.shift_id = s.id
 JOIN volunteers v ON v.id = g.volunteer_id
 LEFT JOIN attendance a ON a.signup_id = g.id
+CROSS JOIN LATERAL volunteer_reliability(g.volunteer_id, now()) r
 WHERE s.id = $1 AND {_OWN_SHIFT} AND (g.status = 'active' OR a.id IS NOT NULL)
 ORDER BY v.display_name, g.id
 """

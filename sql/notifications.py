@@ -81,6 +81,16 @@ WHERE g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active' AND v.acco
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+# The person whose unconfirmed place was released at the cut-off (migration 0028).
+INSERT_RELEASED = """
+INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key)
+SELECT v.account_id, 'place_released', g.shift_id, jsonb_build_object('signup_id', g.id),
+       'place_released:signup:' || g.id
+FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
+WHERE g.id = $1 AND g.status = 'released' AND v.account_id IS NOT NULL
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
 # One notice per volunteer (with an account) who got new proposals from a roster run, however often it is written.
 INSERT_ROSTER_PROPOSED = """
 INSERT INTO notifications (account_id, kind, params, dedupe_key)
@@ -238,6 +248,12 @@ async def insert_for_publisher(
     """Queue one notification for each live account of the shift's organisation or committee."""
     rows = await conn.fetch(INSERT_FOR_PUBLISHER, shift_id, kind, msgspec.json.encode(params).decode(), dedupe_key)
     return [int(r["id"]) for r in rows]
+
+
+async def insert_released(conn: asyncpg.Connection, signup_id: int) -> int | None:
+    """Tell a volunteer their unconfirmed place was released; None if told already or without an account."""
+    found = await conn.fetchval(INSERT_RELEASED, signup_id)
+    return None if found is None else int(found)
 
 
 async def insert_promoted(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:

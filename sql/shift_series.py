@@ -35,6 +35,7 @@ class SeriesPublic(msgspec.Struct, frozen=True):
     cancellation_window_hours: int
     status: str
     shifts_open: int
+    confirm_hours_before: int | None
 
 
 class SeriesRow(SeriesPublic, frozen=True):
@@ -47,15 +48,15 @@ _SERIES_COLUMNS = """
 r.id, r.organisation_id, r.committee_id, r.household_id, r.title, r.description, r.place_name, r.lat, r.lon,
 r.weekdays::int[] AS weekdays, r.starts, r.minutes, r.from_date, r.until_date, r.exceptions, r.headcount,
 r.required_skills, r.required_certificates, r.min_age, r.insurance_required, r.minors_in_groups_only,
-r.cancellation_window_hours, r.status,
+r.cancellation_window_hours, r.status, r.confirm_hours_before,
 (SELECT count(*) FROM shifts s WHERE s.series_id = r.id AND s.status = 'open')::int AS shifts_open
 """
 INSERT_SERIES = """
 INSERT INTO shift_series (organisation_id, committee_id, household_id, title, description, place_name, lat, lon,
                           weekdays, starts, minutes, from_date, until_date, exceptions, headcount, required_skills,
                           required_certificates, min_age, insurance_required, minors_in_groups_only,
-                          cancellation_window_hours, created_by)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22
+                          cancellation_window_hours, created_by, confirm_hours_before)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23
 -- A pending or suspended organisation publishes nothing.
 WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
@@ -66,12 +67,13 @@ RETURNING id
 GENERATE_SHIFTS = """
 INSERT INTO shifts (organisation_id, committee_id, household_id, series_id, title, description, place_name, lat, lon,
                     starts_at, ends_at, headcount, required_skills, required_certificates, min_age,
-                    insurance_required, minors_in_groups_only, cancellation_window_hours, created_by)
+                    insurance_required, minors_in_groups_only, cancellation_window_hours, created_by,
+                    confirm_hours_before)
 SELECT r.organisation_id, r.committee_id, r.household_id, r.id, r.title, r.description, r.place_name, r.lat, r.lon,
        (day.d + r.starts) AT TIME ZONE 'Asia/Shanghai',
        (day.d + r.starts) AT TIME ZONE 'Asia/Shanghai' + make_interval(mins => r.minutes),
        r.headcount, r.required_skills, r.required_certificates, r.min_age, r.insurance_required,
-       r.minors_in_groups_only, r.cancellation_window_hours, r.created_by
+       r.minors_in_groups_only, r.cancellation_window_hours, r.created_by, r.confirm_hours_before
 FROM shift_series r
 CROSS JOIN LATERAL (SELECT r.from_date + i AS d FROM generate_series(0, r.until_date - r.from_date) AS i) day
 WHERE r.id = $1
@@ -138,6 +140,7 @@ async def insert_series(
     minors_in_groups_only: bool,
     cancellation_window_hours: int,
     created_by: int | None,
+    confirm_hours_before: int | None = None,
 ) -> int | None:
     """Record a weekly rule; its id, or None when the publishing organisation is not verified."""
     found = await conn.fetchval(
@@ -164,6 +167,7 @@ async def insert_series(
         minors_in_groups_only,
         cancellation_window_hours,
         created_by,
+        confirm_hours_before,
     )
     return None if found is None else int(found)
 

@@ -34,6 +34,7 @@ class ShiftRow(msgspec.Struct, frozen=True):
     series_id: int | None = None
     required_certificates: list[str] = []
     minors_in_groups_only: bool = False
+    confirm_hours_before: int | None = None
 
 
 class ShiftForVolunteer(msgspec.Struct, frozen=True):
@@ -69,7 +70,7 @@ s.id, s.organisation_id, s.committee_id, coalesce(o.name, c.name) AS publisher_n
 s.place_name, s.lat, s.lon, s.starts_at, s.ends_at, s.headcount, s.taken, s.required_skills, s.min_age,
 s.insurance_required, s.cancellation_window_hours, s.status,
 (SELECT count(*) FROM signups w WHERE w.shift_id = s.id AND w.status = 'waitlisted')::int AS waitlisted,
-s.household_id, s.series_id, s.required_certificates, s.minors_in_groups_only
+s.household_id, s.series_id, s.required_certificates, s.minors_in_groups_only, s.confirm_hours_before
 """
 _SHIFT_FROM = """
 FROM shifts s
@@ -228,8 +229,8 @@ LIMIT $3 OFFSET $4
 INSERT_SHIFT = """
 INSERT INTO shifts (organisation_id, committee_id, title, description, place_name, lat, lon, starts_at, ends_at,
                     headcount, required_skills, min_age, insurance_required, cancellation_window_hours, created_by,
-                    household_id, required_certificates, minors_in_groups_only)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18
+                    household_id, required_certificates, minors_in_groups_only, confirm_hours_before)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
 -- A pending or suspended organisation publishes nothing.
 WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
@@ -415,6 +416,7 @@ async def insert_shift(
     household_id: int | None = None,
     required_certificates: list[str] | None = None,
     minors_in_groups_only: bool = False,
+    confirm_hours_before: int | None = None,
 ) -> int | None:
     """Publish a shift; its id, or None when the publishing organisation is not verified."""
     found = await conn.fetchval(
@@ -437,6 +439,7 @@ async def insert_shift(
         household_id,
         required_certificates or [],
         minors_in_groups_only,
+        confirm_hours_before,
     )
     return None if found is None else int(found)
 

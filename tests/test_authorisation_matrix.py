@@ -36,6 +36,10 @@ PUBLIC = {
     # Anyone who forgot their password asks for a code and gives it back (docs/security.md "Password reset").
     ("POST", "/api/auth/password-reset"),
     ("POST", "/api/auth/password-reset/confirm"),
+    # A place behind its confirm link: the link's 128-bit random token is the key (it comes by SMS, without a login).
+    ("GET", "/api/confirmations/{token}"),
+    ("POST", "/api/confirmations/{token}/confirm"),
+    ("POST", "/api/confirmations/{token}/cancel"),
 }
 # Operations every logged-in account may use on its own behalf (their answers hold only the caller's data).
 OWN = {
@@ -46,6 +50,7 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/signups"),
     ("POST", "/api/shifts/{shift_id}/waitlist"),
     ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
+    ("POST", "/api/shifts/{shift_id}/signups/mine/confirm"),
     # A volunteer's own profile, certificates, availability, consent and calendar feed address (helper A).
     ("GET", "/api/volunteers/me"),
     ("PUT", "/api/volunteers/me"),

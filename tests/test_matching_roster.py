@@ -315,3 +315,27 @@ def test_problem_and_result_survive_pickling_for_the_process_pool() -> None:
     result = solve(problem, time_limit_s=2, seed=1)
     assert pickle.loads(pickle.dumps(problem)) == problem  # noqa: S301 - our own bytes, as a process pool sends them
     assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 - our own bytes
+
+
+def test_reliability_is_a_soft_preference_never_a_ban() -> None:
+    shift = Shift("s", at(9), at(11), place(0, 0), 1)
+    reliable = Volunteer("reliable", place(1, 0), 10.0, 600, (), ((at(0), at(24)),), reliability=1.0)
+    unreliable = Volunteer("unreliable", place(1, 0), 10.0, 600, (), ((at(0), at(24)),), reliability=0.25)
+    # A tie otherwise: the reliable volunteer wins it.
+    both = solve(RosterProblem((unreliable, reliable), (shift,)), time_limit_s=2, seed=1)
+    assert [a.volunteer for a in both.assignments] == ["reliable"]
+    assert check(RosterProblem((unreliable, reliable), (shift,)), both.assignments) == []
+    # Alone, the unreliable volunteer still gets the place, 7 points (floor(10 x 0.75)) lower.
+    alone = solve(RosterProblem((unreliable,), (shift,)), time_limit_s=2, seed=1)
+    (a,) = alone.assignments
+    assert a.volunteer == "unreliable"
+    assert a.reliability_penalty == 7
+    assert a.value == 120 - a.travel_penalty - 7
+    # Even on a shift worth less than the penalty, the pair keeps a value of 1 rather than vanishing.
+    short = Shift("short", at(9), at(9) + timedelta(minutes=8), place(0, 0), 1)
+    never = Volunteer("never", place(0, 0), 10.0, 600, (), ((at(0), at(24)),), reliability=0.0)
+    problem = RosterProblem((never,), (short,))
+    (b,) = solve(problem, time_limit_s=2, seed=1).assignments
+    assert (b.volunteer, b.value) == ("never", 1)
+    assert check(problem, [b]) == []
+    assert evaluate(problem, [("never", "short")]) == 1

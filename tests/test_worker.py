@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 from arq.worker import Worker
 
 from api.services.accounts import SecurityPolicy
-from workers.main import WorkerSettings
+from tests.factories_shifts import add_signup, create_shift, volunteer_identity
+from workers.main import WorkerSettings, confirm_places
 
 
 async def test_purge_job_removes_expired_sessions_and_keeps_live_ones(empty_database_url, redis):
@@ -51,6 +54,23 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
         "cron:open_due_bids",
         "cron:plan_team_visits",
         "cron:deliver_notifications",
+        "cron:confirm_places",
         "cron:requeue_runs",
     ]
     assert WorkerSettings.job_timeout > 0
+
+
+async def test_the_confirm_cron_releases_an_unconfirmed_place_and_reports_it(empty_database_url):
+    pool = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            volunteer = await volunteer_identity(conn)
+            starts = dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)
+            shift_id = await create_shift(conn, starts_at=starts)
+            await add_signup(conn, shift_id, volunteer.volunteer_id or 0)
+            await conn.execute("UPDATE shifts SET confirm_hours_before = 12 WHERE id = $1", shift_id)
+        done = await confirm_places({"pool": pool})
+        assert done == {"asked": 0, "withdrawn": 0, "released": 1, "promoted": 0, "no_shows": 0}
+        assert (await confirm_places({"pool": pool}))["released"] == 0
+    finally:
+        await pool.close()

@@ -13,12 +13,13 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
 import asyncpg
+import msgspec
 import structlog
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from api.services import accounts, register_imports
+from api.services import accounts, confirmations, register_imports
 from api.services.accounts import SecurityPolicy
 from api.services.runs import QUEUE_DOWN
 from api.settings import load_settings
@@ -82,12 +83,23 @@ async def drop_expired_uploads(ctx: dict[str, Any]) -> int:
     return dropped
 
 
+async def confirm_places(ctx: dict[str, Any]) -> dict[str, int]:
+    """Ask for confirmations that fell due, release unconfirmed places at their cut-off, record no-shows."""
+    async with ctx["pool"].acquire() as conn:
+        outcome = await confirmations.sweep(conn)
+    done = msgspec.structs.asdict(outcome)
+    if any(done.values()):
+        log.info("confirmations", **done)
+    return done
+
+
 class WorkerSettings:
     """What `arq` (and `linli worker`) runs."""
 
     functions: ClassVar[list[Any]] = [
         purge_expired_credentials,
         drop_expired_uploads,
+        confirm_places,
         *tasks.RUN_TASKS,
         tasks.plan_team_visits,
         tasks.open_due_bids,
@@ -104,6 +116,8 @@ class WorkerSettings:
         cron(tasks.plan_team_visits, hour={3}, minute={17}, run_at_startup=True),
         # Every minute: day-before shift reminders, waitlist promotions and cancellations go out within a minute.
         cron(tasks.deliver_notifications, second={35}, run_at_startup=True),
+        # Every minute, before the outbox: asks go out, and unconfirmed places go to the waitlist, within a minute.
+        cron(confirm_places, second={20}, run_at_startup=True),
         # Every minute: runs the database says are queued whose job Redis lost are queued again.
         cron(tasks.requeue_runs, second={50}),
     ]

@@ -115,7 +115,7 @@ async def deliver_notifications(ctx: dict[str, Any]) -> dict[str, int]:
     """Write the day-before shift reminders that fell due and deliver every due notification (retrying failures)."""
     async with ctx["pool"].acquire() as conn:
         outcome = await notifications.run_outbox(
-            conn, _notification_sender(ctx), max_attempts=_settings.notify_max_attempts
+            conn, _notification_sender(ctx), max_attempts=_settings.notify_max_attempts, public_url=_settings.public_url
         )
     if outcome.reminders or outcome.sent or outcome.retrying or outcome.failed:
         log.info("notification outbox", **msgspec.structs.asdict(outcome))

@@ -4,6 +4,7 @@ from api.routes.accounts import AccountController, AuthController
 from api.routes.attendance import AttendanceController
 from api.routes.awards import AwardController, NoticeController, ReviewController
 from api.routes.calls import CallController, ProposalController
+from api.routes.confirmations import MyPlaceController, PlaceLinkController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
 from api.routes.grants import GrantController
@@ -44,6 +45,8 @@ API_HANDLERS: list[type] = [
     GrantController,
     NoticeController,
     ShiftController,
+    MyPlaceController,
+    PlaceLinkController,
     TeamController,
     HouseholdController,
     PlaceController,

@@ -7,7 +7,9 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
+from api.services.confirmations import PlaceView
 from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SeriesView, SignupOutcome
+from sql.confirmations import PlacePublic
 from sql.shift_series import SeriesPublic
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
@@ -39,6 +41,7 @@ class ShiftOut(msgspec.Struct, frozen=True):
     series_id: int | None
     required_certificates: list[str]
     minors_in_groups_only: bool
+    confirm_hours_before: int | None
 
 
 class SeriesOut(SeriesPublic, frozen=True):
@@ -100,3 +103,24 @@ def signup_out(outcome: SignupOutcome) -> SignupOut:
 def series_out(view: SeriesView) -> SeriesOut:
     """The public shape of a weekly rule."""
     return out(view.series, SeriesOut, starts=view.series.starts.strftime("%H:%M"), shift_ids=view.shift_ids)
+
+
+class PlaceOut(PlacePublic, frozen=True):
+    """A place behind its confirm link: the shift, whether it is confirmed, by when it must be, and what can be done."""
+
+    confirm_by: dt.datetime | None
+    can_confirm: bool
+    can_cancel: bool
+    late_if_cancelled: bool
+
+
+def place_out(view: PlaceView) -> PlaceOut:
+    """The public shape of a place behind its confirm link."""
+    return out(
+        view.place,
+        PlaceOut,
+        confirm_by=view.confirm_by,
+        can_confirm=view.can_confirm,
+        can_cancel=view.can_cancel,
+        late_if_cancelled=view.late_if_cancelled,
+    )

@@ -33,7 +33,7 @@ log = structlog.get_logger("linli.notifications")
 
 KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
-    "household_cap_reached",
+    "household_cap_reached", "confirm_request", "place_released",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -221,6 +221,15 @@ async def signup_cancelled(
         await notifications_sql.insert_promoted(conn, shift_id, promoted_volunteer_id)
 
 
+async def place_released(
+    conn: asyncpg.Connection, *, signup_id: int, shift_id: int, promoted_volunteer_id: int | None
+) -> None:
+    """An unconfirmed place was released at the cut-off: tell its holder, and whoever got it from the waitlist."""
+    await notifications_sql.insert_released(conn, signup_id)
+    if promoted_volunteer_id is not None:
+        await notifications_sql.insert_promoted(conn, shift_id, promoted_volunteer_id)
+
+
 async def roster_proposed(conn: asyncpg.Connection, run_id: int) -> int:
     """A roster run proposed places: tell each volunteer who got new ones (once per run and volunteer)."""
     return await notifications_sql.insert_roster_proposed(conn, run_id)
@@ -304,6 +313,8 @@ _SUBJECTS = {
         "A volunteer reached the daily limit of household files",
         "志愿者查看家庭档案已达当日上限",
     ),
+    "confirm_request": ("Will you come? Please confirm your place", "请确认是否参加服务班次"),
+    "place_released": ("Your place was released", "您的报名名额已释放"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -327,11 +338,23 @@ _BODIES = {
         "A volunteer tried to open more household files today than the daily limit of {count}; please check.",
         "有志愿者今天试图查看的服务对象家庭档案超过每日上限（{count} 户），请核实。",
     ),
+    "confirm_request": (
+        "Will you come to {title}, {time}, at {place}? Please confirm your place, or cancel it so that someone "
+        "waiting can have it.",
+        "您报名的服务班次「{title}」（{time}，地点：{place}）即将开始，请确认是否参加；如不能参加，请取消，名额将让给候补者。",
+    ),
+    "place_released": (
+        "Your place on {title}, {time}, was not confirmed in time and went to the waitlist.",
+        "您报名的服务班次「{title}」（{time}）未在截止前确认，名额已让给候补者。",
+    ),
 }
+# The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.
+CONFIRM_PATH = "/confirm/{token}"
+CANCEL_PATH = "/confirm/{token}/cancel"
 
 
-def compose(row: OutgoingRow) -> Message:
-    """The words of a notification in its recipient's language."""
+def compose(row: OutgoingRow, public_url: str = "") -> Message:
+    """The words of a notification in its recipient's language (links start with the site's public address)."""
     zh = row.locale != "en"
     when = row.shift_starts_at.astimezone(SHANGHAI) if row.shift_starts_at else None
     time = "" if when is None else (f"{when:%m月%d日 %H:%M}" if zh else f"{when:%d %b %H:%M}")
@@ -346,6 +369,11 @@ def compose(row: OutgoingRow) -> Message:
             if row.params.get("promoted")
             else ("名额已重新开放。" if zh else " The place is open again.")
         )
+    token = row.params.get("token")
+    if row.kind == "confirm_request" and isinstance(token, str):
+        base = public_url.rstrip("/")
+        confirm, cancel = base + CONFIRM_PATH.format(token=token), base + CANCEL_PATH.format(token=token)
+        body += f"确认参加：{confirm} 取消报名：{cancel}" if zh else f" Confirm: {confirm} Cancel: {cancel}"
     return Message(
         notification_id=row.id,
         kind=row.kind,
@@ -378,6 +406,7 @@ async def run_outbox(
     now: dt.datetime | None = None,
     max_attempts: int = 5,
     batch_size: int = BATCH_SIZE,
+    public_url: str = "",
 ) -> OutboxOutcome:
     """Write the reminders that fell due, drop stale ones, then deliver what is due, batch by batch."""
     now = now or dt.datetime.now(dt.UTC)
@@ -394,7 +423,7 @@ async def run_outbox(
                     withdrawn += 1
                     continue
                 try:
-                    channel = await sender.send(compose(row))
+                    channel = await sender.send(compose(row, public_url))
                 except Exception as exc:  # any failure of a sender is retried later
                     attempts = row.attempts + 1
                     status = await notifications_sql.mark_attempt_failed(

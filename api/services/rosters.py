@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from api.services import notifications, runs
+from api.services import confirmations, notifications, runs
 from api.services import shifts as shifts_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
@@ -262,6 +262,12 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
             msgspec.structs.replace(v, blocked=tuple(_merge(blocked[int(v.id)]))) if int(v.id) in blocked else v
             for v in volunteers
         ]
+        # Kept places as a soft preference (matching.roster.RELIABILITY_WEIGHT), never a ban.
+        records = await confirmations.reliability(conn, ids)
+        volunteers = [
+            msgspec.structs.replace(v, reliability=records[int(v.id)].score) if int(v.id) in records else v
+            for v in volunteers
+        ]
     sources: dict[str, str] = {}
     shift_ids = {s.id for s in shifts}
     volunteer_ids = {v.id for v in volunteers}
@@ -397,6 +403,7 @@ def reasons_of(inputs: RosterInputs, a: roster_model.RosterAssignment) -> dict[s
         "value": a.value,
         "travel_penalty": a.travel_penalty,
         "continuity_bonus": a.continuity_bonus,
+        "reliability_penalty": a.reliability_penalty,
         "binding": list(a.binding),
     }
 

@@ -31,6 +31,8 @@ _ONLY_PUBLISHERS = "Only an organisation or a residents' committee may publish s
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 Skill = Annotated[str, Meta(pattern=r"^[a-z_]{2,40}$")]
 CertificateKind = Annotated[str, Meta(pattern=r"^[a-z0-9_]{2,40}$")]
+# Hours before the start by which volunteers must confirm their place (the schema's CHECK mirrors it).
+ConfirmHours = Annotated[int, Meta(ge=1, le=168)]
 
 # Reasons a volunteer may not take a shift (defined in sql/shifts.py). Distance, availability and consent only
 # order and filter the list: people may travel further, or step in outside the times they usually give. A shift
@@ -79,6 +81,7 @@ class ShiftCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     required_certificates: list[CertificateKind] = []
     minors_in_groups_only: bool = False
     household_id: Id | None = None
+    confirm_hours_before: ConfirmHours | None = None
 
 
 class SeriesCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -103,6 +106,7 @@ class SeriesCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cancellation_window_hours: Annotated[int, Meta(ge=0, le=720)] = 24
     household_id: Id | None = None
     description: Text = ""
+    confirm_hours_before: ConfirmHours | None = None
 
 
 class SeriesView(msgspec.Struct, frozen=True):
@@ -206,6 +210,7 @@ async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) ->
             household_id=form.household_id,
             required_certificates=sorted(set(form.required_certificates)),
             minors_in_groups_only=form.minors_in_groups_only,
+            confirm_hours_before=form.confirm_hours_before,
         )
         if shift_id is None:
             raise Forbidden("Only a verified organisation may publish shifts")
@@ -283,6 +288,7 @@ async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCr
             minors_in_groups_only=form.minors_in_groups_only,
             cancellation_window_hours=form.cancellation_window_hours,
             created_by=who.account_id,
+            confirm_hours_before=form.confirm_hours_before,
         )
         if series_id is None:
             raise Forbidden("Only a verified organisation may publish shifts")
@@ -504,7 +510,7 @@ class _NoPlace(Exception):
     """Rolls back a promotion's savepoint when the place was gone after all."""
 
 
-async def _promote_next(conn: asyncpg.Connection, shift_id: int) -> int | None:
+async def promote_next(conn: asyncpg.Connection, shift_id: int) -> int | None:
     """Give the freed place to the first person waiting who may still take it; their volunteer id."""
     for signup_id, volunteer_id, reasons in await shifts_sql.waitlist(conn, shift_id):
         if blocking(reasons):
@@ -529,7 +535,13 @@ def free_cancellation_until(shift: ShiftRow) -> dt.datetime:
 
 async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> CancelOutcome:
     """Give up a place (or leave the waitlist); before the window the next person waiting gets it."""
-    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    return await cancel_place(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS), who.account_id, shift_id)
+
+
+async def cancel_place(
+    conn: asyncpg.Connection, volunteer_id: int, account_id: int | None, shift_id: int
+) -> CancelOutcome:
+    """The cancellation itself, for the signed-in volunteer or the holder of a sign-up's confirm link."""
     async with conn.transaction():
         # The shift's row first, in the pick-up's order, so a cancellation and a pick-up never deadlock.
         if not await shifts_sql.lock_shift(conn, shift_id):
@@ -541,7 +553,7 @@ async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Canc
             await shifts_sql.release_place(conn, shift_id)
             # Inside the window the place reopens for anyone, but nobody is drafted at short notice.
             if status == "cancelled":
-                promoted = await _promote_next(conn, shift_id)
+                promoted = await promote_next(conn, shift_id)
             # In this transaction: the publisher hears of the cancellation, the promoted person of their place.
             await notifications.signup_cancelled(
                 conn,
@@ -557,7 +569,7 @@ async def cancel(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Canc
             signup_id, status = waiting
         await audit.append(
             conn,
-            actor_account_id=who.account_id,
+            actor_account_id=account_id,
             action=f"shift.{status}",
             object_type="shift",
             object_id=shift_id,

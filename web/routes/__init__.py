@@ -10,6 +10,7 @@ from web.routes.attendance import AttendancePages
 from web.routes.awards import NoticePages, ReviewPages
 from web.routes.calendar import CalendarPages
 from web.routes.calls import CallPages
+from web.routes.confirmations import ConfirmationPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
 from web.routes.grants import GrantPages
@@ -50,6 +51,7 @@ PAGE_HANDLERS: list[Any] = [
     ReviewPages,
     NoticePages,
     ShiftPages,
+    PlacePages,
     CalendarPages,
     TeamPages,
     HouseholdPages,
@@ -63,7 +65,7 @@ PAGE_HANDLERS: list[Any] = [
     VolunteeringDashboardPages,
     RosterPages,
     RespitePages,
-    PlacePages,
+    ConfirmationPages,
 ]
 
 # Every page shows the caller's unread notifications beside the inbox link (base.html), so all pages share one

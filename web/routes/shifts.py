@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import directory, household_access, households, shifts
+from api.services import confirmations, directory, household_access, households, shifts
 from api.services.accounts import Identity
 from api.services.maps import navigation_links
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
@@ -95,6 +95,12 @@ async def _shift_page(
             ),
             # A home visit's point is near the household: no map link until the address may be shown.
             "navigation": None if shift.household_id else navigation_links(shift.lat, shift.lon, shift.place_name),
+            # A held place on a shift that asks for confirmation: its confirm page, while it waits for one.
+            "my_place": (
+                await confirmations.my_place(conn, user, shift_id)
+                if view is not None and view.my_status == "active" and shift.confirm_hours_before
+                else None
+            ),
         },
         status_code=refusal.status if refusal else 200,
     )
