@@ -81,6 +81,7 @@ if (( browser )); then
   [[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || missing+=(fonts-wqy-zenhei)
   # deploy/'s nginx config is checked by `nginx -t` and serves the two-host test (tests/test_deploy.py).
   [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # the test's throw-away certificate
   if (( ${#missing[@]} )); then
     if is_root && command -v apt-get >/dev/null 2>&1; then
       echo "install: installing ${missing[*]} with apt-get"
@@ -88,9 +89,9 @@ if (( browser )); then
       apt-get update -qq
       apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-      echo "install: the browser and deploy tests need /usr/bin/chromium, fonts-wqy-zenhei and /usr/sbin/nginx" \
-        "(missing: ${missing[*]}); ask an administrator to run: apt-get install chromium fonts-wqy-zenhei" \
-        "nginx. Those tests will fail until then." >&2
+      echo "install: the browser and deploy tests need chromium, fonts-wqy-zenhei, nginx and openssl from Debian" \
+        "(missing: ${missing[*]}); ask an administrator to run: apt-get install ${missing[*]}." \
+        "Those tests will fail until then." >&2
     fi
   fi
 fi
