@@ -75,7 +75,7 @@ def nginx_prefix(folder: Path, *, web_ports: tuple[int, int], https_port: int, h
         "listen [::]:80;": "",
         "/etc/linli/tls/fullchain.pem": str(cert),
         "/etc/linli/tls/privkey.pem": str(key),
-        "/var/cache/nginx/linli": str(folder / "cache"),
+        "/var/lib/nginx/linli-static": str(folder / "cache"),
         "/var/log/nginx/linli.access.log": str(folder / "access.log"),
     }
     for old, new in swaps.items():
