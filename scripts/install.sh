@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make install`: the uv-locked environment in .venv; with --browser also the system Chromium the browser tests drive.
+# `make install`: the uv-locked environment in .venv; with --browser also the system Chromium the browser tests drive
+# and the nginx that tests/test_deploy.py checks deploy/ with.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -78,6 +79,9 @@ if (( browser )); then
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   # Without a CJK font Chromium draws the Chinese pages as boxes.
   [[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || missing+=(fonts-wqy-zenhei)
+  # deploy/'s nginx config is checked by `nginx -t` and serves the two-host test (tests/test_deploy.py).
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # the test's throw-away certificate
   if (( ${#missing[@]} )); then
     if is_root && command -v apt-get >/dev/null 2>&1; then
       echo "install: installing ${missing[*]} with apt-get"
@@ -85,8 +89,9 @@ if (( browser )); then
       apt-get update -qq
       apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-      echo "install: the browser tests need /usr/bin/chromium and fonts-wqy-zenhei (missing: ${missing[*]});" \
-        "ask an administrator to run: apt-get install chromium fonts-wqy-zenhei. Those tests will fail until then." >&2
+      echo "install: the browser and deploy tests need chromium, fonts-wqy-zenhei, nginx and openssl from Debian" \
+        "(missing: ${missing[*]}); ask an administrator to run: apt-get install ${missing[*]}." \
+        "Those tests will fail until then." >&2
     fi
   fi
 fi

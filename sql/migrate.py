@@ -112,6 +112,38 @@ async def apply_migrations(conn: asyncpg.Connection, folder: Path = MIGRATIONS_D
         await conn.execute(UNLOCK_MIGRATIONS)
 
 
+class SchemaDrift(NamedTuple):
+    """How a database's schema differs from this code's migrations."""
+
+    pending: list[str]  # this code's migrations the database has not applied
+    newer: list[str]  # applied migrations this code does not know: a newer Linli migrated the database
+
+    def refusal(self) -> str | None:
+        """Why a process of this code must not start on this database (None: the schema is this code's)."""
+        if self.newer:
+            return (
+                f"the database's schema is newer than this code (it has {', '.join(self.newer)}, which this code "
+                "does not know): deploy the newer code here, or restore a backup made by this version"
+            )
+        if self.pending:
+            return (
+                f"the database's schema is behind this code ({len(self.pending)} migration(s) pending, the first "
+                f"{self.pending[0]}): run `linli migrate` once for this deployment, then start"
+            )
+        return None
+
+
+async def schema_drift(conn: asyncpg.Connection, folder: Path = MIGRATIONS_DIR) -> SchemaDrift:
+    """Which of this code's migrations the database lacks, and which it has that this code does not know."""
+    known = [path.name for path in migration_files(folder)]
+    try:
+        applied = [row["filename"] for row in await conn.fetch(SELECT_APPLIED)]
+    except asyncpg.UndefinedTableError:  # nothing was ever applied
+        applied = []
+    done = set(applied)
+    return SchemaDrift(pending=[n for n in known if n not in done], newer=sorted(done - set(known)))
+
+
 async def migrate(dsn: str, folder: Path = MIGRATIONS_DIR) -> list[str]:
     """Connect, apply pending migrations, and return the names applied."""
     conn = await asyncpg.connect(dsn)

@@ -29,7 +29,7 @@ def up() -> None:
 @click.option("--port", default=None, type=int, help="Port (default LINLI_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Serve the web app and the JSON API in LINLI_WEB_WORKERS processes (needs LINLI_DATABASE_URL and
-    LINLI_REDIS_URL)."""
+    LINLI_REDIS_URL); refuses a schema behind or ahead of this code (`linli migrate` applies migrations)."""
     from api.cli.serving import serve as run_serve
 
     run_serve(host, port)
@@ -39,10 +39,13 @@ def serve(host: str | None, port: int | None) -> None:
 def worker() -> None:
     """Run the arq worker: optimiser runs and timed jobs (needs LINLI_DATABASE_URL and LINLI_REDIS_URL); it keeps
     running while Redis is away and reconnects when it is back."""
+    from api.cli.serving import refuse_other_schema
     from api.logs import configure_logging
     from workers.main import serve
 
-    configure_logging(load_settings().debug)
+    settings = load_settings()
+    configure_logging(settings.debug)
+    refuse_other_schema(settings)
     asyncio.run(serve())
 
 

@@ -5,10 +5,14 @@ their parent (uvicorn's multiprocess supervisor): it starts a new process when o
 stops them all. Request metrics are then written by every process into PROMETHEUS_MULTIPROC_DIR (a fresh folder
 unless the operator names one; its old files are removed at start) and `/metrics` adds them up, whichever process
 answers the scrape. Each process's database pool holds its share of LINLI_DATABASE_CONNECTIONS.
+
+Neither `linli serve` nor `linli worker` migrates: `linli migrate` runs once per deployment. Both refuse to start on
+a schema that is not their code's (migrations pending, or applied ones the code does not know).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -18,6 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
+import click
+import structlog
 import uvicorn
 
 from api.settings import Settings, load_settings, web_processes
@@ -26,6 +33,36 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+log = structlog.get_logger("linli.serve")
+
+
+async def _schema_refusal(settings: Settings) -> str | None:
+    from api.services.health import database_outage
+    from sql.migrate import schema_drift
+
+    assert settings.database_url is not None
+    try:
+        conn = await asyncpg.connect(settings.database_url, timeout=settings.database_connect_timeout_s)
+    except Exception as exc:
+        if not database_outage(exc):
+            raise
+        # The web app starts while PostgreSQL is down and answers 503 until it is back; the check waits for the
+        # next start rather than keeping the service down.
+        log.warning("database unreachable at start: the schema was not checked", error=str(exc))
+        return None
+    try:
+        return (await schema_drift(conn)).refusal()
+    finally:
+        await conn.close()
+
+
+def refuse_other_schema(settings: Settings) -> None:
+    """Stop the start (non-zero exit, with the reason) when the database's schema is not this code's."""
+    if not settings.database_url:
+        return  # the app's own start says that the URL is missing
+    refusal = asyncio.run(_schema_refusal(settings))
+    if refusal is not None:
+        raise click.ClickException(refusal)
 
 
 def app_factory() -> Litestar:
@@ -82,6 +119,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = load_settings()
     configure_logging(settings.debug)
+    refuse_other_schema(settings)
     options = uvicorn_options(settings, host, port)
     processes = web_processes(settings)
     if processes == 1:
