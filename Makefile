@@ -1,5 +1,6 @@
 # Linli: `make run` starts everything locally, `make test` (the default) lints and runs every test,
-# `make quick` runs the inner loop (every test outside the browser, fuzz, race, chaos and slow tiers).
+# `make quick` runs the inner loop (every test outside the browser, fuzz, race, chaos and slow tiers),
+# `make screens` refreshes the screenshots in docs/screens/.
 .DEFAULT_GOAL := test
 .PHONY: install run test quick lint bench screens
 

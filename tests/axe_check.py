@@ -15,13 +15,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Page, Route, ViewportSize, async_playwright
+from playwright.async_api import Page, Route, async_playwright
 
-from tests.browser_helpers import PHONE, STEP_MS, chromium_endpoint
+from tests.browser_helpers import PHONE, STEP_MS, WIDTHS, chromium_endpoint
 
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-WIDTHS: tuple[tuple[str, ViewportSize], ...] = (("phone", PHONE), ("desktop", DESKTOP))
 # The impacts that fail a test; `moderate` and `minor` are advice.
 BLOCKING = ("serious", "critical")
 # Pages are given this origin in Chromium; nothing leaves the machine (every request is answered from the app).

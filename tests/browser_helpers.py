@@ -23,6 +23,9 @@ from api.dev import servers as devservers
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+# The two widths every page is looked at: a phone's and a desktop's.
+WIDTHS: tuple[tuple[str, ViewportSize], ...] = (("phone", PHONE), ("desktop", DESKTOP))
 # Each demo login's password, by username.
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # How long one step may wait for the page: the default 5 s is short on a loaded machine.
