@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import Page, Route, ViewportSize, async_playwright
 
 from tests.browser_helpers import PHONE, STEP_MS, WIDTHS, chromium_endpoint
 
@@ -73,9 +73,11 @@ def describe(where: str, found: list[dict[str, Any]]) -> list[str]:
 
 
 @asynccontextmanager
-async def axe_checker(request: pytest.FixtureRequest, client: httpx.AsyncClient) -> AsyncIterator[Check]:
+async def axe_checker(
+    request: pytest.FixtureRequest, client: httpx.AsyncClient, widths: tuple[tuple[str, ViewportSize], ...] = WIDTHS
+) -> AsyncIterator[Check]:
     """A function that renders a page's HTML (fetched by `client` at a path) in Chromium with axe in it and returns
-    its faults at each width; the page's stylesheets and scripts come from `client` too, so they are the app's."""
+    its faults at each of `widths`; the page's stylesheets and scripts come from `client` too, so they are the app's."""
     documents: dict[str, str] = {}
 
     async def answer(route: Route) -> None:
@@ -110,10 +112,10 @@ async def axe_checker(request: pytest.FixtureRequest, client: httpx.AsyncClient)
                     return []
                 documents.clear()
                 documents[path] = html
-                await page.set_viewport_size(PHONE)
+                await page.set_viewport_size(widths[0][1])
                 await page.goto(ORIGIN + path, wait_until="load")
                 faults: dict[str, list[str]] = {}
-                for width, viewport in WIDTHS:
+                for width, viewport in widths:
                     await page.set_viewport_size(viewport)
                     for line in describe(path, await violations(page)):
                         faults.setdefault(line, []).append(width)
