@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Page, Route, ViewportSize, async_playwright
+from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright
 
 from tests.browser_helpers import PHONE, STEP_MS, WIDTHS, chromium_endpoint
 
@@ -72,9 +72,20 @@ def describe(where: str, found: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+@pytest.fixture(scope="module")
+async def axe_browser(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """The session's Chromium reached from this module's Playwright (starting one per test cost seconds each)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.connect_over_cdp(chromium_endpoint(request.config))
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
 @asynccontextmanager
 async def axe_checker(
-    request: pytest.FixtureRequest, client: httpx.AsyncClient, widths: tuple[tuple[str, ViewportSize], ...] = WIDTHS
+    browser: Browser, client: httpx.AsyncClient, widths: tuple[tuple[str, ViewportSize], ...] = WIDTHS
 ) -> AsyncIterator[Check]:
     """A function that renders a page's HTML (fetched by `client` at a path) in Chromium with axe in it and returns
     its faults at each of `widths`; the page's stylesheets and scripts come from `client` too, so they are the app's."""
@@ -95,33 +106,30 @@ async def axe_checker(
         headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-encoding")}
         await route.fulfill(status=response.status_code, headers=headers, body=response.content)
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.connect_over_cdp(chromium_endpoint(request.config))
-        context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
-        try:
-            context.set_default_timeout(STEP_MS)
-            # Injected once into each document as it starts, outside the page's Content-Security-Policy.
-            await context.add_init_script(path=AXE_JS)
-            await context.route(f"{ORIGIN}/**", answer)
-            # Anything else (a map's tiles) is not reachable, as in the tests' network.
-            await context.route(lambda url: not url.startswith(ORIGIN), lambda route: route.abort())
-            page = await context.new_page()
+    context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        context.set_default_timeout(STEP_MS)
+        # Injected once into each document as it starts, outside the page's Content-Security-Policy.
+        await context.add_init_script(path=AXE_JS)
+        await context.route(f"{ORIGIN}/**", answer)
+        # Anything else (a map's tiles) is not reachable, as in the tests' network.
+        await context.route(lambda url: not url.startswith(ORIGIN), lambda route: route.abort())
+        page = await context.new_page()
 
-            async def check(path: str, html: str) -> list[str]:
-                if _seen_before(html):
-                    return []
-                documents.clear()
-                documents[path] = html
-                await page.set_viewport_size(widths[0][1])
-                await page.goto(ORIGIN + path, wait_until="load")
-                faults: dict[str, list[str]] = {}
-                for width, viewport in widths:
-                    await page.set_viewport_size(viewport)
-                    for line in describe(path, await violations(page)):
-                        faults.setdefault(line, []).append(width)
-                return [f"{line} [{' and '.join(widths)}]" for line, widths in faults.items()]
+        async def check(path: str, html: str) -> list[str]:
+            if _seen_before(html):
+                return []
+            documents.clear()
+            documents[path] = html
+            await page.set_viewport_size(widths[0][1])
+            await page.goto(ORIGIN + path, wait_until="load")
+            faults: dict[str, list[str]] = {}
+            for width, viewport in widths:
+                await page.set_viewport_size(viewport)
+                for line in describe(path, await violations(page)):
+                    faults.setdefault(line, []).append(width)
+            return [f"{line} [{' and '.join(found_at)}]" for line, found_at in faults.items()]
 
-            yield check
-        finally:
-            await context.close()
-            await browser.close()
+        yield check
+    finally:
+        await context.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
-from tests.axe_check import axe_checker
+from tests.axe_check import axe_browser, axe_checker
 
+__all__ = ["axe_browser"]  # a fixture, used by name
 pytestmark = pytest.mark.browser
 
 # A page with the app's stylesheet, as the crawl's pages have it.
@@ -23,10 +25,8 @@ LABEL = "/tiny: axe label (critical: Form elements must have labels) at #phone [
 CONTRAST = "/tiny: axe color-contrast (serious: Elements must meet minimum color contrast ratio thresholds) at p"
 
 
-async def test_the_check_names_page_rule_elements_and_widths(
-    request: pytest.FixtureRequest, client: httpx.AsyncClient
-) -> None:
-    async with axe_checker(request, client) as check:
+async def test_the_check_names_page_rule_elements_and_widths(axe_browser: Browser, client: httpx.AsyncClient) -> None:
+    async with axe_checker(axe_browser, client) as check:
         found = {
             body: await check("/tiny", PAGE.format(body=body, style=STYLE))
             for body in (CLEAN, UNLABELLED, PALE, PALE_ON_A_PHONE)

@@ -11,12 +11,14 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from api.demo import DEMO_LOGINS
-from tests.axe_check import Check, axe_checker
+from tests.axe_check import Check, axe_browser, axe_checker
 from tests.browser_helpers import WIDTHS
 from tests.helpers import elements, login, post_form
 
+__all__ = ["axe_browser"]  # a fixture, used by name
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # Links that end the session or are files rather than pages.
 SKIP_PREFIXES = ("/logout", "/static/", "/schema", "/ical/")
@@ -260,7 +262,7 @@ def test_text_marked_as_another_language_or_machine_text_is_not_read() -> None:
 @pytest.mark.slow
 @pytest.mark.browser
 async def test_every_linked_page_reads_in_one_language_without_codes_or_seconds(
-    request: pytest.FixtureRequest,
+    axe_browser: Browser,
     demo_client: httpx.AsyncClient,
     demo_conn: asyncpg.Connection,
     username: str | None,
@@ -276,7 +278,7 @@ async def test_every_linked_page_reads_in_one_language_without_codes_or_seconds(
     assert switched.status_code in (302, 303), switched.text
     # English words are longer (a table that fits in Chinese scrolls sideways in English), so both languages are
     # checked on a phone; a desktop's width, where the two differ only in words, is checked in Chinese.
-    async with axe_checker(request, client, WIDTHS if locale == "zh_CN" else WIDTHS[:1]) as check:
+    async with axe_checker(axe_browser, client, WIDTHS if locale == "zh_CN" else WIDTHS[:1]) as check:
         seen, broken = await crawl(client, locale, await data_words(demo_conn), check)
     # Every fault, one a line, with its page: the list is what to fix.
     assert broken == [], f"{len(broken)} faults on {len(seen)} pages:\n" + "\n".join(sorted(set(broken)))
