@@ -23,6 +23,9 @@ from api.dev import servers as devservers
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+# The two widths every page is looked at: a phone's and a desktop's.
+WIDTHS: tuple[tuple[str, ViewportSize], ...] = (("phone", PHONE), ("desktop", DESKTOP))
 # Each demo login's password, by username.
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # How long one step may wait for the page: the default 5 s is short on a loaded machine.
@@ -92,6 +95,16 @@ def _stop_chromium() -> None:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def chromium_endpoint(config: pytest.Config) -> str:
+    """The DevTools address of the session's one Chromium, started on first use and stopped when the session ends."""
+    assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
+    if "endpoint" not in _SHARED:
+        config.add_cleanup(_stop_chromium)
+        _SHARED["endpoint"] = _start_chromium()
+    endpoint: str = _SHARED["endpoint"]
+    return endpoint
+
+
 @pytest.fixture(scope="module")
 def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
     """The session's one headless Chromium (the test fails, not skips, when it is missing), reached over DevTools.
@@ -99,12 +112,8 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
     Chromium starts once per session (a module-scoped fixture imported by each module would start one per module);
     each module connects its own Playwright to it, so Playwright's event loop never outlives the module that uses it.
     """
-    assert CHROMIUM.exists(), "browser tests need /usr/bin/chromium; `make test` installs it when run as root"
-    if "endpoint" not in _SHARED:
-        request.config.add_cleanup(_stop_chromium)
-        _SHARED["endpoint"] = _start_chromium()
     with sync_playwright() as playwright:
-        instance = playwright.chromium.connect_over_cdp(_SHARED["endpoint"])
+        instance = playwright.chromium.connect_over_cdp(chromium_endpoint(request.config))
         try:
             yield instance
         finally:
