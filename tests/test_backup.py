@@ -41,6 +41,19 @@ async def _invoke(url: str, *args: str) -> Result:
     return await anyio.to_thread.run_sync(lambda: runner.invoke(cli, list(args), env={"LINLI_DATABASE_URL": url}))
 
 
+async def _refuse(url: str, tag: str, reason: str) -> None:
+    """Make the database refuse every statement of a kind (an event trigger), so that a restore fails there."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION refuse() RETURNS event_trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{reason}'; END $$;"
+            f"CREATE EVENT TRIGGER refuse ON ddl_command_end WHEN TAG IN ('{tag}') EXECUTE FUNCTION refuse()"
+        )
+    finally:
+        await conn.close()
+
+
 @pytest.mark.slow
 async def test_the_demo_district_survives_a_backup_and_a_restore_into_a_fresh_database(
     servers: Servers, tmp_path: Path
@@ -141,17 +154,8 @@ async def test_a_restore_that_fails_halfway_leaves_nothing_behind(servers: Serve
     file = tmp_path / "linli.backup"
     async with scratch_database(servers) as source, scratch_database(servers, template=None) as fresh:
         await make_backup(source, file)
-        conn = await asyncpg.connect(fresh)
-        try:
-            # Refuses the first index, which a restore creates after every table and its data.
-            await conn.execute(
-                "CREATE FUNCTION refuse() RETURNS event_trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'no indexes today'; END $$;"
-                "CREATE EVENT TRIGGER refuse_indexes ON ddl_command_end WHEN TAG IN ('CREATE INDEX') "
-                "EXECUTE FUNCTION refuse()"
-            )
-        finally:
-            await conn.close()
+        # Refuses the first index, which a restore creates after every table and its data.
+        await _refuse(fresh, "CREATE INDEX", "no indexes today")
         with pytest.raises(BackupError, match="no indexes today"):
             await restore_backup(fresh, file)
         assert await _counts(fresh) == {}
@@ -169,16 +173,7 @@ async def test_a_restore_refused_at_its_first_table_ends_at_once(servers: Server
         scratch_database(servers, template=None) as fresh,
     ):
         await make_backup(source, file)
-        conn = await asyncpg.connect(fresh)
-        try:
-            await conn.execute(
-                "CREATE FUNCTION refuse() RETURNS event_trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'no tables today'; END $$;"
-                "CREATE EVENT TRIGGER refuse_tables ON ddl_command_end WHEN TAG IN ('CREATE TABLE') "
-                "EXECUTE FUNCTION refuse()"
-            )
-        finally:
-            await conn.close()
+        await _refuse(fresh, "CREATE TABLE", "no tables today")
         with pytest.raises(BackupError, match="no tables today"):
             await restore_backup(fresh, file)
         assert await _counts(fresh) == {}
