@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -194,6 +195,18 @@ async def _stored(client: httpx.AsyncClient, headers: dict[str, str]) -> set[int
         offset += 100
 
 
+def first_traceback(log: str) -> str:
+    """The log's first traceback, up to the next log line: its start and, above all, the exception at its end (a
+    long one is cut in the middle)."""
+    at = log.find("Traceback (most recent call last)")
+    if at < 0:
+        return ""
+    start = log.rfind("\n", 0, at) + 1
+    following = re.search(r"\n\d{4}-\d\d-\d\d[ T]\d", log[at:])
+    text = log[start : at + following.start() if following else len(log)]
+    return text if len(text) <= 3000 else f"{text[:800]}\n…\n{text[-2200:]}"
+
+
 def _serve(
     folder: Path, database_url: str, redis_url: str, extra: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -305,8 +318,7 @@ async def _run_database(
         serving.terminate()
         await asyncio.to_thread(serving.wait, 30)
         log = log_path.read_text(errors="replace")
-        if (at := log.find("Traceback (most recent call last)")) >= 0:
-            figures.first_traceback = log[log.rfind("\n", 0, at) + 1 :][:3000]
+        figures.first_traceback = first_traceback(log)
         figures.log_unhandled = log.count("unhandled error")
         figures.log_tracebacks = log.count("Traceback (most recent call last)")
         figures.log_outages = log.count("database unavailable; answering 503")
