@@ -15,14 +15,13 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import shifts
+from api.services import places, shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
-from api.services.needs import POINT_MARGIN_DEG, mask_address, street_of
+from api.services.needs import mask_address, street_of
 from api.services.types import SHANGHAI, Name, Text
 from sql import audit
 from sql import households as households_sql
-from sql import needs as needs_sql
 
 # Refusals for callers of another role (msgids, translated at the edges).
 _ONLY_COMMITTEES = "Only a residents' committee keeps a household register"
@@ -197,11 +196,7 @@ async def _checked(conn: asyncpg.Connection, form: HouseholdCommand) -> househol
     errors: dict[str, str] = {}
     if not form.consent:
         errors["consent"] = CONSENT_REQUIRED
-    bounds = await needs_sql.area_bounds(conn)
-    if bounds is not None and not (
-        bounds.min_lat - POINT_MARGIN_DEG <= form.lat <= bounds.max_lat + POINT_MARGIN_DEG
-        and bounds.min_lon - POINT_MARGIN_DEG <= form.lon <= bounds.max_lon + POINT_MARGIN_DEG
-    ):
+    if await places.outside_district(conn, form.lat, form.lon):
         errors["lat"] = "The point lies outside the district"
     if errors:
         raise Invalid("The household is not valid", fields=errors)

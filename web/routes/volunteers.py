@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -27,7 +26,16 @@ from api.services.volunteers import (
     Window,
 )
 from web.forms import parse_form, submit
-from web.routes._common import FormData, MultipartData, PageRedirect, multi, read_local_times, redisplay, split_list
+from web.routes._common import (
+    FormData,
+    MultipartData,
+    PageRedirect,
+    multi,
+    read_local_times,
+    redisplay,
+    split_list,
+    uploads,
+)
 
 # What the profile page says after a step, from the redirect's ?done=.
 DoneQuery = Annotated[
@@ -201,8 +209,7 @@ class VolunteerPages(Controller):
         self, request: Request[Any, Any, Any], conn: Conn, user: User, claim: FromPath[str], data: MultipartData
     ) -> Response[Any]:
         """Add evidence for one of my claims: a scan or photo, or else the issuer's number."""
-        upload = data.get("file")
-        content = await upload.read() if isinstance(upload, UploadFile) else b""
+        content = next((body for _, body in await uploads(data, "file")), b"")
         number = str(data.get("number") or "").strip()
         errors: dict[str, str] = {}
         status = 422
