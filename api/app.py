@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api import i18n, observe, security
 from api.auth import (
     CSRF_COOKIE,
+    WROTE_COOKIE,
     BearerAwareCSRFMiddleware,
     IdentityMiddleware,
     provide_conn,
@@ -40,7 +43,8 @@ from api.routes import API_HANDLERS
 from api.services import horizon, maps, notifications
 from api.services.accounts import SecurityPolicy
 from api.services.health import database_outage
-from api.settings import Settings, load_settings, pool_size
+from api.services.replicas import SAFE_METHODS, Replicas, read_your_writes_s
+from api.settings import Settings, load_settings, pool_size, replica_urls
 from web import assets
 from web import filters as web_filters
 from web.routes import PAGE_HANDLERS
@@ -88,6 +92,20 @@ def security_headers(https: bool, tile_hosts: list[str] | None = None) -> Before
             headers["cache-control"] = "no-store"
 
     return add_headers
+
+
+def remember_writes(https: bool, read_your_writes_s: float) -> BeforeMessageSendHookHandler:
+    """A before-send hook: a successful write sets a cookie with its time, so that its writer reads from the primary
+    until the replicas have it (api.auth.provide_read_conn)."""
+    cookie = f"Path=/; Max-Age={math.ceil(read_your_writes_s)}; HttpOnly; SameSite=Lax" + ("; Secure" if https else "")
+
+    async def remember(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") in SAFE_METHODS:
+            return
+        if message["status"] < 400:
+            MutableScopeHeaders.from_message(message).add("set-cookie", f"{WROTE_COOKIE}={time.time():.3f}; {cookie}")
+
+    return remember
 
 
 def _jinja_environment() -> jinja2.Environment:
@@ -146,6 +164,21 @@ async def open_database_pool(settings: Settings, outage: DatabaseOutage) -> asyn
     return pool
 
 
+async def open_replica_pools(settings: Settings) -> Replicas | None:
+    """Pools on the streaming replicas (LINLI_DATABASE_REPLICA_URLS), or None; a replica that is down is skipped."""
+    urls = replica_urls(settings)
+    if not urls:
+        return None
+    pools = []
+    for url in urls:
+        # No connection at start: a replica that is down must not stop the app, whose reads then go to the primary.
+        pool = await asyncpg.create_pool(
+            url, min_size=0, max_size=pool_size(settings), timeout=settings.database_connect_timeout_s
+        )
+        pools.append((pool, url.rsplit("@", 1)[-1]))
+    return Replicas(pools, settings.database_replica_max_lag_s)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -184,9 +217,12 @@ def create_app(
             if not settings.redis_url:
                 raise RuntimeError("LINLI_REDIS_URL is not set; start Linli with `linli up` or `make run`")
             app.state.redis = job_queue(settings.redis_url)
+        app.state.replicas = await open_replica_pools(settings)
         try:
             yield
         finally:
+            if app.state.replicas is not None:
+                await app.state.replicas.close()
             if owns_redis:
                 await app.state.redis.aclose()
             if owns_pool:
@@ -200,6 +236,9 @@ def create_app(
         cookie_httponly=False,
     )
     tiles = maps.tile_source(settings.map_tiles, settings.map_tianditu_key)
+    # Only with replicas does a writer need to be sent to the primary for a moment after writing.
+    window_s = read_your_writes_s(settings.database_replica_max_lag_s)
+    writes_remembered = [remember_writes(settings.https, window_s)] if replica_urls(settings) else []
     # Our own static files are answered by web.assets before routing (see below); Swagger UI's come from its package.
     static = [
         create_static_files_router(
@@ -221,6 +260,7 @@ def create_app(
                 "pool": pool,
                 "redis": redis,
                 "database_outage": DatabaseOutage(),
+                "replicas": None,
                 "tiles": tiles,
             }
         ),
@@ -235,7 +275,7 @@ def create_app(
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[security_headers(settings.https, tiles.hosts)],
+        before_send=[security_headers(settings.https, tiles.hosts), *writes_remembered],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(_jinja_environment())),
         openapi_config=OpenAPIConfig(
             title="Linli (邻里) API",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -10,7 +12,7 @@ import asyncpg
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers, State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
@@ -20,10 +22,13 @@ from api import i18n, security
 from api.services import accounts, health
 from api.services.accounts import Identity, SecurityPolicy, logged_in
 from api.services.errors import Forbidden
+from api.services.replicas import Replicas
 
 SESSION_COOKIE = "linli_session"
 LOCALE_COOKIE = "linli_locale"
 CSRF_COOKIE = "linli_csrf"
+# When the caller last wrote (unix seconds): for a short while after, their reads go to the primary.
+WROTE_COOKIE = "linli_wrote"
 
 # Handler parameters filled by the app's named dependencies.
 Conn = NamedDependency[asyncpg.Connection]
@@ -127,11 +132,12 @@ def roles(*allowed: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRo
     return guard
 
 
-async def provide_conn(state: State) -> AsyncIterator[asyncpg.Connection]:
+@asynccontextmanager
+async def _lent(pool: Any) -> AsyncIterator[asyncpg.Connection]:
     """A connection from the pool for the length of the request."""
     answered = False
     try:
-        async with state.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             yield conn
             answered = True
     except Exception as exc:
@@ -139,6 +145,49 @@ async def provide_conn(state: State) -> AsyncIterator[asyncpg.Connection]:
             raise
         # The request's work is done (its transactions committed, its answer made) and the connection broke while
         # going back to the pool: asyncpg has closed it, and the answer stands rather than becoming a 503.
+
+
+async def provide_conn(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the primary for the length of the request."""
+    async with _lent(state.pool) as conn:
+        yield conn
+
+
+def wrote_recently(request: Request[Any, Any, Any], within_s: float) -> bool:
+    """Whether the caller's last successful write (its cookie, set by the app) was less than `within_s` ago."""
+    raw = request.cookies.get(WROTE_COOKIE)
+    if raw is None:
+        return False
+    try:
+        return time.time() - float(raw) < within_s
+    except ValueError:
+        return True  # a cookie we did not write: the primary is always right
+
+
+async def provide_read_conn(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for a request that only reads: from a replica close behind the primary, unless none is close
+    enough or the caller wrote a moment ago (their own write must show); the primary otherwise."""
+    replicas: Replicas | None = state.replicas
+    pool = None
+    if replicas is not None and not wrote_recently(request, replicas.read_your_writes_s):
+        pool = await replicas.usable()
+    if pool is not None:
+        try:
+            conn = await pool.acquire()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            replicas.failed(pool)  # type: ignore[union-attr]  # pool is not None only with replicas
+        else:
+            try:
+                yield conn
+            finally:
+                await pool.release(conn)
+            return
+    async with _lent(state.pool) as conn:
+        yield conn
+
+
+# Handlers that only read take their connection from a replica when one is close enough: `dependencies=READS`.
+READS = {"conn": Provide(provide_read_conn)}
 
 
 def provide_identity(request: Request[Any, Any, Any]) -> Identity | None:

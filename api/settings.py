@@ -38,6 +38,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: Annotated[
         str, Meta(description="Signs sessions and CSRF tokens; unset, generated once into the state folder and reused")
     ] = ""
+    database_replica_urls: Annotated[
+        str | None,
+        Meta(
+            description="Streaming replicas of the database (comma-separated URLs) that serve browsing, dashboards "
+            "and exports while they are close enough behind; unset, every read goes to `LINLI_DATABASE_URL`"
+        ),
+    ] = None
+    database_replica_max_lag_s: Annotated[
+        float,
+        Meta(
+            gt=0,
+            description="A replica further behind the primary than this many seconds is skipped for the primary; "
+            "whoever wrote within this time (and 2 s more) reads from the primary",
+        ),
+    ] = 5.0
     database_retry_after_s: Annotated[
         int, Meta(description="While the database is down, answers are 503 with this Retry-After (seconds)")
     ] = 5
@@ -181,6 +196,11 @@ def web_processes(settings: Settings) -> int:
 def pool_size(settings: Settings) -> int:
     """Most database connections one web process holds: its equal share of LINLI_DATABASE_CONNECTIONS."""
     return max(1, settings.database_connections // web_processes(settings))
+
+
+def replica_urls(settings: Settings) -> list[str]:
+    """The replicas' URLs from LINLI_DATABASE_REPLICA_URLS (none when unset)."""
+    return [url.strip() for url in (settings.database_replica_urls or "").split(",") if url.strip()]
 
 
 def declared() -> list[Declared]:

@@ -57,3 +57,22 @@ async def create_database_if_missing(conn: asyncpg.Connection, name: str) -> boo
     quoted = '"' + name.replace('"', '""') + '"'
     await conn.execute(f"CREATE DATABASE {quoted}")
     return True
+
+
+# How far a streaming replica is behind, in seconds: 0 while it has replayed all it received from a primary it is
+# streaming from, else the age of the last transaction it replayed (an idle primary makes that look larger than it
+# is, which only sends reads to the primary); NULL on a server that is not a standby (a promoted one has diverged).
+SELECT_REPLICA_LAG = """
+SELECT CASE
+    WHEN NOT pg_is_in_recovery() THEN NULL
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+         AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') THEN 0
+    ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
+END::float8
+"""
+
+
+async def replica_lag_s(conn: asyncpg.Connection) -> float | None:
+    """Seconds this standby is behind its primary; None when it is not a standby or has replayed nothing yet."""
+    lag = await conn.fetchval(SELECT_REPLICA_LAG)
+    return None if lag is None else float(lag)

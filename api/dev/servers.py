@@ -446,8 +446,38 @@ def start_postgres(
         # A durable cluster may replay WAL after a crash.
         wait=(120, 0.05, "get ready"),
         port_taken="could not bind",
-        on_ready=lambda chosen: _ensure_database(bindir, chosen),
+        # A standby has the primary's databases and cannot create one.
+        on_ready=lambda chosen: None if (data_dir / "standby.signal").exists() else _ensure_database(bindir, chosen),
     )
+
+
+def start_replica(
+    primary: LocalPostgres, data_dir: Path, *, port: int | None = None, options: Mapping[str, str] | None = None
+) -> LocalPostgres:
+    """A streaming replica of `primary` (a base backup into the empty `data_dir` the first time), read-only."""
+    data_dir = data_dir.absolute()
+    account = _pg_account()
+    _prepare_data_dir(data_dir, account)
+    if not (data_dir / "PG_VERSION").exists():
+        bindir = find_pg_bindir()
+        # -R writes the connection to the primary and standby.signal; -X stream copies the WAL written meanwhile.
+        cmd = [str(bindir / "pg_basebackup"), "-h", _HOST, "-p", str(primary.port), "-U", PG_SUPERUSER]
+        cmd += ["-D", str(data_dir), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"]
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=False,
+            preexec_fn=die_with_parent(signal.SIGKILL),
+            env=_pg_env(account, data_dir),
+            cwd=str(data_dir),
+            user=account.pw_uid if account else None,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None,
+        )
+        if done.returncode != 0:
+            raise DevServerError(f"pg_basebackup from port {primary.port} failed:\n{done.stderr}")
+    return start_postgres(data_dir, durable=primary.durable, port=port, options=options)
 
 
 # ---------------------------------------------------------------------------------------------

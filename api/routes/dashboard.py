@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from api.auth import Conn, User, roles
+from api.auth import READS, Conn, User, roles
 from api.routes.downloads import FormatParam, file_response, locale_of
 from api.schemas.common import out
 from api.schemas.dashboard import DashboardOut
@@ -21,7 +21,7 @@ class DashboardController(Controller):
     path = "/api/dashboard"
     tags = ("dashboard",)
 
-    @get("/", operation_id="getDashboard", guards=[roles("funder", "admin")])
+    @get("/", operation_id="getDashboard", guards=[roles("funder", "admin")], dependencies=READS)
     async def get_dashboard(
         self,
         conn: Conn,

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import Conn, User, login_required, roles
+from api.auth import READS, Conn, User, login_required, roles
 from api.errors import http_exception_handler
 from api.routes.paging import Limit, Offset
 from api.schemas.common import out
@@ -44,7 +44,7 @@ class ShiftController(Controller):
     # Litestar reads these as instance attributes, so ClassVar (which RUF012 asks for) fails mypy.
     exception_handlers = {ValidationException: unprocessable}  # noqa: RUF012
 
-    @get("/", operation_id="listShifts", guards=[roles("volunteer")])
+    @get("/", operation_id="listShifts", guards=[roles("volunteer")], dependencies=READS)
     async def browse(
         self,
         conn: Conn,

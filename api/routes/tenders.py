@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from api.auth import Conn, User, Who, login_required, roles
+from api.auth import READS, Conn, User, Who, login_required, roles
 from api.routes.downloads import file_response, locale_of
 from api.routes.paging import Limit, Offset
 from api.schemas.common import out, outs
@@ -41,7 +41,8 @@ def tender_filters(
 
 
 # The list and its export take the same filters.
-_FILTERS = {"filters": Provide(tender_filters, sync_to_thread=False)}
+# The lists and their exports only read: a replica may answer them (api.auth.READS).
+_FILTERS = {"filters": Provide(tender_filters, sync_to_thread=False), **READS}
 
 
 def bid_out(view: BidView) -> BidOut:

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from api.auth import Conn, User, roles
+from api.auth import READS, Conn, User, roles
 from api.routes.downloads import FormatParam, file_response, locale_of
 from api.schemas.common import out
 from api.schemas.volunteering_dashboard import VolunteeringDashboardOut
@@ -24,7 +24,12 @@ class VolunteeringDashboardController(Controller):
     path = "/api/volunteering/dashboard"
     tags = ("volunteering dashboard",)
 
-    @get("/", operation_id="getVolunteeringDashboard", guards=[roles("committee", "organisation")])
+    @get(
+        "/",
+        operation_id="getVolunteeringDashboard",
+        guards=[roles("committee", "organisation")],
+        dependencies=READS,
+    )
     async def get_dashboard(
         self,
         conn: Conn,

@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream, Template
 
 from api import i18n
-from api.auth import Conn, User, roles
+from api.auth import READS, Conn, User, roles
 from api.services import dashboard
 from web.charts import bar_chart
 from web.routes.contracts import Format, download
@@ -31,7 +31,7 @@ class DashboardPages(Controller):
 
     include_in_schema = False
 
-    @get("/dashboard", name="dashboard", guards=[roles("funder", "admin")])
+    @get("/dashboard", name="dashboard", guards=[roles("funder", "admin")], dependencies=READS)
     async def show(
         self,
         conn: Conn,

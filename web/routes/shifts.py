@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from api.auth import Conn, User, login_required, roles
+from api.auth import READS, Conn, User, login_required, roles
 from api.services import confirmations, directory, household_access, households, shifts
 from api.services.accounts import Identity
 from api.services.maps import navigation_links
@@ -144,7 +144,7 @@ class ShiftPages(Controller):
 
     include_in_schema = False
 
-    @get("/shifts", name="shifts", guards=[login_required])
+    @get("/shifts", name="shifts", guards=[login_required], dependencies=READS)
     async def list_shifts(
         self, conn: Conn, user: User, page: PageQuery = 1, eligible: Annotated[bool, QueryParameter()] = False
     ) -> Response[Any]:

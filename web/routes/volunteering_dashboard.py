@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream, Template
 
 from api import i18n
-from api.auth import Conn, User, roles
+from api.auth import READS, Conn, User, roles
 from api.services import volunteering_dashboard
 from api.services.errors import Invalid
 from api.services.volunteering_dashboard import HOUR_BANDS, Board
@@ -81,7 +81,12 @@ class VolunteeringDashboardPages(Controller):
 
     include_in_schema = False
 
-    @get("/volunteering/dashboard", name="volunteering_dashboard", guards=[roles("committee", "organisation")])
+    @get(
+        "/volunteering/dashboard",
+        name="volunteering_dashboard",
+        guards=[roles("committee", "organisation")],
+        dependencies=READS,
+    )
     async def show(
         self,
         conn: Conn,
