@@ -131,5 +131,16 @@ async def test_reads_come_from_a_close_replica_writers_read_their_writes_and_a_l
     cluster[1].stop()
     await asyncio.sleep(1.2)  # the next lag check finds it gone
     assert second in await browse(reader)
+
+    # Started again on its folder and port (what `linli up --replica` does when it dies): no new base backup, and it
+    # catches up with what the primary wrote while it was down.
+    third = await create_shift(on_primary)
+    with devservers.start_replica(cluster[0], cluster[1].data_dir, port=cluster[1].port) as again:
+        on_again = await asyncpg.connect(again.url)
+        try:
+            await caught_up(on_primary, on_again)
+            assert await on_again.fetchval("SELECT count(*) FROM shifts WHERE id = $1", third) == 1
+        finally:
+            await on_again.close()
     await writer.aclose()
     await reader.aclose()

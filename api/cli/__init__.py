@@ -17,11 +17,16 @@ def cli() -> None:
 
 
 @cli.command()
-def up() -> None:
+@click.option(
+    "--replica",
+    is_flag=True,
+    help="Also start a streaming replica of the local PostgreSQL; browsing, dashboards and exports read from it.",
+)
+def up(replica: bool) -> None:
     """Start PostgreSQL, Valkey, migrations, demo data, the web app and a worker; Ctrl-C stops all of it."""
     from api.dev.supervisor import run_up
 
-    sys.exit(run_up(load_settings()))
+    sys.exit(run_up(load_settings(), replica))
 
 
 @cli.command()

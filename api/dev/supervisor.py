@@ -271,8 +271,10 @@ class Supervisor:
 class _Up:
     """One run of `linli up`: everything it started is remembered so that it can all be stopped."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, replica: bool = False) -> None:
         self.settings = settings
+        self.replica = replica
+        self.replica_url: str | None = None
         self.servers: list[Server] = []
         self.children: list[Command] = []
         self.stop_requested = asyncio.Event()
@@ -337,6 +339,9 @@ class _Up:
             "LINLI_STATE_DIR": str(settings.state_dir),
             "PYTHONUNBUFFERED": "1",
         }
+        if self.replica:
+            # After the migrations, so that the base backup of a first start already holds the schema.
+            self.replica_url = env["LINLI_DATABASE_REPLICA_URLS"] = self._replica()
         # The children take seconds to import; started now, they do so while the demo data is seeded.
         # Nobody is told the URL before seeding is done and /api/ready answers.
         self.children.append(_linli("web app", "serve", env))
@@ -371,6 +376,27 @@ class _Up:
             devservers.start_valkey,
         )
         return database_url, redis_url
+
+    def _replica(self) -> str:
+        """Start (a base backup the first time) a streaming replica of our own PostgreSQL; its URL."""
+        found = [server for server in self.servers if server.name == "PostgreSQL"]
+        if not found:
+            raise devservers.DevServerError(
+                "--replica replicates the PostgreSQL `linli up` starts; unset LINLI_DATABASE_URL"
+            )
+        data_dir = devservers.pg_data_dir(self.settings).with_name("pg-replica")
+        started = time.monotonic()
+
+        def start(folder: Path, *, durable: bool, port: int | None = None) -> devservers.LocalPostgres:
+            # The primary as it runs now (the supervisor may have restarted it meanwhile).
+            primary = found[0].server
+            assert isinstance(primary, devservers.LocalPostgres)
+            return devservers.start_replica(primary, folder, port=port)
+
+        server = start(data_dir, durable=True)
+        self.servers.append(Server("PostgreSQL replica", server, start))
+        _say(f"PostgreSQL replica ready at {server.url} in {time.monotonic() - started:.1f} s (data in {data_dir})")
+        return server.url
 
     def _server(
         self, name: str, given: str | None, variable: str, folder: Callable[[], Path], start: Callable[..., Any]
@@ -417,6 +443,11 @@ class _Up:
             *(f"  {_pad(label, widths[0])}  {_pad(user, widths[1])}  {password}" for label, user, password in rows),
             "",
             f"PostgreSQL {database_url}   Redis {redis_url}",
+            *(
+                [f"Reads (browsing, dashboards, exports) from the replica {self.replica_url}"]
+                if self.replica_url
+                else []
+            ),
             "Press Ctrl-C (or send SIGTERM) to stop everything.",
         ]
         _say("\n".join(lines))
@@ -445,6 +476,6 @@ class _Up:
         _say(f"linli up: everything stopped in {time.monotonic() - started:.1f} s")
 
 
-def run_up(settings: Settings) -> int:
-    """What `linli up` and `make run` do; returns the exit code."""
-    return asyncio.run(_Up(settings).run())
+def run_up(settings: Settings, replica: bool = False) -> int:
+    """What `linli up` and `make run` do (with a streaming replica for the reads if asked); returns the exit code."""
+    return asyncio.run(_Up(settings, replica).run())
