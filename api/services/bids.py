@@ -21,9 +21,8 @@ from msgspec import Meta
 from api.services import eligibility
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
-from api.services.tenders import org_facts, tender_rules
+from api.services.tenders import open_sealed, org_facts, tender_rules
 from api.services.types import SHANGHAI, Id, Text, today
-from sql import audit
 from sql import bids as bids_sql
 from sql import tenders as tenders_sql
 
@@ -248,27 +247,22 @@ async def my_bids(conn: asyncpg.Connection, who: Identity, tender_id: int | None
 
 async def open_bids(conn: asyncpg.Connection, tender_id: int) -> BidsOpened:
     """At or after the deadline: move the tender to review and write one audit row; repeat calls do nothing."""
-    async with conn.transaction():
-        found(await tenders_sql.get_tender(conn, tender_id), "No such tender")
-        opened = await tenders_sql.move_to_review(conn, tender_id)
-        if not opened:
-            # Read again: another caller may have opened them between our read and our update.
-            fresh = await tenders_sql.get_tender(conn, tender_id)
-            if fresh is not None and fresh.status == "open":
-                raise Conflict("Bids stay sealed until the deadline")
-            return BidsOpened(
-                tender_id=tender_id, opened=False, count=len(await bids_sql.opened_receipts(conn, tender_id))
-            )
-        receipts = await bids_sql.opened_receipts(conn, tender_id)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action="tender.bids_opened",
-            object_type="tender",
-            object_id=tender_id,
-            detail={"count": len(receipts), "receipts": [r.receipt for r in receipts]},
-        )
-    return BidsOpened(tender_id=tender_id, opened=True, count=len(receipts))
+    opened, count = await open_sealed(
+        conn,
+        tender_id,
+        subject="tender",
+        action="tender.bids_opened",
+        get=tenders_sql.get_tender,
+        move_to_review=tenders_sql.move_to_review,
+        receipts=_receipts,
+        missing="No such tender",
+        still_sealed="Bids stay sealed until the deadline",
+    )
+    return BidsOpened(tender_id=tender_id, opened=opened, count=count)
+
+
+async def _receipts(conn: asyncpg.Connection, tender_id: int) -> list[str]:
+    return [r.receipt for r in await bids_sql.opened_receipts(conn, tender_id)]
 
 
 async def open_due_bids(conn: asyncpg.Connection) -> list[BidsOpened]:

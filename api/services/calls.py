@@ -19,7 +19,7 @@ from msgspec import Meta
 from api.services import eligibility, horizon
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
-from api.services.tenders import org_facts
+from api.services.tenders import open_sealed, org_facts
 from api.services.types import SHANGHAI, Id, Name, Text, today
 from sql import audit
 from sql import bids as bids_sql
@@ -364,26 +364,18 @@ async def my_proposals(conn: asyncpg.Connection, who: Identity) -> list[calls_sq
 
 async def open_proposals(conn: asyncpg.Connection, call_id: int) -> ProposalsOpened:
     """At or after the deadline: move the call to review and write one audit row; repeat calls do nothing."""
-    async with conn.transaction():
-        if await calls_sql.get_call(conn, call_id) is None:
-            raise NotFound("No such call")
-        if not await calls_sql.move_to_review(conn, call_id):
-            fresh = await calls_sql.get_call(conn, call_id)
-            if fresh is not None and fresh.status == "open":
-                raise Conflict("Proposals stay sealed until the deadline")
-            return ProposalsOpened(
-                call_id=call_id, opened=False, count=len(await calls_sql.opened_receipts(conn, call_id))
-            )
-        receipts = await calls_sql.opened_receipts(conn, call_id)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action="call.proposals_opened",
-            object_type="call",
-            object_id=call_id,
-            detail={"count": len(receipts), "receipts": receipts},
-        )
-    return ProposalsOpened(call_id=call_id, opened=True, count=len(receipts))
+    opened, count = await open_sealed(
+        conn,
+        call_id,
+        subject="call",
+        action="call.proposals_opened",
+        get=calls_sql.get_call,
+        move_to_review=calls_sql.move_to_review,
+        receipts=calls_sql.opened_receipts,
+        missing="No such call",
+        still_sealed="Proposals stay sealed until the deadline",
+    )
+    return ProposalsOpened(call_id=call_id, opened=opened, count=count)
 
 
 async def open_due_proposals(conn: asyncpg.Connection) -> list[ProposalsOpened]:
