@@ -207,9 +207,7 @@ async def list_calls(
 ) -> CallPage:
     """Browse calls; a foundation may narrow to its own."""
     who = logged_in(who)
-    funder_id = who.funder_id if mine and who.role == "funder" else None
-    if mine and funder_id is None:
-        raise Forbidden("Only a funder has calls of its own")
+    funder_id = who.funder_id_or_refuse("Only a funder has calls of its own") if mine else None
     rows, total = await calls_sql.list_calls(conn, status=status, funder_id=funder_id, limit=limit, offset=offset)
     return CallPage(items=rows, total=total, limit=limit, offset=offset)
 

@@ -281,9 +281,7 @@ async def list_tenders(
 ) -> TenderPage:
     """Browse tenders; a funder may narrow to its own."""
     who = logged_in(who)
-    funder_id = who.funder_id if filters.mine and who.role == "funder" else None
-    if filters.mine and funder_id is None:
-        raise Forbidden("Only a funder has tenders of its own")
+    funder_id = who.funder_id_or_refuse("Only a funder has tenders of its own") if filters.mine else None
     rows, total = await tenders_sql.list_tenders(
         conn, status=filters.status, funder_id=funder_id, category=filters.category, limit=limit, offset=offset
     )
