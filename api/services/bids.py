@@ -44,27 +44,14 @@ class BidTerms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     conflict_detail: Text = ""
 
 
-class BidCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class BidCommand(BidTerms, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A new bid on one lot."""
 
     lot_id: Id
-    price_fen: Amount
-    hours: Amount
-    plan: RequiredText
-    team: Text = ""
-    conflict_of_interest: bool = False
-    conflict_detail: Text = ""
 
     def terms(self) -> BidTerms:
         """The sealed terms without the lot."""
-        return BidTerms(
-            price_fen=self.price_fen,
-            hours=self.hours,
-            plan=self.plan,
-            team=self.team,
-            conflict_of_interest=self.conflict_of_interest,
-            conflict_detail=self.conflict_detail,
-        )
+        return BidTerms(**{name: getattr(self, name) for name in BidTerms.__struct_fields__})
 
 
 class BidView(msgspec.Struct, frozen=True):

@@ -76,21 +76,14 @@ class ProposalTerms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     amount_fen: Amount
 
 
-class ProposalCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ProposalCommand(ProposalTerms, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A new proposal to a call."""
 
     call_id: Id
-    pool_id: Id
-    area_id: Id
-    title: Name
-    plan: RequiredText
-    amount_fen: Amount
 
     def terms(self) -> ProposalTerms:
         """The sealed terms without the call."""
-        return ProposalTerms(
-            pool_id=self.pool_id, area_id=self.area_id, title=self.title, plan=self.plan, amount_fen=self.amount_fen
-        )
+        return ProposalTerms(**{name: getattr(self, name) for name in ProposalTerms.__struct_fields__})
 
 
 class CallPage(msgspec.Struct, frozen=True):
