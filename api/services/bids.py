@@ -85,8 +85,8 @@ class SealedContent(msgspec.Struct, frozen=True):
     sealed_at: str
 
 
-def receipt_of(content: SealedContent) -> str:
-    """The bidder's receipt: a hex SHA-256 of the sealed bid's canonical JSON."""
+def receipt_of(content: msgspec.Struct) -> str:
+    """The receipt of a sealed bid or proposal: a hex SHA-256 of its canonical JSON."""
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 

@@ -8,7 +8,6 @@ deadline, nothing about one reaches the audit log before then, and `open_proposa
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from msgspec import Meta
 
 from api.services import eligibility, horizon
 from api.services.accounts import Identity, logged_in
+from api.services.bids import receipt_of
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.tenders import open_sealed, org_facts
 from api.services.types import SHANGHAI, Id, Name, Text, today
@@ -119,10 +119,6 @@ class SealedProposal(msgspec.Struct, frozen=True):
 
 def _now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
-
-
-def _receipt(content: SealedProposal) -> str:
-    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
 async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) -> calls_sql.CallRow:
@@ -278,7 +274,7 @@ def _seal(
         title=terms.title.strip(),
         plan=terms.plan,
         amount_fen=terms.amount_fen,
-        receipt=_receipt(content),
+        receipt=receipt_of(content),
         sealed_at=sealed_at,
     )
 
