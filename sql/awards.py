@@ -10,6 +10,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from sql.rows import with_json
+
 
 class AwardLotRow(msgspec.Struct, frozen=True):
     """A lot an award run decides (it has no published award yet)."""
@@ -185,9 +187,7 @@ SELECT_LOT_OF_TENDER = "SELECT id FROM lots WHERE id = $1 AND tender_id = $2"
 
 
 def _award(record: asyncpg.Record) -> AwardRow:
-    data: dict[str, Any] = dict(record)
-    data["reasons"] = msgspec.json.decode(data["reasons"])
-    return msgspec.convert(data, AwardRow)
+    return with_json(record, AwardRow, "reasons")
 
 
 async def award_lots(conn: asyncpg.Connection, tender_id: int) -> list[AwardLotRow]:

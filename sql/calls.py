@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import asyncpg
 import msgspec
+
+from sql.rows import with_json
 
 
 class PoolRow(msgspec.Struct, frozen=True):
@@ -227,10 +228,7 @@ SELECT_DUE_CALLS = "SELECT id FROM calls WHERE status = 'open' AND proposals_clo
 
 
 def _call(record: asyncpg.Record) -> CallRow:
-    data: dict[str, Any] = dict(record)
-    data["pools"] = msgspec.json.decode(data["pools"])
-    data["quotas"] = msgspec.json.decode(data["quotas"])
-    return msgspec.convert(data, CallRow)
+    return with_json(record, CallRow, "pools", "quotas")
 
 
 async def get_call(conn: asyncpg.Connection, call_id: int) -> CallRow | None:

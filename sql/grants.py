@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from sql.rows import with_json
+
 
 class PortfolioProposalPublic(msgspec.Struct, frozen=True):
     """What the API may show the foundation of an opened proposal: its public id, pool and area by number and name."""
@@ -139,9 +141,4 @@ async def insert_grant(
 
 async def run_grants(conn: asyncpg.Connection, run_id: int) -> list[GrantRow]:
     """The grants a run wrote, best score first."""
-    out: list[GrantRow] = []
-    for record in await conn.fetch(SELECT_RUN_GRANTS, run_id):
-        data: dict[str, Any] = dict(record)
-        data["reasons"] = msgspec.json.decode(data["reasons"])
-        out.append(msgspec.convert(data, GrantRow))
-    return out
+    return [with_json(record, GrantRow, "reasons") for record in await conn.fetch(SELECT_RUN_GRANTS, run_id)]

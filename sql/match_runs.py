@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from sql.rows import with_json
+
 
 class RunPublic(msgspec.Struct, frozen=True):
     """What the API may show of an optimiser run: which model solved what, where it stands, its figures and result."""
@@ -96,12 +98,7 @@ WHERE id = $1 AND status IN ('queued', 'running') RETURNING id
 
 
 def _run(record: asyncpg.Record | None) -> RunRow | None:
-    if record is None:
-        return None
-    data: dict[str, Any] = dict(record)
-    data["progress"] = msgspec.json.decode(data["progress"])
-    data["result"] = None if data["result"] is None else msgspec.json.decode(data["result"])
-    return msgspec.convert(data, RunRow)
+    return None if record is None else with_json(record, RunRow, "progress", "result")
 
 
 async def get_run(conn: asyncpg.Connection, run_id: int) -> RunRow | None:

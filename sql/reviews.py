@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 import msgspec
+
+from sql.rows import with_json
 
 
 class Criterion(msgspec.Struct, frozen=True):
@@ -224,11 +225,7 @@ RETURNING bid_id
 
 
 def _tender(record: asyncpg.Record | None) -> ReviewTenderRow | None:
-    if record is None:
-        return None
-    data: dict[str, Any] = dict(record)
-    data["criteria"] = msgspec.json.decode(data["criteria"])
-    return msgspec.convert(data, ReviewTenderRow)
+    return None if record is None else with_json(record, ReviewTenderRow, "criteria")
 
 
 async def get_tender_of_funder(conn: asyncpg.Connection, tender_id: int, funder_id: int) -> ReviewTenderRow | None:
@@ -283,12 +280,7 @@ async def review_bids(conn: asyncpg.Connection, tender_id: int) -> list[ReviewBi
 
 async def reviews(conn: asyncpg.Connection, tender_id: int, reviewer_id: int | None) -> list[ReviewRow]:
     """The panel's scores for a tender's live bids: one reviewer's, or everyone's when reviewer_id is None."""
-    rows = []
-    for r in await conn.fetch(SELECT_REVIEWS, tender_id, reviewer_id):
-        data: dict[str, Any] = dict(r)
-        data["scores"] = msgspec.json.decode(data["scores"])
-        rows.append(msgspec.convert(data, ReviewRow))
-    return rows
+    return [with_json(r, ReviewRow, "scores") for r in await conn.fetch(SELECT_REVIEWS, tender_id, reviewer_id)]
 
 
 async def completeness(conn: asyncpg.Connection, tender_id: int) -> Completeness:

@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from sql.rows import with_json
+
 
 class RosterRow(msgspec.Struct, frozen=True):
     """A publisher's week of shifts staffed by the optimiser."""
@@ -271,9 +273,7 @@ def _roster(record: asyncpg.Record | None) -> RosterRow | None:
 
 
 def _proposal(record: asyncpg.Record) -> ProposalRow:
-    data = dict(record)
-    data["reasons"] = msgspec.json.decode(data["reasons"])
-    return msgspec.convert(data, ProposalRow)
+    return with_json(record, ProposalRow, "reasons")
 
 
 async def get_roster(conn: asyncpg.Connection, roster_id: int) -> RosterRow | None:
@@ -313,13 +313,7 @@ async def roster_volunteers(
 ) -> list[RosterVolunteerRow]:
     """Every active volunteer with their week: windows, exceptions and held places in [week_from, week_until)."""
     rows = await conn.fetch(SELECT_ROSTER_VOLUNTEERS, week_starts, week_from, week_until)
-    out = []
-    for r in rows:
-        data = dict(r)
-        for key in ("windows", "exceptions", "busy"):
-            data[key] = msgspec.json.decode(data[key])
-        out.append(msgspec.convert(data, RosterVolunteerRow))
-    return out
+    return [with_json(r, RosterVolunteerRow, "windows", "exceptions", "busy") for r in rows]
 
 
 async def continuity(

@@ -7,10 +7,11 @@ Deadlines are compared with clock_timestamp(), not now(): a long transaction mus
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import asyncpg
 import msgspec
+
+from sql.rows import with_json
 
 
 class FunderRulesRow(msgspec.Struct, frozen=True):
@@ -187,10 +188,7 @@ CANCEL_TENDER_LOTS = "UPDATE lots SET status = 'cancelled' WHERE tender_id = $1"
 
 
 def _tender(record: asyncpg.Record) -> TenderRow:
-    data: dict[str, Any] = dict(record)
-    data["criteria"] = msgspec.json.decode(data["criteria"])
-    data["lots"] = msgspec.json.decode(data["lots"])
-    return msgspec.convert(data, TenderRow)
+    return with_json(record, TenderRow, "criteria", "lots")
 
 
 async def funder_rules(conn: asyncpg.Connection, funder_id: int) -> FunderRulesRow | None:

@@ -70,7 +70,7 @@ async def consent(conn: asyncpg.Connection, *volunteer_ids: int | None) -> None:
 
 async def solve_now(conn: asyncpg.Connection, run: RunRow, time_limit_s: float = 2.0) -> dict[str, Any]:
     """What the worker does for a run, in this connection: load, check the digest, solve, write."""
-    inputs = await rosters._load(conn, run.subject_id)
+    inputs = await rosters.RUNS.load(conn, run.subject_id)
     assert inputs.digest() == run.inputs_digest
     assert await runs_sql.start_run(conn, run.id)
     result = runs.solve_here(rosters.RUNS, inputs.problem, time_limit_s)

@@ -33,7 +33,7 @@ async def test_a_reliable_volunteer_wins_the_tie_and_an_unreliable_one_alone_sti
     reliable = await volunteer_identity(conn, **NEAR)
 
     run = await rosters.start_run(conn, QueueSpy(), org, rosters.RosterStart(week_starts=next_monday()))
-    inputs = await rosters._load(conn, run.subject_id)
+    inputs = await rosters.RUNS.load(conn, run.subject_id)
     given = {v.id: v.reliability for v in inputs.problem.volunteers}
     assert given == {unreliable.volunteer_id: 0.0, reliable.volunteer_id: None}
 

@@ -49,7 +49,7 @@ async def _solve(conn: asyncpg.Connection, run: RunRow, seed: int) -> int:
     """What the worker does for a run, here: load, solve, write; the proposals written."""
     if run.status == "succeeded":
         return 0
-    inputs = await rosters._load(conn, run.subject_id)
+    inputs = await rosters.RUNS.load(conn, run.subject_id)
     await runs_sql.start_run(conn, run.id)
     result = runs.solve_here(rosters.RUNS, inputs.problem, SEED_TIME_LIMIT_S, seed)
     await runs.write_result(conn, rosters.RUNS, run.id, inputs, result)

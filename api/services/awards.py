@@ -272,12 +272,6 @@ def winner_reasons(
     }
 
 
-async def _load(conn: asyncpg.Connection, tender_id: int) -> AwardInputs:
-    tender = await reviews_sql.get_tender(conn, tender_id)
-    assert tender is not None
-    return await load_inputs(conn, tender)
-
-
 def _check(inputs: AwardInputs) -> None:
     if not inputs.lots:
         raise Conflict("Every lot of this tender already has a published award")
@@ -319,9 +313,8 @@ async def write_awards(
 RUNS: runs.RunKind[AwardInputs, award_model.AwardResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    audit_action="award_run",
     time_limit_s=TIME_LIMIT_S,
-    load=_load,
+    load=runs.inputs_by_id(reviews_sql.get_tender, load_inputs, "No such tender"),
     solve=award_model.solve,
     result_type=award_model.AwardResult,
     check=_check,

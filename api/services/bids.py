@@ -21,9 +21,8 @@ from msgspec import Meta
 from api.services import eligibility
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
-from api.services.tenders import org_facts, tender_rules
+from api.services.tenders import open_sealed, org_facts, tender_rules
 from api.services.types import SHANGHAI, Id, Text, today
-from sql import audit
 from sql import bids as bids_sql
 from sql import tenders as tenders_sql
 
@@ -45,27 +44,14 @@ class BidTerms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     conflict_detail: Text = ""
 
 
-class BidCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class BidCommand(BidTerms, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A new bid on one lot."""
 
     lot_id: Id
-    price_fen: Amount
-    hours: Amount
-    plan: RequiredText
-    team: Text = ""
-    conflict_of_interest: bool = False
-    conflict_detail: Text = ""
 
     def terms(self) -> BidTerms:
         """The sealed terms without the lot."""
-        return BidTerms(
-            price_fen=self.price_fen,
-            hours=self.hours,
-            plan=self.plan,
-            team=self.team,
-            conflict_of_interest=self.conflict_of_interest,
-            conflict_detail=self.conflict_detail,
-        )
+        return BidTerms(**{name: getattr(self, name) for name in BidTerms.__struct_fields__})
 
 
 class BidView(msgspec.Struct, frozen=True):
@@ -99,8 +85,8 @@ class SealedContent(msgspec.Struct, frozen=True):
     sealed_at: str
 
 
-def receipt_of(content: SealedContent) -> str:
-    """The bidder's receipt: a hex SHA-256 of the sealed bid's canonical JSON."""
+def receipt_of(content: msgspec.Struct) -> str:
+    """The receipt of a sealed bid or proposal: a hex SHA-256 of its canonical JSON."""
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
@@ -248,27 +234,22 @@ async def my_bids(conn: asyncpg.Connection, who: Identity, tender_id: int | None
 
 async def open_bids(conn: asyncpg.Connection, tender_id: int) -> BidsOpened:
     """At or after the deadline: move the tender to review and write one audit row; repeat calls do nothing."""
-    async with conn.transaction():
-        found(await tenders_sql.get_tender(conn, tender_id), "No such tender")
-        opened = await tenders_sql.move_to_review(conn, tender_id)
-        if not opened:
-            # Read again: another caller may have opened them between our read and our update.
-            fresh = await tenders_sql.get_tender(conn, tender_id)
-            if fresh is not None and fresh.status == "open":
-                raise Conflict("Bids stay sealed until the deadline")
-            return BidsOpened(
-                tender_id=tender_id, opened=False, count=len(await bids_sql.opened_receipts(conn, tender_id))
-            )
-        receipts = await bids_sql.opened_receipts(conn, tender_id)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action="tender.bids_opened",
-            object_type="tender",
-            object_id=tender_id,
-            detail={"count": len(receipts), "receipts": [r.receipt for r in receipts]},
-        )
-    return BidsOpened(tender_id=tender_id, opened=True, count=len(receipts))
+    opened, count = await open_sealed(
+        conn,
+        tender_id,
+        subject="tender",
+        action="tender.bids_opened",
+        get=tenders_sql.get_tender,
+        move_to_review=tenders_sql.move_to_review,
+        receipts=_receipts,
+        missing="No such tender",
+        still_sealed="Bids stay sealed until the deadline",
+    )
+    return BidsOpened(tender_id=tender_id, opened=opened, count=count)
+
+
+async def _receipts(conn: asyncpg.Connection, tender_id: int) -> list[str]:
+    return [r.receipt for r in await bids_sql.opened_receipts(conn, tender_id)]
 
 
 async def open_due_bids(conn: asyncpg.Connection) -> list[BidsOpened]:

@@ -8,7 +8,6 @@ deadline, nothing about one reaches the audit log before then, and `open_proposa
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from typing import Annotated
 
@@ -18,8 +17,9 @@ from msgspec import Meta
 
 from api.services import eligibility, horizon
 from api.services.accounts import Identity, logged_in
+from api.services.bids import receipt_of
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
-from api.services.tenders import org_facts
+from api.services.tenders import open_sealed, org_facts
 from api.services.types import SHANGHAI, Id, Name, Text, today
 from sql import audit
 from sql import bids as bids_sql
@@ -76,21 +76,14 @@ class ProposalTerms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     amount_fen: Amount
 
 
-class ProposalCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ProposalCommand(ProposalTerms, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A new proposal to a call."""
 
     call_id: Id
-    pool_id: Id
-    area_id: Id
-    title: Name
-    plan: RequiredText
-    amount_fen: Amount
 
     def terms(self) -> ProposalTerms:
         """The sealed terms without the call."""
-        return ProposalTerms(
-            pool_id=self.pool_id, area_id=self.area_id, title=self.title, plan=self.plan, amount_fen=self.amount_fen
-        )
+        return ProposalTerms(**{name: getattr(self, name) for name in ProposalTerms.__struct_fields__})
 
 
 class CallPage(msgspec.Struct, frozen=True):
@@ -126,10 +119,6 @@ class SealedProposal(msgspec.Struct, frozen=True):
 
 def _now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
-
-
-def _receipt(content: SealedProposal) -> str:
-    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
 async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) -> calls_sql.CallRow:
@@ -207,9 +196,7 @@ async def list_calls(
 ) -> CallPage:
     """Browse calls; a foundation may narrow to its own."""
     who = logged_in(who)
-    funder_id = who.funder_id if mine and who.role == "funder" else None
-    if mine and funder_id is None:
-        raise Forbidden("Only a funder has calls of its own")
+    funder_id = who.funder_id_or_refuse("Only a funder has calls of its own") if mine else None
     rows, total = await calls_sql.list_calls(conn, status=status, funder_id=funder_id, limit=limit, offset=offset)
     return CallPage(items=rows, total=total, limit=limit, offset=offset)
 
@@ -287,7 +274,7 @@ def _seal(
         title=terms.title.strip(),
         plan=terms.plan,
         amount_fen=terms.amount_fen,
-        receipt=_receipt(content),
+        receipt=receipt_of(content),
         sealed_at=sealed_at,
     )
 
@@ -364,26 +351,18 @@ async def my_proposals(conn: asyncpg.Connection, who: Identity) -> list[calls_sq
 
 async def open_proposals(conn: asyncpg.Connection, call_id: int) -> ProposalsOpened:
     """At or after the deadline: move the call to review and write one audit row; repeat calls do nothing."""
-    async with conn.transaction():
-        if await calls_sql.get_call(conn, call_id) is None:
-            raise NotFound("No such call")
-        if not await calls_sql.move_to_review(conn, call_id):
-            fresh = await calls_sql.get_call(conn, call_id)
-            if fresh is not None and fresh.status == "open":
-                raise Conflict("Proposals stay sealed until the deadline")
-            return ProposalsOpened(
-                call_id=call_id, opened=False, count=len(await calls_sql.opened_receipts(conn, call_id))
-            )
-        receipts = await calls_sql.opened_receipts(conn, call_id)
-        await audit.append(
-            conn,
-            actor_account_id=None,
-            action="call.proposals_opened",
-            object_type="call",
-            object_id=call_id,
-            detail={"count": len(receipts), "receipts": receipts},
-        )
-    return ProposalsOpened(call_id=call_id, opened=True, count=len(receipts))
+    opened, count = await open_sealed(
+        conn,
+        call_id,
+        subject="call",
+        action="call.proposals_opened",
+        get=calls_sql.get_call,
+        move_to_review=calls_sql.move_to_review,
+        receipts=calls_sql.opened_receipts,
+        missing="No such call",
+        still_sealed="Proposals stay sealed until the deadline",
+    )
+    return ProposalsOpened(call_id=call_id, opened=opened, count=count)
 
 
 async def open_due_proposals(conn: asyncpg.Connection) -> list[ProposalsOpened]:

@@ -238,12 +238,6 @@ def _pool_of(p: grants_sql.PortfolioProposalRow, inputs: PortfolioInputs) -> dic
     return {"pool_number": pool.number, "name": pool.area_of_giving, "budget_fen": pool.budget_fen}
 
 
-async def _load(conn: asyncpg.Connection, call_id: int) -> PortfolioInputs:
-    call = await calls_sql.get_call(conn, call_id)
-    assert call is not None
-    return await load_inputs(conn, call)
-
-
 def _check(inputs: PortfolioInputs) -> None:
     if not inputs.proposals:
         raise Conflict("The call has no proposals to fund")
@@ -281,9 +275,8 @@ async def write_grants(
 RUNS: runs.RunKind[PortfolioInputs, portfolio_model.PortfolioResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    audit_action="portfolio_run",
     time_limit_s=TIME_LIMIT_S,
-    load=_load,
+    load=runs.inputs_by_id(calls_sql.get_call, load_inputs, "No such call"),
     solve=portfolio_model.solve,
     result_type=portfolio_model.PortfolioResult,
     check=_check,

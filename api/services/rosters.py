@@ -464,12 +464,6 @@ async def write_proposals(
     return {"roster_id": inputs.roster.id, "proposals": len(result.assignments), "written": newest}
 
 
-async def _load(conn: asyncpg.Connection, roster_id: int) -> RosterInputs:
-    roster = await rosters_sql.get_roster(conn, roster_id)
-    assert roster is not None
-    return await load_inputs(conn, roster)
-
-
 def _check(inputs: RosterInputs) -> None:
     if not inputs.shifts:
         raise Conflict("No shift of that week has a free place to staff")
@@ -489,9 +483,8 @@ def _plan_is_current(latest: RunRow, inputs: RosterInputs) -> bool:
 RUNS: runs.RunKind[RosterInputs, roster_model.RosterResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    audit_action="roster_run",
     time_limit_s=TIME_LIMIT_S,
-    load=_load,
+    load=runs.inputs_by_id(rosters_sql.get_roster, load_inputs, "No such roster"),
     solve=roster_model.solve,
     result_type=roster_model.RosterResult,
     check=_check,

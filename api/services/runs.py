@@ -27,6 +27,7 @@ from arq.jobs import Job, JobStatus
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from api.services.errors import found
 from matching.common import ResultHeader
 from sql import audit
 from sql import match_runs as runs_sql
@@ -59,6 +60,7 @@ class RunInputs(Protocol):
 InputsT = TypeVar("InputsT", bound=RunInputs)
 ResultT = TypeVar("ResultT", bound=ResultHeader)
 SubjectT = TypeVar("SubjectT")
+RowT = TypeVar("RowT")
 Connection = asyncpg.Connection
 
 
@@ -69,8 +71,6 @@ class RunKind(Generic[InputsT, ResultT]):
     # match_runs.model, and the subject (match_runs.subject_type) that is locked while a run of it starts.
     model: str
     subject: str
-    # The audit actions are '<audit_action>.start' and '<audit_action>.succeed'.
-    audit_action: str
     time_limit_s: float
     # The inputs of a subject, by its id (both when a run starts and when the worker solves it).
     load: Callable[[Connection, int], Awaitable[InputsT]]
@@ -96,6 +96,25 @@ class RunKind(Generic[InputsT, ResultT]):
     def job_name(self) -> str:
         """The arq function the worker registers for this model's runs."""
         return f"run_{self.model}"
+
+    @property
+    def audit_action(self) -> str:
+        """The audit actions of this model's runs are '<model>_run.start' and '<model>_run.succeed'."""
+        return f"{self.model}_run"
+
+
+def inputs_by_id(
+    get: Callable[[Connection, int], Awaitable[RowT | None]],
+    load_inputs: Callable[[Connection, RowT], Awaitable[InputsT]],
+    missing: str,
+) -> Callable[[Connection, int], Awaitable[InputsT]]:
+    """The load hook of a model whose inputs are read from its subject's row: the row by id (NotFound(missing) when
+    it is gone), then its inputs."""
+
+    async def load(conn: Connection, subject_id: int) -> InputsT:
+        return await load_inputs(conn, found(await get(conn, subject_id), missing))
+
+    return load
 
 
 def summary_of(
@@ -150,7 +169,7 @@ async def requeue_waiting(conn: Connection, queue: Any, kinds: list[RunKind[Any,
 async def _audit(
     conn: Connection, kind: RunKind[Any, Any], step: str, run_id: int, actor: int | None, detail: dict[str, Any]
 ) -> None:
-    """A run's audit row: '<audit_action>.start' by the caller, '<audit_action>.succeed' by the worker."""
+    """A run's audit row: '<model>_run.start' by the caller, '<model>_run.succeed' by the worker."""
     await audit.append(
         conn,
         actor_account_id=actor,

@@ -496,11 +496,6 @@ async def apply_plan(
         await teams_sql.plan_visits(conn, team_id, visit_times(plan.slot, now))
 
 
-async def _load(conn: asyncpg.Connection, contract_id: int) -> TeamsInputs:
-    project = found(await teams_sql.get_project_by_id(conn, contract_id), "No such 311 project")
-    return await load_inputs(conn, project)
-
-
 def _check(inputs: TeamsInputs) -> None:
     if not inputs.problem.households:
         raise Conflict("The project has no households to form teams for")
@@ -526,9 +521,8 @@ async def write_teams(
 RUNS: runs.RunKind[TeamsInputs, teams_model.TeamsResult] = runs.RunKind(
     model=MODEL,
     subject=SUBJECT,
-    audit_action="teams_run",
     time_limit_s=TIME_LIMIT_S,
-    load=_load,
+    load=runs.inputs_by_id(teams_sql.get_project_by_id, load_inputs, "No such 311 project"),
     solve=teams_model.solve,
     result_type=teams_model.TeamsResult,
     check=_check,

@@ -6,7 +6,8 @@ A tender's public face (lots, budgets, rules, window) never says how many bids i
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal, Protocol
 
 import asyncpg
 import msgspec
@@ -280,9 +281,7 @@ async def list_tenders(
 ) -> TenderPage:
     """Browse tenders; a funder may narrow to its own."""
     who = logged_in(who)
-    funder_id = who.funder_id if filters.mine and who.role == "funder" else None
-    if filters.mine and funder_id is None:
-        raise Forbidden("Only a funder has tenders of its own")
+    funder_id = who.funder_id_or_refuse("Only a funder has tenders of its own") if filters.mine else None
     rows, total = await tenders_sql.list_tenders(
         conn, status=filters.status, funder_id=funder_id, category=filters.category, limit=limit, offset=offset
     )
@@ -378,3 +377,45 @@ async def open_bids_as(conn: asyncpg.Connection, who: Identity, tender_id: int) 
     if row is None or (who.role == "funder" and row.funder_id != who.funder_id):
         raise NotFound("No such tender")
     return row
+
+
+class _Stated(Protocol):
+    """A tender or call row: what opening its sealed bids or proposals reads of it."""
+
+    @property
+    def status(self) -> str:
+        """Its status ('open' until its bids or proposals are opened)."""
+
+
+async def open_sealed(
+    conn: asyncpg.Connection,
+    subject_id: int,
+    *,
+    subject: Literal["tender", "call"],
+    action: str,
+    get: Callable[[asyncpg.Connection, int], Awaitable[_Stated | None]],
+    move_to_review: Callable[[asyncpg.Connection, int], Awaitable[bool]],
+    receipts: Callable[[asyncpg.Connection, int], Awaitable[list[str]]],
+    missing: str,
+    still_sealed: str,
+) -> tuple[bool, int]:
+    """At or after the deadline: move a tender (bids) or a call (proposals) to review and write one audit row with
+    the receipts; repeat calls do nothing. Whether this call opened them, and how many live ones there are."""
+    async with conn.transaction():
+        found(await get(conn, subject_id), missing)
+        if not await move_to_review(conn, subject_id):
+            # Read again: another caller may have opened them between our read and our update.
+            fresh = await get(conn, subject_id)
+            if fresh is not None and fresh.status == "open":
+                raise Conflict(still_sealed)
+            return False, len(await receipts(conn, subject_id))
+        opened = await receipts(conn, subject_id)
+        await audit.append(
+            conn,
+            actor_account_id=None,
+            action=action,
+            object_type=subject,
+            object_id=subject_id,
+            detail={"count": len(opened), "receipts": opened},
+        )
+    return True, len(opened)

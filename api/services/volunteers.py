@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 import icalendar
@@ -129,6 +129,20 @@ def age_on(day: dt.date, birth_year: int, birth_date: dt.date | None) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
+async def _audit_own(
+    conn: asyncpg.Connection, who: Identity, volunteer_id: int, action: str, detail: dict[str, Any] | None = None
+) -> None:
+    """Audit a change volunteers make to their own record: they are the actor, their record the object."""
+    await audit.append(
+        conn,
+        actor_account_id=who.account_id,
+        action=action,
+        object_type="volunteer",
+        object_id=volunteer_id,
+        detail=detail,
+    )
+
+
 async def profile(conn: asyncpg.Connection, who: Identity) -> Profile:
     """The calling volunteer's profile with certificates, weekly windows and exceptions to come."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
@@ -200,13 +214,7 @@ async def update_profile(conn: asyncpg.Connection, who: Identity, form: ProfileU
                 "Choose the residents' committee you live in",
                 fields={"home_area_id": "Choose the residents' committee you live in"},
             )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.profile",
-            object_type="volunteer",
-            object_id=volunteer_id,
-        )
+        await _audit_own(conn, who, volunteer_id, "volunteer.profile")
     return await profile(conn, who)
 
 
@@ -215,12 +223,8 @@ async def set_consent(conn: asyncpg.Connection, who: Identity, form: ConsentUpda
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         await volunteers_sql.set_sensitive_consent(conn, volunteer_id, form.sensitive_data)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.consent_given" if form.sensitive_data else "volunteer.consent_withdrawn",
-            object_type="volunteer",
-            object_id=volunteer_id,
+        await _audit_own(
+            conn, who, volunteer_id, "volunteer.consent_given" if form.sensitive_data else "volunteer.consent_withdrawn"
         )
     return await profile(conn, who)
 
@@ -246,13 +250,8 @@ async def put_certificate(conn: asyncpg.Connection, who: Identity, kind: str, fo
             issued_on=form.issued_on,
             expires_on=form.expires_on,
         )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.certificate",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={"kind": kind, "certificate_id": certificate_id},
+        await _audit_own(
+            conn, who, volunteer_id, "volunteer.certificate", {"kind": kind, "certificate_id": certificate_id}
         )
     return await profile(conn, who)
 
@@ -265,14 +264,7 @@ async def remove_certificate(conn: asyncpg.Connection, who: Identity, kind: str)
     async with conn.transaction():
         if not await volunteers_sql.delete_certificate(conn, volunteer_id, kind):
             raise NotFound("You have no certificate of this kind")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.certificate_removed",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={"kind": kind},
-        )
+        await _audit_own(conn, who, volunteer_id, "volunteer.certificate_removed", {"kind": kind})
     return await profile(conn, who)
 
 
@@ -294,14 +286,7 @@ async def set_availability(conn: asyncpg.Connection, who: Identity, form: Availa
         raise Invalid("The availability is not valid", fields=errors)
     async with conn.transaction():
         await volunteers_sql.replace_windows(conn, volunteer_id, sorted(windows))
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.availability",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={"windows": len(windows)},
-        )
+        await _audit_own(conn, who, volunteer_id, "volunteer.availability", {"windows": len(windows)})
     return await profile(conn, who)
 
 
@@ -321,13 +306,7 @@ async def add_exception(conn: asyncpg.Connection, who: Identity, form: Exception
         await volunteers_sql.insert_exception(
             conn, volunteer_id, starts_at=form.starts_at, ends_at=form.ends_at, available=form.available
         )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.availability_exception",
-            object_type="volunteer",
-            object_id=volunteer_id,
-        )
+        await _audit_own(conn, who, volunteer_id, "volunteer.availability_exception")
     return await profile(conn, who)
 
 
@@ -337,13 +316,7 @@ async def remove_exception(conn: asyncpg.Connection, who: Identity, exception_id
     async with conn.transaction():
         if not await volunteers_sql.delete_exception(conn, volunteer_id, exception_id):
             raise NotFound("No such exception")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.availability_exception_removed",
-            object_type="volunteer",
-            object_id=volunteer_id,
-        )
+        await _audit_own(conn, who, volunteer_id, "volunteer.availability_exception_removed")
     return await profile(conn, who)
 
 
@@ -372,13 +345,7 @@ async def renew_calendar_token(conn: asyncpg.Connection, who: Identity, secret_k
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
         key = await volunteers_sql.renew_calendar_key(conn, volunteer_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.calendar_token_renewed",
-            object_type="volunteer",
-            object_id=volunteer_id,
-        )
+        await _audit_own(conn, who, volunteer_id, "volunteer.calendar_token_renewed")
     return _token(secret_key, volunteer_id, key)
 
 
