@@ -19,7 +19,9 @@ Afterwards every shift must hold exactly as many active sign-ups as it counts ta
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
+import resource
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -30,13 +32,18 @@ import httpx
 import msgspec
 import uvloop
 
+from api import security
 from api.cli import chaos
-from api.demo import seed_demo
+from api.demo import DEMO_LOGINS, seed_demo
 from api.dev import servers
+from sql import accounts as accounts_sql
 from sql.migrate import migrate
 from web.assets import static_url
 
 WARM_UP_S = 1.0
+# The hot race (issue #13): this many sign-ups sent at once for this many places of one shift.
+HOT_RACE = 1000
+HOT_PLACES = 5
 # The two tables of the baseline: copies of shifts and signups with their checks, indexes and exclusion constraint
 # (LIKE … INCLUDING ALL), without the foreign keys to the rest of the schema.
 RAW_TABLES = """
@@ -55,6 +62,24 @@ INSERT INTO bench_signups (shift_id, volunteer_id, status, during)
 SELECT s.id, $2, 'active', tstzrange(s.starts_at, s.ends_at, '[)') FROM s
 RETURNING id
 """
+# The hot race's volunteers: copies of one registered through the API (its password hash, home and limits), as the
+# issue's load accounts share one precomputed hash; their tokens are issued below without a thousand logins.
+HOT_VOLUNTEERS = """
+WITH t AS (
+    SELECT a.password_hash, v.birth_year, v.home_area_id, v.lat, v.lon, v.travel_km, v.weekly_hour_cap
+    FROM accounts a JOIN volunteers v ON v.account_id = a.id WHERE a.id = $1
+), made AS (
+    INSERT INTO accounts (username, display_name, password_hash, role)
+    SELECT $2 || g, '抢位志愿者' || g, t.password_hash, 'volunteer' FROM t, generate_series(1, $3) g
+    RETURNING id
+)
+INSERT INTO volunteers (account_id, display_name, birth_year, home_area_id, lat, lon, travel_km, weekly_hour_cap)
+SELECT made.id, '抢位志愿者', t.birth_year, t.home_area_id, t.lat, t.lon, t.travel_km, t.weekly_hour_cap FROM made, t
+RETURNING account_id
+"""
+HOT_TAKEN = (
+    "SELECT taken, (SELECT count(*) FROM signups WHERE shift_id = $1 AND status = 'active') FROM shifts WHERE id = $1"
+)
 OVERSOLD = """
 SELECT count(*) FILTER (WHERE s.taken > s.headcount) AS oversold,
        count(*) FILTER (WHERE s.taken <> (SELECT count(*) FROM signups g
@@ -244,6 +269,77 @@ async def _http(
     return phase
 
 
+async def _hot_shift(client: httpx.AsyncClient) -> int:
+    """A one-off shift of HOT_PLACES places tomorrow evening (after the spread phase's slots), as the organisation
+    publishes it."""
+    org = next((username, password) for _, username, password in DEMO_LOGINS if username.startswith("org."))
+    starts = dt.datetime.combine(
+        dt.datetime.now(chaos.SHANGHAI).date() + dt.timedelta(days=1), dt.time(19), chaos.SHANGHAI
+    )
+    shift = {
+        "title": "抢位测试",
+        "place_name": "社区睦邻中心",
+        "lat": 31.281,
+        "lon": 121.521,
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + dt.timedelta(hours=1)).isoformat(),
+        "headcount": HOT_PLACES,
+    }
+    headers = await chaos._token(client, *org)
+    return int((await chaos._json(await client.post("/api/shifts/", json=shift, headers=headers), 201))["id"])
+
+
+async def _hot_race(base: str, database_url: str, template: dict[str, str], phase: Phase) -> None:
+    """HOT_RACE volunteers, each on a connection of its own opened beforehand, send their sign-up for the same shift
+    with HOT_PLACES places at once; the phase's time is from the first request sent to the last answer read."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        me = await chaos._json(await client.get("/api/accounts/me", headers=template), 200)
+        shift_id = await _hot_shift(client)
+    connection = await asyncpg.connect(database_url)
+    try:
+        made = await connection.fetch(HOT_VOLUNTEERS, me["id"], f"hot{int(time.time()) % 100000}v", HOT_RACE)
+        tokens = [security.new_token() for _ in made]
+        await connection.executemany(
+            accounts_sql.INSERT_TOKEN,
+            [(security.token_hash(t), r["account_id"], "bench", 1) for t, r in zip(tokens, made, strict=True)],
+        )
+    finally:
+        await connection.close()
+    host, port = base.removeprefix("http://").split(":")
+    clients = []
+    for _ in tokens:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        clients.append(_HttpClient(reader, writer))
+    requests = [
+        request[0] for request in _sign_ups(base, [{"authorization": f"Bearer {t}"} for t in tokens], [shift_id])
+    ]
+    statuses: dict[int, int] = {}
+
+    async def one(client: _HttpClient, request: bytes) -> None:
+        started = time.monotonic()
+        status = await client.send(request)
+        phase.latencies_ms.append((time.monotonic() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    began = time.monotonic()
+    try:
+        await asyncio.gather(*(one(c, r) for c, r in zip(clients, requests, strict=True)))
+    finally:
+        for c in clients:
+            c.writer.close()
+    phase.seconds = time.monotonic() - began
+    phase.counted = phase.answered = len(requests)
+    connection = await asyncpg.connect(database_url)
+    try:
+        taken, active = await connection.fetchrow(HOT_TAKEN, shift_id) or (None, None)
+    finally:
+        await connection.close()
+    if statuses != {201: HOT_PLACES, 409: HOT_RACE - HOT_PLACES}:
+        phase.errors["answers " + ", ".join(f"{k} × {v}" for k, v in sorted(statuses.items()))] = 1
+    if taken != HOT_PLACES or active != HOT_PLACES:
+        phase.errors[f"taken {taken}, active sign-ups {active} for {HOT_PLACES} places"] = 1
+
+
 def _sign_ups(base: str, tokens: list[dict[str, str]], shift_ids: list[int]) -> list[list[bytes]]:
     """Each volunteer's sign-up for every shift, as the bytes of the request."""
     host = base.removeprefix("http://")
@@ -284,6 +380,14 @@ async def _phase_http(
         cpu = _Cpu(phase, process.pid, pg.pid)
         await _http(base, _sign_ups(base, tokens, shift_ids), seconds, phase, 201, once=True)
         cpu.done()
+        measured = [phase]
+        if workers == 0:
+            hot = Phase(name=f"HTTP hot race: {HOT_RACE:,} sign-ups at once for {HOT_PLACES} places", compared=True)
+            hot.processes = processes
+            cpu = _Cpu(hot, process.pid, pg.pid)
+            await _hot_race(base, pg.url, tokens[0], hot)
+            cpu.done()
+            measured.append(hot)
         url = static_url("css/linli.css")
         static = Phase(name=f"HTTP GET {url} (gzip)", processes=processes)
         get = f"GET {url} HTTP/1.1\r\nHost: {base.removeprefix('http://')}\r\nAccept-Encoding: gzip\r\n\r\n"
@@ -293,7 +397,7 @@ async def _phase_http(
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 30)
-    return [phase, static], shift_ids
+    return [*measured, static], shift_ids
 
 
 async def _run(clients: int, seconds: float, folder: Path, say: Callable[[str], None]) -> list[Phase]:
@@ -368,6 +472,10 @@ def report(phases: list[Phase], clients: int) -> str:
 def bench(size: str | None, say: Callable[[str], None] = print) -> bool:
     """Run the bench (`size` is CLIENTSxSECONDS, default 50x10) and print its table; True when nothing failed."""
     clients, seconds = (int(part) for part in (size or "50x10").lower().split("x"))
+    # The hot race holds a thousand sockets at once here and in the web processes, which inherit the limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4 * HOT_RACE:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * HOT_RACE), hard))
     with servers.scratch_dir("linli-bench-http-") as folder, asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:
         phases = r.run(_run(clients, float(seconds), folder, say))
     say(report(phases, clients))
