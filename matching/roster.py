@@ -20,10 +20,10 @@ from matching.people_core import (
     SpatialGrid,
     budgeted_cpsat,
     haversine_np,
-    infeasible,
     lp_relaxation,
     near_pairs,
-    solve_budget,
+    repeated_ids,
+    solve_people,
     subgradient_bound,
     unit_xyz,
 )
@@ -255,10 +255,7 @@ def evaluate(problem: RosterProblem, pairs: list[tuple[Id, Id]]) -> int:
 
 def validate(problem: RosterProblem) -> list[Conflict]:
     """Data that no plan can satisfy, not even the empty one, or that cannot be read unambiguously."""
-    conflicts: list[Conflict] = []
-    for kind, ids in (("volunteer", [v.id for v in problem.volunteers]), ("shift", [s.id for s in problem.shifts])):
-        if len(set(ids)) != len(ids):
-            conflicts.append(Conflict(f"unique {kind} ids", f"{kind} ids repeat"))
+    conflicts = repeated_ids(volunteer=[v.id for v in problem.volunteers], shift=[s.id for s in problem.shifts])
     for s in problem.shifts:
         if s.headcount < 0:
             conflicts.append(Conflict("headcount", f"shift {s.id!r} has headcount {s.headcount} < 0"))
@@ -863,10 +860,6 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same plan.
     """
-    budget = solve_budget(time_limit_s, work)
-    conflicts = validate(problem)
-    if conflicts:
-        return infeasible(RosterResult, conflicts, budget)
     if previous is not None:
         pairs = (
             tuple((a.volunteer, a.shift) for a in previous.assignments)
@@ -874,7 +867,7 @@ def solve(
             else tuple(previous)
         )
         problem = msgspec.structs.replace(problem, previous=pairs)
-    return _Solver(problem, budget, seed, on_progress).run()
+    return solve_people(_Solver, validate, RosterResult, problem, time_limit_s, seed, on_progress, work)
 
 
 class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):

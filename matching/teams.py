@@ -18,10 +18,10 @@ from matching.people_core import (
     SparseModel,
     budgeted_cpsat,
     haversine_np,
-    infeasible,
     lp_relaxation,
     near_pairs,
-    solve_budget,
+    repeated_ids,
+    solve_people,
     unit_xyz,
 )
 
@@ -222,10 +222,7 @@ def evaluate(problem: TeamsProblem, teams: list[tuple[Id, tuple[Id, ...]]]) -> i
 
 def validate(problem: TeamsProblem) -> list[Conflict]:
     """Data that no set of teams can satisfy, not even none, or that cannot be read unambiguously."""
-    conflicts: list[Conflict] = []
-    for kind, ids in (("carer", [c.id for c in problem.carers]), ("household", [h.id for h in problem.households])):
-        if len(set(ids)) != len(ids):
-            conflicts.append(Conflict(f"unique {kind} ids", f"{kind} ids repeat"))
+    conflicts = repeated_ids(carer=[c.id for c in problem.carers], household=[h.id for h in problem.households])
     if problem.team_size < 1:
         conflicts.append(Conflict("team_size", f"team_size {problem.team_size} < 1"))
     if problem.min_trained < 0:
@@ -700,10 +697,6 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same teams.
     """
-    budget = solve_budget(time_limit_s, work)
-    conflicts = validate(problem)
-    if conflicts:
-        return infeasible(TeamsResult, conflicts, budget)
     if previous is not None:
         teams = (
             tuple(PreviousTeam(t.household, t.carers, t.slot or None) for t in previous.assignments)
@@ -711,7 +704,7 @@ def solve(
             else tuple(previous)
         )
         problem = msgspec.structs.replace(problem, previous=teams)
-    return _Solver(problem, budget, seed, on_progress).run()
+    return solve_people(_Solver, validate, TeamsResult, problem, time_limit_s, seed, on_progress, work)
 
 
 class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
