@@ -39,7 +39,7 @@ INF = math.inf
 # roster LPs of 45k-93k nonzeros and 2.6k-7.3k iterations; the upper end, so budgets hold on slower rounds).
 LP_S_PER_ITER_NNZ = 8e-10
 PlanT = TypeVar("PlanT")
-ProblemT = TypeVar("ProblemT")
+ProblemT = TypeVar("ProblemT", bound=msgspec.Struct)
 ResultT = TypeVar("ResultT", bound=ResultHeader)
 
 
@@ -179,17 +179,21 @@ def solve_people(
     validate: Callable[[ProblemT], list[Conflict]],
     make: Callable[..., ResultT],
     problem: ProblemT,
+    previous: Sequence[object] | None,
     time_limit_s: float,
     seed: int,
     on_progress: ProgressFn | None,
     work: float | None,
 ) -> ResultT:
     """A people model's solve: the conflicts (`validate`) of data no plan can satisfy, else the `solver`'s checked
-    result, both inside one budget (`make`: the model's result struct)."""
+    result from the `previous` plan (in the problem's own form) or afresh, both inside one budget (`make`: the model's
+    result struct)."""
     budget = solve_budget(time_limit_s, work)
     conflicts = validate(problem)
     if conflicts:
         return infeasible(make, conflicts, budget)
+    if previous is not None:
+        problem = msgspec.structs.replace(problem, previous=tuple(previous))
     return solver(problem, budget, seed, on_progress).run()
 
 

@@ -860,14 +860,9 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same plan.
     """
-    if previous is not None:
-        pairs = (
-            tuple((a.volunteer, a.shift) for a in previous.assignments)
-            if isinstance(previous, RosterResult)
-            else tuple(previous)
-        )
-        problem = msgspec.structs.replace(problem, previous=pairs)
-    return solve_people(_Solver, validate, RosterResult, problem, time_limit_s, seed, on_progress, work)
+    if isinstance(previous, RosterResult):
+        previous = tuple((a.volunteer, a.shift) for a in previous.assignments)
+    return solve_people(_Solver, validate, RosterResult, problem, previous, time_limit_s, seed, on_progress, work)
 
 
 class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):

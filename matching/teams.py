@@ -697,14 +697,9 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same teams.
     """
-    if previous is not None:
-        teams = (
-            tuple(PreviousTeam(t.household, t.carers, t.slot or None) for t in previous.assignments)
-            if isinstance(previous, TeamsResult)
-            else tuple(previous)
-        )
-        problem = msgspec.structs.replace(problem, previous=teams)
-    return solve_people(_Solver, validate, TeamsResult, problem, time_limit_s, seed, on_progress, work)
+    if isinstance(previous, TeamsResult):
+        previous = tuple(PreviousTeam(t.household, t.carers, t.slot or None) for t in previous.assignments)
+    return solve_people(_Solver, validate, TeamsResult, problem, previous, time_limit_s, seed, on_progress, work)
 
 
 class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
