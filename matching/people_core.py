@@ -445,6 +445,13 @@ def mip_optimum(model: SparseModel, *, time_limit_s: float, seed: int) -> tuple[
     return float(info.objective_function_value), float(info.mip_dual_bound)
 
 
+def lat_lon(points: Sequence[tuple[float, float]]) -> tuple[FloatArray, FloatArray]:
+    """The latitudes and the longitudes of (lat, lon) points, as arrays."""
+    lat = np.array([p[0] for p in points], dtype=np.float64).reshape(-1)
+    lon = np.array([p[1] for p in points], dtype=np.float64).reshape(-1)
+    return lat, lon
+
+
 def unit_xyz(lat_deg: FloatArray, lon_deg: FloatArray) -> FloatArray:
     """Points on the Earth's sphere in kilometres (x, y, z): chord length never exceeds great-circle distance."""
     lat = np.radians(lat_deg)

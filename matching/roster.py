@@ -20,6 +20,7 @@ from matching.people_core import (
     SpatialGrid,
     budgeted_cpsat,
     haversine_np,
+    lat_lon,
     lp_relaxation,
     near_pairs,
     repeated_ids,
@@ -282,10 +283,8 @@ class RosterData:
         self.nv, self.ns = len(vols), len(shifts)
         self.v_index = {v.id: i for i, v in enumerate(vols)}
         self.s_index = {s.id: j for j, s in enumerate(shifts)}
-        v_lat = np.array([v.home[0] for v in vols], dtype=np.float64).reshape(-1)
-        v_lon = np.array([v.home[1] for v in vols], dtype=np.float64).reshape(-1)
-        s_lat = np.array([s.place[0] for s in shifts], dtype=np.float64).reshape(-1)
-        s_lon = np.array([s.place[1] for s in shifts], dtype=np.float64).reshape(-1)
+        v_lat, v_lon = lat_lon([v.home for v in vols])
+        s_lat, s_lon = lat_lon([s.place for s in shifts])
         self.v_lat, self.v_lon, self.s_lat, self.s_lon = v_lat, v_lon, s_lat, s_lon
         self.v_xyz = unit_xyz(v_lat, v_lon)
         self.s_xyz = unit_xyz(s_lat, s_lon)

@@ -18,6 +18,7 @@ from matching.people_core import (
     SparseModel,
     budgeted_cpsat,
     haversine_np,
+    lat_lon,
     lp_relaxation,
     near_pairs,
     repeated_ids,
@@ -255,13 +256,9 @@ class TeamsData:
         self.h_mask = [sum(1 << slot_ids[t] for t in set(h.slots)) for h in households]
         self.trained = [bool(c.trained) for c in carers]
         self.cap = [max(0, c.max_teams) for c in carers]
-        self.c_lat = np.array([c.home[0] for c in carers], dtype=np.float64).reshape(-1)
-        self.c_lon = np.array([c.home[1] for c in carers], dtype=np.float64).reshape(-1)
+        self.c_lat, self.c_lon = lat_lon([c.home for c in carers])
         self.c_xyz = unit_xyz(self.c_lat, self.c_lon)
-        self.h_xyz = unit_xyz(
-            np.array([h.home[0] for h in households], dtype=np.float64).reshape(-1),
-            np.array([h.home[1] for h in households], dtype=np.float64).reshape(-1),
-        )
+        self.h_xyz = unit_xyz(*lat_lon([h.home for h in households]))
         max_km = np.array([h.max_km for h in households], dtype=np.float64).reshape(-1)
         hi, ci = near_pairs(self.h_xyz, max_km, self.c_xyz, cell_km=2.0)
         previous = {
