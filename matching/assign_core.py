@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast, get_args
+from typing import Any, Generic, Protocol, TypeVar, cast, get_args
 
 import highspy
 import numpy as np
@@ -1090,6 +1090,62 @@ def checked_result(
         unassigned=tuple(left_out),
         lns_rounds=out.lns_rounds,
         reproducible=out.reproducible,
+    )
+
+
+class CoreModel(Protocol):
+    """A model's problem laid onto the core: the core, the scale of its scores, and the maps to and from its plans."""
+
+    core: Core
+    scale: int
+
+    def choice_from(self, picks: Sequence[Any]) -> IntArray:
+        """A core choice vector from a previous plan, keeping only what still makes sense."""
+        ...
+
+    def picks(self, choice: IntArray) -> Sequence[Any]:
+        """The model's plan of a choice vector."""
+        ...
+
+
+ModelT = TypeVar("ModelT", bound=CoreModel)
+
+
+def solve_assignment(
+    make: type[ResultT],
+    errors: list[str],
+    build: Callable[[], ModelT],
+    previous: Sequence[Any] | None,
+    time_limit_s: float,
+    seed: int,
+    on_progress: ProgressFn | None,
+    work: float | None,
+    *,
+    checking: float,
+    check: Callable[[Sequence[Any]], list[str]],
+    explain: Callable[[ModelT, IntArray], tuple[Sequence[object], Sequence[object]]],
+    empty_allowed: bool,
+    known_conflicts: tuple[Conflict, ...] = (),
+) -> ResultT:
+    """An assignment model's solve (`make`: its result struct): refuse a malformed problem (`errors`), lay it onto the
+    core (`build`, inside the time limit), solve with `checking` set aside (solve_reserving), and return the newest
+    plan the model's independent `check` passes, with its reasons (`explain`; see checked_result)."""
+    if errors:
+        raise ValueError("; ".join(errors[:10]))
+    deadline = Deadline(time_limit_s)
+    m = build()
+    prev = m.choice_from(previous) if previous is not None else None
+    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, on_progress, m.scale)
+    return checked_result(
+        make,
+        out,
+        deadline,
+        m.core,
+        m.scale,
+        passes=lambda choice: not check(m.picks(choice)),
+        explain=lambda choice: explain(m, choice),
+        empty_allowed=empty_allowed,
+        known_conflicts=known_conflicts,
     )
 
 

@@ -9,8 +9,8 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, AssignResult, Core, checked_result, duplicate_ids, score_scale, solve_reserving
-from matching.common import Conflict, Deadline, NonNegative, ProgressFn
+from matching.assign_core import NONE, AssignResult, Core, duplicate_ids, score_scale, solve_assignment
+from matching.common import Conflict, NonNegative, ProgressFn
 
 
 class Lot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -281,23 +281,20 @@ def solve(
     explain: bool = True,
 ) -> AwardResult:
     """Award lots to maximise the total score; always returns a checked plan or the conflicting constraints."""
-    errors = validate(problem)
-    if errors:
-        raise ValueError("; ".join(errors[:10]))
-    deadline = Deadline(time_limit_s)
-    m = _Model(problem)
-    prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of bids.
     checking = 0.02 + len(problem.bids) * (40e-6 if explain else 3e-6)
-    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, on_progress, m.scale)
-    return checked_result(
+    return solve_assignment(
         AwardResult,
-        out,
-        deadline,
-        m.core,
-        m.scale,
-        passes=lambda choice: not check(problem, m.picks(choice)),
-        explain=lambda choice: _explain(problem, m, choice, explain),
+        validate(problem),
+        lambda: _Model(problem),
+        previous,
+        time_limit_s,
+        seed,
+        on_progress,
+        work,
+        checking=checking,
+        check=lambda picks: check(problem, picks),
+        explain=lambda m, choice: _explain(problem, m, choice, explain),
         empty_allowed=not problem.award_all,
         known_conflicts=(Conflict("award_all", "every lot must be awarded"),) if problem.award_all else (),
     )

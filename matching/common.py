@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 import numpy as np
@@ -21,6 +21,8 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 EARTH_RADIUS_KM = 6371.0
+# The share of the time limit the work budget buys by default, so that an idle machine ends inside the limit.
+WORK_SHARE = 0.9
 
 
 class Progress(msgspec.Struct, frozen=True):
@@ -157,6 +159,29 @@ class Budget:
         """Record that a solver ended on its wall-clock safety limit rather than its work limit."""
         if stopped_by_clock:
             self.cut_by_clock = True
+
+
+def solve_budget(time_limit_s: float, work: float | None) -> Budget:
+    """The budget of one solve: `work` reference seconds, by default WORK_SHARE of the time limit."""
+    return Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
+
+
+ResultT = TypeVar("ResultT", bound=ResultHeader)
+
+
+def infeasible(
+    make: Callable[..., ResultT], conflicts: list[Conflict], budget: Budget, *, objective: float = 0
+) -> ResultT:
+    """The result (`make`: the model's result struct, `objective` its zero) for data that no plan can satisfy."""
+    return make(
+        status="infeasible",
+        objective=objective,
+        bound=0.0,
+        bound_source="none",
+        gap=0.0,
+        timings=Timings(total_s=round(budget.deadline.elapsed(), 3)),
+        conflicts=tuple(conflicts),
+    )
 
 
 class ProgressReporter:

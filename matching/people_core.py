@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import highspy
 import msgspec
@@ -28,7 +28,9 @@ from matching.common import (
     ResultHeader,
     Timings,
     cpsat_solver,
+    infeasible,
     relative_gap,
+    solve_budget,
 )
 from matching.highs import new_highs
 
@@ -36,29 +38,18 @@ INF = math.inf
 # HiGHS simplex work in reference seconds per (iteration x nonzero), loading included (measured 0.44-0.89 ns on
 # roster LPs of 45k-93k nonzeros and 2.6k-7.3k iterations; the upper end, so budgets hold on slower rounds).
 LP_S_PER_ITER_NNZ = 8e-10
-# The share of the time limit the work budget buys by default, so that an idle machine ends inside the limit.
-WORK_SHARE = 0.9
-
 PlanT = TypeVar("PlanT")
+ProblemT = TypeVar("ProblemT", bound=msgspec.Struct)
 ResultT = TypeVar("ResultT", bound=ResultHeader)
 
 
-def solve_budget(time_limit_s: float, work: float | None) -> Budget:
-    """The budget of one solve: `work` reference seconds, by default WORK_SHARE of the time limit."""
-    return Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
-
-
-def infeasible(make: Callable[..., ResultT], conflicts: list[Conflict], budget: Budget) -> ResultT:
-    """The result (`make`: the model's result struct) for data that no plan can satisfy."""
-    return make(
-        status="infeasible",
-        objective=0,
-        bound=0.0,
-        bound_source="none",
-        gap=0.0,
-        timings=Timings(total_s=round(budget.deadline.elapsed(), 3)),
-        conflicts=tuple(conflicts),
-    )
+def repeated_ids(**ids: Sequence[object]) -> list[Conflict]:
+    """A conflict for each kind of record (the keyword) whose ids repeat."""
+    return [
+        Conflict(f"unique {kind} ids", f"{kind} ids repeat")
+        for kind, values in ids.items()
+        if len(set(values)) != len(values)
+    ]
 
 
 class NeighbourhoodSolver(ABC, Generic[PlanT, ResultT]):
@@ -181,6 +172,29 @@ class NeighbourhoodSolver(ABC, Generic[PlanT, ResultT]):
         return msgspec.structs.replace(
             result, timings=timings, phases=tuple(self.phases), reproducible=not self.budget.cut_by_clock
         )
+
+
+def solve_people(
+    solver: Callable[[ProblemT, Budget, int, ProgressFn | None], NeighbourhoodSolver[Any, ResultT]],
+    validate: Callable[[ProblemT], list[Conflict]],
+    make: Callable[..., ResultT],
+    problem: ProblemT,
+    previous: Sequence[object] | None,
+    time_limit_s: float,
+    seed: int,
+    on_progress: ProgressFn | None,
+    work: float | None,
+) -> ResultT:
+    """A people model's solve: the conflicts (`validate`) of data no plan can satisfy, else the `solver`'s checked
+    result from the `previous` plan (in the problem's own form) or afresh, both inside one budget (`make`: the model's
+    result struct)."""
+    budget = solve_budget(time_limit_s, work)
+    conflicts = validate(problem)
+    if conflicts:
+        return infeasible(make, conflicts, budget)
+    if previous is not None:
+        problem = msgspec.structs.replace(problem, previous=tuple(previous))
+    return solver(problem, budget, seed, on_progress).run()
 
 
 @dataclass
@@ -429,6 +443,13 @@ def mip_optimum(model: SparseModel, *, time_limit_s: float, seed: int) -> tuple[
     if info.primal_solution_status != 2:
         return None
     return float(info.objective_function_value), float(info.mip_dual_bound)
+
+
+def lat_lon(points: Sequence[tuple[float, float]]) -> tuple[FloatArray, FloatArray]:
+    """The latitudes and the longitudes of (lat, lon) points, as arrays."""
+    lat = np.array([p[0] for p in points], dtype=np.float64).reshape(-1)
+    lon = np.array([p[1] for p in points], dtype=np.float64).reshape(-1)
+    return lat, lon
 
 
 def unit_xyz(lat_deg: FloatArray, lon_deg: FloatArray) -> FloatArray:

@@ -10,8 +10,8 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, AssignResult, Core, checked_result, duplicate_ids, score_scale, solve_reserving
-from matching.common import Deadline, NonNegative, ProgressFn
+from matching.assign_core import NONE, AssignResult, Core, duplicate_ids, score_scale, solve_assignment
+from matching.common import NonNegative, ProgressFn
 
 
 class Pool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -227,23 +227,20 @@ def solve(
     work: float | None = None,
 ) -> PortfolioResult:
     """Fund proposals to maximise the total score; always a checked plan, or the conflicting constraints."""
-    errors = validate(problem)
-    if errors:
-        raise ValueError("; ".join(errors[:10]))
-    deadline = Deadline(time_limit_s)
-    m = _Model(problem)
-    prev = m.choice_from(previous) if previous is not None else None
     # Leave part of the budget for checking and explaining, which grow with the number of proposals.
     checking = 0.02 + len(problem.proposals) * 40e-6
-    out = solve_reserving(m.core, deadline, time_limit_s, work, checking, seed, prev, on_progress, m.scale)
-    return checked_result(
+    return solve_assignment(
         PortfolioResult,
-        out,
-        deadline,
-        m.core,
-        m.scale,
-        passes=lambda choice: not check(problem, m.picks(choice)),
-        explain=lambda choice: _explain(problem, m, choice),
+        validate(problem),
+        lambda: _Model(problem),
+        previous,
+        time_limit_s,
+        seed,
+        on_progress,
+        work,
+        checking=checking,
+        check=lambda picks: check(problem, picks),
+        explain=lambda m, choice: _explain(problem, m, choice),
         empty_allowed=True,
     )
 

@@ -20,10 +20,11 @@ from matching.people_core import (
     SpatialGrid,
     budgeted_cpsat,
     haversine_np,
-    infeasible,
+    lat_lon,
     lp_relaxation,
     near_pairs,
-    solve_budget,
+    repeated_ids,
+    solve_people,
     subgradient_bound,
     unit_xyz,
 )
@@ -255,10 +256,7 @@ def evaluate(problem: RosterProblem, pairs: list[tuple[Id, Id]]) -> int:
 
 def validate(problem: RosterProblem) -> list[Conflict]:
     """Data that no plan can satisfy, not even the empty one, or that cannot be read unambiguously."""
-    conflicts: list[Conflict] = []
-    for kind, ids in (("volunteer", [v.id for v in problem.volunteers]), ("shift", [s.id for s in problem.shifts])):
-        if len(set(ids)) != len(ids):
-            conflicts.append(Conflict(f"unique {kind} ids", f"{kind} ids repeat"))
+    conflicts = repeated_ids(volunteer=[v.id for v in problem.volunteers], shift=[s.id for s in problem.shifts])
     for s in problem.shifts:
         if s.headcount < 0:
             conflicts.append(Conflict("headcount", f"shift {s.id!r} has headcount {s.headcount} < 0"))
@@ -285,10 +283,8 @@ class RosterData:
         self.nv, self.ns = len(vols), len(shifts)
         self.v_index = {v.id: i for i, v in enumerate(vols)}
         self.s_index = {s.id: j for j, s in enumerate(shifts)}
-        v_lat = np.array([v.home[0] for v in vols], dtype=np.float64).reshape(-1)
-        v_lon = np.array([v.home[1] for v in vols], dtype=np.float64).reshape(-1)
-        s_lat = np.array([s.place[0] for s in shifts], dtype=np.float64).reshape(-1)
-        s_lon = np.array([s.place[1] for s in shifts], dtype=np.float64).reshape(-1)
+        v_lat, v_lon = lat_lon([v.home for v in vols])
+        s_lat, s_lon = lat_lon([s.place for s in shifts])
         self.v_lat, self.v_lon, self.s_lat, self.s_lon = v_lat, v_lon, s_lat, s_lon
         self.v_xyz = unit_xyz(v_lat, v_lon)
         self.s_xyz = unit_xyz(s_lat, s_lon)
@@ -863,18 +859,9 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same plan.
     """
-    budget = solve_budget(time_limit_s, work)
-    conflicts = validate(problem)
-    if conflicts:
-        return infeasible(RosterResult, conflicts, budget)
-    if previous is not None:
-        pairs = (
-            tuple((a.volunteer, a.shift) for a in previous.assignments)
-            if isinstance(previous, RosterResult)
-            else tuple(previous)
-        )
-        problem = msgspec.structs.replace(problem, previous=pairs)
-    return _Solver(problem, budget, seed, on_progress).run()
+    if isinstance(previous, RosterResult):
+        previous = tuple((a.volunteer, a.shift) for a in previous.assignments)
+    return solve_people(_Solver, validate, RosterResult, problem, previous, time_limit_s, seed, on_progress, work)
 
 
 class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):

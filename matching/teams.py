@@ -18,10 +18,11 @@ from matching.people_core import (
     SparseModel,
     budgeted_cpsat,
     haversine_np,
-    infeasible,
+    lat_lon,
     lp_relaxation,
     near_pairs,
-    solve_budget,
+    repeated_ids,
+    solve_people,
     unit_xyz,
 )
 
@@ -222,10 +223,7 @@ def evaluate(problem: TeamsProblem, teams: list[tuple[Id, tuple[Id, ...]]]) -> i
 
 def validate(problem: TeamsProblem) -> list[Conflict]:
     """Data that no set of teams can satisfy, not even none, or that cannot be read unambiguously."""
-    conflicts: list[Conflict] = []
-    for kind, ids in (("carer", [c.id for c in problem.carers]), ("household", [h.id for h in problem.households])):
-        if len(set(ids)) != len(ids):
-            conflicts.append(Conflict(f"unique {kind} ids", f"{kind} ids repeat"))
+    conflicts = repeated_ids(carer=[c.id for c in problem.carers], household=[h.id for h in problem.households])
     if problem.team_size < 1:
         conflicts.append(Conflict("team_size", f"team_size {problem.team_size} < 1"))
     if problem.min_trained < 0:
@@ -258,13 +256,9 @@ class TeamsData:
         self.h_mask = [sum(1 << slot_ids[t] for t in set(h.slots)) for h in households]
         self.trained = [bool(c.trained) for c in carers]
         self.cap = [max(0, c.max_teams) for c in carers]
-        self.c_lat = np.array([c.home[0] for c in carers], dtype=np.float64).reshape(-1)
-        self.c_lon = np.array([c.home[1] for c in carers], dtype=np.float64).reshape(-1)
+        self.c_lat, self.c_lon = lat_lon([c.home for c in carers])
         self.c_xyz = unit_xyz(self.c_lat, self.c_lon)
-        self.h_xyz = unit_xyz(
-            np.array([h.home[0] for h in households], dtype=np.float64).reshape(-1),
-            np.array([h.home[1] for h in households], dtype=np.float64).reshape(-1),
-        )
+        self.h_xyz = unit_xyz(*lat_lon([h.home for h in households]))
         max_km = np.array([h.max_km for h in households], dtype=np.float64).reshape(-1)
         hi, ci = near_pairs(self.h_xyz, max_km, self.c_xyz, cell_km=2.0)
         previous = {
@@ -700,18 +694,9 @@ def solve(
     `work` is the search budget in reference seconds (matching.common.Budget); by default a share of the time
     limit that an idle machine spends inside it. The same problem, seed and work give the same teams.
     """
-    budget = solve_budget(time_limit_s, work)
-    conflicts = validate(problem)
-    if conflicts:
-        return infeasible(TeamsResult, conflicts, budget)
-    if previous is not None:
-        teams = (
-            tuple(PreviousTeam(t.household, t.carers, t.slot or None) for t in previous.assignments)
-            if isinstance(previous, TeamsResult)
-            else tuple(previous)
-        )
-        problem = msgspec.structs.replace(problem, previous=teams)
-    return _Solver(problem, budget, seed, on_progress).run()
+    if isinstance(previous, TeamsResult):
+        previous = tuple(PreviousTeam(t.household, t.carers, t.slot or None) for t in previous.assignments)
+    return solve_people(_Solver, validate, TeamsResult, problem, previous, time_limit_s, seed, on_progress, work)
 
 
 class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):

@@ -18,7 +18,16 @@ from collections.abc import Sequence
 import msgspec
 from ortools.sat.python import cp_model
 
-from matching.common import Budget, Conflict, ProgressFn, ProgressReporter, Timings, relative_gap
+from matching.common import (
+    Budget,
+    Conflict,
+    ProgressFn,
+    ProgressReporter,
+    Timings,
+    infeasible,
+    relative_gap,
+    solve_budget,
+)
 from matching.visits_check import check
 from matching.visits_format import (
     Carer,
@@ -35,7 +44,6 @@ from matching.visits_format import (
 
 __all__ = ["Carer", "Link", "Pin", "Visit", "VisitsProblem", "VisitsResult", "check", "solve"]
 
-WORK_SHARE = 0.9  # of the time limit, as work: an idle machine spends it inside the limit
 # Work in reference seconds (matching.common.Budget) per counted step, measured in CPU time on B and C instances:
 # one insertion evaluated (its overlay and its share of the loop), one label-correcting update of a start.
 S_PER_EVAL = 3.8e-6
@@ -1002,20 +1010,12 @@ def solve(
     limit; the same problem, seed and work give the same plan. `previous` (a result for this problem) is the start:
     its sequences are kept where they still hold. `pinned` adds to the problem's pins (a visit kept on a carer).
     """
-    budget = Budget(time_limit_s, work=time_limit_s * WORK_SHARE if work is None else work)
+    budget = solve_budget(time_limit_s, work)
     if pinned:
         problem = msgspec.structs.replace(problem, pinned=tuple(problem.pinned) + tuple(pinned))
     conflicts = validate(problem)
     if conflicts:
-        return VisitsResult(
-            status="infeasible",
-            objective=0.0,
-            bound=0.0,
-            bound_source="none",
-            gap=0.0,
-            timings=Timings(total_s=round(budget.deadline.elapsed(), 3)),
-            conflicts=tuple(conflicts),
-        )
+        return infeasible(VisitsResult, conflicts, budget, objective=0.0)
     data = _Data(problem)
     reporter = ProgressReporter(budget.deadline, on_progress, maximise=False)
     search = _Search(data, budget, seed, reporter)
@@ -1029,15 +1029,7 @@ def solve(
     start = search.construct(old)
     if start is None:
         detail = "the pins leave a two-carer visit without two different able carers"
-        return VisitsResult(
-            status="infeasible",
-            objective=0.0,
-            bound=0.0,
-            bound_source="none",
-            gap=0.0,
-            timings=Timings(total_s=round(budget.deadline.elapsed(), 3)),
-            conflicts=(Conflict("pin", detail),),
-        )
+        return infeasible(VisitsResult, [Conflict("pin", detail)], budget, objective=0.0)
     start_s = budget.deadline.elapsed()
     # The reasons re-insert every request once, a fifth of what the construction did (E1: 0.10 and 0.49 CPU s), and
     # the checker and the result about as much again: keep that much wall time, measured on this machine's load.

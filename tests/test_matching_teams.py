@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import generate
-from matching.common import Progress, haversine_km
-from matching.people_core import lp_relaxation, mip_optimum, run_cpsat, solve_budget
+from matching.common import Progress, haversine_km, solve_budget
+from matching.people_core import lp_relaxation, mip_optimum, run_cpsat
 from matching.teams import (
     Carer,
     Household,
