@@ -126,6 +126,7 @@ async def test_the_committee_sees_its_imported_volunteers_who_have_not_claimed(c
     assert "尚未认领档案的导入志愿者" in text and "2 名志愿者尚未认领档案。" in text and "尚未发认领码" in text
     assert "李建国" not in text and "13900000001" not in text
     assert f'action="/imports/volunteers/{public_id}/claim-codes"' in text
+    assert '在 <a href="/register/claim" translate="no">/register/claim</a> 认领' in text
 
     # After codes are issued, one is claimed and the other phone's code is closed by five wrong tries.
     codes = await volunteer_claims.issue_codes(conn, own, public_id)
