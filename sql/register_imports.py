@@ -255,3 +255,31 @@ async def count_claim_try(conn: asyncpg.Connection, phone: str, max_failures: in
 async def claim_volunteer(conn: asyncpg.Connection, volunteer_id: int, account_id: int) -> bool:
     """Link the profile to its new account and end its code; False when it was claimed meanwhile."""
     return await conn.fetchval(CLAIM_VOLUNTEER, volunteer_id, account_id) is not None
+
+
+class WaitingVolunteer(msgspec.Struct, frozen=True):
+    """An imported volunteer who has not claimed their profile, with the import that wrote it and its code's state."""
+
+    display_name: str
+    phone: str
+    public_id: uuid.UUID
+    filename: str
+    imported_at: dt.datetime
+    has_code: bool
+    locked: bool
+
+
+# The committee's own imports only; newest import first, then in the order of the sheet.
+SELECT_WAITING_VOLUNTEERS = """
+SELECT v.display_name, v.phone, i.public_id, i.filename, i.confirmed_at AS imported_at,
+       v.claim_code_hash IS NOT NULL AS has_code, v.claim_failures >= $2 AS locked
+FROM volunteers v JOIN register_imports i ON i.id = v.import_id
+WHERE i.committee_id = $1 AND i.kind = 'volunteers' AND i.confirmed_at IS NOT NULL AND v.account_id IS NULL
+ORDER BY i.confirmed_at DESC, i.id DESC, v.id
+"""
+
+
+async def waiting_volunteers(conn: asyncpg.Connection, committee_id: int, max_failures: int) -> list[WaitingVolunteer]:
+    """The volunteers the committee imported who have no account yet; `locked` after `max_failures` wrong tries."""
+    rows = await conn.fetch(SELECT_WAITING_VOLUNTEERS, committee_id, max_failures)
+    return [msgspec.convert(dict(r), WaitingVolunteer) for r in rows]

@@ -202,6 +202,15 @@ async def test_a_committee_keeps_its_saved_places_and_sees_only_its_own(client, 
 async def test_only_committees_manage_saved_places(client, conn):
     await login(client, await username_of(conn, await create_account(conn, "organisation")))
     assert (await client.get("/places")).status_code == 403
+    assert 'href="/places"' not in (await client.get("/")).text
+
+
+async def test_the_committees_menu_links_to_its_saved_places(client, conn):
+    d = await create_district(conn)
+    await login(client, await username_of(conn, d.committee_account))
+    page = (await client.get("/")).text
+    menu = page[page.index('<ul class="nav">') : page.index("</nav>")]
+    assert '<a href="/places">常用地点</a>' in menu
 
 
 async def test_the_shift_form_starts_at_the_committees_point_with_its_saved_places(client, conn):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+import re
 from pathlib import Path
 
 import jinja2
@@ -32,16 +34,34 @@ def _wanted_directory(path: str) -> bool:
     return not (name.startswith(".") or name == "__pycache__")
 
 
-def extracted_msgids() -> dict[str, str]:
-    """msgid → where, for every message babel extracts with babel.cfg (templates and `_()` calls)."""
+@functools.cache
+def _extracted() -> tuple[tuple[str | tuple[str, ...], str], ...]:
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
+    return tuple(
+        (message, f"{filename}:{lineno}")
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, directory_filter=_wanted_directory
+        )
+    )
+
+
+def extracted_msgids() -> dict[str, str]:
+    """msgid → where, for every message babel extracts with babel.cfg (templates and `_()` calls)."""
     found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, directory_filter=_wanted_directory
-    ):
+    for message, where in _extracted():
         if isinstance(message, str):
-            found.setdefault(message, f"{filename}:{lineno}")
+            found.setdefault(message, where)
+    return found
+
+
+def extracted_plurals() -> dict[tuple[str, str], str]:
+    """(singular, plural) → where, for every `ngettext` message babel extracts."""
+    found: dict[tuple[str, str], str] = {}
+    for message, where in _extracted():
+        if isinstance(message, tuple):
+            singular, plural = message[:2]
+            found.setdefault((str(singular), str(plural)), where)
     return found
 
 
@@ -176,6 +196,55 @@ def test_every_message_has_a_chinese_translation():
         if not (message := zh.get(msgid)) or not message.string or message.fuzzy
     ]
     assert missing == []
+
+
+def test_every_plural_message_has_its_one_chinese_form():
+    # Chinese has one plural form: the catalogue holds msgid, msgid_plural and a single msgstr[0] for each.
+    zh = catalogue("zh_CN")
+    assert zh.num_plurals == 1
+    problems = []
+    for (singular, plural), where in sorted(extracted_plurals().items(), key=lambda kv: kv[1]):
+        message = zh.get(singular)
+        if message is None or message.id != (singular, plural):
+            problems.append(f"{where}: {singular!r} has no plural entry with msgid_plural {plural!r}")
+        elif isinstance(message.string, str) or not message.string[0] or message.fuzzy:
+            problems.append(f"{where}: {singular!r} has no msgstr[0]")
+    assert problems == []
+    assert len(extracted_plurals()) > 50
+
+
+# A count put into a message without ngettext: a placeholder followed, within three words, by a plural noun
+# ("%(n)s people", "%(a)s of %(n)s lots awarded", "%(n)s confirmed volunteer services"), or an "(s)" cheat.
+_AFTER_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]((?: [a-z][a-z'-]*){1,3})")
+_NOT_PLURALS = frozenset({"its", "has", "was", "this", "starts", "does", "plus", "less", "across"})
+
+
+def counted_without_ngettext(message: str) -> str | None:
+    """The words of a singular-only message that read as a count of something, if any."""
+    if re.search(r"[a-z]\(s\)", message):
+        return "(s)"
+    for match in _AFTER_PLACEHOLDER.finditer(message):
+        for word in match.group(1).split():
+            word = word.rstrip("'")
+            if word == "people" or (len(word) > 2 and word.endswith("s") and word not in _NOT_PLURALS):
+                return match.group(0)
+    return None
+
+
+def test_the_count_check_sees_the_old_messages_and_lets_others_pass():
+    assert counted_without_ngettext("%(n)s people") == "%(n)s people"
+    assert counted_without_ngettext("%(a)s of %(n)s lots awarded")
+    assert counted_without_ngettext("has served %(n)s confirmed volunteer services, %(hours)s in total")
+    assert counted_without_ngettext("%(n)s residents' committees")
+    assert counted_without_ngettext("You have %(n)s new roster proposal(s)") == "(s)"
+    assert counted_without_ngettext("Reminder: your shift %(title)s starts tomorrow, %(time)s") is None
+    assert counted_without_ngettext("Score %(s)s (price %(p)s + quality %(q)s)") is None
+    assert counted_without_ngettext("Page %(n)s of %(total)s") is None
+
+
+def test_counts_in_messages_go_through_ngettext():
+    found = [f"{where}: {m!r}" for m, where in all_msgids().items() if counted_without_ngettext(m)]
+    assert found == []
 
 
 def test_translations_keep_the_placeholders():

@@ -14,6 +14,7 @@ from api.services.errors import Conflict, Invalid, NotFound
 from api.services.volunteer_claims import VolunteerClaim
 from tests.factories import create_account, username_of
 from tests.helpers import csrf_token, login, post_form
+from tests.pages_kit import page_context
 from tests.test_register_imports import LIMITS, VOLUNTEER_HEADERS, setting, sheet
 
 ROWS = [["李建国", "13900000001", 66, "急救", "上海话", 6], ["王芳", "13900000002", 40, "", "", ""]]
@@ -107,3 +108,41 @@ async def test_the_codes_download_and_the_claim_page(client, conn):
     assert await login(client, "li.jianguo", "a-long-password-1")
     volunteer = await create_account(conn, "volunteer")
     assert volunteer
+
+
+async def test_the_committee_sees_its_imported_volunteers_who_have_not_claimed(client, conn):
+    d, own, other = await setting(conn)
+    public_id = await imported(conn, own)
+    assert await volunteer_claims.waiting_profiles(conn, other) == []  # another committee sees none of them
+    await login(client, await username_of(conn, d.committee_account))
+    before = await page_context(client, "/volunteers/unclaimed")
+    assert before.template == "imports/unclaimed.html" and before["kind"] == "unclaimed"
+    [waiting] = before["waiting"]
+    assert waiting.public_id == public_id and waiting.filename == "v.xlsx"
+    assert [(v.masked_name, v.masked_phone, v.has_code, v.locked) for v in waiting.volunteers] == [
+        ("李*国", "139****0001", False, False), ("王*", "139****0002", False, False),
+    ]  # fmt: skip
+    text = before.response.text
+    assert "尚未认领档案的导入志愿者" in text and "2 名志愿者尚未认领档案。" in text and "尚未发认领码" in text
+    assert "李建国" not in text and "13900000001" not in text
+    assert f'action="/imports/volunteers/{public_id}/claim-codes"' in text
+    assert '在 <a href="/register/claim" translate="no">/register/claim</a> 认领' in text
+
+    # After codes are issued, one is claimed and the other phone's code is closed by five wrong tries.
+    codes = await volunteer_claims.issue_codes(conn, own, public_id)
+    await volunteer_claims.claim(conn, claim("13900000001", codes[0].code))
+    await conn.execute("UPDATE volunteers SET claim_failures = $1 WHERE phone = '13900000002'", 5)
+    after = await page_context(client, "/volunteers/unclaimed")
+    assert [(v.masked_name, v.has_code, v.locked) for v in after["waiting"][0].volunteers] == [("王*", True, True)]
+    assert "1 名志愿者尚未认领档案。" in after.response.text and "连续输错五次，认领码已失效" in after.response.text
+
+    await volunteer_claims.claim(
+        conn, claim("13900000002", (await volunteer_claims.issue_codes(conn, own, public_id))[0].code, "wang.fang")
+    )
+    done = await page_context(client, "/volunteers/unclaimed")
+    assert done["waiting"] == [] and "您导入的志愿者都已认领档案。" in done.response.text
+
+
+async def test_only_committees_see_the_volunteers_yet_to_claim(client, conn):
+    await login(client, await username_of(conn, await create_account(conn, "organisation")))
+    assert (await client.get("/volunteers/unclaimed")).status_code == 403

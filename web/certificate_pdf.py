@@ -34,7 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from api.i18n import gettext as _
-from api.i18n import hours, listing, local_date
+from api.i18n import hours, listing, local_date, ngettext
 from api.services.service_records import Certificate, check_code_shown
 
 FONT = "LinliHan"
@@ -141,7 +141,10 @@ def _fields(issued: Certificate, issuer: str) -> Table:
     c = issued.certificate
     period = issued.period
     spans = f"{local_date(period[0])} – {local_date(period[1])}" if period else "—"
-    total = _("%(hours)s in %(n)s services") % {"hours": hours(c.minutes), "n": c.records}
+    total = ngettext("%(hours)s in %(num)s service", "%(hours)s in %(num)s services", c.records) % {
+        "hours": hours(c.minutes),
+        "num": c.records,
+    }
     pairs = [
         (_("Full name"), c.volunteer_name, _("Volunteer no."), c.volunteer_number),
         (_("Service period"), spans, _("Total hours"), total),
@@ -232,10 +235,13 @@ def render(issued: Certificate, *, issuer: str, verify_url: str) -> bytes:
         subject=title,
         creator="Linli",
     )
-    body = _(
-        "This certifies that volunteer %(name)s (volunteer no. %(volunteer)s) has served %(n)s confirmed volunteer "
-        "services, %(hours)s in total, as recorded below."
-    ) % {"name": c.volunteer_name, "volunteer": c.volunteer_number, "n": c.records, "hours": hours(c.minutes)}
+    body = ngettext(
+        "This certifies that volunteer %(name)s (volunteer no. %(volunteer)s) has served %(num)s confirmed volunteer "
+        "service, %(hours)s in total, as recorded below.",
+        "This certifies that volunteer %(name)s (volunteer no. %(volunteer)s) has served %(num)s confirmed volunteer "
+        "services, %(hours)s in total, as recorded below.",
+        c.records,
+    ) % {"name": c.volunteer_name, "volunteer": c.volunteer_number, "num": c.records, "hours": hours(c.minutes)}
     story: list[Flowable] = [
         _p(title, _TITLE),
         _p(_("Certificate no. %(number)s") % {"number": c.number}, _NUMBER),

@@ -337,6 +337,11 @@ def _yes_no(text: str) -> bool | None:
     return None
 
 
+def mask_phone(phone: str) -> str:
+    """A phone number as the register shows it: 139****0001 (nothing when it is too short to be one)."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else ""
+
+
 def phone_of(text: str) -> str | None:
     """The phone as stored (digits, a leading +), or None when it is not one."""
     digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text))
@@ -525,7 +530,7 @@ def _volunteer_row(
             issues.append(Issue(row, cols.names["phone"], ALREADY_VOLUNTEER))
         else:
             seen[phone] = row
-    masked = f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else ""
+    masked = mask_phone(phone or "")
     preview = PreviewRow(
         row=row, name=name, detail=masked, facts=[str(birth_year or "")], consent_in_sheet=False, issues=issues
     )

@@ -9,9 +9,11 @@ ones. The password is hashed before anything is looked up, so a right and a wron
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import io
+import itertools
 import secrets
 import uuid
 from typing import Annotated
@@ -23,7 +25,8 @@ from msgspec import Meta
 from api import security
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
-from api.services.register_imports import phone_of
+from api.services.register_imports import mask_phone, phone_of
+from api.services.service_records import mask_name
 from api.services.types import Locale, Password, Username
 from sql import accounts as accounts_sql
 from sql import audit
@@ -54,6 +57,48 @@ class IssuedCode(msgspec.Struct, frozen=True):
     display_name: str
     phone: str
     code: str
+
+
+class WaitingProfile(msgspec.Struct, frozen=True):
+    """An imported volunteer who has not claimed their profile, as staff see them: name and phone masked."""
+
+    masked_name: str
+    masked_phone: str
+    has_code: bool
+    locked: bool
+
+
+class WaitingImport(msgspec.Struct, frozen=True):
+    """A confirmed volunteers' import of the committee with the profiles still waiting to be claimed."""
+
+    public_id: str
+    filename: str
+    imported_at: dt.datetime
+    volunteers: list[WaitingProfile]
+
+
+async def waiting_profiles(conn: asyncpg.Connection, who: Identity) -> list[WaitingImport]:
+    """The committee's imported volunteers who have not claimed their profiles, by import, newest import first."""
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
+    rows = await imports_sql.waiting_volunteers(conn, committee_id, MAX_FAILURES)
+    return [
+        WaitingImport(
+            public_id=str(public_id),
+            filename=group[0].filename,
+            imported_at=group[0].imported_at,
+            volunteers=[
+                WaitingProfile(
+                    masked_name=mask_name(r.display_name),
+                    masked_phone=mask_phone(r.phone),
+                    has_code=r.has_code,
+                    locked=r.locked,
+                )
+                for r in group
+            ],
+        )
+        for public_id, rows_of_import in itertools.groupby(rows, key=lambda r: r.public_id)
+        if (group := list(rows_of_import))
+    ]
 
 
 def new_code() -> str:

@@ -122,6 +122,14 @@ class RegisterImportPages(Controller):
             query={"done": "again" if result.already else "1"},
         )  # fmt: skip
 
+    @get("/volunteers/unclaimed", name="unclaimed_volunteers")
+    async def unclaimed(self, conn: Conn, user: User) -> Template:
+        """The volunteers the committee imported who have not claimed their profiles, by import, with new codes."""
+        return Template(
+            template_name="imports/unclaimed.html",
+            context={"who": user, "kind": "unclaimed", "waiting": await volunteer_claims.waiting_profiles(conn, user)},
+        )
+
     @post("/imports/{kind:str}/{public_id:str}/claim-codes", name="volunteer_claim_codes")
     async def claim_codes(
         self, request: Request[Any, Any, Any], conn: Conn, user: User, kind: KindPath, public_id: FromPath[str]
