@@ -69,6 +69,11 @@ ORGANISATION_CATEGORIES = CopyTarget("organisation_categories", ("organisation_i
 ORGANISATION_AREAS = CopyTarget("organisation_areas", ("organisation_id", "area_id"))
 SAVED_PLACES = CopyTarget("saved_places", ("committee_id", "name", "kind", "address", "lat", "lon"))
 ACCOUNTS = CopyTarget("accounts", ("id", "username", "display_name", "role", "password_hash"))
+MEMBERSHIPS = CopyTarget("memberships", ("account_id", "organisation_id", "committee_id", "funder_id", "role"))
+FUTURE_SHIFTS = CopyTarget("shifts", (
+    "organisation_id", "committee_id", "title", "description", "place_name", "lat", "lon", "starts_at", "ends_at",
+    "headcount", "required_certificates", "min_age", "insurance_required", "minors_in_groups_only",
+))  # fmt: skip
 VOLUNTEERS = CopyTarget("volunteers", (
     "account_id", "display_name", "birth_year", "phone", "home_area_id", "lat", "lon", "travel_km",
     "weekly_hour_cap", "skills", "languages", "insured_until", "guardian_consent", "sensitive_data_consent_at",

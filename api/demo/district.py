@@ -579,11 +579,13 @@ def _plan_organisations(
 
 
 def _plan_volunteers(
-    rng: random.Random, today: date, n: int, committees: list[_Committee], demo_account_id: int
+    rng: random.Random, today: date, n: int, committees: list[_Committee], demo_account_id: int | None
 ) -> list[tuple[object, ...]]:
-    """Volunteers living near their committee: many retirees, a few minors; only the first has an account."""
+    """Volunteers living near their committee: many retirees, a few minors; with a demo account, the first is the
+    demo volunteer (of the first committee) and the only one with an account."""
     homes = rng.choices(committees, [c.residents for c in committees], k=n)
-    homes[0] = committees[0]
+    if demo_account_id is not None:
+        homes[0] = committees[0]
     travel = [Decimal(f"{km / 2:.1f}") for km in range(6, 21)]
     rows: list[tuple[object, ...]] = []
     for index, home in enumerate(homes):
@@ -621,7 +623,7 @@ def _plan_volunteers(
         guardian = age < 14 or (group == "minor" and rng.random() < 0.5)
         phone = f"1{rng.choice(_MOBILE_PREFIXES)}{_between(rng, 0, 99_999_999):08d}"
         account_id: int | None = None
-        if index == 0:
+        if index == 0 and demo_account_id is not None:
             # The demo volunteer: a mid-career resident of 开鲁四村 with the skills most shifts ask for.
             account_id, name, age, cap = demo_account_id, "王海燕", 41, 8
             skills, languages, guardian = ["first_aid", "cooking", "elderly_care_cert"], ["普通话", "上海话"], False
