@@ -69,7 +69,8 @@ async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(clie
     public = await page_context(client, f"/notices/{tender}")
     view = public.context["view"]
     assert view.bids_received == 6 and len(view.bidders) == 6 and not view.can_object
-    assert view.objections_close_at == view.notice.notice_ends_at
+    assert view.objections_close_at == view.notice.notice_ends_at and view.notice_days == 15
+    assert "（公示期内，自发布之日起 15 天）" in texts
     runner_up = next(b for b in view.bidders if b.organisation_name == "甲")
     assert runner_up.rank == 2 and not runner_up.won
     assert "收到投标" in texts and "质疑截止时间" in texts and "投标人及评审得分" in texts

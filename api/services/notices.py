@@ -181,7 +181,8 @@ async def get_notice(conn: asyncpg.Connection, who: Identity | None, tender_id: 
         # The funder answers objections; it does not file them against its own notice.
         can_object=who is not None and not is_funder and notice.in_period and notice.status == "notice",
         is_funder=is_funder,
-        notice_days=rules.notice_days,
+        # The period this notice was given when it was published (the funder's rule may have changed since).
+        notice_days=round((notice.notice_ends_at - notice.notice_starts_at) / dt.timedelta(days=1)),
         objection_reply_days=rules.objection_reply_days,
     )
 
