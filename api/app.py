@@ -194,6 +194,7 @@ def create_app(
         token_days=settings.token_days,
         login_attempts_per_window=settings.login_attempts_per_15min,
         trusted_proxies=settings.trusted_proxies,
+        reset_requests_per_address_per_hour=settings.password_resets_per_address_per_hour,
     )
     security.proxy_networks(settings.trusted_proxies)  # a malformed LINLI_TRUSTED_PROXIES stops the start
     # Password reset codes go out from the web app at once (stored nowhere in plain text, so not via the outbox).

@@ -84,6 +84,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "address failing four times as often in 15 minutes may no longer retry the accounts it failed at"
         ),
     ] = 5
+    password_resets_per_address_per_hour: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="Password reset codes one address may ask for in an hour (whether or not an account answers); "
+            "beyond it, 429 with Retry-After",
+        ),
+    ] = 10
+    staff_invitation_retention_days: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="Days a staff invitation is kept after it was accepted, withdrawn or expired; the worker "
+            "then deletes it (audited)",
+        ),
+    ] = 30
     trusted_proxies: Annotated[
         str,
         Meta(

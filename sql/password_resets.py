@@ -73,6 +73,24 @@ RETURNING id, code_hash
 """
 USE_CODE = "UPDATE password_resets SET ended_at = now() WHERE id = $1 AND ended_at IS NULL RETURNING account_id"
 PURGE_CODES = "DELETE FROM password_resets WHERE created_at <= now() - interval '1 day'"
+# Requests from one address are admitted one at a time (the lock lasts until the transaction ends), so parallel
+# requests each read the count the one before left.
+LOCK_ADDRESS = "SELECT pg_advisory_xact_lock(hashtextextended('password_reset_requests:' || $1, 0))"
+# The address's requests in the window, and the seconds until the oldest of them leaves it.
+COUNT_ADDRESS_REQUESTS = """
+SELECT count(*)::int AS requests,
+       coalesce(greatest(extract(epoch FROM min(at) + make_interval(mins => $2) - now()), 0), 0)::float8 AS wait_s
+FROM password_reset_requests WHERE address = $1 AND at > now() - make_interval(mins => $2)
+"""
+INSERT_REQUEST = "INSERT INTO password_reset_requests (address) VALUES ($1)"
+PURGE_REQUESTS = "DELETE FROM password_reset_requests WHERE at <= now() - interval '1 day'"
+
+
+class AddressRequestsRow(msgspec.Struct, frozen=True):
+    """Reset requests from one address in the window, and the seconds until the oldest leaves it."""
+
+    requests: int
+    wait_s: float
 
 
 async def targets(conn: asyncpg.Connection, identifier: str) -> list[ResetTargetRow]:
@@ -107,4 +125,21 @@ async def use_code(conn: asyncpg.Connection, reset_id: int) -> bool:
 async def purge(conn: asyncpg.Connection) -> int:
     """Forget codes older than a day; returns how many."""
     status = await conn.execute(PURGE_CODES)
+    return int(status.split()[-1])
+
+
+async def lock_and_count_address(conn: asyncpg.Connection, address: str, minutes: int) -> AddressRequestsRow:
+    """Lock the address (until the transaction ends) and count its reset requests in the last `minutes`."""
+    await conn.execute(LOCK_ADDRESS, address)
+    return msgspec.convert(await conn.fetchrow(COUNT_ADDRESS_REQUESTS, address, minutes), AddressRequestsRow)
+
+
+async def record_request(conn: asyncpg.Connection, address: str) -> None:
+    """Count one reset request from the address."""
+    await conn.execute(INSERT_REQUEST, address)
+
+
+async def purge_requests(conn: asyncpg.Connection) -> int:
+    """Forget reset requests older than a day; returns how many."""
+    status = await conn.execute(PURGE_REQUESTS)
     return int(status.split()[-1])

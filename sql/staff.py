@@ -156,6 +156,23 @@ async def insert_invitation(
     )
 
 
+# An invitation is kept for the retention period after it ended: accepted, withdrawn, or (never used) expired; a
+# live one (expires_at still ahead) is never old enough.
+PURGE_INVITATIONS = """
+DELETE FROM staff_invitations
+WHERE coalesce(accepted_at, revoked_at, expires_at) <= now() - make_interval(days => $1)
+RETURNING id, CASE WHEN accepted_at IS NOT NULL THEN 'accepted' WHEN revoked_at IS NOT NULL THEN 'withdrawn'
+                   ELSE 'expired' END AS ended
+"""
+
+
+class PurgedInvitationRow(msgspec.Struct, frozen=True):
+    """An invitation removed after its retention period, and how it had ended."""
+
+    id: int
+    ended: str
+
+
 async def open_invitations(conn: asyncpg.Connection, tenant: Tenant) -> list[InvitationRow]:
     """The tenant's invitations still waiting to be accepted, newest first."""
     rows = await conn.fetch(SELECT_OPEN_INVITATIONS, tenant.committee_id, tenant.organisation_id)
@@ -177,3 +194,8 @@ async def lock_open_invitation(conn: asyncpg.Connection, token_hash: bytes) -> O
 async def accept_invitation(conn: asyncpg.Connection, invitation_id: int, account_id: int) -> bool:
     """Mark the invitation used by the account it created; False if it was used or withdrawn meanwhile."""
     return await conn.fetchval(ACCEPT_INVITATION, invitation_id, account_id) is not None
+
+
+async def purge_invitations(conn: asyncpg.Connection, retention_days: int) -> list[PurgedInvitationRow]:
+    """Delete invitations that ended (accepted, withdrawn or expired) more than `retention_days` ago."""
+    return [msgspec.convert(r, PurgedInvitationRow) for r in await conn.fetch(PURGE_INVITATIONS, retention_days)]

@@ -64,6 +64,18 @@ async def test_the_public_notice_page_needs_no_login_and_shows_winners_only(clie
     assert "强社工中心" in texts and "乙" in texts
     assert "每周上门服务两次" not in page.text and "90,000" not in texts and "99,000" not in texts
     assert "登录后提出质疑" in texts
+    # As a procurement result notice: the bids received, every bidder's total score, when objections close and
+    # whom they go to.
+    public = await page_context(client, f"/notices/{tender}")
+    view = public.context["view"]
+    assert view.bids_received == 6 and len(view.bidders) == 6 and not view.can_object
+    assert view.objections_close_at == view.notice.notice_ends_at and view.notice_days == 15
+    assert "（公示期内，自发布之日起 15 天）" in texts
+    runner_up = next(b for b in view.bidders if b.organisation_name == "甲")
+    assert runner_up.rank == 2 and not runner_up.won
+    assert "收到投标" in texts and "质疑截止时间" in texts and "投标人及评审得分" in texts
+    assert f"{runner_up.score:.2f}" in texts and "无效投标：已申报利益冲突" in texts
+    assert f"{view.notice.funder_name}。质疑请在本页以书面形式提出，出资方在 5 天内逐件答复。" in texts
 
 
 async def test_a_reviewer_scores_through_the_page_and_the_other_tenant_gets_404(client, conn):

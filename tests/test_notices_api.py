@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+
 from tests import factories
 from tests import factories_awards as fa
 from tests.helpers import bearer
@@ -35,6 +39,41 @@ async def test_the_notice_is_public_and_shows_no_losing_bid_or_personal_data(cli
     starts = await conn.fetchrow("SELECT notice_starts_at, notice_ends_at, status FROM tenders WHERE id = $1", tender)
     assert (starts["notice_ends_at"] - starts["notice_starts_at"]).days == 15 and starts["status"] == "notice"
     assert await conn.fetchval("SELECT count(*) FROM awards WHERE status = 'published'") == 2
+
+
+async def test_the_notice_counts_the_bids_and_shows_every_bidders_score_and_when_objections_close(client, conn):
+    tender, funder, bids = await published(client, conn)
+    body = (await client.get(f"/api/notices/{tender}")).json()
+    # Six live bids on two lots, as a result notice says: how many came in, and each bidder's total and rank.
+    assert body["bids_received"] == len(bids) == 6
+    by_name = {(b["lot_number"], b["organisation_name"]): b for b in body["bidders"]}
+    assert {k for k, b in by_name.items() if b["won"]} == {(1, "强社工中心"), (2, "乙")}
+    assert [b["organisation_name"] for b in body["bidders"] if b["lot_number"] == 2] == ["乙", "强社工中心", "丙"]
+    assert [b["rank"] for b in body["bidders"] if b["lot_number"] == 2] == [1, 2, 3]
+    # The winners' totals are the awards' scores; the runner-up on lot 1 scored less than the winner.
+    score_of = {(a["lot_number"], a["organisation_name"]): a["score"] for a in body["awards"]}
+    assert all(by_name[k]["score"] == pytest.approx(v) for k, v in score_of.items())
+    assert 0 < by_name[(1, "甲")]["score"] < by_name[(1, "强社工中心")]["score"]
+    assert by_name[(1, "甲")]["rank"] == 2 and not by_name[(1, "甲")]["won"]
+    conflicted = next(b for b in body["bidders"] if b["invalid_reason"] is not None)
+    assert conflicted["valid"] is False and conflicted["invalid_reason"] == "conflict_of_interest"
+    assert conflicted["rank"] is None and conflicted["score"] == 0
+    # Objections close with the notice period (the funder's 15 days from publication), replies within 5 days.
+    ends = await conn.fetchval("SELECT notice_ends_at FROM tenders WHERE id = $1", tender)
+    assert dt.datetime.fromisoformat(body["objections_close_at"]) == ends
+    assert body["objection_reply_days"] == 5
+    # Losing prices and plans stay off it, and the funder is not offered an objection against its own notice.
+    assert "9000000" not in str(body) and "plan" not in str(body)
+    assert (await client.get(f"/api/notices/{tender}", headers=funder)).json()["can_object"] is False
+
+
+async def test_the_notice_never_counts_or_scores_a_bid_before_the_deadline(client, conn):
+    tender, _, _ = await published(client, conn)
+    # A notice whose tender's deadline had not passed (no publication can make one, but the bids' statements
+    # refuse it themselves): no bid is counted, named or scored.
+    await conn.execute("UPDATE tenders SET bids_close_at = now() + interval '1 day' WHERE id = $1", tender)
+    body = (await client.get(f"/api/notices/{tender}")).json()
+    assert body["bids_received"] == 0 and body["bidders"] == []
 
 
 async def test_an_unpublished_tender_has_no_notice(client, conn):

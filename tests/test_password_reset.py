@@ -11,7 +11,7 @@ from litestar import Litestar
 
 from api.services import accounts, password_reset
 from api.services.accounts import Credentials, SecurityPolicy, SessionStart
-from api.services.errors import Invalid
+from api.services.errors import Invalid, TooManyAttempts
 from api.services.notifications import Message
 from api.services.password_reset import ResetConfirm, ResetRequest
 from tests import factories
@@ -21,6 +21,7 @@ from tests.test_abuse_auth import PARALLEL, all_at_once, committed  # noqa: F401
 
 NEW_PASSWORD = "a-brand-new-password-9"
 HERE = "203.0.113.7"
+POLICY = SecurityPolicy()
 
 
 class Outbox:
@@ -54,6 +55,11 @@ def outbox(app: Litestar) -> Iterator[Outbox]:
         app.state.notify_sender = previous
 
 
+async def ask(conn, identifier: str, address: str = HERE) -> Message | None:
+    """Ask for a code, from HERE unless told."""
+    return await password_reset.request_code(conn, ResetRequest(identifier=identifier), address=address, policy=POLICY)
+
+
 async def volunteer_with_phone(conn, phone: str = "139 1234 5678") -> tuple[int, str]:
     account_id = await factories.create_account(conn, "volunteer")
     await conn.execute("UPDATE volunteers SET phone = $2 WHERE account_id = $1", account_id, phone)
@@ -61,7 +67,7 @@ async def volunteer_with_phone(conn, phone: str = "139 1234 5678") -> tuple[int,
 
 
 async def code_for(conn, identifier: str) -> str:
-    message = await password_reset.request_code(conn, ResetRequest(identifier=identifier), address=HERE)
+    message = await ask(conn, identifier)
     assert message is not None
     found = re.search(r"\b(\d{6})\b", message.body)
     assert found is not None
@@ -120,23 +126,79 @@ async def test_the_page_answers_the_same_whether_or_not_an_account_exists(client
     assert len(outbox.sent) == 1
 
 
+# --- Requests per address: counted whether or not an account answers, refused with 429 and Retry-After ----------
+
+
+async def test_an_address_over_its_hourly_limit_is_refused_whatever_it_names(conn):
+    _account_id, username = await volunteer_with_phone(conn)
+    limit = POLICY.reset_requests_per_address_per_hour
+    for n in range(limit):
+        # Half of them name nobody: they count all the same, so the refusal below says nothing about an account.
+        await ask(conn, f"nobody{n}")
+    for identifier in (username, "nobody-at-all"):
+        with pytest.raises(TooManyAttempts) as refused:
+            await ask(conn, identifier)
+        assert 3500 <= refused.value.retry_after_s <= 3600
+    # Nothing was sent or stored for the refused requests; another address still asks.
+    assert await conn.fetchval("SELECT count(*) FROM password_resets") == 0
+    assert await ask(conn, username, address="192.0.2.9")
+    # What is kept of a request is its address and time only; they are purged after a day.
+    assert await conn.fetchval("SELECT count(*) FROM password_reset_requests WHERE address = $1", HERE) == limit
+    await conn.execute("UPDATE password_reset_requests SET at = at - interval '61 minutes'")
+    assert await ask(conn, username)
+    await conn.execute("UPDATE password_reset_requests SET at = at - interval '1 day'")
+    assert (await accounts.purge_expired(conn, POLICY)).reset_requests == limit + 2
+
+
+async def test_forty_parallel_requests_from_one_address_admit_no_more_than_the_limit(empty_database_url, committed):  # noqa: F811
+    policy = SecurityPolicy(reset_requests_per_address_per_hour=5)
+    outcomes = await all_at_once(
+        empty_database_url,
+        lambda c: password_reset.request_code(c, ResetRequest(identifier="nobody"), address=HERE, policy=policy),
+    )
+    assert outcomes == {"ok": 5, "TooManyAttempts": PARALLEL - 5}
+    assert await committed.fetchval("SELECT count(*) FROM password_reset_requests") == 5
+
+
+async def test_the_api_and_the_page_answer_429_with_retry_after_beside_the_field(client, conn, outbox):
+    limit = POLICY.reset_requests_per_address_per_hour
+    for n in range(limit):
+        answer = await client.post("/api/auth/password-reset", json={"identifier": f"nobody{n}"})
+        assert answer.status_code == 202
+    refused = await client.post("/api/auth/password-reset", json={"identifier": "nobody"})
+    assert refused.status_code == 429 and refused.headers["content-type"].startswith("application/problem+json")
+    assert 3500 <= int(refused.headers["retry-after"]) <= 3600
+    assert refused.json()["status"] == 429
+    token = await csrf_token(client, "/password/forgot")
+    page = await page_context(
+        client, "/password/forgot", method="POST", status=429, data={"identifier": "someone", "_csrf_token": token}
+    )
+    assert page.template == "account/forgot.html" and page.response.status_code == 429
+    assert 3500 <= int(page.response.headers["retry-after"]) <= 3600
+    assert page["values"] == {"identifier": "someone"}
+    assert page["errors"]["identifier"] == "从此处请求验证码的次数过多，请 60分钟 后再试"
+    field = parse_page(page.response.text)
+    assert "从此处请求验证码的次数过多，请 60分钟 后再试" in " ".join(field.texts)
+    assert outbox.sent == []
+
+
 async def test_a_phone_shared_by_two_accounts_names_neither(conn):
     await volunteer_with_phone(conn, "13800000001")
     await volunteer_with_phone(conn, "138-0000-0001")
-    assert await password_reset.request_code(conn, ResetRequest(identifier="13800000001"), address=HERE) is None
+    assert await ask(conn, "13800000001") is None
 
 
 async def test_a_disabled_account_gets_no_code(conn):
     account_id, username = await volunteer_with_phone(conn)
     await conn.execute("UPDATE accounts SET disabled_at = now() WHERE id = $1", account_id)
-    assert await password_reset.request_code(conn, ResetRequest(identifier=username), address=HERE) is None
+    assert await ask(conn, username) is None
 
 
 async def test_an_account_is_sent_at_most_three_codes_an_hour(conn):
     _account_id, username = await volunteer_with_phone(conn)
     for _ in range(password_reset.CODES_PER_HOUR):
         await code_for(conn, username)
-    assert await password_reset.request_code(conn, ResetRequest(identifier=username), address=HERE) is None
+    assert await ask(conn, username) is None
 
 
 async def test_the_message_speaks_the_accounts_language_and_reaches_its_email(conn):
@@ -145,7 +207,7 @@ async def test_the_message_speaks_the_accounts_language_and_reaches_its_email(co
     await conn.execute(
         "INSERT INTO notification_contacts (account_id, email) VALUES ($1, 'reader@example.org')", account_id
     )
-    message = await password_reset.request_code(conn, ResetRequest(identifier="READER@example.org"), address=HERE)
+    message = await ask(conn, "READER@example.org")
     assert message is not None
     assert message.email == "reader@example.org"
     assert message.subject == "Linli password reset code"

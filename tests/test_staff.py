@@ -83,6 +83,52 @@ async def test_an_expired_or_withdrawn_invitation_opens_nothing(conn):
     assert await conn.fetchval("SELECT count(*) FROM accounts WHERE username = $1", JOIN.username) == 0
 
 
+async def test_invitations_that_ended_longer_ago_than_the_retention_are_purged_and_audited(conn):
+    committee_id, manager_id = await committee_with_manager(conn)
+    manager = await factories.identity_of(conn, manager_id)
+    ids = {}
+    for name in ("accepted", "withdrawn", "expired", "recent", "live"):
+        ids[name] = (await staff.invite(conn, manager, InvitationForm(invitee_name=name, role="staff"))).id
+    accepted = await factories.create_account(conn, "committee", committee_id=committee_id)
+    # Each ended 31 days ago (the retention is 30) — except `recent`, which expired only a day ago.
+    await conn.execute(
+        "UPDATE staff_invitations SET created_at = now() - interval '40 days', expires_at = now() - interval '37 days',"
+        " accepted_at = now() - interval '31 days', accepted_account_id = $2 WHERE id = $1",
+        ids["accepted"],
+        accepted,
+    )
+    await conn.execute(
+        "UPDATE staff_invitations SET created_at = now() - interval '40 days', expires_at = now() - interval '37 days',"
+        " revoked_at = now() - interval '31 days' WHERE id = $1",
+        ids["withdrawn"],
+    )
+    await conn.execute(
+        "UPDATE staff_invitations SET created_at = now() - interval '40 days', expires_at = now() - interval '31 days'"
+        " WHERE id = $1",
+        ids["expired"],
+    )
+    await conn.execute(
+        "UPDATE staff_invitations SET created_at = now() - interval '4 days', expires_at = now() - interval '1 day'"
+        " WHERE id = $1",
+        ids["recent"],
+    )
+    assert await staff.purge_invitations(conn, 30) == 3
+    left = await conn.fetch("SELECT id FROM staff_invitations ORDER BY id")
+    assert [r["id"] for r in left] == [ids["recent"], ids["live"]]
+    audited = await conn.fetch(
+        "SELECT object_id, actor_account_id, detail->>'ended' AS ended FROM audit_log"
+        " WHERE action = 'staff.invitation_purge' ORDER BY object_id::bigint"
+    )
+    assert [(r["object_id"], r["actor_account_id"], r["ended"]) for r in audited] == [
+        (str(ids["accepted"]), None, "accepted"),
+        (str(ids["withdrawn"]), None, "withdrawn"),
+        (str(ids["expired"]), None, "expired"),
+    ]
+    # The one that ended a day ago goes once its own retention has passed; the live one never while it is live.
+    assert await staff.purge_invitations(conn, 30) == 0
+    assert await staff.purge_invitations(conn, 1) == 1
+
+
 async def test_only_a_manager_invites_and_only_their_own_staff(conn):
     committee_id, manager_id = await committee_with_manager(conn)
     worker = await factories.identity_of(conn, await member(conn, committee_id))

@@ -7,9 +7,11 @@ import datetime as dt
 import asyncpg
 from arq.worker import Worker
 
+from api.services import staff
 from api.services.accounts import SecurityPolicy
+from tests import factories
 from tests.factories_shifts import add_signup, create_shift, volunteer_identity
-from workers.main import WorkerSettings, confirm_places
+from workers.main import WorkerSettings, confirm_places, purge_staff_invitations
 
 
 async def test_purge_job_removes_expired_sessions_and_keeps_live_ones(empty_database_url, redis):
@@ -51,6 +53,7 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
     assert names == [
         "cron:purge_expired_credentials",
         "cron:drop_expired_uploads",
+        "cron:purge_staff_invitations",
         "cron:open_due_bids",
         "cron:plan_team_visits",
         "cron:deliver_notifications",
@@ -72,5 +75,36 @@ async def test_the_confirm_cron_releases_an_unconfirmed_place_and_reports_it(emp
         done = await confirm_places({"pool": pool})
         assert done == {"asked": 0, "withdrawn": 0, "released": 1, "promoted": 0, "no_shows": 0}
         assert (await confirm_places({"pool": pool}))["released"] == 0
+    finally:
+        await pool.close()
+
+
+async def test_the_invitation_purge_cron_deletes_invitations_past_their_retention(empty_database_url):
+    pool = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            committee = await factories.create_committee(conn)
+            manager = await factories.identity_of(
+                conn, await factories.create_account(conn, "committee", committee_id=committee)
+            )
+            old = await staff.invite(conn, manager, staff.InvitationForm(invitee_name="王小梅", role="staff"))
+            live = await staff.invite(conn, manager, staff.InvitationForm(invitee_name="李四", role="staff"))
+            await conn.execute(
+                "UPDATE staff_invitations SET created_at = now() - interval '10 days',"
+                " expires_at = now() - interval '7 days' WHERE id = $1",
+                old.id,
+            )
+        ctx = {"pool": pool, "invitation_retention_days": 5}
+        assert await purge_staff_invitations(ctx) == 1
+        assert await purge_staff_invitations(ctx) == 0
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT array_agg(id) FROM staff_invitations") == [live.id]
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM audit_log WHERE action = 'staff.invitation_purge' AND object_id = $1",
+                    str(old.id),
+                )
+                == 1
+            )
     finally:
         await pool.close()

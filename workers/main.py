@@ -19,7 +19,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from api.services import accounts, confirmations, register_imports
+from api.services import accounts, confirmations, register_imports, staff
 from api.services.accounts import SecurityPolicy
 from api.services.runs import QUEUE_DOWN
 from api.settings import load_settings
@@ -40,6 +40,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     # Carries the solver's progress from its child process back to the job (tasks.solve_run).
     ctx["progress_manager"] = multiprocessing.Manager()
     ctx["job_timeout_s"] = _settings.job_timeout_s
+    ctx["invitation_retention_days"] = _settings.staff_invitation_retention_days
     ctx["policy"] = SecurityPolicy(
         session_idle_minutes=_settings.session_idle_minutes,
         session_absolute_hours=_settings.session_absolute_hours,
@@ -83,6 +84,15 @@ async def drop_expired_uploads(ctx: dict[str, Any]) -> int:
     return dropped
 
 
+async def purge_staff_invitations(ctx: dict[str, Any]) -> int:
+    """Remove staff invitations that ended (accepted, withdrawn, expired) longer ago than the retention period."""
+    async with ctx["pool"].acquire() as conn:
+        purged = await staff.purge_invitations(conn, ctx["invitation_retention_days"])
+    if purged:
+        log.info("purged staff invitations", invitations=purged)
+    return purged
+
+
 async def confirm_places(ctx: dict[str, Any]) -> dict[str, int]:
     """Ask for confirmations that fell due, release unconfirmed places at their cut-off, record no-shows."""
     async with ctx["pool"].acquire() as conn:
@@ -99,6 +109,7 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = [
         purge_expired_credentials,
         drop_expired_uploads,
+        purge_staff_invitations,
         confirm_places,
         *tasks.RUN_TASKS,
         tasks.plan_team_visits,
@@ -110,6 +121,8 @@ class WorkerSettings:
         cron(purge_expired_credentials, minute={7, 22, 37, 52}, run_at_startup=True),
         # Every five minutes: an uploaded register outlives its preview's expiry by at most that.
         cron(drop_expired_uploads, minute=set(range(2, 60, 5))),
+        # Daily: an ended staff invitation outlives its retention period by at most a day.
+        cron(purge_staff_invitations, hour={4}, minute={41}, run_at_startup=True),
         # Every minute: a tender's bids open (and it moves to review) within a minute of its deadline.
         cron(tasks.open_due_bids, second={5}, run_at_startup=True),
         # Daily: each live 311 team always has its next four weekly visits planned.

@@ -40,11 +40,11 @@ class AuthController(Controller):
 
     @post("/password-reset", operation_id="requestPasswordReset", status_code=202)
     async def request_password_reset(
-        self, conn: Conn, request: Request[Any, Any, Any], data: JSONBody[ResetRequest]
+        self, conn: Conn, request: Request[Any, Any, Any], policy: Policy, data: JSONBody[ResetRequest]
     ) -> Response[None]:
         """Send a six-digit code to the account a username, email or phone number names; the answer is the same
-        whether or not one exists."""
-        message = await password_reset.request_code(conn, data, address=client_address(request))
+        whether or not one exists (rate-limited per address: 429 with Retry-After)."""
+        message = await password_reset.request_code(conn, data, address=client_address(request), policy=policy)
         background = (
             None
             if message is None

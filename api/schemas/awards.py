@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ import msgspec
 from api.schemas.common import PageOut, out
 from api.schemas.runs import RunOut, run_out
 from api.services.awards import RunView
-from api.services.notices import NoticeView, PublicAward
+from api.services.notices import NoticeBidder, NoticeView, PublicAward
 from api.services.reviews import BidScorePublic, ReviewSheet
 from sql.awards import AwardPublic, NoticeRow
 from sql.objections import ObjectionPublic
@@ -90,15 +91,23 @@ class PublicAwardOut(PublicAward, frozen=True):
     """What the public sees of an award: the organisation, the winning price and the score."""
 
 
+class NoticeBidderOut(NoticeBidder, frozen=True):
+    """A bidder on a lot as the result notice shows it: name, total score, rank, whether it won or was invalid."""
+
+
 class ObjectionOut(ObjectionPublic, frozen=True):
     """An objection, shown to its filer and the tender's funder."""
 
 
 class NoticeViewOut(msgspec.Struct, frozen=True):
-    """One notice with its awards and the objections the caller may read."""
+    """One notice with its awards, the bids received and their scores, and the objections the caller may read."""
 
     notice: NoticeOut
     awards: list[PublicAwardOut]
+    bids_received: int
+    bidders: list[NoticeBidderOut]
+    objections_close_at: dt.datetime
+    objection_reply_days: int
     objections: list[ObjectionOut]
     objections_total: int
     can_object: bool

@@ -41,6 +41,8 @@ class SecurityPolicy(msgspec.Struct, frozen=True):
     login_backoff_max_s: float = 15 * 60.0
     # CIDRs of reverse proxies whose X-Forwarded-For is believed (LINLI_TRUSTED_PROXIES).
     trusted_proxies: str = ""
+    # Password reset codes one address may ask for in an hour (LINLI_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR).
+    reset_requests_per_address_per_hour: int = 10
 
 
 class Identity(msgspec.Struct, frozen=True):
@@ -583,6 +585,7 @@ class Purged(msgspec.Struct, frozen=True):
     login_attempts: int
     login_throttles: int = 0
     reset_codes: int = 0
+    reset_requests: int = 0
 
 
 async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Purged:
@@ -594,4 +597,5 @@ async def purge_expired(conn: asyncpg.Connection, policy: SecurityPolicy) -> Pur
             login_attempts=await accounts_sql.purge_login_attempts(conn),
             login_throttles=await accounts_sql.purge_throttle(conn, FORGET_STREAK_HOURS),
             reset_codes=await password_resets_sql.purge(conn),
+            reset_requests=await password_resets_sql.purge_requests(conn),
         )

@@ -1,23 +1,29 @@
 """The public award notice (公示) and objections (质疑): anyone reads it, anyone logged in objects during it.
 
-The public sees organisation names, winning prices and scores, never personal data or losing bids' plans; an
-objection's text is seen by its filer and the tender's funder only.
+The public sees what a procurement result notice carries: the number of bids received, every bidder's name and total
+score (the winners' and the others'), the winning prices, when objections close and whom they go to — never personal
+data, losing prices or any bid's plan; an objection's text is seen by its filer and the tender's funder only. A
+notice exists only once its awards are published, and the bids it counts are read by statements that demand the
+tender's deadline has passed, so sealed bids stay sealed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import reviews as reviews_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import Id
 from sql import audit
 from sql import awards as awards_sql
 from sql import objections as objections_sql
+from sql import reviews as reviews_sql
 from sql.awards import AwardRow, NoticeRow
 from sql.objections import ObjectionRow
 
@@ -61,15 +67,33 @@ class PublicAward(msgspec.Struct, frozen=True):
     status: str
 
 
+class NoticeBidder(msgspec.Struct, frozen=True):
+    """A bidder on a lot as the result notice shows it: its name and total score, whether it won or was invalid."""
+
+    lot_id: int
+    lot_number: int
+    organisation_id: int
+    organisation_name: str
+    score: float
+    rank: int | None
+    won: bool
+    valid: bool
+    invalid_reason: str | None
+
+
 class NoticeView(msgspec.Struct, frozen=True):
-    """One notice: the awards, and the objections the viewer may read."""
+    """One notice: the awards, every bidder's score, when objections close, and the objections the viewer may read."""
 
     notice: NoticeRow
     awards: list[PublicAward]
+    bids_received: int
+    bidders: list[NoticeBidder]
+    objections_close_at: dt.datetime
     objections: list[ObjectionRow]
     objections_total: int
     can_object: bool
     is_funder: bool
+    notice_days: int
     objection_reply_days: int
 
 
@@ -84,6 +108,34 @@ def _public(award: AwardRow) -> PublicAward:
         score=award.score,
         status=award.status,
     )
+
+
+def notice_bidders(
+    bids: list[reviews_sql.ReviewBidRow], scores: list[reviews_service.BidScore], winning_bid_ids: set[int]
+) -> list[NoticeBidder]:
+    """Every bid as its lot ranks it: valid bids by total score (ties share a rank), invalid ones last."""
+    score_of = {s.bid_id: s for s in scores}
+    ordered = sorted(bids, key=lambda b: (b.lot_number, not score_of[b.id].valid, -score_of[b.id].total, b.id))
+    out: list[NoticeBidder] = []
+    for bid in ordered:
+        score = score_of[bid.id]
+        rank = None
+        if score.valid:
+            rank = 1 + sum(1 for s in scores if s.lot_id == bid.lot_id and s.valid and s.total > score.total)
+        out.append(
+            NoticeBidder(
+                lot_id=bid.lot_id,
+                lot_number=bid.lot_number,
+                organisation_id=bid.organisation_id,
+                organisation_name=bid.organisation_name,
+                score=score.total,
+                rank=rank,
+                won=bid.id in winning_bid_ids,
+                valid=score.valid,
+                invalid_reason=score.invalid_reason,
+            )
+        )
+    return out
 
 
 async def list_notices(conn: asyncpg.Connection, *, include_past: bool, limit: int, offset: int) -> NoticePage:
@@ -111,14 +163,26 @@ async def get_notice(conn: asyncpg.Connection, who: Identity | None, tender_id: 
         visible = []
     rules = await awards_sql.funder_rules(conn, tender_id)
     awards = await awards_sql.tender_awards(conn, tender_id, PUBLIC_AWARD_STATUSES)
+    tender = found(await reviews_sql.get_tender(conn, tender_id), "No such award notice")
+    # Both statements read bids only once the tender's deadline has passed: a notice never unseals a bid.
+    bids = await reviews_sql.review_bids(conn, tender_id)
+    scores = reviews_service.bid_scores(tender, bids, await reviews_sql.reviews(conn, tender_id, None))
+    live = {a.bid_id for a in awards if a.status in ("published", "final")}
     return NoticeView(
         notice=notice,
         awards=[_public(a) for a in awards],
+        bids_received=len(bids),
+        bidders=notice_bidders(bids, scores, live),
+        # Objections are taken while the notice runs (the funder's notice_days from publication): the SQL that
+        # files one holds the same rule.
+        objections_close_at=notice.notice_ends_at,
         objections=visible,
         objections_total=len(everyone),
         # The funder answers objections; it does not file them against its own notice.
         can_object=who is not None and not is_funder and notice.in_period and notice.status == "notice",
         is_funder=is_funder,
+        # The period this notice was given when it was published (the funder's rule may have changed since).
+        notice_days=round((notice.notice_ends_at - notice.notice_starts_at) / dt.timedelta(days=1)),
         objection_reply_days=rules.objection_reply_days,
     )
 

@@ -9,6 +9,7 @@ person in with a new session.
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 
@@ -17,8 +18,8 @@ import msgspec
 from msgspec import Meta
 
 from api import security
-from api.services.accounts import LoginResult, SessionStart, start_session
-from api.services.errors import Invalid
+from api.services.accounts import LoginResult, SecurityPolicy, SessionStart, start_session
+from api.services.errors import Invalid, TooManyAttempts
 from api.services.notifications import Message
 from api.services.types import NO_NUL, Password
 from sql import accounts as accounts_sql
@@ -31,6 +32,9 @@ CODE_MINUTES = 15
 CODE_GUESSES = 5
 # Codes one account may be sent in an hour: more would let anyone flood a person's phone with texts.
 CODES_PER_HOUR = 3
+# Requests one address may make in this window (SecurityPolicy.reset_requests_per_address_per_hour).
+ADDRESS_WINDOW_MINUTES = 60
+TOO_MANY_REQUESTS = "Too many requests for a code from this address; wait a moment and try again"
 WRONG_CODE = "The code is wrong or has expired; ask for a new one if it keeps failing"
 
 
@@ -74,10 +78,23 @@ def _message(target: ResetTargetRow, reset_id: int, code: str) -> Message:
     )
 
 
-async def request_code(conn: asyncpg.Connection, form: ResetRequest, *, address: str) -> Message | None:
+async def admit_request(conn: asyncpg.Connection, address: str, policy: SecurityPolicy) -> None:
+    """Count a reset request from the address, or refuse it (TooManyAttempts) when the address asked for its hour's
+    worth already. Counted before anyone looks for the account, so the refusal says nothing about one."""
+    async with conn.transaction():
+        here = await resets_sql.lock_and_count_address(conn, address, ADDRESS_WINDOW_MINUTES)
+        if here.requests >= policy.reset_requests_per_address_per_hour:
+            raise TooManyAttempts(TOO_MANY_REQUESTS, retry_after_s=max(1, math.ceil(here.wait_s)))
+        await resets_sql.record_request(conn, address)
+
+
+async def request_code(
+    conn: asyncpg.Connection, form: ResetRequest, *, address: str, policy: SecurityPolicy
+) -> Message | None:
     """Store a new code for the account the identifier names and return the message that carries it; None (and
     nothing stored) when no enabled account answers or it was sent enough codes this hour. The caller is told the
-    same either way."""
+    same either way; an address over its hourly limit is refused (429) before the identifier is looked at."""
+    await admit_request(conn, address, policy)
     code = f"{secrets.randbelow(10**6):06d}"
     # Hashed before anyone looks for the account, so the answer takes as long whether or not one exists.
     code_hash = security.hash_password(code)

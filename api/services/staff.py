@@ -223,3 +223,19 @@ async def join(conn: asyncpg.Connection, token: str, form: JoinForm, start: Sess
             detail={"role": invitation.role},
         )
         return await start_session(conn, account_id, start)
+
+
+async def purge_invitations(conn: asyncpg.Connection, retention_days: int) -> int:
+    """Remove invitations that ended more than `retention_days` ago, each audited; how many (a cron job)."""
+    async with conn.transaction():
+        purged = await staff_sql.purge_invitations(conn, retention_days)
+        for row in purged:
+            await audit.append(
+                conn,
+                actor_account_id=None,
+                action="staff.invitation_purge",
+                object_type="staff_invitation",
+                object_id=row.id,
+                detail={"ended": row.ended, "retention_days": retention_days},
+            )
+    return len(purged)

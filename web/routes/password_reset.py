@@ -9,11 +9,13 @@ from litestar.background_tasks import BackgroundTask
 from litestar.response import Template
 
 from api.auth import Conn, Who, client_address
+from api.i18n import gettext as _
 from api.services import notifications, password_reset
+from api.services.errors import TooManyAttempts
 from api.services.password_reset import ResetConfirm, ResetRequest
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi
-from web.routes.session import logged_in_redirect, session_start
+from web.routes.session import logged_in_redirect, session_start, wait_phrase
 
 
 def _page(
@@ -51,7 +53,15 @@ class PasswordResetPages(Controller):
         form, errors = parse_form(ResetRequest, multi(data))
         if form is None:
             return _page(request, "forgot", who, errors, values, 422)
-        message = await password_reset.request_code(conn, form, address=client_address(request))
+        try:
+            message = await password_reset.request_code(
+                conn, form, address=client_address(request), policy=request.app.state.policy
+            )
+        except TooManyAttempts as exc:
+            wait = _("Too many requests for a code from here; try again in %(wait)s") % {"wait": wait_phrase(exc)}
+            page = _page(request, "forgot", who, {"identifier": wait}, values, exc.status)
+            page.headers["retry-after"] = str(exc.retry_after_s)
+            return page
         # Sent after the answer, so the answer takes as long whether or not a code goes out.
         background = (
             None

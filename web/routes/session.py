@@ -66,13 +66,17 @@ def logged_in_redirect(request: Request[Any, Any, Any], result: accounts.LoginRe
     return target
 
 
-def wait_message(refusal: TooManyAttempts) -> str:
-    """How long to wait before the next try, in the reader's language ("请 4秒钟 后再试")."""
+def wait_phrase(refusal: TooManyAttempts) -> str:
+    """How long to wait before the next try, in the reader's language ("4秒钟", "16分钟")."""
     seconds = refusal.retry_after_s
     # Whole minutes rounded up beyond a minute and a half: a wait rounded down would send people back too early.
     shown = seconds if seconds < 90 else math.ceil(seconds / 60) * 60
-    wait = format_timedelta(shown, threshold=1.5, locale=current_locale.get())
-    return _("Too many failed logins; try again in %(wait)s") % {"wait": wait}
+    return format_timedelta(shown, threshold=1.5, locale=current_locale.get())
+
+
+def wait_message(refusal: TooManyAttempts) -> str:
+    """The login's refusal with the wait, in the reader's language ("登录失败次数过多，请 4秒钟 后再试")."""
+    return _("Too many failed logins; try again in %(wait)s") % {"wait": wait_phrase(refusal)}
 
 
 class SessionPages(Controller):
