@@ -35,16 +35,13 @@ class FunderFigures(msgspec.Struct, frozen=True):
     volunteers: int
 
 
+# One row of a materialised view (migration 0030): counting whole tables on every home page is too slow for a city.
 SELECT_PLATFORM_FIGURES = """
-SELECT (SELECT count(*) FROM areas WHERE level = 'subdistrict')::int AS subdistricts,
-       (SELECT count(*) FROM committees)::int AS committees,
-       (SELECT count(*) FROM funders)::int AS funders,
-       (SELECT count(*) FROM organisations WHERE status = 'verified')::int AS organisations_verified,
-       (SELECT count(*) FROM organisations WHERE status = 'pending')::int AS organisations_pending,
-       (SELECT count(*) FROM volunteers)::int AS volunteers,
-       (SELECT count(*) FROM households WHERE archived_at IS NULL)::int AS households,
-       (SELECT count(*) FROM accounts)::int AS accounts
+SELECT subdistricts, committees, funders, organisations_verified, organisations_pending, volunteers, households,
+       accounts
+FROM platform_figures
 """
+REFRESH_PLATFORM_FIGURES = "REFRESH MATERIALIZED VIEW CONCURRENTLY platform_figures"
 SELECT_COMMITTEE_FIGURES = """
 SELECT (SELECT count(*) FROM volunteers v WHERE v.home_area_id = c.area_id)::int AS volunteers_living_here,
        (SELECT count(*) FROM households h WHERE h.committee_id = c.id AND h.archived_at IS NULL)::int
@@ -71,8 +68,13 @@ SELECT (SELECT count(*) FROM committees c JOIN areas a ON a.id = c.area_id
 
 
 async def platform_figures(conn: asyncpg.Connection) -> PlatformFigures:
-    """Counts across the platform."""
+    """Counts across the platform, as of the view's last refresh."""
     return msgspec.convert(await conn.fetchrow(SELECT_PLATFORM_FIGURES), PlatformFigures)
+
+
+async def refresh_platform_figures(conn: asyncpg.Connection) -> None:
+    """Count the platform again (readers keep the old figures until the new ones are in)."""
+    await conn.execute(REFRESH_PLATFORM_FIGURES)
 
 
 async def committee_figures(conn: asyncpg.Connection, committee_id: int) -> CommitteeFigures | None:

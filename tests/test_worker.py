@@ -11,7 +11,7 @@ from api.services import staff
 from api.services.accounts import SecurityPolicy
 from tests import factories
 from tests.factories_shifts import add_signup, create_shift, volunteer_identity
-from workers.main import WorkerSettings, confirm_places, purge_staff_invitations
+from workers.main import WorkerSettings, confirm_places, count_platform, purge_staff_invitations
 
 
 async def test_purge_job_removes_expired_sessions_and_keeps_live_ones(empty_database_url, redis):
@@ -59,6 +59,7 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
         "cron:deliver_notifications",
         "cron:confirm_places",
         "cron:requeue_runs",
+        "cron:count_platform",
     ]
     assert WorkerSettings.job_timeout > 0
 
@@ -106,5 +107,27 @@ async def test_the_invitation_purge_cron_deletes_invitations_past_their_retentio
                 )
                 == 1
             )
+    finally:
+        await pool.close()
+
+
+async def test_the_platform_figures_count_what_was_added_when_the_worker_counts_again(empty_database_url):
+    pool = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=2)
+    figures = "SELECT subdistricts, volunteers, accounts FROM platform_figures"
+    try:
+        async with pool.acquire() as conn:
+            before = await conn.fetchrow(figures)
+            await factories.create_area(conn, "subdistrict")
+            await factories.create_account(conn, "volunteer")
+            # The home pages read the view: what was added shows after the next count, not before.
+            assert await conn.fetchrow(figures) == before
+        await count_platform({"pool": pool})
+        async with pool.acquire() as conn:
+            after = await conn.fetchrow(figures)
+            counted = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM areas WHERE level = 'subdistrict')::int,"
+                " (SELECT count(*) FROM volunteers)::int, (SELECT count(*) FROM accounts)::int"
+            )
+        assert tuple(after) == tuple(counted) and after["volunteers"] == before["volunteers"] + 1
     finally:
         await pool.close()

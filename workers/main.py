@@ -19,7 +19,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from api.services import accounts, confirmations, register_imports, staff
+from api.services import accounts, confirmations, home, register_imports, staff
 from api.services.accounts import SecurityPolicy
 from api.services.runs import QUEUE_DOWN
 from api.settings import load_settings
@@ -103,6 +103,12 @@ async def confirm_places(ctx: dict[str, Any]) -> dict[str, int]:
     return done
 
 
+async def count_platform(ctx: dict[str, Any]) -> None:
+    """Count the platform's figures again for the home pages and the front page."""
+    async with ctx["pool"].acquire() as conn:
+        await home.count_platform(conn)
+
+
 class WorkerSettings:
     """What `arq` (and `linli worker`) runs."""
 
@@ -111,6 +117,7 @@ class WorkerSettings:
         drop_expired_uploads,
         purge_staff_invitations,
         confirm_places,
+        count_platform,
         *tasks.RUN_TASKS,
         tasks.plan_team_visits,
         tasks.open_due_bids,
@@ -133,6 +140,8 @@ class WorkerSettings:
         cron(confirm_places, second={20}, run_at_startup=True),
         # Every minute: runs the database says are queued whose job Redis lost are queued again.
         cron(tasks.requeue_runs, second={50}),
+        # Every minute: the figures the home pages show are at most a minute old.
+        cron(count_platform, second={40}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -42,6 +42,7 @@ from api.services import credit_code
 from api.services.types import SHANGHAI
 from sql import areas as areas_sql
 from sql import demo as demo_sql
+from sql import overview as overview_sql
 
 # The password of every account of the city (load-test accounts; hashed once).
 CITY_PASSWORD = "city-load-2026"
@@ -357,6 +358,7 @@ async def _write(conn: asyncpg.Connection, seed: int, scale: float, today: date,
     await _copy(
         conn, demo_sql.FUTURE_SHIFTS, _shifts(stream("city-shifts"), today, n_shifts, committees, organisation_ids)
     )
+    await overview_sql.refresh_platform_figures(conn)
     await demo_sql.audit_seed(
         conn, district_ids[0], msgspec.json.encode({"preset": "city", "seed": seed, "scale": scale}).decode()
     )

@@ -25,6 +25,7 @@ from api.services.types import SHANGHAI
 from sql import areas as areas_sql
 from sql import demo as demo_sql
 from sql import demo_market as market_sql
+from sql import overview as overview_sql
 
 # (role label in Chinese and English, username, password): printed by `make run`, used by the browser tests.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -794,6 +795,8 @@ async def seed_into(
             counts = {key: value for key, value in msgspec.structs.asdict(report).items() if key != "seconds"}
             detail = msgspec.json.encode(counts).decode()
             await demo_sql.audit_seed(conn, plan.district_id, detail)
+            # The home pages' figures count the new district at once, not at the worker's next minute.
+            await overview_sql.refresh_platform_figures(conn)
     finally:
         # An error before the hashes were awaited must not leave the hashing thread's outcome unretrieved.
         await asyncio.gather(hashing, return_exceptions=True)

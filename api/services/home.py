@@ -30,6 +30,7 @@ class Home(msgspec.Struct, frozen=True):
     funder_figures: overview.FunderFigures | None = None
     volunteer: volunteers_sql.VolunteerRow | None = None
     pending_organisations: list[orgs_sql.OrgRow] = []
+    organisations_waiting: int = 0
     recent_audit: list[audit.AuditRow] = []
     # What waits for the caller, in the order the page lists it; a zero count is shown as done, not hidden.
     todo: list[home_sql.TodoRow] = []
@@ -73,11 +74,13 @@ async def home_for(conn: asyncpg.Connection, who: Identity, *, checkin_window_mi
             next_shift=await home_sql.next_shift(conn, who.volunteer_id),
         )
     if who.role == "admin":
-        pending, _ = await orgs_sql.list_orgs(conn, status="pending", category=None, q=None, limit=10, offset=0)
+        pending, waiting = await orgs_sql.list_orgs(conn, status="pending", category=None, q=None, limit=10, offset=0)
         return Home(
             role=who.role,
             platform=platform,
             pending_organisations=pending,
+            # Counted now, not from the minute-old figures: the list below it is now too.
+            organisations_waiting=waiting,
             recent_audit=await audit.list_entries(conn, None, 10, 0),
             todo=await home_sql.admin_todo(conn, who.account_id),
         )
@@ -87,5 +90,10 @@ async def home_for(conn: asyncpg.Connection, who: Identity, *, checkin_window_mi
 
 
 async def platform(conn: asyncpg.Connection) -> overview.PlatformFigures:
-    """Counts across the platform, for the public front page."""
+    """Counts across the platform, for the public front page (at most a minute old)."""
     return await overview.platform_figures(conn)
+
+
+async def count_platform(conn: asyncpg.Connection) -> None:
+    """Count the platform's figures again (the worker does it every minute, a seed when it is done)."""
+    await overview.refresh_platform_figures(conn)
