@@ -40,7 +40,7 @@ from api.auth import (
 )
 from api.errors import EXCEPTION_HANDLERS, DatabaseOutage
 from api.routes import API_HANDLERS
-from api.services import horizon, maps, notifications
+from api.services import horizon, maps, notifications, service_records
 from api.services.accounts import SecurityPolicy
 from api.services.health import database_outage
 from api.services.replicas import SAFE_METHODS, Replicas, read_your_writes_s
@@ -262,6 +262,8 @@ def create_app(
                 "redis": redis,
                 "database_outage": DatabaseOutage(),
                 "replicas": None,
+                # Parsed once: a malformed LINLI_STAR_LEVEL_HOURS stops the start.
+                "star_hours": service_records.parse_star_hours(settings.star_level_hours),
                 "tiles": tiles,
             }
         ),

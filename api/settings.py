@@ -181,6 +181,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int,
         Meta(ge=1, description="Minutes an uploaded register is kept for its preview before it must be uploaded again"),
     ] = 30
+    star_level_hours: Annotated[
+        str,
+        Meta(
+            description="Confirmed hours at which a volunteer reaches one to five stars (星级), comma-separated and "
+            "rising; a certificate keeps the level it was issued with"
+        ),
+    ] = "100,300,600,1000,1500"
     map_tiles: Annotated[
         str,
         Meta(

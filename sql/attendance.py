@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TypeVar
 
 import asyncpg
@@ -150,6 +151,7 @@ class CertificateRow(msgspec.Struct, frozen=True):
     minutes: int
     issued_at: dt.datetime
     check_code: str
+    stars: int
 
 
 class CertificateCheckRow(msgspec.Struct, frozen=True):
@@ -161,6 +163,7 @@ class CertificateCheckRow(msgspec.Struct, frozen=True):
     records: int
     minutes: int
     issued_at: dt.datetime
+    stars: int
     valid: bool
 
 
@@ -317,15 +320,20 @@ SELECT count(*)::int AS records, coalesce(sum(minutes), 0)::int AS minutes
 FROM attendance WHERE volunteer_id = $1 AND status = 'confirmed'
 """
 # One certificate per state of the record: asking again with nothing new gives the same number.
+# $2: the star levels' thresholds in hours, ascending; the certificate keeps the level its hours reached.
 ISSUE_CERTIFICATE = """
-INSERT INTO service_certificates (volunteer_id, records, minutes)
-SELECT $1, count(*), coalesce(sum(minutes), 0) FROM attendance WHERE volunteer_id = $1 AND status = 'confirmed'
-HAVING count(*) > 0
+WITH totals AS (
+    SELECT count(*) AS records, coalesce(sum(minutes), 0) AS minutes
+    FROM attendance WHERE volunteer_id = $1 AND status = 'confirmed'
+)
+INSERT INTO service_certificates (volunteer_id, records, minutes, stars)
+SELECT $1, records, minutes, (SELECT count(*) FROM unnest($2::int[]) AS hours WHERE minutes >= hours * 60)
+FROM totals WHERE records > 0
 ON CONFLICT (volunteer_id, records) DO NOTHING
 """
 _CERTIFICATE = """
 SELECT t.id, t.number, t.volunteer_id, v.display_name AS volunteer_name, v.number AS volunteer_number, t.records,
-       t.minutes, t.issued_at, t.check_code
+       t.minutes, t.issued_at, t.check_code, t.stars
 FROM service_certificates t JOIN volunteers v ON v.id = t.volunteer_id
 """
 SELECT_LATEST_CERTIFICATE = _CERTIFICATE + " WHERE t.volunteer_id = $1 ORDER BY t.records DESC LIMIT 1"
@@ -333,7 +341,7 @@ SELECT_CERTIFICATE = _CERTIFICATE + " WHERE t.number = $1"
 # The public check: the number and its check code together (the number alone is guessable). Valid while the records
 # it certified (the first `records` confirmed, as SELECT_CERTIFIED_RECORDS reads them) still add up to its totals.
 CHECK_CERTIFICATE = """
-SELECT t.number, v.display_name AS volunteer_name, t.records, t.minutes, t.issued_at,
+SELECT t.number, v.display_name AS volunteer_name, t.records, t.minutes, t.issued_at, t.stars,
        (SELECT count(*) = t.records AND coalesce(sum(c.minutes), 0) = t.minutes
         FROM (SELECT a.minutes FROM attendance a
               WHERE a.volunteer_id = t.volunteer_id AND a.status = 'confirmed'
@@ -510,9 +518,12 @@ async def record_totals(conn: asyncpg.Connection, volunteer_id: int) -> tuple[in
     return int(record["records"]), int(record["minutes"])
 
 
-async def issue_certificate(conn: asyncpg.Connection, volunteer_id: int) -> CertificateRow | None:
-    """The certificate of the record as it stands (issued now or earlier); None with no confirmed hours."""
-    await conn.execute(ISSUE_CERTIFICATE, volunteer_id)
+async def issue_certificate(
+    conn: asyncpg.Connection, volunteer_id: int, star_hours: Sequence[int]
+) -> CertificateRow | None:
+    """The certificate of the record as it stands (issued now or earlier, with the star level its hours reached
+    under `star_hours`); None with no confirmed hours."""
+    await conn.execute(ISSUE_CERTIFICATE, volunteer_id, list(star_hours))
     record = await conn.fetchrow(SELECT_LATEST_CERTIFICATE, volunteer_id)
     return None if record is None else _convert(record, CertificateRow)
 

@@ -22,6 +22,8 @@ from web import certificate_pdf
 from web.certificate_pdf import runs
 
 ISSUER = "邻里社区服务平台"
+# The star levels of LINLI_STAR_LEVEL_HOURS by default.
+STAR_HOURS = (100, 300, 600, 1000, 1500)
 
 
 async def _serve(conn, volunteer, publisher, *, days_ago: int, title: str, minutes: int = 120, place: str = "睦邻点"):
@@ -65,7 +67,7 @@ async def _names(conn, *publishers) -> list[str]:
 
 async def test_the_certificate_holds_the_fields_of_the_rules_in_date_order(conn):
     volunteer, org, committee = await _scene(conn)
-    issued = await service_records.certificate(conn, volunteer)
+    issued = await service_records.certificate(conn, volunteer, STAR_HOURS)
     c = issued.certificate
     assert [i.title for i in issued.items] == ["社区助餐送餐", "垃圾分类宣传", "敬老院陪伴"]
     assert (c.records, c.minutes) == (3, 255)
@@ -144,7 +146,7 @@ def test_each_run_of_text_is_set_in_a_font_that_has_it():
 
 async def test_a_volunteer_gets_only_their_own_certificate(client, conn):
     volunteer, _org, _committee = await _scene(conn)
-    issued = await service_records.certificate(conn, volunteer)
+    issued = await service_records.certificate(conn, volunteer, STAR_HOURS)
     number = issued.certificate.number
     other, _o, _c = await _scene(conn, "李四")
     with pytest.raises(NotFound):
@@ -178,7 +180,7 @@ async def test_the_certificate_page_links_the_pdf_and_shows_the_qr_code_of_its_v
 
 async def test_anyone_verifies_a_certificate_and_sees_nothing_personal_beyond_the_masked_name(client, conn):
     volunteer, _org, _committee = await _scene(conn)
-    c = (await service_records.certificate(conn, volunteer)).certificate
+    c = (await service_records.certificate(conn, volunteer, STAR_HOURS)).certificate
     rendered = await page_context(client, f"/verify/{c.number}/{c.check_code}")
     assert rendered.response.status_code == 200
     checked = rendered["checked"]
@@ -204,7 +206,7 @@ async def test_anyone_verifies_a_certificate_and_sees_nothing_personal_beyond_th
 
 async def test_an_unknown_number_or_a_wrong_code_is_a_clear_404_page(client, conn):
     volunteer, _org, _committee = await _scene(conn)
-    c = (await service_records.certificate(conn, volunteer)).certificate
+    c = (await service_records.certificate(conn, volunteer, STAR_HOURS)).certificate
     wrong = "000000000000" if c.check_code != "000000000000" else "111111111111"
     for path in (
         f"/verify/{c.number}/{wrong}",
@@ -221,7 +223,7 @@ async def test_an_unknown_number_or_a_wrong_code_is_a_clear_404_page(client, con
 
 async def test_a_certificate_whose_records_changed_is_shown_as_no_longer_valid(client, conn):
     volunteer, _org, _committee = await _scene(conn)
-    c = (await service_records.certificate(conn, volunteer)).certificate
+    c = (await service_records.certificate(conn, volunteer, STAR_HOURS)).certificate
     await conn.execute(
         "UPDATE attendance SET minutes = minutes + 30, checked_in_at = checked_in_at - interval '30 minutes'"
         " WHERE volunteer_id = $1 AND id = (SELECT min(id) FROM attendance WHERE volunteer_id = $1)",
@@ -245,6 +247,7 @@ async def test_the_api_verifies_a_certificate_for_anyone_and_gives_its_owner_the
         "records": 3,
         "minutes": 255,
         "issued_at": mine["issued_at"],
+        "stars": 0,
         "valid": True,
         "issuer": ISSUER,
     }
@@ -254,7 +257,7 @@ async def test_the_api_verifies_a_certificate_for_anyone_and_gives_its_owner_the
 
 async def test_the_pdf_speaks_the_readers_language(client, conn):
     volunteer, _org, _committee = await _scene(conn)
-    number = (await service_records.certificate(conn, volunteer)).certificate.number
+    number = (await service_records.certificate(conn, volunteer, STAR_HOURS)).certificate.number
     await conn.execute("UPDATE accounts SET locale = 'en' WHERE id = $1", volunteer.account_id)
     await login(client, volunteer.username)
     pdf = await client.get(f"/records/certificates/{number}/certificate.pdf")

@@ -145,10 +145,19 @@ def _fields(issued: Certificate, issuer: str) -> Table:
         "hours": hours(c.minutes),
         "num": c.records,
     }
+    level = _("No star yet")
+    if c.stars:
+        level = (
+            "★" * c.stars
+            + "☆" * (5 - c.stars)
+            + " "
+            + ngettext("%(num)s-star volunteer", "%(num)s-star volunteer", c.stars) % {"num": c.stars}
+        )
     pairs = [
         (_("Full name"), c.volunteer_name, _("Volunteer no."), c.volunteer_number),
         (_("Service period"), spans, _("Total hours"), total),
         (_("Organised by"), listing(issued.organisers) or "—", "", ""),
+        (_("Star level"), level, "", ""),
         (_("Issued by"), issuer, _("Date of issue"), local_date(c.issued_at)),
     ]
     rows = [[_p(a, _LABEL), _p(b, _FIELD), _p(x, _LABEL), _p(y, _FIELD)] for a, b, x, y in pairs]
@@ -157,6 +166,7 @@ def _fields(issued: Certificate, issuer: str) -> Table:
         TableStyle(
             [
                 ("SPAN", (1, 2), (3, 2)),
+                ("SPAN", (1, 3), (3, 3)),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, _LINE),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),

@@ -59,14 +59,19 @@ class ServiceRecordController(Controller):
     tags = ("records",)
 
     @get("/mine", operation_id="getMyServiceRecord", guards=[roles("volunteer")])
-    async def mine(self, conn: Conn, user: User, limit: Limit = 100, offset: Offset = 0) -> ServiceRecordOut:
-        """My service record: confirmed hours with content, place, dates and publisher; and hours not confirmed."""
-        return out(await service_records.my_record(conn, user, limit=limit, offset=offset), ServiceRecordOut)
+    async def mine(
+        self, conn: Conn, user: User, state: State, limit: Limit = 100, offset: Offset = 0
+    ) -> ServiceRecordOut:
+        """My service record: confirmed hours with content, place, dates and publisher, my star level (星级) and the
+        hours to the next star; and hours not confirmed."""
+        record = await service_records.my_record(conn, user, limit=limit, offset=offset, star_hours=state.star_hours)
+        return out(record, ServiceRecordOut)
 
     @post("/mine/certificate", operation_id="issueMyCertificate", guards=[roles("volunteer")], status_code=200)
-    async def certificate(self, conn: Conn, user: User) -> CertificateOut:
-        """The certificate of my record (free); the same number until new hours are confirmed."""
-        return certificate_out(await service_records.certificate(conn, user))
+    async def certificate(self, conn: Conn, user: User, state: State) -> CertificateOut:
+        """The certificate of my record (free), with the star level it reached; the same number until new hours are
+        confirmed."""
+        return certificate_out(await service_records.certificate(conn, user, state.star_hours))
 
     @get("/certificates/{number:str}/{code:str}", operation_id="verifyCertificate")
     async def verify(self, conn: Conn, state: State, number: FromPath[str], code: FromPath[str]) -> CertificateCheckOut:

@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
-from api.services.service_records import Certificate, CertificateCheck
+from api.services.service_records import Certificate, CertificateCheck, StarLevel
 from api.services.timebank import TimeBankView
 from sql.attendance import RecordPublic
 from sql.ledger import HistoryRow
@@ -35,12 +35,14 @@ class RecordOut(RecordPublic, frozen=True):
 
 
 class ServiceRecordOut(msgspec.Struct, frozen=True):
-    """The service record (志愿服务记录): confirmed records with totals, and attendances not confirmed (yet)."""
+    """The service record (志愿服务记录): confirmed records with totals and the star level (星级) they reach, and
+    attendances not confirmed (yet)."""
 
     records: int
     minutes: int
     confirmed: list[RecordOut]
     others: list[RecordOut]
+    level: StarLevel
 
 
 class CertificateOut(msgspec.Struct, frozen=True):
@@ -54,6 +56,7 @@ class CertificateOut(msgspec.Struct, frozen=True):
     minutes: int
     issued_at: dt.datetime
     check_code: str
+    stars: int
     items: list[RecordOut]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+from collections.abc import Sequence
 
 import asyncpg
 import msgspec
@@ -19,15 +21,43 @@ _ONLY_VOLUNTEERS = "Only volunteers have a service record"
 
 # A certificate lists every confirmed record; beyond this many the page would be a book, not a certificate.
 CERTIFICATE_RECORDS = 500
+# Star levels: one to five (issue 15, item 5).
+STARS = 5
+
+
+class StarLevel(msgspec.Struct, frozen=True):
+    """A volunteer's star level (星级) by confirmed hours, and how many more minutes the next star takes."""
+
+    stars: int
+    next_star_minutes: int | None
+
+
+def parse_star_hours(raw: str) -> tuple[int, ...]:
+    """The five thresholds of LINLI_STAR_LEVEL_HOURS ("100,300,600,1000,1500"): whole hours, rising."""
+    try:
+        hours = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"LINLI_STAR_LEVEL_HOURS={raw!r}: five whole numbers of hours, comma-separated") from None
+    if len(hours) != STARS or hours[0] <= 0 or any(b <= a for a, b in itertools.pairwise(hours)):
+        raise ValueError(f"LINLI_STAR_LEVEL_HOURS={raw!r}: five rising numbers of hours above 0")
+    return hours
+
+
+def star_level(minutes: int, star_hours: Sequence[int]) -> StarLevel:
+    """The stars `minutes` of confirmed service reach (a star at each threshold passed) and the hours to the next."""
+    stars = sum(1 for hours in star_hours if minutes >= hours * 60)
+    left = None if stars == len(star_hours) else star_hours[stars] * 60 - minutes
+    return StarLevel(stars=stars, next_star_minutes=left)
 
 
 class ServiceRecord(msgspec.Struct, frozen=True):
-    """The confirmed records and their totals, and the attendances still open, pending or rejected."""
+    """The confirmed records and their totals and star level, and the attendances still open, pending or rejected."""
 
     records: int
     minutes: int
     confirmed: list[RecordRow]
     others: list[RecordRow]
+    level: StarLevel
 
 
 # A certificate's number as issued (sql/migrations/0010) and its check code (0026), as typed or scanned: the code may
@@ -64,6 +94,7 @@ class CertificateCheck(msgspec.Struct, frozen=True):
     records: int
     minutes: int
     issued_at: dt.datetime
+    stars: int
     valid: bool
 
 
@@ -103,26 +134,41 @@ def _public(row: CertificateCheckRow) -> CertificateCheck:
         records=row.records,
         minutes=row.minutes,
         issued_at=row.issued_at,
+        stars=row.stars,
         valid=row.valid,
     )
 
 
-async def my_record(conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int) -> ServiceRecord:
-    """The caller's service record: confirmed hours with content, place, dates and publisher; and the rest."""
+async def my_record(
+    conn: asyncpg.Connection, who: Identity, *, limit: int, offset: int, star_hours: Sequence[int]
+) -> ServiceRecord:
+    """The caller's service record: confirmed hours with content, place, dates and publisher, the star level they
+    reach; and the rest."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     records, minutes = await attendance_sql.record_totals(conn, volunteer_id)
     confirmed = await attendance_sql.my_records(conn, volunteer_id, status="confirmed", limit=limit, offset=offset)
     every = await attendance_sql.my_records(conn, volunteer_id, status=None, limit=100, offset=0)
     return ServiceRecord(
-        records=records, minutes=minutes, confirmed=confirmed, others=[r for r in every if r.status != "confirmed"]
+        records=records,
+        minutes=minutes,
+        confirmed=confirmed,
+        others=[r for r in every if r.status != "confirmed"],
+        level=star_level(minutes, star_hours),
     )
 
 
-async def certificate(conn: asyncpg.Connection, who: Identity) -> Certificate:
-    """The certificate of the caller's record as it stands: the same number until new hours are confirmed."""
+async def my_star_level(conn: asyncpg.Connection, who: Identity, star_hours: Sequence[int]) -> StarLevel:
+    """The caller's star level by the hours confirmed so far."""
+    _, minutes = await attendance_sql.record_totals(conn, who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS))
+    return star_level(minutes, star_hours)
+
+
+async def certificate(conn: asyncpg.Connection, who: Identity, star_hours: Sequence[int]) -> Certificate:
+    """The certificate of the caller's record as it stands, with the star level it reached: the same number until
+    new hours are confirmed."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
-        issued = await attendance_sql.issue_certificate(conn, volunteer_id)
+        issued = await attendance_sql.issue_certificate(conn, volunteer_id, star_hours)
         if issued is None:
             raise Conflict("There are no confirmed hours to certify yet")
         await audit.append(
@@ -131,7 +177,7 @@ async def certificate(conn: asyncpg.Connection, who: Identity) -> Certificate:
             action="record.certificate",
             object_type="service_certificate",
             object_id=issued.number,
-            detail={"records": issued.records, "minutes": issued.minutes},
+            detail={"records": issued.records, "minutes": issued.minutes, "stars": issued.stars},
         )
         items = await attendance_sql.certified_records(conn, volunteer_id, min(issued.records, CERTIFICATE_RECORDS))
     return Certificate(certificate=issued, items=items)

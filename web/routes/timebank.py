@@ -94,28 +94,28 @@ class TimeBankPages(Controller):
             context={
                 "who": user,
                 "due": await attendance.due(conn, user, rules),
-                "record": await service_records.my_record(conn, user, limit=10, offset=0),
+                "record": await service_records.my_record(conn, user, limit=10, offset=0, star_hours=state.star_hours),
                 "balance": await timebank.my_account(conn, user, cap_minutes=rules.timebank_cap_minutes),
                 "coins": timebank.coins,
             },
         )
 
     @get("/records", name="my_records", guards=[roles("volunteer")])
-    async def records(self, conn: Conn, user: User) -> Template:
-        """The service record: confirmed hours with content, place, dates and publisher."""
-        record = await service_records.my_record(conn, user, limit=500, offset=0)
+    async def records(self, conn: Conn, user: User, state: State) -> Template:
+        """The service record: confirmed hours with content, place, dates and publisher, and the star level."""
+        record = await service_records.my_record(conn, user, limit=500, offset=0, star_hours=state.star_hours)
         return Template(
             template_name="timebank/records.html",
             context={"who": user, "record": record, "coins": timebank.coins, "error": None},
         )
 
     @post("/records/certificate", name="issue_certificate", guards=[roles("volunteer")])
-    async def issue(self, conn: Conn, user: User) -> Response[Any]:
+    async def issue(self, conn: Conn, user: User, state: State) -> Response[Any]:
         """Issue (or find) the certificate of the record as it stands and show it."""
         try:
-            issued = await service_records.certificate(conn, user)
+            issued = await service_records.certificate(conn, user, state.star_hours)
         except Conflict as exc:
-            record = await service_records.my_record(conn, user, limit=500, offset=0)
+            record = await service_records.my_record(conn, user, limit=500, offset=0, star_hours=state.star_hours)
             return Template(
                 template_name="timebank/records.html",
                 context={"who": user, "record": record, "coins": timebank.coins, "error": exc.detail},

@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import directory, verification, volunteers
+from api.services import directory, service_records, verification, volunteers
 from api.services.accounts import Identity
 from api.services.errors import DomainError
 from api.services.verification import UPLOAD_CEILING, IssuerNumber
@@ -129,6 +129,7 @@ class VolunteerPages(Controller):
                 "slots": range(SLOTS_PER_DAY),
                 "kinds": list(CERTIFICATE_KINDS),
                 "claims": await verification.my_claims(conn, user),
+                "level": await service_records.my_star_level(conn, user, request.app.state.star_hours),
                 "max_mb": request.app.state.settings.evidence_max_bytes / (1024 * 1024),
                 "feed_url": str(request.base_url).rstrip("/") + volunteers.feed_path(token),
             },
