@@ -168,20 +168,19 @@ async def provide_read_conn(state: State, request: Request[Any, Any, Any]) -> As
     """A connection for a request that only reads: from a replica close behind the primary, unless none is close
     enough or the caller wrote a moment ago (their own write must show); the primary otherwise."""
     replicas: Replicas | None = state.replicas
-    pool = None
     if replicas is not None and not wrote_recently(request, replicas.read_your_writes_s):
         pool = await replicas.usable()
-    if pool is not None:
-        try:
-            conn = await pool.acquire()
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            replicas.failed(pool)  # type: ignore[union-attr]  # pool is not None only with replicas
-        else:
+        if pool is not None:
             try:
-                yield conn
-            finally:
-                await pool.release(conn)
-            return
+                conn = await pool.acquire()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                replicas.failed(pool)  # gone since it was last asked: this read, too, goes to the primary
+            else:
+                try:
+                    yield conn
+                finally:
+                    await pool.release(conn)
+                return
     async with _lent(state.pool) as conn:
         yield conn
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import structlog
 
 from api.services.health import CHECK_TIMEOUT_S
 from sql import operations as operations_sql
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("linli.replicas")
 # How often one web process asks a replica how far behind it is; requests between two checks use the last answer.
 CHECK_EVERY_S = 1.0
 # Who wrote reads from the primary for the bound plus this (the check's age, clocks) before a replica may serve it.
@@ -77,7 +77,7 @@ class Replicas:
         except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             # Whatever is wrong with a replica (down, no such database, a wrong password), reads go to the primary.
             if replica.lag_s is not None or replica.failures == 0:
-                log.warning("replica %s is not used: %s", replica.where, exc)
+                log.warning("replica not used; reading from the primary", replica=replica.where, error=str(exc))
             replica.failures += 1
             replica.lag_s = None
             return
