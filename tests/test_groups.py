@@ -60,10 +60,10 @@ async def test_one_member_who_cannot_come_stops_the_whole_group_naming_who_and_w
     starts = soon(6)
     shift_id = await create_shift(conn, starts_at=starts, headcount=6)
     leader = await volunteer_identity(conn)
-    ok, ok_row = await member(conn)
+    _, ok_row = await member(conn)
     busy, busy_row = await member(conn)
     await add_signup(conn, await create_shift(conn, starts_at=starts), busy.volunteer_id)
-    capped, capped_row = await member(conn, weekly_hour_cap=1)
+    _, capped_row = await member(conn, weekly_hour_cap=1)
     form = GroupSignupForm(name="三年级二班", members=[ok_row, busy_row, capped_row, child()])
     with pytest.raises(GroupRefused) as refused:
         await groups.sign_up_group(conn, leader, shift_id, form)
@@ -78,7 +78,9 @@ async def test_a_group_larger_than_the_places_left_is_refused_whole(conn):
     shift_id = await create_shift(conn, headcount=3, taken=1)
     leader = await volunteer_identity(conn)
     with pytest.raises(GroupRefused) as refused:
-        await groups.sign_up_group(conn, leader, shift_id, GroupSignupForm(name="公司", members=[child(), child("小红")]))
+        await groups.sign_up_group(
+            conn, leader, shift_id, GroupSignupForm(name="公司", members=[child(), child("小红")])
+        )
     assert refused.value.reason == "full"
     assert await taken(conn, shift_id) == 1
 

@@ -104,9 +104,9 @@ def _phone_digits(text: str) -> str:
     return digits if 5 <= len(digits) <= 20 and re.fullmatch(r"[0-9+\- ]+", text.strip()) else ""
 
 
-def _may_be_minor(birth_year: int, shift: ShiftRow) -> bool:
+def _may_be_minor(birth_year: int, starts_at: dt.datetime) -> bool:
     """Whether someone born in this year may be under 18 on the shift's day (the schema's consent rule)."""
-    return shift.starts_at.astimezone(SHANGHAI).year - birth_year < 19
+    return starts_at.astimezone(SHANGHAI).year - birth_year < 19
 
 
 def _named_reasons(member: GroupMemberIn, shift: ShiftRow) -> list[str]:
@@ -129,6 +129,17 @@ def _named_reasons(member: GroupMemberIn, shift: ShiftRow) -> list[str]:
     return reasons
 
 
+def person_errors(index: int, member: GroupMemberIn, starts_at: dt.datetime) -> dict[str, str]:
+    """What is wrong with a person without an account as given (name, birth year, a guardian's consent)."""
+    if member.name is None or not member.name.strip():
+        return {_field(index, "name"): MEMBER_REASONS["name"]}
+    if member.birth_year is None or not 1900 <= member.birth_year <= dt.datetime.now(SHANGHAI).year:
+        return {_field(index, "birth_year"): MEMBER_REASONS["birth_year"]}
+    if _may_be_minor(member.birth_year, starts_at) and not member.guardian_consent:
+        return {_field(index, "guardian_consent"): MEMBER_REASONS["consent"]}
+    return {}
+
+
 async def _resolve(
     conn: asyncpg.Connection, leader_id: int, form: GroupSignupForm, shift: ShiftRow
 ) -> tuple[list[tuple[int, int]], list[tuple[int, GroupMemberIn]]]:
@@ -137,7 +148,6 @@ async def _resolve(
     accounts: list[tuple[int, int]] = []
     named: list[tuple[int, GroupMemberIn]] = []
     seen = {leader_id}
-    this_year = dt.datetime.now(SHANGHAI).year
     for i, m in enumerate(form.members):
         if m.account is not None:
             ref = m.account.strip()
@@ -153,12 +163,8 @@ async def _resolve(
             else:
                 seen.add(hits[0][0])
                 accounts.append((i, hits[0][0]))
-        elif m.name is None or not m.name.strip():
-            errors[_field(i, "name")] = MEMBER_REASONS["name"]
-        elif m.birth_year is None or not 1900 <= m.birth_year <= this_year:
-            errors[_field(i, "birth_year")] = MEMBER_REASONS["birth_year"]
-        elif _may_be_minor(m.birth_year, shift) and not m.guardian_consent:
-            errors[_field(i, "guardian_consent")] = MEMBER_REASONS["consent"]
+        elif wrong := person_errors(i, m, shift.starts_at):
+            errors |= wrong
         else:
             named.append((i, m))
     if errors:
@@ -235,21 +241,24 @@ async def sign_up_group(conn: asyncpg.Connection, who: Identity, shift_id: int, 
             for index, m in named:
                 reasons = _named_reasons(m, shift)
                 assert m.birth_year is not None
-                if shift.minors_in_groups_only and _may_be_minor(m.birth_year, shift) and not adult_in_group:
+                if shift.minors_in_groups_only and _may_be_minor(m.birth_year, shift.starts_at) and not adult_in_group:
                     reasons.append("minor_group")
                 for r in reasons:
                     errors[_field(index, r)] = MEMBER_REASONS[r]
             if errors:
                 raise GroupRefused(
-                    "not-eligible", "Some members of the group cannot take this shift; nobody was signed up", fields=errors
+                    "not-eligible",
+                    "Some members of the group cannot take this shift; nobody was signed up",
+                    fields=errors,
                 )
             for volunteer_id, signup_id in held:
                 await groups_sql.insert_account_member(conn, group_id, shift_id, volunteer_id, signup_id)
             if named and not await groups_sql.take_places(conn, shift_id, len(named)):
                 raise GroupRefused("full", "This shift has fewer places left than your group needs")
             for _, m in named:
-                assert m.name is not None and m.birth_year is not None
-                consent_by = who.account_id if _may_be_minor(m.birth_year, shift) else None
+                assert m.name is not None
+                assert m.birth_year is not None
+                consent_by = who.account_id if _may_be_minor(m.birth_year, shift.starts_at) else None
                 await groups_sql.insert_named_member(conn, group_id, shift_id, m.name.strip(), m.birth_year, consent_by)
             await audit.append(
                 conn,
@@ -293,16 +302,20 @@ async def _end_member(conn: asyncpg.Connection, shift: ShiftRow, member: MemberR
         await shifts_sql.release_place(conn, shift.id)
         promoted = await promote_next(conn, shift.id) if status == "cancelled" else None
         await notifications.signup_cancelled(
-            conn, shift_id=shift.id, signup_id=signup_id, late=status == "late_cancelled", promoted_volunteer_id=promoted
+            conn,
+            shift_id=shift.id,
+            signup_id=signup_id,
+            late=status == "late_cancelled",
+            promoted_volunteer_id=promoted,
         )
         return status, True
-    status = await groups_sql.cancel_named_member(conn, member.id, member.group_id)
-    if status is None:
+    named_status = await groups_sql.cancel_named_member(conn, member.id, member.group_id)
+    if named_status is None:
         return None
     await groups_sql.release_places(conn, shift.id, 1)
-    if status == "cancelled" and (promoted := await promote_next(conn, shift.id)) is not None:
+    if named_status == "cancelled" and (promoted := await promote_next(conn, shift.id)) is not None:
         await notifications_sql.insert_promoted(conn, shift.id, promoted)
-    return status, True
+    return named_status, True
 
 
 async def cancel_group(conn: asyncpg.Connection, who: Identity, group_id: int) -> GroupView:
