@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from api.services import groups
+from api.services.groups import GroupMemberIn, GroupSignupForm
 from api.services.types import SHANGHAI
-from tests.factories_shifts import add_signup, create_shift, soon, volunteer_identity
+from tests.factories_shifts import add_signup, create_shift, publisher_identity, soon, volunteer_identity
 from tests.helpers import csrf_token, login
 from tests.pages_kit import page_context
 
@@ -126,3 +128,20 @@ async def test_errors_stand_beside_each_members_row_in_chinese(client, conn):
     assert list(refused["reasons"]) == ["m1"]
     assert 'id="e-m1"' in refused.response.text and "此时段已有名额" in refused.response.text
     assert await conn.fetchval("SELECT taken FROM shifts WHERE id = $1", shift_id) == 0
+
+
+async def test_the_publisher_sees_members_without_an_account_under_their_leader(client, conn):
+    publisher = await publisher_identity(conn, "committee")
+    shift_id = await create_shift(conn, committee_id=publisher.committee_id, headcount=5)
+    leader = await volunteer_identity(conn)
+    kids = [GroupMemberIn(name=n, birth_year=YEAR - 9, guardian_consent=True) for n in ("小明", "小红")]
+    await groups.sign_up_group(conn, leader, shift_id, GroupSignupForm(name="王家", members=kids))
+    await login(client, publisher.username)
+    page = await page_context(client, f"/attendance/shifts/{shift_id}/manage")
+    assert [(p.leader_volunteer_id, p.name) for p in page["view"].group_people] == [
+        (leader.volunteer_id, "小明"),
+        (leader.volunteer_id, "小红"),
+    ]
+    assert "无账号的团体成员" in page.response.text and f"小明（{YEAR - 9}年生）" in page.response.text
+    api = await client.get(f"/api/attendance/shifts/{shift_id}")
+    assert [p["name"] for p in api.json()["group_people"]] == ["小明", "小红"]

@@ -30,6 +30,18 @@ class RosterOut(RosterRow, frozen=True):
     """A volunteer holding a place, and their attendance if any."""
 
 
+class GroupPersonOut(msgspec.Struct, frozen=True):
+    """A person without an account holding a place in a group: their hours stay on the group's record."""
+
+    id: int
+    group_id: int
+    group_name: str
+    leader_volunteer_id: int
+    leader_name: str
+    name: str
+    birth_year: int
+
+
 class ShiftAttendanceOut(msgspec.Struct, frozen=True):
     """The publisher's view of a shift: check-in URL path and short code, and who came."""
 
@@ -41,6 +53,8 @@ class ShiftAttendanceOut(msgspec.Struct, frozen=True):
     checkin_code: str
     group_activity: bool
     roster: list[RosterOut]
+    # People without an account who came in a group (a child): name and birth year, under the group's leader.
+    group_people: list[GroupPersonOut] = []
 
 
 class PendingOut(PendingRow, frozen=True):
@@ -67,4 +81,5 @@ def shift_attendance_out(view: ShiftAttendance) -> ShiftAttendanceOut:
         shift_id=view.shift.id,
         checkin_path=f"/attendance/check-in/{view.shift.checkin_secret}",
         roster=view.roster,
+        group_people=view.group_people,
     )
