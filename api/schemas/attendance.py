@@ -9,6 +9,7 @@ import msgspec
 from api.schemas.common import out
 from api.services.attendance import CheckinOutcome, DecisionOutcome, ShiftAttendance
 from sql.attendance import AttendancePublic, PendingRow, RosterRow
+from sql.groups import NamedMemberRow
 
 
 class AttendanceOut(AttendancePublic, frozen=True):
@@ -30,16 +31,8 @@ class RosterOut(RosterRow, frozen=True):
     """A volunteer holding a place, and their attendance if any."""
 
 
-class GroupPersonOut(msgspec.Struct, frozen=True):
+class GroupPersonOut(NamedMemberRow, frozen=True):
     """A person without an account holding a place in a group: their hours stay on the group's record."""
-
-    id: int
-    group_id: int
-    group_name: str
-    leader_volunteer_id: int
-    leader_name: str
-    name: str
-    birth_year: int
 
 
 class ShiftAttendanceOut(msgspec.Struct, frozen=True):
