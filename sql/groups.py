@@ -62,6 +62,15 @@ LIMIT 2
 # The members' rows in id order, as every sign-up locks its volunteer: two groups sharing a member queue, never
 # deadlock, and nobody's weekly hour cap is passed by two sign-ups at once.
 LOCK_VOLUNTEERS = "SELECT id FROM volunteers WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"
+# A member who gave up their own place (or had it released unconfirmed) through the single sign-up's paths leaves
+# their group row live; it is closed here before those volunteers join a group on the shift again.
+CLOSE_LEFT_MEMBERS = """
+UPDATE group_members m
+SET status = CASE WHEN g.status = 'late_cancelled' THEN 'late_cancelled' ELSE 'cancelled' END, cancelled_at = now()
+FROM signups g
+WHERE g.id = m.signup_id AND m.shift_id = $1 AND m.volunteer_id = ANY($2::bigint[]) AND m.status = 'active'
+  AND g.status <> 'active'
+"""
 INSERT_GROUP = """
 INSERT INTO shift_groups (shift_id, leader_volunteer_id, name, created_by) VALUES ($1, $2, $3, $4) RETURNING id
 """
@@ -161,6 +170,11 @@ async def find_volunteer(conn: asyncpg.Connection, username: str, phone_digits: 
 async def lock_volunteers(conn: asyncpg.Connection, volunteer_ids: list[int]) -> None:
     """Lock these volunteers' rows in id order until the transaction ends."""
     await conn.execute(LOCK_VOLUNTEERS, volunteer_ids)
+
+
+async def close_left_members(conn: asyncpg.Connection, shift_id: int, volunteer_ids: list[int]) -> None:
+    """Close the group rows of these volunteers whose sign-up on the shift no longer holds a place."""
+    await conn.execute(CLOSE_LEFT_MEMBERS, shift_id, volunteer_ids)
 
 
 async def insert_group(conn: asyncpg.Connection, shift_id: int, leader_id: int, name: str, account_id: int) -> int:

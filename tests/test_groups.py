@@ -234,3 +234,16 @@ async def test_a_late_cancellation_of_the_group_promotes_nobody(conn):
     assert view.group.status == "late_cancelled"
     assert [m.status for m in view.members] == ["late_cancelled"] * 2
     assert await taken(conn, shift_id) == 0
+
+
+async def test_a_member_who_gave_up_their_own_place_may_join_another_group_on_the_shift(conn):
+    shift_id = await create_shift(conn, headcount=6)
+    first = await volunteer_identity(conn)
+    member_who, row = await member(conn)
+    view = await groups.sign_up_group(conn, first, shift_id, GroupSignupForm(name="甲", members=[row]))
+    await shifts.cancel(conn, member_who, shift_id)
+    assert [m.status for m in (await groups.view_group(conn, first, view.group.id)).members] == ["active", "cancelled"]
+    second = await volunteer_identity(conn)
+    again = await groups.sign_up_group(conn, second, shift_id, GroupSignupForm(name="乙", members=[row]))
+    assert [m.volunteer_id for m in again.members] == [second.volunteer_id, member_who.volunteer_id]
+    assert await taken(conn, shift_id) == 3

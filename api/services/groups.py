@@ -202,8 +202,10 @@ async def sign_up_group(conn: asyncpg.Connection, who: Identity, shift_id: int, 
     try:
         async with conn.transaction():
             # Volunteers first, then the shift (inside the pick-up), in the order a single sign-up takes them.
-            await groups_sql.lock_volunteers(conn, sorted([leader_id, *(v for _, v in accounts)]))
+            everyone = sorted([leader_id, *(v for _, v in accounts)])
+            await groups_sql.lock_volunteers(conn, everyone)
             await shifts_sql.lock_shift(conn, shift_id)
+            await groups_sql.close_left_members(conn, shift_id, everyone)
             shift = found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
             if shift.status != "open" or shift.starts_at <= dt.datetime.now(dt.UTC):
                 raise GroupRefused("closed", "This shift is closed to sign-ups")
