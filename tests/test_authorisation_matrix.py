@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from api.services import groups
+from api.services.groups import GroupMemberIn, GroupSignupForm
 from tests import factories
 from tests.factories_contracts import award_ready, create_objection
 from tests.factories_rosters import roster_scenario
@@ -51,6 +53,8 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/waitlist"),
     ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
     ("POST", "/api/shifts/{shift_id}/signups/mine/confirm"),
+    # A volunteer signs up a group they lead (they are its first member; its members are checked as sign-ups).
+    ("POST", "/api/shifts/{shift_id}/groups"),
     # A volunteer's own profile, certificates, availability, consent and calendar feed address (helper A).
     ("GET", "/api/volunteers/me"),
     ("PUT", "/api/volunteers/me"),
@@ -163,6 +167,8 @@ async def scenario(conn) -> dict[str, str]:
         "proposal_id": str(uuid.uuid4()),
         "public_id": str(uuid.uuid4()),
         "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
+        # A volunteer's group on tenant A's shift, with a child: only its leader reads or cancels it.
+        **(await _group_scenario(conn, setup.organisation_id)),
         # Tenant A's weekly shift series, and a volunteer's certificate and availability exception (helper A).
         "series_id": str(await create_series(conn, organisation_id=setup.organisation_id)),
         "kind": "elderly_carer",
@@ -192,6 +198,15 @@ async def scenario(conn) -> dict[str, str]:
         # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).
         **(await roster_scenario(conn, setup.organisation_id, household_id)),
     }
+
+
+async def _group_scenario(conn, organisation_id: int) -> dict[str, str]:
+    """A volunteer leading a group (themselves and a child) on a shift of tenant A."""
+    leader = await volunteer_identity(conn)
+    shift_id = await create_shift(conn, organisation_id=organisation_id, headcount=4)
+    child = GroupMemberIn(name="矩阵小朋友", birth_year=2018, guardian_consent=True)
+    view = await groups.sign_up_group(conn, leader, shift_id, GroupSignupForm(name="矩阵团体", members=[child]))
+    return {"group_id": str(view.group.id), "member_id": str(view.members[1].id)}
 
 
 async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:

@@ -9,6 +9,7 @@ import msgspec
 from api.schemas.common import out
 from api.services.attendance import CheckinOutcome, DecisionOutcome, ShiftAttendance
 from sql.attendance import AttendancePublic, PendingRow, RosterRow
+from sql.groups import NamedMemberRow
 
 
 class AttendanceOut(AttendancePublic, frozen=True):
@@ -30,6 +31,10 @@ class RosterOut(RosterRow, frozen=True):
     """A volunteer holding a place, and their attendance if any."""
 
 
+class GroupPersonOut(NamedMemberRow, frozen=True):
+    """A person without an account holding a place in a group: their hours stay on the group's record."""
+
+
 class ShiftAttendanceOut(msgspec.Struct, frozen=True):
     """The publisher's view of a shift: check-in URL path and short code, and who came."""
 
@@ -41,6 +46,8 @@ class ShiftAttendanceOut(msgspec.Struct, frozen=True):
     checkin_code: str
     group_activity: bool
     roster: list[RosterOut]
+    # People without an account who came in a group (a child): name and birth year, under the group's leader.
+    group_people: list[GroupPersonOut] = []
 
 
 class PendingOut(PendingRow, frozen=True):
@@ -67,4 +74,5 @@ def shift_attendance_out(view: ShiftAttendance) -> ShiftAttendanceOut:
         shift_id=view.shift.id,
         checkin_path=f"/attendance/check-in/{view.shift.checkin_secret}",
         roster=view.roster,
+        group_people=view.group_people,
     )

@@ -9,12 +9,13 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import timebank
+from api.services import groups, timebank
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, found
 from sql import attendance as attendance_sql
 from sql import audit
 from sql.attendance import AttendanceRow, CheckinShiftRow, DueRow, PendingRow, RosterRow, ShiftCodesRow
+from sql.groups import NamedMemberRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
 _ONLY_VOLUNTEERS = "Only volunteers check in to shifts"
@@ -91,6 +92,8 @@ class ShiftAttendance(msgspec.Struct, frozen=True):
 
     shift: ShiftCodesRow
     roster: list[RosterRow]
+    # People without an account who came in a group (a child), listed under their group's leader.
+    group_people: list[NamedMemberRow] = []
 
 
 class DecisionOutcome(msgspec.Struct, frozen=True):
@@ -264,7 +267,7 @@ async def shift_attendance(conn: asyncpg.Connection, who: Identity, shift_id: in
         "No such shift",
     )
     roster = await attendance_sql.roster(conn, shift_id, organisation_id=organisation_id, committee_id=committee_id)
-    return ShiftAttendance(shift=codes, roster=roster)
+    return ShiftAttendance(shift=codes, roster=roster, group_people=await groups.named_on_shift(conn, shift_id))
 
 
 async def set_group_activity(

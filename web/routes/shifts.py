@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import READS, Conn, User, login_required, roles
-from api.services import confirmations, directory, household_access, households, shifts
+from api.services import confirmations, directory, groups, household_access, households, shifts
 from api.services.accounts import Identity
 from api.services.maps import navigation_links
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
@@ -101,6 +101,8 @@ async def _shift_page(
                 if view is not None and view.my_status == "active" and shift.confirm_hours_before
                 else None
             ),
+            # The groups this volunteer leads on the shift (团体报名), the live one first.
+            "my_groups": await groups.led_on_shift(conn, user, shift_id),
         },
         status_code=refusal.status if refusal else 200,
     )
