@@ -8,6 +8,7 @@ from api.routes.confirmations import MyPlaceController, PlaceLinkController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
 from api.routes.grants import GrantController
+from api.routes.handovers import HandoverController
 from api.routes.households import HouseholdController
 from api.routes.needs import NeedController
 from api.routes.notifications import NotificationController
@@ -45,6 +46,7 @@ API_HANDLERS: list[type] = [
     GrantController,
     NoticeController,
     ShiftController,
+    HandoverController,
     MyPlaceController,
     PlaceLinkController,
     TeamController,

@@ -14,6 +14,7 @@ from web.routes.confirmations import ConfirmationPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
 from web.routes.grants import GrantPages
+from web.routes.handovers import HandoverPages
 from web.routes.households import HouseholdPages
 from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
@@ -50,6 +51,7 @@ PAGE_HANDLERS: list[Any] = [
     GrantPages,
     ReviewPages,
     NoticePages,
+    HandoverPages,
     ShiftPages,
     PlacePages,
     CalendarPages,
