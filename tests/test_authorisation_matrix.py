@@ -51,6 +51,13 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/waitlist"),
     ("DELETE", "/api/shifts/{shift_id}/signups/mine"),
     ("POST", "/api/shifts/{shift_id}/signups/mine/confirm"),
+    # A volunteer offers their own place, withdraws their offer, lists and takes places offered to anyone eligible;
+    # a shift's hand-overs answer each caller with their own offer, or its publisher's requests (nothing otherwise).
+    ("POST", "/api/shifts/{shift_id}/handovers"),
+    ("DELETE", "/api/shifts/{shift_id}/handovers/mine"),
+    ("GET", "/api/shifts/handovers"),
+    ("GET", "/api/shifts/{shift_id}/handovers"),
+    ("POST", "/api/shifts/{shift_id}/handovers/{handover_id}/take"),
     # A volunteer's own profile, certificates, availability, consent and calendar feed address (helper A).
     ("GET", "/api/volunteers/me"),
     ("PUT", "/api/volunteers/me"),
@@ -137,6 +144,7 @@ async def scenario(conn) -> dict[str, str]:
     )
     bid_public_id = await conn.fetchval("SELECT public_id::text FROM bids WHERE lot_id = $1", setup.lot_id)
     run_id = await conn.fetchval("SELECT run_id FROM awards WHERE id = $1", setup.award_id)
+    shift_id = await create_shift(conn, organisation_id=setup.organisation_id)
     return {
         "tender_id": str(setup.tender_id),
         "need_id": str(need_id),
@@ -162,7 +170,9 @@ async def scenario(conn) -> dict[str, str]:
         "call_id": "1",
         "proposal_id": str(uuid.uuid4()),
         "public_id": str(uuid.uuid4()),
-        "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
+        "shift_id": str(shift_id),
+        # A place offered on tenant A's shift, for tenant A to approve or decline (issue 15, item 2).
+        "handover_id": str(await _handover(conn, shift_id)),
         # Tenant A's weekly shift series, and a volunteer's certificate and availability exception (helper A).
         "series_id": str(await create_series(conn, organisation_id=setup.organisation_id)),
         "kind": "elderly_carer",
@@ -192,6 +202,19 @@ async def scenario(conn) -> dict[str, str]:
         # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).
         **(await roster_scenario(conn, setup.organisation_id, household_id)),
     }
+
+
+async def _handover(conn, shift_id: int) -> int:
+    """A place held and offered on tenant A's shift."""
+    holder = await volunteer_identity(conn)
+    await add_signup(conn, shift_id, holder.volunteer_id)
+    return int(
+        await conn.fetchval(
+            "INSERT INTO handovers (shift_id, signup_id, volunteer_id, status) SELECT shift_id, id, volunteer_id,"
+            " 'open' FROM signups WHERE shift_id = $1 RETURNING id",
+            shift_id,
+        )
+    )
 
 
 async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:
