@@ -48,10 +48,15 @@ async def test_a_taken_place_changes_hands_in_one_step_and_the_offerer_hears_of_
     assert outcome.status == "taken"
     assert (await _status(conn, shift_id, holder), await _status(conn, shift_id, taker)) == ("cancelled", "active")
     assert await conn.fetchval("SELECT taken FROM shifts WHERE id = $1", shift_id) == 1
-    assert await conn.fetchval(
-        "SELECT kind FROM notifications WHERE account_id = $1 AND shift_id = $2", holder.account_id, shift_id
-    ) == "handover_taken"
-    assert _actions_tail(await _actions(conn, shift_id)) == ["shift.handover_offered", "shift.signup", "shift.handover_taken"]
+    assert (
+        await conn.fetchval(
+            "SELECT kind FROM notifications WHERE account_id = $1 AND shift_id = $2", holder.account_id, shift_id
+        )
+        == "handover_taken"
+    )
+    assert _actions_tail(await _actions(conn, shift_id)) == [
+        "shift.handover_offered", "shift.signup", "shift.handover_taken",
+    ]  # fmt: skip
     # A handed-over place never counts as a late cancellation, and the offer is gone from the list.
     assert await handovers.offered(conn, await volunteer_identity(conn), limit=20, offset=0) == []
 
@@ -187,9 +192,12 @@ async def test_with_approval_a_take_waits_and_the_offerer_keeps_the_place_until_
     [request] = (await handovers.on_shift(conn, publisher, shift_id)).requests
     assert (request.status, request.taker_volunteer_id) == ("requested", taker.volunteer_id)
     assert (await handovers.decline(conn, publisher, shift_id, offered.handover_id)).status == "open"
-    assert await conn.fetchval(
-        "SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = 'handover_declined'", taker.account_id
-    ) == 1
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = 'handover_declined'", taker.account_id
+        )
+        == 1
+    )
     assert (await handovers.take(conn, other, shift_id, offered.handover_id)).status == "requested"
     assert (await handovers.approve(conn, publisher, shift_id, offered.handover_id)).status == "taken"
     assert (await _status(conn, shift_id, holder), await _status(conn, shift_id, other)) == ("cancelled", "active")

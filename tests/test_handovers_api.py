@@ -73,7 +73,8 @@ async def test_the_publisher_approves_takes_when_the_shift_asks_for_it(client, c
     approved = await client.post(f"/api/shifts/{shift_id}/handovers/{handover_id}/approve", headers=publisher)
     assert approved.status_code == 200 and approved.json()["status"] == "taken"
     # A volunteer may not decide, and a wrong body is a 4xx problem.
-    assert (await client.post(f"/api/shifts/{shift_id}/handovers/{handover_id}/decline", headers=taker)).status_code == 403
+    decline = f"/api/shifts/{shift_id}/handovers/{handover_id}/decline"
+    assert (await client.post(decline, headers=taker)).status_code == 403
     bad = await client.put(f"/api/shifts/{shift_id}/handover-approval", json={"approval": "maybe"}, headers=publisher)
     assert bad.status_code in (400, 422)
 

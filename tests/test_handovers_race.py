@@ -37,6 +37,14 @@ async def _race(pool: asyncpg.Pool, steps: list[Any]) -> list[Any]:
     return await asyncio.gather(*tasks)
 
 
+def _take(who: Any, shift_id: int, handover_id: int) -> Any:
+    return lambda c: handovers.take(c, who, shift_id, handover_id)
+
+
+def _leave(step: Any, who: Any, shift_id: int) -> Any:
+    return lambda c: step(c, who, shift_id)
+
+
 async def _scene(pool: asyncpg.Pool, takers: int) -> dict[str, Any]:
     """A shift with 2 places, one held by a bystander and one offered by its holder; `takers` volunteers."""
     async with pool.acquire() as conn:
@@ -70,7 +78,7 @@ async def test_two_takers_for_one_offered_place_exactly_one_wins(empty_database_
             shift_id, handover_id = scene["shift_id"], scene["handover_id"]
             outcomes = await _race(
                 pool,
-                [lambda c, who=who: handovers.take(c, who, shift_id, handover_id) for who in scene["takers"]],
+                [_take(who, shift_id, handover_id) for who in scene["takers"]],
             )
             won = [o for o in outcomes if isinstance(o, handovers.HandoverOutcome)]
             assert len(won) == 1 and won[0].status == "taken"
@@ -91,10 +99,7 @@ async def test_the_offerer_cancelling_or_withdrawing_while_someone_takes_never_g
             leave = shifts.cancel if round_ % 2 == 0 else handovers.withdraw
             outcomes = await _race(
                 pool,
-                [
-                    lambda c: leave(c, holder, shift_id),
-                    *[lambda c, who=who: handovers.take(c, who, shift_id, handover_id) for who in scene["takers"]],
-                ],
+                [_leave(leave, holder, shift_id), *[_take(who, shift_id, handover_id) for who in scene["takers"]]],
             )
             left, takes = outcomes[0], outcomes[1:]
             took = [o for o in takes if isinstance(o, handovers.HandoverOutcome)]
