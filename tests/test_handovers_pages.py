@@ -25,6 +25,7 @@ async def test_a_volunteer_hands_over_their_place_after_a_confirm_page(client, c
     assert page.context["handovers"].mine is None and "转让名额" in page.response.text
     ask = await page_context(client, f"/shifts/{shift_id}/handover")
     assert ask.template == "confirm/handover_offer.html"
+    assert ask.response.headers["content-type"].startswith("text/html")
     assert ask.context["waitlist_first"] is False and ask.context["shift"].id == shift_id
     assert "确定转让您的名额吗？" in ask.response.text and "不计为临时取消" in ask.response.text
     done = await post_form(client, f"/shifts/{shift_id}/handover", {}, page=f"/shifts/{shift_id}/handover")
@@ -47,7 +48,7 @@ async def test_another_volunteer_sees_the_offered_place_and_takes_it(client, con
     take_url = f"/shifts/{shift_id}/handovers/{offered.handover_id}/take"
     ask = await page_context(client, take_url)
     assert ask.context["place"].handover_id == offered.handover_id and ask.context["blocking"] == []
-    assert "名额将立即归您" in ask.response.text
+    assert "名额将立即归您" in ask.response.text and ask.response.headers["content-type"].startswith("text/html")
     done = await post_form(client, take_url, {}, page=take_url)
     assert done.status_code in (302, 303), done.text
     after = await page_context(client, done.headers["location"])

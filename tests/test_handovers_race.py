@@ -4,7 +4,6 @@ After each round the count of places taken equals the places held, and the shift
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -13,28 +12,11 @@ import pytest
 from api.services import handovers, shifts
 from api.services.errors import DomainError
 from tests.factories_shifts import create_shift, volunteer_identity
+from tests.test_confirmations_race import _race
 
 pytestmark = [pytest.mark.race]
 
 ROUNDS = 5
-
-
-async def _race(pool: asyncpg.Pool, steps: list[Any]) -> list[Any]:
-    """Each step on its own connection, all released together; a refusal is an outcome, not a failure."""
-    gate = asyncio.Event()
-
-    async def run(step: Any) -> Any:
-        async with pool.acquire() as conn:
-            await gate.wait()
-            try:
-                return await step(conn)
-            except DomainError as exc:
-                return exc
-
-    tasks = [asyncio.create_task(run(step)) for step in steps]
-    await asyncio.sleep(0.05)
-    gate.set()
-    return await asyncio.gather(*tasks)
 
 
 def _take(who: Any, shift_id: int, handover_id: int) -> Any:

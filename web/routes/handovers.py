@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -20,7 +20,7 @@ PageQuery = Annotated[int, QueryParameter(ge=1, le=100_000)]
 
 async def _take_page(
     conn: Conn, user: Identity, shift_id: int, handover_id: int, refusal: HandoverRefused | None = None
-) -> Any:
+) -> Response[Any]:
     """The page that asks before taking an offered place (again with the reasons when the take was refused)."""
     view = await handovers.on_shift(conn, user, shift_id)
     place = next((p for p in view.offered if p.handover_id == handover_id), None)
@@ -63,7 +63,7 @@ class HandoverPages(Controller):
         )
 
     @get("/shifts/{shift_id:int}/handover", name="handover_offer_confirm", guards=[roles("volunteer")])
-    async def offer_confirm(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Any:
+    async def offer_confirm(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Response[Any]:
         """Ask before offering my place, saying where it goes (the waitlist first, before the window)."""
         view = await shifts.view_for_volunteer(conn, user, shift_id)
         mine = await handovers.on_shift(conn, user, shift_id)
@@ -98,12 +98,12 @@ class HandoverPages(Controller):
         name="handover_take_confirm",
         guards=[roles("volunteer")],
     )
-    async def take_confirm(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Any:
+    async def take_confirm(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
         """Ask before taking an offered place."""
         return await _take_page(conn, user, shift_id, handover_id)
 
     @post("/shifts/{shift_id:int}/handovers/{handover_id:int}/take", name="handover_take", guards=[roles("volunteer")])
-    async def take(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Any:
+    async def take(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
         """Take the place (or ask to), or show the page again with why not."""
         try:
             outcome = await handovers.take(conn, user, shift_id, handover_id)
@@ -116,7 +116,7 @@ class HandoverPages(Controller):
         name="handover_approve",
         guards=[roles("organisation", "committee")],
     )
-    async def approve(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Any:
+    async def approve(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
         """Let the volunteer who asked take the place."""
         await handovers.approve(conn, user, shift_id, handover_id)
         return PageRedirect("shift", shift_id=shift_id, query={"done": "handover_approved"})
@@ -126,7 +126,7 @@ class HandoverPages(Controller):
         name="handover_decline",
         guards=[roles("organisation", "committee")],
     )
-    async def decline(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Any:
+    async def decline(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
         """Decline the request; the offerer keeps the place."""
         await handovers.decline(conn, user, shift_id, handover_id)
         return PageRedirect("shift", shift_id=shift_id, query={"done": "handover_declined"})
