@@ -8,10 +8,14 @@ import datetime as dt
 import asyncpg
 import pytest
 
-from api.services import handovers, shifts
+from api.services import handovers, notifications, shifts
 from api.services.accounts import Identity
 from api.services.handovers import ApprovalSetting, HandoverRefused
+from sql import notifications as notifications_sql
+from tests import factories
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, soon, volunteer_identity
+from tests.helpers import login
+from tests.pages_kit import page_context
 
 
 async def _held(conn: asyncpg.Connection, **shift: object) -> tuple[int, Identity]:
@@ -215,3 +219,15 @@ async def test_another_publisher_cannot_decide_nor_set_approval(conn):
     offered = await handovers.offer(conn, holder, shift_id)
     with pytest.raises(handovers.NotFound):
         await handovers.approve(conn, stranger, shift_id, offered.handover_id)
+
+
+async def test_the_offerer_is_told_in_words_in_the_inbox_and_by_email_or_sms(client, conn):
+    shift_id, holder = await _held(conn, title="周末助餐")
+    offered = await handovers.offer(conn, holder, shift_id)
+    await handovers.take(conn, await volunteer_identity(conn), shift_id, offered.handover_id)
+    [row] = await notifications_sql.claim_due(conn, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1), 50)
+    message = notifications.compose(row)
+    assert message.kind == "handover_taken" and "周末助餐" in message.body and "不再持有" in message.body
+    await login(client, await factories.username_of(conn, holder.account_id))
+    inbox = await page_context(client, "/inbox")
+    assert "名额已被接收" in inbox.response.text and "您转让的服务班次" in inbox.response.text

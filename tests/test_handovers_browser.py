@@ -93,6 +93,9 @@ def test_a_volunteer_hands_over_a_place_and_takes_an_offered_one(browser: Browse
         card.get_by_role("link", name="接收名额").click()
         page.wait_for_url(re.compile(rf"/handovers/{handover['id']}/take$"))
         screenshot(page, "handover-take-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        screenshot(page, "handover-take-desktop")
+        page.set_viewport_size({"width": 390, "height": 844})
         page.get_by_role("button", name="接收名额").click()
         expect(page.get_by_role("status")).to_contain_text("名额已完成转让")
         expect(page.locator(".tags")).to_contain_text("已报名")
@@ -105,6 +108,16 @@ def test_a_volunteer_hands_over_a_place_and_takes_an_offered_one(browser: Browse
             VOLUNTEER,
         )
         assert held["status"] == "active"
+        # The committee sees the open offer on its shift, and the setting that asks for its approval.
+        committee = phone_page(browser, contexts, errors, COMMITTEE)
+        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee.goto(f"{base}/shifts/{mine['id']}")
+        expect(committee.locator("#handover")).to_contain_text("转让人：")
+        expect(committee.get_by_label("审核名额转让的接收人")).not_to_be_checked()
+        screenshot(committee, "handover-publisher-phone")
+        assert _wide(committee) == []
+        committee.set_viewport_size({"width": 1280, "height": 900})
+        screenshot(committee, "handover-publisher-desktop")
         assert errors == []
     finally:
         for context in contexts:

@@ -98,7 +98,9 @@ class HandoverPages(Controller):
         name="handover_take_confirm",
         guards=[roles("volunteer")],
     )
-    async def take_confirm(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
+    async def take_confirm(
+        self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]
+    ) -> Response[Any]:
         """Ask before taking an offered place."""
         return await _take_page(conn, user, shift_id, handover_id)
 
@@ -116,7 +118,9 @@ class HandoverPages(Controller):
         name="handover_approve",
         guards=[roles("organisation", "committee")],
     )
-    async def approve(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
+    async def approve(
+        self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]
+    ) -> Response[Any]:
         """Let the volunteer who asked take the place."""
         await handovers.approve(conn, user, shift_id, handover_id)
         return PageRedirect("shift", shift_id=shift_id, query={"done": "handover_approved"})
@@ -126,7 +130,9 @@ class HandoverPages(Controller):
         name="handover_decline",
         guards=[roles("organisation", "committee")],
     )
-    async def decline(self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]) -> Response[Any]:
+    async def decline(
+        self, conn: Conn, user: User, shift_id: FromPath[int], handover_id: FromPath[int]
+    ) -> Response[Any]:
         """Decline the request; the offerer keeps the place."""
         await handovers.decline(conn, user, shift_id, handover_id)
         return PageRedirect("shift", shift_id=shift_id, query={"done": "handover_declined"})
