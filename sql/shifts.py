@@ -229,8 +229,9 @@ LIMIT $3 OFFSET $4
 INSERT_SHIFT = """
 INSERT INTO shifts (organisation_id, committee_id, title, description, place_name, lat, lon, starts_at, ends_at,
                     headcount, required_skills, min_age, insurance_required, cancellation_window_hours, created_by,
-                    household_id, required_certificates, minors_in_groups_only, confirm_hours_before)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+                    household_id, required_certificates, minors_in_groups_only, confirm_hours_before,
+                    handover_approval)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
 -- A pending or suspended organisation publishes nothing.
 WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND status = 'verified')
 RETURNING id
@@ -417,6 +418,7 @@ async def insert_shift(
     required_certificates: list[str] | None = None,
     minors_in_groups_only: bool = False,
     confirm_hours_before: int | None = None,
+    handover_approval: bool = False,
 ) -> int | None:
     """Publish a shift; its id, or None when the publishing organisation is not verified."""
     found = await conn.fetchval(
@@ -440,6 +442,7 @@ async def insert_shift(
         required_certificates or [],
         minors_in_groups_only,
         confirm_hours_before,
+        handover_approval,
     )
     return None if found is None else int(found)
 

@@ -55,6 +55,13 @@ OWN = {
     ("POST", "/api/shifts/{shift_id}/signups/mine/confirm"),
     # A volunteer signs up a group they lead (they are its first member; its members are checked as sign-ups).
     ("POST", "/api/shifts/{shift_id}/groups"),
+    # A volunteer offers their own place, withdraws their offer, lists and takes places offered to anyone eligible;
+    # a shift's hand-overs answer each caller with their own offer, or its publisher's requests (nothing otherwise).
+    ("POST", "/api/shifts/{shift_id}/handovers"),
+    ("DELETE", "/api/shifts/{shift_id}/handovers/mine"),
+    ("GET", "/api/shifts/handovers"),
+    ("GET", "/api/shifts/{shift_id}/handovers"),
+    ("POST", "/api/shifts/{shift_id}/handovers/{handover_id}/take"),
     # A volunteer's own profile, certificates, availability, consent and calendar feed address (helper A).
     ("GET", "/api/volunteers/me"),
     ("PUT", "/api/volunteers/me"),
@@ -141,6 +148,7 @@ async def scenario(conn) -> dict[str, str]:
     )
     bid_public_id = await conn.fetchval("SELECT public_id::text FROM bids WHERE lot_id = $1", setup.lot_id)
     run_id = await conn.fetchval("SELECT run_id FROM awards WHERE id = $1", setup.award_id)
+    shift_id = await create_shift(conn, organisation_id=setup.organisation_id)
     return {
         "tender_id": str(setup.tender_id),
         "need_id": str(need_id),
@@ -166,9 +174,11 @@ async def scenario(conn) -> dict[str, str]:
         "call_id": "1",
         "proposal_id": str(uuid.uuid4()),
         "public_id": str(uuid.uuid4()),
-        "shift_id": str(await create_shift(conn, organisation_id=setup.organisation_id)),
         # A volunteer's group on tenant A's shift, with a child: only its leader reads or cancels it.
         **(await _group_scenario(conn, setup.organisation_id)),
+        "shift_id": str(shift_id),
+        # A place offered on tenant A's shift, for tenant A to approve or decline (issue 15, item 2).
+        "handover_id": str(await _handover(conn, shift_id)),
         # Tenant A's weekly shift series, and a volunteer's certificate and availability exception (helper A).
         "series_id": str(await create_series(conn, organisation_id=setup.organisation_id)),
         "kind": "elderly_carer",
@@ -207,6 +217,19 @@ async def _group_scenario(conn, organisation_id: int) -> dict[str, str]:
     child = GroupMemberIn(name="矩阵小朋友", birth_year=2018, guardian_consent=True)
     view = await groups.sign_up_group(conn, leader, shift_id, GroupSignupForm(name="矩阵团体", members=[child]))
     return {"group_id": str(view.group.id), "member_id": str(view.members[1].id)}
+
+
+async def _handover(conn, shift_id: int) -> int:
+    """A place held and offered on tenant A's shift."""
+    holder = await volunteer_identity(conn)
+    await add_signup(conn, shift_id, holder.volunteer_id)
+    return int(
+        await conn.fetchval(
+            "INSERT INTO handovers (shift_id, signup_id, volunteer_id, status) SELECT shift_id, id, volunteer_id,"
+            " 'open' FROM signups WHERE shift_id = $1 RETURNING id",
+            shift_id,
+        )
+    )
 
 
 async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:

@@ -9,6 +9,7 @@ from api.routes.contracts import ContractController, PaymentController, Performa
 from api.routes.dashboard import DashboardController
 from api.routes.grants import GrantController
 from api.routes.groups import GroupController
+from api.routes.handovers import HandoverController
 from api.routes.households import HouseholdController
 from api.routes.needs import NeedController
 from api.routes.notifications import NotificationController
@@ -47,6 +48,7 @@ API_HANDLERS: list[type] = [
     NoticeController,
     ShiftController,
     GroupController,
+    HandoverController,
     MyPlaceController,
     PlaceLinkController,
     TeamController,

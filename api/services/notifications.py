@@ -33,7 +33,8 @@ log = structlog.get_logger("linli.notifications")
 
 KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
-    "household_cap_reached", "confirm_request", "place_released",
+    "household_cap_reached", "confirm_request", "place_released", "handover_taken", "handover_requested",
+    "handover_declined",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -315,6 +316,9 @@ _SUBJECTS = {
     ),
     "confirm_request": ("Will you come? Please confirm your place", "请确认是否参加服务班次"),
     "place_released": ("Your place was released", "您的报名名额已释放"),
+    "handover_taken": ("Your place was taken over", "您转让的名额已被接收"),
+    "handover_requested": ("A volunteer asks to take an offered place", "有志愿者申请接收转让的名额"),
+    "handover_declined": ("Your request for an offered place was not approved", "您接收转让名额的申请未获同意"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -346,6 +350,18 @@ _BODIES = {
     "place_released": (
         "Your place on {title}, {time}, was not confirmed in time and went to the waitlist.",
         "您报名的服务班次「{title}」（{time}）未在截止前确认，名额已让给候补者。",
+    ),
+    "handover_taken": (
+        "The place you offered on {title}, {time}, was taken over: you no longer hold it.",
+        "您转让的服务班次「{title}」（{time}）名额已被接收，您不再持有该名额。",
+    ),
+    "handover_requested": (
+        "A volunteer asks to take a place offered on {title}, {time}: approve or decline it on the shift's page.",
+        "有志愿者申请接收服务班次「{title}」（{time}）转让的名额，请在班次页面同意或拒绝。",
+    ),
+    "handover_declined": (
+        "Your request to take the place offered on {title}, {time}, was not approved.",
+        "您申请接收服务班次「{title}」（{time}）转让名额的请求未获同意。",
     ),
 }
 # The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.

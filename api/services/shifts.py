@@ -82,6 +82,8 @@ class ShiftCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     minors_in_groups_only: bool = False
     household_id: Id | None = None
     confirm_hours_before: ConfirmHours | None = None
+    # Whether a take of a place handed over waits for the publisher's approval (api/services/handovers.py).
+    handover_approval: bool = False
 
 
 class SeriesCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -211,6 +213,7 @@ async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) ->
             required_certificates=sorted(set(form.required_certificates)),
             minors_in_groups_only=form.minors_in_groups_only,
             confirm_hours_before=form.confirm_hours_before,
+            handover_approval=form.handover_approval,
         )
         if shift_id is None:
             raise Forbidden("Only a verified organisation may publish shifts")

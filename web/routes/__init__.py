@@ -15,6 +15,7 @@ from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
 from web.routes.grants import GrantPages
 from web.routes.groups import GroupPages
+from web.routes.handovers import HandoverPages
 from web.routes.households import HouseholdPages
 from web.routes.needs import NeedPages
 from web.routes.notifications import InboxPages, load_unread_count
@@ -51,6 +52,7 @@ PAGE_HANDLERS: list[Any] = [
     GrantPages,
     ReviewPages,
     NoticePages,
+    HandoverPages,
     ShiftPages,
     GroupPages,
     PlacePages,

@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import READS, Conn, User, login_required, roles
-from api.services import confirmations, directory, groups, household_access, households, shifts
+from api.services import confirmations, directory, groups, handovers, household_access, households, shifts
 from api.services.accounts import Identity
 from api.services.maps import navigation_links
 from api.services.shifts import SeriesCreate, ShiftCreate, SignupRefused
@@ -32,7 +32,13 @@ from web.routes._common import (
 )
 
 # What the shift page says after a step, from the redirect's ?done=.
-DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(signed|waiting|cancelled|late_cancelled|confirmed)$")]
+DoneQuery = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^(signed|waiting|cancelled|late_cancelled|confirmed"
+        r"|handover_(open|taken|requested|withdrawn|approved|declined|approval))$"
+    ),
+]
 PageQuery = Annotated[int, QueryParameter(ge=1, le=100_000)]
 SeriesDoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(published|skipped)$")]
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
@@ -103,6 +109,8 @@ async def _shift_page(
             ),
             # The groups this volunteer leads on the shift (团体报名), the live one first.
             "my_groups": await groups.led_on_shift(conn, user, shift_id),
+            # Places handed over (转让名额): web/templates/shifts/_handover.html.
+            "handovers": await handovers.on_shift(conn, user, shift_id),
         },
         status_code=refusal.status if refusal else 200,
     )
@@ -163,7 +171,10 @@ class ShiftPages(Controller):
     async def mine(self, conn: Conn, user: User, page: PageQuery = 1) -> Template:
         """The shifts I signed up for."""
         items = await shifts.my_shifts(conn, user, limit=PAGE_SIZE, offset=offset_of(page))
-        return Template(template_name="shifts/mine.html", context={"who": user, "items": items, "page": page})
+        return Template(
+            template_name="shifts/mine.html",
+            context={"who": user, "items": items, "page": page, "now": dt.datetime.now(dt.UTC)},
+        )
 
     @get("/shifts/published", name="published_shifts", guards=[roles("organisation", "committee")])
     async def published(self, conn: Conn, user: User, page: PageQuery = 1) -> Template:
