@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import asyncpg
@@ -56,6 +57,11 @@ async def _scene(conn: asyncpg.Connection) -> tuple[list[int], int]:
             await create_shift(conn, starts_at=starts, lat=HOME[0] + north, lon=HOME[1] + rng.uniform(0, 0.01))
         for far in (0.08, 0.15, 0.5):
             await create_shift(conn, starts_at=starts, lat=HOME[0] + far, lon=HOME[1])
+    # Due north and due east of the adult, just inside and just outside their 3 km: the box must hold the inside ones.
+    for km in (2.98, 3.02):
+        arc = math.degrees(km / 6378.168)
+        await create_shift(conn, starts_at=second, lat=HOME[0] + arc, lon=HOME[1])
+        await create_shift(conn, starts_at=second, lat=HOME[0], lon=HOME[1] + arc / math.cos(math.radians(HOME[0])))
     near = {"starts_at": first, "lat": HOME[0] + 0.001, "lon": HOME[1]}
     await create_shift(conn, required_skills=["cooking"], **near)
     await create_shift(conn, required_certificates=["health"], **near)
@@ -120,3 +126,6 @@ async def test_browse_answers_every_page_as_the_plain_statement_did(conn):
     assert seen == ALL_REASONS
     sizes = [len(await _same(conn, v, True, 100, 0)) for v in ids]
     assert sizes[0] > 4 and sizes[2] == 0 and len(set(sizes)) == 3
+    edge = [r["distance_km"] for r in await _same(conn, ids[0], False, 100, 0) if 2.9 < r["distance_km"] < 3.1]
+    inside = [r["distance_km"] for r in await _same(conn, ids[0], True, 100, 0) if 2.9 < r["distance_km"] < 3.1]
+    assert len(edge) == 4 and len(inside) == 2 and max(inside) < 3 < min(set(edge) - set(inside))
