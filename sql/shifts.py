@@ -146,52 +146,76 @@ _AGE = """
 # - distance: farther than their travel radius.
 # Availability, consent and distance only order and filter the list (the elder's details themselves are guarded by
 # api/services/household_access.py); a volunteer may choose to go anyway.
-_REASON_CODES = f"""
-array_remove(ARRAY[
-    CASE WHEN NOT (s.required_skills <@ v.skills) THEN 'skills' END,
-    CASE WHEN {_LACKS_CERTIFICATES} THEN 'certificates' END,
-    CASE WHEN {_AGE} < s.min_age THEN 'age' END,
-    CASE WHEN {_AGE} >= s.min_age AND {_AGE_UNPROVEN} THEN 'age_unverified' END,
-    CASE WHEN {_AGE} < 14 AND (NOT v.guardian_consent OR v.guardian_name IS NULL) THEN 'guardian' END,
-    CASE WHEN {_LACKS_INSURANCE} THEN 'insurance' END,
-    CASE WHEN {_MINOR_ALONE} THEN 'minor_group' END,
-    CASE WHEN (
-        SELECT coalesce(sum(extract(epoch FROM upper(gh.during) - lower(gh.during))), 0)
-        FROM signups gh
-        WHERE gh.volunteer_id = v.id AND gh.status = 'active' AND gh.shift_id <> s.id
-          AND date_trunc('week', lower(gh.during) AT TIME ZONE 'Asia/Shanghai')
-              = date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai')
-    ) + extract(epoch FROM s.ends_at - s.starts_at) > v.weekly_hour_cap * 3600
-         THEN 'hours_cap' END,
-    CASE WHEN EXISTS (
-            SELECT 1 FROM commitments cm LEFT JOIN signups cg ON cg.id = cm.signup_id
-            WHERE cm.volunteer_id = v.id AND cm.status = 'active'
-              AND cm.during && tstzrange(s.starts_at, s.ends_at, '[)') AND cg.shift_id IS DISTINCT FROM s.id)
-         THEN 'overlap' END,
-    CASE WHEN EXISTS (
-            SELECT 1 FROM availability_exceptions x
-            WHERE x.volunteer_id = v.id AND NOT x.available AND x.during && tstzrange(s.starts_at, s.ends_at, '[)'))
-         OR (EXISTS (SELECT 1 FROM volunteer_availability w0 WHERE w0.volunteer_id = v.id)
-             AND NOT EXISTS (
-                 SELECT 1 FROM volunteer_availability w
-                 WHERE w.volunteer_id = v.id
-                   AND w.weekday = extract(isodow FROM s.starts_at AT TIME ZONE 'Asia/Shanghai')
-                   AND w.starts <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::time
-                   AND (s.ends_at AT TIME ZONE 'Asia/Shanghai')
-                       <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date + w.ends)
-             AND NOT EXISTS (
-                 SELECT 1 FROM availability_exceptions xa
-                 WHERE xa.volunteer_id = v.id AND xa.available
-                   AND xa.during @> tstzrange(s.starts_at, s.ends_at, '[)')))
-         THEN 'availability' END,
-    CASE WHEN s.household_id IS NOT NULL AND v.sensitive_data_consent_at IS NULL THEN 'consent' END,
-    CASE WHEN earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) > v.travel_km * 1000
-         THEN 'distance' END
-], NULL)
-"""
+# Each reason with the condition under which it applies, in the order the codes are listed.
+_REASON_RULES: list[tuple[str, str]] = [
+    ("skills", "NOT (s.required_skills <@ v.skills)"),
+    ("certificates", _LACKS_CERTIFICATES),
+    ("age", f"{_AGE} < s.min_age"),
+    ("age_unverified", f"{_AGE} >= s.min_age AND {_AGE_UNPROVEN}"),
+    ("guardian", f"{_AGE} < 14 AND (NOT v.guardian_consent OR v.guardian_name IS NULL)"),
+    ("insurance", _LACKS_INSURANCE),
+    ("minor_group", _MINOR_ALONE),
+    (
+        "hours_cap",
+        """
+(
+    SELECT coalesce(sum(extract(epoch FROM upper(gh.during) - lower(gh.during))), 0)
+    FROM signups gh
+    WHERE gh.volunteer_id = v.id AND gh.status = 'active' AND gh.shift_id <> s.id
+      AND date_trunc('week', lower(gh.during) AT TIME ZONE 'Asia/Shanghai')
+          = date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai')
+) + extract(epoch FROM s.ends_at - s.starts_at) > v.weekly_hour_cap * 3600
+""",
+    ),
+    (
+        "overlap",
+        """
+EXISTS (
+    SELECT 1 FROM commitments cm LEFT JOIN signups cg ON cg.id = cm.signup_id
+    WHERE cm.volunteer_id = v.id AND cm.status = 'active'
+      AND cm.during && tstzrange(s.starts_at, s.ends_at, '[)') AND cg.shift_id IS DISTINCT FROM s.id)
+""",
+    ),
+    (
+        "availability",
+        """
+EXISTS (
+    SELECT 1 FROM availability_exceptions x
+    WHERE x.volunteer_id = v.id AND NOT x.available AND x.during && tstzrange(s.starts_at, s.ends_at, '[)'))
+OR (EXISTS (SELECT 1 FROM volunteer_availability w0 WHERE w0.volunteer_id = v.id)
+    AND NOT EXISTS (
+        SELECT 1 FROM volunteer_availability w
+        WHERE w.volunteer_id = v.id
+          AND w.weekday = extract(isodow FROM s.starts_at AT TIME ZONE 'Asia/Shanghai')
+          AND w.starts <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::time
+          AND (s.ends_at AT TIME ZONE 'Asia/Shanghai')
+              <= (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date + w.ends)
+    AND NOT EXISTS (
+        SELECT 1 FROM availability_exceptions xa
+        WHERE xa.volunteer_id = v.id AND xa.available
+          AND xa.during @> tstzrange(s.starts_at, s.ends_at, '[)')))
+""",
+    ),
+    ("consent", "s.household_id IS NOT NULL AND v.sensitive_data_consent_at IS NULL"),
+    ("distance", "earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) > v.travel_km * 1000"),
+]
+_REASON_CODES = (
+    "array_remove(ARRAY["
+    + ", ".join(f"CASE WHEN {condition} THEN '{code}' END" for code, condition in _REASON_RULES)
+    + "], NULL)"
+)
+# No reason applies: the tests on the rows themselves first, as AND stops at the first that fails, so a shift
+# ruled out by skills, age, guardian, consent or distance never reaches the subqueries; the rest in listed order.
+_NO_REASON = " AND ".join(
+    f"({condition}) IS NOT TRUE"
+    for _, condition in sorted(
+        _REASON_RULES, key=lambda rule: rule[0] not in ("skills", "age", "guardian", "consent", "distance")
+    )
+)
+_DISTANCE_KM = "earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) / 1000.0"
 _REASONS = f"""
 {_REASON_CODES} AS reasons,
-earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) / 1000.0 AS distance_km
+{_DISTANCE_KM} AS distance_km
 """
 _MY_STATUS = """
 (SELECT m.status FROM signups m WHERE m.shift_id = s.id AND m.volunteer_id = v.id
@@ -202,17 +226,84 @@ SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
 {_SHIFT_FROM} CROSS JOIN volunteers v
 WHERE s.id = $1 AND v.id = $2
 """
-# Open shifts still to come, the eligible ones first, nearest first.
-SELECT_SHIFTS_FOR_VOLUNTEER = f"""
-SELECT * FROM (
-    SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
-    {_SHIFT_FROM} CROSS JOIN volunteers v
-    WHERE v.id = $1 AND s.status = 'open' AND s.starts_at > now()
-) x
-WHERE NOT $2 OR cardinality(reasons) = 0
-ORDER BY cardinality(reasons) = 0 DESC, starts_at, distance_km, id
-LIMIT $3 OFFSET $4
+# A box around the volunteer that holds every place within their travel radius: a place t radians of arc away lies
+# at most t away in latitude and at most asin(sin t / cos lat) in longitude (J. Matuschek, "Finding points within a
+# distance of a latitude/longitude using bounding coordinates"). The margin (1e-6 degrees, about 0.1 m) covers the
+# rounding; near a pole or the 180th meridian the box takes every longitude. Their place as a point on the earth is
+# worked out once here: ll_to_earth is what costs most in a distance.
+_HOME = """
+SELECT ll_to_earth(v.lat, v.lon) AS place,
+       v.lat - b.dlat AS south, v.lat + b.dlat AS north, v.lon - b.dlon AS west, v.lon + b.dlon AS east
+FROM volunteers v
+CROSS JOIN LATERAL (SELECT (v.travel_km * 1000 / earth())::float8 AS t) r
+CROSS JOIN LATERAL (
+    SELECT degrees(r.t) + 1e-6 AS dlat,
+           CASE WHEN sin(r.t) < 0.9999 * cos(radians(v.lat))
+                     AND abs(v.lon) + degrees(asin(sin(r.t) / cos(radians(v.lat)))) < 179.9
+                THEN degrees(asin(sin(r.t) / cos(radians(v.lat)))) + 1e-6 ELSE 360 END AS dlon
+) b
+WHERE v.id = $1
 """
+# The same value as distance_km in _REASONS, from the place worked out once.
+_HOME_DISTANCE_M = "earth_distance((SELECT place FROM home), ll_to_earth(s.lat, s.lon))"
+# The start times of open shifts to come, in order (the list's first key).
+_STARTS = """
+(SELECT DISTINCT starts_at FROM shifts WHERE status = 'open' AND starts_at > now() ORDER BY starts_at) t
+"""
+# Open shifts still to come, the eligible ones first, then by start, nearest first. Only a shift within the
+# volunteer's travel radius can be eligible (the distance reason), and the list's order is by start first, so the
+# eligible part walks the start times in order and, for each, takes the open shifts starting then inside the box
+# (four comparisons), tests them for no reason at all (_NO_REASON: the cheap tests and the distance first), and
+# stops as soon as the rows up to the end of the page ($3 + $4) are eligible: the first pages of a volunteer with
+# many eligible shifts look at the shifts of a start time or two. Only when fewer are eligible (every near shift
+# was looked at then) is the rest of the list needed: the other open shifts, start by start, with their distance
+# but without reasons, up to the end of the page. The page's own rows get their reasons last.
+# tests/test_shifts_browse.py proves it answers row for row as the plain statement (every reason for every shift,
+# then sort and page) did.
+SELECT_SHIFTS_FOR_VOLUNTEER = f"""
+WITH home AS MATERIALIZED ({_HOME}),
+eligible AS (
+    SELECT n.id, t.starts_at, n.distance_km
+    FROM {_STARTS}
+    CROSS JOIN LATERAL (
+        SELECT s.id, {_HOME_DISTANCE_M} / 1000.0 AS distance_km
+        FROM shifts s
+        WHERE s.status = 'open' AND s.starts_at = t.starts_at
+          AND s.lat BETWEEN (SELECT south FROM home) AND (SELECT north FROM home)
+          AND s.lon BETWEEN (SELECT west FROM home) AND (SELECT east FROM home)
+          AND (SELECT {_NO_REASON} FROM volunteers v WHERE v.id = $1)
+        OFFSET 0  -- a start time at a time: not merged into one join over every shift
+    ) n
+    ORDER BY t.starts_at, n.distance_km, n.id
+    LIMIT $3::bigint + $4::bigint
+), ineligible AS (
+    SELECT n.id, t.starts_at, n.distance_km
+    FROM {_STARTS}
+    CROSS JOIN LATERAL (
+        SELECT s.id, {_HOME_DISTANCE_M} / 1000.0 AS distance_km
+        FROM shifts s
+        WHERE s.status = 'open' AND s.starts_at = t.starts_at AND s.id NOT IN (SELECT id FROM eligible)
+        OFFSET 0
+    ) n
+    WHERE NOT $2 AND (SELECT count(*) FROM eligible) < $3::bigint + $4::bigint
+    ORDER BY t.starts_at, n.distance_km, n.id
+    LIMIT $3::bigint + $4::bigint
+), page AS (
+    SELECT id, 0 AS part, starts_at, distance_km FROM eligible
+    UNION ALL
+    SELECT id, 1, starts_at, distance_km FROM ineligible
+    ORDER BY part, starts_at, distance_km, id
+    LIMIT $3 OFFSET $4
+)
+SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
+FROM page p JOIN shifts s ON s.id = p.id
+LEFT JOIN organisations o ON o.id = s.organisation_id
+LEFT JOIN committees c ON c.id = s.committee_id
+CROSS JOIN volunteers v
+WHERE v.id = $1
+ORDER BY p.part, p.starts_at, p.distance_km, p.id
+"""
+NO_JIT = "SET LOCAL jit = off"
 SELECT_MY_SHIFTS = f"""
 SELECT {_SHIFT_COLUMNS}, {_REASONS}, {_MY_STATUS}
 {_SHIFT_FROM} CROSS JOIN volunteers v
@@ -378,7 +469,11 @@ async def list_for_volunteer(
     conn: asyncpg.Connection, volunteer_id: int, *, eligible_only: bool, limit: int, offset: int
 ) -> list[ShiftForVolunteer]:
     """Open shifts to come, eligible ones first, each with the reasons it is not."""
-    rows = await conn.fetch(SELECT_SHIFTS_FOR_VOLUNTEER, volunteer_id, eligible_only, limit, offset)
+    async with conn.transaction():
+        # The planner cannot tell that the walk stops early, so it prices the statement far above jit_above_cost,
+        # and compiling its many expressions took ten times as long as running a page (docs/performance.md).
+        await conn.execute(NO_JIT)
+        rows = await conn.fetch(SELECT_SHIFTS_FOR_VOLUNTEER, volunteer_id, eligible_only, limit, offset)
     return [_for_volunteer(r) for r in rows]
 
 
