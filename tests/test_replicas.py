@@ -41,7 +41,9 @@ def cluster() -> Iterator[tuple[devservers.LocalPostgres, devservers.LocalPostgr
 
 async def caught_up(primary: asyncpg.Connection, replica: asyncpg.Connection) -> None:
     """Wait until the replica has replayed everything the primary has written so far."""
-    target = await primary.fetchval("SELECT pg_current_wal_lsn()")
+    # The insert position, not the write position: with synchronous_commit off (the test cluster) a commit record
+    # can still be in the WAL buffers, and a replica "caught up" to the write position would not show its rows yet.
+    target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()")
     for _ in range(200):
         if await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target):
             return

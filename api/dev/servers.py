@@ -341,7 +341,16 @@ def _initdb(bindir: Path, data_dir: Path, account: pwd.struct_passwd | None, dur
         # initdb's own file-by-file fsync takes seconds; one sync() below does the same job in a fraction.
         "--no-sync",
     ]
-    done = subprocess.run(
+    done = _run_as_pg(cmd, account, data_dir)
+    if done.returncode != 0:
+        raise DevServerError(f"initdb failed in {data_dir}:\n{done.stdout}\n{done.stderr}")
+    if durable:
+        os.sync()
+
+
+def _run_as_pg(cmd: list[str], account: pwd.struct_passwd | None, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL tool to its end, as the account PostgreSQL runs as, in the cluster's folder."""
+    return subprocess.run(
         cmd,
         capture_output=True,
         text=True,
@@ -353,10 +362,6 @@ def _initdb(bindir: Path, data_dir: Path, account: pwd.struct_passwd | None, dur
         group=account.pw_gid if account else None,
         extra_groups=[] if account else None,
     )
-    if done.returncode != 0:
-        raise DevServerError(f"initdb failed in {data_dir}:\n{done.stdout}\n{done.stderr}")
-    if durable:
-        os.sync()
 
 
 def _pg_ready(bindir: Path, port: int) -> bool:
@@ -463,18 +468,7 @@ def start_replica(
         # -R writes the connection to the primary and standby.signal; -X stream copies the WAL written meanwhile.
         cmd = [str(bindir / "pg_basebackup"), "-h", _HOST, "-p", str(primary.port), "-U", PG_SUPERUSER]
         cmd += ["-D", str(data_dir), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"]
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            check=False,
-            preexec_fn=die_with_parent(signal.SIGKILL),
-            env=_pg_env(account, data_dir),
-            cwd=str(data_dir),
-            user=account.pw_uid if account else None,
-            group=account.pw_gid if account else None,
-            extra_groups=[] if account else None,
-        )
+        done = _run_as_pg(cmd, account, data_dir)
         if done.returncode != 0:
             raise DevServerError(f"pg_basebackup from port {primary.port} failed:\n{done.stderr}")
     return start_postgres(data_dir, durable=primary.durable, port=port, options=options)
