@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -147,12 +146,6 @@ WHERE h.shift_id = $1 AND {_LIVE}
 ORDER BY h.status = 'requested' DESC, h.offered_at, h.id
 """
 # A notification to one volunteer's account (none for a volunteer without an account).
-INSERT_NOTICE_TO_VOLUNTEER = """
-INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key)
-SELECT v.account_id, $2, $3, $4::jsonb, $5 FROM volunteers v WHERE v.id = $1 AND v.account_id IS NOT NULL
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
-"""
 
 
 def _handover(record: asyncpg.Record) -> HandoverRow:
@@ -245,11 +238,3 @@ async def offered(
 async def for_publisher(conn: asyncpg.Connection, shift_id: int) -> list[RequestRow]:
     """Live offers on a shift, those waiting for a decision first."""
     return [msgspec.convert(dict(r), RequestRow) for r in await conn.fetch(SELECT_FOR_PUBLISHER, shift_id)]
-
-
-async def notify_volunteer(
-    conn: asyncpg.Connection, volunteer_id: int, kind: str, shift_id: int, params: dict[str, Any], dedupe_key: str
-) -> None:
-    """Queue a notification to a volunteer's account, once per dedupe key."""
-    await conn.execute(INSERT_NOTICE_TO_VOLUNTEER, volunteer_id, kind, shift_id, msgspec.json.encode(params).decode(),
-                       dedupe_key)  # fmt: skip

@@ -339,3 +339,20 @@ async def get_contact(conn: asyncpg.Connection, account_id: int) -> ContactRow:
 async def set_contact(conn: asyncpg.Connection, account_id: int, email: str | None, phone: str | None) -> None:
     """Record where email and SMS reach the account."""
     await conn.execute(UPSERT_CONTACT, account_id, email, phone)
+
+
+# A notification to a volunteer's account (none for a volunteer without one), once per dedupe key.
+INSERT_NOTICE_TO_VOLUNTEER = """
+INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key)
+SELECT v.account_id, $2, $3, $4::jsonb, $5 FROM volunteers v WHERE v.id = $1 AND v.account_id IS NOT NULL
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
+async def notify_volunteer(
+    conn: asyncpg.Connection, volunteer_id: int, kind: str, shift_id: int, params: dict[str, Any], dedupe_key: str
+) -> None:
+    """Queue a notification to a volunteer's account, once per dedupe key."""
+    await conn.execute(INSERT_NOTICE_TO_VOLUNTEER, volunteer_id, kind, shift_id, msgspec.json.encode(params).decode(),
+                       dedupe_key)  # fmt: skip

@@ -8,12 +8,15 @@ import datetime as dt
 import asyncpg
 import pytest
 
-from api.services import groups, shifts
+from api.services import groups, notifications, shifts
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.groups import GroupMemberIn, GroupRefused, GroupSignupForm
 from api.services.types import SHANGHAI
+from sql import notifications as notifications_sql
 from tests.factories import username_of
 from tests.factories_shifts import add_signup, create_shift, soon, volunteer_identity
+from tests.helpers import login
+from tests.pages_kit import page_context
 
 YEAR = dt.datetime.now(SHANGHAI).year
 
@@ -54,6 +57,10 @@ async def test_a_family_takes_its_places_at_once_and_each_account_holds_a_sign_u
     )
     assert action == "shift.group_signup"
     assert [m.name for m in await groups.named_on_shift(conn, shift_id)] == ["小明"]
+    # The member with an account was signed up by someone else and is told so (the leader is not told of itself).
+    told = await conn.fetch("SELECT account_id, kind, params FROM notifications WHERE shift_id = $1", shift_id)
+    assert [(r["account_id"], r["kind"]) for r in told] == [(partner.account_id, "group_added")]
+    assert '"group": "王家"' in told[0]["params"] and leader.display_name in told[0]["params"]
 
 
 async def test_one_member_who_cannot_come_stops_the_whole_group_naming_who_and_why(conn):
@@ -247,3 +254,17 @@ async def test_a_member_who_gave_up_their_own_place_may_join_another_group_on_th
     again = await groups.sign_up_group(conn, second, shift_id, GroupSignupForm(name="乙", members=[row]))
     assert [m.volunteer_id for m in again.members] == [second.volunteer_id, member_who.volunteer_id]
     assert await taken(conn, shift_id) == 3
+
+
+async def test_a_member_signed_up_by_the_leader_is_told_in_words_in_the_inbox_and_by_email_or_sms(client, conn):
+    shift_id = await create_shift(conn, starts_at=soon(5), headcount=5, title="社区环境整治")
+    leader = await volunteer_identity(conn)
+    added, row = await member(conn)
+    await groups.sign_up_group(conn, leader, shift_id, GroupSignupForm(name="三年级二班", members=[row]))
+    [due] = await notifications_sql.claim_due(conn, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1), 50)
+    message = notifications.compose(due)
+    assert message.kind == "group_added" and "三年级二班" in message.body and "社区环境整治" in message.body
+    assert leader.display_name in message.body and "名额在您名下" in message.body
+    await login(client, await username_of(conn, added.account_id))
+    inbox = await page_context(client, "/inbox")
+    assert "随团体报名" in inbox.response.text and "三年级二班" in inbox.response.text

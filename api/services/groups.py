@@ -255,6 +255,16 @@ async def sign_up_group(conn: asyncpg.Connection, who: Identity, shift_id: int, 
                 )
             for volunteer_id, signup_id in held:
                 await groups_sql.insert_account_member(conn, group_id, shift_id, volunteer_id, signup_id)
+                if volunteer_id != leader_id:
+                    # Signed up by someone else: they hear of it, and that the place is theirs to keep or give up.
+                    await notifications_sql.notify_volunteer(
+                        conn,
+                        volunteer_id,
+                        "group_added",
+                        shift_id,
+                        {"group_id": group_id, "group": form.name.strip(), "leader": who.display_name},
+                        f"group_added:signup:{signup_id}",
+                    )
             if named and not await groups_sql.take_places(conn, shift_id, len(named)):
                 raise GroupRefused("full", "This shift has fewer places left than your group needs")
             for _, m in named:

@@ -97,7 +97,7 @@ async def _transfer(conn: asyncpg.Connection, offer: HandoverRow, taker_id: int,
     signup_id, _shift = taken
     if not await handovers_sql.mark_taken(conn, offer.id, taker_id, signup_id):
         raise HandoverRefused("gone", GONE)
-    await handovers_sql.notify_volunteer(
+    await notifications_sql.notify_volunteer(
         conn, offer.volunteer_id, "handover_taken", offer.shift_id, {"handover_id": offer.id},
         f"handover_taken:handover:{offer.id}",
     )  # fmt: skip
@@ -238,7 +238,7 @@ async def _tell_declined(conn: asyncpg.Connection, row: HandoverRow) -> None:
     assert row.taker_volunteer_id is not None
     # One notice per request: the same person may ask again after a decline.
     asked = int(row.requested_at.timestamp() * 1000) if row.requested_at else 0
-    await handovers_sql.notify_volunteer(
+    await notifications_sql.notify_volunteer(
         conn, row.taker_volunteer_id, "handover_declined", row.shift_id, {"handover_id": row.id},
         f"handover_declined:handover:{row.id}:volunteer:{row.taker_volunteer_id}:at:{asked}",
     )  # fmt: skip

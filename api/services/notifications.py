@@ -34,7 +34,7 @@ log = structlog.get_logger("linli.notifications")
 KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
     "household_cap_reached", "confirm_request", "place_released", "handover_taken", "handover_requested",
-    "handover_declined",
+    "handover_declined", "group_added",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -319,6 +319,7 @@ _SUBJECTS = {
     "handover_taken": ("Your place was taken over", "您转让的名额已被接收"),
     "handover_requested": ("A volunteer asks to take an offered place", "有志愿者申请接收转让的名额"),
     "handover_declined": ("Your request for an offered place was not approved", "您接收转让名额的申请未获同意"),
+    "group_added": ("You were signed up with a group", "您已随团体报名"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -363,6 +364,12 @@ _BODIES = {
         "Your request to take the place offered on {title}, {time}, was not approved.",
         "您申请接收服务班次「{title}」（{time}）转让名额的请求未获同意。",
     ),
+    "group_added": (
+        "{leader} signed you up with the group {group} for {title}, {time}, at {place}. The place is yours: if you "
+        "cannot come, cancel it on the shift's page.",
+        "{leader} 已为您随团体「{group}」报名服务班次「{title}」（{time}，地点：{place}）。"
+        "名额在您名下，如不能参加，请在班次页面取消。",
+    ),
 }
 # The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.
 CONFIRM_PATH = "/confirm/{token}"
@@ -375,7 +382,12 @@ def compose(row: OutgoingRow, public_url: str = "") -> Message:
     when = row.shift_starts_at.astimezone(SHANGHAI) if row.shift_starts_at else None
     time = "" if when is None else (f"{when:%m月%d日 %H:%M}" if zh else f"{when:%d %b %H:%M}")
     body = _BODIES[row.kind][1 if zh else 0].format(
-        title=row.shift_title or "", time=time, place=row.shift_place or "", count=row.params.get("count", 1)
+        title=row.shift_title or "",
+        time=time,
+        place=row.shift_place or "",
+        count=row.params.get("count", 1),
+        leader=row.params.get("leader", ""),
+        group=row.params.get("group", ""),
     )
     if row.kind == "signup_cancelled":
         if row.params.get("late"):
