@@ -34,6 +34,8 @@ class MemberRow(msgspec.Struct, frozen=True):
     guardian_consent_at: dt.datetime | None
     status: str
     is_leader: bool
+    # A named person's minutes as the publisher recorded them (accounts' hours are on their own records).
+    minutes: int | None = None
 
 
 class NamedMemberRow(msgspec.Struct, frozen=True):
@@ -46,6 +48,7 @@ class NamedMemberRow(msgspec.Struct, frozen=True):
     leader_name: str
     name: str
     birth_year: int
+    minutes: int | None = None
 
 
 # An account named by its username, or by the digits of the volunteer's phone (volunteers_phone_digits); two rows
@@ -125,7 +128,7 @@ LIMIT 20
 SELECT_MEMBERS = """
 SELECT m.id, m.group_id, m.volunteer_id, m.signup_id, coalesce(v.display_name, m.person_name) AS name, m.birth_year,
        m.guardian_consent_at, coalesce(g.status, m.status) AS status,
-       m.volunteer_id IS NOT DISTINCT FROM sg.leader_volunteer_id AS is_leader
+       m.volunteer_id IS NOT DISTINCT FROM sg.leader_volunteer_id AS is_leader, m.minutes
 FROM group_members m
 JOIN shift_groups sg ON sg.id = m.group_id
 LEFT JOIN volunteers v ON v.id = m.volunteer_id
@@ -149,10 +152,19 @@ UPDATE group_members SET status = $2, cancelled_at = now() WHERE id = $1 AND sta
 CANCEL_GROUP = """
 UPDATE shift_groups SET status = $2, cancelled_at = now() WHERE id = $1 AND status = 'active' RETURNING id
 """
+# The minutes a named person served, recorded by the shift's publisher ($4, $5 its tenant) once the shift began.
+RECORD_NAMED_MINUTES = """
+UPDATE group_members m SET minutes = $3, minutes_recorded_by = $6, minutes_recorded_at = now()
+FROM shifts s
+WHERE m.id = $2 AND m.shift_id = $1 AND s.id = m.shift_id AND m.volunteer_id IS NULL AND m.status = 'active'
+  AND s.starts_at <= now()
+  AND (($4::bigint IS NOT NULL AND s.organisation_id = $4) OR ($5::bigint IS NOT NULL AND s.committee_id = $5))
+RETURNING m.id
+"""
 # The named people holding places on a shift, for its publisher's attendance list.
 SELECT_NAMED_ON_SHIFT = """
 SELECT m.id, m.group_id, sg.name AS group_name, sg.leader_volunteer_id, lv.display_name AS leader_name,
-       m.person_name AS name, m.birth_year
+       m.person_name AS name, m.birth_year, m.minutes
 FROM group_members m
 JOIN shift_groups sg ON sg.id = m.group_id
 JOIN volunteers lv ON lv.id = sg.leader_volunteer_id
@@ -244,6 +256,23 @@ async def close_account_member(conn: asyncpg.Connection, member_id: int, status:
 async def cancel_group(conn: asyncpg.Connection, group_id: int, status: str) -> bool:
     """Mark a live group cancelled (or late); False if it was not live."""
     return await conn.fetchval(CANCEL_GROUP, group_id, status) is not None
+
+
+async def record_named_minutes(
+    conn: asyncpg.Connection,
+    shift_id: int,
+    member_id: int,
+    minutes: int,
+    *,
+    organisation_id: int | None,
+    committee_id: int | None,
+    recorded_by: int,
+) -> bool:
+    """Record a named member's minutes on the publisher's begun shift; False when no such member or not yet."""
+    row = await conn.fetchval(
+        RECORD_NAMED_MINUTES, shift_id, member_id, minutes, organisation_id, committee_id, recorded_by
+    )
+    return row is not None
 
 
 async def named_on_shift(conn: asyncpg.Connection, shift_id: int) -> list[NamedMemberRow]:

@@ -14,8 +14,8 @@ from api.services.groups import GroupMemberIn, GroupRefused, GroupSignupForm
 from api.services.types import SHANGHAI
 from sql import notifications as notifications_sql
 from tests.factories import username_of
-from tests.factories_shifts import add_signup, create_shift, soon, volunteer_identity
-from tests.helpers import login
+from tests.factories_shifts import add_signup, create_shift, publisher_identity, soon, volunteer_identity
+from tests.helpers import csrf_token, login
 from tests.pages_kit import page_context
 
 YEAR = dt.datetime.now(SHANGHAI).year
@@ -268,3 +268,37 @@ async def test_a_member_signed_up_by_the_leader_is_told_in_words_in_the_inbox_an
     await login(client, await username_of(conn, added.account_id))
     inbox = await page_context(client, "/inbox")
     assert "随团体报名" in inbox.response.text and "三年级二班" in inbox.response.text
+
+
+async def test_the_publisher_records_the_hours_of_a_member_without_an_account_on_the_groups_record(client, conn):
+    publisher = await publisher_identity(conn)
+    shift_id = await create_shift(conn, organisation_id=publisher.organisation_id, starts_at=soon(5), headcount=5)
+    leader = await volunteer_identity(conn)
+    view = await groups.sign_up_group(conn, leader, shift_id, GroupSignupForm(name="李家", members=[child()]))
+    kid = view.members[1]
+    hours = groups.NamedHours(minutes=90)
+    with pytest.raises(Conflict):  # not before the shift has begun
+        await groups.record_named_hours(conn, publisher, shift_id, kid.id, hours)
+    await conn.execute("UPDATE shifts SET starts_at = now() - interval '2 hours' WHERE id = $1", shift_id)
+    with pytest.raises(NotFound):  # another publisher's shift, or a member of no group on it
+        await groups.record_named_hours(conn, await publisher_identity(conn), shift_id, kid.id, hours)
+    with pytest.raises(NotFound):
+        await groups.record_named_hours(conn, publisher, shift_id, view.members[0].id, hours)
+    await groups.record_named_hours(conn, publisher, shift_id, kid.id, hours)
+    # On the group's record, not on any ledger; audited with ids and minutes only.
+    assert [m.minutes for m in (await groups.view_group(conn, leader, view.group.id)).members] == [None, 90]
+    assert not await conn.fetchval(
+        "SELECT count(*) FROM ledger_transactions WHERE created_at > now() - interval '1 minute'"
+    )
+    detail = await conn.fetchval("SELECT detail FROM audit_log WHERE action = 'shift.group_member_hours'")
+    assert "小明" not in detail and '"minutes": 90' in detail
+    # The page: the field beside the person, its error there, then the saved minutes.
+    await login(client, publisher.username)
+    path = f"/attendance/shifts/{shift_id}/group-people/{kid.id}"
+    token = await csrf_token(client, f"/attendance/shifts/{shift_id}/manage")
+    form = {f"minutes-{kid.id}": "lots", "_csrf_token": token}
+    wrong = await page_context(client, path, method="POST", status=422, data=form)
+    assert f"minutes-{kid.id}" in wrong["errors"] and "请填写服务分钟数" in wrong.response.text
+    manage = await page_context(client, f"/attendance/shifts/{shift_id}/manage")
+    assert [p.minutes for p in manage["view"].group_people] == [90]
+    assert "已记录：1 小时 30 分钟" in manage.response.text

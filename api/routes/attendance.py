@@ -20,8 +20,9 @@ from api.schemas.attendance import (
     shift_attendance_out,
 )
 from api.schemas.common import out, outs
-from api.services import attendance
+from api.services import attendance, groups
 from api.services.attendance import CheckIn, Decision, GroupActivity, ManualAttendance
+from api.services.groups import NamedHours
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
@@ -59,6 +60,19 @@ class AttendanceController(Controller):
     ) -> ShiftAttendanceOut:
         """Mark one's shift as a group activity (its hours can only be donated) until its first hours are confirmed."""
         return shift_attendance_out(await attendance.set_group_activity(conn, user, shift_id, data))
+
+    @put(
+        "/shifts/{shift_id:int}/group-people/{member_id:int}",
+        operation_id="recordGroupPersonHours",
+        guards=[roles("organisation", "committee")],
+    )
+    async def group_person_hours(
+        self, conn: Conn, user: User, shift_id: FromPath[int], member_id: FromPath[int], data: JSONBody[NamedHours]
+    ) -> ShiftAttendanceOut:
+        """Record the minutes a group's member without an account served (on the group's record; once the shift has
+        begun; 404 for another publisher's shift)."""
+        await groups.record_named_hours(conn, user, shift_id, member_id, data)
+        return shift_attendance_out(await attendance.shift_attendance(conn, user, shift_id))
 
     @post(
         "/shifts/{shift_id:int}/records",

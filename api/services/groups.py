@@ -387,6 +387,45 @@ async def cancel_member(conn: asyncpg.Connection, who: Identity, group_id: int, 
     return await view_group(conn, who, group_id)
 
 
+class NamedHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long a group's member without an account served, in minutes (at most a day's 25 hours, as attendance)."""
+
+    minutes: Annotated[int, Meta(ge=0, le=1500)]
+
+
+async def record_named_hours(
+    conn: asyncpg.Connection, who: Identity, shift_id: int, member_id: int, form: NamedHours
+) -> None:
+    """The shift's publisher records the minutes a member without an account served; they stay on the group's record
+    (no ledger, no time coins). 404 for another publisher's shift; 409 before the shift begins."""
+    organisation_id, committee_id = who.publisher_or_refuse("Only the shift's publisher records its hours")
+    async with conn.transaction():
+        recorded = await groups_sql.record_named_minutes(
+            conn,
+            shift_id,
+            member_id,
+            form.minutes,
+            organisation_id=organisation_id,
+            committee_id=committee_id,
+            recorded_by=who.account_id,
+        )
+        if not recorded:
+            shift = found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
+            mine = shift.organisation_id == organisation_id if organisation_id else shift.committee_id == committee_id
+            named = {m.id for m in await groups_sql.named_on_shift(conn, shift_id)}
+            if not mine or member_id not in named:
+                raise NotFound("No such member of a group on this shift")
+            raise Conflict("Hours are recorded once the shift has begun", fields={"minutes": "The shift has not begun"})
+        await audit.append(
+            conn,
+            actor_account_id=who.account_id,
+            action="shift.group_member_hours",
+            object_type="shift",
+            object_id=shift_id,
+            detail={"member_id": member_id, "minutes": form.minutes},
+        )
+
+
 async def named_on_shift(conn: asyncpg.Connection, shift_id: int) -> list[NamedMemberRow]:
     """The people without an account holding places on a shift, under their leaders (for the attendance list)."""
     return await groups_sql.named_on_shift(conn, shift_id)

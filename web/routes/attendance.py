@@ -15,10 +15,11 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import attendance, shifts, timebank
+from api.services import attendance, groups, shifts, timebank
 from api.services.accounts import Identity
 from api.services.attendance import CheckIn, CheckinRefused, Decision, GroupActivity, ManualAttendance
 from api.services.errors import Conflict, DomainError, Invalid, NotFound
+from api.services.groups import NamedHours
 from web.forms import submit
 from web.routes._common import FormData, PageRedirect, local_time, multi
 
@@ -256,6 +257,32 @@ class AttendancePages(Controller):
             errors = {"group_activity": exc.detail}
             return await _manage_page(conn, user, request, shift_id, errors=errors, status=exc.status)
         return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "group"})
+
+    @post(
+        "/attendance/shifts/{shift_id:int}/group-people/{member_id:int}",
+        name="attendance_group_person",
+        guards=[roles("organisation", "committee")],
+    )
+    async def group_person(
+        self,
+        conn: Conn,
+        user: User,
+        request: Request[Any, Any, Any],
+        shift_id: FromPath[int],
+        member_id: FromPath[int],
+        data: FormData,
+    ) -> Response[Any]:
+        """Record how long a group's member without an account served; the error beside that person's field."""
+        field = f"minutes-{member_id}"
+        raw = str(multi(data).get(field, "")).strip()
+        if not raw.isdigit() or int(raw) > 1500:
+            errors = {field: "Give the minutes served as a whole number from 0 to 1500"}
+            return await _manage_page(conn, user, request, shift_id, errors=errors, status=422)
+        try:
+            await groups.record_named_hours(conn, user, shift_id, member_id, NamedHours(minutes=int(raw)))
+        except Conflict as exc:
+            return await _manage_page(conn, user, request, shift_id, errors={field: exc.detail}, status=exc.status)
+        return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "group-hours"})
 
     @post("/attendance/decisions", name="attendance_decide", guards=[roles("organisation", "committee")])
     async def decide(
