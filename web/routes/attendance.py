@@ -92,6 +92,8 @@ async def _manage_page(
             "values": values or {},
             "done": done,
             "count": count,
+            # Hours of the group's people without an account are taken once the shift has begun.
+            "begun": view.shift.starts_at <= dt.datetime.now(dt.UTC),
             "coins": timebank.coins,
         },
         status_code=status,
