@@ -95,7 +95,7 @@ async def test_the_volunteer_sees_record_certificate_and_time_bank_with_errors_i
     await credit(conn, scene.volunteer.volunteer_id, 90)
     await login(client, scene.volunteer.username)
     records = await client.get("/records")
-    assert "志愿服务记录" in records.text and "敬老院陪伴" in records.text and "1.5" in records.text
+    assert "志愿服务记录" in records.text and "敬老院陪伴" in records.text and "1 小时 30 分钟" in records.text
     response = await post_form(client, "/records/certificate", {}, page="/records")
     assert response.status_code in (302, 303)
     certificate = await client.get(response.headers["location"])
