@@ -18,7 +18,7 @@ from api.services.accounts import Identity
 from api.services.errors import DomainError
 from api.services.groups import GroupMemberIn, GroupSignupForm
 from api.services.types import SHANGHAI
-from tests import factories
+from tests import race_kit
 from tests.conftest import Servers
 from tests.factories_shifts import add_signup, create_shift
 
@@ -33,36 +33,15 @@ CONCURRENCY = GROUPS + SINGLES
 
 @pytest.fixture
 async def race_pool(empty_database_url: str, servers: Servers) -> AsyncIterator[asyncpg.Pool]:
-    # The race tests of tests/test_shifts_race.py hold hundreds of connections: one such test at a time.
-    holder = await asyncpg.connect(servers.pg_url)
-    try:
-        await holder.execute("SELECT pg_advisory_lock(hashtext('linli_race_tests'))")
-        p = await asyncpg.create_pool(empty_database_url, min_size=CONCURRENCY + 1, max_size=CONCURRENCY + 1)
-        try:
-            yield p
-        finally:
-            await p.close()
-    finally:
-        await holder.close()
-
-
-async def _people(conn: Any, n: int) -> list[Identity]:
-    area = await factories.create_area(conn, "committee")
-    people = []
-    for i in range(n):
-        account_id = await factories.create_account(conn, "volunteer", username=f"grouper{i:04d}")
-        await conn.execute(
-            "UPDATE volunteers SET home_area_id = $2, weekly_hour_cap = 60 WHERE account_id = $1", account_id, area
-        )
-        people.append(await factories.identity_of(conn, account_id))
-    return people
+    async with race_kit.race_pool(empty_database_url, servers, CONCURRENCY + 1) as pool:
+        yield pool
 
 
 async def test_groups_racing_for_the_last_places_never_oversell_and_stay_whole(race_pool: asyncpg.Pool) -> None:
     year = dt.datetime.now(SHANGHAI).year
     async with race_pool.acquire() as proxy:
         conn: Any = proxy
-        people = await _people(conn, 2 * GROUPS + SINGLES + 20)
+        people = await race_kit.racers(conn, 2 * GROUPS + SINGLES + 20, "grouper")
     leaders, shared, singles, holders = (
         people[:GROUPS],
         people[GROUPS : 2 * GROUPS : 2],

@@ -32,6 +32,7 @@ from api.services.errors import DomainError
 from tests import factories
 from tests.conftest import Servers
 from tests.factories_shifts import add_signup, create_shift
+from tests.race_kit import race_pool, racers
 
 # About a minute on an idle 2-core machine; a busy one must not cut it at the suite's per-test limit of 300 s.
 pytestmark = [pytest.mark.race, pytest.mark.timeout(900)]
@@ -111,33 +112,8 @@ class Outcome:
 
 @pytest.fixture
 async def pool(empty_database_url: str, servers: Servers) -> AsyncIterator[asyncpg.Pool]:
-    # The lock is on the shared server's own database (advisory locks belong to one database): one test of this
-    # module at a time across the workers, whatever order xdist gives them.
-    holder = await asyncpg.connect(servers.pg_url)
-    try:
-        await holder.execute("SELECT pg_advisory_lock(hashtext('linli_race_tests'))")
-        p = await asyncpg.create_pool(empty_database_url, min_size=CONCURRENCY, max_size=CONCURRENCY)
-        try:
-            yield p
-        finally:
-            await p.close()
-    finally:
-        await holder.close()
-
-
-async def _volunteers(conn: Any, n: int) -> list[Identity]:
-    area = await factories.create_area(conn, "committee")
-    people = []
-    for i in range(n):
-        account_id = await factories.create_account(conn, "volunteer", username=f"racer{i:04d}")
-        volunteer_id = await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id)
-        # Rounds fall on consecutive days with the same people: a generous weekly hour cap keeps every one of them
-        # eligible all week, so only places, overlaps and the waitlist decide who gets in.
-        await conn.execute(
-            "UPDATE volunteers SET home_area_id = $2, weekly_hour_cap = 60 WHERE id = $1", volunteer_id, area
-        )
-        people.append(await factories.identity_of(conn, account_id))
-    return people
+    async with race_pool(empty_database_url, servers, CONCURRENCY) as p:
+        yield p
 
 
 async def _round(pool: asyncpg.Pool, people: dict[str, list[Identity]], day: int, pick_up: PickUp) -> Outcome:
@@ -206,7 +182,8 @@ async def _round(pool: asyncpg.Pool, people: dict[str, list[Identity]], day: int
 
 async def _setup(pool: asyncpg.Pool) -> dict[str, list[Identity]]:
     async with pool.acquire() as conn:
-        everyone = await _volunteers(conn, sum(GROUPS.values()))
+        # Rounds fall on consecutive days with the same people: every one of them stays eligible all week.
+        everyone = await racers(conn, sum(GROUPS.values()), "racer")
     people: dict[str, list[Identity]] = {}
     for name, size in GROUPS.items():
         people[name], everyone = everyone[:size], everyone[size:]
