@@ -178,7 +178,16 @@ class DatabaseOutage:
         ends when one answers and may write."""
         if self.since is None:
             return
-        if not await health.database_writable(conn):
+        try:
+            writable = await health.database_writable(conn)
+        except (asyncpg.InternalClientError, asyncpg.InterfaceError) as exc:
+            # A connection the outage left in the middle of an operation (its request ended when the server went
+            # away) cannot run this check: it is dropped, and this request waits for the database like the others.
+            if isinstance(exc, asyncpg.InterfaceError) and "another operation is in progress" not in str(exc):
+                raise
+            conn.terminate()
+            raise ConnectionResetError("a connection was left mid-operation by the database outage") from exc
+        if not writable:
             # Still read-only (a standby, or writes switched off): reads go on, writes keep answering 503, and each
             # request gets a new session, which sees it when the server takes writes again.
             if self.pool is not None:

@@ -21,6 +21,7 @@ from litestar.datastructures import State
 from api.app import create_app
 from api.auth import provide_conn
 from api.dev import servers as devservers
+from api.errors import DatabaseOutage
 from api.services import health
 from api.services.health import database_outage
 from tests import conftest
@@ -247,3 +248,23 @@ async def test_a_connection_that_breaks_after_the_answer_leaves_the_answer_stand
             assert await health.database_ready(again) > 0
     finally:
         await pool.close()
+
+
+async def test_during_an_outage_a_connection_left_mid_operation_is_dropped_and_its_request_answers_503(
+    empty_database_url: str,
+) -> None:
+    outage = DatabaseOutage()
+    outage.begin(ConnectionResetError("the server went away"), "a request")
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        # What a request that ended when the server went away can leave behind: an operation still in progress.
+        busy = asyncio.ensure_future(conn.execute("SELECT pg_sleep(0.5)"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ConnectionResetError) as raised:
+            await outage.on_acquire(conn)
+        assert database_outage(raised.value), "the request is answered 503 like the others of the outage"
+        assert conn.is_closed()
+        with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError)):
+            await busy
+    finally:
+        conn.terminate()
