@@ -90,6 +90,9 @@ async def axe_checker(
     """A function that renders a page's HTML (fetched by `client` at a path) in Chromium with axe in it and returns
     its faults at each of `widths`; the page's stylesheets and scripts come from `client` too, so they are the app's."""
     documents: dict[str, str] = {}
+    # A stylesheet or script under /static/ is the same file for every page (its name carries its hash): asked of
+    # the app once per checker, not once per page.
+    assets: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
     async def answer(route: Route) -> None:
         request_ = route.request
@@ -102,9 +105,16 @@ async def axe_checker(
             # A page's script that writes (none should on load) is not part of what is checked.
             await route.abort()
             return
-        response = await client.get(target)
-        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-encoding")}
-        await route.fulfill(status=response.status_code, headers=headers, body=response.content)
+        if target not in assets:
+            response = await client.get(target)
+            headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-encoding")}
+            answered = (response.status_code, headers, response.content)
+            if not target.startswith("/static/"):
+                await route.fulfill(status=answered[0], headers=answered[1], body=answered[2])
+                return
+            assets[target] = answered
+        status, headers, body = assets[target]
+        await route.fulfill(status=status, headers=headers, body=body)
 
     context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
     try:
