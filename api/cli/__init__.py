@@ -143,7 +143,7 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn", "chaos", "visits", "http"]))
+@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn", "chaos", "visits", "http", "explain"]))
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--size",
@@ -153,9 +153,35 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds per instance.")
 @click.option("--seed", "seed_value", default=0, show_default=True)
 @click.option("--sets", default=None, help="visits only: which benchmark sets, e.g. A,B (default all).")
-def bench(kind: str, path: Path | None, size: str | None, time_limit: float, seed_value: int, sets: str | None) -> None:
+@click.option(
+    "--preset",
+    type=click.Choice(["district", "city"]),
+    default="district",
+    show_default=True,
+    help="explain only: the data the pages are served from (the city is seeded in minutes).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="explain only: a database already seeded with the preset, instead of a throw-away one.",
+)
+def bench(
+    kind: str,
+    path: Path | None,
+    size: str | None,
+    time_limit: float,
+    seed_value: int,
+    sets: str | None,
+    preset: str,
+    database_url: str | None,
+) -> None:
     """Measure the optimiser against its baselines, the service under chaos, or sign-ups through HTTP against raw
-    SQL, and print the figures."""
+    SQL, and print the figures; `explain` prints the plan of every statement the hot pages run."""
+    if kind == "explain":
+        from api.cli import explain
+
+        click.echo(explain.bench(preset, database_url, lambda line: click.echo(line, err=True)), nl=False)
+        return
     if kind == "chaos":
         from api.cli import chaos
 
