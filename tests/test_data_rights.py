@@ -18,7 +18,9 @@ from sql import data_rights as rights_sql
 from tests.factories import PASSWORD, create_account, create_committee, username_of
 from tests.factories_attendance import add_attendance, credit
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, soon, volunteer_identity
-from tests.helpers import bearer
+from tests.helpers import bearer, csrf_token, login, post_form
+from tests.pages_kit import page_context
+from workers.main import erase_left_households
 
 STAR_HOURS = (100, 300, 600, 1000, 1500)
 
@@ -264,3 +266,71 @@ async def test_households_that_left_are_erased_after_the_retention_months(conn: 
     ]
     # A second run finds nothing more to do.
     assert long_gone not in await data_rights.erase_left_households(conn, months=12)
+
+
+async def test_the_pages_download_confirm_and_erase_with_errors_beside_the_field(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    account_id = await create_account(conn, "volunteer")
+    await login(client, await username_of(conn, account_id))
+    shown = await page_context(client, "/volunteer/data")
+    assert shown.template == "volunteers/data.html"
+    assert "下载我的数据（ZIP）" in shown.response.text
+    assert "/volunteer/data" in (await client.get("/volunteer/profile")).text
+    download = await client.get("/volunteer/data/linli-data.zip")
+    assert download.headers["content-type"] == "application/zip"
+    assert "profile.csv" in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+
+    again = await page_context(
+        client,
+        "/volunteer/data/erase",
+        method="POST",
+        status=422,
+        data={"confirm": "删除", "_csrf_token": await csrf_token(client, "/volunteer/data/erase")},
+    )
+    assert again.template == "volunteers/erase.html"
+    assert set(again.context["errors"]) == {"confirm"}
+    assert "请输入“注销”（或您的密码）以确认" in again.response.text
+    assert await conn.fetchval("SELECT erased_at FROM accounts WHERE id = $1", account_id) is None
+
+    done = await post_form(client, "/volunteer/data/erase", {"confirm": "注销"})
+    assert done.status_code in (302, 303) and done.headers["location"] == "/account-erased"
+    assert await conn.fetchval("SELECT erased_at FROM accounts WHERE id = $1", account_id) is not None
+    # The session went with the account: the next page is for nobody.
+    assert (await client.get("/volunteer/data", follow_redirects=False)).status_code in (302, 303, 401)
+    assert "您的账户已注销" in (await client.get("/account-erased")).text
+
+
+async def test_the_public_check_of_a_withdrawn_certificate_says_so_and_names_nobody(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    me = await volunteer_identity(conn)
+    assert me.volunteer_id is not None
+    publisher = await publisher_identity(conn)
+    past = await create_shift(conn, organisation_id=publisher.organisation_id, starts_at=soon(days=-7))
+    signup = await add_signup(conn, past, me.volunteer_id)
+    await add_attendance(conn, past, signup, me.volunteer_id, confirmed_by=publisher.account_id)
+    issued = (await service_records.certificate(conn, me, STAR_HOURS)).certificate
+    await data_rights.erase(conn, me, ErasureConfirm(confirm="注销"))
+    shown = await page_context(client, f"/verify?number={issued.number}&code={issued.check_code}")
+    assert shown.context["checked"].withdrawn is True
+    assert "已撤销：该志愿者已注销账户。" in shown.response.text
+    assert "checked-name" not in shown.response.text
+    api = await client.get(f"/api/records/certificates/{issued.number}/{issued.check_code}")
+    assert (api.json()["withdrawn"], api.json()["masked_name"], api.json()["valid"]) == (True, "", False)
+
+
+async def test_the_worker_cron_erases_households_past_their_retention(empty_database_url: str) -> None:
+    pool = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            committee_id = await create_committee(conn)
+            gone = await _left_household(conn, committee_id, 13)
+            await _left_household(conn, committee_id, 11)
+        ctx = {"pool": pool, "household_retention_months": 12}
+        assert await erase_left_households(ctx) == 1
+        assert await erase_left_households(ctx) == 0
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT erased_at IS NOT NULL FROM households WHERE id = $1", gone)
+    finally:
+        await pool.close()
