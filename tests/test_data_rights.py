@@ -3,9 +3,11 @@ certificates, and the retention schedule of households that left."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -334,3 +336,41 @@ async def test_the_worker_cron_erases_households_past_their_retention(empty_data
             assert await conn.fetchval("SELECT erased_at IS NOT NULL FROM households WHERE id = $1", gone)
     finally:
         await pool.close()
+
+
+def test_the_erased_ids_are_read_back_from_the_log() -> None:
+    lines = [
+        '{"event": "volunteer erased", "volunteer_id": 41, "account_id": 7, "level": "info"}',
+        "2026-12-06 event='volunteer erased' volunteer_id=42 account_id=8",
+        '{"event": "volunteer erased again after a restore", "volunteer_id": 43}',
+        '{"event": "signed up", "volunteer_id": 44}',
+        '{"event": "volunteer erased", "volunteer_id": 41}',
+    ]
+    assert data_rights.erased_in_log(lines) == [41, 42]
+
+
+async def test_a_restore_erases_again_who_was_erased_after_the_backup(empty_database_url: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from api.cli import cli
+
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        account_id = await create_account(connection, "volunteer")
+        volunteer_id = await connection.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account_id)
+        (tmp_path / "app.log").write_text(f'{{"event": "volunteer erased", "volunteer_id": {volunteer_id}}}\n')
+        runner = CliRunner()
+        env = {"LINLI_DATABASE_URL": empty_database_url}
+        # In a thread: the command runs its own event loop, as `linli reerase` does.
+        first = await asyncio.to_thread(
+            runner.invoke, cli, ["reerase", "--log", str(tmp_path / "app.log"), "999999"], env=env
+        )
+        again = await asyncio.to_thread(runner.invoke, cli, ["reerase", str(volunteer_id)], env=env)
+        assert first.exit_code == 0, first.output
+        assert "erased again: 1 of 2" in first.output and "erased again: 0 of 1" in again.output
+        row = await connection.fetchrow("SELECT display_name, erased_at FROM volunteers WHERE id = $1", volunteer_id)
+        detail = await connection.fetchval("SELECT detail FROM audit_log WHERE action = 'volunteer.erased'")
+    finally:
+        await connection.close()
+    assert row is not None and row["display_name"] == "已注销志愿者" and row["erased_at"] is not None
+    assert json.loads(detail)["after_restore"] is True

@@ -11,11 +11,14 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 import msgspec
+import structlog
 
 from api import security
 from api.services import groups, shifts
@@ -31,6 +34,9 @@ _ONLY_VOLUNTEERS = "Only volunteers can download or erase a volunteer's data"
 CONFIRM_WORD = "注销"
 DEFAULT_RETENTION_MONTHS = 12
 _EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# The erasure's log line (ids only) outlives a database restored from a backup older than it: `linli reerase` reads
+# the ids back from it (docs/runbook.md "Restoring a backup erases again").
+log = structlog.get_logger("linli.data_rights")
 
 
 class ErasureConfirm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -204,28 +210,71 @@ async def erase(conn: asyncpg.Connection, who: Identity, form: ErasureConfirm) -
         if account_id is None or account_id != who.account_id:
             raise NotFound("No such account")
         _check_confirmation(form, await rights_sql.password_hash(conn, account_id))
-        places = await _cancel_future_places(conn, who, volunteer_id)
-        minutes = await _balance_to_pool(conn, who, volunteer_id)
-        touched: dict[str, int] = {}
-        for step in rights_sql.ERASURES:
-            key = account_id if step.key == "account" else volunteer_id
-            touched[step.table] = touched.get(step.table, 0) + await rights_sql.run_erasure(conn, step, key)
-        certificates = touched.get("service_certificates", 0)
-        # Ids and counts only: the audit log outlives the person and must not name them.
-        await audit.append(
-            conn,
-            actor_account_id=account_id,
-            action="volunteer.erased",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={"account_id": account_id, "places_cancelled": places, "minutes_to_pool": minutes, **touched},
-        )
+        erased = await _erase(conn, who, volunteer_id, account_id, again=False)
+    log.info("volunteer erased", volunteer_id=volunteer_id, account_id=account_id)
+    return erased
+
+
+async def _erase(conn: asyncpg.Connection, who: Identity, volunteer_id: int, account_id: int, *, again: bool) -> Erased:
+    places = await _cancel_future_places(conn, who, volunteer_id)
+    minutes = await _balance_to_pool(conn, who, volunteer_id)
+    touched: dict[str, int] = {}
+    for step in rights_sql.ERASURES:
+        key = account_id if step.key == "account" else volunteer_id
+        touched[step.table] = touched.get(step.table, 0) + await rights_sql.run_erasure(conn, step, key)
+    # Ids and counts only: the audit log outlives the person and must not name them.
+    await audit.append(
+        conn,
+        actor_account_id=None if again else account_id,
+        action="volunteer.erased",
+        object_type="volunteer",
+        object_id=volunteer_id,
+        detail={
+            "account_id": account_id,
+            "places_cancelled": places,
+            "minutes_to_pool": minutes,
+            **touched,
+            **({"after_restore": True} if again else {}),
+        },
+    )
     return Erased(
         volunteer_id=volunteer_id,
         places_cancelled=places,
-        certificates_withdrawn=certificates,
+        certificates_withdrawn=touched.get("service_certificates", 0),
         minutes_to_pool=minutes,
     )
+
+
+_ERASED_LINE = re.compile(r"volunteer erased(?! again)")
+_VOLUNTEER_ID = re.compile(r"""["']?volunteer_id["']?\s*[:=]\s*(\d+)""")
+
+
+def erased_in_log(lines: Iterable[str]) -> list[int]:
+    """The volunteer ids of the erasures a log names (JSON or key=value lines), in order, each once."""
+    found: dict[int, None] = {}
+    for line in lines:
+        if _ERASED_LINE.search(line) and (match := _VOLUNTEER_ID.search(line)):
+            found[int(match.group(1))] = None
+    return list(found)
+
+
+async def erase_again(conn: asyncpg.Connection, volunteer_ids: list[int]) -> list[int]:
+    """After a restore from a backup older than some erasures, erase those volunteers again (`linli reerase`); each
+    in its own transaction, the ones already erased or unknown skipped. The ids erased now."""
+    done: list[int] = []
+    for volunteer_id in volunteer_ids:
+        async with conn.transaction():
+            account_id = await rights_sql.lock_live_account(conn, volunteer_id)
+            if account_id is None:
+                continue
+            who = Identity(
+                account_id=account_id, username="", display_name="", role="volunteer", locale="zh_CN",
+                volunteer_id=volunteer_id,
+            )  # fmt: skip
+            await _erase(conn, who, volunteer_id, account_id, again=True)
+        log.info("volunteer erased again after a restore", volunteer_id=volunteer_id, account_id=account_id)
+        done.append(volunteer_id)
+    return done
 
 
 async def erase_left_households(conn: asyncpg.Connection, *, months: int, batch: int = 200) -> list[int]:
