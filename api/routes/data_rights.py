@@ -12,18 +12,6 @@ from api.services import data_rights
 from api.services.data_rights import Erased, ErasureConfirm
 
 
-def zip_response(download: data_rights.DataExport) -> Response[bytes]:
-    """The download as a private attachment (the name is ASCII, made by the service)."""
-    return Response(
-        download.content,
-        media_type="application/zip",
-        headers={
-            "content-disposition": f'attachment; filename="{download.filename}"',
-            "cache-control": "private, no-store",
-        },
-    )
-
-
 class DataRightsController(Controller):
     """The calling volunteer's data: a ZIP of everything, and erasure of the account (个人信息权利)."""
 
@@ -35,7 +23,8 @@ class DataRightsController(Controller):
     @get("/export", operation_id="exportMyData", media_type="application/zip")
     async def export(self, conn: Conn, user: User) -> Response[bytes]:
         """Everything held about me as a ZIP: one JSON and one CSV file per kind, and the files I uploaded."""
-        return zip_response(await data_rights.export(conn, user))
+        download = await data_rights.export(conn, user)
+        return Response(download.content, media_type=download.media_type, headers=download.headers)
 
     @post("/erase", operation_id="eraseMyAccount", status_code=200)
     async def erase(self, conn: Conn, user: User, data: JSONBody[ErasureConfirm]) -> Erased:

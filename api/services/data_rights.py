@@ -62,6 +62,13 @@ class DataExport(msgspec.Struct, frozen=True):
     content: bytes
     files: list[str]
 
+    media_type = "application/zip"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """A private attachment (the name is ASCII, made here), for the API and the page alike."""
+        return {"content-disposition": f'attachment; filename="{self.filename}"', "cache-control": "private, no-store"}
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):

@@ -44,14 +44,7 @@ class DataRightsPages(Controller):
     async def download(self, conn: Conn, user: User) -> Response[bytes]:
         """Everything held about me as a ZIP of JSON and CSV files (the same as the API's)."""
         download = await data_rights.export(conn, user)
-        return Response(
-            download.content,
-            media_type="application/zip",
-            headers={
-                "content-disposition": f'attachment; filename="{download.filename}"',
-                "cache-control": "private, no-store",
-            },
-        )
+        return Response(download.content, media_type=download.media_type, headers=download.headers)
 
     @get("/volunteer/data/erase", name="volunteer_erase_form", guards=[roles("volunteer")])
     async def erase_form(self, user: User) -> Template:
