@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from api.auth import LOCALE_COOKIE
 from api.services import data_rights, service_records, shifts
 from api.services.data_rights import ErasureConfirm
 from api.services.errors import Invalid, NotFound
@@ -294,6 +295,13 @@ async def test_the_pages_download_confirm_and_erase_with_errors_beside_the_field
     assert set(again.context["errors"]) == {"confirm"}
     assert "请输入“注销”（或您的密码）以确认" in again.response.text
     assert await conn.fetchval("SELECT erased_at FROM accounts WHERE id = $1", account_id) is None
+    # In English the word to type stays Chinese, marked as such.
+    await conn.execute("UPDATE accounts SET locale = 'en' WHERE id = $1", account_id)
+    client.cookies.set(LOCALE_COOKIE, "en")
+    english = (await client.get("/volunteer/data/erase")).text
+    assert 'Or type <span lang="zh-CN">注销</span>' in english and "Erase my account now" in english
+    client.cookies.set(LOCALE_COOKIE, "zh_CN")
+    await conn.execute("UPDATE accounts SET locale = 'zh_CN' WHERE id = $1", account_id)
 
     done = await post_form(client, "/volunteer/data/erase", {"confirm": "注销"})
     assert done.status_code in (302, 303) and done.headers["location"] == "/account-erased"
