@@ -100,6 +100,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "then deletes it (audited)",
         ),
     ] = 30
+    household_retention_months: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=120,
+            description="Months what is left of a household that left the service (respite history, confirmations, "
+            "refusals, its street) is kept; the worker then erases it (audited)",
+        ),
+    ] = 12
     trusted_proxies: Annotated[
         str,
         Meta(

@@ -1,10 +1,11 @@
-"""The `linli` command: up, serve, worker, migrate, seed, backup, restore, solve, bench."""
+"""The `linli` command: up, serve, worker, migrate, seed, backup, restore, reerase, solve, bench."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -122,6 +123,28 @@ def restore(file: Path, database: str | None, force: bool) -> None:
         click.echo(asyncio.run(restore_backup(_database_url(), file, database=database, force=force)))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("volunteer_ids", nargs=-1, type=int)
+@click.option("--log", "log_file", type=click.File("r"), default=None, help="Read the erased ids from this log.")
+def reerase(volunteer_ids: tuple[int, ...], log_file: Any) -> None:
+    """After a restore, erase again the volunteers erased since the backup (by id, or as a log names them)."""
+    import asyncpg
+
+    from api.services import data_rights
+
+    wanted = list(volunteer_ids) + (data_rights.erased_in_log(log_file) if log_file else [])
+
+    async def run() -> list[int]:
+        conn = await asyncpg.connect(_database_url())
+        try:
+            return await data_rights.erase_again(conn, wanted)
+        finally:
+            await conn.close()
+
+    done = asyncio.run(run())
+    click.echo(f"erased again: {len(done)} of {len(wanted)} ({len(wanted) - len(done)} already erased or unknown)")
 
 
 @cli.command()

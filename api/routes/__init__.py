@@ -7,6 +7,7 @@ from api.routes.calls import CallController, ProposalController
 from api.routes.confirmations import MyPlaceController, PlaceLinkController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
+from api.routes.data_rights import DataRightsController
 from api.routes.grants import GrantController
 from api.routes.groups import GroupController
 from api.routes.handovers import HandoverController
@@ -55,6 +56,7 @@ API_HANDLERS: list[type] = [
     HouseholdController,
     PlaceController,
     VolunteerProfileController,
+    DataRightsController,
     AttendanceController,
     TimeBankController,
     ServiceRecordController,

@@ -13,6 +13,7 @@ from web.routes.calls import CallPages
 from web.routes.confirmations import ConfirmationPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
+from web.routes.data_rights import DataRightsPages
 from web.routes.grants import GrantPages
 from web.routes.groups import GroupPages
 from web.routes.handovers import HandoverPages
@@ -64,6 +65,7 @@ PAGE_HANDLERS: list[Any] = [
     AttendancePages,
     TimeBankPages,
     VolunteerPages,
+    DataRightsPages,
     VerificationPages,
     InboxPages,
     VolunteeringDashboardPages,
