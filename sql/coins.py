@@ -271,9 +271,9 @@ async def insert_item(
     price_minutes: int,
     kind: str,
     stock: int | None,
-    created_by: int,
+    created_by: int | None,
 ) -> int:
-    """Add an item to the committee's catalogue."""
+    """Add an item to the committee's catalogue (created_by None: written by the demo seed)."""
     return int(
         await conn.fetchval(INSERT_ITEM, committee_id, name, description, price_minutes, kind, stock, created_by)
     )
@@ -453,3 +453,17 @@ async def settlement(
     total = await conn.fetchrow(SELECT_REDEEMED_TOTAL, committee_id, since, until)
     assert total is not None
     return here, away, int(total["bookings"]), int(total["minutes"])
+
+
+# The demo's second committee: another committee of the same district, the first by id.
+SELECT_NEIGHBOUR_COMMITTEE = """
+SELECT n.id FROM committees c JOIN committees n ON n.id <> c.id
+WHERE c.id = $1 AND area_district(n.area_id) = area_district(c.area_id)
+ORDER BY n.id LIMIT 1
+"""
+
+
+async def neighbour_committee(conn: asyncpg.Connection, committee_id: int) -> int | None:
+    """Another committee of the same district, if there is one."""
+    found = await conn.fetchval(SELECT_NEIGHBOUR_COMMITTEE, committee_id)
+    return None if found is None else int(found)
