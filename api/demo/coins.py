@@ -10,8 +10,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from api.demo.rosters import login_identity
 from api.services import coins
-from api.services.accounts import Identity
 from api.services.coins import BookingCreate, Redemption
 from api.services.errors import DomainError
 from api.services.types import SHANGHAI
@@ -42,18 +42,6 @@ def _weekly(today: dt.date, weekday: int, hour: int, hours: int) -> list[tuple[d
     first = today + dt.timedelta(days=(weekday - today.weekday()) % 7 or 7)
     starts = [dt.datetime.combine(first + dt.timedelta(weeks=w), dt.time(hour), SHANGHAI) for w in range(WEEKS)]
     return [(s, s + dt.timedelta(hours=hours)) for s in starts]
-
-
-def _identity(login: demo_sql.LoginRow) -> Identity:
-    return Identity(
-        account_id=login.account_id,
-        username=login.username,
-        display_name=login.display_name,
-        role=login.role,
-        locale="zh_CN",
-        committee_id=login.committee_id,
-        volunteer_id=login.volunteer_id,
-    )
 
 
 async def seed_coins(conn: asyncpg.Connection, today: dt.date) -> CoinSeedReport:
@@ -87,9 +75,8 @@ async def seed_coins(conn: asyncpg.Connection, today: dt.date) -> CoinSeedReport
                     await coins_sql.insert_slot(conn, item_id, committee_id, starts, ends, capacity) is not None
                 )
     bookings = 0
-    volunteer = logins.get("volunteer.demo")
-    if volunteer is not None and volunteer.volunteer_id is not None:
-        who = _identity(volunteer)
+    who, desk = login_identity(logins.get("volunteer.demo")), login_identity(staff)
+    if who is not None and desk is not None and who.volunteer_id is not None:
         for item_id in items:
             view = await coins_sql.item(conn, item_id)
             if view is None or view.name not in ("社区理发", "大米一袋（10斤）", "食用油一桶（5升）"):
@@ -103,5 +90,5 @@ async def seed_coins(conn: asyncpg.Connection, today: dt.date) -> CoinSeedReport
                 continue
             bookings += 1
             if view.committee_id == staff.committee_id and view.kind == "goods":
-                await coins.redeem(conn, _identity(staff), Redemption(code=booking.code))
+                await coins.redeem(conn, desk, Redemption(code=booking.code))
     return CoinSeedReport(items=len(items), slots=slot_count, bookings=bookings)

@@ -58,6 +58,15 @@ def _item_form(form: Any, cls: type[Any]) -> tuple[Any, dict[str, str]]:
     return (None if errors else command), errors
 
 
+def _page(user: User, template: str, status: int, **context: Any) -> Template:
+    """A page of the catalogue's: the caller and the coins filter beside its own values."""
+    return Template(
+        template_name=f"coins/{template}.html",
+        context={"who": user, "coins": timebank.coins, **context},
+        status_code=status,
+    )
+
+
 async def _catalogue_page(
     conn: Conn,
     user: User,
@@ -68,34 +77,28 @@ async def _catalogue_page(
     status: int = 200,
 ) -> Template:
     cap = attendance.rules_of(state.settings).timebank_cap_minutes
-    return Template(
-        template_name="coins/catalogue.html",
-        context={
-            "who": user,
-            "items": await coins.district_catalogue(conn, user),
-            "balance": await timebank.my_account(conn, user, cap_minutes=cap),
-            "failed_item": item_id,
-            "errors": errors or {},
-            "coins": timebank.coins,
-        },
-        status_code=status,
+    return _page(
+        user,
+        "catalogue",
+        status,
+        items=await coins.district_catalogue(conn, user),
+        balance=await timebank.my_account(conn, user, cap_minutes=cap),
+        failed_item=item_id,
+        errors=errors or {},
     )
 
 
 async def _bookings_page(
     conn: Conn, user: User, *, done: str | None = None, error: str | None = None, status: int = 200
 ) -> Template:
-    return Template(
-        template_name="coins/bookings.html",
-        context={
-            "who": user,
-            "bookings": await coins.my_bookings(conn, user, limit=100, offset=0),
-            "done": done,
-            "error": error,
-            "coins": timebank.coins,
-            "now": dt.datetime.now(dt.UTC),
-        },
-        status_code=status,
+    return _page(
+        user,
+        "bookings",
+        status,
+        bookings=await coins.my_bookings(conn, user, limit=100, offset=0),
+        done=done,
+        error=error,
+        now=dt.datetime.now(dt.UTC),
     )
 
 
@@ -108,17 +111,14 @@ async def _items_page(
     status: int = 200,
     done: str | None = None,
 ) -> Template:
-    return Template(
-        template_name="coins/items.html",
-        context={
-            "who": user,
-            "items": await coins.committee_catalogue(conn, user),
-            "values": values if values is not None else {"kind": "service"},
-            "errors": errors or {},
-            "done": done,
-            "coins": timebank.coins,
-        },
-        status_code=status,
+    return _page(
+        user,
+        "items",
+        status,
+        items=await coins.committee_catalogue(conn, user),
+        values=values if values is not None else {"kind": "service"},
+        errors=errors or {},
+        done=done,
     )
 
 
@@ -141,19 +141,16 @@ async def _item_page(
         "price": timebank.coins(item.price_minutes),
         "stock": "" if item.stock is None else item.stock,
     }
-    return Template(
-        template_name="coins/item.html",
-        context={
-            "who": user,
-            "view": view,
-            "form": form,
-            "edit_values": values if form == "edit" and values is not None else edit_values,
-            "slot_values": values if form == "slot" and values is not None else {"capacity": 1},
-            "errors": errors or {},
-            "done": done,
-            "coins": timebank.coins,
-        },
-        status_code=status,
+    return _page(
+        user,
+        "item",
+        status,
+        view=view,
+        form=form,
+        edit_values=values if form == "edit" and values is not None else edit_values,
+        slot_values=values if form == "slot" and values is not None else {"capacity": 1},
+        errors=errors or {},
+        done=done,
     )
 
 
@@ -166,17 +163,14 @@ async def _redemptions_page(
     status: int = 200,
     done: str | None = None,
 ) -> Template:
-    return Template(
-        template_name="coins/redemptions.html",
-        context={
-            "who": user,
-            "bookings": await coins.committee_bookings(conn, user, limit=100, offset=0),
-            "values": values or {},
-            "errors": errors or {},
-            "done": done,
-            "coins": timebank.coins,
-        },
-        status_code=status,
+    return _page(
+        user,
+        "redemptions",
+        status,
+        bookings=await coins.committee_bookings(conn, user, limit=100, offset=0),
+        values=values or {},
+        errors=errors or {},
+        done=done,
     )
 
 
@@ -318,14 +312,11 @@ class CoinPages(Controller):
         except Invalid as exc:
             errors = exc.fields
             report = await coins.settlement(conn, user, start, start)
-        return Template(
-            template_name="coins/settlement.html",
-            context={
-                "who": user,
-                "report": report,
-                "values": {"since": start.isoformat(), "until": end.isoformat()},
-                "errors": errors,
-                "coins": timebank.coins,
-            },
-            status_code=422 if errors else 200,
+        return _page(
+            user,
+            "settlement",
+            422 if errors else 200,
+            report=report,
+            values={"since": start.isoformat(), "until": end.isoformat()},
+            errors=errors,
         )
