@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import uuid
 
-from api.services import groups
+from api.services import coins, groups
+from api.services.coins import BookingCreate, ItemCreate
 from api.services.groups import GroupMemberIn, GroupSignupForm
 from tests import factories
+from tests.factories_attendance import credit
 from tests.factories_contracts import award_ready, create_objection
 from tests.factories_rosters import roster_scenario
 from tests.factories_shifts import add_certificate, add_signup, create_series, create_shift, volunteer_identity
@@ -207,6 +209,8 @@ async def scenario(conn) -> dict[str, str]:
         **(await _evidence_scenario(conn, setup.organisation_id)),
         # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).
         **(await roster_scenario(conn, setup.organisation_id, household_id)),
+        # Tenant A's committee's time-coin catalogue item and a volunteer's booking of it (issue 15, item 8).
+        **(await _coins_scenario(conn, committee_account)),
     }
 
 
@@ -230,6 +234,18 @@ async def _handover(conn, shift_id: int) -> int:
             shift_id,
         )
     )
+
+
+async def _coins_scenario(conn, committee_account: int) -> dict[str, str]:
+    """An item of tenant A's committee catalogue, booked by a volunteer of its district."""
+    committee = await factories.identity_of(conn, committee_account)
+    item = await coins.add_item(conn, committee, ItemCreate(name="矩阵米", price_minutes=60, kind="goods", stock=3))
+    buyer = await volunteer_identity(conn)
+    home = await conn.fetchval("SELECT c.area_id FROM committees c WHERE c.id = $1", committee.committee_id)
+    await conn.execute("UPDATE volunteers SET home_area_id = $2 WHERE id = $1", buyer.volunteer_id, home)
+    await credit(conn, buyer.volunteer_id, 120)
+    booking = await coins.book(conn, buyer, BookingCreate(item_id=item.item.id))
+    return {"item_id": str(item.item.id), "booking_id": str(booking.id)}
 
 
 async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:

@@ -4,6 +4,7 @@ from api.routes.accounts import AccountController, AuthController
 from api.routes.attendance import AttendanceController
 from api.routes.awards import AwardController, NoticeController, ReviewController
 from api.routes.calls import CallController, ProposalController
+from api.routes.coins import CoinCatalogueController
 from api.routes.confirmations import MyPlaceController, PlaceLinkController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
@@ -59,6 +60,7 @@ API_HANDLERS: list[type] = [
     DataRightsController,
     AttendanceController,
     TimeBankController,
+    CoinCatalogueController,
     ServiceRecordController,
     NotificationController,
     VolunteeringDashboardController,

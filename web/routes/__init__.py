@@ -10,6 +10,7 @@ from web.routes.attendance import AttendancePages
 from web.routes.awards import NoticePages, ReviewPages
 from web.routes.calendar import CalendarPages
 from web.routes.calls import CallPages
+from web.routes.coins import CoinPages
 from web.routes.confirmations import ConfirmationPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
@@ -64,6 +65,7 @@ PAGE_HANDLERS: list[Any] = [
     VolunteerClaimPages,
     AttendancePages,
     TimeBankPages,
+    CoinPages,
     VolunteerPages,
     DataRightsPages,
     VerificationPages,
