@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import asyncpg
 import pytest
 
 from api.services import visit_notes
@@ -245,3 +246,20 @@ def test_a_visit_reference_names_one_visit():
     for bad in ("x1", "t", "t-1", "s0", "t1a"):
         with pytest.raises(NotFound):
             visit_notes.parse_visit_key(bad)
+
+
+async def test_the_worker_sends_each_rating_link_once(empty_database_url):
+    from workers import tasks
+
+    pool = await asyncpg.create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            v = await create_visits(conn)
+            await visit_notes.record_note(conn, v.carer, note({"team_visit_id": v.team_visit_id}), **DAYS)
+        first, second = await tasks.send_rating_links({"pool": pool}), await tasks.send_rating_links({"pool": pool})
+        assert (first["sent"], second["sent"]) == (1, 0)
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT sms_status, token FROM visit_rating_links")
+            assert (row["sms_status"], row["token"]) == ("sent", None)
+    finally:
+        await pool.close()
