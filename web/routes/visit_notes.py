@@ -24,6 +24,12 @@ DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(noted|incident|ackn
 LISTS = ("signals", "needs")
 
 
+def _visit_fields(key: str) -> dict[str, Any]:
+    """The visit a page address names, as the fields of the use case's command."""
+    ref = visit_notes.parse_visit_key(key)
+    return {"team_visit_id": ref.team_visit_id, "shift_id": ref.shift_id}
+
+
 def _days(state: State) -> int:
     return int(state.settings.visit_note_days)
 
@@ -139,8 +145,7 @@ class VisitNotePages(Controller):
     async def note(self, state: State, conn: Conn, user: User, key: VisitKey, data: FormData) -> Response[Any]:
         """Record my note; the form comes back with each field's error."""
         form = multi(data)
-        ref = visit_notes.parse_visit_key(key)
-        extra = {"team_visit_id": ref.team_visit_id, "shift_id": ref.shift_id}
+        extra = _visit_fields(key)
         return await submit(
             parse_form(NoteForm, form, extra),
             lambda command: visit_notes.record_note(
@@ -165,8 +170,7 @@ class VisitNotePages(Controller):
     ) -> Response[Any]:
         """Raise the incident: the household's committee is told at once."""
         form = multi(data)
-        ref = visit_notes.parse_visit_key(key)
-        extra = {"team_visit_id": ref.team_visit_id, "shift_id": ref.shift_id}
+        extra = _visit_fields(key)
         return await submit(
             parse_form(IncidentForm, form, extra),
             lambda command: visit_notes.raise_incident(conn, user, command, note_days=_days(state)),
@@ -227,8 +231,7 @@ class VisitNotePages(Controller):
     async def rate_on_behalf(self, conn: Conn, user: User, key: VisitKey, data: FormData) -> Response[Any]:
         """Record the rating the household gave staff (by phone, in person)."""
         form = multi(data)
-        ref = visit_notes.parse_visit_key(key)
-        extra = {"team_visit_id": ref.team_visit_id, "shift_id": ref.shift_id}
+        extra = _visit_fields(key)
         return await submit(
             parse_form(StaffRatingForm, form, extra),
             lambda command: visit_notes.rate_on_behalf(conn, user, command),
