@@ -59,6 +59,7 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
         "cron:plan_team_visits",
         "cron:deliver_notifications",
         "cron:confirm_places",
+        "cron:send_rating_links",
         "cron:requeue_runs",
         "cron:count_platform",
     ]

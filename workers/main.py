@@ -133,6 +133,7 @@ class WorkerSettings:
         tasks.plan_team_visits,
         tasks.open_due_bids,
         tasks.deliver_notifications,
+        tasks.send_rating_links,
         tasks.requeue_runs,
     ]
     cron_jobs: ClassVar[list[Any]] = [
@@ -151,6 +152,8 @@ class WorkerSettings:
         cron(tasks.deliver_notifications, second={35}, run_at_startup=True),
         # Every minute, before the outbox: asks go out, and unconfirmed places go to the waitlist, within a minute.
         cron(confirm_places, second={20}, run_at_startup=True),
+        # Every minute: a visit's rating link reaches the household's phone within a minute of the carer's note.
+        cron(tasks.send_rating_links, second={45}, run_at_startup=True),
         # Every minute: runs the database says are queued whose job Redis lost are queued again.
         cron(tasks.requeue_runs, second={50}),
         # Every minute: the figures the home pages show are at most a minute old.

@@ -26,6 +26,7 @@ from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
 from api.routes.verification import MyEvidenceController, VerificationController
+from api.routes.visit_notes import IncidentController, RatingController, VisitNoteController
 from api.routes.volunteering_dashboard import VolunteeringDashboardController
 from api.routes.volunteers import VolunteerProfileController
 
@@ -70,4 +71,7 @@ API_HANDLERS: list[type] = [
     MyEvidenceController,
     VerificationController,
     StaffController,
+    VisitNoteController,
+    IncidentController,
+    RatingController,
 ]

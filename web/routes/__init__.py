@@ -34,6 +34,7 @@ from web.routes.teams import TeamPages
 from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
 from web.routes.verification import VerificationPages
+from web.routes.visit_notes import VisitNotePages
 from web.routes.volunteering_dashboard import VolunteeringDashboardPages
 from web.routes.volunteers import VolunteerPages
 
@@ -60,6 +61,7 @@ PAGE_HANDLERS: list[Any] = [
     PlacePages,
     CalendarPages,
     TeamPages,
+    VisitNotePages,
     HouseholdPages,
     RegisterImportPages,
     VolunteerClaimPages,
