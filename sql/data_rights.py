@@ -246,6 +246,17 @@ WHERE actor_account_id = $1 ORDER BY id
 """,
         key="account",
     ),
+    Export(
+        "coin_bookings",
+        ("coin_bookings",),
+        """
+SELECT b.id, i.name AS item, c.name AS committee, b.price_minutes, b.status, b.code, b.booked_at,
+       sl.starts_at AS slot_starts_at, b.cancelled_at, b.redeemed_at
+FROM coin_bookings b JOIN coin_items i ON i.id = b.item_id JOIN committees c ON c.id = b.committee_id
+LEFT JOIN coin_slots sl ON sl.id = b.slot_id
+WHERE b.volunteer_id = $1 ORDER BY b.booked_at, b.id
+""",
+    ),
 )
 
 # The files a volunteer uploaded as evidence, for the download's evidence/ folder (an issuer's number is no file).
@@ -276,6 +287,8 @@ STAFF_ONLY: dict[str, str] = {
     "saved_places": "created by staff",
     "milestone_attachments": "organisation accounts",
     "memberships": "a volunteer account has no membership",
+    "coin_items": "a committee's catalogue, kept by its staff",
+    "visit_ratings": "entered by committee staff on a household's behalf (the rating is the household's)",
 }
 
 # Tables that refer to a volunteer or an account and are not in the person's download, and why.
@@ -283,6 +296,10 @@ NOT_EXPORTED: dict[str, str] = {
     **STAFF_ONLY,
     "ledger_transactions": "created_by is whoever made a transfer; the person's own transfers are in timebank",
     "credential_evidence_openings": "staff opening the evidence; the evidence itself is exported",
+    # Elders' data (docs/teams-and-household-data.md): readable in the platform only while the carer serves the
+    # household, so never carried off in a download; erased on the household's retention schedule.
+    "visit_notes": "notes about an elder, the household's data; the carer reads them only while serving it",
+    "visit_incidents": "incidents at an elder's home, the household's data (as visit_notes)",
 }
 
 # Erasing an account, in this order (a later step may need an earlier one: the tombstone drops the check ids before
@@ -395,12 +412,19 @@ KEPT_ON_ERASURE: dict[str, str] = {
     "audit_log": "append-only and chained; its entries hold ids only (tests/test_data_rights.py scans them)",
     "ledger_transactions": "append-only; created_by is an id",
     "credential_evidence_openings": "deleted with the evidence (ON DELETE CASCADE)",
+    "coin_bookings": "the committees' redemption lists and settlement; the open ones are cancelled (refunded) first",
+    "visit_notes": "the household's record of care names the carer by id; erased on the household's schedule",
+    "visit_incidents": "the committee's record of what happened names the carer by id (as visit_notes)",
     **STAFF_ONLY,
 }
 
 # What the retention schedule erases of a household that left the service more than the retention ago ($1: its id).
 # Team visits stay (ids, times and minutes: the carers' contribution); notes about them go when they exist.
 HOUSEHOLD_RETENTION_ERASURES: tuple[Erasure, ...] = (
+    Erasure("visit_notes", "DELETE FROM visit_notes WHERE household_id = $1"),
+    Erasure("visit_incidents", "DELETE FROM visit_incidents WHERE household_id = $1"),
+    Erasure("visit_rating_links", "DELETE FROM visit_rating_links WHERE household_id = $1"),
+    Erasure("visit_ratings", "DELETE FROM visit_ratings WHERE household_id = $1"),
     Erasure("respite_requests", "DELETE FROM respite_requests WHERE household_id = $1"),
     Erasure("respite_entitlements", "DELETE FROM respite_entitlements WHERE household_id = $1"),
     Erasure("household_confirmations", "DELETE FROM household_confirmations WHERE household_id = $1"),
@@ -430,6 +454,8 @@ FROM signups g JOIN shifts s ON s.id = g.shift_id
 WHERE g.volunteer_id = $1 AND g.status IN ('active', 'waitlisted') AND s.starts_at > now()
 ORDER BY s.starts_at, g.shift_id
 """
+# The time-coin bookings not yet redeemed nor cancelled, cancelled (refunded) before the balance goes to the pool.
+SELECT_OPEN_BOOKINGS = "SELECT id FROM coin_bookings WHERE volunteer_id = $1 AND status = 'booked' ORDER BY id"
 # Households that left the service more than the retention ago and still hold what was kept for the history.
 SELECT_HOUSEHOLDS_DUE = """
 SELECT id FROM households
@@ -472,6 +498,11 @@ async def future_signups(conn: asyncpg.Connection, volunteer_id: int) -> list[tu
         (int(r["shift_id"]), None if r["group_id"] is None else int(r["group_id"]))
         for r in await conn.fetch(SELECT_FUTURE_SIGNUPS, volunteer_id)
     ]
+
+
+async def open_bookings(conn: asyncpg.Connection, volunteer_id: int) -> list[int]:
+    """The ids of the volunteer's time-coin bookings still open."""
+    return [int(r["id"]) for r in await conn.fetch(SELECT_OPEN_BOOKINGS, volunteer_id)]
 
 
 async def run_erasure(conn: asyncpg.Connection, step: Erasure, key: int) -> int:

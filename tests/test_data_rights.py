@@ -21,6 +21,7 @@ from sql import data_rights as rights_sql
 from tests.factories import PASSWORD, create_account, create_committee, username_of
 from tests.factories_attendance import add_attendance, credit
 from tests.factories_shifts import add_signup, create_shift, publisher_identity, soon, volunteer_identity
+from tests.factories_visits import create_visits, rating_link
 from tests.helpers import bearer, csrf_token, login, post_form
 from tests.pages_kit import page_context
 from workers.main import erase_left_households
@@ -260,6 +261,10 @@ async def test_households_that_left_are_erased_after_the_retention_months(conn: 
         {
             "object_id": str(long_gone),
             "months": 12,
+            "visit_notes": 0,
+            "visit_incidents": 0,
+            "visit_rating_links": 0,
+            "visit_ratings": 0,
             "respite_requests": 1,
             "respite_entitlements": 1,
             "household_confirmations": 0,
@@ -382,3 +387,32 @@ async def test_a_restore_erases_again_who_was_erased_after_the_backup(empty_data
         await connection.close()
     assert row is not None and row["display_name"] == "已注销志愿者" and row["erased_at"] is not None
     assert json.loads(detail)["after_restore"] is True
+
+
+async def test_the_visit_notes_incidents_and_ratings_of_a_household_that_left_go_at_retention(
+    conn: asyncpg.Connection,
+) -> None:
+    scene = await create_visits(conn)
+    household, visit, carer = scene.household_id, scene.team_visit_id, scene.carer.volunteer_id
+    await conn.execute(
+        "INSERT INTO visit_notes (household_id, team_visit_id, visit_kind, volunteer_id, mood, remarks)"
+        " VALUES ($1, $2, 'team', $3, 2, 'canary remark')",
+        household,
+        visit,
+        carer,
+    )
+    await rating_link(conn, household, visit)
+    # The household left 13 months ago.
+    await conn.execute(
+        "UPDATE households SET archived_at = now() - interval '13 months', care_notes = '', phone = NULL,"
+        " head_name = '已退出', address = '长阳路' WHERE id = $1",
+        household,
+    )
+
+    assert household in await data_rights.erase_left_households(conn, months=12)
+
+    for table in ("visit_notes", "visit_rating_links"):
+        assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE household_id = $1", household) == 0, table
+    (entry,) = [e for e in await _audit(conn, "household.retention_erased") if e["object_id"] == str(household)]
+    assert entry["visit_notes"] == 1 and entry["visit_rating_links"] == 1
+    assert "canary" not in str(entry)

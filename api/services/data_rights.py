@@ -21,7 +21,7 @@ import msgspec
 import structlog
 
 from api import security
-from api.services import groups, shifts
+from api.services import coins, groups, shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.exports import safe_text
@@ -178,6 +178,19 @@ async def _cancel_future_places(conn: asyncpg.Connection, who: Identity, volunte
     return cancelled
 
 
+async def _cancel_open_bookings(conn: asyncpg.Connection, who: Identity, volunteer_id: int) -> int:
+    """Each time-coin booking still open is cancelled by the volunteer's own cancellation (its coins refunded, its
+    place freed); one whose time has begun cannot be, and stays for the committee."""
+    cancelled = 0
+    for booking_id in await rights_sql.open_bookings(conn, volunteer_id):
+        try:
+            await coins.cancel(conn, who, booking_id)
+        except (NotFound, Conflict):
+            continue
+        cancelled += 1
+    return cancelled
+
+
 async def _balance_to_pool(conn: asyncpg.Connection, who: Identity, volunteer_id: int) -> int:
     """The time-bank balance, own and group time alike, goes to the community pool as a donation; its minutes."""
     mine = await ledger_sql.find_volunteer_account(conn, volunteer_id)
@@ -224,6 +237,7 @@ async def erase(conn: asyncpg.Connection, who: Identity, form: ErasureConfirm) -
 
 async def _erase(conn: asyncpg.Connection, who: Identity, volunteer_id: int, account_id: int, *, again: bool) -> Erased:
     places = await _cancel_future_places(conn, who, volunteer_id)
+    bookings = await _cancel_open_bookings(conn, who, volunteer_id)
     minutes = await _balance_to_pool(conn, who, volunteer_id)
     touched: dict[str, int] = {}
     for step in rights_sql.ERASURES:
@@ -239,6 +253,7 @@ async def _erase(conn: asyncpg.Connection, who: Identity, volunteer_id: int, acc
         detail={
             "account_id": account_id,
             "places_cancelled": places,
+            "bookings_cancelled": bookings,
             "minutes_to_pool": minutes,
             **touched,
             **({"after_restore": True} if again else {}),
