@@ -149,6 +149,9 @@ def report(pages: list[Page], preset: str, database: str) -> str:
         "in-process. Each statement is printed once (the plan of its slowest run), at the first page that runs it;",
         "later pages refer to it. Statements run inside SQL functions (auto_explain's nested statements) count too.",
         "",
+        "\"their ms\" adds up every statement's own time, nested ones too (a nested statement's time is also inside",
+        "its caller's).",
+        "",
         "| role | page | status | request ms | statements | their ms | slowest ms |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
@@ -173,6 +176,8 @@ def report(pages: list[Page], preset: str, database: str) -> str:
                 continue
             numbers[text] = len(numbers) + 1
             worst = max(same, key=lambda s: s.ms)
+            if out[-1].startswith("- "):
+                out.append("")
             out += [
                 f"### Statement {numbers[text]}: {times}",
                 "",
