@@ -44,6 +44,7 @@ PUNCTUATION_ONLY = re.compile(r"[\u3000-\u303f\uff01-\uff1f]+")
 # Latin words a Chinese page may show: names of formats and standards, units, the product's codes for ratings.
 LATIN_ALLOWED = frozenset(
     {"API", "QR", "CSV", "XLSX", "Excel", "PDF", "JPEG", "PNG", "MB", "iCal", "ICS", "URL", "HTTPS", "SMS", "SHA"}
+    | {"ZIP", "JSON"}
     | {"km", "ID"}
 )
 # Words of the other language a page may carry on purpose: the language switch names its language in that language.
