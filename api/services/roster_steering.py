@@ -235,7 +235,9 @@ async def why_not_me(conn: asyncpg.Connection, who: Identity, shift_id: int) -> 
     if any(p.volunteer_id == volunteer_id and p.shift_id == shift_id for p in proposals):
         return _why(shift_id, "proposed", ["proposed"], latest.id)
     inputs = await rosters.load_inputs(conn, roster)
-    changed = ["changed"] if inputs.digest() != latest.inputs_digest else []
+    # The plan itself becoming the current plan changes nothing that matters (the base digest leaves it out).
+    stored = latest.result or {}
+    changed = ["changed"] if stored.get("base_digest") != inputs.base_digest() else []
     me = next((v for v in inputs.problem.volunteers if v.id == volunteer_id), None)
     shift = next((s for s in inputs.problem.shifts if s.id == shift_id), None)
     if shift is None:
@@ -254,4 +256,3 @@ async def why_not_me(conn: asyncpg.Connection, who: Identity, shift_id: int) -> 
 
 # The model's exclusion rules as the reasons a volunteer reads.
 _RULE_CODES = {"max_minutes": "hours_cap", "not-worthwhile": "distance"}
-
