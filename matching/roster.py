@@ -161,6 +161,9 @@ class RosterResult(ResultHeader, frozen=True):
     # those given nothing included (0: all equal; near 1: a few take everything), and how many those are.
     hours_gini: float = 0.0
     eligible_volunteers: int = 0
+    # The same over the volunteers the plan gives any hours (where places are few beside the people who could take
+    # them, the figure above stays near 1 whatever the plan does: at best 1 - places / eligible).
+    hours_gini_assigned: float = 0.0
 
 
 def _seconds(t: datetime) -> float:
@@ -1181,6 +1184,7 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
             spread_penalty=data.spread_penalty(plan),
             hours_gini=round(gini(used[eligible].tolist()), 4),
             eligible_volunteers=int(eligible.shape[0]),
+            hours_gini_assigned=round(gini(used[used > 0].tolist()), 4),
             assignments=tuple(assignments),
             unfilled=tuple(unfilled),
             previous_kept=kept,

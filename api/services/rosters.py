@@ -494,6 +494,7 @@ def build_result(inputs: RosterInputs, result: roster_model.RosterResult, *, new
         "spread": inputs.problem.spread,
         "spread_penalty": result.spread_penalty,
         "hours_gini": result.hours_gini,
+        "hours_gini_assigned": result.hours_gini_assigned,
         "eligible_volunteers": result.eligible_volunteers,
         "written": newest,
         "base_digest": inputs.base_digest(),
