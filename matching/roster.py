@@ -49,6 +49,9 @@ ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-
 # the 97 rounds of two 500 x 1000 solves, a fresh one and a re-plan after churn; the re-plan's neighbourhoods are
 # four times larger and cost 0.77 CPU s per 0.17 deterministic s where small ones cost 0.48).
 CPSAT_COST = CpsatCost(det_per_s=0.43, s_per_nnz=1e-5)
+# The same with spreading hours (hour variables and rows): least squares over the 132 rounds of three solves
+# (300 x 200, 150 x 100, 500 x 300, spread 100), CPU s = 2.16 x deterministic s + 2.5e-5 x nonzeros.
+SPREAD_CPSAT_COST = CpsatCost(det_per_s=0.46, s_per_nnz=2.5e-5)
 # Building the data and the start plan, and the final fill, explanation and checker, per eligible pair
 # (10k x 20k, 371k pairs: 1.0 s and 0.55 s; 500 x 1000, 12k pairs: 0.02 s each).
 START_S_PER_PAIR = 3e-6
@@ -1241,7 +1244,7 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
             sub.hint(self.data, rounded),
             self.budget,
             work=work,
-            cost=CPSAT_COST,
+            cost=SPREAD_CPSAT_COST if self.data.spread else CPSAT_COST,
             seed=self.seed,
             clock_reserve=self.reserve(),
         )
@@ -1324,7 +1327,7 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
             hint,
             budget,
             work=work,
-            cost=CPSAT_COST,
+            cost=SPREAD_CPSAT_COST if self.data.spread else CPSAT_COST,
             seed=self.seed + rounds,
             clock_reserve=self.reserve(),
         )

@@ -125,3 +125,15 @@ def test_spreading_lowers_the_gini_of_hours_and_fills_nearly_as_many_places() ->
 def test_gini() -> None:
     assert gini([]) == gini([0, 0]) == gini([5, 5, 5]) == 0.0
     assert gini([0, 0, 0, 12]) == 0.75
+
+
+def test_a_steered_solve_is_deterministic_on_its_work_budget() -> None:
+    problem = msgspec.structs.replace(generate.roster(60, 50, seed=4), spread=70)
+    pins = ((problem.volunteers[0].id, problem.shifts[0].id),)
+    eligible = exclusion(problem.volunteers[0], problem.shifts[0]) is None
+    problem = msgspec.structs.replace(problem, pinned=pins if eligible else ())
+    a = solve(problem, time_limit_s=30, seed=2, work=0.6)
+    b = solve(problem, time_limit_s=30, seed=2, work=0.6)
+    assert a.reproducible and b.reproducible
+    assert [(x.volunteer, x.shift) for x in a.assignments] == [(x.volunteer, x.shift) for x in b.assignments]
+    assert a.objective == b.objective
