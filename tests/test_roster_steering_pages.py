@@ -23,6 +23,7 @@ async def test_a_planner_pins_a_proposal_and_re_plans_with_hours_spread(client, 
         client, "/rosters", {"week_starts": next_monday().isoformat(), "spread": "101"}, page="/rosters"
     )
     assert refused.status_code == 422 and "spread" in parse_page(refused.text).errors
+    assert 'id="f-spread"' in refused.text and "在志愿者之间均衡分配时长" in refused.text
     started = await post_form(
         client, "/rosters", {"week_starts": next_monday().isoformat(), "spread": "40"}, page="/rosters"
     )
@@ -35,6 +36,7 @@ async def test_a_planner_pins_a_proposal_and_re_plans_with_hours_spread(client, 
     assert page.context["result"]["proposed"] == 1 and page.context["pinned"] == {}
     text = page.response.text
     assert "已安排名额" in text and "时长基尼系数" in text and "调整下一版排班" in text and "保留锁定并重新排班" in text
+    assert 'id="f-spread"' in text and "在志愿者之间均衡分配时长" in text and 'value="40"' in text
     (proposal,) = page.context["view"].proposals
     pinned = await post_form(client, f"{location}/pins", {"proposal_id": str(proposal.id)}, page=location)
     assert pinned.status_code in (302, 303), pinned.text
