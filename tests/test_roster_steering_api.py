@@ -3,9 +3,13 @@ the spread weight; and "why not me?" for a volunteer, with both kinds of answer 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import asyncpg
 import pytest
 
+from api.services.roster_steering import outscored_by
+from matching.roster import RosterProblem, Shift, Volunteer
 from sql import match_runs as runs_sql
 from tests.factories_rosters import at, next_monday, solve_now
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
@@ -143,3 +147,21 @@ async def test_why_not_me_says_outscored_or_not_eligible_and_never_names_the_cho
     assert (await client.get("/api/roster-proposals/why-not/999999999", headers=far_h)).status_code == 404
     org_h = await bearer(client, org.username)
     assert (await client.get(f"/api/roster-proposals/why-not/{shift}", headers=org_h)).status_code == 403
+
+
+def test_outscored_reasons_come_from_the_plan_and_the_person_only():
+    t0 = datetime(2026, 12, 7, 9, tzinfo=timezone(timedelta(hours=8)))
+    me = Volunteer(1, (31.2995, 121.5215), 5.0, 600, available=((t0, t0 + timedelta(days=1)),))
+    shift = Shift(10, t0 + timedelta(hours=5), t0 + timedelta(hours=7), (31.2815, 121.5215), 1)
+    problem = RosterProblem((me,), (shift,))
+    closer = [{"km": 0.1, "continuity_bonus": 0, "reliability_penalty": 0}]
+    assert outscored_by(problem, me, shift, closer, []) == ["closer"]
+    assert outscored_by(problem, me, shift, [{"km": 9.0, "continuity_bonus": 20}], []) == ["continuity"]
+    # Proposed elsewhere at the same time, or already four hours this week with hours spread.
+    overlapping = [(t0 + timedelta(hours=6), t0 + timedelta(hours=8))]
+    assert outscored_by(problem, me, shift, closer, overlapping)[0] == "proposed-overlap"
+    earlier = [(t0, t0 + timedelta(hours=4))]
+    spread = RosterProblem((me,), (shift,), spread=50)
+    assert outscored_by(spread, me, shift, [{"km": 9.0}], earlier) == ["spread"]
+    assert outscored_by(problem, me, shift, [{"km": 9.0}], earlier) == ["value"]
+    assert outscored_by(problem, me, shift, [], []) == ["left-open"]

@@ -108,7 +108,9 @@ async def replan(conn: asyncpg.Connection, queue: JobQueue, who: Identity, run_i
         await pins_sql.set_spread(conn, view.roster.id, form.spread)
         return view.roster.id
 
-    return await runs.start(conn, queue, rosters.RUNS, who.account_id, week, detail={"reason": "steered"})
+    return await runs.start(
+        conn, queue, rosters.RUNS, who.account_id, week, detail={"reason": "steered", "spread": form.spread}
+    )
 
 
 # --------------------------------------------------------------------------------------------- why not me

@@ -427,7 +427,7 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, fo
         await pins_sql.set_spread(conn, roster.id, form.spread)
         return roster.id
 
-    return await runs.start(conn, queue, RUNS, who.account_id, week, detail={"reason": "asked"})
+    return await runs.start(conn, queue, RUNS, who.account_id, week, detail={"reason": "asked", "spread": form.spread})
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
