@@ -8,9 +8,11 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import pytest
 
+from api.services import rosters
 from api.services.roster_steering import outscored_by
 from matching.roster import RosterProblem, Shift, Volunteer
 from sql import match_runs as runs_sql
+from sql import rosters as rosters_sql
 from tests.factories_rosters import at, next_monday, solve_now
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
 from tests.helpers import bearer
@@ -165,3 +167,29 @@ def test_outscored_reasons_come_from_the_plan_and_the_person_only():
     assert outscored_by(spread, me, shift, [{"km": 9.0}], earlier) == ["spread"]
     assert outscored_by(problem, me, shift, [{"km": 9.0}], earlier) == ["value"]
     assert outscored_by(problem, me, shift, [], []) == ["left-open"]
+
+
+async def test_a_pin_on_a_cancelled_or_full_shift_is_a_conflict_and_a_clashing_pin_too(client, conn):
+    org = await publisher_identity(conn, "organisation")
+    first = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(1, 9), headcount=1,
+                               lat=31.2815, lon=121.5215)  # fmt: skip
+    second = await create_shift(conn, organisation_id=org.organisation_id, starts_at=at(1, 10), headcount=1,
+                                lat=31.2815, lon=121.5215)  # fmt: skip
+    near = await volunteer_identity(conn, **NEAR)
+    await volunteer_identity(conn, **FARTHER)
+    view = await _run(client, conn, await bearer(client, org.username))
+    roster = await rosters_sql.get_roster(conn, view["run"]["subject_id"])
+    assert roster is not None
+    # Both shifts proposed to someone: pin the near volunteer on both (they overlap: 9-11 and 10-12).
+    for shift_id in (first, second):
+        await conn.execute(
+            "INSERT INTO roster_pins (roster_id, volunteer_id, shift_id, pinned_by) VALUES ($1, $2, $3, $4)",
+            roster.id, near.volunteer_id, shift_id, org.account_id,
+        )  # fmt: skip
+    inputs = await rosters.load_inputs(conn, roster)
+    assert inputs.problem.pinned == ((near.volunteer_id, first),)
+    assert [c["why"] for c in inputs.pin_conflicts] == ["pins-clash"]
+    await conn.execute("UPDATE shifts SET status = 'cancelled' WHERE id = $1", first)
+    await conn.execute("UPDATE shifts SET taken = headcount WHERE id = $1", second)
+    inputs = await rosters.load_inputs(conn, roster)
+    assert inputs.problem.pinned == () and [c["why"] for c in inputs.pin_conflicts] == ["shift-closed"] * 2
