@@ -100,6 +100,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "then deletes it (audited)",
         ),
     ] = 30
+    household_retention_months: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=120,
+            description="Months what is left of a household that left the service (respite history, confirmations, "
+            "refusals, its street) is kept; the worker then erases it (audited)",
+        ),
+    ] = 12
     trusted_proxies: Annotated[
         str,
         Meta(
@@ -163,6 +172,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     household_daily_cap: Annotated[
         int, Meta(description="Distinct households one volunteer may open the file of in a day (Shanghai)")
     ] = 5
+    visit_note_days: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=60,
+            description="A carer notes a home visit, or raises an incident on it, until this many days after it ends",
+        ),
+    ] = 7
+    rating_link_days: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=60,
+            description="The one-use link by which an elder or family rates a home visit (sent by SMS) "
+            "works this many days",
+        ),
+    ] = 7
     certificate_issuer: Annotated[
         str,
         Meta(

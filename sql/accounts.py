@@ -82,7 +82,8 @@ WHERE ($1::text IS NULL OR a.role = $1)
 ORDER BY a.id LIMIT $2 OFFSET $3
 """
 SET_DISABLED = """
-UPDATE accounts SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END WHERE id = $1 RETURNING id
+UPDATE accounts SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+WHERE id = $1 AND erased_at IS NULL RETURNING id
 """
 
 INSERT_SESSION = """

@@ -165,6 +165,7 @@ class CertificateCheckRow(msgspec.Struct, frozen=True):
     issued_at: dt.datetime
     stars: int
     valid: bool
+    withdrawn: bool
 
 
 _CHECKIN_SHIFT = """
@@ -340,9 +341,11 @@ SELECT_LATEST_CERTIFICATE = _CERTIFICATE + " WHERE t.volunteer_id = $1 ORDER BY 
 SELECT_CERTIFICATE = _CERTIFICATE + " WHERE t.number = $1"
 # The public check: the number and its check code together (the number alone is guessable). Valid while the records
 # it certified (the first `records` confirmed, as SELECT_CERTIFIED_RECORDS reads them) still add up to its totals.
+# A withdrawn certificate (its holder erased their account) names nobody and vouches for nothing.
 CHECK_CERTIFICATE = """
-SELECT t.number, v.display_name AS volunteer_name, t.records, t.minutes, t.issued_at, t.stars,
-       (SELECT count(*) = t.records AND coalesce(sum(c.minutes), 0) = t.minutes
+SELECT t.number, CASE WHEN t.withdrawn_at IS NULL THEN v.display_name ELSE '' END AS volunteer_name, t.records,
+       t.minutes, t.issued_at, t.stars, t.withdrawn_at IS NOT NULL AS withdrawn,
+       t.withdrawn_at IS NULL AND (SELECT count(*) = t.records AND coalesce(sum(c.minutes), 0) = t.minutes
         FROM (SELECT a.minutes FROM attendance a
               WHERE a.volunteer_id = t.volunteer_id AND a.status = 'confirmed'
               ORDER BY a.confirmed_at, a.id LIMIT t.records) c) AS valid

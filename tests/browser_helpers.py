@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +27,10 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # The two widths every page is looked at: a phone's and a desktop's.
 WIDTHS: tuple[tuple[str, ViewportSize], ...] = (("phone", PHONE), ("desktop", DESKTOP))
+# Screenshots for a person to look at after the run (`LINLI_TEST_SCREENSHOTS=1 make test`; `make screens` keeps
+# docs/screens/ by its own command). Off by default: the ~160 full-page PNGs of a run are about 40 s of both cores,
+# and they assert nothing.
+SCREENSHOTS = os.environ.get("LINLI_TEST_SCREENSHOTS", "") not in ("", "0")
 # Each demo login's password, by username.
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # How long one step may wait for the page: the default 5 s is short on a loaded machine.
@@ -179,10 +184,17 @@ def sign_report_and_accept(
     expect(funder.get_by_text("已验收并拨付")).to_be_visible()
 
 
-def screenshot(page: Page, name: str) -> None:
-    """A full-page screenshot in test-artifacts/ (gitignored), for a person to look at after the run."""
+def screenshot(page: Page, name: str, *, part: str | None = None) -> None:
+    """With SCREENSHOTS, a full-page screenshot (or of the element `part` selects) in test-artifacts/ (gitignored),
+    for a person to look at after the run."""
+    if not SCREENSHOTS:
+        return
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    path = str(ARTIFACTS / f"{name}.png")
+    if part is None:
+        page.screenshot(path=path, full_page=True)
+    else:
+        page.locator(part).screenshot(path=path)
 
 
 @pytest.fixture(autouse=True)

@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 import uuid
 
-from api.services import groups
+from api.services import coins, groups
+from api.services.coins import BookingCreate, ItemCreate
 from api.services.groups import GroupMemberIn, GroupSignupForm
 from tests import factories
+from tests.factories_attendance import credit
 from tests.factories_contracts import award_ready, create_objection
 from tests.factories_rosters import roster_scenario
 from tests.factories_shifts import add_certificate, add_signup, create_series, create_shift, volunteer_identity
 from tests.factories_teams import create_team
 from tests.factories_tendering import create_household, create_need
+from tests.factories_visits import done_team_visit
 from tests.helpers import bearer
 
 # What anybody may read or do without logging in: reference data, verified organisations' public profiles,
@@ -42,6 +45,9 @@ PUBLIC = {
     ("GET", "/api/confirmations/{token}"),
     ("POST", "/api/confirmations/{token}/confirm"),
     ("POST", "/api/confirmations/{token}/cancel"),
+    # A visit's one-use rating link: its 256-bit random token is the key (it comes by SMS to the household).
+    ("GET", "/api/ratings/{token}"),
+    ("POST", "/api/ratings/{token}"),
 }
 # Operations every logged-in account may use on its own behalf (their answers hold only the caller's data).
 OWN = {
@@ -90,6 +96,8 @@ CANARY_PRICE_FEN = 12_345_678
 # Needs are open to every logged-in account by design; the households they name are not.
 CANARY_ADDRESS = "金丝雀路99弄9号909室"
 CANARY_NOTE = "矩阵金丝雀护理记录"
+# A carer's visit note and incident on that household (issue 15, item 4): elders' data under the same rule.
+CANARY_VISIT_NOTE = "矩阵金丝雀探访记录"
 
 
 async def operations(client) -> list[tuple[str, str]]:
@@ -192,8 +200,8 @@ async def scenario(conn) -> dict[str, str]:
                 setup.organisation_account,
             )
         ),
-        # Tenant A's 311 team serving the canary household (helper D).
-        "team_id": str(await create_team(conn, household_id, setup.organisation_id, contract_id)),
+        # Tenant A's 311 team serving the canary household (helper D), with a visit noted and an incident raised.
+        **(await _visit_scenario(conn, household_id, setup.organisation_id, contract_id)),
         "household_id": str(household_id),
         # An invitation to tenant A's staff, still open.
         "invitation_id": str(
@@ -209,7 +217,37 @@ async def scenario(conn) -> dict[str, str]:
         **(await _evidence_scenario(conn, setup.organisation_id)),
         # Tenant A's roster proposal to its volunteer, the household's respite entitlement and request (helper C).
         **(await roster_scenario(conn, setup.organisation_id, household_id)),
+        # Tenant A's committee's time-coin catalogue item and a volunteer's booking of it (issue 15, item 8).
+        **(await _coins_scenario(conn, committee_account)),
     }
+
+
+async def _visit_scenario(conn, household_id: int, organisation_id: int, contract_id: int) -> dict[str, str]:
+    """Tenant A's team at the canary household: a done visit whose note and incident carry the canary text."""
+    team_id = await create_team(conn, household_id, organisation_id, contract_id)
+    volunteer_id = await conn.fetchval("SELECT volunteer_id FROM team_members WHERE team_id = $1", team_id)
+    team_visit_id = await done_team_visit(conn, team_id, volunteer_id)
+    note_id = await conn.fetchval(
+        "INSERT INTO visit_notes (household_id, team_visit_id, visit_kind, volunteer_id, mood, signals, needs_other,"
+        " remarks) VALUES ($1, $2, 'team', $3, 2, '{fall}', $4, $4) RETURNING id",
+        household_id,
+        team_visit_id,
+        volunteer_id,
+        CANARY_VISIT_NOTE,
+    )
+    committee_id = await conn.fetchval("SELECT committee_id FROM households WHERE id = $1", household_id)
+    incident_id = await conn.fetchval(
+        "INSERT INTO visit_incidents (household_id, committee_id, team_visit_id, visit_kind, organisation_id,"
+        " volunteer_id, kind, severity, what_happened) VALUES ($1, $2, $3, 'team', $4, $5, 'fall', 'high', $6)"
+        " RETURNING id",
+        household_id,
+        committee_id,
+        team_visit_id,
+        organisation_id,
+        volunteer_id,
+        CANARY_VISIT_NOTE,
+    )
+    return {"team_id": str(team_id), "note_id": str(note_id), "incident_id": str(incident_id)}
 
 
 async def _group_scenario(conn, organisation_id: int) -> dict[str, str]:
@@ -232,6 +270,18 @@ async def _handover(conn, shift_id: int) -> int:
             shift_id,
         )
     )
+
+
+async def _coins_scenario(conn, committee_account: int) -> dict[str, str]:
+    """An item of tenant A's committee catalogue, booked by a volunteer of its district."""
+    committee = await factories.identity_of(conn, committee_account)
+    item = await coins.add_item(conn, committee, ItemCreate(name="矩阵米", price_minutes=60, kind="goods", stock=3))
+    buyer = await volunteer_identity(conn)
+    home = await conn.fetchval("SELECT c.area_id FROM committees c WHERE c.id = $1", committee.committee_id)
+    await conn.execute("UPDATE volunteers SET home_area_id = $2 WHERE id = $1", buyer.volunteer_id, home)
+    await credit(conn, buyer.volunteer_id, 120)
+    booking = await coins.book(conn, buyer, BookingCreate(item_id=item.item.id))
+    return {"item_id": str(item.item.id), "booking_id": str(booking.id)}
 
 
 async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:
@@ -284,7 +334,8 @@ async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn
         " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
         " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
         " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
-        " UNION ALL SELECT row(h.*)::text FROM households h) rows"
+        " UNION ALL SELECT row(h.*)::text FROM households h UNION ALL SELECT row(i.*)::text FROM visit_incidents i"
+        " UNION ALL SELECT row(r.*)::text FROM visit_ratings r) rows"
     )
     outsiders = {
         role: await factories.username_of(conn, await factories.create_account(conn, role))
@@ -302,7 +353,8 @@ async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn
                 problems.append(f"{role}: {method} {path} changed tenant A's object ({response.status_code})")
             # A refusal's problem document names the request path, so an id counts only where the path lacks it.
             echoed_bid = ids["bid_id"] in text and "{bid_id}" not in path
-            leaked = any(canary in text for canary in (str(CANARY_PRICE_FEN), CANARY_ADDRESS, CANARY_NOTE))
+            canaries = (str(CANARY_PRICE_FEN), CANARY_ADDRESS, CANARY_NOTE, CANARY_VISIT_NOTE)
+            leaked = any(canary in text for canary in canaries)
             if leaked or echoed_bid:
                 problems.append(f"{role}: {method} {path} leaked tenant A's data ({response.status_code})")
     after = await conn.fetchval(
@@ -310,7 +362,8 @@ async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn
         " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
         " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
         " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
-        " UNION ALL SELECT row(h.*)::text FROM households h) rows"
+        " UNION ALL SELECT row(h.*)::text FROM households h UNION ALL SELECT row(i.*)::text FROM visit_incidents i"
+        " UNION ALL SELECT row(r.*)::text FROM visit_ratings r) rows"
     )
     assert problems == [], "\n".join(problems)
     assert after == before
@@ -337,3 +390,28 @@ async def test_another_committee_cannot_see_change_or_archive_a_household_even_w
             assert CANARY_ADDRESS not in response.text and CANARY_NOTE not in response.text
     after = await conn.fetchval("SELECT row(h.*)::text FROM households h WHERE id = $1", int(ids["household_id"]))
     assert after == before
+
+
+async def test_the_visit_note_canary_reaches_the_households_committee_and_nobody_who_does_not_serve_it(client, conn):
+    ids = await scenario(conn)
+    paths = (
+        f"/api/households/{ids['household_id']}/visit-notes",
+        f"/api/visit-notes/{ids['note_id']}",
+        f"/api/incidents/{ids['incident_id']}",
+    )
+    committee_account = await conn.fetchval(
+        "SELECT m.account_id FROM memberships m JOIN households h ON h.committee_id = m.committee_id"
+        " WHERE h.id = $1 LIMIT 1",
+        int(ids["household_id"]),
+    )
+    own = await bearer(client, await factories.username_of(conn, committee_account))
+    for path in paths:
+        response = await client.get(path, headers=own)
+        assert response.status_code == 200 and CANARY_VISIT_NOTE in response.text, path
+    # Another committee, another organisation, a volunteer not on the team, the funder, a reviewer.
+    for role in ("committee", "organisation", "volunteer", "funder", "reviewer"):
+        headers = await bearer(client, await factories.username_of(conn, await factories.create_account(conn, role)))
+        for path in (*paths, "/api/incidents", "/api/visits/mine", "/api/visit-ratings/unrated"):
+            response = await client.get(path, headers=headers)
+            assert response.status_code in (200, 403, 404), (role, path, response.status_code)
+            assert CANARY_VISIT_NOTE not in response.text, (role, path)

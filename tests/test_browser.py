@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from api.demo import DEMO_LOGINS
-from tests.browser_helpers import ARTIFACTS, browser, log_in, open_menu
+from tests.browser_helpers import browser, log_in, open_menu, screenshot
 
 __all__ = ["browser"]  # a fixture, used by name
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def test_demo_role_sees_home_in_chinese_then_english(browser, live_server, label
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("header nav")).to_contain_text("Inbox")
         expect(page.locator("footer")).to_contain_text("Service catalogue")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"home-{username}.png"), full_page=True)
+        screenshot(page, f"home-{username}")
 
         # The choice sticks to the account: back in Chinese for the next person, English for this one.
         open_menu(page)

@@ -249,6 +249,7 @@ async def test_the_api_verifies_a_certificate_for_anyone_and_gives_its_owner_the
         "issued_at": mine["issued_at"],
         "stars": 0,
         "valid": True,
+        "withdrawn": False,
         "issuer": ISSUER,
     }
     unknown = await client.get(f"/api/records/certificates/{mine['number']}/ABCDEF012345")

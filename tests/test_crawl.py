@@ -25,7 +25,7 @@ __all__ = ["axe_browser"]  # a fixture, used by name
 PASSWORDS = {username: password for _, username, password in DEMO_LOGINS}
 # Links that end the session or are files rather than pages.
 SKIP_PREFIXES = ("/logout", "/static/", "/schema", "/ical/")
-SKIP_SUFFIXES = (".csv", ".xlsx", ".ics", ".svg", ".pdf", ".png")
+SKIP_SUFFIXES = (".csv", ".xlsx", ".ics", ".svg", ".pdf", ".png", ".zip")
 MAX_PAGES = 150
 # Clicks from the front page and home; deeper pages (an award run from a review sheet) are five or six away.
 DEPTH = 6

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser_helpers import ARTIFACTS, PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot, sql
+from tests.browser_helpers import PASSWORDS, PHONE, browser, log_in, patient_expect, screenshot, sql
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -40,8 +40,7 @@ def _open(context: BrowserContext, errors: list[str], base: str) -> Page:
 
 def _picker_shot(page: Page, name: str) -> None:
     """The picker alone (the whole form is too long to look at), beside the full-page screenshot."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(".place-picker").screenshot(path=str(ARTIFACTS / f"{name}-picker.png"))
+    screenshot(page, f"{name}-picker", part=".place-picker")
 
 
 def _value(page: Page, name: str) -> float:

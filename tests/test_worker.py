@@ -54,10 +54,12 @@ def test_worker_settings_schedule_the_purge_as_a_cron_job():
         "cron:purge_expired_credentials",
         "cron:drop_expired_uploads",
         "cron:purge_staff_invitations",
+        "cron:erase_left_households",
         "cron:open_due_bids",
         "cron:plan_team_visits",
         "cron:deliver_notifications",
         "cron:confirm_places",
+        "cron:send_rating_links",
         "cron:requeue_runs",
         "cron:count_platform",
     ]

@@ -19,7 +19,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from api.services import accounts, confirmations, home, register_imports, staff
+from api.services import accounts, confirmations, data_rights, home, register_imports, staff
 from api.services.accounts import SecurityPolicy
 from api.services.runs import QUEUE_DOWN
 from api.settings import load_settings
@@ -41,6 +41,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["progress_manager"] = multiprocessing.Manager()
     ctx["job_timeout_s"] = _settings.job_timeout_s
     ctx["invitation_retention_days"] = _settings.staff_invitation_retention_days
+    ctx["household_retention_months"] = _settings.household_retention_months
     ctx["policy"] = SecurityPolicy(
         session_idle_minutes=_settings.session_idle_minutes,
         session_absolute_hours=_settings.session_absolute_hours,
@@ -93,6 +94,15 @@ async def purge_staff_invitations(ctx: dict[str, Any]) -> int:
     return purged
 
 
+async def erase_left_households(ctx: dict[str, Any]) -> int:
+    """Erase what is left of households that left the service longer ago than the retention period."""
+    async with ctx["pool"].acquire() as conn:
+        erased = await data_rights.erase_left_households(conn, months=ctx["household_retention_months"])
+    if erased:
+        log.info("erased households that left", households=len(erased))
+    return len(erased)
+
+
 async def confirm_places(ctx: dict[str, Any]) -> dict[str, int]:
     """Ask for confirmations that fell due, release unconfirmed places at their cut-off, record no-shows."""
     async with ctx["pool"].acquire() as conn:
@@ -116,12 +126,14 @@ class WorkerSettings:
         purge_expired_credentials,
         drop_expired_uploads,
         purge_staff_invitations,
+        erase_left_households,
         confirm_places,
         count_platform,
         *tasks.RUN_TASKS,
         tasks.plan_team_visits,
         tasks.open_due_bids,
         tasks.deliver_notifications,
+        tasks.send_rating_links,
         tasks.requeue_runs,
     ]
     cron_jobs: ClassVar[list[Any]] = [
@@ -130,6 +142,8 @@ class WorkerSettings:
         cron(drop_expired_uploads, minute=set(range(2, 60, 5))),
         # Daily: an ended staff invitation outlives its retention period by at most a day.
         cron(purge_staff_invitations, hour={4}, minute={41}, run_at_startup=True),
+        # Daily: what is left of a household that left outlives its retention period by at most a day.
+        cron(erase_left_households, hour={4}, minute={47}, run_at_startup=True),
         # Every minute: a tender's bids open (and it moves to review) within a minute of its deadline.
         cron(tasks.open_due_bids, second={5}, run_at_startup=True),
         # Daily: each live 311 team always has its next four weekly visits planned.
@@ -138,6 +152,8 @@ class WorkerSettings:
         cron(tasks.deliver_notifications, second={35}, run_at_startup=True),
         # Every minute, before the outbox: asks go out, and unconfirmed places go to the waitlist, within a minute.
         cron(confirm_places, second={20}, run_at_startup=True),
+        # Every minute: a visit's rating link reaches the household's phone within a minute of the carer's note.
+        cron(tasks.send_rating_links, second={45}, run_at_startup=True),
         # Every minute: runs the database says are queued whose job Redis lost are queued again.
         cron(tasks.requeue_runs, second={50}),
         # Every minute: the figures the home pages show are at most a minute old.

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from api.services import awards, bids, grants, notifications, runs
+from api.services import awards, bids, grants, notifications, runs, visit_notes
 from api.services import rosters as rosters_service
 from api.services import teams as teams_service
 from api.settings import load_settings
@@ -119,4 +119,18 @@ async def deliver_notifications(ctx: dict[str, Any]) -> dict[str, int]:
         )
     if outcome.reminders or outcome.sent or outcome.retrying or outcome.failed:
         log.info("notification outbox", **msgspec.structs.asdict(outcome))
+    return msgspec.structs.asdict(outcome)
+
+
+async def send_rating_links(ctx: dict[str, Any]) -> dict[str, int]:
+    """Send the households the links by which they rate their carers' visits (issue 15, item 4), by the same sender."""
+    async with ctx["pool"].acquire() as conn:
+        outcome = await visit_notes.send_rating_links(
+            conn,
+            _notification_sender(ctx),
+            public_url=_settings.public_url,
+            max_attempts=_settings.notify_max_attempts,
+        )
+    if outcome.sent or outcome.retrying or outcome.failed:
+        log.info("rating links", **msgspec.structs.asdict(outcome))
     return msgspec.structs.asdict(outcome)

@@ -1,10 +1,11 @@
-"""The `linli` command: up, serve, worker, migrate, seed, backup, restore, solve, bench."""
+"""The `linli` command: up, serve, worker, migrate, seed, backup, restore, reerase, solve, bench."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -125,6 +126,28 @@ def restore(file: Path, database: str | None, force: bool) -> None:
 
 
 @cli.command()
+@click.argument("volunteer_ids", nargs=-1, type=int)
+@click.option("--log", "log_file", type=click.File("r"), default=None, help="Read the erased ids from this log.")
+def reerase(volunteer_ids: tuple[int, ...], log_file: Any) -> None:
+    """After a restore, erase again the volunteers erased since the backup (by id, or as a log names them)."""
+    import asyncpg
+
+    from api.services import data_rights
+
+    wanted = list(volunteer_ids) + (data_rights.erased_in_log(log_file) if log_file else [])
+
+    async def run() -> list[int]:
+        conn = await asyncpg.connect(_database_url())
+        try:
+            return await data_rights.erase_again(conn, wanted)
+        finally:
+            await conn.close()
+
+    done = asyncio.run(run())
+    click.echo(f"erased again: {len(done)} of {len(wanted)} ({len(wanted) - len(done)} already erased or unknown)")
+
+
+@cli.command()
 @click.argument("model", type=click.Choice(["gap", "award", "portfolio", "roster", "teams", "visits"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds, end to end.")
@@ -143,7 +166,9 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn", "spread", "chaos", "visits", "http"]))
+@click.argument(
+    "kind", type=click.Choice(["gap", "roster", "teams", "churn", "spread", "chaos", "visits", "http", "explain"])
+)
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--size",
@@ -153,9 +178,35 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds per instance.")
 @click.option("--seed", "seed_value", default=0, show_default=True)
 @click.option("--sets", default=None, help="visits only: which benchmark sets, e.g. A,B (default all).")
-def bench(kind: str, path: Path | None, size: str | None, time_limit: float, seed_value: int, sets: str | None) -> None:
+@click.option(
+    "--preset",
+    type=click.Choice(["district", "city"]),
+    default="district",
+    show_default=True,
+    help="explain only: the data the pages are served from (the city is seeded in minutes).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="explain only: a database already seeded with the preset, instead of a throw-away one.",
+)
+def bench(
+    kind: str,
+    path: Path | None,
+    size: str | None,
+    time_limit: float,
+    seed_value: int,
+    sets: str | None,
+    preset: str,
+    database_url: str | None,
+) -> None:
     """Measure the optimiser against its baselines, the service under chaos, or sign-ups through HTTP against raw
-    SQL, and print the figures."""
+    SQL, and print the figures; `explain` prints the plan of every statement the hot pages run."""
+    if kind == "explain":
+        from api.cli import explain
+
+        click.echo(explain.bench(preset, database_url, lambda line: click.echo(line, err=True)), nl=False)
+        return
     if kind == "chaos":
         from api.cli import chaos
 

@@ -30,7 +30,8 @@ from sql.match_runs import RunRow
 SEED_TIME_LIMIT_S = 1.0
 
 
-def _identity(login: LoginRow | None) -> Identity | None:
+def login_identity(login: LoginRow | None) -> Identity | None:
+    """The Identity a demo login acts with, as the app would give its session (None for a missing login)."""
     if login is None:
         return None
     return Identity(
@@ -60,9 +61,9 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
     """Write the demo's roster and respite data; what was made (deterministic per seed, given the same shifts)."""
     made: dict[str, Any] = {"roster_proposals": 0, "respite_requests": 0, "respite_proposals": 0}
     logins = await demo_sql.logins(conn, ["org.leling", "committee.kailu4", "volunteer.demo"])
-    org = _identity(logins.get("org.leling"))
-    committee = _identity(logins.get("committee.kailu4"))
-    volunteer = _identity(logins.get("volunteer.demo"))
+    org = login_identity(logins.get("org.leling"))
+    committee = login_identity(logins.get("committee.kailu4"))
+    volunteer = login_identity(logins.get("volunteer.demo"))
     if org is None or committee is None or volunteer is None or volunteer.volunteer_id is None:
         return made
     if committee.committee_id is None:

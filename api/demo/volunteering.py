@@ -9,6 +9,7 @@ from datetime import date
 import asyncpg
 import msgspec
 
+from api.demo.coins import seed_coins
 from api.demo.notifications import seed_notifications
 from api.demo.rosters import seed_rosters
 from api.demo.shifts import seed_shifts
@@ -37,6 +38,8 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
     rng = functools.partial(stream, seed)
     shifts = await seed_shifts(conn, rng("shifts"), today)
     history = await seed_timebank(conn, rng("timebank"), today)
+    # What the coins buy, at two committees of the district, and volunteer.demo's bookings (issue 15, item 8).
+    await seed_coins(conn, today)
     teams = await seed_teams(conn, rng("teams"), today)
     rosters = await seed_rosters(conn, rng("rosters"), today)
     # Only verified claims count for restricted shifts (issue 11, step 4): staff of the publishers verify those of

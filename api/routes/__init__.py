@@ -4,9 +4,11 @@ from api.routes.accounts import AccountController, AuthController
 from api.routes.attendance import AttendanceController
 from api.routes.awards import AwardController, NoticeController, ReviewController
 from api.routes.calls import CallController, ProposalController
+from api.routes.coins import CoinCatalogueController
 from api.routes.confirmations import MyPlaceController, PlaceLinkController
 from api.routes.contracts import ContractController, PaymentController, PerformanceController
 from api.routes.dashboard import DashboardController
+from api.routes.data_rights import DataRightsController
 from api.routes.grants import GrantController
 from api.routes.groups import GroupController
 from api.routes.handovers import HandoverController
@@ -24,6 +26,7 @@ from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
 from api.routes.verification import MyEvidenceController, VerificationController
+from api.routes.visit_notes import IncidentController, RatingController, VisitNoteController
 from api.routes.volunteering_dashboard import VolunteeringDashboardController
 from api.routes.volunteers import VolunteerProfileController
 
@@ -55,8 +58,10 @@ API_HANDLERS: list[type] = [
     HouseholdController,
     PlaceController,
     VolunteerProfileController,
+    DataRightsController,
     AttendanceController,
     TimeBankController,
+    CoinCatalogueController,
     ServiceRecordController,
     NotificationController,
     VolunteeringDashboardController,
@@ -66,4 +71,7 @@ API_HANDLERS: list[type] = [
     MyEvidenceController,
     VerificationController,
     StaffController,
+    VisitNoteController,
+    IncidentController,
+    RatingController,
 ]

@@ -12,8 +12,15 @@ from api.auth import Conn, User, Who, roles
 from api.routes.downloads import FormatParam, file_response, locale_of
 from api.routes.paging import Offset
 from api.schemas.common import out, outs
-from api.schemas.contracts import ContractDetailOut, ContractPageOut, GradeOut, PaymentOut, PerformanceOut
-from api.services import contracts, orgs
+from api.schemas.contracts import (
+    ContractDetailOut,
+    ContractPageOut,
+    GradeOut,
+    PaymentOut,
+    PerformanceOut,
+    VisitPerformanceOut,
+)
+from api.services import contracts, orgs, visit_notes
 from api.services.contracts import (
     AttachmentFile,
     ContractCreate,
@@ -208,4 +215,5 @@ class PerformanceController(Controller):
             organisation_id=org.id,
             grades=outs(await contracts.organisation_grades(conn, org.id), GradeOut),
             barred_until=await contracts.barred_until(conn, org.id),
+            visits=out(await visit_notes.organisation_figures(conn, org.id), VisitPerformanceOut),
         )

@@ -7,6 +7,7 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import PageOut
+from api.services.visit_notes import VisitPerformance
 from sql.contracts import AttachmentRow, ContractRow, GradeRow, MilestonePublic, PaymentRow
 
 
@@ -44,9 +45,15 @@ class GradeOut(GradeRow, frozen=True):
     """A performance grade on an organisation's record."""
 
 
+class VisitPerformanceOut(VisitPerformance, frozen=True):
+    """Its carers' home visits over the last year: the elders' ratings, incidents by severity, the grade they suggest
+    (null under 10 ratings)."""
+
+
 class PerformanceOut(msgspec.Struct, frozen=True):
     """An organisation's performance grades and whether an 'unqualified' grade bars it now."""
 
     organisation_id: int
     grades: list[GradeOut]
     barred_until: dt.date | None
+    visits: VisitPerformanceOut

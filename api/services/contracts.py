@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import visit_notes
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
@@ -437,13 +438,17 @@ class Performance(msgspec.Struct, frozen=True):
 
     grades: list[contracts_sql.GradeRow]
     barred_until: dt.date | None
+    # The elders' ratings of its carers' home visits and the incidents raised on them (issue 15, item 4).
+    visits: visit_notes.VisitPerformance
 
 
 async def performance(conn: asyncpg.Connection, organisation_id: int) -> Performance:
-    """Grades and any bar from an 'unqualified' grade (public, like the profile it appears on)."""
+    """Grades, any bar from an 'unqualified' grade, and its home visits' ratings and incidents (public, like the
+    profile it appears on)."""
     return Performance(
         grades=await contracts_sql.list_grades(conn, organisation_id),
         barred_until=await contracts_sql.barred_until(conn, organisation_id, today()),
+        visits=await visit_notes.organisation_figures(conn, organisation_id),
     )
 
 

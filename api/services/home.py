@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from api.services import visit_notes
 from api.services.accounts import Identity
 from sql import areas as areas_sql
 from sql import audit, overview
@@ -26,6 +27,8 @@ class Home(msgspec.Struct, frozen=True):
     organisation: orgs_sql.OrgRow | None = None
     committee: areas_sql.CommitteeRow | None = None
     committee_figures: overview.CommitteeFigures | None = None
+    # The committee's incidents on home visits and its households' ratings (issue 15, item 4).
+    visits: visit_notes.CommitteeBoard | None = None
     funder: areas_sql.FunderRow | None = None
     funder_figures: overview.FunderFigures | None = None
     volunteer: volunteers_sql.VolunteerRow | None = None
@@ -56,6 +59,7 @@ async def home_for(conn: asyncpg.Connection, who: Identity, *, checkin_window_mi
             todo=await home_sql.committee_todo(conn, who.account_id, who.committee_id, QUIET_DAYS),
             committee=await areas_sql.get_committee(conn, who.committee_id),
             committee_figures=await overview.committee_figures(conn, who.committee_id),
+            visits=await visit_notes.committee_board(conn, who.committee_id),
         )
     if who.role == "funder" and who.funder_id is not None:
         return Home(

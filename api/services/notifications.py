@@ -34,7 +34,7 @@ log = structlog.get_logger("linli.notifications")
 KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
     "household_cap_reached", "confirm_request", "place_released", "handover_taken", "handover_requested",
-    "handover_declined", "group_added",
+    "handover_declined", "group_added", "visit_incident",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -320,6 +320,7 @@ _SUBJECTS = {
     "handover_requested": ("A volunteer asks to take an offered place", "有志愿者申请接收转让的名额"),
     "handover_declined": ("Your request for an offered place was not approved", "您接收转让名额的申请未获同意"),
     "group_added": ("You were signed up with a group", "您已随团体报名"),
+    "visit_incident": ("A carer raised an incident on a home visit", "上门服务中发生事件，请当天处理"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -369,6 +370,10 @@ _BODIES = {
         "cannot come, cancel it on the shift's page.",
         "{leader} 已为您随团体「{group}」报名服务班次「{title}」（{time}，地点：{place}）。"
         "名额在您名下，如不能参加，请在班次页面取消。",
+    ),
+    "visit_incident": (
+        "A carer raised an incident on a visit to one of your households: acknowledge it today on the incidents page.",
+        "服务人员在上门服务中报告了一起事件，请当天在“上门事件”页面确认并处理。",
     ),
 }
 # The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.

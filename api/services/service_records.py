@@ -96,6 +96,8 @@ class CertificateCheck(msgspec.Struct, frozen=True):
     issued_at: dt.datetime
     stars: int
     valid: bool
+    # Withdrawn because its holder erased their account: the page says so and shows no name.
+    withdrawn: bool
 
 
 def mask_name(name: str) -> str:
@@ -130,12 +132,13 @@ async def check(conn: asyncpg.Connection, number: str, code: str) -> Certificate
 def _public(row: CertificateCheckRow) -> CertificateCheck:
     return CertificateCheck(
         number=row.number,
-        masked_name=mask_name(row.volunteer_name),
+        masked_name="" if row.withdrawn else mask_name(row.volunteer_name),
         records=row.records,
         minutes=row.minutes,
         issued_at=row.issued_at,
         stars=row.stars,
         valid=row.valid,
+        withdrawn=row.withdrawn,
     )
 
 

@@ -10,9 +10,11 @@ from web.routes.attendance import AttendancePages
 from web.routes.awards import NoticePages, ReviewPages
 from web.routes.calendar import CalendarPages
 from web.routes.calls import CallPages
+from web.routes.coins import CoinPages
 from web.routes.confirmations import ConfirmationPages
 from web.routes.contracts import ContractPages
 from web.routes.dashboard import DashboardPages
+from web.routes.data_rights import DataRightsPages
 from web.routes.grants import GrantPages
 from web.routes.groups import GroupPages
 from web.routes.handovers import HandoverPages
@@ -32,6 +34,7 @@ from web.routes.teams import TeamPages
 from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
 from web.routes.verification import VerificationPages
+from web.routes.visit_notes import VisitNotePages
 from web.routes.volunteering_dashboard import VolunteeringDashboardPages
 from web.routes.volunteers import VolunteerPages
 
@@ -58,12 +61,15 @@ PAGE_HANDLERS: list[Any] = [
     PlacePages,
     CalendarPages,
     TeamPages,
+    VisitNotePages,
     HouseholdPages,
     RegisterImportPages,
     VolunteerClaimPages,
     AttendancePages,
     TimeBankPages,
+    CoinPages,
     VolunteerPages,
+    DataRightsPages,
     VerificationPages,
     InboxPages,
     VolunteeringDashboardPages,

@@ -13,7 +13,7 @@ from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from api.auth import LOCALE_COOKIE, SESSION_COOKIE, Conn, Policy, User, Who, client_address, login_required
-from api.i18n import LOCALES, current_locale
+from api.i18n import LOCALES, babel_locale
 from api.i18n import gettext as _
 from api.services import accounts, home
 from api.services.accounts import Credentials
@@ -71,7 +71,7 @@ def wait_phrase(refusal: TooManyAttempts) -> str:
     seconds = refusal.retry_after_s
     # Whole minutes rounded up beyond a minute and a half: a wait rounded down would send people back too early.
     shown = seconds if seconds < 90 else math.ceil(seconds / 60) * 60
-    return format_timedelta(shown, threshold=1.5, locale=current_locale.get())
+    return format_timedelta(shown, threshold=1.5, locale=babel_locale())
 
 
 def wait_message(refusal: TooManyAttempts) -> str:
