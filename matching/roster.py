@@ -7,7 +7,7 @@ import itertools
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import msgspec
 import numpy as np
@@ -49,6 +49,9 @@ ROUND_LIMIT_S = 0.5  # many quick rounds beat few long ones: a neighbourhood CP-
 # the 97 rounds of two 500 x 1000 solves, a fresh one and a re-plan after churn; the re-plan's neighbourhoods are
 # four times larger and cost 0.77 CPU s per 0.17 deterministic s where small ones cost 0.48).
 CPSAT_COST = CpsatCost(det_per_s=0.43, s_per_nnz=1e-5)
+# The same with spreading hours (hour variables and rows): least squares over the 132 rounds of three solves
+# (300 x 200, 150 x 100, 500 x 300, spread 100), CPU s = 2.16 x deterministic s + 2.5e-5 x nonzeros.
+SPREAD_CPSAT_COST = CpsatCost(det_per_s=0.46, s_per_nnz=2.5e-5)
 # Building the data and the start plan, and the final fill, explanation and checker, per eligible pair
 # (10k x 20k, 371k pairs: 1.0 s and 0.55 s; 500 x 1000, 12k pairs: 0.02 s each).
 START_S_PER_PAIR = 3e-6
@@ -56,6 +59,14 @@ END_S_PER_PAIR = 1.6e-6
 # The bookkeeping around one neighbourhood round (sub-model, copies, fill), per pair of the whole problem.
 ROUND_S_PER_PAIR = 2.5e-7
 EXCLUSION_RULES = ("distance", "skills", "availability", "busy", "max_minutes", "not-worthwhile")
+# Spreading hours (RosterProblem.spread, 0-100): a volunteer's first SPREAD_FREE_MINUTES of the week cost nothing;
+# every further started hour costs spread x SPREAD_STEP x k / 100 points for the k-th such hour, k capped at
+# SPREAD_LEVELS: an increasing marginal cost (convex), at most 40 points an hour at 100 — below an hour's value
+# (~60 minus travel), so a place only one person can take is still filled.
+SPREAD_FREE_MINUTES = 120
+SPREAD_CHUNK = 60
+SPREAD_STEP = 10
+SPREAD_LEVELS = 4
 
 
 class Volunteer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -86,11 +97,14 @@ class Shift(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RosterProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Volunteers, shifts and the last plan's (volunteer, shift) pairs."""
+    """Volunteers, shifts, the last plan's (volunteer, shift) pairs, the pairs a planner pinned (every plan holds
+    them) and how strongly to spread hours across volunteers (0: not at all, 100: most)."""
 
     volunteers: tuple[Volunteer, ...]
     shifts: tuple[Shift, ...]
     previous: tuple[tuple[Id, Id], ...] = ()
+    pinned: tuple[tuple[Id, Id], ...] = ()
+    spread: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
 
 
 class RosterAssignment(msgspec.Struct, frozen=True):
@@ -144,6 +158,15 @@ class RosterResult(ResultHeader, frozen=True):
     previous_kept: int = 0
     previous_dropped: tuple[DroppedPrevious, ...] = ()
     phases: tuple[str, ...] = ()
+    # What spreading hours took off the pairs' total value (the objective is the total less this).
+    spread_penalty: int = 0
+    # How unevenly the plan spreads minutes: the Gini coefficient over every volunteer with an eligible pair,
+    # those given nothing included (0: all equal; near 1: a few take everything), and how many those are.
+    hours_gini: float = 0.0
+    eligible_volunteers: int = 0
+    # The same over the volunteers the plan gives any hours (where places are few beside the people who could take
+    # them, the figure above stays near 1 whatever the plan does: at best 1 - places / eligible).
+    hours_gini_assigned: float = 0.0
 
 
 def _seconds(t: datetime) -> float:
@@ -171,6 +194,30 @@ def reliability_penalty(volunteer: Volunteer) -> int:
 def pair_value(base: int, penalty: int) -> int:
     """A worthwhile pair's value after the reliability penalty: never below 1, so the penalty never bans."""
     return max(1, base - penalty) if base > 0 else base
+
+
+def gini(amounts: list[int]) -> float:
+    """The Gini coefficient of non-negative amounts (0 when all are equal or there is nothing)."""
+    xs = sorted(amounts)
+    n, total = len(xs), sum(xs)
+    if n == 0 or total == 0:
+        return 0.0
+    return sum((2 * i - n + 1) * x for i, x in enumerate(xs)) / (n * total)
+
+
+def spread_cost(spread: int, k: int) -> int:
+    """The cost of a volunteer's k-th started hour beyond the free minutes (k >= 1), nondecreasing in k."""
+    return spread * SPREAD_STEP * min(k, SPREAD_LEVELS) // 100
+
+
+def spread_hours(minutes: int) -> int:
+    """Started hours beyond the free minutes: the hours spreading charges for."""
+    return -(-max(0, minutes - SPREAD_FREE_MINUTES) // SPREAD_CHUNK)
+
+
+def spread_penalty(spread: int, minutes: int) -> int:
+    """What spreading charges for one volunteer's total minutes of the week (convex in the minutes)."""
+    return sum(spread_cost(spread, k) for k in range(1, spread_hours(minutes) + 1))
 
 
 def exclusion(volunteer: Volunteer, shift: Shift) -> str | None:
@@ -227,6 +274,9 @@ def check(problem: RosterProblem, assignments: tuple[RosterAssignment, ...] | li
             errors.append(f"{a.volunteer!r} -> {a.shift!r} claims value {a.value}, the rules give {value}")
         per_volunteer[a.volunteer].append(s)
         per_shift[a.shift] += 1
+    for vid, sid in problem.pinned:
+        if (vid, sid) not in seen:
+            errors.append(f"the plan drops the pinned pair {vid!r} -> {sid!r}")
     for sid, count in per_shift.items():
         if count > shifts[sid].headcount:
             errors.append(f"{sid!r} has {count} volunteers for headcount {shifts[sid].headcount}")
@@ -242,16 +292,46 @@ def check(problem: RosterProblem, assignments: tuple[RosterAssignment, ...] | li
 
 
 def evaluate(problem: RosterProblem, pairs: list[tuple[Id, Id]]) -> int:
-    """Total value of (volunteer, shift) pairs by the rules, continuity bonus included (feasibility not checked)."""
+    """The objective of (volunteer, shift) pairs by the rules: their values, continuity bonus included, less what
+    spreading hours charges (feasibility not checked)."""
     volunteers = {v.id: v for v in problem.volunteers}
     shifts = {s.id: s for s in problem.shifts}
     previous = set(problem.previous)
     total = 0
+    minutes: dict[Id, int] = defaultdict(int)
     for vid, sid in pairs:
         km = haversine_km(volunteers[vid].home, shifts[sid].place)
         base = shift_minutes(shifts[sid]) - travel_penalty(km) + (CONTINUITY_BONUS if (vid, sid) in previous else 0)
         total += pair_value(base, reliability_penalty(volunteers[vid]))
-    return total
+        minutes[vid] += shift_minutes(shifts[sid])
+    return total - sum(spread_penalty(problem.spread, m) for m in minutes.values())
+
+
+def pin_conflicts(problem: RosterProblem) -> list[Conflict]:
+    """Pins no plan can hold: an unknown volunteer or shift, a pair the rules exclude, or pins that together break
+    a shift's headcount, a volunteer's minutes or overlap."""
+    conflicts: list[Conflict] = []
+    volunteers = {v.id: v for v in problem.volunteers}
+    shifts = {s.id: s for s in problem.shifts}
+    held: list[RosterAssignment] = []
+    for vid, sid in dict.fromkeys(problem.pinned):
+        v, s = volunteers.get(vid), shifts.get(sid)
+        if v is None or s is None:
+            missing = "volunteer" if v is None else "shift"
+            conflicts.append(Conflict("pinned", f"pin {vid!r} -> {sid!r}: no such {missing}"))
+            continue
+        rule = exclusion(v, s)
+        if rule is None and shift_minutes(s) - travel_penalty(haversine_km(v.home, s.place)) <= 0:
+            rule = "not-worthwhile"
+        if rule is not None:
+            conflicts.append(Conflict("pinned", f"pin {vid!r} -> {sid!r}: {rule}"))
+            continue
+        held.append(RosterAssignment(vid, sid, 0, shift_minutes(s), 0.0, 0, 0, ()))
+    bare = msgspec.structs.replace(problem, previous=(), pinned=())
+    for error in check(bare, held):
+        if "claims value" not in error:
+            conflicts.append(Conflict("pinned", f"pins together: {error}"))
+    return conflicts
 
 
 def validate(problem: RosterProblem) -> list[Conflict]:
@@ -265,6 +345,8 @@ def validate(problem: RosterProblem) -> list[Conflict]:
     for v in problem.volunteers:
         if v.max_minutes < 0:
             conflicts.append(Conflict("max_minutes", f"volunteer {v.id!r} has max_minutes {v.max_minutes} < 0"))
+    if problem.pinned and not conflicts:
+        conflicts += pin_conflicts(problem)
     return conflicts
 
 
@@ -435,6 +517,93 @@ class RosterData:
         self.vptr = np.searchsorted(self.pv, np.arange(self.nv + 1))
         self.p_start, self.p_end = self.start[self.ps], self.end[self.ps]
         self.p_min = self.minutes[self.ps]
+        self.pin = np.zeros(self.np_, dtype=bool)
+        pin_keys = [
+            self.v_index[v] * self.ns + self.s_index[s]
+            for v, s in self.problem.pinned
+            if v in self.v_index and s in self.s_index
+        ]
+        if pin_keys:
+            self.pin = np.isin(self.pv * self.ns + self.ps, np.array(pin_keys, dtype=np.int64))
+        # Spreading hours: the penalty of n started hours beyond the free minutes, for every n a plan can reach.
+        self.spread = self.problem.spread
+        most = int(self.max_min.max()) if self.nv else 0
+        if self.np_:
+            most = max(most, int(np.bincount(self.pv, weights=self.p_min, minlength=self.nv).max()))
+        hours = spread_hours(most) + 1
+        costs = [spread_cost(self.spread, k) for k in range(1, hours + 1)]
+        self.spread_cum = np.concatenate(([0], np.cumsum(costs, dtype=np.int64))).astype(np.int64)
+        self.spread_cum_l: list[int] = self.spread_cum.tolist()
+
+    def hours_of(self, minutes: IntArray) -> IntArray:
+        """Started hours beyond the free minutes (spread_hours), vectorised."""
+        return np.asarray(-(-np.maximum(0, minutes - SPREAD_FREE_MINUTES) // SPREAD_CHUNK), dtype=np.int64)
+
+    def penalty_of(self, minutes: IntArray) -> IntArray:
+        """What spreading charges for each volunteer's total minutes (spread_penalty, vectorised)."""
+        return np.asarray(self.spread_cum[self.hours_of(minutes)], dtype=np.int64)
+
+    def marginal(self, used: int, minutes: int) -> int:
+        """What spreading charges for `minutes` more on top of `used` (nondecreasing in `used`: convex)."""
+        if not self.spread:
+            return 0
+        cum = self.spread_cum_l
+        return cum[spread_hours(used + minutes)] - cum[spread_hours(used)]
+
+    def objective(self, x: BoolArray) -> int:
+        """The pairs' total value less what spreading hours charges."""
+        total = int(self.value[x].sum())
+        if self.spread:
+            total -= self.spread_penalty(x)
+        return total
+
+    def spread_penalty(self, x: BoolArray) -> int:
+        """What spreading hours charges for a plan."""
+        if not self.spread:
+            return 0
+        used = np.bincount(self.pv[x], weights=self.p_min[x], minlength=self.nv).astype(np.int64)
+        return int(self.penalty_of(used).sum())
+
+    def add_spread(
+        self, model: SparseModel, groups: list[tuple[int, IntArray, IntArray, int]]
+    ) -> tuple[IntArray, IntArray]:
+        """Spreading hours in a model; returns the volunteer and the hour of each variable added.
+
+        `groups`: per volunteer, their pair variables, those pairs' minutes, and their minutes fixed outside the
+        model. Each started hour that costs anything is a 0-1 variable, and the row `minutes of
+        the volunteer's variables - 60 x hours <= free minutes - fixed minutes` holds them: the costs rise with
+        the hour, so the cheapest hours are taken first and the model's value is exactly the plan's (its LP
+        relaxes the penalty convexly).
+        """
+        costs = np.diff(self.spread_cum)
+        free_hours = int(np.count_nonzero(costs == 0))
+        values: list[IntArray] = [model.values]
+        owner: list[int] = []
+        hour: list[int] = []
+        n = model.n
+        for v, variables, minutes, held in groups:
+            reach = min(held + int(minutes.sum()), int(self.max_min[v]))
+            hours = spread_hours(reach) - free_hours
+            if hours <= 0:
+                continue
+            ks = np.arange(free_hours + 1, free_hours + hours + 1, dtype=np.int64)
+            model.add_row(
+                np.concatenate((variables, np.arange(n, n + hours, dtype=np.int64))),
+                np.concatenate((minutes, np.full(hours, -SPREAD_CHUNK, dtype=np.int64))),
+                -math.inf,
+                float(SPREAD_FREE_MINUTES + SPREAD_CHUNK * free_hours - held),
+            )
+            values.append(-costs[ks - 1])
+            owner += [v] * hours
+            hour += ks.tolist()
+            n += hours
+        model.values = np.concatenate(values).astype(np.int64)
+        return np.array(owner, dtype=np.int64), np.array(hour, dtype=np.int64)
+
+    def spread_hint(self, x: BoolArray, owner: IntArray, hour: IntArray) -> BoolArray:
+        """The hour variables a full plan needs (its cheapest hours), for a hint or a start."""
+        used = np.bincount(self.pv[x], weights=self.p_min[x], minlength=self.nv).astype(np.int64)
+        return np.asarray(hour <= self.hours_of(used)[owner], dtype=bool)
 
     def cliques(self, v: int) -> list[list[int]]:
         """Maximal sets of a volunteer's pairs whose shifts overlap at one moment (an interval-graph sweep)."""
@@ -477,6 +646,13 @@ class RosterData:
                 model.add_row(np.arange(a, b), self.p_min[a:b].copy(), -math.inf, float(self.max_min[v]))
             for clique in self.cliques(v):
                 model.add_at_most_one(np.array(clique, dtype=np.int64))
+        if self.spread:
+            groups = [
+                (v, np.arange(a, b, dtype=np.int64), self.p_min[a:b], 0)
+                for v, a, b in zip(range(self.nv), self.vptr[:-1].tolist(), self.vptr[1:].tolist(), strict=True)
+                if b > a
+            ]
+            self.add_spread(model, groups)
         return model
 
     def trivial_bound(self) -> float:
@@ -501,8 +677,8 @@ class Plan:
         self.x = np.zeros(data.np_, dtype=bool) if x is None else x.copy()
 
     def objective(self) -> int:
-        """Total value."""
-        return int(self.data.value[self.x].sum())
+        """Total value, less what spreading hours charges."""
+        return self.data.objective(self.x)
 
     def fill(self, order: IntArray) -> None:
         """Add pairs in the given order wherever every rule still allows."""
@@ -522,6 +698,7 @@ class Plan:
         left = (d.max_min - used).tolist()
         pv, ps = d.pv[order].tolist(), d.ps[order].tolist()
         st_l, en_l, mn_l = d.p_start[order].tolist(), d.p_end[order].tolist(), d.p_min[order].tolist()
+        val_l, max_l = d.value[order].tolist(), d.max_min.tolist()
         taken = []
         for k in range(len(pv)):
             s = ps[k]
@@ -531,6 +708,8 @@ class Plan:
             m = mn_l[k]
             if m > left[v]:
                 continue
+            if d.spread and val_l[k] <= d.marginal(max_l[v] - left[v], m):
+                continue  # spreading hours: this volunteer's next hours cost more than the pair is worth
             st, en = st_l[k], en_l[k]
             clash = False
             for a, b in busy[v]:
@@ -572,14 +751,52 @@ class Plan:
         return clash
 
 
+def fair_fill(plan: Plan) -> None:
+    """Spreading hours: add the pair of best value less its marginal spreading cost first, the cost recomputed as
+    the volunteer's hours grow (lazily: a cost only rises, so a stale key is an optimistic one)."""
+    d = plan.data
+    count = np.bincount(d.ps[plan.x], minlength=d.ns).tolist()
+    used = np.bincount(d.pv[plan.x], weights=d.p_min[plan.x], minlength=d.nv).astype(np.int64).tolist()
+    busy: list[list[tuple[float, float]]] = [[] for _ in range(d.nv)]
+    for p in np.nonzero(plan.x)[0].tolist():
+        busy[int(d.pv[p])].append((float(d.p_start[p]), float(d.p_end[p])))
+    pv, ps, mins, values = d.pv.tolist(), d.ps.tolist(), d.p_min.tolist(), d.value.tolist()
+    starts, ends, head, max_min = d.p_start.tolist(), d.p_end.tolist(), d.head.tolist(), d.max_min.tolist()
+    heap = [(-values[p], p) for p in np.nonzero(~plan.x)[0].tolist()]
+    heapq.heapify(heap)
+    while heap:
+        key, p = heapq.heappop(heap)
+        v, s, m = pv[p], ps[p], mins[p]
+        if count[s] >= head[s] or used[v] + m > max_min[v]:
+            continue
+        gain = values[p] - d.marginal(used[v], m)
+        if gain <= 0:
+            continue
+        if gain < -key:
+            heapq.heappush(heap, (-gain, p))
+            continue
+        st, en = starts[p], ends[p]
+        if any(a < en and st < b for a, b in busy[v]):
+            continue
+        plan.x[p] = True
+        count[s] += 1
+        used[v] += m
+        busy[v].append((st, en))
+
+
 def greedy(data: RosterData) -> Plan:
-    """Best value first, and (on smaller problems) best value per minute first; the better of the two."""
+    """Best value first, and (on smaller problems) best value per minute first; the better of the two. Pinned
+    pairs first; with hours spread, best value less the marginal spreading cost first."""
+    if data.spread:
+        plan = Plan(data, data.pin)
+        fair_fill(plan)
+        return plan
     best: Plan | None = None
     keys = [data.value.astype(np.float64)]
     if data.np_ <= 100_000:
         keys.append(data.value / np.maximum(data.p_min, 1))
     for key in keys:
-        plan = Plan(data)
+        plan = Plan(data, data.pin)
         plan.fill(np.argsort(-key, kind="stable"))
         if best is None or plan.objective() > best.objective():
             best = plan
@@ -588,18 +805,44 @@ def greedy(data: RosterData) -> Plan:
 
 
 def repair(data: RosterData) -> Plan:
-    """Keep every pair of the last plan that still holds (best first if rules now clash), then fill greedily."""
-    plan = Plan(data)
+    """Keep the pins, then every pair of the last plan that still holds (best first if rules now clash), then fill
+    greedily."""
+    plan = Plan(data, data.pin)
     prev = np.nonzero(data.prev)[0]
     plan.fill(prev[np.argsort(-data.value[prev], kind="stable")])
-    plan.fill(np.argsort(-data.value, kind="stable"))
+    if data.spread:
+        fair_fill(plan)
+    else:
+        plan.fill(np.argsort(-data.value, kind="stable"))
     return plan
 
 
 # --------------------------------------------------------------------------------------------- neighbourhoods
 
 
-def sub_model(data: RosterData, x: BoolArray, free: IntArray) -> tuple[SparseModel, IntArray]:
+class SubModel(NamedTuple):
+    """A neighbourhood's model: its first variables are the pairs `chosen`, then spreading hours (`owner`, `hour`)."""
+
+    model: SparseModel
+    chosen: IntArray
+    owner: IntArray
+    hour: IntArray
+
+    def hint(self, data: RosterData, x: BoolArray) -> BoolArray:
+        """The model's variables for a full plan `x` that agrees with the fixed part."""
+        return np.concatenate((x[self.chosen], data.spread_hint(x, self.owner, self.hour)))
+
+    def pairs(self, y: BoolArray | FloatArray) -> BoolArray | FloatArray:
+        """The pair part of a solution of the model."""
+        return y[: self.chosen.shape[0]]
+
+
+def unpinned(data: RosterData, free: IntArray) -> IntArray:
+    """A neighbourhood less the pinned pairs: they stay whatever a round decides."""
+    return free[~data.pin[free]] if data.pin.any() else free
+
+
+def sub_model(data: RosterData, x: BoolArray, free: IntArray) -> SubModel:
     """Re-optimise the pairs in `free` with every other assignment fixed; returns the model and its pair indices."""
     fixed = x.copy()
     fixed[free] = False
@@ -636,7 +879,16 @@ def sub_model(data: RosterData, x: BoolArray, free: IntArray) -> tuple[SparseMod
     for clique in cliques:
         members = local[np.array(clique, dtype=np.int64)]
         model.add_at_most_one(members[members >= 0])
-    return model, chosen
+    owner, hour = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if data.spread and chosen.shape[0]:
+        fixed_min = data.max_min - cap_v
+        cuts = np.flatnonzero(np.diff(pv)) + 1
+        groups = [
+            (int(pv[g[0]]), np.asarray(g, dtype=np.int64), data.p_min[chosen[g]], int(fixed_min[int(pv[g[0]])]))
+            for g in np.split(np.arange(chosen.shape[0]), cuts)
+        ]
+        owner, hour = data.add_spread(model, groups)
+    return SubModel(model, chosen, owner, hour)
 
 
 class Neighbourhoods:
@@ -898,8 +1150,8 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         return (repair(self.data) if self.problem.previous else greedy(self.data)).x
 
     def value(self, plan: BoolArray) -> int:
-        """Total value of the plan's pairs."""
-        return int(self.data.value[plan].sum())
+        """Total value of the plan's pairs, less what spreading hours charges."""
+        return self.data.objective(plan)
 
     def copy(self, plan: BoolArray) -> BoolArray:
         """An independent copy."""
@@ -912,7 +1164,10 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
     def final_plan(self, plan: BoolArray) -> BoolArray:
         """Whatever the solver did, leave no free place a volunteer could still fill."""
         final = Plan(self.data, plan)
-        final.fill(np.argsort(-self.data.value, kind="stable"))
+        if self.data.spread:
+            fair_fill(final)
+        else:
+            final.fill(np.argsort(-self.data.value, kind="stable"))
         return final.x
 
     def errors(self, result: RosterResult) -> list[str]:
@@ -924,9 +1179,15 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         data = self.data
         assignments, unfilled = _explain(data, plan)
         kept, dropped = _dropped(data, plan)
+        eligible = np.unique(data.pv)
+        used = np.bincount(data.pv[plan], weights=data.p_min[plan], minlength=data.nv).astype(np.int64)
         return self.result(
             RosterResult,
-            int(data.value[plan].sum()),
+            data.objective(plan),
+            spread_penalty=data.spread_penalty(plan),
+            hours_gini=round(gini(used[eligible].tolist()), 4),
+            eligible_volunteers=int(eligible.shape[0]),
+            hours_gini_assigned=round(gini(used[used > 0].tolist()), 4),
             assignments=tuple(assignments),
             unfilled=tuple(unfilled),
             previous_kept=kept,
@@ -948,7 +1209,8 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
             )
             self.tighten(lp, "lp-relaxation")
             if x_lp is not None:
-                rounded = Plan(data, self.start if self.problem.previous else None)
+                x_lp = x_lp[: data.np_]
+                rounded = Plan(data, self.start if self.problem.previous else data.pin)
                 rounded.fill(np.lexsort((-data.value, -np.round(x_lp, 6))))
                 self.offer(rounded.x, "lp-rounding")
                 self.x_lp = x_lp
@@ -971,24 +1233,25 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         contains them, so it is a complete hint for what is left.
         """
         ones = (x_lp > 0.999) & rounded
-        free = np.flatnonzero(~ones)
-        model, chosen = sub_model(self.data, rounded, free)
+        free = np.flatnonzero(~ones & ~self.data.pin)
+        sub = sub_model(self.data, rounded, free)
+        model, chosen = sub.model, sub.chosen
         work = min(2.0, 0.2 * (self.budget.left() - self.end_work))
         if model.n == 0 or work <= 0.1:
             return
         outcome = budgeted_cpsat(
             model,
-            rounded[chosen],
+            sub.hint(self.data, rounded),
             self.budget,
             work=work,
-            cost=CPSAT_COST,
+            cost=SPREAD_CPSAT_COST if self.data.spread else CPSAT_COST,
             seed=self.seed,
             clock_reserve=self.reserve(),
         )
         if outcome.x is not None:
             x = rounded.copy()
             x[free] = False
-            x[chosen] = outcome.x
+            x[chosen] = sub.pairs(outcome.x)
             self.offer(x, "lp-residual")
 
     def improve(self) -> None:
@@ -1025,13 +1288,16 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         """Re-plan a region by rounding its LP relaxation; returns the gain."""
         data, budget = self.data, self.budget
         budget.charge(self.round_work)
-        model, chosen = sub_model(data, self.best, free)
+        free = unpinned(data, free)
+        sub = sub_model(data, self.best, free)
+        model, chosen = sub.model, sub.chosen
         work = min(budget.left() - self.end_work - 0.1, 3.0)
         if model.n == 0 or work <= 0.05:
             return 0
-        _, x_lp = lp_relaxation(model, budget, work=work, seed=self.seed, clock_reserve=self.reserve())
-        if x_lp is None or not budget.fits(0.0, clock_reserve=self.reserve()):
+        _, x_all = lp_relaxation(model, budget, work=work, seed=self.seed, clock_reserve=self.reserve())
+        if x_all is None or not budget.fits(0.0, clock_reserve=self.reserve()):
             return 0
+        x_lp = sub.pairs(x_all)
         plan = Plan(data, self.best)
         plan.x[free] = False
         plan.fill(chosen[np.lexsort((-data.value[chosen], -np.round(x_lp, 6)))])
@@ -1043,8 +1309,9 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         """Re-optimise a small neighbourhood with CP-SAT from the complete hint."""
         data, budget = self.data, self.budget
         budget.charge(self.round_work)
-        free = hood.next()
-        model, chosen = sub_model(data, self.best, free)
+        free = unpinned(data, hood.next())
+        sub = sub_model(data, self.best, free)
+        model, chosen = sub.model, sub.chosen
         whole = free.shape[0] == data.np_
         if model.n == 0 and whole:
             self.tighten(float(self.best_value), "cp-sat")
@@ -1053,13 +1320,14 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         work = min(budget.left() - self.end_work - 0.05, cap)
         if model.n == 0 or work <= 0.05:
             return
-        before = int(data.value[chosen][self.best[chosen]].sum())
+        hint = sub.hint(data, self.best)
+        before = model.objective(hint)
         outcome = budgeted_cpsat(
             model,
-            self.best[chosen],
+            hint,
             budget,
             work=work,
-            cost=CPSAT_COST,
+            cost=SPREAD_CPSAT_COST if self.data.spread else CPSAT_COST,
             seed=self.seed + rounds,
             clock_reserve=self.reserve(),
         )
@@ -1069,7 +1337,7 @@ class _Solver(NeighbourhoodSolver[BoolArray, RosterResult]):
         if outcome.value > before:
             x = self.best.copy()
             x[free] = False
-            x[chosen] = outcome.x
+            x[chosen] = sub.pairs(outcome.x)
             self.offer(x, "lns")
         if outcome.optimal and whole:
             # The neighbourhood was the whole problem: CP-SAT proved the plan optimal.

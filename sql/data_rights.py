@@ -174,6 +174,12 @@ SELECT id, roster_id, shift_id, status, created_at, decided_at
 FROM roster_proposals WHERE volunteer_id = $1 ORDER BY id
 """,
     ),
+    # A planner's pins of this person on a shift (plans people can steer, issue 15 item 7); pinned_by is staff.
+    Export(
+        "roster_pins",
+        ("roster_pins",),
+        "SELECT id, roster_id, shift_id, pinned_at FROM roster_pins WHERE volunteer_id = $1 ORDER BY id",
+    ),
     Export(
         "teams",
         ("team_members", "team_visits"),
@@ -361,6 +367,8 @@ UPDATE roster_proposals SET status = 'declined', decided_at = now()
 WHERE volunteer_id = $1 AND status = 'proposed'
 """,
     ),
+    # Nobody is left to keep on those shifts.
+    Erasure("roster_pins", "DELETE FROM roster_pins WHERE volunteer_id = $1"),
     # A take they asked for and the publisher has not approved lapses: the offer opens again.
     Erasure(
         "handovers",

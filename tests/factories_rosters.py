@@ -145,8 +145,17 @@ async def roster_scenario(conn: asyncpg.Connection, organisation_id: int, househ
     volunteer_id = await conn.fetchval("SELECT id FROM volunteers WHERE account_id = $1", account)
     shift_id = await create_shift(conn, organisation_id=organisation_id, starts_at=at(1, 10))
     entitlement_id = await create_entitlement(conn, household_id)
+    proposal_id = await create_roster_proposal(conn, shift_id, volunteer_id)
+    # The proposal pinned by the organisation's planner (plans people can steer).
+    pin_id = await conn.fetchval(
+        "INSERT INTO roster_pins (roster_id, volunteer_id, shift_id, pinned_by)"
+        " SELECT p.roster_id, p.volunteer_id, p.shift_id, $2 FROM roster_proposals p WHERE p.id = $1 RETURNING id",
+        proposal_id,
+        account,
+    )
     return {
-        "roster_proposal_id": str(await create_roster_proposal(conn, shift_id, volunteer_id)),
+        "roster_proposal_id": str(proposal_id),
+        "pin_id": str(pin_id),
         "entitlement_id": str(entitlement_id),
         "request_id": str(await create_request(conn, entitlement_id, at(2, 9))),
     }

@@ -83,6 +83,8 @@ OWN = {
     ("GET", "/api/notifications"),
     # A volunteer reads their own roster proposals (the volunteer comes from the caller, helper C).
     ("GET", "/api/roster-proposals/mine"),
+    # "Why not me?" on any open shift: the answer is about the caller only and names nobody else (issue 15, item 7).
+    ("GET", "/api/roster-proposals/why-not/{shift_id}"),
     ("GET", "/api/notifications/contact"),
     ("PUT", "/api/notifications/contact"),
     # A committee's or organisation's own staff and invitations (the tenant comes from the caller).

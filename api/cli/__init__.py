@@ -166,7 +166,9 @@ def solve(model: str, file: Path, time_limit: float, seed_value: int, work: floa
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["gap", "roster", "teams", "churn", "chaos", "visits", "http", "explain"]))
+@click.argument(
+    "kind", type=click.Choice(["gap", "roster", "teams", "churn", "spread", "chaos", "visits", "http", "explain"])
+)
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--size",

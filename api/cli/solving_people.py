@@ -92,8 +92,24 @@ def bench(kind: str, *, size: str | None, time_limit_s: float, seed: int) -> Non
         if which in ("", "teams"):
             n = parse_size(dims if which == "teams" else DEFAULT_SIZES["teams"])
             _churn_teams(*n, time_limit_s=time_limit_s, seed=seed)
+    elif kind == "spread":
+        _bench_spread(*parse_size(size or "300x200"), time_limit_s=time_limit_s, seed=seed)
     else:
-        raise SystemExit(f"unknown bench {kind!r}: use roster, teams or churn")
+        raise SystemExit(f"unknown bench {kind!r}: use roster, teams, churn or spread")
+
+
+def _bench_spread(nv: int, ns: int, *, time_limit_s: float, seed: int) -> None:
+    """A generated roster week with spreading hours off and at 100, side by side: places filled and the Gini of
+    hours (over the volunteers proposed, and over every eligible volunteer with zeros included)."""
+    problem = generate.roster(nv, ns, seed)
+    print(f"spread roster {nv}x{ns}, seed {seed}, time limit {time_limit_s:g} s")
+    print(f"  {'spread':>6} {'filled':>7} {'Gini proposed':>14} {'Gini eligible':>14} {'objective':>10} {'penalty':>8}")
+    for spread in (0, 100):
+        r = roster.solve(msgspec.structs.replace(problem, spread=spread), time_limit_s=time_limit_s, seed=seed)
+        print(
+            f"  {spread:>6} {len(r.assignments):>7} {r.hours_gini_assigned:>14.4f} {r.hours_gini:>14.4f}"
+            f" {r.objective:>10,} {r.spread_penalty:>8,}  {_ended(r)}"
+        )
 
 
 def _ended(result: roster.RosterResult | teams.TeamsResult) -> str:

@@ -13,13 +13,16 @@ from api.auth import Conn, User, roles
 from api.schemas.rosters import (
     DeclineOut,
     EntitlementOut,
+    PinOut,
     ProposalOut,
     RespiteRequestOut,
     RosterOut,
     RosterRunViewOut,
     ScheduledOut,
+    SteeringOut,
     decline_out,
     entitlements_out,
+    pin_out,
     proposal_out,
     proposals_out,
     requests_out,
@@ -28,7 +31,7 @@ from api.schemas.rosters import (
     scheduled_out,
 )
 from api.schemas.runs import RunOut, RunProgressOut, progress_out, run_out
-from api.services import respite, rosters
+from api.services import respite, roster_steering, rosters
 
 
 class RosterController(Controller):
@@ -59,6 +62,45 @@ class RosterController(Controller):
         """A run's status, best value and bound so far (polled by the run page)."""
         return progress_out((await rosters.get_run(conn, user, run_id)).run)
 
+    @get("/runs/{run_id:int}/steering", operation_id="getRosterSteering", guards=[roles("organisation", "committee")])
+    async def steering(self, conn: Conn, user: User, run_id: FromPath[int]) -> SteeringOut:
+        """The pins and the spread weight of the run's week."""
+        view = await roster_steering.steering(conn, user, run_id)
+        return SteeringOut(view.roster_id, view.spread, [pin_out(p) for p in view.pins])
+
+    @post(
+        "/runs/{run_id:int}/pins",
+        operation_id="pinRosterProposal",
+        guards=[roles("organisation", "committee")],
+        status_code=201,
+    )
+    async def pin(
+        self, conn: Conn, user: User, run_id: FromPath[int], data: JSONBody[roster_steering.PinCreate]
+    ) -> PinOut:
+        """Pin a proposal: every later plan of the week keeps it, or reports why it cannot (audited)."""
+        return pin_out(await roster_steering.pin(conn, user, run_id, data))
+
+    @delete(
+        "/runs/{run_id:int}/pins/{pin_id:int}",
+        operation_id="unpinRosterProposal",
+        guards=[roles("organisation", "committee")],
+    )
+    async def unpin(self, conn: Conn, user: User, run_id: FromPath[int], pin_id: FromPath[int]) -> None:
+        """Remove a pin (audited)."""
+        await roster_steering.unpin(conn, user, run_id, pin_id)
+
+    @post(
+        "/runs/{run_id:int}/replan",
+        operation_id="replanRoster",
+        guards=[roles("organisation", "committee")],
+        status_code=202,
+    )
+    async def replan(
+        self, conn: Conn, user: User, state: State, run_id: FromPath[int], data: JSONBody[roster_steering.Replan]
+    ) -> RunOut:
+        """Re-plan the week around its pins with the spread weight given; the same inputs give the same run."""
+        return run_out(await roster_steering.replan(conn, state.redis, user, run_id, data))
+
 
 class RosterProposalController(Controller):
     """A volunteer's own roster proposals (排班建议): accept (takes the place) or decline (re-plans)."""
@@ -77,6 +119,12 @@ class RosterProposalController(Controller):
     async def one(self, conn: Conn, user: User, roster_proposal_id: FromPath[int]) -> ProposalOut:
         """One of the calling volunteer's proposals (another's is not found)."""
         return proposal_out(await rosters.my_proposal(conn, user, roster_proposal_id))
+
+    @get("/why-not/{shift_id:int}", operation_id="whyNotProposed", guards=[roles("volunteer")])
+    async def why_not(self, conn: Conn, user: User, shift_id: FromPath[int]) -> roster_steering.WhyNot:
+        """Why the newest plan did not propose this shift to the caller: not eligible because …, or outscored
+        because … (never naming who was chosen)."""
+        return await roster_steering.why_not_me(conn, user, shift_id)
 
     @post("/{roster_proposal_id:int}/accept", operation_id="acceptRosterProposal", guards=[roles("volunteer")])
     async def accept(self, conn: Conn, user: User, roster_proposal_id: FromPath[int]) -> ProposalOut:

@@ -12,6 +12,7 @@ from api.schemas.runs import RunOut, run_out
 from api.services.respite import Scheduled
 from api.services.rosters import DeclineOutcome, RosterSummary, RunView
 from sql.respite import EntitlementPublic, RequestPublic
+from sql.roster_pins import PinRow
 from sql.rosters import ProposalPublic
 
 
@@ -108,3 +109,20 @@ def entitlements_out(rows: list[Any]) -> list[EntitlementOut]:
 def requests_out(rows: list[Any]) -> list[RespiteRequestOut]:
     """Requests' public shape."""
     return outs(rows, RespiteRequestOut)
+
+
+class PinOut(PinRow, frozen=True):
+    """A pinned (volunteer, shift) pair: every later plan of the week keeps it, or reports why it cannot."""
+
+
+class SteeringOut(msgspec.Struct, frozen=True):
+    """The pins and the spread weight (0-100) of a roster week."""
+
+    roster_id: int
+    spread: int
+    pins: list[PinOut]
+
+
+def pin_out(row: PinRow) -> PinOut:
+    """A pin's public shape."""
+    return out(row, PinOut)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import msgspec
@@ -30,6 +30,7 @@ from matching.common import haversine_km
 from sql import audit
 from sql import calendar as calendar_sql
 from sql import match_runs as runs_sql
+from sql import roster_pins as pins_sql
 from sql import rosters as rosters_sql
 from sql.match_runs import RunRow
 from sql.rosters import ProposalRow, RosterRow, RosterShiftRow, RosterVolunteerRow
@@ -49,10 +50,15 @@ CERT, AGE, INSURED, FREE, CONSENT = "cert:", "age>=", "insured:", "free-of-decli
 ADULT = "adult:"
 
 
+Spread = Annotated[int, msgspec.Meta(ge=0, le=100)]
+
+
 class RosterStart(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Which week to staff: any day of it (the week runs Monday to Sunday, Shanghai time)."""
+    """Which week to staff: any day of it (the week runs Monday to Sunday, Shanghai time), and how strongly to
+    spread hours across volunteers (0: not at all, 100: most; kept for the week's later plans)."""
 
     week_starts: dt.date
+    spread: Spread = 0
 
 
 class RosterInputs(msgspec.Struct, frozen=True):
@@ -65,6 +71,8 @@ class RosterInputs(msgspec.Struct, frozen=True):
     sources: dict[str, str]
     # The kept pairs that come from the week's history (household or shift continuity), not from the current plan.
     continuity: list[tuple[int, int]] = []
+    # Pins no plan can keep any more, each {"pin_id", "shift_id", "why"} (why: a PIN_WHY code).
+    pin_conflicts: list[dict[str, Any]] = []
 
     def digest(self) -> str:
         """A fingerprint of the problem: equal problems, equal digest."""
@@ -220,6 +228,54 @@ def _carries(
     return tuple(sorted(tokens))
 
 
+# Why a pin cannot be kept (codes; the pages translate them): the model's exclusion rules, and these.
+PIN_WHY = ("declined", "shift-closed", "volunteer-unavailable", "pins-clash", *roster_model.EXCLUSION_RULES)
+
+
+def steer(
+    problem: roster_model.RosterProblem,
+    pins: list[pins_sql.PinRow],
+    *,
+    accepted: set[tuple[int, int]],
+    declined: dict[int, set[int]],
+    spread: int,
+) -> tuple[roster_model.RosterProblem, list[dict[str, Any]]]:
+    """The problem with the pins every plan can still keep and the spread weight; the pins it cannot keep, and why.
+
+    A pin the volunteer already took up holds by itself (the place is theirs); one they declined, on a shift that
+    is full, cancelled or started, or that the rules now exclude, is a conflict; so is a pin that clashes with
+    earlier pins (headcount, minutes, overlap): never silently dropped.
+    """
+    volunteers = {v.id: v for v in problem.volunteers}
+    shifts = {s.id: s for s in problem.shifts}
+    kept: list[tuple[roster_model.Id, roster_model.Id]] = []
+    conflicts: list[dict[str, Any]] = []
+    for pin in pins:
+        pair = (pin.volunteer_id, pin.shift_id)
+        if pair in accepted:
+            continue
+        why: str | None = None
+        if pin.volunteer_id in declined.get(pin.shift_id, set()):
+            why = "declined"
+        elif pin.shift_id not in shifts:
+            why = "shift-closed"
+        elif pin.volunteer_id not in volunteers:
+            why = "volunteer-unavailable"
+        else:
+            trial = msgspec.structs.replace(problem, pinned=(*kept, pair))
+            found = roster_model.pin_conflicts(trial)
+            if found:
+                rule = roster_model.exclusion(volunteers[pin.volunteer_id], shifts[pin.shift_id])
+                if rule is None and any(c.detail.endswith("not-worthwhile") for c in found):
+                    rule = "not-worthwhile"
+                why = rule or "pins-clash"
+        if why is None:
+            kept.append(pair)
+        else:
+            conflicts.append({"pin_id": pin.id, "shift_id": pin.shift_id, "why": why})
+    return msgspec.structs.replace(problem, pinned=tuple(kept), spread=spread), conflicts
+
+
 async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInputs:
     """Build the roster problem of a week from the database."""
     monday = roster.week_starts
@@ -297,6 +353,13 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
         ),
         previous=tuple(previous),
     )
+    problem, pin_conflicts = steer(
+        problem,
+        await pins_sql.pins(conn, roster.id),
+        accepted=set(await rosters_sql.pairs_by_status(conn, roster.id, "accepted")),
+        declined=declined,
+        spread=await pins_sql.spread(conn, roster.id),
+    )
     kept = {f"{v}:{s}" for v, s in previous}
     return RosterInputs(
         roster,
@@ -304,6 +367,7 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
         shifts,
         {k: v for k, v in sources.items() if k in kept},
         [(v, s) for v, s in previous if f"{v}:{s}" in history],
+        pin_conflicts,
     )
 
 
@@ -360,9 +424,10 @@ async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, fo
         roster = await ensure_roster(
             conn, who, organisation_id=organisation_id, committee_id=committee_id, monday=monday, kind="shifts"
         )
+        await pins_sql.set_spread(conn, roster.id, form.spread)
         return roster.id
 
-    return await runs.start(conn, queue, RUNS, who.account_id, week, detail={"reason": "asked"})
+    return await runs.start(conn, queue, RUNS, who.account_id, week, detail={"reason": "asked", "spread": form.spread})
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunView:
@@ -423,6 +488,14 @@ def build_result(inputs: RosterInputs, result: roster_model.RosterResult, *, new
         "proposed": len(result.assignments),
         "previous_kept": result.previous_kept,
         "previous_dropped": len(result.previous_dropped),
+        # Steering: the pins kept and those no plan can keep, the spread weight and what it does to the hours.
+        "pinned": len(inputs.problem.pinned),
+        "pin_conflicts": inputs.pin_conflicts,
+        "spread": inputs.problem.spread,
+        "spread_penalty": result.spread_penalty,
+        "hours_gini": result.hours_gini,
+        "hours_gini_assigned": result.hours_gini_assigned,
+        "eligible_volunteers": result.eligible_volunteers,
         "written": newest,
         "base_digest": inputs.base_digest(),
         "unfilled": [

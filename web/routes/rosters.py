@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import respite, rosters
+from api.services import respite, roster_steering, rosters, shifts
 from api.services.accounts import Identity
 from api.services.errors import DomainError
 from api.services.shifts import SignupRefused
@@ -29,6 +29,24 @@ async def _rosters_page(
 ) -> Template:
     context = {"who": user, "rosters": await rosters.list_rosters(conn, user), "errors": errors, "values": values}
     return Template(template_name="rosters/index.html", context=context, status_code=status)
+
+
+async def _run_page(
+    conn: Conn, user: Identity, run_id: int, errors: dict[str, str], values: dict[str, str], status: int = 200
+) -> Template:
+    view = await rosters.get_run(conn, user, run_id)
+    steering = await roster_steering.steering(conn, user, run_id)
+    page = run_page("rosters/run.html", user, view)
+    page.context.update(
+        steering=steering,
+        # (volunteer, shift) -> pin id, for each proposal's pin or unpin button; pin id -> pin, for the conflicts.
+        pinned={(p.volunteer_id, p.shift_id): p.id for p in steering.pins},
+        pins_by_id={p.id: p for p in steering.pins},
+        errors=errors,
+        values=values or {"spread": str(steering.spread)},
+    )
+    page.status_code = status
+    return page
 
 
 async def _proposals_page(
@@ -97,7 +115,7 @@ class RosterPages(Controller):
     async def index(self, conn: Conn, user: User) -> Template:
         """Our roster weeks and the form to staff a week."""
         next_week = rosters.monday_of(today()) + dt.timedelta(days=7)
-        return await _rosters_page(conn, user, {}, {"week_starts": next_week.isoformat()})
+        return await _rosters_page(conn, user, {}, {"week_starts": next_week.isoformat(), "spread": "0"})
 
     @post("/rosters", name="roster_start", guards=[roles("organisation", "committee")])
     async def start(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
@@ -113,9 +131,53 @@ class RosterPages(Controller):
 
     @get("/roster-runs/{run_id:int}", name="roster_run", guards=[roles("organisation", "committee")])
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
-        """A run: live progress, then each proposal with its reasons and status, and what stayed unfilled."""
-        view = await rosters.get_run(conn, user, run_id)
-        return run_page("rosters/run.html", user, view)
+        """A run: live progress, then each proposal with its reasons and status, and what stayed unfilled; the
+        pins and the spread weight to steer the next plan."""
+        return await _run_page(conn, user, run_id, {}, {})
+
+    @post("/roster-runs/{run_id:int}/pins", name="roster_pin", guards=[roles("organisation", "committee")])
+    async def pin(self, conn: Conn, user: User, run_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Pin a proposal: the next plans keep it."""
+        form = multi(data)
+        return await submit(
+            parse_form(roster_steering.PinCreate, form),
+            lambda command: roster_steering.pin(conn, user, run_id, command),
+            lambda _: PageRedirect("roster_run", run_id=run_id),
+            lambda errors, status: _run_page(conn, user, run_id, errors, redisplay(form), status),
+            refusal="proposal_id",
+        )
+
+    @post(
+        "/roster-runs/{run_id:int}/pins/{pin_id:int}/delete",
+        name="roster_unpin",
+        guards=[roles("organisation", "committee")],
+    )
+    async def unpin(self, conn: Conn, user: User, run_id: FromPath[int], pin_id: FromPath[int]) -> Response[Any]:
+        """Remove a pin."""
+        await roster_steering.unpin(conn, user, run_id, pin_id)
+        return PageRedirect("roster_run", run_id=run_id)
+
+    @post("/roster-runs/{run_id:int}/replan", name="roster_replan", guards=[roles("organisation", "committee")])
+    async def replan(
+        self, conn: Conn, user: User, state: State, run_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Re-plan the week around the pins with the spread weight given, and show the new run."""
+        form = multi(data)
+        return await submit(
+            parse_form(roster_steering.Replan, form),
+            lambda command: roster_steering.replan(conn, state.redis, user, run_id, command),
+            lambda run: PageRedirect("roster_run", run_id=run.id),
+            lambda errors, status: _run_page(conn, user, run_id, errors, redisplay(form), status),
+            refusal="spread",
+        )
+
+    @get("/shifts/{shift_id:int}/why-not-me", name="why_not_me", guards=[roles("volunteer")])
+    async def why_not_me(self, conn: Conn, user: User, shift_id: FromPath[int]) -> Template:
+        """Why the roster plan did not propose this shift to me: the reason for me, never anyone else's data."""
+        why = await roster_steering.why_not_me(conn, user, shift_id)
+        view = await shifts.view_for_volunteer(conn, user, shift_id)
+        context = {"who": user, "why": why, "shift": view.shift if view else None}
+        return Template(template_name="rosters/why_not.html", context=context)
 
     @get("/proposals", name="my_roster_proposals", guards=[roles("volunteer")])
     async def proposals(self, conn: Conn, user: User, done: DoneQuery = None) -> Template:
