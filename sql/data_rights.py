@@ -15,6 +15,12 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
+# A tombstone's fixed words (held by the CHECKs of migration 0038). They are stored in Chinese, as the name a report or
+# a CSV shows; a page shows them through the catalogue in the reader's language (web/filters.py, `person`).
+ERASED_VOLUNTEER = "已注销志愿者"
+ERASED_GROUP = "已注销志愿者的团体"
+ERASED_MEMBER = "已注销志愿者的成员"
+
 
 class Export(msgspec.Struct, frozen=True):
     """One file of the download: its name, the tables it covers and the statement that reads it."""
@@ -336,9 +342,9 @@ DELETE FROM login_attempts l USING accounts a WHERE a.id = $1 AND lower(l.userna
     Erasure("availability_exceptions", "DELETE FROM availability_exceptions WHERE volunteer_id = $1"),
     Erasure(
         "volunteers",
-        """
-UPDATE volunteers SET erased_at = now(), display_name = '已注销志愿者', birth_year = NULL, birth_date = NULL,
-       phone = '', lat = 0, lon = 0, skills = '{}', languages = '{}', dialects = '{}', guardian_name = NULL,
+        f"""
+UPDATE volunteers SET erased_at = now(), display_name = '{ERASED_VOLUNTEER}', birth_year = NULL, birth_date = NULL,
+       phone = '', lat = 0, lon = 0, skills = '{{}}', languages = '{{}}', dialects = '{{}}', guardian_name = NULL,
        guardian_consent = false, insured_until = NULL, insurance_check_id = NULL, birth_date_check_id = NULL,
        claim_code_hash = NULL, sensitive_data_consent_at = NULL, calendar_key = gen_random_uuid()
 WHERE id = $1 AND erased_at IS NULL
@@ -381,12 +387,12 @@ WHERE taker_volunteer_id = $1 AND status = 'requested'
     # they recorded under it (children, friends without an account).
     Erasure(
         "shift_groups",
-        "UPDATE shift_groups SET name = '已注销志愿者的团体' WHERE leader_volunteer_id = $1",
+        f"UPDATE shift_groups SET name = '{ERASED_GROUP}' WHERE leader_volunteer_id = $1",
     ),
     Erasure(
         "group_members",
-        """
-UPDATE group_members m SET person_name = '已注销志愿者的成员'
+        f"""
+UPDATE group_members m SET person_name = '{ERASED_MEMBER}'
 FROM shift_groups gr
 WHERE gr.id = m.group_id AND gr.leader_volunteer_id = $1 AND m.person_name IS NOT NULL
 """,
@@ -400,8 +406,8 @@ WHERE volunteer_id = $1 AND withdrawn_at IS NULL
     ),
     Erasure(
         "accounts",
-        """
-UPDATE accounts SET erased_at = now(), username = 'erased.' || id::text, display_name = '已注销志愿者',
+        f"""
+UPDATE accounts SET erased_at = now(), username = 'erased.' || id::text, display_name = '{ERASED_VOLUNTEER}',
        password_hash = '', disabled_at = coalesce(disabled_at, now())
 WHERE id = $1 AND erased_at IS NULL
 """,

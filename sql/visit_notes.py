@@ -23,6 +23,9 @@ class VisitRow(msgspec.Struct, frozen=True):
     carers: list[int]
     archived: bool
     has_phone: bool
+    # How the carer met the household: team_visits.contact_kind ('home_visit' for a shift); a phone or video call is
+    # noted without the home-safety signal and never rated.
+    contact_kind: str
 
 
 class NoteRow(msgspec.Struct, frozen=True):
@@ -128,6 +131,7 @@ class MyVisitRow(msgspec.Struct, frozen=True):
     team_visit_id: int | None
     shift_id: int | None
     visit_kind: str
+    contact_kind: str
     household_id: int
     committee_name: str
     address: str
@@ -168,7 +172,8 @@ class CommitteeIncidentFigures(msgspec.Struct, frozen=True):
 SELECT_VISIT = """
 SELECT tv.id AS team_visit_id, NULL::bigint AS shift_id, 'team' AS visit_kind, t.household_id, h.committee_id,
        t.organisation_id, tv.at AS starts_at, tv.at + make_interval(mins => tv.minutes) AS ends_at,
-       ARRAY[tv.recorded_by] AS carers, h.archived_at IS NOT NULL AS archived, h.phone IS NOT NULL AS has_phone
+       ARRAY[tv.recorded_by] AS carers, h.archived_at IS NOT NULL AS archived, h.phone IS NOT NULL AS has_phone,
+       tv.contact_kind
 FROM team_visits tv JOIN teams t ON t.id = tv.team_id JOIN households h ON h.id = t.household_id
 WHERE tv.id = $1 AND tv.status = 'done'
 UNION ALL
@@ -177,7 +182,7 @@ SELECT NULL::bigint, s.id,
        s.household_id, h.committee_id, s.organisation_id, s.starts_at, s.ends_at,
        ARRAY(SELECT g.volunteer_id FROM signups g WHERE g.shift_id = s.id AND g.status = 'active'
              ORDER BY g.volunteer_id),
-       h.archived_at IS NOT NULL, h.phone IS NOT NULL
+       h.archived_at IS NOT NULL, h.phone IS NOT NULL, 'home_visit'
 FROM shifts s JOIN households h ON h.id = s.household_id
 WHERE s.id = $2 AND s.status <> 'cancelled'
 """
@@ -346,7 +351,7 @@ RETURNING sms_status
 """
 
 SELECT_MY_VISITS = """
-SELECT tv.id AS team_visit_id, NULL::bigint AS shift_id, 'team' AS visit_kind, t.household_id,
+SELECT tv.id AS team_visit_id, NULL::bigint AS shift_id, 'team' AS visit_kind, tv.contact_kind, t.household_id,
        c.name AS committee_name, h.address, tv.at AS starts_at,
        (SELECT n.id FROM visit_notes n WHERE n.team_visit_id = tv.id) AS note_id
 FROM team_visits tv JOIN teams t ON t.id = tv.team_id JOIN households h ON h.id = t.household_id
@@ -355,7 +360,7 @@ WHERE tv.recorded_by = $1 AND tv.status = 'done' AND tv.at > $2 AND h.archived_a
 UNION ALL
 SELECT NULL::bigint, s.id,
        CASE WHEN EXISTS (SELECT 1 FROM respite_requests r WHERE r.shift_id = s.id) THEN 'respite' ELSE 'home_care' END,
-       s.household_id, c.name, h.address, s.starts_at,
+       'home_visit', s.household_id, c.name, h.address, s.starts_at,
        (SELECT n.id FROM visit_notes n WHERE n.shift_id = s.id AND n.volunteer_id = $1)
 FROM signups g JOIN shifts s ON s.id = g.shift_id JOIN households h ON h.id = s.household_id
 JOIN committees c ON c.id = h.committee_id
@@ -370,6 +375,7 @@ SELECT tv.id AS team_visit_id, NULL::bigint AS shift_id, 'team' AS visit_kind, t
        h.address, tv.at AS starts_at
 FROM team_visits tv JOIN teams t ON t.id = tv.team_id JOIN households h ON h.id = t.household_id
 WHERE h.committee_id = $1 AND tv.status = 'done' AND tv.at > $2 AND h.archived_at IS NULL
+  AND tv.contact_kind NOT IN ('phone', 'video')
   AND NOT EXISTS (SELECT 1 FROM visit_ratings r WHERE r.team_visit_id = tv.id)
 UNION ALL
 SELECT NULL::bigint, s.id,
@@ -579,3 +585,60 @@ async def figures(
     """Ratings (count, mean) and incidents by severity since `since`, for an organisation or a committee."""
     row = await conn.fetchrow(SELECT_FIGURES, organisation_id, committee_id, since)
     return msgspec.convert(dict(row or {}), VisitFigures)
+
+
+class HouseholdIncidentRow(msgspec.Struct, frozen=True):
+    """One of a household's incidents as its record lists it: what kind, how grave, who raised it, its state."""
+
+    id: int
+    visit_kind: str
+    carer_name: str
+    kind: str
+    severity: str
+    status: str
+    raised_at: dt.datetime
+    closed_at: dt.datetime | None
+    overdue: bool
+
+
+class HouseholdRatingRow(msgspec.Struct, frozen=True):
+    """One of a household's visit ratings: the visit's kind and day, the score, the comment and who gave it."""
+
+    id: int
+    visit_kind: str
+    visited_at: dt.datetime
+    score: int
+    comment: str
+    source: str
+    created_at: dt.datetime
+
+
+SELECT_HOUSEHOLD_INCIDENTS = f"""
+SELECT i.id, i.visit_kind, coalesce(a.display_name, '') AS carer_name, i.kind, i.severity, i.status, i.raised_at,
+       i.closed_at, {_OVERDUE} AS overdue
+FROM visit_incidents i LEFT JOIN volunteers v ON v.id = i.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
+WHERE i.household_id = $1
+ORDER BY i.raised_at DESC, i.id DESC
+LIMIT $2
+"""
+
+SELECT_HOUSEHOLD_RATINGS = """
+SELECT r.id, r.visit_kind, coalesce(tv.at, s.starts_at, r.created_at) AS visited_at, r.score, r.comment, r.source,
+       r.created_at
+FROM visit_ratings r LEFT JOIN team_visits tv ON tv.id = r.team_visit_id LEFT JOIN shifts s ON s.id = r.shift_id
+WHERE r.household_id = $1
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT $2
+"""
+
+
+async def household_incidents(conn: asyncpg.Connection, household_id: int, *, limit: int) -> list[HouseholdIncidentRow]:
+    """A household's latest incidents, the newest first (without what happened)."""
+    rows = await conn.fetch(SELECT_HOUSEHOLD_INCIDENTS, household_id, limit)
+    return [msgspec.convert(dict(r), HouseholdIncidentRow) for r in rows]
+
+
+async def household_ratings(conn: asyncpg.Connection, household_id: int, *, limit: int) -> list[HouseholdRatingRow]:
+    """A household's latest visit ratings, the newest first."""
+    rows = await conn.fetch(SELECT_HOUSEHOLD_RATINGS, household_id, limit)
+    return [msgspec.convert(dict(r), HouseholdRatingRow) for r in rows]

@@ -3,6 +3,7 @@ a server error, a raw code, a time with seconds or text of the other language (i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from api.services import shifts
 from tests import factories
 from tests.axe_check import Check, axe_browser, axe_checker
 from tests.browser_helpers import WIDTHS
+from tests.factories_shifts import add_signup, create_shift
 from tests.helpers import elements, login, post_form
 
 __all__ = ["axe_browser"]  # a fixture, used by name
@@ -43,8 +45,25 @@ HAN_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff1f]+")
 PUNCTUATION_ONLY = re.compile(r"[\u3000-\u303f\uff01-\uff1f]+")
 # Latin words a Chinese page may show: names of formats and standards, units, the product's codes for ratings.
 LATIN_ALLOWED = frozenset(
-    {"API", "QR", "CSV", "XLSX", "Excel", "PDF", "JPEG", "PNG", "MB", "iCal", "ICS", "URL", "HTTPS", "SMS", "SHA"}
-    | {"ZIP", "JSON"}
+    {
+        "API",
+        "QR",
+        "CSV",
+        "XLSX",
+        "Excel",
+        "PDF",
+        "JPEG",
+        "PNG",
+        "MB",
+        "iCal",
+        "ICS",
+        "URL",
+        "HTTPS",
+        "SMS",
+        "SHA",
+        "ZIP",
+        "JSON",
+    }
     | {"km", "ID"}
 )
 # Words of the other language a page may carry on purpose: the language switch names its language in that language.
@@ -248,16 +267,88 @@ async def _held_place(conn: asyncpg.Connection, username: str) -> int | None:
     return None
 
 
+_COMMITTEES_VISIT = """
+SELECT tv.id, t.household_id, tv.recorded_by, t.organisation_id, h.committee_id, m.account_id
+FROM team_visits tv JOIN teams t ON t.id = tv.team_id JOIN households h ON h.id = t.household_id
+JOIN memberships m ON m.committee_id = h.committee_id JOIN accounts a ON a.id = m.account_id
+WHERE a.username = $1 AND tv.status = 'done' AND tv.contact_kind = 'home_visit' AND h.archived_at IS NULL
+ORDER BY tv.at DESC, tv.id LIMIT 1
+"""
+
+
+async def _visit_record(conn: asyncpg.Connection, username: str) -> list[str]:
+    """A household of the committee whose team visit has a note, an incident and a rating (the demo has none),
+    written in the test's transaction: its page, its notes page and the incident's page."""
+    visit = await conn.fetchrow(_COMMITTEES_VISIT, username)
+    if visit is None:
+        return []
+    household, team_visit, carer = visit["household_id"], visit["id"], visit["recorded_by"]
+    await conn.execute(
+        "INSERT INTO visit_notes (household_id, team_visit_id, visit_kind, volunteer_id, mood, signals, needs,"
+        " needs_other, remarks) VALUES ($1, $2, 'team', $3, 4, '{pain,home_safety}', '{meals,repairs}', '换灯泡',"
+        " '老人精神不错，提到膝盖疼。') ON CONFLICT DO NOTHING",
+        household, team_visit, carer,
+    )  # fmt: skip
+    incident = await conn.fetchval(
+        "INSERT INTO visit_incidents (household_id, committee_id, team_visit_id, visit_kind, organisation_id,"
+        " volunteer_id, kind, severity, what_happened)"
+        " VALUES ($1, $2, $3, 'team', $4, $5, 'fall', 'medium', '老人在卫生间滑倒，无明显外伤。') RETURNING id",
+        household, visit["committee_id"], team_visit, visit["organisation_id"], carer,
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO visit_ratings (household_id, team_visit_id, visit_kind, organisation_id, score, comment, source,"
+        " entered_by) VALUES ($1, $2, 'team', $3, 5, '很满意', 'staff', $4) ON CONFLICT DO NOTHING",
+        household, team_visit, visit["organisation_id"], visit["account_id"],
+    )  # fmt: skip
+    return [f"/households/{household}", f"/households/{household}/visit-notes", f"/incidents/{incident}"]
+
+
+_CARER_AND_HOUSEHOLD = """
+SELECT v.id AS volunteer_id, h.id AS household_id, o.organisation_id
+FROM volunteers v JOIN accounts a ON a.id = v.account_id
+CROSS JOIN households h JOIN memberships c ON c.committee_id = h.committee_id JOIN accounts ca ON ca.id = c.account_id
+CROSS JOIN memberships o JOIN accounts oa ON oa.id = o.account_id
+WHERE a.username = $1 AND ca.username = 'committee.kailu4' AND oa.username = 'org.leling' AND h.archived_at IS NULL
+ORDER BY h.id LIMIT 1
+"""
+
+
+async def _carers_notes(conn: asyncpg.Connection, username: str) -> list[str]:
+    """The volunteer served a household on a shift that ended an hour ago and noted it (the demo has no such visit),
+    written in the test's transaction: /visits links to the household's notes page."""
+    found = await conn.fetchrow(_CARER_AND_HOUSEHOLD, username)
+    if found is None:
+        return []
+    volunteer, household = found["volunteer_id"], found["household_id"]
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    await conn.execute(
+        "UPDATE volunteers SET sensitive_data_consent_at = coalesce(sensitive_data_consent_at, now()) WHERE id = $1",
+        volunteer,
+    )
+    shift = await create_shift(
+        conn, organisation_id=found["organisation_id"], starts_at=now - dt.timedelta(hours=3), household_id=household
+    )
+    await add_signup(conn, shift, volunteer)
+    await conn.execute(
+        "INSERT INTO visit_notes (household_id, shift_id, visit_kind, volunteer_id, mood, signals, needs, remarks)"
+        " VALUES ($1, $2, 'home_care', $3, 3, '{not_eating}', '{shopping}', '老人说最近胃口不好。')",
+        household, shift, volunteer,
+    )  # fmt: skip
+    return [f"/households/{household}/visit-notes"]
+
+
 async def deep_pages(conn: asyncpg.Connection, username: str | None) -> list[str]:
     """The pages the crawl of this login starts at besides the front page and home."""
     if username == "volunteer.demo" and (shift := await _held_place(conn, username)):
-        return [f"/shifts/{shift}/cancel", f"/shifts/{shift}/handover"]
+        return [f"/shifts/{shift}/cancel", f"/shifts/{shift}/handover", *await _carers_notes(conn, username)]
+    if username == "committee.kailu4":
+        return await _visit_record(conn, username)
     if username == "funder.yinhang" and (run := await conn.fetchval(_AWARD_RUN, username)):
         return [f"/award-runs/{run}", f"/award-runs/{run}/publish"]
     return []
 
 
-DEEP_LOGINS = ("volunteer.demo", "funder.yinhang")
+DEEP_LOGINS = ("volunteer.demo", "funder.yinhang", "committee.kailu4")
 
 
 DATA = DataWords(han="张秀英\n开鲁新村（北块）", latin={"Linli", "volunteer.demo"})

@@ -28,6 +28,9 @@ from api.services.exports import safe_text
 from sql import audit
 from sql import data_rights as rights_sql
 from sql import ledger as ledger_sql
+from sql.data_rights import ERASED_GROUP as ERASED_GROUP
+from sql.data_rights import ERASED_MEMBER as ERASED_MEMBER
+from sql.data_rights import ERASED_VOLUNTEER as ERASED_VOLUNTEER
 
 _ONLY_VOLUNTEERS = "Only volunteers can download or erase a volunteer's data"
 # What the person types on the confirmation page when they do not give their password (the page shows it).

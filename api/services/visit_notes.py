@@ -31,6 +31,8 @@ from sql import household_access as access_sql
 from sql import visit_notes as visits_sql
 from sql.visit_notes import (
     CommitteeIncidentFigures,
+    HouseholdIncidentRow,
+    HouseholdRatingRow,
     IncidentRow,
     IncidentSummaryRow,
     LinkRow,
@@ -52,6 +54,10 @@ SIGNALS: tuple[Signal, ...] = ("fall", "not_eating", "confusion", "medication", 
 NEEDS: tuple[NeedRaised, ...] = ("meals", "housework", "medical", "shopping", "repairs", "companionship", "paperwork")
 INCIDENT_KINDS: tuple[IncidentKind, ...] = ("fall", "injury", "illness", "neglect", "home_hazard", "conflict", "other")
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")
+# A phone or video call is a contact, not a visit to the home: its note tells what one hears (mood, health, needs),
+# never the home's safety, and the household is not asked to rate it (migration 0042 holds both).
+CALLS = ("phone", "video")
+CALL_SIGNALS: tuple[Signal, ...] = tuple(s for s in SIGNALS if s != "home_safety")
 # What the performance figures and the committee's dashboard look back over.
 FIGURES_DAYS = 365
 # How far back the carer's and the committee's lists of visits reach.
@@ -158,8 +164,14 @@ async def record_note(
     conn: asyncpg.Connection, who: Identity, form: NoteForm, *, note_days: int, link_days: int
 ) -> NoteRow:
     """The carer records their notes on a visit they did; the household's rating link is made (and goes out by SMS
-    when the household has a phone)."""
+    when the household has a phone), except for a phone or video call, which is not rated."""
     visit = await carers_visit(conn, who, form, note_days=note_days)
+    call = visit.contact_kind in CALLS
+    if call and "home_safety" in form.signals:
+        raise Invalid(
+            "A call's note has no home-safety signal",
+            fields={"signals": "Home safety is noted on a visit to the home, not on a call"},
+        )
     async with conn.transaction():
         note = await visits_sql.insert_note(
             conn, visit, volunteer_id=who.volunteer_id or 0, mood=form.mood, signals=sorted(set(form.signals)),
@@ -167,8 +179,12 @@ async def record_note(
         )  # fmt: skip
         if note is None:
             raise Conflict("You have noted this visit already")
-        token = new_token()
-        link_id = await visits_sql.insert_link(conn, visit, token=token, token_hash=token_hash(token), days=link_days)
+        link_id = None
+        if not call:
+            token = new_token()
+            link_id = await visits_sql.insert_link(
+                conn, visit, token=token, token_hash=token_hash(token), days=link_days
+            )
         # Ids and the fixed-list answers' counts only: never what the note says.
         await audit.append(
             conn, actor_account_id=who.account_id, action="visit_note.recorded", object_type="household",
@@ -210,6 +226,54 @@ async def household_notes(
             object_id=household_id, detail={**_basis(access), "note_ids": [n.id for n in notes]},
         )  # fmt: skip
     return NotesPage(basis=access.basis or "", notes=notes)
+
+
+class HouseholdRecord(msgspec.Struct, frozen=True):
+    """A household's visit record for an entitled reader: a page of its notes, and its latest incidents (state, no
+    text) and ratings (the ratings for staff only)."""
+
+    basis: str
+    notes: list[NoteRow]
+    more_notes: bool
+    incidents: list[HouseholdIncidentRow]
+    ratings: list[HouseholdRatingRow]
+    ratings_shown: bool
+
+
+# The household's page shows this many of each; its notes page pages through the notes this many at a time.
+RECORD_LATEST = 5
+NOTES_PAGE = 20
+
+
+async def household_record(
+    conn: asyncpg.Connection, who: Identity, household_id: int, *, limit: int, offset: int = 0, notes_only: bool = False
+) -> HouseholdRecord:
+    """A household's notes (a page of them), latest incidents and ratings for those who may read its file (404
+    otherwise); one audit entry names the basis and every id read. A carer sees no ratings: they are the household's
+    judgement of its carers, given to the committee, and an elder speaks more freely when the carer does not read it."""
+    access = await _may_read(conn, who, household_id)
+    notes = await visits_sql.household_notes(conn, household_id, limit=limit + 1, offset=offset)
+    incidents = [] if notes_only else await visits_sql.household_incidents(conn, household_id, limit=RECORD_LATEST * 2)
+    ratings_shown = who.role in ("committee", "organisation") and not notes_only
+    ratings = await visits_sql.household_ratings(conn, household_id, limit=RECORD_LATEST * 2) if ratings_shown else []
+    async with conn.transaction():
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="visit_notes.viewed", object_type="household",
+            object_id=household_id,
+            detail={**_basis(access), "note_ids": [n.id for n in notes[:limit]],
+                    "incident_ids": [i.id for i in incidents], "rating_ids": [r.id for r in ratings]},
+        )  # fmt: skip
+    return HouseholdRecord(
+        basis=access.basis or "", notes=notes[:limit], more_notes=len(notes) > limit, incidents=incidents,
+        ratings=ratings, ratings_shown=ratings_shown,
+    )  # fmt: skip
+
+
+async def readable_households(conn: asyncpg.Connection, who: Identity, household_ids: set[int]) -> set[int]:
+    """Of these households, those whose visit record the caller may read now (nothing is logged: no data is read)."""
+    if who.role == "volunteer" and not await access_sql.has_consent(conn, who.volunteer_id or 0):
+        return set()
+    return {h for h in sorted(household_ids) if (await household_access.decide(conn, who, h)).allowed}
 
 
 async def get_note(conn: asyncpg.Connection, who: Identity, note_id: int) -> NoteRow:
@@ -330,6 +394,8 @@ async def rate_on_behalf(conn: asyncpg.Connection, who: Identity, form: StaffRat
         raise NotFound("No such visit")
     if visit.starts_at > dt.datetime.now(dt.UTC):
         raise Conflict("A visit is rated once it has taken place")
+    if visit.contact_kind in CALLS:
+        raise Conflict("A phone or video call is not rated: the household rates the visits made to it")
     async with conn.transaction():
         rating = await _rating(
             conn, household_id=visit.household_id, team_visit_id=visit.team_visit_id, shift_id=visit.shift_id,

@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import household_access, teams
+from api.services import household_access, teams, visit_notes
 from api.services.accounts import Identity
 from api.services.teams import RefusalCreate, VisitCreate
 from api.services.types import SHANGHAI
@@ -127,7 +127,8 @@ class TeamPages(Controller):
         saved: Annotated[str | None, QueryParameter(pattern=r"^1$")] = None,
     ) -> Template:
         """A household's exact address and care notes for the volunteer serving it now or its own committee (logged);
-        the committee also sees who opened the file and when."""
+        the committee also sees who opened the file and when; all see its latest visit notes and incidents, staff its
+        ratings (each read audited)."""
         view = await household_access.view_household(
             conn, user, household_id, daily_cap=int(state.settings.household_daily_cap)
         )
@@ -136,5 +137,6 @@ class TeamPages(Controller):
             if view.basis == "committee"
             else []
         )
-        context = {"who": user, "view": view, "saved": bool(saved), "openings": openings}
+        record = await visit_notes.household_record(conn, user, household_id, limit=visit_notes.RECORD_LATEST)
+        context = {"who": user, "view": view, "saved": bool(saved), "openings": openings, "record": record}
         return Template(template_name="teams/household.html", context=context)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, Parameter, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, Who, roles
-from api.services import visit_notes
+from api.services import household_access, visit_notes
 from api.services.accounts import Identity
 from api.services.visit_notes import CloseForm, IncidentForm, NoteForm, RatingForm, StaffRatingForm
 from web.forms import parse_form, submit
@@ -20,6 +20,7 @@ from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 VisitKey = Annotated[str, Parameter(pattern=r"^[ts][0-9]{1,19}$")]
 TokenPath = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_-]{32,100}$")]
+PageQuery = Annotated[int, QueryParameter(ge=1, le=10_000)]
 DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(noted|incident|acknowledged|closed|rated)$")]
 LISTS = ("signals", "needs")
 
@@ -55,7 +56,8 @@ async def _visit_form(
             "visit": visit,
             "errors": errors or {},
             "values": values or {"mood": "", "signals": [], "needs": []},
-            "signals": visit_notes.SIGNALS,
+            # A call's note has no home-safety box: nobody saw the home.
+            "signals": visit_notes.CALL_SIGNALS if visit.contact_kind in visit_notes.CALLS else visit_notes.SIGNALS,
             "needs": visit_notes.NEEDS,
             "kinds": visit_notes.INCIDENT_KINDS,
             "severities": visit_notes.SEVERITIES,
@@ -124,15 +126,41 @@ class VisitNotePages(Controller):
 
     @get("/visits", name="my_visits", guards=[roles("volunteer")])
     async def mine(self, state: State, conn: Conn, user: User, done: DoneQuery = None) -> Template:
-        """The home visits I did lately: note each, or raise an incident."""
+        """The home visits I did lately: note each, or raise an incident; read the household's notes."""
+        visits = await visit_notes.my_visits(conn, user, note_days=_days(state))
         return Template(
             template_name="visits/mine.html",
             context={
                 "who": user,
-                "visits": await visit_notes.my_visits(conn, user, note_days=_days(state)),
+                "visits": visits,
+                # The households whose notes I may read now (a 311 team's, a shift's inside its window).
+                "readable": await visit_notes.readable_households(conn, user, {v.household_id for v in visits}),
                 "key_of": visit_notes.visit_key,
                 "done": done,
                 "days": _days(state),
+            },
+        )
+
+    @get(
+        "/households/{household_id:int}/visit-notes",
+        name="household_visit_notes",
+        guards=[roles("committee", "organisation", "volunteer")],
+    )
+    async def household_notes(
+        self, conn: Conn, user: User, household_id: FromPath[int], page: PageQuery = 1
+    ) -> Template:
+        """A household's visit notes, the newest first, a page at a time, for those who may read its file (audited)."""
+        size = visit_notes.NOTES_PAGE
+        record = await visit_notes.household_record(
+            conn, user, household_id, limit=size, offset=(page - 1) * size, notes_only=True
+        )
+        return Template(
+            template_name="visits/household_notes.html",
+            context={
+                "who": user,
+                "household": await household_access.masked_household(conn, household_id),
+                "record": record,
+                "page": page,
             },
         )
 
