@@ -44,9 +44,10 @@ def test_the_report_gives_the_cpu_per_answer():
     raw.answered, raw.database_cpu_s = 4, 0.002
     http = bench_http.Phase(name="http", processes=1, kind="sign-up", target="sign-up", counted=1, seconds=1.0)
     http.latencies_ms, http.answered, http.web_cpu_s, http.database_cpu_s = [4.0], 2, 0.01, 0.003
+    http.client_cpu_s = 0.001
     lines = bench_http.report(_run(raw, http)).splitlines()
-    assert lines[4].endswith("| 100.0% | 1.0 | the baseline | — | — | 0.50 |")
-    assert lines[5].endswith("| 50.0% | 2.0 | ≥ 35% of raw, p99 ≤ 3 × raw's | yes | 5.00 | 1.50 |")
+    assert lines[4].endswith("| 100.0% | 1.0 | the baseline | — | — | 0.50 | — |")
+    assert lines[5].endswith("| 50.0% | 2.0 | ≥ 35% of raw, p99 ≤ 3 × raw's | yes | 5.00 | 1.50 | 0.50 |")
 
 
 def test_each_row_is_held_to_its_own_target():
@@ -75,8 +76,8 @@ def test_each_row_is_held_to_its_own_target():
     errors.errors = {"500": 1}
     assert not bench_http.meets(errors, None)
     lines = bench_http.report(_run(raw_browse, cases[5][0], errors)).splitlines()
-    assert lines[5].endswith("| 49.0% | 9.0 | ≥ 50% of raw | no | — | — |")
-    assert lines[6].endswith("| 500: 1 | — | — | p95 ≤ 150 ms | no | — | — |")
+    assert lines[5].endswith("| 49.0% | 9.0 | ≥ 50% of raw | no | — | — | — |")
+    assert lines[6].endswith("| 500: 1 | — | — | p95 ≤ 150 ms | no | — | — | — |")
 
 
 @pytest.mark.slow
@@ -103,6 +104,6 @@ async def test_the_read_rows_on_a_tiny_run(servers: Servers, worker_index: int, 
     # The baseline is the page's own statement: a volunteer's page, shift for shift.
     assert len(reads.http_ids) == 20
     assert reads.raw_ids == reads.http_ids
-    # Each row's CPU was read: the web processes (not for the raw row) and the database server.
-    assert all(p.database_cpu_s is not None for p in reads.phases)
+    # Each row's CPU was read: the web processes (not for the raw row), the database server and the bench's own.
+    assert all(p.database_cpu_s is not None and p.client_cpu_s is not None for p in reads.phases)
     assert reads.phases[0].web_cpu_s is None and all(p.web_cpu_s is not None for p in reads.phases[1:])

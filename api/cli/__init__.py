@@ -198,8 +198,8 @@ def bench(
     preset: str,
     database_url: str | None,
 ) -> None:
-    """Measure the optimiser against its baselines, the service under chaos, or sign-ups through HTTP against raw
-    SQL, and print the figures; `explain` prints the plan of every statement the hot pages run."""
+    """Measure the optimiser against its baselines, the service under chaos, or sign-ups and reads through HTTP
+    against raw SQL, and print the figures; `explain` prints the plan of every statement the hot pages run."""
     if kind == "explain":
         from api.cli import explain
 
