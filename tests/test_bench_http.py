@@ -80,6 +80,12 @@ def test_each_row_is_held_to_its_own_target():
     assert lines[6].endswith("| 500: 1 | — | — | p95 ≤ 150 ms | no | — | — | — |")
 
 
+async def test_the_statements_that_pick_the_readers_prepare(conn):
+    # The city's are run only on a city seed, which no test builds.
+    for name in ("CITY_VOLUNTEERS", "CITY_MANAGER", "DEMO_VOLUNTEERS", "VOLUNTEER_IDS"):
+        await conn.prepare(getattr(bench_http, name))
+
+
 @pytest.mark.slow
 async def test_the_read_rows_on_a_tiny_run(servers: Servers, worker_index: int, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(bench_http, "WARM_UP_S", 0.2)
