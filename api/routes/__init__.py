@@ -24,6 +24,7 @@ from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
 from api.routes.verification import MyEvidenceController, VerificationController
+from api.routes.visits import CarerController, VisitController
 from api.routes.volunteering_dashboard import VolunteeringDashboardController
 from api.routes.volunteers import VolunteerProfileController
 
@@ -66,4 +67,6 @@ API_HANDLERS: list[type] = [
     MyEvidenceController,
     VerificationController,
     StaffController,
+    CarerController,
+    VisitController,
 ]
