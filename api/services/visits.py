@@ -701,7 +701,7 @@ async def my_day(
         try:
             view = await household_access.view_household(conn, who, v.household_id, daily_cap=daily_cap, now=now)
         except DomainError as exc:
-            stops.append(msgspec.structs.replace(base, refusal=str(exc.args[0]) if exc.args else exc.title))
+            stops.append(msgspec.structs.replace(base, refusal=exc.detail))
             continue
         h = view.household
         stops.append(

@@ -1,0 +1,91 @@
+"""Home-visit pages: the roster of carers (add, edit, the carer accepts), the planner's board (routes as a timeline
+and on the map, households masked) and the carer's phone page (own stops, address, navigation, check-in)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests import factories
+from tests import factories_teams as ft
+from tests import factories_visits as fv
+from tests.helpers import login, post_form
+from tests.pages_kit import page_context
+from tests.test_visits import ADDRESS, _day, _live
+from tests.worker_kit import JobQueueSpy
+
+
+async def _login(client, conn, account_id: int) -> None:
+    await login(client, await factories.username_of(conn, account_id))
+
+
+async def test_the_organisation_adds_a_carer_who_accepts_on_their_phone(client, conn):
+    contract = await fv.create_contract(conn)
+    _, account_id = await ft.create_carer(conn)
+    username = await factories.username_of(conn, account_id)
+    await _login(client, conn, contract.organisation_account)
+    form = {"username": username, "name": "王阿姨", "lat": "31.28", "lon": "121.52", "work_days": ["1", "3", "5"],
+            "work_starts": "08:30", "work_ends": "16:30", "travel_mode": "walk", "active": "on"}  # fmt: skip
+    bad = await post_form(client, "/carers", {**form, "work_ends": "07:00"})
+    assert bad.status_code == 422 and "下班时间须晚于上班时间" in bad.text
+    response = await post_form(client, "/carers", form)
+    assert response.status_code in (302, 303), response.text
+    rendered = await page_context(client, "/carers")
+    assert rendered.template == "visits/carers.html"
+    [carer] = rendered["carers"]
+    assert (carer.name, carer.work_days, carer.travel_mode, carer.joined_at) == ("王阿姨", [1, 3, 5], "walk", None)
+    assert "王阿姨" in rendered.response.text and "步行" in rendered.response.text
+    again = await post_form(client, "/carers", form)
+    assert again.status_code == 409
+    await client.post("/logout", follow_redirects=False)
+    await _login(client, conn, account_id)
+    phone = await page_context(client, "/visits/mine")
+    assert [i.id for i in phone["view"].invitations] == [carer.id]
+    joined = await post_form(client, f"/carers/{carer.id}/join", {}, page="/visits/mine")
+    assert joined.status_code in (302, 303)
+    assert await conn.fetchval("SELECT joined_at IS NOT NULL FROM carers WHERE id = $1", carer.id)
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action IN ('carer.add', 'carer.join')") == 2
+
+
+async def test_the_board_shows_routes_as_a_timeline_and_on_the_map_with_households_masked(client, conn, redis):
+    contract, _, _ = await _day(conn)
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    await _login(client, conn, contract.organisation_account)
+    rendered = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}")
+    assert rendered.template == "visits/board.html"
+    board = rendered["board"]
+    assert sum(len(r.stops) for r in board.routes) == 6
+    rows = rendered["timeline"]["rows"]
+    assert [r["route"].carer_id for r in rows] == [r.carer_id for r in board.routes]
+    assert all(0 <= b["left"] <= 100 for r in rows for b in r["bars"])
+    assert '"routes":[' in rendered["map_json"] and str(board.routes[0].stops[0].lat) in rendered["map_json"]
+    text = rendered.response.text
+    assert ADDRESS not in text and "开鲁路793弄**号" in text and "为何由此护理员" in text
+    other = await fv.create_contract(conn)
+    await client.post("/logout", follow_redirects=False)
+    await _login(client, conn, other.organisation_account)
+    refused = await client.get(f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}")
+    assert refused.status_code == 404
+
+
+async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, redis):
+    contract, _, carers = await _day(conn)
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    rows = await _live(conn, day)
+    carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
+    mine = [r for r in rows if r["carer_id"] == carer[0]]
+    await _login(client, conn, carer[2])
+    rendered = await page_context(client, f"/visits/mine?day={day.isoformat()}")
+    assert rendered.template == "visits/mine.html"
+    assert [s.id for s in rendered["view"].stops] == [r["id"] for r in mine]
+    now = dt.datetime.now(dt.UTC)
+    for stop in rendered["view"].stops:
+        # The address (and the 高德 link) only from 24 hours before the visit to 2 hours after it.
+        opened = stop.starts_at - dt.timedelta(hours=24) <= now <= stop.ends_at + dt.timedelta(hours=2)
+        assert (stop.address is not None) == opened == (stop.navigation is not None)
+    # A stop of tomorrow cannot be checked in at today: refused beside the stop, the page shown again.
+    refused = await post_form(
+        client, f"/visits/stops/{mine[0]['id']}/check-in", {"day": day.isoformat()}, page="/visits/mine"
+    )
+    assert refused.status_code == 404 and "您今天没有这次上门服务" in refused.text
