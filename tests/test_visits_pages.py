@@ -89,3 +89,17 @@ async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, 
         client, f"/visits/stops/{mine[0]['id']}/check-in", {"day": day.isoformat()}, page="/visits/mine"
     )
     assert refused.status_code == 404 and "您今天没有这次上门服务" in refused.text
+
+
+async def test_planned_visits_are_in_the_carers_one_calendar(client, conn, redis):
+    contract, _, carers = await _day(conn)
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    rows = await _live(conn, day)
+    carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
+    await _login(client, conn, carer[2])
+    rendered = await page_context(client, "/calendar")
+    entries = [e for e in rendered["entries"] if e.kind == "care_visit"]
+    assert [e.starts_at for e in entries] == [r["starts_at"] for r in rows if r["carer_id"] == carer[0]]
+    assert all(e.day == day for e in entries) and ADDRESS not in rendered.response.text
+    assert "上门护理" in rendered.response.text and f"/visits/mine?day={day.isoformat()}" in rendered.response.text
