@@ -1,5 +1,5 @@
 """The volunteering half of the demo district: this week's shifts, histories and time coins, 311 teams, rosters
-and respite, and the notifications they cause — in the order each part needs the one before."""
+and respite, home visits, and the notifications they cause — in the order each part needs the one before."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.demo.streams import stream
 from api.demo.teams import seed_teams
 from api.demo.timebank import seed_timebank
 from api.demo.verification import seed_verification
+from api.demo.visits import seed_visits
 
 
 class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +31,7 @@ class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
     roster_proposals: int
     respite_requests: int
     notifications: int
+    care_visits: int = 0
 
 
 async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date) -> VolunteeringSeedReport:
@@ -39,6 +41,7 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
     history = await seed_timebank(conn, rng("timebank"), today)
     teams = await seed_teams(conn, rng("teams"), today)
     rosters = await seed_rosters(conn, rng("rosters"), today)
+    care = await seed_visits(conn, rng("visits"), today)
     # Only verified claims count for restricted shifts (issue 11, step 4): staff of the publishers verify those of
     # the volunteers who hold places with them; the rest stay declared only.
     await seed_verification(conn, today)
@@ -53,4 +56,5 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
         roster_proposals=int(rosters.get("roster_proposals", 0)),
         respite_requests=int(rosters.get("respite_requests", 0)),
         notifications=notified,
+        care_visits=care.planned_visits,
     )

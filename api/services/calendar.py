@@ -1,6 +1,6 @@
 """One calendar per volunteer: every commitment they hold (shift places, accepted roster proposals, respite and
-home visits, 311 team visits, an organisation's planned care visits) in date order, read from the commitments table that no two active entries of a person
-may overlap in (migration 0022)."""
+home visits, 311 team visits, an organisation's planned care visits) in date order, read from the commitments table
+that no two active entries of a person may overlap in (migration 0022)."""
 
 from __future__ import annotations
 
