@@ -279,6 +279,15 @@ FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::t
 JOIN carers c ON c.id = x.carer_id
 ORDER BY x.carer_id, x.seq
 """
+# The other carer of a two-carer visit (the same household's linked visit of the same day), by visit.
+SELECT_PARTNERS = """
+SELECT pv.id, ca.name AS carer_name
+FROM planned_visits pv
+JOIN planned_visits other ON other.visit_day_id = pv.visit_day_id AND other.household_id = pv.household_id
+     AND other.id <> pv.id AND other.status <> 'released' AND other.service = 'bath'
+JOIN carers ca ON ca.id = other.carer_id
+WHERE pv.id = ANY ($1::bigint[]) AND pv.service = 'bath'
+"""
 SET_DAY_RUN = "UPDATE visit_days SET run_id = $2 WHERE id = $1"
 CHECK_IN = """
 UPDATE planned_visits SET status = 'checked_in', checked_in_at = now()
@@ -454,6 +463,18 @@ async def insert_visits(conn: asyncpg.Connection, day_id: int, run_id: int, visi
         [v.late_minutes for v in visits],
         [msgspec.json.encode(v.reason).decode() for v in visits],
     )
+
+
+class PartnerRow(msgspec.Struct, frozen=True):
+    """A two-carer visit and its other carer's name."""
+
+    id: int
+    carer_name: str
+
+
+async def partners(conn: asyncpg.Connection, visit_ids: list[int]) -> list[PartnerRow]:
+    """The other carer of each two-carer visit among these."""
+    return [msgspec.convert(dict(r), PartnerRow) for r in await conn.fetch(SELECT_PARTNERS, visit_ids)]
 
 
 async def set_day_run(conn: asyncpg.Connection, day_id: int, run_id: int) -> None:

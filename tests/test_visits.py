@@ -166,3 +166,37 @@ async def test_a_carer_committed_elsewhere_is_left_out_and_the_database_refuses_
                 " tstzrange($6::timestamptz, $6::timestamptz + interval '1 hour'), $6)",
                 day_id, run_id, home, busy, volunteer, ten + dt.timedelta(minutes=30),
             )  # fmt: skip
+
+
+async def test_a_sick_call_replans_the_day_without_the_carer_keeping_what_is_checked_in(conn, redis):
+    contract, _, carers = await _day(conn)
+    day = fv.tomorrow()
+    first_run = await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    rows = await _live(conn, day)
+    done = rows[0]
+    who = await factories.identity_of(conn, next(c for c in carers if c[0] == done["carer_id"])[2])
+    await visits.check_in(conn, who, done["id"], now=done["starts_at"])
+    sick = next(c[0] for c in carers if c[0] != done["carer_id"] and any(r["carer_id"] == c[0] for r in rows))
+    day_id = await conn.fetchval("SELECT id FROM visit_days WHERE day = $1", day)
+    call = dt.datetime.combine(day, dt.time(9, 0), tzinfo=SHANGHAI)
+    run = await visits.call_in_sick(conn, JobQueueSpy(redis), contract.organisation(), day_id,
+                                    visits.AbsenceCreate(carer_id=sick), now=call)  # fmt: skip
+    assert run.id != first_run
+    await fv.solve_run_here(conn, run.id)
+    after = await _live(conn, day)
+    assert sick not in {r["carer_id"] for r in after}
+    kept = next(r for r in after if r["visit_key"] == done["visit_key"])
+    assert (kept["id"], kept["status"], kept["carer_id"]) == (done["id"], "checked_in", done["carer_id"])
+    assert {r["visit_key"] for r in after} == {r["visit_key"] for r in rows}
+    assert all(r["starts_at"] >= call for r in after if r["id"] != done["id"] and r["visit_key"] != done["visit_key"])
+    # The released visits left the carers' calendars; the new ones are in them.
+    active = await conn.fetchval(
+        "SELECT count(*) FROM commitments c JOIN planned_visits pv ON pv.id = c.planned_visit_id"
+        " WHERE c.status = 'active' AND pv.visit_day_id = $1",
+        day_id,
+    )
+    assert active == len(after)
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'carer.absent'") == 1
+    with pytest.raises(Conflict):
+        await visits.call_in_sick(conn, JobQueueSpy(redis), contract.organisation(), day_id,
+                                  visits.AbsenceCreate(carer_id=sick), now=call)  # fmt: skip

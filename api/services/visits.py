@@ -518,6 +518,7 @@ class BoardStop(msgspec.Struct, frozen=True):
     starts_at: dt.datetime
     ends_at: dt.datetime
     arrives_at: dt.datetime
+    leave_at: dt.datetime
     travel_minutes: float
     late_minutes: float
     status: str
@@ -547,6 +548,14 @@ class BoardRoute(msgspec.Struct, frozen=True):
     absent: bool
 
 
+class LeftOutView(msgspec.Struct, frozen=True):
+    """A visit the day's plan does not hold, its household masked, and why."""
+
+    household: MaskedHousehold
+    service: str
+    why: str
+
+
 class Board(msgspec.Struct, frozen=True):
     """A contract's day: every carer's route, the latest run and its summary."""
 
@@ -556,7 +565,12 @@ class Board(msgspec.Struct, frozen=True):
     routes: list[BoardRoute]
     idle: list[str]
     latest_run: RunRow | None
-    left_out: list[dict[str, Any]]
+    left_out: list[LeftOutView]
+
+
+def leave_at(v: LiveVisitRow) -> dt.datetime:
+    """When the carer sets off for a stop: its travel before its start (an early arrival would only wait)."""
+    return v.starts_at - dt.timedelta(minutes=math.ceil(v.travel_minutes))
 
 
 def _round(x: float) -> float:
@@ -587,7 +601,8 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
             BoardStop(
                 id=v.id, seq=v.seq, service=v.service,
                 household=masked(v.household_id, v.committee_id, v.committee_name, v.address),
-                starts_at=v.starts_at, ends_at=v.ends_at, arrives_at=v.arrives_at, travel_minutes=v.travel_minutes,
+                starts_at=v.starts_at, ends_at=v.ends_at, arrives_at=v.arrives_at, leave_at=leave_at(v),
+                travel_minutes=v.travel_minutes,
                 late_minutes=v.late_minutes, status=v.status, checked_in_at=v.checked_in_at, lat=_round(v.lat),
                 lon=_round(v.lon), able=len(v.reason.get("able", [])),
                 start_set_by=str(v.reason.get("start_set_by", "")),
@@ -610,7 +625,11 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
     routes.sort(key=lambda r: (r.carer_name, r.carer_id))
     latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
     idle = [c.name for c in everyone if c.id not in by_carer and c.id not in absent]
-    left = list((latest.result or {}).get("left_out", [])) if latest and latest.result else []
+    left = []
+    for x in (latest.result or {}).get("left_out", []) if latest is not None else []:
+        household = await household_access.masked_household(conn, int(x["household_id"]))
+        if household is not None:
+            left.append(LeftOutView(household=household, service=str(x["service"]), why=str(x["why"])))
     return Board(contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left)
 
 
@@ -665,10 +684,12 @@ class PhoneStop(msgspec.Struct, frozen=True):
     starts_at: dt.datetime
     ends_at: dt.datetime
     arrives_at: dt.datetime
+    leave_at: dt.datetime
     travel_minutes: float
     late_minutes: float
     status: str
     checked_in_at: dt.datetime | None
+    partner: str | None = None
     head_name: str | None = None
     address: str | None = None
     navigation: maps.NavigationLinks | None = None
@@ -690,12 +711,14 @@ async def my_day(
     household_access), the rest masked."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     rows = await visits_sql.my_visits(conn, volunteer_id, day)
+    partners = {r.id: r.carer_name for r in await visits_sql.partners(conn, [v.id for v in rows])}
     stops = []
     for v in rows:
         base = PhoneStop(
             id=v.id, seq=v.seq, service=v.service,
             household=masked(v.household_id, v.committee_id, v.committee_name, v.address), starts_at=v.starts_at,
-            ends_at=v.ends_at, arrives_at=v.arrives_at, travel_minutes=v.travel_minutes, late_minutes=v.late_minutes,
+            ends_at=v.ends_at, arrives_at=v.arrives_at, leave_at=leave_at(v), travel_minutes=v.travel_minutes,
+            late_minutes=v.late_minutes, partner=partners.get(v.id),
             status=v.status, checked_in_at=v.checked_in_at,
         )  # fmt: skip
         try:

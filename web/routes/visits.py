@@ -39,7 +39,7 @@ def _tomorrow() -> dt.date:
 def timeline(board: Board) -> dict[str, Any]:
     """Each route as bars on one time axis: travel before each stop, the visit itself (late ones marked), in percent
     of the axis, and the hour ticks."""
-    starts = [s.arrives_at - dt.timedelta(minutes=s.travel_minutes) for r in board.routes for s in r.stops]
+    starts = [s.leave_at for r in board.routes for s in r.stops]
     ends = [s.ends_at for r in board.routes for s in r.stops]
     first = dt.datetime.combine(board.day, TIMELINE_FROM, tzinfo=SHANGHAI)
     last = dt.datetime.combine(board.day, TIMELINE_TO, tzinfo=SHANGHAI)
@@ -84,6 +84,7 @@ def _map_json(state: State, board: Board) -> str:
     for k, route in enumerate(board.routes):
         points = [[route.base_lat, route.base_lon]] + [[s.lat, s.lon] for s in route.stops]
         routes.append({"points": points, "colour": k % ROUTE_COLOURS, "label": route.carer_name})
+        markers.append(maps.marker(route.base_lat, route.base_lon, route.carer_name, "place", None))
         for s in route.stops:
             at = s.starts_at.astimezone(SHANGHAI)
             label = f"{route.carer_name} · {s.seq} · {at:%H:%M} · {s.household.masked_address}"
