@@ -15,26 +15,6 @@ from sql.rows import with_json
 VISIT_CATALOGUE = ("home_care", "respite_care")
 
 
-class CarerRow(msgspec.Struct, frozen=True):
-    """A carer on an organisation's roster: who (their volunteer account), base, working days and hours, travel mode;
-    their abilities are their certificates verified by staff and not expired today."""
-
-    id: int
-    organisation_id: int
-    volunteer_id: int
-    username: str
-    name: str
-    lat: float
-    lon: float
-    work_days: list[int]
-    work_starts: dt.time
-    work_ends: dt.time
-    travel_mode: str
-    active: bool
-    joined_at: dt.datetime | None
-    abilities: list[str]
-
-
 class CarerFields(msgspec.Struct, frozen=True):
     """What the organisation writes of a carer."""
 
@@ -46,6 +26,18 @@ class CarerFields(msgspec.Struct, frozen=True):
     work_ends: dt.time
     travel_mode: str
     active: bool
+
+
+class CarerRow(CarerFields, frozen=True):
+    """A carer on an organisation's roster: who (their volunteer account), base, working days and hours, travel mode;
+    their abilities are their certificates verified by staff and not expired today."""
+
+    id: int
+    organisation_id: int
+    volunteer_id: int
+    username: str
+    joined_at: dt.datetime | None
+    abilities: list[str]
 
 
 class DayCarerRow(msgspec.Struct, frozen=True):

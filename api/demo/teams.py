@@ -89,21 +89,11 @@ async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.dat
     signed = now - dt.timedelta(days=60)
     households = await volunteering_sql.nearest_empty_nests(conn, demo.committee_id, HOUSEHOLDS)
     contract_id, lot_id = await contract_for(conn, rng, demo, signed, THREE_ONE_ONE)
-    by_committee: dict[int, list[int]] = {}
-    for h in households:
-        by_committee.setdefault(h.committee_id, []).append(h.id)
-    for committee_id, ids in sorted(by_committee.items()):
-        need_id = await market_sql.insert_funded_need(
-            conn,
-            market_sql.FundedNeed(
-                committee_id=committee_id, catalogue_item_id=demo.item_id, title="空巢老人311类家庭结对陪伴",
-                description="独居或空巢老人需要每周探访、电话问候和生活照料。", beneficiaries=len(ids),
-                starts_on=today - dt.timedelta(days=70), ends_on=today + dt.timedelta(days=300),
-                created_by=demo.committee_account,
-            ),
-        )  # fmt: skip
-        await market_sql.link_needs(conn, lot_id, [need_id])
-        await market_sql.name_households(conn, need_id, ids)
+    await name_on_needs(
+        conn, demo, lot_id, [(h.committee_id, h.id) for h in households], "空巢老人311类家庭结对陪伴",
+        "独居或空巢老人需要每周探访、电话问候和生活照料。",
+        (today - dt.timedelta(days=70), today + dt.timedelta(days=300)),
+    )  # fmt: skip
     household_ids = [h.id for h in households]
     carers = await volunteering_sql.carers_within(conn, household_ids, teams_service.WALKING_KM, CARERS)
     if demo.volunteer_id is not None and demo.volunteer_id not in carers:
@@ -141,6 +131,27 @@ async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.dat
         visits_done=done,
         visits_planned=await volunteering_sql.count_planned_visits(conn, contract_id),
     )
+
+
+async def name_on_needs(
+    conn: asyncpg.Connection, demo: DemoParties, lot_id: int, households: list[tuple[int, int]], title: str,
+    description: str, period: tuple[dt.date, dt.date],
+) -> None:  # fmt: skip
+    """A funded need of the project's item per committee of the (committee, household) pairs, naming its households,
+    covered by the lot."""
+    by_committee: dict[int, list[int]] = {}
+    for committee_id, household_id in households:
+        by_committee.setdefault(committee_id, []).append(household_id)
+    for committee_id, ids in sorted(by_committee.items()):
+        need_id = await market_sql.insert_funded_need(
+            conn,
+            market_sql.FundedNeed(
+                committee_id=committee_id, catalogue_item_id=demo.item_id, title=title, description=description,
+                beneficiaries=len(ids), starts_on=period[0], ends_on=period[1], created_by=demo.committee_account,
+            ),
+        )  # fmt: skip
+        await market_sql.link_needs(conn, lot_id, [need_id])
+        await market_sql.name_households(conn, need_id, ids)
 
 
 class ContractTexts(msgspec.Struct, frozen=True):

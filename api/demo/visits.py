@@ -11,12 +11,11 @@ import random
 import asyncpg
 import msgspec
 
-from api.demo.teams import ContractTexts, DemoParties, contract_for, demo_parties
+from api.demo.teams import ContractTexts, DemoParties, contract_for, demo_parties, name_on_needs
 from api.demo.verification import verify_certificates
 from api.services import runs, visits
 from api.services.types import SHANGHAI
 from sql import demo as base_sql
-from sql import demo_market as market_sql
 from sql import demo_visits as demo_sql
 from sql import visits as visits_sql
 from sql.visits import CarerFields
@@ -52,21 +51,11 @@ async def seed_visits(conn: asyncpg.Connection, rng: random.Random, today: dt.da
     signed = dt.datetime.combine(today, dt.time(10, 0), tzinfo=SHANGHAI) - dt.timedelta(days=30)
     contract_id, lot_id = await contract_for(conn, rng, demo, signed, HOME_CARE)
     households = await demo_sql.care_households(conn, demo.committee_id, HOUSEHOLDS)
-    by_committee: dict[int, list[int]] = {}
-    for h in households:
-        by_committee.setdefault(h.committee_id, []).append(h.id)
-    for committee_id, ids in sorted(by_committee.items()):
-        need_id = await market_sql.insert_funded_need(
-            conn,
-            market_sql.FundedNeed(
-                committee_id=committee_id, catalogue_item_id=demo.item_id, title="有护理等级老人居家照护上门服务",
-                description="老人需要每日生活照料，重度护理需双人助浴，部分需要用药护理。", beneficiaries=len(ids),
-                starts_on=today - dt.timedelta(days=40), ends_on=today + dt.timedelta(days=330),
-                created_by=demo.committee_account,
-            ),
-        )  # fmt: skip
-        await market_sql.link_needs(conn, lot_id, [need_id])
-        await market_sql.name_households(conn, need_id, ids)
+    await name_on_needs(
+        conn, demo, lot_id, [(h.committee_id, h.id) for h in households], "有护理等级老人居家照护上门服务",
+        "老人需要每日生活照料，重度护理需双人助浴，部分需要用药护理。",
+        (today - dt.timedelta(days=40), today + dt.timedelta(days=330)),
+    )  # fmt: skip
     carers = await _carers(conn, rng, demo, [h.id for h in households], today)
     organisation = (await base_sql.logins(conn, ["org.leling"]))["org.leling"].account_id
     made = 0

@@ -508,8 +508,8 @@ async def start_plan(
     return await runs.start(conn, queue, RUNS, who.account_id, day_id)
 
 
-class BoardStop(msgspec.Struct, frozen=True):
-    """A stop on a carer's route as the planner sees it: household masked, times, travel, lateness and why."""
+class StopView(msgspec.Struct, frozen=True):
+    """A stop of a carer's day: what, for which household (masked), when, the travel before it and any lateness."""
 
     id: int
     seq: int
@@ -523,6 +523,21 @@ class BoardStop(msgspec.Struct, frozen=True):
     late_minutes: float
     status: str
     checked_in_at: dt.datetime | None
+
+
+def _stop(v: LiveVisitRow) -> dict[str, Any]:
+    """The StopView fields of a planned visit."""
+    return {
+        "id": v.id, "seq": v.seq, "service": v.service,
+        "household": masked(v.household_id, v.committee_id, v.committee_name, v.address), "starts_at": v.starts_at,
+        "ends_at": v.ends_at, "arrives_at": v.arrives_at, "leave_at": leave_at(v), "travel_minutes": v.travel_minutes,
+        "late_minutes": v.late_minutes, "status": v.status, "checked_in_at": v.checked_in_at,
+    }  # fmt: skip
+
+
+class BoardStop(StopView, frozen=True):
+    """A stop as the planner sees it: on the map (to ~100 m) and why this carer at this time."""
+
     lat: float
     lon: float
     able: int
@@ -599,12 +614,7 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
         ends = dt.datetime.combine(day, c.work_ends if c else dt.time(17, 0), tzinfo=SHANGHAI)
         out = [
             BoardStop(
-                id=v.id, seq=v.seq, service=v.service,
-                household=masked(v.household_id, v.committee_id, v.committee_name, v.address),
-                starts_at=v.starts_at, ends_at=v.ends_at, arrives_at=v.arrives_at, leave_at=leave_at(v),
-                travel_minutes=v.travel_minutes,
-                late_minutes=v.late_minutes, status=v.status, checked_in_at=v.checked_in_at, lat=_round(v.lat),
-                lon=_round(v.lon), able=len(v.reason.get("able", [])),
+                **_stop(v), lat=_round(v.lat), lon=_round(v.lon), able=len(v.reason.get("able", [])),
                 start_set_by=str(v.reason.get("start_set_by", "")),
                 alternative=names.get(v.reason["alternative"]) if v.reason.get("alternative") else None,
                 alternative_extra=v.reason.get("alternative_extra"),
@@ -674,21 +684,10 @@ async def call_in_sick(
 # --------------------------------------------------------------------------------------------- the carer's phone
 
 
-class PhoneStop(msgspec.Struct, frozen=True):
-    """A stop of the carer's day: what, when, where (the address only while they serve the household), the map link."""
+class PhoneStop(StopView, frozen=True):
+    """A stop of the carer's own day: the partner of a two-carer visit, and the name, address and map links only
+    while they serve the household (else why not)."""
 
-    id: int
-    seq: int
-    service: str
-    household: MaskedHousehold
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    arrives_at: dt.datetime
-    leave_at: dt.datetime
-    travel_minutes: float
-    late_minutes: float
-    status: str
-    checked_in_at: dt.datetime | None
     partner: str | None = None
     head_name: str | None = None
     address: str | None = None
@@ -714,13 +713,7 @@ async def my_day(
     partners = {r.id: r.carer_name for r in await visits_sql.partners(conn, [v.id for v in rows])}
     stops = []
     for v in rows:
-        base = PhoneStop(
-            id=v.id, seq=v.seq, service=v.service,
-            household=masked(v.household_id, v.committee_id, v.committee_name, v.address), starts_at=v.starts_at,
-            ends_at=v.ends_at, arrives_at=v.arrives_at, leave_at=leave_at(v), travel_minutes=v.travel_minutes,
-            late_minutes=v.late_minutes, partner=partners.get(v.id),
-            status=v.status, checked_in_at=v.checked_in_at,
-        )  # fmt: skip
+        base = PhoneStop(**_stop(v), partner=partners.get(v.id))
         try:
             view = await household_access.view_household(conn, who, v.household_id, daily_cap=daily_cap, now=now)
         except DomainError as exc:
