@@ -280,6 +280,7 @@ JOIN planned_visits other ON other.visit_day_id = pv.visit_day_id AND other.hous
 JOIN carers ca ON ca.id = other.carer_id
 WHERE pv.id = ANY ($1::bigint[]) AND pv.service = 'bath'
 """
+SELECT_ACCOUNTS = "SELECT id, account_id FROM volunteers WHERE id = ANY ($1::bigint[]) AND account_id IS NOT NULL"
 SET_DAY_RUN = "UPDATE visit_days SET run_id = $2 WHERE id = $1"
 CHECK_IN = """
 UPDATE planned_visits SET status = 'checked_in', checked_in_at = now()
@@ -467,6 +468,11 @@ class PartnerRow(msgspec.Struct, frozen=True):
 async def partners(conn: asyncpg.Connection, visit_ids: list[int]) -> list[PartnerRow]:
     """The other carer of each two-carer visit among these."""
     return [msgspec.convert(dict(r), PartnerRow) for r in await conn.fetch(SELECT_PARTNERS, visit_ids)]
+
+
+async def accounts_of(conn: asyncpg.Connection, volunteer_ids: list[int]) -> dict[int, int]:
+    """The account of each of these volunteers who has one."""
+    return {int(r["id"]): int(r["account_id"]) for r in await conn.fetch(SELECT_ACCOUNTS, volunteer_ids)}
 
 
 async def set_day_run(conn: asyncpg.Connection, day_id: int, run_id: int) -> None:

@@ -197,6 +197,20 @@ async def test_a_sick_call_replans_the_day_without_the_carer_keeping_what_is_che
     )
     assert active == len(after)
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'carer.absent'") == 1
+    # The carers with new stops and the households' committee are told; the first plan told nobody.
+    told = await conn.fetch(
+        "SELECT account_id, kind, params->>'household' AS household FROM notifications"
+        " WHERE kind IN ('visits_changed', 'visit_moved')"
+    )
+    accounts = {c[0]: c[2] for c in carers}
+    changed = {(r["visit_key"], r["carer_id"], r["starts_at"]) for r in after} - {
+        (r["visit_key"], r["carer_id"], r["starts_at"]) for r in rows
+    }
+    assert {r["account_id"] for r in told if r["kind"] == "visits_changed"} == {accounts[c] for _, c, _ in changed}
+    assert accounts[sick] not in {r["account_id"] for r in told}
+    moved = [r for r in told if r["kind"] == "visit_moved"]
+    assert moved and {r["account_id"] for r in moved} == {contract.committee_account}
+    assert all("**" in r["household"] and ADDRESS not in r["household"] for r in moved)
     with pytest.raises(Conflict):
         await visits.call_in_sick(conn, JobQueueSpy(redis), contract.organisation(), day_id,
                                   visits.AbsenceCreate(carer_id=sick), now=call)  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from api.services import notifications
 from tests import factories
 from tests import factories_teams as ft
 from tests import factories_visits as fv
@@ -103,3 +104,23 @@ async def test_planned_visits_are_in_the_carers_one_calendar(client, conn, redis
     assert [e.starts_at for e in entries] == [r["starts_at"] for r in rows if r["carer_id"] == carer[0]]
     assert all(e.day == day for e in entries) and ADDRESS not in rendered.response.text
     assert "上门护理" in rendered.response.text and f"/visits/mine?day={day.isoformat()}" in rendered.response.text
+
+
+async def test_the_inbox_says_what_a_replan_changed(client, conn):
+    contract = await fv.create_contract(conn)
+    _, account_id = await ft.create_carer(conn)
+    await notifications.enqueue(
+        conn, account_id=contract.committee_account, kind="visit_moved", dedupe_key="visit_moved:test:1",
+        params={"day": "2026-12-07", "at": "10:30", "household": "开鲁四村居委会 · 开鲁路793弄**号"},
+    )  # fmt: skip
+    await notifications.enqueue(
+        conn, account_id=account_id, kind="visits_changed", dedupe_key="visits_changed:test:2",
+        params={"day": "2026-12-07", "count": 3},
+    )  # fmt: skip
+    await _login(client, conn, contract.committee_account)
+    page = await client.get("/inbox")
+    assert "开鲁四村居委会 · 开鲁路793弄**号 2026-12-07 的上门服务已重新安排，现于 10:30 开始" in page.text
+    await client.post("/logout", follow_redirects=False)
+    await _login(client, conn, account_id)
+    page = await client.get("/inbox")
+    assert "您 2026-12-07 的上门服务已重新安排，现共 3 站" in page.text and "您的上门服务安排有变" in page.text

@@ -275,6 +275,11 @@ async def first_visit_people(conn: asyncpg.Connection, who: Identity, shift_id: 
     )
 
 
+async def committee_staff(conn: asyncpg.Connection, committee_id: int) -> list[int]:
+    """The live accounts of a household's committee (who are told about its household's services)."""
+    return await access_sql.committee_staff(conn, committee_id)
+
+
 async def masked_household(conn: asyncpg.Connection, household_id: int) -> MaskedHousehold | None:
     """A household's committee and masked address (for pages that name a household without its details)."""
     row = await access_sql.household_public(conn, household_id)

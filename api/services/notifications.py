@@ -34,7 +34,7 @@ log = structlog.get_logger("linli.notifications")
 KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
     "household_cap_reached", "confirm_request", "place_released", "handover_taken", "handover_requested",
-    "handover_declined", "group_added",
+    "handover_declined", "group_added", "visits_changed", "visit_moved",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -320,6 +320,8 @@ _SUBJECTS = {
     "handover_requested": ("A volunteer asks to take an offered place", "有志愿者申请接收转让的名额"),
     "handover_declined": ("Your request for an offered place was not approved", "您接收转让名额的申请未获同意"),
     "group_added": ("You were signed up with a group", "您已随团体报名"),
+    "visits_changed": ("Your home visits changed", "您的上门服务安排有变"),
+    "visit_moved": ("A household's home visit changed", "服务对象家庭的上门服务有变"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -370,6 +372,16 @@ _BODIES = {
         "{leader} 已为您随团体「{group}」报名服务班次「{title}」（{time}，地点：{place}）。"
         "名额在您名下，如不能参加，请在班次页面取消。",
     ),
+    "visits_changed": (
+        "Your home visits on {day} were planned again: you now have {count} stop(s). See My visits.",
+        "您 {day} 的上门服务已重新安排，现共 {count} 站，请查看“我的上门服务”。",
+    ),
+    "visit_moved": (
+        "The home visit to {household} on {day} was planned again: it now starts at {at}, with another carer "
+        "if one fell ill. Please let the household know.",
+        "{household} {day} 的上门服务已重新安排，现于 {at} 开始（如护理员病假则由其他护理员上门），"
+        "请告知服务对象家庭。",
+    ),
 }
 # The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.
 CONFIRM_PATH = "/confirm/{token}"
@@ -388,6 +400,9 @@ def compose(row: OutgoingRow, public_url: str = "") -> Message:
         count=row.params.get("count", 1),
         leader=row.params.get("leader", ""),
         group=row.params.get("group", ""),
+        day=row.params.get("day", ""),
+        household=row.params.get("household", ""),
+        at=row.params.get("at", ""),
     )
     if row.kind == "signup_cancelled":
         if row.params.get("late"):

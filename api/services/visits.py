@@ -30,7 +30,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.services import household_access, maps, runs
+from api.services import household_access, maps, notifications, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, DomainError, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
@@ -441,10 +441,47 @@ async def write_plan(
             )  # fmt: skip
     await visits_sql.insert_visits(conn, inputs.day.id, run_id, new)
     await visits_sql.set_day_run(conn, inputs.day.id, run_id)
-    before = {(r["visit_key"], int(r["carer_id"])) for r in released}
-    moved = sum(1 for v in new if (v.visit_key, v.carer_id) not in before) if before else 0
+    told = await _tell_changes(conn, run_id, inputs, released, new) if released else 0
     log.info("visit plan written", run_id=run_id, day_id=inputs.day.id, visits=len(new))
-    return {"day_id": inputs.day.id, "visits": len(new), "status": result.status, "changed_carer": moved}
+    return {"day_id": inputs.day.id, "visits": len(new), "status": result.status, "notified": told}
+
+
+async def _tell_changes(
+    conn: asyncpg.Connection, run_id: int, inputs: DayInputs, released: list[asyncpg.Record],
+    new: list[visits_sql.NewVisit],
+) -> int:  # fmt: skip
+    """A re-plan tells each carer who has a visit they did not have before (their stops now), and the staff of the
+    committee of each household whose visit changed carer or time (they tell the elder); how many were told."""
+    before = {(str(r["visit_key"]), int(r["carer_id"]), r["starts_at"]) for r in released}
+    changed = [v for v in new if (v.visit_key, v.carer_id, v.starts_at) not in before]
+    if not changed:
+        return 0
+    carers = {c.id: c.volunteer_id for c in inputs.carers}
+    accounts = await visits_sql.accounts_of(conn, sorted({carers[v.carer_id] for v in changed}))
+    day = inputs.day.day.isoformat()
+    told = 0
+    for carer_id in sorted({v.carer_id for v in changed}):
+        account_id = accounts.get(carers[carer_id])
+        if account_id is None:
+            continue
+        stops = sum(1 for v in new if v.carer_id == carer_id)
+        told += await notifications.enqueue(
+            conn, account_id=account_id, kind="visits_changed", params={"day": day, "count": stops},
+            dedupe_key=f"visits_changed:run:{run_id}:carer:{carer_id}",
+        ) is not None  # fmt: skip
+    households = {h.id: h for h in inputs.households}
+    for household_id in sorted({v.household_id for v in changed}):
+        h = households[household_id]
+        first = min(v.starts_at for v in changed if v.household_id == household_id)
+        shown = masked(h.id, h.committee_id, h.committee_name, h.address)
+        for account_id in await household_access.committee_staff(conn, h.committee_id):
+            told += await notifications.enqueue(
+                conn, account_id=account_id, kind="visit_moved",
+                dedupe_key=f"visit_moved:run:{run_id}:household:{household_id}:account:{account_id}",
+                params={"day": day, "at": f"{first.astimezone(SHANGHAI):%H:%M}",
+                        "household": f"{shown.committee_name} · {shown.masked_address}"},
+            ) is not None  # fmt: skip
+    return told
 
 
 def _still_current(latest: RunRow, inputs: DayInputs) -> bool:

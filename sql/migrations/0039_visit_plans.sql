@@ -111,3 +111,15 @@ BEGIN
 END $$;
 CREATE TRIGGER planned_visits_commitments AFTER INSERT OR UPDATE OF status ON planned_visits
     FOR EACH ROW EXECUTE FUNCTION commitments_follow_planned_visit();
+
+-- A re-plan tells the carers whose day changed and the staff of the households' committees (who tell the elders).
+-- The two kinds are added to the list as it stands, so a list another migration extended keeps its kinds.
+DO $$
+DECLARE
+    kinds text := pg_get_constraintdef(
+        (SELECT oid FROM pg_constraint WHERE conname = 'notifications_kind_check' AND conrelid = 'notifications'::regclass));
+BEGIN
+    ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+    EXECUTE 'ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check '
+        || replace(kinds, 'ARRAY[', 'ARRAY[''visits_changed''::text, ''visit_moved''::text, ');
+END $$;
