@@ -35,7 +35,8 @@ class CarerRow(CarerFields, frozen=True):
     id: int
     organisation_id: int
     volunteer_id: int
-    username: str
+    # None for a carer without a Linli account (the demo's, recorded by the organisation): no phone page.
+    username: str | None
     joined_at: dt.datetime | None
     abilities: list[str]
 
@@ -136,17 +137,17 @@ coalesce((SELECT array_agg(DISTINCT vc.kind ORDER BY vc.kind)
 """
 SELECT_CARERS = f"""
 SELECT {_CARER_COLUMNS}
-FROM carers c JOIN volunteers v ON v.id = c.volunteer_id JOIN accounts a ON a.id = v.account_id
+FROM carers c JOIN volunteers v ON v.id = c.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
 WHERE c.organisation_id = $1 ORDER BY c.active DESC, c.name, c.id
 """
 SELECT_CARER = f"""
 SELECT {_CARER_COLUMNS}
-FROM carers c JOIN volunteers v ON v.id = c.volunteer_id JOIN accounts a ON a.id = v.account_id
+FROM carers c JOIN volunteers v ON v.id = c.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
 WHERE c.organisation_id = $1 AND c.id = $3
 """
 SELECT_MY_ROSTERS = f"""
 SELECT {_CARER_COLUMNS}
-FROM carers c JOIN volunteers v ON v.id = c.volunteer_id JOIN accounts a ON a.id = v.account_id
+FROM carers c JOIN volunteers v ON v.id = c.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
 WHERE c.volunteer_id = $1 ORDER BY c.id
 """
 SELECT_VOLUNTEER_BY_USERNAME = """

@@ -124,3 +124,21 @@ async def test_the_inbox_says_what_a_replan_changed(client, conn):
     await _login(client, conn, account_id)
     page = await client.get("/inbox")
     assert "您 2026-12-07 的上门服务已重新安排，现共 3 站" in page.text and "您的上门服务安排有变" in page.text
+
+
+async def test_a_carer_without_an_account_is_on_the_roster_and_can_be_called_in_sick(client, conn, redis):
+    contract, _, carers = await _day(conn)
+    await conn.execute("UPDATE volunteers SET account_id = NULL WHERE id = $1", carers[0][1])
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    await _login(client, conn, contract.organisation_account)
+    roster = await page_context(client, "/carers")
+    assert carers[0][0] in {c.id for c in roster["carers"]}
+    day_id = await conn.fetchval("SELECT id FROM visit_days WHERE day = $1", day)
+    page = f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}"
+    sick = await post_form(
+        client, f"/visits/days/{day_id}/sick",
+        {"carer_id": str(carers[0][0]), "contract_id": str(contract.contract_id), "day": day.isoformat()}, page=page,
+    )  # fmt: skip
+    assert sick.status_code in (302, 303), sick.text
+    assert await conn.fetchval("SELECT count(*) FROM carer_absences WHERE carer_id = $1", carers[0][0]) == 1
