@@ -71,8 +71,11 @@ def timeline(board: Board) -> dict[str, Any]:
         rows.append({"route": route, "bars": bars, "colour": k % ROUTE_COLOURS})
     hour = first
     ticks = []
+    # A label every hour over a working day, every two over a longer one (they must fit a phone's width).
+    every = 1 if span <= 13 * 3600 else 2
     while hour <= last:
-        ticks.append({"left": pct(hour), "label": hour.astimezone(SHANGHAI).strftime("%H:00")})
+        local = hour.astimezone(SHANGHAI)
+        ticks.append({"left": pct(hour), "label": local.strftime("%H:00") if local.hour % every == 0 else ""})
         hour += dt.timedelta(hours=1)
     return {"rows": rows, "ticks": ticks}
 
