@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from api.services import notifications
+from api.services import notifications, visits
 from tests import factories
 from tests import factories_teams as ft
 from tests import factories_visits as fv
@@ -142,3 +142,33 @@ async def test_a_carer_without_an_account_is_on_the_roster_and_can_be_called_in_
     )  # fmt: skip
     assert sick.status_code in (302, 303), sick.text
     assert await conn.fetchval("SELECT count(*) FROM carer_absences WHERE carer_id = $1", carers[0][0]) == 1
+
+
+async def test_the_carer_opens_the_households_file_for_a_visit_and_its_committee_sees_on_what_basis(
+    client, conn, redis
+):
+    contract, homes, carers = await _day(conn)
+    day = visits.today()
+    await fv.plan_here(
+        conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day + dt.timedelta(days=1)
+    )
+    # Tomorrow's visit to the first household, moved to an hour from now so its file is open.
+    row = next(r for r in await _live(conn, day + dt.timedelta(days=1)) if r["household_id"] == homes[0])
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    await conn.execute(
+        "UPDATE planned_visits SET during = tstzrange($2::timestamptz, $2::timestamptz + interval '45 minutes'),"
+        " arrives_at = $2 WHERE id = $1",
+        row["id"], soon,
+    )  # fmt: skip
+    owner = next(c for c in carers if c[0] == row["carer_id"])
+    await _login(client, conn, owner[2])
+    rendered = await page_context(client, f"/households/{homes[0]}")
+    assert (
+        rendered["view"].basis == "visit"
+        and ADDRESS in rendered.response.text
+        and "我的上门服务" in rendered.response.text
+    )
+    await client.post("/logout", follow_redirects=False)
+    await _login(client, conn, contract.committee_account)
+    own = await client.get(f"/households/{homes[0]}")
+    assert own.status_code == 200 and "已安排的上门服务" in own.text

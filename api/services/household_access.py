@@ -218,6 +218,9 @@ async def view_household(
     if access.basis == "shift":
         links = await access_sql.shift_links(conn, who.volunteer_id or 0, household_id)
         until = next((x.ends_at + SHIFT_CLOSES_AFTER for x in links if x.shift_id == access.shift_id), None)
+    elif access.basis == "visit":
+        visits = await visits_sql.visit_links(conn, who.volunteer_id or 0, household_id)
+        until = next((ends + SHIFT_CLOSES_AFTER for v, _, ends in visits if v == access.planned_visit_id), None)
     return HouseholdView(
         household=row, basis=access.basis or "", shift_id=access.shift_id, team_id=access.team_id, until=until
     )
