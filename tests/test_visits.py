@@ -14,7 +14,7 @@ from api.services.errors import Conflict, NotFound
 from api.services.types import SHANGHAI
 from tests import factories
 from tests import factories_teams as ft
-from tests import factories_visits as fv
+from tests import factories_visit_plans as fv
 from tests.worker_kit import JobQueueSpy
 
 ADDRESS = "开鲁路793弄17号302室"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests import factories
 from tests import factories_teams as ft
-from tests import factories_visits as fv
+from tests import factories_visit_plans as fv
 from tests.helpers import bearer
 from tests.test_visits import ADDRESS, _day, _live
 
@@ -61,7 +61,7 @@ async def test_a_day_over_the_api_board_masked_and_the_carers_own_day(client, co
     assert (await client.get(f"/api/visits/runs/{started.json()['id']}", headers=other)).status_code == 404
     rows = await _live(conn, day)
     carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
-    mine = await client.get(f"/api/visits/mine?day={day.isoformat()}", headers=await _as(client, conn, carer[2]))
+    mine = await client.get(f"/api/visits/day?day={day.isoformat()}", headers=await _as(client, conn, carer[2]))
     assert mine.status_code == 200
     assert [s["id"] for s in mine.json()["stops"]] == [r["id"] for r in rows if r["carer_id"] == carer[0]]
-    assert (await client.get("/api/visits/mine", headers=org)).status_code == 403
+    assert (await client.get("/api/visits/day", headers=org)).status_code == 403

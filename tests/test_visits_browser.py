@@ -45,7 +45,7 @@ def test_plan_a_day_call_in_sick_and_check_in_on_a_phone(browser: Browser, live_
     screenshot(org, "visits-board-phone")
     carer: Page = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
     log_in(carer, base, "volunteer.demo", PASSWORDS["volunteer.demo"])
-    carer.goto(f"{base}/visits/mine")
+    carer.goto(f"{base}/visits/today")
     expect(carer.get_by_role("heading", name=re.compile("我的上门服务"))).to_be_visible()
     stops = carer.locator("li.stop")
     if stops.count():

@@ -8,7 +8,7 @@ import datetime as dt
 from api.services import notifications, visits
 from tests import factories
 from tests import factories_teams as ft
-from tests import factories_visits as fv
+from tests import factories_visit_plans as fv
 from tests.helpers import login, post_form
 from tests.pages_kit import page_context
 from tests.test_visits import ADDRESS, _day, _live
@@ -31,7 +31,7 @@ async def test_the_organisation_adds_a_carer_who_accepts_on_their_phone(client, 
     response = await post_form(client, "/carers", form)
     assert response.status_code in (302, 303), response.text
     rendered = await page_context(client, "/carers")
-    assert rendered.template == "visits/carers.html"
+    assert rendered.template == "visit_plans/carers.html"
     [carer] = rendered["carers"]
     assert (carer.name, carer.work_days, carer.travel_mode, carer.joined_at) == ("王阿姨", [1, 3, 5], "walk", None)
     assert "王阿姨" in rendered.response.text and "步行" in rendered.response.text
@@ -39,9 +39,9 @@ async def test_the_organisation_adds_a_carer_who_accepts_on_their_phone(client, 
     assert again.status_code == 409
     await client.post("/logout", follow_redirects=False)
     await _login(client, conn, account_id)
-    phone = await page_context(client, "/visits/mine")
+    phone = await page_context(client, "/visits/today")
     assert [i.id for i in phone["view"].invitations] == [carer.id]
-    joined = await post_form(client, f"/carers/{carer.id}/join", {}, page="/visits/mine")
+    joined = await post_form(client, f"/carers/{carer.id}/join", {}, page="/visits/today")
     assert joined.status_code in (302, 303)
     assert await conn.fetchval("SELECT joined_at IS NOT NULL FROM carers WHERE id = $1", carer.id)
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action IN ('carer.add', 'carer.join')") == 2
@@ -53,7 +53,7 @@ async def test_the_board_shows_routes_as_a_timeline_and_on_the_map_with_househol
     await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
     await _login(client, conn, contract.organisation_account)
     rendered = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}")
-    assert rendered.template == "visits/board.html"
+    assert rendered.template == "visit_plans/board.html"
     board = rendered["board"]
     assert sum(len(r.stops) for r in board.routes) == 6
     rows = rendered["timeline"]["rows"]
@@ -77,8 +77,8 @@ async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, 
     carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
     mine = [r for r in rows if r["carer_id"] == carer[0]]
     await _login(client, conn, carer[2])
-    rendered = await page_context(client, f"/visits/mine?day={day.isoformat()}")
-    assert rendered.template == "visits/mine.html"
+    rendered = await page_context(client, f"/visits/today?day={day.isoformat()}")
+    assert rendered.template == "visit_plans/mine.html"
     assert [s.id for s in rendered["view"].stops] == [r["id"] for r in mine]
     now = dt.datetime.now(dt.UTC)
     for stop in rendered["view"].stops:
@@ -87,7 +87,7 @@ async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, 
         assert (stop.address is not None) == opened == (stop.navigation is not None)
     # A stop of tomorrow cannot be checked in at today: refused beside the stop, the page shown again.
     refused = await post_form(
-        client, f"/visits/stops/{mine[0]['id']}/check-in", {"day": day.isoformat()}, page="/visits/mine"
+        client, f"/visits/stops/{mine[0]['id']}/check-in", {"day": day.isoformat()}, page="/visits/today"
     )
     assert refused.status_code == 404 and "您今天没有这次上门服务" in refused.text
 
@@ -103,7 +103,7 @@ async def test_planned_visits_are_in_the_carers_one_calendar(client, conn, redis
     entries = [e for e in rendered["entries"] if e.kind == "care_visit"]
     assert [e.starts_at for e in entries] == [r["starts_at"] for r in rows if r["carer_id"] == carer[0]]
     assert all(e.day == day for e in entries) and ADDRESS not in rendered.response.text
-    assert "上门护理" in rendered.response.text and f"/visits/mine?day={day.isoformat()}" in rendered.response.text
+    assert "上门护理" in rendered.response.text and f"/visits/today?day={day.isoformat()}" in rendered.response.text
 
 
 async def test_the_inbox_says_what_a_replan_changed(client, conn):

@@ -19,7 +19,7 @@ from tests import factories
 from tests import factories_awards as fa
 from tests import factories_grants as fg
 from tests import factories_teams as ft
-from tests import factories_visits as fv
+from tests import factories_visit_plans as fv
 from tests.factories_rosters import at, next_monday
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
 from workers import tasks

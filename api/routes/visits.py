@@ -98,7 +98,7 @@ class VisitController(Controller):
         """A carer is off for the rest of the day: the day is re-planned, checked-in visits kept."""
         return run_out(await visits.call_in_sick(conn, state.redis, user, day_id, data))
 
-    @get("/mine", operation_id="getMyVisitDay", guards=[roles("volunteer")])
+    @get("/day", operation_id="getMyVisitDay", guards=[roles("volunteer")])
     async def mine(
         self, conn: Conn, user: User, state: State, day: Annotated[dt.date | None, QueryParameter()] = None
     ) -> PhoneDayOut:

@@ -409,7 +409,7 @@ async def calendar_feed(conn: asyncpg.Connection, token: str, secret_key: str, *
         event.add("description", entry.publisher_name)
         event.add("status", "CONFIRMED")
         if site:
-            page = f"teams/{entry.team_id}" if entry.kind == "team_visit" else f"visits/mine?day={entry.day}"
+            page = f"teams/{entry.team_id}" if entry.kind == "team_visit" else f"visits/today?day={entry.day}"
             event.add("url", f"{site.rstrip('/')}/{page}")
         cal.add_component(event)
     cal.add_missing_timezones()

@@ -104,7 +104,7 @@ async def _board_page(
 ) -> Template:  # fmt: skip
     board = await visits.board(conn, user, contract_id, day)
     return Template(
-        template_name="visits/board.html",
+        template_name="visit_plans/board.html",
         context={
             "who": user,
             "board": board,
@@ -124,7 +124,7 @@ async def _carers_page(
     values: dict[str, Any] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     return Template(
-        template_name="visits/carers.html",
+        template_name="visit_plans/carers.html",
         context={
             "who": user,
             "carers": await carers.roster(conn, user),
@@ -150,7 +150,7 @@ async def _carer_page(
 ) -> Template:  # fmt: skip
     row = await carers.get_carer(conn, user, carer_id)
     return Template(
-        template_name="visits/carer.html",
+        template_name="visit_plans/carer.html",
         context={"who": user, "carer": row, "errors": errors or {}, "values": values or _carer_values(row)},
         status_code=status,
     )
@@ -162,7 +162,7 @@ async def _my_day_page(
 ) -> Template:  # fmt: skip
     view = await visits.my_day(conn, user, day, daily_cap=int(state.settings.household_daily_cap))
     return Template(
-        template_name="visits/mine.html",
+        template_name="visit_plans/mine.html",
         context={"who": user, "view": view, "done": done, "errors": errors or {}, "today": visits.today(),
                  "next_day": day + dt.timedelta(days=1)},
         status_code=status,
@@ -216,10 +216,10 @@ class VisitPages(Controller):
     async def index(self, conn: Conn, user: User) -> Response[Any]:
         """An organisation's home-care and respite contracts to plan; a carer's own day."""
         if user.role == "volunteer":
-            return PageRedirect("my_visits")
+            return PageRedirect("my_visit_day")
         items = await visits.contracts(conn, user)
         return Template(
-            template_name="visits/contracts.html",
+            template_name="visit_plans/contracts.html",
             context={"who": user, "items": items, "tomorrow": _tomorrow(), "today": visits.today()},
         )
 
@@ -267,7 +267,7 @@ class VisitPages(Controller):
             refusal_statuses=(409,),
         )
 
-    @get("/visits/mine", name="my_visits", guards=[roles("volunteer")])
+    @get("/visits/today", name="my_visit_day", guards=[roles("volunteer")])
     async def mine(
         self, conn: Conn, user: User, state: State, day: DayQuery = None, done: DoneQuery = None
     ) -> Template:
@@ -286,7 +286,7 @@ class VisitPages(Controller):
         return await submit(
             (visit_id, {}),
             lambda v: visits.check_in(conn, user, v),
-            lambda _row: PageRedirect("my_visits", query={"done": "checked_in"}),
+            lambda _row: PageRedirect("my_visit_day", query={"done": "checked_in"}),
             lambda errors, status: _my_day_page(
                 conn, user, state, day, errors={str(visit_id): next(iter(errors.values()), "")}, status=status
             ),
@@ -298,4 +298,4 @@ class VisitPages(Controller):
     async def join(self, conn: Conn, user: User, carer_id: FromPath[int]) -> PageRedirect:
         """Accept being on an organisation's roster of carers."""
         await carers.join(conn, user, carer_id)
-        return PageRedirect("my_visits", query={"done": "joined"})
+        return PageRedirect("my_visit_day", query={"done": "joined"})
