@@ -225,6 +225,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     map_tianditu_key: Annotated[
         str | None, Meta(description="天地图's browser key (tk) for `LINLI_MAP_TILES=tianditu`")
     ] = None
+    visit_detour_factor: Annotated[
+        float,
+        Meta(ge=1, le=3, description="Home visits: street distance over straight-line distance between two homes"),
+    ] = 1.3
+    visit_speed_ebike_kmh: Annotated[
+        float, Meta(gt=0, le=40, description="Home visits: a carer's speed on an e-bike, door to door, in km/h")
+    ] = 15.0
+    visit_speed_walk_kmh: Annotated[
+        float, Meta(gt=0, le=8, description="Home visits: a carer's walking speed, in km/h")
+    ] = 4.5
 
 
 class Declared(msgspec.Struct, frozen=True):

@@ -73,9 +73,12 @@ async def add_household(
     return household_id
 
 
-async def create_project(conn: asyncpg.Connection, households: int = 1, status: str = "active") -> Project:
-    """An organisation's signed contract whose lot covers a 311 need naming `households` households."""
-    item = await item_311(conn)
+async def create_project(
+    conn: asyncpg.Connection, households: int = 1, status: str = "active", item: int | None = None
+) -> Project:
+    """An organisation's signed contract whose lot covers a 311 need (or one of `item`) naming `households`
+    households."""
+    item = item or await item_311(conn)
     setup = await award_ready(conn, catalogue_item_id=item)
     committee_account = await factories.create_account(conn, "committee")
     committee_id = await conn.fetchval("SELECT committee_id FROM memberships WHERE account_id = $1", committee_account)

@@ -12,13 +12,14 @@ from typing import Any
 import asyncpg
 from arq.worker import Worker
 
-from api.services import awards, grants, rosters, runs, teams
+from api.services import awards, grants, rosters, runs, teams, visits
 from api.services.accounts import Identity
 from sql.match_runs import RunRow
 from tests import factories
 from tests import factories_awards as fa
 from tests import factories_grants as fg
 from tests import factories_teams as ft
+from tests import factories_visit_plans as fv
 from tests.factories_rosters import at, next_monday
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
 from workers import tasks
@@ -270,6 +271,32 @@ async def teams_world(conn: asyncpg.Connection) -> World:
     return World(start, team_counts)
 
 
+# --------------------------------------------------------------------------------------------- visits
+
+
+async def visits_world(conn: asyncpg.Connection) -> World:
+    """A home-care contract's day: three households (one bathed by two carers), three carers (one a nurse); its
+    result: (live planned visits, their active commitments)."""
+    contract = await fv.create_contract(conn)
+    for k, level in enumerate((2, 3, 5)):
+        await fv.add_household(conn, contract, at=(ft.BASE[0] + 0.002 * k, ft.BASE[1]), care_level=level)
+    for k in range(3):
+        abilities = ("elderly_carer", "nurse") if k == 0 else ("elderly_carer",)
+        await fv.add_carer(conn, contract, at=(ft.BASE[0], ft.BASE[1] + 0.002 * k), abilities=abilities)
+    day = fv.tomorrow()
+
+    async def start(conn: asyncpg.Connection, queue: Any) -> RunRow:
+        return await visits.start_plan(conn, queue, contract.organisation(), contract.contract_id,
+                                       visits.PlanDay(day=day), fv.SPEEDS)  # fmt: skip
+
+    async def written(conn: asyncpg.Connection) -> object:
+        planned = await conn.fetchval("SELECT count(*) FROM planned_visits WHERE status <> 'released'")
+        held = await conn.fetchval("SELECT count(*) FROM commitments WHERE kind = 'care_visit' AND status = 'active'")
+        return int(planned), int(held)
+
+    return World(start, written)
+
+
 CASES = (
     Case(awards.RUNS, tasks.run_award, award_world, empty=(0, False, "awarding"), full=(2, True, "awarded")),
     Case(
@@ -296,4 +323,6 @@ CASES = (
         # The live teams are the next run's previous plan: new inputs, so a new run.
         same_run_after_finish=False,
     ),
+    # The plan just written is the next run's start, but the day is the same problem: the same run.
+    Case(visits.RUNS, tasks.run_visits, visits_world, empty=(0, 0), full=(4, 4)),
 )

@@ -13,6 +13,7 @@ import structlog
 from api.services import awards, bids, grants, notifications, runs, visit_notes
 from api.services import rosters as rosters_service
 from api.services import teams as teams_service
+from api.services import visits as visits_service
 from api.settings import load_settings
 
 log = structlog.get_logger("linli.worker.tasks")
@@ -63,8 +64,15 @@ run_award = run_task(awards.RUNS)
 run_portfolio = run_task(grants.RUNS)
 run_roster = run_task(rosters_service.RUNS)
 run_teams = run_task(teams_service.RUNS)
-RUN_TASKS = (run_award, run_portfolio, run_roster, run_teams)
-RUN_KINDS: list[runs.RunKind[Any, Any]] = [awards.RUNS, grants.RUNS, rosters_service.RUNS, teams_service.RUNS]
+run_visits = run_task(visits_service.RUNS)
+RUN_TASKS = (run_award, run_portfolio, run_roster, run_teams, run_visits)
+RUN_KINDS: list[runs.RunKind[Any, Any]] = [
+    awards.RUNS,
+    grants.RUNS,
+    rosters_service.RUNS,
+    teams_service.RUNS,
+    visits_service.RUNS,
+]
 
 
 async def requeue_runs(ctx: dict[str, Any]) -> dict[str, int]:

@@ -49,7 +49,7 @@ class TeamsSeedReport(msgspec.Struct, frozen=True):
     visits_planned: int
 
 
-class _Demo(msgspec.Struct, frozen=True):
+class DemoParties(msgspec.Struct, frozen=True):
     """Who runs, funds and hosts the 311 project."""
 
     organisation_id: int
@@ -61,16 +61,17 @@ class _Demo(msgspec.Struct, frozen=True):
     item_id: int
 
 
-async def _demo(conn: asyncpg.Connection) -> _Demo:
+async def demo_parties(conn: asyncpg.Connection, item_code: str = "companionship_311") -> DemoParties:
+    """org.leling, funder.yinhang, committee.kailu4 and volunteer.demo, and the project's catalogue item."""
     logins = await demo_sql.logins(conn, ["org.leling", "funder.yinhang", "committee.kailu4", "volunteer.demo"])
     org, funder, committee = logins.get("org.leling"), logins.get("funder.yinhang"), logins.get("committee.kailu4")
-    item = await areas_sql.get_catalogue_item(conn, "companionship_311")
+    item = await areas_sql.get_catalogue_item(conn, item_code)
     if org is None or org.organisation_id is None or committee is None or committee.committee_id is None:
         raise RuntimeError("seed the demo district (api.demo) before the 311 teams")
     if funder is None or funder.funder_id is None or item is None:
         raise RuntimeError("seed the demo district (api.demo) before the 311 teams")
     volunteer = logins.get("volunteer.demo")
-    return _Demo(
+    return DemoParties(
         organisation_id=org.organisation_id,
         funder_id=funder.funder_id,
         funder_account=funder.account_id,
@@ -83,26 +84,16 @@ async def _demo(conn: asyncpg.Connection) -> _Demo:
 
 async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.date) -> TeamsSeedReport:
     """Write org.leling's running 311 project with teams and recorded visits (needs the base demo seed first)."""
-    demo = await _demo(conn)
+    demo = await demo_parties(conn)
     now = dt.datetime.combine(today, dt.time(20, 0), tzinfo=SHANGHAI)
     signed = now - dt.timedelta(days=60)
     households = await volunteering_sql.nearest_empty_nests(conn, demo.committee_id, HOUSEHOLDS)
-    contract_id, lot_id = await _project(conn, rng, demo, signed)
-    by_committee: dict[int, list[int]] = {}
-    for h in households:
-        by_committee.setdefault(h.committee_id, []).append(h.id)
-    for committee_id, ids in sorted(by_committee.items()):
-        need_id = await market_sql.insert_funded_need(
-            conn,
-            market_sql.FundedNeed(
-                committee_id=committee_id, catalogue_item_id=demo.item_id, title="空巢老人311类家庭结对陪伴",
-                description="独居或空巢老人需要每周探访、电话问候和生活照料。", beneficiaries=len(ids),
-                starts_on=today - dt.timedelta(days=70), ends_on=today + dt.timedelta(days=300),
-                created_by=demo.committee_account,
-            ),
-        )  # fmt: skip
-        await market_sql.link_needs(conn, lot_id, [need_id])
-        await market_sql.name_households(conn, need_id, ids)
+    contract_id, lot_id = await contract_for(conn, rng, demo, signed, THREE_ONE_ONE)
+    await name_on_needs(
+        conn, demo, lot_id, [(h.committee_id, h.id) for h in households], "空巢老人311类家庭结对陪伴",
+        "独居或空巢老人需要每周探访、电话问候和生活照料。",
+        (today - dt.timedelta(days=70), today + dt.timedelta(days=300)),
+    )  # fmt: skip
     household_ids = [h.id for h in households]
     carers = await volunteering_sql.carers_within(conn, household_ids, teams_service.WALKING_KM, CARERS)
     if demo.volunteer_id is not None and demo.volunteer_id not in carers:
@@ -142,15 +133,51 @@ async def seed_teams(conn: asyncpg.Connection, rng: random.Random, today: dt.dat
     )
 
 
-async def _project(conn: asyncpg.Connection, rng: random.Random, demo: _Demo, signed: dt.datetime) -> tuple[int, int]:
-    """The tender, lot, bid, award and signed contract of the 311 project; (contract, lot)."""
+async def name_on_needs(
+    conn: asyncpg.Connection, demo: DemoParties, lot_id: int, households: list[tuple[int, int]], title: str,
+    description: str, period: tuple[dt.date, dt.date],
+) -> None:  # fmt: skip
+    """A funded need of the project's item per committee of the (committee, household) pairs, naming its households,
+    covered by the lot."""
+    by_committee: dict[int, list[int]] = {}
+    for committee_id, household_id in households:
+        by_committee.setdefault(committee_id, []).append(household_id)
+    for committee_id, ids in sorted(by_committee.items()):
+        need_id = await market_sql.insert_funded_need(
+            conn,
+            market_sql.FundedNeed(
+                committee_id=committee_id, catalogue_item_id=demo.item_id, title=title, description=description,
+                beneficiaries=len(ids), starts_on=period[0], ends_on=period[1], created_by=demo.committee_account,
+            ),
+        )  # fmt: skip
+        await market_sql.link_needs(conn, lot_id, [need_id])
+        await market_sql.name_households(conn, need_id, ids)
+
+
+class ContractTexts(msgspec.Struct, frozen=True):
+    """What a demo contract's tender, lot and bid say (the 311 project's by default)."""
+
+    tender: str = "开鲁新村空巢老人311类家庭结对服务项目（一期）"
+    description: str = "为开鲁新村及周边空巢老人家庭组建“一户三人”的311类家庭，每月探访不少于4小时、情感联系不少于2次。"
+    lot: str = "311类家庭结对（36户）"
+    deliverables: str = "36户空巢老人家庭结对"
+    plan: str = "社工带领志愿者组建311类家庭，每户三人，每周探访。"
+    key: str = "311"
+
+
+THREE_ONE_ONE = ContractTexts()
+
+
+async def contract_for(
+    conn: asyncpg.Connection, rng: random.Random, demo: DemoParties, signed: dt.datetime, texts: ContractTexts
+) -> tuple[int, int]:
+    """The tender, lot, bid, award and signed contract of a demo project; (contract, lot)."""
     opened = signed - dt.timedelta(days=90)
     tender_id = await market_sql.insert_tender(
         conn,
         market_sql.Tender(
             funder_id=demo.funder_id, catalogue_item_id=demo.item_id,
-            title="开鲁新村空巢老人311类家庭结对服务项目（一期）",
-            description="为开鲁新村及周边空巢老人家庭组建“一户三人”的311类家庭，每月探访不少于4小时、情感联系不少于2次。",
+            title=texts.tender, description=texts.description,
             status="contracting", bids_open_at=opened, bids_close_at=opened + dt.timedelta(days=30), min_rating=None,
             min_years_registered=0, price_weight_pct=30, criteria="[]", max_lots_per_bidder=None,
             notice_starts_at=opened + dt.timedelta(days=45), notice_ends_at=opened + dt.timedelta(days=60),
@@ -161,17 +188,17 @@ async def _project(conn: asyncpg.Connection, rng: random.Random, demo: _Demo, si
     lot_id = await market_sql.insert_lot(
         conn,
         market_sql.Lot(
-            tender_id=tender_id, number=1, title="311类家庭结对（36户）", budget_fen=40_000_000, staff_hours=2400,
-            deliverables="36户空巢老人家庭结对", contract_months=12, status="awarded",
+            tender_id=tender_id, number=1, title=texts.lot, budget_fen=40_000_000, staff_hours=2400,
+            deliverables=texts.deliverables, contract_months=12, status="awarded",
         ),
     )  # fmt: skip
-    receipt = hashlib.sha256(f"311:{lot_id}:{demo.organisation_id}".encode()).hexdigest()
+    receipt = hashlib.sha256(f"{texts.key}:{lot_id}:{demo.organisation_id}".encode()).hexdigest()
     public_id = uuid.UUID(int=rng.getrandbits(128), version=4)
     bid_id = await market_sql.insert_bid(
         conn,
         market_sql.Bid(
             lot_id=lot_id, organisation_id=demo.organisation_id, price_fen=price, hours=2200,
-            plan="社工带领志愿者组建311类家庭，每户三人，每周探访。", team="", receipt=receipt,
+            plan=texts.plan, team="", receipt=receipt,
             submitted_at=opened + dt.timedelta(days=20), public_id=public_id,
         ),
     )  # fmt: skip

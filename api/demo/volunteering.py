@@ -1,5 +1,5 @@
 """The volunteering half of the demo district: this week's shifts, histories and time coins, 311 teams, rosters
-and respite, and the notifications they cause — in the order each part needs the one before."""
+and respite, home visits, and the notifications they cause — in the order each part needs the one before."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from api.demo.streams import stream
 from api.demo.teams import seed_teams
 from api.demo.timebank import seed_timebank
 from api.demo.verification import seed_verification
+from api.demo.visits import seed_visits
 
 
 class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +32,7 @@ class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
     roster_proposals: int
     respite_requests: int
     notifications: int
+    care_visits: int = 0
 
 
 async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date) -> VolunteeringSeedReport:
@@ -42,6 +44,7 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
     await seed_coins(conn, today)
     teams = await seed_teams(conn, rng("teams"), today)
     rosters = await seed_rosters(conn, rng("rosters"), today)
+    care = await seed_visits(conn, rng("visits"), today)
     # Only verified claims count for restricted shifts (issue 11, step 4): staff of the publishers verify those of
     # the volunteers who hold places with them; the rest stay declared only.
     await seed_verification(conn, today)
@@ -56,4 +59,5 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
         roster_proposals=int(rosters.get("roster_proposals", 0)),
         respite_requests=int(rosters.get("respite_requests", 0)),
         notifications=notified,
+        care_visits=care.planned_visits,
     )

@@ -27,6 +27,7 @@ from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
 from api.routes.verification import MyEvidenceController, VerificationController
 from api.routes.visit_notes import IncidentController, RatingController, VisitNoteController
+from api.routes.visits import CarerController, VisitController
 from api.routes.volunteering_dashboard import VolunteeringDashboardController
 from api.routes.volunteers import VolunteerProfileController
 
@@ -74,4 +75,6 @@ API_HANDLERS: list[type] = [
     VisitNoteController,
     IncidentController,
     RatingController,
+    CarerController,
+    VisitController,
 ]

@@ -1,6 +1,6 @@
 """One calendar per volunteer: every commitment they hold (shift places, accepted roster proposals, respite and
-home visits, 311 team visits) in date order, read from the commitments table that no two active entries of a person
-may overlap in (migration 0022)."""
+home visits, 311 team visits, an organisation's planned care visits) in date order, read from the commitments table
+that no two active entries of a person may overlap in (migration 0022)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import msgspec
 
 from api.services.accounts import Identity
 from api.services.household_access import MaskedHousehold, masked
+from api.services.types import SHANGHAI
 from sql import calendar as calendar_sql
 
 _ONLY_VOLUNTEERS = "Only volunteers have a calendar"
@@ -21,8 +22,9 @@ LIMIT = 300
 
 
 class CalendarEntry(msgspec.Struct, frozen=True):
-    """One commitment as the volunteer sees it: what (a shift, a home visit, a 311 team visit), when, where, for
-    whom, and the page it belongs to (shift_id or team_id)."""
+    """One commitment as the volunteer sees it: what (a shift, a home visit, a 311 team visit, a care visit an
+    organisation planned), when, where, for whom, and the page it belongs to (shift_id or team_id; a care visit's
+    page is the carer's day)."""
 
     kind: str
     starts_at: dt.datetime
@@ -33,15 +35,17 @@ class CalendarEntry(msgspec.Struct, frozen=True):
     shift_id: int | None = None
     team_id: int | None = None
     household: MaskedHousehold | None = None
+    # A care visit's day in Shanghai (its page is the carer's day).
+    day: dt.date | None = None
 
 
 def _entry(row: calendar_sql.CommitmentRow) -> CalendarEntry:
-    if row.kind == "team_visit":
+    if row.kind in ("team_visit", "care_visit"):
         assert row.household_id is not None
         assert row.committee_id is not None
         household = masked(row.household_id, row.committee_id, row.committee_name or "", row.address or "")
         return CalendarEntry(
-            kind="team_visit",
+            kind=row.kind,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             title="",
@@ -49,6 +53,7 @@ def _entry(row: calendar_sql.CommitmentRow) -> CalendarEntry:
             publisher_name=row.publisher_name,
             team_id=row.team_id,
             household=household,
+            day=row.starts_at.astimezone(SHANGHAI).date(),
         )
     return CalendarEntry(
         kind="home_visit" if row.serves_household else "shift",

@@ -16,6 +16,10 @@ register included), gets the committee and a masked address.
   relationship with phone contact between visits, so access lasts the whole membership and ends the moment the
   member leaves, is refused by the household, or the team is dissolved.
 
+- A home visit: the carer holds a planned visit to the household (api/services/visits.py), with the same window
+  as a shift. The organisation that planned the day chose its carers and stands for them, so no publisher's
+  confirmation is asked and the plan, not the daily cap, bounds the households they open that day.
+
 - A contract: staff of an organisation holding a live contract for a need naming the household. The organisation
   employs the carers who serve it and is accountable for them; their views are logged like everyone's.
 
@@ -49,6 +53,7 @@ from api.services.needs import mask_address
 from api.services.types import SHANGHAI
 from sql import audit
 from sql import household_access as access_sql
+from sql import visits as visits_sql
 from sql.household_access import FirstVisitRow, HouseholdDetailRow, OpeningRow
 
 SHIFT_OPENS_BEFORE = dt.timedelta(hours=24)
@@ -60,8 +65,9 @@ class Access(msgspec.Struct, frozen=True):
     """Whether a volunteer may see a household's details now, on what basis, and when it opens if not yet."""
 
     allowed: bool
-    basis: Literal["shift", "team", "committee", "contract"] | None = None
+    basis: Literal["shift", "team", "committee", "contract", "visit"] | None = None
     shift_id: int | None = None
+    planned_visit_id: int | None = None
     team_id: int | None = None
     contract_id: int | None = None
     linked: bool = False
@@ -121,8 +127,13 @@ async def decide(conn: asyncpg.Connection, who: Identity, household_id: int, now
     for link in links:
         if link.starts_at - SHIFT_OPENS_BEFORE <= now <= link.ends_at + SHIFT_CLOSES_AFTER:
             return Access(allowed=True, basis="shift", shift_id=link.shift_id, linked=True)
-    upcoming = [link.starts_at - SHIFT_OPENS_BEFORE for link in links if link.starts_at - SHIFT_OPENS_BEFORE > now]
-    return Access(allowed=False, linked=bool(links), opens_at=min(upcoming) if upcoming else None)
+    visits = await visits_sql.visit_links(conn, who.volunteer_id, household_id)
+    for visit_id, starts_at, ends_at in visits:
+        if starts_at - SHIFT_OPENS_BEFORE <= now <= ends_at + SHIFT_CLOSES_AFTER:
+            return Access(allowed=True, basis="visit", planned_visit_id=visit_id, linked=True)
+    opens = [link.starts_at for link in links] + [starts_at for _, starts_at, _ in visits]
+    upcoming = [at - SHIFT_OPENS_BEFORE for at in opens if at - SHIFT_OPENS_BEFORE > now]
+    return Access(allowed=False, linked=bool(opens), opens_at=min(upcoming) if upcoming else None)
 
 
 def _start_of_day(now: dt.datetime) -> dt.datetime:
@@ -141,6 +152,8 @@ async def _volunteer_may_open(
         raise Forbidden("The shift's publisher confirms you for this household before your first visit; ask them")
     now = dt.datetime.now(dt.UTC)
     since = _start_of_day(now)
+    if access.basis == "visit":
+        return
     if await access_sql.opened_since(conn, who.account_id, since, household_id) < daily_cap:
         return
     public = found(await access_sql.household_public(conn, household_id), "No such household")
@@ -163,13 +176,13 @@ async def _volunteer_may_open(
 
 
 async def view_household(
-    conn: asyncpg.Connection, who: Identity, household_id: int, *, daily_cap: int
+    conn: asyncpg.Connection, who: Identity, household_id: int, *, daily_cap: int, now: dt.datetime | None = None
 ) -> HouseholdView:
     """The household's details for an entitled volunteer, a contract-holding organisation or its own committee, the
     view written to the audit log; 403/404/429 otherwise."""
     if who.role not in ("volunteer", "committee", "organisation"):
         raise Forbidden("Only a volunteer serving this household may see its details")
-    access = await decide(conn, who, household_id)
+    access = await decide(conn, who, household_id, now)
     if not access.allowed:
         if access.linked:
             raise Forbidden(
@@ -195,6 +208,8 @@ async def view_household(
             detail["team_id"] = access.team_id
         if access.contract_id is not None:
             detail["contract_id"] = access.contract_id
+        if access.planned_visit_id is not None:
+            detail["planned_visit_id"] = access.planned_visit_id
         await audit.append(
             conn, actor_account_id=who.account_id, action=VIEWED, object_type="household", object_id=household_id,
             detail=detail,
@@ -203,6 +218,9 @@ async def view_household(
     if access.basis == "shift":
         links = await access_sql.shift_links(conn, who.volunteer_id or 0, household_id)
         until = next((x.ends_at + SHIFT_CLOSES_AFTER for x in links if x.shift_id == access.shift_id), None)
+    elif access.basis == "visit":
+        visits = await visits_sql.visit_links(conn, who.volunteer_id or 0, household_id)
+        until = next((ends + SHIFT_CLOSES_AFTER for v, _, ends in visits if v == access.planned_visit_id), None)
     return HouseholdView(
         household=row, basis=access.basis or "", shift_id=access.shift_id, team_id=access.team_id, until=until
     )
@@ -258,6 +276,11 @@ async def first_visit_people(conn: asyncpg.Connection, who: Identity, shift_id: 
     return await access_sql.first_visit_people(
         conn, shift_id, organisation_id=organisation_id, committee_id=committee_id
     )
+
+
+async def committee_staff(conn: asyncpg.Connection, committee_id: int) -> list[int]:
+    """The live accounts of a household's committee (who are told about its household's services)."""
+    return await access_sql.committee_staff(conn, committee_id)
 
 
 async def masked_household(conn: asyncpg.Connection, household_id: int) -> MaskedHousehold | None:

@@ -34,7 +34,7 @@ log = structlog.get_logger("linli.notifications")
 KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
     "household_cap_reached", "confirm_request", "place_released", "handover_taken", "handover_requested",
-    "handover_declined", "group_added", "visit_incident",
+    "handover_declined", "group_added", "visit_incident", "visits_changed", "visit_moved",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -321,6 +321,8 @@ _SUBJECTS = {
     "handover_declined": ("Your request for an offered place was not approved", "您接收转让名额的申请未获同意"),
     "group_added": ("You were signed up with a group", "您已随团体报名"),
     "visit_incident": ("A carer raised an incident on a home visit", "上门服务中发生事件，请当天处理"),
+    "visits_changed": ("Your home visits changed", "您的上门服务安排有变"),
+    "visit_moved": ("A household's home visit changed", "服务对象家庭的上门服务有变"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -375,6 +377,16 @@ _BODIES = {
         "A carer raised an incident on a visit to one of your households: acknowledge it today on the incidents page.",
         "服务人员在上门服务中报告了一起事件，请当天在“上门事件”页面确认并处理。",
     ),
+    "visits_changed": (
+        "Your home visits on {day} were planned again: you now have {count} stop(s). See My visits.",
+        "您 {day} 的上门服务已重新安排，现共 {count} 站，请查看“我的上门服务”。",
+    ),
+    "visit_moved": (
+        "The home visit to {household} on {day} was planned again: it now starts at {at}, with another carer "
+        "if one fell ill. Please let the household know.",
+        "{household} {day} 的上门服务已重新安排，现于 {at} 开始（如护理员病假则由其他护理员上门），"
+        "请告知服务对象家庭。",
+    ),
 }
 # The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.
 CONFIRM_PATH = "/confirm/{token}"
@@ -393,6 +405,9 @@ def compose(row: OutgoingRow, public_url: str = "") -> Message:
         count=row.params.get("count", 1),
         leader=row.params.get("leader", ""),
         group=row.params.get("group", ""),
+        day=row.params.get("day", ""),
+        household=row.params.get("household", ""),
+        at=row.params.get("at", ""),
     )
     if row.kind == "signup_cancelled":
         if row.params.get("late"):

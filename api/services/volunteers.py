@@ -395,20 +395,22 @@ async def calendar_feed(conn: asyncpg.Connection, token: str, secret_key: str, *
         cal.add_component(event)
     # The 311 team visits in the volunteer's calendar (api.services.calendar), so the feed holds every commitment.
     for entry in await calendar_service.entries(conn, volunteer_id, now=now):
-        if entry.kind != "team_visit" or entry.household is None:
+        if entry.kind not in ("team_visit", "care_visit") or entry.household is None:
             continue
         event = icalendar.Event()
-        event.add("uid", f"team-visit-{entry.team_id}-{int(entry.starts_at.timestamp())}-v{volunteer_id}@linli")
+        what = f"team-visit-{entry.team_id}" if entry.kind == "team_visit" else "care-visit"
+        event.add("uid", f"{what}-{int(entry.starts_at.timestamp())}-v{volunteer_id}@linli")
         event.add("dtstamp", now)
         event.add("dtstart", entry.starts_at.astimezone(SHANGHAI))
         event.add("dtend", entry.ends_at.astimezone(SHANGHAI))
-        event.add("summary", "311小组探访")
+        event.add("summary", "311小组探访" if entry.kind == "team_visit" else "上门护理")
         # The committee only: not even the masked address travels in the feed.
         event.add("location", entry.household.committee_name)
         event.add("description", entry.publisher_name)
         event.add("status", "CONFIRMED")
         if site:
-            event.add("url", f"{site.rstrip('/')}/teams/{entry.team_id}")
+            page = f"teams/{entry.team_id}" if entry.kind == "team_visit" else f"visits/today?day={entry.day}"
+            event.add("url", f"{site.rstrip('/')}/{page}")
         cal.add_component(event)
     cal.add_missing_timezones()
     document: bytes = cal.to_ical()

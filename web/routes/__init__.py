@@ -35,6 +35,7 @@ from web.routes.tenders import BidPages, TenderPages
 from web.routes.timebank import TimeBankPages
 from web.routes.verification import VerificationPages
 from web.routes.visit_notes import VisitNotePages
+from web.routes.visits import VisitPages
 from web.routes.volunteering_dashboard import VolunteeringDashboardPages
 from web.routes.volunteers import VolunteerPages
 
@@ -76,6 +77,7 @@ PAGE_HANDLERS: list[Any] = [
     RosterPages,
     RespitePages,
     ConfirmationPages,
+    VisitPages,
 ]
 
 # Every page shows the caller's unread notifications beside the inbox link (base.html), so all pages share one

@@ -62,6 +62,16 @@
     var first = (data.markers || [])[0] || { lat: 31.28, lon: 121.52 };
     var map = newMap(container, data.tiles, first.lat, first.lon, data.words);
     var areas = outlines(map, data.tiles, data.outlines, true);
+    // Carers' routes (the visits board): a line from the base through the stops, under the markers.
+    var routes = L.featureGroup();
+    (data.routes || []).forEach(function (r) {
+      var line = L.polyline(r.points.map(function (p) { return show(data.tiles, p[0], p[1]); }), {
+        className: "route route-" + r.colour, weight: 3, opacity: 0.85
+      });
+      line.bindTooltip(r.label, { sticky: true });
+      line.addTo(routes);
+    });
+    routes.addTo(map);
     var markers = L.featureGroup();
     (data.markers || []).forEach(function (m) {
       var marker = L.circleMarker(show(data.tiles, m.lat, m.lon), {

@@ -1,0 +1,112 @@
+"""Home visits: an organisation's roster of carers, its contracts' day plans (the planner's board, sick calls), and a
+carer's own day with check-in at each stop."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Controller, get, post, put
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import Conn, User, roles
+from api.schemas.common import out, outs
+from api.schemas.runs import RunOut, run_out
+from api.schemas.visits import (
+    BoardOut,
+    CarerOut,
+    CheckInOut,
+    PhoneDayOut,
+    VisitContractOut,
+    board_out,
+    phone_day_out,
+)
+from api.services import carers, visits
+from api.services.carers import CarerCreate, CarerUpdate
+from api.services.visits import AbsenceCreate, PlanDay
+
+
+class CarerController(Controller):
+    """The organisation's roster of carers; a volunteer joins a roster they were put on."""
+
+    path = "/api/carers"
+    tags = ("visits",)
+
+    @get("/", operation_id="listCarers", guards=[roles("organisation")])
+    async def list_carers(self, conn: Conn, user: User) -> list[CarerOut]:
+        """The organisation's carers, active first, with their verified abilities."""
+        return outs(await carers.roster(conn, user), CarerOut)
+
+    @post("/", operation_id="addCarer", guards=[roles("organisation")], status_code=201)
+    async def add(self, conn: Conn, user: User, data: JSONBody[CarerCreate]) -> CarerOut:
+        """Put a volunteer (by username) on the roster with base, working days and hours, travel mode."""
+        return out(await carers.add_carer(conn, user, data), CarerOut)
+
+    @get("/{carer_id:int}", operation_id="getCarer", guards=[roles("organisation")])
+    async def get_carer(self, conn: Conn, user: User, carer_id: FromPath[int]) -> CarerOut:
+        """One carer of the organisation."""
+        return out(await carers.get_carer(conn, user, carer_id), CarerOut)
+
+    @put("/{carer_id:int}", operation_id="updateCarer", guards=[roles("organisation")])
+    async def update(self, conn: Conn, user: User, carer_id: FromPath[int], data: JSONBody[CarerUpdate]) -> CarerOut:
+        """Change a carer's name, base, working days and hours, travel mode or whether they are active."""
+        return out(await carers.update_carer(conn, user, carer_id, data), CarerOut)
+
+    @post("/{carer_id:int}/join", operation_id="joinCarers", guards=[roles("volunteer")], status_code=204)
+    async def join(self, conn: Conn, user: User, carer_id: FromPath[int]) -> None:
+        """The calling volunteer accepts being on the organisation's roster of carers."""
+        await carers.join(conn, user, carer_id)
+
+
+class VisitController(Controller):
+    """Day plans of home-care and respite contracts, and the carer's own day."""
+
+    path = "/api/visits"
+    tags = ("visits",)
+
+    @get("/contracts", operation_id="listVisitContracts", guards=[roles("organisation")])
+    async def contracts(self, conn: Conn, user: User) -> list[VisitContractOut]:
+        """The organisation's live home-care and respite contracts."""
+        return outs(await visits.contracts(conn, user), VisitContractOut)
+
+    @post(
+        "/contracts/{contract_id:int}/plans", operation_id="planVisitDay", guards=[roles("organisation")],
+        status_code=202,
+    )  # fmt: skip
+    async def plan(
+        self, conn: Conn, user: User, state: State, contract_id: FromPath[int], data: JSONBody[PlanDay]
+    ) -> RunOut:
+        """Plan (or re-plan) a day of the contract's visits with the optimiser (the same inputs give the same run)."""
+        speeds = visits.speeds_of(state.settings)
+        return run_out(await visits.start_plan(conn, state.redis, user, contract_id, data, speeds))
+
+    @get("/contracts/{contract_id:int}/days/{day:date}", operation_id="getVisitBoard", guards=[roles("organisation")])
+    async def board(self, conn: Conn, user: User, contract_id: FromPath[int], day: FromPath[dt.date]) -> BoardOut:
+        """The planner's board: each carer's stops with times, travel and lateness (households masked)."""
+        return board_out(await visits.board(conn, user, contract_id, day))
+
+    @get("/runs/{run_id:int}", operation_id="getVisitsRun", guards=[roles("organisation")])
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> RunOut:
+        """A visits run: status, progress, figures and summary."""
+        return run_out(await visits.get_run(conn, user, run_id))
+
+    @post("/days/{day_id:int}/absences", operation_id="callInSick", guards=[roles("organisation")], status_code=202)
+    async def absence(
+        self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: JSONBody[AbsenceCreate]
+    ) -> RunOut:
+        """A carer is off for the rest of the day: the day is re-planned, checked-in visits kept."""
+        return run_out(await visits.call_in_sick(conn, state.redis, user, day_id, data))
+
+    @get("/day", operation_id="getMyVisitDay", guards=[roles("volunteer")])
+    async def mine(
+        self, conn: Conn, user: User, state: State, day: Annotated[dt.date | None, QueryParameter()] = None
+    ) -> PhoneDayOut:
+        """The calling carer's stops of a day (today by default), in order; each address opening is logged."""
+        cap = int(state.settings.household_daily_cap)
+        return phone_day_out(await visits.my_day(conn, user, day or visits.today(), daily_cap=cap))
+
+    @post("/{visit_id:int}/check-in", operation_id="checkInVisit", guards=[roles("volunteer")], status_code=200)
+    async def check_in(self, conn: Conn, user: User, visit_id: FromPath[int]) -> CheckInOut:
+        """Check in at one of the carer's stops of today (from two hours before it starts)."""
+        return out(await visits.check_in(conn, user, visit_id), CheckInOut)

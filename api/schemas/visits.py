@@ -1,0 +1,81 @@
+"""Response structs of carers' rosters and home-visit day plans (households masked, except on the carer's own
+stops, whose addresses household_access opened and logged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api.schemas.common import out
+from api.schemas.runs import RunOut, run_out
+from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop
+from sql.visits import CarerRow, ContractRow
+
+
+class CarerOut(CarerRow, frozen=True):
+    """A carer on an organisation's roster: their account, base, working days and hours, travel mode, abilities
+    (certificates verified by staff and not expired) and whether they joined."""
+
+
+class VisitContractOut(ContractRow, frozen=True):
+    """A home-care or respite contract of the organisation and how many households it serves."""
+
+
+class BoardOut(msgspec.Struct, frozen=True):
+    """The planner's board of a contract's day: every carer's route, who is idle, the latest run."""
+
+    contract: VisitContractOut
+    day: dt.date
+    day_id: int | None
+    routes: list[BoardRoute]
+    idle: list[str]
+    latest_run: RunOut | None
+    left_out: list[dict[str, object]]
+
+
+class PhoneStopOut(PhoneStop, frozen=True):
+    """A stop of the carer's day (the address only while they serve the household)."""
+
+
+class PhoneDayOut(msgspec.Struct, frozen=True):
+    """The carer's day: their stops in order, and rosters of carers waiting for their answer."""
+
+    day: dt.date
+    stops: list[PhoneStopOut]
+    invitations: list[CarerOut]
+
+
+class CheckInOut(msgspec.Struct, frozen=True):
+    """A stop checked in at."""
+
+    id: int
+    status: str
+    checked_in_at: dt.datetime | None
+
+
+def board_out(board: Board) -> BoardOut:
+    """The board's public shape (the run without its seed and starter)."""
+    return out(
+        board,
+        BoardOut,
+        contract=out(board.contract, VisitContractOut),
+        latest_run=None if board.latest_run is None else run_out(board.latest_run),
+    )
+
+
+def phone_day_out(day: PhoneDay) -> PhoneDayOut:
+    """The carer's day in its public shape."""
+    return out(day, PhoneDayOut)
+
+
+__all__ = [
+    "BoardOut",
+    "BoardRoute",
+    "CarerOut",
+    "CheckInOut",
+    "PhoneDayOut",
+    "VisitContractOut",
+    "board_out",
+    "phone_day_out",
+]

@@ -1,0 +1,805 @@
+"""Home-visit day plans (issue 14, step 3): the organisation holding a home-care or respite contract plans a day of
+visits for the households the contract serves with `matching.visits`, through the one optimiser-run pipeline
+(model 'visits', subject a contract's day).
+
+What the plan is made from (docs/optimiser-visits.md, "In the product"):
+- Visits: each household visited that day (its registered slots on that weekday; none registered means any daytime
+  slot) gets a care visit whose length follows its care level; care levels 5–6 are bathed by two carers at once (two
+  linked visits), and care levels 4–6 get a medication visit by a nurse within an hour after the care visit.
+- Carers: the organisation's joined, active carers who work that weekday and hold nothing else in their working
+  hours that day (a place, a team visit, another contract's visit: their one calendar); abilities are their verified
+  certificates. A carer whose day starts later than the earliest reaches every place that much later.
+- Travel: haversine × LINLI_VISIT_DETOUR_FACTOR at the speed of the slowest travel mode among the day's carers (the
+  model has one travel matrix; a plan's times are never optimistic for anyone), recorded on the day when it is first
+  planned.
+- A re-plan after a sick call keeps checked-in visits where they are (pinned), starts the rest no earlier than the
+  call, leaves the absent carer out, and starts the search from the standing plan (fewest changes).
+The written plan is the day's planned visits, each a commitment in its carer's calendar (no double-booking: the
+database refuses a clash); the carer sees their stops on their phone, the exact address only through
+household_access (audited), and checks in at each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+
+from api.services import household_access, maps, notifications, runs
+from api.services.accounts import Identity
+from api.services.errors import Conflict, DomainError, Invalid, NotFound, found
+from api.services.household_access import MaskedHousehold, masked
+from api.services.runs import JobQueue
+from api.services.types import SHANGHAI
+from matching import visits as visits_model
+from matching.common import ProgressFn, Timings, haversine_km
+from matching.visits_format import Carer, Link, Pin, Route, Stop, Visit, VisitsProblem, VisitsResult
+from sql import audit
+from sql import match_runs as runs_sql
+from sql import visits as visits_sql
+from sql.match_runs import RunRow
+from sql.visits import ContractRow, DayCarerRow, DayHouseholdRow, LiveVisitRow, VisitDayRow
+
+log = structlog.get_logger("linli.visits")
+
+_ONLY_ORGANISATIONS = "Only the organisation holding the contract plans its visits"
+_ONLY_VOLUNTEERS = "Only carers have a day of visits"
+MODEL = "visits"
+SUBJECT = "visit_day"
+TIME_LIMIT_S = 20.0
+# Start windows in minutes after midnight (Shanghai): a morning slot, an afternoon slot, any daytime slot.
+WINDOWS = {"am": (8 * 60, 11 * 60), "pm": (13 * 60, 16 * 60)}
+ANY_TIME = (8 * 60, 16 * 60)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Care visit minutes by care level (none registered: the shortest).
+CARE_MINUTES = {None: 45, 1: 45, 2: 45, 3: 60, 4: 60, 5: 75, 6: 75}
+TWO_CARERS_FROM_LEVEL = 5
+MEDICATION_FROM_LEVEL = 4
+MEDICATION_MINUTES = 20
+MEDICATION_WITHIN = 60
+# Check-in opens this long before a visit starts and closes this long after it ends.
+CHECK_IN_OPENS = dt.timedelta(hours=2)
+CHECK_IN_CLOSES = dt.timedelta(hours=4)
+# The board's map shows households to ~100 m (three decimals): the route's shape, not the door.
+MAP_DECIMALS = 3
+
+
+class TravelSpeeds(msgspec.Struct, frozen=True):
+    """The travel assumptions a new day is planned with (from the settings)."""
+
+    detour_factor: float
+    ebike_kmh: float
+    walk_kmh: float
+
+
+def speeds_of(settings: Any) -> TravelSpeeds:
+    """The travel assumptions the settings name (LINLI_VISIT_*), for a day planned for the first time."""
+    return TravelSpeeds(
+        detour_factor=float(settings.visit_detour_factor),
+        ebike_kmh=float(settings.visit_speed_ebike_kmh),
+        walk_kmh=float(settings.visit_speed_walk_kmh),
+    )
+
+
+class PlanDay(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The day to plan (Shanghai)."""
+
+    day: dt.date
+
+
+class AbsenceCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A carer called in sick: off for the rest of the day."""
+
+    carer_id: int
+
+
+class DayProblem(msgspec.Struct, frozen=True):
+    """What the pipeline hands the solver: the problem and the standing plan to start from."""
+
+    problem: VisitsProblem
+    previous: VisitsResult | None = None
+
+
+def solve_day(
+    day: DayProblem, *, time_limit_s: float, seed: int, on_progress: ProgressFn | None = None
+) -> VisitsResult:
+    """matching.visits.solve for a day (a top-level function, so the process pool can pickle it)."""
+    return visits_model.solve(
+        day.problem, time_limit_s=time_limit_s, seed=seed, previous=day.previous, on_progress=on_progress
+    )
+
+
+class LeftOut(msgspec.Struct, frozen=True):
+    """A household's visit the day's plan does not hold, and why (ids only)."""
+
+    household_id: int
+    service: str
+    why: str
+
+
+class DayInputs(msgspec.Struct, frozen=True):
+    """Everything a day's plan decides from, loaded by the day's id."""
+
+    day: VisitDayRow
+    problem: DayProblem
+    origin: dt.datetime
+    kmh: float
+    carers: list[DayCarerRow]
+    households: list[DayHouseholdRow]
+    # (lat, lon) of each travel-matrix index; a carer's later start is an offset on their own start point.
+    points: list[tuple[float, float]]
+    left_out: list[LeftOut]
+    busy: list[int]
+    absent: list[int]
+    kept: list[str]
+
+    def digest(self) -> str:
+        """A fingerprint of the inputs: equal inputs, equal digest."""
+        return hashlib.sha256(msgspec.json.encode([self.problem, self.origin])).hexdigest()
+
+    def base_digest(self) -> str:
+        """The fingerprint without the standing plan (a plan just written does not make the day a new problem)."""
+        return hashlib.sha256(msgspec.json.encode([self.problem.problem, self.origin])).hexdigest()
+
+
+def household_window(slots: list[str], weekday: int) -> tuple[int, int] | None:
+    """A household's start window on a weekday (1 = Monday), in minutes after midnight; None when it takes no visit
+    that day (it registered slots, none of them on that day)."""
+    if not slots:
+        return ANY_TIME
+    parts = [s.split("-")[1] for s in slots if s.split("-")[0] == WEEKDAYS[weekday - 1]]
+    if not parts:
+        return None
+    windows = [WINDOWS[p] for p in parts]
+    return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+def _minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def travel_minutes(a: tuple[float, float], b: tuple[float, float], detour: float, kmh: float) -> float:
+    """Travel time between two points: the great-circle distance times the detour factor at a speed, in minutes to a
+    tenth (the model's exact phase wants few decimals)."""
+    return round(haversine_km(a, b) * detour / kmh * 60, 1)
+
+
+class _Spec(msgspec.Struct, frozen=True):
+    key: str
+    household: int
+    service: str
+    ability: str
+    minutes: int
+
+
+def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, str]]]:
+    """A household's visits of a day (by care level) and their links (first, second, kind).
+
+    Care levels 5–6 are bathed by two carers at once, one of them a nurse who gives the medication during the bath
+    (the model links a visit to one other at most, so the medication cannot be a third visit linked to the bath);
+    care level 4 gets a nurse's medication visit within an hour after the care visit."""
+    level = h.care_level or 0
+    care_minutes = CARE_MINUTES.get(h.care_level, 45)
+    if level >= TWO_CARERS_FROM_LEVEL:
+        bath = [
+            _Spec(f"{h.id}:bath1", h.id, "bath", "elderly_carer", care_minutes),
+            _Spec(f"{h.id}:bath2", h.id, "bath", "nurse", care_minutes),
+        ]
+        return bath, [(bath[0].key, bath[1].key, "simultaneous")]
+    care = _Spec(f"{h.id}:care", h.id, "care", "elderly_carer", care_minutes)
+    if level >= MEDICATION_FROM_LEVEL:
+        medication = _Spec(f"{h.id}:medication", h.id, "medication", "nurse", MEDICATION_MINUTES)
+        return [care, medication], [(care.key, medication.key, "sequential")]
+    return [care], []
+
+
+async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
+    """A day's problem: the contract's households' visits, the carers working that day, travel from coordinates, the
+    checked-in visits pinned and the standing plan as the start."""
+    households = await visits_sql.day_households(conn, day.contract_id)
+    everyone = await visits_sql.day_carers(conn, day.organisation_id, day.day, day.id)
+    absent_since = {a.carer_id: a.since for a in await visits_sql.absences(conn, day.id)}
+    live = await visits_sql.day_visits(conn, day.id)
+    kept_rows = [v for v in live if v.status == "checked_in"]
+    busy = [c.id for c in everyone if c.busy]
+    present = [c for c in everyone if not c.busy and c.id not in absent_since]
+    holders = {v.carer_id for v in kept_rows}
+    # An absent carer stays in the problem only to hold the visits they already checked in at.
+    carers = [c for c in everyone if not c.busy and (c.id not in absent_since or c.id in holders)]
+    start_min = min((_minutes(c.work_starts) for c in carers), default=ANY_TIME[0])
+    origin = dt.datetime.combine(day.day, dt.time(start_min // 60, start_min % 60), tzinfo=SHANGHAI)
+    replan_min: float | None = None
+    if day.replan_from is not None:
+        replan_min = (day.replan_from - origin).total_seconds() / 60
+    kmh = day.walk_kmh if any(c.travel_mode == "walk" for c in carers) else day.ebike_kmh
+    able_count: dict[str, int] = {}
+    for c in present:
+        for ability in c.abilities:
+            able_count[ability] = able_count.get(ability, 0) + 1
+    kept_by_key = {v.visit_key: v for v in kept_rows}
+    points: list[tuple[float, float]] = []
+    location: dict[int, int] = {}
+    visits: list[Visit] = []
+    links: list[Link] = []
+    left_out: list[LeftOut] = []
+    kept_abilities: dict[int, list[str]] = {}
+    pins: list[Pin] = []
+    weekday = day.day.isoweekday()
+    for h in households:
+        window = household_window(h.visit_slots, weekday)
+        specs, pairs = _visits_of(h)
+        if window is None:
+            left_out += [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
+            continue
+        ok = [s for s in specs if s.key in kept_by_key or able_count.get(s.ability, 0) >= 1]
+        if len(ok) < len(specs):
+            left_out += [
+                LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in specs if s not in ok
+            ]
+            # A medication visit follows its care visit: without the care visit it is not planned either.
+            if not any(s.service in ("care", "bath") for s in ok):
+                left_out += [LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in ok]
+                continue
+        location[h.id] = len(points)
+        points.append((h.lat, h.lon))
+        keys = {s.key for s in ok}
+        for s in ok:
+            kept = kept_by_key.get(s.key)
+            if kept is not None:
+                # A visit checked in at stays with its carer at the time it began.
+                at = max(0.0, (kept.starts_at - origin).total_seconds() / 60)
+                service = f"kept{kept.carer_id}"
+                kept_abilities.setdefault(kept.carer_id, []).append(service)
+                pins.append(Pin(visit=s.key, carer=kept.carer_id))
+                visits.append(
+                    Visit(id=s.key, patient=h.id, service=service, duration=s.minutes, window=(at, at),
+                          location=location[h.id])
+                )  # fmt: skip
+                continue
+            opens, closes = float(window[0] - start_min), float(window[1] - start_min)
+            if s.service == "medication":
+                # After the care visit (the link holds it there): it may close an hour after the care visit would.
+                closes += CARE_MINUTES.get(h.care_level, 45) + MEDICATION_WITHIN
+            opens = max(0.0, opens if replan_min is None else max(opens, replan_min))
+            closes = max(closes, opens)
+            visits.append(
+                Visit(id=s.key, patient=h.id, service=s.ability, duration=s.minutes, window=(opens, closes),
+                      location=location[h.id])
+            )  # fmt: skip
+        for first, second, kind in pairs:
+            if first in keys and second in keys:
+                care = CARE_MINUTES.get(h.care_level, 45)
+                links.append(
+                    Link(first=first, second=second, kind="simultaneous")
+                    if kind == "simultaneous"
+                    else Link(first=first, second=second, kind="sequential", min_delay=care,
+                              max_delay=care + MEDICATION_WITHIN)
+                )  # fmt: skip
+    problem_carers: list[Carer] = []
+    for c in carers:
+        base = len(points)
+        points.append((c.lat, c.lon))
+        start = base
+        offset = _minutes(c.work_starts) - start_min
+        if offset > 0:
+            start = len(points)
+            points.append((c.lat, c.lon))
+        abilities = tuple(kept_abilities.get(c.id, []))
+        if c.id not in absent_since:
+            abilities = tuple(sorted(set(c.abilities))) + abilities
+        problem_carers.append(Carer(id=c.id, abilities=abilities, start=start, end=base))
+    offsets = {pc.start: _minutes(c.work_starts) - start_min for pc, c in zip(problem_carers, carers, strict=True)}
+    travel = []
+    for i, a in enumerate(points):
+        later = offsets.get(i, 0)
+        row = []
+        for j, b in enumerate(points):
+            if i == j:
+                row.append(0.0)
+            elif later > 0:
+                # A later start: every place is that much further, except the carer's own base (a day not used).
+                row.append(0.0 if j == i - 1 else later + travel_minutes(a, b, day.detour_factor, kmh))
+            else:
+                row.append(travel_minutes(a, b, day.detour_factor, kmh))
+        travel.append(tuple(row))
+    previous = _previous(live, origin) if live else None
+    problem = VisitsProblem(
+        carers=tuple(problem_carers), visits=tuple(visits), travel=tuple(travel), links=tuple(links),
+        pinned=tuple(pins),
+    )  # fmt: skip
+    return DayInputs(
+        day=day,
+        problem=DayProblem(problem=problem, previous=previous),
+        origin=origin,
+        kmh=kmh,
+        carers=carers,
+        households=[h for h in households if h.id in location],
+        points=points,
+        left_out=left_out,
+        busy=busy,
+        absent=sorted(absent_since),
+        kept=sorted(kept_by_key),
+    )
+
+
+def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
+    """The standing plan as the model's previous result (only its sequences matter to the solver)."""
+    by_carer: dict[int, list[LiveVisitRow]] = {}
+    for v in sorted(live, key=lambda v: (v.carer_id, v.seq)):
+        by_carer.setdefault(v.carer_id, []).append(v)
+
+    def rel(t: dt.datetime) -> float:
+        return (t - origin).total_seconds() / 60
+
+    routes = tuple(
+        Route(
+            caregiver=carer_id,
+            visits=tuple(
+                Stop(
+                    visit=v.visit_key,
+                    patient=v.household_id,
+                    service=v.service,
+                    start=rel(v.starts_at),
+                    end=rel(v.ends_at),
+                    arrival=rel(v.arrives_at),
+                    tardiness=v.late_minutes,
+                )
+                for v in stops
+            ),
+            travel=0.0,
+            back=0.0,
+        )
+        for carer_id, stops in sorted(by_carer.items())
+    )
+    return VisitsResult(status="feasible", objective=0.0, bound=0.0, bound_source="trivial", gap=0.0,
+                        timings=Timings(), routes=routes)  # fmt: skip
+
+
+def _check(inputs: DayInputs) -> None:
+    if not inputs.problem.problem.visits:
+        raise Conflict("No household of the contract takes a visit that day that its carers can give")
+    if not inputs.problem.problem.carers:
+        raise Conflict("No carer works that day: add carers or their working days")
+
+
+def _service_of(key: str) -> str:
+    part = key.split(":")[1]
+    return "bath" if part.startswith("bath") else part
+
+
+def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
+    """The run's summary for pages: figures, the travel assumptions, what was left out and why (ids only)."""
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "travel_minutes": result.travel,
+        "total_late_minutes": result.total_tardiness,
+        "max_late_minutes": result.max_tardiness,
+        "households": len(inputs.households),
+        "visits": len(inputs.problem.problem.visits),
+        "carers": len(inputs.carers),
+        "kmh": inputs.kmh,
+        "detour_factor": inputs.day.detour_factor,
+        "busy_carers": inputs.busy,
+        "absent_carers": inputs.absent,
+        "kept": inputs.kept,
+        "left_out": [msgspec.to_builtins(x) for x in inputs.left_out],
+        "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
+        "base_digest": inputs.base_digest(),
+        "phases": list(result.phases),
+    }
+
+
+def _at(inputs: DayInputs, minutes: float) -> dt.datetime:
+    # To the minute: pages show minutes, and a visit's range must not start between two rounding steps.
+    return inputs.origin + dt.timedelta(minutes=round(minutes))
+
+
+async def write_plan(
+    conn: asyncpg.Connection, run_id: int, inputs: DayInputs, result: VisitsResult, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """A run's plan made into the day's planned visits: the visits not checked in are released and written anew, each
+    a commitment of its carer (a clash with anything they hold makes the database refuse the write)."""
+    if result.status == "infeasible":
+        return {"day_id": inputs.day.id, "visits": 0, "status": result.status}
+    carers = {c.id: c for c in inputs.carers}
+    reasons = {r.visit: r for r in result.reasons}
+    released = await visits_sql.release_planned(conn, inputs.day.id)
+    kept = set(inputs.kept)
+    new: list[visits_sql.NewVisit] = []
+    for route in result.routes:
+        carer = carers[int(route.caregiver)]
+        where = (carer.lat, carer.lon)
+        for seq, stop in enumerate(route.visits, start=1):
+            key = str(stop.visit)
+            household_id = int(stop.patient)
+            here = next(h for h in inputs.households if h.id == household_id)
+            leg = travel_minutes(where, (here.lat, here.lon), inputs.day.detour_factor, inputs.kmh)
+            where = (here.lat, here.lon)
+            if key in kept:
+                continue
+            why = reasons.get(stop.visit)
+            new.append(
+                visits_sql.NewVisit(
+                    household_id=household_id, carer_id=carer.id, visit_key=key, service=_service_of(key), seq=seq,
+                    starts_at=_at(inputs, stop.start), ends_at=_at(inputs, stop.end),
+                    arrives_at=min(_at(inputs, stop.arrival), _at(inputs, stop.start)), travel_minutes=leg,
+                    late_minutes=round(stop.tardiness, 1),
+                    reason={} if why is None else {
+                        "able": [int(x) for x in why.able if not str(x).startswith("kept")],
+                        "start_set_by": why.start_set_by,
+                        "alternative": None if why.alternative is None else int(why.alternative),
+                        "alternative_extra": why.alternative_extra,
+                        "partner": None if why.partner is None else str(why.partner),
+                    },
+                )
+            )  # fmt: skip
+    await visits_sql.insert_visits(conn, inputs.day.id, run_id, new)
+    await visits_sql.set_day_run(conn, inputs.day.id, run_id)
+    told = await _tell_changes(conn, run_id, inputs, released, new) if released else 0
+    log.info("visit plan written", run_id=run_id, day_id=inputs.day.id, visits=len(new))
+    return {"day_id": inputs.day.id, "visits": len(new), "status": result.status, "notified": told}
+
+
+async def _tell_changes(
+    conn: asyncpg.Connection, run_id: int, inputs: DayInputs, released: list[asyncpg.Record],
+    new: list[visits_sql.NewVisit],
+) -> int:  # fmt: skip
+    """A re-plan tells each carer who has a visit they did not have before (their stops now), and the staff of the
+    committee of each household whose visit changed carer or time (they tell the elder); how many were told."""
+    before = {(str(r["visit_key"]), int(r["carer_id"]), r["starts_at"]) for r in released}
+    changed = [v for v in new if (v.visit_key, v.carer_id, v.starts_at) not in before]
+    if not changed:
+        return 0
+    carers = {c.id: c.volunteer_id for c in inputs.carers}
+    accounts = await visits_sql.accounts_of(conn, sorted({carers[v.carer_id] for v in changed}))
+    day = inputs.day.day.isoformat()
+    told = 0
+    for carer_id in sorted({v.carer_id for v in changed}):
+        account_id = accounts.get(carers[carer_id])
+        if account_id is None:
+            continue
+        stops = sum(1 for v in new if v.carer_id == carer_id)
+        told += await notifications.enqueue(
+            conn, account_id=account_id, kind="visits_changed", params={"day": day, "count": stops},
+            dedupe_key=f"visits_changed:run:{run_id}:carer:{carer_id}",
+        ) is not None  # fmt: skip
+    households = {h.id: h for h in inputs.households}
+    for household_id in sorted({v.household_id for v in changed}):
+        h = households[household_id]
+        first = min(v.starts_at for v in changed if v.household_id == household_id)
+        shown = masked(h.id, h.committee_id, h.committee_name, h.address)
+        for account_id in await household_access.committee_staff(conn, h.committee_id):
+            told += await notifications.enqueue(
+                conn, account_id=account_id, kind="visit_moved",
+                dedupe_key=f"visit_moved:run:{run_id}:household:{household_id}:account:{account_id}",
+                params={"day": day, "at": f"{first.astimezone(SHANGHAI):%H:%M}",
+                        "household": f"{shown.committee_name} · {shown.masked_address}"},
+            ) is not None  # fmt: skip
+    return told
+
+
+def _still_current(latest: RunRow, inputs: DayInputs) -> bool:
+    """The standing plan still answers a day whose only change is that plan itself."""
+    return (
+        latest.status == "succeeded"
+        and inputs.day.run_id == latest.id
+        and (latest.result or {}).get("base_digest") == inputs.base_digest()
+    )
+
+
+RUNS: runs.RunKind[DayInputs, VisitsResult] = runs.RunKind(
+    model=MODEL,
+    subject=SUBJECT,
+    time_limit_s=TIME_LIMIT_S,
+    load=runs.inputs_by_id(visits_sql.get_day, load_inputs, "No such day of visits"),
+    solve=solve_day,
+    result_type=VisitsResult,
+    check=_check,
+    describe=lambda inputs: {
+        "contract_id": inputs.day.contract_id,
+        "day": inputs.day.day.isoformat(),
+        "visits": len(inputs.problem.problem.visits),
+        "carers": len(inputs.carers),
+    },
+    summarise=runs.summary_of(build_result),
+    apply=write_plan,
+    still_current=_still_current,
+    # A check-in while the solver ran pins a visit the plan may have moved: the write fails, a new run is needed.
+    recheck_on_write=True,
+)
+
+
+# --------------------------------------------------------------------------------------------- the planner
+
+
+async def _own_contract(conn: asyncpg.Connection, who: Identity, contract_id: int) -> ContractRow:
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    return found(await visits_sql.get_contract(conn, organisation_id, contract_id), "No such home-care contract")
+
+
+async def contracts(conn: asyncpg.Connection, who: Identity) -> list[ContractRow]:
+    """The organisation's live home-care and respite contracts."""
+    return await visits_sql.contracts(conn, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS))
+
+
+async def start_plan(
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int, form: PlanDay, speeds: TravelSpeeds
+) -> RunRow:
+    """The organisation plans (or re-plans) a day of its contract; the same inputs give the same run."""
+    today = dt.datetime.now(SHANGHAI).date()
+    if form.day < today:
+        raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
+
+    async def day_id(conn: asyncpg.Connection) -> int:
+        await _own_contract(conn, who, contract_id)
+        return await visits_sql.upsert_day(
+            conn, contract_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh
+        )
+
+    return await runs.start(conn, queue, RUNS, who.account_id, day_id)
+
+
+class StopView(msgspec.Struct, frozen=True):
+    """A stop of a carer's day: what, for which household (masked), when, the travel before it and any lateness."""
+
+    id: int
+    seq: int
+    service: str
+    household: MaskedHousehold
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    arrives_at: dt.datetime
+    leave_at: dt.datetime
+    travel_minutes: float
+    late_minutes: float
+    status: str
+    checked_in_at: dt.datetime | None
+
+
+def _stop(v: LiveVisitRow) -> dict[str, Any]:
+    """The StopView fields of a planned visit."""
+    return {
+        "id": v.id, "seq": v.seq, "service": v.service,
+        "household": masked(v.household_id, v.committee_id, v.committee_name, v.address), "starts_at": v.starts_at,
+        "ends_at": v.ends_at, "arrives_at": v.arrives_at, "leave_at": leave_at(v), "travel_minutes": v.travel_minutes,
+        "late_minutes": v.late_minutes, "status": v.status, "checked_in_at": v.checked_in_at,
+    }  # fmt: skip
+
+
+class BoardStop(StopView, frozen=True):
+    """A stop as the planner sees it: on the map (to ~100 m) and why this carer at this time."""
+
+    lat: float
+    lon: float
+    able: int
+    start_set_by: str
+    alternative: str | None
+    alternative_extra: float | None
+    partner: str | None
+
+
+class BoardRoute(msgspec.Struct, frozen=True):
+    """One carer's day on the board."""
+
+    carer_id: int
+    carer_name: str
+    travel_mode: str
+    work_ends: dt.datetime
+    base_lat: float
+    base_lon: float
+    stops: list[BoardStop]
+    travel_minutes: float
+    late_minutes: float
+    after_hours: bool
+    absent: bool
+
+
+class LeftOutView(msgspec.Struct, frozen=True):
+    """A visit the day's plan does not hold, its household masked, and why."""
+
+    household: MaskedHousehold
+    service: str
+    why: str
+
+
+class Board(msgspec.Struct, frozen=True):
+    """A contract's day: every carer's route, the latest run and its summary."""
+
+    contract: ContractRow
+    day: dt.date
+    day_id: int | None
+    routes: list[BoardRoute]
+    idle: list[str]
+    latest_run: RunRow | None
+    left_out: list[LeftOutView]
+
+
+def leave_at(v: LiveVisitRow) -> dt.datetime:
+    """When the carer sets off for a stop: its travel before its start (an early arrival would only wait)."""
+    return v.starts_at - dt.timedelta(minutes=math.ceil(v.travel_minutes))
+
+
+def _round(x: float) -> float:
+    return round(x, MAP_DECIMALS)
+
+
+async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: dt.date) -> Board:
+    """The planner's board of a contract's day: each carer's stops in order with times, travel and lateness."""
+    contract = await _own_contract(conn, who, contract_id)
+    row = await visits_sql.day_of(conn, contract_id, day, contract.organisation_id)
+    everyone = await visits_sql.day_carers(conn, contract.organisation_id, day, row.id if row else 0)
+    if row is None:
+        return Board(contract=contract, day=day, day_id=None, routes=[], idle=[c.name for c in everyone],
+                     latest_run=None, left_out=[])  # fmt: skip
+    live = await visits_sql.day_visits(conn, row.id)
+    absent = {a.carer_id for a in await visits_sql.absences(conn, row.id)}
+    names = {c.id: c.name for c in everyone} | {v.carer_id: v.carer_name for v in live}
+    by_carer: dict[int, list[LiveVisitRow]] = {}
+    for v in live:
+        by_carer.setdefault(v.carer_id, []).append(v)
+    info = {c.id: c for c in everyone}
+    keys = {v.visit_key: v for v in live}
+    routes = []
+    for carer_id, stops in by_carer.items():
+        c = info.get(carer_id)
+        ends = dt.datetime.combine(day, c.work_ends if c else dt.time(17, 0), tzinfo=SHANGHAI)
+        out = [
+            BoardStop(
+                **_stop(v), lat=_round(v.lat), lon=_round(v.lon), able=len(v.reason.get("able", [])),
+                start_set_by=str(v.reason.get("start_set_by", "")),
+                alternative=names.get(v.reason["alternative"]) if v.reason.get("alternative") else None,
+                alternative_extra=v.reason.get("alternative_extra"),
+                partner=keys[v.reason["partner"]].carer_name if v.reason.get("partner") in keys else None,
+            )
+            for v in stops
+        ]  # fmt: skip
+        routes.append(
+            BoardRoute(
+                carer_id=carer_id, carer_name=names.get(carer_id, ""), travel_mode=c.travel_mode if c else "ebike",
+                work_ends=ends, base_lat=_round(c.lat) if c else out[0].lat,
+                base_lon=_round(c.lon) if c else out[0].lon,
+                stops=out, travel_minutes=round(sum(s.travel_minutes for s in out), 1),
+                late_minutes=round(sum(s.late_minutes for s in out), 1), after_hours=out[-1].ends_at > ends,
+                absent=carer_id in absent,
+            )
+        )  # fmt: skip
+    routes.sort(key=lambda r: (r.carer_name, r.carer_id))
+    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
+    idle = [c.name for c in everyone if c.id not in by_carer and c.id not in absent]
+    left = []
+    for x in (latest.result or {}).get("left_out", []) if latest is not None else []:
+        household = await household_access.masked_household(conn, int(x["household_id"]))
+        if household is not None:
+            left.append(LeftOutView(household=household, service=str(x["service"]), why=str(x["why"])))
+    return Board(contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left)
+
+
+async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
+    """A visits run of one of the organisation's contracts' days."""
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+
+    async def own(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
+        day = await visits_sql.get_day(conn, day_id)
+        return day if day is not None and day.organisation_id == organisation_id else None
+
+    run, _day = found(await runs.find_run(conn, RUNS, run_id, own), "No such visits run")
+    return run
+
+
+async def call_in_sick(
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, day_id: int, form: AbsenceCreate,
+    now: dt.datetime | None = None,
+) -> RunRow:  # fmt: skip
+    """A carer is off for the rest of the day: recorded (audited), and the day re-planned with the visits checked in
+    kept and the standing plan as the start."""
+    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    now = now or dt.datetime.now(dt.UTC)
+
+    async def subject(conn: asyncpg.Connection) -> int:
+        day = await visits_sql.get_day(conn, day_id)
+        if day is None or day.organisation_id != organisation_id:
+            raise NotFound("No such day of visits")
+        if await visits_sql.get_carer(conn, organisation_id, form.carer_id, day.day) is None:
+            raise Invalid("The sick call is not valid", fields={"carer_id": "No such carer"})
+        if not await visits_sql.add_absence(conn, day.id, form.carer_id, now, who.account_id):
+            raise Conflict("This carer is already off for the day")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="carer.absent", object_type="carer",
+            object_id=form.carer_id, detail={"day_id": day.id},
+        )  # fmt: skip
+        return day.id
+
+    return await runs.start(conn, queue, RUNS, who.account_id, subject)
+
+
+# --------------------------------------------------------------------------------------------- the carer's phone
+
+
+class PhoneStop(StopView, frozen=True):
+    """A stop of the carer's own day: the partner of a two-carer visit, and the name, address and map links only
+    while they serve the household (else why not)."""
+
+    partner: str | None = None
+    head_name: str | None = None
+    address: str | None = None
+    navigation: maps.NavigationLinks | None = None
+    refusal: str | None = None
+
+
+class PhoneDay(msgspec.Struct, frozen=True):
+    """The carer's phone page: their stops of the day in order, and rosters waiting for their answer."""
+
+    day: dt.date
+    stops: list[PhoneStop]
+    invitations: list[visits_sql.CarerRow]
+
+
+async def my_day(
+    conn: asyncpg.Connection, who: Identity, day: dt.date, *, daily_cap: int, now: dt.datetime | None = None
+) -> PhoneDay:
+    """The calling carer's stops of a day, in order; each address is a household view (decided and audited by
+    household_access), the rest masked."""
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    rows = await visits_sql.my_visits(conn, volunteer_id, day)
+    partners = {r.id: r.carer_name for r in await visits_sql.partners(conn, [v.id for v in rows])}
+    stops = []
+    for v in rows:
+        base = PhoneStop(**_stop(v), partner=partners.get(v.id))
+        try:
+            view = await household_access.view_household(conn, who, v.household_id, daily_cap=daily_cap, now=now)
+        except DomainError as exc:
+            stops.append(msgspec.structs.replace(base, refusal=exc.detail))
+            continue
+        h = view.household
+        stops.append(
+            msgspec.structs.replace(
+                base,
+                head_name=h.head_name,
+                address=h.address,
+                navigation=maps.navigation_links(h.lat, h.lon, h.address),
+            )
+        )
+    invitations = [r for r in await visits_sql.my_rosters(conn, volunteer_id, day) if r.joined_at is None]
+    return PhoneDay(day=day, stops=stops, invitations=invitations)
+
+
+async def check_in(
+    conn: asyncpg.Connection, who: Identity, visit_id: int, now: dt.datetime | None = None
+) -> LiveVisitRow:
+    """The carer checks in at their stop (from two hours before it starts to four after it ends); audited."""
+    volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
+    now = now or dt.datetime.now(dt.UTC)
+    async with conn.transaction():
+        day = now.astimezone(SHANGHAI).date()
+        mine = {v.id: v for v in await visits_sql.my_visits(conn, volunteer_id, day)}
+        visit = mine.get(visit_id)
+        if visit is None:
+            raise NotFound("No such visit of yours today")
+        if visit.status == "checked_in":
+            raise Conflict("You have already checked in at this visit")
+        if not visit.starts_at - CHECK_IN_OPENS <= now <= visit.ends_at + CHECK_IN_CLOSES:
+            raise Conflict("Check-in opens two hours before the visit")
+        done = await visits_sql.check_in(conn, visit_id, volunteer_id)
+        if done is None:
+            raise Conflict("You have already checked in at this visit")
+        await audit.append(
+            conn, actor_account_id=who.account_id, action="visit.check_in", object_type="planned_visit",
+            object_id=visit_id, detail={"household_id": done[0], "day_id": done[1]},
+        )  # fmt: skip
+    return next(v for v in await visits_sql.my_visits(conn, volunteer_id, day) if v.id == visit_id)
+
+
+def today() -> dt.date:
+    """Today in Shanghai."""
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def minutes_label(minutes: float) -> int:
+    """Minutes rounded up for pages (a 0.2-minute ride is one minute)."""
+    return math.ceil(minutes - 1e-9)

@@ -1,0 +1,301 @@
+"""Home-visit pages: the organisation's roster of carers, the planner's board of a contract's day (each carer's route
+as a timeline and on the map, the reasons per visit, the sick call), and the carer's phone page (their stops in
+order, the address and a navigation link while they serve the household, check-in at each stop)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+
+from api.auth import Conn, User, login_required, roles
+from api.services import carers, visits
+from api.services.accounts import Identity
+from api.services.carers import CarerCreate, CarerUpdate
+from api.services.types import SHANGHAI
+from api.services.visits import AbsenceCreate, Board, PlanDay
+from web import maps
+from web.forms import parse_form, submit
+from web.routes._common import FormData, PageRedirect, multi, redisplay
+
+DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined)$")]
+DayQuery = Annotated[dt.date | None, QueryParameter()]
+# The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
+TIMELINE_FROM = dt.time(7, 0)
+TIMELINE_TO = dt.time(19, 0)
+ROUTE_COLOURS = 8
+CARER_DEFAULTS = {"work_days": ["1", "2", "3", "4", "5"], "work_starts": "08:00", "work_ends": "17:00",
+                  "travel_mode": "ebike", "active": "on"}  # fmt: skip
+
+
+def _tomorrow() -> dt.date:
+    return visits.today() + dt.timedelta(days=1)
+
+
+def timeline(board: Board) -> dict[str, Any]:
+    """Each route as bars on one time axis: travel before each stop, the visit itself (late ones marked), in percent
+    of the axis, and the hour ticks."""
+    starts = [s.leave_at for r in board.routes for s in r.stops]
+    ends = [s.ends_at for r in board.routes for s in r.stops]
+    first = dt.datetime.combine(board.day, TIMELINE_FROM, tzinfo=SHANGHAI)
+    last = dt.datetime.combine(board.day, TIMELINE_TO, tzinfo=SHANGHAI)
+    first = min([first, *(s.replace(minute=0, second=0, microsecond=0) for s in starts)])
+    last = max([last, *ends])
+    span = (last - first).total_seconds()
+
+    def pct(at: dt.datetime) -> float:
+        return round(100 * (at - first).total_seconds() / span, 2)
+
+    rows = []
+    for k, route in enumerate(board.routes):
+        bars = []
+        for s in route.stops:
+            leave = s.arrives_at - dt.timedelta(minutes=s.travel_minutes)
+            if s.travel_minutes > 0:
+                bars.append(
+                    {
+                        "kind": "travel",
+                        "left": pct(leave),
+                        "width": max(0.3, pct(s.arrives_at) - pct(leave)),
+                        "stop": None,
+                    }
+                )
+            bars.append(
+                {"kind": "late" if s.late_minutes > 0 else "visit", "left": pct(s.starts_at),
+                 "width": max(0.5, pct(s.ends_at) - pct(s.starts_at)), "stop": s}
+            )  # fmt: skip
+        rows.append({"route": route, "bars": bars, "colour": k % ROUTE_COLOURS})
+    hour = first
+    ticks = []
+    # A label every hour over a working day, every two over a longer one (they must fit a phone's width).
+    every = 1 if span <= 13 * 3600 else 2
+    while hour <= last:
+        local = hour.astimezone(SHANGHAI)
+        ticks.append({"left": pct(hour), "label": local.strftime("%H:00") if local.hour % every == 0 else ""})
+        hour += dt.timedelta(hours=1)
+    return {"rows": rows, "ticks": ticks}
+
+
+def _map_json(state: State, board: Board) -> str:
+    """The board's map: each route as a line from the carer's base through their stops, the stops as markers."""
+    markers = []
+    routes = []
+    for k, route in enumerate(board.routes):
+        points = [[route.base_lat, route.base_lon]] + [[s.lat, s.lon] for s in route.stops]
+        routes.append({"points": points, "colour": k % ROUTE_COLOURS, "label": route.carer_name})
+        markers.append(maps.marker(route.base_lat, route.base_lon, route.carer_name, "place", None))
+        for s in route.stops:
+            at = s.starts_at.astimezone(SHANGHAI)
+            label = f"{route.carer_name} · {s.seq} · {at:%H:%M} · {s.household.masked_address}"
+            kind = "late" if s.late_minutes > 0 else f"route-{k % ROUTE_COLOURS}"
+            markers.append(maps.marker(s.lat, s.lon, label, kind, None))
+    document = maps.map_document(maps.tiles_of(state), [], markers)
+    document["routes"] = routes
+    return maps.to_json(document)
+
+
+async def _board_page(
+    conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date, *, done: str | None = None,
+    errors: dict[str, str] | None = None, status: int = 200,
+) -> Template:  # fmt: skip
+    board = await visits.board(conn, user, contract_id, day)
+    return Template(
+        template_name="visit_plans/board.html",
+        context={
+            "who": user,
+            "board": board,
+            "timeline": timeline(board),
+            "map_json": _map_json(state, board),
+            "tiles": maps.tiles_of(state),
+            "done": done,
+            "errors": errors or {},
+            "today": visits.today(),
+        },
+        status_code=status,
+    )
+
+
+async def _carers_page(
+    conn: Conn, user: Identity, *, done: str | None = None, errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None, status: int = 200,
+) -> Template:  # fmt: skip
+    return Template(
+        template_name="visit_plans/carers.html",
+        context={
+            "who": user,
+            "carers": await carers.roster(conn, user),
+            "done": done,
+            "errors": errors or {},
+            "values": values or CARER_DEFAULTS,
+        },
+        status_code=status,
+    )
+
+
+def _carer_values(row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name, "lat": row.lat, "lon": row.lon, "work_days": [str(d) for d in row.work_days],
+        "work_starts": row.work_starts.strftime("%H:%M"), "work_ends": row.work_ends.strftime("%H:%M"),
+        "travel_mode": row.travel_mode, "active": "on" if row.active else "",
+    }  # fmt: skip
+
+
+async def _carer_page(
+    conn: Conn, user: Identity, carer_id: int, *, errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None, status: int = 200,
+) -> Template:  # fmt: skip
+    row = await carers.get_carer(conn, user, carer_id)
+    return Template(
+        template_name="visit_plans/carer.html",
+        context={"who": user, "carer": row, "errors": errors or {}, "values": values or _carer_values(row)},
+        status_code=status,
+    )
+
+
+async def _my_day_page(
+    conn: Conn, user: Identity, state: State, day: dt.date, *, done: str | None = None,
+    errors: dict[str, str] | None = None, status: int = 200,
+) -> Template:  # fmt: skip
+    view = await visits.my_day(conn, user, day, daily_cap=int(state.settings.household_daily_cap))
+    return Template(
+        template_name="visit_plans/mine.html",
+        context={"who": user, "view": view, "done": done, "errors": errors or {}, "today": visits.today(),
+                 "next_day": day + dt.timedelta(days=1)},
+        status_code=status,
+    )  # fmt: skip
+
+
+class VisitPages(Controller):
+    """上门服务: carers, the planner's board, the carer's day."""
+
+    include_in_schema = False
+
+    @get("/carers", name="carers", guards=[roles("organisation")])
+    async def carers(self, conn: Conn, user: User, done: DoneQuery = None) -> Template:
+        """The organisation's roster of carers and the form to add one."""
+        return await _carers_page(conn, user, done=done)
+
+    @post("/carers", name="carer_add", guards=[roles("organisation")])
+    async def add_carer(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
+        """Add a carer by their username; the form comes back with each field's error."""
+        form = multi(data)
+        return await submit(
+            parse_form(CarerCreate, form, {}),
+            lambda command: carers.add_carer(conn, user, command),
+            lambda _row: PageRedirect("carers", query={"done": "added"}),
+            lambda errors, status: _carers_page(
+                conn, user, errors=errors, values=redisplay(form, ("work_days",)), status=status
+            ),
+            refusal="username",
+            refusal_statuses=(409,),
+        )
+
+    @get("/carers/{carer_id:int}", name="carer", guards=[roles("organisation")])
+    async def carer(self, conn: Conn, user: User, carer_id: FromPath[int]) -> Template:
+        """One carer: base, working days and hours, travel mode, abilities."""
+        return await _carer_page(conn, user, carer_id)
+
+    @post("/carers/{carer_id:int}", name="carer_update", guards=[roles("organisation")])
+    async def update_carer(self, conn: Conn, user: User, carer_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Save a carer's changes."""
+        form = multi(data)
+        return await submit(
+            parse_form(CarerUpdate, form, {}),
+            lambda command: carers.update_carer(conn, user, carer_id, command),
+            lambda _row: PageRedirect("carers", query={"done": "saved"}),
+            lambda errors, status: _carer_page(
+                conn, user, carer_id, errors=errors, values=redisplay(form, ("work_days",)), status=status
+            ),
+        )
+
+    @get("/visits", name="visits", guards=[login_required])
+    async def index(self, conn: Conn, user: User) -> Response[Any]:
+        """An organisation's home-care and respite contracts to plan; a carer's own day."""
+        if user.role == "volunteer":
+            return PageRedirect("my_visit_day")
+        items = await visits.contracts(conn, user)
+        return Template(
+            template_name="visit_plans/contracts.html",
+            context={"who": user, "items": items, "tomorrow": _tomorrow(), "today": visits.today()},
+        )
+
+    @get("/visits/contracts/{contract_id:int}", name="visit_board", guards=[roles("organisation")])
+    async def board(
+        self, conn: Conn, user: User, state: State, contract_id: FromPath[int], day: DayQuery = None,
+        done: DoneQuery = None,
+    ) -> Template:  # fmt: skip
+        """The planner's board of a day (tomorrow by default)."""
+        return await _board_page(conn, user, state, contract_id, day or _tomorrow(), done=done)
+
+    @post("/visits/contracts/{contract_id:int}/plan", name="visit_plan", guards=[roles("organisation")])
+    async def plan(
+        self, conn: Conn, user: User, state: State, contract_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Plan (or re-plan) the day and show the board with the run's progress."""
+        form = multi(data)
+        command, errors = parse_form(PlanDay, form, {})
+        day = command.day if command else _tomorrow()
+        return await submit(
+            (command, errors),
+            lambda c: visits.start_plan(conn, state.redis, user, contract_id, c, visits.speeds_of(state.settings)),
+            lambda _run: PageRedirect(
+                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "started"}
+            ),
+            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            refusal="day",
+            refusal_statuses=(409,),
+        )
+
+    @post("/visits/days/{day_id:int}/sick", name="visit_sick", guards=[roles("organisation")])
+    async def sick(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
+        """A carer called in sick: off for the rest of the day, the day re-planned."""
+        form = multi(data)
+        contract_id = int(form.get("contract_id", "0") or 0)
+        day = dt.date.fromisoformat(form.get("day", visits.today().isoformat()))
+        return await submit(
+            parse_form(AbsenceCreate, form, {}),
+            lambda c: visits.call_in_sick(conn, state.redis, user, day_id, c),
+            lambda _run: PageRedirect(
+                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "sick"}
+            ),
+            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            refusal="carer_id",
+            refusal_statuses=(409,),
+        )
+
+    @get("/visits/today", name="my_visit_day", guards=[roles("volunteer")])
+    async def mine(
+        self, conn: Conn, user: User, state: State, day: DayQuery = None, done: DoneQuery = None
+    ) -> Template:
+        """The carer's stops of the day in order: times, address and navigation while they serve it, check-in."""
+        return await _my_day_page(conn, user, state, day or visits.today(), done=done)
+
+    @post("/visits/stops/{visit_id:int}/check-in", name="visit_check_in", guards=[roles("volunteer")])
+    async def check_in(
+        self, conn: Conn, user: User, state: State, visit_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Check in at a stop; the day comes back with the refusal beside the stop if it cannot be done yet."""
+        try:
+            day = dt.date.fromisoformat(multi(data).get("day", ""))
+        except ValueError:
+            day = visits.today()
+        return await submit(
+            (visit_id, {}),
+            lambda v: visits.check_in(conn, user, v),
+            lambda _row: PageRedirect("my_visit_day", query={"done": "checked_in"}),
+            lambda errors, status: _my_day_page(
+                conn, user, state, day, errors={str(visit_id): next(iter(errors.values()), "")}, status=status
+            ),
+            refusal="visit",
+            refusal_statuses=(404, 409),
+        )
+
+    @post("/carers/{carer_id:int}/join", name="carer_join", guards=[roles("volunteer")])
+    async def join(self, conn: Conn, user: User, carer_id: FromPath[int]) -> PageRedirect:
+        """Accept being on an organisation's roster of carers."""
+        await carers.join(conn, user, carer_id)
+        return PageRedirect("my_visit_day", query={"done": "joined"})
