@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from api.auth import Conn, User, login_required, roles
+from api.auth import Conn, User, roles
 from api.services import carers, visits
 from api.services.accounts import Identity
 from api.services.carers import CarerCreate, CarerUpdate
@@ -212,11 +212,9 @@ class VisitPages(Controller):
             ),
         )
 
-    @get("/visits", name="visits", guards=[login_required])
+    @get("/visit-plans", name="visit_plans", guards=[roles("organisation")])
     async def index(self, conn: Conn, user: User) -> Response[Any]:
-        """An organisation's home-care and respite contracts to plan; a carer's own day."""
-        if user.role == "volunteer":
-            return PageRedirect("my_visit_day")
+        """An organisation's home-care and respite contracts to plan (a carer's visits are at /visits)."""
         items = await visits.contracts(conn, user)
         return Template(
             template_name="visit_plans/contracts.html",
