@@ -56,3 +56,34 @@ async def unpin(conn: asyncpg.Connection, contract_id: int, pin_id: int) -> tupl
     """Remove a pin of the project; its (household, carer), or None if the project has no such pin."""
     record = await conn.fetchrow(DELETE_PIN, pin_id, contract_id)
     return None if record is None else (int(record["household_id"]), int(record["volunteer_id"]))
+
+
+class LiveMemberRow(msgspec.Struct, frozen=True):
+    """A live member of a live team of a project, with the household it serves (address for masking only)."""
+
+    member_id: int
+    team_id: int
+    household_id: int
+    committee_id: int
+    committee_name: str
+    address: str
+    slot: str
+    volunteer_id: int
+    volunteer_name: str
+    trained: bool
+
+
+SELECT_LIVE_MEMBERS = """
+SELECT m.id AS member_id, t.id AS team_id, t.household_id, h.committee_id, cm.name AS committee_name, h.address,
+       t.slot, m.volunteer_id, v.display_name AS volunteer_name, m.trained
+FROM teams t JOIN team_members m ON m.team_id = t.id AND m.until IS NULL
+JOIN volunteers v ON v.id = m.volunteer_id
+JOIN households h ON h.id = t.household_id JOIN committees cm ON cm.id = h.committee_id
+WHERE t.contract_id = $1 AND t.status = 'live'
+ORDER BY t.household_id, m.volunteer_id
+"""
+
+
+async def live_members(conn: asyncpg.Connection, contract_id: int) -> list[LiveMemberRow]:
+    """The live members of the project's live teams, by household."""
+    return [msgspec.convert(dict(r), LiveMemberRow) for r in await conn.fetch(SELECT_LIVE_MEMBERS, contract_id)]
