@@ -44,6 +44,9 @@ async def test_a_planner_pins_a_carer_on_the_run_page_and_re_plans(client, conn)
     assert replanned.status_code in (302, 303)
     new_location = replanned.headers["location"]
     assert new_location != location
+    queued = await page_context(client, new_location)
+    assert queued.response.status_code == 200 and queued.context["run"].status == "queued"
+    assert "组队运算" in queued.response.text or "排队" in queued.response.text or "状态" in queued.response.text
     await solve_and_write(conn, int(new_location.rsplit("/", 1)[1]), project.contract_id)
     last = await page_context(client, new_location)
     assert last.context["result"]["pin_conflicts"] == [{"pin_id": pin.id, "household_id": household, "why": "refused"}]

@@ -63,6 +63,8 @@ async def _run_page(
             "steering": steering,
             # pin id -> pin, for the conflicts the run lists.
             "pins_by_id": {p.id: p for p in steering.pins},
+            # household id -> its masked form, to name the pins' households.
+            "households": {t.household.id: t.household for t in steering.teams},
             "errors": errors or {},
         },
         status_code=status,
