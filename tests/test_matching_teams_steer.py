@@ -4,8 +4,6 @@ brute-force optimum among the plans that keep every pin (or every such plan is i
 
 from __future__ import annotations
 
-import itertools
-
 import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,37 +13,15 @@ from matching.people_core import run_cpsat
 from matching.teams import (
     Carer,
     Household,
-    Team,
     TeamsData,
     TeamsProblem,
     check,
     column_model,
-    evaluate,
     full_model,
     pin_conflicts,
     solve,
 )
-from tests.test_matching_teams import SLOTS, near, tiny_teams
-
-
-def brute_force_pinned(problem: TeamsProblem) -> int | None:
-    """Best total value over every valid plan that keeps every pin (None: no plan keeps them all), by the checker."""
-    options: list[list[Team | None]] = []
-    for h in problem.households:
-        valid: list[Team | None] = [None]
-        for members in itertools.combinations([c.id for c in problem.carers], problem.team_size):
-            for slot in h.slots:
-                team = Team(h.id, members, evaluate(problem, [(h.id, members)]), slot)
-                if not [e for e in check(problem, [team]) if "pinned" not in e]:
-                    valid.append(team)
-        options.append(valid)
-    best: int | None = None
-    for choice in itertools.product(*options):
-        chosen = [t for t in choice if t is not None]
-        value = sum(t.value for t in chosen)
-        if (best is None or value > best) and not check(problem, chosen):
-            best = value
-    return best
+from tests.test_matching_teams import SLOTS, brute_force, near, tiny_teams
 
 
 @st.composite
@@ -60,7 +36,7 @@ def pinned_teams(draw: st.DrawFn) -> TeamsProblem:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pinned_teams())
 def test_a_pinned_solve_keeps_every_pin_and_reaches_the_pinned_optimum(problem: TeamsProblem) -> None:
-    optimum = brute_force_pinned(problem)
+    optimum = brute_force(problem)
     result = solve(problem, time_limit_s=5, seed=1)
     if optimum is None:
         assert result.status == "infeasible"
@@ -76,7 +52,7 @@ def test_a_pinned_solve_keeps_every_pin_and_reaches_the_pinned_optimum(problem: 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pinned_teams())
 def test_the_full_and_column_models_keep_the_pins(problem: TeamsProblem) -> None:
-    optimum = brute_force_pinned(problem)
+    optimum = brute_force(problem)
     if optimum is None:
         return
     data = TeamsData(problem)
