@@ -35,6 +35,11 @@ ROUND_LIMIT_S = 0.5
 TRAINED_SURCHARGE = 100  # greedy's extra cost on a trained carer, in metres/10
 COLUMN_POOL = 9  # cheapest carers per slot from which a household's teams are enumerated (84 teams)
 WHOLE_MODEL_VARS = 5_000
+# The pin search (pinned_start): the cheapest carers per slot a pinned household's teams are completed from, how
+# many of its teams it tries, and how many it tries in all before it calls the pins a clash (deterministic).
+PIN_POOL = 12
+PIN_OPTIONS = 300
+PIN_SEARCH_NODES = 20_000
 # Work, in reference seconds (see matching.common.Budget), measured in CPU time on the bench instances:
 # CP-SAT rounds on team neighbourhoods: CPU s = 1.05 x deterministic s + 1.5e-6 x nonzeros + 0.035 (least squares
 # over the 62 rounds of two 3,000 x 1,000 solves, a fresh one and a re-plan after churn).
@@ -89,6 +94,8 @@ class TeamsProblem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     previous: tuple[PreviousTeam, ...] = ()
     # (household, carer) pairs the household refused: "the elder may choose or refuse a carer".
     refused: tuple[tuple[Id, Id], ...] = ()
+    # (household, carer) pairs a planner pinned: every plan has the carer on the household's team.
+    pinned: tuple[tuple[Id, Id], ...] = ()
 
 
 class TeamMember(msgspec.Struct, frozen=True):
@@ -198,6 +205,10 @@ def check(problem: TeamsProblem, teams: tuple[Team, ...] | list[Team]) -> list[s
             errors.append(f"team of {team.household!r} visits at {team.slot!r}, not a slot all of them have free")
         if value != team.value:
             errors.append(f"team of {team.household!r} claims value {team.value}, the rules give {value}")
+    planned = {(t.household, c) for t in teams for c in t.carers}
+    for hid, cid in problem.pinned:
+        if (hid, cid) not in planned:
+            errors.append(f"the plan drops the pinned pair {hid!r} -> {cid!r}")
     for cid, n in load.items():
         if n > carers[cid].max_teams:
             errors.append(f"carer {cid!r} is on {n} teams, over max_teams {carers[cid].max_teams}")
@@ -231,6 +242,55 @@ def validate(problem: TeamsProblem) -> list[Conflict]:
     for c in problem.carers:
         if c.max_teams < 0:
             conflicts.append(Conflict("max_teams", f"carer {c.id!r} has max_teams {c.max_teams} < 0"))
+    if problem.pinned and not conflicts:
+        conflicts += pin_conflicts(problem)
+    return conflicts
+
+
+# Why a pin cannot hold, as pin_conflicts says it (the end of each conflict's detail).
+PIN_RULES = ("unknown", "refused", "distance", "no-shared-slot", "team-full", "carer-full", "no-team", "pins-clash")
+
+
+def pin_conflicts(problem: TeamsProblem) -> list[Conflict]:
+    """Pins no plan can hold, each ending in a PIN_RULES code: an unknown household or carer, a refused pair, a
+    carer beyond walking distance or sharing no slot with the household, more pins on a household than a team has
+    members or on a carer than their max_teams, pins no team can be completed around (slots, trained), or pins
+    that together leave no plan (one carer's teams need different slots)."""
+    conflicts: list[Conflict] = []
+    carers = {c.id: c for c in problem.carers}
+    households = {h.id: h for h in problem.households}
+    refused = set(problem.refused)
+    for hid, cid in dict.fromkeys(problem.pinned):
+        house, carer = households.get(hid), carers.get(cid)
+        rule = None
+        if house is None or carer is None:
+            rule = "unknown"
+        elif (hid, cid) in refused:
+            rule = "refused"
+        elif haversine_km(carer.home, house.home) > house.max_km:
+            rule = "distance"
+        elif not set(house.slots) & free_slots(carer):
+            rule = "no-shared-slot"
+        if rule is not None:
+            conflicts.append(Conflict("pinned", f"pin {hid!r} -> {cid!r}: {rule}"))
+    if conflicts:
+        return conflicts
+    data = TeamsData(problem)
+    for h, forced in sorted(data.forced.items()):
+        hid = problem.households[h].id
+        if len(forced) > data.size:
+            conflicts.append(Conflict("pinned", f"pins on {hid!r}: team-full"))
+        elif data.best_team(h, None, forced) is None:
+            conflicts.append(Conflict("pinned", f"pins on {hid!r}: no-team"))
+    pins_per_carer: dict[int, int] = defaultdict(int)
+    for forced in data.forced.values():
+        for c in forced:
+            pins_per_carer[c] += 1
+    for c, n in sorted(pins_per_carer.items()):
+        if n > data.cap[c]:
+            conflicts.append(Conflict("pinned", f"pins of {problem.carers[c].id!r}: carer-full"))
+    if not conflicts and data.pinned_plan is None:
+        conflicts.append(Conflict("pinned", "pins together: pins-clash"))
     return conflicts
 
 
@@ -288,8 +348,16 @@ class TeamsData:
             cost = distance_penalty(km) - (KEPT_BONUS if c in previous.get(h, ()) else 0)
             self.cands[h].append((c, cost, km))
         self.np_ = sum(len(c) for c in self.cands)
+        # The carers pinned to each household (household index -> sorted carer indices): every team keeps them.
+        forced: dict[int, set[int]] = defaultdict(set)
+        for hid, cid in problem.pinned:
+            if hid in self.h_index and cid in self.c_index:
+                forced[self.h_index[hid]].add(self.c_index[cid])
+        self.forced = {h: tuple(sorted(cs)) for h, cs in forced.items()}
         # Whether a household could have any team at all, capacity aside (fixed for the whole solve).
-        self.possible = [self.best_team(h, None) is not None for h in range(self.nh)]
+        self.possible = [self.best_team(h, None, self.forced.get(h, ())) is not None for h in range(self.nh)]
+        # The pinned households' teams every plan starts from (None: the pins cannot all hold together).
+        self.pinned_plan: Plan | None = pinned_start(self) if self.forced else {}
 
     def best_team(
         self,
@@ -406,6 +474,67 @@ def _fill(data: TeamsData, plan: Plan, order: list[int], surcharge: int = 0) -> 
     return plan
 
 
+def pin_options(data: TeamsData, h: int) -> list[tuple[int, tuple[int, ...], int]]:
+    """A pinned household's valid teams that keep its pins (cost, sorted carers, slot), cheapest first, capacity
+    aside; completed from the PIN_POOL cheapest carers of each slot, at most PIN_OPTIONS of them."""
+    forced = data.forced.get(h, ())
+    cost = {c: k for c, k, _ in data.cands[h]}
+    need = data.size - len(forced)
+    if need < 0 or any(c not in cost for c in forced):
+        return []
+    mask = data.h_mask[h]
+    for c in forced:
+        mask &= data.c_mask[c]
+    base = sum(cost[c] for c in forced)
+    options = []
+    for k in range(mask.bit_length()):
+        bit = 1 << k
+        if not mask & bit:
+            continue
+        here = sorted((cost[c], c) for c in cost if c not in forced and data.c_mask[c] & bit)[:PIN_POOL]
+        for combo in itertools.combinations(here, need):
+            members = tuple(sorted(forced + tuple(c for _, c in combo)))
+            if sum(data.trained[c] for c in members) >= data.min_trained:
+                options.append((base + sum(v for v, _ in combo), members, k))
+    options.sort()
+    return options[:PIN_OPTIONS]
+
+
+def pinned_start(data: TeamsData) -> Plan | None:
+    """Teams for the pinned households that keep every pin and fit together (capacity, one visit per slot), by a
+    depth-first search over each household's cheapest teams; None if it finds none within PIN_SEARCH_NODES."""
+    options = {h: pin_options(data, h) for h in data.forced}
+    order = sorted(options, key=lambda h: (len(options[h]), h))
+    plan: Plan = {}
+    load, taken = [0] * data.nc, [0] * data.nc
+    tried = [0] * len(order)
+    nodes = 0
+    i = 0
+    while 0 <= i < len(order):
+        h = order[i]
+        if h in plan:
+            members, k = plan.pop(h)
+            for c in members:
+                load[c] -= 1
+                taken[c] &= ~(1 << k)
+        placed = False
+        while tried[i] < len(options[h]) and not placed:
+            nodes += 1
+            if nodes > PIN_SEARCH_NODES:
+                return None
+            _, members, k = options[h][tried[i]]
+            tried[i] += 1
+            if all(load[c] < data.cap[c] and not taken[c] >> k & 1 for c in members):
+                _take(plan, load, taken, h, members, k)
+                placed = True
+        if placed:
+            i += 1
+        else:
+            tried[i] = 0
+            i -= 1
+    return plan if i == len(order) else None
+
+
 def greedy(data: TeamsData) -> Plan:
     """Scarce households first, or cheapest first; sparing trained carers or not; the best of the four plans.
 
@@ -419,7 +548,8 @@ def greedy(data: TeamsData) -> Plan:
         if team is not None:
             cheap_first.append((team[0], h))
     orders = [scarce, [h for _, h in sorted(cheap_first)]]
-    plans = [_fill(data, {}, order, surcharge) for order in orders for surcharge in (0, TRAINED_SURCHARGE)]
+    start = data.pinned_plan or {}
+    plans = [_fill(data, start, order, surcharge) for order in orders for surcharge in (0, TRAINED_SURCHARGE)]
     return max(plans, key=lambda p: (_objective(data, p), len(p)))
 
 
@@ -427,12 +557,14 @@ def repair(data: TeamsData) -> Plan:
     """Keep each previous team's surviving members, complete the team if a member left, then fill greedily.
 
     Every surviving member's place is reserved first, so completing one team never takes a carer another
-    team still has.
+    team still has; the pinned households' teams come before everything.
     """
-    plan: Plan = {}
-    load, taken = [0] * data.nc, [0] * data.nc
+    plan: Plan = dict(data.pinned_plan or {})
+    load, taken = plan_load(data, plan)
     kept: dict[int, tuple[int, ...]] = {}
     for h in sorted(data.previous):
+        if h in plan:
+            continue
         eligible = {c for c, _, _ in data.cands[h]}
         members = []
         for c in sorted(data.previous[h]):
@@ -479,11 +611,14 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
         if not data.possible[h]:
             continue
         cands = [(c, cost) for c, cost, _ in data.cands[h] if load[c] < data.cap[c]]
+        forced = data.forced.get(h, ())
         zs = []
         for k in range(data.h_mask[h].bit_length()):
             bit = 1 << k
             here = [(c, cost) for c, cost in cands if data.c_mask[c] & bit and not taken[c] & bit]
             if not data.h_mask[h] & bit or len(here) < data.size:
+                continue
+            if not set(forced) <= {c for c, _ in here}:
                 continue
             if sum(data.trained[c] for c, _ in here) < data.min_trained:
                 continue
@@ -504,7 +639,12 @@ def sub_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseModel
             if data.min_trained > 0:
                 tr = [v for c, v in xs.items() if data.trained[c]]
                 rows.append(([*tr, z], [1] * len(tr) + [-data.min_trained], 0.0, math.inf))
-        if len(zs) > 1:
+            for c in forced:
+                # A pinned carer is on the team in whichever slot it visits.
+                rows.append(([xs[c], z], [1, -1], 0.0, 0.0))
+        if forced:
+            rows.append((zs, [1] * len(zs), 1.0, 1.0))
+        elif len(zs) > 1:
             rows.append((zs, [1] * len(zs), -math.inf, 1.0))
     for vs in slot_vars.values():
         if len(vs) > 1:
@@ -534,6 +674,7 @@ def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseMo
     columns: list[Column] = []
     values: list[int] = []
     groups: list[list[int]] = []
+    pinned_groups: list[list[int]] = []
     by_carer: dict[int, list[int]] = defaultdict(list)
     by_slot: dict[tuple[int, int], list[int]] = defaultdict(list)
     for h in free:
@@ -545,12 +686,16 @@ def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseMo
         options: list[tuple[tuple[int, ...], int]] = []
         if h in plan:
             options.append((tuple(sorted(plan[h][0])), plan[h][1]))
-        pool = sorted((k, c) for c, k, _ in data.cands[h] if load[c] < data.cap[c])
+        # A pinned household's teams are its pinned carers completed from the pool (they always fit: its current
+        # team, which keeps them, is among the columns).
+        forced = data.forced.get(h, ())
+        pool = sorted((k, c) for c, k, _ in data.cands[h] if load[c] < data.cap[c] and c not in forced)
         for k in range(data.h_mask[h].bit_length()):
             bit = 1 << k
-            if data.h_mask[h] & bit:
+            if data.h_mask[h] & bit and all(data.c_mask[c] & bit and not taken[c] & bit for c in forced):
                 here = [c for _, c in pool if data.c_mask[c] & bit and not taken[c] & bit][:COLUMN_POOL]
-                options.extend((m, k) for m in itertools.combinations(sorted(here), data.size))
+                need = data.size - len(forced)
+                options.extend((tuple(sorted(forced + m)), k) for m in itertools.combinations(sorted(here), need))
         for members, k in options:
             if (members, k) in seen or sum(data.trained[c] for c in members) < data.min_trained:
                 continue
@@ -563,9 +708,14 @@ def column_model(data: TeamsData, plan: Plan, free: list[int]) -> tuple[SparseMo
             values.append(TEAM_VALUE - sum(cost[c] for c in members))
         if group:
             groups.append(group)
+            if forced:
+                pinned_groups.append(group)
     model = SparseModel(values=np.array(values, dtype=np.int64))
     for group in groups:
         model.add_at_most_one(np.array(group, dtype=np.int64))
+    for group in pinned_groups:
+        # A pinned household always has a team.
+        model.add_row(np.array(group, dtype=np.int64), np.ones(len(group), dtype=np.int64), 1.0, 1.0)
     for cols in by_slot.values():
         if len(cols) > 1:
             model.add_at_most_one(np.array(cols, dtype=np.int64))
@@ -734,8 +884,8 @@ class _Solver(NeighbourhoodSolver[Plan, TeamsResult]):
         return dict(plan)
 
     def empty_plan(self) -> Plan:
-        """No team."""
-        return {}
+        """No team but the pinned households' (the pins hold together, or validate would have said so)."""
+        return dict(self.data.pinned_plan or {})
 
     def final_plan(self, plan: Plan) -> Plan:
         """The teams as they are: the neighbourhood rounds leave nothing to fill."""

@@ -186,6 +186,12 @@ FROM roster_proposals WHERE volunteer_id = $1 ORDER BY id
         ("roster_pins",),
         "SELECT id, roster_id, shift_id, pinned_at FROM roster_pins WHERE volunteer_id = $1 ORDER BY id",
     ),
+    # A 311 project's pins of this person to a household's team (issue 15 item 7); pinned_by is staff.
+    Export(
+        "team_pins",
+        ("team_pins",),
+        "SELECT id, contract_id, household_id, pinned_at FROM team_pins WHERE volunteer_id = $1 ORDER BY id",
+    ),
     Export(
         "teams",
         ("team_members", "team_visits"),
@@ -375,6 +381,7 @@ WHERE volunteer_id = $1 AND status = 'proposed'
     ),
     # Nobody is left to keep on those shifts.
     Erasure("roster_pins", "DELETE FROM roster_pins WHERE volunteer_id = $1"),
+    Erasure("team_pins", "DELETE FROM team_pins WHERE volunteer_id = $1"),
     # A take they asked for and the publisher has not approved lapses: the offer opens again.
     Erasure(
         "handovers",
@@ -443,6 +450,7 @@ HOUSEHOLD_RETENTION_ERASURES: tuple[Erasure, ...] = (
     Erasure("respite_entitlements", "DELETE FROM respite_entitlements WHERE household_id = $1"),
     Erasure("household_confirmations", "DELETE FROM household_confirmations WHERE household_id = $1"),
     Erasure("household_refusals", "DELETE FROM household_refusals WHERE household_id = $1"),
+    Erasure("team_pins", "DELETE FROM team_pins WHERE household_id = $1"),
     Erasure(
         "households",
         """

@@ -269,6 +269,7 @@ async def test_households_that_left_are_erased_after_the_retention_months(conn: 
             "respite_entitlements": 1,
             "household_confirmations": 0,
             "household_refusals": 0,
+            "team_pins": 0,
             "households": 1,
         }
     ]

@@ -78,22 +78,24 @@ def tiny_teams(draw: st.DrawFn) -> TeamsProblem:
     return TeamsProblem(carers, households, team_size=size, min_trained=draw(st.integers(0, 1)), previous=previous)
 
 
-def brute_force(problem: TeamsProblem) -> int:
-    """Best total value over every choice of one valid team and slot (or none) per household, by the checker."""
+def brute_force(problem: TeamsProblem) -> int | None:
+    """Best total value over every choice of one valid team and slot (or none) per household, by the checker; with
+    pins, over the plans that keep them all (None: no plan does)."""
     options: list[list[Team | None]] = []
     for h in problem.households:
         valid: list[Team | None] = [None]
         for members in itertools.combinations([c.id for c in problem.carers], problem.team_size):
             for slot in h.slots:
                 team = Team(h.id, members, evaluate(problem, [(h.id, members)]), slot)
-                if not check(problem, [team]):
+                # One team alone cannot keep every pin: those errors count for whole plans only.
+                if not [e for e in check(problem, [team]) if "pinned" not in e]:
                     valid.append(team)
         options.append(valid)
-    best = 0
+    best: int | None = None
     for choice in itertools.product(*options):
         chosen = [t for t in choice if t is not None]
         value = sum(t.value for t in chosen)
-        if value > best and not check(problem, chosen):
+        if (best is None or value > best) and not check(problem, chosen):
             best = value
     return best
 

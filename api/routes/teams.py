@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
@@ -16,10 +16,12 @@ from api.schemas.teams import (
     ProjectOut,
     RefusalOut,
     TeamOut,
+    TeamPinOut,
     VisitOut,
     project_detail_out,
+    team_pin_out,
 )
-from api.services import teams
+from api.services import team_steering, teams
 from api.services.teams import RefusalCreate, VisitCreate
 
 
@@ -53,6 +55,28 @@ class TeamController(Controller):
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> RunOut:
         """A teams run: status, progress, figures and summary."""
         return run_out(await teams.get_run(conn, user, run_id))
+
+    @get("/runs/{run_id:int}/steering", operation_id="getTeamsSteering", guards=[roles("organisation")])
+    async def steering(self, conn: Conn, user: User, run_id: FromPath[int]) -> team_steering.TeamSteeringView:
+        """The run's project as its organisation steers it: live teams with their members, and the pins."""
+        return await team_steering.steering(conn, user, run_id)
+
+    @post("/runs/{run_id:int}/pins", operation_id="pinTeamCarer", guards=[roles("organisation")], status_code=201)
+    async def pin(
+        self, conn: Conn, user: User, run_id: FromPath[int], data: JSONBody[team_steering.TeamPinCreate]
+    ) -> TeamPinOut:
+        """Pin a live member to their household's team: every later plan keeps them, or says why not (audited)."""
+        return team_pin_out(await team_steering.pin(conn, user, run_id, data))
+
+    @delete("/runs/{run_id:int}/pins/{pin_id:int}", operation_id="unpinTeamCarer", guards=[roles("organisation")])
+    async def unpin(self, conn: Conn, user: User, run_id: FromPath[int], pin_id: FromPath[int]) -> None:
+        """Remove a pin (audited)."""
+        await team_steering.unpin(conn, user, run_id, pin_id)
+
+    @post("/runs/{run_id:int}/replan", operation_id="replanTeams", guards=[roles("organisation")], status_code=202)
+    async def replan(self, conn: Conn, user: User, state: State, run_id: FromPath[int]) -> RunOut:
+        """Re-plan the project's teams around the pins; the same inputs give the same run."""
+        return run_out(await team_steering.replan(conn, state.redis, user, run_id))
 
     @get("/mine", operation_id="listMyTeams", guards=[roles("volunteer")])
     async def mine(self, conn: Conn, user: User) -> list[MyTeamOut]:

@@ -10,6 +10,7 @@ from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
 from api.services.household_access import HouseholdView
 from api.services.teams import MonthFigures, ProjectView, RefusalOutcome
+from sql.team_pins import TeamPinRow
 from sql.teams import MemberPublic, ProjectPublic, VisitPublic
 
 
@@ -134,3 +135,12 @@ def project_detail_out(v: ProjectView) -> ProjectDetailOut:
 def household_out(v: HouseholdView) -> HouseholdOut:
     """The public shape of a household's details for an entitled volunteer or its own committee."""
     return out(v.household, HouseholdOut, basis=v.basis, shift_id=v.shift_id, team_id=v.team_id, visible_until=v.until)
+
+
+class TeamPinOut(TeamPinRow, frozen=True):
+    """A carer pinned to a household's team: every later plan of the project keeps them, or says why it cannot."""
+
+
+def team_pin_out(row: TeamPinRow) -> TeamPinOut:
+    """A team pin's public shape."""
+    return out(row, TeamPinOut)

@@ -15,14 +15,13 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
-from api.services import rosters, runs
+from api.services import pinning, rosters, runs
 from api.services.accounts import Identity
-from api.services.errors import NotFound, found
+from api.services.errors import found
 from api.services.runs import JobQueue
 from api.services.shifts import REASON_MESSAGES, blocking
 from matching import roster as roster_model
 from matching.common import haversine_km
-from sql import audit
 from sql import match_runs as runs_sql
 from sql import roster_pins as pins_sql
 from sql import rosters as rosters_sql
@@ -65,38 +64,38 @@ async def steering(conn: asyncpg.Connection, who: Identity, run_id: int) -> Stee
 
 async def pin(conn: asyncpg.Connection, who: Identity, run_id: int, form: PinCreate) -> PinRow:
     """Pin a live proposal of the caller's roster (pinning it again is the same pin); audited."""
-    async with conn.transaction():
-        view = await rosters.get_run(conn, who, run_id)
-        row = found(
-            await pins_sql.pin_proposal(conn, view.roster.id, form.proposal_id, who.account_id),
-            "No such open or accepted proposal in this roster",
-        )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="roster_pin.pin",
-            object_type="roster",
-            object_id=view.roster.id,
-            detail={"pin_id": row.id, "proposal_id": form.proposal_id, "shift_id": row.shift_id, "run_id": run_id},
-        )
-    return row
+
+    async def roster_id() -> int:
+        return (await rosters.get_run(conn, who, run_id)).roster.id
+
+    return await pinning.pin(
+        conn,
+        who,
+        subject=roster_id,
+        insert=lambda roster: pins_sql.pin_proposal(conn, roster, form.proposal_id, who.account_id),
+        missing="No such open or accepted proposal in this roster",
+        kind="roster",
+        object_type="roster",
+        detail=lambda row: {"proposal_id": form.proposal_id, "shift_id": row.shift_id, "run_id": run_id},
+    )
 
 
 async def unpin(conn: asyncpg.Connection, who: Identity, run_id: int, pin_id: int) -> None:
     """Remove a pin of the caller's roster; audited."""
-    async with conn.transaction():
-        view = await rosters.get_run(conn, who, run_id)
-        pair = await pins_sql.unpin(conn, view.roster.id, pin_id)
-        if pair is None:
-            raise NotFound("No such pin")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="roster_pin.unpin",
-            object_type="roster",
-            object_id=view.roster.id,
-            detail={"pin_id": pin_id, "shift_id": pair[1], "run_id": run_id},
-        )
+
+    async def roster_id() -> int:
+        return (await rosters.get_run(conn, who, run_id)).roster.id
+
+    await pinning.unpin(
+        conn,
+        who,
+        pin_id,
+        subject=roster_id,
+        delete=lambda roster: pins_sql.unpin(conn, roster, pin_id),
+        kind="roster",
+        object_type="roster",
+        detail=lambda pair: {"shift_id": pair[1], "run_id": run_id},
+    )
 
 
 async def replan(conn: asyncpg.Connection, queue: JobQueue, who: Identity, run_id: int, form: Replan) -> RunRow:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 
-from api.services import confirmations, notifications, runs
+from api.services import confirmations, notifications, pinning, runs
 from api.services import shifts as shifts_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
@@ -248,31 +248,29 @@ def steer(
     """
     volunteers = {v.id: v for v in problem.volunteers}
     shifts = {s.id: s for s in problem.shifts}
-    kept: list[tuple[roster_model.Id, roster_model.Id]] = []
-    conflicts: list[dict[str, Any]] = []
-    for pin in pins:
-        pair = (pin.volunteer_id, pin.shift_id)
-        if pair in accepted:
-            continue
-        why: str | None = None
+
+    def why(pin: pins_sql.PinRow, kept: list[tuple[roster_model.Id, roster_model.Id]]) -> str | None:
         if pin.volunteer_id in declined.get(pin.shift_id, set()):
-            why = "declined"
-        elif pin.shift_id not in shifts:
-            why = "shift-closed"
-        elif pin.volunteer_id not in volunteers:
-            why = "volunteer-unavailable"
-        else:
-            trial = msgspec.structs.replace(problem, pinned=(*kept, pair))
-            found = roster_model.pin_conflicts(trial)
-            if found:
-                rule = roster_model.exclusion(volunteers[pin.volunteer_id], shifts[pin.shift_id])
-                if rule is None and any(c.detail.endswith("not-worthwhile") for c in found):
-                    rule = "not-worthwhile"
-                why = rule or "pins-clash"
-        if why is None:
-            kept.append(pair)
-        else:
-            conflicts.append({"pin_id": pin.id, "shift_id": pin.shift_id, "why": why})
+            return "declined"
+        if pin.shift_id not in shifts:
+            return "shift-closed"
+        if pin.volunteer_id not in volunteers:
+            return "volunteer-unavailable"
+        trial = msgspec.structs.replace(problem, pinned=(*kept, (pin.volunteer_id, pin.shift_id)))
+        found = roster_model.pin_conflicts(trial)
+        if not found:
+            return None
+        rule = roster_model.exclusion(volunteers[pin.volunteer_id], shifts[pin.shift_id])
+        if rule is None and any(c.detail.endswith("not-worthwhile") for c in found):
+            rule = "not-worthwhile"
+        return rule or "pins-clash"
+
+    kept, conflicts = pinning.keep_pins(
+        [p for p in pins if (p.volunteer_id, p.shift_id) not in accepted],
+        lambda p: (p.volunteer_id, p.shift_id),
+        why,
+        lambda p: {"shift_id": p.shift_id},
+    )
     return msgspec.structs.replace(problem, pinned=tuple(kept), spread=spread), conflicts
 
 

@@ -22,7 +22,7 @@ import msgspec
 import structlog
 from msgspec import Meta
 
-from api.services import runs
+from api.services import pinning, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
@@ -32,6 +32,7 @@ from matching import teams as teams_model
 from sql import audit
 from sql import calendar as calendar_sql
 from sql import match_runs as runs_sql
+from sql import team_pins as team_pins_sql
 from sql import teams as teams_sql
 from sql.match_runs import RunRow
 
@@ -90,10 +91,12 @@ class TeamsInputs(msgspec.Struct, frozen=True):
     project: teams_sql.ProjectRow
     problem: teams_model.TeamsProblem
     trained: dict[int, bool]
+    # Pins no plan can keep, each {"pin_id", "household_id", "why"} (why: a PIN_WHY code).
+    pin_conflicts: list[dict[str, Any]] = []
 
     def digest(self) -> str:
-        """A fingerprint of the inputs: equal inputs, equal digest."""
-        return hashlib.sha256(msgspec.json.encode(self.problem)).hexdigest()
+        """A fingerprint of the inputs (the pins kept and those that cannot be): equal inputs, equal digest."""
+        return hashlib.sha256(msgspec.json.encode((self.problem, self.pin_conflicts))).hexdigest()
 
 
 class ProjectHousehold(msgspec.Struct, frozen=True):
@@ -372,6 +375,40 @@ async def _busy(
     return {vid: busy_slots(mine, after) for vid, mine in spans.items()}
 
 
+# Why a pin cannot be kept (codes; the pages translate them): the household left the service, the carer is no
+# longer a carer within walking distance with free time and consent, or the model's pin rules
+# (matching.teams.PIN_RULES: refused, distance, no-shared-slot, team-full, carer-full, no-team, pins-clash).
+PIN_WHY = ("household-left", "carer-unavailable", *(r for r in teams_model.PIN_RULES if r != "unknown"))
+
+
+def steer(
+    problem: teams_model.TeamsProblem, pins: Sequence[team_pins_sql.TeamPinRow]
+) -> tuple[teams_model.TeamsProblem, list[dict[str, Any]]]:
+    """The problem with the pins every plan can still keep; the pins it cannot keep, and why (never dropped
+    silently). Each pin is tried beside those kept before it, on the pinned households alone."""
+    households = {h.id: h for h in problem.households}
+    carers = {c.id for c in problem.carers}
+
+    def why(pin: team_pins_sql.TeamPinRow, kept: list[tuple[teams_model.Id, teams_model.Id]]) -> str | None:
+        if pin.household_id not in households:
+            return "household-left"
+        if pin.volunteer_id not in carers:
+            return "carer-unavailable"
+        pinned = (*kept, (pin.household_id, pin.volunteer_id))
+        pinned_households = tuple(households[h] for h in dict.fromkeys(h for h, _ in pinned))
+        trial = msgspec.structs.replace(problem, households=pinned_households, previous=(), pinned=pinned)
+        found = teams_model.pin_conflicts(trial)
+        return found[0].detail.rsplit(": ", 1)[1] if found else None
+
+    kept, conflicts = pinning.keep_pins(
+        pins,
+        lambda p: (p.household_id, p.volunteer_id),
+        why,
+        lambda p: {"household_id": p.household_id},
+    )
+    return msgspec.structs.replace(problem, pinned=tuple(kept)), conflicts
+
+
 async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -> TeamsInputs:
     """The teams problem of a project: its households, carers within walking distance (and the slots they are
     committed in elsewhere), live teams, refusals."""
@@ -409,7 +446,10 @@ async def load_inputs(conn: asyncpg.Connection, project: teams_sql.ProjectRow) -
         ),
         refused=tuple((r.household_id, r.volunteer_id) for r in refused),
     )
-    return TeamsInputs(project=project, problem=problem, trained={c.id: c.trained for c in carers})
+    problem, pin_conflicts = steer(problem, await team_pins_sql.pins(conn, project.contract_id))
+    return TeamsInputs(
+        project=project, problem=problem, trained={c.id: c.trained for c in carers}, pin_conflicts=pin_conflicts
+    )
 
 
 async def start_run(conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int) -> RunRow:
@@ -434,6 +474,9 @@ def build_result(inputs: TeamsInputs, result: teams_model.TeamsResult) -> dict[s
         "covered": len(result.assignments),
         "kept_members": result.previous_kept,
         "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
+        # Steering: the pins kept and those no plan can keep.
+        "pinned": len(inputs.problem.pinned),
+        "pin_conflicts": inputs.pin_conflicts,
         "teams": [
             {
                 "household_id": t.household,

@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, login_required, roles
-from api.services import household_access, teams, visit_notes
+from api.services import household_access, team_steering, teams, visit_notes
 from api.services.accounts import Identity
 from api.services.teams import RefusalCreate, VisitCreate
 from api.services.types import SHANGHAI
@@ -49,6 +49,28 @@ async def _team_page(
     )
 
 
+async def _run_page(
+    conn: Conn, user: Identity, run_id: int, errors: dict[str, str] | None = None, status: int = 200
+) -> Template:
+    run = await teams.get_run(conn, user, run_id)
+    steering = await team_steering.steering(conn, user, run_id)
+    return Template(
+        template_name="teams/run.html",
+        context={
+            "who": user,
+            "run": run,
+            "result": run.result or {},
+            "steering": steering,
+            # pin id -> pin, for the conflicts the run lists.
+            "pins_by_id": {p.id: p for p in steering.pins},
+            # household id -> its masked form, to name the pins' households.
+            "households": {t.household.id: t.household for t in steering.teams},
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
 class TeamPages(Controller):
     """311类家庭小组: projects and runs for organisations, team pages, my teams, household details."""
 
@@ -76,6 +98,35 @@ class TeamPages(Controller):
         """Start (or find) the teams run of the project and show the project with its progress."""
         await teams.start_run(conn, state.redis, user, contract_id)
         return PageRedirect("team_project", contract_id=contract_id, query={"done": "started"})
+
+    @get("/teams/runs/{run_id:int}", name="team_run", guards=[roles("organisation")])
+    async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> Template:
+        """A teams run: progress, what it covered, the pins it kept and could not keep, and each live team's
+        members with a pin or unpin button; the button to re-plan around the pins."""
+        return await _run_page(conn, user, run_id)
+
+    @post("/teams/runs/{run_id:int}/pins", name="team_pin", guards=[roles("organisation")])
+    async def pin(self, conn: Conn, user: User, run_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Pin a carer to their household's team: the next plans keep them."""
+        return await submit(
+            parse_form(team_steering.TeamPinCreate, multi(data)),
+            lambda command: team_steering.pin(conn, user, run_id, command),
+            lambda _: PageRedirect("team_run", run_id=run_id),
+            lambda errors, status: _run_page(conn, user, run_id, errors, status),
+            refusal="member_id",
+        )
+
+    @post("/teams/runs/{run_id:int}/pins/{pin_id:int}/delete", name="team_unpin", guards=[roles("organisation")])
+    async def unpin(self, conn: Conn, user: User, run_id: FromPath[int], pin_id: FromPath[int]) -> Response[Any]:
+        """Remove a pin."""
+        await team_steering.unpin(conn, user, run_id, pin_id)
+        return PageRedirect("team_run", run_id=run_id)
+
+    @post("/teams/runs/{run_id:int}/replan", name="team_replan", guards=[roles("organisation")])
+    async def replan(self, conn: Conn, user: User, state: State, run_id: FromPath[int]) -> PageRedirect:
+        """Re-plan the project's teams around the pins, and show the new run."""
+        run = await team_steering.replan(conn, state.redis, user, run_id)
+        return PageRedirect("team_run", run_id=run.id)
 
     @get("/teams/mine", name="my_teams", guards=[roles("volunteer")])
     async def mine(self, conn: Conn, user: User) -> Template:
