@@ -188,6 +188,26 @@ FROM roster_proposals WHERE volunteer_id = $1 ORDER BY id
     ),
     # A 311 project's pins of this person to a household's team (issue 15 item 7); pinned_by is staff.
     Export(
+        "carer_rosters",
+        ("carers", "carer_absences"),
+        """
+SELECT c.id, o.name AS organisation, c.name, c.lat, c.lon, c.work_days, c.work_starts, c.work_ends, c.travel_mode,
+       c.active, c.joined_at, c.created_at,
+       (SELECT coalesce(array_agg(a.since ORDER BY a.since), '{}') FROM carer_absences a WHERE a.carer_id = c.id)
+           AS absences_since
+FROM carers c JOIN organisations o ON o.id = c.organisation_id
+WHERE c.volunteer_id = $1 ORDER BY c.id
+""",
+    ),
+    Export(
+        "planned_visits",
+        ("planned_visits",),
+        """
+SELECT id, household_id, service, lower(during) AS starts_at, upper(during) AS ends_at, status, checked_in_at
+FROM planned_visits WHERE volunteer_id = $1 ORDER BY lower(during), id
+""",
+    ),
+    Export(
         "team_pins",
         ("team_pins",),
         "SELECT id, contract_id, household_id, pinned_at FROM team_pins WHERE volunteer_id = $1 ORDER BY id",
@@ -382,6 +402,24 @@ WHERE volunteer_id = $1 AND status = 'proposed'
     # Nobody is left to keep on those shifts.
     Erasure("roster_pins", "DELETE FROM roster_pins WHERE volunteer_id = $1"),
     Erasure("team_pins", "DELETE FROM team_pins WHERE volunteer_id = $1"),
+    # On an organisation's carer roster: off it, without the name and base the organisation knew them by; their
+    # sick calls go; their visits still to come are released for the organisation to plan again (as after a sick
+    # call), the past ones stay for the households' history by id.
+    Erasure(
+        "carer_absences",
+        "DELETE FROM carer_absences a USING carers c WHERE c.id = a.carer_id AND c.volunteer_id = $1",
+    ),
+    Erasure(
+        "planned_visits",
+        """
+UPDATE planned_visits SET status = 'released', released_at = now()
+WHERE volunteer_id = $1 AND status = 'planned' AND lower(during) > now()
+""",
+    ),
+    Erasure(
+        "carers",
+        f"UPDATE carers SET name = '{ERASED_VOLUNTEER}', lat = 0, lon = 0, active = false WHERE volunteer_id = $1",
+    ),
     # A take they asked for and the publisher has not approved lapses: the offer opens again.
     Erasure(
         "handovers",
@@ -434,6 +472,8 @@ KEPT_ON_ERASURE: dict[str, str] = {
     "ledger_transactions": "append-only; created_by is an id",
     "credential_evidence_openings": "deleted with the evidence (ON DELETE CASCADE)",
     "coin_bookings": "the committees' redemption lists and settlement; the open ones are cancelled (refunded) first",
+    "planned_visits": "the visits done and planned stay for the households' history by id; those to come are released",
+    "carers": "the roster row stays (its planned visits name it) without the name and base",
     "visit_notes": "the household's record of care names the carer by id; erased on the household's schedule",
     "visit_incidents": "the committee's record of what happened names the carer by id (as visit_notes)",
     **STAFF_ONLY,
