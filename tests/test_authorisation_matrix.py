@@ -10,6 +10,7 @@ from api.services import coins, groups
 from api.services.coins import BookingCreate, ItemCreate
 from api.services.groups import GroupMemberIn, GroupSignupForm
 from tests import factories
+from tests import factories_visit_plans as fvp
 from tests.factories_attendance import credit
 from tests.factories_contracts import award_ready, create_objection
 from tests.factories_rosters import roster_scenario
@@ -219,6 +220,8 @@ async def scenario(conn) -> dict[str, str]:
         **(await roster_scenario(conn, setup.organisation_id, household_id)),
         # Tenant A's committee's time-coin catalogue item and a volunteer's booking of it (issue 15, item 8).
         **(await _coins_scenario(conn, committee_account)),
+        # An organisation's carer, and its planned day of home visits (issue 14).
+        **(await _visit_plan_scenario(conn)),
     }
 
 
@@ -270,6 +273,26 @@ async def _handover(conn, shift_id: int) -> int:
             shift_id,
         )
     )
+
+
+class _NoQueue:
+    """A run's job is not needed: the scenario solves the run in its own transaction."""
+
+    async def enqueue_job(self, function: str, *args: object, _job_id: str | None = None) -> None:
+        return None
+
+
+async def _visit_plan_scenario(conn) -> dict[str, str]:
+    """An organisation's carer and a day it planned for a household at the canary address (issue 14)."""
+    contract = await fvp.create_contract(conn)
+    await fvp.add_household(conn, contract, care_level=3, address=CANARY_ADDRESS)
+    carer_id, _, _ = await fvp.add_carer(conn, contract)
+    day = fvp.tomorrow()
+    run_id = await fvp.plan_here(conn, _NoQueue(), contract.organisation(), contract.contract_id, day)
+    day_id = await conn.fetchval("SELECT subject_id FROM match_runs WHERE id = $1", run_id)
+    visit_id = await conn.fetchval("SELECT min(id) FROM planned_visits WHERE visit_day_id = $1", day_id)
+    assert visit_id is not None, "the scenario's day has a planned visit"
+    return {"carer_id": str(carer_id), "day_id": str(day_id), "visit_id": str(visit_id), "day": day.isoformat()}
 
 
 async def _coins_scenario(conn, committee_account: int) -> dict[str, str]:
