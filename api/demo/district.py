@@ -554,6 +554,11 @@ def _plan_organisations(
         verified_at = None if status == "pending" else created_at + timedelta(days=rng.randint(1, 10))
         staff = max(2, min(200, round(rng.lognormvariate(2.3, 0.6))))
         capacity = staff * rng.choice((1200, 1400, 1600, 1800))
+        if index == 0:
+            # The demo's own organisation holds the 311 and home-care contracts (2,200 hours each) and still has
+            # the hours to bid on the demo's open tender: twelve staff at least (drawn as the others, then raised,
+            # so that every later draw of the seed stays the same).
+            staff, capacity = max(staff, 12), max(capacity, 12 * 1600)
         phone = f"021-{rng.choice(_LANDLINE_PREFIXES)}{rng.randint(0, 9999):04d}"
         k = rng.choices((1, 2, 3), (3, 4, 3))[0] if index >= 2 else 3
         items = list(usual[:k]) if index < 2 else rng.sample(usual, min(k, len(usual)))
