@@ -28,12 +28,14 @@ QUALITY = 60
 @dataclass(frozen=True)
 class Step:
     """One page of a flow: its file name, what it shows, and how to reach it: a path, or the first link of the
-    previous page whose address matches `follow`."""
+    previous page whose address matches `follow`; `press`, a button on it pressed before the shot (a form that
+    starts a run the demo has none of, so the page shows one)."""
 
     name: str
     shows: str
     path: str | None = None
     follow: str | None = None
+    press: str | None = None
 
 
 # Each role: its demo login (None: a visitor who is not logged in) and the pages of its everyday work, in order.
@@ -57,8 +59,12 @@ FLOWS: dict[str, tuple[str | None, list[Step]]] = {
             Step("needs", "needs of the committee's households", path="/needs"),
             Step("need-new", "recording a need", path="/needs/new"),
             Step("households", "households served", path="/households"),
+            Step("household", "a household's file with its visit record", follow=r"^/households/\d+$"),
             Step("attendance", "hours to confirm", path="/attendance"),
             Step("shift-new", "publishing a volunteer shift", path="/shifts/new"),
+            Step("incidents", "incidents on home visits to deal with", path="/incidents"),
+            Step("coin-items", "time-coin rewards offered, and adding one", path="/coins/manage"),
+            Step("coin-redemptions", "time-coin bookings to redeem", path="/coins/redemptions"),
         ],
     ),
     "funder": (
@@ -81,6 +87,19 @@ FLOWS: dict[str, tuple[str | None, list[Step]]] = {
             Step("bids", "our bids and their results", path="/bids"),
             Step("contracts", "our contracts", path="/contracts"),
             Step("contract", "a contract, reporting a milestone", follow=r"^/contracts/\d+$"),
+            Step("rosters", "volunteer rosters to plan", path="/rosters"),
+            Step("roster-run", "a roster plan: pins, fairness (Gini) and places", follow=r"^/roster-runs/\d+$"),
+            Step("teams", "311 projects", path="/teams"),
+            Step(
+                "team-project",
+                "a 311 project, its teams run started",
+                follow=r"^/teams/projects/\d+$",
+                press="#run form button[type=submit]",
+            ),
+            Step("team-run", "a 311 team plan: pins and re-planning", follow=r"^/teams/runs/\d+$"),
+            Step("visit-plans", "home-care contracts to plan", path="/visit-plans"),
+            Step("visit-board", "a day's board of carers' routes", follow=r"^/visits/contracts/\d+\?day="),
+            Step("carers", "the roster of carers, and adding one", path="/carers"),
         ],
     ),
     "reviewer": (
@@ -97,9 +116,16 @@ FLOWS: dict[str, tuple[str | None, list[Step]]] = {
             Step("home", "home: the next shift and the tab bar", path="/home"),
             Step("shifts", "shifts to sign up for", path="/shifts"),
             Step("shift", "a shift, signing up", follow=r"^/shifts/\d+$"),
+            Step("why-not-me", "why I was not proposed for a shift", follow=r"^/shifts/\d+/why-not-me$"),
             Step("calendar", "my calendar", path="/calendar"),
             Step("timebank", "the time bank", path="/timebank"),
             Step("records", "my service record", path="/records"),
+            Step("coins", "time-coin rewards to book", path="/coins"),
+            Step("coin-bookings", "my time-coin bookings", path="/coins/bookings"),
+            Step("visits-today", "a carer's visits of the day, in route order", path="/visits/today"),
+            Step("visits", "my home visits to note", path="/visits"),
+            Step("data", "my data: download or erase", path="/volunteer/data"),
+            Step("erase", "erasing my account: the confirmation (not submitted)", path="/volunteer/data/erase"),
         ],
     ),
 }
@@ -114,6 +140,20 @@ def _go(page: Page, base: str, step: Step) -> None:
     target = next((h for h in hrefs if re.search(step.follow, h)), None)
     assert target is not None, f"no link to {step.follow} on {page.url}"
     page.goto(base + target)
+
+
+# A page showing a run (award, roster, teams, visits) reloads itself until the run has finished; the shot waits
+# for that, as a user would, rather than show "queued".
+FINISHED = '#run-progress[data-status="succeeded"], #run-progress[data-status="failed"]'
+RUN_MS = 120_000
+
+
+def _settle(page: Page) -> None:
+    """Wait for the page's load, and for its run to finish if it shows one."""
+    page.wait_for_load_state("load")
+    if page.query_selector("#run-progress") is not None:
+        page.wait_for_selector(FINISHED, timeout=RUN_MS)
+        page.wait_for_load_state("load")
 
 
 def _shoot(page: Page, path: Path, width: str, viewport: ViewportSize) -> None:
@@ -167,7 +207,9 @@ def test_screens(browser: Browser, live_server: LiveServer) -> None:
                 taken = []
                 for step in steps:
                     _go(page, live_server.url, step)
-                    page.wait_for_load_state("load")
+                    if step.press is not None:
+                        page.click(step.press)
+                    _settle(page)
                     _shoot(page, SCREENS / f"{role}-{step.name}-{width}.jpg", width, viewport)
                     taken.append((step, page.url.removeprefix(live_server.url)))
                 shots[role] = taken
