@@ -41,6 +41,13 @@ async def test_the_organisation_sees_its_project_masked_and_starts_a_run_from_th
     shown = await client.get(response.headers["location"])
     assert "组队运算已开始" in shown.text and "排队中" in shown.text  # no worker runs in this test
     assert await conn.fetchval("SELECT count(*) FROM match_runs WHERE model = 'teams'") == 1
+    # The page reloads itself at the same address when the run ends: the "started" notice goes with the run.
+    await conn.execute(
+        "UPDATE match_runs SET status = 'failed', error = 'stopped', started_at = now(), finished_at = now()"
+        " WHERE model = 'teams'"
+    )
+    ended = await client.get(response.headers["location"])
+    assert "done=started" in response.headers["location"] and "组队运算已开始" not in ended.text
 
 
 async def test_the_organisation_records_a_refusal_on_the_team_page(client, conn):
