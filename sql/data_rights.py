@@ -212,6 +212,15 @@ FROM planned_visits WHERE volunteer_id = $1 ORDER BY lower(during), id
         ("team_pins",),
         "SELECT id, contract_id, household_id, pinned_at FROM team_pins WHERE volunteer_id = $1 ORDER BY id",
     ),
+    # A home-visit day's pins of this person's visits (issue 15 item 7); pinned_by is staff.
+    Export(
+        "visit_pins",
+        ("visit_pins",),
+        """
+SELECT p.id, p.visit_day_id, p.visit_key, p.household_id, p.pinned_at
+FROM visit_pins p JOIN carers c ON c.id = p.carer_id WHERE c.volunteer_id = $1 ORDER BY p.id
+""",
+    ),
     Export(
         "teams",
         ("team_members", "team_visits"),
