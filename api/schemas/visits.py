@@ -9,7 +9,7 @@ import msgspec
 
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
-from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop
+from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop, PinConflictView
 from sql.visit_pins import VisitPinRow
 from sql.visits import CarerRow, ContractRow
 
@@ -34,7 +34,7 @@ class BoardOut(msgspec.Struct, frozen=True):
     latest_run: RunOut | None
     left_out: list[dict[str, object]]
     pins: list[VisitPinRow]
-    pin_conflicts: list[dict[str, object]]
+    pin_conflicts: list[PinConflictView]
 
 
 class PhoneStopOut(PhoneStop, frozen=True):
