@@ -25,9 +25,10 @@ def test_pin_a_visit_and_re_plan_around_it_on_a_phone(browser: Browser, live_ser
     expect(org.get_by_role("heading", name=re.compile("上门排班看板"))).to_be_visible()
     org.get_by_role("button", name=re.compile("排班")).first.click()
     expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=RUN_MS)
-    stop = org.locator("li.stop").filter(has=org.get_by_role("button", name="锁定", exact=True)).first
+    pin = re.compile("^把这项上门锁定给")
+    stop = org.locator("li.stop").filter(has=org.get_by_role("button", name=pin)).first
     when = stop.locator("strong").first.inner_text()
-    stop.get_by_role("button", name="锁定", exact=True).click()
+    stop.get_by_role("button", name=pin).click()
     expect(org.get_by_text("这项上门已锁定给该照护者；这一天之后的排班都会保留它。")).to_be_visible()
     pinned = org.locator("li.stop").filter(has_text="已锁定")
     expect(pinned).to_have_count(1)
