@@ -16,7 +16,8 @@ async def _as(client, conn, account_id: int) -> dict[str, str]:
     return await bearer(client, await factories.username_of(conn, account_id))
 
 
-async def test_a_pinned_visit_stays_with_its_carer_and_a_pin_that_cannot_hold_is_reported(client, conn, redis):
+async def _planned(client, conn):
+    """The test day planned over the API by the contract's organisation."""
     contract, _, carers = await _day(conn)
     day = fv.tomorrow()
     org = await _as(client, conn, contract.organisation_account)
@@ -25,6 +26,11 @@ async def test_a_pinned_visit_stays_with_its_carer_and_a_pin_that_cannot_hold_is
     )
     await fv.solve_run_here(conn, started.json()["id"])
     day_id = await conn.fetchval("SELECT id FROM visit_days WHERE day = $1", day)
+    return contract, carers, day, org, started, day_id
+
+
+async def test_a_pinned_visit_stays_with_its_carer_and_a_pin_that_cannot_hold_is_reported(client, conn, redis):
+    contract, carers, day, org, started, day_id = await _planned(client, conn)
     rows = await _live(conn, day)
     care = next(r for r in rows if r["visit_key"].endswith(":care"))
     # Nothing changed: re-planning finds the standing run.
@@ -74,14 +80,7 @@ async def test_a_pinned_visit_stays_with_its_carer_and_a_pin_that_cannot_hold_is
 
 
 async def test_only_the_contracts_organisation_steers_its_day(client, conn, redis):
-    contract, _, carers = await _day(conn)
-    day = fv.tomorrow()
-    org = await _as(client, conn, contract.organisation_account)
-    started = await client.post(
-        f"/api/visits/contracts/{contract.contract_id}/plans", json={"day": day.isoformat()}, headers=org
-    )
-    await fv.solve_run_here(conn, started.json()["id"])
-    day_id = await conn.fetchval("SELECT id FROM visit_days WHERE day = $1", day)
+    _, carers, day, org, _, day_id = await _planned(client, conn)
     visit_id = (await _live(conn, day))[0]["id"]
     theirs = await _as(client, conn, (await fv.create_contract(conn)).organisation_account)
     volunteer = await _as(client, conn, carers[0][2])
