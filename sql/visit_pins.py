@@ -17,25 +17,29 @@ class VisitPinRow(msgspec.Struct, frozen=True):
     household_id: int
     carer_id: int
     carer_name: str
+    starts_at: dt.datetime
     pinned_at: dt.datetime
 
 
-_PIN_COLUMNS = "p.id, p.visit_day_id, p.visit_key, p.household_id, p.carer_id, c.name AS carer_name, p.pinned_at"
+_PIN_COLUMNS = (
+    "p.id, p.visit_day_id, p.visit_key, p.household_id, p.carer_id, c.name AS carer_name, p.starts_at, p.pinned_at"
+)
 SELECT_PINS = f"""
 SELECT {_PIN_COLUMNS}
 FROM visit_pins p JOIN carers c ON c.id = p.carer_id
 WHERE p.visit_day_id = $1
 ORDER BY p.id
 """
-# A pin comes from a live planned visit of the day: that visit stays with its carer; pinning it again moves the pin
-# to the carer it has now.
+# A pin comes from a live planned visit of the day: that visit stays with its carer at its start; pinning it again
+# moves the pin to the carer and start it has now.
 PIN_VISIT = f"""
 WITH pinned AS (
-    INSERT INTO visit_pins (visit_day_id, visit_key, household_id, carer_id, pinned_by)
-    SELECT pv.visit_day_id, pv.visit_key, pv.household_id, pv.carer_id, $3
+    INSERT INTO visit_pins (visit_day_id, visit_key, household_id, carer_id, starts_at, pinned_by)
+    SELECT pv.visit_day_id, pv.visit_key, pv.household_id, pv.carer_id, lower(pv.during), $3
     FROM planned_visits pv
     WHERE pv.id = $2 AND pv.visit_day_id = $1 AND pv.status <> 'released'
-    ON CONFLICT (visit_day_id, visit_key) DO UPDATE SET carer_id = EXCLUDED.carer_id, pinned_by = EXCLUDED.pinned_by
+    ON CONFLICT (visit_day_id, visit_key) DO UPDATE
+        SET carer_id = EXCLUDED.carer_id, starts_at = EXCLUDED.starts_at, pinned_by = EXCLUDED.pinned_by
     RETURNING *
 )
 SELECT {_PIN_COLUMNS} FROM pinned p JOIN carers c ON c.id = p.carer_id

@@ -294,8 +294,8 @@ async def _visit_plan_scenario(conn) -> dict[str, str]:
     assert visit_id is not None, "the scenario's day has a planned visit"
     # The visit pinned by the organisation's planner (plans people can steer); {pin_id} is the roster scenario's.
     await conn.execute(
-        "INSERT INTO visit_pins (visit_day_id, visit_key, household_id, carer_id, pinned_by)"
-        " SELECT visit_day_id, visit_key, household_id, carer_id, $2 FROM planned_visits WHERE id = $1",
+        "INSERT INTO visit_pins (visit_day_id, visit_key, household_id, carer_id, starts_at, pinned_by)"
+        " SELECT visit_day_id, visit_key, household_id, carer_id, lower(during), $2 FROM planned_visits WHERE id = $1",
         visit_id,
         contract.organisation_account,
     )

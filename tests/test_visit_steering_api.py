@@ -1,6 +1,6 @@
 """Home-visit days people can steer over the JSON API (issue 15, item 7): a planned visit pinned to a carer stays
-with them when the day is re-planned, a pin that can no longer hold is reported with its reason, pin and unpin are
-audited with ids only, and another organisation gets 404, a volunteer 403."""
+with them at its time when the day is re-planned, a pin that can no longer hold is reported with its reason, pin
+and unpin are audited with ids only, and another organisation gets 404, a volunteer 403."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ async def test_a_pinned_visit_stays_with_its_carer_and_a_pin_that_cannot_hold_is
     await fv.solve_run_here(conn, steered.json()["id"])
     after = {r["visit_key"]: r for r in await _live(conn, day)}
     assert after[care["visit_key"]]["carer_id"] == other
+    # At the time it was pinned at.
+    assert after[care["visit_key"]]["starts_at"] == care["starts_at"]
     assert set(after) == {r["visit_key"] for r in rows}
     board = await client.get(f"/api/visits/contracts/{contract.contract_id}/days/{day.isoformat()}", headers=org)
     stop = next(s for r in board.json()["routes"] for s in r["stops"] if s["id"] == after[care["visit_key"]]["id"])

@@ -323,10 +323,12 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         travel.append(tuple(row))
     previous = _previous(live, origin) if live else None
     able = {c.id: set(c.abilities) for c in present}
+    day_pins = await pins_sql.pins(conn, day.id)
     pinned, pin_conflicts = _keep_pins(
-        await pins_sql.pins(conn, day.id), {str(v.id): v for v in visits}, kept_by_key, able,
-        set(absent_since), {c.id for c in everyone if c.busy},
+        day_pins, {str(v.id): v for v in visits}, kept_by_key, able, set(absent_since),
+        {c.id for c in everyone if c.busy},
     )  # fmt: skip
+    visits = _at_pinned_times(visits, pinned, day_pins, origin, replan_min)
     problem = VisitsProblem(
         carers=tuple(problem_carers), visits=tuple(visits), travel=tuple(travel), links=tuple(links),
         pinned=tuple(pins),
@@ -345,6 +347,23 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         kept=sorted(kept_by_key),
         pin_conflicts=pin_conflicts,
     )
+
+
+def _at_pinned_times(
+    visits: list[Visit], pinned: list[Pin], pins: list[pins_sql.VisitPinRow], origin: dt.datetime,
+    replan_min: float | None,
+) -> list[Visit]:  # fmt: skip
+    """The visits with each kept pin's start as its window; a start before a sick call's re-plan keeps the window
+    (the pin still holds the carer)."""
+    starts = {p.visit_key: (p.starts_at - origin).total_seconds() / 60 for p in pins}
+    held = {str(p.visit) for p in pinned}
+    out = []
+    for v in visits:
+        at = starts.get(str(v.id))
+        if str(v.id) in held and at is not None and at >= 0 and (replan_min is None or at >= replan_min):
+            v = msgspec.structs.replace(v, window=(at, at))
+        out.append(v)
+    return out
 
 
 def _keep_pins(

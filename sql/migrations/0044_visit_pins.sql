@@ -1,5 +1,6 @@
 -- Plans people can steer, for home visits (issue 15, item 7): a visit of a contract's day that its organisation
--- pinned to a carer. Every later plan of that day keeps it with them, or says why it cannot.
+-- pinned to a carer at a time. Every later plan of that day keeps it with them at that time (or later, when a
+-- re-plan after a sick call starts after it), or says why it cannot.
 CREATE TABLE visit_pins (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     visit_day_id bigint NOT NULL REFERENCES visit_days (id),
@@ -7,6 +8,8 @@ CREATE TABLE visit_pins (
     visit_key text NOT NULL CHECK (visit_key ~ '^[0-9]+:[a-z0-9]+$'),
     household_id bigint NOT NULL REFERENCES households (id),
     carer_id bigint NOT NULL REFERENCES carers (id),
+    -- The start the visit had when pinned.
+    starts_at timestamptz NOT NULL,
     pinned_by bigint NOT NULL REFERENCES accounts (id),
     pinned_at timestamptz NOT NULL DEFAULT now(),
     -- One carer per visit: pinning it again moves the pin.
