@@ -212,6 +212,15 @@ FROM planned_visits WHERE volunteer_id = $1 ORDER BY lower(during), id
         ("team_pins",),
         "SELECT id, contract_id, household_id, pinned_at FROM team_pins WHERE volunteer_id = $1 ORDER BY id",
     ),
+    # A home-visit day's pins of this person's visits (issue 15 item 7); pinned_by is staff.
+    Export(
+        "visit_pins",
+        ("visit_pins",),
+        """
+SELECT p.id, p.visit_day_id, p.visit_key, p.household_id, p.pinned_at
+FROM visit_pins p JOIN carers c ON c.id = p.carer_id WHERE c.volunteer_id = $1 ORDER BY p.id
+""",
+    ),
     Export(
         "teams",
         ("team_members", "team_visits"),
@@ -402,6 +411,7 @@ WHERE volunteer_id = $1 AND status = 'proposed'
     # Nobody is left to keep on those shifts.
     Erasure("roster_pins", "DELETE FROM roster_pins WHERE volunteer_id = $1"),
     Erasure("team_pins", "DELETE FROM team_pins WHERE volunteer_id = $1"),
+    Erasure("visit_pins", "DELETE FROM visit_pins p USING carers c WHERE c.id = p.carer_id AND c.volunteer_id = $1"),
     # On an organisation's carer roster: off it, without the name and base the organisation knew them by; their
     # sick calls go; their visits still to come are released for the organisation to plan again (as after a sick
     # call), the past ones stay for the households' history by id.
@@ -491,6 +501,7 @@ HOUSEHOLD_RETENTION_ERASURES: tuple[Erasure, ...] = (
     Erasure("household_confirmations", "DELETE FROM household_confirmations WHERE household_id = $1"),
     Erasure("household_refusals", "DELETE FROM household_refusals WHERE household_id = $1"),
     Erasure("team_pins", "DELETE FROM team_pins WHERE household_id = $1"),
+    Erasure("visit_pins", "DELETE FROM visit_pins WHERE household_id = $1"),
     Erasure(
         "households",
         """

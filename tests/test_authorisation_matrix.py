@@ -292,6 +292,13 @@ async def _visit_plan_scenario(conn) -> dict[str, str]:
     day_id = await conn.fetchval("SELECT subject_id FROM match_runs WHERE id = $1", run_id)
     visit_id = await conn.fetchval("SELECT min(id) FROM planned_visits WHERE visit_day_id = $1", day_id)
     assert visit_id is not None, "the scenario's day has a planned visit"
+    # The visit pinned by the organisation's planner (plans people can steer); {pin_id} is the roster scenario's.
+    await conn.execute(
+        "INSERT INTO visit_pins (visit_day_id, visit_key, household_id, carer_id, starts_at, pinned_by)"
+        " SELECT visit_day_id, visit_key, household_id, carer_id, lower(during), $2 FROM planned_visits WHERE id = $1",
+        visit_id,
+        contract.organisation_account,
+    )
     return {"carer_id": str(carer_id), "day_id": str(day_id), "visit_id": str(visit_id), "day": day.isoformat()}
 
 

@@ -270,6 +270,7 @@ async def test_households_that_left_are_erased_after_the_retention_months(conn: 
             "household_confirmations": 0,
             "household_refusals": 0,
             "team_pins": 0,
+            "visit_pins": 0,
             "households": 1,
         }
     ]

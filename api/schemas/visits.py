@@ -9,7 +9,8 @@ import msgspec
 
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
-from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop
+from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop, PinConflictView
+from sql.visit_pins import VisitPinRow
 from sql.visits import CarerRow, ContractRow
 
 
@@ -32,6 +33,8 @@ class BoardOut(msgspec.Struct, frozen=True):
     idle: list[str]
     latest_run: RunOut | None
     left_out: list[dict[str, object]]
+    pins: list[VisitPinRow]
+    pin_conflicts: list[PinConflictView]
 
 
 class PhoneStopOut(PhoneStop, frozen=True):
@@ -69,6 +72,15 @@ def phone_day_out(day: PhoneDay) -> PhoneDayOut:
     return out(day, PhoneDayOut)
 
 
+class VisitPinOut(VisitPinRow, frozen=True):
+    """A visit of a day pinned to its carer: every later plan of the day keeps it, or says why it cannot."""
+
+
+def visit_pin_out(row: VisitPinRow) -> VisitPinOut:
+    """A visit pin's public shape."""
+    return out(row, VisitPinOut)
+
+
 __all__ = [
     "BoardOut",
     "BoardRoute",
@@ -76,6 +88,8 @@ __all__ = [
     "CheckInOut",
     "PhoneDayOut",
     "VisitContractOut",
+    "VisitPinOut",
     "board_out",
     "phone_day_out",
+    "visit_pin_out",
 ]

@@ -14,6 +14,10 @@ What the plan is made from (docs/optimiser-visits.md, "In the product"):
   planned.
 - A re-plan after a sick call keeps checked-in visits where they are (pinned), starts the rest no earlier than the
   call, leaves the absent carer out, and starts the search from the standing plan (fewest changes).
+- Pins (plans people can steer, api.services.visit_steering): a visit the organisation pinned to a carer stays with
+  them in every later plan of the day (matching.visits.solve: `pinned`), unless the pin can no longer hold (the carer
+  is off or busy, cannot give the visit, or the visit is not planned any more): then it is a conflict with its
+  reason in the run's summary, never dropped silently.
 The written plan is the day's planned visits, each a commitment in its carer's calendar (no double-booking: the
 database refuses a clash); the carer sees their stops on their phone, the exact address only through
 household_access (audited), and checks in at each.
@@ -30,7 +34,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.services import household_access, maps, notifications, runs
+from api.services import household_access, maps, notifications, pinning, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, DomainError, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
@@ -41,13 +45,14 @@ from matching.common import ProgressFn, Timings, haversine_km
 from matching.visits_format import Carer, Link, Pin, Route, Stop, Visit, VisitsProblem, VisitsResult
 from sql import audit
 from sql import match_runs as runs_sql
+from sql import visit_pins as pins_sql
 from sql import visits as visits_sql
 from sql.match_runs import RunRow
 from sql.visits import ContractRow, DayCarerRow, DayHouseholdRow, LiveVisitRow, VisitDayRow
 
 log = structlog.get_logger("linli.visits")
 
-_ONLY_ORGANISATIONS = "Only the organisation holding the contract plans its visits"
+ONLY_ORGANISATIONS = "Only the organisation holding the contract plans its visits"
 _ONLY_VOLUNTEERS = "Only carers have a day of visits"
 MODEL = "visits"
 SUBJECT = "visit_day"
@@ -103,6 +108,8 @@ class DayProblem(msgspec.Struct, frozen=True):
 
     problem: VisitsProblem
     previous: VisitsResult | None = None
+    # The organisation's pins the day can keep (checked-in visits are pinned in the problem itself).
+    pinned: tuple[Pin, ...] = ()
 
 
 def solve_day(
@@ -110,7 +117,12 @@ def solve_day(
 ) -> VisitsResult:
     """matching.visits.solve for a day (a top-level function, so the process pool can pickle it)."""
     return visits_model.solve(
-        day.problem, time_limit_s=time_limit_s, seed=seed, previous=day.previous, on_progress=on_progress
+        day.problem,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        previous=day.previous,
+        pinned=day.pinned,
+        on_progress=on_progress,
     )
 
 
@@ -137,6 +149,8 @@ class DayInputs(msgspec.Struct, frozen=True):
     busy: list[int]
     absent: list[int]
     kept: list[str]
+    # The organisation's pins no plan of the day can keep, with why (ids only).
+    pin_conflicts: list[dict[str, Any]]
 
     def digest(self) -> str:
         """A fingerprint of the inputs: equal inputs, equal digest."""
@@ -144,7 +158,7 @@ class DayInputs(msgspec.Struct, frozen=True):
 
     def base_digest(self) -> str:
         """The fingerprint without the standing plan (a plan just written does not make the day a new problem)."""
-        return hashlib.sha256(msgspec.json.encode([self.problem.problem, self.origin])).hexdigest()
+        return hashlib.sha256(msgspec.json.encode([self.problem.problem, self.problem.pinned, self.origin])).hexdigest()
 
 
 def household_window(slots: list[str], weekday: int) -> tuple[int, int] | None:
@@ -308,13 +322,20 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                 row.append(travel_minutes(a, b, day.detour_factor, kmh))
         travel.append(tuple(row))
     previous = _previous(live, origin) if live else None
+    able = {c.id: set(c.abilities) for c in present}
+    day_pins = await pins_sql.pins(conn, day.id)
+    pinned, pin_conflicts = _keep_pins(
+        day_pins, {str(v.id): v for v in visits}, kept_by_key, able, set(absent_since),
+        {c.id for c in everyone if c.busy},
+    )  # fmt: skip
+    visits = _at_pinned_times(visits, pinned, day_pins, origin, replan_min)
     problem = VisitsProblem(
         carers=tuple(problem_carers), visits=tuple(visits), travel=tuple(travel), links=tuple(links),
         pinned=tuple(pins),
     )  # fmt: skip
     return DayInputs(
         day=day,
-        problem=DayProblem(problem=problem, previous=previous),
+        problem=DayProblem(problem=problem, previous=previous, pinned=tuple(pinned)),
         origin=origin,
         kmh=kmh,
         carers=carers,
@@ -324,7 +345,57 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         busy=busy,
         absent=sorted(absent_since),
         kept=sorted(kept_by_key),
+        pin_conflicts=pin_conflicts,
     )
+
+
+def _at_pinned_times(
+    visits: list[Visit], pinned: list[Pin], pins: list[pins_sql.VisitPinRow], origin: dt.datetime,
+    replan_min: float | None,
+) -> list[Visit]:  # fmt: skip
+    """The visits with each kept pin's start as its window; a start before a sick call's re-plan keeps the window
+    (the pin still holds the carer)."""
+    starts = {p.visit_key: (p.starts_at - origin).total_seconds() / 60 for p in pins}
+    held = {str(p.visit) for p in pinned}
+    out = []
+    for v in visits:
+        at = starts.get(str(v.id))
+        if str(v.id) in held and at is not None and at >= 0 and (replan_min is None or at >= replan_min):
+            v = msgspec.structs.replace(v, window=(at, at))
+        out.append(v)
+    return out
+
+
+def _keep_pins(
+    pins: list[pins_sql.VisitPinRow], visits: dict[str, Visit], kept: dict[str, LiveVisitRow],
+    able: dict[int, set[str]], absent: set[int], busy: set[int],
+) -> tuple[list[Pin], list[dict[str, Any]]]:  # fmt: skip
+    """The organisation's pins the day's plan can keep (a checked-in visit is already kept where it is) and the
+    others with why: the carer is off or busy or not working, the visit is no longer planned, the carer cannot give
+    it, or it is the other half of a two-carer visit pinned to the same carer."""
+
+    def why(p: pins_sql.VisitPinRow, before: list[Pin]) -> str | None:
+        if p.visit_key in kept:
+            return None if kept[p.visit_key].carer_id == p.carer_id else "checked_in_by_other"
+        if p.carer_id in absent:
+            return "carer_absent"
+        if p.carer_id in busy or p.carer_id not in able:
+            return "carer_unavailable"
+        visit = visits.get(p.visit_key)
+        if visit is None:
+            return "visit_not_planned"
+        if visit.service not in able[p.carer_id]:
+            return "carer_not_able"
+        household = p.visit_key.split(":")[0]
+        if any(str(b.visit).split(":")[0] == household and b.carer == p.carer_id and ":bath" in str(b.visit)
+               and ":bath" in p.visit_key for b in before):  # fmt: skip
+            return "same_carer_twice"
+        return None
+
+    where = lambda p: {"household_id": p.household_id, "carer_id": p.carer_id, "visit_key": p.visit_key}  # noqa: E731
+    pairs, conflicts = pinning.keep_pins(pins, lambda p: Pin(visit=p.visit_key, carer=p.carer_id), why, where)
+    # A checked-in visit is pinned in the problem already.
+    return [x for x in pairs if str(x.visit) not in kept], conflicts
 
 
 def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
@@ -389,6 +460,8 @@ def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
         "absent_carers": inputs.absent,
         "kept": inputs.kept,
         "left_out": [msgspec.to_builtins(x) for x in inputs.left_out],
+        "pinned": [str(p.visit) for p in inputs.problem.pinned],
+        "pin_conflicts": inputs.pin_conflicts,
         "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
         "base_digest": inputs.base_digest(),
         "phases": list(result.phases),
@@ -519,13 +592,13 @@ RUNS: runs.RunKind[DayInputs, VisitsResult] = runs.RunKind(
 
 
 async def _own_contract(conn: asyncpg.Connection, who: Identity, contract_id: int) -> ContractRow:
-    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    organisation_id = who.organisation_id_or_refuse(ONLY_ORGANISATIONS)
     return found(await visits_sql.get_contract(conn, organisation_id, contract_id), "No such home-care contract")
 
 
 async def contracts(conn: asyncpg.Connection, who: Identity) -> list[ContractRow]:
     """The organisation's live home-care and respite contracts."""
-    return await visits_sql.contracts(conn, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS))
+    return await visits_sql.contracts(conn, who.organisation_id_or_refuse(ONLY_ORGANISATIONS))
 
 
 async def start_plan(
@@ -582,6 +655,7 @@ class BoardStop(StopView, frozen=True):
     alternative: str | None
     alternative_extra: float | None
     partner: str | None
+    pin_id: int | None = None
 
 
 class BoardRoute(msgspec.Struct, frozen=True):
@@ -608,8 +682,18 @@ class LeftOutView(msgspec.Struct, frozen=True):
     why: str
 
 
+class PinConflictView(msgspec.Struct, frozen=True):
+    """A pin the latest plan could not keep, its household masked, and why."""
+
+    pin_id: int
+    household: MaskedHousehold
+    service: str
+    carer_name: str
+    why: str
+
+
 class Board(msgspec.Struct, frozen=True):
-    """A contract's day: every carer's route, the latest run and its summary."""
+    """A contract's day: every carer's route, the latest run and its summary, the pins and those not kept."""
 
     contract: ContractRow
     day: dt.date
@@ -618,6 +702,8 @@ class Board(msgspec.Struct, frozen=True):
     idle: list[str]
     latest_run: RunRow | None
     left_out: list[LeftOutView]
+    pins: list[pins_sql.VisitPinRow] = []
+    pin_conflicts: list[PinConflictView] = []
 
 
 def leave_at(v: LiveVisitRow) -> dt.datetime:
@@ -645,6 +731,8 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
         by_carer.setdefault(v.carer_id, []).append(v)
     info = {c.id: c for c in everyone}
     keys = {v.visit_key: v for v in live}
+    pins = await pins_sql.pins(conn, row.id)
+    pin_of = {(p.visit_key, p.carer_id): p.id for p in pins}
     routes = []
     for carer_id, stops in by_carer.items():
         c = info.get(carer_id)
@@ -656,6 +744,7 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
                 alternative=names.get(v.reason["alternative"]) if v.reason.get("alternative") else None,
                 alternative_extra=v.reason.get("alternative_extra"),
                 partner=keys[v.reason["partner"]].carer_name if v.reason.get("partner") in keys else None,
+                pin_id=pin_of.get((v.visit_key, v.carer_id)),
             )
             for v in stops
         ]  # fmt: skip
@@ -677,12 +766,32 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
         household = await household_access.masked_household(conn, int(x["household_id"]))
         if household is not None:
             left.append(LeftOutView(household=household, service=str(x["service"]), why=str(x["why"])))
-    return Board(contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left)
+    return Board(
+        contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left,
+        pins=pins, pin_conflicts=await _pin_conflicts(conn, latest, pins, names),
+    )  # fmt: skip
+
+
+async def _pin_conflicts(
+    conn: asyncpg.Connection, latest: RunRow | None, pins: list[pins_sql.VisitPinRow], names: dict[int, str]
+) -> list[PinConflictView]:
+    """The pins (still standing) the latest run could not keep, as the board shows them."""
+    standing = {p.id: p for p in pins}
+    out = []
+    for x in (latest.result or {}).get("pin_conflicts", []) if latest is not None else []:
+        pin = standing.get(int(x["pin_id"]))
+        household = await household_access.masked_household(conn, int(x["household_id"]))
+        if pin is not None and household is not None:
+            out.append(
+                PinConflictView(pin_id=pin.id, household=household, service=_service_of(pin.visit_key),
+                                carer_name=names.get(pin.carer_id, pin.carer_name), why=str(x["why"]))
+            )  # fmt: skip
+    return out
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
     """A visits run of one of the organisation's contracts' days."""
-    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    organisation_id = who.organisation_id_or_refuse(ONLY_ORGANISATIONS)
 
     async def own(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
         day = await visits_sql.get_day(conn, day_id)
@@ -698,7 +807,7 @@ async def call_in_sick(
 ) -> RunRow:  # fmt: skip
     """A carer is off for the rest of the day: recorded (audited), and the day re-planned with the visits checked in
     kept and the standing plan as the start."""
-    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    organisation_id = who.organisation_id_or_refuse(ONLY_ORGANISATIONS)
     now = now or dt.datetime.now(dt.UTC)
 
     async def subject(conn: asyncpg.Connection) -> int:

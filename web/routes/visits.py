@@ -5,6 +5,7 @@ order, the address and a navigation link while they serve the household, check-i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -13,7 +14,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import carers, visits
+from api.services import carers, visit_steering, visits
 from api.services.accounts import Identity
 from api.services.carers import CarerCreate, CarerUpdate
 from api.services.types import SHANGHAI
@@ -22,7 +23,9 @@ from web import maps
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
 
-DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined)$")]
+DoneQuery = Annotated[
+    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned)$")
+]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
 # The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
 TIMELINE_FROM = dt.time(7, 0)
@@ -96,6 +99,14 @@ def _map_json(state: State, board: Board) -> str:
     document = maps.map_document(maps.tiles_of(state), [], markers)
     document["routes"] = routes
     return maps.to_json(document)
+
+
+def _board_of(form: Mapping[str, str]) -> tuple[int, dt.date]:
+    """The board a day's form came from (its contract and date), to go back to."""
+    try:
+        return int(form.get("contract_id", "0") or 0), dt.date.fromisoformat(form.get("day", ""))
+    except ValueError:
+        return 0, visits.today()
 
 
 async def _board_page(
@@ -252,8 +263,7 @@ class VisitPages(Controller):
     async def sick(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
         """A carer called in sick: off for the rest of the day, the day re-planned."""
         form = multi(data)
-        contract_id = int(form.get("contract_id", "0") or 0)
-        day = dt.date.fromisoformat(form.get("day", visits.today().isoformat()))
+        contract_id, day = _board_of(form)
         return await submit(
             parse_form(AbsenceCreate, form, {}),
             lambda c: visits.call_in_sick(conn, state.redis, user, day_id, c),
@@ -262,6 +272,45 @@ class VisitPages(Controller):
             ),
             lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
             refusal="carer_id",
+            refusal_statuses=(409,),
+        )
+
+    @post("/visits/days/{day_id:int}/pins", name="visit_pin", guards=[roles("organisation")])
+    async def pin(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Pin a planned visit to its carer: the next plans of the day keep it."""
+        form = multi(data)
+        contract_id, day = _board_of(form)
+        return await submit(
+            parse_form(visit_steering.VisitPinCreate, form, {}),
+            lambda c: visit_steering.pin(conn, user, day_id, c),
+            lambda _pin: PageRedirect(
+                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "pinned"}
+            ),
+            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            refusal="pin",
+        )
+
+    @post("/visits/days/{day_id:int}/pins/{pin_id:int}/delete", name="visit_unpin", guards=[roles("organisation")])
+    async def unpin(self, conn: Conn, user: User, day_id: FromPath[int], pin_id: FromPath[int], data: FormData) -> Any:
+        """Remove a pin."""
+        contract_id, day = _board_of(multi(data))
+        await visit_steering.unpin(conn, user, day_id, pin_id)
+        return PageRedirect("visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "unpinned"})
+
+    @post("/visits/days/{day_id:int}/replan", name="visit_replan", guards=[roles("organisation")])
+    async def replan(
+        self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Re-plan the day keeping its pins, and show the board with the run's progress."""
+        contract_id, day = _board_of(multi(data))
+        return await submit(
+            (day_id, {}),
+            lambda d: visit_steering.replan(conn, state.redis, user, d),
+            lambda _run: PageRedirect(
+                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "started"}
+            ),
+            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            refusal="day",
             refusal_statuses=(409,),
         )
 

@@ -1,0 +1,53 @@
+"""Steering a home-visit day on the planner's board, in Chinese: pin a planned visit, re-plan keeping it, see a pin
+that can no longer hold with its reason, unpin."""
+
+from __future__ import annotations
+
+from tests import factories
+from tests import factories_visit_plans as fv
+from tests.helpers import login, post_form
+from tests.pages_kit import page_context
+from tests.test_visits import _day
+from tests.worker_kit import JobQueueSpy
+
+
+async def test_a_planner_pins_a_visit_on_the_board_and_sees_a_pin_that_cannot_hold(client, conn, redis):
+    contract, _, _ = await _day(conn)
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    await login(client, await factories.username_of(conn, contract.organisation_account))
+    board_path = f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}"
+    page = await page_context(client, board_path)
+    board = page["board"]
+    assert board.pins == [] and "锁定" in page.response.text
+    stop, route = next((s, r) for r in board.routes for s in r.stops)
+    back = {"contract_id": str(contract.contract_id), "day": day.isoformat()}
+    pinned = await post_form(client, f"/visits/days/{board.day_id}/pins", {"visit_id": str(stop.id), **back},
+                             page=board_path)  # fmt: skip
+    assert pinned.status_code in (302, 303), pinned.text
+    page = await page_context(client, pinned.headers["location"])
+    board = page["board"]
+    [pin] = board.pins
+    assert (pin.household_id, pin.carer_id) == (stop.household.id, route.carer_id)
+    assert next(s for r in board.routes for s in r.stops if s.id == stop.id).pin_id == pin.id
+    text = page.response.text
+    assert "这项上门已锁定给该照护者" in text and "已锁定" in text
+    assert "取消锁定" in text and "保留锁定并重新排班" in text
+    missing = await post_form(client, f"/visits/days/{board.day_id}/pins", {"visit_id": "999999", **back},
+                              page=board_path)  # fmt: skip
+    assert missing.status_code == 404 and "这一天没有这项上门安排" in missing.text
+    # The pinned carer calls in sick: the re-plan says why the pin cannot hold.
+    sick = await post_form(client, f"/visits/days/{board.day_id}/sick", {"carer_id": str(route.carer_id), **back},
+                           page=board_path)  # fmt: skip
+    assert sick.status_code in (302, 303), sick.text
+    run_id = await conn.fetchval("SELECT max(id) FROM match_runs WHERE model = 'visits'")
+    await fv.solve_run_here(conn, run_id)
+    page = await page_context(client, board_path)
+    [conflict] = page["board"].pin_conflicts
+    assert (conflict.pin_id, conflict.why) == (pin.id, "carer_absent")
+    assert "本方案未能保留的锁定" in page.response.text and "该照护者今天余下时间请假" in page.response.text
+    replanned = await post_form(client, f"/visits/days/{board.day_id}/replan", back, page=board_path)
+    assert replanned.status_code in (302, 303), replanned.text
+    removed = await post_form(client, f"/visits/days/{board.day_id}/pins/{pin.id}/delete", back, page=board_path)
+    assert removed.status_code in (302, 303) and "done=unpinned" in removed.headers["location"]
+    assert await conn.fetchval("SELECT count(*) FROM visit_pins") == 0
