@@ -101,6 +101,10 @@ def database_outage(exc: BaseException) -> bool:
         # A pool connection that dies is released under the request holding it (our code never releases one
         # early), so using it afterwards says "released back to the pool" rather than "closed".
         return any(words in str(exc) for words in ("connection is closed", "released back to the pool"))
+    if isinstance(exc, asyncpg.InternalClientError):
+        # A connection that an outage left in the middle of an operation, handed out after the outage ended (so the
+        # pool's check during an outage did not see it), fails its next statement so; the pool drops it on release.
+        return "another operation" in str(exc) and "in progress" in str(exc)
     if isinstance(exc, ConnectionError | TimeoutError):
         # Refused or reset while connecting, or no answer in the connect timeout.
         return True
