@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 
 from api.app import create_app
+from api.cli import bench_http
 from api.demo import DEMO_LOGINS, seed_demo
 from api.demo.city import CITY_PASSWORD, seed_city
 from api.dev import servers
@@ -33,17 +34,13 @@ from api.services.types import SHANGHAI
 from api.settings import Settings
 from sql.migrate import migrate
 
-# The pages people open most, by role: each role's home and lists, the dashboards, a volunteer's browse.
+# The pages `linli bench http` loads, by role, and a volunteer's browse through the API.
 PAGES: dict[str, tuple[str, ...]] = {
-    "volunteer": ("/home", "/shifts", "/shifts/mine", "/api/shifts/?limit=20"),
-    "committee": ("/home", "/needs", "/households", "/volunteering/dashboard", "/shifts/published", "/attendance"),
-    "organisation": ("/home", "/tenders", "/shifts/published"),
-    "funder": ("/home", "/dashboard", "/tenders"),
+    role: (*paths, bench_http.BROWSE_PATH) if role == "volunteer" else paths for role, paths in bench_http.PAGES.items()
 }
-# The login each role is measured as: the demo district's own, or the first manager of the city.
-DEMO_USERS = {"volunteer": "volunteer.demo", "committee": "committee.kailu4", "organisation": "org.leling"}
-DEMO_USERS["funder"] = "funder.yinhang"
-CITY_USERS_SQL = "SELECT min(username) FROM accounts WHERE role = $1 AND username LIKE 'city%'"
+# The login each role is measured as: the demo district's own, or the first manager of the city (as the bench's).
+DEMO_USERS = {"volunteer": "volunteer.demo", **bench_http.DEMO_MANAGERS}
+CITY_USERS_SQL = bench_http.CITY_MANAGER
 # What auto_explain logs for each statement the measured connections run (ANALYZE, BUFFERS, as JSON).
 EXPLAIN_SETTINGS = (
     "LOAD 'auto_explain'",

@@ -5,7 +5,7 @@ order, the address and a navigation link while they serve the household, check-i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -107,6 +107,18 @@ def _board_of(form: Mapping[str, str]) -> tuple[int, dt.date]:
         return int(form.get("contract_id", "0") or 0), dt.date.fromisoformat(form.get("day", ""))
     except ValueError:
         return 0, visits.today()
+
+
+def _to_board(contract_id: int, day: dt.date, done: str) -> PageRedirect:
+    """Back to the day's board, saying what was done."""
+    return PageRedirect("visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": done})
+
+
+def _board_again(
+    conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date
+) -> Callable[[dict[str, str], int], Awaitable[Template]]:
+    """The day's board shown again with a form's errors (what `submit` calls on a refusal)."""
+    return lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status)
 
 
 async def _board_page(
@@ -251,10 +263,8 @@ class VisitPages(Controller):
         return await submit(
             (command, errors),
             lambda c: visits.start_plan(conn, state.redis, user, contract_id, c, visits.speeds_of(state.settings)),
-            lambda _run: PageRedirect(
-                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "started"}
-            ),
-            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            lambda _run: _to_board(contract_id, day, "started"),
+            _board_again(conn, user, state, contract_id, day),
             refusal="day",
             refusal_statuses=(409,),
         )
@@ -267,10 +277,8 @@ class VisitPages(Controller):
         return await submit(
             parse_form(AbsenceCreate, form, {}),
             lambda c: visits.call_in_sick(conn, state.redis, user, day_id, c),
-            lambda _run: PageRedirect(
-                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "sick"}
-            ),
-            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            lambda _run: _to_board(contract_id, day, "sick"),
+            _board_again(conn, user, state, contract_id, day),
             refusal="carer_id",
             refusal_statuses=(409,),
         )
@@ -283,10 +291,8 @@ class VisitPages(Controller):
         return await submit(
             parse_form(visit_steering.VisitPinCreate, form, {}),
             lambda c: visit_steering.pin(conn, user, day_id, c),
-            lambda _pin: PageRedirect(
-                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "pinned"}
-            ),
-            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            lambda _pin: _to_board(contract_id, day, "pinned"),
+            _board_again(conn, user, state, contract_id, day),
             refusal="pin",
         )
 
@@ -295,7 +301,7 @@ class VisitPages(Controller):
         """Remove a pin."""
         contract_id, day = _board_of(multi(data))
         await visit_steering.unpin(conn, user, day_id, pin_id)
-        return PageRedirect("visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "unpinned"})
+        return _to_board(contract_id, day, "unpinned")
 
     @post("/visits/days/{day_id:int}/replan", name="visit_replan", guards=[roles("organisation")])
     async def replan(
@@ -306,10 +312,8 @@ class VisitPages(Controller):
         return await submit(
             (day_id, {}),
             lambda d: visit_steering.replan(conn, state.redis, user, d),
-            lambda _run: PageRedirect(
-                "visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": "started"}
-            ),
-            lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status),
+            lambda _run: _to_board(contract_id, day, "started"),
+            _board_again(conn, user, state, contract_id, day),
             refusal="day",
             refusal_statuses=(409,),
         )
