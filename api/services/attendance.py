@@ -9,11 +9,10 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import groups, timebank
+from api.services import audit_log, groups, timebank
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, found
 from sql import attendance as attendance_sql
-from sql import audit
 from sql.attendance import AttendanceRow, CheckinShiftRow, DueRow, PendingRow, RosterRow, ShiftCodesRow
 from sql.groups import NamedMemberRow
 
@@ -192,13 +191,8 @@ async def check_in(
             if existing is not None and existing.status == "open":
                 return CheckinOutcome(shift=shift, attendance=existing, already=True)
             raise CheckinRefused("no-place", "You hold no place on this shift")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="attendance.check_in",
-            object_type="shift",
-            object_id=shift.id,
-            detail={"attendance_id": row.id, "method": method},
+        await audit_log.record(
+            conn, who, "attendance.check_in", "shift", shift.id, detail={"attendance_id": row.id, "method": method}
         )
     return CheckinOutcome(shift=shift, attendance=row, already=False)
 
@@ -221,14 +215,10 @@ async def check_out(
             if existing is None:
                 raise CheckinRefused("not-checked-in", "You have not checked in to this shift")
             raise CheckinRefused("already", "You have already checked out of this shift")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="attendance.check_out",
-            object_type="shift",
-            object_id=shift_id,
+        await audit_log.record(
+            conn, who, "attendance.check_out", "shift", shift_id,
             detail={"attendance_id": row.id, "minutes": row.minutes},
-        )
+        )  # fmt: skip
     return row
 
 
@@ -282,13 +272,8 @@ async def set_group_activity(
         if not changed:
             await shift_attendance(conn, who, shift_id)  # 404 when it is not the caller's shift
             raise Conflict("Hours of this shift are already confirmed; whether it is a group activity stays as it is")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="shift.group_activity",
-            object_type="shift",
-            object_id=shift_id,
-            detail={"group_activity": form.group_activity},
+        await audit_log.record(
+            conn, who, "shift.group_activity", "shift", shift_id, detail={"group_activity": form.group_activity}
         )
         return await shift_attendance(conn, who, shift_id)
 
@@ -334,13 +319,8 @@ async def record_manual(
         )
         if row is None:
             raise CheckinRefused("no-place", "This volunteer holds no place on this shift, or has already checked out")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="attendance.record",
-            object_type="shift",
-            object_id=shift_id,
-            detail={"attendance_id": row.id, "minutes": row.minutes},
+        await audit_log.record(
+            conn, who, "attendance.record", "shift", shift_id, detail={"attendance_id": row.id, "minutes": row.minutes}
         )
     return row
 
@@ -391,14 +371,10 @@ async def decide(conn: asyncpg.Connection, who: Identity, form: Decision, rules:
                 )
                 credited += outcome.credited
                 over += outcome.over_cap
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action=f"attendance.{form.decision}",
-            object_type="attendance",
-            object_id=ids[0] if len(ids) == 1 else f"{len(ids)} records",
+        await audit_log.record(
+            conn, who, f"attendance.{form.decision}", "attendance", ids[0] if len(ids) == 1 else f"{len(ids)} records",
             detail={"attendance_ids": ids, "minutes": sum(r.minutes for r in rows)},
-        )
+        )  # fmt: skip
     return DecisionOutcome(
         decision=form.decision,
         count=len(rows),

@@ -1,12 +1,33 @@
-"""Use cases for the audit log: the admin's view and the tamper check."""
+"""The audit log: what a use case records of its caller's step, the admin's view and the tamper check."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import asyncpg
 
 from api.services.accounts import Identity
 from api.services.errors import Forbidden
 from sql import audit
+
+
+async def record(
+    conn: asyncpg.Connection,
+    who: Identity,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit a step the caller took (they are the actor), inside the use case's transaction."""
+    await audit.append(
+        conn,
+        actor_account_id=who.account_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+    )
 
 
 async def entries(

@@ -14,13 +14,12 @@ import asyncpg
 import msgspec
 import structlog
 
+from api.services import audit_log, runs
 from api.services import reviews as reviews_service
-from api.services import runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.runs import JobQueue
 from matching import award as award_model
-from sql import audit
 from sql import awards as awards_sql
 from sql import reviews as reviews_sql
 from sql.match_runs import RunRow
@@ -354,14 +353,10 @@ async def publish(conn: asyncpg.Connection, who: Identity, tender_id: int) -> aw
         ends = await awards_sql.start_notice(conn, tender_id, funder_id, rules.notice_days)
         if ends is None:
             raise Conflict("The tender has no award result to publish")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="award.publish",
-            object_type="tender",
-            object_id=tender_id,
+        await audit_log.record(
+            conn, who, "award.publish", "tender", tender_id,
             detail={"awards": published, "notice_days": rules.notice_days},
-        )
+        )  # fmt: skip
         notice = await awards_sql.get_notice(conn, tender_id)
     assert notice is not None
     return notice

@@ -15,13 +15,12 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import eligibility, horizon
+from api.services import audit_log, eligibility, horizon
 from api.services.accounts import Identity, logged_in
 from api.services.bids import receipt_of
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.tenders import open_sealed, org_facts
 from api.services.types import SHANGHAI, Id, Name, Text, today
-from sql import audit
 from sql import bids as bids_sql
 from sql import calls as calls_sql
 from sql import tenders as tenders_sql
@@ -178,14 +177,10 @@ async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) 
             raise Invalid(
                 "The call is not valid", fields={"quotas": "Quotas can name only areas the foundation serves"}
             )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="call.open",
-            object_type="call",
-            object_id=call_id,
+        await audit_log.record(
+            conn, who, "call.open", "call", call_id,
             detail={"pools": len(form.pools), "budget_fen": sum(p.budget_fen for p in form.pools)},
-        )
+        )  # fmt: skip
         row = await calls_sql.get_call(conn, call_id)
     assert row is not None
     return row

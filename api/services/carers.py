@@ -16,10 +16,10 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import SHANGHAI, Id, Name, Username
-from sql import audit
 from sql import visits as visits_sql
 from sql.visits import CarerFields, CarerRow
 
@@ -91,8 +91,8 @@ async def add_carer(conn: asyncpg.Connection, who: Identity, form: CarerCreate) 
         carer_id = await visits_sql.insert_carer(conn, organisation_id, volunteer_id, fields, None)
         if carer_id is None:
             raise Conflict("This person is already on the roster", fields={"username": "Already on the roster"})
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="carer.add", object_type="carer", object_id=carer_id,
+        await audit_log.record(
+            conn, who, "carer.add", "carer", carer_id,
             detail={"volunteer_id": volunteer_id, "travel_mode": fields.travel_mode},
         )  # fmt: skip
     return await get_carer(conn, who, carer_id)
@@ -111,10 +111,7 @@ async def update_carer(conn: asyncpg.Connection, who: Identity, carer_id: int, f
             for name in ("name", "lat", "lon", "work_days", "work_starts", "work_ends", "travel_mode", "active")
             if getattr(before, name) != getattr(fields, name)
         ]
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="carer.update", object_type="carer", object_id=carer_id,
-            detail={"fields": changed},
-        )  # fmt: skip
+        await audit_log.record(conn, who, "carer.update", "carer", carer_id, detail={"fields": changed})
     return await get_carer(conn, who, carer_id)
 
 
@@ -130,7 +127,4 @@ async def join(conn: asyncpg.Connection, who: Identity, carer_id: Id) -> None:
         organisation_id = await visits_sql.join_roster(conn, carer_id, volunteer_id)
         if organisation_id is None:
             raise NotFound("No such invitation to a roster")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="carer.join", object_type="carer", object_id=carer_id,
-            detail={"organisation_id": organisation_id},
-        )  # fmt: skip
+        await audit_log.record(conn, who, "carer.join", "carer", carer_id, detail={"organisation_id": organisation_id})

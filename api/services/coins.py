@@ -23,12 +23,12 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.attendance import AwareDateTime
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.timebank import MINUTES_PER_COIN, NotEnoughCoins
 from api.services.types import SHANGHAI, Id, Name, Text
-from sql import audit
 from sql import coins as coins_sql
 from sql import ledger as ledger_sql
 from sql.coins import BookingRow, ItemRow, SettlementRow, SlotRow
@@ -159,9 +159,7 @@ async def add_item(conn: asyncpg.Connection, who: Identity, form: ItemCreate) ->
             stock=form.stock,
             created_by=who.account_id,
         )
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="coins.item_added", object_type="coin_item", object_id=item_id
-        )
+        await audit_log.record(conn, who, "coins.item_added", "coin_item", item_id)
     return ItemView(item=await _own_item(conn, committee_id, item_id), slots=[])
 
 
@@ -183,13 +181,7 @@ async def edit_item(conn: asyncpg.Connection, who: Identity, item_id: int, form:
         )
         if not changed:
             raise Conflict("A withdrawn item cannot be changed")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="coins.item_edited",
-            object_type="coin_item",
-            object_id=item_id,
-        )
+        await audit_log.record(conn, who, "coins.item_edited", "coin_item", item_id)
     return (await _with_slots(conn, [await _own_item(conn, committee_id, item_id)]))[0]
 
 
@@ -200,13 +192,7 @@ async def withdraw_item(conn: asyncpg.Connection, who: Identity, item_id: int) -
     async with conn.transaction():
         if not await coins_sql.withdraw_item(conn, item_id, committee_id):
             raise Conflict("This item is already withdrawn")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="coins.item_withdrawn",
-            object_type="coin_item",
-            object_id=item_id,
-        )
+        await audit_log.record(conn, who, "coins.item_withdrawn", "coin_item", item_id)
     return (await _with_slots(conn, [await _own_item(conn, committee_id, item_id)]))[0]
 
 
@@ -231,14 +217,7 @@ async def add_slot(conn: asyncpg.Connection, who: Identity, item_id: int, form: 
         slot_id = await coins_sql.insert_slot(conn, item_id, committee_id, form.starts_at, form.ends_at, form.capacity)
         if slot_id is None:
             raise Conflict("The item is not valid", fields={"starts_at": "This item already has a slot starting then"})
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="coins.slot_added",
-            object_type="coin_slot",
-            object_id=slot_id,
-            detail={"item_id": item_id},
-        )
+        await audit_log.record(conn, who, "coins.slot_added", "coin_slot", slot_id, detail={"item_id": item_id})
     return (await _with_slots(conn, [current]))[0]
 
 
@@ -333,14 +312,10 @@ async def book(conn: asyncpg.Connection, who: Identity, form: BookingCreate) -> 
             )
         origins = split_by_origin(item.price_minutes, await coins_sql.earned(conn, account))
         await coins_sql.insert_origins(conn, booking_id, origins)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="coins.booked",
-            object_type="coin_booking",
-            object_id=booking_id,
+        await audit_log.record(
+            conn, who, "coins.booked", "coin_booking", booking_id,
             detail={"item_id": item.id, "slot_id": form.slot_id, "transaction_id": transaction_id},
-        )
+        )  # fmt: skip
         return found(await coins_sql.booking(conn, booking_id), NO_BOOKING)
 
 
@@ -371,13 +346,8 @@ async def cancel(conn: asyncpg.Connection, who: Identity, booking_id: int) -> Bo
         if cancelled is None:  # the slot began between the two statements
             raise Conflict("The time of this booking has begun: it can no longer be cancelled")
         await coins_sql.give_back(conn, current.item_id, current.slot_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="coins.cancelled",
-            object_type="coin_booking",
-            object_id=booking_id,
-            detail={"transaction_id": refund},
+        await audit_log.record(
+            conn, who, "coins.cancelled", "coin_booking", booking_id, detail={"transaction_id": refund}
         )
         return found(await coins_sql.booking(conn, booking_id), NO_BOOKING)
 
@@ -403,13 +373,7 @@ async def redeem(conn: asyncpg.Connection, who: Identity, form: Redemption) -> B
                 else "This booking was cancelled"
             )
             raise Conflict(message, fields={"code": message})
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="coins.redeemed",
-            object_type="coin_booking",
-            object_id=booking_id,
-        )
+        await audit_log.record(conn, who, "coins.redeemed", "coin_booking", booking_id)
         return found(await coins_sql.booking(conn, booking_id), NO_BOOKING)
 
 

@@ -9,13 +9,12 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import visit_notes
+from api.services import audit_log, visit_notes
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
 from api.services.types import Id, Name, Text, today
 from api.services.verification import sniff
-from sql import audit
 from sql import contracts as contracts_sql
 from sql.contracts import AttachmentFile as AttachmentFile  # the download's type, for the routes
 
@@ -159,14 +158,10 @@ async def create_contract(conn: asyncpg.Connection, who: Identity, form: Contrac
             conn, contract_id, [(m.title.strip(), m.due_on, m.amount_fen, m.midterm) for m in form.milestones]
         )
         await contracts_sql.finalise_award(conn, award.award_id, award.tender_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="contract.create",
-            object_type="contract",
-            object_id=contract_id,
+        await audit_log.record(
+            conn, who, "contract.create", "contract", contract_id,
             detail={"award_id": award.award_id, "amount_fen": award.price_fen, "milestones": len(form.milestones)},
-        )
+        )  # fmt: skip
         return await _detail(conn, contract_id, funder_id=funder_id, organisation_id=None)
 
 
@@ -236,9 +231,7 @@ async def sign(conn: asyncpg.Connection, who: Identity, contract_id: int) -> Con
             if current.contract.status != "unsigned":
                 raise Conflict("The contract is already signed")
             raise Conflict("The signing deadline has passed")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="contract.sign", object_type="contract", object_id=contract_id
-        )
+        await audit_log.record(conn, who, "contract.sign", "contract", contract_id)
         return await _detail(conn, contract_id, funder_id=funder_id, organisation_id=organisation_id)
 
 
@@ -284,14 +277,10 @@ async def _attach(
     attachment_id = await contracts_sql.insert_attachment(
         conn, milestone_id, name, content_type, upload.content, who.account_id
     )
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action="milestone.attach",
-        object_type="milestone",
-        object_id=milestone_id,
+    await audit_log.record(
+        conn, who, "milestone.attach", "milestone", milestone_id,
         detail={"contract_id": contract_id, "seq": seq, "attachment_id": attachment_id, "bytes": len(upload.content)},
-    )
+    )  # fmt: skip
     return attachment_id
 
 
@@ -339,13 +328,8 @@ async def report_milestone(
         )
         if milestone_id is None:
             await _report_refusal(conn, contract_id, seq, organisation_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="milestone.report",
-            object_type="milestone",
-            object_id=milestone_id,
-            detail={"contract_id": contract_id, "seq": seq},
+        await audit_log.record(
+            conn, who, "milestone.report", "milestone", milestone_id, detail={"contract_id": contract_id, "seq": seq}
         )
         return await _detail(conn, contract_id, funder_id=None, organisation_id=organisation_id)
 
@@ -392,22 +376,11 @@ async def decide_milestone(
             detail["amount_fen"] = decided.amount_fen
         if not form.accept and decided.midterm:
             detail["stopped_milestones"] = await contracts_sql.stop_after(conn, contract_id, seq)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="milestone.accept" if form.accept else "milestone.reject",
-            object_type="milestone",
-            object_id=decided.id,
-            detail=detail,
+        await audit_log.record(
+            conn, who, "milestone.accept" if form.accept else "milestone.reject", "milestone", decided.id, detail=detail
         )
         if await contracts_sql.complete_if_done(conn, contract_id):
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="contract.complete",
-                object_type="contract",
-                object_id=contract_id,
-            )
+            await audit_log.record(conn, who, "contract.complete", "contract", contract_id)
         return await _detail(conn, contract_id, funder_id=funder_id, organisation_id=None)
 
 
@@ -422,14 +395,10 @@ async def grade(conn: asyncpg.Connection, who: Identity, contract_id: int, form:
             raise Conflict("A contract is graded when it has been completed or stopped")
         result = await _detail(conn, contract_id, funder_id=funder_id, organisation_id=None)
         await contracts_sql.close_tender_if_done(conn, result.contract.tender_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="contract.grade",
-            object_type="contract",
-            object_id=contract_id,
+        await audit_log.record(
+            conn, who, "contract.grade", "contract", contract_id,
             detail={"grade": form.grade, "organisation_id": result.contract.organisation_id},
-        )
+        )  # fmt: skip
         return result
 
 

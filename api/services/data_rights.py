@@ -21,7 +21,7 @@ import msgspec
 import structlog
 
 from api import security
-from api.services import coins, groups, shifts
+from api.services import audit_log, coins, groups, shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.exports import safe_text
@@ -141,13 +141,8 @@ async def export(conn: asyncpg.Connection, who: Identity) -> DataExport:
                 archive.writestr(name, content)
                 files.append(name)
     async with conn.transaction():
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="volunteer.data_export",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={"files": len(files)},
+        await audit_log.record(
+            conn, who, "volunteer.data_export", "volunteer", volunteer_id, detail={"files": len(files)}
         )
     today = dt.datetime.now(dt.UTC).date().isoformat()
     return DataExport(filename=f"linli-data-{today}.zip", content=buffer.getvalue(), files=files)
@@ -213,13 +208,8 @@ async def _balance_to_pool(conn: asyncpg.Connection, who: Identity, volunteer_id
         created_by=who.account_id,
         memo="account erased",
     )
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action="timebank.erasure_donate",
-        object_type="ledger_transaction",
-        object_id=transaction_id,
-        detail={"minutes": balance.total},
+    await audit_log.record(
+        conn, who, "timebank.erasure_donate", "ledger_transaction", transaction_id, detail={"minutes": balance.total}
     )
     return balance.total
 

@@ -17,13 +17,12 @@ import msgspec
 import structlog
 from msgspec import Meta
 
+from api.services import audit_log, runs
 from api.services import calls as calls_service
-from api.services import runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, NotFound, found
 from api.services.runs import JobQueue
 from matching import portfolio as portfolio_model
-from sql import audit
 from sql import calls as calls_sql
 from sql import grants as grants_sql
 from sql.match_runs import RunRow
@@ -86,13 +85,8 @@ async def score_proposal(
         if call_id is None:
             # Not its call, not opened yet, or withdrawn: all look the same, so nothing sealed leaks.
             raise NotFound("No such proposal")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="proposal.score",
-            object_type="call",
-            object_id=call_id,
-            detail={"proposal": str(public_id), "score": form.score},
+        await audit_log.record(
+            conn, who, "proposal.score", "call", call_id, detail={"proposal": str(public_id), "score": form.score}
         )
         return await grants_sql.portfolio_proposals(conn, call_id)
 

@@ -18,12 +18,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import notifications
+from api.services import audit_log, notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.shifts import BLOCKING_REASONS, SignupRefused, promote_next
 from api.services.types import SHANGHAI, Name
-from sql import audit
 from sql import groups as groups_sql
 from sql import notifications as notifications_sql
 from sql import shifts as shifts_sql
@@ -272,14 +271,10 @@ async def sign_up_group(conn: asyncpg.Connection, who: Identity, shift_id: int, 
                 assert m.birth_year is not None
                 consent_by = who.account_id if _may_be_minor(m.birth_year, shift.starts_at) else None
                 await groups_sql.insert_named_member(conn, group_id, shift_id, m.name.strip(), m.birth_year, consent_by)
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="shift.group_signup",
-                object_type="shift",
-                object_id=shift_id,
+            await audit_log.record(
+                conn, who, "shift.group_signup", "shift", shift_id,
                 detail={"group_id": group_id, "accounts": len(held), "named": len(named)},
-            )
+            )  # fmt: skip
     except asyncpg.UniqueViolationError as exc:
         raise GroupRefused("already", "You already lead a group on this shift") from exc
     except asyncpg.TransactionRollbackError as exc:
@@ -347,14 +342,10 @@ async def cancel_group(conn: asyncpg.Connection, who: Identity, group_id: int) -
                 statuses.append(ended[0])
         late = "late_cancelled" in statuses
         await groups_sql.cancel_group(conn, group_id, "late_cancelled" if late else "cancelled")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="shift.group_cancelled",
-            object_type="shift",
-            object_id=group.shift_id,
+        await audit_log.record(
+            conn, who, "shift.group_cancelled", "shift", group.shift_id,
             detail={"group_id": group_id, "places": len(statuses), "late": late},
-        )
+        )  # fmt: skip
     return await view_group(conn, who, group_id)
 
 
@@ -376,14 +367,10 @@ async def cancel_member(conn: asyncpg.Connection, who: Identity, group_id: int, 
         ended = await _end_member(conn, shift, member)
         if ended is None:
             raise Conflict("This member holds no place")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="shift.group_member_cancelled",
-            object_type="shift",
-            object_id=group.shift_id,
+        await audit_log.record(
+            conn, who, "shift.group_member_cancelled", "shift", group.shift_id,
             detail={"group_id": group_id, "member_id": member_id, "status": ended[0]},
-        )
+        )  # fmt: skip
     return await view_group(conn, who, group_id)
 
 
@@ -416,14 +403,10 @@ async def record_named_hours(
             if not mine or member_id not in named:
                 raise NotFound("No such member of a group on this shift")
             raise Conflict("Hours are recorded once the shift has begun", fields={"minutes": "The shift has not begun"})
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="shift.group_member_hours",
-            object_type="shift",
-            object_id=shift_id,
+        await audit_log.record(
+            conn, who, "shift.group_member_hours", "shift", shift_id,
             detail={"member_id": member_id, "minutes": form.minutes},
-        )
+        )  # fmt: skip
 
 
 async def named_on_shift(conn: asyncpg.Connection, shift_id: int) -> list[NamedMemberRow]:

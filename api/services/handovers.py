@@ -15,6 +15,7 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, NotFound, found
 from api.services.shifts import BLOCKING_REASONS, REASON_MESSAGES, blocking, free_cancellation_until
@@ -155,10 +156,9 @@ async def offer(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Hando
         handover_id = await handovers_sql.insert_offer(conn, shift_id, volunteer_id)
         if handover_id is None:
             raise HandoverRefused("no-place", "You hold no place on this shift that can still be handed over")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="shift.handover_offered", object_type="shift",
-            object_id=shift_id, detail={"handover_id": handover_id},
-        )  # fmt: skip
+        await audit_log.record(
+            conn, who, "shift.handover_offered", "shift", shift_id, detail={"handover_id": handover_id}
+        )
         row = found(await handovers_sql.get(conn, handover_id, shift_id), GONE)
         shift = found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
         # Before the window a cancellation would hand the place to the waitlist: so does an offer. Inside it nobody
@@ -179,10 +179,7 @@ async def withdraw(conn: asyncpg.Connection, who: Identity, shift_id: int) -> Ha
             raise HandoverRefused("gone", "You offer no place on this shift")
         if row.taker_volunteer_id is not None:
             await _tell_declined(conn, row)
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="shift.handover_withdrawn", object_type="shift",
-            object_id=shift_id, detail={"handover_id": row.id},
-        )  # fmt: skip
+        await audit_log.record(conn, who, "shift.handover_withdrawn", "shift", shift_id, detail={"handover_id": row.id})
     return _outcome(row, "withdrawn")
 
 
@@ -213,10 +210,9 @@ async def take(conn: asyncpg.Connection, who: Identity, shift_id: int, handover_
                 conn, shift_id=shift_id, kind="handover_requested", params={"handover_id": row.id},
                 dedupe_key=f"handover_requested:handover:{row.id}:volunteer:{volunteer_id}",
             )  # fmt: skip
-            await audit.append(
-                conn, actor_account_id=who.account_id, action="shift.handover_requested", object_type="shift",
-                object_id=shift_id, detail={"handover_id": row.id},
-            )  # fmt: skip
+            await audit_log.record(
+                conn, who, "shift.handover_requested", "shift", shift_id, detail={"handover_id": row.id}
+            )
     except (asyncpg.IntegrityConstraintViolationError, asyncpg.TransactionRollbackError) as exc:
         raise _refusal_of(exc) from exc
     return _outcome(row, "requested")
@@ -278,9 +274,9 @@ async def decline(conn: asyncpg.Connection, who: Identity, shift_id: int, handov
         row = await _requested(conn, shift_id, handover_id)
         await handovers_sql.reopen(conn, row.id)
         await _tell_declined(conn, row)
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="shift.handover_declined", object_type="shift",
-            object_id=shift_id, detail={"handover_id": row.id, "volunteer_id": row.taker_volunteer_id},
+        await audit_log.record(
+            conn, who, "shift.handover_declined", "shift", shift_id,
+            detail={"handover_id": row.id, "volunteer_id": row.taker_volunteer_id},
         )  # fmt: skip
     return _outcome(row, "open")
 
@@ -293,10 +289,9 @@ async def set_approval(conn: asyncpg.Connection, who: Identity, shift_id: int, f
             conn, shift_id, form.approval, organisation_id=organisation_id, committee_id=committee_id
         ):
             raise NotFound("No such shift")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="shift.handover_approval", object_type="shift",
-            object_id=shift_id, detail={"approval": form.approval},
-        )  # fmt: skip
+        await audit_log.record(
+            conn, who, "shift.handover_approval", "shift", shift_id, detail={"approval": form.approval}
+        )
     return form.approval
 
 

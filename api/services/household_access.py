@@ -46,12 +46,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import notifications
+from api.services import audit_log, notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, found
 from api.services.needs import mask_address
 from api.services.types import SHANGHAI
-from sql import audit
 from sql import household_access as access_sql
 from sql import visits as visits_sql
 from sql.household_access import FirstVisitRow, HouseholdDetailRow, OpeningRow
@@ -167,10 +166,7 @@ async def _volunteer_may_open(
                 dedupe_key=f"household_cap:volunteer:{volunteer_id}:day:{since:%Y%m%d}:account:{account_id}",
                 params={"volunteer_id": volunteer_id, "household_id": household_id, "count": daily_cap},
             )
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="household.cap_reached", object_type="household",
-            object_id=household_id, detail={"cap": daily_cap},
-        )  # fmt: skip
+        await audit_log.record(conn, who, "household.cap_reached", "household", household_id, detail={"cap": daily_cap})
     retry = int((since + dt.timedelta(days=1) - now).total_seconds()) + 1
     raise TooManyAttempts("You have opened as many households' files today as allowed", retry_after_s=retry)
 
@@ -210,10 +206,7 @@ async def view_household(
             detail["contract_id"] = access.contract_id
         if access.planned_visit_id is not None:
             detail["planned_visit_id"] = access.planned_visit_id
-        await audit.append(
-            conn, actor_account_id=who.account_id, action=VIEWED, object_type="household", object_id=household_id,
-            detail=detail,
-        )  # fmt: skip
+        await audit_log.record(conn, who, VIEWED, "household", household_id, detail=detail)
     until = None
     if access.basis == "shift":
         links = await access_sql.shift_links(conn, who.volunteer_id or 0, household_id)
@@ -256,14 +249,10 @@ async def confirm_volunteer(conn: asyncpg.Connection, who: Identity, form: Confi
                 fields={"volunteer_id": "This volunteer holds no place on this home-visit shift of yours"},
             )
         confirmation_id, household_id = confirmed
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="household.volunteer_confirmed",
-            object_type="household",
-            object_id=household_id,
+        await audit_log.record(
+            conn, who, "household.volunteer_confirmed", "household", household_id,
             detail={"confirmation_id": confirmation_id, "volunteer_id": form.volunteer_id, "shift_id": form.shift_id},
-        )
+        )  # fmt: skip
     return household_id
 
 

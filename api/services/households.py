@@ -15,12 +15,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import places, shifts
+from api.services import audit_log, places, shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.needs import mask_address, street_of
 from api.services.types import SHANGHAI, Name, Text
-from sql import audit
 from sql import households as households_sql
 
 # Refusals for callers of another role (msgids, translated at the edges).
@@ -226,9 +225,7 @@ async def create_household(conn: asyncpg.Connection, who: Identity, form: Househ
         values = await _checked(conn, form)
         household_id = await households_sql.insert_household(conn, committee_id, values)
         # The log names the household and never its details.
-        await audit.append(
-            conn, actor_account_id=who.account_id, action=CREATED, object_type="household", object_id=household_id
-        )
+        await audit_log.record(conn, who, CREATED, "household", household_id)
     return household_id
 
 
@@ -257,10 +254,7 @@ async def update_household(conn: asyncpg.Connection, who: Identity, household_id
         changed = _changed(before, values)
         if not await households_sql.update_household(conn, household_id, committee_id, values):
             raise Conflict("This household has left the service and can no longer be changed")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action=UPDATED, object_type="household", object_id=household_id,
-            detail={"fields": changed},
-        )  # fmt: skip
+        await audit_log.record(conn, who, UPDATED, "household", household_id, detail={"fields": changed})
     return household_id
 
 
@@ -283,7 +277,5 @@ async def archive_household(conn: asyncpg.Connection, who: Identity, household_i
             raise Conflict("This household has left the service and can no longer be changed")
         for shift_id in called_off:
             await shifts.called_off(conn, who, shift_id, household_id=household_id)
-        await audit.append(
-            conn, actor_account_id=who.account_id, action=ARCHIVED, object_type="household", object_id=household_id
-        )
+        await audit_log.record(conn, who, ARCHIVED, "household", household_id)
     return household_id

@@ -15,13 +15,12 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import horizon, places
+from api.services import audit_log, horizon, places
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
 from api.services.types import Id, Name, Text, today
 from sql import areas as areas_sql
-from sql import audit
 from sql import needs as needs_sql
 
 # Refusals for callers of another role (msgids, translated at the edges).
@@ -259,9 +258,7 @@ async def post_need(conn: asyncpg.Connection, who: Identity, form: NeedCommand) 
         need_id = await needs_sql.insert_need(conn, committee_id, values, who.account_id)
         await _attach_households(conn, need_id, committee_id, list(form.household_ids))
         # The audit entry names the need, never its households.
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="need.post", object_type="need", object_id=need_id
-        )
+        await audit_log.record(conn, who, "need.post", "need", need_id)
     return await get_need(conn, who, need_id)
 
 
@@ -279,9 +276,7 @@ async def update_need(conn: asyncpg.Connection, who: Identity, need_id: int, for
         if not await needs_sql.update_need(conn, need_id, committee_id, values):
             raise Conflict("Only an open need can be changed; this one is in a tender or closed")
         await _attach_households(conn, need_id, committee_id, list(form.household_ids))
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="need.update", object_type="need", object_id=need_id
-        )
+        await audit_log.record(conn, who, "need.update", "need", need_id)
     return await get_need(conn, who, need_id)
 
 
@@ -293,9 +288,7 @@ async def close_need(conn: asyncpg.Connection, who: Identity, need_id: int) -> N
             if await needs_sql.need_status_for_committee(conn, need_id, committee_id) is None:
                 raise NotFound("No such need")
             raise Conflict("Only an open need can be closed")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="need.close", object_type="need", object_id=need_id
-        )
+        await audit_log.record(conn, who, "need.close", "need", need_id)
     return await get_need(conn, who, need_id)
 
 

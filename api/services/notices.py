@@ -16,11 +16,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services import reviews as reviews_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import Id
-from sql import audit
 from sql import awards as awards_sql
 from sql import objections as objections_sql
 from sql import reviews as reviews_sql
@@ -202,14 +202,10 @@ async def file_objection(
         )
         if objection_id is None:
             raise Conflict("The objection period of this notice has ended")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="objection.file",
-            object_type="objection",
-            object_id=objection_id,
+        await audit_log.record(
+            conn, who, "objection.file", "objection", objection_id,
             detail={"tender_id": tender_id, "lot_id": filing.lot_id},
-        )
+        )  # fmt: skip
         row = await objections_sql.get_objection(conn, objection_id)
     assert row is not None
     return row
@@ -229,18 +225,11 @@ async def answer_objection(
             raise Conflict("This objection has already been answered")
         row = await objections_sql.get_objection(conn, objection_id)
         assert row is not None
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action=f"objection.{answer.outcome}",
-            object_type="objection",
-            object_id=objection_id,
-            detail={
-                "tender_id": row.tender_id,
-                "lot_id": row.lot_id,
-                "late": row.replied_at is not None and row.replied_at > row.reply_due_at,
-            },
-        )
+        await audit_log.record(
+            conn, who, f"objection.{answer.outcome}", "objection", objection_id,
+            detail={"tender_id": row.tender_id, "lot_id": row.lot_id,
+                    "late": row.replied_at is not None and row.replied_at > row.reply_due_at},
+        )  # fmt: skip
         if answer.outcome == "upheld":
             if row.lot_id is not None:
                 lot_ids = [row.lot_id]
@@ -248,12 +237,7 @@ async def answer_objection(
                 lot_ids = [a.lot_id for a in await awards_sql.tender_awards(conn, row.tender_id, ["published"])]
             for lot_id in lot_ids:
                 award_id = await awards_sql.reopen_lot(conn, lot_id)
-                await audit.append(
-                    conn,
-                    actor_account_id=who.account_id,
-                    action="lot.reopen",
-                    object_type="lot",
-                    object_id=lot_id,
-                    detail={"objection_id": objection_id, "award_id": award_id},
+                await audit_log.record(
+                    conn, who, "lot.reopen", "lot", lot_id, detail={"objection_id": objection_id, "award_id": award_id}
                 )
     return row

@@ -22,10 +22,10 @@ import asyncpg
 import msgspec
 import structlog
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Invalid, NotFound
 from api.services.types import NO_NUL, SHANGHAI
-from sql import audit
 from sql import notifications as notifications_sql
 from sql.notifications import ContactRow, NotificationRow, OutgoingRow
 
@@ -290,14 +290,10 @@ async def set_contact(conn: asyncpg.Connection, who: Identity, form: ContactForm
         raise Invalid("The contact details are not valid", fields=errors)
     async with conn.transaction():
         await notifications_sql.set_contact(conn, who.account_id, email or None, phone or None)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="notification.contact",
-            object_type="account",
-            object_id=who.account_id,
+        await audit_log.record(
+            conn, who, "notification.contact", "account", who.account_id,
             detail={"email": bool(email), "phone": bool(phone)},
-        )
+        )  # fmt: skip
     return await notifications_sql.get_contact(conn, who.account_id)
 
 

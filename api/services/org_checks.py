@@ -21,10 +21,10 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.types import NO_NUL
-from sql import audit
 from sql import org_checks as org_checks_sql
 from sql.org_checks import DeclaredOrgRow
 from sql.org_checks import OrgCheckState as OrgCheckState
@@ -128,12 +128,12 @@ async def verify(
             funder_id=funder_id,
         )
         await _point(conn, org, what, check_id)
-        await audit.append(
+        await audit_log.record(
             conn,
-            actor_account_id=who.account_id,
-            action=f"organisation.{what}_verified",
-            object_type="organisation",
-            object_id=org.id,
+            who,
+            f"organisation.{what}_verified",
+            "organisation",
+            org.id,
             detail={
                 "check_id": check_id,
                 "funder_id": funder_id,
@@ -158,12 +158,8 @@ async def revoke(
             raise Conflict("Only a verified value can be revoked")
         if not await org_checks_sql.revoke(conn, check_id, who.account_id, form.reason.strip()):
             raise Conflict("Only a verified value can be revoked")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action=f"organisation.{what}_revoked",
-            object_type="organisation",
-            object_id=org.id,
+        await audit_log.record(
+            conn, who, f"organisation.{what}_revoked", "organisation", org.id,
             detail={"check_id": check_id, "funder_id": funder_id, "reason": form.reason.strip()},
-        )
+        )  # fmt: skip
     return _state_of(await org_checks_sql.states(conn, organisation_id), what)

@@ -8,10 +8,10 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, found
 from api.services.types import Hours, Id, Name, Phone, Text
-from sql import audit
 from sql import org_checks as org_checks_sql
 from sql import orgs as orgs_sql
 
@@ -89,13 +89,12 @@ async def update_profile(
             raise NotFound("No such organisation")
         await orgs_sql.replace_org_categories(conn, org_id, sorted(set(form.category_codes)))
         await orgs_sql.replace_org_areas(conn, org_id, sorted(set(form.area_ids)))
-        await audit.append(
+        await audit_log.record(
             conn,
-            actor_account_id=who.account_id,
-            action="organisation.update",
-            object_type="organisation",
-            object_id=org_id,
-            # The schema makes a changed capacity declared only again (docs/optimiser-assignment.md); say so here.
+            who,
+            "organisation.update",
+            "organisation",
+            org_id,
             detail={
                 "capacity_declared_again": before is not None
                 and before.capacity_verified
@@ -125,13 +124,7 @@ async def decide(conn: asyncpg.Connection, who: Identity, org_id: int, decision:
             if await orgs_sql.get_org(conn, org_id) is None:
                 raise NotFound("No such organisation")
             raise Conflict("The organisation is not in a state that allows this")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action=f"organisation.{decision}",
-            object_type="organisation",
-            object_id=org_id,
-        )
+        await audit_log.record(conn, who, f"organisation.{decision}", "organisation", org_id)
         row = await orgs_sql.get_org(conn, org_id)
     assert row is not None
     return row

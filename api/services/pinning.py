@@ -10,9 +10,9 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import NotFound, found
-from sql import audit
 
 
 class Pin(Protocol):
@@ -44,7 +44,7 @@ async def pin(
     async with conn.transaction():
         subject_id = await subject()
         row = found(await insert(subject_id), missing)
-        await _audit(conn, who, f"{kind}_pin.pin", object_type, subject_id, {"pin_id": row.id, **detail(row)})
+        await audit_log.record(conn, who, f"{kind}_pin.pin", object_type, subject_id, {"pin_id": row.id, **detail(row)})
     return row
 
 
@@ -66,20 +66,9 @@ async def unpin(
         pair = await delete(subject_id)
         if pair is None:
             raise NotFound("No such pin")
-        await _audit(conn, who, f"{kind}_pin.unpin", object_type, subject_id, {"pin_id": pin_id, **detail(pair)})
-
-
-async def _audit(
-    conn: asyncpg.Connection, who: Identity, action: str, object_type: str, subject_id: int, detail: dict[str, Any]
-) -> None:
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action=action,
-        object_type=object_type,
-        object_id=subject_id,
-        detail=detail,
-    )
+        await audit_log.record(
+            conn, who, f"{kind}_pin.unpin", object_type, subject_id, {"pin_id": pin_id, **detail(pair)}
+        )
 
 
 def keep_pins(

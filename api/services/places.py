@@ -9,9 +9,9 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
-from sql import audit
 from sql import needs as needs_sql
 from sql import places as places_sql
 
@@ -86,9 +86,7 @@ async def add_place(conn: asyncpg.Connection, who: Identity, form: PlaceCommand)
                 place_id = await places_sql.insert_place(conn, committee_id, *values, who.account_id)
         except asyncpg.UniqueViolationError:
             raise _name_taken() from None
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="place.add", object_type="saved_place", object_id=place_id
-        )
+        await audit_log.record(conn, who, "place.add", "saved_place", place_id)
         return found(await places_sql.committee_place(conn, place_id, committee_id), "No such place")
 
 
@@ -106,9 +104,7 @@ async def change_place(
             raise _name_taken() from None
         if not changed:
             raise NotFound("No such place")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="place.change", object_type="saved_place", object_id=place_id
-        )
+        await audit_log.record(conn, who, "place.change", "saved_place", place_id)
         return found(await places_sql.committee_place(conn, place_id, committee_id), "No such place")
 
 
@@ -118,9 +114,7 @@ async def remove_place(conn: asyncpg.Connection, who: Identity, place_id: int) -
     async with conn.transaction():
         if not await places_sql.delete_place(conn, place_id, committee_id):
             raise NotFound("No such place")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="place.remove", object_type="saved_place", object_id=place_id
-        )
+        await audit_log.record(conn, who, "place.remove", "saved_place", place_id)
 
 
 async def picker(conn: asyncpg.Connection, who: Identity) -> Picker:

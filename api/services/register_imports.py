@@ -26,12 +26,12 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.households import CREATED as HOUSEHOLD_CREATED
 from api.services.needs import mask_address
 from api.services.types import today
-from sql import audit
 from sql import register_imports as imports_sql
 from sql.households import HouseholdFields
 from sql.register_imports import ImportedVolunteer
@@ -698,10 +698,7 @@ async def confirm(
             conn, who.account_id, action=action, object_type=object_type, public_id=public_id, import_id=row.id
         )
         await imports_sql.mark_confirmed(conn, row.id, count)
-        await audit.append(
-            conn, actor_account_id=who.account_id, action=IMPORTED, object_type="register_import", object_id=row.id,
-            detail={"kind": kind, "rows": count},
-        )  # fmt: skip
+        await audit_log.record(conn, who, IMPORTED, "register_import", row.id, detail={"kind": kind, "rows": count})
     return Confirmed(public_id=public_id, kind=kind, imported=count, already=False)
 
 

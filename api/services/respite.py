@@ -18,12 +18,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import rosters, runs
+from api.services import audit_log, rosters, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, Id, today
-from sql import audit
 from sql import respite as respite_sql
 from sql.match_runs import RunRow
 from sql.respite import EntitlementRow, HouseholdRow, RequestRow
@@ -140,14 +139,10 @@ async def record_entitlement(
             ),
             "No such household",
         )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="respite.entitlement",
-            object_type="respite_entitlement",
-            object_id=entitlement_id,
+        await audit_log.record(
+            conn, who, "respite.entitlement", "respite_entitlement", entitlement_id,
             detail={"kind": kind, "amount": amount, "period": period},
-        )
+        )  # fmt: skip
         row = await respite_sql.entitlement(conn, entitlement_id, committee_id)
     assert row is not None
     return row
@@ -204,18 +199,11 @@ async def make_requests(
     try:
         async with conn.transaction():
             made = await respite_sql.insert_requests(conn, entitlement_id, starts, who.account_id)
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="respite.requests",
-                object_type="respite_entitlement",
-                object_id=entitlement_id,
-                detail={
-                    "made": len(made),
-                    "from": form.period_from.isoformat(),
-                    "until": form.period_until.isoformat(),
-                },
-            )
+            await audit_log.record(
+                conn, who, "respite.requests", "respite_entitlement", entitlement_id,
+                detail={"made": len(made), "from": form.period_from.isoformat(),
+                        "until": form.period_until.isoformat()},
+            )  # fmt: skip
     except asyncpg.ExclusionViolationError as exc:
         raise Conflict("Another visit of this household was requested at the same time; try again") from exc
     lo = dt.datetime.combine(form.period_from, dt.time(0), tzinfo=SHANGHAI)
@@ -239,13 +227,7 @@ async def cancel_request(conn: asyncpg.Connection, who: Identity, request_id: in
     async with conn.transaction():
         if not await respite_sql.cancel_request(conn, request_id, committee_id):
             raise NotFound("No such pending request")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="respite.request_cancel",
-            object_type="respite_request",
-            object_id=request_id,
-        )
+        await audit_log.record(conn, who, "respite.request_cancel", "respite_request", request_id)
 
 
 async def schedule(
@@ -273,14 +255,10 @@ async def schedule(
             skills=[certificate.removeprefix(SKILL)] if certificate.startswith(SKILL) else [],
             created_by=who.account_id,
         )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="respite.schedule",
-            object_type="committee",
-            object_id=committee_id,
+        await audit_log.record(
+            conn, who, "respite.schedule", "committee", committee_id,
             detail={"week": monday.isoformat(), "visits": len(made)},
-        )
+        )  # fmt: skip
         roster = await rosters.ensure_roster(
             conn, who, organisation_id=None, committee_id=committee_id, monday=monday, kind="respite"
         )

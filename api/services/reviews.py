@@ -14,11 +14,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services import bids as bids_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.types import Id, Text
-from sql import audit
 from sql import reviews as reviews_sql
 from sql.reviews import Criterion, ReviewBidRow, ReviewRow, ReviewTenderRow
 
@@ -181,13 +181,8 @@ async def assign_reviewers(
             )
         added = await reviews_sql.assign_reviewers(conn, tender_id, wanted)
         for account_id in added:
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action="tender.reviewer_assign",
-                object_type="tender",
-                object_id=tender_id,
-                detail={"reviewer_id": account_id},
+            await audit_log.record(
+                conn, who, "tender.reviewer_assign", "tender", tender_id, detail={"reviewer_id": account_id}
             )
         return await reviews_sql.tender_reviewers(conn, tender_id)
 
@@ -205,13 +200,8 @@ async def remove_reviewer(
             raise NotFound("No such reviewer on the panel")
         if not await reviews_sql.remove_reviewer(conn, tender_id, account_id):
             raise Conflict("A reviewer who has scored bids stays on the panel")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="tender.reviewer_remove",
-            object_type="tender",
-            object_id=tender_id,
-            detail={"reviewer_id": account_id},
+        await audit_log.record(
+            conn, who, "tender.reviewer_remove", "tender", tender_id, detail={"reviewer_id": account_id}
         )
         return await reviews_sql.tender_reviewers(conn, tender_id)
 
@@ -301,13 +291,6 @@ async def score_bid(
             comment=command.comment,
         ):
             raise Conflict("The tender is not in review")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="bid.review",
-            object_type="bid",
-            object_id=bid_id,
-            detail={"tender_id": tender_id},
-        )
+        await audit_log.record(conn, who, "bid.review", "bid", bid_id, detail={"tender_id": tender_id})
         mine = await reviews_sql.reviews(conn, tender_id, who.account_id)
     return next(r for r in mine if r.bid_id == bid_id)

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 
-from api.services import confirmations, notifications, pinning, runs
+from api.services import audit_log, confirmations, notifications, pinning, runs
 from api.services import shifts as shifts_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
@@ -27,7 +27,6 @@ from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, today
 from matching import roster as roster_model
 from matching.common import haversine_km
-from sql import audit
 from sql import calendar as calendar_sql
 from sql import match_runs as runs_sql
 from sql import roster_pins as pins_sql
@@ -604,14 +603,10 @@ async def accept(conn: asyncpg.Connection, who: Identity, proposal_id: int) -> P
         outcome = await shifts_service.sign_up(conn, who, shift_id)
         if not await rosters_sql.accept(conn, proposal_id, volunteer_id, outcome.signup_id):
             raise Conflict("This proposal is no longer open")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="roster_proposal.accept",
-            object_type="roster",
-            object_id=roster_id,
+        await audit_log.record(
+            conn, who, "roster_proposal.accept", "roster", roster_id,
             detail={"proposal_id": proposal_id, "shift_id": shift_id, "signup_id": outcome.signup_id},
-        )
+        )  # fmt: skip
     return await my_proposal(conn, who, proposal_id)
 
 
@@ -624,14 +619,10 @@ async def decline(conn: asyncpg.Connection, queue: JobQueue, who: Identity, prop
         if found is None:
             raise await _not_open(conn, proposal_id, volunteer_id)
         roster_id, shift_id = found
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="roster_proposal.decline",
-            object_type="roster",
-            object_id=roster_id,
+        await audit_log.record(
+            conn, who, "roster_proposal.decline", "roster", roster_id,
             detail={"proposal_id": proposal_id, "shift_id": shift_id},
-        )
+        )  # fmt: skip
         roster = await rosters_sql.get_roster(conn, roster_id)
         assert roster is not None
         try:

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, NotFound
 from sql import attendance as attendance_sql
-from sql import audit
 from sql.attendance import CertificateCheckRow, CertificateRow, RecordRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
@@ -174,14 +174,10 @@ async def certificate(conn: asyncpg.Connection, who: Identity, star_hours: Seque
         issued = await attendance_sql.issue_certificate(conn, volunteer_id, star_hours)
         if issued is None:
             raise Conflict("There are no confirmed hours to certify yet")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="record.certificate",
-            object_type="service_certificate",
-            object_id=issued.number,
+        await audit_log.record(
+            conn, who, "record.certificate", "service_certificate", issued.number,
             detail={"records": issued.records, "minutes": issued.minutes, "stars": issued.stars},
-        )
+        )  # fmt: skip
         items = await attendance_sql.certified_records(conn, volunteer_id, min(issued.records, CERTIFICATE_RECORDS))
     return Certificate(certificate=issued, items=items)
 

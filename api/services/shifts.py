@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import horizon, household_access, notifications
+from api.services import audit_log, horizon, household_access, notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold
@@ -217,9 +217,7 @@ async def publish(conn: asyncpg.Connection, who: Identity, form: ShiftCreate) ->
         )
         if shift_id is None:
             raise Forbidden("Only a verified organisation may publish shifts")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="shift.publish", object_type="shift", object_id=shift_id
-        )
+        await audit_log.record(conn, who, "shift.publish", "shift", shift_id)
         row = await shifts_sql.get_shift(conn, shift_id)
     assert row is not None
     return row
@@ -296,13 +294,8 @@ async def publish_series(conn: asyncpg.Connection, who: Identity, form: SeriesCr
         if series_id is None:
             raise Forbidden("Only a verified organisation may publish shifts")
         created = await series_sql.generate_shifts(conn, series_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="shift_series.publish",
-            object_type="shift_series",
-            object_id=series_id,
-            detail={"shifts": len(created)},
+        await audit_log.record(
+            conn, who, "shift_series.publish", "shift_series", series_id, detail={"shifts": len(created)}
         )
     return await get_series(conn, who, series_id)
 
@@ -364,13 +357,8 @@ async def called_off(conn: asyncpg.Connection, who: Identity, shift_id: int, **d
                 dedupe_key=f"shift_cancelled:shift:{shift_id}:volunteer:{volunteer_id}",
                 shift_id=shift_id,
             )
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action="shift.called_off",
-        object_type="shift",
-        object_id=shift_id,
-        detail={**detail, "signups_cancelled": len(cancelled)},
+    await audit_log.record(
+        conn, who, "shift.called_off", "shift", shift_id, detail={**detail, "signups_cancelled": len(cancelled)}
     )
 
 
@@ -463,14 +451,7 @@ async def _signing_up(conn: asyncpg.Connection) -> AsyncIterator[None]:
 
 async def _signed_up(conn: asyncpg.Connection, who: Identity, action: str, shift_id: int, signup_id: int) -> ShiftRow:
     """Audit a place taken or awaited; the shift as it now stands."""
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action=action,
-        object_type="shift",
-        object_id=shift_id,
-        detail={"signup_id": signup_id},
-    )
+    await audit_log.record(conn, who, action, "shift", shift_id, detail={"signup_id": signup_id})
     return found(await shifts_sql.get_shift(conn, shift_id), "No such shift")
 
 

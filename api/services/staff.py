@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 
 from api import security
+from api.services import audit_log
 from api.services.accounts import Identity, LoginResult, SessionStart, new_account, start_session
 from api.services.errors import Conflict, Forbidden, NotFound
 from api.services.types import Locale, Name, Password, Username
@@ -100,14 +101,7 @@ async def invite(conn: asyncpg.Connection, who: Identity, form: InvitationForm) 
             invited_by=who.account_id,
             hours=INVITATION_HOURS,
         )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="staff.invite",
-            object_type="staff_invitation",
-            object_id=invitation_id,
-            detail={"role": form.role},
-        )
+        await audit_log.record(conn, who, "staff.invite", "staff_invitation", invitation_id, detail={"role": form.role})
     return IssuedInvitation(id=invitation_id, token=token, expires_in_hours=INVITATION_HOURS)
 
 
@@ -119,13 +113,7 @@ async def withdraw_invitation(conn: asyncpg.Connection, who: Identity, invitatio
             raise Forbidden(NOT_A_MANAGER)
         if not await staff_sql.revoke_invitation(conn, tenant, invitation_id):
             raise NotFound("No such open invitation")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="staff.invitation_withdraw",
-            object_type="staff_invitation",
-            object_id=invitation_id,
-        )
+        await audit_log.record(conn, who, "staff.invitation_withdraw", "staff_invitation", invitation_id)
 
 
 async def _locked_roles(conn: asyncpg.Connection, who: Identity, account_id: int) -> tuple[Tenant, dict[int, str]]:
@@ -152,13 +140,8 @@ async def change_role(conn: asyncpg.Connection, who: Identity, account_id: int, 
         if change.role == "staff" and _last_manager(roles, account_id):
             raise Conflict(LAST_MANAGER)
         await staff_sql.set_role(conn, tenant, account_id, change.role)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="staff.role",
-            object_type="account",
-            object_id=account_id,
-            detail={"from": roles[account_id], "to": change.role},
+        await audit_log.record(
+            conn, who, "staff.role", "account", account_id, detail={"from": roles[account_id], "to": change.role}
         )
 
 
@@ -174,14 +157,10 @@ async def remove(conn: asyncpg.Connection, who: Identity, account_id: int) -> No
         await accounts_sql.set_disabled(conn, account_id, True)
         sessions_ended = await accounts_sql.delete_account_sessions(conn, account_id)
         tokens_revoked = await accounts_sql.revoke_account_tokens(conn, account_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="staff.remove",
-            object_type="account",
-            object_id=account_id,
+        await audit_log.record(
+            conn, who, "staff.remove", "account", account_id,
             detail={"role": roles[account_id], "sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked},
-        )
+        )  # fmt: skip
 
 
 async def open_invitation(conn: asyncpg.Connection, token: str) -> OpenInvitationRow:

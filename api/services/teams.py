@@ -22,14 +22,13 @@ import msgspec
 import structlog
 from msgspec import Meta
 
-from api.services import pinning, runs
+from api.services import audit_log, pinning, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI
 from matching import teams as teams_model
-from sql import audit
 from sql import calendar as calendar_sql
 from sql import match_runs as runs_sql
 from sql import team_pins as team_pins_sql
@@ -598,14 +597,10 @@ async def refuse(conn: asyncpg.Connection, who: Identity, team_id: int, form: Re
         await teams_sql.add_refusal(conn, team.household_id, form.volunteer_id, team_id, who.account_id)
         await teams_sql.end_member(conn, team_id, form.volunteer_id, "refused")
         replacement, slot = await _replan_one(conn, team)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="team.refuse",
-            object_type="team",
-            object_id=team_id,
+        await audit_log.record(
+            conn, who, "team.refuse", "team", team_id,
             detail={"refused": form.volunteer_id, "replacement": replacement, "slot": slot},
-        )
+        )  # fmt: skip
     return RefusalOutcome(team_id=team_id, refused=form.volunteer_id, replacement=replacement, slot=slot)
 
 
@@ -695,13 +690,9 @@ async def record_visit(conn: asyncpg.Connection, who: Identity, team_id: int, fo
         )
         if visit_id is None:
             raise Conflict("A contact is already recorded at that time")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="team_visit.record",
-            object_type="team",
-            object_id=team_id,
+        await audit_log.record(
+            conn, who, "team_visit.record", "team", team_id,
             detail={"visit_id": visit_id, "minutes": form.minutes, "contact_kind": form.contact_kind},
-        )
+        )  # fmt: skip
     visits = await teams_sql.visits(conn, team_id, form.at, form.at + dt.timedelta(seconds=1))
     return next(v for v in visits if v.id == visit_id)

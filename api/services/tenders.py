@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import eligibility, horizon
+from api.services import audit_log, eligibility, horizon
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
@@ -238,14 +238,10 @@ async def open_tender(conn: asyncpg.Connection, who: Identity, form: TenderComma
                 long_contract_reason=lot.long_contract_reason.strip(),
                 need_ids=need_ids,
             )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="tender.open",
-            object_type="tender",
-            object_id=tender_id,
+        await audit_log.record(
+            conn, who, "tender.open", "tender", tender_id,
             detail={"lots": len(form.lots), "budget_fen": sum(lot.budget_fen for lot in form.lots)},
-        )
+        )  # fmt: skip
         row = await tenders_sql.get_tender(conn, tender_id)
     assert row is not None
     return row
@@ -260,9 +256,7 @@ async def cancel_tender(conn: asyncpg.Connection, who: Identity, tender_id: int)
             if row is None or row.funder_id != funder_id:
                 raise NotFound("No such tender")
             raise Conflict("Only an open tender can be cancelled")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="tender.cancel", object_type="tender", object_id=tender_id
-        )
+        await audit_log.record(conn, who, "tender.cancel", "tender", tender_id)
         row = await tenders_sql.get_tender(conn, tender_id)
     assert row is not None
     return row

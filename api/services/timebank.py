@@ -18,9 +18,9 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid
-from sql import audit
 from sql import ledger as ledger_sql
 from sql.ledger import Balance, HistoryRow
 
@@ -204,13 +204,8 @@ async def transfer(conn: asyncpg.Connection, who: Identity, form: Transfer, *, c
             service=form.service if form.kind == "spend" else None,
             memo=form.memo.strip(),
         )
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action=f"timebank.{form.kind}",
-            object_type="ledger_transaction",
-            object_id=transaction_id,
-            detail={"minutes": form.minutes},
+        await audit_log.record(
+            conn, who, f"timebank.{form.kind}", "ledger_transaction", transaction_id, detail={"minutes": form.minutes}
         )
         after = await ledger_sql.balance(conn, mine)
     return TransferOutcome(

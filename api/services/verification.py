@@ -23,11 +23,11 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.types import NO_NUL, today
 from api.services.volunteers import CERTIFICATE_KINDS
-from sql import audit
 from sql import verification as verification_sql
 from sql.verification import ClaimRow, EvidenceRow, PendingRow, VerifiedRow
 
@@ -121,19 +121,11 @@ async def _store(
             uploaded_by=who.account_id,
         )
         # The log records the form and size, never the contents.
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="credential.evidence_added",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={
-                "evidence_id": evidence_id,
-                "claim": claim,
-                "form": "issuer_number" if content is None else "upload",
-                "bytes": len(content or b""),
-            },
-        )
+        await audit_log.record(
+            conn, who, "credential.evidence_added", "volunteer", volunteer_id,
+            detail={"evidence_id": evidence_id, "claim": claim,
+                    "form": "issuer_number" if content is None else "upload", "bytes": len(content or b"")},
+        )  # fmt: skip
     return evidence_id
 
 
@@ -188,14 +180,10 @@ async def open_evidence(conn: asyncpg.Connection, who: Identity, evidence_id: in
     evidence = await _evidence_for_verifier(conn, who, evidence_id)
     async with conn.transaction():
         await verification_sql.record_opening(conn, evidence_id, who.account_id)
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="credential.evidence_opened",
-            object_type="volunteer",
-            object_id=evidence.volunteer_id,
+        await audit_log.record(
+            conn, who, "credential.evidence_opened", "volunteer", evidence.volunteer_id,
             detail={"evidence_id": evidence_id, "claim": claim_name(evidence.subject, evidence.certificate_kind)},
-        )
+        )  # fmt: skip
     return evidence
 
 
@@ -303,22 +291,13 @@ async def _decide(
             )
             if not await verification_sql.point_claim_at(conn, evidence.volunteer_id, subject, kind, check_id):
                 raise Conflict("The volunteer no longer declares this")
-            await audit.append(
-                conn,
-                actor_account_id=who.account_id,
-                action=f"credential.{state}",
-                object_type="volunteer",
-                object_id=evidence.volunteer_id,
-                detail={
-                    "check_id": check_id,
-                    "claim": claim_name(subject, kind),
-                    "evidence_id": evidence_id,
-                    "against": "upload" if evidence.content is not None else "issuer_number",
-                    "committee_id": committee_id,
-                    "organisation_id": organisation_id,
-                    "expires_on": expiry.isoformat() if expiry and state == "verified" else None,
-                },
-            )
+            await audit_log.record(
+                conn, who, f"credential.{state}", "volunteer", evidence.volunteer_id,
+                detail={"check_id": check_id, "claim": claim_name(subject, kind), "evidence_id": evidence_id,
+                        "against": "upload" if evidence.content is not None else "issuer_number",
+                        "committee_id": committee_id, "organisation_id": organisation_id,
+                        "expires_on": expiry.isoformat() if expiry and state == "verified" else None},
+            )  # fmt: skip
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("This evidence was decided on already") from exc
     except asyncpg.CheckViolationError as exc:
@@ -353,20 +332,11 @@ async def revoke(conn: asyncpg.Connection, who: Identity, volunteer_id: int, cla
         declared = found(await verification_sql.declared(conn, volunteer_id, subject, kind), "No such claim")
         if declared.check_id is None or not await verification_sql.revoke(conn, declared.check_id, who.account_id):
             raise Conflict("Only a verified claim can be revoked")
-        await audit.append(
-            conn,
-            actor_account_id=who.account_id,
-            action="credential.revoked",
-            object_type="volunteer",
-            object_id=volunteer_id,
-            detail={
-                "check_id": declared.check_id,
-                "claim": claim,
-                "reason": form.reason.strip(),
-                "committee_id": committee_id,
-                "organisation_id": organisation_id,
-            },
-        )
+        await audit_log.record(
+            conn, who, "credential.revoked", "volunteer", volunteer_id,
+            detail={"check_id": declared.check_id, "claim": claim, "reason": form.reason.strip(),
+                    "committee_id": committee_id, "organisation_id": organisation_id},
+        )  # fmt: skip
     return await _current_claim(conn, volunteer_id, subject, kind)
 
 

@@ -21,7 +21,7 @@ import structlog
 from msgspec import Meta
 
 from api.security import new_token, token_hash
-from api.services import household_access, notifications
+from api.services import audit_log, household_access, notifications
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.needs import mask_address
@@ -186,9 +186,8 @@ async def record_note(
                 conn, visit, token=token, token_hash=token_hash(token), days=link_days
             )
         # Ids and the fixed-list answers' counts only: never what the note says.
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="visit_note.recorded", object_type="household",
-            object_id=visit.household_id,
+        await audit_log.record(
+            conn, who, "visit_note.recorded", "household", visit.household_id,
             detail={"note_id": note.id, "visit_kind": visit.visit_kind, "team_visit_id": visit.team_visit_id,
                     "shift_id": visit.shift_id, "rating_link_id": link_id},
         )  # fmt: skip
@@ -221,9 +220,9 @@ async def household_notes(
     access = await _may_read(conn, who, household_id)
     notes = await visits_sql.household_notes(conn, household_id, limit=limit, offset=offset)
     async with conn.transaction():
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="visit_notes.viewed", object_type="household",
-            object_id=household_id, detail={**_basis(access), "note_ids": [n.id for n in notes]},
+        await audit_log.record(
+            conn, who, "visit_notes.viewed", "household", household_id,
+            detail={**_basis(access), "note_ids": [n.id for n in notes]},
         )  # fmt: skip
     return NotesPage(basis=access.basis or "", notes=notes)
 
@@ -257,9 +256,8 @@ async def household_record(
     ratings_shown = who.role in ("committee", "organisation") and not notes_only
     ratings = await visits_sql.household_ratings(conn, household_id, limit=RECORD_LATEST * 2) if ratings_shown else []
     async with conn.transaction():
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="visit_notes.viewed", object_type="household",
-            object_id=household_id,
+        await audit_log.record(
+            conn, who, "visit_notes.viewed", "household", household_id,
             detail={**_basis(access), "note_ids": [n.id for n in notes[:limit]],
                     "incident_ids": [i.id for i in incidents], "rating_ids": [r.id for r in ratings]},
         )  # fmt: skip
@@ -284,9 +282,9 @@ async def get_note(conn: asyncpg.Connection, who: Identity, note_id: int) -> Not
     except NotFound:
         raise NotFound("No such note") from None
     async with conn.transaction():
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="visit_notes.viewed", object_type="household",
-            object_id=note.household_id, detail={**_basis(access), "note_ids": [note.id]},
+        await audit_log.record(
+            conn, who, "visit_notes.viewed", "household", note.household_id,
+            detail={**_basis(access), "note_ids": [note.id]},
         )  # fmt: skip
     return note
 
@@ -306,9 +304,8 @@ async def raise_incident(conn: asyncpg.Connection, who: Identity, form: Incident
                 dedupe_key=f"visit_incident:incident:{incident_id}:account:{account_id}",
                 params={"incident_id": incident_id, "severity": form.severity, "kind": form.kind},
             )  # fmt: skip
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="incident.raised", object_type="incident",
-            object_id=incident_id,
+        await audit_log.record(
+            conn, who, "incident.raised", "incident", incident_id,
             detail={"household_id": visit.household_id, "kind": form.kind, "severity": form.severity,
                     "team_visit_id": visit.team_visit_id, "shift_id": visit.shift_id},
         )  # fmt: skip
@@ -323,9 +320,9 @@ async def get_incident(conn: asyncpg.Connection, who: Identity, incident_id: int
     except NotFound:
         raise NotFound(_NO_INCIDENT) from None
     async with conn.transaction():
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="incident.viewed", object_type="incident",
-            object_id=incident.id, detail={**_basis(access), "household_id": incident.household_id},
+        await audit_log.record(
+            conn, who, "incident.viewed", "incident", incident.id,
+            detail={**_basis(access), "household_id": incident.household_id},
         )  # fmt: skip
     return incident
 
@@ -351,9 +348,7 @@ async def _decide_incident(
         if incident.status == "closed":
             raise Conflict("This incident is closed already")
         raise Conflict("This incident is acknowledged already")
-    await audit.append(
-        conn, actor_account_id=who.account_id, action=action, object_type="incident", object_id=incident_id
-    )
+    await audit_log.record(conn, who, action, "incident", incident_id)
     return found(await visits_sql.get_incident(conn, incident_id), _NO_INCIDENT)
 
 
@@ -398,13 +393,20 @@ async def rate_on_behalf(conn: asyncpg.Connection, who: Identity, form: StaffRat
         raise Conflict("A phone or video call is not rated: the household rates the visits made to it")
     async with conn.transaction():
         rating = await _rating(
-            conn, household_id=visit.household_id, team_visit_id=visit.team_visit_id, shift_id=visit.shift_id,
-            visit_kind=visit.visit_kind, organisation_id=visit.organisation_id, score=form.score,
-            comment=form.comment.strip(), source="staff", entered_by=who.account_id,
-        )  # fmt: skip
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="visit_rating.recorded", object_type="household",
-            object_id=visit.household_id, detail={"rating_id": rating.id, "source": "staff", "score": form.score},
+            conn,
+            household_id=visit.household_id,
+            team_visit_id=visit.team_visit_id,
+            shift_id=visit.shift_id,
+            visit_kind=visit.visit_kind,
+            organisation_id=visit.organisation_id,
+            score=form.score,
+            comment=form.comment.strip(),
+            source="staff",
+            entered_by=who.account_id,
+        )
+        await audit_log.record(
+            conn, who, "visit_rating.recorded", "household", visit.household_id,
+            detail={"rating_id": rating.id, "source": "staff", "score": form.score},
         )  # fmt: skip
     return rating
 

@@ -34,7 +34,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.services import household_access, maps, notifications, pinning, runs
+from api.services import audit_log, household_access, maps, notifications, pinning, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, DomainError, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
@@ -43,7 +43,6 @@ from api.services.types import SHANGHAI
 from matching import visits as visits_model
 from matching.common import ProgressFn, Timings, haversine_km
 from matching.visits_format import Carer, Link, Pin, Route, Stop, Visit, VisitsProblem, VisitsResult
-from sql import audit
 from sql import match_runs as runs_sql
 from sql import visit_pins as pins_sql
 from sql import visits as visits_sql
@@ -818,10 +817,7 @@ async def call_in_sick(
             raise Invalid("The sick call is not valid", fields={"carer_id": "No such carer"})
         if not await visits_sql.add_absence(conn, day.id, form.carer_id, now, who.account_id):
             raise Conflict("This carer is already off for the day")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="carer.absent", object_type="carer",
-            object_id=form.carer_id, detail={"day_id": day.id},
-        )  # fmt: skip
+        await audit_log.record(conn, who, "carer.absent", "carer", form.carer_id, detail={"day_id": day.id})
         return day.id
 
     return await runs.start(conn, queue, RUNS, who.account_id, subject)
@@ -897,10 +893,9 @@ async def check_in(
         done = await visits_sql.check_in(conn, visit_id, volunteer_id)
         if done is None:
             raise Conflict("You have already checked in at this visit")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action="visit.check_in", object_type="planned_visit",
-            object_id=visit_id, detail={"household_id": done[0], "day_id": done[1]},
-        )  # fmt: skip
+        await audit_log.record(
+            conn, who, "visit.check_in", "planned_visit", visit_id, detail={"household_id": done[0], "day_id": done[1]}
+        )
     return next(v for v in await visits_sql.my_visits(conn, volunteer_id, day) if v.id == visit_id)
 
 

@@ -23,6 +23,7 @@ import msgspec
 from msgspec import Meta
 
 from api import security
+from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.register_imports import mask_phone, phone_of
@@ -134,10 +135,7 @@ async def issue_codes(conn: asyncpg.Connection, who: Identity, public_id: str) -
             issued.append(IssuedCode(display_name=volunteer.display_name, phone=volunteer.phone, code=code))
         if not issued:
             raise Conflict("Every volunteer of this import has claimed their profile")
-        await audit.append(
-            conn, actor_account_id=who.account_id, action=ISSUED, object_type="register_import", object_id=public_id,
-            detail={"codes": len(issued)},
-        )  # fmt: skip
+        await audit_log.record(conn, who, ISSUED, "register_import", public_id, detail={"codes": len(issued)})
     return issued
 
 

@@ -16,11 +16,11 @@ import icalendar
 import msgspec
 from msgspec import Meta
 
+from api.services import audit_log
 from api.services import calendar as calendar_service
 from api.services.accounts import Identity
 from api.services.errors import Invalid, NotFound, found
 from api.services.types import NO_NUL, SHANGHAI, Id, Name, Phone, today
-from sql import audit
 from sql import shifts as shifts_sql
 from sql import verification as verification_sql
 from sql import volunteers as volunteers_sql
@@ -133,14 +133,7 @@ async def _audit_own(
     conn: asyncpg.Connection, who: Identity, volunteer_id: int, action: str, detail: dict[str, Any] | None = None
 ) -> None:
     """Audit a change volunteers make to their own record: they are the actor, their record the object."""
-    await audit.append(
-        conn,
-        actor_account_id=who.account_id,
-        action=action,
-        object_type="volunteer",
-        object_id=volunteer_id,
-        detail=detail,
-    )
+    await audit_log.record(conn, who, action, "volunteer", volunteer_id, detail=detail)
 
 
 async def profile(conn: asyncpg.Connection, who: Identity) -> Profile:
