@@ -27,7 +27,7 @@ from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.attendance import AwareDateTime
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
-from api.services.timebank import MINUTES_PER_COIN, NotEnoughCoins
+from api.services.timebank import MINUTES_PER_COIN, NotEnoughCoins, beyond_own
 from api.services.types import SHANGHAI, Id, Name, Text
 from sql import coins as coins_sql
 from sql import ledger as ledger_sql
@@ -276,12 +276,7 @@ async def book(conn: asyncpg.Connection, who: Identity, form: BookingCreate) -> 
         if form.slot_id is not None and await coins_sql.holds_slot(conn, form.slot_id, volunteer_id):
             raise BookingRefused("already", "You have already booked this time")
         balance = await ledger_sql.balance(conn, account)
-        if item.price_minutes > balance.own:
-            message = (
-                "Group-earned coins can only be donated"
-                if item.price_minutes <= balance.total
-                else "This costs more coins than your balance"
-            )
+        if message := beyond_own(balance, item.price_minutes, "This costs more coins than your balance"):
             raise NotEnoughCoins("You do not have enough time coins for this", fields={"item_id": message})
         if form.slot_id is not None:
             if not await coins_sql.take_slot_place(conn, form.slot_id, item.id):

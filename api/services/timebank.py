@@ -83,6 +83,14 @@ class NotEnoughCoins(Conflict):
     kind = "insufficient-coins"
 
 
+def beyond_own(balance: Balance, minutes: int, beyond: str) -> str | None:
+    """Why `minutes` cannot be spent or given, which draws on own time only (None: they can): group-earned time
+    would cover them but can only be donated, or `beyond`, the field's message when even the total falls short."""
+    if minutes <= balance.own:
+        return None
+    return "Group-earned coins can only be donated" if minutes <= balance.total else beyond
+
+
 def _view(balance: Balance, cap_minutes: int) -> TimeBankView:
     return TimeBankView(
         own_minutes=balance.own, group_minutes=balance.group, total_minutes=balance.total, cap_minutes=cap_minutes
@@ -181,12 +189,7 @@ async def transfer(conn: asyncpg.Connection, who: Identity, form: Transfer, *, c
             entries = [(mine, "group", -from_group), (mine, "own", -from_own)]
             entries += [(other, "group", from_group), (other, "own", from_own)]
         else:
-            if form.minutes > balance.own:
-                message = (
-                    "Group-earned coins can only be donated"
-                    if form.minutes <= balance.total
-                    else "This is more than your balance"
-                )
+            if message := beyond_own(balance, form.minutes, "This is more than your balance"):
                 raise NotEnoughCoins("You do not have that many time coins", fields={"minutes": message})
             if form.kind == "give":
                 held = (await ledger_sql.balance(conn, other)).total
