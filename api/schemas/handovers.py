@@ -7,9 +7,8 @@ import datetime as dt
 import msgspec
 
 from api.schemas.common import out
-from api.schemas.shifts import ShiftOut, shift_out
+from api.schemas.shifts import ShiftOut, seen_out
 from api.services.handovers import HandoverOutcome, ShiftHandovers
-from api.services.shifts import BLOCKING_REASONS
 from sql.handovers import HandoverRow, OfferedPlace, RequestRow
 
 
@@ -55,13 +54,7 @@ class ShiftHandoversOut(msgspec.Struct, frozen=True):
 
 def offered_out(place: OfferedPlace) -> OfferedOut:
     """The public shape of an offered place."""
-    return out(
-        place,
-        OfferedOut,
-        shift=shift_out(place.shift),
-        eligible=not any(r in BLOCKING_REASONS for r in place.reasons),
-        distance_km=round(place.distance_km, 2),
-    )
+    return seen_out(place, OfferedOut)
 
 
 def _mine(row: HandoverRow | None) -> MyOfferOut | None:

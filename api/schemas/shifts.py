@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 import msgspec
 
-from api.schemas.common import out
+from api.schemas.common import S, out
 from api.services.confirmations import PlaceView
 from api.services.shifts import BLOCKING_REASONS, CancelOutcome, SeriesView, SignupOutcome
 from sql.confirmations import PlacePublic
@@ -84,15 +85,36 @@ def shift_out(row: ShiftRow) -> ShiftOut:
     return out(row, ShiftOut, places_left=max(0, row.headcount - row.taken))
 
 
-def for_me_out(view: ShiftForVolunteer) -> ShiftForMeOut:
-    """The public shape of a shift seen by a volunteer."""
+class SeenByVolunteer(Protocol):
+    """A shift, or a place offered on one, as one volunteer sees it."""
+
+    @property
+    def shift(self) -> ShiftRow:
+        """The shift."""
+
+    @property
+    def distance_km(self) -> float:
+        """How far it is from the volunteer's home area."""
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the volunteer may not take it (some reasons only warn)."""
+
+
+def seen_out(view: SeenByVolunteer, cls: type[S]) -> S:
+    """A shift as the calling volunteer sees it, in `cls`: eligible unless a reason blocks, the distance to 10 m."""
     return out(
         view,
-        ShiftForMeOut,
+        cls,
         shift=shift_out(view.shift),
         eligible=not any(r in BLOCKING_REASONS for r in view.reasons),
         distance_km=round(view.distance_km, 2),
     )
+
+
+def for_me_out(view: ShiftForVolunteer) -> ShiftForMeOut:
+    """The public shape of a shift seen by a volunteer."""
+    return seen_out(view, ShiftForMeOut)
 
 
 def signup_out(outcome: SignupOutcome) -> SignupOut:
