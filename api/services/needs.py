@@ -161,22 +161,12 @@ async def list_needs(
 
 async def map_data(conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, limit: int = 2000) -> MapData:
     """The points of the district map: committees, and the needs matching the filters (at most `limit`)."""
-    logged_in(who)
-    rows, total = await needs_sql.list_needs(
-        conn,
-        subdistrict_id=filters.subdistrict_id,
-        committee_id=filters.committee_id,
-        category=filters.category,
-        status=filters.status,
-        within_area_id=None,
-        limit=limit,
-        offset=0,
-    )
+    page = await list_needs(conn, who, filters, limit=limit, offset=0)
     return MapData(
         bounds=await needs_sql.area_bounds(conn),
         committees=await needs_sql.committee_points(conn, filters.subdistrict_id),
-        needs=rows,
-        truncated=total > len(rows),
+        needs=page.items,
+        truncated=page.total > len(page.items),
     )
 
 
