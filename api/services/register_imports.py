@@ -423,6 +423,26 @@ class _Checked(msgspec.Struct, frozen=True):
     sheet: str
 
 
+def _once(
+    issues: list[Issue],
+    row: int,
+    column: str,
+    key: str,
+    seen: dict[str, int],
+    known: set[str],
+    again: str,
+    known_already: str,
+) -> None:
+    """A row's identifying value (an address's key, a phone) stands once: not on an earlier row of the sheet (`again`,
+    naming that row) nor among those already registered (`known_already`); `seen` remembers it for the rows after."""
+    if key in seen:
+        issues.append(Issue(row, column, again, {"row": str(seen[key])}))
+    elif key in known:
+        issues.append(Issue(row, column, known_already))
+    else:
+        seen[key] = row
+
+
 def _text(cols: _Columns, cells: list[str], field: str, row: int, issues: list[Issue], limit: int = 200) -> str:
     value = cols.cell(cells, field)
     if len(value) > limit:
@@ -469,13 +489,7 @@ def _household_row(
     notes = _text(cols, cells, "care_notes", row, issues, limit=2000)
     dialects = [d[:40] for d in _words(cols.cell(cells, "dialects"))][:10]
     if address:
-        key = address_key(address)
-        if key in seen:
-            issues.append(Issue(row, cols.names["address"], SAME_AS_ROW, {"row": str(seen[key])}))
-        elif key in known:
-            issues.append(Issue(row, cols.names["address"], ALREADY_REGISTERED))
-        else:
-            seen[key] = row
+        _once(issues, row, cols.names["address"], address_key(address), seen, known, SAME_AS_ROW, ALREADY_REGISTERED)
     facts = [str(members)]
     preview = PreviewRow(
         row=row, name=name, detail=mask_address(address) if address else "", facts=facts,
@@ -524,12 +538,7 @@ def _volunteer_row(
     if not 0 <= hours <= 60:
         issues.append(Issue(row, cols.names["weekly_hour_cap"], BAD_HOURS))
     if phone:
-        if phone in seen:
-            issues.append(Issue(row, cols.names["phone"], SAME_PHONE_AS_ROW, {"row": str(seen[phone])}))
-        elif phone in known:
-            issues.append(Issue(row, cols.names["phone"], ALREADY_VOLUNTEER))
-        else:
-            seen[phone] = row
+        _once(issues, row, cols.names["phone"], phone, seen, known, SAME_PHONE_AS_ROW, ALREADY_VOLUNTEER)
     masked = mask_phone(phone or "")
     preview = PreviewRow(
         row=row, name=name, detail=masked, facts=[str(birth_year or "")], consent_in_sheet=False, issues=issues
