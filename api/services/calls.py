@@ -20,7 +20,7 @@ from api.services.accounts import Identity, logged_in
 from api.services.bids import receipt_of
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.tenders import open_sealed, org_facts
-from api.services.types import SHANGHAI, Id, Name, Text, today
+from api.services.types import SHANGHAI, Id, Name, Page, Text, today
 from sql import bids as bids_sql
 from sql import calls as calls_sql
 from sql import tenders as tenders_sql
@@ -83,15 +83,6 @@ class ProposalCommand(ProposalTerms, frozen=True, forbid_unknown_fields=True, kw
     def terms(self) -> ProposalTerms:
         """The sealed terms without the call."""
         return ProposalTerms(**{name: getattr(self, name) for name in ProposalTerms.__struct_fields__})
-
-
-class CallPage(msgspec.Struct, frozen=True):
-    """A page of calls."""
-
-    items: list[calls_sql.CallRow]
-    total: int
-    limit: int
-    offset: int
 
 
 class ProposalsOpened(msgspec.Struct, frozen=True):
@@ -188,12 +179,12 @@ async def open_call(conn: asyncpg.Connection, who: Identity, form: CallCommand) 
 
 async def list_calls(
     conn: asyncpg.Connection, who: Identity | None, *, status: str | None, mine: bool, limit: int, offset: int
-) -> CallPage:
+) -> Page[calls_sql.CallRow]:
     """Browse calls; a foundation may narrow to its own."""
     who = logged_in(who)
     funder_id = who.funder_id_or_refuse("Only a funder has calls of its own") if mine else None
     rows, total = await calls_sql.list_calls(conn, status=status, funder_id=funder_id, limit=limit, offset=offset)
-    return CallPage(items=rows, total=total, limit=limit, offset=offset)
+    return Page(items=rows, total=total, limit=limit, offset=offset)
 
 
 async def get_call(conn: asyncpg.Connection, who: Identity | None, call_id: int) -> calls_sql.CallRow:

@@ -13,7 +13,7 @@ from api.services import audit_log, visit_notes
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
-from api.services.types import Id, Name, Text, today
+from api.services.types import Id, Name, Page, Text, today
 from api.services.verification import sniff
 from sql import contracts as contracts_sql
 from sql.contracts import AttachmentFile as AttachmentFile  # the download's type, for the routes
@@ -80,15 +80,6 @@ class ContractDetail(msgspec.Struct, frozen=True):
     contract: contracts_sql.ContractRow
     milestones: list[contracts_sql.MilestoneRow]
     attachments: list[contracts_sql.AttachmentRow]
-
-
-class ContractPage(msgspec.Struct, frozen=True):
-    """A page of contracts."""
-
-    items: list[contracts_sql.ContractRow]
-    total: int
-    limit: int
-    offset: int
 
 
 def _tenant(who: Identity) -> tuple[int | None, int | None]:
@@ -187,13 +178,13 @@ async def get_contract(conn: asyncpg.Connection, who: Identity, contract_id: int
 
 async def list_contracts(
     conn: asyncpg.Connection, who: Identity, *, status: str | None, limit: int, offset: int
-) -> ContractPage:
+) -> Page[contracts_sql.ContractRow]:
     """The caller's contracts (an admin sees all)."""
     funder_id, organisation_id = _tenant(who)
     rows, total = await contracts_sql.list_contracts(
         conn, funder_id=funder_id, organisation_id=organisation_id, status=status, limit=limit, offset=offset
     )
-    return ContractPage(items=rows, total=total, limit=limit, offset=offset)
+    return Page(items=rows, total=total, limit=limit, offset=offset)
 
 
 async def ready_awards(conn: asyncpg.Connection, who: Identity) -> list[contracts_sql.ReadyAward]:

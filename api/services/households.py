@@ -19,7 +19,7 @@ from api.services import audit_log, places, shifts
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.needs import mask_address, street_of
-from api.services.types import SHANGHAI, Name, Text
+from api.services.types import SHANGHAI, Name, Page, Text
 from sql import households as households_sql
 
 # Refusals for callers of another role (msgids, translated at the edges).
@@ -87,15 +87,6 @@ class RegisterItem(msgspec.Struct, frozen=True):
     archived_at: dt.datetime | None
 
 
-class RegisterPage(msgspec.Struct, frozen=True):
-    """A page of the register."""
-
-    items: list[RegisterItem]
-    total: int
-    limit: int
-    offset: int
-
-
 # How many households a picker lists at once; the search field narrows a larger register (about 3,000).
 PICKER_LIMIT = 60
 
@@ -134,7 +125,7 @@ def ordered_slots(slots: list[str]) -> list[str]:
 
 async def list_register(
     conn: asyncpg.Connection, who: Identity, filters: RegisterFilters, *, limit: int, offset: int
-) -> RegisterPage:
+) -> Page[RegisterItem]:
     """The committee's own households (names, masked addresses), filtered and paged."""
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     fragment = (filters.q or "").strip()
@@ -162,7 +153,7 @@ async def list_register(
         )
         for r in rows
     ]
-    return RegisterPage(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 async def picker(

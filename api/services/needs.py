@@ -19,7 +19,7 @@ from api.services import audit_log, horizon, places
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
-from api.services.types import Id, Name, Text, today
+from api.services.types import Id, Name, Page, Text, today
 from sql import areas as areas_sql
 from sql import needs as needs_sql
 
@@ -68,15 +68,6 @@ class NeedView(msgspec.Struct, frozen=True):
     need: needs_sql.NeedRow
     own: bool
     households: list[HouseholdChoice]
-
-
-class NeedPage(msgspec.Struct, frozen=True):
-    """A page of needs."""
-
-    items: list[needs_sql.NeedRow]
-    total: int
-    limit: int
-    offset: int
 
 
 class NeedFilters(msgspec.Struct, frozen=True):
@@ -143,7 +134,7 @@ def mask_address(address: str) -> str:
 
 async def list_needs(
     conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, *, limit: int, offset: int
-) -> NeedPage:
+) -> Page[needs_sql.NeedRow]:
     """Browse needs (no household data in them); any logged-in account."""
     logged_in(who)
     rows, total = await needs_sql.list_needs(
@@ -156,7 +147,7 @@ async def list_needs(
         limit=limit,
         offset=offset,
     )
-    return NeedPage(items=rows, total=total, limit=limit, offset=offset)
+    return Page(items=rows, total=total, limit=limit, offset=offset)
 
 
 async def map_data(conn: asyncpg.Connection, who: Identity | None, filters: NeedFilters, limit: int = 2000) -> MapData:

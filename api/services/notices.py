@@ -20,7 +20,7 @@ from api.services import audit_log
 from api.services import reviews as reviews_service
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
-from api.services.types import Id
+from api.services.types import Id, Page
 from sql import awards as awards_sql
 from sql import objections as objections_sql
 from sql import reviews as reviews_sql
@@ -43,15 +43,6 @@ class ObjectionAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     outcome: Literal["upheld", "rejected"]
     reply: Body
-
-
-class NoticePage(msgspec.Struct, frozen=True):
-    """A page of notices."""
-
-    items: list[NoticeRow]
-    total: int
-    limit: int
-    offset: int
 
 
 class PublicAward(msgspec.Struct, frozen=True):
@@ -138,10 +129,10 @@ def notice_bidders(
     return out
 
 
-async def list_notices(conn: asyncpg.Connection, *, include_past: bool, limit: int, offset: int) -> NoticePage:
+async def list_notices(conn: asyncpg.Connection, *, include_past: bool, limit: int, offset: int) -> Page[NoticeRow]:
     """Published notices, the current ones unless past ones are asked for."""
     rows, total = await awards_sql.list_notices(conn, include_past=include_past, limit=limit, offset=offset)
-    return NoticePage(items=rows, total=total, limit=limit, offset=offset)
+    return Page(items=rows, total=total, limit=limit, offset=offset)
 
 
 async def _funder_owns(who: Identity | None, conn: asyncpg.Connection, tender_id: int) -> bool:

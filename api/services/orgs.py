@@ -11,7 +11,7 @@ from msgspec import Meta
 from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Forbidden, NotFound, found
-from api.services.types import Hours, Id, Name, Phone, Text
+from api.services.types import Hours, Id, Name, Page, Phone, Text
 from sql import org_checks as org_checks_sql
 from sql import orgs as orgs_sql
 
@@ -28,15 +28,6 @@ class OrgProfileUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     area_ids: list[Id] = []
 
 
-class OrgPage(msgspec.Struct, frozen=True):
-    """A page of organisations."""
-
-    items: list[orgs_sql.OrgRow]
-    total: int
-    limit: int
-    offset: int
-
-
 async def list_orgs(
     conn: asyncpg.Connection,
     who: Identity | None,
@@ -46,12 +37,12 @@ async def list_orgs(
     q: str | None,
     limit: int,
     offset: int,
-) -> OrgPage:
+) -> Page[orgs_sql.OrgRow]:
     """Browse organisations; only admins see pending or suspended ones."""
     if who is None or who.role != "admin":
         status = "verified"
     rows, total = await orgs_sql.list_orgs(conn, status=status, category=category, q=q, limit=limit, offset=offset)
-    return OrgPage(items=rows, total=total, limit=limit, offset=offset)
+    return Page(items=rows, total=total, limit=limit, offset=offset)
 
 
 async def get_org(conn: asyncpg.Connection, who: Identity | None, org_id: int) -> orgs_sql.OrgRow:

@@ -17,7 +17,7 @@ from api.services import audit_log, eligibility, horizon
 from api.services.accounts import Identity, logged_in
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
 from api.services.exports import Column, Table, label
-from api.services.types import SHANGHAI, Id, Name, Text, today
+from api.services.types import SHANGHAI, Id, Name, Page, Text, today
 from sql import audit
 from sql import bids as bids_sql
 from sql import tenders as tenders_sql
@@ -69,15 +69,6 @@ class TenderCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     criteria: list[CriterionCommand] = []
     max_lots_per_bidder: Amount | None = None
     lots: list[LotCommand] = []
-
-
-class TenderPage(msgspec.Struct, frozen=True):
-    """A page of tenders."""
-
-    items: list[tenders_sql.TenderRow]
-    total: int
-    limit: int
-    offset: int
 
 
 class TenderForOrg(msgspec.Struct, frozen=True):
@@ -272,14 +263,14 @@ class TenderFilters(msgspec.Struct, frozen=True):
 
 async def list_tenders(
     conn: asyncpg.Connection, who: Identity | None, filters: TenderFilters, *, limit: int, offset: int
-) -> TenderPage:
+) -> Page[tenders_sql.TenderRow]:
     """Browse tenders; a funder may narrow to its own."""
     who = logged_in(who)
     funder_id = who.funder_id_or_refuse("Only a funder has tenders of its own") if filters.mine else None
     rows, total = await tenders_sql.list_tenders(
         conn, status=filters.status, funder_id=funder_id, category=filters.category, limit=limit, offset=offset
     )
-    return TenderPage(items=rows, total=total, limit=limit, offset=offset)
+    return Page(items=rows, total=total, limit=limit, offset=offset)
 
 
 async def get_tender(conn: asyncpg.Connection, who: Identity | None, tender_id: int) -> tenders_sql.TenderRow:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+import msgspec
 from msgspec import Meta
 
 # PostgreSQL cannot store NUL; refusing it here turns a would-be 500 into a clear 400.
@@ -28,3 +29,15 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def today() -> dt.date:
     """Today's date where the users live."""
     return dt.datetime.now(SHANGHAI).date()
+
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(msgspec.Struct, Generic[ItemT], frozen=True):
+    """A page of a list: its items, how many there are in all, and where the page starts."""
+
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int
