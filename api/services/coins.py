@@ -27,6 +27,7 @@ from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.attendance import AwareDateTime
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, found
+from api.services.horizon import span_errors
 from api.services.timebank import MINUTES_PER_COIN, NotEnoughCoins, beyond_own
 from api.services.types import SHANGHAI, Id, Name, Text
 from sql import coins as coins_sql
@@ -200,14 +201,9 @@ async def add_slot(conn: asyncpg.Connection, who: Identity, item_id: int, form: 
     """Add a bookable slot to an active service item of the caller's committee."""
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     current = await _own_item(conn, committee_id, item_id)
-    errors: dict[str, str] = {}
-    if form.ends_at <= form.starts_at:
-        errors["ends_at"] = "The end must be after the start"
-    elif form.ends_at - form.starts_at > dt.timedelta(hours=24):
-        errors["ends_at"] = "A slot lasts at most 24 hours"
-    if form.starts_at <= dt.datetime.now(dt.UTC):
-        errors["starts_at"] = "The start must be in the future"
-    if errors:
+    day = dt.timedelta(hours=24)
+    too_long = "A slot lasts at most 24 hours"
+    if errors := span_errors(form.starts_at, form.ends_at, longest=day, too_long=too_long, to_come="starts_at"):
         raise Invalid("The slot is not valid", fields=errors)
     if current.kind != "service":
         raise Conflict("Goods are taken from the stock; only a service has slots")

@@ -5,6 +5,7 @@ schema holds the fixed lower bound (the year 2000) as CHECK constraints too."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from api.services.types import SHANGHAI, today
 
@@ -56,4 +57,26 @@ def check(errors: dict[str, str], **fields: dt.date | None) -> dict[str, str]:
         error = moment_error(value) if isinstance(value, dt.datetime) else date_error(value)
         if error is not None:
             errors[name] = error
+    return errors
+
+
+def span_errors(
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    *,
+    longest: dt.timedelta,
+    too_long: str,
+    to_come: Literal["starts_at", "ends_at"],
+) -> dict[str, str]:
+    """A time span's errors by field: its end after its start and at most `longest` later (`too_long`), and its start
+    (or its end, for a span that may have begun) still to come."""
+    errors: dict[str, str] = {}
+    if ends_at <= starts_at:
+        errors["ends_at"] = "The end must be after the start"
+    elif ends_at - starts_at > longest:
+        errors["ends_at"] = too_long
+    if (starts_at if to_come == "starts_at" else ends_at) <= dt.datetime.now(dt.UTC):
+        errors[to_come] = (
+            "The start must be in the future" if to_come == "starts_at" else "The end must be in the future"
+        )
     return errors

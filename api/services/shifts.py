@@ -149,13 +149,10 @@ def blocking(reasons: list[str]) -> list[str]:
 
 
 def _time_errors(starts_at: dt.datetime, ends_at: dt.datetime) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if ends_at <= starts_at:
-        errors["ends_at"] = "The end must be after the start"
-    if starts_at <= dt.datetime.now(dt.UTC):
-        errors["starts_at"] = "The start must be in the future"
-    if ends_at - starts_at > dt.timedelta(hours=24):
-        errors["ends_at"] = "A shift lasts at most 24 hours"
+    day = dt.timedelta(hours=24)
+    errors = horizon.span_errors(
+        starts_at, ends_at, longest=day, too_long="A shift lasts at most 24 hours", to_come="starts_at"
+    )
     return horizon.check(errors, starts_at=starts_at, ends_at=ends_at)
 
 

@@ -20,6 +20,7 @@ from api.services import audit_log
 from api.services import calendar as calendar_service
 from api.services.accounts import Identity
 from api.services.errors import Invalid, NotFound, found
+from api.services.horizon import span_errors
 from api.services.types import NO_NUL, SHANGHAI, Id, Name, Phone, today
 from sql import shifts as shifts_sql
 from sql import verification as verification_sql
@@ -286,14 +287,9 @@ async def set_availability(conn: asyncpg.Connection, who: Identity, form: Availa
 async def add_exception(conn: asyncpg.Connection, who: Identity, form: ExceptionCreate) -> Profile:
     """Mark a time as away, or add an extra available time, outside the weekly pattern."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
-    errors: dict[str, str] = {}
-    if form.ends_at <= form.starts_at:
-        errors["ends_at"] = "The end must be after the start"
-    elif form.ends_at - form.starts_at > dt.timedelta(days=366):
-        errors["ends_at"] = "An exception lasts at most a year"
-    if form.ends_at <= dt.datetime.now(dt.UTC):
-        errors["ends_at"] = "The end must be in the future"
-    if errors:
+    year = dt.timedelta(days=366)
+    too_long = "An exception lasts at most a year"
+    if errors := span_errors(form.starts_at, form.ends_at, longest=year, too_long=too_long, to_come="ends_at"):
         raise Invalid("The exception is not valid", fields=errors)
     async with conn.transaction():
         await volunteers_sql.insert_exception(
