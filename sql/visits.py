@@ -94,21 +94,13 @@ class VisitDayRow(msgspec.Struct, frozen=True):
     replan_from: dt.datetime | None
 
 
-class LiveVisitRow(msgspec.Struct, frozen=True):
-    """A planned (or checked-in) visit of a day as the planner's board shows it: household masked by the caller."""
+class NewVisit(msgspec.Struct, frozen=True):
+    """A visit of a plan to write."""
 
-    id: int
+    household_id: int
+    carer_id: int
     visit_key: str
     service: str
-    household_id: int
-    committee_id: int
-    committee_name: str
-    address: str
-    lat: float
-    lon: float
-    carer_id: int
-    carer_name: str
-    volunteer_id: int
     seq: int
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -116,6 +108,20 @@ class LiveVisitRow(msgspec.Struct, frozen=True):
     travel_minutes: float
     late_minutes: float
     reason: dict[str, Any]
+
+
+class LiveVisitRow(NewVisit, frozen=True):
+    """A planned (or checked-in) visit of a day as the planner's board shows it: the plan's visit with its place,
+    carer and state (the household masked by the caller)."""
+
+    id: int
+    committee_id: int
+    committee_name: str
+    address: str
+    lat: float
+    lon: float
+    carer_name: str
+    volunteer_id: int
     status: str
     checked_in_at: dt.datetime | None
 
@@ -421,22 +427,6 @@ async def visit_links(
 async def release_planned(conn: asyncpg.Connection, day_id: int) -> list[asyncpg.Record]:
     """Release the day's visits not checked in (their commitments too); what was released."""
     return list(await conn.fetch(RELEASE_PLANNED, day_id))
-
-
-class NewVisit(msgspec.Struct, frozen=True):
-    """A visit of a plan to write."""
-
-    household_id: int
-    carer_id: int
-    visit_key: str
-    service: str
-    seq: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    arrives_at: dt.datetime
-    travel_minutes: float
-    late_minutes: float
-    reason: dict[str, Any]
 
 
 async def insert_visits(conn: asyncpg.Connection, day_id: int, run_id: int, visits: list[NewVisit]) -> None:
