@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from sql.households import HOUSEHOLD_PLACE_COLUMNS, HouseholdPlaceRow
 from sql.rows import with_json
 
 # The catalogue items whose contracts plan home visits.
@@ -67,15 +68,9 @@ class ContractRow(msgspec.Struct, frozen=True):
     households: int
 
 
-class DayHouseholdRow(msgspec.Struct, frozen=True):
+class DayHouseholdRow(HouseholdPlaceRow, frozen=True):
     """A household a contract serves, as a day's plan reads it (no name, no notes)."""
 
-    id: int
-    committee_id: int
-    committee_name: str
-    address: str
-    lat: float
-    lon: float
     care_level: int | None
     visit_slots: list[str]
 
@@ -192,8 +187,7 @@ WHERE c.status IN ('unsigned', 'active') AND EXISTS (SELECT 1 {_VISIT_NEEDS} WHE
 SELECT_CONTRACTS = _CONTRACTS + " AND c.organisation_id = $1 ORDER BY c.id DESC"
 SELECT_CONTRACT = _CONTRACTS + " AND c.organisation_id = $1 AND c.id = $2"
 SELECT_DAY_HOUSEHOLDS = f"""
-SELECT DISTINCT h.id, h.committee_id, cm.name AS committee_name, h.address, h.lat, h.lon,
-       h.care_level::int AS care_level, h.visit_slots
+SELECT DISTINCT {HOUSEHOLD_PLACE_COLUMNS}, h.care_level::int AS care_level, h.visit_slots
 {_VISIT_NEEDS}
 JOIN committees cm ON cm.id = h.committee_id
 JOIN awards a ON a.lot_id = ln.lot_id JOIN contracts c ON c.award_id = a.id
