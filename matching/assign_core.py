@@ -125,30 +125,45 @@ MIN_STEP_WORK = 0.01
 ReportFn = Callable[[int, int, str], None]
 
 
+class CoreOptions:
+    """A model's options as it lays them onto the core, one add() an option, in item order."""
+
+    def __init__(self) -> None:
+        self.item: list[int] = []
+        self.value: list[int] = []
+        self.group: list[int] = []
+        self.res: list[list[tuple[int, int]]] = []
+
+    def add(self, item: int, value: int, group: int, res: list[tuple[int, int]]) -> int:
+        """An option of `item` worth `value`, in `group`, using `res` (resource, amount) pairs; its index."""
+        self.item.append(item)
+        self.value.append(value)
+        self.group.append(group)
+        self.res.append(res)
+        return len(self.item) - 1
+
+
 class Core:
     """Items choosing at most (or exactly) one option each, under resource ranges; maximise value."""
 
     def __init__(
         self,
+        options: CoreOptions,
         *,
-        n_items: int,
         must: Sequence[bool] | BoolArray,
-        opt_item: Sequence[int] | IntArray,
-        opt_value: Sequence[int] | IntArray,
-        opt_group: Sequence[int] | IntArray,
-        opt_res: Sequence[Sequence[tuple[int, int]]],
         res_lo: Sequence[int] | IntArray,
         res_hi: Sequence[int] | IntArray,
         res_names: Sequence[str],
         item_names: Sequence[str],
     ) -> None:
-        self.n_items = n_items
+        self.n_items = len(item_names)
         self.must = np.asarray(must, dtype=np.bool_)
-        self.opt_item = np.asarray(opt_item, dtype=np.int64)
+        self.opt_item = np.asarray(options.item, dtype=np.int64)
         if len(self.opt_item) and np.any(np.diff(self.opt_item) < 0):
             raise ValueError("options must be sorted by item")
-        self.opt_value = np.asarray(opt_value, dtype=np.int64)
-        self.opt_group = np.asarray(opt_group, dtype=np.int64)
+        self.opt_value = np.asarray(options.value, dtype=np.int64)
+        self.opt_group = np.asarray(options.group, dtype=np.int64)
+        opt_res = options.res
         self.n_opts = len(self.opt_item)
         lens = np.fromiter((len(r) for r in opt_res), dtype=np.int64, count=self.n_opts)
         self.res_ptr = np.zeros(self.n_opts + 1, dtype=np.int64)

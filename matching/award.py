@@ -9,7 +9,7 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, AssignResult, Core, duplicate_ids, score_scale, solve_assignment
+from matching.assign_core import NONE, AssignResult, Core, CoreOptions, duplicate_ids, score_scale, solve_assignment
 from matching.common import Conflict, NonNegative, ProgressFn
 
 
@@ -194,22 +194,16 @@ class _Model:
             else:
                 by_lot[self.lot_index[b.lot]].append(bi)
         self.bids_of_lot = by_lot
-        opt_item: list[int] = []
-        opt_value: list[int] = []
-        opt_group: list[int] = []
-        opt_res: list[list[tuple[int, int]]] = []
+        options = CoreOptions()
         self.opt_bid: list[int] = []
         for li, bis in enumerate(by_lot):
             fund = funders_of_lot.get(problem.lots[li].id, [])
             for bi in bis:
                 b = problem.bids[bi]
                 o = self.org_index[b.org]
-                opt_item.append(li)
-                opt_value.append(round(b.score * self.scale))
-                opt_group.append(o)
                 res = [(2 * o, b.hours), (2 * o + 1, 1)]
                 res.extend((2 * n_orgs + f, b.price_fen) for f in fund)
-                opt_res.append(res)
+                options.add(li, round(b.score * self.scale), o, res)
                 self.opt_bid.append(bi)
         res_hi: list[int] = []
         res_names: list[str] = []
@@ -220,12 +214,8 @@ class _Model:
             res_hi.append(f.budget_fen)
             res_names.append(f"funder {f.id} budget_fen")
         self.core = Core(
-            n_items=len(problem.lots),
+            options,
             must=[problem.award_all] * len(problem.lots),
-            opt_item=opt_item,
-            opt_value=opt_value,
-            opt_group=opt_group,
-            opt_res=opt_res,
             res_lo=[0] * len(res_hi),
             res_hi=res_hi,
             res_names=res_names,

@@ -10,7 +10,7 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from matching.assign_core import NONE, AssignResult, Core, duplicate_ids, score_scale, solve_assignment
+from matching.assign_core import NONE, AssignResult, Core, CoreOptions, duplicate_ids, score_scale, solve_assignment
 from matching.common import NonNegative, ProgressFn
 
 
@@ -163,10 +163,7 @@ class _Model:
         res_names = [f"pool {p.id} budget_fen" for p in problem.pools] + [f"org {o} max_per_org" for o in orgs]
         res_names += [f"area {q.area} quota" for q in problem.area_quota]
         self.ineligible: dict[int, str] = {}
-        opt_item: list[int] = []
-        opt_value: list[int] = []
-        opt_group: list[int] = []
-        opt_res: list[list[tuple[int, int]]] = []
+        options = CoreOptions()
         self.opt_of: dict[int, int] = {}
         for pi, p in enumerate(problem.proposals):
             pool = problem.pools[pools[p.pool]]
@@ -183,19 +180,10 @@ class _Model:
             res = [(pools[p.pool], p.cost_fen), (n_pools + org_index[p.org], 1)]
             if q is not None:
                 res.append((n_pools + n_orgs + q, 1))
-            self.opt_of[pi] = len(opt_item)
-            opt_item.append(pi)
-            opt_value.append(round(p.score * self.scale))
-            opt_group.append(org_index[p.org])
-            opt_res.append(res)
-        self.opt_prop = opt_item
+            self.opt_of[pi] = options.add(pi, round(p.score * self.scale), org_index[p.org], res)
         self.core = Core(
-            n_items=len(problem.proposals),
+            options,
             must=[False] * len(problem.proposals),
-            opt_item=opt_item,
-            opt_value=opt_value,
-            opt_group=opt_group,
-            opt_res=opt_res,
             res_lo=res_lo,
             res_hi=res_hi,
             res_names=res_names,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.directory import COMMITTEE_FACTS_COLUMNS, CommitteeFactsRow
+
 
 class AreaRow(msgspec.Struct, frozen=True):
     """One area with its parent and the number of areas directly under it."""
@@ -46,15 +48,9 @@ class FunderRow(msgspec.Struct, frozen=True):
     area_name: str
 
 
-class CommitteeRow(msgspec.Struct, frozen=True):
+class CommitteeRow(CommitteeFactsRow, frozen=True):
     """A residents' committee and the area it serves."""
 
-    id: int
-    area_id: int
-    name: str
-    staff_count: int
-    residents: int
-    households: int
     subdistrict_name: str
 
 
@@ -91,8 +87,8 @@ SELECT_FUNDER = """
 SELECT f.id, f.kind, f.name, f.area_id, a.name AS area_name
 FROM funders f JOIN areas a ON a.id = f.area_id WHERE f.id = $1
 """
-SELECT_COMMITTEE = """
-SELECT c.id, c.area_id, c.name, c.staff_count, c.residents, c.households, s.name AS subdistrict_name
+SELECT_COMMITTEE = f"""
+SELECT {COMMITTEE_FACTS_COLUMNS}, s.name AS subdistrict_name
 FROM committees c JOIN areas a ON a.id = c.area_id JOIN areas s ON s.id = a.parent_id
 WHERE c.id = $1
 """

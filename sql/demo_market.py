@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
+from sql.needs import NeedFields
+
 # The committees, the funder office's own area first, and the demo committee before all.
 SELECT_COMMITTEES = """
 SELECT c.id, c.name, a.lat, a.lon, a.parent_id = $1 AS in_area
@@ -19,8 +21,8 @@ ORDER BY (c.id = $2) DESC, (a.parent_id = $1) DESC, c.id
 """
 SELECT_ORGANISATIONS = "SELECT id, name FROM organisations WHERE status = 'verified' ORDER BY id"
 INSERT_NEED = """
-INSERT INTO needs (committee_id, catalogue_item_id, title, description, beneficiaries, lat, lon, starts_on, ends_on,
-                   schedule, urgency, status, created_by, created_at, updated_at)
+INSERT INTO needs (catalogue_item_id, title, description, beneficiaries, lat, lon, starts_on, ends_on, schedule,
+                   urgency, committee_id, status, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id
 """
 # A need at the committee's own point, created now (the 311 project's needs, one per committee served).
@@ -107,20 +109,10 @@ class OrganisationRow(msgspec.Struct, frozen=True):
 # What the demo writes, one struct per statement with its fields in the statement's parameter order.
 
 
-class Need(msgspec.Struct, frozen=True, kw_only=True):
-    """A need at a given point, stage and time."""
+class Need(NeedFields, frozen=True, kw_only=True):
+    """A need at a given point, stage and time: what a committee stores of it, and whose it is, its stage and when."""
 
     committee_id: int
-    catalogue_item_id: int
-    title: str
-    description: str
-    beneficiaries: int
-    lat: float
-    lon: float
-    starts_on: dt.date
-    ends_on: dt.date
-    schedule: str
-    urgency: str
     status: str
     created_by: int
     created_at: dt.datetime

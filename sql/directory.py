@@ -51,6 +51,10 @@ class CommitteeFactsRow(msgspec.Struct, frozen=True):
     households: int
 
 
+# The columns of CommitteeFactsRow, over committees c.
+COMMITTEE_FACTS_COLUMNS = "c.id, c.area_id, c.name, c.staff_count, c.residents, c.households"
+
+
 # The committees of each sub-district are nested in PostgreSQL so one row comes back per sub-district.
 SELECT_COMMITTEES_BY_SUBDISTRICT = """
 SELECT s.id, s.name, d.name AS district_name,
@@ -74,8 +78,8 @@ SELECT f.id, f.kind, f.name, a.name AS area_name
 FROM funders f JOIN areas a ON a.id = f.area_id
 ORDER BY f.kind DESC, a.code, f.name
 """
-SELECT_COMMITTEES_IN = """
-SELECT c.id, c.area_id, c.name, c.staff_count, c.residents, c.households
+SELECT_COMMITTEES_IN = f"""
+SELECT {COMMITTEE_FACTS_COLUMNS}
 FROM committees c JOIN areas a ON a.id = c.area_id
 WHERE a.parent_id = $1
 ORDER BY a.code

@@ -8,6 +8,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.shifts import CANCELLED_OR_LATE
+
 
 class GroupRow(msgspec.Struct, frozen=True):
     """A group on a shift, led by a volunteer."""
@@ -136,12 +138,10 @@ LEFT JOIN signups g ON g.id = m.signup_id
 WHERE m.group_id = $1
 ORDER BY m.id
 """
-# Cancelled late or not by the shift's window, as CANCEL_ACTIVE decides for a sign-up.
-CANCEL_NAMED_MEMBER = """
+# Cancelled late or not by the shift's window, as for a sign-up.
+CANCEL_NAMED_MEMBER = f"""
 UPDATE group_members m
-SET status = CASE WHEN now() < s.starts_at - make_interval(hours => s.cancellation_window_hours)
-                  THEN 'cancelled' ELSE 'late_cancelled' END,
-    cancelled_at = now()
+SET status = {CANCELLED_OR_LATE}, cancelled_at = now()
 FROM shifts s
 WHERE s.id = m.shift_id AND m.id = $1 AND m.group_id = $2 AND m.volunteer_id IS NULL AND m.status = 'active'
 RETURNING m.status

@@ -38,6 +38,22 @@ class PickRow(msgspec.Struct, frozen=True):
     last_visit_at: dt.datetime | None
 
 
+class HouseholdPlaceRow(msgspec.Struct, frozen=True):
+    """A household where the planning models place it: its committee, address and point (the address is masked
+    before it leaves the service)."""
+
+    id: int
+    committee_id: int
+    committee_name: str
+    address: str
+    lat: float
+    lon: float
+
+
+# The columns of HouseholdPlaceRow, over households h JOIN committees cm.
+HOUSEHOLD_PLACE_COLUMNS = "h.id, h.committee_id, cm.name AS committee_name, h.address, h.lat, h.lon"
+
+
 class HouseholdFields(msgspec.Struct, frozen=True):
     """What a committee stores of a household (checked by the use case)."""
 

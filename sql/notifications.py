@@ -71,26 +71,26 @@ WHERE s.id = $1
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+
+
+def _insert_for_signup(kind: str, where: str) -> str:
+    """A notice of `kind` to the volunteer of the sign-up `where` picks (none without an account), once a sign-up."""
+    return f"""
+INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key)
+SELECT v.account_id, '{kind}', g.shift_id, jsonb_build_object('signup_id', g.id), '{kind}:signup:' || g.id
+FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
+WHERE {where} AND v.account_id IS NOT NULL
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
 # The person promoted from the waitlist, found by their now active sign-up.
-INSERT_PROMOTED = """
-INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key)
-SELECT v.account_id, 'waitlist_promoted', g.shift_id, jsonb_build_object('signup_id', g.id),
-       'waitlist_promoted:signup:' || g.id
-FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
-WHERE g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active' AND v.account_id IS NOT NULL
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
-"""
+INSERT_PROMOTED = _insert_for_signup(
+    "waitlist_promoted", "g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active'"
+)
 # The person whose unconfirmed place was released at the cut-off (migration 0028).
-INSERT_RELEASED = """
-INSERT INTO notifications (account_id, kind, shift_id, params, dedupe_key)
-SELECT v.account_id, 'place_released', g.shift_id, jsonb_build_object('signup_id', g.id),
-       'place_released:signup:' || g.id
-FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
-WHERE g.id = $1 AND g.status = 'released' AND v.account_id IS NOT NULL
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
-"""
+INSERT_RELEASED = _insert_for_signup("place_released", "g.id = $1 AND g.status = 'released'")
 # One notice per volunteer (with an account) who got new proposals from a roster run, however often it is written.
 INSERT_ROSTER_PROPOSED = """
 INSERT INTO notifications (account_id, kind, params, dedupe_key)

@@ -364,11 +364,15 @@ RETURNING id
 """
 # Cancellation and promotion take the shift's row lock first, as the pick-up does, so the two never deadlock.
 LOCK_SHIFT = "SELECT id FROM shifts WHERE id = $1 FOR NO KEY UPDATE"
-CANCEL_ACTIVE = """
+# A place given up before the shift's cancellation window is cancelled, inside it late_cancelled (over shifts s);
+# a named group member's place follows the same rule (sql/groups.py).
+CANCELLED_OR_LATE = """
+CASE WHEN now() < s.starts_at - make_interval(hours => s.cancellation_window_hours) THEN 'cancelled'
+     ELSE 'late_cancelled' END
+"""
+CANCEL_ACTIVE = f"""
 UPDATE signups g
-SET status = CASE WHEN now() < s.starts_at - make_interval(hours => s.cancellation_window_hours)
-                  THEN 'cancelled' ELSE 'late_cancelled' END,
-    cancelled_at = now()
+SET status = {CANCELLED_OR_LATE}, cancelled_at = now()
 FROM shifts s
 WHERE s.id = g.shift_id AND g.shift_id = $1 AND g.volunteer_id = $2 AND g.status = 'active'
 RETURNING g.id, g.status

@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.households import HOUSEHOLD_PLACE_COLUMNS, HouseholdPlaceRow
+
 # The catalogue item of 311 quasi-family companionship; a contract whose lot includes such a need is a 311 project.
 CATALOGUE_311 = "companionship_311"
 
@@ -31,15 +33,9 @@ class ProjectRow(ProjectPublic, frozen=True):
     organisation_name: str
 
 
-class ProjectHouseholdRow(msgspec.Struct, frozen=True):
+class ProjectHouseholdRow(HouseholdPlaceRow, frozen=True):
     """A household of a 311 project as the service sees it (the address is masked before it leaves it)."""
 
-    id: int
-    committee_id: int
-    committee_name: str
-    address: str
-    lat: float
-    lon: float
     members: int
     team_id: int | None
     team_slot: str | None
@@ -208,7 +204,7 @@ JOIN need_households nh ON nh.need_id = n.id
 WHERE c.id = $1
 """
 SELECT_PROJECT_HOUSEHOLDS = f"""
-SELECT h.id, h.committee_id, cm.name AS committee_name, h.address, h.lat, h.lon, h.members::int AS members,
+SELECT {HOUSEHOLD_PLACE_COLUMNS}, h.members::int AS members,
        tm.id AS team_id, tm.slot AS team_slot,
        coalesce((SELECT count(*) FROM team_members m WHERE m.team_id = tm.id AND m.until IS NULL), 0)::int
            AS team_size,

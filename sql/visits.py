@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from sql.households import HOUSEHOLD_PLACE_COLUMNS, HouseholdPlaceRow
 from sql.rows import with_json
 
 # The catalogue items whose contracts plan home visits.
@@ -67,15 +68,9 @@ class ContractRow(msgspec.Struct, frozen=True):
     households: int
 
 
-class DayHouseholdRow(msgspec.Struct, frozen=True):
+class DayHouseholdRow(HouseholdPlaceRow, frozen=True):
     """A household a contract serves, as a day's plan reads it (no name, no notes)."""
 
-    id: int
-    committee_id: int
-    committee_name: str
-    address: str
-    lat: float
-    lon: float
     care_level: int | None
     visit_slots: list[str]
 
@@ -94,21 +89,13 @@ class VisitDayRow(msgspec.Struct, frozen=True):
     replan_from: dt.datetime | None
 
 
-class LiveVisitRow(msgspec.Struct, frozen=True):
-    """A planned (or checked-in) visit of a day as the planner's board shows it: household masked by the caller."""
+class NewVisit(msgspec.Struct, frozen=True):
+    """A visit of a plan to write."""
 
-    id: int
+    household_id: int
+    carer_id: int
     visit_key: str
     service: str
-    household_id: int
-    committee_id: int
-    committee_name: str
-    address: str
-    lat: float
-    lon: float
-    carer_id: int
-    carer_name: str
-    volunteer_id: int
     seq: int
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -116,6 +103,20 @@ class LiveVisitRow(msgspec.Struct, frozen=True):
     travel_minutes: float
     late_minutes: float
     reason: dict[str, Any]
+
+
+class LiveVisitRow(NewVisit, frozen=True):
+    """A planned (or checked-in) visit of a day as the planner's board shows it: the plan's visit with its place,
+    carer and state (the household masked by the caller)."""
+
+    id: int
+    committee_id: int
+    committee_name: str
+    address: str
+    lat: float
+    lon: float
+    carer_name: str
+    volunteer_id: int
     status: str
     checked_in_at: dt.datetime | None
 
@@ -186,8 +187,7 @@ WHERE c.status IN ('unsigned', 'active') AND EXISTS (SELECT 1 {_VISIT_NEEDS} WHE
 SELECT_CONTRACTS = _CONTRACTS + " AND c.organisation_id = $1 ORDER BY c.id DESC"
 SELECT_CONTRACT = _CONTRACTS + " AND c.organisation_id = $1 AND c.id = $2"
 SELECT_DAY_HOUSEHOLDS = f"""
-SELECT DISTINCT h.id, h.committee_id, cm.name AS committee_name, h.address, h.lat, h.lon,
-       h.care_level::int AS care_level, h.visit_slots
+SELECT DISTINCT {HOUSEHOLD_PLACE_COLUMNS}, h.care_level::int AS care_level, h.visit_slots
 {_VISIT_NEEDS}
 JOIN committees cm ON cm.id = h.committee_id
 JOIN awards a ON a.lot_id = ln.lot_id JOIN contracts c ON c.award_id = a.id
@@ -421,22 +421,6 @@ async def visit_links(
 async def release_planned(conn: asyncpg.Connection, day_id: int) -> list[asyncpg.Record]:
     """Release the day's visits not checked in (their commitments too); what was released."""
     return list(await conn.fetch(RELEASE_PLANNED, day_id))
-
-
-class NewVisit(msgspec.Struct, frozen=True):
-    """A visit of a plan to write."""
-
-    household_id: int
-    carer_id: int
-    visit_key: str
-    service: str
-    seq: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    arrives_at: dt.datetime
-    travel_minutes: float
-    late_minutes: float
-    reason: dict[str, Any]
 
 
 async def insert_visits(conn: asyncpg.Connection, day_id: int, run_id: int, visits: list[NewVisit]) -> None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import msgspec
 import numpy as np
+from ortools.sat.python import cp_model
 
 from matching import generate, roster, teams
 from matching.common import cpsat_solver
@@ -136,13 +137,21 @@ def _bench_roster(nv: int, ns: int, *, time_limit_s: float, seed: int) -> None:
     print(f"  filled {len(result.assignments):,} places; {len(result.unfilled):,} shifts with open places")
 
 
-def _plain_roster(data: roster.RosterData, time_limit_s: float, seed: int) -> tuple[float | None, str]:
-    # The monolithic model, built and solved inside the same time limit, with no hint: the baseline to beat.
+def _plain_solve(
+    build: Callable[[], tuple[cp_model.CpModel, T]], time_limit_s: float, seed: int
+) -> tuple[cp_model.CpSolver | None, T]:
+    """The monolithic model (and what `build` gives with it), built and solved inside the same time limit with no
+    hint: the baseline to beat; the solver is None when it found no plan."""
     t0 = time.perf_counter()
-    model = build_cpsat(data.full_model(), None)
+    model, extra = build()
     solver = cpsat_solver(max(0.01, time_limit_s - (time.perf_counter() - t0)), seed)
     status = solver.solve(model)
-    if solver.status_name(status) not in ("OPTIMAL", "FEASIBLE"):
+    return (solver if solver.status_name(status) in ("OPTIMAL", "FEASIBLE") else None), extra
+
+
+def _plain_roster(data: roster.RosterData, time_limit_s: float, seed: int) -> tuple[float | None, str]:
+    solver, _ = _plain_solve(lambda: (build_cpsat(data.full_model(), None), None), time_limit_s, seed)
+    if solver is None:
         return None, "none"
     return -solver.objective_value, f"{-solver.best_objective_bound:,.0f}"
 
@@ -174,12 +183,12 @@ def _bench_teams(nc: int, nh: int, *, time_limit_s: float, seed: int) -> None:
 
 
 def _plain_teams(data: teams.TeamsData, time_limit_s: float, seed: int) -> tuple[float | None, int, str]:
-    t0 = time.perf_counter()
-    model, names = teams.full_model(data)
-    cp = build_cpsat(model, None)
-    solver = cpsat_solver(max(0.01, time_limit_s - (time.perf_counter() - t0)), seed)
-    status = solver.solve(cp)
-    if solver.status_name(status) not in ("OPTIMAL", "FEASIBLE"):
+    def build() -> tuple[cp_model.CpModel, list[teams.Name]]:
+        model, names = teams.full_model(data)
+        return build_cpsat(model, None), names
+
+    solver, names = _plain_solve(build, time_limit_s, seed)
+    if solver is None:
         return None, 0, "none"
     x = np.array(solver.response_proto.solution, dtype=np.int64).astype(bool)
     return -solver.objective_value, len(teams.decode(names, x)), f"{-solver.best_objective_bound:,.0f}"
