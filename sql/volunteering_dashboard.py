@@ -127,16 +127,23 @@ WITH served AS (
     UNION
     SELECT a.volunteer_id, a.shift_id, s.starts_at FROM attendance a JOIN shifts s ON s.id = a.shift_id
     WHERE {_SCOPE_SHIFTS}
+),
+-- Counted per volunteer first, then named: a join to the district's volunteers before the count had the planner
+-- hash all of them (20,000 in the demo) for the hundred or so who served.
+per_volunteer AS (
+    SELECT sv.volunteer_id, count(*)::int AS shifts_signed,
+           (count(a.id) FILTER (WHERE a.status = 'confirmed'))::int AS shifts_confirmed,
+           coalesce(sum(a.minutes) FILTER (WHERE a.status = 'confirmed'), 0)::int AS confirmed_minutes,
+           min(sv.starts_at) AS first_shift, max(sv.starts_at) AS last_shift
+    FROM served sv
+    LEFT JOIN attendance a ON a.shift_id = sv.shift_id AND a.volunteer_id = sv.volunteer_id
+    GROUP BY sv.volunteer_id
 )
-SELECT v.id AS volunteer_id, v.display_name, count(*)::int AS shifts_signed,
-       (count(a.id) FILTER (WHERE a.status = 'confirmed'))::int AS shifts_confirmed,
-       coalesce(sum(a.minutes) FILTER (WHERE a.status = 'confirmed'), 0)::int AS confirmed_minutes,
-       min(sv.starts_at) AS first_shift, max(sv.starts_at) AS last_shift
-FROM served sv
-JOIN volunteers v ON v.id = sv.volunteer_id
-LEFT JOIN attendance a ON a.shift_id = sv.shift_id AND a.volunteer_id = sv.volunteer_id
-GROUP BY v.id, v.display_name
-ORDER BY confirmed_minutes DESC, v.id
+SELECT p.volunteer_id, v.display_name, p.shifts_signed, p.shifts_confirmed, p.confirmed_minutes, p.first_shift,
+       p.last_shift
+FROM per_volunteer p
+JOIN volunteers v ON v.id = p.volunteer_id
+ORDER BY p.confirmed_minutes DESC, p.volunteer_id
 """
 SELECT_HOUSEHOLDS_311 = f"""
 WITH {_SCOPE_NEEDS},
