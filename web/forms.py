@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Container
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -89,7 +90,7 @@ def parse_form(cls: type[T], form: Any, extra: dict[str, Any] | None = None) -> 
 async def submit(
     parsed: tuple[C | None, Errors],
     save: Callable[[C], Awaitable[R]],
-    done: Callable[[R], Response[Any]],
+    done: Callable[[R], Response[Any] | Awaitable[Response[Any]]],
     again: Callable[[Errors, int], Awaitable[Response[Any]]],
     *,
     fields: Callable[[Errors], Errors] = dict,
@@ -98,7 +99,8 @@ async def submit(
 ) -> Response[Any]:
     """Run the use case on a well-formed command and answer with `done`, or the form `again` with each field's error.
 
-    `parsed` is the command and the errors found on the page; the use case runs only when there are none. A domain
+    `parsed` is the command and the errors found on the page; the use case runs only when there are none. `done`
+    answers a saved command: a redirect, or a page it reads first (then it is awaited). A domain
     error's field errors are renamed to the page's fields by `fields`. A refusal without field errors goes beside
     the field `refusal` (only for `refusal_statuses`, when given); without one it reaches the error page.
     The form comes back with 422 when the page found the errors, else with the domain error's status.
@@ -116,5 +118,6 @@ async def submit(
                 errors = {refusal: exc.detail}
             status = exc.status
         else:
-            return done(result)
+            answer = done(result)
+            return await answer if inspect.isawaitable(answer) else answer
     return await again(errors, status)

@@ -73,3 +73,11 @@ async def place_picker(conn: asyncpg.Connection, who: Identity, tiles: maps.Tile
     # the document; an organisation's list spans several committees, so each place says whose it is.
     several = len({p.committee_id for p in picker.places}) > 1
     return {"json": to_json(document), "places": picker.places, "several": several, "centre": picker.centre}
+
+
+def start_at_centre(values: dict[str, Any], picker: dict[str, Any] | None) -> dict[str, Any]:
+    """A new form's values with its place starting, visibly, at the picker's centre (the committee's own point), when
+    the caller has one."""
+    if picker is not None:
+        values.update(lat=picker["centre"].lat, lon=picker["centre"].lon)
+    return values

@@ -229,19 +229,25 @@ class AttendancePages(Controller):
                 moments[name] = moment
         if not values["volunteer_id"].isdigit():
             errors["volunteer_id"] = "Choose a volunteer"
+        command = None
         if not errors:
             command = ManualAttendance(
                 volunteer_id=int(values["volunteer_id"]),
                 checked_in_at=moments["checked_in_at"],
                 checked_out_at=moments["checked_out_at"],
             )
-            try:
-                await attendance.record_manual(conn, user, shift_id, command, attendance.rules_of(state.settings))
-            except (Invalid, CheckinRefused) as exc:
-                errors = exc.fields or {"volunteer_id": exc.detail}
-            else:
-                return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "recorded"})
-        return await _manage_page(conn, user, request, shift_id, errors=errors, values=values, status=422)
+        return await submit(
+            (command, errors),
+            lambda command: attendance.record_manual(
+                conn, user, shift_id, command, attendance.rules_of(state.settings)
+            ),
+            lambda _row: PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "recorded"}),
+            lambda errors, status: _manage_page(
+                conn, user, request, shift_id, errors=errors, values=values, status=status
+            ),
+            refusal="volunteer_id",
+            refusal_statuses=(409,),
+        )
 
     @post(
         "/attendance/shifts/{shift_id:int}/group-activity",
@@ -253,12 +259,14 @@ class AttendancePages(Controller):
     ) -> Response[Any]:
         """Mark the shift as a group activity or not."""
         group = str(multi(data).get("group_activity", "")) == "on"
-        try:
-            await attendance.set_group_activity(conn, user, shift_id, GroupActivity(group_activity=group))
-        except Conflict as exc:
-            errors = {"group_activity": exc.detail}
-            return await _manage_page(conn, user, request, shift_id, errors=errors, status=exc.status)
-        return PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "group"})
+        return await submit(
+            (GroupActivity(group_activity=group), {}),
+            lambda command: attendance.set_group_activity(conn, user, shift_id, command),
+            lambda _row: PageRedirect("attendance_manage", shift_id=shift_id, query={"done": "group"}),
+            lambda errors, status: _manage_page(conn, user, request, shift_id, errors=errors, status=status),
+            refusal="group_activity",
+            refusal_statuses=(409,),
+        )
 
     @post(
         "/attendance/shifts/{shift_id:int}/group-people/{member_id:int}",

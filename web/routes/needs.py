@@ -207,9 +207,7 @@ class NeedPages(Controller):
         at the committee's own point."""
         values: dict[str, Any] = {"urgency": "normal", "household_ids": [], "hq": hq or ""}
         context = await _form_context(conn, user, values, {}, state)
-        if context["place_picker"] is not None:
-            centre = context["place_picker"]["centre"]
-            values.update(lat=centre.lat, lon=centre.lon)
+        maps.start_at_centre(values, context["place_picker"])
         return Template(template_name="needs/form.html", context=context)
 
     @post("/needs/new", name="need_new_submit", guards=[roles("committee")])

@@ -11,7 +11,6 @@ from litestar.response import Template
 from api.auth import Conn, User, Who, roles
 from api.services import areas, contracts, directory, org_checks, orgs
 from api.services.accounts import Identity
-from api.services.errors import DomainError
 from api.services.org_checks import OrgCheckState, RevokeOrgValue, VerifyOrgValue
 from api.services.orgs import OrgProfileUpdate
 from web.forms import parse_form, submit
@@ -184,24 +183,19 @@ async def _decide(
     """Verify (against what) or revoke (why) from the question page; its refusals beside the page's one field."""
     form = multi(data)
     field = "against" if action == "verify" else "reason"
-    errors: dict[str, str]
-    if action == "verify":
-        verify_form, errors = parse_form(VerifyOrgValue, form)
-        call = None if verify_form is None else org_checks.verify(conn, user, org_id, subject, verify_form)
-    else:
-        revoke_form, errors = parse_form(RevokeOrgValue, form)
-        call = None if revoke_form is None else org_checks.revoke(conn, user, org_id, subject, revoke_form)
-    if call is not None:
-        try:
-            await call
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            errors = dict(exc.fields) if exc.fields else {field: exc.detail}
-        else:
-            done = "verified" if action == "verify" else "revoked"
-            return PageRedirect("organisation", org_id=org_id, query={"done": done}, fragment="checks")
-    return await _value_page(conn, user, org_id, subject, action, errors=errors, values={field: form.get(field, "")})
+    done = "verified" if action == "verify" else "revoked"
+    parsed: tuple[Any, dict[str, str]] = parse_form(VerifyOrgValue if action == "verify" else RevokeOrgValue, form)
+    save = org_checks.verify if action == "verify" else org_checks.revoke
+    return await submit(
+        parsed,
+        lambda command: save(conn, user, org_id, subject, command),
+        lambda _state: PageRedirect("organisation", org_id=org_id, query={"done": done}, fragment="checks"),
+        lambda errors, status: _value_page(
+            conn, user, org_id, subject, action, errors=errors, values={field: form.get(field, "")}, status=status
+        ),
+        refusal=field,
+        refusal_statuses=(409, 422),
+    )
 
 
 async def _value_page(
@@ -213,6 +207,7 @@ async def _value_page(
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Template:
     what = org_checks.parse_subject(subject)
     org = await orgs.get_org(conn, user, org_id)
@@ -228,5 +223,5 @@ async def _value_page(
         errors=errors or {},
         values=values or {},
     )
-    page.status_code = 422 if errors else 200
+    page.status_code = status
     return page

@@ -31,9 +31,7 @@ async def _list_page(
 ) -> Template:
     picker = await maps.place_picker(conn, user, maps.tiles_of(state))
     if values is None:
-        values = {"kind": "activity_room"}
-        if picker is not None:
-            values.update(lat=picker["centre"].lat, lon=picker["centre"].lon)
+        values = maps.start_at_centre({"kind": "activity_room"}, picker)
     return Template(
         template_name="places/list.html",
         context={

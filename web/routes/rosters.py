@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -14,8 +15,7 @@ from litestar.response import Template
 from api.auth import Conn, User, roles
 from api.services import respite, roster_steering, rosters, shifts
 from api.services.accounts import Identity
-from api.services.errors import DomainError
-from api.services.shifts import SignupRefused
+from api.services.errors import Conflict, DomainError
 from api.services.types import today
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay, run_page
@@ -62,6 +62,15 @@ async def _proposals_page(
     return Template(
         template_name="rosters/proposals.html", context=context, status_code=refusal.status if refusal else 200
     )
+
+
+async def _answer(conn: Conn, user: Identity, proposal_id: int, step: Awaitable[Any], done: str) -> Response[Any]:
+    """Accept or decline a proposal, then the list says so; or the list again with why the shift refused it (409)."""
+    try:
+        await step
+    except Conflict as exc:
+        return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
+    return PageRedirect("my_roster_proposals", query={"done": done})
 
 
 async def _respite_page(
@@ -187,24 +196,12 @@ class RosterPages(Controller):
     @post("/proposals/{proposal_id:int}/accept", name="roster_proposal_accept", guards=[roles("volunteer")])
     async def accept(self, conn: Conn, user: User, proposal_id: FromPath[int]) -> Response[Any]:
         """Take the proposed place, or show why the shift refused it."""
-        try:
-            await rosters.accept(conn, user, proposal_id)
-        except (SignupRefused, DomainError) as exc:
-            if exc.status != 409:
-                raise
-            return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
-        return PageRedirect("my_roster_proposals", query={"done": "accepted"})
+        return await _answer(conn, user, proposal_id, rosters.accept(conn, user, proposal_id), "accepted")
 
     @post("/proposals/{proposal_id:int}/decline", name="roster_proposal_decline", guards=[roles("volunteer")])
     async def decline(self, conn: Conn, user: User, state: State, proposal_id: FromPath[int]) -> Response[Any]:
         """Decline: someone else is found for that shift."""
-        try:
-            await rosters.decline(conn, state.redis, user, proposal_id)
-        except DomainError as exc:
-            if exc.status != 409:
-                raise
-            return await _proposals_page(conn, user, refusal=exc, refused_id=proposal_id, done=None)
-        return PageRedirect("my_roster_proposals", query={"done": "declined"})
+        return await _answer(conn, user, proposal_id, rosters.decline(conn, state.redis, user, proposal_id), "declined")
 
 
 class RespitePages(Controller):

@@ -291,9 +291,7 @@ class ShiftPages(Controller):
         """The form to publish a one-off or weekly shift; its place starts at the committee's own point."""
         values: dict[str, Any] = {"headcount": "1", "min_age": "0", "cancellation_window_hours": "24"}
         context = await _form_context(conn, user, {}, values, state)
-        if context["place_picker"] is not None:
-            centre = context["place_picker"]["centre"]
-            values.update(lat=centre.lat, lon=centre.lon)
+        maps.start_at_centre(values, context["place_picker"])
         return Template(template_name="shifts/new.html", context=context)
 
     @post("/shifts/new", name="shift_new_submit", guards=[roles("organisation", "committee")])

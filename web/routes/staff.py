@@ -67,22 +67,12 @@ class StaffPages(Controller):
             link = str(request.base_url).rstrip("/") + request.app.route_reverse("staff_join", token=issued.token)
             return await _staff_page(request, conn, user, new_link=link, status=201)
 
-        async def save(command: InvitationForm) -> staff.IssuedInvitation:
-            return await staff.invite(conn, user, command)
-
         async def again(errors: dict[str, str], status: int) -> Response[Any]:
             return await _staff_page(request, conn, user, errors=errors, values=redisplay(form), status=status)
 
-        parsed = parse_form(InvitationForm, form)
-        if parsed[0] is None:
-            return await again(parsed[1], 422)
-        try:
-            issued = await save(parsed[0])
-        except DomainError as exc:
-            if not exc.fields:
-                raise
-            return await again(exc.fields, exc.status)
-        return await done_page(issued)
+        return await submit(
+            parse_form(InvitationForm, form), lambda command: staff.invite(conn, user, command), done_page, again
+        )
 
     @post("/staff/invitations/{invitation_id:int}/withdraw", name="staff_invitation_withdraw", guards=STAFF)
     async def withdraw(self, conn: Conn, user: User, invitation_id: FromPath[int]) -> PageRedirect:

@@ -13,9 +13,8 @@ from litestar.response import Template
 from api.auth import Conn, User, roles
 from api.services import verification
 from api.services.accounts import Identity
-from api.services.errors import DomainError
 from api.services.verification import Reject, Verify
-from web.forms import parse_form
+from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, confirm_page, multi
 
 STAFF = [roles("committee", "organisation")]
@@ -23,11 +22,9 @@ DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(verified|rejected|r
 # A busy committee decides a few dozen a week; the oldest come first, so the page never hides the next to do.
 PENDING_SHOWN = 100
 VERIFIED_SHOWN = 30
-
-
-def _refused(exc: DomainError, field: str) -> dict[str, str]:
-    """A refusal's field errors, or its message beside the page's one field."""
-    return dict(exc.fields) if exc.fields else {field: exc.detail}
+# The refusals of a decision shown beside the page's field (not opened, decided already, one's own claim, a wrong
+# date); a missing piece of evidence is the error page.
+REFUSALS = (403, 409, 422)
 
 
 async def _decision_page(
@@ -109,20 +106,15 @@ class VerificationPages(Controller):
         """Verify the claim; the decision page again with the reason beside the field when refused."""
         form = multi(data)
         raw = form.get("expires_on", "").strip()
-        command, errors = parse_form(Verify, form, {"expires_on": raw or None})
-        if command is not None:
-            try:
-                await verification.verify(conn, user, evidence_id, command)
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                return await _decision_page(
-                    conn, user, evidence_id, "verify", errors=_refused(exc, "expires_on"),
-                    values={"expires_on": raw}, status=exc.status,
-                )  # fmt: skip
-            return PageRedirect("verification_pending", query={"done": "verified"})
-        return await _decision_page(
-            conn, user, evidence_id, "verify", errors=errors, values={"expires_on": raw}, status=422
+        return await submit(
+            parse_form(Verify, form, {"expires_on": raw or None}),
+            lambda command: verification.verify(conn, user, evidence_id, command),
+            lambda _decided: PageRedirect("verification_pending", query={"done": "verified"}),
+            lambda errors, status: _decision_page(
+                conn, user, evidence_id, "verify", errors=errors, values={"expires_on": raw}, status=status
+            ),
+            refusal="expires_on",
+            refusal_statuses=REFUSALS,
         )
 
     @get("/verification/evidence/{evidence_id:int}/reject", name="verification_reject_ask", guards=STAFF)
@@ -134,18 +126,16 @@ class VerificationPages(Controller):
     async def reject(self, conn: Conn, user: User, evidence_id: FromPath[int], data: FormData) -> Response[Any]:
         """Reject the evidence with the reason the volunteer will read."""
         form = multi(data)
-        command, errors = parse_form(Reject, form)
-        if command is not None:
-            try:
-                await verification.reject(conn, user, evidence_id, command)
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                errors = _refused(exc, "reason")
-            else:
-                return PageRedirect("verification_pending", query={"done": "rejected"})
-        return await _decision_page(
-            conn, user, evidence_id, "reject", errors=errors, values={"reason": form.get("reason", "")}, status=422
+        typed = {"reason": form.get("reason", "")}
+        return await submit(
+            parse_form(Reject, form),
+            lambda command: verification.reject(conn, user, evidence_id, command),
+            lambda _decided: PageRedirect("verification_pending", query={"done": "rejected"}),
+            lambda errors, status: _decision_page(
+                conn, user, evidence_id, "reject", errors=errors, values=typed, status=status
+            ),
+            refusal="reason",
+            refusal_statuses=REFUSALS,
         )
 
     @get("/verification/checks/{check_id:int}/revoke", name="verification_revoke_ask", guards=STAFF)
