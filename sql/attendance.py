@@ -139,12 +139,10 @@ class RecordRow(RecordPublic, frozen=True):
     description: str
 
 
-class CertificateRow(msgspec.Struct, frozen=True):
-    """A certificate of the service record: its number, and what it certifies."""
+class CertificatePublic(msgspec.Struct, frozen=True):
+    """What the API may show its holder of a certificate of the service record: its number, and what it certifies."""
 
-    id: int
     number: str
-    volunteer_id: int
     volunteer_name: str
     volunteer_number: str
     records: int
@@ -154,18 +152,31 @@ class CertificateRow(msgspec.Struct, frozen=True):
     stars: int
 
 
-class CertificateCheckRow(msgspec.Struct, frozen=True):
-    """What the public verification of a certificate reads: whose (to be masked), its totals, and whether the records
-    it certifies still stand as certified."""
+class CertificateRow(CertificatePublic, frozen=True):
+    """A certificate of the service record, with its id and its holder's."""
+
+    id: int
+    volunteer_id: int
+
+
+class CertificateCheckPublic(msgspec.Struct, frozen=True):
+    """What anyone checking a certificate may see besides whose it is: its totals, and whether the records it
+    certifies still stand as certified."""
 
     number: str
-    volunteer_name: str
     records: int
     minutes: int
     issued_at: dt.datetime
     stars: int
     valid: bool
+    # Withdrawn because its holder erased their account: the page says so and shows no name.
     withdrawn: bool
+
+
+class CertificateCheckRow(CertificateCheckPublic, frozen=True):
+    """What the public verification of a certificate reads: the check's facts and whose it is (to be masked)."""
+
+    volunteer_name: str
 
 
 _CHECKIN_SHIFT = """

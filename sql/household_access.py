@@ -24,11 +24,11 @@ class FirstVisitRow(msgspec.Struct, frozen=True):
     confirmed_at: dt.datetime | None
 
 
-class HouseholdDetailRow(msgspec.Struct, frozen=True):
-    """A household's personal information (PIPL sensitive): only household_access hands it out."""
+class HouseholdDetailPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a household's personal information to whom household_access entitles (no committee
+    id)."""
 
     id: int
-    committee_id: int
     committee_name: str
     head_name: str
     address: str
@@ -44,6 +44,12 @@ class HouseholdDetailRow(msgspec.Struct, frozen=True):
     consent_recorded_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None
+
+
+class HouseholdDetailRow(HouseholdDetailPublic, frozen=True):
+    """A household's personal information (PIPL sensitive): only household_access hands it out."""
+
+    committee_id: int
 
 
 class HouseholdPublicRow(msgspec.Struct, frozen=True):

@@ -10,11 +10,10 @@ import asyncpg
 import msgspec
 
 
-class VolunteerRow(msgspec.Struct, frozen=True):
-    """A volunteer's profile with the name of their home committee area."""
+class VolunteerPublic(msgspec.Struct, frozen=True):
+    """What the API may show a volunteer of their own profile (not the account behind it)."""
 
     id: int
-    account_id: int | None
     display_name: str
     birth_year: int
     phone: str
@@ -29,10 +28,16 @@ class VolunteerRow(msgspec.Struct, frozen=True):
     insured_until: dt.date | None
     guardian_consent: bool
     sensitive_data_consent: bool
-    dialects: list[str] = []
-    birth_date: dt.date | None = None
-    guardian_name: str | None = None
-    sensitive_data_consent_at: dt.datetime | None = None
+    dialects: list[str]
+    birth_date: dt.date | None
+    guardian_name: str | None
+    sensitive_data_consent_at: dt.datetime | None
+
+
+class VolunteerRow(VolunteerPublic, frozen=True):
+    """A volunteer's profile with the name of their home committee area, and the account it belongs to."""
+
+    account_id: int | None
 
 
 class VolunteerFields(msgspec.Struct, frozen=True):
