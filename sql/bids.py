@@ -13,8 +13,21 @@ import asyncpg
 import msgspec
 
 
-class BidPublic(msgspec.Struct, frozen=True):
-    """What the API may show of a bid to its bidder (and the funder once opened), besides its public id."""
+class BidTermsFields(msgspec.Struct, frozen=True):
+    """A bid's sealed terms as stored: price in fen, committed staff-hours, plan, team, conflict-of-interest
+    declaration."""
+
+    price_fen: int
+    hours: int
+    plan: str
+    team: str
+    conflict_of_interest: bool
+    conflict_detail: str
+
+
+class BidPublic(BidTermsFields, frozen=True):
+    """What the API may show of a bid to its bidder (and the funder once opened), besides its public id: its terms,
+    its tender, lot and bidder, and its state."""
 
     tender_id: int
     tender_title: str
@@ -23,12 +36,6 @@ class BidPublic(msgspec.Struct, frozen=True):
     lot_title: str
     organisation_id: int
     organisation_name: str
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
     status: str
     receipt: str
     submitted_at: dt.datetime
@@ -84,15 +91,9 @@ class OrgFactsRow(msgspec.Struct, frozen=True):
     area_ids: list[int]
 
 
-class SealedTerms(msgspec.Struct, frozen=True):
+class SealedTerms(BidTermsFields, frozen=True):
     """What a bidder stores of its bid: the terms, the receipt that seals them and when they were sealed."""
 
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
     receipt: str
     sealed_at: dt.datetime
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 
+from sql.bids import BidTermsFields
 from sql.rows import with_json
 
 
@@ -65,8 +66,8 @@ class AssignedTenderRow(msgspec.Struct, frozen=True):
     scored_by_me: int
 
 
-class ReviewBidPublic(msgspec.Struct, frozen=True):
-    """What the API may show the panel of an opened bid, besides its public id: the lot, the bidder and the terms."""
+class ReviewBidPublic(BidTermsFields, frozen=True):
+    """What the API may show the panel of an opened bid, besides its public id: the terms, the lot and the bidder."""
 
     lot_id: int
     lot_number: int
@@ -74,12 +75,6 @@ class ReviewBidPublic(msgspec.Struct, frozen=True):
     lot_budget_fen: int
     organisation_id: int
     organisation_name: str
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
 
 
 class ReviewBidRow(ReviewBidPublic, frozen=True):
