@@ -12,18 +12,23 @@ import asyncpg
 import msgspec
 
 
-class RegisterRow(msgspec.Struct, frozen=True):
-    """A household as the register lists it (the address is masked before it leaves the service)."""
+class RegisterPublic(msgspec.Struct, frozen=True):
+    """What the register may show of a household besides its address (which only leaves the service masked)."""
 
     id: int
     head_name: str
-    address: str
     members: int
     empty_nest: bool
     care_level: int | None
     visit_slots: list[str]
     updated_at: dt.datetime
     archived_at: dt.datetime | None
+
+
+class RegisterRow(RegisterPublic, frozen=True):
+    """A household as the register lists it (the address is masked before it leaves the service)."""
+
+    address: str
 
 
 class PickRow(msgspec.Struct, frozen=True):
