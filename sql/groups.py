@@ -25,18 +25,23 @@ class GroupRow(msgspec.Struct, frozen=True):
     cancelled_at: dt.datetime | None
 
 
-class MemberRow(msgspec.Struct, frozen=True):
-    """One member of a group: a volunteer account (its sign-up's status) or a named person (its own status)."""
+class GroupMemberPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a group's member: a volunteer account or a named person, and its status."""
 
     id: int
-    group_id: int
     volunteer_id: int | None
-    signup_id: int | None
     name: str
     birth_year: int | None
     guardian_consent_at: dt.datetime | None
     status: str
     is_leader: bool
+
+
+class MemberRow(GroupMemberPublic, frozen=True):
+    """One member of a group: a volunteer account (its sign-up's status) or a named person (its own status)."""
+
+    group_id: int
+    signup_id: int | None
     # A named person's minutes as the publisher recorded them (accounts' hours are on their own records).
     minutes: int | None = None
 
