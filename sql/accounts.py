@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class AccountPublic(msgspec.Struct, frozen=True):
     """What the API may show of an account to its owner or an admin: who it is and the tenant it acts for, if any."""
@@ -189,14 +191,12 @@ PURGE_LOGIN_ATTEMPTS = "DELETE FROM login_attempts WHERE at <= now() - interval 
 
 async def get_account(conn: asyncpg.Connection, account_id: int) -> AccountRow | None:
     """One account with its tenant."""
-    record = await conn.fetchrow(SELECT_ACCOUNT, account_id)
-    return None if record is None else msgspec.convert(record, AccountRow)
+    return await fetch_one(conn, SELECT_ACCOUNT, AccountRow, account_id)
 
 
 async def get_credentials(conn: asyncpg.Connection, username: str) -> CredentialRow | None:
     """The stored hash for a username, case-insensitively."""
-    record = await conn.fetchrow(SELECT_CREDENTIALS, username)
-    return None if record is None else msgspec.convert(record, CredentialRow)
+    return await fetch_one(conn, SELECT_CREDENTIALS, CredentialRow, username)
 
 
 async def username_taken(conn: asyncpg.Connection, username: str) -> bool:
@@ -236,7 +236,7 @@ async def update_locale(conn: asyncpg.Connection, account_id: int, locale: str) 
 
 async def list_accounts(conn: asyncpg.Connection, role: str | None, limit: int, offset: int) -> list[AccountRow]:
     """Accounts, optionally of one role, a page at a time."""
-    return [msgspec.convert(r, AccountRow) for r in await conn.fetch(SELECT_ACCOUNTS, role, limit, offset)]
+    return await fetch_all(conn, SELECT_ACCOUNTS, AccountRow, role, limit, offset)
 
 
 async def set_disabled(conn: asyncpg.Connection, account_id: int, disabled: bool) -> bool:
@@ -299,7 +299,7 @@ async def touch_token(conn: asyncpg.Connection, token_hash: bytes) -> SessionRow
 
 async def list_tokens(conn: asyncpg.Connection, account_id: int) -> list[TokenRow]:
     """The account's tokens, newest first."""
-    return [msgspec.convert(r, TokenRow) for r in await conn.fetch(SELECT_TOKENS, account_id)]
+    return await fetch_all(conn, SELECT_TOKENS, TokenRow, account_id)
 
 
 async def revoke_token(conn: asyncpg.Connection, token_id: int, account_id: int) -> bool:

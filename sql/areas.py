@@ -6,6 +6,7 @@ import asyncpg
 import msgspec
 
 from sql.directory import COMMITTEE_FACTS_COLUMNS, CommitteeFactsRow
+from sql.rows import fetch_all, fetch_one
 
 
 class AreaRow(msgspec.Struct, frozen=True):
@@ -96,41 +97,37 @@ WHERE c.id = $1
 
 async def list_areas(conn: asyncpg.Connection, parent_id: int | None) -> list[AreaRow]:
     """The areas directly under a parent (the districts when parent is None)."""
-    return [msgspec.convert(r, AreaRow) for r in await conn.fetch(SELECT_AREAS, parent_id)]
+    return await fetch_all(conn, SELECT_AREAS, AreaRow, parent_id)
 
 
 async def get_area(conn: asyncpg.Connection, area_id: int) -> AreaRow | None:
     """One area by id."""
-    record = await conn.fetchrow(SELECT_AREA, area_id)
-    return None if record is None else msgspec.convert(record, AreaRow)
+    return await fetch_one(conn, SELECT_AREA, AreaRow, area_id)
 
 
 async def area_path(conn: asyncpg.Connection, area_id: int) -> list[AreaRow]:
     """The chain from the district down to this area."""
-    return [msgspec.convert(r, AreaRow) for r in await conn.fetch(SELECT_AREA_PATH, area_id)]
+    return await fetch_all(conn, SELECT_AREA_PATH, AreaRow, area_id)
 
 
 async def list_catalogue(conn: asyncpg.Connection) -> list[CatalogueItemRow]:
     """Every catalogue item, in display order."""
-    return [msgspec.convert(r, CatalogueItemRow) for r in await conn.fetch(SELECT_CATALOGUE)]
+    return await fetch_all(conn, SELECT_CATALOGUE, CatalogueItemRow)
 
 
 async def get_catalogue_item(conn: asyncpg.Connection, code: str) -> CatalogueItemRow | None:
     """One catalogue item by code."""
-    record = await conn.fetchrow(SELECT_CATALOGUE_ITEM, code)
-    return None if record is None else msgspec.convert(record, CatalogueItemRow)
+    return await fetch_one(conn, SELECT_CATALOGUE_ITEM, CatalogueItemRow, code)
 
 
 async def get_funder(conn: asyncpg.Connection, funder_id: int) -> FunderRow | None:
     """One funder by id."""
-    record = await conn.fetchrow(SELECT_FUNDER, funder_id)
-    return None if record is None else msgspec.convert(record, FunderRow)
+    return await fetch_one(conn, SELECT_FUNDER, FunderRow, funder_id)
 
 
 async def get_committee(conn: asyncpg.Connection, committee_id: int) -> CommitteeRow | None:
     """One committee by id."""
-    record = await conn.fetchrow(SELECT_COMMITTEE, committee_id)
-    return None if record is None else msgspec.convert(record, CommitteeRow)
+    return await fetch_one(conn, SELECT_COMMITTEE, CommitteeRow, committee_id)
 
 
 class OutlineRow(msgspec.Struct, frozen=True):
@@ -157,7 +154,7 @@ UPDATE areas SET outline = $2::jsonb, outline_approximate = $3 WHERE id = $1
 
 async def area_outlines(conn: asyncpg.Connection, area_id: int | None) -> list[OutlineRow]:
     """Sub-districts' and committees' outlines, sub-districts first (of one area and the areas directly under it)."""
-    return [msgspec.convert(r, OutlineRow) for r in await conn.fetch(SELECT_AREA_OUTLINES, area_id)]
+    return await fetch_all(conn, SELECT_AREA_OUTLINES, OutlineRow, area_id)
 
 
 async def set_outlines(conn: asyncpg.Connection, rows: list[tuple[int, str, bool]]) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TypeVar
 
 import asyncpg
 import msgspec
 
-_T = TypeVar("_T")
+from sql.rows import fetch_all, fetch_one
 
 
 class CheckinShiftRow(msgspec.Struct, frozen=True):
@@ -139,12 +138,10 @@ class RecordRow(RecordPublic, frozen=True):
     description: str
 
 
-class CertificateRow(msgspec.Struct, frozen=True):
-    """A certificate of the service record: its number, and what it certifies."""
+class CertificatePublic(msgspec.Struct, frozen=True):
+    """What the API may show its holder of a certificate of the service record: its number, and what it certifies."""
 
-    id: int
     number: str
-    volunteer_id: int
     volunteer_name: str
     volunteer_number: str
     records: int
@@ -154,18 +151,31 @@ class CertificateRow(msgspec.Struct, frozen=True):
     stars: int
 
 
-class CertificateCheckRow(msgspec.Struct, frozen=True):
-    """What the public verification of a certificate reads: whose (to be masked), its totals, and whether the records
-    it certifies still stand as certified."""
+class CertificateRow(CertificatePublic, frozen=True):
+    """A certificate of the service record, with its id and its holder's."""
+
+    id: int
+    volunteer_id: int
+
+
+class CertificateCheckPublic(msgspec.Struct, frozen=True):
+    """What anyone checking a certificate may see besides whose it is: its totals, and whether the records it
+    certifies still stand as certified."""
 
     number: str
-    volunteer_name: str
     records: int
     minutes: int
     issued_at: dt.datetime
     stars: int
     valid: bool
+    # Withdrawn because its holder erased their account: the page says so and shows no name.
     withdrawn: bool
+
+
+class CertificateCheckRow(CertificateCheckPublic, frozen=True):
+    """What the public verification of a certificate reads: the check's facts and whose it is (to be masked)."""
+
+    volunteer_name: str
 
 
 _CHECKIN_SHIFT = """
@@ -354,20 +364,14 @@ WHERE t.number = $1 AND t.check_code = $2
 """
 
 
-def _convert(record: asyncpg.Record, kind: type[_T]) -> _T:
-    return msgspec.convert(dict(record), kind)
-
-
 async def shift_by_secret(conn: asyncpg.Connection, secret: str) -> CheckinShiftRow | None:
     """The shift whose QR code carries this secret."""
-    record = await conn.fetchrow(SELECT_SHIFT_BY_SECRET, secret)
-    return None if record is None else _convert(record, CheckinShiftRow)
+    return await fetch_one(conn, SELECT_SHIFT_BY_SECRET, CheckinShiftRow, secret)
 
 
 async def shift_by_code(conn: asyncpg.Connection, shift_id: int, code: str) -> CheckinShiftRow | None:
     """The shift, if this is its short check-in code."""
-    record = await conn.fetchrow(SELECT_SHIFT_BY_CODE, shift_id, code)
-    return None if record is None else _convert(record, CheckinShiftRow)
+    return await fetch_one(conn, SELECT_SHIFT_BY_CODE, CheckinShiftRow, shift_id, code)
 
 
 async def lock_code_tries(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> int | None:
@@ -389,16 +393,14 @@ async def record_code_failure(conn: asyncpg.Connection, shift_id: int, volunteer
 
 async def checkin_shift(conn: asyncpg.Connection, shift_id: int) -> CheckinShiftRow | None:
     """The shift as a volunteer sees it at check-in."""
-    record = await conn.fetchrow(SELECT_CHECKIN_SHIFT, shift_id)
-    return None if record is None else _convert(record, CheckinShiftRow)
+    return await fetch_one(conn, SELECT_CHECKIN_SHIFT, CheckinShiftRow, shift_id)
 
 
 async def shift_codes(
     conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None
 ) -> ShiftCodesRow | None:
     """A shift's check-in codes, if the caller's organisation or committee published it."""
-    record = await conn.fetchrow(SELECT_SHIFT_CODES, shift_id, organisation_id, committee_id)
-    return None if record is None else _convert(record, ShiftCodesRow)
+    return await fetch_one(conn, SELECT_SHIFT_CODES, ShiftCodesRow, shift_id, organisation_id, committee_id)
 
 
 async def set_group_activity(
@@ -411,8 +413,7 @@ async def set_group_activity(
 
 async def my_attendance(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> AttendanceRow | None:
     """A volunteer's attendance at a shift, if they checked in."""
-    record = await conn.fetchrow(SELECT_MY_ATTENDANCE, shift_id, volunteer_id)
-    return None if record is None else _convert(record, AttendanceRow)
+    return await fetch_one(conn, SELECT_MY_ATTENDANCE, AttendanceRow, shift_id, volunteer_id)
 
 
 async def holds_place(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> bool:
@@ -424,16 +425,14 @@ async def check_in(
     conn: asyncpg.Connection, shift_id: int, volunteer_id: int, at: dt.datetime, method: str
 ) -> AttendanceRow | None:
     """Record the check-in; None if the volunteer holds no place or has already checked in."""
-    record = await conn.fetchrow(CHECK_IN, shift_id, volunteer_id, at, method)
-    return None if record is None else _convert(record, AttendanceRow)
+    return await fetch_one(conn, CHECK_IN, AttendanceRow, shift_id, volunteer_id, at, method)
 
 
 async def check_out(
     conn: asyncpg.Connection, shift_id: int, volunteer_id: int, at: dt.datetime, tolerance_minutes: int
 ) -> AttendanceRow | None:
     """Record the check-out and the (capped) minutes; None if there is no open check-in."""
-    record = await conn.fetchrow(CHECK_OUT, shift_id, volunteer_id, at, tolerance_minutes)
-    return None if record is None else _convert(record, AttendanceRow)
+    return await fetch_one(conn, CHECK_OUT, AttendanceRow, shift_id, volunteer_id, at, tolerance_minutes)
 
 
 async def record_manual(
@@ -449,8 +448,10 @@ async def record_manual(
     recorded_by: int,
 ) -> AttendanceRow | None:
     """The publisher records a volunteer's times; None if not their shift, no place held, or already out."""
-    record = await conn.fetchrow(
+    return await fetch_one(
+        conn,
         RECORD_MANUAL,
+        AttendanceRow,
         shift_id,
         organisation_id,
         committee_id,
@@ -460,29 +461,25 @@ async def record_manual(
         checked_out_at,
         recorded_by,
     )
-    return None if record is None else _convert(record, AttendanceRow)
 
 
 async def roster(
     conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None
 ) -> list[RosterRow]:
     """Who holds a place on the caller's shift, with their attendance."""
-    rows = await conn.fetch(SELECT_ROSTER, shift_id, organisation_id, committee_id)
-    return [_convert(r, RosterRow) for r in rows]
+    return await fetch_all(conn, SELECT_ROSTER, RosterRow, shift_id, organisation_id, committee_id)
 
 
 async def due(conn: asyncpg.Connection, volunteer_id: int, window_minutes: int) -> list[DueRow]:
     """Shifts the volunteer can check in to now, or has not checked out of."""
-    rows = await conn.fetch(SELECT_DUE, volunteer_id, window_minutes)
-    return [_convert(r, DueRow) for r in rows]
+    return await fetch_all(conn, SELECT_DUE, DueRow, volunteer_id, window_minutes)
 
 
 async def pending(
     conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None, limit: int, offset: int
 ) -> list[PendingRow]:
     """Hours waiting for a decision on the caller's shifts."""
-    rows = await conn.fetch(SELECT_PENDING, organisation_id, committee_id, limit, offset)
-    return [_convert(r, PendingRow) for r in rows]
+    return await fetch_all(conn, SELECT_PENDING, PendingRow, organisation_id, committee_id, limit, offset)
 
 
 async def decide(
@@ -496,22 +493,21 @@ async def decide(
     committee_id: int | None,
 ) -> list[DecidedRow]:
     """Confirm or reject pending attendances on the caller's shifts; those actually changed."""
-    rows = await conn.fetch(DECIDE, attendance_ids, organisation_id, status, decided_by, reason, committee_id)
-    return [_convert(r, DecidedRow) for r in rows]
+    return await fetch_all(
+        conn, DECIDE, DecidedRow, attendance_ids, organisation_id, status, decided_by, reason, committee_id
+    )
 
 
 async def my_records(
     conn: asyncpg.Connection, volunteer_id: int, *, status: str | None, limit: int, offset: int
 ) -> list[RecordRow]:
     """A volunteer's attendances (all, or of one status), latest first."""
-    rows = await conn.fetch(SELECT_MY_RECORDS, volunteer_id, status, limit, offset)
-    return [_convert(r, RecordRow) for r in rows]
+    return await fetch_all(conn, SELECT_MY_RECORDS, RecordRow, volunteer_id, status, limit, offset)
 
 
 async def certified_records(conn: asyncpg.Connection, volunteer_id: int, records: int) -> list[RecordRow]:
     """The first `records` confirmed records of a volunteer (in the order they were confirmed), listed by date."""
-    rows = await conn.fetch(SELECT_CERTIFIED_RECORDS, volunteer_id, records)
-    return [_convert(r, RecordRow) for r in rows]
+    return await fetch_all(conn, SELECT_CERTIFIED_RECORDS, RecordRow, volunteer_id, records)
 
 
 async def record_totals(conn: asyncpg.Connection, volunteer_id: int) -> tuple[int, int]:
@@ -527,17 +523,14 @@ async def issue_certificate(
     """The certificate of the record as it stands (issued now or earlier, with the star level its hours reached
     under `star_hours`); None with no confirmed hours."""
     await conn.execute(ISSUE_CERTIFICATE, volunteer_id, list(star_hours))
-    record = await conn.fetchrow(SELECT_LATEST_CERTIFICATE, volunteer_id)
-    return None if record is None else _convert(record, CertificateRow)
+    return await fetch_one(conn, SELECT_LATEST_CERTIFICATE, CertificateRow, volunteer_id)
 
 
 async def certificate(conn: asyncpg.Connection, number: str) -> CertificateRow | None:
     """A certificate by its number."""
-    record = await conn.fetchrow(SELECT_CERTIFICATE, number)
-    return None if record is None else _convert(record, CertificateRow)
+    return await fetch_one(conn, SELECT_CERTIFICATE, CertificateRow, number)
 
 
 async def check_certificate(conn: asyncpg.Connection, number: str, check_code: str) -> CertificateCheckRow | None:
     """A certificate by its number and check code, with whether what it certifies still stands."""
-    record = await conn.fetchrow(CHECK_CERTIFICATE, number, check_code)
-    return None if record is None else _convert(record, CertificateCheckRow)
+    return await fetch_one(conn, CHECK_CERTIFICATE, CertificateCheckRow, number, check_code)

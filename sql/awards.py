@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from sql.rows import with_json
+from sql.rows import fetch_all, fetch_one, with_json
 
 
 class AwardLotRow(msgspec.Struct, frozen=True):
@@ -192,12 +192,12 @@ def _award(record: asyncpg.Record) -> AwardRow:
 
 async def award_lots(conn: asyncpg.Connection, tender_id: int) -> list[AwardLotRow]:
     """The lots an award run of this tender decides."""
-    return [msgspec.convert(r, AwardLotRow) for r in await conn.fetch(SELECT_AWARD_LOTS, tender_id)]
+    return await fetch_all(conn, SELECT_AWARD_LOTS, AwardLotRow, tender_id)
 
 
 async def award_bids(conn: asyncpg.Connection, tender_id: int, lot_ids: list[int]) -> list[AwardBidRow]:
     """The live bids of those lots, after the deadline only."""
-    return [msgspec.convert(r, AwardBidRow) for r in await conn.fetch(SELECT_AWARD_BIDS, tender_id, lot_ids)]
+    return await fetch_all(conn, SELECT_AWARD_BIDS, AwardBidRow, tender_id, lot_ids)
 
 
 async def set_tender_status(conn: asyncpg.Connection, tender_id: int, from_statuses: list[str], status: str) -> bool:
@@ -290,8 +290,7 @@ async def list_notices(
 
 async def get_notice(conn: asyncpg.Connection, tender_id: int) -> NoticeRow | None:
     """One tender's notice, if it has been published."""
-    record = await conn.fetchrow(SELECT_NOTICE, tender_id)
-    return None if record is None else msgspec.convert(record, NoticeRow)
+    return await fetch_one(conn, SELECT_NOTICE, NoticeRow, tender_id)
 
 
 async def lot_in_tender(conn: asyncpg.Connection, lot_id: int, tender_id: int) -> bool:

@@ -12,9 +12,24 @@ import uuid
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
 
-class BidPublic(msgspec.Struct, frozen=True):
-    """What the API may show of a bid to its bidder (and the funder once opened), besides its public id."""
+
+class BidTermsFields(msgspec.Struct, frozen=True):
+    """A bid's sealed terms as stored: price in fen, committed staff-hours, plan, team, conflict-of-interest
+    declaration."""
+
+    price_fen: int
+    hours: int
+    plan: str
+    team: str
+    conflict_of_interest: bool
+    conflict_detail: str
+
+
+class BidPublic(BidTermsFields, frozen=True):
+    """What the API may show of a bid to its bidder (and the funder once opened), besides its public id: its terms,
+    its tender, lot and bidder, and its state."""
 
     tender_id: int
     tender_title: str
@@ -23,12 +38,6 @@ class BidPublic(msgspec.Struct, frozen=True):
     lot_title: str
     organisation_id: int
     organisation_name: str
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
     status: str
     receipt: str
     submitted_at: dt.datetime
@@ -84,15 +93,9 @@ class OrgFactsRow(msgspec.Struct, frozen=True):
     area_ids: list[int]
 
 
-class SealedTerms(msgspec.Struct, frozen=True):
+class SealedTerms(BidTermsFields, frozen=True):
     """What a bidder stores of its bid: the terms, the receipt that seals them and when they were sealed."""
 
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
     receipt: str
     sealed_at: dt.datetime
 
@@ -209,40 +212,34 @@ ORDER BY l.number, b.receipt
 
 async def get_own_bid(conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int) -> BidRow | None:
     """The organisation's own bid by public id."""
-    record = await conn.fetchrow(SELECT_OWN_BID, public_id, organisation_id)
-    return None if record is None else msgspec.convert(record, BidRow)
+    return await fetch_one(conn, SELECT_OWN_BID, BidRow, public_id, organisation_id)
 
 
 async def list_own_bids(
     conn: asyncpg.Connection, organisation_id: int, tender_id: int | None, limit: int = 200
 ) -> list[BidRow]:
     """The organisation's own bids, newest tenders first, optionally of one tender."""
-    rows = await conn.fetch(SELECT_OWN_BIDS, organisation_id, tender_id, limit)
-    return [msgspec.convert(r, BidRow) for r in rows]
+    return await fetch_all(conn, SELECT_OWN_BIDS, BidRow, organisation_id, tender_id, limit)
 
 
 async def get_opened_bid_for_funder(conn: asyncpg.Connection, public_id: uuid.UUID, funder_id: int) -> BidRow | None:
     """A bid of the funder's tender, once its bids have been opened."""
-    record = await conn.fetchrow(SELECT_OPENED_BID_FOR_FUNDER, public_id, funder_id)
-    return None if record is None else msgspec.convert(record, BidRow)
+    return await fetch_one(conn, SELECT_OPENED_BID_FOR_FUNDER, BidRow, public_id, funder_id)
 
 
 async def list_opened_bids_for_funder(conn: asyncpg.Connection, tender_id: int, funder_id: int) -> list[BidRow]:
     """The live bids of the funder's tender, once opened."""
-    rows = await conn.fetch(SELECT_OPENED_BIDS_FOR_FUNDER, tender_id, funder_id)
-    return [msgspec.convert(r, BidRow) for r in rows]
+    return await fetch_all(conn, SELECT_OPENED_BIDS_FOR_FUNDER, BidRow, tender_id, funder_id)
 
 
 async def lot_for_bid(conn: asyncpg.Connection, lot_id: int) -> LotForBidRow | None:
     """The lot a bid is for, with its tender's window."""
-    record = await conn.fetchrow(SELECT_LOT_FOR_BID, lot_id)
-    return None if record is None else msgspec.convert(record, LotForBidRow)
+    return await fetch_one(conn, SELECT_LOT_FOR_BID, LotForBidRow, lot_id)
 
 
 async def org_facts(conn: asyncpg.Connection, organisation_id: int) -> OrgFactsRow | None:
     """What eligibility needs to know about an organisation."""
-    record = await conn.fetchrow(SELECT_ORG_FACTS, organisation_id)
-    return None if record is None else msgspec.convert(record, OrgFactsRow)
+    return await fetch_one(conn, SELECT_ORG_FACTS, OrgFactsRow, organisation_id)
 
 
 async def own_live_bid_on_lot(conn: asyncpg.Connection, lot_id: int, organisation_id: int) -> uuid.UUID | None:
@@ -290,11 +287,9 @@ async def add_event(
 
 async def own_bid_events(conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int) -> list[BidEventRow]:
     """The history of the organisation's own bid."""
-    rows = await conn.fetch(SELECT_OWN_BID_EVENTS, public_id, organisation_id)
-    return [msgspec.convert(r, BidEventRow) for r in rows]
+    return await fetch_all(conn, SELECT_OWN_BID_EVENTS, BidEventRow, public_id, organisation_id)
 
 
 async def opened_receipts(conn: asyncpg.Connection, tender_id: int) -> list[OpenedBidRow]:
     """The live bids of a tender whose bids are open: lot, bidder, receipt."""
-    rows = await conn.fetch(SELECT_OPENED_RECEIPTS, tender_id)
-    return [msgspec.convert(r, OpenedBidRow) for r in rows]
+    return await fetch_all(conn, SELECT_OPENED_RECEIPTS, OpenedBidRow, tender_id)

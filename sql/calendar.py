@@ -8,6 +8,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all
+
 
 class CommitmentRow(msgspec.Struct, frozen=True):
     """One active commitment with what the calendar shows of it (the household's address is masked by the caller)."""
@@ -111,8 +113,7 @@ async def commitments(
     conn: asyncpg.Connection, volunteer_id: int, since: dt.datetime, until: dt.datetime, *, limit: int
 ) -> list[CommitmentRow]:
     """A volunteer's active commitments that end after `since` and start before `until`, in date order."""
-    rows = await conn.fetch(SELECT_COMMITMENTS, volunteer_id, since, until, limit)
-    return [msgspec.convert(dict(r), CommitmentRow) for r in rows]
+    return await fetch_all(conn, SELECT_COMMITMENTS, CommitmentRow, volunteer_id, since, until, limit)
 
 
 async def roster_blocked(

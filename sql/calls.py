@@ -12,7 +12,7 @@ import uuid
 import asyncpg
 import msgspec
 
-from sql.rows import with_json
+from sql.rows import fetch_all, fetch_one, with_json
 
 
 class PoolRow(msgspec.Struct, frozen=True):
@@ -291,8 +291,7 @@ async def insert_quotas(
 
 async def call_window(conn: asyncpg.Connection, call_id: int) -> CallWindowRow | None:
     """The call's state and window, share-locked for the rest of the transaction."""
-    record = await conn.fetchrow(SELECT_CALL_WINDOW, call_id)
-    return None if record is None else msgspec.convert(record, CallWindowRow)
+    return await fetch_one(conn, SELECT_CALL_WINDOW, CallWindowRow, call_id)
 
 
 async def pool_budget(conn: asyncpg.Connection, pool_id: int, call_id: int) -> int | None:
@@ -313,27 +312,24 @@ async def count_own_live_proposals(conn: asyncpg.Connection, call_id: int, organ
 
 async def get_own_proposal(conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int) -> ProposalRow | None:
     """The organisation's own proposal."""
-    record = await conn.fetchrow(SELECT_OWN_PROPOSAL, public_id, organisation_id)
-    return None if record is None else msgspec.convert(record, ProposalRow)
+    return await fetch_one(conn, SELECT_OWN_PROPOSAL, ProposalRow, public_id, organisation_id)
 
 
 async def list_own_proposals(conn: asyncpg.Connection, organisation_id: int) -> list[ProposalRow]:
     """The organisation's own proposals."""
-    return [msgspec.convert(r, ProposalRow) for r in await conn.fetch(SELECT_OWN_PROPOSALS, organisation_id)]
+    return await fetch_all(conn, SELECT_OWN_PROPOSALS, ProposalRow, organisation_id)
 
 
 async def list_opened_proposals(conn: asyncpg.Connection, call_id: int, funder_id: int) -> list[ProposalRow]:
     """The live proposals of the funder's call, once opened."""
-    rows = await conn.fetch(SELECT_OPENED_PROPOSALS, call_id, funder_id)
-    return [msgspec.convert(r, ProposalRow) for r in rows]
+    return await fetch_all(conn, SELECT_OPENED_PROPOSALS, ProposalRow, call_id, funder_id)
 
 
 async def get_opened_proposal_for_funder(
     conn: asyncpg.Connection, public_id: uuid.UUID, funder_id: int
 ) -> ProposalRow | None:
     """A proposal of the funder's call, once opened."""
-    record = await conn.fetchrow(SELECT_OPENED_PROPOSAL_FOR_FUNDER, public_id, funder_id)
-    return None if record is None else msgspec.convert(record, ProposalRow)
+    return await fetch_one(conn, SELECT_OPENED_PROPOSAL_FOR_FUNDER, ProposalRow, public_id, funder_id)
 
 
 async def insert_proposal(

@@ -8,6 +8,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class ItemRow(msgspec.Struct, frozen=True):
     """A catalogue item of a committee: goods with a stock, or a service booked by slot."""
@@ -301,24 +303,22 @@ async def withdraw_item(conn: asyncpg.Connection, item_id: int, committee_id: in
 
 async def item(conn: asyncpg.Connection, item_id: int) -> ItemRow | None:
     """One item, whatever its state."""
-    record = await conn.fetchrow(SELECT_ITEM, item_id)
-    return None if record is None else msgspec.convert(dict(record), ItemRow)
+    return await fetch_one(conn, SELECT_ITEM, ItemRow, item_id)
 
 
 async def committee_items(conn: asyncpg.Connection, committee_id: int) -> list[ItemRow]:
     """The committee's items, active ones first."""
-    return [msgspec.convert(dict(r), ItemRow) for r in await conn.fetch(SELECT_COMMITTEE_ITEMS, committee_id)]
+    return await fetch_all(conn, SELECT_COMMITTEE_ITEMS, ItemRow, committee_id)
 
 
 async def district_items(conn: asyncpg.Connection, volunteer_id: int) -> list[ItemRow]:
     """Active items of every committee in the volunteer's district."""
-    return [msgspec.convert(dict(r), ItemRow) for r in await conn.fetch(SELECT_DISTRICT_ITEMS, volunteer_id)]
+    return await fetch_all(conn, SELECT_DISTRICT_ITEMS, ItemRow, volunteer_id)
 
 
 async def item_for_booking(conn: asyncpg.Connection, item_id: int, volunteer_id: int) -> ItemForBooking | None:
     """The item as a booking sees it."""
-    record = await conn.fetchrow(SELECT_ITEM_FOR_BOOKING, item_id, volunteer_id)
-    return None if record is None else msgspec.convert(dict(record), ItemForBooking)
+    return await fetch_one(conn, SELECT_ITEM_FOR_BOOKING, ItemForBooking, item_id, volunteer_id)
 
 
 async def insert_slot(
@@ -336,7 +336,7 @@ async def insert_slot(
 
 async def slots(conn: asyncpg.Connection, item_ids: list[int], after: dt.datetime) -> list[SlotRow]:
     """The items' slots that start after `after`."""
-    return [msgspec.convert(dict(r), SlotRow) for r in await conn.fetch(SELECT_SLOTS, item_ids, after)]
+    return await fetch_all(conn, SELECT_SLOTS, SlotRow, item_ids, after)
 
 
 async def take_slot_place(conn: asyncpg.Connection, slot_id: int, item_id: int) -> bool:
@@ -382,7 +382,7 @@ async def insert_booking(
 
 async def earned(conn: asyncpg.Connection, account_id: int) -> list[EarnedRow]:
     """Own-time minutes the account took in, by the committee they were earned at."""
-    return [msgspec.convert(dict(r), EarnedRow) for r in await conn.fetch(SELECT_EARNED, account_id)]
+    return await fetch_all(conn, SELECT_EARNED, EarnedRow, account_id)
 
 
 async def insert_origins(conn: asyncpg.Connection, booking_id: int, origins: list[tuple[int | None, int]]) -> None:
@@ -392,24 +392,21 @@ async def insert_origins(conn: asyncpg.Connection, booking_id: int, origins: lis
 
 async def booking(conn: asyncpg.Connection, booking_id: int) -> BookingRow | None:
     """One booking."""
-    record = await conn.fetchrow(SELECT_BOOKING, booking_id)
-    return None if record is None else msgspec.convert(dict(record), BookingRow)
+    return await fetch_one(conn, SELECT_BOOKING, BookingRow, booking_id)
 
 
 async def volunteer_bookings(
     conn: asyncpg.Connection, volunteer_id: int, *, limit: int, offset: int
 ) -> list[BookingRow]:
     """The volunteer's bookings, latest first."""
-    rows = await conn.fetch(SELECT_VOLUNTEER_BOOKINGS, volunteer_id, limit, offset)
-    return [msgspec.convert(dict(r), BookingRow) for r in rows]
+    return await fetch_all(conn, SELECT_VOLUNTEER_BOOKINGS, BookingRow, volunteer_id, limit, offset)
 
 
 async def committee_bookings(
     conn: asyncpg.Connection, committee_id: int, *, limit: int, offset: int
 ) -> list[BookingRow]:
     """Bookings of the committee's items: live ones first."""
-    rows = await conn.fetch(SELECT_COMMITTEE_BOOKINGS, committee_id, limit, offset)
-    return [msgspec.convert(dict(r), BookingRow) for r in rows]
+    return await fetch_all(conn, SELECT_COMMITTEE_BOOKINGS, BookingRow, committee_id, limit, offset)
 
 
 async def cancellable(conn: asyncpg.Connection, booking_id: int, volunteer_id: int) -> asyncpg.Record | None:

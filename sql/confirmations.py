@@ -11,6 +11,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class PlacePublic(msgspec.Struct, frozen=True):
     """What a confirm link may show of a sign-up: the shift (no household, no address) and the place's state."""
@@ -149,8 +151,7 @@ FROM unnest($1::bigint[]) AS x(id) CROSS JOIN LATERAL volunteer_reliability(x.id
 
 async def place(conn: asyncpg.Connection, token: str) -> PlaceRow | None:
     """The sign-up behind a confirm link."""
-    record = await conn.fetchrow(SELECT_PLACE, token)
-    return None if record is None else msgspec.convert(dict(record), PlaceRow)
+    return await fetch_one(conn, SELECT_PLACE, PlaceRow, token)
 
 
 async def token_of(conn: asyncpg.Connection, shift_id: int, volunteer_id: int) -> str | None:
@@ -176,18 +177,17 @@ async def withdraw_stale_asks(conn: asyncpg.Connection) -> int:
 
 async def due_releases(conn: asyncpg.Connection, limit: int) -> list[DueRelease]:
     """Held places past their cut-off and unconfirmed, soonest shift first."""
-    return [msgspec.convert(dict(r), DueRelease) for r in await conn.fetch(SELECT_DUE_RELEASES, limit)]
+    return await fetch_all(conn, SELECT_DUE_RELEASES, DueRelease, limit)
 
 
 async def release(conn: asyncpg.Connection, signup_id: int) -> Released | None:
     """Release an unconfirmed place past its cut-off; None when it no longer qualifies."""
-    record = await conn.fetchrow(RELEASE, signup_id)
-    return None if record is None else msgspec.convert(dict(record), Released)
+    return await fetch_one(conn, RELEASE, Released, signup_id)
 
 
 async def mark_no_shows(conn: asyncpg.Connection) -> list[NoShowRow]:
     """Record the no-shows of shifts whose check-in has closed."""
-    return [msgspec.convert(dict(r), NoShowRow) for r in await conn.fetch(MARK_NO_SHOWS)]
+    return await fetch_all(conn, MARK_NO_SHOWS, NoShowRow)
 
 
 async def reliability(conn: asyncpg.Connection, volunteer_ids: list[int]) -> dict[int, ReliabilityRow]:

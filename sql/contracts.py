@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class AwardForContract(msgspec.Struct, frozen=True):
     """An award as the contract step sees it: whose it is, and whether its notice period is over."""
@@ -300,13 +302,12 @@ HAVING max(((c.graded_at AT TIME ZONE 'Asia/Shanghai') + make_interval(years => 
 
 async def get_award_for_contract(conn: asyncpg.Connection, award_id: int, funder_id: int) -> AwardForContract | None:
     """The award if this funder owns its tender, with its notice and objection state."""
-    record = await conn.fetchrow(SELECT_AWARD_FOR_CONTRACT, award_id, funder_id)
-    return None if record is None else msgspec.convert(record, AwardForContract)
+    return await fetch_one(conn, SELECT_AWARD_FOR_CONTRACT, AwardForContract, award_id, funder_id)
 
 
 async def list_ready_awards(conn: asyncpg.Connection, funder_id: int) -> list[ReadyAward]:
     """The funder's awards that may become contracts now."""
-    return [msgspec.convert(r, ReadyAward) for r in await conn.fetch(SELECT_READY_AWARDS, funder_id)]
+    return await fetch_all(conn, SELECT_READY_AWARDS, ReadyAward, funder_id)
 
 
 async def insert_contract(
@@ -353,8 +354,7 @@ async def get_contract(
     conn: asyncpg.Connection, contract_id: int, *, funder_id: int | None, organisation_id: int | None
 ) -> ContractRow | None:
     """One contract if the tenant is a party to it (both None: any contract, for admins)."""
-    record = await conn.fetchrow(SELECT_CONTRACT, contract_id, funder_id, organisation_id)
-    return None if record is None else msgspec.convert(record, ContractRow)
+    return await fetch_one(conn, SELECT_CONTRACT, ContractRow, contract_id, funder_id, organisation_id)
 
 
 async def list_contracts(
@@ -374,15 +374,14 @@ async def list_contracts(
 
 async def list_milestones(conn: asyncpg.Connection, contract_id: int) -> list[MilestoneRow]:
     """A contract's milestones in order, with what was paid for each."""
-    return [msgspec.convert(r, MilestoneRow) for r in await conn.fetch(SELECT_MILESTONES, contract_id)]
+    return await fetch_all(conn, SELECT_MILESTONES, MilestoneRow, contract_id)
 
 
 async def list_payments(
     conn: asyncpg.Connection, *, funder_id: int | None, organisation_id: int | None, limit: int
 ) -> list[PaymentRow]:
     """Instalments paid on the tenant's contracts (both None: all), newest first."""
-    rows = await conn.fetch(SELECT_PAYMENTS, funder_id, organisation_id, limit)
-    return [msgspec.convert(r, PaymentRow) for r in rows]
+    return await fetch_all(conn, SELECT_PAYMENTS, PaymentRow, funder_id, organisation_id, limit)
 
 
 async def sign_contract(
@@ -413,8 +412,7 @@ async def decide_milestone(
     conn: asyncpg.Connection, contract_id: int, seq: int, funder_id: int, status: str, note: str
 ) -> Decided | None:
     """The funder accepts or rejects a reported milestone of its active contract; None if it cannot."""
-    record = await conn.fetchrow(DECIDE_MILESTONE, contract_id, seq, funder_id, status, note)
-    return None if record is None else msgspec.convert(record, Decided)
+    return await fetch_one(conn, DECIDE_MILESTONE, Decided, contract_id, seq, funder_id, status, note)
 
 
 async def insert_payment(conn: asyncpg.Connection, milestone_id: int, amount_fen: int) -> int:
@@ -446,7 +444,7 @@ async def close_tender_if_done(conn: asyncpg.Connection, tender_id: int) -> bool
 
 async def list_grades(conn: asyncpg.Connection, organisation_id: int, limit: int = 20) -> list[GradeRow]:
     """An organisation's performance grades, newest first."""
-    return [msgspec.convert(r, GradeRow) for r in await conn.fetch(SELECT_GRADES, organisation_id, limit)]
+    return await fetch_all(conn, SELECT_GRADES, GradeRow, organisation_id, limit)
 
 
 async def barred_until(conn: asyncpg.Connection, organisation_id: int, today: dt.date | None = None) -> dt.date | None:
@@ -525,7 +523,7 @@ async def insert_attachment(
 
 async def list_attachments(conn: asyncpg.Connection, contract_id: int) -> list[AttachmentRow]:
     """A contract's milestone files, by milestone and upload."""
-    return [msgspec.convert(r, AttachmentRow) for r in await conn.fetch(SELECT_ATTACHMENTS, contract_id)]
+    return await fetch_all(conn, SELECT_ATTACHMENTS, AttachmentRow, contract_id)
 
 
 async def get_attachment(
@@ -538,5 +536,6 @@ async def get_attachment(
     organisation_id: int | None,
 ) -> AttachmentFile | None:
     """One milestone file with its bytes, for a party to the contract (or an admin: both None)."""
-    row = await conn.fetchrow(SELECT_ATTACHMENT, funder_id, organisation_id, attachment_id, contract_id, seq)
-    return None if row is None else msgspec.convert(row, AttachmentFile)
+    return await fetch_one(
+        conn, SELECT_ATTACHMENT, AttachmentFile, funder_id, organisation_id, attachment_id, contract_id, seq
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all
+
 
 class MoneyByFunder(msgspec.Struct, frozen=True):
     """One funder's committed, awarded and paid money in fen."""
@@ -90,14 +92,14 @@ ORDER BY s.position
 
 async def money_by_funder(conn: asyncpg.Connection, funder_id: int | None) -> list[MoneyByFunder]:
     """Committed, awarded and paid per funder (one funder, or all when None)."""
-    return [msgspec.convert(r, MoneyByFunder) for r in await conn.fetch(SELECT_BY_FUNDER, funder_id)]
+    return await fetch_all(conn, SELECT_BY_FUNDER, MoneyByFunder, funder_id)
 
 
 async def money_by_item(conn: asyncpg.Connection, funder_id: int | None) -> list[MoneyByItem]:
     """Committed, awarded and paid per catalogue item (one funder's tenders, or all when None)."""
-    return [msgspec.convert(r, MoneyByItem) for r in await conn.fetch(SELECT_BY_ITEM, funder_id)]
+    return await fetch_all(conn, SELECT_BY_ITEM, MoneyByItem, funder_id)
 
 
 async def tenders_by_stage(conn: asyncpg.Connection, funder_id: int | None) -> list[StageCount]:
     """How many tenders are at each stage (one funder's, or all when None)."""
-    return [msgspec.convert(r, StageCount) for r in await conn.fetch(SELECT_STAGES, funder_id)]
+    return await fetch_all(conn, SELECT_STAGES, StageCount, funder_id)

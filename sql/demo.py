@@ -10,6 +10,8 @@ from typing import NamedTuple
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 LOCK_SEED = "SELECT pg_advisory_xact_lock(hashtext('linli_seed'))"
 SELECT_SEEDED = "SELECT EXISTS (SELECT 1 FROM areas)"
 # Ids are taken from each table's identity sequence up front so that rows can reference each other inside one COPY.
@@ -163,13 +165,12 @@ async def logins(conn: asyncpg.Connection, usernames: Sequence[str]) -> dict[str
 
 async def demo_volunteer(conn: asyncpg.Connection) -> VolunteerPointRow | None:
     """volunteer.demo's volunteer row and home, if the district has it."""
-    record = await conn.fetchrow(SELECT_DEMO_VOLUNTEER)
-    return None if record is None else msgspec.convert(record, VolunteerPointRow)
+    return await fetch_one(conn, SELECT_DEMO_VOLUNTEER, VolunteerPointRow)
 
 
 async def committee_households(conn: asyncpg.Connection, committee_id: int, limit: int) -> list[HouseholdPointRow]:
     """The committee's first households, by id."""
-    return [msgspec.convert(r, HouseholdPointRow) for r in await conn.fetch(SELECT_HOUSEHOLDS, committee_id, limit)]
+    return await fetch_all(conn, SELECT_HOUSEHOLDS, HouseholdPointRow, committee_id, limit)
 
 
 async def has_windows(conn: asyncpg.Connection, volunteer_id: int) -> bool:

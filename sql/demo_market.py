@@ -12,6 +12,7 @@ import asyncpg
 import msgspec
 
 from sql.needs import NeedFields
+from sql.rows import fetch_all
 
 # The committees, the funder office's own area first, and the demo committee before all.
 SELECT_COMMITTEES = """
@@ -258,13 +259,12 @@ async def _insert(conn: asyncpg.Connection, statement: str, row: msgspec.Struct)
 
 async def committees(conn: asyncpg.Connection, office_area_id: int, demo_committee_id: int) -> list[CommitteeRow]:
     """Every committee: the demo committee first, then those in the office's sub-district, then the rest."""
-    rows = await conn.fetch(SELECT_COMMITTEES, office_area_id, demo_committee_id)
-    return [msgspec.convert(r, CommitteeRow) for r in rows]
+    return await fetch_all(conn, SELECT_COMMITTEES, CommitteeRow, office_area_id, demo_committee_id)
 
 
 async def verified_organisations(conn: asyncpg.Connection) -> list[OrganisationRow]:
     """The verified organisations, by id."""
-    return [msgspec.convert(r, OrganisationRow) for r in await conn.fetch(SELECT_ORGANISATIONS)]
+    return await fetch_all(conn, SELECT_ORGANISATIONS, OrganisationRow)
 
 
 async def insert_need(conn: asyncpg.Connection, need: Need) -> int:

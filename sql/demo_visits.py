@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all
+
 
 class DemoHouseholdRow(msgspec.Struct, frozen=True):
     """A household near the demo committee and its committee."""
@@ -62,8 +64,7 @@ async def volunteer(conn: asyncpg.Connection, volunteer_id: int) -> DemoCarerRow
 
 async def care_households(conn: asyncpg.Connection, committee_id: int, limit: int) -> list[DemoHouseholdRow]:
     """Households with a care level nearest the committee, without a live team."""
-    rows = await conn.fetch(SELECT_CARE_HOUSEHOLDS, committee_id, limit)
-    return [msgspec.convert(dict(r), DemoHouseholdRow) for r in rows]
+    return await fetch_all(conn, SELECT_CARE_HOUSEHOLDS, DemoHouseholdRow, committee_id, limit)
 
 
 async def free_carers(
@@ -71,5 +72,6 @@ async def free_carers(
     free_from: dt.datetime, free_until: dt.datetime,
 ) -> list[DemoCarerRow]:  # fmt: skip
     """Volunteers near the households with no commitment between the two times, and no care certificate yet."""
-    rows = await conn.fetch(SELECT_FREE_CARERS, list(household_ids), km, limit, list(leave_out), free_from, free_until)
-    return [msgspec.convert(dict(r), DemoCarerRow) for r in rows]
+    return await fetch_all(
+        conn, SELECT_FREE_CARERS, DemoCarerRow, list(household_ids), km, limit, list(leave_out), free_from, free_until
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all
+
 
 class CommitteeOptionRow(msgspec.Struct, frozen=True):
     """A committee-level area someone can choose; committee_id is None when no committee record exists yet."""
@@ -102,14 +104,14 @@ async def committees_by_subdistrict(conn: asyncpg.Connection) -> list[Subdistric
 
 async def list_subdistricts(conn: asyncpg.Connection) -> list[SubdistrictRow]:
     """Every sub-district, in code order."""
-    return [msgspec.convert(r, SubdistrictRow) for r in await conn.fetch(SELECT_SUBDISTRICTS)]
+    return await fetch_all(conn, SELECT_SUBDISTRICTS, SubdistrictRow)
 
 
 async def list_funders(conn: asyncpg.Connection) -> list[FunderOptionRow]:
     """Every funder: sub-district offices first, then community foundations."""
-    return [msgspec.convert(r, FunderOptionRow) for r in await conn.fetch(SELECT_FUNDERS)]
+    return await fetch_all(conn, SELECT_FUNDERS, FunderOptionRow)
 
 
 async def committees_in(conn: asyncpg.Connection, subdistrict_id: int) -> list[CommitteeFactsRow]:
     """The committees whose areas lie directly under a sub-district."""
-    return [msgspec.convert(r, CommitteeFactsRow) for r in await conn.fetch(SELECT_COMMITTEES_IN, subdistrict_id)]
+    return await fetch_all(conn, SELECT_COMMITTEES_IN, CommitteeFactsRow, subdistrict_id)

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from sql.rows import with_json
+from sql.rows import fetch_all, with_json
 
 
 class PortfolioProposalPublic(msgspec.Struct, frozen=True):
@@ -94,7 +94,7 @@ ORDER BY g.score DESC, g.id
 
 async def portfolio_proposals(conn: asyncpg.Connection, call_id: int) -> list[PortfolioProposalRow]:
     """A call's opened live proposals with their scores."""
-    return [msgspec.convert(r, PortfolioProposalRow) for r in await conn.fetch(SELECT_PORTFOLIO_PROPOSALS, call_id)]
+    return await fetch_all(conn, SELECT_PORTFOLIO_PROPOSALS, PortfolioProposalRow, call_id)
 
 
 async def max_grants_per_org(conn: asyncpg.Connection, call_id: int) -> int:

@@ -8,6 +8,7 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
 from sql.shifts import CANCELLED_OR_LATE
 
 
@@ -24,18 +25,23 @@ class GroupRow(msgspec.Struct, frozen=True):
     cancelled_at: dt.datetime | None
 
 
-class MemberRow(msgspec.Struct, frozen=True):
-    """One member of a group: a volunteer account (its sign-up's status) or a named person (its own status)."""
+class GroupMemberPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a group's member: a volunteer account or a named person, and its status."""
 
     id: int
-    group_id: int
     volunteer_id: int | None
-    signup_id: int | None
     name: str
     birth_year: int | None
     guardian_consent_at: dt.datetime | None
     status: str
     is_leader: bool
+
+
+class MemberRow(GroupMemberPublic, frozen=True):
+    """One member of a group: a volunteer account (its sign-up's status) or a named person (its own status)."""
+
+    group_id: int
+    signup_id: int | None
     # A named person's minutes as the publisher recorded them (accounts' hours are on their own records).
     minutes: int | None = None
 
@@ -227,19 +233,17 @@ async def get_group(
     conn: asyncpg.Connection, group_id: int, leader_id: int, *, for_update: bool = False
 ) -> GroupRow | None:
     """A group the volunteer leads (locked for this transaction when asked); None for anyone else's."""
-    record = await conn.fetchrow(SELECT_GROUP_FOR_UPDATE if for_update else SELECT_GROUP, group_id, leader_id)
-    return None if record is None else msgspec.convert(dict(record), GroupRow)
+    return await fetch_one(conn, SELECT_GROUP_FOR_UPDATE if for_update else SELECT_GROUP, GroupRow, group_id, leader_id)
 
 
 async def led_on_shift(conn: asyncpg.Connection, shift_id: int, leader_id: int) -> list[GroupRow]:
     """The groups the volunteer leads on a shift, the live one first."""
-    rows = await conn.fetch(SELECT_LED_ON_SHIFT, shift_id, leader_id)
-    return [msgspec.convert(dict(r), GroupRow) for r in rows]
+    return await fetch_all(conn, SELECT_LED_ON_SHIFT, GroupRow, shift_id, leader_id)
 
 
 async def members(conn: asyncpg.Connection, group_id: int) -> list[MemberRow]:
     """A group's members, the leader first."""
-    return [msgspec.convert(dict(r), MemberRow) for r in await conn.fetch(SELECT_MEMBERS, group_id)]
+    return await fetch_all(conn, SELECT_MEMBERS, MemberRow, group_id)
 
 
 async def cancel_named_member(conn: asyncpg.Connection, member_id: int, group_id: int) -> str | None:
@@ -277,4 +281,4 @@ async def record_named_minutes(
 
 async def named_on_shift(conn: asyncpg.Connection, shift_id: int) -> list[NamedMemberRow]:
     """The named people holding places on a shift, by leader."""
-    return [msgspec.convert(dict(r), NamedMemberRow) for r in await conn.fetch(SELECT_NAMED_ON_SHIFT, shift_id)]
+    return await fetch_all(conn, SELECT_NAMED_ON_SHIFT, NamedMemberRow, shift_id)

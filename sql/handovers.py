@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from sql import shifts as shifts_sql
+from sql.rows import fetch_all
 from sql.shifts import ShiftRow
 
 
@@ -237,4 +238,4 @@ async def offered(
 
 async def for_publisher(conn: asyncpg.Connection, shift_id: int) -> list[RequestRow]:
     """Live offers on a shift, those waiting for a decision first."""
-    return [msgspec.convert(dict(r), RequestRow) for r in await conn.fetch(SELECT_FOR_PUBLISHER, shift_id)]
+    return await fetch_all(conn, SELECT_FOR_PUBLISHER, RequestRow, shift_id)

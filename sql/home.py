@@ -12,6 +12,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_one
+
 
 class TodoRow(msgspec.Struct, frozen=True):
     """One item of a to-do list: what waits (key), how many, and the most urgent one's id (None when none)."""
@@ -203,5 +205,4 @@ async def admin_todo(conn: asyncpg.Connection, account_id: int) -> list[TodoRow]
 
 async def next_shift(conn: asyncpg.Connection, volunteer_id: int) -> NextShiftRow | None:
     """The volunteer's next shift that has not ended, or None."""
-    row = await conn.fetchrow(SELECT_NEXT_SHIFT, volunteer_id)
-    return None if row is None else msgspec.convert(row, NextShiftRow)
+    return await fetch_one(conn, SELECT_NEXT_SHIFT, NextShiftRow, volunteer_id)

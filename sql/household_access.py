@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class ShiftLinkRow(msgspec.Struct, frozen=True):
     """A shift serving the household for which the volunteer holds a place."""
@@ -24,11 +26,11 @@ class FirstVisitRow(msgspec.Struct, frozen=True):
     confirmed_at: dt.datetime | None
 
 
-class HouseholdDetailRow(msgspec.Struct, frozen=True):
-    """A household's personal information (PIPL sensitive): only household_access hands it out."""
+class HouseholdDetailPublic(msgspec.Struct, frozen=True):
+    """What the API may show of a household's personal information to whom household_access entitles (no committee
+    id)."""
 
     id: int
-    committee_id: int
     committee_name: str
     head_name: str
     address: str
@@ -44,6 +46,12 @@ class HouseholdDetailRow(msgspec.Struct, frozen=True):
     consent_recorded_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None
+
+
+class HouseholdDetailRow(HouseholdDetailPublic, frozen=True):
+    """A household's personal information (PIPL sensitive): only household_access hands it out."""
+
+    committee_id: int
 
 
 class HouseholdPublicRow(msgspec.Struct, frozen=True):
@@ -85,8 +93,7 @@ WHERE h.id = $1
 
 async def shift_links(conn: asyncpg.Connection, volunteer_id: int, household_id: int) -> list[ShiftLinkRow]:
     """The volunteer's held places on shifts serving the household, earliest first."""
-    rows = await conn.fetch(SELECT_SHIFT_LINKS, volunteer_id, household_id)
-    return [msgspec.convert(dict(r), ShiftLinkRow) for r in rows]
+    return await fetch_all(conn, SELECT_SHIFT_LINKS, ShiftLinkRow, volunteer_id, household_id)
 
 
 async def team_link(conn: asyncpg.Connection, volunteer_id: int, household_id: int) -> int | None:
@@ -99,14 +106,12 @@ async def household_detail(
     conn: asyncpg.Connection, household_id: int, committee_id: int | None = None
 ) -> HouseholdDetailRow | None:
     """A household's sensitive details (only if it is the committee's, when a committee is given)."""
-    row = await conn.fetchrow(SELECT_HOUSEHOLD_DETAIL, household_id, committee_id)
-    return None if row is None else msgspec.convert(dict(row), HouseholdDetailRow)
+    return await fetch_one(conn, SELECT_HOUSEHOLD_DETAIL, HouseholdDetailRow, household_id, committee_id)
 
 
 async def household_public(conn: asyncpg.Connection, household_id: int) -> HouseholdPublicRow | None:
     """A household's committee and address (to be masked by the caller)."""
-    row = await conn.fetchrow(SELECT_HOUSEHOLD_PUBLIC, household_id)
-    return None if row is None else msgspec.convert(dict(row), HouseholdPublicRow)
+    return await fetch_one(conn, SELECT_HOUSEHOLD_PUBLIC, HouseholdPublicRow, household_id)
 
 
 class OpeningRow(msgspec.Struct, frozen=True):
@@ -176,8 +181,7 @@ async def first_visit_people(
     conn: asyncpg.Connection, shift_id: int, *, organisation_id: int | None, committee_id: int | None
 ) -> list[FirstVisitRow]:
     """Who holds a place on the publisher's home-visit shift, each with their confirmation for its household."""
-    rows = await conn.fetch(SELECT_FIRST_VISIT_PEOPLE, shift_id, organisation_id, committee_id)
-    return [msgspec.convert(dict(r), FirstVisitRow) for r in rows]
+    return await fetch_all(conn, SELECT_FIRST_VISIT_PEOPLE, FirstVisitRow, shift_id, organisation_id, committee_id)
 
 
 async def has_consent(conn: asyncpg.Connection, volunteer_id: int) -> bool:
@@ -208,8 +212,7 @@ async def committee_staff(conn: asyncpg.Connection, committee_id: int) -> list[i
 
 async def openings(conn: asyncpg.Connection, household_id: int, *, limit: int, offset: int) -> list[OpeningRow]:
     """Who opened the household's file and when, the latest first."""
-    rows = await conn.fetch(SELECT_OPENINGS, str(household_id), limit, offset)
-    return [msgspec.convert(dict(r), OpeningRow) for r in rows]
+    return await fetch_all(conn, SELECT_OPENINGS, OpeningRow, str(household_id), limit, offset)
 
 
 async def confirm_volunteer(

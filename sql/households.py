@@ -11,19 +11,26 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_one
 
-class RegisterRow(msgspec.Struct, frozen=True):
-    """A household as the register lists it (the address is masked before it leaves the service)."""
+
+class RegisterPublic(msgspec.Struct, frozen=True):
+    """What the register may show of a household besides its address (which only leaves the service masked)."""
 
     id: int
     head_name: str
-    address: str
     members: int
     empty_nest: bool
     care_level: int | None
     visit_slots: list[str]
     updated_at: dt.datetime
     archived_at: dt.datetime | None
+
+
+class RegisterRow(RegisterPublic, frozen=True):
+    """A household as the register lists it (the address is masked before it leaves the service)."""
+
+    address: str
 
 
 class PickRow(msgspec.Struct, frozen=True):
@@ -201,8 +208,7 @@ async def insert_household(conn: asyncpg.Connection, committee_id: int, f: House
 
 async def lock_household(conn: asyncpg.Connection, household_id: int, committee_id: int) -> HouseholdRecordRow | None:
     """The committee's household, locked for a change; None when it is not the committee's."""
-    row = await conn.fetchrow(LOCK_HOUSEHOLD, household_id, committee_id)
-    return None if row is None else msgspec.convert(dict(row), HouseholdRecordRow)
+    return await fetch_one(conn, LOCK_HOUSEHOLD, HouseholdRecordRow, household_id, committee_id)
 
 
 async def update_household(conn: asyncpg.Connection, household_id: int, committee_id: int, f: HouseholdFields) -> bool:

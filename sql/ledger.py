@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all
+
 
 class Balance(msgspec.Struct, frozen=True):
     """An account's balance in minutes, by bucket: own time (usable for anything) and group time (donate only)."""
@@ -155,8 +157,7 @@ async def history(
     conn: asyncpg.Connection, account_id: int, volunteer_id: int, *, limit: int, offset: int
 ) -> list[HistoryRow]:
     """The account's transactions, latest first (earnings that were wholly over the cap included)."""
-    rows = await conn.fetch(SELECT_HISTORY, account_id, volunteer_id, limit, offset)
-    return [msgspec.convert(dict(r), HistoryRow) for r in rows]
+    return await fetch_all(conn, SELECT_HISTORY, HistoryRow, account_id, volunteer_id, limit, offset)
 
 
 async def volunteer_by_username(conn: asyncpg.Connection, username: str) -> int | None:

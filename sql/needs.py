@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class NeedPublic(msgspec.Struct, frozen=True):
     """What the API may show of a need: its committee, sub-district and catalogue item by name (no household data)."""
@@ -191,8 +193,7 @@ LIMIT 500
 
 async def get_need(conn: asyncpg.Connection, need_id: int) -> NeedRow | None:
     """One need by id."""
-    record = await conn.fetchrow(SELECT_NEED, need_id)
-    return None if record is None else msgspec.convert(record, NeedRow)
+    return await fetch_one(conn, SELECT_NEED, NeedRow, need_id)
 
 
 async def list_needs(
@@ -215,8 +216,7 @@ async def list_needs(
 
 async def committee_place(conn: asyncpg.Connection, committee_id: int) -> PointRow | None:
     """A committee's name and the point of its area."""
-    record = await conn.fetchrow(SELECT_COMMITTEE_PLACE, committee_id)
-    return None if record is None else msgspec.convert(record, PointRow)
+    return await fetch_one(conn, SELECT_COMMITTEE_PLACE, PointRow, committee_id)
 
 
 async def catalogue_item_by_code(conn: asyncpg.Connection, code: str) -> tuple[int, bool] | None:
@@ -266,19 +266,17 @@ async def replace_need_households(
 
 async def committee_households(conn: asyncpg.Connection, committee_id: int, limit: int) -> list[HouseholdChoiceRow]:
     """The committee's own households."""
-    rows = await conn.fetch(SELECT_COMMITTEE_HOUSEHOLDS, committee_id, limit)
-    return [msgspec.convert(r, HouseholdChoiceRow) for r in rows]
+    return await fetch_all(conn, SELECT_COMMITTEE_HOUSEHOLDS, HouseholdChoiceRow, committee_id, limit)
 
 
 async def need_households(conn: asyncpg.Connection, need_id: int, committee_id: int) -> list[HouseholdChoiceRow]:
     """The households of a need, read only through its own committee."""
-    rows = await conn.fetch(SELECT_NEED_HOUSEHOLDS, need_id, committee_id)
-    return [msgspec.convert(r, HouseholdChoiceRow) for r in rows]
+    return await fetch_all(conn, SELECT_NEED_HOUSEHOLDS, HouseholdChoiceRow, need_id, committee_id)
 
 
 async def committee_points(conn: asyncpg.Connection, subdistrict_id: int | None) -> list[PointRow]:
     """Every committee's point, optionally of one sub-district."""
-    return [msgspec.convert(r, PointRow) for r in await conn.fetch(SELECT_COMMITTEE_POINTS, subdistrict_id)]
+    return await fetch_all(conn, SELECT_COMMITTEE_POINTS, PointRow, subdistrict_id)
 
 
 async def area_bounds(conn: asyncpg.Connection) -> BoundsRow | None:
@@ -291,5 +289,4 @@ async def area_bounds(conn: asyncpg.Connection) -> BoundsRow | None:
 
 async def open_needs_in_area(conn: asyncpg.Connection, area_id: int, catalogue_item_id: int | None) -> list[NeedRow]:
     """Open needs at or under an area, optionally of one catalogue item."""
-    rows = await conn.fetch(SELECT_OPEN_NEEDS_IN_AREA, area_id, catalogue_item_id)
-    return [msgspec.convert(r, NeedRow) for r in rows]
+    return await fetch_all(conn, SELECT_OPEN_NEEDS_IN_AREA, NeedRow, area_id, catalogue_item_id)

@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class ObjectionPublic(msgspec.Struct, frozen=True):
     """What the API may show of an objection to its filer and the funder: its body, its answer, whether overdue."""
@@ -69,13 +71,12 @@ async def insert_objection(
 
 async def list_objections(conn: asyncpg.Connection, tender_id: int, filed_by: int | None) -> list[ObjectionRow]:
     """A tender's objections: all of them, or those one account filed."""
-    return [msgspec.convert(r, ObjectionRow) for r in await conn.fetch(SELECT_OBJECTIONS, tender_id, filed_by)]
+    return await fetch_all(conn, SELECT_OBJECTIONS, ObjectionRow, tender_id, filed_by)
 
 
 async def get_objection(conn: asyncpg.Connection, objection_id: int) -> ObjectionRow | None:
     """One objection."""
-    record = await conn.fetchrow(SELECT_OBJECTION, objection_id)
-    return None if record is None else msgspec.convert(record, ObjectionRow)
+    return await fetch_one(conn, SELECT_OBJECTION, ObjectionRow, objection_id)
 
 
 async def objection_of_funder(conn: asyncpg.Connection, objection_id: int, funder_id: int) -> bool:

@@ -8,6 +8,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class DeclaredOrgRow(msgspec.Struct, frozen=True):
     """What an organisation declares now, and the current check of each value (locked for a decision)."""
@@ -90,13 +92,12 @@ WHERE id = $1 AND state = 'verified' RETURNING id
 
 async def declared_for_update(conn: asyncpg.Connection, organisation_id: int) -> DeclaredOrgRow | None:
     """The organisation's declared values and current checks, its row locked until the transaction ends."""
-    record = await conn.fetchrow(SELECT_DECLARED_FOR_UPDATE, organisation_id)
-    return None if record is None else msgspec.convert(record, DeclaredOrgRow)
+    return await fetch_one(conn, SELECT_DECLARED_FOR_UPDATE, DeclaredOrgRow, organisation_id)
 
 
 async def states(conn: asyncpg.Connection, organisation_id: int) -> list[OrgCheckState]:
     """The capacity's and the rating's states, in that order (empty if there is no such organisation)."""
-    return [msgspec.convert(r, OrgCheckState) for r in await conn.fetch(SELECT_STATES, organisation_id)]
+    return await fetch_all(conn, SELECT_STATES, OrgCheckState, organisation_id)
 
 
 async def insert_check(

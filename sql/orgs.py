@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_one
+
 
 class OrgPublic(msgspec.Struct, frozen=True):
     """What the API may show of an organisation: its public profile with its categories and areas served by id."""
@@ -93,16 +95,14 @@ WHERE id = $1 AND status = ANY($3::text[]) RETURNING id
 
 async def get_org(conn: asyncpg.Connection, org_id: int) -> OrgRow | None:
     """One organisation by id, whatever its status."""
-    record = await conn.fetchrow(SELECT_ORG, org_id)
-    return None if record is None else msgspec.convert(record, OrgRow)
+    return await fetch_one(conn, SELECT_ORG, OrgRow, org_id)
 
 
 async def get_visible_org(
     conn: asyncpg.Connection, org_id: int, *, is_admin: bool, own_org_id: int | None
 ) -> OrgRow | None:
     """One organisation if the viewer may see it: verified ones for all, others for their staff and admins."""
-    record = await conn.fetchrow(SELECT_ORG_VISIBLE, org_id, is_admin, own_org_id)
-    return None if record is None else msgspec.convert(record, OrgRow)
+    return await fetch_one(conn, SELECT_ORG_VISIBLE, OrgRow, org_id, is_admin, own_org_id)
 
 
 async def list_orgs(

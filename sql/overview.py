@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_one
+
 
 class PlatformFigures(msgspec.Struct, frozen=True):
     """Counts across the platform (admin and public)."""
@@ -79,8 +81,7 @@ async def refresh_platform_figures(conn: asyncpg.Connection) -> None:
 
 async def committee_figures(conn: asyncpg.Connection, committee_id: int) -> CommitteeFigures | None:
     """Counts for one committee's area."""
-    record = await conn.fetchrow(SELECT_COMMITTEE_FIGURES, committee_id)
-    return None if record is None else msgspec.convert(record, CommitteeFigures)
+    return await fetch_one(conn, SELECT_COMMITTEE_FIGURES, CommitteeFigures, committee_id)
 
 
 async def funder_figures(conn: asyncpg.Connection, funder_id: int) -> FunderFigures:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class ResetTargetRow(msgspec.Struct, frozen=True):
     """An account a reset may be for, with where the senders reach it (as the notification outbox reads it)."""
@@ -95,8 +97,7 @@ class AddressRequestsRow(msgspec.Struct, frozen=True):
 
 async def targets(conn: asyncpg.Connection, identifier: str) -> list[ResetTargetRow]:
     """At most two enabled accounts the identifier names, the one named by username first."""
-    rows = await conn.fetch(SELECT_TARGETS, identifier, digits(identifier))
-    return [msgspec.convert(r, ResetTargetRow) for r in rows]
+    return await fetch_all(conn, SELECT_TARGETS, ResetTargetRow, identifier, digits(identifier))
 
 
 async def lock_and_count_recent(conn: asyncpg.Connection, account_id: int, minutes: int) -> int:
@@ -113,8 +114,7 @@ async def replace_code(conn: asyncpg.Connection, account_id: int, code_hash: str
 
 async def admit_guess(conn: asyncpg.Connection, account_id: int, limit: int) -> LiveCodeRow | None:
     """Count one guess at the account's live code; None when it has none, it expired, or its guesses are spent."""
-    record = await conn.fetchrow(ADMIT_GUESS, account_id, limit)
-    return None if record is None else msgspec.convert(record, LiveCodeRow)
+    return await fetch_one(conn, ADMIT_GUESS, LiveCodeRow, account_id, limit)
 
 
 async def use_code(conn: asyncpg.Connection, reset_id: int) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class PlaceRow(msgspec.Struct, frozen=True):
     """A committee's saved place (WGS-84), with the committee's name for pickers that list several committees."""
@@ -68,31 +70,27 @@ DELETE_PLACE = "DELETE FROM saved_places WHERE id = $1 AND committee_id = $2 RET
 
 async def committee_places(conn: asyncpg.Connection, committee_id: int) -> list[PlaceRow]:
     """A committee's own saved places, by name."""
-    return [msgspec.convert(r, PlaceRow) for r in await conn.fetch(SELECT_COMMITTEE_PLACES, committee_id)]
+    return await fetch_all(conn, SELECT_COMMITTEE_PLACES, PlaceRow, committee_id)
 
 
 async def committee_place(conn: asyncpg.Connection, place_id: int, committee_id: int) -> PlaceRow | None:
     """One of the committee's own places; None for another committee's."""
-    record = await conn.fetchrow(SELECT_COMMITTEE_PLACE, place_id, committee_id)
-    return None if record is None else msgspec.convert(record, PlaceRow)
+    return await fetch_one(conn, SELECT_COMMITTEE_PLACE, PlaceRow, place_id, committee_id)
 
 
 async def organisation_places(conn: asyncpg.Connection, organisation_id: int, limit: int) -> list[PlaceRow]:
     """The saved places of the committees an organisation serves, by committee and name (at most `limit`)."""
-    rows = await conn.fetch(SELECT_ORGANISATION_PLACES, organisation_id, limit)
-    return [msgspec.convert(r, PlaceRow) for r in rows]
+    return await fetch_all(conn, SELECT_ORGANISATION_PLACES, PlaceRow, organisation_id, limit)
 
 
 async def committee_centre(conn: asyncpg.Connection, committee_id: int) -> CentreRow | None:
     """The committee's own point."""
-    record = await conn.fetchrow(SELECT_COMMITTEE_CENTRE, committee_id)
-    return None if record is None else msgspec.convert(record, CentreRow)
+    return await fetch_one(conn, SELECT_COMMITTEE_CENTRE, CentreRow, committee_id)
 
 
 async def organisation_centre(conn: asyncpg.Connection, organisation_id: int) -> CentreRow | None:
     """The point of the first area an organisation serves."""
-    record = await conn.fetchrow(SELECT_ORGANISATION_CENTRE, organisation_id)
-    return None if record is None else msgspec.convert(record, CentreRow)
+    return await fetch_one(conn, SELECT_ORGANISATION_CENTRE, CentreRow, organisation_id)
 
 
 async def insert_place(

@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from sql.households import HouseholdFields
+from sql.rows import fetch_all, fetch_one
 
 
 class ImportRow(msgspec.Struct, frozen=True):
@@ -134,15 +135,13 @@ async def store_upload(
 
 async def get_import(conn: asyncpg.Connection, public_id: uuid.UUID, committee_id: int) -> ImportRow | None:
     """The committee's upload; None when it is another's or does not exist."""
-    row = await conn.fetchrow(SELECT_IMPORT, public_id, committee_id)
-    return None if row is None else msgspec.convert(dict(row), ImportRow)
+    return await fetch_one(conn, SELECT_IMPORT, ImportRow, public_id, committee_id)
 
 
 async def lock_import(conn: asyncpg.Connection, public_id: uuid.UUID, committee_id: int) -> ImportRow | None:
     """The committee's upload, locked for confirming, and every other confirm of the committee's waiting behind."""
     await conn.execute(LOCK_COMMITTEE_IMPORTS, committee_id)
-    row = await conn.fetchrow(LOCK_IMPORT, public_id, committee_id)
-    return None if row is None else msgspec.convert(dict(row), ImportRow)
+    return await fetch_one(conn, LOCK_IMPORT, ImportRow, public_id, committee_id)
 
 
 async def mark_confirmed(conn: asyncpg.Connection, import_id: int, imported: int) -> bool:
@@ -152,7 +151,7 @@ async def mark_confirmed(conn: asyncpg.Connection, import_id: int, imported: int
 
 async def known_households(conn: asyncpg.Connection, committee_id: int) -> list[KnownHousehold]:
     """The committee's current households (name and address), to check a sheet for repeats."""
-    return [msgspec.convert(dict(r), KnownHousehold) for r in await conn.fetch(SELECT_KNOWN_HOUSEHOLDS, committee_id)]
+    return await fetch_all(conn, SELECT_KNOWN_HOUSEHOLDS, KnownHousehold, committee_id)
 
 
 async def known_volunteer_phones(conn: asyncpg.Connection, committee_id: int) -> list[str]:
@@ -237,8 +236,7 @@ RETURNING id
 
 async def unclaimed(conn: asyncpg.Connection, public_id: uuid.UUID, committee_id: int) -> list[ClaimTarget]:
     """The committee's import's volunteers without an account, locked while their codes are issued."""
-    rows = await conn.fetch(SELECT_UNCLAIMED, public_id, committee_id)
-    return [msgspec.convert(dict(r), ClaimTarget) for r in rows]
+    return await fetch_all(conn, SELECT_UNCLAIMED, ClaimTarget, public_id, committee_id)
 
 
 async def set_claim_code(conn: asyncpg.Connection, volunteer_id: int, code_hash: bytes) -> None:
@@ -248,8 +246,7 @@ async def set_claim_code(conn: asyncpg.Connection, volunteer_id: int, code_hash:
 
 async def count_claim_try(conn: asyncpg.Connection, phone: str, max_failures: int) -> list[ClaimTarget]:
     """Count a try at the phone's waiting profiles; those still open to tries, with their code hashes."""
-    rows = await conn.fetch(COUNT_CLAIM_TRY, phone, max_failures)
-    return [msgspec.convert(dict(r), ClaimTarget) for r in rows]
+    return await fetch_all(conn, COUNT_CLAIM_TRY, ClaimTarget, phone, max_failures)
 
 
 async def claim_volunteer(conn: asyncpg.Connection, volunteer_id: int, account_id: int) -> bool:
@@ -281,5 +278,4 @@ ORDER BY i.confirmed_at DESC, i.id DESC, v.id
 
 async def waiting_volunteers(conn: asyncpg.Connection, committee_id: int, max_failures: int) -> list[WaitingVolunteer]:
     """The volunteers the committee imported who have no account yet; `locked` after `max_failures` wrong tries."""
-    rows = await conn.fetch(SELECT_WAITING_VOLUNTEERS, committee_id, max_failures)
-    return [msgspec.convert(dict(r), WaitingVolunteer) for r in rows]
+    return await fetch_all(conn, SELECT_WAITING_VOLUNTEERS, WaitingVolunteer, committee_id, max_failures)

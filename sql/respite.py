@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class HouseholdRow(msgspec.Struct, frozen=True):
     """One of the committee's households, as the committee's respite pages need it (no address, no care notes)."""
@@ -149,13 +151,12 @@ RETURNING q.id
 
 async def households(conn: asyncpg.Connection, committee_id: int, limit: int = 500) -> list[HouseholdRow]:
     """The committee's households."""
-    return [msgspec.convert(dict(r), HouseholdRow) for r in await conn.fetch(SELECT_HOUSEHOLDS, committee_id, limit)]
+    return await fetch_all(conn, SELECT_HOUSEHOLDS, HouseholdRow, committee_id, limit)
 
 
 async def household(conn: asyncpg.Connection, household_id: int, committee_id: int) -> HouseholdRow | None:
     """One household of the committee."""
-    record = await conn.fetchrow(SELECT_HOUSEHOLD, household_id, committee_id)
-    return None if record is None else msgspec.convert(dict(record), HouseholdRow)
+    return await fetch_one(conn, SELECT_HOUSEHOLD, HouseholdRow, household_id, committee_id)
 
 
 async def insert_entitlement(
@@ -193,14 +194,12 @@ async def insert_entitlement(
 
 async def entitlements(conn: asyncpg.Connection, committee_id: int, limit: int = 500) -> list[EntitlementRow]:
     """The committee's households' entitlements."""
-    rows = await conn.fetch(SELECT_ENTITLEMENTS, committee_id, limit)
-    return [msgspec.convert(dict(r), EntitlementRow) for r in rows]
+    return await fetch_all(conn, SELECT_ENTITLEMENTS, EntitlementRow, committee_id, limit)
 
 
 async def entitlement(conn: asyncpg.Connection, entitlement_id: int, committee_id: int) -> EntitlementRow | None:
     """One entitlement of a household of the committee."""
-    record = await conn.fetchrow(SELECT_ENTITLEMENT, entitlement_id, committee_id)
-    return None if record is None else msgspec.convert(dict(record), EntitlementRow)
+    return await fetch_one(conn, SELECT_ENTITLEMENT, EntitlementRow, entitlement_id, committee_id)
 
 
 async def insert_requests(
@@ -214,8 +213,7 @@ async def requests(
     conn: asyncpg.Connection, committee_id: int, week_from: dt.datetime, week_until: dt.datetime, limit: int = 500
 ) -> list[RequestRow]:
     """The committee's visit requests in a time range, with carers and proposals."""
-    rows = await conn.fetch(SELECT_REQUESTS, committee_id, week_from, week_until, limit)
-    return [msgspec.convert(dict(r), RequestRow) for r in rows]
+    return await fetch_all(conn, SELECT_REQUESTS, RequestRow, committee_id, week_from, week_until, limit)
 
 
 async def schedule_week(

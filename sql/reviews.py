@@ -13,7 +13,8 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 
-from sql.rows import with_json
+from sql.bids import BidTermsFields
+from sql.rows import fetch_all, with_json
 
 
 class Criterion(msgspec.Struct, frozen=True):
@@ -65,8 +66,8 @@ class AssignedTenderRow(msgspec.Struct, frozen=True):
     scored_by_me: int
 
 
-class ReviewBidPublic(msgspec.Struct, frozen=True):
-    """What the API may show the panel of an opened bid, besides its public id: the lot, the bidder and the terms."""
+class ReviewBidPublic(BidTermsFields, frozen=True):
+    """What the API may show the panel of an opened bid, besides its public id: the terms, the lot and the bidder."""
 
     lot_id: int
     lot_number: int
@@ -74,12 +75,6 @@ class ReviewBidPublic(msgspec.Struct, frozen=True):
     lot_budget_fen: int
     organisation_id: int
     organisation_name: str
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
 
 
 class ReviewBidRow(ReviewBidPublic, frozen=True):
@@ -245,7 +240,7 @@ async def get_tender_for_reviewer(conn: asyncpg.Connection, tender_id: int, revi
 
 async def reviewer_choices(conn: asyncpg.Connection) -> list[ReviewerChoiceRow]:
     """Every active reviewer account."""
-    return [msgspec.convert(r, ReviewerChoiceRow) for r in await conn.fetch(SELECT_REVIEWER_CHOICES)]
+    return await fetch_all(conn, SELECT_REVIEWER_CHOICES, ReviewerChoiceRow)
 
 
 async def count_reviewer_accounts(conn: asyncpg.Connection, account_ids: list[int]) -> int:
@@ -260,7 +255,7 @@ async def assign_reviewers(conn: asyncpg.Connection, tender_id: int, account_ids
 
 async def tender_reviewers(conn: asyncpg.Connection, tender_id: int) -> list[ReviewerRow]:
     """A tender's panel and each member's progress."""
-    return [msgspec.convert(r, ReviewerRow) for r in await conn.fetch(SELECT_TENDER_REVIEWERS, tender_id)]
+    return await fetch_all(conn, SELECT_TENDER_REVIEWERS, ReviewerRow, tender_id)
 
 
 async def remove_reviewer(conn: asyncpg.Connection, tender_id: int, account_id: int) -> bool:
@@ -270,12 +265,12 @@ async def remove_reviewer(conn: asyncpg.Connection, tender_id: int, account_id: 
 
 async def assigned_tenders(conn: asyncpg.Connection, reviewer_id: int) -> list[AssignedTenderRow]:
     """The tenders past their deadline that this reviewer is assigned to."""
-    return [msgspec.convert(r, AssignedTenderRow) for r in await conn.fetch(SELECT_ASSIGNED_TENDERS, reviewer_id)]
+    return await fetch_all(conn, SELECT_ASSIGNED_TENDERS, AssignedTenderRow, reviewer_id)
 
 
 async def review_bids(conn: asyncpg.Connection, tender_id: int) -> list[ReviewBidRow]:
     """The live bids of a tender past its deadline (none before it)."""
-    return [msgspec.convert(r, ReviewBidRow) for r in await conn.fetch(SELECT_REVIEW_BIDS, tender_id)]
+    return await fetch_all(conn, SELECT_REVIEW_BIDS, ReviewBidRow, tender_id)
 
 
 async def reviews(conn: asyncpg.Connection, tender_id: int, reviewer_id: int | None) -> list[ReviewRow]:

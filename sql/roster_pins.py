@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class PinRow(msgspec.Struct, frozen=True):
     """A pinned (volunteer, shift) pair of a roster, as its planner sees it."""
@@ -49,13 +51,12 @@ SET_SPREAD = "UPDATE rosters SET spread = $2 WHERE id = $1"
 
 async def pins(conn: asyncpg.Connection, roster_id: int) -> list[PinRow]:
     """The roster's pins, by shift."""
-    return [msgspec.convert(dict(r), PinRow) for r in await conn.fetch(SELECT_PINS, roster_id)]
+    return await fetch_all(conn, SELECT_PINS, PinRow, roster_id)
 
 
 async def pin_proposal(conn: asyncpg.Connection, roster_id: int, proposal_id: int, account_id: int) -> PinRow | None:
     """Pin a live proposal of the roster (the same pin if already pinned); None if it is not one."""
-    record = await conn.fetchrow(PIN_PROPOSAL, roster_id, proposal_id, account_id)
-    return None if record is None else msgspec.convert(dict(record), PinRow)
+    return await fetch_one(conn, PIN_PROPOSAL, PinRow, roster_id, proposal_id, account_id)
 
 
 async def unpin(conn: asyncpg.Connection, roster_id: int, pin_id: int) -> tuple[int, int] | None:

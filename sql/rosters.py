@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from sql.rows import with_json
+from sql.rows import fetch_all, with_json
 
 
 class RosterRow(msgspec.Struct, frozen=True):
@@ -299,13 +299,12 @@ async def publisher_rosters(
     conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None, limit: int = 30
 ) -> list[RosterRow]:
     """An organisation's or committee's rosters, latest week first."""
-    rows = await conn.fetch(SELECT_PUBLISHER_ROSTERS, organisation_id, committee_id, limit)
-    return [msgspec.convert(dict(r), RosterRow) for r in rows]
+    return await fetch_all(conn, SELECT_PUBLISHER_ROSTERS, RosterRow, organisation_id, committee_id, limit)
 
 
 async def roster_shifts(conn: asyncpg.Connection, roster_id: int) -> list[RosterShiftRow]:
     """The roster's open shifts with places free."""
-    return [msgspec.convert(dict(r), RosterShiftRow) for r in await conn.fetch(SELECT_ROSTER_SHIFTS, roster_id)]
+    return await fetch_all(conn, SELECT_ROSTER_SHIFTS, RosterShiftRow, roster_id)
 
 
 async def roster_volunteers(

@@ -8,6 +8,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class SeriesPublic(msgspec.Struct, frozen=True):
     """What the API may show of a weekly rule, besides its start time (shown as HH:MM): publisher, place, dates."""
@@ -181,16 +183,14 @@ async def get_series(
     conn: asyncpg.Connection, series_id: int, *, organisation_id: int | None, committee_id: int | None
 ) -> SeriesRow | None:
     """One rule of this publisher."""
-    record = await conn.fetchrow(SELECT_SERIES, series_id, organisation_id, committee_id)
-    return None if record is None else msgspec.convert(record, SeriesRow)
+    return await fetch_one(conn, SELECT_SERIES, SeriesRow, series_id, organisation_id, committee_id)
 
 
 async def list_published(
     conn: asyncpg.Connection, *, organisation_id: int | None, committee_id: int | None, limit: int, offset: int
 ) -> list[SeriesRow]:
     """The publisher's weekly rules, the latest first."""
-    rows = await conn.fetch(SELECT_PUBLISHED_SERIES, organisation_id, committee_id, limit, offset)
-    return [msgspec.convert(r, SeriesRow) for r in rows]
+    return await fetch_all(conn, SELECT_PUBLISHED_SERIES, SeriesRow, organisation_id, committee_id, limit, offset)
 
 
 async def shift_ids(conn: asyncpg.Connection, series_id: int) -> list[int]:

@@ -30,11 +30,11 @@ class ShiftRow(msgspec.Struct, frozen=True):
     cancellation_window_hours: int
     status: str
     waitlisted: int
-    household_id: int | None = None
-    series_id: int | None = None
-    required_certificates: list[str] = []
-    minors_in_groups_only: bool = False
-    confirm_hours_before: int | None = None
+    household_id: int | None
+    series_id: int | None
+    required_certificates: list[str]
+    minors_in_groups_only: bool
+    confirm_hours_before: int | None
 
 
 class ShiftForVolunteer(msgspec.Struct, frozen=True):

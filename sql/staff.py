@@ -11,6 +11,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class MemberRow(msgspec.Struct, frozen=True):
     """A member of the staff: the account, its role and when it was last seen."""
@@ -110,8 +112,7 @@ async def lock_members(conn: asyncpg.Connection, tenant: Tenant) -> dict[int, st
 
 async def members(conn: asyncpg.Connection, tenant: Tenant) -> list[MemberRow]:
     """The tenant's staff, managers first."""
-    rows = await conn.fetch(SELECT_MEMBERS, tenant.committee_id, tenant.organisation_id)
-    return [msgspec.convert(r, MemberRow) for r in rows]
+    return await fetch_all(conn, SELECT_MEMBERS, MemberRow, tenant.committee_id, tenant.organisation_id)
 
 
 async def is_manager(conn: asyncpg.Connection, tenant: Tenant, account_id: int) -> bool:
@@ -175,8 +176,7 @@ class PurgedInvitationRow(msgspec.Struct, frozen=True):
 
 async def open_invitations(conn: asyncpg.Connection, tenant: Tenant) -> list[InvitationRow]:
     """The tenant's invitations still waiting to be accepted, newest first."""
-    rows = await conn.fetch(SELECT_OPEN_INVITATIONS, tenant.committee_id, tenant.organisation_id)
-    return [msgspec.convert(r, InvitationRow) for r in rows]
+    return await fetch_all(conn, SELECT_OPEN_INVITATIONS, InvitationRow, tenant.committee_id, tenant.organisation_id)
 
 
 async def revoke_invitation(conn: asyncpg.Connection, tenant: Tenant, invitation_id: int) -> bool:
@@ -187,8 +187,7 @@ async def revoke_invitation(conn: asyncpg.Connection, tenant: Tenant, invitation
 
 async def lock_open_invitation(conn: asyncpg.Connection, token_hash: bytes) -> OpenInvitationRow | None:
     """The live invitation a link's token opens, locked; None when unknown, used, withdrawn or expired."""
-    record = await conn.fetchrow(LOCK_OPEN_INVITATION, token_hash)
-    return None if record is None else msgspec.convert(record, OpenInvitationRow)
+    return await fetch_one(conn, LOCK_OPEN_INVITATION, OpenInvitationRow, token_hash)
 
 
 async def accept_invitation(conn: asyncpg.Connection, invitation_id: int, account_id: int) -> bool:
@@ -198,4 +197,4 @@ async def accept_invitation(conn: asyncpg.Connection, invitation_id: int, accoun
 
 async def purge_invitations(conn: asyncpg.Connection, retention_days: int) -> list[PurgedInvitationRow]:
     """Delete invitations that ended (accepted, withdrawn or expired) more than `retention_days` ago."""
-    return [msgspec.convert(r, PurgedInvitationRow) for r in await conn.fetch(PURGE_INVITATIONS, retention_days)]
+    return await fetch_all(conn, PURGE_INVITATIONS, PurgedInvitationRow, retention_days)

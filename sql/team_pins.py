@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class TeamPinRow(msgspec.Struct, frozen=True):
     """A carer pinned to a household's team of a project, as its organisation sees it."""
@@ -43,13 +45,12 @@ DELETE_PIN = "DELETE FROM team_pins WHERE id = $1 AND contract_id = $2 RETURNING
 
 async def pins(conn: asyncpg.Connection, contract_id: int) -> list[TeamPinRow]:
     """The project's pins, by household."""
-    return [msgspec.convert(dict(r), TeamPinRow) for r in await conn.fetch(SELECT_PINS, contract_id)]
+    return await fetch_all(conn, SELECT_PINS, TeamPinRow, contract_id)
 
 
 async def pin_member(conn: asyncpg.Connection, contract_id: int, member_id: int, account_id: int) -> TeamPinRow | None:
     """Pin a live member of a live team of the project (the same pin if already pinned); None if it is not one."""
-    record = await conn.fetchrow(PIN_MEMBER, contract_id, member_id, account_id)
-    return None if record is None else msgspec.convert(dict(record), TeamPinRow)
+    return await fetch_one(conn, PIN_MEMBER, TeamPinRow, contract_id, member_id, account_id)
 
 
 async def unpin(conn: asyncpg.Connection, contract_id: int, pin_id: int) -> tuple[int, int] | None:
@@ -86,4 +87,4 @@ ORDER BY t.household_id, m.volunteer_id
 
 async def live_members(conn: asyncpg.Connection, contract_id: int) -> list[LiveMemberRow]:
     """The live members of the project's live teams, by household."""
-    return [msgspec.convert(dict(r), LiveMemberRow) for r in await conn.fetch(SELECT_LIVE_MEMBERS, contract_id)]
+    return await fetch_all(conn, SELECT_LIVE_MEMBERS, LiveMemberRow, contract_id)

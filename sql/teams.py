@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from sql.households import HOUSEHOLD_PLACE_COLUMNS, HouseholdPlaceRow
+from sql.rows import fetch_all, fetch_one
 
 # The catalogue item of 311 quasi-family companionship; a contract whose lot includes such a need is a 311 project.
 CATALOGUE_311 = "companionship_311"
@@ -375,41 +376,37 @@ ORDER BY tm.id
 
 async def list_projects(conn: asyncpg.Connection, organisation_id: int) -> list[ProjectRow]:
     """The organisation's 311 projects (running or awaiting signature), newest first."""
-    return [msgspec.convert(dict(r), ProjectRow) for r in await conn.fetch(SELECT_PROJECTS, organisation_id)]
+    return await fetch_all(conn, SELECT_PROJECTS, ProjectRow, organisation_id)
 
 
 async def get_project(conn: asyncpg.Connection, contract_id: int, organisation_id: int) -> ProjectRow | None:
     """One 311 project of the organisation."""
-    row = await conn.fetchrow(SELECT_PROJECT, contract_id, organisation_id)
-    return None if row is None else msgspec.convert(dict(row), ProjectRow)
+    return await fetch_one(conn, SELECT_PROJECT, ProjectRow, contract_id, organisation_id)
 
 
 async def get_project_by_id(conn: asyncpg.Connection, contract_id: int) -> ProjectRow | None:
     """One 311 project, whoever runs it."""
-    row = await conn.fetchrow(SELECT_PROJECT_BY_ID, contract_id)
-    return None if row is None else msgspec.convert(dict(row), ProjectRow)
+    return await fetch_one(conn, SELECT_PROJECT_BY_ID, ProjectRow, contract_id)
 
 
 async def project_households(conn: asyncpg.Connection, contract_id: int) -> list[ProjectHouseholdRow]:
     """The households a 311 project covers, each with its live team if any."""
-    rows = await conn.fetch(SELECT_PROJECT_HOUSEHOLDS, contract_id)
-    return [msgspec.convert(dict(r), ProjectHouseholdRow) for r in rows]
+    return await fetch_all(conn, SELECT_PROJECT_HOUSEHOLDS, ProjectHouseholdRow, contract_id)
 
 
 async def carers(conn: asyncpg.Connection, contract_id: int, within_km: float) -> list[CarerRow]:
     """Volunteers living within `within_km` of a project household who gave weekly availability."""
-    rows = await conn.fetch(SELECT_CARERS, contract_id, within_km)
-    return [msgspec.convert(dict(r), CarerRow) for r in rows]
+    return await fetch_all(conn, SELECT_CARERS, CarerRow, contract_id, within_km)
 
 
 async def live_teams(conn: asyncpg.Connection, contract_id: int) -> list[LiveTeamRow]:
     """A project's live teams with their live members."""
-    return [msgspec.convert(dict(r), LiveTeamRow) for r in await conn.fetch(SELECT_LIVE_TEAMS, contract_id)]
+    return await fetch_all(conn, SELECT_LIVE_TEAMS, LiveTeamRow, contract_id)
 
 
 async def refusals(conn: asyncpg.Connection, contract_id: int) -> list[RefusalRow]:
     """The carers refused by the project's households."""
-    return [msgspec.convert(dict(r), RefusalRow) for r in await conn.fetch(SELECT_REFUSALS, contract_id)]
+    return await fetch_all(conn, SELECT_REFUSALS, RefusalRow, contract_id)
 
 
 async def insert_team(
@@ -464,18 +461,17 @@ async def add_refusal(
 
 async def get_team(conn: asyncpg.Connection, team_id: int) -> TeamRow | None:
     """One team by id."""
-    row = await conn.fetchrow(SELECT_TEAM, team_id)
-    return None if row is None else msgspec.convert(dict(row), TeamRow)
+    return await fetch_one(conn, SELECT_TEAM, TeamRow, team_id)
 
 
 async def project_teams(conn: asyncpg.Connection, contract_id: int) -> list[TeamRow]:
     """A project's live teams."""
-    return [msgspec.convert(dict(r), TeamRow) for r in await conn.fetch(SELECT_PROJECT_TEAMS, contract_id)]
+    return await fetch_all(conn, SELECT_PROJECT_TEAMS, TeamRow, contract_id)
 
 
 async def members(conn: asyncpg.Connection, team_id: int) -> list[MemberRow]:
     """A team's members, present first, then past."""
-    return [msgspec.convert(dict(r), MemberRow) for r in await conn.fetch(SELECT_MEMBERS, team_id)]
+    return await fetch_all(conn, SELECT_MEMBERS, MemberRow, team_id)
 
 
 async def is_live_member(conn: asyncpg.Connection, team_id: int, volunteer_id: int) -> bool:
@@ -485,7 +481,7 @@ async def is_live_member(conn: asyncpg.Connection, team_id: int, volunteer_id: i
 
 async def visits(conn: asyncpg.Connection, team_id: int, since: dt.datetime, until: dt.datetime) -> list[VisitRow]:
     """A team's planned and recorded visits in a time range, oldest first."""
-    return [msgspec.convert(dict(r), VisitRow) for r in await conn.fetch(SELECT_VISITS, team_id, since, until)]
+    return await fetch_all(conn, SELECT_VISITS, VisitRow, team_id, since, until)
 
 
 async def month_figures(
@@ -509,23 +505,21 @@ async def project_month(
     conn: asyncpg.Connection, contract_id: int, since: dt.datetime, until: dt.datetime
 ) -> list[TeamMonthRow]:
     """Each live team's minutes and contacts in a time range."""
-    rows = await conn.fetch(SELECT_PROJECT_MONTH, contract_id, since, until)
-    return [msgspec.convert(dict(r), TeamMonthRow) for r in rows]
+    return await fetch_all(conn, SELECT_PROJECT_MONTH, TeamMonthRow, contract_id, since, until)
 
 
 async def committee_teams(
     conn: asyncpg.Connection, committee_id: int, since: dt.datetime, until: dt.datetime
 ) -> list[CommitteeTeamRow]:
     """The live teams serving a committee's households, with their figures in a time range."""
-    rows = await conn.fetch(SELECT_COMMITTEE_TEAMS, committee_id, since, until)
-    return [msgspec.convert(dict(r), CommitteeTeamRow) for r in rows]
+    return await fetch_all(conn, SELECT_COMMITTEE_TEAMS, CommitteeTeamRow, committee_id, since, until)
 
 
 async def live_slots(conn: asyncpg.Connection) -> list[SlotRow]:
     """Every live team's slot (to keep their visits planned ahead)."""
-    return [msgspec.convert(dict(r), SlotRow) for r in await conn.fetch(SELECT_LIVE_SLOTS)]
+    return await fetch_all(conn, SELECT_LIVE_SLOTS, SlotRow)
 
 
 async def my_teams(conn: asyncpg.Connection, volunteer_id: int) -> list[MyTeamRow]:
     """The live teams a volunteer belongs to."""
-    return [msgspec.convert(dict(r), MyTeamRow) for r in await conn.fetch(SELECT_MY_TEAMS, volunteer_id)]
+    return await fetch_all(conn, SELECT_MY_TEAMS, MyTeamRow, volunteer_id)

@@ -11,7 +11,7 @@ import datetime as dt
 import asyncpg
 import msgspec
 
-from sql.rows import with_json
+from sql.rows import fetch_one, with_json
 
 
 class FunderRulesRow(msgspec.Struct, frozen=True):
@@ -193,8 +193,7 @@ def _tender(record: asyncpg.Record) -> TenderRow:
 
 async def funder_rules(conn: asyncpg.Connection, funder_id: int) -> FunderRulesRow | None:
     """A funder's rules, with its kind and area."""
-    record = await conn.fetchrow(SELECT_FUNDER_RULES, funder_id)
-    return None if record is None else msgspec.convert(record, FunderRulesRow)
+    return await fetch_one(conn, SELECT_FUNDER_RULES, FunderRulesRow, funder_id)
 
 
 async def get_tender(conn: asyncpg.Connection, tender_id: int) -> TenderRow | None:

@@ -8,6 +8,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class EvidenceRow(msgspec.Struct, frozen=True):
     """One piece of evidence with its bytes (or the issuer's number)."""
@@ -255,8 +257,7 @@ async def insert_evidence(
 
 async def get_evidence(conn: asyncpg.Connection, evidence_id: int) -> EvidenceRow | None:
     """One piece of evidence with its bytes."""
-    row = await conn.fetchrow(SELECT_EVIDENCE, evidence_id)
-    return None if row is None else msgspec.convert(dict(row), EvidenceRow)
+    return await fetch_one(conn, SELECT_EVIDENCE, EvidenceRow, evidence_id)
 
 
 async def record_opening(conn: asyncpg.Connection, evidence_id: int, account_id: int) -> None:
@@ -283,8 +284,7 @@ async def serves_with(
 
 async def declared(conn: asyncpg.Connection, volunteer_id: int, subject: str, kind: str) -> DeclaredRow | None:
     """What the volunteer declares now for a claim; None when nothing is declared."""
-    row = await conn.fetchrow(SELECT_DECLARED, volunteer_id, subject, kind)
-    return None if row is None else msgspec.convert(dict(row), DeclaredRow)
+    return await fetch_one(conn, SELECT_DECLARED, DeclaredRow, volunteer_id, subject, kind)
 
 
 async def insert_check(
@@ -336,8 +336,7 @@ async def point_claim_at(conn: asyncpg.Connection, volunteer_id: int, subject: s
 
 async def get_check(conn: asyncpg.Connection, check_id: int) -> CheckRow | None:
     """One decision."""
-    row = await conn.fetchrow(SELECT_CHECK, check_id)
-    return None if row is None else msgspec.convert(dict(row), CheckRow)
+    return await fetch_one(conn, SELECT_CHECK, CheckRow, check_id)
 
 
 async def revoke(conn: asyncpg.Connection, check_id: int, revoked_by: int) -> bool:
@@ -347,8 +346,7 @@ async def revoke(conn: asyncpg.Connection, check_id: int, revoked_by: int) -> bo
 
 async def claims(conn: asyncpg.Connection, volunteer_id: int) -> list[ClaimRow]:
     """Every declared claim of a volunteer with its state."""
-    rows = await conn.fetch(SELECT_CLAIMS, volunteer_id)
-    return [msgspec.convert(dict(r), ClaimRow) for r in rows]
+    return await fetch_all(conn, SELECT_CLAIMS, ClaimRow, volunteer_id)
 
 
 async def pending(
@@ -362,8 +360,9 @@ async def pending(
     evidence_id: int | None = None,
 ) -> list[PendingRow]:
     """Evidence waiting for a decision by the tenant's staff, oldest first (or only the one piece asked for)."""
-    rows = await conn.fetch(SELECT_PENDING, organisation_id, committee_id, account_id, limit, offset, evidence_id)
-    return [msgspec.convert(dict(r), PendingRow) for r in rows]
+    return await fetch_all(
+        conn, SELECT_PENDING, PendingRow, organisation_id, committee_id, account_id, limit, offset, evidence_id
+    )
 
 
 async def verified_by_tenant(
@@ -376,5 +375,6 @@ async def verified_by_tenant(
     check_id: int | None = None,
 ) -> list[VerifiedRow]:
     """The tenant's verified decisions that still stand, newest first (or only the one asked for)."""
-    rows = await conn.fetch(SELECT_VERIFIED_BY_TENANT, organisation_id, committee_id, limit, offset, check_id)
-    return [msgspec.convert(dict(r), VerifiedRow) for r in rows]
+    return await fetch_all(
+        conn, SELECT_VERIFIED_BY_TENANT, VerifiedRow, organisation_id, committee_id, limit, offset, check_id
+    )

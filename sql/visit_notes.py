@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class VisitRow(msgspec.Struct, frozen=True):
     """A home visit that happened or is under way: whom it served, who did it, for whom (no personal data)."""
@@ -424,23 +426,21 @@ async def insert_note(
     remarks: str,
 ) -> NoteRow | None:
     """Record a carer's note on a visit; None when they noted this visit already."""
-    row = await conn.fetchrow(
-        INSERT_NOTE, visit.household_id, visit.team_visit_id, visit.shift_id, visit.visit_kind, volunteer_id, mood,
+    return await fetch_one(
+        conn, INSERT_NOTE, NoteRow,
+        visit.household_id, visit.team_visit_id, visit.shift_id, visit.visit_kind, volunteer_id, mood,
         signals, needs, needs_other, remarks,
     )  # fmt: skip
-    return None if row is None else msgspec.convert(dict(row), NoteRow)
 
 
 async def get_note(conn: asyncpg.Connection, note_id: int) -> NoteRow | None:
     """One note (the caller decides whether the reader may see it)."""
-    row = await conn.fetchrow(SELECT_NOTE, note_id)
-    return None if row is None else msgspec.convert(dict(row), NoteRow)
+    return await fetch_one(conn, SELECT_NOTE, NoteRow, note_id)
 
 
 async def household_notes(conn: asyncpg.Connection, household_id: int, *, limit: int, offset: int) -> list[NoteRow]:
     """A household's visit notes, the newest first."""
-    rows = await conn.fetch(SELECT_HOUSEHOLD_NOTES, household_id, limit, offset)
-    return [msgspec.convert(dict(r), NoteRow) for r in rows]
+    return await fetch_all(conn, SELECT_HOUSEHOLD_NOTES, NoteRow, household_id, limit, offset)
 
 
 async def insert_link(
@@ -466,16 +466,14 @@ async def insert_incident(
 
 async def get_incident(conn: asyncpg.Connection, incident_id: int) -> IncidentRow | None:
     """One incident with its text (the caller decides whether the reader may see it)."""
-    row = await conn.fetchrow(SELECT_INCIDENT, incident_id)
-    return None if row is None else msgspec.convert(dict(row), IncidentRow)
+    return await fetch_one(conn, SELECT_INCIDENT, IncidentRow, incident_id)
 
 
 async def committee_incidents(
     conn: asyncpg.Connection, committee_id: int, *, closed: bool, limit: int, offset: int
 ) -> list[IncidentSummaryRow]:
     """The committee's live incidents (overdue first, then oldest), or its closed ones (newest first)."""
-    rows = await conn.fetch(SELECT_COMMITTEE_INCIDENTS, committee_id, closed, limit, offset)
-    return [msgspec.convert(dict(r), IncidentSummaryRow) for r in rows]
+    return await fetch_all(conn, SELECT_COMMITTEE_INCIDENTS, IncidentSummaryRow, committee_id, closed, limit, offset)
 
 
 async def committee_incident_figures(conn: asyncpg.Connection, committee_id: int) -> CommitteeIncidentFigures:
@@ -510,17 +508,16 @@ async def insert_rating(
     entered_by: int | None,
 ) -> RatingRow | None:
     """Record a visit's rating; None when the visit is rated already."""
-    row = await conn.fetchrow(
-        INSERT_RATING, household_id, team_visit_id, shift_id, visit_kind, organisation_id, score, comment, source,
+    return await fetch_one(
+        conn, INSERT_RATING, RatingRow,
+        household_id, team_visit_id, shift_id, visit_kind, organisation_id, score, comment, source,
         entered_by,
     )  # fmt: skip
-    return None if row is None else msgspec.convert(dict(row), RatingRow)
 
 
 async def link(conn: asyncpg.Connection, token_hash: bytes) -> LinkRow | None:
     """The rating link with this token's hash, used or not."""
-    row = await conn.fetchrow(SELECT_LINK, token_hash)
-    return None if row is None else msgspec.convert(dict(row), LinkRow)
+    return await fetch_one(conn, SELECT_LINK, LinkRow, token_hash)
 
 
 class ClaimedLinkRow(msgspec.Struct, frozen=True):
@@ -536,8 +533,7 @@ class ClaimedLinkRow(msgspec.Struct, frozen=True):
 
 async def claim_link(conn: asyncpg.Connection, token_hash: bytes) -> ClaimedLinkRow | None:
     """Lock the unused, unexpired link with this token's hash (None if there is none such)."""
-    row = await conn.fetchrow(CLAIM_LINK, token_hash)
-    return None if row is None else msgspec.convert(dict(row), ClaimedLinkRow)
+    return await fetch_one(conn, CLAIM_LINK, ClaimedLinkRow, token_hash)
 
 
 async def use_link(conn: asyncpg.Connection, link_id: int, rating_id: int) -> bool:
@@ -548,7 +544,7 @@ async def use_link(conn: asyncpg.Connection, link_id: int, rating_id: int) -> bo
 async def claim_outgoing(conn: asyncpg.Connection, now: dt.datetime, limit: int) -> list[OutgoingLinkRow]:
     """Lock the rating links due to go out by SMS (after dropping those that can no longer go out)."""
     await conn.execute(EXPIRE_OUTGOING, now)
-    return [msgspec.convert(dict(r), OutgoingLinkRow) for r in await conn.fetch(CLAIM_OUTGOING, now, limit)]
+    return await fetch_all(conn, CLAIM_OUTGOING, OutgoingLinkRow, now, limit)
 
 
 async def mark_link_sent(conn: asyncpg.Connection, link_id: int, sent_at: dt.datetime) -> None:
@@ -567,16 +563,14 @@ async def my_visits(
     conn: asyncpg.Connection, volunteer_id: int, *, since: dt.datetime, now: dt.datetime, limit: int
 ) -> list[MyVisitRow]:
     """The visits the carer did since `since` (started by `now`), newest first, with their notes' ids."""
-    rows = await conn.fetch(SELECT_MY_VISITS, volunteer_id, since, now, limit)
-    return [msgspec.convert(dict(r), MyVisitRow) for r in rows]
+    return await fetch_all(conn, SELECT_MY_VISITS, MyVisitRow, volunteer_id, since, now, limit)
 
 
 async def unrated_visits(
     conn: asyncpg.Connection, committee_id: int, *, since: dt.datetime, now: dt.datetime, limit: int
 ) -> list[UnratedVisitRow]:
     """Recent visits to the committee's households that nobody rated yet, newest first."""
-    rows = await conn.fetch(SELECT_UNRATED, committee_id, since, now, limit)
-    return [msgspec.convert(dict(r), UnratedVisitRow) for r in rows]
+    return await fetch_all(conn, SELECT_UNRATED, UnratedVisitRow, committee_id, since, now, limit)
 
 
 async def figures(
@@ -634,11 +628,9 @@ LIMIT $2
 
 async def household_incidents(conn: asyncpg.Connection, household_id: int, *, limit: int) -> list[HouseholdIncidentRow]:
     """A household's latest incidents, the newest first (without what happened)."""
-    rows = await conn.fetch(SELECT_HOUSEHOLD_INCIDENTS, household_id, limit)
-    return [msgspec.convert(dict(r), HouseholdIncidentRow) for r in rows]
+    return await fetch_all(conn, SELECT_HOUSEHOLD_INCIDENTS, HouseholdIncidentRow, household_id, limit)
 
 
 async def household_ratings(conn: asyncpg.Connection, household_id: int, *, limit: int) -> list[HouseholdRatingRow]:
     """A household's latest visit ratings, the newest first."""
-    rows = await conn.fetch(SELECT_HOUSEHOLD_RATINGS, household_id, limit)
-    return [msgspec.convert(dict(r), HouseholdRatingRow) for r in rows]
+    return await fetch_all(conn, SELECT_HOUSEHOLD_RATINGS, HouseholdRatingRow, household_id, limit)

@@ -7,6 +7,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
+
 
 class VisitPinRow(msgspec.Struct, frozen=True):
     """A visit of a day pinned to a carer, as its organisation sees it."""
@@ -49,13 +51,12 @@ DELETE_PIN = "DELETE FROM visit_pins WHERE id = $1 AND visit_day_id = $2 RETURNI
 
 async def pins(conn: asyncpg.Connection, day_id: int) -> list[VisitPinRow]:
     """The day's pins, in the order they were made."""
-    return [msgspec.convert(dict(r), VisitPinRow) for r in await conn.fetch(SELECT_PINS, day_id)]
+    return await fetch_all(conn, SELECT_PINS, VisitPinRow, day_id)
 
 
 async def pin_visit(conn: asyncpg.Connection, day_id: int, visit_id: int, account_id: int) -> VisitPinRow | None:
     """Pin a live planned visit of the day to its carer; None if it is not one."""
-    record = await conn.fetchrow(PIN_VISIT, day_id, visit_id, account_id)
-    return None if record is None else msgspec.convert(dict(record), VisitPinRow)
+    return await fetch_one(conn, PIN_VISIT, VisitPinRow, day_id, visit_id, account_id)
 
 
 async def unpin(conn: asyncpg.Connection, day_id: int, pin_id: int) -> tuple[int, int] | None:

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from sql.households import HOUSEHOLD_PLACE_COLUMNS, HouseholdPlaceRow
-from sql.rows import with_json
+from sql.rows import fetch_all, fetch_one, with_json
 
 # The catalogue items whose contracts plan home visits.
 VISIT_CATALOGUE = ("home_care", "respite_care")
@@ -345,24 +345,22 @@ async def join_roster(conn: asyncpg.Connection, carer_id: int, volunteer_id: int
 
 async def contracts(conn: asyncpg.Connection, organisation_id: int) -> list[ContractRow]:
     """The organisation's live home-care and respite contracts."""
-    return [msgspec.convert(dict(r), ContractRow) for r in await conn.fetch(SELECT_CONTRACTS, organisation_id)]
+    return await fetch_all(conn, SELECT_CONTRACTS, ContractRow, organisation_id)
 
 
 async def get_contract(conn: asyncpg.Connection, organisation_id: int, contract_id: int) -> ContractRow | None:
     """One live home-care or respite contract of the organisation."""
-    row = await conn.fetchrow(SELECT_CONTRACT, organisation_id, contract_id)
-    return None if row is None else msgspec.convert(dict(row), ContractRow)
+    return await fetch_one(conn, SELECT_CONTRACT, ContractRow, organisation_id, contract_id)
 
 
 async def day_households(conn: asyncpg.Connection, contract_id: int) -> list[DayHouseholdRow]:
     """The households a contract serves (current ones)."""
-    return [msgspec.convert(dict(r), DayHouseholdRow) for r in await conn.fetch(SELECT_DAY_HOUSEHOLDS, contract_id)]
+    return await fetch_all(conn, SELECT_DAY_HOUSEHOLDS, DayHouseholdRow, contract_id)
 
 
 async def day_carers(conn: asyncpg.Connection, organisation_id: int, day: dt.date, day_id: int) -> list[DayCarerRow]:
     """The organisation's joined, active carers who work on that day."""
-    rows = await conn.fetch(SELECT_DAY_CARERS, organisation_id, day, day_id)
-    return [msgspec.convert(dict(r), DayCarerRow) for r in rows]
+    return await fetch_all(conn, SELECT_DAY_CARERS, DayCarerRow, organisation_id, day, day_id)
 
 
 async def upsert_day(
@@ -374,19 +372,17 @@ async def upsert_day(
 
 async def get_day(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
     """A day by id, whoever holds its contract."""
-    row = await conn.fetchrow(SELECT_DAY, day_id)
-    return None if row is None else msgspec.convert(dict(row), VisitDayRow)
+    return await fetch_one(conn, SELECT_DAY, VisitDayRow, day_id)
 
 
 async def day_of(conn: asyncpg.Connection, contract_id: int, day: dt.date, organisation_id: int) -> VisitDayRow | None:
     """The organisation's contract's day, if it was ever planned."""
-    row = await conn.fetchrow(SELECT_DAY_OF, contract_id, day, organisation_id)
-    return None if row is None else msgspec.convert(dict(row), VisitDayRow)
+    return await fetch_one(conn, SELECT_DAY_OF, VisitDayRow, contract_id, day, organisation_id)
 
 
 async def absences(conn: asyncpg.Connection, day_id: int) -> list[AbsenceRow]:
     """The carers off for the rest of the day."""
-    return [msgspec.convert(dict(r), AbsenceRow) for r in await conn.fetch(SELECT_ABSENCES, day_id)]
+    return await fetch_all(conn, SELECT_ABSENCES, AbsenceRow, day_id)
 
 
 async def add_absence(
@@ -452,7 +448,7 @@ class PartnerRow(msgspec.Struct, frozen=True):
 
 async def partners(conn: asyncpg.Connection, visit_ids: list[int]) -> list[PartnerRow]:
     """The other carer of each two-carer visit among these."""
-    return [msgspec.convert(dict(r), PartnerRow) for r in await conn.fetch(SELECT_PARTNERS, visit_ids)]
+    return await fetch_all(conn, SELECT_PARTNERS, PartnerRow, visit_ids)
 
 
 async def accounts_of(conn: asyncpg.Connection, volunteer_ids: list[int]) -> dict[int, int]:

@@ -11,6 +11,8 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all
+
 CATALOGUE_311 = "companionship_311"
 
 
@@ -190,8 +192,7 @@ async def coverage(
     end: dt.datetime,
 ) -> list[CoverageByItem]:
     """Needs listed and covered, per catalogue item."""
-    rows = await conn.fetch(SELECT_COVERAGE, organisation_id, committee_id, start, end)
-    return [msgspec.convert(dict(r), CoverageByItem) for r in rows]
+    return await fetch_all(conn, SELECT_COVERAGE, CoverageByItem, organisation_id, committee_id, start, end)
 
 
 async def weeks(
@@ -202,8 +203,7 @@ async def weeks(
     end: dt.datetime,
 ) -> list[WeekFigures]:
     """Shifts, places and minutes per week of the period."""
-    rows = await conn.fetch(SELECT_WEEKS, organisation_id, committee_id, start, end)
-    return [msgspec.convert(dict(r), WeekFigures) for r in rows]
+    return await fetch_all(conn, SELECT_WEEKS, WeekFigures, organisation_id, committee_id, start, end)
 
 
 async def volunteer_hours(
@@ -214,8 +214,7 @@ async def volunteer_hours(
     end: dt.datetime,
 ) -> list[VolunteerHours]:
     """Each volunteer who served the publisher in the period, most confirmed minutes first."""
-    rows = await conn.fetch(SELECT_VOLUNTEER_HOURS, organisation_id, committee_id, start, end)
-    return [msgspec.convert(dict(r), VolunteerHours) for r in rows]
+    return await fetch_all(conn, SELECT_VOLUNTEER_HOURS, VolunteerHours, organisation_id, committee_id, start, end)
 
 
 async def households_311(
@@ -240,5 +239,4 @@ async def hours_lines(
     limit: int,
 ) -> list[HoursLine]:
     """Every attendance on the publisher's shifts of the period, in time order."""
-    rows = await conn.fetch(SELECT_HOURS_LINES, organisation_id, committee_id, start, end, limit)
-    return [msgspec.convert(dict(r), HoursLine) for r in rows]
+    return await fetch_all(conn, SELECT_HOURS_LINES, HoursLine, organisation_id, committee_id, start, end, limit)

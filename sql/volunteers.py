@@ -9,12 +9,13 @@ import uuid
 import asyncpg
 import msgspec
 
+from sql.rows import fetch_all, fetch_one
 
-class VolunteerRow(msgspec.Struct, frozen=True):
-    """A volunteer's profile with the name of their home committee area."""
+
+class VolunteerPublic(msgspec.Struct, frozen=True):
+    """What the API may show a volunteer of their own profile (not the account behind it)."""
 
     id: int
-    account_id: int | None
     display_name: str
     birth_year: int
     phone: str
@@ -29,10 +30,16 @@ class VolunteerRow(msgspec.Struct, frozen=True):
     insured_until: dt.date | None
     guardian_consent: bool
     sensitive_data_consent: bool
-    dialects: list[str] = []
-    birth_date: dt.date | None = None
-    guardian_name: str | None = None
-    sensitive_data_consent_at: dt.datetime | None = None
+    dialects: list[str]
+    birth_date: dt.date | None
+    guardian_name: str | None
+    sensitive_data_consent_at: dt.datetime | None
+
+
+class VolunteerRow(VolunteerPublic, frozen=True):
+    """A volunteer's profile with the name of their home committee area, and the account it belongs to."""
+
+    account_id: int | None
 
 
 class VolunteerFields(msgspec.Struct, frozen=True):
@@ -179,8 +186,7 @@ RETURNING id
 
 async def get_volunteer_by_account(conn: asyncpg.Connection, account_id: int) -> VolunteerRow | None:
     """The volunteer profile belonging to an account."""
-    record = await conn.fetchrow(SELECT_VOLUNTEER_BY_ACCOUNT, account_id)
-    return None if record is None else msgspec.convert(record, VolunteerRow)
+    return await fetch_one(conn, SELECT_VOLUNTEER_BY_ACCOUNT, VolunteerRow, account_id)
 
 
 async def insert_volunteer(
@@ -196,8 +202,7 @@ async def insert_volunteer(
 
 async def get_volunteer(conn: asyncpg.Connection, volunteer_id: int) -> VolunteerRow | None:
     """A volunteer's profile by the volunteer's id."""
-    record = await conn.fetchrow(SELECT_VOLUNTEER, volunteer_id)
-    return None if record is None else msgspec.convert(record, VolunteerRow)
+    return await fetch_one(conn, SELECT_VOLUNTEER, VolunteerRow, volunteer_id)
 
 
 async def update_profile(conn: asyncpg.Connection, volunteer_id: int, f: ProfileFields) -> bool:
@@ -218,7 +223,7 @@ async def set_sensitive_consent(conn: asyncpg.Connection, volunteer_id: int, giv
 
 async def list_certificates(conn: asyncpg.Connection, volunteer_id: int) -> list[CertificateRow]:
     """The volunteer's certificates by kind."""
-    return [msgspec.convert(r, CertificateRow) for r in await conn.fetch(SELECT_CERTIFICATES, volunteer_id)]
+    return await fetch_all(conn, SELECT_CERTIFICATES, CertificateRow, volunteer_id)
 
 
 async def upsert_certificate(
@@ -241,7 +246,7 @@ async def delete_certificate(conn: asyncpg.Connection, volunteer_id: int, kind: 
 
 async def list_windows(conn: asyncpg.Connection, volunteer_id: int) -> list[WindowRow]:
     """The weekly windows, Monday first."""
-    return [msgspec.convert(r, WindowRow) for r in await conn.fetch(SELECT_WINDOWS, volunteer_id)]
+    return await fetch_all(conn, SELECT_WINDOWS, WindowRow, volunteer_id)
 
 
 async def replace_windows(
@@ -261,7 +266,7 @@ async def replace_windows(
 
 async def list_exceptions(conn: asyncpg.Connection, volunteer_id: int) -> list[ExceptionRow]:
     """Exceptions to the weekly pattern that have not yet ended."""
-    return [msgspec.convert(r, ExceptionRow) for r in await conn.fetch(SELECT_EXCEPTIONS, volunteer_id)]
+    return await fetch_all(conn, SELECT_EXCEPTIONS, ExceptionRow, volunteer_id)
 
 
 async def insert_exception(

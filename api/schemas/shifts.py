@@ -15,34 +15,10 @@ from sql.shift_series import SeriesPublic
 from sql.shifts import ShiftForVolunteer, ShiftRow
 
 
-class ShiftOut(msgspec.Struct, frozen=True):
+class ShiftOut(ShiftRow, frozen=True):
     """A shift: where, when, how many places and how many are taken."""
 
-    id: int
-    organisation_id: int | None
-    committee_id: int | None
-    publisher_name: str
-    title: str
-    description: str
-    place_name: str
-    lat: float
-    lon: float
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    headcount: int
-    taken: int
     places_left: int
-    waitlisted: int
-    required_skills: list[str]
-    min_age: int
-    insurance_required: bool
-    cancellation_window_hours: int
-    status: str
-    household_id: int | None
-    series_id: int | None
-    required_certificates: list[str]
-    minors_in_groups_only: bool
-    confirm_hours_before: int | None
 
 
 class SeriesOut(SeriesPublic, frozen=True):

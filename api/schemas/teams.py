@@ -10,6 +10,7 @@ from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
 from api.services.household_access import HouseholdView
 from api.services.teams import MonthFigures, ProjectView, RefusalOutcome
+from sql.household_access import HouseholdDetailPublic
 from sql.team_pins import TeamPinRow
 from sql.teams import MemberPublic, ProjectPublic, VisitPublic
 
@@ -102,29 +103,13 @@ class RefusalOut(RefusalOutcome, frozen=True):
     """A refusal recorded, and who replaced the carer (null: the team waits for the next run)."""
 
 
-class HouseholdOut(msgspec.Struct, frozen=True):
+class HouseholdOut(HouseholdDetailPublic, frozen=True):
     """A household's details for a volunteer confirmed to serve it now or for its own committee, and on what basis."""
 
-    id: int
-    committee_name: str
-    head_name: str
-    address: str
-    members: int
-    care_level: int | None
-    dialects: list[str]
-    care_notes: str
     basis: str
     shift_id: int | None
     team_id: int | None
     visible_until: dt.datetime | None
-    phone: str | None
-    lat: float
-    lon: float
-    empty_nest: bool
-    visit_slots: list[str]
-    consent_recorded_at: dt.datetime
-    updated_at: dt.datetime
-    archived_at: dt.datetime | None
 
 
 def project_detail_out(v: ProjectView) -> ProjectDetailOut:

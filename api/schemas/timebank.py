@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import msgspec
 
 from api.schemas.common import out
 from api.services.service_records import Certificate, CertificateCheck, StarLevel
 from api.services.timebank import TimeBankView
-from sql.attendance import RecordPublic
+from sql.attendance import CertificatePublic, RecordPublic
 from sql.ledger import HistoryRow
 
 
@@ -45,18 +43,10 @@ class ServiceRecordOut(msgspec.Struct, frozen=True):
     level: StarLevel
 
 
-class CertificateOut(msgspec.Struct, frozen=True):
+class CertificateOut(CertificatePublic, frozen=True):
     """A certificate of the service record with a stable number, and the records it certifies. `volunteer_number` is
     the platform's number of the volunteer; anyone verifies the certificate at `/verify/{number}/{check_code}`."""
 
-    number: str
-    volunteer_name: str
-    volunteer_number: str
-    records: int
-    minutes: int
-    issued_at: dt.datetime
-    check_code: str
-    stars: int
     items: list[RecordOut]
 
 

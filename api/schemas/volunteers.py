@@ -9,7 +9,7 @@ import msgspec
 from api.schemas.common import out
 from api.services.volunteers import Profile
 from sql.verification import ClaimRow
-from sql.volunteers import ExceptionRow
+from sql.volunteers import ExceptionRow, VolunteerPublic
 
 
 class CertificateOut(msgspec.Struct, frozen=True):
@@ -39,29 +39,10 @@ class ExceptionOut(ExceptionRow, frozen=True):
     """A one-off change to the weekly pattern: away, or an extra available time."""
 
 
-class ProfileOut(msgspec.Struct, frozen=True):
+class ProfileOut(VolunteerPublic, frozen=True):
     """A volunteer's own profile."""
 
-    id: int
-    display_name: str
-    phone: str
-    birth_year: int
-    birth_date: dt.date | None
     age: int
-    home_area_id: int
-    home_area_name: str
-    lat: float
-    lon: float
-    travel_km: float
-    weekly_hour_cap: int
-    skills: list[str]
-    languages: list[str]
-    dialects: list[str]
-    insured_until: dt.date | None
-    guardian_consent: bool
-    guardian_name: str | None
-    sensitive_data_consent: bool
-    sensitive_data_consent_at: dt.datetime | None
     certificates: list[CertificateOut]
     availability: list[WindowOut]
     exceptions: list[ExceptionOut]

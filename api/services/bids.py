@@ -69,19 +69,14 @@ class BidsOpened(msgspec.Struct, frozen=True):
     count: int
 
 
-class SealedContent(msgspec.Struct, frozen=True):
-    """The canonical content of a sealed bid; its receipt is the SHA-256 of this as JSON with sorted keys."""
+class SealedContent(bids_sql.BidTermsFields, frozen=True):
+    """The canonical content of a sealed bid: its terms, which bid of whom on which lot, and when it was sealed. Its
+    receipt is the SHA-256 of this as JSON with sorted keys (so the order of the fields here does not matter)."""
 
     bid: str
     tender_id: int
     lot_id: int
     organisation_id: int
-    price_fen: int
-    hours: int
-    plan: str
-    team: str
-    conflict_of_interest: bool
-    conflict_detail: str
     sealed_at: str
 
 
@@ -152,29 +147,16 @@ def _seal(
 ) -> bids_sql.SealedTerms:
     """The terms as stored: sealed now, with the receipt of their canonical content."""
     sealed_at = _now()
+    stored = {name: getattr(terms, name) for name in bids_sql.BidTermsFields.__struct_fields__}
     content = SealedContent(
+        **stored,
         bid=str(public_id),
         tender_id=tender_id,
         lot_id=lot_id,
         organisation_id=organisation_id,
-        price_fen=terms.price_fen,
-        hours=terms.hours,
-        plan=terms.plan,
-        team=terms.team,
-        conflict_of_interest=terms.conflict_of_interest,
-        conflict_detail=terms.conflict_detail,
         sealed_at=sealed_at.isoformat(),
     )
-    return bids_sql.SealedTerms(
-        price_fen=terms.price_fen,
-        hours=terms.hours,
-        plan=terms.plan,
-        team=terms.team,
-        conflict_of_interest=terms.conflict_of_interest,
-        conflict_detail=terms.conflict_detail,
-        receipt=receipt_of(content),
-        sealed_at=sealed_at,
-    )
+    return bids_sql.SealedTerms(**stored, receipt=receipt_of(content), sealed_at=sealed_at)
 
 
 async def _own_open_bid(conn: asyncpg.Connection, public_id: uuid.UUID, organisation_id: int) -> bids_sql.BidRow:

@@ -73,18 +73,10 @@ class RegisterFilters(msgspec.Struct, frozen=True):
     archived: bool = False
 
 
-class RegisterItem(msgspec.Struct, frozen=True):
+class RegisterItem(households_sql.RegisterPublic, frozen=True):
     """A household as the register lists it: the name and an address masked to the lane."""
 
-    id: int
-    head_name: str
     masked_address: str
-    members: int
-    empty_nest: bool
-    care_level: int | None
-    visit_slots: list[str]
-    updated_at: dt.datetime
-    archived_at: dt.datetime | None
 
 
 # How many households a picker lists at once; the search field narrows a larger register (about 3,000).

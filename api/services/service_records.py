@@ -14,7 +14,7 @@ from api.services import audit_log
 from api.services.accounts import Identity
 from api.services.errors import Conflict, NotFound
 from sql import attendance as attendance_sql
-from sql.attendance import CertificateCheckRow, CertificateRow, RecordRow
+from sql.attendance import CertificateCheckPublic, CertificateCheckRow, CertificateRow, RecordRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
 _ONLY_VOLUNTEERS = "Only volunteers have a service record"
@@ -86,18 +86,10 @@ class Certificate(msgspec.Struct, frozen=True):
         return self.items[0].starts_at, max(item.ends_at for item in self.items)
 
 
-class CertificateCheck(msgspec.Struct, frozen=True):
-    """What the public verification page shows: the holder's name masked, the totals, the date, and validity."""
+class CertificateCheck(CertificateCheckPublic, frozen=True):
+    """What the public verification page shows: the totals, the date, validity and the holder's name masked."""
 
-    number: str
     masked_name: str
-    records: int
-    minutes: int
-    issued_at: dt.datetime
-    stars: int
-    valid: bool
-    # Withdrawn because its holder erased their account: the page says so and shows no name.
-    withdrawn: bool
 
 
 def mask_name(name: str) -> str:
@@ -130,16 +122,8 @@ async def check(conn: asyncpg.Connection, number: str, code: str) -> Certificate
 
 
 def _public(row: CertificateCheckRow) -> CertificateCheck:
-    return CertificateCheck(
-        number=row.number,
-        masked_name="" if row.withdrawn else mask_name(row.volunteer_name),
-        records=row.records,
-        minutes=row.minutes,
-        issued_at=row.issued_at,
-        stars=row.stars,
-        valid=row.valid,
-        withdrawn=row.withdrawn,
-    )
+    facts = {name: getattr(row, name) for name in CertificateCheckPublic.__struct_fields__}
+    return CertificateCheck(**facts, masked_name="" if row.withdrawn else mask_name(row.volunteer_name))
 
 
 async def my_record(
