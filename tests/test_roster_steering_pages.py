@@ -3,6 +3,11 @@ volunteer's "why not me?" on a shift."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from api.demo.rosters import DEMO_SPREAD
 from sql import match_runs as runs_sql
 from tests.factories_rosters import at, next_monday, solve_now
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
@@ -70,3 +75,31 @@ async def test_a_volunteer_asks_why_not_me_on_a_shift(client, conn):
     assert page.template == "rosters/why_not.html"
     assert page.context["why"].kind == "outscored" and [r.code for r in page.context["why"].reasons] == ["closer"]
     assert "已安排的志愿者距离更近" in page.response.text and "陈秀英" not in page.response.text
+
+
+async def test_the_demo_week_shows_its_plan_beside_the_plan_with_hours_spread(demo_client, demo_conn):
+    # The demo plans the organisation's next week with hours spread and then without: each run's page shows its
+    # places filled and Gini of hours beside the other's, with one line saying what spreading did.
+    runs = await demo_conn.fetch(
+        "SELECT m.id, m.result FROM match_runs m JOIN rosters r ON r.id = m.subject_id"
+        " WHERE m.model = 'roster' AND r.kind = 'shifts' AND m.status = 'succeeded' ORDER BY m.id"
+    )
+    spread, plain = (json.loads(r["result"]) | {"id": r["id"]} for r in runs[-2:])
+    assert (spread["spread"], plain["spread"]) == (DEMO_SPREAD, 0) and plain["written"]
+    await login(demo_client, "org.leling", "demo-org-2026")
+    for shown, other in ((plain, spread), (spread, plain)):
+        page = await page_context(demo_client, f"/roster-runs/{shown['id']}")
+        c = page.context["spread_comparison"]
+        assert (c.low.run_id, c.high.run_id) == (plain["id"], spread["id"])
+        for figures, run in ((c.low, plain), (c.high, spread)):
+            assert (figures.proposed, figures.places) == (run["proposed"], run["places"]) and run["proposed"] >= 20
+            assert figures.hours_gini_assigned == pytest.approx(run["hours_gini_assigned"])
+        assert c.places_change == spread["proposed"] - plain["proposed"]
+        assert c.gini_change_pct == round(100 * (spread["hours_gini_assigned"] / plain["hours_gini_assigned"] - 1))
+        text = page.response.text
+        assert "均衡分配时长：两版排班对比" in text and f'href="/roster-runs/{other["id"]}"' in text
+        assert (
+            f"均衡分配时长（均衡权重 {DEMO_SPREAD}，而非 0）使获安排志愿者的时长基尼系数从"
+            f" {plain['hours_gini_assigned']:.3f} 变为 {spread['hours_gini_assigned']:.3f}（{c.gini_change_pct:+d}%），"
+            f"已安排名额 {spread['proposed']} 个（原为 {plain['proposed']} 个）。"
+        ) in text
