@@ -103,5 +103,5 @@ async def test_the_demo_week_shows_its_plan_beside_the_plan_with_hours_spread(de
         assert (
             f"均衡分配时长（均衡权重 {DEMO_SPREAD}，而非 0）使获安排志愿者的时长基尼系数从"
             f" {plain['hours_gini_assigned']:.3f} 变为 {spread['hours_gini_assigned']:.3f}（{c.gini_change_pct:+d}%），"
-            f"已安排名额 {spread['proposed']} 个（原为 {plain['proposed']} 个）。"
+            f"已安排名额从 {plain['proposed']} 变为 {spread['proposed']}。"
         ) in text

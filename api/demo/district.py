@@ -594,7 +594,8 @@ def _plan_volunteers(
     rng: random.Random, today: date, n: int, committees: list[_Committee], demo_account_id: int | None
 ) -> list[tuple[object, ...]]:
     """Volunteers living near their committee: many retirees, a few minors; with a demo account, the first is the
-    demo volunteer (of the first committee) and the only one with an account."""
+    demo volunteer (of the first committee), the only one whose account is planned here (the demo's other volunteers get
+    theirs after the rows are written)."""
     homes = rng.choices(committees, [c.residents for c in committees], k=n)
     if demo_account_id is not None:
         homes[0] = committees[0]
