@@ -39,6 +39,8 @@ async def test_a_planner_pins_a_proposal_and_re_plans_with_hours_spread(client, 
     page = await page_context(client, location)
     assert page.context["result"]["spread"] == 40 and page.context["steering"].spread == 40
     assert page.context["result"]["proposed"] == 1 and page.context["pinned"] == {}
+    # The week's only plan: nothing to show it beside.
+    assert page.context["spread_comparison"] is None and 'id="spread-comparison"' not in page.response.text
     text = page.response.text
     assert "已安排名额" in text and "时长基尼系数" in text and "调整下一版排班" in text and "保留锁定并重新排班" in text
     assert 'id="f-spread"' in text and "在志愿者之间均衡分配时长" in text and 'value="40"' in text
@@ -50,6 +52,13 @@ async def test_a_planner_pins_a_proposal_and_re_plans_with_hours_spread(client, 
     assert "取消锁定" in again.response.text
     replanned = await post_form(client, f"{location}/replan", {"spread": "0"}, page=location)
     assert replanned.status_code in (302, 303) and replanned.headers["location"] != location
+    # Solved, the re-plan (weight 0) shows its figures beside the first plan's (weight 40), the lesser weight first.
+    newer = await runs_sql.get_run(conn, int(replanned.headers["location"].rsplit("/", 1)[1]))
+    assert newer is not None
+    await solve_now(conn, newer)
+    beside = (await page_context(client, replanned.headers["location"])).context["spread_comparison"]
+    assert (beside.low.run_id, beside.low.spread, beside.high.run_id, beside.high.spread) == (newer.id, 0, run.id, 40)
+    assert (beside.low.proposed, beside.high.proposed, beside.places_change) == (1, 1, 0)
     pin_id = again.context["steering"].pins[0].id
     removed = await post_form(client, f"{location}/pins/{pin_id}/delete", {}, page=location)
     assert removed.status_code in (302, 303)
