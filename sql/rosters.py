@@ -204,6 +204,15 @@ JOIN signups g ON g.shift_id = p.id AND g.status = 'active'
 WHERE s.id = ANY($1::bigint[])
 ORDER BY 2, 1
 """
+# The week's newest finished run planned with another spread weight than the given one, with its figures.
+SELECT_OTHER_SPREAD = """
+SELECT id AS run_id, coalesce((result->>'spread')::int, 0) AS spread, (result->>'proposed')::int AS proposed,
+       (result->>'places')::int AS places, coalesce((result->>'hours_gini_assigned')::float8, 0) AS hours_gini_assigned
+FROM match_runs
+WHERE model = 'roster' AND subject_type = 'roster' AND subject_id = $1 AND status = 'succeeded'
+  AND result ? 'proposed' AND coalesce((result->>'spread')::int, 0) <> $2
+ORDER BY id DESC LIMIT 1
+"""
 SELECT_PAIRS_BY_STATUS = """
 SELECT volunteer_id, shift_id FROM roster_proposals WHERE roster_id = $1 AND status = $2 ORDER BY shift_id, volunteer_id
 """
@@ -387,3 +396,19 @@ async def decline(conn: asyncpg.Connection, proposal_id: int, volunteer_id: int)
 async def count_by_status(conn: asyncpg.Connection, run_id: int) -> dict[str, int]:
     """How many of a run's proposals are in each status."""
     return {str(r["status"]): int(r["n"]) for r in await conn.fetch(COUNT_BY_STATUS, run_id)}
+
+
+class SpreadFiguresRow(msgspec.Struct, frozen=True):
+    """One run's spread weight, places filled of places open, and Gini of hours among the volunteers proposed."""
+
+    run_id: int
+    spread: int
+    proposed: int
+    places: int
+    hours_gini_assigned: float
+
+
+async def other_spread(conn: asyncpg.Connection, roster_id: int, spread: int) -> SpreadFiguresRow | None:
+    """The roster's newest finished run with a spread weight other than `spread`, by its figures."""
+    row = await conn.fetchrow(SELECT_OTHER_SPREAD, roster_id, spread)
+    return None if row is None else msgspec.convert(dict(row), SpreadFiguresRow)

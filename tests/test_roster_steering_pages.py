@@ -3,6 +3,11 @@ volunteer's "why not me?" on a shift."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from api.demo.rosters import DEMO_SPREAD
 from sql import match_runs as runs_sql
 from tests.factories_rosters import at, next_monday, solve_now
 from tests.factories_shifts import create_shift, publisher_identity, volunteer_identity
@@ -34,6 +39,8 @@ async def test_a_planner_pins_a_proposal_and_re_plans_with_hours_spread(client, 
     page = await page_context(client, location)
     assert page.context["result"]["spread"] == 40 and page.context["steering"].spread == 40
     assert page.context["result"]["proposed"] == 1 and page.context["pinned"] == {}
+    # The week's only plan: nothing to show it beside.
+    assert page.context["spread_comparison"] is None and 'id="spread-comparison"' not in page.response.text
     text = page.response.text
     assert "已安排名额" in text and "时长基尼系数" in text and "调整下一版排班" in text and "保留锁定并重新排班" in text
     assert 'id="f-spread"' in text and "在志愿者之间均衡分配时长" in text and 'value="40"' in text
@@ -45,6 +52,13 @@ async def test_a_planner_pins_a_proposal_and_re_plans_with_hours_spread(client, 
     assert "取消锁定" in again.response.text
     replanned = await post_form(client, f"{location}/replan", {"spread": "0"}, page=location)
     assert replanned.status_code in (302, 303) and replanned.headers["location"] != location
+    # Solved, the re-plan (weight 0) shows its figures beside the first plan's (weight 40), the lesser weight first.
+    newer = await runs_sql.get_run(conn, int(replanned.headers["location"].rsplit("/", 1)[1]))
+    assert newer is not None
+    await solve_now(conn, newer)
+    beside = (await page_context(client, replanned.headers["location"])).context["spread_comparison"]
+    assert (beside.low.run_id, beside.low.spread, beside.high.run_id, beside.high.spread) == (newer.id, 0, run.id, 40)
+    assert (beside.low.proposed, beside.high.proposed, beside.places_change) == (1, 1, 0)
     pin_id = again.context["steering"].pins[0].id
     removed = await post_form(client, f"{location}/pins/{pin_id}/delete", {}, page=location)
     assert removed.status_code in (302, 303)
@@ -70,3 +84,33 @@ async def test_a_volunteer_asks_why_not_me_on_a_shift(client, conn):
     assert page.template == "rosters/why_not.html"
     assert page.context["why"].kind == "outscored" and [r.code for r in page.context["why"].reasons] == ["closer"]
     assert "已安排的志愿者距离更近" in page.response.text and "陈秀英" not in page.response.text
+
+
+async def test_the_demo_week_shows_its_plan_beside_the_plan_with_hours_spread(demo_client, demo_conn):
+    # The demo plans the organisation's next week with hours spread and then without: each run's page shows its
+    # places filled and Gini of hours beside the other's, with one line saying what spreading did.
+    runs = await demo_conn.fetch(
+        "SELECT m.id, m.result FROM match_runs m JOIN rosters r ON r.id = m.subject_id"
+        " WHERE m.model = 'roster' AND r.kind = 'shifts' AND m.status = 'succeeded' ORDER BY m.id"
+    )
+    spread, plain = (json.loads(r["result"]) | {"id": r["id"]} for r in runs[-2:])
+    assert (spread["spread"], plain["spread"]) == (DEMO_SPREAD, 0)
+    # Only the plain plan (the newer) was sent to the volunteers.
+    assert plain["written"] and not spread["written"]
+    await login(demo_client, "org.leling", "demo-org-2026")
+    for shown, other in ((plain, spread), (spread, plain)):
+        page = await page_context(demo_client, f"/roster-runs/{shown['id']}")
+        c = page.context["spread_comparison"]
+        assert (c.low.run_id, c.high.run_id) == (plain["id"], spread["id"])
+        for figures, run in ((c.low, plain), (c.high, spread)):
+            assert (figures.proposed, figures.places) == (run["proposed"], run["places"]) and run["proposed"] >= 20
+            assert figures.hours_gini_assigned == pytest.approx(run["hours_gini_assigned"])
+        assert c.places_change == spread["proposed"] - plain["proposed"]
+        assert c.gini_change_pct == round(100 * (spread["hours_gini_assigned"] / plain["hours_gini_assigned"] - 1))
+        text = page.response.text
+        assert "均衡分配时长：两版排班对比" in text and f'href="/roster-runs/{other["id"]}"' in text
+        assert (
+            f"均衡分配时长（均衡权重 {DEMO_SPREAD}，而非 0）使获安排志愿者的时长基尼系数从"
+            f" {plain['hours_gini_assigned']:.3f} 变为 {spread['hours_gini_assigned']:.3f}（{c.gini_change_pct:+d}%），"
+            f"已安排名额从 {plain['proposed']} 变为 {spread['proposed']}。"
+        ) in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ import asyncpg
 import pytest
 
 from api.demo import DEMO_LOGINS, AlreadySeededError, is_seeded, seed_demo, seed_into
-from api.demo.district import LAT_RANGE, LON_RANGE
+from api.demo.district import DEMO_VOLUNTEERS_PASSWORD, LAT_RANGE, LON_RANGE
 from api.security import verify_password
 from api.services import credit_code
 from tests.conftest import rolled_back
@@ -121,11 +122,13 @@ async def test_counts_at_a_twentieth_scale(conn: asyncpg.Connection) -> None:
         "organisations": 15,
         "volunteers": 1000,
         "households": 150,
-        "accounts": len(DEMO_LOGINS),
+        # The demo logins, and one account for each volunteer but the demo one (who logs in as volunteer.demo).
+        "accounts": len(DEMO_LOGINS) + 1000 - 1,
         "memberships": 4,
         "catalogue_items": report.catalogue_items,
     }
     assert (report.committees, report.organisations, report.volunteers, report.households) == (8, 15, 1000, 150)
+    assert report.accounts == counts["accounts"]
     assert report.catalogue_items >= 12
     levels = await _tally(conn, "SELECT level, count(*) FROM areas GROUP BY level")
     assert levels == {"district": 1, "subdistrict": 12, "committee": 8}
@@ -158,7 +161,10 @@ async def test_every_demo_login_works_and_belongs_where_its_label_says(conn: asy
             """
         )
     }
-    assert set(rows) == {username for _, username, _ in DEMO_LOGINS}
+    # The demo logins, and the other volunteers' accounts: volunteer.00001 … in the order of their ids.
+    others = sorted(username for username in rows if re.fullmatch(r"volunteer\.\d{5}", username))
+    assert set(rows) - set(others) == {username for _, username, _ in DEMO_LOGINS}
+    assert others == [f"volunteer.{n:05d}" for n in range(1, 1000)]
     assert all(len(password) >= 10 for _, _, password in DEMO_LOGINS)
     # Argon2 is slow by design; checking the seven in threads keeps this test short.
     verified = await asyncio.gather(
@@ -179,10 +185,16 @@ async def test_every_demo_login_works_and_belongs_where_its_label_says(conn: asy
     assert organisation["organisation_status"] == "verified"
     assert organisation["rating"] == 4
     assert organisation["rating_expires_on"] > TODAY
-    volunteer = next(row for row in rows.values() if row["role"] == "volunteer")
+    volunteer = rows["volunteer.demo"]
     assert volunteer["volunteer_rows"] == 1
-    # Only the demo volunteer has an account; the other 999 are profiles without logins.
-    assert await conn.fetchval("SELECT count(*) FROM volunteers WHERE account_id IS NULL") == 999
+    # Every other volunteer logs in with an account of their own, as a volunteer, all with the one demo password
+    # (hashed once: the same hash).
+    assert await conn.fetchval("SELECT count(*) FROM volunteers WHERE account_id IS NULL") == 0
+    assert all(rows[u]["role"] == "volunteer" and rows[u]["volunteer_rows"] == 1 for u in others)
+    assert all(rows[u]["membership_role"] is None for u in others)
+    assert len({rows[u]["password_hash"] for u in others}) == 1
+    assert verify_password(rows[others[0]]["password_hash"], DEMO_VOLUNTEERS_PASSWORD)
+    assert not verify_password(rows[others[0]]["password_hash"], "demo-volunteer-2026")
 
 
 @pytest.mark.anyio

@@ -25,6 +25,7 @@ from api.services.types import SHANGHAI
 from sql import areas as areas_sql
 from sql import demo as demo_sql
 from sql import demo_market as market_sql
+from sql import demo_volunteering as volunteering_sql
 from sql import overview as overview_sql
 
 # (role label in Chinese and English, username, password): printed by `make run`, used by the browser tests.
@@ -37,6 +38,11 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("志愿者 volunteer", "volunteer.demo", "demo-volunteer-2026"),
     ("评审专家 reviewer", "reviewer.demo", "demo-reviewer-2026"),
 ]
+
+# The district's other volunteers log in as volunteer.00001, volunteer.00002, … (in the order of their ids), all with
+# this one password (hashed once), as the city preset's do: not printed, documented in docs/runbook.md.
+DEMO_VOLUNTEERS_PREFIX = "volunteer."
+DEMO_VOLUNTEERS_PASSWORD = "demo-volunteers-2026"
 
 # Who stands behind each demo login: display name and account role.
 _DEMO_PEOPLE = {
@@ -588,7 +594,8 @@ def _plan_volunteers(
     rng: random.Random, today: date, n: int, committees: list[_Committee], demo_account_id: int | None
 ) -> list[tuple[object, ...]]:
     """Volunteers living near their committee: many retirees, a few minors; with a demo account, the first is the
-    demo volunteer (of the first committee) and the only one with an account."""
+    demo volunteer (of the first committee), the only one whose account is planned here (the demo's other volunteers get
+    theirs after the rows are written)."""
     homes = rng.choices(committees, [c.residents for c in committees], k=n)
     if demo_account_id is not None:
         homes[0] = committees[0]
@@ -702,8 +709,9 @@ def _visit_slots(rng: random.Random) -> list[str]:
 
 @functools.cache
 def _demo_password_hashes() -> tuple[str, ...]:
-    """The demo passwords' Argon2id hashes, computed once per process (tests and benchmarks seed many times)."""
-    return tuple(hash_password(password) for _, _, password in DEMO_LOGINS)
+    """The demo passwords' Argon2id hashes, then the volunteers' shared one's, computed once per process (tests and
+    benchmarks seed many times)."""
+    return tuple(hash_password(password) for password in (*(p for _, _, p in DEMO_LOGINS), DEMO_VOLUNTEERS_PASSWORD))
 
 
 async def is_seeded(dsn: str) -> bool:
@@ -758,7 +766,9 @@ async def seed_into(
             }
             ids = {table: await demo_sql.reserve_ids(conn, table, n) for table, n in sizes.items()}
             plan = _plan(seed, today, ids, _count(VOLUNTEERS, scale), _count(HOUSEHOLDS, scale))
-            await _write(conn, plan, ids["accounts"], list(await hashing), seed)
+            *login_hashes, volunteers_hash = await hashing
+            await _write(conn, plan, ids["accounts"], login_hashes, seed)
+            given = await volunteering_sql.give_volunteers_accounts(conn, DEMO_VOLUNTEERS_PREFIX, volunteers_hash)
             market = await seed_tendering(
                 conn,
                 seed=seed,
@@ -789,7 +799,7 @@ async def seed_into(
                 organisations=len(plan.organisations),
                 volunteers=len(plan.volunteers),
                 households=len(plan.households),
-                accounts=len(DEMO_LOGINS),
+                accounts=len(DEMO_LOGINS) + given,
                 needs=market.needs,
                 tenders=market.tenders,
                 bids=market.bids,

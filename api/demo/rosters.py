@@ -1,9 +1,10 @@
 """Demo rosters and respite: run after the volunteers, households and shifts are seeded.
 
-The demo organisation (org.leling) gets a finished roster run for next week whose proposals include some for the
-demo volunteer (volunteer.demo), with reasons; the demo committee (committee.kailu4) gets respite entitlements for
-two of its households (by care level, and 4 days a month), their requests for the next four weeks, and next week
-scheduled with certified carers proposed. The optimiser runs here in-process, with a short time limit.
+The demo organisation (org.leling) gets next week planned twice, with hours spread and without (the run page shows
+the two side by side); only the plain plan's proposals are sent, some of them to the demo volunteer
+(volunteer.demo), with reasons. The demo committee (committee.kailu4) gets respite entitlements for two of its
+households (by care level, and 4 days a month), their requests for the next four weeks, and next week scheduled
+with certified carers proposed. The optimiser runs here in-process, with a short time limit.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from sql import demo as demo_sql
 from sql import demo_volunteering as volunteering_sql
 from sql import match_runs as runs_sql
 from sql import respite as respite_sql
+from sql import roster_pins as pins_sql
 from sql.demo import LoginRow
 from sql.match_runs import RunRow
 
 SEED_TIME_LIMIT_S = 1.0
+# The spread weight of the demo week's second plan (docs/optimiser-people.md measures it against 0).
+DEMO_SPREAD = 100
 
 
 def login_identity(login: LoginRow | None) -> Identity | None:
@@ -46,11 +50,12 @@ def login_identity(login: LoginRow | None) -> Identity | None:
     )
 
 
-async def _solve(conn: asyncpg.Connection, run: RunRow, seed: int) -> int:
-    """What the worker does for a run, here: load, solve, write; the proposals written."""
+async def _solve(conn: asyncpg.Connection, run: RunRow, seed: int, inputs: rosters.RosterInputs | None = None) -> int:
+    """What the worker does for a run, here: load (unless loaded when the run was opened), solve, write; the
+    proposals written."""
     if run.status == "succeeded":
         return 0
-    inputs = await rosters.RUNS.load(conn, run.subject_id)
+    inputs = inputs or await rosters.RUNS.load(conn, run.subject_id)
     await runs_sql.start_run(conn, run.id)
     result = runs.solve_here(rosters.RUNS, inputs.problem, SEED_TIME_LIMIT_S, seed)
     await runs.write_result(conn, rosters.RUNS, run.id, inputs, result)
@@ -86,9 +91,19 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
     roster = await rosters.ensure_roster(
         conn, org, organisation_id=org.organisation_id, committee_id=None, monday=monday, kind="shifts"
     )
+    # The week planned twice on the same seed, so the run page shows what spreading hours does beside the plain plan:
+    # first with hours spread, then with the weight back at 0. The plain plan is the newer, so only its proposals are
+    # sent; the other is recorded (solved on the inputs it was opened with).
+    solve_seed = rng.randrange(1000)
+    await pins_sql.set_spread(conn, roster.id, DEMO_SPREAD)
+    spread_run = await rosters.plan(conn, roster, org, reason="asked")
+    spread_inputs = await rosters.RUNS.load(conn, roster.id)
+    await pins_sql.set_spread(conn, roster.id, 0)
     run = await rosters.plan(conn, roster, org, reason="asked")
+    made["roster_spread_run_id"] = spread_run.id
+    await _solve(conn, spread_run, solve_seed, spread_inputs)
     made["roster_run_id"] = run.id
-    made["roster_proposals"] = await _solve(conn, run, rng.randrange(1000))
+    made["roster_proposals"] = await _solve(conn, run, solve_seed)
 
     # Respite: certified carers near the committee, two households' entitlements, next week scheduled.
     households = await demo_sql.committee_households(conn, committee.committee_id, 2)

@@ -18,6 +18,7 @@ from api.demo.teams import seed_teams
 from api.demo.timebank import seed_timebank
 from api.demo.verification import seed_verification
 from api.demo.visits import seed_visits
+from sql import demo_volunteering as volunteering_sql
 
 
 class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +44,11 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
     # What the coins buy, at two committees of the district, and volunteer.demo's bookings (issue 15, item 8).
     await seed_coins(conn, today)
     teams = await seed_teams(conn, rng("teams"), today)
+    # The claims of the volunteers who held places are verified before the roster week is planned (restricted shifts
+    # take verified ones only); those of the home visits' carers after the visits.
+    await seed_verification(conn, today)
+    # A roster week reads every volunteer with their places, checks and certificates, all written just now.
+    await volunteering_sql.analyze(conn)
     rosters = await seed_rosters(conn, rng("rosters"), today)
     care = await seed_visits(conn, rng("visits"), today)
     # Only verified claims count for restricted shifts (issue 11, step 4): staff of the publishers verify those of

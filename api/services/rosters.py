@@ -205,22 +205,38 @@ def _requires(shift: RosterShiftRow, declined: set[int]) -> tuple[str, ...]:
     return tuple(sorted(tokens))
 
 
-def _carries(
-    v: RosterVolunteerRow, shifts: list[RosterShiftRow], monday: dt.date, declined: dict[int, set[int]]
-) -> tuple[str, ...]:
+class _Restrictions(msgspec.Struct, frozen=True):
+    """The week's restricted shifts, by what they ask: (minimum age, day), adult days, insured days (ISO dates)."""
+
+    ages: tuple[tuple[int, dt.date, str], ...]
+    adult_days: tuple[tuple[dt.date, str], ...]
+    insured_days: tuple[tuple[dt.date, str], ...]
+
+
+def _restrictions(shifts: list[RosterShiftRow]) -> _Restrictions:
+    # Worked out once a load: a district's roster week carries each of its thousands of volunteers over them.
+    ages = {(s.min_age, _day(s)) for s in shifts if s.min_age}
+    adult = {_day(s) for s in shifts if s.minors_in_groups_only}
+    insured = {s.ends_at.astimezone(SHANGHAI).date() for s in shifts if s.insurance_required}
+    return _Restrictions(
+        ages=tuple((age, day, day.isoformat()) for age, day in sorted(ages)),
+        adult_days=tuple((day, day.isoformat()) for day in sorted(adult)),
+        insured_days=tuple((day, day.isoformat()) for day in sorted(insured)),
+    )
+
+
+def _carries(v: RosterVolunteerRow, restricted: _Restrictions, declined: dict[int, set[int]]) -> tuple[str, ...]:
     tokens = set(v.skills) | {CERT + c for c in v.certificates}
-    for s in shifts:
-        # An adult-only minimum and the adult beside minors need a verified date of birth; a younger minimum goes by
-        # the declared age, as at sign-up (sql/shifts.py).
-        age, proven = _age_on(v, _day(s)), _proven_age_on(v, _day(s))
-        if s.min_age and (proven if s.min_age >= 18 else age) >= s.min_age:
-            tokens.add(f"{AGE}{s.min_age}@{_day(s).isoformat()}")
-        if s.minors_in_groups_only and proven >= 18:
-            tokens.add(f"{ADULT}{_day(s).isoformat()}")
-    for s in shifts:
-        day = s.ends_at.astimezone(SHANGHAI).date()
-        if s.insurance_required and v.insured_until is not None and v.insured_until >= day:
-            tokens.add(f"{INSURED}{day.isoformat()}")
+    # An adult-only minimum and the adult beside minors need a verified date of birth; a younger minimum goes by the
+    # declared age, as at sign-up (sql/shifts.py).
+    for min_age, day, iso in restricted.ages:
+        if (_proven_age_on(v, day) if min_age >= 18 else _age_on(v, day)) >= min_age:
+            tokens.add(f"{AGE}{min_age}@{iso}")
+    for day, iso in restricted.adult_days:
+        if _proven_age_on(v, day) >= 18:
+            tokens.add(f"{ADULT}{iso}")
+    if v.insured_until is not None:
+        tokens |= {f"{INSURED}{iso}" for day, iso in restricted.insured_days if v.insured_until >= day}
     tokens |= {f"{FREE}{sid}" for sid, who in declined.items() if v.id not in who}
     if v.consented:
         tokens.add(CONSENT)
@@ -285,6 +301,7 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
     volunteers: list[roster_model.Volunteer] = []
     if shifts:
         places = [(s.lat, s.lon) for s in shifts]
+        restricted = _restrictions(shifts)
         for v in await rosters_sql.roster_volunteers(conn, monday, week_from, week_until):
             if monday.year - v.birth_year < 14 and not v.guardian_consent:
                 continue
@@ -301,7 +318,7 @@ async def load_inputs(conn: asyncpg.Connection, roster: RosterRow) -> RosterInpu
                     home=(v.lat, v.lon),
                     max_km=v.travel_km,
                     max_minutes=max(0, v.weekly_hour_cap * 60 - held),
-                    skills=_carries(v, shifts, monday, declined),
+                    skills=_carries(v, restricted, declined),
                     available=tuple(windows),
                 )
             )
@@ -442,6 +459,37 @@ async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunVi
 
     run, roster = found(await runs.find_run(conn, RUNS, run_id, own), "No such roster run")
     return RunView(run=run, roster=roster, proposals=await rosters_sql.run_proposals(conn, run_id))
+
+
+class SpreadComparison(msgspec.Struct, frozen=True):
+    """Two plans of one week side by side, the lesser spread weight first: what spreading hours did."""
+
+    low: rosters_sql.SpreadFiguresRow
+    high: rosters_sql.SpreadFiguresRow
+    # The Gini of hours among those proposed, from the lesser weight's plan to the greater's, in whole percent.
+    gini_change_pct: int
+    places_change: int
+
+
+async def compare_spread(conn: asyncpg.Connection, view: RunView) -> SpreadComparison | None:
+    """This run's figures beside those of the week's newest finished run with another spread weight (None: no such
+    run, or this one has not finished)."""
+    result = view.run.result or {}
+    if view.run.status != "succeeded" or "proposed" not in result:
+        return None
+    here = rosters_sql.SpreadFiguresRow(
+        run_id=view.run.id,
+        spread=int(result.get("spread") or 0),
+        proposed=int(result["proposed"]),
+        places=int(result["places"]),
+        hours_gini_assigned=float(result.get("hours_gini_assigned") or 0),
+    )
+    other = await rosters_sql.other_spread(conn, view.roster.id, here.spread)
+    if other is None:
+        return None
+    low, high = sorted((here, other), key=lambda f: f.spread)
+    change = 0 if not low.hours_gini_assigned else round(100 * (high.hours_gini_assigned / low.hours_gini_assigned - 1))
+    return SpreadComparison(low, high, change, high.proposed - low.proposed)
 
 
 async def list_rosters(conn: asyncpg.Connection, who: Identity) -> list[RosterSummary]:

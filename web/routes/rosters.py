@@ -42,6 +42,8 @@ async def _run_page(
         # (volunteer, shift) -> pin id, for each proposal's pin or unpin button; pin id -> pin, for the conflicts.
         pinned={(p.volunteer_id, p.shift_id): p.id for p in steering.pins},
         pins_by_id={p.id: p for p in steering.pins},
+        # This plan's places filled and Gini of hours beside those of the week's plan with another spread weight.
+        spread_comparison=await rosters.compare_spread(conn, view),
         errors=errors,
         values=values or {"spread": str(steering.spread)},
     )
