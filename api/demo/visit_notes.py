@@ -8,8 +8,8 @@ of them (the last week's less often: a carer has seven days to note a visit); a 
 home-safety signal and a call is never rated (migration 0042). Every noted home visit made its rating link, sent by
 SMS where the household has a relative's mobile on file; most visits were rated 4 or 5, a few lower, by the link or by
 the committee's staff on the household's behalf. committee.kailu4 has three incidents: one closed, one acknowledged
-and one still open from yesterday (overdue). volunteer.demo noted their home-care visit of two days ago and has
-yesterday's still to note. Deterministic per seed and day; plain SQL and COPY, a fraction of a second.
+and one raised in the last days, still open (overdue). volunteer.demo noted their home-care visit of two days ago
+and has yesterday's still to note. Deterministic per seed and day; plain SQL and COPY, a fraction of a second.
 """
 
 from __future__ import annotations
@@ -193,10 +193,10 @@ async def _home_care_shifts(
     volunteer.demo on each of the last two days."""
     places = {p.id: p for p in await notes_sql.places(conn, household_ids)}
     ids = sorted(places)
-    if not ids or not carers:
-        return []
-    planned = await notes_sql.planned_households(conn, carers, ids)
     first = dt.datetime.combine(today - dt.timedelta(days=CARE_DAYS), dt.time(0), SHANGHAI)
+    if not ids or not carers or first >= latest:
+        return []  # nobody to plan, or a seed for a day to come: its last days have not happened yet
+    planned = await notes_sql.planned_households(conn, carers, ids)
     held: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {c: [] for c in carers}
     for b in await notes_sql.busy(conn, carers, first, latest):
         held[b.volunteer_id].append((b.starts_at, b.ends_at))
@@ -261,11 +261,11 @@ async def _phones(conn: asyncpg.Connection, rng: random.Random, household_ids: l
 
 def _choose_incidents(visits: list[_Visit], committee_id: int, now: dt.datetime) -> None:
     """The committee's three incidents, on home visits to its households: closed about two weeks ago, acknowledged a
-    few days ago, and raised yesterday and still open (overdue: unacknowledged past the end of its day)."""
+    few days ago, and raised in the last days and still open (overdue: unacknowledged past the end of its day)."""
     today = dt.datetime.combine(now.astimezone(SHANGHAI).date(), dt.time(0), SHANGHAI)
     windows = ((today - dt.timedelta(days=20), today - dt.timedelta(days=10)),
                (today - dt.timedelta(days=7), today - dt.timedelta(days=2)),
-               (today - dt.timedelta(days=2), today - dt.timedelta(hours=1)))  # fmt: skip
+               (today - dt.timedelta(days=4), today - dt.timedelta(hours=1)))  # fmt: skip
     for incident, (since, until) in zip(INCIDENTS, windows, strict=True):
         fitting = [
             v for v in visits
