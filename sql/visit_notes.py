@@ -189,9 +189,11 @@ FROM shifts s JOIN households h ON h.id = s.household_id
 WHERE s.id = $2 AND s.status <> 'cancelled'
 """
 
+# The carer's name: their account's, or the register's for a team member staff recorded the contact for.
 _NOTE_COLUMNS = """
 n.id, n.household_id, n.team_visit_id, n.shift_id, n.visit_kind, n.volunteer_id,
-coalesce(a.display_name, '') AS carer_name, n.mood, n.signals, n.needs, n.needs_other, n.remarks, n.created_at
+coalesce(a.display_name, v.display_name, '') AS carer_name, n.mood, n.signals, n.needs, n.needs_other, n.remarks,
+n.created_at
 """
 
 INSERT_NOTE = f"""
@@ -244,8 +246,8 @@ _OVERDUE = """(i.status = 'open' AND i.raised_at < date_trunc('day', now() AT TI
 
 SELECT_INCIDENT = f"""
 SELECT i.id, i.household_id, i.committee_id, i.team_visit_id, i.shift_id, i.visit_kind, i.organisation_id,
-       i.volunteer_id, coalesce(a.display_name, '') AS carer_name, i.kind, i.severity, i.what_happened, i.status,
-       i.raised_at,       i.acknowledged_at, i.closed_at, i.action_taken, {_OVERDUE} AS overdue
+       i.volunteer_id, coalesce(a.display_name, v.display_name, '') AS carer_name, i.kind, i.severity,
+       i.what_happened, i.status, i.raised_at, i.acknowledged_at, i.closed_at, i.action_taken, {_OVERDUE} AS overdue
 FROM visit_incidents i LEFT JOIN volunteers v ON v.id = i.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
 WHERE i.id = $1
 """
@@ -608,8 +610,8 @@ class HouseholdRatingRow(msgspec.Struct, frozen=True):
 
 
 SELECT_HOUSEHOLD_INCIDENTS = f"""
-SELECT i.id, i.visit_kind, coalesce(a.display_name, '') AS carer_name, i.kind, i.severity, i.status, i.raised_at,
-       i.closed_at, {_OVERDUE} AS overdue
+SELECT i.id, i.visit_kind, coalesce(a.display_name, v.display_name, '') AS carer_name, i.kind, i.severity, i.status,
+       i.raised_at, i.closed_at, {_OVERDUE} AS overdue
 FROM visit_incidents i LEFT JOIN volunteers v ON v.id = i.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
 WHERE i.household_id = $1
 ORDER BY i.raised_at DESC, i.id DESC

@@ -3,7 +3,6 @@ a server error, a raw code, a time with seconds or text of the other language (i
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from api.services import shifts
 from tests import factories
 from tests.axe_check import Check, axe_browser, axe_checker
 from tests.browser_helpers import WIDTHS
-from tests.factories_shifts import add_signup, create_shift
 from tests.helpers import elements, login, post_form
 
 __all__ = ["axe_browser"]  # a fixture, used by name
@@ -267,74 +265,41 @@ async def _held_place(conn: asyncpg.Connection, username: str) -> int | None:
     return None
 
 
-_COMMITTEES_VISIT = """
-SELECT tv.id, t.household_id, tv.recorded_by, t.organisation_id, h.committee_id, m.account_id
-FROM team_visits tv JOIN teams t ON t.id = tv.team_id JOIN households h ON h.id = t.household_id
-JOIN memberships m ON m.committee_id = h.committee_id JOIN accounts a ON a.id = m.account_id
-WHERE a.username = $1 AND tv.status = 'done' AND tv.contact_kind = 'home_visit' AND h.archived_at IS NULL
-ORDER BY tv.at DESC, tv.id LIMIT 1
+# The committee's latest incident (the demo's open one), at a household rated too where one is: its page, its notes
+# page and the incident's page.
+_COMMITTEES_INCIDENT = """
+SELECT i.id, i.household_id FROM visit_incidents i
+JOIN memberships m ON m.committee_id = i.committee_id JOIN accounts a ON a.id = m.account_id
+WHERE a.username = $1
+ORDER BY EXISTS (SELECT 1 FROM visit_ratings r WHERE r.household_id = i.household_id) DESC, i.raised_at DESC, i.id
+LIMIT 1
 """
 
 
 async def _visit_record(conn: asyncpg.Connection, username: str) -> list[str]:
-    """A household of the committee whose team visit has a note, an incident and a rating (the demo has none),
-    written in the test's transaction: its page, its notes page and the incident's page."""
-    visit = await conn.fetchrow(_COMMITTEES_VISIT, username)
-    if visit is None:
+    """A household of the committee with the demo's notes, an incident and ratings: its page, its notes page and the
+    incident's page."""
+    incident = await conn.fetchrow(_COMMITTEES_INCIDENT, username)
+    if incident is None:
         return []
-    household, team_visit, carer = visit["household_id"], visit["id"], visit["recorded_by"]
-    await conn.execute(
-        "INSERT INTO visit_notes (household_id, team_visit_id, visit_kind, volunteer_id, mood, signals, needs,"
-        " needs_other, remarks) VALUES ($1, $2, 'team', $3, 4, '{pain,home_safety}', '{meals,repairs}', '换灯泡',"
-        " '老人精神不错，提到膝盖疼。') ON CONFLICT DO NOTHING",
-        household, team_visit, carer,
-    )  # fmt: skip
-    incident = await conn.fetchval(
-        "INSERT INTO visit_incidents (household_id, committee_id, team_visit_id, visit_kind, organisation_id,"
-        " volunteer_id, kind, severity, what_happened)"
-        " VALUES ($1, $2, $3, 'team', $4, $5, 'fall', 'medium', '老人在卫生间滑倒，无明显外伤。') RETURNING id",
-        household, visit["committee_id"], team_visit, visit["organisation_id"], carer,
-    )  # fmt: skip
-    await conn.execute(
-        "INSERT INTO visit_ratings (household_id, team_visit_id, visit_kind, organisation_id, score, comment, source,"
-        " entered_by) VALUES ($1, $2, 'team', $3, 5, '很满意', 'staff', $4) ON CONFLICT DO NOTHING",
-        household, team_visit, visit["organisation_id"], visit["account_id"],
-    )  # fmt: skip
-    return [f"/households/{household}", f"/households/{household}/visit-notes", f"/incidents/{incident}"]
+    household = incident["household_id"]
+    return [f"/households/{household}", f"/households/{household}/visit-notes", f"/incidents/{incident['id']}"]
 
 
-_CARER_AND_HOUSEHOLD = """
-SELECT v.id AS volunteer_id, h.id AS household_id, o.organisation_id
-FROM volunteers v JOIN accounts a ON a.id = v.account_id
-CROSS JOIN households h JOIN memberships c ON c.committee_id = h.committee_id JOIN accounts ca ON ca.id = c.account_id
-CROSS JOIN memberships o JOIN accounts oa ON oa.id = o.account_id
-WHERE a.username = $1 AND ca.username = 'committee.kailu4' AND oa.username = 'org.leling' AND h.archived_at IS NULL
-ORDER BY h.id LIMIT 1
+# The household of the volunteer's live 311 team, whose members' notes the demo holds.
+_TEAMS_NOTED_HOUSEHOLD = """
+SELECT t.household_id FROM team_members tm JOIN teams t ON t.id = tm.team_id
+JOIN volunteers v ON v.id = tm.volunteer_id JOIN accounts a ON a.id = v.account_id
+WHERE a.username = $1 AND tm.until IS NULL AND t.status = 'live'
+  AND EXISTS (SELECT 1 FROM visit_notes n WHERE n.household_id = t.household_id)
+ORDER BY t.id LIMIT 1
 """
 
 
 async def _carers_notes(conn: asyncpg.Connection, username: str) -> list[str]:
-    """The volunteer served a household on a shift that ended an hour ago and noted it (the demo has no such visit),
-    written in the test's transaction: /visits links to the household's notes page."""
-    found = await conn.fetchrow(_CARER_AND_HOUSEHOLD, username)
-    if found is None:
-        return []
-    volunteer, household = found["volunteer_id"], found["household_id"]
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    await conn.execute(
-        "UPDATE volunteers SET sensitive_data_consent_at = coalesce(sensitive_data_consent_at, now()) WHERE id = $1",
-        volunteer,
-    )
-    shift = await create_shift(
-        conn, organisation_id=found["organisation_id"], starts_at=now - dt.timedelta(hours=3), household_id=household
-    )
-    await add_signup(conn, shift, volunteer)
-    await conn.execute(
-        "INSERT INTO visit_notes (household_id, shift_id, visit_kind, volunteer_id, mood, signals, needs, remarks)"
-        " VALUES ($1, $2, 'home_care', $3, 3, '{not_eating}', '{shopping}', '老人说最近胃口不好。')",
-        household, shift, volunteer,
-    )  # fmt: skip
-    return [f"/households/{household}/visit-notes"]
+    """The notes page of the household the volunteer's 311 team visits (the demo's notes, read as a team member)."""
+    household = await conn.fetchval(_TEAMS_NOTED_HOUSEHOLD, username)
+    return [] if household is None else [f"/households/{household}/visit-notes"]
 
 
 async def deep_pages(conn: asyncpg.Connection, username: str | None) -> list[str]:

@@ -33,3 +33,57 @@ async def test_the_demo_has_a_plannable_home_care_day_with_carers_and_planned_vi
     await login(demo_client, "org.leling", "demo-org-2026")
     board = await page_context(demo_client, f"/visits/contracts/{contract['id']}?day={today.isoformat()}")
     assert len(board["board"].routes) >= 4 and board["board"].latest_run.status == "succeeded"
+
+
+# The demo's visit record as the schema holds it: what the pages below show.
+_RECORD = """
+SELECT (SELECT count(*) FROM visit_notes) AS notes,
+       (SELECT count(*) FROM visit_notes WHERE visit_kind = 'home_care') AS care_notes,
+       (SELECT count(*) FROM visit_notes n JOIN team_visits tv ON tv.id = n.team_visit_id
+        WHERE tv.contact_kind = 'phone') AS call_notes,
+       (SELECT count(*) FROM visit_ratings r JOIN team_visits tv ON tv.id = r.team_visit_id
+        WHERE tv.contact_kind IN ('phone', 'video')) AS rated_calls,
+       (SELECT count(*) FROM visit_ratings WHERE source = 'link') AS by_link,
+       (SELECT count(*) FROM visit_ratings WHERE source = 'staff') AS by_staff,
+       (SELECT count(*) FROM visit_ratings WHERE score <= 3) AS low,
+       (SELECT count(*) FROM visit_ratings r WHERE source = 'link'
+        AND NOT EXISTS (SELECT 1 FROM visit_rating_links l WHERE l.rating_id = r.id AND l.sms_status = 'sent'))
+       AS unsent,
+       (SELECT count(*) FROM signups g JOIN shifts s ON s.id = g.shift_id WHERE s.household_id IS NOT NULL
+        AND s.ends_at < now() AND g.status = 'active'
+        AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.signup_id = g.id)) AS care_no_shows
+"""
+
+
+async def test_the_demo_has_a_visit_record_its_committee_carer_and_organisation_see(demo_conn, demo_client):
+    record = await demo_conn.fetchrow(_RECORD)
+    assert record["notes"] >= 100 and record["care_notes"] >= 5 and record["call_notes"] >= 5
+    assert record["rated_calls"] == 0 and record["unsent"] == 0 and record["care_no_shows"] == 0
+    assert record["by_link"] >= 10 and record["by_staff"] >= 3 and 0 < record["low"] < record["by_link"] // 3
+
+    await login(demo_client, "committee.kailu4", "demo-committee-2026")
+    live = await page_context(demo_client, "/incidents")
+    assert [(i.status, i.overdue) for i in live["items"]] == [("open", True), ("acknowledged", False)]
+    assert live["board"].incidents.overdue == 1 and live["board"].figures.ratings >= 10
+    assert "已逾期：当天未确认" in live.response.text
+    closed = await page_context(demo_client, "/incidents?closed=true")
+    assert [i.status for i in closed["items"]] == ["closed"]
+    household = await page_context(demo_client, f"/households/{live['items'][0].household_id}")
+    shown = household["record"]
+    assert shown.notes and shown.incidents and shown.ratings_shown
+    assert any("已报居委会" in n.remarks for n in shown.notes)
+
+    await login(demo_client, "volunteer.demo", "demo-volunteer-2026")
+    mine = await page_context(demo_client, "/visits")
+    care = [v for v in mine["visits"] if v.visit_kind == "home_care"]
+    assert any(v.note_id is not None for v in care) and any(v.note_id is None for v in care)
+    assert "填写服务记录" in mine.response.text
+
+    org = await demo_conn.fetchval(
+        "SELECT m.organisation_id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.username = $1",
+        "org.leling",
+    )
+    profile = await page_context(demo_client, f"/organisations/{org}")
+    visits = profile["performance"].visits
+    assert visits.ratings >= 10 and 3.8 <= visits.mean_rating <= 4.8 and visits.suggested_grade is not None
+    assert visits.incidents_low + visits.incidents_medium >= 3

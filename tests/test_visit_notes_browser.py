@@ -110,7 +110,8 @@ def test_a_carer_notes_a_visit_and_raises_an_incident_the_committee_closes_and_t
         expect(staff.locator("#visit-incidents")).to_contain_text("上门事件")
         staff.locator("#visit-incidents").get_by_role("link", name="查看待处理事件").click()
         _both(staff, "incidents")
-        staff.locator("#incidents .card").first.get_by_role("link").click()
+        # The live list is overdue first, then oldest first: the incident just raised is the last of it.
+        staff.locator("#incidents .card").last.get_by_role("link").click()
         expect(staff.locator("#what-happened")).to_contain_text("门口绊倒")
         staff.get_by_role("button", name="确认").click()
         expect(staff.locator("#done")).to_contain_text("已确认")

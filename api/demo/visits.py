@@ -13,6 +13,7 @@ import msgspec
 
 from api.demo.teams import ContractTexts, DemoParties, contract_for, demo_parties, name_on_needs
 from api.demo.verification import verify_certificates
+from api.demo.visit_notes import VisitRecordReport, seed_visit_record
 from api.services import runs, visits
 from api.services.types import SHANGHAI
 from sql import demo as base_sql
@@ -43,6 +44,7 @@ class VisitsSeedReport(msgspec.Struct, frozen=True):
     households: int
     carers: int
     planned_visits: int
+    record: VisitRecordReport | None = None
 
 
 async def seed_visits(conn: asyncpg.Connection, rng: random.Random, today: dt.date) -> VisitsSeedReport:
@@ -56,18 +58,24 @@ async def seed_visits(conn: asyncpg.Connection, rng: random.Random, today: dt.da
         "老人需要每日生活照料，重度护理需双人助浴，部分需要用药护理。",
         (today - dt.timedelta(days=40), today + dt.timedelta(days=330)),
     )  # fmt: skip
-    carers = await _carers(conn, rng, demo, [h.id for h in households], today)
+    carers, nurses = await _carers(conn, rng, demo, [h.id for h in households], today)
     organisation = (await base_sql.logins(conn, ["org.leling"]))["org.leling"].account_id
     made = 0
     for day in (today, today + dt.timedelta(days=1)):
         made += await _plan(conn, organisation, contract_id, day)
-    return VisitsSeedReport(contract_id=contract_id, households=len(households), carers=carers, planned_visits=made)
+    # The carers' last days at these homes and the 311 teams' contacts, noted, rated and with incidents (after the
+    # plans: each carer's past shifts are at the homes they are planned to visit again).
+    record = await seed_visit_record(conn, rng, today, demo, [h.id for h in households], carers, nurses)
+    return VisitsSeedReport(
+        contract_id=contract_id, households=len(households), carers=len(carers), planned_visits=made, record=record
+    )
 
 
 async def _carers(
     conn: asyncpg.Connection, rng: random.Random, demo: DemoParties, household_ids: list[int], today: dt.date
-) -> int:
-    """Eight volunteers near the households, free today and tomorrow, with verified certificates, on the roster."""
+) -> tuple[list[int], list[int]]:
+    """Eight volunteers near the households, free today and tomorrow, with verified certificates, on the roster;
+    the roster's volunteers and its nurses."""
     start = dt.datetime.combine(today, dt.time(0, 0), tzinfo=SHANGHAI)
     people = await demo_sql.free_carers(
         conn, household_ids, WITHIN_KM, CARERS, [demo.volunteer_id or 0], start, start + dt.timedelta(days=2)
@@ -96,7 +104,7 @@ async def _carers(
             work_ends=dt.time(17, 0), travel_mode="walk" if k == CARERS - 1 else "ebike", active=True,
         )  # fmt: skip
         await visits_sql.insert_carer(conn, demo.organisation_id, volunteer_id, fields, joined)
-    return len(roster)
+    return [r[0] for r in roster], [p.id for p in people[:NURSES]]
 
 
 async def _plan(conn: asyncpg.Connection, planner: int, contract_id: int, day: dt.date) -> int:
