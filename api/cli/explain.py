@@ -210,8 +210,18 @@ def _password(preset: str, username: str) -> str:
 async def measure(database_url: str, preset: str, say: Callable[[str], None]) -> list[Page]:
     """Serve each hot page twice in-process on this database and keep the second's statements."""
     recorder = Recorder()
-    # The in-process client's own line per request would bury the progress lines.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The in-process client's own line per request would bury the progress lines (for this measurement only: the
+    # process may go on to other work that logs its requests).
+    httpx_log = logging.getLogger("httpx")
+    httpx_level = httpx_log.level
+    httpx_log.setLevel(logging.WARNING)
+    try:
+        return await _measure(database_url, preset, say, recorder)
+    finally:
+        httpx_log.setLevel(httpx_level)
+
+
+async def _measure(database_url: str, preset: str, say: Callable[[str], None], recorder: Recorder) -> list[Page]:
     conn = await asyncpg.connect(database_url)
     for statement in EXPLAIN_SETTINGS:
         await conn.execute(statement)
