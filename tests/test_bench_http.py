@@ -82,7 +82,7 @@ def test_each_row_is_held_to_its_own_target():
 
 async def test_the_statements_that_pick_the_readers_prepare(conn):
     # The city's are run only on a city seed, which no test builds.
-    for name in ("CITY_VOLUNTEERS", "CITY_MANAGER", "DEMO_VOLUNTEERS", "VOLUNTEER_IDS"):
+    for name in ("VOLUNTEER_LOGINS", "CITY_MANAGER", "VOLUNTEER_IDS"):
         await conn.prepare(getattr(bench_http, name))
 
 

@@ -45,7 +45,7 @@ import uvloop
 
 from api import security
 from api.cli import chaos
-from api.demo import DEMO_LOGINS, seed_demo
+from api.demo import DEMO_LOGINS, DEMO_VOLUNTEERS_PASSWORD, seed_demo
 from api.demo.city import CITY_PASSWORD, seed_city
 from api.dev import servers
 from sql import accounts as accounts_sql
@@ -122,29 +122,12 @@ PAGE_P95_MS = 150.0
 # The managers the pages are asked as: the demo district's own logins, or the first of each role in the city.
 DEMO_MANAGERS = {"committee": "committee.kailu4", "organisation": "org.leling", "funder": "funder.yinhang"}
 CITY_MANAGER = "SELECT min(username) FROM accounts WHERE role = $1 AND username LIKE 'city%'"
-# The city's volunteers, spread over it: in the order of a hash of their names, which has nothing to do with where
-# they live.
-CITY_VOLUNTEERS = """
-SELECT username FROM accounts WHERE role = 'volunteer' AND username LIKE 'cityv%' AND erased_at IS NULL
+# The volunteers who read, spread over the district or city: in the order of a hash of their names, which has
+# nothing to do with where they live (the city's `cityv…`, the demo district's `volunteer.0…`, each preset's
+# volunteers sharing one password).
+VOLUNTEER_LOGINS = """
+SELECT username FROM accounts WHERE role = 'volunteer' AND username LIKE $2 AND erased_at IS NULL
 ORDER BY hashtext(username) LIMIT $1
-"""
-# The demo district's volunteers have no accounts (but the demo one): a few of them, spread over the district the
-# same way, get one each, with the demo volunteer's password (its hash copied), so that each browses as itself.
-DEMO_VOLUNTEERS = """
-WITH t AS (SELECT password_hash FROM accounts WHERE username = $1),
-picked AS (
-    SELECT id, display_name, row_number() OVER (ORDER BY hashtext(id::text)) AS n
-    FROM volunteers WHERE account_id IS NULL AND erased_at IS NULL AND import_id IS NULL
-    ORDER BY hashtext(id::text) LIMIT $3
-), made AS (
-    INSERT INTO accounts (username, display_name, password_hash, role)
-    SELECT $2 || p.n, p.display_name, t.password_hash, 'volunteer' FROM picked p, t
-    RETURNING id, username
-)
-UPDATE volunteers v SET account_id = made.id
-FROM made JOIN picked p ON made.username = $2 || p.n
-WHERE v.id = p.id
-RETURNING made.username
 """
 VOLUNTEER_IDS = """
 SELECT a.username, v.id FROM accounts a JOIN volunteers v ON v.account_id = a.id WHERE a.username = ANY($1::text[])
@@ -462,16 +445,14 @@ async def _read_logins(conn: asyncpg.Connection, preset: str) -> dict[str, list[
     """Who asks for each role's pages (username, password): READ_CLIENTS volunteers, one manager of each other
     role."""
     if preset == "city":
-        volunteers = [r["username"] for r in await conn.fetch(CITY_VOLUNTEERS, READ_CLIENTS)]
+        volunteers = [r["username"] for r in await conn.fetch(VOLUNTEER_LOGINS, READ_CLIENTS, "cityv%")]
         managers = {role: await conn.fetchval(CITY_MANAGER, role) for role in PAGES if role != "volunteer"}
         password = {name: CITY_PASSWORD for name in [*volunteers, *managers.values()] if name is not None}
     else:
-        demo = {username: secret for _, username, secret in DEMO_LOGINS}
-        run = f"read{int(time.time()) % 100000}v"
-        made = await conn.fetch(DEMO_VOLUNTEERS, "volunteer.demo", run, READ_CLIENTS)
-        volunteers = sorted((r["username"] for r in made), key=lambda name: int(name.removeprefix(run)))
+        volunteers = [r["username"] for r in await conn.fetch(VOLUNTEER_LOGINS, READ_CLIENTS, "volunteer.0%")]
         managers = dict(DEMO_MANAGERS)
-        password = {**demo, **dict.fromkeys(volunteers, demo["volunteer.demo"])}
+        demo = {username: secret for _, username, secret in DEMO_LOGINS}
+        password = {**demo, **dict.fromkeys(volunteers, DEMO_VOLUNTEERS_PASSWORD)}
     missing = [role for role, name in managers.items() if name is None]
     if len(volunteers) < READ_CLIENTS or missing:
         raise RuntimeError(f"too few accounts for the reads ({preset}): is the database seeded with that preset?")

@@ -8,6 +8,22 @@ stream (streams.py). Their SQL is in sql/demo*.py.
 
 from __future__ import annotations
 
-from api.demo.district import DEMO_LOGINS, AlreadySeededError, SeedReport, is_seeded, seed_demo, seed_into
+from api.demo.district import (
+    DEMO_LOGINS,
+    DEMO_VOLUNTEERS_PASSWORD,
+    AlreadySeededError,
+    SeedReport,
+    is_seeded,
+    seed_demo,
+    seed_into,
+)
 
-__all__ = ["DEMO_LOGINS", "AlreadySeededError", "SeedReport", "is_seeded", "seed_demo", "seed_into"]
+__all__ = [
+    "DEMO_LOGINS",
+    "DEMO_VOLUNTEERS_PASSWORD",
+    "AlreadySeededError",
+    "SeedReport",
+    "is_seeded",
+    "seed_demo",
+    "seed_into",
+]
