@@ -247,3 +247,50 @@ def follow_nav(page: Page, name: str) -> None:
     """Click a link of the site's navigation by its name, opening the phone's menu first."""
     open_menu(page)
     page.locator("header").get_by_role("link", name=name, exact=True).first.click()
+
+
+# The elements (tag.class) whose right edge passes the viewport's: on a phone the page would scroll sideways.
+WIDER_THAN_THE_SCREEN = (
+    "[...document.querySelectorAll('body *')]"
+    ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+    ".map(e => e.tagName + '.' + e.className)"
+)
+# How long a visits plan run may take on a loaded machine, from the button to "已完成".
+VISITS_RUN_MS = 90_000
+
+
+def wider_than_the_screen(page: Page) -> list[str]:
+    """The elements (tag.class) that reach past the right edge of the page's viewport."""
+    result: list[str] = page.evaluate(WIDER_THAN_THE_SCREEN)
+    return result
+
+
+def both_widths(page: Page, name: str) -> None:
+    """Nothing wider than the phone; screenshots at a phone's and a desktop's width, and back to the phone."""
+    screenshot(page, f"{name}-phone")
+    assert wider_than_the_screen(page) == [], name
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+
+
+def logged_in_phone(
+    chromium: Browser, contexts: list[BrowserContext], errors: list[str], base: str, username: str, password: str = ""
+) -> Page:
+    """A phone page (see phone_page) on which `username` has logged in through the form (a demo login's password
+    unless given)."""
+    page = phone_page(chromium, contexts, errors, username)
+    log_in(page, base, username, password or PASSWORDS[username])
+    return page
+
+
+def plan_the_visits_day(chromium: Browser, base: str) -> Page:
+    """org.leling, on a phone, opens the demo home-care contract's board and plans the day; the plan is done."""
+    org = chromium.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+    log_in(org, base, "org.leling", PASSWORDS["org.leling"])
+    follow_nav(org, "上门服务")
+    org.locator("li.card").filter(has_text="开鲁新村居家照护上门服务项目").get_by_role("link", name="今日看板").click()
+    expect(org.get_by_role("heading", name=re.compile("上门排班看板"))).to_be_visible()
+    org.get_by_role("button", name=re.compile("排班")).first.click()
+    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=VISITS_RUN_MS)
+    return org

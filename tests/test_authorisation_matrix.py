@@ -330,6 +330,15 @@ async def _evidence_scenario(conn, organisation_id: int) -> dict[str, str]:
 
 # Path parameters that name a kind rather than an object: the same for every tenant.
 FIXED = {"subject": "capacity"}
+# One fingerprint of the rows an outsider's call could change: taken before and after the outsiders' calls.
+TENANT_A_ROWS = (
+    "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
+    " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
+    " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
+    " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
+    " UNION ALL SELECT row(h.*)::text FROM households h UNION ALL SELECT row(i.*)::text FROM visit_incidents i"
+    " UNION ALL SELECT row(r.*)::text FROM visit_ratings r) rows"
+)
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:
@@ -359,14 +368,7 @@ async def test_anonymous_callers_are_refused_everywhere_but_the_public_operation
 
 async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn):
     ids = await scenario(conn)
-    before = await conn.fetchval(
-        "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
-        " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
-        " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
-        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
-        " UNION ALL SELECT row(h.*)::text FROM households h UNION ALL SELECT row(i.*)::text FROM visit_incidents i"
-        " UNION ALL SELECT row(r.*)::text FROM visit_ratings r) rows"
-    )
+    before = await conn.fetchval(TENANT_A_ROWS)
     outsiders = {
         role: await factories.username_of(conn, await factories.create_account(conn, role))
         for role in ("funder", "organisation", "committee", "volunteer", "reviewer")
@@ -387,14 +389,7 @@ async def test_other_tenants_and_roles_never_see_or_change_tenant_a(client, conn
             leaked = any(canary in text for canary in canaries)
             if leaked or echoed_bid:
                 problems.append(f"{role}: {method} {path} leaked tenant A's data ({response.status_code})")
-    after = await conn.fetchval(
-        "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ("
-        " SELECT row(c.*)::text AS t FROM contracts c UNION ALL SELECT row(m.*)::text FROM milestones m"
-        " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
-        " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
-        " UNION ALL SELECT row(h.*)::text FROM households h UNION ALL SELECT row(i.*)::text FROM visit_incidents i"
-        " UNION ALL SELECT row(r.*)::text FROM visit_ratings r) rows"
-    )
+    after = await conn.fetchval(TENANT_A_ROWS)
     assert problems == [], "\n".join(problems)
     assert after == before
 

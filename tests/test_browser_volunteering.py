@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import browser, logged_in_phone, patient_expect, phone_page, screenshot, sql
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -74,8 +74,7 @@ def test_a_new_volunteer_earns_time_coins_through_the_pages(browser: Browser, li
         expect(volunteer.get_by_role("status")).to_contain_text("报名成功")
 
         # The committee opens the shift's attendance page: the QR code and the link it encodes.
-        committee = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
         committee.goto(f"{base}/attendance/shifts/{shift_id}/manage")
         expect(committee.get_by_role("heading", name="签到二维码")).to_be_visible()
         expect(committee.locator("svg.qr")).to_be_visible()

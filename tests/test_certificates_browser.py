@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ViewportSize, expect
 from pypdf import PdfReader
 
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot
+from tests.browser_helpers import browser, logged_in_phone, patient_expect, phone_page, screenshot
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -25,8 +25,7 @@ def test_a_volunteer_downloads_the_pdf_and_a_stranger_verifies_it(browser: Brows
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        volunteer = phone_page(browser, contexts, errors, VOLUNTEER)
-        log_in(volunteer, base, VOLUNTEER, PASSWORDS[VOLUNTEER])
+        volunteer = logged_in_phone(browser, contexts, errors, base, VOLUNTEER)
         volunteer.goto(f"{base}/records")
         volunteer.get_by_role("button", name="开具服务记录证明（免费）").click()
         expect(volunteer.get_by_role("heading", name="志愿服务记录证明")).to_be_visible()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import both_widths, browser, logged_in_phone, patient_expect, sql
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -28,61 +28,42 @@ SELECT t.id, a.id, 'own', m FROM t, (
 """
 
 
-def _wide(page: Page) -> list[str]:
-    return page.evaluate(
-        "[...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => e.tagName + '.' + e.className)"
-    )
-
-
-def _both(page: Page, name: str) -> None:
-    """Screenshots at a phone's and a desktop's width; nothing wider than the phone."""
-    assert _wide(page) == [], name
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size({"width": 1280, "height": 900})
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size({"width": 390, "height": 844})
-
-
 def test_a_volunteer_books_with_coins_and_the_committee_redeems_the_code(browser: Browser, live_server) -> None:
     base, db = live_server.url, live_server.database_url
     sql(db, TOP_UP, VOLUNTEER)
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        page = phone_page(browser, contexts, errors, VOLUNTEER)
-        log_in(page, base, VOLUNTEER, PASSWORDS[VOLUNTEER])
+        page = logged_in_phone(browser, contexts, errors, base, VOLUNTEER)
         page.goto(f"{base}/timebank")
         page.get_by_role("link", name="时间币兑换").click()
         page.wait_for_url(re.compile(r"/coins$"))
         card = page.locator(".card", has_text=ITEM)
         expect(card).to_contain_text("剩余")
-        _both(page, "coins-catalogue")
+        both_widths(page, "coins-catalogue")
         card.get_by_role("button", name="用时间币预约").click()
         expect(page.get_by_role("status")).to_contain_text("预约成功")
         booking = page.locator(".card", has_text=ITEM).first
         code = booking.locator(".redemption-code").inner_text().replace(" ", "")
         assert re.fullmatch(r"[2-9A-Z]{8}", code), code
-        _both(page, "coins-bookings")
+        both_widths(page, "coins-bookings")
 
-        committee = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
         committee.goto(f"{base}/coins/manage")
         expect(committee.locator("#items")).to_contain_text("社区理发")
-        _both(committee, "coins-items")
+        both_widths(committee, "coins-items")
         committee.locator("#items").get_by_role("link", name="社区理发").click()
         expect(committee.locator("#slots")).to_be_visible()
-        _both(committee, "coins-item")
+        both_widths(committee, "coins-item")
         # The committee of the haircut is not the one the volunteer booked at: the code is unknown to it.
         committee.goto(f"{base}/coins/redemptions")
         committee.get_by_label("兑换码").fill(code.lower())
         committee.get_by_role("button", name="核销", exact=True).click()
         expect(committee.locator("#e-code")).to_contain_text("本居委会没有使用这个兑换码的预约")
-        _both(committee, "coins-redeem-refused")
+        both_widths(committee, "coins-redeem-refused")
         committee.goto(f"{base}/coins/settlement")
         expect(committee.locator("#redeemed-bookings")).not_to_have_text("0")
-        _both(committee, "coins-settlement")
+        both_widths(committee, "coins-settlement")
         assert errors == []
     finally:
         for context in contexts:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
+
 from api.services import coins
 from api.services.coins import BookingCreate, ItemCreate, SlotCreate
 from api.services.types import SHANGHAI
@@ -47,29 +49,23 @@ async def test_the_committee_adds_an_item_with_errors_beside_the_fields_then_a_t
     assert "请添加可预约的时间" in item.response.text
     item_id = item.context["view"].item.id
     start = later().astimezone(SHANGHAI).replace(tzinfo=None)
-    url = f"/coins/manage/{item_id}/slots"
-    wrong = await post_form(
-        client,
-        url,
-        {
-            "starts_at": start.isoformat(timespec="minutes"),
-            "ends_at": start.isoformat(timespec="minutes"),
-            "capacity": "2",
-        },
-        page=f"/coins/manage/{item_id}",
-    )
+
+    async def add_slot(end: dt.datetime) -> httpx.Response:
+        """The item page's slot form: two places from `start` to `end`."""
+        return await post_form(
+            client,
+            f"/coins/manage/{item_id}/slots",
+            {
+                "starts_at": start.isoformat(timespec="minutes"),
+                "ends_at": end.isoformat(timespec="minutes"),
+                "capacity": "2",
+            },
+            page=f"/coins/manage/{item_id}",
+        )
+
+    wrong = await add_slot(start)
     assert wrong.status_code == 422 and 'id="e-ends_at"' in wrong.text and "结束时间必须晚于开始时间" in wrong.text
-    end = start + dt.timedelta(hours=2)
-    added = await post_form(
-        client,
-        url,
-        {
-            "starts_at": start.isoformat(timespec="minutes"),
-            "ends_at": end.isoformat(timespec="minutes"),
-            "capacity": "2",
-        },
-        page=f"/coins/manage/{item_id}",
-    )
+    added = await add_slot(start + dt.timedelta(hours=2))
     assert added.status_code in (302, 303), added.text
     after = await page_context(client, added.headers["location"])
     [slot] = after.context["view"].slots

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from sql.confirmations import INSERT_DUE_ASKS
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import browser, logged_in_phone, patient_expect, screenshot, sql, wider_than_the_screen
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -46,23 +46,29 @@ SELECT s.id, v.id, 'active', tstzrange(s.starts_at, s.ends_at, '[)')
 FROM shifts s, volunteers v JOIN accounts a ON a.id = v.account_id WHERE s.id = $1 AND a.username = $2
 RETURNING id
 """
+
+
+def shift_at_a_free_hour(database_url: str, title: str) -> int:
+    """A shift of the demo committee (see INSERT_SHIFT) at the first hour the demo volunteer holds nothing; its id."""
+    shift = sql(database_url, INSERT_SHIFT, COMMITTEE, VOLUNTEER, title)
+    assert shift is not None, "the demo volunteer holds something at every hour tried"
+    return int(shift["id"])
+
+
 # The place counted, and the shift asking for confirmation from now on (the place was taken before it asked).
 ASK_FROM_NOW_ON = "UPDATE shifts SET taken = taken + 1, confirm_hours_before = 12 WHERE id = $1"
 
 
 def test_a_volunteer_confirms_from_the_inbox_link(browser: Browser, live_server) -> None:
     base = live_server.url
-    shift = sql(live_server.database_url, INSERT_SHIFT, COMMITTEE, VOLUNTEER, SHIFT_TITLE)
-    assert shift is not None, "the demo volunteer holds something at every hour tried"
-    shift_id = int(shift["id"])
+    shift_id = shift_at_a_free_hour(live_server.database_url, SHIFT_TITLE)
     signup_id = int(sql(live_server.database_url, HOLD_PLACE, shift_id, VOLUNTEER)["id"])
     sql(live_server.database_url, ASK_FROM_NOW_ON, shift_id)
     sql(live_server.database_url, INSERT_DUE_ASKS)
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        page = phone_page(browser, contexts, errors, VOLUNTEER)
-        log_in(page, base, VOLUNTEER, PASSWORDS[VOLUNTEER])
+        page = logged_in_phone(browser, contexts, errors, base, VOLUNTEER)
         page.goto(f"{base}/inbox")
         ask = page.locator(".card", has_text=SHIFT_TITLE).filter(has_text="请确认是否参加")
         expect(ask).to_be_visible()
@@ -73,11 +79,7 @@ def test_a_volunteer_confirms_from_the_inbox_link(browser: Browser, live_server)
         expect(page.locator("#place")).to_contain_text("确认截止")
         screenshot(page, "confirm-place-phone")
         # Nothing on the page reaches past the phone's width.
-        wide = page.evaluate(
-            "[...document.querySelectorAll('body *')]"
-            ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-            ".map(e => e.tagName + '.' + e.className)"
-        )
+        wide = wider_than_the_screen(page)
         assert wide == [], wide
         page.get_by_role("button", name="确认参加").click()
         expect(page.get_by_role("status")).to_contain_text("您的报名已确认")
@@ -92,8 +94,7 @@ def test_a_volunteer_confirms_from_the_inbox_link(browser: Browser, live_server)
         expect(page.locator("#cancel")).to_be_visible()
         screenshot(page, "confirm-cancel-desktop")
         # The committee sees the confirmation and each person's reliability where it sees who holds places.
-        committee = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
         committee.goto(f"{base}/attendance/shifts/{shift_id}/manage")
         expect(committee.locator("tbody tr .reliability").first).to_contain_text("守约率")
         expect(committee.locator("tbody tr").first).to_contain_text("已确认")

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from api.demo import DEMO_VOLUNTEERS_PASSWORD
-from tests.browser_helpers import browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import both_widths, browser, logged_in_phone, patient_expect, sql
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -30,22 +30,6 @@ INSERT INTO service_certificates (volunteer_id, records, minutes) VALUES ($1, 3,
 """
 
 
-def _wide(page) -> list[str]:
-    return page.evaluate(
-        "[...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => e.tagName + '.' + e.className)"
-    )
-
-
-def _both_widths(page, name: str) -> None:
-    screenshot(page, f"{name}-phone")
-    assert _wide(page) == []
-    page.set_viewport_size({"width": 1280, "height": 900})
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size({"width": 390, "height": 844})
-
-
 def test_a_volunteer_downloads_their_data_and_erases_their_account(browser: Browser, live_server) -> None:
     base, db = live_server.url, live_server.database_url
     volunteer = sql(db, LAST_DEMO_VOLUNTEER)
@@ -54,31 +38,30 @@ def test_a_volunteer_downloads_their_data_and_erases_their_account(browser: Brow
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        page = phone_page(browser, contexts, errors, username)
-        log_in(page, base, username, DEMO_VOLUNTEERS_PASSWORD)
+        page = logged_in_phone(browser, contexts, errors, base, username, DEMO_VOLUNTEERS_PASSWORD)
         page.goto(f"{base}/volunteer/profile")
         page.locator("#my-data").get_by_role("link", name="下载或注销我的数据").click()
         page.wait_for_url(f"{base}/volunteer/data")
         expect(page.get_by_role("heading", level=1)).to_have_text("我的数据")
-        _both_widths(page, "data-rights-page")
+        both_widths(page, "data-rights-page")
         with page.expect_download() as download:
             page.get_by_role("link", name="下载我的数据（ZIP）").click()
         assert re.fullmatch(r"linli-data-\d{4}-\d{2}-\d{2}\.zip", download.value.suggested_filename)
         page.get_by_role("link", name="注销我的账户…").click()
         page.wait_for_url(f"{base}/volunteer/data/erase")
-        _both_widths(page, "data-rights-erase")
+        both_widths(page, "data-rights-erase")
         page.get_by_label("或输入“注销”").fill("删除")
         page.get_by_role("button", name="立即注销我的账户").click()
         expect(page.locator(".field.has-error")).to_contain_text("请输入“注销”（或您的密码）以确认")
-        _both_widths(page, "data-rights-erase-error")
+        both_widths(page, "data-rights-erase-error")
         page.get_by_label("或输入“注销”").fill("注销")
         page.get_by_role("button", name="立即注销我的账户").click()
         page.wait_for_url(f"{base}/account-erased")
         expect(page.get_by_role("heading", level=1)).to_have_text("您的账户已注销")
-        _both_widths(page, "data-rights-erased")
+        both_widths(page, "data-rights-erased")
         page.goto(f"{base}/verify?number={certificate['number']}&code={certificate['check_code']}")
         expect(page.locator("#withdrawn")).to_contain_text("已撤销：该志愿者已注销账户。")
-        _both_widths(page, "data-rights-verify-withdrawn")
+        both_widths(page, "data-rights-verify-withdrawn")
         page.goto(f"{base}/volunteer/data")
         expect(page).to_have_url(re.compile(r"/login"))
         assert errors == []

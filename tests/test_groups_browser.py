@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
-from tests.test_confirmations_browser import COMMITTEE, INSERT_SHIFT, VOLUNTEER
+from tests.browser_helpers import browser, logged_in_phone, patient_expect, screenshot, sql, wider_than_the_screen
+from tests.test_confirmations_browser import COMMITTEE, VOLUNTEER, shift_at_a_free_hour
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -23,27 +23,16 @@ ROOMY = "UPDATE shifts SET headcount = 6 WHERE id = $1"
 GENEROUS_CAP = "UPDATE volunteers SET weekly_hour_cap = 60 FROM accounts a WHERE a.id = account_id AND a.username = $1"
 
 
-def _fits_the_phone(page) -> list[str]:
-    return page.evaluate(
-        "[...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => e.tagName + '.' + e.className)"
-    )
-
-
 def test_a_leader_signs_up_a_family_and_cancels_it(browser: Browser, live_server) -> None:
     base = live_server.url
-    shift = sql(live_server.database_url, INSERT_SHIFT, COMMITTEE, VOLUNTEER, SHIFT_TITLE)
-    assert shift is not None, "the demo volunteer holds something at every hour tried"
-    shift_id = int(shift["id"])
+    shift_id = shift_at_a_free_hour(live_server.database_url, SHIFT_TITLE)
     sql(live_server.database_url, ROOMY, shift_id)
     sql(live_server.database_url, GENEROUS_CAP, VOLUNTEER)
     year = dt.datetime.now(dt.UTC).year
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        page = phone_page(browser, contexts, errors, VOLUNTEER)
-        log_in(page, base, VOLUNTEER, PASSWORDS[VOLUNTEER])
+        page = logged_in_phone(browser, contexts, errors, base, VOLUNTEER)
         page.goto(f"{base}/shifts/{shift_id}")
         page.locator("#group-signup").get_by_role("link", name="团体报名").click()
         page.wait_for_url(re.compile(rf"/shifts/{shift_id}/group$"))
@@ -55,19 +44,18 @@ def test_a_leader_signs_up_a_family_and_cancels_it(browser: Browser, live_server
         page.locator("#f-m1_guardian_consent").check()
         page.get_by_role("button", name="团体报名").click()
         expect(page.locator("#e-m0_guardian_consent")).to_contain_text("须经监护人同意")
-        assert _fits_the_phone(page) == []
+        assert wider_than_the_screen(page) == []
         screenshot(page, "group-form-error-phone")
         page.locator("#f-m0_guardian_consent").check()
         page.get_by_role("button", name="团体报名").click()
         page.wait_for_url(re.compile(r"/groups/\d+\?done=signed$"))
         expect(page.get_by_role("status")).to_contain_text("团体报名成功")
         expect(page.locator("#held")).to_have_text("3")
-        assert _fits_the_phone(page) == []
+        assert wider_than_the_screen(page) == []
         screenshot(page, "group-view-phone")
         group_url = page.url.split("?")[0]
 
-        committee = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
         committee.goto(f"{base}/attendance/shifts/{shift_id}/manage")
         expect(committee.locator("#group-people")).to_contain_text(f"王小明（{year - 9}年生）")
         screenshot(committee, "group-attendance-phone")

@@ -13,8 +13,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
-from tests.test_confirmations_browser import HOLD_PLACE, INSERT_SHIFT
+from tests.browser_helpers import both_widths, browser, logged_in_phone, patient_expect, screenshot, sql
+from tests.test_confirmations_browser import HOLD_PLACE, shift_at_a_free_hour
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -43,40 +43,25 @@ RETURNING id
 COUNT_PLACE = "UPDATE shifts SET taken = taken + 1 WHERE id = $1"
 
 
-def _wide(page) -> list[str]:
-    return page.evaluate(
-        "[...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => e.tagName + '.' + e.className)"
-    )
-
-
 def test_a_volunteer_hands_over_a_place_and_takes_an_offered_one(browser: Browser, live_server) -> None:
     base, db = live_server.url, live_server.database_url
-    mine = sql(db, INSERT_SHIFT, COMMITTEE, VOLUNTEER, MINE)
-    assert mine is not None, "the demo volunteer holds something at every hour tried"
-    sql(db, HOLD_PLACE, int(mine["id"]), VOLUNTEER)
-    sql(db, COUNT_PLACE, int(mine["id"]))
-    offered = sql(db, INSERT_SHIFT, COMMITTEE, VOLUNTEER, OFFERED)
-    assert offered is not None
-    other = sql(db, HOLD_FOR_ANOTHER, int(offered["id"]), VOLUNTEER)
-    sql(db, COUNT_PLACE, int(offered["id"]))
+    mine = shift_at_a_free_hour(db, MINE)
+    sql(db, HOLD_PLACE, mine, VOLUNTEER)
+    sql(db, COUNT_PLACE, mine)
+    offered = shift_at_a_free_hour(db, OFFERED)
+    other = sql(db, HOLD_FOR_ANOTHER, offered, VOLUNTEER)
+    sql(db, COUNT_PLACE, offered)
     handover = sql(db, OFFER, int(other["id"]))
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        page = phone_page(browser, contexts, errors, VOLUNTEER)
-        log_in(page, base, VOLUNTEER, PASSWORDS[VOLUNTEER])
+        page = logged_in_phone(browser, contexts, errors, base, VOLUNTEER)
         # Hand over my place: from my shifts, through the page that says what happens.
         page.goto(f"{base}/shifts/mine")
         page.locator(".card", has_text=MINE).get_by_role("link", name="转让名额").click()
-        page.wait_for_url(re.compile(rf"/shifts/{mine['id']}/handover$"))
+        page.wait_for_url(re.compile(rf"/shifts/{mine}/handover$"))
         expect(page.get_by_role("heading", level=1)).to_have_text("确定转让您的名额吗？")
-        screenshot(page, "handover-offer-phone")
-        assert _wide(page) == []
-        page.set_viewport_size({"width": 1280, "height": 900})
-        screenshot(page, "handover-offer-desktop")
-        page.set_viewport_size({"width": 390, "height": 844})
+        both_widths(page, "handover-offer")
         page.get_by_role("button", name="转让名额").click()
         expect(page.get_by_role("status")).to_contain_text("您的名额已开放转让")
         expect(page.locator("#handover")).to_contain_text("撤回转让")
@@ -85,11 +70,7 @@ def test_a_volunteer_hands_over_a_place_and_takes_an_offered_one(browser: Browse
         page.goto(f"{base}/shifts/handovers")
         card = page.locator(".card", has_text=OFFERED)
         expect(card).to_be_visible()
-        screenshot(page, "handover-list-phone")
-        assert _wide(page) == []
-        page.set_viewport_size({"width": 1280, "height": 900})
-        screenshot(page, "handover-list-desktop")
-        page.set_viewport_size({"width": 390, "height": 844})
+        both_widths(page, "handover-list")
         card.get_by_role("link", name="接收名额").click()
         page.wait_for_url(re.compile(rf"/handovers/{handover['id']}/take$"))
         screenshot(page, "handover-take-phone")
@@ -104,20 +85,16 @@ def test_a_volunteer_hands_over_a_place_and_takes_an_offered_one(browser: Browse
             db,
             "SELECT g.status FROM signups g JOIN volunteers v ON v.id = g.volunteer_id JOIN accounts a"
             " ON a.id = v.account_id WHERE g.shift_id = $1 AND a.username = $2",
-            int(offered["id"]),
+            offered,
             VOLUNTEER,
         )
         assert held["status"] == "active"
         # The committee sees the open offer on its shift, and the setting that asks for its approval.
-        committee = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
-        committee.goto(f"{base}/shifts/{mine['id']}")
+        committee = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
+        committee.goto(f"{base}/shifts/{mine}")
         expect(committee.locator("#handover")).to_contain_text("转让人：")
         expect(committee.get_by_label("审核名额转让的接收人")).not_to_be_checked()
-        screenshot(committee, "handover-publisher-phone")
-        assert _wide(committee) == []
-        committee.set_viewport_size({"width": 1280, "height": 900})
-        screenshot(committee, "handover-publisher-desktop")
+        both_widths(committee, "handover-publisher")
         assert errors == []
     finally:
         for context in contexts:

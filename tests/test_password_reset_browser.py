@@ -12,7 +12,16 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import (
+    PASSWORDS,
+    browser,
+    log_in,
+    logged_in_phone,
+    patient_expect,
+    phone_page,
+    screenshot,
+    sql,
+)
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -82,8 +91,7 @@ def test_a_volunteer_resets_a_forgotten_password_with_a_texted_code(browser: Bro
         desktop.goto(f"{base}/password/reset")
         screenshot(desktop, "password-reset-desktop")
 
-        manager = phone_page(browser, contexts, errors, "committee.kailu4")
-        log_in(manager, base, "committee.kailu4", PASSWORDS["committee.kailu4"])
+        manager = logged_in_phone(browser, contexts, errors, base, "committee.kailu4")
         manager.goto(f"{base}/staff")
         expect(manager.get_by_role("heading", name="本单位工作人员")).to_be_visible()
         screenshot(manager, "staff-phone")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from api.security import new_token, token_hash
-from tests.browser_helpers import PASSWORDS, browser, log_in, patient_expect, phone_page, screenshot, sql
+from tests.browser_helpers import both_widths, browser, logged_in_phone, patient_expect, phone_page, sql
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -54,22 +54,6 @@ WHERE shift_id = $2
 """
 
 
-def _wide(page: Page) -> list[str]:
-    return page.evaluate(
-        "[...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => e.tagName + '.' + e.className)"
-    )
-
-
-def _both(page: Page, name: str) -> None:
-    screenshot(page, f"{name}-phone")
-    assert _wide(page) == [], name
-    page.set_viewport_size({"width": 1280, "height": 900})
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size({"width": 390, "height": 844})
-
-
 def test_a_carer_notes_a_visit_and_raises_an_incident_the_committee_closes_and_the_household_rates(
     browser: Browser, live_server
 ) -> None:
@@ -81,11 +65,10 @@ def test_a_carer_notes_a_visit_and_raises_an_incident_the_committee_closes_and_t
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     try:
-        page = phone_page(browser, contexts, errors, VOLUNTEER)
-        log_in(page, base, VOLUNTEER, PASSWORDS[VOLUNTEER])
+        page = logged_in_phone(browser, contexts, errors, base, VOLUNTEER)
         page.get_by_role("link", name="我的上门服务").click()
         card = page.locator(f"#visit-s{shift_id}")
-        _both(page, "visits-mine")
+        both_widths(page, "visits-mine")
         card.get_by_role("link", name="填写服务记录").click()
         page.get_by_role("button", name="保存记录").click()  # no mood: the error beside the field
         expect(page.locator("#e-mood")).to_be_visible()
@@ -93,7 +76,7 @@ def test_a_carer_notes_a_visit_and_raises_an_incident_the_committee_closes_and_t
         page.get_by_label("疼痛").check()
         page.get_by_label("助餐").check()
         page.get_by_label("备注").fill("老人说膝盖疼，午饭吃得少。")
-        _both(page, "visit-note")
+        both_widths(page, "visit-note")
         page.get_by_role("button", name="保存记录").click()
         expect(page.locator("#done")).to_contain_text("服务记录已保存")
         expect(card.locator(".tag")).to_have_text("已记录")
@@ -101,22 +84,21 @@ def test_a_carer_notes_a_visit_and_raises_an_incident_the_committee_closes_and_t
         page.get_by_label("事件类型").select_option("fall")
         page.get_by_label("严重程度").select_option("high")
         page.get_by_label("事件经过").fill("离开时老人在门口绊倒，已扶起，无明显外伤。")
-        _both(page, "incident-new")
+        both_widths(page, "incident-new")
         page.get_by_role("button", name="报告事件").click()
         expect(page.locator("#done")).to_contain_text("居委会已收到通知")
 
-        staff = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(staff, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        staff = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
         expect(staff.locator("#visit-incidents")).to_contain_text("上门事件")
         staff.locator("#visit-incidents").get_by_role("link", name="查看待处理事件").click()
-        _both(staff, "incidents")
+        both_widths(staff, "incidents")
         # The live list is overdue first, then oldest first: the incident just raised is the last of it.
         staff.locator("#incidents .card").last.get_by_role("link").click()
         expect(staff.locator("#what-happened")).to_contain_text("门口绊倒")
         staff.get_by_role("button", name="确认").click()
         expect(staff.locator("#done")).to_contain_text("已确认")
         staff.get_by_label("处理情况").fill("已电话联系女儿，明天陪同就医检查。")
-        _both(staff, "incident")
+        both_widths(staff, "incident")
         staff.get_by_role("button", name="关闭事件").click()
         expect(staff.locator("#done")).to_contain_text("事件已关闭")
 
@@ -125,7 +107,7 @@ def test_a_carer_notes_a_visit_and_raises_an_incident_the_committee_closes_and_t
         elder = phone_page(browser, contexts, errors, "household")
         elder.goto(f"{base}/rate/{token}")
         expect(elder.get_by_role("heading", level=1)).to_have_text("这次上门服务怎么样？")
-        _both(elder, "rate")
+        both_widths(elder, "rate")
         elder.get_by_label(re.compile("5分")).check()
         elder.get_by_role("button", name="提交评价").click()
         expect(elder.locator("#done")).to_contain_text("评价已提交")

@@ -6,25 +6,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser_helpers import PASSWORDS, PHONE, browser, follow_nav, log_in, patient_expect, screenshot
+from tests.browser_helpers import VISITS_RUN_MS, browser, patient_expect, plan_the_visits_day, screenshot
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
 
-RUN_MS = 90_000
-
 
 def test_pin_a_visit_and_re_plan_around_it_on_a_phone(browser: Browser, live_server) -> None:
     base = live_server.url
-    org: Page = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-    log_in(org, base, "org.leling", PASSWORDS["org.leling"])
-    follow_nav(org, "上门服务")
-    org.locator("li.card").filter(has_text="开鲁新村居家照护上门服务项目").get_by_role("link", name="今日看板").click()
-    expect(org.get_by_role("heading", name=re.compile("上门排班看板"))).to_be_visible()
-    org.get_by_role("button", name=re.compile("排班")).first.click()
-    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=RUN_MS)
+    org = plan_the_visits_day(browser, base)
     pin = re.compile("^把这项上门锁定给")
     stop = org.locator("li.stop").filter(has=org.get_by_role("button", name=pin)).first
     when = stop.locator("strong").first.inner_text()
@@ -33,7 +25,7 @@ def test_pin_a_visit_and_re_plan_around_it_on_a_phone(browser: Browser, live_ser
     pinned = org.locator("li.stop").filter(has_text="已锁定")
     expect(pinned).to_have_count(1)
     org.get_by_role("button", name="保留锁定并重新排班").click()
-    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=RUN_MS)
+    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=VISITS_RUN_MS)
     expect(org.locator("li.stop").filter(has_text="已锁定")).to_have_count(1)
     assert when
     screenshot(org, "visit-pins-board-phone")

@@ -9,12 +9,21 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser_helpers import PASSWORDS, PHONE, browser, follow_nav, log_in, patient_expect, screenshot, sql
+from tests.browser_helpers import (
+    PASSWORDS,
+    PHONE,
+    VISITS_RUN_MS,
+    browser,
+    log_in,
+    patient_expect,
+    plan_the_visits_day,
+    screenshot,
+    sql,
+)
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
 
-RUN_MS = 90_000
 DEMO_CARER = """
 SELECT ca.name FROM carers ca JOIN volunteers v ON v.id = ca.volunteer_id JOIN accounts a ON a.id = v.account_id
 WHERE a.username = 'volunteer.demo'
@@ -24,20 +33,14 @@ WHERE a.username = 'volunteer.demo'
 def test_plan_a_day_call_in_sick_and_check_in_on_a_phone(browser: Browser, live_server) -> None:
     base = live_server.url
     demo_carer = sql(live_server.database_url, DEMO_CARER)["name"]
-    org: Page = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-    log_in(org, base, "org.leling", PASSWORDS["org.leling"])
-    follow_nav(org, "上门服务")
-    org.locator("li.card").filter(has_text="开鲁新村居家照护上门服务项目").get_by_role("link", name="今日看板").click()
-    expect(org.get_by_role("heading", name=re.compile("上门排班看板"))).to_be_visible()
-    org.get_by_role("button", name=re.compile("排班")).first.click()
-    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=RUN_MS)
+    org = plan_the_visits_day(browser, base)
     expect(org.get_by_role("heading", name="全天路线")).to_be_visible()
     # A carer other than volunteer.demo calls in sick: the day is re-planned without them.
     card = org.locator("section.route-card").filter(has_not_text=demo_carer).first
     sick_name = card.locator("h2").inner_text().split("·")[0].strip()
     card.get_by_role("button", name="病假：不含此人重新排班").click()
     expect(org.get_by_text("该护理员当天余下时间请假")).to_be_visible()
-    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=RUN_MS)
+    expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=VISITS_RUN_MS)
     sick_card = org.locator("section.route-card").filter(has_text=sick_name)
     if sick_card.count():
         # Only visits they had already checked in at stay with them.

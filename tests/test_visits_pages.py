@@ -19,6 +19,18 @@ async def _login(client, conn, account_id: int) -> None:
     await login(client, await factories.username_of(conn, account_id))
 
 
+async def _a_planned_carer_logged_in(client, conn, redis) -> tuple[dt.date, list, tuple]:
+    """Tomorrow planned on a test contract, and one of its carers with stops logged in: the day, the plan's live
+    stops and that carer."""
+    contract, _, carers = await _day(conn)
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    rows = await _live(conn, day)
+    carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
+    await _login(client, conn, carer[2])
+    return day, rows, carer
+
+
 async def test_the_organisation_adds_a_carer_who_accepts_on_their_phone(client, conn):
     contract = await fv.create_contract(conn)
     _, account_id = await ft.create_carer(conn)
@@ -70,13 +82,8 @@ async def test_the_board_shows_routes_as_a_timeline_and_on_the_map_with_househol
 
 
 async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, redis):
-    contract, _, carers = await _day(conn)
-    day = fv.tomorrow()
-    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
-    rows = await _live(conn, day)
-    carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
+    day, rows, carer = await _a_planned_carer_logged_in(client, conn, redis)
     mine = [r for r in rows if r["carer_id"] == carer[0]]
-    await _login(client, conn, carer[2])
     rendered = await page_context(client, f"/visits/today?day={day.isoformat()}")
     assert rendered.template == "visit_plans/mine.html"
     assert [s.id for s in rendered["view"].stops] == [r["id"] for r in mine]
@@ -93,12 +100,7 @@ async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, 
 
 
 async def test_planned_visits_are_in_the_carers_one_calendar(client, conn, redis):
-    contract, _, carers = await _day(conn)
-    day = fv.tomorrow()
-    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
-    rows = await _live(conn, day)
-    carer = next(c for c in carers if any(r["carer_id"] == c[0] for r in rows))
-    await _login(client, conn, carer[2])
+    day, rows, carer = await _a_planned_carer_logged_in(client, conn, redis)
     rendered = await page_context(client, "/calendar")
     entries = [e for e in rendered["entries"] if e.kind == "care_visit"]
     assert [e.starts_at for e in entries] == [r["starts_at"] for r in rows if r["carer_id"] == carer[0]]

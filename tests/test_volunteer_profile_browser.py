@@ -11,10 +11,18 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from api.services.types import SHANGHAI
-from tests.browser_helpers import PASSWORDS, browser, follow_nav, log_in, patient_expect, phone_page, screenshot
+from tests.browser_helpers import (
+    PASSWORDS,
+    browser,
+    follow_nav,
+    logged_in_phone,
+    patient_expect,
+    phone_page,
+    screenshot,
+)
 
 __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
@@ -51,14 +59,20 @@ def _take_a_plain_shift(base: str, tuesday: dt.date) -> None:
     assert httpx.post(f"{base}/api/shifts/{plain.json()['id']}/signups", headers=me).status_code == 201
 
 
+def _send_proof(volunteer: Page, name: str, mime: str, content: bytes) -> None:
+    """From the profile's elderly-carer claim, send one file as the proof to verify."""
+    box = volunteer.locator("#claim-elderly_carer")
+    box.locator("input[type=file]").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": content}])
+    box.get_by_role("button", name="提交核验").click()
+
+
 def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: Browser, live_server) -> None:
     base = live_server.url
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     tuesday = _next_tuesday()
     try:
-        committee = phone_page(browser, contexts, errors, COMMITTEE)
-        log_in(committee, base, COMMITTEE, PASSWORDS[COMMITTEE])
+        committee = logged_in_phone(browser, contexts, errors, base, COMMITTEE)
         committee.goto(f"{base}/shifts/new")
         committee.locator("#f-title").fill(TITLE)
         committee.locator("#f-place_name").fill("开鲁四村睦邻中心")
@@ -117,18 +131,10 @@ def test_a_volunteer_qualifies_for_a_weekly_shift_through_the_profile(browser: B
         # ... until the volunteer sends a photo of it from the profile (a GIF is refused beside the field) ...
         volunteer.goto(f"{base}/volunteer/profile#verification")
         expect(volunteer.locator("#claim-elderly_carer")).to_contain_text("已声明")
-        box = volunteer.locator("#claim-elderly_carer")
-        box.locator("input[type=file]").set_input_files(
-            files=[{"name": "zheng.gif", "mimeType": "image/gif", "buffer": b"GIF89a" + b"\x00" * 20}]
-        )
-        box.get_by_role("button", name="提交核验").click()
+        _send_proof(volunteer, "zheng.gif", "image/gif", b"GIF89a" + b"\x00" * 20)
         expect(volunteer.locator("#e-elderly_carer-file")).to_contain_text("JPEG")
         screenshot(volunteer, "verification-upload-error-phone")
-        box = volunteer.locator("#claim-elderly_carer")
-        box.locator("input[type=file]").set_input_files(
-            files=[{"name": "zheng.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0" + b"\x00" * 200}]
-        )
-        box.get_by_role("button", name="提交核验").click()
+        _send_proof(volunteer, "zheng.jpg", "image/jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 200)
         expect(volunteer.get_by_role("status")).to_contain_text("证明材料已提交")
         screenshot(volunteer, "verification-profile-phone")
         _take_a_plain_shift(base, tuesday)
