@@ -164,6 +164,12 @@ _REASON_RULES: list[tuple[str, str]] = [
     WHERE gh.volunteer_id = v.id AND gh.status = 'active' AND gh.shift_id <> s.id
       AND date_trunc('week', lower(gh.during) AT TIME ZONE 'Asia/Shanghai')
           = date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai')
+      -- The same week as a range of starts, which the index signups_volunteer_active_starts answers (0046).
+      AND lower(gh.during)
+          >= date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'
+      AND lower(gh.during)
+          < (date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai') + interval '7 days')
+            AT TIME ZONE 'Asia/Shanghai'
 ) + extract(epoch FROM s.ends_at - s.starts_at) > v.weekly_hour_cap * 3600
 """,
     ),
