@@ -164,6 +164,12 @@ _REASON_RULES: list[tuple[str, str]] = [
     WHERE gh.volunteer_id = v.id AND gh.status = 'active' AND gh.shift_id <> s.id
       AND date_trunc('week', lower(gh.during) AT TIME ZONE 'Asia/Shanghai')
           = date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai')
+      -- The same week as a range of starts, which the index signups_volunteer_active_starts answers (0046).
+      AND lower(gh.during)
+          >= date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'
+      AND lower(gh.during)
+          < (date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai') + interval '7 days')
+            AT TIME ZONE 'Asia/Shanghai'
 ) + extract(epoch FROM s.ends_at - s.starts_at) > v.weekly_hour_cap * 3600
 """,
     ),
@@ -206,11 +212,19 @@ _REASON_CODES = (
 )
 # No reason applies: the tests on the rows themselves first, as AND stops at the first that fails, so a shift
 # ruled out by skills, age, guardian, consent or distance never reaches the subqueries; the rest in listed order.
-_NO_REASON = " AND ".join(
-    f"({condition}) IS NOT TRUE"
-    for _, condition in sorted(
-        _REASON_RULES, key=lambda rule: rule[0] not in ("skills", "age", "guardian", "consent", "distance")
-    )
+_ON_THE_ROWS = ("skills", "age", "guardian", "consent", "distance")
+_ROWS_FIRST = sorted(_REASON_RULES, key=lambda rule: rule[0] not in _ON_THE_ROWS)
+_NO_REASON = " AND ".join(f"({condition}) IS NOT TRUE" for _, condition in _ROWS_FIRST)
+# The pick-up's test of the blocking reasons ($3, the service's list): each reason's condition is evaluated only when
+# the reason is in the list (the OR tests the list first), the tests on the rows themselves first, as in _NO_REASON;
+# the reasons that only order and filter the list (availability, distance: earthdistance's SQL functions are planned
+# anew at each statement) cost nothing then. The four credential reasons are left out: _CREDENTIALS_HOLD, which the
+# pick-up always applies, refuses whatever they would (age_unverified only where _AGE_UNPROVEN does).
+_CREDENTIAL_REASONS = ("certificates", "insurance", "age_unverified", "minor_group")
+_NO_BLOCKING_REASON = " AND ".join(
+    f"('{code}' <> ALL($3::text[]) OR ({condition}) IS NOT TRUE)"
+    for code, condition in _ROWS_FIRST
+    if code not in _CREDENTIAL_REASONS
 )
 _DISTANCE_KM = "earth_distance(ll_to_earth(v.lat, v.lon), ll_to_earth(s.lat, s.lon)) / 1000.0"
 _REASONS = f"""
@@ -339,7 +353,7 @@ WITH place AS (
     FROM volunteers v
     WHERE s.id = $1 AND v.id = $2 AND s.status = 'open' AND s.taken < s.headcount AND s.starts_at > now()
       AND {_CREDENTIALS_HOLD}
-      AND NOT ({_REASON_CODES} && $3::text[])
+      AND {_NO_BLOCKING_REASON}
       AND NOT EXISTS (SELECT 1 FROM signups m WHERE m.shift_id = s.id AND m.volunteer_id = v.id
                                                 AND m.status IN ('active', 'waitlisted'))
     RETURNING s.*

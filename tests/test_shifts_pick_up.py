@@ -73,3 +73,39 @@ async def test_a_sign_up_is_audited_by_its_statement_and_answers_the_shift_as_it
     assert [(e[0], e[1], e[2], json.loads(e[3])) for e in entries] == [
         (who.account_id, "shift.signup", "shift", {"signup_id": outcome.signup_id})
     ]
+
+
+async def test_the_hours_cap_counts_the_places_of_the_shifts_monday_to_sunday_week_in_shanghai(conn):
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    today = dt.datetime.now(shanghai).date()
+    monday = dt.datetime.combine(today + dt.timedelta(days=7 - today.weekday() + 7), dt.time(0), shanghai)
+    blocking = list(shifts.BLOCKING_REASONS)
+
+    async def holding(starts: dt.datetime) -> int:
+        who = await volunteer_identity(conn, weekly_hour_cap=3)
+        await shifts.sign_up(conn, who, await create_shift(conn, starts_at=starts, hours=2))
+        return who.volunteer_id
+
+    # Two hours held up to the week's first instant or from the next week's: another two fit under the cap of three.
+    for held, wanted in ((monday - dt.timedelta(hours=2), monday + dt.timedelta(hours=9)),
+                         (monday + dt.timedelta(days=7), monday + dt.timedelta(days=6, hours=20))):  # fmt: skip
+        volunteer_id = await holding(held)
+        shift_id = await create_shift(conn, starts_at=wanted, hours=2)
+        assert await shifts_sql.pick_up(conn, shift_id, volunteer_id, blocking=blocking, actor_account_id=None)
+    # Held from the week's first instant or starting in its last hour, they count.
+    for held, wanted in ((monday, monday + dt.timedelta(hours=9)),
+                         (monday + dt.timedelta(days=6, hours=23), monday + dt.timedelta(hours=9))):  # fmt: skip
+        volunteer_id = await holding(held)
+        shift_id = await create_shift(conn, starts_at=wanted, hours=2)
+        assert await shifts_sql.pick_up(conn, shift_id, volunteer_id, blocking=blocking, actor_account_id=None) is None
+
+
+async def test_a_reason_that_only_orders_the_list_refuses_when_it_is_given(conn):
+    shift_id = await create_shift(conn, lat=31.0, lon=121.0)
+    who = await volunteer_identity(conn, lat=31.5, lon=121.5, travel_km=5)
+    blocking = list(shifts.BLOCKING_REASONS)
+    refused = await shifts_sql.pick_up(
+        conn, shift_id, who.volunteer_id, blocking=[*blocking, "distance"], actor_account_id=None
+    )
+    assert refused is None
+    assert await shifts_sql.pick_up(conn, shift_id, who.volunteer_id, blocking=blocking, actor_account_id=None)
