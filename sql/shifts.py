@@ -164,7 +164,7 @@ _REASON_RULES: list[tuple[str, str]] = [
     WHERE gh.volunteer_id = v.id AND gh.status = 'active' AND gh.shift_id <> s.id
       AND date_trunc('week', lower(gh.during) AT TIME ZONE 'Asia/Shanghai')
           = date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai')
-      -- The same week as a range of starts, which the index signups_volunteer_active_starts answers (0046).
+      -- The same week as a range of starts, which the index signups_volunteer_active_starts answers (0045).
       AND lower(gh.during)
           >= date_trunc('week', s.starts_at AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'
       AND lower(gh.during)
