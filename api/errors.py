@@ -152,12 +152,19 @@ def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) 
     return _problem(request, 422, "invalid-input", "The input is not valid", "A value is out of range or malformed")
 
 
+# For this long after an outage ends, a request that still fails as in an outage met a connection the outage left
+# behind (mid-operation, or dead but not yet replaced): answered 503 like the outage's others, logged as its tail,
+# not as a new outage (a process would otherwise log one outage of the server as two).
+OUTAGE_TAIL_S = 5.0
+
+
 class DatabaseOutage:
     """One outage of the database as the app sees it, logged once: a warning at its first failed request, a line
     when the database answers and takes writes again. Requests in between are answered 503 without a log line."""
 
     def __init__(self) -> None:
         self.since: float | None = None
+        self.ended: float | None = None
         self.answered = 0
         self.pool: asyncpg.Pool | None = None
 
@@ -169,7 +176,10 @@ class DatabaseOutage:
             log.warning("database unavailable; answering 503 until it is back", error=type(error).__name__, where=where)
 
     def answered_503(self, error: BaseException, where: str) -> None:
-        """A request was answered 503 because of the outage."""
+        """A request was answered 503 because of the outage (or, just after it, of a connection it left behind)."""
+        if self.since is None and self.ended is not None and time.monotonic() - self.ended < OUTAGE_TAIL_S:
+            log.info("a connection the database outage left behind failed a request; answered 503", where=where)
+            return
         self.begin(error, where)
         self.answered += 1
 
@@ -205,6 +215,7 @@ class DatabaseOutage:
                 answered_503=self.answered,
             )
             self.since = None
+            self.ended = time.monotonic()
             self.answered = 0
 
 

@@ -18,6 +18,7 @@ from arq.connections import ArqRedis
 from litestar import Litestar
 from litestar.datastructures import State
 
+from api import errors as errors_module
 from api.app import create_app
 from api.auth import provide_conn
 from api.dev import servers as devservers
@@ -273,3 +274,29 @@ async def test_during_an_outage_a_connection_left_mid_operation_is_dropped_and_i
             await busy
     finally:
         conn.terminate()
+
+
+async def test_a_request_failing_just_after_the_outage_ended_is_its_tail_not_a_new_outage(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outage = DatabaseOutage()
+    outage.answered_503(ConnectionResetError("the server went away"), "a request")
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        with structlog.testing.capture_logs() as events:
+            await outage.on_acquire(conn)  # the database answers and takes writes: the outage ends
+            # A connection the outage left behind fails the next request: answered 503, logged as the tail.
+            outage.answered_503(asyncpg.InternalClientError("another operation is in progress"), "a request")
+            assert outage.since is None
+            # Later than the tail, a failure is a new outage again.
+            monkeypatch.setattr(errors_module, "OUTAGE_TAIL_S", 0.0)
+            outage.answered_503(ConnectionResetError("the server went away again"), "a request")
+            assert outage.since is not None
+    finally:
+        await conn.close()
+    kinds = [e["event"].split(";")[0].split(" after")[0] for e in events]
+    assert kinds == [
+        "database back",
+        "a connection the database outage left behind failed a request",
+        "database unavailable",
+    ], events
