@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import Conn, User, roles
 from api.schemas.common import out, outs
 from api.schemas.runs import RunOut, run_out
+from api.schemas.visit_weeks import MyVisitWeekDayOut, VisitWeekOut, VisitWeekStartedOut, week_out, week_started_out
 from api.schemas.visits import (
     BoardOut,
     CarerOut,
@@ -24,8 +25,9 @@ from api.schemas.visits import (
     phone_day_out,
     visit_pin_out,
 )
-from api.services import carers, visit_steering, visits
+from api.services import carers, visit_steering, visit_weeks, visits
 from api.services.carers import CarerCreate, CarerUpdate
+from api.services.visit_weeks import PlanWeek
 from api.services.visits import AbsenceCreate, PlanDay
 
 
@@ -83,6 +85,23 @@ class VisitController(Controller):
         speeds = visits.speeds_of(state.settings)
         return run_out(await visits.start_plan(conn, state.redis, user, contract_id, data, speeds))
 
+    @post(
+        "/contracts/{contract_id:int}/weeks", operation_id="planVisitWeek", guards=[roles("organisation")],
+        status_code=202,
+    )  # fmt: skip
+    async def plan_week(
+        self, conn: Conn, user: User, state: State, contract_id: FromPath[int], data: JSONBody[PlanWeek]
+    ) -> VisitWeekStartedOut:
+        """Plan every day of a week (by its Monday) from today on: each day its own run, all started or none; days
+        with nothing to plan are reported, days past skipped."""
+        speeds = visits.speeds_of(state.settings)
+        return week_started_out(await visit_weeks.start_week(conn, state.redis, user, contract_id, data, speeds))
+
+    @get("/contracts/{contract_id:int}/weeks/{start:date}", operation_id="getVisitWeek", guards=[roles("organisation")])
+    async def week(self, conn: Conn, user: User, contract_id: FromPath[int], start: FromPath[dt.date]) -> VisitWeekOut:
+        """The week of a day: each day's state and figures, each carer's stops and hours per day."""
+        return week_out(await visit_weeks.week(conn, user, contract_id, start))
+
     @get("/contracts/{contract_id:int}/days/{day:date}", operation_id="getVisitBoard", guards=[roles("organisation")])
     async def board(self, conn: Conn, user: User, contract_id: FromPath[int], day: FromPath[dt.date]) -> BoardOut:
         """The planner's board: each carer's stops with times, travel and lateness (households masked)."""
@@ -129,6 +148,13 @@ class VisitController(Controller):
         """The calling carer's stops of a day (today by default), in order; each address opening is logged."""
         cap = int(state.settings.household_daily_cap)
         return phone_day_out(await visits.my_day(conn, user, day or visits.today(), daily_cap=cap))
+
+    @get("/week", operation_id="getMyVisitWeek", guards=[roles("volunteer")])
+    async def my_week(
+        self, conn: Conn, user: User, day: Annotated[dt.date | None, QueryParameter()] = None
+    ) -> list[MyVisitWeekDayOut]:
+        """The calling carer's days with stops in the week of a day (this week by default)."""
+        return outs(await visit_weeks.my_week(conn, user, day or visits.today()), MyVisitWeekDayOut)
 
     @post("/{visit_id:int}/check-in", operation_id="checkInVisit", guards=[roles("volunteer")], status_code=200)
     async def check_in(self, conn: Conn, user: User, visit_id: FromPath[int]) -> CheckInOut:

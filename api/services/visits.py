@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -600,21 +601,28 @@ async def contracts(conn: asyncpg.Connection, who: Identity) -> list[ContractRow
     return await visits_sql.contracts(conn, who.organisation_id_or_refuse(ONLY_ORGANISATIONS))
 
 
-async def start_plan(
-    conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int, form: PlanDay, speeds: TravelSpeeds
-) -> RunRow:
-    """The organisation plans (or re-plans) a day of its contract; the same inputs give the same run."""
-    today = dt.datetime.now(SHANGHAI).date()
-    if form.day < today:
-        raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
+def plan_subject(
+    who: Identity, contract_id: int, form: PlanDay, speeds: TravelSpeeds
+) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    """The rule for who may plan which day (the organisation holding the live contract, a day not past), as the
+    pipeline's subject hook: the day's id, made on first use. A day's plan and each day of a week's plan start by it."""
 
     async def day_id(conn: asyncpg.Connection) -> int:
+        if form.day < dt.datetime.now(SHANGHAI).date():
+            raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
         await _own_contract(conn, who, contract_id)
         return await visits_sql.upsert_day(
             conn, contract_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh
         )
 
-    return await runs.start(conn, queue, RUNS, who.account_id, day_id)
+    return day_id
+
+
+async def start_plan(
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int, form: PlanDay, speeds: TravelSpeeds
+) -> RunRow:
+    """The organisation plans (or re-plans) a day of its contract; the same inputs give the same run."""
+    return await runs.start(conn, queue, RUNS, who.account_id, plan_subject(who, contract_id, form, speeds))
 
 
 class StopView(msgspec.Struct, frozen=True):

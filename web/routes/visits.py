@@ -14,17 +14,19 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import carers, visit_steering, visits
+from api.services import carers, visit_steering, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.carers import CarerCreate, CarerUpdate
+from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
+from api.services.visit_weeks import PlanWeek
 from api.services.visits import AbsenceCreate, Board, PlanDay
 from web import maps
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned)$")
+    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week)$")
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
 # The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
@@ -137,6 +139,7 @@ async def _board_page(
             "done": done,
             "errors": errors or {},
             "today": visits.today(),
+            "week_start": monday_of(day),
         },
         status_code=status,
     )
@@ -187,7 +190,25 @@ async def _my_day_page(
     return Template(
         template_name="visit_plans/mine.html",
         context={"who": user, "view": view, "done": done, "errors": errors or {}, "today": visits.today(),
-                 "next_day": day + dt.timedelta(days=1)},
+                 "next_day": day + dt.timedelta(days=1), "week": await visit_weeks.my_week(conn, user, visits.today())},
+        status_code=status,
+    )  # fmt: skip
+
+
+async def _week_page(
+    conn: Conn, user: Identity, contract_id: int, start: dt.date, *, done: str | None = None,
+    errors: dict[str, str] | None = None, status: int = 200,
+) -> Template:  # fmt: skip
+    week = await visit_weeks.week(conn, user, contract_id, start)
+    planning = [d.run_id for d in week.days if d.state == "planning" and d.run_id is not None]
+    return Template(
+        template_name="visit_plans/week.html",
+        context={
+            "who": user, "week": week, "done": done, "errors": errors or {}, "today": visits.today(),
+            # The page reloads when the last day still planning is done (the worker takes the days in order).
+            "waiting_run": planning[-1] if planning else None,
+            "previous": week.start - dt.timedelta(weeks=1), "next": week.start + dt.timedelta(weeks=1),
+        },
         status_code=status,
     )  # fmt: skip
 
@@ -266,6 +287,32 @@ class VisitPages(Controller):
             lambda _run: _to_board(contract_id, day, "started"),
             _board_again(conn, user, state, contract_id, day),
             refusal="day",
+            refusal_statuses=(409,),
+        )
+
+    @get("/visits/contracts/{contract_id:int}/week", name="visit_week", guards=[roles("organisation")])
+    async def week(
+        self, conn: Conn, user: User, contract_id: FromPath[int], start: DayQuery = None, done: DoneQuery = None
+    ) -> Template:
+        """The contract's week (this week by default): each day's state and figures, the carers by day."""
+        return await _week_page(conn, user, contract_id, start or visits.today(), done=done)
+
+    @post("/visits/contracts/{contract_id:int}/weeks", name="visit_plan_week", guards=[roles("organisation")])
+    async def plan_week(
+        self, conn: Conn, user: User, state: State, contract_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """Plan every day of the week from today on, and show the week with the days' progress."""
+        form = multi(data)
+        command, errors = parse_form(PlanWeek, form, {})
+        start = command.start if command else visits.today()
+        return await submit(
+            (command, errors),
+            lambda c: visit_weeks.start_week(conn, state.redis, user, contract_id, c, visits.speeds_of(state.settings)),
+            lambda _week: PageRedirect(
+                "visit_week", contract_id=contract_id, query={"start": monday_of(start).isoformat(), "done": "week"}
+            ),
+            lambda errors, status: _week_page(conn, user, contract_id, start, errors=errors, status=status),
+            refusal="start",
             refusal_statuses=(409,),
         )
 

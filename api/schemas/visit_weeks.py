@@ -1,0 +1,58 @@
+"""Response structs of a home-care contract's week of day plans: what planning the week started, and the week's
+figures (households are not named here at all)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api.schemas.common import out
+from api.schemas.runs import RunOut, run_out
+from api.schemas.visits import VisitContractOut
+from api.services.visit_weeks import CarerWeek, DaySkipped, MyWeekDay, Week, WeekDay, WeekStarted
+
+
+class VisitDayStartedOut(msgspec.Struct, frozen=True):
+    """A day of the week whose plan was started: its run (the standing one when the inputs did not change)."""
+
+    day: dt.date
+    run: RunOut
+
+
+class VisitWeekStartedOut(msgspec.Struct, frozen=True):
+    """What planning a week did: the days started, the days with nothing to plan and why, the days already past."""
+
+    contract_id: int
+    start: dt.date
+    started: list[VisitDayStartedOut]
+    skipped: list[DaySkipped]
+    past: list[dt.date]
+
+
+class VisitWeekOut(msgspec.Struct, frozen=True):
+    """A contract's week: each day's state and figures, each carer's stops and hours per day."""
+
+    contract: VisitContractOut
+    start: dt.date
+    days: list[WeekDay]
+    carers: list[CarerWeek]
+    plannable: bool
+
+
+def week_started_out(started: WeekStarted) -> VisitWeekStartedOut:
+    """What planning a week did, in its public shape (the runs without their seed and starter)."""
+    return out(
+        started,
+        VisitWeekStartedOut,
+        started=[VisitDayStartedOut(day=s.day, run=run_out(s.run)) for s in started.started],
+    )
+
+
+def week_out(week: Week) -> VisitWeekOut:
+    """A contract's week in its public shape."""
+    return out(week, VisitWeekOut, contract=out(week.contract, VisitContractOut))
+
+
+class MyVisitWeekDayOut(MyWeekDay, frozen=True):
+    """A day of the carer's week with stops: how many and when the first starts."""
