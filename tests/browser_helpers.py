@@ -291,6 +291,7 @@ def plan_the_visits_day(chromium: Browser, base: str) -> Page:
     follow_nav(org, "上门服务")
     org.locator("li.card").filter(has_text="开鲁新村居家照护上门服务项目").get_by_role("link", name="今日看板").click()
     expect(org.get_by_role("heading", name=re.compile("上门排班看板"))).to_be_visible()
-    org.get_by_role("button", name=re.compile("排班")).first.click()
+    # The day's own button (the board also offers planning the whole week).
+    org.locator("#run").get_by_role("button", name=re.compile("排班")).first.click()
     expect(org.locator("#run-progress")).to_contain_text("已完成", timeout=VISITS_RUN_MS)
     return org
