@@ -150,6 +150,10 @@ async def test_the_week_page_shows_each_days_state_and_the_carers_by_day(client,
     for words in ("上门周排班", "已排班", "排班中", "护理员每日安排", "超出工作时间", "← 上一周", "为本周每天排班"):
         assert words in text, words
     assert f"?day={monday.isoformat()}#carer-{busiest['carer_id']}" in text
+    await post_form(client, "/lang", {"locale": "en", "next": path}, page=path)
+    english = (await client.get(path)).text
+    assert "Week of visits" in english and "Day planned" in english and "outside working hours" in english
+    await post_form(client, "/lang", {"locale": "zh_CN", "next": path}, page=path)
     board = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={monday.isoformat()}")
     assert board["week_start"] == monday and f"/week?start={monday.isoformat()}" in board.response.text
     # Planning the week from the page again: the same runs, back on the week.
