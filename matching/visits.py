@@ -65,6 +65,7 @@ SCOUT_MIN_WORK = 20.0  # below it one continuous search does better (B3 at 3.4 C
 # tried on B1, C1, C4 at 5 reference seconds, seeds 1-2: 0.6% was as good or better on 4 of 6), cooling to zero.
 T0_SHARE = 0.006
 EPS = 1e-9
+_NO_HOURS: dict[int, float] = {}  # never written: the insertion's overtime counts when no carer has hours
 
 
 class _Data:
@@ -101,6 +102,8 @@ class _Data:
         if weight > 0 and any(k >= 0 for k in self.pref):
             self.miss = [[0.0 if p < 0 or k == p else weight for k in range(self.m)] for p in self.pref]
         self.extras = self.hours or self.miss is not None  # overtime or continuity to count at all
+        # What the insertion reads of these, in one attribute (it runs for every evaluated insertion).
+        self.terms = (self.dk, self.uniform, self.hours, self.extras)
         self.able = [[k for k, c in enumerate(problem.carers) if v.service in c.abilities] for v in visits]
         # partner[t] and w[t]: start[t] >= start[partner[t]] + w[t] (the link read from t's side).
         self.partner = [-1] * self.n
@@ -245,7 +248,7 @@ class _State:
         travel = 0.0
         close = data.l
         sum_t = max_t = over = 0.0
-        over_k = self.over_k
+        over_k, hours, closes = self.over_k, data.hours, data.closes
         for k, r in enumerate(self.routes):
             dd = dk[k]
             here = cstart[k]
@@ -259,8 +262,8 @@ class _State:
                         max_t = late
             leg = dd[here][data.cend[k]]
             travel += leg
-            if data.hours:
-                o = (start[r[-1]] + dur[r[-1]] if r else opens[k]) + leg - data.closes[k]
+            if hours:
+                o = (start[r[-1]] + dur[r[-1]] if r else opens[k]) + leg - closes[k]
                 over_k[k] = o if o > 0 else 0.0
                 over += over_k[k]
         self.travel, self.sum_t, self.max_t, self.over = travel, sum_t, max_t, over
@@ -282,12 +285,13 @@ class _State:
         """
         data = self.data
         d, loc, dur, e, close, partner, w = data.d, data.loc, data.dur, data.e, data.l, data.partner, data.w
-        dk, uniform, hours, extras = data.dk, data.uniform, data.hours, data.extras
+        dk, uniform, hours, extras = data.terms
         prev, nxt, carer, start, routes = self.prev, self.nxt, self.carer, self.start, self.routes
         p_over: dict[int, int] = {}
         n_over: dict[int, int] = {}
         c_over: dict[int, int] = {}
-        ot: dict[int, float] = {}  # each route's overtime as counted so far in this insertion
+        # Each route's overtime as counted so far in this insertion (only read and written when carers have hours).
+        ot: dict[int, float] = {} if hours else _NO_HOURS
         dtravel = dextra = 0.0
         for t, k, p in moves:
             r = routes[k]
