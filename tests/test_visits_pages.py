@@ -207,4 +207,8 @@ async def test_the_board_shows_last_times_carer_and_a_return_past_working_hours(
     assert "与上次同一护理员：3 次上门中 3 次" in text
     [late] = [r for r in board.routes if r.overtime_minutes > 0]
     assert late.carer_id == walker and late.after_hours
-    assert "超出下班时间" in text
+    assert "超出下班时间" in text and "步行再 × 3.4" in text
+    # A run written before walkers had their own factor says what it assumed then.
+    await conn.execute("UPDATE match_runs SET result = result - 'walk_factor' WHERE id = $1", board.latest_run.id)
+    older = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day2.isoformat()}")
+    assert "当天护理员中最慢的出行方式" in older.response.text
