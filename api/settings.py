@@ -235,6 +235,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     visit_speed_walk_kmh: Annotated[
         float, Meta(gt=0, le=8, description="Home visits: a carer's walking speed, in km/h")
     ] = 4.5
+    visit_continuity_weight: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=600,
+            description="Home visits: what a visit given by another carer than last time costs the plan, in minutes "
+            "of the objective (like travel or lateness); 0 turns the preference off",
+        ),
+    ] = 30.0
 
 
 class Declared(msgspec.Struct, frozen=True):

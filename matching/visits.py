@@ -5,6 +5,10 @@ earliest start of every task is the longest path in a graph of difference constr
 and travel, window openings, the links' delays in both directions), found by label correcting; since tardiness only
 grows with the starts, the earliest starts are the best times for those sequences. The search changes sequences:
 it removes requests (an elder's one task, or both halves of a two-carer visit together) and inserts them again.
+
+Travel is each carer's own (the matrix's times their factor); a carer leaves no earlier than their hours open, and
+being back after they close is overtime; a visit given by someone other than its preferred carer costs the
+continuity weight. With none of these used, the tight loops do the same work as with one matrix for everyone.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ SCOUT_MIN_WORK = 20.0  # below it one continuous search does better (B3 at 3.4 C
 # tried on B1, C1, C4 at 5 reference seconds, seeds 1-2: 0.6% was as good or better on 4 of 6), cooling to zero.
 T0_SHARE = 0.006
 EPS = 1e-9
+_NO_HOURS: dict[int, float] = {}  # never written: the insertion's overtime counts when no carer has hours
 
 
 class _Data:
@@ -80,6 +85,25 @@ class _Data:
         self.cstart = [c.start for c in problem.carers]
         self.cend = [c.end for c in problem.carers]
         self.carer_index = {c.id: k for k, c in enumerate(problem.carers)}
+        # Each carer's travel matrix (the shared one itself when their factor is 1), and their hours.
+        self.uniform = all(c.travel_factor == 1.0 for c in problem.carers)
+        self.dk = [
+            self.d if c.travel_factor == 1.0 else [[x * c.travel_factor for x in row] for row in self.d]
+            for c in problem.carers
+        ]
+        self.hours = any(c.hours is not None for c in problem.carers)
+        self.opens = [float(c.hours[0]) if c.hours is not None else 0.0 for c in problem.carers]
+        self.closes = [float(c.hours[1]) if c.hours is not None else INF for c in problem.carers]
+        # miss[t][k]: what giving task t to carer k costs in continuity (None when no preference counts).
+        weight = float(problem.continuity_weight)
+        self.pref = [self.carer_index.get(v.preferred, -1) if v.preferred is not None else -1 for v in visits]
+        self.weight = weight
+        self.miss: list[list[float]] | None = None
+        if weight > 0 and any(k >= 0 for k in self.pref):
+            self.miss = [[0.0 if p < 0 or k == p else weight for k in range(self.m)] for p in self.pref]
+        self.extras = self.hours or self.miss is not None  # overtime or continuity to count at all
+        # What the insertion reads of these, in one attribute (it runs for every evaluated insertion).
+        self.terms = (self.dk, self.uniform, self.hours, self.extras)
         self.able = [[k for k, c in enumerate(problem.carers) if v.service in c.abilities] for v in visits]
         # partner[t] and w[t]: start[t] >= start[partner[t]] + w[t] (the link read from t's side).
         self.partner = [-1] * self.n
@@ -119,7 +143,21 @@ class _Data:
 class _State:
     """Routes, the earliest starts they allow, and the objective's parts (cost = 3 x objective)."""
 
-    __slots__ = ("carer", "data", "max_t", "nxt", "prev", "routes", "start", "sum_t", "travel", "updates")
+    __slots__ = (
+        "carer",
+        "cont",
+        "data",
+        "max_t",
+        "nxt",
+        "over",
+        "over_k",
+        "prev",
+        "routes",
+        "start",
+        "sum_t",
+        "travel",
+        "updates",
+    )
 
     def __init__(self, data: _Data, routes: list[list[int]]) -> None:
         self.data = data
@@ -132,6 +170,9 @@ class _State:
         self.travel = 0.0
         self.sum_t = 0.0
         self.max_t = 0.0
+        self.over = 0.0  # overtime, and per route
+        self.over_k = [0.0] * data.m
+        self.cont = 0.0  # continuity cost
         self.updates = 0
 
     def copy(self) -> _State:
@@ -141,12 +182,13 @@ class _State:
         s.routes = [list(r) for r in self.routes]
         s.prev, s.nxt, s.carer, s.start = list(self.prev), list(self.nxt), list(self.carer), list(self.start)
         s.travel, s.sum_t, s.max_t, s.updates = self.travel, self.sum_t, self.max_t, 0
+        s.over, s.over_k, s.cont = self.over, list(self.over_k), self.cont
         return s
 
     @property
     def cost(self) -> float:
-        """travel + total tardiness + largest tardiness."""
-        return self.travel + self.sum_t + self.max_t
+        """travel + total tardiness + largest tardiness + overtime + continuity cost."""
+        return self.travel + self.sum_t + self.max_t + self.over + self.cont
 
     def link(self) -> None:
         """prev/next/carer from the routes."""
@@ -167,6 +209,7 @@ class _State:
         """Earliest starts for the routes (label correcting from scratch); False if the links make them cyclic."""
         data = self.data
         d, loc, dur, e, partner, w, cstart = data.d, data.loc, data.dur, data.e, data.partner, data.w, data.cstart
+        dk, opens, uniform = data.dk, data.opens, data.uniform
         self.link()
         prev, nxt, carer, start = self.prev, self.nxt, self.carer, self.start
         known = [False] * data.n
@@ -181,11 +224,12 @@ class _State:
                 return False
             a = prev[t]
             if a < 0:
-                s = d[cstart[carer[t]]][loc[t]]
+                k = carer[t]
+                s = opens[k] + dk[k][cstart[k]][loc[t]]
             else:
                 if not known[a]:
                     continue
-                s = start[a] + dur[a] + d[loc[a]][loc[t]]
+                s = start[a] + dur[a] + (d if uniform else dk[carer[t]])[loc[a]][loc[t]]
             if s < e[t]:
                 s = e[t]
             j = partner[t]
@@ -203,19 +247,29 @@ class _State:
         self.updates += updates
         travel = 0.0
         close = data.l
-        sum_t = max_t = 0.0
+        sum_t = max_t = over = 0.0
+        over_k, hours, closes = self.over_k, data.hours, data.closes
         for k, r in enumerate(self.routes):
+            dd = dk[k]
             here = cstart[k]
             for t in r:
-                travel += d[here][loc[t]]
+                travel += dd[here][loc[t]]
                 here = loc[t]
                 late = start[t] - close[t]
                 if late > 0:
                     sum_t += late
                     if late > max_t:
                         max_t = late
-            travel += d[here][data.cend[k]]
-        self.travel, self.sum_t, self.max_t = travel, sum_t, max_t
+            leg = dd[here][data.cend[k]]
+            travel += leg
+            if hours:
+                o = (start[r[-1]] + dur[r[-1]] if r else opens[k]) + leg - closes[k]
+                over_k[k] = o if o > 0 else 0.0
+                over += over_k[k]
+        self.travel, self.sum_t, self.max_t, self.over = travel, sum_t, max_t, over
+        miss = data.miss
+        if miss is not None:
+            self.cont = sum(miss[t][k] for t, k in enumerate(carer) if k >= 0)
         return True
 
     def insertion(
@@ -225,28 +279,42 @@ class _State:
         if the cost reaches `limit`.
 
         Starts only grow when tasks are inserted, so label correcting from the new tasks is exact, and the cost
-        counted so far (added travel, then each start's added tardiness) is a lower bound that may stop it early.
+        counted so far (added travel and continuity, then each start's added tardiness and each route's added
+        overtime) is a lower bound that may stop it early. A route that gets a new last task has its overtime taken
+        out first and counted again from that task (without the triangle inequality its return may be earlier).
         """
         data = self.data
         d, loc, dur, e, close, partner, w = data.d, data.loc, data.dur, data.e, data.l, data.partner, data.w
+        dk, uniform, hours, extras = data.terms
         prev, nxt, carer, start, routes = self.prev, self.nxt, self.carer, self.start, self.routes
         p_over: dict[int, int] = {}
         n_over: dict[int, int] = {}
         c_over: dict[int, int] = {}
-        dtravel = 0.0
+        # Each route's overtime as counted so far in this insertion (only read and written when carers have hours).
+        ot: dict[int, float] = {} if hours else _NO_HOURS
+        dtravel = dextra = 0.0
         for t, k, p in moves:
             r = routes[k]
+            dd = dk[k]
             a = r[p - 1] if p > 0 else -1
             b = r[p] if p < len(r) else -1
             la = loc[a] if a >= 0 else data.cstart[k]
             lb = loc[b] if b >= 0 else data.cend[k]
-            dtravel += d[la][loc[t]] + d[loc[t]][lb] - d[la][lb]
+            dtravel += dd[la][loc[t]] + dd[loc[t]][lb] - dd[la][lb]
             p_over[t], n_over[t], c_over[t] = a, b, k
             if a >= 0:
                 n_over[a] = t
             if b >= 0:
                 p_over[b] = t
+            if extras:
+                if b < 0 and hours:
+                    ot[k] = 0.0
+                    dextra -= self.over_k[k]
+                if data.miss is not None:
+                    dextra += data.miss[t][k]
         fixed = self.travel + dtravel + self.sum_t
+        if extras:
+            fixed += self.over + self.cont + dextra
         mx = self.max_t
         if fixed + mx >= limit:
             return None
@@ -264,14 +332,17 @@ class _State:
             a = p_over[t] if t in p_over else prev[t]
             if a < 0:
                 k = c_over[t] if t in c_over else carer[t]
-                s = d[data.cstart[k]][loc[t]]
+                s = data.opens[k] + dk[k][data.cstart[k]][loc[t]]
             else:
                 sa = new.get(a)
                 if sa is None:
                     if a in c_over:
                         continue  # a new task not timed yet: it will push t when it is
                     sa = start[a]
-                s = sa + dur[a] + d[loc[a]][loc[t]]
+                if uniform:
+                    s = sa + dur[a] + d[loc[a]][loc[t]]
+                else:
+                    s = sa + dur[a] + dk[c_over[t] if t in c_over else carer[t]][loc[a]][loc[t]]
             if s < e[t]:
                 s = e[t]
             j = partner[t]
@@ -298,6 +369,17 @@ class _State:
             b = n_over[t] if t in n_over else nxt[t]
             if b >= 0:
                 queue.append(b)
+            elif hours:
+                # t ends its route: its return, later than before, may add overtime.
+                k = c_over[t] if t in c_over else carer[t]
+                o = s + dur[t] + dk[k][loc[t]][data.cend[k]] - data.closes[k]
+                was = ot.get(k, self.over_k[k])
+                if o > was:
+                    fixed += o - was
+                    ot[k] = o
+                    if fixed + dsum + mx >= limit:
+                        self.updates += updates
+                        return None
             if j >= 0:
                 queue.append(j)
         self.updates += updates
@@ -340,7 +422,7 @@ class _Insertion:
         of added travel and the rest skipped once that alone exceeds the kept ones.
         """
         data = self.data
-        d, loc = data.d, data.loc
+        d, loc = data.dk[k], data.loc
         r = state.routes[k]
         lt = loc[t]
         here = data.cstart[k]
@@ -578,6 +660,8 @@ class _Search:
                         gain += late
                     else:
                         gain += _detour(state, t) + late
+                        if data.miss is not None:
+                            gain += data.miss[t][state.carer[t]]
                 scores.append((gain, r))
             scores.sort(reverse=True)
             chosen = []
@@ -723,8 +807,8 @@ def _roulette(rng: random.Random, weights: list[float]) -> int:
 
 def _detour(state: _State, t: int) -> float:
     data = state.data
-    d, loc = data.d, data.loc
     k = state.carer[t]
+    d, loc = data.dk[k], data.loc
     a, b = state.prev[t], state.nxt[t]
     la = loc[a] if a >= 0 else data.cstart[k]
     lb = loc[b] if b >= 0 else data.cend[k]
@@ -736,6 +820,11 @@ def _relatedness(data: _Data, state: _State, a: int, b: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------- exact model (CP-SAT)
+
+
+def _distinct(matrices: list[list[list[float]]]) -> list[list[list[float]]]:
+    """Each matrix once (carers with factor 1 share the problem's)."""
+    return list({id(dd): dd for dd in matrices}.values())
 
 
 def _exact_arcs(data: _Data) -> int:
@@ -751,22 +840,25 @@ def _eligible_by_carer(data: _Data) -> list[list[int]]:
 
 
 def _integral(data: _Data) -> bool:
-    values = [x for row in data.d for x in row] + data.dur + data.e + data.l + [abs(w) for w in data.w]
+    values = [x for dd in _distinct(data.dk) for row in dd for x in row] + data.dur + data.e + data.l
+    values += [abs(w) for w in data.w] + data.opens + [x for x in data.closes if x < INF] + [data.weight]
     return all(abs(x * SCALE - round(x * SCALE)) < 1e-6 for x in values)
 
 
 def _exact(
     data: _Data, hint: _State, budget: Budget, work: float, seed: int, reporter: ProgressReporter
 ) -> tuple[list[list[int]] | None, float, bool]:
-    """The whole problem as one CP-SAT model (a circuit per carer, starts, tardiness) from the hint.
+    """The whole problem as one CP-SAT model (a circuit per carer with their own travel, starts from their hours,
+    tardiness, overtime, continuity) from the hint.
 
     Returns (routes of a better plan or None, proven lower bound on 3 x objective, proven optimal).
     """
     S = SCALE
-    d = [[round(x * S) for x in row] for row in data.d]
+    scaled = {id(dd): [[round(x * S) for x in row] for row in dd] for dd in _distinct(data.dk)}
     model = cp_model.CpModel()
     eligible = _eligible_by_carer(data)
-    horizon = round(S * (max(data.l + data.e) + sum(data.dur) + sum(max(row) for row in data.d) + 1))
+    longest = max((sum(max(row) for row in dd) for dd in _distinct(data.dk)), default=0.0)
+    horizon = round(S * (max(data.l + data.e + data.opens) + sum(data.dur) + longest + 1))
     horizon = max(horizon, round(max(hint.start, default=0.0) * S) + 1)
     start = [model.new_int_var(round(data.e[t] * S), horizon, f"s{t}") for t in range(data.n)]
     late = [model.new_int_var(0, horizon, f"late{t}") for t in range(data.n)]
@@ -775,10 +867,21 @@ def _exact(
     travel_terms = []
     arcs_of: dict[tuple[int, int, int], cp_model.IntVar] = {}
     for k in range(data.m):
+        d = scaled[id(data.dk[k])]
+        opens = round(data.opens[k] * S)
         arcs: list[tuple[int, int, cp_model.LiteralT]] = []
         nodes = eligible[k]
         empty = model.new_bool_var(f"empty{k}")
         arcs.append((0, 0, empty))
+        if d[data.cstart[k]][data.cend[k]]:
+            travel_terms.append(d[data.cstart[k]][data.cend[k]] * empty)
+        over = None
+        if data.closes[k] < INF:
+            # Overtime: back at the end point after the hours close (an empty route goes straight back).
+            over = model.new_int_var(0, horizon, f"over{k}")
+            closes = round(data.closes[k] * S)
+            travel_terms.append(over)
+            model.add(over >= opens + d[data.cstart[k]][data.cend[k]] - closes).only_enforce_if(empty)
         for t in nodes:
             v = model.new_bool_var(f"v{k}_{t}")
             visited[(k, t)] = v
@@ -791,7 +894,12 @@ def _exact(
             arcs_of[(k, t, -1)] = out_arc
             travel_terms.append(d[data.loc[t]][data.cend[k]] * out_arc)
             travel_terms.append(d[data.cstart[k]][data.loc[t]] * in_arc)
-            model.add(start[t] >= d[data.cstart[k]][data.loc[t]]).only_enforce_if(in_arc)
+            model.add(start[t] >= opens + d[data.cstart[k]][data.loc[t]]).only_enforce_if(in_arc)
+            if over is not None:
+                back = start[t] + round(data.dur[t] * S) + d[data.loc[t]][data.cend[k]]
+                model.add(over >= back - closes).only_enforce_if(out_arc)
+            if data.miss is not None and data.miss[t][k]:
+                travel_terms.append(round(data.miss[t][k] * S) * v)
             for u in nodes:
                 if u == t:
                     continue
@@ -860,7 +968,8 @@ def _exact(
 
 
 def validate(problem: VisitsProblem) -> list[Conflict]:
-    """Data that no plan can satisfy: unknown ids, a visit nobody can give, a link with no two able carers."""
+    """Data that no plan can satisfy: unknown ids, a visit nobody can give, a link with no two able carers, a travel
+    factor that is not positive, hours that close before they open."""
     out: list[Conflict] = []
     size = len(problem.travel)
     if any(len(row) != size for row in problem.travel):
@@ -875,6 +984,11 @@ def validate(problem: VisitsProblem) -> list[Conflict]:
     for c in problem.carers:
         if c.start >= size or c.end >= size:
             out.append(Conflict("carer-location", f"carer {c.id!r} starts or ends outside the travel matrix"))
+        if not 0 < c.travel_factor < INF:
+            out.append(Conflict("travel-factor", f"carer {c.id!r}'s travel factor is not a positive number"))
+        if c.hours is not None and c.hours[1] < c.hours[0]:
+            out.append(Conflict("hours", f"carer {c.id!r}'s hours close before they open"))
+    known_carers = set(carer_ids)
     by_id = {v.id: v for v in problem.visits}
     for v in problem.visits:
         if v.location >= size:
@@ -883,6 +997,8 @@ def validate(problem: VisitsProblem) -> list[Conflict]:
             out.append(Conflict("window", f"visit {v.id!r}'s window closes before it opens"))
         if not any(v.service in c.abilities for c in problem.carers):
             out.append(Conflict("ability", f"no carer can give {v.service!r} (visit {v.id!r})"))
+        if v.preferred is not None and v.preferred not in known_carers:
+            out.append(Conflict("preferred", f"visit {v.id!r} prefers an unknown carer {v.preferred!r}"))
     linked: set[Id] = set()
     for link in problem.links:
         a, b = by_id.get(link.first), by_id.get(link.second)
@@ -914,11 +1030,12 @@ def _routes_out(data: _Data, state: _State) -> tuple[Route, ...]:
     for k, r in enumerate(state.routes):
         stops = []
         here = data.cstart[k]
-        free_at = 0.0
+        free_at = data.opens[k]
         travel = 0.0
+        d = data.dk[k]
         for t in r:
             v = problem.visits[t]
-            leg = data.d[here][data.loc[t]]
+            leg = d[here][data.loc[t]]
             travel += leg
             s = state.start[t]
             stops.append(
@@ -934,8 +1051,10 @@ def _routes_out(data: _Data, state: _State) -> tuple[Route, ...]:
             )
             free_at = s + data.dur[t]
             here = data.loc[t]
-        leg = data.d[here][data.cend[k]]
-        out.append(Route(problem.carers[k].id, tuple(stops), travel + leg, free_at + leg))
+        leg = d[here][data.cend[k]]
+        back = free_at + leg
+        overtime = max(0.0, back - data.closes[k])
+        out.append(Route(problem.carers[k].id, tuple(stops), travel + leg, back, overtime))
     return tuple(out)
 
 
@@ -965,10 +1084,11 @@ def _reasons(data: _Data, state: _State, ins: _Insertion, budget: Budget) -> tup
         k = state.carer[t]
         s = state.start[t]
         a = state.prev[t]
+        d = data.dk[k]
         arrival = (
-            data.d[data.cstart[k]][data.loc[t]]
+            data.opens[k] + d[data.cstart[k]][data.loc[t]]
             if a < 0
-            else state.start[a] + data.dur[a] + data.d[data.loc[a]][data.loc[t]]
+            else state.start[a] + data.dur[a] + d[data.loc[a]][data.loc[t]]
         )
         j = data.partner[t]
         why: str
@@ -989,6 +1109,7 @@ def _reasons(data: _Data, state: _State, ins: _Insertion, budget: Budget) -> tup
                 alternative=None if alt is None else alt[0],
                 alternative_extra=None if alt is None else alt[1],
                 partner=None if j < 0 else problem.visits[j].id,
+                preferred=v.preferred if data.pref[t] >= 0 else None,
             )
         )
     return tuple(out)
@@ -1004,7 +1125,8 @@ def solve(
     pinned: Sequence[Pin] = (),
     on_progress: ProgressFn | None = None,
 ) -> VisitsResult:
-    """Plan every carer's route to minimise (travel + total tardiness + largest tardiness) / 3; always checked.
+    """Plan every carer's route to minimise (travel + total tardiness + largest tardiness + overtime + continuity
+    cost) / 3; always checked.
 
     `work` is the search budget in reference seconds (matching.common.Budget), by default a share of the time
     limit; the same problem, seed and work give the same plan. `previous` (a result for this problem) is the start:
@@ -1059,7 +1181,8 @@ def solve(
     bound_s = budget.deadline.elapsed() - start_s - improve_s
     for candidate in (best, start):
         result = _result(data, candidate, search, lower, optimal, budget, phases, (start_s, improve_s, bound_s))
-        if not check(problem, result.routes, result.objective):
+        claims = (result.continuity_kept, result.continuity_missed)
+        if not check(problem, result.routes, result.objective, overtime=result.overtime, continuity=claims):
             return result
         phases.append("checker refused the plan")
     raise AssertionError(f"no plan passed the checker: {check(problem, result.routes, result.objective)}")
@@ -1079,7 +1202,10 @@ def _result(
     routes = _routes_out(data, state)
     travel = sum(r.travel for r in routes)
     lates = [s.tardiness for r in routes for s in r.visits]
-    objective = (travel + sum(lates) + max(lates, default=0.0)) / 3
+    overtime = sum(r.overtime for r in routes)
+    kept = sum(1 for t, k in enumerate(state.carer) if data.pref[t] >= 0 and k == data.pref[t])
+    missed = sum(1 for k in data.pref if k >= 0) - kept
+    objective = (travel + sum(lates) + max(lates, default=0.0) + overtime + data.weight * missed) / 3
     bound = min(lower / 3, objective)
     proven = optimal and abs(objective - lower / 3) <= 1e-6 * max(1.0, objective)
     reasons = _reasons(data, state, search.ins, budget)
@@ -1099,6 +1225,9 @@ def _result(
         travel=travel,
         total_tardiness=sum(lates),
         max_tardiness=max(lates, default=0.0),
+        overtime=overtime,
+        continuity_kept=kept,
+        continuity_missed=missed,
         routes=routes,
         reasons=reasons,
         phases=tuple(phases),

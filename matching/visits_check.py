@@ -7,10 +7,20 @@ from matching.visits_format import Route, VisitsProblem
 TOLERANCE = 1e-6
 
 
-def check(problem: VisitsProblem, routes: tuple[Route, ...] | list[Route], objective: float | None = None) -> list[str]:
+def check(
+    problem: VisitsProblem,
+    routes: tuple[Route, ...] | list[Route],
+    objective: float | None = None,
+    *,
+    overtime: float | None = None,
+    continuity: tuple[int, int] | None = None,
+) -> list[str]:
     """Every rule the routes break, and every claimed figure that the rules do not give; empty when valid.
 
     Times are checked as claimed: a start may be later than the earliest possible (waiting is allowed), never earlier.
+    A carer's legs take the matrix's time times their travel factor, and they leave no earlier than their hours open;
+    `overtime` (the total past their hours) and `continuity` (visits kept with / moved from their preferred carer)
+    are checked when claimed.
     """
     errors: list[str] = []
     carers = {c.id: c for c in problem.carers}
@@ -19,6 +29,7 @@ def check(problem: VisitsProblem, routes: tuple[Route, ...] | list[Route], objec
     done_by: dict[object, object] = {}
     start_of: dict[object, float] = {}
     total_travel = 0.0
+    total_overtime = 0.0
     tardiness: list[float] = []
     seen_carers: set[object] = set()
     for route in routes:
@@ -30,7 +41,8 @@ def check(problem: VisitsProblem, routes: tuple[Route, ...] | list[Route], objec
             errors.append(f"carer {route.caregiver!r} has two routes")
         seen_carers.add(route.caregiver)
         here = carer.start
-        free_at = 0.0
+        factor = carer.travel_factor
+        free_at = carer.hours[0] if carer.hours is not None else 0.0
         travel = 0.0
         for stop in route.visits:
             visit = visits.get(stop.visit)
@@ -43,7 +55,7 @@ def check(problem: VisitsProblem, routes: tuple[Route, ...] | list[Route], objec
             start_of[stop.visit] = stop.start
             if visit.service not in carer.abilities:
                 errors.append(f"{route.caregiver!r} cannot give {visit.service!r} (visit {stop.visit!r})")
-            leg = d[here][visit.location]
+            leg = d[here][visit.location] * factor
             travel += leg
             arrival = free_at + leg
             if abs(stop.arrival - arrival) > TOLERANCE:
@@ -60,10 +72,15 @@ def check(problem: VisitsProblem, routes: tuple[Route, ...] | list[Route], objec
             tardiness.append(late)
             free_at = stop.start + visit.duration
             here = visit.location
-        leg = d[here][carer.end]
+        leg = d[here][carer.end] * factor
         travel += leg
-        if abs(route.back - (free_at + leg)) > TOLERANCE:
-            errors.append(f"{route.caregiver!r} is back at {route.back} claimed, the route gives {free_at + leg}")
+        back = free_at + leg
+        if abs(route.back - back) > TOLERANCE:
+            errors.append(f"{route.caregiver!r} is back at {route.back} claimed, the route gives {back}")
+        over = max(0.0, back - carer.hours[1]) if carer.hours is not None else 0.0
+        if abs(route.overtime - over) > TOLERANCE:
+            errors.append(f"{route.caregiver!r}: overtime {route.overtime} claimed, the route gives {over}")
+        total_overtime += over
         if abs(route.travel - travel) > TOLERANCE:
             errors.append(f"{route.caregiver!r}: travel {route.travel} claimed, the route gives {travel}")
         total_travel += travel
@@ -83,8 +100,20 @@ def check(problem: VisitsProblem, routes: tuple[Route, ...] | list[Route], objec
     for pin in problem.pinned:
         if done_by.get(pin.visit) != pin.carer:
             errors.append(f"visit {pin.visit!r} is pinned to {pin.carer!r} but done by {done_by.get(pin.visit)!r}")
+    kept = sum(1 for v in problem.visits if v.preferred is not None and done_by.get(v.id) == v.preferred)
+    missed = sum(1 for v in problem.visits if v.preferred is not None and v.id in done_by) - kept
+    if overtime is not None and abs(overtime - total_overtime) > TOLERANCE:
+        errors.append(f"overtime {overtime} claimed, the routes give {total_overtime}")
+    if continuity is not None and continuity != (kept, missed):
+        errors.append(f"continuity kept/missed {continuity} claimed, the routes give {(kept, missed)}")
     if objective is not None:
-        value = (total_travel + sum(tardiness) + max(tardiness, default=0.0)) / 3
+        value = (
+            total_travel
+            + sum(tardiness)
+            + max(tardiness, default=0.0)
+            + total_overtime
+            + problem.continuity_weight * missed
+        ) / 3
         if abs(value - objective) > 1e-6 * max(1.0, abs(value)):
             errors.append(f"objective {objective} claimed, the routes give {value}")
     return errors

@@ -76,7 +76,8 @@ class DayHouseholdRow(HouseholdPlaceRow, frozen=True):
 
 
 class VisitDayRow(msgspec.Struct, frozen=True):
-    """A contract's day: its travel assumptions, the standing run and when a re-plan counts from."""
+    """A contract's day: its travel assumptions and continuity weight, the standing run and when a re-plan counts
+    from."""
 
     id: int
     contract_id: int
@@ -87,6 +88,7 @@ class VisitDayRow(msgspec.Struct, frozen=True):
     walk_kmh: float
     run_id: int | None
     replan_from: dt.datetime | None
+    continuity_weight: float = 30.0
 
 
 class NewVisit(msgspec.Struct, frozen=True):
@@ -212,19 +214,29 @@ WHERE c.organisation_id = $1 AND c.active AND c.joined_at IS NOT NULL AND d.week
 ORDER BY c.id
 """
 UPSERT_DAY = """
-INSERT INTO visit_days (contract_id, day, detour_factor, ebike_kmh, walk_kmh) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO visit_days (contract_id, day, detour_factor, ebike_kmh, walk_kmh, continuity_weight)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (contract_id, day) DO UPDATE SET day = EXCLUDED.day
 RETURNING id
 """
 _DAY = """
 SELECT d.id, d.contract_id, c.organisation_id, d.day, d.detour_factor::float8 AS detour_factor,
        d.ebike_kmh::float8 AS ebike_kmh, d.walk_kmh::float8 AS walk_kmh, d.run_id,
-       (SELECT min(ab.since) FROM carer_absences ab WHERE ab.visit_day_id = d.id) AS replan_from
+       (SELECT min(ab.since) FROM carer_absences ab WHERE ab.visit_day_id = d.id) AS replan_from,
+       d.continuity_weight::float8 AS continuity_weight
 FROM visit_days d JOIN contracts c ON c.id = d.contract_id
 """
 SELECT_DAY = _DAY + " WHERE d.id = $1"
 SELECT_DAY_OF = _DAY + " WHERE d.contract_id = $1 AND d.day = $2 AND c.organisation_id = $3"
 SELECT_DAYS_OF_CONTRACT = _DAY + " WHERE d.contract_id = $1 ORDER BY d.day DESC LIMIT 14"
+# Who each visit of a contract's households had last time, on its days from $3 up to (not including) $2: the carer
+# who last checked in, failing that the one last planned (one statement for the whole day).
+SELECT_LAST_CARERS = """
+SELECT DISTINCT ON (pv.visit_key) pv.visit_key, pv.carer_id
+FROM visit_days d JOIN planned_visits pv ON pv.visit_day_id = d.id AND pv.status <> 'released'
+WHERE d.contract_id = $1 AND d.day < $2 AND d.day >= $3
+ORDER BY pv.visit_key, pv.status = 'checked_in' DESC, d.day DESC, lower(pv.during) DESC, pv.id DESC
+"""
 SELECT_ABSENCES = "SELECT carer_id, since FROM carer_absences WHERE visit_day_id = $1 ORDER BY carer_id"
 INSERT_ABSENCE = """
 INSERT INTO carer_absences (visit_day_id, carer_id, since, recorded_by) VALUES ($1, $2, $3, $4)
@@ -364,10 +376,17 @@ async def day_carers(conn: asyncpg.Connection, organisation_id: int, day: dt.dat
 
 
 async def upsert_day(
-    conn: asyncpg.Connection, contract_id: int, day: dt.date, detour: float, ebike_kmh: float, walk_kmh: float
-) -> int:
-    """The contract's day, made on first use with these travel assumptions (kept afterwards)."""
-    return int(await conn.fetchval(UPSERT_DAY, contract_id, day, detour, ebike_kmh, walk_kmh))
+    conn: asyncpg.Connection, contract_id: int, day: dt.date, detour: float, ebike_kmh: float, walk_kmh: float,
+    continuity_weight: float,
+) -> int:  # fmt: skip
+    """The contract's day, made on first use with these travel assumptions and continuity weight (kept afterwards)."""
+    return int(await conn.fetchval(UPSERT_DAY, contract_id, day, detour, ebike_kmh, walk_kmh, continuity_weight))
+
+
+async def last_carers(conn: asyncpg.Connection, contract_id: int, day: dt.date, since: dt.date) -> dict[str, int]:
+    """visit key → the carer who gave it last time before `day` (checked in), else who was last planned for it."""
+    rows = await conn.fetch(SELECT_LAST_CARERS, contract_id, day, since)
+    return {str(r["visit_key"]): int(r["carer_id"]) for r in rows}
 
 
 async def get_day(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:

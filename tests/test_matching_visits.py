@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli import solving_visits
+from matching import visits as visits_model
 from matching.common import Progress
 from matching.visits import Carer, Link, Pin, Visit, VisitsProblem, VisitsResult, check, solve, validate
-from matching.visits_format import Route
+from matching.visits_format import Route, Stop
 from tests.cpu_load import busy_cores
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +42,19 @@ def matrix(points: list[tuple[int, int]]) -> tuple[tuple[float, ...], ...]:
 
 @st.composite
 def tiny_problems(draw: st.DrawFn) -> VisitsProblem:
-    """Two carers at one base and 3-4 visits, perhaps two of them linked, so brute force is cheap."""
+    """Two carers at one base and 3-4 visits, perhaps two of them linked, so brute force is cheap; the carers may
+    travel slower (a factor), have hours, and the visits a preferred carer."""
     n = draw(st.integers(3, 4))
     points = [(0, 0)] + [(draw(st.integers(-30, 30)), draw(st.integers(-30, 30))) for _ in range(n)]
-    carers = tuple(
-        Carer(f"c{k}", tuple(draw(st.sets(st.sampled_from(["s1", "s2"]), min_size=1))), 0, 0) for k in range(2)
-    )
+    carers = []
+    for k in range(2):
+        abilities = tuple(draw(st.sets(st.sampled_from(["s1", "s2"]), min_size=1)))
+        factor = draw(st.sampled_from([1.0, 1.0, 2.0, 3.0]))
+        hours = None
+        if draw(st.booleans()):
+            opens = float(draw(st.integers(0, 40)))
+            hours = (opens, opens + float(draw(st.integers(20, 200))))
+        carers.append(Carer(f"c{k}", abilities, 0, 0, travel_factor=factor, hours=hours))
     visits = []
     for i in range(n):
         opens = draw(st.integers(0, 90))
@@ -58,6 +66,7 @@ def tiny_problems(draw: st.DrawFn) -> VisitsProblem:
                 duration=float(draw(st.integers(1, 25))),
                 window=(float(opens), float(opens + draw(st.integers(0, 40)))),
                 location=i + 1,
+                preferred=draw(st.sampled_from([None, "c0", "c1"])),
             )
         )
     links: tuple[Link, ...] = ()
@@ -67,11 +76,13 @@ def tiny_problems(draw: st.DrawFn) -> VisitsProblem:
     elif kind == "sequential":
         low = draw(st.integers(0, 30))
         links = (Link("v0", "v1", "sequential", float(low), float(low + draw(st.integers(0, 30)))),)
-    return VisitsProblem(carers=carers, visits=tuple(visits), travel=matrix(points), links=links)
+    weight = float(draw(st.sampled_from([0, 5, 20])))
+    return VisitsProblem(tuple(carers), tuple(visits), matrix(points), links, continuity_weight=weight)
 
 
 def brute_force(problem: VisitsProblem) -> float | None:
-    """The best objective over every assignment and order, timed by fixed-point iteration (None: no plan)."""
+    """The best objective over every assignment and order, timed by fixed-point iteration (None: no plan); each
+    carer's legs scaled by their factor, their day from their hours, overtime and missed preferences counted."""
     d = problem.travel
     n = len(problem.visits)
     best: float | None = None
@@ -99,10 +110,11 @@ def _timed_value(
     for _ in range(20):
         starts: dict[int, float] = {}
         for k, order in enumerate(orders):
-            here, free = problem.carers[k].start, 0.0
+            carer = problem.carers[k]
+            here, free = carer.start, carer.hours[0] if carer.hours else 0.0
             for i in order:
                 v = problem.visits[i]
-                s = max(free + d[here][v.location], v.window[0], lows.get(i, 0.0))
+                s = max(free + d[here][v.location] * carer.travel_factor, v.window[0], lows.get(i, 0.0))
                 starts[i] = s
                 free, here = s + v.duration, v.location
         changed = False
@@ -116,12 +128,17 @@ def _timed_value(
                 lows[a] = starts[b] - hi
                 changed = True
         if not changed:
-            travel = sum(
-                sum(d[x][y] for x, y in itertools.pairwise([0, *[problem.visits[i].location for i in o], 0]))
-                for o in orders
-            )
+            travel = over = missed = 0.0
+            for k, o in enumerate(orders):
+                carer = problem.carers[k]
+                places = [0, *[problem.visits[i].location for i in o], 0]
+                travel += sum(d[x][y] * carer.travel_factor for x, y in itertools.pairwise(places))
+                if carer.hours is not None:
+                    free = starts[o[-1]] + problem.visits[o[-1]].duration if o else carer.hours[0]
+                    over += max(0.0, free + d[places[-2]][0] * carer.travel_factor - carer.hours[1])
+                missed += sum(1 for i in o if problem.visits[i].preferred not in (None, carer.id))
             late = [max(0.0, starts[i] - problem.visits[i].window[1]) for i in range(len(problem.visits))]
-            return (travel + sum(late) + max(late)) / 3
+            return (travel + sum(late) + max(late) + over + problem.continuity_weight * missed) / 3
     return None
 
 
@@ -134,7 +151,8 @@ def test_tiny_instances_reach_the_brute_force_optimum_and_pass_the_checker(probl
         assert result.status == "infeasible"
         assert validate(problem)
         return
-    assert check(problem, result.routes, result.objective) == []
+    claims = (result.continuity_kept, result.continuity_missed)
+    assert check(problem, result.routes, result.objective, overtime=result.overtime, continuity=claims) == []
     assert result.objective == pytest.approx(expected, abs=1e-6)
     assert result.status == "optimal"
     assert result.bound <= result.objective + 1e-9
@@ -352,3 +370,105 @@ def test_pins_that_put_both_halves_on_one_carer_are_reported_infeasible() -> Non
     result = solve(problem, time_limit_s=2, seed=1)
     assert result.status == "infeasible"
     assert [c.constraint for c in result.conflicts] == ["pin"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_problems(), st.randoms(use_true_random=False))
+def test_an_insertion_costs_exactly_what_the_routes_cost_after_it(problem: VisitsProblem, rng: Any) -> None:
+    # The search's insertion (travel per carer, hours, overtime, continuity) against re-timing from scratch.
+    if validate(problem):
+        return
+    data = visits_model._Data(problem)
+    for ts in data.requests:
+        routes: list[list[int]] = [[] for _ in range(data.m)]
+        for other in data.requests:
+            if other == ts:
+                continue
+            ks = rng.sample(range(data.m), len(other))
+            for t, k in zip(other, ks, strict=True):
+                routes[k].insert(rng.randint(0, len(routes[k])), t)
+        state = visits_model._State(data, routes)
+        if not state.time():
+            continue
+        for ks in itertools.permutations(range(data.m), len(ts)):
+            for ps in itertools.product(*(range(len(routes[k]) + 1) for k in ks)):
+                moves = tuple(zip(ts, ks, ps, strict=True))
+                out = state.insertion(moves)
+                after = state.copy()
+                if not after.insert(moves):
+                    continue
+                assert out is not None
+                assert out[0] == pytest.approx(after.cost, abs=1e-9)
+                # A limit at or below the exact cost stops it; above, it does not.
+                assert state.insertion(moves, after.cost - 1e-6) is None
+                assert state.insertion(moves, after.cost + 1e-6) is not None
+
+
+def two_equal_carers(weight: float, preferred: str | None) -> VisitsProblem:
+    """Two carers alike in every way and one visit: only the preference tells them apart."""
+    carers = (Carer("wu", ("care",), 0, 0), Carer("xu", ("care",), 0, 0))
+    visit = Visit("v", "P", "care", 30.0, (10.0, 40.0), 1, preferred=preferred)
+    return VisitsProblem(carers, (visit,), matrix([(0, 0), (3, 4)]), continuity_weight=weight)
+
+
+def test_a_preference_decides_between_two_equal_carers_and_weight_zero_does_not() -> None:
+    neutral = solve(two_equal_carers(0.0, None), time_limit_s=3, seed=1)
+    owner = next(r.caregiver for r in neutral.routes if r.visits)
+    other = "xu" if owner == "wu" else "wu"
+    kept = solve(two_equal_carers(15.0, other), time_limit_s=3, seed=1)
+    assert next(r.caregiver for r in kept.routes if r.visits) == other
+    assert (kept.continuity_kept, kept.continuity_missed) == (1, 0)
+    assert kept.objective == pytest.approx(neutral.objective)
+    assert kept.reasons[0].preferred == other
+    ignored = solve(two_equal_carers(0.0, other), time_limit_s=3, seed=1)
+    assert next(r.caregiver for r in ignored.routes if r.visits) == owner
+    assert (ignored.continuity_kept, ignored.continuity_missed) == (0, 1)
+    assert ignored.objective == pytest.approx(neutral.objective)
+
+
+def test_hours_and_travel_factor_shape_the_day_and_overtime_counts() -> None:
+    # One walker (3x slower) whose hours open at 50 and close at 100: the visit starts at 50 + 3 x 5 = 65, ends at
+    # 95, and the walk home (15) brings them back at 110: 10 minutes of overtime; travel 30, tardiness 25.
+    carer = Carer("walker", ("care",), 0, 0, travel_factor=3.0, hours=(50.0, 100.0))
+    visit = Visit("v", "P", "care", 30.0, (10.0, 40.0), 1)
+    problem = VisitsProblem((carer,), (visit,), matrix([(0, 0), (3, 4)]))
+    result = solve(problem, time_limit_s=3, seed=1)
+    (route,) = result.routes
+    assert (route.visits[0].arrival, route.visits[0].start, route.back) == (65.0, 65.0, 110.0)
+    assert (route.travel, route.overtime, result.overtime) == (30.0, 10.0, 10.0)
+    assert result.objective == pytest.approx((30.0 + 25.0 + 25.0 + 10.0) / 3)
+    assert result.status == "optimal"
+
+
+def test_checker_catches_miscounted_overtime_continuity_and_a_start_before_the_hours() -> None:
+    carers = (Carer("wu", ("care",), 0, 0, hours=(20.0, 60.0)), Carer("xu", ("care",), 0, 0, travel_factor=2.0))
+    visits = (
+        Visit("v1", "P", "care", 30.0, (0.0, 40.0), 1, preferred="xu"),
+        Visit("v2", "Q", "care", 30.0, (0.0, 90.0), 2, preferred="wu"),
+    )
+    problem = VisitsProblem(carers, visits, matrix([(0, 0), (3, 4), (6, 8)]), continuity_weight=7.0)
+    result = solve(problem, time_limit_s=3, seed=1)
+    claims = (result.continuity_kept, result.continuity_missed)
+    assert check(problem, result.routes, result.objective, overtime=result.overtime, continuity=claims) == []
+    routes = list(result.routes)
+    wu = next(i for i, r in enumerate(routes) if r.caregiver == "wu")
+    wrong_over = [msgspec.structs.replace(r, overtime=r.overtime + 1) if i == wu else r for i, r in enumerate(routes)]
+    assert any("overtime" in e for e in check(problem, wrong_over))
+    assert any("overtime" in e for e in check(problem, routes, overtime=result.overtime + 1))
+    kept, missed = claims
+    assert any("continuity" in e for e in check(problem, routes, continuity=(kept + 1, missed - 1)))
+    # The objective counts the weight of every missed preference.
+    assert any("objective" in e for e in check(problem, routes, result.objective + 7.0 / 3))
+    # Wu's day as if their hours did not hold: leaving at 0, so arriving at 5 instead of 25.
+    early = Stop("v1", "P", "care", 5.0, 35.0, 5.0, 0.0)
+    errors = check(problem, [Route("wu", (early,), 10.0, 40.0)])
+    assert any("arrival 5.0 claimed, the route gives 25.0" in e for e in errors)
+    assert any("before the carer can be there" in e for e in errors)
+
+
+def test_invalid_preferences_factors_and_hours_are_conflicts() -> None:
+    carers = (Carer("wu", ("care",), 0, 0, travel_factor=0.0), Carer("xu", ("care",), 0, 0, hours=(60.0, 30.0)))
+    visit = Visit("v", "P", "care", 30.0, (10.0, 40.0), 1, preferred="nobody")
+    result = solve(VisitsProblem(carers, (visit,), matrix([(0, 0), (3, 4)])), time_limit_s=2, seed=1)
+    assert result.status == "infeasible"
+    assert {c.constraint for c in result.conflicts} == {"travel-factor", "hours", "preferred"}

@@ -12,6 +12,7 @@ import pytest
 from api.services import visits
 from api.services.errors import Conflict, NotFound
 from api.services.types import SHANGHAI
+from sql import visits as visits_sql
 from tests import factories
 from tests import factories_teams as ft
 from tests import factories_visit_plans as fv
@@ -215,3 +216,72 @@ async def test_a_sick_call_replans_the_day_without_the_carer_keeping_what_is_che
     with pytest.raises(Conflict):
         await visits.call_in_sick(conn, JobQueueSpy(redis), contract.organisation(), day_id,
                                   visits.AbsenceCreate(carer_id=sick), now=call)  # fmt: skip
+
+
+async def test_the_carer_from_last_time_is_preferred_and_the_board_shows_whether_kept(conn, redis):
+    contract, _, carers = await _day(conn)
+    org, queue = contract.organisation(), JobQueueSpy(redis)
+    day1 = fv.tomorrow()
+    day2 = day1 + dt.timedelta(days=1)
+    await fv.plan_here(conn, queue, org, contract.contract_id, day1)
+    first = {r["visit_key"]: r for r in await _live(conn, day1)}
+    done = next(iter(first.values()))
+    who = await factories.identity_of(conn, next(c for c in carers if c[0] == done["carer_id"])[2])
+    await visits.check_in(conn, who, done["id"], now=done["starts_at"])
+    await fv.plan_here(conn, queue, org, contract.contract_id, day2)
+    day2_id = await conn.fetchval("SELECT id FROM visit_days WHERE day = $1", day2)
+    inputs = await visits.load_inputs(conn, await visits_sql.get_day(conn, day2_id))
+    assert inputs.problem.problem.continuity_weight == fv.SPEEDS.continuity_weight
+    assert {str(v.id): v.preferred for v in inputs.problem.problem.visits} == {
+        k: r["carer_id"] for k, r in first.items()
+    }
+    # The board says who it was last time and whether the plan kept them, and how many kept theirs.
+    board = await visits.board(conn, org, contract.contract_id, day2)
+    names = {r.carer_id: r.carer_name for r in board.routes}
+    stops = {s.id: (s, r.carer_id) for r in board.routes for s in r.stops}
+    second = await _live(conn, day2)
+    for row in second:
+        stop, carer_id = stops[row["id"]]
+        assert stop.preferred == names.get(first[row["visit_key"]]["carer_id"], stop.preferred)
+        assert stop.preferred is not None
+        assert stop.same_carer == (carer_id == first[row["visit_key"]]["carer_id"])
+    assert board.continuity_total == 6
+    assert board.continuity_kept == sum(1 for r in second if r["carer_id"] == first[r["visit_key"]]["carer_id"])
+    # Who checked in counts before who was planned later: day 2's visit moved to a carer with nothing else that day.
+    other, _, _ = await fv.add_carer(conn, contract, abilities=())
+    volunteer = await conn.fetchval("SELECT volunteer_id FROM carers WHERE id = $1", other)
+    await conn.execute(
+        "UPDATE planned_visits SET carer_id = $3, volunteer_id = $4 WHERE visit_day_id = $1 AND visit_key = $2"
+        " AND status <> 'released'",
+        day2_id, done["visit_key"], other, volunteer,
+    )  # fmt: skip
+    day3 = day2 + dt.timedelta(days=1)
+    day3_id = await visits_sql.upsert_day(conn, contract.contract_id, day3, 1.3, 15.0, 4.5, 30.0)
+    statements: list[str] = []
+
+    def logged(record) -> None:
+        statements.append(record.query)
+
+    conn.add_query_logger(logged)
+    try:
+        later = await visits.load_inputs(conn, await visits_sql.get_day(conn, day3_id))
+    finally:
+        conn.remove_query_logger(logged)
+    preferred = {str(v.id): v.preferred for v in later.problem.problem.visits}
+    latest = {r["visit_key"]: r["carer_id"] for r in await _live(conn, day2)}
+    assert preferred == {**latest, done["visit_key"]: done["carer_id"]}
+    # One statement reads every visit's carer from last time, whatever the number of households.
+    assert sum(1 for q in statements if "DISTINCT ON (pv.visit_key)" in q) == 1
+
+
+async def test_the_last_carers_are_read_through_indexes(conn):
+    await conn.execute("SET LOCAL enable_seqscan = off")
+    plan = "\n".join(
+        r[0] for r in await conn.fetch("EXPLAIN " + visits_sql.SELECT_LAST_CARERS, 1, dt.date(2026, 1, 2),
+                                       dt.date(2025, 10, 1))
+    )  # fmt: skip
+    # Both tables through an index (the contract's days, then each day's live visits): nothing scanned whole.
+    assert "Seq Scan" not in plan
+    conditions = [line.strip() for line in plan.splitlines() if "Index Cond" in line]
+    assert any("(contract_id = " in c and "(day < " in c for c in conditions), plan
+    assert any("visit_day_id = d.id" in c for c in conditions), plan

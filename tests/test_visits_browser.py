@@ -4,12 +4,14 @@ and records a sick call (the real worker runs matching.visits each time), and vo
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser_helpers import (
+    DESKTOP,
     PASSWORDS,
     PHONE,
     VISITS_RUN_MS,
@@ -30,6 +32,12 @@ WHERE a.username = 'volunteer.demo'
 """
 
 
+def tomorrow_of(page: Page) -> str:
+    """The day after the one the board's date field shows (ISO)."""
+    shown = dt.date.fromisoformat(page.get_by_label("日期").input_value())
+    return (shown + dt.timedelta(days=1)).isoformat()
+
+
 def test_plan_a_day_call_in_sick_and_check_in_on_a_phone(browser: Browser, live_server) -> None:
     base = live_server.url
     demo_carer = sql(live_server.database_url, DEMO_CARER)["name"]
@@ -46,6 +54,18 @@ def test_plan_a_day_call_in_sick_and_check_in_on_a_phone(browser: Browser, live_
         # Only visits they had already checked in at stay with them.
         expect(sick_card.first).to_contain_text("病假")
     screenshot(org, "visits-board-phone")
+    # Tomorrow's plan (seeded after today's) prefers today's carers: each stop says who it was and whether kept.
+    org.get_by_label("日期").fill(tomorrow_of(org))
+    org.get_by_role("button", name="显示").click()
+    expect(org.locator("#continuity")).to_contain_text("与上次同一护理员")
+    expect(org.locator("p.continuity").first).to_contain_text(re.compile("上次：.+(同一护理员|换人)"))
+    # (Not both_widths: the timeline scrolls sideways inside its box on a phone, which that check counts as wider.)
+    screenshot(org, "visits-board-continuity-phone")
+    screenshot(org, "visits-board-continuity-summary-phone", part="#run")
+    screenshot(org, "visits-board-continuity-route-phone", part="section.route-card >> nth=0")
+    org.set_viewport_size(DESKTOP)
+    screenshot(org, "visits-board-continuity-desktop")
+    org.set_viewport_size(PHONE)
     carer: Page = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
     log_in(carer, base, "volunteer.demo", PASSWORDS["volunteer.demo"])
     carer.goto(f"{base}/visits/today")

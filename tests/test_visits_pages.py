@@ -174,3 +174,41 @@ async def test_the_carer_opens_the_households_file_for_a_visit_and_its_committee
     await _login(client, conn, contract.committee_account)
     own = await client.get(f"/households/{homes[0]}")
     assert own.status_code == 200 and "已安排的上门服务" in own.text
+
+
+async def test_the_board_shows_last_times_carer_and_a_return_past_working_hours(client, conn, redis):
+    # Two households, one of them with a nurse's medication visit after its care visit; an e-bike carer until 17:00
+    # and the only nurse, on foot, whose day ends at 08:30: her medication visit brings her back after it.
+    contract = await fv.create_contract(conn)
+    await fv.add_household(conn, contract, at=(31.2800, 121.5200), care_level=3)
+    await fv.add_household(conn, contract, at=(31.2900, 121.5300), care_level=4)
+    rider, _, _ = await fv.add_carer(conn, contract, at=(31.2810, 121.5210))
+    walker, _, _ = await fv.add_carer(
+        conn, contract, at=(31.2890, 121.5290), abilities=("nurse",), hours=("08:00", "08:30"), mode="walk"
+    )
+    day1 = fv.tomorrow()
+    day2 = day1 + dt.timedelta(days=1)
+    for day in (day1, day2):
+        await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    day_id = await conn.fetchval("SELECT id FROM visit_days WHERE day = $1", day2)
+    inputs = await visits.load_inputs(conn, await visits.visits_sql.get_day(conn, day_id))
+    factors = {c.id: (c.travel_factor, c.hours, c.start == c.end) for c in inputs.problem.problem.carers}
+    walking = visits.walk_factor(fv.SPEEDS.ebike_kmh, fv.SPEEDS.walk_kmh)
+    assert walking == 3.4
+    assert factors == {rider: (1.0, (0.0, 540.0), True), walker: (walking, (0.0, 30.0), True)}
+    await _login(client, conn, contract.organisation_account)
+    rendered = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day2.isoformat()}")
+    board = rendered["board"]
+    stops = [s for r in board.routes for s in r.stops]
+    assert len(stops) == 3 and all(s.preferred is not None for s in stops)
+    assert (board.continuity_total, board.continuity_kept) == (3, 3)
+    text = rendered.response.text
+    assert text.count("上次：") == 3 and text.count("同一护理员</span>") == 3 and "换人" not in text
+    assert "与上次同一护理员：3 次上门中 3 次" in text
+    [late] = [r for r in board.routes if r.overtime_minutes > 0]
+    assert late.carer_id == walker and late.after_hours
+    assert "超出下班时间" in text and "步行再 × 3.4" in text
+    # A run written before walkers had their own factor says what it assumed then.
+    await conn.execute("UPDATE match_runs SET result = result - 'walk_factor' WHERE id = $1", board.latest_run.id)
+    older = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day2.isoformat()}")
+    assert "当天护理员中最慢的出行方式" in older.response.text

@@ -110,7 +110,7 @@ async def _carers(
 async def _plan(conn: asyncpg.Connection, planner: int, contract_id: int, day: dt.date) -> int:
     """The day's plan through the run pipeline, solved here; how many visits it holds."""
     day_id = await visits_sql.upsert_day(
-        conn, contract_id, day, SPEEDS.detour_factor, SPEEDS.ebike_kmh, SPEEDS.walk_kmh
+        conn, contract_id, day, SPEEDS.detour_factor, SPEEDS.ebike_kmh, SPEEDS.walk_kmh, SPEEDS.continuity_weight
     )
     run = await runs.open_run(conn, visits.RUNS, day_id, planner)
     inputs = await visits.RUNS.load(conn, day_id)

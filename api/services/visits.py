@@ -8,10 +8,14 @@ What the plan is made from (docs/optimiser-visits.md, "In the product"):
   linked visits), and care levels 4–6 get a medication visit by a nurse within an hour after the care visit.
 - Carers: the organisation's joined, active carers who work that weekday and hold nothing else in their working
   hours that day (a place, a team visit, another contract's visit: their one calendar); abilities are their verified
-  certificates. A carer whose day starts later than the earliest reaches every place that much later.
-- Travel: haversine × LINLI_VISIT_DETOUR_FACTOR at the speed of the slowest travel mode among the day's carers (the
-  model has one travel matrix; a plan's times are never optimistic for anyone), recorded on the day when it is first
+  certificates. Each leaves their base no earlier than their working day starts; coming back after it ends is
+  overtime, which the plan avoids like lateness.
+- Travel: haversine × LINLI_VISIT_DETOUR_FACTOR at e-bike speed; a carer on foot takes that times e-bike speed over
+  walking speed (rounded up to a tenth, never optimistic). The assumptions are recorded on the day when it is first
   planned.
+- Continuity: each visit prefers the carer who gave it last time (checked in; failing that, who was last planned for
+  it) on an earlier day of the contract, when that carer works the day; another carer costs the plan
+  LINLI_VISIT_CONTINUITY_WEIGHT minutes (recorded on the day too). The board shows who it was and whether kept.
 - A re-plan after a sick call keeps checked-in visits where they are (pinned), starts the rest no earlier than the
   call, leaves the absent carer out, and starts the search from the standing plan (fewest changes).
 - Pins (plans people can steer, api.services.visit_steering): a visit the organisation pinned to a carer stays with
@@ -72,14 +76,17 @@ CHECK_IN_OPENS = dt.timedelta(hours=2)
 CHECK_IN_CLOSES = dt.timedelta(hours=4)
 # The board's map shows households to ~100 m (three decimals): the route's shape, not the door.
 MAP_DECIMALS = 3
+# "Last time" for continuity: the contract's days this far back.
+CONTINUITY_DAYS = 90
 
 
 class TravelSpeeds(msgspec.Struct, frozen=True):
-    """The travel assumptions a new day is planned with (from the settings)."""
+    """The travel assumptions (and the continuity weight) a new day is planned with (from the settings)."""
 
     detour_factor: float
     ebike_kmh: float
     walk_kmh: float
+    continuity_weight: float = 30.0
 
 
 def speeds_of(settings: Any) -> TravelSpeeds:
@@ -88,7 +95,19 @@ def speeds_of(settings: Any) -> TravelSpeeds:
         detour_factor=float(settings.visit_detour_factor),
         ebike_kmh=float(settings.visit_speed_ebike_kmh),
         walk_kmh=float(settings.visit_speed_walk_kmh),
+        continuity_weight=float(settings.visit_continuity_weight),
     )
+
+
+def carer_factor(day: VisitDayRow, travel_mode: str) -> float:
+    """A carer's travel time over the matrix's (at e-bike speed): 1 on an e-bike, walk_factor on foot."""
+    return walk_factor(day.ebike_kmh, day.walk_kmh) if travel_mode == "walk" else 1.0
+
+
+def walk_factor(ebike_kmh: float, walk_kmh: float) -> float:
+    """How much longer a carer on foot takes than the matrix (at e-bike speed): rounded up to a tenth, so never
+    optimistic and the model's exact phase keeps few decimals."""
+    return max(1.0, math.ceil(round(ebike_kmh / walk_kmh * 10, 6)) / 10)
 
 
 class PlanDay(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -143,7 +162,7 @@ class DayInputs(msgspec.Struct, frozen=True):
     kmh: float
     carers: list[DayCarerRow]
     households: list[DayHouseholdRow]
-    # (lat, lon) of each travel-matrix index; a carer's later start is an offset on their own start point.
+    # (lat, lon) of each travel-matrix index.
     points: list[tuple[float, float]]
     left_out: list[LeftOut]
     busy: list[int]
@@ -230,12 +249,21 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     replan_min: float | None = None
     if day.replan_from is not None:
         replan_min = (day.replan_from - origin).total_seconds() / 60
-    kmh = day.walk_kmh if any(c.travel_mode == "walk" for c in carers) else day.ebike_kmh
+    # The matrix is at e-bike speed; a walker's legs take walk_factor times as long.
+    kmh = day.ebike_kmh
+    present_ids = {c.id for c in present}
+    last = await visits_sql.last_carers(conn, day.contract_id, day.day, day.day - dt.timedelta(days=CONTINUITY_DAYS))
     able_count: dict[str, int] = {}
     for c in present:
         for ability in c.abilities:
             able_count[ability] = able_count.get(ability, 0) + 1
     kept_by_key = {v.visit_key: v for v in kept_rows}
+
+    def preferred(key: str) -> int | None:
+        # Last time's carer, when they can take visits today.
+        carer = last.get(key)
+        return carer if carer in present_ids else None
+
     points: list[tuple[float, float]] = []
     location: dict[int, int] = {}
     visits: list[Visit] = []
@@ -272,7 +300,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                 pins.append(Pin(visit=s.key, carer=kept.carer_id))
                 visits.append(
                     Visit(id=s.key, patient=h.id, service=service, duration=s.minutes, window=(at, at),
-                          location=location[h.id])
+                          location=location[h.id], preferred=preferred(s.key))
                 )  # fmt: skip
                 continue
             opens, closes = float(window[0] - start_min), float(window[1] - start_min)
@@ -283,7 +311,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
             closes = max(closes, opens)
             visits.append(
                 Visit(id=s.key, patient=h.id, service=s.ability, duration=s.minutes, window=(opens, closes),
-                      location=location[h.id])
+                      location=location[h.id], preferred=preferred(s.key))
             )  # fmt: skip
         for first, second, kind in pairs:
             if first in keys and second in keys:
@@ -298,29 +326,20 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     for c in carers:
         base = len(points)
         points.append((c.lat, c.lon))
-        start = base
-        offset = _minutes(c.work_starts) - start_min
-        if offset > 0:
-            start = len(points)
-            points.append((c.lat, c.lon))
         abilities = tuple(kept_abilities.get(c.id, []))
         if c.id not in absent_since:
             abilities = tuple(sorted(set(c.abilities))) + abilities
-        problem_carers.append(Carer(id=c.id, abilities=abilities, start=start, end=base))
-    offsets = {pc.start: _minutes(c.work_starts) - start_min for pc, c in zip(problem_carers, carers, strict=True)}
-    travel = []
-    for i, a in enumerate(points):
-        later = offsets.get(i, 0)
-        row = []
-        for j, b in enumerate(points):
-            if i == j:
-                row.append(0.0)
-            elif later > 0:
-                # A later start: every place is that much further, except the carer's own base (a day not used).
-                row.append(0.0 if j == i - 1 else later + travel_minutes(a, b, day.detour_factor, kmh))
-            else:
-                row.append(travel_minutes(a, b, day.detour_factor, kmh))
-        travel.append(tuple(row))
+        # Their working day in minutes from time 0 (the earliest start of the day's carers).
+        opens = float(_minutes(c.work_starts) - start_min)
+        hours = (opens, max(opens, float(_minutes(c.work_ends) - start_min)))
+        factor = carer_factor(day, c.travel_mode)
+        problem_carers.append(
+            Carer(id=c.id, abilities=abilities, start=base, end=base, travel_factor=factor, hours=hours)
+        )
+    travel = [
+        tuple(0.0 if i == j else travel_minutes(a, b, day.detour_factor, kmh) for j, b in enumerate(points))
+        for i, a in enumerate(points)
+    ]
     previous = _previous(live, origin) if live else None
     able = {c.id: set(c.abilities) for c in present}
     day_pins = await pins_sql.pins(conn, day.id)
@@ -331,7 +350,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     visits = _at_pinned_times(visits, pinned, day_pins, origin, replan_min)
     problem = VisitsProblem(
         carers=tuple(problem_carers), visits=tuple(visits), travel=tuple(travel), links=tuple(links),
-        pinned=tuple(pins),
+        pinned=tuple(pins), continuity_weight=day.continuity_weight,
     )  # fmt: skip
     return DayInputs(
         day=day,
@@ -451,6 +470,11 @@ def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
         "travel_minutes": result.travel,
         "total_late_minutes": result.total_tardiness,
         "max_late_minutes": result.max_tardiness,
+        "overtime_minutes": result.overtime,
+        "continuity_kept": result.continuity_kept,
+        "continuity_missed": result.continuity_missed,
+        "continuity_weight": inputs.day.continuity_weight,
+        "walk_factor": walk_factor(inputs.day.ebike_kmh, inputs.day.walk_kmh),
         "households": len(inputs.households),
         "visits": len(inputs.problem.problem.visits),
         "carers": len(inputs.carers),
@@ -488,11 +512,12 @@ async def write_plan(
     for route in result.routes:
         carer = carers[int(route.caregiver)]
         where = (carer.lat, carer.lon)
+        factor = carer_factor(inputs.day, carer.travel_mode)
         for seq, stop in enumerate(route.visits, start=1):
             key = str(stop.visit)
             household_id = int(stop.patient)
             here = next(h for h in inputs.households if h.id == household_id)
-            leg = travel_minutes(where, (here.lat, here.lon), inputs.day.detour_factor, inputs.kmh)
+            leg = round(travel_minutes(where, (here.lat, here.lon), inputs.day.detour_factor, inputs.kmh) * factor, 1)
             where = (here.lat, here.lon)
             if key in kept:
                 continue
@@ -509,6 +534,7 @@ async def write_plan(
                         "alternative": None if why.alternative is None else int(why.alternative),
                         "alternative_extra": why.alternative_extra,
                         "partner": None if why.partner is None else str(why.partner),
+                        "preferred": None if why.preferred is None else int(why.preferred),
                     },
                 )
             )  # fmt: skip
@@ -612,8 +638,9 @@ def plan_subject(
             raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
         await _own_contract(conn, who, contract_id)
         return await visits_sql.upsert_day(
-            conn, contract_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh
-        )
+            conn, contract_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh,
+            speeds.continuity_weight,
+        )  # fmt: skip
 
     return day_id
 
@@ -663,6 +690,9 @@ class BoardStop(StopView, frozen=True):
     alternative_extra: float | None
     partner: str | None
     pin_id: int | None = None
+    # Continuity: the carer the elder had last time (name) and whether this plan keeps them.
+    preferred: str | None = None
+    same_carer: bool = False
 
 
 class BoardRoute(msgspec.Struct, frozen=True):
@@ -679,6 +709,8 @@ class BoardRoute(msgspec.Struct, frozen=True):
     late_minutes: float
     after_hours: bool
     absent: bool
+    # Minutes back at the base after the working day ends (the last visit's end plus the way home).
+    overtime_minutes: float = 0.0
 
 
 class LeftOutView(msgspec.Struct, frozen=True):
@@ -711,6 +743,9 @@ class Board(msgspec.Struct, frozen=True):
     left_out: list[LeftOutView]
     pins: list[pins_sql.VisitPinRow] = []
     pin_conflicts: list[PinConflictView] = []
+    # Visits with a carer from last time, and how many of them that carer gives again.
+    continuity_total: int = 0
+    continuity_kept: int = 0
 
 
 def leave_at(v: LiveVisitRow) -> dt.datetime:
@@ -752,17 +787,25 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
                 alternative_extra=v.reason.get("alternative_extra"),
                 partner=keys[v.reason["partner"]].carer_name if v.reason.get("partner") in keys else None,
                 pin_id=pin_of.get((v.visit_key, v.carer_id)),
+                preferred=names.get(v.reason["preferred"]) if v.reason.get("preferred") else None,
+                same_carer=v.reason.get("preferred") == v.carer_id,
             )
             for v in stops
         ]  # fmt: skip
+        overtime = 0.0
+        if c is not None:
+            home = travel_minutes((stops[-1].lat, stops[-1].lon), (c.lat, c.lon), row.detour_factor, row.ebike_kmh)
+            back = stops[-1].ends_at + dt.timedelta(minutes=home * carer_factor(row, c.travel_mode))
+            overtime = round(max(0.0, (back - ends).total_seconds() / 60), 1)
         routes.append(
             BoardRoute(
                 carer_id=carer_id, carer_name=names.get(carer_id, ""), travel_mode=c.travel_mode if c else "ebike",
                 work_ends=ends, base_lat=_round(c.lat) if c else out[0].lat,
                 base_lon=_round(c.lon) if c else out[0].lon,
                 stops=out, travel_minutes=round(sum(s.travel_minutes for s in out), 1),
-                late_minutes=round(sum(s.late_minutes for s in out), 1), after_hours=out[-1].ends_at > ends,
-                absent=carer_id in absent,
+                late_minutes=round(sum(s.late_minutes for s in out), 1),
+                after_hours=out[-1].ends_at > ends or overtime > 0, absent=carer_id in absent,
+                overtime_minutes=overtime,
             )
         )  # fmt: skip
     routes.sort(key=lambda r: (r.carer_name, r.carer_id))
@@ -773,9 +816,11 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
         household = await household_access.masked_household(conn, int(x["household_id"]))
         if household is not None:
             left.append(LeftOutView(household=household, service=str(x["service"]), why=str(x["why"])))
+    preferring = [s for r in routes for s in r.stops if s.preferred is not None]
     return Board(
         contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left,
         pins=pins, pin_conflicts=await _pin_conflicts(conn, latest, pins, names),
+        continuity_total=len(preferring), continuity_kept=sum(1 for s in preferring if s.same_carer),
     )  # fmt: skip
 
 
