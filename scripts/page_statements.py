@@ -38,6 +38,11 @@ ORDER BY total_plan_time + total_exec_time DESC
 """
 
 
+def _excerpt(query: str) -> str:
+    """A statement's beginning and end (statements of one page often begin alike)."""
+    return query if len(query) <= 200 else f"{query[:120]} … {query[-80:]}"
+
+
 def say(line: str) -> None:
     """A line of the report on standard output."""
     sys.stdout.write(line + "\n")
@@ -114,7 +119,7 @@ async def main(path: str, role: str, count: int, profile: bool) -> None:
         if row["toplevel"]:
             total += per
         say(
-            f"| `{row['query'][:160]}` | {'top' if row['toplevel'] else 'nested'} | {row['calls'] / count:.2f}"
+            f"| `{_excerpt(row['query'])}` | {'top' if row['toplevel'] else 'nested'} | {row['calls'] / count:.2f}"
             f" | {row['total_plan_time'] / count:.3f} | {row['total_exec_time'] / count:.3f} |"
         )
     say(f"top-level statements in all: {total:.3f} ms per request")
