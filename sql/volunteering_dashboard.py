@@ -149,13 +149,21 @@ served AS (
 )
 """
 # Only their confirmed minutes, most first, for the page's spread of hours: without their names and dates, which
-# only the service records (below) need; naming them was a third of the statement's time.
+# only the service records (below) need. Every attendance row belongs to a (volunteer, shift) that served, so a
+# volunteer's confirmed minutes are those of their attendance on the publisher's shifts, counted once per row as
+# SELECT_VOLUNTEER_HOURS counts them; who served is who held a place or has an attendance there.
 SELECT_SERVED_MINUTES = f"""
-WITH {_SERVED}
-SELECT coalesce(sum(a.minutes) FILTER (WHERE a.status = 'confirmed'), 0)::int AS confirmed_minutes
-FROM served sv
-LEFT JOIN attendance a ON a.shift_id = sv.shift_id AND a.volunteer_id = sv.volunteer_id
-GROUP BY sv.volunteer_id
+WITH own AS MATERIALIZED (SELECT s.id FROM shifts s WHERE {_SCOPE_SHIFTS}),
+attended AS (
+    SELECT a.volunteer_id, sum(a.minutes) FILTER (WHERE a.status = 'confirmed') AS minutes
+    FROM attendance a WHERE a.shift_id IN (SELECT id FROM own)
+    GROUP BY a.volunteer_id
+)
+SELECT coalesce(t.minutes, 0)::int AS confirmed_minutes
+FROM (SELECT g.volunteer_id FROM signups g WHERE g.status = 'active' AND g.shift_id IN (SELECT id FROM own)
+      UNION
+      SELECT volunteer_id FROM attended) served
+LEFT JOIN attended t ON t.volunteer_id = served.volunteer_id
 ORDER BY 1 DESC
 """
 SELECT_VOLUNTEER_HOURS = f"""
