@@ -139,35 +139,14 @@ ORDER BY 1
 """
 # The publisher's volunteers in the period: everyone who held a place on one of its shifts or has an attendance
 # there; those with nothing confirmed count too (with zero), since the spread of hours is about everyone who served.
-_SERVED = f"""
-served AS (
+SELECT_VOLUNTEER_HOURS = f"""
+WITH served AS (
     SELECT g.volunteer_id, g.shift_id, s.starts_at FROM signups g JOIN shifts s ON s.id = g.shift_id
     WHERE g.status = 'active' AND {_SCOPE_SHIFTS}
     UNION
     SELECT a.volunteer_id, a.shift_id, s.starts_at FROM attendance a JOIN shifts s ON s.id = a.shift_id
     WHERE {_SCOPE_SHIFTS}
-)
-"""
-# Only their confirmed minutes, most first, for the page's spread of hours: without their names and dates, which
-# only the service records (below) need. Every attendance row belongs to a (volunteer, shift) that served, so a
-# volunteer's confirmed minutes are those of their attendance on the publisher's shifts, counted once per row as
-# SELECT_VOLUNTEER_HOURS counts them; who served is who held a place or has an attendance there.
-SELECT_SERVED_MINUTES = f"""
-WITH own AS MATERIALIZED (SELECT s.id FROM shifts s WHERE {_SCOPE_SHIFTS}),
-attended AS (
-    SELECT a.volunteer_id, sum(a.minutes) FILTER (WHERE a.status = 'confirmed') AS minutes
-    FROM attendance a WHERE a.shift_id IN (SELECT id FROM own)
-    GROUP BY a.volunteer_id
-)
-SELECT coalesce(t.minutes, 0)::int AS confirmed_minutes
-FROM (SELECT g.volunteer_id FROM signups g WHERE g.status = 'active' AND g.shift_id IN (SELECT id FROM own)
-      UNION
-      SELECT volunteer_id FROM attended) served
-LEFT JOIN attended t ON t.volunteer_id = served.volunteer_id
-ORDER BY 1 DESC
-"""
-SELECT_VOLUNTEER_HOURS = f"""
-WITH {_SERVED},
+),
 -- Counted per volunteer first, then named: a join to the district's volunteers before the count had the planner
 -- hash all of them (20,000 in the demo) for the hundred or so who served.
 per_volunteer AS (
@@ -184,6 +163,24 @@ SELECT p.volunteer_id, v.display_name, p.shifts_signed, p.shifts_confirmed, p.co
 FROM per_volunteer p
 JOIN volunteers v ON v.id = p.volunteer_id
 ORDER BY p.confirmed_minutes DESC, p.volunteer_id
+"""
+# Only their confirmed minutes, most first, for the page's spread of hours: without their names and dates, which
+# only the service records (above) need. Every attendance row belongs to a (volunteer, shift) that served, so a
+# volunteer's confirmed minutes are those of their attendance on the publisher's shifts, counted once per row as
+# SELECT_VOLUNTEER_HOURS counts them; who served is who held a place or has an attendance there.
+SELECT_SERVED_MINUTES = f"""
+WITH own AS MATERIALIZED (SELECT s.id FROM shifts s WHERE {_SCOPE_SHIFTS}),
+attended AS (
+    SELECT a.volunteer_id, sum(a.minutes) FILTER (WHERE a.status = 'confirmed') AS minutes
+    FROM attendance a WHERE a.shift_id IN (SELECT id FROM own)
+    GROUP BY a.volunteer_id
+)
+SELECT coalesce(t.minutes, 0)::int AS confirmed_minutes
+FROM (SELECT g.volunteer_id FROM signups g WHERE g.status = 'active' AND g.shift_id IN (SELECT id FROM own)
+      UNION
+      SELECT volunteer_id FROM attended) served
+LEFT JOIN attended t ON t.volunteer_id = served.volunteer_id
+ORDER BY 1 DESC
 """
 _households_311 = f"""
 WITH {_SCOPE_NEEDS},
