@@ -57,6 +57,16 @@ class SignupRow(msgspec.Struct, frozen=True):
     cancelled_at: dt.datetime | None
 
 
+class ShiftGlance(msgspec.Struct, frozen=True):
+    """The shift as a sign-up sees it with the volunteer's lock: its state, and whether they hold or await a place."""
+
+    status: str
+    starts_at: dt.datetime
+    taken: int
+    headcount: int
+    already: bool
+
+
 class Cancelled(msgspec.Struct, frozen=True):
     """The outcome of a cancellation: late or not, and whom the freed place went to."""
 
@@ -444,6 +454,19 @@ LIMIT 500
 """
 # One volunteer's sign-ups queue behind each other, so two at once cannot both pass the weekly hour cap.
 LOCK_VOLUNTEER = "SELECT id FROM volunteers WHERE id = $1 FOR NO KEY UPDATE"
+# A sign-up's first statement: the volunteer's lock as above, and the shift as it stood when asked, which is all it
+# takes to refuse a place on a closed or full shift, or to someone who holds or awaits one there already, before any
+# eligibility rule runs (the hot race: 995 of 1,000 sign-ups find the shift full). Only the guarded pick-up gives a
+# place; a read that is out of date by then only sends the request on to it, or refuses a place that was gone when
+# the request came.
+LOCK_VOLUNTEER_AT_SHIFT = """
+SELECT s.status, s.starts_at, s.taken, s.headcount,
+       EXISTS (SELECT 1 FROM signups m WHERE m.shift_id = s.id AND m.volunteer_id = v.id
+                                         AND m.status IN ('active', 'waitlisted')) AS already
+FROM volunteers v LEFT JOIN shifts s ON s.id = $2
+WHERE v.id = $1
+FOR NO KEY UPDATE OF v
+"""
 # The calendar feed: shifts the volunteer holds or waits for, from 30 days back, and those called off under them
 # (so that a calendar app shows the event as cancelled instead of silently dropping it); one row per shift.
 SELECT_CALENDAR = f"""
@@ -629,6 +652,20 @@ async def household_served(
 async def lock_volunteer(conn: asyncpg.Connection, volunteer_id: int) -> None:
     """Make this volunteer's concurrent sign-ups wait for each other (until the transaction ends)."""
     await conn.execute(LOCK_VOLUNTEER, volunteer_id)
+
+
+async def lock_volunteer_at_shift(conn: asyncpg.Connection, volunteer_id: int, shift_id: int) -> ShiftGlance | None:
+    """Lock the volunteer as `lock_volunteer` does; the shift as it stood, or None when there is no such shift."""
+    record = await conn.fetchrow(LOCK_VOLUNTEER_AT_SHIFT, volunteer_id, shift_id)
+    if record is None or record["status"] is None:
+        return None
+    return ShiftGlance(
+        status=record["status"],
+        starts_at=record["starts_at"],
+        taken=record["taken"],
+        headcount=record["headcount"],
+        already=record["already"],
+    )
 
 
 async def calendar(conn: asyncpg.Connection, volunteer_id: int) -> list[tuple[ShiftRow, str]]:

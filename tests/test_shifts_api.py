@@ -118,6 +118,24 @@ async def test_a_full_shift_answers_409_and_offers_the_waitlist(client, conn):
     assert (waiting.json()["shift"]["taken"], waiting.json()["shift"]["waitlisted"]) == (1, 1)
 
 
+async def test_a_full_shift_is_refused_as_full_before_any_eligibility_rule(client, conn):
+    # The hot race's refusals cost a glance at the shift's row: "full" comes before what the volunteer lacks (the
+    # waitlist, asked next, says that), but a place held already is still "already".
+    shift_id = await create_shift(conn, headcount=1, required_skills=["first_aid"])
+    holder, _ = await _auth(client, conn, "volunteer", skills=["first_aid"])
+    unskilled, _ = await _auth(client, conn, "volunteer")
+    assert (await client.post(f"/api/shifts/{shift_id}/signups", headers=holder)).status_code == 201
+    full = await client.post(f"/api/shifts/{shift_id}/signups", headers=unskilled)
+    assert (full.status_code, full.json()["type"]) == (409, "/problems/shift-full")
+    waiting = await client.post(f"/api/shifts/{shift_id}/waitlist", headers=unskilled)
+    assert (waiting.status_code, waiting.json()["type"]) == (409, "/problems/shift-not-eligible")
+    assert [e["field"] for e in waiting.json()["errors"]] == ["skills"]
+    again = await client.post(f"/api/shifts/{shift_id}/signups", headers=holder)
+    assert (again.status_code, again.json()["type"]) == (409, "/problems/shift-already")
+    missing = await client.post("/api/shifts/999999999/signups", headers=unskilled)
+    assert missing.status_code == 404
+
+
 async def test_the_waitlist_is_only_for_full_shifts(client, conn):
     shift_id = await create_shift(conn, headcount=2)
     headers, _ = await _auth(client, conn, "volunteer")

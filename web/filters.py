@@ -6,7 +6,7 @@ import jinja2
 
 from api import i18n
 from api.services import data_rights
-from web import assets
+from web import assets, charts
 
 
 def person(name: str) -> str:
@@ -34,4 +34,5 @@ def install(env: jinja2.Environment) -> None:
     env.filters["person"] = person
     env.globals["list_sep"] = i18n.list_separator
     env.globals["static_url"] = assets.static_url
+    env.globals["draw_bar_chart"] = charts.svg
     env.filters["rating"] = lambda r: f"{r}A" if r else i18n.gettext("unrated")
