@@ -244,15 +244,16 @@ SELECT_COMMITTEE_DAY = _DAY + " WHERE d.committee_id = $1 AND d.day = $2"
 SELECT_DAYS_OF_CONTRACT = _DAY + " WHERE d.contract_id = $1 ORDER BY d.day DESC LIMIT 14"
 # Who each visit of a contract's households had last time, on its days from $3 up to (not including) $2: the carer
 # who last checked in, failing that the one last planned (one statement for the whole day).
-_LAST_CARERS = """
+# The statement for a subject column (a template, not a statement itself).
+_last_carers = """
 SELECT DISTINCT ON (pv.visit_key) pv.visit_key, pv.carer_id
 FROM visit_days d JOIN planned_visits pv ON pv.visit_day_id = d.id AND pv.status <> 'released'
 WHERE d.{subject} = $1 AND d.day < $2 AND d.day >= $3
 ORDER BY pv.visit_key, pv.status = 'checked_in' DESC, d.day DESC, lower(pv.during) DESC, pv.id DESC
 """
-SELECT_LAST_CARERS = _LAST_CARERS.format(subject="contract_id")
+SELECT_LAST_CARERS = _last_carers.format(subject="contract_id")
 # The same for a committee's respite days (the visit key names the household: '42:respite').
-SELECT_LAST_CARERS_OF_COMMITTEE = _LAST_CARERS.format(subject="committee_id")
+SELECT_LAST_CARERS_OF_COMMITTEE = _last_carers.format(subject="committee_id")
 SELECT_ABSENCES = "SELECT carer_id, since FROM carer_absences WHERE visit_day_id = $1 ORDER BY carer_id"
 INSERT_ABSENCE = """
 INSERT INTO carer_absences (visit_day_id, carer_id, since, recorded_by) VALUES ($1, $2, $3, $4)

@@ -157,7 +157,7 @@ async def test_only_a_certified_volunteer_joins_and_another_committee_sees_nothi
 
 
 async def test_a_day_is_planned_as_shifts_or_as_routes_never_both(conn, redis):
-    who, homes, _, day = await respite_day(conn)
+    who, _, _, day = await respite_day(conn)
     queue = JobQueueSpy(redis)
     scheduled = await respite.schedule(conn, queue, who, respite.ScheduleWeek(week_starts=day))
     assert scheduled.scheduled == 3
@@ -169,11 +169,14 @@ async def test_a_day_is_planned_as_shifts_or_as_routes_never_both(conn, redis):
     await plan_here(conn, redis, routed, day)
     with pytest.raises(Conflict):
         await respite.schedule(conn, queue, routed, respite.ScheduleWeek(week_starts=day))
-    assert await conn.fetchval(
-        "SELECT count(*) FROM respite_requests q JOIN households h ON h.id = q.household_id"
-        " WHERE h.committee_id = $1 AND q.status = 'scheduled'",
-        routed.committee_id,
-    ) == 0
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM respite_requests q JOIN households h ON h.id = q.household_id"
+            " WHERE h.committee_id = $1 AND q.status = 'scheduled'",
+            routed.committee_id,
+        )
+        == 0
+    )
     # A day with no request is refused beside the day.
     with pytest.raises(Conflict):
         await respite_days.start_plan(conn, queue, routed, visits.PlanDay(day=day + dt.timedelta(days=1)), fv.SPEEDS)

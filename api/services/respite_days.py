@@ -49,11 +49,10 @@ def plan_subject(who: Identity, form: PlanDay, speeds: TravelSpeeds) -> Callable
         states = await respite_sql.day_request_states(conn, committee_id, form.day)
         if states.scheduled:
             raise Conflict(
-                "Respite visits of that day are already scheduled as shifts; a day is planned as shifts or as routes",
-                fields={"day": "Already scheduled as shifts"},
+                "Respite visits of that day are already scheduled as shifts; a day is planned as shifts or as routes"
             )
         if not states.pending and not states.routed:
-            raise Conflict("No respite visit is requested that day", fields={"day": "No respite visit that day"})
+            raise Conflict("No respite visit is requested that day")
         day_id = await respite_sql.upsert_committee_day(
             conn, committee_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh,
             speeds.continuity_weight,
