@@ -3,10 +3,11 @@
 The committee's carers are its respite roster (api.services.carers: volunteers holding the verified certificate respite
 asks for, who accepted on their phone). A day's respite requests become the visits of a `matching.visits` problem,
 planned through the same pipeline as a contract's day (api.services.visits: match_runs model 'visits', subject the
-committee's visit day): each request a visit of its household, as long as asked, starting within
-visits.RESPITE_WINDOW minutes of the start the committee told the family. Planning the day routes its pending
-requests (status 'routed', linked to the day), so the week's shift scheduling leaves them alone; a day with requests
-already scheduled as shifts is refused (409), and so is a week to schedule as shifts whose requests are all routed.
+committee's visit day): each request a visit of its household, as long as asked, starting from
+visits.RESPITE_EARLY minutes before the start the committee told the family to visits.RESPITE_LATE minutes after
+it. Planning the day routes its pending requests (status 'routed', linked to the day), so the week's shift
+scheduling leaves them alone; a day with requests already scheduled as shifts is refused (409), and so is a week to
+schedule as shifts whose requests are all routed.
 """
 
 from __future__ import annotations

@@ -80,8 +80,11 @@ CHECK_IN_CLOSES = dt.timedelta(hours=4)
 MAP_DECIMALS = 3
 # "Last time" for continuity: the contract's days this far back.
 CONTINUITY_DAYS = 90
-# A respite request's start window: this many minutes either side of the start the committee told the family.
-RESPITE_WINDOW = 30
+# A respite request's start window around the start the committee told the family: the plan starts a visit as early
+# as its window and route allow, so the early side is short (a quarter of an hour early is on time to a family); past
+# half an hour late it is lateness, which the plan minimises and the board shows in red.
+RESPITE_EARLY = 15
+RESPITE_LATE = 30
 
 
 class TravelSpeeds(msgspec.Struct, frozen=True):
@@ -239,14 +242,15 @@ def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, st
 
 def _respite_visits(requests: list[respite_sql.RoutedRow]) -> dict[int, list[_Spec]]:
     """A committee's day's visits: each routed respite request a visit of its household by a carer holding the
-    respite certificate, as long as asked, starting within RESPITE_WINDOW minutes of the requested start; keyed
+    respite certificate, as long as asked, starting from RESPITE_EARLY minutes before the requested start to
+    RESPITE_LATE after it; keyed
     '<household>:respite' (then respite2, …), so the next day's plan finds who gave it last time."""
     out: dict[int, list[_Spec]] = {}
     for r in requests:
         specs = out.setdefault(r.household_id, [])
         at = _minutes(r.starts_at.astimezone(SHANGHAI).time())
         key = f"{r.household_id}:respite{len(specs) + 1 if specs else ''}"
-        window = (max(0, at - RESPITE_WINDOW), at + RESPITE_WINDOW)
+        window = (max(0, at - RESPITE_EARLY), at + RESPITE_LATE)
         specs.append(_Spec(key, r.household_id, "respite", respite.DEFAULT_CERTIFICATE, r.minutes, window))
     return out
 
