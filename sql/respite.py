@@ -184,10 +184,11 @@ UPDATE respite_requests r SET status = 'routed', visit_day_id = $3
 WHERE r.id IN (SELECT q.id {_OF_THE_DAY} AND q.status = 'pending' AND lower(q.wanted) > now() FOR UPDATE OF q)
 RETURNING r.id
 """
-# Keep only the day's travel assumptions of its first plan, like a contract's day.
+# A committee's respite day, made on first use with its travel assumptions and the certificate its visits ask (both
+# kept afterwards, like a contract's day).
 UPSERT_COMMITTEE_DAY = """
-INSERT INTO visit_days (committee_id, day, detour_factor, ebike_kmh, walk_kmh, continuity_weight)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO visit_days (committee_id, day, detour_factor, ebike_kmh, walk_kmh, continuity_weight, certificate)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (committee_id, day) DO UPDATE SET day = EXCLUDED.day
 RETURNING id
 """
@@ -319,11 +320,13 @@ async def route_requests(conn: asyncpg.Connection, committee_id: int, day: dt.da
 
 async def upsert_committee_day(
     conn: asyncpg.Connection, committee_id: int, day: dt.date, detour: float, ebike_kmh: float, walk_kmh: float,
-    continuity_weight: float,
+    continuity_weight: float, certificate: str,
 ) -> int:  # fmt: skip
-    """The committee's respite day, made on first use with these travel assumptions (kept afterwards)."""
+    """The committee's respite day, made on first use with these travel assumptions and certificate (kept)."""
     return int(
-        await conn.fetchval(UPSERT_COMMITTEE_DAY, committee_id, day, detour, ebike_kmh, walk_kmh, continuity_weight)
+        await conn.fetchval(
+            UPSERT_COMMITTEE_DAY, committee_id, day, detour, ebike_kmh, walk_kmh, continuity_weight, certificate
+        )
     )
 
 

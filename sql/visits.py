@@ -92,6 +92,8 @@ class VisitDayRow(msgspec.Struct, frozen=True):
     replan_from: dt.datetime | None
     continuity_weight: float = 30.0
     committee_id: int | None = None
+    # The certificate a committee's respite visits ask of their carers (None for a contract's day).
+    certificate: str | None = None
 
 
 class NewVisit(msgspec.Struct, frozen=True):
@@ -232,7 +234,8 @@ ON CONFLICT (contract_id, day) DO UPDATE SET day = EXCLUDED.day
 RETURNING id
 """
 _DAY = """
-SELECT d.id, d.contract_id, c.organisation_id, d.committee_id, d.day, d.detour_factor::float8 AS detour_factor,
+SELECT d.id, d.contract_id, c.organisation_id, d.committee_id, d.certificate, d.day,
+       d.detour_factor::float8 AS detour_factor,
        d.ebike_kmh::float8 AS ebike_kmh, d.walk_kmh::float8 AS walk_kmh, d.run_id,
        (SELECT min(ab.since) FROM carer_absences ab WHERE ab.visit_day_id = d.id) AS replan_from,
        d.continuity_weight::float8 AS continuity_weight

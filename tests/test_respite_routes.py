@@ -146,6 +146,18 @@ async def test_only_a_certified_volunteer_joins_and_another_committee_sees_nothi
     with pytest.raises(Invalid) as refused:
         await join_roster(conn, who, (31.28, 121.52), trained=False)
     assert "username" in (refused.value.fields or {})
+    # The requirement is the setting's (LINLI_RESPITE_CERTIFICATE): an elderly carer is no nurse; a skill is no route.
+    volunteer = await ft.create_carer(conn, trained=True)
+    form = CarerCreate(username=await factories.username_of(conn, volunteer[1]), name="钱护士", lat=31.28, lon=121.52,
+                       work_days=[1, 2, 3])  # fmt: skip
+    with pytest.raises(Invalid):
+        await carers.add_carer(conn, who, form, certificate="nurse")
+    with pytest.raises(Conflict):
+        await carers.add_carer(conn, who, form, certificate="skill:elderly_care_cert")
+    queue = JobQueueSpy(redis)
+    with pytest.raises(Conflict) as nobody:
+        await respite_days.start_plan(conn, queue, who, visits.PlanDay(day=day), fv.SPEEDS, certificate="nurse")
+    assert "carers" in nobody.value.detail
     run_id = await plan_here(conn, redis, who, day)
     other = await _committee(conn)
     with pytest.raises(NotFound):

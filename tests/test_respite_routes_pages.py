@@ -30,7 +30,7 @@ async def test_the_committee_adds_a_certified_carer_plans_the_day_and_the_carer_
     refused = await post_form(
         client, "/carers", {**CARER_FORM, "username": await factories.username_of(conn, uncertified[1])}
     )
-    assert refused.status_code == 422 and "没有经核验且在有效期内的养老护理员证书" in refused.text
+    assert refused.status_code == 422 and "没有喘息服务所需的、经核验且在有效期内的证书" in refused.text
     username = await factories.username_of(conn, certified[1])
     added = await post_form(client, "/carers", {**CARER_FORM, "username": username})
     assert added.status_code in (302, 303), added.text

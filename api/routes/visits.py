@@ -45,9 +45,11 @@ class CarerController(Controller):
         return outs(await carers.roster(conn, user), CarerOut)
 
     @post("/", operation_id="addCarer", guards=[roles("organisation", "committee")], status_code=201)
-    async def add(self, conn: Conn, user: User, data: JSONBody[CarerCreate]) -> CarerOut:
-        """Put a volunteer (by username) on the roster with base, working days and hours, travel mode."""
-        return out(await carers.add_carer(conn, user, data), CarerOut)
+    async def add(self, conn: Conn, user: User, state: State, data: JSONBody[CarerCreate]) -> CarerOut:
+        """Put a volunteer (by username) on the roster with base, working days and hours, travel mode (a committee's
+        respite carer must hold the verified certificate respite visits need)."""
+        certificate = state.settings.respite_certificate
+        return out(await carers.add_carer(conn, user, data, certificate=certificate), CarerOut)
 
     @get("/{carer_id:int}", operation_id="getCarer", guards=[roles("organisation", "committee")])
     async def get_carer(self, conn: Conn, user: User, carer_id: FromPath[int]) -> CarerOut:
@@ -119,7 +121,8 @@ class VisitController(Controller):
         """The committee plans (or re-plans) a day of its respite requests as its carers' routes (409 when the
         day's requests are scheduled as shifts)."""
         speeds = visits.speeds_of(state.settings)
-        return run_out(await respite_days.start_plan(conn, state.redis, user, data, speeds))
+        certificate = state.settings.respite_certificate
+        return run_out(await respite_days.start_plan(conn, state.redis, user, data, speeds, certificate=certificate))
 
     @get("/respite/days/{day:date}", operation_id="getRespiteBoard", guards=[roles("committee")])
     async def respite_board(self, conn: Conn, user: User, day: FromPath[dt.date]) -> RespiteBoardOut:

@@ -7,9 +7,9 @@ certificates verified by staff and not expired (a self-declared certificate is o
 planned. Every change is audited.
 
 A residents' committee keeps a roster of the same kind for its respite visits (喘息服务): its volunteers who hold a
-verified, unexpired certificate of the kind the respite requirement names (respite.DEFAULT_CERTIFICATE); a volunteer
-without it is refused. A carer row belongs to an organisation or to a committee (the schema checks exactly one), and
-every statement names its owner, so another's carer is a missing one (404).
+verified, unexpired certificate of the kind the respite requirement names (LINLI_RESPITE_CERTIFICATE, elderly_carer
+by default); a volunteer without it is refused. A carer row belongs to an organisation or to a committee (the schema
+checks exactly one), and every statement names its owner, so another's carer is a missing one (404).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import audit_log, respite
+from api.services import audit_log, respite, respite_days
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import SHANGHAI, Id, Name, Username
@@ -93,21 +93,23 @@ async def get_carer(conn: asyncpg.Connection, who: Identity, carer_id: int) -> C
     return found(await visits_sql.get_carer(conn, organisation_id, carer_id, _today(), committee_id), "No such carer")
 
 
-async def add_carer(conn: asyncpg.Connection, who: Identity, form: CarerCreate) -> CarerRow:
+async def add_carer(
+    conn: asyncpg.Connection, who: Identity, form: CarerCreate, *, certificate: str = respite.DEFAULT_CERTIFICATE
+) -> CarerRow:
     """Put a volunteer on the organisation's roster, or on a committee's respite roster if they hold the verified
-    certificate respite asks for (they accept on their phone page); audited."""
+    `certificate` respite asks for (they accept on their phone page); audited."""
     organisation_id, committee_id = owner_of(who)
     fields = _fields(form)
     async with conn.transaction():
         volunteer_id = await visits_sql.volunteer_by_username(conn, form.username)
         if volunteer_id is None:
             raise Invalid("The carer is not valid", fields={"username": "No volunteer has this username"})
-        if committee_id is not None and respite.DEFAULT_CERTIFICATE not in await visits_sql.verified_kinds(
-            conn, volunteer_id, _today()
+        if committee_id is not None and respite_days.route_certificate(certificate) not in (
+            await visits_sql.verified_kinds(conn, volunteer_id, _today())
         ):
             raise Invalid(
                 "The carer is not valid",
-                fields={"username": "This volunteer holds no verified, unexpired elderly-carer certificate"},
+                fields={"username": "This volunteer holds no verified, unexpired certificate that respite visits need"},
             )
         carer_id = await visits_sql.insert_carer(conn, organisation_id, volunteer_id, fields, None, committee_id)
         if carer_id is None:

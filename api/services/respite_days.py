@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import msgspec
 
-from api.services import audit_log, runs, visits
+from api.services import audit_log, respite, runs, visits
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid
 from api.services.runs import JobQueue
@@ -29,6 +29,15 @@ from sql.match_runs import RunRow
 from sql.respite import RequestStates
 
 ONLY_COMMITTEES = "Only a residents' committee plans its respite visits as routes"
+NEEDS_A_CERTIFICATE = "Respite routes need a certificate: the respite requirement names a skill"
+
+
+def route_certificate(certificate: str) -> str:
+    """The certificate a committee's respite carers must hold (LINLI_RESPITE_CERTIFICATE); a skill requirement
+    cannot be planned as routes (a carer's abilities are verified certificates), refused as a conflict."""
+    if certificate.startswith(respite.SKILL):
+        raise Conflict(NEEDS_A_CERTIFICATE)
+    return certificate
 
 
 class RespiteBoard(msgspec.Struct, frozen=True):
@@ -39,12 +48,15 @@ class RespiteBoard(msgspec.Struct, frozen=True):
     requests: RequestStates
 
 
-def plan_subject(who: Identity, form: PlanDay, speeds: TravelSpeeds) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+def plan_subject(
+    who: Identity, form: PlanDay, speeds: TravelSpeeds, certificate: str
+) -> Callable[[asyncpg.Connection], Awaitable[int]]:
     """The rule for a committee's respite day (the pipeline's subject hook): a day not past, no request of it
     scheduled as a shift, at least one to plan; its pending requests are routed on the day (audited)."""
 
     async def day_id(conn: asyncpg.Connection) -> int:
         committee_id = who.committee_id_or_refuse(ONLY_COMMITTEES)
+        needed = route_certificate(certificate)
         if form.day < visits.today():
             raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
         states = await respite_sql.day_request_states(conn, committee_id, form.day)
@@ -56,7 +68,7 @@ def plan_subject(who: Identity, form: PlanDay, speeds: TravelSpeeds) -> Callable
             raise Conflict("No respite visit is requested that day")
         day_id = await respite_sql.upsert_committee_day(
             conn, committee_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh,
-            speeds.continuity_weight,
+            speeds.continuity_weight, needed,
         )  # fmt: skip
         routed = await respite_sql.route_requests(conn, committee_id, form.day, day_id)
         if routed:
@@ -70,10 +82,12 @@ def plan_subject(who: Identity, form: PlanDay, speeds: TravelSpeeds) -> Callable
 
 
 async def start_plan(
-    conn: asyncpg.Connection, queue: JobQueue, who: Identity, form: PlanDay, speeds: TravelSpeeds
-) -> RunRow:
-    """The committee plans (or re-plans) a day of its respite visits as routes; the same inputs give the same run."""
-    return await runs.start(conn, queue, visits.RUNS, who.account_id, plan_subject(who, form, speeds))
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, form: PlanDay, speeds: TravelSpeeds,
+    *, certificate: str = respite.DEFAULT_CERTIFICATE,
+) -> RunRow:  # fmt: skip
+    """The committee plans (or re-plans) a day of its respite visits as routes, its carers holding `certificate` (the
+    day keeps the one it was first planned with); the same inputs give the same run."""
+    return await runs.start(conn, queue, visits.RUNS, who.account_id, plan_subject(who, form, speeds, certificate))
 
 
 async def board(conn: asyncpg.Connection, who: Identity, day: dt.date) -> RespiteBoard:

@@ -240,9 +240,9 @@ def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, st
     return [care], []
 
 
-def _respite_visits(requests: list[respite_sql.RoutedRow]) -> dict[int, list[_Spec]]:
+def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> dict[int, list[_Spec]]:
     """A committee's day's visits: each routed respite request a visit of its household by a carer holding the
-    respite certificate, as long as asked, starting from RESPITE_EARLY minutes before the requested start to
+    certificate the day records, as long as asked, starting from RESPITE_EARLY minutes before the requested start to
     RESPITE_LATE after it; keyed
     '<household>:respite' (then respite2, …), so the next day's plan finds who gave it last time."""
     out: dict[int, list[_Spec]] = {}
@@ -251,7 +251,7 @@ def _respite_visits(requests: list[respite_sql.RoutedRow]) -> dict[int, list[_Sp
         at = _minutes(r.starts_at.astimezone(SHANGHAI).time())
         key = f"{r.household_id}:respite{len(specs) + 1 if specs else ''}"
         window = (max(0, at - RESPITE_EARLY), at + RESPITE_LATE)
-        specs.append(_Spec(key, r.household_id, "respite", respite.DEFAULT_CERTIFICATE, r.minutes, window))
+        specs.append(_Spec(key, r.household_id, "respite", certificate, r.minutes, window))
     return out
 
 
@@ -261,7 +261,9 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     requested: dict[int, list[_Spec]] | None = None
     if day.committee_id is not None:
         households = await respite_sql.routed_households(conn, day.id)
-        requested = _respite_visits(await respite_sql.routed(conn, day.id))
+        requested = _respite_visits(
+            await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE
+        )
     else:
         households = await visits_sql.day_households(conn, day.contract_id)
     everyone = await visits_sql.day_carers(conn, day.organisation_id, day.day, day.id, day.committee_id)

@@ -13,6 +13,11 @@ ALTER TABLE visit_days ALTER COLUMN contract_id DROP NOT NULL;
 ALTER TABLE visit_days ADD COLUMN committee_id bigint REFERENCES committees (id);
 ALTER TABLE visit_days ADD CONSTRAINT visit_days_one_subject CHECK (num_nonnulls(contract_id, committee_id) = 1);
 ALTER TABLE visit_days ADD CONSTRAINT visit_days_committee_day UNIQUE (committee_id, day);
+-- The certificate a committee's respite visits ask of their carers (LINLI_RESPITE_CERTIFICATE), recorded when the day
+-- is first planned, like its travel assumptions, so the worker plans with what the start checked.
+ALTER TABLE visit_days ADD COLUMN certificate text;
+ALTER TABLE visit_days ADD CONSTRAINT visit_days_committee_certificate
+    CHECK ((committee_id IS NULL) = (certificate IS NULL));
 
 -- A respite visit planned on a carer's route.
 ALTER TABLE planned_visits DROP CONSTRAINT planned_visits_service_check;

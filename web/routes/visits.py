@@ -248,12 +248,12 @@ class VisitPages(Controller):
         return await _carers_page(conn, user, done=done)
 
     @post("/carers", name="carer_add", guards=[roles("organisation", "committee")])
-    async def add_carer(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
+    async def add_carer(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
         """Add a carer by their username; the form comes back with each field's error."""
         form = multi(data)
         return await submit(
             parse_form(CarerCreate, form, {}),
-            lambda command: carers.add_carer(conn, user, command),
+            lambda command: carers.add_carer(conn, user, command, certificate=state.settings.respite_certificate),
             lambda _row: PageRedirect("carers", query={"done": "added"}),
             lambda errors, status: _carers_page(
                 conn, user, errors=errors, values=redisplay(form, ("work_days",)), status=status
@@ -404,7 +404,14 @@ class VisitPages(Controller):
         day = command.day if command else _tomorrow()
         return await submit(
             (command, errors),
-            lambda c: respite_days.start_plan(conn, state.redis, user, c, visits.speeds_of(state.settings)),
+            lambda c: respite_days.start_plan(
+                conn,
+                state.redis,
+                user,
+                c,
+                visits.speeds_of(state.settings),
+                certificate=state.settings.respite_certificate,
+            ),
             lambda _run: PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": "started"}),
             lambda errors, status: _respite_board_page(conn, user, state, day, errors=errors, status=status),
             refusal="day",
