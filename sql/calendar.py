@@ -43,7 +43,7 @@ SELECT_COMMITMENTS = """
 SELECT c.id, c.kind, lower(c.during) AS starts_at, upper(c.during) AS ends_at,
        s.id AS shift_id, s.title AS shift_title, s.place_name, (s.household_id IS NOT NULL) AS serves_household,
        tm.id AS team_id, h.id AS household_id, h.committee_id, hc.name AS committee_name, h.address,
-       coalesce(o.name, sc.name, '') AS publisher_name, pv.id AS planned_visit_id
+       coalesce(o.name, sc.name, cc.name, '') AS publisher_name, pv.id AS planned_visit_id
 FROM commitments c
 LEFT JOIN signups g ON g.id = c.signup_id
 LEFT JOIN shifts s ON s.id = g.shift_id
@@ -52,6 +52,8 @@ LEFT JOIN team_visits tv ON tv.id = c.team_visit_id
 LEFT JOIN teams tm ON tm.id = tv.team_id
 LEFT JOIN planned_visits pv ON pv.id = c.planned_visit_id
 LEFT JOIN carers ca ON ca.id = pv.carer_id
+-- A committee's respite carer: the committee planned the visit.
+LEFT JOIN committees cc ON cc.id = ca.committee_id
 LEFT JOIN households h ON h.id = coalesce(tm.household_id, pv.household_id)
 LEFT JOIN committees hc ON hc.id = h.committee_id
 LEFT JOIN organisations o ON o.id = coalesce(tm.organisation_id, s.organisation_id, ca.organisation_id)

@@ -7,7 +7,9 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from sql.households import HOUSEHOLD_PLACE_COLUMNS
 from sql.rows import fetch_all, fetch_one
+from sql.visits import DayHouseholdRow
 
 
 class HouseholdRow(msgspec.Struct, frozen=True):
@@ -127,6 +129,9 @@ WITH q AS (
     FROM respite_requests q JOIN households h ON h.id = q.household_id
     WHERE h.committee_id = $1 AND q.status = 'pending' AND lower(q.wanted) > now()
       AND lower(q.wanted) >= $2 AND lower(q.wanted) < $3
+      -- A day the committee plans as routes stays routes (a request made after its plan waits for the next one).
+      AND NOT EXISTS (SELECT 1 FROM visit_days d WHERE d.committee_id = $1
+                                                   AND d.day = (lower(q.wanted) AT TIME ZONE 'Asia/Shanghai')::date)
     FOR UPDATE OF q
 ), made AS (
     INSERT INTO shifts (committee_id, household_id, title, place_name, lat, lon, starts_at, ends_at, headcount,
@@ -140,6 +145,67 @@ UPDATE respite_requests r SET status = 'scheduled', shift_id = made.id
 FROM made
 WHERE r.household_id = made.household_id AND lower(r.wanted) = made.starts_at AND r.status = 'pending'
 RETURNING r.id, made.id AS shift_id
+"""
+
+
+class RequestStates(msgspec.Struct, frozen=True):
+    """How many of a committee's respite requests of a day are waiting, scheduled as shifts, or routed."""
+
+    pending: int
+    scheduled: int
+    routed: int
+
+
+class RoutedRow(msgspec.Struct, frozen=True):
+    """A respite request routed on a visit day: whose, when it was asked for, how long."""
+
+    id: int
+    household_id: int
+    starts_at: dt.datetime
+    minutes: int
+
+
+# A committee's requests of a Shanghai day (those still to come, for pending ones: a past request is not planned).
+_OF_THE_DAY = """
+FROM respite_requests q JOIN households h ON h.id = q.household_id
+WHERE h.committee_id = $1
+  AND lower(q.wanted) >= ($2::date)::timestamp AT TIME ZONE 'Asia/Shanghai'
+  AND lower(q.wanted) < ($2::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
+"""
+SELECT_DAY_REQUEST_STATES = f"""
+SELECT count(*) FILTER (WHERE q.status = 'pending' AND lower(q.wanted) > now())::int AS pending,
+       count(*) FILTER (WHERE q.status = 'scheduled')::int AS scheduled,
+       count(*) FILTER (WHERE q.status = 'routed')::int AS routed
+{_OF_THE_DAY}
+"""
+# The day's pending requests still to come join the committee's visit day (its plan reads them from there).
+ROUTE_REQUESTS = f"""
+UPDATE respite_requests r SET status = 'routed', visit_day_id = $3
+WHERE r.id IN (SELECT q.id {_OF_THE_DAY} AND q.status = 'pending' AND lower(q.wanted) > now() FOR UPDATE OF q)
+RETURNING r.id
+"""
+# A committee's respite day, made on first use with its travel assumptions and the certificate its visits ask (both
+# kept afterwards, like a contract's day).
+UPSERT_COMMITTEE_DAY = """
+INSERT INTO visit_days (committee_id, day, detour_factor, ebike_kmh, walk_kmh, continuity_weight, certificate)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (committee_id, day) DO UPDATE SET day = EXCLUDED.day
+RETURNING id
+"""
+SELECT_ROUTED = """
+SELECT id, household_id, lower(wanted) AS starts_at, minutes::int AS minutes FROM respite_requests
+WHERE visit_day_id = $1 AND status = 'routed' ORDER BY household_id, lower(wanted), id
+"""
+SELECT_ROUTED_HOUSEHOLDS = f"""
+SELECT {HOUSEHOLD_PLACE_COLUMNS}, h.care_level::int AS care_level, h.visit_slots
+FROM households h JOIN committees cm ON cm.id = h.committee_id
+WHERE h.id IN (SELECT household_id FROM respite_requests WHERE visit_day_id = $1 AND status = 'routed')
+  AND h.archived_at IS NULL
+ORDER BY h.id
+"""
+COUNT_ROUTED = """
+SELECT count(*) FROM respite_requests q JOIN households h ON h.id = q.household_id
+WHERE h.committee_id = $1 AND q.status = 'routed' AND lower(q.wanted) >= $2 AND lower(q.wanted) < $3
 """
 CANCEL_REQUEST = """
 UPDATE respite_requests q SET status = 'cancelled'
@@ -238,3 +304,42 @@ async def schedule_week(
 async def cancel_request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> bool:
     """Cancel a pending request of the committee's household."""
     return await conn.fetchval(CANCEL_REQUEST, request_id, committee_id) is not None
+
+
+async def day_request_states(conn: asyncpg.Connection, committee_id: int, day: dt.date) -> RequestStates:
+    """How many of the committee's requests of a day wait, are scheduled as shifts, or are routed."""
+    row = await fetch_one(conn, SELECT_DAY_REQUEST_STATES, RequestStates, committee_id, day)
+    assert row is not None
+    return row
+
+
+async def route_requests(conn: asyncpg.Connection, committee_id: int, day: dt.date, visit_day_id: int) -> list[int]:
+    """The day's pending requests joined to the committee's visit day; their ids."""
+    return [int(r["id"]) for r in await conn.fetch(ROUTE_REQUESTS, committee_id, day, visit_day_id)]
+
+
+async def upsert_committee_day(
+    conn: asyncpg.Connection, committee_id: int, day: dt.date, detour: float, ebike_kmh: float, walk_kmh: float,
+    continuity_weight: float, certificate: str,
+) -> int:  # fmt: skip
+    """The committee's respite day, made on first use with these travel assumptions and certificate (kept)."""
+    return int(
+        await conn.fetchval(
+            UPSERT_COMMITTEE_DAY, committee_id, day, detour, ebike_kmh, walk_kmh, continuity_weight, certificate
+        )
+    )
+
+
+async def routed(conn: asyncpg.Connection, visit_day_id: int) -> list[RoutedRow]:
+    """The requests routed on a visit day."""
+    return await fetch_all(conn, SELECT_ROUTED, RoutedRow, visit_day_id)
+
+
+async def routed_households(conn: asyncpg.Connection, visit_day_id: int) -> list[DayHouseholdRow]:
+    """The households of the requests routed on a visit day (current ones)."""
+    return await fetch_all(conn, SELECT_ROUTED_HOUSEHOLDS, DayHouseholdRow, visit_day_id)
+
+
+async def routed_between(conn: asyncpg.Connection, committee_id: int, lo: dt.datetime, hi: dt.datetime) -> int:
+    """How many of the committee's requests starting in a time range are routed on its visit days."""
+    return int(await conn.fetchval(COUNT_ROUTED, committee_id, lo, hi))

@@ -34,12 +34,14 @@ class CarerRow(CarerFields, frozen=True):
     their abilities are their certificates verified by staff and not expired today."""
 
     id: int
-    organisation_id: int
+    # The roster it is on: an organisation's, or a committee's respite roster (exactly one).
+    organisation_id: int | None
     volunteer_id: int
     # None for a carer without a Linli account (the demo's, recorded by the organisation): no phone page.
     username: str | None
     joined_at: dt.datetime | None
     abilities: list[str]
+    committee_id: int | None = None
 
 
 class DayCarerRow(msgspec.Struct, frozen=True):
@@ -76,12 +78,12 @@ class DayHouseholdRow(HouseholdPlaceRow, frozen=True):
 
 
 class VisitDayRow(msgspec.Struct, frozen=True):
-    """A contract's day: its travel assumptions and continuity weight, the standing run and when a re-plan counts
-    from."""
+    """A visit day, its subject a contract's day (the organisation plans) or a committee's respite day: its travel
+    assumptions and continuity weight, the standing run and when a re-plan counts from."""
 
     id: int
-    contract_id: int
-    organisation_id: int
+    contract_id: int | None
+    organisation_id: int | None
     day: dt.date
     detour_factor: float
     ebike_kmh: float
@@ -89,6 +91,9 @@ class VisitDayRow(msgspec.Struct, frozen=True):
     run_id: int | None
     replan_from: dt.datetime | None
     continuity_weight: float = 30.0
+    committee_id: int | None = None
+    # The certificate a committee's respite visits ask of their carers (None for a contract's day).
+    certificate: str | None = None
 
 
 class NewVisit(msgspec.Struct, frozen=True):
@@ -131,8 +136,8 @@ class AbsenceRow(msgspec.Struct, frozen=True):
 
 
 _CARER_COLUMNS = """
-c.id, c.organisation_id, c.volunteer_id, a.username, c.name, c.lat, c.lon, c.work_days::int[] AS work_days,
-c.work_starts, c.work_ends, c.travel_mode, c.active, c.joined_at,
+c.id, c.organisation_id, c.committee_id, c.volunteer_id, a.username, c.name, c.lat, c.lon,
+c.work_days::int[] AS work_days, c.work_starts, c.work_ends, c.travel_mode, c.active, c.joined_at,
 coalesce((SELECT array_agg(DISTINCT vc.kind ORDER BY vc.kind)
           FROM volunteer_certificates vc JOIN credential_checks ck ON ck.id = vc.check_id
           WHERE vc.volunteer_id = c.volunteer_id AND ck.state = 'verified' AND ck.expires_on >= $2::date), '{}')
@@ -141,12 +146,12 @@ coalesce((SELECT array_agg(DISTINCT vc.kind ORDER BY vc.kind)
 SELECT_CARERS = f"""
 SELECT {_CARER_COLUMNS}
 FROM carers c JOIN volunteers v ON v.id = c.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
-WHERE c.organisation_id = $1 ORDER BY c.active DESC, c.name, c.id
+WHERE (c.organisation_id = $1 OR c.committee_id = $3) ORDER BY c.active DESC, c.name, c.id
 """
 SELECT_CARER = f"""
 SELECT {_CARER_COLUMNS}
 FROM carers c JOIN volunteers v ON v.id = c.volunteer_id LEFT JOIN accounts a ON a.id = v.account_id
-WHERE c.organisation_id = $1 AND c.id = $3
+WHERE (c.organisation_id = $1 OR c.committee_id = $4) AND c.id = $3
 """
 SELECT_MY_ROSTERS = f"""
 SELECT {_CARER_COLUMNS}
@@ -157,21 +162,29 @@ SELECT_VOLUNTEER_BY_USERNAME = """
 SELECT v.id FROM volunteers v JOIN accounts a ON a.id = v.account_id
 WHERE lower(a.username) = lower($1) AND a.role = 'volunteer' AND a.disabled_at IS NULL
 """
+# On one roster at most once: the unique (organisation, volunteer) or (committee, volunteer) refuses a second row.
 INSERT_CARER = """
 INSERT INTO carers (organisation_id, volunteer_id, name, lat, lon, work_days, work_starts, work_ends, travel_mode,
-                    active, joined_at)
-VALUES ($1, $2, $3, $4, $5, $6::smallint[], $7, $8, $9, $10, $11)
-ON CONFLICT (organisation_id, volunteer_id) DO NOTHING
+                    active, joined_at, committee_id)
+VALUES ($1, $2, $3, $4, $5, $6::smallint[], $7, $8, $9, $10, $11, $12)
+ON CONFLICT DO NOTHING
 RETURNING id
 """
 UPDATE_CARER = """
 UPDATE carers SET name = $3, lat = $4, lon = $5, work_days = $6::smallint[], work_starts = $7, work_ends = $8,
                   travel_mode = $9, active = $10, updated_at = now()
-WHERE organisation_id = $1 AND id = $2
+WHERE (organisation_id = $1 OR committee_id = $11) AND id = $2
 RETURNING id
 """
 JOIN_ROSTER = """
-UPDATE carers SET joined_at = now() WHERE id = $1 AND volunteer_id = $2 AND joined_at IS NULL RETURNING organisation_id
+UPDATE carers SET joined_at = now() WHERE id = $1 AND volunteer_id = $2 AND joined_at IS NULL
+RETURNING organisation_id, committee_id
+"""
+# The certificate kinds a volunteer holds verified by staff and not expired on a day.
+SELECT_VERIFIED_KINDS = """
+SELECT coalesce(array_agg(DISTINCT vc.kind ORDER BY vc.kind), '{}')
+FROM volunteer_certificates vc JOIN credential_checks ck ON ck.id = vc.check_id
+WHERE vc.volunteer_id = $1 AND ck.state = 'verified' AND ck.expires_on >= $2::date
 """
 
 _VISIT_NEEDS = f"""
@@ -210,7 +223,8 @@ SELECT c.id, c.volunteer_id, c.name, c.lat, c.lon, c.work_starts, c.work_ends, c
                  AND cm.during && tstzrange((d.day + c.work_starts) AT TIME ZONE 'Asia/Shanghai',
                                             (d.day + c.work_ends) AT TIME ZONE 'Asia/Shanghai')) AS busy
 FROM carers c CROSS JOIN d
-WHERE c.organisation_id = $1 AND c.active AND c.joined_at IS NOT NULL AND d.weekday = ANY (c.work_days)
+WHERE (c.organisation_id = $1 OR c.committee_id = $4)
+  AND c.active AND c.joined_at IS NOT NULL AND d.weekday = ANY (c.work_days)
 ORDER BY c.id
 """
 UPSERT_DAY = """
@@ -220,23 +234,29 @@ ON CONFLICT (contract_id, day) DO UPDATE SET day = EXCLUDED.day
 RETURNING id
 """
 _DAY = """
-SELECT d.id, d.contract_id, c.organisation_id, d.day, d.detour_factor::float8 AS detour_factor,
+SELECT d.id, d.contract_id, c.organisation_id, d.committee_id, d.certificate, d.day,
+       d.detour_factor::float8 AS detour_factor,
        d.ebike_kmh::float8 AS ebike_kmh, d.walk_kmh::float8 AS walk_kmh, d.run_id,
        (SELECT min(ab.since) FROM carer_absences ab WHERE ab.visit_day_id = d.id) AS replan_from,
        d.continuity_weight::float8 AS continuity_weight
-FROM visit_days d JOIN contracts c ON c.id = d.contract_id
+FROM visit_days d LEFT JOIN contracts c ON c.id = d.contract_id
 """
 SELECT_DAY = _DAY + " WHERE d.id = $1"
 SELECT_DAY_OF = _DAY + " WHERE d.contract_id = $1 AND d.day = $2 AND c.organisation_id = $3"
+SELECT_COMMITTEE_DAY = _DAY + " WHERE d.committee_id = $1 AND d.day = $2"
 SELECT_DAYS_OF_CONTRACT = _DAY + " WHERE d.contract_id = $1 ORDER BY d.day DESC LIMIT 14"
 # Who each visit of a contract's households had last time, on its days from $3 up to (not including) $2: the carer
 # who last checked in, failing that the one last planned (one statement for the whole day).
-SELECT_LAST_CARERS = """
+# The statement for a subject column (a template, not a statement itself).
+_last_carers = """
 SELECT DISTINCT ON (pv.visit_key) pv.visit_key, pv.carer_id
 FROM visit_days d JOIN planned_visits pv ON pv.visit_day_id = d.id AND pv.status <> 'released'
-WHERE d.contract_id = $1 AND d.day < $2 AND d.day >= $3
+WHERE d.{subject} = $1 AND d.day < $2 AND d.day >= $3
 ORDER BY pv.visit_key, pv.status = 'checked_in' DESC, d.day DESC, lower(pv.during) DESC, pv.id DESC
 """
+SELECT_LAST_CARERS = _last_carers.format(subject="contract_id")
+# The same for a committee's respite days (the visit key names the household: '42:respite').
+SELECT_LAST_CARERS_OF_COMMITTEE = _last_carers.format(subject="committee_id")
 SELECT_ABSENCES = "SELECT carer_id, since FROM carer_absences WHERE visit_day_id = $1 ORDER BY carer_id"
 INSERT_ABSENCE = """
 INSERT INTO carer_absences (visit_day_id, carer_id, since, recorded_by) VALUES ($1, $2, $3, $4)
@@ -306,15 +326,26 @@ def _carer(record: asyncpg.Record) -> CarerRow:
     return msgspec.convert(dict(record), CarerRow)
 
 
-async def carers(conn: asyncpg.Connection, organisation_id: int, today: dt.date) -> list[CarerRow]:
-    """The organisation's roster of carers, active first, with abilities verified on `today`."""
-    return [_carer(r) for r in await conn.fetch(SELECT_CARERS, organisation_id, today)]
+async def carers(
+    conn: asyncpg.Connection, organisation_id: int | None, today: dt.date, committee_id: int | None = None
+) -> list[CarerRow]:
+    """The roster of carers of an organisation (or of a committee), active first, with abilities verified on
+    `today`."""
+    return [_carer(r) for r in await conn.fetch(SELECT_CARERS, organisation_id, today, committee_id)]
 
 
-async def get_carer(conn: asyncpg.Connection, organisation_id: int, carer_id: int, today: dt.date) -> CarerRow | None:
-    """One carer of the organisation."""
-    row = await conn.fetchrow(SELECT_CARER, organisation_id, today, carer_id)
+async def get_carer(
+    conn: asyncpg.Connection, organisation_id: int | None, carer_id: int, today: dt.date,
+    committee_id: int | None = None,
+) -> CarerRow | None:  # fmt: skip
+    """One carer of the organisation (or of the committee)."""
+    row = await conn.fetchrow(SELECT_CARER, organisation_id, today, carer_id, committee_id)
     return None if row is None else _carer(row)
+
+
+async def verified_kinds(conn: asyncpg.Connection, volunteer_id: int, day: dt.date) -> list[str]:
+    """The certificate kinds the volunteer holds verified and not expired on the day."""
+    return list(await conn.fetchval(SELECT_VERIFIED_KINDS, volunteer_id, day))
 
 
 async def my_rosters(conn: asyncpg.Connection, volunteer_id: int, today: dt.date) -> list[CarerRow]:
@@ -334,25 +365,32 @@ def _fields(f: CarerFields) -> tuple[Any, ...]:
 
 async def insert_carer(
     conn: asyncpg.Connection,
-    organisation_id: int,
+    organisation_id: int | None,
     volunteer_id: int,
     fields: CarerFields,
     joined_at: dt.datetime | None,
+    committee_id: int | None = None,
 ) -> int | None:
-    """A new carer on the roster; None when the person is already on it."""
-    value = await conn.fetchval(INSERT_CARER, organisation_id, volunteer_id, *_fields(fields), joined_at)
+    """A new carer on the organisation's (or the committee's) roster; None when the person is already on it."""
+    value = await conn.fetchval(INSERT_CARER, organisation_id, volunteer_id, *_fields(fields), joined_at, committee_id)
     return None if value is None else int(value)
 
 
-async def update_carer(conn: asyncpg.Connection, organisation_id: int, carer_id: int, fields: CarerFields) -> bool:
-    """Change a carer of the organisation; False when there is no such carer."""
-    return await conn.fetchval(UPDATE_CARER, organisation_id, carer_id, *_fields(fields)) is not None
+async def update_carer(
+    conn: asyncpg.Connection, organisation_id: int | None, carer_id: int, fields: CarerFields,
+    committee_id: int | None = None,
+) -> bool:  # fmt: skip
+    """Change a carer of the organisation (or the committee); False when there is no such carer."""
+    return await conn.fetchval(UPDATE_CARER, organisation_id, carer_id, *_fields(fields), committee_id) is not None
 
 
-async def join_roster(conn: asyncpg.Connection, carer_id: int, volunteer_id: int) -> int | None:
-    """The volunteer accepts being on a roster; the organisation's id, or None when there was nothing to accept."""
-    value = await conn.fetchval(JOIN_ROSTER, carer_id, volunteer_id)
-    return None if value is None else int(value)
+async def join_roster(
+    conn: asyncpg.Connection, carer_id: int, volunteer_id: int
+) -> tuple[int | None, int | None] | None:
+    """The volunteer accepts being on a roster; (organisation, committee) whose roster it is, or None when there was
+    nothing to accept."""
+    row = await conn.fetchrow(JOIN_ROSTER, carer_id, volunteer_id)
+    return None if row is None else (row["organisation_id"], row["committee_id"])
 
 
 async def contracts(conn: asyncpg.Connection, organisation_id: int) -> list[ContractRow]:
@@ -365,14 +403,16 @@ async def get_contract(conn: asyncpg.Connection, organisation_id: int, contract_
     return await fetch_one(conn, SELECT_CONTRACT, ContractRow, organisation_id, contract_id)
 
 
-async def day_households(conn: asyncpg.Connection, contract_id: int) -> list[DayHouseholdRow]:
+async def day_households(conn: asyncpg.Connection, contract_id: int | None) -> list[DayHouseholdRow]:
     """The households a contract serves (current ones)."""
     return await fetch_all(conn, SELECT_DAY_HOUSEHOLDS, DayHouseholdRow, contract_id)
 
 
-async def day_carers(conn: asyncpg.Connection, organisation_id: int, day: dt.date, day_id: int) -> list[DayCarerRow]:
-    """The organisation's joined, active carers who work on that day."""
-    return await fetch_all(conn, SELECT_DAY_CARERS, DayCarerRow, organisation_id, day, day_id)
+async def day_carers(
+    conn: asyncpg.Connection, organisation_id: int | None, day: dt.date, day_id: int, committee_id: int | None = None
+) -> list[DayCarerRow]:
+    """The organisation's (or the committee's) joined, active carers who work on that day."""
+    return await fetch_all(conn, SELECT_DAY_CARERS, DayCarerRow, organisation_id, day, day_id, committee_id)
 
 
 async def upsert_day(
@@ -383,9 +423,15 @@ async def upsert_day(
     return int(await conn.fetchval(UPSERT_DAY, contract_id, day, detour, ebike_kmh, walk_kmh, continuity_weight))
 
 
-async def last_carers(conn: asyncpg.Connection, contract_id: int, day: dt.date, since: dt.date) -> dict[str, int]:
-    """visit key → the carer who gave it last time before `day` (checked in), else who was last planned for it."""
-    rows = await conn.fetch(SELECT_LAST_CARERS, contract_id, day, since)
+async def last_carers(
+    conn: asyncpg.Connection, contract_id: int | None, day: dt.date, since: dt.date, committee_id: int | None = None
+) -> dict[str, int]:
+    """visit key → the carer who gave it last time before `day` (checked in), else who was last planned for it: on
+    the contract's earlier days, or the committee's when the day is a committee's."""
+    if committee_id is not None:
+        rows = await conn.fetch(SELECT_LAST_CARERS_OF_COMMITTEE, committee_id, day, since)
+    else:
+        rows = await conn.fetch(SELECT_LAST_CARERS, contract_id, day, since)
     return {str(r["visit_key"]): int(r["carer_id"]) for r in rows}
 
 
@@ -397,6 +443,11 @@ async def get_day(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
 async def day_of(conn: asyncpg.Connection, contract_id: int, day: dt.date, organisation_id: int) -> VisitDayRow | None:
     """The organisation's contract's day, if it was ever planned."""
     return await fetch_one(conn, SELECT_DAY_OF, VisitDayRow, contract_id, day, organisation_id)
+
+
+async def committee_day(conn: asyncpg.Connection, committee_id: int, day: dt.date) -> VisitDayRow | None:
+    """The committee's respite day, if it was ever planned."""
+    return await fetch_one(conn, SELECT_COMMITTEE_DAY, VisitDayRow, committee_id, day)
 
 
 async def absences(conn: asyncpg.Connection, day_id: int) -> list[AbsenceRow]:

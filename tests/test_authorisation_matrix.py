@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
@@ -299,7 +300,9 @@ async def _visit_plan_scenario(conn) -> dict[str, str]:
         visit_id,
         contract.organisation_account,
     )
-    return {"carer_id": str(carer_id), "day_id": str(day_id), "visit_id": str(visit_id), "day": day.isoformat()}
+    monday = day - dt.timedelta(days=day.weekday())
+    return {"carer_id": str(carer_id), "day_id": str(day_id), "visit_id": str(visit_id), "day": day.isoformat(),
+            "start": monday.isoformat()}  # fmt: skip
 
 
 async def _coins_scenario(conn, committee_account: int) -> dict[str, str]:

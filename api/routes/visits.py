@@ -19,13 +19,15 @@ from api.schemas.visits import (
     CarerOut,
     CheckInOut,
     PhoneDayOut,
+    RespiteBoardOut,
     VisitContractOut,
     VisitPinOut,
     board_out,
     phone_day_out,
+    respite_board_out,
     visit_pin_out,
 )
-from api.services import carers, visit_steering, visit_weeks, visits
+from api.services import carers, respite_days, visit_steering, visit_weeks, visits
 from api.services.carers import CarerCreate, CarerUpdate
 from api.services.visit_weeks import PlanWeek
 from api.services.visits import AbsenceCreate, PlanDay
@@ -37,22 +39,24 @@ class CarerController(Controller):
     path = "/api/carers"
     tags = ("visits",)
 
-    @get("/", operation_id="listCarers", guards=[roles("organisation")])
+    @get("/", operation_id="listCarers", guards=[roles("organisation", "committee")])
     async def list_carers(self, conn: Conn, user: User) -> list[CarerOut]:
         """The organisation's carers, active first, with their verified abilities."""
         return outs(await carers.roster(conn, user), CarerOut)
 
-    @post("/", operation_id="addCarer", guards=[roles("organisation")], status_code=201)
-    async def add(self, conn: Conn, user: User, data: JSONBody[CarerCreate]) -> CarerOut:
-        """Put a volunteer (by username) on the roster with base, working days and hours, travel mode."""
-        return out(await carers.add_carer(conn, user, data), CarerOut)
+    @post("/", operation_id="addCarer", guards=[roles("organisation", "committee")], status_code=201)
+    async def add(self, conn: Conn, user: User, state: State, data: JSONBody[CarerCreate]) -> CarerOut:
+        """Put a volunteer (by username) on the roster with base, working days and hours, travel mode (a committee's
+        respite carer must hold the verified certificate respite visits need)."""
+        certificate = state.settings.respite_certificate
+        return out(await carers.add_carer(conn, user, data, certificate=certificate), CarerOut)
 
-    @get("/{carer_id:int}", operation_id="getCarer", guards=[roles("organisation")])
+    @get("/{carer_id:int}", operation_id="getCarer", guards=[roles("organisation", "committee")])
     async def get_carer(self, conn: Conn, user: User, carer_id: FromPath[int]) -> CarerOut:
         """One carer of the organisation."""
         return out(await carers.get_carer(conn, user, carer_id), CarerOut)
 
-    @put("/{carer_id:int}", operation_id="updateCarer", guards=[roles("organisation")])
+    @put("/{carer_id:int}", operation_id="updateCarer", guards=[roles("organisation", "committee")])
     async def update(self, conn: Conn, user: User, carer_id: FromPath[int], data: JSONBody[CarerUpdate]) -> CarerOut:
         """Change a carer's name, base, working days and hours, travel mode or whether they are active."""
         return out(await carers.update_carer(conn, user, carer_id, data), CarerOut)
@@ -107,10 +111,23 @@ class VisitController(Controller):
         """The planner's board: each carer's stops with times, travel and lateness (households masked)."""
         return board_out(await visits.board(conn, user, contract_id, day))
 
-    @get("/runs/{run_id:int}", operation_id="getVisitsRun", guards=[roles("organisation")])
+    @get("/runs/{run_id:int}", operation_id="getVisitsRun", guards=[roles("organisation", "committee")])
     async def run(self, conn: Conn, user: User, run_id: FromPath[int]) -> RunOut:
         """A visits run: status, progress, figures and summary."""
         return run_out(await visits.get_run(conn, user, run_id))
+
+    @post("/respite/plans", operation_id="planRespiteDay", guards=[roles("committee")], status_code=202)
+    async def plan_respite(self, conn: Conn, user: User, state: State, data: JSONBody[PlanDay]) -> RunOut:
+        """The committee plans (or re-plans) a day of its respite requests as its carers' routes (409 when the
+        day's requests are scheduled as shifts)."""
+        speeds = visits.speeds_of(state.settings)
+        certificate = state.settings.respite_certificate
+        return run_out(await respite_days.start_plan(conn, state.redis, user, data, speeds, certificate=certificate))
+
+    @get("/respite/days/{day:date}", operation_id="getRespiteBoard", guards=[roles("committee")])
+    async def respite_board(self, conn: Conn, user: User, day: FromPath[dt.date]) -> RespiteBoardOut:
+        """The committee's board of a respite day: each carer's stops (households masked), the requests by state."""
+        return respite_board_out(await respite_days.board(conn, user, day))
 
     @post("/days/{day_id:int}/absences", operation_id="callInSick", guards=[roles("organisation")], status_code=202)
     async def absence(

@@ -9,7 +9,9 @@ import msgspec
 
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
+from api.services.respite_days import RespiteBoard
 from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop, PinConflictView
+from sql.respite import RequestStates
 from sql.visit_pins import VisitPinRow
 from sql.visits import CarerRow, ContractRow
 
@@ -26,7 +28,8 @@ class VisitContractOut(ContractRow, frozen=True):
 class BoardOut(msgspec.Struct, frozen=True):
     """The planner's board of a contract's day: every carer's route, who is idle, the latest run."""
 
-    contract: VisitContractOut
+    # None for a committee's respite day.
+    contract: VisitContractOut | None
     day: dt.date
     day_id: int | None
     routes: list[BoardRoute]
@@ -62,7 +65,7 @@ def board_out(board: Board) -> BoardOut:
     return out(
         board,
         BoardOut,
-        contract=out(board.contract, VisitContractOut),
+        contract=None if board.contract is None else out(board.contract, VisitContractOut),
         latest_run=None if board.latest_run is None else run_out(board.latest_run),
     )
 
@@ -93,3 +96,19 @@ __all__ = [
     "phone_day_out",
     "visit_pin_out",
 ]
+
+
+class RespiteRequestStatesOut(RequestStates, frozen=True):
+    """How many of the committee's respite requests of the day wait, are on routes, or are scheduled as shifts."""
+
+
+class RespiteBoardOut(msgspec.Struct, frozen=True):
+    """The committee's board of a respite day: its carers' routes, and the day's requests by state."""
+
+    board: BoardOut
+    requests: RespiteRequestStatesOut
+
+
+def respite_board_out(respite: RespiteBoard) -> RespiteBoardOut:
+    """The committee's board in its public shape."""
+    return RespiteBoardOut(board=board_out(respite.board), requests=out(respite.requests, RespiteRequestStatesOut))

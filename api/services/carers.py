@@ -5,6 +5,11 @@ puts on its roster by their username with a base (where their day starts and end
 travel mode; the person accepts on their phone page (until then nobody plans with them). Their abilities are their
 certificates verified by staff and not expired (a self-declared certificate is only their word), read when a day is
 planned. Every change is audited.
+
+A residents' committee keeps a roster of the same kind for its respite visits (喘息服务): its volunteers who hold a
+verified, unexpired certificate of the kind the respite requirement names (LINLI_RESPITE_CERTIFICATE, elderly_carer
+by default); a volunteer without it is refused. A carer row belongs to an organisation or to a committee (the schema
+checks exactly one), and every statement names its owner, so another's carer is a missing one (404).
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import audit_log
+from api.services import audit_log, respite, respite_days
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.types import SHANGHAI, Id, Name, Username
 from sql import visits as visits_sql
 from sql.visits import CarerFields, CarerRow
 
-_ONLY_ORGANISATIONS = "Only an organisation keeps a roster of carers"
+_ONLY_ORGANISATIONS = "Only an organisation or a residents' committee keeps a roster of carers"
 _ONLY_VOLUNTEERS = "Only volunteers are on rosters of carers"
 TRAVEL_MODES = ("ebike", "walk")
 WallTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -69,42 +74,62 @@ def _today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
+def owner_of(who: Identity) -> tuple[int | None, int | None]:
+    """(organisation, committee) whose roster the caller keeps: exactly one is set; any other role is refused."""
+    if who.role == "committee":
+        return None, who.committee_id_or_refuse(_ONLY_ORGANISATIONS)
+    return who.organisation_id_or_refuse(_ONLY_ORGANISATIONS), None
+
+
 async def roster(conn: asyncpg.Connection, who: Identity) -> list[CarerRow]:
-    """The organisation's carers, active first, with their verified abilities today."""
-    return await visits_sql.carers(conn, who.organisation_id_or_refuse(_ONLY_ORGANISATIONS), _today())
+    """The organisation's (or committee's) carers, active first, with their verified abilities today."""
+    organisation_id, committee_id = owner_of(who)
+    return await visits_sql.carers(conn, organisation_id, _today(), committee_id)
 
 
 async def get_carer(conn: asyncpg.Connection, who: Identity, carer_id: int) -> CarerRow:
-    """One carer of the organisation (another organisation's: 404)."""
-    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
-    return found(await visits_sql.get_carer(conn, organisation_id, carer_id, _today()), "No such carer")
+    """One carer of the organisation or committee (another's: 404)."""
+    organisation_id, committee_id = owner_of(who)
+    return found(await visits_sql.get_carer(conn, organisation_id, carer_id, _today(), committee_id), "No such carer")
 
 
-async def add_carer(conn: asyncpg.Connection, who: Identity, form: CarerCreate) -> CarerRow:
-    """Put a volunteer on the organisation's roster (they accept on their phone page); audited."""
-    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+async def add_carer(
+    conn: asyncpg.Connection, who: Identity, form: CarerCreate, *, certificate: str = respite.DEFAULT_CERTIFICATE
+) -> CarerRow:
+    """Put a volunteer on the organisation's roster, or on a committee's respite roster if they hold the verified
+    `certificate` respite asks for (they accept on their phone page); audited."""
+    organisation_id, committee_id = owner_of(who)
     fields = _fields(form)
     async with conn.transaction():
         volunteer_id = await visits_sql.volunteer_by_username(conn, form.username)
         if volunteer_id is None:
             raise Invalid("The carer is not valid", fields={"username": "No volunteer has this username"})
-        carer_id = await visits_sql.insert_carer(conn, organisation_id, volunteer_id, fields, None)
+        if committee_id is not None and respite_days.route_certificate(certificate) not in (
+            await visits_sql.verified_kinds(conn, volunteer_id, _today())
+        ):
+            raise Invalid(
+                "The carer is not valid",
+                fields={"username": "This volunteer holds no verified, unexpired certificate that respite visits need"},
+            )
+        carer_id = await visits_sql.insert_carer(conn, organisation_id, volunteer_id, fields, None, committee_id)
         if carer_id is None:
             raise Conflict("This person is already on the roster", fields={"username": "Already on the roster"})
         await audit_log.record(
             conn, who, "carer.add", "carer", carer_id,
-            detail={"volunteer_id": volunteer_id, "travel_mode": fields.travel_mode},
+            detail={"volunteer_id": volunteer_id, "travel_mode": fields.travel_mode, "committee_id": committee_id},
         )  # fmt: skip
     return await get_carer(conn, who, carer_id)
 
 
 async def update_carer(conn: asyncpg.Connection, who: Identity, carer_id: int, form: CarerUpdate) -> CarerRow:
     """Change a carer's name, base, days, hours, mode or whether they are active; audited (fields, not values)."""
-    organisation_id = who.organisation_id_or_refuse(_ONLY_ORGANISATIONS)
+    organisation_id, committee_id = owner_of(who)
     fields = _fields(form)
     async with conn.transaction():
-        before = found(await visits_sql.get_carer(conn, organisation_id, carer_id, _today()), "No such carer")
-        if not await visits_sql.update_carer(conn, organisation_id, carer_id, fields):
+        before = found(
+            await visits_sql.get_carer(conn, organisation_id, carer_id, _today(), committee_id), "No such carer"
+        )
+        if not await visits_sql.update_carer(conn, organisation_id, carer_id, fields, committee_id):
             raise NotFound("No such carer")
         changed = [
             name
@@ -124,7 +149,9 @@ async def join(conn: asyncpg.Connection, who: Identity, carer_id: Id) -> None:
     """The volunteer accepts being on an organisation's roster of carers; audited."""
     volunteer_id = who.volunteer_id_or_refuse(_ONLY_VOLUNTEERS)
     async with conn.transaction():
-        organisation_id = await visits_sql.join_roster(conn, carer_id, volunteer_id)
-        if organisation_id is None:
+        owner = await visits_sql.join_roster(conn, carer_id, volunteer_id)
+        if owner is None:
             raise NotFound("No such invitation to a roster")
-        await audit_log.record(conn, who, "carer.join", "carer", carer_id, detail={"organisation_id": organisation_id})
+        await audit_log.record(
+            conn, who, "carer.join", "carer", carer_id, detail={"organisation_id": owner[0], "committee_id": owner[1]}
+        )

@@ -239,7 +239,9 @@ async def schedule(
     certificate: str = DEFAULT_CERTIFICATE,
 ) -> Scheduled:
     """Schedule a week: pending visits become shifts serving the household, and a respite roster run proposes
-    certified carers for them (the same carer as last week where possible). Again later, it re-plans the week."""
+    certified carers for them (the same carer as last week where possible). Again later, it re-plans the week. Days
+    the committee plans as routes (api.services.respite_days) are left to their routes; a week with nothing else to
+    schedule is refused (409)."""
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     monday = rosters.check_week(form.week_starts)
     lo, hi = rosters.week_bounds(monday)
@@ -255,6 +257,8 @@ async def schedule(
             skills=[certificate.removeprefix(SKILL)] if certificate.startswith(SKILL) else [],
             created_by=who.account_id,
         )
+        if not made and await respite_sql.routed_between(conn, committee_id, lo, hi):
+            raise Conflict("The respite visits of that week are planned as carers' routes, not as shifts")
         await audit_log.record(
             conn, who, "respite.schedule", "committee", committee_id,
             detail={"week": monday.isoformat(), "visits": len(made)},

@@ -1,6 +1,7 @@
 """Home-visit day plans (issue 14, step 3): the organisation holding a home-care or respite contract plans a day of
 visits for the households the contract serves with `matching.visits`, through the one optimiser-run pipeline
-(model 'visits', subject a contract's day).
+(model 'visits', subject a visit day: a contract's day, or a committee's respite day whose visits are its routed
+respite requests, api.services.respite_days).
 
 What the plan is made from (docs/optimiser-visits.md, "In the product"):
 - Visits: each household visited that day (its registered slots on that weekday; none registered means any daytime
@@ -39,7 +40,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.services import audit_log, household_access, maps, notifications, pinning, runs
+from api.services import audit_log, household_access, maps, notifications, pinning, respite, runs
 from api.services.accounts import Identity
 from api.services.errors import Conflict, DomainError, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
@@ -49,6 +50,7 @@ from matching import visits as visits_model
 from matching.common import ProgressFn, Timings, haversine_km
 from matching.visits_format import Carer, Link, Pin, Route, Stop, Visit, VisitsProblem, VisitsResult
 from sql import match_runs as runs_sql
+from sql import respite as respite_sql
 from sql import visit_pins as pins_sql
 from sql import visits as visits_sql
 from sql.match_runs import RunRow
@@ -78,6 +80,11 @@ CHECK_IN_CLOSES = dt.timedelta(hours=4)
 MAP_DECIMALS = 3
 # "Last time" for continuity: the contract's days this far back.
 CONTINUITY_DAYS = 90
+# A respite request's start window around the start the committee told the family: the plan starts a visit as early
+# as its window and route allow, so the early side is short (a quarter of an hour early is on time to a family); past
+# half an hour late it is lateness, which the plan minimises and the board shows in red.
+RESPITE_EARLY = 15
+RESPITE_LATE = 30
 
 
 class TravelSpeeds(msgspec.Struct, frozen=True):
@@ -208,6 +215,8 @@ class _Spec(msgspec.Struct, frozen=True):
     service: str
     ability: str
     minutes: int
+    # Its own start window (minutes after midnight), else the household's of the day.
+    window: tuple[int, int] | None = None
 
 
 def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, str]]]:
@@ -231,11 +240,33 @@ def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, st
     return [care], []
 
 
+def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> dict[int, list[_Spec]]:
+    """A committee's day's visits: each routed respite request a visit of its household by a carer holding the
+    certificate the day records, as long as asked, starting from RESPITE_EARLY minutes before the requested start to
+    RESPITE_LATE after it; keyed
+    '<household>:respite' (then respite2, …), so the next day's plan finds who gave it last time."""
+    out: dict[int, list[_Spec]] = {}
+    for r in requests:
+        specs = out.setdefault(r.household_id, [])
+        at = _minutes(r.starts_at.astimezone(SHANGHAI).time())
+        key = f"{r.household_id}:respite{len(specs) + 1 if specs else ''}"
+        window = (max(0, at - RESPITE_EARLY), at + RESPITE_LATE)
+        specs.append(_Spec(key, r.household_id, "respite", certificate, r.minutes, window))
+    return out
+
+
 async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
-    """A day's problem: the contract's households' visits, the carers working that day, travel from coordinates, the
-    checked-in visits pinned and the standing plan as the start."""
-    households = await visits_sql.day_households(conn, day.contract_id)
-    everyone = await visits_sql.day_carers(conn, day.organisation_id, day.day, day.id)
+    """A day's problem: the contract's households' visits (or the committee's routed respite requests), the carers
+    working that day, travel from coordinates, the checked-in visits pinned and the standing plan as the start."""
+    requested: dict[int, list[_Spec]] | None = None
+    if day.committee_id is not None:
+        households = await respite_sql.routed_households(conn, day.id)
+        requested = _respite_visits(
+            await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE
+        )
+    else:
+        households = await visits_sql.day_households(conn, day.contract_id)
+    everyone = await visits_sql.day_carers(conn, day.organisation_id, day.day, day.id, day.committee_id)
     absent_since = {a.carer_id: a.since for a in await visits_sql.absences(conn, day.id)}
     live = await visits_sql.day_visits(conn, day.id)
     kept_rows = [v for v in live if v.status == "checked_in"]
@@ -252,7 +283,9 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     # The matrix is at e-bike speed; a walker's legs take walk_factor times as long.
     kmh = day.ebike_kmh
     present_ids = {c.id for c in present}
-    last = await visits_sql.last_carers(conn, day.contract_id, day.day, day.day - dt.timedelta(days=CONTINUITY_DAYS))
+    last = await visits_sql.last_carers(
+        conn, day.contract_id, day.day, day.day - dt.timedelta(days=CONTINUITY_DAYS), day.committee_id
+    )
     able_count: dict[str, int] = {}
     for c in present:
         for ability in c.abilities:
@@ -273,8 +306,8 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     pins: list[Pin] = []
     weekday = day.day.isoweekday()
     for h in households:
-        window = household_window(h.visit_slots, weekday)
-        specs, pairs = _visits_of(h)
+        window = household_window(h.visit_slots, weekday) if requested is None else ANY_TIME
+        specs, pairs = _visits_of(h) if requested is None else (requested.get(h.id, []), [])
         if window is None:
             left_out += [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
             continue
@@ -284,7 +317,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                 LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in specs if s not in ok
             ]
             # A medication visit follows its care visit: without the care visit it is not planned either.
-            if not any(s.service in ("care", "bath") for s in ok):
+            if not any(s.service in ("care", "bath", "respite") for s in ok):
                 left_out += [LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in ok]
                 continue
         location[h.id] = len(points)
@@ -303,7 +336,8 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                           location=location[h.id], preferred=preferred(s.key))
                 )  # fmt: skip
                 continue
-            opens, closes = float(window[0] - start_min), float(window[1] - start_min)
+            wanted = s.window or window
+            opens, closes = float(wanted[0] - start_min), float(wanted[1] - start_min)
             if s.service == "medication":
                 # After the care visit (the link holds it there): it may close an hour after the care visit would.
                 closes += CARE_MINUTES.get(h.care_level, 45) + MEDICATION_WITHIN
@@ -451,6 +485,8 @@ def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
 
 
 def _check(inputs: DayInputs) -> None:
+    if not inputs.problem.problem.visits and inputs.day.committee_id is not None:
+        raise Conflict("No respite visit of that day can be given by the committee's carers")
     if not inputs.problem.problem.visits:
         raise Conflict("No household of the contract takes a visit that day that its carers can give")
     if not inputs.problem.problem.carers:
@@ -459,7 +495,7 @@ def _check(inputs: DayInputs) -> None:
 
 def _service_of(key: str) -> str:
     part = key.split(":")[1]
-    return "bath" if part.startswith("bath") else part
+    return next((s for s in ("bath", "respite") if part.startswith(s)), part)
 
 
 def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
@@ -602,6 +638,7 @@ RUNS: runs.RunKind[DayInputs, VisitsResult] = runs.RunKind(
     check=_check,
     describe=lambda inputs: {
         "contract_id": inputs.day.contract_id,
+        **({"committee_id": inputs.day.committee_id} if inputs.day.committee_id is not None else {}),
         "day": inputs.day.day.isoformat(),
         "visits": len(inputs.problem.problem.visits),
         "carers": len(inputs.carers),
@@ -732,9 +769,10 @@ class PinConflictView(msgspec.Struct, frozen=True):
 
 
 class Board(msgspec.Struct, frozen=True):
-    """A contract's day: every carer's route, the latest run and its summary, the pins and those not kept."""
+    """A visit day (a contract's, or a committee's respite day: then no contract): every carer's route, the latest run
+    and its summary, the pins and those not kept."""
 
-    contract: ContractRow
+    contract: ContractRow | None
     day: dt.date
     day_id: int | None
     routes: list[BoardRoute]
@@ -746,6 +784,7 @@ class Board(msgspec.Struct, frozen=True):
     # Visits with a carer from last time, and how many of them that carer gives again.
     continuity_total: int = 0
     continuity_kept: int = 0
+    committee_id: int | None = None
 
 
 def leave_at(v: LiveVisitRow) -> dt.datetime:
@@ -762,9 +801,17 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
     contract = await _own_contract(conn, who, contract_id)
     row = await visits_sql.day_of(conn, contract_id, day, contract.organisation_id)
     everyone = await visits_sql.day_carers(conn, contract.organisation_id, day, row.id if row else 0)
+    return await day_board(conn, row, everyone, day, contract=contract)
+
+
+async def day_board(
+    conn: asyncpg.Connection, row: VisitDayRow | None, everyone: list[DayCarerRow], day: dt.date, *,
+    contract: ContractRow | None = None, committee_id: int | None = None,
+) -> Board:  # fmt: skip
+    """The board of a visit day its caller may see (checked by the caller): the carers' routes, the latest run."""
     if row is None:
         return Board(contract=contract, day=day, day_id=None, routes=[], idle=[c.name for c in everyone],
-                     latest_run=None, left_out=[])  # fmt: skip
+                     latest_run=None, left_out=[], committee_id=committee_id)  # fmt: skip
     live = await visits_sql.day_visits(conn, row.id)
     absent = {a.carer_id for a in await visits_sql.absences(conn, row.id)}
     names = {c.id: c.name for c in everyone} | {v.carer_id: v.carer_name for v in live}
@@ -821,6 +868,7 @@ async def board(conn: asyncpg.Connection, who: Identity, contract_id: int, day: 
         contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left,
         pins=pins, pin_conflicts=await _pin_conflicts(conn, latest, pins, names),
         continuity_total=len(preferring), continuity_kept=sum(1 for s in preferring if s.same_carer),
+        committee_id=committee_id,
     )  # fmt: skip
 
 
@@ -842,12 +890,15 @@ async def _pin_conflicts(
 
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
-    """A visits run of one of the organisation's contracts' days."""
-    organisation_id = who.organisation_id_or_refuse(ONLY_ORGANISATIONS)
+    """A visits run of one of the organisation's contracts' days, or of the committee's respite days."""
+    if who.role == "committee":
+        mine: tuple[str, int] = ("committee_id", who.committee_id_or_refuse(ONLY_ORGANISATIONS))
+    else:
+        mine = ("organisation_id", who.organisation_id_or_refuse(ONLY_ORGANISATIONS))
 
     async def own(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
         day = await visits_sql.get_day(conn, day_id)
-        return day if day is not None and day.organisation_id == organisation_id else None
+        return day if day is not None and getattr(day, mine[0]) == mine[1] else None
 
     run, _day = found(await runs.find_run(conn, RUNS, run_id, own), "No such visits run")
     return run

@@ -14,9 +14,10 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import carers, visit_steering, visit_weeks, visits
+from api.services import carers, respite_days, visit_steering, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.carers import CarerCreate, CarerUpdate
+from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
 from api.services.visit_weeks import PlanWeek
@@ -128,9 +129,21 @@ async def _board_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     board = await visits.board(conn, user, contract_id, day)
+    routes = {"board_route": "visit_board", "plan_route": "visit_plan", "route_params": {"contract_id": contract_id}}
+    return _board_template(user, state, board, routes, day, done=done, errors=errors, status=status)
+
+
+def _board_template(
+    user: Identity, state: State, board: Board, routes: dict[str, Any], day: dt.date, *, done: str | None,
+    errors: dict[str, str] | None, status: int, respite: RespiteBoard | None = None,
+) -> Template:  # fmt: skip
+    """A day's board: a contract's, or a committee's respite day (then the day's requests by state, no steering);
+    `routes` names the board's and the plan form's routes and their path parameters."""
     return Template(
         template_name="visit_plans/board.html",
         context={
+            **routes,
+            "requests": respite.requests if respite else None,
             "who": user,
             "board": board,
             "timeline": timeline(board),
@@ -142,6 +155,17 @@ async def _board_page(
             "week_start": monday_of(day),
         },
         status_code=status,
+    )
+
+
+async def _respite_board_page(
+    conn: Conn, user: Identity, state: State, day: dt.date, *, done: str | None = None,
+    errors: dict[str, str] | None = None, status: int = 200,
+) -> Template:  # fmt: skip
+    respite = await respite_days.board(conn, user, day)
+    routes = {"board_route": "respite_visit_board", "plan_route": "respite_visit_plan", "route_params": {}}
+    return _board_template(
+        user, state, respite.board, routes, day, done=done, errors=errors, status=status, respite=respite
     )
 
 
@@ -218,18 +242,18 @@ class VisitPages(Controller):
 
     include_in_schema = False
 
-    @get("/carers", name="carers", guards=[roles("organisation")])
+    @get("/carers", name="carers", guards=[roles("organisation", "committee")])
     async def carers(self, conn: Conn, user: User, done: DoneQuery = None) -> Template:
         """The organisation's roster of carers and the form to add one."""
         return await _carers_page(conn, user, done=done)
 
-    @post("/carers", name="carer_add", guards=[roles("organisation")])
-    async def add_carer(self, conn: Conn, user: User, data: FormData) -> Response[Any]:
+    @post("/carers", name="carer_add", guards=[roles("organisation", "committee")])
+    async def add_carer(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
         """Add a carer by their username; the form comes back with each field's error."""
         form = multi(data)
         return await submit(
             parse_form(CarerCreate, form, {}),
-            lambda command: carers.add_carer(conn, user, command),
+            lambda command: carers.add_carer(conn, user, command, certificate=state.settings.respite_certificate),
             lambda _row: PageRedirect("carers", query={"done": "added"}),
             lambda errors, status: _carers_page(
                 conn, user, errors=errors, values=redisplay(form, ("work_days",)), status=status
@@ -238,12 +262,12 @@ class VisitPages(Controller):
             refusal_statuses=(409,),
         )
 
-    @get("/carers/{carer_id:int}", name="carer", guards=[roles("organisation")])
+    @get("/carers/{carer_id:int}", name="carer", guards=[roles("organisation", "committee")])
     async def carer(self, conn: Conn, user: User, carer_id: FromPath[int]) -> Template:
         """One carer: base, working days and hours, travel mode, abilities."""
         return await _carer_page(conn, user, carer_id)
 
-    @post("/carers/{carer_id:int}", name="carer_update", guards=[roles("organisation")])
+    @post("/carers/{carer_id:int}", name="carer_update", guards=[roles("organisation", "committee")])
     async def update_carer(self, conn: Conn, user: User, carer_id: FromPath[int], data: FormData) -> Response[Any]:
         """Save a carer's changes."""
         form = multi(data)
@@ -361,6 +385,35 @@ class VisitPages(Controller):
             lambda d: visit_steering.replan(conn, state.redis, user, d),
             lambda _run: _to_board(contract_id, day, "started"),
             _board_again(conn, user, state, contract_id, day),
+            refusal="day",
+            refusal_statuses=(409,),
+        )
+
+    @get("/visits/respite", name="respite_visit_board", guards=[roles("committee")])
+    async def respite_board(
+        self, conn: Conn, user: User, state: State, day: DayQuery = None, done: DoneQuery = None
+    ) -> Template:
+        """The committee's board of a respite day (tomorrow by default): its carers' routes."""
+        return await _respite_board_page(conn, user, state, day or _tomorrow(), done=done)
+
+    @post("/visits/respite/plan", name="respite_visit_plan", guards=[roles("committee")])
+    async def respite_plan(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
+        """Plan (or re-plan) the committee's respite day as routes; refusals beside the day."""
+        form = multi(data)
+        command, errors = parse_form(PlanDay, form, {})
+        day = command.day if command else _tomorrow()
+        return await submit(
+            (command, errors),
+            lambda c: respite_days.start_plan(
+                conn,
+                state.redis,
+                user,
+                c,
+                visits.speeds_of(state.settings),
+                certificate=state.settings.respite_certificate,
+            ),
+            lambda _run: PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": "started"}),
+            lambda errors, status: _respite_board_page(conn, user, state, day, errors=errors, status=status),
             refusal="day",
             refusal_statuses=(409,),
         )

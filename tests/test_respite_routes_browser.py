@@ -1,0 +1,88 @@
+"""Headless Chromium, in Chinese, on the demo district: committee.kailu4 puts three of its certified volunteers on its
+respite roster and has five households asking for respite two weeks from today; it opens that day's board on a phone,
+plans the day (the real worker runs matching.visits) and sees its carers' routes as a timeline and on the map, at a
+phone's and a desktop's width."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from tests.browser_helpers import (
+    DESKTOP,
+    PASSWORDS,
+    VISITS_RUN_MS,
+    browser,
+    logged_in_phone,
+    patient_expect,
+    screenshot,
+    sql,
+)
+
+__all__ = ["browser", "patient_expect"]  # fixtures, used by name
+pytestmark = pytest.mark.browser
+
+COMMITTEE = "SELECT m.committee_id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.username = $1"
+# Three volunteers holding a verified elderly-carer certificate on the committee's respite roster, joined.
+ROSTER = """
+INSERT INTO carers (committee_id, volunteer_id, name, lat, lon, work_days, work_starts, work_ends, travel_mode,
+                    joined_at)
+SELECT $1, v.id, v.display_name, v.lat, v.lon, '{1,2,3,4,5,6,7}', '08:00', '17:00',
+       CASE WHEN row_number() OVER (ORDER BY v.id) = 3 THEN 'walk' ELSE 'ebike' END, now()
+FROM volunteers v
+WHERE v.id IN (SELECT vc.volunteer_id FROM volunteer_certificates vc JOIN credential_checks ck ON ck.id = vc.check_id
+               WHERE vc.kind = 'elderly_carer' AND ck.state = 'verified' AND ck.expires_on > current_date + 30)
+  AND v.lat IS NOT NULL
+ORDER BY v.id LIMIT 3
+ON CONFLICT DO NOTHING
+"""
+# Five of its households, each a one-hour visit on the day at its own time.
+REQUESTS = """
+WITH h AS (
+    SELECT h.id, row_number() OVER (ORDER BY h.id) AS k FROM households h
+    WHERE h.committee_id = $1 AND h.archived_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM respite_requests q WHERE q.household_id = h.id
+                      AND lower(q.wanted)::date BETWEEN $2::date - 1 AND $2::date + 1)
+    ORDER BY h.id LIMIT 5
+), e AS (
+    INSERT INTO respite_entitlements (household_id, kind, amount, period, visit_minutes, valid_from, valid_until)
+    SELECT id, 'visits', 1, 'week', 60, current_date, current_date + 60 FROM h
+    RETURNING id, household_id
+)
+INSERT INTO respite_requests (household_id, entitlement_id, wanted, minutes)
+SELECT e.household_id, e.id,
+       tstzrange(x.at, x.at + interval '60 minutes'), 60
+FROM e JOIN h ON h.id = e.household_id
+CROSS JOIN LATERAL (SELECT ($2::date + (ARRAY['09:00', '09:30', '10:00', '14:00', '14:30'])[h.k]::time)
+                           AT TIME ZONE 'Asia/Shanghai' AS at) x
+"""
+
+
+def test_the_committee_plans_a_respite_day_as_routes_on_a_phone_and_a_desktop(browser: Browser, live_server) -> None:
+    base = live_server.url
+    day = dt.date.today() + dt.timedelta(days=14)
+    committee_id = sql(live_server.database_url, COMMITTEE, "committee.kailu4")["committee_id"]
+    sql(live_server.database_url, ROSTER, committee_id)
+    sql(live_server.database_url, REQUESTS, committee_id, day)
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+    page = logged_in_phone(browser, contexts, errors, base, "committee.kailu4", PASSWORDS["committee.kailu4"])
+    page.goto(f"{base}/visits/respite?day={day.isoformat()}")
+    expect(page.get_by_role("heading", name=re.compile("上门排班看板"))).to_be_visible()
+    expect(page.locator("#requests")).to_contain_text("待排")
+    page.locator("#run").get_by_role("button", name=re.compile("排班")).first.click()
+    expect(page.locator("#run-progress")).to_contain_text("已完成", timeout=VISITS_RUN_MS)
+    expect(page.get_by_role("heading", name="全天路线")).to_be_visible()
+    expect(page.locator("section.route-card").first).to_contain_text("喘息服务")
+    expect(page.locator("#requests")).to_contain_text("已排入路线")
+    # No steering on a committee's day (pins and sick calls are the contract board's).
+    expect(page.get_by_role("button", name="锁定")).to_have_count(0)
+    screenshot(page, "respite-board-phone")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, "respite-board-desktop")
+    for context in contexts:
+        context.close()
+    assert errors == []
