@@ -14,6 +14,8 @@ async def test_the_demo_volunteer_has_proposals_with_reasons_and_respite_is_sche
     await seed_into(conn, seed=1, scale=0.05, today=today(), volunteering=False)
     made = await seed_rosters(conn, random.Random(1), today())
     assert made["roster_proposals"] >= 2 and made["respite_requests"] >= 8 and made["respite_proposals"] >= 1
+    # Tomorrow's respite visits planned as the committee's carers' routes (before next week went to shifts).
+    assert made["respite_route_visits"] >= 3
     mine = await conn.fetch(
         "SELECT p.status, p.reasons FROM roster_proposals p JOIN volunteers v ON v.id = p.volunteer_id"
         " JOIN accounts a ON a.id = v.account_id WHERE a.username = 'volunteer.demo'"

@@ -38,6 +38,43 @@ async def test_the_demo_has_a_plannable_home_care_day_with_carers_and_planned_vi
     assert len(board["board"].routes) >= 4 and board["board"].latest_run.status == "succeeded"
 
 
+async def test_the_demo_committee_has_tomorrows_respite_visits_planned_as_its_carers_routes(demo_conn, demo_client):
+    committee_id = await demo_conn.fetchval(
+        "SELECT m.committee_id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.username = $1",
+        "committee.kailu4",
+    )
+    roster = await demo_conn.fetch(
+        "SELECT volunteer_id FROM carers WHERE committee_id = $1 AND joined_at IS NOT NULL AND active", committee_id
+    )
+    assert len(roster) == 3
+    day = await demo_conn.fetchrow(
+        "SELECT d.id, d.day, (d.created_at AT TIME ZONE 'Asia/Shanghai')::date AS seeded FROM visit_days d"
+        " WHERE d.committee_id = $1",
+        committee_id,
+    )
+    assert day is not None and day["day"] == day["seeded"] + dt.timedelta(days=1)
+    planned = await demo_conn.fetchrow(
+        "SELECT count(*) AS n, count(DISTINCT pv.carer_id) AS carers, count(cm.*) AS held FROM planned_visits pv"
+        " LEFT JOIN commitments cm ON cm.planned_visit_id = pv.id AND cm.status = 'active'"
+        " WHERE pv.visit_day_id = $1 AND pv.status <> 'released' AND pv.service = 'respite'",
+        day["id"],
+    )
+    assert planned["n"] >= 3 and planned["carers"] >= 2 and planned["held"] == planned["n"]
+    # Every request of the day is routed to it: none waits, none was scheduled as a shift.
+    states = await demo_conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE visit_day_id = $2) AS routed, count(*) FILTER (WHERE visit_day_id IS NULL)"
+        " AS other FROM respite_requests q JOIN households h ON h.id = q.household_id"
+        " WHERE h.committee_id = $1 AND (lower(q.wanted) AT TIME ZONE 'Asia/Shanghai')::date = $3",
+        committee_id, day["id"], day["day"],
+    )  # fmt: skip
+    assert states["routed"] == planned["n"] and states["other"] == 0
+    await login(demo_client, "committee.kailu4", "demo-committee-2026")
+    board = await page_context(demo_client, f"/visits/respite?day={day['day'].isoformat()}")
+    assert board["board"].latest_run.status == "succeeded" and len(board["board"].routes) >= 2
+    assert board["requests"].routed == planned["n"] and board["requests"].pending == 0
+    assert "全天路线" in board.response.text and "喘息服务" in board.response.text
+
+
 # The demo's visit record as the schema holds it: what the pages below show.
 _RECORD = """
 SELECT (SELECT count(*) FROM visit_notes) AS notes,

@@ -4,7 +4,8 @@ The demo organisation (org.leling) gets next week planned twice, with hours spre
 the two side by side); only the plain plan's proposals are sent, some of them to the demo volunteer
 (volunteer.demo), with reasons. The demo committee (committee.kailu4) gets respite entitlements for two of its
 households (by care level, and 4 days a month), their requests for the next four weeks, and next week scheduled
-with certified carers proposed. The optimiser runs here in-process, with a short time limit.
+with certified carers proposed; before that, three of those carers plan tomorrow's respite visits as routes
+(api.demo.respite_routes). The optimiser runs here in-process, with a short time limit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from api.demo.respite_routes import seed_respite_day
 from api.demo.shifts import give_demo_windows
 from api.demo.verification import verify_certificates
 from api.services import respite, rosters, runs
@@ -64,7 +66,9 @@ async def _solve(conn: asyncpg.Connection, run: RunRow, seed: int, inputs: roste
 
 async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.date) -> dict[str, Any]:
     """Write the demo's roster and respite data; what was made (deterministic per seed, given the same shifts)."""
-    made: dict[str, Any] = {"roster_proposals": 0, "respite_requests": 0, "respite_proposals": 0}
+    made: dict[str, Any] = {
+        "roster_proposals": 0, "respite_requests": 0, "respite_proposals": 0, "respite_route_visits": 0
+    }  # fmt: skip
     logins = await demo_sql.logins(conn, ["org.leling", "committee.kailu4", "volunteer.demo"])
     org = login_identity(logins.get("org.leling"))
     committee = login_identity(logins.get("committee.kailu4"))
@@ -105,8 +109,9 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
     made["roster_run_id"] = run.id
     made["roster_proposals"] = await _solve(conn, run, solve_seed)
 
-    # Respite: certified carers near the committee, two households' entitlements, next week scheduled.
-    households = await demo_sql.committee_households(conn, committee.committee_id, 2)
+    # Respite: certified carers near the committee, two households' entitlements, tomorrow planned as routes (three
+    # more households), next week scheduled as shifts.
+    households = await demo_sql.committee_households(conn, committee.committee_id, 5)
     if len(households) < 2:
         return made
     centre = households[0]
@@ -145,6 +150,10 @@ async def seed_rosters(conn: asyncpg.Connection, rng: random.Random, today: dt.d
     for form in forms:
         entitlement = await respite.record_entitlement(conn, committee, form)
         made["respite_requests"] += len(await respite.make_requests(conn, committee, entitlement.id, period))
+    # The demo volunteer (carers[0]) is org.leling's carer; the next three are the committee's.
+    made["respite_route_visits"] = await seed_respite_day(
+        conn, committee, carers[1:], [h.id for h in households[2:]], today
+    )
     lo, hi = rosters.week_bounds(monday)
     await respite_sql.schedule_week(
         conn,

@@ -112,6 +112,12 @@ async def _plan(conn: asyncpg.Connection, planner: int, contract_id: int, day: d
     day_id = await visits_sql.upsert_day(
         conn, contract_id, day, SPEEDS.detour_factor, SPEEDS.ebike_kmh, SPEEDS.walk_kmh, SPEEDS.continuity_weight
     )
+    return await solve_day(conn, planner, day_id)
+
+
+async def solve_day(conn: asyncpg.Connection, planner: int, day_id: int) -> int:
+    """A visit day (a contract's or a committee's respite day) planned through the run pipeline, solved here, as the
+    worker would; how many visits it holds."""
     run = await runs.open_run(conn, visits.RUNS, day_id, planner)
     inputs = await visits.RUNS.load(conn, day_id)
     result = runs.solve_here(visits.RUNS, inputs.problem, SEED_TIME_LIMIT_S)

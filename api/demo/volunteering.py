@@ -34,6 +34,7 @@ class VolunteeringSeedReport(msgspec.Struct, frozen=True, kw_only=True):
     respite_requests: int
     notifications: int
     care_visits: int = 0
+    respite_route_visits: int = 0
 
 
 async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date) -> VolunteeringSeedReport:
@@ -66,4 +67,5 @@ async def seed_volunteering(conn: asyncpg.Connection, *, seed: int, today: date)
         respite_requests=int(rosters.get("respite_requests", 0)),
         notifications=notified,
         care_visits=care.planned_visits,
+        respite_route_visits=int(rosters.get("respite_route_visits", 0)),
     )
