@@ -242,6 +242,8 @@ SELECT d.id, d.contract_id, c.organisation_id, d.committee_id, d.certificate, d.
 FROM visit_days d LEFT JOIN contracts c ON c.id = d.contract_id
 """
 SELECT_DAY = _DAY + " WHERE d.id = $1"
+# A day only if the caller holds it: an organisation's contract's day, or a committee's respite day.
+SELECT_OWN_DAY = _DAY + " WHERE d.id = $1 AND (c.organisation_id = $2 OR d.committee_id = $3)"
 SELECT_DAY_OF = _DAY + " WHERE d.contract_id = $1 AND d.day = $2 AND c.organisation_id = $3"
 SELECT_COMMITTEE_DAY = _DAY + " WHERE d.committee_id = $1 AND d.day = $2"
 SELECT_DAYS_OF_CONTRACT = _DAY + " WHERE d.contract_id = $1 ORDER BY d.day DESC LIMIT 14"
@@ -438,6 +440,13 @@ async def last_carers(
 async def get_day(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
     """A day by id, whoever holds its contract."""
     return await fetch_one(conn, SELECT_DAY, VisitDayRow, day_id)
+
+
+async def own_day(
+    conn: asyncpg.Connection, day_id: int, organisation_id: int | None, committee_id: int | None
+) -> VisitDayRow | None:
+    """A day by id if it is the organisation's contract's day or the committee's respite day; else None."""
+    return await fetch_one(conn, SELECT_OWN_DAY, VisitDayRow, day_id, organisation_id, committee_id)
 
 
 async def day_of(conn: asyncpg.Connection, contract_id: int, day: dt.date, organisation_id: int) -> VisitDayRow | None:

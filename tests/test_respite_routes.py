@@ -197,3 +197,40 @@ async def test_a_day_is_planned_as_shifts_or_as_routes_never_both(conn, redis):
     # A day with no request is refused beside the day.
     with pytest.raises(Conflict):
         await respite_days.start_plan(conn, queue, routed, visits.PlanDay(day=day + dt.timedelta(days=1)), fv.SPEEDS)
+
+
+async def test_a_committee_calls_its_own_carer_in_sick_on_its_own_respite_day_and_the_day_is_re_planned(conn, redis):
+    who, homes, roster, day = await respite_day(conn)
+    first_run = await plan_here(conn, redis, who, day)
+    day_id = await conn.fetchval("SELECT id FROM visit_days WHERE committee_id = $1", who.committee_id)
+    live = "SELECT visit_key, carer_id FROM planned_visits WHERE visit_day_id = $1 AND status <> 'released'"
+    before = await conn.fetch(live, day_id)
+    sick = before[0]["carer_id"]
+    queue = JobQueueSpy(redis)
+    # Another committee, an organisation: no such day; the committee's own day with another's carer: refused.
+    other = await _committee(conn)
+    _, _, other_roster, _ = await respite_day(conn)
+    organisation = (await fv.create_contract(conn)).organisation()
+    for stranger in (other, organisation):
+        with pytest.raises(NotFound):
+            await visits.call_in_sick(conn, queue, stranger, day_id, visits.AbsenceCreate(carer_id=sick))
+    with pytest.raises(Invalid) as refused:
+        await visits.call_in_sick(conn, queue, who, day_id, visits.AbsenceCreate(carer_id=other_roster[0][0]))
+    assert "carer_id" in (refused.value.fields or {})
+    assert await conn.fetchval("SELECT count(*) FROM carer_absences") == 0
+    # The committee's own carer: off for the rest of the day, the day re-planned through the same pipeline.
+    call = dt.datetime.combine(day, dt.time(7, 0), tzinfo=SHANGHAI)
+    run = await visits.call_in_sick(conn, queue, who, day_id, visits.AbsenceCreate(carer_id=sick), now=call)
+    assert run.id != first_run and run.subject_id == day_id
+    await fv.solve_run_here(conn, run.id)
+    after = await conn.fetch(live, day_id)
+    assert {r["visit_key"] for r in after} == {f"{h}:respite" for h in homes}
+    assert sick not in {r["carer_id"] for r in after} and {r["carer_id"] for r in after} <= {c for c, _ in roster}
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'carer.absent'") == 1
+    # The board: the sick carer has no route left and is not counted as free that day.
+    shown = await respite_days.board(conn, who, day)
+    sick_name = await conn.fetchval("SELECT name FROM carers WHERE id = $1", sick)
+    assert sick not in {r.carer_id for r in shown.board.routes} and sick_name not in shown.board.idle
+    assert sum(len(r.stops) for r in shown.board.routes) == len(homes)
+    with pytest.raises(Conflict):
+        await visits.call_in_sick(conn, queue, who, day_id, visits.AbsenceCreate(carer_id=sick), now=call)

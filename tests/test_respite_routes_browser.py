@@ -78,7 +78,7 @@ def test_the_committee_plans_a_respite_day_as_routes_on_a_phone_and_a_desktop(br
     expect(page.get_by_role("heading", name="全天路线")).to_be_visible()
     expect(page.locator("section.route-card").first).to_contain_text("喘息服务")
     expect(page.locator("#requests")).to_contain_text("已排入路线")
-    # No steering on a committee's day (pins and sick calls are the contract board's).
+    # No pins on a committee's day (the contract board's); a sick call shows on today's board only.
     expect(page.get_by_role("button", name="锁定")).to_have_count(0)
     screenshot(page, "respite-board-phone")
     page.set_viewport_size(DESKTOP)

@@ -1,7 +1,8 @@
 """A committee's respite day as routes, in pages and over the API: the committee adds a certified volunteer to its
 respite carers (a volunteer without the certificate is refused beside the field), the volunteer accepts on their
 phone, the committee plans the day on its board (the contract board's routes and map) and sees a day already
-scheduled as shifts refused beside the day; the carer sees their respite stops on /visits/today."""
+scheduled as shifts refused beside the day; the carer sees their respite stops on /visits/today; a carer who calls in
+sick is taken off the committee's own day, which is re-planned (another's carer refused beside the field)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests import factories_teams as ft
 from tests import factories_visit_plans as fv
 from tests.helpers import bearer, login, post_form
 from tests.pages_kit import page_context
-from tests.test_respite_routes import ADDRESS, respite_day
+from tests.test_respite_routes import ADDRESS, join_roster, plan_here, respite_day
 from tests.worker_kit import JobQueueSpy
 
 CARER_FORM = {"name": "赵阿姨", "lat": "31.281", "lon": "121.521", "work_days": ["1", "2", "3", "4", "5", "6", "7"],
@@ -82,3 +83,35 @@ async def test_a_day_scheduled_as_shifts_is_refused_beside_the_day_and_as_a_prob
     await _login(client, conn, who.account_id)
     refused = await post_form(client, "/visits/respite/plan", {"day": day.isoformat()}, page="/visits/respite")
     assert refused.status_code == 409 and "当天的喘息服务已排成班次" in refused.text
+
+
+async def test_the_committee_calls_its_carer_in_sick_on_its_board_and_over_the_api(client, conn, redis):
+    who, _, roster, day = await respite_day(conn)
+    roster.append(await join_roster(conn, who, (31.2800, 121.5250)))
+    await plan_here(conn, redis, who, day)
+    day_id = await conn.fetchval("SELECT id FROM visit_days WHERE committee_id = $1", who.committee_id)
+    _, _, others, _ = await respite_day(conn)
+    # Over the API: another committee's day is no day (404); the committee's own carer is a 202 run.
+    stranger = await factories.identity_of(conn, await factories.create_account(conn, "committee"))
+    headers = await bearer(client, await factories.username_of(conn, stranger.account_id))
+    missing = await client.post(f"/api/visits/days/{day_id}/absences", json={"carer_id": roster[1][0]}, headers=headers)
+    assert missing.status_code == 404
+    headers = await bearer(client, await factories.username_of(conn, who.account_id))
+    run = await client.post(f"/api/visits/days/{day_id}/absences", json={"carer_id": roster[1][0]}, headers=headers)
+    assert run.status_code == 202, run.text
+    await fv.solve_run_here(conn, run.json()["id"])
+    # On the board: another committee's carer refused beside the field; its own carer taken off, the day re-planned.
+    board = f"/visits/respite?day={day.isoformat()}"
+    await _login(client, conn, who.account_id)
+    refused = await post_form(
+        client, f"/visits/days/{day_id}/sick", {"carer_id": str(others[0][0]), "day": day.isoformat()}, page=board
+    )
+    assert refused.status_code == 422 and "没有这位护理员" in refused.text and "全天路线" in refused.text
+    called = await post_form(
+        client, f"/visits/days/{day_id}/sick", {"carer_id": str(roster[0][0]), "day": day.isoformat()}, page=board
+    )
+    assert called.status_code in (302, 303) and called.headers["location"].startswith("/visits/respite?")
+    shown = await client.get(called.headers["location"])
+    assert "该护理员当天余下时间请假，正在重新排班。" in shown.text
+    absent = await conn.fetch("SELECT carer_id FROM carer_absences WHERE visit_day_id = $1 ORDER BY id", day_id)
+    assert [a["carer_id"] for a in absent] == [roster[1][0], roster[0][0]]

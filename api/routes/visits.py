@@ -129,11 +129,15 @@ class VisitController(Controller):
         """The committee's board of a respite day: each carer's stops (households masked), the requests by state."""
         return respite_board_out(await respite_days.board(conn, user, day))
 
-    @post("/days/{day_id:int}/absences", operation_id="callInSick", guards=[roles("organisation")], status_code=202)
+    @post(
+        "/days/{day_id:int}/absences", operation_id="callInSick", guards=[roles("organisation", "committee")],
+        status_code=202,
+    )  # fmt: skip
     async def absence(
         self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: JSONBody[AbsenceCreate]
     ) -> RunOut:
-        """A carer is off for the rest of the day: the day is re-planned, checked-in visits kept."""
+        """A carer is off for the rest of the day: the day is re-planned, checked-in visits kept (a contract's day,
+        or a committee's own respite day and carer)."""
         return run_out(await visits.call_in_sick(conn, state.redis, user, day_id, data))
 
     @get("/days/{day_id:int}/pins", operation_id="listVisitPins", guards=[roles("organisation")])

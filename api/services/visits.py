@@ -889,16 +889,19 @@ async def _pin_conflicts(
     return out
 
 
+def _owner(who: Identity) -> tuple[int | None, int | None]:
+    """(organisation, committee) whose days and carers the caller steers: exactly one is set."""
+    if who.role == "committee":
+        return None, who.committee_id_or_refuse(ONLY_ORGANISATIONS)
+    return who.organisation_id_or_refuse(ONLY_ORGANISATIONS), None
+
+
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
     """A visits run of one of the organisation's contracts' days, or of the committee's respite days."""
-    if who.role == "committee":
-        mine: tuple[str, int] = ("committee_id", who.committee_id_or_refuse(ONLY_ORGANISATIONS))
-    else:
-        mine = ("organisation_id", who.organisation_id_or_refuse(ONLY_ORGANISATIONS))
+    organisation_id, committee_id = _owner(who)
 
     async def own(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
-        day = await visits_sql.get_day(conn, day_id)
-        return day if day is not None and getattr(day, mine[0]) == mine[1] else None
+        return await visits_sql.own_day(conn, day_id, organisation_id, committee_id)
 
     run, _day = found(await runs.find_run(conn, RUNS, run_id, own), "No such visits run")
     return run
@@ -909,15 +912,14 @@ async def call_in_sick(
     now: dt.datetime | None = None,
 ) -> RunRow:  # fmt: skip
     """A carer is off for the rest of the day: recorded (audited), and the day re-planned with the visits checked in
-    kept and the standing plan as the start."""
-    organisation_id = who.organisation_id_or_refuse(ONLY_ORGANISATIONS)
+    kept and the standing plan as the start. The organisation's contract days and carers, or a committee's own
+    respite days and carers (another's day is a 404, another's carer refused beside the field)."""
+    organisation_id, committee_id = _owner(who)
     now = now or dt.datetime.now(dt.UTC)
 
     async def subject(conn: asyncpg.Connection) -> int:
-        day = await visits_sql.get_day(conn, day_id)
-        if day is None or day.organisation_id != organisation_id:
-            raise NotFound("No such day of visits")
-        if await visits_sql.get_carer(conn, organisation_id, form.carer_id, day.day) is None:
+        day = found(await visits_sql.own_day(conn, day_id, organisation_id, committee_id), "No such day of visits")
+        if await visits_sql.get_carer(conn, organisation_id, form.carer_id, day.day, committee_id) is None:
             raise Invalid("The sick call is not valid", fields={"carer_id": "No such carer"})
         if not await visits_sql.add_absence(conn, day.id, form.carer_id, now, who.account_id):
             raise Conflict("This carer is already off for the day")

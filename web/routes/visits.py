@@ -169,6 +169,13 @@ async def _respite_board_page(
     )
 
 
+def _respite_board_again(
+    conn: Conn, user: Identity, state: State, day: dt.date
+) -> Callable[[dict[str, str], int], Awaitable[Template]]:
+    """The committee's respite board shown again with a form's errors (what `submit` calls on a refusal)."""
+    return lambda errors, status: _respite_board_page(conn, user, state, day, errors=errors, status=status)
+
+
 async def _carers_page(
     conn: Conn, user: Identity, *, done: str | None = None, errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None, status: int = 200,
@@ -340,16 +347,22 @@ class VisitPages(Controller):
             refusal_statuses=(409,),
         )
 
-    @post("/visits/days/{day_id:int}/sick", name="visit_sick", guards=[roles("organisation")])
+    @post("/visits/days/{day_id:int}/sick", name="visit_sick", guards=[roles("organisation", "committee")])
     async def sick(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
-        """A carer called in sick: off for the rest of the day, the day re-planned."""
+        """A carer called in sick: off for the rest of the day, the day re-planned (a committee's: its respite day)."""
         form = multi(data)
         contract_id, day = _board_of(form)
+        # A committee's sick call is on its respite board, which has no contract to go back to.
+        if user.role == "committee":
+            back_to = PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": "sick"})
+            again = _respite_board_again(conn, user, state, day)
+        else:
+            back_to, again = _to_board(contract_id, day, "sick"), _board_again(conn, user, state, contract_id, day)
         return await submit(
             parse_form(AbsenceCreate, form, {}),
             lambda c: visits.call_in_sick(conn, state.redis, user, day_id, c),
-            lambda _run: _to_board(contract_id, day, "sick"),
-            _board_again(conn, user, state, contract_id, day),
+            lambda _run: back_to,
+            again,
             refusal="carer_id",
             refusal_statuses=(409,),
         )
@@ -413,7 +426,7 @@ class VisitPages(Controller):
                 certificate=state.settings.respite_certificate,
             ),
             lambda _run: PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": "started"}),
-            lambda errors, status: _respite_board_page(conn, user, state, day, errors=errors, status=status),
+            _respite_board_again(conn, user, state, day),
             refusal="day",
             refusal_statuses=(409,),
         )
