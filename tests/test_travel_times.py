@@ -140,7 +140,7 @@ async def test_a_committees_upload_is_used_by_its_respite_day(conn, redis):
         await travel_times.replace(conn, contract.organisation(), "x.csv", f"H{homes[0]},H{homes[1]},3\n".encode())
 
 
-async def test_the_carers_page_uploads_travel_times_and_shows_each_rows_error_in_chinese(client, conn):
+async def test_the_carers_page_uploads_travel_times_and_shows_each_rows_error_in_chinese(client, conn, redis):
     contract, homes, carers = await _day(conn)
     await login(client, await factories.username_of(conn, contract.organisation_account))
     rendered = await page_context(client, "/carers")
@@ -151,7 +151,7 @@ async def test_the_carers_page_uploads_travel_times_and_shows_each_rows_error_in
     refused = await post_form(client, "/carers/travel-times", {}, page="/carers",
                               files={"file": ("t.csv", bad.encode(), "text/csv")})  # fmt: skip
     assert refused.status_code == 422
-    assert "第 3 行" in refused.text and "前面的行里已经出现过" in refused.text and "第 4 行" in refused.text
+    assert "第 3 行「终点」列" in refused.text and "前面的行里已经出现过" in refused.text and "第 4 行" in refused.text
     assert "未保存任何内容" in refused.text
     good = f"H{homes[0]},C{carers[0][0]},8\n"
     stored = await post_form(client, "/carers/travel-times", {}, page="/carers",
@@ -161,3 +161,9 @@ async def test_the_carers_page_uploads_travel_times_and_shows_each_rows_error_in
     assert rendered["travel"].pairs == 1 and "正在使用：t.csv，共 1 对" in rendered.response.text
     points = await client.get("/carers/travel-points.csv")
     assert points.status_code == 200 and f"H{homes[0]}" in points.text and f"C{carers[0][0]}" in points.text
+    # The board's travel note says how many pairs of the day came from the upload (one given: both ways).
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    board = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}")
+    assert board["board"].latest_run.result["supplied_pairs"] == 2
+    assert "路程时间：上传的实测时间 2 对，其余按直线距离 × 1.3" in board.response.text
