@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from api.services import respite_days, travel_times, visits
+from api.services import respite_days, runs, travel_times, visits
+from sql import visits as visits_sql
 from tests import factories
 from tests import factories_visit_plans as fv
 from tests.helpers import bearer, login, post_form
@@ -167,3 +168,20 @@ async def test_the_carers_page_uploads_travel_times_and_shows_each_rows_error_in
     board = await page_context(client, f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}")
     assert board["board"].latest_run.result["supplied_pairs"] == 2
     assert "路程时间：上传的实测时间 2 对，其余按直线距离 × 1.3" in board.response.text
+
+
+async def test_an_upload_while_the_plan_was_solving_fails_the_run_instead_of_writing_a_plan_of_other_times(conn, redis):
+    contract, homes, carers = await _day(conn)
+    who = contract.organisation()
+    plan = visits.PlanDay(day=fv.tomorrow())
+    run = await visits.start_plan(conn, JobQueueSpy(redis), who, contract.contract_id, plan, fv.SPEEDS)
+    day = await visits_sql.get_day(conn, await conn.fetchval("SELECT subject_id FROM match_runs WHERE id = $1", run.id))
+    assert day is not None
+    inputs = await visits.load_inputs(conn, day)
+    assert inputs.digest() == await conn.fetchval("SELECT inputs_digest FROM match_runs WHERE id = $1", run.id)
+    result = runs.solve_here(visits.RUNS, inputs.problem, 0.5)
+    await travel_times.replace(conn, who, "late.csv", f"H{homes[0]},C{carers[0][0]},30\n".encode())
+    assert not await runs.write_result(conn, visits.RUNS, run.id, inputs, result)
+    row = await conn.fetchrow("SELECT status, error FROM match_runs WHERE id = $1", run.id)
+    assert row["status"] == "failed" and "inputs changed" in row["error"]
+    assert await conn.fetchval("SELECT count(*) FROM planned_visits WHERE visit_day_id = $1", day.id) == 0
