@@ -7,7 +7,7 @@ import datetime as dt
 import re
 import uuid
 
-from api.services import coins, groups
+from api.services import coins, groups, travel_times
 from api.services.coins import BookingCreate, ItemCreate
 from api.services.groups import GroupMemberIn, GroupSignupForm
 from tests import factories
@@ -301,8 +301,13 @@ async def _visit_plan_scenario(conn) -> dict[str, str]:
         contract.organisation_account,
     )
     monday = day - dt.timedelta(days=day.weekday())
+    # The organisation's measured travel times (a pair between its household and its carer's base).
+    household_id = await conn.fetchval("SELECT household_id FROM planned_visits WHERE id = $1", visit_id)
+    matrix = await travel_times.replace(
+        conn, contract.organisation(), "matrix.csv", f"H{household_id},C{carer_id},7\n".encode()
+    )
     return {"carer_id": str(carer_id), "day_id": str(day_id), "visit_id": str(visit_id), "day": day.isoformat(),
-            "start": monday.isoformat()}  # fmt: skip
+            "start": monday.isoformat(), "matrix_id": str(matrix.id)}  # fmt: skip
 
 
 async def _coins_scenario(conn, committee_account: int) -> dict[str, str]:
@@ -340,7 +345,7 @@ TENANT_A_ROWS = (
     " UNION ALL SELECT row(o.*)::text FROM objections o UNION ALL SELECT row(n.*)::text FROM needs n"
     " UNION ALL SELECT row(t.*)::text FROM tenders t UNION ALL SELECT row(b.*)::text FROM bids b"
     " UNION ALL SELECT row(h.*)::text FROM households h UNION ALL SELECT row(i.*)::text FROM visit_incidents i"
-    " UNION ALL SELECT row(r.*)::text FROM visit_ratings r) rows"
+    " UNION ALL SELECT row(r.*)::text FROM visit_ratings r UNION ALL SELECT row(tt.*)::text FROM travel_times tt) rows"
 )
 
 

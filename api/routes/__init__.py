@@ -25,6 +25,7 @@ from api.routes.system import SystemController
 from api.routes.teams import TeamController
 from api.routes.tenders import BidController, TenderController
 from api.routes.timebank import ServiceRecordController, TimeBankController
+from api.routes.travel_times import TravelTimesController
 from api.routes.verification import MyEvidenceController, VerificationController
 from api.routes.visit_notes import IncidentController, RatingController, VisitNoteController
 from api.routes.visits import CarerController, VisitController
@@ -75,6 +76,7 @@ API_HANDLERS: list[type] = [
     VisitNoteController,
     IncidentController,
     RatingController,
+    TravelTimesController,
     CarerController,
     VisitController,
 ]

@@ -11,7 +11,8 @@ What the plan is made from (docs/optimiser-visits.md, "In the product"):
   hours that day (a place, a team visit, another contract's visit: their one calendar); abilities are their verified
   certificates. Each leaves their base no earlier than their working day starts; coming back after it ends is
   overtime, which the plan avoids like lateness.
-- Travel: haversine × LINLI_VISIT_DETOUR_FACTOR at e-bike speed; a carer on foot takes that times e-bike speed over
+- Travel: the minutes the owner supplied for a pair of points (api.services.travel_times), else haversine ×
+  LINLI_VISIT_DETOUR_FACTOR at e-bike speed; a carer on foot takes that times e-bike speed over
   walking speed (rounded up to a tenth, never optimistic). The assumptions are recorded on the day when it is first
   planned.
 - Continuity: each visit prefers the carer who gave it last time (checked in; failing that, who was last planned for
@@ -40,7 +41,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.services import audit_log, household_access, maps, notifications, pinning, respite, runs
+from api.services import audit_log, household_access, maps, notifications, pinning, respite, runs, travel_times
 from api.services.accounts import Identity
 from api.services.errors import Conflict, DomainError, Invalid, NotFound, found
 from api.services.household_access import MaskedHousehold, masked
@@ -177,6 +178,8 @@ class DayInputs(msgspec.Struct, frozen=True):
     kept: list[str]
     # The organisation's pins no plan of the day can keep, with why (ids only).
     pin_conflicts: list[dict[str, Any]]
+    # How many ordered pairs of points the travel matrix took from the owner's supplied travel times.
+    supplied_pairs: int = 0
 
     def digest(self) -> str:
         """A fingerprint of the inputs: equal inputs, equal digest."""
@@ -257,7 +260,8 @@ def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> 
 
 async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     """A day's problem: the contract's households' visits (or the committee's routed respite requests), the carers
-    working that day, travel from coordinates, the checked-in visits pinned and the standing plan as the start."""
+    working that day, travel as supplied or from coordinates, the checked-in visits pinned and the standing plan as
+    the start."""
     requested: dict[int, list[_Spec]] | None = None
     if day.committee_id is not None:
         households = await respite_sql.routed_households(conn, day.id)
@@ -298,6 +302,8 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         return carer if carer in present_ids else None
 
     points: list[tuple[float, float]] = []
+    # Each point's code in the owner's supplied travel times ('h42', 'c7').
+    codes: list[str] = []
     location: dict[int, int] = {}
     visits: list[Visit] = []
     links: list[Link] = []
@@ -322,6 +328,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                 continue
         location[h.id] = len(points)
         points.append((h.lat, h.lon))
+        codes.append(travel_times.point_code("household", h.id))
         keys = {s.key for s in ok}
         for s in ok:
             kept = kept_by_key.get(s.key)
@@ -360,6 +367,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     for c in carers:
         base = len(points)
         points.append((c.lat, c.lon))
+        codes.append(travel_times.point_code("carer", c.id))
         abilities = tuple(kept_abilities.get(c.id, []))
         if c.id not in absent_since:
             abilities = tuple(sorted(set(c.abilities))) + abilities
@@ -370,10 +378,11 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         problem_carers.append(
             Carer(id=c.id, abilities=abilities, start=base, end=base, travel_factor=factor, hours=hours)
         )
-    travel = [
-        tuple(0.0 if i == j else travel_minutes(a, b, day.detour_factor, kmh) for j, b in enumerate(points))
-        for i, a in enumerate(points)
-    ]
+    # Read on every load (the start's and the worker's alike): a new upload changes the problem, so its digest.
+    supplied = await travel_times.day_times(conn, day.organisation_id, day.committee_id)
+    travel, supplied_pairs = travel_times.matrix_of(
+        codes, supplied, lambda i, j: travel_minutes(points[i], points[j], day.detour_factor, kmh)
+    )
     previous = _previous(live, origin) if live else None
     able = {c.id: set(c.abilities) for c in present}
     day_pins = await pins_sql.pins(conn, day.id)
@@ -399,6 +408,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         absent=sorted(absent_since),
         kept=sorted(kept_by_key),
         pin_conflicts=pin_conflicts,
+        supplied_pairs=supplied_pairs,
     )
 
 
@@ -516,6 +526,7 @@ def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
         "carers": len(inputs.carers),
         "kmh": inputs.kmh,
         "detour_factor": inputs.day.detour_factor,
+        "supplied_pairs": inputs.supplied_pairs,
         "busy_carers": inputs.busy,
         "absent_carers": inputs.absent,
         "kept": inputs.kept,
@@ -542,19 +553,23 @@ async def write_plan(
         return {"day_id": inputs.day.id, "visits": 0, "status": result.status}
     carers = {c.id: c for c in inputs.carers}
     reasons = {r.visit: r for r in result.reasons}
+    # Each leg as the plan was made: the day's matrix (supplied or estimated) times the carer's factor.
+    matrix = inputs.problem.problem.travel
+    base_of = {int(c.id): c.start for c in inputs.problem.problem.carers}
+    location_of = {str(v.id): v.location for v in inputs.problem.problem.visits}
     released = await visits_sql.release_planned(conn, inputs.day.id)
     kept = set(inputs.kept)
     new: list[visits_sql.NewVisit] = []
     for route in result.routes:
         carer = carers[int(route.caregiver)]
-        where = (carer.lat, carer.lon)
+        where = base_of[carer.id]
         factor = carer_factor(inputs.day, carer.travel_mode)
         for seq, stop in enumerate(route.visits, start=1):
             key = str(stop.visit)
             household_id = int(stop.patient)
-            here = next(h for h in inputs.households if h.id == household_id)
-            leg = round(travel_minutes(where, (here.lat, here.lon), inputs.day.detour_factor, inputs.kmh) * factor, 1)
-            where = (here.lat, here.lon)
+            here = location_of[key]
+            leg = round(matrix[where][here] * factor, 1)
+            where = here
             if key in kept:
                 continue
             why = reasons.get(stop.visit)
@@ -822,6 +837,7 @@ async def day_board(
     keys = {v.visit_key: v for v in live}
     pins = await pins_sql.pins(conn, row.id)
     pin_of = {(p.visit_key, p.carer_id): p.id for p in pins}
+    supplied = await travel_times.day_times(conn, row.organisation_id, row.committee_id)
     routes = []
     for carer_id, stops in by_carer.items():
         c = info.get(carer_id)
@@ -841,7 +857,10 @@ async def day_board(
         ]  # fmt: skip
         overtime = 0.0
         if c is not None:
-            home = travel_minutes((stops[-1].lat, stops[-1].lon), (c.lat, c.lon), row.detour_factor, row.ebike_kmh)
+            home = supplied.get(
+                (travel_times.point_code("household", stops[-1].household_id), travel_times.point_code("carer", c.id)),
+                travel_minutes((stops[-1].lat, stops[-1].lon), (c.lat, c.lon), row.detour_factor, row.ebike_kmh),
+            )
             back = stops[-1].ends_at + dt.timedelta(minutes=home * carer_factor(row, c.travel_mode))
             overtime = round(max(0.0, (back - ends).total_seconds() / 60), 1)
         routes.append(

@@ -9,14 +9,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
-from litestar.params import FromPath, QueryParameter
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import carers, respite_days, visit_steering, visit_weeks, visits
+from api.services import carers, respite_days, travel_times, visit_steering, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.carers import CarerCreate, CarerUpdate
+from api.services.register_imports import Issue
 from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
@@ -27,7 +29,7 @@ from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week)$")
+    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel)$")
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
 # The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
@@ -178,7 +180,7 @@ def _respite_board_again(
 
 async def _carers_page(
     conn: Conn, user: Identity, *, done: str | None = None, errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None, status: int = 200,
+    values: dict[str, Any] | None = None, status: int = 200, travel_issues: list[Issue] | None = None,
 ) -> Template:  # fmt: skip
     return Template(
         template_name="visit_plans/carers.html",
@@ -188,6 +190,8 @@ async def _carers_page(
             "done": done,
             "errors": errors or {},
             "values": values or CARER_DEFAULTS,
+            "travel": (await travel_times.supplied(conn, user)).matrix,
+            "travel_issues": travel_issues or [],
         },
         status_code=status,
     )
@@ -267,6 +271,32 @@ class VisitPages(Controller):
             ),
             refusal="username",
             refusal_statuses=(409,),
+        )
+
+    @post(
+        "/carers/travel-times", name="travel_times_upload", guards=[roles("organisation", "committee")],
+        request_max_body_size=travel_times.MAX_BYTES + 64 * 1024,
+    )  # fmt: skip
+    async def upload_travel_times(
+        self, conn: Conn, user: User, data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> Response[Any]:
+        """Replace the measured travel times by the uploaded CSV; a wrong file comes back with every row's errors."""
+        upload = data.get("file")
+        content = await upload.read() if isinstance(upload, UploadFile) else b""
+        filename = upload.filename if isinstance(upload, UploadFile) else ""
+        try:
+            await travel_times.replace(conn, user, filename or "", content)
+        except travel_times.Refused as refused:
+            return await _carers_page(conn, user, travel_issues=refused.issues, status=refused.status)
+        return PageRedirect("carers", query={"done": "travel"})
+
+    @get("/carers/travel-points.csv", name="travel_points", guards=[roles("organisation", "committee")])
+    async def travel_points(self, conn: Conn, user: User) -> Response[bytes]:
+        """The points the travel times may name (carers' bases, households) with their coordinates, as CSV."""
+        return Response(
+            ("\ufeff" + await travel_times.points_csv(conn, user)).encode(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="travel-points.csv"', "cache-control": "no-store"},
         )
 
     @get("/carers/{carer_id:int}", name="carer", guards=[roles("organisation", "committee")])
