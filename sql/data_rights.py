@@ -331,6 +331,7 @@ STAFF_ONLY: dict[str, str] = {
     "organisation_checks": "decided by admins",
     "staff_invitations": "staff accounts",
     "register_imports": "made by committee staff",
+    "travel_matrices": "made by organisation or committee staff for their plans (uploaded_by names who)",
     "saved_places": "created by staff",
     "milestone_attachments": "organisation accounts",
     "memberships": "a volunteer account has no membership",
