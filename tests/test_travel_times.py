@@ -185,3 +185,12 @@ async def test_an_upload_while_the_plan_was_solving_fails_the_run_instead_of_wri
     row = await conn.fetchrow("SELECT status, error FROM match_runs WHERE id = $1", run.id)
     assert row["status"] == "failed" and "inputs changed" in row["error"]
     assert await conn.fetchval("SELECT count(*) FROM planned_visits WHERE visit_day_id = $1", day.id) == 0
+
+
+def test_a_file_with_old_mac_line_ends_or_a_runaway_quote_is_read_or_refused_not_a_server_error():
+    # Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR; csv.reader refused them with an exception (a 500).
+    rows, issues = travel_times.read_rows(b"from,to,minutes\rH1,C3,8\rH2,C3,9\r", {"h1", "h2", "c3"})
+    assert not issues and [(r.from_point, r.to_point) for r in rows] == [("h1", "c3"), ("h2", "c3")]
+    # A quote never closed swallows the rest of the file into one field, past csv's field limit: a refusal.
+    rows, issues = travel_times.read_rows(b'H1,C3,"' + b"8" * 200_000 + b"\n", {"h1", "c3"})
+    assert not rows and [i.message for i in issues] == [travel_times.NOT_TEXT]
