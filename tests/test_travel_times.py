@@ -4,8 +4,10 @@ wrong file stores nothing and names each row's errors; another owner can neither
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import asyncpg
 import pytest
 
 from api.services import respite_days, runs, travel_times, visits
@@ -194,3 +196,27 @@ def test_a_file_with_old_mac_line_ends_or_a_runaway_quote_is_read_or_refused_not
     # A quote never closed swallows the rest of the file into one field, past csv's field limit: a refusal.
     rows, issues = travel_times.read_rows(b'H1,C3,"' + b"8" * 200_000 + b"\n", {"h1", "c3"})
     assert not rows and [i.message for i in issues] == [travel_times.NOT_TEXT]
+
+
+@pytest.mark.race
+async def test_two_uploads_at_once_by_one_owner_both_succeed_one_after_the_other(empty_database_url):
+    # Each upload deletes the owner's matrix and inserts the new one: two at once both found none to delete, and the
+    # second insert broke the one-matrix-per-owner index (a 500) instead of replacing the first.
+    first = await asyncpg.connect(empty_database_url)
+    second = await asyncpg.connect(empty_database_url)
+    try:
+        contract = await fv.create_contract(first)
+        home = await fv.add_household(first, contract, at=(31.28, 121.52))
+        carer = (await fv.add_carer(first, contract, at=(31.281, 121.521)))[0]
+        who = contract.organisation()
+        async with first.transaction():
+            await travel_times.replace(first, who, "a.csv", f"H{home},C{carer},5\n".encode())
+            later = asyncio.create_task(travel_times.replace(second, who, "b.csv", f"H{home},C{carer},9\n".encode()))
+            await asyncio.sleep(0.3)
+        stored = await asyncio.wait_for(later, 10)
+        assert stored.filename == "b.csv"
+        assert await first.fetchval("SELECT count(*) FROM travel_matrices") == 1
+        assert await first.fetchval("SELECT minutes::float8 FROM travel_times") == 9.0
+    finally:
+        await first.close()
+        await second.close()
