@@ -71,6 +71,11 @@ SELECT 'h' || h.id, 'household', '', h.address, h.lat, h.lon
 FROM households h WHERE h.committee_id = $2 AND h.archived_at IS NULL
 ORDER BY 2, 1
 """
+# One owner's uploads one after the other: two at once would each find no matrix to delete, and the second insert
+# would break the one-matrix-per-owner index instead of replacing the first.
+LOCK_OWNER = """
+SELECT pg_advisory_xact_lock(hashtextextended('travel_matrix:' || coalesce('o' || $1::bigint, 'c' || $2::bigint), 0))
+"""
 DELETE_MATRIX = f"DELETE FROM travel_matrices m WHERE {_OWNER} RETURNING m.pairs"
 INSERT_MATRIX = """
 INSERT INTO travel_matrices (organisation_id, committee_id, filename, pairs, uploaded_by)
@@ -104,6 +109,7 @@ async def replace(
 ) -> tuple[MatrixRow, int | None]:  # fmt: skip
     """The owner's matrix replaced by these rows (call inside the use case's transaction); the new matrix and how
     many pairs the old one had (None: there was none)."""
+    await conn.execute(LOCK_OWNER, organisation_id, committee_id)
     old = await conn.fetchval(DELETE_MATRIX, organisation_id, committee_id)
     row = await fetch_one(
         conn, INSERT_MATRIX, MatrixRow, organisation_id, committee_id, filename, len(rows), account_id

@@ -4,8 +4,10 @@ wrong file stores nothing and names each row's errors; another owner can neither
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import asyncpg
 import pytest
 
 from api.services import respite_days, runs, travel_times, visits
@@ -185,3 +187,36 @@ async def test_an_upload_while_the_plan_was_solving_fails_the_run_instead_of_wri
     row = await conn.fetchrow("SELECT status, error FROM match_runs WHERE id = $1", run.id)
     assert row["status"] == "failed" and "inputs changed" in row["error"]
     assert await conn.fetchval("SELECT count(*) FROM planned_visits WHERE visit_day_id = $1", day.id) == 0
+
+
+def test_a_file_with_old_mac_line_ends_or_a_runaway_quote_is_read_or_refused_not_a_server_error():
+    # Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR; csv.reader refused them with an exception (a 500).
+    rows, issues = travel_times.read_rows(b"from,to,minutes\rH1,C3,8\rH2,C3,9\r", {"h1", "h2", "c3"})
+    assert not issues and [(r.from_point, r.to_point) for r in rows] == [("h1", "c3"), ("h2", "c3")]
+    # A quote never closed swallows the rest of the file into one field, past csv's field limit: a refusal.
+    rows, issues = travel_times.read_rows(b'H1,C3,"' + b"8" * 200_000 + b"\n", {"h1", "c3"})
+    assert not rows and [i.message for i in issues] == [travel_times.NOT_TEXT]
+
+
+@pytest.mark.race
+async def test_two_uploads_at_once_by_one_owner_both_succeed_one_after_the_other(empty_database_url):
+    # Each upload deletes the owner's matrix and inserts the new one: two at once both found none to delete, and the
+    # second insert broke the one-matrix-per-owner index (a 500) instead of replacing the first.
+    first = await asyncpg.connect(empty_database_url)
+    second = await asyncpg.connect(empty_database_url)
+    try:
+        contract = await fv.create_contract(first)
+        home = await fv.add_household(first, contract, at=(31.28, 121.52))
+        carer = (await fv.add_carer(first, contract, at=(31.281, 121.521)))[0]
+        who = contract.organisation()
+        async with first.transaction():
+            await travel_times.replace(first, who, "a.csv", f"H{home},C{carer},5\n".encode())
+            later = asyncio.create_task(travel_times.replace(second, who, "b.csv", f"H{home},C{carer},9\n".encode()))
+            await asyncio.sleep(0.3)
+        stored = await asyncio.wait_for(later, 10)
+        assert stored.filename == "b.csv"
+        assert await first.fetchval("SELECT count(*) FROM travel_matrices") == 1
+        assert await first.fetchval("SELECT minutes::float8 FROM travel_times") == 9.0
+    finally:
+        await first.close()
+        await second.close()

@@ -206,3 +206,23 @@ async def test_a_week_over_the_api(client, conn, redis):
     await conn.execute("UPDATE contracts SET status = 'stopped' WHERE id = $1", contract.contract_id)
     ended = await client.post(url, json={"start": monday.isoformat()}, headers=org)
     assert ended.status_code == 409 and ended.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_week_at_the_ends_of_the_calendar_is_refused_beside_start_not_a_server_error(client, conn):
+    # Year 9999's last week runs past the last date Python has: reading or planning it raised OverflowError (a 500),
+    # and the week page's link to the week before year 1's first one did too.
+    contract, _, _ = await _day(conn)
+    org = await _as(client, conn, contract.organisation_account)
+    base = f"/api/visits/contracts/{contract.contract_id}/weeks"
+    for answer in (await client.get(f"{base}/9999-12-31", headers=org),
+                   await client.get(f"{base}/0001-01-01", headers=org),
+                   await client.post(base, json={"start": "9999-12-27"}, headers=org)):  # fmt: skip
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in answer.json()["errors"]] == ["start"]
+    await login(client, await factories.username_of(conn, contract.organisation_account))
+    path = f"/visits/contracts/{contract.contract_id}/week"
+    for start in ("9999-12-31", "0001-01-01"):
+        assert (await client.get(f"{path}?start={start}")).status_code == 422
+    far = await post_form(client, f"/visits/contracts/{contract.contract_id}/weeks", {"start": "9999-12-27"}, page=path)
+    assert far.status_code == 422

@@ -111,7 +111,13 @@ def read_rows(content: bytes, known: set[str]) -> tuple[list[TravelTimeRow], lis
     rows: list[TravelTimeRow] = []
     issues: list[Issue] = []
     seen: set[tuple[str, str]] = set()
-    for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+    try:
+        # Universal newlines (newline=None): Excel for Mac ends lines with a lone CR, which csv.reader refuses else.
+        records = list(csv.reader(io.StringIO(text, newline=None)))
+    except csv.Error:
+        # A quote never closed runs on past csv's field limit: not a CSV file to read.
+        return [], [Issue(None, "", NOT_TEXT)]
+    for number, cells in enumerate(records, start=1):
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue

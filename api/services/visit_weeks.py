@@ -18,7 +18,7 @@ import math
 import asyncpg
 import msgspec
 
-from api.services import audit_log, runs, visits
+from api.services import audit_log, horizon, runs, visits
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.rosters import monday_of
@@ -78,10 +78,11 @@ def _week_rules(monday: dt.date, today: dt.date) -> None:
     """A week to plan starts on a Monday, is not over, and is at most WEEKS_AHEAD weeks after this one."""
     if monday.isoweekday() != 1:
         raise Invalid("The week is not valid", fields={"start": "A week starts on a Monday"})
-    if monday + dt.timedelta(days=DAYS - 1) < today:
-        raise Invalid("The week is not valid", fields={"start": "This week is over"})
+    # Too far ahead first: year 9999's last week runs past the last date there is.
     if monday > monday_of(today) + dt.timedelta(weeks=WEEKS_AHEAD):
         raise Invalid("The week is not valid", fields={"start": "A week can be planned up to four weeks ahead"})
+    if monday + dt.timedelta(days=DAYS - 1) < today:
+        raise Invalid("The week is not valid", fields={"start": "This week is over"})
 
 
 async def _live_contract(conn: asyncpg.Connection, who: Identity, contract_id: int) -> None:
@@ -216,6 +217,9 @@ async def week(conn: asyncpg.Connection, who: Identity, contract_id: int, start:
     """The organisation's contract's week from the Monday of `start`: each day's state and figures, and each carer's
     stops and hours per day."""
     organisation_id = who.organisation_id_or_refuse(visits.ONLY_ORGANISATIONS)
+    # Within the dates' horizon: the week of year 9999's last days (or the one before year 1's) is past the calendar.
+    if (error := horizon.date_error(start)) is not None:
+        raise Invalid("The week is not valid", fields={"start": error})
     contract = await visits_sql.get_contract(conn, organisation_id, contract_id)
     if contract is None:
         raise NotFound("No such home-care contract")
