@@ -140,24 +140,33 @@ class VisitController(Controller):
         or a committee's own respite day and carer)."""
         return run_out(await visits.call_in_sick(conn, state.redis, user, day_id, data))
 
-    @get("/days/{day_id:int}/pins", operation_id="listVisitPins", guards=[roles("organisation")])
+    @get("/days/{day_id:int}/pins", operation_id="listVisitPins", guards=[roles("organisation", "committee")])
     async def pins(self, conn: Conn, user: User, day_id: FromPath[int]) -> list[VisitPinOut]:
         """The day's visits pinned to their carers."""
         return [visit_pin_out(p) for p in await visit_steering.pins(conn, user, day_id)]
 
-    @post("/days/{day_id:int}/pins", operation_id="pinVisit", guards=[roles("organisation")], status_code=201)
+    @post(
+        "/days/{day_id:int}/pins", operation_id="pinVisit", guards=[roles("organisation", "committee")], status_code=201
+    )
     async def pin(
         self, conn: Conn, user: User, day_id: FromPath[int], data: JSONBody[visit_steering.VisitPinCreate]
     ) -> VisitPinOut:
         """Pin a planned visit to its carer: every later plan of the day keeps it, or says why not (audited)."""
         return visit_pin_out(await visit_steering.pin(conn, user, day_id, data))
 
-    @delete("/days/{day_id:int}/pins/{pin_id:int}", operation_id="unpinVisit", guards=[roles("organisation")])
+    @delete(
+        "/days/{day_id:int}/pins/{pin_id:int}", operation_id="unpinVisit", guards=[roles("organisation", "committee")]
+    )
     async def unpin(self, conn: Conn, user: User, day_id: FromPath[int], pin_id: FromPath[int]) -> None:
         """Remove a pin (audited)."""
         await visit_steering.unpin(conn, user, day_id, pin_id)
 
-    @post("/days/{day_id:int}/replan", operation_id="replanVisitDay", guards=[roles("organisation")], status_code=202)
+    @post(
+        "/days/{day_id:int}/replan",
+        operation_id="replanVisitDay",
+        guards=[roles("organisation", "committee")],
+        status_code=202,
+    )
     async def replan(self, conn: Conn, user: User, state: State, day_id: FromPath[int]) -> RunOut:
         """Re-plan the day keeping its pins; the same inputs give the same run."""
         return run_out(await visit_steering.replan(conn, state.redis, user, day_id))

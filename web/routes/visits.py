@@ -119,6 +119,18 @@ def _to_board(contract_id: int, day: dt.date, done: str) -> PageRedirect:
     return PageRedirect("visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": done})
 
 
+def _back_to_board(
+    conn: Conn, user: Identity, state: State, form: Mapping[str, str], done: str
+) -> tuple[PageRedirect, Callable[[dict[str, str], int], Awaitable[Template]]]:
+    """Where a form of a day's board goes back to, saying what was done, and the board again with its errors: the
+    contract's board, or the committee's respite board (which has no contract)."""
+    contract_id, day = _board_of(form)
+    if user.role == "committee":
+        back = PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": done})
+        return back, _respite_board_again(conn, user, state, day)
+    return _to_board(contract_id, day, done), _board_again(conn, user, state, contract_id, day)
+
+
 def _board_again(
     conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date
 ) -> Callable[[dict[str, str], int], Awaitable[Template]]:
@@ -139,7 +151,7 @@ def _board_template(
     user: Identity, state: State, board: Board, routes: dict[str, Any], day: dt.date, *, done: str | None,
     errors: dict[str, str] | None, status: int, respite: RespiteBoard | None = None,
 ) -> Template:  # fmt: skip
-    """A day's board: a contract's, or a committee's respite day (then the day's requests by state, no steering);
+    """A day's board: a contract's, or a committee's respite day (then the day's requests by state);
     `routes` names the board's and the plan form's routes and their path parameters."""
     return Template(
         template_name="visit_plans/board.html",
@@ -381,13 +393,7 @@ class VisitPages(Controller):
     async def sick(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
         """A carer called in sick: off for the rest of the day, the day re-planned (a committee's: its respite day)."""
         form = multi(data)
-        contract_id, day = _board_of(form)
-        # A committee's sick call is on its respite board, which has no contract to go back to.
-        if user.role == "committee":
-            back_to = PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": "sick"})
-            again = _respite_board_again(conn, user, state, day)
-        else:
-            back_to, again = _to_board(contract_id, day, "sick"), _board_again(conn, user, state, contract_id, day)
+        back_to, again = _back_to_board(conn, user, state, form, "sick")
         return await submit(
             parse_form(AbsenceCreate, form, {}),
             lambda c: visits.call_in_sick(conn, state.redis, user, day_id, c),
@@ -397,37 +403,43 @@ class VisitPages(Controller):
             refusal_statuses=(409,),
         )
 
-    @post("/visits/days/{day_id:int}/pins", name="visit_pin", guards=[roles("organisation")])
+    @post("/visits/days/{day_id:int}/pins", name="visit_pin", guards=[roles("organisation", "committee")])
     async def pin(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
         """Pin a planned visit to its carer: the next plans of the day keep it."""
         form = multi(data)
-        contract_id, day = _board_of(form)
+        back_to, again = _back_to_board(conn, user, state, form, "pinned")
         return await submit(
             parse_form(visit_steering.VisitPinCreate, form, {}),
             lambda c: visit_steering.pin(conn, user, day_id, c),
-            lambda _pin: _to_board(contract_id, day, "pinned"),
-            _board_again(conn, user, state, contract_id, day),
+            lambda _pin: back_to,
+            again,
             refusal="pin",
         )
 
-    @post("/visits/days/{day_id:int}/pins/{pin_id:int}/delete", name="visit_unpin", guards=[roles("organisation")])
-    async def unpin(self, conn: Conn, user: User, day_id: FromPath[int], pin_id: FromPath[int], data: FormData) -> Any:
+    @post(
+        "/visits/days/{day_id:int}/pins/{pin_id:int}/delete",
+        name="visit_unpin",
+        guards=[roles("organisation", "committee")],
+    )
+    async def unpin(
+        self, conn: Conn, user: User, state: State, day_id: FromPath[int], pin_id: FromPath[int], data: FormData
+    ) -> Any:
         """Remove a pin."""
-        contract_id, day = _board_of(multi(data))
+        back_to, _again = _back_to_board(conn, user, state, multi(data), "unpinned")
         await visit_steering.unpin(conn, user, day_id, pin_id)
-        return _to_board(contract_id, day, "unpinned")
+        return back_to
 
-    @post("/visits/days/{day_id:int}/replan", name="visit_replan", guards=[roles("organisation")])
+    @post("/visits/days/{day_id:int}/replan", name="visit_replan", guards=[roles("organisation", "committee")])
     async def replan(
         self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData
     ) -> Response[Any]:
         """Re-plan the day keeping its pins, and show the board with the run's progress."""
-        contract_id, day = _board_of(multi(data))
+        back_to, again = _back_to_board(conn, user, state, multi(data), "started")
         return await submit(
             (day_id, {}),
             lambda d: visit_steering.replan(conn, state.redis, user, d),
-            lambda _run: _to_board(contract_id, day, "started"),
-            _board_again(conn, user, state, contract_id, day),
+            lambda _run: back_to,
+            again,
             refusal="day",
             refusal_statuses=(409,),
         )
