@@ -13,7 +13,16 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import Conn, User, roles
 from api.schemas.common import out, outs
 from api.schemas.runs import RunOut, run_out
-from api.schemas.visit_weeks import MyVisitWeekDayOut, VisitWeekOut, VisitWeekStartedOut, week_out, week_started_out
+from api.schemas.visit_weeks import (
+    MyVisitWeekDayOut,
+    RespiteWeekOut,
+    RespiteWeekStartedOut,
+    VisitWeekOut,
+    VisitWeekStartedOut,
+    respite_week_started_out,
+    week_out,
+    week_started_out,
+)
 from api.schemas.visits import (
     BoardOut,
     CarerOut,
@@ -123,6 +132,22 @@ class VisitController(Controller):
         speeds = visits.speeds_of(state.settings)
         certificate = state.settings.respite_certificate
         return run_out(await respite_days.start_plan(conn, state.redis, user, data, speeds, certificate=certificate))
+
+    @post("/respite/weeks", operation_id="planRespiteWeek", guards=[roles("committee")], status_code=202)
+    async def plan_respite_week(
+        self, conn: Conn, user: User, state: State, data: JSONBody[PlanWeek]
+    ) -> RespiteWeekStartedOut:
+        """The committee plans every respite day of a week (by its Monday) from today on as routes: each day its own
+        run, all started or none; days with no request or scheduled as shifts are reported, days past skipped."""
+        speeds = visits.speeds_of(state.settings)
+        certificate = state.settings.respite_certificate
+        started = await respite_days.start_week(conn, state.redis, user, data, speeds, certificate=certificate)
+        return respite_week_started_out(started)
+
+    @get("/respite/weeks/{start:date}", operation_id="getRespiteWeek", guards=[roles("committee")])
+    async def respite_week(self, conn: Conn, user: User, start: FromPath[dt.date]) -> RespiteWeekOut:
+        """The committee's respite week of a day: each day's state and figures, each carer's stops and hours."""
+        return out(await respite_days.week(conn, user, start), RespiteWeekOut)
 
     @get("/respite/days/{day:date}", operation_id="getRespiteBoard", guards=[roles("committee")])
     async def respite_board(self, conn: Conn, user: User, day: FromPath[dt.date]) -> RespiteBoardOut:

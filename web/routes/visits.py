@@ -22,7 +22,7 @@ from api.services.register_imports import Issue
 from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
-from api.services.visit_weeks import PlanWeek
+from api.services.visit_weeks import PlanWeek, WeekFigures
 from api.services.visits import AbsenceCreate, Board, PlanDay
 from web import maps
 from web.forms import parse_form, submit
@@ -38,6 +38,21 @@ TIMELINE_TO = dt.time(19, 0)
 ROUTE_COLOURS = 8
 CARER_DEFAULTS = {"work_days": ["1", "2", "3", "4", "5"], "work_starts": "08:00", "work_ends": "17:00",
                   "travel_mode": "ebike", "active": "on"}  # fmt: skip
+
+
+# The routes of a day's board, plan form, week page and week plan form, and their path parameters: a contract's, or
+# the committee's respite days (no parameters: the committee is the caller's).
+RESPITE_ROUTES: dict[str, Any] = {
+    "board_route": "respite_visit_board", "plan_route": "respite_visit_plan", "week_route": "respite_visit_week",
+    "plan_week_route": "respite_visit_plan_week", "route_params": {},
+}  # fmt: skip
+
+
+def _contract_routes(contract_id: int) -> dict[str, Any]:
+    return {
+        "board_route": "visit_board", "plan_route": "visit_plan", "week_route": "visit_week",
+        "plan_week_route": "visit_plan_week", "route_params": {"contract_id": contract_id},
+    }  # fmt: skip
 
 
 def _tomorrow() -> dt.date:
@@ -143,8 +158,9 @@ async def _board_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     board = await visits.board(conn, user, contract_id, day)
-    routes = {"board_route": "visit_board", "plan_route": "visit_plan", "route_params": {"contract_id": contract_id}}
-    return _board_template(user, state, board, routes, day, done=done, errors=errors, status=status)
+    return _board_template(
+        user, state, board, _contract_routes(contract_id), day, done=done, errors=errors, status=status
+    )
 
 
 def _board_template(
@@ -177,9 +193,8 @@ async def _respite_board_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     respite = await respite_days.board(conn, user, day)
-    routes = {"board_route": "respite_visit_board", "plan_route": "respite_visit_plan", "route_params": {}}
     return _board_template(
-        user, state, respite.board, routes, day, done=done, errors=errors, status=status, respite=respite
+        user, state, respite.board, RESPITE_ROUTES, day, done=done, errors=errors, status=status, respite=respite
     )
 
 
@@ -247,10 +262,27 @@ async def _week_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     week = await visit_weeks.week(conn, user, contract_id, start)
+    return _week_template(user, week, _contract_routes(contract_id), week.contract.title, done, errors, status)
+
+
+async def _respite_week_page(
+    conn: Conn, user: Identity, start: dt.date, *, done: str | None = None, errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:  # fmt: skip
+    week = await respite_days.week(conn, user, start)
+    return _week_template(user, week, RESPITE_ROUTES, None, done, errors, status)
+
+
+def _week_template(
+    user: Identity, week: WeekFigures, routes: dict[str, Any], title: str | None, done: str | None,
+    errors: dict[str, str] | None, status: int,
+) -> Template:  # fmt: skip
+    """A week page: a contract's (its title), or the committee's respite week (no title); `routes` as the board's."""
     planning = [d.run_id for d in week.days if d.state == "planning" and d.run_id is not None]
     return Template(
         template_name="visit_plans/week.html",
         context={
+            **routes, "title": title,
             "who": user, "week": week, "done": done, "errors": errors or {}, "today": visits.today(),
             # The page reloads when the last day still planning is done (the worker takes the days in order).
             "waiting_run": planning[-1] if planning else None,
@@ -472,6 +504,31 @@ class VisitPages(Controller):
             refusal="day",
             refusal_statuses=(409,),
         )
+
+    @get("/visits/respite/week", name="respite_visit_week", guards=[roles("committee")])
+    async def respite_week(self, conn: Conn, user: User, start: DayQuery = None, done: DoneQuery = None) -> Template:
+        """The committee's respite week (this week by default): each day's state and figures, the carers by day."""
+        return await _respite_week_page(conn, user, start or visits.today(), done=done)
+
+    @post("/visits/respite/weeks", name="respite_visit_plan_week", guards=[roles("committee")])
+    async def respite_plan_week(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
+        """Plan every respite day of the week from today on as routes, and show the week with the days' progress."""
+        form = multi(data)
+        command, errors = parse_form(PlanWeek, form, {})
+        start = command.start if command else visits.today()
+        return await submit(
+            (command, errors),
+            lambda c: respite_days.start_week(
+                conn, state.redis, user, c, visits.speeds_of(state.settings),
+                certificate=state.settings.respite_certificate,
+            ),
+            lambda _week: PageRedirect(
+                "respite_visit_week", query={"start": monday_of(start).isoformat(), "done": "week"}
+            ),
+            lambda errors, status: _respite_week_page(conn, user, start, errors=errors, status=status),
+            refusal="start",
+            refusal_statuses=(409,),
+        )  # fmt: skip
 
     @get("/visits/today", name="my_visit_day", guards=[roles("volunteer")])
     async def mine(
