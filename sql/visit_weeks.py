@@ -1,5 +1,6 @@
-"""A home-care or respite contract's week of day plans (issue 14): its days with the plan that stands and the newest
-run, the week's live visits by carer and day, a carer's own week (migration 0039's tables, read only)."""
+"""A home-care or respite contract's (or a committee's respite) week of day plans (issue 14): its days with the plan
+that stands and the newest run, the week's live visits by carer and day, a carer's own week (migration 0039's tables,
+read only)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ WHERE c.organisation_id = $1 AND c.id = $2
               JOIN catalogue_items ci ON ci.id = n.catalogue_item_id
               WHERE ln.lot_id = a.lot_id AND ci.code IN {VISIT_CATALOGUE!r})
 """
-SELECT_WEEK_DAYS = """
+# The statement for a subject column (a template, not a statement itself).
+_week_days = """
 SELECT d.id AS day_id, d.day, d.run_id AS standing_run_id, r.id AS run_id, r.status AS run_status,
        r.error AS run_error, coalesce(jsonb_array_length(s.result->'left_out'), 0)::int AS left_out
 FROM visit_days d
@@ -52,9 +54,12 @@ LEFT JOIN LATERAL (SELECT id, status, error FROM match_runs
                    WHERE model = $3 AND subject_type = $4 AND subject_id = d.id
                    ORDER BY inputs_version DESC LIMIT 1) r ON true
 LEFT JOIN match_runs s ON s.id = d.run_id
-WHERE d.contract_id = $1 AND d.day BETWEEN $2::date AND $2::date + 6
+WHERE d.{subject} = $1 AND d.day BETWEEN $2::date AND $2::date + 6
 ORDER BY d.day
 """
+SELECT_WEEK_DAYS = _week_days.format(subject="contract_id")
+# The same for a committee's respite days.
+SELECT_COMMITTEE_WEEK_DAYS = _week_days.format(subject="committee_id")
 _WEEK_VISITS = """
 SELECT d.day, pv.carer_id, lower(pv.during) AS starts_at, upper(pv.during) AS ends_at,
        pv.travel_minutes::float8 AS travel_minutes, pv.late_minutes::float8 AS late_minutes
@@ -62,9 +67,9 @@ FROM planned_visits pv JOIN visit_days d ON d.id = pv.visit_day_id
 WHERE pv.status <> 'released'
 """
 _OF_THE_WEEK = " AND d.day BETWEEN $2::date AND $2::date + 6"
-SELECT_WEEK_VISITS = (
-    _WEEK_VISITS + _OF_THE_WEEK + " AND d.contract_id = $1 ORDER BY d.day, pv.carer_id, lower(pv.during)"
-)
+_BY_DAY = " ORDER BY d.day, pv.carer_id, lower(pv.during)"
+SELECT_WEEK_VISITS = _WEEK_VISITS + _OF_THE_WEEK + " AND d.contract_id = $1" + _BY_DAY
+SELECT_COMMITTEE_WEEK_VISITS = _WEEK_VISITS + _OF_THE_WEEK + " AND d.committee_id = $1" + _BY_DAY
 # The carer's own visits of the week, whatever contract planned them.
 SELECT_MY_WEEK_VISITS = _WEEK_VISITS + _OF_THE_WEEK + " AND pv.volunteer_id = $1 ORDER BY d.day, lower(pv.during)"
 
@@ -85,6 +90,18 @@ async def week_days(
 async def week_visits(conn: asyncpg.Connection, contract_id: int, monday: dt.date) -> list[WeekVisitRow]:
     """The contract's live visits of the week from `monday`, by day, carer and time."""
     return await fetch_all(conn, SELECT_WEEK_VISITS, WeekVisitRow, contract_id, monday)
+
+
+async def committee_week_days(
+    conn: asyncpg.Connection, committee_id: int, monday: dt.date, model: str, subject: str
+) -> list[WeekDayRow]:
+    """The committee's respite days of the week from `monday` that were ever planned, with their newest run."""
+    return await fetch_all(conn, SELECT_COMMITTEE_WEEK_DAYS, WeekDayRow, committee_id, monday, model, subject)
+
+
+async def committee_week_visits(conn: asyncpg.Connection, committee_id: int, monday: dt.date) -> list[WeekVisitRow]:
+    """The committee's live respite visits of the week from `monday`, by day, carer and time."""
+    return await fetch_all(conn, SELECT_COMMITTEE_WEEK_VISITS, WeekVisitRow, committee_id, monday)
 
 
 async def my_week_visits(conn: asyncpg.Connection, volunteer_id: int, monday: dt.date) -> list[WeekVisitRow]:

@@ -1,7 +1,7 @@
 """Headless Chromium, in Chinese, on the demo district: committee.kailu4 puts three of its certified volunteers on its
 respite roster and has five households asking for respite two weeks from today; it opens that day's board on a phone,
-plans the day (the real worker runs matching.visits) and sees its carers' routes as a timeline and on the map, at a
-phone's and a desktop's width."""
+plans the day (the real worker runs matching.visits) and sees its carers' routes as a timeline and on the map, pins a
+visit and re-plans around it, and opens the day's week, at a phone's and a desktop's width."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from tests.browser_helpers import (
     DESKTOP,
     PASSWORDS,
+    PHONE,
     VISITS_RUN_MS,
     browser,
     logged_in_phone,
@@ -78,11 +79,26 @@ def test_the_committee_plans_a_respite_day_as_routes_on_a_phone_and_a_desktop(br
     expect(page.get_by_role("heading", name="全天路线")).to_be_visible()
     expect(page.locator("section.route-card").first).to_contain_text("喘息服务")
     expect(page.locator("#requests")).to_contain_text("已排入路线")
-    # No pins on a committee's day (the contract board's); a sick call shows on today's board only.
-    expect(page.get_by_role("button", name="锁定")).to_have_count(0)
-    screenshot(page, "respite-board-phone")
+    # The committee steers its day as a contract's board is steered: it pins a visit to its carer, re-plans around
+    # the pin, and the visit stays pinned (a sick call shows on today's board only).
+    page.get_by_role("button", name=re.compile("把这项上门锁定给")).first.click()
+    expect(page.locator("p.notice")).to_contain_text("锁定")
+    expect(page.locator("#pins")).to_contain_text("已锁定 1 项上门")
+    page.get_by_role("button", name="保留锁定并重新排班").click()
+    expect(page.locator("#run-progress")).to_contain_text("已完成", timeout=VISITS_RUN_MS)
+    expect(page.locator("section.route-card .tag", has_text="已锁定")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "respite-board-pinned-phone")
     page.set_viewport_size(DESKTOP)
-    screenshot(page, "respite-board-desktop")
+    screenshot(page, "respite-board-pinned-desktop")
+    # Its week: the day planned among the week's days, the carers by day.
+    page.get_by_role("link", name="查看本周").click()
+    expect(page.get_by_role("heading", name=re.compile("上门周排班"))).to_be_visible()
+    expect(page.get_by_role("button", name="为本周每天排班")).to_be_visible()
+    screenshot(page, "respite-week-desktop")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "respite-week-phone")
     for context in contexts:
         context.close()
     assert errors == []

@@ -13,7 +13,16 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import Conn, User, roles
 from api.schemas.common import out, outs
 from api.schemas.runs import RunOut, run_out
-from api.schemas.visit_weeks import MyVisitWeekDayOut, VisitWeekOut, VisitWeekStartedOut, week_out, week_started_out
+from api.schemas.visit_weeks import (
+    MyVisitWeekDayOut,
+    RespiteWeekOut,
+    RespiteWeekStartedOut,
+    VisitWeekOut,
+    VisitWeekStartedOut,
+    respite_week_started_out,
+    week_out,
+    week_started_out,
+)
 from api.schemas.visits import (
     BoardOut,
     CarerOut,
@@ -124,6 +133,22 @@ class VisitController(Controller):
         certificate = state.settings.respite_certificate
         return run_out(await respite_days.start_plan(conn, state.redis, user, data, speeds, certificate=certificate))
 
+    @post("/respite/weeks", operation_id="planRespiteWeek", guards=[roles("committee")], status_code=202)
+    async def plan_respite_week(
+        self, conn: Conn, user: User, state: State, data: JSONBody[PlanWeek]
+    ) -> RespiteWeekStartedOut:
+        """The committee plans every respite day of a week (by its Monday) from today on as routes: each day its own
+        run, all started or none; days with no request or scheduled as shifts are reported, days past skipped."""
+        speeds = visits.speeds_of(state.settings)
+        certificate = state.settings.respite_certificate
+        started = await respite_days.start_week(conn, state.redis, user, data, speeds, certificate=certificate)
+        return respite_week_started_out(started)
+
+    @get("/respite/weeks/{start:date}", operation_id="getRespiteWeek", guards=[roles("committee")])
+    async def respite_week(self, conn: Conn, user: User, start: FromPath[dt.date]) -> RespiteWeekOut:
+        """The committee's respite week of a day: each day's state and figures, each carer's stops and hours."""
+        return out(await respite_days.week(conn, user, start), RespiteWeekOut)
+
     @get("/respite/days/{day:date}", operation_id="getRespiteBoard", guards=[roles("committee")])
     async def respite_board(self, conn: Conn, user: User, day: FromPath[dt.date]) -> RespiteBoardOut:
         """The committee's board of a respite day: each carer's stops (households masked), the requests by state."""
@@ -140,24 +165,33 @@ class VisitController(Controller):
         or a committee's own respite day and carer)."""
         return run_out(await visits.call_in_sick(conn, state.redis, user, day_id, data))
 
-    @get("/days/{day_id:int}/pins", operation_id="listVisitPins", guards=[roles("organisation")])
+    @get("/days/{day_id:int}/pins", operation_id="listVisitPins", guards=[roles("organisation", "committee")])
     async def pins(self, conn: Conn, user: User, day_id: FromPath[int]) -> list[VisitPinOut]:
         """The day's visits pinned to their carers."""
         return [visit_pin_out(p) for p in await visit_steering.pins(conn, user, day_id)]
 
-    @post("/days/{day_id:int}/pins", operation_id="pinVisit", guards=[roles("organisation")], status_code=201)
+    @post(
+        "/days/{day_id:int}/pins", operation_id="pinVisit", guards=[roles("organisation", "committee")], status_code=201
+    )
     async def pin(
         self, conn: Conn, user: User, day_id: FromPath[int], data: JSONBody[visit_steering.VisitPinCreate]
     ) -> VisitPinOut:
         """Pin a planned visit to its carer: every later plan of the day keeps it, or says why not (audited)."""
         return visit_pin_out(await visit_steering.pin(conn, user, day_id, data))
 
-    @delete("/days/{day_id:int}/pins/{pin_id:int}", operation_id="unpinVisit", guards=[roles("organisation")])
+    @delete(
+        "/days/{day_id:int}/pins/{pin_id:int}", operation_id="unpinVisit", guards=[roles("organisation", "committee")]
+    )
     async def unpin(self, conn: Conn, user: User, day_id: FromPath[int], pin_id: FromPath[int]) -> None:
         """Remove a pin (audited)."""
         await visit_steering.unpin(conn, user, day_id, pin_id)
 
-    @post("/days/{day_id:int}/replan", operation_id="replanVisitDay", guards=[roles("organisation")], status_code=202)
+    @post(
+        "/days/{day_id:int}/replan",
+        operation_id="replanVisitDay",
+        guards=[roles("organisation", "committee")],
+        status_code=202,
+    )
     async def replan(self, conn: Conn, user: User, state: State, day_id: FromPath[int]) -> RunOut:
         """Re-plan the day keeping its pins; the same inputs give the same run."""
         return run_out(await visit_steering.replan(conn, state.redis, user, day_id))

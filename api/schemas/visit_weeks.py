@@ -10,7 +10,8 @@ import msgspec
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
 from api.schemas.visits import VisitContractOut
-from api.services.visit_weeks import CarerWeek, DaySkipped, MyWeekDay, Week, WeekDay, WeekStarted
+from api.services.respite_days import RespiteWeekStarted
+from api.services.visit_weeks import CarerWeek, DaySkipped, DayStarted, MyWeekDay, Week, WeekDay, WeekStarted
 
 
 class VisitDayStartedOut(msgspec.Struct, frozen=True):
@@ -30,6 +31,17 @@ class VisitWeekStartedOut(msgspec.Struct, frozen=True):
     past: list[dt.date]
 
 
+class RespiteWeekStartedOut(msgspec.Struct, frozen=True):
+    """What planning the committee's respite week did: the days started, the days with nothing to plan or scheduled
+    as shifts and why, the days already past."""
+
+    committee_id: int
+    start: dt.date
+    started: list[VisitDayStartedOut]
+    skipped: list[DaySkipped]
+    past: list[dt.date]
+
+
 class VisitWeekOut(msgspec.Struct, frozen=True):
     """A contract's week: each day's state and figures, each carer's stops and hours per day."""
 
@@ -40,13 +52,29 @@ class VisitWeekOut(msgspec.Struct, frozen=True):
     plannable: bool
 
 
+def _days_started(started: list[DayStarted]) -> list[VisitDayStartedOut]:
+    """The days started, their runs without seed and starter."""
+    return [VisitDayStartedOut(day=s.day, run=run_out(s.run)) for s in started]
+
+
 def week_started_out(started: WeekStarted) -> VisitWeekStartedOut:
     """What planning a week did, in its public shape (the runs without their seed and starter)."""
-    return out(
-        started,
-        VisitWeekStartedOut,
-        started=[VisitDayStartedOut(day=s.day, run=run_out(s.run)) for s in started.started],
-    )
+    return out(started, VisitWeekStartedOut, started=_days_started(started.started))
+
+
+class RespiteWeekOut(msgspec.Struct, frozen=True):
+    """A committee's respite week: each day's state and figures, each carer's stops and hours per day."""
+
+    committee_id: int
+    start: dt.date
+    days: list[WeekDay]
+    carers: list[CarerWeek]
+    plannable: bool
+
+
+def respite_week_started_out(started: RespiteWeekStarted) -> RespiteWeekStartedOut:
+    """What planning the committee's respite week did, in its public shape (the runs without seed and starter)."""
+    return out(started, RespiteWeekStartedOut, started=_days_started(started.started))
 
 
 def week_out(week: Week) -> VisitWeekOut:

@@ -7,7 +7,8 @@ committee's visit day): each request a visit of its household, as long as asked,
 visits.RESPITE_EARLY minutes before the start the committee told the family to visits.RESPITE_LATE minutes after
 it. Planning the day routes its pending requests (status 'routed', linked to the day), so the week's shift
 scheduling leaves them alone; a day with requests already scheduled as shifts is refused (409), and so is a week to
-schedule as shifts whose requests are all routed.
+schedule as shifts whose requests are all routed. The committee plans a week of such days in one action as an
+organisation plans its contract's (api.services.visit_weeks.start_days), each day by this day's rule.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import msgspec
 
-from api.services import audit_log, respite, runs, visits
+from api.services import audit_log, respite, runs, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid
 from api.services.runs import JobQueue
+from api.services.visit_weeks import DaySkipped, DayStarted, PlanWeek, RespiteWeek
 from api.services.visits import Board, PlanDay, TravelSpeeds
 from sql import respite as respite_sql
 from sql import visits as visits_sql
@@ -88,6 +90,44 @@ async def start_plan(
     """The committee plans (or re-plans) a day of its respite visits as routes, its carers holding `certificate` (the
     day keeps the one it was first planned with); the same inputs give the same run."""
     return await runs.start(conn, queue, visits.RUNS, who.account_id, plan_subject(who, form, speeds, certificate))
+
+
+class RespiteWeekStarted(msgspec.Struct, frozen=True):
+    """What planning the committee's respite week did: the days started, the days with nothing to plan or scheduled
+    as shifts (and why), the days already past."""
+
+    committee_id: int
+    start: dt.date
+    started: list[DayStarted]
+    skipped: list[DaySkipped]
+    past: list[dt.date]
+
+
+async def start_week(
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, form: PlanWeek, speeds: TravelSpeeds,
+    *, certificate: str = respite.DEFAULT_CERTIFICATE,
+) -> RespiteWeekStarted:  # fmt: skip
+    """The committee plans every respite day of a week from today on as routes in one transaction (all the days'
+    runs or none), each day by the day's rule (its pending requests routed; a day with none, or scheduled as shifts,
+    reported); audited once as `respite_week.plan` on the committee."""
+    committee_id = who.committee_id_or_refuse(ONLY_COMMITTEES)
+
+    async def owner() -> int:
+        # A skill requirement refuses the whole week, not each day.
+        route_certificate(certificate)
+        return committee_id
+
+    started, skipped, past = await visit_weeks.start_days(
+        conn, queue, who, form.start, owner=owner, action="respite_week.plan", object_type="committee",
+        subject_of=lambda day: plan_subject(who, PlanDay(day=day), speeds, certificate),
+    )  # fmt: skip
+    return RespiteWeekStarted(committee_id=committee_id, start=form.start, started=started, skipped=skipped, past=past)
+
+
+async def week(conn: asyncpg.Connection, who: Identity, start: dt.date) -> RespiteWeek:
+    """The committee's own respite week from the Monday of `start`: each day's state and figures, each carer's stops
+    and hours per day."""
+    return await visit_weeks.respite_week(conn, who.committee_id_or_refuse(ONLY_COMMITTEES), start)
 
 
 async def board(conn: asyncpg.Connection, who: Identity, day: dt.date) -> RespiteBoard:

@@ -1,5 +1,6 @@
-"""Home-visit days people can steer (issue 15, item 7): the contract's organisation pins a planned visit of a day to
-its carer on the planner's board and re-plans the rest of the day around it.
+"""Home-visit days people can steer (issue 15, item 7): the contract's organisation (or, on its respite day, the
+committee) pins a planned visit of a day to its carer on the planner's board and re-plans the rest of the day around
+it.
 
 Pins are inputs of the visits model (matching.visits.solve: `pinned`), loaded with the rest of the day
 (api.services.visits.load_inputs, which also lists the pins no plan can keep, with why), so a re-plan is an ordinary
@@ -32,15 +33,17 @@ class VisitPinCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 async def _day_id(conn: asyncpg.Connection, who: Identity, day_id: int) -> int:
-    organisation_id = who.organisation_id_or_refuse(visits.ONLY_ORGANISATIONS)
-    day = await visits_sql.get_day(conn, day_id)
-    if day is None or day.organisation_id != organisation_id:
+    """The day if the caller holds it (read by its owner in SQL: the organisation's contract's day or the committee's
+    respite day), else NotFound."""
+    organisation_id, committee_id = visits.owner_of(who)
+    day = await visits_sql.own_day(conn, day_id, organisation_id, committee_id)
+    if day is None:
         raise NotFound("No such day of visits")
     return day.id
 
 
 async def pins(conn: asyncpg.Connection, who: Identity, day_id: int) -> list[VisitPinRow]:
-    """The pins of a day of the caller's contracts."""
+    """The pins of a day of the caller's contracts (or of the committee's respite day)."""
     return await pins_sql.pins(conn, await _day_id(conn, who, day_id))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import msgspec
@@ -35,6 +36,8 @@ from sql.visits import ContractRow
 WEEKS_AHEAD = 4
 DAYS = 7
 LIVE = ("unsigned", "active")
+# The pipeline's subject hook of one day (its id, made on first use).
+DaySubject = Callable[[asyncpg.Connection], Awaitable[int]]
 # A day's state from its newest run.
 STATES = {"queued": "planning", "running": "planning", "succeeded": "planned", "failed": "failed"}
 
@@ -95,42 +98,64 @@ async def _live_contract(conn: asyncpg.Connection, who: Identity, contract_id: i
         raise Conflict("The contract is no longer live: its visits are not planned any more")
 
 
-async def start_week(
-    conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int, form: PlanWeek, speeds: TravelSpeeds
-) -> WeekStarted:
-    """The organisation plans every day of a week from today on in one transaction (all the days' runs or none),
-    each day its own run by the day's rule; the runs are queued after the commit. Audited once for the week."""
+async def start_days(
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, start: dt.date, *,
+    owner: Callable[[], Awaitable[int]], subject_of: Callable[[dt.date], DaySubject],
+    action: str, object_type: str,
+) -> tuple[list[DayStarted], list[DaySkipped], list[dt.date]]:  # fmt: skip
+    """Start the plan of every day of the week from `start` (a Monday) from today on in one transaction, all the
+    days' runs or none, each day by its own rule (`subject_of(day)`, the pipeline's subject hook; a day it refuses
+    as a conflict has nothing to plan and is reported); `owner` checks the caller's subject first (its id). Audited
+    once as `action` on (`object_type`, the owner's id); the runs are queued after the commit. What was started,
+    skipped and past."""
     today = visits.today()
-    _week_rules(form.start, today)
+    _week_rules(start, today)
     started: list[DayStarted] = []
     skipped: list[DaySkipped] = []
     past: list[dt.date] = []
     async with conn.transaction():
-        await _live_contract(conn, who, contract_id)
-        for day in days_of(form.start):
+        object_id = await owner()
+        for day in days_of(start):
             if day < today:
                 past.append(day)
                 continue
-            subject = visits.plan_subject(who, contract_id, PlanDay(day=day), speeds)
+            subject = subject_of(day)
             try:
                 # A day with nothing to plan leaves nothing behind (not even its day row); any other failure ends
                 # the whole week's transaction.
                 async with conn.transaction():
                     day_id = await subject(conn)
                     run = await runs.open_run(
-                        conn, visits.RUNS, day_id, who.account_id, detail={"week": form.start.isoformat()}
+                        conn, visits.RUNS, day_id, who.account_id, detail={"week": start.isoformat()}
                     )
             except Conflict as exc:
                 skipped.append(DaySkipped(day=day, why=exc.detail))
                 continue
             started.append(DayStarted(day=day, run=run))
         await audit_log.record(
-            conn, who, "visit_week.plan", "contract", contract_id,
-            detail={"start": form.start.isoformat(), "runs": [s.run.id for s in started],
+            conn, who, action, object_type, object_id,
+            detail={"start": start.isoformat(), "runs": [s.run.id for s in started],
                     "skipped": [s.day.isoformat() for s in skipped], "past": [d.isoformat() for d in past]},
         )  # fmt: skip
     for s in started:
         await runs.enqueue(queue, visits.RUNS, s.run)
+    return started, skipped, past
+
+
+async def start_week(
+    conn: asyncpg.Connection, queue: JobQueue, who: Identity, contract_id: int, form: PlanWeek, speeds: TravelSpeeds
+) -> WeekStarted:
+    """The organisation plans every day of a week from today on in one transaction (all the days' runs or none),
+    each day its own run by the day's rule; the runs are queued after the commit. Audited once for the week."""
+
+    async def owner() -> int:
+        await _live_contract(conn, who, contract_id)
+        return contract_id
+
+    started, skipped, past = await start_days(
+        conn, queue, who, form.start, owner=owner, action="visit_week.plan", object_type="contract",
+        subject_of=lambda day: visits.plan_subject(who, contract_id, PlanDay(day=day), speeds),
+    )  # fmt: skip
     return WeekStarted(contract_id=contract_id, start=form.start, started=started, skipped=skipped, past=past)
 
 
@@ -175,14 +200,25 @@ class CarerWeek(msgspec.Struct, frozen=True):
     cells: list[WeekCell | None]
 
 
-class Week(msgspec.Struct, frozen=True):
-    """A contract's week: the days across, the carers by day, and whether it can still be planned."""
+class WeekFigures(msgspec.Struct, frozen=True):
+    """A week of visit days: the days across, the carers by day, and whether it can still be planned."""
 
-    contract: ContractRow
     start: dt.date
     days: list[WeekDay]
     carers: list[CarerWeek]
     plannable: bool
+
+
+class Week(WeekFigures, frozen=True):
+    """A contract's week."""
+
+    contract: ContractRow
+
+
+class RespiteWeek(WeekFigures, frozen=True):
+    """A committee's week of respite days."""
+
+    committee_id: int
 
 
 def cell_of(rows: list[WeekVisitRow], hours: tuple[dt.time, dt.time] | None) -> WeekCell:
@@ -213,23 +249,14 @@ def _day_of(day: dt.date, row: weeks_sql.WeekDayRow | None, rows: list[WeekVisit
     )  # fmt: skip
 
 
-async def week(conn: asyncpg.Connection, who: Identity, contract_id: int, start: dt.date) -> Week:
-    """The organisation's contract's week from the Monday of `start`: each day's state and figures, and each carer's
-    stops and hours per day."""
-    organisation_id = who.organisation_id_or_refuse(visits.ONLY_ORGANISATIONS)
-    # Within the dates' horizon: the week of year 9999's last days (or the one before year 1's) is past the calendar.
-    if (error := horizon.date_error(start)) is not None:
-        raise Invalid("The week is not valid", fields={"start": error})
-    contract = await visits_sql.get_contract(conn, organisation_id, contract_id)
-    if contract is None:
-        raise NotFound("No such home-care contract")
-    today = visits.today()
-    monday = monday_of(start)
+def _figures(
+    rows: list[weeks_sql.WeekDayRow], planned: list[WeekVisitRow], roster: list[visits_sql.CarerRow],
+    monday: dt.date, today: dt.date,
+) -> WeekFigures:  # fmt: skip
+    """A week's figures from its days' rows, its live visits and the roster (its active, joined carers and any with a
+    visit that week)."""
     days = days_of(monday)
-    rows = await weeks_sql.week_days(conn, contract_id, monday, visits.MODEL, visits.SUBJECT)
     by_day = {r.day: r for r in rows}
-    planned = await weeks_sql.week_visits(conn, contract_id, monday)
-    roster = await visits_sql.carers(conn, organisation_id, today)
     people = {c.id: c for c in roster}
     by_cell: dict[tuple[int, dt.date], list[WeekVisitRow]] = {}
     for v in planned:
@@ -241,12 +268,50 @@ async def week(conn: asyncpg.Connection, who: Identity, contract_id: int, start:
         cells = [cell_of(by_cell[(c.id, d)], hours) if (c.id, d) in by_cell else None for d in days]
         works = [c.active and d.isoweekday() in c.work_days for d in days]
         carers.append(CarerWeek(carer_id=c.id, name=c.name, works=works, cells=cells))
-    return Week(
-        contract=contract, start=monday,
+    return WeekFigures(
+        start=monday,
         days=[_day_of(d, by_day.get(d), [v for v in planned if v.day == d], today) for d in days],
         carers=carers,
         plannable=days[-1] >= today and monday <= monday_of(today) + dt.timedelta(weeks=WEEKS_AHEAD),
+    )
+
+
+def _shown_monday(start: dt.date) -> dt.date:
+    """The Monday of the week to show, within the dates' horizon: the week of year 9999's last days (or the one
+    before year 1's) is past the calendar."""
+    if (error := horizon.date_error(start)) is not None:
+        raise Invalid("The week is not valid", fields={"start": error})
+    return monday_of(start)
+
+
+async def week(conn: asyncpg.Connection, who: Identity, contract_id: int, start: dt.date) -> Week:
+    """The organisation's contract's week from the Monday of `start`: each day's state and figures, and each carer's
+    stops and hours per day."""
+    organisation_id = who.organisation_id_or_refuse(visits.ONLY_ORGANISATIONS)
+    contract = await visits_sql.get_contract(conn, organisation_id, contract_id)
+    if contract is None:
+        raise NotFound("No such home-care contract")
+    today = visits.today()
+    monday = _shown_monday(start)
+    figures = _figures(
+        await weeks_sql.week_days(conn, contract_id, monday, visits.MODEL, visits.SUBJECT),
+        await weeks_sql.week_visits(conn, contract_id, monday),
+        await visits_sql.carers(conn, organisation_id, today), monday, today,
     )  # fmt: skip
+    return Week(**msgspec.structs.asdict(figures), contract=contract)
+
+
+async def respite_week(conn: asyncpg.Connection, committee_id: int, start: dt.date) -> RespiteWeek:
+    """A committee's respite week from the Monday of `start`, counted as a contract's week is (the caller checks the
+    committee is theirs: respite_days.week)."""
+    today = visits.today()
+    monday = _shown_monday(start)
+    figures = _figures(
+        await weeks_sql.committee_week_days(conn, committee_id, monday, visits.MODEL, visits.SUBJECT),
+        await weeks_sql.committee_week_visits(conn, committee_id, monday),
+        await visits_sql.carers(conn, None, today, committee_id), monday, today,
+    )  # fmt: skip
+    return RespiteWeek(**msgspec.structs.asdict(figures), committee_id=committee_id)
 
 
 class MyWeekDay(msgspec.Struct, frozen=True):

@@ -908,7 +908,7 @@ async def _pin_conflicts(
     return out
 
 
-def _owner(who: Identity) -> tuple[int | None, int | None]:
+def owner_of(who: Identity) -> tuple[int | None, int | None]:
     """(organisation, committee) whose days and carers the caller steers: exactly one is set."""
     if who.role == "committee":
         return None, who.committee_id_or_refuse(ONLY_ORGANISATIONS)
@@ -917,7 +917,7 @@ def _owner(who: Identity) -> tuple[int | None, int | None]:
 
 async def get_run(conn: asyncpg.Connection, who: Identity, run_id: int) -> RunRow:
     """A visits run of one of the organisation's contracts' days, or of the committee's respite days."""
-    organisation_id, committee_id = _owner(who)
+    organisation_id, committee_id = owner_of(who)
 
     async def own(conn: asyncpg.Connection, day_id: int) -> VisitDayRow | None:
         return await visits_sql.own_day(conn, day_id, organisation_id, committee_id)
@@ -933,7 +933,7 @@ async def call_in_sick(
     """A carer is off for the rest of the day: recorded (audited), and the day re-planned with the visits checked in
     kept and the standing plan as the start. The organisation's contract days and carers, or a committee's own
     respite days and carers (another's day is a 404, another's carer refused beside the field)."""
-    organisation_id, committee_id = _owner(who)
+    organisation_id, committee_id = owner_of(who)
     now = now or dt.datetime.now(dt.UTC)
 
     async def subject(conn: asyncpg.Connection) -> int:

@@ -22,7 +22,7 @@ from api.services.register_imports import Issue
 from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
-from api.services.visit_weeks import PlanWeek
+from api.services.visit_weeks import PlanWeek, WeekFigures
 from api.services.visits import AbsenceCreate, Board, PlanDay
 from web import maps
 from web.forms import parse_form, submit
@@ -38,6 +38,21 @@ TIMELINE_TO = dt.time(19, 0)
 ROUTE_COLOURS = 8
 CARER_DEFAULTS = {"work_days": ["1", "2", "3", "4", "5"], "work_starts": "08:00", "work_ends": "17:00",
                   "travel_mode": "ebike", "active": "on"}  # fmt: skip
+
+
+# The routes of a day's board, plan form, week page and week plan form, and their path parameters: a contract's, or
+# the committee's respite days (no parameters: the committee is the caller's).
+RESPITE_ROUTES: dict[str, Any] = {
+    "board_route": "respite_visit_board", "plan_route": "respite_visit_plan", "week_route": "respite_visit_week",
+    "plan_week_route": "respite_visit_plan_week", "route_params": {},
+}  # fmt: skip
+
+
+def _contract_routes(contract_id: int) -> dict[str, Any]:
+    return {
+        "board_route": "visit_board", "plan_route": "visit_plan", "week_route": "visit_week",
+        "plan_week_route": "visit_plan_week", "route_params": {"contract_id": contract_id},
+    }  # fmt: skip
 
 
 def _tomorrow() -> dt.date:
@@ -119,6 +134,18 @@ def _to_board(contract_id: int, day: dt.date, done: str) -> PageRedirect:
     return PageRedirect("visit_board", contract_id=contract_id, query={"day": day.isoformat(), "done": done})
 
 
+def _back_to_board(
+    conn: Conn, user: Identity, state: State, form: Mapping[str, str], done: str
+) -> tuple[PageRedirect, Callable[[dict[str, str], int], Awaitable[Template]]]:
+    """Where a form of a day's board goes back to, saying what was done, and the board again with its errors: the
+    contract's board, or the committee's respite board (which has no contract)."""
+    contract_id, day = _board_of(form)
+    if user.role == "committee":
+        back = PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": done})
+        return back, _respite_board_again(conn, user, state, day)
+    return _to_board(contract_id, day, done), _board_again(conn, user, state, contract_id, day)
+
+
 def _board_again(
     conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date
 ) -> Callable[[dict[str, str], int], Awaitable[Template]]:
@@ -131,15 +158,16 @@ async def _board_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     board = await visits.board(conn, user, contract_id, day)
-    routes = {"board_route": "visit_board", "plan_route": "visit_plan", "route_params": {"contract_id": contract_id}}
-    return _board_template(user, state, board, routes, day, done=done, errors=errors, status=status)
+    return _board_template(
+        user, state, board, _contract_routes(contract_id), day, done=done, errors=errors, status=status
+    )
 
 
 def _board_template(
     user: Identity, state: State, board: Board, routes: dict[str, Any], day: dt.date, *, done: str | None,
     errors: dict[str, str] | None, status: int, respite: RespiteBoard | None = None,
 ) -> Template:  # fmt: skip
-    """A day's board: a contract's, or a committee's respite day (then the day's requests by state, no steering);
+    """A day's board: a contract's, or a committee's respite day (then the day's requests by state);
     `routes` names the board's and the plan form's routes and their path parameters."""
     return Template(
         template_name="visit_plans/board.html",
@@ -165,9 +193,8 @@ async def _respite_board_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     respite = await respite_days.board(conn, user, day)
-    routes = {"board_route": "respite_visit_board", "plan_route": "respite_visit_plan", "route_params": {}}
     return _board_template(
-        user, state, respite.board, routes, day, done=done, errors=errors, status=status, respite=respite
+        user, state, respite.board, RESPITE_ROUTES, day, done=done, errors=errors, status=status, respite=respite
     )
 
 
@@ -235,10 +262,27 @@ async def _week_page(
     errors: dict[str, str] | None = None, status: int = 200,
 ) -> Template:  # fmt: skip
     week = await visit_weeks.week(conn, user, contract_id, start)
+    return _week_template(user, week, _contract_routes(contract_id), week.contract.title, done, errors, status)
+
+
+async def _respite_week_page(
+    conn: Conn, user: Identity, start: dt.date, *, done: str | None = None, errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:  # fmt: skip
+    week = await respite_days.week(conn, user, start)
+    return _week_template(user, week, RESPITE_ROUTES, None, done, errors, status)
+
+
+def _week_template(
+    user: Identity, week: WeekFigures, routes: dict[str, Any], title: str | None, done: str | None,
+    errors: dict[str, str] | None, status: int,
+) -> Template:  # fmt: skip
+    """A week page: a contract's (its title), or the committee's respite week (no title); `routes` as the board's."""
     planning = [d.run_id for d in week.days if d.state == "planning" and d.run_id is not None]
     return Template(
         template_name="visit_plans/week.html",
         context={
+            **routes, "title": title,
             "who": user, "week": week, "done": done, "errors": errors or {}, "today": visits.today(),
             # The page reloads when the last day still planning is done (the worker takes the days in order).
             "waiting_run": planning[-1] if planning else None,
@@ -381,13 +425,7 @@ class VisitPages(Controller):
     async def sick(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
         """A carer called in sick: off for the rest of the day, the day re-planned (a committee's: its respite day)."""
         form = multi(data)
-        contract_id, day = _board_of(form)
-        # A committee's sick call is on its respite board, which has no contract to go back to.
-        if user.role == "committee":
-            back_to = PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": "sick"})
-            again = _respite_board_again(conn, user, state, day)
-        else:
-            back_to, again = _to_board(contract_id, day, "sick"), _board_again(conn, user, state, contract_id, day)
+        back_to, again = _back_to_board(conn, user, state, form, "sick")
         return await submit(
             parse_form(AbsenceCreate, form, {}),
             lambda c: visits.call_in_sick(conn, state.redis, user, day_id, c),
@@ -397,37 +435,43 @@ class VisitPages(Controller):
             refusal_statuses=(409,),
         )
 
-    @post("/visits/days/{day_id:int}/pins", name="visit_pin", guards=[roles("organisation")])
+    @post("/visits/days/{day_id:int}/pins", name="visit_pin", guards=[roles("organisation", "committee")])
     async def pin(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
         """Pin a planned visit to its carer: the next plans of the day keep it."""
         form = multi(data)
-        contract_id, day = _board_of(form)
+        back_to, again = _back_to_board(conn, user, state, form, "pinned")
         return await submit(
             parse_form(visit_steering.VisitPinCreate, form, {}),
             lambda c: visit_steering.pin(conn, user, day_id, c),
-            lambda _pin: _to_board(contract_id, day, "pinned"),
-            _board_again(conn, user, state, contract_id, day),
+            lambda _pin: back_to,
+            again,
             refusal="pin",
         )
 
-    @post("/visits/days/{day_id:int}/pins/{pin_id:int}/delete", name="visit_unpin", guards=[roles("organisation")])
-    async def unpin(self, conn: Conn, user: User, day_id: FromPath[int], pin_id: FromPath[int], data: FormData) -> Any:
+    @post(
+        "/visits/days/{day_id:int}/pins/{pin_id:int}/delete",
+        name="visit_unpin",
+        guards=[roles("organisation", "committee")],
+    )
+    async def unpin(
+        self, conn: Conn, user: User, state: State, day_id: FromPath[int], pin_id: FromPath[int], data: FormData
+    ) -> Any:
         """Remove a pin."""
-        contract_id, day = _board_of(multi(data))
+        back_to, _again = _back_to_board(conn, user, state, multi(data), "unpinned")
         await visit_steering.unpin(conn, user, day_id, pin_id)
-        return _to_board(contract_id, day, "unpinned")
+        return back_to
 
-    @post("/visits/days/{day_id:int}/replan", name="visit_replan", guards=[roles("organisation")])
+    @post("/visits/days/{day_id:int}/replan", name="visit_replan", guards=[roles("organisation", "committee")])
     async def replan(
         self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData
     ) -> Response[Any]:
         """Re-plan the day keeping its pins, and show the board with the run's progress."""
-        contract_id, day = _board_of(multi(data))
+        back_to, again = _back_to_board(conn, user, state, multi(data), "started")
         return await submit(
             (day_id, {}),
             lambda d: visit_steering.replan(conn, state.redis, user, d),
-            lambda _run: _to_board(contract_id, day, "started"),
-            _board_again(conn, user, state, contract_id, day),
+            lambda _run: back_to,
+            again,
             refusal="day",
             refusal_statuses=(409,),
         )
@@ -460,6 +504,31 @@ class VisitPages(Controller):
             refusal="day",
             refusal_statuses=(409,),
         )
+
+    @get("/visits/respite/week", name="respite_visit_week", guards=[roles("committee")])
+    async def respite_week(self, conn: Conn, user: User, start: DayQuery = None, done: DoneQuery = None) -> Template:
+        """The committee's respite week (this week by default): each day's state and figures, the carers by day."""
+        return await _respite_week_page(conn, user, start or visits.today(), done=done)
+
+    @post("/visits/respite/weeks", name="respite_visit_plan_week", guards=[roles("committee")])
+    async def respite_plan_week(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
+        """Plan every respite day of the week from today on as routes, and show the week with the days' progress."""
+        form = multi(data)
+        command, errors = parse_form(PlanWeek, form, {})
+        start = command.start if command else visits.today()
+        return await submit(
+            (command, errors),
+            lambda c: respite_days.start_week(
+                conn, state.redis, user, c, visits.speeds_of(state.settings),
+                certificate=state.settings.respite_certificate,
+            ),
+            lambda _week: PageRedirect(
+                "respite_visit_week", query={"start": monday_of(start).isoformat(), "done": "week"}
+            ),
+            lambda errors, status: _respite_week_page(conn, user, start, errors=errors, status=status),
+            refusal="start",
+            refusal_statuses=(409,),
+        )  # fmt: skip
 
     @get("/visits/today", name="my_visit_day", guards=[roles("volunteer")])
     async def mine(
