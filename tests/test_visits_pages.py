@@ -97,6 +97,9 @@ async def test_the_carer_phone_page_lists_own_stops_and_checks_in(client, conn, 
         client, f"/visits/stops/{mine[0]['id']}/check-in", {"day": day.isoformat()}, page="/visits/today"
     )
     assert refused.status_code == 404 and "您今天没有这次上门服务" in refused.text
+    # The last day there is has no next day to link to (it was a server error).
+    last = await page_context(client, "/visits/today?day=9999-12-31")
+    assert last.response.status_code == 200 and last["next_day"] is None and "下一天" not in last.response.text
 
 
 async def test_planned_visits_are_in_the_carers_one_calendar(client, conn, redis):
