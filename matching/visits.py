@@ -510,13 +510,16 @@ class _Insertion:
                     exact.sort()
             fallback = not best
             if fallback:
-                # Every pruned combination was cyclic or on one carer: try every position (rare).
-                for ka in [data.pinned[t1]] if data.pinned[t1] >= 0 else data.able[t1]:
-                    for kb in [data.pinned[t2]] if data.pinned[t2] >= 0 else data.able[t2]:
+                # Every pruned combination was cyclic or on one carer (rare): each half's own best positions on every
+                # route it may take, and the routes' ends, where a request closes no cycle, so one always fits. (Every
+                # position of every pair of routes took minutes an iteration on G7, past the time limit.)
+                spots_a, spots_b = _spots(state, data, t1, a_opts), _spots(state, data, t2, b_opts)
+                for ka, pas in spots_a.items():
+                    for kb, pbs in spots_b.items():
                         if ka == kb:
                             continue
-                        for pa in range(len(state.routes[ka]) + 1):
-                            for pb in range(len(state.routes[kb]) + 1):
+                        for pa in pas:
+                            for pb in pbs:
                                 self._pair(state, ((t1, ka, pa), (t2, kb, pb)), noise, best)
             if pair_cache is not None and not fallback:
                 # Kept until an insertion changes a route it looked at (its halves' candidate routes).
@@ -792,6 +795,15 @@ class _Search:
                     current = best.copy()  # no new best for a while: back to the best plan
                     since_best = 0
         return best
+
+
+def _spots(state: _State, data: _Data, t: int, opts: list[tuple[float, int, int, float]]) -> dict[int, list[int]]:
+    """Per route a task may take: its best positions alone there (`opts`) and the route's end."""
+    out = {k: [len(state.routes[k])] for k in ([data.pinned[t]] if data.pinned[t] >= 0 else data.able[t])}
+    for _, k, p, _ in opts:
+        if k in out and p not in out[k]:
+            out[k].append(p)
+    return out
 
 
 def _same_carer(routes: list[list[int]], ts: tuple[int, ...]) -> bool:
