@@ -252,7 +252,8 @@ async def _my_day_page(
     return Template(
         template_name="visit_plans/mine.html",
         context={"who": user, "view": view, "done": done, "errors": errors or {}, "today": visits.today(),
-                 "next_day": day + dt.timedelta(days=1) if day < dt.date.max else None, "week": await visit_weeks.my_week(conn, user, visits.today())},
+                 "next_day": day + dt.timedelta(days=1) if day < dt.date.max else None,
+                 "week": await visit_weeks.my_week(conn, user, visits.today())},
         status_code=status,
     )  # fmt: skip
 
