@@ -5,6 +5,7 @@ calendar (no double-booking) and the sick-call re-plan."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import asyncpg
 import pytest
@@ -280,8 +281,9 @@ async def test_the_last_carers_are_read_through_indexes(conn):
         r[0] for r in await conn.fetch("EXPLAIN " + visits_sql.SELECT_LAST_CARERS, 1, dt.date(2026, 1, 2),
                                        dt.date(2025, 10, 1))
     )  # fmt: skip
-    # Both tables through an index (the contract's days, then each day's live visits): nothing scanned whole.
+    # Both tables through an index, nothing scanned whole. (Which index reads the days is the planner's choice: on
+    # the near-empty tables of a test run the primary key with a filter costs the same as (contract_id, day), and a
+    # fresh-clone run chose it.)
     assert "Seq Scan" not in plan
-    conditions = [line.strip() for line in plan.splitlines() if "Index Cond" in line]
-    assert any("(contract_id = " in c and "(day < " in c for c in conditions), plan
-    assert any("visit_day_id = d.id" in c for c in conditions), plan
+    assert re.search(r"Index (Only )?Scan using \w+ on visit_days", plan), plan
+    assert re.search(r"Index (Only )?Scan using \w+ on planned_visits", plan), plan
