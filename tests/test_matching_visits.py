@@ -142,6 +142,8 @@ def _timed_value(
     return None
 
 
+# Slow: 30 brute-forced instances with travel factors, hours and preferences take about 10 s.
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_problems())
 def test_tiny_instances_reach_the_brute_force_optimum_and_pass_the_checker(problem: VisitsProblem) -> None:
