@@ -21,25 +21,25 @@ class VisitDayStartedOut(msgspec.Struct, frozen=True):
     run: RunOut
 
 
-class VisitWeekStartedOut(msgspec.Struct, frozen=True):
+class DaysStartedOut(msgspec.Struct, frozen=True):
     """What planning a week did: the days started, the days with nothing to plan and why, the days already past."""
 
-    contract_id: int
     start: dt.date
     started: list[VisitDayStartedOut]
     skipped: list[DaySkipped]
     past: list[dt.date]
 
 
-class RespiteWeekStartedOut(msgspec.Struct, frozen=True):
-    """What planning the committee's respite week did: the days started, the days with nothing to plan or scheduled
-    as shifts and why, the days already past."""
+class VisitWeekStartedOut(DaysStartedOut, frozen=True):
+    """What planning a contract's week did."""
+
+    contract_id: int
+
+
+class RespiteWeekStartedOut(DaysStartedOut, frozen=True):
+    """What planning the committee's respite week did (a day scheduled as shifts is among those skipped)."""
 
     committee_id: int
-    start: dt.date
-    started: list[VisitDayStartedOut]
-    skipped: list[DaySkipped]
-    past: list[dt.date]
 
 
 class VisitWeekOut(msgspec.Struct, frozen=True):

@@ -23,7 +23,7 @@ from api.services import audit_log, respite, runs, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid
 from api.services.runs import JobQueue
-from api.services.visit_weeks import DaySkipped, DayStarted, PlanWeek, RespiteWeek
+from api.services.visit_weeks import PlanWeek, RespiteWeek
 from api.services.visits import Board, PlanDay, TravelSpeeds
 from sql import respite as respite_sql
 from sql import visits as visits_sql
@@ -92,15 +92,10 @@ async def start_plan(
     return await runs.start(conn, queue, visits.RUNS, who.account_id, plan_subject(who, form, speeds, certificate))
 
 
-class RespiteWeekStarted(msgspec.Struct, frozen=True):
-    """What planning the committee's respite week did: the days started, the days with nothing to plan or scheduled
-    as shifts (and why), the days already past."""
+class RespiteWeekStarted(visit_weeks.DaysStarted, frozen=True):
+    """What planning the committee's respite week did (a day scheduled as shifts is among those skipped)."""
 
     committee_id: int
-    start: dt.date
-    started: list[DayStarted]
-    skipped: list[DaySkipped]
-    past: list[dt.date]
 
 
 async def start_week(

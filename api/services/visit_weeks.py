@@ -62,14 +62,19 @@ class DaySkipped(msgspec.Struct, frozen=True):
     why: str
 
 
-class WeekStarted(msgspec.Struct, frozen=True):
-    """What planning a week did: the days started, the days with nothing to plan, the days already past."""
+class DaysStarted(msgspec.Struct, frozen=True):
+    """What planning a week did: the days started, the days with nothing to plan (and why), the days already past."""
 
-    contract_id: int
     start: dt.date
     started: list[DayStarted]
     skipped: list[DaySkipped]
     past: list[dt.date]
+
+
+class WeekStarted(DaysStarted, frozen=True):
+    """What planning a contract's week did."""
+
+    contract_id: int
 
 
 def days_of(monday: dt.date) -> list[dt.date]:
