@@ -174,6 +174,7 @@ def _board_template(
         context={
             **routes,
             "requests": respite.requests if respite else None,
+            "cancelled": respite.cancelled if respite else [],
             "who": user,
             "board": board,
             "timeline": timeline(board),
