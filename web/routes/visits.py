@@ -29,7 +29,10 @@ from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel)$")
+    str | None,
+    QueryParameter(
+        pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel|travel_removed)$"
+    ),
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
 # The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
@@ -335,6 +338,15 @@ class VisitPages(Controller):
         except travel_times.Refused as refused:
             return await _carers_page(conn, user, travel_issues=refused.issues, status=refused.status)
         return PageRedirect("carers", query={"done": "travel"})
+
+    @post(
+        "/carers/travel-times/{matrix_id:int}/delete", name="travel_times_remove",
+        guards=[roles("organisation", "committee")],
+    )  # fmt: skip
+    async def remove_travel_times(self, conn: Conn, user: User, matrix_id: FromPath[int]) -> PageRedirect:
+        """Remove the measured travel times (after the page's confirmation): later plans estimate every trip."""
+        await travel_times.remove(conn, user, matrix_id)
+        return PageRedirect("carers", query={"done": "travel_removed"})
 
     @get("/carers/travel-points.csv", name="travel_points", guards=[roles("organisation", "committee")])
     async def travel_points(self, conn: Conn, user: User) -> Response[bytes]:
