@@ -33,6 +33,8 @@ from sql.respite import RequestStates
 
 ONLY_COMMITTEES = "Only a residents' committee plans its respite visits as routes"
 NEEDS_A_CERTIFICATE = "Respite routes need a certificate: the respite requirement names a skill"
+AS_SHIFTS = "Respite visits of that day are already scheduled as shifts; a day is planned as shifts or as routes"
+NO_REQUEST = "No respite visit is requested that day"
 
 
 def route_certificate(certificate: str) -> str:
@@ -77,11 +79,9 @@ def plan_subject(
             raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
         states = await respite_sql.day_request_states(conn, committee_id, form.day)
         if states.scheduled:
-            raise Conflict(
-                "Respite visits of that day are already scheduled as shifts; a day is planned as shifts or as routes"
-            )
+            raise Conflict(AS_SHIFTS)
         if not states.pending and not states.routed:
-            raise Conflict("No respite visit is requested that day")
+            raise Conflict(NO_REQUEST)
         day_id = await respite_sql.upsert_committee_day(
             conn, committee_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh,
             speeds.continuity_weight, needed,

@@ -501,13 +501,19 @@ def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
                         timings=Timings(), routes=routes)  # fmt: skip
 
 
+# A day with nothing to plan (msgids; a week's plan reports its days refused so).
+NO_RESPITE_CARER = "No respite visit of that day can be given by the committee's carers"
+NO_HOUSEHOLD_VISIT = "No household of the contract takes a visit that day that its carers can give"
+NO_CARER_WORKS = "No carer works that day: add carers or their working days"
+
+
 def _check(inputs: DayInputs) -> None:
     if not inputs.problem.problem.visits and inputs.day.committee_id is not None:
-        raise Conflict("No respite visit of that day can be given by the committee's carers")
+        raise Conflict(NO_RESPITE_CARER)
     if not inputs.problem.problem.visits:
-        raise Conflict("No household of the contract takes a visit that day that its carers can give")
+        raise Conflict(NO_HOUSEHOLD_VISIT)
     if not inputs.problem.problem.carers:
-        raise Conflict("No carer works that day: add carers or their working days")
+        raise Conflict(NO_CARER_WORKS)
 
 
 def _service_of(key: str) -> str:
