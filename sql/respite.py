@@ -59,9 +59,12 @@ class RequestPublic(msgspec.Struct, frozen=True):
 
 
 class RequestRow(RequestPublic, frozen=True):
-    """A visit request with its shift, the carers holding it and those proposed for it."""
+    """A visit request with its shift, the carers holding it and those proposed for it; a routed one with the carer
+    whose route holds its visit and that visit's state ('planned', 'checked_in')."""
 
     head_name: str
+    route_carer: str | None = None
+    visit_status: str | None = None
 
 
 _ENTITLEMENT_COLUMNS = """
@@ -113,8 +116,11 @@ SELECT q.id, q.household_id, h.head_name, q.entitlement_id, lower(q.wanted) AS s
        ARRAY(SELECT v.display_name FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
              WHERE g.shift_id = q.shift_id AND g.status = 'active' ORDER BY g.id) AS carers,
        ARRAY(SELECT v.display_name FROM roster_proposals p JOIN volunteers v ON v.id = p.volunteer_id
-             WHERE p.shift_id = q.shift_id AND p.status = 'proposed' ORDER BY p.id) AS proposed
+             WHERE p.shift_id = q.shift_id AND p.status = 'proposed' ORDER BY p.id) AS proposed,
+       rv.carer_name AS route_carer, rv.status AS visit_status
 FROM respite_requests q JOIN households h ON h.id = q.household_id
+LEFT JOIN LATERAL (SELECT ca.name AS carer_name, pv.status FROM planned_visits pv JOIN carers ca ON ca.id = pv.carer_id
+                   WHERE pv.respite_request_id = q.id AND pv.status <> 'released' AND q.status = 'routed') rv ON true
 WHERE h.committee_id = $1 AND q.wanted && tstzrange($2, $3)
 ORDER BY lower(q.wanted), q.id
 LIMIT $4
@@ -207,12 +213,63 @@ COUNT_ROUTED = """
 SELECT count(*) FROM respite_requests q JOIN households h ON h.id = q.household_id
 WHERE h.committee_id = $1 AND q.status = 'routed' AND lower(q.wanted) >= $2 AND lower(q.wanted) < $3
 """
+# A request of the committee's household still waiting or routed (a routed one keeps its day, whose board shows it
+# cancelled); another committee's, or one scheduled as a shift or cancelled already, is none.
 CANCEL_REQUEST = """
 UPDATE respite_requests q SET status = 'cancelled'
 FROM households h
-WHERE q.id = $1 AND h.id = q.household_id AND h.committee_id = $2 AND q.status = 'pending'
-RETURNING q.id
+WHERE q.id = $1 AND h.id = q.household_id AND h.committee_id = $2 AND q.status IN ('pending', 'routed')
+RETURNING q.id, q.household_id, q.visit_day_id
 """
+# The request's visit leaves its carer's route (its commitment with it, by the trigger); a visit checked in is kept
+# (the update waits for a check-in under way and then finds it no longer planned).
+RELEASE_REQUEST_VISIT = """
+UPDATE planned_visits SET status = 'released', released_at = now()
+WHERE respite_request_id = $1 AND status = 'planned'
+RETURNING id, carer_id, volunteer_id, lower(during) AS starts_at
+"""
+SELECT_REQUEST_CHECKED_IN = """
+SELECT EXISTS (SELECT 1 FROM planned_visits WHERE respite_request_id = $1 AND status = 'checked_in')
+"""
+# The routed requests of a visit day cancelled since, with the visit (carer, time) their last plan gave them.
+SELECT_CANCELLED_ON_DAY = """
+SELECT q.id AS request_id, q.household_id, lower(q.wanted) AS starts_at, q.minutes::int AS minutes,
+       pv.carer_name, pv.planned_at
+FROM respite_requests q
+LEFT JOIN LATERAL (SELECT ca.name AS carer_name, lower(p.during) AS planned_at
+                   FROM planned_visits p JOIN carers ca ON ca.id = p.carer_id
+                   WHERE p.respite_request_id = q.id ORDER BY p.id DESC LIMIT 1) pv ON true
+WHERE q.visit_day_id = $1 AND q.status = 'cancelled'
+ORDER BY lower(q.wanted), q.id
+"""
+
+
+class CancelledRow(msgspec.Struct, frozen=True):
+    """A request cancelled (by the caller's committee): whose, and its day if it was routed on one."""
+
+    id: int
+    household_id: int
+    visit_day_id: int | None
+
+
+class ReleasedVisitRow(msgspec.Struct, frozen=True):
+    """A planned visit released from its carer's route."""
+
+    id: int
+    carer_id: int
+    volunteer_id: int
+    starts_at: dt.datetime
+
+
+class CancelledOnDayRow(msgspec.Struct, frozen=True):
+    """A request routed on a day and cancelled since, with its last planned carer and time (none if never planned)."""
+
+    request_id: int
+    household_id: int
+    starts_at: dt.datetime
+    minutes: int
+    carer_name: str | None
+    planned_at: dt.datetime | None
 
 
 async def households(conn: asyncpg.Connection, committee_id: int, limit: int = 500) -> list[HouseholdRow]:
@@ -301,9 +358,24 @@ async def schedule_week(
     return [(int(r["id"]), int(r["shift_id"])) for r in rows]
 
 
-async def cancel_request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> bool:
-    """Cancel a pending request of the committee's household."""
-    return await conn.fetchval(CANCEL_REQUEST, request_id, committee_id) is not None
+async def cancel_request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> CancelledRow | None:
+    """Cancel a waiting or routed request of the committee's household; None when there is no such request."""
+    return await fetch_one(conn, CANCEL_REQUEST, CancelledRow, request_id, committee_id)
+
+
+async def release_request_visit(conn: asyncpg.Connection, request_id: int) -> ReleasedVisitRow | None:
+    """Release the request's planned visit not checked in from its carer's route; None when there is none."""
+    return await fetch_one(conn, RELEASE_REQUEST_VISIT, ReleasedVisitRow, request_id)
+
+
+async def request_checked_in(conn: asyncpg.Connection, request_id: int) -> bool:
+    """Whether the request's visit was checked in at."""
+    return bool(await conn.fetchval(SELECT_REQUEST_CHECKED_IN, request_id))
+
+
+async def cancelled_on_day(conn: asyncpg.Connection, visit_day_id: int) -> list[CancelledOnDayRow]:
+    """The requests routed on a visit day and cancelled since."""
+    return await fetch_all(conn, SELECT_CANCELLED_ON_DAY, CancelledOnDayRow, visit_day_id)
 
 
 async def day_request_states(conn: asyncpg.Connection, committee_id: int, day: dt.date) -> RequestStates:

@@ -77,6 +77,12 @@ LOCK_OWNER = """
 SELECT pg_advisory_xact_lock(hashtextextended('travel_matrix:' || coalesce('o' || $1::bigint, 'c' || $2::bigint), 0))
 """
 DELETE_MATRIX = f"DELETE FROM travel_matrices m WHERE {_OWNER} RETURNING m.pairs"
+# The owner's matrix by its id (another owner's is none); its pairs go with it (ON DELETE CASCADE). The day plans made
+# with it keep what they used: each planned visit its travel minutes, each run's summary its supplied pairs.
+DELETE_OWN_MATRIX = f"""
+DELETE FROM travel_matrices m WHERE m.id = $3 AND {_OWNER}
+RETURNING m.id, m.filename, m.pairs, m.uploaded_by, m.uploaded_at
+"""
 INSERT_MATRIX = """
 INSERT INTO travel_matrices (organisation_id, committee_id, filename, pairs, uploaded_by)
 VALUES ($1, $2, $3, $4, $5)
@@ -119,3 +125,12 @@ async def replace(
         INSERT_TIMES, row.id, [r.from_point for r in rows], [r.to_point for r in rows], [r.minutes for r in rows]
     )
     return row, None if old is None else int(old)
+
+
+async def remove(
+    conn: asyncpg.Connection, organisation_id: int | None, committee_id: int | None, matrix_id: int
+) -> MatrixRow | None:
+    """Delete the owner's matrix by its id (call inside the use case's transaction); what it was, or None when the
+    owner has no such matrix."""
+    await conn.execute(LOCK_OWNER, organisation_id, committee_id)
+    return await fetch_one(conn, DELETE_OWN_MATRIX, MatrixRow, organisation_id, committee_id, matrix_id)

@@ -110,6 +110,8 @@ class NewVisit(msgspec.Struct, frozen=True):
     travel_minutes: float
     late_minutes: float
     reason: dict[str, Any]
+    # The respite request a committee's visit gives (None for a contract's visit): cancelling it releases the visit.
+    respite_request_id: int | None
 
 
 class LiveVisitRow(NewVisit, frozen=True):
@@ -269,7 +271,7 @@ SELECT pv.id, pv.visit_key, pv.service, pv.household_id, h.committee_id, cm.name
        h.lat, h.lon, pv.carer_id, ca.name AS carer_name, pv.volunteer_id, pv.seq::int AS seq,
        lower(pv.during) AS starts_at, upper(pv.during) AS ends_at, pv.arrives_at,
        pv.travel_minutes::float8 AS travel_minutes, pv.late_minutes::float8 AS late_minutes, pv.reason::text AS reason,
-       pv.status, pv.checked_in_at
+       pv.status, pv.checked_in_at, pv.respite_request_id
 FROM planned_visits pv
 JOIN households h ON h.id = pv.household_id JOIN committees cm ON cm.id = h.committee_id
 JOIN carers ca ON ca.id = pv.carer_id
@@ -296,13 +298,14 @@ RETURNING visit_key, carer_id, volunteer_id, household_id, lower(during) AS star
 """
 INSERT_VISITS = """
 INSERT INTO planned_visits (visit_day_id, run_id, household_id, carer_id, volunteer_id, visit_key, service, seq,
-                            during, arrives_at, travel_minutes, late_minutes, reason)
+                            during, arrives_at, travel_minutes, late_minutes, reason, respite_request_id)
 SELECT $1, $2, x.household_id, x.carer_id, c.volunteer_id, x.visit_key, x.service, x.seq,
-       tstzrange(x.starts_at, x.ends_at, '[)'), x.arrives_at, x.travel_minutes, x.late_minutes, x.reason::jsonb
+       tstzrange(x.starts_at, x.ends_at, '[)'), x.arrives_at, x.travel_minutes, x.late_minutes, x.reason::jsonb,
+       x.respite_request_id
 FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
-            $10::timestamptz[], $11::real[], $12::real[], $13::text[])
+            $10::timestamptz[], $11::real[], $12::real[], $13::text[], $14::bigint[])
      AS x (household_id, carer_id, visit_key, service, seq, starts_at, ends_at, arrives_at, travel_minutes,
-           late_minutes, reason)
+           late_minutes, reason, respite_request_id)
 JOIN carers c ON c.id = x.carer_id
 ORDER BY x.carer_id, x.seq
 """
@@ -515,6 +518,7 @@ async def insert_visits(conn: asyncpg.Connection, day_id: int, run_id: int, visi
         [v.travel_minutes for v in visits],
         [v.late_minutes for v in visits],
         [msgspec.json.encode(v.reason).decode() for v in visits],
+        [v.respite_request_id for v in visits],
     )
 
 

@@ -152,6 +152,21 @@ async def test_the_committee_plans_the_week_from_its_board(client, conn, redis):
     assert len(week.carers) == 2 and shown["waiting_run"] is not None
     text = shown.response.text
     assert "等待中的申请排入护理员路线" in text and f"/visits/respite?day={monday.isoformat()}" in text
+    # The days skipped, and why, on the page after the redirect: Thursday is scheduled as shifts, the rest asked none.
+    thursday = monday + dt.timedelta(days=3)
+    skipped = {s.day: s.why for s in shown["skipped"]}
+    assert set(skipped) == {monday + dt.timedelta(days=k) for k in range(7)} - set(pending)
+    assert skipped[thursday] == SHIFTS and {w for d, w in skipped.items() if d != thursday} == {NO_REQUEST}
+    assert "有 5 天未排班" in text and f"周四 {thursday.month}月{thursday.day}日：当天的喘息服务已排成班次" in text
+    assert "当天没有喘息服务申请" in text
+    # The same page without the plan's answer (a later visit, or a hand-made address) shows no such list.
+    plain = await page_context(client, f"/visits/respite/week?start={monday.isoformat()}")
+    assert plain["skipped"] == [] and "未排班：" not in plain.response.text
+    made_up = await page_context(
+        client, f"/visits/respite/week?start={monday.isoformat()}&done=week&skipped=1999-01-04:no_request,"
+        f"{monday.isoformat()}:anything"
+    )  # fmt: skip
+    assert [(s.day, s.why) for s in made_up["skipped"]] == [(monday, "Nothing to plan that day")]
     # Solved, Monday counts its two visits; the API reads the same week; another committee's week is its own.
     await fv.solve_run_here(conn, week.days[0].run_id)
     client.cookies.clear()

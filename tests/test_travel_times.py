@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from api.services import respite_days, runs, travel_times, visits
+from api.services.errors import NotFound
 from sql import visits as visits_sql
 from tests import factories
 from tests import factories_visit_plans as fv
@@ -220,3 +221,57 @@ async def test_two_uploads_at_once_by_one_owner_both_succeed_one_after_the_other
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_owner_removes_its_upload_later_plans_estimate_and_plans_made_keep_theirs(client, conn, redis):
+    contract, homes, carers = await _day(conn)
+    who = contract.organisation()
+    points = [f"H{h}" for h in homes] + [f"C{c[0]}" for c in carers]
+    stored = await travel_times.replace(conn, who, "高德.csv", _csv(points, 7.7))
+    day = fv.tomorrow()
+    queue = JobQueueSpy(redis)
+    run_id = await fv.plan_here(conn, queue, who, contract.contract_id, day)
+    day_id = await conn.fetchval("SELECT subject_id FROM match_runs WHERE id = $1", run_id)
+    made = await _stops(conn, day_id)
+    # Another owner cannot remove it (404, over the API too); the owner can, once.
+    other = (await fv.create_contract(conn)).organisation()
+    with pytest.raises(NotFound):
+        await travel_times.remove(conn, other, stored.id)
+    headers = await bearer(client, await factories.username_of(conn, other.account_id))
+    missing = await client.delete(f"/api/carers/travel-times/{stored.id}", headers=headers)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+    headers = await bearer(client, await factories.username_of(conn, who.account_id))
+    removed = await client.delete(f"/api/carers/travel-times/{stored.id}", headers=headers)
+    assert removed.status_code == 204, removed.text
+    assert (await client.delete(f"/api/carers/travel-times/{stored.id}", headers=headers)).status_code == 404
+    assert (await travel_times.supplied(conn, who)).matrix is None
+    assert await conn.fetchval("SELECT count(*) FROM travel_times WHERE matrix_id = $1", stored.id) == 0
+    audit = await conn.fetchrow(
+        "SELECT object_id, (detail->>'pairs')::int AS pairs FROM audit_log WHERE action = 'travel_times.remove'"
+    )
+    assert (audit["object_id"], audit["pairs"]) == (str(stored.id), stored.pairs)
+    # The plan already made keeps the minutes and the supplied pairs it used; the next plan estimates every pair.
+    assert await _stops(conn, day_id) == made
+    assert json.loads((await _latest(conn, day_id))["result"])["supplied_pairs"] > 0
+    day_row = await visits_sql.get_day(conn, day_id)
+    assert day_row is not None and (await visits.load_inputs(conn, day_row)).supplied_pairs == 0
+    new = await visits.start_plan(conn, queue, who, contract.contract_id, visits.PlanDay(day=day), fv.SPEEDS)
+    assert new.id != run_id
+
+
+async def test_the_carers_page_deletes_the_upload_after_a_confirmation_and_says_so(client, conn):
+    who, homes, roster, _ = await respite_day(conn)
+    points = [f"H{h}" for h in homes] + [f"C{c}" for c, _ in roster]
+    stored = await travel_times.replace(conn, who, "travel.csv", _csv(points, 6.0))
+    await login(client, await factories.username_of(conn, who.account_id))
+    shown = await page_context(client, "/carers")
+    assert shown["travel"].id == stored.id and "删除已上传的路程时间" in shown.response.text
+    assert "确认删除" in shown.response.text
+    # The form carries the page's CSRF token: without it, nothing is deleted.
+    refused = await client.post(f"/carers/travel-times/{stored.id}/delete", follow_redirects=False)
+    assert refused.status_code == 403 and (await travel_times.supplied(conn, who)).matrix is not None
+    done = await post_form(client, f"/carers/travel-times/{stored.id}/delete", {}, page="/carers")
+    assert done.status_code in (302, 303) and "done=travel_removed" in done.headers["location"]
+    after = await page_context(client, done.headers["location"])
+    assert after["travel"] is None and after["done"] == "travel_removed"
+    assert "已删除，之后的排班按距离估算" in after.response.text and "删除已上传的路程时间" not in after.response.text

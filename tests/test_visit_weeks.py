@@ -226,3 +226,26 @@ async def test_a_week_at_the_ends_of_the_calendar_is_refused_beside_start_not_a_
         assert (await client.get(f"{path}?start={start}")).status_code == 422
     far = await post_form(client, f"/visits/contracts/{contract.contract_id}/weeks", {"start": "9999-12-27"}, page=path)
     assert far.status_code == 422
+
+
+async def test_after_planning_the_week_the_page_says_which_days_were_skipped_and_why(client, conn, redis):
+    contract, _, carers = await _day(conn)
+    await conn.execute(
+        "UPDATE carers SET work_days = '{1,2,3,4,5}' WHERE id = ANY ($1::bigint[])", [c[0] for c in carers]
+    )
+    monday = _next_monday()
+    await login(client, await factories.username_of(conn, contract.organisation_account))
+    path = f"/visits/contracts/{contract.contract_id}/week?start={monday.isoformat()}"
+    posted = await post_form(
+        client, f"/visits/contracts/{contract.contract_id}/weeks", {"start": monday.isoformat()}, page=path
+    )
+    assert posted.status_code in (302, 303) and "skipped=" in posted.headers["location"]
+    shown = await page_context(client, posted.headers["location"])
+    why = "No household of the contract takes a visit that day that its carers can give"
+    assert [(s.day.isoweekday(), s.why) for s in shown["skipped"]] == [(6, why), (7, why)]
+    text = shown.response.text
+    saturday = monday + dt.timedelta(days=5)
+    assert "有 2 天未排班" in text and f"周六 {saturday.month}月{saturday.day}日：" in text
+    await post_form(client, "/lang", {"locale": "en", "next": path}, page=path)
+    english = (await client.get(posted.headers["location"])).text
+    assert "2 days were not planned:" in english and why in english

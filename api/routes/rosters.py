@@ -179,7 +179,8 @@ class RespiteController(Controller):
         "/requests/{request_id:int}", operation_id="cancelRespiteRequest", guards=[roles("committee")], status_code=204
     )
     async def cancel(self, conn: Conn, user: User, request_id: FromPath[int]) -> None:
-        """Cancel a visit request not yet scheduled."""
+        """Cancel a visit request waiting or on a carer's route (its visit leaves the route and the carer is told);
+        a visit already checked in is a 409, another committee's request a 404."""
         await respite.cancel_request(conn, user, request_id)
 
     @post("/schedule", operation_id="scheduleRespiteWeek", guards=[roles("committee")], status_code=202)

@@ -1,11 +1,11 @@
 """An organisation's or a committee's measured travel times between its carers' bases and the households it serves
-(a CSV upload replacing them as a whole; read back by the owner only)."""
+(a CSV upload replacing them as a whole, or removed; read back by the owner only)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, put
+from litestar import Controller, Request, delete, get, put
 from litestar.params import FromPath, QueryParameter
 
 from api.auth import Conn, User, roles
@@ -40,3 +40,9 @@ class TravelTimesController(Controller):
         `from,to,minutes`; a file with any wrong row stores nothing and answers 422 naming each row's errors."""
         await travel_times.replace(conn, user, filename, await request.body())
         return travel_times_out(await travel_times.get(conn, user))
+
+    @delete("/{matrix_id:int}", operation_id="deleteTravelTimes", guards=[OWNERS], status_code=204)
+    async def remove(self, conn: Conn, user: User, matrix_id: FromPath[int]) -> None:
+        """Remove the caller's travel times: later plans estimate every trip from coordinates again, plans already
+        made keep the minutes they used (another owner's, or one replaced since, is a 404)."""
+        await travel_times.remove(conn, user, matrix_id)

@@ -9,7 +9,7 @@ import msgspec
 
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
-from api.services.respite_days import RespiteBoard
+from api.services.respite_days import CancelledVisit, RespiteBoard
 from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop, PinConflictView
 from sql.respite import RequestStates
 from sql.visit_pins import VisitPinRow
@@ -103,12 +103,17 @@ class RespiteRequestStatesOut(RequestStates, frozen=True):
 
 
 class RespiteBoardOut(msgspec.Struct, frozen=True):
-    """The committee's board of a respite day: its carers' routes, and the day's requests by state."""
+    """The committee's board of a respite day: its carers' routes, the day's requests by state, and the routed ones
+    the families cancelled since (off the routes)."""
 
     board: BoardOut
     requests: RespiteRequestStatesOut
+    cancelled: list[CancelledVisit] = []
 
 
 def respite_board_out(respite: RespiteBoard) -> RespiteBoardOut:
     """The committee's board in its public shape."""
-    return RespiteBoardOut(board=board_out(respite.board), requests=out(respite.requests, RespiteRequestStatesOut))
+    return RespiteBoardOut(
+        board=board_out(respite.board), requests=out(respite.requests, RespiteRequestStatesOut),
+        cancelled=respite.cancelled,
+    )  # fmt: skip

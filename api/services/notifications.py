@@ -35,6 +35,7 @@ KINDS = (
     "shift_reminder", "waitlist_promoted", "signup_cancelled", "shift_cancelled", "roster_proposal",
     "household_cap_reached", "confirm_request", "place_released", "handover_taken", "handover_requested",
     "handover_declined", "group_added", "visit_incident", "visits_changed", "visit_moved",
+    "visit_cancelled",
 )  # fmt: skip
 BATCH_SIZE = 50
 # One cron run delivers at most this many batches, so it ends well inside the job timeout.
@@ -319,6 +320,7 @@ _SUBJECTS = {
     "visit_incident": ("A carer raised an incident on a home visit", "上门服务中发生事件，请当天处理"),
     "visits_changed": ("Your home visits changed", "您的上门服务安排有变"),
     "visit_moved": ("A household's home visit changed", "服务对象家庭的上门服务有变"),
+    "visit_cancelled": ("A home visit on your route was cancelled", "您路线上的一次上门服务已取消"),
 }
 _BODIES = {
     "shift_reminder": (
@@ -382,6 +384,11 @@ _BODIES = {
         "if one fell ill. Please let the household know.",
         "{household} {day} 的上门服务已重新安排，现于 {at} 开始（如护理员病假则由其他护理员上门），"
         "请告知服务对象家庭。",
+    ),
+    "visit_cancelled": (
+        "The home visit to {household} on {day} at {at} was cancelled by the family: it is off your route, and your "
+        "other stops stay as planned. See My visits.",
+        "{household} {day} {at} 的上门服务已被家属取消，已从您的路线中移除，其余各站时间不变，请查看“我的上门服务”。",
     ),
 }
 # The confirm page of a sign-up (web/routes/confirmations.py), reached from email and SMS without logging in.

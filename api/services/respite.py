@@ -18,17 +18,20 @@ import asyncpg
 import msgspec
 from msgspec import Meta
 
-from api.services import audit_log, rosters, runs
+from api.services import audit_log, household_access, notifications, rosters, runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Invalid, NotFound, found
+from api.services.errors import Conflict, Invalid, found
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, Id, today
 from sql import respite as respite_sql
+from sql import visits as visits_sql
 from sql.match_runs import RunRow
 from sql.respite import EntitlementRow, HouseholdRow, RequestRow
 
 # Refusals for callers of another role (msgids, translated at the edges).
 _ONLY_COMMITTEES = "Only a residents' committee manages its households' respite care"
+NO_SUCH_REQUEST = "No such request waiting or planned on a route"
+CHECKED_IN = "The carer has already checked in at this visit: it can no longer be cancelled"
 
 DEFAULT_CARE_LEVEL_RULE = "2:3,3:3,4:5,5:7,6:7"
 # A respite day is a day's care at home; a visit an hour, unless the committee says otherwise.
@@ -222,12 +225,43 @@ async def week_requests(conn: asyncpg.Connection, who: Identity, day: dt.date | 
 
 
 async def cancel_request(conn: asyncpg.Connection, who: Identity, request_id: int) -> None:
-    """Cancel a visit request not yet scheduled."""
+    """Cancel a visit request waiting or on a carer's route, until its visit is checked in (409), in one transaction
+    (audited): a routed one's visit leaves its carer's route and the carer is told. Another committee's request, or
+    one scheduled as a shift or cancelled already, is a 404."""
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
-        if not await respite_sql.cancel_request(conn, request_id, committee_id):
-            raise NotFound("No such pending request")
-        await audit_log.record(conn, who, "respite.request_cancel", "respite_request", request_id)
+        cancelled = found(await respite_sql.cancel_request(conn, request_id, committee_id), NO_SUCH_REQUEST)
+        released = None
+        if cancelled.visit_day_id is not None:
+            # Only this visit leaves the route: the stops after it keep their order and times, which stay feasible
+            # (the carer arrives earlier and waits). A sick call's re-plan is a solver run over the whole day (a
+            # queued job of up to visits.TIME_LIMIT_S, "fewest changes" only as its starting point), too much for
+            # one removal; the committee re-plans the day from its board when it wants the gap closed.
+            released = await respite_sql.release_request_visit(conn, request_id)
+            if released is None and await respite_sql.request_checked_in(conn, request_id):
+                raise Conflict(CHECKED_IN)
+        await audit_log.record(
+            conn, who, "respite.request_cancel", "respite_request", request_id,
+            detail={"household_id": cancelled.household_id, "visit_day_id": cancelled.visit_day_id,
+                    "planned_visit_id": released.id if released else None,
+                    "carer_id": released.carer_id if released else None},
+        )  # fmt: skip
+        if released is not None:
+            await _tell_carer(conn, cancelled.household_id, released)
+
+
+async def _tell_carer(conn: asyncpg.Connection, household_id: int, visit: respite_sql.ReleasedVisitRow) -> None:
+    """The carer whose route lost the visit is told which one (the household masked), as a re-plan tells them."""
+    account_id = (await visits_sql.accounts_of(conn, [visit.volunteer_id])).get(visit.volunteer_id)
+    shown = await household_access.masked_household(conn, household_id)
+    if account_id is None or shown is None:
+        return
+    at = visit.starts_at.astimezone(SHANGHAI)
+    await notifications.enqueue(
+        conn, account_id=account_id, kind="visit_cancelled", dedupe_key=f"visit_cancelled:visit:{visit.id}",
+        params={"day": at.date().isoformat(), "at": f"{at:%H:%M}",
+                "household": f"{shown.committee_name} · {shown.masked_address}"},
+    )  # fmt: skip
 
 
 async def schedule(

@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import msgspec
 
-from api.services import audit_log, respite, runs, visit_weeks, visits
+from api.services import audit_log, household_access, respite, runs, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.errors import Conflict, Invalid
+from api.services.household_access import MaskedHousehold
 from api.services.runs import JobQueue
 from api.services.visit_weeks import PlanWeek, RespiteWeek
 from api.services.visits import Board, PlanDay, TravelSpeeds
@@ -32,6 +33,8 @@ from sql.respite import RequestStates
 
 ONLY_COMMITTEES = "Only a residents' committee plans its respite visits as routes"
 NEEDS_A_CERTIFICATE = "Respite routes need a certificate: the respite requirement names a skill"
+AS_SHIFTS = "Respite visits of that day are already scheduled as shifts; a day is planned as shifts or as routes"
+NO_REQUEST = "No respite visit is requested that day"
 
 
 def route_certificate(certificate: str) -> str:
@@ -42,12 +45,25 @@ def route_certificate(certificate: str) -> str:
     return certificate
 
 
+class CancelledVisit(msgspec.Struct, frozen=True):
+    """A request routed on the day and cancelled since (the family called), its household masked, with the carer and
+    time its last plan gave it (none if it was never planned)."""
+
+    request_id: int
+    household: MaskedHousehold
+    starts_at: dt.datetime
+    minutes: int
+    carer_name: str | None
+    planned_at: dt.datetime | None
+
+
 class RespiteBoard(msgspec.Struct, frozen=True):
-    """The committee's board of a day: the carers' routes, and how many of the day's requests wait, are scheduled as
-    shifts or are routed."""
+    """The committee's board of a day: the carers' routes, how many of the day's requests wait, are scheduled as
+    shifts or are routed, and the routed ones cancelled since (shown as cancelled, not silently gone)."""
 
     board: Board
     requests: RequestStates
+    cancelled: list[CancelledVisit] = []
 
 
 def plan_subject(
@@ -63,11 +79,9 @@ def plan_subject(
             raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
         states = await respite_sql.day_request_states(conn, committee_id, form.day)
         if states.scheduled:
-            raise Conflict(
-                "Respite visits of that day are already scheduled as shifts; a day is planned as shifts or as routes"
-            )
+            raise Conflict(AS_SHIFTS)
         if not states.pending and not states.routed:
-            raise Conflict("No respite visit is requested that day")
+            raise Conflict(NO_REQUEST)
         day_id = await respite_sql.upsert_committee_day(
             conn, committee_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh,
             speeds.continuity_weight, needed,
@@ -130,7 +144,16 @@ async def board(conn: asyncpg.Connection, who: Identity, day: dt.date) -> Respit
     committee_id = who.committee_id_or_refuse(ONLY_COMMITTEES)
     row = await visits_sql.committee_day(conn, committee_id, day)
     everyone = await visits_sql.day_carers(conn, None, day, row.id if row else 0, committee_id)
+    cancelled = []
+    for c in await respite_sql.cancelled_on_day(conn, row.id) if row else []:
+        household = await household_access.masked_household(conn, c.household_id)
+        if household is not None:
+            cancelled.append(
+                CancelledVisit(request_id=c.request_id, household=household, starts_at=c.starts_at, minutes=c.minutes,
+                               carer_name=c.carer_name, planned_at=c.planned_at)
+            )  # fmt: skip
     return RespiteBoard(
         board=await visits.day_board(conn, row, everyone, day, committee_id=committee_id),
         requests=await respite_sql.day_request_states(conn, committee_id, day),
+        cancelled=cancelled,
     )

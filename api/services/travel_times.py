@@ -4,7 +4,8 @@ service, as a CSV file of rows `from,to,minutes`. A point is a household by its 
 by the carer's id on the roster (`C7`), and only the owner's own: an organisation's carers and the households its
 home-care and respite contracts serve, a committee's carers and its register.
 
-A new upload replaces the owner's matrix as a whole, in one transaction (audited as `travel_times.replace`); a file
+A new upload replaces the owner's matrix as a whole, in one transaction (audited as `travel_times.replace`), and the
+owner may remove it without a new one (`travel_times.remove`: plans estimate every pair again); a file
 with any wrong row (an unknown point, a number that is not one, a pair twice) stores nothing and comes back with
 every row's errors. A day's plan (api.services.visits.load_inputs) takes the supplied minutes for each pair it has —
 a pair given in one direction only counts for both — and haversine × the detour factor at e-bike speed for the
@@ -31,6 +32,7 @@ from sql import travel_times as travel_sql
 from sql.travel_times import MatrixRow, TravelTimeRow
 
 REPLACED = "travel_times.replace"
+REMOVED = "travel_times.remove"
 # A file of at most this many bytes and rows (all pairs among ~220 points).
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -175,6 +177,20 @@ async def replace(conn: asyncpg.Connection, who: Identity, filename: str, conten
             conn, who, REPLACED, "travel_matrix", row.id,
             detail={"pairs": row.pairs, "replaced_pairs": before, "filename": name},
         )  # fmt: skip
+    return row
+
+
+async def remove(conn: asyncpg.Connection, who: Identity, matrix_id: int) -> MatrixRow:
+    """The caller's matrix deleted, in one transaction (audited): later plans estimate every pair from coordinates
+    again; plans already made keep the minutes they used. Another owner's matrix, or one replaced since, is a 404."""
+    organisation_id, committee_id = owner_of(who)
+    async with conn.transaction():
+        row = await travel_sql.remove(conn, organisation_id, committee_id, matrix_id)
+        if row is None:
+            raise NotFound("No such travel times")
+        await audit_log.record(
+            conn, who, REMOVED, "travel_matrix", row.id, detail={"pairs": row.pairs, "filename": row.filename}
+        )
     return row
 
 

@@ -180,6 +180,8 @@ class DayInputs(msgspec.Struct, frozen=True):
     pin_conflicts: list[dict[str, Any]]
     # How many ordered pairs of points the travel matrix took from the owner's supplied travel times.
     supplied_pairs: int = 0
+    # visit key → the respite request it gives (a committee's day), written on its planned visit.
+    respite_requests: dict[str, int] = {}
 
     def digest(self) -> str:
         """A fingerprint of the inputs: equal inputs, equal digest."""
@@ -220,6 +222,8 @@ class _Spec(msgspec.Struct, frozen=True):
     minutes: int
     # Its own start window (minutes after midnight), else the household's of the day.
     window: tuple[int, int] | None = None
+    # The respite request it gives (a committee's day).
+    request_id: int | None = None
 
 
 def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, str]]]:
@@ -254,7 +258,7 @@ def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> 
         at = _minutes(r.starts_at.astimezone(SHANGHAI).time())
         key = f"{r.household_id}:respite{len(specs) + 1 if specs else ''}"
         window = (max(0, at - RESPITE_EARLY), at + RESPITE_LATE)
-        specs.append(_Spec(key, r.household_id, "respite", certificate, r.minutes, window))
+        specs.append(_Spec(key, r.household_id, "respite", certificate, r.minutes, window, r.id))
     return out
 
 
@@ -409,6 +413,9 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         kept=sorted(kept_by_key),
         pin_conflicts=pin_conflicts,
         supplied_pairs=supplied_pairs,
+        respite_requests={
+            s.key: s.request_id for specs in (requested or {}).values() for s in specs if s.request_id is not None
+        },
     )
 
 
@@ -494,13 +501,19 @@ def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
                         timings=Timings(), routes=routes)  # fmt: skip
 
 
+# A day with nothing to plan (msgids; a week's plan reports its days refused so).
+NO_RESPITE_CARER = "No respite visit of that day can be given by the committee's carers"
+NO_HOUSEHOLD_VISIT = "No household of the contract takes a visit that day that its carers can give"
+NO_CARER_WORKS = "No carer works that day: add carers or their working days"
+
+
 def _check(inputs: DayInputs) -> None:
     if not inputs.problem.problem.visits and inputs.day.committee_id is not None:
-        raise Conflict("No respite visit of that day can be given by the committee's carers")
+        raise Conflict(NO_RESPITE_CARER)
     if not inputs.problem.problem.visits:
-        raise Conflict("No household of the contract takes a visit that day that its carers can give")
+        raise Conflict(NO_HOUSEHOLD_VISIT)
     if not inputs.problem.problem.carers:
-        raise Conflict("No carer works that day: add carers or their working days")
+        raise Conflict(NO_CARER_WORKS)
 
 
 def _service_of(key: str) -> str:
@@ -578,7 +591,7 @@ async def write_plan(
                     household_id=household_id, carer_id=carer.id, visit_key=key, service=_service_of(key), seq=seq,
                     starts_at=_at(inputs, stop.start), ends_at=_at(inputs, stop.end),
                     arrives_at=min(_at(inputs, stop.arrival), _at(inputs, stop.start)), travel_minutes=leg,
-                    late_minutes=round(stop.tardiness, 1),
+                    late_minutes=round(stop.tardiness, 1), respite_request_id=inputs.respite_requests.get(key),
                     reason={} if why is None else {
                         "able": [int(x) for x in why.able if not str(x).startswith("kept")],
                         "start_set_by": why.start_set_by,

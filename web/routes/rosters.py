@@ -20,7 +20,9 @@ from api.services.types import today
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay, run_page
 
-DoneQuery = Annotated[str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled)$")]
+DoneQuery = Annotated[
+    str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled|cancelled)$")
+]
 WeekQuery = Annotated[dt.date | None, QueryParameter()]
 
 
@@ -99,8 +101,9 @@ async def _respite_page(
 
 
 async def _schedule_page(
-    conn: Conn, user: Identity, week: dt.date, *, errors: dict[str, str] | None = None, status: int = 200
-) -> Template:
+    conn: Conn, user: Identity, week: dt.date, *, errors: dict[str, str] | None = None, status: int = 200,
+    done: str | None = None,
+) -> Template:  # fmt: skip
     monday = rosters.monday_of(week)
     summaries = [s for s in await rosters.list_rosters(conn, user) if s.roster.kind == "respite"]
     latest = next((s.latest for s in summaries if s.roster.week_starts == monday), None)
@@ -113,6 +116,7 @@ async def _schedule_page(
         "requests": await respite.week_requests(conn, user, monday),
         "latest": latest,
         "errors": errors or {},
+        "done": done,
     }
     return Template(template_name="rosters/schedule.html", context=context, status_code=status)
 
@@ -254,21 +258,32 @@ class RespitePages(Controller):
         )
 
     @get("/respite/schedule", name="respite_schedule", guards=[roles("committee")])
-    async def schedule(self, conn: Conn, user: User, week: WeekQuery = None) -> Template:
-        """A week's visit requests: scheduled or waiting, who holds each visit and who is proposed."""
+    async def schedule(self, conn: Conn, user: User, week: WeekQuery = None, done: DoneQuery = None) -> Template:
+        """A week's visit requests: scheduled, routed or waiting, who holds each visit and who is proposed."""
         day = week or today()
         if abs((day - today()).days) > 3660:
             day = today()  # a week the calendar cannot reach shows this week instead
-        return await _schedule_page(conn, user, day)
+        return await _schedule_page(conn, user, day, done=done)
 
     @post("/respite/requests/{request_id:int}/cancel", name="respite_request_cancel", guards=[roles("committee")])
-    async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> PageRedirect:
-        """Cancel a visit not yet scheduled, and show its week again."""
-        await respite.cancel_request(conn, user, request_id)
+    async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Cancel a visit waiting or on a carer's route, and show its week again (saying so); a visit checked in, or
+        no such request, comes back beside its row."""
         week = multi(data).get("week", "")
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week):
-            return PageRedirect("respite_schedule", query={"week": week})
-        return PageRedirect("respite")
+        try:
+            day: dt.date | None = dt.date.fromisoformat(week) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else None
+        except ValueError:
+            day = None
+        return await submit(
+            (request_id, {}),
+            lambda r: respite.cancel_request(conn, user, r),
+            lambda _none: PageRedirect(
+                "respite_schedule", query={"done": "cancelled", **({"week": week} if day else {})}
+            ),
+            lambda errors, status: _schedule_page(conn, user, day or today(), errors=errors, status=status),
+            refusal=f"request-{request_id}",
+            refusal_statuses=(404, 409),
+        )
 
     @post("/respite/schedule", name="respite_schedule_submit", guards=[roles("committee")])
     async def schedule_submit(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:

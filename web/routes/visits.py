@@ -22,16 +22,31 @@ from api.services.register_imports import Issue
 from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
-from api.services.visit_weeks import PlanWeek, WeekFigures
+from api.services.visit_weeks import DaySkipped, DaysStarted, PlanWeek, WeekFigures
 from api.services.visits import AbsenceCreate, Board, PlanDay
 from web import maps
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel)$")
+    str | None,
+    QueryParameter(
+        pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel|travel_removed)$"
+    ),
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
+# The days a week's plan skipped, and why, carried to the week page after the plan ('2026-12-08:no_carer,…').
+SkippedQuery = Annotated[
+    str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}:[a-z_]{1,20}(,\d{4}-\d{2}-\d{2}:[a-z_]{1,20}){0,6}$")
+]
+# Why a day of a week had nothing to plan, by its code in that address (the services' msgids, translated on the page).
+SKIP_REASONS = {
+    "no_carer": visits.NO_CARER_WORKS, "no_household": visits.NO_HOUSEHOLD_VISIT,
+    "no_respite_carer": visits.NO_RESPITE_CARER, "no_request": respite_days.NO_REQUEST,
+    "as_shifts": respite_days.AS_SHIFTS,
+}  # fmt: skip
+# A refusal without a code of its own (a rule added later) still names the day.
+NOTHING_TO_PLAN = "Nothing to plan that day"
 # The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
 TIMELINE_FROM = dt.time(7, 0)
 TIMELINE_TO = dt.time(19, 0)
@@ -53,6 +68,29 @@ def _contract_routes(contract_id: int) -> dict[str, Any]:
         "board_route": "visit_board", "plan_route": "visit_plan", "week_route": "visit_week",
         "plan_week_route": "visit_plan_week", "route_params": {"contract_id": contract_id},
     }  # fmt: skip
+
+
+def week_done(started: DaysStarted) -> dict[str, str]:
+    """The week page's address after its plan started: the week, and the days skipped with their reason's code."""
+    codes = {why: code for code, why in SKIP_REASONS.items()}
+    query = {"start": started.start.isoformat(), "done": "week"}
+    if started.skipped:
+        query["skipped"] = ",".join(f"{s.day.isoformat()}:{codes.get(s.why, 'other')}" for s in started.skipped)
+    return query
+
+
+def skipped_days(text: str | None, days: list[dt.date]) -> list[DaySkipped]:
+    """The skipped days of that address that are days of the shown week, each with its reason's msgid."""
+    out = []
+    for part in (text or "").split(","):
+        day, _, code = part.partition(":")
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            continue
+        if when in days:
+            out.append(DaySkipped(day=when, why=SKIP_REASONS.get(code, NOTHING_TO_PLAN)))
+    return out
 
 
 def _tomorrow() -> dt.date:
@@ -174,6 +212,7 @@ def _board_template(
         context={
             **routes,
             "requests": respite.requests if respite else None,
+            "cancelled": respite.cancelled if respite else [],
             "who": user,
             "board": board,
             "timeline": timeline(board),
@@ -260,23 +299,23 @@ async def _my_day_page(
 
 async def _week_page(
     conn: Conn, user: Identity, contract_id: int, start: dt.date, *, done: str | None = None,
-    errors: dict[str, str] | None = None, status: int = 200,
+    errors: dict[str, str] | None = None, status: int = 200, skipped: str | None = None,
 ) -> Template:  # fmt: skip
     week = await visit_weeks.week(conn, user, contract_id, start)
-    return _week_template(user, week, _contract_routes(contract_id), week.contract.title, done, errors, status)
+    return _week_template(user, week, _contract_routes(contract_id), week.contract.title, done, errors, status, skipped)
 
 
 async def _respite_week_page(
     conn: Conn, user: Identity, start: dt.date, *, done: str | None = None, errors: dict[str, str] | None = None,
-    status: int = 200,
+    status: int = 200, skipped: str | None = None,
 ) -> Template:  # fmt: skip
     week = await respite_days.week(conn, user, start)
-    return _week_template(user, week, RESPITE_ROUTES, None, done, errors, status)
+    return _week_template(user, week, RESPITE_ROUTES, None, done, errors, status, skipped)
 
 
 def _week_template(
     user: Identity, week: WeekFigures, routes: dict[str, Any], title: str | None, done: str | None,
-    errors: dict[str, str] | None, status: int,
+    errors: dict[str, str] | None, status: int, skipped: str | None = None,
 ) -> Template:  # fmt: skip
     """A week page: a contract's (its title), or the committee's respite week (no title); `routes` as the board's."""
     planning = [d.run_id for d in week.days if d.state == "planning" and d.run_id is not None]
@@ -285,6 +324,8 @@ def _week_template(
         context={
             **routes, "title": title,
             "who": user, "week": week, "done": done, "errors": errors or {}, "today": visits.today(),
+            # What the week's plan just skipped, and why (from the address it came back to).
+            "skipped": skipped_days(skipped, [d.day for d in week.days]) if done == "week" else [],
             # The page reloads when the last day still planning is done (the worker takes the days in order).
             "waiting_run": planning[-1] if planning else None,
             "previous": week.start - dt.timedelta(weeks=1), "next": week.start + dt.timedelta(weeks=1),
@@ -334,6 +375,15 @@ class VisitPages(Controller):
         except travel_times.Refused as refused:
             return await _carers_page(conn, user, travel_issues=refused.issues, status=refused.status)
         return PageRedirect("carers", query={"done": "travel"})
+
+    @post(
+        "/carers/travel-times/{matrix_id:int}/delete", name="travel_times_remove",
+        guards=[roles("organisation", "committee")],
+    )  # fmt: skip
+    async def remove_travel_times(self, conn: Conn, user: User, matrix_id: FromPath[int]) -> PageRedirect:
+        """Remove the measured travel times (after the page's confirmation): later plans estimate every trip."""
+        await travel_times.remove(conn, user, matrix_id)
+        return PageRedirect("carers", query={"done": "travel_removed"})
 
     @get("/carers/travel-points.csv", name="travel_points", guards=[roles("organisation", "committee")])
     async def travel_points(self, conn: Conn, user: User) -> Response[bytes]:
@@ -398,10 +448,12 @@ class VisitPages(Controller):
 
     @get("/visits/contracts/{contract_id:int}/week", name="visit_week", guards=[roles("organisation")])
     async def week(
-        self, conn: Conn, user: User, contract_id: FromPath[int], start: DayQuery = None, done: DoneQuery = None
-    ) -> Template:
-        """The contract's week (this week by default): each day's state and figures, the carers by day."""
-        return await _week_page(conn, user, contract_id, start or visits.today(), done=done)
+        self, conn: Conn, user: User, contract_id: FromPath[int], start: DayQuery = None, done: DoneQuery = None,
+        skipped: SkippedQuery = None,
+    ) -> Template:  # fmt: skip
+        """The contract's week (this week by default): each day's state and figures, the carers by day, and after
+        its plan the days skipped and why."""
+        return await _week_page(conn, user, contract_id, start or visits.today(), done=done, skipped=skipped)
 
     @post("/visits/contracts/{contract_id:int}/weeks", name="visit_plan_week", guards=[roles("organisation")])
     async def plan_week(
@@ -414,9 +466,7 @@ class VisitPages(Controller):
         return await submit(
             (command, errors),
             lambda c: visit_weeks.start_week(conn, state.redis, user, contract_id, c, visits.speeds_of(state.settings)),
-            lambda _week: PageRedirect(
-                "visit_week", contract_id=contract_id, query={"start": monday_of(start).isoformat(), "done": "week"}
-            ),
+            lambda started: PageRedirect("visit_week", contract_id=contract_id, query=week_done(started)),
             lambda errors, status: _week_page(conn, user, contract_id, start, errors=errors, status=status),
             refusal="start",
             refusal_statuses=(409,),
@@ -507,9 +557,12 @@ class VisitPages(Controller):
         )
 
     @get("/visits/respite/week", name="respite_visit_week", guards=[roles("committee")])
-    async def respite_week(self, conn: Conn, user: User, start: DayQuery = None, done: DoneQuery = None) -> Template:
-        """The committee's respite week (this week by default): each day's state and figures, the carers by day."""
-        return await _respite_week_page(conn, user, start or visits.today(), done=done)
+    async def respite_week(
+        self, conn: Conn, user: User, start: DayQuery = None, done: DoneQuery = None, skipped: SkippedQuery = None
+    ) -> Template:
+        """The committee's respite week (this week by default): each day's state and figures, the carers by day, and
+        after its plan the days skipped and why."""
+        return await _respite_week_page(conn, user, start or visits.today(), done=done, skipped=skipped)
 
     @post("/visits/respite/weeks", name="respite_visit_plan_week", guards=[roles("committee")])
     async def respite_plan_week(self, conn: Conn, user: User, state: State, data: FormData) -> Response[Any]:
@@ -523,9 +576,7 @@ class VisitPages(Controller):
                 conn, state.redis, user, c, visits.speeds_of(state.settings),
                 certificate=state.settings.respite_certificate,
             ),
-            lambda _week: PageRedirect(
-                "respite_visit_week", query={"start": monday_of(start).isoformat(), "done": "week"}
-            ),
+            lambda started: PageRedirect("respite_visit_week", query=week_done(started)),
             lambda errors, status: _respite_week_page(conn, user, start, errors=errors, status=status),
             refusal="start",
             refusal_statuses=(409,),
