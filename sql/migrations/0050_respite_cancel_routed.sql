@@ -5,7 +5,8 @@
 -- A respite visit of a plan names the request it gives, so a cancellation releases exactly that visit (the visit key
 -- '<household>:respite<n>' numbers a household's requests of the day, which a cancellation or a later request
 -- renumbers at the next plan).
-ALTER TABLE planned_visits ADD COLUMN respite_request_id bigint REFERENCES respite_requests (id);
+-- ON DELETE SET NULL: the retention schedule erases a household's requests; its visits stay for the history by id.
+ALTER TABLE planned_visits ADD COLUMN respite_request_id bigint REFERENCES respite_requests (id) ON DELETE SET NULL;
 ALTER TABLE planned_visits ADD CONSTRAINT planned_visits_respite_request
     CHECK (respite_request_id IS NULL OR service = 'respite');
 CREATE INDEX planned_visits_respite_request ON planned_visits (respite_request_id)
