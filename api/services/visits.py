@@ -20,7 +20,8 @@ What the plan is made from (docs/optimiser-visits.md, "In the product"):
   LINLI_VISIT_CONTINUITY_WEIGHT minutes (recorded on the day too). The board shows who it was and whether kept.
 - A re-plan after a sick call keeps checked-in visits where they are (pinned), starts the rest no earlier than the
   call, leaves the absent carer out, and starts the search from the standing plan (fewest changes).
-- Pins (plans people can steer, api.services.visit_steering): a visit the organisation pinned to a carer stays with
+- Pins (plans people can steer, api.services.visit_steering): a visit the organisation pinned to a carer (the one it
+  was planned with or another of the day's, at its start, a chosen one or any in its slot) stays with
   them in every later plan of the day (matching.visits.solve: `pinned`), unless the pin can no longer hold (the carer
   is off or busy, cannot give the visit, or the visit is not planned any more): then it is a conflict with its
   reason in the run's summary, never dropped silently.
@@ -180,14 +181,23 @@ class DayInputs(msgspec.Struct, frozen=True):
     pin_conflicts: list[dict[str, Any]]
     # How many ordered pairs of points the travel matrix took from the owner's supplied travel times.
     supplied_pairs: int = 0
+    # Each pin as this plan read it (id, carer, start): the board tells a pin made or moved since (still to take
+    # effect) from one the plan could not keep.
+    pins_read: list[list[Any]] = []
 
     def digest(self) -> str:
         """A fingerprint of the inputs: equal inputs, equal digest."""
-        return hashlib.sha256(msgspec.json.encode([self.problem, self.origin])).hexdigest()
+        return hashlib.sha256(msgspec.json.encode([self.problem, self.origin, *self._unkept()])).hexdigest()
 
     def base_digest(self) -> str:
         """The fingerprint without the standing plan (a plan just written does not make the day a new problem)."""
-        return hashlib.sha256(msgspec.json.encode([self.problem.problem, self.problem.pinned, self.origin])).hexdigest()
+        parts = [self.problem.problem, self.problem.pinned, self.origin, *self._unkept()]
+        return hashlib.sha256(msgspec.json.encode(parts)).hexdigest()
+
+    def _unkept(self) -> list[Any]:
+        # A pin no plan can keep changes no model input, yet a re-plan must report it: it counts in the digests
+        # (only when there is one, so the digests of days without such pins stay as they were).
+        return [self.pin_conflicts] if self.pin_conflicts else []
 
 
 def household_window(slots: list[str], weekday: int) -> tuple[int, int] | None:
@@ -241,6 +251,37 @@ def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, st
         medication = _Spec(f"{h.id}:medication", h.id, "medication", "nurse", MEDICATION_MINUTES)
         return [care, medication], [(care.key, medication.key, "sequential")]
     return [care], []
+
+
+def _slot(spec: _Spec, window: tuple[int, int], care_level: int | None) -> tuple[int, int]:
+    """A visit's start window in minutes after midnight: its own, else its household's of the day."""
+    opens, closes = spec.window or window
+    if spec.service == "medication":
+        # After the care visit (the link holds it there): it may close an hour after the care visit would.
+        closes += CARE_MINUTES.get(care_level, 45) + MEDICATION_WITHIN
+    return opens, closes
+
+
+async def visit_slot(conn: asyncpg.Connection, day: VisitDayRow, household_id: int, key: str) -> tuple[int, int] | None:
+    """The start window a plan of the day gives a visit (minutes after midnight, Shanghai), as load_inputs does;
+    None when the day plans no such visit."""
+    if day.committee_id is not None:
+        households = await respite_sql.routed_households(conn, day.id)
+        requested = _respite_visits(
+            await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE
+        )
+    else:
+        households = await visits_sql.day_households(conn, day.contract_id)
+    h = next((h for h in households if h.id == household_id), None)
+    if h is None:
+        return None
+    if day.committee_id is not None:
+        window: tuple[int, int] | None = ANY_TIME
+        specs = requested.get(h.id, [])
+    else:
+        window, specs = household_window(h.visit_slots, day.day.isoweekday()), _visits_of(h)[0]
+    spec = next((s for s in specs if s.key == key), None)
+    return None if spec is None or window is None else _slot(spec, window, h.care_level)
 
 
 def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> dict[int, list[_Spec]]:
@@ -343,11 +384,8 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                           location=location[h.id], preferred=preferred(s.key))
                 )  # fmt: skip
                 continue
-            wanted = s.window or window
-            opens, closes = float(wanted[0] - start_min), float(wanted[1] - start_min)
-            if s.service == "medication":
-                # After the care visit (the link holds it there): it may close an hour after the care visit would.
-                closes += CARE_MINUTES.get(h.care_level, 45) + MEDICATION_WITHIN
+            slot = _slot(s, window, h.care_level)
+            opens, closes = float(slot[0] - start_min), float(slot[1] - start_min)
             opens = max(0.0, opens if replan_min is None else max(opens, replan_min))
             closes = max(closes, opens)
             visits.append(
@@ -409,7 +447,13 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         kept=sorted(kept_by_key),
         pin_conflicts=pin_conflicts,
         supplied_pairs=supplied_pairs,
+        pins_read=[_pin_read(p) for p in day_pins],
     )
+
+
+def _pin_read(p: pins_sql.VisitPinRow) -> list[Any]:
+    """A pin as a plan reads it: its id, carer and start."""
+    return [p.id, p.carer_id, None if p.starts_at is None else p.starts_at.isoformat()]
 
 
 def _at_pinned_times(
@@ -417,8 +461,8 @@ def _at_pinned_times(
     replan_min: float | None,
 ) -> list[Visit]:  # fmt: skip
     """The visits with each kept pin's start as its window; a start before a sick call's re-plan keeps the window
-    (the pin still holds the carer)."""
-    starts = {p.visit_key: (p.starts_at - origin).total_seconds() / 60 for p in pins}
+    (the pin still holds the carer), as does a pin without a start (to another carer, any time in the slot)."""
+    starts = {p.visit_key: (p.starts_at - origin).total_seconds() / 60 for p in pins if p.starts_at is not None}
     held = {str(p.visit) for p in pinned}
     out = []
     for v in visits:
@@ -533,6 +577,7 @@ def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
         "left_out": [msgspec.to_builtins(x) for x in inputs.left_out],
         "pinned": [str(p.visit) for p in inputs.problem.pinned],
         "pin_conflicts": inputs.pin_conflicts,
+        "pins_read": inputs.pins_read,
         "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
         "base_digest": inputs.base_digest(),
         "phases": list(result.phases),
@@ -731,6 +776,25 @@ def _stop(v: LiveVisitRow) -> dict[str, Any]:
     }  # fmt: skip
 
 
+class StopPin(msgspec.Struct, frozen=True):
+    """A pin of a stop's visit the stop does not follow: to another carer (or, before the next re-plan, another
+    start). `pending`: made after the latest plan started, so the next re-plan takes it up; else the latest plan
+    could not keep it (the board lists why)."""
+
+    pin_id: int
+    carer_id: int
+    carer_name: str
+    starts_at: dt.datetime | None
+    pending: bool
+
+
+class CarerChoice(msgspec.Struct, frozen=True):
+    """A carer of the day, as the board offers them to pin a visit to."""
+
+    id: int
+    name: str
+
+
 class BoardStop(StopView, frozen=True):
     """A stop as the planner sees it: on the map (to ~100 m) and why this carer at this time."""
 
@@ -742,6 +806,8 @@ class BoardStop(StopView, frozen=True):
     alternative_extra: float | None
     partner: str | None
     pin_id: int | None = None
+    # A pin of the visit to another carer or start, still to take effect or not kept.
+    repin: StopPin | None = None
     # Continuity: the carer the elder had last time (name) and whether this plan keeps them.
     preferred: str | None = None
     same_carer: bool = False
@@ -800,6 +866,8 @@ class Board(msgspec.Struct, frozen=True):
     continuity_total: int = 0
     continuity_kept: int = 0
     committee_id: int | None = None
+    # The day's carers, whom a visit may be pinned to.
+    carers: list[CarerChoice] = []
 
 
 def leave_at(v: LiveVisitRow) -> dt.datetime:
@@ -837,6 +905,8 @@ async def day_board(
     keys = {v.visit_key: v for v in live}
     pins = await pins_sql.pins(conn, row.id)
     pin_of = {(p.visit_key, p.carer_id): p.id for p in pins}
+    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
+    repins = _repins(live, pins, latest, names)
     supplied = await travel_times.day_times(conn, row.organisation_id, row.committee_id)
     routes = []
     for carer_id, stops in by_carer.items():
@@ -849,7 +919,7 @@ async def day_board(
                 alternative=names.get(v.reason["alternative"]) if v.reason.get("alternative") else None,
                 alternative_extra=v.reason.get("alternative_extra"),
                 partner=keys[v.reason["partner"]].carer_name if v.reason.get("partner") in keys else None,
-                pin_id=pin_of.get((v.visit_key, v.carer_id)),
+                pin_id=pin_of.get((v.visit_key, v.carer_id)), repin=repins.get(v.id),
                 preferred=names.get(v.reason["preferred"]) if v.reason.get("preferred") else None,
                 same_carer=v.reason.get("preferred") == v.carer_id,
             )
@@ -875,7 +945,6 @@ async def day_board(
             )
         )  # fmt: skip
     routes.sort(key=lambda r: (r.carer_name, r.carer_id))
-    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
     idle = [c.name for c in everyone if c.id not in by_carer and c.id not in absent]
     left = []
     for x in (latest.result or {}).get("left_out", []) if latest is not None else []:
@@ -887,8 +956,28 @@ async def day_board(
         contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left,
         pins=pins, pin_conflicts=await _pin_conflicts(conn, latest, pins, names),
         continuity_total=len(preferring), continuity_kept=sum(1 for s in preferring if s.same_carer),
-        committee_id=committee_id,
+        committee_id=committee_id, carers=[CarerChoice(id=c.id, name=c.name) for c in everyone],
     )  # fmt: skip
+
+
+def _repins(
+    live: list[LiveVisitRow], pins: list[pins_sql.VisitPinRow], latest: RunRow | None, names: dict[int, str]
+) -> dict[int, StopPin]:
+    """Planned visit id → the pin of its visit the stop does not follow: to another carer, or to another start the
+    latest plan has not read yet."""
+    by_key = {p.visit_key: p for p in pins}
+    read = [list(x) for x in ((latest.result or {}).get("pins_read", []) if latest is not None else [])]
+    out = {}
+    for v in live:
+        p = by_key.get(v.visit_key)
+        if p is None:
+            continue
+        pending = _pin_read(p) not in read
+        moved = p.starts_at is not None and p.starts_at != v.starts_at
+        if p.carer_id != v.carer_id or (pending and moved):
+            out[v.id] = StopPin(pin_id=p.id, carer_id=p.carer_id, carer_name=names.get(p.carer_id, p.carer_name),
+                                starts_at=p.starts_at, pending=pending)  # fmt: skip
+    return out
 
 
 async def _pin_conflicts(
