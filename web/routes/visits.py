@@ -29,7 +29,8 @@ from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
 
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel)$")
+    str | None,
+    QueryParameter(pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|repinned|unpinned|week|travel)$"),
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
 # The board's timeline runs over the working day, 07:00 to 19:00 Shanghai (longer when a route runs past it).
