@@ -11,13 +11,18 @@ from tests.test_visits import _day
 from tests.worker_kit import JobQueueSpy
 
 
-async def test_a_planner_pins_a_visit_on_the_board_and_sees_a_pin_that_cannot_hold(client, conn, redis):
-    contract, _, _ = await _day(conn)
+async def _planned_board(client, conn, redis):
+    """The test day planned, its organisation logged in and on its board."""
+    contract, homes, carers = await _day(conn)
     day = fv.tomorrow()
     await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
     await login(client, await factories.username_of(conn, contract.organisation_account))
     board_path = f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}"
-    page = await page_context(client, board_path)
+    return contract, homes, carers, day, board_path, await page_context(client, board_path)
+
+
+async def test_a_planner_pins_a_visit_on_the_board_and_sees_a_pin_that_cannot_hold(client, conn, redis):
+    contract, _, _, day, board_path, page = await _planned_board(client, conn, redis)
     board = page["board"]
     assert board.pins == [] and "锁定" in page.response.text
     stop, route = next((s, r) for r in board.routes for s in r.stops)
@@ -54,12 +59,7 @@ async def test_a_planner_pins_a_visit_on_the_board_and_sees_a_pin_that_cannot_ho
 
 
 async def test_a_planner_pins_a_visit_to_another_carer_on_the_board_with_errors_beside_the_fields(client, conn, redis):
-    contract, homes, carers = await _day(conn)
-    day = fv.tomorrow()
-    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
-    await login(client, await factories.username_of(conn, contract.organisation_account))
-    board_path = f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}"
-    page = await page_context(client, board_path)
+    contract, homes, carers, day, board_path, page = await _planned_board(client, conn, redis)
     board = page["board"]
     assert {c.id for c in board.carers} == {c[0] for c in carers}
     assert "锁定给其他护理员或指定时间" in page.response.text and "开始时间（可不填）" in page.response.text

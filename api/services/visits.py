@@ -265,23 +265,34 @@ def _slot(spec: _Spec, window: tuple[int, int], care_level: int | None) -> tuple
 async def visit_slot(conn: asyncpg.Connection, day: VisitDayRow, household_id: int, key: str) -> tuple[int, int] | None:
     """The start window a plan of the day gives a visit (minutes after midnight, Shanghai), as load_inputs does;
     None when the day plans no such visit."""
-    if day.committee_id is not None:
-        households = await respite_sql.routed_households(conn, day.id)
-        requested = _respite_visits(
-            await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE
-        )
-    else:
-        households = await visits_sql.day_households(conn, day.contract_id)
+    households, requested = await _households_of(conn, day)
     h = next((h for h in households if h.id == household_id), None)
     if h is None:
         return None
-    if day.committee_id is not None:
-        window: tuple[int, int] | None = ANY_TIME
-        specs = requested.get(h.id, [])
-    else:
-        window, specs = household_window(h.visit_slots, day.day.isoweekday()), _visits_of(h)[0]
+    window, specs, _pairs = _household_visits(h, requested, day.day.isoweekday())
     spec = next((s for s in specs if s.key == key), None)
     return None if spec is None or window is None else _slot(spec, window, h.care_level)
+
+
+async def _households_of(
+    conn: asyncpg.Connection, day: VisitDayRow
+) -> tuple[list[DayHouseholdRow], dict[int, list[_Spec]] | None]:
+    """The households a day plans for and, on a committee's day, the visits their respite requests ask for."""
+    if day.committee_id is None:
+        return await visits_sql.day_households(conn, day.contract_id), None
+    requested = _respite_visits(await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE)
+    return await respite_sql.routed_households(conn, day.id), requested
+
+
+def _household_visits(
+    h: DayHouseholdRow, requested: dict[int, list[_Spec]] | None, weekday: int
+) -> tuple[tuple[int, int] | None, list[_Spec], list[tuple[str, str, str]]]:
+    """A household's start window that day (None: no visit that day), its visits and their links: by its care level
+    and slots, or as its respite requests ask."""
+    if requested is None:
+        specs, pairs = _visits_of(h)
+        return household_window(h.visit_slots, weekday), specs, pairs
+    return ANY_TIME, requested.get(h.id, []), []
 
 
 def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> dict[int, list[_Spec]]:
@@ -303,14 +314,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     """A day's problem: the contract's households' visits (or the committee's routed respite requests), the carers
     working that day, travel as supplied or from coordinates, the checked-in visits pinned and the standing plan as
     the start."""
-    requested: dict[int, list[_Spec]] | None = None
-    if day.committee_id is not None:
-        households = await respite_sql.routed_households(conn, day.id)
-        requested = _respite_visits(
-            await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE
-        )
-    else:
-        households = await visits_sql.day_households(conn, day.contract_id)
+    households, requested = await _households_of(conn, day)
     everyone = await visits_sql.day_carers(conn, day.organisation_id, day.day, day.id, day.committee_id)
     absent_since = {a.carer_id: a.since for a in await visits_sql.absences(conn, day.id)}
     live = await visits_sql.day_visits(conn, day.id)
@@ -353,8 +357,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     pins: list[Pin] = []
     weekday = day.day.isoweekday()
     for h in households:
-        window = household_window(h.visit_slots, weekday) if requested is None else ANY_TIME
-        specs, pairs = _visits_of(h) if requested is None else (requested.get(h.id, []), [])
+        window, specs, pairs = _household_visits(h, requested, weekday)
         if window is None:
             left_out += [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
             continue
