@@ -1,13 +1,17 @@
 """A committee steers its respite day as an organisation steers a contract's (issue 14, step 3): it pins a planned
-visit to its carer and re-plans the rest of the day around it through the same pipeline, audited the same way; the
-day is read by its owner in SQL, so another committee or an organisation gets 404; and on the board page."""
+visit to its carer (or another of its carers that day, at a start within the request's window) and re-plans the rest
+of the day around it through the same pipeline, audited the same way; the day is read by its owner in SQL, so another
+committee or an organisation gets 404; and on the board page."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
 from api.services import visit_steering
-from api.services.errors import NotFound
+from api.services.errors import Invalid, NotFound
+from api.services.types import SHANGHAI
 from api.services.visit_steering import VisitPinCreate
 from tests import factories
 from tests import factories_visit_plans as fv
@@ -45,24 +49,34 @@ async def test_a_committee_pins_a_respite_visit_and_the_re_plan_keeps_it_another
     for stranger in (other, organisation):
         with pytest.raises(NotFound):
             await visit_steering.unpin(conn, stranger, day_id, pin.id)
-    # The committee wants this visit with its other carer (what it steers by): the re-plan keeps the pin.
+    # The committee wants this visit with its other carer, at the minute it starts: the re-plan keeps the pin. An
+    # organisation's carer is not one of the committee's day, nor a start outside the request's window.
     moved_to = next(c for c, _ in roster if c != visit["carer_id"])
-    await conn.execute("UPDATE visit_pins SET carer_id = $1 WHERE id = $2", moved_to, pin.id)
+    at = visit["starts_at"].astimezone(SHANGHAI)
+    theirs = (await fv.add_carer(conn, await fv.create_contract(conn)))[0]
+    for form, field in ((VisitPinCreate(visit_id=visit["id"], carer_id=theirs), "carer_id"),
+                        (VisitPinCreate(visit_id=visit["id"], start=(at - dt.timedelta(hours=2)).strftime("%H:%M")),
+                         "start")):  # fmt: skip
+        with pytest.raises(Invalid) as refused:
+            await visit_steering.pin(conn, who, day_id, form)
+        assert list(refused.value.fields) == [field]
+    moved = VisitPinCreate(visit_id=visit["id"], carer_id=moved_to, start=at.strftime("%H:%M"))
+    assert (await visit_steering.pin(conn, who, day_id, moved)).id == pin.id
     run = await visit_steering.replan(conn, queue, who, day_id)
     assert run.id != first and run.subject_id == day_id
     await fv.solve_run_here(conn, run.id)
     after = {r["visit_key"]: r for r in await conn.fetch(LIVE, day_id)}
     assert set(after) == {r["visit_key"] for r in before}
-    assert (after[visit["visit_key"]]["carer_id"], after[visit["visit_key"]]["starts_at"]) == (
-        moved_to, visit["starts_at"]
-    )  # fmt: skip
+    assert after[visit["visit_key"]]["carer_id"] == moved_to
+    assert after[visit["visit_key"]]["starts_at"].astimezone(SHANGHAI).strftime("%H:%M") == at.strftime("%H:%M")
     assert [p.id for p in await visit_steering.pins(conn, who, day_id)] == [pin.id]
     await visit_steering.unpin(conn, who, day_id, pin.id)
     audited = await conn.fetch(
         "SELECT action, object_type, object_id FROM audit_log WHERE action LIKE 'visit_pin.%' ORDER BY id"
     )
     assert [tuple(a) for a in audited] == [
-        ("visit_pin.pin", "visit_day", str(day_id)), ("visit_pin.unpin", "visit_day", str(day_id))
+        ("visit_pin.pin", "visit_day", str(day_id)), ("visit_pin.pin", "visit_day", str(day_id)),
+        ("visit_pin.unpin", "visit_day", str(day_id)),
     ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ import msgspec
 from api.schemas.common import out
 from api.schemas.runs import RunOut, run_out
 from api.services.respite_days import CancelledVisit, RespiteBoard
-from api.services.visits import Board, BoardRoute, PhoneDay, PhoneStop, PinConflictView
+from api.services.visits import Board, BoardRoute, CarerChoice, PhoneDay, PhoneStop, PinConflictView
 from sql.respite import RequestStates
 from sql.visit_pins import VisitPinRow
 from sql.visits import CarerRow, ContractRow
@@ -38,6 +38,8 @@ class BoardOut(msgspec.Struct, frozen=True):
     left_out: list[dict[str, object]]
     pins: list[VisitPinRow]
     pin_conflicts: list[PinConflictView]
+    # The day's carers, whom a visit may be pinned to (VisitPinCreate.carer_id).
+    carers: list[CarerChoice] = []
 
 
 class PhoneStopOut(PhoneStop, frozen=True):
@@ -76,7 +78,8 @@ def phone_day_out(day: PhoneDay) -> PhoneDayOut:
 
 
 class VisitPinOut(VisitPinRow, frozen=True):
-    """A visit of a day pinned to its carer: every later plan of the day keeps it, or says why it cannot."""
+    """A visit of a day pinned to a carer (its own or another of the day's) at a start (None: any in its slot): every
+    later plan of the day keeps it so, or says why it cannot."""
 
 
 def visit_pin_out(row: VisitPinRow) -> VisitPinOut:

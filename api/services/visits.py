@@ -20,7 +20,8 @@ What the plan is made from (docs/optimiser-visits.md, "In the product"):
   LINLI_VISIT_CONTINUITY_WEIGHT minutes (recorded on the day too). The board shows who it was and whether kept.
 - A re-plan after a sick call keeps checked-in visits where they are (pinned), starts the rest no earlier than the
   call, leaves the absent carer out, and starts the search from the standing plan (fewest changes).
-- Pins (plans people can steer, api.services.visit_steering): a visit the organisation pinned to a carer stays with
+- Pins (plans people can steer, api.services.visit_steering): a visit the organisation pinned to a carer (the one it
+  was planned with or another of the day's, at its start, a chosen one or any in its slot) stays with
   them in every later plan of the day (matching.visits.solve: `pinned`), unless the pin can no longer hold (the carer
   is off or busy, cannot give the visit, or the visit is not planned any more): then it is a conflict with its
   reason in the run's summary, never dropped silently.
@@ -182,14 +183,23 @@ class DayInputs(msgspec.Struct, frozen=True):
     supplied_pairs: int = 0
     # visit key → the respite request it gives (a committee's day), written on its planned visit.
     respite_requests: dict[str, int] = {}
+    # Each pin as this plan read it (id, carer, start): the board tells a pin made or moved since (still to take
+    # effect) from one the plan could not keep.
+    pins_read: list[list[Any]] = []
 
     def digest(self) -> str:
         """A fingerprint of the inputs: equal inputs, equal digest."""
-        return hashlib.sha256(msgspec.json.encode([self.problem, self.origin])).hexdigest()
+        return hashlib.sha256(msgspec.json.encode([self.problem, self.origin, *self._unkept()])).hexdigest()
 
     def base_digest(self) -> str:
         """The fingerprint without the standing plan (a plan just written does not make the day a new problem)."""
-        return hashlib.sha256(msgspec.json.encode([self.problem.problem, self.problem.pinned, self.origin])).hexdigest()
+        parts = [self.problem.problem, self.problem.pinned, self.origin, *self._unkept()]
+        return hashlib.sha256(msgspec.json.encode(parts)).hexdigest()
+
+    def _unkept(self) -> list[Any]:
+        # A pin no plan can keep changes no model input, yet a re-plan must report it: it counts in the digests
+        # (only when there is one, so the digests of days without such pins stay as they were).
+        return [self.pin_conflicts] if self.pin_conflicts else []
 
 
 def household_window(slots: list[str], weekday: int) -> tuple[int, int] | None:
@@ -247,6 +257,48 @@ def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, st
     return [care], []
 
 
+def _slot(spec: _Spec, window: tuple[int, int], care_level: int | None) -> tuple[int, int]:
+    """A visit's start window in minutes after midnight: its own, else its household's of the day."""
+    opens, closes = spec.window or window
+    if spec.service == "medication":
+        # After the care visit (the link holds it there): it may close an hour after the care visit would.
+        closes += CARE_MINUTES.get(care_level, 45) + MEDICATION_WITHIN
+    return opens, closes
+
+
+async def visit_slot(conn: asyncpg.Connection, day: VisitDayRow, household_id: int, key: str) -> tuple[int, int] | None:
+    """The start window a plan of the day gives a visit (minutes after midnight, Shanghai), as load_inputs does;
+    None when the day plans no such visit."""
+    households, requested = await _households_of(conn, day)
+    h = next((h for h in households if h.id == household_id), None)
+    if h is None:
+        return None
+    window, specs, _pairs = _household_visits(h, requested, day.day.isoweekday())
+    spec = next((s for s in specs if s.key == key), None)
+    return None if spec is None or window is None else _slot(spec, window, h.care_level)
+
+
+async def _households_of(
+    conn: asyncpg.Connection, day: VisitDayRow
+) -> tuple[list[DayHouseholdRow], dict[int, list[_Spec]] | None]:
+    """The households a day plans for and, on a committee's day, the visits their respite requests ask for."""
+    if day.committee_id is None:
+        return await visits_sql.day_households(conn, day.contract_id), None
+    requested = _respite_visits(await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE)
+    return await respite_sql.routed_households(conn, day.id), requested
+
+
+def _household_visits(
+    h: DayHouseholdRow, requested: dict[int, list[_Spec]] | None, weekday: int
+) -> tuple[tuple[int, int] | None, list[_Spec], list[tuple[str, str, str]]]:
+    """A household's start window that day (None: no visit that day), its visits and their links: by its care level
+    and slots, or as its respite requests ask."""
+    if requested is None:
+        specs, pairs = _visits_of(h)
+        return household_window(h.visit_slots, weekday), specs, pairs
+    return ANY_TIME, requested.get(h.id, []), []
+
+
 def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> dict[int, list[_Spec]]:
     """A committee's day's visits: each routed respite request a visit of its household by a carer holding the
     certificate the day records, as long as asked, starting from RESPITE_EARLY minutes before the requested start to
@@ -266,14 +318,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     """A day's problem: the contract's households' visits (or the committee's routed respite requests), the carers
     working that day, travel as supplied or from coordinates, the checked-in visits pinned and the standing plan as
     the start."""
-    requested: dict[int, list[_Spec]] | None = None
-    if day.committee_id is not None:
-        households = await respite_sql.routed_households(conn, day.id)
-        requested = _respite_visits(
-            await respite_sql.routed(conn, day.id), day.certificate or respite.DEFAULT_CERTIFICATE
-        )
-    else:
-        households = await visits_sql.day_households(conn, day.contract_id)
+    households, requested = await _households_of(conn, day)
     everyone = await visits_sql.day_carers(conn, day.organisation_id, day.day, day.id, day.committee_id)
     absent_since = {a.carer_id: a.since for a in await visits_sql.absences(conn, day.id)}
     live = await visits_sql.day_visits(conn, day.id)
@@ -316,8 +361,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     pins: list[Pin] = []
     weekday = day.day.isoweekday()
     for h in households:
-        window = household_window(h.visit_slots, weekday) if requested is None else ANY_TIME
-        specs, pairs = _visits_of(h) if requested is None else (requested.get(h.id, []), [])
+        window, specs, pairs = _household_visits(h, requested, weekday)
         if window is None:
             left_out += [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
             continue
@@ -347,11 +391,8 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
                           location=location[h.id], preferred=preferred(s.key))
                 )  # fmt: skip
                 continue
-            wanted = s.window or window
-            opens, closes = float(wanted[0] - start_min), float(wanted[1] - start_min)
-            if s.service == "medication":
-                # After the care visit (the link holds it there): it may close an hour after the care visit would.
-                closes += CARE_MINUTES.get(h.care_level, 45) + MEDICATION_WITHIN
+            slot = _slot(s, window, h.care_level)
+            opens, closes = float(slot[0] - start_min), float(slot[1] - start_min)
             opens = max(0.0, opens if replan_min is None else max(opens, replan_min))
             closes = max(closes, opens)
             visits.append(
@@ -416,7 +457,13 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         respite_requests={
             s.key: s.request_id for specs in (requested or {}).values() for s in specs if s.request_id is not None
         },
+        pins_read=[_pin_read(p) for p in day_pins],
     )
+
+
+def _pin_read(p: pins_sql.VisitPinRow) -> list[Any]:
+    """A pin as a plan reads it: its id, carer and start."""
+    return [p.id, p.carer_id, None if p.starts_at is None else p.starts_at.isoformat()]
 
 
 def _at_pinned_times(
@@ -424,8 +471,8 @@ def _at_pinned_times(
     replan_min: float | None,
 ) -> list[Visit]:  # fmt: skip
     """The visits with each kept pin's start as its window; a start before a sick call's re-plan keeps the window
-    (the pin still holds the carer)."""
-    starts = {p.visit_key: (p.starts_at - origin).total_seconds() / 60 for p in pins}
+    (the pin still holds the carer), as does a pin without a start (to another carer, any time in the slot)."""
+    starts = {p.visit_key: (p.starts_at - origin).total_seconds() / 60 for p in pins if p.starts_at is not None}
     held = {str(p.visit) for p in pinned}
     out = []
     for v in visits:
@@ -546,6 +593,7 @@ def build_result(inputs: DayInputs, result: VisitsResult) -> dict[str, Any]:
         "left_out": [msgspec.to_builtins(x) for x in inputs.left_out],
         "pinned": [str(p.visit) for p in inputs.problem.pinned],
         "pin_conflicts": inputs.pin_conflicts,
+        "pins_read": inputs.pins_read,
         "conflicts": [{"constraint": c.constraint, "detail": c.detail} for c in result.conflicts],
         "base_digest": inputs.base_digest(),
         "phases": list(result.phases),
@@ -744,6 +792,25 @@ def _stop(v: LiveVisitRow) -> dict[str, Any]:
     }  # fmt: skip
 
 
+class StopPin(msgspec.Struct, frozen=True):
+    """A pin of a stop's visit the stop does not follow: to another carer (or, before the next re-plan, another
+    start). `pending`: made after the latest plan started, so the next re-plan takes it up; else the latest plan
+    could not keep it (the board lists why)."""
+
+    pin_id: int
+    carer_id: int
+    carer_name: str
+    starts_at: dt.datetime | None
+    pending: bool
+
+
+class CarerChoice(msgspec.Struct, frozen=True):
+    """A carer of the day, as the board offers them to pin a visit to."""
+
+    id: int
+    name: str
+
+
 class BoardStop(StopView, frozen=True):
     """A stop as the planner sees it: on the map (to ~100 m) and why this carer at this time."""
 
@@ -755,6 +822,8 @@ class BoardStop(StopView, frozen=True):
     alternative_extra: float | None
     partner: str | None
     pin_id: int | None = None
+    # A pin of the visit to another carer or start, still to take effect or not kept.
+    repin: StopPin | None = None
     # Continuity: the carer the elder had last time (name) and whether this plan keeps them.
     preferred: str | None = None
     same_carer: bool = False
@@ -813,6 +882,8 @@ class Board(msgspec.Struct, frozen=True):
     continuity_total: int = 0
     continuity_kept: int = 0
     committee_id: int | None = None
+    # The day's carers, whom a visit may be pinned to.
+    carers: list[CarerChoice] = []
 
 
 def leave_at(v: LiveVisitRow) -> dt.datetime:
@@ -850,6 +921,8 @@ async def day_board(
     keys = {v.visit_key: v for v in live}
     pins = await pins_sql.pins(conn, row.id)
     pin_of = {(p.visit_key, p.carer_id): p.id for p in pins}
+    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
+    repins = _repins(live, pins, latest, names)
     supplied = await travel_times.day_times(conn, row.organisation_id, row.committee_id)
     routes = []
     for carer_id, stops in by_carer.items():
@@ -862,7 +935,7 @@ async def day_board(
                 alternative=names.get(v.reason["alternative"]) if v.reason.get("alternative") else None,
                 alternative_extra=v.reason.get("alternative_extra"),
                 partner=keys[v.reason["partner"]].carer_name if v.reason.get("partner") in keys else None,
-                pin_id=pin_of.get((v.visit_key, v.carer_id)),
+                pin_id=pin_of.get((v.visit_key, v.carer_id)), repin=repins.get(v.id),
                 preferred=names.get(v.reason["preferred"]) if v.reason.get("preferred") else None,
                 same_carer=v.reason.get("preferred") == v.carer_id,
             )
@@ -888,7 +961,6 @@ async def day_board(
             )
         )  # fmt: skip
     routes.sort(key=lambda r: (r.carer_name, r.carer_id))
-    latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
     idle = [c.name for c in everyone if c.id not in by_carer and c.id not in absent]
     left = []
     for x in (latest.result or {}).get("left_out", []) if latest is not None else []:
@@ -900,8 +972,28 @@ async def day_board(
         contract=contract, day=day, day_id=row.id, routes=routes, idle=idle, latest_run=latest, left_out=left,
         pins=pins, pin_conflicts=await _pin_conflicts(conn, latest, pins, names),
         continuity_total=len(preferring), continuity_kept=sum(1 for s in preferring if s.same_carer),
-        committee_id=committee_id,
+        committee_id=committee_id, carers=[CarerChoice(id=c.id, name=c.name) for c in everyone],
     )  # fmt: skip
+
+
+def _repins(
+    live: list[LiveVisitRow], pins: list[pins_sql.VisitPinRow], latest: RunRow | None, names: dict[int, str]
+) -> dict[int, StopPin]:
+    """Planned visit id → the pin of its visit the stop does not follow: to another carer, or to another start the
+    latest plan has not read yet."""
+    by_key = {p.visit_key: p for p in pins}
+    read = [list(x) for x in ((latest.result or {}).get("pins_read", []) if latest is not None else [])]
+    out = {}
+    for v in live:
+        p = by_key.get(v.visit_key)
+        if p is None:
+            continue
+        pending = _pin_read(p) not in read
+        moved = p.starts_at is not None and p.starts_at != v.starts_at
+        if p.carer_id != v.carer_id or (pending and moved):
+            out[v.id] = StopPin(pin_id=p.id, carer_id=p.carer_id, carer_name=names.get(p.carer_id, p.carer_name),
+                                starts_at=p.starts_at, pending=pending)  # fmt: skip
+    return out
 
 
 async def _pin_conflicts(

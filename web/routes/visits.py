@@ -31,7 +31,7 @@ from web.routes._common import FormData, PageRedirect, multi, redisplay
 DoneQuery = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|unpinned|week|travel|travel_removed)$"
+        pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|repinned|unpinned|week|travel|travel_removed)$"
     ),
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
@@ -173,37 +173,42 @@ def _to_board(contract_id: int, day: dt.date, done: str) -> PageRedirect:
 
 
 def _back_to_board(
-    conn: Conn, user: Identity, state: State, form: Mapping[str, str], done: str
-) -> tuple[PageRedirect, Callable[[dict[str, str], int], Awaitable[Template]]]:
-    """Where a form of a day's board goes back to, saying what was done, and the board again with its errors: the
-    contract's board, or the committee's respite board (which has no contract)."""
+    conn: Conn, user: Identity, state: State, form: Mapping[str, str], done: str,
+    values: Mapping[str, str] | None = None,
+) -> tuple[PageRedirect, Callable[[dict[str, str], int], Awaitable[Template]]]:  # fmt: skip
+    """Where a form of a day's board goes back to, saying what was done, and the board again with its errors (and
+    the form's `values`): the contract's board, or the committee's respite board (which has no contract)."""
     contract_id, day = _board_of(form)
     if user.role == "committee":
         back = PageRedirect("respite_visit_board", query={"day": day.isoformat(), "done": done})
-        return back, _respite_board_again(conn, user, state, day)
-    return _to_board(contract_id, day, done), _board_again(conn, user, state, contract_id, day)
+        return back, _respite_board_again(conn, user, state, day, values)
+    return _to_board(contract_id, day, done), _board_again(conn, user, state, contract_id, day, values)
 
 
 def _board_again(
-    conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date
+    conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date, values: Mapping[str, str] | None = None
 ) -> Callable[[dict[str, str], int], Awaitable[Template]]:
     """The day's board shown again with a form's errors (what `submit` calls on a refusal)."""
-    return lambda errors, status: _board_page(conn, user, state, contract_id, day, errors=errors, status=status)
+    return lambda errors, status: _board_page(
+        conn, user, state, contract_id, day, errors=errors, status=status, values=values
+    )
 
 
 async def _board_page(
     conn: Conn, user: Identity, state: State, contract_id: int, day: dt.date, *, done: str | None = None,
-    errors: dict[str, str] | None = None, status: int = 200,
+    errors: dict[str, str] | None = None, status: int = 200, values: Mapping[str, str] | None = None,
 ) -> Template:  # fmt: skip
     board = await visits.board(conn, user, contract_id, day)
     return _board_template(
-        user, state, board, _contract_routes(contract_id), day, done=done, errors=errors, status=status
-    )
+        user, state, board, _contract_routes(contract_id), day, done=done, errors=errors, status=status,
+        values=values,
+    )  # fmt: skip
 
 
 def _board_template(
     user: Identity, state: State, board: Board, routes: dict[str, Any], day: dt.date, *, done: str | None,
     errors: dict[str, str] | None, status: int, respite: RespiteBoard | None = None,
+    values: Mapping[str, str] | None = None,
 ) -> Template:  # fmt: skip
     """A day's board: a contract's, or a committee's respite day (then the day's requests by state);
     `routes` names the board's and the plan form's routes and their path parameters."""
@@ -220,6 +225,8 @@ def _board_template(
             "tiles": maps.tiles_of(state),
             "done": done,
             "errors": errors or {},
+            # The pin form that was refused (its visit_id, carer_id and start), to show again with its errors.
+            "values": values or {},
             "today": visits.today(),
             "week_start": monday_of(day),
         },
@@ -229,19 +236,22 @@ def _board_template(
 
 async def _respite_board_page(
     conn: Conn, user: Identity, state: State, day: dt.date, *, done: str | None = None,
-    errors: dict[str, str] | None = None, status: int = 200,
+    errors: dict[str, str] | None = None, status: int = 200, values: Mapping[str, str] | None = None,
 ) -> Template:  # fmt: skip
     respite = await respite_days.board(conn, user, day)
     return _board_template(
-        user, state, respite.board, RESPITE_ROUTES, day, done=done, errors=errors, status=status, respite=respite
-    )
+        user, state, respite.board, RESPITE_ROUTES, day, done=done, errors=errors, status=status, respite=respite,
+        values=values,
+    )  # fmt: skip
 
 
 def _respite_board_again(
-    conn: Conn, user: Identity, state: State, day: dt.date
+    conn: Conn, user: Identity, state: State, day: dt.date, values: Mapping[str, str] | None = None
 ) -> Callable[[dict[str, str], int], Awaitable[Template]]:
     """The committee's respite board shown again with a form's errors (what `submit` calls on a refusal)."""
-    return lambda errors, status: _respite_board_page(conn, user, state, day, errors=errors, status=status)
+    return lambda errors, status: _respite_board_page(
+        conn, user, state, day, errors=errors, status=status, values=values
+    )
 
 
 async def _carers_page(
@@ -488,13 +498,15 @@ class VisitPages(Controller):
 
     @post("/visits/days/{day_id:int}/pins", name="visit_pin", guards=[roles("organisation", "committee")])
     async def pin(self, conn: Conn, user: User, state: State, day_id: FromPath[int], data: FormData) -> Response[Any]:
-        """Pin a planned visit to its carer: the next plans of the day keep it."""
+        """Pin a planned visit to its carer (or another of the day's carers, or a start): the next plans keep it."""
         form = multi(data)
-        back_to, again = _back_to_board(conn, user, state, form, "pinned")
+        back_to, again = _back_to_board(conn, user, state, form, "pinned", values=form)
+        # A pin to another carer or start takes effect when the day is re-planned: the board says so.
+        later, _ = _back_to_board(conn, user, state, form, "repinned")
         return await submit(
             parse_form(visit_steering.VisitPinCreate, form, {}),
             lambda c: visit_steering.pin(conn, user, day_id, c),
-            lambda _pin: back_to,
+            lambda pin: later if pin.starts_at is None or form.get("start") else back_to,
             again,
             refusal="pin",
         )
