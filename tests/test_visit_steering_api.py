@@ -175,8 +175,26 @@ async def test_a_pin_names_one_of_the_days_carers_and_one_who_cannot_give_it_is_
     their_org = await _as(client, conn, theirs.organisation_account)
     other_day = await client.post(url, json={"visit_id": care["id"], "carer_id": strangers[0]}, headers=their_org)
     assert other_day.status_code == 404
-    # A nurse without the carer's certificate: accepted as a pin, reported by the next plan.
+    # A nurse without the carer's certificate: the board says so before the pin is made, beside every stop.
     nurse = carers[3][0]
+    board = await client.get(f"/api/visits/contracts/{contract.contract_id}/days/{day.isoformat()}", headers=org)
+    stops = {s["id"]: s for r in board.json()["routes"] for s in r["stops"]}
+    assert stops[care["id"]]["unable_carers"] == [{"carer_id": nurse, "why": "carer_not_able"}]
+    medication = next(r for r in rows.values() if r["visit_key"].endswith(":medication"))
+    assert stops[medication["id"]]["unable_carers"] == [{"carer_id": c[0], "why": "carer_not_able"} for c in carers[:2]]
+    # A carer pinned to one half of a two-carer visit cannot take the other half.
+    bath1, bath2 = (next(r for r in rows.values() if r["visit_key"].endswith(k)) for k in (":bath1", ":bath2"))
+    both = carers[2][0]
+    half = await client.post(url, json={"visit_id": bath2["id"], "carer_id": both}, headers=org)
+    assert half.status_code == 201, half.text
+    board = await client.get(f"/api/visits/contracts/{contract.contract_id}/days/{day.isoformat()}", headers=org)
+    stops = {s["id"]: s for r in board.json()["routes"] for s in r["stops"]}
+    assert {(u["carer_id"], u["why"]) for u in stops[bath1["id"]]["unable_carers"]} == {
+        (both, "same_carer_twice"),
+        (nurse, "carer_not_able"),
+    }
+    assert (await client.delete(f"/api/visits/days/{day_id}/pins/{half.json()['id']}", headers=org)).status_code == 204
+    # The nurse is accepted as a pin all the same, and reported by the next plan.
     made = await client.post(url, json={"visit_id": care["id"], "carer_id": nurse}, headers=org)
     assert made.status_code == 201, made.text
     steered = await client.post(f"/api/visits/days/{day_id}/replan", headers=org)

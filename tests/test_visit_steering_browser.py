@@ -44,7 +44,21 @@ def test_pin_a_visit_and_re_plan_around_it_on_a_phone(browser: Browser, live_ser
     stop = org.locator("li.stop").filter(has=org.get_by_role("button", name=pin)).first
     stop.get_by_text("锁定给其他护理员或指定时间").click()
     carer = stop.get_by_label("锁定给哪位护理员")
-    other = next(o for o in carer.locator("option").all() if o.get_attribute("value") != carer.input_value())
+    # A carer who cannot take the visit is marked with why, after those who can.
+    options = carer.locator("option").all()
+    marked = ["（" in o.inner_text() for o in options]
+    assert any(marked) and marked == sorted(marked)
+    # A marked carer chosen (the longest text the closed select shows), and every option listed, to look at.
+    chosen = carer.input_value()
+    carer.select_option(options[marked.index(True)].get_attribute("value") or "")
+    carer.evaluate("e => e.size = e.options.length")
+    screenshot(org, "visit-pin-choices-phone", part="li.stop:has(details[open])")
+    org.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(org, "visit-pin-choices-desktop", part="li.stop:has(details[open])")
+    org.set_viewport_size({"width": 390, "height": 844})
+    carer.evaluate("e => e.size = 0")
+    carer.select_option(chosen)
+    other = next(o for o in options if o.get_attribute("value") != carer.input_value() and "（" not in o.inner_text())
     name, value = other.inner_text(), other.get_attribute("value") or ""
     carer.select_option(value)
     stop.get_by_label("开始时间（可不填）").fill("03:00")

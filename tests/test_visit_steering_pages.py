@@ -9,6 +9,7 @@ from tests.helpers import csrf_token, login, post_form
 from tests.pages_kit import page_context
 from tests.test_visits import _day
 from tests.worker_kit import JobQueueSpy
+from web.routes.visits import PinChoice
 
 
 async def _planned_board(client, conn, redis):
@@ -51,6 +52,12 @@ async def test_a_planner_pins_a_visit_on_the_board_and_sees_a_pin_that_cannot_ho
     [conflict] = page["board"].pin_conflicts
     assert (conflict.pin_id, conflict.why) == (pin.id, "carer_absent")
     assert "本方案未能保留的锁定" in page.response.text and "该照护者今天余下时间请假" in page.response.text
+    # Every stop's pin form marks the carer off sick.
+    off = next(c for c in page["board"].carers if c.id == route.carer_id)
+    for choices in page["pin_choices"].values():
+        assert PinChoice(carer=off, why="carer_absent") in choices
+        assert [x.why is not None for x in choices] == sorted(x.why is not None for x in choices)
+    assert f"{off.name}（今天余下时间请假）</option>" in page.response.text
     replanned = await post_form(client, f"/visits/days/{board.day_id}/replan", back, page=board_path)
     assert replanned.status_code in (302, 303), replanned.text
     removed = await post_form(client, f"/visits/days/{board.day_id}/pins/{pin.id}/delete", back, page=board_path)
@@ -63,6 +70,16 @@ async def test_a_planner_pins_a_visit_to_another_carer_on_the_board_with_errors_
     board = page["board"]
     assert {c.id for c in board.carers} == {c[0] for c in carers}
     assert "锁定给其他护理员或指定时间" in page.response.text and "开始时间（可不填）" in page.response.text
+    # The nurse without the carer's certificate is marked in each care stop's pin form, after those who can give it.
+    care = next(s for r in board.routes for s in r.stops if s.service == "care")
+    nurse = next(c for c in board.carers if c.id == carers[3][0])
+    assert [(u.carer_id, u.why) for u in care.unable_carers] == [(nurse.id, "carer_not_able")]
+    choices = page["pin_choices"][care.id]
+    assert [(x.carer.id, x.why) for x in choices][-1] == (nurse.id, "carer_not_able")
+    assert all(x.why is None for x in choices[:-1]) and len(choices) == len(board.carers)
+    form = page.response.text.split(f'id="pin-carer-{care.id}"')[1].split("</select>")[0]
+    assert f'<option value="{nurse.id}">{nurse.name}（无所需证书）</option>' in form
+    assert form.rindex("<option") == form.index(f'<option value="{nurse.id}"')
     # The morning-only household (08:00–11:00), and a carer who can give its care visit other than its own.
     stop, route = next((s, r) for r in board.routes for s in r.stops if s.household.id == homes[1])
     other = next(c for c in board.carers if c.id not in (route.carer_id, carers[3][0]))

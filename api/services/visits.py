@@ -314,6 +314,37 @@ def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> 
     return out
 
 
+def _plannable(
+    h: DayHouseholdRow, requested: dict[int, list[_Spec]] | None, weekday: int, able_count: dict[str, int],
+    kept: set[str],
+) -> tuple[tuple[int, int] | None, list[_Spec], list[tuple[str, str, str]], list[LeftOut]]:  # fmt: skip
+    """A household's visits a plan of the day holds (none: it plans none there), their start window and links, and
+    those it leaves out with why: no slot that day, or no present carer able to give it (unless checked in)."""
+    window, specs, pairs = _household_visits(h, requested, weekday)
+    if window is None:
+        return None, [], pairs, [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
+    ok = [s for s in specs if s.key in kept or able_count.get(s.ability, 0) >= 1]
+    left_out = [LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in specs if s not in ok]
+    # A medication visit follows its care visit: without the care visit it is not planned either.
+    if left_out and not any(s.service in ("care", "bath", "respite") for s in ok):
+        return (
+            window,
+            [],
+            pairs,
+            left_out + [LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in ok],
+        )
+    return window, ok, pairs, left_out
+
+
+def _able_count(present: list[DayCarerRow]) -> dict[str, int]:
+    """How many of the carers present can give each ability."""
+    out: dict[str, int] = {}
+    for c in present:
+        for ability in c.abilities:
+            out[ability] = out.get(ability, 0) + 1
+    return out
+
+
 async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     """A day's problem: the contract's households' visits (or the committee's routed respite requests), the carers
     working that day, travel as supplied or from coordinates, the checked-in visits pinned and the standing plan as
@@ -339,10 +370,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     last = await visits_sql.last_carers(
         conn, day.contract_id, day.day, day.day - dt.timedelta(days=CONTINUITY_DAYS), day.committee_id
     )
-    able_count: dict[str, int] = {}
-    for c in present:
-        for ability in c.abilities:
-            able_count[ability] = able_count.get(ability, 0) + 1
+    able_count = _able_count(present)
     kept_by_key = {v.visit_key: v for v in kept_rows}
 
     def preferred(key: str) -> int | None:
@@ -361,19 +389,10 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     pins: list[Pin] = []
     weekday = day.day.isoweekday()
     for h in households:
-        window, specs, pairs = _household_visits(h, requested, weekday)
-        if window is None:
-            left_out += [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
+        window, ok, pairs, out = _plannable(h, requested, weekday, able_count, set(kept_by_key))
+        left_out += out
+        if window is None or not ok:
             continue
-        ok = [s for s in specs if s.key in kept_by_key or able_count.get(s.ability, 0) >= 1]
-        if len(ok) < len(specs):
-            left_out += [
-                LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in specs if s not in ok
-            ]
-            # A medication visit follows its care visit: without the care visit it is not planned either.
-            if not any(s.service in ("care", "bath", "respite") for s in ok):
-                left_out += [LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in ok]
-                continue
         location[h.id] = len(points)
         points.append((h.lat, h.lon))
         codes.append(travel_times.point_code("household", h.id))
@@ -429,12 +448,13 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
         codes, supplied, lambda i, j: travel_minutes(points[i], points[j], day.detour_factor, kmh)
     )
     previous = _previous(live, origin) if live else None
-    able = {c.id: set(c.abilities) for c in present}
     day_pins = await pins_sql.pins(conn, day.id)
-    pinned, pin_conflicts = _keep_pins(
-        day_pins, {str(v.id): v for v in visits}, kept_by_key, able, set(absent_since),
-        {c.id for c in everyone if c.busy},
+    # A checked-in visit's service names its carer: its key is in `checked_in`, so its need is never asked.
+    rules = PinRules(
+        needs={str(v.id): v.service for v in visits}, checked_in={k: v.carer_id for k, v in kept_by_key.items()},
+        able={c.id: frozenset(c.abilities) for c in present}, absent=frozenset(absent_since), busy=frozenset(busy),
     )  # fmt: skip
+    pinned, pin_conflicts = _keep_pins(day_pins, rules)
     visits = _at_pinned_times(visits, pinned, day_pins, origin, replan_min)
     problem = VisitsProblem(
         carers=tuple(problem_carers), visits=tuple(visits), travel=tuple(travel), links=tuple(links),
@@ -483,36 +503,73 @@ def _at_pinned_times(
     return out
 
 
-def _keep_pins(
-    pins: list[pins_sql.VisitPinRow], visits: dict[str, Visit], kept: dict[str, LiveVisitRow],
-    able: dict[int, set[str]], absent: set[int], busy: set[int],
-) -> tuple[list[Pin], list[dict[str, Any]]]:  # fmt: skip
-    """The organisation's pins the day's plan can keep (a checked-in visit is already kept where it is) and the
-    others with why: the carer is off or busy or not working, the visit is no longer planned, the carer cannot give
-    it, or it is the other half of a two-carer visit pinned to the same carer."""
+class PinRules(msgspec.Struct, frozen=True):
+    """What decides whether a plan of a day can keep a visit pinned to a carer: the ability each visit it plans
+    needs, the visits checked in (by whom), the carers off or busy, and the abilities of the carers present."""
 
-    def why(p: pins_sql.VisitPinRow, before: list[Pin]) -> str | None:
-        if p.visit_key in kept:
-            return None if kept[p.visit_key].carer_id == p.carer_id else "checked_in_by_other"
-        if p.carer_id in absent:
+    needs: dict[str, str]
+    checked_in: dict[str, int]
+    able: dict[int, frozenset[str]]
+    absent: frozenset[int]
+    busy: frozenset[int]
+
+    def refusal(self, visit_key: str, carer_id: int, before: list[tuple[str, int]]) -> str | None:
+        """Why no plan can keep the visit pinned to the carer beside the pins (visit key, carer) kept before it:
+        the carer is off or busy or not working, the visit is no longer planned, the carer cannot give it, or it is
+        the other half of a two-carer visit pinned to the same carer; None: a plan can."""
+        if visit_key in self.checked_in:
+            return None if self.checked_in[visit_key] == carer_id else "checked_in_by_other"
+        if carer_id in self.absent:
             return "carer_absent"
-        if p.carer_id in busy or p.carer_id not in able:
+        if carer_id in self.busy or carer_id not in self.able:
             return "carer_unavailable"
-        visit = visits.get(p.visit_key)
-        if visit is None:
+        need = self.needs.get(visit_key)
+        if need is None:
             return "visit_not_planned"
-        if visit.service not in able[p.carer_id]:
+        if need not in self.able[carer_id]:
             return "carer_not_able"
-        household = p.visit_key.split(":")[0]
-        if any(str(b.visit).split(":")[0] == household and b.carer == p.carer_id and ":bath" in str(b.visit)
-               and ":bath" in p.visit_key for b in before):  # fmt: skip
+        household = visit_key.split(":")[0]
+        if ":bath" in visit_key and any(
+            key.split(":")[0] == household and ":bath" in key and carer == carer_id for key, carer in before
+        ):
             return "same_carer_twice"
         return None
+
+
+def _keep_pins(pins: list[pins_sql.VisitPinRow], rules: PinRules) -> tuple[list[Pin], list[dict[str, Any]]]:
+    """The organisation's pins the day's plan can keep (a checked-in visit is already kept where it is) and the
+    others with why (PinRules.refusal)."""
+
+    def why(p: pins_sql.VisitPinRow, before: list[Pin]) -> str | None:
+        return rules.refusal(p.visit_key, p.carer_id, [(str(b.visit), int(b.carer)) for b in before])
 
     where = lambda p: {"household_id": p.household_id, "carer_id": p.carer_id, "visit_key": p.visit_key}  # noqa: E731
     pairs, conflicts = pinning.keep_pins(pins, lambda p: Pin(visit=p.visit_key, carer=p.carer_id), why, where)
     # A checked-in visit is pinned in the problem already.
-    return [x for x in pairs if str(x.visit) not in kept], conflicts
+    return [x for x in pairs if str(x.visit) not in rules.checked_in], conflicts
+
+
+async def board_pin_rules(
+    conn: asyncpg.Connection, day: VisitDayRow, everyone: list[DayCarerRow], absent: set[int],
+    live: list[LiveVisitRow],
+) -> PinRules:  # fmt: skip
+    """The pin rules of a day as its next plan would load them (load_inputs), from what the board has read: one read
+    of the day's households, not one per stop or carer."""
+    households, requested = await _households_of(conn, day)
+    present = [c for c in everyone if not c.busy and c.id not in absent]
+    able_count = _able_count(present)
+    checked_in = {v.visit_key: v.carer_id for v in live if v.status == "checked_in"}
+    weekday = day.day.isoweekday()
+    needs = {
+        s.key: s.ability
+        for h in households
+        for s in _plannable(h, requested, weekday, able_count, set(checked_in))[1]
+        if s.key not in checked_in
+    }
+    return PinRules(
+        needs=needs, checked_in=checked_in, able={c.id: frozenset(c.abilities) for c in present},
+        absent=frozenset(absent), busy=frozenset(c.id for c in everyone if c.busy),
+    )  # fmt: skip
 
 
 def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
@@ -811,6 +868,13 @@ class CarerChoice(msgspec.Struct, frozen=True):
     name: str
 
 
+class UnableCarer(msgspec.Struct, frozen=True):
+    """A carer of the day a plan could not give a visit to if it were pinned to them, and why (as pin_conflicts)."""
+
+    carer_id: int
+    why: str
+
+
 class BoardStop(StopView, frozen=True):
     """A stop as the planner sees it: on the map (to ~100 m) and why this carer at this time."""
 
@@ -827,6 +891,8 @@ class BoardStop(StopView, frozen=True):
     # Continuity: the carer the elder had last time (name) and whether this plan keeps them.
     preferred: str | None = None
     same_carer: bool = False
+    # The day's carers the next plan could not give this visit to, were it pinned to them (the pin form marks them).
+    unable_carers: list[UnableCarer] = []
 
 
 class BoardRoute(msgspec.Struct, frozen=True):
@@ -923,6 +989,7 @@ async def day_board(
     pin_of = {(p.visit_key, p.carer_id): p.id for p in pins}
     latest = await runs_sql.latest_run(conn, MODEL, SUBJECT, row.id)
     repins = _repins(live, pins, latest, names)
+    rules = await board_pin_rules(conn, row, everyone, absent, live)
     supplied = await travel_times.day_times(conn, row.organisation_id, row.committee_id)
     routes = []
     for carer_id, stops in by_carer.items():
@@ -938,6 +1005,7 @@ async def day_board(
                 pin_id=pin_of.get((v.visit_key, v.carer_id)), repin=repins.get(v.id),
                 preferred=names.get(v.reason["preferred"]) if v.reason.get("preferred") else None,
                 same_carer=v.reason.get("preferred") == v.carer_id,
+                unable_carers=_unable_carers(rules, v.visit_key, everyone, pins),
             )
             for v in stops
         ]  # fmt: skip
@@ -974,6 +1042,19 @@ async def day_board(
         continuity_total=len(preferring), continuity_kept=sum(1 for s in preferring if s.same_carer),
         committee_id=committee_id, carers=[CarerChoice(id=c.id, name=c.name) for c in everyone],
     )  # fmt: skip
+
+
+def _unable_carers(
+    rules: PinRules, visit_key: str, everyone: list[DayCarerRow], pins: list[pins_sql.VisitPinRow]
+) -> list[UnableCarer]:
+    """The day's carers a pin of the visit could not hold with, beside the day's other pins."""
+    before = [(p.visit_key, p.carer_id) for p in pins if p.visit_key != visit_key]
+    out = []
+    for c in everyone:
+        why = rules.refusal(visit_key, c.id, before)
+        if why is not None:
+            out.append(UnableCarer(carer_id=c.id, why=why))
+    return out
 
 
 def _repins(

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
@@ -23,7 +24,7 @@ from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
 from api.services.visit_weeks import DaySkipped, DaysStarted, PlanWeek, WeekFigures
-from api.services.visits import AbsenceCreate, Board, PlanDay
+from api.services.visits import AbsenceCreate, Board, CarerChoice, PlanDay
 from web import maps
 from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay
@@ -141,6 +142,25 @@ def timeline(board: Board) -> dict[str, Any]:
     return {"rows": rows, "ticks": ticks}
 
 
+class PinChoice(msgspec.Struct, frozen=True):
+    """A carer in a stop's pin form: why the next plan could not give them the visit (None: it could)."""
+
+    carer: CarerChoice
+    why: str | None
+
+
+def pin_choices(board: Board) -> dict[int, list[PinChoice]]:
+    """Each stop's carers for its pin form: those the next plan could give the visit to first, then the others
+    with why (still choosable: the planner may know better, and the re-plan reports the pin if it cannot hold)."""
+    out = {}
+    for route in board.routes:
+        for s in route.stops:
+            why = {u.carer_id: u.why for u in s.unable_carers}
+            choices = [PinChoice(carer=c, why=why.get(c.id)) for c in board.carers]
+            out[s.id] = sorted(choices, key=lambda x: x.why is not None)
+    return out
+
+
 def _map_json(state: State, board: Board) -> str:
     """The board's map: each route as a line from the carer's base through their stops, the stops as markers."""
     markers = []
@@ -221,6 +241,7 @@ def _board_template(
             "who": user,
             "board": board,
             "timeline": timeline(board),
+            "pin_choices": pin_choices(board),
             "map_json": _map_json(state, board),
             "tiles": maps.tiles_of(state),
             "done": done,
