@@ -65,6 +65,9 @@ PAIR_EVALS = 8  # two-carer combinations timed per request and step, once two ar
 SCOUTS = 4  # short searches from the start plan before the long one, when the work allows
 SCOUT_SHARE = 0.4
 SCOUT_MIN_WORK = 20.0  # below it one continuous search does better (B3 at 3.4 CPU s: scouts +5.4%)
+# Noise in the costs of the two scouts' own starts (0.2 tried: 15 paired runs at 30 reference seconds, seeds 1-2, better
+# on 9, worse on 5: D3 -8%, C1 and E4 -5 to -7% on seed 2, C1 and E4 +1.7% on seed 1; docs/optimiser-visits.md).
+SCOUT_NOISE = 0.2
 # Simulated-annealing acceptance: the start temperature as a share of the start plan's cost (0.2% and 0.6% were
 # tried on B1, C1, C4 at 5 reference seconds, seeds 1-2: 0.6% was as good or better on 4 of 6), cooling to zero.
 T0_SHARE = 0.006
@@ -604,6 +607,7 @@ class _Search:
         self.ins = _Insertion(data, self.rng, pair_width=3)
         self.iterations = 0
         self.clock_reserve = 0.05  # wall seconds kept for the reasons and the checker (the clock's safety net only)
+        self.keep_start = False  # every scout starts from the start plan (a re-plan from the standing one)
 
     def charged(self, before_evals: int, before_updates: int, state: _State) -> float:
         """Reference seconds spent since the counts given."""
@@ -705,10 +709,12 @@ class _Search:
         return chosen
 
     def scout_and_run(self, start: _State, work: float, seed: int) -> _State:
-        """A few short searches from the start plan (SCOUT_SHARE of the work), then the rest from the best of them.
+        """A few short searches (SCOUT_SHARE of the work), then the rest from the best of them.
 
-        The search can settle in a poor basin from its first moves (C1: +5% after 15 reference seconds on one seed,
-        -0.9% on two others); scouts with their own random streams make that unlikely, deterministically.
+        The search can settle in a poor basin from its first moves or from its start (C1: +5% after 15 reference
+        seconds on one seed, -0.9% on two others; D8: 661-676 from the regret construction, 643-646 from any other
+        start). So two scouts start from the start plan with their own random streams, and two from starts of
+        their own — cheapest-first and regret-3 insertion with noise — deterministically.
         """
         scouts = SCOUTS if work >= SCOUT_MIN_WORK else 1
         if scouts == 1:
@@ -717,10 +723,25 @@ class _Search:
         found = []
         for i in range(scouts):
             self.rng.seed(seed * 7919 + i)
-            found.append(self.run(start.copy(), share))
+            found.append(self.run(self._other_start(start, i) or start.copy(), share))
         best = min(found, key=lambda s: s.cost)
         self.rng.seed(seed * 7919 + scouts)
         return self.run(best, work - scouts * share)
+
+    def _other_start(self, start: _State, scout: int) -> _State | None:
+        """Scout 2's and 3's own start: the free requests inserted again from the pins alone, cheapest first or
+        regret-3, with noise (charged as work); None for the other scouts, when the start is a previous plan (a
+        re-plan's fewest changes come from starting there), or if a request found no place."""
+        if scout < 2 or self.keep_start:
+            return None
+        data = self.data
+        state = start.copy()
+        state.remove([t for r in data.free_requests for t in data.requests[r]])
+        state.time()
+        before = (self.ins.evals, state.updates)
+        ok = self.ins.repair(state, list(data.free_requests), regret=1 if scout == 2 else 3, noise=SCOUT_NOISE)
+        self.budget.charge(self.charged(*before, state))
+        return state if ok else None
 
     def run(self, state: _State, work: float) -> _State:
         """Search until `work` reference seconds are spent; returns the best state found."""
@@ -1165,6 +1186,7 @@ def solve(
             if k is not None:
                 old[k] = [data.index[s.visit] for s in route.visits if s.visit in data.index]
     start = search.construct(old)
+    search.keep_start = old is not None
     if start is None:
         detail = "the pins leave a two-carer visit without two different able carers"
         return infeasible(VisitsResult, [Conflict("pin", detail)], budget, objective=0.0)
