@@ -66,8 +66,13 @@ SCOUTS = 4  # short searches from the start plan before the long one, when the w
 SCOUT_SHARE = 0.4
 SCOUT_MIN_WORK = 20.0  # below it one continuous search does better (B3 at 3.4 CPU s: scouts +5.4%)
 # Noise in the costs of the two scouts' own starts (0.2 tried: 15 paired runs at 30 reference seconds, seeds 1-2, better
-# on 9, worse on 5: D3 -8%, C1 and E4 -5 to -7% on seed 2, C1 and E4 +1.7% on seed 1; docs/optimiser-visits.md).
+# on 9, worse on 4, equal on 2: D3 -8% on both seeds, C1 and E4 -5 to -7% on seed 2, C1 and E4 +1.7% on seed 1;
+# docs/optimiser-visits.md).
 SCOUT_NOISE = 0.2
+# The most a scout's own start may cost, as a share of the scout's work (by the construction's cost: B-E at their
+# target times 0.2-5 %, F 12-64 %, G 39-127 % — G7's construction costs more than a scout's whole share; with own starts G
+# was worse on every instance measured).
+OWN_START_MAX = 0.1
 # Simulated-annealing acceptance: the start temperature as a share of the start plan's cost (0.2% and 0.6% were
 # tried on B1, C1, C4 at 5 reference seconds, seeds 1-2: 0.6% was as good or better on 4 of 6), cooling to zero.
 T0_SHARE = 0.006
@@ -608,6 +613,7 @@ class _Search:
         self.iterations = 0
         self.clock_reserve = 0.05  # wall seconds kept for the reasons and the checker (the clock's safety net only)
         self.keep_start = False  # every scout starts from the start plan (a re-plan from the standing one)
+        self.construct_work = 0.0  # what the construction cost: the price of a scout's own start
 
     def charged(self, before_evals: int, before_updates: int, state: _State) -> float:
         """Reference seconds spent since the counts given."""
@@ -646,7 +652,8 @@ class _Search:
         todo = [r for r, ts in enumerate(data.requests) if not all(t in placed for t in ts)]
         before = (self.ins.evals, state.updates)
         ok = self.ins.repair(state, todo, regret=2, noise=0.0)
-        self.budget.charge(self.charged(*before, state))
+        self.construct_work = self.charged(*before, state)
+        self.budget.charge(self.construct_work)
         # Appending a request at the ends of routes closes no cycle, so only pins can leave one with no place: its
         # two halves pinned to one carer, or one half pinned to the only carer able to give the other.
         return state if ok else None
@@ -720,10 +727,13 @@ class _Search:
         if scouts == 1:
             return self.run(start, work)
         share = SCOUT_SHARE * work / scouts
+        # An own start that costs more than a tenth of the scout's search leaves it too little to find a basin worth
+        # comparing (G at 120 s: +2.3 to +8.6 % with them, against -1.7 to +4.3 % without).
+        own = self.construct_work <= OWN_START_MAX * share
         found = []
         for i in range(scouts):
             self.rng.seed(seed * 7919 + i)
-            found.append(self.run(self._other_start(start, i) or start.copy(), share))
+            found.append(self.run((self._other_start(start, i) if own else None) or start.copy(), share))
         best = min(found, key=lambda s: s.cost)
         self.rng.seed(seed * 7919 + scouts)
         return self.run(best, work - scouts * share)
