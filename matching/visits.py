@@ -70,8 +70,8 @@ SCOUT_MIN_WORK = 20.0  # below it one continuous search does better (B3 at 3.4 C
 # docs/optimiser-visits.md).
 SCOUT_NOISE = 0.2
 # The most a scout's own start may cost, as a share of the scout's work (by the construction's cost: B-E at their
-# target times 0.2-5 %, F 12-64 %, G 39-127 % — G7's construction costs more than a scout's whole share; with own starts G
-# was worse on every instance measured).
+# target times 0.2-5 %, F 12-64 %, G 39-127 % — G7's construction costs more than a scout's whole share; with own
+# starts G was worse on every instance measured).
 OWN_START_MAX = 0.1
 # Simulated-annealing acceptance: the start temperature as a share of the start plan's cost (0.2% and 0.6% were
 # tried on B1, C1, C4 at 5 reference seconds, seeds 1-2: 0.6% was as good or better on 4 of 6), cooling to zero.
