@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import asyncpg
@@ -336,6 +336,11 @@ def _plannable(
     return window, ok, pairs, left_out
 
 
+def _present(everyone: list[DayCarerRow], absent: Collection[int]) -> list[DayCarerRow]:
+    """The day's carers neither busy elsewhere nor off sick."""
+    return [c for c in everyone if not c.busy and c.id not in absent]
+
+
 def _able_count(present: list[DayCarerRow]) -> dict[str, int]:
     """How many of the carers present can give each ability."""
     out: dict[str, int] = {}
@@ -355,7 +360,7 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     live = await visits_sql.day_visits(conn, day.id)
     kept_rows = [v for v in live if v.status == "checked_in"]
     busy = [c.id for c in everyone if c.busy]
-    present = [c for c in everyone if not c.busy and c.id not in absent_since]
+    present = _present(everyone, absent_since)
     holders = {v.carer_id for v in kept_rows}
     # An absent carer stays in the problem only to hold the visits they already checked in at.
     carers = [c for c in everyone if not c.busy and (c.id not in absent_since or c.id in holders)]
@@ -450,10 +455,9 @@ async def load_inputs(conn: asyncpg.Connection, day: VisitDayRow) -> DayInputs:
     previous = _previous(live, origin) if live else None
     day_pins = await pins_sql.pins(conn, day.id)
     # A checked-in visit's service names its carer: its key is in `checked_in`, so its need is never asked.
-    rules = PinRules(
-        needs={str(v.id): v.service for v in visits}, checked_in={k: v.carer_id for k, v in kept_by_key.items()},
-        able={c.id: frozenset(c.abilities) for c in present}, absent=frozenset(absent_since), busy=frozenset(busy),
-    )  # fmt: skip
+    rules = PinRules.of(
+        everyone, absent_since, {str(v.id): v.service for v in visits}, {k: v.carer_id for k, v in kept_by_key.items()}
+    )
     pinned, pin_conflicts = _keep_pins(day_pins, rules)
     visits = _at_pinned_times(visits, pinned, day_pins, origin, replan_min)
     problem = VisitsProblem(
@@ -513,6 +517,16 @@ class PinRules(msgspec.Struct, frozen=True):
     absent: frozenset[int]
     busy: frozenset[int]
 
+    @classmethod
+    def of(
+        cls, everyone: list[DayCarerRow], absent: Collection[int], needs: dict[str, str], checked_in: dict[str, int]
+    ) -> PinRules:
+        """The rules of a day from its carers (those off and busy told apart from those present), what each planned
+        visit needs and the visits checked in."""
+        able = {c.id: frozenset(c.abilities) for c in _present(everyone, absent)}
+        busy = frozenset(c.id for c in everyone if c.busy)
+        return cls(needs=needs, checked_in=checked_in, able=able, absent=frozenset(absent), busy=busy)
+
     def refusal(self, visit_key: str, carer_id: int, before: list[tuple[str, int]]) -> str | None:
         """Why no plan can keep the visit pinned to the carer beside the pins (visit key, carer) kept before it:
         the carer is off or busy or not working, the visit is no longer planned, the carer cannot give it, or it is
@@ -556,8 +570,7 @@ async def board_pin_rules(
     """The pin rules of a day as its next plan would load them (load_inputs), from what the board has read: one read
     of the day's households, not one per stop or carer."""
     households, requested = await _households_of(conn, day)
-    present = [c for c in everyone if not c.busy and c.id not in absent]
-    able_count = _able_count(present)
+    able_count = _able_count(_present(everyone, absent))
     checked_in = {v.visit_key: v.carer_id for v in live if v.status == "checked_in"}
     weekday = day.day.isoweekday()
     needs = {
@@ -566,10 +579,7 @@ async def board_pin_rules(
         for s in _plannable(h, requested, weekday, able_count, set(checked_in))[1]
         if s.key not in checked_in
     }
-    return PinRules(
-        needs=needs, checked_in=checked_in, able={c.id: frozenset(c.abilities) for c in present},
-        absent=frozenset(absent), busy=frozenset(c.id for c in everyone if c.busy),
-    )  # fmt: skip
+    return PinRules.of(everyone, absent, needs, checked_in)
 
 
 def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
@@ -1063,13 +1073,13 @@ def _repins(
     """Planned visit id → the pin of its visit the stop does not follow: to another carer, or to another start the
     latest plan has not read yet."""
     by_key = {p.visit_key: p for p in pins}
-    read = [list(x) for x in ((latest.result or {}).get("pins_read", []) if latest is not None else [])]
+    read = {tuple(x) for x in ((latest.result or {}).get("pins_read", []) if latest is not None else [])}
     out = {}
     for v in live:
         p = by_key.get(v.visit_key)
         if p is None:
             continue
-        pending = _pin_read(p) not in read
+        pending = tuple(_pin_read(p)) not in read
         moved = p.starts_at is not None and p.starts_at != v.starts_at
         if p.carer_id != v.carer_id or (pending and moved):
             out[v.id] = StopPin(pin_id=p.id, carer_id=p.carer_id, carer_name=names.get(p.carer_id, p.carer_name),
