@@ -56,14 +56,16 @@ class RequestPublic(msgspec.Struct, frozen=True):
     shift_id: int | None
     carers: list[str]
     proposed: list[str]
+    # 2: two carers at once (lifting a bedridden elder; one stays with an elder with dementia while the other helps).
+    carers_needed: int
 
 
 class RequestRow(RequestPublic, frozen=True):
-    """A visit request with its shift, the carers holding it and those proposed for it; a routed one with the carer
-    whose route holds its visit and that visit's state ('planned', 'checked_in')."""
+    """A visit request with its shift, the carers holding it and those proposed for it; a routed one with the carers
+    whose routes hold its visit (two for a two-carer visit) and its state ('planned'; 'checked_in' once one has)."""
 
     head_name: str
-    route_carer: str | None = None
+    route_carers: list[str] = []
     visit_status: str | None = None
 
 
@@ -98,9 +100,9 @@ WHERE e.id = $1 AND h.committee_id = $2
 # Visits at the given starts, each as long as the entitlement says; a start already requested or overlapping a
 # live visit of the household is skipped (the exclusion constraint backs this up under concurrency).
 INSERT_REQUESTS = """
-INSERT INTO respite_requests (household_id, entitlement_id, wanted, minutes, created_by)
+INSERT INTO respite_requests (household_id, entitlement_id, wanted, minutes, created_by, carers_needed)
 SELECT e.household_id, e.id, tstzrange(x.starts, x.starts + make_interval(mins => e.visit_minutes), '[)'),
-       e.visit_minutes, $3
+       e.visit_minutes, $3, $4
 FROM respite_entitlements e CROSS JOIN unnest($2::timestamptz[]) AS x (starts)
 WHERE e.id = $1 AND e.status = 'active'
   AND NOT EXISTS (
@@ -110,20 +112,29 @@ WHERE e.id = $1 AND e.status = 'active'
 ON CONFLICT DO NOTHING
 RETURNING id
 """
-SELECT_REQUESTS = """
+_REQUESTS = """
 SELECT q.id, q.household_id, h.head_name, q.entitlement_id, lower(q.wanted) AS starts_at, upper(q.wanted) AS ends_at,
-       q.minutes::int AS minutes, q.status, q.shift_id,
+       q.minutes::int AS minutes, q.status, q.shift_id, q.carers_needed::int AS carers_needed,
        ARRAY(SELECT v.display_name FROM signups g JOIN volunteers v ON v.id = g.volunteer_id
              WHERE g.shift_id = q.shift_id AND g.status = 'active' ORDER BY g.id) AS carers,
        ARRAY(SELECT v.display_name FROM roster_proposals p JOIN volunteers v ON v.id = p.volunteer_id
              WHERE p.shift_id = q.shift_id AND p.status = 'proposed' ORDER BY p.id) AS proposed,
-       rv.carer_name AS route_carer, rv.status AS visit_status
+       coalesce(rv.carer_names, '{}') AS route_carers, rv.status AS visit_status
 FROM respite_requests q JOIN households h ON h.id = q.household_id
-LEFT JOIN LATERAL (SELECT ca.name AS carer_name, pv.status FROM planned_visits pv JOIN carers ca ON ca.id = pv.carer_id
+-- A two-carer visit is two planned visits of the request: one row of both carers, checked in once either has.
+LEFT JOIN LATERAL (SELECT array_agg(ca.name ORDER BY pv.id) AS carer_names,
+                          CASE WHEN bool_or(pv.status = 'checked_in') THEN 'checked_in' ELSE min(pv.status)
+                          END AS status
+                   FROM planned_visits pv JOIN carers ca ON ca.id = pv.carer_id
                    WHERE pv.respite_request_id = q.id AND pv.status <> 'released' AND q.status = 'routed') rv ON true
+"""
+SELECT_REQUESTS = f"""{_REQUESTS}
 WHERE h.committee_id = $1 AND q.wanted && tstzrange($2, $3)
 ORDER BY lower(q.wanted), q.id
 LIMIT $4
+"""
+SELECT_REQUEST = f"""{_REQUESTS}
+WHERE q.id = $1 AND h.committee_id = $2
 """
 # Scheduling a week, in one statement: each pending visit still to come becomes a one-place shift serving the
 # household, requiring the carer's certificate; the shift shows only a rounded location (about a kilometre), the
@@ -131,7 +142,8 @@ LIMIT $4
 # no-overlap constraint makes unique.
 SCHEDULE_WEEK = """
 WITH q AS (
-    SELECT q.id, q.household_id, lower(q.wanted) AS starts_at, upper(q.wanted) AS ends_at, h.committee_id, h.lat, h.lon
+    SELECT q.id, q.household_id, lower(q.wanted) AS starts_at, upper(q.wanted) AS ends_at, h.committee_id, h.lat, h.lon,
+           q.carers_needed
     FROM respite_requests q JOIN households h ON h.id = q.household_id
     WHERE h.committee_id = $1 AND q.status = 'pending' AND lower(q.wanted) > now()
       AND lower(q.wanted) >= $2 AND lower(q.wanted) < $3
@@ -143,7 +155,7 @@ WITH q AS (
     INSERT INTO shifts (committee_id, household_id, title, place_name, lat, lon, starts_at, ends_at, headcount,
                         required_certificates, created_by, required_skills)
     SELECT committee_id, household_id, $4, $5, round(lat::numeric, 2)::float8, round(lon::numeric, 2)::float8,
-           starts_at, ends_at, 1, $6::text[], $7, $8::text[]
+           starts_at, ends_at, carers_needed, $6::text[], $7, $8::text[]
     FROM q
     RETURNING id, household_id, starts_at
 )
@@ -163,12 +175,13 @@ class RequestStates(msgspec.Struct, frozen=True):
 
 
 class RoutedRow(msgspec.Struct, frozen=True):
-    """A respite request routed on a visit day: whose, when it was asked for, how long."""
+    """A respite request routed on a visit day: whose, when it was asked for, how long, by how many carers at once."""
 
     id: int
     household_id: int
     starts_at: dt.datetime
     minutes: int
+    carers_needed: int = 1
 
 
 # A committee's requests of a Shanghai day (those still to come, for pending ones: a past request is not planned).
@@ -199,7 +212,8 @@ ON CONFLICT (committee_id, day) DO UPDATE SET day = EXCLUDED.day
 RETURNING id
 """
 SELECT_ROUTED = """
-SELECT id, household_id, lower(wanted) AS starts_at, minutes::int AS minutes FROM respite_requests
+SELECT id, household_id, lower(wanted) AS starts_at, minutes::int AS minutes, carers_needed::int AS carers_needed
+FROM respite_requests
 WHERE visit_day_id = $1 AND status = 'routed' ORDER BY household_id, lower(wanted), id
 """
 SELECT_ROUTED_HOUSEHOLDS = f"""
@@ -221,31 +235,43 @@ FROM households h
 WHERE q.id = $1 AND h.id = q.household_id AND h.committee_id = $2 AND q.status IN ('pending', 'routed')
 RETURNING q.id, q.household_id, q.visit_day_id
 """
-# The request's visit leaves its carer's route (its commitment with it, by the trigger); a visit checked in is kept
-# (the update waits for a check-in under way and then finds it no longer planned).
+# The request's visit leaves its carer's route (its commitment with it, by the trigger), both halves of a two-carer
+# visit; a visit checked in is kept (the update waits for a check-in under way and then finds it no longer planned).
 RELEASE_REQUEST_VISIT = """
 UPDATE planned_visits SET status = 'released', released_at = now()
 WHERE respite_request_id = $1 AND status = 'planned'
 RETURNING id, carer_id, volunteer_id, lower(during) AS starts_at
 """
+# A waiting or routed request of the committee's household, its visit not checked in (a routed one takes the new
+# number at its day's next plan).
+SET_CARERS_NEEDED = """
+UPDATE respite_requests q SET carers_needed = $3
+FROM households h
+WHERE q.id = $1 AND h.id = q.household_id AND h.committee_id = $2 AND q.status IN ('pending', 'routed')
+  AND NOT EXISTS (SELECT 1 FROM planned_visits pv WHERE pv.respite_request_id = q.id AND pv.status = 'checked_in')
+RETURNING q.id, q.household_id, q.visit_day_id
+"""
 SELECT_REQUEST_CHECKED_IN = """
 SELECT EXISTS (SELECT 1 FROM planned_visits WHERE respite_request_id = $1 AND status = 'checked_in')
 """
-# The routed requests of a visit day cancelled since, with the visit (carer, time) their last plan gave them.
+# The routed requests of a visit day cancelled since, with the visit (carer, time) their last plan gave them: that
+# plan's visits of the request (both carers of a two-carer visit).
 SELECT_CANCELLED_ON_DAY = """
 SELECT q.id AS request_id, q.household_id, lower(q.wanted) AS starts_at, q.minutes::int AS minutes,
-       pv.carer_name, pv.planned_at
+       pv.carer_names[1] AS carer_name, pv.carer_names[2] AS partner_name, pv.planned_at
 FROM respite_requests q
-LEFT JOIN LATERAL (SELECT ca.name AS carer_name, lower(p.during) AS planned_at
+LEFT JOIN LATERAL (SELECT array_agg(ca.name ORDER BY p.id) AS carer_names, min(lower(p.during)) AS planned_at
                    FROM planned_visits p JOIN carers ca ON ca.id = p.carer_id
-                   WHERE p.respite_request_id = q.id ORDER BY p.id DESC LIMIT 1) pv ON true
+                   WHERE p.respite_request_id = q.id
+                     AND p.run_id = (SELECT max(l.run_id) FROM planned_visits l WHERE l.respite_request_id = q.id)
+                  ) pv ON true
 WHERE q.visit_day_id = $1 AND q.status = 'cancelled'
 ORDER BY lower(q.wanted), q.id
 """
 
 
-class CancelledRow(msgspec.Struct, frozen=True):
-    """A request cancelled (by the caller's committee): whose, and its day if it was routed on one."""
+class ChangedRequestRow(msgspec.Struct, frozen=True):
+    """A request cancelled or changed (by the caller's committee): whose, and its day if it was routed on one."""
 
     id: int
     household_id: int
@@ -270,6 +296,8 @@ class CancelledOnDayRow(msgspec.Struct, frozen=True):
     minutes: int
     carer_name: str | None
     planned_at: dt.datetime | None
+    # The other carer of a two-carer visit.
+    partner_name: str | None = None
 
 
 async def households(conn: asyncpg.Connection, committee_id: int, limit: int = 500) -> list[HouseholdRow]:
@@ -326,10 +354,12 @@ async def entitlement(conn: asyncpg.Connection, entitlement_id: int, committee_i
 
 
 async def insert_requests(
-    conn: asyncpg.Connection, entitlement_id: int, starts: list[dt.datetime], created_by: int
+    conn: asyncpg.Connection, entitlement_id: int, starts: list[dt.datetime], created_by: int, carers_needed: int = 1
 ) -> list[int]:
-    """Visit requests at these starts; the ids of those made (repeats and overlaps are skipped)."""
-    return [int(r["id"]) for r in await conn.fetch(INSERT_REQUESTS, entitlement_id, starts, created_by)]
+    """Visit requests at these starts, each for that many carers at once; the ids of those made (repeats and overlaps
+    are skipped)."""
+    rows = await conn.fetch(INSERT_REQUESTS, entitlement_id, starts, created_by, carers_needed)
+    return [int(r["id"]) for r in rows]
 
 
 async def requests(
@@ -337,6 +367,11 @@ async def requests(
 ) -> list[RequestRow]:
     """The committee's visit requests in a time range, with carers and proposals."""
     return await fetch_all(conn, SELECT_REQUESTS, RequestRow, committee_id, week_from, week_until, limit)
+
+
+async def request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> RequestRow | None:
+    """One visit request of the committee's households, with its carers."""
+    return await fetch_one(conn, SELECT_REQUEST, RequestRow, request_id, committee_id)
 
 
 async def schedule_week(
@@ -358,14 +393,22 @@ async def schedule_week(
     return [(int(r["id"]), int(r["shift_id"])) for r in rows]
 
 
-async def cancel_request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> CancelledRow | None:
+async def cancel_request(conn: asyncpg.Connection, request_id: int, committee_id: int) -> ChangedRequestRow | None:
     """Cancel a waiting or routed request of the committee's household; None when there is no such request."""
-    return await fetch_one(conn, CANCEL_REQUEST, CancelledRow, request_id, committee_id)
+    return await fetch_one(conn, CANCEL_REQUEST, ChangedRequestRow, request_id, committee_id)
 
 
-async def release_request_visit(conn: asyncpg.Connection, request_id: int) -> ReleasedVisitRow | None:
-    """Release the request's planned visit not checked in from its carer's route; None when there is none."""
-    return await fetch_one(conn, RELEASE_REQUEST_VISIT, ReleasedVisitRow, request_id)
+async def release_request_visits(conn: asyncpg.Connection, request_id: int) -> list[ReleasedVisitRow]:
+    """Release the request's planned visits not checked in from their carers' routes (two for a two-carer visit)."""
+    return await fetch_all(conn, RELEASE_REQUEST_VISIT, ReleasedVisitRow, request_id)
+
+
+async def set_carers_needed(
+    conn: asyncpg.Connection, request_id: int, committee_id: int, carers_needed: int
+) -> ChangedRequestRow | None:
+    """How many carers a waiting or routed request of the committee's household needs at once, its visit not checked
+    in; None when there is no such request."""
+    return await fetch_one(conn, SET_CARERS_NEEDED, ChangedRequestRow, request_id, committee_id, carers_needed)
 
 
 async def request_checked_in(conn: asyncpg.Connection, request_id: int) -> bool:

@@ -309,14 +309,16 @@ FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::t
 JOIN carers c ON c.id = x.carer_id
 ORDER BY x.carer_id, x.seq
 """
-# The other carer of a two-carer visit (the same household's linked visit of the same day), by visit.
+# The other carer of a two-carer visit, by visit: the same household's bath of the same day, or the other half of a
+# two-carer respite visit (the same request).
 SELECT_PARTNERS = """
 SELECT pv.id, ca.name AS carer_name
 FROM planned_visits pv
 JOIN planned_visits other ON other.visit_day_id = pv.visit_day_id AND other.household_id = pv.household_id
-     AND other.id <> pv.id AND other.status <> 'released' AND other.service = 'bath'
+     AND other.id <> pv.id AND other.status <> 'released'
+     AND ((pv.service = 'bath' AND other.service = 'bath') OR other.respite_request_id = pv.respite_request_id)
 JOIN carers ca ON ca.id = other.carer_id
-WHERE pv.id = ANY ($1::bigint[]) AND pv.service = 'bath'
+WHERE pv.id = ANY ($1::bigint[])
 """
 SELECT_ACCOUNTS = "SELECT id, account_id FROM volunteers WHERE id = ANY ($1::bigint[]) AND account_id IS NOT NULL"
 SET_DAY_RUN = "UPDATE visit_days SET run_id = $2 WHERE id = $1"

@@ -67,11 +67,20 @@ async def test_the_demo_committee_has_tomorrows_respite_visits_planned_as_its_ca
         " WHERE h.committee_id = $1 AND (lower(q.wanted) AT TIME ZONE 'Asia/Shanghai')::date = $3",
         committee_id, day["id"], day["day"],
     )  # fmt: skip
-    assert states["routed"] == planned["n"] and states["other"] == 0
+    # A request for two carers is two visits of the plan, by two carers starting together.
+    pairs = await demo_conn.fetch(
+        "SELECT count(DISTINCT pv.carer_id) AS carers, count(DISTINCT lower(pv.during)) AS starts"
+        " FROM planned_visits pv JOIN respite_requests q ON q.id = pv.respite_request_id"
+        " WHERE pv.visit_day_id = $1 AND pv.status <> 'released' AND q.carers_needed = 2 GROUP BY q.id",
+        day["id"],
+    )
+    assert [tuple(p) for p in pairs] == [(2, 1)]
+    assert states["routed"] + len(pairs) == planned["n"] and states["other"] == 0
     await login(demo_client, "committee.kailu4", "demo-committee-2026")
     board = await page_context(demo_client, f"/visits/respite?day={day['day'].isoformat()}")
     assert board["board"].latest_run.status == "succeeded" and len(board["board"].routes) >= 2
-    assert board["requests"].routed == planned["n"] and board["requests"].pending == 0
+    assert board["requests"].routed + len(pairs) == planned["n"] and board["requests"].pending == 0
+    assert sum(1 for r in board["board"].routes for s in r.stops if s.partner) == 2
     assert "全天路线" in board.response.text and "喘息服务" in board.response.text
 
 

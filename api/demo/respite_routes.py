@@ -2,10 +2,11 @@
 routes, so a committee user who logs in finds a planned board at /visits/respite (tomorrow).
 
 Three of the certified volunteers the roster demo verified are on its respite roster, joined; three more of its
-households ask for their week's visit tomorrow, beside the entitlements' own requests. The day is planned through the
-committee's rule (api.services.respite_days: its pending requests routed, audited) and the visits pipeline, solved here
-as the contract's days are (api.demo.visits). Run before next week is scheduled as shifts: a day is shifts or routes,
-never both, and tomorrow may be next week's Monday.
+households ask for their week's visit tomorrow, beside the entitlements' own requests; the afternoon's first needs
+two carers at once (a bedridden elder lifted by two), so the board shows a two-carer visit. The day is planned through
+the committee's rule (api.services.respite_days: its pending requests routed, audited) and the visits pipeline,
+solved here as the contract's days are (api.demo.visits). Run before next week is scheduled as shifts: a day is shifts
+or routes, never both, and tomorrow may be next week's Monday.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from sql import visits as visits_sql
 from sql.visits import CarerFields
 
 ROUTE_CARERS = 3
-# The three more households' visit tomorrow: when the committee told the family, and for how long (minutes).
-ASKED = ((dt.time(9, 30), 120), (dt.time(14, 0), 90), (dt.time(15, 0), 60))
+# The three more households' visit tomorrow: when the committee told the family, for how long (minutes), and by how
+# many carers at once.
+ASKED = ((dt.time(9, 30), 120, 1), (dt.time(14, 0), 90, 2), (dt.time(15, 0), 60, 1))
 
 
 async def seed_respite_day(
@@ -46,14 +48,14 @@ async def seed_respite_day(
             travel_mode="walk" if k == ROUTE_CARERS - 1 else "ebike", active=True,
         )  # fmt: skip
         await visits_sql.insert_carer(conn, None, volunteer_id, fields, joined, committee_id)
-    for household_id, (starts, minutes) in zip(household_ids, ASKED, strict=False):
+    for household_id, (starts, minutes, carers_needed) in zip(household_ids, ASKED, strict=False):
         form = respite.EntitlementCreate(
             household_id=household_id, kind="visits", amount=1, period="week", starts=starts, visit_minutes=minutes,
             valid_from=today, valid_until=today + dt.timedelta(days=90),
         )  # fmt: skip
         entitlement = await respite.record_entitlement(conn, committee, form)
         at = dt.datetime.combine(tomorrow, starts, tzinfo=SHANGHAI)
-        await respite_sql.insert_requests(conn, entitlement.id, [at], committee.account_id)
+        await respite_sql.insert_requests(conn, entitlement.id, [at], committee.account_id, carers_needed)
     try:
         day_id = await respite_days.plan_subject(committee, PlanDay(day=tomorrow), SPEEDS, respite.DEFAULT_CERTIFICATE)(
             conn

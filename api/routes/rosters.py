@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -174,6 +174,14 @@ class RespiteController(Controller):
     ) -> list[RespiteRequestOut]:
         """The visit requests of a week (this week by default), with carers and proposals."""
         return requests_out(await respite.week_requests(conn, user, week))
+
+    @put("/requests/{request_id:int}", operation_id="updateRespiteRequest", guards=[roles("committee")])
+    async def change(
+        self, conn: Conn, user: User, request_id: FromPath[int], data: JSONBody[respite.RequestChange]
+    ) -> RespiteRequestOut:
+        """Mark a visit request waiting or on a route as needing one or two carers at once (a routed one takes it at
+        its day's next plan); a visit already checked in is a 409, another committee's request a 404."""
+        return requests_out([await respite.set_carers_needed(conn, user, request_id, data)])[0]
 
     @delete(
         "/requests/{request_id:int}", operation_id="cancelRespiteRequest", guards=[roles("committee")], status_code=204

@@ -20,7 +20,7 @@ from msgspec import Meta
 
 from api.services import audit_log, household_access, notifications, rosters, runs
 from api.services.accounts import Identity
-from api.services.errors import Conflict, Invalid, found
+from api.services.errors import Conflict, Invalid, NotFound, found
 from api.services.runs import JobQueue
 from api.services.types import SHANGHAI, Id, today
 from sql import respite as respite_sql
@@ -32,6 +32,7 @@ from sql.respite import EntitlementRow, HouseholdRow, RequestRow
 _ONLY_COMMITTEES = "Only a residents' committee manages its households' respite care"
 NO_SUCH_REQUEST = "No such request waiting or planned on a route"
 CHECKED_IN = "The carer has already checked in at this visit: it can no longer be cancelled"
+CHANGE_CHECKED_IN = "The carer has already checked in at this visit: it can no longer be changed"
 
 DEFAULT_CARE_LEVEL_RULE = "2:3,3:3,4:5,5:7,6:7"
 # A respite day is a day's care at home; a visit an hour, unless the committee says otherwise.
@@ -59,11 +60,24 @@ class EntitlementCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     visit_minutes: Annotated[int, Meta(ge=30, le=720)] | None = None
 
 
+# How many carers a respite visit needs at once: one, or two (a bedridden elder who must be lifted, an elder with
+# dementia who cannot be left alone while the other carer helps). Mirrors respite_requests_carers_needed.
+CarersNeeded = Annotated[int, Meta(ge=1, le=2)]
+
+
 class RequestsCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The period (dates inclusive) to turn an entitlement into visit requests for."""
+    """The period (dates inclusive) to turn an entitlement into visit requests for, and how many carers each visit
+    needs at once."""
 
     period_from: dt.date
     period_until: dt.date
+    carers_needed: CarersNeeded = 1
+
+
+class RequestChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How many carers a visit request needs at once (2: "需要两名护理员")."""
+
+    carers_needed: CarersNeeded
 
 
 class ScheduleWeek(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -201,11 +215,11 @@ async def make_requests(
     ]
     try:
         async with conn.transaction():
-            made = await respite_sql.insert_requests(conn, entitlement_id, starts, who.account_id)
+            made = await respite_sql.insert_requests(conn, entitlement_id, starts, who.account_id, form.carers_needed)
             await audit_log.record(
                 conn, who, "respite.requests", "respite_entitlement", entitlement_id,
                 detail={"made": len(made), "from": form.period_from.isoformat(),
-                        "until": form.period_until.isoformat()},
+                        "until": form.period_until.isoformat(), "carers_needed": form.carers_needed},
             )  # fmt: skip
     except asyncpg.ExclusionViolationError as exc:
         raise Conflict("Another visit of this household was requested at the same time; try again") from exc
@@ -231,23 +245,51 @@ async def cancel_request(conn: asyncpg.Connection, who: Identity, request_id: in
     committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
     async with conn.transaction():
         cancelled = found(await respite_sql.cancel_request(conn, request_id, committee_id), NO_SUCH_REQUEST)
-        released = None
+        released: list[respite_sql.ReleasedVisitRow] = []
         if cancelled.visit_day_id is not None:
-            # Only this visit leaves the route: the stops after it keep their order and times, which stay feasible
-            # (the carer arrives earlier and waits). A sick call's re-plan is a solver run over the whole day (a
-            # queued job of up to visits.TIME_LIMIT_S, "fewest changes" only as its starting point), too much for
-            # one removal; the committee re-plans the day from its board when it wants the gap closed.
-            released = await respite_sql.release_request_visit(conn, request_id)
-            if released is None and await respite_sql.request_checked_in(conn, request_id):
+            # Only this visit leaves the route (both carers' halves of a two-carer visit): the stops after it keep
+            # their order and times, which stay feasible (the carer arrives earlier and waits). A sick call's re-plan
+            # is a solver run over the whole day (a queued job of up to visits.TIME_LIMIT_S, "fewest changes" only
+            # as its starting point), too much for one removal; the committee re-plans the day from its board when
+            # it wants the gap closed.
+            released = await respite_sql.release_request_visits(conn, request_id)
+            if await respite_sql.request_checked_in(conn, request_id):
+                # A check-in by either carer of a two-carer visit keeps the visit (and its other half) going.
                 raise Conflict(CHECKED_IN)
         await audit_log.record(
             conn, who, "respite.request_cancel", "respite_request", request_id,
             detail={"household_id": cancelled.household_id, "visit_day_id": cancelled.visit_day_id,
-                    "planned_visit_id": released.id if released else None,
-                    "carer_id": released.carer_id if released else None},
+                    "planned_visit_id": released[0].id if released else None,
+                    "carer_id": released[0].carer_id if released else None,
+                    **({"partner_visit_id": released[1].id, "partner_carer_id": released[1].carer_id}
+                       if len(released) > 1 else {})},
         )  # fmt: skip
-        if released is not None:
-            await _tell_carer(conn, cancelled.household_id, released)
+        for visit in released:
+            await _tell_carer(conn, cancelled.household_id, visit)
+
+
+async def set_carers_needed(
+    conn: asyncpg.Connection, who: Identity, request_id: int, form: RequestChange
+) -> RequestRow:
+    """Mark a visit request waiting or on a route as needing one or two carers at once (audited), until its visit is
+    checked in (409); a routed one takes it at its day's next plan. Another committee's request, or one scheduled as a
+    shift or cancelled, is a 404."""
+    committee_id = who.committee_id_or_refuse(_ONLY_COMMITTEES)
+    async with conn.transaction():
+        changed = await respite_sql.set_carers_needed(conn, request_id, committee_id, form.carers_needed)
+        if changed is None:
+            own = await respite_sql.request(conn, request_id, committee_id)
+            if own is not None and own.visit_status == "checked_in":
+                raise Conflict(CHANGE_CHECKED_IN)
+            raise NotFound(NO_SUCH_REQUEST)
+        await audit_log.record(
+            conn, who, "respite.request_carers", "respite_request", request_id,
+            detail={"household_id": changed.household_id, "visit_day_id": changed.visit_day_id,
+                    "carers_needed": form.carers_needed},
+        )  # fmt: skip
+        row = await respite_sql.request(conn, request_id, committee_id)
+    assert row is not None
+    return row
 
 
 async def _tell_carer(conn: asyncpg.Connection, household_id: int, visit: respite_sql.ReleasedVisitRow) -> None:

@@ -55,6 +55,8 @@ class CancelledVisit(msgspec.Struct, frozen=True):
     minutes: int
     carer_name: str | None
     planned_at: dt.datetime | None
+    # The other carer of a two-carer visit.
+    partner_name: str | None = None
 
 
 class RespiteBoard(msgspec.Struct, frozen=True):
@@ -150,7 +152,8 @@ async def board(conn: asyncpg.Connection, who: Identity, day: dt.date) -> Respit
         if household is not None:
             cancelled.append(
                 CancelledVisit(request_id=c.request_id, household=household, starts_at=c.starts_at, minutes=c.minutes,
-                               carer_name=c.carer_name, planned_at=c.planned_at)
+                               carer_name=c.carer_name, planned_at=c.planned_at,
+                               partner_name=c.partner_name)
             )  # fmt: skip
     return RespiteBoard(
         board=await visits.day_board(conn, row, everyone, day, committee_id=committee_id),

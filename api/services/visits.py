@@ -87,6 +87,8 @@ CONTINUITY_DAYS = 90
 # half an hour late it is lateness, which the plan minimises and the board shows in red.
 RESPITE_EARLY = 15
 RESPITE_LATE = 30
+# The second carer's half of a two-carer respite visit: its key is the first half's with this ending.
+SECOND_CARER = "b"
 
 
 class TravelSpeeds(msgspec.Struct, frozen=True):
@@ -234,6 +236,8 @@ class _Spec(msgspec.Struct, frozen=True):
     window: tuple[int, int] | None = None
     # The respite request it gives (a committee's day).
     request_id: int | None = None
+    # The first half's key, on the second half of a two-carer respite visit (the two linked 'simultaneous').
+    partner: str | None = None
 
 
 def _visits_of(h: DayHouseholdRow) -> tuple[list[_Spec], list[tuple[str, str, str]]]:
@@ -296,21 +300,28 @@ def _household_visits(
     if requested is None:
         specs, pairs = _visits_of(h)
         return household_window(h.visit_slots, weekday), specs, pairs
-    return ANY_TIME, requested.get(h.id, []), []
+    specs = requested.get(h.id, [])
+    return ANY_TIME, specs, [(s.partner, s.key, "simultaneous") for s in specs if s.partner is not None]
 
 
 def _respite_visits(requests: list[respite_sql.RoutedRow], certificate: str) -> dict[int, list[_Spec]]:
     """A committee's day's visits: each routed respite request a visit of its household by a carer holding the
     certificate the day records, as long as asked, starting from RESPITE_EARLY minutes before the requested start to
-    RESPITE_LATE after it; keyed
-    '<household>:respite' (then respite2, …), so the next day's plan finds who gave it last time."""
+    RESPITE_LATE after it; keyed '<household>:respite' (then respite2, …), so the next day's plan finds who gave it
+    last time. A request for two carers is two such visits linked 'simultaneous' (two carers arrive together), the
+    second keyed with a 'b' ('42:respiteb'), each carer's continuity its own."""
     out: dict[int, list[_Spec]] = {}
     for r in requests:
         specs = out.setdefault(r.household_id, [])
         at = _minutes(r.starts_at.astimezone(SHANGHAI).time())
-        key = f"{r.household_id}:respite{len(specs) + 1 if specs else ''}"
+        number = sum(1 for s in specs if s.partner is None)
+        key = f"{r.household_id}:respite{number + 1 if number else ''}"
         window = (max(0, at - RESPITE_EARLY), at + RESPITE_LATE)
         specs.append(_Spec(key, r.household_id, "respite", certificate, r.minutes, window, r.id))
+        if r.carers_needed == 2:
+            specs.append(
+                _Spec(f"{key}{SECOND_CARER}", r.household_id, "respite", certificate, r.minutes, window, r.id, key)
+            )
     return out
 
 
@@ -319,12 +330,25 @@ def _plannable(
     kept: set[str],
 ) -> tuple[tuple[int, int] | None, list[_Spec], list[tuple[str, str, str]], list[LeftOut]]:  # fmt: skip
     """A household's visits a plan of the day holds (none: it plans none there), their start window and links, and
-    those it leaves out with why: no slot that day, or no present carer able to give it (unless checked in)."""
+    those it leaves out with why: no slot that day, no present carer able to give it (unless checked in), or, for two
+    carers at once who need the same ability, fewer than two present who hold it (both halves left out)."""
     window, specs, pairs = _household_visits(h, requested, weekday)
     if window is None:
         return None, [], pairs, [LeftOut(household_id=h.id, service=s.service, why="no_slot_today") for s in specs]
-    ok = [s for s in specs if s.key in kept or able_count.get(s.ability, 0) >= 1]
-    left_out = [LeftOut(household_id=h.id, service=s.service, why="no_able_carer") for s in specs if s not in ok]
+    need = {s.key: s.ability for s in specs}
+    too_few = {
+        key
+        for first, second, kind in pairs
+        if kind == "simultaneous" and need.get(first) == need.get(second) and not {first, second} & kept
+        and able_count.get(need[first], 0) == 1
+        for key in (first, second)
+    }  # fmt: skip
+    ok = [s for s in specs if s.key in kept or (able_count.get(s.ability, 0) >= 1 and s.key not in too_few)]
+    left_out = [
+        LeftOut(household_id=h.id, service=s.service, why="too_few_carers" if s.key in too_few else "no_able_carer")
+        for s in specs
+        if s not in ok
+    ]
     # A medication visit follows its care visit: without the care visit it is not planned either.
     if left_out and not any(s.service in ("care", "bath", "respite") for s in ok):
         return (
@@ -542,12 +566,20 @@ class PinRules(msgspec.Struct, frozen=True):
             return "visit_not_planned"
         if need not in self.able[carer_id]:
             return "carer_not_able"
-        household = visit_key.split(":")[0]
-        if ":bath" in visit_key and any(
-            key.split(":")[0] == household and ":bath" in key and carer == carer_id for key, carer in before
-        ):
+        pair = _two_carer_visit(visit_key)
+        if pair is not None and any(_two_carer_visit(key) == pair and carer == carer_id for key, carer in before):
             return "same_carer_twice"
         return None
+
+
+def _two_carer_visit(visit_key: str) -> str | None:
+    """What both halves of a two-carer visit share ('42:bath', '42:respite2'); None for a visit of one carer."""
+    household, part = visit_key.split(":")
+    if part.startswith("bath"):
+        return f"{household}:bath"
+    if part.startswith("respite"):
+        return f"{household}:{part.removesuffix(SECOND_CARER)}"
+    return None
 
 
 def _keep_pins(pins: list[pins_sql.VisitPinRow], rules: PinRules) -> tuple[list[Pin], list[dict[str, Any]]]:

@@ -21,7 +21,7 @@ from web.forms import parse_form, submit
 from web.routes._common import FormData, PageRedirect, multi, redisplay, run_page
 
 DoneQuery = Annotated[
-    str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled|cancelled)$")
+    str | None, QueryParameter(pattern=r"^(accepted|declined|recorded|requested|scheduled|cancelled|carers)$")
 ]
 WeekQuery = Annotated[dt.date | None, QueryParameter()]
 
@@ -119,6 +119,14 @@ async def _schedule_page(
         "done": done,
     }
     return Template(template_name="rosters/schedule.html", context=context, status_code=status)
+
+
+def _week_of(week: str) -> tuple[str, dt.date | None]:
+    """The week a schedule form came from (its Monday as given), or None when it is not a date."""
+    try:
+        return week, dt.date.fromisoformat(week) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else None
+    except ValueError:
+        return week, None
 
 
 class RosterPages(Controller):
@@ -265,15 +273,27 @@ class RespitePages(Controller):
             day = today()  # a week the calendar cannot reach shows this week instead
         return await _schedule_page(conn, user, day, done=done)
 
+    @post("/respite/requests/{request_id:int}/carers", name="respite_request_carers", guards=[roles("committee")])
+    async def request_carers(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> Response[Any]:
+        """Mark a visit as needing one or two carers at once, and show its week again (saying so); a visit checked
+        in, or no such request, comes back beside its row."""
+        form = multi(data)
+        week, day = _week_of(form.get("week", ""))
+        command, errors = parse_form(respite.RequestChange, form)
+        return await submit(
+            (command, {f"carers-{request_id}": e for e in errors.values()}),
+            lambda command: respite.set_carers_needed(conn, user, request_id, command),
+            lambda _row: PageRedirect("respite_schedule", query={"done": "carers", **({"week": week} if day else {})}),
+            lambda errors, status: _schedule_page(conn, user, day or today(), errors=errors, status=status),
+            refusal=f"carers-{request_id}",
+            refusal_statuses=(404, 409),
+        )
+
     @post("/respite/requests/{request_id:int}/cancel", name="respite_request_cancel", guards=[roles("committee")])
     async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> Response[Any]:
         """Cancel a visit waiting or on a carer's route, and show its week again (saying so); a visit checked in, or
         no such request, comes back beside its row."""
-        week = multi(data).get("week", "")
-        try:
-            day: dt.date | None = dt.date.fromisoformat(week) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else None
-        except ValueError:
-            day = None
+        week, day = _week_of(multi(data).get("week", ""))
         return await submit(
             (request_id, {}),
             lambda r: respite.cancel_request(conn, user, r),
