@@ -62,6 +62,9 @@ async def test_the_committee_plans_its_respite_week_in_one_action(conn, redis):
     assert {(s.day.isoweekday(), s.why) for s in week.skipped} == {
         (2, NO_REQUEST), (4, SHIFTS), (5, NO_REQUEST), (6, NO_REQUEST), (7, NO_REQUEST)
     }  # fmt: skip
+    assert {(s.day.isoweekday(), s.code) for s in week.skipped} == {
+        (2, "no_request"), (4, "as_shifts"), (5, "no_request"), (6, "no_request"), (7, "no_request")
+    }  # fmt: skip
     # Each day its own run of the one pipeline, queued after the commit; the requests routed on their day.
     runs = await conn.fetch(
         "SELECT r.id, r.status, d.day, d.committee_id FROM match_runs r JOIN visit_days d ON d.id = r.subject_id"
@@ -130,6 +133,9 @@ async def test_only_the_committee_plans_its_own_respite_week(client, conn, redis
     started = await client.post("/api/visits/respite/weeks", json=body, headers=mine)
     assert started.status_code == 202, started.text
     assert [s["day"] for s in started.json()["started"]] == [d.isoformat() for d in sorted(pending)]
+    # Each day skipped with its code beside the message.
+    skipped = started.json()["skipped"]
+    assert skipped and {(s["code"], s["why"]) for s in skipped} == {("no_request", NO_REQUEST), ("as_shifts", SHIFTS)}
 
 
 async def test_the_committee_plans_the_week_from_its_board(client, conn, redis):
@@ -166,7 +172,7 @@ async def test_the_committee_plans_the_week_from_its_board(client, conn, redis):
         client, f"/visits/respite/week?start={monday.isoformat()}&done=week&skipped=1999-01-04:no_request,"
         f"{monday.isoformat()}:anything"
     )  # fmt: skip
-    assert [(s.day, s.why) for s in made_up["skipped"]] == [(monday, "Nothing to plan that day")]
+    assert [(s.day, s.code, s.why) for s in made_up["skipped"]] == [(monday, "other", "Nothing to plan that day")]
     # Solved, Monday counts its two visits; the API reads the same week; another committee's week is its own.
     await fv.solve_run_here(conn, week.days[0].run_id)
     client.cookies.clear()

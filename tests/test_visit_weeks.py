@@ -5,6 +5,7 @@ carers by day, Chinese), its API read, and the carer's week on their phone."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import unquote
 
 import asyncpg
 import pytest
@@ -72,7 +73,8 @@ async def test_days_with_nothing_to_plan_are_reported_and_leave_nothing_behind(c
     assert [s.day.isoweekday() for s in week.started] == [1, 2, 3, 4, 5]
     # Without a carer working no visit can be given: the day's own refusal, as planning that day alone says it.
     why = "No household of the contract takes a visit that day that its carers can give"
-    assert [(s.day.isoweekday(), s.why) for s in week.skipped] == [(6, why), (7, why)]
+    skipped = [(s.day.isoweekday(), s.code, s.why) for s in week.skipped]
+    assert skipped == [(6, "no_household", why), (7, "no_household", why)]
     days = await conn.fetch("SELECT day FROM visit_days ORDER BY day")
     assert [d["day"].isoweekday() for d in days] == [1, 2, 3, 4, 5]
 
@@ -240,11 +242,17 @@ async def test_after_planning_the_week_the_page_says_which_days_were_skipped_and
         client, f"/visits/contracts/{contract.contract_id}/weeks", {"start": monday.isoformat()}, page=path
     )
     assert posted.status_code in (302, 303) and "skipped=" in posted.headers["location"]
+    saturday, sunday = monday + dt.timedelta(days=5), monday + dt.timedelta(days=6)
+    # The address carries each day's code as the service gave it; the page translates the code.
+    assert f"{saturday.isoformat()}:no_household,{sunday.isoformat()}:no_household" in unquote(
+        posted.headers["location"]
+    )
     shown = await page_context(client, posted.headers["location"])
     why = "No household of the contract takes a visit that day that its carers can give"
-    assert [(s.day.isoweekday(), s.why) for s in shown["skipped"]] == [(6, why), (7, why)]
+    assert [(s.day.isoweekday(), s.code, s.why) for s in shown["skipped"]] == [
+        (6, "no_household", why), (7, "no_household", why)
+    ]  # fmt: skip
     text = shown.response.text
-    saturday = monday + dt.timedelta(days=5)
     assert "有 2 天未排班" in text and f"周六 {saturday.month}月{saturday.day}日：" in text
     await post_form(client, "/lang", {"locale": "en", "next": path}, page=path)
     english = (await client.get(posted.headers["location"])).text

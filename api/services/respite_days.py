@@ -81,9 +81,9 @@ def plan_subject(
             raise Invalid("The day is not valid", fields={"day": "A past day cannot be planned"})
         states = await respite_sql.day_request_states(conn, committee_id, form.day)
         if states.scheduled:
-            raise Conflict(AS_SHIFTS)
+            raise visits.NothingToPlan(AS_SHIFTS, code="as_shifts")
         if not states.pending and not states.routed:
-            raise Conflict(NO_REQUEST)
+            raise visits.NothingToPlan(NO_REQUEST, code="no_request")
         day_id = await respite_sql.upsert_committee_day(
             conn, committee_id, form.day, speeds.detour_factor, speeds.ebike_kmh, speeds.walk_kmh,
             speeds.continuity_weight, needed,

@@ -36,6 +36,8 @@ from sql.visits import ContractRow
 WEEKS_AHEAD = 4
 DAYS = 7
 LIVE = ("unsigned", "active")
+# The code of a day skipped for a refusal that names none (a rule added without one).
+OTHER = "other"
 # The pipeline's subject hook of one day (its id, made on first use).
 DaySubject = Callable[[asyncpg.Connection], Awaitable[int]]
 # A day's state from its newest run.
@@ -56,9 +58,11 @@ class DayStarted(msgspec.Struct, frozen=True):
 
 
 class DaySkipped(msgspec.Struct, frozen=True):
-    """A day of the week with nothing to plan, and why (an English message the pages translate)."""
+    """A day of the week with nothing to plan, and why: a stable code ('no_carer', 'no_household',
+    'no_respite_carer', 'no_request', 'as_shifts'; 'other' for a refusal without one) and an English message."""
 
     day: dt.date
+    code: str
     why: str
 
 
@@ -134,7 +138,8 @@ async def start_days(
                         conn, visits.RUNS, day_id, who.account_id, detail={"week": start.isoformat()}
                     )
             except Conflict as exc:
-                skipped.append(DaySkipped(day=day, why=exc.detail))
+                code = exc.code if isinstance(exc, visits.NothingToPlan) else OTHER
+                skipped.append(DaySkipped(day=day, code=code, why=exc.detail))
                 continue
             started.append(DayStarted(day=day, run=run))
         await audit_log.record(

@@ -647,19 +647,28 @@ def _previous(live: list[LiveVisitRow], origin: dt.datetime) -> VisitsResult:
                         timings=Timings(), routes=routes)  # fmt: skip
 
 
-# A day with nothing to plan (msgids; a week's plan reports its days refused so).
+# A day with nothing to plan (msgids; a week's plan reports its days refused so, each with its code).
 NO_RESPITE_CARER = "No respite visit of that day can be given by the committee's carers"
 NO_HOUSEHOLD_VISIT = "No household of the contract takes a visit that day that its carers can give"
 NO_CARER_WORKS = "No carer works that day: add carers or their working days"
 
 
+class NothingToPlan(Conflict):
+    """A day with nothing to plan (409), with a stable code for why ('no_carer', …): a week's plan reports the day
+    skipped with it, beside the message."""
+
+    def __init__(self, detail: str, *, code: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 def _check(inputs: DayInputs) -> None:
     if not inputs.problem.problem.visits and inputs.day.committee_id is not None:
-        raise Conflict(NO_RESPITE_CARER)
+        raise NothingToPlan(NO_RESPITE_CARER, code="no_respite_carer")
     if not inputs.problem.problem.visits:
-        raise Conflict(NO_HOUSEHOLD_VISIT)
+        raise NothingToPlan(NO_HOUSEHOLD_VISIT, code="no_household")
     if not inputs.problem.problem.carers:
-        raise Conflict(NO_CARER_WORKS)
+        raise NothingToPlan(NO_CARER_WORKS, code="no_carer")
 
 
 def _service_of(key: str) -> str:

@@ -23,7 +23,7 @@ from api.services.register_imports import Issue
 from api.services.respite_days import RespiteBoard
 from api.services.rosters import monday_of
 from api.services.types import SHANGHAI
-from api.services.visit_weeks import DaySkipped, DaysStarted, PlanWeek, WeekFigures
+from api.services.visit_weeks import OTHER, DaySkipped, DaysStarted, PlanWeek, WeekFigures
 from api.services.visits import AbsenceCreate, Board, CarerChoice, PlanDay
 from web import maps
 from web.forms import parse_form, submit
@@ -40,7 +40,8 @@ DayQuery = Annotated[dt.date | None, QueryParameter()]
 SkippedQuery = Annotated[
     str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}:[a-z_]{1,20}(,\d{4}-\d{2}-\d{2}:[a-z_]{1,20}){0,6}$")
 ]
-# Why a day of a week had nothing to plan, by its code in that address (the services' msgids, translated on the page).
+# Why a day of a week had nothing to plan, by the code the services give it (DaySkipped.code, carried in that address):
+# the services' msgids, translated on the page.
 SKIP_REASONS = {
     "no_carer": visits.NO_CARER_WORKS, "no_household": visits.NO_HOUSEHOLD_VISIT,
     "no_respite_carer": visits.NO_RESPITE_CARER, "no_request": respite_days.NO_REQUEST,
@@ -73,15 +74,15 @@ def _contract_routes(contract_id: int) -> dict[str, Any]:
 
 def week_done(started: DaysStarted) -> dict[str, str]:
     """The week page's address after its plan started: the week, and the days skipped with their reason's code."""
-    codes = {why: code for code, why in SKIP_REASONS.items()}
     query = {"start": started.start.isoformat(), "done": "week"}
     if started.skipped:
-        query["skipped"] = ",".join(f"{s.day.isoformat()}:{codes.get(s.why, 'other')}" for s in started.skipped)
+        query["skipped"] = ",".join(f"{s.day.isoformat()}:{s.code}" for s in started.skipped)
     return query
 
 
 def skipped_days(text: str | None, days: list[dt.date]) -> list[DaySkipped]:
-    """The skipped days of that address that are days of the shown week, each with its reason's msgid."""
+    """The skipped days of that address that are days of the shown week, each with its code and that code's msgid
+    (an unknown code: NOTHING_TO_PLAN)."""
     out = []
     for part in (text or "").split(","):
         day, _, code = part.partition(":")
@@ -90,7 +91,8 @@ def skipped_days(text: str | None, days: list[dt.date]) -> list[DaySkipped]:
         except ValueError:
             continue
         if when in days:
-            out.append(DaySkipped(day=when, why=SKIP_REASONS.get(code, NOTHING_TO_PLAN)))
+            known = code in SKIP_REASONS
+            out.append(DaySkipped(day=when, code=code if known else OTHER, why=SKIP_REASONS.get(code, NOTHING_TO_PLAN)))
     return out
 
 
