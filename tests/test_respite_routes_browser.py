@@ -91,6 +91,10 @@ def test_the_committee_plans_a_respite_day_as_routes_on_a_phone_and_a_desktop(br
     contexts: list[BrowserContext] = []
     errors: list[str] = []
     page = logged_in_phone(browser, contexts, errors, base, "committee.kailu4", PASSWORDS["committee.kailu4"])
+    # The respite page: each entitlement's request form asks how many carers each visit needs.
+    page.goto(f"{base}/respite")
+    expect(page.locator("select[name=carers_needed]").first).to_contain_text("需要两名护理员")
+    both_widths(page, "respite-entitlements")
     # The family of the 14:00 visit says the elder must be lifted: the committee marks it as needing two carers.
     two = sql(live_server.database_url, AT_TWO, committee_id, day)["id"]
     page.goto(f"{base}/respite/schedule?week={day.isoformat()}")
