@@ -13,7 +13,7 @@ import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 Status = Literal["optimal", "feasible", "infeasible"]
-BoundSource = Literal["cp-sat", "lp-relaxation", "lagrangian", "greedy-equals-bound", "trivial", "none"]
+BoundSource = Literal["cp-sat", "lp-relaxation", "lagrangian", "assignment", "greedy-equals-bound", "trivial", "none"]
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 IntArray = npt.NDArray[np.int64]

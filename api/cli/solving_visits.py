@@ -148,7 +148,8 @@ def plain_routing(problem: VisitsProblem, time_limit_s: float) -> float | None:
 
 
 def bench(folder: Path | None, *, time_limit_s: float, seed: int, sets: str | None) -> None:
-    """Per instance: our objective, the best known, the gap, plain OR-Tools routing in the same time; per set means."""
+    """Per instance: our objective, the best known, the gap, the proven bound and its gap, plain OR-Tools routing in
+    the same time; per set means."""
     import os
     import time
 
@@ -171,10 +172,10 @@ def bench(folder: Path | None, *, time_limit_s: float, seed: int, sets: str | No
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(
-        f"  {'inst':<5} {'linli':>10} {'best known':>10} {'gap':>8} {'cpu s':>6} {'wall s':>6}  "
-        f"{'status':<9} {'OR-Tools':>10} {'gap':>8}  phases"
+        f"  {'inst':<5} {'linli':>10} {'best known':>10} {'gap':>8} {'bound':>9} {'bnd gap':>8} {'source':<10} "
+        f"{'cpu s':>6} {'wall s':>6}  {'status':<9} {'OR-Tools':>10} {'gap':>8}  phases"
     )
-    per_set: dict[str, list[tuple[float, float | None, str]]] = {}
+    per_set: dict[str, list[tuple[float, float | None, str, float]]] = {}
     for path in files:
         name = path.name.split(".")[0]
         problem = read_problem(path)
@@ -184,28 +185,34 @@ def bench(folder: Path | None, *, time_limit_s: float, seed: int, sets: str | No
         plain = plain_routing(problem, time_limit_s)
         best = known.get(name)
         gap = None if best is None else 100 * (result.objective - best) / best
+        # The proven bound against the best known, signed like the gaps: how far below the plans the proof is.
+        bound_gap = None if best is None else 100 * (result.bound - best) / best
         plain_gap = None if best is None or plain is None else 100 * (plain - best) / best
         versus = "better" if plain is None or result.objective < plain - 1e-6 else "worse"
         if plain is not None and abs(result.objective - plain) <= 1e-6:
             versus = "equal"
-        per_set.setdefault(name[0], []).append((gap if gap is not None else math.nan, plain_gap, versus))
+        row = (math.nan if gap is None else gap, plain_gap, versus, math.nan if bound_gap is None else bound_gap)
+        per_set.setdefault(name[0], []).append(row)
         print(
-            f"  {name:<5} {result.objective:>10.2f} {_num(best):>10} {_pct(gap):>8} {cpu:>6.2f} {wall:>6.2f}  "
+            f"  {name:<5} {result.objective:>10.2f} {_num(best):>10} {_pct(gap):>8} {result.bound:>9.2f} "
+            f"{_pct(bound_gap):>8} {result.bound_source:<10} {cpu:>6.2f} {wall:>6.2f}  "
             f"{result.status:<9} {_num(plain):>10} {_pct(plain_gap):>8}  {'; '.join(result.phases)}"
             + ("" if result.reproducible else "  (cut by the clock)"),
             flush=True,
         )
     for s, rows in sorted(per_set.items()):
-        gaps = [g for g, _, _ in rows if not math.isnan(g)]
-        plains = [p for _, p, _ in rows if p is not None]
+        gaps = [g for g, _, _, _ in rows if not math.isnan(g)]
+        plains = [p for _, p, _, _ in rows if p is not None]
+        bound_gaps = [b for _, _, _, b in rows if not math.isnan(b)]
+        bound_mean = sum(bound_gaps) / len(bound_gaps) if bound_gaps else math.nan
         mean = sum(gaps) / len(gaps) if gaps else math.nan
         worst = max(gaps, default=math.nan)
         plain_mean = f"{sum(plains) / len(plains):+.2f}%" if plains else "-"
         print(
-            f"  set {s}: {len(rows)} instances, mean gap {mean:+.2f}%, worst {worst:+.2f}%; plain OR-Tools mean gap "
-            f"{plain_mean} over the {len(plains)} it solved; linli better on "
-            f"{sum(v == 'better' for _, _, v in rows)}, equal on {sum(v == 'equal' for _, _, v in rows)}, "
-            f"worse on {sum(v == 'worse' for _, _, v in rows)}"
+            f"  set {s}: {len(rows)} instances, mean gap {mean:+.2f}%, worst {worst:+.2f}%; bound mean gap "
+            f"{bound_mean:+.2f}%; plain OR-Tools mean gap {plain_mean} over the {len(plains)} it solved; linli better "
+            f"on {sum(v == 'better' for _, _, v, _ in rows)}, equal on {sum(v == 'equal' for _, _, v, _ in rows)}, "
+            f"worse on {sum(v == 'worse' for _, _, v, _ in rows)}"
         )
 
 
