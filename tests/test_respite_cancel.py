@@ -1,7 +1,9 @@
 """A family calls to cancel a respite visit already on a carer's route (issue 14): the committee cancels the routed
 request until its visit is checked in; the visit leaves the carer's route (the stops after it keep their order and
 times, no solver run), the carer is told, the board and the week's requests show it cancelled, the phone no longer
-lists it; a visit checked in is a conflict, another committee's request a missing one."""
+lists it; a visit checked in is a conflict, another committee's request a missing one. The committee cancels it from
+the respite schedule, over the API, or from the visit's stop on the day's board (an organisation's contract board has
+no such button)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ from api.services import respite, respite_days, visits
 from api.services.accounts import Identity
 from api.services.errors import Conflict, NotFound
 from tests import factories
+from tests import factories_visit_plans as fv
 from tests.helpers import bearer, login, post_form
 from tests.pages_kit import page_context
 from tests.test_respite_routes import plan_here, respite_day
+from tests.test_visits import _day as _contract_day
+from tests.worker_kit import JobQueueSpy
 
 
 async def _routes(conn: asyncpg.Connection, committee_id: int) -> list[asyncpg.Record]:
@@ -138,3 +143,74 @@ async def test_the_committee_cancels_a_routed_visit_on_its_respite_page_and_over
     assert sorted(c["request_id"] for c in answer.json()["cancelled"]) == sorted(
         [second["request_id"], rows[2]["request_id"]]
     )
+
+
+async def test_the_committee_cancels_a_routed_visit_from_its_stop_on_the_days_board(client, conn, redis):
+    who, _homes, roster, day = await respite_day(conn)
+    await plan_here(conn, redis, who, day)
+    rows = await _routes(conn, who.committee_id)
+    board_url = f"/visits/respite?day={day.isoformat()}"
+    await login(client, await factories.username_of(conn, who.account_id))
+    shown = await page_context(client, board_url)
+    stops = {s.id: s for r in shown["board"].routes for s in r.stops}
+    assert {s.respite_request_id for s in stops.values()} == {r["request_id"] for r in rows}
+    for r in rows:
+        assert f'action="/visits/respite/requests/{r["request_id"]}/cancel"' in shown.response.text
+    # A visit checked in: its stop offers no cancel; a cancel raced past the check-in is refused beside the stop.
+    first, second, third = rows[0], rows[1], rows[2]
+    carer_who = next(w for c, w in roster if c == first["carer_id"])
+    await visits.check_in(conn, carer_who, first["id"], now=first["starts_at"])
+    shown = await page_context(client, board_url)
+    assert f"/visits/respite/requests/{first['request_id']}/cancel" not in shown.response.text
+    assert f"/visits/respite/requests/{second['request_id']}/cancel" in shown.response.text
+    cancel = "/visits/respite/requests/{}/cancel"
+    refused = await post_form(client, cancel.format(first["request_id"]), {"day": day.isoformat()}, page=board_url)
+    assert refused.status_code == 409
+    beside = f'<p class="error" id="e-cancel-{first["id"]}" role="alert">护理员已在这次上门签到，不能再取消</p>'
+    assert beside in refused.text
+    assert await conn.fetchval("SELECT status FROM respite_requests WHERE id = $1", first["request_id"]) == "routed"
+    # Another: cancelled from its stop, back to the same day's board, which says so and lists it as cancelled.
+    done = await post_form(client, cancel.format(second["request_id"]), {"day": day.isoformat()}, page=board_url)
+    assert done.status_code in (302, 303)
+    assert done.headers["location"] == f"/visits/respite?day={day.isoformat()}&done=cancelled"
+    again = await page_context(client, done.headers["location"])
+    assert again["done"] == "cancelled" and "上门已取消，已从护理员的路线中移除" in again.response.text
+    assert second["id"] not in {s.id for r in again["board"].routes for s in r.stops}
+    assert [c.request_id for c in again["cancelled"]] == [second["request_id"]]
+    assert "已取消的上门" in again.response.text
+    assert await conn.fetchval("SELECT status FROM planned_visits WHERE id = $1", second["id"]) == "released"
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'respite.request_cancel' AND object_id = $1",
+            str(second["request_id"]),
+        )
+        == 1
+    )
+    # Another committee cannot cancel it from its own board: no such request (404), said atop its board.
+    client.cookies.clear()
+    stranger = await factories.identity_of(conn, await factories.create_account(conn, "committee"))
+    await login(client, await factories.username_of(conn, stranger.account_id))
+    foreign = await post_form(client, cancel.format(third["request_id"]), {"day": day.isoformat()}, page=board_url)
+    assert foreign.status_code == 404 and 'id="e-cancel"' in foreign.text
+    assert "没有这个等待中或已排入路线的上门申请" in foreign.text
+    assert await conn.fetchval("SELECT status FROM planned_visits WHERE id = $1", third["id"]) == "planned"
+
+
+async def test_an_organisations_contract_board_offers_no_cancel_and_the_organisation_cannot_cancel(client, conn, redis):
+    contract, _, _ = await _contract_day(conn)
+    day = fv.tomorrow()
+    await fv.plan_here(conn, JobQueueSpy(redis), contract.organisation(), contract.contract_id, day)
+    await login(client, await factories.username_of(conn, contract.organisation_account))
+    board_url = f"/visits/contracts/{contract.contract_id}?day={day.isoformat()}"
+    shown = await page_context(client, board_url)
+    stops = [s for r in shown["board"].routes for s in r.stops]
+    assert stops and all(s.respite_request_id is None for s in stops)
+    assert "确认取消这次上门" not in shown.response.text and "/cancel" not in shown.response.text
+    who, _homes, _roster, respite_date = await respite_day(conn)
+    await plan_here(conn, redis, who, respite_date)
+    request_id = (await _routes(conn, who.committee_id))[0]["request_id"]
+    refused = await post_form(
+        client, f"/visits/respite/requests/{request_id}/cancel", {"day": day.isoformat()}, page=board_url
+    )
+    assert refused.status_code == 403
+    assert await conn.fetchval("SELECT status FROM respite_requests WHERE id = $1", request_id) == "routed"

@@ -1,6 +1,7 @@
 """Headless Chromium, in Chinese, on the demo district, at a phone's and a desktop's width: committee.kailu4 plans a
 respite day as routes, a family calls to cancel a routed visit (the respite page asks to confirm, the visit leaves its
-carer's route and the board lists it cancelled), plans the day's week and sees which days were skipped and why, then
+carer's route and the board lists it cancelled), another family's visit is cancelled from its stop on the board (asked
+to confirm there, the board then lists both), plans the day's week and sees which days were skipped and why, then
 uploads travel times and deletes them again after a confirmation."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import datetime as dt
 import re
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser_helpers import (
     DESKTOP,
@@ -22,6 +23,7 @@ from tests.browser_helpers import (
     patient_expect,
     screenshot,
     sql,
+    wider_than_the_screen,
 )
 from tests.test_respite_routes_browser import COMMITTEE, REQUESTS, ROSTER
 
@@ -29,6 +31,18 @@ __all__ = ["browser", "patient_expect"]  # fixtures, used by name
 pytestmark = pytest.mark.browser
 
 CARERS = "SELECT array_agg(id ORDER BY id) AS ids FROM carers WHERE committee_id = $1"
+# What scrolls inside its own box on the board (the timeline, the map) and so may reach past a phone's edge.
+SCROLLS_INSIDE = ("DIV.timeline", "svg.", "line.", "text.", "rect.", "IMG.leaflet", "DIV.leaflet")
+
+
+def _board_fits(page: Page, name: str) -> None:
+    """Nothing of the board but its timeline and map is wider than the phone; screenshots at both widths."""
+    screenshot(page, f"{name}-phone")
+    assert [e for e in wider_than_the_screen(page) if not e.startswith(SCROLLS_INSIDE)] == [], name
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
 
 
 def test_a_routed_visit_is_cancelled_the_week_says_what_it_skipped_and_travel_times_go(
@@ -67,6 +81,17 @@ def test_a_routed_visit_is_cancelled_the_week_says_what_it_skipped_and_travel_ti
     page.set_viewport_size(DESKTOP)
     screenshot(page, "respite-board-cancelled-desktop")
     page.set_viewport_size(PHONE)
+    # Another family calls while the planner is on the board: the stop's own cancel, confirmed, without leaving it.
+    stop = page.locator("section.route-card li.stop", has=page.locator("details.confirm-cancel")).first
+    stop.locator("details.confirm-cancel summary").click()
+    expect(stop.get_by_role("button", name="确认取消这次上门")).to_be_visible()
+    _board_fits(page, "respite-board-cancel-confirm")
+    stop.get_by_role("button", name="确认取消这次上门").click()
+    expect(page.locator("#done")).to_contain_text("上门已取消")
+    expect(page.locator("#cancelled li")).to_have_count(2)
+    if stops:
+        assert page.locator("section.route-card li.stop").count() == stops - 2
+    _board_fits(page, "respite-board-cancel-done")
     # The week of that day, planned in one action: the page says which days were skipped and why.
     page.goto(f"{base}/visits/respite/week?start={(day - dt.timedelta(days=day.weekday())).isoformat()}")
     page.get_by_role("button", name="为本周每天排班").click()

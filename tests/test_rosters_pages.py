@@ -178,7 +178,7 @@ async def test_a_committee_cancels_a_pending_visit_and_another_committee_cannot(
     assert foreign.status_code == 404
     await login(client, committee.username)
     page = await client.get(week)
-    assert "取消此次上门" in page.text and "待安排" in page.text
+    assert "取消这次上门" in page.text and "待安排" in page.text
     done = await post_form(
         client, f"/respite/requests/{request}/cancel", {"week": next_monday().isoformat()}, page=week
     )

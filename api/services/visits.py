@@ -944,6 +944,8 @@ class BoardStop(StopView, frozen=True):
     same_carer: bool = False
     # The day's carers the next plan could not give this visit to, were it pinned to them (the pin form marks them).
     unable_carers: list[UnableCarer] = []
+    # The respite request the visit gives (a committee's day; None for a contract's visit): the stop's cancel button.
+    respite_request_id: int | None = None
 
 
 class BoardRoute(msgspec.Struct, frozen=True):
@@ -1057,6 +1059,7 @@ async def day_board(
                 preferred=names.get(v.reason["preferred"]) if v.reason.get("preferred") else None,
                 same_carer=v.reason.get("preferred") == v.carer_id,
                 unable_carers=_unable_carers(rules, v.visit_key, everyone, pins),
+                respite_request_id=v.respite_request_id,
             )
             for v in stops
         ]  # fmt: skip

@@ -16,7 +16,7 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Template
 
 from api.auth import Conn, User, roles
-from api.services import carers, respite_days, travel_times, visit_steering, visit_weeks, visits
+from api.services import carers, respite, respite_days, travel_times, visit_steering, visit_weeks, visits
 from api.services.accounts import Identity
 from api.services.carers import CarerCreate, CarerUpdate
 from api.services.register_imports import Issue
@@ -32,7 +32,7 @@ from web.routes._common import FormData, PageRedirect, multi, redisplay
 DoneQuery = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|repinned|unpinned|week|travel|travel_removed)$"
+        pattern=r"^(added|saved|started|sick|checked_in|joined|pinned|repinned|unpinned|week|travel|travel_removed|cancelled)$"
     ),
 ]
 DayQuery = Annotated[dt.date | None, QueryParameter()]
@@ -229,17 +229,22 @@ async def _board_page(
 
 def _board_template(
     user: Identity, state: State, board: Board, routes: dict[str, Any], day: dt.date, *, done: str | None,
-    errors: dict[str, str] | None, status: int, respite: RespiteBoard | None = None,
+    errors: dict[str, str] | None, status: int, respite_day: RespiteBoard | None = None,
     values: Mapping[str, str] | None = None,
 ) -> Template:  # fmt: skip
     """A day's board: a contract's, or a committee's respite day (then the day's requests by state);
     `routes` names the board's and the plan form's routes and their path parameters."""
+    stops = [s for r in board.routes for s in r.stops if s.respite_request_id is not None]
     return Template(
         template_name="visit_plans/board.html",
         context={
             **routes,
-            "requests": respite.requests if respite else None,
-            "cancelled": respite.cancelled if respite else [],
+            "requests": respite_day.requests if respite_day else None,
+            "cancelled": respite_day.cancelled if respite_day else [],
+            # The respite requests on the routes, and those whose visit is checked in (either half of a two-carer
+            # visit): their stops offer no cancel, and a refused cancel of a request not on the board goes on top.
+            "routed_requests": {s.respite_request_id for s in stops},
+            "checked_in_requests": {s.respite_request_id for s in stops if s.status == "checked_in"},
             "who": user,
             "board": board,
             "timeline": timeline(board),
@@ -248,7 +253,8 @@ def _board_template(
             "tiles": maps.tiles_of(state),
             "done": done,
             "errors": errors or {},
-            # The pin form that was refused (its visit_id, carer_id and start), to show again with its errors.
+            # The pin form that was refused (its visit_id, carer_id and start), to show again with its errors; or the
+            # request whose cancel was refused (cancel_request_id).
             "values": values or {},
             "today": visits.today(),
             "week_start": monday_of(day),
@@ -261,10 +267,10 @@ async def _respite_board_page(
     conn: Conn, user: Identity, state: State, day: dt.date, *, done: str | None = None,
     errors: dict[str, str] | None = None, status: int = 200, values: Mapping[str, str] | None = None,
 ) -> Template:  # fmt: skip
-    respite = await respite_days.board(conn, user, day)
+    respite_day = await respite_days.board(conn, user, day)
     return _board_template(
-        user, state, respite.board, RESPITE_ROUTES, day, done=done, errors=errors, status=status, respite=respite,
-        values=values,
+        user, state, respite_day.board, RESPITE_ROUTES, day, done=done, errors=errors, status=status,
+        respite_day=respite_day, values=values,
     )  # fmt: skip
 
 
@@ -589,6 +595,24 @@ class VisitPages(Controller):
             _respite_board_again(conn, user, state, day),
             refusal="day",
             refusal_statuses=(409,),
+        )
+
+    @post("/visits/respite/requests/{request_id:int}/cancel", name="respite_visit_cancel", guards=[roles("committee")])
+    async def respite_cancel(
+        self, conn: Conn, user: User, state: State, request_id: FromPath[int], data: FormData
+    ) -> Response[Any]:
+        """The family called: cancel a visit on a carer's route from its stop (as the respite schedule does) and show
+        the day's board again, saying so; a visit checked in, or no such request, comes back beside its stop."""
+        back_to, again = _back_to_board(
+            conn, user, state, multi(data), "cancelled", values={"cancel_request_id": str(request_id)}
+        )
+        return await submit(
+            (request_id, {}),
+            lambda r: respite.cancel_request(conn, user, r),
+            lambda _none: back_to,
+            again,
+            refusal="cancel",
+            refusal_statuses=(404, 409),
         )
 
     @get("/visits/respite/week", name="respite_visit_week", guards=[roles("committee")])
