@@ -79,7 +79,8 @@ def started_servers() -> Iterator[Servers]:
     """A throw-away PostgreSQL and Valkey with the migrated template database, stopped afterwards."""
     import asyncio
 
-    with devservers.scratch_dir() as folder:
+    # In memory where the machine allows: hundreds of databases are created and dropped in a run (docs/testing.md).
+    with devservers.scratch_dir(parent=devservers.memory_dir()) as folder:
         # The pick-up race test holds 500 separate connections at once, on top of the other workers' connections.
         pg = devservers.start_postgres(folder / "pg", durable=False, options={"max_connections": "900"})
         try:
