@@ -155,7 +155,8 @@ async def _clone_template(servers: Servers, name: str, template: str = TEMPLATE_
 
 
 DEMO_TEMPLATE_DB = "linli_demo_template"
-DEMO_SEED_ARGS = ("--seed", "1", "--scale", "0.05")
+DEMO_SEED, DEMO_SCALE = 1, 0.05
+DEMO_SEED_ARGS = ("--seed", str(DEMO_SEED), "--scale", str(DEMO_SCALE))
 
 
 async def _ensure_demo_template(servers: Servers) -> None:
