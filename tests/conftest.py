@@ -79,7 +79,8 @@ def started_servers() -> Iterator[Servers]:
     """A throw-away PostgreSQL and Valkey with the migrated template database, stopped afterwards."""
     import asyncio
 
-    with devservers.scratch_dir() as folder:
+    # In memory where the machine allows: hundreds of databases are created and dropped in a run (docs/testing.md).
+    with devservers.scratch_dir(parent=devservers.memory_dir()) as folder:
         # The pick-up race test holds 500 separate connections at once, on top of the other workers' connections.
         pg = devservers.start_postgres(folder / "pg", durable=False, options={"max_connections": "900"})
         try:
@@ -154,7 +155,8 @@ async def _clone_template(servers: Servers, name: str, template: str = TEMPLATE_
 
 
 DEMO_TEMPLATE_DB = "linli_demo_template"
-DEMO_SEED_ARGS = ("--seed", "1", "--scale", "0.05")
+DEMO_SEED, DEMO_SCALE = 1, 0.05
+DEMO_SEED_ARGS = ("--seed", str(DEMO_SEED), "--scale", str(DEMO_SCALE))
 
 
 async def _ensure_demo_template(servers: Servers) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def source_files() -> list[Path]:
     return sorted(p for top in OURS for p in (ROOT / top).rglob("*.py") if ".venv" not in p.parts)
 
 
+# Read once per process: three tests walk the same files, which do not change during a run.
+@functools.cache
 def project_imports() -> dict[str, set[str]]:
     """Each module of ours and the names of ours it imports, read from the files."""
     return {module_name(p): imported_names(p.read_text(encoding="utf-8")) for p in source_files()}

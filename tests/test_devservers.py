@@ -34,7 +34,7 @@ async def _fetchval(url: str, sql: str) -> object:
 
 @pytest.mark.anyio
 async def test_throwaway_servers_answer_and_leave_nothing_behind() -> None:
-    with devservers.scratch_dir() as base:
+    with devservers.scratch_dir(parent=devservers.memory_dir()) as base:
         pg = devservers.start_postgres(base / "pg", durable=False)
         vk = devservers.start_valkey(base / "valkey", durable=False)
         try:

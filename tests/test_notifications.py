@@ -380,17 +380,17 @@ async def test_the_inbox_page_saves_contact_details_and_shows_field_errors_in_ch
     assert "已保存" in page.text and 'value="wang@example.org"' in page.text
 
 
-def test_every_page_runs_the_hook_that_counts_unread_notifications():
+def test_every_page_runs_the_hook_that_counts_unread_notifications(shared_app):
     # Litestar runs only the innermost before_request: a page or controller that set its own would silently drop
-    # the unread count from the navigation of its pages.
+    # the unread count from the navigation of its pages. (The worker's app: create_app's routes do not depend on the
+    # settings, and building another costs a second.)
     from litestar.routes import HTTPRoute
 
-    from api.app import create_app
     from web.routes.notifications import load_unread_count
 
     pages = [
         handler
-        for route in create_app().routes
+        for route in shared_app.routes
         if isinstance(route, HTTPRoute) and not route.path.startswith(("/api", "/static", "/schema"))
         for handler in route.route_handlers
     ]

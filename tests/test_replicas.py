@@ -32,7 +32,7 @@ MAX_LAG_S = 3.0
 def cluster() -> Iterator[tuple[devservers.LocalPostgres, devservers.LocalPostgres]]:
     """A primary of its own and a streaming replica of it (a base backup, then WAL as it is written)."""
     with (
-        devservers.scratch_dir() as folder,
+        devservers.scratch_dir(parent=devservers.memory_dir()) as folder,
         devservers.start_postgres(folder / "primary", durable=False) as primary,
         devservers.start_replica(primary, folder / "replica") as replica,
     ):

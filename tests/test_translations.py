@@ -150,6 +150,8 @@ def error_page_messages(tree: ast.AST) -> list[str]:
     return found
 
 
+# Read once per process: three tests ask, and the sources do not change during a run.
+@functools.cache
 def python_msgids() -> dict[str, str]:
     """msgid → where, for the messages in Python that reach people without a `_()` at the call site."""
     found: dict[str, str] = {}
