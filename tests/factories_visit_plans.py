@@ -91,7 +91,7 @@ async def plan_here(conn: asyncpg.Connection, queue: JobQueue, who: Identity, co
     return await solve_run_here(conn, run.id)
 
 
-async def solve_run_here(conn: asyncpg.Connection, run_id: int, time_limit_s: float = 0.5) -> int:
+async def solve_run_here(conn: asyncpg.Connection, run_id: int, time_limit_s: float = 0.2) -> int:
     """Solve and write a queued visits run in the test's transaction (a tiny budget); the run's id."""
     run = await conn.fetchrow("SELECT subject_id FROM match_runs WHERE id = $1", run_id)
     day = await visits_sql.get_day(conn, int(run["subject_id"]))
