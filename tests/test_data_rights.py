@@ -4,6 +4,7 @@ certificates, and the retention schedule of households that left."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import zipfile
@@ -174,11 +175,14 @@ async def test_a_late_erasure_cancels_late_and_promotes_nobody(conn: asyncpg.Con
     me = await volunteer_identity(conn)
     waiting = await volunteer_identity(conn)
     assert me.volunteer_id is not None and waiting.volunteer_id is not None
-    tomorrow = await create_shift(conn, headcount=1, starts_at=soon(days=0.5), cancellation_window_hours=24)
-    await shifts.sign_up(conn, me, tomorrow)
-    await add_signup(conn, tomorrow, waiting.volunteer_id, status="waitlisted")
+    # Twelve hours ahead whatever the time of day (soon(days=0.5) rounds to 09:00 Shanghai, which was in the past
+    # between 01:00 and 12:00 UTC), inside the 24-hour cancellation window.
+    starts_at = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=12)).replace(second=0, microsecond=0)
+    within_day = await create_shift(conn, headcount=1, starts_at=starts_at, cancellation_window_hours=24)
+    await shifts.sign_up(conn, me, within_day)
+    await add_signup(conn, within_day, waiting.volunteer_id, status="waitlisted")
     await data_rights.erase(conn, me, ErasureConfirm(confirm="注销"))
-    statuses = dict(await conn.fetch("SELECT volunteer_id, status FROM signups WHERE shift_id = $1", tomorrow))
+    statuses = dict(await conn.fetch("SELECT volunteer_id, status FROM signups WHERE shift_id = $1", within_day))
     assert statuses == {me.volunteer_id: "late_cancelled", waiting.volunteer_id: "waitlisted"}
 
 
