@@ -5,8 +5,10 @@ day without two able carers leaves it out with why, or is refused when nothing e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from typing import Any
 
 import asyncpg
 import pytest
@@ -30,6 +32,26 @@ FROM planned_visits pv WHERE pv.respite_request_id = $1 AND pv.status <> 'releas
 
 async def _request_of(conn: asyncpg.Connection, household_id: int) -> int:
     return int(await conn.fetchval("SELECT id FROM respite_requests WHERE household_id = $1", household_id))
+
+
+@dataclasses.dataclass(frozen=True)
+class _TwoCarerDay:
+    """The respite day (respite_day's parts) with the third household's request marked for two carers and planned."""
+
+    who: Any
+    homes: list[int]
+    roster: list[Any]
+    day: dt.date
+    request_id: int
+    halves: list[asyncpg.Record]  # its two live planned visits
+
+
+async def _two_carer_visit_planned(conn: asyncpg.Connection, redis: Any) -> _TwoCarerDay:
+    who, homes, roster, day = await respite_day(conn)
+    request_id = await _request_of(conn, homes[2])
+    await respite.set_carers_needed(conn, who, request_id, respite.RequestChange(carers_needed=2))
+    await plan_here(conn, redis, who, day)
+    return _TwoCarerDay(who, homes, roster, day, request_id, await conn.fetch(LIVE, request_id))
 
 
 async def test_a_two_carer_request_is_planned_as_two_carers_arriving_together(conn, redis):
@@ -75,11 +97,8 @@ async def test_a_two_carer_request_is_planned_as_two_carers_arriving_together(co
 
 
 async def test_cancelling_a_two_carer_visit_takes_both_halves_off_and_tells_both_carers(conn, redis):
-    who, homes, roster, day = await respite_day(conn)
-    request_id = await _request_of(conn, homes[2])
-    await respite.set_carers_needed(conn, who, request_id, respite.RequestChange(carers_needed=2))
-    await plan_here(conn, redis, who, day)
-    halves = await conn.fetch(LIVE, request_id)
+    planned = await _two_carer_visit_planned(conn, redis)
+    who, roster, day, request_id, halves = planned.who, planned.roster, planned.day, planned.request_id, planned.halves
     assert len(halves) == 2
     await respite.cancel_request(conn, who, request_id)
     assert await conn.fetch(LIVE, request_id) == []
@@ -108,11 +127,10 @@ async def test_cancelling_a_two_carer_visit_takes_both_halves_off_and_tells_both
 
 
 async def test_a_visit_checked_in_by_one_of_its_two_carers_is_neither_cancelled_nor_changed(conn, redis):
-    who, homes, roster, day = await respite_day(conn)
-    request_id = await _request_of(conn, homes[2])
-    await respite.set_carers_needed(conn, who, request_id, respite.RequestChange(carers_needed=2))
-    await plan_here(conn, redis, who, day)
-    halves = await conn.fetch(LIVE, request_id)
+    planned = await _two_carer_visit_planned(conn, redis)
+    who, homes, roster, request_id, halves = (
+        planned.who, planned.homes, planned.roster, planned.request_id, planned.halves
+    )  # fmt: skip
     carer_who = next(w for c, w in roster if c == halves[1]["carer_id"])
     await visits.check_in(conn, carer_who, halves[1]["id"], now=halves[1]["starts_at"])
     with pytest.raises(Conflict):

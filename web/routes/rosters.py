@@ -121,12 +121,17 @@ async def _schedule_page(
     return Template(template_name="rosters/schedule.html", context=context, status_code=status)
 
 
-def _week_of(week: str) -> tuple[str, dt.date | None]:
+def _week_of(week: str) -> dt.date | None:
     """The week a schedule form came from (its Monday as given), or None when it is not a date."""
     try:
-        return week, dt.date.fromisoformat(week) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else None
+        return dt.date.fromisoformat(week) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) else None
     except ValueError:
-        return week, None
+        return None
+
+
+def _schedule_again(done: str, week: dt.date | None) -> PageRedirect:
+    """Back to the schedule of the week a form came from (this week's when it named none), saying what was done."""
+    return PageRedirect("respite_schedule", query={"done": done, **({"week": week.isoformat()} if week else {})})
 
 
 class RosterPages(Controller):
@@ -278,12 +283,12 @@ class RespitePages(Controller):
         """Mark a visit as needing one or two carers at once, and show its week again (saying so); a visit checked
         in, or no such request, comes back beside its row."""
         form = multi(data)
-        week, day = _week_of(form.get("week", ""))
+        day = _week_of(form.get("week", ""))
         command, errors = parse_form(respite.RequestChange, form)
         return await submit(
             (command, {f"carers-{request_id}": e for e in errors.values()}),
             lambda command: respite.set_carers_needed(conn, user, request_id, command),
-            lambda _row: PageRedirect("respite_schedule", query={"done": "carers", **({"week": week} if day else {})}),
+            lambda _row: _schedule_again("carers", day),
             lambda errors, status: _schedule_page(conn, user, day or today(), errors=errors, status=status),
             refusal=f"carers-{request_id}",
             refusal_statuses=(404, 409),
@@ -293,13 +298,11 @@ class RespitePages(Controller):
     async def cancel_request(self, conn: Conn, user: User, request_id: FromPath[int], data: FormData) -> Response[Any]:
         """Cancel a visit waiting or on a carer's route, and show its week again (saying so); a visit checked in, or
         no such request, comes back beside its row."""
-        week, day = _week_of(multi(data).get("week", ""))
+        day = _week_of(multi(data).get("week", ""))
         return await submit(
             (request_id, {}),
             lambda r: respite.cancel_request(conn, user, r),
-            lambda _none: PageRedirect(
-                "respite_schedule", query={"done": "cancelled", **({"week": week} if day else {})}
-            ),
+            lambda _none: _schedule_again("cancelled", day),
             lambda errors, status: _schedule_page(conn, user, day or today(), errors=errors, status=status),
             refusal=f"request-{request_id}",
             refusal_statuses=(404, 409),
